@@ -1,0 +1,273 @@
+// Package catalog holds schemas, tables, views and table data. Table data is
+// a list of partitions of immutable Arrow record batches; a write installs a
+// new snapshot, so readers keep a consistent view while a writer commits.
+package catalog
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Column is a table column.
+type Column struct {
+	Name    string
+	Type    types.T
+	NotNull bool
+	// Default is the DEFAULT expression's SQL text ("" for none).
+	Default string
+}
+
+// Table is a base table.
+type Table struct {
+	OID     uint32
+	Schema  string
+	Name    string
+	Columns []Column
+	// PrimaryKey lists column ordinals of the declared primary key.
+	PrimaryKey []int
+
+	mu     sync.Mutex // serializes writers
+	snapMu sync.Mutex // guards swapping data against readers taking a reference
+	data   atomic.Pointer[Snapshot]
+}
+
+// View is a stored query.
+type View struct {
+	OID     uint32
+	Schema  string
+	Name    string
+	SQL     string
+	Columns []string // optional column aliases
+}
+
+// Schema is a namespace.
+type Schema struct {
+	OID    uint32
+	Name   string
+	Tables map[string]*Table
+	Views  map[string]*View
+}
+
+// Catalog is the set of schemas. It is safe for concurrent use.
+type Catalog struct {
+	mu         sync.RWMutex
+	schemas    map[string]*Schema
+	nextOID    uint32
+	mem        memory.Allocator
+	partitions int
+}
+
+// New returns a catalog with the public schema. Table data is allocated
+// from mem and split into the given number of partitions.
+func New(mem memory.Allocator, partitions int) *Catalog {
+	if partitions <= 0 {
+		partitions = 1
+	}
+	c := &Catalog{schemas: map[string]*Schema{}, nextOID: 16384, mem: mem, partitions: partitions}
+	c.schemas["public"] = &Schema{OID: 2200, Name: "public", Tables: map[string]*Table{}, Views: map[string]*View{}}
+	return c
+}
+
+// Mem is the allocator table data lives in.
+func (c *Catalog) Mem() memory.Allocator { return c.mem }
+
+// Partitions is the number of partitions new tables get.
+func (c *Catalog) Partitions() int { return c.partitions }
+
+func (c *Catalog) allocOID() uint32 {
+	c.nextOID++
+	return c.nextOID
+}
+
+// CreateSchema adds a schema.
+func (c *Catalog) CreateSchema(name string, ifNotExists bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.schemas[name]; ok {
+		if ifNotExists {
+			return nil
+		}
+		return sqlerr.New(sqlerr.DuplicateSchema, "schema \"%s\" already exists", name)
+	}
+	c.schemas[name] = &Schema{OID: c.allocOID(), Name: name, Tables: map[string]*Table{}, Views: map[string]*View{}}
+	return nil
+}
+
+// DropSchema removes a schema (with cascade, its objects too).
+func (c *Catalog) DropSchema(name string, ifExists, cascade bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[name]
+	if !ok {
+		if ifExists {
+			return nil
+		}
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", name)
+	}
+	if !cascade && (len(s.Tables) > 0 || len(s.Views) > 0) {
+		return sqlerr.New(sqlerr.DependentObjects, "cannot drop schema %s because other objects depend on it", name)
+	}
+	for _, t := range s.Tables {
+		t.setData(nil)
+	}
+	delete(c.schemas, name)
+	return nil
+}
+
+// Schemas lists schemas by name.
+func (c *Catalog) Schemas() []*Schema {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*Schema, 0, len(c.schemas))
+	for _, s := range c.schemas {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Schema returns a schema by name.
+func (c *Catalog) Schema(name string) (*Schema, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.schemas[name]
+	return s, ok
+}
+
+// Lookup resolves a possibly-qualified relation name against the search
+// path; it returns a table or a view.
+func (c *Catalog) Lookup(schema, name string, searchPath []string) (*Table, *View, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	path := searchPath
+	if schema != "" {
+		path = []string{schema}
+	}
+	for _, sn := range path {
+		s, ok := c.schemas[sn]
+		if !ok {
+			continue
+		}
+		if t, ok := s.Tables[name]; ok {
+			return t, nil, true
+		}
+		if v, ok := s.Views[name]; ok {
+			return nil, v, true
+		}
+	}
+	return nil, nil, false
+}
+
+// CreateTable adds a table with empty partitions.
+func (c *Catalog) CreateTable(schema, name string, cols []Column, ifNotExists bool) (*Table, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[schema]
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", schema)
+	}
+	if _, exists := s.Tables[name]; exists || s.Views[name] != nil {
+		if ifNotExists {
+			return nil, nil
+		}
+		return nil, sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", name)
+	}
+	seen := map[string]bool{}
+	for _, col := range cols {
+		if seen[col.Name] {
+			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" specified more than once", col.Name)
+		}
+		seen[col.Name] = true
+	}
+	t := &Table{OID: c.allocOID(), Schema: schema, Name: name, Columns: cols}
+	t.data.Store(newSnapshot(c.partitions))
+	s.Tables[name] = t
+	return t, nil
+}
+
+// DropTable removes a table and releases its data.
+func (c *Catalog) DropTable(schema, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[schema]
+	if !ok || s.Tables[name] == nil {
+		return sqlerr.New(sqlerr.UndefinedTable, "table \"%s\" does not exist", name)
+	}
+	s.Tables[name].setData(nil)
+	delete(s.Tables, name)
+	return nil
+}
+
+// CreateView adds a view.
+func (c *Catalog) CreateView(schema, name, sql string, cols []string, replace bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[schema]
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", schema)
+	}
+	if s.Tables[name] != nil || (s.Views[name] != nil && !replace) {
+		return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", name)
+	}
+	oid := c.allocOID()
+	if old := s.Views[name]; old != nil {
+		oid = old.OID
+	}
+	s.Views[name] = &View{OID: oid, Schema: schema, Name: name, SQL: sql, Columns: cols}
+	return nil
+}
+
+// DropView removes a view.
+func (c *Catalog) DropView(schema, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[schema]
+	if !ok || s.Views[name] == nil {
+		return sqlerr.New(sqlerr.UndefinedTable, "view \"%s\" does not exist", name)
+	}
+	delete(s.Views, name)
+	return nil
+}
+
+// Close releases all table data.
+func (c *Catalog) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.schemas {
+		for _, t := range s.Tables {
+			t.setData(nil)
+		}
+	}
+}
+
+// ColumnIndex finds a column by name.
+func (t *Table) ColumnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// ArrowSchema is the Arrow schema of the table's batches.
+func (t *Table) ArrowSchema() *arrow.Schema {
+	fields := make([]arrow.Field, len(t.Columns))
+	for i, c := range t.Columns {
+		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: !c.NotNull}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+// QualifiedName is schema.name.
+func (t *Table) QualifiedName() string { return t.Schema + "." + t.Name }
+
+// Lowercase folds an unquoted identifier.
+func Lowercase(s string) string { return strings.ToLower(s) }

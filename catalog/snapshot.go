@@ -1,0 +1,157 @@
+package catalog
+
+import (
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Snapshot is an immutable version of a table's data. It is reference
+// counted: the table holds one reference, every reader one more.
+type Snapshot struct {
+	Parts [][]arrow.Record
+	refs  atomic.Int64
+}
+
+func newSnapshot(parts int) *Snapshot {
+	s := &Snapshot{Parts: make([][]arrow.Record, parts)}
+	s.refs.Store(1)
+	return s
+}
+
+// Retain adds a reader reference.
+func (s *Snapshot) Retain() { s.refs.Add(1) }
+
+// Release drops a reference; the last one releases the batches.
+func (s *Snapshot) Release() {
+	if s.refs.Add(-1) == 0 {
+		for _, p := range s.Parts {
+			for _, r := range p {
+				r.Release()
+			}
+		}
+		s.Parts = nil
+	}
+}
+
+// NumRows counts the rows of the snapshot.
+func (s *Snapshot) NumRows() int64 {
+	var n int64
+	for _, p := range s.Parts {
+		for _, r := range p {
+			n += r.NumRows()
+		}
+	}
+	return n
+}
+
+// Snapshot returns the table's current data with a reference the caller
+// must Release.
+func (t *Table) Snapshot() *Snapshot {
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	s := t.data.Load()
+	if s == nil {
+		return newSnapshot(0)
+	}
+	s.Retain()
+	return s
+}
+
+func (t *Table) setData(s *Snapshot) {
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	if old := t.data.Swap(s); old != nil {
+		old.Release()
+	}
+}
+
+// Lock serializes writers of this table; Unlock releases.
+func (t *Table) Lock()   { t.mu.Lock() }
+func (t *Table) Unlock() { t.mu.Unlock() }
+
+// Replace installs new data (the caller holds the write lock); parts are
+// owned by the new snapshot.
+func (t *Table) Replace(parts [][]arrow.Record) {
+	s := &Snapshot{Parts: parts}
+	s.refs.Store(1)
+	t.setData(s)
+}
+
+// Current returns the installed snapshot without a new reference; only for
+// a writer holding the lock.
+func (t *Table) Current() *Snapshot { return t.data.Load() }
+
+// AppendParts returns the current partitions with recs added: each record
+// goes to the partition holding the fewest rows, and a small trailing batch
+// is merged with the new rows so single-row inserts do not pile up tiny
+// batches. Returned records are new references.
+func AppendParts(mem memory.Allocator, cur *Snapshot, recs []arrow.Record, batchSize int) ([][]arrow.Record, error) {
+	n := len(cur.Parts)
+	if n == 0 {
+		n = 1
+	}
+	parts := make([][]arrow.Record, n)
+	rows := make([]int64, n)
+	for i := range parts {
+		if i < len(cur.Parts) {
+			for _, r := range cur.Parts[i] {
+				r.Retain()
+				parts[i] = append(parts[i], r)
+				rows[i] += r.NumRows()
+			}
+		}
+	}
+	for _, rec := range recs {
+		p := 0
+		for i := range rows {
+			if rows[i] < rows[p] {
+				p = i
+			}
+		}
+		rows[p] += rec.NumRows()
+		last := len(parts[p]) - 1
+		if last >= 0 && parts[p][last].NumRows()+rec.NumRows() <= int64(batchSize) && parts[p][last].NumRows() < int64(batchSize)/2 {
+			merged, err := concatRecords(mem, []arrow.Record{parts[p][last], rec})
+			if err != nil {
+				return nil, err
+			}
+			parts[p][last].Release()
+			parts[p][last] = merged
+			continue
+		}
+		rec.Retain()
+		parts[p] = append(parts[p], rec)
+	}
+	return parts, nil
+}
+
+func concatRecords(mem memory.Allocator, rs []arrow.Record) (arrow.Record, error) {
+	schema := rs[0].Schema()
+	cols := make([]arrow.Array, schema.NumFields())
+	var rows int64
+	for _, r := range rs {
+		rows += r.NumRows()
+	}
+	for c := range cols {
+		parts := make([]arrow.Array, len(rs))
+		for i, r := range rs {
+			parts[i] = r.Column(c)
+		}
+		a, err := array.Concatenate(parts, mem)
+		if err != nil {
+			for _, x := range cols[:c] {
+				x.Release()
+			}
+			return nil, err
+		}
+		cols[c] = a
+	}
+	rec := array.NewRecord(schema, cols, rows)
+	for _, a := range cols {
+		a.Release()
+	}
+	return rec, nil
+}

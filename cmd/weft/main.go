@@ -1,0 +1,129 @@
+// Command weft is the Weft SQL engine's shell and tools:
+//
+//	weft                 interactive SQL prompt on the embedded database
+//	weft -c "SQL"        run statements and print their results
+//	weft slt [-v] FILE…  run sqllogictest files
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sqllogictest"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "slt" {
+		os.Exit(runSLT(os.Args[2:]))
+	}
+	command := flag.String("c", "", "run the given SQL and exit")
+	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
+	flag.Parse()
+	db, err := weft.Open(weft.Options{Partitions: *partitions})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer db.Close()
+	sess := db.NewSession()
+	if *command != "" {
+		if !runSQL(sess, *command, os.Stdout) {
+			os.Exit(1)
+		}
+		return
+	}
+	repl(sess, os.Stdin, os.Stdout)
+}
+
+func runSLT(args []string) int {
+	fs := flag.NewFlagSet("slt", flag.ExitOnError)
+	verbose := fs.Bool("v", false, "print each failure with its SQL, expected and actual results")
+	partitions := fs.Int("partitions", 0, "partitions per table")
+	batch := fs.Int("batch", 0, "rows per batch")
+	_ = fs.Parse(args)
+	r := &sqllogictest.Runner{
+		Open:    func() (*weft.DB, error) { return weft.Open(weft.Options{Partitions: *partitions, BatchSize: *batch}) },
+		Verbose: *verbose,
+		Out:     os.Stdout,
+		Timeout: time.Minute,
+	}
+	var total sqllogictest.Result
+	failedFiles := 0
+	for _, path := range fs.Args() {
+		start := time.Now()
+		res, err := r.RunFile(path)
+		if err != nil {
+			fmt.Printf("%s: %v\n", path, err)
+			failedFiles++
+		}
+		fmt.Printf("%s: %d passed, %d failed, %d skipped (%.1fs)\n", path, res.Passed, res.Failed, res.Skipped, time.Since(start).Seconds())
+		total.Passed += res.Passed
+		total.Failed += res.Failed
+		total.Skipped += res.Skipped
+	}
+	fmt.Printf("%d passed, %d failed, %d skipped\n", total.Passed, total.Failed, total.Skipped)
+	if total.Failed > 0 || failedFiles > 0 {
+		return 1
+	}
+	return 0
+}
+
+// runSQL executes statements and prints results; it reports success.
+func runSQL(sess *weft.Session, sql string, out io.Writer) bool {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	results, err := sess.Exec(ctx, sql)
+	for _, r := range results {
+		printResult(out, r)
+		r.Release()
+	}
+	if err != nil {
+		fmt.Fprintln(out, sqlerr.Format(err))
+		return false
+	}
+	return true
+}
+
+func repl(sess *weft.Session, in io.Reader, out io.Writer) {
+	fmt.Fprintf(out, "Weft %s — type SQL ending with ';', \\q to quit.\n", weft.Version)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	var buf strings.Builder
+	prompt := func() {
+		if buf.Len() == 0 {
+			fmt.Fprint(out, "weft=> ")
+		} else {
+			fmt.Fprint(out, "weft-> ")
+		}
+	}
+	prompt()
+	for sc.Scan() {
+		line := sc.Text()
+		if buf.Len() == 0 && strings.TrimSpace(line) == `\q` {
+			return
+		}
+		buf.WriteString(line)
+		buf.WriteString("\n")
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			start := time.Now()
+			runSQL(sess, buf.String(), out)
+			if d := time.Since(start); d > time.Second {
+				fmt.Fprintf(out, "Time: %.3f ms\n", float64(d.Microseconds())/1000)
+			}
+			buf.Reset()
+		}
+		prompt()
+	}
+	if strings.TrimSpace(buf.String()) != "" {
+		runSQL(sess, buf.String(), out)
+	}
+}

@@ -1,0 +1,300 @@
+package weft
+
+import (
+	"context"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// targetSchema picks the schema a new object goes into.
+func (s *Session) targetSchema(explicit string) (string, error) {
+	if explicit != "" {
+		if _, ok := s.db.cat.Schema(explicit); !ok {
+			return "", sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", explicit)
+		}
+		return explicit, nil
+	}
+	for _, sp := range s.searchPath {
+		if _, ok := s.db.cat.Schema(sp); ok {
+			return sp, nil
+		}
+	}
+	return "", sqlerr.New(sqlerr.UndefinedSchema, "no schema has been selected to create in")
+}
+
+func deparseExpr(n *pg.Node) (string, error) {
+	tree := &pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: &pg.SelectStmt{
+		TargetList: []*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: n}}}},
+	}}}}}}
+	out, err := pg.Deparse(tree)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(out, "SELECT "), nil
+}
+
+func deparseSelect(sel *pg.SelectStmt) (string, error) {
+	return pg.Deparse(&pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}})
+}
+
+func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error) {
+	schema, err := s.targetSchema(st.Relation.Schemaname)
+	if err != nil {
+		return nil, err
+	}
+	var cols []catalog.Column
+	var pk []string
+	for _, elt := range st.TableElts {
+		switch x := elt.Node.(type) {
+		case *pg.Node_ColumnDef:
+			col, isPK, err := s.columnDef(env, x.ColumnDef)
+			if err != nil {
+				return nil, err
+			}
+			if isPK {
+				pk = append(pk, col.Name)
+			}
+			cols = append(cols, col)
+		case *pg.Node_Constraint:
+			c := x.Constraint
+			switch c.Contype {
+			case pg.ConstrType_CONSTR_PRIMARY:
+				pk = append(pk, namesOf(c.Keys)...)
+			case pg.ConstrType_CONSTR_UNIQUE, pg.ConstrType_CONSTR_CHECK, pg.ConstrType_CONSTR_FOREIGN:
+				// accepted, not enforced yet
+			}
+		default:
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
+		}
+	}
+	t, err := s.db.cat.CreateTable(schema, st.Relation.Relname, cols, st.IfNotExists)
+	if err != nil {
+		return nil, err.(*sqlerr.Error).At(st.Relation.Location)
+	}
+	res := &Result{Tag: "CREATE TABLE"}
+	if t == nil {
+		res.Notices = append(res.Notices, "relation \""+st.Relation.Relname+"\" already exists, skipping")
+		return res, nil
+	}
+	for _, name := range pk {
+		i := t.ColumnIndex(name)
+		if i < 0 {
+			_ = s.db.cat.DropTable(schema, t.Name)
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" named in key does not exist", name)
+		}
+		t.Columns[i].NotNull = true
+		t.PrimaryKey = append(t.PrimaryKey, i)
+	}
+	return res, nil
+}
+
+func namesOf(ns []*pg.Node) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		if s, ok := n.Node.(*pg.Node_String_); ok {
+			out = append(out, s.String_.Sval)
+		}
+	}
+	return out
+}
+
+func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, bool, error) {
+	t, err := binder.ResolveTypeName(cd.TypeName)
+	if err != nil {
+		return catalog.Column{}, false, err
+	}
+	col := catalog.Column{Name: cd.Colname, Type: t, NotNull: cd.IsNotNull}
+	isPK := false
+	for _, cn := range cd.Constraints {
+		c := cn.Node.(*pg.Node_Constraint).Constraint
+		switch c.Contype {
+		case pg.ConstrType_CONSTR_NOTNULL:
+			col.NotNull = true
+		case pg.ConstrType_CONSTR_PRIMARY:
+			col.NotNull, isPK = true, true
+		case pg.ConstrType_CONSTR_DEFAULT:
+			text, err := deparseExpr(c.RawExpr)
+			if err != nil {
+				return col, false, err
+			}
+			// check the default binds and fits the column now
+			b := s.binder(env)
+			e, err := b.BindStandalone(c.RawExpr, "DEFAULT expressions")
+			if err != nil {
+				return col, false, err
+			}
+			if _, err := b.Assign(e, t, cd.Colname); err != nil {
+				return col, false, err
+			}
+			col.Default = text
+		}
+	}
+	return col, isPK, nil
+}
+
+func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.CreateTableAsStmt) (*Result, error) {
+	if st.Objtype != pg.ObjectType_OBJECT_TABLE {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views are not supported yet")
+	}
+	sel, ok := st.Query.Node.(*pg.Node_SelectStmt)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE AS needs a query")
+	}
+	into := st.Into.Rel
+	schema, err := s.targetSchema(into.Schemaname)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.plan(env, sel.SelectStmt)
+	if err != nil {
+		return nil, err
+	}
+	colNames := namesOf(st.Into.ColNames)
+	var cols []catalog.Column
+	for i, c := range p.Columns() {
+		name := c.Name
+		if i < len(colNames) {
+			name = colNames[i]
+		}
+		t := c.T
+		if t.Kind == types.Unknown {
+			t = types.TextT
+		}
+		cols = append(cols, catalog.Column{Name: name, Type: t})
+	}
+	recs, err := s.run(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	defer exec.ReleaseRecords(recs)
+	t, err := s.db.cat.CreateTable(schema, into.Relname, cols, st.IfNotExists)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return &Result{Tag: "CREATE TABLE AS", Notices: []string{"relation \"" + into.Relname + "\" already exists, skipping"}}, nil
+	}
+	if st.Into.SkipData {
+		return &Result{Tag: "SELECT 0"}, nil
+	}
+	n, err := s.appendRows(t, recs)
+	if err != nil {
+		_ = s.db.cat.DropTable(schema, into.Relname)
+		return nil, err
+	}
+	return &Result{Tag: "SELECT " + itoa(n)}, nil
+}
+
+func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
+	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
+	var tag string
+	for _, obj := range st.Objects {
+		var parts []string
+		switch x := obj.Node.(type) {
+		case *pg.Node_List:
+			parts = namesOf(x.List.Items)
+		case *pg.Node_String_:
+			parts = []string{x.String_.Sval}
+		}
+		schema, name := "", parts[len(parts)-1]
+		if len(parts) > 1 {
+			schema = parts[len(parts)-2]
+		}
+		var err error
+		switch st.RemoveType {
+		case pg.ObjectType_OBJECT_TABLE:
+			tag = "DROP TABLE"
+			err = s.dropRelation(schema, name, false, st.MissingOk)
+		case pg.ObjectType_OBJECT_VIEW:
+			tag = "DROP VIEW"
+			err = s.dropRelation(schema, name, true, st.MissingOk)
+		case pg.ObjectType_OBJECT_SCHEMA:
+			tag = "DROP SCHEMA"
+			err = s.db.cat.DropSchema(name, st.MissingOk, cascade)
+		case pg.ObjectType_OBJECT_INDEX:
+			tag = "DROP INDEX"
+		default:
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DROP of this object type is not supported yet")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Tag: tag}, nil
+}
+
+func (s *Session) dropRelation(schema, name string, view, missingOK bool) error {
+	t, v, ok := s.db.cat.Lookup(schema, name, s.searchPath)
+	kind := "table"
+	if view {
+		kind = "view"
+	}
+	if !ok || (view && v == nil) || (!view && t == nil) {
+		if ok {
+			return sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a %s", name, kind)
+		}
+		if missingOK {
+			return nil
+		}
+		return sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
+	}
+	if view {
+		return s.db.cat.DropView(v.Schema, v.Name)
+	}
+	return s.db.cat.DropTable(t.Schema, t.Name)
+}
+
+func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
+	schema, err := s.targetSchema(st.View.Schemaname)
+	if err != nil {
+		return nil, err
+	}
+	sel, ok := st.Query.Node.(*pg.Node_SelectStmt)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "view query must be a SELECT")
+	}
+	if _, err := s.plan(env, sel.SelectStmt); err != nil {
+		return nil, err
+	}
+	text, err := deparseSelect(sel.SelectStmt)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "CREATE VIEW"}, nil
+}
+
+func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
+	t, _, ok := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath)
+	if !ok || t == nil {
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", st.Relation.Relname).At(st.Relation.Location)
+	}
+	for _, p := range st.IndexParams {
+		if ie, ok := p.Node.(*pg.Node_IndexElem); ok && ie.IndexElem.Name != "" && t.ColumnIndex(ie.IndexElem.Name) < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", ie.IndexElem.Name)
+		}
+	}
+	return &Result{Tag: "CREATE INDEX", Notices: []string{"indexes are accepted but not used yet: scans read every partition"}}, nil
+}
+
+func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
+	for _, r := range st.Relations {
+		rv := r.Node.(*pg.Node_RangeVar).RangeVar
+		t, _, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+		if !ok || t == nil {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
+		}
+		t.Lock()
+		t.Replace(make([][]arrowRecord, s.db.cat.Partitions()))
+		t.Unlock()
+	}
+	return &Result{Tag: "TRUNCATE TABLE"}, nil
+}

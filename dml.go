@@ -1,0 +1,413 @@
+package weft
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/physical"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+type arrowRecord = arrow.Record
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (s *Session) lookupTable(rv *pg.RangeVar) (*catalog.Table, error) {
+	t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
+	}
+	if v != nil {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot change view \"%s\"", rv.Relname).At(rv.Location)
+	}
+	return t, nil
+}
+
+// defaultExpr binds a column's DEFAULT (NULL when it has none).
+func (s *Session) defaultExpr(b *binder.Binder, col catalog.Column) (logical.Expr, error) {
+	if col.Default == "" {
+		return &logical.Const{T: col.Type}, nil
+	}
+	stmts, err := parser.Parse("SELECT " + col.Default)
+	if err != nil {
+		return nil, err
+	}
+	rt := stmts[0].Stmt.Node.(*pg.Node_SelectStmt).SelectStmt.TargetList[0].Node.(*pg.Node_ResTarget).ResTarget
+	e, err := b.BindStandalone(rt.Val, "DEFAULT expressions")
+	if err != nil {
+		return nil, err
+	}
+	return b.Assign(e, col.Type, col.Name)
+}
+
+func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) (*Result, error) {
+	if st.OnConflictClause != nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ON CONFLICT is not supported yet")
+	}
+	if len(st.ReturningList) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "RETURNING is not supported yet")
+	}
+	t, err := s.lookupTable(st.Relation)
+	if err != nil {
+		return nil, err
+	}
+	// target column for each position of the source rows
+	targets := make([]int, 0, len(t.Columns))
+	if len(st.Cols) == 0 {
+		for i := range t.Columns {
+			targets = append(targets, i)
+		}
+	} else {
+		seen := map[int]bool{}
+		for _, c := range st.Cols {
+			rt := c.Node.(*pg.Node_ResTarget).ResTarget
+			i := t.ColumnIndex(rt.Name)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", rt.Name, t.Name).At(rt.Location)
+			}
+			if seen[i] {
+				return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" specified more than once", rt.Name).At(rt.Location)
+			}
+			seen[i] = true
+			targets = append(targets, i)
+		}
+	}
+	b := s.binder(env)
+	var plan logical.Plan
+	if st.SelectStmt == nil {
+		plan, err = s.insertDefaults(b, t)
+	} else {
+		sel := st.SelectStmt.Node.(*pg.Node_SelectStmt).SelectStmt
+		if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil && sel.WithClause == nil {
+			plan, err = s.insertValues(b, t, targets, sel.ValuesLists)
+		} else {
+			plan, err = s.insertSelect(b, t, targets, sel)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.run(ctx, env, plan)
+	if err != nil {
+		return nil, err
+	}
+	defer exec.ReleaseRecords(recs)
+	n, err := s.appendRows(t, recs)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "INSERT 0 " + itoa(n)}, nil
+}
+
+func (s *Session) insertDefaults(b *binder.Binder, t *catalog.Table) (logical.Plan, error) {
+	row := make([]logical.Expr, len(t.Columns))
+	cols := make([]logical.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		e, err := s.defaultExpr(b, c)
+		if err != nil {
+			return nil, err
+		}
+		row[i], cols[i] = e, b.NewColumn(c.Name, c.Type)
+	}
+	return &logical.Values{Rows: [][]logical.Expr{row}, Cols: cols}, nil
+}
+
+// insertValues binds VALUES rows straight to the target columns' types.
+func (s *Session) insertValues(b *binder.Binder, t *catalog.Table, targets []int, lists []*pg.Node) (logical.Plan, error) {
+	defaults := make([]logical.Expr, len(t.Columns))
+	for i, c := range t.Columns {
+		e, err := s.defaultExpr(b, c)
+		if err != nil {
+			return nil, err
+		}
+		defaults[i] = e
+	}
+	cols := make([]logical.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = b.NewColumn(c.Name, c.Type)
+	}
+	rows := make([][]logical.Expr, 0, len(lists))
+	for _, l := range lists {
+		items := l.Node.(*pg.Node_List).List.Items
+		if len(items) > len(targets) {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
+		}
+		if len(items) < len(targets) && len(items) > 0 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
+		}
+		row := append([]logical.Expr{}, defaults...)
+		for k, item := range items {
+			ci := targets[k]
+			if _, isDefault := item.Node.(*pg.Node_SetToDefault); isDefault {
+				continue
+			}
+			e, err := b.BindStandalone(item, "VALUES")
+			if err != nil {
+				return nil, err
+			}
+			if e, err = b.Assign(e, t.Columns[ci].Type, t.Columns[ci].Name); err != nil {
+				return nil, positioned(err, item)
+			}
+			row[ci] = e
+		}
+		rows = append(rows, row)
+	}
+	return &logical.Values{Rows: rows, Cols: cols}, nil
+}
+
+func positioned(err error, n *pg.Node) error {
+	if se, ok := err.(*sqlerr.Error); ok && se.Position == 0 {
+		if loc := locationOf(n); loc >= 0 {
+			return se.At(loc)
+		}
+	}
+	return err
+}
+
+func locationOf(n *pg.Node) int32 {
+	switch x := n.Node.(type) {
+	case *pg.Node_AConst:
+		return x.AConst.Location
+	case *pg.Node_ColumnRef:
+		return x.ColumnRef.Location
+	case *pg.Node_TypeCast:
+		return x.TypeCast.Location
+	case *pg.Node_FuncCall:
+		return x.FuncCall.Location
+	case *pg.Node_AExpr:
+		return x.AExpr.Location
+	}
+	return -1
+}
+
+func (s *Session) insertSelect(b *binder.Binder, t *catalog.Table, targets []int, sel *pg.SelectStmt) (logical.Plan, error) {
+	src, err := b.BindQuery(sel)
+	if err != nil {
+		return nil, err
+	}
+	srcCols := src.Columns()
+	if len(srcCols) > len(targets) {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
+	}
+	exprs := make([]logical.Expr, len(t.Columns))
+	cols := make([]logical.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		e, err := s.defaultExpr(b, c)
+		if err != nil {
+			return nil, err
+		}
+		exprs[i], cols[i] = e, b.NewColumn(c.Name, c.Type)
+	}
+	for k, sc := range srcCols {
+		ci := targets[k]
+		e, err := b.Assign(&logical.ColRef{Col: sc}, t.Columns[ci].Type, t.Columns[ci].Name)
+		if err != nil {
+			return nil, err
+		}
+		exprs[ci] = e
+	}
+	return &logical.Project{Input: src, Exprs: exprs, Cols: cols}, nil
+}
+
+// checkNotNull rejects batches with NULLs in NOT NULL columns.
+func checkNotNull(t *catalog.Table, recs []arrow.Record) error {
+	for i, c := range t.Columns {
+		if !c.NotNull {
+			continue
+		}
+		for _, r := range recs {
+			if r.Column(i).NullN() > 0 {
+				return sqlerr.New(sqlerr.NotNullViolation, "null value in column \"%s\" of relation \"%s\" violates not-null constraint", c.Name, t.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// appendRows adds fully computed batches to a table atomically.
+func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, error) {
+	if err := checkNotNull(t, recs); err != nil {
+		return 0, err
+	}
+	schema := t.ArrowSchema()
+	var n int64
+	relabeled := make([]arrow.Record, 0, len(recs))
+	for _, r := range recs {
+		n += r.NumRows()
+		relabeled = append(relabeled, withSchema(r, schema))
+	}
+	defer exec.ReleaseRecords(relabeled)
+	t.Lock()
+	defer t.Unlock()
+	parts, err := catalog.AppendParts(s.db.opts.Mem, t.Current(), relabeled, s.db.opts.BatchSize)
+	if err != nil {
+		return 0, err
+	}
+	t.Replace(parts)
+	return n, nil
+}
+
+func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {
+	return arrayNewRecord(schema, r.Columns(), r.NumRows())
+}
+
+// rewriteTable recomputes every partition of t through plan (which must
+// keep partitions one to one) and installs the result.
+func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, countCol bool) (int64, error) {
+	t.Lock()
+	defer t.Unlock()
+	b := physical.NewBuilder(env, nil)
+	defer b.Release()
+	op, err := b.Build(plan)
+	if err != nil {
+		return 0, err
+	}
+	schema := t.ArrowSchema()
+	parts := make([][]arrow.Record, op.Partitions())
+	var counted int64
+	fail := func(err error) (int64, error) {
+		for _, p := range parts {
+			exec.ReleaseRecords(p)
+		}
+		return 0, err
+	}
+	for p := range parts {
+		recs, err := exec.Drain(ctx, op, p)
+		if err != nil {
+			return fail(err)
+		}
+		for _, r := range recs {
+			cols := r.Columns()
+			if countCol {
+				counted += countTrue(cols[len(cols)-1])
+				cols = cols[:len(cols)-1]
+			}
+			parts[p] = append(parts[p], arrayNewRecord(schema, cols, r.NumRows()))
+			r.Release()
+		}
+	}
+	var all []arrow.Record
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	if err := checkNotNull(t, all); err != nil {
+		return fail(err)
+	}
+	t.Replace(parts)
+	return counted, nil
+}
+
+func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) (*Result, error) {
+	if len(st.FromClause) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "UPDATE … FROM is not supported yet")
+	}
+	if len(st.ReturningList) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "RETURNING is not supported yet")
+	}
+	t, err := s.lookupTable(st.Relation)
+	if err != nil {
+		return nil, err
+	}
+	b := s.binder(env)
+	alias := ""
+	if st.Relation.Alias != nil {
+		alias = st.Relation.Alias.Aliasname
+	}
+	ts := b.BeginTable(t, alias)
+	var cond logical.Expr = &logical.Const{Value: true, T: types.BoolT}
+	if st.WhereClause != nil {
+		if cond, err = b.BindCondition(ts, st.WhereClause); err != nil {
+			return nil, err
+		}
+	}
+	truth := true
+	hit := &logical.IsNull{Arg: cond, Truth: &truth}
+	exprs := make([]logical.Expr, len(t.Columns))
+	for i, c := range ts.Scan.Cols {
+		exprs[i] = &logical.ColRef{Col: c}
+	}
+	for _, n := range st.TargetList {
+		rt := n.Node.(*pg.Node_ResTarget).ResTarget
+		i := t.ColumnIndex(rt.Name)
+		if i < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", rt.Name, t.Name).At(rt.Location)
+		}
+		var v logical.Expr
+		if _, isDefault := rt.Val.Node.(*pg.Node_SetToDefault); isDefault {
+			v, err = s.defaultExpr(b, t.Columns[i])
+		} else {
+			v, err = b.BindIn(ts, rt.Val, "UPDATE")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if v, err = b.Assign(v, t.Columns[i].Type, rt.Name); err != nil {
+			return nil, positioned(err, rt.Val)
+		}
+		exprs[i] = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{v}, Else: exprs[i], T: t.Columns[i].Type}
+	}
+	cols := make([]logical.Column, 0, len(exprs)+1)
+	for _, c := range t.Columns {
+		cols = append(cols, b.NewColumn(c.Name, c.Type))
+	}
+	exprs = append(exprs, hit)
+	cols = append(cols, b.NewColumn("hit", types.BoolT))
+	plan := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
+	n, err := s.rewriteTable(ctx, env, t, plan, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "UPDATE " + itoa(n)}, nil
+}
+
+func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) (*Result, error) {
+	if len(st.UsingClause) > 0 || len(st.ReturningList) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DELETE … USING/RETURNING is not supported yet")
+	}
+	t, err := s.lookupTable(st.Relation)
+	if err != nil {
+		return nil, err
+	}
+	b := s.binder(env)
+	alias := ""
+	if st.Relation.Alias != nil {
+		alias = st.Relation.Alias.Aliasname
+	}
+	ts := b.BeginTable(t, alias)
+	var keep logical.Expr = &logical.Const{Value: false, T: types.BoolT}
+	if st.WhereClause != nil {
+		cond, err := b.BindCondition(ts, st.WhereClause)
+		if err != nil {
+			return nil, err
+		}
+		truth := true
+		keep = &logical.IsNull{Arg: cond, Truth: &truth, Negate: true}
+	}
+	exprs := make([]logical.Expr, 0, len(t.Columns)+1)
+	cols := make([]logical.Column, 0, len(t.Columns)+1)
+	for _, c := range ts.Scan.Cols {
+		exprs = append(exprs, &logical.ColRef{Col: c})
+		cols = append(cols, c)
+	}
+	// keep every row, marking the ones that survive; count the others
+	exprs = append(exprs, keep)
+	cols = append(cols, b.NewColumn("keep", types.BoolT))
+	marked := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
+	before := t.Snapshot()
+	total := before.NumRows()
+	before.Release()
+	plan := &logical.Filter{Input: marked, Cond: &logical.ColRef{Col: cols[len(cols)-1]}}
+	kept, err := s.rewriteTable(ctx, env, t, plan, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "DELETE " + itoa(total-kept)}, nil
+}

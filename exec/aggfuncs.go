@@ -1,0 +1,697 @@
+package exec
+
+import (
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Accumulator holds the running state of one aggregate for many groups.
+// Groups are dense indexes; Update grows the state as new indexes appear.
+type Accumulator interface {
+	// Update folds rows into their groups: groups[i] is row i's group.
+	Update(ec *EvalContext, groups []uint32, ngroups int, args []arrow.Array) error
+	// Merge folds another accumulator of the same kind into this one; group g
+	// of other becomes group mapping[g] here.
+	Merge(other Accumulator, mapping []uint32, ngroups int)
+	// Finish returns one value per group.
+	Finish(ec *EvalContext, ngroups int) (arrow.Array, error)
+}
+
+// AggregateDef is a built-in aggregate function. Resolve picks the argument
+// types to cast to and the result type, and returns a factory.
+type AggregateDef struct {
+	Name    string
+	Resolve func(args []types.T) (argTypes []types.T, ret types.T, newAcc func() Accumulator, err error)
+}
+
+// Aggregates returns the built-in aggregate functions by name.
+func Aggregates() map[string]*AggregateDef {
+	defs := []*AggregateDef{
+		{Name: "count", Resolve: resolveCount},
+		{Name: "sum", Resolve: resolveSum},
+		{Name: "avg", Resolve: resolveAvg},
+		{Name: "min", Resolve: resolveMinMax(-1)},
+		{Name: "max", Resolve: resolveMinMax(1)},
+		{Name: "bool_and", Resolve: resolveBool(true)},
+		{Name: "bool_or", Resolve: resolveBool(false)},
+		{Name: "every", Resolve: resolveBool(true)},
+		{Name: "string_agg", Resolve: resolveStringAgg},
+	}
+	m := make(map[string]*AggregateDef, len(defs))
+	for _, d := range defs {
+		m[d.Name] = d
+	}
+	return m
+}
+
+func wrongAggArgs(name string, args []types.T) error {
+	names := make([]string, len(args))
+	for i, a := range args {
+		names[i] = a.String()
+	}
+	return sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", name, strings.Join(names, ", "))
+}
+
+func grow[T any](s []T, n int, zero T) []T {
+	for len(s) < n {
+		s = append(s, zero)
+	}
+	return s
+}
+
+// ---- count ----
+
+type countAcc struct{ counts []int64 }
+
+func resolveCount(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	if len(args) > 1 {
+		return nil, types.T{}, nil, wrongAggArgs("count", args)
+	}
+	return args, types.Int8T, func() Accumulator { return &countAcc{} }, nil
+}
+
+func (a *countAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.counts = grow(a.counts, ng, 0)
+	if len(args) == 0 || args[0].NullN() == 0 {
+		for _, g := range groups {
+			a.counts[g]++
+		}
+		return nil
+	}
+	for i, g := range groups {
+		if args[0].IsValid(i) {
+			a.counts[g]++
+		}
+	}
+	return nil
+}
+
+func (a *countAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.counts = grow(a.counts, ng, 0)
+	for g, c := range o.(*countAcc).counts {
+		a.counts[mapping[g]] += c
+	}
+}
+
+func (a *countAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.counts = grow(a.counts, ng, 0)
+	buf, out := allocFixed[int64](ec.Mem, ng)
+	copy(out, a.counts)
+	return makeArray(arrow.PrimitiveTypes.Int64, ng, nil, buf, 0), nil
+}
+
+// ---- sum and avg over integers: int64 with exact overflow into big.Int ----
+
+type intSumAcc struct {
+	sums  []int64
+	big   map[uint32]*big.Int // groups whose sum left int64
+	seen  []bool
+	count []int64
+	avg   bool
+	ret   types.T
+}
+
+func resolveSum(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	if len(args) != 1 {
+		return nil, types.T{}, nil, wrongAggArgs("sum", args)
+	}
+	t := args[0]
+	switch {
+	case t.Kind == types.Int2 || t.Kind == types.Int4:
+		return args, types.Int8T, func() Accumulator { return &intSumAcc{ret: types.Int8T} }, nil
+	case t.Kind == types.Int8:
+		ret := types.NumericT(0, 0)
+		return args, ret, func() Accumulator { return &intSumAcc{ret: ret} }, nil
+	case t.IsFloat():
+		return args, t, func() Accumulator { return &floatSumAcc{ret: t} }, nil
+	case t.Kind == types.Numeric:
+		ret := types.NumericT(0, t.Scale)
+		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale} }, nil
+	case t.Kind == types.Unknown:
+		return []types.T{types.Float8T}, types.Float8T, func() Accumulator { return &floatSumAcc{ret: types.Float8T} }, nil
+	}
+	return nil, types.T{}, nil, wrongAggArgs("sum", args)
+}
+
+func resolveAvg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	if len(args) != 1 {
+		return nil, types.T{}, nil, wrongAggArgs("avg", args)
+	}
+	t := args[0]
+	ret := types.NumericT(0, types.DefaultNumericScale)
+	switch {
+	case t.IsInteger():
+		return args, ret, func() Accumulator { return &intSumAcc{ret: ret, avg: true} }, nil
+	case t.IsFloat(), t.Kind == types.Unknown:
+		return []types.T{types.Float8T}, types.Float8T, func() Accumulator { return &floatSumAcc{ret: types.Float8T, avg: true} }, nil
+	case t.Kind == types.Numeric:
+		ret.Scale = max(t.Scale, types.DefaultNumericScale)
+		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale, avg: true} }, nil
+	}
+	return nil, types.T{}, nil, wrongAggArgs("avg", args)
+}
+
+func (a *intSumAcc) growTo(ng int) {
+	a.sums = grow(a.sums, ng, 0)
+	a.seen = grow(a.seen, ng, false)
+	a.count = grow(a.count, ng, 0)
+}
+
+func (a *intSumAcc) add(g uint32, v int64) {
+	s := a.sums[g]
+	r := s + v
+	if addOverflows(s, v, r) {
+		if a.big == nil {
+			a.big = map[uint32]*big.Int{}
+		}
+		b, ok := a.big[g]
+		if !ok {
+			b = new(big.Int)
+			a.big[g] = b
+		}
+		b.Add(b, big.NewInt(s))
+		r = v
+	}
+	a.sums[g] = r
+	a.seen[g] = true
+	a.count[g]++
+}
+
+func (a *intSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.growTo(ng)
+	arr := args[0]
+	hasNulls := arr.NullN() > 0
+	switch src := arr.(type) {
+	case *array.Int64:
+		vals := src.Int64Values()
+		if !hasNulls && a.big == nil {
+			for i, g := range groups {
+				s, v := a.sums[g], vals[i]
+				r := s + v
+				if addOverflows(s, v, r) {
+					a.add(g, v)
+					continue
+				}
+				a.sums[g] = r
+				a.count[g]++
+				a.seen[g] = true
+			}
+			return nil
+		}
+		for i, g := range groups {
+			if !hasNulls || src.IsValid(i) {
+				a.add(g, vals[i])
+			}
+		}
+	case *array.Int32:
+		for i, g := range groups {
+			if !hasNulls || src.IsValid(i) {
+				a.add(g, int64(src.Value(i)))
+			}
+		}
+	case *array.Int16:
+		for i, g := range groups {
+			if !hasNulls || src.IsValid(i) {
+				a.add(g, int64(src.Value(i)))
+			}
+		}
+	}
+	return nil
+}
+
+func (a *intSumAcc) total(g int) *big.Int {
+	t := big.NewInt(a.sums[g])
+	if b, ok := a.big[uint32(g)]; ok {
+		t.Add(t, b)
+	}
+	return t
+}
+
+func (a *intSumAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.growTo(ng)
+	other := o.(*intSumAcc)
+	for g := range other.sums {
+		if !other.seen[g] {
+			continue
+		}
+		dst := mapping[g]
+		tot := other.total(g)
+		if tot.IsInt64() {
+			a.add(dst, tot.Int64())
+		} else {
+			if a.big == nil {
+				a.big = map[uint32]*big.Int{}
+			}
+			if a.big[dst] == nil {
+				a.big[dst] = new(big.Int)
+			}
+			a.big[dst].Add(a.big[dst], tot)
+			a.seen[dst] = true
+			a.count[dst]++
+		}
+		a.count[dst] += other.count[g] - 1
+	}
+}
+
+func (a *intSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.growTo(ng)
+	bld := newBuilder(ec, a.ret)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		if !a.seen[g] {
+			bld.AppendNull()
+			continue
+		}
+		tot := a.total(g)
+		switch {
+		case a.avg:
+			d, err := types.RatToNumeric(new(big.Rat).SetFrac(tot, big.NewInt(a.count[g])), a.ret)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(bld, d)
+		case a.ret.Kind == types.Int8:
+			if !tot.IsInt64() {
+				return nil, types.OutOfRange(types.Int8T)
+			}
+			AppendDatum(bld, tot.Int64())
+		default:
+			d, err := types.RatToNumeric(new(big.Rat).SetInt(tot), a.ret)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(bld, d)
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+// ---- float sum/avg ----
+
+type floatSumAcc struct {
+	sums  []float64
+	count []int64
+	avg   bool
+	ret   types.T
+}
+
+func (a *floatSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.sums = grow(a.sums, ng, 0)
+	a.count = grow(a.count, ng, 0)
+	arr := args[0]
+	get := func(i int) float64 { return 0 }
+	switch src := arr.(type) {
+	case *array.Float64:
+		vals := src.Float64Values()
+		get = func(i int) float64 { return vals[i] }
+	case *array.Float32:
+		vals := src.Float32Values()
+		get = func(i int) float64 { return float64(vals[i]) }
+	}
+	for i, g := range groups {
+		if arr.IsValid(i) {
+			a.sums[g] += get(i)
+			a.count[g]++
+		}
+	}
+	return nil
+}
+
+func (a *floatSumAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.sums = grow(a.sums, ng, 0)
+	a.count = grow(a.count, ng, 0)
+	other := o.(*floatSumAcc)
+	for g := range other.sums {
+		a.sums[mapping[g]] += other.sums[g]
+		a.count[mapping[g]] += other.count[g]
+	}
+}
+
+func (a *floatSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.sums = grow(a.sums, ng, 0)
+	a.count = grow(a.count, ng, 0)
+	bld := newBuilder(ec, a.ret)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		switch {
+		case a.count[g] == 0:
+			bld.AppendNull()
+		case a.avg:
+			AppendDatum(bld, a.sums[g]/float64(a.count[g]))
+		default:
+			AppendDatum(bld, a.sums[g])
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+// ---- numeric sum/avg through exact rationals ----
+
+type ratSumAcc struct {
+	sums  []*big.Rat
+	count []int64
+	scale int32
+	avg   bool
+	ret   types.T
+}
+
+func (a *ratSumAcc) growTo(ng int) {
+	a.sums = grow[*big.Rat](a.sums, ng, nil)
+	a.count = grow(a.count, ng, 0)
+}
+
+func (a *ratSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.growTo(ng)
+	src := args[0].(*array.Decimal128)
+	for i, g := range groups {
+		if src.IsNull(i) {
+			continue
+		}
+		if a.sums[g] == nil {
+			a.sums[g] = new(big.Rat)
+		}
+		a.sums[g].Add(a.sums[g], types.NumericToRat(src.Value(i), a.scale))
+		a.count[g]++
+	}
+	return nil
+}
+
+func (a *ratSumAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.growTo(ng)
+	other := o.(*ratSumAcc)
+	for g, s := range other.sums {
+		if s == nil {
+			continue
+		}
+		d := mapping[g]
+		if a.sums[d] == nil {
+			a.sums[d] = new(big.Rat)
+		}
+		a.sums[d].Add(a.sums[d], s)
+		a.count[d] += other.count[g]
+	}
+}
+
+func (a *ratSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.growTo(ng)
+	bld := newBuilder(ec, a.ret)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		if a.sums[g] == nil {
+			bld.AppendNull()
+			continue
+		}
+		r := new(big.Rat).Set(a.sums[g])
+		if a.avg {
+			r.Quo(r, new(big.Rat).SetInt64(a.count[g]))
+		}
+		d, err := types.RatToNumeric(r, a.ret)
+		if err != nil {
+			return nil, err
+		}
+		AppendDatum(bld, d)
+	}
+	return bld.NewArray(), nil
+}
+
+// ---- min / max ----
+
+type minMaxAcc struct {
+	t    types.T
+	sign int
+	best []types.Datum
+	// typed fast path for int64/float64 columns
+	ints   []int64
+	floats []float64
+	seen   []bool
+}
+
+func resolveMinMax(sign int) func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	return func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+		name := "max"
+		if sign < 0 {
+			name = "min"
+		}
+		if len(args) != 1 || args[0].Kind == types.Bool {
+			return nil, types.T{}, nil, wrongAggArgs(name, args)
+		}
+		t := args[0]
+		if t.Kind == types.Unknown {
+			t = types.TextT
+		}
+		return []types.T{t}, t, func() Accumulator { return &minMaxAcc{t: t, sign: sign} }, nil
+	}
+}
+
+func (a *minMaxAcc) better(c int) bool { return c*a.sign > 0 }
+
+func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.seen = grow(a.seen, ng, false)
+	arr := args[0]
+	switch src := arr.(type) {
+	case *array.Int64:
+		a.ints = grow(a.ints, ng, 0)
+		vals := src.Int64Values()
+		for i, g := range groups {
+			if arr.IsValid(i) && (!a.seen[g] || (a.sign > 0 && vals[i] > a.ints[g]) || (a.sign < 0 && vals[i] < a.ints[g])) {
+				a.ints[g] = vals[i]
+				a.seen[g] = true
+			}
+		}
+		return nil
+	case *array.Float64:
+		a.floats = grow(a.floats, ng, 0)
+		vals := src.Float64Values()
+		for i, g := range groups {
+			if arr.IsValid(i) && (!a.seen[g] || a.better(compareFloat(vals[i], a.floats[g]))) {
+				a.floats[g] = vals[i]
+				a.seen[g] = true
+			}
+		}
+		return nil
+	}
+	a.best = grow(a.best, ng, nil)
+	for i, g := range groups {
+		if arr.IsNull(i) {
+			continue
+		}
+		d := DatumAt(arr, i)
+		if !a.seen[g] || a.better(CompareDatums(a.t, d, a.best[g])) {
+			a.best[g] = d
+			a.seen[g] = true
+		}
+	}
+	return nil
+}
+
+func compareFloat(x, y float64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	case x == y:
+		return 0
+	case math.IsNaN(x) && math.IsNaN(y):
+		return 0
+	case math.IsNaN(x):
+		return 1
+	}
+	return -1
+}
+
+func (a *minMaxAcc) value(g int) types.Datum {
+	if g >= len(a.seen) || !a.seen[g] {
+		return nil
+	}
+	switch {
+	case a.ints != nil:
+		return a.ints[g]
+	case a.floats != nil:
+		return a.floats[g]
+	}
+	return a.best[g]
+}
+
+func (a *minMaxAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	other := o.(*minMaxAcc)
+	a.seen = grow(a.seen, ng, false)
+	for g := range other.seen {
+		d := other.value(g)
+		if d == nil {
+			continue
+		}
+		dst := int(mapping[g])
+		cur := a.value(dst)
+		if cur != nil && !a.better(CompareDatums(a.t, d, cur)) {
+			continue
+		}
+		switch v := d.(type) {
+		case int64:
+			if a.best == nil {
+				a.ints = grow(a.ints, ng, 0)
+				a.ints[dst] = v
+				break
+			}
+			a.best[dst] = d
+		case float64:
+			if a.best == nil {
+				a.floats = grow(a.floats, ng, 0)
+				a.floats[dst] = v
+				break
+			}
+			a.best[dst] = d
+		default:
+			a.best = grow(a.best, ng, nil)
+			a.best[dst] = d
+		}
+		a.seen[dst] = true
+	}
+}
+
+func (a *minMaxAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	bld := newBuilder(ec, a.t)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		AppendDatum(bld, a.value(g))
+	}
+	return bld.NewArray(), nil
+}
+
+// ---- bool_and / bool_or ----
+
+type boolAcc struct {
+	and  bool
+	vals []uint8 // 0 none yet, 1 false, 2 true
+}
+
+func resolveBool(and bool) func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	return func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+		if len(args) != 1 || (args[0].Kind != types.Bool && args[0].Kind != types.Unknown) {
+			name := "bool_or"
+			if and {
+				name = "bool_and"
+			}
+			return nil, types.T{}, nil, wrongAggArgs(name, args)
+		}
+		return []types.T{types.BoolT}, types.BoolT, func() Accumulator { return &boolAcc{and: and} }, nil
+	}
+}
+
+func (a *boolAcc) fold(g uint32, v bool) {
+	cur := a.vals[g]
+	b := uint8(1)
+	if v {
+		b = 2
+	}
+	switch {
+	case cur == 0:
+		a.vals[g] = b
+	case a.and && b == 1, !a.and && b == 2:
+		a.vals[g] = b
+	}
+}
+
+func (a *boolAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.vals = grow(a.vals, ng, 0)
+	src := args[0].(*array.Boolean)
+	for i, g := range groups {
+		if src.IsValid(i) {
+			a.fold(g, src.Value(i))
+		}
+	}
+	return nil
+}
+
+func (a *boolAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.vals = grow(a.vals, ng, 0)
+	for g, v := range o.(*boolAcc).vals {
+		if v != 0 {
+			a.fold(mapping[g], v == 2)
+		}
+	}
+}
+
+func (a *boolAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.vals = grow(a.vals, ng, 0)
+	bld := array.NewBooleanBuilder(ec.Mem)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		if a.vals[g] == 0 {
+			bld.AppendNull()
+		} else {
+			bld.Append(a.vals[g] == 2)
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+// ---- string_agg ----
+
+type stringAggAcc struct {
+	parts [][]string
+	seps  [][]string
+}
+
+func resolveStringAgg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	if len(args) != 2 {
+		return nil, types.T{}, nil, wrongAggArgs("string_agg", args)
+	}
+	return []types.T{types.TextT, types.TextT}, types.TextT, func() Accumulator { return &stringAggAcc{} }, nil
+}
+
+func (a *stringAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.parts = grow[[]string](a.parts, ng, nil)
+	a.seps = grow[[]string](a.seps, ng, nil)
+	vals, seps := args[0].(*array.String), args[1].(*array.String)
+	for i, g := range groups {
+		if vals.IsNull(i) {
+			continue
+		}
+		sep := ""
+		if seps.IsValid(i) {
+			sep = seps.Value(i)
+		}
+		a.parts[g] = append(a.parts[g], strings.Clone(vals.Value(i)))
+		a.seps[g] = append(a.seps[g], sep)
+	}
+	return nil
+}
+
+func (a *stringAggAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.parts = grow[[]string](a.parts, ng, nil)
+	a.seps = grow[[]string](a.seps, ng, nil)
+	other := o.(*stringAggAcc)
+	for g := range other.parts {
+		d := mapping[g]
+		a.parts[d] = append(a.parts[d], other.parts[g]...)
+		a.seps[d] = append(a.seps[d], other.seps[g]...)
+	}
+}
+
+func (a *stringAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.parts = grow[[]string](a.parts, ng, nil)
+	bld := array.NewStringBuilder(ec.Mem)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		if len(a.parts[g]) == 0 {
+			bld.AppendNull()
+			continue
+		}
+		var sb strings.Builder
+		for i, p := range a.parts[g] {
+			if i > 0 {
+				sb.WriteString(a.seps[g][i])
+			}
+			sb.WriteString(p)
+		}
+		bld.Append(sb.String())
+	}
+	return bld.NewArray(), nil
+}

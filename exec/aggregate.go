@@ -1,0 +1,346 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/types"
+	"golang.org/x/sync/errgroup"
+)
+
+// AggSpec is one aggregate call of a HashAggregate.
+type AggSpec struct {
+	Name     string
+	Args     []Expr
+	Distinct bool
+	Filter   Expr // optional FILTER (WHERE …)
+	New      func() Accumulator
+	T        types.T
+}
+
+func (a AggSpec) String() string {
+	parts := make([]string, len(a.Args))
+	for i, x := range a.Args {
+		parts[i] = x.String()
+	}
+	d := ""
+	if a.Distinct {
+		d = "DISTINCT "
+	}
+	if len(parts) == 0 {
+		parts = []string{"*"}
+	}
+	return a.Name + "(" + d + strings.Join(parts, ", ") + ")"
+}
+
+// HashAggregate groups rows by key expressions and computes aggregates. Each
+// input partition is aggregated in its own goroutine into a local table
+// (the partial phase); the local tables are then merged (the final phase)
+// and the result streamed as one partition.
+type HashAggregate struct {
+	Env   *Env
+	Input Operator
+	Keys  []Expr
+	Aggs  []AggSpec
+	Out   *arrow.Schema
+}
+
+func (h *HashAggregate) Schema() *arrow.Schema { return h.Out }
+func (h *HashAggregate) Partitions() int       { return 1 }
+func (h *HashAggregate) Children() []Operator  { return []Operator{h.Input} }
+func (h *HashAggregate) Explain() string {
+	keys := make([]string, len(h.Keys))
+	for i, k := range h.Keys {
+		keys[i] = k.String()
+	}
+	aggs := make([]string, len(h.Aggs))
+	for i, a := range h.Aggs {
+		aggs[i] = a.String()
+	}
+	return fmt.Sprintf("HashAggregate keys=[%s] aggs=[%s] (partial per partition: %d, then final)",
+		strings.Join(keys, ", "), strings.Join(aggs, ", "), h.Input.Partitions())
+}
+
+type aggState struct {
+	groups *groupTable
+	accs   []Accumulator
+}
+
+func (s *aggState) release() { s.groups.release() }
+
+func (h *HashAggregate) newState(ec *EvalContext) *aggState {
+	kts := make([]types.T, len(h.Keys))
+	for i, k := range h.Keys {
+		kts[i] = k.Type()
+	}
+	st := &aggState{groups: newGroupTable(ec, kts)}
+	for _, a := range h.Aggs {
+		acc := a.New()
+		if a.Distinct {
+			acc = &distinctAcc{inner: acc, argTypes: exprTypes(a.Args), make: a.New}
+		}
+		st.accs = append(st.accs, acc)
+	}
+	return st
+}
+
+func exprTypes(xs []Expr) []types.T {
+	out := make([]types.T, len(xs))
+	for i, x := range xs {
+		out[i] = x.Type()
+	}
+	return out
+}
+
+func (h *HashAggregate) Open(ctx context.Context, _ int) (Stream, error) {
+	var out []arrow.Record
+	done := false
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if !done {
+			done = true
+			res, err := h.run(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out = res
+		}
+		if len(out) == 0 {
+			return nil, io.EOF
+		}
+		b := out[0]
+		out = out[1:]
+		return b, nil
+	}, close: func() { ReleaseRecords(out); out = nil }}, nil
+}
+
+func (h *HashAggregate) run(ctx context.Context) ([]arrow.Record, error) {
+	n := h.Input.Partitions()
+	states := make([]*aggState, n)
+	g, gctx := errgroup.WithContext(ctx)
+	for p := 0; p < n; p++ {
+		g.Go(func() error {
+			ec := newEvalContext(gctx, h.Env)
+			states[p] = h.newState(ec)
+			return h.consume(gctx, ec, p, states[p])
+		})
+	}
+	defer func() {
+		for _, s := range states {
+			if s != nil {
+				s.release()
+			}
+		}
+	}()
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	ec := newEvalContext(ctx, h.Env)
+	final := states[0]
+	for _, st := range states[1:] {
+		if err := h.merge(ec, final, st); err != nil {
+			return nil, err
+		}
+	}
+	return h.emit(ec, final)
+}
+
+func (h *HashAggregate) consume(ctx context.Context, ec *EvalContext, part int, st *aggState) error {
+	in, err := h.Input.Open(ctx, part)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	var groups []uint32
+	for {
+		b, err := in.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		groups, err = h.update(ec, st, b, groups)
+		b.Release()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (h *HashAggregate) update(ec *EvalContext, st *aggState, b arrow.Record, groups []uint32) ([]uint32, error) {
+	keys, err := evalAll(ec, b, h.Keys)
+	if err != nil {
+		return groups, err
+	}
+	defer releaseAll(keys)
+	groups = st.groups.lookup(keys, int(b.NumRows()), groups)
+	for i, a := range h.Aggs {
+		if err := h.updateOne(ec, st, i, a, b, groups); err != nil {
+			return groups, err
+		}
+	}
+	return groups, nil
+}
+
+func (h *HashAggregate) updateOne(ec *EvalContext, st *aggState, i int, a AggSpec, b arrow.Record, groups []uint32) error {
+	if a.Filter != nil {
+		fb, err := filterWithGroups(ec, b, a.Filter, groups)
+		if err != nil {
+			return err
+		}
+		defer fb.batch.Release()
+		b, groups = fb.batch, fb.groups
+	}
+	args, err := evalAll(ec, b, a.Args)
+	if err != nil {
+		return err
+	}
+	defer releaseAll(args)
+	return st.accs[i].Update(ec, groups, st.groups.n, args)
+}
+
+type filtered struct {
+	batch  arrow.Record
+	groups []uint32
+}
+
+func filterWithGroups(ec *EvalContext, b arrow.Record, pred Expr, groups []uint32) (filtered, error) {
+	mask, err := pred.Eval(ec, b)
+	if err != nil {
+		return filtered{}, err
+	}
+	defer mask.Release()
+	bm := mask.(*array.Boolean)
+	var keep []uint32
+	var idx []int
+	for i := 0; i < bm.Len(); i++ {
+		if bm.IsValid(i) && bm.Value(i) {
+			keep = append(keep, groups[i])
+			idx = append(idx, i)
+		}
+	}
+	out, err := takeRecord(ec, b, idx)
+	if err != nil {
+		return filtered{}, err
+	}
+	return filtered{batch: out, groups: keep}, nil
+}
+
+func (h *HashAggregate) merge(ec *EvalContext, dst, src *aggState) error {
+	keys := src.groups.keyArrays()
+	defer releaseAll(keys)
+	mapping := dst.groups.lookup(keys, src.groups.n, nil)
+	if len(h.Keys) == 0 {
+		mapping = []uint32{0}
+	}
+	for i := range dst.accs {
+		dst.accs[i].Merge(src.accs[i], mapping, dst.groups.n)
+	}
+	return nil
+}
+
+func (h *HashAggregate) emit(ec *EvalContext, st *aggState) ([]arrow.Record, error) {
+	ng := st.groups.n
+	if len(h.Keys) == 0 {
+		ng = 1
+	}
+	cols := st.groups.keyArrays()
+	defer func() { releaseAll(cols) }()
+	for _, acc := range st.accs {
+		a, err := acc.Finish(ec, ng)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, a)
+	}
+	whole := array.NewRecord(h.Out, cols, int64(ng))
+	defer whole.Release()
+	var out []arrow.Record
+	for start := 0; start < ng; start += h.Env.BatchSize {
+		end := min(ng, start+h.Env.BatchSize)
+		out = append(out, whole.NewSlice(int64(start), int64(end)))
+	}
+	return out, nil
+}
+
+// distinctAcc feeds each distinct argument tuple of a group to its inner
+// accumulator once, at Finish.
+type distinctAcc struct {
+	inner    Accumulator
+	make     func() Accumulator
+	argTypes []types.T
+	seen     []map[string][]types.Datum
+}
+
+func (d *distinctAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
+	var key []byte
+	for i, g := range groups {
+		skip := false
+		for _, a := range args {
+			if a.IsNull(i) {
+				skip = true
+			}
+		}
+		if skip {
+			continue
+		}
+		key = encodeKey(key[:0], d.argTypes, args, i)
+		if d.seen[g] == nil {
+			d.seen[g] = map[string][]types.Datum{}
+		}
+		if _, ok := d.seen[g][string(key)]; ok {
+			continue
+		}
+		row := make([]types.Datum, len(args))
+		for j, a := range args {
+			row[j] = DatumAt(a, i)
+		}
+		d.seen[g][string(key)] = row
+	}
+	return nil
+}
+
+func (d *distinctAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
+	for g, m := range o.(*distinctAcc).seen {
+		dst := mapping[g]
+		if d.seen[dst] == nil {
+			d.seen[dst] = map[string][]types.Datum{}
+		}
+		for k, v := range m {
+			d.seen[dst][k] = v
+		}
+	}
+}
+
+func (d *distinctAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
+	builders := make([]array.Builder, len(d.argTypes))
+	for i, t := range d.argTypes {
+		builders[i] = newBuilder(ec, t)
+		defer builders[i].Release()
+	}
+	var groups []uint32
+	for g, m := range d.seen {
+		for _, row := range m {
+			for j, v := range row {
+				AppendDatum(builders[j], v)
+			}
+			groups = append(groups, uint32(g))
+		}
+	}
+	args := make([]arrow.Array, len(builders))
+	for i, b := range builders {
+		args[i] = b.NewArray()
+	}
+	defer releaseAll(args)
+	if err := d.inner.Update(ec, groups, ng, args); err != nil {
+		return nil, err
+	}
+	return d.inner.Finish(ec, ng)
+}

@@ -1,0 +1,237 @@
+package exec
+
+import (
+	"math"
+	"math/big"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// ArithOp is one of + - * / %.
+type ArithOp byte
+
+func divByZero() error { return sqlerr.New(sqlerr.DivisionByZero, "division by zero") }
+
+// ArithKernel returns the kernel for a binary arithmetic operator on two
+// arguments already cast to t; the result has type t as well.
+func ArithKernel(op ArithOp, t types.T) (Kernel, bool) {
+	switch t.Kind {
+	case types.Int2:
+		return intArith[int16](op, t), true
+	case types.Int4:
+		return intArith[int32](op, t), true
+	case types.Int8:
+		return intArith[int64](op, t), true
+	case types.Float4:
+		return floatArith[float32](op, t), true
+	case types.Float8:
+		return floatArith[float64](op, t), true
+	case types.Numeric:
+		return numericArith(op, t), true
+	}
+	return nil, false
+}
+
+func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
+	lo, hi := intRange(t)
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		a, b := values[T](args[0]), values[T](args[1])
+		validity, nulls := combineValidity(ec.Mem, n, args...)
+		buf, out := allocFixed[T](ec.Mem, n)
+		var valid []bool
+		if nulls > 0 {
+			valid = validMask(n, args...)
+		}
+		fail := func(err error) (arrow.Array, error) {
+			buf.Release()
+			if validity != nil {
+				validity.Release()
+			}
+			return nil, err
+		}
+		switch op {
+		case '+':
+			for i := range out {
+				r := int64(a[i]) + int64(b[i])
+				if (r < lo || r > hi || addOverflows(int64(a[i]), int64(b[i]), r)) && (valid == nil || valid[i]) {
+					return fail(types.OutOfRange(t))
+				}
+				out[i] = T(r)
+			}
+		case '-':
+			for i := range out {
+				r := int64(a[i]) - int64(b[i])
+				if (r < lo || r > hi || addOverflows(int64(a[i]), -int64(b[i]), r) || (int64(b[i]) == math.MinInt64 && a[i] >= 0)) && (valid == nil || valid[i]) {
+					return fail(types.OutOfRange(t))
+				}
+				out[i] = T(r)
+			}
+		case '*':
+			for i := range out {
+				x, y := int64(a[i]), int64(b[i])
+				r := x * y
+				bad := r < lo || r > hi
+				if t.Kind == types.Int8 && x != 0 && (r/x != y || (x == -1 && y == math.MinInt64)) {
+					bad = true
+				}
+				if bad && (valid == nil || valid[i]) {
+					return fail(types.OutOfRange(t))
+				}
+				out[i] = T(r)
+			}
+		case '/', '%':
+			for i := range out {
+				if valid != nil && !valid[i] {
+					continue
+				}
+				x, y := int64(a[i]), int64(b[i])
+				if y == 0 {
+					return fail(divByZero())
+				}
+				if y == -1 {
+					if op == '%' {
+						out[i] = 0
+						continue
+					}
+					if x == lo {
+						return fail(types.OutOfRange(t))
+					}
+				}
+				if op == '/' {
+					out[i] = T(x / y)
+				} else {
+					out[i] = T(x % y)
+				}
+			}
+		}
+		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
+	}
+}
+
+// addOverflows reports whether x + y = r wrapped around in int64.
+func addOverflows(x, y, r int64) bool {
+	return (x > 0 && y > 0 && r < 0) || (x < 0 && y < 0 && r >= 0)
+}
+
+func intRange(t types.T) (int64, int64) {
+	switch t.Kind {
+	case types.Int2:
+		return math.MinInt16, math.MaxInt16
+	case types.Int4:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
+}
+
+func floatArith[T float32 | float64](op ArithOp, t types.T) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		a, b := values[T](args[0]), values[T](args[1])
+		validity, nulls := combineValidity(ec.Mem, n, args...)
+		var valid []bool
+		if nulls > 0 {
+			valid = validMask(n, args...)
+		}
+		buf, out := allocFixed[T](ec.Mem, n)
+		for i := range out {
+			var r T
+			switch op {
+			case '+':
+				r = a[i] + b[i]
+			case '-':
+				r = a[i] - b[i]
+			case '*':
+				r = a[i] * b[i]
+			case '/':
+				if b[i] == 0 && (valid == nil || valid[i]) {
+					buf.Release()
+					if validity != nil {
+						validity.Release()
+					}
+					return nil, divByZero()
+				}
+				r = a[i] / b[i]
+			case '%':
+				r = T(math.Mod(float64(a[i]), float64(b[i])))
+			}
+			if math.IsInf(float64(r), 0) && !math.IsInf(float64(a[i]), 0) && !math.IsInf(float64(b[i]), 0) && (valid == nil || valid[i]) {
+				buf.Release()
+				if validity != nil {
+					validity.Release()
+				}
+				return nil, sqlerr.New(sqlerr.NumericOutOfRange, "value out of range: overflow")
+			}
+			out[i] = r
+		}
+		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
+	}
+}
+
+// numericArith works on decimals of any scale through exact rationals; the
+// arguments carry their own scales in their Arrow types.
+func numericArith(op ArithOp, t types.T) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		sa := args[0].DataType().(*arrow.Decimal128Type).Scale
+		sb := args[1].DataType().(*arrow.Decimal128Type).Scale
+		return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+			x := types.NumericToRat(ds[0].(decimal128.Num), sa)
+			y := types.NumericToRat(ds[1].(decimal128.Num), sb)
+			r := new(big.Rat)
+			switch op {
+			case '+':
+				r.Add(x, y)
+			case '-':
+				r.Sub(x, y)
+			case '*':
+				r.Mul(x, y)
+			case '/', '%':
+				if y.Sign() == 0 {
+					return nil, divByZero()
+				}
+				r.Quo(x, y)
+				if op == '%' {
+					q := new(big.Int).Quo(r.Num(), r.Denom()) // truncated quotient
+					r.Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
+				}
+			}
+			return types.RatToNumeric(r, t)
+		})(ec, args, n)
+	}
+}
+
+// rowKernel adapts a per-row function over datums into a strict kernel: any
+// NULL argument gives NULL without calling f. It is the general slow path for
+// functions that are not worth a typed loop.
+func rowKernel(ret types.T, f func([]types.Datum) (types.Datum, error)) Kernel {
+	return rowKernelNullable(ret, func(ds []types.Datum) (types.Datum, error) {
+		for _, d := range ds {
+			if d == nil {
+				return nil, nil
+			}
+		}
+		return f(ds)
+	})
+}
+
+// rowKernelNullable is rowKernel for functions that see NULL arguments.
+func rowKernelNullable(ret types.T, f func([]types.Datum) (types.Datum, error)) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		bld := newBuilder(ec, ret)
+		defer bld.Release()
+		bld.Reserve(n)
+		ds := make([]types.Datum, len(args))
+		for i := 0; i < n; i++ {
+			for j, a := range args {
+				ds[j] = DatumAt(a, i)
+			}
+			r, err := f(ds)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(bld, r)
+		}
+		return bld.NewArray(), nil
+	}
+}

@@ -1,0 +1,348 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"golang.org/x/sync/errgroup"
+)
+
+// Scan reads the partitions of a table snapshot, projecting columns.
+type Scan struct {
+	Name    string
+	Parts   [][]arrow.Record // the snapshot's batches per partition (not owned)
+	Columns []int            // table column ordinals to output
+	Out     *arrow.Schema
+}
+
+func (s *Scan) Schema() *arrow.Schema { return s.Out }
+func (s *Scan) Partitions() int {
+	return max(1, len(s.Parts))
+}
+func (s *Scan) Children() []Operator { return nil }
+func (s *Scan) Explain() string {
+	return fmt.Sprintf("Scan %s (partitions: %d)", s.Name, len(s.Parts))
+}
+
+func (s *Scan) Open(ctx context.Context, part int) (Stream, error) {
+	var batches []arrow.Record
+	if part < len(s.Parts) {
+		batches = s.Parts[part]
+	}
+	i := 0
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if i >= len(batches) {
+			return nil, io.EOF
+		}
+		b := batches[i]
+		i++
+		cols := make([]arrow.Array, len(s.Columns))
+		for j, c := range s.Columns {
+			cols[j] = b.Column(c)
+		}
+		return array.NewRecord(s.Out, cols, b.NumRows()), nil
+	}}, nil
+}
+
+// Filter keeps rows where the predicate is true.
+type Filter struct {
+	Env   *Env
+	Input Operator
+	Pred  Expr
+}
+
+func (f *Filter) Schema() *arrow.Schema { return f.Input.Schema() }
+func (f *Filter) Partitions() int       { return f.Input.Partitions() }
+func (f *Filter) Children() []Operator  { return []Operator{f.Input} }
+func (f *Filter) Explain() string       { return "Filter " + f.Pred.String() }
+
+func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
+	in, err := f.Input.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	ec := newEvalContext(ctx, f.Env)
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for {
+			b, err := in.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out, err := filterBatch(ec, b, f.Pred)
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+			if out.NumRows() == 0 {
+				out.Release()
+				continue
+			}
+			return out, nil
+		}
+	}, close: in.Close}, nil
+}
+
+// filterBatch returns the rows of b for which pred is true (a new reference).
+func filterBatch(ec *EvalContext, b arrow.Record, pred Expr) (arrow.Record, error) {
+	mask, err := pred.Eval(ec, b)
+	if err != nil {
+		return nil, err
+	}
+	defer mask.Release()
+	bm := mask.(*array.Boolean)
+	trues := 0
+	for i := 0; i < bm.Len(); i++ {
+		if bm.IsValid(i) && bm.Value(i) {
+			trues++
+		}
+	}
+	if trues == bm.Len() {
+		b.Retain()
+		return b, nil
+	}
+	if trues == 0 {
+		return b.NewSlice(0, 0), nil
+	}
+	cctx := compute.WithAllocator(ec.Ctx, ec.Mem)
+	return compute.FilterRecordBatch(cctx, b, mask, compute.DefaultFilterOptions())
+}
+
+// Project computes expressions over each batch.
+type Project struct {
+	Env   *Env
+	Input Operator
+	Exprs []Expr
+	Out   *arrow.Schema
+}
+
+func (p *Project) Schema() *arrow.Schema { return p.Out }
+func (p *Project) Partitions() int       { return p.Input.Partitions() }
+func (p *Project) Children() []Operator  { return []Operator{p.Input} }
+func (p *Project) Explain() string {
+	parts := make([]string, len(p.Exprs))
+	for i, e := range p.Exprs {
+		parts[i] = e.String()
+	}
+	return "Project " + strings.Join(parts, ", ")
+}
+
+func (p *Project) Open(ctx context.Context, part int) (Stream, error) {
+	in, err := p.Input.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	ec := newEvalContext(ctx, p.Env)
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		b, err := in.Next(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer b.Release()
+		cols, err := evalAll(ec, b, p.Exprs)
+		if err != nil {
+			return nil, err
+		}
+		defer releaseAll(cols)
+		return array.NewRecord(p.Out, cols, b.NumRows()), nil
+	}, close: in.Close}, nil
+}
+
+// Values produces literal rows (one partition).
+type Values struct {
+	Env  *Env
+	Rows [][]Expr
+	Out  *arrow.Schema
+}
+
+func (v *Values) Schema() *arrow.Schema { return v.Out }
+func (v *Values) Partitions() int       { return 1 }
+func (v *Values) Children() []Operator  { return nil }
+func (v *Values) Explain() string       { return fmt.Sprintf("Values (%d rows)", len(v.Rows)) }
+
+func (v *Values) Open(ctx context.Context, part int) (Stream, error) {
+	done := false
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if done {
+			return nil, io.EOF
+		}
+		done = true
+		return v.build(ctx)
+	}}, nil
+}
+
+func (v *Values) build(ctx context.Context) (arrow.Record, error) {
+	ec := newEvalContext(ctx, v.Env)
+	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
+	defer one.Release()
+	builders := make([]array.Builder, v.Out.NumFields())
+	for i, f := range v.Out.Fields() {
+		builders[i] = array.NewBuilder(ec.Mem, f.Type)
+		defer builders[i].Release()
+	}
+	for _, row := range v.Rows {
+		for c, x := range row {
+			a, err := x.Eval(ec, one)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(builders[c], DatumAt(a, 0))
+			a.Release()
+		}
+	}
+	cols := make([]arrow.Array, len(builders))
+	for i, b := range builders {
+		cols[i] = b.NewArray()
+	}
+	defer releaseAll(cols)
+	return array.NewRecord(v.Out, cols, int64(len(v.Rows))), nil
+}
+
+// Limit skips Offset rows and stops after Count (Count < 0: no limit). It
+// reads a single partition.
+type Limit struct {
+	Input         Operator
+	Count, Offset int64
+}
+
+func (l *Limit) Schema() *arrow.Schema { return l.Input.Schema() }
+func (l *Limit) Partitions() int       { return 1 }
+func (l *Limit) Children() []Operator  { return []Operator{l.Input} }
+func (l *Limit) Explain() string {
+	return fmt.Sprintf("Limit %d offset %d", l.Count, l.Offset)
+}
+
+func (l *Limit) Open(ctx context.Context, part int) (Stream, error) {
+	in, err := l.Input.Open(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	skip, left := l.Offset, l.Count
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for {
+			if left == 0 {
+				return nil, io.EOF
+			}
+			b, err := in.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			n := b.NumRows()
+			if skip >= n {
+				skip -= n
+				b.Release()
+				continue
+			}
+			end := n
+			if left >= 0 && skip+left < n {
+				end = skip + left
+			}
+			out := b.NewSlice(skip, end)
+			b.Release()
+			if left > 0 {
+				left -= end - skip
+			}
+			skip = 0
+			return out, nil
+		}
+	}, close: in.Close}, nil
+}
+
+// Gather merges all partitions of its input into one stream, running each
+// input partition in its own goroutine.
+type Gather struct {
+	Input Operator
+}
+
+func (g *Gather) Schema() *arrow.Schema { return g.Input.Schema() }
+func (g *Gather) Partitions() int       { return 1 }
+func (g *Gather) Children() []Operator  { return []Operator{g.Input} }
+func (g *Gather) Explain() string {
+	return fmt.Sprintf("Gather (from %d partitions)", g.Input.Partitions())
+}
+
+func (g *Gather) Open(ctx context.Context, part int) (Stream, error) {
+	n := g.Input.Partitions()
+	if n == 1 {
+		return g.Input.Open(ctx, 0)
+	}
+	return startParallel(ctx, n, func(ctx context.Context, p int, emit func(arrow.Record) bool) error {
+		st, err := g.Input.Open(ctx, p)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for {
+			b, err := st.Next(ctx)
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if !emit(b) {
+				return ctx.Err()
+			}
+		}
+	}), nil
+}
+
+// startParallel runs work for partitions 0..n-1 in goroutines; what they emit
+// is streamed to the caller. Close cancels the workers and waits for them.
+func startParallel(ctx context.Context, n int, work func(ctx context.Context, p int, emit func(arrow.Record) bool) error) Stream {
+	ctx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	ch := make(chan arrow.Record, n*2)
+	for p := 0; p < n; p++ {
+		g.Go(func() error {
+			return work(gctx, p, func(b arrow.Record) bool {
+				select {
+				case ch <- b:
+					return true
+				case <-gctx.Done():
+					b.Release()
+					return false
+				}
+			})
+		})
+	}
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		werr = g.Wait()
+		close(ch)
+		close(done)
+	}()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			for b := range ch {
+				b.Release()
+			}
+			<-done
+		})
+	}
+	return &funcStream{next: func(_ context.Context) (arrow.Record, error) {
+		b, ok := <-ch
+		if ok {
+			return b, nil
+		}
+		<-done
+		if werr != nil {
+			return nil, werr
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}, close: stop}
+}

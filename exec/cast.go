@@ -1,0 +1,250 @@
+package exec
+
+import (
+	"math"
+	"math/big"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// CastExpr converts its argument to type To. Explicit casts truncate
+// varchar(n) values; assignment casts reject values that are too long.
+type CastExpr struct {
+	Arg      Expr
+	To       types.T
+	Explicit bool
+}
+
+func (e *CastExpr) Type() types.T  { return e.To }
+func (e *CastExpr) String() string { return "CAST(" + e.Arg.String() + " AS " + e.To.String() + ")" }
+
+func (e *CastExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	a, err := e.Arg.Eval(ec, b)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Release()
+	return CastArray(ec, a, e.Arg.Type(), e.To, e.Explicit)
+}
+
+// CastArray converts a whole array from one SQL type to another.
+func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) (arrow.Array, error) {
+	if from == to || (from.Kind == to.Kind && !needsCheck(to)) {
+		a.Retain()
+		return a, nil
+	}
+	n := a.Len()
+	if from.IsInteger() && (to.Kind == types.Int8 || to.Kind == types.Float8) {
+		return castIntFast(ec, a, to), nil
+	}
+	bld := array.NewBuilder(ec.Mem, to.Arrow())
+	defer bld.Release()
+	bld.Reserve(n)
+	for i := 0; i < n; i++ {
+		d, err := CastDatum(DatumAt(a, i), from, to, explicit)
+		if err != nil {
+			return nil, err
+		}
+		AppendDatum(bld, d)
+	}
+	return bld.NewArray(), nil
+}
+
+func needsCheck(t types.T) bool {
+	return t.Kind == types.Varchar && t.Len > 0 || t.Kind == types.Char || t.Kind == types.Numeric
+}
+
+func castIntFast(ec *EvalContext, a arrow.Array, to types.T) arrow.Array {
+	n := a.Len()
+	validity, nulls := combineValidity(ec.Mem, n, a)
+	if to.Kind == types.Int8 {
+		buf, out := allocFixed[int64](ec.Mem, n)
+		switch src := a.(type) {
+		case *array.Int16:
+			for i, v := range src.Int16Values() {
+				out[i] = int64(v)
+			}
+		case *array.Int32:
+			for i, v := range src.Int32Values() {
+				out[i] = int64(v)
+			}
+		case *array.Int64:
+			copy(out, src.Int64Values())
+		}
+		return makeArray(to.Arrow(), n, validity, buf, nulls)
+	}
+	buf, out := allocFixed[float64](ec.Mem, n)
+	switch src := a.(type) {
+	case *array.Int16:
+		for i, v := range src.Int16Values() {
+			out[i] = float64(v)
+		}
+	case *array.Int32:
+		for i, v := range src.Int32Values() {
+			out[i] = float64(v)
+		}
+	case *array.Int64:
+		for i, v := range src.Int64Values() {
+			out[i] = float64(v)
+		}
+	}
+	return makeArray(to.Arrow(), n, validity, buf, nulls)
+}
+
+func cannotCast(from, to types.T) *sqlerr.Error {
+	return sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)
+}
+
+// CanCast reports whether an explicit cast from one type to another exists.
+func CanCast(from, to types.T) bool {
+	if from.Kind == types.Unknown || from.Kind == to.Kind || from.IsString() || to.IsString() {
+		return true
+	}
+	switch {
+	case from.IsNumber() && to.IsNumber():
+		return true
+	case from.Kind == types.Bool && to.Kind == types.Int4, from.Kind == types.Int4 && to.Kind == types.Bool:
+		return true
+	case from.Kind == types.Date && (to.Kind == types.Timestamp || to.Kind == types.TimestampTZ):
+		return true
+	case (from.Kind == types.Timestamp || from.Kind == types.TimestampTZ) &&
+		(to.Kind == types.Date || to.Kind == types.Timestamp || to.Kind == types.TimestampTZ || to.Kind == types.Time):
+		return true
+	}
+	return false
+}
+
+// CastDatum converts one value.
+func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, error) {
+	if d == nil {
+		return nil, nil
+	}
+	if from.IsString() || from.Kind == types.Unknown {
+		s := d.(string)
+		if to.IsString() {
+			return fitString(s, to, explicit)
+		}
+		return types.Parse(to, s)
+	}
+	if to.IsString() {
+		return fitString(types.Format(from, d), to, explicit)
+	}
+	switch {
+	case from.IsInteger():
+		v := d.(int64)
+		switch {
+		case to.IsInteger():
+			if !types.IntFits(to, v) {
+				return nil, types.OutOfRange(to)
+			}
+			return v, nil
+		case to.IsFloat():
+			return float64(v), nil
+		case to.Kind == types.Numeric:
+			return types.RatToNumeric(new(big.Rat).SetInt64(v), to)
+		case to.Kind == types.Bool:
+			return v != 0, nil
+		}
+	case from.IsFloat():
+		v := d.(float64)
+		switch {
+		case to.IsInteger():
+			r := math.RoundToEven(v)
+			if math.IsNaN(r) || r < -9.223372036854775808e18 || r >= 9.223372036854775808e18 || !types.IntFits(to, int64(r)) {
+				return nil, types.OutOfRange(to)
+			}
+			return int64(r), nil
+		case to.IsFloat():
+			if to.Kind == types.Float4 {
+				f := float64(float32(v))
+				if math.IsInf(f, 0) && !math.IsInf(v, 0) {
+					return nil, sqlerr.New(sqlerr.NumericOutOfRange, "value out of range: overflow")
+				}
+				return f, nil
+			}
+			return v, nil
+		case to.Kind == types.Numeric:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot convert %s to numeric", types.FormatFloat(v, 64))
+			}
+			return types.RatToNumeric(new(big.Rat).SetFloat64(v), to)
+		}
+	case from.Kind == types.Numeric:
+		r := types.NumericToRat(d.(decimal128.Num), from.Scale)
+		switch {
+		case to.IsInteger():
+			q, err := types.RatToNumeric(r, types.NumericT(0, 0))
+			if err != nil {
+				return nil, types.OutOfRange(to)
+			}
+			bi := q.(decimal128.Num).BigInt()
+			if !bi.IsInt64() || !types.IntFits(to, bi.Int64()) {
+				return nil, types.OutOfRange(to)
+			}
+			return bi.Int64(), nil
+		case to.IsFloat():
+			f, _ := r.Float64()
+			return f, nil
+		case to.Kind == types.Numeric:
+			return types.RatToNumeric(r, to)
+		}
+	case from.Kind == types.Bool:
+		if to.IsInteger() {
+			if d.(bool) {
+				return int64(1), nil
+			}
+			return int64(0), nil
+		}
+	case from.Kind == types.Date:
+		switch to.Kind {
+		case types.Timestamp, types.TimestampTZ:
+			return int64(d.(int32)) * types.MicrosPerDay, nil
+		}
+	case from.Kind == types.Timestamp || from.Kind == types.TimestampTZ:
+		us := d.(int64)
+		switch to.Kind {
+		case types.Timestamp, types.TimestampTZ:
+			return us, nil
+		case types.Date:
+			return int32(floorDiv(us, types.MicrosPerDay)), nil
+		case types.Time:
+			return us - floorDiv(us, types.MicrosPerDay)*types.MicrosPerDay, nil
+		}
+	case from.Kind == to.Kind:
+		return d, nil
+	}
+	return nil, cannotCast(from, to)
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func fitString(s string, to types.T, explicit bool) (types.Datum, error) {
+	if to.Len <= 0 || (to.Kind != types.Varchar && to.Kind != types.Char) {
+		return s, nil
+	}
+	n := utf8.RuneCountInString(s)
+	if n > int(to.Len) {
+		trimmed := strings.TrimRight(s, " ")
+		if !explicit && utf8.RuneCountInString(trimmed) > int(to.Len) {
+			return nil, sqlerr.New(sqlerr.StringTooLong, "value too long for type %s", to)
+		}
+		r := []rune(s)
+		s = string(r[:to.Len])
+	}
+	if to.Kind == types.Char && n < int(to.Len) {
+		s += strings.Repeat(" ", int(to.Len)-n)
+	}
+	return s, nil
+}

@@ -1,0 +1,161 @@
+package exec
+
+import (
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// CaseExpr is CASE WHEN … THEN … ELSE … END. Each THEN is evaluated only on
+// the rows that reach it, so a guarded division never fails.
+type CaseExpr struct {
+	Whens, Thens []Expr
+	Else         Expr // nil means NULL
+	T            types.T
+}
+
+func (e *CaseExpr) Type() types.T { return e.T }
+func (e *CaseExpr) String() string {
+	var sb strings.Builder
+	sb.WriteString("CASE")
+	for i := range e.Whens {
+		sb.WriteString(" WHEN " + e.Whens[i].String() + " THEN " + e.Thens[i].String())
+	}
+	if e.Else != nil {
+		sb.WriteString(" ELSE " + e.Else.String())
+	}
+	sb.WriteString(" END")
+	return sb.String()
+}
+
+// lazyResult collects per-row results computed on subsets of a batch.
+type lazyResult struct {
+	vals []types.Datum
+}
+
+// evalOn evaluates x on the rows rows of b and stores the values.
+func (r *lazyResult) evalOn(ec *EvalContext, b arrow.Record, rows []int, x Expr) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	sub, err := subset(ec, b, rows)
+	if err != nil {
+		return err
+	}
+	defer sub.Release()
+	a, err := x.Eval(ec, sub)
+	if err != nil {
+		return err
+	}
+	defer a.Release()
+	for k, row := range rows {
+		r.vals[row] = DatumAt(a, k)
+	}
+	return nil
+}
+
+func subset(ec *EvalContext, b arrow.Record, rows []int) (arrow.Record, error) {
+	if len(rows) == int(b.NumRows()) {
+		b.Retain()
+		return b, nil
+	}
+	return takeRecord(ec, b, rows)
+}
+
+func (r *lazyResult) build(ec *EvalContext, t types.T) arrow.Array {
+	bld := newBuilder(ec, t)
+	defer bld.Release()
+	bld.Reserve(len(r.vals))
+	for _, v := range r.vals {
+		AppendDatum(bld, v)
+	}
+	return bld.NewArray()
+}
+
+func allRows(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
+}
+
+func (e *CaseExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	n := int(b.NumRows())
+	res := &lazyResult{vals: make([]types.Datum, n)}
+	remaining := allRows(n)
+	for i, when := range e.Whens {
+		if len(remaining) == 0 {
+			break
+		}
+		sub, err := subset(ec, b, remaining)
+		if err != nil {
+			return nil, err
+		}
+		cond, err := when.Eval(ec, sub)
+		sub.Release()
+		if err != nil {
+			return nil, err
+		}
+		bc := cond.(*array.Boolean)
+		var hit, miss []int
+		for k, row := range remaining {
+			if bc.IsValid(k) && bc.Value(k) {
+				hit = append(hit, row)
+			} else {
+				miss = append(miss, row)
+			}
+		}
+		cond.Release()
+		if err := res.evalOn(ec, b, hit, e.Thens[i]); err != nil {
+			return nil, err
+		}
+		remaining = miss
+	}
+	if e.Else != nil {
+		if err := res.evalOn(ec, b, remaining, e.Else); err != nil {
+			return nil, err
+		}
+	}
+	return res.build(ec, e.T), nil
+}
+
+// CoalesceExpr returns its first non-NULL argument, evaluating later
+// arguments only for rows still NULL.
+type CoalesceExpr struct {
+	Args []Expr
+	T    types.T
+}
+
+func (e *CoalesceExpr) Type() types.T { return e.T }
+func (e *CoalesceExpr) String() string {
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	return "COALESCE(" + strings.Join(parts, ", ") + ")"
+}
+
+func (e *CoalesceExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	n := int(b.NumRows())
+	res := &lazyResult{vals: make([]types.Datum, n)}
+	remaining := allRows(n)
+	for _, arg := range e.Args {
+		if len(remaining) == 0 {
+			break
+		}
+		if err := res.evalOn(ec, b, remaining, arg); err != nil {
+			return nil, err
+		}
+		var still []int
+		for _, row := range remaining {
+			if res.vals[row] == nil {
+				still = append(still, row)
+			}
+		}
+		remaining = still
+	}
+	return res.build(ec, e.T), nil
+}

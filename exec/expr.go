@@ -1,0 +1,289 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// EvalContext carries what expression evaluation needs besides the batch.
+type EvalContext struct {
+	Ctx context.Context
+	Mem memory.Allocator
+	// Outer holds the values of outer-query columns while a correlated
+	// subquery runs (indexed by ParamExpr.Slot).
+	Outer []types.Datum
+	// Env gives access to session state (clock, settings).
+	Env *Env
+}
+
+// Expr is a compiled, vectorized expression. Eval returns a new array of
+// b.NumRows() values that the caller must Release.
+type Expr interface {
+	Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error)
+	Type() types.T
+	String() string
+}
+
+// ColumnExpr reads column Index of the input batch.
+type ColumnExpr struct {
+	Index int
+	T     types.T
+	Name  string
+}
+
+func (e *ColumnExpr) Eval(_ *EvalContext, b arrow.Record) (arrow.Array, error) {
+	col := b.Column(e.Index)
+	col.Retain()
+	return col, nil
+}
+func (e *ColumnExpr) Type() types.T  { return e.T }
+func (e *ColumnExpr) String() string { return e.Name }
+
+// ConstExpr is a literal value.
+type ConstExpr struct {
+	Value types.Datum
+	T     types.T
+}
+
+func (e *ConstExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	return ConstArray(ec.Mem, e.T, e.Value, int(b.NumRows())), nil
+}
+func (e *ConstExpr) Type() types.T { return e.T }
+func (e *ConstExpr) String() string {
+	if e.Value == nil {
+		return "NULL"
+	}
+	if e.T.IsString() {
+		return "'" + strings.ReplaceAll(types.Format(e.T, e.Value), "'", "''") + "'"
+	}
+	return types.Format(e.T, e.Value)
+}
+
+// ParamExpr reads a value bound from outside the batch: an outer-query column
+// of a correlated subquery.
+type ParamExpr struct {
+	Slot int
+	T    types.T
+	Name string
+}
+
+func (e *ParamExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	if e.Slot >= len(ec.Outer) {
+		return nil, sqlerr.New(sqlerr.Internal, "outer reference %s is not bound", e.Name)
+	}
+	return ConstArray(ec.Mem, e.T, ec.Outer[e.Slot], int(b.NumRows())), nil
+}
+func (e *ParamExpr) Type() types.T  { return e.T }
+func (e *ParamExpr) String() string { return "outer." + e.Name }
+
+// Kernel computes a function over argument arrays of n rows.
+type Kernel func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error)
+
+// CallExpr applies a kernel to evaluated arguments.
+type CallExpr struct {
+	Name   string
+	Args   []Expr
+	Kernel Kernel
+	T      types.T
+	// Infix prints the call as "a op b" in EXPLAIN.
+	Infix bool
+}
+
+func (e *CallExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	args, err := evalAll(ec, b, e.Args)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(args)
+	return e.Kernel(ec, args, int(b.NumRows()))
+}
+func (e *CallExpr) Type() types.T { return e.T }
+func (e *CallExpr) String() string {
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	if e.Infix && len(parts) == 2 {
+		return "(" + parts[0] + " " + e.Name + " " + parts[1] + ")"
+	}
+	if e.Infix && len(parts) == 1 {
+		return "(" + e.Name + " " + parts[0] + ")"
+	}
+	return e.Name + "(" + strings.Join(parts, ", ") + ")"
+}
+
+func evalAll(ec *EvalContext, b arrow.Record, exprs []Expr) ([]arrow.Array, error) {
+	out := make([]arrow.Array, 0, len(exprs))
+	for _, x := range exprs {
+		a, err := x.Eval(ec, b)
+		if err != nil {
+			releaseAll(out)
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func releaseAll(arrs []arrow.Array) {
+	for _, a := range arrs {
+		if a != nil {
+			a.Release()
+		}
+	}
+}
+
+// BoolOp is AND or OR with SQL's three-valued logic.
+type BoolOp struct {
+	And  bool
+	Args []Expr
+}
+
+func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	n := int(b.NumRows())
+	// state per row: 0 false, 1 true, 2 null
+	state := make([]uint8, n)
+	init := uint8(0)
+	if e.And {
+		init = 1
+	}
+	for i := range state {
+		state[i] = init
+	}
+	for _, arg := range e.Args {
+		a, err := arg.Eval(ec, b)
+		if err != nil {
+			return nil, err
+		}
+		ba := a.(*array.Boolean)
+		for i := 0; i < n; i++ {
+			var v uint8 = 2
+			if ba.IsValid(i) {
+				if ba.Value(i) {
+					v = 1
+				} else {
+					v = 0
+				}
+			}
+			state[i] = combine3(e.And, state[i], v)
+		}
+		a.Release()
+	}
+	bld := array.NewBooleanBuilder(ec.Mem)
+	defer bld.Release()
+	bld.Reserve(n)
+	for _, s := range state {
+		if s == 2 {
+			bld.AppendNull()
+		} else {
+			bld.UnsafeAppend(s == 1)
+		}
+	}
+	return bld.NewArray(), nil
+}
+
+func combine3(and bool, a, b uint8) uint8 {
+	if and {
+		if a == 0 || b == 0 {
+			return 0
+		}
+		if a == 2 || b == 2 {
+			return 2
+		}
+		return 1
+	}
+	if a == 1 || b == 1 {
+		return 1
+	}
+	if a == 2 || b == 2 {
+		return 2
+	}
+	return 0
+}
+
+func (e *BoolOp) Type() types.T { return types.BoolT }
+func (e *BoolOp) String() string {
+	op := " OR "
+	if e.And {
+		op = " AND "
+	}
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	return "(" + strings.Join(parts, op) + ")"
+}
+
+// NotExpr negates a boolean (NULL stays NULL).
+type NotExpr struct{ Arg Expr }
+
+func (e *NotExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	a, err := e.Arg.Eval(ec, b)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Release()
+	ba := a.(*array.Boolean)
+	n := ba.Len()
+	bld := array.NewBooleanBuilder(ec.Mem)
+	defer bld.Release()
+	bld.Reserve(n)
+	for i := 0; i < n; i++ {
+		if ba.IsNull(i) {
+			bld.AppendNull()
+		} else {
+			bld.UnsafeAppend(!ba.Value(i))
+		}
+	}
+	return bld.NewArray(), nil
+}
+func (e *NotExpr) Type() types.T  { return types.BoolT }
+func (e *NotExpr) String() string { return "(NOT " + e.Arg.String() + ")" }
+
+// NullTest is IS [NOT] NULL, and IS [NOT] TRUE/FALSE when Truth is set.
+type NullTest struct {
+	Arg    Expr
+	Negate bool
+	// Truth, when non-nil, makes this IS TRUE (*Truth) / IS FALSE (!*Truth).
+	Truth *bool
+}
+
+func (e *NullTest) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	a, err := e.Arg.Eval(ec, b)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Release()
+	n := a.Len()
+	bld := array.NewBooleanBuilder(ec.Mem)
+	defer bld.Release()
+	bld.Reserve(n)
+	for i := 0; i < n; i++ {
+		var r bool
+		if e.Truth != nil {
+			r = a.IsValid(i) && a.(*array.Boolean).Value(i) == *e.Truth
+		} else {
+			r = a.IsNull(i)
+		}
+		bld.UnsafeAppend(r != e.Negate)
+	}
+	return bld.NewArray(), nil
+}
+func (e *NullTest) Type() types.T { return types.BoolT }
+func (e *NullTest) String() string {
+	what := "NULL"
+	if e.Truth != nil {
+		what = strings.ToUpper(fmt.Sprint(*e.Truth))
+	}
+	if e.Negate {
+		return "(" + e.Arg.String() + " IS NOT " + what + ")"
+	}
+	return "(" + e.Arg.String() + " IS " + what + ")"
+}

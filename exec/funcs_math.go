@@ -1,0 +1,236 @@
+package exec
+
+import (
+	"math"
+	"math/big"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func f8(name string, f func(float64) (float64, error)) *ScalarDef {
+	return sig(name, []types.T{types.Float8T}, types.Float8T, func(ds []types.Datum) (types.Datum, error) {
+		return f(ds[0].(float64))
+	})
+}
+
+func pure(f func(float64) float64) func(float64) (float64, error) {
+	return func(x float64) (float64, error) { return f(x), nil }
+}
+
+func mathFunctions() []*ScalarDef {
+	return []*ScalarDef{
+		{Name: "abs", Resolve: resolveAbs},
+		overloads("round",
+			sig("round", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumeric),
+			f8("round", pure(roundHalfEven))),
+		overloads("trunc",
+			sig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), truncNumeric),
+			f8("trunc", pure(math.Trunc))),
+		f8("ceil", pure(math.Ceil)),
+		f8("ceiling", pure(math.Ceil)),
+		f8("floor", pure(math.Floor)),
+		f8("sqrt", func(x float64) (float64, error) {
+			if x < 0 {
+				return 0, sqlerr.New("2201F", "cannot take square root of a negative number")
+			}
+			return math.Sqrt(x), nil
+		}),
+		f8("cbrt", pure(math.Cbrt)),
+		f8("exp", pure(math.Exp)),
+		f8("ln", logOf(math.Log)),
+		f8("log", logOf(math.Log10)),
+		f8("log10", logOf(math.Log10)),
+		f8("sign", pure(func(x float64) float64 {
+			switch {
+			case x > 0:
+				return 1
+			case x < 0:
+				return -1
+			}
+			return 0
+		})),
+		f8("degrees", pure(func(x float64) float64 { return x * 180 / math.Pi })),
+		f8("radians", pure(func(x float64) float64 { return x * math.Pi / 180 })),
+		f8("sin", pure(math.Sin)), f8("cos", pure(math.Cos)), f8("tan", pure(math.Tan)),
+		f8("asin", pure(math.Asin)), f8("acos", pure(math.Acos)), f8("atan", pure(math.Atan)),
+		sig("atan2", []types.T{types.Float8T, types.Float8T}, types.Float8T, func(ds []types.Datum) (types.Datum, error) {
+			return math.Atan2(ds[0].(float64), ds[1].(float64)), nil
+		}),
+		sig("pi", nil, types.Float8T, func([]types.Datum) (types.Datum, error) { return math.Pi, nil }),
+		sig("power", []types.T{types.Float8T, types.Float8T}, types.Float8T, power),
+		sig("pow", []types.T{types.Float8T, types.Float8T}, types.Float8T, power),
+		{Name: "mod", Resolve: resolveMod},
+		{Name: "random", Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 0 {
+				return nil, types.T{}, nil, NoSuchFunction("random", args)
+			}
+			return nil, types.Float8T, rowKernel(types.Float8T, func([]types.Datum) (types.Datum, error) {
+				return randFloat(), nil
+			}), nil
+		}},
+	}
+}
+
+func roundHalfEven(x float64) float64 { return math.RoundToEven(x) }
+
+func logOf(f func(float64) float64) func(float64) (float64, error) {
+	return func(x float64) (float64, error) {
+		if x == 0 {
+			return 0, sqlerr.New("2201E", "cannot take logarithm of zero")
+		}
+		if x < 0 {
+			return 0, sqlerr.New("2201E", "cannot take logarithm of a negative number")
+		}
+		return f(x), nil
+	}
+}
+
+func power(ds []types.Datum) (types.Datum, error) {
+	x, y := ds[0].(float64), ds[1].(float64)
+	if x == 0 && y < 0 {
+		return nil, sqlerr.New("2201F", "zero raised to a negative power is undefined")
+	}
+	if x < 0 && y != math.Trunc(y) {
+		return nil, sqlerr.New("2201F", "a negative number raised to a non-integer power yields a complex result")
+	}
+	r := math.Pow(x, y)
+	if math.IsInf(r, 0) {
+		return nil, sqlerr.New(sqlerr.NumericOutOfRange, "value out of range: overflow")
+	}
+	return r, nil
+}
+
+func resolveAbs(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) != 1 || !(args[0].IsNumber() || args[0].Kind == types.Unknown) {
+		return nil, types.T{}, nil, NoSuchFunction("abs", args)
+	}
+	t := args[0]
+	if t.Kind == types.Unknown {
+		t = types.Float8T
+	}
+	return []types.T{t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+		switch v := ds[0].(type) {
+		case int64:
+			if v < 0 {
+				if v == math.MinInt64 || !types.IntFits(t, -v) {
+					return nil, types.OutOfRange(t)
+				}
+				return -v, nil
+			}
+			return v, nil
+		case float64:
+			return math.Abs(v), nil
+		case decimal128.Num:
+			return v.Abs(), nil
+		}
+		return nil, nil
+	}), nil
+}
+
+func resolveMod(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) != 2 {
+		return nil, types.T{}, nil, NoSuchFunction("mod", args)
+	}
+	t, ok := NumericCommonType(args[0], args[1])
+	if !ok || t.IsFloat() {
+		return nil, types.T{}, nil, NoSuchFunction("mod", args)
+	}
+	k, _ := ArithKernel('%', t)
+	return []types.T{t, t}, t, k, nil
+}
+
+func roundNumeric(ds []types.Datum) (types.Datum, error) {
+	return scaleNumeric(ds, false)
+}
+
+func truncNumeric(ds []types.Datum) (types.Datum, error) {
+	return scaleNumeric(ds, true)
+}
+
+// scaleNumeric rounds (or truncates) a numeric at the default scale to n
+// digits; the result keeps the default scale so its type stays fixed.
+func scaleNumeric(ds []types.Datum, trunc bool) (types.Datum, error) {
+	r := types.NumericToRat(ds[0].(decimal128.Num), types.DefaultNumericScale)
+	n := ds[1].(int64)
+	if n > types.DefaultNumericScale {
+		n = types.DefaultNumericScale
+	}
+	var rounded types.Datum
+	var err error
+	if trunc {
+		p := new(big.Int).Exp(big.NewInt(10), big.NewInt(abs64(n)), nil)
+		pr := new(big.Rat).SetInt(p)
+		if n >= 0 {
+			x := new(big.Rat).Mul(r, pr)
+			q := new(big.Int).Quo(x.Num(), x.Denom())
+			r = new(big.Rat).Quo(new(big.Rat).SetInt(q), pr)
+		} else {
+			x := new(big.Rat).Quo(r, pr)
+			q := new(big.Int).Quo(x.Num(), x.Denom())
+			r = new(big.Rat).Mul(new(big.Rat).SetInt(q), pr)
+		}
+		return types.RatToNumeric(r, types.NumericT(0, types.DefaultNumericScale))
+	}
+	if n >= 0 {
+		rounded, err = types.RatToNumeric(r, types.NumericT(0, int32(n)))
+		if err != nil {
+			return nil, err
+		}
+		r = types.NumericToRat(rounded.(decimal128.Num), int32(n))
+	} else {
+		p := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(-n), nil))
+		x := new(big.Rat).Quo(r, p)
+		rounded, err = types.RatToNumeric(x, types.NumericT(0, 0))
+		if err != nil {
+			return nil, err
+		}
+		r = new(big.Rat).Mul(types.NumericToRat(rounded.(decimal128.Num), 0), p)
+	}
+	return types.RatToNumeric(r, types.NumericT(0, types.DefaultNumericScale))
+}
+
+func abs64(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// NumericCommonType is the type two numeric operands are promoted to:
+// the wider integer, numeric over integers, float8 over anything inexact.
+func NumericCommonType(a, b types.T) (types.T, bool) {
+	if a.Kind == types.Unknown {
+		a = b
+	}
+	if b.Kind == types.Unknown {
+		b = a
+	}
+	if a.Kind == types.Unknown {
+		return types.NumericT(0, types.DefaultNumericScale), true
+	}
+	if !a.IsNumber() || !b.IsNumber() {
+		return types.T{}, false
+	}
+	switch {
+	case a.IsFloat() || b.IsFloat():
+		if a.Kind == types.Float4 && b.Kind == types.Float4 {
+			return types.Float4T, true
+		}
+		return types.Float8T, true
+	case a.Kind == types.Numeric || b.Kind == types.Numeric:
+		s := int32(0)
+		if a.Kind == types.Numeric {
+			s = a.Scale
+		}
+		if b.Kind == types.Numeric {
+			s = max(s, b.Scale)
+		}
+		return types.NumericT(0, s), true
+	}
+	if intRank(a) >= intRank(b) {
+		return types.T{Kind: a.Kind}, true
+	}
+	return types.T{Kind: b.Kind}, true
+}

@@ -1,0 +1,337 @@
+package exec
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func randFloat() float64 { return rand.Float64() }
+
+var (
+	textT = types.TextT
+	int4T = types.Int4T
+)
+
+func s1(name string, f func(string) types.Datum, ret types.T) *ScalarDef {
+	return sig(name, []types.T{textT}, ret, func(ds []types.Datum) (types.Datum, error) { return f(ds[0].(string)), nil })
+}
+
+func stringFunctions() []*ScalarDef {
+	return []*ScalarDef{
+		s1("length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+		s1("char_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+		s1("character_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+		s1("octet_length", func(s string) types.Datum { return int64(len(s)) }, int4T),
+		s1("lower", func(s string) types.Datum { return strings.ToLower(s) }, textT),
+		s1("upper", func(s string) types.Datum { return strings.ToUpper(s) }, textT),
+		s1("reverse", func(s string) types.Datum {
+			r := []rune(s)
+			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+				r[i], r[j] = r[j], r[i]
+			}
+			return string(r)
+		}, textT),
+		s1("initcap", initcap, textT),
+		s1("md5", func(s string) types.Datum { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }, textT),
+		s1("ascii", func(s string) types.Datum {
+			if s == "" {
+				return int64(0)
+			}
+			r, _ := utf8.DecodeRuneInString(s)
+			return int64(r)
+		}, int4T),
+		sig("chr", []types.T{int4T}, textT, func(ds []types.Datum) (types.Datum, error) {
+			return string(rune(ds[0].(int64))), nil
+		}),
+		overloads("substr",
+			sig("substr", []types.T{textT, int4T, int4T}, textT, substr),
+			sig("substr", []types.T{textT, int4T}, textT, substr)),
+		overloads("substring",
+			sig("substring", []types.T{textT, int4T, int4T}, textT, substr),
+			sig("substring", []types.T{textT, int4T}, textT, substr)),
+		sig("strpos", []types.T{textT, textT}, int4T, position),
+		sig("position", []types.T{textT, textT}, int4T, func(ds []types.Datum) (types.Datum, error) {
+			return position([]types.Datum{ds[1], ds[0]})
+		}),
+		sig("replace", []types.T{textT, textT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+			return strings.ReplaceAll(ds[0].(string), ds[1].(string), ds[2].(string)), nil
+		}),
+		trimDef("btrim", true, true), trimDef("trim", true, true),
+		trimDef("ltrim", true, false), trimDef("rtrim", false, true),
+		{Name: "concat", Resolve: resolveConcat("concat", false)},
+		{Name: "concat_ws", Resolve: resolveConcat("concat_ws", true)},
+		sig("split_part", []types.T{textT, textT, int4T}, textT, splitPart),
+		sig("left", []types.T{textT, int4T}, textT, func(ds []types.Datum) (types.Datum, error) {
+			r := []rune(ds[0].(string))
+			n := int(ds[1].(int64))
+			if n < 0 {
+				n = max(0, len(r)+n)
+			}
+			return string(r[:min(n, len(r))]), nil
+		}),
+		sig("right", []types.T{textT, int4T}, textT, func(ds []types.Datum) (types.Datum, error) {
+			r := []rune(ds[0].(string))
+			n := int(ds[1].(int64))
+			if n < 0 {
+				n = max(0, len(r)+n)
+			}
+			n = min(n, len(r))
+			return string(r[len(r)-n:]), nil
+		}),
+		overloads("lpad", sig("lpad", []types.T{textT, int4T, textT}, textT, pad(true)), sig("lpad", []types.T{textT, int4T}, textT, pad(true))),
+		overloads("rpad", sig("rpad", []types.T{textT, int4T, textT}, textT, pad(false)), sig("rpad", []types.T{textT, int4T}, textT, pad(false))),
+		sig("repeat", []types.T{textT, int4T}, textT, func(ds []types.Datum) (types.Datum, error) {
+			n := int(ds[1].(int64))
+			if n <= 0 {
+				return "", nil
+			}
+			if n*len(ds[0].(string)) > 1<<28 {
+				return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "requested length too large")
+			}
+			return strings.Repeat(ds[0].(string), n), nil
+		}),
+		sig("starts_with", []types.T{textT, textT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+			return strings.HasPrefix(ds[0].(string), ds[1].(string)), nil
+		}),
+	}
+}
+
+func initcap(s string) types.Datum {
+	out := []rune(strings.ToLower(s))
+	start := true
+	for i, r := range out {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if start {
+				out[i] = unicode.ToUpper(r)
+			}
+			start = false
+		} else {
+			start = true
+		}
+	}
+	return string(out)
+}
+
+// substr follows PostgreSQL: 1-based start, which may be before the string.
+func substr(ds []types.Datum) (types.Datum, error) {
+	r := []rune(ds[0].(string))
+	start := ds[1].(int64)
+	end := int64(len(r)) + 1
+	if len(ds) == 3 {
+		n := ds[2].(int64)
+		if n < 0 {
+			return nil, sqlerr.New(sqlerr.SubstringError, "negative substring length not allowed")
+		}
+		end = start + n
+	}
+	start = max(start, 1)
+	end = min(end, int64(len(r))+1)
+	if end <= start {
+		return "", nil
+	}
+	return string(r[start-1 : end-1]), nil
+}
+
+func position(ds []types.Datum) (types.Datum, error) {
+	s, sub := ds[0].(string), ds[1].(string)
+	i := strings.Index(s, sub)
+	if i < 0 {
+		return int64(0), nil
+	}
+	return int64(utf8.RuneCountInString(s[:i]) + 1), nil
+}
+
+func trimDef(name string, left, right bool) *ScalarDef {
+	f := func(ds []types.Datum) (types.Datum, error) {
+		s, cut := ds[0].(string), " "
+		if len(ds) > 1 {
+			cut = ds[1].(string)
+		}
+		if left {
+			s = strings.TrimLeft(s, cut)
+		}
+		if right {
+			s = strings.TrimRight(s, cut)
+		}
+		return s, nil
+	}
+	return overloads(name, sig(name, []types.T{textT}, textT, f), sig(name, []types.T{textT, textT}, textT, f))
+}
+
+func resolveConcat(name string, withSep bool) func(args []types.T) ([]types.T, types.T, Kernel, error) {
+	return func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) == 0 || (withSep && len(args) < 1) {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		at := make([]types.T, len(args))
+		for i := range at {
+			at[i] = textT
+		}
+		return at, textT, rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+			sep := ""
+			vals := ds
+			if withSep {
+				if ds[0] == nil {
+					return nil, nil
+				}
+				sep, vals = ds[0].(string), ds[1:]
+			}
+			var parts []string
+			for _, d := range vals {
+				if d != nil {
+					parts = append(parts, d.(string))
+				}
+			}
+			return strings.Join(parts, sep), nil
+		}), nil
+	}
+}
+
+func splitPart(ds []types.Datum) (types.Datum, error) {
+	s, sep, n := ds[0].(string), ds[1].(string), ds[2].(int64)
+	if n == 0 {
+		return nil, sqlerr.New(sqlerr.InvalidParameter, "field position must not be zero")
+	}
+	var parts []string
+	if sep == "" {
+		parts = []string{s}
+	} else {
+		parts = strings.Split(s, sep)
+	}
+	if n < 0 {
+		n = int64(len(parts)) + n + 1
+	}
+	if n < 1 || n > int64(len(parts)) {
+		return "", nil
+	}
+	return parts[n-1], nil
+}
+
+func pad(left bool) func(ds []types.Datum) (types.Datum, error) {
+	return func(ds []types.Datum) (types.Datum, error) {
+		r := []rune(ds[0].(string))
+		n := int(ds[1].(int64))
+		fill := " "
+		if len(ds) > 2 {
+			fill = ds[2].(string)
+		}
+		if n <= len(r) {
+			return string(r[:max(n, 0)]), nil
+		}
+		if fill == "" {
+			return string(r), nil
+		}
+		fr := []rune(fill)
+		padding := make([]rune, 0, n-len(r))
+		for i := 0; len(padding) < n-len(r); i++ {
+			padding = append(padding, fr[i%len(fr)])
+		}
+		if left {
+			return string(padding) + string(r), nil
+		}
+		return string(r) + string(padding), nil
+	}
+}
+
+// patternCache compiles LIKE and regular-expression patterns once.
+type patternCache struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+func (c *patternCache) get(key string, build func() (*regexp.Regexp, error)) (*regexp.Regexp, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if re, ok := c.m[key]; ok {
+		return re, nil
+	}
+	re, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil || len(c.m) > 1000 {
+		c.m = map[string]*regexp.Regexp{}
+	}
+	c.m[key] = re
+	return re, nil
+}
+
+// likeToRegexp translates a LIKE pattern (escape character \) to a regexp.
+func likeToRegexp(p string, ci bool) (*regexp.Regexp, error) {
+	var sb strings.Builder
+	sb.WriteString("(?s)^")
+	if ci {
+		sb.WriteString("(?i)")
+	}
+	rs := []rune(p)
+	for i := 0; i < len(rs); i++ {
+		switch r := rs[i]; r {
+		case '%':
+			sb.WriteString(".*")
+		case '_':
+			sb.WriteString(".")
+		case '\\':
+			if i+1 >= len(rs) {
+				return nil, sqlerr.New("22025", "LIKE pattern must not end with escape character")
+			}
+			i++
+			sb.WriteString(regexp.QuoteMeta(string(rs[i])))
+		default:
+			sb.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	sb.WriteString("$")
+	return regexp.Compile(sb.String())
+}
+
+// LikeKernel implements [NOT] LIKE / ILIKE.
+func LikeKernel(ci, negate bool) Kernel {
+	cache := &patternCache{}
+	return rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+		p := ds[1].(string)
+		re, err := cache.get(p, func() (*regexp.Regexp, error) { return likeToRegexp(p, ci) })
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString(ds[0].(string)) != negate, nil
+	})
+}
+
+// RegexKernel implements ~, ~*, !~ and !~*.
+func RegexKernel(ci, negate bool) Kernel {
+	cache := &patternCache{}
+	return rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+		p := ds[1].(string)
+		re, err := cache.get(p, func() (*regexp.Regexp, error) {
+			src := p
+			if ci {
+				src = "(?i)" + p
+			}
+			re, err := regexp.Compile(src)
+			if err != nil {
+				return nil, sqlerr.New("2201B", "invalid regular expression: %v", err)
+			}
+			return re, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString(ds[0].(string)) != negate, nil
+	})
+}
+
+// ConcatKernel implements ||, which is NULL if either side is NULL.
+func ConcatKernel() Kernel {
+	return rowKernel(textT, func(ds []types.Datum) (types.Datum, error) {
+		return ds[0].(string) + ds[1].(string), nil
+	})
+}

@@ -1,0 +1,354 @@
+package exec
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func errStepZero() error {
+	return sqlerr.New(sqlerr.InvalidParameter, "step size cannot equal zero")
+}
+
+func toTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// AddInterval adds an interval to a timestamp (months, then days, then time),
+// clamping the day of month as PostgreSQL does.
+func AddInterval(us int64, iv types.IntervalValue) int64 {
+	if iv.Months != 0 {
+		t := toTime(us)
+		y, m, d := t.Date()
+		total := int(m) - 1 + int(iv.Months)
+		y += floorDivInt(total, 12)
+		m = time.Month(total - floorDivInt(total, 12)*12 + 1)
+		last := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		d = min(d, last)
+		clock := us - floorDiv(us, types.MicrosPerDay)*types.MicrosPerDay
+		us = time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMicro() + clock
+	}
+	return us + int64(iv.Days)*types.MicrosPerDay + iv.Micros
+}
+
+func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
+
+func negInterval(iv types.IntervalValue) types.IntervalValue {
+	return types.IntervalValue{Months: -iv.Months, Days: -iv.Days, Micros: -iv.Micros}
+}
+
+// TemporalArith resolves + and - between date/time types, and * and /
+// between intervals and numbers.
+func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok bool) {
+	lk, rk := l.Kind, r.Kind
+	isTS := func(k types.Kind) bool { return k == types.Timestamp || k == types.TimestampTZ }
+	switch {
+	case lk == types.Date && r.IsInteger() && (op == '+' || op == '-'):
+		return l, types.Int8T, types.DateT, rowKernel(types.DateT, func(ds []types.Datum) (types.Datum, error) {
+			n := ds[1].(int64)
+			if op == '-' {
+				n = -n
+			}
+			return ds[0].(int32) + int32(n), nil
+		}), true
+	case l.IsInteger() && rk == types.Date && op == '+':
+		return types.Int8T, r, types.DateT, rowKernel(types.DateT, func(ds []types.Datum) (types.Datum, error) {
+			return ds[1].(int32) + int32(ds[0].(int64)), nil
+		}), true
+	case lk == types.Date && rk == types.Date && op == '-':
+		return l, r, types.Int4T, rowKernel(types.Int4T, func(ds []types.Datum) (types.Datum, error) {
+			return int64(ds[0].(int32) - ds[1].(int32)), nil
+		}), true
+	case (lk == types.Date || isTS(lk)) && rk == types.Interval && (op == '+' || op == '-'):
+		ret := types.TimestampT
+		if lk == types.TimestampTZ {
+			ret = types.TimestampTZT
+		}
+		return ret, r, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			iv := ds[1].(types.IntervalValue)
+			if op == '-' {
+				iv = negInterval(iv)
+			}
+			return AddInterval(ds[0].(int64), iv), nil
+		}), true
+	case lk == types.Interval && (rk == types.Date || isTS(rk)) && op == '+':
+		ret := types.TimestampT
+		if rk == types.TimestampTZ {
+			ret = types.TimestampTZT
+		}
+		return l, ret, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			return AddInterval(ds[1].(int64), ds[0].(types.IntervalValue)), nil
+		}), true
+	case isTS(lk) && isTS(rk) && op == '-':
+		t := types.TimestampT
+		if lk == types.TimestampTZ || rk == types.TimestampTZ {
+			t = types.TimestampTZT
+		}
+		return t, t, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			d := ds[0].(int64) - ds[1].(int64)
+			days := d / types.MicrosPerDay
+			return types.IntervalValue{Days: int32(days), Micros: d - days*types.MicrosPerDay}, nil
+		}), true
+	case lk == types.Interval && rk == types.Interval && (op == '+' || op == '-'):
+		return l, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			a, b := ds[0].(types.IntervalValue), ds[1].(types.IntervalValue)
+			if op == '-' {
+				b = negInterval(b)
+			}
+			return types.IntervalValue{Months: a.Months + b.Months, Days: a.Days + b.Days, Micros: a.Micros + b.Micros}, nil
+		}), true
+	case lk == types.Interval && r.IsNumber() && (op == '*' || op == '/'):
+		return l, types.Float8T, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			f := ds[1].(float64)
+			if op == '/' {
+				if f == 0 {
+					return nil, divByZero()
+				}
+				f = 1 / f
+			}
+			return scaleInterval(ds[0].(types.IntervalValue), f), nil
+		}), true
+	case l.IsNumber() && rk == types.Interval && op == '*':
+		return types.Float8T, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			return scaleInterval(ds[1].(types.IntervalValue), ds[0].(float64)), nil
+		}), true
+	}
+	return
+}
+
+// scaleInterval multiplies an interval, cascading fractional months into
+// days and fractional days into time, like PostgreSQL.
+func scaleInterval(iv types.IntervalValue, f float64) types.IntervalValue {
+	months := float64(iv.Months) * f
+	wholeM := math.Trunc(months)
+	days := float64(iv.Days)*f + (months-wholeM)*30
+	wholeD := math.Trunc(days)
+	micros := float64(iv.Micros)*f + (days-wholeD)*float64(types.MicrosPerDay)
+	return types.IntervalValue{Months: int32(wholeM), Days: int32(wholeD), Micros: int64(math.Round(micros))}
+}
+
+func timeFunctions() []*ScalarDef {
+	return []*ScalarDef{
+		{Name: "date_trunc", Resolve: resolveDateTrunc},
+		{Name: "date_part", Resolve: resolveDatePart("date_part", types.Float8T)},
+		{Name: "extract", Resolve: resolveDatePart("extract", types.NumericT(0, 6))},
+		{Name: "age", Resolve: resolveAge},
+		sig("make_date", []types.T{int4T, int4T, int4T}, types.DateT, func(ds []types.Datum) (types.Datum, error) {
+			t := time.Date(int(ds[0].(int64)), time.Month(ds[1].(int64)), int(ds[2].(int64)), 0, 0, 0, 0, time.UTC)
+			return int32(floorDiv(t.Unix(), 86400)), nil
+		}),
+		sig("to_timestamp", []types.T{types.Float8T}, types.TimestampTZT, func(ds []types.Datum) (types.Datum, error) {
+			return int64(math.Round(ds[0].(float64) * 1e6)), nil
+		}),
+	}
+}
+
+func resolveDateTrunc(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) != 2 {
+		return nil, types.T{}, nil, NoSuchFunction("date_trunc", args)
+	}
+	t := args[1]
+	switch t.Kind {
+	case types.Date, types.Unknown:
+		t = types.TimestampT
+	case types.Timestamp, types.TimestampTZ, types.Interval:
+	default:
+		return nil, types.T{}, nil, NoSuchFunction("date_trunc", args)
+	}
+	if t.Kind == types.Interval {
+		return []types.T{textT, t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+			return truncInterval(strings.ToLower(ds[0].(string)), ds[1].(types.IntervalValue))
+		}), nil
+	}
+	return []types.T{textT, t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+		return truncTimestamp(strings.ToLower(ds[0].(string)), ds[1].(int64))
+	}), nil
+}
+
+func badUnit(unit string) error {
+	return sqlerr.New(sqlerr.InvalidParameter, "unit \"%s\" not recognized for type timestamp", unit)
+}
+
+func truncTimestamp(unit string, us int64) (types.Datum, error) {
+	t := toTime(us)
+	y, m, d := t.Date()
+	var out time.Time
+	switch unit {
+	case "microseconds":
+		return us, nil
+	case "milliseconds":
+		return floorDiv(us, 1000) * 1000, nil
+	case "second":
+		out = t.Truncate(time.Second)
+	case "minute":
+		out = t.Truncate(time.Minute)
+	case "hour":
+		out = t.Truncate(time.Hour)
+	case "day":
+		out = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	case "week":
+		wd := (int(t.Weekday()) + 6) % 7
+		out = time.Date(y, m, d-wd, 0, 0, 0, 0, time.UTC)
+	case "month":
+		out = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	case "quarter":
+		out = time.Date(y, ((m-1)/3)*3+1, 1, 0, 0, 0, 0, time.UTC)
+	case "year":
+		out = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
+	case "decade":
+		out = time.Date(y-y%10, 1, 1, 0, 0, 0, 0, time.UTC)
+	case "century":
+		out = time.Date((y-1)/100*100+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	default:
+		return nil, badUnit(unit)
+	}
+	return out.UnixMicro(), nil
+}
+
+func truncInterval(unit string, iv types.IntervalValue) (types.Datum, error) {
+	switch unit {
+	case "year":
+		return types.IntervalValue{Months: iv.Months / 12 * 12}, nil
+	case "month":
+		return types.IntervalValue{Months: iv.Months}, nil
+	case "day":
+		return types.IntervalValue{Months: iv.Months, Days: iv.Days}, nil
+	case "hour":
+		return types.IntervalValue{Months: iv.Months, Days: iv.Days, Micros: iv.Micros / 3600e6 * 3600e6}, nil
+	case "minute":
+		return types.IntervalValue{Months: iv.Months, Days: iv.Days, Micros: iv.Micros / 60e6 * 60e6}, nil
+	case "second":
+		return types.IntervalValue{Months: iv.Months, Days: iv.Days, Micros: iv.Micros / 1e6 * 1e6}, nil
+	}
+	return nil, badUnit(unit)
+}
+
+func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, types.T, Kernel, error) {
+	return func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) != 2 {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		src := args[1]
+		if src.Kind == types.Unknown {
+			src = types.TimestampT
+		}
+		if !src.IsTemporal() && src.Kind != types.Interval {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		return []types.T{textT, src}, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			f, err := datePart(strings.ToLower(ds[0].(string)), src, ds[1])
+			if err != nil {
+				return nil, err
+			}
+			if ret.Kind == types.Numeric {
+				return CastDatum(f, types.Float8T, ret, true)
+			}
+			return f, nil
+		}), nil
+	}
+}
+
+func datePart(unit string, t types.T, d types.Datum) (float64, error) {
+	if t.Kind == types.Interval {
+		iv := d.(types.IntervalValue)
+		switch unit {
+		case "year", "years":
+			return float64(iv.Months / 12), nil
+		case "month", "months":
+			return float64(iv.Months % 12), nil
+		case "day", "days":
+			return float64(iv.Days), nil
+		case "hour", "hours":
+			return float64(iv.Micros / 3600e6), nil
+		case "minute", "minutes":
+			return float64(iv.Micros / 60e6 % 60), nil
+		case "second", "seconds":
+			return float64(iv.Micros%60e6) / 1e6, nil
+		case "epoch":
+			return float64(iv.Micros)/1e6 + float64(iv.Days)*86400 + float64(iv.Months)*30*86400, nil
+		}
+		return 0, badUnit(unit)
+	}
+	var us int64
+	switch v := d.(type) {
+	case int32:
+		us = int64(v) * types.MicrosPerDay
+	case int64:
+		us = v
+	}
+	tm := toTime(us)
+	switch unit {
+	case "year", "years":
+		return float64(tm.Year()), nil
+	case "month", "months":
+		return float64(tm.Month()), nil
+	case "day", "days":
+		return float64(tm.Day()), nil
+	case "hour", "hours":
+		return float64(tm.Hour()), nil
+	case "minute", "minutes":
+		return float64(tm.Minute()), nil
+	case "second", "seconds":
+		return float64(tm.Second()) + float64(tm.Nanosecond())/1e9, nil
+	case "milliseconds":
+		return float64(tm.Second())*1000 + float64(tm.Nanosecond())/1e6, nil
+	case "microseconds":
+		return float64(tm.Second())*1e6 + float64(tm.Nanosecond()/1000), nil
+	case "dow":
+		return float64(tm.Weekday()), nil
+	case "isodow":
+		return float64((int(tm.Weekday())+6)%7 + 1), nil
+	case "doy":
+		return float64(tm.YearDay()), nil
+	case "week":
+		_, w := tm.ISOWeek()
+		return float64(w), nil
+	case "quarter":
+		return float64((int(tm.Month())-1)/3 + 1), nil
+	case "decade":
+		return float64(tm.Year() / 10), nil
+	case "century":
+		return float64((tm.Year() + 99) / 100), nil
+	case "epoch":
+		return float64(us) / 1e6, nil
+	}
+	return 0, badUnit(unit)
+}
+
+func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) != 2 {
+		return nil, types.T{}, nil, NoSuchFunction("age", args)
+	}
+	ts := types.TimestampT
+	return []types.T{ts, ts}, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+		return Age(ds[0].(int64), ds[1].(int64)), nil
+	}), nil
+}
+
+// Age is PostgreSQL's age(a, b): a symbolic difference in years, months and
+// days, then time.
+func Age(a, b int64) types.IntervalValue {
+	neg := a < b
+	if neg {
+		a, b = b, a
+	}
+	ta, tb := toTime(a), toTime(b)
+	months := (ta.Year()-tb.Year())*12 + int(ta.Month()) - int(tb.Month())
+	days := ta.Day() - tb.Day()
+	clock := (a - floorDiv(a, types.MicrosPerDay)*types.MicrosPerDay) - (b - floorDiv(b, types.MicrosPerDay)*types.MicrosPerDay)
+	if clock < 0 {
+		clock += types.MicrosPerDay
+		days--
+	}
+	if days < 0 {
+		months--
+		// days in the month before ta's month
+		days += time.Date(ta.Year(), ta.Month(), 0, 0, 0, 0, 0, time.UTC).Day()
+	}
+	iv := types.IntervalValue{Months: int32(months), Days: int32(days), Micros: clock}
+	if neg {
+		iv = negInterval(iv)
+	}
+	return iv
+}

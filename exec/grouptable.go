@@ -1,0 +1,218 @@
+package exec
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// groupTable assigns dense group indexes to distinct key tuples and keeps one
+// representative row of key values per group.
+type groupTable struct {
+	keyTypes []types.T
+	ints     map[int64]uint32 // single integer-like key
+	nullGrp  int64            // group of the NULL key for ints (-1 none)
+	strs     map[string]uint32
+	builders []array.Builder
+	n        int
+	scratch  []byte
+}
+
+func newGroupTable(ec *EvalContext, keyTypes []types.T) *groupTable {
+	t := &groupTable{keyTypes: keyTypes, nullGrp: -1}
+	if len(keyTypes) == 1 && intLike(keyTypes[0]) {
+		t.ints = map[int64]uint32{}
+	} else {
+		t.strs = map[string]uint32{}
+	}
+	for _, kt := range keyTypes {
+		t.builders = append(t.builders, newBuilder(ec, kt))
+	}
+	return t
+}
+
+func intLike(t types.T) bool {
+	switch t.Kind {
+	case types.Int2, types.Int4, types.Int8, types.Date, types.Timestamp, types.TimestampTZ, types.Time:
+		return true
+	}
+	return false
+}
+
+func (t *groupTable) release() {
+	for _, b := range t.builders {
+		b.Release()
+	}
+}
+
+// intsOf reads an integer-like array as int64 values.
+func intsOf(a arrow.Array) []int64 {
+	switch src := a.(type) {
+	case *array.Int64:
+		return src.Int64Values()
+	case *array.Timestamp:
+		return arrow.GetValues[int64](src.Data(), 1)
+	case *array.Time64:
+		return arrow.GetValues[int64](src.Data(), 1)
+	}
+	out := make([]int64, a.Len())
+	switch src := a.(type) {
+	case *array.Int32:
+		for i, v := range src.Int32Values() {
+			out[i] = int64(v)
+		}
+	case *array.Int16:
+		for i, v := range src.Int16Values() {
+			out[i] = int64(v)
+		}
+	case *array.Date32:
+		for i, v := range arrow.GetValues[int32](src.Data(), 1) {
+			out[i] = int64(v)
+		}
+	}
+	return out
+}
+
+func (t *groupTable) addGroup(keys []arrow.Array, row int) uint32 {
+	g := uint32(t.n)
+	t.n++
+	for c, b := range t.builders {
+		AppendDatum(b, DatumAt(keys[c], row))
+	}
+	return g
+}
+
+// lookup returns the group index of every row, creating groups as needed.
+func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
+	out = out[:0]
+	if len(keys) == 0 {
+		if t.n == 0 {
+			t.n = 1
+		}
+		for i := 0; i < n; i++ {
+			out = append(out, 0)
+		}
+		return out
+	}
+	if t.ints != nil {
+		vals := intsOf(keys[0])
+		hasNulls := keys[0].NullN() > 0
+		for i := 0; i < n; i++ {
+			if hasNulls && keys[0].IsNull(i) {
+				if t.nullGrp < 0 {
+					t.nullGrp = int64(t.addGroup(keys, i))
+				}
+				out = append(out, uint32(t.nullGrp))
+				continue
+			}
+			g, ok := t.ints[vals[i]]
+			if !ok {
+				g = t.addGroup(keys, i)
+				t.ints[vals[i]] = g
+			}
+			out = append(out, g)
+		}
+		return out
+	}
+	if len(keys) == 1 && keys[0].NullN() == 0 {
+		if s, ok := keys[0].(*array.String); ok {
+			for i := 0; i < n; i++ {
+				g, ok := t.strs[s.Value(i)]
+				if !ok {
+					g = t.addGroup(keys, i)
+					t.strs[s.Value(i)] = g
+				}
+				out = append(out, g)
+			}
+			return out
+		}
+	}
+	for i := 0; i < n; i++ {
+		t.scratch = encodeKey(t.scratch[:0], t.keyTypes, keys, i)
+		g, ok := t.strs[string(t.scratch)]
+		if !ok {
+			g = t.addGroup(keys, i)
+			t.strs[string(t.scratch)] = g
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// keyArrays returns the representative key columns (caller releases).
+func (t *groupTable) keyArrays() []arrow.Array {
+	out := make([]arrow.Array, len(t.builders))
+	for i, b := range t.builders {
+		out[i] = b.NewArray()
+	}
+	return out
+}
+
+// encodeKey appends a byte encoding of row i's key values that is equal for
+// exactly the rows SQL's GROUP BY considers equal (NULLs equal each other).
+func encodeKey(dst []byte, kts []types.T, keys []arrow.Array, i int) []byte {
+	for c, a := range keys {
+		if a.IsNull(i) {
+			dst = append(dst, 0)
+			continue
+		}
+		dst = append(dst, 1)
+		switch src := a.(type) {
+		case *array.String:
+			s := src.Value(i)
+			if kts[c].Kind == types.Char {
+				for len(s) > 0 && s[len(s)-1] == ' ' {
+					s = s[:len(s)-1]
+				}
+			}
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
+		case *array.Binary:
+			v := src.Value(i)
+			dst = binary.AppendUvarint(dst, uint64(len(v)))
+			dst = append(dst, v...)
+		case *array.Float64:
+			dst = binary.LittleEndian.AppendUint64(dst, floatKeyBits(src.Value(i)))
+		case *array.Float32:
+			dst = binary.LittleEndian.AppendUint64(dst, floatKeyBits(float64(src.Value(i))))
+		case *array.Boolean:
+			if src.Value(i) {
+				dst = append(dst, 1)
+			} else {
+				dst = append(dst, 0)
+			}
+		case *array.Decimal128:
+			v := src.Value(i)
+			dst = binary.LittleEndian.AppendUint64(dst, v.LowBits())
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v.HighBits()))
+		case *array.MonthDayNanoInterval:
+			v := src.Value(i)
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(intervalKey(types.IntervalValue{Months: v.Months, Days: v.Days, Micros: v.Nanoseconds / 1000})))
+		default:
+			d := DatumAt(a, i)
+			var v int64
+			switch x := d.(type) {
+			case int64:
+				v = x
+			case int32:
+				v = int64(x)
+			}
+			dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+		}
+	}
+	return dst
+}
+
+// floatKeyBits normalises -0 to 0 and every NaN to one NaN.
+func floatKeyBits(f float64) uint64 {
+	if f == 0 {
+		return 0
+	}
+	if math.IsNaN(f) {
+		return math.Float64bits(math.NaN())
+	}
+	return math.Float64bits(f)
+}

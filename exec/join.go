@@ -1,0 +1,611 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// JoinKind is the kind of a join.
+type JoinKind int
+
+const (
+	InnerJoin JoinKind = iota
+	LeftJoin
+	FullJoin
+	SemiJoin
+	AntiJoin
+	// NullAwareAntiJoin is NOT IN: no row survives when the build side has a
+	// NULL key, and a NULL probe key survives only an empty build side.
+	NullAwareAntiJoin
+)
+
+func (k JoinKind) String() string {
+	return [...]string{"Inner", "Left", "Full", "Semi", "Anti", "NullAwareAnti"}[k]
+}
+
+// emitsBuild reports whether output rows carry the build side's columns.
+func (k JoinKind) EmitsBuildCols() bool { return k == InnerJoin || k == LeftJoin || k == FullJoin }
+
+// builtSide is the materialized build input with its hash index.
+type builtSide struct {
+	rec     arrow.Record
+	ints    map[int64]int32 // single integer-like key: first row
+	strs    map[string]int32
+	next    []int32 // chain of rows with equal keys (-1 ends)
+	hasNull bool
+	matched []bool // FULL join: build rows that found a partner
+	mu      sync.Mutex
+}
+
+func (b *builtSide) release() {
+	if b.rec != nil {
+		b.rec.Release()
+		b.rec = nil
+	}
+}
+
+// buildCache shares one build across the probe partitions of a run; a new
+// run (another binding of outer values) gets its own.
+type buildCache struct {
+	mu     sync.Mutex
+	states map[string]*cachedBuild
+}
+
+type cachedBuild struct {
+	side *builtSide
+	refs int
+	err  error
+}
+
+func (c *buildCache) get(ctx context.Context, build func() (*builtSide, error)) (*cachedBuild, string) {
+	key := fmt.Sprint(outerFrom(ctx))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.states == nil {
+		c.states = map[string]*cachedBuild{}
+	}
+	if s, ok := c.states[key]; ok {
+		s.refs++
+		return s, key
+	}
+	for k, s := range c.states {
+		if s.refs == 0 {
+			if s.side != nil {
+				s.side.release()
+			}
+			delete(c.states, k)
+		}
+	}
+	side, err := build()
+	s := &cachedBuild{side: side, err: err, refs: 1}
+	c.states[key] = s
+	return s, key
+}
+
+func (c *buildCache) put(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.states[key]; ok {
+		s.refs--
+	}
+}
+
+// Release frees every cached build.
+func (c *buildCache) Release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, s := range c.states {
+		if s.side != nil {
+			s.side.release()
+		}
+		delete(c.states, k)
+	}
+}
+
+// HashJoin joins Probe (left) with Build (right) on equal keys, plus an
+// optional residual condition over the joined row. The build side is read
+// once per run and shared by all probe partitions.
+type HashJoin struct {
+	Env                  *Env
+	Kind                 JoinKind
+	Probe, Build         Operator
+	ProbeKeys, BuildKeys []Expr
+	Extra                Expr // over probe columns followed by build columns
+	Out                  *arrow.Schema
+	cache                buildCache
+}
+
+func (j *HashJoin) Schema() *arrow.Schema { return j.Out }
+func (j *HashJoin) Partitions() int {
+	if j.Kind == FullJoin {
+		return 1
+	}
+	return j.Probe.Partitions()
+}
+func (j *HashJoin) Children() []Operator { return []Operator{j.Probe, j.Build} }
+func (j *HashJoin) Explain() string {
+	conds := make([]string, len(j.ProbeKeys))
+	for i := range j.ProbeKeys {
+		conds[i] = j.ProbeKeys[i].String() + " = " + j.BuildKeys[i].String()
+	}
+	s := fmt.Sprintf("HashJoin %s on %s (build: right)", j.Kind, strings.Join(conds, " AND "))
+	if j.Extra != nil {
+		s += " filter " + j.Extra.String()
+	}
+	return s
+}
+
+// Release frees the cached build side.
+func (j *HashJoin) Release() { j.cache.Release() }
+
+func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
+	ec := newEvalContext(ctx, j.Env)
+	rec, err := collectOne(ctx, ec, j.Build)
+	if err != nil {
+		return nil, err
+	}
+	side := &builtSide{rec: rec}
+	keys, err := evalAll(ec, rec, j.BuildKeys)
+	if err != nil {
+		side.release()
+		return nil, err
+	}
+	defer releaseAll(keys)
+	n := int(rec.NumRows())
+	side.next = make([]int32, n)
+	if j.Kind == FullJoin {
+		side.matched = make([]bool, n)
+	}
+	kts := exprTypes(j.BuildKeys)
+	if len(keys) == 1 && intLike(kts[0]) {
+		side.ints = make(map[int64]int32, n)
+		vals := intsOf(keys[0])
+		for i := n - 1; i >= 0; i-- {
+			if keys[0].IsNull(i) {
+				side.hasNull = true
+				side.next[i] = -1
+				continue
+			}
+			head, ok := side.ints[vals[i]]
+			if !ok {
+				head = -1
+			}
+			side.next[i] = head
+			side.ints[vals[i]] = int32(i)
+		}
+		return side, nil
+	}
+	side.strs = make(map[string]int32, n)
+	var kb []byte
+	for i := n - 1; i >= 0; i-- {
+		if anyNull(keys, i) {
+			side.hasNull = true
+			side.next[i] = -1
+			continue
+		}
+		kb = encodeKey(kb[:0], kts, keys, i)
+		head, ok := side.strs[string(kb)]
+		if !ok {
+			head = -1
+		}
+		side.next[i] = head
+		side.strs[string(kb)] = int32(i)
+	}
+	return side, nil
+}
+
+func anyNull(arrs []arrow.Array, i int) bool {
+	for _, a := range arrs {
+		if a.IsNull(i) {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
+	var probe Operator = j.Probe
+	if j.Kind == FullJoin {
+		probe = &Gather{Input: j.Probe}
+	}
+	in, err := probe.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	cb, key := j.cache.get(ctx, func() (*builtSide, error) { return j.build(ctx) })
+	closeAll := func() { in.Close(); j.cache.put(key) }
+	if cb.err != nil {
+		closeAll()
+		return nil, cb.err
+	}
+	ec := newEvalContext(ctx, j.Env)
+	side := cb.side
+	probeDone := false
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for !probeDone {
+			b, err := in.Next(ctx)
+			if err == io.EOF {
+				probeDone = true
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			out, err := j.probeBatch(ec, side, b)
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+			if out != nil && out.NumRows() > 0 {
+				return out, nil
+			}
+			if out != nil {
+				out.Release()
+			}
+		}
+		if j.Kind == FullJoin && side.matched != nil {
+			out, err := j.unmatchedBuild(ec, side)
+			side.matched = nil
+			if err != nil || out != nil {
+				return out, err
+			}
+		}
+		return nil, io.EOF
+	}, close: closeAll}, nil
+}
+
+// candidates lists (probe row, build row) pairs with equal, non-NULL keys.
+func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, b arrow.Record) ([]int, []int, []bool, error) {
+	keys, err := evalAll(ec, b, j.ProbeKeys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer releaseAll(keys)
+	n := int(b.NumRows())
+	nullKey := make([]bool, n)
+	var pi, bi []int
+	emit := func(i int, head int32) {
+		for r := head; r >= 0; r = side.next[r] {
+			pi = append(pi, i)
+			bi = append(bi, int(r))
+		}
+	}
+	if side.ints != nil {
+		vals := intsOf(keys[0])
+		for i := 0; i < n; i++ {
+			if keys[0].IsNull(i) {
+				nullKey[i] = true
+				continue
+			}
+			if head, ok := side.ints[vals[i]]; ok {
+				emit(i, head)
+			}
+		}
+		return pi, bi, nullKey, nil
+	}
+	kts := exprTypes(j.ProbeKeys)
+	var kb []byte
+	for i := 0; i < n; i++ {
+		if anyNull(keys, i) {
+			nullKey[i] = true
+			continue
+		}
+		kb = encodeKey(kb[:0], kts, keys, i)
+		if head, ok := side.strs[string(kb)]; ok {
+			emit(i, head)
+		}
+	}
+	return pi, bi, nullKey, nil
+}
+
+func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, b arrow.Record) (arrow.Record, error) {
+	pi, bi, nullKey, err := j.candidates(ec, side, b)
+	if err != nil {
+		return nil, err
+	}
+	if j.Extra != nil && len(pi) > 0 {
+		if pi, bi, err = j.applyExtra(ec, side, b, pi, bi); err != nil {
+			return nil, err
+		}
+	}
+	n := int(b.NumRows())
+	matched := make([]bool, n)
+	for _, p := range pi {
+		matched[p] = true
+	}
+	if side.matched != nil {
+		side.mu.Lock()
+		for _, r := range bi {
+			side.matched[r] = true
+		}
+		side.mu.Unlock()
+	}
+	switch j.Kind {
+	case SemiJoin, AntiJoin, NullAwareAntiJoin:
+		var keep []int
+		buildRows := side.rec.NumRows()
+		for i := 0; i < n; i++ {
+			var ok bool
+			switch j.Kind {
+			case SemiJoin:
+				ok = matched[i]
+			case AntiJoin:
+				ok = !matched[i]
+			default:
+				ok = buildRows == 0 || (!matched[i] && !nullKey[i] && !side.hasNull)
+			}
+			if ok {
+				keep = append(keep, i)
+			}
+		}
+		return takeRecord(ec, b, keep)
+	case LeftJoin, FullJoin:
+		for i := 0; i < n; i++ {
+			if !matched[i] {
+				pi = append(pi, i)
+				bi = append(bi, -1)
+			}
+		}
+	}
+	return j.joinRows(ec, side, b, pi, bi)
+}
+
+func (j *HashJoin) applyExtra(ec *EvalContext, side *builtSide, b arrow.Record, pi, bi []int) ([]int, []int, error) {
+	joined, err := joinedRecord(ec, j.Probe.Schema(), j.Build.Schema(), b, side.rec, pi, bi)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer joined.Release()
+	mask, err := j.Extra.Eval(ec, joined)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer mask.Release()
+	bm := mask.(*array.Boolean)
+	var p2, b2 []int
+	for k := range pi {
+		if bm.IsValid(k) && bm.Value(k) {
+			p2 = append(p2, pi[k])
+			b2 = append(b2, bi[k])
+		}
+	}
+	return p2, b2, nil
+}
+
+func (j *HashJoin) joinRows(ec *EvalContext, side *builtSide, b arrow.Record, pi, bi []int) (arrow.Record, error) {
+	joined, err := joinedRecord(ec, j.Probe.Schema(), j.Build.Schema(), b, side.rec, pi, bi)
+	if err != nil {
+		return nil, err
+	}
+	defer joined.Release()
+	return withSchema(joined, j.Out), nil
+}
+
+// joinedRecord builds rows (left[li[k]], right[ri[k]]); index -1 gives NULLs.
+func joinedRecord(ec *EvalContext, ls, rs *arrow.Schema, left, right arrow.Record, li, ri []int) (arrow.Record, error) {
+	fields := append(append([]arrow.Field{}, ls.Fields()...), rs.Fields()...)
+	cols := make([]arrow.Array, 0, len(fields))
+	defer func() { releaseAll(cols) }()
+	for c := 0; c < int(left.NumCols()); c++ {
+		a, err := takeArray(ec, left.Column(c), li)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, a)
+	}
+	for c := 0; c < int(right.NumCols()); c++ {
+		a, err := takeArray(ec, right.Column(c), ri)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, a)
+	}
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(li))), nil
+}
+
+// withSchema relabels a record's columns with schema (same types).
+func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {
+	return array.NewRecord(schema, r.Columns(), r.NumRows())
+}
+
+func (j *HashJoin) unmatchedBuild(ec *EvalContext, side *builtSide) (arrow.Record, error) {
+	var bi, pi []int
+	for r, m := range side.matched {
+		if !m {
+			bi = append(bi, r)
+			pi = append(pi, -1)
+		}
+	}
+	if len(bi) == 0 {
+		return nil, nil
+	}
+	empty, err := emptyRecord(ec, j.Probe.Schema())
+	if err != nil {
+		return nil, err
+	}
+	defer empty.Release()
+	return j.joinRows(ec, side, empty, pi, bi)
+}
+
+func emptyRecord(ec *EvalContext, s *arrow.Schema) (arrow.Record, error) {
+	cols := make([]arrow.Array, s.NumFields())
+	for i, f := range s.Fields() {
+		b := array.NewBuilder(ec.Mem, f.Type)
+		cols[i] = b.NewArray()
+		b.Release()
+	}
+	defer releaseAll(cols)
+	return array.NewRecord(s, cols, 0), nil
+}
+
+// NestedLoopJoin joins every left row with every right row that satisfies
+// Cond (nil: a cross join). The right side is materialized once per run.
+type NestedLoopJoin struct {
+	Env         *Env
+	Kind        JoinKind // Inner, Left, Full, Semi or Anti
+	Left, Right Operator
+	Cond        Expr
+	Out         *arrow.Schema
+	cache       buildCache
+}
+
+func (j *NestedLoopJoin) Schema() *arrow.Schema { return j.Out }
+func (j *NestedLoopJoin) Partitions() int {
+	if j.Kind == FullJoin {
+		return 1
+	}
+	return j.Left.Partitions()
+}
+func (j *NestedLoopJoin) Children() []Operator { return []Operator{j.Left, j.Right} }
+func (j *NestedLoopJoin) Explain() string {
+	s := "NestedLoopJoin " + j.Kind.String()
+	if j.Cond != nil {
+		s += " on " + j.Cond.String()
+	}
+	return s
+}
+
+// Release frees the materialized right side.
+func (j *NestedLoopJoin) Release() { j.cache.Release() }
+
+func (j *NestedLoopJoin) Open(ctx context.Context, part int) (Stream, error) {
+	hj := &HashJoin{Env: j.Env, Kind: j.Kind, Probe: j.Left, Build: j.Right, Extra: j.Cond, Out: j.Out}
+	var left Operator = j.Left
+	if j.Kind == FullJoin {
+		left = &Gather{Input: j.Left}
+	}
+	in, err := left.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	cb, key := j.cache.get(ctx, func() (*builtSide, error) {
+		ec := newEvalContext(ctx, j.Env)
+		rec, err := collectOne(ctx, ec, j.Right)
+		if err != nil {
+			return nil, err
+		}
+		side := &builtSide{rec: rec}
+		if j.Kind == FullJoin {
+			side.matched = make([]bool, rec.NumRows())
+		}
+		return side, nil
+	})
+	closeAll := func() { in.Close(); j.cache.put(key) }
+	if cb.err != nil {
+		closeAll()
+		return nil, cb.err
+	}
+	side := cb.side
+	ec := newEvalContext(ctx, j.Env)
+	var pending []arrow.Record
+	leftDone := false
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for {
+			if len(pending) > 0 {
+				b := pending[0]
+				pending = pending[1:]
+				return b, nil
+			}
+			if leftDone {
+				if j.Kind == FullJoin && side.matched != nil {
+					out, err := hj.unmatchedBuild(ec, side)
+					side.matched = nil
+					if err != nil || out != nil {
+						return out, err
+					}
+				}
+				return nil, io.EOF
+			}
+			b, err := in.Next(ctx)
+			if err == io.EOF {
+				leftDone = true
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out, err := j.joinBatch(ec, hj, side, b)
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+			pending = out
+		}
+	}, close: func() { ReleaseRecords(pending); pending = nil; closeAll() }}, nil
+}
+
+// joinBatch pairs a left batch with the right side in chunks, so the pair
+// list stays near the batch size.
+func (j *NestedLoopJoin) joinBatch(ec *EvalContext, hj *HashJoin, side *builtSide, b arrow.Record) ([]arrow.Record, error) {
+	nl, nr := int(b.NumRows()), int(side.rec.NumRows())
+	var out []arrow.Record
+	matched := make([]bool, nl)
+	chunk := max(1, j.Env.BatchSize/max(nr, 1))
+	for start := 0; start < nl; start += chunk {
+		end := min(nl, start+chunk)
+		var pi, bi []int
+		for i := start; i < end; i++ {
+			for r := 0; r < nr; r++ {
+				pi = append(pi, i)
+				bi = append(bi, r)
+			}
+		}
+		var err error
+		if j.Cond != nil && len(pi) > 0 {
+			if pi, bi, err = hj.applyExtra(ec, side, b, pi, bi); err != nil {
+				ReleaseRecords(out)
+				return nil, err
+			}
+		}
+		for _, p := range pi {
+			matched[p] = true
+		}
+		if side.matched != nil {
+			for _, r := range bi {
+				side.matched[r] = true
+			}
+		}
+		if j.Kind.EmitsBuildCols() && len(pi) > 0 {
+			rec, err := hj.joinRows(ec, side, b, pi, bi)
+			if err != nil {
+				ReleaseRecords(out)
+				return nil, err
+			}
+			out = append(out, rec)
+		}
+	}
+	var keep []int
+	for i := 0; i < nl; i++ {
+		switch {
+		case j.Kind == SemiJoin && matched[i], j.Kind == AntiJoin && !matched[i]:
+			keep = append(keep, i)
+		case (j.Kind == LeftJoin || j.Kind == FullJoin) && !matched[i]:
+			keep = append(keep, i)
+		}
+	}
+	if len(keep) == 0 {
+		return out, nil
+	}
+	var rec arrow.Record
+	var err error
+	if j.Kind == SemiJoin || j.Kind == AntiJoin {
+		rec, err = takeRecord(ec, b, keep)
+	} else {
+		nulls := make([]int, len(keep))
+		for i := range nulls {
+			nulls[i] = -1
+		}
+		rec, err = hj.joinRows(ec, side, b, keep, nulls)
+	}
+	if err != nil {
+		ReleaseRecords(out)
+		return nil, err
+	}
+	return append(out, rec), nil
+}

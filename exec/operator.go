@@ -1,0 +1,205 @@
+// Package exec runs physical plans: vectorized operators over Arrow record
+// batches, one stream per partition, with exchanges that run partitions in
+// parallel goroutines.
+//
+// Ownership: a batch returned by Stream.Next belongs to the caller, who must
+// Release it. Streams must be closed; Close is idempotent and waits for any
+// goroutine the stream started.
+package exec
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Env is the per-query environment operators share.
+type Env struct {
+	Mem         memory.Allocator
+	BatchSize   int
+	Parallelism int
+	// Now is the statement's timestamp (now(), current_date).
+	Now time.Time
+}
+
+// NewEnv returns an Env with defaults filled in.
+func NewEnv(mem memory.Allocator, batchSize, parallelism int) *Env {
+	if batchSize <= 0 {
+		batchSize = 8192
+	}
+	if parallelism <= 0 {
+		parallelism = 1
+	}
+	return &Env{Mem: mem, BatchSize: batchSize, Parallelism: parallelism, Now: time.Now()}
+}
+
+// Operator is a node of a physical plan.
+type Operator interface {
+	// Schema describes the batches every partition's stream yields.
+	Schema() *arrow.Schema
+	// Partitions is the number of independent output streams.
+	Partitions() int
+	// Open starts partition part. It does no work until Next is called.
+	Open(ctx context.Context, part int) (Stream, error)
+	// Children lists the inputs, for EXPLAIN.
+	Children() []Operator
+	// Explain names the operator and its arguments on one line.
+	Explain() string
+}
+
+// Stream yields batches; io.EOF ends it.
+type Stream interface {
+	Next(ctx context.Context) (arrow.Record, error)
+	Close()
+}
+
+type outerKey struct{}
+
+// WithOuter returns a context carrying outer-row values for correlated
+// subqueries.
+func WithOuter(ctx context.Context, outer []types.Datum) context.Context {
+	return context.WithValue(ctx, outerKey{}, outer)
+}
+
+func outerFrom(ctx context.Context) []types.Datum {
+	v, _ := ctx.Value(outerKey{}).([]types.Datum)
+	return v
+}
+
+func newEvalContext(ctx context.Context, env *Env) *EvalContext {
+	return &EvalContext{Ctx: ctx, Mem: env.Mem, Outer: outerFrom(ctx), Env: env}
+}
+
+func newBuilder(ec *EvalContext, t types.T) array.Builder {
+	return array.NewBuilder(ec.Mem, t.Arrow())
+}
+
+// funcStream adapts closures into a Stream.
+type funcStream struct {
+	next   func(ctx context.Context) (arrow.Record, error)
+	close  func()
+	closed bool
+}
+
+func (s *funcStream) Next(ctx context.Context) (arrow.Record, error) { return s.next(ctx) }
+func (s *funcStream) Close() {
+	if !s.closed {
+		s.closed = true
+		if s.close != nil {
+			s.close()
+		}
+	}
+}
+
+// sliceStream yields pre-built batches it owns.
+type sliceStream struct {
+	batches []arrow.Record
+	pos     int
+}
+
+func (s *sliceStream) Next(ctx context.Context) (arrow.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.pos >= len(s.batches) {
+		return nil, io.EOF
+	}
+	b := s.batches[s.pos]
+	s.batches[s.pos] = nil
+	s.pos++
+	return b, nil
+}
+
+func (s *sliceStream) Close() {
+	for _, b := range s.batches[s.pos:] {
+		if b != nil {
+			b.Release()
+		}
+	}
+	s.pos = len(s.batches)
+}
+
+// Drain reads one partition to the end, returning all its batches.
+func Drain(ctx context.Context, op Operator, part int) ([]arrow.Record, error) {
+	st, err := op.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var out []arrow.Record
+	for {
+		b, err := st.Next(ctx)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			ReleaseRecords(out)
+			return nil, err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		out = append(out, b)
+	}
+}
+
+// DrainAll reads every partition of op, one after another.
+func DrainAll(ctx context.Context, op Operator) ([]arrow.Record, error) {
+	var out []arrow.Record
+	for p := 0; p < op.Partitions(); p++ {
+		bs, err := Drain(ctx, op, p)
+		if err != nil {
+			ReleaseRecords(out)
+			return nil, err
+		}
+		out = append(out, bs...)
+	}
+	return out, nil
+}
+
+// ReleaseRecords releases every record.
+func ReleaseRecords(rs []arrow.Record) {
+	for _, r := range rs {
+		if r != nil {
+			r.Release()
+		}
+	}
+}
+
+// Concat merges batches into one record (an empty one when there are none).
+func Concat(mem memory.Allocator, schema *arrow.Schema, rs []arrow.Record) (arrow.Record, error) {
+	if len(rs) == 1 {
+		rs[0].Retain()
+		return rs[0], nil
+	}
+	cols := make([]arrow.Array, schema.NumFields())
+	defer releaseAll(cols)
+	var rows int64
+	for _, r := range rs {
+		rows += r.NumRows()
+	}
+	for c := range cols {
+		parts := make([]arrow.Array, len(rs))
+		for i, r := range rs {
+			parts[i] = r.Column(c)
+		}
+		if len(parts) == 0 {
+			b := array.NewBuilder(mem, schema.Field(c).Type)
+			cols[c] = b.NewArray()
+			b.Release()
+			continue
+		}
+		a, err := array.Concatenate(parts, mem)
+		if err != nil {
+			return nil, err
+		}
+		cols[c] = a
+	}
+	return array.NewRecord(schema, cols, rows), nil
+}

@@ -1,0 +1,359 @@
+package exec
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// SortKey orders by an expression.
+type SortKey struct {
+	Expr       Expr
+	Desc       bool
+	NullsFirst bool
+}
+
+func (k SortKey) String() string {
+	s := k.Expr.String()
+	if k.Desc {
+		s += " DESC"
+	}
+	if k.NullsFirst != k.Desc {
+		if k.NullsFirst {
+			s += " NULLS FIRST"
+		} else {
+			s += " NULLS LAST"
+		}
+	}
+	return s
+}
+
+func keysString(keys []SortKey) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k.String()
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rowComparator compares rows i and j of evaluated key columns.
+type rowComparator func(i, j int) int
+
+func columnComparator(a arrow.Array, t types.T, desc, nullsFirst bool) rowComparator {
+	var base func(i, j int) int
+	switch src := a.(type) {
+	case *array.Int64:
+		v := src.Int64Values()
+		base = func(i, j int) int { return cmp.Compare(v[i], v[j]) }
+	case *array.Int32:
+		v := src.Int32Values()
+		base = func(i, j int) int { return cmp.Compare(v[i], v[j]) }
+	case *array.Float64:
+		v := src.Float64Values()
+		base = func(i, j int) int { return compareFloat(v[i], v[j]) }
+	case *array.String:
+		if t.Kind == types.Char {
+			base = func(i, j int) int {
+				return strings.Compare(strings.TrimRight(src.Value(i), " "), strings.TrimRight(src.Value(j), " "))
+			}
+		} else {
+			base = func(i, j int) int { return strings.Compare(src.Value(i), src.Value(j)) }
+		}
+	default:
+		base = func(i, j int) int { return CompareDatums(t, DatumAt(a, i), DatumAt(a, j)) }
+	}
+	hasNulls := a.NullN() > 0
+	return func(i, j int) int {
+		if hasNulls {
+			ni, nj := a.IsNull(i), a.IsNull(j)
+			if ni || nj {
+				switch {
+				case ni && nj:
+					return 0
+				case ni == nullsFirst:
+					return -1
+				}
+				return 1
+			}
+		}
+		c := base(i, j)
+		if desc {
+			return -c
+		}
+		return c
+	}
+}
+
+// sortPermutation evaluates keys over one record and returns the row order.
+func sortPermutation(ec *EvalContext, b arrow.Record, keys []SortKey) ([]int, error) {
+	cols, err := evalAll(ec, b, sortExprs(keys))
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(cols)
+	cmps := make([]rowComparator, len(keys))
+	for i, k := range keys {
+		cmps[i] = columnComparator(cols[i], k.Expr.Type(), k.Desc, k.NullsFirst)
+	}
+	perm := allRows(int(b.NumRows()))
+	slices.SortStableFunc(perm, func(i, j int) int {
+		for _, c := range cmps {
+			if r := c(i, j); r != 0 {
+				return r
+			}
+		}
+		return 0
+	})
+	return perm, nil
+}
+
+func sortExprs(keys []SortKey) []Expr {
+	out := make([]Expr, len(keys))
+	for i, k := range keys {
+		out[i] = k.Expr
+	}
+	return out
+}
+
+// Sort orders all rows of its input (one output partition).
+type Sort struct {
+	Env   *Env
+	Input Operator
+	Keys  []SortKey
+}
+
+func (s *Sort) Schema() *arrow.Schema { return s.Input.Schema() }
+func (s *Sort) Partitions() int       { return 1 }
+func (s *Sort) Children() []Operator  { return []Operator{s.Input} }
+func (s *Sort) Explain() string       { return "Sort " + keysString(s.Keys) }
+
+func (s *Sort) Open(ctx context.Context, _ int) (Stream, error) {
+	return materializeThen(ctx, s.Env, s.Input, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
+		perm, err := sortPermutation(ec, all, s.Keys)
+		if err != nil {
+			return nil, err
+		}
+		return sliceBatches(ec, all, perm, s.Env.BatchSize)
+	})
+}
+
+// sliceBatches takes rows perm of all into batches of at most size rows.
+func sliceBatches(ec *EvalContext, all arrow.Record, perm []int, size int) ([]arrow.Record, error) {
+	var out []arrow.Record
+	for start := 0; start < len(perm); start += size {
+		end := min(len(perm), start+size)
+		b, err := takeRecord(ec, all, perm[start:end])
+		if err != nil {
+			ReleaseRecords(out)
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// materializeThen gathers the whole input into one record, transforms it
+// into output batches on the first Next, and streams those.
+func materializeThen(ctx context.Context, env *Env, input Operator, f func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error)) (Stream, error) {
+	var out []arrow.Record
+	done := false
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if !done {
+			done = true
+			ec := newEvalContext(ctx, env)
+			all, err := collectOne(ctx, ec, input)
+			if err != nil {
+				return nil, err
+			}
+			out, err = f(ec, all)
+			all.Release()
+			if err != nil {
+				return nil, err
+			}
+		}
+		if len(out) == 0 {
+			return nil, io.EOF
+		}
+		b := out[0]
+		out = out[1:]
+		return b, nil
+	}, close: func() { ReleaseRecords(out); out = nil }}, nil
+}
+
+// collectOne reads every partition of input (in parallel) into one record.
+func collectOne(ctx context.Context, ec *EvalContext, input Operator) (arrow.Record, error) {
+	g := &Gather{Input: input}
+	batches, err := Drain(ctx, g, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer ReleaseRecords(batches)
+	return Concat(ec.Mem, input.Schema(), batches)
+}
+
+// TopN keeps the first N rows in key order: each partition keeps its own
+// best N in a heap, and the partitions' winners are merged at the end.
+type TopN struct {
+	Env   *Env
+	Input Operator
+	Keys  []SortKey
+	N     int64
+}
+
+func (t *TopN) Schema() *arrow.Schema { return t.Input.Schema() }
+func (t *TopN) Partitions() int       { return 1 }
+func (t *TopN) Children() []Operator  { return []Operator{t.Input} }
+func (t *TopN) Explain() string {
+	return fmt.Sprintf("TopN %d by %s (per partition, then merged)", t.N, keysString(t.Keys))
+}
+
+func (t *TopN) Open(ctx context.Context, _ int) (Stream, error) {
+	local := &topNLocal{t: t}
+	return materializeThen(ctx, t.Env, local, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
+		perm, err := sortPermutation(ec, all, t.Keys)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(perm)) > t.N {
+			perm = perm[:t.N]
+		}
+		return sliceBatches(ec, all, perm, t.Env.BatchSize)
+	})
+}
+
+// topNLocal is TopN's per-partition phase.
+type topNLocal struct{ t *TopN }
+
+func (l *topNLocal) Schema() *arrow.Schema { return l.t.Input.Schema() }
+func (l *topNLocal) Partitions() int       { return l.t.Input.Partitions() }
+func (l *topNLocal) Children() []Operator  { return []Operator{l.t.Input} }
+func (l *topNLocal) Explain() string       { return "TopN local" }
+
+func (l *topNLocal) Open(ctx context.Context, part int) (Stream, error) {
+	in, err := l.t.Input.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	ec := newEvalContext(ctx, l.t.Env)
+	done := false
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if done {
+			return nil, io.EOF
+		}
+		done = true
+		return l.run(ctx, ec, in)
+	}, close: in.Close}, nil
+}
+
+type topRow struct {
+	keys []types.Datum
+	row  []types.Datum
+}
+
+type topHeap struct {
+	rows []topRow
+	less func(a, b []types.Datum) int
+}
+
+func (h *topHeap) Len() int           { return len(h.rows) }
+func (h *topHeap) Less(i, j int) bool { return h.less(h.rows[i].keys, h.rows[j].keys) > 0 } // worst on top
+func (h *topHeap) Swap(i, j int)      { h.rows[i], h.rows[j] = h.rows[j], h.rows[i] }
+func (h *topHeap) Push(x any)         { h.rows = append(h.rows, x.(topRow)) }
+func (h *topHeap) Pop() any {
+	x := h.rows[len(h.rows)-1]
+	h.rows = h.rows[:len(h.rows)-1]
+	return x
+}
+
+func (l *topNLocal) compareKeys(a, b []types.Datum) int {
+	for i, k := range l.t.Keys {
+		x, y := a[i], b[i]
+		var c int
+		switch {
+		case x == nil && y == nil:
+			c = 0
+		case x == nil || y == nil:
+			c = 1
+			if (x == nil) == k.NullsFirst {
+				c = -1
+			}
+			if c != 0 {
+				return c
+			}
+		default:
+			c = CompareDatums(k.Expr.Type(), x, y)
+			if k.Desc {
+				c = -c
+			}
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func (l *topNLocal) run(ctx context.Context, ec *EvalContext, in Stream) (arrow.Record, error) {
+	h := &topHeap{less: l.compareKeys}
+	keyBuf := make([]types.Datum, len(l.t.Keys))
+	for {
+		b, err := in.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		cols, err := evalAll(ec, b, sortExprs(l.t.Keys))
+		if err != nil {
+			b.Release()
+			return nil, err
+		}
+		for i := 0; i < int(b.NumRows()); i++ {
+			for k, c := range cols {
+				keyBuf[k] = DatumAt(c, i)
+			}
+			if int64(h.Len()) >= l.t.N && l.compareKeys(keyBuf, h.rows[0].keys) >= 0 {
+				continue
+			}
+			row := make([]types.Datum, b.NumCols())
+			for c := range row {
+				row[c] = DatumAt(b.Column(c), i)
+			}
+			heap.Push(h, topRow{keys: slices.Clone(keyBuf), row: row})
+			if int64(h.Len()) > l.t.N {
+				heap.Pop(h)
+			}
+		}
+		releaseAll(cols)
+		b.Release()
+	}
+	return rowsToRecord(ec, l.Schema(), h.rows)
+}
+
+func rowsToRecord(ec *EvalContext, schema *arrow.Schema, rows []topRow) (arrow.Record, error) {
+	builders := make([]array.Builder, schema.NumFields())
+	for i, f := range schema.Fields() {
+		builders[i] = array.NewBuilder(ec.Mem, f.Type)
+		defer builders[i].Release()
+	}
+	for _, r := range rows {
+		for c, v := range r.row {
+			AppendDatum(builders[c], v)
+		}
+	}
+	cols := make([]arrow.Array, len(builders))
+	for i, b := range builders {
+		cols[i] = b.NewArray()
+	}
+	defer releaseAll(cols)
+	return array.NewRecord(schema, cols, int64(len(rows))), nil
+}

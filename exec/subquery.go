@@ -1,0 +1,206 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// SubqueryKind says how a subquery's rows become a value.
+type SubqueryKind int
+
+const (
+	ScalarSubquery SubqueryKind = iota // the single value of a one-row result
+	ExistsSubquery                     // whether any row exists
+	AnySubquery                        // test op ANY (rows); IN is = ANY
+	AllSubquery                        // test op ALL (rows)
+)
+
+// SubqueryExpr evaluates a nested plan. An uncorrelated subquery runs once
+// per query; a correlated one runs per distinct combination of the outer
+// values it references (bound into OuterSlots).
+type SubqueryExpr struct {
+	Kind       SubqueryKind
+	Plan       Operator
+	Outer      []Expr // outer-row expressions feeding the subquery's parameters
+	OuterSlots []int
+	Test       Expr // ANY/ALL left operand
+	Op         CmpOp
+	CmpT       types.T // type both sides of the comparison have
+	T          types.T
+
+	mu    sync.Mutex
+	cache map[string]types.Datum
+}
+
+func (e *SubqueryExpr) Type() types.T { return e.T }
+func (e *SubqueryExpr) String() string {
+	switch e.Kind {
+	case ExistsSubquery:
+		return "EXISTS(subquery)"
+	case AnySubquery:
+		return e.Test.String() + " " + string(e.Op) + " ANY(subquery)"
+	case AllSubquery:
+		return e.Test.String() + " " + string(e.Op) + " ALL(subquery)"
+	}
+	return "(subquery)"
+}
+
+// rows runs the plan with the given outer bindings and returns its first
+// column's values (at most limit of them when limit > 0).
+func (e *SubqueryExpr) rows(ctx context.Context, outer []types.Datum, limit int) ([]types.Datum, error) {
+	ctx = WithOuter(ctx, outer)
+	var out []types.Datum
+	for p := 0; p < e.Plan.Partitions(); p++ {
+		st, err := e.Plan.Open(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			b, err := st.Next(ctx)
+			if err != nil {
+				st.Close()
+				if isEOF(err) {
+					break
+				}
+				return nil, err
+			}
+			for i := 0; i < int(b.NumRows()); i++ {
+				if b.NumCols() > 0 {
+					out = append(out, DatumAt(b.Column(0), i))
+				} else {
+					out = append(out, true)
+				}
+			}
+			b.Release()
+			if limit > 0 && len(out) >= limit {
+				st.Close()
+				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// value computes the subquery's result for one outer binding (the test value
+// is consulted by ANY/ALL later).
+func (e *SubqueryExpr) resultSet(ctx context.Context, outer []types.Datum) ([]types.Datum, error) {
+	switch e.Kind {
+	case ExistsSubquery:
+		return e.rows(ctx, outer, 1)
+	case ScalarSubquery:
+		vals, err := e.rows(ctx, outer, 2)
+		if err != nil {
+			return nil, err
+		}
+		if len(vals) > 1 {
+			return nil, sqlerr.New(sqlerr.CardinalityViolation, "more than one row returned by a subquery used as an expression")
+		}
+		return vals, nil
+	}
+	return e.rows(ctx, outer, 0)
+}
+
+func (e *SubqueryExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
+	n := int(b.NumRows())
+	outerArrs, err := evalAll(ec, b, e.Outer)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(outerArrs)
+	var test arrow.Array
+	if e.Test != nil {
+		if test, err = e.Test.Eval(ec, b); err != nil {
+			return nil, err
+		}
+		defer test.Release()
+	}
+	maxSlot := len(ec.Outer) - 1
+	for _, s := range e.OuterSlots {
+		maxSlot = max(maxSlot, s)
+	}
+	bld := newBuilder(ec, e.T)
+	defer bld.Release()
+	var key []byte
+	kts := exprTypes(e.Outer)
+	for i := 0; i < n; i++ {
+		outer := make([]types.Datum, maxSlot+1)
+		copy(outer, ec.Outer)
+		for j, s := range e.OuterSlots {
+			outer[s] = DatumAt(outerArrs[j], i)
+		}
+		key = encodeKey(key[:0], kts, outerArrs, i)
+		set, err := e.cachedSet(ec.Ctx, string(key), outer)
+		if err != nil {
+			return nil, err
+		}
+		var tv types.Datum
+		if test != nil {
+			tv = DatumAt(test, i)
+		}
+		AppendDatum(bld, e.combine(set, tv))
+	}
+	return bld.NewArray(), nil
+}
+
+type subResult struct{ vals []types.Datum }
+
+func (e *SubqueryExpr) cachedSet(ctx context.Context, key string, outer []types.Datum) ([]types.Datum, error) {
+	e.mu.Lock()
+	if e.cache == nil {
+		e.cache = map[string]types.Datum{}
+	}
+	if v, ok := e.cache[key]; ok {
+		e.mu.Unlock()
+		return v.(subResult).vals, nil
+	}
+	e.mu.Unlock()
+	vals, err := e.resultSet(ctx, outer)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.cache[key] = subResult{vals}
+	e.mu.Unlock()
+	return vals, nil
+}
+
+func (e *SubqueryExpr) combine(set []types.Datum, test types.Datum) types.Datum {
+	switch e.Kind {
+	case ExistsSubquery:
+		return len(set) > 0
+	case ScalarSubquery:
+		if len(set) == 0 {
+			return nil
+		}
+		return set[0]
+	}
+	if len(set) == 0 {
+		return e.Kind == AllSubquery
+	}
+	sawNull := test == nil
+	for _, v := range set {
+		if v == nil || test == nil {
+			sawNull = true
+			continue
+		}
+		ok := e.Op.holds(CompareDatums(e.CmpT, test, v))
+		if e.Kind == AnySubquery && ok {
+			return true
+		}
+		if e.Kind == AllSubquery && !ok {
+			return false
+		}
+	}
+	if sawNull {
+		return nil
+	}
+	return e.Kind == AllSubquery
+}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }

@@ -1,0 +1,38 @@
+package exec
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+)
+
+// takeRecord gathers rows idx of b into a new record.
+func takeRecord(ec *EvalContext, b arrow.Record, idx []int) (arrow.Record, error) {
+	cols := make([]arrow.Array, b.NumCols())
+	defer releaseAll(cols)
+	for c := range cols {
+		a, err := takeArray(ec, b.Column(c), idx)
+		if err != nil {
+			return nil, err
+		}
+		cols[c] = a
+	}
+	return array.NewRecord(b.Schema(), cols, int64(len(idx))), nil
+}
+
+// takeArray gathers values idx of a; an index of -1 yields NULL.
+func takeArray(ec *EvalContext, a arrow.Array, idx []int) (arrow.Array, error) {
+	ib := array.NewInt64Builder(ec.Mem)
+	defer ib.Release()
+	ib.Reserve(len(idx))
+	for _, i := range idx {
+		if i < 0 {
+			ib.AppendNull()
+		} else {
+			ib.UnsafeAppend(int64(i))
+		}
+	}
+	ia := ib.NewArray()
+	defer ia.Release()
+	return compute.TakeArray(compute.WithAllocator(ec.Ctx, ec.Mem), a, ia)
+}

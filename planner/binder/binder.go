@@ -1,0 +1,254 @@
+// Package binder resolves a pg_query syntax tree against the catalog:
+// names become column ids, types are checked and coerced following
+// PostgreSQL's rules, functions are resolved, and queries become logical
+// plans. Errors carry SQLSTATEs and the position of the offending token.
+package binder
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Binder binds the statements of one session. It is not safe for concurrent
+// use; column ids are unique across everything it binds.
+type Binder struct {
+	Cat        *catalog.Catalog
+	SearchPath []string
+	Env        *exec.Env
+	// ParamTypes holds the types of $1..$n, inferred from context when the
+	// client did not give them (Unknown until then).
+	ParamTypes []types.T
+
+	nextID  logical.ColumnID
+	scalars map[string]*exec.ScalarDef
+	aggs    map[string]*exec.AggregateDef
+	levels  []*level
+	ctes    []map[string]*cteDef
+	views   int // view expansion depth, to stop recursive views
+}
+
+// level is one query nesting level (a subquery).
+type level struct {
+	outer []logical.Column // columns of enclosing levels referenced here
+	seen  map[logical.ColumnID]bool
+}
+
+type cteDef struct {
+	name      string
+	query     *pg.SelectStmt
+	colNames  []string
+	recursive *logical.WorkTable
+	workCols  []logical.Column
+	bound     logical.Plan
+}
+
+// New returns a binder.
+func New(cat *catalog.Catalog, searchPath []string, env *exec.Env) *Binder {
+	return &Binder{Cat: cat, SearchPath: searchPath, Env: env, nextID: 1,
+		scalars: exec.Scalars(), aggs: exec.Aggregates()}
+}
+
+func (b *Binder) newColumn(name string, t types.T) logical.Column {
+	id := b.nextID
+	b.nextID++
+	return logical.Column{ID: id, Name: name, T: t}
+}
+
+// scopeItem is a name visible in a FROM clause.
+type scopeItem struct {
+	qual string
+	col  logical.Column
+	// qualOnly items are reachable only through their qualifier and are
+	// left out of * (the right side's column of JOIN … USING).
+	qualOnly bool
+}
+
+type scope struct {
+	parent *scope
+	level  int
+	items  []scopeItem
+	agg    *aggContext // aggregates allowed and collected here
+	// aggErr names the clause when aggregates are not allowed in it.
+	aggErr string
+}
+
+func (b *Binder) pushLevel() int {
+	b.levels = append(b.levels, &level{seen: map[logical.ColumnID]bool{}})
+	return len(b.levels) - 1
+}
+
+func (b *Binder) popLevel() []logical.Column {
+	l := b.levels[len(b.levels)-1]
+	b.levels = b.levels[:len(b.levels)-1]
+	return l.outer
+}
+
+func (b *Binder) curLevel() int { return len(b.levels) - 1 }
+
+// noteOuter records that levels above found have referenced col.
+func (b *Binder) noteOuter(found int, col logical.Column) {
+	for l := b.curLevel(); l > found; l-- {
+		lv := b.levels[l]
+		if !lv.seen[col.ID] {
+			lv.seen[col.ID] = true
+			lv.outer = append(lv.outer, col)
+		}
+	}
+}
+
+func errAt(e *sqlerr.Error, loc int32) error { return e.At(loc) }
+
+func nodeLocation(n *pg.Node) int32 {
+	if n == nil {
+		return -1
+	}
+	switch x := n.Node.(type) {
+	case *pg.Node_ColumnRef:
+		return x.ColumnRef.Location
+	case *pg.Node_AConst:
+		return x.AConst.Location
+	case *pg.Node_AExpr:
+		return x.AExpr.Location
+	case *pg.Node_FuncCall:
+		return x.FuncCall.Location
+	case *pg.Node_TypeCast:
+		return x.TypeCast.Location
+	case *pg.Node_SubLink:
+		return x.SubLink.Location
+	case *pg.Node_BoolExpr:
+		return x.BoolExpr.Location
+	case *pg.Node_CaseExpr:
+		return x.CaseExpr.Location
+	case *pg.Node_ResTarget:
+		return x.ResTarget.Location
+	case *pg.Node_RangeVar:
+		return x.RangeVar.Location
+	case *pg.Node_ParamRef:
+		return x.ParamRef.Location
+	case *pg.Node_NullTest:
+		return x.NullTest.Location
+	case *pg.Node_CoalesceExpr:
+		return x.CoalesceExpr.Location
+	}
+	return -1
+}
+
+func strNode(n *pg.Node) string {
+	if s, ok := n.Node.(*pg.Node_String_); ok {
+		return s.String_.Sval
+	}
+	return ""
+}
+
+func names(ns []*pg.Node) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, strNode(n))
+	}
+	return out
+}
+
+// ResolveTypeName maps a pg_query TypeName to a SQL type.
+func ResolveTypeName(tn *pg.TypeName) (types.T, error) {
+	ns := names(tn.Names)
+	name := strings.Join(ns, ".")
+	if len(ns) == 2 && ns[0] == "pg_catalog" {
+		name = ns[1]
+	}
+	var mods []int32
+	for _, m := range tn.Typmods {
+		if c, ok := m.Node.(*pg.Node_AConst); ok {
+			if iv, ok := c.AConst.Val.(*pg.A_Const_Ival); ok {
+				mods = append(mods, iv.Ival.Ival)
+			}
+		}
+	}
+	if len(tn.ArrayBounds) > 0 {
+		return types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "array types are not supported yet").At(tn.Location)
+	}
+	t, ok := types.FromName(name, mods)
+	if !ok {
+		return types.T{}, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", name).At(tn.Location)
+	}
+	if t.Kind == types.Numeric && t.Prec > types.MaxNumericPrecision {
+		return types.T{}, sqlerr.New(sqlerr.InvalidParameter, "NUMERIC precision %d must be between 1 and %d", t.Prec, types.MaxNumericPrecision).At(tn.Location)
+	}
+	return t, nil
+}
+
+// Columns is a plan's output with display names, for clients.
+type Columns = []logical.Column
+
+// TableScope is a base table bound for UPDATE/DELETE expressions.
+type TableScope struct {
+	Scan *logical.Scan
+	s    *scope
+}
+
+// BeginTable binds a table reference for a DML statement.
+func (b *Binder) BeginTable(t *catalog.Table, alias string) *TableScope {
+	b.levels = nil
+	b.pushLevel()
+	qual := t.Name
+	if alias != "" {
+		qual = alias
+	}
+	cols := make([]logical.Column, len(t.Columns))
+	ords := make([]int, len(t.Columns))
+	s := &scope{level: b.curLevel()}
+	for i, c := range t.Columns {
+		cols[i] = b.newColumn(c.Name, c.Type)
+		cols[i].TableOID, cols[i].Attnum = t.OID, i+1
+		cols[i].Table = qual
+		ords[i] = i
+		s.items = append(s.items, scopeItem{qual: qual, col: cols[i]})
+	}
+	return &TableScope{Scan: &logical.Scan{Table: t, Cols: cols, Ords: ords}, s: s}
+}
+
+// BindIn binds an expression over a table scope; what names the clause for
+// errors about aggregates.
+func (b *Binder) BindIn(ts *TableScope, n *pg.Node, what string) (logical.Expr, error) {
+	s := *ts.s
+	s.aggErr = what
+	return b.bindExpr(n, &s)
+}
+
+// BindCondition binds a WHERE clause over a table scope.
+func (b *Binder) BindCondition(ts *TableScope, n *pg.Node) (logical.Expr, error) {
+	e, err := b.BindIn(ts, n, "WHERE")
+	if err != nil {
+		return nil, err
+	}
+	return b.requireBool(e, nodeLocation(n))
+}
+
+// BindStandalone binds an expression with no columns in scope (defaults).
+func (b *Binder) BindStandalone(n *pg.Node, what string) (logical.Expr, error) {
+	b.levels = nil
+	b.pushLevel()
+	defer b.popLevel()
+	return b.bindExpr(n, &scope{level: b.curLevel(), aggErr: what})
+}
+
+// Assign coerces e for storing into a column.
+func (b *Binder) Assign(e logical.Expr, to types.T, col string) (logical.Expr, error) {
+	return b.assign(e, to, col)
+}
+
+// NewColumn allocates a fresh column id.
+func (b *Binder) NewColumn(name string, t types.T) logical.Column { return b.newColumn(name, t) }
+
+// Fold evaluates constant expressions.
+func (b *Binder) Fold(e logical.Expr) (logical.Expr, error) { return b.fold(e) }
+
+// Unify coerces expressions to their common type.
+func (b *Binder) Unify(exprs []logical.Expr, what string) (types.T, error) {
+	return b.unify(exprs, what, -1)
+}

@@ -1,0 +1,134 @@
+package binder
+
+import (
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// commonType resolves the type several expressions must share (CASE,
+// COALESCE, UNION, VALUES), following PostgreSQL's rules: unknown literals
+// adopt the others' type, numbers widen, strings become text.
+func commonType(ts []types.T, what string) (types.T, error) {
+	var out types.T
+	have := false
+	for _, t := range ts {
+		if t.Kind == types.Unknown {
+			continue
+		}
+		if !have {
+			out, have = t, true
+			continue
+		}
+		if out == t {
+			continue
+		}
+		switch {
+		case out.IsNumber() && t.IsNumber():
+			out, _ = exec.NumericCommonType(out, t)
+		case out.IsString() && t.IsString():
+			out = types.TextT
+		case out.Kind == t.Kind:
+			if out.Kind == types.Numeric {
+				out = types.NumericT(0, max(out.Scale, t.Scale))
+			}
+		case isDateLike(out) && isDateLike(t):
+			if out.Kind == types.TimestampTZ || t.Kind == types.TimestampTZ {
+				out = types.TimestampTZT
+			} else {
+				out = types.TimestampT
+			}
+		default:
+			return types.T{}, sqlerr.New(sqlerr.DatatypeMismatch, "%s types %s and %s cannot be matched", what, out, t)
+		}
+	}
+	if !have {
+		return types.TextT, nil
+	}
+	return out, nil
+}
+
+func isDateLike(t types.T) bool {
+	return t.Kind == types.Date || t.Kind == types.Timestamp || t.Kind == types.TimestampTZ
+}
+
+// coerce converts e to type to where PostgreSQL allows it implicitly. An
+// unknown-typed literal is parsed into the target type right away.
+func (b *Binder) coerce(e logical.Expr, to types.T) (logical.Expr, error) {
+	from := e.Type()
+	if from == to {
+		return e, nil
+	}
+	if c, ok := e.(*logical.Const); ok && (from.Kind == types.Unknown || from.Kind == to.Kind && !to.IsString() && to.Kind != types.Numeric) {
+		return constCast(c, to, false)
+	}
+	if p, ok := e.(*logical.Param); ok && from.Kind == types.Unknown {
+		b.setParamType(p.N, to)
+		return &logical.Param{N: p.N, T: to}, nil
+	}
+	if from.Kind == to.Kind && from.Kind != types.Numeric && !(to.IsString() && to.Len > 0) {
+		return e, nil
+	}
+	if !exec.ImplicitCast(from, to) {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot convert %s to %s implicitly", from, to)
+	}
+	return &logical.Cast{Arg: e, To: to}, nil
+}
+
+// assign converts e for storing into a column of type to (assignment
+// casts: numbers convert freely, values too long for varchar(n) fail).
+func (b *Binder) assign(e logical.Expr, to types.T, col string) (logical.Expr, error) {
+	from := e.Type()
+	if from == to {
+		return e, nil
+	}
+	ok := from.Kind == types.Unknown || exec.ImplicitCast(from, to) ||
+		(from.IsNumber() && to.IsNumber()) || (from.IsString() && to.IsString()) ||
+		(from.IsTemporal() && to.IsTemporal() && exec.CanCast(from, to)) || to.IsString()
+	if !ok {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "column \"%s\" is of type %s but expression is of type %s", col, to, from).
+			WithHint("You will need to rewrite or cast the expression.")
+	}
+	if p, isParam := e.(*logical.Param); isParam && from.Kind == types.Unknown {
+		b.setParamType(p.N, to)
+		return &logical.Param{N: p.N, T: to}, nil
+	}
+	if c, isConst := e.(*logical.Const); isConst {
+		return constCast(c, to, false)
+	}
+	return &logical.Cast{Arg: e, To: to}, nil
+}
+
+func constCast(c *logical.Const, to types.T, explicit bool) (logical.Expr, error) {
+	v, err := exec.CastDatum(c.Value, c.T, to, explicit)
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Const{Value: v, T: to}, nil
+}
+
+func (b *Binder) setParamType(n int, t types.T) {
+	for len(b.ParamTypes) < n {
+		b.ParamTypes = append(b.ParamTypes, types.UnknownT)
+	}
+	if b.ParamTypes[n-1].Kind == types.Unknown {
+		b.ParamTypes[n-1] = t
+	}
+}
+
+// resolveUnknown turns a still-untyped expression into text, as PostgreSQL
+// does for SELECT outputs.
+func (b *Binder) resolveUnknown(e logical.Expr) logical.Expr {
+	if e.Type().Kind != types.Unknown {
+		return e
+	}
+	if c, ok := e.(*logical.Const); ok {
+		return &logical.Const{Value: c.Value, T: types.TextT}
+	}
+	if p, ok := e.(*logical.Param); ok {
+		b.setParamType(p.N, types.TextT)
+		return &logical.Param{N: p.N, T: types.TextT}
+	}
+	return &logical.Cast{Arg: e, To: types.TextT}
+}

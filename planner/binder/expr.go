@@ -1,0 +1,544 @@
+package binder
+
+import (
+	"math/big"
+	"strconv"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/physical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// bindExpr binds one expression in scope s.
+func (b *Binder) bindExpr(n *pg.Node, s *scope) (logical.Expr, error) {
+	e, err := b.bindExprRaw(n, s)
+	if err != nil {
+		if se, ok := err.(*sqlerr.Error); ok && se.Position == 0 {
+			return nil, se.At(nodeLocation(n))
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
+	switch x := n.Node.(type) {
+	case *pg.Node_ColumnRef:
+		return b.bindColumnRef(x.ColumnRef, s)
+	case *pg.Node_AConst:
+		return bindConst(x.AConst)
+	case *pg.Node_ParamRef:
+		n := int(x.ParamRef.Number)
+		b.setParamType(n, types.UnknownT)
+		return &logical.Param{N: n, T: b.ParamTypes[n-1]}, nil
+	case *pg.Node_TypeCast:
+		return b.bindTypeCast(x.TypeCast, s)
+	case *pg.Node_AExpr:
+		return b.bindAExpr(x.AExpr, s)
+	case *pg.Node_BoolExpr:
+		return b.bindBoolExpr(x.BoolExpr, s)
+	case *pg.Node_NullTest:
+		arg, err := b.bindExpr(x.NullTest.Arg, s)
+		if err != nil {
+			return nil, err
+		}
+		return &logical.IsNull{Arg: arg, Negate: x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL}, nil
+	case *pg.Node_BooleanTest:
+		return b.bindBooleanTest(x.BooleanTest, s)
+	case *pg.Node_FuncCall:
+		return b.bindFuncCall(x.FuncCall, s)
+	case *pg.Node_CaseExpr:
+		return b.bindCase(x.CaseExpr, s)
+	case *pg.Node_CoalesceExpr:
+		return b.bindCoalesce(x.CoalesceExpr.Args, s)
+	case *pg.Node_MinMaxExpr:
+		return b.bindMinMax(x.MinMaxExpr, s)
+	case *pg.Node_SubLink:
+		return b.bindSubLink(x.SubLink, s)
+	case *pg.Node_SqlvalueFunction:
+		return b.bindSQLValueFunction(x.SqlvalueFunction)
+	case *pg.Node_NullIfExpr:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "NULLIF node")
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "expression %T is not supported", n.Node)
+}
+
+func bindConst(c *pg.A_Const) (logical.Expr, error) {
+	if c.Isnull {
+		return &logical.Const{T: types.UnknownT}, nil
+	}
+	switch v := c.Val.(type) {
+	case *pg.A_Const_Ival:
+		return &logical.Const{Value: int64(v.Ival.Ival), T: types.Int4T}, nil
+	case *pg.A_Const_Fval:
+		s := v.Fval.Fval
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return &logical.Const{Value: i, T: types.Int8T}, nil
+			}
+		}
+		r, ok := new(big.Rat).SetString(s)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.InvalidText, "invalid input syntax for type numeric: %q", s)
+		}
+		scale := int32(0)
+		if i := strings.IndexByte(s, '.'); i >= 0 && !strings.ContainsAny(s, "eE") {
+			scale = int32(len(s) - i - 1)
+		}
+		t := types.NumericT(0, scale)
+		d, err := types.RatToNumeric(r, t)
+		if err != nil {
+			return nil, err
+		}
+		return &logical.Const{Value: d, T: t}, nil
+	case *pg.A_Const_Sval:
+		return &logical.Const{Value: v.Sval.Sval, T: types.UnknownT}, nil
+	case *pg.A_Const_Boolval:
+		return &logical.Const{Value: v.Boolval.Boolval, T: types.BoolT}, nil
+	case *pg.A_Const_Bsval:
+		return &logical.Const{Value: v.Bsval.Bsval, T: types.UnknownT}, nil
+	}
+	return &logical.Const{T: types.UnknownT}, nil
+}
+
+func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error) {
+	var parts []string
+	for _, f := range cr.Fields {
+		if _, star := f.Node.(*pg.Node_AStar); star {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "* is not allowed here").At(cr.Location)
+		}
+		parts = append(parts, strNode(f))
+	}
+	name := parts[len(parts)-1]
+	qual := ""
+	if len(parts) >= 2 {
+		qual = parts[len(parts)-2]
+	}
+	for sc := s; sc != nil; sc = sc.parent {
+		col, found, err := sc.lookup(qual, name)
+		if err != nil {
+			return nil, err.At(cr.Location)
+		}
+		if !found {
+			continue
+		}
+		if sc.level < b.curLevel() {
+			b.noteOuter(sc.level, col)
+			return &logical.OuterRef{Col: col}, nil
+		}
+		return &logical.ColRef{Col: col}, nil
+	}
+	if qual != "" {
+		if !scopeHasQual(s, qual) {
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table \"%s\"", qual).At(cr.Location)
+		}
+		return nil, sqlerr.New(sqlerr.UndefinedColumn, "column %s.%s does not exist", qual, name).At(cr.Location)
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", name).At(cr.Location)
+}
+
+func scopeHasQual(s *scope, qual string) bool {
+	for sc := s; sc != nil; sc = sc.parent {
+		for _, it := range sc.items {
+			if it.qual == qual {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *scope) lookup(qual, name string) (logical.Column, bool, *sqlerr.Error) {
+	var found *scopeItem
+	for i := range s.items {
+		it := &s.items[i]
+		if it.col.Name != name || (qual != "" && it.qual != qual) || (qual == "" && it.qualOnly) {
+			continue
+		}
+		if found != nil && found.col.ID != it.col.ID {
+			return logical.Column{}, false, sqlerr.New(sqlerr.AmbiguousColumn, "column reference \"%s\" is ambiguous", name)
+		}
+		found = it
+	}
+	if found == nil {
+		return logical.Column{}, false, nil
+	}
+	return found.col, true, nil
+}
+
+func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
+	to, err := ResolveTypeName(tc.TypeName)
+	if err != nil {
+		return nil, err
+	}
+	arg, err := b.bindExpr(tc.Arg, s)
+	if err != nil {
+		return nil, err
+	}
+	return b.explicitCast(arg, to, tc.Location)
+}
+
+func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.Expr, error) {
+	from := arg.Type()
+	if !exec.CanCast(from, to) {
+		return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).At(loc)
+	}
+	if c, ok := arg.(*logical.Const); ok {
+		e, err := constCast(c, to, true)
+		if err != nil {
+			if se, ok := err.(*sqlerr.Error); ok {
+				return nil, se.At(loc)
+			}
+			return nil, err
+		}
+		return e, nil
+	}
+	if p, ok := arg.(*logical.Param); ok && from.Kind == types.Unknown {
+		b.setParamType(p.N, to)
+		return &logical.Param{N: p.N, T: to}, nil
+	}
+	if from == to {
+		return arg, nil
+	}
+	return &logical.Cast{Arg: arg, To: to, Explicit: true}, nil
+}
+
+func opName(ns []*pg.Node) string {
+	parts := names(ns)
+	return parts[len(parts)-1]
+}
+
+func (b *Binder) bindAExpr(a *pg.A_Expr, s *scope) (logical.Expr, error) {
+	op := opName(a.Name)
+	switch a.Kind {
+	case pg.A_Expr_Kind_AEXPR_OP:
+		if a.Lexpr == nil {
+			r, err := b.bindExpr(a.Rexpr, s)
+			if err != nil {
+				return nil, err
+			}
+			return b.unaryOp(op, r, a.Location)
+		}
+		l, err := b.bindExpr(a.Lexpr, s)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bindExpr(a.Rexpr, s)
+		if err != nil {
+			return nil, err
+		}
+		return b.binaryOp(op, l, r, a.Location)
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+		l, err := b.bindExpr(a.Lexpr, s)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bindExpr(a.Rexpr, s)
+		if err != nil {
+			return nil, err
+		}
+		return b.binaryOp(op, l, r, a.Location)
+	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		l, r, t, err := b.bindComparable(a.Lexpr, a.Rexpr, s, a.Location)
+		if err != nil {
+			return nil, err
+		}
+		return &logical.Call{Name: "IS DISTINCT FROM", Args: []logical.Expr{l, r}, Kernel: exec.DistinctKernel(t, a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT), T: types.BoolT, Infix: true}, nil
+	case pg.A_Expr_Kind_AEXPR_NULLIF:
+		l, r, t, err := b.bindComparable(a.Lexpr, a.Rexpr, s, a.Location)
+		if err != nil {
+			return nil, err
+		}
+		eq := &logical.Call{Name: "=", Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel("=", t), T: types.BoolT, Infix: true}
+		return &logical.Case{Whens: []logical.Expr{eq}, Thens: []logical.Expr{&logical.Const{T: l.Type()}}, Else: l, T: l.Type()}, nil
+	case pg.A_Expr_Kind_AEXPR_IN:
+		return b.bindInList(a, op, s)
+	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN, pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
+		return b.bindBetween(a, s)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator form %s is not supported yet", a.Kind).At(a.Location)
+}
+
+func (b *Binder) bindComparable(ln, rn *pg.Node, s *scope, loc int32) (logical.Expr, logical.Expr, types.T, error) {
+	l, err := b.bindExpr(ln, s)
+	if err != nil {
+		return nil, nil, types.T{}, err
+	}
+	r, err := b.bindExpr(rn, s)
+	if err != nil {
+		return nil, nil, types.T{}, err
+	}
+	l, r, t, err := b.comparable(l, r, "=", loc)
+	return l, r, t, err
+}
+
+func (b *Binder) bindInList(a *pg.A_Expr, op string, s *scope) (logical.Expr, error) {
+	l, err := b.bindExpr(a.Lexpr, s)
+	if err != nil {
+		return nil, err
+	}
+	list, ok := a.Rexpr.Node.(*pg.Node_List)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "IN with this right-hand side is not supported").At(a.Location)
+	}
+	var terms []logical.Expr
+	for _, item := range list.List.Items {
+		r, err := b.bindExpr(item, s)
+		if err != nil {
+			return nil, err
+		}
+		cmp := "="
+		if op == "<>" {
+			cmp = "<>"
+		}
+		t, err := b.binaryOp(cmp, l, r, a.Location)
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, t)
+	}
+	if len(terms) == 1 {
+		return terms[0], nil
+	}
+	return &logical.Bool{And: op == "<>", Args: terms}, nil
+}
+
+func (b *Binder) bindBetween(a *pg.A_Expr, s *scope) (logical.Expr, error) {
+	x, err := b.bindExpr(a.Lexpr, s)
+	if err != nil {
+		return nil, err
+	}
+	list := a.Rexpr.Node.(*pg.Node_List).List.Items
+	lo, err := b.bindExpr(list[0], s)
+	if err != nil {
+		return nil, err
+	}
+	hi, err := b.bindExpr(list[1], s)
+	if err != nil {
+		return nil, err
+	}
+	between := func(lo, hi logical.Expr) (logical.Expr, error) {
+		ge, err := b.binaryOp(">=", x, lo, a.Location)
+		if err != nil {
+			return nil, err
+		}
+		le, err := b.binaryOp("<=", x, hi, a.Location)
+		if err != nil {
+			return nil, err
+		}
+		return &logical.Bool{And: true, Args: []logical.Expr{ge, le}}, nil
+	}
+	e, err := between(lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	if a.Kind == pg.A_Expr_Kind_AEXPR_BETWEEN_SYM || a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM {
+		e2, err := between(hi, lo)
+		if err != nil {
+			return nil, err
+		}
+		e = &logical.Bool{Args: []logical.Expr{e, e2}}
+	}
+	if a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN || a.Kind == pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM {
+		return &logical.Not{Arg: e}, nil
+	}
+	return e, nil
+}
+
+func (b *Binder) bindBoolExpr(be *pg.BoolExpr, s *scope) (logical.Expr, error) {
+	args := make([]logical.Expr, len(be.Args))
+	for i, a := range be.Args {
+		e, err := b.bindExpr(a, s)
+		if err != nil {
+			return nil, err
+		}
+		if e, err = b.requireBool(e, nodeLocation(a)); err != nil {
+			return nil, err
+		}
+		args[i] = e
+	}
+	switch be.Boolop {
+	case pg.BoolExprType_NOT_EXPR:
+		return &logical.Not{Arg: args[0]}, nil
+	case pg.BoolExprType_AND_EXPR:
+		return &logical.Bool{And: true, Args: args}, nil
+	}
+	return &logical.Bool{Args: args}, nil
+}
+
+func (b *Binder) requireBool(e logical.Expr, loc int32) (logical.Expr, error) {
+	if e.Type().Kind == types.Bool {
+		return e, nil
+	}
+	if e.Type().Kind == types.Unknown {
+		return b.coerce(e, types.BoolT)
+	}
+	return nil, sqlerr.New(sqlerr.DatatypeMismatch, "argument of boolean expression must be type boolean, not type %s", e.Type()).At(loc)
+}
+
+func (b *Binder) bindBooleanTest(bt *pg.BooleanTest, s *scope) (logical.Expr, error) {
+	arg, err := b.bindExpr(bt.Arg, s)
+	if err != nil {
+		return nil, err
+	}
+	if arg, err = b.requireBool(arg, bt.Location); err != nil {
+		return nil, err
+	}
+	t, f := true, false
+	switch bt.Booltesttype {
+	case pg.BoolTestType_IS_TRUE:
+		return &logical.IsNull{Arg: arg, Truth: &t}, nil
+	case pg.BoolTestType_IS_NOT_TRUE:
+		return &logical.IsNull{Arg: arg, Truth: &t, Negate: true}, nil
+	case pg.BoolTestType_IS_FALSE:
+		return &logical.IsNull{Arg: arg, Truth: &f}, nil
+	case pg.BoolTestType_IS_NOT_FALSE:
+		return &logical.IsNull{Arg: arg, Truth: &f, Negate: true}, nil
+	case pg.BoolTestType_IS_UNKNOWN:
+		return &logical.IsNull{Arg: arg}, nil
+	}
+	return &logical.IsNull{Arg: arg, Negate: true}, nil
+}
+
+func (b *Binder) bindCase(ce *pg.CaseExpr, s *scope) (logical.Expr, error) {
+	var operand logical.Expr
+	var err error
+	if ce.Arg != nil {
+		if operand, err = b.bindExpr(ce.Arg, s); err != nil {
+			return nil, err
+		}
+	}
+	c := &logical.Case{}
+	var results []logical.Expr
+	for _, w := range ce.Args {
+		cw := w.Node.(*pg.Node_CaseWhen).CaseWhen
+		cond, err := b.bindExpr(cw.Expr, s)
+		if err != nil {
+			return nil, err
+		}
+		if operand != nil {
+			if cond, err = b.binaryOp("=", operand, cond, cw.Location); err != nil {
+				return nil, err
+			}
+		} else if cond, err = b.requireBool(cond, cw.Location); err != nil {
+			return nil, err
+		}
+		res, err := b.bindExpr(cw.Result, s)
+		if err != nil {
+			return nil, err
+		}
+		c.Whens = append(c.Whens, cond)
+		results = append(results, res)
+	}
+	if ce.Defresult != nil {
+		def, err := b.bindExpr(ce.Defresult, s)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, def)
+	}
+	t, err := b.unify(results, "CASE", ce.Location)
+	if err != nil {
+		return nil, err
+	}
+	c.T = t
+	c.Thens = results[:len(ce.Args)]
+	if ce.Defresult != nil {
+		c.Else = results[len(results)-1]
+	}
+	return c, nil
+}
+
+// unify coerces exprs (in place) to their common type.
+func (b *Binder) unify(exprs []logical.Expr, what string, loc int32) (types.T, error) {
+	ts := make([]types.T, len(exprs))
+	for i, e := range exprs {
+		ts[i] = e.Type()
+	}
+	t, err := commonType(ts, what)
+	if err != nil {
+		return types.T{}, err.(*sqlerr.Error).At(loc)
+	}
+	for i, e := range exprs {
+		c, err := b.coerce(e, t)
+		if err != nil {
+			return types.T{}, err
+		}
+		exprs[i] = c
+	}
+	return t, nil
+}
+
+func (b *Binder) bindCoalesce(args []*pg.Node, s *scope) (logical.Expr, error) {
+	exprs, err := b.bindList(args, s)
+	if err != nil {
+		return nil, err
+	}
+	t, err := b.unify(exprs, "COALESCE", nodeLocation(args[0]))
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Coalesce{Args: exprs, T: t}, nil
+}
+
+func (b *Binder) bindList(ns []*pg.Node, s *scope) ([]logical.Expr, error) {
+	out := make([]logical.Expr, len(ns))
+	for i, n := range ns {
+		e, err := b.bindExpr(n, s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+func (b *Binder) bindMinMax(mm *pg.MinMaxExpr, s *scope) (logical.Expr, error) {
+	exprs, err := b.bindList(mm.Args, s)
+	if err != nil {
+		return nil, err
+	}
+	name := "GREATEST"
+	if mm.Op == pg.MinMaxOp_IS_LEAST {
+		name = "LEAST"
+	}
+	t, err := b.unify(exprs, name, mm.Location)
+	if err != nil {
+		return nil, err
+	}
+	return &logical.Call{Name: strings.ToLower(name), Args: exprs, Kernel: exec.GreatestKernel(t, name == "GREATEST"), T: t}, nil
+}
+
+func (b *Binder) bindSQLValueFunction(f *pg.SQLValueFunction) (logical.Expr, error) {
+	now := b.Env.Now.UTC()
+	us := now.UnixMicro()
+	switch f.Op {
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+		return &logical.Const{Value: int32(us / types.MicrosPerDay), T: types.DateT}, nil
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+		return &logical.Const{Value: us, T: types.TimestampTZT}, nil
+	case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
+		return &logical.Const{Value: us, T: types.TimestampT}, nil
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N,
+		pg.SQLValueFunctionOp_SVFOP_LOCALTIME, pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
+		return &logical.Const{Value: us % types.MicrosPerDay, T: types.TimeT}, nil
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
+		return &logical.Const{Value: b.SearchPath[0], T: types.TextT}, nil
+	case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
+		return &logical.Const{Value: "weft", T: types.TextT}, nil
+	}
+	return &logical.Const{Value: "weft", T: types.TextT}, nil
+}
+
+// fold replaces a constant expression by its value.
+func (b *Binder) fold(e logical.Expr) (logical.Expr, error) {
+	out, ok, err := physical.Fold(b.Env, e)
+	if err != nil || !ok {
+		return e, err
+	}
+	return out, nil
+}

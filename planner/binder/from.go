@@ -1,0 +1,530 @@
+package binder
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// bindFromList binds a FROM clause; several items are cross-joined. With no
+// FROM, the result is one empty row.
+func (b *Binder) bindFromList(items []*pg.Node, parent *scope) (logical.Plan, *scope, error) {
+	s := &scope{parent: parent, level: b.curLevel()}
+	if len(items) == 0 {
+		return &logical.Values{Rows: [][]logical.Expr{{}}}, s, nil
+	}
+	var plan logical.Plan
+	for _, it := range items {
+		p, its, err := b.bindFromItem(it, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := checkDuplicateAliases(s.items, its, nodeLocation(it)); err != nil {
+			return nil, nil, err
+		}
+		s.items = append(s.items, its...)
+		if plan == nil {
+			plan = p
+		} else {
+			plan = &logical.Join{Kind: logical.InnerJoin, Left: plan, Right: p}
+		}
+	}
+	return plan, s, nil
+}
+
+func checkDuplicateAliases(have, add []scopeItem, loc int32) error {
+	quals := map[string]bool{}
+	for _, it := range have {
+		quals[it.qual] = true
+	}
+	for _, it := range add {
+		if it.qual != "" && quals[it.qual] && !it.qualOnly {
+			return sqlerr.New(sqlerr.DuplicateAlias, "table name \"%s\" specified more than once", it.qual).At(loc)
+		}
+	}
+	return nil
+}
+
+// bindFromItem binds one FROM item. s is the scope of the FROM clause built
+// so far (visible to LATERAL items only).
+func (b *Binder) bindFromItem(n *pg.Node, s *scope) (logical.Plan, []scopeItem, error) {
+	switch x := n.Node.(type) {
+	case *pg.Node_RangeVar:
+		return b.bindRangeVar(x.RangeVar, s)
+	case *pg.Node_RangeSubselect:
+		rs := x.RangeSubselect
+		if rs.Lateral {
+			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "LATERAL subqueries are not supported yet")
+		}
+		sel := rs.Subquery.Node.(*pg.Node_SelectStmt).SelectStmt
+		plan, _, err := b.bindSelect(sel, s.parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.aliased(plan, rs.Alias, "")
+	case *pg.Node_JoinExpr:
+		return b.bindJoin(x.JoinExpr, s)
+	case *pg.Node_RangeFunction:
+		return b.bindRangeFunction(x.RangeFunction, s)
+	}
+	return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "FROM item %T is not supported", n.Node)
+}
+
+// aliased renames a plan's columns per an alias clause and scopes them.
+func (b *Binder) aliased(plan logical.Plan, alias *pg.Alias, defName string) (logical.Plan, []scopeItem, error) {
+	qual := defName
+	var colNames []string
+	if alias != nil {
+		qual = alias.Aliasname
+		colNames = names(alias.Colnames)
+	}
+	cols := plan.Columns()
+	if len(colNames) > len(cols) {
+		return nil, nil, sqlerr.New(sqlerr.InvalidColumnRef, "table \"%s\" has %d columns available but %d columns specified", qual, len(cols), len(colNames))
+	}
+	items := make([]scopeItem, len(cols))
+	for i, c := range cols {
+		c.Table = qual
+		if i < len(colNames) {
+			c.Name = colNames[i]
+		}
+		items[i] = scopeItem{qual: qual, col: c}
+	}
+	return plan, items, nil
+}
+
+func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeItem, error) {
+	if rv.Schemaname == "" {
+		if cte := b.findCTE(rv.Relname); cte != nil {
+			plan, err := b.expandCTE(cte)
+			if err != nil {
+				return nil, nil, err
+			}
+			return b.aliased(plan, rv.Alias, rv.Relname)
+		}
+	}
+	t, v, ok := b.Cat.Lookup(rv.Schemaname, rv.Relname, b.SearchPath)
+	if !ok {
+		name := rv.Relname
+		if rv.Schemaname != "" {
+			name = rv.Schemaname + "." + name
+		}
+		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", name).At(rv.Location)
+	}
+	if v != nil {
+		return b.bindView(v, rv)
+	}
+	cols := make([]logical.Column, len(t.Columns))
+	ords := make([]int, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = b.newColumn(c.Name, c.Type)
+		cols[i].TableOID, cols[i].Attnum = t.OID, i+1
+		ords[i] = i
+	}
+	return b.aliased(&logical.Scan{Table: t, Cols: cols, Ords: ords}, rv.Alias, rv.Relname)
+}
+
+func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
+	if b.views > 16 {
+		return nil, nil, sqlerr.New(sqlerr.InvalidObjectDefinition, "infinite recursion detected in view \"%s\"", v.Name).At(rv.Location)
+	}
+	stmts, err := parser.Parse(v.SQL)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel := stmts[0].Stmt.Node.(*pg.Node_SelectStmt).SelectStmt
+	b.views++
+	saved := b.ctes
+	b.ctes = nil
+	plan, _, err := b.bindSelect(sel, nil)
+	b.ctes = saved
+	b.views--
+	if err != nil {
+		return nil, nil, err
+	}
+	alias := rv.Alias
+	if alias == nil && len(v.Columns) > 0 {
+		alias = &pg.Alias{Aliasname: v.Name}
+		for _, c := range v.Columns {
+			alias.Colnames = append(alias.Colnames, pg.MakeStrNode(c))
+		}
+	}
+	return b.aliased(plan, alias, v.Name)
+}
+
+func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, error) {
+	left, litems, err := b.bindFromItem(j.Larg, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	right, ritems, err := b.bindFromItem(j.Rarg, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkDuplicateAliases(litems, ritems, j.Rtindex); err != nil {
+		return nil, nil, err
+	}
+	kind := map[pg.JoinType]logical.JoinKind{pg.JoinType_JOIN_INNER: logical.InnerJoin, pg.JoinType_JOIN_LEFT: logical.LeftJoin,
+		pg.JoinType_JOIN_RIGHT: logical.RightJoin, pg.JoinType_JOIN_FULL: logical.FullJoin}[j.Jointype]
+	join := &logical.Join{Kind: kind, Left: left, Right: right}
+	js := &scope{parent: s.parent, level: b.curLevel(), items: append(append([]scopeItem{}, litems...), ritems...)}
+	using := names(j.UsingClause)
+	if j.IsNatural {
+		for _, l := range litems {
+			for _, r := range ritems {
+				if l.col.Name == r.col.Name && !l.qualOnly && !r.qualOnly {
+					using = append(using, l.col.Name)
+				}
+			}
+		}
+	}
+	if len(using) > 0 || j.IsNatural {
+		return b.bindUsing(join, litems, ritems, using)
+	}
+	if j.Quals != nil {
+		js.aggErr = "JOIN conditions"
+		cond, err := b.bindExpr(j.Quals, js)
+		if err != nil {
+			return nil, nil, err
+		}
+		if join.Cond, err = b.requireBool(cond, nodeLocation(j.Quals)); err != nil {
+			return nil, nil, err
+		}
+	}
+	var alias []scopeItem = js.items
+	if j.Alias != nil {
+		_, alias, err = b.aliased(join, j.Alias, "")
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return join, alias, nil
+}
+
+// bindUsing builds JOIN … USING: the merged columns come first, then the
+// other columns of each side; the right side's copies stay reachable by
+// qualified name only.
+func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using []string) (logical.Plan, []scopeItem, error) {
+	find := func(items []scopeItem, name string) (int, error) {
+		idx := -1
+		for i, it := range items {
+			if it.col.Name == name && !it.qualOnly {
+				if idx >= 0 {
+					return -1, sqlerr.New(sqlerr.AmbiguousColumn, "common column name \"%s\" appears more than once in left table", name)
+				}
+				idx = i
+			}
+		}
+		if idx < 0 {
+			return -1, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" specified in USING clause does not exist", name)
+		}
+		return idx, nil
+	}
+	var conds []logical.Expr
+	var exprs []logical.Expr
+	var cols []logical.Column
+	var items []scopeItem
+	usedL, usedR := map[int]bool{}, map[int]bool{}
+	for _, name := range using {
+		li, err := find(litems, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		ri, err := find(ritems, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		usedL[li], usedR[ri] = true, true
+		l, r := litems[li].col, ritems[ri].col
+		lx, rx, t, err := b.comparable(&logical.ColRef{Col: l}, &logical.ColRef{Col: r}, "=", -1)
+		if err != nil {
+			return nil, nil, err
+		}
+		conds = append(conds, &logical.Call{Name: "=", Args: []logical.Expr{lx, rx}, Kernel: exec.CompareKernel("=", t), T: types.BoolT, Infix: true})
+		var merged logical.Column
+		switch join.Kind {
+		case logical.RightJoin:
+			merged = r
+			exprs = append(exprs, &logical.ColRef{Col: r})
+		case logical.FullJoin:
+			merged = b.newColumn(name, t)
+			exprs = append(exprs, &logical.Coalesce{Args: []logical.Expr{lx, rx}, T: t})
+		default:
+			merged = l
+			exprs = append(exprs, &logical.ColRef{Col: l})
+		}
+		merged.Name = name
+		cols = append(cols, merged)
+		items = append(items, scopeItem{qual: litems[li].qual, col: merged})
+	}
+	join.Cond = logical.JoinAnd(conds)
+	add := func(its []scopeItem, used map[int]bool, qualOnly bool) {
+		for i, it := range its {
+			if used[i] != qualOnly {
+				continue
+			}
+			if used[i] && join.Kind != logical.FullJoin && cols[indexOfName(using, it.col.Name)].ID == it.col.ID {
+				continue // already exposed as the merged column
+			}
+			exprs = append(exprs, &logical.ColRef{Col: it.col})
+			cols = append(cols, it.col)
+			items = append(items, scopeItem{qual: it.qual, col: it.col, qualOnly: qualOnly || it.qualOnly})
+		}
+	}
+	add(litems, usedL, false)
+	add(ritems, usedR, false)
+	add(litems, usedL, true)
+	add(ritems, usedR, true)
+	return &logical.Project{Input: join, Exprs: exprs, Cols: cols}, items, nil
+}
+
+func indexOfName(names []string, name string) int {
+	for i, n := range names {
+		if n == name {
+			return i
+		}
+	}
+	return 0
+}
+
+func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan, []scopeItem, error) {
+	if rf.Lateral || len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported yet")
+	}
+	fl := rf.Functions[0].Node.(*pg.Node_List).List.Items
+	fc, ok := fl[0].Node.(*pg.Node_FuncCall)
+	if !ok {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported function in FROM")
+	}
+	name := funcName(fc.FuncCall.Funcname)
+	if name != "generate_series" {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.FuncCall.Location)
+	}
+	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+	args, err := b.bindList(fc.FuncCall.Args, cs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(args) < 2 || len(args) > 3 {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function generate_series with %d arguments does not exist", len(args)).At(fc.FuncCall.Location)
+	}
+	ts := []types.T{args[0].Type(), args[1].Type()}
+	t, err := commonType(ts, "generate_series")
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Kind == types.Unknown || t.IsString() {
+		t = types.Int4T
+	}
+	stepT := t
+	switch {
+	case t.IsInteger():
+		if t.Kind == types.Int2 {
+			t = types.Int4T
+		}
+		stepT = types.Int8T
+	case t.Kind == types.Timestamp || t.Kind == types.TimestampTZ || t.Kind == types.Date:
+		if t.Kind == types.Date {
+			t = types.TimestampTZT
+		}
+		stepT = types.IntervalT
+	default:
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "generate_series over %s is not supported yet", t).At(fc.FuncCall.Location)
+	}
+	if len(args) == 2 {
+		if stepT.Kind == types.Interval {
+			return nil, nil, exec.NoSuchFunction("generate_series", ts)
+		}
+		args = append(args, &logical.Const{Value: int64(1), T: types.Int8T})
+	}
+	coerceTo := []types.T{t, t, stepT}
+	if t.IsInteger() {
+		coerceTo = []types.T{types.Int8T, types.Int8T, types.Int8T}
+	}
+	for i := range args {
+		if args[i], err = b.coerce(args[i], coerceTo[i]); err != nil {
+			return nil, nil, err
+		}
+	}
+	outT := t
+	if t.IsInteger() && (args[0].Type().Kind == types.Int8) && (ts[0].Kind == types.Int8 || ts[1].Kind == types.Int8) {
+		outT = types.Int8T
+	} else if t.IsInteger() {
+		outT = types.Int8T
+		if ts[0].Kind != types.Int8 && ts[1].Kind != types.Int8 {
+			outT = types.Int4T
+		}
+	}
+	col := b.newColumn("generate_series", outT)
+	var plan logical.Plan = &logical.Series{Start: args[0], Stop: args[1], Step: args[2], Cols: []logical.Column{col}}
+	if outT != coerceTo[0] && outT.IsInteger() {
+		// the series runs in bigint; expose the declared integer type
+		seriesCol := b.newColumn("generate_series", types.Int8T)
+		plan.(*logical.Series).Cols = []logical.Column{seriesCol}
+		plan = &logical.Project{Input: plan, Exprs: []logical.Expr{&logical.Cast{Arg: &logical.ColRef{Col: seriesCol}, To: outT}}, Cols: []logical.Column{col}}
+	}
+	alias := rf.Alias
+	if alias != nil && len(alias.Colnames) == 0 {
+		// a table alias alone names the single column too
+		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
+	}
+	return b.aliased(plan, alias, "generate_series")
+}
+
+func (b *Binder) findCTE(name string) *cteDef {
+	for i := len(b.ctes) - 1; i >= 0; i-- {
+		if c, ok := b.ctes[i][name]; ok {
+			return c
+		}
+	}
+	return nil
+}
+
+func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
+	defs := map[string]*cteDef{}
+	b.ctes = append(b.ctes, defs)
+	for _, n := range w.Ctes {
+		c := n.Node.(*pg.Node_CommonTableExpr).CommonTableExpr
+		sel, ok := c.Ctequery.Node.(*pg.Node_SelectStmt)
+		if !ok {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "data-modifying statements in WITH are not supported").At(c.Location)
+		}
+		if _, dup := defs[c.Ctename]; dup {
+			return sqlerr.New(sqlerr.DuplicateAlias, "WITH query name \"%s\" specified more than once", c.Ctename).At(c.Location)
+		}
+		def := &cteDef{name: c.Ctename, query: sel.SelectStmt, colNames: names(c.Aliascolnames)}
+		if w.Recursive && refersTo(sel.SelectStmt, c.Ctename) {
+			if err := b.bindRecursiveCTE(def, parent); err != nil {
+				return err
+			}
+		}
+		defs[c.Ctename] = def
+	}
+	return nil
+}
+
+// refersTo reports whether a query mentions relation name (a cheap check
+// through the deparsed text is enough to decide whether a CTE recurses).
+func refersTo(sel *pg.SelectStmt, name string) bool {
+	found := false
+	var visit func(n *pg.Node)
+	visitSel := func(s *pg.SelectStmt) {
+		if s == nil {
+			return
+		}
+		for _, f := range s.FromClause {
+			visit(f)
+		}
+		if s.Larg != nil {
+			visit(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: s.Larg}})
+		}
+		if s.Rarg != nil {
+			visit(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: s.Rarg}})
+		}
+	}
+	visit = func(n *pg.Node) {
+		if n == nil || found {
+			return
+		}
+		switch x := n.Node.(type) {
+		case *pg.Node_RangeVar:
+			found = found || (x.RangeVar.Relname == name && x.RangeVar.Schemaname == "")
+		case *pg.Node_JoinExpr:
+			visit(x.JoinExpr.Larg)
+			visit(x.JoinExpr.Rarg)
+		case *pg.Node_RangeSubselect:
+			visit(x.RangeSubselect.Subquery)
+		case *pg.Node_SelectStmt:
+			visitSel(x.SelectStmt)
+		}
+	}
+	visitSel(sel)
+	return found
+}
+
+// expandCTE binds a CTE's query at the place it is referenced (CTEs are
+// inlined; a recursive one was bound once when declared).
+func (b *Binder) expandCTE(c *cteDef) (logical.Plan, error) {
+	if c.bound != nil {
+		return c.bound, nil
+	}
+	plan, _, err := b.bindSelect(c.query, nil)
+	if err != nil {
+		return nil, err
+	}
+	return b.renameCols(plan, c.colNames, c.name)
+}
+
+func (b *Binder) renameCols(plan logical.Plan, names []string, what string) (logical.Plan, error) {
+	if len(names) == 0 {
+		return plan, nil
+	}
+	cols := plan.Columns()
+	if len(names) > len(cols) {
+		return nil, sqlerr.New(sqlerr.InvalidColumnRef, "WITH query \"%s\" has %d columns available but %d columns specified", what, len(cols), len(names))
+	}
+	exprs := make([]logical.Expr, len(cols))
+	out := make([]logical.Column, len(cols))
+	for i, c := range cols {
+		exprs[i] = &logical.ColRef{Col: c}
+		out[i] = b.newColumn(c.Name, c.T)
+		if i < len(names) {
+			out[i].Name = names[i]
+		}
+	}
+	return &logical.Project{Input: plan, Exprs: exprs, Cols: out}, nil
+}
+
+func (b *Binder) bindRecursiveCTE(def *cteDef, parent *scope) error {
+	q := def.query
+	if q.Op != pg.SetOperation_SETOP_UNION {
+		return sqlerr.New(sqlerr.InvalidRecursion, "recursive query \"%s\" does not have the form non-recursive-term UNION [ALL] recursive-term", def.name)
+	}
+	anchor, _, err := b.bindSelect(q.Larg, parent)
+	if err != nil {
+		return err
+	}
+	if anchor, err = b.renameCols(anchor, def.colNames, def.name); err != nil {
+		return err
+	}
+	acols := anchor.Columns()
+	work := &logical.WorkTable{Name: def.name, Table: &exec.WorkTable{}}
+	workCols := make([]logical.Column, len(acols))
+	for i, c := range acols {
+		workCols[i] = b.newColumn(c.Name, c.T)
+	}
+	// while binding the recursive term, the CTE name reads the work table
+	def.bound = &logical.WorkScan{Work: work, Cols: workCols}
+	rec, _, err := b.bindSelect(q.Rarg, parent)
+	if err != nil {
+		def.bound = nil
+		return err
+	}
+	rcols := rec.Columns()
+	if len(rcols) != len(acols) {
+		def.bound = nil
+		return sqlerr.New(sqlerr.SyntaxError, "each UNION query must have the same number of columns")
+	}
+	exprs := make([]logical.Expr, len(rcols))
+	castNeeded := false
+	for i := range rcols {
+		if exprs[i], err = b.coerce(&logical.ColRef{Col: rcols[i]}, acols[i].T); err != nil {
+			def.bound = nil
+			return sqlerr.New(sqlerr.DatatypeMismatch, "recursive query \"%s\" column %d has type %s in non-recursive term but type %s overall", def.name, i+1, acols[i].T, rcols[i].T)
+		}
+		castNeeded = castNeeded || rcols[i].T != acols[i].T
+	}
+	if castNeeded {
+		rec = &logical.Project{Input: rec, Exprs: exprs, Cols: b.freshCols(rcols, acols)}
+	}
+	outCols := make([]logical.Column, len(acols))
+	for i, c := range acols {
+		outCols[i] = b.newColumn(c.Name, c.T)
+	}
+	def.bound = &logical.RecursiveCTE{Name: def.name, Anchor: anchor, Recursive: rec, Distinct: !q.All, Cols: outCols, Work: work}
+	return nil
+}

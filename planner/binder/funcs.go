@@ -1,0 +1,407 @@
+package binder
+
+import (
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Version is reported by version() and the server_version setting.
+const Version = "0.1.0"
+
+// aggContext collects the aggregates and window functions of one SELECT.
+type aggContext struct {
+	aggs    []*logical.AggCall
+	aggCols []logical.Column
+	byKey   map[string]int
+	windows []*logical.WindowCall
+	winCols []logical.Column
+}
+
+func funcName(ns []*pg.Node) string {
+	parts := names(ns)
+	if len(parts) == 2 && parts[0] == "pg_catalog" {
+		return parts[1]
+	}
+	return strings.Join(parts, ".")
+}
+
+func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
+	name := funcName(fc.Funcname)
+	if fc.Over != nil {
+		return b.bindWindowCall(fc, name, s)
+	}
+	if def, ok := b.aggs[name]; ok {
+		return b.bindAggCall(fc, def, s)
+	}
+	if exec.WindowFuncNames[name] {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "window function %s requires an OVER clause", name).At(fc.Location)
+	}
+	if fc.AggStar || fc.AggDistinct {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s is not an aggregate function", name).At(fc.Location)
+	}
+	switch name {
+	case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp":
+		return &logical.Const{Value: b.Env.Now.UTC().UnixMicro(), T: types.TimestampTZT}, nil
+	case "version":
+		return &logical.Const{Value: "PostgreSQL 15.0 (Weft " + Version + ") on x86_64-pc-linux-gnu, compiled by Go", T: types.TextT}, nil
+	case "current_database", "current_catalog":
+		return &logical.Const{Value: "weft", T: types.TextT}, nil
+	case "current_schema":
+		return &logical.Const{Value: b.SearchPath[0], T: types.TextT}, nil
+	case "generate_series":
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions are only supported in FROM").At(fc.Location)
+	}
+	args, err := b.bindList(fc.Args, s)
+	if err != nil {
+		return nil, err
+	}
+	if name == "pg_typeof" && len(args) == 1 {
+		return &logical.Const{Value: args[0].Type().String(), T: types.TextT}, nil
+	}
+	e, err := b.call(name, args)
+	if err != nil {
+		if se, ok := err.(*sqlerr.Error); ok {
+			return nil, se.At(fc.Location)
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+// call resolves a scalar function over bound arguments.
+func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
+	def, ok := b.scalars[name]
+	if !ok {
+		argTypes := make([]types.T, len(args))
+		for i, a := range args {
+			argTypes[i] = a.Type()
+		}
+		return nil, exec.NoSuchFunction(name, argTypes)
+	}
+	argTypes := make([]types.T, len(args))
+	for i, a := range args {
+		argTypes[i] = a.Type()
+	}
+	want, ret, k, err := def.Resolve(argTypes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range args {
+		if args[i], err = b.coerce(args[i], want[i]); err != nil {
+			return nil, err
+		}
+	}
+	var e logical.Expr = &logical.Call{Name: name, Args: args, Kernel: k, T: ret, Volatile: def.Volatile}
+	// round/trunc to a constant number of digits: give the result that scale
+	if (name == "round" || name == "trunc") && len(args) == 2 {
+		if c, ok := args[1].(*logical.Const); ok && c.Value != nil {
+			if n := c.Value.(int64); n >= 0 && n < types.DefaultNumericScale {
+				e = &logical.Cast{Arg: e, To: types.NumericT(0, int32(n))}
+			}
+		}
+	}
+	if def.Volatile {
+		return e, nil
+	}
+	return b.fold(e)
+}
+
+func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) (logical.Expr, error) {
+	if s.agg == nil {
+		clause := s.aggErr
+		if clause == "" {
+			clause = "this context"
+		}
+		return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in %s", clause).At(fc.Location)
+	}
+	if len(fc.AggOrder) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY inside an aggregate call is not supported yet").At(fc.Location)
+	}
+	inner := *s
+	inner.agg = nil
+	inner.aggErr = "aggregate function calls cannot be nested"
+	innerScope := &inner
+	args, err := b.bindList(fc.Args, innerScope)
+	if err != nil {
+		if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.GroupingError {
+			return nil, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(int32(se.Position - 1))
+		}
+		return nil, err
+	}
+	name := funcName(fc.Funcname)
+	if name == "count" && fc.AggStar {
+		args = nil
+	}
+	argTypes := make([]types.T, len(args))
+	for i, a := range args {
+		argTypes[i] = a.Type()
+	}
+	want, ret, newAcc, err := def.Resolve(argTypes)
+	if err != nil {
+		return nil, err.(*sqlerr.Error).At(fc.Location)
+	}
+	for i := range args {
+		if args[i], err = b.coerce(args[i], want[i]); err != nil {
+			return nil, err
+		}
+	}
+	call := &logical.AggCall{Name: name, Args: args, Distinct: fc.AggDistinct, New: newAcc, T: ret}
+	if fc.AggFilter != nil {
+		f, err := b.bindExpr(fc.AggFilter, innerScope)
+		if err != nil {
+			return nil, err
+		}
+		if call.Filter, err = b.requireBool(f, nodeLocation(fc.AggFilter)); err != nil {
+			return nil, err
+		}
+	}
+	ac := s.agg
+	key := call.String()
+	if call.Filter != nil {
+		key += " FILTER " + call.Filter.String()
+	}
+	if i, ok := ac.byKey[key]; ok {
+		return &logical.ColRef{Col: ac.aggCols[i]}, nil
+	}
+	col := b.newColumn(name, ret)
+	if ac.byKey == nil {
+		ac.byKey = map[string]int{}
+	}
+	ac.byKey[key] = len(ac.aggs)
+	ac.aggs = append(ac.aggs, call)
+	ac.aggCols = append(ac.aggCols, col)
+	return &logical.ColRef{Col: col}, nil
+}
+
+func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {
+	if s.agg == nil {
+		return nil, sqlerr.New(sqlerr.WindowingError, "window functions are not allowed here").At(fc.Location)
+	}
+	wd := fc.Over
+	if wd.Refname != "" || wd.Name != "" {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "named windows are not supported yet").At(fc.Location)
+	}
+	args, err := b.bindList(fc.Args, s)
+	if err != nil {
+		return nil, err
+	}
+	wc := &logical.WindowCall{Name: name, Args: args, Frame: exec.DefaultFrame}
+	switch {
+	case name == "row_number" || name == "rank" || name == "dense_rank":
+		wc.T = types.Int8T
+	case name == "percent_rank" || name == "cume_dist":
+		wc.T = types.Float8T
+	case name == "ntile":
+		wc.T = types.Int4T
+		if len(args) != 1 {
+			return nil, exec.NoSuchFunction(name, nil)
+		}
+		if wc.Args[0], err = b.coerce(args[0], types.Int8T); err != nil {
+			return nil, err
+		}
+	case name == "lag" || name == "lead" || name == "first_value" || name == "last_value" || name == "nth_value":
+		if len(args) == 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s() does not exist", name).At(fc.Location)
+		}
+		wc.T = b.resolveUnknown(args[0]).Type()
+		wc.Args[0] = b.resolveUnknown(args[0])
+		if len(args) > 1 {
+			if wc.Args[1], err = b.coerce(args[1], types.Int8T); err != nil {
+				return nil, err
+			}
+		}
+		if len(args) > 2 {
+			if wc.Args[2], err = b.coerce(args[2], wc.T); err != nil {
+				return nil, err
+			}
+		}
+	case b.aggs[name] != nil:
+		argTypes := make([]types.T, len(args))
+		for i, a := range args {
+			argTypes[i] = a.Type()
+		}
+		if fc.AggStar {
+			argTypes, wc.Args = nil, nil
+		}
+		want, ret, _, err := b.aggs[name].Resolve(argTypes)
+		if err != nil {
+			return nil, err.(*sqlerr.Error).At(fc.Location)
+		}
+		for i := range wc.Args {
+			if wc.Args[i], err = b.coerce(wc.Args[i], want[i]); err != nil {
+				return nil, err
+			}
+		}
+		wc.T = ret
+	default:
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.Location)
+	}
+	if wc.PartitionBy, err = b.bindList(wd.PartitionClause, s); err != nil {
+		return nil, err
+	}
+	for _, o := range wd.OrderClause {
+		sb := o.Node.(*pg.Node_SortBy).SortBy
+		e, err := b.bindExpr(sb.Node, s)
+		if err != nil {
+			return nil, err
+		}
+		wc.OrderBy = append(wc.OrderBy, sortKey(b.resolveUnknown(e), sb))
+	}
+	if wc.Frame, err = b.frame(wd); err != nil {
+		return nil, err
+	}
+	col := b.newColumn(name, wc.T)
+	s.agg.windows = append(s.agg.windows, wc)
+	s.agg.winCols = append(s.agg.winCols, col)
+	return &logical.ColRef{Col: col}, nil
+}
+
+func sortKey(e logical.Expr, sb *pg.SortBy) logical.SortKey {
+	k := logical.SortKey{Expr: e, Desc: sb.SortbyDir == pg.SortByDir_SORTBY_DESC}
+	switch sb.SortbyNulls {
+	case pg.SortByNulls_SORTBY_NULLS_FIRST:
+		k.NullsFirst = true
+	case pg.SortByNulls_SORTBY_NULLS_LAST:
+		k.NullsFirst = false
+	default:
+		k.NullsFirst = k.Desc // PostgreSQL: NULLs are larger than everything
+	}
+	return k
+}
+
+const (
+	frameRange            = 0x2
+	frameRows             = 0x4
+	frameGroups           = 0x8
+	frameStartUnbounded   = 0x20
+	frameEndUnboundedFol  = 0x100
+	frameStartCurrent     = 0x200
+	frameEndCurrent       = 0x400
+	frameStartOffPreced   = 0x800
+	frameEndOffPreced     = 0x1000
+	frameStartOffFollow   = 0x2000
+	frameEndOffFollow     = 0x4000
+	frameNonDefault       = 0x1
+	frameExclusionOptions = 0x8000 | 0x10000 | 0x20000
+)
+
+func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
+	o := wd.FrameOptions
+	if o&frameNonDefault == 0 {
+		return exec.DefaultFrame, nil
+	}
+	if o&frameGroups != 0 || o&frameExclusionOptions != 0 {
+		return exec.Frame{}, sqlerr.New(sqlerr.FeatureNotSupported, "GROUPS frames and EXCLUDE are not supported yet").At(wd.Location)
+	}
+	f := exec.Frame{Rows: o&frameRows != 0, Start: exec.UnboundedPreceding, End: exec.CurrentRow}
+	offset := func(n *pg.Node) (int64, error) {
+		e, err := b.bindExpr(n, &scope{level: b.curLevel()})
+		if err != nil {
+			return 0, err
+		}
+		c, ok := e.(*logical.Const)
+		if !ok || c.Value == nil {
+			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "frame offsets must be constants").At(wd.Location)
+		}
+		v, ok := c.Value.(int64)
+		if !ok || v < 0 {
+			return 0, sqlerr.New("22013", "frame starting offset must not be negative").At(wd.Location)
+		}
+		return v, nil
+	}
+	var err error
+	switch {
+	case o&frameStartCurrent != 0:
+		f.Start = exec.CurrentRow
+	case o&frameStartOffPreced != 0:
+		f.Start = exec.OffsetPreceding
+		f.StartOffset, err = offset(wd.StartOffset)
+	case o&frameStartOffFollow != 0:
+		f.Start = exec.OffsetFollowing
+		f.StartOffset, err = offset(wd.StartOffset)
+	}
+	if err != nil {
+		return f, err
+	}
+	switch {
+	case o&frameEndUnboundedFol != 0:
+		f.End = exec.UnboundedFollowing
+	case o&frameEndOffPreced != 0:
+		f.End = exec.OffsetPreceding
+		f.EndOffset, err = offset(wd.EndOffset)
+	case o&frameEndOffFollow != 0:
+		f.End = exec.OffsetFollowing
+		f.EndOffset, err = offset(wd.EndOffset)
+	case o&frameEndCurrent != 0:
+		f.End = exec.CurrentRow
+	}
+	if !f.Rows && (f.Start == exec.OffsetPreceding || f.Start == exec.OffsetFollowing || f.End == exec.OffsetPreceding || f.End == exec.OffsetFollowing) {
+		return f, sqlerr.New(sqlerr.FeatureNotSupported, "RANGE frames with offsets are not supported yet").At(wd.Location)
+	}
+	return f, err
+}
+
+func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
+	sel, ok := sl.Subselect.Node.(*pg.Node_SelectStmt)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported subquery").At(sl.Location)
+	}
+	var test logical.Expr
+	var err error
+	if sl.Testexpr != nil {
+		if _, isRow := sl.Testexpr.Node.(*pg.Node_RowExpr); isRow {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "row comparisons with subqueries are not supported yet").At(sl.Location)
+		}
+		if test, err = b.bindExpr(sl.Testexpr, s); err != nil {
+			return nil, err
+		}
+	}
+	b.pushLevel()
+	plan, _, err := b.bindSelect(sel.SelectStmt, s)
+	outer := b.popLevel()
+	if err != nil {
+		return nil, err
+	}
+	cols := plan.Columns()
+	sub := &logical.Subquery{Plan: plan, Outer: outer}
+	switch sl.SubLinkType {
+	case pg.SubLinkType_EXISTS_SUBLINK:
+		sub.Kind, sub.T = exec.ExistsSubquery, types.BoolT
+		return sub, nil
+	case pg.SubLinkType_EXPR_SUBLINK:
+		if len(cols) != 1 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").At(sl.Location)
+		}
+		sub.Kind, sub.T = exec.ScalarSubquery, cols[0].T
+		return sub, nil
+	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
+		if len(cols) != 1 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too many columns").At(sl.Location)
+		}
+		op := "="
+		if len(sl.OperName) > 0 {
+			op = opName(sl.OperName)
+		}
+		sub.Kind = exec.AnySubquery
+		if sl.SubLinkType == pg.SubLinkType_ALL_SUBLINK {
+			sub.Kind = exec.AllSubquery
+		}
+		ref := &logical.ColRef{Col: cols[0]}
+		lt, rt, t, err := b.comparable(test, ref, op, sl.Location)
+		if err != nil {
+			return nil, err
+		}
+		if rt != logical.Expr(ref) {
+			out := b.newColumn(cols[0].Name, t)
+			plan = &logical.Project{Input: plan, Exprs: []logical.Expr{rt}, Cols: []logical.Column{out}}
+		}
+		sub.Plan, sub.Test, sub.Op, sub.CmpT, sub.T = plan, lt, exec.CmpOp(op), t, types.BoolT
+		return sub, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subquery is not supported yet").At(sl.Location)
+}

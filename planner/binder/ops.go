@@ -1,0 +1,270 @@
+package binder
+
+import (
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func opNotExist(op string, l, r types.T) *sqlerr.Error {
+	if l.Kind == types.Unknown && op != "-" {
+		return sqlerr.New(sqlerr.UndefinedFunction, "operator does not exist: %s %s", op, r).
+			WithHint("No operator matches the given name and argument type. You might need to add an explicit type cast.")
+	}
+	return sqlerr.New(sqlerr.UndefinedFunction, "operator does not exist: %s %s %s", l, op, r).
+		WithHint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+func (b *Binder) unaryOp(op string, r logical.Expr, loc int32) (logical.Expr, error) {
+	switch op {
+	case "+":
+		return r, nil
+	case "-":
+		t := r.Type()
+		if t.Kind == types.Unknown {
+			t = types.NumericT(0, types.DefaultNumericScale)
+		}
+		if c, ok := r.(*logical.Const); ok && c.Value != nil && t.Kind == types.Int8 {
+			// keep -9223372036854775808 representable
+			if v := c.Value.(int64); v != 0 {
+				return &logical.Const{Value: -v, T: t}, nil
+			}
+		}
+		zero, err := exec.CastDatum(int64(0), types.Int8T, t, true)
+		if err != nil || t.Kind == types.Interval {
+			if t.Kind == types.Interval {
+				return b.binaryOp("*", r, &logical.Const{Value: float64(-1), T: types.Float8T}, loc)
+			}
+			return nil, opNotExist("-", types.UnknownT, r.Type()).At(loc)
+		}
+		return b.binaryOp("-", &logical.Const{Value: zero, T: t}, r, loc)
+	}
+	return nil, opNotExist(op, types.UnknownT, r.Type()).At(loc)
+}
+
+// binaryOp resolves an infix operator.
+func (b *Binder) binaryOp(op string, l, r logical.Expr, loc int32) (logical.Expr, error) {
+	e, err := b.binaryOpRaw(op, l, r, loc)
+	if err != nil {
+		if se, ok := err.(*sqlerr.Error); ok {
+			return nil, se.At(loc)
+		}
+		return nil, err
+	}
+	return b.fold(e)
+}
+
+func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.Expr, error) {
+	switch op {
+	case "+", "-", "*", "/", "%":
+		return b.arith(exec.ArithOp(op[0]), l, r)
+	case "^":
+		return b.call("power", []logical.Expr{l, r})
+	case "=", "<>", "!=", "<", ">", "<=", ">=":
+		if op == "!=" {
+			op = "<>"
+		}
+		l, r, t, err := b.comparable(l, r, op, loc)
+		if err != nil {
+			return nil, err
+		}
+		return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel(exec.CmpOp(op), t), T: types.BoolT, Infix: true}, nil
+	case "||":
+		var err error
+		if l, err = b.toText(l); err != nil {
+			return nil, err
+		}
+		if r, err = b.toText(r); err != nil {
+			return nil, err
+		}
+		return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ConcatKernel(), T: types.TextT, Infix: true}, nil
+	case "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*":
+		var err error
+		if l, err = b.coerce(l, types.TextT); err != nil {
+			return nil, opNotExist(op, l.Type(), r.Type())
+		}
+		if r, err = b.coerce(r, types.TextT); err != nil {
+			return nil, opNotExist(op, l.Type(), r.Type())
+		}
+		ci := op == "~~*" || op == "!~~*" || op == "~*" || op == "!~*"
+		neg := op[0] == '!'
+		k := exec.LikeKernel(ci, neg)
+		if op == "~" || op == "!~" || op == "~*" || op == "!~*" {
+			k = exec.RegexKernel(ci, neg)
+		}
+		return &logical.Call{Name: likeName(op), Args: []logical.Expr{l, r}, Kernel: k, T: types.BoolT, Infix: true}, nil
+	}
+	return nil, opNotExist(op, l.Type(), r.Type())
+}
+
+func likeName(op string) string {
+	switch op {
+	case "~~":
+		return "LIKE"
+	case "!~~":
+		return "NOT LIKE"
+	case "~~*":
+		return "ILIKE"
+	case "!~~*":
+		return "NOT ILIKE"
+	}
+	return op
+}
+
+func (b *Binder) toText(e logical.Expr) (logical.Expr, error) {
+	t := e.Type()
+	if t.IsString() {
+		return e, nil
+	}
+	if t.Kind == types.Unknown {
+		return b.coerce(e, types.TextT)
+	}
+	return b.explicitCast(e, types.TextT, -1)
+}
+
+// comparable coerces both sides of a comparison to one type.
+func (b *Binder) comparable(l, r logical.Expr, op string, loc int32) (logical.Expr, logical.Expr, types.T, error) {
+	lt, rt := l.Type(), r.Type()
+	var t types.T
+	switch {
+	case lt.Kind == types.Unknown && rt.Kind == types.Unknown:
+		t = types.TextT
+	case lt.Kind == types.Unknown:
+		t = rt
+	case rt.Kind == types.Unknown:
+		t = lt
+	case lt.IsNumber() && rt.IsNumber():
+		t, _ = exec.NumericCommonType(lt, rt)
+	case lt.IsString() && rt.IsString():
+		t = types.TextT
+		if lt.Kind == types.Char && rt.Kind == types.Char {
+			t = lt
+		}
+	case lt.Kind == rt.Kind:
+		t = lt
+	case isDateLike(lt) && isDateLike(rt):
+		t = types.TimestampT
+		if lt.Kind == types.TimestampTZ || rt.Kind == types.TimestampTZ {
+			t = types.TimestampTZT
+		}
+	default:
+		return nil, nil, types.T{}, opNotExist(op, lt, rt).At(loc)
+	}
+	if t.Kind == types.Char && (lt.Kind != types.Char || rt.Kind != types.Char) {
+		t = types.TextT
+	}
+	var err error
+	if l, err = b.coerceCmp(l, t); err != nil {
+		return nil, nil, types.T{}, err
+	}
+	if r, err = b.coerceCmp(r, t); err != nil {
+		return nil, nil, types.T{}, err
+	}
+	return l, r, t, nil
+}
+
+// coerceCmp is coerce for comparison operands: numeric operands keep their
+// value and only change representation.
+func (b *Binder) coerceCmp(e logical.Expr, t types.T) (logical.Expr, error) {
+	if e.Type().Kind == types.Char && t.Kind == types.Text {
+		return e, nil
+	}
+	return b.coerce(e, t)
+}
+
+func (b *Binder) arith(op exec.ArithOp, l, r logical.Expr) (logical.Expr, error) {
+	lt, rt := l.Type(), r.Type()
+	if lt.IsTemporal() || rt.IsTemporal() || lt.Kind == types.Interval || rt.Kind == types.Interval {
+		if lt.Kind == types.Unknown {
+			lt = rt
+			if rt.Kind == types.Date && op == '-' {
+				lt = types.DateT
+			}
+			if rt.Kind == types.Interval && op != '*' {
+				lt = types.IntervalT
+			}
+		}
+		if rt.Kind == types.Unknown {
+			rt = types.IntervalT
+			if lt.Kind == types.Date && op == '-' {
+				rt = types.DateT
+			}
+			if lt.Kind == types.Interval && (op == '*' || op == '/') {
+				rt = types.Float8T
+			}
+		}
+		at, bt, ret, k, ok := exec.TemporalArith(op, lt, rt)
+		if !ok {
+			return nil, opNotExist(string(op), l.Type(), r.Type())
+		}
+		var err error
+		if l, err = b.coerce(l, at); err != nil {
+			return nil, err
+		}
+		if r, err = b.coerce(r, bt); err != nil {
+			return nil, err
+		}
+		return &logical.Call{Name: string(op), Args: []logical.Expr{l, r}, Kernel: k, T: ret, Infix: true}, nil
+	}
+	t, ok := exec.NumericCommonType(lt, rt)
+	if !ok {
+		return nil, opNotExist(string(op), lt, rt)
+	}
+	ret := t
+	if t.Kind == types.Numeric {
+		ls, rs := numericScale(l), numericScale(r)
+		switch op {
+		case '+', '-', '%':
+			ret = types.NumericT(0, max(ls, rs))
+		case '*':
+			ret = types.NumericT(0, min(ls+rs, 30))
+		case '/':
+			ret = types.NumericT(0, max(types.DefaultNumericScale, ls, rs))
+		}
+		var err error
+		if l, err = b.toNumeric(l, ls); err != nil {
+			return nil, err
+		}
+		if r, err = b.toNumeric(r, rs); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if l, err = b.coerce(l, t); err != nil {
+			return nil, err
+		}
+		if r, err = b.coerce(r, t); err != nil {
+			return nil, err
+		}
+	}
+	k, _ := exec.ArithKernel(op, ret)
+	return &logical.Call{Name: string(op), Args: []logical.Expr{l, r}, Kernel: k, T: ret, Infix: true}, nil
+}
+
+func numericScale(e logical.Expr) int32 {
+	t := e.Type()
+	if t.Kind == types.Numeric {
+		return t.Scale
+	}
+	if c, ok := e.(*logical.Const); ok && t.Kind == types.Unknown && c.Value != nil {
+		if d, err := types.Parse(types.NumericT(0, 0), c.Value.(string)); err == nil {
+			_ = d
+		}
+		s := c.Value.(string)
+		for i := range s {
+			if s[i] == '.' {
+				return int32(len(s) - i - 1)
+			}
+		}
+	}
+	return 0
+}
+
+func (b *Binder) toNumeric(e logical.Expr, scale int32) (logical.Expr, error) {
+	t := e.Type()
+	if t.Kind == types.Numeric {
+		return e, nil
+	}
+	return b.coerce(e, types.NumericT(0, scale))
+}

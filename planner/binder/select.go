@@ -1,0 +1,678 @@
+package binder
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// BindQuery binds a top-level SELECT (or VALUES) statement.
+func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
+	b.levels = nil
+	b.pushLevel()
+	defer b.popLevel()
+	plan, _, err := b.bindSelect(stmt, nil)
+	return plan, err
+}
+
+// bindSelect binds a query whose enclosing scope (for correlation) is parent.
+func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *scope, error) {
+	if stmt.WithClause != nil {
+		if err := b.pushCTEs(stmt.WithClause, parent); err != nil {
+			return nil, nil, err
+		}
+		defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()
+	}
+	if stmt.IntoClause != nil {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SELECT INTO is not supported; use CREATE TABLE AS")
+	}
+	if len(stmt.LockingClause) > 0 {
+		// FOR UPDATE/SHARE: every statement runs on a snapshot; accept.
+		_ = stmt.LockingClause
+	}
+	var plan logical.Plan
+	var err error
+	var outScope *scope
+	switch {
+	case stmt.Op != pg.SetOperation_SETOP_NONE && stmt.Op != pg.SetOperation_SET_OPERATION_UNDEFINED:
+		plan, err = b.bindSetOp(stmt, parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		outScope = b.outputScope(plan, parent)
+		plan, err = b.bindOrderLimit(stmt, plan, outScope, nil)
+	case len(stmt.ValuesLists) > 0:
+		plan, err = b.bindValues(stmt.ValuesLists, parent)
+		if err != nil {
+			return nil, nil, err
+		}
+		outScope = b.outputScope(plan, parent)
+		plan, err = b.bindOrderLimit(stmt, plan, outScope, nil)
+	default:
+		plan, outScope, err = b.bindSelectCore(stmt, parent)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return plan, outScope, nil
+}
+
+func (b *Binder) outputScope(p logical.Plan, parent *scope) *scope {
+	s := &scope{parent: parent, level: b.curLevel()}
+	for _, c := range p.Columns() {
+		s.items = append(s.items, scopeItem{col: c})
+	}
+	return s
+}
+
+func (b *Binder) bindValues(lists []*pg.Node, parent *scope) (logical.Plan, error) {
+	s := &scope{parent: parent, level: b.curLevel(), aggErr: "VALUES"}
+	var rows [][]logical.Expr
+	width := -1
+	for _, l := range lists {
+		items := l.Node.(*pg.Node_List).List.Items
+		if width >= 0 && len(items) != width {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "VALUES lists must all be the same length").At(nodeLocation(items[0]))
+		}
+		width = len(items)
+		row, err := b.bindList(items, s)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, row)
+	}
+	cols := make([]logical.Column, width)
+	for c := 0; c < width; c++ {
+		colExprs := make([]logical.Expr, len(rows))
+		for r := range rows {
+			colExprs[r] = rows[r][c]
+		}
+		t, err := b.unify(colExprs, "VALUES", -1)
+		if err != nil {
+			return nil, err
+		}
+		for r := range rows {
+			rows[r][c] = colExprs[r]
+		}
+		cols[c] = b.newColumn("column"+itoa(c+1), t)
+	}
+	return &logical.Values{Rows: rows, Cols: cols}, nil
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+func (b *Binder) bindSetOp(stmt *pg.SelectStmt, parent *scope) (logical.Plan, error) {
+	left, _, err := b.bindSelect(stmt.Larg, parent)
+	if err != nil {
+		return nil, err
+	}
+	right, _, err := b.bindSelect(stmt.Rarg, parent)
+	if err != nil {
+		return nil, err
+	}
+	lc, rc := left.Columns(), right.Columns()
+	kindName := map[pg.SetOperation]string{pg.SetOperation_SETOP_UNION: "UNION", pg.SetOperation_SETOP_INTERSECT: "INTERSECT", pg.SetOperation_SETOP_EXCEPT: "EXCEPT"}[stmt.Op]
+	if len(lc) != len(rc) {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "each %s query must have the same number of columns", kindName)
+	}
+	cols := make([]logical.Column, len(lc))
+	lexprs := make([]logical.Expr, len(lc))
+	rexprs := make([]logical.Expr, len(lc))
+	castL, castR := false, false
+	for i := range lc {
+		t, err := commonType([]types.T{lc[i].T, rc[i].T}, kindName)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = b.newColumn(lc[i].Name, t)
+		if lexprs[i], err = b.coerce(&logical.ColRef{Col: lc[i]}, t); err != nil {
+			return nil, err
+		}
+		if rexprs[i], err = b.coerce(&logical.ColRef{Col: rc[i]}, t); err != nil {
+			return nil, err
+		}
+		castL = castL || lc[i].T != t
+		castR = castR || rc[i].T != t
+	}
+	if castL {
+		left = &logical.Project{Input: left, Exprs: lexprs, Cols: b.freshCols(lc, cols)}
+	}
+	if castR {
+		right = &logical.Project{Input: right, Exprs: rexprs, Cols: b.freshCols(rc, cols)}
+	}
+	kind := map[pg.SetOperation]logical.SetOpKind{pg.SetOperation_SETOP_UNION: logical.Union, pg.SetOperation_SETOP_INTERSECT: logical.Intersect, pg.SetOperation_SETOP_EXCEPT: logical.Except}[stmt.Op]
+	return &logical.SetOp{Kind: kind, All: stmt.All, Left: left, Right: right, Cols: cols}, nil
+}
+
+func (b *Binder) freshCols(src, typed []logical.Column) []logical.Column {
+	out := make([]logical.Column, len(src))
+	for i := range src {
+		out[i] = b.newColumn(src[i].Name, typed[i].T)
+	}
+	return out
+}
+
+// target is one SELECT-list entry after binding.
+type target struct {
+	expr logical.Expr
+	name string
+}
+
+func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *scope, error) {
+	plan, from, err := b.bindFromList(stmt.FromClause, parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	if stmt.WhereClause != nil {
+		ws := *from
+		ws.aggErr = "WHERE"
+		cond, err := b.bindExpr(stmt.WhereClause, &ws)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cond, err = b.requireBool(cond, nodeLocation(stmt.WhereClause)); err != nil {
+			return nil, nil, err
+		}
+		plan = &logical.Filter{Input: plan, Cond: cond}
+	}
+	ac := &aggContext{}
+	sel := *from
+	sel.agg = ac
+	targets, err := b.bindTargets(stmt.TargetList, &sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	groups, err := b.bindGroupBy(stmt.GroupClause, &sel, targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	var having logical.Expr
+	if stmt.HavingClause != nil {
+		if having, err = b.bindExpr(stmt.HavingClause, &sel); err != nil {
+			return nil, nil, err
+		}
+		if having, err = b.requireBool(having, nodeLocation(stmt.HavingClause)); err != nil {
+			return nil, nil, err
+		}
+	}
+	// ORDER BY is bound before aggregation is planned so that aggregates
+	// used only there are computed too.
+	orderKeys, err := b.bindOrderKeys(stmt.SortClause, &sel, targets)
+	if err != nil {
+		return nil, nil, err
+	}
+	grouped := len(groups) > 0 || len(ac.aggs) > 0 || having != nil
+	if grouped {
+		rw, agg, err := b.planAggregate(plan, groups, ac)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan = agg
+		for i := range targets {
+			if targets[i].expr, err = rw(targets[i].expr, nodeLocation(stmt.TargetList[i])); err != nil {
+				return nil, nil, err
+			}
+		}
+		if having != nil {
+			if having, err = rw(having, nodeLocation(stmt.HavingClause)); err != nil {
+				return nil, nil, err
+			}
+			plan = &logical.Filter{Input: plan, Cond: having}
+		}
+		for i := range orderKeys {
+			if orderKeys[i].Expr, err = rw(orderKeys[i].Expr, -1); err != nil {
+				return nil, nil, err
+			}
+		}
+		for _, w := range ac.windows {
+			if err := rewriteWindow(w, rw); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if len(ac.windows) > 0 {
+		plan = &logical.Window{Input: plan, Funcs: ac.windows, Cols: ac.winCols}
+	}
+	return b.finishSelect(stmt, plan, targets, orderKeys, from)
+}
+
+func rewriteWindow(w *logical.WindowCall, rw func(logical.Expr, int32) (logical.Expr, error)) error {
+	var err error
+	for i := range w.Args {
+		if w.Args[i], err = rw(w.Args[i], -1); err != nil {
+			return err
+		}
+	}
+	for i := range w.PartitionBy {
+		if w.PartitionBy[i], err = rw(w.PartitionBy[i], -1); err != nil {
+			return err
+		}
+	}
+	for i := range w.OrderBy {
+		if w.OrderBy[i].Expr, err = rw(w.OrderBy[i].Expr, -1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// planAggregate builds the Aggregate node and returns a rewriter that maps
+// post-aggregation expressions onto its output, rejecting references to
+// columns that are neither grouped nor aggregated.
+func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *aggContext) (func(logical.Expr, int32) (logical.Expr, error), logical.Plan, error) {
+	groupCols := make([]logical.Column, len(groups))
+	byString := map[string]logical.Column{}
+	for i, g := range groups {
+		if c, ok := g.(*logical.ColRef); ok {
+			groupCols[i] = c.Col // keep the id: references above stay valid
+		} else {
+			groupCols[i] = b.newColumn("?column?", g.Type())
+		}
+		byString[g.String()] = groupCols[i]
+	}
+	agg := &logical.Aggregate{Input: input, Groups: groups, Aggs: ac.aggs, Cols: append(append([]logical.Column{}, groupCols...), ac.aggCols...)}
+	avail := map[logical.ColumnID]bool{}
+	for _, c := range agg.Cols {
+		avail[c.ID] = true
+	}
+	for _, c := range ac.winCols {
+		avail[c.ID] = true
+	}
+	inputCols := map[logical.ColumnID]bool{}
+	for _, c := range input.Columns() {
+		inputCols[c.ID] = true
+	}
+	rw := func(e logical.Expr, loc int32) (logical.Expr, error) {
+		var bad *logical.Column
+		out := logical.Rewrite(e, func(x logical.Expr) logical.Expr {
+			if c, ok := byString[x.String()]; ok {
+				if _, isConst := x.(*logical.Const); !isConst {
+					return &logical.ColRef{Col: c}
+				}
+			}
+			return x
+		})
+		logical.Walk(out, func(x logical.Expr) bool {
+			if c, ok := x.(*logical.ColRef); ok && !avail[c.Col.ID] && inputCols[c.Col.ID] && bad == nil {
+				col := c.Col
+				bad = &col
+			}
+			if s, ok := x.(*logical.Subquery); ok {
+				for _, oc := range s.Outer {
+					if !avail[oc.ID] && inputCols[oc.ID] && bad == nil {
+						col := oc
+						bad = &col
+					}
+				}
+			}
+			return true
+		})
+		if bad != nil {
+			name := bad.Name
+			if bad.Table != "" {
+				name = bad.Table + "." + name
+			}
+			return nil, sqlerr.New(sqlerr.GroupingError, "column \"%s\" must appear in the GROUP BY clause or be used in an aggregate function", name).At(loc)
+		}
+		return out, nil
+	}
+	return rw, agg, nil
+}
+
+func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]logical.Expr, error) {
+	var out []logical.Expr
+	gs := *s
+	gs.aggErr = "GROUP BY"
+	gs.agg = nil
+	for _, n := range items {
+		if c, ok := n.Node.(*pg.Node_AConst); ok {
+			if iv, ok := c.AConst.Val.(*pg.A_Const_Ival); ok {
+				i := int(iv.Ival.Ival)
+				if i < 1 || i > len(targets) {
+					return nil, sqlerr.New(sqlerr.InvalidColumnRef, "GROUP BY position %d is not in select list", i).At(c.AConst.Location)
+				}
+				out = append(out, targets[i-1].expr)
+				continue
+			}
+		}
+		e, err := b.bindExpr(n, &gs)
+		if err != nil {
+			// GROUP BY may name an output column alias
+			if cr, ok := n.Node.(*pg.Node_ColumnRef); ok && len(cr.ColumnRef.Fields) == 1 {
+				name := strNode(cr.ColumnRef.Fields[0])
+				for _, t := range targets {
+					if t.name == name {
+						e, err = t.expr, nil
+						break
+					}
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (b *Binder) bindTargets(list []*pg.Node, s *scope) ([]target, error) {
+	var out []target
+	for _, n := range list {
+		rt := n.Node.(*pg.Node_ResTarget).ResTarget
+		if cr, ok := rt.Val.Node.(*pg.Node_ColumnRef); ok {
+			if expanded, ok, err := b.expandStar(cr.ColumnRef, s); ok || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, expanded...)
+				continue
+			}
+		}
+		e, err := b.bindExpr(rt.Val, s)
+		if err != nil {
+			return nil, err
+		}
+		name := rt.Name
+		if name == "" {
+			name = deriveName(rt.Val)
+		}
+		out = append(out, target{expr: b.resolveUnknown(e), name: name})
+	}
+	return out, nil
+}
+
+func (b *Binder) expandStar(cr *pg.ColumnRef, s *scope) ([]target, bool, error) {
+	last := cr.Fields[len(cr.Fields)-1]
+	if _, star := last.Node.(*pg.Node_AStar); !star {
+		return nil, false, nil
+	}
+	qual := ""
+	if len(cr.Fields) >= 2 {
+		qual = strNode(cr.Fields[len(cr.Fields)-2])
+	}
+	var out []target
+	for _, it := range s.items {
+		if (qual == "" && it.qualOnly) || (qual != "" && it.qual != qual) {
+			continue
+		}
+		out = append(out, target{expr: &logical.ColRef{Col: it.col}, name: it.col.Name})
+	}
+	if qual != "" && len(out) == 0 {
+		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table \"%s\"", qual).At(cr.Location)
+	}
+	if qual == "" && len(s.items) == 0 {
+		return nil, true, sqlerr.New(sqlerr.SyntaxError, "SELECT * with no tables specified is not valid").At(cr.Location)
+	}
+	return out, true, nil
+}
+
+// deriveName names an output column the way PostgreSQL does.
+func deriveName(n *pg.Node) string {
+	switch x := n.Node.(type) {
+	case *pg.Node_ColumnRef:
+		f := x.ColumnRef.Fields
+		return strNode(f[len(f)-1])
+	case *pg.Node_FuncCall:
+		return funcName(x.FuncCall.Funcname)
+	case *pg.Node_TypeCast:
+		if name := deriveName(x.TypeCast.Arg); name != "?column?" {
+			return name
+		}
+		ns := names(x.TypeCast.TypeName.Names)
+		return ns[len(ns)-1]
+	case *pg.Node_CaseExpr:
+		return "case"
+	case *pg.Node_CoalesceExpr:
+		return "coalesce"
+	case *pg.Node_MinMaxExpr:
+		if x.MinMaxExpr.Op == pg.MinMaxOp_IS_LEAST {
+			return "least"
+		}
+		return "greatest"
+	case *pg.Node_SubLink:
+		if x.SubLink.SubLinkType == pg.SubLinkType_EXISTS_SUBLINK {
+			return "exists"
+		}
+		if sel, ok := x.SubLink.Subselect.Node.(*pg.Node_SelectStmt); ok && x.SubLink.SubLinkType == pg.SubLinkType_EXPR_SUBLINK {
+			if len(sel.SelectStmt.TargetList) == 1 {
+				rt := sel.SelectStmt.TargetList[0].Node.(*pg.Node_ResTarget).ResTarget
+				if rt.Name != "" {
+					return rt.Name
+				}
+				return deriveName(rt.Val)
+			}
+		}
+	case *pg.Node_AExpr:
+		if x.AExpr.Kind == pg.A_Expr_Kind_AEXPR_NULLIF {
+			return "nullif"
+		}
+	case *pg.Node_SqlvalueFunction:
+		switch x.SqlvalueFunction.Op {
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
+			return "current_date"
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
+			return "current_timestamp"
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_USER:
+			return "current_user"
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
+			return "current_schema"
+		}
+	}
+	return "?column?"
+}
+
+// bindOrderKeys binds ORDER BY items: output-column names and ordinals
+// first, then expressions over the input.
+func (b *Binder) bindOrderKeys(items []*pg.Node, s *scope, targets []target) ([]logical.SortKey, error) {
+	var out []logical.SortKey
+	for _, n := range items {
+		sb := n.Node.(*pg.Node_SortBy).SortBy
+		if sb.SortbyDir == pg.SortByDir_SORTBY_USING {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY USING is not supported").At(sb.Location)
+		}
+		e, err := b.orderExpr(sb.Node, s, targets)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sortKey(e, sb))
+	}
+	return out, nil
+}
+
+func (b *Binder) orderExpr(n *pg.Node, s *scope, targets []target) (logical.Expr, error) {
+	if c, ok := n.Node.(*pg.Node_AConst); ok {
+		if iv, ok := c.AConst.Val.(*pg.A_Const_Ival); ok {
+			i := int(iv.Ival.Ival)
+			if i < 1 || i > len(targets) {
+				return nil, sqlerr.New(sqlerr.InvalidColumnRef, "ORDER BY position %d is not in select list", i).At(c.AConst.Location)
+			}
+			return targets[i-1].expr, nil
+		}
+	}
+	if cr, ok := n.Node.(*pg.Node_ColumnRef); ok && len(cr.ColumnRef.Fields) == 1 {
+		name := strNode(cr.ColumnRef.Fields[0])
+		var match *target
+		for i := range targets {
+			if targets[i].name == name {
+				if match != nil && match.expr.String() != targets[i].expr.String() {
+					return nil, sqlerr.New(sqlerr.AmbiguousColumn, "ORDER BY \"%s\" is ambiguous", name).At(cr.ColumnRef.Location)
+				}
+				match = &targets[i]
+			}
+		}
+		if match != nil {
+			return match.expr, nil
+		}
+	}
+	e, err := b.bindExpr(n, s)
+	if err != nil {
+		return nil, err
+	}
+	return b.resolveUnknown(e), nil
+}
+
+// finishSelect projects the targets (plus hidden sort columns), applies
+// DISTINCT, ORDER BY and LIMIT, and drops the hidden columns.
+func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []target, keys []logical.SortKey, from *scope) (logical.Plan, *scope, error) {
+	exprs := make([]logical.Expr, len(targets))
+	cols := make([]logical.Column, len(targets))
+	byString := map[string]int{}
+	for i, t := range targets {
+		exprs[i] = t.expr
+		if c, ok := t.expr.(*logical.ColRef); ok {
+			cols[i] = c.Col
+			cols[i].Name = t.name
+		} else {
+			cols[i] = b.newColumn(t.name, t.expr.Type())
+		}
+		if _, seen := byString[t.expr.String()]; !seen {
+			byString[t.expr.String()] = i
+		}
+	}
+	// Output columns that re-expose an input column keep its id, so that a
+	// duplicate (SELECT a, a) needs a fresh id for the second one.
+	seenIDs := map[logical.ColumnID]bool{}
+	for i := range cols {
+		if seenIDs[cols[i].ID] {
+			cols[i] = b.newColumn(cols[i].Name, cols[i].T)
+		}
+		seenIDs[cols[i].ID] = true
+	}
+	visible := len(exprs)
+	distinct := len(stmt.DistinctClause) > 0
+	if distinct && stmt.DistinctClause[0] != nil {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT ON is not supported yet")
+	}
+	sortKeys := make([]logical.SortKey, len(keys))
+	for i, k := range keys {
+		idx, ok := byString[k.Expr.String()]
+		if !ok {
+			if distinct {
+				return nil, nil, sqlerr.New(sqlerr.InvalidColumnRef, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+			}
+			idx = len(exprs)
+			exprs = append(exprs, k.Expr)
+			cols = append(cols, b.newColumn("?sort?", k.Expr.Type()))
+			byString[k.Expr.String()] = idx
+		}
+		sortKeys[i] = logical.SortKey{Expr: &logical.ColRef{Col: cols[idx]}, Desc: k.Desc, NullsFirst: k.NullsFirst}
+	}
+	plan = &logical.Project{Input: plan, Exprs: exprs, Cols: cols}
+	if distinct {
+		plan = &logical.Distinct{Input: plan}
+	}
+	if len(sortKeys) > 0 {
+		plan = &logical.Sort{Input: plan, Keys: sortKeys}
+	}
+	var err error
+	if plan, err = b.bindLimit(stmt, plan, from); err != nil {
+		return nil, nil, err
+	}
+	if len(cols) > visible {
+		drop := make([]logical.Expr, visible)
+		for i := 0; i < visible; i++ {
+			drop[i] = &logical.ColRef{Col: cols[i]}
+		}
+		plan = &logical.Project{Input: plan, Exprs: drop, Cols: cols[:visible]}
+	}
+	out := &scope{parent: from.parent, level: b.curLevel()}
+	for _, c := range cols[:visible] {
+		out.items = append(out.items, scopeItem{col: c})
+	}
+	return plan, out, nil
+}
+
+// bindOrderLimit applies ORDER BY and LIMIT to a set operation or VALUES,
+// whose sort keys may only name output columns.
+func (b *Binder) bindOrderLimit(stmt *pg.SelectStmt, plan logical.Plan, s *scope, _ []target) (logical.Plan, error) {
+	cols := plan.Columns()
+	targets := make([]target, len(cols))
+	for i, c := range cols {
+		targets[i] = target{expr: &logical.ColRef{Col: c}, name: c.Name}
+	}
+	keys, err := b.bindOrderKeys(stmt.SortClause, s, targets)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		avail := map[logical.ColumnID]bool{}
+		for _, c := range cols {
+			avail[c.ID] = true
+		}
+		for _, k := range keys {
+			for id := range logical.ColumnsUsed(k.Expr) {
+				if !avail[id] {
+					return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY on a UNION/INTERSECT/EXCEPT result must be on one of the result columns")
+				}
+			}
+		}
+		plan = &logical.Sort{Input: plan, Keys: keys}
+	}
+	return b.bindLimit(stmt, plan, s)
+}
+
+func (b *Binder) bindLimit(stmt *pg.SelectStmt, plan logical.Plan, s *scope) (logical.Plan, error) {
+	if stmt.LimitCount == nil && stmt.LimitOffset == nil {
+		return plan, nil
+	}
+	if stmt.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FETCH … WITH TIES is not supported yet")
+	}
+	count, offset := int64(-1), int64(0)
+	eval := func(n *pg.Node, what string) (int64, bool, error) {
+		cs := &scope{level: b.curLevel(), aggErr: what}
+		e, err := b.bindExpr(n, cs)
+		if err != nil {
+			return 0, false, err
+		}
+		if e, err = b.coerce(e, types.Int8T); err != nil {
+			return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint, not type %s", what, e.Type()).At(nodeLocation(n))
+		}
+		if e, err = b.fold(e); err != nil {
+			return 0, false, err
+		}
+		c, ok := e.(*logical.Const)
+		if !ok {
+			return 0, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s must be a constant", what).At(nodeLocation(n))
+		}
+		if c.Value == nil {
+			return 0, true, nil
+		}
+		return c.Value.(int64), false, nil
+	}
+	if stmt.LimitCount != nil {
+		v, isNull, err := eval(stmt.LimitCount, "LIMIT")
+		if err != nil {
+			return nil, err
+		}
+		if !isNull {
+			if v < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidRowCount, "LIMIT must not be negative")
+			}
+			count = v
+		}
+	}
+	if stmt.LimitOffset != nil {
+		v, isNull, err := eval(stmt.LimitOffset, "OFFSET")
+		if err != nil {
+			return nil, err
+		}
+		if !isNull {
+			if v < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidOffset, "OFFSET must not be negative")
+			}
+			offset = v
+		}
+	}
+	return &logical.Limit{Input: plan, Count: count, Offset: offset}, nil
+}
+
+var _ = exec.DefaultFrame

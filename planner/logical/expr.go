@@ -1,0 +1,392 @@
+// Package logical defines logical plans and bound expressions. Columns are
+// identified by binder-assigned ids, so rewrites never renumber ordinals;
+// ordinals appear only when an expression is compiled for execution.
+package logical
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// ColumnID identifies a column across the whole statement.
+type ColumnID int
+
+// Column is one output column of a plan node.
+type Column struct {
+	ID    ColumnID
+	Name  string
+	Table string // qualifier for name resolution (alias or table name)
+	T     types.T
+	// TableOID and Attnum identify the base-table column, when there is one.
+	TableOID uint32
+	Attnum   int
+}
+
+// Expr is a bound expression.
+type Expr interface {
+	Type() types.T
+	String() string
+}
+
+// ColRef references a column of the input.
+type ColRef struct{ Col Column }
+
+func (e *ColRef) Type() types.T  { return e.Col.T }
+func (e *ColRef) String() string { return fmt.Sprintf("%s#%d", e.Col.Name, e.Col.ID) }
+
+// OuterRef references a column of an enclosing query (correlation).
+type OuterRef struct{ Col Column }
+
+func (e *OuterRef) Type() types.T  { return e.Col.T }
+func (e *OuterRef) String() string { return fmt.Sprintf("outer(%s#%d)", e.Col.Name, e.Col.ID) }
+
+// Const is a literal.
+type Const struct {
+	Value types.Datum
+	T     types.T
+}
+
+func (e *Const) Type() types.T { return e.T }
+func (e *Const) String() string {
+	return (&exec.ConstExpr{Value: e.Value, T: e.T}).String()
+}
+
+// Param is a prepared-statement parameter $N (1-based).
+type Param struct {
+	N int
+	T types.T
+}
+
+func (e *Param) Type() types.T  { return e.T }
+func (e *Param) String() string { return fmt.Sprintf("$%d", e.N) }
+
+// Cast converts its argument.
+type Cast struct {
+	Arg      Expr
+	To       types.T
+	Explicit bool
+}
+
+func (e *Cast) Type() types.T  { return e.To }
+func (e *Cast) String() string { return fmt.Sprintf("CAST(%s AS %s)", e.Arg, e.To) }
+
+// Call is a resolved scalar function or operator.
+type Call struct {
+	Name     string
+	Args     []Expr
+	Kernel   exec.Kernel
+	T        types.T
+	Infix    bool
+	Volatile bool
+}
+
+func (e *Call) Type() types.T { return e.T }
+func (e *Call) String() string {
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	if e.Infix && len(parts) == 2 {
+		return "(" + parts[0] + " " + e.Name + " " + parts[1] + ")"
+	}
+	if e.Infix && len(parts) == 1 {
+		return "(" + e.Name + " " + parts[0] + ")"
+	}
+	return e.Name + "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Bool is AND/OR over its arguments.
+type Bool struct {
+	And  bool
+	Args []Expr
+}
+
+func (e *Bool) Type() types.T { return types.BoolT }
+func (e *Bool) String() string {
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	op := " OR "
+	if e.And {
+		op = " AND "
+	}
+	return "(" + strings.Join(parts, op) + ")"
+}
+
+// Not negates a boolean.
+type Not struct{ Arg Expr }
+
+func (e *Not) Type() types.T  { return types.BoolT }
+func (e *Not) String() string { return "(NOT " + e.Arg.String() + ")" }
+
+// IsNull is IS [NOT] NULL, or IS [NOT] TRUE/FALSE when Truth is set.
+type IsNull struct {
+	Arg    Expr
+	Negate bool
+	Truth  *bool
+}
+
+func (e *IsNull) Type() types.T { return types.BoolT }
+func (e *IsNull) String() string {
+	return (&exec.NullTest{Arg: &exec.ColumnExpr{Name: e.Arg.String()}, Negate: e.Negate, Truth: e.Truth}).String()
+}
+
+// Case is a searched CASE.
+type Case struct {
+	Whens, Thens []Expr
+	Else         Expr
+	T            types.T
+}
+
+func (e *Case) Type() types.T { return e.T }
+func (e *Case) String() string {
+	var sb strings.Builder
+	sb.WriteString("CASE")
+	for i := range e.Whens {
+		fmt.Fprintf(&sb, " WHEN %s THEN %s", e.Whens[i], e.Thens[i])
+	}
+	if e.Else != nil {
+		fmt.Fprintf(&sb, " ELSE %s", e.Else)
+	}
+	sb.WriteString(" END")
+	return sb.String()
+}
+
+// Coalesce returns its first non-NULL argument.
+type Coalesce struct {
+	Args []Expr
+	T    types.T
+}
+
+func (e *Coalesce) Type() types.T { return e.T }
+func (e *Coalesce) String() string {
+	parts := make([]string, len(e.Args))
+	for i, a := range e.Args {
+		parts[i] = a.String()
+	}
+	return "COALESCE(" + strings.Join(parts, ", ") + ")"
+}
+
+// Subquery is a nested query used as a value.
+type Subquery struct {
+	Kind  exec.SubqueryKind
+	Plan  Plan
+	Test  Expr // ANY/ALL left side
+	Op    exec.CmpOp
+	CmpT  types.T
+	T     types.T
+	Outer []Column // columns of enclosing queries the subquery references
+}
+
+func (e *Subquery) Type() types.T { return e.T }
+func (e *Subquery) String() string {
+	switch e.Kind {
+	case exec.ExistsSubquery:
+		return "EXISTS(subquery)"
+	case exec.AnySubquery:
+		return fmt.Sprintf("%s %s ANY(subquery)", e.Test, e.Op)
+	case exec.AllSubquery:
+		return fmt.Sprintf("%s %s ALL(subquery)", e.Test, e.Op)
+	}
+	return "(subquery)"
+}
+
+// AggCall is an aggregate computed by an Aggregate node.
+type AggCall struct {
+	Name     string
+	Args     []Expr
+	Distinct bool
+	Filter   Expr
+	New      func() exec.Accumulator
+	T        types.T
+}
+
+func (a *AggCall) String() string {
+	parts := make([]string, len(a.Args))
+	for i, x := range a.Args {
+		parts[i] = x.String()
+	}
+	d := ""
+	if a.Distinct {
+		d = "DISTINCT "
+	}
+	if len(parts) == 0 {
+		parts = []string{"*"}
+	}
+	return a.Name + "(" + d + strings.Join(parts, ", ") + ")"
+}
+
+// WindowCall is a window function computed by a Window node.
+type WindowCall struct {
+	Name        string
+	Args        []Expr
+	PartitionBy []Expr
+	OrderBy     []SortKey
+	Frame       exec.Frame
+	T           types.T
+}
+
+// SortKey orders by an expression.
+type SortKey struct {
+	Expr       Expr
+	Desc       bool
+	NullsFirst bool
+}
+
+// Walk calls f on e and its sub-expressions (not into subquery plans),
+// stopping descent where f returns false.
+func Walk(e Expr, f func(Expr) bool) {
+	if e == nil || !f(e) {
+		return
+	}
+	for _, c := range children(e) {
+		Walk(c, f)
+	}
+}
+
+func children(e Expr) []Expr {
+	switch x := e.(type) {
+	case *Cast:
+		return []Expr{x.Arg}
+	case *Call:
+		return x.Args
+	case *Bool:
+		return x.Args
+	case *Not:
+		return []Expr{x.Arg}
+	case *IsNull:
+		return []Expr{x.Arg}
+	case *Case:
+		out := append(append([]Expr{}, x.Whens...), x.Thens...)
+		if x.Else != nil {
+			out = append(out, x.Else)
+		}
+		return out
+	case *Coalesce:
+		return x.Args
+	case *Subquery:
+		if x.Test != nil {
+			return []Expr{x.Test}
+		}
+	}
+	return nil
+}
+
+// Rewrite rebuilds e bottom-up, replacing each node by f's result.
+func Rewrite(e Expr, f func(Expr) Expr) Expr {
+	if e == nil {
+		return nil
+	}
+	switch x := e.(type) {
+	case *Cast:
+		c := *x
+		c.Arg = Rewrite(x.Arg, f)
+		return f(&c)
+	case *Call:
+		c := *x
+		c.Args = rewriteAll(x.Args, f)
+		return f(&c)
+	case *Bool:
+		c := *x
+		c.Args = rewriteAll(x.Args, f)
+		return f(&c)
+	case *Not:
+		return f(&Not{Arg: Rewrite(x.Arg, f)})
+	case *IsNull:
+		c := *x
+		c.Arg = Rewrite(x.Arg, f)
+		return f(&c)
+	case *Case:
+		c := *x
+		c.Whens = rewriteAll(x.Whens, f)
+		c.Thens = rewriteAll(x.Thens, f)
+		c.Else = Rewrite(x.Else, f)
+		return f(&c)
+	case *Coalesce:
+		c := *x
+		c.Args = rewriteAll(x.Args, f)
+		return f(&c)
+	case *Subquery:
+		c := *x
+		c.Test = Rewrite(x.Test, f)
+		return f(&c)
+	}
+	return f(e)
+}
+
+func rewriteAll(es []Expr, f func(Expr) Expr) []Expr {
+	out := make([]Expr, len(es))
+	for i, e := range es {
+		out[i] = Rewrite(e, f)
+	}
+	return out
+}
+
+// ColumnsUsed returns the ids of input columns e references (not outer
+// references, and not columns used only inside subquery plans).
+func ColumnsUsed(e Expr) map[ColumnID]bool {
+	used := map[ColumnID]bool{}
+	Walk(e, func(x Expr) bool {
+		if c, ok := x.(*ColRef); ok {
+			used[c.Col.ID] = true
+		}
+		if s, ok := x.(*Subquery); ok {
+			for _, c := range s.Outer {
+				used[c.ID] = true
+			}
+		}
+		return true
+	})
+	return used
+}
+
+// HasSubquery reports whether e contains a subquery.
+func HasSubquery(e Expr) bool {
+	found := false
+	Walk(e, func(x Expr) bool {
+		if _, ok := x.(*Subquery); ok {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// IsVolatile reports whether e calls a volatile function.
+func IsVolatile(e Expr) bool {
+	v := false
+	Walk(e, func(x Expr) bool {
+		if c, ok := x.(*Call); ok && c.Volatile {
+			v = true
+		}
+		return !v
+	})
+	return v
+}
+
+// SplitAnd flattens a conjunction.
+func SplitAnd(e Expr) []Expr {
+	if b, ok := e.(*Bool); ok && b.And {
+		var out []Expr
+		for _, a := range b.Args {
+			out = append(out, SplitAnd(a)...)
+		}
+		return out
+	}
+	return []Expr{e}
+}
+
+// JoinAnd builds a conjunction (nil for none).
+func JoinAnd(es []Expr) Expr {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
+	}
+	return &Bool{And: true, Args: es}
+}

@@ -1,0 +1,297 @@
+package logical
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+)
+
+// Plan is a logical plan node. Nodes are immutable values: rewrites build
+// new nodes with WithChildren.
+type Plan interface {
+	Columns() []Column
+	Children() []Plan
+	WithChildren(children []Plan) Plan
+	String() string
+}
+
+// Scan reads a base table.
+type Scan struct {
+	Table *catalog.Table
+	Cols  []Column // one per output column
+	Ords  []int    // table column ordinal of each output column
+}
+
+func (s *Scan) Columns() []Column        { return s.Cols }
+func (s *Scan) Children() []Plan         { return nil }
+func (s *Scan) WithChildren([]Plan) Plan { return s }
+func (s *Scan) String() string           { return "Scan " + s.Table.QualifiedName() }
+
+// Values is a literal row list.
+type Values struct {
+	Rows [][]Expr
+	Cols []Column
+}
+
+func (v *Values) Columns() []Column        { return v.Cols }
+func (v *Values) Children() []Plan         { return nil }
+func (v *Values) WithChildren([]Plan) Plan { return v }
+func (v *Values) String() string           { return fmt.Sprintf("Values (%d rows)", len(v.Rows)) }
+
+// Filter keeps rows satisfying Cond.
+type Filter struct {
+	Input Plan
+	Cond  Expr
+}
+
+func (f *Filter) Columns() []Column { return f.Input.Columns() }
+func (f *Filter) Children() []Plan  { return []Plan{f.Input} }
+func (f *Filter) WithChildren(c []Plan) Plan {
+	return &Filter{Input: c[0], Cond: f.Cond}
+}
+func (f *Filter) String() string { return "Filter " + f.Cond.String() }
+
+// Project computes expressions; Cols[i] is the column Exprs[i] defines.
+type Project struct {
+	Input Plan
+	Exprs []Expr
+	Cols  []Column
+}
+
+func (p *Project) Columns() []Column { return p.Cols }
+func (p *Project) Children() []Plan  { return []Plan{p.Input} }
+func (p *Project) WithChildren(c []Plan) Plan {
+	return &Project{Input: c[0], Exprs: p.Exprs, Cols: p.Cols}
+}
+func (p *Project) String() string {
+	parts := make([]string, len(p.Exprs))
+	for i, e := range p.Exprs {
+		parts[i] = e.String()
+	}
+	return "Project " + strings.Join(parts, ", ")
+}
+
+// JoinKind is the kind of join.
+type JoinKind int
+
+const (
+	InnerJoin JoinKind = iota
+	LeftJoin
+	RightJoin
+	FullJoin
+	SemiJoin
+	AntiJoin
+	NullAwareAntiJoin
+)
+
+func (k JoinKind) String() string {
+	return [...]string{"Inner", "Left", "Right", "Full", "Semi", "Anti", "NullAwareAnti"}[k]
+}
+
+// Join combines two inputs. LeftKeys/RightKeys, when set by the optimizer,
+// are equality keys for a hash join; Cond is what remains.
+type Join struct {
+	Kind                JoinKind
+	Left, Right         Plan
+	Cond                Expr
+	LeftKeys, RightKeys []Expr
+}
+
+func (j *Join) Columns() []Column {
+	if j.Kind == SemiJoin || j.Kind == AntiJoin || j.Kind == NullAwareAntiJoin {
+		return j.Left.Columns()
+	}
+	return append(append([]Column{}, j.Left.Columns()...), j.Right.Columns()...)
+}
+func (j *Join) Children() []Plan { return []Plan{j.Left, j.Right} }
+func (j *Join) WithChildren(c []Plan) Plan {
+	n := *j
+	n.Left, n.Right = c[0], c[1]
+	return &n
+}
+func (j *Join) String() string {
+	s := j.Kind.String() + " Join"
+	for i := range j.LeftKeys {
+		s += fmt.Sprintf(" %s=%s", j.LeftKeys[i], j.RightKeys[i])
+	}
+	if j.Cond != nil {
+		s += " on " + j.Cond.String()
+	}
+	return s
+}
+
+// Aggregate groups its input. Its columns are the group keys followed by the
+// aggregates.
+type Aggregate struct {
+	Input  Plan
+	Groups []Expr
+	Aggs   []*AggCall
+	Cols   []Column
+}
+
+func (a *Aggregate) Columns() []Column { return a.Cols }
+func (a *Aggregate) Children() []Plan  { return []Plan{a.Input} }
+func (a *Aggregate) WithChildren(c []Plan) Plan {
+	n := *a
+	n.Input = c[0]
+	return &n
+}
+func (a *Aggregate) String() string {
+	gs := make([]string, len(a.Groups))
+	for i, g := range a.Groups {
+		gs[i] = g.String()
+	}
+	as := make([]string, len(a.Aggs))
+	for i, x := range a.Aggs {
+		as[i] = x.String()
+	}
+	return fmt.Sprintf("Aggregate groups=[%s] aggs=[%s]", strings.Join(gs, ", "), strings.Join(as, ", "))
+}
+
+// Window appends window-function columns to its input.
+type Window struct {
+	Input Plan
+	Funcs []*WindowCall
+	Cols  []Column // the new columns only
+}
+
+func (w *Window) Columns() []Column {
+	return append(append([]Column{}, w.Input.Columns()...), w.Cols...)
+}
+func (w *Window) Children() []Plan { return []Plan{w.Input} }
+func (w *Window) WithChildren(c []Plan) Plan {
+	n := *w
+	n.Input = c[0]
+	return &n
+}
+func (w *Window) String() string { return fmt.Sprintf("Window (%d functions)", len(w.Funcs)) }
+
+// Sort orders rows.
+type Sort struct {
+	Input Plan
+	Keys  []SortKey
+}
+
+func (s *Sort) Columns() []Column { return s.Input.Columns() }
+func (s *Sort) Children() []Plan  { return []Plan{s.Input} }
+func (s *Sort) WithChildren(c []Plan) Plan {
+	return &Sort{Input: c[0], Keys: s.Keys}
+}
+func (s *Sort) String() string { return "Sort" }
+
+// Limit keeps Count rows after skipping Offset (Count < 0: all).
+type Limit struct {
+	Input         Plan
+	Count, Offset int64
+}
+
+func (l *Limit) Columns() []Column { return l.Input.Columns() }
+func (l *Limit) Children() []Plan  { return []Plan{l.Input} }
+func (l *Limit) WithChildren(c []Plan) Plan {
+	return &Limit{Input: c[0], Count: l.Count, Offset: l.Offset}
+}
+func (l *Limit) String() string { return fmt.Sprintf("Limit %d offset %d", l.Count, l.Offset) }
+
+// Distinct removes duplicate rows.
+type Distinct struct{ Input Plan }
+
+func (d *Distinct) Columns() []Column          { return d.Input.Columns() }
+func (d *Distinct) Children() []Plan           { return []Plan{d.Input} }
+func (d *Distinct) WithChildren(c []Plan) Plan { return &Distinct{Input: c[0]} }
+func (d *Distinct) String() string             { return "Distinct" }
+
+// SetOpKind is UNION, INTERSECT or EXCEPT.
+type SetOpKind int
+
+const (
+	Union SetOpKind = iota
+	Intersect
+	Except
+)
+
+// SetOp combines two inputs with the same column types; Cols are new ids.
+type SetOp struct {
+	Kind        SetOpKind
+	All         bool
+	Left, Right Plan
+	Cols        []Column
+}
+
+func (s *SetOp) Columns() []Column { return s.Cols }
+func (s *SetOp) Children() []Plan  { return []Plan{s.Left, s.Right} }
+func (s *SetOp) WithChildren(c []Plan) Plan {
+	n := *s
+	n.Left, n.Right = c[0], c[1]
+	return &n
+}
+func (s *SetOp) String() string {
+	name := [...]string{"Union", "Intersect", "Except"}[s.Kind]
+	if s.All {
+		name += " All"
+	}
+	return name
+}
+
+// Series is generate_series(start, stop, step).
+type Series struct {
+	Start, Stop, Step Expr
+	Cols              []Column
+}
+
+func (s *Series) Columns() []Column        { return s.Cols }
+func (s *Series) Children() []Plan         { return nil }
+func (s *Series) WithChildren([]Plan) Plan { return s }
+func (s *Series) String() string           { return "GenerateSeries" }
+
+// RecursiveCTE evaluates Anchor, then Recursive repeatedly over the rows
+// the previous round produced (read through WorkTable scans) until a round
+// produces nothing. With Distinct (UNION), rows already seen are dropped.
+type RecursiveCTE struct {
+	Name              string
+	Anchor, Recursive Plan
+	Distinct          bool
+	Cols              []Column
+	Work              *WorkTable
+}
+
+func (r *RecursiveCTE) Columns() []Column { return r.Cols }
+func (r *RecursiveCTE) Children() []Plan  { return []Plan{r.Anchor, r.Recursive} }
+func (r *RecursiveCTE) WithChildren(c []Plan) Plan {
+	n := *r
+	n.Anchor, n.Recursive = c[0], c[1]
+	return &n
+}
+func (r *RecursiveCTE) String() string { return "RecursiveCTE " + r.Name }
+
+// WorkTable identifies the working set of a recursive CTE.
+type WorkTable struct {
+	Name  string
+	Table *exec.WorkTable
+}
+
+// WorkScan reads the current working set of a recursive CTE.
+type WorkScan struct {
+	Work *WorkTable
+	Cols []Column
+}
+
+func (w *WorkScan) Columns() []Column        { return w.Cols }
+func (w *WorkScan) Children() []Plan         { return nil }
+func (w *WorkScan) WithChildren([]Plan) Plan { return w }
+func (w *WorkScan) String() string           { return "WorkScan " + w.Work.Name }
+
+// Format renders a plan tree as indented text.
+func Format(p Plan) string {
+	var sb strings.Builder
+	var walk func(p Plan, depth int)
+	walk = func(p Plan, depth int) {
+		sb.WriteString(strings.Repeat("  ", depth) + p.String() + "\n")
+		for _, c := range p.Children() {
+			walk(c, depth+1)
+		}
+	}
+	walk(p, 0)
+	return sb.String()
+}

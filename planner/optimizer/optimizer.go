@@ -1,0 +1,93 @@
+// Package optimizer rewrites logical plans with small named rules, run in a
+// fixed order. Every rule keeps the plan's output columns unchanged; a rule
+// that breaks this is reported as an internal error naming the rule.
+package optimizer
+
+import (
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// Rule is one rewrite.
+type Rule interface {
+	Name() string
+	Apply(p logical.Plan) logical.Plan
+}
+
+type ruleFunc struct {
+	name string
+	f    func(logical.Plan) logical.Plan
+}
+
+func (r ruleFunc) Name() string                      { return r.name }
+func (r ruleFunc) Apply(p logical.Plan) logical.Plan { return r.f(p) }
+
+// Rules returns the default rule list in the order it runs.
+func Rules() []Rule {
+	return []Rule{
+		ruleFunc{"decorrelate_subqueries", decorrelate},
+		ruleFunc{"push_down_filter", pushDownFilters},
+		ruleFunc{"extract_equijoin_keys", extractEquiJoins},
+		ruleFunc{"prune_columns", pruneColumns},
+	}
+}
+
+// Optimize runs the rules, skipping any named in disabled.
+func Optimize(p logical.Plan, disabled map[string]bool) (logical.Plan, error) {
+	want := p.Columns()
+	for _, r := range Rules() {
+		if disabled[r.Name()] {
+			continue
+		}
+		p = r.Apply(p)
+		got := p.Columns()
+		if !sameColumns(want, got) {
+			return nil, sqlerr.New(sqlerr.Internal, "optimizer rule %s changed the plan's output columns", r.Name())
+		}
+	}
+	return p, nil
+}
+
+func sameColumns(a, b []logical.Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].ID != b[i].ID || a[i].T != b[i].T {
+			return false
+		}
+	}
+	return true
+}
+
+// transformUp applies f to every node bottom-up.
+func transformUp(p logical.Plan, f func(logical.Plan) logical.Plan) logical.Plan {
+	kids := p.Children()
+	if len(kids) > 0 {
+		nk := make([]logical.Plan, len(kids))
+		for i, k := range kids {
+			nk[i] = transformUp(k, f)
+		}
+		p = p.WithChildren(nk)
+	}
+	return f(p)
+}
+
+func idSet(cols []logical.Column) map[logical.ColumnID]bool {
+	s := make(map[logical.ColumnID]bool, len(cols))
+	for _, c := range cols {
+		s[c.ID] = true
+	}
+	return s
+}
+
+// within reports whether every column used by e that belongs to the
+// universe is in side.
+func within(e logical.Expr, side, universe map[logical.ColumnID]bool) bool {
+	for id := range logical.ColumnsUsed(e) {
+		if universe[id] && !side[id] {
+			return false
+		}
+	}
+	return true
+}

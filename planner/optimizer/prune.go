@@ -1,0 +1,84 @@
+package optimizer
+
+import (
+	"github.com/weftdb/weft/planner/logical"
+)
+
+// pruneColumns drops table columns and projection outputs nobody reads.
+func pruneColumns(p logical.Plan) logical.Plan {
+	need := idSet(p.Columns())
+	return prune(p, need, true)
+}
+
+func addUses(need map[logical.ColumnID]bool, es ...logical.Expr) {
+	for _, e := range es {
+		if e == nil {
+			continue
+		}
+		for id := range logical.ColumnsUsed(e) {
+			need[id] = true
+		}
+		logical.Walk(e, func(x logical.Expr) bool {
+			if s, ok := x.(*logical.Subquery); ok {
+				for _, c := range s.Outer {
+					need[c.ID] = true
+				}
+			}
+			return true
+		})
+	}
+}
+
+func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Plan {
+	switch n := p.(type) {
+	case *logical.Scan:
+		var cols []logical.Column
+		var ords []int
+		for i, c := range n.Cols {
+			if need[c.ID] {
+				cols = append(cols, c)
+				ords = append(ords, n.Ords[i])
+			}
+		}
+		return &logical.Scan{Table: n.Table, Cols: cols, Ords: ords}
+	case *logical.Project:
+		exprs, cols := n.Exprs, n.Cols
+		if !root {
+			exprs, cols = nil, nil
+			for i, c := range n.Cols {
+				if need[c.ID] {
+					exprs = append(exprs, n.Exprs[i])
+					cols = append(cols, c)
+				}
+			}
+		}
+		child := map[logical.ColumnID]bool{}
+		addUses(child, exprs...)
+		return &logical.Project{Input: prune(n.Input, child, false), Exprs: exprs, Cols: cols}
+	}
+	// Everything else keeps its columns; its children must supply what this
+	// node reads plus what is needed from them above.
+	child := map[logical.ColumnID]bool{}
+	for id := range need {
+		child[id] = true
+	}
+	addUses(child, planExprs(p)...)
+	switch p.(type) {
+	case *logical.SetOp, *logical.RecursiveCTE, *logical.Distinct:
+		// these read all their input columns
+		for _, c := range p.Children() {
+			for _, col := range c.Columns() {
+				child[col.ID] = true
+			}
+		}
+	}
+	kids := p.Children()
+	if len(kids) == 0 {
+		return p
+	}
+	nk := make([]logical.Plan, len(kids))
+	for i, k := range kids {
+		nk[i] = prune(k, child, false)
+	}
+	return p.WithChildren(nk)
+}

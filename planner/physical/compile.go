@@ -1,0 +1,181 @@
+package physical
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// Compile turns a bound expression over input columns cols into an
+// executable one.
+func (b *Builder) Compile(e logical.Expr, cols []logical.Column) (exec.Expr, error) {
+	return b.compile(e, layoutOf(cols))
+}
+
+func (b *Builder) compileAll(es []logical.Expr, cols []logical.Column) ([]exec.Expr, error) {
+	l := layoutOf(cols)
+	out := make([]exec.Expr, len(es))
+	for i, e := range es {
+		x, err := b.compile(e, l)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+func (b *Builder) compileList(es []logical.Expr, l layout) ([]exec.Expr, error) {
+	out := make([]exec.Expr, len(es))
+	for i, e := range es {
+		x, err := b.compile(e, l)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = x
+	}
+	return out, nil
+}
+
+func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
+	switch x := e.(type) {
+	case *logical.ColRef:
+		idx, ok := l[x.Col.ID]
+		if !ok {
+			return nil, sqlerr.New(sqlerr.Internal, "column %s is not available here", x)
+		}
+		return &exec.ColumnExpr{Index: idx, T: x.Col.T, Name: x.Col.Name}, nil
+	case *logical.OuterRef:
+		return &exec.ParamExpr{Slot: int(x.Col.ID), T: x.Col.T, Name: x.Col.Name}, nil
+	case *logical.Const:
+		return &exec.ConstExpr{Value: x.Value, T: x.T}, nil
+	case *logical.Param:
+		if x.N < 1 || x.N > len(b.Params) {
+			return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", x.N)
+		}
+		return &exec.ConstExpr{Value: b.Params[x.N-1], T: x.T}, nil
+	case *logical.Cast:
+		arg, err := b.compile(x.Arg, l)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.CastExpr{Arg: arg, To: x.To, Explicit: x.Explicit}, nil
+	case *logical.Call:
+		args, err := b.compileList(x.Args, l)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.CallExpr{Name: x.Name, Args: args, Kernel: x.Kernel, T: x.T, Infix: x.Infix}, nil
+	case *logical.Bool:
+		args, err := b.compileList(x.Args, l)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.BoolOp{And: x.And, Args: args}, nil
+	case *logical.Not:
+		arg, err := b.compile(x.Arg, l)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.NotExpr{Arg: arg}, nil
+	case *logical.IsNull:
+		arg, err := b.compile(x.Arg, l)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.NullTest{Arg: arg, Negate: x.Negate, Truth: x.Truth}, nil
+	case *logical.Case:
+		whens, err := b.compileList(x.Whens, l)
+		if err != nil {
+			return nil, err
+		}
+		thens, err := b.compileList(x.Thens, l)
+		if err != nil {
+			return nil, err
+		}
+		var els exec.Expr
+		if x.Else != nil {
+			if els, err = b.compile(x.Else, l); err != nil {
+				return nil, err
+			}
+		}
+		return &exec.CaseExpr{Whens: whens, Thens: thens, Else: els, T: x.T}, nil
+	case *logical.Coalesce:
+		args, err := b.compileList(x.Args, l)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.CoalesceExpr{Args: args, T: x.T}, nil
+	case *logical.Subquery:
+		return b.compileSubquery(x, l)
+	}
+	return nil, sqlerr.New(sqlerr.Internal, "cannot compile expression %T", e)
+}
+
+func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, error) {
+	plan, err := b.Build(x.Plan)
+	if err != nil {
+		return nil, err
+	}
+	s := &exec.SubqueryExpr{Kind: x.Kind, Plan: plan, Op: x.Op, CmpT: x.CmpT, T: x.T}
+	for _, c := range x.Outer {
+		s.OuterSlots = append(s.OuterSlots, int(c.ID))
+		if idx, ok := l[c.ID]; ok {
+			s.Outer = append(s.Outer, &exec.ColumnExpr{Index: idx, T: c.T, Name: c.Name})
+		} else {
+			s.Outer = append(s.Outer, &exec.ParamExpr{Slot: int(c.ID), T: c.T, Name: c.Name})
+		}
+	}
+	if x.Test != nil {
+		if s.Test, err = b.compile(x.Test, l); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Fold evaluates an expression with no column references to a constant; ok
+// is false when it cannot be folded (columns, parameters, subqueries,
+// volatile calls).
+func Fold(env *exec.Env, e logical.Expr) (logical.Expr, bool, error) {
+	foldable := true
+	logical.Walk(e, func(x logical.Expr) bool {
+		switch c := x.(type) {
+		case *logical.ColRef, *logical.OuterRef, *logical.Param, *logical.Subquery:
+			foldable = false
+		case *logical.Call:
+			if c.Volatile {
+				foldable = false
+			}
+		}
+		return foldable
+	})
+	if !foldable {
+		return e, false, nil
+	}
+	if c, ok := e.(*logical.Const); ok {
+		return c, true, nil
+	}
+	b := NewBuilder(env, nil)
+	defer b.Release()
+	x, err := b.compile(e, layout{})
+	if err != nil {
+		return nil, false, err
+	}
+	mem := env.Mem
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	ec := &exec.EvalContext{Mem: mem, Env: env}
+	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
+	defer one.Release()
+	a, err := x.Eval(ec, one)
+	if err != nil {
+		return nil, false, err
+	}
+	defer a.Release()
+	return &logical.Const{Value: exec.DatumAt(a, 0), T: e.Type()}, true, nil
+}

@@ -1,0 +1,119 @@
+package physical
+
+import (
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+)
+
+// estimateRows guesses a plan's output size for choosing build sides.
+func estimateRows(p logical.Plan) float64 {
+	switch n := p.(type) {
+	case *logical.Scan:
+		s := n.Table.Snapshot()
+		defer s.Release()
+		return float64(s.NumRows())
+	case *logical.Values:
+		return float64(len(n.Rows))
+	case *logical.Filter:
+		return estimateRows(n.Input) * 0.5
+	case *logical.Aggregate:
+		if len(n.Groups) == 0 {
+			return 1
+		}
+		return estimateRows(n.Input) * 0.5
+	case *logical.Limit:
+		if n.Count >= 0 {
+			return float64(n.Count)
+		}
+	case *logical.Join:
+		l, r := estimateRows(n.Left), estimateRows(n.Right)
+		if n.Kind == logical.SemiJoin || n.Kind == logical.AntiJoin || n.Kind == logical.NullAwareAntiJoin {
+			return l
+		}
+		return max(l, r)
+	}
+	var total float64
+	for _, c := range p.Children() {
+		total = max(total, estimateRows(c))
+	}
+	return total
+}
+
+var joinKinds = map[logical.JoinKind]exec.JoinKind{
+	logical.InnerJoin:         exec.InnerJoin,
+	logical.LeftJoin:          exec.LeftJoin,
+	logical.FullJoin:          exec.FullJoin,
+	logical.SemiJoin:          exec.SemiJoin,
+	logical.AntiJoin:          exec.AntiJoin,
+	logical.NullAwareAntiJoin: exec.NullAwareAntiJoin,
+}
+
+func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
+	// A right join is a left join with the inputs swapped; an inner join
+	// builds its hash table on the smaller input. Either way the output
+	// columns are put back in (left, right) order by a projection.
+	swap := n.Kind == logical.RightJoin ||
+		(n.Kind == logical.InnerJoin && estimateRows(n.Left) < estimateRows(n.Right))
+	if !swap {
+		return b.buildJoinOrdered(n, n.Left, n.Right, n.LeftKeys, n.RightKeys, n.Kind)
+	}
+	kind := n.Kind
+	if kind == logical.RightJoin {
+		kind = logical.LeftJoin
+	}
+	op, err := b.buildJoinOrdered(n, n.Right, n.Left, n.RightKeys, n.LeftKeys, kind)
+	if err != nil {
+		return nil, err
+	}
+	nl, nr := len(n.Left.Columns()), len(n.Right.Columns())
+	cols := n.Columns()
+	exprs := make([]exec.Expr, 0, nl+nr)
+	for i := 0; i < nl; i++ {
+		exprs = append(exprs, &exec.ColumnExpr{Index: nr + i, T: cols[i].T, Name: cols[i].Name})
+	}
+	for i := 0; i < nr; i++ {
+		exprs = append(exprs, &exec.ColumnExpr{Index: i, T: cols[nl+i].T, Name: cols[nl+i].Name})
+	}
+	return &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: ArrowSchema(cols)}, nil
+}
+
+func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lkeys, rkeys []logical.Expr, kind logical.JoinKind) (exec.Operator, error) {
+	l, err := b.Build(left)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.Build(right)
+	if err != nil {
+		return nil, err
+	}
+	lcols, rcols := left.Columns(), right.Columns()
+	both := append(append([]logical.Column{}, lcols...), rcols...)
+	outCols := both
+	ek := joinKinds[kind]
+	if !ek.EmitsBuildCols() {
+		outCols = lcols
+	}
+	var extra exec.Expr
+	if n.Cond != nil {
+		if extra, err = b.Compile(n.Cond, both); err != nil {
+			return nil, err
+		}
+	}
+	out := ArrowSchema(outCols)
+	if len(lkeys) == 0 {
+		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: out}
+		b.releasers = append(b.releasers, j)
+		return j, nil
+	}
+	pk, err := b.compileAll(lkeys, lcols)
+	if err != nil {
+		return nil, err
+	}
+	bk, err := b.compileAll(rkeys, rcols)
+	if err != nil {
+		return nil, err
+	}
+	j := &exec.HashJoin{Env: b.Env, Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out}
+	b.releasers = append(b.releasers, j)
+	return j, nil
+}

@@ -1,0 +1,278 @@
+// Package physical turns optimized logical plans into exec operators:
+// it resolves column ids to ordinals, picks join algorithms and build sides,
+// and inserts exchanges where partitions must meet.
+package physical
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Builder builds one statement's operators and owns the resources they hold
+// (table snapshots, join builds) until Release.
+type Builder struct {
+	Env    *exec.Env
+	Params []types.Datum
+	// Analyze wraps every operator to count rows, batches and time.
+	Analyze bool
+
+	snapshots []*catalog.Snapshot
+	releasers []interface{ Release() }
+}
+
+// NewBuilder returns a builder for one statement.
+func NewBuilder(env *exec.Env, params []types.Datum) *Builder {
+	return &Builder{Env: env, Params: params}
+}
+
+// Release frees the snapshots and caches of everything built.
+func (b *Builder) Release() {
+	for _, r := range b.releasers {
+		r.Release()
+	}
+	for _, s := range b.snapshots {
+		s.Release()
+	}
+	b.releasers, b.snapshots = nil, nil
+}
+
+// ArrowSchema is the Arrow schema of logical columns.
+func ArrowSchema(cols []logical.Column) *arrow.Schema {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: c.Name, Type: c.T.Arrow(), Nullable: true}
+	}
+	return arrow.NewSchema(fields, nil)
+}
+
+type layout map[logical.ColumnID]int
+
+func layoutOf(cols []logical.Column) layout {
+	l := layout{}
+	for i, c := range cols {
+		if _, dup := l[c.ID]; !dup {
+			l[c.ID] = i
+		}
+	}
+	return l
+}
+
+// Build converts a logical plan.
+func (b *Builder) Build(p logical.Plan) (exec.Operator, error) {
+	op, err := b.build(p)
+	if err != nil || !b.Analyze {
+		return op, err
+	}
+	return &exec.Instrumented{Inner: op}, nil
+}
+
+func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
+	switch n := p.(type) {
+	case *logical.Scan:
+		snap := n.Table.Snapshot()
+		b.snapshots = append(b.snapshots, snap)
+		return &exec.Scan{Name: n.Table.QualifiedName(), Parts: snap.Parts, Columns: n.Ords, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.Values:
+		rows := make([][]exec.Expr, len(n.Rows))
+		for i, r := range n.Rows {
+			row, err := b.compileAll(r, nil)
+			if err != nil {
+				return nil, err
+			}
+			rows[i] = row
+		}
+		return &exec.Values{Env: b.Env, Rows: rows, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.Filter:
+		in, err := b.Build(n.Input)
+		if err != nil {
+			return nil, err
+		}
+		pred, err := b.Compile(n.Cond, n.Input.Columns())
+		if err != nil {
+			return nil, err
+		}
+		return &exec.Filter{Env: b.Env, Input: in, Pred: pred}, nil
+	case *logical.Project:
+		in, err := b.Build(n.Input)
+		if err != nil {
+			return nil, err
+		}
+		exprs, err := b.compileAll(n.Exprs, n.Input.Columns())
+		if err != nil {
+			return nil, err
+		}
+		return &exec.Project{Env: b.Env, Input: in, Exprs: exprs, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.Join:
+		return b.buildJoin(n)
+	case *logical.Aggregate:
+		return b.buildAggregate(n)
+	case *logical.Window:
+		return b.buildWindow(n)
+	case *logical.Sort:
+		in, err := b.Build(n.Input)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := b.sortKeys(n.Keys, n.Input.Columns())
+		if err != nil {
+			return nil, err
+		}
+		return &exec.Sort{Env: b.Env, Input: in, Keys: keys}, nil
+	case *logical.Limit:
+		return b.buildLimit(n)
+	case *logical.Distinct:
+		in, err := b.Build(n.Input)
+		if err != nil {
+			return nil, err
+		}
+		cols := n.Input.Columns()
+		keys := make([]exec.Expr, len(cols))
+		for i, c := range cols {
+			keys[i] = &exec.ColumnExpr{Index: i, T: c.T, Name: c.Name}
+		}
+		return &exec.HashAggregate{Env: b.Env, Input: in, Keys: keys, Out: ArrowSchema(cols)}, nil
+	case *logical.SetOp:
+		return b.buildSetOp(n)
+	case *logical.Series:
+		args, err := b.compileAll([]logical.Expr{n.Start, n.Stop, n.Step}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.RecursiveCTE:
+		anchor, err := b.Build(n.Anchor)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := b.Build(n.Recursive)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.RecursiveUnion{Env: b.Env, Anchor: anchor, Recursive: rec, Work: n.Work.Table, Distinct: n.Distinct, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.WorkScan:
+		return &exec.WorkScan{Table: n.Work.Table, Out: ArrowSchema(n.Cols)}, nil
+	}
+	return nil, sqlerr.New(sqlerr.Internal, "physical: unsupported plan node %T", p)
+}
+
+func (b *Builder) sortKeys(keys []logical.SortKey, cols []logical.Column) ([]exec.SortKey, error) {
+	out := make([]exec.SortKey, len(keys))
+	for i, k := range keys {
+		e, err := b.Compile(k.Expr, cols)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = exec.SortKey{Expr: e, Desc: k.Desc, NullsFirst: k.NullsFirst}
+	}
+	return out, nil
+}
+
+func (b *Builder) buildLimit(n *logical.Limit) (exec.Operator, error) {
+	if s, ok := n.Input.(*logical.Sort); ok && n.Count >= 0 {
+		in, err := b.Build(s.Input)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := b.sortKeys(s.Keys, s.Input.Columns())
+		if err != nil {
+			return nil, err
+		}
+		top := &exec.TopN{Env: b.Env, Input: in, Keys: keys, N: n.Count + n.Offset}
+		return &exec.Limit{Input: top, Count: n.Count, Offset: n.Offset}, nil
+	}
+	in, err := b.Build(n.Input)
+	if err != nil {
+		return nil, err
+	}
+	if in.Partitions() > 1 {
+		in = &exec.Gather{Input: in}
+	}
+	return &exec.Limit{Input: in, Count: n.Count, Offset: n.Offset}, nil
+}
+
+func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {
+	in, err := b.Build(n.Input)
+	if err != nil {
+		return nil, err
+	}
+	inCols := n.Input.Columns()
+	keys, err := b.compileAll(n.Groups, inCols)
+	if err != nil {
+		return nil, err
+	}
+	aggs := make([]exec.AggSpec, len(n.Aggs))
+	for i, a := range n.Aggs {
+		args, err := b.compileAll(a.Args, inCols)
+		if err != nil {
+			return nil, err
+		}
+		var filter exec.Expr
+		if a.Filter != nil {
+			if filter, err = b.Compile(a.Filter, inCols); err != nil {
+				return nil, err
+			}
+		}
+		aggs[i] = exec.AggSpec{Name: a.Name, Args: args, Distinct: a.Distinct, Filter: filter, New: a.New, T: a.T}
+	}
+	return &exec.HashAggregate{Env: b.Env, Input: in, Keys: keys, Aggs: aggs, Out: ArrowSchema(n.Cols)}, nil
+}
+
+func (b *Builder) buildWindow(n *logical.Window) (exec.Operator, error) {
+	in, err := b.Build(n.Input)
+	if err != nil {
+		return nil, err
+	}
+	inCols := n.Input.Columns()
+	funcs := make([]exec.WindowFunc, len(n.Funcs))
+	for i, f := range n.Funcs {
+		args, err := b.compileAll(f.Args, inCols)
+		if err != nil {
+			return nil, err
+		}
+		parts, err := b.compileAll(f.PartitionBy, inCols)
+		if err != nil {
+			return nil, err
+		}
+		order, err := b.sortKeys(f.OrderBy, inCols)
+		if err != nil {
+			return nil, err
+		}
+		funcs[i] = exec.WindowFunc{Name: f.Name, Args: args, PartitionBy: parts, OrderBy: order, Frame: f.Frame, T: f.T}
+	}
+	return &exec.Window{Env: b.Env, Input: in, Funcs: funcs, Out: ArrowSchema(n.Columns())}, nil
+}
+
+func (b *Builder) buildSetOp(n *logical.SetOp) (exec.Operator, error) {
+	l, err := b.Build(n.Left)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.Build(n.Right)
+	if err != nil {
+		return nil, err
+	}
+	out := ArrowSchema(n.Cols)
+	switch n.Kind {
+	case logical.Union:
+		u := &exec.UnionAll{Inputs: []exec.Operator{l, r}, Out: out}
+		if n.All {
+			return u, nil
+		}
+		keys := make([]exec.Expr, len(n.Cols))
+		for i, c := range n.Cols {
+			keys[i] = &exec.ColumnExpr{Index: i, T: c.T, Name: c.Name}
+		}
+		return &exec.HashAggregate{Env: b.Env, Input: u, Keys: keys, Out: out}, nil
+	case logical.Intersect:
+		return &exec.SetOp{Env: b.Env, Kind: exec.Intersect, All: n.All, Left: relabel(l, out), Right: r}, nil
+	}
+	return &exec.SetOp{Env: b.Env, Kind: exec.Except, All: n.All, Left: relabel(l, out), Right: r}, nil
+}
+
+func relabel(op exec.Operator, out *arrow.Schema) exec.Operator {
+	return &exec.UnionAll{Inputs: []exec.Operator{op}, Out: out}
+}

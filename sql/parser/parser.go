@@ -1,0 +1,45 @@
+// Package parser wraps pg_query (PostgreSQL's own grammar) and turns its
+// errors into positioned SQL errors.
+package parser
+
+import (
+	"errors"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	pgparser "github.com/pganalyze/pg_query_go/v6/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// Parse parses one or more statements.
+func Parse(sql string) ([]*pg.RawStmt, error) {
+	tree, err := pg.Parse(sql)
+	if err != nil {
+		var pe *pgparser.Error
+		if errors.As(err, &pe) {
+			e := sqlerr.New(sqlerr.SyntaxError, "%s", pe.Message)
+			if pe.Cursorpos > 0 {
+				e.Position = pe.Cursorpos
+			}
+			if strings.Contains(pe.Message, "unterminated") {
+				e.Code = sqlerr.SyntaxError
+			}
+			return nil, e
+		}
+		return nil, sqlerr.New(sqlerr.SyntaxError, "%s", err.Error())
+	}
+	return tree.Stmts, nil
+}
+
+// StatementText returns the source text of one parsed statement.
+func StatementText(sql string, st *pg.RawStmt) string {
+	start := int(st.StmtLocation)
+	end := len(sql)
+	if st.StmtLen > 0 {
+		end = start + int(st.StmtLen)
+	}
+	if start < 0 || start > len(sql) || end > len(sql) {
+		return sql
+	}
+	return strings.TrimSpace(sql[start:end])
+}

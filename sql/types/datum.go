@@ -1,0 +1,492 @@
+package types
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// A Datum is one SQL value held in a Go value whose dynamic type depends on
+// the Kind: nil (NULL), bool, int64 (all integers), float64 (all floats),
+// decimal128.Num (numeric, at the type's scale), string (text kinds), []byte
+// (bytea), int32 (date: days since 1970-01-01), int64 (time, timestamp and
+// timestamptz: microseconds) and IntervalValue.
+type Datum = any
+
+// IntervalValue is PostgreSQL's interval: months, days and microseconds kept apart.
+type IntervalValue struct {
+	Months int32
+	Days   int32
+	Micros int64
+}
+
+const (
+	microsPerSecond = int64(1_000_000)
+	microsPerMinute = 60 * microsPerSecond
+	microsPerHour   = 60 * microsPerMinute
+	MicrosPerDay    = 24 * microsPerHour
+)
+
+// FormatFloat prints a float the way PostgreSQL does with extra_float_digits
+// = 1: the shortest representation that reads back exactly, switching to
+// exponent notation outside 1e-4 .. 1e15.
+func FormatFloat(f float64, bits int) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0"
+		}
+		return "0"
+	}
+	exp := int(math.Floor(math.Log10(math.Abs(f))))
+	limit := 15
+	if bits == 32 {
+		limit = 6
+	}
+	if exp < -4 || exp >= limit {
+		s := strconv.FormatFloat(f, 'e', -1, bits)
+		// Go prints e+06; PostgreSQL prints e+06 as well, keep it.
+		return s
+	}
+	return strconv.FormatFloat(f, 'f', -1, bits)
+}
+
+// FormatNumeric prints a decimal at scale s, the way numeric_out does.
+func FormatNumeric(n decimal128.Num, scale int32) string {
+	bi := n.BigInt()
+	neg := bi.Sign() < 0
+	if neg {
+		bi.Neg(bi)
+	}
+	digits := bi.String()
+	if scale > 0 {
+		for int32(len(digits)) <= scale {
+			digits = "0" + digits
+		}
+		cut := int32(len(digits)) - scale
+		digits = digits[:cut] + "." + digits[cut:]
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
+}
+
+// Format renders a datum in PostgreSQL's text output format (DateStyle ISO,
+// IntervalStyle postgres, time zone UTC). NULL renders as "".
+func Format(t T, d Datum) string {
+	if d == nil {
+		return ""
+	}
+	switch v := d.(type) {
+	case bool:
+		if v {
+			return "t"
+		}
+		return "f"
+	case int64:
+		switch t.Kind {
+		case Time:
+			return formatTime(v)
+		case Timestamp:
+			return FormatTimestamp(v, false)
+		case TimestampTZ:
+			return FormatTimestamp(v, true)
+		}
+		return strconv.FormatInt(v, 10)
+	case float64:
+		if t.Kind == Float4 {
+			return FormatFloat(v, 32)
+		}
+		return FormatFloat(v, 64)
+	case decimal128.Num:
+		return FormatNumeric(v, t.Scale)
+	case string:
+		return v
+	case []byte:
+		return `\x` + hex.EncodeToString(v)
+	case int32:
+		return FormatDate(v)
+	case IntervalValue:
+		return FormatInterval(v)
+	}
+	return fmt.Sprint(d)
+}
+
+// FormatDate prints days since the epoch as YYYY-MM-DD.
+func FormatDate(days int32) string {
+	tm := time.Unix(int64(days)*86400, 0).UTC()
+	if tm.Year() <= 0 {
+		return fmt.Sprintf("%04d-%02d-%02d BC", 1-tm.Year(), tm.Month(), tm.Day())
+	}
+	return tm.Format("2006-01-02")
+}
+
+func formatTime(us int64) string {
+	h := us / microsPerHour
+	m := us / microsPerMinute % 60
+	s := us / microsPerSecond % 60
+	frac := us % microsPerSecond
+	out := fmt.Sprintf("%02d:%02d:%02d", h, m, s)
+	return out + fracString(frac)
+}
+
+func fracString(frac int64) string {
+	if frac == 0 {
+		return ""
+	}
+	return strings.TrimRight(fmt.Sprintf(".%06d", frac), "0")
+}
+
+// FormatTimestamp prints microseconds since the epoch; tz adds "+00".
+func FormatTimestamp(us int64, tz bool) string {
+	tm := time.UnixMicro(us).UTC()
+	out := tm.Format("2006-01-02 15:04:05") + fracString(int64(tm.Nanosecond()/1000))
+	if tz {
+		out += "+00"
+	}
+	return out
+}
+
+// FormatInterval prints an interval in IntervalStyle postgres.
+func FormatInterval(iv IntervalValue) string {
+	var parts []string
+	plural := func(n int64, unit string) string {
+		if n == 1 || n == -1 {
+			return fmt.Sprintf("%d %s", n, unit)
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	years, months := iv.Months/12, iv.Months%12
+	if years != 0 {
+		parts = append(parts, plural(int64(years), "year"))
+	}
+	if months != 0 {
+		parts = append(parts, plural(int64(months), "mon"))
+	}
+	if iv.Days != 0 {
+		parts = append(parts, plural(int64(iv.Days), "day"))
+	}
+	if iv.Micros != 0 || len(parts) == 0 {
+		us := iv.Micros
+		sign := ""
+		if us < 0 {
+			sign = "-"
+			us = -us
+		}
+		parts = append(parts, sign+formatTime(us))
+	}
+	return strings.Join(parts, " ")
+}
+
+func invalidText(t T, s string) *sqlerr.Error {
+	return sqlerr.New(sqlerr.InvalidText, "invalid input syntax for type %s: %q", t.String(), s)
+}
+
+// Parse reads a datum of type t from its text form.
+func Parse(t T, s string) (Datum, error) {
+	switch t.Kind {
+	case Bool:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "t", "true", "yes", "y", "on", "1":
+			return true, nil
+		case "f", "false", "no", "n", "off", "0":
+			return false, nil
+		}
+		return nil, invalidText(t, s)
+	case Int2, Int4, Int8:
+		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return nil, OutOfRange(t)
+			}
+			return nil, invalidText(t, s)
+		}
+		if !IntFits(t, v) {
+			return nil, OutOfRange(t)
+		}
+		return v, nil
+	case Float4, Float8:
+		str := strings.TrimSpace(s)
+		switch strings.ToLower(str) {
+		case "nan":
+			return math.NaN(), nil
+		case "infinity", "inf", "+infinity":
+			return math.Inf(1), nil
+		case "-infinity", "-inf":
+			return math.Inf(-1), nil
+		}
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil || strings.ContainsAny(str, "xXpP_") {
+			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+				return nil, OutOfRange(t)
+			}
+			return nil, invalidText(t, s)
+		}
+		return v, nil
+	case Numeric:
+		return ParseNumeric(t, strings.TrimSpace(s))
+	case Text, Varchar, Char, Unknown:
+		return s, nil
+	case Bytea:
+		if strings.HasPrefix(s, `\x`) {
+			b, err := hex.DecodeString(s[2:])
+			if err != nil {
+				return nil, invalidText(t, s)
+			}
+			return b, nil
+		}
+		return []byte(s), nil
+	case Date:
+		return ParseDate(s)
+	case Time:
+		us, err := parseClock(strings.TrimSpace(s))
+		if err != nil {
+			return nil, invalidText(t, s)
+		}
+		return us, nil
+	case Timestamp, TimestampTZ:
+		return ParseTimestamp(t, s)
+	case Interval:
+		return ParseInterval(s)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot parse values of type %s", t)
+}
+
+// OutOfRange is the error for a value that does not fit type t.
+func OutOfRange(t T) *sqlerr.Error {
+	return sqlerr.New(sqlerr.NumericOutOfRange, "%s out of range", t.String())
+}
+
+// IntFits reports whether v fits the integer type t.
+func IntFits(t T, v int64) bool {
+	switch t.Kind {
+	case Int2:
+		return v >= math.MinInt16 && v <= math.MaxInt16
+	case Int4:
+		return v >= math.MinInt32 && v <= math.MaxInt32
+	}
+	return true
+}
+
+// ParseNumeric reads a decimal string into a decimal128 at t's scale,
+// rounding half away from zero like PostgreSQL.
+func ParseNumeric(t T, s string) (Datum, error) {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || s == "" || strings.ContainsAny(s, "/xX_") {
+		return nil, invalidText(NumericT(0, 0), s)
+	}
+	return RatToNumeric(r, t)
+}
+
+// RatToNumeric rounds r to t's scale and checks t's precision.
+func RatToNumeric(r *big.Rat, t T) (Datum, error) {
+	scaled := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(t.Scale)), nil)))
+	num, den := scaled.Num(), scaled.Denom()
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int))
+	// round half away from zero
+	m2 := new(big.Int).Mul(new(big.Int).Abs(m), big.NewInt(2))
+	if m2.Cmp(den) >= 0 {
+		if num.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	prec := int32(MaxNumericPrecision)
+	if t.Prec > 0 {
+		prec = t.Prec
+	}
+	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(prec)), nil)
+	if new(big.Int).Abs(q).Cmp(limit) >= 0 {
+		return nil, sqlerr.New(sqlerr.NumericOutOfRange, "numeric field overflow").
+			WithDetail(fmt.Sprintf("A field with precision %d, scale %d must round to an absolute value less than 10^%d.", prec, t.Scale, prec-t.Scale))
+	}
+	return decimal128.FromBigInt(q), nil
+}
+
+// NumericToRat converts a decimal at scale to an exact rational.
+func NumericToRat(n decimal128.Num, scale int32) *big.Rat {
+	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
+	return new(big.Rat).SetFrac(n.BigInt(), den)
+}
+
+var epochDate = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ParseDate reads YYYY-MM-DD (ISO) into days since the epoch.
+func ParseDate(s string) (Datum, error) {
+	str := strings.TrimSpace(s)
+	tm, err := time.Parse("2006-01-02", str)
+	if err != nil {
+		switch strings.ToLower(str) {
+		case "epoch":
+			return int32(0), nil
+		}
+		return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type date: %q", s)
+	}
+	return int32(tm.Sub(epochDate).Hours() / 24), nil
+}
+
+func parseClock(s string) (int64, error) {
+	var h, m int64
+	var sec float64
+	parts := strings.Split(s, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		return 0, fmt.Errorf("bad time")
+	}
+	var err error
+	if h, err = strconv.ParseInt(parts[0], 10, 64); err != nil {
+		return 0, err
+	}
+	if m, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
+		return 0, err
+	}
+	if len(parts) == 3 {
+		if sec, err = strconv.ParseFloat(parts[2], 64); err != nil {
+			return 0, err
+		}
+	}
+	if h > 24 || m > 59 || sec >= 60 || h < 0 || m < 0 || sec < 0 {
+		return 0, fmt.Errorf("time out of range")
+	}
+	return h*microsPerHour + m*microsPerMinute + int64(math.Round(sec*1e6)), nil
+}
+
+// ParseTimestamp reads 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][+-HH[:MM]|Z]'.
+func ParseTimestamp(t T, s string) (Datum, error) {
+	str := strings.TrimSpace(s)
+	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
+	if strings.EqualFold(str, "epoch") {
+		return int64(0), nil
+	}
+	if len(str) < 10 {
+		return nil, bad
+	}
+	d, err := ParseDate(str[:10])
+	if err != nil {
+		return nil, bad
+	}
+	us := int64(d.(int32)) * MicrosPerDay
+	rest := strings.TrimSpace(str[10:])
+	rest = strings.TrimPrefix(rest, "T")
+	if rest == "" {
+		return us, nil
+	}
+	offset := int64(0)
+	if i := strings.IndexAny(rest, "+-Z"); i > 0 {
+		zone := rest[i:]
+		rest = strings.TrimSpace(rest[:i])
+		if zone != "Z" {
+			sign := int64(1)
+			if zone[0] == '-' {
+				sign = -1
+			}
+			zp := strings.Split(zone[1:], ":")
+			zh, err := strconv.ParseInt(zp[0], 10, 64)
+			if err != nil {
+				return nil, bad
+			}
+			var zm int64
+			if len(zp) > 1 {
+				if zm, err = strconv.ParseInt(zp[1], 10, 64); err != nil {
+					return nil, bad
+				}
+			}
+			offset = sign * (zh*microsPerHour + zm*microsPerMinute)
+		}
+	}
+	clock, err := parseClock(rest)
+	if err != nil {
+		return nil, bad
+	}
+	us += clock
+	if t.Kind == TimestampTZ {
+		us -= offset
+	}
+	return us, nil
+}
+
+// ParseInterval reads PostgreSQL's interval input: '1 year 2 mons 3 days
+// 04:05:06', '2 hours', '-1 day', '10:00', with an optional trailing 'ago'.
+func ParseInterval(s string) (Datum, error) {
+	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type interval: %q", s)
+	fields := strings.Fields(strings.ToLower(s))
+	var iv IntervalValue
+	ago := false
+	if len(fields) > 0 && fields[len(fields)-1] == "ago" {
+		ago = true
+		fields = fields[:len(fields)-1]
+	}
+	if len(fields) == 0 {
+		return nil, bad
+	}
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		if strings.Contains(f, ":") {
+			neg := strings.HasPrefix(f, "-")
+			us, err := parseClock(strings.TrimLeft(f, "+-"))
+			if err != nil {
+				return nil, bad
+			}
+			if neg {
+				us = -us
+			}
+			iv.Micros += us
+			continue
+		}
+		num, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil, bad
+		}
+		unit := "second"
+		if i+1 < len(fields) {
+			unit = strings.TrimSuffix(fields[i+1], "s")
+			i++
+		}
+		switch unit {
+		case "microsecond", "usec", "us":
+			iv.Micros += int64(num)
+		case "millisecond", "msec", "ms":
+			iv.Micros += int64(num * 1000)
+		case "second", "sec":
+			iv.Micros += int64(math.Round(num * 1e6))
+		case "minute", "min", "m":
+			iv.Micros += int64(math.Round(num * 60e6))
+		case "hour", "h", "hr":
+			iv.Micros += int64(math.Round(num * 3600e6))
+		case "day", "d":
+			iv.Days += int32(num)
+			iv.Micros += int64(math.Round((num - math.Trunc(num)) * float64(MicrosPerDay)))
+		case "week", "w":
+			iv.Days += int32(num * 7)
+		case "month", "mon":
+			iv.Months += int32(num)
+			iv.Days += int32(math.Round((num - math.Trunc(num)) * 30))
+		case "year", "y", "yr":
+			iv.Months += int32(math.Round(num * 12))
+		case "decade":
+			iv.Months += int32(num * 120)
+		case "century":
+			iv.Months += int32(num * 1200)
+		default:
+			return nil, bad
+		}
+	}
+	if ago {
+		iv = IntervalValue{-iv.Months, -iv.Days, -iv.Micros}
+	}
+	return iv, nil
+}

@@ -1,0 +1,296 @@
+// Package types maps SQL types to Arrow types and PostgreSQL OIDs, and
+// converts single values (datums) to and from their PostgreSQL text form.
+package types
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Kind is the family of a SQL type.
+type Kind uint8
+
+const (
+	Unknown Kind = iota // the type of an untyped NULL or string literal
+	Bool
+	Int2
+	Int4
+	Int8
+	Float4
+	Float8
+	Numeric
+	Text
+	Varchar
+	Char
+	Bytea
+	Date
+	Time
+	Timestamp
+	TimestampTZ
+	Interval
+)
+
+// T is a SQL type. Len is the declared length of varchar(n)/char(n) (0 =
+// unbounded); Prec and Scale describe numeric (Prec 0 = unconstrained, in
+// which case Scale is still the fixed scale the engine computes with).
+type T struct {
+	Kind  Kind
+	Prec  int32
+	Scale int32
+	Len   int32
+}
+
+// Convenience values.
+var (
+	UnknownT     = T{Kind: Unknown}
+	BoolT        = T{Kind: Bool}
+	Int2T        = T{Kind: Int2}
+	Int4T        = T{Kind: Int4}
+	Int8T        = T{Kind: Int8}
+	Float4T      = T{Kind: Float4}
+	Float8T      = T{Kind: Float8}
+	TextT        = T{Kind: Text}
+	ByteaT       = T{Kind: Bytea}
+	DateT        = T{Kind: Date}
+	TimeT        = T{Kind: Time}
+	TimestampT   = T{Kind: Timestamp}
+	TimestampTZT = T{Kind: TimestampTZ}
+	IntervalT    = T{Kind: Interval}
+)
+
+// MaxNumericPrecision is the widest decimal128 precision.
+const MaxNumericPrecision = 38
+
+// NumericT returns numeric(p,s); p = 0 means unconstrained.
+func NumericT(p, s int32) T { return T{Kind: Numeric, Prec: p, Scale: s} }
+
+func (t T) IsInteger() bool { return t.Kind == Int2 || t.Kind == Int4 || t.Kind == Int8 }
+func (t T) IsFloat() bool   { return t.Kind == Float4 || t.Kind == Float8 }
+func (t T) IsNumber() bool  { return t.IsInteger() || t.IsFloat() || t.Kind == Numeric }
+func (t T) IsString() bool  { return t.Kind == Text || t.Kind == Varchar || t.Kind == Char }
+func (t T) IsTemporal() bool {
+	return t.Kind == Date || t.Kind == Time || t.Kind == Timestamp || t.Kind == TimestampTZ
+}
+
+// Equal reports whether two types are the same for execution purposes.
+func (t T) Equal(o T) bool { return t == o }
+
+// Arrow returns the Arrow type that stores values of t.
+func (t T) Arrow() arrow.DataType {
+	switch t.Kind {
+	case Bool:
+		return arrow.FixedWidthTypes.Boolean
+	case Int2:
+		return arrow.PrimitiveTypes.Int16
+	case Int4:
+		return arrow.PrimitiveTypes.Int32
+	case Int8:
+		return arrow.PrimitiveTypes.Int64
+	case Float4:
+		return arrow.PrimitiveTypes.Float32
+	case Float8:
+		return arrow.PrimitiveTypes.Float64
+	case Numeric:
+		return &arrow.Decimal128Type{Precision: MaxNumericPrecision, Scale: t.Scale}
+	case Text, Varchar, Char, Unknown:
+		return arrow.BinaryTypes.String
+	case Bytea:
+		return arrow.BinaryTypes.Binary
+	case Date:
+		return arrow.FixedWidthTypes.Date32
+	case Time:
+		return arrow.FixedWidthTypes.Time64us
+	case Timestamp:
+		return &arrow.TimestampType{Unit: arrow.Microsecond}
+	case TimestampTZ:
+		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	case Interval:
+		return arrow.FixedWidthTypes.MonthDayNanoInterval
+	}
+	panic(fmt.Sprintf("types: no arrow type for kind %d", t.Kind))
+}
+
+// OID returns the PostgreSQL type OID.
+func (t T) OID() uint32 {
+	switch t.Kind {
+	case Bool:
+		return 16
+	case Int2:
+		return 21
+	case Int4:
+		return 23
+	case Int8:
+		return 20
+	case Float4:
+		return 700
+	case Float8:
+		return 701
+	case Numeric:
+		return 1700
+	case Text:
+		return 25
+	case Varchar:
+		return 1043
+	case Char:
+		return 1042
+	case Bytea:
+		return 17
+	case Date:
+		return 1082
+	case Time:
+		return 1083
+	case Timestamp:
+		return 1114
+	case TimestampTZ:
+		return 1184
+	case Interval:
+		return 1186
+	}
+	return 705 // unknown
+}
+
+// String returns the type's name as PostgreSQL's format_type prints it.
+func (t T) String() string {
+	switch t.Kind {
+	case Bool:
+		return "boolean"
+	case Int2:
+		return "smallint"
+	case Int4:
+		return "integer"
+	case Int8:
+		return "bigint"
+	case Float4:
+		return "real"
+	case Float8:
+		return "double precision"
+	case Numeric:
+		if t.Prec == 0 {
+			return "numeric"
+		}
+		return fmt.Sprintf("numeric(%d,%d)", t.Prec, t.Scale)
+	case Text:
+		return "text"
+	case Varchar:
+		if t.Len > 0 {
+			return fmt.Sprintf("character varying(%d)", t.Len)
+		}
+		return "character varying"
+	case Char:
+		return fmt.Sprintf("character(%d)", max(t.Len, 1))
+	case Bytea:
+		return "bytea"
+	case Date:
+		return "date"
+	case Time:
+		return "time without time zone"
+	case Timestamp:
+		return "timestamp without time zone"
+	case TimestampTZ:
+		return "timestamp with time zone"
+	case Interval:
+		return "interval"
+	}
+	return "unknown"
+}
+
+// DefaultNumericScale is the scale used for unconstrained numeric values
+// whose scale cannot be derived (e.g. a cast from float).
+const DefaultNumericScale = 16
+
+// FromName resolves a type name (as pg_query spells it, possibly qualified
+// with pg_catalog) and its type modifiers.
+func FromName(name string, mods []int32) (T, bool) {
+	name = strings.TrimPrefix(strings.ToLower(name), "pg_catalog.")
+	switch name {
+	case "bool", "boolean":
+		return BoolT, true
+	case "int2", "smallint":
+		return Int2T, true
+	case "int4", "int", "integer", "serial", "serial4":
+		return Int4T, true
+	case "int8", "bigint", "bigserial", "serial8":
+		return Int8T, true
+	case "float4", "real":
+		return Float4T, true
+	case "float8", "double precision", "float":
+		if name == "float" && len(mods) == 1 && mods[0] <= 24 {
+			return Float4T, true
+		}
+		return Float8T, true
+	case "numeric", "decimal":
+		switch len(mods) {
+		case 0:
+			return NumericT(0, DefaultNumericScale), true
+		case 1:
+			return NumericT(mods[0], 0), true
+		default:
+			return NumericT(mods[0], mods[1]), true
+		}
+	case "text", "name", "string":
+		return TextT, true
+	case "varchar", "character varying":
+		t := T{Kind: Varchar}
+		if len(mods) > 0 {
+			t.Len = mods[0]
+		}
+		return t, true
+	case "bpchar", "char", "character":
+		t := T{Kind: Char, Len: 1}
+		if len(mods) > 0 {
+			t.Len = mods[0]
+		}
+		return t, true
+	case "bytea":
+		return ByteaT, true
+	case "date":
+		return DateT, true
+	case "time", "time without time zone":
+		return TimeT, true
+	case "timestamp", "timestamp without time zone":
+		return TimestampT, true
+	case "timestamptz", "timestamp with time zone":
+		return TimestampTZT, true
+	case "interval":
+		return IntervalT, true
+	}
+	return T{}, false
+}
+
+// FromArrow maps an Arrow type back to a SQL type.
+func FromArrow(dt arrow.DataType) (T, bool) {
+	switch d := dt.(type) {
+	case *arrow.BooleanType:
+		return BoolT, true
+	case *arrow.Int16Type:
+		return Int2T, true
+	case *arrow.Int32Type:
+		return Int4T, true
+	case *arrow.Int64Type:
+		return Int8T, true
+	case *arrow.Float32Type:
+		return Float4T, true
+	case *arrow.Float64Type:
+		return Float8T, true
+	case *arrow.Decimal128Type:
+		return NumericT(d.Precision, d.Scale), true
+	case *arrow.StringType, *arrow.LargeStringType:
+		return TextT, true
+	case *arrow.BinaryType:
+		return ByteaT, true
+	case *arrow.Date32Type:
+		return DateT, true
+	case *arrow.Time64Type:
+		return TimeT, true
+	case *arrow.TimestampType:
+		if d.TimeZone != "" {
+			return TimestampTZT, true
+		}
+		return TimestampT, true
+	case *arrow.MonthDayNanoIntervalType:
+		return IntervalT, true
+	}
+	return T{}, false
+}

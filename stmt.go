@@ -1,0 +1,178 @@
+package weft
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/optimizer"
+	"github.com/weftdb/weft/planner/physical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+const version = binder.Version
+
+// Version is the engine version.
+const Version = version
+
+func (s *Session) env() *exec.Env {
+	return exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+}
+
+func (s *Session) binder(env *exec.Env) *binder.Binder {
+	return binder.New(s.db.cat, s.searchPath, env)
+}
+
+func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	env := s.env()
+	switch n := raw.Stmt.Node.(type) {
+	case *pg.Node_SelectStmt:
+		return s.runQuery(ctx, env, n.SelectStmt)
+	case *pg.Node_ExplainStmt:
+		return s.explain(ctx, env, n.ExplainStmt)
+	case *pg.Node_CreateStmt:
+		return s.createTable(env, n.CreateStmt)
+	case *pg.Node_CreateTableAsStmt:
+		return s.createTableAs(ctx, env, n.CreateTableAsStmt)
+	case *pg.Node_InsertStmt:
+		return s.insert(ctx, env, n.InsertStmt)
+	case *pg.Node_UpdateStmt:
+		return s.update(ctx, env, n.UpdateStmt)
+	case *pg.Node_DeleteStmt:
+		return s.delete(ctx, env, n.DeleteStmt)
+	case *pg.Node_DropStmt:
+		return s.drop(n.DropStmt)
+	case *pg.Node_ViewStmt:
+		return s.createView(env, n.ViewStmt)
+	case *pg.Node_IndexStmt:
+		return s.createIndex(n.IndexStmt)
+	case *pg.Node_TruncateStmt:
+		return s.truncate(n.TruncateStmt)
+	case *pg.Node_CreateSchemaStmt:
+		if err := s.db.cat.CreateSchema(n.CreateSchemaStmt.Schemaname, n.CreateSchemaStmt.IfNotExists); err != nil {
+			return nil, err
+		}
+		return &Result{Tag: "CREATE SCHEMA"}, nil
+	case *pg.Node_VariableSetStmt:
+		return s.set(n.VariableSetStmt)
+	case *pg.Node_VariableShowStmt:
+		return s.show(n.VariableShowStmt.Name)
+	case *pg.Node_TransactionStmt:
+		return s.transaction(n.TransactionStmt)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %s is not supported yet", stmtName(raw.Stmt))
+}
+
+func stmtName(n *pg.Node) string {
+	name := fmt.Sprintf("%T", n.Node)
+	name = strings.TrimPrefix(name, "*pg_query.Node_")
+	return name
+}
+
+// plan binds and optimizes a query.
+func (s *Session) plan(env *exec.Env, stmt *pg.SelectStmt) (logical.Plan, error) {
+	b := s.binder(env)
+	p, err := b.BindQuery(stmt)
+	if err != nil {
+		return nil, err
+	}
+	return optimizer.Optimize(p, s.DisabledRules)
+}
+
+// run executes a logical plan and collects its output.
+func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arrow.Record, error) {
+	b := physical.NewBuilder(env, nil)
+	defer b.Release()
+	op, err := b.Build(p)
+	if err != nil {
+		return nil, err
+	}
+	return exec.Drain(ctx, &exec.Gather{Input: op}, 0)
+}
+
+func (s *Session) runQuery(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (*Result, error) {
+	p, err := s.plan(env, stmt)
+	if err != nil {
+		return nil, err
+	}
+	batches, err := s.run(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Columns: columnsOf(p.Columns()), Batches: batches, Query: true}
+	res.Tag = fmt.Sprintf("SELECT %d", res.NumRows())
+	return res, nil
+}
+
+func columnsOf(cols []logical.Column) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		out[i] = Column{Name: c.Name, Type: c.T, TableOID: c.TableOID, Attnum: c.Attnum}
+	}
+	return out
+}
+
+func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt) (*Result, error) {
+	analyze := false
+	for _, o := range st.Options {
+		if d, ok := o.Node.(*pg.Node_DefElem); ok && d.DefElem.Defname == "analyze" {
+			analyze = true
+			if d.DefElem.Arg != nil {
+				if v, ok := d.DefElem.Arg.Node.(*pg.Node_String_); ok && (v.String_.Sval == "false" || v.String_.Sval == "off") {
+					analyze = false
+				}
+			}
+		}
+	}
+	sel, ok := st.Query.Node.(*pg.Node_SelectStmt)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "EXPLAIN supports SELECT statements only")
+	}
+	p, err := s.plan(env, sel.SelectStmt)
+	if err != nil {
+		return nil, err
+	}
+	b := physical.NewBuilder(env, nil)
+	b.Analyze = analyze
+	defer b.Release()
+	op, err := b.Build(p)
+	if err != nil {
+		return nil, err
+	}
+	if analyze {
+		batches, err := exec.Drain(ctx, &exec.Gather{Input: op}, 0)
+		if err != nil {
+			return nil, err
+		}
+		exec.ReleaseRecords(batches)
+	}
+	text := strings.TrimRight(exec.FormatPlan(op), "\n")
+	return textResult(s, "QUERY PLAN", strings.Split(text, "\n"), "EXPLAIN"), nil
+}
+
+// textResult builds a one-column text result.
+func textResult(s *Session, name string, lines []string, tag string) *Result {
+	bld := array.NewStringBuilder(s.db.opts.Mem)
+	defer bld.Release()
+	for _, l := range lines {
+		bld.Append(l)
+	}
+	col := bld.NewArray()
+	defer col.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	rec := array.NewRecord(schema, []arrow.Array{col}, int64(len(lines)))
+	if tag == "" {
+		tag = fmt.Sprintf("SELECT %d", len(lines))
+	}
+	return &Result{Columns: []Column{{Name: name, Type: types.TextT}}, Batches: []arrow.Record{rec}, Tag: tag, Query: true}
+}

@@ -1,0 +1,167 @@
+// Package weft is the embedding API of the Weft SQL engine: open a
+// database, start sessions, run PostgreSQL-dialect SQL, get Arrow results.
+package weft
+
+import (
+	"context"
+	"runtime"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Options configures a database.
+type Options struct {
+	// Partitions is how many partitions tables are split into and how many
+	// goroutines scan them (default: the number of CPUs).
+	Partitions int
+	// BatchSize is the number of rows per Arrow batch (default 8192).
+	BatchSize int
+	// Mem allocates all Arrow memory (default: Go's allocator).
+	Mem memory.Allocator
+}
+
+// DB is an open database. It is safe for concurrent use by many sessions.
+type DB struct {
+	cat  *catalog.Catalog
+	opts Options
+}
+
+// Open opens an in-memory database.
+func Open(opts Options) (*DB, error) {
+	if opts.Partitions <= 0 {
+		opts.Partitions = runtime.NumCPU()
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 8192
+	}
+	if opts.Mem == nil {
+		opts.Mem = memory.DefaultAllocator
+	}
+	return &DB{cat: catalog.New(opts.Mem, opts.Partitions), opts: opts}, nil
+}
+
+// Close releases all table data.
+func (db *DB) Close() error {
+	db.cat.Close()
+	return nil
+}
+
+// Catalog exposes the catalog (for tools that list objects).
+func (db *DB) Catalog() *catalog.Catalog { return db.cat }
+
+// Session is one connection's state: search path, settings. A session runs
+// one statement at a time.
+type Session struct {
+	db         *DB
+	searchPath []string
+	settings   map[string]string
+	// DisabledRules turns optimizer rules off by name (for tests).
+	DisabledRules map[string]bool
+}
+
+// NewSession starts a session.
+func (db *DB) NewSession() *Session {
+	return &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
+}
+
+// Column describes a result column.
+type Column struct {
+	Name string
+	Type types.T
+	// TableOID and Attnum identify the source column of a base table (0 when
+	// the column is computed).
+	TableOID uint32
+	Attnum   int
+}
+
+// Result is the outcome of one statement. Batches belong to the Result:
+// call Release when done with them.
+type Result struct {
+	Columns []Column
+	Batches []arrow.Record
+	// Tag is PostgreSQL's command tag ("SELECT 3", "INSERT 0 1", …).
+	Tag string
+	// Notices are messages for the client that are not errors.
+	Notices []string
+	// Query reports whether the statement returns rows.
+	Query bool
+}
+
+// Release frees the result's batches.
+func (r *Result) Release() {
+	exec.ReleaseRecords(r.Batches)
+	r.Batches = nil
+}
+
+// NumRows counts the result rows.
+func (r *Result) NumRows() int64 {
+	var n int64
+	for _, b := range r.Batches {
+		n += b.NumRows()
+	}
+	return n
+}
+
+// Exec runs every statement in sql, stopping at the first error. Results of
+// statements that ran are returned along with the error.
+func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Result
+	for _, st := range stmts {
+		res, err := s.execStmt(ctx, sql, st)
+		if err != nil {
+			return out, sqlerr.Wrap(err)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// Query runs a single statement and returns its result.
+func (s *Session) Query(ctx context.Context, sql string) (*Result, error) {
+	rs, err := s.Exec(ctx, sql)
+	if err != nil {
+		for _, r := range rs {
+			r.Release()
+		}
+		return nil, err
+	}
+	if len(rs) == 0 {
+		return &Result{Tag: ""}, nil
+	}
+	for _, r := range rs[:len(rs)-1] {
+		r.Release()
+	}
+	return rs[len(rs)-1], nil
+}
+
+func defaultSettings() map[string]string {
+	return map[string]string{
+		"search_path":                 `"$user", public`,
+		"client_encoding":             "UTF8",
+		"server_encoding":             "UTF8",
+		"datestyle":                   "ISO, MDY",
+		"timezone":                    "UTC",
+		"intervalstyle":               "postgres",
+		"extra_float_digits":          "1",
+		"application_name":            "",
+		"statement_timeout":           "0",
+		"standard_conforming_strings": "on",
+		"integer_datetimes":           "on",
+		"server_version":              "15.0 (Weft " + version + ")",
+		"batch_size":                  "",
+		"max_parallel_workers":        "",
+	}
+}
+
+func lower(s string) string { return strings.ToLower(s) }
