@@ -27,7 +27,9 @@ func (s *Session) env() *exec.Env {
 }
 
 func (s *Session) binder(env *exec.Env) *binder.Binder {
-	return binder.New(s.db.cat, s.searchPath, env)
+	b := binder.New(s.db.cat, s.searchPath, env)
+	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
+	return b
 }
 
 func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Result, error) {

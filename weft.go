@@ -161,6 +161,8 @@ func defaultSettings() map[string]string {
 		"server_version":              "15.0 (Weft " + version + ")",
 		"batch_size":                  "",
 		"max_parallel_workers":        "",
+		// weft.null_order: "largest" (PostgreSQL) or "smallest" (SQLite)
+		"weft.null_order": "largest",
 	}
 }
 

@@ -49,12 +49,16 @@ func runSLT(args []string) int {
 	verbose := fs.Bool("v", false, "print each failure with its SQL, expected and actual results")
 	partitions := fs.Int("partitions", 0, "partitions per table")
 	batch := fs.Int("batch", 0, "rows per batch")
+	sqlite := fs.Bool("sqlite", false, "SQLite compatibility: NULLs sort first (for SQLite's corpus)")
 	_ = fs.Parse(args)
 	r := &sqllogictest.Runner{
 		Open:    func() (*weft.DB, error) { return weft.Open(weft.Options{Partitions: *partitions, BatchSize: *batch}) },
 		Verbose: *verbose,
 		Out:     os.Stdout,
 		Timeout: time.Minute,
+	}
+	if *sqlite {
+		r.Setup = "SET weft.null_order = 'smallest'"
 	}
 	var total sqllogictest.Result
 	failedFiles := 0

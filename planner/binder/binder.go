@@ -24,6 +24,9 @@ type Binder struct {
 	// ParamTypes holds the types of $1..$n, inferred from context when the
 	// client did not give them (Unknown until then).
 	ParamTypes []types.T
+	// NullsSmallest sorts NULLs before other values by default (SQLite's
+	// order) instead of after them (PostgreSQL's).
+	NullsSmallest bool
 
 	nextID  logical.ColumnID
 	scalars map[string]*exec.ScalarDef

@@ -250,7 +250,7 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 		if err != nil {
 			return nil, err
 		}
-		wc.OrderBy = append(wc.OrderBy, sortKey(b.resolveUnknown(e), sb))
+		wc.OrderBy = append(wc.OrderBy, b.sortKey(b.resolveUnknown(e), sb))
 	}
 	if wc.Frame, err = b.frame(wd); err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 	return &logical.ColRef{Col: col}, nil
 }
 
-func sortKey(e logical.Expr, sb *pg.SortBy) logical.SortKey {
+func (b *Binder) sortKey(e logical.Expr, sb *pg.SortBy) logical.SortKey {
 	k := logical.SortKey{Expr: e, Desc: sb.SortbyDir == pg.SortByDir_SORTBY_DESC}
 	switch sb.SortbyNulls {
 	case pg.SortByNulls_SORTBY_NULLS_FIRST:
@@ -269,7 +269,9 @@ func sortKey(e logical.Expr, sb *pg.SortBy) logical.SortKey {
 	case pg.SortByNulls_SORTBY_NULLS_LAST:
 		k.NullsFirst = false
 	default:
-		k.NullsFirst = k.Desc // PostgreSQL: NULLs are larger than everything
+		// PostgreSQL: NULLs are larger than everything; SQLite (for its
+		// sqllogictest corpus) treats them as smaller.
+		k.NullsFirst = k.Desc != b.NullsSmallest
 	}
 	return k
 }

@@ -482,7 +482,7 @@ func (b *Binder) bindOrderKeys(items []*pg.Node, s *scope, targets []target) ([]
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sortKey(e, sb))
+		out = append(out, b.sortKey(e, sb))
 	}
 	return out, nil
 }

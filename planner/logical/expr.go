@@ -183,16 +183,19 @@ type Subquery struct {
 }
 
 func (e *Subquery) Type() types.T { return e.T }
+// String names the subquery by its plan's identity: two textually equal
+// subqueries are still distinct expressions (they may be volatile).
 func (e *Subquery) String() string {
+	id := fmt.Sprintf("subquery@%p", e.Plan)
 	switch e.Kind {
 	case exec.ExistsSubquery:
-		return "EXISTS(subquery)"
+		return "EXISTS(" + id + ")"
 	case exec.AnySubquery:
-		return fmt.Sprintf("%s %s ANY(subquery)", e.Test, e.Op)
+		return fmt.Sprintf("%s %s ANY(%s)", e.Test, e.Op, id)
 	case exec.AllSubquery:
-		return fmt.Sprintf("%s %s ALL(subquery)", e.Test, e.Op)
+		return fmt.Sprintf("%s %s ALL(%s)", e.Test, e.Op, id)
 	}
-	return "(subquery)"
+	return "(" + id + ")"
 }
 
 // AggCall is an aggregate computed by an Aggregate node.
