@@ -228,7 +228,12 @@ func (r *Runner) runRecord(sess *weft.Session, rec record, hashThreshold int) st
 		}
 		return ""
 	}
-	expected := flatten(rec.expected, ncols)
+	// One value per line (SQLite's layout) when the counts agree; otherwise
+	// one row per line with tab- or space-separated values.
+	expected := rec.expected
+	if len(expected) != len(vals) {
+		expected = flatten(rec.expected, ncols)
+	}
 	if hashThreshold > 0 && len(vals) > hashThreshold && len(expected) != len(vals) {
 		return fmt.Sprintf("expected %d values, got %d values hashing to %s", len(expected), len(vals), hashValues(vals))
 	}

@@ -183,6 +183,7 @@ type Subquery struct {
 }
 
 func (e *Subquery) Type() types.T { return e.T }
+
 // String names the subquery by its plan's identity: two textually equal
 // subqueries are still distinct expressions (they may be volatile).
 func (e *Subquery) String() string {

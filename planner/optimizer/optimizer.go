@@ -27,6 +27,7 @@ func Rules() []Rule {
 	return []Rule{
 		ruleFunc{"decorrelate_subqueries", decorrelate},
 		ruleFunc{"push_down_filter", pushDownFilters},
+		ruleFunc{"reorder_joins", reorderJoins},
 		ruleFunc{"extract_equijoin_keys", extractEquiJoins},
 		ruleFunc{"prune_columns", pruneColumns},
 	}

@@ -5,40 +5,6 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 )
 
-// estimateRows guesses a plan's output size for choosing build sides.
-func estimateRows(p logical.Plan) float64 {
-	switch n := p.(type) {
-	case *logical.Scan:
-		s := n.Table.Snapshot()
-		defer s.Release()
-		return float64(s.NumRows())
-	case *logical.Values:
-		return float64(len(n.Rows))
-	case *logical.Filter:
-		return estimateRows(n.Input) * 0.5
-	case *logical.Aggregate:
-		if len(n.Groups) == 0 {
-			return 1
-		}
-		return estimateRows(n.Input) * 0.5
-	case *logical.Limit:
-		if n.Count >= 0 {
-			return float64(n.Count)
-		}
-	case *logical.Join:
-		l, r := estimateRows(n.Left), estimateRows(n.Right)
-		if n.Kind == logical.SemiJoin || n.Kind == logical.AntiJoin || n.Kind == logical.NullAwareAntiJoin {
-			return l
-		}
-		return max(l, r)
-	}
-	var total float64
-	for _, c := range p.Children() {
-		total = max(total, estimateRows(c))
-	}
-	return total
-}
-
 var joinKinds = map[logical.JoinKind]exec.JoinKind{
 	logical.InnerJoin:         exec.InnerJoin,
 	logical.LeftJoin:          exec.LeftJoin,
@@ -53,7 +19,7 @@ func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
 	// builds its hash table on the smaller input. Either way the output
 	// columns are put back in (left, right) order by a projection.
 	swap := n.Kind == logical.RightJoin ||
-		(n.Kind == logical.InnerJoin && estimateRows(n.Left) < estimateRows(n.Right))
+		(n.Kind == logical.InnerJoin && logical.EstimateRows(n.Left) < logical.EstimateRows(n.Right))
 	if !swap {
 		return b.buildJoinOrdered(n, n.Left, n.Right, n.LeftKeys, n.RightKeys, n.Kind)
 	}

@@ -1,0 +1,50 @@
+# Weft build and test entry points. `make test` is what CI runs (.ci/run).
+GO        ?= go
+WEFT      := bin/weft
+SHARED    ?= ../shared
+SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
+OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
+
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(WEFT) ./cmd/weft
+
+# Interactive SQL prompt on the embedded default.
+run: build
+	./$(WEFT)
+
+test: vet unit slt
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
+
+unit:
+	$(GO) test -count=1 ./...
+
+slt: slt-own slt-sqlite
+
+slt-own: build
+	./$(WEFT) slt $(OWN_SLT)
+
+# SQLite's select1-5 corpus, run with SQLite's conventions (NULLs sort first,
+# integer results printed as SQLite prints them). Skipped when ../shared is absent.
+slt-sqlite: build
+ifneq ($(SQLITE_SLT),)
+	./$(WEFT) slt -sqlite $(SQLITE_SLT)
+else
+	@echo "no $(SHARED)/slt/sqlite: SQLite corpus not run"
+endif
+
+# One minute of fuzzing over parse -> bind -> plan.
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzPlan -fuzztime 60s ./planner/...
+
+bench:
+	cd bench && $(GO) run . $(BENCH_ARGS)
+
+clean:
+	rm -rf bin
