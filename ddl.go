@@ -2,7 +2,7 @@ package weft
 
 import (
 	"context"
-	"strings"
+	"github.com/weftdb/weft/sql/parser"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
@@ -28,19 +28,10 @@ func (s *Session) targetSchema(explicit string) (string, error) {
 	return "", sqlerr.New(sqlerr.UndefinedSchema, "no schema has been selected to create in")
 }
 
-func deparseExpr(n *pg.Node) (string, error) {
-	tree := &pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: &pg.SelectStmt{
-		TargetList: []*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: n}}}},
-	}}}}}}
-	out, err := pg.Deparse(tree)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimPrefix(out, "SELECT "), nil
-}
+func deparseExpr(n *pg.Node) (string, error) { return parser.DeparseExpr(n) }
 
 func deparseSelect(sel *pg.SelectStmt) (string, error) {
-	return pg.Deparse(&pg.ParseResult{Stmts: []*pg.RawStmt{{Stmt: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}})
+	return parser.Deparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}})
 }
 
 func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error) {

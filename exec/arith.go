@@ -235,3 +235,47 @@ func rowKernelNullable(ret types.T, f func([]types.Datum) (types.Datum, error)) 
 		return bld.NewArray(), nil
 	}
 }
+
+// BitwiseKernel is &, |, # (xor), << or >> over one integer type; shifts
+// take an integer count and wrap like PostgreSQL's (C's) shifts.
+func BitwiseKernel(op string, t types.T) Kernel {
+	bits := int64(map[types.Kind]int{types.Int2: 16, types.Int4: 32}[t.Kind])
+	if bits == 0 {
+		bits = 64
+	}
+	return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+		a, b := ds[0].(int64), ds[1].(int64)
+		var r int64
+		switch op {
+		case "&":
+			r = a & b
+		case "|":
+			r = a | b
+		case "#":
+			r = a ^ b
+		case "<<":
+			r = a << uint64(b%bits)
+		case ">>":
+			r = a >> uint64(b%bits)
+		}
+		return truncateInt(r, t), nil
+	})
+}
+
+// BitNotKernel is ~ over one integer type.
+func BitNotKernel(t types.T) Kernel {
+	return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+		return ^ds[0].(int64), nil
+	})
+}
+
+// truncateInt wraps v to t's width, as a C shift on that type would.
+func truncateInt(v int64, t types.T) int64 {
+	switch t.Kind {
+	case types.Int2:
+		return int64(int16(v))
+	case types.Int4:
+		return int64(int32(v))
+	}
+	return v
+}

@@ -112,8 +112,27 @@ func filterBatch(ec *EvalContext, b arrow.Record, pred Expr) (arrow.Record, erro
 	if trues == 0 {
 		return b.NewSlice(0, 0), nil
 	}
+	if hasInterval(b.Schema()) {
+		// Arrow's filter kernel cannot move 16-byte intervals: gather instead.
+		idx := make([]int, 0, trues)
+		for i := 0; i < bm.Len(); i++ {
+			if bm.IsValid(i) && bm.Value(i) {
+				idx = append(idx, i)
+			}
+		}
+		return takeRecord(ec, b, idx)
+	}
 	cctx := compute.WithAllocator(ec.Ctx, ec.Mem)
 	return compute.FilterRecordBatch(cctx, b, mask, compute.DefaultFilterOptions())
+}
+
+func hasInterval(s *arrow.Schema) bool {
+	for _, f := range s.Fields() {
+		if f.Type.ID() == arrow.INTERVAL_MONTH_DAY_NANO {
+			return true
+		}
+	}
+	return false
 }
 
 // Project computes expressions over each batch.

@@ -3,6 +3,7 @@ package exec
 import (
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -127,12 +128,20 @@ func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, err
 	}
 	if from.IsString() || from.Kind == types.Unknown {
 		s := d.(string)
+		if from.Kind == types.Char && to.Kind != types.Char {
+			// char(n)'s padding is not significant and does not survive a cast.
+			s = strings.TrimRight(s, " ")
+		}
 		if to.IsString() {
 			return fitString(s, to, explicit)
 		}
 		return types.Parse(to, s)
 	}
 	if to.IsString() {
+		if from.Kind == types.Bool {
+			// bool's output form is t/f, but its cast to text spells it out.
+			return fitString(strconv.FormatBool(d.(bool)), to, explicit)
+		}
 		return fitString(types.Format(from, d), to, explicit)
 	}
 	switch {

@@ -24,9 +24,15 @@ func mathFunctions() []*ScalarDef {
 		{Name: "abs", Resolve: resolveAbs},
 		overloads("round",
 			sig("round", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumeric),
+			sig("round", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
+				return roundNumeric([]types.Datum{ds[0], int64(0)})
+			}),
 			f8("round", pure(roundHalfEven))),
 		overloads("trunc",
 			sig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), truncNumeric),
+			sig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
+				return truncNumeric([]types.Datum{ds[0], int64(0)})
+			}),
 			f8("trunc", pure(math.Trunc))),
 		f8("ceil", pure(math.Ceil)),
 		f8("ceiling", pure(math.Ceil)),
@@ -62,6 +68,9 @@ func mathFunctions() []*ScalarDef {
 		sig("power", []types.T{types.Float8T, types.Float8T}, types.Float8T, power),
 		sig("pow", []types.T{types.Float8T, types.Float8T}, types.Float8T, power),
 		{Name: "mod", Resolve: resolveMod},
+		sig("div", []types.T{types.NumericT(0, types.DefaultNumericScale), types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, 0), numericDiv),
+		{Name: "gcd", Resolve: resolveGCD(false)},
+		{Name: "lcm", Resolve: resolveGCD(true)},
 		{Name: "random", Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
 			if len(args) != 0 {
 				return nil, types.T{}, nil, NoSuchFunction("random", args)
@@ -233,4 +242,48 @@ func NumericCommonType(a, b types.T) (types.T, bool) {
 		return types.T{Kind: a.Kind}, true
 	}
 	return types.T{Kind: b.Kind}, true
+}
+
+// numericDiv is div(y, x): the integer quotient, truncated toward zero.
+func numericDiv(ds []types.Datum) (types.Datum, error) {
+	y := types.NumericToRat(ds[0].(decimal128.Num), types.DefaultNumericScale)
+	x := types.NumericToRat(ds[1].(decimal128.Num), types.DefaultNumericScale)
+	if x.Sign() == 0 {
+		return nil, sqlerr.New(sqlerr.DivisionByZero, "division by zero")
+	}
+	q := new(big.Rat).Quo(y, x)
+	return types.RatToNumeric(new(big.Rat).SetInt(new(big.Int).Quo(q.Num(), q.Denom())), types.NumericT(0, 0))
+}
+
+// resolveGCD builds gcd or lcm over smallint, integer or bigint.
+func resolveGCD(lcm bool) func(args []types.T) ([]types.T, types.T, Kernel, error) {
+	name := "gcd"
+	if lcm {
+		name = "lcm"
+	}
+	return func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) != 2 {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		t, ok := NumericCommonType(args[0], args[1])
+		if !ok || !t.IsInteger() {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		return []types.T{t, t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+			a, b := ds[0].(int64), ds[1].(int64)
+			g := new(big.Int).GCD(nil, nil, big.NewInt(a).Abs(big.NewInt(a)), big.NewInt(b).Abs(big.NewInt(b)))
+			r := g
+			if lcm {
+				if a == 0 || b == 0 {
+					return int64(0), nil
+				}
+				r = new(big.Int).Abs(new(big.Int).Mul(big.NewInt(a), big.NewInt(b)))
+				r.Quo(r, g)
+			}
+			if !r.IsInt64() || !types.IntFits(t, r.Int64()) {
+				return nil, types.OutOfRange(t)
+			}
+			return r.Int64(), nil
+		}), nil
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -27,10 +29,14 @@ func s1(name string, f func(string) types.Datum, ret types.T) *ScalarDef {
 
 func stringFunctions() []*ScalarDef {
 	return []*ScalarDef{
-		s1("length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+		overloads("length",
+			s1("length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+			sig("length", []types.T{types.ByteaT}, int4T, byteLength)),
 		s1("char_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
 		s1("character_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
-		s1("octet_length", func(s string) types.Datum { return int64(len(s)) }, int4T),
+		overloads("octet_length",
+			s1("octet_length", func(s string) types.Datum { return int64(len(s)) }, int4T),
+			sig("octet_length", []types.T{types.ByteaT}, int4T, byteLength)),
 		s1("lower", func(s string) types.Datum { return strings.ToLower(s) }, textT),
 		s1("upper", func(s string) types.Datum { return strings.ToUpper(s) }, textT),
 		s1("reverse", func(s string) types.Datum {
@@ -59,9 +65,16 @@ func stringFunctions() []*ScalarDef {
 			sig("substring", []types.T{textT, int4T, int4T}, textT, substr),
 			sig("substring", []types.T{textT, int4T}, textT, substr)),
 		sig("strpos", []types.T{textT, textT}, int4T, position),
-		sig("position", []types.T{textT, textT}, int4T, func(ds []types.Datum) (types.Datum, error) {
-			return position([]types.Datum{ds[1], ds[0]})
+		// The grammar turns position(needle IN haystack) into
+		// position(haystack, needle), the same order as strpos.
+		sig("position", []types.T{textT, textT}, int4T, position),
+		sig("translate", []types.T{textT, textT, textT}, textT, translate),
+		sig("to_hex", []types.T{types.Int8T}, textT, func(ds []types.Datum) (types.Datum, error) {
+			return strconv.FormatUint(uint64(ds[0].(int64)), 16), nil
 		}),
+		overloads("regexp_replace",
+			sig("regexp_replace", []types.T{textT, textT, textT}, textT, regexpReplace),
+			sig("regexp_replace", []types.T{textT, textT, textT, textT}, textT, regexpReplace)),
 		sig("replace", []types.T{textT, textT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
 			return strings.ReplaceAll(ds[0].(string), ds[1].(string), ds[2].(string)), nil
 		}),
@@ -330,8 +343,80 @@ func RegexKernel(ci, negate bool) Kernel {
 }
 
 // ConcatKernel implements ||, which is NULL if either side is NULL.
+// BoolOutKernel prints a boolean as its output function does: t or f.
+func BoolOutKernel() Kernel {
+	return rowKernel(textT, func(ds []types.Datum) (types.Datum, error) {
+		return types.Format(types.BoolT, ds[0]), nil
+	})
+}
+
+// ByteaConcatKernel is bytea || bytea.
+func ByteaConcatKernel() Kernel {
+	return rowKernel(types.ByteaT, func(ds []types.Datum) (types.Datum, error) {
+		a, b := ds[0].([]byte), ds[1].([]byte)
+		return append(append(make([]byte, 0, len(a)+len(b)), a...), b...), nil
+	})
+}
+
 func ConcatKernel() Kernel {
 	return rowKernel(textT, func(ds []types.Datum) (types.Datum, error) {
 		return ds[0].(string) + ds[1].(string), nil
 	})
 }
+
+// translate replaces each character of from found in s by the character at
+// the same place in to, deleting it when to is shorter.
+func translate(ds []types.Datum) (types.Datum, error) {
+	from, to := []rune(ds[1].(string)), []rune(ds[2].(string))
+	var sb strings.Builder
+	for _, r := range ds[0].(string) {
+		i := slices.Index(from, r)
+		switch {
+		case i < 0:
+			sb.WriteRune(r)
+		case i < len(to):
+			sb.WriteRune(to[i])
+		}
+	}
+	return sb.String(), nil
+}
+
+// regexpReplace implements regexp_replace(source, pattern, replacement
+// [, flags]); flags g (every match) and i (case-insensitive) are supported.
+// PostgreSQL's \1 back-references become Go's ${1}.
+func regexpReplace(ds []types.Datum) (types.Datum, error) {
+	src, pattern, repl := ds[0].(string), ds[1].(string), ds[2].(string)
+	flags := ""
+	if len(ds) > 3 {
+		flags = ds[3].(string)
+	}
+	global := false
+	for _, f := range flags {
+		switch f {
+		case 'g':
+			global = true
+		case 'i':
+			pattern = "(?i)" + pattern
+		default:
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid regular expression option: \"%c\"", f)
+		}
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidRegex, "invalid regular expression: %v", err)
+	}
+	repl = backRef.ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
+	if global {
+		return re.ReplaceAllString(src, repl), nil
+	}
+	loc := re.FindStringSubmatchIndex(src)
+	if loc == nil {
+		return src, nil
+	}
+	out := re.ExpandString(nil, repl, src, loc)
+	return src[:loc[0]] + string(out) + src[loc[1]:], nil
+}
+
+var backRef = regexp.MustCompile(`\\([0-9])`)
+
+func byteLength(ds []types.Datum) (types.Datum, error) { return int64(len(ds[0].([]byte))), nil }

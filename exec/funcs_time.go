@@ -138,6 +138,22 @@ func timeFunctions() []*ScalarDef {
 			t := time.Date(int(ds[0].(int64)), time.Month(ds[1].(int64)), int(ds[2].(int64)), 0, 0, 0, 0, time.UTC)
 			return int32(floorDiv(t.Unix(), 86400)), nil
 		}),
+		overloads("to_char",
+			sig("to_char", []types.T{types.TimestampT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
+			}),
+			sig("to_char", []types.T{types.TimestampTZT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
+			})),
+		sig("justify_hours", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			iv := ds[0].(types.IntervalValue)
+			days := iv.Micros / types.MicrosPerDay
+			return types.IntervalValue{Months: iv.Months, Days: iv.Days + int32(days), Micros: iv.Micros - days*types.MicrosPerDay}, nil
+		}),
+		sig("justify_days", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			iv := ds[0].(types.IntervalValue)
+			return types.IntervalValue{Months: iv.Months + iv.Days/30, Days: iv.Days % 30, Micros: iv.Micros}, nil
+		}),
 		sig("to_timestamp", []types.T{types.Float8T}, types.TimestampTZT, func(ds []types.Datum) (types.Datum, error) {
 			return int64(math.Round(ds[0].(float64) * 1e6)), nil
 		}),
@@ -150,8 +166,11 @@ func resolveDateTrunc(args []types.T) ([]types.T, types.T, Kernel, error) {
 	}
 	t := args[1]
 	switch t.Kind {
-	case types.Date, types.Unknown:
+	case types.Unknown:
 		t = types.TimestampT
+	case types.Date:
+		// PostgreSQL has no date_trunc(date): the date becomes timestamptz.
+		t = types.TimestampTZT
 	case types.Timestamp, types.TimestampTZ, types.Interval:
 	default:
 		return nil, types.T{}, nil, NoSuchFunction("date_trunc", args)

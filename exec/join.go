@@ -64,7 +64,7 @@ type cachedBuild struct {
 }
 
 func (c *buildCache) get(ctx context.Context, build func() (*builtSide, error)) (*cachedBuild, string) {
-	key := fmt.Sprint(outerFrom(ctx))
+	key := runOf(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.states == nil {

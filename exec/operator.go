@@ -9,6 +9,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -69,6 +70,23 @@ func WithOuter(ctx context.Context, outer []types.Datum) context.Context {
 func outerFrom(ctx context.Context) []types.Datum {
 	v, _ := ctx.Value(outerKey{}).([]types.Datum)
 	return v
+}
+
+type runKey struct{}
+
+// withRun marks ctx as a new run of a plan (a recursive CTE's next
+// iteration): join build sides cached for an earlier run are not reused.
+func withRun(ctx context.Context, run string) context.Context {
+	if prev, ok := ctx.Value(runKey{}).(string); ok {
+		run = prev + "/" + run
+	}
+	return context.WithValue(ctx, runKey{}, run)
+}
+
+// runOf identifies the run ctx belongs to: its outer row and iteration.
+func runOf(ctx context.Context) string {
+	run, _ := ctx.Value(runKey{}).(string)
+	return fmt.Sprint(outerFrom(ctx), run)
 }
 
 func newEvalContext(ctx context.Context, env *Env) *EvalContext {

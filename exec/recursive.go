@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"sync"
 
@@ -100,6 +101,7 @@ func (r *RecursiveUnion) run(ctx context.Context) ([]arrow.Record, error) {
 	}
 	seen := map[string]bool{}
 	var result []arrow.Record
+	iteration := 0
 	keepNew := func(bs []arrow.Record) ([]arrow.Record, error) {
 		if !r.Distinct {
 			return bs, nil
@@ -143,7 +145,8 @@ func (r *RecursiveUnion) run(ctx context.Context) ([]arrow.Record, error) {
 			result = append(result, nb)
 		}
 		r.Work.set(batches)
-		if batches, err = DrainAll(ctx, r.Recursive); err != nil {
+		iteration++
+		if batches, err = DrainAll(withRun(ctx, fmt.Sprintf("%p#%d", r, iteration)), r.Recursive); err != nil {
 			ReleaseRecords(result)
 			return nil, err
 		}

@@ -22,6 +22,20 @@ func takeRecord(ec *EvalContext, b arrow.Record, idx []int) (arrow.Record, error
 
 // takeArray gathers values idx of a; an index of -1 yields NULL.
 func takeArray(ec *EvalContext, a arrow.Array, idx []int) (arrow.Array, error) {
+	if iv, ok := a.(*array.MonthDayNanoInterval); ok {
+		// Arrow's take kernel has no 16-byte interval support.
+		b := array.NewMonthDayNanoIntervalBuilder(ec.Mem)
+		defer b.Release()
+		b.Reserve(len(idx))
+		for _, i := range idx {
+			if i < 0 || iv.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(iv.Value(i))
+			}
+		}
+		return b.NewArray(), nil
+	}
 	ib := array.NewInt64Builder(ec.Mem)
 	defer ib.Release()
 	ib.Reserve(len(idx))

@@ -162,7 +162,14 @@ func (w *Window) compute(ec *EvalContext, all arrow.Record, f WindowFunc) ([]typ
 				peer[i]++
 			}
 		}
-		if err := evalPartition(f, rows, peer, args, out); err != nil {
+		var keys []types.Datum
+		if f.Frame.hasRangeOffset() && len(orderCols) > 0 {
+			keys = make([]types.Datum, len(rows))
+			for i, r := range rows {
+				keys[i] = DatumAt(orderCols[0], r)
+			}
+		}
+		if err := evalPartition(f, rows, peer, keys, args, out); err != nil {
 			return nil, nil, err
 		}
 		start = end
@@ -177,7 +184,7 @@ func argAt(args []arrow.Array, k, row int) types.Datum {
 	return DatumAt(args[k], row)
 }
 
-func evalPartition(f WindowFunc, rows, peer []int, args []arrow.Array, out []types.Datum) error {
+func evalPartition(f WindowFunc, rows, peer []int, keys []types.Datum, args []arrow.Array, out []types.Datum) error {
 	n := len(rows)
 	switch f.Name {
 	case "row_number":
@@ -245,6 +252,9 @@ func evalPartition(f WindowFunc, rows, peer []int, args []arrow.Array, out []typ
 	}
 	for i, r := range rows {
 		lo, hi := frameBounds(f.Frame, i, peer, n, len(f.OrderBy) > 0)
+		if keys != nil {
+			lo, hi = rangeOffsetBounds(f.Frame, i, keys, f.OrderBy[0].Desc, lo, hi)
+		}
 		v, err := frameValue(f, args, rows, lo, hi)
 		if err != nil {
 			return err
@@ -388,4 +398,76 @@ func sumFrame(f WindowFunc, args []arrow.Array, rows []int, lo, hi int) (types.D
 		return total.Num().Int64(), nil
 	}
 	return types.RatToNumeric(total, f.T)
+}
+
+func (fr Frame) hasRangeOffset() bool {
+	return !fr.Rows && (fr.Start == OffsetPreceding || fr.Start == OffsetFollowing ||
+		fr.End == OffsetPreceding || fr.End == OffsetFollowing)
+}
+
+// rangeOffsetBounds narrows a RANGE frame whose ends are `n PRECEDING` or
+// `n FOLLOWING`: they are values of the single ORDER BY key, not row
+// counts. Rows with a NULL key frame just their NULL peers.
+func rangeOffsetBounds(fr Frame, i int, keys []types.Datum, desc bool, lo, hi int) (int, int) {
+	cur, ok := numberOf(keys[i])
+	if !ok {
+		lo, hi = i, i+1
+		for lo > 0 && keys[lo-1] == nil {
+			lo--
+		}
+		for hi < len(keys) && keys[hi] == nil {
+			hi++
+		}
+		return lo, hi
+	}
+	// dir turns "preceding" into "smaller" for ascending order.
+	dir := 1.0
+	if desc {
+		dir = -1
+	}
+	inFromStart := func(p int, limit float64) bool {
+		v, ok := numberOf(keys[p])
+		return ok && dir*(v-limit) >= 0
+	}
+	inToEnd := func(p int, limit float64) bool {
+		v, ok := numberOf(keys[p])
+		return ok && dir*(v-limit) <= 0
+	}
+	switch fr.Start {
+	case OffsetPreceding, OffsetFollowing:
+		off := float64(fr.StartOffset)
+		if fr.Start == OffsetPreceding {
+			off = -off
+		}
+		limit := cur + dir*off
+		lo = 0
+		for lo < len(keys) && !inFromStart(lo, limit) {
+			lo++
+		}
+	}
+	switch fr.End {
+	case OffsetPreceding, OffsetFollowing:
+		off := float64(fr.EndOffset)
+		if fr.End == OffsetPreceding {
+			off = -off
+		}
+		limit := cur + dir*off
+		hi = len(keys)
+		for hi > 0 && !inToEnd(hi-1, limit) {
+			hi--
+		}
+	}
+	return lo, hi
+}
+
+func numberOf(d types.Datum) (float64, bool) {
+	switch v := d.(type) {
+	case int64:
+		return float64(v), true
+	case float64:
+		return v, true
+	case int32:
+		return float64(v), true
+	}
+	return 0, false
 }

@@ -398,6 +398,8 @@ func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
 		}
 		def := &cteDef{name: c.Ctename, query: sel.SelectStmt, colNames: names(c.Aliascolnames)}
 		if w.Recursive && refersTo(sel.SelectStmt, c.Ctename) {
+			// visible to its own recursive term, which reads the work table
+			defs[c.Ctename] = def
 			if err := b.bindRecursiveCTE(def, parent); err != nil {
 				return err
 			}

@@ -20,6 +20,8 @@ type aggContext struct {
 	byKey   map[string]int
 	windows []*logical.WindowCall
 	winCols []logical.Column
+	// named are the WINDOW clause's definitions, by name.
+	named map[string]*pg.WindowDef
 }
 
 func funcName(ns []*pg.Node) string {
@@ -63,6 +65,18 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	if name == "pg_typeof" && len(args) == 1 {
 		return &logical.Const{Value: args[0].Type().String(), T: types.TextT}, nil
 	}
+	if name == "concat" || name == "concat_ws" {
+		// Their parameters are "any": every argument is shown as text.
+		for i, a := range args {
+			switch {
+			case a.Type().Kind == types.Bool:
+				// the type's output form (t/f), not its cast to text
+				args[i] = &logical.Call{Name: "boolout", Args: []logical.Expr{a}, Kernel: exec.BoolOutKernel(), T: types.TextT}
+			case !a.Type().IsString() && a.Type().Kind != types.Unknown:
+				args[i] = &logical.Cast{Arg: a, To: types.TextT}
+			}
+		}
+	}
 	e, err := b.call(name, args)
 	if err != nil {
 		if se, ok := err.(*sqlerr.Error); ok {
@@ -98,12 +112,20 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	}
 	var e logical.Expr = &logical.Call{Name: name, Args: args, Kernel: k, T: ret, Volatile: def.Volatile}
 	// round/trunc to a constant number of digits: give the result that scale
-	if (name == "round" || name == "trunc") && len(args) == 2 {
-		if c, ok := args[1].(*logical.Const); ok && c.Value != nil {
-			if n := c.Value.(int64); n >= 0 && n < types.DefaultNumericScale {
-				e = &logical.Cast{Arg: e, To: types.NumericT(0, int32(n))}
+	if (name == "round" || name == "trunc") && ret.Kind == types.Numeric {
+		digits := int64(0)
+		if len(args) == 2 {
+			digits = -1
+			if c, ok := args[1].(*logical.Const); ok && c.Value != nil {
+				digits = max(c.Value.(int64), 0)
 			}
 		}
+		if digits >= 0 && digits < types.DefaultNumericScale {
+			e = &logical.Cast{Arg: e, To: types.NumericT(0, int32(digits))}
+		}
+	}
+	if name == "extract" && len(args) == 2 {
+		e = extractScale(e, args)
 	}
 	if def.Volatile {
 		return e, nil
@@ -182,9 +204,9 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 	if s.agg == nil {
 		return nil, sqlerr.New(sqlerr.WindowingError, "window functions are not allowed here").At(fc.Location)
 	}
-	wd := fc.Over
-	if wd.Refname != "" || wd.Name != "" {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "named windows are not supported yet").At(fc.Location)
+	wd, err := s.agg.resolveWindow(fc.Over)
+	if err != nil {
+		return nil, err
 	}
 	args, err := b.bindList(fc.Args, s)
 	if err != nil {
@@ -254,6 +276,14 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 	}
 	if wc.Frame, err = b.frame(wd); err != nil {
 		return nil, err
+	}
+	if !wc.Frame.Rows && (wc.Frame.Start == exec.OffsetPreceding || wc.Frame.Start == exec.OffsetFollowing || wc.Frame.End == exec.OffsetPreceding || wc.Frame.End == exec.OffsetFollowing) {
+		if len(wc.OrderBy) != 1 {
+			return nil, sqlerr.New(sqlerr.WindowingError, "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column").At(wd.Location)
+		}
+		if kt := wc.OrderBy[0].Expr.Type(); !kt.IsInteger() && !kt.IsFloat() && kt.Kind != types.Date {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "RANGE offsets over %s are not supported yet", kt).At(wd.Location)
+		}
 	}
 	col := b.newColumn(name, wc.T)
 	s.agg.windows = append(s.agg.windows, wc)
@@ -342,9 +372,6 @@ func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
 	case o&frameEndCurrent != 0:
 		f.End = exec.CurrentRow
 	}
-	if !f.Rows && (f.Start == exec.OffsetPreceding || f.Start == exec.OffsetFollowing || f.End == exec.OffsetPreceding || f.End == exec.OffsetFollowing) {
-		return f, sqlerr.New(sqlerr.FeatureNotSupported, "RANGE frames with offsets are not supported yet").At(wd.Location)
-	}
 	return f, err
 }
 
@@ -406,4 +433,63 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 		return sub, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subquery is not supported yet").At(sl.Location)
+}
+
+// extractScale gives extract's numeric result PostgreSQL's scale: seconds
+// and epochs carry microseconds (6 digits), milliseconds 3, other fields
+// and every field of a date are whole numbers.
+func extractScale(e logical.Expr, args []logical.Expr) logical.Expr {
+	c, ok := args[0].(*logical.Const)
+	if !ok || c.Value == nil {
+		return e
+	}
+	scale := int32(0)
+	if args[1].Type().Kind != types.Date {
+		switch strings.ToLower(c.Value.(string)) {
+		case "second", "seconds", "epoch":
+			scale = 6
+		case "millisecond", "milliseconds":
+			scale = 3
+		}
+	}
+	return &logical.Cast{Arg: e, To: types.NumericT(0, scale)}
+}
+
+// resolveWindow expands a reference to a WINDOW clause entry: `OVER w` uses
+// w as is; `OVER (w ORDER BY …)` copies w's partitioning and adds what w
+// leaves out, as PostgreSQL allows.
+func (ac *aggContext) resolveWindow(wd *pg.WindowDef) (*pg.WindowDef, error) {
+	ref := wd.Refname
+	if ref == "" && wd.Name != "" && len(wd.PartitionClause) == 0 && len(wd.OrderClause) == 0 {
+		ref = wd.Name
+	}
+	if ref == "" {
+		return wd, nil
+	}
+	base, ok := ac.named[ref]
+	if !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "window \"%s\" does not exist", ref).At(wd.Location)
+	}
+	if base.Refname != "" {
+		resolved, err := ac.resolveWindow(base)
+		if err != nil {
+			return nil, err
+		}
+		base = resolved
+	}
+	if wd.Refname == "" {
+		return base, nil
+	}
+	if len(wd.PartitionClause) > 0 {
+		return nil, sqlerr.New(sqlerr.WindowingError, "cannot override PARTITION BY clause of window \"%s\"", ref).At(wd.Location)
+	}
+	if len(wd.OrderClause) > 0 && len(base.OrderClause) > 0 {
+		return nil, sqlerr.New(sqlerr.WindowingError, "cannot override ORDER BY clause of window \"%s\"", ref).At(wd.Location)
+	}
+	merged := &pg.WindowDef{PartitionClause: base.PartitionClause, OrderClause: base.OrderClause,
+		FrameOptions: wd.FrameOptions, StartOffset: wd.StartOffset, EndOffset: wd.EndOffset, Location: wd.Location}
+	if len(wd.OrderClause) > 0 {
+		merged.OrderClause = wd.OrderClause
+	}
+	return merged, nil
 }

@@ -39,8 +39,67 @@ func (b *Binder) unaryOp(op string, r logical.Expr, loc int32) (logical.Expr, er
 			return nil, opNotExist("-", types.UnknownT, r.Type()).At(loc)
 		}
 		return b.binaryOp("-", &logical.Const{Value: zero, T: t}, r, loc)
+	case "|/":
+		return b.callAt("sqrt", []logical.Expr{r}, loc)
+	case "||/":
+		return b.callAt("cbrt", []logical.Expr{r}, loc)
+	case "@":
+		return b.callAt("abs", []logical.Expr{r}, loc)
+	case "~":
+		t := r.Type()
+		if t.Kind == types.Unknown {
+			t = types.Int4T
+		}
+		if !t.IsInteger() {
+			return nil, opNotExist(op, types.UnknownT, r.Type()).At(loc)
+		}
+		r, err := b.coerce(r, t)
+		if err != nil {
+			return nil, err
+		}
+		return b.fold(&logical.Call{Name: "~", Args: []logical.Expr{r}, Kernel: exec.BitNotKernel(t), T: t})
 	}
 	return nil, opNotExist(op, types.UnknownT, r.Type()).At(loc)
+}
+
+func (b *Binder) callAt(name string, args []logical.Expr, loc int32) (logical.Expr, error) {
+	e, err := b.call(name, args)
+	if se, ok := err.(*sqlerr.Error); ok {
+		return nil, se.At(loc)
+	}
+	return e, err
+}
+
+// bitwise resolves &, |, # and the shifts over integers.
+func (b *Binder) bitwise(op string, l, r logical.Expr) (logical.Expr, error) {
+	lt, rt := l.Type(), r.Type()
+	if lt.Kind == types.Unknown {
+		lt = rt
+	}
+	if rt.Kind == types.Unknown {
+		rt = lt
+	}
+	if lt.Kind == types.Unknown {
+		lt, rt = types.Int4T, types.Int4T
+	}
+	t, ok := exec.NumericCommonType(lt, rt)
+	if op == "<<" || op == ">>" {
+		t, ok = lt, rt.IsInteger()
+		rt = types.Int4T
+	} else {
+		rt = t
+	}
+	if !ok || !t.IsInteger() {
+		return nil, opNotExist(op, l.Type(), r.Type())
+	}
+	var err error
+	if l, err = b.coerce(l, t); err != nil {
+		return nil, err
+	}
+	if r, err = b.coerce(r, rt); err != nil {
+		return nil, err
+	}
+	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.BitwiseKernel(op, t), T: t, Infix: true}, nil
 }
 
 // binaryOp resolves an infix operator.
@@ -61,6 +120,8 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 		return b.arith(exec.ArithOp(op[0]), l, r)
 	case "^":
 		return b.call("power", []logical.Expr{l, r})
+	case "&", "|", "#", "<<", ">>":
+		return b.bitwise(op, l, r)
 	case "=", "<>", "!=", "<", ">", "<=", ">=":
 		if op == "!=" {
 			op = "<>"
@@ -71,6 +132,16 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 		}
 		return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel(exec.CmpOp(op), t), T: types.BoolT, Infix: true}, nil
 	case "||":
+		if lt, rt := l.Type().Kind, r.Type().Kind; (lt == types.Bytea || rt == types.Bytea) && (lt == types.Bytea || lt == types.Unknown) && (rt == types.Bytea || rt == types.Unknown) {
+			var err error
+			if l, err = b.coerce(l, types.ByteaT); err != nil {
+				return nil, err
+			}
+			if r, err = b.coerce(r, types.ByteaT); err != nil {
+				return nil, err
+			}
+			return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ByteaConcatKernel(), T: types.ByteaT, Infix: true}, nil
+		}
 		var err error
 		if l, err = b.toText(l); err != nil {
 			return nil, err
@@ -114,7 +185,7 @@ func likeName(op string) string {
 
 func (b *Binder) toText(e logical.Expr) (logical.Expr, error) {
 	t := e.Type()
-	if t.IsString() {
+	if t.IsString() && t.Kind != types.Char {
 		return e, nil
 	}
 	if t.Kind == types.Unknown {

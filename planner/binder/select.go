@@ -182,7 +182,14 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		}
 		plan = &logical.Filter{Input: plan, Cond: cond}
 	}
-	ac := &aggContext{}
+	ac := &aggContext{named: map[string]*pg.WindowDef{}}
+	for _, n := range stmt.WindowClause {
+		wd := n.Node.(*pg.Node_WindowDef).WindowDef
+		if _, dup := ac.named[wd.Name]; dup {
+			return nil, nil, sqlerr.New(sqlerr.WindowingError, "window \"%s\" is already defined", wd.Name).At(wd.Location)
+		}
+		ac.named[wd.Name] = wd
+	}
 	sel := *from
 	sel.agg = ac
 	targets, err := b.bindTargets(stmt.TargetList, &sel)
@@ -548,7 +555,7 @@ func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []
 	}
 	visible := len(exprs)
 	distinct := len(stmt.DistinctClause) > 0
-	if distinct && stmt.DistinctClause[0] != nil {
+	if distinct && stmt.DistinctClause[0] != nil && stmt.DistinctClause[0].Node != nil {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT ON is not supported yet")
 	}
 	sortKeys := make([]logical.SortKey, len(keys))

@@ -43,3 +43,28 @@ func StatementText(sql string, st *pg.RawStmt) string {
 	}
 	return strings.TrimSpace(sql[start:end])
 }
+
+// grammarVersion is the PostgreSQL version number pg_query stamps on its
+// parse trees; the deparser refuses trees without it.
+func grammarVersion() int32 {
+	tree, err := pg.Parse("SELECT")
+	if err != nil {
+		return 0
+	}
+	return tree.Version
+}
+
+// Deparse turns one statement back into SQL text.
+func Deparse(stmt *pg.Node) (string, error) {
+	return pg.Deparse(&pg.ParseResult{Version: grammarVersion(), Stmts: []*pg.RawStmt{{Stmt: stmt}}})
+}
+
+// DeparseExpr turns one expression back into SQL text.
+func DeparseExpr(expr *pg.Node) (string, error) {
+	sel := &pg.SelectStmt{TargetList: []*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: expr}}}}}
+	out, err := Deparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(out, "SELECT "), nil
+}

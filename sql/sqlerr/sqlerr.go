@@ -50,6 +50,7 @@ const (
 	ProgramLimitExceeded    = "54000"
 	DependentObjects        = "2BP01"
 	InvalidSchemaDef        = "42P15"
+	InvalidRegex            = "2201B"
 	Internal                = "XX000"
 )
 

@@ -165,7 +165,7 @@ func FormatTimestamp(us int64, tz bool) string {
 func FormatInterval(iv IntervalValue) string {
 	var parts []string
 	plural := func(n int64, unit string) string {
-		if n == 1 || n == -1 {
+		if n == 1 {
 			return fmt.Sprintf("%d %s", n, unit)
 		}
 		return fmt.Sprintf("%d %ss", n, unit)
@@ -329,13 +329,24 @@ var epochDate = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 // ParseDate reads YYYY-MM-DD (ISO) into days since the epoch.
 func ParseDate(s string) (Datum, error) {
 	str := strings.TrimSpace(s)
-	tm, err := time.Parse("2006-01-02", str)
-	if err != nil {
-		switch strings.ToLower(str) {
-		case "epoch":
-			return int32(0), nil
-		}
+	if strings.EqualFold(str, "epoch") {
+		return int32(0), nil
+	}
+	parts := strings.Split(str, "-")
+	if len(parts) != 3 || len(parts[0]) < 4 {
 		return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type date: %q", s)
+	}
+	var ymd [3]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || (i > 0 && len(p) > 2) {
+			return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type date: %q", s)
+		}
+		ymd[i] = n
+	}
+	tm := time.Date(ymd[0], time.Month(ymd[1]), ymd[2], 0, 0, 0, 0, time.UTC)
+	if ymd[1] < 1 || ymd[1] > 12 || tm.Day() != ymd[2] {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date/time field value out of range: %q", s)
 	}
 	return int32(tm.Sub(epochDate).Hours() / 24), nil
 }
@@ -372,15 +383,19 @@ func ParseTimestamp(t T, s string) (Datum, error) {
 	if strings.EqualFold(str, "epoch") {
 		return int64(0), nil
 	}
-	if len(str) < 10 {
-		return nil, bad
+	end := strings.IndexAny(str, " T")
+	if end < 0 {
+		end = len(str)
 	}
-	d, err := ParseDate(str[:10])
+	d, err := ParseDate(str[:end])
 	if err != nil {
+		if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.DatetimeOverflow {
+			return nil, err
+		}
 		return nil, bad
 	}
 	us := int64(d.(int32)) * MicrosPerDay
-	rest := strings.TrimSpace(str[10:])
+	rest := strings.TrimSpace(str[end:])
 	rest = strings.TrimPrefix(rest, "T")
 	if rest == "" {
 		return us, nil

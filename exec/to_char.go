@@ -1,0 +1,92 @@
+package exec
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// charPatterns are to_char's date/time template patterns, longest first so
+// that e.g. "HH24" wins over "HH" and "Month" over "Mon".
+var charPatterns = []struct {
+	pat    string
+	format func(t time.Time) string
+}{
+	{"YYYY", func(t time.Time) string { return fmt.Sprintf("%04d", t.Year()) }},
+	{"MONTH", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToUpper(t.Month().String())) }},
+	{"Month", func(t time.Time) string { return fmt.Sprintf("%-9s", t.Month().String()) }},
+	{"month", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToLower(t.Month().String())) }},
+	{"HH24", func(t time.Time) string { return fmt.Sprintf("%02d", t.Hour()) }},
+	{"HH12", func(t time.Time) string { return fmt.Sprintf("%02d", hour12(t)) }},
+	{"DAY", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToUpper(t.Weekday().String())) }},
+	{"Day", func(t time.Time) string { return fmt.Sprintf("%-9s", t.Weekday().String()) }},
+	{"day", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToLower(t.Weekday().String())) }},
+	{"DDD", func(t time.Time) string { return fmt.Sprintf("%03d", t.YearDay()) }},
+	{"MON", func(t time.Time) string { return strings.ToUpper(t.Month().String()[:3]) }},
+	{"Mon", func(t time.Time) string { return t.Month().String()[:3] }},
+	{"mon", func(t time.Time) string { return strings.ToLower(t.Month().String()[:3]) }},
+	{"DY", func(t time.Time) string { return strings.ToUpper(t.Weekday().String()[:3]) }},
+	{"Dy", func(t time.Time) string { return t.Weekday().String()[:3] }},
+	{"dy", func(t time.Time) string { return strings.ToLower(t.Weekday().String()[:3]) }},
+	{"YY", func(t time.Time) string { return fmt.Sprintf("%02d", t.Year()%100) }},
+	{"MM", func(t time.Time) string { return fmt.Sprintf("%02d", int(t.Month())) }},
+	{"DD", func(t time.Time) string { return fmt.Sprintf("%02d", t.Day()) }},
+	{"HH", func(t time.Time) string { return fmt.Sprintf("%02d", hour12(t)) }},
+	{"MI", func(t time.Time) string { return fmt.Sprintf("%02d", t.Minute()) }},
+	{"SS", func(t time.Time) string { return fmt.Sprintf("%02d", t.Second()) }},
+	{"MS", func(t time.Time) string { return fmt.Sprintf("%03d", t.Nanosecond()/1e6) }},
+	{"US", func(t time.Time) string { return fmt.Sprintf("%06d", t.Nanosecond()/1e3) }},
+	{"AM", amPM("AM", "PM")}, {"PM", amPM("AM", "PM")},
+	{"am", amPM("am", "pm")}, {"pm", amPM("am", "pm")},
+	{"Q", func(t time.Time) string { return fmt.Sprint((int(t.Month())-1)/3 + 1) }},
+	{"D", func(t time.Time) string { return fmt.Sprint(int(t.Weekday()) + 1) }},
+}
+
+func hour12(t time.Time) int {
+	h := t.Hour() % 12
+	if h == 0 {
+		h = 12
+	}
+	return h
+}
+
+func amPM(am, pm string) func(time.Time) string {
+	return func(t time.Time) string {
+		if t.Hour() < 12 {
+			return am
+		}
+		return pm
+	}
+}
+
+// formatTimestamp implements to_char for timestamps: template patterns are
+// replaced, double-quoted text is copied, everything else passes through.
+func formatTimestamp(t time.Time, tmpl string) string {
+	var sb strings.Builder
+	for i := 0; i < len(tmpl); {
+		if tmpl[i] == '"' {
+			end := strings.IndexByte(tmpl[i+1:], '"')
+			if end < 0 {
+				sb.WriteString(tmpl[i+1:])
+				break
+			}
+			sb.WriteString(tmpl[i+1 : i+1+end])
+			i += end + 2
+			continue
+		}
+		matched := false
+		for _, p := range charPatterns {
+			if strings.HasPrefix(tmpl[i:], p.pat) {
+				sb.WriteString(p.format(t))
+				i += len(p.pat)
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			sb.WriteByte(tmpl[i])
+			i++
+		}
+	}
+	return sb.String()
+}
