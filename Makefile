@@ -41,7 +41,7 @@ endif
 
 # One minute of fuzzing over parse -> bind -> plan.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzPlan -fuzztime 60s ./planner/...
+	$(GO) test -run '^$$' -fuzz FuzzPlan -fuzztime 60s .
 
 bench:
 	cd bench && $(GO) run . $(BENCH_ARGS)

@@ -118,7 +118,12 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	}
 	var out []*Result
 	for _, st := range stmts {
-		res, err := s.execStmt(ctx, sql, st)
+		var res *Result
+		err := exec.Guard(func() error {
+			var err error
+			res, err = s.execStmt(ctx, sql, st)
+			return err
+		})
 		if err != nil {
 			return out, sqlerr.Wrap(err)
 		}

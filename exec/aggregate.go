@@ -123,9 +123,11 @@ func (h *HashAggregate) run(ctx context.Context) ([]arrow.Record, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for p := 0; p < n; p++ {
 		g.Go(func() error {
-			ec := newEvalContext(gctx, h.Env)
-			states[p] = h.newState(ec)
-			return h.consume(gctx, ec, p, states[p])
+			return guard(func() error {
+				ec := newEvalContext(gctx, h.Env)
+				states[p] = h.newState(ec)
+				return h.consume(gctx, ec, p, states[p])
+			})
 		})
 	}
 	defer func() {

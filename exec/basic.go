@@ -322,14 +322,16 @@ func startParallel(ctx context.Context, n int, work func(ctx context.Context, p 
 	ch := make(chan arrow.Record, n*2)
 	for p := 0; p < n; p++ {
 		g.Go(func() error {
-			return work(gctx, p, func(b arrow.Record) bool {
-				select {
-				case ch <- b:
-					return true
-				case <-gctx.Done():
-					b.Release()
-					return false
-				}
+			return guard(func() error {
+				return work(gctx, p, func(b arrow.Record) bool {
+					select {
+					case ch <- b:
+						return true
+					case <-gctx.Done():
+						b.Release()
+						return false
+					}
+				})
 			})
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
@@ -221,3 +222,17 @@ func Concat(mem memory.Allocator, schema *arrow.Schema, rs []arrow.Record) (arro
 	}
 	return array.NewRecord(schema, cols, rows), nil
 }
+
+// guard runs f and turns a panic into an internal error, so that a bug in
+// one query fails that query instead of the whole process.
+func guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = sqlerr.New(sqlerr.Internal, "internal error: %v", r)
+		}
+	}()
+	return f()
+}
+
+// Guard is guard for callers outside the package (the session layer).
+func Guard(f func() error) error { return guard(f) }

@@ -49,6 +49,9 @@ type cteDef struct {
 	recursive *logical.WorkTable
 	workCols  []logical.Column
 	bound     logical.Plan
+	// env is the CTE scope the query binds in: the enclosing WITHs and the
+	// earlier entries of its own, never itself.
+	env []map[string]*cteDef
 }
 
 // New returns a binder.

@@ -25,6 +25,10 @@ func (b *Binder) bindExpr(n *pg.Node, s *scope) (logical.Expr, error) {
 	return e, nil
 }
 
+// maxParams is the most parameters a statement may have (the protocol's
+// parameter count is 16 bits).
+const maxParams = 65535
+
 func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 	switch x := n.Node.(type) {
 	case *pg.Node_ColumnRef:
@@ -33,6 +37,9 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		return bindConst(x.AConst)
 	case *pg.Node_ParamRef:
 		n := int(x.ParamRef.Number)
+		if n < 1 || n > maxParams {
+			return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", n).At(x.ParamRef.Location)
+		}
 		b.setParamType(n, types.UnknownT)
 		return &logical.Param{N: n, T: b.ParamTypes[n-1]}, nil
 	case *pg.Node_TypeCast:
@@ -179,7 +186,12 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.explicitCast(arg, to, tc.Location)
+	loc := tc.Location
+	if c, ok := tc.Arg.Node.(*pg.Node_AConst); ok && arg.Type().Kind == types.Unknown {
+		// PostgreSQL points a bad literal's error at the literal itself.
+		loc = c.AConst.Location
+	}
+	return b.explicitCast(arg, to, loc)
 }
 
 func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.Expr, error) {

@@ -397,6 +397,11 @@ func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
 			return sqlerr.New(sqlerr.DuplicateAlias, "WITH query name \"%s\" specified more than once", c.Ctename).At(c.Location)
 		}
 		def := &cteDef{name: c.Ctename, query: sel.SelectStmt, colNames: names(c.Aliascolnames)}
+		siblings := make(map[string]*cteDef, len(defs))
+		for k, v := range defs {
+			siblings[k] = v
+		}
+		def.env = append(append([]map[string]*cteDef{}, b.ctes[:len(b.ctes)-1]...), siblings)
 		if w.Recursive && refersTo(sel.SelectStmt, c.Ctename) {
 			// visible to its own recursive term, which reads the work table
 			defs[c.Ctename] = def
@@ -454,7 +459,10 @@ func (b *Binder) expandCTE(c *cteDef) (logical.Plan, error) {
 	if c.bound != nil {
 		return c.bound, nil
 	}
+	saved := b.ctes
+	b.ctes = c.env
 	plan, _, err := b.bindSelect(c.query, nil)
+	b.ctes = saved
 	if err != nil {
 		return nil, err
 	}

@@ -151,12 +151,13 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 		}
 		return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ConcatKernel(), T: types.TextT, Infix: true}, nil
 	case "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*":
+		lt, rt := l.Type(), r.Type()
 		var err error
 		if l, err = b.coerce(l, types.TextT); err != nil {
-			return nil, opNotExist(op, l.Type(), r.Type())
+			return nil, opNotExist(op, lt, rt)
 		}
 		if r, err = b.coerce(r, types.TextT); err != nil {
-			return nil, opNotExist(op, l.Type(), r.Type())
+			return nil, opNotExist(op, lt, rt)
 		}
 		ci := op == "~~*" || op == "!~~*" || op == "~*" || op == "!~*"
 		neg := op[0] == '!'

@@ -345,6 +345,9 @@ func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]lo
 				if i < 1 || i > len(targets) {
 					return nil, sqlerr.New(sqlerr.InvalidColumnRef, "GROUP BY position %d is not in select list", i).At(c.AConst.Location)
 				}
+				if err := groupableTarget(targets[i-1].expr, s.agg, c.AConst.Location); err != nil {
+					return nil, err
+				}
 				out = append(out, targets[i-1].expr)
 				continue
 			}
@@ -356,6 +359,9 @@ func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]lo
 				name := strNode(cr.ColumnRef.Fields[0])
 				for _, t := range targets {
 					if t.name == name {
+						if gerr := groupableTarget(t.expr, s.agg, cr.ColumnRef.Location); gerr != nil {
+							return nil, gerr
+						}
 						e, err = t.expr, nil
 						break
 					}
@@ -368,6 +374,26 @@ func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]lo
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// groupableTarget rejects a select-list item used as a GROUP BY key when it
+// holds an aggregate or window function.
+func groupableTarget(e logical.Expr, ac *aggContext, loc int32) error {
+	if ac == nil {
+		return nil
+	}
+	used := logical.ColumnsUsed(e)
+	for _, c := range ac.aggCols {
+		if used[c.ID] {
+			return sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in GROUP BY").At(loc)
+		}
+	}
+	for _, c := range ac.winCols {
+		if used[c.ID] {
+			return sqlerr.New(sqlerr.WindowingError, "window functions are not allowed in GROUP BY").At(loc)
+		}
+	}
+	return nil
 }
 
 func (b *Binder) bindTargets(list []*pg.Node, s *scope) ([]target, error) {
@@ -640,8 +666,9 @@ func (b *Binder) bindLimit(stmt *pg.SelectStmt, plan logical.Plan, s *scope) (lo
 		if err != nil {
 			return 0, false, err
 		}
+		given := e.Type()
 		if e, err = b.coerce(e, types.Int8T); err != nil {
-			return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint, not type %s", what, e.Type()).At(nodeLocation(n))
+			return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint, not type %s", what, given).At(nodeLocation(n))
 		}
 		if e, err = b.fold(e); err != nil {
 			return 0, false, err
