@@ -106,7 +106,7 @@ func fixedCompare[T int16 | int32 | int64](op CmpOp) Kernel {
 func floatCompare[T float32 | float64](op CmpOp) Kernel {
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		a, b := values[T](args[0]), values[T](args[1])
-		return boolResult(ec.Mem, n, args, func(i int) bool { return op.holds(cmp.Compare(a[i], b[i])) }), nil
+		return boolResult(ec.Mem, n, args, func(i int) bool { return op.holds(compareFloat(float64(a[i]), float64(b[i]))) }), nil
 	}
 }
 
@@ -138,7 +138,7 @@ func CompareDatums(t types.T, a, b types.Datum) int {
 	case int64:
 		return cmp.Compare(x, b.(int64))
 	case float64:
-		return cmp.Compare(x, b.(float64))
+		return compareFloat(x, b.(float64))
 	case string:
 		if t.Kind == types.Char {
 			return strings.Compare(strings.TrimRight(x, " "), strings.TrimRight(b.(string), " "))

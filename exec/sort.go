@@ -317,7 +317,20 @@ func (l *topNLocal) run(ctx context.Context, ec *EvalContext, in Stream) (arrow.
 			b.Release()
 			return nil, err
 		}
-		for i := 0; i < int(b.NumRows()); i++ {
+		skip := firstKeySkipper(cols[0], l.t.Keys[0].Desc)
+		var worst types.Datum // heap's worst first key once the heap is full
+		if int64(h.Len()) >= l.t.N {
+			worst = h.rows[0].keys[0]
+		}
+		n := int(b.NumRows())
+		for i := 0; i < n; i++ {
+			// Most rows lose against the heap's worst on the first key
+			// alone: skip those on the raw values without boxing.
+			if worst != nil && skip != nil {
+				if i = skip(i, n, worst); i >= n {
+					break
+				}
+			}
 			for k, c := range cols {
 				keyBuf[k] = DatumAt(c, i)
 			}
@@ -331,6 +344,9 @@ func (l *topNLocal) run(ctx context.Context, ec *EvalContext, in Stream) (arrow.
 			heap.Push(h, topRow{keys: slices.Clone(keyBuf), row: row})
 			if int64(h.Len()) > l.t.N {
 				heap.Pop(h)
+			}
+			if int64(h.Len()) >= l.t.N {
+				worst = h.rows[0].keys[0]
 			}
 		}
 		releaseAll(cols)
@@ -356,4 +372,47 @@ func rowsToRecord(ec *EvalContext, schema *arrow.Schema, rows []topRow) (arrow.R
 	}
 	defer releaseAll(cols)
 	return array.NewRecord(schema, cols, int64(len(rows))), nil
+}
+
+// firstKeySkipper returns a scan that, from row `from`, passes over the rows
+// whose first sort key is strictly worse than worst (the heap's worst,
+// non-NULL first key) and returns the next row that may enter the heap, or
+// n. It reads raw values; rows with a NULL key always stop the scan. It is
+// nil for key types without a fast path.
+func firstKeySkipper(col arrow.Array, desc bool) func(from, n int, worst types.Datum) int {
+	switch a := col.(type) {
+	case *array.Int64:
+		return skipper(a.Int64Values(), a, desc, func(d types.Datum) (int64, bool) { v, ok := d.(int64); return v, ok })
+	case *array.Int32:
+		return skipper(a.Int32Values(), a, desc, func(d types.Datum) (int32, bool) { v, ok := d.(int64); return int32(v), ok })
+	case *array.Float64:
+		return skipper(a.Float64Values(), a, desc, func(d types.Datum) (float64, bool) {
+			v, ok := d.(float64)
+			return v, ok && v == v // NaN: leave to the general comparison
+		})
+	}
+	return nil
+}
+
+func skipper[T int32 | int64 | float64](vals []T, a arrow.Array, desc bool, conv func(types.Datum) (T, bool)) func(from, n int, worst types.Datum) int {
+	nullable := a.NullN() > 0
+	return func(i, n int, worst types.Datum) int {
+		w, ok := conv(worst)
+		if !ok {
+			return i
+		}
+		for ; i < n; i++ {
+			if (nullable && a.IsNull(i)) || vals[i] != vals[i] { // NULL or NaN
+				return i
+			}
+			if desc {
+				if vals[i] >= w {
+					return i
+				}
+			} else if vals[i] <= w {
+				return i
+			}
+		}
+		return n
+	}
 }

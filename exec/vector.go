@@ -203,6 +203,12 @@ func ConstArray(mem memory.Allocator, t types.T, d types.Datum, n int) arrow.Arr
 				vals[i] = v
 			}
 			return makeArray(t.Arrow(), n, nil, buf, 0)
+		case types.Int4:
+			buf, vals := allocFixed[int32](mem, n)
+			for i := range vals {
+				vals[i] = int32(v)
+			}
+			return makeArray(t.Arrow(), n, nil, buf, 0)
 		}
 	case float64:
 		if t.Kind == types.Float8 {

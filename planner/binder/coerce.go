@@ -73,6 +73,10 @@ func (b *Binder) coerce(e logical.Expr, to types.T) (logical.Expr, error) {
 	if !exec.ImplicitCast(from, to) {
 		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot convert %s to %s implicitly", from, to)
 	}
+	if c, ok := e.(*logical.Const); ok {
+		// cast constants once here instead of once per batch
+		return constCast(c, to, false)
+	}
 	return &logical.Cast{Arg: e, To: to}, nil
 }
 

@@ -1,0 +1,158 @@
+// Command bench times Weft against DuckDB on a generated table. It lives in
+// its own module so that the engine does not depend on DuckDB.
+//
+//	go run . [-rows 10000000] [-runs 3] [-duckdb=false]
+package main
+
+import (
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"text/tabwriter"
+	"time"
+
+	"github.com/weftdb/weft"
+)
+
+// queries are the benchmark, in order Q1..Q5.
+var queries = []string{
+	"SELECT g, sum(v), count(*), avg(v) FROM t GROUP BY g",
+	"SELECT s, count(*) FROM t GROUP BY s ORDER BY 2 DESC LIMIT 5",
+	"SELECT sum(v) FROM t WHERE v % 3 = 0",
+	"SELECT count(*) FROM t a JOIN t b ON a.id = b.v",
+	"SELECT * FROM t ORDER BY v DESC LIMIT 10",
+}
+
+func main() {
+	rows := flag.Int("rows", 10_000_000, "rows in t")
+	runs := flag.Int("runs", 3, "runs per query; the best is reported")
+	withDuck := flag.Bool("duckdb", true, "also time DuckDB")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the Weft runs to this file")
+	only := flag.Int("q", 0, "run only this query (1-5)")
+	flag.Parse()
+	if *only > 0 && *only <= len(queries) {
+		queries = queries[*only-1 : *only]
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+	}
+	ctx := context.Background()
+
+	start := time.Now()
+	weftTimes, err := timeWeft(ctx, *rows, *runs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "weft:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "weft done in %s\n", time.Since(start).Round(time.Millisecond))
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	var duckTimes []time.Duration
+	if *withDuck {
+		db, err := openDuckDB(ctx, *rows)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "duckdb:", err)
+			os.Exit(1)
+		}
+		duckTimes, err = timeSQL(ctx, db, *runs)
+		db.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "duckdb:", err)
+			os.Exit(1)
+		}
+	}
+	report(*rows, weftTimes, duckTimes)
+}
+
+func timeWeft(ctx context.Context, rows, runs int) ([]time.Duration, error) {
+	db, err := weft.Open(weft.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	s := db.NewSession()
+	if err := loadWeft(s, rows); err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for _, q := range queries {
+		best := time.Duration(1<<63 - 1)
+		for range runs {
+			t0 := time.Now()
+			res, err := s.Query(ctx, q)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", q, err)
+			}
+			best = min(best, time.Since(t0))
+			res.Release()
+		}
+		out = append(out, best)
+	}
+	return out, nil
+}
+
+func timeSQL(ctx context.Context, db *sql.DB, runs int) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, q := range queries {
+		best := time.Duration(1<<63 - 1)
+		for range runs {
+			t0 := time.Now()
+			if err := drain(ctx, db, q); err != nil {
+				return nil, fmt.Errorf("%s: %w", q, err)
+			}
+			best = min(best, time.Since(t0))
+		}
+		out = append(out, best)
+	}
+	return out, nil
+}
+
+// drain runs q and reads every row, so lazy engines do all the work.
+func drain(ctx context.Context, db *sql.DB, q string) error {
+	rs, err := db.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	cols, _ := rs.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+func report(rows int, weftTimes, duckTimes []time.Duration) {
+	fmt.Printf("t: %d rows; best of runs, milliseconds\n\n", rows)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if duckTimes != nil {
+		fmt.Fprintln(w, "query\tweft\tduckdb\tweft/duckdb\t")
+	} else {
+		fmt.Fprintln(w, "query\tweft\t")
+	}
+	for i, wt := range weftTimes {
+		if duckTimes != nil {
+			fmt.Fprintf(w, "Q%d\t%.1f\t%.1f\t%.2f\t\n", i+1, ms(wt), ms(duckTimes[i]), float64(wt)/float64(duckTimes[i]))
+		} else {
+			fmt.Fprintf(w, "Q%d\t%.1f\t\n", i+1, ms(wt))
+		}
+	}
+	w.Flush()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
