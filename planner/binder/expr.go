@@ -99,6 +99,11 @@ func bindConst(c *pg.A_Const) (logical.Expr, error) {
 		t := types.NumericT(0, scale)
 		d, err := types.RatToNumeric(r, t)
 		if err != nil {
+			// Beyond numeric's 38 digits (Arrow decimal128): keep the value
+			// as double precision rather than refuse a valid literal.
+			if f, ferr := strconv.ParseFloat(s, 64); ferr == nil {
+				return &logical.Const{Value: f, T: types.Float8T}, nil
+			}
 			return nil, err
 		}
 		return &logical.Const{Value: d, T: t}, nil
