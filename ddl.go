@@ -183,6 +183,9 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 }
 
 func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
+	if st.RemoveType == pg.ObjectType_OBJECT_FUNCTION {
+		return s.dropFunction(st)
+	}
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	var tag string
 	for _, obj := range st.Objects {

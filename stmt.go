@@ -29,6 +29,7 @@ func (s *Session) env() *exec.Env {
 func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
+	b.Ctx = s.ctx
 	return b
 }
 
@@ -71,6 +72,10 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.show(n.VariableShowStmt.Name)
 	case *pg.Node_TransactionStmt:
 		return s.transaction(n.TransactionStmt)
+	case *pg.Node_CreateFunctionStmt:
+		return s.createFunction(ctx, n.CreateFunctionStmt)
+	case *pg.Node_CallStmt:
+		return s.call(ctx, n.CallStmt)
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %s is not supported yet", stmtName(raw.Stmt))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 // Options configures a database.
@@ -25,11 +26,15 @@ type Options struct {
 	BatchSize int
 	// Mem allocates all Arrow memory (default: Go's allocator).
 	Mem memory.Allocator
+	// UDF configures WebAssembly functions: the module directory, the
+	// compiled-code cache and the default memory cap.
+	UDF udf.Config
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
 type DB struct {
 	cat  *catalog.Catalog
+	udf  *udf.Engine
 	opts Options
 }
 
@@ -44,13 +49,17 @@ func Open(opts Options) (*DB, error) {
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
 	}
-	return &DB{cat: catalog.New(opts.Mem, opts.Partitions), opts: opts}, nil
+	engine, err := udf.NewEngine(opts.UDF)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts}, nil
 }
 
 // Close releases all table data.
 func (db *DB) Close() error {
 	db.cat.Close()
-	return nil
+	return db.udf.Close()
 }
 
 // Catalog exposes the catalog (for tools that list objects).
@@ -62,6 +71,7 @@ type Session struct {
 	db         *DB
 	searchPath []string
 	settings   map[string]string
+	ctx        context.Context // the running statement's, while it runs
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -120,8 +130,15 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	for _, st := range stmts {
 		var res *Result
 		err := exec.Guard(func() error {
+			sctx, cancel := s.statementContext(ctx)
+			defer cancel()
+			s.ctx = sctx
+			defer func() { s.ctx = nil }()
 			var err error
-			res, err = s.execStmt(ctx, sql, st)
+			res, err = s.execStmt(sctx, sql, st)
+			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
+			}
 			return err
 		})
 		if err != nil {

@@ -53,6 +53,9 @@ type Schema struct {
 	Name   string
 	Tables map[string]*Table
 	Views  map[string]*View
+	// Funcs holds user-defined functions by name; overloads differ in
+	// argument types.
+	Funcs map[string][]*Function
 }
 
 // Catalog is the set of schemas. It is safe for concurrent use.
@@ -71,7 +74,7 @@ func New(mem memory.Allocator, partitions int) *Catalog {
 		partitions = 1
 	}
 	c := &Catalog{schemas: map[string]*Schema{}, nextOID: 16384, mem: mem, partitions: partitions}
-	c.schemas["public"] = &Schema{OID: 2200, Name: "public", Tables: map[string]*Table{}, Views: map[string]*View{}}
+	c.schemas["public"] = &Schema{OID: 2200, Name: "public", Tables: map[string]*Table{}, Views: map[string]*View{}, Funcs: map[string][]*Function{}}
 	return c
 }
 
@@ -96,7 +99,7 @@ func (c *Catalog) CreateSchema(name string, ifNotExists bool) error {
 		}
 		return sqlerr.New(sqlerr.DuplicateSchema, "schema \"%s\" already exists", name)
 	}
-	c.schemas[name] = &Schema{OID: c.allocOID(), Name: name, Tables: map[string]*Table{}, Views: map[string]*View{}}
+	c.schemas[name] = &Schema{OID: c.allocOID(), Name: name, Tables: map[string]*Table{}, Views: map[string]*View{}, Funcs: map[string][]*Function{}}
 	return nil
 }
 
@@ -111,7 +114,7 @@ func (c *Catalog) DropSchema(name string, ifExists, cascade bool) error {
 		}
 		return sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", name)
 	}
-	if !cascade && (len(s.Tables) > 0 || len(s.Views) > 0) {
+	if !cascade && (len(s.Tables) > 0 || len(s.Views) > 0 || len(s.Funcs) > 0) {
 		return sqlerr.New(sqlerr.DependentObjects, "cannot drop schema %s because other objects depend on it", name)
 	}
 	for _, t := range s.Tables {

@@ -5,6 +5,7 @@
 package binder
 
 import (
+	"context"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -27,6 +28,8 @@ type Binder struct {
 	// NullsSmallest sorts NULLs before other values by default (SQLite's
 	// order) instead of after them (PostgreSQL's).
 	NullsSmallest bool
+	// Ctx bounds work done while binding (a wasm function's bind step).
+	Ctx context.Context
 
 	nextID  logical.ColumnID
 	scalars map[string]*exec.ScalarDef

@@ -553,7 +553,7 @@ func (b *Binder) bindSQLValueFunction(f *pg.SQLValueFunction) (logical.Expr, err
 
 // fold replaces a constant expression by its value.
 func (b *Binder) fold(e logical.Expr) (logical.Expr, error) {
-	out, ok, err := physical.Fold(b.Env, e)
+	out, ok, err := physical.FoldContext(b.Ctx, b.Env, e)
 	if err != nil || !ok {
 		return e, err
 	}

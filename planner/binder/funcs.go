@@ -91,6 +91,9 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	def, ok := b.scalars[name]
 	if !ok {
+		if e, found, err := b.callUDF(name, args); found || err != nil {
+			return e, err
+		}
 		argTypes := make([]types.T, len(args))
 		for i, a := range args {
 			argTypes[i] = a.Type()

@@ -1,6 +1,7 @@
 package physical
 
 import (
+	"context"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -141,6 +142,14 @@ func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, err
 // is false when it cannot be folded (columns, parameters, subqueries,
 // volatile calls).
 func Fold(env *exec.Env, e logical.Expr) (logical.Expr, bool, error) {
+	return FoldContext(context.Background(), env, e)
+}
+
+// FoldContext is Fold bounded by ctx (a wasm function may run while folding).
+func FoldContext(ctx context.Context, env *exec.Env, e logical.Expr) (logical.Expr, bool, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	foldable := true
 	logical.Walk(e, func(x logical.Expr) bool {
 		switch c := x.(type) {
@@ -169,7 +178,7 @@ func Fold(env *exec.Env, e logical.Expr) (logical.Expr, bool, error) {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	ec := &exec.EvalContext{Mem: mem, Env: env}
+	ec := &exec.EvalContext{Ctx: ctx, Mem: mem, Env: env}
 	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
 	defer one.Release()
 	a, err := x.Eval(ec, one)
