@@ -5,7 +5,10 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench wasm tools clean
+
+WASM_DIR  := testdata/udf/wasm
+CLANG_WASM := clang --target=wasm32 -O2 -msimd128 -nostdlib -Wl,--no-entry -Wl,--export-dynamic
 
 all: build
 
@@ -28,7 +31,7 @@ unit:
 slt: slt-own slt-sqlite
 
 slt-own: build
-	./$(WEFT) slt $(OWN_SLT)
+	./$(WEFT) slt -udf-dir testdata/udf/wasm $(OWN_SLT)
 
 # SQLite's select1-5 corpus, run with SQLite's conventions (NULLs sort first,
 # integer results printed as SQLite prints them). Skipped when ../shared is absent.
@@ -45,6 +48,16 @@ fuzz:
 
 bench:
 	cd bench && $(GO) run . $(BENCH_ARGS)
+
+# Rebuild the committed wasm fixtures and examples (needs wabt and clang;
+# `make tools` installs them on Debian). udf's TestFixturesMatchSources
+# checks the committed files against a fresh build.
+wasm:
+	for f in testdata/udf/wat/*.wat; do wat2wasm $$f -o $(WASM_DIR)/$$(basename $$f .wat).wasm; done
+	$(CLANG_WASM) -o $(WASM_DIR)/c_strings.wasm examples/c/strings.c
+
+tools:
+	apt-get install -y wabt clang lld
 
 clean:
 	rm -rf bin

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/udf"
 )
 
 // ownSuite lists the project's own .slt files.
@@ -44,7 +45,8 @@ func TestOwnSuiteNoLeaks(t *testing.T) {
 				var out bytes.Buffer
 				r := &Runner{
 					Open: func() (*weft.DB, error) {
-						return weft.Open(weft.Options{Partitions: sh.partitions, BatchSize: sh.batch, Mem: mem})
+						return weft.Open(weft.Options{Partitions: sh.partitions, BatchSize: sh.batch, Mem: mem,
+							UDF: udf.Config{ModuleDir: "../testdata/udf/wasm"}})
 					},
 					Verbose: true,
 					Out:     &out,

@@ -10,25 +10,37 @@ import (
 
 // Interruption design (see docs/udf-abi.md, "Stopping a guest").
 //
-// wazero can stop a running guest only when the runtime is built with
-// WithCloseOnContextDone, which compiles a call to a trampoline into every
-// loop header and starts a goroutine per call: compiled loops become 7–25×
-// slower. Weft instead rewrites each module once, at CREATE time: it adds an
-// exported mutable i32 global, StopGlobal, and at the top of every loop body
-// inserts
+// Compiled wasm is native code the Go runtime cannot preempt: a guest that
+// loops without ever returning to Go both ignores cancellation and blocks
+// every stop-the-world (a GC cycle then waits for it forever, freezing the
+// whole process). wazero's WithCloseOnContextDone solves this with a call
+// into a Go trampoline at every loop header, which makes compiled loops
+// 7–25× slower. Weft instead rewrites each module once, at load time:
 //
-//	global.get $stop
-//	if
-//	  unreachable
-//	end
+//   - every function gains an i32 counter local;
+//   - the module gains an exported mutable i32 global, StopGlobal;
+//   - the top of every loop body becomes
 //
-// which the compiler turns into one load, one compare and a branch that is
-// never taken. The host arms a context.AfterFunc per checkout of an instance
-// (not per call) that sets the global to 1 when the query is cancelled or
-// times out; the guest traps at its next loop header, the host sees the flag
-// and reports 57014, and the instance is discarded. A guest cannot loop
-// without passing a loop header, and unbounded recursion ends in a stack
-// overflow trap, so every runaway guest stops.
+//     block
+//       local.get $n; i32.const -1; i32.add; local.tee $n
+//       br_if 0                            ;; n != 0: carry on
+//       i32.const 65536; local.set $n
+//       i32.const 0; memory.grow; drop     ;; an exit to Go: a safepoint
+//       global.get $stop
+//       if unreachable end
+//     end
+//
+//   (the counter starts at 65536 on function entry);
+//
+// so a loop iteration costs a register decrement and a branch, and every
+// 65536 iterations the guest passes through
+// Go (memory.grow by 0 pages is handled by wazero in Go code), where the
+// scheduler and the GC can preempt it, and looks at the stop flag. The host
+// arms one context.AfterFunc per checkout of an instance that sets the flag
+// when the query is cancelled or times out; the guest traps at its next
+// check, the host reports 57014 and discards the instance. A guest cannot
+// run forever without passing loop headers, and unbounded recursion ends in
+// a stack-overflow trap.
 
 // StopGlobal is the name of the export the instrumented module gains.
 const StopGlobal = "__weft_stop"
@@ -38,8 +50,8 @@ const wasmMagic = "\x00asm\x01\x00\x00\x00"
 // errNotWasm reports bytes that are not a core wasm module.
 var errNotWasm = errors.New("not a WebAssembly module (bad magic number or version)")
 
-// instrument returns a copy of the module with the stop global and the
-// loop-header checks added.
+// instrument returns a copy of the module with the stop global, a memory
+// (when it has none) and the loop-header checks added.
 func instrument(mod []byte) ([]byte, error) {
 	if len(mod) < 8 || string(mod[:8]) != wasmMagic {
 		return nil, errNotWasm
@@ -59,28 +71,46 @@ func instrument(mod []byte) ([]byte, error) {
 		sections = append(sections, section{id, r.b[r.pos : r.pos+int(size)]})
 		r.pos += int(size)
 	}
-	importedGlobals, definedGlobals := 0, 0
+	var (
+		importedGlobals, definedGlobals int
+		hasMemory                       bool
+		typeParams                      []int // parameter count of each type
+		funcTypes                       []uint32
+	)
 	for _, s := range sections {
+		var err error
 		switch s.id {
+		case 1:
+			typeParams, err = parseTypes(s.body)
 		case 2:
-			n, err := countImportedGlobals(s.body)
-			if err != nil {
-				return nil, fmt.Errorf("import section: %w", err)
-			}
-			importedGlobals = n
+			var mems int
+			importedGlobals, mems, err = countImports(s.body)
+			hasMemory = hasMemory || mems > 0
+		case 3:
+			funcTypes, err = parseVecU32(s.body)
+		case 5:
+			hasMemory = true
 		case 6:
 			sr := &reader{b: s.body}
 			definedGlobals = int(sr.u32())
-			if sr.err != nil {
-				return nil, fmt.Errorf("global section: %w", sr.err)
-			}
+			err = sr.err
 		}
+		if err != nil {
+			return nil, fmt.Errorf("section %d: %w", s.id, err)
+		}
+	}
+	params := make([]int, len(funcTypes))
+	for i, t := range funcTypes {
+		if int(t) >= len(typeParams) {
+			return nil, fmt.Errorf("function %d has unknown type %d", i, t)
+		}
+		params[i] = typeParams[t]
 	}
 	stopIndex := uint32(importedGlobals + definedGlobals)
 
 	var out bytes.Buffer
 	out.WriteString(wasmMagic)
-	wroteGlobal, wroteExport := false, false
+	wroteGlobal, wroteExport, wroteMemory := false, false, hasMemory
 	emit := func(id byte, body []byte) {
 		out.WriteByte(id)
 		out.Write(leb(uint64(len(body))))
@@ -90,6 +120,10 @@ func instrument(mod []byte) ([]byte, error) {
 	exportEntry := append(append(leb(uint64(len(StopGlobal))), StopGlobal...), 0x03)
 	exportEntry = append(exportEntry, leb(uint64(stopIndex))...)
 	flushBefore := func(id byte) {
+		if !wroteMemory && order(id) > order(5) {
+			emit(5, []byte{0x01, 0x00, 0x00}) // one memory, min 0 pages
+			wroteMemory = true
+		}
 		if !wroteGlobal && order(id) > order(6) {
 			emit(6, append(leb(1), globalEntry...))
 			wroteGlobal = true
@@ -111,7 +145,7 @@ func instrument(mod []byte) ([]byte, error) {
 			emit(7, appendVecEntry(s.body, exportEntry))
 			wroteExport = true
 		case 10:
-			body, err := instrumentCode(s.body, stopIndex)
+			body, err := instrumentCode(s.body, stopIndex, params)
 			if err != nil {
 				return nil, err
 			}
@@ -122,6 +156,38 @@ func instrument(mod []byte) ([]byte, error) {
 	}
 	flushBefore(255)
 	return out.Bytes(), nil
+}
+
+// parseTypes returns the parameter count of each function type.
+func parseTypes(body []byte) ([]int, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	out := make([]int, 0, n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		if form := r.byte(); form != 0x60 {
+			return nil, fmt.Errorf("type %d: unsupported type form 0x%02x", i, form)
+		}
+		np := r.u32()
+		for j := uint32(0); j < np; j++ {
+			r.valType()
+		}
+		nr := r.u32()
+		for j := uint32(0); j < nr; j++ {
+			r.valType()
+		}
+		out = append(out, int(np))
+	}
+	return out, r.err
+}
+
+func parseVecU32(body []byte) ([]uint32, error) {
+	r := &reader{b: body}
+	n := r.u32()
+	out := make([]uint32, 0, n)
+	for i := uint32(0); i < n && r.err == nil; i++ {
+		out = append(out, r.u32())
+	}
+	return out, r.err
 }
 
 // order ranks section ids in the order the binary format requires.
@@ -150,10 +216,10 @@ func appendVecEntry(body, entry []byte) []byte {
 	return append(out, entry...)
 }
 
-func countImportedGlobals(body []byte) (int, error) {
+// countImports counts imported globals and memories.
+func countImports(body []byte) (globals, memories int, err error) {
 	r := &reader{b: body}
 	n := r.u32()
-	globals := 0
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		r.skip(int(r.u32())) // module name
 		r.skip(int(r.u32())) // field name
@@ -165,32 +231,35 @@ func countImportedGlobals(body []byte) (int, error) {
 			r.limits()
 		case 0x02: // memory
 			r.limits()
+			memories++
 		case 0x03: // global: valtype + mutability
-			r.byte()
+			r.valType()
 			r.byte()
 			globals++
 		case 0x04: // tag
 			r.byte()
 			r.u32()
 		default:
-			return 0, fmt.Errorf("unknown import kind %d", kind)
+			return 0, 0, fmt.Errorf("unknown import kind %d", kind)
 		}
 	}
-	return globals, r.err
+	return globals, memories, r.err
 }
 
 // instrumentCode rewrites every function body of the code section.
-func instrumentCode(body []byte, stop uint32) ([]byte, error) {
+func instrumentCode(body []byte, stop uint32, params []int) ([]byte, error) {
 	r := &reader{b: body}
 	n := r.u32()
+	if int(n) != len(params) {
+		return nil, fmt.Errorf("code section has %d bodies for %d functions", n, len(params))
+	}
 	out := leb(uint64(n))
-	check := append(append([]byte{0x23}, leb(uint64(stop))...), 0x04, 0x40, 0x00, 0x0B)
 	for i := uint32(0); i < n; i++ {
 		size := int(r.u32())
 		if r.err != nil || r.pos+size > len(r.b) {
 			return nil, fmt.Errorf("function %d: truncated body", i)
 		}
-		fn, err := instrumentBody(r.b[r.pos:r.pos+size], check)
+		fn, err := instrumentBody(r.b[r.pos:r.pos+size], stop, params[i])
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
@@ -201,18 +270,47 @@ func instrumentCode(body []byte, stop uint32) ([]byte, error) {
 	return out, nil
 }
 
-func instrumentBody(body, check []byte) ([]byte, error) {
+// loopCheck is the code put at the top of every loop body (see the
+// package comment above).
+func loopCheck(counter, stop uint32) []byte {
+	c := leb(uint64(counter))
+	b := []byte{0x02, 0x40, 0x20} // block; local.get $n
+	b = append(b, c...)
+	b = append(b, 0x41, 0x7F, 0x6A, 0x22) // i32.const -1; i32.add; local.tee $n
+	b = append(b, c...)
+	b = append(b, 0x0D, 0x00) // br_if 0: skip while n != 0
+	b = append(b, counterInit(counter)...)
+	b = append(b, 0x41, 0x00, 0x40, 0x00, 0x1A) // i32.const 0; memory.grow 0; drop
+	b = append(b, 0x23)
+	b = append(b, leb(uint64(stop))...)
+	return append(b, 0x04, 0x40, 0x00, 0x0B, 0x0B) // if unreachable end; end
+}
+
+// counterInit sets the loop counter to 65536 (iterations between checks).
+func counterInit(counter uint32) []byte {
+	return append([]byte{0x41, 0x80, 0x80, 0x04, 0x21}, leb(uint64(counter))...) // i32.const 65536; local.set $n
+}
+
+func instrumentBody(body []byte, stop uint32, params int) ([]byte, error) {
 	r := &reader{b: body}
 	groups := r.u32()
+	locals := params
 	for g := uint32(0); g < groups; g++ {
-		r.u32()  // count
-		r.byte() // type
+		locals += int(r.u32())
+		r.valType()
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
+	check := loopCheck(uint32(locals), stop)
 	out := make([]byte, 0, len(body)+64)
-	out = append(out, body[:r.pos]...)
+	// one more local group: the loop counter
+	out = append(out, leb(uint64(groups+1))...)
+	rg := &reader{b: body}
+	rg.u32()
+	out = append(out, body[rg.pos:r.pos]...)
+	out = append(out, 0x01, 0x7F)
+	out = append(out, counterInit(uint32(locals))...)
 	for r.pos < len(r.b) {
 		start := r.pos
 		op := r.byte()
@@ -229,6 +327,15 @@ func instrumentBody(body, check []byte) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// valType skips a value type (a reference type with a heap type index is
+// two bytes and more).
+func (r *reader) valType() {
+	switch c := r.byte(); c {
+	case 0x63, 0x64: // (ref null ht), (ref ht)
+		r.s64()
+	}
 }
 
 // skipImmediates moves past the immediates of opcode op.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -125,6 +126,21 @@ func TestHostileGuests(t *testing.T) {
 		{"hog", sqlerr.OutOfMemory},
 		{"spin", sqlerr.QueryCanceled},
 	}
+	// Collections keep running while guests spin: a guest that never came
+	// back to Go would block their stop-the-world and freeze the process.
+	gcDone := make(chan struct{})
+	defer close(gcDone)
+	go func() {
+		for {
+			select {
+			case <-gcDone:
+				return
+			default:
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
 	for _, tt := range tests {
 		c := define(t, &Function{Name: tt.export, Module: m, Export: tt.export, Args: []types.T{types.Int8T}, Result: types.Int8T})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

@@ -13,12 +13,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sqllogictest"
+	"github.com/weftdb/weft/udf"
 )
 
 func main() {
@@ -27,8 +29,10 @@ func main() {
 	}
 	command := flag.String("c", "", "run the given SQL and exit")
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
+	udfDir := flag.String("udf-dir", "", "directory wasm module paths are resolved in (default: inline modules only)")
+	udfCache := flag.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code (\"\" keeps it in memory)")
 	flag.Parse()
-	db, err := weft.Open(weft.Options{Partitions: *partitions})
+	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -50,9 +54,12 @@ func runSLT(args []string) int {
 	partitions := fs.Int("partitions", 0, "partitions per table")
 	batch := fs.Int("batch", 0, "rows per batch")
 	sqlite := fs.Bool("sqlite", false, "SQLite compatibility: NULLs sort first (for SQLite's corpus)")
+	udfDir := fs.String("udf-dir", "", "directory wasm module paths are resolved in")
 	_ = fs.Parse(args)
 	r := &sqllogictest.Runner{
-		Open:    func() (*weft.DB, error) { return weft.Open(weft.Options{Partitions: *partitions, BatchSize: *batch}) },
+		Open: func() (*weft.DB, error) {
+			return weft.Open(weft.Options{Partitions: *partitions, BatchSize: *batch, UDF: udf.Config{ModuleDir: *udfDir}})
+		},
 		Verbose: *verbose,
 		Out:     os.Stdout,
 		Timeout: time.Minute,
@@ -130,4 +137,13 @@ func repl(sess *weft.Session, in io.Reader, out io.Writer) {
 	if strings.TrimSpace(buf.String()) != "" {
 		runSQL(sess, buf.String(), out)
 	}
+}
+
+// defaultUDFCache is where compiled wasm code survives restarts.
+func defaultUDFCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "weft", "wasm")
 }

@@ -1,0 +1,235 @@
+/*
+ * weft_udf.h — write Weft batch UDFs in C (Weft UDF ABI version 1).
+ *
+ * One header, no dependencies, freestanding: build with
+ *   clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
+ *         -o f.wasm f.c
+ *
+ * A module defines its manifest and one dispatch function:
+ *
+ *   #include "weft_udf.h"
+ *   WEFT_MANIFEST("function add_one scalar (l) -> l strict\n")
+ *   int weft_dispatch(int fn, const WeftCall *c) {
+ *       for (int64_t i = 0; i < c->rows; i++)
+ *           weft_set_i64(c->out, i, weft_i64(c->in[0], weft_row(c, 0, i)) + 1);
+ *       return WEFT_OK;
+ *   }
+ *
+ * fn is the function's position in the manifest. Polymorphic functions
+ * ("any" in the manifest) also define weft_bind_fn. The ABI itself is
+ * specified in docs/udf-abi.md; this header is one way to speak it.
+ */
+#ifndef WEFT_UDF_H
+#define WEFT_UDF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEFT_EXPORT(name) __attribute__((export_name(#name)))
+#define WEFT_OK 0
+#define WEFT_ERROR 1
+
+/* The Arrow C data interface's ArrowArray as laid out on wasm32. */
+typedef struct WeftArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct WeftArray **children;
+    struct WeftArray *dictionary;
+    uint32_t release;
+    void *private_data;
+    uint32_t reserved;
+} WeftArray;
+_Static_assert(sizeof(WeftArray) == 64, "WeftArray must be 64 bytes on wasm32");
+
+/* One batch call, as the dispatch function sees it. */
+typedef struct WeftCall {
+    int64_t rows;
+    int nargs;
+    WeftArray *const *in;  /* argument columns */
+    uint64_t const_mask;   /* bit k: argument k has one row for all rows */
+    WeftArray *out;        /* result column; buffers preallocated by the host */
+    const char *bind;      /* bind data from weft_bind_fn, not NUL-terminated */
+    int32_t bind_len;
+} WeftCall;
+
+int weft_dispatch(int fn, const WeftCall *c);
+
+/* ---- memory: a bump allocator over linear memory ---------------------- */
+extern unsigned char __heap_base;
+static uintptr_t weft__top;
+
+static void *weft_malloc(size_t size) {
+    if (!weft__top) weft__top = (uintptr_t)&__heap_base;
+    uintptr_t p = (weft__top + 7) & ~(uintptr_t)7;
+    uintptr_t end = p + size;
+    uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
+    if (end > have) {
+        uintptr_t pages = (end - have + 65535) / 65536;
+        if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
+    }
+    weft__top = end;
+    return (void *)p;
+}
+
+WEFT_EXPORT(weft_alloc) void *weft_alloc(int32_t size) { return weft_malloc((size_t)size); }
+
+WEFT_EXPORT(weft_free) void weft_free(void *p, int32_t size) {
+    /* only the most recent allocation is given back */
+    if ((uintptr_t)p + (uintptr_t)size == weft__top) weft__top = (uintptr_t)p;
+}
+
+static void *weft_memcpy(void *dst, const void *src, size_t n) {
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+    while (n--) *d++ = *s++;
+    return dst;
+}
+
+static size_t weft_strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* ---- errors ------------------------------------------------------------ */
+static char weft__err[512];
+static int weft__err_len;
+
+/* weft_error records "SQLSTATE message" and returns WEFT_ERROR. */
+static int weft_error(const char *sqlstate, const char *msg) {
+    int n = 0;
+    for (int i = 0; i < 5 && sqlstate[i]; i++) weft__err[n++] = sqlstate[i];
+    weft__err[n++] = ' ';
+    for (int i = 0; msg[i] && n < (int)sizeof weft__err; i++) weft__err[n++] = msg[i];
+    weft__err_len = n;
+    return WEFT_ERROR;
+}
+
+WEFT_EXPORT(weft_last_error) uint64_t weft_last_error(void) {
+    return ((uint64_t)(uintptr_t)weft__err << 32) | (uint32_t)weft__err_len;
+}
+
+/* ---- manifest and version ---------------------------------------------- */
+#define WEFT_MANIFEST(entries)                                                   \
+    static const char weft__manifest[] = "weft 1\n" entries;                     \
+    WEFT_EXPORT(weft_abi_version) int32_t weft_abi_version(void) { return 1; }   \
+    WEFT_EXPORT(weft_manifest) uint64_t weft_manifest(void) {                     \
+        return ((uint64_t)(uintptr_t)weft__manifest << 32) |                     \
+               (uint32_t)(sizeof weft__manifest - 1);                            \
+    }
+
+/* ---- reading arguments -------------------------------------------------- */
+/* weft_row maps result row i to the row of argument k (constants: row 0). */
+static inline int64_t weft_row(const WeftCall *c, int k, int64_t i) {
+    return (c->const_mask >> k) & 1 ? 0 : i;
+}
+static inline int weft_is_null(const WeftArray *a, int64_t i) {
+    const uint8_t *v = a->buffers[0];
+    return v && !((v[i >> 3] >> (i & 7)) & 1);
+}
+static inline int64_t weft_i64(const WeftArray *a, int64_t i) { return ((const int64_t *)a->buffers[1])[i]; }
+static inline int32_t weft_i32(const WeftArray *a, int64_t i) { return ((const int32_t *)a->buffers[1])[i]; }
+static inline int16_t weft_i16(const WeftArray *a, int64_t i) { return ((const int16_t *)a->buffers[1])[i]; }
+static inline double weft_f64(const WeftArray *a, int64_t i) { return ((const double *)a->buffers[1])[i]; }
+static inline float weft_f32(const WeftArray *a, int64_t i) { return ((const float *)a->buffers[1])[i]; }
+static inline int weft_bool(const WeftArray *a, int64_t i) {
+    const uint8_t *v = a->buffers[1];
+    return (v[i >> 3] >> (i & 7)) & 1;
+}
+/* weft_str returns a text/bytea value (not NUL-terminated) and its length. */
+static inline const char *weft_str(const WeftArray *a, int64_t i, int32_t *len) {
+    const int32_t *off = a->buffers[1];
+    *len = off[i + 1] - off[i];
+    return (const char *)a->buffers[2] + off[i];
+}
+
+/* ---- writing the result ------------------------------------------------- */
+static inline void weft_set_null(WeftArray *out, int64_t i) {
+    uint8_t *v = (uint8_t *)out->buffers[0];
+    v[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+static inline void weft_set_i64(WeftArray *out, int64_t i, int64_t x) { ((int64_t *)out->buffers[1])[i] = x; }
+static inline void weft_set_i32(WeftArray *out, int64_t i, int32_t x) { ((int32_t *)out->buffers[1])[i] = x; }
+static inline void weft_set_f64(WeftArray *out, int64_t i, double x) { ((double *)out->buffers[1])[i] = x; }
+static inline void weft_set_bool(WeftArray *out, int64_t i, int x) {
+    uint8_t *v = (uint8_t *)out->buffers[1];
+    if (x) v[i >> 3] |= (uint8_t)(1u << (i & 7));
+    else v[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+
+/* Text results: rows must be written in order 0..rows-1 with
+ * weft_str_append; the data buffer lives in a scratch area reused by every
+ * call (grown geometrically). */
+static char *weft__scratch;
+static uint32_t weft__scratch_cap, weft__scratch_len;
+
+static inline void weft_str_begin(WeftArray *out) {
+    weft__scratch_len = 0;
+    ((int32_t *)out->buffers[1])[0] = 0;
+}
+/* weft_str_reserve returns room for n more bytes (0 when out of memory). */
+static char *weft_str_reserve(uint32_t n) {
+    if (weft__scratch_len + n > weft__scratch_cap) {
+        uint32_t cap = weft__scratch_cap ? weft__scratch_cap : 4096;
+        while (cap < weft__scratch_len + n) cap *= 2;
+        char *next = weft_malloc(cap);
+        if (!next) return 0;
+        weft_memcpy(next, weft__scratch, weft__scratch_len);
+        weft__scratch = next;
+        weft__scratch_cap = cap;
+    }
+    return weft__scratch + weft__scratch_len;
+}
+/* weft_str_commit ends row i after n bytes were written at the reserved spot. */
+static inline void weft_str_commit(WeftArray *out, int64_t i, uint32_t n) {
+    weft__scratch_len += n;
+    ((int32_t *)out->buffers[1])[i + 1] = (int32_t)weft__scratch_len;
+}
+static inline int weft_str_append(WeftArray *out, int64_t i, const char *s, uint32_t n) {
+    char *dst = weft_str_reserve(n);
+    if (!dst) return 0;
+    weft_memcpy(dst, s, n);
+    weft_str_commit(out, i, n);
+    return 1;
+}
+static inline void weft_str_end(WeftArray *out) { out->buffers[2] = weft__scratch; }
+
+/* ---- bind ---------------------------------------------------------------- */
+/* A polymorphic module defines weft_bind_fn: req lists one line per
+ * argument ("FORMAT", "FORMAT const VALUE" or "FORMAT null"); it writes
+ * "ok FORMAT [BIND-DATA]" or "error SQLSTATE MESSAGE" into resp (at most
+ * cap bytes) and returns the length. */
+int weft_bind_fn(int fn, const char *req, int32_t len, char *resp, int32_t cap) __attribute__((weak));
+
+static char weft__bind_resp[1024];
+WEFT_EXPORT(weft_bind) uint64_t weft_bind(int32_t fn, const char *req, int32_t len) {
+    int32_t n;
+    if (weft_bind_fn) {
+        n = weft_bind_fn(fn, req, len, weft__bind_resp, (int32_t)sizeof weft__bind_resp);
+    } else {
+        const char *msg = "error 42883 this function has no bind step";
+        n = (int32_t)weft_strlen(msg);
+        weft_memcpy(weft__bind_resp, msg, (size_t)n);
+    }
+    return ((uint64_t)(uintptr_t)weft__bind_resp << 32) | (uint32_t)n;
+}
+
+/* ---- the entry point the host calls ---------------------------------- */
+WEFT_EXPORT(weft_call)
+int32_t weft_call(int32_t fn, const char *bind, int32_t bind_len, WeftArray *in, uint64_t const_mask, WeftArray *out) {
+    WeftCall c;
+    c.rows = out->length;
+    c.nargs = (int)in->n_children;
+    c.in = in->children;
+    c.const_mask = const_mask;
+    c.out = out;
+    c.bind = bind;
+    c.bind_len = bind_len;
+    return weft_dispatch(fn, &c);
+}
+
+#endif
