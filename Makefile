@@ -57,7 +57,7 @@ wasm:
 	$(CLANG_WASM) -o $(WASM_DIR)/c_strings.wasm examples/c/strings.c
 
 tools:
-	apt-get install -y wabt clang lld
+	apt-get install -y wabt clang lld || (apt-get update && apt-get install -y wabt clang lld)
 
 clean:
 	rm -rf bin
