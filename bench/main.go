@@ -32,6 +32,7 @@ func main() {
 	withDuck := flag.Bool("duckdb", true, "also time DuckDB")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the Weft runs to this file")
 	only := flag.Int("q", 0, "run only this query (1-5)")
+	withUDF := flag.Bool("udf", true, "also time the wasm UDF queries")
 	flag.Parse()
 	if *only > 0 && *only <= len(queries) {
 		queries = queries[*only-1 : *only]
@@ -71,6 +72,12 @@ func main() {
 		}
 	}
 	report(*rows, weftTimes, duckTimes)
+	if *withUDF {
+		if err := benchUDF(ctx, *rows, *runs); err != nil {
+			fmt.Fprintln(os.Stderr, "udf:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 func timeWeft(ctx context.Context, rows, runs int) ([]time.Duration, error) {
