@@ -8,7 +8,7 @@ OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 .PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench wasm tools clean
 
 WASM_DIR  := testdata/udf/wasm
-CLANG_WASM := clang --target=wasm32 -O2 -msimd128 -nostdlib -Wl,--no-entry -Wl,--export-dynamic
+CLANG_WASM := clang --target=wasm32 -O2 -msimd128 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--export-dynamic
 
 all: build
 
@@ -55,6 +55,7 @@ bench:
 wasm:
 	for f in testdata/udf/wat/*.wat; do wat2wasm $$f -o $(WASM_DIR)/$$(basename $$f .wat).wasm; done
 	$(CLANG_WASM) -o $(WASM_DIR)/c_strings.wasm examples/c/strings.c
+	$(CLANG_WASM) -o $(WASM_DIR)/c_aggregates.wasm examples/c/aggregates.c
 
 tools:
 	apt-get install -y wabt clang lld || (apt-get update && apt-get install -y wabt clang lld)

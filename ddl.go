@@ -183,7 +183,7 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 }
 
 func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
-	if st.RemoveType == pg.ObjectType_OBJECT_FUNCTION {
+	if st.RemoveType == pg.ObjectType_OBJECT_FUNCTION || st.RemoveType == pg.ObjectType_OBJECT_AGGREGATE {
 		return s.dropFunction(st)
 	}
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE

@@ -76,6 +76,10 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.createFunction(ctx, n.CreateFunctionStmt)
 	case *pg.Node_CallStmt:
 		return s.call(ctx, n.CallStmt)
+	case *pg.Node_DefineStmt:
+		if n.DefineStmt.Kind == pg.ObjectType_OBJECT_AGGREGATE {
+			return s.createAggregate(ctx, n.DefineStmt)
+		}
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "statement %s is not supported yet", stmtName(raw.Stmt))
 }

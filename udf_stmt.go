@@ -216,6 +216,9 @@ func (s *Session) dropFunction(st *pg.DropStmt) (*Result, error) {
 			return nil, err
 		}
 	}
+	if st.RemoveType == pg.ObjectType_OBJECT_AGGREGATE {
+		return &Result{Tag: "DROP AGGREGATE"}, nil
+	}
 	return &Result{Tag: "DROP FUNCTION"}, nil
 }
 
@@ -295,4 +298,67 @@ func parseTimeout(v string) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// createAggregate handles
+//
+//	CREATE [OR REPLACE] AGGREGATE name(argtypes) (MODULE = 'module', EXPORT = 'name')
+//
+// PostgreSQL's generic definition list carries the module and the manifest
+// entry; the result and state types come from the module.
+func (s *Session) createAggregate(ctx context.Context, st *pg.DefineStmt) (*Result, error) {
+	parts := namesOf(st.Defnames)
+	name := strings.ToLower(parts[len(parts)-1])
+	schemaName := ""
+	if len(parts) > 1 {
+		schemaName = parts[len(parts)-2]
+	}
+	schema, err := s.targetSchema(schemaName)
+	if err != nil {
+		return nil, err
+	}
+	var module, export string
+	for _, d := range st.Definition {
+		de := d.GetDefElem()
+		switch strings.ToLower(de.Defname) {
+		case "module":
+			module = strNodeValue(de.Arg)
+		case "export":
+			export = strNodeValue(de.Arg)
+		default:
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "aggregate attribute %q is not supported: a wasm aggregate takes MODULE and EXPORT", de.Defname).
+				WithHint("CREATE AGGREGATE name(types) (MODULE = 'module.wasm', EXPORT = 'manifest name')")
+		}
+	}
+	if module == "" || export == "" {
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "a wasm aggregate needs MODULE and EXPORT")
+	}
+	f := &udf.Function{Name: name, Export: export}
+	if len(st.Args) > 0 {
+		for _, p := range st.Args[0].GetList().GetItems() {
+			t, any, err := functionType(p.GetFunctionParameter().GetArgType())
+			if err != nil {
+				return nil, err
+			}
+			f.Args, f.AnyArgs = append(f.Args, t), append(f.AnyArgs, any)
+		}
+	}
+	mod, err := s.loadModule(ctx, module)
+	if err != nil {
+		return nil, err
+	}
+	_, entry := mod.Entry(strings.ToLower(export))
+	if entry == nil || entry.Kind != "aggregate" {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "wasm module %s has no aggregate %q in its manifest", mod.Hash[:12], export)
+	}
+	f.Module = mod
+	f.Result, f.AnyResult = manifestType(entry.Result)
+	def, err := udf.Define(f)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.db.cat.CreateFunction(schema, def, st.Replace); err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "CREATE AGGREGATE"}, nil
 }

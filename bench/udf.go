@@ -16,6 +16,7 @@ import (
 var udfPairs = []struct{ name, builtin, wasm string }{
 	{"batch scalar (C, add_one_c)", "SELECT sum(v + 1) FROM t", "SELECT sum(add_one_c(v)) FROM t"},
 	{"plain per-row scalar (WAT, add)", "SELECT sum(v + 1) FROM t", "SELECT sum(add(v, 1)) FROM t"},
+	{"aggregate (C, wsum) GROUP BY g", "SELECT g, sum(v) FROM t GROUP BY g", "SELECT g, wsum(v) FROM t GROUP BY g"},
 }
 
 func benchUDF(ctx context.Context, rows, runs int) error {
@@ -30,6 +31,7 @@ func benchUDF(ctx context.Context, rows, runs int) error {
 	}
 	for _, stmt := range []string{
 		"CALL weft.import_module('c_strings.wasm')",
+		"CALL weft.import_module('c_aggregates.wasm')",
 		"CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' IMMUTABLE",
 	} {
 		if rs, err := s.Exec(ctx, stmt); err != nil {

@@ -23,6 +23,18 @@ type Accumulator interface {
 	Finish(ec *EvalContext, ngroups int) (arrow.Array, error)
 }
 
+// FallibleMerger is an Accumulator whose merge can fail (a wasm aggregate
+// runs guest code to merge); HashAggregate prefers MergeErr over Merge.
+type FallibleMerger interface {
+	MergeErr(ec *EvalContext, other Accumulator, mapping []uint32, ngroups int) error
+}
+
+// ReleasingAccumulator holds resources (a wasm instance) that must be given
+// back when the aggregation ends, whether it finished or failed.
+type ReleasingAccumulator interface {
+	Release()
+}
+
 // AggregateDef is a built-in aggregate function. Resolve picks the argument
 // types to cast to and the result type, and returns a factory.
 type AggregateDef struct {

@@ -70,7 +70,14 @@ type aggState struct {
 	accs   []Accumulator
 }
 
-func (s *aggState) release() { s.groups.release() }
+func (s *aggState) release() {
+	s.groups.release()
+	for _, a := range s.accs {
+		if r, ok := a.(ReleasingAccumulator); ok {
+			r.Release()
+		}
+	}
+}
 
 func (h *HashAggregate) newState(ec *EvalContext) *aggState {
 	kts := make([]types.T, len(h.Keys))
@@ -240,6 +247,12 @@ func (h *HashAggregate) merge(ec *EvalContext, dst, src *aggState) error {
 		mapping = []uint32{0}
 	}
 	for i := range dst.accs {
+		if m, ok := dst.accs[i].(FallibleMerger); ok {
+			if err := m.MergeErr(ec, src.accs[i], mapping, dst.groups.n); err != nil {
+				return err
+			}
+			continue
+		}
 		dst.accs[i].Merge(src.accs[i], mapping, dst.groups.n)
 	}
 	return nil
@@ -345,4 +358,11 @@ func (d *distinctAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 		return nil, err
 	}
 	return d.inner.Finish(ec, ng)
+}
+
+// Release gives back what the wrapped accumulator holds.
+func (d *distinctAcc) Release() {
+	if r, ok := d.inner.(ReleasingAccumulator); ok {
+		r.Release()
+	}
 }

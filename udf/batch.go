@@ -76,28 +76,8 @@ func (c *Call) invokeBatch(ctx context.Context, mem memory.Allocator, args []arr
 	// Plan the arena.
 	var l layout
 	bindOff := l.take(len(c.BindData))
-	structOff := l.take(arraySize)
-	childPtrsOff := l.take(4 * len(cols))
-	childOff := make([]uint32, len(cols))
-	bufPtrsOff := make([]uint32, len(cols))
-	bufOff := make([][]uint32, len(cols))
-	for k, col := range cols {
-		childOff[k] = l.take(arraySize)
-		bufPtrsOff[k] = l.take(4 * len(col.buffers))
-		for _, b := range col.buffers {
-			bufOff[k] = append(bufOff[k], l.take(len(b)))
-		}
-	}
-	outOff := l.take(arraySize)
-	outBufPtrsOff := l.take(12)
-	outValidOff := l.take(int(bitutil.BytesForBits(int64(n))))
-	outValuesLen := n * width
-	if variable {
-		outValuesLen = 4 * (n + 1)
-	} else if width == 0 { // boolean
-		outValuesLen = int(bitutil.BytesForBits(int64(n)))
-	}
-	outValuesOff := l.take(outValuesLen)
+	inPlan := planInput(&l, cols)
+	outPlan := planOutput(&l, n, width, variable)
 
 	inst, release, err := c.F.Module.acquire(ctx, c.F.MaxMemory, c.F.Name)
 	if err != nil {
@@ -111,35 +91,16 @@ func (c *Call) invokeBatch(ctx context.Context, mem memory.Allocator, args []arr
 	}
 	w := &memWriter{inst: inst, base: base}
 	w.bytes(bindOff, c.BindData)
-	w.arrayStruct(structOff, n, 0, 1, len(cols), base+childPtrsOff, 0)
-	for k, col := range cols {
-		w.u32(childPtrsOff+uint32(4*k), base+childOff[k])
-		w.arrayStruct(childOff[k], col.length, col.nulls, len(col.buffers), 0, 0, base+bufPtrsOff[k])
-		for j, b := range col.buffers {
-			ptr := uint32(0)
-			if b != nil {
-				ptr = base + bufOff[k][j]
-				w.bytes(bufOff[k][j], b)
-			}
-			w.u32(bufPtrsOff[k]+uint32(4*j), ptr)
-		}
-	}
-	nBuffers := 2
-	if variable {
-		nBuffers = 3
-	}
-	w.arrayStruct(outOff, n, -1, nBuffers, 0, 0, base+outBufPtrsOff)
-	w.u32(outBufPtrsOff, base+outValidOff)
-	w.u32(outBufPtrsOff+4, base+outValuesOff)
-	w.u32(outBufPtrsOff+8, 0)
+	inPlan.write(w, cols)
 	valid := strictValid
 	if valid == nil {
 		valid = allValid(n)
 	}
-	w.bytes(outValidOff, valid)
+	outPlan.write(w, valid)
 	if w.err != nil {
 		return nil, w.err
 	}
+	structOff, outOff := inPlan.structOff, outPlan.off
 
 	call := inst.fn("weft_call")
 	res, err := call.Call(ctx, uint64(c.F.batchIndex), uint64(base+bindOff), uint64(len(c.BindData)),
@@ -157,6 +118,76 @@ func (c *Call) invokeBatch(ctx context.Context, mem memory.Allocator, args []arr
 	}
 	healthy = true
 	return out, nil
+}
+
+// inputPlan places a struct array of argument columns in the arena.
+type inputPlan struct {
+	structOff, childPtrsOff uint32
+	childOff, bufPtrsOff    []uint32
+	bufOff                  [][]uint32
+	length                  int
+}
+
+func planInput(l *layout, cols []column) *inputPlan {
+	p := &inputPlan{structOff: l.take(arraySize), childPtrsOff: l.take(4 * len(cols)),
+		childOff: make([]uint32, len(cols)), bufPtrsOff: make([]uint32, len(cols)), bufOff: make([][]uint32, len(cols))}
+	for k, col := range cols {
+		p.childOff[k] = l.take(arraySize)
+		p.bufPtrsOff[k] = l.take(4 * len(col.buffers))
+		for _, b := range col.buffers {
+			p.bufOff[k] = append(p.bufOff[k], l.take(len(b)))
+		}
+		p.length = max(p.length, col.length)
+	}
+	return p
+}
+
+func (p *inputPlan) write(w *memWriter, cols []column) {
+	w.arrayStruct(p.structOff, p.length, 0, 1, len(cols), w.base+p.childPtrsOff, 0)
+	for k, col := range cols {
+		w.u32(p.childPtrsOff+uint32(4*k), w.base+p.childOff[k])
+		w.arrayStruct(p.childOff[k], col.length, col.nulls, len(col.buffers), 0, 0, w.base+p.bufPtrsOff[k])
+		for j, b := range col.buffers {
+			ptr := uint32(0)
+			if b != nil {
+				ptr = w.base + p.bufOff[k][j]
+				w.bytes(p.bufOff[k][j], b)
+			}
+			w.u32(p.bufPtrsOff[k]+uint32(4*j), ptr)
+		}
+	}
+}
+
+// outputPlan places a result descriptor and its host-allocated buffers.
+type outputPlan struct {
+	off, bufPtrsOff, validOff, valuesOff uint32
+	n                                    int
+	variable                             bool
+}
+
+func planOutput(l *layout, n, width int, variable bool) *outputPlan {
+	p := &outputPlan{off: l.take(arraySize), bufPtrsOff: l.take(12), n: n, variable: variable}
+	p.validOff = l.take(int(bitutil.BytesForBits(int64(n))))
+	valuesLen := n * width
+	if variable {
+		valuesLen = 4 * (n + 1)
+	} else if width == 0 { // boolean
+		valuesLen = int(bitutil.BytesForBits(int64(n)))
+	}
+	p.valuesOff = l.take(valuesLen)
+	return p
+}
+
+func (p *outputPlan) write(w *memWriter, valid []byte) {
+	nBuffers := 2
+	if p.variable {
+		nBuffers = 3
+	}
+	w.arrayStruct(p.off, p.n, -1, nBuffers, 0, 0, w.base+p.bufPtrsOff)
+	w.u32(p.bufPtrsOff, w.base+p.validOff)
+	w.u32(p.bufPtrsOff+4, w.base+p.valuesOff)
+	w.u32(p.bufPtrsOff+8, 0)
+	w.bytes(p.validOff, valid)
 }
 
 // guestError reads the error a batch call reported ("SQLSTATE message").

@@ -26,8 +26,10 @@ func TestFixturesMatchSources(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(w), ".wat") + ".wasm"
 		builds[name] = []string{"wat2wasm", w, "-o", filepath.Join(dir, name)}
 	}
-	builds["c_strings.wasm"] = []string{"clang", "--target=wasm32", "-O2", "-msimd128", "-nostdlib", "-Wl,--no-entry", "-Wl,--export-dynamic",
+	builds["c_strings.wasm"] = []string{"clang", "--target=wasm32", "-O2", "-msimd128", "-mbulk-memory", "-nostdlib", "-Wl,--no-entry", "-Wl,--export-dynamic",
 		"-o", filepath.Join(dir, "c_strings.wasm"), "../examples/c/strings.c"}
+	builds["c_aggregates.wasm"] = []string{"clang", "--target=wasm32", "-O2", "-msimd128", "-mbulk-memory", "-nostdlib", "-Wl,--no-entry", "-Wl,--export-dynamic",
+		"-o", filepath.Join(dir, "c_aggregates.wasm"), "../examples/c/aggregates.c"}
 	for name, cmd := range builds {
 		out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput()
 		if err != nil {

@@ -232,6 +232,9 @@ func (f *Function) Bind(ctx context.Context, argTypes []types.T, isConst []bool,
 	return nil, sqlerr.New(sqlerr.ExternalRoutine, "wasm function %s: bind answered %q; want \"ok FORMAT [DATA]\" or \"error SQLSTATE MESSAGE\"", f.Name, resp)
 }
 
+// IsAggregate reports whether f is a wasm aggregate.
+func (f *Function) IsAggregate() bool { return f.batch != nil && f.batch.Kind == "aggregate" }
+
 // Invoke evaluates the call over n rows of argument arrays.
 func (c *Call) Invoke(ctx context.Context, mem memory.Allocator, args []arrow.Array, n int) (arrow.Array, error) {
 	if c.F.batch != nil {

@@ -14,7 +14,7 @@ import (
 //	function hash_any scalar (any) -> any
 type ManifestEntry struct {
 	Name     string
-	Kind     string   // scalar (aggregate and table are reserved)
+	Kind     string   // scalar or aggregate (table is reserved)
 	Args     []string // Arrow format strings, or "any"
 	Result   string   // Arrow format string, or "any" (the bind step decides)
 	Strict   bool
@@ -55,8 +55,8 @@ func parseManifest(text string) ([]ManifestEntry, error) {
 			return nil, fmt.Errorf("line %d: want: function NAME KIND (ARGS) -> RESULT [strict] [volatile]", n+1)
 		}
 		e := ManifestEntry{Name: strings.ToLower(f[1]), Kind: f[2]}
-		if e.Kind != "scalar" {
-			return nil, fmt.Errorf("line %d: function kind %q is not supported yet (only scalar)", n+1, e.Kind)
+		if e.Kind != "scalar" && e.Kind != "aggregate" {
+			return nil, fmt.Errorf("line %d: function kind %q is not supported yet (scalar and aggregate are)", n+1, e.Kind)
 		}
 		rest := strings.Join(f[3:], " ")
 		open, close := strings.IndexByte(rest, '('), strings.IndexByte(rest, ')')

@@ -87,9 +87,20 @@ func (m *Module) inspect(ctx context.Context) error {
 	if err != nil {
 		return sqlerr.New(sqlerr.InvalidParameter, "invalid module manifest: %v", err)
 	}
-	for _, need := range []string{"weft_alloc", "weft_call"} {
-		if _, ok := m.Exports[need]; !ok && len(entries) > 0 {
-			return sqlerr.New(sqlerr.InvalidParameter, "module declares batch functions but does not export %s", need)
+	needs := map[string]bool{}
+	for _, e := range entries {
+		needs["weft_alloc"] = true
+		if e.Kind == "aggregate" {
+			for _, x := range []string{"weft_agg_create", "weft_agg_update", "weft_agg_state", "weft_agg_merge", "weft_agg_finish"} {
+				needs[x] = true
+			}
+		} else {
+			needs["weft_call"] = true
+		}
+	}
+	for need := range needs {
+		if _, ok := m.Exports[need]; !ok {
+			return sqlerr.New(sqlerr.InvalidParameter, "module declares functions that need the export %s, which it lacks", need)
 		}
 	}
 	m.Manifest = entries

@@ -40,6 +40,9 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	if def, ok := b.aggs[name]; ok {
 		return b.bindAggCall(fc, def, s)
 	}
+	if def := b.udfAggregate(name); def != nil {
+		return b.bindAggCall(fc, def, s)
+	}
 	if exec.WindowFuncNames[name] {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "window function %s requires an OVER clause", name).At(fc.Location)
 	}

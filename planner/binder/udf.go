@@ -19,7 +19,12 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		schema, fname = name[:i], name[i+1:]
 	}
-	cands := b.Cat.LookupFunctions(schema, fname, b.SearchPath)
+	var cands []*catalog.Function
+	for _, c := range b.Cat.LookupFunctions(schema, fname, b.SearchPath) {
+		if !c.UDF.IsAggregate() {
+			cands = append(cands, c)
+		}
+	}
 	if len(cands) == 0 {
 		return nil, false, nil
 	}
@@ -101,3 +106,70 @@ func udfKernel(call *udf.Call) exec.Kernel {
 		return call.Invoke(ec.Ctx, ec.Mem, args, n)
 	}
 }
+
+// udfAggregate returns an aggregate definition for a wasm aggregate named
+// name, or nil when there is none.
+func (b *Binder) udfAggregate(name string) *exec.AggregateDef {
+	schema, fname := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, fname = name[:i], name[i+1:]
+	}
+	var aggs []*catalog.Function
+	for _, c := range b.Cat.LookupFunctions(schema, fname, b.SearchPath) {
+		if c.UDF.IsAggregate() {
+			aggs = append(aggs, c)
+		}
+	}
+	if len(aggs) == 0 {
+		return nil
+	}
+	return &exec.AggregateDef{Name: name, Resolve: func(argTypes []types.T) ([]types.T, types.T, func() exec.Accumulator, error) {
+		f := pickUDF(aggs, argTypes)
+		if f == nil {
+			return nil, types.T{}, nil, exec.NoSuchFunction(name, argTypes)
+		}
+		want := make([]types.T, len(argTypes))
+		for i := range argTypes {
+			want[i] = f.Args[i]
+			if f.AnyArgs[i] {
+				want[i] = argTypes[i]
+				if want[i].Kind == types.Unknown {
+					want[i] = types.TextT
+				}
+			}
+		}
+		ctx := b.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		call, err := f.Bind(ctx, want, make([]bool, len(want)), make([]types.Datum, len(want)))
+		if err != nil {
+			return nil, types.T{}, nil, err
+		}
+		return want, call.Result, func() exec.Accumulator { return &wasmAcc{acc: call.NewAccumulator()} }, nil
+	}}
+}
+
+// wasmAcc adapts a wasm aggregate to the executor's accumulator interface.
+type wasmAcc struct {
+	acc *udf.Accumulator
+}
+
+func (w *wasmAcc) Update(ec *exec.EvalContext, groups []uint32, ngroups int, args []arrow.Array) error {
+	return w.acc.Update(ec.Ctx, groups, ngroups, args)
+}
+
+// Merge is never called: HashAggregate uses MergeErr, which can fail.
+func (w *wasmAcc) Merge(exec.Accumulator, []uint32, int) {
+	panic("wasm aggregates merge through MergeErr")
+}
+
+func (w *wasmAcc) MergeErr(ec *exec.EvalContext, other exec.Accumulator, mapping []uint32, ngroups int) error {
+	return w.acc.Merge(ec.Ctx, ec.Mem, other.(*wasmAcc).acc, mapping, ngroups)
+}
+
+func (w *wasmAcc) Finish(ec *exec.EvalContext, ngroups int) (arrow.Array, error) {
+	return w.acc.Finish(ec.Ctx, ec.Mem, ngroups)
+}
+
+func (w *wasmAcc) Release() { w.acc.Release() }

@@ -2,7 +2,7 @@
  * weft_udf.h — write Weft batch UDFs in C (Weft UDF ABI version 1).
  *
  * One header, no dependencies, freestanding: build with
- *   clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
+ *   clang --target=wasm32 -O2 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--export-dynamic \
  *         -o f.wasm f.c
  *
  * A module defines its manifest and one dispatch function:
@@ -58,29 +58,48 @@ typedef struct WeftCall {
 
 int weft_dispatch(int fn, const WeftCall *c);
 
-/* ---- memory: a bump allocator over linear memory ---------------------- */
+/* ---- memory ---------------------------------------------------------------
+ * A small first-fit allocator over linear memory: every block carries an
+ * 8-byte header with its size; freed blocks go on a list and are reused
+ * whole. Instances are pooled and live across queries, so what a query
+ * allocates must be given back. */
 extern unsigned char __heap_base;
 static uintptr_t weft__top;
+typedef struct WeftFree { uint32_t size; struct WeftFree *next; } WeftFree;
+static WeftFree *weft__free_list;
 
 static void *weft_malloc(size_t size) {
-    if (!weft__top) weft__top = (uintptr_t)&__heap_base;
-    uintptr_t p = (weft__top + 7) & ~(uintptr_t)7;
-    uintptr_t end = p + size;
+    size = (size + 7) & ~(size_t)7;
+    for (WeftFree **p = &weft__free_list; *p; p = &(*p)->next) {
+        if ((*p)->size >= size) {
+            WeftFree *b = *p;
+            *p = b->next;
+            return (unsigned char *)b + 8;
+        }
+    }
+    if (!weft__top) weft__top = ((uintptr_t)&__heap_base + 7) & ~(uintptr_t)7;
+    uintptr_t block = weft__top;
+    uintptr_t end = block + 8 + size;
     uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
     if (end > have) {
         uintptr_t pages = (end - have + 65535) / 65536;
         if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
     }
     weft__top = end;
-    return (void *)p;
+    ((WeftFree *)block)->size = (uint32_t)size;
+    return (void *)(block + 8);
+}
+
+static void weft_mfree(void *p) {
+    if (!p) return;
+    WeftFree *b = (WeftFree *)((unsigned char *)p - 8);
+    b->next = weft__free_list;
+    weft__free_list = b;
 }
 
 WEFT_EXPORT(weft_alloc) void *weft_alloc(int32_t size) { return weft_malloc((size_t)size); }
 
-WEFT_EXPORT(weft_free) void weft_free(void *p, int32_t size) {
-    /* only the most recent allocation is given back */
-    if ((uintptr_t)p + (uintptr_t)size == weft__top) weft__top = (uintptr_t)p;
-}
+WEFT_EXPORT(weft_free) void weft_free(void *p, int32_t size) { (void)size; weft_mfree(p); }
 
 static void *weft_memcpy(void *dst, const void *src, size_t n) {
     unsigned char *d = dst;
@@ -179,6 +198,7 @@ static char *weft_str_reserve(uint32_t n) {
         char *next = weft_malloc(cap);
         if (!next) return 0;
         weft_memcpy(next, weft__scratch, weft__scratch_len);
+        weft_mfree(weft__scratch);
         weft__scratch = next;
         weft__scratch_cap = cap;
     }
@@ -230,6 +250,120 @@ int32_t weft_call(int32_t fn, const char *bind, int32_t bind_len, WeftArray *in,
     c.bind = bind;
     c.bind_len = bind_len;
     return weft_dispatch(fn, &c);
+}
+
+/* ---- aggregates ------------------------------------------------------------
+ * An aggregate keeps one fixed-size state per group. The module defines,
+ * for each aggregate (fn = its manifest position):
+ *   uint32_t weft_agg_state_size(int fn);
+ *   void weft_agg_init(int fn, void *state);            (state is zeroed first)
+ *   int  weft_agg_step(int fn, void *states, const WeftCall *c, const uint32_t *groups);
+ *        fold rows into states[groups[i]] (state size apart); skip rows whose
+ *        group is WEFT_SKIP_ROW (a NULL argument of a strict aggregate)
+ *   void weft_agg_combine(int fn, void *dst, const void *src);
+ *   void weft_agg_result(int fn, const void *state, WeftArray *out, int64_t row);
+ * and the SDK does the rest: growing state arrays, serialising states for
+ * the host (their raw bytes), merging and finishing. */
+#define WEFT_SKIP_ROW 0xFFFFFFFFu
+
+#define WEFT__WEAK __attribute__((weak))
+WEFT__WEAK uint32_t weft_agg_state_size(int fn);
+WEFT__WEAK void weft_agg_init(int fn, void *state);
+WEFT__WEAK int weft_agg_step(int fn, void *states, const WeftCall *c, const uint32_t *groups);
+WEFT__WEAK void weft_agg_combine(int fn, void *dst, const void *src);
+WEFT__WEAK void weft_agg_result(int fn, const void *state, WeftArray *out, int64_t row);
+
+typedef struct WeftAcc {
+    int fn;
+    uint32_t size, ngroups, cap;
+    unsigned char *states;
+} WeftAcc;
+
+static void weft__zero(void *p, size_t n) {
+    unsigned char *b = p;
+    while (n--) *b++ = 0;
+}
+
+static int weft__grow(WeftAcc *a, uint32_t ngroups) {
+    if (ngroups > a->cap) {
+        uint32_t cap = a->cap ? a->cap : 16;
+        while (cap < ngroups) cap *= 2;
+        unsigned char *next = weft_malloc((size_t)cap * a->size);
+        if (!next) return 0;
+        weft_memcpy(next, a->states, (size_t)a->ngroups * a->size);
+        weft_mfree(a->states);
+        a->states = next;
+        a->cap = cap;
+    }
+    for (uint32_t g = a->ngroups; g < ngroups; g++) {
+        weft__zero(a->states + (size_t)g * a->size, a->size);
+        if (weft_agg_init) weft_agg_init(a->fn, a->states + (size_t)g * a->size);
+    }
+    if (ngroups > a->ngroups) a->ngroups = ngroups;
+    return 1;
+}
+
+WEFT_EXPORT(weft_agg_create) WeftAcc *weft_agg_create(int32_t fn, const char *bind, int32_t bind_len) {
+    (void)bind; (void)bind_len;
+    if (!weft_agg_state_size || !weft_agg_step || !weft_agg_combine || !weft_agg_result) {
+        weft_error("42883", "this module defines no aggregates");
+        return 0;
+    }
+    WeftAcc *a = weft_malloc(sizeof *a);
+    if (!a) { weft_error("53200", "out of memory"); return 0; }
+    a->fn = fn;
+    a->size = weft_agg_state_size(fn);
+    a->ngroups = a->cap = 0;
+    a->states = 0;
+    return a;
+}
+
+WEFT_EXPORT(weft_agg_destroy) void weft_agg_destroy(WeftAcc *a) {
+    weft_mfree(a->states);
+    weft_mfree(a);
+}
+
+WEFT_EXPORT(weft_agg_update) int32_t weft_agg_update(WeftAcc *a, WeftArray *in, const uint32_t *groups, int32_t ngroups) {
+    if (!weft__grow(a, (uint32_t)ngroups)) return weft_error("53200", "out of memory for aggregate states");
+    WeftCall c;
+    c.rows = in->length;
+    c.nargs = (int)in->n_children;
+    c.in = in->children;
+    c.const_mask = 0;
+    c.out = 0;
+    c.bind = 0;
+    c.bind_len = 0;
+    return weft_agg_step(a->fn, a->states, &c, groups);
+}
+
+/* states travel as bytea: one state's raw bytes per group */
+WEFT_EXPORT(weft_agg_state) int32_t weft_agg_state(WeftAcc *a, int32_t ngroups, WeftArray *out) {
+    if (!weft__grow(a, (uint32_t)ngroups)) return weft_error("53200", "out of memory for aggregate states");
+    weft_str_begin(out);
+    for (int32_t g = 0; g < ngroups; g++)
+        if (!weft_str_append(out, g, (const char *)a->states + (size_t)g * a->size, a->size))
+            return weft_error("53200", "out of memory");
+    weft_str_end(out);
+    return WEFT_OK;
+}
+
+WEFT_EXPORT(weft_agg_merge) int32_t weft_agg_merge(WeftAcc *a, WeftArray *in, const uint32_t *groups, int32_t ngroups) {
+    if (!weft__grow(a, (uint32_t)ngroups)) return weft_error("53200", "out of memory for aggregate states");
+    const WeftArray *st = in->children[0];
+    for (int64_t i = 0; i < st->length; i++) {
+        int32_t n;
+        const char *src = weft_str(st, i, &n);
+        if ((uint32_t)n != a->size) return weft_error("XX000", "aggregate state of the wrong size");
+        weft_agg_combine(a->fn, a->states + (size_t)groups[i] * a->size, src);
+    }
+    return WEFT_OK;
+}
+
+WEFT_EXPORT(weft_agg_finish) int32_t weft_agg_finish(WeftAcc *a, int32_t ngroups, WeftArray *out) {
+    if (!weft__grow(a, (uint32_t)ngroups)) return weft_error("53200", "out of memory for aggregate states");
+    for (int32_t g = 0; g < ngroups; g++)
+        weft_agg_result(a->fn, a->states + (size_t)g * a->size, out, g);
+    return WEFT_OK;
 }
 
 #endif
