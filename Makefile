@@ -8,6 +8,8 @@ OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 .PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench wasm tools clean
 
 WASM_DIR  := testdata/udf/wasm
+RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
+ASC       := sdk/assemblyscript/node_modules/.bin/asc
 CLANG_WASM := clang --target=wasm32 -O2 -msimd128 -mbulk-memory -nostdlib -Wl,--no-entry -Wl,--export-dynamic
 
 all: build
@@ -56,9 +58,15 @@ wasm:
 	for f in testdata/udf/wat/*.wat; do wat2wasm $$f -o $(WASM_DIR)/$$(basename $$f .wat).wasm; done
 	$(CLANG_WASM) -o $(WASM_DIR)/c_strings.wasm examples/c/strings.c
 	$(CLANG_WASM) -o $(WASM_DIR)/c_aggregates.wasm examples/c/aggregates.c
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(WASM_DIR)/go_words.wasm ./examples/go
+	$(RUSTC_WASM) -o $(WASM_DIR)/rust_text.wasm examples/rust/lib.rs
+	cd sdk/assemblyscript && npm ci --silent
+	$(ASC) examples/assemblyscript/example.ts -O3 --runtime incremental -o $(WASM_DIR)/as_example.wasm
 
+TOOL_PKGS := wabt clang lld rustc libstd-rust-dev-wasm32 nodejs npm
 tools:
-	apt-get install -y wabt clang lld || (apt-get update && apt-get install -y wabt clang lld)
+	apt-get install -y $(TOOL_PKGS) || (apt-get update && apt-get install -y $(TOOL_PKGS))
+	cd sdk/assemblyscript && npm ci --silent
 
 clean:
 	rm -rf bin

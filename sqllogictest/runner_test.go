@@ -33,6 +33,7 @@ func ownSuite(t *testing.T) []string {
 // batches) with Arrow's checked allocator, and requires every query to
 // pass and every byte to be released.
 func TestOwnSuiteNoLeaks(t *testing.T) {
+	cache := t.TempDir() // compiled wasm, shared by every database of the run
 	shapes := []struct{ partitions, batch int }{
 		{1, 0},
 		{3, 2},
@@ -46,7 +47,7 @@ func TestOwnSuiteNoLeaks(t *testing.T) {
 				r := &Runner{
 					Open: func() (*weft.DB, error) {
 						return weft.Open(weft.Options{Partitions: sh.partitions, BatchSize: sh.batch, Mem: mem,
-							UDF: udf.Config{ModuleDir: "../testdata/udf/wasm"}})
+							UDF: udf.Config{ModuleDir: "../testdata/udf/wasm", CacheDir: cache}})
 					},
 					Verbose: true,
 					Out:     &out,

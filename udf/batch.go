@@ -188,6 +188,9 @@ func (p *outputPlan) write(w *memWriter, valid []byte) {
 	w.u32(p.bufPtrsOff+4, w.base+p.valuesOff)
 	w.u32(p.bufPtrsOff+8, 0)
 	w.bytes(p.validOff, valid)
+	if p.variable {
+		w.u32(p.valuesOff, 0) // offsets[0]: guests append from there
+	}
 }
 
 // guestError reads the error a batch call reported ("SQLSTATE message").

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
@@ -101,6 +102,16 @@ func (e *Engine) runtime(limit uint64) (wazero.Runtime, uint32, error) {
 		WithCloseOnContextDone(false) // see instrument.go: our own cheaper stop check
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r); err != nil {
+		r.Close(ctx)
+		return nil, 0, err
+	}
+	// AssemblyScript guests import env.abort; calling it fails the query.
+	_, err := r.NewHostModuleBuilder("env").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, msg, file, line, col uint32) {
+		panic(fmt.Errorf("abort() called by the guest at line %d, column %d", line, col))
+	}).Export("abort").
+		Instantiate(ctx)
+	if err != nil {
 		r.Close(ctx)
 		return nil, 0, err
 	}
