@@ -95,17 +95,19 @@ func weftFree(p uint32, size int32) { delete(pinned, p) }
 // Array is an Arrow array laid out in linear memory (ABI §6).
 type Array struct{ p uint32 }
 
-func (a Array) Len() int64            { return i64(a.p) }
-func (a Array) buffer(j int) uint32   { return u32(u32(a.p+40) + uint32(4*j)) }
-func (a Array) child(k int) Array     { return Array{u32(u32(a.p+44) + uint32(4*k))} }
-func (a Array) numChildren() int      { return int(i64(a.p + 32)) }
+func (a Array) Len() int64          { return i64(a.p) }
+func (a Array) buffer(j int) uint32 { return u32(u32(a.p+40) + uint32(4*j)) }
+func (a Array) child(k int) Array   { return Array{u32(u32(a.p+44) + uint32(4*k))} }
+func (a Array) numChildren() int    { return int(i64(a.p + 32)) }
 func (a Array) IsNull(i int64) bool {
 	v := a.buffer(0)
 	return v != 0 && mem(v+uint32(i>>3), 1)[0]>>(i&7)&1 == 0
 }
-func (a Array) Int64(i int64) int64     { return i64(a.buffer(1) + uint32(8*i)) }
-func (a Array) Int32(i int64) int32     { return int32(u32(a.buffer(1) + uint32(4*i))) }
-func (a Array) Float64(i int64) float64 { return float64frombits(uint64(i64(a.buffer(1) + uint32(8*i)))) }
+func (a Array) Int64(i int64) int64 { return i64(a.buffer(1) + uint32(8*i)) }
+func (a Array) Int32(i int64) int32 { return int32(u32(a.buffer(1) + uint32(4*i))) }
+func (a Array) Float64(i int64) float64 {
+	return float64frombits(uint64(i64(a.buffer(1) + uint32(8*i))))
+}
 
 // Bytes returns a text or bytea value; it aliases the input and is valid
 // during the call only.
