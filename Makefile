@@ -58,6 +58,7 @@ wasm:
 	for f in testdata/udf/wat/*.wat; do wat2wasm $$f -o $(WASM_DIR)/$$(basename $$f .wat).wasm; done
 	$(CLANG_WASM) -o $(WASM_DIR)/c_strings.wasm examples/c/strings.c
 	$(CLANG_WASM) -o $(WASM_DIR)/c_aggregates.wasm examples/c/aggregates.c
+	$(CLANG_WASM) -o $(WASM_DIR)/c_tables.wasm examples/c/tables.c
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $(WASM_DIR)/go_words.wasm ./examples/go
 	$(RUSTC_WASM) -o $(WASM_DIR)/rust_text.wasm examples/rust/lib.rs
 	cd sdk/assemblyscript && npm ci --silent

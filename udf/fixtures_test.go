@@ -25,6 +25,7 @@ func TestFixturesMatchSources(t *testing.T) {
 	builds := map[string]build{
 		"c_strings.wasm":    {"clang", append(append([]string{}, clang...), filepath.Join(dir, "c_strings.wasm"), "examples/c/strings.c"), nil},
 		"c_aggregates.wasm": {"clang", append(append([]string{}, clang...), filepath.Join(dir, "c_aggregates.wasm"), "examples/c/aggregates.c"), nil},
+		"c_tables.wasm":     {"clang", append(append([]string{}, clang...), filepath.Join(dir, "c_tables.wasm"), "examples/c/tables.c"), nil},
 		"go_words.wasm": {"go", []string{"go", "build", "-trimpath", "-buildmode=c-shared", "-o", filepath.Join(dir, "go_words.wasm"), "./examples/go"},
 			[]string{"GOOS=wasip1", "GOARCH=wasm"}},
 		"rust_text.wasm": {"/usr/bin/rustc", []string{"/usr/bin/rustc", "--target", "wasm32-unknown-unknown", "--crate-type", "cdylib", "-O", "-C", "strip=symbols",

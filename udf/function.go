@@ -54,7 +54,7 @@ func Define(f *Function) (*Function, error) {
 				return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm function %s takes %s as argument %d, not %s", entry.Name, want, i+1, describeArg(f, i))
 			}
 		}
-		if entry.Result != "any" {
+		if entry.Result != "any" && entry.Kind != "table" {
 			want, _ := typeOfFormat(entry.Result)
 			if !f.AnyResult && !sameKind(want, f.Result) {
 				return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm function %s returns %s, not %s", entry.Name, want, f.Result)

@@ -19,6 +19,17 @@ type ManifestEntry struct {
 	Result   string   // Arrow format string, or "any" (the bind step decides)
 	Strict   bool
 	Volatile bool
+	// Columns are a table function's output columns (nil with "any": the
+	// bind step names them); RelationInput marks "(table)": the function
+	// reads a whole relation, given as a subquery argument.
+	Columns       []Column
+	RelationInput bool
+}
+
+// Column is one output column of a table function.
+type Column struct {
+	Name string
+	T    types.T
 }
 
 // Polymorphic reports whether the entry needs its bind step.
@@ -55,15 +66,17 @@ func parseManifest(text string) ([]ManifestEntry, error) {
 			return nil, fmt.Errorf("line %d: want: function NAME KIND (ARGS) -> RESULT [strict] [volatile]", n+1)
 		}
 		e := ManifestEntry{Name: strings.ToLower(f[1]), Kind: f[2]}
-		if e.Kind != "scalar" && e.Kind != "aggregate" {
-			return nil, fmt.Errorf("line %d: function kind %q is not supported yet (scalar and aggregate are)", n+1, e.Kind)
+		if e.Kind != "scalar" && e.Kind != "aggregate" && e.Kind != "table" {
+			return nil, fmt.Errorf("line %d: function kind %q is unknown (scalar, aggregate and table are)", n+1, e.Kind)
 		}
 		rest := strings.Join(f[3:], " ")
 		open, close := strings.IndexByte(rest, '('), strings.IndexByte(rest, ')')
 		if open != 0 || close < 0 {
 			return nil, fmt.Errorf("line %d: argument list must be in parentheses", n+1)
 		}
-		if args := strings.TrimSpace(rest[1:close]); args != "" {
+		if args := strings.TrimSpace(rest[1:close]); args == "table" && e.Kind == "table" {
+			e.RelationInput = true
+		} else if args != "" {
 			for _, a := range strings.Split(args, ",") {
 				a = strings.TrimSpace(a)
 				if _, err := typeOfFormat(a); err != nil && a != "any" {
@@ -72,12 +85,32 @@ func parseManifest(text string) ([]ManifestEntry, error) {
 				e.Args = append(e.Args, a)
 			}
 		}
-		tail := strings.Fields(rest[close+1:])
-		if len(tail) < 2 || tail[0] != "->" {
+		after := strings.TrimSpace(rest[close+1:])
+		if !strings.HasPrefix(after, "->") {
 			return nil, fmt.Errorf("line %d: missing \"-> RESULT\"", n+1)
 		}
-		e.Result = tail[1]
-		if _, err := typeOfFormat(e.Result); err != nil && e.Result != "any" {
+		after = strings.TrimSpace(after[2:])
+		if e.Kind == "table" && strings.HasPrefix(after, "(") {
+			end := strings.IndexByte(after, ')')
+			if end < 0 {
+				return nil, fmt.Errorf("line %d: unclosed output column list", n+1)
+			}
+			cols, err := ParseColumns(after[:end+1])
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %v", n+1, err)
+			}
+			e.Columns, e.Result = cols, "table"
+			after = "table " + after[end+1:]
+		}
+		tail := strings.Fields(after)
+		if len(tail) == 0 {
+			return nil, fmt.Errorf("line %d: missing result type", n+1)
+		}
+		tail = append([]string{"->"}, tail...)
+		if e.Result == "" {
+			e.Result = tail[1]
+		}
+		if _, err := typeOfFormat(e.Result); err != nil && e.Result != "any" && e.Result != "table" {
 			return nil, fmt.Errorf("line %d: %v", n+1, err)
 		}
 		for _, flag := range tail[2:] {
@@ -138,4 +171,28 @@ func FormatOf(t types.T) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// ParseColumns reads "(name format, name format, …)".
+func ParseColumns(text string) ([]Column, error) {
+	text = strings.TrimSpace(text)
+	if !strings.HasPrefix(text, "(") || !strings.HasSuffix(text, ")") {
+		return nil, fmt.Errorf("column list %q must be in parentheses", text)
+	}
+	var out []Column
+	for _, part := range strings.Split(text[1:len(text)-1], ",") {
+		f := strings.Fields(part)
+		if len(f) != 2 {
+			return nil, fmt.Errorf("column %q: want NAME FORMAT", strings.TrimSpace(part))
+		}
+		t, err := typeOfFormat(f[1])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Column{Name: strings.ToLower(f[0]), T: t})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("a table function returns at least one column")
+	}
+	return out, nil
 }

@@ -90,11 +90,16 @@ func (m *Module) inspect(ctx context.Context) error {
 	needs := map[string]bool{}
 	for _, e := range entries {
 		needs["weft_alloc"] = true
-		if e.Kind == "aggregate" {
+		switch e.Kind {
+		case "aggregate":
 			for _, x := range []string{"weft_agg_create", "weft_agg_update", "weft_agg_state", "weft_agg_merge", "weft_agg_finish"} {
 				needs[x] = true
 			}
-		} else {
+		case "table":
+			for _, x := range []string{"weft_table_create", "weft_table_push", "weft_table_pull"} {
+				needs[x] = true
+			}
+		default:
 			needs["weft_call"] = true
 		}
 	}

@@ -301,6 +301,13 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported function in FROM")
 	}
 	name := funcName(fc.FuncCall.Funcname)
+	if f := b.udfTable(name); f != nil {
+		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.aliased(plan, rf.Alias, name)
+	}
 	if name != "generate_series" {
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.FuncCall.Location)
 	}

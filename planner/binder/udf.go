@@ -5,9 +5,11 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 	"github.com/weftdb/weft/udf"
 )
@@ -21,7 +23,7 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 	}
 	var cands []*catalog.Function
 	for _, c := range b.Cat.LookupFunctions(schema, fname, b.SearchPath) {
-		if !c.UDF.IsAggregate() {
+		if !c.UDF.IsAggregate() && !c.UDF.IsTable() {
 			cands = append(cands, c)
 		}
 	}
@@ -173,3 +175,84 @@ func (w *wasmAcc) Finish(ec *exec.EvalContext, ngroups int) (arrow.Array, error)
 }
 
 func (w *wasmAcc) Release() { w.acc.Release() }
+
+// udfTable finds a wasm table function by name.
+func (b *Binder) udfTable(name string) *udf.Function {
+	schema, fname := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, fname = name[:i], name[i+1:]
+	}
+	for _, c := range b.Cat.LookupFunctions(schema, fname, b.SearchPath) {
+		if c.UDF.IsTable() {
+			return c.UDF
+		}
+	}
+	return nil
+}
+
+// bindTableFunc binds a wasm table function in FROM. A function declared
+// over "(table)" takes one subquery argument, the relation it reads;
+// otherwise the arguments are constants.
+func (b *Binder) bindTableFunc(f *udf.Function, fc *pg.FuncCall, s *scope) (logical.Plan, error) {
+	ctx := b.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	tf := &logical.TableFunc{}
+	var argTypes []types.T
+	var isConst []bool
+	var consts []types.Datum
+	if f.TakesRelation() {
+		var sub *pg.SubLink
+		if len(fc.Args) == 1 {
+			sub = fc.Args[0].GetSubLink()
+		}
+		if sub == nil || sub.SubLinkType != pg.SubLinkType_EXPR_SUBLINK {
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "wasm table function %s reads a relation: call it as %s((SELECT …))", f.Name, f.Name).At(fc.Location)
+		}
+		plan, _, err := b.bindSelect(sub.Subselect.GetSelectStmt(), s.parent)
+		if err != nil {
+			return nil, err
+		}
+		tf.Input = plan
+		for _, c := range plan.Columns() {
+			argTypes = append(argTypes, c.T)
+		}
+	} else {
+		cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+		args, err := b.bindList(fc.Args, cs)
+		if err != nil {
+			return nil, err
+		}
+		if len(args) != len(f.Args) {
+			return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s takes %d arguments, not %d", f.Name, len(f.Args), len(args)).At(fc.Location)
+		}
+		for i := range args {
+			if !f.AnyArgs[i] {
+				if args[i], err = b.coerce(args[i], f.Args[i]); err != nil {
+					return nil, err
+				}
+			} else {
+				args[i] = b.resolveUnknown(args[i])
+			}
+			if args[i], err = b.fold(args[i]); err != nil {
+				return nil, err
+			}
+			c, ok := args[i].(*logical.Const)
+			if !ok {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "arguments of wasm table function %s must be constants (LATERAL calls are not supported yet)", f.Name).At(fc.Location)
+			}
+			argTypes, isConst, consts = append(argTypes, c.T), append(isConst, true), append(consts, c.Value)
+		}
+		tf.Args = args
+	}
+	call, cols, err := f.BindTable(ctx, argTypes, isConst, consts)
+	if err != nil {
+		return nil, err
+	}
+	tf.Call, tf.Out = call, cols
+	for _, c := range cols {
+		tf.Cols = append(tf.Cols, b.newColumn(c.Name, c.T))
+	}
+	return tf, nil
+}

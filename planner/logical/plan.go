@@ -6,6 +6,7 @@ import (
 
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/udf"
 )
 
 // Plan is a logical plan node. Nodes are immutable values: rewrites build
@@ -295,3 +296,29 @@ func Format(p Plan) string {
 	walk(p, 0)
 	return sb.String()
 }
+
+// TableFunc is a wasm table function in FROM: over constant arguments, or
+// over an input relation (a subquery argument), which it reads whole.
+type TableFunc struct {
+	Call  *udf.Call
+	Out   []udf.Column
+	Args  []Expr // scalar arguments (evaluated once)
+	Input Plan   // nil, or the relation the function reads
+	Cols  []Column
+}
+
+func (t *TableFunc) Columns() []Column { return t.Cols }
+func (t *TableFunc) Children() []Plan {
+	if t.Input == nil {
+		return nil
+	}
+	return []Plan{t.Input}
+}
+func (t *TableFunc) WithChildren(c []Plan) Plan {
+	n := *t
+	if len(c) > 0 {
+		n.Input = c[0]
+	}
+	return &n
+}
+func (t *TableFunc) String() string { return "TableFunction " + t.Call.F.Name }

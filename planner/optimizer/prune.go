@@ -64,7 +64,7 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 	}
 	addUses(child, planExprs(p)...)
 	switch p.(type) {
-	case *logical.SetOp, *logical.RecursiveCTE, *logical.Distinct:
+	case *logical.SetOp, *logical.RecursiveCTE, *logical.Distinct, *logical.TableFunc:
 		// these read all their input columns
 		for _, c := range p.Children() {
 			for _, col := range c.Columns() {

@@ -143,6 +143,18 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			return nil, err
 		}
 		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.TableFunc:
+		args, err := b.compileAll(n.Args, nil)
+		if err != nil {
+			return nil, err
+		}
+		op := &exec.TableFunction{Env: b.Env, Call: n.Call, Cols: n.Out, Args: args, Out: ArrowSchema(n.Cols)}
+		if n.Input != nil {
+			if op.Input, err = b.Build(n.Input); err != nil {
+				return nil, err
+			}
+		}
+		return op, nil
 	case *logical.RecursiveCTE:
 		anchor, err := b.Build(n.Anchor)
 		if err != nil {

@@ -366,4 +366,184 @@ WEFT_EXPORT(weft_agg_finish) int32_t weft_agg_finish(WeftAcc *a, int32_t ngroups
     return WEFT_OK;
 }
 
+/* ---- table functions ---------------------------------------------------------
+ * A table function is fed input (its argument row, or a relation's batches)
+ * and asked for output batches. The module defines:
+ *   void *weft_table_open(int fn, const char *bind, int32_t bind_len);
+ *   int   weft_table_input(int fn, void *state, const WeftCall *c);
+ *         c->in holds c->rows input rows; c is 0 at the end of the input
+ *   int   weft_table_output(int fn, void *state, WeftBatch *b);
+ *         add rows with weft_batch_*; return WEFT_BATCH (rows ready),
+ *         WEFT_NEED_INPUT or WEFT_FINISHED
+ *   void  weft_table_close(int fn, void *state);
+ * Output columns are int64 ('l'), double ('g') or text ('u'). */
+#define WEFT_BATCH 0
+#define WEFT_NEED_INPUT 2
+#define WEFT_FINISHED 3
+#define WEFT_MAX_COLS 8
+
+typedef struct WeftBatch {
+    int ncols;
+    char formats[WEFT_MAX_COLS];
+    int64_t rows, cap;
+    WeftArray cols[WEFT_MAX_COLS];
+    WeftArray *colptrs[WEFT_MAX_COLS];
+    void *bufs[WEFT_MAX_COLS][3];
+    char *text[WEFT_MAX_COLS];
+    uint32_t text_len[WEFT_MAX_COLS], text_cap[WEFT_MAX_COLS];
+} WeftBatch;
+
+WEFT__WEAK void *weft_table_open(int fn, const char *bind, int32_t bind_len);
+WEFT__WEAK int weft_table_input(int fn, void *state, const WeftCall *c);
+WEFT__WEAK int weft_table_output(int fn, void *state, WeftBatch *b);
+WEFT__WEAK void weft_table_close(int fn, void *state);
+
+typedef struct WeftTable { int fn; void *state; WeftBatch batch; } WeftTable;
+
+static void weft__batch_free(WeftBatch *b) {
+    for (int k = 0; k < b->ncols; k++) {
+        weft_mfree(b->bufs[k][0]);
+        weft_mfree(b->bufs[k][1]);
+        weft_mfree(b->text[k]);
+        b->bufs[k][0] = b->bufs[k][1] = 0;
+        b->text[k] = 0;
+        b->text_len[k] = b->text_cap[k] = 0;
+    }
+    b->rows = b->cap = 0;
+}
+
+/* weft_batch_init declares the output columns, e.g. "lu" for (bigint, text). */
+static void weft_batch_init(WeftBatch *b, const char *formats) {
+    b->ncols = 0;
+    while (formats[b->ncols] && b->ncols < WEFT_MAX_COLS) {
+        b->formats[b->ncols] = formats[b->ncols];
+        b->bufs[b->ncols][0] = b->bufs[b->ncols][1] = 0;
+        b->text[b->ncols] = 0;
+        b->text_len[b->ncols] = b->text_cap[b->ncols] = 0;
+        b->ncols++;
+    }
+    b->rows = b->cap = 0;
+}
+
+static int weft__batch_room(WeftBatch *b) {
+    if (b->rows < b->cap) return 1;
+    int64_t cap = b->cap ? b->cap * 2 : 1024;
+    for (int k = 0; k < b->ncols; k++) {
+        size_t w = b->formats[k] == 'u' ? 4 : 8;
+        unsigned char *vals = weft_malloc((size_t)(cap + 1) * w);
+        unsigned char *valid = weft_malloc((size_t)(cap + 7) / 8);
+        if (!vals || !valid) return 0;
+        if (b->bufs[k][1]) weft_memcpy(vals, b->bufs[k][1], (size_t)(b->cap + (w == 4)) * w);
+        else if (w == 4) ((int32_t *)vals)[0] = 0;
+        if (b->bufs[k][0]) weft_memcpy(valid, b->bufs[k][0], (size_t)(b->cap + 7) / 8);
+        weft_mfree(b->bufs[k][1]);
+        weft_mfree(b->bufs[k][0]);
+        b->bufs[k][1] = vals;
+        b->bufs[k][0] = valid;
+    }
+    b->cap = cap;
+    return 1;
+}
+
+static inline void weft__batch_valid(WeftBatch *b, int k, int64_t row, int valid) {
+    uint8_t *v = b->bufs[k][0];
+    if (valid) v[row >> 3] |= (uint8_t)(1u << (row & 7));
+    else v[row >> 3] &= (uint8_t)~(1u << (row & 7));
+}
+
+/* weft_batch_row starts a new row (0 when out of memory); set every column. */
+static int weft_batch_row(WeftBatch *b) {
+    if (!weft__batch_room(b)) return 0;
+    b->rows++;
+    return 1;
+}
+static void weft_batch_i64(WeftBatch *b, int k, int64_t v) {
+    ((int64_t *)b->bufs[k][1])[b->rows - 1] = v;
+    weft__batch_valid(b, k, b->rows - 1, 1);
+}
+static void weft_batch_f64(WeftBatch *b, int k, double v) {
+    ((double *)b->bufs[k][1])[b->rows - 1] = v;
+    weft__batch_valid(b, k, b->rows - 1, 1);
+}
+static void weft_batch_null(WeftBatch *b, int k) {
+    weft__batch_valid(b, k, b->rows - 1, 0);
+    if (b->formats[k] == 'u') ((int32_t *)b->bufs[k][1])[b->rows] = (int32_t)b->text_len[k];
+}
+static int weft_batch_str(WeftBatch *b, int k, const char *s, uint32_t n) {
+    if (b->text_len[k] + n > b->text_cap[k]) {
+        uint32_t cap = b->text_cap[k] ? b->text_cap[k] : 4096;
+        while (cap < b->text_len[k] + n) cap *= 2;
+        char *next = weft_malloc(cap);
+        if (!next) return 0;
+        weft_memcpy(next, b->text[k], b->text_len[k]);
+        weft_mfree(b->text[k]);
+        b->text[k] = next;
+        b->text_cap[k] = cap;
+    }
+    weft_memcpy(b->text[k] + b->text_len[k], s, n);
+    b->text_len[k] += n;
+    ((int32_t *)b->bufs[k][1])[b->rows] = (int32_t)b->text_len[k];
+    weft__batch_valid(b, k, b->rows - 1, 1);
+    return 1;
+}
+
+static void weft__batch_emit(WeftBatch *b, WeftArray *out) {
+    for (int k = 0; k < b->ncols; k++) {
+        WeftArray *c = &b->cols[k];
+        c->length = b->rows;
+        c->null_count = -1;
+        c->offset = 0;
+        c->n_buffers = b->formats[k] == 'u' ? 3 : 2;
+        c->n_children = 0;
+        b->bufs[k][2] = b->text[k] ? b->text[k] : (char *)b->bufs[k][1];
+        c->buffers = (const void **)b->bufs[k];
+        c->children = 0;
+        c->dictionary = 0;
+        b->colptrs[k] = c;
+    }
+    out->length = b->rows;
+    out->n_children = b->ncols;
+    out->children = b->colptrs;
+}
+
+WEFT_EXPORT(weft_table_create) WeftTable *weft_table_create(int32_t fn, const char *bind, int32_t bind_len) {
+    if (!weft_table_open || !weft_table_input || !weft_table_output) {
+        weft_error("42883", "this module defines no table functions");
+        return 0;
+    }
+    WeftTable *t = weft_malloc(sizeof *t);
+    if (!t) { weft_error("53200", "out of memory"); return 0; }
+    t->fn = fn;
+    t->batch.ncols = 0;
+    t->state = weft_table_open(fn, bind, bind_len);
+    if (!t->state) { weft_mfree(t); return 0; }
+    return t;
+}
+
+WEFT_EXPORT(weft_table_push) int32_t weft_table_push(WeftTable *t, WeftArray *in, uint64_t const_mask) {
+    if (!in) return weft_table_input(t->fn, t->state, 0);
+    WeftCall c;
+    c.rows = in->length;
+    c.nargs = (int)in->n_children;
+    c.in = in->children;
+    c.const_mask = const_mask;
+    c.out = 0;
+    c.bind = 0;
+    c.bind_len = 0;
+    return weft_table_input(t->fn, t->state, &c);
+}
+
+WEFT_EXPORT(weft_table_pull) int32_t weft_table_pull(WeftTable *t, WeftArray *out) {
+    weft__batch_free(&t->batch); /* the host has copied the previous batch */
+    int st = weft_table_output(t->fn, t->state, &t->batch);
+    if (st == WEFT_BATCH) weft__batch_emit(&t->batch, out);
+    return st;
+}
+
+WEFT_EXPORT(weft_table_destroy) void weft_table_destroy(WeftTable *t) {
+    weft__batch_free(&t->batch);
+    if (weft_table_close) weft_table_close(t->fn, t->state);
+    weft_mfree(t);
+}
+
 #endif

@@ -1,0 +1,131 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/udf"
+)
+
+// TableFunction runs a wasm table function. Over an input relation it runs
+// once per input partition, each run on its own instance (mapPartitions):
+// input batches are pushed as they arrive and output is pulled in between,
+// so memory stays bounded by what the guest buffers. Over constant
+// arguments it runs once, on one row of arguments.
+type TableFunction struct {
+	Env   *Env
+	Call  *udf.Call
+	Cols  []udf.Column
+	Args  []Expr // constant arguments, when there is no input
+	Input Operator
+	Out   *arrow.Schema
+}
+
+func (t *TableFunction) Schema() *arrow.Schema { return t.Out }
+func (t *TableFunction) Partitions() int {
+	if t.Input != nil {
+		return t.Input.Partitions()
+	}
+	return 1
+}
+func (t *TableFunction) Children() []Operator {
+	if t.Input != nil {
+		return []Operator{t.Input}
+	}
+	return nil
+}
+func (t *TableFunction) Explain() string {
+	if t.Input != nil {
+		return fmt.Sprintf("WasmTableFunction %s (per input partition)", t.Call.F.Name)
+	}
+	return fmt.Sprintf("WasmTableFunction %s", t.Call.F.Name)
+}
+
+func (t *TableFunction) Open(ctx context.Context, part int) (Stream, error) {
+	ec := newEvalContext(ctx, t.Env)
+	run, err := t.Call.OpenTable(ctx, t.Cols)
+	if err != nil {
+		return nil, err
+	}
+	var in Stream
+	if t.Input != nil {
+		if in, err = t.Input.Open(ctx, part); err != nil {
+			run.Release()
+			return nil, err
+		}
+	} else {
+		if err := t.pushArgs(ec, run); err != nil {
+			run.Release()
+			return nil, err
+		}
+	}
+	ended := t.Input == nil // the argument row is the whole input
+	endSent := false
+	closeAll := func() {
+		if in != nil {
+			in.Close()
+		}
+		run.Release()
+	}
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for {
+			rec, done, err := run.Pull(ctx, ec.Mem, t.Out)
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				return nil, io.EOF
+			}
+			if rec != nil {
+				if rec.NumRows() == 0 {
+					rec.Release()
+					continue
+				}
+				return rec, nil
+			}
+			// the guest needs input
+			if ended {
+				if endSent {
+					return nil, fmt.Errorf("wasm table function %s asked for input after the end", t.Call.F.Name)
+				}
+				endSent = true
+				if err := run.Push(ctx, nil, 0); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			b, err := in.Next(ctx)
+			if err == io.EOF {
+				ended = true
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			err = run.Push(ctx, b.Columns(), int(b.NumRows()))
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+		}
+	}, close: closeAll}, nil
+}
+
+// pushArgs evaluates the constant arguments and pushes them as one row.
+func (t *TableFunction) pushArgs(ec *EvalContext, run *udf.TableRun) error {
+	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
+	defer one.Release()
+	args := make([]arrow.Array, len(t.Args))
+	defer releaseAll(args)
+	for i, a := range t.Args {
+		v, err := a.Eval(ec, one)
+		if err != nil {
+			return err
+		}
+		args[i] = v
+	}
+	return run.Push(ec.Ctx, args, 1)
+}
