@@ -35,7 +35,7 @@ func (a *Accumulator) open(ctx context.Context) error {
 		return nil
 	}
 	f := a.call.F
-	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name)
+	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name, f.Volatile)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func (c *Call) invokeBatch(ctx context.Context, mem memory.Allocator, args []arr
 	inPlan := planInput(&l, cols)
 	outPlan := planOutput(&l, n, width, variable)
 
-	inst, release, err := c.F.Module.acquire(ctx, c.F.MaxMemory, c.F.Name)
+	inst, release, err := c.F.Module.acquire(ctx, c.F.MaxMemory, c.F.Name, c.F.Volatile)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -166,5 +167,53 @@ func BenchmarkLoadUncachedModule(b *testing.B) {
 			b.Fatal(err)
 		}
 		e.Close()
+	}
+}
+
+// startAll loads every fixture module (about 20 functions in manifests and
+// exports) in a fresh engine and runs one call: a process start.
+func startAll(b *testing.B, cacheDir string) {
+	paths, _ := filepath.Glob("../testdata/udf/wasm/*.wasm")
+	e, err := NewEngine(Config{CacheDir: cacheDir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	var first *Module
+	for _, p := range paths {
+		code, _ := os.ReadFile(p)
+		m, err := e.Load(context.Background(), code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if filepath.Base(p) == "plain.wasm" {
+			first = m
+		}
+	}
+	f, _ := Define(&Function{Name: "add", Module: first, Export: "add", Args: []types.T{types.Int8T, types.Int8T}, AnyArgs: []bool{false, false}, Result: types.Int8T})
+	c, _ := f.Bind(context.Background(), f.Args, []bool{false, false}, []types.Datum{nil, nil})
+	a := int64Array(memory.DefaultAllocator, []int64{1}, nil)
+	defer a.Release()
+	out, err := c.Invoke(context.Background(), memory.DefaultAllocator, []arrow.Array{a, a}, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out.Release()
+}
+
+// BenchmarkStartWarmCache is a restart: every module is in the on-disk cache.
+func BenchmarkStartWarmCache(b *testing.B) {
+	dir := b.TempDir()
+	startAll(b, dir)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		startAll(b, dir)
+	}
+}
+
+// BenchmarkStartColdCache compiles everything.
+func BenchmarkStartColdCache(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		startAll(b, b.TempDir())
 	}
 }

@@ -156,7 +156,7 @@ func (e *Engine) Load(ctx context.Context, code []byte) (*Module, error) {
 		return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid wasm module: %v", err)
 	}
 	m := &Module{Hash: hash, Size: len(code), Original: code, code: inst, engine: e,
-		compiled: map[uint32]wazero.CompiledModule{}, pools: map[uint32]*pool{}}
+		compiled: map[uint32]wazero.CompiledModule{}, pools: map[poolKey]*pool{}}
 	if err := m.inspect(ctx); err != nil {
 		m.closePools()
 		return nil, err

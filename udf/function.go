@@ -191,7 +191,7 @@ func (f *Function) Bind(ctx context.Context, argTypes []types.T, isConst []bool,
 		}
 		req.WriteByte('\n')
 	}
-	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name)
+	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name, f.Volatile)
 	if err != nil {
 		return nil, err
 	}

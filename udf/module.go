@@ -2,6 +2,7 @@ package udf
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"sync"
@@ -31,7 +32,14 @@ type Module struct {
 
 	mu       sync.Mutex
 	compiled map[uint32]wazero.CompiledModule
-	pools    map[uint32]*pool
+	pools    map[poolKey]*pool
+}
+
+// poolKey separates instances by memory cap and by whether the guest may
+// read the real clock and randomness (volatile functions only).
+type poolKey struct {
+	pages    uint32
+	volatile bool
 }
 
 // compiledFor compiles the module for a runtime (memory limit), once.
@@ -63,7 +71,7 @@ func (m *Module) inspect(ctx context.Context) error {
 	if _, ok := m.Exports["weft_manifest"]; !ok {
 		return nil
 	}
-	inst, err := m.newInstance(ctx, m.engine.cfg.MaxMemory, "manifest")
+	inst, err := m.newInstance(ctx, m.engine.cfg.MaxMemory, "manifest", false)
 	if err != nil {
 		return err
 	}
@@ -133,13 +141,18 @@ type instance struct {
 	pages     uint32
 }
 
-func (m *Module) newInstance(ctx context.Context, limit uint64, tag string) (*instance, error) {
+func (m *Module) newInstance(ctx context.Context, limit uint64, tag string, volatile bool) (*instance, error) {
 	r, cm, pages, err := m.compiledFor(ctx, limit)
 	if err != nil {
 		return nil, err
 	}
 	lw := &logWriter{w: m.engine.cfg.Log, tag: tag}
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().WithStdout(lw).WithStderr(lw)
+	if volatile {
+		// Deterministic functions see wazero's fixed clock and seeded
+		// randomness; volatile ones get the real ones.
+		cfg = cfg.WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader)
+	}
 	mod, err := r.InstantiateModule(ctx, cm, cfg)
 	if err != nil {
 		return nil, classifyInstantiate(err, tag)
@@ -210,16 +223,17 @@ const maxIdlePerPool = 8
 
 // acquire returns an instance armed to stop when ctx ends; release must be
 // called with whether the instance is still healthy.
-func (m *Module) acquire(ctx context.Context, limit uint64, tag string) (*instance, func(healthy bool), error) {
+func (m *Module) acquire(ctx context.Context, limit uint64, tag string, volatile bool) (*instance, func(healthy bool), error) {
 	_, _, pages, err := m.compiledFor(ctx, limit)
 	if err != nil {
 		return nil, nil, err
 	}
 	m.mu.Lock()
-	p := m.pools[pages]
+	key := poolKey{pages, volatile}
+	p := m.pools[key]
 	if p == nil {
 		p = &pool{}
-		m.pools[pages] = p
+		m.pools[key] = p
 	}
 	m.mu.Unlock()
 	p.mu.Lock()
@@ -229,7 +243,7 @@ func (m *Module) acquire(ctx context.Context, limit uint64, tag string) (*instan
 	}
 	p.mu.Unlock()
 	if inst == nil {
-		if inst, err = m.newInstance(ctx, limit, tag); err != nil {
+		if inst, err = m.newInstance(ctx, limit, tag, volatile); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -31,7 +31,7 @@ func (c *Call) invokePlain(ctx context.Context, mem memory.Allocator, args []arr
 	defer b.Release()
 	b.Reserve(n)
 	appendResult := coreAppender(b, c.Result)
-	inst, release, err := c.F.Module.acquire(ctx, c.F.MaxMemory, c.F.Name)
+	inst, release, err := c.F.Module.acquire(ctx, c.F.MaxMemory, c.F.Name, c.F.Volatile)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ func (f *Function) BindTable(ctx context.Context, argTypes []types.T, isConst []
 		}
 		req.WriteByte('\n')
 	}
-	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name)
+	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name, f.Volatile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,7 +99,7 @@ type TableRun struct {
 // OpenTable starts a run producing cols.
 func (c *Call) OpenTable(ctx context.Context, cols []Column) (*TableRun, error) {
 	f := c.F
-	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name)
+	inst, release, err := f.Module.acquire(ctx, f.MaxMemory, f.Name, f.Volatile)
 	if err != nil {
 		return nil, err
 	}

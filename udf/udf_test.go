@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,32 @@ func TestBatchFunctions(t *testing.T) {
 	wild := define(t, &Function{Name: "wild", Module: m, Export: "wild", Args: []types.T{types.Int8T}, Result: types.Int8T})
 	if _, err := wild.Invoke(context.Background(), mem, []arrow.Array{a}, 4); sqlerr.Code(err) != sqlerr.ExternalRoutine {
 		t.Fatalf("wild: want 38000, got %v", err)
+	}
+}
+
+// TestGuestOutputIsCapped lets a guest print 4 MiB: the query succeeds and
+// the log receives at most the cap, tagged with the function's name.
+func TestGuestOutputIsCapped(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var log strings.Builder
+	e := newEngine(t, Config{Log: &log})
+	m := loadFixture(t, e, "chatty.wasm")
+	c := define(t, &Function{Name: "chatty", Module: m, Export: "chatty", Args: []types.T{types.Int8T}, Result: types.Int8T})
+	one := int64Array(mem, []int64{7}, nil)
+	defer one.Release()
+	out, err := c.Invoke(context.Background(), mem, []arrow.Array{one}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	if out.(*array.Int64).Value(0) != 7 {
+		t.Fatalf("chatty = %v", out)
+	}
+	if log.Len() > guestOutputCap+4096 || log.Len() < guestOutputCap {
+		t.Fatalf("log got %d bytes, want about %d", log.Len(), guestOutputCap)
+	}
+	if !strings.Contains(log.String(), "[wasm chatty]") || !strings.Contains(log.String(), "output truncated") {
+		t.Fatalf("log lacks the tag or the truncation notice")
 	}
 }

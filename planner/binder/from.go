@@ -107,6 +107,11 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
+	if rv.Schemaname == "weft" {
+		if plan, ok := b.systemView(rv.Relname); ok {
+			return b.aliased(plan, rv.Alias, rv.Relname)
+		}
+	}
 	t, v, ok := b.Cat.Lookup(rv.Schemaname, rv.Relname, b.SearchPath)
 	if !ok {
 		name := rv.Relname
