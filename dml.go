@@ -264,7 +264,7 @@ func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {
 func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, countCol bool) (int64, error) {
 	t.Lock()
 	defer t.Unlock()
-	b := physical.NewBuilder(env, nil)
+	b := physical.NewBuilder(env, s.params)
 	defer b.Release()
 	op, err := b.Build(plan)
 	if err != nil {

@@ -30,6 +30,9 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.Ctx = s.ctx
+	if s.paramTypes != nil {
+		b.ParamTypes = append([]types.T{}, s.paramTypes...)
+	}
 	return b
 }
 
@@ -102,7 +105,7 @@ func (s *Session) plan(env *exec.Env, stmt *pg.SelectStmt) (logical.Plan, error)
 
 // run executes a logical plan and collects its output.
 func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arrow.Record, error) {
-	b := physical.NewBuilder(env, nil)
+	b := physical.NewBuilder(env, s.params)
 	defer b.Release()
 	op, err := b.Build(p)
 	if err != nil {
@@ -153,7 +156,7 @@ func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt
 	if err != nil {
 		return nil, err
 	}
-	b := physical.NewBuilder(env, nil)
+	b := physical.NewBuilder(env, s.params)
 	b.Analyze = analyze
 	defer b.Release()
 	op, err := b.Build(p)

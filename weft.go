@@ -72,6 +72,8 @@ type Session struct {
 	searchPath []string
 	settings   map[string]string
 	ctx        context.Context // the running statement's, while it runs
+	params     []types.Datum   // $1..$n of the running prepared statement
+	paramTypes []types.T
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }

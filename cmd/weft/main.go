@@ -3,6 +3,7 @@
 //	weft                 interactive SQL prompt on the embedded database
 //	weft -c "SQL"        run statements and print their results
 //	weft slt [-v] FILE…  run sqllogictest files
+//	weft serve           serve the database over the PostgreSQL protocol
 package main
 
 import (
@@ -11,13 +12,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/pgwire"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sqllogictest"
 	"github.com/weftdb/weft/udf"
@@ -26,6 +31,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "slt" {
 		os.Exit(runSLT(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "serve" {
+		os.Exit(runServe(os.Args[2:]))
 	}
 	command := flag.String("c", "", "run the given SQL and exit")
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
@@ -137,6 +145,42 @@ func repl(sess *weft.Session, in io.Reader, out io.Writer) {
 	if strings.TrimSpace(buf.String()) != "" {
 		runSQL(sess, buf.String(), out)
 	}
+}
+
+// runServe serves the embedded database over the PostgreSQL protocol.
+func runServe(args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:5433", "address to listen on")
+	partitions := fs.Int("partitions", 0, "partitions per table")
+	udfDir := fs.String("udf-dir", "", "directory wasm module paths are resolved in")
+	udfCache := fs.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code")
+	_ = fs.Parse(args)
+	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
+	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+	if err != nil {
+		logger.Println(err)
+		return 1
+	}
+	defer db.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := pgwire.New(db, pgwire.Config{Log: logger})
+	logger.Printf("listening on %s (PostgreSQL protocol; try: psql -h %s -p %s)", *listen, hostOf(*listen), portOf(*listen))
+	if err := srv.ListenAndServe(ctx, *listen); err != nil {
+		logger.Println(err)
+		return 1
+	}
+	return 0
+}
+
+func hostOf(addr string) string {
+	h, _, _ := net.SplitHostPort(addr)
+	return h
+}
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
 }
 
 // defaultUDFCache is where compiled wasm code survives restarts.

@@ -1,0 +1,302 @@
+package pgwire
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// PostgreSQL's binary formats count dates and timestamps from 2000-01-01.
+const (
+	pgEpochDays   = 10957
+	pgEpochMicros = pgEpochDays * 86400 * 1000000
+)
+
+// typeForOID maps a parameter type OID a client declared to a SQL type.
+func typeForOID(oid uint32) (types.T, bool) {
+	switch oid {
+	case 0, 705:
+		return types.UnknownT, true
+	case 16:
+		return types.BoolT, true
+	case 21:
+		return types.Int2T, true
+	case 23:
+		return types.Int4T, true
+	case 20:
+		return types.Int8T, true
+	case 700:
+		return types.Float4T, true
+	case 701:
+		return types.Float8T, true
+	case 1700:
+		return types.NumericT(0, types.DefaultNumericScale), true
+	case 25, 1043, 1042, 19:
+		return types.TextT, true
+	case 17:
+		return types.ByteaT, true
+	case 1082:
+		return types.DateT, true
+	case 1114:
+		return types.TimestampT, true
+	case 1184:
+		return types.TimestampTZT, true
+	case 1186:
+		return types.IntervalT, true
+	}
+	return types.T{}, false
+}
+
+// typeSize is pg_type.typlen for RowDescription.
+func typeSize(t types.T) int16 {
+	switch t.Kind {
+	case types.Bool:
+		return 1
+	case types.Int2:
+		return 2
+	case types.Int4, types.Float4, types.Date:
+		return 4
+	case types.Int8, types.Float8, types.Timestamp, types.TimestampTZ, types.Time:
+		return 8
+	case types.Interval:
+		return 16
+	}
+	return -1
+}
+
+// typeModifier is the atttypmod clients see (varchar(n): n+4; numeric(p,s):
+// ((p << 16) | s) + 4; otherwise -1).
+func typeModifier(t types.T) int32 {
+	switch t.Kind {
+	case types.Varchar, types.Char:
+		if t.Len > 0 {
+			return t.Len + 4
+		}
+	case types.Numeric:
+		if t.Prec > 0 {
+			return (t.Prec<<16 | t.Scale) + 4
+		}
+	}
+	return -1
+}
+
+// encodeText renders a value in PostgreSQL's text format.
+func encodeText(t types.T, d types.Datum) []byte {
+	return []byte(types.Format(t, d))
+}
+
+// canBinary reports whether Weft encodes t in binary format.
+func canBinary(t types.T) bool {
+	switch t.Kind {
+	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Char,
+		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time:
+		return true
+	}
+	return false
+}
+
+// encodeBinary renders a value in PostgreSQL's binary format.
+func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
+	switch t.Kind {
+	case types.Bool:
+		if d.(bool) {
+			return []byte{1}, nil
+		}
+		return []byte{0}, nil
+	case types.Int2:
+		return binary.BigEndian.AppendUint16(nil, uint16(d.(int64))), nil
+	case types.Int4:
+		return binary.BigEndian.AppendUint32(nil, uint32(d.(int64))), nil
+	case types.Int8:
+		return binary.BigEndian.AppendUint64(nil, uint64(d.(int64))), nil
+	case types.Float4:
+		return binary.BigEndian.AppendUint32(nil, math.Float32bits(float32(d.(float64)))), nil
+	case types.Float8:
+		return binary.BigEndian.AppendUint64(nil, math.Float64bits(d.(float64))), nil
+	case types.Text, types.Varchar, types.Char:
+		return []byte(d.(string)), nil
+	case types.Bytea:
+		return d.([]byte), nil
+	case types.Date:
+		return binary.BigEndian.AppendUint32(nil, uint32(d.(int32)-pgEpochDays)), nil
+	case types.Timestamp, types.TimestampTZ:
+		return binary.BigEndian.AppendUint64(nil, uint64(d.(int64)-pgEpochMicros)), nil
+	case types.Time:
+		return binary.BigEndian.AppendUint64(nil, uint64(d.(int64))), nil
+	case types.Interval:
+		iv := d.(types.IntervalValue)
+		b := binary.BigEndian.AppendUint64(nil, uint64(iv.Micros))
+		b = binary.BigEndian.AppendUint32(b, uint32(iv.Days))
+		return binary.BigEndian.AppendUint32(b, uint32(iv.Months)), nil
+	case types.Numeric:
+		return encodeNumeric(types.FormatNumeric(d.(decimal128.Num), t.Scale)), nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "binary format for %s is not supported", t)
+}
+
+// encodeNumeric writes numeric's binary form: ndigits, weight, sign, dscale
+// and base-10000 digits, from the decimal text.
+func encodeNumeric(s string) []byte {
+	sign := uint16(0)
+	if strings.HasPrefix(s, "-") {
+		sign, s = 0x4000, s[1:]
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	dscale := len(frac)
+	// pad the integer part on the left and the fraction on the right to
+	// whole groups of four digits
+	intPart = strings.TrimLeft(intPart, "0")
+	if pad := (4 - len(intPart)%4) % 4; pad > 0 {
+		intPart = strings.Repeat("0", pad) + intPart
+	}
+	if pad := (4 - len(frac)%4) % 4; pad > 0 {
+		frac += strings.Repeat("0", pad)
+	}
+	all := intPart + frac
+	var digits []uint16
+	for i := 0; i < len(all); i += 4 {
+		var v uint16
+		fmt.Sscanf(all[i:i+4], "%d", &v)
+		digits = append(digits, v)
+	}
+	weight := len(intPart)/4 - 1
+	// strip leading and trailing zero groups
+	for len(digits) > 0 && digits[0] == 0 {
+		digits = digits[1:]
+		weight--
+	}
+	for len(digits) > 0 && digits[len(digits)-1] == 0 {
+		digits = digits[:len(digits)-1]
+	}
+	if len(digits) == 0 {
+		weight, sign = 0, 0
+	}
+	b := binary.BigEndian.AppendUint16(nil, uint16(len(digits)))
+	b = binary.BigEndian.AppendUint16(b, uint16(int16(weight)))
+	b = binary.BigEndian.AppendUint16(b, sign)
+	b = binary.BigEndian.AppendUint16(b, uint16(dscale))
+	for _, d := range digits {
+		b = binary.BigEndian.AppendUint16(b, d)
+	}
+	return b
+}
+
+// decodeParam reads one parameter value in text (format 0) or binary.
+func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	if format == 0 {
+		if t.Kind == types.Text || t.Kind == types.Unknown {
+			return string(raw), nil
+		}
+		return types.Parse(t, string(raw))
+	}
+	bad := func() (types.Datum, error) {
+		return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "incorrect binary data format in bind parameter of type %s", t)
+	}
+	switch t.Kind {
+	case types.Bool:
+		if len(raw) != 1 {
+			return bad()
+		}
+		return raw[0] != 0, nil
+	case types.Int2:
+		if len(raw) != 2 {
+			return bad()
+		}
+		return int64(int16(binary.BigEndian.Uint16(raw))), nil
+	case types.Int4:
+		if len(raw) != 4 {
+			return bad()
+		}
+		return int64(int32(binary.BigEndian.Uint32(raw))), nil
+	case types.Int8:
+		if len(raw) != 8 {
+			return bad()
+		}
+		return int64(binary.BigEndian.Uint64(raw)), nil
+	case types.Float4:
+		if len(raw) != 4 {
+			return bad()
+		}
+		return float64(math.Float32frombits(binary.BigEndian.Uint32(raw))), nil
+	case types.Float8:
+		if len(raw) != 8 {
+			return bad()
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(raw)), nil
+	case types.Text, types.Varchar, types.Char, types.Unknown:
+		return string(raw), nil
+	case types.Bytea:
+		return append([]byte{}, raw...), nil
+	case types.Date:
+		if len(raw) != 4 {
+			return bad()
+		}
+		return int32(binary.BigEndian.Uint32(raw)) + pgEpochDays, nil
+	case types.Timestamp, types.TimestampTZ:
+		if len(raw) != 8 {
+			return bad()
+		}
+		return int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros, nil
+	case types.Interval:
+		if len(raw) != 16 {
+			return bad()
+		}
+		return types.IntervalValue{Micros: int64(binary.BigEndian.Uint64(raw)), Days: int32(binary.BigEndian.Uint32(raw[8:])), Months: int32(binary.BigEndian.Uint32(raw[12:]))}, nil
+	case types.Numeric:
+		s, err := decodeNumeric(raw)
+		if err != nil {
+			return bad()
+		}
+		return types.Parse(t, s)
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "binary parameters of type %s are not supported", t)
+}
+
+func decodeNumeric(raw []byte) (string, error) {
+	if len(raw) < 8 {
+		return "", fmt.Errorf("short numeric")
+	}
+	n := int(binary.BigEndian.Uint16(raw))
+	weight := int(int16(binary.BigEndian.Uint16(raw[2:])))
+	sign := binary.BigEndian.Uint16(raw[4:])
+	if sign == 0xC000 {
+		return "NaN", nil
+	}
+	if len(raw) != 8+2*n {
+		return "", fmt.Errorf("bad numeric length")
+	}
+	v := new(big.Rat)
+	for i := 0; i < n; i++ {
+		d := int64(binary.BigEndian.Uint16(raw[8+2*i:]))
+		exp := weight - i
+		term := new(big.Rat).SetInt64(d)
+		p := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10000), big.NewInt(int64(abs(exp))), nil))
+		if exp >= 0 {
+			term.Mul(term, p)
+		} else {
+			term.Quo(term, p)
+		}
+		v.Add(v, term)
+	}
+	if sign == 0x4000 {
+		v.Neg(v)
+	}
+	dscale := int(binary.BigEndian.Uint16(raw[6:]))
+	return v.FloatString(dscale), nil
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -1,0 +1,396 @@
+package pgwire
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// conn is one client connection and its session.
+type conn struct {
+	srv     *Server
+	nc      interface{ Close() error }
+	wc      *watchedConn
+	backend *pgproto3.Backend
+	sess    *weft.Session
+
+	pid, secret    uint32
+	user, database string
+
+	stmts   map[string]*statement
+	portals map[string]*portal
+	// txStatus is what ReadyForQuery reports: I idle, T in a transaction
+	// block, E in a failed one.
+	txStatus byte
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // of the running query
+}
+
+type statement struct {
+	prep *weft.Prepared
+	oids []uint32
+}
+
+type portal struct {
+	stmt          *statement
+	params        []types.Datum
+	resultFormats []int16
+	// a partly fetched result (row-limited Execute)
+	res     *weft.Result
+	batch   int
+	row     int
+	started bool
+}
+
+func (c *conn) cancelRunning() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// startup runs the startup phase; ok is false for connections that only
+// came to cancel a query or were refused.
+func (c *conn) startup() (bool, error) {
+	for {
+		msg, err := c.backend.ReceiveStartupMessage()
+		if err != nil {
+			return false, err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
+			// no TLS yet: the client goes on in plain text
+			if _, err := c.nc.(interface{ Write([]byte) (int, error) }).Write([]byte("N")); err != nil {
+				return false, err
+			}
+		case *pgproto3.CancelRequest:
+			if len(m.SecretKey) == 4 {
+				c.srv.cancel(m.ProcessID, binary.BigEndian.Uint32(m.SecretKey))
+			}
+			return false, nil
+		case *pgproto3.StartupMessage:
+			params := map[string]string{}
+			for k, v := range m.Parameters {
+				params[strings.ToLower(k)] = v
+			}
+			c.user, c.database = params["user"], params["database"]
+			if c.database == "" {
+				c.database = c.user
+			}
+			c.sess = c.srv.db.NewSession()
+			c.srv.register(c)
+			c.backend.Send(&pgproto3.AuthenticationOk{})
+			status := map[string]string{
+				"server_version":              ServerVersion,
+				"server_encoding":             "UTF8",
+				"client_encoding":             "UTF8",
+				"DateStyle":                   "ISO, MDY",
+				"IntervalStyle":               "postgres",
+				"TimeZone":                    "UTC",
+				"integer_datetimes":           "on",
+				"standard_conforming_strings": "on",
+				"is_superuser":                "on",
+				"session_authorization":       c.user,
+				"application_name":            params["application_name"],
+			}
+			for k, v := range status {
+				c.backend.Send(&pgproto3.ParameterStatus{Name: k, Value: v})
+			}
+			key := binary.BigEndian.AppendUint32(nil, c.secret)
+			c.backend.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: key})
+			c.txStatus = 'I'
+			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+			return true, c.backend.Flush()
+		default:
+			return false, fmt.Errorf("unexpected startup message %T", msg)
+		}
+	}
+}
+
+// serve runs the message loop until the client terminates.
+func (c *conn) serve() error {
+	defer c.closeAll()
+	skipToSync := false
+	for {
+		msg, err := c.backend.Receive()
+		if err != nil {
+			var tooBig *pgproto3.ExceededMaxBodyLenErr
+			if errors.As(err, &tooBig) {
+				c.sendError(sqlerr.New(sqlerr.ProgramLimitExceeded, "message of %d bytes exceeds the server's limit of %d", tooBig.ActualBodyLen, c.srv.cfg.MaxMessageSize))
+				c.backend.Flush()
+			}
+			return err
+		}
+		if skipToSync {
+			if _, ok := msg.(*pgproto3.Sync); !ok {
+				continue
+			}
+		}
+		var qerr error
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			c.simpleQuery(m.String)
+			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+		case *pgproto3.Parse:
+			qerr = c.parse(m)
+		case *pgproto3.Bind:
+			qerr = c.bind(m)
+		case *pgproto3.Describe:
+			qerr = c.describe(m)
+		case *pgproto3.Execute:
+			qerr = c.execute(m)
+		case *pgproto3.Close:
+			if m.ObjectType == 'S' {
+				delete(c.stmts, m.Name)
+			} else {
+				c.closePortal(m.Name)
+			}
+			c.backend.Send(&pgproto3.CloseComplete{})
+		case *pgproto3.Sync:
+			skipToSync = false
+			if c.txStatus == 'I' {
+				c.closePortal("")
+			}
+			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+		case *pgproto3.Flush:
+		case *pgproto3.Terminate:
+			return nil
+		default:
+			qerr = sqlerr.New(sqlerr.ProtocolViolation, "unsupported message %T", msg)
+		}
+		if qerr != nil {
+			c.fail(qerr)
+			skipToSync = true
+		}
+		if err := c.backend.Flush(); err != nil {
+			return err
+		}
+	}
+}
+
+func (c *conn) closeAll() {
+	for name := range c.portals {
+		c.closePortal(name)
+	}
+}
+
+func (c *conn) closePortal(name string) {
+	if p, ok := c.portals[name]; ok {
+		if p.res != nil {
+			p.res.Release()
+		}
+		delete(c.portals, name)
+	}
+}
+
+// fail reports an error and marks an open transaction block failed.
+func (c *conn) fail(err error) {
+	c.sendError(err)
+	if c.txStatus == 'T' {
+		c.txStatus = 'E'
+	}
+}
+
+func (c *conn) sendError(err error) {
+	e := sqlerr.Wrap(err)
+	c.srv.logf("pid=%d: %s", c.pid, sqlerr.Format(e))
+	c.backend.Send(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: e.Code, Message: e.Message,
+		Detail: e.Detail, Hint: e.Hint, Position: int32(e.Position)})
+}
+
+// run executes with a cancellable context registered for CancelRequest.
+func (c *conn) run(f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.cancel = cancel
+	c.mu.Unlock()
+	stopWatching := c.wc.watch(cancel)
+	defer stopWatching()
+	defer func() {
+		c.mu.Lock()
+		c.cancel = nil
+		c.mu.Unlock()
+		cancel()
+	}()
+	return f(ctx)
+}
+
+// inFailedBlock rejects statements in a failed transaction block.
+func (c *conn) inFailedBlock(sql string) bool {
+	if c.txStatus != 'E' {
+		return false
+	}
+	w := strings.ToUpper(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";")))
+	return !(strings.HasPrefix(w, "ROLLBACK") || strings.HasPrefix(w, "ABORT") || strings.HasPrefix(w, "COMMIT") || strings.HasPrefix(w, "END"))
+}
+
+// afterTag moves the transaction status on from a command tag.
+func (c *conn) afterTag(tag string) {
+	switch tag {
+	case "BEGIN", "START TRANSACTION":
+		c.txStatus = 'T'
+	case "COMMIT", "ROLLBACK":
+		c.txStatus = 'I'
+	}
+}
+
+func (c *conn) simpleQuery(sql string) {
+	if c.inFailedBlock(sql) {
+		c.sendError(sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
+		return
+	}
+	if strings.TrimSpace(stripComments(sql)) == "" || strings.Trim(strings.TrimSpace(stripComments(sql)), "; \n\t") == "" {
+		c.backend.Send(&pgproto3.EmptyQueryResponse{})
+		return
+	}
+	var results []*weft.Result
+	err := c.run(func(ctx context.Context) error {
+		var err error
+		results, err = c.execSimple(ctx, sql)
+		return err
+	})
+	for _, r := range results {
+		if r.Query || len(r.Columns) > 0 {
+			c.backend.Send(rowDescription(r.Columns, nil))
+			if err := c.sendRows(r, nil, 0, nil); err != nil {
+				c.fail(err)
+				r.Release()
+				return
+			}
+		}
+		for _, n := range r.Notices {
+			c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+		}
+		c.afterTag(r.Tag)
+		c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
+		r.Release()
+	}
+	if err != nil {
+		c.fail(err)
+	}
+}
+
+// execSimple runs the statements of a simple query; transaction control
+// that the engine does not implement yet is answered at this level.
+func (c *conn) execSimple(ctx context.Context, sql string) ([]*weft.Result, error) {
+	if tag, ok := c.transactionControl(sql); ok {
+		return []*weft.Result{{Tag: tag}}, nil
+	}
+	return c.sess.Exec(ctx, sql)
+}
+
+// transactionControl answers ROLLBACK (and ABORT) itself: the engine has
+// no transactions yet, every statement is atomic on its own.
+func (c *conn) transactionControl(sql string) (string, bool) {
+	w := strings.ToUpper(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";")))
+	switch w {
+	case "ROLLBACK", "ABORT", "ROLLBACK TRANSACTION", "ROLLBACK WORK":
+		return "ROLLBACK", true
+	case "COMMIT", "END", "COMMIT TRANSACTION", "COMMIT WORK":
+		if c.txStatus == 'E' {
+			return "ROLLBACK", true
+		}
+	}
+	return "", false
+}
+
+func stripComments(sql string) string {
+	var sb strings.Builder
+	for _, line := range strings.Split(sql, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		sb.WriteString(line)
+		sb.WriteByte('\n')
+	}
+	return sb.String()
+}
+
+func rowDescription(cols []weft.Column, formats []int16) *pgproto3.RowDescription {
+	fields := make([]pgproto3.FieldDescription, len(cols))
+	for i, col := range cols {
+		fields[i] = pgproto3.FieldDescription{
+			Name: []byte(col.Name), TableOID: col.TableOID, TableAttributeNumber: uint16(col.Attnum),
+			DataTypeOID: col.Type.OID(), DataTypeSize: typeSize(col.Type), TypeModifier: typeModifier(col.Type),
+			Format: formatOf(formats, i),
+		}
+	}
+	return &pgproto3.RowDescription{Fields: fields}
+}
+
+// formatOf applies the protocol's rule: no codes means text, one code
+// applies to every column, otherwise one code per column.
+func formatOf(formats []int16, i int) int16 {
+	switch {
+	case len(formats) == 0:
+		return 0
+	case len(formats) == 1:
+		return formats[0]
+	case i < len(formats):
+		return formats[i]
+	}
+	return 0
+}
+
+// sendRows sends DataRows from a result; with limit > 0 it stops after
+// that many rows and reports whether rows remain.
+func (c *conn) sendRows(r *weft.Result, formats []int16, limit int, p *portal) error {
+	batch, row, sent := 0, 0, 0
+	if p != nil {
+		batch, row = p.batch, p.row
+	}
+	values := make([][]byte, len(r.Columns))
+	for ; batch < len(r.Batches); batch, row = batch+1, 0 {
+		b := r.Batches[batch]
+		for ; row < int(b.NumRows()); row++ {
+			if limit > 0 && sent == limit {
+				if p != nil {
+					p.batch, p.row = batch, row
+				}
+				return errSuspended
+			}
+			if err := encodeRow(b, row, r.Columns, formats, values); err != nil {
+				return err
+			}
+			c.backend.Send(&pgproto3.DataRow{Values: values})
+			sent++
+		}
+	}
+	if p != nil {
+		p.batch, p.row = batch, row
+	}
+	return nil
+}
+
+var errSuspended = errors.New("portal suspended")
+
+func encodeRow(b arrow.Record, row int, cols []weft.Column, formats []int16, values [][]byte) error {
+	for i, col := range cols {
+		d := exec.DatumAt(b.Column(i), row)
+		switch {
+		case d == nil:
+			values[i] = nil
+		case formatOf(formats, i) == 1:
+			v, err := encodeBinary(col.Type, d)
+			if err != nil {
+				return err
+			}
+			values[i] = v
+		default:
+			values[i] = encodeText(col.Type, d)
+		}
+	}
+	return nil
+}

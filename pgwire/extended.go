@@ -1,0 +1,145 @@
+package pgwire
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func (c *conn) parse(m *pgproto3.Parse) error {
+	if m.Name != "" {
+		if _, exists := c.stmts[m.Name]; exists {
+			return sqlerr.New(sqlerr.DuplicatePreparedStatement, "prepared statement \"%s\" already exists", m.Name)
+		}
+	}
+	declared := make([]types.T, len(m.ParameterOIDs))
+	for i, oid := range m.ParameterOIDs {
+		t, ok := typeForOID(oid)
+		if !ok {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "parameter $%d has type OID %d, which Weft does not support", i+1, oid)
+		}
+		declared[i] = t
+	}
+	var st *statement
+	err := c.run(func(ctx context.Context) error {
+		prep, err := c.sess.Prepare(ctx, m.Query, declared)
+		if err != nil {
+			return err
+		}
+		st = &statement{prep: prep}
+		for _, t := range prep.ParamTypes {
+			st.oids = append(st.oids, t.OID())
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.stmts[m.Name] = st
+	c.backend.Send(&pgproto3.ParseComplete{})
+	return nil
+}
+
+func (c *conn) bind(m *pgproto3.Bind) error {
+	st, ok := c.stmts[m.PreparedStatement]
+	if !ok {
+		return sqlerr.New(sqlerr.InvalidStatementName, "prepared statement \"%s\" does not exist", m.PreparedStatement)
+	}
+	pt := st.prep.ParamTypes
+	if len(m.Parameters) != len(pt) {
+		return sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement \"%s\" requires %d", len(m.Parameters), m.PreparedStatement, len(pt))
+	}
+	params := make([]types.Datum, len(pt))
+	for i, raw := range m.Parameters {
+		d, err := decodeParam(pt[i], formatOf(m.ParameterFormatCodes, i), raw)
+		if err != nil {
+			return err
+		}
+		params[i] = d
+	}
+	for i, col := range st.prep.Columns {
+		if formatOf(m.ResultFormatCodes, i) == 1 && !canBinary(col.Type) {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "binary format for result column %s of type %s is not supported", col.Name, col.Type)
+		}
+	}
+	c.closePortal(m.DestinationPortal)
+	c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, resultFormats: m.ResultFormatCodes}
+	c.backend.Send(&pgproto3.BindComplete{})
+	return nil
+}
+
+func (c *conn) describe(m *pgproto3.Describe) error {
+	if m.ObjectType == 'S' {
+		st, ok := c.stmts[m.Name]
+		if !ok {
+			return sqlerr.New(sqlerr.InvalidStatementName, "prepared statement \"%s\" does not exist", m.Name)
+		}
+		c.backend.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
+		if st.prep.Columns == nil {
+			c.backend.Send(&pgproto3.NoData{})
+		} else {
+			c.backend.Send(rowDescription(st.prep.Columns, nil))
+		}
+		return nil
+	}
+	p, ok := c.portals[m.Name]
+	if !ok {
+		return sqlerr.New(sqlerr.InvalidCursorName, "portal \"%s\" does not exist", m.Name)
+	}
+	if p.stmt.prep.Columns == nil {
+		c.backend.Send(&pgproto3.NoData{})
+	} else {
+		c.backend.Send(rowDescription(p.stmt.prep.Columns, p.resultFormats))
+	}
+	return nil
+}
+
+func (c *conn) execute(m *pgproto3.Execute) error {
+	p, ok := c.portals[m.Portal]
+	if !ok {
+		return sqlerr.New(sqlerr.InvalidCursorName, "portal \"%s\" does not exist", m.Portal)
+	}
+	if p.stmt.prep.Empty() {
+		c.backend.Send(&pgproto3.EmptyQueryResponse{})
+		return nil
+	}
+	if !p.started {
+		if c.inFailedBlock(p.stmt.prep.SQL) {
+			return sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+		}
+		p.started = true
+		if tag, ok := c.transactionControl(p.stmt.prep.SQL); ok {
+			c.afterTag(tag)
+			c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+			return nil
+		}
+		err := c.run(func(ctx context.Context) error {
+			res, err := c.sess.ExecPrepared(ctx, p.stmt.prep, p.params)
+			p.res = res
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r := p.res
+	if r.Query || len(r.Columns) > 0 {
+		err := c.sendRows(r, p.resultFormats, int(m.MaxRows), p)
+		if errors.Is(err, errSuspended) {
+			c.backend.Send(&pgproto3.PortalSuspended{})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, n := range r.Notices {
+		c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+	}
+	c.afterTag(r.Tag)
+	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
+	return nil
+}

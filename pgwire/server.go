@@ -1,0 +1,142 @@
+// Package pgwire serves a Weft database over the PostgreSQL wire protocol
+// (protocol 3.0): startup, the simple and extended query protocols, and
+// cancellation. Messages are read and written with pgx's pgproto3.
+package pgwire
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/weftdb/weft"
+)
+
+// ServerVersion is what clients read as server_version: psql and pgjdbc
+// need it to start with a PostgreSQL major.minor.
+const ServerVersion = "15.0 (Weft " + weft.Version + ")"
+
+// Config configures a Server.
+type Config struct {
+	// MaxMessageSize bounds one client message (default 1 GiB).
+	MaxMessageSize int
+	// Log receives one line per connection and per failed query (nil: none).
+	Log *log.Logger
+}
+
+// Server accepts connections for one database.
+type Server struct {
+	db  *weft.DB
+	cfg Config
+
+	mu      sync.Mutex
+	conns   map[uint32]*conn // by process id, for CancelRequest
+	nextPID uint32
+	wg      sync.WaitGroup
+}
+
+// New returns a server for db.
+func New(db *weft.DB, cfg Config) *Server {
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = 1 << 30
+	}
+	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}, nextPID: 1}
+}
+
+// Serve accepts connections until ln is closed, then waits for the
+// connections it started to end.
+func (s *Server) Serve(ln net.Listener) error {
+	defer s.wg.Wait()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(nc)
+		}()
+	}
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Log != nil {
+		s.cfg.Log.Printf(format, args...)
+	}
+}
+
+func (s *Server) register(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.pid = s.nextPID
+	s.nextPID++
+	var b [4]byte
+	rand.Read(b[:])
+	c.secret = binary.BigEndian.Uint32(b[:])
+	s.conns[c.pid] = c
+}
+
+func (s *Server) unregister(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c.pid)
+}
+
+// cancel handles a CancelRequest: the query running on the connection
+// with that process id and secret key is cancelled.
+func (s *Server) cancel(pid, secret uint32) {
+	s.mu.Lock()
+	c := s.conns[pid]
+	s.mu.Unlock()
+	if c != nil && c.secret == secret {
+		c.cancelRunning()
+	}
+}
+
+func (s *Server) handle(nc net.Conn) {
+	defer nc.Close()
+	wc := &watchedConn{Conn: nc}
+	c := &conn{srv: s, nc: nc, wc: wc, backend: pgproto3.NewBackend(wc, nc), stmts: map[string]*statement{}, portals: map[string]*portal{}}
+	c.backend.SetMaxBodyLen(s.cfg.MaxMessageSize)
+	ok, err := c.startup()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			s.logf("connection from %s: startup failed: %v", nc.RemoteAddr(), err)
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	defer s.unregister(c)
+	s.logf("connection from %s: user=%s database=%s pid=%d", nc.RemoteAddr(), c.user, c.database, c.pid)
+	if err := c.serve(); err != nil && !errors.Is(err, io.EOF) {
+		s.logf("connection pid=%d: %v", c.pid, err)
+	}
+}
+
+// Addr formats a listen address.
+func Addr(host string, port int) string { return net.JoinHostPort(host, fmt.Sprint(port)) }
+
+// ListenAndServe listens on addr and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	return s.Serve(ln)
+}

@@ -1,0 +1,207 @@
+package pgwire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/weftdb/weft"
+)
+
+// startServer serves a fresh database on a loopback port for one test and
+// checks, when the test ends, that every Arrow byte was released.
+func startServer(t *testing.T) string {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(db, Config{})
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ln.Close()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+		db.Close()
+		mem.AssertSize(t, 0)
+	})
+	return fmt.Sprintf("postgres://tester@%s/weft?sslmode=disable", ln.Addr())
+}
+
+func connect(t *testing.T, url string, mode pgx.QueryExecMode) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = mode
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+var modes = []pgx.QueryExecMode{
+	pgx.QueryExecModeCacheStatement,
+	pgx.QueryExecModeCacheDescribe,
+	pgx.QueryExecModeDescribeExec,
+	pgx.QueryExecModeExec,
+	pgx.QueryExecModeSimpleProtocol,
+}
+
+// TestPgxModes drives the server with pgx in each of its execution modes
+// (extended protocol with binary formats, described statements, and the
+// simple protocol) and checks results, parameters and tags.
+func TestPgxModes(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, `CREATE TABLE items (id bigint, name text, price numeric(8,2), ok boolean, added date, seen timestamp, ratio float8, small integer)`); err != nil {
+		t.Fatal(err)
+	}
+	tag, err := setup.Exec(ctx, `INSERT INTO items VALUES (1, 'pen', 1.25, true, '2024-01-02', '2024-01-02 03:04:05', 0.5, 7), (2, 'ink', NULL, false, NULL, NULL, NULL, NULL)`)
+	if err != nil || tag.String() != "INSERT 0 2" {
+		t.Fatalf("insert: %v %v", tag, err)
+	}
+	for _, mode := range modes {
+		t.Run(mode.String(), func(t *testing.T) {
+			c := connect(t, url, mode)
+			var (
+				id    int64
+				name  string
+				price *string
+				ok    bool
+				added *time.Time
+				ratio *float64
+				small *int32
+			)
+			err := c.QueryRow(ctx, "SELECT id, name, price::text, ok, added, ratio, small FROM items WHERE id = $1", 1).Scan(&id, &name, &price, &ok, &added, &ratio, &small)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id != 1 || name != "pen" || price == nil || *price != "1.25" || !ok || added == nil || added.Format("2006-01-02") != "2024-01-02" || *ratio != 0.5 || *small != 7 {
+				t.Fatalf("row: %d %s %v %v %v %v %v", id, name, price, ok, added, ratio, small)
+			}
+			rows, err := c.Query(ctx, "SELECT id, name FROM items WHERE name LIKE $1 ORDER BY id", "%n%")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for rows.Next() {
+				var id int64
+				var name string
+				if err := rows.Scan(&id, &name); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%d %s", id, name))
+			}
+			if rows.Err() != nil || fmt.Sprint(got) != "[1 pen 2 ink]" {
+				t.Fatalf("rows: %v %v", got, rows.Err())
+			}
+			var n int64
+			if err := c.QueryRow(ctx, "SELECT count(*) FROM items WHERE price > $1 OR price IS NULL", 1.0).Scan(&n); err != nil || n != 2 {
+				t.Fatalf("count: %d %v", n, err)
+			}
+			var seen time.Time
+			if err := c.QueryRow(ctx, "SELECT seen FROM items WHERE id = 1").Scan(&seen); err != nil || seen.Format("2006-01-02 15:04:05") != "2024-01-02 03:04:05" {
+				t.Fatalf("timestamp: %v %v", seen, err)
+			}
+			var numeric float64
+			if err := c.QueryRow(ctx, "SELECT price FROM items WHERE id = 1").Scan(&numeric); err != nil || numeric != 1.25 {
+				t.Fatalf("numeric: %v %v", numeric, err)
+			}
+			_, err = c.Exec(ctx, "SELECT nope FROM items")
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) || pgErr.Code != "42703" || pgErr.Position != 8 {
+				t.Fatalf("want 42703 at 8, got %v", err)
+			}
+			// the connection still works after an error
+			if err := c.QueryRow(ctx, "SELECT 1 + $1::int", 41).Scan(&n); err != nil || n != 42 {
+				t.Fatalf("after error: %d %v", n, err)
+			}
+		})
+	}
+}
+
+func TestEmptyQueriesAndTags(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	for _, q := range []string{"", ";", "-- ping"} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Errorf("%q: %v", q, err)
+		}
+	}
+	for _, tt := range [][2]string{
+		{"CREATE TABLE t (a int)", "CREATE TABLE"},
+		{"INSERT INTO t VALUES (1), (2)", "INSERT 0 2"},
+		{"UPDATE t SET a = a + 1", "UPDATE 2"},
+		{"DELETE FROM t WHERE a = 2", "DELETE 1"},
+		{"SELECT * FROM t", "SELECT 1"},
+		{"BEGIN", "BEGIN"},
+		{"COMMIT", "COMMIT"},
+		{"SET application_name = 'weftest'", "SET"},
+	} {
+		q, want := tt[0], tt[1]
+		tag, err := c.Exec(ctx, q)
+		if err != nil || tag.String() != want {
+			t.Errorf("%s: got %q, %v; want %q", q, tag, err, want)
+		}
+	}
+}
+
+func TestFailedTransactionBlock(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "SELECT 1/0"); err == nil {
+		t.Fatal("want an error")
+	}
+	_, err := c.Exec(ctx, "SELECT 1")
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "25P02" {
+		t.Fatalf("want 25P02 in a failed block, got %v", err)
+	}
+	if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after rollback: %v", err)
+	}
+}
+
+func TestCancelRequest(t *testing.T) {
+	url := startServer(t)
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.Exec(ctx, "SELECT count(*) FROM generate_series(1, 100000000) a, generate_series(1, 100) b")
+	if err == nil {
+		t.Fatal("want the query to be cancelled")
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("cancel took %s", time.Since(start))
+	}
+}
