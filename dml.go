@@ -95,6 +95,9 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
+	if s.describing {
+		return nil, errDescribeOnly
+	}
 	recs, err := s.run(ctx, env, plan)
 	if err != nil {
 		return nil, err
@@ -361,6 +364,9 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	exprs = append(exprs, hit)
 	cols = append(cols, b.NewColumn("hit", types.BoolT))
 	plan := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
+	if s.describing {
+		return nil, errDescribeOnly
+	}
 	n, err := s.rewriteTable(ctx, env, t, plan, true)
 	if err != nil {
 		return nil, err
@@ -405,6 +411,9 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 	total := before.NumRows()
 	before.Release()
 	plan := &logical.Filter{Input: marked, Cond: &logical.ColRef{Col: cols[len(cols)-1]}}
+	if s.describing {
+		return nil, errDescribeOnly
+	}
 	kept, err := s.rewriteTable(ctx, env, t, plan, true)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -11,6 +12,9 @@ import (
 	"github.com/weftdb/weft/sql/types"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
+
+// errDescribeOnly stops a DML statement after binding (Prepare).
+var errDescribeOnly = errors.New("described only")
 
 // Prepared is a parsed statement with parameters ($1…), as the extended
 // query protocol uses it: described once, executed many times.
@@ -64,6 +68,18 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 			for i := range p.ParamTypes {
 				if i < len(b.ParamTypes) {
 					p.ParamTypes[i] = b.ParamTypes[i]
+				}
+			}
+		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt:
+			// bind without running, to learn the parameters' types
+			s.ctx, s.paramTypes, s.describing = ctx, p.ParamTypes, true
+			defer func() { s.ctx, s.paramTypes, s.describing, s.described = nil, nil, false, nil }()
+			if _, err := s.execStmt(ctx, sql, p.stmt); err != errDescribeOnly {
+				return err
+			}
+			for i := range p.ParamTypes {
+				if i < len(s.described.ParamTypes) {
+					p.ParamTypes[i] = s.described.ParamTypes[i]
 				}
 			}
 		case *pg.Node_ExplainStmt, *pg.Node_VariableShowStmt:

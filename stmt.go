@@ -33,6 +33,9 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}
+	if s.describing {
+		s.described = b
+	}
 	return b
 }
 

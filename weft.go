@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -74,6 +75,10 @@ type Session struct {
 	ctx        context.Context // the running statement's, while it runs
 	params     []types.Datum   // $1..$n of the running prepared statement
 	paramTypes []types.T
+	// describing makes DML stop after binding (Prepare infers parameter
+	// types that way); described is the binder it used.
+	describing bool
+	described  *binder.Binder
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }

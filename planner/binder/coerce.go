@@ -83,6 +83,11 @@ func (b *Binder) coerce(e logical.Expr, to types.T) (logical.Expr, error) {
 // assign converts e for storing into a column of type to (assignment
 // casts: numbers convert freely, values too long for varchar(n) fail).
 func (b *Binder) assign(e logical.Expr, to types.T, col string) (logical.Expr, error) {
+	if p, ok := e.(*logical.Param); ok && p.T.Kind == types.Unknown {
+		// a parameter stored into a column takes the column's type
+		b.setParamType(p.N, to)
+		return &logical.Param{N: p.N, T: b.ParamTypes[p.N-1]}, nil
+	}
 	from := e.Type()
 	if from == to {
 		return e, nil
