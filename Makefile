@@ -47,6 +47,7 @@ endif
 # One minute of fuzzing over parse -> bind -> plan.
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzPlan -fuzztime 60s .
+	$(GO) test -run '^$$' -fuzz FuzzMessages -fuzztime 60s ./pgwire
 
 bench:
 	cd bench && $(GO) run . $(BENCH_ARGS)
