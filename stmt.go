@@ -82,6 +82,12 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.createFunction(ctx, n.CreateFunctionStmt)
 	case *pg.Node_CallStmt:
 		return s.call(ctx, n.CallStmt)
+	case *pg.Node_DeclareCursorStmt:
+		return s.declareCursor(ctx, n.DeclareCursorStmt)
+	case *pg.Node_FetchStmt:
+		return s.fetch(n.FetchStmt)
+	case *pg.Node_ClosePortalStmt:
+		return s.closeCursor(n.ClosePortalStmt)
 	case *pg.Node_DefineStmt:
 		if n.DefineStmt.Kind == pg.ObjectType_OBJECT_AGGREGATE {
 			return s.createAggregate(ctx, n.DefineStmt)

@@ -79,9 +79,13 @@ type Session struct {
 	// types that way); described is the binder it used.
 	describing bool
 	described  *binder.Binder
+	cursors    map[string]*cursor
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
+
+// Close ends the session, releasing its open cursors.
+func (s *Session) Close() { s.closeCursors() }
 
 // NewSession starts a session.
 func (db *DB) NewSession() *Session {

@@ -66,7 +66,9 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 		}
 	}
 	c.closePortal(m.DestinationPortal)
-	c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, resultFormats: m.ResultFormatCodes}
+	// pgproto3 reuses message buffers: keep a copy of the formats
+	formats := append([]int16(nil), m.ResultFormatCodes...)
+	c.portals[m.DestinationPortal] = &portal{stmt: st, params: params, resultFormats: formats}
 	c.backend.Send(&pgproto3.BindComplete{})
 	return nil
 }

@@ -119,6 +119,7 @@ func (s *Server) handle(nc net.Conn) {
 		return
 	}
 	defer s.unregister(c)
+	defer c.sess.Close()
 	s.logf("connection from %s: user=%s database=%s pid=%d", nc.RemoteAddr(), c.user, c.database, c.pid)
 	if err := c.serve(); err != nil && !errors.Is(err, io.EOF) {
 		s.logf("connection pid=%d: %v", c.pid, err)

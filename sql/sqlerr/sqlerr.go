@@ -63,6 +63,7 @@ const (
 	DuplicatePreparedStatement  = "42P05"
 	InvalidStatementName        = "26000"
 	InvalidCursorName           = "34000"
+	DuplicateCursor             = "42P03"
 	Internal                    = "XX000"
 )
 

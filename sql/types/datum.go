@@ -332,6 +332,11 @@ func ParseDate(s string) (Datum, error) {
 	if strings.EqualFold(str, "epoch") {
 		return int32(0), nil
 	}
+	// A time of day (and zone) after the date is allowed and ignored, as
+	// PostgreSQL's date input does: '2024-01-01 10:00:00Z', '2024-01-01T…'.
+	if i := strings.IndexAny(str, " T"); i >= 8 {
+		str = str[:i]
+	}
 	parts := strings.Split(str, "-")
 	if len(parts) != 3 || len(parts[0]) < 4 {
 		return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type date: %q", s)
