@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
@@ -300,3 +301,5 @@ func abs(x int) int {
 	}
 	return x
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

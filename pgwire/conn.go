@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -253,6 +254,10 @@ func (c *conn) simpleQuery(sql string) {
 	}
 	if strings.TrimSpace(stripComments(sql)) == "" || strings.Trim(strings.TrimSpace(stripComments(sql)), "; \n\t") == "" {
 		c.backend.Send(&pgproto3.EmptyQueryResponse{})
+		return
+	}
+	if st := copyStatement(sql, parser.Parse); st != nil {
+		c.copy(st)
 		return
 	}
 	var results []*weft.Result

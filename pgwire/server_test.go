@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,5 +204,42 @@ func TestCancelRequest(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("cancel took %s", time.Since(start))
+	}
+}
+
+// TestCopy moves rows in with pgx's CopyFrom (binary COPY) and with text
+// and CSV, and out again as CSV with a header.
+func TestCopy(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeCacheStatement)
+	if _, err := c.Exec(ctx, "CREATE TABLE m (id bigint, name varchar(5), at date, x float8)"); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2024, 5, 6, 0, 0, 0, 0, time.UTC)
+	n, err := c.CopyFrom(ctx, pgx.Identifier{"m"}, []string{"id", "name", "at", "x"}, pgx.CopyFromRows([][]any{
+		{int64(1), "one", day, 1.5}, {int64(2), nil, nil, nil},
+	}))
+	if err != nil || n != 2 {
+		t.Fatalf("CopyFrom: %d %v", n, err)
+	}
+	pc := c.PgConn()
+	tag, err := pc.CopyFrom(ctx, strings.NewReader("3\tthree\t2024-05-07\t2.5\n4\t\\N\t\\N\t\\N\n"), "COPY m FROM STDIN")
+	if err != nil || tag.String() != "COPY 2" {
+		t.Fatalf("text COPY: %v %v", tag, err)
+	}
+	tag, err = pc.CopyFrom(ctx, strings.NewReader("id,name,at,x\n5,\"six,six\",,\n"), "COPY m FROM STDIN WITH (FORMAT csv, HEADER true)")
+	if err == nil {
+		t.Fatalf("a value too long for varchar(5) must fail the COPY, got %v", tag)
+	}
+	tag, err = pc.CopyFrom(ctx, strings.NewReader("id,name,at,x\n5,\"f,v\",,\n"), "COPY m FROM STDIN WITH (FORMAT csv, HEADER true)")
+	if err != nil || tag.String() != "COPY 1" {
+		t.Fatalf("csv COPY: %v %v", tag, err)
+	}
+	var out strings.Builder
+	tag, err = pc.CopyTo(ctx, &out, "COPY (SELECT id, name, at, x FROM m ORDER BY id) TO STDOUT WITH (FORMAT csv, HEADER true)")
+	want := "id,name,at,x\n1,one,2024-05-06,1.5\n2,,,\n3,three,2024-05-07,2.5\n4,,,\n5,\"f,v\",,\n"
+	if err != nil || tag.String() != "COPY 5" || out.String() != want {
+		t.Fatalf("COPY TO: %v %v\n%q\nwant\n%q", tag, err, out.String(), want)
 	}
 }

@@ -64,6 +64,7 @@ const (
 	InvalidStatementName        = "26000"
 	InvalidCursorName           = "34000"
 	DuplicateCursor             = "42P03"
+	BadCopyFileFormat           = "22P04"
 	Internal                    = "XX000"
 )
 

@@ -1,0 +1,167 @@
+package weft
+
+import (
+	"context"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// CopyIn receives the rows of a COPY … FROM STDIN. Rows are collected and
+// stored in one step at Commit, so a COPY that fails part-way stores
+// nothing.
+type CopyIn struct {
+	s        *Session
+	table    *catalog.Table
+	targets  []int // table column of each incoming field
+	Columns  []Column
+	builders []array.Builder
+	recs     []arrow.Record
+	rows     int
+}
+
+// BeginCopyIn starts COPY table [(columns)] FROM STDIN.
+func (s *Session) BeginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
+	if st.Relation == nil {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "COPY FROM needs a table")
+	}
+	t, err := s.lookupTable(st.Relation)
+	if err != nil {
+		return nil, err
+	}
+	c := &CopyIn{s: s, table: t}
+	if len(st.Attlist) == 0 {
+		for i := range t.Columns {
+			c.targets = append(c.targets, i)
+		}
+	} else {
+		for _, a := range st.Attlist {
+			name := a.GetString_().GetSval()
+			i := t.ColumnIndex(name)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", name, t.Name)
+			}
+			c.targets = append(c.targets, i)
+		}
+	}
+	for _, i := range c.targets {
+		c.Columns = append(c.Columns, Column{Name: t.Columns[i].Name, Type: t.Columns[i].Type})
+	}
+	c.newBuilders()
+	return c, nil
+}
+
+func (c *CopyIn) newBuilders() {
+	c.builders = make([]array.Builder, len(c.table.Columns))
+	for i, col := range c.table.Columns {
+		c.builders[i] = array.NewBuilder(c.s.db.opts.Mem, col.Type.Arrow())
+	}
+}
+
+// AddText adds a row of text fields (nil: NULL), converted to the columns'
+// types with the checks an INSERT makes (varchar lengths, valid input).
+func (c *CopyIn) AddText(fields []*string) error {
+	if len(fields) != len(c.targets) {
+		return sqlerr.New(sqlerr.BadCopyFileFormat, "row %d has %d fields, expected %d", c.rows+1, len(fields), len(c.targets))
+	}
+	vals := make([]types.Datum, len(fields))
+	for k, f := range fields {
+		if f == nil {
+			continue
+		}
+		v, err := exec.CastDatum(*f, types.TextT, c.Columns[k].Type, false)
+		if err != nil {
+			return sqlerr.Wrap(err).WithDetail("COPY " + c.table.Name + ", line " + itoa(int64(c.rows+1)) + ", column " + c.Columns[k].Name)
+		}
+		vals[k] = v
+	}
+	return c.AddRow(vals)
+}
+
+// AddRow adds a row of typed values in the COPY's column order.
+func (c *CopyIn) AddRow(vals []types.Datum) error {
+	if len(vals) != len(c.targets) {
+		return sqlerr.New(sqlerr.BadCopyFileFormat, "row %d has %d fields, expected %d", c.rows+1, len(vals), len(c.targets))
+	}
+	row := make([]types.Datum, len(c.table.Columns))
+	for k, i := range c.targets {
+		row[i] = vals[k]
+	}
+	for i, b := range c.builders {
+		exec.AppendDatum(b, row[i])
+	}
+	c.rows++
+	if c.builders[0].Len() >= c.s.db.opts.BatchSize {
+		c.flush()
+	}
+	return nil
+}
+
+func (c *CopyIn) flush() {
+	if c.builders[0].Len() == 0 {
+		return
+	}
+	cols := make([]arrow.Array, len(c.builders))
+	for i, b := range c.builders {
+		cols[i] = b.NewArray()
+	}
+	c.recs = append(c.recs, array.NewRecord(c.table.ArrowSchema(), cols, int64(cols[0].Len())))
+	for _, a := range cols {
+		a.Release()
+	}
+}
+
+// Commit stores every row (checking NOT NULL) and returns the count.
+func (c *CopyIn) Commit() (int64, error) {
+	defer c.Abort()
+	c.flush()
+	if len(c.recs) == 0 {
+		return 0, nil
+	}
+	return c.s.appendRows(c.table, c.recs)
+}
+
+// Abort drops the collected rows.
+func (c *CopyIn) Abort() {
+	exec.ReleaseRecords(c.recs)
+	c.recs = nil
+	for _, b := range c.builders {
+		b.Release()
+	}
+	c.builders = nil
+}
+
+// CopyOutQuery runs the query a COPY … TO STDOUT sends: a table (all or
+// some columns) or a query.
+func (s *Session) CopyOutQuery(ctx context.Context, st *pg.CopyStmt) (*Result, error) {
+	var sql string
+	if st.Query != nil {
+		q, err := parser.Deparse(st.Query)
+		if err != nil {
+			return nil, err
+		}
+		sql = q
+	} else {
+		cols := "*"
+		if len(st.Attlist) > 0 {
+			var names []string
+			for _, a := range st.Attlist {
+				names = append(names, `"`+strings.ReplaceAll(a.GetString_().GetSval(), `"`, `""`)+`"`)
+			}
+			cols = strings.Join(names, ", ")
+		}
+		rel := `"` + st.Relation.Relname + `"`
+		if st.Relation.Schemaname != "" {
+			rel = `"` + st.Relation.Schemaname + `".` + rel
+		}
+		sql = "SELECT " + cols + " FROM " + rel
+	}
+	return s.Query(ctx, sql)
+}
