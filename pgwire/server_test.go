@@ -17,7 +17,7 @@ import (
 
 // startServer serves a fresh database on a loopback port for one test and
 // checks, when the test ends, that every Arrow byte was released.
-func startServer(t *testing.T) string {
+func startServer(t testing.TB) string {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2})
