@@ -2,9 +2,11 @@ package pgwire
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 
@@ -20,8 +22,9 @@ import (
 // conn is one client connection and its session.
 type conn struct {
 	srv     *Server
-	nc      interface{ Close() error }
+	raw     net.Conn // the transport: the TCP connection, or TLS over it
 	wc      *watchedConn
+	tls     bool
 	backend *pgproto3.Backend
 	sess    *weft.Session
 
@@ -54,6 +57,14 @@ type portal struct {
 	started bool
 }
 
+// attach makes nc the connection messages travel over.
+func (c *conn) attach(nc net.Conn) {
+	c.raw = nc
+	c.wc = &watchedConn{Conn: nc}
+	c.backend = pgproto3.NewBackend(c.wc, nc)
+	c.backend.SetMaxBodyLen(c.srv.cfg.MaxMessageSize)
+}
+
 func (c *conn) cancelRunning() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -71,9 +82,24 @@ func (c *conn) startup() (bool, error) {
 			return false, err
 		}
 		switch m := msg.(type) {
-		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			// no TLS yet: the client goes on in plain text
-			if _, err := c.nc.(interface{ Write([]byte) (int, error) }).Write([]byte("N")); err != nil {
+		case *pgproto3.SSLRequest:
+			if c.srv.cfg.TLS == nil || c.tls {
+				if _, err := c.raw.Write([]byte("N")); err != nil {
+					return false, err
+				}
+				continue
+			}
+			if _, err := c.raw.Write([]byte("S")); err != nil {
+				return false, err
+			}
+			tc := tls.Server(c.raw, c.srv.cfg.TLS)
+			if err := tc.Handshake(); err != nil {
+				return false, fmt.Errorf("TLS handshake: %w", err)
+			}
+			c.tls = true
+			c.attach(tc)
+		case *pgproto3.GSSEncRequest:
+			if _, err := c.raw.Write([]byte("N")); err != nil {
 				return false, err
 			}
 		case *pgproto3.CancelRequest:

@@ -6,6 +6,7 @@ package pgwire
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 	"net"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/weftdb/weft"
 )
 
@@ -28,6 +28,9 @@ type Config struct {
 	MaxMessageSize int
 	// Log receives one line per connection and per failed query (nil: none).
 	Log *log.Logger
+	// TLS, when set, is offered to clients that ask for it (SSLRequest);
+	// nil answers 'N' and clients continue in plain text.
+	TLS *tls.Config
 }
 
 // Server accepts connections for one database.
@@ -105,9 +108,9 @@ func (s *Server) cancel(pid, secret uint32) {
 
 func (s *Server) handle(nc net.Conn) {
 	defer nc.Close()
-	wc := &watchedConn{Conn: nc}
-	c := &conn{srv: s, nc: nc, wc: wc, backend: pgproto3.NewBackend(wc, nc), stmts: map[string]*statement{}, portals: map[string]*portal{}}
-	c.backend.SetMaxBodyLen(s.cfg.MaxMessageSize)
+	c := &conn{srv: s, stmts: map[string]*statement{}, portals: map[string]*portal{}}
+	c.attach(nc)
+	defer func() { c.raw.Close() }()
 	ok, err := c.startup()
 	if err != nil {
 		if !errors.Is(err, io.EOF) {

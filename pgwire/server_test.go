@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,11 @@ import (
 // checks, when the test ends, that every Arrow byte was released.
 func startServer(t testing.TB) string {
 	t.Helper()
+	return startServerWith(t, Config{})
+}
+
+func startServerWith(t testing.TB, cfg Config) string {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2})
 	if err != nil {
@@ -28,7 +34,7 @@ func startServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(db, Config{})
+	srv := New(db, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -241,5 +247,36 @@ func TestCopy(t *testing.T) {
 	want := "id,name,at,x\n1,one,2024-05-06,1.5\n2,,,\n3,three,2024-05-07,2.5\n4,,,\n5,\"f,v\",,\n"
 	if err != nil || tag.String() != "COPY 5" || out.String() != want {
 		t.Fatalf("COPY TO: %v %v\n%q\nwant\n%q", tag, err, out.String(), want)
+	}
+}
+
+// TestTLS checks that a client requiring TLS gets it from the generated
+// self-signed certificate, and that plain-text clients still connect.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := LoadOrCreateTLS(dir+"/server.crt", dir+"/server.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := startServerWith(t, Config{TLS: cfg})
+	ctx := context.Background()
+	for _, mode := range []string{"require", "disable", "prefer"} {
+		c, err := pgx.Connect(ctx, strings.Replace(url, "sslmode=disable", "sslmode="+mode, 1))
+		if err != nil {
+			t.Fatalf("sslmode=%s: %v", mode, err)
+		}
+		_, isTLS := c.PgConn().Conn().(*tls.Conn)
+		if isTLS != (mode != "disable") {
+			t.Errorf("sslmode=%s: TLS %v", mode, isTLS)
+		}
+		var n int
+		if err := c.QueryRow(ctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+			t.Errorf("sslmode=%s: %d %v", mode, n, err)
+		}
+		c.Close(ctx)
+	}
+	// the certificate is reused, not regenerated
+	if _, err := LoadOrCreateTLS(dir+"/server.crt", dir+"/server.key"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -154,6 +154,9 @@ func runServe(args []string) int {
 	partitions := fs.Int("partitions", 0, "partitions per table")
 	udfDir := fs.String("udf-dir", "", "directory wasm module paths are resolved in")
 	udfCache := fs.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (default: a self-signed one, created in the config directory)")
+	tlsKey := fs.String("tls-key", "", "TLS private key")
+	noTLS := fs.Bool("no-tls", false, "answer SSLRequest with N: plain text only")
 	_ = fs.Parse(args)
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
 	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
@@ -164,7 +167,23 @@ func runServe(args []string) int {
 	defer db.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := pgwire.New(db, pgwire.Config{Log: logger})
+	cfg := pgwire.Config{Log: logger}
+	if !*noTLS {
+		cert, key := *tlsCert, *tlsKey
+		if cert == "" && key == "" {
+			dir, err := os.UserConfigDir()
+			if err != nil {
+				logger.Printf("no config directory for a TLS certificate (%v): use --tls-cert/--tls-key or --no-tls", err)
+				return 1
+			}
+			cert, key = filepath.Join(dir, "weft", "server.crt"), filepath.Join(dir, "weft", "server.key")
+		}
+		if cfg.TLS, err = pgwire.LoadOrCreateTLS(cert, key); err != nil {
+			logger.Printf("TLS: %v", err)
+			return 1
+		}
+	}
+	srv := pgwire.New(db, cfg)
 	logger.Printf("listening on %s (PostgreSQL protocol; try: psql -h %s -p %s)", *listen, hostOf(*listen), portOf(*listen))
 	if err := srv.ListenAndServe(ctx, *listen); err != nil {
 		logger.Println(err)
