@@ -82,6 +82,12 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.createFunction(ctx, n.CreateFunctionStmt)
 	case *pg.Node_CallStmt:
 		return s.call(ctx, n.CallStmt)
+	case *pg.Node_CreateRoleStmt:
+		return s.createRole(n.CreateRoleStmt)
+	case *pg.Node_AlterRoleStmt:
+		return s.alterRole(n.AlterRoleStmt)
+	case *pg.Node_DropRoleStmt:
+		return s.dropRole(n.DropRoleStmt)
 	case *pg.Node_DeclareCursorStmt:
 		return s.declareCursor(ctx, n.DeclareCursorStmt)
 	case *pg.Node_FetchStmt:

@@ -65,6 +65,7 @@ type Catalog struct {
 	nextOID    uint32
 	mem        memory.Allocator
 	partitions int
+	roles      map[string]*Role
 }
 
 // New returns a catalog with the public schema. Table data is allocated

@@ -116,6 +116,9 @@ func (c *conn) startup() (bool, error) {
 			if c.database == "" {
 				c.database = c.user
 			}
+			if err := c.authenticate(); err != nil {
+				return false, nil
+			}
 			c.sess = c.srv.db.NewSession()
 			c.srv.register(c)
 			c.backend.Send(&pgproto3.AuthenticationOk{})

@@ -28,6 +28,9 @@ type Config struct {
 	MaxMessageSize int
 	// Log receives one line per connection and per failed query (nil: none).
 	Log *log.Logger
+	// Auth is the authentication method: AuthTrust (default), AuthPassword
+	// or AuthSCRAM, checked against roles made with CREATE ROLE … PASSWORD.
+	Auth string
 	// TLS, when set, is offered to clients that ask for it (SSLRequest);
 	// nil answers 'N' and clients continue in plain text.
 	TLS *tls.Config

@@ -157,7 +157,14 @@ func runServe(args []string) int {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (default: a self-signed one, created in the config directory)")
 	tlsKey := fs.String("tls-key", "", "TLS private key")
 	noTLS := fs.Bool("no-tls", false, "answer SSLRequest with N: plain text only")
+	auth := fs.String("auth", "", "authentication: trust, password or scram-sha-256 (default: trust on loopback, scram-sha-256 otherwise)")
 	_ = fs.Parse(args)
+	if *auth == "" {
+		*auth = pgwire.AuthSCRAM
+		if ip := net.ParseIP(hostOf(*listen)); (ip != nil && ip.IsLoopback()) || hostOf(*listen) == "localhost" {
+			*auth = pgwire.AuthTrust
+		}
+	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
 	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
@@ -167,7 +174,7 @@ func runServe(args []string) int {
 	defer db.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := pgwire.Config{Log: logger}
+	cfg := pgwire.Config{Log: logger, Auth: *auth}
 	if !*noTLS {
 		cert, key := *tlsCert, *tlsKey
 		if cert == "" && key == "" {

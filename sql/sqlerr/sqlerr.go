@@ -65,6 +65,7 @@ const (
 	InvalidCursorName           = "34000"
 	DuplicateCursor             = "42P03"
 	BadCopyFileFormat           = "22P04"
+	InvalidPassword             = "28P01"
 	Internal                    = "XX000"
 )
 
