@@ -44,6 +44,9 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		return &logical.Param{N: n, T: b.ParamTypes[n-1]}, nil
 	case *pg.Node_TypeCast:
 		return b.bindTypeCast(x.TypeCast, s)
+	case *pg.Node_CollateClause:
+		// Weft compares text bytewise in every collation ("C")
+		return b.bindExpr(x.CollateClause.Arg, s)
 	case *pg.Node_AExpr:
 		return b.bindAExpr(x.AExpr, s)
 	case *pg.Node_BoolExpr:

@@ -112,7 +112,18 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
+	if rv.Schemaname == "pg_catalog" {
+		if plan, ok := b.pgCatalogView(rv.Relname); ok {
+			return b.aliased(plan, rv.Alias, rv.Relname)
+		}
+	}
 	t, v, ok := b.Cat.Lookup(rv.Schemaname, rv.Relname, b.SearchPath)
+	if !ok && rv.Schemaname == "" {
+		// pg_catalog is searched implicitly, as in PostgreSQL
+		if plan, found := b.pgCatalogView(rv.Relname); found {
+			return b.aliased(plan, rv.Alias, rv.Relname)
+		}
+	}
 	if !ok {
 		name := rv.Relname
 		if rv.Schemaname != "" {

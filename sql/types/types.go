@@ -255,6 +255,9 @@ func FromName(name string, mods []int32) (T, bool) {
 		return TimestampTZT, true
 	case "interval":
 		return IntervalT, true
+	case "oid", "regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole", "xid", "cid":
+		// Weft keeps object identifiers as bigint (catalog queries cast to them)
+		return Int8T, true
 	}
 	return T{}, false
 }

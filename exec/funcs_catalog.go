@@ -1,0 +1,82 @@
+package exec
+
+import (
+	"fmt"
+
+	"github.com/weftdb/weft/sql/types"
+)
+
+// catalogFunctions are the system-information functions clients call
+// around pg_catalog queries (psql's \d family, pgjdbc's metadata).
+func catalogFunctions() []*ScalarDef {
+	oid := types.Int8T
+	constant := func(name string, params []types.T, ret types.T, v types.Datum) *ScalarDef {
+		return sig(name, params, ret, func([]types.Datum) (types.Datum, error) { return v, nil })
+	}
+	return []*ScalarDef{
+		constant("pg_get_userbyid", []types.T{oid}, textT, "weft"),
+		constant("pg_table_is_visible", []types.T{oid}, types.BoolT, true),
+		constant("pg_type_is_visible", []types.T{oid}, types.BoolT, true),
+		constant("pg_function_is_visible", []types.T{oid}, types.BoolT, true),
+		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
+		constant("pg_encoding_to_char", []types.T{types.Int4T}, textT, "UTF8"),
+		overloads("obj_description",
+			constant("obj_description", []types.T{oid}, textT, nil),
+			constant("obj_description", []types.T{oid, textT}, textT, nil)),
+		constant("col_description", []types.T{oid, types.Int4T}, textT, nil),
+		overloads("pg_get_indexdef",
+			constant("pg_get_indexdef", []types.T{oid}, textT, nil),
+			constant("pg_get_indexdef", []types.T{oid, types.Int4T, types.BoolT}, textT, nil)),
+		overloads("pg_get_constraintdef",
+			constant("pg_get_constraintdef", []types.T{oid}, textT, nil),
+			constant("pg_get_constraintdef", []types.T{oid, types.BoolT}, textT, nil)),
+		overloads("pg_get_expr",
+			sig("pg_get_expr", []types.T{textT, oid}, textT, func(ds []types.Datum) (types.Datum, error) { return ds[0], nil }),
+			sig("pg_get_expr", []types.T{textT, oid, types.BoolT}, textT, func(ds []types.Datum) (types.Datum, error) { return ds[0], nil })),
+		{Name: "format_type", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 2 {
+				return nil, types.T{}, nil, NoSuchFunction("format_type", args)
+			}
+			// a NULL typmod is allowed: the kernel sees every row
+			return []types.T{oid, types.Int4T}, textT, rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+				if ds[0] == nil {
+					return nil, nil
+				}
+				return formatType(ds)
+			}), nil
+		}},
+	}
+}
+
+// formatType renders a type OID and typmod as format_type does.
+func formatType(ds []types.Datum) (types.Datum, error) {
+	oid := ds[0].(int64)
+	mod := int64(-1)
+	if len(ds) > 1 && ds[1] != nil {
+		mod = ds[1].(int64)
+	}
+	names := map[int64]string{16: "boolean", 17: "bytea", 18: `"char"`, 19: "name", 20: "bigint", 21: "smallint", 23: "integer",
+		25: "text", 26: "oid", 700: "real", 701: "double precision", 1082: "date", 1083: "time without time zone",
+		1114: "timestamp without time zone", 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid"}
+	switch oid {
+	case 1043:
+		if mod > 4 {
+			return fmt.Sprintf("character varying(%d)", mod-4), nil
+		}
+		return "character varying", nil
+	case 1042:
+		if mod > 4 {
+			return fmt.Sprintf("character(%d)", mod-4), nil
+		}
+		return "character", nil
+	case 1700:
+		if mod > 4 {
+			return fmt.Sprintf("numeric(%d,%d)", (mod-4)>>16, (mod-4)&0xffff), nil
+		}
+		return "numeric", nil
+	}
+	if n, ok := names[oid]; ok {
+		return n, nil
+	}
+	return "???", nil
+}

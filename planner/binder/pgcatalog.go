@@ -1,0 +1,223 @@
+package binder
+
+import (
+	"sort"
+
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// The pg_catalog relations that psql, pgjdbc and BI tools read, built from
+// Weft's catalog when a query binds them. OIDs are bigint and names are
+// text (Weft has no oid/name types); relations without a Weft counterpart
+// are empty but have the columns clients select.
+
+const (
+	catalogNamespaceOID = 11
+	publicOwnerOID      = 10
+	heapAMOID           = 2
+)
+
+type catCol struct {
+	name string
+	t    types.T
+}
+
+var (
+	tText = types.TextT
+	tOID  = types.Int8T
+	tInt  = types.Int4T
+	tI2   = types.Int2T
+	tBool = types.BoolT
+)
+
+// catalogShapes are the columns of every pg_catalog relation Weft offers.
+var catalogShapes = map[string][]catCol{
+	"pg_namespace": {{"oid", tOID}, {"nspname", tText}, {"nspowner", tOID}, {"nspacl", tText}},
+	"pg_class": {{"oid", tOID}, {"relname", tText}, {"relnamespace", tOID}, {"reltype", tOID}, {"relowner", tOID}, {"relam", tOID},
+		{"relkind", tText}, {"relnatts", tI2}, {"relhasindex", tBool}, {"relchecks", tI2}, {"relhasrules", tBool}, {"relhastriggers", tBool},
+		{"relrowsecurity", tBool}, {"relforcerowsecurity", tBool}, {"relispartition", tBool}, {"reltablespace", tOID}, {"reloftype", tOID},
+		{"relpersistence", tText}, {"relreplident", tText}, {"reltoastrelid", tOID}, {"relacl", tText}, {"reltuples", types.Float4T},
+		{"relpages", tInt}, {"relhassubclass", tBool}, {"relpartbound", tText}, {"reloptions", tText}},
+	"pg_attribute": {{"attrelid", tOID}, {"attname", tText}, {"atttypid", tOID}, {"attnum", tI2}, {"atttypmod", tInt}, {"attnotnull", tBool},
+		{"atthasdef", tBool}, {"attisdropped", tBool}, {"attidentity", tText}, {"attgenerated", tText}, {"attcollation", tOID},
+		{"attlen", tI2}, {"attstattarget", tInt}, {"attndims", tInt}, {"attacl", tText}},
+	"pg_type": {{"oid", tOID}, {"typname", tText}, {"typnamespace", tOID}, {"typowner", tOID}, {"typlen", tI2}, {"typbyval", tBool},
+		{"typtype", tText}, {"typcategory", tText}, {"typisdefined", tBool}, {"typdelim", tText}, {"typrelid", tOID}, {"typelem", tOID},
+		{"typarray", tOID}, {"typbasetype", tOID}, {"typtypmod", tInt}, {"typnotnull", tBool}, {"typcollation", tOID}, {"typinput", tText}},
+	"pg_am":                    {{"oid", tOID}, {"amname", tText}, {"amtype", tText}},
+	"pg_database":              {{"oid", tOID}, {"datname", tText}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText}},
+	"pg_roles":                 {{"oid", tOID}, {"rolname", tText}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}},
+	"pg_settings":              {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
+	"pg_proc":                  {{"oid", tOID}, {"proname", tText}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tText}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
+	"pg_index":                 {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tText}, {"indnatts", tI2}},
+	"pg_constraint":            {{"oid", tOID}, {"conname", tText}, {"connamespace", tOID}, {"contype", tText}, {"condeferrable", tBool}, {"condeferred", tBool}, {"conrelid", tOID}, {"conindid", tOID}, {"confrelid", tOID}, {"conkey", tText}, {"confkey", tText}},
+	"pg_attrdef":               {{"oid", tOID}, {"adrelid", tOID}, {"adnum", tI2}, {"adbin", tText}},
+	"pg_description":           {{"objoid", tOID}, {"classoid", tOID}, {"objsubid", tInt}, {"description", tText}},
+	"pg_collation":             {{"oid", tOID}, {"collname", tText}, {"collnamespace", tOID}},
+	"pg_inherits":              {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}},
+	"pg_policy":                {{"oid", tOID}, {"polname", tText}, {"polrelid", tOID}, {"polcmd", tText}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
+	"pg_extension":             {{"oid", tOID}, {"extname", tText}, {"extversion", tText}},
+	"pg_tablespace":            {{"oid", tOID}, {"spcname", tText}},
+	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgname", tText}},
+	"pg_rewrite":               {{"oid", tOID}, {"ev_class", tOID}, {"rulename", tText}},
+	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tText}},
+	"pg_publication":           {{"oid", tOID}, {"pubname", tText}},
+	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}},
+	"pg_publication_namespace": {{"oid", tOID}, {"pnpubid", tOID}, {"pnnspid", tOID}},
+	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}},
+	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}},
+	"pg_foreign_table":         {{"ftrelid", tOID}, {"ftserver", tOID}},
+	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tText}},
+}
+
+// builtinTypes are the types pg_type lists (oid, name, length, category).
+var builtinTypes = []struct {
+	oid      int64
+	name     string
+	len      int64
+	category string
+}{
+	{16, "bool", 1, "B"}, {17, "bytea", -1, "U"}, {18, "char", 1, "Z"}, {19, "name", 64, "S"}, {20, "int8", 8, "N"},
+	{21, "int2", 2, "N"}, {23, "int4", 4, "N"}, {25, "text", -1, "S"}, {26, "oid", 4, "N"}, {114, "json", -1, "U"},
+	{700, "float4", 4, "N"}, {701, "float8", 8, "N"}, {1042, "bpchar", -1, "S"}, {1043, "varchar", -1, "S"},
+	{1082, "date", 4, "D"}, {1083, "time", 8, "D"}, {1114, "timestamp", 8, "D"}, {1184, "timestamptz", 8, "D"},
+	{1186, "interval", 16, "T"}, {1700, "numeric", -1, "N"}, {2950, "uuid", 16, "U"}, {3802, "jsonb", -1, "U"},
+}
+
+// pgCatalogView builds a pg_catalog relation, or reports it unknown.
+func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
+	shape, ok := catalogShapes[name]
+	if !ok {
+		return nil, false
+	}
+	names := make([]string, len(shape))
+	ts := make([]types.T, len(shape))
+	for i, c := range shape {
+		names[i], ts[i] = c.name, c.t
+	}
+	var rows [][]types.Datum
+	row := func(vals map[string]types.Datum) {
+		r := make([]types.Datum, len(shape))
+		for i, c := range shape {
+			if v, ok := vals[c.name]; ok {
+				r[i] = v
+			} else {
+				r[i] = zeroOf(c.t)
+			}
+		}
+		rows = append(rows, r)
+	}
+	switch name {
+	case "pg_namespace":
+		row(map[string]types.Datum{"oid": int64(catalogNamespaceOID), "nspname": "pg_catalog", "nspowner": int64(publicOwnerOID), "nspacl": nil})
+		row(map[string]types.Datum{"oid": int64(13000), "nspname": "information_schema", "nspowner": int64(publicOwnerOID), "nspacl": nil})
+		for _, s := range b.Cat.Schemas() {
+			row(map[string]types.Datum{"oid": int64(s.OID), "nspname": s.Name, "nspowner": int64(publicOwnerOID), "nspacl": nil})
+		}
+	case "pg_class":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
+					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d",
+					"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+			}
+			for _, v := range s.Views {
+				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
+					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+			}
+		}
+	case "pg_attribute":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for i, c := range t.Columns {
+					row(map[string]types.Datum{"attrelid": int64(t.OID), "attname": c.Name, "atttypid": int64(c.Type.OID()), "attnum": int64(i + 1),
+						"atttypmod": int64(typmod(c.Type)), "attnotnull": c.NotNull, "atthasdef": c.Default != "", "attlen": int64(-1), "attacl": nil})
+				}
+			}
+		}
+	case "pg_attrdef":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for i, c := range t.Columns {
+					if c.Default != "" {
+						row(map[string]types.Datum{"oid": int64(t.OID)*1000 + int64(i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": c.Default})
+					}
+				}
+			}
+		}
+	case "pg_type":
+		for _, t := range builtinTypes {
+			row(map[string]types.Datum{"oid": t.oid, "typname": t.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
+				"typlen": t.len, "typbyval": t.len > 0 && t.len <= 8, "typtype": "b", "typcategory": t.category, "typisdefined": true,
+				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in"})
+		}
+	case "pg_am":
+		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
+	case "pg_database":
+		row(map[string]types.Datum{"oid": int64(16384), "datname": "weft", "datdba": int64(publicOwnerOID), "encoding": int64(6), "datcollate": "C", "datctype": "C", "datallowconn": true, "datacl": nil})
+	case "pg_roles":
+		row(map[string]types.Datum{"oid": int64(publicOwnerOID), "rolname": "weft", "rolsuper": true, "rolinherit": true, "rolcanlogin": true, "rolconnlimit": int64(-1), "rolvaliduntil": nil})
+	case "pg_settings":
+		for _, kv := range [][2]string{{"max_index_keys", "32"}, {"max_identifier_length", "63"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"}, {"TimeZone", "UTC"}} {
+			row(map[string]types.Datum{"name": kv[0], "setting": kv[1], "unit": nil, "vartype": "string"})
+		}
+	case "pg_proc":
+		for _, f := range b.Cat.Functions() {
+			kind := "f"
+			if f.UDF.IsAggregate() {
+				kind = "a"
+			}
+			row(map[string]types.Datum{"oid": int64(f.OID), "proname": f.UDF.Name, "pronamespace": schemaOID(b, f.Schema), "proowner": int64(publicOwnerOID),
+				"prokind": kind, "prorettype": int64(f.UDF.Result.OID()), "pronargs": int64(len(f.UDF.Args)), "proretset": f.UDF.IsTable(),
+				"prosrc": f.UDF.Export, "proargnames": nil})
+		}
+	}
+	return b.valuesOf(names, ts, rows), true
+}
+
+func schemaOID(b *Binder, name string) types.Datum {
+	if s, ok := b.Cat.Schema(name); ok {
+		return int64(s.OID)
+	}
+	return nil
+}
+
+func typmod(t types.T) int32 {
+	switch t.Kind {
+	case types.Varchar, types.Char:
+		if t.Len > 0 {
+			return t.Len + 4
+		}
+	case types.Numeric:
+		if t.Prec > 0 {
+			return (t.Prec<<16 | t.Scale) + 4
+		}
+	}
+	return -1
+}
+
+func zeroOf(t types.T) types.Datum {
+	switch {
+	case t.Kind == types.Bool:
+		return false
+	case t.IsInteger():
+		return int64(0)
+	case t.IsString():
+		return ""
+	}
+	return nil
+}
+
+func sortedTables[T any](m map[string]*T) []*T {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*T, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
