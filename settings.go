@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"github.com/weftdb/weft/sql/types"
 	"sort"
 	"strings"
 
@@ -82,16 +83,34 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 func (s *Session) show(name string) (*Result, error) {
 	name = lower(name)
 	if name == "all" {
+		// PostgreSQL's three columns: name, setting, description
 		keys := make([]string, 0, len(s.settings))
 		for k := range s.settings {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		lines := make([]string, len(keys))
-		for i, k := range keys {
-			lines[i] = k + " = " + s.settings[k]
+		mem := s.db.opts.Mem
+		cols := make([]*array.StringBuilder, 3)
+		for i := range cols {
+			cols[i] = array.NewStringBuilder(mem)
+			defer cols[i].Release()
 		}
-		return textResult(s, "setting", lines, "SHOW"), nil
+		for _, k := range keys {
+			cols[0].Append(k)
+			cols[1].Append(s.settings[k])
+			cols[2].Append("")
+		}
+		arrs := make([]arrow.Array, 3)
+		fields := make([]arrow.Field, 3)
+		out := make([]Column, 3)
+		for i, name := range []string{"name", "setting", "description"} {
+			arrs[i] = cols[i].NewArray()
+			defer arrs[i].Release()
+			fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}
+			out[i] = Column{Name: name, Type: types.TextT}
+		}
+		rec := array.NewRecord(arrow.NewSchema(fields, nil), arrs, int64(len(keys)))
+		return &Result{Columns: out, Batches: []arrow.Record{rec}, Tag: "SHOW", Query: true}, nil
 	}
 	v, ok := s.settings[name]
 	if !ok {
@@ -106,6 +125,8 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		return &Result{Tag: "BEGIN"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
 		return &Result{Tag: "COMMIT"}, nil
+	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT, pg.TransactionStmtKind_TRANS_STMT_RELEASE, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "savepoints are not supported yet: each statement commits on its own, so there is nothing to roll back to")
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "transactions beyond BEGIN/COMMIT (each statement commits on its own) are not supported yet")
 }

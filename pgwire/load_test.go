@@ -15,7 +15,7 @@ import (
 // and checks every answer, then that no goroutine outlives the connections
 // (the checked allocator in startServer covers memory).
 func TestConcurrentClients(t *testing.T) {
-	const clients, queries = 32, 60
+	const clients, queries = 64, 201
 	before := runtime.NumGoroutine()
 	url := startServer(t)
 	ctx := context.Background()
