@@ -7,7 +7,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +34,7 @@ func main() {
 		os.Exit(runServe(os.Args[2:]))
 	}
 	command := flag.String("c", "", "run the given SQL and exit")
+	csvOut := flag.Bool("csv", false, "print results as CSV")
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
 	udfDir := flag.String("udf-dir", "", "directory wasm module paths are resolved in (default: inline modules only)")
 	udfCache := flag.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code (\"\" keeps it in memory)")
@@ -53,7 +52,11 @@ func main() {
 		}
 		return
 	}
-	repl(sess, os.Stdin, os.Stdout)
+	sh := &shell{sess: sess, out: os.Stdout, console: os.Stdout, format: "aligned"}
+	if *csvOut {
+		sh.format = "csv"
+	}
+	sh.run(newLineReader(os.Stdin, os.Stdout))
 }
 
 func runSLT(args []string) int {
@@ -110,41 +113,6 @@ func runSQL(sess *weft.Session, sql string, out io.Writer) bool {
 		return false
 	}
 	return true
-}
-
-func repl(sess *weft.Session, in io.Reader, out io.Writer) {
-	fmt.Fprintf(out, "Weft %s — type SQL ending with ';', \\q to quit.\n", weft.Version)
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	var buf strings.Builder
-	prompt := func() {
-		if buf.Len() == 0 {
-			fmt.Fprint(out, "weft=> ")
-		} else {
-			fmt.Fprint(out, "weft-> ")
-		}
-	}
-	prompt()
-	for sc.Scan() {
-		line := sc.Text()
-		if buf.Len() == 0 && strings.TrimSpace(line) == `\q` {
-			return
-		}
-		buf.WriteString(line)
-		buf.WriteString("\n")
-		if strings.HasSuffix(strings.TrimSpace(line), ";") {
-			start := time.Now()
-			runSQL(sess, buf.String(), out)
-			if d := time.Since(start); d > time.Second {
-				fmt.Fprintf(out, "Time: %.3f ms\n", float64(d.Microseconds())/1000)
-			}
-			buf.Reset()
-		}
-		prompt()
-	}
-	if strings.TrimSpace(buf.String()) != "" {
-		runSQL(sess, buf.String(), out)
-	}
 }
 
 // runServe serves the embedded database over the PostgreSQL protocol.

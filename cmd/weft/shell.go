@@ -1,0 +1,286 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/chzyer/readline"
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// shell is the interactive prompt: psql-like meta-commands over a session.
+type shell struct {
+	sess     *weft.Session
+	out      io.Writer // where results go (\o may redirect)
+	console  io.Writer // prompts and messages
+	expanded bool
+	timing   bool
+	format   string // aligned or csv
+	outFile  *os.File
+}
+
+// lineReader yields input lines; a terminal gets readline (history,
+// editing), anything else is read plainly.
+type lineReader interface {
+	Readline(prompt string) (string, error)
+	Close() error
+}
+
+type plainReader struct {
+	sc      *bufio.Scanner
+	console io.Writer
+	echo    bool
+}
+
+func (p *plainReader) Readline(prompt string) (string, error) {
+	if p.echo {
+		fmt.Fprint(p.console, prompt)
+	}
+	if !p.sc.Scan() {
+		if err := p.sc.Err(); err != nil {
+			return "", err
+		}
+		return "", io.EOF
+	}
+	return p.sc.Text(), nil
+}
+func (p *plainReader) Close() error { return nil }
+
+type rlReader struct{ rl *readline.Instance }
+
+func (r *rlReader) Readline(prompt string) (string, error) {
+	r.rl.SetPrompt(prompt)
+	return r.rl.Readline()
+}
+func (r *rlReader) Close() error { return r.rl.Close() }
+
+func newLineReader(in *os.File, console io.Writer) lineReader {
+	if fi, err := in.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+		history := ""
+		if home, err := os.UserHomeDir(); err == nil {
+			history = filepath.Join(home, ".weft_history")
+		}
+		rl, err := readline.NewEx(&readline.Config{HistoryFile: history, InterruptPrompt: "^C", EOFPrompt: `\q`})
+		if err == nil {
+			return &rlReader{rl}
+		}
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	return &plainReader{sc: sc, console: console}
+}
+
+// run reads statements until \q or the end of input.
+func (s *shell) run(r lineReader) {
+	defer r.Close()
+	fmt.Fprintf(s.console, "Weft %s — type SQL ending with ';', \\? for help, \\q to quit.\n", weft.Version)
+	var buf strings.Builder
+	for {
+		prompt := "weft=> "
+		if buf.Len() > 0 {
+			prompt = "weft-> "
+		}
+		line, err := r.Readline(prompt)
+		if errors.Is(err, readline.ErrInterrupt) {
+			buf.Reset() // Ctrl-C at the prompt drops the statement being typed
+			continue
+		}
+		if err != nil {
+			break
+		}
+		if buf.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), `\`) {
+			if !s.meta(strings.TrimSpace(line)) {
+				return
+			}
+			continue
+		}
+		buf.WriteString(line)
+		buf.WriteString("\n")
+		if strings.HasSuffix(strings.TrimSpace(line), ";") {
+			s.exec(buf.String())
+			buf.Reset()
+		}
+	}
+	if strings.TrimSpace(buf.String()) != "" {
+		s.exec(buf.String())
+	}
+}
+
+// exec runs SQL; Ctrl-C cancels the running statement, not the shell.
+func (s *shell) exec(sql string) bool {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { // a progress line for statements that run long
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+			fmt.Fprint(s.console, "… running (Ctrl-C cancels)\n")
+		}
+	}()
+	results, err := s.sess.Exec(ctx, sql)
+	close(done)
+	for _, r := range results {
+		s.print(r)
+		r.Release()
+	}
+	if err != nil {
+		fmt.Fprintln(s.console, sqlerr.Format(err))
+	}
+	if d := time.Since(start); s.timing || d > time.Second {
+		fmt.Fprintf(s.console, "Time: %.3f ms\n", float64(d.Microseconds())/1000)
+	}
+	return err == nil
+}
+
+func (s *shell) print(r *weft.Result) {
+	switch {
+	case !r.Query:
+		printResult(s.out, r)
+	case s.format == "csv":
+		printCSV(s.out, r)
+	case s.expanded:
+		printExpanded(s.out, r)
+	default:
+		printResult(s.out, r)
+	}
+}
+
+// meta runs a backslash command; false means quit.
+func (s *shell) meta(cmd string) bool {
+	name, arg, _ := strings.Cut(cmd, " ")
+	arg = strings.TrimSpace(arg)
+	toggle := func(v *bool, label string) {
+		switch arg {
+		case "on":
+			*v = true
+		case "off":
+			*v = false
+		default:
+			*v = !*v
+		}
+		state := "off"
+		if *v {
+			state = "on"
+		}
+		fmt.Fprintf(s.console, "%s is %s.\n", label, state)
+	}
+	switch name {
+	case `\q`:
+		return false
+	case `\x`:
+		toggle(&s.expanded, "Expanded display")
+	case `\timing`:
+		toggle(&s.timing, "Timing")
+	case `\pset`:
+		f := strings.Fields(arg)
+		if len(f) == 2 && f[0] == "format" && (f[1] == "csv" || f[1] == "aligned") {
+			s.format = f[1]
+			fmt.Fprintf(s.console, "Output format is %s.\n", f[1])
+		} else {
+			fmt.Fprintln(s.console, `\pset: use \pset format aligned|csv`)
+		}
+	case `\o`:
+		if s.outFile != nil {
+			s.outFile.Close()
+			s.outFile, s.out = nil, s.console
+		}
+		if arg != "" {
+			f, err := os.Create(arg)
+			if err != nil {
+				fmt.Fprintln(s.console, err)
+				break
+			}
+			s.outFile, s.out = f, f
+		}
+	case `\i`:
+		text, err := os.ReadFile(arg)
+		if err != nil {
+			fmt.Fprintln(s.console, err)
+			break
+		}
+		s.exec(string(text))
+	case `\dt`:
+		s.exec(`SELECT n.nspname AS "Schema", c.relname AS "Name", 'table' AS "Type" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' ORDER BY 1, 2;`)
+	case `\d`:
+		if arg == "" {
+			s.exec(`SELECT n.nspname AS "Schema", c.relname AS "Name", CASE c.relkind WHEN 'r' THEN 'table' ELSE 'view' END AS "Type" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2;`)
+		} else {
+			s.exec(fmt.Sprintf(`SELECT a.attname AS "Column", pg_catalog.format_type(a.atttypid, a.atttypmod) AS "Type", CASE WHEN a.attnotnull THEN 'not null' ELSE '' END AS "Nullable", d.adbin AS "Default" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE c.relname = '%s' ORDER BY a.attnum;`, strings.ReplaceAll(arg, "'", "''")))
+		}
+	case `\dn`:
+		s.exec(`SELECT nspname AS "Name" FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1;`)
+	case `\df`:
+		s.exec(`SELECT schema AS "Schema", name AS "Name", result AS "Result data type", signature AS "Signature", kind AS "Type" FROM weft.functions ORDER BY 1, 2;`)
+	case `\?`:
+		fmt.Fprint(s.console, `  \q                quit
+  \x [on|off]       expanded display
+  \timing [on|off]  show how long statements take
+  \pset format aligned|csv
+  \o [file]         send results to a file (none: back to the screen)
+  \i file           run the SQL in a file
+  \d [name]         list relations, or describe one
+  \dt  \dn  \df     tables, schemas, functions
+`)
+	default:
+		fmt.Fprintf(s.console, "invalid command %s; try \\?\n", name)
+	}
+	return true
+}
+
+// printExpanded prints each row as a block of "column | value" lines.
+func printExpanded(out io.Writer, r *weft.Result) {
+	width := 0
+	for _, c := range r.Columns {
+		width = max(width, len(c.Name))
+	}
+	n := 0
+	for _, b := range r.Batches {
+		for i := 0; i < int(b.NumRows()); i++ {
+			n++
+			fmt.Fprintf(out, "-[ RECORD %d ]%s\n", n, strings.Repeat("-", width))
+			for c, col := range r.Columns {
+				fmt.Fprintf(out, "%-*s | %s\n", width, col.Name, types.Format(col.Type, exec.DatumAt(b.Column(c), i)))
+			}
+		}
+	}
+	if n == 0 {
+		fmt.Fprintln(out, "(0 rows)")
+	}
+	fmt.Fprintln(out)
+}
+
+// printCSV prints a header line and one CSV line per row.
+func printCSV(out io.Writer, r *weft.Result) {
+	w := csv.NewWriter(out)
+	names := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		names[i] = c.Name
+	}
+	w.Write(names)
+	for _, b := range r.Batches {
+		for i := 0; i < int(b.NumRows()); i++ {
+			row := make([]string, len(r.Columns))
+			for c, col := range r.Columns {
+				if d := exec.DatumAt(b.Column(c), i); d != nil {
+					row[c] = types.Format(col.Type, d)
+				}
+			}
+			w.Write(row)
+		}
+	}
+	w.Flush()
+}
