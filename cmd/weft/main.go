@@ -16,9 +16,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/pgwire"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -39,6 +41,9 @@ func main() {
 	udfDir := flag.String("udf-dir", "", "directory wasm module paths are resolved in (default: inline modules only)")
 	udfCache := flag.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code (\"\" keeps it in memory)")
 	flag.Parse()
+	if url := flag.Arg(0); strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		os.Exit(runRemote(url, *command, *csvOut))
+	}
 	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -113,6 +118,28 @@ func runSQL(sess *weft.Session, sql string, out io.Writer) bool {
 		return false
 	}
 	return true
+}
+
+// runRemote runs the shell (or -c) against a server.
+func runRemote(url, command string, csvOut bool) int {
+	conn, err := pgconn.Connect(context.Background(), url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer conn.Close(context.Background())
+	sh := &shell{sess: &remote{conn: conn}, out: os.Stdout, console: os.Stdout, format: "aligned"}
+	if csvOut {
+		sh.format = "csv"
+	}
+	if command != "" {
+		if !sh.exec(command) {
+			return 1
+		}
+		return 0
+	}
+	sh.run(newLineReader(os.Stdin, os.Stdout))
+	return 0
 }
 
 // runServe serves the embedded database over the PostgreSQL protocol.

@@ -22,7 +22,7 @@ import (
 
 // shell is the interactive prompt: psql-like meta-commands over a session.
 type shell struct {
-	sess     *weft.Session
+	sess     executor
 	out      io.Writer // where results go (\o may redirect)
 	console  io.Writer // prompts and messages
 	expanded bool
