@@ -22,6 +22,9 @@ type TableFunction struct {
 	Args  []Expr // constant arguments, when there is no input
 	Input Operator
 	Out   *arrow.Schema
+	// Lateral: Args are evaluated over each Input row, the function runs
+	// for that row, and its rows come out joined to it.
+	Lateral bool
 }
 
 func (t *TableFunction) Schema() *arrow.Schema { return t.Out }
@@ -38,6 +41,9 @@ func (t *TableFunction) Children() []Operator {
 	return nil
 }
 func (t *TableFunction) Explain() string {
+	if t.Lateral {
+		return fmt.Sprintf("WasmTableFunction %s (LATERAL: per input row)", t.Call.F.Name)
+	}
 	if t.Input != nil {
 		return fmt.Sprintf("WasmTableFunction %s (per input partition)", t.Call.F.Name)
 	}
@@ -45,6 +51,9 @@ func (t *TableFunction) Explain() string {
 }
 
 func (t *TableFunction) Open(ctx context.Context, part int) (Stream, error) {
+	if t.Lateral {
+		return t.openLateral(ctx, part)
+	}
 	ec := newEvalContext(ctx, t.Env)
 	run, err := t.Call.OpenTable(ctx, t.Cols)
 	if err != nil {
@@ -128,4 +137,96 @@ func (t *TableFunction) pushArgs(ec *EvalContext, run *udf.TableRun) error {
 		args[i] = v
 	}
 	return run.Push(ec.Ctx, args, 1)
+}
+
+// openLateral runs the function once per input row (one run per
+// partition, fed one row at a time) and joins each output row to its
+// input row.
+func (t *TableFunction) openLateral(ctx context.Context, part int) (Stream, error) {
+	ec := newEvalContext(ctx, t.Env)
+	in, err := t.Input.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	run, err := t.Call.OpenTable(ctx, t.Cols)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	funcSchema := arrow.NewSchema(t.Out.Fields()[t.Input.Schema().NumFields():], nil)
+	var pending []arrow.Record
+	produce := func(b arrow.Record) error {
+		args := make([]arrow.Array, len(t.Args))
+		defer releaseAll(args)
+		for i, a := range t.Args {
+			v, err := a.Eval(ec, b)
+			if err != nil {
+				return err
+			}
+			args[i] = v
+		}
+		row := make([]arrow.Array, len(args))
+		for r := 0; r < int(b.NumRows()); r++ {
+			for i, a := range args {
+				row[i] = array.NewSlice(a, int64(r), int64(r+1))
+			}
+			err := run.Push(ctx, row, 1)
+			releaseAll(row)
+			if err != nil {
+				return err
+			}
+			for {
+				rec, done, err := run.Pull(ctx, ec.Mem, funcSchema)
+				if err != nil {
+					return err
+				}
+				if rec == nil || done {
+					break
+				}
+				joined, err := t.joinRow(ec, b, r, rec)
+				rec.Release()
+				if err != nil {
+					return err
+				}
+				pending = append(pending, joined)
+			}
+		}
+		return nil
+	}
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for len(pending) == 0 {
+			b, err := in.Next(ctx)
+			if err != nil {
+				return nil, err // io.EOF ends the stream
+			}
+			err = produce(b)
+			b.Release()
+			if err != nil {
+				return nil, err
+			}
+		}
+		rec := pending[0]
+		pending = pending[1:]
+		return rec, nil
+	}, close: func() {
+		ReleaseRecords(pending)
+		pending = nil
+		in.Close()
+		run.Release()
+	}}, nil
+}
+
+// joinRow repeats row r of b once per row of out, beside out's columns.
+func (t *TableFunction) joinRow(ec *EvalContext, b arrow.Record, r int, out arrow.Record) (arrow.Record, error) {
+	idx := make([]int, out.NumRows())
+	for i := range idx {
+		idx[i] = r
+	}
+	left, err := takeRecord(ec, b, idx)
+	if err != nil {
+		return nil, err
+	}
+	defer left.Release()
+	cols := append(append([]arrow.Array{}, left.Columns()...), out.Columns()...)
+	return array.NewRecord(t.Out, cols, out.NumRows()), nil
 }

@@ -27,6 +27,15 @@ func (b *Binder) bindFromList(items []*pg.Node, parent *scope) (logical.Plan, *s
 			return nil, nil, err
 		}
 		s.items = append(s.items, its...)
+		if tf, ok := p.(*logical.TableFunc); ok && tf.Lateral && tf.Input == nil {
+			// f(t.col): the function runs per row of what is left of it
+			if plan == nil {
+				plan = &logical.Values{Rows: [][]logical.Expr{{}}}
+			}
+			tf.Input = plan
+			plan = tf
+			continue
+		}
 		if plan == nil {
 			plan = p
 		} else {
@@ -308,7 +317,7 @@ func indexOfName(names []string, name string) int {
 }
 
 func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan, []scopeItem, error) {
-	if rf.Lateral || len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
+	if len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported yet")
 	}
 	fl := rf.Functions[0].Node.(*pg.Node_List).List.Items
@@ -321,6 +330,11 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
 		if err != nil {
 			return nil, nil, err
+		}
+		if tf, ok := plan.(*logical.TableFunc); ok && tf.Lateral {
+			// only the function's own columns enter the scope here
+			_, items, err := b.aliased(&logical.Values{Cols: tf.Cols}, rf.Alias, name)
+			return tf, items, err
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}

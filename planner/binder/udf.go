@@ -219,7 +219,9 @@ func (b *Binder) bindTableFunc(f *udf.Function, fc *pg.FuncCall, s *scope) (logi
 			argTypes = append(argTypes, c.T)
 		}
 	} else {
-		cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+		// earlier FROM items are visible: functions in FROM are implicitly
+		// LATERAL in PostgreSQL
+		cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM", items: s.items}
 		args, err := b.bindList(fc.Args, cs)
 		if err != nil {
 			return nil, err
@@ -238,11 +240,15 @@ func (b *Binder) bindTableFunc(f *udf.Function, fc *pg.FuncCall, s *scope) (logi
 			if args[i], err = b.fold(args[i]); err != nil {
 				return nil, err
 			}
-			c, ok := args[i].(*logical.Const)
-			if !ok {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "arguments of wasm table function %s must be constants (LATERAL calls are not supported yet)", f.Name).At(fc.Location)
+			if c, ok := args[i].(*logical.Const); ok {
+				argTypes, isConst, consts = append(argTypes, c.T), append(isConst, true), append(consts, c.Value)
+				continue
 			}
-			argTypes, isConst, consts = append(argTypes, c.T), append(isConst, true), append(consts, c.Value)
+			if logical.HasSubquery(args[i]) {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "arguments of wasm table function %s cannot hold subqueries", f.Name).At(fc.Location)
+			}
+			tf.Lateral = true
+			argTypes, isConst, consts = append(argTypes, args[i].Type()), append(isConst, false), append(consts, nil)
 		}
 		tf.Args = args
 	}

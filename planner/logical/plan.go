@@ -302,12 +302,21 @@ func Format(p Plan) string {
 type TableFunc struct {
 	Call  *udf.Call
 	Out   []udf.Column
-	Args  []Expr // scalar arguments (evaluated once)
+	Args  []Expr // scalar arguments (evaluated once; per row when Lateral)
 	Input Plan   // nil, or the relation the function reads
 	Cols  []Column
+	// Lateral: Input is the FROM list to the left and Args read its
+	// columns; the function runs per input row and its rows are joined to
+	// that row (f(t.col) in FROM).
+	Lateral bool
 }
 
-func (t *TableFunc) Columns() []Column { return t.Cols }
+func (t *TableFunc) Columns() []Column {
+	if t.Lateral && t.Input != nil {
+		return append(append([]Column{}, t.Input.Columns()...), t.Cols...)
+	}
+	return t.Cols
+}
 func (t *TableFunc) Children() []Plan {
 	if t.Input == nil {
 		return nil

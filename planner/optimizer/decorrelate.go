@@ -216,6 +216,8 @@ func planExprs(p logical.Plan) []logical.Expr {
 	switch n := p.(type) {
 	case *logical.Filter:
 		return []logical.Expr{n.Cond}
+	case *logical.TableFunc:
+		return n.Args
 	case *logical.Project:
 		return n.Exprs
 	case *logical.Join:

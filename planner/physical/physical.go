@@ -144,6 +144,17 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		}
 		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.TableFunc:
+		if n.Lateral {
+			in, err := b.Build(n.Input)
+			if err != nil {
+				return nil, err
+			}
+			args, err := b.compileAll(n.Args, n.Input.Columns())
+			if err != nil {
+				return nil, err
+			}
+			return &exec.TableFunction{Env: b.Env, Call: n.Call, Cols: n.Out, Args: args, Input: in, Lateral: true, Out: ArrowSchema(n.Columns())}, nil
+		}
 		args, err := b.compileAll(n.Args, nil)
 		if err != nil {
 			return nil, err
