@@ -33,6 +33,15 @@ func catalogFunctions() []*ScalarDef {
 		overloads("pg_get_expr",
 			sig("pg_get_expr", []types.T{textT, oid}, textT, func(ds []types.Datum) (types.Datum, error) { return ds[0], nil }),
 			sig("pg_get_expr", []types.T{textT, oid, types.BoolT}, textT, func(ds []types.Datum) (types.Datum, error) { return ds[0], nil })),
+		constant("pg_get_function_result", []types.T{oid}, textT, nil),
+		constant("pg_get_function_arguments", []types.T{oid}, textT, nil),
+		constant("pg_get_function_identity_arguments", []types.T{oid}, textT, nil),
+		constant("pg_get_statisticsobjdef_columns", []types.T{oid}, textT, nil),
+		constant("pg_table_size", []types.T{oid}, types.Int8T, int64(0)),
+		constant("pg_total_relation_size", []types.T{oid}, types.Int8T, int64(0)),
+		sig("pg_size_pretty", []types.T{types.Int8T}, textT, func(ds []types.Datum) (types.Datum, error) {
+			return fmt.Sprintf("%d bytes", ds[0].(int64)), nil
+		}),
 		{Name: "format_type", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
 			if len(args) != 2 {
 				return nil, types.T{}, nil, NoSuchFunction("format_type", args)
@@ -79,4 +88,10 @@ func formatType(ds []types.Datum) (types.Datum, error) {
 		return n, nil
 	}
 	return "???", nil
+}
+
+// RowKernel builds a strict kernel from a per-row function (for functions
+// the binder defines at bind time, e.g. over the catalog).
+func RowKernel(ret types.T, f func([]types.Datum) (types.Datum, error)) Kernel {
+	return rowKernel(ret, f)
 }

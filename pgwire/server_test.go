@@ -280,3 +280,45 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPsqlCatalogQueries runs the catalog queries psql sends for \dt and
+// \df (as captured from psql 15) and checks the answers.
+func TestPsqlCatalogQueries(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, "CREATE TABLE items (id bigint NOT NULL, name varchar(20)); CREATE VIEW v AS SELECT id FROM items"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := c.Query(ctx, `SELECT n.nspname as "Schema",
+  c.relname as "Name",
+  CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
+  pg_catalog.pg_get_userbyid(c.relowner) as "Owner"
+FROM pg_catalog.pg_class c
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+WHERE c.relkind IN ('r','p','v','m','S','f','')
+      AND n.nspname <> 'pg_catalog'
+      AND n.nspname !~ '^pg_toast'
+      AND n.nspname <> 'information_schema'
+  AND pg_catalog.pg_table_is_visible(c.oid)
+ORDER BY 1,2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var schema, name, kind, owner string
+		if err := rows.Scan(&schema, &name, &kind, &owner); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, schema+"."+name+":"+kind)
+	}
+	if fmt.Sprint(got) != "[public.items:table public.v:view]" {
+		t.Fatalf(`\d: %v (%v)`, got, rows.Err())
+	}
+	var typ string
+	if err := c.QueryRow(ctx, `SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid WHERE c.relname = 'items' AND a.attnum = 2`).Scan(&typ); err != nil || typ != "character varying(20)" {
+		t.Fatalf("format_type: %q %v", typ, err)
+	}
+}

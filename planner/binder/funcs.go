@@ -1,6 +1,7 @@
 package binder
 
 import (
+	"github.com/weftdb/weft/catalog"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -67,6 +68,9 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	}
 	if name == "pg_typeof" && len(args) == 1 {
 		return &logical.Const{Value: args[0].Type().String(), T: types.TextT}, nil
+	}
+	if e, ok := b.functionInfo(name, args); ok {
+		return e, nil
 	}
 	if name == "concat" || name == "concat_ws" {
 		// Their parameters are "any": every argument is shown as text.
@@ -498,4 +502,44 @@ func (ac *aggContext) resolveWindow(wd *pg.WindowDef) (*pg.WindowDef, error) {
 		merged.OrderClause = wd.OrderClause
 	}
 	return merged, nil
+}
+
+// functionInfo answers pg_get_function_result/arguments from the catalog
+// (psql's \df), with the functions as they are when the query binds.
+func (b *Binder) functionInfo(name string, args []logical.Expr) (logical.Expr, bool) {
+	if len(args) != 1 {
+		return nil, false
+	}
+	pick := map[string]func(*catalog.Function) string{
+		"pg_get_function_result": func(f *catalog.Function) string {
+			if f.UDF.AnyResult || f.UDF.IsTable() {
+				return "anyelement"
+			}
+			return f.UDF.Result.String()
+		},
+		"pg_get_function_arguments": func(f *catalog.Function) string {
+			sig := f.UDF.Signature()
+			return sig[strings.IndexByte(sig, '(')+1 : len(sig)-1]
+		},
+	}
+	pick["pg_get_function_identity_arguments"] = pick["pg_get_function_arguments"]
+	describe, ok := pick[name]
+	if !ok {
+		return nil, false
+	}
+	byOID := map[int64]string{}
+	for _, f := range b.Cat.Functions() {
+		byOID[int64(f.OID)] = describe(f)
+	}
+	arg, err := b.coerce(args[0], types.Int8T)
+	if err != nil {
+		return nil, false
+	}
+	k := exec.RowKernel(types.TextT, func(ds []types.Datum) (types.Datum, error) {
+		if v, ok := byOID[ds[0].(int64)]; ok {
+			return v, nil
+		}
+		return nil, nil
+	})
+	return &logical.Call{Name: name, Args: []logical.Expr{arg}, Kernel: k, T: types.TextT}, true
 }
