@@ -64,6 +64,10 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 			}
 			s.searchPath = path
 		}
+		if name == "weft.udf_row_errors" && v != "fail" && v != "null" {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.udf_row_errors\": \"%s\"", v).
+				WithHint("Available values: fail, null.")
+		}
 		if name == "timezone" && !strings.EqualFold(v, "utc") && v != "0" && !strings.EqualFold(v, "GMT") {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only the UTC time zone is supported yet")
 		}

@@ -189,6 +189,7 @@ func defaultSettings() map[string]string {
 		"extra_float_digits":          "1",
 		"application_name":            "",
 		"statement_timeout":           "0",
+		"weft.udf_row_errors":         "fail",
 		"standard_conforming_strings": "on",
 		"integer_datetimes":           "on",
 		"server_version":              "15.0 (Weft " + version + ")",

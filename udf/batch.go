@@ -108,10 +108,18 @@ func (c *Call) invokeBatch(ctx context.Context, mem memory.Allocator, args []arr
 	if err != nil {
 		return nil, trapError(ctx, inst, c.F.Name, err)
 	}
-	if status := uint32(res[0]); status != 0 {
+	status := uint32(res[0])
+	if status == statusRowErrors && !c.RowErrorsAsNull {
+		// policy "fail": any failed row fails the query, whatever the batch
+		healthy = true
+		return nil, guestError(ctx, inst, c.F.Name, status)
+	}
+	if status != 0 && status != statusRowErrors {
 		healthy = true // a reported error is not a broken instance
 		return nil, guestError(ctx, inst, c.F.Name, status)
 	}
+	// With row errors under policy "null", the guest cleared those rows'
+	// validity bits: they come out as NULL.
 	out, err := importResult(inst, mem, base+outOff, n, c.Result, width, variable, strictValid)
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.ExternalRoutine, "wasm function %s returned an invalid result: %v", c.F.Name, err)
@@ -119,6 +127,11 @@ func (c *Call) invokeBatch(ctx context.Context, mem memory.Allocator, args []arr
 	healthy = true
 	return out, nil
 }
+
+// statusRowErrors is weft_call's "some rows failed" status (ABI §7): the
+// failed rows' validity bits are cleared and weft_last_error describes the
+// first failure.
+const statusRowErrors = 4
 
 // inputPlan places a struct array of argument columns in the arena.
 type inputPlan struct {

@@ -164,6 +164,10 @@ type Call struct {
 	Result    types.T
 	BindData  []byte
 	ConstArgs []bool // argument k is the same constant on every row
+	// RowErrorsAsNull applies the session's weft.udf_row_errors = 'null'
+	// policy: rows a batch function reports as failed become NULL instead
+	// of failing the query.
+	RowErrorsAsNull bool
 }
 
 // Bind resolves a call site. consts holds the value of each constant

@@ -6,9 +6,10 @@ WEFT_MANIFEST(
     "function slugify scalar (u) -> u strict\n"
     "function typeof_any scalar (any) -> u\n"
     "function hash_any scalar (any) -> l\n"
-    "function add_one_c scalar (l) -> l strict\n")
+    "function add_one_c scalar (l) -> l strict\n"
+    "function safe_div scalar (l, l) -> l strict\n")
 
-enum { REVERSE, SLUGIFY, TYPEOF_ANY, HASH_ANY, ADD_ONE };
+enum { REVERSE, SLUGIFY, TYPEOF_ANY, HASH_ANY, ADD_ONE, SAFE_DIV };
 
 /* reverse by UTF-8 code point */
 static int reverse_text(const WeftCall *c) {
@@ -161,8 +162,22 @@ static int add_one(const WeftCall *c) {
     return WEFT_OK;
 }
 
+/* integer division that reports division by zero per row */
+static int safe_div(const WeftCall *c) {
+    for (int64_t i = 0; i < c->rows; i++) {
+        int64_t x = weft_i64(c->in[0], weft_row(c, 0, i)), y = weft_i64(c->in[1], weft_row(c, 1, i));
+        if (y == 0) {
+            weft_row_error(c, i, "22012", "division by zero");
+            continue;
+        }
+        weft_set_i64(c->out, i, x / y);
+    }
+    return WEFT_OK;
+}
+
 int weft_dispatch(int fn, const WeftCall *c) {
     switch (fn) {
+    case SAFE_DIV: return safe_div(c);
     case REVERSE: return reverse_text(c);
     case SLUGIFY: return slugify(c);
     case TYPEOF_ANY: return typeof_any(c);

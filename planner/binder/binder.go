@@ -28,6 +28,8 @@ type Binder struct {
 	// NullsSmallest sorts NULLs before other values by default (SQLite's
 	// order) instead of after them (PostgreSQL's).
 	NullsSmallest bool
+	// UDFRowErrorsAsNull is the weft.udf_row_errors = 'null' policy.
+	UDFRowErrorsAsNull bool
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
 

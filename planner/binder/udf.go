@@ -65,6 +65,7 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 	if err != nil {
 		return nil, true, err
 	}
+	call.RowErrorsAsNull = b.UDFRowErrorsAsNull
 	e := &logical.Call{Name: f.Name, Args: args, Kernel: udfKernel(call), T: call.Result, Volatile: f.Volatile}
 	if f.Volatile {
 		return e, true, nil

@@ -238,9 +238,24 @@ WEFT_EXPORT(weft_bind) uint64_t weft_bind(int32_t fn, const char *req, int32_t l
     return ((uint64_t)(uintptr_t)weft__bind_resp << 32) | (uint32_t)n;
 }
 
+/* ---- per-row errors -------------------------------------------------------
+ * weft_row_error marks row i of the result as failed: the row becomes NULL
+ * when the session says SET weft.udf_row_errors = 'null', and otherwise the
+ * query fails with the first such error. Either way the answer does not
+ * depend on how the rows were split into batches. */
+#define WEFT_ROW_ERRORS 4
+static int weft__row_errors;
+
+static void weft_row_error(const WeftCall *c, int64_t i, const char *sqlstate, const char *msg) {
+    weft_set_null(c->out, i);
+    if (!weft__row_errors) weft_error(sqlstate, msg);
+    weft__row_errors++;
+}
+
 /* ---- the entry point the host calls ---------------------------------- */
 WEFT_EXPORT(weft_call)
 int32_t weft_call(int32_t fn, const char *bind, int32_t bind_len, WeftArray *in, uint64_t const_mask, WeftArray *out) {
+    weft__row_errors = 0;
     WeftCall c;
     c.rows = out->length;
     c.nargs = (int)in->n_children;
@@ -249,7 +264,9 @@ int32_t weft_call(int32_t fn, const char *bind, int32_t bind_len, WeftArray *in,
     c.out = out;
     c.bind = bind;
     c.bind_len = bind_len;
-    return weft_dispatch(fn, &c);
+    int32_t st = weft_dispatch(fn, &c);
+    if (st == WEFT_OK && weft__row_errors) return WEFT_ROW_ERRORS;
+    return st;
 }
 
 /* ---- aggregates ------------------------------------------------------------
