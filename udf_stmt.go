@@ -71,8 +71,17 @@ func (s *Session) createFunction(ctx context.Context, st *pg.CreateFunctionStmt)
 	}
 	for _, p := range st.Parameters {
 		fp := p.Node.(*pg.Node_FunctionParameter).FunctionParameter
-		if fp.Mode == pg.FunctionParameterMode_FUNC_PARAM_TABLE || fp.Mode == pg.FunctionParameterMode_FUNC_PARAM_OUT {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "wasm table functions (RETURNS TABLE) are not supported yet")
+		if fp.Mode == pg.FunctionParameterMode_FUNC_PARAM_TABLE {
+			// RETURNS TABLE (name type, …): a table function's columns
+			t, err := binder.ResolveTypeName(fp.ArgType)
+			if err != nil {
+				return nil, err
+			}
+			f.Columns = append(f.Columns, udf.Column{Name: strings.ToLower(fp.Name), T: t})
+			continue
+		}
+		if fp.Mode == pg.FunctionParameterMode_FUNC_PARAM_OUT || fp.Mode == pg.FunctionParameterMode_FUNC_PARAM_INOUT {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "OUT parameters are not supported: use RETURNS TABLE (…)")
 		}
 		t, any, err := functionType(fp.ArgType)
 		if err != nil {
@@ -83,11 +92,13 @@ func (s *Session) createFunction(ctx context.Context, st *pg.CreateFunctionStmt)
 	if st.ReturnType == nil {
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "function result type must be specified")
 	}
-	if st.ReturnType.Setof {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "wasm set-returning functions are not supported yet")
+	if st.ReturnType.Setof && len(f.Columns) == 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "wasm set-returning functions are declared with RETURNS TABLE (…)")
 	}
-	if f.Result, f.AnyResult, err = functionType(st.ReturnType); err != nil {
-		return nil, err
+	if len(f.Columns) == 0 {
+		if f.Result, f.AnyResult, err = functionType(st.ReturnType); err != nil {
+			return nil, err
+		}
 	}
 	mod, err := s.loadModule(ctx, as[0])
 	if err != nil {
@@ -246,7 +257,7 @@ func (s *Session) call(ctx context.Context, st *pg.CallStmt) (*Result, error) {
 		return nil, err
 	}
 	for _, e := range mod.Manifest {
-		f := &udf.Function{Name: e.Name, Module: mod, Export: e.Name, Strict: e.Strict, Volatile: e.Volatile}
+		f := &udf.Function{Name: e.Name, Module: mod, Export: e.Name, Strict: e.Strict, Volatile: e.Volatile, FromManifest: true}
 		for _, a := range e.Args {
 			t, any := manifestType(a)
 			f.Args, f.AnyArgs = append(f.Args, t), append(f.AnyArgs, any)

@@ -28,6 +28,12 @@ type Function struct {
 	Strict    bool
 	Volatile  bool
 	MaxMemory uint64
+	// Columns are a table function's output as CREATE FUNCTION … RETURNS
+	// TABLE declared it (nil: as the module says).
+	Columns []Column
+	// FromManifest marks a function registered from the module's manifest
+	// (CALL weft.import_module), which needs no SQL declaration.
+	FromManifest bool
 
 	// batch is the manifest entry for a batch function (nil: plain).
 	batch      *ManifestEntry
@@ -42,6 +48,17 @@ func Define(f *Function) (*Function, error) {
 		f.MaxMemory = f.Module.engine.cfg.MaxMemory
 	}
 	if idx, entry := f.Module.Entry(strings.ToLower(f.Export)); entry != nil {
+		if !f.FromManifest && (entry.Kind == "table") != (f.Columns != nil) {
+			if entry.Kind == "table" {
+				return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm function %s is a table function: declare it with RETURNS TABLE (…)", entry.Name)
+			}
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm function %s is not a table function", entry.Name)
+		}
+		if entry.Kind == "table" && entry.Result != "any" {
+			if err := sameColumns(entry.Columns, f.Columns); err != nil {
+				return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm table function %s: %v", entry.Name, err)
+			}
+		}
 		if len(entry.Args) != len(f.Args) {
 			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm function %s declares %d arguments in its manifest, the SQL signature has %d", entry.Name, len(entry.Args), len(f.Args))
 		}
@@ -245,4 +262,17 @@ func (c *Call) Invoke(ctx context.Context, mem memory.Allocator, args []arrow.Ar
 		return c.invokeBatch(ctx, mem, args, n)
 	}
 	return c.invokePlain(ctx, mem, args, n)
+}
+
+// sameColumns checks declared table-function columns against the module's.
+func sameColumns(module, declared []Column) error {
+	if len(module) != len(declared) {
+		return fmt.Errorf("it returns %d columns, the declaration has %d", len(module), len(declared))
+	}
+	for i := range module {
+		if !sameKind(module[i].T, declared[i].T) {
+			return fmt.Errorf("column %d is %s, declared %s", i+1, module[i].T, declared[i].T)
+		}
+	}
+	return nil
 }

@@ -33,6 +33,9 @@ func (f *Function) TakesRelation() bool { return f.batch != nil && f.batch.Relat
 func (f *Function) BindTable(ctx context.Context, argTypes []types.T, isConst []bool, consts []types.Datum) (*Call, []Column, error) {
 	if f.batch.Result != "any" {
 		c := &Call{F: f, ArgTypes: argTypes, ConstArgs: isConst}
+		if f.Columns != nil {
+			return c, f.Columns, nil // the declared names
+		}
 		return c, f.batch.Columns, nil
 	}
 	var req strings.Builder
@@ -74,6 +77,12 @@ func (f *Function) BindTable(ctx context.Context, argTypes []types.T, isConst []
 			return nil, nil, sqlerr.New(sqlerr.ExternalRoutine, "wasm function %s: bind: %v", f.Name, err)
 		}
 		c := &Call{F: f, ArgTypes: argTypes, ConstArgs: isConst, BindData: []byte(strings.TrimSpace(rest[end+1:]))}
+		if f.Columns != nil {
+			if err := sameColumns(cols, f.Columns); err != nil {
+				return nil, nil, sqlerr.New(sqlerr.DatatypeMismatch, "wasm table function %s: bind %v", f.Name, err)
+			}
+			return c, f.Columns, nil
+		}
 		return c, cols, nil
 	case "error":
 		code, msg, _ := strings.Cut(rest, " ")
