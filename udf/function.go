@@ -54,7 +54,7 @@ func Define(f *Function) (*Function, error) {
 			}
 			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm function %s is not a table function", entry.Name)
 		}
-		if entry.Kind == "table" && entry.Result != "any" {
+		if entry.Kind == "table" && entry.Result != "any" && f.Columns != nil {
 			if err := sameColumns(entry.Columns, f.Columns); err != nil {
 				return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "wasm table function %s: %v", entry.Name, err)
 			}
