@@ -125,7 +125,11 @@ func (c *CopyIn) Commit() (int64, error) {
 	if len(c.recs) == 0 {
 		return 0, nil
 	}
-	return c.s.appendRows(c.table, c.recs)
+	n, err := c.s.appendRows(c.table, c.recs)
+	if err != nil {
+		return 0, err
+	}
+	return n, c.s.db.persist()
 }
 
 // Abort drops the collected rows.

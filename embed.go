@@ -34,7 +34,11 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 			return 0, err
 		}
 	}
-	return s.appendRows(t, recs)
+	n, err := s.appendRows(t, recs)
+	if err != nil {
+		return 0, err
+	}
+	return n, s.db.persist()
 }
 
 // checkLengths enforces varchar(n)/char(n) limits on loaded strings.

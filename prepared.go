@@ -121,6 +121,15 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
 		}
+		if err == nil && changesState(p.stmt) {
+			if perr := s.db.persist(); perr != nil {
+				if res != nil {
+					res.Release()
+				}
+				res = nil
+				return perr
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ package weft
 
 import (
 	"context"
+	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
 	"strings"
 
@@ -30,13 +31,17 @@ type Options struct {
 	// UDF configures WebAssembly functions: the module directory, the
 	// compiled-code cache and the default memory cap.
 	UDF udf.Config
+	// DataDir keeps the database on disk (see persist.go); "" or ":memory:"
+	// keeps it in memory only.
+	DataDir string
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
 type DB struct {
-	cat  *catalog.Catalog
-	udf  *udf.Engine
-	opts Options
+	cat   *catalog.Catalog
+	udf   *udf.Engine
+	opts  Options
+	store *store // nil: in memory only
 }
 
 // Open opens an in-memory database.
@@ -54,12 +59,38 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts}, nil
+	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts}
+	if opts.DataDir != "" && opts.DataDir != ":memory:" {
+		st, err := openStore(opts.DataDir)
+		if err != nil {
+			engine.Close()
+			return nil, err
+		}
+		db.store = st
+		if err := st.load(db); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return db, nil
+}
+
+// persist commits the database's state to its data directory (a no-op in
+// memory). Statements that change anything call it before they report
+// success.
+func (db *DB) persist() error {
+	if db.store == nil {
+		return nil
+	}
+	return db.store.commit(db)
 }
 
 // Close releases all table data.
 func (db *DB) Close() error {
 	db.cat.Close()
+	if db.store != nil {
+		db.store.close()
+	}
 	return db.udf.Close()
 }
 
@@ -150,6 +181,13 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
 			}
+			if err == nil && changesState(st) {
+				if perr := s.db.persist(); perr != nil {
+					res.Release()
+					res = nil
+					return perr
+				}
+			}
 			return err
 		})
 		if err != nil {
@@ -201,3 +239,13 @@ func defaultSettings() map[string]string {
 }
 
 func lower(s string) string { return strings.ToLower(s) }
+
+// changesState reports whether a statement may change what is stored.
+func changesState(st *pg.RawStmt) bool {
+	switch st.Stmt.Node.(type) {
+	case *pg.Node_SelectStmt, *pg.Node_ExplainStmt, *pg.Node_VariableSetStmt, *pg.Node_VariableShowStmt,
+		*pg.Node_TransactionStmt, *pg.Node_DeclareCursorStmt, *pg.Node_FetchStmt, *pg.Node_ClosePortalStmt:
+		return false
+	}
+	return true
+}

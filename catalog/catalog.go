@@ -275,3 +275,38 @@ func (t *Table) QualifiedName() string { return t.Schema + "." + t.Name }
 
 // Lowercase folds an unquoted identifier.
 func Lowercase(s string) string { return strings.ToLower(s) }
+
+// NextOID is the next object identifier the catalog will hand out.
+func (c *Catalog) NextOID() uint32 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.nextOID + 1
+}
+
+// ForceNextOID makes the next allocation return oid (restoring a stored
+// catalog keeps its object identifiers).
+func (c *Catalog) ForceNextOID(oid uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nextOID = oid - 1
+}
+
+// SetNextOID moves the allocator to at least oid.
+func (c *Catalog) SetNextOID(oid uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if oid-1 > c.nextOID {
+		c.nextOID = oid - 1
+	}
+}
+
+// Roles lists every role.
+func (c *Catalog) Roles() []Role {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]Role, 0, len(c.roles))
+	for _, r := range c.roles {
+		out = append(out, *r)
+	}
+	return out
+}

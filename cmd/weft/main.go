@@ -37,6 +37,7 @@ func main() {
 	}
 	command := flag.String("c", "", "run the given SQL and exit")
 	csvOut := flag.Bool("csv", false, "print results as CSV")
+	dataDir := flag.String("data", "weft-data", "data directory (\":memory:\" keeps nothing)")
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
 	udfDir := flag.String("udf-dir", "", "directory wasm module paths are resolved in (default: inline modules only)")
 	udfCache := flag.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code (\"\" keeps it in memory)")
@@ -44,9 +45,9 @@ func main() {
 	if url := flag.Arg(0); strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		os.Exit(runRemote(url, *command, *csvOut))
 	}
-	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
 		os.Exit(1)
 	}
 	defer db.Close()
@@ -152,6 +153,7 @@ func runServe(args []string) int {
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (default: a self-signed one, created in the config directory)")
 	tlsKey := fs.String("tls-key", "", "TLS private key")
 	noTLS := fs.Bool("no-tls", false, "answer SSLRequest with N: plain text only")
+	dataDir := fs.String("data", "weft-data", "data directory (\":memory:\" keeps nothing)")
 	auth := fs.String("auth", "", "authentication: trust, password or scram-sha-256 (default: trust on loopback, scram-sha-256 otherwise)")
 	_ = fs.Parse(args)
 	if *auth == "" {
@@ -161,9 +163,9 @@ func runServe(args []string) int {
 		}
 	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
-	db, err := weft.Open(weft.Options{Partitions: *partitions, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
-		logger.Println(err)
+		logger.Println(sqlerr.Format(err))
 		return 1
 	}
 	defer db.Close()

@@ -66,6 +66,8 @@ const (
 	DuplicateCursor             = "42P03"
 	BadCopyFileFormat           = "22P04"
 	InvalidPassword             = "28P01"
+	ObjectInUse                 = "55006"
+	DiskFull                    = "53100"
 	Internal                    = "XX000"
 )
 
