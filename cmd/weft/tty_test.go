@@ -30,7 +30,7 @@ func TestShellInTerminal(t *testing.T) {
 		}
 		return string(out)
 	}
-	tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "env", "HOME="+home, bin, "-udf-cache", "")
+	tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "env", "HOME="+home, bin, "-udf-cache", "", "-data", ":memory:")
 	defer exec.Command("tmux", "kill-session", "-t", session).Run()
 	screen := func() string { return tmux("capture-pane", "-p", "-t", session) }
 	waitFor := func(want string) {
