@@ -30,6 +30,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
+	b.FilesDir = s.db.opts.FilesDir
 	b.Ctx = s.ctx
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)

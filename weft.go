@@ -31,6 +31,9 @@ type Options struct {
 	// UDF configures WebAssembly functions: the module directory, the
 	// compiled-code cache and the default memory cap.
 	UDF udf.Config
+	// FilesDir is the only directory read_csv, read_parquet, read_arrow
+	// and read_json may read ("" disables them).
+	FilesDir string
 	// DataDir keeps the database on disk (see persist.go); "" or ":memory:"
 	// keeps it in memory only.
 	DataDir string

@@ -30,6 +30,8 @@ type Binder struct {
 	NullsSmallest bool
 	// UDFRowErrorsAsNull is the weft.udf_row_errors = 'null' policy.
 	UDFRowErrorsAsNull bool
+	// FilesDir is the directory read_csv & co. may read ("" none).
+	FilesDir string
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
 

@@ -326,6 +326,13 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported function in FROM")
 	}
 	name := funcName(fc.FuncCall.Funcname)
+	if format, ok := fileFormats[name]; ok {
+		plan, err := b.bindFileScan(format, fc.FuncCall)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.aliased(plan, rf.Alias, name)
+	}
 	if f := b.udfTable(name); f != nil {
 		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
 		if err != nil {

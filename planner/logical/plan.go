@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/udf"
 )
@@ -331,3 +332,16 @@ func (t *TableFunc) WithChildren(c []Plan) Plan {
 	return &n
 }
 func (t *TableFunc) String() string { return "TableFunction " + t.Call.F.Name }
+
+// FileScan reads files (read_csv, read_parquet, read_arrow, read_json).
+type FileScan struct {
+	Source *datafile.Source
+	Cols   []Column
+}
+
+func (f *FileScan) Columns() []Column        { return f.Cols }
+func (f *FileScan) Children() []Plan         { return nil }
+func (f *FileScan) WithChildren([]Plan) Plan { return f }
+func (f *FileScan) String() string {
+	return fmt.Sprintf("FileScan %s (%d files)", f.Source.Format, len(f.Source.Paths))
+}

@@ -143,6 +143,8 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			return nil, err
 		}
 		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.FileScan:
+		return &exec.FileScan{Env: b.Env, Source: n.Source, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.TableFunc:
 		if n.Lateral {
 			in, err := b.Build(n.Input)

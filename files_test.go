@@ -1,0 +1,96 @@
+package weft_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// writeSample writes the same three rows as Arrow IPC and Parquet, with
+// int32 and nanosecond timestamps to exercise the conversions.
+func writeSample(t *testing.T, dir string) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+		{Name: "name", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "at", Type: &arrow.TimestampType{Unit: arrow.Nanosecond}, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int32Builder).AppendValues([]int32{1, 2, 3}, nil)
+	b.Field(1).(*array.StringBuilder).AppendValues([]string{"ä", "b", ""}, []bool{true, true, false})
+	b.Field(2).(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{1_700_000_000_000_000_000, 0, 1}, []bool{true, false, true})
+	rec := b.NewRecord()
+	defer rec.Release()
+	f, _ := os.Create(filepath.Join(dir, "s.arrow"))
+	w, _ := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	w.Write(rec)
+	w.Close()
+	f.Close()
+	tbl := array.NewTableFromRecords(schema, []arrow.Record{rec})
+	defer tbl.Release()
+	pf, _ := os.Create(filepath.Join(dir, "s.parquet"))
+	if err := pqarrow.WriteTable(tbl, pf, 1024, nil, pqarrow.DefaultWriterProps()); err != nil {
+		t.Fatal(err)
+	}
+	pf.Close()
+	os.WriteFile(filepath.Join(dir, "a.csv"), []byte("id,price,ok,day,note\n1,1.5,true,2024-01-02,x\n2,,false,2024-01-03,\n3,2,true,,\"y, z\"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.csv"), []byte("id,price,ok,day,note\n4,4.25,false,2024-02-01,w\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "e.jsonl"), []byte("{\"id\": 1, \"v\": 2.5, \"tag\": \"x\"}\n{\"id\": 2, \"v\": null, \"tag\": \"y\"}\n"), 0o644)
+	// a value that does not parse, after the rows used to infer the types
+	bad := "id,n\n"
+	for i := 0; i < 1100; i++ {
+		bad += "1,2\n"
+	}
+	os.WriteFile(filepath.Join(dir, "bad.csv"), []byte(bad+"2,notanumber\n"), 0o644)
+}
+
+func TestReadFiles(t *testing.T) {
+	dir := t.TempDir()
+	writeSample(t, dir)
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	checks := []struct{ sql, want string }{
+		{"SELECT count(*), sum(id), max(name), min(at) FROM read_parquet('s.parquet')", "3|6|ä|1970-01-01 00:00:00"},
+		{"SELECT pg_typeof(id), pg_typeof(at) FROM read_parquet('s.parquet') LIMIT 1", "integer|timestamp without time zone"},
+		{"SELECT count(*), count(name), max(at) FROM read_arrow('s.arrow')", "3|2|2023-11-14 22:13:20"},
+		{"SELECT sum(price), max(day), bool_or(ok), count(*) FROM read_csv('?.csv')", "7.75|2024-02-01|t|4"},
+		{"SELECT pg_typeof(price), pg_typeof(ok), pg_typeof(day) FROM read_csv('a.csv') LIMIT 1", "double precision|boolean|date"},
+		{"SELECT note FROM read_csv('a.csv') WHERE id = 3", "y, z"},
+		{"SELECT sum(id), sum(v), max(tag) FROM read_json('e.jsonl')", "3|2.5|y"},
+	}
+	for _, c := range checks {
+		got := rows(t, s, c.sql)
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s = %v, want %s", c.sql, got, c.want)
+		}
+	}
+	mustExec(t, s, "CREATE TABLE loaded AS SELECT * FROM read_csv('?.csv')")
+	if got := rows(t, s, "SELECT count(*) FROM loaded"); got[0] != "4" {
+		t.Errorf("CREATE TABLE AS read_csv: %v", got)
+	}
+	for sql, code := range map[string]string{
+		"SELECT * FROM read_csv('missing.csv')":   sqlerr.UndefinedFile,
+		"SELECT * FROM read_csv('../etc/passwd')": sqlerr.InsufficientPrivilege,
+		"SELECT * FROM read_csv('bad.csv')":       sqlerr.InvalidText,
+		"SELECT * FROM read_parquet('a.csv')":     sqlerr.BadCopyFileFormat,
+	} {
+		_, err := s.Exec(context.Background(), sql)
+		if sqlerr.Code(err) != code {
+			t.Errorf("%s: want %s, got %v", sql, code, err)
+		}
+	}
+}

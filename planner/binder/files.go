@@ -1,0 +1,37 @@
+package binder
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/datafile"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// fileFormats are the table functions that read files.
+var fileFormats = map[string]string{
+	"read_csv":     "csv",
+	"read_parquet": "parquet",
+	"read_arrow":   "arrow",
+	"read_json":    "json",
+}
+
+// bindFileScan binds read_<format>('path or glob'): the files are found
+// and their schema inferred now, so the plan has typed columns.
+func (b *Binder) bindFileScan(format string, fc *pg.FuncCall) (logical.Plan, error) {
+	if len(fc.Args) != 1 || fc.Args[0].GetAConst().GetSval() == nil {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s takes one text literal: a path or glob inside the files directory", funcName(fc.Funcname)).At(fc.Location)
+	}
+	paths, err := datafile.Resolve(b.FilesDir, fc.Args[0].GetAConst().GetSval().Sval)
+	if err != nil {
+		return nil, sqlerr.Wrap(err).At(fc.Location)
+	}
+	src, err := datafile.Infer(format, paths)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]logical.Column, len(src.Names))
+	for i := range src.Names {
+		cols[i] = b.newColumn(src.Names[i], src.Types[i])
+	}
+	return &logical.FileScan{Source: src, Cols: cols}, nil
+}
