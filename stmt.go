@@ -90,6 +90,8 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.alterRole(n.AlterRoleStmt)
 	case *pg.Node_DropRoleStmt:
 		return s.dropRole(n.DropRoleStmt)
+	case *pg.Node_CopyStmt:
+		return s.copyFile(ctx, n.CopyStmt)
 	case *pg.Node_DeclareCursorStmt:
 		return s.declareCursor(ctx, n.DeclareCursorStmt)
 	case *pg.Node_FetchStmt:

@@ -14,6 +14,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -80,7 +81,21 @@ func copyStatement(sql string, parse func(string) ([]*pg.RawStmt, error)) *pg.Co
 func (c *conn) copy(st *pg.CopyStmt) {
 	opts, err := parseCopyOptions(st)
 	if err == nil && st.Filename != "" {
-		err = sqlerr.New(sqlerr.InsufficientPrivilege, "COPY to or from a file is not allowed; use STDIN or STDOUT")
+		// server-side files: the session reads or writes them in its files directory
+		var results []*weft.Result
+		err = c.run(func(ctx context.Context) error {
+			var err error
+			results, err = c.sess.Exec(ctx, st2sql(st))
+			return err
+		})
+		for _, r := range results {
+			c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
+			r.Release()
+		}
+		if err != nil {
+			c.fail(err)
+		}
+		return
 	}
 	if err == nil {
 		if st.IsFrom {
@@ -419,4 +434,13 @@ func readBinaryCopy(data []byte, in *weft.CopyIn) error {
 			return err
 		}
 	}
+}
+
+// st2sql renders a COPY statement back to SQL for the session.
+func st2sql(st *pg.CopyStmt) string {
+	out, err := parser.Deparse(&pg.Node{Node: &pg.Node_CopyStmt{CopyStmt: st}})
+	if err != nil {
+		return ""
+	}
+	return out
 }
