@@ -90,6 +90,11 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.alterRole(n.AlterRoleStmt)
 	case *pg.Node_DropRoleStmt:
 		return s.dropRole(n.DropRoleStmt)
+	case *pg.Node_VacuumStmt:
+		return s.vacuum(n.VacuumStmt)
+	case *pg.Node_CheckPointStmt:
+		// every statement is already durable when it reports success
+		return &Result{Tag: "CHECKPOINT"}, nil
 	case *pg.Node_CopyStmt:
 		return s.copyFile(ctx, n.CopyStmt)
 	case *pg.Node_DeclareCursorStmt:
