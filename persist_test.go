@@ -221,3 +221,17 @@ func filepathWalk(dir string, f func()) {
 		}
 	}
 }
+
+// TestAlterSurvivesRestart checks that ALTER TABLE changes are stored.
+func TestAlterSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	db := openDir(t, dir, memory.NewGoAllocator())
+	mustExec(t, db.NewSession(), `CREATE TABLE t (a int, b text); INSERT INTO t VALUES (1, 'x');
+		ALTER TABLE t ADD COLUMN c int DEFAULT 5; ALTER TABLE t DROP COLUMN b; ALTER TABLE t RENAME COLUMN a TO k; ALTER TABLE t RENAME TO u`)
+	db.Close()
+	db = openDir(t, dir, memory.NewGoAllocator())
+	defer db.Close()
+	if got := rows(t, db.NewSession(), "SELECT k, c FROM u"); len(got) != 1 || got[0] != "1|5" {
+		t.Fatalf("after restart: %v", got)
+	}
+}

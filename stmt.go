@@ -90,6 +90,10 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return s.alterRole(n.AlterRoleStmt)
 	case *pg.Node_DropRoleStmt:
 		return s.dropRole(n.DropRoleStmt)
+	case *pg.Node_AlterTableStmt:
+		return s.alterTable(ctx, n.AlterTableStmt)
+	case *pg.Node_RenameStmt:
+		return s.rename(n.RenameStmt)
 	case *pg.Node_VacuumStmt:
 		return s.vacuum(n.VacuumStmt)
 	case *pg.Node_CheckPointStmt:

@@ -310,3 +310,20 @@ func (c *Catalog) Roles() []Role {
 	}
 	return out
 }
+
+// RenameTable renames a table within its schema.
+func (c *Catalog) RenameTable(t *Table, newName string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[t.Schema]
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", t.Schema)
+	}
+	if s.Tables[newName] != nil || s.Views[newName] != nil {
+		return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", newName)
+	}
+	delete(s.Tables, t.Name)
+	t.Name = newName
+	s.Tables[newName] = t
+	return nil
+}

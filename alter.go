@@ -1,0 +1,178 @@
+package weft
+
+import (
+	"context"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// alterTable handles ALTER TABLE … ADD COLUMN / DROP COLUMN. Each rewrites
+// the table's batches with the new column list in one step.
+func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Result, error) {
+	t, err := s.lookupTable(st.Relation)
+	if err != nil {
+		if st.MissingOk {
+			return &Result{Tag: "ALTER TABLE"}, nil
+		}
+		return nil, err
+	}
+	for _, n := range st.Cmds {
+		cmd := n.GetAlterTableCmd()
+		switch cmd.Subtype {
+		case pg.AlterTableType_AT_AddColumn:
+			if err := s.addColumn(ctx, t, cmd.Def.GetColumnDef(), cmd.MissingOk); err != nil {
+				return nil, err
+			}
+		case pg.AlterTableType_AT_DropColumn:
+			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this ALTER TABLE form is not supported yet (ADD COLUMN, DROP COLUMN and RENAME are)")
+		}
+	}
+	return &Result{Tag: "ALTER TABLE"}, nil
+}
+
+func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) error {
+	col, _, err := s.columnDef(s.env(), cd)
+	if err != nil {
+		return err
+	}
+	if t.ColumnIndex(col.Name) >= 0 {
+		if ifNotExists {
+			return nil
+		}
+		return sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" of relation \"%s\" already exists", col.Name, t.Name)
+	}
+	// the value existing rows get: the DEFAULT, evaluated once, or NULL
+	var fill types.Datum
+	if col.Default != "" {
+		res, err := s.Query(ctx, "SELECT CAST("+col.Default+" AS "+col.Type.String()+")")
+		if err != nil {
+			return err
+		}
+		if len(res.Batches) > 0 && res.Batches[0].NumRows() > 0 {
+			fill = exec.DatumAt(res.Batches[0].Column(0), 0)
+		}
+		res.Release()
+	}
+	t.Lock()
+	defer t.Unlock()
+	cur := t.Current()
+	if col.NotNull && fill == nil && cur != nil && cur.NumRows() > 0 {
+		return sqlerr.New(sqlerr.NotNullViolation, "column \"%s\" of relation \"%s\" contains null values", col.Name, t.Name)
+	}
+	newCols := append(append([]catalog.Column{}, t.Columns...), col)
+	schema := schemaOf(newCols)
+	var parts [][]arrow.Record
+	if cur != nil {
+		parts = make([][]arrow.Record, len(cur.Parts))
+		for p, recs := range cur.Parts {
+			for _, r := range recs {
+				var extra arrow.Array
+				if fill == nil {
+					extra = exec.NullArray(s.db.opts.Mem, col.Type, int(r.NumRows()))
+				} else {
+					extra = exec.ConstArray(s.db.opts.Mem, col.Type, fill, int(r.NumRows()))
+				}
+				cols := append(append([]arrow.Array{}, r.Columns()...), extra)
+				parts[p] = append(parts[p], array.NewRecord(schema, cols, r.NumRows()))
+				extra.Release()
+			}
+		}
+	}
+	t.Columns = newCols
+	if cur != nil {
+		t.Replace(parts)
+	}
+	return nil
+}
+
+func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error {
+	t.Lock()
+	defer t.Unlock()
+	i := t.ColumnIndex(strings.ToLower(name))
+	if i < 0 {
+		if ifExists {
+			return nil
+		}
+		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", name, t.Name)
+	}
+	if len(t.Columns) == 1 {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "cannot drop the only column of table \"%s\"", t.Name)
+	}
+	newCols := append(append([]catalog.Column{}, t.Columns[:i]...), t.Columns[i+1:]...)
+	schema := schemaOf(newCols)
+	cur := t.Current()
+	t.Columns = newCols
+	if cur == nil {
+		return nil
+	}
+	parts := make([][]arrow.Record, len(cur.Parts))
+	for p, recs := range cur.Parts {
+		for _, r := range recs {
+			cols := append(append([]arrow.Array{}, r.Columns()[:i]...), r.Columns()[i+1:]...)
+			parts[p] = append(parts[p], array.NewRecord(schema, cols, r.NumRows()))
+		}
+	}
+	t.Replace(parts)
+	return nil
+}
+
+// rename handles ALTER TABLE … RENAME [COLUMN] … TO ….
+func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
+	switch st.RenameType {
+	case pg.ObjectType_OBJECT_TABLE:
+		t, err := s.lookupTable(st.Relation)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.db.cat.RenameTable(t, strings.ToLower(st.Newname)); err != nil {
+			return nil, err
+		}
+	case pg.ObjectType_OBJECT_COLUMN:
+		t, err := s.lookupTable(st.Relation)
+		if err != nil {
+			return nil, err
+		}
+		t.Lock()
+		defer t.Unlock()
+		i := t.ColumnIndex(strings.ToLower(st.Subname))
+		if i < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", st.Subname)
+		}
+		if t.ColumnIndex(strings.ToLower(st.Newname)) >= 0 {
+			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" of relation \"%s\" already exists", st.Newname, t.Name)
+		}
+		newCols := append([]catalog.Column{}, t.Columns...)
+		newCols[i].Name = strings.ToLower(st.Newname)
+		schema := schemaOf(newCols)
+		cur := t.Current()
+		t.Columns = newCols
+		if cur != nil {
+			parts := make([][]arrow.Record, len(cur.Parts))
+			for p, recs := range cur.Parts {
+				for _, r := range recs {
+					parts[p] = append(parts[p], array.NewRecord(schema, r.Columns(), r.NumRows()))
+				}
+			}
+			t.Replace(parts)
+		}
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "renaming this kind of object is not supported yet")
+	}
+	return &Result{Tag: "ALTER TABLE"}, nil
+}
+
+func schemaOf(cols []catalog.Column) *arrow.Schema {
+	t := &catalog.Table{Columns: cols}
+	return t.ArrowSchema()
+}
