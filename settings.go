@@ -134,3 +134,9 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "transactions beyond BEGIN/COMMIT (each statement commits on its own) are not supported yet")
 }
+
+// Setting returns a session setting's current value.
+func (s *Session) Setting(name string) (string, bool) {
+	v, ok := s.settings[lower(name)]
+	return v, ok
+}

@@ -39,6 +39,8 @@ type conn struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running query
+	// lastReported holds the values clients were last sent (ParameterStatus)
+	lastReported map[string]string
 }
 
 type statement struct {
@@ -135,8 +137,17 @@ func (c *conn) startup() (bool, error) {
 				"session_authorization":       c.user,
 				"application_name":            params["application_name"],
 			}
+			if app := params["application_name"]; app != "" {
+				if rs, err := c.sess.Exec(context.Background(), "SET application_name = '"+strings.ReplaceAll(app, "'", "''")+"'"); err == nil {
+					for _, r := range rs {
+						r.Release()
+					}
+				}
+			}
+			c.lastReported = map[string]string{}
 			for k, v := range status {
 				c.backend.Send(&pgproto3.ParameterStatus{Name: k, Value: v})
+				c.lastReported[k] = v
 			}
 			key := binary.BigEndian.AppendUint32(nil, c.secret)
 			c.backend.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: key})
@@ -308,6 +319,9 @@ func (c *conn) simpleQuery(sql string) {
 			c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
 		}
 		c.afterTag(r.Tag)
+		if r.Tag == "SET" || r.Tag == "RESET" {
+			c.reportSettings()
+		}
 		c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
 		r.Release()
 	}
@@ -427,4 +441,23 @@ func encodeRow(b arrow.Record, row int, cols []weft.Column, formats []int16, val
 		}
 	}
 	return nil
+}
+
+// reported are the settings clients are told about when they change
+// (PostgreSQL's GUC_REPORT parameters), by their ParameterStatus names.
+var reported = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "integer_datetimes"}
+
+// reportSettings sends ParameterStatus for reported settings that changed.
+func (c *conn) reportSettings() {
+	if c.lastReported == nil {
+		c.lastReported = map[string]string{}
+	}
+	for _, name := range reported {
+		v, ok := c.sess.Setting(name)
+		if !ok || c.lastReported[name] == v {
+			continue
+		}
+		c.lastReported[name] = v
+		c.backend.Send(&pgproto3.ParameterStatus{Name: name, Value: v})
+	}
 }

@@ -322,3 +322,17 @@ ORDER BY 1,2`)
 		t.Fatalf("format_type: %q %v", typ, err)
 	}
 }
+
+// TestParameterStatusOnSet checks that changing a reported setting tells
+// the client, as PostgreSQL does.
+func TestParameterStatusOnSet(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, "SET application_name = 'reporter'"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PgConn().ParameterStatus("application_name"); got != "reporter" {
+		t.Fatalf("client sees application_name %q", got)
+	}
+}
