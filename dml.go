@@ -248,6 +248,7 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 		relabeled = append(relabeled, withSchema(r, schema))
 	}
 	defer exec.ReleaseRecords(relabeled)
+	s.beforeWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	parts, err := catalog.AppendParts(s.db.opts.Mem, t.Current(), relabeled, s.db.opts.BatchSize)
@@ -255,6 +256,7 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 		return 0, err
 	}
 	t.Replace(parts)
+	s.afterWrite(t)
 	return n, nil
 }
 
@@ -265,6 +267,7 @@ func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {
 // rewriteTable recomputes every partition of t through plan (which must
 // keep partitions one to one) and installs the result.
 func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, countCol bool) (int64, error) {
+	s.beforeWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	b := physical.NewBuilder(env, s.params)
@@ -305,6 +308,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		return fail(err)
 	}
 	t.Replace(parts)
+	s.afterWrite(t)
 	return counted, nil
 }
 

@@ -123,18 +123,6 @@ func (s *Session) show(name string) (*Result, error) {
 	return textResult(s, name, []string{v}, "SHOW"), nil
 }
 
-func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
-	switch st.Kind {
-	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
-		return &Result{Tag: "BEGIN"}, nil
-	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
-		return &Result{Tag: "COMMIT"}, nil
-	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT, pg.TransactionStmtKind_TRANS_STMT_RELEASE, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "savepoints are not supported yet: each statement commits on its own, so there is nothing to roll back to")
-	}
-	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "transactions beyond BEGIN/COMMIT (each statement commits on its own) are not supported yet")
-}
-
 // Setting returns a session setting's current value.
 func (s *Session) Setting(name string) (string, bool) {
 	v, ok := s.settings[lower(name)]

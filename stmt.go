@@ -46,6 +46,9 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return nil, err
 	}
 	env := s.env()
+	if err := s.ddlInTransaction(raw); err != nil {
+		return nil, err
+	}
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
 		return s.runQuery(ctx, env, n.SelectStmt)

@@ -114,12 +114,22 @@ type Session struct {
 	describing bool
 	described  *binder.Binder
 	cursors    map[string]*cursor
+	tx         *txn // the open transaction block
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
 
-// Close ends the session, releasing its open cursors.
-func (s *Session) Close() { s.closeCursors() }
+// Close ends the session, releasing its open cursors; an open
+// transaction block is rolled back.
+func (s *Session) Close() {
+	s.closeCursors()
+	if s.tx != nil {
+		if s.undo(func(t *catalog.Table) *catalog.Snapshot { return s.tx.before[t] }) == nil {
+			s.db.persist()
+		}
+		s.endTxn()
+	}
+}
 
 // NewSession starts a session.
 func (db *DB) NewSession() *Session {

@@ -155,3 +155,10 @@ func concatRecords(mem memory.Allocator, rs []arrow.Record) (arrow.Record, error
 	}
 	return rec, nil
 }
+
+// Restore installs a snapshot taken earlier (ROLLBACK); the caller holds
+// the write lock and keeps its own reference.
+func (t *Table) Restore(s *Snapshot) {
+	s.Retain()
+	t.setData(s)
+}

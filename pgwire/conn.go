@@ -239,7 +239,7 @@ func (c *conn) closePortal(name string) {
 // fail reports an error and marks an open transaction block failed.
 func (c *conn) fail(err error) {
 	c.sendError(err)
-	if c.txStatus == 'T' {
+	if c.sess != nil && c.sess.InTransaction() {
 		c.txStatus = 'E'
 	}
 }
@@ -277,13 +277,14 @@ func (c *conn) inFailedBlock(sql string) bool {
 	return !(strings.HasPrefix(w, "ROLLBACK") || strings.HasPrefix(w, "ABORT") || strings.HasPrefix(w, "COMMIT") || strings.HasPrefix(w, "END"))
 }
 
-// afterTag moves the transaction status on from a command tag.
-func (c *conn) afterTag(tag string) {
-	switch tag {
-	case "BEGIN", "START TRANSACTION":
-		c.txStatus = 'T'
-	case "COMMIT", "ROLLBACK":
+// afterTag moves the transaction status on: it follows the session's
+// transaction block (a failed block stays 'E' until it ends).
+func (c *conn) afterTag(string) {
+	switch {
+	case !c.sess.InTransaction():
 		c.txStatus = 'I'
+	case c.txStatus != 'E':
+		c.txStatus = 'T'
 	}
 }
 
@@ -330,26 +331,31 @@ func (c *conn) simpleQuery(sql string) {
 	}
 }
 
-// execSimple runs the statements of a simple query; transaction control
-// that the engine does not implement yet is answered at this level.
+// execSimple runs the statements of a simple query.
 func (c *conn) execSimple(ctx context.Context, sql string) ([]*weft.Result, error) {
-	if tag, ok := c.transactionControl(sql); ok {
+	if tag, ok := c.transactionControl(ctx, sql); ok {
 		return []*weft.Result{{Tag: tag}}, nil
 	}
 	return c.sess.Exec(ctx, sql)
 }
 
-// transactionControl answers ROLLBACK (and ABORT) itself: the engine has
-// no transactions yet, every statement is atomic on its own.
-func (c *conn) transactionControl(sql string) (string, bool) {
+// transactionControl ends a failed block: COMMIT there rolls back, as in
+// PostgreSQL, and reports ROLLBACK.
+func (c *conn) transactionControl(ctx context.Context, sql string) (string, bool) {
+	if c.txStatus != 'E' {
+		return "", false
+	}
 	w := strings.ToUpper(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";")))
 	switch w {
-	case "ROLLBACK", "ABORT", "ROLLBACK TRANSACTION", "ROLLBACK WORK":
-		return "ROLLBACK", true
-	case "COMMIT", "END", "COMMIT TRANSACTION", "COMMIT WORK":
-		if c.txStatus == 'E' {
-			return "ROLLBACK", true
+	case "ROLLBACK", "ABORT", "ROLLBACK TRANSACTION", "ROLLBACK WORK", "COMMIT", "END", "COMMIT TRANSACTION", "COMMIT WORK":
+		rs, err := c.sess.Exec(ctx, "ROLLBACK")
+		for _, r := range rs {
+			r.Release()
 		}
+		if err != nil {
+			c.srv.logf("pid=%d: rolling back a failed block: %v", c.pid, err)
+		}
+		return "ROLLBACK", true
 	}
 	return "", false
 }

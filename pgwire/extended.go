@@ -113,7 +113,7 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 			return sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 		}
 		p.started = true
-		if tag, ok := c.transactionControl(p.stmt.prep.SQL); ok {
+		if tag, ok := c.transactionControl(context.Background(), p.stmt.prep.SQL); ok {
 			c.afterTag(tag)
 			c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 			return nil

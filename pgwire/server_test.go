@@ -336,3 +336,60 @@ func TestParameterStatusOnSet(t *testing.T) {
 		t.Fatalf("client sees application_name %q", got)
 	}
 }
+
+// TestTransactions uses pgx's transaction API: rollback undoes, savepoints
+// (pgx's nested transactions) undo part of a block, commit keeps.
+func TestTransactions(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeCacheStatement)
+	if _, err := c.Exec(ctx, "CREATE TABLE acct (id int, bal int)"); err != nil {
+		t.Fatal(err)
+	}
+	c.Exec(ctx, "INSERT INTO acct VALUES (1, 100), (2, 50)")
+	sum := func() int {
+		var n int
+		if err := c.QueryRow(ctx, "SELECT sum(bal) FROM acct").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Exec(ctx, "UPDATE acct SET bal = bal - 30 WHERE id = $1", 1)
+	tx.Exec(ctx, "INSERT INTO acct VALUES ($1, $2)", 3, 999)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(); got != 150 {
+		t.Fatalf("after rollback: %d", got)
+	}
+	tx, _ = c.Begin(ctx)
+	tx.Exec(ctx, "UPDATE acct SET bal = bal + 10 WHERE id = 1")
+	nested, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		t.Fatal(err)
+	}
+	nested.Exec(ctx, "DELETE FROM acct")
+	nested.Rollback(ctx)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := sum(); got != 160 {
+		t.Fatalf("after savepoint rollback and commit: %d", got)
+	}
+	// an error fails the block; COMMIT then rolls back
+	tx, _ = c.Begin(ctx)
+	tx.Exec(ctx, "UPDATE acct SET bal = 0")
+	if _, err := tx.Exec(ctx, "SELECT 1/0"); err == nil {
+		t.Fatal("want an error")
+	}
+	if err := tx.Commit(ctx); err == nil {
+		t.Fatal("commit of a failed block must report the rollback")
+	}
+	if got := sum(); got != 160 {
+		t.Fatalf("after a failed block: %d", got)
+	}
+}

@@ -68,6 +68,10 @@ const (
 	InvalidPassword             = "28P01"
 	ObjectInUse                 = "55006"
 	DiskFull                    = "53100"
+	NoActiveTransaction         = "25P01"
+	InvalidSavepoint            = "3B001"
+	SerializationFailure        = "40001"
+	ActiveTransaction           = "25001"
 	Internal                    = "XX000"
 )
 
