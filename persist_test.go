@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestDataDirectoryIsLocked(t *testing.T) {
 }
 
 // TestCrashKeepsAcknowledgedWrites kills a writer process with SIGKILL at
-// random moments, 20 times, and checks after each restart that every
+// random moments (0–80 ms after its first acknowledged statement), 20 times, and checks after each restart that every
 // acknowledged statement is there and nothing half-applied is.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if dir := os.Getenv("WEFT_CRASH_WRITER"); dir != "" {
@@ -114,21 +115,35 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		killAt := time.Now().Add(time.Duration(20+rand.IntN(150)) * time.Millisecond)
 		sc := bufio.NewScanner(out)
 		done := make(chan struct{})
+		firstAck := make(chan struct{})
+		var ackedNow atomic.Int64
+		ackedNow.Store(acked)
 		go func() {
+			seen := false
 			for sc.Scan() {
 				if n, err := strconv.ParseInt(strings.TrimPrefix(sc.Text(), "ack "), 10, 64); err == nil {
-					acked = n
+					ackedNow.Store(n)
+					if !seen {
+						seen = true
+						close(firstAck)
+					}
 				}
 			}
 			close(done)
 		}()
-		time.Sleep(time.Until(killAt))
+		// let the writer get going (however slow the machine), then kill it
+		// at a random moment
+		select {
+		case <-firstAck:
+		case <-time.After(10 * time.Second):
+		}
+		time.Sleep(time.Duration(rand.IntN(80)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		cmd.Wait()
+		acked = ackedNow.Load()
 
 		db := openDir(t, dir, memory.NewGoAllocator())
 		s := db.NewSession()
