@@ -125,11 +125,13 @@ func (c *CopyIn) Commit() (int64, error) {
 	if len(c.recs) == 0 {
 		return 0, nil
 	}
+	c.s.beginWrites(true)
+	defer c.s.endWrites()
 	n, err := c.s.appendRows(c.table, c.recs)
 	if err != nil {
 		return 0, err
 	}
-	return n, c.s.db.persist()
+	return n, c.s.commitWrites()
 }
 
 // Abort drops the collected rows.

@@ -86,6 +86,14 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 		plan, err = s.insertDefaults(b, t)
 	} else {
 		sel := st.SelectStmt.Node.(*pg.Node_SelectStmt).SelectStmt
+		if st.WithClause != nil {
+			// WITH … INSERT: the CTEs are visible to the inserted query
+			// (a prepared statement runs again with the clause already moved)
+			if sel.WithClause != nil && sel.WithClause != st.WithClause {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH on both INSERT and its query is not supported yet")
+			}
+			sel.WithClause = st.WithClause
+		}
 		if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil && sel.WithClause == nil {
 			plan, err = s.insertValues(b, t, targets, sel.ValuesLists)
 		} else {
@@ -249,14 +257,31 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 	}
 	defer exec.ReleaseRecords(relabeled)
 	s.beforeWrite(t)
+	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	parts, err := catalog.AppendParts(s.db.opts.Mem, t.Current(), relabeled, s.db.opts.BatchSize)
 	if err != nil {
 		return 0, err
 	}
-	t.Replace(parts)
-	s.afterWrite(t)
+	install := func(logged bool) {
+		t.Replace(parts)
+		s.afterWrite(t)
+		s.noteInstalled(t, logged)
+	}
+	if s.mayLog() && len(relabeled) > 0 {
+		logged, err := s.db.store.logAppend(t, relabeled, n, func() { install(true) })
+		if err != nil {
+			for _, p := range parts {
+				exec.ReleaseRecords(p)
+			}
+			return 0, err
+		}
+		if logged {
+			return n, nil
+		}
+	}
+	install(false)
 	return n, nil
 }
 
@@ -268,6 +293,7 @@ func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {
 // keep partitions one to one) and installs the result.
 func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, countCol bool) (int64, error) {
 	s.beforeWrite(t)
+	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	b := physical.NewBuilder(env, s.params)
@@ -309,6 +335,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	}
 	t.Replace(parts)
 	s.afterWrite(t)
+	s.noteInstalled(t, false)
 	return counted, nil
 }
 

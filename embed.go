@@ -34,11 +34,13 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 			return 0, err
 		}
 	}
+	s.beginWrites(true)
+	defer s.endWrites()
 	n, err := s.appendRows(t, recs)
 	if err != nil {
 		return 0, err
 	}
-	return n, s.db.persist()
+	return n, s.commitWrites()
 }
 
 // checkLengths enforces varchar(n)/char(n) limits on loaded strings.

@@ -40,6 +40,12 @@ type store struct {
 	mu       sync.Mutex
 	segments map[arrow.Record]string // batches already on disk
 	nextSeg  uint64
+	gen      uint64 // the write-ahead log generation the catalog names
+	wal      *wal   // nil while unusable (a checkpoint makes a new one)
+	quota    diskQuota
+	// committed holds the OIDs of the tables and views the catalog on
+	// disk names (to drop ones whose creation could not be stored)
+	committed map[uint32]bool
 }
 
 type storedCatalog struct {
@@ -51,6 +57,9 @@ type storedCatalog struct {
 	Roles     []catalog.Role   `json:"roles"`
 	Functions []storedFunction `json:"functions"`
 	NextSeg   uint64           `json:"next_segment"`
+	// WALGeneration is the generation of the write-ahead log that
+	// continues this catalog.
+	WALGeneration uint64 `json:"wal_generation"`
 }
 
 type storedSchema struct {
@@ -111,6 +120,9 @@ func openStore(dir string) (*store, error) {
 }
 
 func (st *store) close() {
+	if st.wal != nil {
+		st.wal.f.Close()
+	}
 	st.lock.Close()
 }
 
@@ -118,7 +130,10 @@ func (st *store) close() {
 func (st *store) load(db *DB) error {
 	raw, err := os.ReadFile(filepath.Join(st.dir, "catalog.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return st.cleanup(nil)
+		if err := st.cleanup(nil); err != nil {
+			return err
+		}
+		return st.openWAL(db, st.gen)
 	}
 	if err != nil {
 		return err
@@ -198,7 +213,18 @@ func (st *store) load(db *DB) error {
 	}
 	cat.SetNextOID(sc.NextOID)
 	st.nextSeg = sc.NextSeg
-	return st.cleanup(keep)
+	if err := st.cleanup(keep); err != nil {
+		return err
+	}
+	st.gen = sc.WALGeneration
+	st.committed = map[uint32]bool{}
+	for _, t := range sc.Tables {
+		st.committed[t.OID] = true
+	}
+	for _, v := range sc.Views {
+		st.committed[v.OID] = true
+	}
+	return st.openWAL(db, st.gen)
 }
 
 func (st *store) readSegment(db *DB, t *catalog.Table, name string) (arrow.Record, error) {
@@ -293,6 +319,8 @@ func (st *store) commit(db *DB) error {
 	sc.Roles = db.cat.Roles()
 	sortCatalog(&sc)
 	sc.NextSeg = st.nextSeg
+	gen := st.gen + 1
+	sc.WALGeneration = gen
 	for d := range dirs {
 		if err := syncDir(filepath.Join(st.dir, "data", d)); err != nil {
 			return err
@@ -302,9 +330,20 @@ func (st *store) commit(db *DB) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(st.dir, "catalog.json"), raw); err != nil {
+	if err := st.writeAtomic(filepath.Join(st.dir, "catalog.json"), raw); err != nil {
 		return err
 	}
+	st.gen = gen
+	st.committed = map[uint32]bool{}
+	for _, t := range sc.Tables {
+		st.committed[t.OID] = true
+	}
+	for _, v := range sc.Views {
+		st.committed[v.OID] = true
+	}
+	// the log's rows are in the segments now; a failure here leaves the
+	// old log, which open ignores, and appends fall back to full commits
+	st.resetWAL(gen)
 	// segments no longer named are garbage now that the catalog moved on
 	for rec, name := range st.segments {
 		if _, ok := referenced[rec]; !ok {
@@ -338,7 +377,7 @@ func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (string, error
 	if err != nil {
 		return "", err
 	}
-	w, err := ipc.NewFileWriter(f, ipc.WithSchema(rec.Schema()))
+	w, err := ipc.NewFileWriter(st.quota.writer(f), ipc.WithSchema(rec.Schema()))
 	if err == nil {
 		err = w.Write(rec)
 	}
@@ -366,17 +405,17 @@ func (st *store) writeModule(m *udf.Module) error {
 	if _, err := os.Stat(path); err == nil {
 		return nil
 	}
-	return writeAtomic(path, m.Original)
+	return st.writeAtomic(path, m.Original)
 }
 
 // writeAtomic replaces path with data: temp file, fsync, rename, fsync dir.
-func writeAtomic(path string, data []byte) error {
+func (st *store) writeAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	_, err = st.quota.writer(f).Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -400,4 +439,24 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// dropUncommitted removes tables and views whose creation never reached
+// the disk (their statement failed to commit), so that memory matches what
+// a restart would find.
+func (st *store) dropUncommitted(cat *catalog.Catalog) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, s := range cat.Schemas() {
+		for _, t := range s.Tables {
+			if !st.committed[t.OID] {
+				cat.DropTable(s.Name, t.Name)
+			}
+		}
+		for _, v := range s.Views {
+			if !st.committed[v.OID] {
+				cat.DropView(s.Name, v.Name)
+			}
+		}
+	}
 }

@@ -201,9 +201,12 @@ func TestVacuumCompacts(t *testing.T) {
 	db := openDir(t, dir, memory.NewGoAllocator())
 	s := db.NewSession()
 	mustExec(t, s, "CREATE TABLE t (a int)")
-	for i := 0; i < 10; i++ {
-		mustExec(t, s, fmt.Sprintf("INSERT INTO t SELECT g FROM generate_series(%d, %d) g", i*100, i*100+99))
+	// 25 batches of 40 rows (too big to merge into the previous batch of a
+	// partition), made segments by CHECKPOINT
+	for i := 0; i < 25; i++ {
+		mustExec(t, s, fmt.Sprintf("INSERT INTO t SELECT g FROM generate_series(%d, %d) g", i*40, i*40+39))
 	}
+	mustExec(t, s, "CHECKPOINT")
 	countFiles := func() int {
 		n := 0
 		filepathWalk(dir+"/data", func() { n++ })

@@ -117,12 +117,14 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		s.ctx, s.params, s.paramTypes = sctx, params, p.ParamTypes
 		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()
 		var err error
+		s.beginWrites(onlyAppends(p.stmt))
+		defer s.endWrites()
 		res, err = s.execStmt(sctx, p.SQL, p.stmt)
 		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
 		}
 		if err == nil && changesState(p.stmt) {
-			if perr := s.db.persist(); perr != nil {
+			if perr := s.commitWrites(); perr != nil {
 				if res != nil {
 					res.Release()
 				}

@@ -100,7 +100,8 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	case *pg.Node_VacuumStmt:
 		return s.vacuum(n.VacuumStmt)
 	case *pg.Node_CheckPointStmt:
-		// every statement is already durable when it reports success
+		// the commit that follows every statement that is not a logged
+		// append folds the write-ahead log into segments
 		return &Result{Tag: "CHECKPOINT"}, nil
 	case *pg.Node_CopyStmt:
 		return s.copyFile(ctx, n.CopyStmt)

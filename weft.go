@@ -90,6 +90,12 @@ func (db *DB) persist() error {
 
 // Close releases all table data.
 func (db *DB) Close() error {
+	if db.store != nil {
+		// fold the log into segments so the next open need not replay it
+		if db.store.walHolds() {
+			db.store.commit(db)
+		}
+	}
 	db.cat.Close()
 	if db.store != nil {
 		db.store.close()
@@ -114,7 +120,8 @@ type Session struct {
 	describing bool
 	described  *binder.Binder
 	cursors    map[string]*cursor
-	tx         *txn // the open transaction block
+	tx         *txn        // the open transaction block
+	writes     *stmtWrites // the running statement's, while it runs
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -190,12 +197,14 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			s.ctx = sctx
 			defer func() { s.ctx = nil }()
 			var err error
+			s.beginWrites(onlyAppends(st))
+			defer s.endWrites()
 			res, err = s.execStmt(sctx, sql, st)
 			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
 			}
 			if err == nil && changesState(st) {
-				if perr := s.db.persist(); perr != nil {
+				if perr := s.commitWrites(); perr != nil {
 					res.Release()
 					res = nil
 					return perr

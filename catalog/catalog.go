@@ -137,6 +137,20 @@ func (c *Catalog) Schemas() []*Schema {
 	return out
 }
 
+// TableByOID finds a table by its OID (nil if there is none).
+func (c *Catalog) TableByOID(oid uint32) *Table {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, s := range c.schemas {
+		for _, t := range s.Tables {
+			if t.OID == oid {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
 // Schema returns a schema by name.
 func (c *Catalog) Schema(name string) (*Schema, bool) {
 	c.mu.RLock()
