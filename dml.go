@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
@@ -289,9 +290,20 @@ func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {
 	return arrayNewRecord(schema, r.Columns(), r.NumRows())
 }
 
+// rewriteMode says what the extra last column of a rewrite plan means.
+type rewriteMode int
+
+const (
+	rewriteUpdate rewriteMode = iota // true where the row was changed
+	rewriteDelete                    // true where the row is kept
+)
+
 // rewriteTable recomputes every partition of t through plan (which must
-// keep partitions one to one) and installs the result.
-func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, countCol bool) (int64, error) {
+// keep partitions and batches one to one with the table's) and installs
+// the result, returning how many rows were updated or deleted. A batch no
+// row of which changed stays the very record it was, so the store keeps
+// its segment: an UPDATE or DELETE writes only the segments it touched.
+func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode) (int64, error) {
 	s.beforeWrite(t)
 	s.noteWrite(t)
 	t.Lock()
@@ -302,6 +314,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	if err != nil {
 		return 0, err
 	}
+	cur := t.Current()
 	schema := t.ArrowSchema()
 	parts := make([][]arrow.Record, op.Partitions())
 	var counted int64
@@ -316,14 +329,25 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		if err != nil {
 			return fail(err)
 		}
-		for _, r := range recs {
-			cols := r.Columns()
-			if countCol {
-				counted += countTrue(cols[len(cols)-1])
-				cols = cols[:len(cols)-1]
-			}
-			parts[p] = append(parts[p], arrayNewRecord(schema, cols, r.NumRows()))
+		var in []arrow.Record
+		if cur != nil && p < len(cur.Parts) {
+			in = cur.Parts[p]
+		}
+		aligned := len(in) == len(recs)
+		for i := 0; aligned && i < len(in); i++ {
+			aligned = in[i].NumRows() == recs[i].NumRows()
+		}
+		for i, r := range recs {
+			rec, n, err := s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
 			r.Release()
+			if err != nil {
+				exec.ReleaseRecords(recs[i+1:])
+				return fail(err)
+			}
+			counted += n
+			if rec != nil {
+				parts[p] = append(parts[p], rec)
+			}
 		}
 	}
 	var all []arrow.Record
@@ -337,6 +361,33 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	s.afterWrite(t)
 	s.noteInstalled(t, false)
 	return counted, nil
+}
+
+// rewrittenBatch turns one output batch of a rewrite plan into the batch
+// to store (nil for none) and the number of rows it updated or deleted;
+// when the batches line up, an untouched batch is the table's own record.
+func (s *Session) rewrittenBatch(ctx context.Context, schema *arrow.Schema, r arrow.Record, mode rewriteMode, aligned bool, in []arrow.Record, i int) (arrow.Record, int64, error) {
+	cols := r.Columns()
+	flag := cols[len(cols)-1].(*array.Boolean)
+	trues := countTrue(flag)
+	data := arrayNewRecord(schema, cols[:len(cols)-1], r.NumRows())
+	switch {
+	case mode == rewriteUpdate && trues == 0 && aligned,
+		mode == rewriteDelete && trues == r.NumRows() && aligned:
+		data.Release()
+		in[i].Retain()
+		return in[i], 0, nil
+	case mode == rewriteUpdate:
+		return data, trues, nil
+	case trues == r.NumRows():
+		return data, 0, nil
+	case trues == 0:
+		data.Release()
+		return nil, r.NumRows(), nil
+	}
+	defer data.Release()
+	kept, err := exec.FilterByMask(ctx, s.db.opts.Mem, data, flag)
+	return kept, r.NumRows() - trues, err
 }
 
 func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) (*Result, error) {
@@ -398,7 +449,7 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	n, err := s.rewriteTable(ctx, env, t, plan, true)
+	n, err := s.rewriteTable(ctx, env, t, plan, rewriteUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -438,16 +489,12 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 	exprs = append(exprs, keep)
 	cols = append(cols, b.NewColumn("keep", types.BoolT))
 	marked := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
-	before := t.Snapshot()
-	total := before.NumRows()
-	before.Release()
-	plan := &logical.Filter{Input: marked, Cond: &logical.ColRef{Col: cols[len(cols)-1]}}
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	kept, err := s.rewriteTable(ctx, env, t, plan, true)
+	deleted, err := s.rewriteTable(ctx, env, t, marked, rewriteDelete)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Tag: "DELETE " + itoa(total-kept)}, nil
+	return &Result{Tag: "DELETE " + itoa(deleted)}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -251,5 +252,67 @@ func TestAlterSurvivesRestart(t *testing.T) {
 	defer db.Close()
 	if got := rows(t, db.NewSession(), "SELECT k, c FROM u"); len(got) != 1 || got[0] != "1|5" {
 		t.Fatalf("after restart: %v", got)
+	}
+}
+
+// TestUpdateRewritesOnlyTouchedSegments: an UPDATE or DELETE of one row
+// replaces the one segment holding it and leaves the others as they were.
+func TestUpdateRewritesOnlyTouchedSegments(t *testing.T) {
+	dir := t.TempDir()
+	db := openDir(t, dir, memory.NewGoAllocator())
+	defer db.Close()
+	s := db.NewSession()
+	mustExec(t, s, "CREATE TABLE t (a int, b text)")
+	mustExec(t, s, "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 20000) g")
+	files := func() map[string]bool {
+		m := map[string]bool{}
+		filepath.WalkDir(filepath.Join(dir, "data"), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				m[path] = true
+			}
+			return nil
+		})
+		return m
+	}
+	before := files()
+	if len(before) < 100 {
+		t.Fatalf("want many segments to start with, have %d", len(before))
+	}
+	for _, c := range []struct{ sql, tag, check, want string }{
+		{"UPDATE t SET b = 'changed' WHERE a = 777", "UPDATE 1", "SELECT count(*) FROM t WHERE b = 'changed'", "1"},
+		{"DELETE FROM t WHERE a = 12345", "DELETE 1", "SELECT count(*), sum(a) FROM t", "19999|199997655"},
+		{"UPDATE t SET b = 'none' WHERE a < 0", "UPDATE 0", "SELECT count(*) FROM t WHERE b = 'none'", "0"},
+	} {
+		res, err := s.Query(context.Background(), c.sql)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		res.Release()
+		if res.Tag != c.tag {
+			t.Errorf("%s: tag %q, want %q", c.sql, res.Tag, c.tag)
+		}
+		after := files()
+		added, removed := 0, 0
+		for f := range after {
+			if !before[f] {
+				added++
+			}
+		}
+		for f := range before {
+			if !after[f] {
+				removed++
+			}
+		}
+		want := 1
+		if c.tag == "UPDATE 0" {
+			want = 0
+		}
+		if added != want || removed != want {
+			t.Errorf("%s: %d segments added and %d removed of %d, want %d and %d", c.sql, added, removed, len(before), want, want)
+		}
+		if got := strings.Join(rows(t, s, c.check), ","); got != c.want {
+			t.Errorf("%s: %s gives %s, want %s", c.sql, c.check, got, c.want)
+		}
+		before = after
 	}
 }

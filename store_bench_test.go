@@ -81,3 +81,30 @@ func BenchmarkCopyFrom(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// BenchmarkDurableUpdate measures an UPDATE of one row of a stored
+// 1,000,000-row table (which rewrites only that row's segment) next to an
+// UPDATE of every row.
+func BenchmarkDurableUpdate(b *testing.B) {
+	db, err := weft.Open(weft.Options{DataDir: b.TempDir(), Mem: memory.NewGoAllocator()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s := db.NewSession()
+	if _, err := s.Exec(context.Background(), "CREATE TABLE t (a int, b bigint); INSERT INTO t SELECT g, g FROM generate_series(1, 1000000) g"); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct{ name, sql string }{
+		{"one-row", "UPDATE t SET b = b + 1 WHERE a = 500000"},
+		{"all-rows", "UPDATE t SET b = b + 1"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := s.Exec(context.Background(), c.sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -98,7 +99,15 @@ func filterBatch(ec *EvalContext, b arrow.Record, pred Expr) (arrow.Record, erro
 		return nil, err
 	}
 	defer mask.Release()
-	bm := mask.(*array.Boolean)
+	return filterByMask(ec, b, mask.(*array.Boolean))
+}
+
+// FilterByMask returns the rows of b where mask is true (a new reference).
+func FilterByMask(ctx context.Context, mem memory.Allocator, b arrow.Record, mask *array.Boolean) (arrow.Record, error) {
+	return filterByMask(&EvalContext{Ctx: ctx, Mem: mem}, b, mask)
+}
+
+func filterByMask(ec *EvalContext, b arrow.Record, bm *array.Boolean) (arrow.Record, error) {
 	trues := 0
 	for i := 0; i < bm.Len(); i++ {
 		if bm.IsValid(i) && bm.Value(i) {
@@ -123,7 +132,7 @@ func filterBatch(ec *EvalContext, b arrow.Record, pred Expr) (arrow.Record, erro
 		return takeRecord(ec, b, idx)
 	}
 	cctx := compute.WithAllocator(ec.Ctx, ec.Mem)
-	return compute.FilterRecordBatch(cctx, b, mask, compute.DefaultFilterOptions())
+	return compute.FilterRecordBatch(cctx, b, bm, compute.DefaultFilterOptions())
 }
 
 func hasInterval(s *arrow.Schema) bool {
