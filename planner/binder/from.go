@@ -333,6 +333,13 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}
+	if name == "postgres_scan" || name == "postgres_query" {
+		plan, err := b.bindRemoteScan(name, fc.FuncCall)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.aliased(plan, rf.Alias, name)
+	}
 	if f := b.udfTable(name); f != nil {
 		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
 		if err != nil {

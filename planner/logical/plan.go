@@ -7,6 +7,7 @@ import (
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/udf"
 )
 
@@ -344,4 +345,25 @@ func (f *FileScan) Children() []Plan         { return nil }
 func (f *FileScan) WithChildren([]Plan) Plan { return f }
 func (f *FileScan) String() string {
 	return fmt.Sprintf("FileScan %s (%d files)", f.Source.Format, len(f.Source.Paths))
+}
+
+// RemoteScan reads a PostgreSQL table or query (postgres_scan,
+// postgres_query): the columns Ords of the source, with Filters (remote
+// SQL) applied by the remote server.
+type RemoteScan struct {
+	Source  *pgsource.Source
+	Cols    []Column
+	Ords    []int
+	Filters []string
+}
+
+func (r *RemoteScan) Columns() []Column        { return r.Cols }
+func (r *RemoteScan) Children() []Plan         { return nil }
+func (r *RemoteScan) WithChildren([]Plan) Plan { return r }
+func (r *RemoteScan) String() string {
+	s := "RemoteScan postgres " + r.Source.Label
+	if len(r.Filters) > 0 {
+		s += " WHERE " + strings.Join(r.Filters, " AND ")
+	}
+	return s
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -143,6 +144,8 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			return nil, err
 		}
 		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.RemoteScan:
+		return &exec.RemoteScan{Env: b.Env, Scan: &pgsource.Scan{Src: n.Source, Ords: n.Ords, Filters: n.Filters}, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.FileScan:
 		return &exec.FileScan{Env: b.Env, Source: n.Source, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.TableFunc:

@@ -1,0 +1,301 @@
+package pgsource
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"math"
+	"strconv"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+const (
+	pgEpochDays   = 10957 // 2000-01-01 - 1970-01-01
+	pgEpochMicros = pgEpochDays * 86400 * 1_000_000
+)
+
+// Scan reads the columns Ords of a source, filtered remotely by Filters
+// (SQL over ColumnRef names), one partition per page range.
+type Scan struct {
+	Src     *Source
+	Ords    []int
+	Filters []string
+
+	mu       sync.Mutex
+	open     int       // partitions being read
+	coord    *pgx.Conn // holds the exported snapshot while they are
+	snapshot string    // the snapshot every partition reads under
+}
+
+// Partitions is the number of page ranges read in parallel.
+func (s *Scan) Partitions() int { return s.Src.Ranges }
+
+// SQL is the remote query of partition part (for EXPLAIN and tests).
+func (s *Scan) SQL(part int) string { return s.Src.querySQL(s.Ords, s.Filters, part) }
+
+// acquire returns the snapshot partitions share (exporting it on first
+// use) when the read is split; "" when it is not.
+func (s *Scan) acquire(ctx context.Context) (string, error) {
+	if s.Src.Ranges <= 1 {
+		return "", nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open++
+	if s.coord != nil {
+		return s.snapshot, nil
+	}
+	conn, err := Connect(ctx, s.Src.ConnString)
+	if err != nil {
+		s.open--
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+		conn.Close(context.Background())
+		s.open--
+		return "", remoteError("starting a snapshot", err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.snapshot); err != nil {
+		conn.Close(context.Background())
+		s.open--
+		return "", remoteError("exporting a snapshot", err)
+	}
+	s.coord = conn
+	return s.snapshot, nil
+}
+
+func (s *Scan) release() {
+	if s.Src.Ranges <= 1 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open--
+	if s.open == 0 && s.coord != nil {
+		s.coord.Close(context.Background())
+		s.coord, s.snapshot = nil, ""
+	}
+}
+
+// Open starts reading partition part into batches of up to batchSize rows
+// allocated from mem, under the schema out.
+func (s *Scan) Open(ctx context.Context, mem memory.Allocator, out *arrow.Schema, part, batchSize int) (*Reader, error) {
+	snapshot, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{scan: s, mem: mem, out: out, batch: batchSize}
+	if err := r.start(ctx, part, snapshot); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reader yields one partition's rows as Arrow batches.
+type Reader struct {
+	scan  *Scan
+	mem   memory.Allocator
+	out   *arrow.Schema
+	batch int
+	conn  *pgx.Conn
+	rr    *pgconn.ResultReader
+	done  bool
+}
+
+func (r *Reader) start(ctx context.Context, part int, snapshot string) error {
+	conn, err := Connect(ctx, r.scan.Src.ConnString)
+	if err != nil {
+		return err
+	}
+	r.conn = conn
+	if snapshot != "" {
+		if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
+			return remoteError("starting a read", err)
+		}
+		if _, err := conn.Exec(ctx, "SET TRANSACTION SNAPSHOT "+QuoteLiteral(snapshot)); err != nil {
+			return remoteError("joining the snapshot", err)
+		}
+	}
+	formats := make([]int16, len(r.scan.Ords))
+	for i, o := range r.scan.Ords {
+		if !r.scan.Src.AsText[o] {
+			formats[i] = 1
+		}
+	}
+	r.rr = conn.PgConn().ExecParams(ctx, r.scan.SQL(part), nil, nil, nil, formats)
+	return nil
+}
+
+// Next returns the next batch, or io.EOF after the last.
+func (r *Reader) Next(ctx context.Context) (arrow.Record, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	src, ords := r.scan.Src, r.scan.Ords
+	builders := make([]array.Builder, len(ords))
+	for i, o := range ords {
+		builders[i] = array.NewBuilder(r.mem, src.Types[o].Arrow())
+	}
+	defer func() {
+		for _, b := range builders {
+			b.Release()
+		}
+	}()
+	n := 0
+	for n < r.batch {
+		if !r.rr.NextRow() {
+			r.done = true
+			if _, err := r.rr.Close(); err != nil {
+				return nil, remoteError("reading "+src.Label, err)
+			}
+			break
+		}
+		vals := r.rr.Values()
+		if len(vals) != max(len(ords), 1) {
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "PostgreSQL source %s: a row has %d columns, want %d", src.Label, len(vals), len(ords))
+		}
+		for i, o := range ords {
+			if err := appendValue(builders[i], src.Types[o], src.AsText[o], vals[i]); err != nil {
+				return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "PostgreSQL source %s: column %s: %v", src.Label, src.Names[o], err)
+			}
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	cols := make([]arrow.Array, len(builders))
+	for i, b := range builders {
+		cols[i] = b.NewArray()
+	}
+	rec := array.NewRecord(r.out, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, nil
+}
+
+// Close ends the read (an unfinished one is abandoned with its connection).
+func (r *Reader) Close() {
+	if r.scan == nil {
+		return
+	}
+	if r.conn != nil {
+		r.conn.Close(context.Background())
+		r.conn = nil
+	}
+	r.scan.release()
+	r.scan = nil
+}
+
+type badValue string
+
+func (e badValue) Error() string { return string(e) }
+
+// appendValue appends one remote value, binary unless asText.
+func appendValue(b array.Builder, t types.T, asText bool, raw []byte) error {
+	if raw == nil {
+		b.AppendNull()
+		return nil
+	}
+	if asText {
+		switch bb := b.(type) {
+		case *array.Decimal128Builder:
+			d, err := types.ParseNumeric(t, string(raw))
+			if err != nil {
+				return err
+			}
+			bb.Append(d.(decimal128.Num))
+		case *array.Int64Builder:
+			v, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				return err
+			}
+			bb.Append(v)
+		case *array.StringBuilder:
+			bb.BinaryBuilder.Append(raw)
+		default:
+			return badValue("no text reading")
+		}
+		return nil
+	}
+	need := func(n int) error {
+		if len(raw) != n {
+			return badValue("binary value of " + strconv.Itoa(len(raw)) + " bytes, want " + strconv.Itoa(n))
+		}
+		return nil
+	}
+	switch bb := b.(type) {
+	case *array.BooleanBuilder:
+		if err := need(1); err != nil {
+			return err
+		}
+		bb.Append(raw[0] != 0)
+	case *array.Int16Builder:
+		if err := need(2); err != nil {
+			return err
+		}
+		bb.Append(int16(binary.BigEndian.Uint16(raw)))
+	case *array.Int32Builder:
+		if err := need(4); err != nil {
+			return err
+		}
+		bb.Append(int32(binary.BigEndian.Uint32(raw)))
+	case *array.Int64Builder:
+		if err := need(8); err != nil {
+			return err
+		}
+		bb.Append(int64(binary.BigEndian.Uint64(raw)))
+	case *array.Float32Builder:
+		if err := need(4); err != nil {
+			return err
+		}
+		bb.Append(math.Float32frombits(binary.BigEndian.Uint32(raw)))
+	case *array.Float64Builder:
+		if err := need(8); err != nil {
+			return err
+		}
+		bb.Append(math.Float64frombits(binary.BigEndian.Uint64(raw)))
+	case *array.StringBuilder:
+		bb.BinaryBuilder.Append(raw)
+	case *array.BinaryBuilder:
+		bb.Append(raw)
+	case *array.Date32Builder:
+		if err := need(4); err != nil {
+			return err
+		}
+		bb.Append(arrow.Date32(int32(binary.BigEndian.Uint32(raw)) + pgEpochDays))
+	case *array.Time64Builder:
+		if err := need(8); err != nil {
+			return err
+		}
+		bb.Append(arrow.Time64(int64(binary.BigEndian.Uint64(raw))))
+	case *array.TimestampBuilder:
+		if err := need(8); err != nil {
+			return err
+		}
+		bb.Append(arrow.Timestamp(int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros))
+	case *array.MonthDayNanoIntervalBuilder:
+		if err := need(16); err != nil {
+			return err
+		}
+		bb.Append(arrow.MonthDayNanoInterval{
+			Nanoseconds: int64(binary.BigEndian.Uint64(raw)) * 1000,
+			Days:        int32(binary.BigEndian.Uint32(raw[8:])),
+			Months:      int32(binary.BigEndian.Uint32(raw[12:])),
+		})
+	default:
+		return badValue("unsupported column type")
+	}
+	return nil
+}
