@@ -67,7 +67,7 @@ func (s *Session) copyFromFile(ctx context.Context, st *pg.CopyStmt, format stri
 		src.Names, src.Types = append(src.Names, c.Name), append(src.Types, c.Type)
 	}
 	for i := range paths {
-		r, err := src.Open(ctx, s.db.opts.Mem, i)
+		r, err := src.Open(ctx, s.db.opts.Mem, i, nil)
 		if err != nil {
 			return nil, err
 		}

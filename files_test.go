@@ -2,8 +2,12 @@ package weft_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -136,5 +140,67 @@ func TestCopyFilesRoundTrip(t *testing.T) {
 	}
 	if _, err := s.Exec(context.Background(), "COPY src TO '../x.csv' (FORMAT csv)"); sqlerr.Code(err) != sqlerr.InsufficientPrivilege {
 		t.Errorf("writing outside the files directory: %v", err)
+	}
+}
+
+// TestParquetPushdown reads only the columns a query uses and skips the
+// row groups whose statistics rule its conditions out, with the same
+// answers as the table the file was written from.
+func TestParquetPushdown(t *testing.T) {
+	dir := t.TempDir()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2, BatchSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	mustExec(t, s, `CREATE TABLE src AS SELECT g AS id, 'n' || lpad(g::text, 5, '0') AS name, g * 0.5 AS v,
+		timestamp '2024-01-01' + g * interval '1 minute' AS at, date '2024-01-01' + g / 1000 AS day
+		FROM generate_series(1, 20000) g`)
+	// sorted, so each 1000-row batch (and row group) holds one id range
+	mustExec(t, s, "COPY (SELECT * FROM src ORDER BY id) TO 'big.parquet' (FORMAT parquet)")
+	for _, c := range []struct {
+		where      string
+		minSkipped int
+	}{
+		{"id BETWEEN 5000 AND 5999", 18},
+		{"id = 12345", 19},
+		{"17000 < id", 16},
+		{"name = 'n00042'", 19},
+		{"name >= 'n19500'", 19},
+		{"at < timestamp '2024-01-01 00:30:00'", 19},
+		{"day = date '2024-01-05'", 18},
+		{"v > 9999.0", 0}, // floats: no skipping on > (NaN sorts above all)
+		{"id < 0", 20},
+		{"mod(id, 2) = 0", 0},
+	} {
+		q := "SELECT count(*), sum(id), max(name), min(at) FROM %s WHERE " + c.where
+		got := rows(t, s, fmt.Sprintf(q, "read_parquet('big.parquet')"))
+		want := rows(t, s, fmt.Sprintf(q, "src"))
+		if got[0] != want[0] {
+			t.Errorf("%s: got %s, want %s", c.where, got[0], want[0])
+		}
+		plan := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+fmt.Sprintf(q, "read_parquet('big.parquet')")), "\n")
+		m := regexp.MustCompile(`row groups skipped: (\d+)`).FindStringSubmatch(plan)
+		skipped := 0
+		if m != nil {
+			skipped, _ = strconv.Atoi(m[1])
+		}
+		if skipped < c.minSkipped {
+			t.Errorf("%s: skipped %d row groups, want at least %d:\n%s", c.where, skipped, c.minSkipped, plan)
+		}
+	}
+	// projections in any order, and none at all
+	for _, q := range []string{
+		"SELECT name, id FROM %s WHERE id IN (3, 19999) ORDER BY id",
+		"SELECT day, v, id FROM %s WHERE id > 19997 ORDER BY id",
+		"SELECT count(*) FROM %s",
+	} {
+		got := strings.Join(rows(t, s, fmt.Sprintf(q, "read_parquet('big.parquet')")), ",")
+		want := strings.Join(rows(t, s, fmt.Sprintf(q, "src")), ",")
+		if got != want {
+			t.Errorf("%s: got %s, want %s", q, got, want)
+		}
 	}
 }

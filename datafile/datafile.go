@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -280,7 +281,20 @@ type Reader interface {
 }
 
 // Open reads file i.
-func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int) (Reader, error) {
+func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int, pd *Pushdown) (Reader, error) {
+	cols := pd.columns(len(s.Names))
+	if s.Format == "parquet" {
+		return s.openParquet(ctx, mem, s.Paths[i], cols, pd)
+	}
+	r, err := s.openAll(ctx, mem, i)
+	if err != nil {
+		return nil, err
+	}
+	return project(r, s.Schema(), cols), nil
+}
+
+// openAll reads every column of file i.
+func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int) (Reader, error) {
 	path := s.Paths[i]
 	schema := s.Schema()
 	switch s.Format {
@@ -302,32 +316,6 @@ func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int) (Reader,
 			rec.Retain()
 			return rec, nil
 		}, close: func() { r.Release(); f.Close() }}, nil
-	case "parquet":
-		pf, err := file.OpenParquetFile(path, false)
-		if err != nil {
-			return nil, bad(path, err)
-		}
-		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, mem)
-		if err != nil {
-			pf.Close()
-			return nil, bad(path, err)
-		}
-		rr, err := fr.GetRecordReader(ctx, nil, nil)
-		if err != nil {
-			pf.Close()
-			return nil, bad(path, err)
-		}
-		return s.converting(ctx, mem, path, func() (arrow.Record, error) {
-			if !rr.Next() {
-				if err := rr.Err(); err != nil && err != io.EOF {
-					return nil, bad(path, err)
-				}
-				return nil, io.EOF
-			}
-			rec := rr.Record()
-			rec.Retain()
-			return rec, nil
-		}, func() { rr.Release(); pf.Close() }), nil
 	case "arrow":
 		f, err := os.Open(path)
 		if err != nil {
@@ -370,6 +358,122 @@ func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int) (Reader,
 		}, close: func() { jr.Release(); f.Close() }}, nil
 	}
 	return nil, sqlerr.New(sqlerr.InvalidParameter, "unknown file format %q", s.Format)
+}
+
+// openParquet reads the columns cols of a Parquet file, skipping the row
+// groups whose statistics rule out pd's ranges.
+func (s *Source) openParquet(ctx context.Context, mem memory.Allocator, path string, cols []int, pd *Pushdown) (Reader, error) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, bad(path, err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 8192}, mem)
+	if err != nil {
+		pf.Close()
+		return nil, bad(path, err)
+	}
+	var groups []int // nil: all
+	if pd != nil && len(pd.Ranges) > 0 {
+		var skipped int
+		groups, skipped = keepRowGroups(pf, fr.Manifest, pd.Ranges)
+		pd.skipped.Add(int64(skipped))
+		if len(groups) == 0 {
+			pf.Close()
+			return &recordReader{next: func() (arrow.Record, error) { return nil, io.EOF }, close: func() {}}, nil
+		}
+	}
+	// read the leaves of the wanted columns (all of them when one is not a
+	// plain leaf), then keep the wanted columns
+	leaves, picked, fields := []int{}, []int{}, fr.Manifest.Fields
+	for _, c := range cols {
+		if c >= len(fields) || !fields[c].IsLeaf() {
+			leaves = nil
+			break
+		}
+		leaves = append(leaves, fields[c].ColIndex)
+	}
+	if leaves != nil && len(leaves) == 0 {
+		// no column wanted: read one for the row count (or all, if the
+		// first is not a plain leaf)
+		leaves = nil
+		if len(fields) > 0 && fields[0].IsLeaf() {
+			leaves = []int{fields[0].ColIndex}
+		}
+	}
+	if leaves == nil {
+		picked = cols
+	} else {
+		// the reader returns the chosen leaves in file order
+		order := append([]int(nil), cols...)
+		sort.Ints(order)
+		order = slices.Compact(order)
+		for _, c := range cols {
+			picked = append(picked, slices.Index(order, c))
+		}
+		if len(cols) == 0 {
+			picked = nil
+		}
+		sort.Ints(leaves)
+		leaves = slices.Compact(leaves)
+	}
+	rr, err := fr.GetRecordReader(ctx, leaves, groups)
+	if err != nil {
+		pf.Close()
+		return nil, bad(path, err)
+	}
+	full := s.Schema()
+	outFields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		outFields[i] = full.Field(c)
+	}
+	conv := &Source{Format: s.Format, Paths: s.Paths}
+	for _, c := range cols {
+		conv.Names = append(conv.Names, s.Names[c])
+		conv.Types = append(conv.Types, s.Types[c])
+	}
+	return conv.converting(ctx, mem, path, func() (arrow.Record, error) {
+		if !rr.Next() {
+			if err := rr.Err(); err != nil && err != io.EOF {
+				return nil, bad(path, err)
+			}
+			return nil, io.EOF
+		}
+		rec := rr.Record()
+		return pick(rec, picked), nil
+	}, func() { rr.Release(); pf.Close() }), nil
+}
+
+// pick returns a new reference to rec holding only the columns idx, in
+// that order (a zero-column record of the same length for none).
+func pick(rec arrow.Record, idx []int) arrow.Record {
+	cols := make([]arrow.Array, len(idx))
+	fields := make([]arrow.Field, len(idx))
+	for i, c := range idx {
+		cols[i] = rec.Column(c)
+		fields[i] = rec.Schema().Field(c)
+	}
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+}
+
+// project keeps the columns cols of what r reads.
+func project(r Reader, full *arrow.Schema, cols []int) Reader {
+	if len(cols) == full.NumFields() {
+		identity := true
+		for i, c := range cols {
+			identity = identity && i == c
+		}
+		if identity {
+			return r
+		}
+	}
+	return &recordReader{next: func() (arrow.Record, error) {
+		rec, err := r.Next()
+		if err != nil {
+			return nil, err
+		}
+		defer rec.Release()
+		return pick(rec, cols), nil
+	}, close: r.Close}
 }
 
 // converting casts each batch's columns to the source's SQL types.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -14,6 +15,7 @@ import (
 type FileScan struct {
 	Env    *Env
 	Source *datafile.Source
+	Push   *datafile.Pushdown
 	Out    *arrow.Schema
 }
 
@@ -21,11 +23,19 @@ func (f *FileScan) Schema() *arrow.Schema { return f.Out }
 func (f *FileScan) Partitions() int       { return len(f.Source.Paths) }
 func (f *FileScan) Children() []Operator  { return nil }
 func (f *FileScan) Explain() string {
-	return fmt.Sprintf("FileScan %s (files: %d)", f.Source.Format, len(f.Source.Paths))
+	s := fmt.Sprintf("FileScan %s (files: %d)", f.Source.Format, len(f.Source.Paths))
+	if f.Push != nil && len(f.Push.Ranges) > 0 {
+		parts := make([]string, len(f.Push.Ranges))
+		for i, r := range f.Push.Ranges {
+			parts[i] = fmt.Sprintf("%s %s %v", f.Source.Names[r.Col], r.Op, r.Value)
+		}
+		s += fmt.Sprintf(" row group filter: %s; row groups skipped: %d", strings.Join(parts, " AND "), f.Push.Skipped())
+	}
+	return s
 }
 
 func (f *FileScan) Open(ctx context.Context, part int) (Stream, error) {
-	r, err := f.Source.Open(ctx, f.Env.Mem, part)
+	r, err := f.Source.Open(ctx, f.Env.Mem, part, f.Push)
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,12 @@ func (b *Binder) bindFileScan(format string, fc *pg.FuncCall) (logical.Plan, err
 	if err != nil {
 		return nil, err
 	}
-	cols := make([]logical.Column, len(src.Names))
+	scan := &logical.FileScan{Source: src}
 	for i := range src.Names {
-		cols[i] = b.newColumn(src.Names[i], src.Types[i])
+		scan.Cols = append(scan.Cols, b.newColumn(src.Names[i], src.Types[i]))
+		scan.Ords = append(scan.Ords, i)
 	}
-	return &logical.FileScan{Source: src, Cols: cols}, nil
+	return scan, nil
 }
 
 // bindRemoteScan binds postgres_scan('conn', 'schema.table') and

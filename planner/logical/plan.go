@@ -338,6 +338,8 @@ func (t *TableFunc) String() string { return "TableFunction " + t.Call.F.Name }
 type FileScan struct {
 	Source *datafile.Source
 	Cols   []Column
+	Ords   []int            // source column of each output column
+	Ranges []datafile.Range // conditions for skipping Parquet row groups
 }
 
 func (f *FileScan) Columns() []Column        { return f.Cols }

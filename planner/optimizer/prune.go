@@ -41,6 +41,16 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 			}
 		}
 		return &logical.Scan{Table: n.Table, Cols: cols, Ords: ords}
+	case *logical.FileScan:
+		var cols []logical.Column
+		ords := []int{} // (nil would mean every column)
+		for i, c := range n.Cols {
+			if need[c.ID] {
+				cols = append(cols, c)
+				ords = append(ords, n.Ords[i])
+			}
+		}
+		return &logical.FileScan{Source: n.Source, Cols: cols, Ords: ords, Ranges: n.Ranges}
 	case *logical.RemoteScan:
 		var cols []logical.Column
 		var ords []int

@@ -48,6 +48,8 @@ func push(p logical.Plan, preds []logical.Expr) logical.Plan {
 		return &logical.Sort{Input: push(n.Input, preds), Keys: n.Keys}
 	case *logical.RemoteScan:
 		return pushIntoRemote(n, preds)
+	case *logical.FileScan:
+		return pushIntoFileScan(n, preds)
 	case *logical.Aggregate:
 		groupIDs := map[logical.ColumnID]logical.Expr{}
 		for i, g := range n.Groups {

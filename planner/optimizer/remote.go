@@ -3,6 +3,7 @@ package optimizer
 import (
 	"strings"
 
+	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/types"
@@ -120,4 +121,62 @@ func remoteLiteral(c *logical.Const) (string, bool) {
 		return "", false
 	}
 	return pgsource.QuoteLiteral(types.Format(c.T, c.Value)) + "::" + c.T.String(), true
+}
+
+// pushIntoFileScan gives a Parquet scan the conjuncts "column op constant"
+// for skipping row groups on their statistics. The filter stays above the
+// scan: statistics only rule whole groups out.
+func pushIntoFileScan(f *logical.FileScan, preds []logical.Expr) logical.Plan {
+	if f.Source.Format != "parquet" {
+		return wrap(f, preds)
+	}
+	ords := map[logical.ColumnID]int{}
+	for i, c := range f.Cols {
+		ords[c.ID] = f.Ords[i]
+	}
+	ranges := append([]datafile.Range(nil), f.Ranges...)
+	for _, p := range preds {
+		if r, ok := statsRange(p, ords); ok {
+			ranges = append(ranges, r)
+		}
+	}
+	return wrap(&logical.FileScan{Source: f.Source, Cols: f.Cols, Ords: f.Ords, Ranges: ranges}, preds)
+}
+
+var flipped = map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+// statsRange recognises "column op constant" (either way round).
+func statsRange(e logical.Expr, ords map[logical.ColumnID]int) (datafile.Range, bool) {
+	call, ok := e.(*logical.Call)
+	if !ok || !call.Infix || len(call.Args) != 2 {
+		return datafile.Range{}, false
+	}
+	op, ok := flipped[call.Name]
+	if !ok {
+		return datafile.Range{}, false
+	}
+	col, c := call.Args[0], call.Args[1]
+	if _, isConst := col.(*logical.Const); isConst {
+		col, c = c, col
+	} else {
+		op = call.Name
+	}
+	ref, ok1 := col.(*logical.ColRef)
+	k, ok2 := c.(*logical.Const)
+	if !ok1 || !ok2 || k.Value == nil {
+		return datafile.Range{}, false
+	}
+	o, ok := ords[ref.Col.ID]
+	if !ok {
+		return datafile.Range{}, false
+	}
+	switch ref.Col.T.Kind {
+	case types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Date, types.Timestamp, types.TimestampTZ:
+	default:
+		return datafile.Range{}, false
+	}
+	if ref.Col.T.Kind != k.T.Kind && !(ref.Col.T.IsString() && k.T.IsString()) {
+		return datafile.Range{}, false
+	}
+	return datafile.Range{Col: o, Op: op, Value: k.Value}, true
 }

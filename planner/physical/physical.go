@@ -6,6 +6,7 @@ package physical
 import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/planner/logical"
@@ -147,7 +148,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 	case *logical.RemoteScan:
 		return &exec.RemoteScan{Env: b.Env, Scan: &pgsource.Scan{Src: n.Source, Ords: n.Ords, Filters: n.Filters}, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.FileScan:
-		return &exec.FileScan{Env: b.Env, Source: n.Source, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.FileScan{Env: b.Env, Source: n.Source, Push: &datafile.Pushdown{Cols: n.Ords, Ranges: n.Ranges}, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.TableFunc:
 		if n.Lateral {
 			in, err := b.Build(n.Input)

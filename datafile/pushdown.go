@@ -1,0 +1,202 @@
+package datafile
+
+import (
+	"bytes"
+	"math"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Pushdown narrows a read: Cols are the source columns to return, in
+// order (nil: all of them), and Ranges are conditions that every returned
+// row must meet, which let a reader skip Parquet row groups whose
+// statistics rule them out. The rows of groups that are read are not
+// filtered here: the plan keeps its filter.
+type Pushdown struct {
+	Cols   []int
+	Ranges []Range
+
+	skipped atomic.Int64 // row groups skipped so far
+}
+
+// Skipped reports how many Parquet row groups reads have skipped.
+func (p *Pushdown) Skipped() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.skipped.Load()
+}
+
+// Range is "source column Col Op Value" (Op one of = < <= > >=).
+type Range struct {
+	Col   int
+	Op    string
+	Value types.Datum
+}
+
+// columns resolves the columns to return.
+func (p *Pushdown) columns(n int) []int {
+	if p == nil || p.Cols == nil {
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	return p.Cols
+}
+
+// keepRowGroups lists the row groups of a Parquet file that statistics do
+// not rule out, and how many were skipped.
+func keepRowGroups(pf *file.Reader, manifest *pqarrow.SchemaManifest, ranges []Range) ([]int, int) {
+	n := pf.NumRowGroups()
+	var keep []int
+	for rg := 0; rg < n; rg++ {
+		if !ruledOut(pf.MetaData().RowGroup(rg), manifest, ranges) {
+			keep = append(keep, rg)
+		}
+	}
+	return keep, n - len(keep)
+}
+
+func ruledOut(rg *metadata.RowGroupMetaData, manifest *pqarrow.SchemaManifest, ranges []Range) bool {
+	for _, r := range ranges {
+		if r.Col >= len(manifest.Fields) || !manifest.Fields[r.Col].IsLeaf() {
+			continue
+		}
+		chunk, err := rg.ColumnChunk(manifest.Fields[r.Col].ColIndex)
+		if err != nil {
+			continue
+		}
+		if set, err := chunk.StatsSet(); err != nil || !set {
+			continue
+		}
+		stats, err := chunk.Statistics()
+		if err != nil || stats == nil || !stats.HasMinMax() {
+			continue
+		}
+		if isFloatStats(stats) && (r.Op == ">" || r.Op == ">=") {
+			// NaN sorts above every number here but is left out of
+			// Parquet's min and max
+			continue
+		}
+		if cmpMin, cmpMax, ok := compareStats(stats, manifest.Fields[r.Col].Field.Type, r.Value); ok && excludes(r.Op, cmpMin, cmpMax) {
+			return true
+		}
+	}
+	return false
+}
+
+// excludes says whether no value v with min <= v <= max can satisfy
+// "v op c", given cmpMin = compare(min, c) and cmpMax = compare(max, c).
+func excludes(op string, cmpMin, cmpMax int) bool {
+	switch op {
+	case "=":
+		return cmpMin > 0 || cmpMax < 0
+	case "<":
+		return cmpMin >= 0
+	case "<=":
+		return cmpMin > 0
+	case ">":
+		return cmpMax <= 0
+	case ">=":
+		return cmpMax < 0
+	}
+	return false
+}
+
+// compareStats compares a row group's min and max with the constant c
+// (a Weft datum of the column's SQL type). ok is false when the statistics
+// cannot be compared safely.
+func compareStats(stats metadata.TypedStatistics, field arrow.DataType, c types.Datum) (cmpMin, cmpMax int, ok bool) {
+	switch s := stats.(type) {
+	case *metadata.Int32Statistics:
+		switch field.ID() {
+		case arrow.INT8, arrow.INT16, arrow.INT32:
+			v, isInt := c.(int64)
+			return cmpInt(int64(s.Min()), v), cmpInt(int64(s.Max()), v), isInt
+		case arrow.DATE32:
+			v, isDate := c.(int32)
+			return cmpInt(int64(s.Min()), int64(v)), cmpInt(int64(s.Max()), int64(v)), isDate
+		}
+	case *metadata.Int64Statistics:
+		v, isInt := c.(int64)
+		if !isInt {
+			return 0, 0, false
+		}
+		switch ft := field.(type) {
+		case *arrow.Int64Type:
+			return cmpInt(s.Min(), v), cmpInt(s.Max(), v), true
+		case *arrow.TimestampType:
+			// Weft's timestamps are microseconds; widen the group's range
+			// outward when converting so rounding never excludes a match
+			lo, hi := toMicros(s.Min(), ft.Unit, false), toMicros(s.Max(), ft.Unit, true)
+			return cmpInt(lo, v), cmpInt(hi, v), true
+		}
+	case *metadata.Float32Statistics:
+		v, isFloat := c.(float64)
+		return cmpFloat(float64(s.Min()), v), cmpFloat(float64(s.Max()), v), isFloat && !math.IsNaN(v)
+	case *metadata.Float64Statistics:
+		v, isFloat := c.(float64)
+		return cmpFloat(s.Min(), v), cmpFloat(s.Max(), v), isFloat && !math.IsNaN(v)
+	case *metadata.ByteArrayStatistics:
+		v, isText := c.(string)
+		if !isText || (field.ID() != arrow.STRING && field.ID() != arrow.LARGE_STRING) {
+			return 0, 0, false
+		}
+		return bytes.Compare(s.Min(), []byte(v)), bytes.Compare(s.Max(), []byte(v)), true
+	}
+	return 0, 0, false
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func toMicros(v int64, unit arrow.TimeUnit, up bool) int64 {
+	switch unit {
+	case arrow.Second:
+		return v * 1_000_000
+	case arrow.Millisecond:
+		return v * 1000
+	case arrow.Nanosecond:
+		q := v / 1000
+		if up && v%1000 != 0 && v > 0 {
+			q++
+		}
+		if !up && v%1000 != 0 && v < 0 {
+			q--
+		}
+		return q
+	}
+	return v
+}
+
+func isFloatStats(s metadata.TypedStatistics) bool {
+	switch s.(type) {
+	case *metadata.Float32Statistics, *metadata.Float64Statistics:
+		return true
+	}
+	return false
+}
