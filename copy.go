@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -66,10 +67,11 @@ func (c *CopyIn) newBuilders() {
 }
 
 // AddText adds a row of text fields (nil: NULL), converted to the columns'
-// types with the checks an INSERT makes (varchar lengths, valid input).
-func (c *CopyIn) AddText(fields []*string) error {
+// types with the checks an INSERT makes (varchar lengths, valid input);
+// where says where the row came from ("line 3"), for errors.
+func (c *CopyIn) AddText(fields []*string, where string) error {
 	if len(fields) != len(c.targets) {
-		return sqlerr.New(sqlerr.BadCopyFileFormat, "row %d has %d fields, expected %d", c.rows+1, len(fields), len(c.targets))
+		return sqlerr.New(sqlerr.BadCopyFileFormat, "%s: %d fields, expected %d", where, len(fields), len(c.targets))
 	}
 	vals := make([]types.Datum, len(fields))
 	for k, f := range fields {
@@ -78,7 +80,7 @@ func (c *CopyIn) AddText(fields []*string) error {
 		}
 		v, err := exec.CastDatum(*f, types.TextT, c.Columns[k].Type, false)
 		if err != nil {
-			return sqlerr.Wrap(err).WithDetail("COPY " + c.table.Name + ", line " + itoa(int64(c.rows+1)) + ", column " + c.Columns[k].Name)
+			return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, where, c.Columns[k].Name, *f))
 		}
 		vals[k] = v
 	}

@@ -1,11 +1,13 @@
 package weft
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -27,29 +30,17 @@ func (s *Session) copyFile(ctx context.Context, st *pg.CopyStmt) (*Result, error
 	if st.Filename == "" {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY with STDIN or STDOUT needs a client connection (weft serve)")
 	}
-	format, header := "text", false
-	for _, n := range st.Options {
-		d := n.GetDefElem()
-		switch d.Defname {
-		case "format":
-			format = strings.ToLower(d.Arg.GetString_().GetSval())
-		case "header":
-			header = d.Arg == nil || d.Arg.GetBoolean().GetBoolval() || d.Arg.GetString_().GetSval() == "true" || d.Arg.GetInteger().GetIval() == 1
-		default:
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY option %s is not supported for files", d.Defname)
-		}
+	o, err := copyfmt.ParseOptions(st, "text", "csv", "parquet", "arrow", "json")
+	if err != nil {
+		return nil, err
 	}
 	if st.IsFrom {
-		return s.copyFromFile(ctx, st, format, header)
+		return s.copyFromFile(ctx, st, o)
 	}
-	return s.copyToFile(ctx, st, format, header)
+	return s.copyToFile(ctx, st, o)
 }
 
-func (s *Session) copyFromFile(ctx context.Context, st *pg.CopyStmt, format string, header bool) (*Result, error) {
-	tabs := format == "text"
-	if tabs {
-		format = "csv" // tab-separated text is read as CSV with a tab
-	}
+func (s *Session) copyFromFile(ctx context.Context, st *pg.CopyStmt, o copyfmt.Options) (*Result, error) {
 	paths, err := datafile.Resolve(s.db.opts.FilesDir, st.Filename)
 	if err != nil {
 		return nil, err
@@ -59,39 +50,16 @@ func (s *Session) copyFromFile(ctx context.Context, st *pg.CopyStmt, format stri
 		return nil, err
 	}
 	defer in.Abort()
-	src := &datafile.Source{Format: format, Paths: paths, Header: header, Comma: ','}
-	if tabs {
-		src.Comma = '\t'
-	}
-	for _, c := range in.Columns {
-		src.Names, src.Types = append(src.Names, c.Name), append(src.Types, c.Type)
-	}
-	for i := range paths {
-		r, err := src.Open(ctx, s.db.opts.Mem, i, nil)
+	for _, path := range paths {
+		if o.Format == "csv" || o.Format == "text" {
+			err = copyDelimitedFile(ctx, in, path, o)
+		} else if o.Format == "json" {
+			err = copyJSONFile(ctx, in, path)
+		} else {
+			err = s.copyTypedFile(ctx, in, path, o.Format)
+		}
 		if err != nil {
 			return nil, err
-		}
-		for {
-			rec, err := r.Next()
-			if err != nil {
-				r.Close()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				return nil, err
-			}
-			for row := 0; row < int(rec.NumRows()); row++ {
-				vals := make([]types.Datum, rec.NumCols())
-				for c := range vals {
-					vals[c] = exec.DatumAt(rec.Column(c), row)
-				}
-				if err := in.AddRow(vals); err != nil {
-					rec.Release()
-					r.Close()
-					return nil, err
-				}
-			}
-			rec.Release()
 		}
 	}
 	n, err := in.Commit()
@@ -101,7 +69,135 @@ func (s *Session) copyFromFile(ctx context.Context, st *pg.CopyStmt, format stri
 	return &Result{Tag: "COPY " + itoa(n)}, nil
 }
 
-func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, format string, header bool) (*Result, error) {
+// copyDelimitedFile loads a CSV or text-format file row by row,
+// converting each field as COPY FROM STDIN does, so a bad value is
+// reported with its file, line and column.
+func copyDelimitedFile(ctx context.Context, in *CopyIn, path string, o copyfmt.Options) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return sqlerr.New(sqlerr.UndefinedFile, "could not open file %q for reading: %v", filepath.Base(path), err)
+	}
+	defer f.Close()
+	r := copyfmt.NewReader(f, o)
+	name := filepath.Base(path)
+	for row := 0; ; row++ {
+		if row%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		fields, line, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if se, ok := err.(*sqlerr.Error); ok {
+				return se.WithDetail("file " + name)
+			}
+			return sqlerr.New(sqlerr.IOError, "could not read file %s: %v", name, err)
+		}
+		if err := in.AddText(fields, copyfmt.Position(name, line)); err != nil {
+			return err
+		}
+	}
+}
+
+// copyJSONFile loads newline-delimited JSON objects, matching keys to
+// the columns by name (a missing key is NULL) and converting values as
+// text input of the column's type.
+func copyJSONFile(ctx context.Context, in *CopyIn, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return sqlerr.New(sqlerr.UndefinedFile, "could not open file %q for reading: %v", filepath.Base(path), err)
+	}
+	defer f.Close()
+	name := filepath.Base(path)
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	for line := 1; sc.Scan(); line++ {
+		if line%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		text := bytes.TrimSpace(sc.Bytes())
+		if len(text) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(text))
+		dec.UseNumber()
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil || dec.More() {
+			if err == nil {
+				err = errors.New("more than one value on the line")
+			}
+			return sqlerr.New(sqlerr.BadCopyFileFormat, "file %s, line %d: not a JSON object: %v", name, line, err)
+		}
+		fields := make([]*string, len(in.Columns))
+		for i, c := range in.Columns {
+			v, ok := obj[c.Name]
+			if !ok || v == nil {
+				continue
+			}
+			var s string
+			switch x := v.(type) {
+			case string:
+				s = x
+			case json.Number:
+				s = x.String()
+			case bool:
+				s = map[bool]string{true: "true", false: "false"}[x]
+			default:
+				raw, _ := json.Marshal(x)
+				s = string(raw)
+			}
+			fields[i] = &s
+		}
+		if err := in.AddText(fields, copyfmt.Position(name, line)); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return sqlerr.New(sqlerr.IOError, "could not read file %s: %v", name, err)
+	}
+	return nil
+}
+
+// copyTypedFile loads a Parquet, Arrow IPC or JSON file, converting its
+// columns to the table's types.
+func (s *Session) copyTypedFile(ctx context.Context, in *CopyIn, path, format string) error {
+	src := &datafile.Source{Format: format, Paths: []string{path}, Comma: ','}
+	for _, c := range in.Columns {
+		src.Names, src.Types = append(src.Names, c.Name), append(src.Types, c.Type)
+	}
+	r, err := src.Open(ctx, s.db.opts.Mem, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for row := 0; row < int(rec.NumRows()); row++ {
+			vals := make([]types.Datum, rec.NumCols())
+			for c := range vals {
+				vals[c] = exec.DatumAt(rec.Column(c), row)
+			}
+			if err := in.AddRow(vals); err != nil {
+				rec.Release()
+				return err
+			}
+		}
+		rec.Release()
+	}
+}
+
+func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, o copyfmt.Options) (*Result, error) {
 	dir := s.db.opts.FilesDir
 	if dir == "" {
 		return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "writing server files is not enabled (start with --files-dir DIR)")
@@ -120,7 +216,7 @@ func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, format string
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.UndefinedFile, "could not create %q: %v", st.Filename, err)
 	}
-	err = writeResult(f, res, format, header)
+	err = writeResult(f, res, o)
 	if cerr := f.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
 		err = cerr // (the Parquet writer closes the file itself)
 	}
@@ -135,7 +231,8 @@ func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, format string
 }
 
 // writeResult writes a result as CSV/text, Parquet, Arrow IPC or JSON lines.
-func writeResult(f *os.File, res *Result, format string, header bool) error {
+func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
+	format := o.Format
 	fields := make([]arrow.Field, len(res.Columns))
 	for i, c := range res.Columns {
 		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: true}
@@ -143,13 +240,28 @@ func writeResult(f *os.File, res *Result, format string, header bool) error {
 	schema := arrow.NewSchema(fields, nil)
 	switch format {
 	case "parquet":
-		w, err := pqarrow.NewFileWriter(schema, f, nil, pqarrow.DefaultWriterProps())
+		// Parquet has no exact interval type (its INTERVAL keeps
+		// milliseconds): intervals are written as their text, marked so
+		// that reading the file gives intervals back
+		pqSchema := datafile.ParquetSchema(schema)
+		w, err := pqarrow.NewFileWriter(pqSchema, f, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			return err
 		}
 		for _, b := range res.Batches {
-			rec := array.NewRecord(schema, b.Columns(), b.NumRows())
-			err := w.Write(rec)
+			rec, err := datafile.ToParquetRecord(pqSchema, b, func(i int, a arrow.Array) []string {
+				out := make([]string, a.Len())
+				for r := range out {
+					if d := exec.DatumAt(a, r); d != nil {
+						out[r] = types.Format(res.Columns[i].Type, d)
+					}
+				}
+				return out
+			})
+			if err != nil {
+				return err
+			}
+			err = w.Write(rec)
 			rec.Release()
 			if err != nil {
 				return err
@@ -180,8 +292,18 @@ func writeResult(f *os.File, res *Result, format string, header bool) error {
 					switch v := d.(type) {
 					case nil:
 						obj[col.Name] = nil
-					case int64, float64, bool:
-						obj[col.Name] = v
+					case int64, bool:
+						if col.Type.IsInteger() || col.Type.Kind == types.Bool {
+							obj[col.Name] = v
+						} else {
+							obj[col.Name] = types.Format(col.Type, d)
+						}
+					case float64:
+						if math.IsInf(v, 0) || math.IsNaN(v) {
+							obj[col.Name] = types.Format(col.Type, d) // not JSON numbers
+						} else {
+							obj[col.Name] = json.Number(types.Format(col.Type, d))
+						}
 					default:
 						obj[col.Name] = types.Format(col.Type, d)
 					}
@@ -193,30 +315,36 @@ func writeResult(f *os.File, res *Result, format string, header bool) error {
 		}
 		return nil
 	case "csv", "text":
-		w := csv.NewWriter(f)
-		if format == "text" {
-			w.Comma = '\t'
-		}
-		if header {
-			names := make([]string, len(res.Columns))
-			for i, c := range res.Columns {
-				names[i] = c.Name
+		w := bufio.NewWriterSize(f, 1<<20)
+		var line bytes.Buffer
+		if o.Header {
+			names := make([]*string, len(res.Columns))
+			for i := range res.Columns {
+				names[i] = &res.Columns[i].Name
 			}
-			w.Write(names)
+			copyfmt.AppendRow(&line, names, o)
 		}
+		row := make([]*string, len(res.Columns))
 		for _, b := range res.Batches {
 			for r := 0; r < int(b.NumRows()); r++ {
-				row := make([]string, len(res.Columns))
 				for c, col := range res.Columns {
+					row[c] = nil
 					if d := exec.DatumAt(b.Column(c), r); d != nil {
-						row[c] = types.Format(col.Type, d)
+						v := types.Format(col.Type, d)
+						row[c] = &v
 					}
 				}
-				w.Write(row)
+				copyfmt.AppendRow(&line, row, o)
+				if _, err := w.Write(line.Bytes()); err != nil {
+					return err
+				}
+				line.Reset()
 			}
 		}
-		w.Flush()
-		return w.Error()
+		if _, err := w.Write(line.Bytes()); err != nil {
+			return err
+		}
+		return w.Flush()
 	}
 	return sqlerr.New(sqlerr.InvalidParameter, "COPY format \"%s\" not recognized", format)
 }

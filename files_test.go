@@ -2,6 +2,7 @@ package weft_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,18 +111,20 @@ func TestCopyFilesRoundTrip(t *testing.T) {
 	}
 	defer func() { db.Close(); mem.AssertSize(t, 0) }()
 	s := db.NewSession()
-	mustExec(t, s, `CREATE TABLE src (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz);
-		INSERT INTO src VALUES (1, -2, 9000000000, 1.5, -2.25, 12345.678, true, 'héllo, "w"', 'abc', '2024-02-29', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15+00'),
-		(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
-	for _, format := range []string{"parquet", "arrow", "csv"} {
+	mustExec(t, s, `CREATE TABLE src (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz, by bytea, tm time, iv interval);
+		INSERT INTO src VALUES (1, -2, 9000000000, 1.5, -2.25, 12345.678, true, 'héllo, "w"', 'abc', '2024-02-29', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15+00', '\x00ff10', '13:14:15.5', '1 mon 2 days 03:04:05'),
+		(-32768, 2147483647, -9223372036854775808, -0.5, 1e300, -0.001, false, E'tab\there\nnew line \\N', '', '1999-12-31', '1970-01-01 00:00:00', '2000-01-01 00:00:00+00', '\x', '00:00:00', '-1 days'),
+		(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
+	for _, format := range []string{"parquet", "arrow", "csv", "text", "json"} {
 		file := "out." + format
 		if format == "csv" {
 			mustExec(t, s, "COPY src TO '"+file+"' (FORMAT csv, HEADER true)")
 		} else {
-			mustExec(t, s, "COPY src TO '"+file+"' (FORMAT "+format+")")
+			// (json is a keyword in PostgreSQL's grammar: quoted)
+			mustExec(t, s, "COPY src TO '"+file+"' (FORMAT '"+format+"')")
 		}
-		mustExec(t, s, `CREATE TABLE dst_`+format+` (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz)`)
-		opts := "(FORMAT " + format + ")"
+		mustExec(t, s, `CREATE TABLE dst_`+format+` (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz, by bytea, tm time, iv interval)`)
+		opts := "(FORMAT '" + format + "')"
 		if format == "csv" {
 			opts = "(FORMAT csv, HEADER true)"
 		}
@@ -134,9 +137,27 @@ func TestCopyFilesRoundTrip(t *testing.T) {
 				t.Errorf("%s round trip differs: %s = %v", format, q, got)
 			}
 		}
-		if got := rows(t, s, "SELECT count(*) FROM dst_"+format); got[0] != "2" {
+		if got := rows(t, s, "SELECT count(*) FROM dst_"+format); got[0] != "3" {
 			t.Errorf("%s: %v rows", format, got)
 		}
+	}
+	// the typed formats also read back as relations with the same types
+	for _, fn := range []string{"read_parquet('out.parquet')", "read_arrow('out.arrow')"} {
+		mustExec(t, s, "CREATE TABLE again AS SELECT * FROM "+fn)
+		for _, q := range []string{
+			"SELECT count(*) FROM (SELECT * FROM src EXCEPT SELECT * FROM again) x",
+			"SELECT count(*) FROM (SELECT * FROM again EXCEPT SELECT * FROM src) x",
+			"SELECT count(*) FROM again",
+		} {
+			want := "0"
+			if strings.HasSuffix(q, "again") {
+				want = "3"
+			}
+			if got := rows(t, s, q); got[0] != want {
+				t.Errorf("CREATE TABLE AS SELECT * FROM %s: %s = %v", fn, q, got)
+			}
+		}
+		mustExec(t, s, "DROP TABLE again")
 	}
 	if _, err := s.Exec(context.Background(), "COPY src TO '../x.csv' (FORMAT csv)"); sqlerr.Code(err) != sqlerr.InsufficientPrivilege {
 		t.Errorf("writing outside the files directory: %v", err)
@@ -202,5 +223,72 @@ func TestParquetPushdown(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: got %s, want %s", q, got, want)
 		}
+	}
+}
+
+// TestBadFiles: files that are broken, malformed or out of bounds give a
+// clear error with its SQLSTATE (and the file, line and column where
+// there is one) and leave the target table as it was.
+func TestBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("value.csv", "id,amount,day\n1,2.5,2024-01-01\n2,x,2024-01-02\n")
+	write("fields.csv", "id,amount,day\n1,2.5,2024-01-01\n2,3.5\n")
+	write("quote.csv", "id,amount,day\n1,2.5,\"2024-01-01\n")
+	write("bad.jsonl", "{\"id\": 1}\n{\"id\": 2,\n")
+	write("value.jsonl", "{\"id\": 1, \"day\": \"2024-13-45\"}\n")
+	write("text.txt", "1\t2.5\t2024-01-01\n2\t3.5\tnot a date\n")
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	mustExec(t, s, "CREATE TABLE t (id int, amount float8, day date)")
+	mustExec(t, s, "INSERT INTO t VALUES (0, 0, '2000-01-01')")
+	mustExec(t, s, "COPY t TO 'good.parquet' (FORMAT parquet)")
+	good, err := os.ReadFile(filepath.Join(dir, "good.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("truncated.parquet", string(good[:len(good)/2]))
+	for _, c := range []struct{ sql, code, detail string }{
+		{"COPY t FROM 'value.csv' (FORMAT csv, HEADER true)", sqlerr.InvalidText, "COPY t, file value.csv, line 3, column amount: \"x\""},
+		{"COPY t FROM 'fields.csv' (FORMAT csv, HEADER true)", sqlerr.BadCopyFileFormat, ""},
+		{"COPY t FROM 'quote.csv' (FORMAT csv, HEADER true)", sqlerr.BadCopyFileFormat, "file quote.csv"},
+		{"COPY t FROM 'text.txt'", "22007", "COPY t, file text.txt, line 2, column day: \"not a date\""},
+		{"COPY t FROM 'bad.jsonl' (FORMAT 'json')", sqlerr.BadCopyFileFormat, ""},
+		{"COPY t FROM 'value.jsonl' (FORMAT 'json')", "22008", "line 1, column day"},
+		{"COPY t FROM 'truncated.parquet' (FORMAT parquet)", sqlerr.BadCopyFileFormat, ""},
+		{"COPY t FROM 'missing.csv' (FORMAT csv)", sqlerr.UndefinedFile, ""},
+		{"COPY t FROM '../outside.csv' (FORMAT csv)", sqlerr.InsufficientPrivilege, ""},
+		{"COPY t FROM '/etc/passwd' (FORMAT csv)", sqlerr.InsufficientPrivilege, ""},
+		{"COPY t FROM 'value.csv' (FORMAT xml)", sqlerr.InvalidParameter, ""},
+		{"SELECT * FROM read_json('bad.jsonl')", sqlerr.BadCopyFileFormat, ""},
+		{"SELECT * FROM read_parquet('truncated.parquet')", sqlerr.BadCopyFileFormat, ""},
+		{"SELECT * FROM read_csv('missing.csv')", sqlerr.UndefinedFile, ""},
+	} {
+		_, err := s.Exec(context.Background(), c.sql)
+		var e *sqlerr.Error
+		if !errors.As(err, &e) || e.Code != c.code {
+			t.Errorf("%s: got %v, want SQLSTATE %s", c.sql, err, c.code)
+			continue
+		}
+		if !strings.Contains(e.Message+" "+e.Detail, c.detail) {
+			t.Errorf("%s: error %q (detail %q) does not say %q", c.sql, e.Message, e.Detail, c.detail)
+		}
+		if got := rows(t, s, "SELECT count(*), sum(id) FROM t"); got[0] != "1|0" {
+			t.Errorf("%s: the table changed: %v", c.sql, got)
+		}
+	}
+	// the fields.csv error names its line
+	_, err = s.Exec(context.Background(), "COPY t FROM 'fields.csv' (FORMAT csv, HEADER true)")
+	if err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("wrong field count: %v", err)
 	}
 }

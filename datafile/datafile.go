@@ -128,7 +128,10 @@ func (s *Source) inferArrowSchema(open func() (*arrow.Schema, func(), error)) er
 	}
 	defer closeFn()
 	for _, f := range sch.Fields() {
-		t, ok := types.FromArrow(f.Type)
+		t, ok := markedType(f)
+		if !ok {
+			t, ok = types.FromArrow(f.Type)
+		}
 		if !ok {
 			t = types.TextT // shown as text
 		}
@@ -498,6 +501,14 @@ func (s *Source) converting(ctx context.Context, mem memory.Allocator, path stri
 			if arrow.TypeEqual(rec.Column(i).DataType(), want) {
 				cols[i] = rec.Column(i)
 				cols[i].Retain()
+				continue
+			}
+			if str, ok := rec.Column(i).(*array.String); ok && want.ID() == arrow.INTERVAL_MONTH_DAY_NANO {
+				c, err := parseIntervals(mem, str, filepath.Base(path), s.Names[i])
+				if err != nil {
+					return nil, err
+				}
+				cols[i] = c
 				continue
 			}
 			opts := compute.SafeCastOptions(want)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/csv"
 	"errors"
 	"io"
 	"strings"
@@ -13,57 +12,15 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
-// copyOptions are a COPY statement's format settings.
-type copyOptions struct {
-	format    string // text, csv, binary
-	header    bool
-	delimiter string
-	null      string
-}
-
-func parseCopyOptions(st *pg.CopyStmt) (copyOptions, error) {
-	o := copyOptions{format: "text"}
-	for _, n := range st.Options {
-		d := n.GetDefElem()
-		val := ""
-		if s := d.Arg.GetString_(); s != nil {
-			val = s.Sval
-		}
-		switch d.Defname {
-		case "format":
-			o.format = strings.ToLower(val)
-		case "header":
-			o.header = d.Arg == nil || val == "" || val == "true" || val == "on" || d.Arg.GetBoolean().GetBoolval() || d.Arg.GetInteger().GetIval() == 1
-			if val == "false" || val == "off" {
-				o.header = false
-			}
-		case "delimiter":
-			o.delimiter = val
-		case "null":
-			o.null = val
-		default:
-			return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY option %s is not supported", d.Defname)
-		}
-	}
-	if o.format != "text" && o.format != "csv" && o.format != "binary" {
-		return o, sqlerr.New(sqlerr.InvalidParameter, "COPY format \"%s\" not recognized", o.format)
-	}
-	if o.delimiter == "" {
-		o.delimiter = "\t"
-		if o.format == "csv" {
-			o.delimiter = ","
-		}
-	}
-	if o.null == "" && o.format == "text" {
-		o.null = `\N`
-	}
-	return o, nil
+func parseCopyOptions(st *pg.CopyStmt) (copyfmt.Options, error) {
+	return copyfmt.ParseOptions(st, "text", "csv", "binary")
 }
 
 // copyStatement returns the COPY of a simple query made of one COPY.
@@ -109,7 +66,7 @@ func (c *conn) copy(st *pg.CopyStmt) {
 	}
 }
 
-func (c *conn) copyOut(st *pg.CopyStmt, o copyOptions) error {
+func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
 	var res *weft.Result
 	err := c.run(func(ctx context.Context) error {
 		var err error
@@ -121,7 +78,7 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyOptions) error {
 	}
 	defer res.Release()
 	format := byte(0)
-	if o.format == "binary" {
+	if o.Format == "binary" {
 		format = 1
 	}
 	colFormats := make([]uint16, len(res.Columns))
@@ -130,16 +87,16 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyOptions) error {
 	}
 	c.backend.Send(&pgproto3.CopyOutResponse{OverallFormat: format, ColumnFormatCodes: colFormats})
 	var buf bytes.Buffer
-	if o.format == "binary" {
+	if o.Format == "binary" {
 		buf.WriteString("PGCOPY\n\xff\r\n\x00")
 		buf.Write(make([]byte, 8)) // flags, header extension length
 	}
-	if o.header && o.format == "csv" {
-		names := make([]string, len(res.Columns))
-		for i, col := range res.Columns {
-			names[i] = col.Name
+	if o.Header && o.Format != "binary" {
+		names := make([]*string, len(res.Columns))
+		for i := range res.Columns {
+			names[i] = &res.Columns[i].Name
 		}
-		buf.WriteString(csvLine(names, o.delimiter) + "\n")
+		copyfmt.AppendRow(&buf, names, o)
 	}
 	var n int64
 	for _, b := range res.Batches {
@@ -154,7 +111,7 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyOptions) error {
 			}
 		}
 	}
-	if o.format == "binary" {
+	if o.Format == "binary" {
 		buf.Write([]byte{0xff, 0xff})
 	}
 	if buf.Len() > 0 {
@@ -165,8 +122,8 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyOptions) error {
 	return nil
 }
 
-func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, meta []weft.Column, o copyOptions) error {
-	if o.format == "binary" {
+func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, meta []weft.Column, o copyfmt.Options) error {
+	if o.Format == "binary" {
 		buf.Write(binary.BigEndian.AppendUint16(nil, uint16(len(cols))))
 		for i, a := range cols {
 			d := exec.DatumAt(a, r)
@@ -183,101 +140,25 @@ func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, meta []weft.Colu
 		}
 		return nil
 	}
-	fields := make([]string, len(cols))
-	nulls := make([]bool, len(cols))
+	fields := make([]*string, len(cols))
 	for i, a := range cols {
-		d := exec.DatumAt(a, r)
-		if d == nil {
-			nulls[i] = true
-			continue
-		}
-		fields[i] = types.Format(meta[i].Type, d)
-	}
-	if o.format == "csv" {
-		for i := range fields {
-			if nulls[i] {
-				fields[i] = o.null
-			} else if fields[i] == "" || fields[i] == o.null {
-				fields[i] = `""` // an empty string, not NULL
-			}
-		}
-		buf.WriteString(csvLine(fields, o.delimiter) + "\n")
-		return nil
-	}
-	for i, f := range fields {
-		if i > 0 {
-			buf.WriteString(o.delimiter)
-		}
-		if nulls[i] {
-			buf.WriteString(o.null)
-		} else {
-			buf.WriteString(escapeText(f, o.delimiter))
+		if d := exec.DatumAt(a, r); d != nil {
+			v := types.Format(meta[i].Type, d)
+			fields[i] = &v
 		}
 	}
-	buf.WriteByte('\n')
+	copyfmt.AppendRow(buf, fields, o)
 	return nil
 }
 
-// csvLine quotes fields that need it; fields already quoted ("") pass.
-func csvLine(fields []string, delim string) string {
-	out := make([]string, len(fields))
-	for i, f := range fields {
-		if f != `""` && strings.ContainsAny(f, delim+"\"\r\n") {
-			f = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
-		}
-		out[i] = f
-	}
-	return strings.Join(out, delim)
-}
-
-func escapeText(s, delim string) string {
-	r := strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\r", `\r`, "\t", `\t`)
-	s = r.Replace(s)
-	if delim != "\t" {
-		s = strings.ReplaceAll(s, delim, `\`+delim)
-	}
-	return s
-}
-
-func unescapeText(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' || i+1 == len(s) {
-			sb.WriteByte(s[i])
-			continue
-		}
-		i++
-		switch s[i] {
-		case 'n':
-			sb.WriteByte('\n')
-		case 't':
-			sb.WriteByte('\t')
-		case 'r':
-			sb.WriteByte('\r')
-		case 'b':
-			sb.WriteByte('\b')
-		case 'f':
-			sb.WriteByte('\f')
-		case 'v':
-			sb.WriteByte('\v')
-		default:
-			sb.WriteByte(s[i])
-		}
-	}
-	return sb.String()
-}
-
-func (c *conn) copyIn(st *pg.CopyStmt, o copyOptions) error {
+func (c *conn) copyIn(st *pg.CopyStmt, o copyfmt.Options) error {
 	in, err := c.sess.BeginCopyIn(st)
 	if err != nil {
 		return err
 	}
 	defer in.Abort()
 	format := byte(0)
-	if o.format == "binary" {
+	if o.Format == "binary" {
 		format = 1
 	}
 	colFormats := make([]uint16, len(in.Columns))
@@ -306,13 +187,11 @@ func (c *conn) copyIn(st *pg.CopyStmt, o copyOptions) error {
 			return sqlerr.New(sqlerr.ProtocolViolation, "unexpected message %T during COPY from stdin", msg)
 		}
 	}
-	switch o.format {
+	switch o.Format {
 	case "binary":
 		err = readBinaryCopy(data.Bytes(), in)
-	case "csv":
-		err = readCSVCopy(data.Bytes(), in, o)
 	default:
-		err = readTextCopy(data.Bytes(), in, o)
+		err = readDelimitedCopy(data.Bytes(), in, o)
 	}
 	if err != nil {
 		return err
@@ -325,59 +204,18 @@ func (c *conn) copyIn(st *pg.CopyStmt, o copyOptions) error {
 	return nil
 }
 
-func readTextCopy(data []byte, in *weft.CopyIn, o copyOptions) error {
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" || line == `\.` {
-			continue
-		}
-		parts := strings.Split(line, o.delimiter)
-		fields := make([]*string, len(parts))
-		for i, p := range parts {
-			if p == o.null {
-				continue
-			}
-			v := unescapeText(p)
-			fields[i] = &v
-		}
-		if err := in.AddText(fields); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func readCSVCopy(data []byte, in *weft.CopyIn, o copyOptions) error {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = rune(o.delimiter[0])
-	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
-	first := true
+// readDelimitedCopy reads text or CSV COPY data.
+func readDelimitedCopy(data []byte, in *weft.CopyIn, o copyfmt.Options) error {
+	r := copyfmt.NewReader(bytes.NewReader(data), o)
 	for {
-		rec, err := r.Read()
+		fields, line, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return sqlerr.New(sqlerr.BadCopyFileFormat, "invalid CSV: %v", err)
+			return err
 		}
-		if first && o.header {
-			first = false
-			continue
-		}
-		first = false
-		if len(rec) == 1 && rec[0] == `\.` {
-			continue
-		}
-		fields := make([]*string, len(rec))
-		for i, v := range rec {
-			if v == o.null {
-				continue // an unquoted empty field is NULL in CSV
-			}
-			val := v
-			fields[i] = &val
-		}
-		if err := in.AddText(fields); err != nil {
+		if err := in.AddText(fields, copyfmt.Position("", line)); err != nil {
 			return err
 		}
 	}

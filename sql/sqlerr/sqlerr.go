@@ -66,6 +66,7 @@ const (
 	InvalidStatementName                 = "26000"
 	InvalidCursorName                    = "34000"
 	DuplicateCursor                      = "42P03"
+	IOError                              = "58030"
 	BadCopyFileFormat                    = "22P04"
 	InvalidPassword                      = "28P01"
 	ObjectInUse                          = "55006"
