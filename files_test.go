@@ -83,6 +83,26 @@ func TestReadFiles(t *testing.T) {
 			t.Errorf("%s = %v, want %s", c.sql, got, c.want)
 		}
 	}
+	if err := os.WriteFile(filepath.Join(dir, "semi.txt"), []byte("1;NA;2024-01-01\n2;x y;NA\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{
+		"SELECT count(*), count(column1), max(column1), max(column2), sum(column0) FROM read_csv('semi.txt', header => false, delimiter => ';', nullstr => 'NA')": "2|1|x y|2024-01-01|3",
+		"SELECT pg_typeof(column0), pg_typeof(column2) FROM read_csv('semi.txt', header => false, sep => ';', nullstr => 'NA') LIMIT 1":                           "bigint|date",
+	} {
+		if got := rows(t, s, q); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	for _, q := range []string{
+		"SELECT * FROM read_csv('semi.txt', colour => 'red')",
+		"SELECT * FROM read_csv('semi.txt', delimiter => ';;')",
+		"SELECT * FROM read_parquet('s.parquet', header => false)",
+	} {
+		if _, err := s.Exec(context.Background(), q); err == nil {
+			t.Errorf("%s: no error", q)
+		}
+	}
 	mustExec(t, s, "CREATE TABLE loaded AS SELECT * FROM read_csv('?.csv')")
 	if got := rows(t, s, "SELECT count(*) FROM loaded"); got[0] != "4" {
 		t.Errorf("CREATE TABLE AS read_csv: %v", got)

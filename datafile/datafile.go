@@ -39,6 +39,15 @@ type Source struct {
 	Types  []types.T
 	Header bool // CSV: the first line names the columns
 	Comma  rune
+	Null   string // CSV: the spelling of NULL (besides an empty field)
+}
+
+// CSVOptions are read_csv's options; the zero value means a header line,
+// commas and empty fields as NULL.
+type CSVOptions struct {
+	NoHeader  bool
+	Delimiter rune
+	Null      string
 }
 
 // Schema is the Arrow schema batches come out in.
@@ -70,8 +79,11 @@ func Resolve(dir, pattern string) ([]string, error) {
 }
 
 // Infer opens the first file and decides the relation's columns.
-func Infer(format string, paths []string) (*Source, error) {
-	s := &Source{Format: format, Paths: paths, Header: true, Comma: ','}
+func Infer(format string, paths []string, csvOpts CSVOptions) (*Source, error) {
+	s := &Source{Format: format, Paths: paths, Header: !csvOpts.NoHeader, Comma: ',', Null: csvOpts.Null}
+	if csvOpts.Delimiter != 0 {
+		s.Comma = csvOpts.Delimiter
+	}
 	var err error
 	switch format {
 	case "csv":
@@ -150,14 +162,30 @@ func (s *Source) inferCSV() error {
 	defer f.Close()
 	r := csv.NewReader(bufio.NewReader(f))
 	r.FieldsPerRecord = -1
-	header, err := r.Read()
+	r.Comma = s.Comma
+	first, err := r.Read()
 	if err != nil {
-		return fmt.Errorf("no header line: %v", err)
+		return fmt.Errorf("no first line: %v", err)
 	}
-	kinds := make([]int, len(header)) // 0 int, 1 float, 2 bool, 3 date, 4 timestamp, 5 text
-	for i, h := range header {
-		s.Names = append(s.Names, strings.ToLower(strings.TrimSpace(h)))
+	kinds := make([]int, len(first)) // 0 int, 1 float, 2 bool, 3 date, 4 timestamp, 5 text
+	for i, h := range first {
+		if s.Header {
+			s.Names = append(s.Names, strings.ToLower(strings.TrimSpace(h)))
+		} else {
+			s.Names = append(s.Names, fmt.Sprintf("column%d", i))
+		}
 		kinds[i] = -1
+	}
+	sample := func(rec []string) {
+		for i := 0; i < len(rec) && i < len(kinds); i++ {
+			if rec[i] == "" || rec[i] == s.Null {
+				continue
+			}
+			kinds[i] = max(kinds[i], kindOf(rec[i], max(kinds[i], 0)))
+		}
+	}
+	if !s.Header {
+		sample(first)
 	}
 	for n := 0; n < sampleRows; n++ {
 		rec, err := r.Read()
@@ -167,12 +195,7 @@ func (s *Source) inferCSV() error {
 		if err != nil {
 			return err
 		}
-		for i := 0; i < len(rec) && i < len(kinds); i++ {
-			if rec[i] == "" {
-				continue
-			}
-			kinds[i] = max(kinds[i], kindOf(rec[i], max(kinds[i], 0)))
-		}
+		sample(rec)
 	}
 	for _, k := range kinds {
 		s.Types = append(s.Types, []types.T{types.Int8T, types.Float8T, types.BoolT, types.DateT, types.TimestampT, types.TextT}[max(k, 5*boolToInt(k < 0))])
@@ -307,7 +330,7 @@ func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int) (Read
 			return nil, bad(path, err)
 		}
 		r := arrowcsv.NewReader(f, schema, arrowcsv.WithHeader(s.Header), arrowcsv.WithChunk(8192),
-			arrowcsv.WithNullReader(true, ""), arrowcsv.WithAllocator(mem), arrowcsv.WithComma(s.Comma))
+			arrowcsv.WithNullReader(true, "", s.Null), arrowcsv.WithAllocator(mem), arrowcsv.WithComma(s.Comma))
 		return &recordReader{next: func() (arrow.Record, error) {
 			if !r.Next() {
 				if err := r.Err(); err != nil && err != io.EOF {
