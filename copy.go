@@ -3,12 +3,14 @@ package weft
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -26,6 +28,8 @@ type CopyIn struct {
 	builders []array.Builder
 	recs     []arrow.Record
 	rows     int
+	row      []types.Datum // scratch for AddRow
+	rest     []int         // table columns not among targets
 }
 
 // BeginCopyIn starts COPY table [(columns)] FROM STDIN.
@@ -68,23 +72,96 @@ func (c *CopyIn) newBuilders() {
 
 // AddText adds a row of text fields (nil: NULL), converted to the columns'
 // types with the checks an INSERT makes (varchar lengths, valid input);
-// where says where the row came from ("line 3"), for errors.
-func (c *CopyIn) AddText(fields []*string, where string) error {
+// file (may be "") and line say where the row came from, for errors. A
+// failed row leaves the COPY unusable: the caller aborts it.
+func (c *CopyIn) AddText(fields []*string, file string, line int) error {
 	if len(fields) != len(c.targets) {
-		return sqlerr.New(sqlerr.BadCopyFileFormat, "%s: %d fields, expected %d", where, len(fields), len(c.targets))
+		return sqlerr.New(sqlerr.BadCopyFileFormat, "%s: %d fields, expected %d", copyfmt.Position(file, line), len(fields), len(c.targets))
 	}
-	vals := make([]types.Datum, len(fields))
 	for k, f := range fields {
+		b := c.builders[c.targets[k]]
 		if f == nil {
+			b.AppendNull()
+			continue
+		}
+		if appendTextFast(b, c.Columns[k].Type, *f) {
 			continue
 		}
 		v, err := exec.CastDatum(*f, types.TextT, c.Columns[k].Type, false)
 		if err != nil {
-			return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, where, c.Columns[k].Name, *f))
+			return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, copyfmt.Position(file, line), c.Columns[k].Name, *f))
 		}
-		vals[k] = v
+		exec.AppendDatum(b, v)
 	}
-	return c.AddRow(vals)
+	for _, i := range c.untargeted() {
+		c.builders[i].AppendNull()
+	}
+	c.rows++
+	if c.builders[0].Len() >= c.s.db.opts.BatchSize {
+		c.flush()
+	}
+	return nil
+}
+
+// untargeted lists the table columns the COPY does not fill.
+func (c *CopyIn) untargeted() []int {
+	if c.rest == nil {
+		c.rest = []int{}
+		filled := map[int]bool{}
+		for _, i := range c.targets {
+			filled[i] = true
+		}
+		for i := range c.table.Columns {
+			if !filled[i] {
+				c.rest = append(c.rest, i)
+			}
+		}
+	}
+	return c.rest
+}
+
+// appendTextFast appends the common plain forms of integers, floats and
+// unbounded text without boxing a datum; anything else (whitespace,
+// special values, errors) reports false for the general path.
+func appendTextFast(b array.Builder, t types.T, s string) bool {
+	switch t.Kind {
+	case types.Int2, types.Int4, types.Int8:
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || !types.IntFits(t, v) {
+			return false
+		}
+		switch bb := b.(type) {
+		case *array.Int16Builder:
+			bb.Append(int16(v))
+		case *array.Int32Builder:
+			bb.Append(int32(v))
+		case *array.Int64Builder:
+			bb.Append(v)
+		default:
+			return false
+		}
+		return true
+	case types.Float8:
+		if strings.Trim(s, "0123456789.eE+-") != "" || s == "" {
+			return false
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return false
+		}
+		bb, ok := b.(*array.Float64Builder)
+		if ok {
+			bb.Append(v)
+		}
+		return ok
+	case types.Text:
+		bb, ok := b.(*array.StringBuilder)
+		if ok {
+			bb.Append(s)
+		}
+		return ok
+	}
+	return false
 }
 
 // AddRow adds a row of typed values in the COPY's column order.
@@ -92,7 +169,10 @@ func (c *CopyIn) AddRow(vals []types.Datum) error {
 	if len(vals) != len(c.targets) {
 		return sqlerr.New(sqlerr.BadCopyFileFormat, "row %d has %d fields, expected %d", c.rows+1, len(vals), len(c.targets))
 	}
-	row := make([]types.Datum, len(c.table.Columns))
+	if c.row == nil {
+		c.row = make([]types.Datum, len(c.table.Columns))
+	}
+	row := c.row
 	for k, i := range c.targets {
 		row[i] = vals[k]
 	}

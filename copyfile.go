@@ -96,7 +96,7 @@ func copyDelimitedFile(ctx context.Context, in *CopyIn, path string, o copyfmt.O
 			}
 			return sqlerr.New(sqlerr.IOError, "could not read file %s: %v", name, err)
 		}
-		if err := in.AddText(fields, copyfmt.Position(name, line)); err != nil {
+		if err := in.AddText(fields, name, line); err != nil {
 			return err
 		}
 	}
@@ -153,7 +153,7 @@ func copyJSONFile(ctx context.Context, in *CopyIn, path string) error {
 			}
 			fields[i] = &s
 		}
-		if err := in.AddText(fields, copyfmt.Position(name, line)); err != nil {
+		if err := in.AddText(fields, name, line); err != nil {
 			return err
 		}
 	}

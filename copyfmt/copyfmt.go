@@ -78,6 +78,7 @@ func ParseOptions(st *pg.CopyStmt, formats ...string) (Options, error) {
 
 // Reader reads rows of text or CSV COPY data.
 type Reader struct {
+	fields  []*string
 	r       *bufio.Reader
 	o       Options
 	line    int // lines read so far
@@ -90,7 +91,8 @@ func NewReader(r io.Reader, o Options) *Reader {
 }
 
 // Read returns the next row's fields (nil for NULL) and the line it starts
-// on; io.EOF after the last row (or the end marker \.).
+// on; io.EOF after the last row (or the end marker \.). The slice is
+// reused by the next Read.
 func (r *Reader) Read() ([]*string, int, error) {
 	for {
 		fields, line, err := r.readRow()
@@ -138,7 +140,8 @@ func (r *Reader) readRow() ([]*string, int, error) {
 
 // textRow splits a text-format line at unescaped delimiters.
 func (r *Reader) textRow(s string) []*string {
-	var fields []*string
+	fields := r.fields[:0]
+	defer func() { r.fields = fields }()
 	start := 0
 	add := func(raw string) {
 		if raw == r.o.Null {
@@ -165,7 +168,8 @@ func (r *Reader) textRow(s string) []*string {
 // later lines inside quotes).
 func (r *Reader) csvRow(s string) ([]*string, int, error) {
 	first := r.line
-	var fields []*string
+	fields := r.fields[:0]
+	defer func() { r.fields = fields }()
 	var cur strings.Builder
 	quoted, inQuotes := false, false
 	finish := func() {

@@ -215,7 +215,7 @@ func readDelimitedCopy(data []byte, in *weft.CopyIn, o copyfmt.Options) error {
 		if err != nil {
 			return err
 		}
-		if err := in.AddText(fields, copyfmt.Position("", line)); err != nil {
+		if err := in.AddText(fields, "", line); err != nil {
 			return err
 		}
 	}
