@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/copyfmt"
@@ -244,7 +246,9 @@ func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
 		// milliseconds): intervals are written as their text, marked so
 		// that reading the file gives intervals back
 		pqSchema := datafile.ParquetSchema(schema)
-		w, err := pqarrow.NewFileWriter(pqSchema, f, nil, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		// Snappy, as DuckDB and Spark write by default: cheap to decode
+		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy))
+		w, err := pqarrow.NewFileWriter(pqSchema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
 			return err
 		}

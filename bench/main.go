@@ -1,7 +1,7 @@
 // Command bench times Weft against DuckDB on a generated table. It lives in
 // its own module so that the engine does not depend on DuckDB.
 //
-//	go run . [-rows 10000000] [-runs 3] [-duckdb=false]
+//	go run . [-rows 10000000] [-runs 3] [-duckdb=false] [-udf=false] [-load=false]
 package main
 
 import (
@@ -33,6 +33,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the Weft runs to this file")
 	only := flag.Int("q", 0, "run only this query (1-5)")
 	withUDF := flag.Bool("udf", true, "also time the wasm UDF queries")
+	withLoad := flag.Bool("load", true, "also time loading CSV and Parquet files into durable storage")
 	flag.Parse()
 	if *only > 0 && *only <= len(queries) {
 		queries = queries[*only-1 : *only]
@@ -75,6 +76,16 @@ func main() {
 	if *withUDF {
 		if err := benchUDF(ctx, *rows, *runs); err != nil {
 			fmt.Fprintln(os.Stderr, "udf:", err)
+			os.Exit(1)
+		}
+	}
+	if *withLoad && *withDuck {
+		if err := benchLoad(ctx, *rows); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		if err := benchSegments(ctx, *rows); err != nil {
+			fmt.Fprintln(os.Stderr, "segments:", err)
 			os.Exit(1)
 		}
 	}
