@@ -80,7 +80,8 @@ func copyDelimitedFile(ctx context.Context, in *CopyIn, path string, o copyfmt.O
 		return sqlerr.New(sqlerr.UndefinedFile, "could not open file %q for reading: %v", filepath.Base(path), err)
 	}
 	defer f.Close()
-	r := copyfmt.NewReader(f, o)
+	prog := &in.s.progress
+	r := copyfmt.NewReader(datafile.CountingReader(f, &prog.Bytes), o)
 	name := filepath.Base(path)
 	for row := 0; ; row++ {
 		if row%4096 == 0 {
@@ -101,6 +102,7 @@ func copyDelimitedFile(ctx context.Context, in *CopyIn, path string, o copyfmt.O
 		if err := in.AddText(fields, name, line); err != nil {
 			return err
 		}
+		prog.Rows.Add(1)
 	}
 }
 
@@ -114,7 +116,8 @@ func copyJSONFile(ctx context.Context, in *CopyIn, path string) error {
 	}
 	defer f.Close()
 	name := filepath.Base(path)
-	sc := bufio.NewScanner(f)
+	prog := &in.s.progress
+	sc := bufio.NewScanner(datafile.CountingReader(f, &prog.Bytes))
 	sc.Buffer(make([]byte, 1<<20), 1<<30)
 	for line := 1; sc.Scan(); line++ {
 		if line%4096 == 0 {
@@ -158,6 +161,7 @@ func copyJSONFile(ctx context.Context, in *CopyIn, path string) error {
 		if err := in.AddText(fields, name, line); err != nil {
 			return err
 		}
+		prog.Rows.Add(1)
 	}
 	if err := sc.Err(); err != nil {
 		return sqlerr.New(sqlerr.IOError, "could not read file %s: %v", name, err)
@@ -172,7 +176,7 @@ func (s *Session) copyTypedFile(ctx context.Context, in *CopyIn, path, format st
 	for _, c := range in.Columns {
 		src.Names, src.Types = append(src.Names, c.Name), append(src.Types, c.Type)
 	}
-	r, err := src.Open(ctx, s.db.opts.Mem, 0, nil)
+	r, err := src.Open(ctx, s.db.opts.Mem, 0, &datafile.Pushdown{BytesRead: &s.progress.Bytes})
 	if err != nil {
 		return err
 	}
@@ -185,6 +189,7 @@ func (s *Session) copyTypedFile(ctx context.Context, in *CopyIn, path, format st
 		if err != nil {
 			return err
 		}
+		s.progress.Rows.Add(rec.NumRows())
 		for row := 0; row < int(rec.NumRows()); row++ {
 			vals := make([]types.Datum, rec.NumCols())
 			for c := range vals {

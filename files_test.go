@@ -312,3 +312,37 @@ func TestBadFiles(t *testing.T) {
 		t.Errorf("wrong field count: %v", err)
 	}
 }
+
+// TestLoadProgress: a load counts the rows and bytes it has read, which
+// the shell shows for long loads.
+func TestLoadProgress(t *testing.T) {
+	dir := t.TempDir()
+	var sb strings.Builder
+	sb.WriteString("a,b\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&sb, "%d,row %d\n", i, i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p.csv"), []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := weft.Open(weft.Options{FilesDir: dir, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := db.NewSession()
+	mustExec(t, s, "CREATE TABLE t (a int, b text)")
+	for _, q := range []string{
+		"COPY t FROM 'p.csv' (FORMAT csv, HEADER true)",
+		"CREATE TABLE u AS SELECT * FROM read_csv('p.csv')",
+	} {
+		mustExec(t, s, q)
+		if rows, bytes := s.Progress(); rows != 5000 || bytes != int64(sb.Len()) {
+			t.Errorf("%s: progress %d rows, %d bytes; want 5000 and %d", q, rows, bytes, sb.Len())
+		}
+	}
+	mustExec(t, s, "SELECT 1")
+	if rows, bytes := s.Progress(); rows != 0 || bytes != 0 {
+		t.Errorf("a new statement starts from zero: %d, %d", rows, bytes)
+	}
+}

@@ -118,6 +118,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()
 		var err error
 		s.beginWrites(onlyAppends(p.stmt))
+		s.resetProgress()
 		defer s.endWrites()
 		res, err = s.execStmt(sctx, p.SQL, p.stmt)
 		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {

@@ -23,7 +23,20 @@ const version = binder.Version
 const Version = version
 
 func (s *Session) env() *exec.Env {
-	return exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+	env := exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+	env.Progress = &s.progress
+	return env
+}
+
+// Progress reports the rows and bytes the running statement has read
+// from files so far (it may be called while the statement runs).
+func (s *Session) Progress() (rows, bytes int64) {
+	return s.progress.Rows.Load(), s.progress.Bytes.Load()
+}
+
+func (s *Session) resetProgress() {
+	s.progress.Rows.Store(0)
+	s.progress.Bytes.Store(0)
 }
 
 func (s *Session) binder(env *exec.Env) *binder.Binder {

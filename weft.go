@@ -120,8 +120,9 @@ type Session struct {
 	describing bool
 	described  *binder.Binder
 	cursors    map[string]*cursor
-	tx         *txn        // the open transaction block
-	writes     *stmtWrites // the running statement's, while it runs
+	tx         *txn          // the open transaction block
+	writes     *stmtWrites   // the running statement's, while it runs
+	progress   exec.Progress // what the running statement has loaded
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -198,6 +199,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			defer func() { s.ctx = nil }()
 			var err error
 			s.beginWrites(onlyAppends(st))
+			s.resetProgress()
 			defer s.endWrites()
 			res, err = s.execStmt(sctx, sql, st)
 			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {

@@ -310,9 +310,14 @@ type Reader interface {
 func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int, pd *Pushdown) (Reader, error) {
 	cols := pd.columns(len(s.Names))
 	if s.Format == "parquet" {
+		if pd != nil && pd.BytesRead != nil {
+			if fi, err := os.Stat(s.Paths[i]); err == nil {
+				pd.BytesRead.Add(fi.Size())
+			}
+		}
 		return s.openParquet(ctx, mem, s.Paths[i], cols, pd)
 	}
-	r, err := s.openAll(ctx, mem, i)
+	r, err := s.openAll(ctx, mem, i, pd)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +325,7 @@ func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int, pd *Push
 }
 
 // openAll reads every column of file i.
-func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int) (Reader, error) {
+func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int, pd *Pushdown) (Reader, error) {
 	path := s.Paths[i]
 	schema := s.Schema()
 	switch s.Format {
@@ -329,7 +334,7 @@ func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int) (Read
 		if err != nil {
 			return nil, bad(path, err)
 		}
-		r := arrowcsv.NewReader(f, schema, arrowcsv.WithHeader(s.Header), arrowcsv.WithChunk(8192),
+		r := arrowcsv.NewReader(counted(f, pd), schema, arrowcsv.WithHeader(s.Header), arrowcsv.WithChunk(8192),
 			arrowcsv.WithNullReader(true, "", s.Null), arrowcsv.WithAllocator(mem), arrowcsv.WithComma(s.Comma))
 		return &recordReader{next: func() (arrow.Record, error) {
 			if !r.Next() {
@@ -370,7 +375,7 @@ func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int) (Read
 		if err != nil {
 			return nil, bad(path, err)
 		}
-		jr := array.NewJSONReader(f, schema, array.WithAllocator(mem), array.WithChunk(8192))
+		jr := array.NewJSONReader(counted(f, pd), schema, array.WithAllocator(mem), array.WithChunk(8192))
 		return &recordReader{next: func() (arrow.Record, error) {
 			if !jr.Next() {
 				if err := jr.Err(); err != nil && err != io.EOF {

@@ -2,6 +2,7 @@ package datafile
 
 import (
 	"bytes"
+	"io"
 	"math"
 	"sync/atomic"
 
@@ -20,6 +21,9 @@ import (
 type Pushdown struct {
 	Cols   []int
 	Ranges []Range
+	// BytesRead, when set, counts the bytes of the files read (for a
+	// progress display).
+	BytesRead *atomic.Int64
 
 	skipped atomic.Int64 // row groups skipped so far
 }
@@ -200,3 +204,26 @@ func isFloatStats(s metadata.TypedStatistics) bool {
 	}
 	return false
 }
+
+// countingReader counts what passes through it.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// counted wraps r to count into pd's BytesRead, if it has one.
+func counted(r io.Reader, pd *Pushdown) io.Reader {
+	if pd == nil || pd.BytesRead == nil {
+		return r
+	}
+	return countingReader{r: r, n: pd.BytesRead}
+}
+
+// CountingReader counts the bytes read from r into n.
+func CountingReader(r io.Reader, n *atomic.Int64) io.Reader { return countingReader{r: r, n: n} }

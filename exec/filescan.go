@@ -50,6 +50,9 @@ func (f *FileScan) Open(ctx context.Context, part int) (Stream, error) {
 		if err != nil {
 			return nil, err
 		}
+		if f.Env.Progress != nil {
+			f.Env.Progress.Rows.Add(rec.NumRows())
+		}
 		return withSchemaRecord(rec, f.Out), nil
 	}, close: r.Close}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -27,6 +28,14 @@ type Env struct {
 	Parallelism int
 	// Now is the statement's timestamp (now(), current_date).
 	Now time.Time
+	// Progress, when set, counts what loads have read so far.
+	Progress *Progress
+}
+
+// Progress counts rows and bytes a running statement has read from
+// files, for a progress display; safe to read while it runs.
+type Progress struct {
+	Rows, Bytes atomic.Int64
 }
 
 // NewEnv returns an Env with defaults filled in.

@@ -59,7 +59,7 @@ func main() {
 		}
 		return
 	}
-	sh := &shell{sess: sess, out: os.Stdout, console: os.Stdout, format: "aligned"}
+	sh := &shell{sess: sess, out: os.Stdout, console: os.Stdout, format: "aligned", tty: isTerminal(os.Stdout)}
 	if *csvOut {
 		sh.format = "csv"
 	}
@@ -130,7 +130,7 @@ func runRemote(url, command string, csvOut bool) int {
 		return 1
 	}
 	defer conn.Close(context.Background())
-	sh := &shell{sess: &remote{conn: conn}, out: os.Stdout, console: os.Stdout, format: "aligned"}
+	sh := &shell{sess: &remote{conn: conn}, out: os.Stdout, console: os.Stdout, format: "aligned", tty: isTerminal(os.Stdout)}
 	if csvOut {
 		sh.format = "csv"
 	}

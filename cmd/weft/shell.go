@@ -29,6 +29,7 @@ type shell struct {
 	timing   bool
 	format   string // aligned or csv
 	outFile  *os.File
+	tty      bool // console is a terminal: progress rewrites its line
 }
 
 // lineReader yields input lines; a terminal gets readline (history,
@@ -66,8 +67,13 @@ func (r *rlReader) Readline(prompt string) (string, error) {
 }
 func (r *rlReader) Close() error { return r.rl.Close() }
 
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
 func newLineReader(in *os.File, console io.Writer) lineReader {
-	if fi, err := in.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+	if isTerminal(in) {
 		history := ""
 		if home, err := os.UserHomeDir(); err == nil {
 			history = filepath.Join(home, ".weft_history")
@@ -124,15 +130,14 @@ func (s *shell) exec(sql string) bool {
 	defer stop()
 	start := time.Now()
 	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() { // a progress line for statements that run long
-		select {
-		case <-done:
-		case <-time.After(time.Second):
-			fmt.Fprint(s.console, "… running (Ctrl-C cancels)\n")
-		}
+		defer close(stopped)
+		s.showProgress(done, start)
 	}()
 	results, err := s.sess.Exec(ctx, sql)
 	close(done)
+	<-stopped
 	for _, r := range results {
 		s.print(r)
 		r.Release()
@@ -283,4 +288,44 @@ func printCSV(out io.Writer, r *weft.Result) {
 		}
 	}
 	w.Flush()
+}
+
+// progressReporter is an executor that can say how much a running load has
+// read (the embedded engine; not a remote server).
+type progressReporter interface {
+	Progress() (rows, bytes int64)
+}
+
+// showProgress reports on a statement that runs over a second: rows and
+// MB/s of a load, once a second (rewriting one line on a terminal), until
+// done closes.
+func (s *shell) showProgress(done <-chan struct{}, start time.Time) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	pr, _ := s.sess.(progressReporter)
+	shown := false
+	for {
+		select {
+		case <-done:
+			if shown && s.tty {
+				fmt.Fprint(s.console, "\n")
+			}
+			return
+		case <-tick.C:
+		}
+		line := "… running (Ctrl-C cancels)"
+		if pr != nil {
+			if rows, bytes := pr.Progress(); rows > 0 || bytes > 0 {
+				secs := time.Since(start).Seconds()
+				line = fmt.Sprintf("… %d rows, %.1f MB (%.1f MB/s) (Ctrl-C cancels)", rows, float64(bytes)/(1<<20), float64(bytes)/(1<<20)/secs)
+			}
+		}
+		switch {
+		case s.tty:
+			fmt.Fprint(s.console, "\r"+line+"\x1b[K")
+		case !shown:
+			fmt.Fprintln(s.console, line)
+		}
+		shown = true
+	}
 }

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/weftdb/weft"
 )
@@ -69,4 +73,49 @@ func TestShell(t *testing.T) {
 	if got, _ := os.ReadFile(saved); !strings.Contains(string(got), " count\n-------\n     2\n") {
 		t.Errorf(`\o file got %q`, got)
 	}
+}
+
+type fakeLoad struct{}
+
+func (fakeLoad) Exec(context.Context, string) ([]*weft.Result, error) { return nil, nil }
+func (fakeLoad) Progress() (int64, int64)                             { return 123456, 3 << 20 }
+
+// TestProgressLine: a statement that runs over a second shows the rows
+// and megabytes its load has read.
+func TestProgressLine(t *testing.T) {
+	var out syncBuffer
+	sh := &shell{sess: fakeLoad{}, out: &out, console: &out}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		sh.showProgress(done, time.Now())
+		close(finished)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "123456 rows, 3.0 MB") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(done)
+	<-finished
+	if !strings.Contains(out.String(), "123456 rows, 3.0 MB") {
+		t.Errorf("progress line: %q", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

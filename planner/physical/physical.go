@@ -148,7 +148,11 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 	case *logical.RemoteScan:
 		return &exec.RemoteScan{Env: b.Env, Scan: &pgsource.Scan{Src: n.Source, Ords: n.Ords, Filters: n.Filters}, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.FileScan:
-		return &exec.FileScan{Env: b.Env, Source: n.Source, Push: &datafile.Pushdown{Cols: n.Ords, Ranges: n.Ranges}, Out: ArrowSchema(n.Cols)}, nil
+		push := &datafile.Pushdown{Cols: n.Ords, Ranges: n.Ranges}
+		if b.Env.Progress != nil {
+			push.BytesRead = &b.Env.Progress.Bytes
+		}
+		return &exec.FileScan{Env: b.Env, Source: n.Source, Push: push, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.TableFunc:
 		if n.Lateral {
 			in, err := b.Build(n.Input)
