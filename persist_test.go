@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft"
+	weftexec "github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/udf"
 )
@@ -164,10 +166,12 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 }
 
-// crashWriter inserts batches of 10 rows, one statement each, printing an
-// acknowledgement after each commit, until it is killed.
+// crashWriter inserts batches of 10 rows, one statement each (INSERT, a
+// COPY from a file every fifth, an UPDATE before every seventh), printing
+// an acknowledgement after each commit, until it is killed.
 func crashWriter(dir string) {
-	db, err := weft.Open(weft.Options{DataDir: dir, Partitions: 2})
+	os.MkdirAll(filepath.Join(dir, "files"), 0o755)
+	db, err := weft.Open(weft.Options{DataDir: dir, FilesDir: filepath.Join(dir, "files"), Partitions: 2})
 	if err != nil {
 		fmt.Println("open:", err)
 		os.Exit(1)
@@ -178,6 +182,17 @@ func crashWriter(dir string) {
 		sql := fmt.Sprintf("INSERT INTO log SELECT %d, g FROM generate_series(1, 10) g", b)
 		if b%7 == 0 {
 			sql = fmt.Sprintf("UPDATE log SET n = n WHERE batch = %d; %s", b-1, sql)
+		}
+		if b%5 == 0 { // a COPY from a file instead
+			var rows strings.Builder
+			for g := 1; g <= 10; g++ {
+				fmt.Fprintf(&rows, "%d,%d\n", b, g)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "files", "batch.csv"), []byte(rows.String()), 0o644); err != nil {
+				fmt.Println("error:", err)
+				os.Exit(1)
+			}
+			sql = "COPY log FROM 'batch.csv' (FORMAT csv)"
 		}
 		rs, err := s.Exec(context.Background(), sql)
 		for _, r := range rs {
@@ -314,5 +329,63 @@ func TestUpdateRewritesOnlyTouchedSegments(t *testing.T) {
 			t.Errorf("%s: %s gives %s, want %s", c.sql, c.check, got, c.want)
 		}
 		before = after
+	}
+}
+
+// TestReadersSeeWholeStatements: while writers move amounts between rows
+// (each UPDATE keeps the total) and append zero rows, every reader's query
+// sees a total that is exactly right: a statement's snapshot never holds
+// half of another statement's write.
+func TestReadersSeeWholeStatements(t *testing.T) {
+	db := openDir(t, t.TempDir(), memory.NewGoAllocator())
+	defer db.Close()
+	mustExec(t, db.NewSession(), "CREATE TABLE acct (id int, bal bigint); INSERT INTO acct SELECT g, 100 FROM generate_series(1, 10) g")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			s := db.NewSession()
+			for i := 0; i < 100; i++ {
+				from, to := 1+(i+w)%10, 1+(i+w+3)%10
+				sql := fmt.Sprintf("UPDATE acct SET bal = bal + CASE id WHEN %d THEN -7 ELSE 7 END WHERE id IN (%d, %d)", from, from, to)
+				if i%10 == 0 {
+					sql = "INSERT INTO acct VALUES (0, 0)"
+				}
+				if _, err := s.Exec(context.Background(), sql); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	for r := 0; r < 2; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := db.NewSession()
+			for i := 0; i < 200; i++ {
+				res, err := s.Query(context.Background(), "SELECT sum(bal) = 1000 FROM acct")
+				if err != nil {
+					errs <- err
+					return
+				}
+				ok := weftexec.DatumAt(res.Batches[0].Column(0), 0) == true
+				res.Release()
+				if !ok {
+					errs <- fmt.Errorf("a reader saw a total other than 1000")
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := rows(t, db.NewSession(), "SELECT sum(bal), count(*) FROM acct"); got[0] != "1000|30" {
+		t.Errorf("at the end: %v", got)
 	}
 }
