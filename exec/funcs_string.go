@@ -83,6 +83,9 @@ func stringFunctions() []*ScalarDef {
 		{Name: "concat", Resolve: resolveConcat("concat", false)},
 		{Name: "concat_ws", Resolve: resolveConcat("concat_ws", true)},
 		sig("split_part", []types.T{textT, textT, int4T}, textT, splitPart),
+		overloads("array_to_string",
+			sig("array_to_string", []types.T{textT, textT}, textT, arrayToString),
+			sig("array_to_string", []types.T{textT, textT, textT}, textT, arrayToString)),
 		sig("left", []types.T{textT, int4T}, textT, func(ds []types.Datum) (types.Datum, error) {
 			r := []rune(ds[0].(string))
 			n := int(ds[1].(int64))

@@ -32,7 +32,7 @@ var replayFloor = map[string]int{
 	"psycopg2.sql":      32,
 	"node-postgres.sql": 19,
 	"pgjdbc.sql":        33,
-	"psql.sql":          11,
+	"psql.sql":          17,
 }
 
 // record is one captured statement execution.

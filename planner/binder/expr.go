@@ -277,6 +277,8 @@ func (b *Binder) bindAExpr(a *pg.A_Expr, s *scope) (logical.Expr, error) {
 		return &logical.Case{Whens: []logical.Expr{eq}, Thens: []logical.Expr{&logical.Const{T: l.Type()}}, Else: l, T: l.Type()}, nil
 	case pg.A_Expr_Kind_AEXPR_IN:
 		return b.bindInList(a, op, s)
+	case pg.A_Expr_Kind_AEXPR_OP_ANY, pg.A_Expr_Kind_AEXPR_OP_ALL:
+		return b.bindAnyAll(a, op, a.Kind == pg.A_Expr_Kind_AEXPR_OP_ALL, s)
 	case pg.A_Expr_Kind_AEXPR_BETWEEN, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN, pg.A_Expr_Kind_AEXPR_BETWEEN_SYM, pg.A_Expr_Kind_AEXPR_NOT_BETWEEN_SYM:
 		return b.bindBetween(a, s)
 	}
@@ -561,4 +563,77 @@ func (b *Binder) fold(e logical.Expr) (logical.Expr, error) {
 		return e, err
 	}
 	return out, nil
+}
+
+// bindAnyAll binds `x op ANY (array)` and `x op ALL (array)`. Weft has no
+// array type: an ARRAY[…] constructor becomes an OR (AND) of comparisons,
+// ARRAY(subquery) the subquery form, and any other array (a literal, or a
+// catalog column holding an array literal as text) is read at run time.
+func (b *Binder) bindAnyAll(a *pg.A_Expr, op string, all bool, s *scope) (logical.Expr, error) {
+	switch r := a.Rexpr.Node.(type) {
+	case *pg.Node_AArrayExpr:
+		l, err := b.bindExpr(a.Lexpr, s)
+		if err != nil {
+			return nil, err
+		}
+		if len(r.AArrayExpr.Elements) == 0 {
+			return &logical.Const{Value: all, T: types.BoolT}, nil
+		}
+		var terms []logical.Expr
+		for _, item := range r.AArrayExpr.Elements {
+			e, err := b.bindExpr(item, s)
+			if err != nil {
+				return nil, err
+			}
+			t, err := b.binaryOp(op, l, e, a.Location)
+			if err != nil {
+				return nil, err
+			}
+			terms = append(terms, t)
+		}
+		if len(terms) == 1 {
+			return terms[0], nil
+		}
+		return &logical.Bool{And: all, Args: terms}, nil
+	case *pg.Node_SubLink:
+		if r.SubLink.SubLinkType == pg.SubLinkType_ARRAY_SUBLINK {
+			kind := pg.SubLinkType_ANY_SUBLINK
+			if all {
+				kind = pg.SubLinkType_ALL_SUBLINK
+			}
+			return b.bindSubLink(&pg.SubLink{SubLinkType: kind, Testexpr: a.Lexpr, OperName: a.Name, Subselect: r.SubLink.Subselect, Location: r.SubLink.Location}, s)
+		}
+	}
+	l, err := b.bindExpr(a.Lexpr, s)
+	if err != nil {
+		return nil, err
+	}
+	arr, err := b.bindExpr(stripArrayCast(a.Rexpr), s)
+	if err != nil {
+		return nil, err
+	}
+	if !arr.Type().IsString() && arr.Type().Kind != types.Unknown {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "op ANY/ALL needs an array").At(a.Location)
+	}
+	if arr, err = b.coerce(arr, types.TextT); err != nil {
+		return nil, err
+	}
+	t := l.Type()
+	if t.Kind == types.Unknown {
+		t = types.TextT
+		if l, err = b.coerce(l, t); err != nil {
+			return nil, err
+		}
+	}
+	name := map[bool]string{false: op + " ANY", true: op + " ALL"}[all]
+	return &logical.Call{Name: name, Args: []logical.Expr{l, arr}, Kernel: exec.AnyTextArrayKernel(exec.CmpOp(op), t, all), T: types.BoolT, Infix: true}, nil
+}
+
+// stripArrayCast drops a cast to an array type ('{a,b}'::text[]): the
+// array stays in its text form.
+func stripArrayCast(n *pg.Node) *pg.Node {
+	if tc := n.GetTypeCast(); tc != nil && tc.TypeName != nil && len(tc.TypeName.ArrayBounds) > 0 {
+		return tc.Arg
+	}
+	return n
 }

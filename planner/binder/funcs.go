@@ -59,6 +59,23 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return &logical.Const{Value: "weft", T: types.TextT}, nil
 	case "current_schema":
 		return &logical.Const{Value: b.SearchPath[0], T: types.TextT}, nil
+	case "current_schemas":
+		// an array, in its text form: pg_catalog first when asked for the
+		// implicit schemas, then the search path's existing schemas
+		var elems []*string
+		if len(fc.Args) == 1 {
+			if c := fc.Args[0].GetAConst(); c != nil && c.GetBoolval() != nil && c.GetBoolval().Boolval {
+				pgc := "pg_catalog"
+				elems = append(elems, &pgc)
+			}
+		}
+		for _, name := range b.SearchPath {
+			if _, ok := b.Cat.Schema(name); ok {
+				name := name
+				elems = append(elems, &name)
+			}
+		}
+		return &logical.Const{Value: exec.FormatTextArray(elems), T: types.TextT}, nil
 	case "generate_series":
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions are only supported in FROM").At(fc.Location)
 	}
@@ -417,6 +434,14 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").At(sl.Location)
 		}
 		sub.Kind, sub.T = exec.ScalarSubquery, cols[0].T
+		return sub, nil
+	case pg.SubLinkType_ARRAY_SUBLINK:
+		// Weft has no array type: ARRAY(subquery) is the text of the
+		// array literal, which = ANY (…) and array_to_string understand
+		if len(cols) != 1 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").At(sl.Location)
+		}
+		sub.Kind, sub.T, sub.CmpT = exec.ArraySubquery, types.TextT, cols[0].T
 		return sub, nil
 	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
 		if len(cols) != 1 {

@@ -41,13 +41,15 @@ var catalogShapes = map[string][]catCol{
 		{"relpages", tInt}, {"relhassubclass", tBool}, {"relpartbound", tText}, {"reloptions", tText}},
 	"pg_attribute": {{"attrelid", tOID}, {"attname", tText}, {"atttypid", tOID}, {"attnum", tI2}, {"atttypmod", tInt}, {"attnotnull", tBool},
 		{"atthasdef", tBool}, {"attisdropped", tBool}, {"attidentity", tText}, {"attgenerated", tText}, {"attcollation", tOID},
-		{"attlen", tI2}, {"attstattarget", tInt}, {"attndims", tInt}, {"attacl", tText}},
+		{"attlen", tI2}, {"attstattarget", tInt}, {"attndims", tInt}, {"attacl", tText}, {"attstorage", tText}, {"attcompression", tText},
+		{"attbyval", tBool}, {"attalign", tText}, {"attislocal", tBool}, {"attinhcount", tInt}, {"attoptions", tText}, {"attfdwoptions", tText}},
 	"pg_type": {{"oid", tOID}, {"typname", tText}, {"typnamespace", tOID}, {"typowner", tOID}, {"typlen", tI2}, {"typbyval", tBool},
 		{"typtype", tText}, {"typcategory", tText}, {"typisdefined", tBool}, {"typdelim", tText}, {"typrelid", tOID}, {"typelem", tOID},
 		{"typarray", tOID}, {"typbasetype", tOID}, {"typtypmod", tInt}, {"typnotnull", tBool}, {"typcollation", tOID}, {"typinput", tText}},
-	"pg_am":                    {{"oid", tOID}, {"amname", tText}, {"amtype", tText}},
-	"pg_database":              {{"oid", tOID}, {"datname", tText}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText}},
-	"pg_roles":                 {{"oid", tOID}, {"rolname", tText}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}},
+	"pg_am": {{"oid", tOID}, {"amname", tText}, {"amtype", tText}},
+	"pg_database": {{"oid", tOID}, {"datname", tText}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText},
+		{"datlocprovider", tText}, {"datistemplate", tBool}, {"datconnlimit", tInt}, {"dattablespace", tOID}, {"daticulocale", tText}, {"datcollversion", tText}},
+	"pg_roles":                 {{"oid", tOID}, {"rolname", tText}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}, {"rolreplication", tBool}, {"rolbypassrls", tBool}},
 	"pg_settings":              {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
 	"pg_proc":                  {{"oid", tOID}, {"proname", tText}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tText}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
 	"pg_index":                 {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tText}, {"indnatts", tI2}},
@@ -55,15 +57,15 @@ var catalogShapes = map[string][]catCol{
 	"pg_attrdef":               {{"oid", tOID}, {"adrelid", tOID}, {"adnum", tI2}, {"adbin", tText}},
 	"pg_description":           {{"objoid", tOID}, {"classoid", tOID}, {"objsubid", tInt}, {"description", tText}},
 	"pg_collation":             {{"oid", tOID}, {"collname", tText}, {"collnamespace", tOID}},
-	"pg_inherits":              {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}},
+	"pg_inherits":              {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}, {"inhdetachpending", tBool}},
 	"pg_policy":                {{"oid", tOID}, {"polname", tText}, {"polrelid", tOID}, {"polcmd", tText}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
-	"pg_extension":             {{"oid", tOID}, {"extname", tText}, {"extversion", tText}},
+	"pg_extension":             {{"oid", tOID}, {"extname", tText}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
 	"pg_tablespace":            {{"oid", tOID}, {"spcname", tText}},
-	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgname", tText}},
+	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgparentid", tOID}, {"tgname", tText}, {"tgfoid", tOID}, {"tgtype", tI2}, {"tgenabled", tText}, {"tgisinternal", tBool}, {"tgconstraint", tOID}},
 	"pg_rewrite":               {{"oid", tOID}, {"ev_class", tOID}, {"rulename", tText}},
-	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tText}},
-	"pg_publication":           {{"oid", tOID}, {"pubname", tText}},
-	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}},
+	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tText}, {"stxnamespace", tOID}, {"stxowner", tOID}, {"stxstattarget", tInt}, {"stxkeys", tText}, {"stxkind", tText}, {"stxexprs", tText}},
+	"pg_publication":           {{"oid", tOID}, {"pubname", tText}, {"pubowner", tOID}, {"puballtables", tBool}, {"pubinsert", tBool}, {"pubupdate", tBool}, {"pubdelete", tBool}, {"pubtruncate", tBool}, {"pubviaroot", tBool}},
+	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}, {"prqual", tText}, {"prattrs", tText}},
 	"pg_publication_namespace": {{"oid", tOID}, {"pnpubid", tOID}, {"pnnspid", tOID}},
 	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}},
 	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}},
@@ -155,9 +157,18 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_am":
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
 	case "pg_database":
-		row(map[string]types.Datum{"oid": int64(16384), "datname": "weft", "datdba": int64(publicOwnerOID), "encoding": int64(6), "datcollate": "C", "datctype": "C", "datallowconn": true, "datacl": nil})
+		row(map[string]types.Datum{"oid": int64(16384), "datname": "weft", "datdba": int64(publicOwnerOID), "encoding": int64(6), "datcollate": "C", "datctype": "C", "datallowconn": true, "datacl": nil,
+			"datlocprovider": "c", "datconnlimit": int64(-1), "daticulocale": nil, "datcollversion": nil})
 	case "pg_roles":
-		row(map[string]types.Datum{"oid": int64(publicOwnerOID), "rolname": "weft", "rolsuper": true, "rolinherit": true, "rolcanlogin": true, "rolconnlimit": int64(-1), "rolvaliduntil": nil})
+		row(map[string]types.Datum{"oid": int64(publicOwnerOID), "rolname": "weft", "rolsuper": true, "rolinherit": true, "rolcreaterole": true, "rolcreatedb": true,
+			"rolcanlogin": true, "rolconnlimit": int64(-1), "rolvaliduntil": nil, "rolreplication": true, "rolbypassrls": true})
+		for i, r := range b.Cat.Roles() {
+			if r.Name == "weft" {
+				continue
+			}
+			row(map[string]types.Datum{"oid": int64(publicOwnerOID + 1 + i), "rolname": r.Name, "rolinherit": true, "rolcanlogin": r.Login,
+				"rolconnlimit": int64(-1), "rolvaliduntil": nil})
+		}
 	case "pg_settings":
 		for _, kv := range [][2]string{{"max_index_keys", "32"}, {"max_identifier_length", "63"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"}, {"TimeZone", "UTC"}} {
 			row(map[string]types.Datum{"name": kv[0], "setting": kv[1], "unit": nil, "vartype": "string"})

@@ -1,0 +1,160 @@
+package exec
+
+import (
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Weft has no array type yet. PostgreSQL's catalogs have array columns
+// (oid[], "char"[], int2vector …), which Weft's catalog views hold as
+// text in PostgreSQL's array literal form ('{a,b,"c d"}'); these helpers
+// give `x op ANY (array)` and array_to_string their meaning over it.
+
+// ParseTextArray splits a one-dimensional array literal into its
+// elements (nil for NULL).
+func ParseTextArray(s string) ([]*string, error) {
+	s = strings.TrimSpace(s)
+	// an int2vector/oidvector prints as space-separated numbers
+	if !strings.HasPrefix(s, "{") {
+		var out []*string
+		for _, f := range strings.Fields(s) {
+			f := f
+			out = append(out, &f)
+		}
+		return out, nil
+	}
+	if !strings.HasSuffix(s, "}") {
+		return nil, sqlerr.New(sqlerr.InvalidText, "malformed array literal: \"%s\"", s)
+	}
+	body := s[1 : len(s)-1]
+	var out []*string
+	if strings.TrimSpace(body) == "" {
+		return out, nil
+	}
+	var cur strings.Builder
+	quoted, inQuotes := false, false
+	flush := func() {
+		v := cur.String()
+		if !quoted {
+			v = strings.TrimSpace(v)
+		}
+		if !quoted && strings.EqualFold(v, "NULL") {
+			out = append(out, nil)
+		} else {
+			out = append(out, &v)
+		}
+		cur.Reset()
+		quoted = false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body):
+			i++
+			cur.WriteByte(body[i])
+		case c == '"':
+			inQuotes, quoted = !inQuotes, true
+		case c == ',' && !inQuotes:
+			flush()
+		case c == '{' && !inQuotes:
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported")
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if inQuotes {
+		return nil, sqlerr.New(sqlerr.InvalidText, "malformed array literal: \"%s\"", s)
+	}
+	flush()
+	return out, nil
+}
+
+// FormatTextArray renders elements (nil for NULL) as an array literal.
+func FormatTextArray(elems []*string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		switch {
+		case e == nil:
+			b.WriteString("NULL")
+		case *e == "" || strings.ContainsAny(*e, "{},\"\\ \t\n") || strings.EqualFold(*e, "NULL"):
+			b.WriteByte('"')
+			b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(*e))
+			b.WriteByte('"')
+		default:
+			b.WriteString(*e)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// AnyTextArrayKernel evaluates `x op ANY (a)` (or ALL) where a is a text
+// array literal whose elements are read as values of x's type t, with
+// SQL's rules: ANY is true if some comparison is true, else NULL if some
+// was NULL, else false (ALL dually).
+func AnyTextArrayKernel(op CmpOp, t types.T, all bool) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		b := array.NewBooleanBuilder(ec.Mem)
+		defer b.Release()
+		for i := 0; i < n; i++ {
+			x := DatumAt(args[0], i)
+			arr := DatumAt(args[1], i)
+			if arr == nil {
+				b.AppendNull()
+				continue
+			}
+			elems, err := ParseTextArray(arr.(string))
+			if err != nil {
+				return nil, err
+			}
+			result, sawNull := all, false
+			for _, e := range elems {
+				if x == nil || e == nil {
+					sawNull = true
+					continue
+				}
+				v, err := CastDatum(*e, types.TextT, t, false)
+				if err != nil {
+					return nil, err
+				}
+				if op.holds(CompareDatums(t, x, v)) != all {
+					result = !all
+					break
+				}
+			}
+			if result == all && sawNull {
+				b.AppendNull()
+			} else {
+				b.Append(result)
+			}
+		}
+		return b.NewArray(), nil
+	}
+}
+
+// arrayToString is array_to_string(a, sep [, null]) over a text array
+// literal: NULL elements are left out, or spelt as the third argument.
+func arrayToString(ds []types.Datum) (types.Datum, error) {
+	elems, err := ParseTextArray(ds[0].(string))
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]string, 0, len(elems))
+	for _, e := range elems {
+		switch {
+		case e != nil:
+			parts = append(parts, *e)
+		case len(ds) > 2:
+			parts = append(parts, ds[2].(string))
+		}
+	}
+	return strings.Join(parts, ds[1].(string)), nil
+}
