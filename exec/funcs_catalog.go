@@ -14,12 +14,12 @@ func catalogFunctions() []*ScalarDef {
 		return sig(name, params, ret, func([]types.Datum) (types.Datum, error) { return v, nil })
 	}
 	return []*ScalarDef{
-		constant("pg_get_userbyid", []types.T{oid}, textT, "weft"),
+		constant("pg_get_userbyid", []types.T{oid}, types.NameT, "weft"),
 		constant("pg_table_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_type_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_function_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
-		constant("pg_encoding_to_char", []types.T{types.Int4T}, textT, "UTF8"),
+		constant("pg_encoding_to_char", []types.T{types.Int4T}, types.NameT, "UTF8"),
 		overloads("obj_description",
 			constant("obj_description", []types.T{oid}, textT, nil),
 			constant("obj_description", []types.T{oid, textT}, textT, nil)),

@@ -56,6 +56,14 @@ func typeForOID(oid uint32) (types.T, bool) {
 
 // typeSize is pg_type.typlen for RowDescription.
 func typeSize(t types.T) int16 {
+	switch t.PG {
+	case 19:
+		return 64
+	case 26:
+		return 4
+	case 18:
+		return 1
+	}
 	switch t.Kind {
 	case types.Bool:
 		return 1
@@ -104,6 +112,12 @@ func canBinary(t types.T) bool {
 
 // encodeBinary renders a value in PostgreSQL's binary format.
 func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
+	switch t.PG {
+	case 26: // oid: unsigned 32-bit
+		return binary.BigEndian.AppendUint32(nil, uint32(d.(int64))), nil
+	case 18: // "char": one byte
+		return []byte(d.(string))[:min(1, len(d.(string)))], nil
+	}
 	switch t.Kind {
 	case types.Bool:
 		if d.(bool) {

@@ -186,6 +186,9 @@ func (s *scope) lookup(qual, name string) (logical.Column, bool, *sqlerr.Error) 
 }
 
 func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
+	if e, ok, err := b.regCast(tc); ok || err != nil {
+		return e, err
+	}
 	to, err := ResolveTypeName(tc.TypeName)
 	if err != nil {
 		return nil, err
@@ -636,4 +639,73 @@ func stripArrayCast(n *pg.Node) *pg.Node {
 		return tc.Arg
 	}
 	return n
+}
+
+// catalogRelationOIDs are PostgreSQL's OIDs of the catalog relations
+// clients name in 'pg_class'::regclass.
+var catalogRelationOIDs = map[string]int64{
+	"pg_type": 1247, "pg_attribute": 1249, "pg_proc": 1255, "pg_class": 1259, "pg_database": 1262,
+	"pg_constraint": 2606, "pg_description": 2609, "pg_index": 2610, "pg_namespace": 2615, "pg_trigger": 2620,
+	"pg_am": 2601, "pg_attrdef": 2604, "pg_rewrite": 2618, "pg_extension": 3079, "pg_collation": 3456,
+	"pg_inherits": 2611, "pg_policy": 3256, "pg_roles": 1260, "pg_tablespace": 1213,
+}
+
+// regCast resolves a string literal cast to regclass, regtype,
+// regnamespace, regproc or regrole by name, as PostgreSQL does when the
+// query is planned: the result is the object's OID (regproc stays its
+// name, which is what pg_type's typinput and friends hold here).
+func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
+	tn := names(tc.TypeName.Names)
+	kind := tn[len(tn)-1]
+	c := tc.Arg.GetAConst()
+	if c == nil || c.GetSval() == nil || len(tc.TypeName.ArrayBounds) > 0 {
+		return nil, false, nil
+	}
+	lit := strings.TrimSpace(c.GetSval().Sval)
+	if _, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		return nil, false, nil // a number: an ordinary cast
+	}
+	schema, name := "", strings.Trim(lit, `"`)
+	if i := strings.LastIndexByte(lit, '.'); i >= 0 {
+		schema, name = strings.Trim(lit[:i], `"`), strings.Trim(lit[i+1:], `"`)
+	}
+	oid := func(v int64) (logical.Expr, bool, error) {
+		return &logical.Const{Value: v, T: types.OIDT}, true, nil
+	}
+	switch kind {
+	case "regclass":
+		if t, v, ok := b.Cat.Lookup(schema, name, b.SearchPath); ok {
+			if t != nil {
+				return oid(int64(t.OID))
+			}
+			return oid(int64(v.OID))
+		}
+		if o, ok := catalogRelationOIDs[name]; ok && (schema == "" || schema == "pg_catalog") {
+			return oid(o)
+		}
+		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", lit).At(c.Location)
+	case "regtype":
+		for _, bt := range builtinTypes {
+			if bt.name == strings.ToLower(name) {
+				return oid(bt.oid)
+			}
+		}
+		if t, ok := types.FromName(strings.ToLower(name), nil); ok {
+			return oid(int64(t.OID()))
+		}
+		return nil, true, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", lit).At(c.Location)
+	case "regnamespace":
+		if name == "pg_catalog" {
+			return oid(catalogNamespaceOID)
+		}
+		if sc, ok := b.Cat.Schema(name); ok {
+			return oid(int64(sc.OID))
+		}
+		return nil, true, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", lit).At(c.Location)
+	case "regproc", "regprocedure":
+		return &logical.Const{Value: name, T: types.TextT}, true, nil
+	case "regrole":
+		return oid(publicOwnerOID)
+	}
+	return nil, false, nil
 }

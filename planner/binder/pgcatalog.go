@@ -9,8 +9,9 @@ import (
 
 // The pg_catalog relations that psql, pgjdbc and BI tools read, built from
 // Weft's catalog when a query binds them. OIDs are bigint and names are
-// text (Weft has no oid/name types); relations without a Weft counterpart
-// are empty but have the columns clients select.
+// text, reported to clients as oid, name and "char" (types.OIDT, NameT,
+// CharT1); relations without a Weft counterpart are empty but have the
+// columns clients select.
 
 const (
 	catalogNamespaceOID = 11
@@ -25,7 +26,9 @@ type catCol struct {
 
 var (
 	tText = types.TextT
-	tOID  = types.Int8T
+	tName = types.NameT
+	tChar = types.CharT1
+	tOID  = types.OIDT
 	tInt  = types.Int4T
 	tI2   = types.Int2T
 	tBool = types.BoolT
@@ -33,44 +36,44 @@ var (
 
 // catalogShapes are the columns of every pg_catalog relation Weft offers.
 var catalogShapes = map[string][]catCol{
-	"pg_namespace": {{"oid", tOID}, {"nspname", tText}, {"nspowner", tOID}, {"nspacl", tText}},
-	"pg_class": {{"oid", tOID}, {"relname", tText}, {"relnamespace", tOID}, {"reltype", tOID}, {"relowner", tOID}, {"relam", tOID},
-		{"relkind", tText}, {"relnatts", tI2}, {"relhasindex", tBool}, {"relchecks", tI2}, {"relhasrules", tBool}, {"relhastriggers", tBool},
+	"pg_namespace": {{"oid", tOID}, {"nspname", tName}, {"nspowner", tOID}, {"nspacl", tText}},
+	"pg_class": {{"oid", tOID}, {"relname", tName}, {"relnamespace", tOID}, {"reltype", tOID}, {"relowner", tOID}, {"relam", tOID},
+		{"relkind", tChar}, {"relnatts", tI2}, {"relhasindex", tBool}, {"relchecks", tI2}, {"relhasrules", tBool}, {"relhastriggers", tBool},
 		{"relrowsecurity", tBool}, {"relforcerowsecurity", tBool}, {"relispartition", tBool}, {"reltablespace", tOID}, {"reloftype", tOID},
-		{"relpersistence", tText}, {"relreplident", tText}, {"reltoastrelid", tOID}, {"relacl", tText}, {"reltuples", types.Float4T},
+		{"relpersistence", tChar}, {"relreplident", tChar}, {"reltoastrelid", tOID}, {"relacl", tText}, {"reltuples", types.Float4T},
 		{"relpages", tInt}, {"relhassubclass", tBool}, {"relpartbound", tText}, {"reloptions", tText}},
-	"pg_attribute": {{"attrelid", tOID}, {"attname", tText}, {"atttypid", tOID}, {"attnum", tI2}, {"atttypmod", tInt}, {"attnotnull", tBool},
-		{"atthasdef", tBool}, {"attisdropped", tBool}, {"attidentity", tText}, {"attgenerated", tText}, {"attcollation", tOID},
-		{"attlen", tI2}, {"attstattarget", tInt}, {"attndims", tInt}, {"attacl", tText}, {"attstorage", tText}, {"attcompression", tText},
-		{"attbyval", tBool}, {"attalign", tText}, {"attislocal", tBool}, {"attinhcount", tInt}, {"attoptions", tText}, {"attfdwoptions", tText}},
-	"pg_type": {{"oid", tOID}, {"typname", tText}, {"typnamespace", tOID}, {"typowner", tOID}, {"typlen", tI2}, {"typbyval", tBool},
-		{"typtype", tText}, {"typcategory", tText}, {"typisdefined", tBool}, {"typdelim", tText}, {"typrelid", tOID}, {"typelem", tOID},
+	"pg_attribute": {{"attrelid", tOID}, {"attname", tName}, {"atttypid", tOID}, {"attnum", tI2}, {"atttypmod", tInt}, {"attnotnull", tBool},
+		{"atthasdef", tBool}, {"attisdropped", tBool}, {"attidentity", tChar}, {"attgenerated", tChar}, {"attcollation", tOID},
+		{"attlen", tI2}, {"attstattarget", tInt}, {"attndims", tInt}, {"attacl", tText}, {"attstorage", tChar}, {"attcompression", tChar},
+		{"attbyval", tBool}, {"attalign", tChar}, {"attislocal", tBool}, {"attinhcount", tInt}, {"attoptions", tText}, {"attfdwoptions", tText}},
+	"pg_type": {{"oid", tOID}, {"typname", tName}, {"typnamespace", tOID}, {"typowner", tOID}, {"typlen", tI2}, {"typbyval", tBool},
+		{"typtype", tChar}, {"typcategory", tChar}, {"typisdefined", tBool}, {"typdelim", tChar}, {"typrelid", tOID}, {"typelem", tOID},
 		{"typarray", tOID}, {"typbasetype", tOID}, {"typtypmod", tInt}, {"typnotnull", tBool}, {"typcollation", tOID}, {"typinput", tText}},
-	"pg_am": {{"oid", tOID}, {"amname", tText}, {"amtype", tText}},
-	"pg_database": {{"oid", tOID}, {"datname", tText}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText},
-		{"datlocprovider", tText}, {"datistemplate", tBool}, {"datconnlimit", tInt}, {"dattablespace", tOID}, {"daticulocale", tText}, {"datcollversion", tText}},
-	"pg_roles":                 {{"oid", tOID}, {"rolname", tText}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}, {"rolreplication", tBool}, {"rolbypassrls", tBool}},
+	"pg_am": {{"oid", tOID}, {"amname", tName}, {"amtype", tChar}},
+	"pg_database": {{"oid", tOID}, {"datname", tName}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText},
+		{"datlocprovider", tChar}, {"datistemplate", tBool}, {"datconnlimit", tInt}, {"dattablespace", tOID}, {"daticulocale", tText}, {"datcollversion", tText}},
+	"pg_roles":                 {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}, {"rolreplication", tBool}, {"rolbypassrls", tBool}},
 	"pg_settings":              {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
-	"pg_proc":                  {{"oid", tOID}, {"proname", tText}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tText}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
+	"pg_proc":                  {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
 	"pg_index":                 {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tText}, {"indnatts", tI2}},
-	"pg_constraint":            {{"oid", tOID}, {"conname", tText}, {"connamespace", tOID}, {"contype", tText}, {"condeferrable", tBool}, {"condeferred", tBool}, {"conrelid", tOID}, {"conindid", tOID}, {"confrelid", tOID}, {"conkey", tText}, {"confkey", tText}},
+	"pg_constraint":            {{"oid", tOID}, {"conname", tName}, {"connamespace", tOID}, {"contype", tChar}, {"condeferrable", tBool}, {"condeferred", tBool}, {"conrelid", tOID}, {"conindid", tOID}, {"confrelid", tOID}, {"conkey", tText}, {"confkey", tText}},
 	"pg_attrdef":               {{"oid", tOID}, {"adrelid", tOID}, {"adnum", tI2}, {"adbin", tText}},
 	"pg_description":           {{"objoid", tOID}, {"classoid", tOID}, {"objsubid", tInt}, {"description", tText}},
-	"pg_collation":             {{"oid", tOID}, {"collname", tText}, {"collnamespace", tOID}},
+	"pg_collation":             {{"oid", tOID}, {"collname", tName}, {"collnamespace", tOID}},
 	"pg_inherits":              {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}, {"inhdetachpending", tBool}},
-	"pg_policy":                {{"oid", tOID}, {"polname", tText}, {"polrelid", tOID}, {"polcmd", tText}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
-	"pg_extension":             {{"oid", tOID}, {"extname", tText}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
-	"pg_tablespace":            {{"oid", tOID}, {"spcname", tText}},
-	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgparentid", tOID}, {"tgname", tText}, {"tgfoid", tOID}, {"tgtype", tI2}, {"tgenabled", tText}, {"tgisinternal", tBool}, {"tgconstraint", tOID}},
-	"pg_rewrite":               {{"oid", tOID}, {"ev_class", tOID}, {"rulename", tText}},
-	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tText}, {"stxnamespace", tOID}, {"stxowner", tOID}, {"stxstattarget", tInt}, {"stxkeys", tText}, {"stxkind", tText}, {"stxexprs", tText}},
-	"pg_publication":           {{"oid", tOID}, {"pubname", tText}, {"pubowner", tOID}, {"puballtables", tBool}, {"pubinsert", tBool}, {"pubupdate", tBool}, {"pubdelete", tBool}, {"pubtruncate", tBool}, {"pubviaroot", tBool}},
+	"pg_policy":                {{"oid", tOID}, {"polname", tName}, {"polrelid", tOID}, {"polcmd", tChar}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
+	"pg_extension":             {{"oid", tOID}, {"extname", tName}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
+	"pg_tablespace":            {{"oid", tOID}, {"spcname", tName}},
+	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgparentid", tOID}, {"tgname", tName}, {"tgfoid", tOID}, {"tgtype", tI2}, {"tgenabled", tChar}, {"tgisinternal", tBool}, {"tgconstraint", tOID}},
+	"pg_rewrite":               {{"oid", tOID}, {"ev_class", tOID}, {"rulename", tName}},
+	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tName}, {"stxnamespace", tOID}, {"stxowner", tOID}, {"stxstattarget", tInt}, {"stxkeys", tText}, {"stxkind", tText}, {"stxexprs", tText}},
+	"pg_publication":           {{"oid", tOID}, {"pubname", tName}, {"pubowner", tOID}, {"puballtables", tBool}, {"pubinsert", tBool}, {"pubupdate", tBool}, {"pubdelete", tBool}, {"pubtruncate", tBool}, {"pubviaroot", tBool}},
 	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}, {"prqual", tText}, {"prattrs", tText}},
 	"pg_publication_namespace": {{"oid", tOID}, {"pnpubid", tOID}, {"pnnspid", tOID}},
 	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}},
 	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}},
 	"pg_foreign_table":         {{"ftrelid", tOID}, {"ftserver", tOID}},
-	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tText}},
+	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tChar}},
 }
 
 // builtinTypes are the types pg_type lists (oid, name, length, category).

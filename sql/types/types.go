@@ -40,7 +40,19 @@ type T struct {
 	Prec  int32
 	Scale int32
 	Len   int32
+	// PG, when set, is the PostgreSQL type clients are told a value has
+	// instead of its kind's own: name (19, a text), oid (26, a bigint) or
+	// "char" (18, a text). The catalog views use them so drivers see the
+	// column types PostgreSQL reports; Weft computes with the kind.
+	PG uint32
 }
+
+// PostgreSQL types Weft stores as one of its own kinds.
+var (
+	NameT  = T{Kind: Text, PG: 19}
+	OIDT   = T{Kind: Int8, PG: 26}
+	CharT1 = T{Kind: Text, PG: 18} // "char": one byte
+)
 
 // Convenience values.
 var (
@@ -114,6 +126,9 @@ func (t T) Arrow() arrow.DataType {
 
 // OID returns the PostgreSQL type OID.
 func (t T) OID() uint32 {
+	if t.PG != 0 {
+		return t.PG
+	}
 	switch t.Kind {
 	case Bool:
 		return 16
@@ -153,6 +168,14 @@ func (t T) OID() uint32 {
 
 // String returns the type's name as PostgreSQL's format_type prints it.
 func (t T) String() string {
+	switch t.PG {
+	case 19:
+		return "name"
+	case 26:
+		return "oid"
+	case 18:
+		return `"char"`
+	}
 	switch t.Kind {
 	case Bool:
 		return "boolean"
