@@ -58,10 +58,15 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	env := s.env()
 	if err := s.ddlInTransaction(raw); err != nil {
 		return nil, err
 	}
+	return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+}
+
+// runStmt runs one statement.
+func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Result, error) {
+	env := s.env()
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
 		return s.runQuery(ctx, env, n.SelectStmt)

@@ -14,17 +14,26 @@ import (
 // they happen. Undoing restores each table's data as it was before the
 // block (or the savepoint) touched it; if another session wrote one of
 // those tables meanwhile, the undo is refused (40001) rather than losing
-// that session's rows. DDL inside a block is refused: it could not be
+// that session's rows. Tables and views created in the block are dropped
+// by the undo; other DDL inside a block is refused: it could not be
 // undone.
 type txn struct {
 	before     map[*catalog.Table]*catalog.Snapshot // at first write in the block
 	after      map[*catalog.Table]*catalog.Snapshot // what our last write installed
 	savepoints []savepoint
+	created    []createdRel // in order of creation
+}
+
+// createdRel is a table or view the block created.
+type createdRel struct {
+	schema, name string
+	view         bool
 }
 
 type savepoint struct {
-	name   string
-	tables map[*catalog.Table]*catalog.Snapshot // state when it was set
+	name    string
+	tables  map[*catalog.Table]*catalog.Snapshot // state when it was set
+	created int                                  // len(created) then
 }
 
 // InTransaction reports whether a transaction block is open.
@@ -73,6 +82,9 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 			return &Result{Tag: "ROLLBACK", Notices: []string{"there is no transaction in progress"}}, nil
 		}
 		err := s.undo(func(t *catalog.Table) *catalog.Snapshot { return s.tx.before[t] })
+		if err == nil {
+			s.dropCreated(0)
+		}
 		s.endTxn()
 		if err != nil {
 			return nil, err
@@ -82,7 +94,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
 		}
-		sp := savepoint{name: strings.ToLower(st.SavepointName), tables: map[*catalog.Table]*catalog.Snapshot{}}
+		sp := savepoint{name: strings.ToLower(st.SavepointName), tables: map[*catalog.Table]*catalog.Snapshot{}, created: len(s.tx.created)}
 		for t := range s.tx.before {
 			sp.tables[t] = t.Snapshot()
 		}
@@ -121,6 +133,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.dropCreated(sp.created)
 		return &Result{Tag: "ROLLBACK"}, s.db.persist()
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this transaction command is not supported yet")
@@ -169,10 +182,80 @@ func (s *Session) ddlInTransaction(raw *pg.RawStmt) error {
 		return nil
 	}
 	switch raw.Stmt.Node.(type) {
-	case *pg.Node_CreateStmt, *pg.Node_DropStmt, *pg.Node_CreateTableAsStmt, *pg.Node_AlterTableStmt, *pg.Node_RenameStmt,
-		*pg.Node_ViewStmt, *pg.Node_CreateSchemaStmt, *pg.Node_CreateFunctionStmt, *pg.Node_DefineStmt, *pg.Node_CallStmt,
+	case *pg.Node_DropStmt, *pg.Node_AlterTableStmt, *pg.Node_RenameStmt,
+		*pg.Node_CreateSchemaStmt, *pg.Node_CreateFunctionStmt, *pg.Node_DefineStmt, *pg.Node_CallStmt,
 		*pg.Node_CreateRoleStmt, *pg.Node_AlterRoleStmt, *pg.Node_DropRoleStmt, *pg.Node_VacuumStmt, *pg.Node_TruncateStmt:
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
 	}
 	return nil
+}
+
+// createdTarget names the relation a CREATE TABLE [AS] or CREATE VIEW
+// makes.
+func createdTarget(raw *pg.RawStmt) (*pg.RangeVar, bool) {
+	switch n := raw.Stmt.Node.(type) {
+	case *pg.Node_CreateStmt:
+		return n.CreateStmt.Relation, false
+	case *pg.Node_CreateTableAsStmt:
+		if n.CreateTableAsStmt.Into != nil {
+			return n.CreateTableAsStmt.Into.Rel, false
+		}
+	case *pg.Node_ViewStmt:
+		return n.ViewStmt.View, true
+	}
+	return nil, false
+}
+
+// trackCreate runs a statement inside a block and, when it creates a table
+// or view that did not exist, remembers it so that ROLLBACK drops it.
+func (s *Session) trackCreate(raw *pg.RawStmt, run func() (*Result, error)) (*Result, error) {
+	rv, _ := createdTarget(raw)
+	if s.tx == nil || rv == nil {
+		return run()
+	}
+	schema := rv.Schemaname
+	_, _, existed := s.db.cat.Lookup(schema, rv.Relname, s.searchPath)
+	res, err := run()
+	if err != nil || existed {
+		return res, err
+	}
+	if t, v, ok := s.db.cat.Lookup(schema, rv.Relname, s.searchPath); ok {
+		if t != nil {
+			s.tx.created = append(s.tx.created, createdRel{schema: t.Schema, name: t.Name})
+		} else {
+			s.tx.created = append(s.tx.created, createdRel{schema: v.Schema, name: v.Name, view: true})
+		}
+	}
+	return res, err
+}
+
+// dropCreated drops, newest first, what the block created after the first
+// keep relations.
+func (s *Session) dropCreated(keep int) {
+	for i := len(s.tx.created) - 1; i >= keep; i-- {
+		c := s.tx.created[i]
+		if c.view {
+			s.db.cat.DropView(c.schema, c.name)
+			continue
+		}
+		if t, _, ok := s.db.cat.Lookup(c.schema, c.name, nil); ok && t != nil {
+			// the block no longer has anything to undo in it
+			for _, m := range append([]map[*catalog.Table]*catalog.Snapshot{s.tx.before, s.tx.after}, savepointMaps(s.tx.savepoints)...) {
+				if snap, ok := m[t]; ok {
+					snap.Release()
+					delete(m, t)
+				}
+			}
+		}
+		s.db.cat.DropTable(c.schema, c.name)
+	}
+	s.tx.created = s.tx.created[:keep]
+}
+
+func savepointMaps(sps []savepoint) []map[*catalog.Table]*catalog.Snapshot {
+	out := make([]map[*catalog.Table]*catalog.Snapshot, len(sps))
+	for i, sp := range sps {
+		out[i] = sp.tables
+	}
+	return out
 }

@@ -19,6 +19,7 @@ func catalogFunctions() []*ScalarDef {
 		constant("pg_type_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_function_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
+		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
 		constant("pg_encoding_to_char", []types.T{types.Int4T}, types.NameT, "UTF8"),
 		overloads("obj_description",
 			constant("obj_description", []types.T{oid}, textT, nil),

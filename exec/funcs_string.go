@@ -83,6 +83,12 @@ func stringFunctions() []*ScalarDef {
 		{Name: "concat", Resolve: resolveConcat("concat", false)},
 		{Name: "concat_ws", Resolve: resolveConcat("concat_ws", true)},
 		sig("split_part", []types.T{textT, textT, int4T}, textT, splitPart),
+		sig("array_upper", []types.T{textT, int4T}, int4T, arrayBound(true)),
+		sig("array_lower", []types.T{textT, int4T}, int4T, arrayBound(false)),
+		sig("cardinality", []types.T{textT}, int4T, func(ds []types.Datum) (types.Datum, error) {
+			elems, err := ParseTextArray(ds[0].(string))
+			return int64(len(elems)), err
+		}),
 		overloads("array_to_string",
 			sig("array_to_string", []types.T{textT, textT}, textT, arrayToString),
 			sig("array_to_string", []types.T{textT, textT, textT}, textT, arrayToString)),

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -157,4 +158,107 @@ func arrayToString(ds []types.Datum) (types.Datum, error) {
 		}
 	}
 	return strings.Join(parts, ds[1].(string)), nil
+}
+
+// ArrayElementKernel is a[i] over a text array: 1-based for an array
+// literal, 0-based for the int2vector/oidvector form, NULL out of range;
+// the element is read as type t.
+func ArrayElementKernel(t types.T) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		b := newBuilder(ec, t)
+		defer b.Release()
+		for i := 0; i < n; i++ {
+			arr, idx := DatumAt(args[0], i), DatumAt(args[1], i)
+			if arr == nil || idx == nil {
+				b.AppendNull()
+				continue
+			}
+			elems, lower, err := arrayWithLower(arr.(string))
+			if err != nil {
+				return nil, err
+			}
+			k := int(idx.(int64)) - lower
+			if k < 0 || k >= len(elems) || elems[k] == nil {
+				b.AppendNull()
+				continue
+			}
+			v, err := CastDatum(*elems[k], types.TextT, t, false)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(b, v)
+		}
+		return b.NewArray(), nil
+	}
+}
+
+// arrayWithLower parses a text array and gives its lower bound.
+func arrayWithLower(s string) ([]*string, int, error) {
+	elems, err := ParseTextArray(s)
+	lower := 1
+	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		lower = 0
+	}
+	return elems, lower, err
+}
+
+// arrayBound is array_upper/array_lower(a, dim) over a text array.
+func arrayBound(upper bool) func([]types.Datum) (types.Datum, error) {
+	return func(ds []types.Datum) (types.Datum, error) {
+		elems, lower, err := arrayWithLower(ds[0].(string))
+		if err != nil {
+			return nil, err
+		}
+		if ds[1].(int64) != 1 || len(elems) == 0 {
+			return nil, nil
+		}
+		if upper {
+			return int64(lower + len(elems) - 1), nil
+		}
+		return int64(lower), nil
+	}
+}
+
+// Unnest yields the elements of an array in its text form, one per row.
+type Unnest struct {
+	Env   *Env
+	Array Expr
+	T     types.T
+	Out   *arrow.Schema
+}
+
+func (u *Unnest) Schema() *arrow.Schema { return u.Out }
+func (u *Unnest) Partitions() int       { return 1 }
+func (u *Unnest) Children() []Operator  { return nil }
+func (u *Unnest) Explain() string       { return "Unnest(" + u.Array.String() + ")" }
+
+func (u *Unnest) Open(ctx context.Context, _ int) (Stream, error) {
+	ec := newEvalContext(ctx, u.Env)
+	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
+	defer one.Release()
+	a, err := u.Array.Eval(ec, one)
+	if err != nil {
+		return nil, err
+	}
+	v := DatumAt(a, 0)
+	a.Release()
+	if v == nil {
+		return &sliceStream{}, nil
+	}
+	elems, err := ParseTextArray(v.(string))
+	if err != nil {
+		return nil, err
+	}
+	bld := newBuilder(ec, u.T)
+	defer bld.Release()
+	for _, e := range elems {
+		if e == nil {
+			bld.AppendNull()
+		} else {
+			bld.(*array.StringBuilder).Append(*e)
+		}
+	}
+	col := bld.NewArray()
+	defer col.Release()
+	return &sliceStream{batches: []arrow.Record{array.NewRecord(u.Out, []arrow.Array{col}, int64(col.Len()))}}, nil
 }

@@ -31,8 +31,8 @@ var replayFloor = map[string]int{
 	"lib-pq.sql":        19,
 	"psycopg2.sql":      32,
 	"node-postgres.sql": 19,
-	"pgjdbc.sql":        38,
-	"psql.sql":          28,
+	"pgjdbc.sql":        40,
+	"psql.sql":          31,
 }
 
 // record is one captured statement execution.

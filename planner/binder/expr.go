@@ -44,6 +44,8 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		return &logical.Param{N: n, T: b.ParamTypes[n-1]}, nil
 	case *pg.Node_TypeCast:
 		return b.bindTypeCast(x.TypeCast, s)
+	case *pg.Node_AIndirection:
+		return b.bindSubscript(x.AIndirection, s)
 	case *pg.Node_CollateClause:
 		// Weft compares text bytewise in every collation ("C")
 		return b.bindExpr(x.CollateClause.Arg, s)
@@ -188,6 +190,14 @@ func (s *scope) lookup(qual, name string) (logical.Column, bool, *sqlerr.Error) 
 func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 	if e, ok, err := b.regCast(tc); ok || err != nil {
 		return e, err
+	}
+	if isArrayTypeName(tc.TypeName) {
+		// arrays stay in their text form
+		arg, err := b.bindExpr(tc.Arg, s)
+		if err != nil {
+			return nil, err
+		}
+		return b.coerce(arg, types.TextT)
 	}
 	to, err := ResolveTypeName(tc.TypeName)
 	if err != nil {
@@ -708,4 +718,61 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 		return oid(publicOwnerOID)
 	}
 	return nil, false, nil
+}
+
+// isArrayTypeName recognises array types: int4[], _int4, int2vector,
+// oidvector.
+func isArrayTypeName(tn *pg.TypeName) bool {
+	if tn == nil {
+		return false
+	}
+	if len(tn.ArrayBounds) > 0 {
+		return true
+	}
+	ns := names(tn.Names)
+	last := ns[len(ns)-1]
+	return last == "int2vector" || last == "oidvector" || strings.HasPrefix(last, "_")
+}
+
+// arrayElementTypes are the element types of the catalog's array columns
+// (which Weft holds as text), so a subscript yields a value of the right
+// type.
+var arrayElementTypes = map[string]types.T{
+	"prattrs": types.Int2T, "indkey": types.Int2T, "conkey": types.Int2T, "confkey": types.Int2T, "stxkeys": types.Int2T,
+	"polroles": types.OIDT, "proargtypes": types.OIDT, "indclass": types.OIDT, "stxkind": types.CharT1,
+}
+
+// bindSubscript binds array[i] over an array in text form: the element is
+// read as the array's element type when the array is a catalog column
+// whose element type is known, else as text.
+func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, error) {
+	if len(ind.Indirection) != 1 || ind.Indirection[0].GetAIndices() == nil || ind.Indirection[0].GetAIndices().IsSlice {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subscript or field selection is not supported yet")
+	}
+	arr, err := b.bindExpr(ind.Arg, s)
+	if err != nil {
+		return nil, err
+	}
+	if arr, err = b.coerce(arr, types.TextT); err != nil {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot subscript a value that is not an array")
+	}
+	idx, err := b.bindExpr(ind.Indirection[0].GetAIndices().Uidx, s)
+	if err != nil {
+		return nil, err
+	}
+	if idx, err = b.coerce(idx, types.Int4T); err != nil {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "array subscript must have type integer")
+	}
+	elem := types.TextT
+	var col logical.Column
+	switch ref := arr.(type) {
+	case *logical.ColRef:
+		col = ref.Col
+	case *logical.OuterRef:
+		col = ref.Col
+	}
+	if t, ok := arrayElementTypes[col.Name]; ok {
+		elem = t
+	}
+	return &logical.Call{Name: "array_element", Args: []logical.Expr{arr, idx}, Kernel: exec.ArrayElementKernel(elem), T: elem}, nil
 }

@@ -352,6 +352,9 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}
+	if name == "unnest" {
+		return b.bindUnnest(rf, fc.FuncCall, s)
+	}
 	if name != "generate_series" {
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.FuncCall.Location)
 	}
@@ -588,4 +591,27 @@ func (b *Binder) bindRecursiveCTE(def *cteDef, parent *scope) error {
 	}
 	def.bound = &logical.RecursiveCTE{Name: def.name, Anchor: anchor, Recursive: rec, Distinct: !q.All, Cols: outCols, Work: work}
 	return nil
+}
+
+// bindUnnest binds unnest(array) in FROM, over an array in its text form:
+// one text row per element.
+func (b *Binder) bindUnnest(rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (logical.Plan, []scopeItem, error) {
+	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+	args, err := b.bindList(fc.Args, cs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(args) != 1 {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unnest of several arrays is not supported yet").At(fc.Location)
+	}
+	arr, err := b.coerce(args[0], types.TextT)
+	if err != nil {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function unnest(%s) does not exist", args[0].Type()).At(fc.Location)
+	}
+	plan := &logical.Series{Array: arr, Cols: []logical.Column{b.newColumn("unnest", types.TextT)}}
+	alias := rf.Alias
+	if alias != nil && len(alias.Colnames) == 0 {
+		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
+	}
+	return b.aliased(plan, alias, "unnest")
 }

@@ -136,8 +136,16 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
+					length, storage, align := int64(-1), "x", "i"
+					for _, bt := range builtinTypes {
+						if bt.oid == int64(c.Type.OID()) && bt.len > 0 {
+							length, storage, align = bt.len, "p", map[bool]string{true: "d", false: "i"}[bt.len == 8]
+						}
+					}
 					row(map[string]types.Datum{"attrelid": int64(t.OID), "attname": c.Name, "atttypid": int64(c.Type.OID()), "attnum": int64(i + 1),
-						"atttypmod": int64(typmod(c.Type)), "attnotnull": c.NotNull, "atthasdef": c.Default != "", "attlen": int64(-1), "attacl": nil})
+						"atttypmod": int64(typmod(c.Type)), "attnotnull": c.NotNull, "atthasdef": c.Default != "", "attlen": length, "attacl": nil,
+						"attstorage": storage, "attalign": align, "attbyval": length > 0 && length <= 8, "attstattarget": int64(-1), "attislocal": true,
+						"attoptions": nil, "attfdwoptions": nil})
 				}
 			}
 		}

@@ -240,13 +240,21 @@ func (s *SetOp) String() string {
 // Series is generate_series(start, stop, step).
 type Series struct {
 	Start, Stop, Step Expr
-	Cols              []Column
+	// Array, when set instead, makes this unnest(Array): the elements of
+	// an array in its text form.
+	Array Expr
+	Cols  []Column
 }
 
 func (s *Series) Columns() []Column        { return s.Cols }
 func (s *Series) Children() []Plan         { return nil }
 func (s *Series) WithChildren([]Plan) Plan { return s }
-func (s *Series) String() string           { return "GenerateSeries" }
+func (s *Series) String() string {
+	if s.Array != nil {
+		return "Unnest"
+	}
+	return "GenerateSeries"
+}
 
 // RecursiveCTE evaluates Anchor, then Recursive repeatedly over the rows
 // the previous round produced (read through WorkTable scans) until a round

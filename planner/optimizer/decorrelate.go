@@ -258,6 +258,9 @@ func planExprs(p logical.Plan) []logical.Expr {
 		}
 		return out
 	case *logical.Series:
+		if n.Array != nil {
+			return []logical.Expr{n.Array}
+		}
 		return []logical.Expr{n.Start, n.Stop, n.Step}
 	}
 	return nil

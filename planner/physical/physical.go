@@ -140,6 +140,13 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 	case *logical.SetOp:
 		return b.buildSetOp(n)
 	case *logical.Series:
+		if n.Array != nil {
+			arr, err := b.compileAll([]logical.Expr{n.Array}, nil)
+			if err != nil {
+				return nil, err
+			}
+			return &exec.Unnest{Env: b.Env, Array: arr[0], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+		}
 		args, err := b.compileAll([]logical.Expr{n.Start, n.Stop, n.Step}, nil)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,131 @@
+package pgwire
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The real clients, driven against a real server: psql 15 from Debian's
+// postgresql-client and psycopg2 from python3-psycopg2 (`make tools`
+// installs both). Without them a test is skipped, unless
+// WEFT_REQUIRE_POSTGRES is set (CI), when it fails.
+
+func needTool(t *testing.T, path string) string {
+	t.Helper()
+	found, err := exec.LookPath(path)
+	if err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("%s is not installed; run `make tools`", path)
+		}
+		t.Skipf("%s is not installed (`make tools` installs it)", path)
+	}
+	return found
+}
+
+// runPsql runs psql with the given arguments against url.
+func runPsql(t *testing.T, url string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(needTool(t, "psql"), append([]string{"-X", "-v", "ON_ERROR_STOP=1", url}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("psql %v: %v\n%s", args, err, out.String())
+	}
+	return out.String()
+}
+
+// TestPsqlMetaCommands drives psql's describe commands, \copy and
+// \conninfo and checks what it prints.
+func TestPsqlMetaCommands(t *testing.T) {
+	url := startServer(t)
+	runPsql(t, url, "-c", `CREATE TABLE items (id bigint NOT NULL, name varchar(20) DEFAULT 'x', price numeric(8,2))`,
+		"-c", "CREATE VIEW cheap AS SELECT id FROM items WHERE price < 1", "-c", "CREATE SCHEMA sales",
+		"-c", "INSERT INTO items VALUES (1, 'apple', 0.5), (2, 'pear', 1.25)")
+	csv := filepath.Join(t.TempDir(), "items.csv")
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-c", `\d items`}, []string{`Table "public.items"`, "id     | bigint", "not null", "character varying(20)", "| 'x'", "numeric(8,2)"}},
+		{[]string{"-c", `\d+ items`}, []string{"Storage", "plain", "extended", "Access method: heap"}},
+		{[]string{"-c", `\d`}, []string{"items | table", "cheap | view"}},
+		{[]string{"-c", `\dt`}, []string{"public | items | table | weft"}},
+		{[]string{"-c", `\dv`}, []string{"public | cheap | view"}},
+		{[]string{"-c", `\dn`}, []string{"sales"}},
+		{[]string{"-c", `\l`}, []string{"weft", "UTF8"}},
+		{[]string{"-c", `\du`}, []string{"weft", "Superuser"}},
+		{[]string{"-c", `\di`}, []string{"Did not find any relations"}},
+		{[]string{"-c", `\conninfo`}, []string{`connected to database "weft" as user "tester"`}},
+		{[]string{"-c", `\copy items to '` + csv + `' csv header`}, []string{"COPY 2"}},
+		{[]string{"-c", `\copy items from '` + csv + `' csv header`, "-c", "SELECT count(*), sum(price) FROM items"}, []string{"COPY 2", "4 | 3.50"}},
+		{[]string{"-c", `\x`, "-c", "SELECT id, name FROM items ORDER BY id LIMIT 1"}, []string{"Expanded display is on", "id   | 1", "name | apple"}},
+	} {
+		out := runPsql(t, url, c.args...)
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("psql %v: output lacks %q:\n%s", c.args, w, out)
+			}
+		}
+	}
+}
+
+// TestPsycopg2 runs a Python script that uses psycopg2 the usual ways:
+// parameters, fetchall, a named (server-side) cursor, copy_expert and a
+// rolled-back transaction.
+func TestPsycopg2(t *testing.T) {
+	python := "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		python = needTool(t, "python3")
+	}
+	if err := exec.Command(python, "-c", "import psycopg2").Run(); err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatal("python3-psycopg2 is not installed; run `make tools`")
+		}
+		t.Skip("python3-psycopg2 is not installed (`make tools` installs it)")
+	}
+	url := startServer(t)
+	script := `
+import io, sys, psycopg2
+conn = psycopg2.connect(sys.argv[1])
+cur = conn.cursor()
+cur.execute("CREATE TABLE t (id int, name text, price numeric(6,2))")
+cur.executemany("INSERT INTO t VALUES (%s, %s, %s)", [(i, "n%d" % i, i * 1.5) for i in range(1, 101)])
+conn.commit()
+cur.execute("SELECT count(*), sum(price) FROM t WHERE id > %s AND name <> %s", (50, "n60"))
+print("agg", cur.fetchall())
+named = conn.cursor(name="big")
+named.itersize = 7
+named.execute("SELECT id FROM t ORDER BY id")
+print("named", sum(r[0] for r in named))
+named.close()
+buf = io.StringIO()
+cur.copy_expert("COPY (SELECT id, name FROM t WHERE id <= 3 ORDER BY id) TO STDOUT WITH CSV", buf)
+print("copyout", buf.getvalue().replace("\n", ";"))
+cur.copy_expert("COPY t FROM STDIN WITH CSV", io.StringIO("500,x,1.00\n501,y,2.00\n"))
+cur.execute("INSERT INTO t VALUES (999, 'gone', 0)")
+conn.rollback()
+cur.execute("SELECT count(*), max(id) FROM t")
+print("after", cur.fetchone())
+cur.execute("SELECT %s::date, %s::text IS NULL", ("2024-02-29", None))
+print("types", cur.fetchone())
+`
+	out, err := exec.Command(python, "-c", script, url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psycopg2 script: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"agg [(49, Decimal('5572.50'))]",
+		"named 5050",
+		"copyout 1,n1;2,n2;3,n3;",
+		"after (100, 100)",
+		"types (datetime.date(2024, 2, 29), True)",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("psycopg2 output lacks %q:\n%s", want, out)
+		}
+	}
+}
