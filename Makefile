@@ -69,6 +69,7 @@ TOOL_PKGS := wabt clang lld rustc libstd-rust-dev-wasm32 nodejs npm tmux postgre
 tools:
 	apt-get install -y $(TOOL_PKGS) || (apt-get update && apt-get install -y $(TOOL_PKGS))
 	cd sdk/assemblyscript && npm ci --silent
+	cd testdata/clients/node && npm ci --silent
 
 clean:
 	rm -rf bin

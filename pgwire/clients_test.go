@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -126,6 +127,45 @@ print("types", cur.fetchone())
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("psycopg2 output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestNodePostgres runs node-postgres (npm pg, installed into
+// testdata/clients/node by `make tools`) against the server.
+func TestNodePostgres(t *testing.T) {
+	node := needTool(t, "node")
+	dir := filepath.Join("..", "testdata", "clients", "node")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "pg")); err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatal("node-postgres is not installed in testdata/clients/node; run `make tools`")
+		}
+		t.Skip("node-postgres is not installed in testdata/clients/node (`make tools` installs it)")
+	}
+	url := startServer(t)
+	cmd := exec.Command(node, "test.js", url)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node-postgres: %v\n%s", err, out)
+	}
+	// sum over k of (k%20+1)(k%20+2)/2 for k < 32
+	pool := 0
+	for k := 0; k < 32; k++ {
+		n := k%20 + 1
+		pool += n * (n + 1) / 2
+	}
+	for _, want := range []string{
+		"agg 10 38.75",
+		`array [[7,"name 7"]]`,
+		"date 2024-01-03T00:00:00.000Z",
+		"rollback 20",
+		"error 42703 8",
+		"after error 1",
+		"pool " + strconv.Itoa(pool),
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("node-postgres output lacks %q:\n%s", want, out)
 		}
 	}
 }
