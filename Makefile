@@ -65,7 +65,7 @@ wasm:
 	cd sdk/assemblyscript && npm ci --silent
 	$(ASC) examples/assemblyscript/example.ts -O3 --runtime incremental -o $(WASM_DIR)/as_example.wasm
 
-TOOL_PKGS := wabt clang lld rustc libstd-rust-dev-wasm32 nodejs npm tmux postgresql python3-psycopg2
+TOOL_PKGS := wabt clang lld rustc libstd-rust-dev-wasm32 nodejs npm tmux postgresql python3-psycopg2 default-jdk-headless libpostgresql-jdbc-java
 tools:
 	apt-get install -y $(TOOL_PKGS) || (apt-get update && apt-get install -y $(TOOL_PKGS))
 	cd sdk/assemblyscript && npm ci --silent

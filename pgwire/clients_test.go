@@ -169,3 +169,38 @@ func TestNodePostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestPgJDBC runs pgjdbc (Debian's libpostgresql-jdbc-java, on
+// default-jdk-headless) the way BI tools use it: DatabaseMetaData,
+// prepared statements, batches and ResultSetMetaData.
+func TestPgJDBC(t *testing.T) {
+	java := needTool(t, "java")
+	jar := "/usr/share/java/postgresql.jar"
+	if _, err := os.Stat(jar); err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatal("pgjdbc is not installed; run `make tools`")
+		}
+		t.Skip("pgjdbc is not installed (`make tools` installs libpostgresql-jdbc-java)")
+	}
+	url := strings.Replace(startServer(t), "postgres://tester@", "jdbc:postgresql://", 1)
+	url = strings.Replace(url, "?sslmode=disable", "?user=tester&sslmode=disable", 1)
+	out, err := exec.Command(java, "-cp", jar, filepath.Join("..", "testdata", "clients", "jdbc", "WeftJdbc.java"), url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgjdbc: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"product PostgreSQL 15",
+		"tables public.items:TABLE",
+		"columns id:int8:0 name:varchar:1 price:numeric:1 added:date:1",
+		"schemas information_schema pg_catalog public",
+		"typeinfo true true",
+		"rsmeta id:int8 name:varchar price:numeric added:date",
+		"rows 1/apple/0.50/2024-01-02 2/pear/1.25/2024-02-03",
+		"batch 3",
+		"total 5 15.25",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("pgjdbc output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -38,8 +38,17 @@ func typeForOID(oid uint32) (types.T, bool) {
 		return types.Float8T, true
 	case 1700:
 		return types.NumericT(0, types.DefaultNumericScale), true
-	case 25, 1043, 1042, 19:
+	case 25:
 		return types.TextT, true
+	case 1043:
+		// declared types are echoed back in ParameterDescription as given
+		return types.T{Kind: types.Varchar}, true
+	case 1042:
+		return types.T{Kind: types.Char}, true
+	case 19:
+		return types.NameT, true
+	case 26:
+		return types.OIDT, true
 	case 17:
 		return types.ByteaT, true
 	case 1082:
