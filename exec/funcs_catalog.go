@@ -19,8 +19,12 @@ func catalogFunctions() []*ScalarDef {
 		constant("pg_type_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_function_is_visible", []types.T{oid}, types.BoolT, true),
 		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
-		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
 		constant("pg_encoding_to_char", []types.T{types.Int4T}, types.NameT, "UTF8"),
+		// Weft does not restrict what a role may touch: every privilege
+		// check holds
+		privilegeCheck("has_table_privilege"), privilegeCheck("has_schema_privilege"),
+		privilegeCheck("has_database_privilege"), privilegeCheck("has_function_privilege"),
+		privilegeCheck("has_sequence_privilege"), privilegeCheck("has_any_column_privilege"),
 		overloads("obj_description",
 			constant("obj_description", []types.T{oid}, textT, nil),
 			constant("obj_description", []types.T{oid, textT}, textT, nil)),
@@ -95,4 +99,21 @@ func formatType(ds []types.Datum) (types.Datum, error) {
 // the binder defines at bind time, e.g. over the catalog).
 func RowKernel(ret types.T, f func([]types.Datum) (types.Datum, error)) Kernel {
 	return rowKernel(ret, f)
+}
+
+// privilegeCheck is has_*_privilege([user,] object, privilege): true.
+func privilegeCheck(name string) *ScalarDef {
+	return &ScalarDef{Name: name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) != 2 && len(args) != 3 {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		params := make([]types.T, len(args))
+		for i, a := range args {
+			params[i] = textT
+			if a.IsInteger() {
+				params[i] = types.Int8T // an oid
+			}
+		}
+		return params, types.BoolT, rowKernelNullable(types.BoolT, func([]types.Datum) (types.Datum, error) { return true, nil }), nil
+	}}
 }

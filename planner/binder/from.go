@@ -126,6 +126,11 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
+	if rv.Schemaname == "information_schema" {
+		if plan, ok := b.infoSchemaView(rv.Relname); ok {
+			return b.aliased(plan, rv.Alias, rv.Relname)
+		}
+	}
 	t, v, ok := b.Cat.Lookup(rv.Schemaname, rv.Relname, b.SearchPath)
 	if !ok && rv.Schemaname == "" {
 		// pg_catalog is searched implicitly, as in PostgreSQL
