@@ -53,9 +53,6 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if st.OnConflictClause != nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ON CONFLICT is not supported yet")
 	}
-	if len(st.ReturningList) > 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "RETURNING is not supported yet")
-	}
 	t, err := s.lookupTable(st.Relation)
 	if err != nil {
 		return nil, err
@@ -104,6 +101,10 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
+	ret, err := s.bindReturning(b, t, st.Relation, st.ReturningList)
+	if err != nil {
+		return nil, err
+	}
 	if s.describing {
 		return nil, errDescribeOnly
 	}
@@ -116,7 +117,36 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Tag: "INSERT 0 " + itoa(n)}, nil
+	tag := "INSERT 0 " + itoa(n)
+	if ret != nil {
+		return s.returning(ctx, env, t, ret, recs, tag)
+	}
+	return &Result{Tag: tag}, nil
+}
+
+// returning computes a RETURNING list over the rows a statement wrote,
+// by scanning them as a table of their own.
+func (s *Session) returning(ctx context.Context, env *exec.Env, t *catalog.Table, ret *logical.Project, rows []arrow.Record, tag string) (*Result, error) {
+	written := &catalog.Table{OID: t.OID, Schema: t.Schema, Name: t.Name, Columns: t.Columns}
+	part := make([]arrow.Record, len(rows))
+	for i, r := range rows {
+		part[i] = withSchema(r, t.ArrowSchema())
+	}
+	written.Lock()
+	written.Replace([][]arrow.Record{part})
+	written.Unlock()
+	defer func() {
+		written.Lock()
+		written.Replace(nil)
+		written.Unlock()
+	}()
+	scan := ret.Input.(*logical.Scan)
+	plan := &logical.Project{Input: &logical.Scan{Table: written, Cols: scan.Cols, Ords: scan.Ords}, Exprs: ret.Exprs, Cols: ret.Cols}
+	out, err := s.run(ctx, env, plan)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Columns: columnsOf(plan.Columns()), Batches: out, Tag: tag, Query: true}, nil
 }
 
 func (s *Session) insertDefaults(b *binder.Binder, t *catalog.Table) (logical.Plan, error) {
@@ -303,7 +333,7 @@ const (
 // the result, returning how many rows were updated or deleted. A batch no
 // row of which changed stays the very record it was, so the store keeps
 // its segment: an UPDATE or DELETE writes only the segments it touched.
-func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode) (int64, error) {
+func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record) (int64, error) {
 	s.beforeWrite(t)
 	s.noteWrite(t)
 	t.Lock()
@@ -338,6 +368,13 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 			aligned = in[i].NumRows() == recs[i].NumRows()
 		}
 		for i, r := range recs {
+			if touched != nil {
+				if err := s.collectTouched(ctx, schema, r, mode, touched); err != nil {
+					r.Release()
+					exec.ReleaseRecords(recs[i+1:])
+					return fail(err)
+				}
+			}
 			rec, n, err := s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
 			r.Release()
 			if err != nil {
@@ -390,12 +427,55 @@ func (s *Session) rewrittenBatch(ctx context.Context, schema *arrow.Schema, r ar
 	return kept, r.NumRows() - trues, err
 }
 
+// collectTouched keeps the rows of a rewrite batch that RETURNING reports:
+// the new values of updated rows, the old values of deleted ones.
+func (s *Session) collectTouched(ctx context.Context, schema *arrow.Schema, r arrow.Record, mode rewriteMode, touched *[]arrow.Record) error {
+	cols := r.Columns()
+	flag := cols[len(cols)-1].(*array.Boolean)
+	mask := flag
+	if mode == rewriteDelete {
+		b := array.NewBooleanBuilder(s.db.opts.Mem)
+		for i := 0; i < flag.Len(); i++ {
+			b.Append(flag.IsNull(i) || !flag.Value(i))
+		}
+		mask = b.NewBooleanArray()
+		b.Release()
+		defer mask.Release()
+	}
+	data := arrayNewRecord(schema, cols[:len(cols)-1], r.NumRows())
+	defer data.Release()
+	sel, err := exec.FilterByMask(ctx, s.db.opts.Mem, data, mask)
+	if err != nil {
+		return err
+	}
+	if sel.NumRows() == 0 {
+		sel.Release()
+		return nil
+	}
+	*touched = append(*touched, sel)
+	return nil
+}
+
+// bindReturning binds a DML statement's RETURNING list (nil without one);
+// while describing, it records the columns it would return.
+func (s *Session) bindReturning(b *binder.Binder, t *catalog.Table, rel *pg.RangeVar, list []*pg.Node) (*logical.Project, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	alias := ""
+	if rel.Alias != nil {
+		alias = rel.Alias.Aliasname
+	}
+	ret, err := b.BindReturning(b.BeginTable(t, alias), list)
+	if err == nil && s.describing {
+		s.describedColumns = columnsOf(ret.Columns())
+	}
+	return ret, err
+}
+
 func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) (*Result, error) {
 	if len(st.FromClause) > 0 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "UPDATE … FROM is not supported yet")
-	}
-	if len(st.ReturningList) > 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "RETURNING is not supported yet")
 	}
 	t, err := s.lookupTable(st.Relation)
 	if err != nil {
@@ -446,19 +526,32 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	exprs = append(exprs, hit)
 	cols = append(cols, b.NewColumn("hit", types.BoolT))
 	plan := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
+	ret, err := s.bindReturning(b, t, st.Relation, st.ReturningList)
+	if err != nil {
+		return nil, err
+	}
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	n, err := s.rewriteTable(ctx, env, t, plan, rewriteUpdate)
+	var touched []arrow.Record
+	var keep *[]arrow.Record
+	if ret != nil {
+		keep = &touched
+	}
+	defer func() { exec.ReleaseRecords(touched) }()
+	n, err := s.rewriteTable(ctx, env, t, plan, rewriteUpdate, keep)
 	if err != nil {
 		return nil, err
+	}
+	if ret != nil {
+		return s.returning(ctx, env, t, ret, touched, "UPDATE "+itoa(n))
 	}
 	return &Result{Tag: "UPDATE " + itoa(n)}, nil
 }
 
 func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) (*Result, error) {
-	if len(st.UsingClause) > 0 || len(st.ReturningList) > 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DELETE … USING/RETURNING is not supported yet")
+	if len(st.UsingClause) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DELETE … USING is not supported yet")
 	}
 	t, err := s.lookupTable(st.Relation)
 	if err != nil {
@@ -489,12 +582,25 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 	exprs = append(exprs, keep)
 	cols = append(cols, b.NewColumn("keep", types.BoolT))
 	marked := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
+	ret, err := s.bindReturning(b, t, st.Relation, st.ReturningList)
+	if err != nil {
+		return nil, err
+	}
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	deleted, err := s.rewriteTable(ctx, env, t, marked, rewriteDelete)
+	var touched []arrow.Record
+	var collect *[]arrow.Record
+	if ret != nil {
+		collect = &touched
+	}
+	defer func() { exec.ReleaseRecords(touched) }()
+	deleted, err := s.rewriteTable(ctx, env, t, marked, rewriteDelete, collect)
 	if err != nil {
 		return nil, err
+	}
+	if ret != nil {
+		return s.returning(ctx, env, t, ret, touched, "DELETE "+itoa(deleted))
 	}
 	return &Result{Tag: "DELETE " + itoa(deleted)}, nil
 }

@@ -73,10 +73,13 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt:
 			// bind without running, to learn the parameters' types
 			s.ctx, s.paramTypes, s.describing = ctx, p.ParamTypes, true
-			defer func() { s.ctx, s.paramTypes, s.describing, s.described = nil, nil, false, nil }()
+			defer func() {
+				s.ctx, s.paramTypes, s.describing, s.described, s.describedColumns = nil, nil, false, nil, nil
+			}()
 			if _, err := s.execStmt(ctx, sql, p.stmt); err != errDescribeOnly {
 				return err
 			}
+			p.Columns = s.describedColumns
 			for i := range p.ParamTypes {
 				if i < len(s.described.ParamTypes) {
 					p.ParamTypes[i] = s.described.ParamTypes[i]

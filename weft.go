@@ -119,10 +119,13 @@ type Session struct {
 	// types that way); described is the binder it used.
 	describing bool
 	described  *binder.Binder
-	cursors    map[string]*cursor
-	tx         *txn          // the open transaction block
-	writes     *stmtWrites   // the running statement's, while it runs
-	progress   exec.Progress // what the running statement has loaded
+	// describedColumns are the RETURNING columns a described DML
+	// statement would produce.
+	describedColumns []Column
+	cursors          map[string]*cursor
+	tx               *txn          // the open transaction block
+	writes           *stmtWrites   // the running statement's, while it runs
+	progress         exec.Progress // what the running statement has loaded
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }

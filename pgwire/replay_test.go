@@ -31,7 +31,7 @@ var replayFloor = map[string]int{
 	"lib-pq.sql":        19,
 	"psycopg2.sql":      32,
 	"node-postgres.sql": 19,
-	"pgjdbc.sql":        40,
+	"pgjdbc.sql":        41,
 	"psql.sql":          31,
 }
 

@@ -393,3 +393,33 @@ func TestTransactions(t *testing.T) {
 		t.Fatalf("after a failed block: %d", got)
 	}
 }
+
+// TestInsertReturning: INSERT … RETURNING gives the written rows back in
+// every pgx execution mode, the way ORMs read generated values.
+func TestInsertReturning(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, "CREATE TABLE r (id bigint, name text DEFAULT 'anon')"); err != nil {
+		t.Fatal(err)
+	}
+	for i, mode := range modes {
+		c := connect(t, url, mode)
+		var id int64
+		var name string
+		if err := c.QueryRow(ctx, "INSERT INTO r (id) VALUES ($1) RETURNING id * 2, name", int64(i+1)).Scan(&id, &name); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if id != int64(2*(i+1)) || name != "anon" {
+			t.Errorf("mode %v: RETURNING gave %d, %q", mode, id, name)
+		}
+		tag, err := c.Exec(ctx, "INSERT INTO r VALUES (100, 'x'), (101, 'y') RETURNING *")
+		if err != nil || tag.String() != "INSERT 0 2" {
+			t.Errorf("mode %v: tag %q, %v", mode, tag, err)
+		}
+	}
+	var n int64
+	if err := setup.QueryRow(ctx, "SELECT count(*) FROM r").Scan(&n); err != nil || n != int64(3*len(modes)) {
+		t.Errorf("rows: %d, %v", n, err)
+	}
+}

@@ -233,6 +233,23 @@ func (b *Binder) BindIn(ts *TableScope, n *pg.Node, what string) (logical.Expr, 
 	return b.bindExpr(n, &s)
 }
 
+// BindReturning binds a RETURNING list over a table scope: a projection
+// of the scope's scan, whose table the caller swaps for the rows written.
+func (b *Binder) BindReturning(ts *TableScope, list []*pg.Node) (*logical.Project, error) {
+	s := *ts.s
+	s.aggErr = "RETURNING"
+	targets, err := b.bindTargets(list, &s)
+	if err != nil {
+		return nil, err
+	}
+	p := &logical.Project{Input: ts.Scan}
+	for _, t := range targets {
+		p.Exprs = append(p.Exprs, t.expr)
+		p.Cols = append(p.Cols, b.newColumn(t.name, t.expr.Type()))
+	}
+	return p, nil
+}
+
 // BindCondition binds a WHERE clause over a table scope.
 func (b *Binder) BindCondition(ts *TableScope, n *pg.Node) (logical.Expr, error) {
 	e, err := b.BindIn(ts, n, "WHERE")
