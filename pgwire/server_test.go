@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/weftdb/weft"
 )
 
@@ -421,5 +423,57 @@ func TestInsertReturning(t *testing.T) {
 	var n int64
 	if err := setup.QueryRow(ctx, "SELECT count(*) FROM r").Scan(&n); err != nil || n != int64(3*len(modes)) {
 		t.Errorf("rows: %d, %v", n, err)
+	}
+}
+
+// TestPgxPool: a pgxpool shared by 20 goroutines, each running a mix of
+// parameterized reads and writes, sees consistent answers.
+func TestPgxPool(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(ctx, "CREATE TABLE p (g int, v bigint)"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for g := 0; g < 20; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 1; i <= 25; i++ {
+				if _, err := pool.Exec(ctx, "INSERT INTO p VALUES ($1, $2)", g, int64(i)); err != nil {
+					errs <- err
+					return
+				}
+				var n, sum int64
+				if err := pool.QueryRow(ctx, "SELECT count(*), coalesce(sum(v), 0)::bigint FROM p WHERE g = $1", g).Scan(&n, &sum); err != nil {
+					errs <- err
+					return
+				}
+				if n != int64(i) || sum != int64(i*(i+1)/2) {
+					errs <- fmt.Errorf("goroutine %d after %d inserts saw %d rows summing to %d", g, i, n, sum)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var total int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM p").Scan(&total); err != nil || total != 500 {
+		t.Errorf("total %d, %v", total, err)
 	}
 }

@@ -37,6 +37,7 @@ func main() {
 	}
 	command := flag.String("c", "", "run the given SQL and exit")
 	csvOut := flag.Bool("csv", false, "print results as CSV")
+	jsonOut := flag.Bool("json", false, "print results as JSON")
 	dataDir := flag.String("data", "weft-data", "data directory (\":memory:\" keeps nothing)")
 	filesDir := flag.String("files-dir", ".", "directory read_csv, read_parquet, read_arrow and read_json may read")
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
@@ -53,16 +54,28 @@ func main() {
 	}
 	defer db.Close()
 	sess := db.NewSession()
+	format := "aligned"
+	if *csvOut {
+		format = "csv"
+	}
+	if *jsonOut {
+		format = "json"
+	}
 	if *command != "" {
+		if format != "aligned" {
+			// results alone on stdout, for scripts
+			sh := &shell{sess: sess, out: os.Stdout, console: os.Stderr, format: format}
+			if !sh.exec(*command) {
+				os.Exit(1)
+			}
+			return
+		}
 		if !runSQL(sess, *command, os.Stdout) {
 			os.Exit(1)
 		}
 		return
 	}
-	sh := &shell{sess: sess, out: os.Stdout, console: os.Stdout, format: "aligned", tty: isTerminal(os.Stdout)}
-	if *csvOut {
-		sh.format = "csv"
-	}
+	sh := &shell{sess: sess, out: os.Stdout, console: os.Stdout, format: format, tty: isTerminal(os.Stdout)}
 	sh.run(newLineReader(os.Stdin, os.Stdout))
 }
 

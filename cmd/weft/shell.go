@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,7 @@ type shell struct {
 	console  io.Writer // prompts and messages
 	expanded bool
 	timing   bool
-	format   string // aligned or csv
+	format   string // aligned, csv or json
 	outFile  *os.File
 	tty      bool // console is a terminal: progress rewrites its line
 }
@@ -157,6 +158,8 @@ func (s *shell) print(r *weft.Result) {
 		printResult(s.out, r)
 	case s.format == "csv":
 		printCSV(s.out, r)
+	case s.format == "json":
+		printJSON(s.out, r)
 	case s.expanded:
 		printExpanded(s.out, r)
 	default:
@@ -192,11 +195,11 @@ func (s *shell) meta(cmd string) bool {
 		toggle(&s.timing, "Timing")
 	case `\pset`:
 		f := strings.Fields(arg)
-		if len(f) == 2 && f[0] == "format" && (f[1] == "csv" || f[1] == "aligned") {
+		if len(f) == 2 && f[0] == "format" && (f[1] == "csv" || f[1] == "aligned" || f[1] == "json") {
 			s.format = f[1]
 			fmt.Fprintf(s.console, "Output format is %s.\n", f[1])
 		} else {
-			fmt.Fprintln(s.console, `\pset: use \pset format aligned|csv`)
+			fmt.Fprintln(s.console, `\pset: use \pset format aligned|csv|json`)
 		}
 	case `\o`:
 		if s.outFile != nil {
@@ -234,7 +237,7 @@ func (s *shell) meta(cmd string) bool {
 		fmt.Fprint(s.console, `  \q                quit
   \x [on|off]       expanded display
   \timing [on|off]  show how long statements take
-  \pset format aligned|csv
+  \pset format aligned|csv|json
   \o [file]         send results to a file (none: back to the screen)
   \i file           run the SQL in a file
   \d [name]         list relations, or describe one
@@ -288,6 +291,39 @@ func printCSV(out io.Writer, r *weft.Result) {
 		}
 	}
 	w.Flush()
+}
+
+// printJSON prints a result as a JSON array of objects, one per row:
+// numbers and booleans as JSON values, everything else as its text.
+func printJSON(out io.Writer, r *weft.Result) {
+	rows := []map[string]any{}
+	for _, b := range r.Batches {
+		for i := 0; i < int(b.NumRows()); i++ {
+			row := make(map[string]any, len(r.Columns))
+			for c, col := range r.Columns {
+				d := exec.DatumAt(b.Column(c), i)
+				switch {
+				case d == nil:
+					row[col.Name] = nil
+				case col.Type.Kind == types.Bool:
+					row[col.Name] = d
+				case col.Type.IsNumber() && col.Type.PG == 0:
+					text := types.Format(col.Type, d)
+					if json.Valid([]byte(text)) {
+						row[col.Name] = json.RawMessage(text)
+					} else {
+						row[col.Name] = text // NaN, Infinity
+					}
+				default:
+					row[col.Name] = types.Format(col.Type, d)
+				}
+			}
+			rows = append(rows, row)
+		}
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	enc.Encode(rows)
 }
 
 // progressReporter is an executor that can say how much a running load has
