@@ -82,6 +82,22 @@ func stringFunctions() []*ScalarDef {
 		trimDef("ltrim", true, false), trimDef("rtrim", false, true),
 		{Name: "concat", Resolve: resolveConcat("concat", false)},
 		{Name: "concat_ws", Resolve: resolveConcat("concat_ws", true)},
+		sig("quote_ident", []types.T{textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+			return quoteIdentIfNeeded(ds[0].(string)), nil
+		}),
+		sig("quote_literal", []types.T{textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+			return "'" + strings.ReplaceAll(ds[0].(string), "'", "''") + "'", nil
+		}),
+		{Name: "format", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) == 0 {
+				return nil, types.T{}, nil, NoSuchFunction("format", args)
+			}
+			at := make([]types.T, len(args))
+			for i := range at {
+				at[i] = textT
+			}
+			return at, textT, rowKernelNullable(textT, formatText), nil
+		}},
 		sig("split_part", []types.T{textT, textT, int4T}, textT, splitPart),
 		sig("array_upper", []types.T{textT, int4T}, int4T, arrayBound(true)),
 		sig("array_lower", []types.T{textT, int4T}, int4T, arrayBound(false)),
@@ -429,3 +445,79 @@ func regexpReplace(ds []types.Datum) (types.Datum, error) {
 var backRef = regexp.MustCompile(`\\([0-9])`)
 
 func byteLength(ds []types.Datum) (types.Datum, error) { return int64(len(ds[0].([]byte))), nil }
+
+// formatText is format(fmt, args…): %s inserts a value as text (NULL as
+// nothing), %I as a quoted identifier, %L as a quoted literal (NULL as
+// NULL), %% a percent sign; %n$… takes argument n.
+func formatText(ds []types.Datum) (types.Datum, error) {
+	if ds[0] == nil {
+		return nil, nil
+	}
+	f, args := ds[0].(string), ds[1:]
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		i++
+		if i == len(f) {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "unterminated format() type specifier")
+		}
+		if f[i] == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		arg := next
+		if j := strings.IndexByte(f[i:], '$'); j > 0 {
+			if n, err := strconv.Atoi(f[i : i+j]); err == nil {
+				arg, i = n-1, i+j+1
+			}
+		}
+		if i >= len(f) {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "unterminated format() type specifier")
+		}
+		if arg < 0 || arg >= len(args) {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "too few arguments for format()")
+		}
+		next = arg + 1
+		v, isNull := "", args[arg] == nil
+		if !isNull {
+			v = args[arg].(string)
+		}
+		switch f[i] {
+		case 's':
+			b.WriteString(v)
+		case 'I':
+			if isNull {
+				return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "null values cannot be formatted as an SQL identifier")
+			}
+			b.WriteString(quoteIdentIfNeeded(v))
+		case 'L':
+			if isNull {
+				b.WriteString("NULL")
+			} else {
+				b.WriteString("'" + strings.ReplaceAll(v, "'", "''") + "'")
+			}
+		default:
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "unrecognized format() type specifier \"%c\"", f[i])
+		}
+	}
+	return b.String(), nil
+}
+
+// quoteIdentIfNeeded quotes an identifier unless it is a plain lower-case
+// one, as quote_ident does.
+func quoteIdentIfNeeded(s string) string {
+	plain := s != ""
+	for i, r := range s {
+		if !(r >= 'a' && r <= 'z' || r == '_' || i > 0 && r >= '0' && r <= '9') {
+			plain = false
+		}
+	}
+	if plain {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}

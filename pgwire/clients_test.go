@@ -64,6 +64,9 @@ func TestPsqlMetaCommands(t *testing.T) {
 		{[]string{"-c", `\copy items to '` + csv + `' csv header`}, []string{"COPY 2"}},
 		{[]string{"-c", `\copy items from '` + csv + `' csv header`, "-c", "SELECT count(*), sum(price) FROM items"}, []string{"COPY 2", "4 | 3.50"}},
 		{[]string{"-c", `\x`, "-c", "SELECT id, name FROM items ORDER BY id LIMIT 1"}, []string{"Expanded display is on", "id   | 1", "name | apple"}},
+		{[]string{"-c", `\d+ cheap`}, []string{`View "public.cheap"`, "View definition:", "FROM items"}},
+		{[]string{"-c", `\db`}, []string{"pg_default"}},
+		{[]string{"-c", `\dT`, "-c", `\dC`, "-c", `\dp`, "-c", `\dx`, "-c", `\dD`, "-c", `\do`, "-c", `\dL`}, []string{"List of data types", "List of casts", "Access privileges", "List of installed extensions", "List of domains", "List of operators", "List of languages"}},
 	} {
 		out := runPsql(t, url, c.args...)
 		for _, w := range c.want {

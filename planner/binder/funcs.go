@@ -2,6 +2,7 @@ package binder
 
 import (
 	"github.com/weftdb/weft/catalog"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -78,6 +79,8 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return &logical.Const{Value: exec.FormatTextArray(elems), T: types.TextT}, nil
 	case "generate_series":
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions are only supported in FROM").At(fc.Location)
+	case "pg_get_viewdef":
+		return b.bindViewDef(fc, s)
 	}
 	args, err := b.bindList(fc.Args, s)
 	if err != nil {
@@ -89,7 +92,7 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	if e, ok := b.functionInfo(name, args); ok {
 		return e, nil
 	}
-	if name == "concat" || name == "concat_ws" {
+	if name == "concat" || name == "concat_ws" || name == "format" {
 		// Their parameters are "any": every argument is shown as text.
 		for i, a := range args {
 			switch {
@@ -567,4 +570,44 @@ func (b *Binder) functionInfo(name string, args []logical.Expr) (logical.Expr, b
 		return nil, nil
 	})
 	return &logical.Call{Name: name, Args: []logical.Expr{arg}, Kernel: k, T: types.TextT}, true
+}
+
+// bindViewDef binds pg_get_viewdef(view [, pretty]): the view's query, by
+// OID or name, from the views the catalog holds when the query is planned.
+func (b *Binder) bindViewDef(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
+	args, err := b.bindList(fc.Args, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(args) < 1 || len(args) > 2 {
+		return nil, exec.NoSuchFunction("pg_get_viewdef", typesOf(args))
+	}
+	defs := map[string]string{}
+	for _, sc := range b.Cat.Schemas() {
+		for _, v := range sc.Views {
+			defs[strconv.FormatUint(uint64(v.OID), 10)] = " " + v.SQL + ";"
+			defs[v.Name], defs[sc.Name+"."+v.Name] = " "+v.SQL+";", " "+v.SQL+";"
+		}
+	}
+	arg, err := b.coerce(args[0], types.TextT)
+	if err != nil {
+		if arg, err = b.explicitCast(args[0], types.TextT, fc.Location); err != nil {
+			return nil, err
+		}
+	}
+	kernel := exec.RowKernel(types.TextT, func(ds []types.Datum) (types.Datum, error) {
+		if def, ok := defs[ds[0].(string)]; ok {
+			return def, nil
+		}
+		return nil, nil
+	})
+	return &logical.Call{Name: "pg_get_viewdef", Args: []logical.Expr{arg}, Kernel: kernel, T: types.TextT}, nil
+}
+
+func typesOf(es []logical.Expr) []types.T {
+	out := make([]types.T, len(es))
+	for i, e := range es {
+		out[i] = e.Type()
+	}
+	return out
 }

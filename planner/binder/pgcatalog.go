@@ -48,7 +48,9 @@ var catalogShapes = map[string][]catCol{
 		{"attbyval", tBool}, {"attalign", tChar}, {"attislocal", tBool}, {"attinhcount", tInt}, {"attoptions", tText}, {"attfdwoptions", tText}},
 	"pg_type": {{"oid", tOID}, {"typname", tName}, {"typnamespace", tOID}, {"typowner", tOID}, {"typlen", tI2}, {"typbyval", tBool},
 		{"typtype", tChar}, {"typcategory", tChar}, {"typisdefined", tBool}, {"typdelim", tChar}, {"typrelid", tOID}, {"typelem", tOID},
-		{"typarray", tOID}, {"typbasetype", tOID}, {"typtypmod", tInt}, {"typnotnull", tBool}, {"typcollation", tOID}, {"typinput", tText}},
+		{"typarray", tOID}, {"typbasetype", tOID}, {"typtypmod", tInt}, {"typnotnull", tBool}, {"typcollation", tOID}, {"typinput", tText},
+		{"typoutput", tText}, {"typreceive", tText}, {"typsend", tText}, {"typalign", tChar}, {"typstorage", tChar}, {"typndims", tInt},
+		{"typdefault", tText}, {"typacl", tText}},
 	"pg_am": {{"oid", tOID}, {"amname", tName}, {"amtype", tChar}},
 	"pg_database": {{"oid", tOID}, {"datname", tName}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText},
 		{"datlocprovider", tChar}, {"datistemplate", tBool}, {"datconnlimit", tInt}, {"dattablespace", tOID}, {"daticulocale", tText}, {"datcollversion", tText}},
@@ -57,14 +59,36 @@ var catalogShapes = map[string][]catCol{
 	"pg_proc":     {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
 	"pg_index":    {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tText}, {"indnatts", tI2}},
 	"pg_constraint": {{"oid", tOID}, {"conname", tName}, {"connamespace", tOID}, {"contype", tChar}, {"condeferrable", tBool}, {"condeferred", tBool}, {"conrelid", tOID}, {"conindid", tOID}, {"confrelid", tOID}, {"conkey", tText}, {"confkey", tText},
-		{"confupdtype", tChar}, {"confdeltype", tChar}, {"confmatchtype", tChar}, {"conislocal", tBool}, {"convalidated", tBool}, {"conbin", tText}},
-	"pg_attrdef":               {{"oid", tOID}, {"adrelid", tOID}, {"adnum", tI2}, {"adbin", tText}},
-	"pg_description":           {{"objoid", tOID}, {"classoid", tOID}, {"objsubid", tInt}, {"description", tText}},
-	"pg_collation":             {{"oid", tOID}, {"collname", tName}, {"collnamespace", tOID}},
-	"pg_inherits":              {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}, {"inhdetachpending", tBool}},
-	"pg_policy":                {{"oid", tOID}, {"polname", tName}, {"polrelid", tOID}, {"polcmd", tChar}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
-	"pg_extension":             {{"oid", tOID}, {"extname", tName}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
-	"pg_tablespace":            {{"oid", tOID}, {"spcname", tName}},
+		{"confupdtype", tChar}, {"confdeltype", tChar}, {"confmatchtype", tChar}, {"conislocal", tBool}, {"convalidated", tBool}, {"conbin", tText},
+		{"contypid", tOID}, {"conparentid", tOID}},
+	"pg_attrdef":              {{"oid", tOID}, {"adrelid", tOID}, {"adnum", tI2}, {"adbin", tText}},
+	"pg_description":          {{"objoid", tOID}, {"classoid", tOID}, {"objsubid", tInt}, {"description", tText}},
+	"pg_collation":            {{"oid", tOID}, {"collname", tName}, {"collnamespace", tOID}},
+	"pg_inherits":             {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}, {"inhdetachpending", tBool}},
+	"pg_policy":               {{"oid", tOID}, {"polname", tName}, {"polrelid", tOID}, {"polcmd", tChar}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
+	"pg_extension":            {{"oid", tOID}, {"extname", tName}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
+	"pg_tablespace":           {{"oid", tOID}, {"spcname", tName}, {"spcowner", tOID}, {"spcacl", tText}, {"spcoptions", tText}},
+	"pg_enum":                 {{"oid", tOID}, {"enumtypid", tOID}, {"enumsortorder", types.Float4T}, {"enumlabel", tName}},
+	"pg_foreign_server":       {{"oid", tOID}, {"srvname", tName}, {"srvowner", tOID}, {"srvfdw", tOID}, {"srvtype", tText}, {"srvversion", tText}, {"srvacl", tText}, {"srvoptions", tText}},
+	"pg_foreign_data_wrapper": {{"oid", tOID}, {"fdwname", tName}, {"fdwowner", tOID}, {"fdwhandler", tOID}, {"fdwvalidator", tOID}, {"fdwacl", tText}, {"fdwoptions", tText}},
+	"pg_user_mapping":         {{"oid", tOID}, {"umuser", tOID}, {"umserver", tOID}, {"umoptions", tText}},
+	"pg_cast":                 {{"oid", tOID}, {"castsource", tOID}, {"casttarget", tOID}, {"castfunc", tOID}, {"castcontext", tChar}, {"castmethod", tChar}},
+	"pg_operator": {{"oid", tOID}, {"oprname", tName}, {"oprnamespace", tOID}, {"oprowner", tOID}, {"oprkind", tChar}, {"oprcanmerge", tBool}, {"oprcanhash", tBool},
+		{"oprleft", tOID}, {"oprright", tOID}, {"oprresult", tOID}, {"oprcom", tOID}, {"oprnegate", tOID}, {"oprcode", tOID}, {"oprrest", tOID}, {"oprjoin", tOID}},
+	"pg_event_trigger":         {{"oid", tOID}, {"evtname", tName}, {"evtevent", tName}, {"evtowner", tOID}, {"evtfoid", tOID}, {"evtenabled", tChar}, {"evttags", tText}},
+	"pg_conversion":            {{"oid", tOID}, {"conname", tName}, {"connamespace", tOID}, {"conowner", tOID}, {"conforencoding", tInt}, {"contoencoding", tInt}, {"conproc", tText}, {"condefault", tBool}},
+	"pg_largeobject_metadata":  {{"oid", tOID}, {"lomowner", tOID}, {"lomacl", tText}},
+	"pg_ts_config":             {{"oid", tOID}, {"cfgname", tName}, {"cfgnamespace", tOID}, {"cfgowner", tOID}, {"cfgparser", tOID}},
+	"pg_ts_parser":             {{"oid", tOID}, {"prsname", tName}, {"prsnamespace", tOID}},
+	"pg_ts_dict":               {{"oid", tOID}, {"dictname", tName}, {"dictnamespace", tOID}, {"dictowner", tOID}, {"dicttemplate", tOID}, {"dictinitoption", tText}},
+	"pg_ts_template":           {{"oid", tOID}, {"tmplname", tName}, {"tmplnamespace", tOID}},
+	"pg_db_role_setting":       {{"setdatabase", tOID}, {"setrole", tOID}, {"setconfig", tText}},
+	"pg_opclass":               {{"oid", tOID}, {"opcmethod", tOID}, {"opcname", tName}, {"opcnamespace", tOID}, {"opcowner", tOID}, {"opcfamily", tOID}, {"opcintype", tOID}, {"opcdefault", tBool}, {"opckeytype", tOID}},
+	"pg_subscription":          {{"oid", tOID}, {"subdbid", tOID}, {"subname", tName}, {"subowner", tOID}, {"subenabled", tBool}, {"subbinary", tBool}, {"substream", tChar}, {"subtwophasestate", tChar}, {"subdisableonerr", tBool}, {"subconninfo", tText}, {"subslotname", tName}, {"subsynccommit", tText}, {"subpublications", tText}},
+	"pg_user_mappings":         {{"umid", tOID}, {"srvid", tOID}, {"srvname", tName}, {"umuser", tOID}, {"usename", tName}, {"umoptions", tText}},
+	"pg_opfamily":              {{"oid", tOID}, {"opfmethod", tOID}, {"opfname", tName}, {"opfnamespace", tOID}, {"opfowner", tOID}},
+	"pg_language":              {{"oid", tOID}, {"tableoid", tOID}, {"lanname", tName}, {"lanowner", tOID}, {"lanispl", tBool}, {"lanpltrusted", tBool}, {"lanplcallfoid", tOID}, {"laninline", tOID}, {"lanvalidator", tOID}, {"lanacl", tText}},
+	"pg_sequence":              {{"seqrelid", tOID}, {"seqtypid", tOID}, {"seqstart", types.Int8T}, {"seqincrement", types.Int8T}, {"seqmax", types.Int8T}, {"seqmin", types.Int8T}, {"seqcache", types.Int8T}, {"seqcycle", tBool}},
 	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgparentid", tOID}, {"tgname", tName}, {"tgfoid", tOID}, {"tgtype", tI2}, {"tgenabled", tChar}, {"tgisinternal", tBool}, {"tgconstraint", tOID}},
 	"pg_rewrite":               {{"oid", tOID}, {"ev_class", tOID}, {"rulename", tName}},
 	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tName}, {"stxnamespace", tOID}, {"stxowner", tOID}, {"stxstattarget", tInt}, {"stxkeys", tText}, {"stxkind", tText}, {"stxexprs", tText}},
@@ -164,8 +188,17 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, t := range builtinTypes {
 			row(map[string]types.Datum{"oid": t.oid, "typname": t.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
 				"typlen": t.len, "typbyval": t.len > 0 && t.len <= 8, "typtype": "b", "typcategory": t.category, "typisdefined": true,
-				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in"})
+				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out",
+				"typreceive": t.name + "recv", "typsend": t.name + "send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8],
+				"typstorage": map[bool]string{true: "p", false: "x"}[t.len > 0], "typdefault": nil, "typacl": nil})
 		}
+	case "pg_tablespace":
+		row(map[string]types.Datum{"oid": int64(1663), "spcname": "pg_default", "spcowner": int64(publicOwnerOID), "spcacl": nil, "spcoptions": nil})
+		row(map[string]types.Datum{"oid": int64(1664), "spcname": "pg_global", "spcowner": int64(publicOwnerOID), "spcacl": nil, "spcoptions": nil})
+	case "pg_language":
+		row(map[string]types.Datum{"oid": int64(12), "lanname": "internal", "lanowner": int64(publicOwnerOID)})
+		row(map[string]types.Datum{"oid": int64(14), "lanname": "sql", "lanowner": int64(publicOwnerOID), "lanpltrusted": true})
+		row(map[string]types.Datum{"oid": int64(16400), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
 	case "pg_am":
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
 	case "pg_database":

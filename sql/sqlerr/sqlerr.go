@@ -67,6 +67,7 @@ const (
 	InvalidCursorName                    = "34000"
 	DuplicateCursor                      = "42P03"
 	IOError                              = "58030"
+	NullValueNotAllowed                  = "22004"
 	BadCopyFileFormat                    = "22P04"
 	InvalidPassword                      = "28P01"
 	ObjectInUse                          = "55006"
