@@ -533,20 +533,26 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
+	return s.rewriteAndReturn(ctx, env, t, plan, rewriteUpdate, ret, "UPDATE ")
+}
+
+// rewriteAndReturn runs an UPDATE or DELETE rewrite and reports its tag,
+// with the RETURNING rows when ret is set.
+func (s *Session) rewriteAndReturn(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, ret *logical.Project, verb string) (*Result, error) {
 	var touched []arrow.Record
-	var keep *[]arrow.Record
+	var collect *[]arrow.Record
 	if ret != nil {
-		keep = &touched
+		collect = &touched
 	}
 	defer func() { exec.ReleaseRecords(touched) }()
-	n, err := s.rewriteTable(ctx, env, t, plan, rewriteUpdate, keep)
+	n, err := s.rewriteTable(ctx, env, t, plan, mode, collect)
 	if err != nil {
 		return nil, err
 	}
 	if ret != nil {
-		return s.returning(ctx, env, t, ret, touched, "UPDATE "+itoa(n))
+		return s.returning(ctx, env, t, ret, touched, verb+itoa(n))
 	}
-	return &Result{Tag: "UPDATE " + itoa(n)}, nil
+	return &Result{Tag: verb + itoa(n)}, nil
 }
 
 func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) (*Result, error) {
@@ -589,18 +595,5 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	var touched []arrow.Record
-	var collect *[]arrow.Record
-	if ret != nil {
-		collect = &touched
-	}
-	defer func() { exec.ReleaseRecords(touched) }()
-	deleted, err := s.rewriteTable(ctx, env, t, marked, rewriteDelete, collect)
-	if err != nil {
-		return nil, err
-	}
-	if ret != nil {
-		return s.returning(ctx, env, t, ret, touched, "DELETE "+itoa(deleted))
-	}
-	return &Result{Tag: "DELETE " + itoa(deleted)}, nil
+	return s.rewriteAndReturn(ctx, env, t, marked, rewriteDelete, ret, "DELETE ")
 }

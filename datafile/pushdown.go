@@ -2,6 +2,7 @@ package datafile
 
 import (
 	"bytes"
+	"cmp"
 	"io"
 	"math"
 	"sync/atomic"
@@ -123,10 +124,10 @@ func compareStats(stats metadata.TypedStatistics, field arrow.DataType, c types.
 		switch field.ID() {
 		case arrow.INT8, arrow.INT16, arrow.INT32:
 			v, isInt := c.(int64)
-			return cmpInt(int64(s.Min()), v), cmpInt(int64(s.Max()), v), isInt
+			return cmp.Compare(int64(s.Min()), v), cmp.Compare(int64(s.Max()), v), isInt
 		case arrow.DATE32:
 			v, isDate := c.(int32)
-			return cmpInt(int64(s.Min()), int64(v)), cmpInt(int64(s.Max()), int64(v)), isDate
+			return cmp.Compare(int64(s.Min()), int64(v)), cmp.Compare(int64(s.Max()), int64(v)), isDate
 		}
 	case *metadata.Int64Statistics:
 		v, isInt := c.(int64)
@@ -135,19 +136,19 @@ func compareStats(stats metadata.TypedStatistics, field arrow.DataType, c types.
 		}
 		switch ft := field.(type) {
 		case *arrow.Int64Type:
-			return cmpInt(s.Min(), v), cmpInt(s.Max(), v), true
+			return cmp.Compare(s.Min(), v), cmp.Compare(s.Max(), v), true
 		case *arrow.TimestampType:
 			// Weft's timestamps are microseconds; widen the group's range
 			// outward when converting so rounding never excludes a match
 			lo, hi := toMicros(s.Min(), ft.Unit, false), toMicros(s.Max(), ft.Unit, true)
-			return cmpInt(lo, v), cmpInt(hi, v), true
+			return cmp.Compare(lo, v), cmp.Compare(hi, v), true
 		}
 	case *metadata.Float32Statistics:
 		v, isFloat := c.(float64)
-		return cmpFloat(float64(s.Min()), v), cmpFloat(float64(s.Max()), v), isFloat && !math.IsNaN(v)
+		return cmp.Compare(float64(s.Min()), v), cmp.Compare(float64(s.Max()), v), isFloat && !math.IsNaN(v)
 	case *metadata.Float64Statistics:
 		v, isFloat := c.(float64)
-		return cmpFloat(s.Min(), v), cmpFloat(s.Max(), v), isFloat && !math.IsNaN(v)
+		return cmp.Compare(s.Min(), v), cmp.Compare(s.Max(), v), isFloat && !math.IsNaN(v)
 	case *metadata.ByteArrayStatistics:
 		v, isText := c.(string)
 		if !isText || (field.ID() != arrow.STRING && field.ID() != arrow.LARGE_STRING) {
@@ -156,26 +157,6 @@ func compareStats(stats metadata.TypedStatistics, field arrow.DataType, c types.
 		return bytes.Compare(s.Min(), []byte(v)), bytes.Compare(s.Max(), []byte(v)), true
 	}
 	return 0, 0, false
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func toMicros(v int64, unit arrow.TimeUnit, up bool) int64 {

@@ -28,19 +28,8 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 	if !ok {
 		return nil, false
 	}
-	names := make([]string, len(shape))
-	ts := make([]types.T, len(shape))
-	for i, c := range shape {
-		names[i], ts[i] = c.name, c.t
-	}
-	var rows [][]types.Datum
-	row := func(vals map[string]types.Datum) {
-		r := make([]types.Datum, len(shape))
-		for i, c := range shape {
-			r[i] = vals[c.name] // absent: NULL
-		}
-		rows = append(rows, r)
-	}
+	rel := &relationRows{shape: shape, missing: func(types.T) types.Datum { return nil }}
+	row := rel.add
 	switch name {
 	case "schemata":
 		for _, s := range []string{"pg_catalog", "information_schema"} {
@@ -102,7 +91,7 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 				"routine_type": "FUNCTION", "data_type": f.UDF.Result.String(), "external_language": "WASM"})
 		}
 	}
-	return b.valuesOf(names, ts, rows), true
+	return rel.plan(b), true
 }
 
 // udtName is the type's name in pg_type (int4, varchar, …).

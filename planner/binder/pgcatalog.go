@@ -121,23 +121,8 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	if !ok {
 		return nil, false
 	}
-	names := make([]string, len(shape))
-	ts := make([]types.T, len(shape))
-	for i, c := range shape {
-		names[i], ts[i] = c.name, c.t
-	}
-	var rows [][]types.Datum
-	row := func(vals map[string]types.Datum) {
-		r := make([]types.Datum, len(shape))
-		for i, c := range shape {
-			if v, ok := vals[c.name]; ok {
-				r[i] = v
-			} else {
-				r[i] = zeroOf(c.t)
-			}
-		}
-		rows = append(rows, r)
-	}
+	rel := &relationRows{shape: shape, missing: zeroOf}
+	row := rel.add
 	switch name {
 	case "pg_namespace":
 		row(map[string]types.Datum{"oid": int64(catalogNamespaceOID), "nspname": "pg_catalog", "nspowner": int64(publicOwnerOID), "nspacl": nil})
@@ -229,7 +214,36 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"prosrc": f.UDF.Export, "proargnames": nil})
 		}
 	}
-	return b.valuesOf(names, ts, rows), true
+	return rel.plan(b), true
+}
+
+// relationRows collects the rows of a catalog relation of a given shape;
+// a column a row does not name gets missing(type).
+type relationRows struct {
+	shape   []catCol
+	rows    [][]types.Datum
+	missing func(types.T) types.Datum
+}
+
+func (r *relationRows) add(vals map[string]types.Datum) {
+	row := make([]types.Datum, len(r.shape))
+	for i, c := range r.shape {
+		if v, ok := vals[c.name]; ok {
+			row[i] = v
+		} else {
+			row[i] = r.missing(c.t)
+		}
+	}
+	r.rows = append(r.rows, row)
+}
+
+func (r *relationRows) plan(b *Binder) logical.Plan {
+	names := make([]string, len(r.shape))
+	ts := make([]types.T, len(r.shape))
+	for i, c := range r.shape {
+		names[i], ts[i] = c.name, c.t
+	}
+	return b.valuesOf(names, ts, r.rows)
 }
 
 func schemaOID(b *Binder, name string) types.Datum {

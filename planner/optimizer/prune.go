@@ -32,34 +32,13 @@ func addUses(need map[logical.ColumnID]bool, es ...logical.Expr) {
 func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Plan {
 	switch n := p.(type) {
 	case *logical.Scan:
-		var cols []logical.Column
-		var ords []int
-		for i, c := range n.Cols {
-			if need[c.ID] {
-				cols = append(cols, c)
-				ords = append(ords, n.Ords[i])
-			}
-		}
+		cols, ords := keepNeeded(n.Cols, n.Ords, need)
 		return &logical.Scan{Table: n.Table, Cols: cols, Ords: ords}
 	case *logical.FileScan:
-		var cols []logical.Column
-		ords := []int{} // (nil would mean every column)
-		for i, c := range n.Cols {
-			if need[c.ID] {
-				cols = append(cols, c)
-				ords = append(ords, n.Ords[i])
-			}
-		}
+		cols, ords := keepNeeded(n.Cols, n.Ords, need)
 		return &logical.FileScan{Source: n.Source, Cols: cols, Ords: ords, Ranges: n.Ranges}
 	case *logical.RemoteScan:
-		var cols []logical.Column
-		var ords []int
-		for i, c := range n.Cols {
-			if need[c.ID] {
-				cols = append(cols, c)
-				ords = append(ords, n.Ords[i])
-			}
-		}
+		cols, ords := keepNeeded(n.Cols, n.Ords, need)
 		return &logical.RemoteScan{Source: n.Source, Cols: cols, Ords: ords, Filters: n.Filters}
 	case *logical.Project:
 		exprs, cols := n.Exprs, n.Cols
@@ -101,4 +80,19 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 		nk[i] = prune(k, child, false)
 	}
 	return p.WithChildren(nk)
+}
+
+// keepNeeded keeps a scan's columns that are needed, with their source
+// ordinals (an empty, non-nil list when none is: nil means every column
+// to a file scan).
+func keepNeeded(cols []logical.Column, ords []int, need map[logical.ColumnID]bool) ([]logical.Column, []int) {
+	var keptCols []logical.Column
+	keptOrds := []int{}
+	for i, c := range cols {
+		if need[c.ID] {
+			keptCols = append(keptCols, c)
+			keptOrds = append(keptOrds, ords[i])
+		}
+	}
+	return keptCols, keptOrds
 }
