@@ -5,8 +5,6 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft"
 )
 
@@ -33,25 +31,12 @@ func loadWeft(s *weft.Session, rows int) error {
 			r.Release()
 		}
 	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	var batch []arrow.Record
+	batch := generate(rows)
 	defer func() {
 		for _, r := range batch {
 			r.Release()
 		}
 	}()
-	for start := int64(0); start < int64(rows); start += chunk {
-		end := min(start+chunk, int64(rows))
-		for i := start; i < end; i++ {
-			id, g, v, str := rowValues(i)
-			b.Field(0).(*array.Int64Builder).Append(id)
-			b.Field(1).(*array.Int64Builder).Append(g)
-			b.Field(2).(*array.Int64Builder).Append(v)
-			b.Field(3).(*array.StringBuilder).Append(str)
-		}
-		batch = append(batch, b.NewRecord())
-	}
 	_, err := s.AppendArrow("t", batch)
 	return err
 }

@@ -76,6 +76,7 @@ func benchSegments(ctx context.Context, rows int) error {
 	return w.Flush()
 }
 
+// generate makes the bench table's rows as Arrow batches of chunk rows.
 func generate(rows int) []arrow.Record {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
