@@ -242,7 +242,7 @@ func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
 	format := o.Format
 	fields := make([]arrow.Field, len(res.Columns))
 	for i, c := range res.Columns {
-		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: true}
+		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: true, Metadata: datafile.FieldMetadata(c.Type)}
 	}
 	schema := arrow.NewSchema(fields, nil)
 	switch format {

@@ -57,13 +57,23 @@ func ToParquetRecord(pq *arrow.Schema, b arrow.Record, format func(i int, a arro
 
 // markedType is the SQL type a marked text column stands for.
 func markedType(f arrow.Field) (types.T, bool) {
-	if f.Type.ID() != arrow.STRING {
-		return types.T{}, false
-	}
-	if v, ok := f.Metadata.GetValue(weftTypeKey); ok && v == "interval" {
+	v, _ := f.Metadata.GetValue(weftTypeKey)
+	switch {
+	case v == "interval" && f.Type.ID() == arrow.STRING:
 		return types.IntervalT, true
+	case v == "uuid" && f.Type.ID() == arrow.BINARY:
+		return types.UUIDT, true
 	}
 	return types.T{}, false
+}
+
+// FieldMetadata marks a column whose SQL type its Arrow type does not
+// tell (uuid is stored as binary) so that reading the file restores it.
+func FieldMetadata(t types.T) arrow.Metadata {
+	if t.Kind == types.UUID {
+		return arrow.NewMetadata([]string{weftTypeKey}, []string{"uuid"})
+	}
+	return arrow.Metadata{}
 }
 
 // parseIntervals converts a text column to intervals.

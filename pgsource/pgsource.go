@@ -182,6 +182,8 @@ func mapType(oid uint32, typmod int32) (t types.T, asText, cast bool) {
 		return types.TimestampTZT, false, false
 	case 1186:
 		return types.IntervalT, false, false
+	case 2950:
+		return types.UUIDT, false, false
 	}
 	return types.TextT, true, true
 }

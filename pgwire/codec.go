@@ -59,6 +59,8 @@ func typeForOID(oid uint32) (types.T, bool) {
 		return types.TimestampTZT, true
 	case 1186:
 		return types.IntervalT, true
+	case 2950:
+		return types.UUIDT, true
 	}
 	return types.T{}, false
 }
@@ -82,7 +84,7 @@ func typeSize(t types.T) int16 {
 		return 4
 	case types.Int8, types.Float8, types.Timestamp, types.TimestampTZ, types.Time:
 		return 8
-	case types.Interval:
+	case types.Interval, types.UUID:
 		return 16
 	}
 	return -1
@@ -113,7 +115,7 @@ func encodeText(t types.T, d types.Datum) []byte {
 func canBinary(t types.T) bool {
 	switch t.Kind {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Char,
-		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time:
+		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time, types.UUID:
 		return true
 	}
 	return false
@@ -145,7 +147,7 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 		return binary.BigEndian.AppendUint64(nil, math.Float64bits(d.(float64))), nil
 	case types.Text, types.Varchar, types.Char:
 		return []byte(d.(string)), nil
-	case types.Bytea:
+	case types.Bytea, types.UUID:
 		return d.([]byte), nil
 	case types.Date:
 		return binary.BigEndian.AppendUint32(nil, uint32(d.(int32)-pgEpochDays)), nil
@@ -259,6 +261,11 @@ func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
 	case types.Text, types.Varchar, types.Char, types.Unknown:
 		return string(raw), nil
 	case types.Bytea:
+		return append([]byte{}, raw...), nil
+	case types.UUID:
+		if len(raw) != 16 {
+			return bad()
+		}
 		return append([]byte{}, raw...), nil
 	case types.Date:
 		if len(raw) != 4 {

@@ -477,3 +477,50 @@ func TestPgxPool(t *testing.T) {
 		t.Errorf("total %d, %v", total, err)
 	}
 }
+
+// TestUUIDFormats: uuid parameters and results in text and binary, in
+// every pgx execution mode.
+func TestUUIDFormats(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, "CREATE TABLE ids (id uuid, n int)"); err != nil {
+		t.Fatal(err)
+	}
+	for i, mode := range modes {
+		c := connect(t, url, mode)
+		want := [16]byte{0xa0, 0xee, 0xbc, 0x99, 0x9c, 0x0b, 0x4e, 0xf8, 0xbb, 0x6d, 0x6b, 0xb9, 0xbd, 0x38, 0x0a, byte(i)}
+		// a string parameter: the exec and simple-protocol modes send it as
+		// text of an unknown type, the others as the uuid the server infers
+		if _, err := c.Exec(ctx, "INSERT INTO ids VALUES ($1, $2)", fmt.Sprintf("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a%02x", i), i); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		var got [16]byte
+		var text string
+		if err := c.QueryRow(ctx, "SELECT id, id::text FROM ids WHERE n = $1", i).Scan(&got, &text); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if got != want || text != fmt.Sprintf("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a%02x", i) {
+			t.Errorf("mode %v: got %x / %s", mode, got, text)
+		}
+	}
+}
+
+// TestUUIDBinaryParameter: a uuid parameter sent in binary (pgx's
+// [16]byte for a described uuid) arrives intact.
+func TestUUIDBinaryParameter(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeCacheStatement)
+	if _, err := c.Exec(ctx, "CREATE TABLE ids (id uuid)"); err != nil {
+		t.Fatal(err)
+	}
+	want := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	if _, err := c.Exec(ctx, "INSERT INTO ids VALUES ($1)", want); err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	if err := c.QueryRow(ctx, "SELECT id::text FROM ids WHERE id = $1", want).Scan(&text); err != nil || text != "01020304-0506-0708-090a-0b0c0d0e0f10" {
+		t.Errorf("got %q, %v", text, err)
+	}
+}

@@ -117,6 +117,9 @@ func Format(t T, d Datum) string {
 	case string:
 		return v
 	case []byte:
+		if t.Kind == UUID {
+			return FormatUUID(v)
+		}
 		return `\x` + hex.EncodeToString(v)
 	case int32:
 		return FormatDate(v)
@@ -241,6 +244,8 @@ func Parse(t T, s string) (Datum, error) {
 		return ParseNumeric(t, strings.TrimSpace(s))
 	case Text, Varchar, Char, Unknown:
 		return s, nil
+	case UUID:
+		return ParseUUID(s)
 	case Bytea:
 		if strings.HasPrefix(s, `\x`) {
 			b, err := hex.DecodeString(s[2:])
@@ -509,4 +514,38 @@ func ParseInterval(s string) (Datum, error) {
 		iv = IntervalValue{-iv.Months, -iv.Days, -iv.Micros}
 	}
 	return iv, nil
+}
+
+// ParseUUID reads a UUID in PostgreSQL's accepted forms: 32 hex digits,
+// optionally in braces, with a hyphen allowed after any group of four.
+func ParseUUID(s string) (Datum, error) {
+	in := strings.TrimSpace(s)
+	if strings.HasPrefix(in, "{") && strings.HasSuffix(in, "}") {
+		in = in[1 : len(in)-1]
+	}
+	digits := make([]byte, 0, 32)
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if c == '-' && len(digits) > 0 && len(digits)%4 == 0 && i+1 < len(in) && in[i+1] != '-' {
+			continue
+		}
+		digits = append(digits, c)
+	}
+	if len(digits) != 32 {
+		return nil, invalidText(UUIDT, s)
+	}
+	b, err := hex.DecodeString(string(digits))
+	if err != nil {
+		return nil, invalidText(UUIDT, s)
+	}
+	return b, nil
+}
+
+// FormatUUID prints 16 bytes as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx.
+func FormatUUID(b []byte) string {
+	h := hex.EncodeToString(b)
+	if len(h) != 32 {
+		return h
+	}
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }

@@ -30,6 +30,7 @@ const (
 	Timestamp
 	TimestampTZ
 	Interval
+	UUID // 16 bytes, kept as an Arrow binary value
 )
 
 // T is a SQL type. Len is the declared length of varchar(n)/char(n) (0 =
@@ -70,6 +71,7 @@ var (
 	TimestampT   = T{Kind: Timestamp}
 	TimestampTZT = T{Kind: TimestampTZ}
 	IntervalT    = T{Kind: Interval}
+	UUIDT        = T{Kind: UUID}
 )
 
 // MaxNumericPrecision is the widest decimal128 precision.
@@ -108,7 +110,7 @@ func (t T) Arrow() arrow.DataType {
 		return &arrow.Decimal128Type{Precision: MaxNumericPrecision, Scale: t.Scale}
 	case Text, Varchar, Char, Unknown:
 		return arrow.BinaryTypes.String
-	case Bytea:
+	case Bytea, UUID:
 		return arrow.BinaryTypes.Binary
 	case Date:
 		return arrow.FixedWidthTypes.Date32
@@ -152,6 +154,8 @@ func (t T) OID() uint32 {
 		return 1042
 	case Bytea:
 		return 17
+	case UUID:
+		return 2950
 	case Date:
 		return 1082
 	case Time:
@@ -205,6 +209,8 @@ func (t T) String() string {
 		return fmt.Sprintf("character(%d)", max(t.Len, 1))
 	case Bytea:
 		return "bytea"
+	case UUID:
+		return "uuid"
 	case Date:
 		return "date"
 	case Time:
@@ -268,6 +274,8 @@ func FromName(name string, mods []int32) (T, bool) {
 		return t, true
 	case "bytea":
 		return ByteaT, true
+	case "uuid":
+		return UUIDT, true
 	case "date":
 		return DateT, true
 	case "time", "time without time zone":
