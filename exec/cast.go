@@ -36,7 +36,7 @@ func (e *CastExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 
 // CastArray converts a whole array from one SQL type to another.
 func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) (arrow.Array, error) {
-	if from == to || (from.Kind == to.Kind && !needsCheck(to)) {
+	if from == to || (from.Kind == to.Kind && to.Kind != types.Array && !needsCheck(to)) {
 		a.Retain()
 		return a, nil
 	}
@@ -104,6 +104,9 @@ func cannotCast(from, to types.T) *sqlerr.Error {
 
 // CanCast reports whether an explicit cast from one type to another exists.
 func CanCast(from, to types.T) bool {
+	if from.Kind == types.Array && to.Kind == types.Array {
+		return CanCast(from.ElemT(), to.ElemT())
+	}
 	if from.Kind == types.Unknown || from.Kind == to.Kind || from.IsString() || to.IsString() {
 		return true
 	}
@@ -125,6 +128,18 @@ func CanCast(from, to types.T) bool {
 func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, error) {
 	if d == nil {
 		return nil, nil
+	}
+	if from.Kind == types.Array && to.Kind == types.Array {
+		in := d.([]types.Datum)
+		out := make([]types.Datum, len(in))
+		for i, e := range in {
+			v, err := CastDatum(e, from.ElemT(), to.ElemT(), explicit)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
 	}
 	if from.IsString() || from.Kind == types.Unknown {
 		s := d.(string)

@@ -168,6 +168,15 @@ func CompareDatums(t types.T, a, b types.Datum) int {
 		return cmp.Compare(x, b.(int32))
 	case types.IntervalValue:
 		return cmp.Compare(intervalKey(x), intervalKey(b.(types.IntervalValue)))
+	case []types.Datum:
+		// element by element (NULL elements last), then the shorter first
+		y := b.([]types.Datum)
+		for i := 0; i < len(x) && i < len(y); i++ {
+			if c := CompareDatums(t.ElemT(), x[i], y[i]); c != 0 {
+				return c
+			}
+		}
+		return cmp.Compare(len(x), len(y))
 	}
 	return 0
 }

@@ -101,6 +101,13 @@ func stringFunctions() []*ScalarDef {
 		sig("split_part", []types.T{textT, textT, int4T}, textT, splitPart),
 		sig("array_upper", []types.T{textT, int4T}, int4T, arrayBound(true)),
 		sig("array_lower", []types.T{textT, int4T}, int4T, arrayBound(false)),
+		sig("array_length", []types.T{textT, int4T}, int4T, func(ds []types.Datum) (types.Datum, error) {
+			elems, err := ParseTextArray(ds[0].(string))
+			if err != nil || ds[1].(int64) != 1 || len(elems) == 0 {
+				return nil, err
+			}
+			return int64(len(elems)), nil
+		}),
 		sig("cardinality", []types.T{textT}, int4T, func(ds []types.Datum) (types.Datum, error) {
 			elems, err := ParseTextArray(ds[0].(string))
 			return int64(len(elems)), err

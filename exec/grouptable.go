@@ -191,6 +191,11 @@ func encodeKey(dst []byte, kts []types.T, keys []arrow.Array, i int) []byte {
 		case *array.MonthDayNanoInterval:
 			v := src.Value(i)
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(intervalKey(types.IntervalValue{Months: v.Months, Days: v.Days, Micros: v.Nanoseconds / 1000})))
+		case *array.List:
+			// arrays group by their text form, which is canonical per type
+			s := types.Format(kts[c], DatumAt(a, i))
+			dst = binary.AppendUvarint(dst, uint64(len(s)))
+			dst = append(dst, s...)
 		default:
 			d := DatumAt(a, i)
 			var v int64

@@ -19,7 +19,7 @@ const (
 	ExistsSubquery                     // whether any row exists
 	AnySubquery                        // test op ANY (rows); IN is = ANY
 	AllSubquery                        // test op ALL (rows)
-	ArraySubquery                      // ARRAY(rows) as a text array literal (CmpT: element type)
+	ArraySubquery                      // ARRAY(rows): an array of the rows' values
 )
 
 // SubqueryExpr evaluates a nested plan. An uncorrelated subquery runs once
@@ -181,14 +181,7 @@ func (e *SubqueryExpr) combine(set []types.Datum, test types.Datum) types.Datum 
 		}
 		return set[0]
 	case ArraySubquery:
-		elems := make([]*string, len(set))
-		for i, v := range set {
-			if v != nil {
-				s := types.Format(e.CmpT, v)
-				elems[i] = &s
-			}
-		}
-		return FormatTextArray(elems)
+		return append([]types.Datum{}, set...)
 	}
 	if len(set) == 0 {
 		return e.Kind == AllSubquery

@@ -6,7 +6,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
@@ -18,84 +17,12 @@ import (
 // ParseTextArray splits a one-dimensional array literal into its
 // elements (nil for NULL).
 func ParseTextArray(s string) ([]*string, error) {
-	s = strings.TrimSpace(s)
-	// an int2vector/oidvector prints as space-separated numbers
-	if !strings.HasPrefix(s, "{") {
-		var out []*string
-		for _, f := range strings.Fields(s) {
-			f := f
-			out = append(out, &f)
-		}
-		return out, nil
-	}
-	if !strings.HasSuffix(s, "}") {
-		return nil, sqlerr.New(sqlerr.InvalidText, "malformed array literal: \"%s\"", s)
-	}
-	body := s[1 : len(s)-1]
-	var out []*string
-	if strings.TrimSpace(body) == "" {
-		return out, nil
-	}
-	var cur strings.Builder
-	quoted, inQuotes := false, false
-	flush := func() {
-		v := cur.String()
-		if !quoted {
-			v = strings.TrimSpace(v)
-		}
-		if !quoted && strings.EqualFold(v, "NULL") {
-			out = append(out, nil)
-		} else {
-			out = append(out, &v)
-		}
-		cur.Reset()
-		quoted = false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case c == '\\' && i+1 < len(body):
-			i++
-			cur.WriteByte(body[i])
-		case c == '"':
-			inQuotes, quoted = !inQuotes, true
-		case c == ',' && !inQuotes:
-			flush()
-		case c == '{' && !inQuotes:
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported")
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if inQuotes {
-		return nil, sqlerr.New(sqlerr.InvalidText, "malformed array literal: \"%s\"", s)
-	}
-	flush()
-	return out, nil
+	elems, _, err := types.SplitArrayLiteral(s)
+	return elems, err
 }
 
 // FormatTextArray renders elements (nil for NULL) as an array literal.
-func FormatTextArray(elems []*string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, e := range elems {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		switch {
-		case e == nil:
-			b.WriteString("NULL")
-		case *e == "" || strings.ContainsAny(*e, "{},\"\\ \t\n") || strings.EqualFold(*e, "NULL"):
-			b.WriteByte('"')
-			b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(*e))
-			b.WriteByte('"')
-		default:
-			b.WriteString(*e)
-		}
-	}
-	b.WriteByte('}')
-	return b.String()
-}
+func FormatTextArray(elems []*string) string { return types.JoinArrayLiteral(elems) }
 
 // AnyTextArrayKernel evaluates `x op ANY (a)` (or ALL) where a is a text
 // array literal whose elements are read as values of x's type t, with
@@ -194,12 +121,7 @@ func ArrayElementKernel(t types.T) Kernel {
 
 // arrayWithLower parses a text array and gives its lower bound.
 func arrayWithLower(s string) ([]*string, int, error) {
-	elems, err := ParseTextArray(s)
-	lower := 1
-	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
-		lower = 0
-	}
-	return elems, lower, err
+	return types.SplitArrayLiteral(s)
 }
 
 // arrayBound is array_upper/array_lower(a, dim) over a text array.
@@ -261,4 +183,11 @@ func (u *Unnest) Open(ctx context.Context, _ int) (Stream, error) {
 	col := bld.NewArray()
 	defer col.Release()
 	return &sliceStream{batches: []arrow.Record{array.NewRecord(u.Out, []arrow.Array{col}, int64(col.Len()))}}, nil
+}
+
+// ArrayConstructKernel builds ARRAY[a, b, …] of type t, one array per row.
+func ArrayConstructKernel(t types.T) Kernel {
+	return rowKernelNullable(t, func(ds []types.Datum) (types.Datum, error) {
+		return append([]types.Datum{}, ds...), nil
+	})
 }

@@ -147,6 +147,14 @@ func DatumAt(arr arrow.Array, i int) types.Datum {
 	case *array.MonthDayNanoInterval:
 		v := a.Value(i)
 		return types.IntervalValue{Months: v.Months, Days: v.Days, Micros: v.Nanoseconds / 1000}
+	case *array.List:
+		start, end := a.ValueOffsets(i)
+		values := a.ListValues()
+		out := make([]types.Datum, end-start)
+		for j := range out {
+			out[j] = DatumAt(values, int(start)+j)
+		}
+		return out
 	case *array.Null:
 		return nil
 	}
@@ -187,6 +195,11 @@ func AppendDatum(b array.Builder, d types.Datum) {
 	case *array.MonthDayNanoIntervalBuilder:
 		iv := d.(types.IntervalValue)
 		bb.Append(arrow.MonthDayNanoInterval{Months: iv.Months, Days: iv.Days, Nanoseconds: iv.Micros * 1000})
+	case *array.ListBuilder:
+		bb.Append(true)
+		for _, e := range d.([]types.Datum) {
+			AppendDatum(bb.ValueBuilder(), e)
+		}
 	default:
 		panic(fmt.Sprintf("exec: AppendDatum: unsupported builder %T", b))
 	}

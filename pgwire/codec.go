@@ -62,6 +62,12 @@ func typeForOID(oid uint32) (types.T, bool) {
 	case 2950:
 		return types.UUIDT, true
 	}
+	if e := types.ElemOID(oid); e != 0 {
+		if et, ok := typeForOID(e); ok && et.Kind != types.Unknown {
+			et.PG = 0
+			return types.ArrayOf(et), true
+		}
+	}
 	return types.T{}, false
 }
 
@@ -117,12 +123,17 @@ func canBinary(t types.T) bool {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Char,
 		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time, types.UUID:
 		return true
+	case types.Array:
+		return canBinary(t.ElemT())
 	}
 	return false
 }
 
 // encodeBinary renders a value in PostgreSQL's binary format.
 func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
+	if t.Kind == types.Array {
+		return encodeBinaryArray(t, d.([]types.Datum))
+	}
 	switch t.PG {
 	case 26: // oid: unsigned 32-bit
 		return binary.BigEndian.AppendUint32(nil, uint32(d.(int64))), nil
@@ -217,6 +228,9 @@ func encodeNumeric(s string) []byte {
 func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
 	if raw == nil {
 		return nil, nil
+	}
+	if t.Kind == types.Array && format == 1 {
+		return decodeBinaryArray(t, raw)
 	}
 	if format == 0 {
 		if t.Kind == types.Text || t.Kind == types.Unknown {
@@ -333,3 +347,82 @@ func abs(x int) int {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// encodeBinaryArray writes a one-dimensional array in PostgreSQL's binary
+// form: ndim, has-null flag, element type, then length and lower bound
+// (1), then each element as length + bytes (-1 for NULL).
+func encodeBinaryArray(t types.T, elems []types.Datum) ([]byte, error) {
+	et := t.ElemT()
+	hasNull := uint32(0)
+	for _, e := range elems {
+		if e == nil {
+			hasNull = 1
+		}
+	}
+	ndim := uint32(1)
+	if len(elems) == 0 {
+		ndim = 0
+	}
+	b := binary.BigEndian.AppendUint32(nil, ndim)
+	b = binary.BigEndian.AppendUint32(b, hasNull)
+	b = binary.BigEndian.AppendUint32(b, et.OID())
+	if ndim == 0 {
+		return b, nil
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(elems)))
+	b = binary.BigEndian.AppendUint32(b, 1)
+	for _, e := range elems {
+		if e == nil {
+			b = binary.BigEndian.AppendUint32(b, 0xffffffff)
+			continue
+		}
+		v, err := encodeBinary(et, e)
+		if err != nil {
+			return nil, err
+		}
+		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+		b = append(b, v...)
+	}
+	return b, nil
+}
+
+// decodeBinaryArray reads a one-dimensional array in binary form.
+func decodeBinaryArray(t types.T, raw []byte) (types.Datum, error) {
+	bad := func() (types.Datum, error) {
+		return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "incorrect binary data format in array parameter of type %s", t)
+	}
+	if len(raw) < 12 {
+		return bad()
+	}
+	ndim := binary.BigEndian.Uint32(raw)
+	if ndim == 0 {
+		return []types.Datum{}, nil
+	}
+	if ndim != 1 || len(raw) < 20 {
+		return bad()
+	}
+	n := int(binary.BigEndian.Uint32(raw[12:]))
+	rest := raw[20:]
+	out := make([]types.Datum, 0, min(n, len(rest)/4))
+	for i := 0; i < n; i++ {
+		if len(rest) < 4 {
+			return bad()
+		}
+		l := int32(binary.BigEndian.Uint32(rest))
+		rest = rest[4:]
+		if l < 0 {
+			out = append(out, nil)
+			continue
+		}
+		if int(l) > len(rest) {
+			return bad()
+		}
+		v, err := decodeParam(t.ElemT(), 1, rest[:l])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		rest = rest[l:]
+	}
+	return out, nil
+}

@@ -524,3 +524,40 @@ func TestUUIDBinaryParameter(t *testing.T) {
 		t.Errorf("got %q, %v", text, err)
 	}
 }
+
+// TestArrays: array columns, parameters and results in text and binary
+// formats, in every pgx execution mode.
+func TestArrays(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, "CREATE TABLE arr (id int, nums int[], tags text[], vals float8[])"); err != nil {
+		t.Fatal(err)
+	}
+	for i, mode := range modes {
+		c := connect(t, url, mode)
+		nums := []int32{int32(i), 2, 3}
+		tags := []string{"a b", "", "NULL", `q"uote`}
+		if _, err := c.Exec(ctx, "INSERT INTO arr VALUES ($1, $2, $3, ARRAY[1.5, 2.5])", i, nums, tags); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		var gotNums []int32
+		var gotTags []string
+		var vals []float64
+		var n int32
+		if err := c.QueryRow(ctx, "SELECT nums, tags, vals, cardinality(tags) FROM arr WHERE id = $1", i).Scan(&gotNums, &gotTags, &vals, &n); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if fmt.Sprint(gotNums) != fmt.Sprint(nums) || fmt.Sprintf("%q", gotTags) != fmt.Sprintf("%q", tags) || fmt.Sprint(vals) != "[1.5 2.5]" || n != 4 {
+			t.Errorf("mode %v: got %v %q %v %d", mode, gotNums, gotTags, vals, n)
+		}
+		var hit int32
+		if err := c.QueryRow(ctx, "SELECT count(*)::int FROM arr WHERE $1 = ANY(nums)", int32(3)).Scan(&hit); err != nil || hit != int32(i+1) {
+			t.Errorf("mode %v: ANY over a column: %d, %v", mode, hit, err)
+		}
+	}
+	var withNull []*int32
+	if err := setup.QueryRow(ctx, "SELECT ARRAY[1, NULL, 3]").Scan(&withNull); err != nil || len(withNull) != 3 || withNull[1] != nil || *withNull[2] != 3 {
+		t.Errorf("NULL element: %v, %v", withNull, err)
+	}
+}

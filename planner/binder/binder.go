@@ -182,8 +182,8 @@ func ResolveTypeName(tn *pg.TypeName) (types.T, error) {
 			}
 		}
 	}
-	if len(tn.ArrayBounds) > 0 {
-		return types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "array types are not supported yet").At(tn.Location)
+	if len(tn.ArrayBounds) > 1 {
+		return types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported yet").At(tn.Location)
 	}
 	t, ok := types.FromName(name, mods)
 	if !ok {
@@ -191,6 +191,12 @@ func ResolveTypeName(tn *pg.TypeName) (types.T, error) {
 	}
 	if t.Kind == types.Numeric && t.Prec > types.MaxNumericPrecision {
 		return types.T{}, sqlerr.New(sqlerr.InvalidParameter, "NUMERIC precision %d must be between 1 and %d", t.Prec, types.MaxNumericPrecision).At(tn.Location)
+	}
+	if len(tn.ArrayBounds) == 1 {
+		if t.PG != 0 {
+			t = types.T{Kind: t.Kind, Prec: t.Prec, Scale: t.Scale, Len: t.Len}
+		}
+		return types.ArrayOf(t), nil
 	}
 	return t, nil
 }

@@ -46,6 +46,8 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		return b.bindTypeCast(x.TypeCast, s)
 	case *pg.Node_AIndirection:
 		return b.bindSubscript(x.AIndirection, s)
+	case *pg.Node_AArrayExpr:
+		return b.bindArrayConstructor(x.AArrayExpr, s)
 	case *pg.Node_CollateClause:
 		// Weft compares text bytewise in every collation ("C")
 		return b.bindExpr(x.CollateClause.Arg, s)
@@ -625,6 +627,11 @@ func (b *Binder) bindAnyAll(a *pg.A_Expr, op string, all bool, s *scope) (logica
 	if err != nil {
 		return nil, err
 	}
+	elemT := types.TextT
+	if arr.Type().Kind == types.Array {
+		elemT = arr.Type().ElemT()
+	}
+	arr = arrayAsText(arr)
 	if !arr.Type().IsString() && arr.Type().Kind != types.Unknown {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "op ANY/ALL needs an array").At(a.Location)
 	}
@@ -633,7 +640,7 @@ func (b *Binder) bindAnyAll(a *pg.A_Expr, op string, all bool, s *scope) (logica
 	}
 	t := l.Type()
 	if t.Kind == types.Unknown {
-		t = types.TextT
+		t = elemT
 		if l, err = b.coerce(l, t); err != nil {
 			return nil, err
 		}
@@ -720,18 +727,15 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 	return nil, false, nil
 }
 
-// isArrayTypeName recognises array types: int4[], _int4, int2vector,
-// oidvector.
+// isArrayTypeName recognises the array types kept in their text form:
+// int2vector, oidvector and _int4-style names (int4[] is a real array).
 func isArrayTypeName(tn *pg.TypeName) bool {
 	if tn == nil {
 		return false
 	}
-	if len(tn.ArrayBounds) > 0 {
-		return true
-	}
 	ns := names(tn.Names)
 	last := ns[len(ns)-1]
-	return last == "int2vector" || last == "oidvector" || strings.HasPrefix(last, "_")
+	return len(tn.ArrayBounds) == 0 && (last == "int2vector" || last == "oidvector" || strings.HasPrefix(last, "_"))
 }
 
 // arrayElementTypes are the element types of the catalog's array columns
@@ -753,6 +757,11 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 	if err != nil {
 		return nil, err
 	}
+	var elem types.T
+	if arr.Type().Kind == types.Array {
+		elem = arr.Type().ElemT()
+	}
+	arr = arrayAsText(arr)
 	if arr, err = b.coerce(arr, types.TextT); err != nil {
 		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "cannot subscript a value that is not an array")
 	}
@@ -763,7 +772,9 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 	if idx, err = b.coerce(idx, types.Int4T); err != nil {
 		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "array subscript must have type integer")
 	}
-	elem := types.TextT
+	if elem.Kind == 0 {
+		elem = types.TextT
+	}
 	var col logical.Column
 	switch ref := arr.(type) {
 	case *logical.ColRef:
@@ -775,4 +786,40 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 		elem = t
 	}
 	return &logical.Call{Name: "array_element", Args: []logical.Expr{arr, idx}, Kernel: exec.ArrayElementKernel(elem), T: elem}, nil
+}
+
+// arrayAsText turns an array value into its text form, which the array
+// functions and operators read (catalog arrays are kept that way).
+func arrayAsText(e logical.Expr) logical.Expr {
+	if e.Type().Kind != types.Array {
+		return e
+	}
+	return &logical.Cast{Arg: e, To: types.TextT, Explicit: true}
+}
+
+// bindArrayConstructor binds ARRAY[e1, e2, …]: the elements take their
+// common type.
+func (b *Binder) bindArrayConstructor(a *pg.A_ArrayExpr, s *scope) (logical.Expr, error) {
+	elems, err := b.bindList(a.Elements, s)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]types.T, len(elems))
+	for i, e := range elems {
+		ts[i] = e.Type()
+		if ts[i].Kind == types.Array {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported yet").At(a.Location)
+		}
+	}
+	et, err := commonType(ts, "ARRAY")
+	if err != nil {
+		return nil, err.(*sqlerr.Error).At(a.Location)
+	}
+	et = plainType(et)
+	for i := range elems {
+		if elems[i], err = b.coerce(elems[i], et); err != nil {
+			return nil, err
+		}
+	}
+	return &logical.Call{Name: "ARRAY", Args: elems, Kernel: exec.ArrayConstructKernel(types.ArrayOf(et)), T: types.ArrayOf(et)}, nil
 }

@@ -86,6 +86,13 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch name {
+	case "array_to_string", "array_upper", "array_lower", "cardinality", "array_length":
+		// these read arrays in their text form
+		if len(args) > 0 {
+			args[0] = arrayAsText(args[0])
+		}
+	}
 	if name == "pg_typeof" && len(args) == 1 {
 		return &logical.Const{Value: args[0].Type().String(), T: types.TextT}, nil
 	}
@@ -439,12 +446,13 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 		sub.Kind, sub.T = exec.ScalarSubquery, cols[0].T
 		return sub, nil
 	case pg.SubLinkType_ARRAY_SUBLINK:
-		// Weft has no array type: ARRAY(subquery) is the text of the
-		// array literal, which = ANY (…) and array_to_string understand
 		if len(cols) != 1 {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery must return only one column").At(sl.Location)
 		}
-		sub.Kind, sub.T, sub.CmpT = exec.ArraySubquery, types.TextT, cols[0].T
+		if cols[0].T.Kind == types.Array {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported yet").At(sl.Location)
+		}
+		sub.Kind, sub.T, sub.CmpT = exec.ArraySubquery, types.ArrayOf(plainType(cols[0].T)), cols[0].T
 		return sub, nil
 	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
 		if len(cols) != 1 {
@@ -610,4 +618,10 @@ func typesOf(es []logical.Expr) []types.T {
 		out[i] = e.Type()
 	}
 	return out
+}
+
+// plainType drops the PostgreSQL type a catalog column is reported as.
+func plainType(t types.T) types.T {
+	t.PG = 0
+	return t
 }

@@ -470,9 +470,16 @@ func deriveName(n *pg.Node) string {
 			return "least"
 		}
 		return "greatest"
+	case *pg.Node_AArrayExpr:
+		return "array"
+	case *pg.Node_AIndirection:
+		return deriveName(x.AIndirection.Arg)
 	case *pg.Node_SubLink:
 		if x.SubLink.SubLinkType == pg.SubLinkType_EXISTS_SUBLINK {
 			return "exists"
+		}
+		if x.SubLink.SubLinkType == pg.SubLinkType_ARRAY_SUBLINK {
+			return "array"
 		}
 		if sel, ok := x.SubLink.Subselect.Node.(*pg.Node_SelectStmt); ok && x.SubLink.SubLinkType == pg.SubLinkType_EXPR_SUBLINK {
 			if len(sel.SelectStmt.TargetList) == 1 {

@@ -125,6 +125,8 @@ func Format(t T, d Datum) string {
 		return FormatDate(v)
 	case IntervalValue:
 		return FormatInterval(v)
+	case []Datum:
+		return formatArray(t, v)
 	}
 	return fmt.Sprint(d)
 }
@@ -246,6 +248,8 @@ func Parse(t T, s string) (Datum, error) {
 		return s, nil
 	case UUID:
 		return ParseUUID(s)
+	case Array:
+		return parseArray(t, s)
 	case Bytea:
 		if strings.HasPrefix(s, `\x`) {
 			b, err := hex.DecodeString(s[2:])
@@ -548,4 +552,120 @@ func FormatUUID(b []byte) string {
 		return h
 	}
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// SplitArrayLiteral splits a one-dimensional array literal ('{a,"b c",NULL}',
+// or the space-separated int2vector/oidvector form) into its elements (nil
+// for NULL), reporting the lower bound (1, or 0 for the vector form).
+func SplitArrayLiteral(s string) ([]*string, int, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "{") {
+		var out []*string
+		for _, f := range strings.Fields(s) {
+			f := f
+			out = append(out, &f)
+		}
+		return out, 0, nil
+	}
+	if !strings.HasSuffix(s, "}") {
+		return nil, 1, sqlerr.New(sqlerr.InvalidText, "malformed array literal: \"%s\"", s)
+	}
+	body := s[1 : len(s)-1]
+	var out []*string
+	if strings.TrimSpace(body) == "" {
+		return out, 1, nil
+	}
+	var cur strings.Builder
+	quoted, inQuotes := false, false
+	flush := func() {
+		v := cur.String()
+		if !quoted {
+			v = strings.TrimSpace(v)
+		}
+		if !quoted && strings.EqualFold(v, "NULL") {
+			out = append(out, nil)
+		} else {
+			out = append(out, &v)
+		}
+		cur.Reset()
+		quoted = false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body):
+			i++
+			cur.WriteByte(body[i])
+		case c == '"':
+			inQuotes, quoted = !inQuotes, true
+		case c == ',' && !inQuotes:
+			flush()
+		case c == '{' && !inQuotes:
+			return nil, 1, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported")
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if inQuotes {
+		return nil, 1, sqlerr.New(sqlerr.InvalidText, "malformed array literal: \"%s\"", s)
+	}
+	flush()
+	return out, 1, nil
+}
+
+// JoinArrayLiteral renders elements (nil for NULL) as an array literal,
+// quoting those that need it.
+func JoinArrayLiteral(elems []*string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		switch {
+		case e == nil:
+			b.WriteString("NULL")
+		case *e == "" || strings.ContainsAny(*e, "{},\"\\ \t\n") || strings.EqualFold(*e, "NULL"):
+			b.WriteByte('"')
+			b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(*e))
+			b.WriteByte('"')
+		default:
+			b.WriteString(*e)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func parseArray(t T, s string) (Datum, error) {
+	elems, _, err := SplitArrayLiteral(s)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		return nil, invalidText(t, s)
+	}
+	out := make([]Datum, len(elems))
+	for i, e := range elems {
+		if e == nil {
+			continue
+		}
+		v, err := Parse(t.ElemT(), *e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func formatArray(t T, v []Datum) string {
+	elems := make([]*string, len(v))
+	for i, d := range v {
+		if d != nil {
+			s := Format(t.ElemT(), d)
+			elems[i] = &s
+		}
+	}
+	return JoinArrayLiteral(elems)
 }

@@ -30,7 +30,8 @@ const (
 	Timestamp
 	TimestampTZ
 	Interval
-	UUID // 16 bytes, kept as an Arrow binary value
+	UUID  // 16 bytes, kept as an Arrow binary value
+	Array // one-dimensional; Elem is the element kind, Prec/Scale/Len its modifiers
 )
 
 // T is a SQL type. Len is the declared length of varchar(n)/char(n) (0 =
@@ -46,6 +47,35 @@ type T struct {
 	// "char" (18, a text). The catalog views use them so drivers see the
 	// column types PostgreSQL reports; Weft computes with the kind.
 	PG uint32
+	// Elem is an array's element kind.
+	Elem Kind
+}
+
+// ArrayOf is the type of one-dimensional arrays of e.
+func ArrayOf(e T) T {
+	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len}
+}
+
+// ElemT is an array type's element type.
+func (t T) ElemT() T {
+	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len}
+}
+
+// arrayOIDs are PostgreSQL's array type OIDs by element type OID.
+var arrayOIDs = map[uint32]uint32{
+	16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028, 700: 1021, 701: 1022,
+	1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951,
+}
+
+// ElemOID is the element type OID of a PostgreSQL array type OID (0 when
+// oid is not an array type).
+func ElemOID(oid uint32) uint32 {
+	for e, a := range arrayOIDs {
+		if a == oid {
+			return e
+		}
+	}
+	return 0
 }
 
 // PostgreSQL types Weft stores as one of its own kinds.
@@ -112,6 +142,8 @@ func (t T) Arrow() arrow.DataType {
 		return arrow.BinaryTypes.String
 	case Bytea, UUID:
 		return arrow.BinaryTypes.Binary
+	case Array:
+		return arrow.ListOf(t.ElemT().Arrow())
 	case Date:
 		return arrow.FixedWidthTypes.Date32
 	case Time:
@@ -156,6 +188,8 @@ func (t T) OID() uint32 {
 		return 17
 	case UUID:
 		return 2950
+	case Array:
+		return arrayOIDs[t.ElemT().OID()]
 	case Date:
 		return 1082
 	case Time:
@@ -211,6 +245,8 @@ func (t T) String() string {
 		return "bytea"
 	case UUID:
 		return "uuid"
+	case Array:
+		return t.ElemT().String() + "[]"
 	case Date:
 		return "date"
 	case Time:
@@ -325,6 +361,10 @@ func FromArrow(dt arrow.DataType) (T, bool) {
 		return TimestampT, true
 	case *arrow.MonthDayNanoIntervalType:
 		return IntervalT, true
+	case *arrow.ListType:
+		if e, ok := FromArrow(d.Elem()); ok && e.Kind != Array {
+			return ArrayOf(e), true
+		}
 	}
 	return T{}, false
 }
