@@ -131,10 +131,10 @@ func TestCopyFilesRoundTrip(t *testing.T) {
 	}
 	defer func() { db.Close(); mem.AssertSize(t, 0) }()
 	s := db.NewSession()
-	mustExec(t, s, `CREATE TABLE src (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz, by bytea, tm time, iv interval, u uuid);
-		INSERT INTO src VALUES (1, -2, 9000000000, 1.5, -2.25, 12345.678, true, 'héllo, "w"', 'abc', '2024-02-29', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15+00', '\x00ff10', '13:14:15.5', '1 mon 2 days 03:04:05', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
-		(-32768, 2147483647, -9223372036854775808, -0.5, 1e300, -0.001, false, E'tab\there\nnew line \\N', '', '1999-12-31', '1970-01-01 00:00:00', '2000-01-01 00:00:00+00', '\x', '00:00:00', '-1 days', '00000000-0000-0000-0000-000000000000'),
-		(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
+	mustExec(t, s, `CREATE TABLE src (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz, by bytea, tm time, iv interval, u uuid, ai int[], at text[]);
+		INSERT INTO src VALUES (1, -2, 9000000000, 1.5, -2.25, 12345.678, true, 'héllo, "w"', 'abc', '2024-02-29', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15+00', '\x00ff10', '13:14:15.5', '1 mon 2 days 03:04:05', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,NULL,3}', '{"a b","",NULL,"x,y"}'),
+		(-32768, 2147483647, -9223372036854775808, -0.5, 1e300, -0.001, false, E'tab\there\nnew line \\N', '', '1999-12-31', '1970-01-01 00:00:00', '2000-01-01 00:00:00+00', '\x', '00:00:00', '-1 days', '00000000-0000-0000-0000-000000000000', '{}', '{plain}'),
+		(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`)
 	for _, format := range []string{"parquet", "arrow", "csv", "text", "json"} {
 		file := "out." + format
 		if format == "csv" {
@@ -143,7 +143,7 @@ func TestCopyFilesRoundTrip(t *testing.T) {
 			// (json is a keyword in PostgreSQL's grammar: quoted)
 			mustExec(t, s, "COPY src TO '"+file+"' (FORMAT '"+format+"')")
 		}
-		mustExec(t, s, `CREATE TABLE dst_`+format+` (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz, by bytea, tm time, iv interval, u uuid)`)
+		mustExec(t, s, `CREATE TABLE dst_`+format+` (i2 smallint, i4 int, i8 bigint, f4 real, f8 float8, n numeric(12,3), b boolean, t text, v varchar(5), d date, ts timestamp, tz timestamptz, by bytea, tm time, iv interval, u uuid, ai int[], at text[])`)
 		opts := "(FORMAT '" + format + "')"
 		if format == "csv" {
 			opts = "(FORMAT csv, HEADER true)"

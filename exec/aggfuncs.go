@@ -54,6 +54,7 @@ func Aggregates() map[string]*AggregateDef {
 		{Name: "bool_or", Resolve: resolveBool(false)},
 		{Name: "every", Resolve: resolveBool(true)},
 		{Name: "string_agg", Resolve: resolveStringAgg},
+		{Name: "array_agg", Resolve: resolveArrayAgg},
 	}
 	m := make(map[string]*AggregateDef, len(defs))
 	for _, d := range defs {
@@ -704,6 +705,65 @@ func (a *stringAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 			sb.WriteString(p)
 		}
 		bld.Append(sb.String())
+	}
+	return bld.NewArray(), nil
+}
+
+// ---- array_agg ----
+
+// arrayAggAcc collects each group's values, NULLs included, in input
+// order (as the partitions deliver it: without ORDER BY the order is not
+// defined, as in PostgreSQL).
+type arrayAggAcc struct {
+	t    types.T
+	vals [][]types.Datum
+	seen []bool
+}
+
+func resolveArrayAgg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	if len(args) != 1 || args[0].Kind == types.Array {
+		return nil, types.T{}, nil, wrongAggArgs("array_agg", args)
+	}
+	t := args[0]
+	if t.Kind == types.Unknown {
+		t = types.TextT
+	}
+	t.PG = 0
+	return []types.T{t}, types.ArrayOf(t), func() Accumulator { return &arrayAggAcc{t: t} }, nil
+}
+
+func (a *arrayAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.vals = grow[[]types.Datum](a.vals, ng, nil)
+	a.seen = grow[bool](a.seen, ng, false)
+	for i, g := range groups {
+		a.vals[g] = append(a.vals[g], DatumAt(args[0], i))
+		a.seen[g] = true
+	}
+	return nil
+}
+
+func (a *arrayAggAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.vals = grow[[]types.Datum](a.vals, ng, nil)
+	a.seen = grow[bool](a.seen, ng, false)
+	other := o.(*arrayAggAcc)
+	for g := range other.vals {
+		d := mapping[g]
+		a.vals[d] = append(a.vals[d], other.vals[g]...)
+		a.seen[d] = a.seen[d] || other.seen[g]
+	}
+}
+
+func (a *arrayAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.vals = grow[[]types.Datum](a.vals, ng, nil)
+	a.seen = grow[bool](a.seen, ng, false)
+	bld := newBuilder(ec, types.ArrayOf(a.t))
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		if !a.seen[g] {
+			bld.AppendNull() // no rows: NULL, not an empty array
+			continue
+		}
+		AppendDatum(bld, a.vals[g])
 	}
 	return bld.NewArray(), nil
 }

@@ -176,9 +176,13 @@ func (u *Unnest) Open(ctx context.Context, _ int) (Stream, error) {
 	for _, e := range elems {
 		if e == nil {
 			bld.AppendNull()
-		} else {
-			bld.(*array.StringBuilder).Append(*e)
+			continue
 		}
+		v, err := CastDatum(*e, types.TextT, u.T, false)
+		if err != nil {
+			return nil, err
+		}
+		AppendDatum(bld, v)
 	}
 	col := bld.NewArray()
 	defer col.Release()
@@ -189,5 +193,26 @@ func (u *Unnest) Open(ctx context.Context, _ int) (Stream, error) {
 func ArrayConstructKernel(t types.T) Kernel {
 	return rowKernelNullable(t, func(ds []types.Datum) (types.Datum, error) {
 		return append([]types.Datum{}, ds...), nil
+	})
+}
+
+// ArrayConcatKernel is || with an array on one or both sides: NULL arrays
+// count as empty, as in PostgreSQL.
+func ArrayConcatKernel(t types.T, leftArray, rightArray bool) Kernel {
+	part := func(d types.Datum, isArray bool) []types.Datum {
+		if isArray {
+			if d == nil {
+				return nil
+			}
+			return d.([]types.Datum)
+		}
+		return []types.Datum{d}
+	}
+	return rowKernelNullable(t, func(ds []types.Datum) (types.Datum, error) {
+		if leftArray && rightArray && ds[0] == nil && ds[1] == nil {
+			return nil, nil
+		}
+		out := append([]types.Datum{}, part(ds[0], leftArray)...)
+		return append(out, part(ds[1], rightArray)...), nil
 	})
 }

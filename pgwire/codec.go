@@ -365,7 +365,11 @@ func encodeBinaryArray(t types.T, elems []types.Datum) ([]byte, error) {
 	}
 	b := binary.BigEndian.AppendUint32(nil, ndim)
 	b = binary.BigEndian.AppendUint32(b, hasNull)
-	b = binary.BigEndian.AppendUint32(b, et.OID())
+	elemOID := et.OID()
+	if t.PG != 0 {
+		elemOID = types.ElemOID(t.PG) // name[] holds names
+	}
+	b = binary.BigEndian.AppendUint32(b, elemOID)
 	if ndim == 0 {
 		return b, nil
 	}

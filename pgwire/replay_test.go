@@ -32,7 +32,7 @@ var replayFloor = map[string]int{
 	"psycopg2.sql":      32,
 	"node-postgres.sql": 19,
 	"pgjdbc.sql":        42,
-	"psql.sql":          31,
+	"psql.sql":          32,
 }
 
 // record is one captured statement execution.

@@ -609,11 +609,15 @@ func (b *Binder) bindUnnest(rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (lo
 	if len(args) != 1 {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unnest of several arrays is not supported yet").At(fc.Location)
 	}
-	arr, err := b.coerce(args[0], types.TextT)
+	elem := types.TextT
+	if args[0].Type().Kind == types.Array {
+		elem = args[0].Type().ElemT()
+	}
+	arr, err := b.coerce(arrayAsText(args[0]), types.TextT)
 	if err != nil {
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function unnest(%s) does not exist", args[0].Type()).At(fc.Location)
 	}
-	plan := &logical.Series{Array: arr, Cols: []logical.Column{b.newColumn("unnest", types.TextT)}}
+	plan := &logical.Series{Array: arr, Cols: []logical.Column{b.newColumn("unnest", elem)}}
 	alias := rf.Alias
 	if alias != nil && len(alias.Colnames) == 0 {
 		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}

@@ -452,7 +452,11 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 		if cols[0].T.Kind == types.Array {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "multidimensional arrays are not supported yet").At(sl.Location)
 		}
-		sub.Kind, sub.T, sub.CmpT = exec.ArraySubquery, types.ArrayOf(plainType(cols[0].T)), cols[0].T
+		at := types.ArrayOf(plainType(cols[0].T))
+		if cols[0].T.PG != 0 {
+			at.PG = types.ArrayOID(cols[0].T.PG) // name[] for an array of names
+		}
+		sub.Kind, sub.T, sub.CmpT = exec.ArraySubquery, at, cols[0].T
 		return sub, nil
 	case pg.SubLinkType_ANY_SUBLINK, pg.SubLinkType_ALL_SUBLINK:
 		if len(cols) != 1 {

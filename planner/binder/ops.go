@@ -132,6 +132,9 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 		}
 		return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel(exec.CmpOp(op), t), T: types.BoolT, Infix: true}, nil
 	case "||":
+		if l.Type().Kind == types.Array || r.Type().Kind == types.Array {
+			return b.arrayConcat(l, r, loc)
+		}
 		if lt, rt := l.Type().Kind, r.Type().Kind; (lt == types.Bytea || rt == types.Bytea) && (lt == types.Bytea || lt == types.Unknown) && (rt == types.Bytea || rt == types.Unknown) {
 			var err error
 			if l, err = b.coerce(l, types.ByteaT); err != nil {
@@ -339,4 +342,43 @@ func (b *Binder) toNumeric(e logical.Expr, scale int32) (logical.Expr, error) {
 		return e, nil
 	}
 	return b.coerce(e, types.NumericT(0, scale))
+}
+
+// arrayConcat binds array || array, array || element and element || array.
+func (b *Binder) arrayConcat(l, r logical.Expr, loc int32) (logical.Expr, error) {
+	lt, rt := l.Type(), r.Type()
+	var at types.T
+	switch {
+	case lt.Kind == types.Array && rt.Kind == types.Array:
+		et, err := commonType([]types.T{lt.ElemT(), rt.ElemT()}, "||")
+		if err != nil {
+			return nil, err
+		}
+		at = types.ArrayOf(et)
+	case lt.Kind == types.Array:
+		at = lt
+	default:
+		at = rt
+	}
+	coerceSide := func(e logical.Expr) (logical.Expr, error) {
+		if e.Type().Kind == types.Array || e.Type().Kind == types.Unknown && e.Type() != at.ElemT() {
+			if e.Type().Kind == types.Unknown {
+				// an untyped literal next to an array is an array literal
+				return b.coerce(e, at)
+			}
+			if e.Type() != at {
+				return b.explicitCast(e, at, loc)
+			}
+			return e, nil
+		}
+		return b.coerce(e, at.ElemT())
+	}
+	var err error
+	if l, err = coerceSide(l); err != nil {
+		return nil, err
+	}
+	if r, err = coerceSide(r); err != nil {
+		return nil, err
+	}
+	return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ArrayConcatKernel(at, l.Type().Kind == types.Array, r.Type().Kind == types.Array), T: at, Infix: true}, nil
 }

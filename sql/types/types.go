@@ -67,6 +67,9 @@ var arrayOIDs = map[uint32]uint32{
 	1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951,
 }
 
+// ArrayOID is the OID of the array type of elements of type OID elem.
+func ArrayOID(elem uint32) uint32 { return arrayOIDs[elem] }
+
 // ElemOID is the element type OID of a PostgreSQL array type OID (0 when
 // oid is not an array type).
 func ElemOID(oid uint32) uint32 {
