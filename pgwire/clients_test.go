@@ -116,6 +116,8 @@ cur.execute("SELECT count(*), max(id) FROM t")
 print("after", cur.fetchone())
 cur.execute("SELECT %s::date, %s::text IS NULL", ("2024-02-29", None))
 print("types", cur.fetchone())
+cur.execute("SELECT ARRAY[1, 2, NULL], %s::int[], ARRAY['a b', 'c'], count(*) FROM t WHERE id = ANY(%s)", ([4, 5], [1, 2, 3]))
+print("arrays", cur.fetchone())
 `
 	out, err := exec.Command(python, "-c", script, url).CombinedOutput()
 	if err != nil {
@@ -127,6 +129,7 @@ print("types", cur.fetchone())
 		"copyout 1,n1;2,n2;3,n3;",
 		"after (100, 100)",
 		"types (datetime.date(2024, 2, 29), True)",
+		"arrays ([1, 2, None], [4, 5], ['a b', 'c'], 3)",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("psycopg2 output lacks %q:\n%s", want, out)

@@ -556,6 +556,13 @@ func TestArrays(t *testing.T) {
 			t.Errorf("mode %v: ANY over a column: %d, %v", mode, hit, err)
 		}
 	}
+	for _, mode := range modes {
+		c := connect(t, url, mode)
+		var n int32
+		if err := c.QueryRow(ctx, "SELECT count(*)::int FROM arr WHERE id = ANY($1)", []int32{0, 2, 99}).Scan(&n); err != nil || n != 2 {
+			t.Errorf("mode %v: id = ANY($1): %d, %v", mode, n, err)
+		}
+	}
 	var withNull []*int32
 	if err := setup.QueryRow(ctx, "SELECT ARRAY[1, NULL, 3]").Scan(&withNull); err != nil || len(withNull) != 3 || withNull[1] != nil || *withNull[2] != 3 {
 		t.Errorf("NULL element: %v, %v", withNull, err)

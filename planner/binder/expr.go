@@ -627,6 +627,12 @@ func (b *Binder) bindAnyAll(a *pg.A_Expr, op string, all bool, s *scope) (logica
 	if err != nil {
 		return nil, err
 	}
+	if p, ok := arr.(*logical.Param); ok && p.T.Kind == types.Unknown && l.Type().Kind != types.Unknown {
+		// x = ANY($1): the parameter is an array of x's type
+		if arr, err = b.coerce(arr, types.ArrayOf(plainType(l.Type()))); err != nil {
+			return nil, err
+		}
+	}
 	elemT := types.TextT
 	if arr.Type().Kind == types.Array {
 		elemT = arr.Type().ElemT()
