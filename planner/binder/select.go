@@ -192,7 +192,7 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	}
 	sel := *from
 	sel.agg = ac
-	targets, err := b.bindTargets(stmt.TargetList, &sel)
+	targets, setFuncs, err := b.bindSelectTargets(stmt.TargetList, &sel)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -247,7 +247,96 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	if len(ac.windows) > 0 {
 		plan = &logical.Window{Input: plan, Funcs: ac.windows, Cols: ac.winCols}
 	}
+	if setFuncs != nil {
+		if grouped || len(ac.windows) > 0 {
+			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions in the select list are not supported together with aggregates or window functions yet").At(nodeLocation(stmt.TargetList[0]))
+		}
+		setFuncs.Input = plan
+		plan = setFuncs
+	}
 	return b.finishSelect(stmt, plan, targets, orderKeys, from)
+}
+
+// bindSelectTargets binds a select list; unnest(…) and generate_series(…)
+// items become columns of a ProjectSet (returned, its Input unset) that
+// expands each row.
+func (b *Binder) bindSelectTargets(list []*pg.Node, s *scope) ([]target, *logical.ProjectSet, error) {
+	var out []target
+	var ps *logical.ProjectSet
+	for _, n := range list {
+		rt := n.Node.(*pg.Node_ResTarget).ResTarget
+		fc := rt.Val.GetFuncCall()
+		name := ""
+		if fc != nil {
+			name = funcName(fc.Funcname)
+		}
+		if name != "unnest" && name != "generate_series" {
+			ts, err := b.bindTargets([]*pg.Node{n}, s)
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, ts...)
+			continue
+		}
+		f, t, err := b.bindSetFunc(name, fc, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		label := rt.Name
+		if label == "" {
+			label = name
+		}
+		col := b.newColumn(label, t)
+		if ps == nil {
+			ps = &logical.ProjectSet{}
+		}
+		ps.Funcs = append(ps.Funcs, f)
+		ps.Cols = append(ps.Cols, col)
+		out = append(out, target{expr: &logical.ColRef{Col: col}, name: label})
+	}
+	return out, ps, nil
+}
+
+// bindSetFunc binds unnest(array) or generate_series(start, stop [, step])
+// over integers in a select list, returning the element type.
+func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.SetFunc, types.T, error) {
+	args, err := b.bindList(fc.Args, s)
+	if err != nil {
+		return logical.SetFunc{}, types.T{}, err
+	}
+	f := logical.SetFunc{Name: name}
+	if name == "unnest" {
+		if len(args) != 1 {
+			return f, types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "unnest of several arrays is not supported yet").At(fc.Location)
+		}
+		t := types.TextT
+		arg := args[0]
+		if arg.Type().Kind == types.Array {
+			t = arg.Type().ElemT()
+		} else if arg, err = b.coerce(arg, types.TextT); err != nil {
+			return f, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function unnest(%s) does not exist", args[0].Type()).At(fc.Location)
+		}
+		f.Args = []logical.Expr{arg}
+		return f, t, nil
+	}
+	if len(args) < 2 || len(args) > 3 {
+		return f, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function generate_series with %d arguments does not exist", len(args)).At(fc.Location)
+	}
+	t := types.Int4T
+	for i := range args {
+		at := args[i].Type()
+		if at.Kind != types.Unknown && !at.IsInteger() {
+			return f, types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "generate_series over %s in the select list is not supported yet (use it in FROM)", at).At(fc.Location)
+		}
+		if at.Kind == types.Int8 && i < 2 {
+			t = types.Int8T
+		}
+		if args[i], err = b.coerce(args[i], types.Int8T); err != nil {
+			return f, types.T{}, err
+		}
+	}
+	f.Args = args
+	return f, t, nil
 }
 
 func rewriteWindow(w *logical.WindowCall, rw func(logical.Expr, int32) (logical.Expr, error)) error {

@@ -377,3 +377,36 @@ func (r *RemoteScan) String() string {
 	}
 	return s
 }
+
+// ProjectSet evaluates the set-returning functions of a select list
+// (unnest, generate_series) for each input row and emits one row per
+// element, the functions zipped (shorter ones padded with NULL) and the
+// input's columns repeated.
+type ProjectSet struct {
+	Input Plan
+	Funcs []SetFunc
+	Cols  []Column // one per function
+}
+
+// SetFunc is one set-returning call.
+type SetFunc struct {
+	Name string // unnest or generate_series
+	Args []Expr
+}
+
+func (p *ProjectSet) Columns() []Column {
+	return append(append([]Column{}, p.Input.Columns()...), p.Cols...)
+}
+func (p *ProjectSet) Children() []Plan { return []Plan{p.Input} }
+func (p *ProjectSet) WithChildren(c []Plan) Plan {
+	n := *p
+	n.Input = c[0]
+	return &n
+}
+func (p *ProjectSet) String() string {
+	names := make([]string, len(p.Funcs))
+	for i, f := range p.Funcs {
+		names[i] = f.Name
+	}
+	return "ProjectSet " + strings.Join(names, ", ")
+}

@@ -220,6 +220,12 @@ func planExprs(p logical.Plan) []logical.Expr {
 		return n.Args
 	case *logical.Project:
 		return n.Exprs
+	case *logical.ProjectSet:
+		var out []logical.Expr
+		for _, f := range n.Funcs {
+			out = append(out, f.Args...)
+		}
+		return out
 	case *logical.Join:
 		out := append(append([]logical.Expr{}, n.LeftKeys...), n.RightKeys...)
 		if n.Cond != nil {

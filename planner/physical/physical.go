@@ -114,6 +114,20 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		return b.buildAggregate(n)
 	case *logical.Window:
 		return b.buildWindow(n)
+	case *logical.ProjectSet:
+		in, err := b.Build(n.Input)
+		if err != nil {
+			return nil, err
+		}
+		ps := &exec.ProjectSet{Env: b.Env, Input: in, Out: ArrowSchema(n.Columns())}
+		for i, f := range n.Funcs {
+			args, err := b.compileAll(f.Args, n.Input.Columns())
+			if err != nil {
+				return nil, err
+			}
+			ps.Funcs = append(ps.Funcs, exec.SetFunc{Name: f.Name, Args: args, T: n.Cols[i].T})
+		}
+		return ps, nil
 	case *logical.Sort:
 		in, err := b.Build(n.Input)
 		if err != nil {

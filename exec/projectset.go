@@ -1,0 +1,189 @@
+package exec
+
+import (
+	"context"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// maxSetRows bounds what one input row may expand to, so that a runaway
+// generate_series fails instead of exhausting memory.
+const maxSetRows = 100_000_000
+
+// SetFunc is one set-returning function of a select list.
+type SetFunc struct {
+	Name string // unnest or generate_series
+	Args []Expr
+	T    types.T // the element type
+}
+
+// ProjectSet expands each input row into one row per element of its
+// set-returning functions, zipped, repeating the input columns.
+type ProjectSet struct {
+	Env   *Env
+	Input Operator
+	Funcs []SetFunc
+	Out   *arrow.Schema
+}
+
+func (p *ProjectSet) Schema() *arrow.Schema { return p.Out }
+func (p *ProjectSet) Partitions() int       { return p.Input.Partitions() }
+func (p *ProjectSet) Children() []Operator  { return []Operator{p.Input} }
+func (p *ProjectSet) Explain() string {
+	parts := make([]string, len(p.Funcs))
+	for i, f := range p.Funcs {
+		args := make([]string, len(f.Args))
+		for j, a := range f.Args {
+			args[j] = a.String()
+		}
+		parts[i] = f.Name + "(" + strings.Join(args, ", ") + ")"
+	}
+	return "ProjectSet " + strings.Join(parts, ", ")
+}
+
+func (p *ProjectSet) Open(ctx context.Context, part int) (Stream, error) {
+	in, err := p.Input.Open(ctx, part)
+	if err != nil {
+		return nil, err
+	}
+	ec := newEvalContext(ctx, p.Env)
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		for {
+			b, err := in.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			rec, err := p.expand(ec, b)
+			b.Release()
+			if err != nil || rec.NumRows() > 0 {
+				return rec, err
+			}
+			rec.Release()
+		}
+	}, close: in.Close}, nil
+}
+
+// expand turns one input batch into its output rows.
+func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, error) {
+	args := make([][]arrow.Array, len(p.Funcs))
+	defer func() {
+		for _, as := range args {
+			releaseAll(as)
+		}
+	}()
+	for k, f := range p.Funcs {
+		as, err := evalAll(ec, b, f.Args)
+		if err != nil {
+			return nil, err
+		}
+		args[k] = as
+	}
+	builders := make([]array.Builder, len(p.Funcs))
+	for k, f := range p.Funcs {
+		builders[k] = newBuilder(ec, f.T)
+		defer builders[k].Release()
+	}
+	var idx []int
+	sets := make([][]types.Datum, len(p.Funcs))
+	for i := 0; i < int(b.NumRows()); i++ {
+		n := 0
+		for k, f := range p.Funcs {
+			vals := make([]types.Datum, len(args[k]))
+			for j, a := range args[k] {
+				vals[j] = DatumAt(a, i)
+			}
+			set, err := setElements(f, vals)
+			if err != nil {
+				return nil, err
+			}
+			sets[k] = set
+			n = max(n, len(set))
+		}
+		if len(idx)+n > maxSetRows {
+			return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "set-returning functions produced more than %d rows from one batch", maxSetRows)
+		}
+		for j := 0; j < n; j++ {
+			idx = append(idx, i)
+			for k := range p.Funcs {
+				if j < len(sets[k]) {
+					AppendDatum(builders[k], sets[k][j])
+				} else {
+					builders[k].AppendNull()
+				}
+			}
+		}
+		if i%1024 == 0 {
+			if err := ec.Ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	base, err := takeRecord(ec, b, idx)
+	if err != nil {
+		return nil, err
+	}
+	defer base.Release()
+	cols := append([]arrow.Array{}, base.Columns()...)
+	var made []arrow.Array
+	for _, bl := range builders {
+		a := bl.NewArray()
+		made = append(made, a)
+		cols = append(cols, a)
+	}
+	defer releaseAll(made)
+	return array.NewRecord(p.Out, cols, int64(len(idx))), nil
+}
+
+// setElements computes one row's elements of a set-returning function.
+func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
+	for _, v := range vals {
+		if v == nil {
+			return nil, nil
+		}
+	}
+	switch f.Name {
+	case "unnest":
+		switch v := vals[0].(type) {
+		case []types.Datum:
+			return v, nil
+		case string:
+			elems, err := ParseTextArray(v)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]types.Datum, len(elems))
+			for i, e := range elems {
+				if e != nil {
+					if out[i], err = CastDatum(*e, types.TextT, f.T, false); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return out, nil
+		}
+	case "generate_series":
+		start, stop, step := vals[0].(int64), vals[1].(int64), int64(1)
+		if len(vals) > 2 {
+			step = vals[2].(int64)
+		}
+		if step == 0 {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "step size cannot equal zero")
+		}
+		var out []types.Datum
+		for v := start; step > 0 && v <= stop || step < 0 && v >= stop; v += step {
+			if len(out) >= maxSetRows {
+				return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "generate_series produced more than %d rows", maxSetRows)
+			}
+			out = append(out, v)
+			if step > 0 && v > stop-step || step < 0 && v < stop-step {
+				break // the next step would overflow past stop
+			}
+		}
+		return out, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported in the select list", f.Name)
+}
