@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -165,6 +166,47 @@ func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
 			}
 			return out, nil
 		}
+	case "_pg_expandarray", "_pg_expandarray.x", "_pg_expandarray.n":
+		var elems []types.Datum
+		switch v := vals[0].(type) {
+		case []types.Datum:
+			elems = v
+		case string:
+			parts, err := ParseTextArray(v)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range parts {
+				if p == nil {
+					elems = append(elems, nil)
+				} else {
+					elems = append(elems, *p)
+				}
+			}
+		}
+		out := make([]types.Datum, len(elems))
+		for i, e := range elems {
+			switch f.Name {
+			case "_pg_expandarray.n":
+				out[i] = int64(i + 1)
+			case "_pg_expandarray.x":
+				if s, ok := e.(string); ok {
+					v, err := CastDatum(s, types.TextT, f.T, false)
+					if err != nil {
+						return nil, err
+					}
+					e = v
+				}
+				out[i] = e
+			default:
+				x := ""
+				if e != nil {
+					x = types.Format(f.T.ElemOrText(), e)
+				}
+				out[i] = "(" + x + "," + strconv.Itoa(i+1) + ")"
+			}
+		}
+		return out, nil
 	case "generate_series":
 		start, stop, step := vals[0].(int64), vals[1].(int64), int64(1)
 		if len(vals) > 2 {
@@ -186,4 +228,18 @@ func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
 		return out, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported in the select list", f.Name)
+}
+
+// RecordFieldKernel reads field pos of a record in its text form '(a,b)'
+// as a value of type t.
+func RecordFieldKernel(pos int, t types.T) Kernel {
+	return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+		s := ds[0].(string)
+		s = strings.TrimSuffix(strings.TrimPrefix(s, "("), ")")
+		fields := strings.Split(s, ",")
+		if pos >= len(fields) || fields[pos] == "" {
+			return nil, nil
+		}
+		return CastDatum(fields[pos], types.TextT, t, false)
+	})
 }

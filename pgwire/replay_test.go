@@ -31,7 +31,7 @@ var replayFloor = map[string]int{
 	"lib-pq.sql":        19,
 	"psycopg2.sql":      32,
 	"node-postgres.sql": 19,
-	"pgjdbc.sql":        42,
+	"pgjdbc.sql":        44,
 	"psql.sql":          32,
 }
 

@@ -748,7 +748,7 @@ func isArrayTypeName(tn *pg.TypeName) bool {
 // (which Weft holds as text), so a subscript yields a value of the right
 // type.
 var arrayElementTypes = map[string]types.T{
-	"prattrs": types.Int2T, "indkey": types.Int2T, "conkey": types.Int2T, "confkey": types.Int2T, "stxkeys": types.Int2T,
+	"prattrs": types.Int2T, "indkey": types.Int2T, "indoption": types.Int2T, "conkey": types.Int2T, "confkey": types.Int2T, "stxkeys": types.Int2T,
 	"polroles": types.OIDT, "proargtypes": types.OIDT, "indclass": types.OIDT, "stxkind": types.CharT1,
 }
 
@@ -756,6 +756,9 @@ var arrayElementTypes = map[string]types.T{
 // read as the array's element type when the array is a catalog column
 // whose element type is known, else as text.
 func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, error) {
+	if len(ind.Indirection) == 1 && ind.Indirection[0].GetString_() != nil {
+		return b.bindFieldSelect(ind, s)
+	}
 	if len(ind.Indirection) != 1 || ind.Indirection[0].GetAIndices() == nil || ind.Indirection[0].GetAIndices().IsSlice {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subscript or field selection is not supported yet")
 	}
@@ -764,8 +767,11 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 		return nil, err
 	}
 	var elem types.T
-	if arr.Type().Kind == types.Array {
-		elem = arr.Type().ElemT()
+	switch at := arr.Type(); {
+	case at.Kind == types.Array:
+		elem = at.ElemT()
+	case at.Kind == types.Text && at.Elem != types.Unknown:
+		elem = types.T{Kind: at.Elem} // a catalog array in text form
 	}
 	arr = arrayAsText(arr)
 	if arr, err = b.coerce(arr, types.TextT); err != nil {
@@ -828,4 +834,28 @@ func (b *Binder) bindArrayConstructor(a *pg.A_ArrayExpr, s *scope) (logical.Expr
 		}
 	}
 	return &logical.Call{Name: "ARRAY", Args: elems, Kernel: exec.ArrayConstructKernel(types.ArrayOf(et)), T: types.ArrayOf(et)}, nil
+}
+
+// bindFieldSelect binds (record).field for the (x, n) records of
+// information_schema._pg_expandarray, the one composite value Weft makes.
+func (b *Binder) bindFieldSelect(ind *pg.A_Indirection, s *scope) (logical.Expr, error) {
+	field := ind.Indirection[0].GetString_().Sval
+	rec, err := b.bindExpr(ind.Arg, s)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Type().PG != 2249 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "field selection from %s is not supported", rec.Type()).At(nodeLocation(ind.Arg))
+	}
+	var t types.T
+	pos := 0
+	switch field {
+	case "x":
+		t = rec.Type().ElemOrText()
+	case "n":
+		t, pos = types.Int4T, 1
+	default:
+		return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" not found in data type record", field).At(nodeLocation(ind.Arg))
+	}
+	return &logical.Call{Name: "(record)." + field, Args: []logical.Expr{rec}, Kernel: exec.RecordFieldKernel(pos, t), T: t}, nil
 }

@@ -29,9 +29,15 @@ var (
 	tName = types.NameT
 	tChar = types.CharT1
 	tOID  = types.OIDT
-	tInt  = types.Int4T
-	tI2   = types.Int2T
-	tBool = types.BoolT
+	// catalog arrays, held as their text, with the element kind known
+	tI2Vec   = types.T{Kind: types.Text, PG: 22, Elem: types.Int2}   // int2vector
+	tOIDVec  = types.T{Kind: types.Text, PG: 30, Elem: types.Int8}   // oidvector
+	tI2Arr   = types.T{Kind: types.Text, PG: 1005, Elem: types.Int2} // int2[]
+	tOIDArr  = types.T{Kind: types.Text, PG: 1028, Elem: types.Int8} // oid[]
+	tCharArr = types.T{Kind: types.Text, PG: 1002, Elem: types.Text} // "char"[]
+	tInt     = types.Int4T
+	tI2      = types.Int2T
+	tBool    = types.BoolT
 )
 
 // catalogShapes are the columns of every pg_catalog relation Weft offers.
@@ -57,15 +63,17 @@ var catalogShapes = map[string][]catCol{
 	"pg_roles":    {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}, {"rolreplication", tBool}, {"rolbypassrls", tBool}},
 	"pg_settings": {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
 	"pg_proc":     {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
-	"pg_index":    {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tText}, {"indnatts", tI2}},
-	"pg_constraint": {{"oid", tOID}, {"conname", tName}, {"connamespace", tOID}, {"contype", tChar}, {"condeferrable", tBool}, {"condeferred", tBool}, {"conrelid", tOID}, {"conindid", tOID}, {"confrelid", tOID}, {"conkey", tText}, {"confkey", tText},
+	"pg_index": {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tI2Vec}, {"indnatts", tI2},
+		{"indnkeyatts", tI2}, {"indisexclusion", tBool}, {"indimmediate", tBool}, {"indislive", tBool}, {"indisready", tBool},
+		{"indcollation", tOIDVec}, {"indclass", tOIDVec}, {"indoption", tI2Vec}, {"indexprs", tText}, {"indpred", tText}},
+	"pg_constraint": {{"oid", tOID}, {"conname", tName}, {"connamespace", tOID}, {"contype", tChar}, {"condeferrable", tBool}, {"condeferred", tBool}, {"conrelid", tOID}, {"conindid", tOID}, {"confrelid", tOID}, {"conkey", tI2Arr}, {"confkey", tI2Arr},
 		{"confupdtype", tChar}, {"confdeltype", tChar}, {"confmatchtype", tChar}, {"conislocal", tBool}, {"convalidated", tBool}, {"conbin", tText},
 		{"contypid", tOID}, {"conparentid", tOID}},
 	"pg_attrdef":              {{"oid", tOID}, {"adrelid", tOID}, {"adnum", tI2}, {"adbin", tText}},
 	"pg_description":          {{"objoid", tOID}, {"classoid", tOID}, {"objsubid", tInt}, {"description", tText}},
 	"pg_collation":            {{"oid", tOID}, {"collname", tName}, {"collnamespace", tOID}},
 	"pg_inherits":             {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}, {"inhdetachpending", tBool}},
-	"pg_policy":               {{"oid", tOID}, {"polname", tName}, {"polrelid", tOID}, {"polcmd", tChar}, {"polpermissive", tBool}, {"polroles", tText}, {"polqual", tText}, {"polwithcheck", tText}},
+	"pg_policy":               {{"oid", tOID}, {"polname", tName}, {"polrelid", tOID}, {"polcmd", tChar}, {"polpermissive", tBool}, {"polroles", tOIDArr}, {"polqual", tText}, {"polwithcheck", tText}},
 	"pg_extension":            {{"oid", tOID}, {"extname", tName}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
 	"pg_tablespace":           {{"oid", tOID}, {"spcname", tName}, {"spcowner", tOID}, {"spcacl", tText}, {"spcoptions", tText}},
 	"pg_enum":                 {{"oid", tOID}, {"enumtypid", tOID}, {"enumsortorder", types.Float4T}, {"enumlabel", tName}},
@@ -91,9 +99,9 @@ var catalogShapes = map[string][]catCol{
 	"pg_sequence":              {{"seqrelid", tOID}, {"seqtypid", tOID}, {"seqstart", types.Int8T}, {"seqincrement", types.Int8T}, {"seqmax", types.Int8T}, {"seqmin", types.Int8T}, {"seqcache", types.Int8T}, {"seqcycle", tBool}},
 	"pg_trigger":               {{"oid", tOID}, {"tgrelid", tOID}, {"tgparentid", tOID}, {"tgname", tName}, {"tgfoid", tOID}, {"tgtype", tI2}, {"tgenabled", tChar}, {"tgisinternal", tBool}, {"tgconstraint", tOID}},
 	"pg_rewrite":               {{"oid", tOID}, {"ev_class", tOID}, {"rulename", tName}},
-	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tName}, {"stxnamespace", tOID}, {"stxowner", tOID}, {"stxstattarget", tInt}, {"stxkeys", tText}, {"stxkind", tText}, {"stxexprs", tText}},
+	"pg_statistic_ext":         {{"oid", tOID}, {"stxrelid", tOID}, {"stxname", tName}, {"stxnamespace", tOID}, {"stxowner", tOID}, {"stxstattarget", tInt}, {"stxkeys", tI2Vec}, {"stxkind", tCharArr}, {"stxexprs", tText}},
 	"pg_publication":           {{"oid", tOID}, {"pubname", tName}, {"pubowner", tOID}, {"puballtables", tBool}, {"pubinsert", tBool}, {"pubupdate", tBool}, {"pubdelete", tBool}, {"pubtruncate", tBool}, {"pubviaroot", tBool}},
-	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}, {"prqual", tText}, {"prattrs", tText}},
+	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}, {"prqual", tText}, {"prattrs", tI2Vec}},
 	"pg_publication_namespace": {{"oid", tOID}, {"pnpubid", tOID}, {"pnnspid", tOID}},
 	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}},
 	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}},

@@ -266,9 +266,32 @@ func (b *Binder) bindSelectTargets(list []*pg.Node, s *scope) ([]target, *logica
 	for _, n := range list {
 		rt := n.Node.(*pg.Node_ResTarget).ResTarget
 		fc := rt.Val.GetFuncCall()
-		name := ""
+		name, field := "", ""
 		if fc != nil {
 			name = funcName(fc.Funcname)
+		} else if ind := rt.Val.GetAIndirection(); ind != nil && len(ind.Indirection) == 1 && ind.Indirection[0].GetString_() != nil {
+			// (information_schema._pg_expandarray(a)).x or .n
+			if fc = ind.Arg.GetFuncCall(); fc != nil {
+				name, field = funcName(fc.Funcname), ind.Indirection[0].GetString_().Sval
+			}
+		}
+		if name == "information_schema._pg_expandarray" || name == "_pg_expandarray" {
+			f, t, err := b.bindExpandArray(fc, field, s)
+			if err != nil {
+				return nil, nil, err
+			}
+			label := rt.Name
+			if label == "" {
+				label = map[bool]string{true: "_pg_expandarray", false: field}[field == ""]
+			}
+			col := b.newColumn(label, t)
+			if ps == nil {
+				ps = &logical.ProjectSet{}
+			}
+			ps.Funcs = append(ps.Funcs, f)
+			ps.Cols = append(ps.Cols, col)
+			out = append(out, target{expr: &logical.ColRef{Col: col}, name: label})
+			continue
 		}
 		if name != "unnest" && name != "generate_series" {
 			ts, err := b.bindTargets([]*pg.Node{n}, s)
@@ -562,6 +585,9 @@ func deriveName(n *pg.Node) string {
 	case *pg.Node_AArrayExpr:
 		return "array"
 	case *pg.Node_AIndirection:
+		if ind := x.AIndirection.Indirection; len(ind) == 1 && ind[0].GetString_() != nil {
+			return ind[0].GetString_().Sval // (record).field
+		}
 		return deriveName(x.AIndirection.Arg)
 	case *pg.Node_SubLink:
 		if x.SubLink.SubLinkType == pg.SubLinkType_EXISTS_SUBLINK {
@@ -806,3 +832,49 @@ func (b *Binder) bindLimit(stmt *pg.SelectStmt, plan logical.Plan, s *scope) (lo
 }
 
 var _ = exec.DefaultFrame
+
+// bindExpandArray binds information_schema._pg_expandarray(a), which
+// yields a row (x, n) per element x of a at position n; with field "x" or
+// "n" only that field, else the row as a record.
+func (b *Binder) bindExpandArray(fc *pg.FuncCall, field string, s *scope) (logical.SetFunc, types.T, error) {
+	args, err := b.bindList(fc.Args, s)
+	if err != nil {
+		return logical.SetFunc{}, types.T{}, err
+	}
+	if len(args) != 1 {
+		return logical.SetFunc{}, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function _pg_expandarray takes one array").At(fc.Location)
+	}
+	xt := types.TextT
+	arg := args[0]
+	if arg.Type().Kind == types.Array {
+		xt = arg.Type().ElemT()
+	} else if at := arg.Type(); at.Kind == types.Text && at.Elem != types.Unknown && at.PG != 2249 {
+		xt = types.T{Kind: at.Elem}
+	} else {
+		switch ref := arg.(type) {
+		case *logical.ColRef:
+			if t, ok := arrayElementTypes[ref.Col.Name]; ok {
+				xt = t
+			}
+		case *logical.OuterRef:
+			if t, ok := arrayElementTypes[ref.Col.Name]; ok {
+				xt = t
+			}
+		}
+		if arg, err = b.coerce(arg, types.TextT); err != nil {
+			return logical.SetFunc{}, types.T{}, err
+		}
+	}
+	f := logical.SetFunc{Name: "_pg_expandarray", Args: []logical.Expr{arg}}
+	switch field {
+	case "":
+		return f, types.ExpandedT(xt.Kind), nil
+	case "x":
+		f.Name += ".x"
+		return f, plainType(xt), nil
+	case "n":
+		f.Name += ".n"
+		return f, types.Int4T, nil
+	}
+	return f, types.T{}, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" not found in data type record", field).At(fc.Location)
+}

@@ -51,9 +51,21 @@ type T struct {
 	Elem Kind
 }
 
+// ExpandedT is the type of information_schema._pg_expandarray's rows,
+// (x, n): a record kept as its text '(x,n)', x of kind xKind.
+func ExpandedT(xKind Kind) T { return T{Kind: Text, PG: 2249, Elem: xKind} }
+
 // ArrayOf is the type of one-dimensional arrays of e.
 func ArrayOf(e T) T {
 	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len}
+}
+
+// ElemOrText is the x type of an ExpandedT record (text when unknown).
+func (t T) ElemOrText() T {
+	if t.Elem == Unknown {
+		return TextT
+	}
+	return T{Kind: t.Elem}
 }
 
 // ElemT is an array type's element type.
@@ -216,6 +228,18 @@ func (t T) String() string {
 		return "oid"
 	case 18:
 		return `"char"`
+	case 2249:
+		return "record"
+	case 22:
+		return "int2vector"
+	case 30:
+		return "oidvector"
+	case 1005:
+		return "smallint[]"
+	case 1028:
+		return "oid[]"
+	case 1002:
+		return `"char"[]`
 	}
 	switch t.Kind {
 	case Bool:

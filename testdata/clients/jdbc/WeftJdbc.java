@@ -23,6 +23,22 @@ public class WeftJdbc {
                 while (rs.next()) sb.append(rs.getString("COLUMN_NAME")).append(':').append(rs.getString("TYPE_NAME")).append(':').append(rs.getInt("NULLABLE")).append(' ');
                 System.out.println("columns " + sb.toString().trim());
             }
+            // Weft has no keys or indexes yet: these answer with no rows
+            try (ResultSet rs = md.getPrimaryKeys(null, "public", "items")) {
+                int n = 0;
+                while (rs.next()) n++;
+                System.out.println("primary keys " + n);
+            }
+            try (ResultSet rs = md.getIndexInfo(null, "public", "items", false, false)) {
+                int n = 0;
+                while (rs.next()) n++;
+                System.out.println("indexes " + n);
+            }
+            try (ResultSet rs = md.getImportedKeys(null, "public", "items")) {
+                int n = 0;
+                while (rs.next()) n++;
+                System.out.println("imported keys " + n);
+            }
             try (ResultSet rs = md.getSchemas()) {
                 StringBuilder sb = new StringBuilder();
                 while (rs.next()) sb.append(rs.getString("TABLE_SCHEM")).append(' ');
