@@ -45,6 +45,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
 	b.Ctx = s.ctx
+	b.User, b.BackendPID = s.user, s.backendPID
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}

@@ -126,6 +126,8 @@ type Session struct {
 	tx               *txn          // the open transaction block
 	writes           *stmtWrites   // the running statement's, while it runs
 	progress         exec.Progress // what the running statement has loaded
+	user             string        // the role the session runs as ("" before one is set)
+	backendPID       int32
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -275,4 +277,10 @@ func changesState(st *pg.RawStmt) bool {
 		return false
 	}
 	return true
+}
+
+// SetIdentity records who the session runs as and the process id its
+// client was given (current_user, pg_backend_pid()).
+func (s *Session) SetIdentity(user string, backendPID int32) {
+	s.user, s.backendPID = user, backendPID
 }

@@ -123,6 +123,7 @@ func (c *conn) startup() (bool, error) {
 			}
 			c.sess = c.srv.db.NewSession()
 			c.srv.register(c)
+			c.sess.SetIdentity(c.user, int32(c.pid))
 			c.backend.Send(&pgproto3.AuthenticationOk{})
 			status := map[string]string{
 				"server_version":              ServerVersion,

@@ -568,3 +568,19 @@ func TestArrays(t *testing.T) {
 		t.Errorf("NULL element: %v, %v", withNull, err)
 	}
 }
+
+// TestSessionIdentity: current_user is the connecting role and
+// pg_backend_pid() the process id the client was given.
+func TestSessionIdentity(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	var user, session string
+	var pid int32
+	if err := c.QueryRow(ctx, "SELECT current_user, session_user, pg_backend_pid()").Scan(&user, &session, &pid); err != nil {
+		t.Fatal(err)
+	}
+	if user != "tester" || session != "tester" || uint32(pid) != c.PgConn().PID() {
+		t.Errorf("got %q %q %d, want tester tester %d", user, session, pid, c.PgConn().PID())
+	}
+}

@@ -34,6 +34,10 @@ type Binder struct {
 	FilesDir string
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
+	// User is the session's role (current_user); BackendPID its server
+	// process id as clients know it (pg_backend_pid()).
+	User       string
+	BackendPID int32
 
 	nextID  logical.ColumnID
 	scalars map[string]*exec.ScalarDef

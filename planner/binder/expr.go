@@ -566,9 +566,14 @@ func (b *Binder) bindSQLValueFunction(f *pg.SQLValueFunction) (logical.Expr, err
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
 		return &logical.Const{Value: b.SearchPath[0], T: types.TextT}, nil
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
-		return &logical.Const{Value: "weft", T: types.TextT}, nil
+		return &logical.Const{Value: "weft", T: types.NameT}, nil
 	}
-	return &logical.Const{Value: "weft", T: types.TextT}, nil
+	// current_user, session_user, user, current_role
+	user := b.User
+	if user == "" {
+		user = "weft"
+	}
+	return &logical.Const{Value: user, T: types.NameT}, nil
 }
 
 // fold replaces a constant expression by its value.

@@ -56,6 +56,8 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return &logical.Const{Value: b.Env.Now.UTC().UnixMicro(), T: types.TimestampTZT}, nil
 	case "version":
 		return &logical.Const{Value: "PostgreSQL 15.0 (Weft " + Version + ") on x86_64-pc-linux-gnu, compiled by Go", T: types.TextT}, nil
+	case "pg_backend_pid":
+		return &logical.Const{Value: int64(b.BackendPID), T: types.Int4T}, nil
 	case "current_database", "current_catalog":
 		return &logical.Const{Value: "weft", T: types.TextT}, nil
 	case "current_schema":

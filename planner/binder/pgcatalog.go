@@ -104,6 +104,12 @@ var catalogShapes = map[string][]catCol{
 	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}, {"prqual", tText}, {"prattrs", tI2Vec}},
 	"pg_publication_namespace": {{"oid", tOID}, {"pnpubid", tOID}, {"pnnspid", tOID}},
 	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}},
+	"pg_user":                  {{"usename", tName}, {"usesysid", tOID}, {"usecreatedb", tBool}, {"usesuper", tBool}, {"userepl", tBool}, {"usebypassrls", tBool}, {"passwd", tText}, {"valuntil", types.TimestampTZT}, {"useconfig", tText}},
+	"pg_tables":                {{"schemaname", tName}, {"tablename", tName}, {"tableowner", tName}, {"tablespace", tName}, {"hasindexes", tBool}, {"hasrules", tBool}, {"hastriggers", tBool}, {"rowsecurity", tBool}},
+	"pg_views":                 {{"schemaname", tName}, {"viewname", tName}, {"viewowner", tName}, {"definition", tText}},
+	"pg_indexes":               {{"schemaname", tName}, {"tablename", tName}, {"indexname", tName}, {"tablespace", tName}, {"indexdef", tText}},
+	"pg_matviews":              {{"schemaname", tName}, {"matviewname", tName}, {"matviewowner", tName}, {"tablespace", tName}, {"hasindexes", tBool}, {"ispopulated", tBool}, {"definition", tText}},
+	"pg_sequences":             {{"schemaname", tName}, {"sequencename", tName}, {"sequenceowner", tName}, {"data_type", tText}, {"start_value", types.Int8T}, {"min_value", types.Int8T}, {"max_value", types.Int8T}, {"increment_by", types.Int8T}, {"cycle", tBool}, {"cache_size", types.Int8T}, {"last_value", types.Int8T}},
 	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}},
 	"pg_foreign_table":         {{"ftrelid", tOID}, {"ftserver", tOID}},
 	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tChar}},
@@ -184,6 +190,25 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out",
 				"typreceive": t.name + "recv", "typsend": t.name + "send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8],
 				"typstorage": map[bool]string{true: "p", false: "x"}[t.len > 0], "typdefault": nil, "typacl": nil})
+		}
+	case "pg_user":
+		row(map[string]types.Datum{"usename": "weft", "usesysid": int64(publicOwnerOID), "usecreatedb": true, "usesuper": true, "userepl": true, "usebypassrls": true, "passwd": "********", "valuntil": nil, "useconfig": nil})
+		for i, r := range b.Cat.Roles() {
+			if r.Name != "weft" {
+				row(map[string]types.Datum{"usename": r.Name, "usesysid": int64(publicOwnerOID + 1 + i), "passwd": "********", "valuntil": nil, "useconfig": nil})
+			}
+		}
+	case "pg_tables":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				row(map[string]types.Datum{"schemaname": s.Name, "tablename": t.Name, "tableowner": "weft", "tablespace": nil})
+			}
+		}
+	case "pg_views":
+		for _, s := range b.Cat.Schemas() {
+			for _, v := range sortedTables(s.Views) {
+				row(map[string]types.Datum{"schemaname": s.Name, "viewname": v.Name, "viewowner": "weft", "definition": " " + v.SQL + ";"})
+			}
 		}
 	case "pg_tablespace":
 		row(map[string]types.Datum{"oid": int64(1663), "spcname": "pg_default", "spcowner": int64(publicOwnerOID), "spcacl": nil, "spcoptions": nil})

@@ -617,6 +617,14 @@ func deriveName(n *pg.Node) string {
 			return "current_timestamp"
 		case pg.SQLValueFunctionOp_SVFOP_CURRENT_USER:
 			return "current_user"
+		case pg.SQLValueFunctionOp_SVFOP_SESSION_USER:
+			return "session_user"
+		case pg.SQLValueFunctionOp_SVFOP_USER:
+			return "user"
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_ROLE:
+			return "current_role"
+		case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
+			return "current_catalog"
 		case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
 			return "current_schema"
 		}
