@@ -239,9 +239,19 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 		return sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
 	}
 	if view {
-		return s.db.cat.DropView(v.Schema, v.Name)
+		if err := s.db.cat.DropView(v.Schema, v.Name); err != nil {
+			return err
+		}
+		s.noteDropped(nil, nil, v)
+		return nil
 	}
-	return s.db.cat.DropTable(t.Schema, t.Name)
+	snap := t.Snapshot()
+	if err := s.db.cat.DropTable(t.Schema, t.Name); err != nil {
+		snap.Release()
+		return err
+	}
+	s.noteDropped(t, snap, nil)
+	return nil
 }
 
 func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
@@ -286,8 +296,12 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		if !ok || t == nil {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
+		s.beforeWrite(t)
+		s.noteWrite(t)
 		t.Lock()
 		t.Replace(make([][]arrowRecord, s.db.cat.Partitions()))
+		s.afterWrite(t)
+		s.noteInstalled(t, false)
 		t.Unlock()
 	}
 	return &Result{Tag: "TRUNCATE TABLE"}, nil

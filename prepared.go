@@ -139,6 +139,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		return err
 	})
 	if err != nil {
+		s.AbortBlock()
 		return nil, sqlerr.Wrap(err)
 	}
 	return res, nil

@@ -59,6 +59,9 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if err := s.refuseInFailedBlock(raw); err != nil {
+		return nil, err
+	}
 	if err := s.ddlInTransaction(raw); err != nil {
 		return nil, err
 	}

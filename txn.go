@@ -22,11 +22,24 @@ type txn struct {
 	after      map[*catalog.Table]*catalog.Snapshot // what our last write installed
 	savepoints []savepoint
 	created    []createdRel // in order of creation
+	dropped    []droppedRel // in order of dropping
+	// failed is set when a statement in the block fails; until ROLLBACK
+	// (or ROLLBACK TO a savepoint) every other statement is refused.
+	failed bool
+}
+
+// droppedRel is a table (with its data when dropped) or view the block
+// dropped, kept so that ROLLBACK can put it back.
+type droppedRel struct {
+	table *catalog.Table
+	data  *catalog.Snapshot
+	view  *catalog.View
 }
 
 // createdRel is a table or view the block created.
 type createdRel struct {
 	schema, name string
+	oid          uint32
 	view         bool
 }
 
@@ -34,10 +47,48 @@ type savepoint struct {
 	name    string
 	tables  map[*catalog.Table]*catalog.Snapshot // state when it was set
 	created int                                  // len(created) then
+	dropped int                                  // len(dropped) then
 }
 
 // InTransaction reports whether a transaction block is open.
 func (s *Session) InTransaction() bool { return s.tx != nil }
+
+// TxStatus is the session's state as ReadyForQuery reports it: 'I' outside
+// a transaction block, 'T' inside one, 'E' inside a failed one.
+func (s *Session) TxStatus() byte {
+	switch {
+	case s.tx == nil:
+		return 'I'
+	case s.tx.failed:
+		return 'E'
+	}
+	return 'T'
+}
+
+// AbortBlock marks an open transaction block failed. The session does so
+// itself when a statement fails; callers use it for errors the session
+// never saw (a malformed protocol message, a broken COPY stream).
+func (s *Session) AbortBlock() {
+	if s.tx != nil {
+		s.tx.failed = true
+	}
+}
+
+// refuseInFailedBlock rejects everything but ending the block (or rolling
+// back to a savepoint) once a statement in it has failed, as PostgreSQL.
+func (s *Session) refuseInFailedBlock(raw *pg.RawStmt) error {
+	if s.tx == nil || !s.tx.failed {
+		return nil
+	}
+	if ts := raw.Stmt.GetTransactionStmt(); ts != nil {
+		switch ts.Kind {
+		case pg.TransactionStmtKind_TRANS_STMT_COMMIT, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK,
+			pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
+			return nil
+		}
+	}
+	return sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
+}
 
 // beforeWrite remembers t's data the first time the block writes it.
 func (s *Session) beforeWrite(t *catalog.Table) {
@@ -75,18 +126,20 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return &Result{Tag: "COMMIT", Notices: []string{"there is no transaction in progress"}}, nil
 		}
+		if s.tx.failed {
+			// a failed block cannot commit: COMMIT rolls it back
+			if err := s.rollbackBlock(); err != nil {
+				return nil, err
+			}
+			return &Result{Tag: "ROLLBACK"}, s.db.persist()
+		}
 		s.endTxn()
 		return &Result{Tag: "COMMIT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		if s.tx == nil {
 			return &Result{Tag: "ROLLBACK", Notices: []string{"there is no transaction in progress"}}, nil
 		}
-		err := s.undo(func(t *catalog.Table) *catalog.Snapshot { return s.tx.before[t] })
-		if err == nil {
-			s.dropCreated(0)
-		}
-		s.endTxn()
-		if err != nil {
+		if err := s.rollbackBlock(); err != nil {
 			return nil, err
 		}
 		return &Result{Tag: "ROLLBACK"}, s.db.persist()
@@ -94,7 +147,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
 		}
-		sp := savepoint{name: strings.ToLower(st.SavepointName), tables: map[*catalog.Table]*catalog.Snapshot{}, created: len(s.tx.created)}
+		sp := savepoint{name: strings.ToLower(st.SavepointName), tables: map[*catalog.Table]*catalog.Snapshot{}, created: len(s.tx.created), dropped: len(s.tx.dropped)}
 		for t := range s.tx.before {
 			sp.tables[t] = t.Snapshot()
 		}
@@ -120,6 +173,9 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 			return &Result{Tag: "RELEASE"}, nil
 		}
 		sp := s.tx.savepoints[i]
+		born := s.createdSince(sp.created)
+		s.dropCreated(sp.created)
+		s.restoreDropped(sp.dropped, born)
 		err := s.undo(func(t *catalog.Table) *catalog.Snapshot {
 			if snap, ok := sp.tables[t]; ok {
 				return snap
@@ -133,7 +189,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.dropCreated(sp.created)
+		s.tx.failed = false
 		return &Result{Tag: "ROLLBACK"}, s.db.persist()
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this transaction command is not supported yet")
@@ -162,6 +218,11 @@ func (s *Session) undo(target func(*catalog.Table) *catalog.Snapshot) error {
 }
 
 func (s *Session) endTxn() {
+	for _, d := range s.tx.dropped {
+		if d.data != nil {
+			d.data.Release()
+		}
+	}
 	releaseSnapshots(s.tx.before)
 	releaseSnapshots(s.tx.after)
 	for _, sp := range s.tx.savepoints {
@@ -182,9 +243,15 @@ func (s *Session) ddlInTransaction(raw *pg.RawStmt) error {
 		return nil
 	}
 	switch raw.Stmt.Node.(type) {
-	case *pg.Node_DropStmt, *pg.Node_AlterTableStmt, *pg.Node_RenameStmt,
+	case *pg.Node_DropStmt:
+		switch raw.Stmt.Node.(*pg.Node_DropStmt).DropStmt.RemoveType {
+		case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_INDEX:
+			return nil // ROLLBACK puts them back
+		}
+		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
+	case *pg.Node_AlterTableStmt, *pg.Node_RenameStmt,
 		*pg.Node_CreateSchemaStmt, *pg.Node_CreateFunctionStmt, *pg.Node_DefineStmt, *pg.Node_CallStmt,
-		*pg.Node_CreateRoleStmt, *pg.Node_AlterRoleStmt, *pg.Node_DropRoleStmt, *pg.Node_VacuumStmt, *pg.Node_TruncateStmt:
+		*pg.Node_CreateRoleStmt, *pg.Node_AlterRoleStmt, *pg.Node_DropRoleStmt, *pg.Node_VacuumStmt:
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
 	}
 	return nil
@@ -221,9 +288,9 @@ func (s *Session) trackCreate(raw *pg.RawStmt, run func() (*Result, error)) (*Re
 	}
 	if t, v, ok := s.db.cat.Lookup(schema, rv.Relname, s.searchPath); ok {
 		if t != nil {
-			s.tx.created = append(s.tx.created, createdRel{schema: t.Schema, name: t.Name})
+			s.tx.created = append(s.tx.created, createdRel{schema: t.Schema, name: t.Name, oid: t.OID})
 		} else {
-			s.tx.created = append(s.tx.created, createdRel{schema: v.Schema, name: v.Name, view: true})
+			s.tx.created = append(s.tx.created, createdRel{schema: v.Schema, name: v.Name, oid: v.OID, view: true})
 		}
 	}
 	return res, err
@@ -234,11 +301,20 @@ func (s *Session) trackCreate(raw *pg.RawStmt, run func() (*Result, error)) (*Re
 func (s *Session) dropCreated(keep int) {
 	for i := len(s.tx.created) - 1; i >= keep; i-- {
 		c := s.tx.created[i]
+		t, v, ok := s.db.cat.Lookup(c.schema, c.name, nil)
+		if !ok {
+			continue // the block dropped it again
+		}
 		if c.view {
-			s.db.cat.DropView(c.schema, c.name)
+			if v != nil && v.OID == c.oid {
+				s.db.cat.DropView(c.schema, c.name)
+			}
 			continue
 		}
-		if t, _, ok := s.db.cat.Lookup(c.schema, c.name, nil); ok && t != nil {
+		if t == nil || t.OID != c.oid {
+			continue
+		}
+		{
 			// the block no longer has anything to undo in it
 			for _, m := range append([]map[*catalog.Table]*catalog.Snapshot{s.tx.before, s.tx.after}, savepointMaps(s.tx.savepoints)...) {
 				if snap, ok := m[t]; ok {
@@ -258,4 +334,60 @@ func savepointMaps(sps []savepoint) []map[*catalog.Table]*catalog.Snapshot {
 		out[i] = sp.tables
 	}
 	return out
+}
+
+// noteDropped remembers, inside a block, a table (with its data) or view
+// a DROP removed; outside a block it lets the data go.
+func (s *Session) noteDropped(t *catalog.Table, data *catalog.Snapshot, v *catalog.View) {
+	if s.tx == nil {
+		if data != nil {
+			data.Release()
+		}
+		return
+	}
+	s.tx.dropped = append(s.tx.dropped, droppedRel{table: t, data: data, view: v})
+}
+
+// rollbackBlock undoes the whole block and ends it. What the block
+// created goes first (a new table may have taken a dropped one's name),
+// then what it dropped comes back, then the data it wrote is restored.
+func (s *Session) rollbackBlock() error {
+	born := s.createdSince(0)
+	s.dropCreated(0)
+	s.restoreDropped(0, born)
+	err := s.undo(func(t *catalog.Table) *catalog.Snapshot { return s.tx.before[t] })
+	s.endTxn()
+	return err
+}
+
+// createdSince returns the OIDs of what the block created after its first
+// keep relations.
+func (s *Session) createdSince(keep int) map[uint32]bool {
+	born := map[uint32]bool{}
+	for _, c := range s.tx.created[keep:] {
+		born[c.oid] = true
+	}
+	return born
+}
+
+// restoreDropped puts back, newest first, what the block dropped after the
+// first keep relations, except those in bornLater (created after the
+// rollback target, so they did not exist there).
+func (s *Session) restoreDropped(keep int, bornLater map[uint32]bool) {
+	for i := len(s.tx.dropped) - 1; i >= keep; i-- {
+		d := s.tx.dropped[i]
+		if d.view != nil && bornLater[d.view.OID] || d.table != nil && bornLater[d.table.OID] {
+			if d.data != nil {
+				d.data.Release()
+			}
+			continue
+		}
+		if d.view != nil {
+			s.db.cat.AttachView(d.view)
+			continue
+		}
+		s.db.cat.AttachTable(d.table, d.data)
+		d.data.Release()
+	}
+	s.tx.dropped = s.tx.dropped[:keep]
 }

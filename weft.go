@@ -137,10 +137,9 @@ type Session struct {
 func (s *Session) Close() {
 	s.closeCursors()
 	if s.tx != nil {
-		if s.undo(func(t *catalog.Table) *catalog.Snapshot { return s.tx.before[t] }) == nil {
+		if s.rollbackBlock() == nil {
 			s.db.persist()
 		}
-		s.endTxn()
 	}
 }
 
@@ -192,6 +191,7 @@ func (r *Result) NumRows() int64 {
 func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	stmts, err := parser.Parse(sql)
 	if err != nil {
+		s.AbortBlock()
 		return nil, err
 	}
 	var out []*Result
@@ -220,6 +220,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			return err
 		})
 		if err != nil {
+			s.AbortBlock()
 			return out, sqlerr.Wrap(err)
 		}
 		out = append(out, res)

@@ -341,3 +341,36 @@ func (c *Catalog) RenameTable(t *Table, newName string) error {
 	s.Tables[newName] = t
 	return nil
 }
+
+// AttachTable puts back a table dropped earlier (ROLLBACK of its DROP),
+// with the data snap (the caller keeps its own reference).
+func (c *Catalog) AttachTable(t *Table, snap *Snapshot) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[t.Schema]
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", t.Schema)
+	}
+	if s.Tables[t.Name] != nil || s.Views[t.Name] != nil {
+		return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", t.Name)
+	}
+	snap.Retain()
+	t.setData(snap)
+	s.Tables[t.Name] = t
+	return nil
+}
+
+// AttachView puts back a view dropped earlier.
+func (c *Catalog) AttachView(v *View) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[v.Schema]
+	if !ok {
+		return sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", v.Schema)
+	}
+	if s.Tables[v.Name] != nil || s.Views[v.Name] != nil {
+		return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", v.Name)
+	}
+	s.Views[v.Name] = v
+	return nil
+}

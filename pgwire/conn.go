@@ -33,9 +33,6 @@ type conn struct {
 
 	stmts   map[string]*statement
 	portals map[string]*portal
-	// txStatus is what ReadyForQuery reports: I idle, T in a transaction
-	// block, E in a failed one.
-	txStatus byte
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running query
@@ -152,8 +149,7 @@ func (c *conn) startup() (bool, error) {
 			}
 			key := binary.BigEndian.AppendUint32(nil, c.secret)
 			c.backend.Send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: key})
-			c.txStatus = 'I'
-			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 			return true, c.backend.Flush()
 		default:
 			return false, fmt.Errorf("unexpected startup message %T", msg)
@@ -184,7 +180,7 @@ func (c *conn) serve() error {
 		switch m := msg.(type) {
 		case *pgproto3.Query:
 			c.simpleQuery(m.String)
-			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Parse:
 			qerr = c.parse(m)
 		case *pgproto3.Bind:
@@ -202,10 +198,10 @@ func (c *conn) serve() error {
 			c.backend.Send(&pgproto3.CloseComplete{})
 		case *pgproto3.Sync:
 			skipToSync = false
-			if c.txStatus == 'I' {
+			if c.sess.TxStatus() == 'I' {
 				c.closePortal("")
 			}
-			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.txStatus})
+			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Flush:
 		case *pgproto3.Terminate:
 			return nil
@@ -240,8 +236,8 @@ func (c *conn) closePortal(name string) {
 // fail reports an error and marks an open transaction block failed.
 func (c *conn) fail(err error) {
 	c.sendError(err)
-	if c.sess != nil && c.sess.InTransaction() {
-		c.txStatus = 'E'
+	if c.sess != nil {
+		c.sess.AbortBlock()
 	}
 }
 
@@ -269,31 +265,7 @@ func (c *conn) run(f func(ctx context.Context) error) error {
 	return f(ctx)
 }
 
-// inFailedBlock rejects statements in a failed transaction block.
-func (c *conn) inFailedBlock(sql string) bool {
-	if c.txStatus != 'E' {
-		return false
-	}
-	w := strings.ToUpper(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";")))
-	return !(strings.HasPrefix(w, "ROLLBACK") || strings.HasPrefix(w, "ABORT") || strings.HasPrefix(w, "COMMIT") || strings.HasPrefix(w, "END"))
-}
-
-// afterTag moves the transaction status on: it follows the session's
-// transaction block (a failed block stays 'E' until it ends).
-func (c *conn) afterTag(string) {
-	switch {
-	case !c.sess.InTransaction():
-		c.txStatus = 'I'
-	case c.txStatus != 'E':
-		c.txStatus = 'T'
-	}
-}
-
 func (c *conn) simpleQuery(sql string) {
-	if c.inFailedBlock(sql) {
-		c.sendError(sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
-		return
-	}
 	if strings.TrimSpace(stripComments(sql)) == "" || strings.Trim(strings.TrimSpace(stripComments(sql)), "; \n\t") == "" {
 		c.backend.Send(&pgproto3.EmptyQueryResponse{})
 		return
@@ -320,7 +292,6 @@ func (c *conn) simpleQuery(sql string) {
 		for _, n := range r.Notices {
 			c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
 		}
-		c.afterTag(r.Tag)
 		if r.Tag == "SET" || r.Tag == "RESET" {
 			c.reportSettings()
 		}
@@ -334,31 +305,7 @@ func (c *conn) simpleQuery(sql string) {
 
 // execSimple runs the statements of a simple query.
 func (c *conn) execSimple(ctx context.Context, sql string) ([]*weft.Result, error) {
-	if tag, ok := c.transactionControl(ctx, sql); ok {
-		return []*weft.Result{{Tag: tag}}, nil
-	}
 	return c.sess.Exec(ctx, sql)
-}
-
-// transactionControl ends a failed block: COMMIT there rolls back, as in
-// PostgreSQL, and reports ROLLBACK.
-func (c *conn) transactionControl(ctx context.Context, sql string) (string, bool) {
-	if c.txStatus != 'E' {
-		return "", false
-	}
-	w := strings.ToUpper(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sql), ";")))
-	switch w {
-	case "ROLLBACK", "ABORT", "ROLLBACK TRANSACTION", "ROLLBACK WORK", "COMMIT", "END", "COMMIT TRANSACTION", "COMMIT WORK":
-		rs, err := c.sess.Exec(ctx, "ROLLBACK")
-		for _, r := range rs {
-			r.Release()
-		}
-		if err != nil {
-			c.srv.logf("pid=%d: rolling back a failed block: %v", c.pid, err)
-		}
-		return "ROLLBACK", true
-	}
-	return "", false
 }
 
 func stripComments(sql string) string {

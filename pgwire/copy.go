@@ -36,6 +36,10 @@ func copyStatement(sql string, parse func(string) ([]*pg.RawStmt, error)) *pg.Co
 }
 
 func (c *conn) copy(st *pg.CopyStmt) {
+	if c.sess.TxStatus() == 'E' {
+		c.sendError(sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
+		return
+	}
 	opts, err := parseCopyOptions(st)
 	if err == nil && st.Filename != "" {
 		// server-side files: the session reads or writes them in its files directory

@@ -109,15 +109,7 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 		return nil
 	}
 	if !p.started {
-		if c.inFailedBlock(p.stmt.prep.SQL) {
-			return sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
-		}
 		p.started = true
-		if tag, ok := c.transactionControl(context.Background(), p.stmt.prep.SQL); ok {
-			c.afterTag(tag)
-			c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
-			return nil
-		}
 		err := c.run(func(ctx context.Context) error {
 			res, err := c.sess.ExecPrepared(ctx, p.stmt.prep, p.params)
 			p.res = res
@@ -141,7 +133,6 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 	for _, n := range r.Notices {
 		c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
 	}
-	c.afterTag(r.Tag)
 	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
 	return nil
 }

@@ -176,27 +176,51 @@ func TestEmptyQueriesAndTags(t *testing.T) {
 	}
 }
 
+// TestFailedTransactionBlock walks a block through failure and recovery
+// in both protocols, checking each statement's tag or SQLSTATE and the
+// status ReadyForQuery reports after it.
 func TestFailedTransactionBlock(t *testing.T) {
 	url := startServer(t)
 	ctx := context.Background()
-	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
-	if _, err := c.Exec(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
+	steps := []struct {
+		sql, tag, code string
+		status         byte
+	}{
+		{"CREATE TABLE fb (a int)", "CREATE TABLE", "", 'I'},
+		{"BEGIN", "BEGIN", "", 'T'},
+		{"INSERT INTO fb VALUES (1)", "INSERT 0 1", "", 'T'},
+		{"SAVEPOINT s", "SAVEPOINT", "", 'T'},
+		{"INSERT INTO fb VALUES (2)", "INSERT 0 1", "", 'T'},
+		{"SELECT 1/0", "", "22012", 'E'},
+		{"SELECT 1", "", "25P02", 'E'},
+		{"RELEASE SAVEPOINT s", "", "25P02", 'E'},
+		{"ROLLBACK TO SAVEPOINT s", "ROLLBACK", "", 'T'},
+		{"INSERT INTO fb VALUES (3)", "INSERT 0 1", "", 'T'},
+		{"COMMIT", "COMMIT", "", 'I'},
+		{"BEGIN", "BEGIN", "", 'T'},
+		{"DELETE FROM fb", "DELETE 2", "", 'T'},
+		{"SELECT * FROM no_such_table", "", "42P01", 'E'},
+		{"COMMIT", "ROLLBACK", "", 'I'}, // a failed block cannot commit
+		{"SELECT a FROM fb", "SELECT 2", "", 'I'},
+		{"DROP TABLE fb", "DROP TABLE", "", 'I'},
 	}
-	if _, err := c.Exec(ctx, "SELECT 1/0"); err == nil {
-		t.Fatal("want an error")
-	}
-	_, err := c.Exec(ctx, "SELECT 1")
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "25P02" {
-		t.Fatalf("want 25P02 in a failed block, got %v", err)
-	}
-	if _, err := c.Exec(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := c.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("after rollback: %v", err)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		c := connect(t, url, mode)
+		for _, st := range steps {
+			tag, err := c.Exec(ctx, st.sql)
+			var pgErr *pgconn.PgError
+			switch {
+			case st.code == "" && err != nil:
+				t.Errorf("mode %v: %s: %v", mode, st.sql, err)
+			case st.code == "" && tag.String() != st.tag:
+				t.Errorf("mode %v: %s: tag %q, want %q", mode, st.sql, tag, st.tag)
+			case st.code != "" && (!errors.As(err, &pgErr) || pgErr.Code != st.code):
+				t.Errorf("mode %v: %s: got %v, want SQLSTATE %s", mode, st.sql, err, st.code)
+			}
+			if got := c.PgConn().TxStatus(); got != st.status {
+				t.Errorf("mode %v: after %s: status %c, want %c", mode, st.sql, got, st.status)
+			}
+		}
 	}
 }
 
