@@ -29,6 +29,8 @@ type ProjectSet struct {
 	Input Operator
 	Funcs []SetFunc
 	Out   *arrow.Schema
+	// Outer emits one row of NULLs for an input row that expands to none.
+	Outer bool
 }
 
 func (p *ProjectSet) Schema() *arrow.Schema { return p.Out }
@@ -93,6 +95,9 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 	for i := 0; i < int(b.NumRows()); i++ {
 		n := 0
 		for k, f := range p.Funcs {
+			if f.Name == "ordinality" {
+				continue // counts what the others produce
+			}
 			vals := make([]types.Datum, len(args[k]))
 			for j, a := range args[k] {
 				vals[j] = DatumAt(a, i)
@@ -103,6 +108,18 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 			}
 			sets[k] = set
 			n = max(n, len(set))
+		}
+		for k, f := range p.Funcs {
+			if f.Name == "ordinality" {
+				sets[k] = make([]types.Datum, n)
+				for j := range sets[k] {
+					sets[k][j] = int64(j + 1)
+				}
+			}
+		}
+		if n == 0 && p.Outer {
+			n = 1
+			clear(sets)
 		}
 		if len(idx)+n > maxSetRows {
 			return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "set-returning functions produced more than %d rows from one batch", maxSetRows)

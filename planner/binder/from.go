@@ -19,6 +19,20 @@ func (b *Binder) bindFromList(items []*pg.Node, parent *scope) (logical.Plan, *s
 	}
 	var plan logical.Plan
 	for _, it := range items {
+		if plan != nil {
+			lp, its, ok, err := b.bindLateralSetFunc(it, plan, s.items, s, false)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				if err := checkDuplicateAliases(s.items, its, nodeLocation(it)); err != nil {
+					return nil, nil, err
+				}
+				plan = lp
+				s.items = append(s.items, its...)
+				continue
+			}
+		}
 		p, its, err := b.bindFromItem(it, s)
 		if err != nil {
 			return nil, nil, err
@@ -190,6 +204,9 @@ func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, 
 	left, litems, err := b.bindFromItem(j.Larg, s)
 	if err != nil {
 		return nil, nil, err
+	}
+	if lp, items, ok, err := b.bindLateralJoin(j, left, litems, s); ok || err != nil {
+		return lp, items, err
 	}
 	right, ritems, err := b.bindFromItem(j.Rarg, s)
 	if err != nil {
@@ -623,4 +640,119 @@ func (b *Binder) bindUnnest(rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (lo
 		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
 	}
 	return b.aliased(plan, alias, "unnest")
+}
+
+// bindLateralSetFunc binds unnest(…) or generate_series(…) in FROM whose
+// arguments read columns of left, the FROM items before it (visible):
+// every left row expands through a ProjectSet, which is what a lateral
+// call means. ok is false when n is no such call (the caller binds it
+// the ordinary way).
+func (b *Binder) bindLateralSetFunc(n *pg.Node, left logical.Plan, visible []scopeItem, s *scope, outer bool) (logical.Plan, []scopeItem, bool, error) {
+	rf := n.GetRangeFunction()
+	if rf == nil || len(rf.Functions) != 1 || rf.IsRowsfrom {
+		return nil, nil, false, nil
+	}
+	fc := rf.Functions[0].GetList().GetItems()[0].GetFuncCall()
+	if fc == nil {
+		return nil, nil, false, nil
+	}
+	name := funcName(fc.Funcname)
+	if name != "unnest" && name != "generate_series" || b.udfTable(name) != nil {
+		return nil, nil, false, nil
+	}
+	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible, aggErr: "functions in FROM"}
+	var funcs []logical.SetFunc
+	var ts []types.T
+	if name == "unnest" && len(fc.Args) > 1 {
+		// unnest(a, b): the arrays side by side, the shorter padded with NULL
+		for _, a := range fc.Args {
+			f, t, err := b.bindSetFunc(name, &pg.FuncCall{Funcname: fc.Funcname, Args: []*pg.Node{a}, Location: fc.Location}, ls)
+			if err != nil {
+				return nil, nil, false, nil // the ordinary binding reports it
+			}
+			funcs, ts = append(funcs, f), append(ts, t)
+		}
+	} else {
+		f, t, err := b.bindSetFunc(name, fc, ls)
+		if err != nil {
+			return nil, nil, false, nil // the ordinary binding reports it
+		}
+		funcs, ts = append(funcs, f), append(ts, t)
+	}
+	if !readsAny(funcs, left.Columns()) {
+		return nil, nil, false, nil
+	}
+	ps := &logical.ProjectSet{Input: left, Funcs: funcs, Outer: outer}
+	for i := range funcs {
+		ps.Cols = append(ps.Cols, b.newColumn(name, ts[i]))
+	}
+	if rf.Ordinality {
+		ps.Funcs = append(ps.Funcs, logical.SetFunc{Name: "ordinality"})
+		ps.Cols = append(ps.Cols, b.newColumn("ordinality", types.Int8T))
+	}
+	alias := rf.Alias
+	if alias != nil && len(alias.Colnames) == 0 && len(funcs) == 1 {
+		// unnest(a) AS u names its column u as well
+		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
+	}
+	_, items, err := b.aliased(&logical.Values{Cols: ps.Cols}, alias, name)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return ps, items, true, nil
+}
+
+// readsAny reports whether the functions' arguments read any of cols.
+func readsAny(funcs []logical.SetFunc, cols []logical.Column) bool {
+	for _, f := range funcs {
+		for _, a := range f.Args {
+			used := logical.ColumnsUsed(a)
+			for _, c := range cols {
+				if used[c.ID] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// bindLateralJoin binds t [CROSS | LEFT] JOIN [LATERAL] unnest(t.a) …
+// when the right side is a set-returning call reading the left side.
+func (b *Binder) bindLateralJoin(j *pg.JoinExpr, left logical.Plan, litems []scopeItem, s *scope) (logical.Plan, []scopeItem, bool, error) {
+	if len(j.UsingClause) > 0 || j.IsNatural {
+		return nil, nil, false, nil
+	}
+	outer := j.Jointype == pg.JoinType_JOIN_LEFT
+	visible := append(append([]scopeItem{}, s.items...), litems...)
+	plan, ritems, ok, err := b.bindLateralSetFunc(j.Rarg, left, visible, s, outer)
+	if !ok || err != nil {
+		return nil, nil, ok, err
+	}
+	if j.Jointype != pg.JoinType_JOIN_INNER && !outer {
+		return nil, nil, true, sqlerr.New(sqlerr.UndefinedTable, "invalid reference to FROM-clause entry in a LATERAL function call").
+			WithHint("The combining JOIN type must be INNER or LEFT for a LATERAL reference.").At(nodeLocation(j.Rarg))
+	}
+	items := append(append([]scopeItem{}, litems...), ritems...)
+	if j.Quals != nil {
+		js := &scope{parent: s.parent, level: b.curLevel(), items: items, aggErr: "JOIN conditions"}
+		cond, err := b.bindExpr(j.Quals, js)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		if cond, err = b.requireBool(cond, nodeLocation(j.Quals)); err != nil {
+			return nil, nil, true, err
+		}
+		if c, isConst := cond.(*logical.Const); !isConst || c.Value != true {
+			if outer {
+				return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "LEFT JOIN LATERAL with a condition other than ON true is not supported yet").At(nodeLocation(j.Quals))
+			}
+			plan = &logical.Filter{Input: plan, Cond: cond}
+		}
+	}
+	if j.Alias != nil {
+		_, aliased, err := b.aliased(plan, j.Alias, "")
+		return plan, aliased, true, err
+	}
+	return plan, items, true, nil
 }

@@ -386,11 +386,14 @@ type ProjectSet struct {
 	Input Plan
 	Funcs []SetFunc
 	Cols  []Column // one per function
+	// Outer keeps an input row whose functions return no rows, with NULL
+	// for them (LEFT JOIN LATERAL … ON true).
+	Outer bool
 }
 
 // SetFunc is one set-returning call.
 type SetFunc struct {
-	Name string // unnest or generate_series
+	Name string // unnest, generate_series, or ordinality (1..n of the row's expansion)
 	Args []Expr
 }
 

@@ -46,6 +46,25 @@ func push(p logical.Plan, preds []logical.Expr) logical.Plan {
 		return wrap(np, keep)
 	case *logical.Sort:
 		return &logical.Sort{Input: push(n.Input, preds), Keys: n.Keys}
+	case *logical.ProjectSet:
+		// conjuncts over the input's columns filter rows before they
+		// expand (the same rows survive, fewer are expanded)
+		in := idSet(n.Input.Columns())
+		var down, keep []logical.Expr
+		for _, pr := range preds {
+			ok := !logical.IsVolatile(pr) && !logical.HasSubquery(pr)
+			for id := range logical.ColumnsUsed(pr) {
+				ok = ok && in[id]
+			}
+			if ok {
+				down = append(down, pr)
+			} else {
+				keep = append(keep, pr)
+			}
+		}
+		ps := *n
+		ps.Input = push(n.Input, down)
+		return wrap(&ps, keep)
 	case *logical.RemoteScan:
 		return pushIntoRemote(n, preds)
 	case *logical.FileScan:

@@ -119,7 +119,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps := &exec.ProjectSet{Env: b.Env, Input: in, Out: ArrowSchema(n.Columns())}
+		ps := &exec.ProjectSet{Env: b.Env, Input: in, Out: ArrowSchema(n.Columns()), Outer: n.Outer}
 		for i, f := range n.Funcs {
 			args, err := b.compileAll(f.Args, n.Input.Columns())
 			if err != nil {
