@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -17,7 +19,8 @@ type AggSpec struct {
 	Name     string
 	Args     []Expr
 	Distinct bool
-	Filter   Expr // optional FILTER (WHERE …)
+	Filter   Expr      // optional FILTER (WHERE …)
+	OrderBy  []SortKey // optional ORDER BY inside the call
 	New      func() Accumulator
 	T        types.T
 }
@@ -34,7 +37,11 @@ func (a AggSpec) String() string {
 	if len(parts) == 0 {
 		parts = []string{"*"}
 	}
-	return a.Name + "(" + d + strings.Join(parts, ", ") + ")"
+	order := ""
+	for i, k := range a.OrderBy {
+		order += map[bool]string{true: " ORDER BY ", false: ", "}[i == 0] + k.String()
+	}
+	return a.Name + "(" + d + strings.Join(parts, ", ") + order + ")"
 }
 
 // HashAggregate groups rows by key expressions and computes aggregates. Each
@@ -87,7 +94,9 @@ func (h *HashAggregate) newState(ec *EvalContext) *aggState {
 	st := &aggState{groups: newGroupTable(ec, kts)}
 	for _, a := range h.Aggs {
 		acc := a.New()
-		if a.Distinct {
+		if len(a.OrderBy) > 0 {
+			acc = newOrderedAcc(acc, a)
+		} else if a.Distinct {
 			acc = &distinctAcc{inner: acc, argTypes: exprTypes(a.Args), make: a.New}
 		}
 		st.accs = append(st.accs, acc)
@@ -204,7 +213,11 @@ func (h *HashAggregate) updateOne(ec *EvalContext, st *aggState, i int, a AggSpe
 		defer fb.batch.Release()
 		b, groups = fb.batch, fb.groups
 	}
-	args, err := evalAll(ec, b, a.Args)
+	exprs := a.Args
+	for _, k := range a.OrderBy {
+		exprs = append(exprs[:len(exprs):len(exprs)], k.Expr) // the ordered accumulator splits them off
+	}
+	args, err := evalAll(ec, b, exprs)
 	if err != nil {
 		return err
 	}
@@ -295,15 +308,7 @@ func (d *distinctAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arr
 	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
 	var key []byte
 	for i, g := range groups {
-		skip := false
-		for _, a := range args {
-			if a.IsNull(i) {
-				skip = true
-			}
-		}
-		if skip {
-			continue
-		}
+		// NULLs count as one value; a strict inner aggregate skips them
 		key = encodeKey(key[:0], d.argTypes, args, i)
 		if d.seen[g] == nil {
 			d.seen[g] = map[string][]types.Datum{}
@@ -342,7 +347,11 @@ func (d *distinctAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 	}
 	var groups []uint32
 	for g, m := range d.seen {
-		for _, row := range m {
+		// the values reach the inner aggregate sorted, NULLs last, as
+		// PostgreSQL's sort-based DISTINCT delivers them
+		rows := slices.Collect(maps.Values(m))
+		slices.SortFunc(rows, func(a, b []types.Datum) int { return compareRows(d.argTypes, a, b) })
+		for _, row := range rows {
 			for j, v := range row {
 				AppendDatum(builders[j], v)
 			}
@@ -365,4 +374,22 @@ func (d *distinctAcc) Release() {
 	if r, ok := d.inner.(ReleasingAccumulator); ok {
 		r.Release()
 	}
+}
+
+// compareRows orders value tuples ascending, NULLs last.
+func compareRows(ts []types.T, a, b []types.Datum) int {
+	for j, t := range ts {
+		switch {
+		case a[j] == nil && b[j] == nil:
+			continue
+		case a[j] == nil:
+			return 1
+		case b[j] == nil:
+			return -1
+		}
+		if c := CompareDatums(t, a[j], b[j]); c != 0 {
+			return c
+		}
+	}
+	return 0
 }

@@ -2,6 +2,7 @@ package binder
 
 import (
 	"github.com/weftdb/weft/catalog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -180,9 +181,6 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 		}
 		return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in %s", clause).At(fc.Location)
 	}
-	if len(fc.AggOrder) > 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ORDER BY inside an aggregate call is not supported yet").At(fc.Location)
-	}
 	inner := *s
 	inner.agg = nil
 	inner.aggErr = "aggregate function calls cannot be nested"
@@ -212,6 +210,9 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 		}
 	}
 	call := &logical.AggCall{Name: name, Args: args, Distinct: fc.AggDistinct, New: newAcc, T: ret}
+	if call.OrderBy, err = b.bindAggOrder(fc, args, innerScope); err != nil {
+		return nil, err
+	}
 	if fc.AggFilter != nil {
 		f, err := b.bindExpr(fc.AggFilter, innerScope)
 		if err != nil {
@@ -237,6 +238,24 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 	ac.aggs = append(ac.aggs, call)
 	ac.aggCols = append(ac.aggCols, col)
 	return &logical.ColRef{Col: col}, nil
+}
+
+// bindAggOrder binds the ORDER BY inside an aggregate call.
+func (b *Binder) bindAggOrder(fc *pg.FuncCall, args []logical.Expr, s *scope) ([]logical.SortKey, error) {
+	var keys []logical.SortKey
+	for _, o := range fc.AggOrder {
+		sb := o.Node.(*pg.Node_SortBy).SortBy
+		e, err := b.bindExpr(sb.Node, s)
+		if err != nil {
+			return nil, err
+		}
+		e = b.resolveUnknown(e)
+		if fc.AggDistinct && !slices.ContainsFunc(args, func(a logical.Expr) bool { return a.String() == e.String() }) {
+			return nil, sqlerr.New(sqlerr.InvalidColumnRef, "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list").At(nodeLocation(sb.Node))
+		}
+		keys = append(keys, b.sortKey(e, sb))
+	}
+	return keys, nil
 }
 
 func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {

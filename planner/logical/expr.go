@@ -205,6 +205,7 @@ type AggCall struct {
 	Args     []Expr
 	Distinct bool
 	Filter   Expr
+	OrderBy  []SortKey // agg(x ORDER BY y): the order rows reach the aggregate
 	New      func() exec.Accumulator
 	T        types.T
 }
@@ -221,7 +222,17 @@ func (a *AggCall) String() string {
 	if len(parts) == 0 {
 		parts = []string{"*"}
 	}
-	return a.Name + "(" + d + strings.Join(parts, ", ") + ")"
+	order := ""
+	for i, k := range a.OrderBy {
+		order += map[bool]string{true: " ORDER BY ", false: ", "}[i == 0] + k.Expr.String()
+		if k.Desc {
+			order += " DESC"
+		}
+		if k.NullsFirst != k.Desc {
+			order += map[bool]string{true: " NULLS FIRST", false: " NULLS LAST"}[k.NullsFirst]
+		}
+	}
+	return a.Name + "(" + d + strings.Join(parts, ", ") + order + ")"
 }
 
 // WindowCall is a window function computed by a Window node.

@@ -236,6 +236,9 @@ func planExprs(p logical.Plan) []logical.Expr {
 		out := append([]logical.Expr{}, n.Groups...)
 		for _, a := range n.Aggs {
 			out = append(out, a.Args...)
+			for _, k := range a.OrderBy {
+				out = append(out, k.Expr)
+			}
 			if a.Filter != nil {
 				out = append(out, a.Filter)
 			}

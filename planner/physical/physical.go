@@ -270,7 +270,11 @@ func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {
 				return nil, err
 			}
 		}
-		aggs[i] = exec.AggSpec{Name: a.Name, Args: args, Distinct: a.Distinct, Filter: filter, New: a.New, T: a.T}
+		order, err := b.sortKeys(a.OrderBy, inCols)
+		if err != nil {
+			return nil, err
+		}
+		aggs[i] = exec.AggSpec{Name: a.Name, Args: args, Distinct: a.Distinct, Filter: filter, OrderBy: order, New: a.New, T: a.T}
 	}
 	return &exec.HashAggregate{Env: b.Env, Input: in, Keys: keys, Aggs: aggs, Out: ArrowSchema(n.Cols)}, nil
 }
