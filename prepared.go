@@ -65,11 +65,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 				return err
 			}
 			p.Columns = columnsOf(plan.Columns())
-			for i := range p.ParamTypes {
-				if i < len(b.ParamTypes) {
-					p.ParamTypes[i] = b.ParamTypes[i]
-				}
-			}
+			inferParamTypes(p.ParamTypes, declared, b.ParamTypes)
 		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt:
 			// bind without running, to learn the parameters' types
 			s.ctx, s.paramTypes, s.describing = ctx, p.ParamTypes, true
@@ -80,11 +76,7 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 				return err
 			}
 			p.Columns = s.describedColumns
-			for i := range p.ParamTypes {
-				if i < len(s.described.ParamTypes) {
-					p.ParamTypes[i] = s.described.ParamTypes[i]
-				}
-			}
+			inferParamTypes(p.ParamTypes, declared, s.described.ParamTypes)
 		case *pg.Node_ExplainStmt, *pg.Node_VariableShowStmt:
 			p.Columns = []Column{{Name: "QUERY PLAN", Type: types.TextT}}
 			if v, ok := st.(*pg.Node_VariableShowStmt); ok {
@@ -143,6 +135,16 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		return nil, sqlerr.Wrap(err)
 	}
 	return res, nil
+}
+
+// inferParamTypes takes the binder's types for the parameters the client
+// left undeclared; a declared type stands (the client encodes values in it).
+func inferParamTypes(out, declared, inferred []types.T) {
+	for i := range out {
+		if i < len(inferred) && (i >= len(declared) || declared[i].Kind == 0 || declared[i].Kind == types.Unknown) {
+			out[i] = inferred[i]
+		}
+	}
 }
 
 // countParams finds the highest $n in a statement by walking its parse tree.

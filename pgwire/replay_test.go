@@ -26,13 +26,22 @@ const clientsDir = "../../shared/clients"
 // up: raise it when support improves. Everything below it is a known gap,
 // listed by TestReplayClientCaptures -v.
 var replayFloor = map[string]int{
-	"pgx.sql":           32,
-	"pgx-modes.sql":     17,
-	"lib-pq.sql":        19,
-	"psycopg2.sql":      32,
-	"node-postgres.sql": 19,
-	"pgjdbc.sql":        44,
-	"psql.sql":          32,
+	"pgx.sql":                           32,
+	"pgx-modes.sql":                     17,
+	"lib-pq.sql":                        19,
+	"psycopg2.sql":                      32,
+	"node-postgres.sql":                 19,
+	"pgjdbc.sql":                        45,
+	"psql.sql":                          32,
+	"pgjdbc-assumeMinServerVersion.sql": 43,
+	"psql-tty.sql":                      1,
+	"lib-pq-default-sslmode.sql":        0,
+	"types-lib-pq.sql":                  0,
+	"types-node-postgres.sql":           0,
+	"types-pgjdbc.sql":                  14,
+	"types-pgx.sql":                     1,
+	"types-psql.sql":                    0,
+	"types-psycopg2.sql":                1,
 }
 
 // record is one captured statement execution.
@@ -41,10 +50,12 @@ type record struct {
 	extended bool
 	sql      string
 	params   []string
-	pformats []int16
-	rformats []int16
-	colOIDs  []uint32
-	tag      string
+	// paramOIDs are the types the client declared in Parse
+	paramOIDs []uint32
+	pformats  []int16
+	rformats  []int16
+	colOIDs   []uint32
+	tag       string
 }
 
 var (
@@ -53,6 +64,8 @@ var (
 	reColumn  = regexp.MustCompile(`:(\d+)\(`)
 	reTags    = regexp.MustCompile(`tags=\[([^\]]*)\]`)
 )
+
+var reParamOID = regexp.MustCompile(`\b(\d+)\(`)
 
 func parseCapture(text string) []record {
 	var out []record
@@ -64,6 +77,11 @@ func parseCapture(text string) []record {
 			switch {
 			case strings.HasPrefix(l, "-- conn="):
 				r.extended = strings.Contains(l, "proto=extended")
+			case strings.HasPrefix(l, "-- parse param oids:"):
+				for _, m := range reParamOID.FindAllStringSubmatch(l, -1) {
+					oid, _ := strconv.Atoi(m[1])
+					r.paramOIDs = append(r.paramOIDs, uint32(oid))
+				}
 			case reBind.MatchString(l):
 				m := reBind.FindStringSubmatch(l)
 				json.Unmarshal([]byte(m[1]), &r.params)
@@ -140,7 +158,7 @@ func replay(ctx context.Context, c *pgconn.PgConn, r record) error {
 				params[i] = []byte(p)
 			}
 		}
-		res := c.ExecParams(ctx, r.sql, params, nil, r.pformats, r.rformats).Read()
+		res := c.ExecParams(ctx, r.sql, params, r.paramOIDs, r.pformats, r.rformats).Read()
 		results = []*pgconn.Result{res}
 	} else {
 		var err error

@@ -377,6 +377,12 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 	if name == "unnest" {
 		return b.bindUnnest(rf, fc.FuncCall, s)
 	}
+	if name == "pg_get_keywords" || name == "pg_catalog.pg_get_keywords" {
+		if len(fc.FuncCall.Args) > 0 {
+			return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function pg_get_keywords takes no arguments").At(fc.FuncCall.Location)
+		}
+		return b.aliased(b.keywordsValues(), rf.Alias, "pg_get_keywords")
+	}
 	if name != "generate_series" {
 		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.FuncCall.Location)
 	}
@@ -755,4 +761,23 @@ func (b *Binder) bindLateralJoin(j *pg.JoinExpr, left logical.Plan, litems []sco
 		return plan, aliased, true, err
 	}
 	return plan, items, true, nil
+}
+
+// keywordsValues is pg_get_keywords(): the grammar's keywords with their
+// categories, as constant rows.
+func (b *Binder) keywordsValues() *logical.Values {
+	v := &logical.Values{Cols: []logical.Column{
+		b.newColumn("word", types.TextT), b.newColumn("catcode", types.CharT1), b.newColumn("barelabel", types.BoolT),
+		b.newColumn("catdesc", types.TextT), b.newColumn("baredesc", types.TextT)}}
+	for _, k := range parser.Keywords {
+		bare := "requires AS"
+		if k.BareLabel {
+			bare = "can be bare label"
+		}
+		v.Rows = append(v.Rows, []logical.Expr{
+			&logical.Const{T: types.TextT, Value: k.Word}, &logical.Const{T: types.CharT1, Value: string(k.Category)},
+			&logical.Const{T: types.BoolT, Value: k.BareLabel}, &logical.Const{T: types.TextT, Value: parser.CategoryDescription(k.Category)},
+			&logical.Const{T: types.TextT, Value: bare}})
+	}
+	return v
 }

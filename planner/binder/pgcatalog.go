@@ -110,7 +110,7 @@ var catalogShapes = map[string][]catCol{
 	"pg_indexes":               {{"schemaname", tName}, {"tablename", tName}, {"indexname", tName}, {"tablespace", tName}, {"indexdef", tText}},
 	"pg_matviews":              {{"schemaname", tName}, {"matviewname", tName}, {"matviewowner", tName}, {"tablespace", tName}, {"hasindexes", tBool}, {"ispopulated", tBool}, {"definition", tText}},
 	"pg_sequences":             {{"schemaname", tName}, {"sequencename", tName}, {"sequenceowner", tName}, {"data_type", tText}, {"start_value", types.Int8T}, {"min_value", types.Int8T}, {"max_value", types.Int8T}, {"increment_by", types.Int8T}, {"cycle", tBool}, {"cache_size", types.Int8T}, {"last_value", types.Int8T}},
-	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}},
+	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}, {"rngmultitypid", tOID}, {"rngcollation", tOID}, {"rngsubopc", tOID}, {"rngcanonical", tOID}, {"rngsubdiff", tOID}},
 	"pg_foreign_table":         {{"ftrelid", tOID}, {"ftserver", tOID}},
 	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tChar}},
 }
