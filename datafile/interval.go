@@ -63,6 +63,10 @@ func markedType(f arrow.Field) (types.T, bool) {
 		return types.IntervalT, true
 	case v == "uuid" && f.Type.ID() == arrow.BINARY:
 		return types.UUIDT, true
+	case v == "json" && f.Type.ID() == arrow.STRING:
+		return types.JSONT, true
+	case v == "jsonb" && f.Type.ID() == arrow.STRING:
+		return types.JSONBT, true
 	}
 	return types.T{}, false
 }
@@ -70,8 +74,9 @@ func markedType(f arrow.Field) (types.T, bool) {
 // FieldMetadata marks a column whose SQL type its Arrow type does not
 // tell (uuid is stored as binary) so that reading the file restores it.
 func FieldMetadata(t types.T) arrow.Metadata {
-	if t.Kind == types.UUID {
-		return arrow.NewMetadata([]string{weftTypeKey}, []string{"uuid"})
+	switch t.Kind {
+	case types.UUID, types.JSON, types.JSONB:
+		return arrow.NewMetadata([]string{weftTypeKey}, []string{t.String()})
 	}
 	return arrow.Metadata{}
 }

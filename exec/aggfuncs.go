@@ -55,6 +55,10 @@ func Aggregates() map[string]*AggregateDef {
 		{Name: "every", Resolve: resolveBool(true)},
 		{Name: "string_agg", Resolve: resolveStringAgg},
 		{Name: "array_agg", Resolve: resolveArrayAgg},
+		{Name: "json_agg", Resolve: resolveJSONAgg(types.JSONT, false)},
+		{Name: "jsonb_agg", Resolve: resolveJSONAgg(types.JSONBT, false)},
+		{Name: "json_object_agg", Resolve: resolveJSONAgg(types.JSONT, true)},
+		{Name: "jsonb_object_agg", Resolve: resolveJSONAgg(types.JSONBT, true)},
 	}
 	m := make(map[string]*AggregateDef, len(defs))
 	for _, d := range defs {

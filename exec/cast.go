@@ -113,6 +113,8 @@ func CanCast(from, to types.T) bool {
 	switch {
 	case from.IsNumber() && to.IsNumber():
 		return true
+	case isJSON(from) && isJSON(to), from.Kind == types.JSONB && (to.IsNumber() || to.Kind == types.Bool):
+		return true
 	case from.Kind == types.Bool && to.Kind == types.Int4, from.Kind == types.Int4 && to.Kind == types.Bool:
 		return true
 	case from.Kind == types.Date && (to.Kind == types.Timestamp || to.Kind == types.TimestampTZ):
@@ -160,6 +162,8 @@ func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, err
 		return fitString(types.Format(from, d), to, explicit)
 	}
 	switch {
+	case isJSON(from):
+		return castJSON(d.(string), from, to)
 	case from.IsInteger():
 		v := d.(int64)
 		switch {

@@ -20,7 +20,7 @@ type ScalarDef struct {
 // Scalars returns the built-in scalar functions by name.
 func Scalars() map[string]*ScalarDef {
 	m := map[string]*ScalarDef{}
-	for _, group := range [][]*ScalarDef{mathFunctions(), stringFunctions(), timeFunctions(), catalogFunctions()} {
+	for _, group := range [][]*ScalarDef{mathFunctions(), stringFunctions(), timeFunctions(), catalogFunctions(), jsonFunctions()} {
 		for _, d := range group {
 			m[d.Name] = d
 		}

@@ -61,6 +61,10 @@ func typeForOID(oid uint32) (types.T, bool) {
 		return types.IntervalT, true
 	case 2950:
 		return types.UUIDT, true
+	case 114:
+		return types.JSONT, true
+	case 3802:
+		return types.JSONBT, true
 	}
 	if e := types.ElemOID(oid); e != 0 {
 		if et, ok := typeForOID(e); ok && et.Kind != types.Unknown {
@@ -121,7 +125,8 @@ func encodeText(t types.T, d types.Datum) []byte {
 func canBinary(t types.T) bool {
 	switch t.Kind {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Char,
-		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time, types.UUID:
+		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time, types.UUID,
+		types.JSON, types.JSONB:
 		return true
 	case types.Array:
 		return canBinary(t.ElemT())
@@ -156,8 +161,10 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 		return binary.BigEndian.AppendUint32(nil, math.Float32bits(float32(d.(float64)))), nil
 	case types.Float8:
 		return binary.BigEndian.AppendUint64(nil, math.Float64bits(d.(float64))), nil
-	case types.Text, types.Varchar, types.Char:
+	case types.Text, types.Varchar, types.Char, types.JSON:
 		return []byte(d.(string)), nil
+	case types.JSONB: // a version byte, then the text
+		return append([]byte{1}, d.(string)...), nil
 	case types.Bytea, types.UUID:
 		return d.([]byte), nil
 	case types.Date:
@@ -274,6 +281,13 @@ func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
 		return math.Float64frombits(binary.BigEndian.Uint64(raw)), nil
 	case types.Text, types.Varchar, types.Char, types.Unknown:
 		return string(raw), nil
+	case types.JSON:
+		return types.Parse(t, string(raw))
+	case types.JSONB:
+		if len(raw) == 0 || raw[0] != 1 {
+			return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "unsupported jsonb version number")
+		}
+		return types.Parse(t, string(raw[1:]))
 	case types.Bytea:
 		return append([]byte{}, raw...), nil
 	case types.UUID:

@@ -608,3 +608,42 @@ func TestSessionIdentity(t *testing.T) {
 		t.Errorf("got %q %q %d, want tester tester %d", user, session, pid, c.PgConn().PID())
 	}
 }
+
+// TestJSONFormats stores a Go map as jsonb and json through pgx in every
+// exec mode (binary jsonb carries a version byte) and reads the documents
+// and members back.
+func TestJSONFormats(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, "CREATE TABLE docs (n int, j jsonb, raw json)"); err != nil {
+		t.Fatal(err)
+	}
+	for i, mode := range modes {
+		c := connect(t, url, mode)
+		var doc, probe any = map[string]any{"name": "weft", "n": i, "tags": []string{"a", "b"}}, map[string]any{"tags": []string{"b"}}
+		if mode == pgx.QueryExecModeExec || mode == pgx.QueryExecModeSimpleProtocol {
+			// without a statement description pgx cannot encode a map
+			// (against PostgreSQL too): send the documents' text
+			doc, probe = fmt.Sprintf(`{"name": "weft", "n": %d, "tags": ["a", "b"]}`, i), `{"tags": ["b"]}`
+		}
+		if _, err := c.Exec(ctx, "INSERT INTO docs VALUES ($1, $2, $3)", i, doc, doc); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		var got, raw map[string]any
+		var name string
+		var tags int
+		err := c.QueryRow(ctx, "SELECT j, raw, j ->> 'name', jsonb_array_length(j -> 'tags') FROM docs WHERE n = $1 AND j @> $2",
+			i, probe).Scan(&got, &raw, &name, &tags)
+		if err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if got["name"] != "weft" || got["n"] != float64(i) || raw["name"] != "weft" || name != "weft" || tags != 2 {
+			t.Errorf("mode %v: got %v / %v / %s / %d", mode, got, raw, name, tags)
+		}
+	}
+	var text string
+	if err := setup.QueryRow(ctx, "SELECT j::text FROM docs WHERE n = 0").Scan(&text); err != nil || text != `{"n": 0, "name": "weft", "tags": ["a", "b"]}` {
+		t.Errorf("jsonb text: %q, %v", text, err)
+	}
+}

@@ -115,6 +115,9 @@ func (b *Binder) binaryOp(op string, l, r logical.Expr, loc int32) (logical.Expr
 }
 
 func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.Expr, error) {
+	if e, ok, err := b.jsonOp(op, l, r); ok || err != nil {
+		return e, err
+	}
 	switch op {
 	case "+", "-", "*", "/", "%":
 		return b.arith(exec.ArithOp(op[0]), l, r)
@@ -381,4 +384,31 @@ func (b *Binder) arrayConcat(l, r logical.Expr, loc int32) (logical.Expr, error)
 		return nil, err
 	}
 	return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ArrayConcatKernel(at, l.Type().Kind == types.Array, r.Type().Kind == types.Array), T: at, Infix: true}, nil
+}
+
+// jsonOp binds the json and jsonb operators (->, ->>, @> …); ok is false
+// when neither side is json.
+func (b *Binder) jsonOp(op string, l, r logical.Expr) (logical.Expr, bool, error) {
+	lt, rt := l.Type(), r.Type()
+	if lt.Kind == types.Unknown && (rt.Kind == types.JSONB || rt.Kind == types.JSON) && (op == "<@" || op == "@>" || op == "||") {
+		lt = rt // '{"a":1}' <@ j: the literal takes the other side's type
+	}
+	if rt.Kind == types.Unknown && (lt.Kind == types.JSONB || lt.Kind == types.JSON) && (op == "@>" || op == "<@" || op == "||") {
+		rt = lt
+	}
+	if rt.Kind == types.Unknown && (op == "#>" || op == "#>>" || op == "?|" || op == "?&") {
+		rt = types.ArrayOf(types.TextT)
+	}
+	args, ret, k, ok := exec.JSONOp(op, lt, rt)
+	if !ok {
+		return nil, false, nil
+	}
+	var err error
+	if l, err = b.coerce(l, args[0]); err != nil {
+		return nil, true, opNotExist(op, l.Type(), r.Type())
+	}
+	if r, err = b.coerce(r, args[1]); err != nil {
+		return nil, true, opNotExist(op, lt, r.Type())
+	}
+	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: k, T: ret, Infix: true}, true, nil
 }

@@ -248,6 +248,10 @@ func Parse(t T, s string) (Datum, error) {
 		return s, nil
 	case UUID:
 		return ParseUUID(s)
+	case JSON:
+		return ParseJSON(s)
+	case JSONB:
+		return NormalizeJSONB(s)
 	case Array:
 		return parseArray(t, s)
 	case Bytea:

@@ -32,6 +32,8 @@ const (
 	Interval
 	UUID  // 16 bytes, kept as an Arrow binary value
 	Array // one-dimensional; Elem is the element kind, Prec/Scale/Len its modifiers
+	JSON  // json: the text as given, checked to be JSON
+	JSONB // jsonb: the text normalized (keys sorted and unique, PostgreSQL's spacing)
 )
 
 // T is a SQL type. Len is the declared length of varchar(n)/char(n) (0 =
@@ -77,6 +79,7 @@ func (t T) ElemT() T {
 var arrayOIDs = map[uint32]uint32{
 	16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028, 700: 1021, 701: 1022,
 	1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951,
+	114: 199, 3802: 3807,
 }
 
 // ArrayOID is the OID of the array type of elements of type OID elem.
@@ -117,6 +120,8 @@ var (
 	TimestampTZT = T{Kind: TimestampTZ}
 	IntervalT    = T{Kind: Interval}
 	UUIDT        = T{Kind: UUID}
+	JSONT        = T{Kind: JSON}
+	JSONBT       = T{Kind: JSONB}
 )
 
 // MaxNumericPrecision is the widest decimal128 precision.
@@ -153,7 +158,7 @@ func (t T) Arrow() arrow.DataType {
 		return arrow.PrimitiveTypes.Float64
 	case Numeric:
 		return &arrow.Decimal128Type{Precision: MaxNumericPrecision, Scale: t.Scale}
-	case Text, Varchar, Char, Unknown:
+	case Text, Varchar, Char, Unknown, JSON, JSONB:
 		return arrow.BinaryTypes.String
 	case Bytea, UUID:
 		return arrow.BinaryTypes.Binary
@@ -203,6 +208,10 @@ func (t T) OID() uint32 {
 		return 17
 	case UUID:
 		return 2950
+	case JSON:
+		return 114
+	case JSONB:
+		return 3802
 	case Array:
 		return arrayOIDs[t.ElemT().OID()]
 	case Date:
@@ -272,6 +281,10 @@ func (t T) String() string {
 		return "bytea"
 	case UUID:
 		return "uuid"
+	case JSON:
+		return "json"
+	case JSONB:
+		return "jsonb"
 	case Array:
 		return t.ElemT().String() + "[]"
 	case Date:
@@ -337,6 +350,10 @@ func FromName(name string, mods []int32) (T, bool) {
 		return t, true
 	case "bytea":
 		return ByteaT, true
+	case "json":
+		return JSONT, true
+	case "jsonb":
+		return JSONBT, true
 	case "uuid":
 		return UUIDT, true
 	case "date":

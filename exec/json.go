@@ -1,0 +1,517 @@
+package exec
+
+import (
+	"encoding/json"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func isJSON(t types.T) bool { return t.Kind == types.JSON || t.Kind == types.JSONB }
+
+// castJSON converts a json or jsonb value: between the two, or a jsonb
+// scalar to a number or boolean (jsonb '1'::int).
+func castJSON(s string, from, to types.T) (types.Datum, error) {
+	if isJSON(to) {
+		return types.Parse(to, s)
+	}
+	v, err := types.DecodeJSON(s)
+	if err != nil {
+		return nil, err
+	}
+	switch x := v.(type) {
+	case json.Number:
+		if to.IsNumber() {
+			return types.Parse(to, types.NormalizeJSONNumber(string(x)))
+		}
+	case bool:
+		if to.Kind == types.Bool {
+			return x, nil
+		}
+	}
+	return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot cast %s %s to type %s", from, types.JSONTypeOf(s), to)
+}
+
+// JSONOp resolves a json/jsonb operator: -> ->> #> #>> @> <@ ? ?| ?& and
+// jsonb || and -. It returns the argument types, the result type and the
+// kernel, or ok=false when the operator does not take these types.
+func JSONOp(op string, l, r types.T) (args []types.T, ret types.T, k Kernel, ok bool) {
+	if !isJSON(l) && !(isJSON(r) && (op == "<@" || op == "||")) {
+		return nil, types.T{}, nil, false
+	}
+	jt := l
+	if !isJSON(jt) {
+		jt = r
+	}
+	switch op {
+	case "->", "->>":
+		ret := jt
+		if op == "->>" {
+			ret = types.TextT
+		}
+		byIndex := r.IsInteger()
+		rt := types.TextT
+		if byIndex {
+			rt = types.Int4T
+		}
+		return []types.T{jt, rt}, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			key, idx := "", 0
+			if byIndex {
+				idx = int(ds[1].(int64))
+			} else {
+				key = ds[1].(string)
+			}
+			m, found := types.JSONMember(ds[0].(string), key, idx, byIndex)
+			if !found {
+				return nil, nil
+			}
+			if op == "->>" {
+				return types.JSONText(m), nil
+			}
+			return m, nil
+		}), true
+	case "#>", "#>>":
+		ret := jt
+		if op == "#>>" {
+			ret = types.TextT
+		}
+		return []types.T{jt, types.ArrayOf(types.TextT)}, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			cur := ds[0].(string)
+			for _, p := range ds[1].([]types.Datum) {
+				if p == nil {
+					return nil, nil
+				}
+				key := p.(string)
+				idx, err := strconv.Atoi(key)
+				byIndex := err == nil && strings.HasPrefix(strings.TrimSpace(cur), "[")
+				m, found := types.JSONMember(cur, key, idx, byIndex)
+				if !found {
+					return nil, nil
+				}
+				cur = m
+			}
+			if op == "#>>" {
+				return types.JSONText(cur), nil
+			}
+			return cur, nil
+		}), true
+	}
+	if l.Kind != types.JSONB && !(op == "<@" && r.Kind == types.JSONB) && op != "||" {
+		return nil, types.T{}, nil, false // the rest are jsonb's
+	}
+	switch op {
+	case "@>", "<@":
+		return []types.T{types.JSONBT, types.JSONBT}, types.BoolT, rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+			a, b := ds[0].(string), ds[1].(string)
+			if op == "<@" {
+				a, b = b, a
+			}
+			av, err := types.DecodeJSON(a)
+			if err != nil {
+				return nil, err
+			}
+			bv, err := types.DecodeJSON(b)
+			if err != nil {
+				return nil, err
+			}
+			return jsonContains(av, bv, true), nil
+		}), true
+	case "?", "?|", "?&":
+		rt := types.TextT
+		if op != "?" {
+			rt = types.ArrayOf(types.TextT)
+		}
+		return []types.T{types.JSONBT, rt}, types.BoolT, rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+			v, err := types.DecodeJSON(ds[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			if op == "?" {
+				return jsonHasKey(v, ds[1].(string)), nil
+			}
+			all := op == "?&"
+			for _, k := range ds[1].([]types.Datum) {
+				if k == nil {
+					continue
+				}
+				if has := jsonHasKey(v, k.(string)); has != all {
+					return has, nil
+				}
+			}
+			return all, nil
+		}), true
+	case "||":
+		return []types.T{types.JSONBT, types.JSONBT}, types.JSONBT, rowKernel(types.JSONBT, func(ds []types.Datum) (types.Datum, error) {
+			a, err := types.DecodeJSON(ds[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			b, err := types.DecodeJSON(ds[1].(string))
+			if err != nil {
+				return nil, err
+			}
+			return types.EncodeJSONB(jsonConcat(a, b)), nil
+		}), true
+	case "-":
+		return []types.T{types.JSONBT, types.TextT}, types.JSONBT, rowKernel(types.JSONBT, func(ds []types.Datum) (types.Datum, error) {
+			v, err := types.DecodeJSON(ds[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			key := ds[1].(string)
+			switch x := v.(type) {
+			case map[string]any:
+				delete(x, key)
+			case []any:
+				var kept []any
+				for _, e := range x {
+					if s, ok := e.(string); !ok || s != key {
+						kept = append(kept, e)
+					}
+				}
+				v = append([]any{}, kept...)
+			default:
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot delete from scalar")
+			}
+			return types.EncodeJSONB(v), nil
+		}), true
+	}
+	return nil, types.T{}, nil, false
+}
+
+// jsonContains is jsonb's @>: every member of b is in a, recursively;
+// at the top level an array also contains a scalar it holds.
+func jsonContains(a, b any, top bool) bool {
+	switch bx := b.(type) {
+	case map[string]any:
+		ax, ok := a.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, bv := range bx {
+			av, ok := ax[k]
+			if !ok || !jsonContains(av, bv, false) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		ax, ok := a.([]any)
+		if !ok {
+			return false
+		}
+		for _, bv := range bx {
+			found := false
+			for _, av := range ax {
+				if jsonContains(av, bv, false) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	if ax, ok := a.([]any); ok && top {
+		for _, av := range ax {
+			if jsonScalarEqual(av, b) {
+				return true
+			}
+		}
+		return false
+	}
+	return jsonScalarEqual(a, b)
+}
+
+func jsonScalarEqual(a, b any) bool {
+	switch x := a.(type) {
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		rx, ok1 := new(big.Rat).SetString(string(x))
+		ry, ok2 := new(big.Rat).SetString(string(y))
+		return ok1 && ok2 && rx.Cmp(ry) == 0
+	case map[string]any, []any:
+		return false
+	}
+	return a == b
+}
+
+// jsonHasKey is jsonb's ?: a top-level key, or a string element of an
+// array.
+func jsonHasKey(v any, key string) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		_, ok := x[key]
+		return ok
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok && s == key {
+				return true
+			}
+		}
+	case string:
+		return x == key
+	}
+	return false
+}
+
+// jsonConcat is jsonb's ||: objects merge (the right side wins), anything
+// else concatenates as arrays.
+func jsonConcat(a, b any) any {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		out := map[string]any{}
+		for k, v := range am {
+			out[k] = v
+		}
+		for k, v := range bm {
+			out[k] = v
+		}
+		return out
+	}
+	asArray := func(v any) []any {
+		if x, ok := v.([]any); ok {
+			return x
+		}
+		return []any{v}
+	}
+	return append(append([]any{}, asArray(a)...), asArray(b)...)
+}
+
+// ToJSON renders a value of type t as JSON text (to_json): numbers and
+// booleans as themselves, json as is, arrays as arrays, timestamps in ISO
+// form, everything else as a string of its text form.
+func ToJSON(t types.T, d types.Datum) string {
+	var sb strings.Builder
+	writeValueJSON(&sb, t, d)
+	return sb.String()
+}
+
+func writeValueJSON(sb *strings.Builder, t types.T, d types.Datum) {
+	if d == nil {
+		sb.WriteString("null")
+		return
+	}
+	switch {
+	case t.Kind == types.JSON || t.Kind == types.JSONB:
+		sb.WriteString(d.(string))
+	case t.Kind == types.Bool:
+		sb.WriteString(strconv.FormatBool(d.(bool)))
+	case t.IsNumber():
+		s := types.Format(t, d)
+		if s == "NaN" || strings.HasSuffix(s, "Infinity") {
+			types.WriteJSONString(sb, s)
+			return
+		}
+		sb.WriteString(s)
+	case t.Kind == types.Array:
+		sb.WriteByte('[')
+		for i, e := range d.([]types.Datum) {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			writeValueJSON(sb, t.ElemT(), e)
+		}
+		sb.WriteByte(']')
+	case t.Kind == types.Timestamp || t.Kind == types.TimestampTZ:
+		s := strings.Replace(types.Format(t, d), " ", "T", 1)
+		if t.Kind == types.TimestampTZ && len(s) >= 3 && (s[len(s)-3] == '+' || s[len(s)-3] == '-') {
+			s += ":00" // ISO 8601 spells the offset out
+		}
+		types.WriteJSONString(sb, s)
+	default:
+		types.WriteJSONString(sb, types.Format(t, d))
+	}
+}
+
+// jsonFunctions are the json/jsonb scalar functions.
+func jsonFunctions() []*ScalarDef {
+	typeOf := func(name string, jt types.T) *ScalarDef {
+		return sig(name, []types.T{jt}, types.TextT, func(ds []types.Datum) (types.Datum, error) {
+			return types.JSONTypeOf(ds[0].(string)), nil
+		})
+	}
+	arrayLength := func(name string, jt types.T) *ScalarDef {
+		return sig(name, []types.T{jt}, types.Int4T, func(ds []types.Datum) (types.Datum, error) {
+			v, err := types.DecodeJSON(ds[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			a, ok := v.([]any)
+			if !ok {
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot get array length of a non-array")
+			}
+			return int64(len(a)), nil
+		})
+	}
+	toJSON := func(name string, jt types.T) *ScalarDef {
+		return &ScalarDef{Name: name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 1 {
+				return nil, types.T{}, nil, NoSuchFunction(name, args)
+			}
+			t := args[0]
+			if t.Kind == types.Unknown {
+				t = types.TextT
+			}
+			return []types.T{t}, jt, rowKernel(jt, func(ds []types.Datum) (types.Datum, error) {
+				return jsonResult(jt, ToJSON(t, ds[0]))
+			}), nil
+		}}
+	}
+	build := func(name string, jt types.T, object bool) *ScalarDef {
+		return &ScalarDef{Name: name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if object && len(args)%2 != 0 {
+				return nil, types.T{}, nil, sqlerr.New(sqlerr.InvalidParameter, "argument list must have even number of elements").
+					WithHint("The arguments of " + name + "() must consist of alternating keys and values.")
+			}
+			ts := make([]types.T, len(args))
+			for i, t := range args {
+				if t.Kind == types.Unknown {
+					t = types.TextT
+				}
+				ts[i] = t
+			}
+			return ts, jt, rowKernelNullable(jt, func(ds []types.Datum) (types.Datum, error) {
+				var sb strings.Builder
+				if !object {
+					sb.WriteByte('[')
+				} else {
+					sb.WriteByte('{')
+				}
+				for i, d := range ds {
+					if i > 0 {
+						sb.WriteString(map[bool]string{true: " : ", false: ", "}[object && i%2 == 1])
+					}
+					if object && i%2 == 0 {
+						if d == nil {
+							return nil, sqlerr.New(sqlerr.InvalidParameter, "null value not allowed for object key")
+						}
+						types.WriteJSONString(&sb, types.Format(ts[i], d))
+						continue
+					}
+					writeValueJSON(&sb, ts[i], d)
+				}
+				if !object {
+					sb.WriteByte(']')
+				} else {
+					sb.WriteByte('}')
+				}
+				return jsonResult(jt, sb.String())
+			}), nil
+		}}
+	}
+	return []*ScalarDef{
+		typeOf("json_typeof", types.JSONT), typeOf("jsonb_typeof", types.JSONBT),
+		arrayLength("json_array_length", types.JSONT), arrayLength("jsonb_array_length", types.JSONBT),
+		toJSON("to_json", types.JSONT), toJSON("to_jsonb", types.JSONBT),
+		build("json_build_object", types.JSONT, true), build("jsonb_build_object", types.JSONBT, true),
+		build("json_build_array", types.JSONT, false), build("jsonb_build_array", types.JSONBT, false),
+		sig("jsonb_pretty", []types.T{types.JSONBT}, types.TextT, func(ds []types.Datum) (types.Datum, error) {
+			var v any
+			if err := json.Unmarshal([]byte(ds[0].(string)), &v); err != nil {
+				return nil, err
+			}
+			out, err := json.MarshalIndent(v, "", "    ")
+			return string(out), err
+		}),
+	}
+}
+
+// jsonResult is text built as JSON, as the result type wants it (jsonb
+// normalized).
+func jsonResult(jt types.T, s string) (types.Datum, error) {
+	if jt.Kind == types.JSONB {
+		return types.NormalizeJSONB(s)
+	}
+	return s, nil
+}
+
+// ---- json_agg, jsonb_agg, json_object_agg, jsonb_object_agg ----
+
+type jsonAggAcc struct {
+	jt     types.T
+	argTs  []types.T
+	object bool
+	parts  [][]string
+}
+
+func resolveJSONAgg(jt types.T, object bool) func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+	return func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
+		name := map[bool]string{true: "json_object_agg", false: "json_agg"}[object]
+		if jt.Kind == types.JSONB {
+			name = strings.Replace(name, "json", "jsonb", 1)
+		}
+		if object && len(args) != 2 || !object && len(args) != 1 {
+			return nil, types.T{}, nil, wrongAggArgs(name, args)
+		}
+		ts := make([]types.T, len(args))
+		for i, t := range args {
+			if t.Kind == types.Unknown {
+				t = types.TextT
+			}
+			ts[i] = t
+		}
+		return ts, jt, func() Accumulator { return &jsonAggAcc{jt: jt, argTs: ts, object: object} }, nil
+	}
+}
+
+func (a *jsonAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	a.parts = grow[[]string](a.parts, ng, nil)
+	for i, g := range groups {
+		if !a.object {
+			a.parts[g] = append(a.parts[g], ToJSON(a.argTs[0], DatumAt(args[0], i)))
+			continue
+		}
+		k := DatumAt(args[0], i)
+		if k == nil {
+			return sqlerr.New(sqlerr.InvalidParameter, "field name must not be null")
+		}
+		var sb strings.Builder
+		types.WriteJSONString(&sb, types.Format(a.argTs[0], k))
+		sb.WriteString(" : ")
+		sb.WriteString(ToJSON(a.argTs[1], DatumAt(args[1], i)))
+		a.parts[g] = append(a.parts[g], sb.String())
+	}
+	return nil
+}
+
+func (a *jsonAggAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	a.parts = grow[[]string](a.parts, ng, nil)
+	for g, ps := range o.(*jsonAggAcc).parts {
+		a.parts[mapping[g]] = append(a.parts[mapping[g]], ps...)
+	}
+}
+
+func (a *jsonAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+	a.parts = grow[[]string](a.parts, ng, nil)
+	bld := newBuilder(ec, a.jt)
+	defer bld.Release()
+	for g := 0; g < ng; g++ {
+		if len(a.parts[g]) == 0 {
+			bld.AppendNull() // no rows: NULL
+			continue
+		}
+		var s string
+		if a.object {
+			s = "{ " + strings.Join(a.parts[g], ", ") + " }"
+		} else {
+			s = "[" + strings.Join(a.parts[g], ", ") + "]"
+		}
+		d, err := jsonResult(a.jt, s)
+		if err != nil {
+			return nil, err
+		}
+		AppendDatum(bld, d)
+	}
+	return bld.NewArray(), nil
+}
