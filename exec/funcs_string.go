@@ -516,6 +516,10 @@ func formatText(ds []types.Datum) (types.Datum, error) {
 
 // quoteIdentIfNeeded quotes an identifier unless it is a plain lower-case
 // one, as quote_ident does.
+// QuoteIdentIfNeeded quotes an identifier the way PostgreSQL prints
+// names: only when it would not read back as itself.
+func QuoteIdentIfNeeded(s string) string { return quoteIdentIfNeeded(s) }
+
 func quoteIdentIfNeeded(s string) string {
 	plain := s != ""
 	for i, r := range s {
@@ -527,4 +531,11 @@ func quoteIdentIfNeeded(s string) string {
 		return s
 	}
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// OIDNameKernel prints object identifiers through name (regclass::text).
+func OIDNameKernel(ret types.T, name func(int64) string) Kernel {
+	return rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+		return name(ds[0].(int64)), nil
+	})
 }

@@ -77,6 +77,9 @@ func typeForOID(oid uint32) (types.T, bool) {
 
 // typeSize is pg_type.typlen for RowDescription.
 func typeSize(t types.T) int16 {
+	if t.IsRegType() {
+		return 4
+	}
 	switch t.PG {
 	case 19:
 		return 64
@@ -123,6 +126,9 @@ func encodeText(t types.T, d types.Datum) []byte {
 
 // canBinary reports whether Weft encodes t in binary format.
 func canBinary(t types.T) bool {
+	if t.IsRegType() {
+		return false // the values arrive as names
+	}
 	switch t.Kind {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Char,
 		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time, types.UUID,

@@ -219,6 +219,9 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 
 func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.Expr, error) {
 	from := arg.Type()
+	if from.IsRegType() && from.Kind == types.Int8 && to.IsString() {
+		return b.regNameCall(arg, to), nil
+	}
 	if !exec.CanCast(from, to) {
 		return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).At(loc)
 	}
@@ -697,8 +700,9 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 	if i := strings.LastIndexByte(lit, '.'); i >= 0 {
 		schema, name = strings.Trim(lit[:i], `"`), strings.Trim(lit[i+1:], `"`)
 	}
+	regT, _ := types.FromName(kind, nil)
 	oid := func(v int64) (logical.Expr, bool, error) {
-		return &logical.Const{Value: v, T: types.OIDT}, true, nil
+		return &logical.Const{Value: v, T: regT}, true, nil
 	}
 	switch kind {
 	case "regclass":

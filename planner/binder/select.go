@@ -14,7 +14,10 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 	b.pushLevel()
 	defer b.popLevel()
 	plan, _, err := b.bindSelect(stmt, nil)
-	return plan, err
+	if err != nil {
+		return nil, err
+	}
+	return b.namedRegColumns(plan), nil
 }
 
 // bindSelect binds a query whose enclosing scope (for correlation) is parent.

@@ -70,6 +70,12 @@ func (t T) ElemOrText() T {
 	return T{Kind: t.Elem}
 }
 
+// IsRegType reports whether t is an object identifier type (regclass,
+// regtype, regnamespace, regrole): an OID shown as a name.
+func (t T) IsRegType() bool {
+	return t.PG == 2205 || t.PG == 2206 || t.PG == 4089 || t.PG == 4096
+}
+
 // ElemT is an array type's element type.
 func (t T) ElemT() T {
 	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len}
@@ -121,7 +127,12 @@ var (
 	IntervalT    = T{Kind: Interval}
 	UUIDT        = T{Kind: UUID}
 	JSONT        = T{Kind: JSON}
-	JSONBT       = T{Kind: JSONB}
+	// object identifier types: OIDs that print as the object's name
+	RegClassT     = T{Kind: Int8, PG: 2205}
+	RegTypeT      = T{Kind: Int8, PG: 2206}
+	RegNamespaceT = T{Kind: Int8, PG: 4089}
+	RegRoleT      = T{Kind: Int8, PG: 4096}
+	JSONBT        = T{Kind: JSONB}
 )
 
 // MaxNumericPrecision is the widest decimal128 precision.
@@ -231,6 +242,14 @@ func (t T) OID() uint32 {
 // String returns the type's name as PostgreSQL's format_type prints it.
 func (t T) String() string {
 	switch t.PG {
+	case 2205:
+		return "regclass"
+	case 2206:
+		return "regtype"
+	case 4089:
+		return "regnamespace"
+	case 4096:
+		return "regrole"
 	case 19:
 		return "name"
 	case 26:
@@ -366,7 +385,15 @@ func FromName(name string, mods []int32) (T, bool) {
 		return TimestampTZT, true
 	case "interval":
 		return IntervalT, true
-	case "oid", "regclass", "regtype", "regproc", "regprocedure", "regnamespace", "regrole", "xid", "cid":
+	case "regclass":
+		return RegClassT, true
+	case "regtype":
+		return RegTypeT, true
+	case "regnamespace":
+		return RegNamespaceT, true
+	case "regrole":
+		return RegRoleT, true
+	case "oid", "regproc", "regprocedure", "xid", "cid":
 		// Weft keeps object identifiers as bigint (catalog queries cast to them)
 		return Int8T, true
 	}

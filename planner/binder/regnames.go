@@ -1,0 +1,122 @@
+package binder
+
+import (
+	"slices"
+	"strconv"
+
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// regName is the text an object identifier type prints for oid: the
+// relation, type, schema or role it names (schema-qualified when the
+// search path would not find it), or the number when nothing has it.
+func (b *Binder) regName(t types.T, oid int64) string {
+	switch t.PG {
+	case types.RegClassT.PG:
+		for _, s := range b.Cat.Schemas() {
+			for _, tab := range s.Tables {
+				if int64(tab.OID) == oid {
+					return b.qualified(s.Name, tab.Name)
+				}
+			}
+			for _, v := range s.Views {
+				if int64(v.OID) == oid {
+					return b.qualified(s.Name, v.Name)
+				}
+			}
+		}
+		for name, o := range catalogRelationOIDs {
+			if o == oid {
+				return name
+			}
+		}
+	case types.RegTypeT.PG:
+		for _, bt := range builtinTypes {
+			if bt.oid != oid {
+				continue
+			}
+			switch bt.name {
+			case "char":
+				return `"char"`
+			case "name", "oid":
+				return bt.name
+			}
+			if st, ok := types.FromName(bt.name, nil); ok {
+				return st.String()
+			}
+			return bt.name
+		}
+		if e := types.ElemOID(uint32(oid)); e != 0 {
+			return b.regName(t, int64(e)) + "[]"
+		}
+	case types.RegNamespaceT.PG:
+		if oid == catalogNamespaceOID {
+			return "pg_catalog"
+		}
+		for _, s := range b.Cat.Schemas() {
+			if int64(s.OID) == oid {
+				return s.Name
+			}
+		}
+	case types.RegRoleT.PG:
+		if oid == publicOwnerOID {
+			return "weft"
+		}
+		others := 0
+		for _, r := range b.Cat.Roles() {
+			if r.Name == "weft" {
+				continue
+			}
+			if oid == publicOwnerOID+1+int64(others) {
+				return r.Name
+			}
+			others++
+		}
+	}
+	return strconv.FormatInt(oid, 10)
+}
+
+// qualified names a relation as regclass prints it: bare when the search
+// path finds it, schema.name otherwise.
+func (b *Binder) qualified(schema, name string) string {
+	if slices.Contains(b.SearchPath, schema) {
+		if t, v, ok := b.Cat.Lookup("", name, b.SearchPath); ok && (t != nil && t.Schema == schema || v != nil && v.Schema == schema) {
+			return exec.QuoteIdentIfNeeded(name)
+		}
+	}
+	return exec.QuoteIdentIfNeeded(schema) + "." + exec.QuoteIdentIfNeeded(name)
+}
+
+// regNameCall turns an object identifier into its name (regclass::text,
+// and what a query returns for a regclass column).
+func (b *Binder) regNameCall(e logical.Expr, to types.T) logical.Expr {
+	t := e.Type()
+	return &logical.Call{Name: "text", Args: []logical.Expr{e}, T: to,
+		Kernel: exec.OIDNameKernel(to, func(oid int64) string { return b.regName(t, oid) })}
+}
+
+// namedRegColumns projects a query's object identifier columns as their
+// names (typed text that reports the identifier type's OID), as
+// PostgreSQL's output functions for regclass and friends print them.
+func (b *Binder) namedRegColumns(p logical.Plan) logical.Plan {
+	cols := p.Columns()
+	if !slices.ContainsFunc(cols, func(c logical.Column) bool { return c.T.IsRegType() && c.T.Kind == types.Int8 }) {
+		return p
+	}
+	exprs := make([]logical.Expr, len(cols))
+	out := make([]logical.Column, len(cols))
+	for i, c := range cols {
+		out[i] = c
+		exprs[i] = &logical.ColRef{Col: c}
+		if c.T.IsRegType() && c.T.Kind == types.Int8 {
+			to := types.T{Kind: types.Text, PG: c.T.PG}
+			exprs[i] = b.regNameCall(exprs[i], to)
+			nc := b.newColumn(c.Name, to)
+			nc.Table, nc.TableOID, nc.Attnum = c.Table, c.TableOID, c.Attnum
+			out[i] = nc
+		}
+	}
+	return &logical.Project{Input: p, Exprs: exprs, Cols: out}
+}
