@@ -7,7 +7,6 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
-	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -96,11 +95,14 @@ func namesOf(ns []*pg.Node) []string {
 }
 
 func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, bool, error) {
-	t, err := binder.ResolveTypeName(cd.TypeName)
+	t, dom, err := s.binder(env).ResolveType(cd.TypeName)
 	if err != nil {
 		return catalog.Column{}, false, err
 	}
 	col := catalog.Column{Name: cd.Colname, Type: t, NotNull: cd.IsNotNull}
+	if dom != nil {
+		col.Domain = dom.OID
+	}
 	isPK := false
 	for _, cn := range cd.Constraints {
 		c := cn.Node.(*pg.Node_Constraint).Constraint
@@ -185,6 +187,9 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 	if st.RemoveType == pg.ObjectType_OBJECT_FUNCTION || st.RemoveType == pg.ObjectType_OBJECT_AGGREGATE {
 		return s.dropFunction(st)
+	}
+	if st.RemoveType == pg.ObjectType_OBJECT_TYPE || st.RemoveType == pg.ObjectType_OBJECT_DOMAIN {
+		return s.dropTypes(st)
 	}
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	var tag string

@@ -49,14 +49,15 @@ type store struct {
 }
 
 type storedCatalog struct {
-	Version   int              `json:"version"`
-	NextOID   uint32           `json:"next_oid"`
-	Schemas   []storedSchema   `json:"schemas"`
-	Tables    []storedTable    `json:"tables"`
-	Views     []storedView     `json:"views"`
-	Roles     []catalog.Role   `json:"roles"`
-	Functions []storedFunction `json:"functions"`
-	NextSeg   uint64           `json:"next_segment"`
+	Version   int                 `json:"version"`
+	NextOID   uint32              `json:"next_oid"`
+	Schemas   []storedSchema      `json:"schemas"`
+	Tables    []storedTable       `json:"tables"`
+	Views     []storedView        `json:"views"`
+	Roles     []catalog.Role      `json:"roles"`
+	Functions []storedFunction    `json:"functions"`
+	Types     []*catalog.UserType `json:"types,omitempty"`
+	NextSeg   uint64              `json:"next_segment"`
 	// WALGeneration is the generation of the write-ahead log that
 	// continues this catalog.
 	WALGeneration uint64 `json:"wal_generation"`
@@ -152,8 +153,14 @@ func (st *store) load(db *DB) error {
 			return err
 		}
 	}
+	for _, u := range sc.Types {
+		if err := cat.CreateType(u, true); err != nil {
+			return err
+		}
+	}
 	keep := map[string]bool{}
 	for _, t := range sc.Tables {
+		cat.LinkEnums(t.Columns)
 		cat.ForceNextOID(t.OID)
 		tbl, err := cat.CreateTable(t.Schema, t.Name, t.Columns, false)
 		if err != nil {
@@ -317,6 +324,7 @@ func (st *store) commit(db *DB) error {
 			MaxMemory: u.MaxMemory, Columns: u.Columns, FromManifest: u.FromManifest})
 	}
 	sc.Roles = db.cat.Roles()
+	sc.Types = db.cat.Types()
 	sortCatalog(&sc)
 	sc.NextSeg = st.nextSeg
 	gen := st.gen + 1

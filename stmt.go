@@ -133,6 +133,10 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.fetch(n.FetchStmt)
 	case *pg.Node_ClosePortalStmt:
 		return s.closeCursor(n.ClosePortalStmt)
+	case *pg.Node_CreateEnumStmt:
+		return s.createEnum(n.CreateEnumStmt)
+	case *pg.Node_CreateDomainStmt:
+		return s.createDomain(env, n.CreateDomainStmt)
 	case *pg.Node_DefineStmt:
 		if n.DefineStmt.Kind == pg.ObjectType_OBJECT_AGGREGATE {
 			return s.createAggregate(ctx, n.DefineStmt)

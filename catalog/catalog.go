@@ -22,6 +22,9 @@ type Column struct {
 	NotNull bool
 	// Default is the DEFAULT expression's SQL text ("" for none).
 	Default string
+	// Domain is the OID of the domain the column was declared with (its
+	// Type is the domain's base type), 0 for none.
+	Domain uint32 `json:",omitempty"`
 }
 
 // Table is a base table.
@@ -56,6 +59,8 @@ type Schema struct {
 	// Funcs holds user-defined functions by name; overloads differ in
 	// argument types.
 	Funcs map[string][]*Function
+	// Types holds enums and domains by name.
+	Types map[string]*UserType
 }
 
 // Catalog is the set of schemas. It is safe for concurrent use.

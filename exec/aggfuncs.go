@@ -732,8 +732,13 @@ func resolveArrayAgg(args []types.T) ([]types.T, types.T, func() Accumulator, er
 	if t.Kind == types.Unknown {
 		t = types.TextT
 	}
+	ret := types.ArrayOf(t)
+	if t.PG != 0 {
+		// name[], oid[]: the array of the catalog type, computed as its kind
+		ret.PG = types.ArrayOID(t.PG)
+	}
 	t.PG = 0
-	return []types.T{t}, types.ArrayOf(t), func() Accumulator { return &arrayAggAcc{t: t} }, nil
+	return []types.T{t}, ret, func() Accumulator { return &arrayAggAcc{t: t} }, nil
 }
 
 func (a *arrayAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {

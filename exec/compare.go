@@ -140,6 +140,12 @@ func CompareDatums(t types.T, a, b types.Datum) int {
 	case float64:
 		return compareFloat(x, b.(float64))
 	case string:
+		switch t.Kind {
+		case types.Enum:
+			return cmp.Compare(t.Enum.Position(x), t.Enum.Position(b.(string)))
+		case types.Inet:
+			return types.CompareInet(x, b.(string))
+		}
 		if t.Kind == types.Char {
 			return strings.Compare(strings.TrimRight(x, " "), strings.TrimRight(b.(string), " "))
 		}

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"github.com/weftdb/weft/sql/sqlerr"
 
 	"github.com/weftdb/weft/sql/types"
 )
@@ -63,14 +64,35 @@ func catalogFunctions() []*ScalarDef {
 				return nil, types.T{}, nil, NoSuchFunction("format_type", args)
 			}
 			// a NULL typmod is allowed: the kernel sees every row
-			return []types.T{oid, types.Int4T}, textT, rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
-				if ds[0] == nil {
-					return nil, nil
-				}
-				return formatType(ds)
-			}), nil
+			return []types.T{oid, types.Int4T}, textT, FormatTypeKernel(nil), nil
 		}},
 	}
+}
+
+// FormatTypeKernel is format_type(oid, typmod); userType names the types
+// the built-in list does not know (enums, domains), "" when none has oid.
+func FormatTypeKernel(userType func(oid int64) string) Kernel {
+	return rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+		if ds[0] == nil {
+			return nil, nil
+		}
+		name, _ := formatType(ds)
+		if name != "???" {
+			return name, nil
+		}
+		oid := ds[0].(int64)
+		if e := types.ElemOID(uint32(oid)); e != 0 {
+			if n, _ := formatType([]types.Datum{int64(e), ds[1]}); n != "???" {
+				return n.(string) + "[]", nil
+			}
+		}
+		if userType != nil {
+			if n := userType(oid); n != "" {
+				return n, nil
+			}
+		}
+		return "???", nil
+	})
 }
 
 // formatType renders a type OID and typmod as format_type does.
@@ -82,7 +104,8 @@ func formatType(ds []types.Datum) (types.Datum, error) {
 	}
 	names := map[int64]string{16: "boolean", 17: "bytea", 18: `"char"`, 19: "name", 20: "bigint", 21: "smallint", 23: "integer",
 		25: "text", 26: "oid", 700: "real", 701: "double precision", 1082: "date", 1083: "time without time zone",
-		1114: "timestamp without time zone", 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid"}
+		1114: "timestamp without time zone", 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid",
+		114: "json", 3802: "jsonb", 869: "inet", 2205: "regclass", 2206: "regtype", 4089: "regnamespace", 4096: "regrole"}
 	switch oid {
 	case 1043:
 		if mod > 4 {
@@ -127,4 +150,22 @@ func privilegeCheck(name string) *ScalarDef {
 		}
 		return params, types.BoolT, rowKernelNullable(types.BoolT, func([]types.Datum) (types.Datum, error) { return true, nil }), nil
 	}}
+}
+
+// DomainCheckKernel passes a value of domain name through when it meets
+// the domain's constraints: args are the value and, when the domain has a
+// CHECK, the condition over it (NULL passes, as in PostgreSQL).
+func DomainCheckKernel(name, checkName string, base types.T, notNull bool) Kernel {
+	return rowKernelNullable(base, func(ds []types.Datum) (types.Datum, error) {
+		if ds[0] == nil {
+			if notNull {
+				return nil, sqlerr.New(sqlerr.NotNullViolation, "domain %s does not allow null values", name)
+			}
+			return nil, nil
+		}
+		if len(ds) > 1 && ds[1] == false {
+			return nil, sqlerr.New(sqlerr.CheckViolation, "value for domain %s violates check constraint \"%s\"", name, checkName)
+		}
+		return ds[0], nil
+	})
 }

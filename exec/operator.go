@@ -99,6 +99,10 @@ func runOf(ctx context.Context) string {
 	return fmt.Sprint(outerFrom(ctx), run)
 }
 
+// NewEvalContext is the context expressions evaluate in outside an
+// operator (checks the session runs over rows it is about to store).
+func NewEvalContext(ctx context.Context, env *Env) *EvalContext { return newEvalContext(ctx, env) }
+
 func newEvalContext(ctx context.Context, env *Env) *EvalContext {
 	return &EvalContext{Ctx: ctx, Mem: env.Mem, Outer: outerFrom(ctx), Env: env}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -65,6 +66,10 @@ func typeForOID(oid uint32) (types.T, bool) {
 		return types.JSONT, true
 	case 3802:
 		return types.JSONBT, true
+	case 869:
+		return types.InetT, true
+	case 2205, 2206, 4089, 4096:
+		return types.OIDT, true // regclass and friends arrive as numbers
 	}
 	if e := types.ElemOID(oid); e != 0 {
 		if et, ok := typeForOID(e); ok && et.Kind != types.Unknown {
@@ -99,6 +104,8 @@ func typeSize(t types.T) int16 {
 		return 8
 	case types.Interval, types.UUID:
 		return 16
+	case types.Enum:
+		return 4
 	}
 	return -1
 }
@@ -132,7 +139,7 @@ func canBinary(t types.T) bool {
 	switch t.Kind {
 	case types.Bool, types.Int2, types.Int4, types.Int8, types.Float4, types.Float8, types.Text, types.Varchar, types.Char,
 		types.Bytea, types.Date, types.Timestamp, types.TimestampTZ, types.Interval, types.Numeric, types.Time, types.UUID,
-		types.JSON, types.JSONB:
+		types.JSON, types.JSONB, types.Enum, types.Inet:
 		return true
 	case types.Array:
 		return canBinary(t.ElemT())
@@ -167,8 +174,10 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 		return binary.BigEndian.AppendUint32(nil, math.Float32bits(float32(d.(float64)))), nil
 	case types.Float8:
 		return binary.BigEndian.AppendUint64(nil, math.Float64bits(d.(float64))), nil
-	case types.Text, types.Varchar, types.Char, types.JSON:
+	case types.Text, types.Varchar, types.Char, types.JSON, types.Enum:
 		return []byte(d.(string)), nil
+	case types.Inet:
+		return encodeInet(d.(string))
 	case types.JSONB: // a version byte, then the text
 		return append([]byte{1}, d.(string)...), nil
 	case types.Bytea, types.UUID:
@@ -287,8 +296,10 @@ func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
 		return math.Float64frombits(binary.BigEndian.Uint64(raw)), nil
 	case types.Text, types.Varchar, types.Char, types.Unknown:
 		return string(raw), nil
-	case types.JSON:
+	case types.JSON, types.Enum:
 		return types.Parse(t, string(raw))
+	case types.Inet:
+		return decodeInet(raw)
 	case types.JSONB:
 		if len(raw) == 0 || raw[0] != 1 {
 			return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "unsupported jsonb version number")
@@ -449,4 +460,32 @@ func decodeBinaryArray(t types.T, raw []byte) (types.Datum, error) {
 		rest = rest[l:]
 	}
 	return out, nil
+}
+
+// encodeInet writes inet's binary form: family (2 for IPv4, 3 for IPv6),
+// netmask bits, is-cidr flag, address length, address bytes.
+func encodeInet(s string) ([]byte, error) {
+	p, err := types.InetPrefix(s)
+	if err != nil {
+		return nil, err
+	}
+	addr := p.Addr().AsSlice()
+	family := byte(2)
+	if p.Addr().Is6() {
+		family = 3
+	}
+	return append([]byte{family, byte(p.Bits()), 0, byte(len(addr))}, addr...), nil
+}
+
+// decodeInet reads inet's binary form.
+func decodeInet(raw []byte) (types.Datum, error) {
+	bad := sqlerr.New(sqlerr.InvalidBinaryRepresentation, "invalid binary inet value")
+	if len(raw) < 4 || int(raw[3]) != len(raw)-4 || (raw[3] != 4 && raw[3] != 16) {
+		return nil, bad
+	}
+	addr, ok := netip.AddrFromSlice(raw[4:])
+	if !ok || int(raw[1]) > addr.BitLen() {
+		return nil, bad
+	}
+	return types.FormatInet(netip.PrefixFrom(addr, int(raw[1]))), nil
 }

@@ -19,6 +19,9 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 	for i, oid := range m.ParameterOIDs {
 		t, ok := typeForOID(oid)
 		if !ok {
+			t, ok = c.sess.TypeForOID(oid)
+		}
+		if !ok {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "parameter $%d has type OID %d, which Weft does not support", i+1, oid)
 		}
 		declared[i] = t

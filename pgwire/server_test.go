@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -645,5 +646,38 @@ func TestJSONFormats(t *testing.T) {
 	var text string
 	if err := setup.QueryRow(ctx, "SELECT j::text FROM docs WHERE n = 0").Scan(&text); err != nil || text != `{"n": 0, "name": "weft", "tags": ["a", "b"]}` {
 		t.Errorf("jsonb text: %q, %v", text, err)
+	}
+}
+
+// TestUserTypesThroughPgx reads an enum, an enum array, a domain and inet
+// values through pgx in every exec mode (binary where pgx asks for it)
+// and sends them back as parameters.
+func TestUserTypesThroughPgx(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, `CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+		CREATE TABLE m (n int, mood mood, moods mood[], p posint, ip inet)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, mode := range modes {
+		c := connect(t, url, mode)
+		if _, err := c.Exec(ctx, "INSERT INTO m VALUES ($1, $2, $3, $4, $5)", i, "happy", "{sad,ok}", i+1, "10.1.2.3/16"); err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		var mood, moods, ip string
+		var p int
+		var addr netip.Prefix
+		err := c.QueryRow(ctx, "SELECT mood::text, moods::text, p, ip::text, ip FROM m WHERE n = $1 AND mood > $2", i, "ok").Scan(&mood, &moods, &p, &ip, &addr)
+		if err != nil {
+			t.Fatalf("mode %v: %v", mode, err)
+		}
+		if mood != "happy" || moods != "{sad,ok}" || p != i+1 || ip != "10.1.2.3/16" || addr.String() != "10.1.2.3/16" {
+			t.Errorf("mode %v: got %s %s %d %s %s", mode, mood, moods, p, ip, addr)
+		}
+	}
+	var rejected *pgconn.PgError
+	if _, err := setup.Exec(ctx, "INSERT INTO m (p) VALUES (0)"); !errors.As(err, &rejected) || rejected.Code != "23514" {
+		t.Errorf("domain check: %v", err)
 	}
 }

@@ -201,7 +201,7 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 		}
 		return b.coerce(arg, types.TextT)
 	}
-	to, err := ResolveTypeName(tc.TypeName)
+	to, dom, err := b.ResolveType(tc.TypeName)
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +213,9 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 	if c, ok := tc.Arg.Node.(*pg.Node_AConst); ok && arg.Type().Kind == types.Unknown {
 		// PostgreSQL points a bad literal's error at the literal itself.
 		loc = c.AConst.Location
+	}
+	if dom != nil {
+		return b.bindDomainCast(arg, dom, loc)
 	}
 	return b.explicitCast(arg, to, loc)
 }
@@ -503,6 +506,14 @@ func (b *Binder) unify(exprs []logical.Expr, what string, loc int32) (types.T, e
 	if err != nil {
 		return types.T{}, err.(*sqlerr.Error).At(loc)
 	}
+	// COALESCE(oid_column, 0) stays an oid (a name stays a name): a
+	// catalog type wins over the constants it is mixed with
+	for i, e := range exprs {
+		if _, isConst := e.(*logical.Const); !isConst && ts[i].PG != 0 && ts[i].Kind == t.Kind && !ts[i].IsRegType() {
+			t = ts[i]
+			break
+		}
+	}
 	for i, e := range exprs {
 		c, err := b.coerce(e, t)
 		if err != nil {
@@ -724,6 +735,9 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 		}
 		if t, ok := types.FromName(strings.ToLower(name), nil); ok {
 			return oid(int64(t.OID()))
+		}
+		if u, ok := b.Cat.LookupType(schema, name, b.SearchPath); ok {
+			return oid(int64(u.OID))
 		}
 		return nil, true, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", lit).At(c.Location)
 	case "regnamespace":

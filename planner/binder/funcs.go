@@ -145,6 +145,9 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if name == "format_type" {
+		k = exec.FormatTypeKernel(b.userTypeName)
+	}
 	for i := range args {
 		if args[i], err = b.coerce(args[i], want[i]); err != nil {
 			return nil, err

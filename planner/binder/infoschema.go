@@ -63,6 +63,10 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 						if c.Type.Len > 0 {
 							vals["character_maximum_length"] = int64(c.Type.Len)
 						}
+					case types.Enum:
+						vals["data_type"] = "USER-DEFINED"
+					case types.Array:
+						vals["data_type"], vals["udt_name"] = "ARRAY", "_"+udtName(c.Type.ElemT())
 					case types.Numeric:
 						vals["data_type"] = "numeric"
 						if c.Type.Prec > 0 {
@@ -96,6 +100,9 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 
 // udtName is the type's name in pg_type (int4, varchar, …).
 func udtName(t types.T) string {
+	if t.Kind == types.Enum {
+		return t.Enum.Name
+	}
 	for _, bt := range builtinTypes {
 		if bt.oid == int64(t.OID()) {
 			return bt.name

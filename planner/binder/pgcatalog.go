@@ -166,7 +166,11 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 							length, storage, align = bt.len, "p", map[bool]string{true: "d", false: "i"}[bt.len == 8]
 						}
 					}
-					row(map[string]types.Datum{"attrelid": int64(t.OID), "attname": c.Name, "atttypid": int64(c.Type.OID()), "attnum": int64(i + 1),
+					typeOID := int64(c.Type.OID())
+					if c.Domain != 0 {
+						typeOID = int64(c.Domain) // pg_attribute names the domain; values are its base type
+					}
+					row(map[string]types.Datum{"attrelid": int64(t.OID), "attname": c.Name, "atttypid": typeOID, "attnum": int64(i + 1),
 						"atttypmod": int64(typmod(c.Type)), "attnotnull": c.NotNull, "atthasdef": c.Default != "", "attlen": length, "attacl": nil,
 						"attstorage": storage, "attalign": align, "attbyval": length > 0 && length <= 8, "attstattarget": int64(-1), "attislocal": true,
 						"attoptions": nil, "attfdwoptions": nil})
@@ -190,6 +194,37 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out",
 				"typreceive": t.name + "recv", "typsend": t.name + "send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8],
 				"typstorage": map[bool]string{true: "p", false: "x"}[t.len > 0], "typdefault": nil, "typacl": nil})
+		}
+		for _, u := range b.Cat.Types() {
+			ns := int64(0)
+			if sc, ok := b.Cat.Schema(u.Schema); ok {
+				ns = int64(sc.OID)
+			}
+			common := func(m map[string]types.Datum) map[string]types.Datum {
+				m["typnamespace"], m["typowner"], m["typisdefined"], m["typdelim"], m["typdefault"], m["typacl"] = ns, int64(publicOwnerOID), true, ",", nil, nil
+				return m
+			}
+			if u.Enum != nil {
+				row(common(map[string]types.Datum{"oid": int64(u.OID), "typname": u.Name, "typlen": int64(4), "typbyval": true, "typtype": "e",
+					"typcategory": "E", "typarray": int64(u.ArrayOID), "typtypmod": int64(-1), "typinput": "enum_in", "typoutput": "enum_out",
+					"typreceive": "enum_recv", "typsend": "enum_send", "typalign": "i", "typstorage": "p"}))
+			} else {
+				row(common(map[string]types.Datum{"oid": int64(u.OID), "typname": u.Name, "typlen": int64(-1), "typtype": "d",
+					"typcategory": builtinCategory(u.Base.OID()), "typarray": int64(u.ArrayOID), "typbasetype": int64(u.Base.OID()), "typtypmod": int64(-1),
+					"typnotnull": u.NotNull, "typinput": "domain_in", "typoutput": "-", "typreceive": "domain_recv", "typsend": "-", "typalign": "i", "typstorage": "p"}))
+			}
+			row(common(map[string]types.Datum{"oid": int64(u.ArrayOID), "typname": "_" + u.Name, "typlen": int64(-1), "typtype": "b", "typcategory": "A",
+				"typelem": int64(u.OID), "typtypmod": int64(-1), "typinput": "array_in", "typoutput": "array_out", "typreceive": "array_recv",
+				"typsend": "array_send", "typalign": "i", "typstorage": "x"}))
+		}
+	case "pg_enum":
+		for _, u := range b.Cat.Types() {
+			if u.Enum == nil {
+				continue
+			}
+			for i, l := range u.Enum.Labels {
+				row(map[string]types.Datum{"oid": int64(u.OID)*1000 + int64(i), "enumtypid": int64(u.OID), "enumsortorder": float64(i + 1), "enumlabel": l})
+			}
 		}
 	case "pg_user":
 		row(map[string]types.Datum{"usename": "weft", "usesysid": int64(publicOwnerOID), "usecreatedb": true, "usesuper": true, "userepl": true, "usebypassrls": true, "passwd": "********", "valuntil": nil, "useconfig": nil})
@@ -323,4 +358,14 @@ func sortedTables[T any](m map[string]*T) []*T {
 		out[i] = m[k]
 	}
 	return out
+}
+
+// builtinCategory is pg_type.typcategory of a built-in type.
+func builtinCategory(oid uint32) string {
+	for _, t := range builtinTypes {
+		if t.oid == int64(oid) {
+			return t.category
+		}
+	}
+	return "U"
 }

@@ -51,6 +51,9 @@ func (b *Binder) regName(t types.T, oid int64) string {
 		if e := types.ElemOID(uint32(oid)); e != 0 {
 			return b.regName(t, int64(e)) + "[]"
 		}
+		if n := b.userTypeName(oid); n != "" {
+			return n
+		}
 	case types.RegNamespaceT.PG:
 		if oid == catalogNamespaceOID {
 			return "pg_catalog"
@@ -119,4 +122,21 @@ func (b *Binder) namedRegColumns(p logical.Plan) logical.Plan {
 		}
 	}
 	return &logical.Project{Input: p, Exprs: exprs, Cols: out}
+}
+
+// userTypeName is format_type's name for an enum or domain (or an array
+// of one), "" when no user type has oid.
+func (b *Binder) userTypeName(oid int64) string {
+	u, isArray, ok := b.Cat.TypeByOID(uint32(oid))
+	if !ok {
+		return ""
+	}
+	name := u.Name
+	if !slices.Contains(b.SearchPath, u.Schema) {
+		name = exec.QuoteIdentIfNeeded(u.Schema) + "." + exec.QuoteIdentIfNeeded(name)
+	}
+	if isArray {
+		name += "[]"
+	}
+	return name
 }

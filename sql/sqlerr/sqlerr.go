@@ -39,6 +39,7 @@ const (
 	InvalidDatetime                      = "22007"
 	DatetimeOverflow                     = "22008"
 	NotNullViolation                     = "23502"
+	CheckViolation                       = "23514"
 	CardinalityViolation                 = "21000"
 	InvalidParameter                     = "22023"
 	SubstringError                       = "22011"

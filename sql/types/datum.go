@@ -252,6 +252,13 @@ func Parse(t T, s string) (Datum, error) {
 		return ParseJSON(s)
 	case JSONB:
 		return NormalizeJSONB(s)
+	case Enum:
+		if t.Enum.Position(s) < 0 {
+			return nil, sqlerr.New(sqlerr.InvalidText, "invalid input value for enum %s: \"%s\"", t.Enum.Name, s)
+		}
+		return s, nil
+	case Inet:
+		return ParseInet(s)
 	case Array:
 		return parseArray(t, s)
 	case Bytea:

@@ -34,6 +34,8 @@ const (
 	Array // one-dimensional; Elem is the element kind, Prec/Scale/Len its modifiers
 	JSON  // json: the text as given, checked to be JSON
 	JSONB // jsonb: the text normalized (keys sorted and unique, PostgreSQL's spacing)
+	Enum  // a user-defined enum: the label as text, ordered by the label's position
+	Inet  // an IPv4 or IPv6 host address with optional netmask, as text
 )
 
 // T is a SQL type. Len is the declared length of varchar(n)/char(n) (0 =
@@ -51,6 +53,25 @@ type T struct {
 	PG uint32
 	// Elem is an array's element kind.
 	Elem Kind
+	// Enum is the enum type of an Enum value (or of an array's elements).
+	Enum *EnumDef `json:",omitempty"`
+}
+
+// EnumDef is a user-defined enum type: its labels in sort order.
+type EnumDef struct {
+	OID, ArrayOID uint32
+	Schema, Name  string
+	Labels        []string
+}
+
+// Position is label's place in the sort order (-1 when it is no label).
+func (e *EnumDef) Position(label string) int {
+	for i, l := range e.Labels {
+		if l == label {
+			return i
+		}
+	}
+	return -1
 }
 
 // ExpandedT is the type of information_schema._pg_expandarray's rows,
@@ -59,7 +80,7 @@ func ExpandedT(xKind Kind) T { return T{Kind: Text, PG: 2249, Elem: xKind} }
 
 // ArrayOf is the type of one-dimensional arrays of e.
 func ArrayOf(e T) T {
-	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len}
+	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len, Enum: e.Enum}
 }
 
 // ElemOrText is the x type of an ExpandedT record (text when unknown).
@@ -78,14 +99,14 @@ func (t T) IsRegType() bool {
 
 // ElemT is an array type's element type.
 func (t T) ElemT() T {
-	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len}
+	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len, Enum: t.Enum}
 }
 
 // arrayOIDs are PostgreSQL's array type OIDs by element type OID.
 var arrayOIDs = map[uint32]uint32{
 	16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028, 700: 1021, 701: 1022,
 	1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951,
-	114: 199, 3802: 3807,
+	114: 199, 3802: 3807, 869: 1041,
 }
 
 // ArrayOID is the OID of the array type of elements of type OID elem.
@@ -127,6 +148,7 @@ var (
 	IntervalT    = T{Kind: Interval}
 	UUIDT        = T{Kind: UUID}
 	JSONT        = T{Kind: JSON}
+	InetT        = T{Kind: Inet}
 	// object identifier types: OIDs that print as the object's name
 	RegClassT     = T{Kind: Int8, PG: 2205}
 	RegTypeT      = T{Kind: Int8, PG: 2206}
@@ -169,7 +191,7 @@ func (t T) Arrow() arrow.DataType {
 		return arrow.PrimitiveTypes.Float64
 	case Numeric:
 		return &arrow.Decimal128Type{Precision: MaxNumericPrecision, Scale: t.Scale}
-	case Text, Varchar, Char, Unknown, JSON, JSONB:
+	case Text, Varchar, Char, Unknown, JSON, JSONB, Enum, Inet:
 		return arrow.BinaryTypes.String
 	case Bytea, UUID:
 		return arrow.BinaryTypes.Binary
@@ -223,7 +245,14 @@ func (t T) OID() uint32 {
 		return 114
 	case JSONB:
 		return 3802
+	case Enum:
+		return t.Enum.OID
+	case Inet:
+		return 869
 	case Array:
+		if t.Elem == Enum {
+			return t.Enum.ArrayOID
+		}
 		return arrayOIDs[t.ElemT().OID()]
 	case Date:
 		return 1082
@@ -304,6 +333,10 @@ func (t T) String() string {
 		return "json"
 	case JSONB:
 		return "jsonb"
+	case Enum:
+		return t.Enum.Name
+	case Inet:
+		return "inet"
 	case Array:
 		return t.ElemT().String() + "[]"
 	case Date:
@@ -369,6 +402,8 @@ func FromName(name string, mods []int32) (T, bool) {
 		return t, true
 	case "bytea":
 		return ByteaT, true
+	case "inet":
+		return InetT, true
 	case "json":
 		return JSONT, true
 	case "jsonb":
@@ -393,7 +428,9 @@ func FromName(name string, mods []int32) (T, bool) {
 		return RegNamespaceT, true
 	case "regrole":
 		return RegRoleT, true
-	case "oid", "regproc", "regprocedure", "xid", "cid":
+	case "oid":
+		return OIDT, true
+	case "regproc", "regprocedure", "xid", "cid":
 		// Weft keeps object identifiers as bigint (catalog queries cast to them)
 		return Int8T, true
 	}
