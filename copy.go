@@ -207,7 +207,7 @@ func (c *CopyIn) Commit() (int64, error) {
 	if len(c.recs) == 0 {
 		return 0, nil
 	}
-	c.s.beginWrites(true)
+	c.s.beginWrites(true, true)
 	defer c.s.endWrites()
 	n, err := c.s.appendRows(c.table, c.recs)
 	if err != nil {

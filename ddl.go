@@ -301,12 +301,9 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		if !ok || t == nil {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
-		s.beforeWrite(t)
 		s.noteWrite(t)
 		t.Lock()
-		t.Replace(make([][]arrowRecord, s.db.cat.Partitions()))
-		s.afterWrite(t)
-		s.noteInstalled(t, false)
+		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil)
 		t.Unlock()
 	}
 	return &Result{Tag: "TRUNCATE TABLE"}, nil

@@ -11,7 +11,6 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/planner/logical"
-	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -290,17 +289,19 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 		relabeled = append(relabeled, withSchema(r, schema))
 	}
 	defer exec.ReleaseRecords(relabeled)
-	s.beforeWrite(t)
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
-	parts, err := catalog.AppendParts(s.db.opts.Mem, t.Current(), relabeled, s.db.opts.BatchSize)
+	parts, err := catalog.AppendParts(s.db.opts.Mem, s.current(t), relabeled, s.db.opts.BatchSize)
 	if err != nil {
 		return 0, err
 	}
+	if s.tx != nil {
+		s.installPrivate(t, parts, relabeled)
+		return n, nil
+	}
 	install := func(logged bool) {
 		t.Replace(parts)
-		s.afterWrite(t)
 		s.noteInstalled(t, logged)
 	}
 	if s.mayLog() && len(relabeled) > 0 {
@@ -337,17 +338,16 @@ const (
 // row of which changed stays the very record it was, so the store keeps
 // its segment: an UPDATE or DELETE writes only the segments it touched.
 func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record) (int64, error) {
-	s.beforeWrite(t)
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
-	b := physical.NewBuilder(env, s.params)
+	b := s.newBuilder(env)
 	defer b.Release()
 	op, err := b.Build(plan)
 	if err != nil {
 		return 0, err
 	}
-	cur := t.Current()
+	cur := s.current(t)
 	schema := t.ArrowSchema()
 	parts := make([][]arrow.Record, op.Partitions())
 	var counted int64
@@ -400,9 +400,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	if err := s.checkDomains(s.context(), t, all); err != nil {
 		return fail(err)
 	}
-	t.Replace(parts)
-	s.afterWrite(t)
-	s.noteInstalled(t, false)
+	s.install(t, parts, nil)
 	return counted, nil
 }
 

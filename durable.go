@@ -16,15 +16,33 @@ type stmtWrites struct {
 	// onlyLogged: every change so far is an append the write-ahead log
 	// holds; logged: there was at least one.
 	onlyLogged, logged bool
+	// rowsOnly: the statement changes rows and nothing else (INSERT,
+	// UPDATE, DELETE, COPY FROM, TRUNCATE); inside a transaction block
+	// such a statement has nothing to store until COMMIT.
+	rowsOnly bool
 }
 
-func (s *Session) beginWrites(canLog bool) {
+func (s *Session) beginWrites(canLog, rowsOnly bool) {
 	s.endWrites()
-	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}, onlyLogged: true, canLog: canLog}
+	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}, onlyLogged: true, canLog: canLog, rowsOnly: rowsOnly}
 }
 
-// mayLog says whether the running statement's appends may be logged.
-func (s *Session) mayLog() bool { return s.writes != nil && s.writes.canLog && s.db.store != nil }
+// mayLog says whether the running statement's appends may be logged
+// (never inside a block: its rows are stored when it commits).
+func (s *Session) mayLog() bool {
+	return s.writes != nil && s.writes.canLog && s.db.store != nil && s.tx == nil
+}
+
+// changesRowsOnly reports statements whose only effect is on rows.
+func changesRowsOnly(st *pg.RawStmt) bool {
+	switch n := st.Stmt.Node.(type) {
+	case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt:
+		return true
+	case *pg.Node_CopyStmt:
+		return n.CopyStmt.IsFrom
+	}
+	return false
+}
 
 // onlyAppends reports statements whose only effect is appending rows.
 func onlyAppends(st *pg.RawStmt) bool {
@@ -82,6 +100,9 @@ func (s *Session) commitWrites() error {
 	w := s.writes
 	if w != nil && w.logged && w.onlyLogged {
 		return nil
+	}
+	if w != nil && w.rowsOnly && s.tx != nil {
+		return nil // the block's rows are private until COMMIT
 	}
 	err := s.db.persist()
 	if err != nil {

@@ -112,7 +112,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		s.ctx, s.params, s.paramTypes = sctx, params, p.ParamTypes
 		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()
 		var err error
-		s.beginWrites(onlyAppends(p.stmt))
+		s.beginWrites(onlyAppends(p.stmt), changesRowsOnly(p.stmt))
 		s.resetProgress()
 		defer s.endWrites()
 		res, err = s.execStmt(sctx, p.SQL, p.stmt)

@@ -12,7 +12,6 @@ import (
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/planner/optimizer"
-	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -163,7 +162,7 @@ func (s *Session) plan(env *exec.Env, stmt *pg.SelectStmt) (logical.Plan, error)
 
 // run executes a logical plan and collects its output.
 func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arrow.Record, error) {
-	b := physical.NewBuilder(env, s.params)
+	b := s.newBuilder(env)
 	defer b.Release()
 	op, err := b.Build(p)
 	if err != nil {
@@ -214,7 +213,7 @@ func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt
 	if err != nil {
 		return nil, err
 	}
-	b := physical.NewBuilder(env, s.params)
+	b := s.newBuilder(env)
 	b.Analyze = analyze
 	defer b.Release()
 	op, err := b.Build(p)

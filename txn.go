@@ -8,18 +8,12 @@ import (
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
-// A transaction block lets ROLLBACK (and ROLLBACK TO SAVEPOINT) undo the
-// block's writes. Every statement is still stored when it completes (there
-// is no multi-statement durability yet), and other sessions see writes as
-// they happen. Undoing restores each table's data as it was before the
-// block (or the savepoint) touched it; if another session wrote one of
-// those tables meanwhile, the undo is refused (40001) rather than losing
-// that session's rows. Tables and views created in the block are dropped
-// by the undo; other DDL inside a block is refused: it could not be
-// undone.
+// A transaction block keeps its row changes private until COMMIT (see
+// txwork.go). Tables and views it creates or drops change the catalog at
+// once; ROLLBACK drops the created ones and puts the dropped ones back.
+// Other DDL inside a block is refused: it could not be undone.
 type txn struct {
-	before     map[*catalog.Table]*catalog.Snapshot // at first write in the block
-	after      map[*catalog.Table]*catalog.Snapshot // what our last write installed
+	work       map[*catalog.Table]*tableWork // the block's private table versions
 	savepoints []savepoint
 	created    []createdRel // in order of creation
 	dropped    []droppedRel // in order of dropping
@@ -45,9 +39,9 @@ type createdRel struct {
 
 type savepoint struct {
 	name    string
-	tables  map[*catalog.Table]*catalog.Snapshot // state when it was set
-	created int                                  // len(created) then
-	dropped int                                  // len(dropped) then
+	work    map[*catalog.Table]*tableWork // the private versions when it was set
+	created int                           // len(created) then
+	dropped int                           // len(dropped) then
 }
 
 // InTransaction reports whether a transaction block is open.
@@ -90,37 +84,13 @@ func (s *Session) refuseInFailedBlock(raw *pg.RawStmt) error {
 	return sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block")
 }
 
-// beforeWrite remembers t's data the first time the block writes it.
-func (s *Session) beforeWrite(t *catalog.Table) {
-	if s.tx == nil {
-		return
-	}
-	if _, ok := s.tx.before[t]; !ok {
-		s.tx.before[t] = t.Snapshot()
-	}
-}
-
-// afterWrite records what the block's write installed (the caller holds
-// the table's lock).
-func (s *Session) afterWrite(t *catalog.Table) {
-	if s.tx == nil {
-		return
-	}
-	if old, ok := s.tx.after[t]; ok {
-		old.Release()
-	}
-	cur := t.Current()
-	cur.Retain()
-	s.tx.after[t] = cur
-}
-
 func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 	switch st.Kind {
 	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
 		if s.tx != nil {
 			return &Result{Tag: "BEGIN", Notices: []string{"there is already a transaction in progress"}}, nil
 		}
-		s.tx = &txn{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}}
+		s.tx = &txn{work: map[*catalog.Table]*tableWork{}}
 		return &Result{Tag: "BEGIN"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
 		if s.tx == nil {
@@ -128,10 +98,12 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		}
 		if s.tx.failed {
 			// a failed block cannot commit: COMMIT rolls it back
-			if err := s.rollbackBlock(); err != nil {
-				return nil, err
-			}
+			s.rollbackBlock()
 			return &Result{Tag: "ROLLBACK"}, s.db.persist()
+		}
+		if err := s.commitWork(); err != nil {
+			s.rollbackBlock()
+			return nil, err
 		}
 		s.endTxn()
 		return &Result{Tag: "COMMIT"}, nil
@@ -139,18 +111,13 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return &Result{Tag: "ROLLBACK", Notices: []string{"there is no transaction in progress"}}, nil
 		}
-		if err := s.rollbackBlock(); err != nil {
-			return nil, err
-		}
+		s.rollbackBlock()
 		return &Result{Tag: "ROLLBACK"}, s.db.persist()
 	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT:
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
 		}
-		sp := savepoint{name: strings.ToLower(st.SavepointName), tables: map[*catalog.Table]*catalog.Snapshot{}, created: len(s.tx.created), dropped: len(s.tx.dropped)}
-		for t := range s.tx.before {
-			sp.tables[t] = t.Snapshot()
-		}
+		sp := savepoint{name: strings.ToLower(st.SavepointName), work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped)}
 		s.tx.savepoints = append(s.tx.savepoints, sp)
 		return &Result{Tag: "SAVEPOINT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_RELEASE, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
@@ -167,7 +134,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		}
 		if st.Kind == pg.TransactionStmtKind_TRANS_STMT_RELEASE {
 			for _, sp := range s.tx.savepoints[i:] {
-				releaseSnapshots(sp.tables)
+				releaseWork(sp.work)
 			}
 			s.tx.savepoints = s.tx.savepoints[:i]
 			return &Result{Tag: "RELEASE"}, nil
@@ -176,45 +143,16 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		born := s.createdSince(sp.created)
 		s.dropCreated(sp.created)
 		s.restoreDropped(sp.dropped, born)
-		err := s.undo(func(t *catalog.Table) *catalog.Snapshot {
-			if snap, ok := sp.tables[t]; ok {
-				return snap
-			}
-			return s.tx.before[t] // first written after the savepoint
-		})
+		releaseWork(s.tx.work)
+		s.tx.work = cloneWork(sp.work)
 		for _, later := range s.tx.savepoints[i+1:] {
-			releaseSnapshots(later.tables)
+			releaseWork(later.work)
 		}
 		s.tx.savepoints = s.tx.savepoints[:i+1] // the savepoint itself stays
-		if err != nil {
-			return nil, err
-		}
 		s.tx.failed = false
 		return &Result{Tag: "ROLLBACK"}, s.db.persist()
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this transaction command is not supported yet")
-}
-
-// undo puts every table the block wrote back to target(t).
-func (s *Session) undo(target func(*catalog.Table) *catalog.Snapshot) error {
-	// refuse before changing anything if another session wrote meanwhile
-	for t, ours := range s.tx.after {
-		if t.Current() != ours {
-			return sqlerr.New(sqlerr.SerializationFailure, "could not roll back: table \"%s\" was changed by another session during this transaction", t.Name)
-		}
-	}
-	for t := range s.tx.before {
-		snap := target(t)
-		t.Lock()
-		t.Restore(snap)
-		t.Unlock()
-		if old, ok := s.tx.after[t]; ok {
-			old.Release()
-		}
-		snap.Retain()
-		s.tx.after[t] = snap
-	}
-	return nil
 }
 
 func (s *Session) endTxn() {
@@ -223,10 +161,9 @@ func (s *Session) endTxn() {
 			d.data.Release()
 		}
 	}
-	releaseSnapshots(s.tx.before)
-	releaseSnapshots(s.tx.after)
+	releaseWork(s.tx.work)
 	for _, sp := range s.tx.savepoints {
-		releaseSnapshots(sp.tables)
+		releaseWork(sp.work)
 	}
 	s.tx = nil
 }
@@ -314,26 +251,9 @@ func (s *Session) dropCreated(keep int) {
 		if t == nil || t.OID != c.oid {
 			continue
 		}
-		{
-			// the block no longer has anything to undo in it
-			for _, m := range append([]map[*catalog.Table]*catalog.Snapshot{s.tx.before, s.tx.after}, savepointMaps(s.tx.savepoints)...) {
-				if snap, ok := m[t]; ok {
-					snap.Release()
-					delete(m, t)
-				}
-			}
-		}
 		s.db.cat.DropTable(c.schema, c.name)
 	}
 	s.tx.created = s.tx.created[:keep]
-}
-
-func savepointMaps(sps []savepoint) []map[*catalog.Table]*catalog.Snapshot {
-	out := make([]map[*catalog.Table]*catalog.Snapshot, len(sps))
-	for i, sp := range sps {
-		out[i] = sp.tables
-	}
-	return out
 }
 
 // noteDropped remembers, inside a block, a table (with its data) or view
@@ -351,13 +271,11 @@ func (s *Session) noteDropped(t *catalog.Table, data *catalog.Snapshot, v *catal
 // rollbackBlock undoes the whole block and ends it. What the block
 // created goes first (a new table may have taken a dropped one's name),
 // then what it dropped comes back, then the data it wrote is restored.
-func (s *Session) rollbackBlock() error {
+func (s *Session) rollbackBlock() {
 	born := s.createdSince(0)
 	s.dropCreated(0)
 	s.restoreDropped(0, born)
-	err := s.undo(func(t *catalog.Table) *catalog.Snapshot { return s.tx.before[t] })
 	s.endTxn()
-	return err
 }
 
 // createdSince returns the OIDs of what the block created after its first

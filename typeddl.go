@@ -9,7 +9,6 @@ import (
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
-	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -134,7 +133,7 @@ func (s *Session) checkDomains(ctx context.Context, t *catalog.Table, recs []arr
 		if err != nil {
 			return err
 		}
-		pb := physical.NewBuilder(env, nil)
+		pb := s.newBuilder(env)
 		expr, err := pb.Compile(checked, []logical.Column{col})
 		pb.Release()
 		if err != nil {

@@ -137,9 +137,8 @@ type Session struct {
 func (s *Session) Close() {
 	s.closeCursors()
 	if s.tx != nil {
-		if s.rollbackBlock() == nil {
-			s.db.persist()
-		}
+		s.rollbackBlock()
+		s.db.persist()
 	}
 }
 
@@ -203,7 +202,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			s.ctx = sctx
 			defer func() { s.ctx = nil }()
 			var err error
-			s.beginWrites(onlyAppends(st))
+			s.beginWrites(onlyAppends(st), changesRowsOnly(st))
 			s.resetProgress()
 			defer s.endWrites()
 			res, err = s.execStmt(sctx, sql, st)

@@ -80,6 +80,13 @@ func (t *Table) Replace(parts [][]arrow.Record) {
 	t.setData(s)
 }
 
+// NewSnapshot wraps parts (owned by it) as a snapshot with one reference.
+func NewSnapshot(parts [][]arrow.Record) *Snapshot {
+	s := &Snapshot{Parts: parts}
+	s.refs.Store(1)
+	return s
+}
+
 // Current returns the installed snapshot without a new reference; only for
 // a writer holding the lock.
 func (t *Table) Current() *Snapshot { return t.data.Load() }

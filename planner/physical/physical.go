@@ -17,8 +17,11 @@ import (
 // Builder builds one statement's operators and owns the resources they hold
 // (table snapshots, join builds) until Release.
 type Builder struct {
-	Env    *exec.Env
-	Params []types.Datum
+	// TableData, when set, gives the data a scan reads (a transaction
+	// block's own version of the tables it wrote); else the committed data.
+	TableData func(*catalog.Table) *catalog.Snapshot
+	Env       *exec.Env
+	Params    []types.Datum
 	// Analyze wraps every operator to count rows, batches and time.
 	Analyze bool
 
@@ -75,7 +78,12 @@ func (b *Builder) Build(p logical.Plan) (exec.Operator, error) {
 func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 	switch n := p.(type) {
 	case *logical.Scan:
-		snap := n.Table.Snapshot()
+		var snap *catalog.Snapshot
+		if b.TableData != nil {
+			snap = b.TableData(n.Table)
+		} else {
+			snap = n.Table.Snapshot()
+		}
 		b.snapshots = append(b.snapshots, snap)
 		return &exec.Scan{Name: n.Table.QualifiedName(), Parts: snap.Parts, Columns: n.Ords, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.Values:
