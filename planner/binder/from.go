@@ -19,6 +19,18 @@ func (b *Binder) bindFromList(items []*pg.Node, parent *scope) (logical.Plan, *s
 	}
 	var plan logical.Plan
 	for _, it := range items {
+		if rs := it.GetRangeSubselect(); rs != nil && rs.Lateral && plan != nil {
+			lp, its, err := b.bindLateralSubquery(rs, plan, s.items, s, false)
+			if err != nil {
+				return nil, nil, err
+			}
+			if err := checkDuplicateAliases(s.items, its, nodeLocation(it)); err != nil {
+				return nil, nil, err
+			}
+			plan = lp
+			s.items = append(s.items, its...)
+			continue
+		}
 		if plan != nil {
 			lp, its, ok, err := b.bindLateralSetFunc(it, plan, s.items, s, false)
 			if err != nil {
@@ -80,9 +92,6 @@ func (b *Binder) bindFromItem(n *pg.Node, s *scope) (logical.Plan, []scopeItem, 
 		return b.bindRangeVar(x.RangeVar, s)
 	case *pg.Node_RangeSubselect:
 		rs := x.RangeSubselect
-		if rs.Lateral {
-			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "LATERAL subqueries are not supported yet")
-		}
 		sel := rs.Subquery.Node.(*pg.Node_SelectStmt).SelectStmt
 		plan, _, err := b.bindSelect(sel, s.parent)
 		if err != nil {
@@ -731,9 +740,20 @@ func (b *Binder) bindLateralJoin(j *pg.JoinExpr, left logical.Plan, litems []sco
 	}
 	outer := j.Jointype == pg.JoinType_JOIN_LEFT
 	visible := append(append([]scopeItem{}, s.items...), litems...)
-	plan, ritems, ok, err := b.bindLateralSetFunc(j.Rarg, left, visible, s, outer)
-	if !ok || err != nil {
-		return nil, nil, ok, err
+	var plan logical.Plan
+	var ritems []scopeItem
+	if rs := j.Rarg.GetRangeSubselect(); rs != nil && rs.Lateral {
+		var err error
+		if plan, ritems, err = b.bindLateralSubquery(rs, left, visible, s, outer); err != nil {
+			return nil, nil, true, err
+		}
+	} else {
+		var ok bool
+		var err error
+		plan, ritems, ok, err = b.bindLateralSetFunc(j.Rarg, left, visible, s, outer)
+		if !ok || err != nil {
+			return nil, nil, ok, err
+		}
 	}
 	if j.Jointype != pg.JoinType_JOIN_INNER && !outer {
 		return nil, nil, true, sqlerr.New(sqlerr.UndefinedTable, "invalid reference to FROM-clause entry in a LATERAL function call").
@@ -780,4 +800,27 @@ func (b *Binder) keywordsValues() *logical.Values {
 			&logical.Const{T: types.TextT, Value: bare}})
 	}
 	return v
+}
+
+// bindLateralSubquery binds FROM …, LATERAL (SELECT …): the subquery sees
+// the FROM items before it (visible) as outer references and runs once
+// per row of left.
+func (b *Binder) bindLateralSubquery(rs *pg.RangeSubselect, left logical.Plan, visible []scopeItem, s *scope, leftJoin bool) (logical.Plan, []scopeItem, error) {
+	sel := rs.Subquery.GetSelectStmt()
+	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible}
+	b.pushLevel()
+	right, _, err := b.bindSelect(sel, ls)
+	outer := b.popLevel()
+	if err != nil {
+		return nil, nil, err
+	}
+	_, items, err := b.aliased(right, rs.Alias, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(outer) == 0 && !leftJoin {
+		// nothing lateral about it after all: an ordinary join
+		return &logical.Join{Kind: logical.InnerJoin, Left: left, Right: right}, items, nil
+	}
+	return &logical.Apply{Left: left, Right: right, Outer: outer, LeftJoin: leftJoin}, items, nil
 }

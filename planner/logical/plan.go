@@ -413,3 +413,28 @@ func (p *ProjectSet) String() string {
 	}
 	return "ProjectSet " + strings.Join(names, ", ")
 }
+
+// Apply joins each row of Left to the rows Right produces for it: Right
+// reads Left's columns Outer as outer references (a LATERAL subquery).
+// LeftJoin keeps a left row Right produced nothing for, with NULLs.
+type Apply struct {
+	Left, Right Plan
+	Outer       []Column
+	LeftJoin    bool
+}
+
+func (a *Apply) Columns() []Column {
+	return append(append([]Column{}, a.Left.Columns()...), a.Right.Columns()...)
+}
+func (a *Apply) Children() []Plan { return []Plan{a.Left, a.Right} }
+func (a *Apply) WithChildren(c []Plan) Plan {
+	n := *a
+	n.Left, n.Right = c[0], c[1]
+	return &n
+}
+func (a *Apply) String() string {
+	if a.LeftJoin {
+		return "Apply (left)"
+	}
+	return "Apply"
+}

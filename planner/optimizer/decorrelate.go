@@ -216,6 +216,12 @@ func planExprs(p logical.Plan) []logical.Expr {
 	switch n := p.(type) {
 	case *logical.Filter:
 		return []logical.Expr{n.Cond}
+	case *logical.Apply:
+		out := make([]logical.Expr, len(n.Outer))
+		for i, c := range n.Outer {
+			out[i] = &logical.ColRef{Col: c}
+		}
+		return out
 	case *logical.TableFunc:
 		return n.Args
 	case *logical.Project:

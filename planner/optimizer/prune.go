@@ -63,7 +63,7 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 	}
 	addUses(child, planExprs(p)...)
 	switch p.(type) {
-	case *logical.SetOp, *logical.RecursiveCTE, *logical.Distinct, *logical.TableFunc:
+	case *logical.SetOp, *logical.RecursiveCTE, *logical.Distinct, *logical.TableFunc, *logical.Apply:
 		// these read all their input columns
 		for _, c := range p.Children() {
 			for _, col := range c.Columns() {

@@ -122,6 +122,26 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		return b.buildAggregate(n)
 	case *logical.Window:
 		return b.buildWindow(n)
+	case *logical.Apply:
+		left, err := b.Build(n.Left)
+		if err != nil {
+			return nil, err
+		}
+		right, err := b.Build(n.Right)
+		if err != nil {
+			return nil, err
+		}
+		ap := &exec.Apply{Env: b.Env, Left: left, Right: right, LeftJoin: n.LeftJoin, Out: ArrowSchema(n.Columns())}
+		l := layoutOf(n.Left.Columns())
+		for _, c := range n.Outer {
+			ap.OuterSlots = append(ap.OuterSlots, int(c.ID))
+			if idx, ok := l[c.ID]; ok {
+				ap.Outer = append(ap.Outer, &exec.ColumnExpr{Index: idx, T: c.T, Name: c.Name})
+			} else {
+				ap.Outer = append(ap.Outer, &exec.ParamExpr{Slot: int(c.ID), T: c.T, Name: c.Name})
+			}
+		}
+		return ap, nil
 	case *logical.ProjectSet:
 		in, err := b.Build(n.Input)
 		if err != nil {
