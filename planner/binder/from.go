@@ -770,10 +770,18 @@ func (b *Binder) bindLateralJoin(j *pg.JoinExpr, left logical.Plan, litems []sco
 			return nil, nil, true, err
 		}
 		if c, isConst := cond.(*logical.Const); !isConst || c.Value != true {
-			if outer {
+			if ap, ok := plan.(*logical.Apply); ok && outer {
+				// LEFT JOIN LATERAL (…) ON cond: cond filters the subquery's
+				// rows for each left row, reading the left row's columns as
+				// outer references
+				plan = applyCondition(ap, cond)
+				cond = nil
+			} else if outer {
 				return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "LEFT JOIN LATERAL with a condition other than ON true is not supported yet").At(nodeLocation(j.Quals))
 			}
-			plan = &logical.Filter{Input: plan, Cond: cond}
+			if cond != nil {
+				plan = &logical.Filter{Input: plan, Cond: cond}
+			}
 		}
 	}
 	if j.Alias != nil {
@@ -823,4 +831,34 @@ func (b *Binder) bindLateralSubquery(rs *pg.RangeSubselect, left logical.Plan, v
 		return &logical.Join{Kind: logical.InnerJoin, Left: left, Right: right}, items, nil
 	}
 	return &logical.Apply{Left: left, Right: right, Outer: outer, LeftJoin: leftJoin}, items, nil
+}
+
+// applyCondition moves a join condition into an Apply's subquery: the left
+// side's columns become outer references of it.
+func applyCondition(ap *logical.Apply, cond logical.Expr) *logical.Apply {
+	left := idSetOf(ap.Left.Columns())
+	have := idSetOf(ap.Outer)
+	n := *ap
+	n.Outer = append([]logical.Column{}, ap.Outer...)
+	cond = logical.Rewrite(cond, func(x logical.Expr) logical.Expr {
+		c, ok := x.(*logical.ColRef)
+		if !ok || !left[c.Col.ID] {
+			return x
+		}
+		if !have[c.Col.ID] {
+			have[c.Col.ID] = true
+			n.Outer = append(n.Outer, c.Col)
+		}
+		return &logical.OuterRef{Col: c.Col}
+	})
+	n.Right = &logical.Filter{Input: ap.Right, Cond: cond}
+	return &n
+}
+
+func idSetOf(cols []logical.Column) map[logical.ColumnID]bool {
+	out := make(map[logical.ColumnID]bool, len(cols))
+	for _, c := range cols {
+		out[c.ID] = true
+	}
+	return out
 }
