@@ -149,6 +149,7 @@ func resolveSum(args []types.T) ([]types.T, types.T, func() Accumulator, error) 
 		return args, t, func() Accumulator { return &floatSumAcc{ret: t} }, nil
 	case t.Kind == types.Numeric:
 		ret := types.NumericT(0, t.Scale)
+		ret.Natural, ret.MinScale = t.Natural, t.MinScale
 		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale} }, nil
 	case t.Kind == types.Unknown:
 		return []types.T{types.Float8T}, types.Float8T, func() Accumulator { return &floatSumAcc{ret: types.Float8T} }, nil

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -194,7 +193,7 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(iv.Days))
 		return binary.BigEndian.AppendUint32(b, uint32(iv.Months)), nil
 	case types.Numeric:
-		return encodeNumeric(types.FormatNumeric(d.(decimal128.Num), t.Scale)), nil
+		return encodeNumeric(types.Format(t, d)), nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "binary format for %s is not supported", t)
 }

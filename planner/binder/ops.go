@@ -300,6 +300,15 @@ func (b *Binder) arith(op exec.ArithOp, l, r logical.Expr) (logical.Expr, error)
 		case '/':
 			ret = types.NumericT(0, max(types.DefaultNumericScale, ls, rs))
 		}
+		// a value of unconstrained numeric keeps printing without trailing
+		// zeros through + - * (its true scale is unknown here)
+		ret.Natural = op != '/' && (l.Type().Natural || r.Type().Natural)
+		if ret.Natural {
+			ret.MinScale = max(displayScale(l.Type(), ls), displayScale(r.Type(), rs))
+			if op == '*' {
+				ret.MinScale = min(displayScale(l.Type(), ls)+displayScale(r.Type(), rs), ret.Scale)
+			}
+		}
 		var err error
 		if l, err = b.toNumeric(l, ls); err != nil {
 			return nil, err
@@ -411,4 +420,13 @@ func (b *Binder) jsonOp(op string, l, r logical.Expr) (logical.Expr, bool, error
 		return nil, true, opNotExist(op, lt, r.Type())
 	}
 	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: k, T: ret, Infix: true}, true, nil
+}
+
+// displayScale is the fraction digits an operand is known to show: its
+// scale, or for an unconstrained numeric the least it prints.
+func displayScale(t types.T, scale int32) int32 {
+	if t.Natural {
+		return t.MinScale
+	}
+	return scale
 }

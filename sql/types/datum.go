@@ -113,6 +113,9 @@ func Format(t T, d Datum) string {
 		}
 		return FormatFloat(v, 64)
 	case decimal128.Num:
+		if t.Natural {
+			return trimFraction(FormatNumeric(v, t.Scale), t.MinScale)
+		}
 		return FormatNumeric(v, t.Scale)
 	case string:
 		return v
@@ -679,4 +682,18 @@ func formatArray(t T, v []Datum) string {
 		}
 	}
 	return JoinArrayLiteral(elems)
+}
+
+// trimFraction drops trailing zeros after the decimal point beyond keep
+// digits (and the point when nothing is left after it).
+func trimFraction(s string, keep int32) string {
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 {
+		return s
+	}
+	end := len(s)
+	for end > dot+1+int(keep) && s[end-1] == '0' {
+		end--
+	}
+	return strings.TrimSuffix(s[:end], ".")
 }

@@ -55,6 +55,13 @@ type T struct {
 	Elem Kind
 	// Enum is the enum type of an Enum value (or of an array's elements).
 	Enum *EnumDef `json:",omitempty"`
+	// Natural marks an unconstrained numeric (declared numeric, no
+	// typmod). PostgreSQL keeps each such value's own scale; Weft computes
+	// at the fixed Scale and prints the value without trailing zeros.
+	Natural bool `json:",omitempty"`
+	// MinScale is the fewest fraction digits a Natural numeric prints (what
+	// a fixed-scale operand contributed: x + 1.50 shows two at least).
+	MinScale int32 `json:",omitempty"`
 }
 
 // EnumDef is a user-defined enum type: its labels in sort order.
@@ -380,7 +387,9 @@ func FromName(name string, mods []int32) (T, bool) {
 	case "numeric", "decimal":
 		switch len(mods) {
 		case 0:
-			return NumericT(0, DefaultNumericScale), true
+			t := NumericT(0, DefaultNumericScale)
+			t.Natural = true
+			return t, true
 		case 1:
 			return NumericT(mods[0], 0), true
 		default:
