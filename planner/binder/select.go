@@ -241,6 +241,16 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 				return nil, nil, err
 			}
 		}
+		if setFuncs != nil {
+			// set-returning functions run after grouping, over its output
+			for i := range setFuncs.Funcs {
+				for j, a := range setFuncs.Funcs[i].Args {
+					if setFuncs.Funcs[i].Args[j], err = rw(a, nodeLocation(stmt.TargetList[0])); err != nil {
+						return nil, nil, err
+					}
+				}
+			}
+		}
 		for _, w := range ac.windows {
 			if err := rewriteWindow(w, rw); err != nil {
 				return nil, nil, err
@@ -251,9 +261,6 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		plan = &logical.Window{Input: plan, Funcs: ac.windows, Cols: ac.winCols}
 	}
 	if setFuncs != nil {
-		if grouped || len(ac.windows) > 0 {
-			return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning functions in the select list are not supported together with aggregates or window functions yet").At(nodeLocation(stmt.TargetList[0]))
-		}
 		setFuncs.Input = plan
 		plan = setFuncs
 	}
