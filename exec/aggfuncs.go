@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/big"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -42,8 +43,11 @@ type AggregateDef struct {
 	Resolve func(args []types.T) (argTypes []types.T, ret types.T, newAcc func() Accumulator, err error)
 }
 
-// Aggregates returns the built-in aggregate functions by name.
-func Aggregates() map[string]*AggregateDef {
+// Aggregates returns the built-in aggregate functions by name. The map is
+// built once and shared: callers must not change it.
+func Aggregates() map[string]*AggregateDef { return builtinAggregates() }
+
+var builtinAggregates = sync.OnceValue(func() map[string]*AggregateDef {
 	defs := []*AggregateDef{
 		{Name: "count", Resolve: resolveCount},
 		{Name: "sum", Resolve: resolveSum},
@@ -65,7 +69,7 @@ func Aggregates() map[string]*AggregateDef {
 		m[d.Name] = d
 	}
 	return m
-}
+})
 
 func wrongAggArgs(name string, args []types.T) error {
 	names := make([]string, len(args))

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -17,8 +18,12 @@ type ScalarDef struct {
 	Resolve func(args []types.T) (argTypes []types.T, ret types.T, k Kernel, err error)
 }
 
-// Scalars returns the built-in scalar functions by name.
-func Scalars() map[string]*ScalarDef {
+// Scalars returns the built-in scalar functions by name. The map is built
+// once and shared: callers must not change it.
+func Scalars() map[string]*ScalarDef { return builtinScalars() }
+
+// builtinScalars builds the table on first use (it is immutable after).
+var builtinScalars = sync.OnceValue(func() map[string]*ScalarDef {
 	m := map[string]*ScalarDef{}
 	for _, group := range [][]*ScalarDef{mathFunctions(), stringFunctions(), timeFunctions(), catalogFunctions(), jsonFunctions()} {
 		for _, d := range group {
@@ -26,7 +31,7 @@ func Scalars() map[string]*ScalarDef {
 		}
 	}
 	return m
-}
+})
 
 func NoSuchFunction(name string, args []types.T) error {
 	names := make([]string, len(args))
