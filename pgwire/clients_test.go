@@ -45,7 +45,9 @@ func TestPsqlMetaCommands(t *testing.T) {
 	url := startServer(t)
 	runPsql(t, url, "-c", `CREATE TABLE items (id bigint NOT NULL, name varchar(20) DEFAULT 'x', price numeric(8,2))`,
 		"-c", "CREATE VIEW cheap AS SELECT id FROM items WHERE price < 1", "-c", "CREATE SCHEMA sales",
-		"-c", "INSERT INTO items VALUES (1, 'apple', 0.5), (2, 'pear', 1.25)")
+		"-c", "INSERT INTO items VALUES (1, 'apple', 0.5), (2, 'pear', 1.25)",
+		"-c", "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')", "-c", "CREATE DOMAIN posint AS int CHECK (VALUE > 0)",
+		"-c", "CREATE TABLE ppl (m mood, n posint, doc jsonb, ip inet, tags text[])")
 	csv := filepath.Join(t.TempDir(), "items.csv")
 	for _, c := range []struct {
 		args []string
@@ -66,6 +68,9 @@ func TestPsqlMetaCommands(t *testing.T) {
 		{[]string{"-c", `\x`, "-c", "SELECT id, name FROM items ORDER BY id LIMIT 1"}, []string{"Expanded display is on", "id   | 1", "name | apple"}},
 		{[]string{"-c", `\d+ cheap`}, []string{`View "public.cheap"`, "View definition:", "FROM items"}},
 		{[]string{"-c", `\db`}, []string{"pg_default"}},
+		{[]string{"-c", `\d ppl`}, []string{"m      | mood", "n      | posint", "doc    | jsonb", "ip     | inet", "tags   | text[]"}},
+		{[]string{"-c", `\dT+ mood`}, []string{"mood", "sad", "happy"}},
+		{[]string{"-c", `\dD`}, []string{"posint | integer", "CHECK (value > 0)"}},
 		{[]string{"-c", `\dT`, "-c", `\dC`, "-c", `\dp`, "-c", `\dx`, "-c", `\dD`, "-c", `\do`, "-c", `\dL`}, []string{"List of data types", "List of casts", "Access privileges", "List of installed extensions", "List of domains", "List of operators", "List of languages"}},
 	} {
 		out := runPsql(t, url, c.args...)

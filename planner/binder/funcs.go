@@ -145,8 +145,16 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	if name == "format_type" {
+	switch name {
+	case "format_type":
 		k = exec.FormatTypeKernel(b.userTypeName)
+	case "pg_get_constraintdef":
+		k = exec.RowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			if d := b.constraintDef(ds[0].(int64)); d != "" {
+				return d, nil
+			}
+			return nil, nil
+		})
 	}
 	for i := range args {
 		if args[i], err = b.coerce(args[i], want[i]); err != nil {

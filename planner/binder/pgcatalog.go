@@ -217,6 +217,18 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"typelem": int64(u.OID), "typtypmod": int64(-1), "typinput": "array_in", "typoutput": "array_out", "typreceive": "array_recv",
 				"typsend": "array_send", "typalign": "i", "typstorage": "x"}))
 		}
+	case "pg_constraint":
+		for _, u := range b.Cat.Types() {
+			if u.Check == "" {
+				continue
+			}
+			ns := int64(0)
+			if sc, ok := b.Cat.Schema(u.Schema); ok {
+				ns = int64(sc.OID)
+			}
+			row(map[string]types.Datum{"oid": domainCheckOID(u.OID), "conname": u.CheckName, "connamespace": ns, "contype": "c",
+				"contypid": int64(u.OID), "conislocal": true, "convalidated": true, "conbin": u.Check, "conkey": nil, "confkey": nil})
+		}
 	case "pg_enum":
 		for _, u := range b.Cat.Types() {
 			if u.Enum == nil {
@@ -368,4 +380,19 @@ func builtinCategory(oid uint32) string {
 		}
 	}
 	return "U"
+}
+
+// domainCheckOID numbers a domain's CHECK constraint in pg_constraint
+// (constraints are not catalog objects of their own in Weft).
+func domainCheckOID(domain uint32) int64 { return 2_000_000_000 + int64(domain) }
+
+// constraintDef is pg_get_constraintdef for the constraints pg_constraint
+// lists ("" when oid is none of them).
+func (b *Binder) constraintDef(oid int64) string {
+	for _, u := range b.Cat.Types() {
+		if u.Check != "" && domainCheckOID(u.OID) == oid {
+			return "CHECK (" + u.Check + ")"
+		}
+	}
+	return ""
 }
