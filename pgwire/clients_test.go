@@ -212,6 +212,8 @@ func TestPgJDBC(t *testing.T) {
 		"rows 1/apple/0.50/2024-01-02 2/pear/1.25/2024-02-03",
 		"batch 3",
 		"total 5 15.25",
+		"tx inside 6 outside 5",
+		"tx committed 6",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("pgjdbc output lacks %q:\n%s", want, out)

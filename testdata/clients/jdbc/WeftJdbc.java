@@ -77,6 +77,26 @@ public class WeftJdbc {
                 rs.next();
                 System.out.println("total " + rs.getLong(1) + " " + rs.getBigDecimal(2));
             }
+            // a transaction: a second connection does not see it until commit
+            try (Connection other = DriverManager.getConnection(args[0])) {
+                c.setAutoCommit(false);
+                try (Statement s = c.createStatement()) {
+                    s.executeUpdate("DELETE FROM items WHERE id > 2");
+                    c.rollback();
+                    s.executeUpdate("INSERT INTO items (id, name) VALUES (6, 'late')");
+                    System.out.println("tx inside " + count(c) + " outside " + count(other));
+                    c.commit();
+                    System.out.println("tx committed " + count(other));
+                }
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
+    static long count(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM items")) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 }
