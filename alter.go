@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -34,6 +35,19 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk); err != nil {
 				return nil, err
 			}
+		case pg.AlterTableType_AT_AddConstraint:
+			c := cmd.Def.GetConstraint()
+			if c == nil || (c.Contype != pg.ConstrType_CONSTR_PRIMARY && c.Contype != pg.ConstrType_CONSTR_UNIQUE) {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY and UNIQUE constraints can be added yet")
+			}
+			pk := pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY}
+			if err := s.addKeysChecked(t, []pendingKey{pk}); err != nil {
+				return nil, err
+			}
+		case pg.AlterTableType_AT_DropConstraint:
+			if err := dropKey(t, cmd.Name, cmd.MissingOk); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this ALTER TABLE form is not supported yet (ADD COLUMN, DROP COLUMN and RENAME are)")
 		}
@@ -41,10 +55,17 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 	return &Result{Tag: "ALTER TABLE"}, nil
 }
 
-func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) error {
-	col, _, err := s.columnDef(s.env(), cd)
+func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) (err error) {
+	col, keys, err := s.columnDef(s.env(), cd)
 	if err != nil {
 		return err
+	}
+	if len(keys) > 0 {
+		defer func() {
+			if err == nil {
+				err = s.addKeysChecked(t, keys)
+			}
+		}()
 	}
 	if t.ColumnIndex(col.Name) >= 0 {
 		if ifNotExists {
@@ -113,6 +134,23 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 	schema := schemaOf(newCols)
 	cur := t.Current()
 	t.Columns = newCols
+	// keys over the column go with it (as in PostgreSQL); the others shift
+	var keys []catalog.Key
+	for _, k := range t.Keys {
+		if slices.Contains(k.Columns, i) {
+			continue
+		}
+		shifted := k
+		shifted.Columns = nil
+		for _, c := range k.Columns {
+			if c > i {
+				c--
+			}
+			shifted.Columns = append(shifted.Columns, c)
+		}
+		keys = append(keys, shifted)
+	}
+	t.Keys = keys
 	if cur == nil {
 		return nil
 	}
@@ -175,4 +213,74 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 func schemaOf(cols []catalog.Column) *arrow.Schema {
 	t := &catalog.Table{Columns: cols}
 	return t.ArrowSchema()
+}
+
+// addKeysChecked declares keys on a table that has rows: they must hold
+// for the rows already there (23505 when they do not, 23502 for a NULL in
+// a primary key column).
+func (s *Session) addKeysChecked(t *catalog.Table, keys []pendingKey) error {
+	t.Lock()
+	defer t.Unlock()
+	oldKeys := t.Keys
+	oldCols := append([]catalog.Column{}, t.Columns...)
+	restore := func(err error) error {
+		t.Keys, t.Columns = oldKeys, oldCols
+		return err
+	}
+	t.Keys = append([]catalog.Key{}, t.Keys...)
+	if err := s.addKeys(t, keys); err != nil {
+		return restore(err)
+	}
+	cur := t.Current()
+	if cur == nil {
+		return nil
+	}
+	added := t.Keys[len(oldKeys):]
+	for _, k := range added {
+		if !k.Primary {
+			continue
+		}
+		for _, c := range k.Columns {
+			for _, p := range cur.Parts {
+				for _, r := range p {
+					if r.Column(c).NullN() > 0 {
+						return restore(sqlerr.New(sqlerr.NotNullViolation, "column \"%s\" of relation \"%s\" contains null values", t.Columns[c].Name, t.Name))
+					}
+				}
+			}
+		}
+	}
+	// the committed rows, and a block's own version when it has one
+	for _, snap := range []*catalog.Snapshot{cur, s.current(t)} {
+		sets, err := checkAllKeys(t, added, snap.Parts)
+		if err != nil {
+			se := sqlerr.Wrap(err)
+			return restore(sqlerr.New(sqlerr.UniqueViolation, "could not create unique index \"%s\"", added[0].Name).WithDetail(strings.Replace(se.Detail, "already exists", "is duplicated", 1)))
+		}
+		for name, ks := range sets {
+			snap.SetKeySet(name, ks)
+		}
+	}
+	if s.tx != nil {
+		for _, k := range added {
+			s.tx.createdKeys = append(s.tx.createdKeys, createdKey{table: t, name: k.Name})
+		}
+	}
+	return nil
+}
+
+// dropKey removes a PRIMARY KEY or UNIQUE constraint by name.
+func dropKey(t *catalog.Table, name string, missingOK bool) error {
+	t.Lock()
+	defer t.Unlock()
+	for i, k := range t.Keys {
+		if k.Name == name {
+			t.Keys = append(append([]catalog.Key{}, t.Keys[:i]...), t.Keys[i+1:]...)
+			return nil
+		}
+	}
+	if missingOK {
+		return nil
+	}
+	return sqlerr.New(sqlerr.UndefinedObject, "constraint \"%s\" of relation \"%s\" does not exist", name, t.Name)
 }

@@ -3,6 +3,8 @@ package weft
 import (
 	"context"
 	"github.com/weftdb/weft/sql/parser"
+	"slices"
+	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
@@ -39,24 +41,22 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		return nil, err
 	}
 	var cols []catalog.Column
-	var pk []string
+	var keys []pendingKey
 	for _, elt := range st.TableElts {
 		switch x := elt.Node.(type) {
 		case *pg.Node_ColumnDef:
-			col, isPK, err := s.columnDef(env, x.ColumnDef)
+			col, colKeys, err := s.columnDef(env, x.ColumnDef)
 			if err != nil {
 				return nil, err
 			}
-			if isPK {
-				pk = append(pk, col.Name)
-			}
+			keys = append(keys, colKeys...)
 			cols = append(cols, col)
 		case *pg.Node_Constraint:
 			c := x.Constraint
 			switch c.Contype {
-			case pg.ConstrType_CONSTR_PRIMARY:
-				pk = append(pk, namesOf(c.Keys)...)
-			case pg.ConstrType_CONSTR_UNIQUE, pg.ConstrType_CONSTR_CHECK, pg.ConstrType_CONSTR_FOREIGN:
+			case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+				keys = append(keys, pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
+			case pg.ConstrType_CONSTR_CHECK, pg.ConstrType_CONSTR_FOREIGN:
 				// accepted, not enforced yet
 			}
 		default:
@@ -72,16 +72,53 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		res.Notices = append(res.Notices, "relation \""+st.Relation.Relname+"\" already exists, skipping")
 		return res, nil
 	}
-	for _, name := range pk {
-		i := t.ColumnIndex(name)
-		if i < 0 {
-			_ = s.db.cat.DropTable(schema, t.Name)
-			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" named in key does not exist", name)
-		}
-		t.Columns[i].NotNull = true
-		t.PrimaryKey = append(t.PrimaryKey, i)
+	if err := s.addKeys(t, keys); err != nil {
+		_ = s.db.cat.DropTable(schema, t.Name)
+		return nil, err
 	}
 	return res, nil
+}
+
+// pendingKey is a PRIMARY KEY or UNIQUE constraint as written.
+type pendingKey struct {
+	name    string
+	columns []string
+	primary bool
+}
+
+// addKeys declares keys on t (its data must already satisfy them).
+func (s *Session) addKeys(t *catalog.Table, keys []pendingKey) error {
+	for _, pk := range keys {
+		k := catalog.Key{Name: pk.name, Primary: pk.primary}
+		for _, name := range pk.columns {
+			i := t.ColumnIndex(name)
+			if i < 0 {
+				return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" named in key does not exist", name)
+			}
+			k.Columns = append(k.Columns, i)
+		}
+		if k.Name == "" {
+			k.Name = t.Name + "_pkey"
+			if !k.Primary {
+				k.Name = t.Name + "_" + strings.Join(pk.columns, "_") + "_key"
+			}
+		}
+		for _, have := range t.Keys {
+			switch {
+			case have.Primary && k.Primary:
+				return sqlerr.New(sqlerr.InvalidTableDefinition, "multiple primary keys for table \"%s\" are not allowed", t.Name)
+			case have.Name == k.Name:
+				return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", k.Name)
+			}
+		}
+		if k.Primary {
+			for _, c := range k.Columns {
+				t.Columns[c].NotNull = true
+			}
+		}
+		t.Keys = append(t.Keys, k)
+	}
+	return nil
 }
 
 func namesOf(ns []*pg.Node) []string {
@@ -94,41 +131,41 @@ func namesOf(ns []*pg.Node) []string {
 	return out
 }
 
-func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, bool, error) {
+func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, []pendingKey, error) {
 	t, dom, err := s.binder(env).ResolveType(cd.TypeName)
 	if err != nil {
-		return catalog.Column{}, false, err
+		return catalog.Column{}, nil, err
 	}
 	col := catalog.Column{Name: cd.Colname, Type: t, NotNull: cd.IsNotNull}
 	if dom != nil {
 		col.Domain = dom.OID
 	}
-	isPK := false
+	var keys []pendingKey
 	for _, cn := range cd.Constraints {
 		c := cn.Node.(*pg.Node_Constraint).Constraint
 		switch c.Contype {
 		case pg.ConstrType_CONSTR_NOTNULL:
 			col.NotNull = true
-		case pg.ConstrType_CONSTR_PRIMARY:
-			col.NotNull, isPK = true, true
+		case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+			keys = append(keys, pendingKey{name: c.Conname, columns: []string{cd.Colname}, primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
 		case pg.ConstrType_CONSTR_DEFAULT:
 			text, err := deparseExpr(c.RawExpr)
 			if err != nil {
-				return col, false, err
+				return col, nil, err
 			}
 			// check the default binds and fits the column now
 			b := s.binder(env)
 			e, err := b.BindStandalone(c.RawExpr, "DEFAULT expressions")
 			if err != nil {
-				return col, false, err
+				return col, nil, err
 			}
 			if _, err := b.Assign(e, t, cd.Colname); err != nil {
-				return col, false, err
+				return col, nil, err
 			}
 			col.Default = text
 		}
 	}
-	return col, isPK, nil
+	return col, keys, nil
 }
 
 func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.CreateTableAsStmt) (*Result, error) {
@@ -218,6 +255,7 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 			err = s.db.cat.DropSchema(name, st.MissingOk, cascade)
 		case pg.ObjectType_OBJECT_INDEX:
 			tag = "DROP INDEX"
+			err = s.dropIndex(schema, name, st.MissingOk)
 		default:
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DROP of this object type is not supported yet")
 		}
@@ -286,10 +324,29 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 	if !ok || t == nil {
 		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", st.Relation.Relname).At(st.Relation.Location)
 	}
+	var cols []string
 	for _, p := range st.IndexParams {
-		if ie, ok := p.Node.(*pg.Node_IndexElem); ok && ie.IndexElem.Name != "" && t.ColumnIndex(ie.IndexElem.Name) < 0 {
+		ie, ok := p.Node.(*pg.Node_IndexElem)
+		if ok && ie.IndexElem.Name != "" && t.ColumnIndex(ie.IndexElem.Name) < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", ie.IndexElem.Name)
 		}
+		if ok {
+			cols = append(cols, ie.IndexElem.Name)
+		}
+	}
+	if st.Unique || st.Primary {
+		// a unique index is enforced as a key (it is not used for lookups)
+		if slices.Contains(cols, "") || st.WhereClause != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "unique indexes on expressions or with WHERE are not supported yet")
+		}
+		name := st.Idxname
+		if name == "" {
+			name = t.Name + "_" + strings.Join(cols, "_") + "_key"
+		}
+		if err := s.addKeysChecked(t, []pendingKey{{name: name, columns: cols, primary: st.Primary}}); err != nil {
+			return nil, err
+		}
+		return &Result{Tag: "CREATE INDEX"}, nil
 	}
 	return &Result{Tag: "CREATE INDEX", Notices: []string{"indexes are accepted but not used yet: scans read every partition"}}, nil
 }
@@ -307,4 +364,34 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		t.Unlock()
 	}
 	return &Result{Tag: "TRUNCATE TABLE"}, nil
+}
+
+// dropIndex drops a unique index (the key it enforces); other indexes are
+// not kept, so dropping one has nothing to do.
+func (s *Session) dropIndex(schema, name string, missingOK bool) error {
+	path := s.searchPath
+	if schema != "" {
+		path = []string{schema}
+	}
+	for _, sc := range s.db.cat.Schemas() {
+		if !slices.Contains(path, sc.Name) {
+			continue
+		}
+		for _, t := range sc.Tables {
+			for _, k := range t.Keys {
+				if k.Name != name {
+					continue
+				}
+				if s.tx != nil {
+					return sqlerr.New(sqlerr.ActiveTransaction, "DROP INDEX of a unique index cannot run inside a transaction block yet")
+				}
+				if k.Primary {
+					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because constraint %s on table %s requires it", name, name, t.Name).
+						WithHint("You can drop constraint " + name + " on table " + t.Name + " instead.")
+				}
+				return dropKey(t, name, missingOK)
+			}
+		}
+	}
+	return nil
 }

@@ -292,16 +292,23 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
-	parts, err := catalog.AppendParts(s.db.opts.Mem, s.current(t), relabeled, s.db.opts.BatchSize)
+	cur := s.current(t)
+	added, err := newKeys(t, cur, relabeled)
+	if err != nil {
+		return 0, err
+	}
+	parts, err := catalog.AppendParts(s.db.opts.Mem, cur, relabeled, s.db.opts.BatchSize)
 	if err != nil {
 		return 0, err
 	}
 	if s.tx != nil {
 		s.installPrivate(t, parts, relabeled)
+		extendKeySets(t, cur, s.current(t), added)
 		return n, nil
 	}
 	install := func(logged bool) {
 		t.Replace(parts)
+		extendKeySets(t, cur, t.Current(), added)
 		s.noteInstalled(t, logged)
 	}
 	if s.mayLog() && len(relabeled) > 0 {
@@ -400,7 +407,16 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	if err := s.checkDomains(s.context(), t, all); err != nil {
 		return fail(err)
 	}
+	var sets map[string]*catalog.KeySet
+	if mode == rewriteUpdate && len(t.Keys) > 0 {
+		if sets, err = checkAllKeys(t, t.Keys, parts); err != nil {
+			return fail(err)
+		}
+	}
 	s.install(t, parts, nil)
+	for name, ks := range sets {
+		s.current(t).SetKeySet(name, ks)
+	}
 	return counted, nil
 }
 

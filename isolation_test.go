@@ -66,6 +66,17 @@ func TestBlocksAreIsolated(t *testing.T) {
 	}
 	check("after conflict", "SELECT count(*), sum(bal) FROM acct", "6|160", 0, 1)
 
+	// keys hold across sessions: a block's row whose key another session
+	// committed meanwhile fails the COMMIT
+	mustExec(t, a, "CREATE UNIQUE INDEX acct_id ON acct (id)")
+	mustExec(t, a, "BEGIN; INSERT INTO acct VALUES (30, 0)")
+	mustExec(t, b, "INSERT INTO acct VALUES (30, 1)")
+	if _, err := a.Exec(ctx, "COMMIT"); sqlerr.Code(err) != sqlerr.UniqueViolation {
+		t.Fatalf("commit of a duplicate key: want 23505, got %v", err)
+	}
+	check("after duplicate commit", "SELECT sum(bal) FROM acct WHERE id = 30", "1", 0, 1)
+	mustExec(t, a, "DELETE FROM acct WHERE id = 30")
+
 	// savepoints roll the private version back
 	mustExec(t, a, "BEGIN; INSERT INTO acct VALUES (7, 0); SAVEPOINT s; DELETE FROM acct WHERE id = 1; ROLLBACK TO SAVEPOINT s; COMMIT")
 	check("savepoint", "SELECT count(*) FROM acct WHERE id IN (1, 7)", "2", 0, 1)

@@ -17,6 +17,8 @@ type txn struct {
 	savepoints []savepoint
 	created    []createdRel // in order of creation
 	dropped    []droppedRel // in order of dropping
+	// createdKeys are unique indexes the block added (ROLLBACK drops them)
+	createdKeys []createdKey
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
@@ -37,11 +39,18 @@ type createdRel struct {
 	view         bool
 }
 
+// createdKey is a unique key a block added to a table.
+type createdKey struct {
+	table *catalog.Table
+	name  string
+}
+
 type savepoint struct {
 	name    string
 	work    map[*catalog.Table]*tableWork // the private versions when it was set
 	created int                           // len(created) then
 	dropped int                           // len(dropped) then
+	keys    int                           // len(createdKeys) then
 }
 
 // InTransaction reports whether a transaction block is open.
@@ -117,7 +126,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
 		}
-		sp := savepoint{name: strings.ToLower(st.SavepointName), work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped)}
+		sp := savepoint{name: strings.ToLower(st.SavepointName), work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys)}
 		s.tx.savepoints = append(s.tx.savepoints, sp)
 		return &Result{Tag: "SAVEPOINT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_RELEASE, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
@@ -141,6 +150,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		}
 		sp := s.tx.savepoints[i]
 		born := s.createdSince(sp.created)
+		s.dropCreatedKeys(sp.keys)
 		s.dropCreated(sp.created)
 		s.restoreDropped(sp.dropped, born)
 		releaseWork(s.tx.work)
@@ -273,6 +283,7 @@ func (s *Session) noteDropped(t *catalog.Table, data *catalog.Snapshot, v *catal
 // then what it dropped comes back, then the data it wrote is restored.
 func (s *Session) rollbackBlock() {
 	born := s.createdSince(0)
+	s.dropCreatedKeys(0)
 	s.dropCreated(0)
 	s.restoreDropped(0, born)
 	s.endTxn()
@@ -308,4 +319,14 @@ func (s *Session) restoreDropped(keep int, bornLater map[uint32]bool) {
 		d.data.Release()
 	}
 	s.tx.dropped = s.tx.dropped[:keep]
+}
+
+// dropCreatedKeys removes the unique keys the block added after its first
+// keep ones.
+func (s *Session) dropCreatedKeys(keep int) {
+	for i := len(s.tx.createdKeys) - 1; i >= keep; i-- {
+		k := s.tx.createdKeys[i]
+		_ = dropKey(k.table, k.name, true)
+	}
+	s.tx.createdKeys = s.tx.createdKeys[:keep]
 }

@@ -123,12 +123,24 @@ func (s *Session) commitWork() error {
 		t.Lock()
 		defer t.Unlock()
 	}
+	added := map[*catalog.Table][]map[string]struct{}{}
 	for _, t := range tables {
-		if w := s.tx.work[t]; t.Current() != w.base && w.rewritten {
+		w := s.tx.work[t]
+		if t.Current() == w.base {
+			continue
+		}
+		if w.rewritten {
 			return sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
 				WithDetail("Table \"" + t.Name + "\" was changed by another session while this transaction updated or deleted its rows.").
 				WithHint("The transaction was rolled back; run it again.")
 		}
+		// the block's rows join what was committed meanwhile: their keys
+		// must be new there too
+		keys, err := newKeys(t, t.Current(), w.appended)
+		if err != nil {
+			return err
+		}
+		added[t] = keys
 	}
 	previous := map[*catalog.Table]*catalog.Snapshot{}
 	for _, t := range tables {
@@ -147,6 +159,7 @@ func (s *Session) commitWork() error {
 			return err
 		}
 		t.Replace(parts)
+		extendKeySets(t, cur, t.Current(), added[t])
 	}
 	if err := s.db.persist(); err != nil {
 		s.restoreTables(previous)

@@ -33,8 +33,8 @@ type Table struct {
 	Schema  string
 	Name    string
 	Columns []Column
-	// PrimaryKey lists column ordinals of the declared primary key.
-	PrimaryKey []int
+	// Keys are the table's PRIMARY KEY and UNIQUE constraints.
+	Keys []Key
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,6 +14,9 @@ import (
 type Snapshot struct {
 	Parts [][]arrow.Record
 	refs  atomic.Int64
+
+	keyMu   sync.Mutex
+	keySets map[string]*KeySet // by key name, built when a writer needs them
 }
 
 func newSnapshot(parts int) *Snapshot {

@@ -221,3 +221,9 @@ func floatKeyBits(f float64) uint64 {
 	}
 	return math.Float64bits(f)
 }
+
+// EncodeKey appends row i's values of keys (of types kts) in the form
+// grouping compares them by: equal values, equal bytes.
+func EncodeKey(dst []byte, kts []types.T, keys []arrow.Array, i int) []byte {
+	return encodeKey(dst, kts, keys, i)
+}

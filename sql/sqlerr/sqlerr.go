@@ -40,6 +40,8 @@ const (
 	DatetimeOverflow                     = "22008"
 	NotNullViolation                     = "23502"
 	CheckViolation                       = "23514"
+	UniqueViolation                      = "23505"
+	InvalidTableDefinition               = "42P16"
 	CardinalityViolation                 = "21000"
 	InvalidParameter                     = "22023"
 	SubstringError                       = "22011"

@@ -1,0 +1,80 @@
+package catalog
+
+// Key is a PRIMARY KEY or UNIQUE constraint: no two rows may have equal
+// values in Columns (rows with a NULL in them are exempt, as in SQL).
+type Key struct {
+	Name    string
+	Columns []int // column ordinals
+	Primary bool  `json:",omitempty"`
+}
+
+// KeySet holds the encoded key values of one unique key in a snapshot.
+// It is immutable once attached to a snapshot; a snapshot made by
+// appending shares its predecessor's set and adds a layer, and layers
+// merge when the top one grows to the size of the one below, so a lookup
+// walks O(log n) layers and a long run of single-row inserts copies each
+// key O(log n) times.
+type KeySet struct {
+	below *KeySet
+	keys  map[string]struct{}
+	size  int // keys in this layer and below
+}
+
+// NewKeySet is a one-layer set.
+func NewKeySet(keys map[string]struct{}) *KeySet {
+	return &KeySet{keys: keys, size: len(keys)}
+}
+
+// Has reports whether key is in the set.
+func (k *KeySet) Has(key string) bool {
+	for l := k; l != nil; l = l.below {
+		if _, ok := l.keys[key]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Len is the number of keys.
+func (k *KeySet) Len() int {
+	if k == nil {
+		return 0
+	}
+	return k.size
+}
+
+// With is the set plus add (which must not hold keys already in it); k
+// itself is unchanged.
+func (k *KeySet) With(add map[string]struct{}) *KeySet {
+	top := &KeySet{below: k, keys: add, size: k.Len() + len(add)}
+	// merge while the top layer is at least as big as the one below it
+	for top.below != nil && len(top.keys) >= len(top.below.keys) {
+		merged := make(map[string]struct{}, len(top.keys)+len(top.below.keys))
+		for key := range top.below.keys {
+			merged[key] = struct{}{}
+		}
+		for key := range top.keys {
+			merged[key] = struct{}{}
+		}
+		top = &KeySet{below: top.below.below, keys: merged, size: top.size}
+	}
+	return top
+}
+
+// KeySet returns the snapshot's set for the named key, if built.
+func (s *Snapshot) KeySet(name string) (*KeySet, bool) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	ks, ok := s.keySets[name]
+	return ks, ok
+}
+
+// SetKeySet attaches the set of the named key's values to the snapshot.
+func (s *Snapshot) SetKeySet(name string, ks *KeySet) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.keySets == nil {
+		s.keySets = map[string]*KeySet{}
+	}
+	s.keySets[name] = ks
+}

@@ -1,0 +1,148 @@
+package weft
+
+import (
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Unique keys are checked when rows are written: new rows against each
+// other and against the key set of the data they join. A snapshot's key
+// set is built the first time a writer needs it and handed on, with the
+// new keys added, to the snapshot an append makes.
+
+// keyTypes are the column types of a key.
+func keyTypes(t *catalog.Table, k catalog.Key) []types.T {
+	ts := make([]types.T, len(k.Columns))
+	for i, c := range k.Columns {
+		ts[i] = t.Columns[c].Type
+	}
+	return ts
+}
+
+// keyColumns picks a key's columns out of a batch.
+func keyColumns(r arrow.Record, k catalog.Key) []arrow.Array {
+	cols := make([]arrow.Array, len(k.Columns))
+	for i, c := range k.Columns {
+		cols[i] = r.Column(c)
+	}
+	return cols
+}
+
+// hasNull reports whether row i has a NULL in any key column (such rows
+// never conflict).
+func hasNull(cols []arrow.Array, i int) bool {
+	for _, c := range cols {
+		if c.IsNull(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// keySetOf returns the set of k's values in snap, building it on first use.
+func keySetOf(t *catalog.Table, snap *catalog.Snapshot, k catalog.Key) *catalog.KeySet {
+	if ks, ok := snap.KeySet(k.Name); ok {
+		return ks
+	}
+	kts := keyTypes(t, k)
+	keys := map[string]struct{}{}
+	var buf []byte
+	for _, p := range snap.Parts {
+		for _, r := range p {
+			cols := keyColumns(r, k)
+			for i := 0; i < int(r.NumRows()); i++ {
+				if hasNull(cols, i) {
+					continue
+				}
+				buf = exec.EncodeKey(buf[:0], kts, cols, i)
+				keys[string(buf)] = struct{}{}
+			}
+		}
+	}
+	ks := catalog.NewKeySet(keys)
+	snap.SetKeySet(k.Name, ks)
+	return ks
+}
+
+// newKeys checks rows about to be added to the data in cur against it and
+// against each other, returning each key's new values (to extend cur's
+// sets with once the rows are in).
+func newKeys(t *catalog.Table, cur *catalog.Snapshot, recs []arrow.Record) ([]map[string]struct{}, error) {
+	out := make([]map[string]struct{}, len(t.Keys))
+	for ki, k := range t.Keys {
+		existing := keySetOf(t, cur, k)
+		kts := keyTypes(t, k)
+		added := map[string]struct{}{}
+		var buf []byte
+		for _, r := range recs {
+			cols := keyColumns(r, k)
+			for i := 0; i < int(r.NumRows()); i++ {
+				if hasNull(cols, i) {
+					continue
+				}
+				buf = exec.EncodeKey(buf[:0], kts, cols, i)
+				if _, dup := added[string(buf)]; dup || existing.Has(string(buf)) {
+					return nil, duplicateKey(t, k, cols, i)
+				}
+				added[string(buf)] = struct{}{}
+			}
+		}
+		out[ki] = added
+	}
+	return out, nil
+}
+
+// extendKeySets hands cur's key sets, plus the added values, on to next
+// (the snapshot the append made).
+func extendKeySets(t *catalog.Table, cur, next *catalog.Snapshot, added []map[string]struct{}) {
+	for ki, k := range t.Keys {
+		if ks, ok := cur.KeySet(k.Name); ok {
+			next.SetKeySet(k.Name, ks.With(added[ki]))
+		}
+	}
+}
+
+// checkAllKeys verifies every key over whole new data (after an UPDATE, or
+// when a key is added) and attaches the sets it built.
+func checkAllKeys(t *catalog.Table, keys []catalog.Key, parts [][]arrow.Record) (map[string]*catalog.KeySet, error) {
+	sets := map[string]*catalog.KeySet{}
+	for _, k := range keys {
+		kts := keyTypes(t, k)
+		seen := map[string]struct{}{}
+		var buf []byte
+		for _, p := range parts {
+			for _, r := range p {
+				cols := keyColumns(r, k)
+				for i := 0; i < int(r.NumRows()); i++ {
+					if hasNull(cols, i) {
+						continue
+					}
+					buf = exec.EncodeKey(buf[:0], kts, cols, i)
+					if _, dup := seen[string(buf)]; dup {
+						return nil, duplicateKey(t, k, cols, i)
+					}
+					seen[string(buf)] = struct{}{}
+				}
+			}
+		}
+		sets[k.Name] = catalog.NewKeySet(seen)
+	}
+	return sets, nil
+}
+
+// duplicateKey is PostgreSQL's 23505 for row i's key.
+func duplicateKey(t *catalog.Table, k catalog.Key, cols []arrow.Array, i int) error {
+	names := make([]string, len(k.Columns))
+	vals := make([]string, len(k.Columns))
+	for j, c := range k.Columns {
+		names[j] = t.Columns[c].Name
+		vals[j] = types.Format(t.Columns[c].Type, exec.DatumAt(cols[j], i))
+	}
+	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint \"%s\"", k.Name).
+		WithDetail("Key (" + strings.Join(names, ", ") + ")=(" + strings.Join(vals, ", ") + ") already exists.")
+}
