@@ -81,15 +81,16 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 
 // pendingKey is a PRIMARY KEY or UNIQUE constraint as written.
 type pendingKey struct {
-	name    string
-	columns []string
-	primary bool
+	name      string
+	columns   []string
+	primary   bool
+	indexOnly bool // CREATE UNIQUE INDEX
 }
 
 // addKeys declares keys on t (its data must already satisfy them).
 func (s *Session) addKeys(t *catalog.Table, keys []pendingKey) error {
 	for _, pk := range keys {
-		k := catalog.Key{Name: pk.name, Primary: pk.primary}
+		k := catalog.Key{Name: pk.name, Primary: pk.primary, IndexOnly: pk.indexOnly}
 		for _, name := range pk.columns {
 			i := t.ColumnIndex(name)
 			if i < 0 {
@@ -116,6 +117,7 @@ func (s *Session) addKeys(t *catalog.Table, keys []pendingKey) error {
 				t.Columns[c].NotNull = true
 			}
 		}
+		k.OID, k.ConOID = s.db.cat.AllocOID(), s.db.cat.AllocOID()
 		t.Keys = append(t.Keys, k)
 	}
 	return nil
@@ -343,7 +345,7 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 		if name == "" {
 			name = t.Name + "_" + strings.Join(cols, "_") + "_key"
 		}
-		if err := s.addKeysChecked(t, []pendingKey{{name: name, columns: cols, primary: st.Primary}}); err != nil {
+		if err := s.addKeysChecked(t, []pendingKey{{name: name, columns: cols, primary: st.Primary, indexOnly: true}}); err != nil {
 			return nil, err
 		}
 		return &Result{Tag: "CREATE INDEX"}, nil

@@ -90,6 +90,13 @@ func (c *Catalog) Mem() memory.Allocator { return c.mem }
 // Partitions is the number of partitions new tables get.
 func (c *Catalog) Partitions() int { return c.partitions }
 
+// AllocOID hands out a new object identifier.
+func (c *Catalog) AllocOID() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.allocOID()
+}
+
 func (c *Catalog) allocOID() uint32 {
 	c.nextOID++
 	return c.nextOID

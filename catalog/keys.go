@@ -6,6 +6,12 @@ type Key struct {
 	Name    string
 	Columns []int // column ordinals
 	Primary bool  `json:",omitempty"`
+	// OID is the key's index in pg_class/pg_index, ConOID its row in
+	// pg_constraint.
+	OID, ConOID uint32
+	// IndexOnly: made by CREATE UNIQUE INDEX, so a unique index without a
+	// constraint row.
+	IndexOnly bool `json:",omitempty"`
 }
 
 // KeySet holds the encoded key values of one unique key in a snapshot.

@@ -47,7 +47,8 @@ func TestPsqlMetaCommands(t *testing.T) {
 		"-c", "CREATE VIEW cheap AS SELECT id FROM items WHERE price < 1", "-c", "CREATE SCHEMA sales",
 		"-c", "INSERT INTO items VALUES (1, 'apple', 0.5), (2, 'pear', 1.25)",
 		"-c", "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')", "-c", "CREATE DOMAIN posint AS int CHECK (VALUE > 0)",
-		"-c", "CREATE TABLE ppl (m mood, n posint, doc jsonb, ip inet, tags text[])")
+		"-c", "CREATE TABLE ppl (m mood, n posint, doc jsonb, ip inet, tags text[])",
+		"-c", "CREATE TABLE keyed (id int PRIMARY KEY, code text UNIQUE)", "-c", "CREATE UNIQUE INDEX ppl_n ON ppl (n)")
 	csv := filepath.Join(t.TempDir(), "items.csv")
 	for _, c := range []struct {
 		args []string
@@ -61,7 +62,8 @@ func TestPsqlMetaCommands(t *testing.T) {
 		{[]string{"-c", `\dn`}, []string{"sales"}},
 		{[]string{"-c", `\l`}, []string{"weft", "UTF8"}},
 		{[]string{"-c", `\du`}, []string{"weft", "Superuser"}},
-		{[]string{"-c", `\di`}, []string{"Did not find any relations"}},
+		{[]string{"-c", `\di`}, []string{"keyed_pkey     | index | weft  | keyed", "keyed_code_key | index | weft  | keyed", "ppl_n          | index | weft  | ppl"}},
+		{[]string{"-c", `\d keyed`}, []string{"Indexes:", `"keyed_pkey" PRIMARY KEY, btree (id)`, `"keyed_code_key" UNIQUE CONSTRAINT, btree (code)`}},
 		{[]string{"-c", `\conninfo`}, []string{`connected to database "weft" as user "tester"`}},
 		{[]string{"-c", `\copy items to '` + csv + `' csv header`}, []string{"COPY 2"}},
 		{[]string{"-c", `\copy items from '` + csv + `' csv header`, "-c", "SELECT count(*), sum(price) FROM items"}, []string{"COPY 2", "4 | 3.50"}},
@@ -203,8 +205,8 @@ func TestPgJDBC(t *testing.T) {
 		"product PostgreSQL 15",
 		"tables public.items:TABLE",
 		"columns id:int8:0 name:varchar:1 price:numeric:1 added:date:1",
-		"primary keys 0",
-		"indexes 0",
+		"primary keys id/items_pkey",
+		"indexes items_pkey/id/false",
 		"imported keys 0",
 		"schemas information_schema pg_catalog public",
 		"typeinfo true true",

@@ -726,6 +726,9 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 		if o, ok := catalogRelationOIDs[name]; ok && (schema == "" || schema == "pg_catalog") {
 			return oid(o)
 		}
+		if o, ok := b.indexOID(schema, name); ok {
+			return oid(o)
+		}
 		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", lit).At(c.Location)
 	case "regtype":
 		for _, bt := range builtinTypes {

@@ -148,6 +148,17 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	switch name {
 	case "format_type":
 		k = exec.FormatTypeKernel(b.userTypeName)
+	case "pg_get_indexdef":
+		k = exec.RowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			col := int64(0)
+			if len(ds) > 1 {
+				col = ds[1].(int64)
+			}
+			if d := b.indexDef(ds[0].(int64), col); d != "" {
+				return d, nil
+			}
+			return nil, nil
+		})
 	case "pg_get_constraintdef":
 		k = exec.RowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
 			if d := b.constraintDef(ds[0].(int64)); d != "" {

@@ -83,6 +83,25 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 				}
 			}
 		}
+	case "table_constraints", "key_column_usage":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range t.Keys {
+					if k.IndexOnly {
+						continue
+					}
+					if name == "table_constraints" {
+						row(map[string]types.Datum{"constraint_schema": s.Name, "constraint_name": k.Name, "table_schema": s.Name, "table_name": t.Name,
+							"constraint_type": map[bool]string{true: "PRIMARY KEY", false: "UNIQUE"}[k.Primary]})
+						continue
+					}
+					for i, c := range k.Columns {
+						row(map[string]types.Datum{"constraint_schema": s.Name, "constraint_name": k.Name, "table_schema": s.Name, "table_name": t.Name,
+							"column_name": t.Columns[c].Name, "ordinal_position": int64(i + 1)})
+					}
+				}
+			}
+		}
 	case "views":
 		for _, s := range b.Cat.Schemas() {
 			for _, v := range sortedTables(s.Views) {

@@ -2,7 +2,11 @@ package binder
 
 import (
 	"sort"
+	"strconv"
+	"strings"
 
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -148,12 +152,31 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
-					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d",
+					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys) > 0,
 					"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, v := range s.Views {
 				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
 					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+			}
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range t.Keys {
+					row(map[string]types.Datum{"oid": int64(k.OID), "relname": k.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
+						"relam": int64(btreeAMOID), "relkind": "i", "relnatts": int64(len(k.Columns)), "relpersistence": "p", "relreplident": "n",
+						"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+				}
+			}
+		}
+	case "pg_index":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range t.Keys {
+					zeros := strings.TrimSpace(strings.Repeat("0 ", len(k.Columns)))
+					row(map[string]types.Datum{"indexrelid": int64(k.OID), "indrelid": int64(t.OID), "indisunique": true, "indisprimary": k.Primary,
+						"indisclustered": false, "indisvalid": true, "indisreplident": false, "indkey": attnums(k, " "), "indnatts": int64(len(k.Columns)),
+						"indnkeyatts": int64(len(k.Columns)), "indisexclusion": false, "indimmediate": true, "indislive": true, "indisready": true,
+						"indcollation": zeros, "indclass": zeros, "indoption": zeros, "indexprs": nil, "indpred": nil})
+				}
 			}
 		}
 	case "pg_attribute":
@@ -218,6 +241,18 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"typsend": "array_send", "typalign": "i", "typstorage": "x"}))
 		}
 	case "pg_constraint":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range t.Keys {
+					if k.IndexOnly {
+						continue
+					}
+					row(map[string]types.Datum{"oid": int64(k.ConOID), "conname": k.Name, "connamespace": int64(s.OID), "contype": map[bool]string{true: "p", false: "u"}[k.Primary],
+						"condeferrable": false, "condeferred": false, "conrelid": int64(t.OID), "conindid": int64(k.OID), "conkey": "{" + attnums(k, ",") + "}",
+						"confkey": nil, "conislocal": true, "convalidated": true, "contypid": int64(0), "confrelid": int64(0)})
+				}
+			}
+		}
 		for _, u := range b.Cat.Types() {
 			if u.Check == "" {
 				continue
@@ -266,6 +301,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		row(map[string]types.Datum{"oid": int64(16400), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
 	case "pg_am":
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
+		row(map[string]types.Datum{"oid": int64(btreeAMOID), "amname": "btree", "amtype": "i"})
 	case "pg_database":
 		row(map[string]types.Datum{"oid": int64(16384), "datname": "weft", "datdba": int64(publicOwnerOID), "encoding": int64(6), "datcollate": "C", "datctype": "C", "datallowconn": true, "datacl": nil,
 			"datlocprovider": "c", "datconnlimit": int64(-1), "daticulocale": nil, "datcollversion": nil})
@@ -386,9 +422,67 @@ func builtinCategory(oid uint32) string {
 // (constraints are not catalog objects of their own in Weft).
 func domainCheckOID(domain uint32) int64 { return 2_000_000_000 + int64(domain) }
 
+// btreeAMOID is PostgreSQL's btree access method, which key indexes claim.
+const btreeAMOID = 403
+
+// attnums lists a key's column numbers (1-based) joined by sep.
+func attnums(k catalog.Key, sep string) string {
+	parts := make([]string, len(k.Columns))
+	for i, c := range k.Columns {
+		parts[i] = strconv.Itoa(c + 1)
+	}
+	return strings.Join(parts, sep)
+}
+
+// keyColumnList is "(a, b)" for a key.
+func keyColumnList(t *catalog.Table, k catalog.Key) string {
+	names := make([]string, len(k.Columns))
+	for i, c := range k.Columns {
+		names[i] = exec.QuoteIdentIfNeeded(t.Columns[c].Name)
+	}
+	return "(" + strings.Join(names, ", ") + ")"
+}
+
+// findKey finds the table key whose index (or constraint, when con) has oid.
+func (b *Binder) findKey(oid int64, con bool) (*catalog.Table, catalog.Key, bool) {
+	for _, s := range b.Cat.Schemas() {
+		for _, t := range s.Tables {
+			for _, k := range t.Keys {
+				if !con && int64(k.OID) == oid || con && int64(k.ConOID) == oid {
+					return t, k, true
+				}
+			}
+		}
+	}
+	return nil, catalog.Key{}, false
+}
+
+// indexDef is pg_get_indexdef for a key's index ("" for other oids): the
+// CREATE INDEX statement, or with col > 0 that index column alone.
+func (b *Binder) indexDef(oid, col int64) string {
+	t, k, ok := b.findKey(oid, false)
+	if !ok {
+		return ""
+	}
+	if col > 0 {
+		if int(col) > len(k.Columns) {
+			return ""
+		}
+		return exec.QuoteIdentIfNeeded(t.Columns[k.Columns[col-1]].Name)
+	}
+	return "CREATE UNIQUE INDEX " + exec.QuoteIdentIfNeeded(k.Name) + " ON " + exec.QuoteIdentIfNeeded(t.Schema) + "." +
+		exec.QuoteIdentIfNeeded(t.Name) + " USING btree " + keyColumnList(t, k)
+}
+
 // constraintDef is pg_get_constraintdef for the constraints pg_constraint
 // lists ("" when oid is none of them).
 func (b *Binder) constraintDef(oid int64) string {
+	if t, k, ok := b.findKey(oid, true); ok {
+		if k.Primary {
+			return "PRIMARY KEY " + keyColumnList(t, k)
+		}
+		return "UNIQUE " + keyColumnList(t, k)
+	}
 	for _, u := range b.Cat.Types() {
 		if u.Check != "" && domainCheckOID(u.OID) == oid {
 			return "CHECK (" + u.Check + ")"

@@ -32,6 +32,12 @@ func (b *Binder) regName(t types.T, oid int64) string {
 				return name
 			}
 		}
+		if t, k, ok := b.findKey(oid, false); ok {
+			if slices.Contains(b.SearchPath, t.Schema) {
+				return exec.QuoteIdentIfNeeded(k.Name)
+			}
+			return exec.QuoteIdentIfNeeded(t.Schema) + "." + exec.QuoteIdentIfNeeded(k.Name)
+		}
 	case types.RegTypeT.PG:
 		for _, bt := range builtinTypes {
 			if bt.oid != oid {
@@ -139,4 +145,26 @@ func (b *Binder) userTypeName(oid int64) string {
 		name += "[]"
 	}
 	return name
+}
+
+// indexOID finds a key's index by name along the search path.
+func (b *Binder) indexOID(schema, name string) (int64, bool) {
+	path := b.SearchPath
+	if schema != "" {
+		path = []string{schema}
+	}
+	for _, sn := range path {
+		sc, ok := b.Cat.Schema(sn)
+		if !ok {
+			continue
+		}
+		for _, t := range sc.Tables {
+			for _, k := range t.Keys {
+				if k.Name == name {
+					return int64(k.OID), true
+				}
+			}
+		}
+	}
+	return 0, false
 }

@@ -8,7 +8,7 @@ public class WeftJdbc {
     public static void main(String[] args) throws Exception {
         try (Connection c = DriverManager.getConnection(args[0])) {
             try (Statement s = c.createStatement()) {
-                s.execute("CREATE TABLE items (id bigint NOT NULL, name varchar(20), price numeric(8,2), added date)");
+                s.execute("CREATE TABLE items (id bigint PRIMARY KEY, name varchar(20), price numeric(8,2), added date)");
                 s.execute("INSERT INTO items VALUES (1, 'apple', 0.50, '2024-01-02'), (2, 'pear', 1.25, '2024-02-03')");
             }
             DatabaseMetaData md = c.getMetaData();
@@ -25,14 +25,14 @@ public class WeftJdbc {
             }
             // Weft has no keys or indexes yet: these answer with no rows
             try (ResultSet rs = md.getPrimaryKeys(null, "public", "items")) {
-                int n = 0;
-                while (rs.next()) n++;
-                System.out.println("primary keys " + n);
+                StringBuilder sb = new StringBuilder();
+                while (rs.next()) sb.append(rs.getString("COLUMN_NAME")).append('/').append(rs.getString("PK_NAME")).append(' ');
+                System.out.println("primary keys " + sb.toString().trim());
             }
             try (ResultSet rs = md.getIndexInfo(null, "public", "items", false, false)) {
-                int n = 0;
-                while (rs.next()) n++;
-                System.out.println("indexes " + n);
+                StringBuilder sb = new StringBuilder();
+                while (rs.next()) sb.append(rs.getString("INDEX_NAME")).append('/').append(rs.getString("COLUMN_NAME")).append('/').append(rs.getBoolean("NON_UNIQUE")).append(' ');
+                System.out.println("indexes " + sb.toString().trim());
             }
             try (ResultSet rs = md.getImportedKeys(null, "public", "items")) {
                 int n = 0;
