@@ -37,8 +37,14 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			}
 		case pg.AlterTableType_AT_AddConstraint:
 			c := cmd.Def.GetConstraint()
+			if c != nil && c.Contype == pg.ConstrType_CONSTR_CHECK {
+				if err := s.addCheckChecked(ctx, t, pendingCheck{name: c.Conname, expr: c.RawExpr}); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if c == nil || (c.Contype != pg.ConstrType_CONSTR_PRIMARY && c.Contype != pg.ConstrType_CONSTR_UNIQUE) {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY and UNIQUE constraints can be added yet")
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY, UNIQUE and CHECK constraints can be added yet")
 			}
 			pk := pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY}
 			if err := s.addKeysChecked(t, []pendingKey{pk}); err != nil {
@@ -151,6 +157,14 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 		keys = append(keys, shifted)
 	}
 	t.Keys = keys
+	// so do checks that read it (they no longer bind)
+	var checks []catalog.Check
+	for _, c := range t.Checks {
+		if _, _, err := s.bindCheck(s.env(), t, c); err == nil {
+			checks = append(checks, c)
+		}
+	}
+	t.Checks = checks
 	if cur == nil {
 		return nil
 	}
@@ -269,7 +283,7 @@ func (s *Session) addKeysChecked(t *catalog.Table, keys []pendingKey) error {
 	return nil
 }
 
-// dropKey removes a PRIMARY KEY or UNIQUE constraint by name.
+// dropKey removes a PRIMARY KEY, UNIQUE or CHECK constraint by name.
 func dropKey(t *catalog.Table, name string, missingOK bool) error {
 	t.Lock()
 	defer t.Unlock()
@@ -279,8 +293,40 @@ func dropKey(t *catalog.Table, name string, missingOK bool) error {
 			return nil
 		}
 	}
+	for i, c := range t.Checks {
+		if c.Name == name {
+			t.Checks = append(append([]catalog.Check{}, t.Checks[:i]...), t.Checks[i+1:]...)
+			return nil
+		}
+	}
 	if missingOK {
 		return nil
 	}
 	return sqlerr.New(sqlerr.UndefinedObject, "constraint \"%s\" of relation \"%s\" does not exist", name, t.Name)
+}
+
+// addCheckChecked adds a CHECK to a table whose rows must already meet it.
+func (s *Session) addCheckChecked(ctx context.Context, t *catalog.Table, pc pendingCheck) error {
+	t.Lock()
+	defer t.Unlock()
+	old := t.Checks
+	if err := s.addChecks(s.env(), t, []pendingCheck{pc}); err != nil {
+		t.Checks = old
+		return err
+	}
+	added := t.Checks[len(old):]
+	probe := &catalog.Table{Name: t.Name, Columns: t.Columns, Checks: added}
+	for _, snap := range []*catalog.Snapshot{t.Current(), s.current(t)} {
+		if snap == nil {
+			continue
+		}
+		for _, p := range snap.Parts {
+			if err := s.checkRows(ctx, probe, p); err != nil {
+				t.Checks = old
+				se := sqlerr.Wrap(err)
+				return sqlerr.New(sqlerr.CheckViolation, "check constraint \"%s\" of relation \"%s\" is violated by some row", added[0].Name, t.Name).WithDetail(se.Detail)
+			}
+		}
+	}
+	return nil
 }

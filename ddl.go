@@ -40,8 +40,10 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	var notices []string
 	var cols []catalog.Column
 	var keys []pendingKey
+	var checks []pendingCheck
 	for _, elt := range st.TableElts {
 		switch x := elt.Node.(type) {
 		case *pg.Node_ColumnDef:
@@ -51,13 +53,23 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			}
 			keys = append(keys, colKeys...)
 			cols = append(cols, col)
+			for _, cn := range x.ColumnDef.Constraints {
+				switch c := cn.GetConstraint(); c.Contype {
+				case pg.ConstrType_CONSTR_CHECK:
+					checks = append(checks, pendingCheck{name: c.Conname, expr: c.RawExpr, column: col.Name})
+				case pg.ConstrType_CONSTR_FOREIGN:
+					notices = append(notices, "FOREIGN KEY constraints are accepted but not enforced yet")
+				}
+			}
 		case *pg.Node_Constraint:
 			c := x.Constraint
 			switch c.Contype {
 			case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
 				keys = append(keys, pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
-			case pg.ConstrType_CONSTR_CHECK, pg.ConstrType_CONSTR_FOREIGN:
-				// accepted, not enforced yet
+			case pg.ConstrType_CONSTR_CHECK:
+				checks = append(checks, pendingCheck{name: c.Conname, expr: c.RawExpr})
+			case pg.ConstrType_CONSTR_FOREIGN:
+				notices = append(notices, "FOREIGN KEY constraints are accepted but not enforced yet")
 			}
 		default:
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
@@ -76,10 +88,22 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		_ = s.db.cat.DropTable(schema, t.Name)
 		return nil, err
 	}
+	if err := s.addChecks(env, t, checks); err != nil {
+		_ = s.db.cat.DropTable(schema, t.Name)
+		return nil, err
+	}
+	res.Notices = append(res.Notices, notices...)
 	return res, nil
 }
 
 // pendingKey is a PRIMARY KEY or UNIQUE constraint as written.
+// pendingCheck is a CHECK constraint as written.
+type pendingCheck struct {
+	name   string
+	expr   *pg.Node
+	column string // for a column constraint
+}
+
 type pendingKey struct {
 	name      string
 	columns   []string

@@ -281,6 +281,9 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 	if err := s.checkDomains(s.context(), t, recs); err != nil {
 		return 0, err
 	}
+	if err := s.checkRows(s.context(), t, recs); err != nil {
+		return 0, err
+	}
 	schema := t.ArrowSchema()
 	var n int64
 	relabeled := make([]arrow.Record, 0, len(recs))
@@ -405,6 +408,9 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		return fail(err)
 	}
 	if err := s.checkDomains(s.context(), t, all); err != nil {
+		return fail(err)
+	}
+	if err := s.checkRows(s.context(), t, all); err != nil {
 		return fail(err)
 	}
 	var sets map[string]*catalog.KeySet

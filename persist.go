@@ -74,6 +74,7 @@ type storedTable struct {
 	OID     uint32           `json:"oid"`
 	Columns []catalog.Column `json:"columns"`
 	Keys    []catalog.Key    `json:"keys,omitempty"`
+	Checks  []catalog.Check  `json:"checks,omitempty"`
 	Parts   [][]string       `json:"parts"` // segment files per partition
 }
 
@@ -167,7 +168,7 @@ func (st *store) load(db *DB) error {
 		if err != nil {
 			return err
 		}
-		tbl.Keys = t.Keys
+		tbl.Keys, tbl.Checks = t.Keys, t.Checks
 		parts := make([][]arrow.Record, len(t.Parts))
 		for p, files := range t.Parts {
 			for _, f := range files {
@@ -296,7 +297,7 @@ func (st *store) commit(db *DB) error {
 		}
 		for _, t := range s.Tables {
 			snap := t.Snapshot()
-			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Parts: make([][]string, len(snap.Parts))}
+			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Parts: make([][]string, len(snap.Parts))}
 			for p, recs := range snap.Parts {
 				for _, rec := range recs {
 					name, ok := st.segments[rec]

@@ -430,7 +430,7 @@ func TestUserTypesSurviveRestart(t *testing.T) {
 	s := db.NewSession()
 	mustExec(t, s, `CREATE TYPE size AS ENUM ('small', 'medium', 'large');
 		CREATE DOMAIN qty AS int CHECK (VALUE >= 0);
-		CREATE TABLE items (name text PRIMARY KEY, sz size, n qty, doc jsonb);
+		CREATE TABLE items (name text PRIMARY KEY, sz size, n qty, doc jsonb, CHECK (length(name) < 5));
 		INSERT INTO items VALUES ('a', 'large', 1, '{"x": 1}'), ('b', 'small', 2, '[]'), ('c', 'medium', 0, NULL)`)
 	db.Close()
 
@@ -452,6 +452,9 @@ func TestUserTypesSurviveRestart(t *testing.T) {
 	}
 	if _, err := s.Exec(context.Background(), "INSERT INTO items (name) VALUES ('a')"); sqlerr.Code(err) != sqlerr.UniqueViolation {
 		t.Errorf("primary key after restart: %v", err)
+	}
+	if _, err := s.Exec(context.Background(), "INSERT INTO items (name) VALUES ('toolong')"); sqlerr.Code(err) != sqlerr.CheckViolation {
+		t.Errorf("check constraint after restart: %v", err)
 	}
 	mustExec(t, s, "CREATE TYPE later AS ENUM ('x')")
 	if got := rows(t, s, "SELECT count(DISTINCT oid), count(*) FROM pg_type WHERE oid >= 16384"); len(got) != 1 || strings.Split(got[0], "|")[0] != strings.Split(got[0], "|")[1] {

@@ -35,6 +35,8 @@ type Table struct {
 	Columns []Column
 	// Keys are the table's PRIMARY KEY and UNIQUE constraints.
 	Keys []Key
+	// Checks are its CHECK constraints.
+	Checks []Check
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference

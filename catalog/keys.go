@@ -14,6 +14,14 @@ type Key struct {
 	IndexOnly bool `json:",omitempty"`
 }
 
+// Check is a CHECK constraint: Expr (SQL over the table's columns) must
+// not be false for any row.
+type Check struct {
+	Name   string
+	Expr   string
+	ConOID uint32
+}
+
 // KeySet holds the encoded key values of one unique key in a snapshot.
 // It is immutable once attached to a snapshot; a snapshot made by
 // appending shares its predecessor's set and adds a layer, and layers

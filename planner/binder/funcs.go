@@ -161,7 +161,8 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 		})
 	case "pg_get_constraintdef":
 		k = exec.RowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
-			if d := b.constraintDef(ds[0].(int64)); d != "" {
+			pretty := len(ds) > 1 && ds[1] == true
+			if d := b.constraintDef(ds[0].(int64), pretty); d != "" {
 				return d, nil
 			}
 			return nil, nil

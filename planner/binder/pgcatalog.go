@@ -152,7 +152,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
-					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys) > 0,
+					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys) > 0, "relchecks": int64(len(t.Checks)),
 					"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, v := range s.Views {
@@ -250,6 +250,11 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 					row(map[string]types.Datum{"oid": int64(k.ConOID), "conname": k.Name, "connamespace": int64(s.OID), "contype": map[bool]string{true: "p", false: "u"}[k.Primary],
 						"condeferrable": false, "condeferred": false, "conrelid": int64(t.OID), "conindid": int64(k.OID), "conkey": "{" + attnums(k, ",") + "}",
 						"confkey": nil, "conislocal": true, "convalidated": true, "contypid": int64(0), "confrelid": int64(0)})
+				}
+				for _, c := range t.Checks {
+					row(map[string]types.Datum{"oid": int64(c.ConOID), "conname": c.Name, "connamespace": int64(s.OID), "contype": "c",
+						"condeferrable": false, "condeferred": false, "conrelid": int64(t.OID), "conindid": int64(0), "conkey": nil,
+						"confkey": nil, "conislocal": true, "convalidated": true, "contypid": int64(0), "confrelid": int64(0), "conbin": c.Expr})
 				}
 			}
 		}
@@ -476,7 +481,13 @@ func (b *Binder) indexDef(oid, col int64) string {
 
 // constraintDef is pg_get_constraintdef for the constraints pg_constraint
 // lists ("" when oid is none of them).
-func (b *Binder) constraintDef(oid int64) string {
+func (b *Binder) constraintDef(oid int64, pretty bool) string {
+	check := func(expr string) string {
+		if pretty {
+			return "CHECK (" + expr + ")"
+		}
+		return "CHECK ((" + expr + "))"
+	}
 	if t, k, ok := b.findKey(oid, true); ok {
 		if k.Primary {
 			return "PRIMARY KEY " + keyColumnList(t, k)
@@ -485,8 +496,46 @@ func (b *Binder) constraintDef(oid int64) string {
 	}
 	for _, u := range b.Cat.Types() {
 		if u.Check != "" && domainCheckOID(u.OID) == oid {
-			return "CHECK (" + u.Check + ")"
+			return check(upperValue(u.Check))
+		}
+	}
+	for _, s := range b.Cat.Schemas() {
+		for _, t := range s.Tables {
+			for _, c := range t.Checks {
+				if int64(c.ConOID) == oid {
+					return check(c.Expr)
+				}
+			}
 		}
 	}
 	return ""
+}
+
+// upperValue writes a domain check's VALUE keyword in capitals, as
+// PostgreSQL prints it (the deparser gives the lower-case identifier);
+// quoted text is left alone.
+func upperValue(sql string) string {
+	var sb strings.Builder
+	inQuote := false
+	for i := 0; i < len(sql); i++ {
+		c := sql[i]
+		if c == '\'' {
+			inQuote = !inQuote
+		}
+		if !inQuote && strings.HasPrefix(sql[i:], "value") && !identByte(sql, i-1) && !identByte(sql, i+5) {
+			sb.WriteString("VALUE")
+			i += 4
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	return sb.String()
+}
+
+func identByte(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i]
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
