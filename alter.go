@@ -43,14 +43,24 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 				}
 				continue
 			}
+			if c != nil && c.Contype == pg.ConstrType_CONSTR_FOREIGN {
+				if err := s.addForeignKeyChecked(t, pendingFK{c: c}); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if c == nil || (c.Contype != pg.ConstrType_CONSTR_PRIMARY && c.Contype != pg.ConstrType_CONSTR_UNIQUE) {
-				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY, UNIQUE and CHECK constraints can be added yet")
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints can be added yet")
 			}
 			pk := pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY}
 			if err := s.addKeysChecked(t, []pendingKey{pk}); err != nil {
 				return nil, err
 			}
 		case pg.AlterTableType_AT_DropConstraint:
+			if by := s.keyReferencedBy(t, cmd.Name); by != "" {
+				return nil, sqlerr.New(sqlerr.DependentObjects, "cannot drop constraint %s on table %s because other objects depend on it", cmd.Name, t.Name).
+					WithDetail("constraint " + by + " depends on index " + cmd.Name)
+			}
 			if err := dropKey(t, cmd.Name, cmd.MissingOk); err != nil {
 				return nil, err
 			}
@@ -136,6 +146,12 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 	if len(t.Columns) == 1 {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "cannot drop the only column of table \"%s\"", t.Name)
 	}
+	for _, k := range t.Keys {
+		if by := s.keyReferencedBy(t, k.Name); by != "" && slices.Contains(k.Columns, i) {
+			return sqlerr.New(sqlerr.DependentObjects, "cannot drop column %s of table %s because other objects depend on it", name, t.Name).
+				WithDetail("constraint " + by + " depends on column " + name + " of table " + t.Name)
+		}
+	}
 	newCols := append(append([]catalog.Column{}, t.Columns[:i]...), t.Columns[i+1:]...)
 	schema := schemaOf(newCols)
 	cur := t.Current()
@@ -157,6 +173,19 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 		keys = append(keys, shifted)
 	}
 	t.Keys = keys
+	var fks []catalog.ForeignKey
+	for _, fk := range t.ForeignKeys {
+		if slices.Contains(fk.Columns, i) {
+			continue
+		}
+		shifted := fk
+		shifted.Columns = shiftDown(fk.Columns, i)
+		if fk.RefOID == t.OID {
+			shifted.RefColumns = shiftDown(fk.RefColumns, i)
+		}
+		fks = append(fks, shifted)
+	}
+	t.ForeignKeys = fks
 	// so do checks that read it (they no longer bind)
 	var checks []catalog.Check
 	for _, c := range t.Checks {
@@ -293,6 +322,12 @@ func dropKey(t *catalog.Table, name string, missingOK bool) error {
 			return nil
 		}
 	}
+	for i, fk := range t.ForeignKeys {
+		if fk.Name == name {
+			t.ForeignKeys = append(append([]catalog.ForeignKey{}, t.ForeignKeys[:i]...), t.ForeignKeys[i+1:]...)
+			return nil
+		}
+	}
 	for i, c := range t.Checks {
 		if c.Name == name {
 			t.Checks = append(append([]catalog.Check{}, t.Checks[:i]...), t.Checks[i+1:]...)
@@ -328,5 +363,40 @@ func (s *Session) addCheckChecked(ctx context.Context, t *catalog.Table, pc pend
 			}
 		}
 	}
+	return nil
+}
+
+func shiftDown(cols []int, dropped int) []int {
+	out := make([]int, len(cols))
+	for j, c := range cols {
+		if c > dropped {
+			c--
+		}
+		out[j] = c
+	}
+	return out
+}
+
+// addForeignKeyChecked adds a foreign key to a table whose rows must
+// already meet it.
+func (s *Session) addForeignKeyChecked(t *catalog.Table, p pendingFK) error {
+	fk, err := s.resolveForeignKey(t, p)
+	if err != nil {
+		return err
+	}
+	t.Lock()
+	defer t.Unlock()
+	probe := &catalog.Table{Name: t.Name, Columns: t.Columns, ForeignKeys: []catalog.ForeignKey{fk}}
+	for _, snap := range []*catalog.Snapshot{t.Current(), s.current(t)} {
+		if snap == nil {
+			continue
+		}
+		for _, part := range snap.Parts {
+			if err := s.checkReferences(probe, part); err != nil {
+				return err
+			}
+		}
+	}
+	t.ForeignKeys = append(t.ForeignKeys, fk)
 	return nil
 }

@@ -41,6 +41,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		return nil, err
 	}
 	var notices []string
+	var fks []pendingFK
 	var cols []catalog.Column
 	var keys []pendingKey
 	var checks []pendingCheck
@@ -58,7 +59,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 				case pg.ConstrType_CONSTR_CHECK:
 					checks = append(checks, pendingCheck{name: c.Conname, expr: c.RawExpr, column: col.Name})
 				case pg.ConstrType_CONSTR_FOREIGN:
-					notices = append(notices, "FOREIGN KEY constraints are accepted but not enforced yet")
+					fks = append(fks, pendingFK{c: c, column: col.Name})
 				}
 			}
 		case *pg.Node_Constraint:
@@ -69,7 +70,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			case pg.ConstrType_CONSTR_CHECK:
 				checks = append(checks, pendingCheck{name: c.Conname, expr: c.RawExpr})
 			case pg.ConstrType_CONSTR_FOREIGN:
-				notices = append(notices, "FOREIGN KEY constraints are accepted but not enforced yet")
+				fks = append(fks, pendingFK{c: c})
 			}
 		default:
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
@@ -89,6 +90,10 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		return nil, err
 	}
 	if err := s.addChecks(env, t, checks); err != nil {
+		_ = s.db.cat.DropTable(schema, t.Name)
+		return nil, err
+	}
+	if err := s.addForeignKeys(t, fks); err != nil {
 		_ = s.db.cat.DropTable(schema, t.Name)
 		return nil, err
 	}
@@ -272,7 +277,9 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 		switch st.RemoveType {
 		case pg.ObjectType_OBJECT_TABLE:
 			tag = "DROP TABLE"
-			err = s.dropRelation(schema, name, false, st.MissingOk)
+			if err = s.dropReferences(schema, name, cascade); err == nil {
+				err = s.dropRelation(schema, name, false, st.MissingOk)
+			}
 		case pg.ObjectType_OBJECT_VIEW:
 			tag = "DROP VIEW"
 			err = s.dropRelation(schema, name, true, st.MissingOk)
@@ -384,6 +391,13 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		if !ok || t == nil {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
+		for _, ref := range s.referencing(t) {
+			if ref.table != t {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot truncate a table referenced in a foreign key constraint").
+					WithDetail("Table \"" + ref.table.Name + "\" references \"" + t.Name + "\".").
+					WithHint("Truncate table \"" + ref.table.Name + "\" at the same time, or use TRUNCATE ... CASCADE.")
+			}
+		}
 		s.noteWrite(t)
 		t.Lock()
 		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil)
@@ -411,6 +425,9 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				if s.tx != nil {
 					return sqlerr.New(sqlerr.ActiveTransaction, "DROP INDEX of a unique index cannot run inside a transaction block yet")
 				}
+				if by := s.keyReferencedBy(t, k.Name); by != "" {
+					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because other objects depend on it", name).WithDetail("constraint " + by + " depends on index " + name)
+				}
 				if k.Primary {
 					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because constraint %s on table %s requires it", name, name, t.Name).
 						WithHint("You can drop constraint " + name + " on table " + t.Name + " instead.")
@@ -418,6 +435,30 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				return dropKey(t, name, missingOK)
 			}
 		}
+	}
+	return nil
+}
+
+// dropReferences refuses to drop a table other tables reference, or with
+// CASCADE drops their foreign keys first (as PostgreSQL does).
+func (s *Session) dropReferences(schema, name string, cascade bool) error {
+	t, _, ok := s.db.cat.Lookup(schema, name, s.searchPath)
+	if !ok || t == nil {
+		return nil
+	}
+	for _, ref := range s.referencing(t) {
+		if ref.table == t {
+			continue
+		}
+		if !cascade {
+			return sqlerr.New(sqlerr.DependentObjects, "cannot drop table %s because other objects depend on it", t.Name).
+				WithDetail("constraint " + ref.fk.Name + " on table " + ref.table.Name + " depends on table " + t.Name).
+				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+		}
+		if s.tx != nil {
+			return sqlerr.New(sqlerr.ActiveTransaction, "DROP TABLE … CASCADE of a referenced table cannot run inside a transaction block yet")
+		}
+		_ = dropKey(ref.table, ref.fk.Name, true)
 	}
 	return nil
 }

@@ -284,6 +284,9 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 	if err := s.checkRows(s.context(), t, recs); err != nil {
 		return 0, err
 	}
+	if err := s.checkReferences(t, recs); err != nil {
+		return 0, err
+	}
 	schema := t.ArrowSchema()
 	var n int64
 	relabeled := make([]arrow.Record, 0, len(recs))
@@ -413,16 +416,26 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	if err := s.checkRows(s.context(), t, all); err != nil {
 		return fail(err)
 	}
+	if mode == rewriteUpdate {
+		if err := s.checkReferences(t, all); err != nil {
+			return fail(err)
+		}
+	}
 	var sets map[string]*catalog.KeySet
 	if mode == rewriteUpdate && len(t.Keys) > 0 {
 		if sets, err = checkAllKeys(t, t.Keys, parts); err != nil {
 			return fail(err)
 		}
 	}
+	children, err := s.applyParentChange(ctx, t, cur, parts, mode == rewriteDelete, map[*catalog.Table]bool{t: true})
+	if err != nil {
+		return fail(err)
+	}
 	s.install(t, parts, nil)
 	for name, ks := range sets {
 		s.current(t).SetKeySet(name, ks)
 	}
+	s.installChildren(t, children)
 	return counted, nil
 }
 

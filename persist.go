@@ -69,13 +69,14 @@ type storedSchema struct {
 }
 
 type storedTable struct {
-	Schema  string           `json:"schema"`
-	Name    string           `json:"name"`
-	OID     uint32           `json:"oid"`
-	Columns []catalog.Column `json:"columns"`
-	Keys    []catalog.Key    `json:"keys,omitempty"`
-	Checks  []catalog.Check  `json:"checks,omitempty"`
-	Parts   [][]string       `json:"parts"` // segment files per partition
+	Schema  string               `json:"schema"`
+	Name    string               `json:"name"`
+	OID     uint32               `json:"oid"`
+	Columns []catalog.Column     `json:"columns"`
+	Keys    []catalog.Key        `json:"keys,omitempty"`
+	Checks  []catalog.Check      `json:"checks,omitempty"`
+	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
+	Parts   [][]string           `json:"parts"` // segment files per partition
 }
 
 type storedView struct {
@@ -168,7 +169,7 @@ func (st *store) load(db *DB) error {
 		if err != nil {
 			return err
 		}
-		tbl.Keys, tbl.Checks = t.Keys, t.Checks
+		tbl.Keys, tbl.Checks, tbl.ForeignKeys = t.Keys, t.Checks, t.Foreign
 		parts := make([][]arrow.Record, len(t.Parts))
 		for p, files := range t.Parts {
 			for _, f := range files {
@@ -297,7 +298,7 @@ func (st *store) commit(db *DB) error {
 		}
 		for _, t := range s.Tables {
 			snap := t.Snapshot()
-			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Parts: make([][]string, len(snap.Parts))}
+			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Parts: make([][]string, len(snap.Parts))}
 			for p, recs := range snap.Parts {
 				for _, rec := range recs {
 					name, ok := st.segments[rec]

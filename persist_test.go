@@ -431,7 +431,8 @@ func TestUserTypesSurviveRestart(t *testing.T) {
 	mustExec(t, s, `CREATE TYPE size AS ENUM ('small', 'medium', 'large');
 		CREATE DOMAIN qty AS int CHECK (VALUE >= 0);
 		CREATE TABLE items (name text PRIMARY KEY, sz size, n qty, doc jsonb, CHECK (length(name) < 5));
-		INSERT INTO items VALUES ('a', 'large', 1, '{"x": 1}'), ('b', 'small', 2, '[]'), ('c', 'medium', 0, NULL)`)
+		INSERT INTO items VALUES ('a', 'large', 1, '{"x": 1}'), ('b', 'small', 2, '[]'), ('c', 'medium', 0, NULL);
+		CREATE TABLE uses (item text REFERENCES items ON DELETE CASCADE); INSERT INTO uses VALUES ('a'), ('b')`)
 	db.Close()
 
 	db = openDir(t, dir, mem)
@@ -455,6 +456,13 @@ func TestUserTypesSurviveRestart(t *testing.T) {
 	}
 	if _, err := s.Exec(context.Background(), "INSERT INTO items (name) VALUES ('toolong')"); sqlerr.Code(err) != sqlerr.CheckViolation {
 		t.Errorf("check constraint after restart: %v", err)
+	}
+	if _, err := s.Exec(context.Background(), "INSERT INTO uses VALUES ('nope')"); sqlerr.Code(err) != sqlerr.ForeignKeyViolation {
+		t.Errorf("foreign key after restart: %v", err)
+	}
+	mustExec(t, s, "DELETE FROM items WHERE name = 'a'")
+	if got := rows(t, s, "SELECT string_agg(item, ',') FROM uses"); len(got) != 1 || got[0] != "b" {
+		t.Errorf("cascade after restart: %v", got)
 	}
 	mustExec(t, s, "CREATE TYPE later AS ENUM ('x')")
 	if got := rows(t, s, "SELECT count(DISTINCT oid), count(*) FROM pg_type WHERE oid >= 16384"); len(got) != 1 || strings.Split(got[0], "|")[0] != strings.Split(got[0], "|")[1] {

@@ -37,6 +37,8 @@ type Table struct {
 	Keys []Key
 	// Checks are its CHECK constraints.
 	Checks []Check
+	// ForeignKeys are its references to other tables' keys.
+	ForeignKeys []ForeignKey
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference

@@ -22,6 +22,28 @@ type Check struct {
 	ConOID uint32
 }
 
+// ForeignKey is a FOREIGN KEY constraint: each row's non-NULL Columns
+// values must be a key of the table RefOID (its RefColumns, a unique key
+// there). OnDelete is PostgreSQL's action letter: a (no action),
+// r (restrict), c (cascade) or n (set null); OnUpdate is a or r.
+type ForeignKey struct {
+	Name               string
+	Columns            []int
+	RefOID             uint32
+	RefColumns         []int
+	OnDelete, OnUpdate string
+	ConOID             uint32
+}
+
+// Each calls f with every key in the set.
+func (k *KeySet) Each(f func(key string)) {
+	for l := k; l != nil; l = l.below {
+		for key := range l.keys {
+			f(key)
+		}
+	}
+}
+
 // KeySet holds the encoded key values of one unique key in a snapshot.
 // It is immutable once attached to a snapshot; a snapshot made by
 // appending shares its predecessor's set and adds a layer, and layers

@@ -41,6 +41,9 @@ func catalogFunctions() []*ScalarDef {
 			constant("obj_description", []types.T{oid}, textT, nil),
 			constant("obj_description", []types.T{oid, textT}, textT, nil)),
 		constant("col_description", []types.T{oid, types.Int4T}, textT, nil),
+		overloads("pg_get_triggerdef", // pg_trigger is empty: never called with a row
+			constant("pg_get_triggerdef", []types.T{oid}, textT, nil),
+			constant("pg_get_triggerdef", []types.T{oid, types.BoolT}, textT, nil)),
 		overloads("pg_get_indexdef",
 			constant("pg_get_indexdef", []types.T{oid}, textT, nil),
 			constant("pg_get_indexdef", []types.T{oid, types.Int4T, types.BoolT}, textT, nil)),

@@ -1,9 +1,11 @@
 package exec
 
 import (
+	"context"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // takeRecord gathers rows idx of b into a new record.
@@ -49,4 +51,10 @@ func takeArray(ec *EvalContext, a arrow.Array, idx []int) (arrow.Array, error) {
 	ia := ib.NewArray()
 	defer ia.Release()
 	return compute.TakeArray(compute.WithAllocator(ec.Ctx, ec.Mem), a, ia)
+}
+
+// TakeRecord is r with only the rows idx (for the session's own
+// rewrites outside an operator).
+func TakeRecord(mem memory.Allocator, r arrow.Record, idx []int) (arrow.Record, error) {
+	return takeRecord(&EvalContext{Ctx: context.Background(), Mem: mem}, r, idx)
 }

@@ -48,7 +48,8 @@ func TestPsqlMetaCommands(t *testing.T) {
 		"-c", "INSERT INTO items VALUES (1, 'apple', 0.5), (2, 'pear', 1.25)",
 		"-c", "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')", "-c", "CREATE DOMAIN posint AS int CHECK (VALUE > 0)",
 		"-c", "CREATE TABLE ppl (m mood, n posint, doc jsonb, ip inet, tags text[])",
-		"-c", "CREATE TABLE keyed (id int PRIMARY KEY, code text UNIQUE CHECK (length(code) > 1))", "-c", "CREATE UNIQUE INDEX ppl_n ON ppl (n)")
+		"-c", "CREATE TABLE keyed (id int PRIMARY KEY, code text UNIQUE CHECK (length(code) > 1))", "-c", "CREATE UNIQUE INDEX ppl_n ON ppl (n)",
+		"-c", "CREATE TABLE refs (kid int REFERENCES keyed ON DELETE CASCADE)")
 	csv := filepath.Join(t.TempDir(), "items.csv")
 	for _, c := range []struct {
 		args []string
@@ -63,7 +64,9 @@ func TestPsqlMetaCommands(t *testing.T) {
 		{[]string{"-c", `\l`}, []string{"weft", "UTF8"}},
 		{[]string{"-c", `\du`}, []string{"weft", "Superuser"}},
 		{[]string{"-c", `\di`}, []string{"keyed_pkey     | index | weft  | keyed", "keyed_code_key | index | weft  | keyed", "ppl_n          | index | weft  | ppl"}},
-		{[]string{"-c", `\d keyed`}, []string{"Indexes:", `"keyed_pkey" PRIMARY KEY, btree (id)`, `"keyed_code_key" UNIQUE CONSTRAINT, btree (code)`, "Check constraints:", `"keyed_code_check" CHECK (length(code) > 1)`}},
+		{[]string{"-c", `\d keyed`}, []string{"Indexes:", `"keyed_pkey" PRIMARY KEY, btree (id)`, `"keyed_code_key" UNIQUE CONSTRAINT, btree (code)`, "Check constraints:", `"keyed_code_check" CHECK (length(code) > 1)`,
+			"Referenced by:", `TABLE "refs" CONSTRAINT "refs_kid_fkey" FOREIGN KEY (kid) REFERENCES keyed(id) ON DELETE CASCADE`}},
+		{[]string{"-c", `\d refs`}, []string{"Foreign-key constraints:", `"refs_kid_fkey" FOREIGN KEY (kid) REFERENCES keyed(id) ON DELETE CASCADE`}},
 		{[]string{"-c", `\conninfo`}, []string{`connected to database "weft" as user "tester"`}},
 		{[]string{"-c", `\copy items to '` + csv + `' csv header`}, []string{"COPY 2"}},
 		{[]string{"-c", `\copy items from '` + csv + `' csv header`, "-c", "SELECT count(*), sum(price) FROM items"}, []string{"COPY 2", "4 | 3.50"}},

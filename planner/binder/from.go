@@ -348,6 +348,9 @@ func indexOfName(names []string, name string) int {
 }
 
 func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan, []scopeItem, error) {
+	if plan, items, ok, err := b.bindPartitionAncestors(rf, s); ok || err != nil {
+		return plan, items, err
+	}
 	if len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported yet")
 	}
@@ -861,4 +864,33 @@ func idSetOf(cols []logical.Column) map[logical.ColumnID]bool {
 		out[c.ID] = true
 	}
 	return out
+}
+
+// bindPartitionAncestors binds pg_partition_ancestors(rel) [WITH
+// ORDINALITY] in FROM: no table is partitioned, so the one row is the
+// relation itself (at depth 1).
+func (b *Binder) bindPartitionAncestors(rf *pg.RangeFunction, s *scope) (logical.Plan, []scopeItem, bool, error) {
+	if len(rf.Functions) != 1 || rf.IsRowsfrom {
+		return nil, nil, false, nil
+	}
+	fc := rf.Functions[0].GetList().GetItems()[0].GetFuncCall()
+	if fc == nil || funcName(fc.Funcname) != "pg_partition_ancestors" || len(fc.Args) != 1 {
+		return nil, nil, false, nil
+	}
+	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+	arg, err := b.bindExpr(fc.Args[0], cs)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	if arg, err = b.coerce(arg, types.OIDT); err != nil {
+		return nil, nil, true, err
+	}
+	rel := &logical.Cast{Arg: arg, To: types.RegClassT}
+	v := &logical.Values{Rows: [][]logical.Expr{{rel}}, Cols: []logical.Column{b.newColumn("relid", types.RegClassT)}}
+	if rf.Ordinality {
+		v.Rows[0] = append(v.Rows[0], &logical.Const{T: types.Int8T, Value: int64(1)})
+		v.Cols = append(v.Cols, b.newColumn("ordinality", types.Int8T))
+	}
+	plan, items, err := b.aliased(v, rf.Alias, "pg_partition_ancestors")
+	return plan, items, true, err
 }

@@ -86,6 +86,17 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 	case "table_constraints", "key_column_usage":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
+				for _, fk := range t.ForeignKeys {
+					if name == "table_constraints" {
+						row(map[string]types.Datum{"constraint_schema": s.Name, "constraint_name": fk.Name, "table_schema": s.Name, "table_name": t.Name,
+							"constraint_type": "FOREIGN KEY"})
+						continue
+					}
+					for i, c := range fk.Columns {
+						row(map[string]types.Datum{"constraint_schema": s.Name, "constraint_name": fk.Name, "table_schema": s.Name, "table_name": t.Name,
+							"column_name": t.Columns[c].Name, "ordinal_position": int64(i + 1)})
+					}
+				}
 				for _, k := range t.Keys {
 					if k.IndexOnly {
 						continue

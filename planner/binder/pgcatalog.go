@@ -149,11 +149,22 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			row(map[string]types.Datum{"oid": int64(s.OID), "nspname": s.Name, "nspowner": int64(publicOwnerOID), "nspacl": nil})
 		}
 	case "pg_class":
+		// PostgreSQL enforces foreign keys with triggers, and psql shows
+		// foreign keys only for tables that have some
+		referenced := map[uint32]bool{}
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range s.Tables {
+				for _, fk := range t.ForeignKeys {
+					referenced[fk.RefOID] = true
+				}
+			}
+		}
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
 					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys) > 0, "relchecks": int64(len(t.Checks)),
-					"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+					"relhastriggers": len(t.ForeignKeys) > 0 || referenced[t.OID],
+					"relacl":         nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, v := range s.Views {
 				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
@@ -250,6 +261,12 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 					row(map[string]types.Datum{"oid": int64(k.ConOID), "conname": k.Name, "connamespace": int64(s.OID), "contype": map[bool]string{true: "p", false: "u"}[k.Primary],
 						"condeferrable": false, "condeferred": false, "conrelid": int64(t.OID), "conindid": int64(k.OID), "conkey": "{" + attnums(k, ",") + "}",
 						"confkey": nil, "conislocal": true, "convalidated": true, "contypid": int64(0), "confrelid": int64(0)})
+				}
+				for _, fk := range t.ForeignKeys {
+					row(map[string]types.Datum{"oid": int64(fk.ConOID), "conname": fk.Name, "connamespace": int64(s.OID), "contype": "f",
+						"condeferrable": false, "condeferred": false, "conrelid": int64(t.OID), "conindid": int64(b.refIndexOID(fk)), "conkey": pgIntArray(fk.Columns),
+						"confkey": pgIntArray(fk.RefColumns), "confrelid": int64(fk.RefOID), "confupdtype": actionOr(fk.OnUpdate), "confdeltype": actionOr(fk.OnDelete),
+						"confmatchtype": "s", "conislocal": true, "convalidated": true, "contypid": int64(0)})
 				}
 				for _, c := range t.Checks {
 					row(map[string]types.Datum{"oid": int64(c.ConOID), "conname": c.Name, "connamespace": int64(s.OID), "contype": "c",
@@ -506,6 +523,11 @@ func (b *Binder) constraintDef(oid int64, pretty bool) string {
 					return check(c.Expr)
 				}
 			}
+			for _, fk := range t.ForeignKeys {
+				if int64(fk.ConOID) == oid {
+					return b.foreignKeyDef(t, fk)
+				}
+			}
 		}
 	}
 	return ""
@@ -538,4 +560,89 @@ func identByte(s string, i int) bool {
 	}
 	c := s[i]
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// pgIntArray is an int2[] literal of 1-based column numbers.
+func pgIntArray(cols []int) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = strconv.Itoa(c + 1)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// actionOr is a foreign key action letter, NO ACTION when unset.
+func actionOr(a string) string {
+	if a == "" {
+		return "a"
+	}
+	return a
+}
+
+// refIndexOID is the index of the key a foreign key references.
+func (b *Binder) refIndexOID(fk catalog.ForeignKey) uint32 {
+	if parent := b.Cat.TableByOID(fk.RefOID); parent != nil {
+		for _, k := range parent.Keys {
+			if len(k.Columns) == len(fk.RefColumns) {
+				match := true
+				for _, c := range fk.RefColumns {
+					match = match && slicesContains(k.Columns, c)
+				}
+				if match {
+					return k.OID
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func slicesContains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// foreignKeyDef is pg_get_constraintdef of a foreign key.
+func (b *Binder) foreignKeyDef(t *catalog.Table, fk catalog.ForeignKey) string {
+	cols := func(tab *catalog.Table, idx []int) string {
+		names := make([]string, len(idx))
+		for i, c := range idx {
+			names[i] = exec.QuoteIdentIfNeeded(tab.Columns[c].Name)
+		}
+		return strings.Join(names, ", ")
+	}
+	parent := b.Cat.TableByOID(fk.RefOID)
+	if parent == nil {
+		return ""
+	}
+	ref := exec.QuoteIdentIfNeeded(parent.Name)
+	if !slicesContainsString(b.SearchPath, parent.Schema) {
+		ref = exec.QuoteIdentIfNeeded(parent.Schema) + "." + ref
+	}
+	def := "FOREIGN KEY (" + cols(t, fk.Columns) + ") REFERENCES " + ref + "(" + cols(parent, fk.RefColumns) + ")"
+	switch fk.OnDelete {
+	case "r":
+		def += " ON DELETE RESTRICT"
+	case "c":
+		def += " ON DELETE CASCADE"
+	case "n":
+		def += " ON DELETE SET NULL"
+	}
+	if fk.OnUpdate == "r" {
+		def += " ON UPDATE RESTRICT"
+	}
+	return def
+}
+
+func slicesContainsString(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
 }

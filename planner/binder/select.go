@@ -303,6 +303,14 @@ func (b *Binder) bindSelectTargets(list []*pg.Node, s *scope) ([]target, *logica
 			out = append(out, target{expr: &logical.ColRef{Col: col}, name: label})
 			continue
 		}
+		if name == "pg_partition_ancestors" && fc != nil && len(fc.Args) == 1 {
+			// no table is partitioned: a table is its only ancestor
+			fc = partitionAncestors(fc)
+			name = "unnest"
+			if rt.Name == "" {
+				rt = &pg.ResTarget{Name: "relid", Val: rt.Val, Location: rt.Location}
+			}
+		}
 		if name != "unnest" && name != "generate_series" {
 			ts, err := b.bindTargets([]*pg.Node{n}, s)
 			if err != nil {
@@ -895,4 +903,13 @@ func (b *Binder) bindExpandArray(fc *pg.FuncCall, field string, s *scope) (logic
 		return f, types.Int4T, nil
 	}
 	return f, types.T{}, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" not found in data type record", field).At(fc.Location)
+}
+
+// partitionAncestors rewrites pg_partition_ancestors(rel) as
+// unnest(ARRAY[rel::regclass]).
+func partitionAncestors(fc *pg.FuncCall) *pg.FuncCall {
+	cast := &pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{Arg: fc.Args[0],
+		TypeName: &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode("regclass")}, Typemod: -1}}}}
+	arr := &pg.Node{Node: &pg.Node_AArrayExpr{AArrayExpr: &pg.A_ArrayExpr{Elements: []*pg.Node{cast}}}}
+	return &pg.FuncCall{Funcname: []*pg.Node{pg.MakeStrNode("unnest")}, Args: []*pg.Node{arr}, Location: fc.Location}
 }

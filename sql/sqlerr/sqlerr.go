@@ -41,6 +41,8 @@ const (
 	NotNullViolation                     = "23502"
 	CheckViolation                       = "23514"
 	UniqueViolation                      = "23505"
+	ForeignKeyViolation                  = "23503"
+	InvalidForeignKey                    = "42830"
 	InvalidTableDefinition               = "42P16"
 	CardinalityViolation                 = "21000"
 	InvalidParameter                     = "22023"
