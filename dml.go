@@ -49,12 +49,16 @@ func (s *Session) defaultExpr(b *binder.Binder, col catalog.Column) (logical.Exp
 }
 
 func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) (*Result, error) {
-	if st.OnConflictClause != nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ON CONFLICT is not supported yet")
-	}
 	t, err := s.lookupTable(st.Relation)
 	if err != nil {
 		return nil, err
+	}
+	oc := st.OnConflictClause
+	var conflictOn []catalog.Key
+	if oc != nil {
+		if conflictOn, err = conflictKeys(t, oc); err != nil {
+			return nil, err
+		}
 	}
 	// target column for each position of the source rows
 	targets := make([]int, 0, len(t.Columns))
@@ -100,6 +104,12 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
+	var upsert *upsertSet
+	if oc != nil && oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
+		if upsert, err = s.bindUpsert(env, b, t, st.Relation, oc); err != nil {
+			return nil, err
+		}
+	}
 	ret, err := s.bindReturning(b, t, st.Relation, st.ReturningList)
 	if err != nil {
 		return nil, err
@@ -112,6 +122,18 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 		return nil, err
 	}
 	defer exec.ReleaseRecords(recs)
+	if oc != nil {
+		n, written, err := s.insertOnConflict(ctx, t, oc, conflictOn, upsert, recs)
+		if err != nil {
+			return nil, err
+		}
+		defer exec.ReleaseRecords(written)
+		tag := "INSERT 0 " + itoa(n)
+		if ret != nil {
+			return s.returning(ctx, env, t, ret, written, tag)
+		}
+		return &Result{Tag: tag}, nil
+	}
 	n, err := s.appendRows(t, recs)
 	if err != nil {
 		return nil, err
@@ -275,42 +297,74 @@ func checkNotNull(t *catalog.Table, recs []arrow.Record) error {
 
 // appendRows adds fully computed batches to a table atomically.
 func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, error) {
+	n, inserted, err := s.appendRowsFiltered(t, recs, nil)
+	exec.ReleaseRecords(inserted)
+	return n, err
+}
+
+// appendRowsFiltered is appendRows where filter, when set, picks the rows
+// to add while the table is locked (ON CONFLICT DO NOTHING drops the
+// conflicting ones); it returns the rows added, which the caller releases.
+func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filter func(cur *catalog.Snapshot, recs []arrow.Record) ([]arrow.Record, error)) (int64, []arrow.Record, error) {
 	if err := checkNotNull(t, recs); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := s.checkDomains(s.context(), t, recs); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := s.checkRows(s.context(), t, recs); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if err := s.checkReferences(t, recs); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	schema := t.ArrowSchema()
-	var n int64
 	relabeled := make([]arrow.Record, 0, len(recs))
 	for _, r := range recs {
-		n += r.NumRows()
 		relabeled = append(relabeled, withSchema(r, schema))
 	}
-	defer exec.ReleaseRecords(relabeled)
+	defer func() { exec.ReleaseRecords(relabeled) }()
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	cur := s.current(t)
+	if filter != nil {
+		kept, err := filter(cur, relabeled)
+		if err != nil {
+			return 0, nil, err
+		}
+		exec.ReleaseRecords(relabeled)
+		relabeled = kept
+	}
+	var n int64
+	for _, r := range relabeled {
+		n += r.NumRows()
+	}
+	// the caller's copy of what went in
+	inserted := make([]arrow.Record, len(relabeled))
+	for i, r := range relabeled {
+		r.Retain()
+		inserted[i] = r
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			exec.ReleaseRecords(inserted)
+		}
+	}()
 	added, err := newKeys(t, cur, relabeled)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	parts, err := catalog.AppendParts(s.db.opts.Mem, cur, relabeled, s.db.opts.BatchSize)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if s.tx != nil {
 		s.installPrivate(t, parts, relabeled)
 		extendKeySets(t, cur, s.current(t), added)
-		return n, nil
+		ok = true
+		return n, inserted, nil
 	}
 	install := func(logged bool) {
 		t.Replace(parts)
@@ -323,14 +377,16 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 			for _, p := range parts {
 				exec.ReleaseRecords(p)
 			}
-			return 0, err
+			return 0, nil, err
 		}
 		if logged {
-			return n, nil
+			ok = true
+			return n, inserted, nil
 		}
 	}
 	install(false)
-	return n, nil
+	ok = true
+	return n, inserted, nil
 }
 
 func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {

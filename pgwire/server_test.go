@@ -681,3 +681,26 @@ func TestUserTypesThroughPgx(t *testing.T) {
 		t.Errorf("domain check: %v", err)
 	}
 }
+
+// TestUpsert runs a counter upsert with parameters in every pgx exec mode.
+func TestUpsert(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	setup := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := setup.Exec(ctx, "CREATE TABLE hits (page text PRIMARY KEY, n int NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range modes {
+		c := connect(t, url, mode)
+		for i := 0; i < 3; i++ {
+			tag, err := c.Exec(ctx, "INSERT INTO hits VALUES ($1, $2) ON CONFLICT (page) DO UPDATE SET n = hits.n + EXCLUDED.n", "/home", 1)
+			if err != nil || tag.String() != "INSERT 0 1" {
+				t.Fatalf("mode %v: %v %v", mode, tag, err)
+			}
+		}
+	}
+	var n int
+	if err := setup.QueryRow(ctx, "SELECT n FROM hits WHERE page = '/home'").Scan(&n); err != nil || n != 3*len(modes) {
+		t.Errorf("counter = %d, %v; want %d", n, err, 3*len(modes))
+	}
+}

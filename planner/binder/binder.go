@@ -235,6 +235,18 @@ func (b *Binder) BeginTable(t *catalog.Table, alias string) *TableScope {
 	return &TableScope{Scan: &logical.Scan{Table: t, Cols: cols, Ords: ords}, s: s}
 }
 
+// AddTable adds another table's columns to a scope under qual (EXCLUDED
+// in ON CONFLICT DO UPDATE) and returns them.
+func (b *Binder) AddTable(ts *TableScope, t *catalog.Table, qual string) []logical.Column {
+	cols := make([]logical.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = b.newColumn(c.Name, c.Type)
+		cols[i].Table = qual
+		ts.s.items = append(ts.s.items, scopeItem{qual: qual, col: cols[i]})
+	}
+	return cols
+}
+
 // BindIn binds an expression over a table scope; what names the clause for
 // errors about aggregates.
 func (b *Binder) BindIn(ts *TableScope, n *pg.Node, what string) (logical.Expr, error) {
