@@ -570,7 +570,7 @@ func (s *Session) bindReturning(b *binder.Binder, t *catalog.Table, rel *pg.Rang
 
 func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) (*Result, error) {
 	if len(st.FromClause) > 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "UPDATE … FROM is not supported yet")
+		st = updateFromAsSubqueries(st)
 	}
 	t, err := s.lookupTable(st.Relation)
 	if err != nil {
@@ -652,7 +652,13 @@ func (s *Session) rewriteAndReturn(ctx context.Context, env *exec.Env, t *catalo
 
 func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) (*Result, error) {
 	if len(st.UsingClause) > 0 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DELETE … USING is not supported yet")
+		// DELETE FROM t USING u WHERE w: the rows of t for which some row
+		// of u meets w
+		sel := &pg.SelectStmt{TargetList: []*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: pg.MakeAConstIntNode(1, -1)}}}},
+			FromClause: st.UsingClause, WhereClause: st.WhereClause, LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
+		st = &pg.DeleteStmt{Relation: st.Relation, ReturningList: st.ReturningList, WithClause: st.WithClause,
+			WhereClause: &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK,
+				Subselect: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}}}
 	}
 	t, err := s.lookupTable(st.Relation)
 	if err != nil {
@@ -691,4 +697,30 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 		return nil, errDescribeOnly
 	}
 	return s.rewriteAndReturn(ctx, env, t, marked, rewriteDelete, ret, "DELETE ")
+}
+
+// updateFromAsSubqueries rewrites UPDATE t SET c = e FROM f WHERE w as
+// UPDATE t SET c = (SELECT e FROM f WHERE w LIMIT 1) WHERE EXISTS (SELECT
+// FROM f WHERE w): a row of t joined to several rows of f takes one of
+// them, which is what PostgreSQL promises too.
+func updateFromAsSubqueries(st *pg.UpdateStmt) *pg.UpdateStmt {
+	sub := func(targets []*pg.Node, limit bool) *pg.Node {
+		sel := &pg.SelectStmt{TargetList: targets, FromClause: st.FromClause, WhereClause: st.WhereClause,
+			LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
+		if limit {
+			sel.LimitCount = pg.MakeAConstIntNode(1, -1)
+			sel.LimitOption = pg.LimitOption_LIMIT_OPTION_COUNT
+		}
+		return &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}
+	}
+	out := &pg.UpdateStmt{Relation: st.Relation, ReturningList: st.ReturningList, WithClause: st.WithClause}
+	for _, n := range st.TargetList {
+		rt := n.GetResTarget()
+		val := &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXPR_SUBLINK,
+			Subselect: sub([]*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: rt.Val}}}}, true), Location: rt.Location}}}
+		out.TargetList = append(out.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Name: rt.Name, Indirection: rt.Indirection, Val: val, Location: rt.Location}}})
+	}
+	one := &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: pg.MakeAConstIntNode(1, -1)}}}
+	out.WhereClause = &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK, Subselect: sub([]*pg.Node{one}, false)}}}
+	return out
 }
