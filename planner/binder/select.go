@@ -218,6 +218,18 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	if err != nil {
 		return nil, nil, err
 	}
+	// DISTINCT ON expressions bind as ORDER BY items do (output names and
+	// positions included)
+	var onKeys []logical.SortKey
+	if len(stmt.DistinctClause) > 0 && stmt.DistinctClause[0] != nil && stmt.DistinctClause[0].Node != nil {
+		var items []*pg.Node
+		for _, e := range stmt.DistinctClause {
+			items = append(items, &pg.Node{Node: &pg.Node_SortBy{SortBy: &pg.SortBy{Node: e, Location: -1}}})
+		}
+		if onKeys, err = b.bindOrderKeys(items, &sel, targets); err != nil {
+			return nil, nil, err
+		}
+	}
 	grouped := len(groups) > 0 || len(ac.aggs) > 0 || having != nil
 	if grouped {
 		rw, agg, err := b.planAggregate(plan, groups, ac)
@@ -238,6 +250,11 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		}
 		for i := range orderKeys {
 			if orderKeys[i].Expr, err = rw(orderKeys[i].Expr, -1); err != nil {
+				return nil, nil, err
+			}
+		}
+		for i := range onKeys {
+			if onKeys[i].Expr, err = rw(onKeys[i].Expr, -1); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -264,7 +281,7 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		setFuncs.Input = plan
 		plan = setFuncs
 	}
-	return b.finishSelect(stmt, plan, targets, orderKeys, from)
+	return b.finishSelect(stmt, plan, targets, orderKeys, onKeys, from)
 }
 
 // bindSelectTargets binds a select list; unnest(…) and generate_series(…)
@@ -702,7 +719,7 @@ func (b *Binder) orderExpr(n *pg.Node, s *scope, targets []target) (logical.Expr
 
 // finishSelect projects the targets (plus hidden sort columns), applies
 // DISTINCT, ORDER BY and LIMIT, and drops the hidden columns.
-func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []target, keys []logical.SortKey, from *scope) (logical.Plan, *scope, error) {
+func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []target, keys, on []logical.SortKey, from *scope) (logical.Plan, *scope, error) {
 	exprs := make([]logical.Expr, len(targets))
 	cols := make([]logical.Column, len(targets))
 	byString := map[string]int{}
@@ -728,21 +745,49 @@ func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []
 		seenIDs[cols[i].ID] = true
 	}
 	visible := len(exprs)
-	distinct := len(stmt.DistinctClause) > 0
-	if distinct && stmt.DistinctClause[0] != nil && stmt.DistinctClause[0].Node != nil {
-		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT ON is not supported yet")
-	}
-	sortKeys := make([]logical.SortKey, len(keys))
-	for i, k := range keys {
+	distinct := len(stmt.DistinctClause) > 0 && len(on) == 0
+	// hidden columns for sort and DISTINCT ON keys the select list lacks
+	column := func(k logical.SortKey) (int, error) {
 		idx, ok := byString[k.Expr.String()]
 		if !ok {
 			if distinct {
-				return nil, nil, sqlerr.New(sqlerr.InvalidColumnRef, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
+				return 0, sqlerr.New(sqlerr.InvalidColumnRef, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
 			}
 			idx = len(exprs)
 			exprs = append(exprs, k.Expr)
 			cols = append(cols, b.newColumn("?sort?", k.Expr.Type()))
 			byString[k.Expr.String()] = idx
+		}
+		return idx, nil
+	}
+	var onExprs []logical.Expr
+	for _, k := range on {
+		idx, err := column(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		onExprs = append(onExprs, &logical.ColRef{Col: cols[idx]})
+	}
+	if len(on) > 0 && len(keys) > 0 {
+		// the leading ORDER BY items must be the DISTINCT ON expressions
+		lead := map[string]bool{}
+		for i := 0; i < len(keys) && i < len(on); i++ {
+			lead[keys[i].Expr.String()] = true
+		}
+		for _, k := range on {
+			if !lead[k.Expr.String()] || len(keys) < len(on) {
+				return nil, nil, sqlerr.New(sqlerr.InvalidColumnRef, "SELECT DISTINCT ON expressions must match initial ORDER BY expressions")
+			}
+		}
+	}
+	if len(keys) == 0 {
+		keys = on
+	}
+	sortKeys := make([]logical.SortKey, len(keys))
+	for i, k := range keys {
+		idx, err := column(k)
+		if err != nil {
+			return nil, nil, err
 		}
 		sortKeys[i] = logical.SortKey{Expr: &logical.ColRef{Col: cols[idx]}, Desc: k.Desc, NullsFirst: k.NullsFirst}
 	}
@@ -752,6 +797,9 @@ func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []
 	}
 	if len(sortKeys) > 0 {
 		plan = &logical.Sort{Input: plan, Keys: sortKeys}
+	}
+	if len(on) > 0 {
+		plan = &logical.DistinctOn{Input: plan, On: onExprs}
 	}
 	var err error
 	if plan, err = b.bindLimit(stmt, plan, from); err != nil {

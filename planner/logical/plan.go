@@ -438,3 +438,19 @@ func (a *Apply) String() string {
 	}
 	return "Apply"
 }
+
+// DistinctOn keeps the first row of each run of rows with equal On values
+// (SELECT DISTINCT ON): its input is sorted with On leading.
+type DistinctOn struct {
+	Input Plan
+	On    []Expr
+}
+
+func (d *DistinctOn) Columns() []Column { return d.Input.Columns() }
+func (d *DistinctOn) Children() []Plan  { return []Plan{d.Input} }
+func (d *DistinctOn) WithChildren(c []Plan) Plan {
+	n := *d
+	n.Input = c[0]
+	return &n
+}
+func (d *DistinctOn) String() string { return "DistinctOn" }

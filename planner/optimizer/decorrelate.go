@@ -216,6 +216,8 @@ func planExprs(p logical.Plan) []logical.Expr {
 	switch n := p.(type) {
 	case *logical.Filter:
 		return []logical.Expr{n.Cond}
+	case *logical.DistinctOn:
+		return n.On
 	case *logical.Apply:
 		out := make([]logical.Expr, len(n.Outer))
 		for i, c := range n.Outer {

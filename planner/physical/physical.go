@@ -168,6 +168,16 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		return &exec.Sort{Env: b.Env, Input: in, Keys: keys}, nil
 	case *logical.Limit:
 		return b.buildLimit(n)
+	case *logical.DistinctOn:
+		in, err := b.Build(n.Input)
+		if err != nil {
+			return nil, err
+		}
+		on, err := b.compileAll(n.On, n.Input.Columns())
+		if err != nil {
+			return nil, err
+		}
+		return &exec.DistinctOn{Env: b.Env, Input: in, On: on}, nil
 	case *logical.Distinct:
 		in, err := b.Build(n.Input)
 		if err != nil {
