@@ -72,6 +72,14 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 }
 
 func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) (err error) {
+	if _, serial := serialType(cd.TypeName); serial {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "adding a serial or identity column is not supported yet")
+	}
+	for _, cn := range cd.Constraints {
+		if cn.GetConstraint().GetContype() == pg.ConstrType_CONSTR_IDENTITY {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "adding a serial or identity column is not supported yet")
+		}
+	}
 	col, keys, err := s.columnDef(s.env(), cd)
 	if err != nil {
 		return err

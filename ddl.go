@@ -42,15 +42,38 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 	}
 	var notices []string
 	var fks []pendingFK
+	var seqCols []pendingSeq
 	var cols []catalog.Column
 	var keys []pendingKey
 	var checks []pendingCheck
 	for _, elt := range st.TableElts {
 		switch x := elt.Node.(type) {
 		case *pg.Node_ColumnDef:
-			col, colKeys, err := s.columnDef(env, x.ColumnDef)
+			cd := x.ColumnDef
+			var seqOpts []*pg.Node
+			sequenced := false
+			if base, ok := serialType(cd.TypeName); ok {
+				cd = &pg.ColumnDef{Colname: cd.Colname, Constraints: cd.Constraints, IsNotNull: cd.IsNotNull, Location: cd.Location,
+					TypeName: &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode(base)}, Typemod: -1, Location: cd.TypeName.Location}}
+				sequenced = true
+			}
+			col, colKeys, err := s.columnDef(env, cd)
 			if err != nil {
 				return nil, err
+			}
+			for _, cn := range cd.Constraints {
+				if c := cn.GetConstraint(); c.Contype == pg.ConstrType_CONSTR_IDENTITY {
+					if !col.Type.IsInteger() {
+						return nil, sqlerr.New(sqlerr.InvalidParameter, "identity column type must be smallint, integer, or bigint")
+					}
+					col.Identity, seqOpts, sequenced = c.GeneratedWhen, c.Options, true
+				}
+			}
+			if sequenced {
+				if col.Default != "" {
+					return nil, sqlerr.New(sqlerr.SyntaxError, "multiple default values specified for column \"%s\" of table \"%s\"", col.Name, st.Relation.Relname)
+				}
+				seqCols = append(seqCols, pendingSeq{column: len(cols), opts: seqOpts})
 			}
 			keys = append(keys, colKeys...)
 			cols = append(cols, col)
@@ -85,16 +108,22 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		res.Notices = append(res.Notices, "relation \""+st.Relation.Relname+"\" already exists, skipping")
 		return res, nil
 	}
+	for _, p := range seqCols {
+		if err := s.ownedSequence(t, p.column, p.opts); err != nil {
+			s.discardTable(t)
+			return nil, err
+		}
+	}
 	if err := s.addKeys(t, keys); err != nil {
-		_ = s.db.cat.DropTable(schema, t.Name)
+		s.discardTable(t)
 		return nil, err
 	}
 	if err := s.addChecks(env, t, checks); err != nil {
-		_ = s.db.cat.DropTable(schema, t.Name)
+		s.discardTable(t)
 		return nil, err
 	}
 	if err := s.addForeignKeys(t, fks); err != nil {
-		_ = s.db.cat.DropTable(schema, t.Name)
+		s.discardTable(t)
 		return nil, err
 	}
 	res.Notices = append(res.Notices, notices...)
@@ -286,6 +315,9 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 		case pg.ObjectType_OBJECT_SCHEMA:
 			tag = "DROP SCHEMA"
 			err = s.db.cat.DropSchema(name, st.MissingOk, cascade)
+		case pg.ObjectType_OBJECT_SEQUENCE:
+			tag = "DROP SEQUENCE"
+			err = s.dropSequence(schema, name, st.MissingOk)
 		case pg.ObjectType_OBJECT_INDEX:
 			tag = "DROP INDEX"
 			err = s.dropIndex(schema, name, st.MissingOk)
@@ -325,6 +357,9 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 	if err := s.db.cat.DropTable(t.Schema, t.Name); err != nil {
 		snap.Release()
 		return err
+	}
+	if s.tx == nil {
+		s.dropOwnedSequences(t) // (in a block they stay for ROLLBACK to find)
 	}
 	s.noteDropped(t, snap, nil)
 	return nil
@@ -461,4 +496,30 @@ func (s *Session) dropReferences(schema, name string, cascade bool) error {
 		_ = dropKey(ref.table, ref.fk.Name, true)
 	}
 	return nil
+}
+
+// pendingSeq is a serial or identity column waiting for its sequence.
+type pendingSeq struct {
+	column int
+	opts   []*pg.Node
+}
+
+// serialType maps serial, bigserial and smallserial to the integer type
+// name the column stores.
+func serialType(tn *pg.TypeName) (string, bool) {
+	if tn == nil || len(tn.ArrayBounds) > 0 {
+		return "", false
+	}
+	ns := namesOf(tn.Names)
+	t, ok := serialTypes[ns[len(ns)-1]]
+	if !ok {
+		return "", false
+	}
+	return map[types.Kind]string{types.Int2: "int2", types.Int4: "int4", types.Int8: "int8"}[t.Kind], true
+}
+
+// discardTable drops a table CREATE TABLE could not finish.
+func (s *Session) discardTable(t *catalog.Table) {
+	s.dropOwnedSequences(t)
+	_ = s.db.cat.DropTable(t.Schema, t.Name)
 }

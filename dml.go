@@ -81,6 +81,15 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 			targets = append(targets, i)
 		}
 	}
+	if st.Override != pg.OverridingKind_OVERRIDING_SYSTEM_VALUE && st.SelectStmt != nil {
+		for _, ci := range targets {
+			if t.Columns[ci].Identity == "a" && !allDefault(st, ci, targets) {
+				return nil, sqlerr.New(sqlerr.GeneratedAlways, "cannot insert a non-DEFAULT value into column \"%s\"", t.Columns[ci].Name).
+					WithDetail("Column \"" + t.Columns[ci].Name + "\" is an identity column defined as GENERATED ALWAYS.").
+					WithHint("Use OVERRIDING SYSTEM VALUE to override.")
+			}
+		}
+	}
 	b := s.binder(env)
 	var plan logical.Plan
 	if st.SelectStmt == nil {
@@ -723,4 +732,26 @@ func updateFromAsSubqueries(st *pg.UpdateStmt) *pg.UpdateStmt {
 	one := &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: pg.MakeAConstIntNode(1, -1)}}}
 	out.WhereClause = &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK, Subselect: sub([]*pg.Node{one}, false)}}}
 	return out
+}
+
+// allDefault reports whether every VALUES row gives column ci DEFAULT
+// (which an identity column GENERATED ALWAYS accepts).
+func allDefault(st *pg.InsertStmt, ci int, targets []int) bool {
+	sel := st.SelectStmt.GetSelectStmt()
+	if sel == nil || len(sel.ValuesLists) == 0 {
+		return false
+	}
+	pos := -1
+	for k, c := range targets {
+		if c == ci {
+			pos = k
+		}
+	}
+	for _, l := range sel.ValuesLists {
+		items := l.GetList().GetItems()
+		if pos >= len(items) || items[pos].GetSetToDefault() == nil {
+			return false
+		}
+	}
+	return true
 }

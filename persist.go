@@ -49,15 +49,16 @@ type store struct {
 }
 
 type storedCatalog struct {
-	Version   int                 `json:"version"`
-	NextOID   uint32              `json:"next_oid"`
-	Schemas   []storedSchema      `json:"schemas"`
-	Tables    []storedTable       `json:"tables"`
-	Views     []storedView        `json:"views"`
-	Roles     []catalog.Role      `json:"roles"`
-	Functions []storedFunction    `json:"functions"`
-	Types     []*catalog.UserType `json:"types,omitempty"`
-	NextSeg   uint64              `json:"next_segment"`
+	Version   int                      `json:"version"`
+	NextOID   uint32                   `json:"next_oid"`
+	Schemas   []storedSchema           `json:"schemas"`
+	Tables    []storedTable            `json:"tables"`
+	Views     []storedView             `json:"views"`
+	Roles     []catalog.Role           `json:"roles"`
+	Functions []storedFunction         `json:"functions"`
+	Types     []*catalog.UserType      `json:"types,omitempty"`
+	Sequences []catalog.StoredSequence `json:"sequences,omitempty"`
+	NextSeg   uint64                   `json:"next_segment"`
 	// WALGeneration is the generation of the write-ahead log that
 	// continues this catalog.
 	WALGeneration uint64 `json:"wal_generation"`
@@ -158,6 +159,11 @@ func (st *store) load(db *DB) error {
 	}
 	for _, u := range sc.Types {
 		if err := cat.CreateType(u, true); err != nil {
+			return err
+		}
+	}
+	for _, st := range sc.Sequences {
+		if _, err := cat.CreateSequence(catalog.FromStored(st), true, false); err != nil {
 			return err
 		}
 	}
@@ -329,6 +335,9 @@ func (st *store) commit(db *DB) error {
 	}
 	sc.Roles = db.cat.Roles()
 	sc.Types = db.cat.Types()
+	for _, q := range db.cat.Sequences() {
+		sc.Sequences = append(sc.Sequences, q.Stored())
+	}
 	sortCatalog(&sc)
 	sc.NextSeg = st.nextSeg
 	gen := st.gen + 1

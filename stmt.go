@@ -40,6 +40,7 @@ func (s *Session) resetProgress() {
 
 func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
+	b.Seqs = s.seqs
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
@@ -132,6 +133,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.fetch(n.FetchStmt)
 	case *pg.Node_ClosePortalStmt:
 		return s.closeCursor(n.ClosePortalStmt)
+	case *pg.Node_CreateSeqStmt:
+		return s.createSequence(n.CreateSeqStmt)
 	case *pg.Node_CreateEnumStmt:
 		return s.createEnum(n.CreateEnumStmt)
 	case *pg.Node_CreateDomainStmt:

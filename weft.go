@@ -128,6 +128,7 @@ type Session struct {
 	progress         exec.Progress // what the running statement has loaded
 	user             string        // the role the session runs as ("" before one is set)
 	backendPID       int32
+	seqs             *binder.SequenceState // currval, lastval
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -144,7 +145,10 @@ func (s *Session) Close() {
 
 // NewSession starts a session.
 func (db *DB) NewSession() *Session {
-	return &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
+	s := &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
+	// a sequence that moves its restart point stores the catalog at once
+	s.seqs = &binder.SequenceState{Persist: db.persist}
+	return s
 }
 
 // Column describes a result column.

@@ -25,6 +25,9 @@ type Column struct {
 	// Domain is the OID of the domain the column was declared with (its
 	// Type is the domain's base type), 0 for none.
 	Domain uint32 `json:",omitempty"`
+	// Identity is "a" for GENERATED ALWAYS AS IDENTITY, "d" for BY
+	// DEFAULT, "" for other columns (its default draws from a sequence).
+	Identity string `json:",omitempty"`
 }
 
 // Table is a base table.
@@ -65,6 +68,8 @@ type Schema struct {
 	Funcs map[string][]*Function
 	// Types holds enums and domains by name.
 	Types map[string]*UserType
+	// Sequences holds sequences by name.
+	Sequences map[string]*Sequence
 }
 
 // Catalog is the set of schemas. It is safe for concurrent use.
@@ -207,7 +212,7 @@ func (c *Catalog) CreateTable(schema, name string, cols []Column, ifNotExists bo
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", schema)
 	}
-	if _, exists := s.Tables[name]; exists || s.Views[name] != nil {
+	if _, exists := s.Tables[name]; exists || s.Views[name] != nil || s.Sequences[name] != nil {
 		if ifNotExists {
 			return nil, nil
 		}

@@ -172,3 +172,8 @@ func DomainCheckKernel(name, checkName string, base types.T, notNull bool) Kerne
 		return ds[0], nil
 	})
 }
+
+// RowKernelNullable is RowKernel for functions that see NULL arguments.
+func RowKernelNullable(ret types.T, f func([]types.Datum) (types.Datum, error)) Kernel {
+	return rowKernelNullable(ret, f)
+}

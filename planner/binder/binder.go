@@ -19,6 +19,8 @@ import (
 // Binder binds the statements of one session. It is not safe for concurrent
 // use; column ids are unique across everything it binds.
 type Binder struct {
+	// Seqs is the session's sequence state (currval, lastval).
+	Seqs       *SequenceState
 	Cat        *catalog.Catalog
 	SearchPath []string
 	Env        *exec.Env

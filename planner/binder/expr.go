@@ -729,6 +729,9 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 		if o, ok := b.indexOID(schema, name); ok {
 			return oid(o)
 		}
+		if q, ok := b.Cat.LookupSequence(schema, name, b.SearchPath); ok {
+			return oid(int64(q.OID))
+		}
 		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", lit).At(c.Location)
 	case "regtype":
 		for _, bt := range builtinTypes {

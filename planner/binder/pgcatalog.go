@@ -170,6 +170,11 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
 					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
+			for _, q := range s.Sequences {
+				row(map[string]types.Datum{"oid": int64(q.OID), "relname": q.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
+					"relkind": "S", "relnatts": int64(3), "relpersistence": "p", "relreplident": "n", "relacl": nil, "relpartbound": nil,
+					"reloptions": nil, "reltuples": float64(1)})
+			}
 			for _, t := range sortedTables(s.Tables) {
 				for _, k := range t.Keys {
 					row(map[string]types.Datum{"oid": int64(k.OID), "relname": k.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
@@ -285,6 +290,11 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			}
 			row(map[string]types.Datum{"oid": domainCheckOID(u.OID), "conname": u.CheckName, "connamespace": ns, "contype": "c",
 				"contypid": int64(u.OID), "conislocal": true, "convalidated": true, "conbin": u.Check, "conkey": nil, "confkey": nil})
+		}
+	case "pg_sequence":
+		for _, q := range b.Cat.Sequences() {
+			row(map[string]types.Datum{"seqrelid": int64(q.OID), "seqtypid": int64(20), "seqstart": q.Start, "seqincrement": q.Increment,
+				"seqmax": q.Max, "seqmin": q.Min, "seqcache": int64(1), "seqcycle": q.Cycle})
 		}
 	case "pg_enum":
 		for _, u := range b.Cat.Types() {

@@ -32,6 +32,12 @@ func (b *Binder) regName(t types.T, oid int64) string {
 				return name
 			}
 		}
+		if q, ok := b.Cat.SequenceByOID(uint32(oid)); ok {
+			if slices.Contains(b.SearchPath, q.Schema) {
+				return exec.QuoteIdentIfNeeded(q.Name)
+			}
+			return exec.QuoteIdentIfNeeded(q.Schema) + "." + exec.QuoteIdentIfNeeded(q.Name)
+		}
 		if t, k, ok := b.findKey(oid, false); ok {
 			if slices.Contains(b.SearchPath, t.Schema) {
 				return exec.QuoteIdentIfNeeded(k.Name)

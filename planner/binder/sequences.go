@@ -1,0 +1,161 @@
+package binder
+
+import (
+	"strings"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// SequenceState is a session's view of the sequences: currval and lastval
+// are per session, and Persist stores the catalog when a sequence moves
+// its restart point (set by the session; nil in memory-only use).
+type SequenceState struct {
+	Curr    map[uint32]int64
+	Last    int64
+	HasLast bool
+	Persist func() error
+}
+
+// sequenceArg resolves nextval's argument: a regclass OID, or a name in
+// text ('schema.seq').
+func (b *Binder) sequenceArg(t types.T, d types.Datum) (*catalog.Sequence, error) {
+	if t.IsInteger() || t.IsRegType() {
+		if q, ok := b.Cat.SequenceByOID(uint32(d.(int64))); ok {
+			return q, nil
+		}
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "relation with OID %d is not a sequence", d.(int64))
+	}
+	name := strings.Trim(d.(string), `"`)
+	schema := ""
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, name = strings.Trim(name[:i], `"`), strings.Trim(name[i+1:], `"`)
+	}
+	if q, ok := b.Cat.LookupSequence(schema, strings.ToLower(name), b.SearchPath); ok {
+		return q, nil
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", d.(string))
+}
+
+// sequenceCall binds nextval, currval, setval and lastval; ok is false
+// for other names.
+func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, bool, error) {
+	st := b.Seqs
+	if st == nil {
+		st = &SequenceState{}
+		b.Seqs = st
+	}
+	if st.Curr == nil {
+		st.Curr = map[uint32]int64{}
+	}
+	argT := func(i int) types.T {
+		t := args[i].Type()
+		if t.Kind == types.Unknown {
+			return types.TextT
+		}
+		return t
+	}
+	call := func(ret types.T, f func([]types.Datum) (types.Datum, error)) (logical.Expr, bool, error) {
+		for i := range args {
+			var err error
+			if args[i], err = b.coerce(args[i], argT(i)); err != nil {
+				return nil, true, err
+			}
+		}
+		return &logical.Call{Name: name, Args: args, T: ret, Volatile: true, Kernel: exec.RowKernel(ret, f)}, true, nil
+	}
+	switch name {
+	case "nextval", "currval":
+		if len(args) != 1 {
+			return nil, true, exec.NoSuchFunction(name, []types.T{})
+		}
+		t := argT(0)
+		return call(types.Int8T, func(ds []types.Datum) (types.Datum, error) {
+			q, err := b.sequenceArg(t, ds[0])
+			if err != nil {
+				return nil, err
+			}
+			if name == "currval" {
+				v, ok := st.Curr[q.OID]
+				if !ok {
+					return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "currval of sequence \"%s\" is not yet defined in this session", q.Name)
+				}
+				return v, nil
+			}
+			v, mustLog, err := q.Next()
+			if err != nil {
+				return nil, err
+			}
+			if mustLog && st.Persist != nil {
+				if err := st.Persist(); err != nil {
+					return nil, err
+				}
+			}
+			st.Curr[q.OID], st.Last, st.HasLast = v, v, true
+			return v, nil
+		})
+	case "setval":
+		if len(args) != 2 && len(args) != 3 {
+			return nil, true, exec.NoSuchFunction(name, []types.T{})
+		}
+		t := argT(0)
+		var err error
+		if args[1], err = b.coerce(args[1], types.Int8T); err != nil {
+			return nil, true, err
+		}
+		if len(args) == 3 {
+			if args[2], err = b.coerce(args[2], types.BoolT); err != nil {
+				return nil, true, err
+			}
+		}
+		return &logical.Call{Name: name, Args: args, T: types.Int8T, Volatile: true, Kernel: exec.RowKernel(types.Int8T, func(ds []types.Datum) (types.Datum, error) {
+			q, err := b.sequenceArg(t, ds[0])
+			if err != nil {
+				return nil, err
+			}
+			called := len(ds) < 3 || ds[2] == true
+			if _, err := q.Set(ds[1].(int64), called); err != nil {
+				return nil, err
+			}
+			if st.Persist != nil {
+				if err := st.Persist(); err != nil {
+					return nil, err
+				}
+			}
+			if called {
+				st.Curr[q.OID], st.Last, st.HasLast = ds[1].(int64), ds[1].(int64), true
+			}
+			return ds[1], nil
+		})}, true, nil
+	case "lastval":
+		if len(args) != 0 {
+			return nil, true, exec.NoSuchFunction(name, []types.T{})
+		}
+		return &logical.Call{Name: name, T: types.Int8T, Volatile: true, Kernel: exec.RowKernelNullable(types.Int8T, func([]types.Datum) (types.Datum, error) {
+			if !st.HasLast {
+				return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
+			}
+			return st.Last, nil
+		})}, true, nil
+	case "pg_get_serial_sequence":
+		if len(args) != 2 {
+			return nil, true, exec.NoSuchFunction(name, []types.T{})
+		}
+		return call(types.TextT, func(ds []types.Datum) (types.Datum, error) {
+			table, col := strings.ToLower(strings.Trim(ds[0].(string), `"`)), strings.ToLower(ds[1].(string))
+			if i := strings.LastIndexByte(table, '.'); i >= 0 {
+				table = table[i+1:]
+			}
+			for _, q := range b.Cat.Sequences() {
+				if q.OwnedBy == table+"."+col {
+					return q.Schema + "." + q.Name, nil
+				}
+			}
+			return nil, nil
+		})
+	}
+	return nil, false, nil
+}
