@@ -2,6 +2,8 @@ package weft
 
 import (
 	"context"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/parser"
 	"slices"
 	"strings"
 
@@ -33,6 +35,10 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			}
 		case pg.AlterTableType_AT_DropColumn:
 			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk); err != nil {
+				return nil, err
+			}
+		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_AlterColumnType:
+			if err := s.alterColumn(ctx, t, cmd); err != nil {
 				return nil, err
 			}
 		case pg.AlterTableType_AT_AddConstraint:
@@ -406,5 +412,152 @@ func (s *Session) addForeignKeyChecked(t *catalog.Table, p pendingFK) error {
 		}
 	}
 	t.ForeignKeys = append(t.ForeignKeys, fk)
+	return nil
+}
+
+// alterColumn handles ALTER COLUMN … SET/DROP DEFAULT, SET/DROP NOT NULL
+// and TYPE (which converts the stored values with an assignment cast, or
+// the USING expression).
+func (s *Session) alterColumn(ctx context.Context, t *catalog.Table, cmd *pg.AlterTableCmd) error {
+	i := t.ColumnIndex(strings.ToLower(cmd.Name))
+	if i < 0 {
+		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", cmd.Name, t.Name)
+	}
+	col := t.Columns[i]
+	switch cmd.Subtype {
+	case pg.AlterTableType_AT_ColumnDefault:
+		if cmd.Def == nil {
+			t.Lock()
+			t.Columns[i].Default = ""
+			t.Unlock()
+			return nil
+		}
+		text, err := deparseExpr(cmd.Def)
+		if err != nil {
+			return err
+		}
+		b := s.binder(s.env())
+		e, err := b.BindStandalone(cmd.Def, "DEFAULT expressions")
+		if err != nil {
+			return err
+		}
+		if _, err := b.Assign(e, col.Type, col.Name); err != nil {
+			return err
+		}
+		t.Lock()
+		t.Columns[i].Default = text
+		t.Unlock()
+		return nil
+	case pg.AlterTableType_AT_DropNotNull:
+		for _, k := range t.Keys {
+			if k.Primary && slices.Contains(k.Columns, i) {
+				return sqlerr.New(sqlerr.InvalidTableDefinition, "column \"%s\" is in a primary key", col.Name)
+			}
+		}
+		t.Lock()
+		t.Columns[i].NotNull = false
+		t.Unlock()
+		return nil
+	case pg.AlterTableType_AT_SetNotNull:
+		t.Lock()
+		defer t.Unlock()
+		for _, snap := range []*catalog.Snapshot{t.Current(), s.current(t)} {
+			for _, p := range snap.Parts {
+				for _, r := range p {
+					if r.Column(i).NullN() > 0 {
+						return sqlerr.New(sqlerr.NotNullViolation, "column \"%s\" of relation \"%s\" contains null values", col.Name, t.Name)
+					}
+				}
+			}
+		}
+		t.Columns[i].NotNull = true
+		return nil
+	}
+	return s.alterColumnType(ctx, t, i, cmd.Def.GetColumnDef())
+}
+
+// alterColumnType converts a column's stored values to a new type.
+func (s *Session) alterColumnType(ctx context.Context, t *catalog.Table, i int, cd *pg.ColumnDef) error {
+	env := s.env()
+	b := s.binder(env)
+	to, dom, err := b.ResolveType(cd.TypeName)
+	if err != nil {
+		return err
+	}
+	if dom != nil {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "changing a column to a domain type is not supported yet")
+	}
+	for _, k := range t.Keys {
+		if slices.Contains(k.Columns, i) && to.Kind != t.Columns[i].Type.Kind {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "changing the type of a key column is not supported yet")
+		}
+	}
+	for _, fk := range t.ForeignKeys {
+		if slices.Contains(fk.Columns, i) {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "changing the type of a foreign key column is not supported yet")
+		}
+	}
+	ts := b.BeginTable(t, "")
+	var conv logical.Expr = &logical.ColRef{Col: ts.Scan.Cols[i]}
+	if cd.RawDefault != nil { // USING expression
+		if conv, err = b.BindIn(ts, cd.RawDefault, "USING"); err != nil {
+			return err
+		}
+	}
+	if conv, err = b.Assign(conv, to, t.Columns[i].Name); err != nil {
+		if cd.RawDefault == nil {
+			return sqlerr.New(sqlerr.DatatypeMismatch, "column \"%s\" cannot be cast automatically to type %s", t.Columns[i].Name, to).
+				WithHint("You might need to specify \"USING " + t.Columns[i].Name + "::" + to.String() + "\".")
+		}
+		return err
+	}
+	pb := s.newBuilder(env)
+	defer pb.Release()
+	expr, err := pb.Compile(conv, ts.Scan.Cols)
+	if err != nil {
+		return err
+	}
+	t.Lock()
+	defer t.Unlock()
+	cur := t.Current()
+	newCols := append([]catalog.Column{}, t.Columns...)
+	newCols[i].Type = to
+	if newCols[i].Default != "" {
+		// the default must still fit
+		stmts, err := parser.Parse("SELECT " + newCols[i].Default)
+		if err == nil {
+			var e logical.Expr
+			e, err = b.BindStandalone(stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val, "DEFAULT expressions")
+			if err == nil {
+				_, err = b.Assign(e, to, newCols[i].Name)
+			}
+		}
+		if err != nil {
+			return sqlerr.New(sqlerr.DatatypeMismatch, "default for column \"%s\" cannot be cast automatically to type %s", newCols[i].Name, to)
+		}
+	}
+	schema := schemaOf(newCols)
+	ec := exec.NewEvalContext(ctx, env)
+	parts := make([][]arrow.Record, len(cur.Parts))
+	fail := func(err error) error {
+		for _, p := range parts {
+			exec.ReleaseRecords(p)
+		}
+		return err
+	}
+	for p, recs := range cur.Parts {
+		for _, r := range recs {
+			v, err := expr.Eval(ec, r)
+			if err != nil {
+				return fail(err)
+			}
+			cols := append([]arrow.Array{}, r.Columns()...)
+			cols[i] = v
+			parts[p] = append(parts[p], array.NewRecord(schema, cols, r.NumRows()))
+			v.Release()
+		}
+	}
+	t.Columns = newCols
+	t.Replace(parts)
 	return nil
 }
