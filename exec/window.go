@@ -41,6 +41,7 @@ type WindowFunc struct {
 	OrderBy     []SortKey
 	Frame       Frame
 	T           types.T
+	NewAcc      func() Accumulator // for aggregates without a frame routine of their own
 }
 
 func (w WindowFunc) String() string {
@@ -169,7 +170,7 @@ func (w *Window) compute(ec *EvalContext, all arrow.Record, f WindowFunc) ([]typ
 				keys[i] = DatumAt(orderCols[0], r)
 			}
 		}
-		if err := evalPartition(f, rows, peer, keys, args, out); err != nil {
+		if err := evalPartition(ec, f, rows, peer, keys, args, out); err != nil {
 			return nil, nil, err
 		}
 		start = end
@@ -184,7 +185,7 @@ func argAt(args []arrow.Array, k, row int) types.Datum {
 	return DatumAt(args[k], row)
 }
 
-func evalPartition(f WindowFunc, rows, peer []int, keys []types.Datum, args []arrow.Array, out []types.Datum) error {
+func evalPartition(ec *EvalContext, f WindowFunc, rows, peer []int, keys []types.Datum, args []arrow.Array, out []types.Datum) error {
 	n := len(rows)
 	switch f.Name {
 	case "row_number":
@@ -250,18 +251,59 @@ func evalPartition(f WindowFunc, rows, peer []int, keys []types.Datum, args []ar
 		}
 		return nil
 	}
+	generic := f.NewAcc != nil && !frameRoutines[f.Name]
+	prevLo, prevHi := -1, -1
+	var prev types.Datum
 	for i, r := range rows {
 		lo, hi := frameBounds(f.Frame, i, peer, n, len(f.OrderBy) > 0)
 		if keys != nil {
 			lo, hi = rangeOffsetBounds(f.Frame, i, keys, f.OrderBy[0].Desc, lo, hi)
 		}
-		v, err := frameValue(f, args, rows, lo, hi)
+		var v types.Datum
+		var err error
+		switch {
+		case generic && lo == prevLo && hi == prevHi:
+			v = prev // the same frame as the row before (peers, whole partitions)
+		case generic:
+			v, err = aggregateFrame(ec, f, args, rows[lo:hi])
+		default:
+			v, err = frameValue(f, args, rows, lo, hi)
+		}
 		if err != nil {
 			return err
 		}
-		out[r] = v
+		out[r], prev, prevLo, prevHi = v, v, lo, hi
 	}
 	return nil
+}
+
+// frameRoutines are the aggregates frameValue computes itself.
+var frameRoutines = map[string]bool{"count": true, "min": true, "max": true, "sum": true, "avg": true}
+
+// aggregateFrame runs an aggregate's accumulator over the frame's rows.
+func aggregateFrame(ec *EvalContext, f WindowFunc, args []arrow.Array, idx []int) (types.Datum, error) {
+	cols := make([]arrow.Array, len(args))
+	defer func() { releaseAll(cols) }()
+	for j, a := range args {
+		c, err := takeArray(ec, a, idx)
+		if err != nil {
+			return nil, err
+		}
+		cols[j] = c
+	}
+	acc := f.NewAcc()
+	if r, ok := acc.(ReleasingAccumulator); ok {
+		defer r.Release()
+	}
+	if err := acc.Update(ec, make([]uint32, len(idx)), 1, cols); err != nil {
+		return nil, err
+	}
+	out, err := acc.Finish(ec, 1)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Release()
+	return DatumAt(out, 0), nil
 }
 
 // frameBounds returns the frame of position i as [lo, hi).

@@ -334,7 +334,7 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 		if fc.AggStar {
 			argTypes, wc.Args = nil, nil
 		}
-		want, ret, _, err := b.aggs[name].Resolve(argTypes)
+		want, ret, newAcc, err := b.aggs[name].Resolve(argTypes)
 		if err != nil {
 			return nil, err.(*sqlerr.Error).At(fc.Location)
 		}
@@ -343,7 +343,7 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 				return nil, err
 			}
 		}
-		wc.T = ret
+		wc.T, wc.NewAcc = ret, newAcc
 	default:
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.Location)
 	}

@@ -243,6 +243,9 @@ type WindowCall struct {
 	OrderBy     []SortKey
 	Frame       exec.Frame
 	T           types.T
+	// NewAcc, for an aggregate used as a window function, makes the
+	// accumulator that computes it over a frame.
+	NewAcc func() exec.Accumulator
 }
 
 // SortKey orders by an expression.

@@ -337,7 +337,7 @@ func (b *Builder) buildWindow(n *logical.Window) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		funcs[i] = exec.WindowFunc{Name: f.Name, Args: args, PartitionBy: parts, OrderBy: order, Frame: f.Frame, T: f.T}
+		funcs[i] = exec.WindowFunc{Name: f.Name, Args: args, PartitionBy: parts, OrderBy: order, Frame: f.Frame, T: f.T, NewAcc: f.NewAcc}
 	}
 	return &exec.Window{Env: b.Env, Input: in, Funcs: funcs, Out: ArrowSchema(n.Columns())}, nil
 }
