@@ -22,6 +22,9 @@ func (s *Session) targetSchema(explicit string) (string, error) {
 		return explicit, nil
 	}
 	for _, sp := range s.searchPath {
+		if sp == s.temp {
+			continue // only TEMP tables go there
+		}
 		if _, ok := s.db.cat.Schema(sp); ok {
 			return sp, nil
 		}
@@ -39,6 +42,9 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 	schema, err := s.targetSchema(st.Relation.Schemaname)
 	if err != nil {
 		return nil, err
+	}
+	if st.Relation.Relpersistence == "t" {
+		schema = s.tempSchema()
 	}
 	var notices []string
 	var fks []pendingFK
@@ -240,6 +246,9 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	schema, err := s.targetSchema(into.Schemaname)
 	if err != nil {
 		return nil, err
+	}
+	if into.Relpersistence == "t" {
+		schema = s.tempSchema()
 	}
 	p, err := s.plan(env, sel.SelectStmt)
 	if err != nil {
@@ -522,4 +531,32 @@ func serialType(tn *pg.TypeName) (string, bool) {
 func (s *Session) discardTable(t *catalog.Table) {
 	s.dropOwnedSequences(t)
 	_ = s.db.cat.DropTable(t.Schema, t.Name)
+}
+
+// tempSchema returns the session's schema for temporary tables, creating
+// it (first on the search path) on first use.
+func (s *Session) tempSchema() string {
+	if s.temp == "" {
+		s.temp = "pg_temp_" + itoa(s.db.tempSchemas.Add(1))
+		s.db.cat.CreateTempSchema(s.temp)
+		s.searchPath = s.withTemp(s.searchPath)
+	}
+	return s.temp
+}
+
+// withTemp puts the session's temporary schema, if it has one, first on
+// a search path (as PostgreSQL searches pg_temp first).
+func (s *Session) withTemp(path []string) []string {
+	if s.temp == "" || (len(path) > 0 && path[0] == s.temp) {
+		return path
+	}
+	return append([]string{s.temp}, path...)
+}
+
+// dropTempSchema drops the session's temporary tables.
+func (s *Session) dropTempSchema() {
+	if s.temp != "" {
+		_ = s.db.cat.DropSchema(s.temp, true, true)
+		s.temp = ""
+	}
 }

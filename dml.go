@@ -380,7 +380,7 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 		extendKeySets(t, cur, t.Current(), added)
 		s.noteInstalled(t, logged)
 	}
-	if s.mayLog() && len(relabeled) > 0 {
+	if s.mayLog() && len(relabeled) > 0 && t.Schema != s.temp {
 		logged, err := s.db.store.logAppend(t, relabeled, n, func() { install(true) })
 		if err != nil {
 			for _, p := range parts {

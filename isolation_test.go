@@ -118,3 +118,40 @@ func copyDir(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTempTables: a session's temporary tables shadow its other tables,
+// are invisible to other sessions, end with the session and never reach
+// the data directory (not even through the write-ahead log).
+func TestTempTables(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	dir := t.TempDir()
+	db := openDir(t, dir, mem)
+	a, b := db.NewSession(), db.NewSession()
+	mustExec(t, a, "CREATE TABLE t (v text); INSERT INTO t VALUES ('shared'); CREATE TEMP TABLE t (v text); INSERT INTO t VALUES ('private')")
+	if got := rows(t, a, "SELECT v FROM t"); len(got) != 1 || got[0] != "private" {
+		t.Errorf("own session: %v", got)
+	}
+	if got := rows(t, b, "SELECT v FROM t"); len(got) != 1 || got[0] != "shared" {
+		t.Errorf("other session: %v", got)
+	}
+	a.Close()
+	if got := rows(t, b, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'pg_temp%'"); len(got) != 1 || got[0] != "0" {
+		t.Errorf("temporary schema after close: %v", got)
+	}
+	c := db.NewSession()
+	mustExec(t, c, "CREATE TEMP TABLE scratch (n int); INSERT INTO scratch VALUES (1)")
+	image := t.TempDir()
+	copyDir(t, dir, image) // c is still open: as a crash would leave it
+	c.Close()
+	b.Close()
+	db.Close()
+	db = openDir(t, image, mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	if got := rows(t, s, "SELECT count(*) FROM pg_class WHERE relname = 'scratch'"); len(got) != 1 || got[0] != "0" {
+		t.Errorf("a temporary table reached the disk: %v", got)
+	}
+	if got := rows(t, s, "SELECT v FROM t"); len(got) != 1 || got[0] != "shared" {
+		t.Errorf("after restart: %v", got)
+	}
+}

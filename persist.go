@@ -298,6 +298,9 @@ func (st *store) commit(db *DB) error {
 	referenced := map[arrow.Record]string{}
 	dirs := map[string]bool{}
 	for _, s := range db.cat.Schemas() {
+		if s.Temp {
+			continue // temporary tables end with their session
+		}
 		sc.Schemas = append(sc.Schemas, storedSchema{Name: s.Name, OID: s.OID})
 		for _, v := range s.Views {
 			sc.Views = append(sc.Views, storedView{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})

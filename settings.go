@@ -62,7 +62,7 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 			for _, p := range strings.Split(v, ",") {
 				path = append(path, strings.Trim(strings.TrimSpace(p), `"`))
 			}
-			s.searchPath = path
+			s.searchPath = s.withTemp(path)
 		}
 		if name == "weft.udf_row_errors" && v != "fail" && v != "null" {
 			return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.udf_row_errors\": \"%s\"", v).
@@ -75,11 +75,11 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	case pg.VariableSetKind_VAR_SET_DEFAULT, pg.VariableSetKind_VAR_RESET:
 		s.settings[name] = defaultSettings()[name]
 		if name == "search_path" {
-			s.searchPath = []string{"public"}
+			s.searchPath = s.withTemp([]string{"public"})
 		}
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		s.settings = defaultSettings()
-		s.searchPath = []string{"public"}
+		s.searchPath = s.withTemp([]string{"public"})
 	}
 	return &Result{Tag: "SET"}, nil
 }

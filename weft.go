@@ -7,6 +7,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -45,6 +46,8 @@ type DB struct {
 	udf   *udf.Engine
 	opts  Options
 	store *store // nil: in memory only
+	// tempSchemas numbers the sessions' schemas of temporary tables.
+	tempSchemas atomic.Int64
 }
 
 // Open opens an in-memory database.
@@ -129,6 +132,7 @@ type Session struct {
 	user             string        // the role the session runs as ("" before one is set)
 	backendPID       int32
 	seqs             *binder.SequenceState // currval, lastval
+	temp             string                // the schema of its temporary tables, once it has one
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -141,6 +145,7 @@ func (s *Session) Close() {
 		s.rollbackBlock()
 		s.db.persist()
 	}
+	s.dropTempSchema()
 }
 
 // NewSession starts a session.

@@ -70,6 +70,9 @@ type Schema struct {
 	Types map[string]*UserType
 	// Sequences holds sequences by name.
 	Sequences map[string]*Sequence
+	// Temp marks a session's schema of temporary tables: never stored,
+	// dropped when the session ends.
+	Temp bool
 }
 
 // Catalog is the set of schemas. It is safe for concurrent use.
@@ -394,4 +397,15 @@ func (c *Catalog) AttachView(v *View) error {
 	}
 	s.Views[v.Name] = v
 	return nil
+}
+
+// CreateTempSchema adds a session's schema for temporary tables.
+func (c *Catalog) CreateTempSchema(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.schemas[name]; ok {
+		return
+	}
+	c.schemas[name] = &Schema{OID: c.allocOID(), Name: name, Tables: map[string]*Table{}, Views: map[string]*View{},
+		Funcs: map[string][]*Function{}, Temp: true}
 }
