@@ -22,6 +22,13 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 
 // bindSelect binds a query whose enclosing scope (for correlation) is parent.
 func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *scope, error) {
+	if hasGroupingSets(stmt) {
+		u, err := b.groupingSetsUnion(stmt)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b.bindSelect(u, parent)
+	}
 	if stmt.WithClause != nil {
 		if err := b.pushCTEs(stmt.WithClause, parent); err != nil {
 			return nil, nil, err
