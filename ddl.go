@@ -429,25 +429,53 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 }
 
 func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
+	// every table first: a table referenced by a foreign key may only be
+	// emptied together with the tables referencing it (CASCADE adds them)
+	var tables []*catalog.Table
+	listed := map[*catalog.Table]bool{}
 	for _, r := range st.Relations {
 		rv := r.Node.(*pg.Node_RangeVar).RangeVar
 		t, _, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
 		if !ok || t == nil {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
-		for _, ref := range s.referencing(t) {
-			if ref.table != t {
+		if !listed[t] {
+			listed[t] = true
+			tables = append(tables, t)
+		}
+	}
+	var notices []string
+	for i := 0; i < len(tables); i++ {
+		for _, ref := range s.referencing(tables[i]) {
+			if listed[ref.table] {
+				continue
+			}
+			if st.Behavior != pg.DropBehavior_DROP_CASCADE {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot truncate a table referenced in a foreign key constraint").
-					WithDetail("Table \"" + ref.table.Name + "\" references \"" + t.Name + "\".").
+					WithDetail("Table \"" + ref.table.Name + "\" references \"" + tables[i].Name + "\".").
 					WithHint("Truncate table \"" + ref.table.Name + "\" at the same time, or use TRUNCATE ... CASCADE.")
 			}
+			listed[ref.table] = true
+			tables = append(tables, ref.table)
+			notices = append(notices, "truncate cascades to table \""+ref.table.Name+"\"")
 		}
+	}
+	for _, t := range tables {
 		s.noteWrite(t)
 		t.Lock()
 		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil)
 		t.Unlock()
+		if st.RestartSeqs {
+			for _, q := range s.db.cat.Sequences() {
+				if q.Schema == t.Schema && strings.HasPrefix(q.OwnedBy, t.Name+".") {
+					if _, err := q.Set(q.Start, false); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 	}
-	return &Result{Tag: "TRUNCATE TABLE"}, nil
+	return &Result{Tag: "TRUNCATE TABLE", Notices: notices}, nil
 }
 
 // dropIndex drops a unique index (the key it enforces); other indexes are
