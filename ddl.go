@@ -588,3 +588,57 @@ func (s *Session) dropTempSchema() {
 		s.temp = ""
 	}
 }
+
+// comment runs COMMENT ON TABLE/COLUMN (IS NULL removes the comment).
+func (s *Session) comment(st *pg.CommentStmt) (*Result, error) {
+	var parts []string
+	if l := st.Object.GetList(); l != nil {
+		parts = namesOf(l.Items)
+	}
+	switch st.Objtype {
+	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_COLUMN:
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COMMENT ON this kind of object is not supported yet (tables and columns are)")
+	}
+	column := ""
+	if st.Objtype == pg.ObjectType_OBJECT_COLUMN {
+		if len(parts) < 2 {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "column name must be qualified")
+		}
+		column, parts = parts[len(parts)-1], parts[:len(parts)-1]
+	}
+	schema, name := "", parts[len(parts)-1]
+	if len(parts) > 1 {
+		schema = parts[len(parts)-2]
+	}
+	t, _, ok := s.db.cat.Lookup(schema, name, s.searchPath)
+	if !ok || t == nil {
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", name)
+	}
+	i := -1
+	if column != "" {
+		if i = t.ColumnIndex(column); i < 0 {
+			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", column, t.Name)
+		}
+	}
+	old := setComment(t, i, st.Comment)
+	if s.tx != nil {
+		s.tx.undoLater = append(s.tx.undoLater, func() { setComment(t, i, old) })
+	}
+	return &Result{Tag: "COMMENT"}, nil
+}
+
+// setComment sets the comment of table t (col < 0) or one of its columns
+// and returns the one it replaced.
+func setComment(t *catalog.Table, col int, text string) string {
+	t.Lock()
+	defer t.Unlock()
+	if col < 0 {
+		old := t.Comment
+		t.Comment = text
+		return old
+	}
+	old := t.Columns[col].Comment
+	t.Columns[col].Comment = text
+	return old
+}

@@ -133,6 +133,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.fetch(n.FetchStmt)
 	case *pg.Node_ClosePortalStmt:
 		return s.closeCursor(n.ClosePortalStmt)
+	case *pg.Node_CommentStmt:
+		return s.comment(n.CommentStmt)
 	case *pg.Node_CreateSeqStmt:
 		return s.createSequence(n.CreateSeqStmt)
 	case *pg.Node_CreateEnumStmt:

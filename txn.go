@@ -19,6 +19,9 @@ type txn struct {
 	dropped    []droppedRel // in order of dropping
 	// createdKeys are unique indexes the block added (ROLLBACK drops them)
 	createdKeys []createdKey
+	// undoLater holds what puts catalog details (comments) back, newest
+	// last.
+	undoLater []func()
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
@@ -51,6 +54,7 @@ type savepoint struct {
 	created int                           // len(created) then
 	dropped int                           // len(dropped) then
 	keys    int                           // len(createdKeys) then
+	undos   int                           // len(undoLater) then
 }
 
 // InTransaction reports whether a transaction block is open.
@@ -126,7 +130,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
 		}
-		sp := savepoint{name: strings.ToLower(st.SavepointName), work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys)}
+		sp := savepoint{name: strings.ToLower(st.SavepointName), work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys), undos: len(s.tx.undoLater)}
 		s.tx.savepoints = append(s.tx.savepoints, sp)
 		return &Result{Tag: "SAVEPOINT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_RELEASE, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
@@ -150,6 +154,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		}
 		sp := s.tx.savepoints[i]
 		born := s.createdSince(sp.created)
+		s.runUndos(sp.undos)
 		s.dropCreatedKeys(sp.keys)
 		s.dropCreated(sp.created)
 		s.restoreDropped(sp.dropped, born)
@@ -284,6 +289,7 @@ func (s *Session) noteDropped(t *catalog.Table, data *catalog.Snapshot, v *catal
 // then what it dropped comes back, then the data it wrote is restored.
 func (s *Session) rollbackBlock() {
 	born := s.createdSince(0)
+	s.runUndos(0)
 	s.dropCreatedKeys(0)
 	s.dropCreated(0)
 	s.restoreDropped(0, born)
@@ -330,4 +336,13 @@ func (s *Session) dropCreatedKeys(keep int) {
 		_ = dropKey(k.table, k.name, true)
 	}
 	s.tx.createdKeys = s.tx.createdKeys[:keep]
+}
+
+// runUndos undoes, newest first, the catalog details changed after the
+// first keep.
+func (s *Session) runUndos(keep int) {
+	for i := len(s.tx.undoLater) - 1; i >= keep; i-- {
+		s.tx.undoLater[i]()
+	}
+	s.tx.undoLater = s.tx.undoLater[:keep]
 }

@@ -28,6 +28,8 @@ type Column struct {
 	// Identity is "a" for GENERATED ALWAYS AS IDENTITY, "d" for BY
 	// DEFAULT, "" for other columns (its default draws from a sequence).
 	Identity string `json:",omitempty"`
+	// Comment is COMMENT ON COLUMN's text.
+	Comment string `json:",omitempty"`
 }
 
 // Table is a base table.
@@ -42,6 +44,8 @@ type Table struct {
 	Checks []Check
 	// ForeignKeys are its references to other tables' keys.
 	ForeignKeys []ForeignKey
+	// Comment is COMMENT ON TABLE's text.
+	Comment string
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference

@@ -151,6 +151,17 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	switch name {
 	case "format_type":
 		k = exec.FormatTypeKernel(b.userTypeName)
+	case "obj_description", "col_description":
+		k = exec.RowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+			attnum := int64(0)
+			if name == "col_description" {
+				attnum = ds[1].(int64)
+			}
+			if d := b.description(ds[0].(int64), attnum); d != "" {
+				return d, nil
+			}
+			return nil, nil
+		})
 	case "pg_get_indexdef":
 		k = exec.RowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
 			col := int64(0)

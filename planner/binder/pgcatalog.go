@@ -291,6 +291,19 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			row(map[string]types.Datum{"oid": domainCheckOID(u.OID), "conname": u.CheckName, "connamespace": ns, "contype": "c",
 				"contypid": int64(u.OID), "conislocal": true, "convalidated": true, "conbin": u.Check, "conkey": nil, "confkey": nil})
 		}
+	case "pg_description":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				if t.Comment != "" {
+					row(map[string]types.Datum{"objoid": int64(t.OID), "classoid": int64(1259), "objsubid": int64(0), "description": t.Comment})
+				}
+				for i, c := range t.Columns {
+					if c.Comment != "" {
+						row(map[string]types.Datum{"objoid": int64(t.OID), "classoid": int64(1259), "objsubid": int64(i + 1), "description": c.Comment})
+					}
+				}
+			}
+		}
 	case "pg_sequence":
 		for _, q := range b.Cat.Sequences() {
 			row(map[string]types.Datum{"seqrelid": int64(q.OID), "seqtypid": int64(20), "seqstart": q.Start, "seqincrement": q.Increment,
@@ -655,4 +668,23 @@ func slicesContainsString(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// description is obj_description/col_description for tables and columns
+// ("" for none).
+func (b *Binder) description(oid, attnum int64) string {
+	for _, s := range b.Cat.Schemas() {
+		for _, t := range s.Tables {
+			if int64(t.OID) != oid {
+				continue
+			}
+			if attnum == 0 {
+				return t.Comment
+			}
+			if attnum > 0 && int(attnum) <= len(t.Columns) {
+				return t.Columns[attnum-1].Comment
+			}
+		}
+	}
+	return ""
 }
