@@ -209,6 +209,9 @@ func (c *CopyIn) Commit() (int64, error) {
 	}
 	c.s.beginWrites(true, true)
 	defer c.s.endWrites()
+	if err := c.fillDefaults(); err != nil {
+		return 0, err
+	}
 	n, err := c.s.appendRows(c.table, c.recs)
 	if err != nil {
 		return 0, err
@@ -252,4 +255,44 @@ func (s *Session) CopyOutQuery(ctx context.Context, st *pg.CopyStmt) (*Result, e
 		sql = "SELECT " + cols + " FROM " + rel
 	}
 	return s.Query(ctx, sql)
+}
+
+// fillDefaults gives the columns a COPY column list leaves out their
+// DEFAULT (a serial column draws from its sequence), as INSERT does.
+func (c *CopyIn) fillDefaults() error {
+	env := c.s.env()
+	ctx := c.s.context()
+	for _, i := range c.untargeted() {
+		col := c.table.Columns[i]
+		if col.Default == "" {
+			continue
+		}
+		b := c.s.binder(env)
+		e, err := c.s.defaultExpr(b, col)
+		if err != nil {
+			return err
+		}
+		pb := c.s.newBuilder(env)
+		expr, err := pb.Compile(e, nil)
+		pb.Release()
+		if err != nil {
+			return err
+		}
+		ec := exec.NewEvalContext(ctx, env)
+		for k, r := range c.recs {
+			empty := array.NewRecord(arrow.NewSchema(nil, nil), nil, r.NumRows())
+			v, err := expr.Eval(ec, empty)
+			empty.Release()
+			if err != nil {
+				return err
+			}
+			cols := append([]arrow.Array{}, r.Columns()...)
+			cols[i] = v
+			next := array.NewRecord(r.Schema(), cols, r.NumRows())
+			v.Release()
+			r.Release()
+			c.recs[k] = next
+		}
+	}
+	return nil
 }

@@ -704,3 +704,22 @@ func TestUpsert(t *testing.T) {
 		t.Errorf("counter = %d, %v; want %d", n, err, 3*len(modes))
 	}
 }
+
+// TestCopyFromFillsDefaults: pgx's CopyFrom with a column list (binary
+// COPY) leaves a serial key and a defaulted column to their defaults.
+func TestCopyFromFillsDefaults(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeCacheStatement)
+	if _, err := c.Exec(ctx, "CREATE TABLE people (id bigserial PRIMARY KEY, name text, kind text DEFAULT 'person')"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.CopyFrom(ctx, pgx.Identifier{"people"}, []string{"name"}, pgx.CopyFromRows([][]any{{"ann"}, {"bob"}, {"cy"}}))
+	if err != nil || n != 3 {
+		t.Fatalf("CopyFrom: %d, %v", n, err)
+	}
+	var ids, kinds string
+	if err := c.QueryRow(ctx, "SELECT string_agg(id::text, ',' ORDER BY id), string_agg(DISTINCT kind, ',') FROM people").Scan(&ids, &kinds); err != nil || ids != "1,2,3" || kinds != "person" {
+		t.Errorf("ids %q kinds %q, %v", ids, kinds, err)
+	}
+}
