@@ -312,19 +312,10 @@ func (s *Session) applyParentChange(ctx context.Context, t *catalog.Table, old *
 // removedKeys are the encoded values of key k in old that parts lacks.
 func removedKeys(t *catalog.Table, k catalog.Key, old *catalog.Snapshot, parts [][]arrow.Record) map[string]bool {
 	now := map[string]struct{}{}
-	kts := keyTypes(t, k)
-	var buf []byte
-	for _, p := range parts {
-		for _, r := range p {
-			cols := keyColumns(r, k)
-			for i := 0; i < int(r.NumRows()); i++ {
-				if !hasNull(cols, i) {
-					buf = exec.EncodeKey(buf[:0], kts, cols, i)
-					now[string(buf)] = struct{}{}
-				}
-			}
-		}
-	}
+	_ = eachKey(t, k, flatten(parts), func(key string, _ []arrow.Array, _ int) error {
+		now[key] = struct{}{}
+		return nil
+	})
 	removed := map[string]bool{}
 	keySetOf(t, old, k).Each(func(key string) {
 		if _, ok := now[key]; !ok {

@@ -44,26 +44,45 @@ func hasNull(cols []arrow.Array, i int) bool {
 	return false
 }
 
+// eachKey calls f with the encoded key of every row of recs whose key
+// columns hold no NULL (such rows never conflict).
+func eachKey(t *catalog.Table, k catalog.Key, recs []arrow.Record, f func(key string, cols []arrow.Array, i int) error) error {
+	kts := keyTypes(t, k)
+	var buf []byte
+	for _, r := range recs {
+		cols := keyColumns(r, k)
+		for i := 0; i < int(r.NumRows()); i++ {
+			if hasNull(cols, i) {
+				continue
+			}
+			buf = exec.EncodeKey(buf[:0], kts, cols, i)
+			if err := f(string(buf), cols, i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flatten lists the batches of partitions.
+func flatten(parts [][]arrow.Record) []arrow.Record {
+	var out []arrow.Record
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
 // keySetOf returns the set of k's values in snap, building it on first use.
 func keySetOf(t *catalog.Table, snap *catalog.Snapshot, k catalog.Key) *catalog.KeySet {
 	if ks, ok := snap.KeySet(k.Name); ok {
 		return ks
 	}
-	kts := keyTypes(t, k)
 	keys := map[string]struct{}{}
-	var buf []byte
-	for _, p := range snap.Parts {
-		for _, r := range p {
-			cols := keyColumns(r, k)
-			for i := 0; i < int(r.NumRows()); i++ {
-				if hasNull(cols, i) {
-					continue
-				}
-				buf = exec.EncodeKey(buf[:0], kts, cols, i)
-				keys[string(buf)] = struct{}{}
-			}
-		}
-	}
+	_ = eachKey(t, k, flatten(snap.Parts), func(key string, _ []arrow.Array, _ int) error {
+		keys[key] = struct{}{}
+		return nil
+	})
 	ks := catalog.NewKeySet(keys)
 	snap.SetKeySet(k.Name, ks)
 	return ks
@@ -76,21 +95,16 @@ func newKeys(t *catalog.Table, cur *catalog.Snapshot, recs []arrow.Record) ([]ma
 	out := make([]map[string]struct{}, len(t.Keys))
 	for ki, k := range t.Keys {
 		existing := keySetOf(t, cur, k)
-		kts := keyTypes(t, k)
 		added := map[string]struct{}{}
-		var buf []byte
-		for _, r := range recs {
-			cols := keyColumns(r, k)
-			for i := 0; i < int(r.NumRows()); i++ {
-				if hasNull(cols, i) {
-					continue
-				}
-				buf = exec.EncodeKey(buf[:0], kts, cols, i)
-				if _, dup := added[string(buf)]; dup || existing.Has(string(buf)) {
-					return nil, duplicateKey(t, k, cols, i)
-				}
-				added[string(buf)] = struct{}{}
+		err := eachKey(t, k, recs, func(key string, cols []arrow.Array, i int) error {
+			if _, dup := added[key]; dup || existing.Has(key) {
+				return duplicateKey(t, k, cols, i)
 			}
+			added[key] = struct{}{}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		out[ki] = added
 	}
@@ -108,27 +122,21 @@ func extendKeySets(t *catalog.Table, cur, next *catalog.Snapshot, added []map[st
 }
 
 // checkAllKeys verifies every key over whole new data (after an UPDATE, or
-// when a key is added) and attaches the sets it built.
+// when a key is added) and returns the sets it built.
 func checkAllKeys(t *catalog.Table, keys []catalog.Key, parts [][]arrow.Record) (map[string]*catalog.KeySet, error) {
 	sets := map[string]*catalog.KeySet{}
+	recs := flatten(parts)
 	for _, k := range keys {
-		kts := keyTypes(t, k)
 		seen := map[string]struct{}{}
-		var buf []byte
-		for _, p := range parts {
-			for _, r := range p {
-				cols := keyColumns(r, k)
-				for i := 0; i < int(r.NumRows()); i++ {
-					if hasNull(cols, i) {
-						continue
-					}
-					buf = exec.EncodeKey(buf[:0], kts, cols, i)
-					if _, dup := seen[string(buf)]; dup {
-						return nil, duplicateKey(t, k, cols, i)
-					}
-					seen[string(buf)] = struct{}{}
-				}
+		err := eachKey(t, k, recs, func(key string, cols []arrow.Array, i int) error {
+			if _, dup := seen[key]; dup {
+				return duplicateKey(t, k, cols, i)
 			}
+			seen[key] = struct{}{}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		sets[k.Name] = catalog.NewKeySet(seen)
 	}

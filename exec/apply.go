@@ -40,20 +40,7 @@ func (a *Apply) Open(ctx context.Context, part int) (Stream, error) {
 		return nil, err
 	}
 	ec := newEvalContext(ctx, a.Env)
-	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
-		for {
-			b, err := in.Next(ctx)
-			if err != nil {
-				return nil, err
-			}
-			rec, err := a.applyBatch(ec, b)
-			b.Release()
-			if err != nil || rec.NumRows() > 0 {
-				return rec, err
-			}
-			rec.Release()
-		}
-	}, close: in.Close}, nil
+	return mapBatches(in, func(b arrow.Record) (arrow.Record, error) { return a.applyBatch(ec, b) }), nil
 }
 
 // applyBatch joins one batch of left rows to what Right gives for each.

@@ -40,33 +40,21 @@ func (d *DistinctOn) Open(ctx context.Context, _ int) (Stream, error) {
 	var last []byte
 	first := true
 	var buf []byte
-	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
-		for {
-			b, err := in.Next(ctx)
-			if err != nil {
-				return nil, err
-			}
-			keys, err := evalAll(ec, b, d.On)
-			if err != nil {
-				b.Release()
-				return nil, err
-			}
-			var keep []int
-			for i := 0; i < int(b.NumRows()); i++ {
-				buf = encodeKey(buf[:0], kts, keys, i)
-				if first || string(buf) != string(last) {
-					keep = append(keep, i)
-					last = append(last[:0], buf...)
-					first = false
-				}
-			}
-			releaseAll(keys)
-			out, err := takeRecord(ec, b, keep)
-			b.Release()
-			if err != nil || out.NumRows() > 0 {
-				return out, err
-			}
-			out.Release()
+	return mapBatches(in, func(b arrow.Record) (arrow.Record, error) {
+		keys, err := evalAll(ec, b, d.On)
+		if err != nil {
+			return nil, err
 		}
-	}, close: in.Close}, nil
+		defer releaseAll(keys)
+		var keep []int
+		for i := 0; i < int(b.NumRows()); i++ {
+			buf = encodeKey(buf[:0], kts, keys, i)
+			if first || string(buf) != string(last) {
+				keep = append(keep, i)
+				last = append(last[:0], buf...)
+				first = false
+			}
+		}
+		return takeRecord(ec, b, keep)
+	}), nil
 }

@@ -54,20 +54,26 @@ func (p *ProjectSet) Open(ctx context.Context, part int) (Stream, error) {
 		return nil, err
 	}
 	ec := newEvalContext(ctx, p.Env)
+	return mapBatches(in, func(b arrow.Record) (arrow.Record, error) { return p.expand(ec, b) }), nil
+}
+
+// mapBatches streams f of each input batch, skipping empty results (f
+// gets its own reference to the batch for the call only).
+func mapBatches(in Stream, f func(arrow.Record) (arrow.Record, error)) Stream {
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		for {
 			b, err := in.Next(ctx)
 			if err != nil {
 				return nil, err
 			}
-			rec, err := p.expand(ec, b)
+			rec, err := f(b)
 			b.Release()
 			if err != nil || rec.NumRows() > 0 {
 				return rec, err
 			}
 			rec.Release()
 		}
-	}, close: in.Close}, nil
+	}, close: in.Close}
 }
 
 // expand turns one input batch into its output rows.
