@@ -190,6 +190,18 @@ func (c *Catalog) Schema(name string) (*Schema, bool) {
 // Lookup resolves a possibly-qualified relation name against the search
 // path; it returns a table or a view.
 func (c *Catalog) Lookup(schema, name string, searchPath []string) (*Table, *View, bool) {
+	var t *Table
+	var v *View
+	found := c.firstInPath(schema, searchPath, func(s *Schema) bool {
+		t, v = s.Tables[name], s.Views[name]
+		return t != nil || v != nil
+	})
+	return t, v, found
+}
+
+// firstInPath calls found with the schemas a name may live in (the named
+// one, else the search path in order) until it reports a find.
+func (c *Catalog) firstInPath(schema string, searchPath []string, found func(*Schema) bool) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	path := searchPath
@@ -197,18 +209,11 @@ func (c *Catalog) Lookup(schema, name string, searchPath []string) (*Table, *Vie
 		path = []string{schema}
 	}
 	for _, sn := range path {
-		s, ok := c.schemas[sn]
-		if !ok {
-			continue
-		}
-		if t, ok := s.Tables[name]; ok {
-			return t, nil, true
-		}
-		if v, ok := s.Views[name]; ok {
-			return nil, v, true
+		if s, ok := c.schemas[sn]; ok && found(s) {
+			return true
 		}
 	}
-	return nil, nil, false
+	return false
 }
 
 // CreateTable adds a table with empty partitions.

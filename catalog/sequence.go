@@ -114,20 +114,12 @@ func (c *Catalog) CreateSequence(q *Sequence, keepOID, ifNotExists bool) (bool, 
 
 // LookupSequence finds a sequence by name along the search path.
 func (c *Catalog) LookupSequence(schema, name string, searchPath []string) (*Sequence, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	path := searchPath
-	if schema != "" {
-		path = []string{schema}
-	}
-	for _, sn := range path {
-		if s, ok := c.schemas[sn]; ok {
-			if q, ok := s.Sequences[name]; ok {
-				return q, true
-			}
-		}
-	}
-	return nil, false
+	var q *Sequence
+	found := c.firstInPath(schema, searchPath, func(s *Schema) bool {
+		q = s.Sequences[name]
+		return q != nil
+	})
+	return q, found
 }
 
 // SequenceByOID finds a sequence by OID.

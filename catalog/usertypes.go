@@ -56,20 +56,12 @@ func (c *Catalog) CreateType(u *UserType, keepOIDs bool) error {
 
 // LookupType finds a user type by name along the search path.
 func (c *Catalog) LookupType(schema, name string, searchPath []string) (*UserType, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	path := searchPath
-	if schema != "" {
-		path = []string{schema}
-	}
-	for _, sn := range path {
-		if s, ok := c.schemas[sn]; ok {
-			if u, ok := s.Types[name]; ok {
-				return u, true
-			}
-		}
-	}
-	return nil, false
+	var u *UserType
+	found := c.firstInPath(schema, searchPath, func(s *Schema) bool {
+		u = s.Types[name]
+		return u != nil
+	})
+	return u, found
 }
 
 // TypeByOID finds a user type (or its array type) by OID.
