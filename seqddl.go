@@ -2,6 +2,7 @@ package weft
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -198,4 +199,64 @@ func (s *Session) dropOwnedSequences(t *catalog.Table) {
 			s.db.cat.DropSequence(q.Schema, q.Name)
 		}
 	}
+}
+
+// alterSequence runs ALTER SEQUENCE … [INCREMENT n] [MINVALUE/MAXVALUE n]
+// [START n] [RESTART [WITH n]] [[NO] CYCLE].
+func (s *Session) alterSequence(st *pg.AlterSeqStmt) (*Result, error) {
+	q, ok := s.db.cat.LookupSequence(st.Sequence.Schemaname, st.Sequence.Relname, s.searchPath)
+	if !ok {
+		if st.MissingOk {
+			return &Result{Tag: "ALTER SEQUENCE", Notices: []string{"relation \"" + st.Sequence.Relname + "\" does not exist, skipping"}}, nil
+		}
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", st.Sequence.Relname).At(st.Sequence.Location)
+	}
+	var restart *int64
+	restartAtStart := false
+	var rest []*pg.Node
+	for _, o := range st.Options {
+		d := o.GetDefElem()
+		if d == nil || d.Defname != "restart" {
+			rest = append(rest, o)
+			continue
+		}
+		if iv := d.Arg.GetInteger(); iv != nil {
+			v := int64(iv.Ival)
+			restart = &v
+		} else {
+			restartAtStart = true // RESTART alone: from the (new) START
+		}
+	}
+	// the new definition: the old one with the given options over it
+	def := q.Stored()
+	opts := []*pg.Node{
+		defElem("increment", def.Increment), defElem("minvalue", def.Min), defElem("maxvalue", def.Max), defElem("start", def.Start),
+	}
+	next, err := newSequence(q.Schema, q.Name, types.Int8T, append(opts, rest...))
+	if err != nil {
+		return nil, err
+	}
+	if restartAtStart {
+		restart = &next.Start
+	}
+	if err := q.Redefine(next, def.Cycle && !hasOption(rest, "cycle") || next.Cycle, restart); err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "ALTER SEQUENCE"}, nil
+}
+
+// defElem is an option with a bigint value (written as the grammar writes
+// numbers too wide for an integer node).
+func defElem(name string, v int64) *pg.Node {
+	return &pg.Node{Node: &pg.Node_DefElem{DefElem: &pg.DefElem{Defname: name,
+		Arg: &pg.Node{Node: &pg.Node_Float{Float: &pg.Float{Fval: strconv.FormatInt(v, 10)}}}}}}
+}
+
+func hasOption(opts []*pg.Node, name string) bool {
+	for _, o := range opts {
+		if d := o.GetDefElem(); d != nil && d.Defname == name {
+			return true
+		}
+	}
+	return false
 }

@@ -135,6 +135,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.closeCursor(n.ClosePortalStmt)
 	case *pg.Node_CommentStmt:
 		return s.comment(n.CommentStmt)
+	case *pg.Node_AlterSeqStmt:
+		return s.alterSequence(n.AlterSeqStmt)
 	case *pg.Node_CreateSeqStmt:
 		return s.createSequence(n.CreateSeqStmt)
 	case *pg.Node_CreateEnumStmt:

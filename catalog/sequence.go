@@ -193,3 +193,19 @@ func FromStored(st StoredSequence) *Sequence {
 	}
 	return q
 }
+
+// Redefine takes the increment, bounds, start and cycling of def, and
+// with restart makes *restart the next value.
+func (q *Sequence) Redefine(def *Sequence, cycle bool, restart *int64) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.Increment, q.Min, q.Max, q.Start, q.Cycle = def.Increment, def.Min, def.Max, def.Start, cycle
+	if restart != nil {
+		if *restart < q.Min || *restart > q.Max {
+			return sqlerr.New(sqlerr.InvalidParameter, "RESTART value (%d) cannot be outside MINVALUE (%d) and MAXVALUE (%d)", *restart, q.Min, q.Max)
+		}
+		q.last, q.called = *restart, false
+		q.Logged = *restart
+	}
+	return nil
+}
