@@ -187,6 +187,14 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 		keys = append(keys, shifted)
 	}
 	t.Keys = keys
+	var indexes []catalog.Key
+	for _, k := range t.Indexes {
+		if !slices.Contains(k.Columns, i) {
+			k.Columns = shiftDown(k.Columns, i)
+			indexes = append(indexes, k)
+		}
+	}
+	t.Indexes = indexes
 	var fks []catalog.ForeignKey
 	for _, fk := range t.ForeignKeys {
 		if slices.Contains(fk.Columns, i) {
@@ -333,6 +341,12 @@ func dropKey(t *catalog.Table, name string, missingOK bool) error {
 	for i, k := range t.Keys {
 		if k.Name == name {
 			t.Keys = append(append([]catalog.Key{}, t.Keys[:i]...), t.Keys[i+1:]...)
+			return nil
+		}
+	}
+	for i, k := range t.Indexes {
+		if k.Name == name {
+			t.Indexes = append(append([]catalog.Key{}, t.Indexes[:i]...), t.Indexes[i+1:]...)
 			return nil
 		}
 	}

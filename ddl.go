@@ -425,7 +425,39 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 		}
 		return &Result{Tag: "CREATE INDEX"}, nil
 	}
-	return &Result{Tag: "CREATE INDEX", Notices: []string{"indexes are accepted but not used yet: scans read every partition"}}, nil
+	if slices.Contains(cols, "") {
+		// an expression index: accepted, nothing to keep
+		return &Result{Tag: "CREATE INDEX", Notices: []string{"indexes are accepted but not used yet: scans read every partition"}}, nil
+	}
+	return s.recordIndex(t, st, cols)
+}
+
+// recordIndex keeps a non-unique index in the catalog (for clients that
+// look for it); scans do not use it.
+func (s *Session) recordIndex(t *catalog.Table, st *pg.IndexStmt, cols []string) (*Result, error) {
+	name := st.Idxname
+	if name == "" {
+		name = t.Name + "_" + strings.Join(cols, "_") + "_idx"
+	}
+	for _, k := range append(append([]catalog.Key{}, t.Keys...), t.Indexes...) {
+		if k.Name == name {
+			if st.IfNotExists {
+				return &Result{Tag: "CREATE INDEX", Notices: []string{"relation \"" + name + "\" already exists, skipping"}}, nil
+			}
+			return nil, sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", name)
+		}
+	}
+	k := catalog.Key{Name: name, NonUnique: true, OID: s.db.cat.AllocOID()}
+	for _, c := range cols {
+		k.Columns = append(k.Columns, t.ColumnIndex(c))
+	}
+	t.Lock()
+	t.Indexes = append(t.Indexes, k)
+	t.Unlock()
+	if s.tx != nil {
+		s.tx.undoLater = append(s.tx.undoLater, func() { _ = dropKey(t, name, true) })
+	}
+	return &Result{Tag: "CREATE INDEX"}, nil
 }
 
 func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
@@ -490,6 +522,19 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 			continue
 		}
 		for _, t := range sc.Tables {
+			for _, k := range t.Indexes {
+				if k.Name == name {
+					if s.tx != nil {
+						dropped := k
+						s.tx.undoLater = append(s.tx.undoLater, func() {
+							t.Lock()
+							t.Indexes = append(t.Indexes, dropped)
+							t.Unlock()
+						})
+					}
+					return dropKey(t, name, missingOK)
+				}
+			}
 			for _, k := range t.Keys {
 				if k.Name != name {
 					continue

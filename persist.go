@@ -78,6 +78,7 @@ type storedTable struct {
 	Checks  []catalog.Check      `json:"checks,omitempty"`
 	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
 	Comment string               `json:"comment,omitempty"`
+	Indexes []catalog.Key        `json:"indexes,omitempty"`
 	Parts   [][]string           `json:"parts"` // segment files per partition
 }
 
@@ -176,7 +177,7 @@ func (st *store) load(db *DB) error {
 		if err != nil {
 			return err
 		}
-		tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment = t.Keys, t.Checks, t.Foreign, t.Comment
+		tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes
 		parts := make([][]arrow.Record, len(t.Parts))
 		for p, files := range t.Parts {
 			for _, f := range files {
@@ -308,7 +309,7 @@ func (st *store) commit(db *DB) error {
 		}
 		for _, t := range s.Tables {
 			snap := t.Snapshot()
-			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Parts: make([][]string, len(snap.Parts))}
+			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]string, len(snap.Parts))}
 			for p, recs := range snap.Parts {
 				for _, rec := range recs {
 					name, ok := st.segments[rec]

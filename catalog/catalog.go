@@ -46,6 +46,9 @@ type Table struct {
 	ForeignKeys []ForeignKey
 	// Comment is COMMENT ON TABLE's text.
 	Comment string
+	// Indexes are its non-unique indexes: kept for the catalog (psql,
+	// drivers, migrations look for them), not used to find rows.
+	Indexes []Key
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference

@@ -12,6 +12,8 @@ type Key struct {
 	// IndexOnly: made by CREATE UNIQUE INDEX, so a unique index without a
 	// constraint row.
 	IndexOnly bool `json:",omitempty"`
+	// NonUnique marks an entry of Table.Indexes.
+	NonUnique bool `json:",omitempty"`
 }
 
 // Check is a CHECK constraint: Expr (SQL over the table's columns) must

@@ -162,7 +162,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
-					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys) > 0, "relchecks": int64(len(t.Checks)),
+					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys)+len(t.Indexes) > 0, "relchecks": int64(len(t.Checks)),
 					"relhastriggers": len(t.ForeignKeys) > 0 || referenced[t.OID],
 					"relacl":         nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
@@ -176,7 +176,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 					"reloptions": nil, "reltuples": float64(1)})
 			}
 			for _, t := range sortedTables(s.Tables) {
-				for _, k := range t.Keys {
+				for _, k := range allIndexes(t) {
 					row(map[string]types.Datum{"oid": int64(k.OID), "relname": k.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
 						"relam": int64(btreeAMOID), "relkind": "i", "relnatts": int64(len(k.Columns)), "relpersistence": "p", "relreplident": "n",
 						"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
@@ -186,9 +186,9 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_index":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
-				for _, k := range t.Keys {
+				for _, k := range allIndexes(t) {
 					zeros := strings.TrimSpace(strings.Repeat("0 ", len(k.Columns)))
-					row(map[string]types.Datum{"indexrelid": int64(k.OID), "indrelid": int64(t.OID), "indisunique": true, "indisprimary": k.Primary,
+					row(map[string]types.Datum{"indexrelid": int64(k.OID), "indrelid": int64(t.OID), "indisunique": !k.NonUnique, "indisprimary": k.Primary,
 						"indisclustered": false, "indisvalid": true, "indisreplident": false, "indkey": attnums(k, " "), "indnatts": int64(len(k.Columns)),
 						"indnkeyatts": int64(len(k.Columns)), "indisexclusion": false, "indimmediate": true, "indislive": true, "indisready": true,
 						"indcollation": zeros, "indclass": zeros, "indoption": zeros, "indexprs": nil, "indpred": nil})
@@ -301,6 +301,15 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 					if c.Comment != "" {
 						row(map[string]types.Datum{"objoid": int64(t.OID), "classoid": int64(1259), "objsubid": int64(i + 1), "description": c.Comment})
 					}
+				}
+			}
+		}
+	case "pg_indexes":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range allIndexes(t) {
+					row(map[string]types.Datum{"schemaname": s.Name, "tablename": t.Name, "indexname": k.Name, "tablespace": nil,
+						"indexdef": b.indexDef(int64(k.OID), 0)})
 				}
 			}
 		}
@@ -492,8 +501,8 @@ func keyColumnList(t *catalog.Table, k catalog.Key) string {
 func (b *Binder) findKey(oid int64, con bool) (*catalog.Table, catalog.Key, bool) {
 	for _, s := range b.Cat.Schemas() {
 		for _, t := range s.Tables {
-			for _, k := range t.Keys {
-				if !con && int64(k.OID) == oid || con && int64(k.ConOID) == oid {
+			for _, k := range allIndexes(t) {
+				if !con && int64(k.OID) == oid || con && !k.NonUnique && int64(k.ConOID) == oid {
 					return t, k, true
 				}
 			}
@@ -515,7 +524,11 @@ func (b *Binder) indexDef(oid, col int64) string {
 		}
 		return exec.QuoteIdentIfNeeded(t.Columns[k.Columns[col-1]].Name)
 	}
-	return "CREATE UNIQUE INDEX " + exec.QuoteIdentIfNeeded(k.Name) + " ON " + exec.QuoteIdentIfNeeded(t.Schema) + "." +
+	create := "CREATE UNIQUE INDEX "
+	if k.NonUnique {
+		create = "CREATE INDEX "
+	}
+	return create + exec.QuoteIdentIfNeeded(k.Name) + " ON " + exec.QuoteIdentIfNeeded(t.Schema) + "." +
 		exec.QuoteIdentIfNeeded(t.Name) + " USING btree " + keyColumnList(t, k)
 }
 
@@ -687,4 +700,9 @@ func (b *Binder) description(oid, attnum int64) string {
 		}
 	}
 	return ""
+}
+
+// allIndexes are a table's key indexes and its other indexes.
+func allIndexes(t *catalog.Table) []catalog.Key {
+	return append(append([]catalog.Key{}, t.Keys...), t.Indexes...)
 }

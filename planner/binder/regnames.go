@@ -165,7 +165,7 @@ func (b *Binder) indexOID(schema, name string) (int64, bool) {
 			continue
 		}
 		for _, t := range sc.Tables {
-			for _, k := range t.Keys {
+			for _, k := range allIndexes(t) {
 				if k.Name == name {
 					return int64(k.OID), true
 				}
