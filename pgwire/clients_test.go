@@ -211,6 +211,7 @@ func TestPgJDBC(t *testing.T) {
 		"primary keys id/items_pkey",
 		"indexes items_pkey/id/false",
 		"imported keys 0",
+		"foreign keys item_id->items.id/lines_item_id_fkey/true",
 		"schemas information_schema pg_catalog public",
 		"typeinfo true true",
 		"rsmeta id:int8 name:varchar price:numeric added:date",

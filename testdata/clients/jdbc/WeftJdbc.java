@@ -39,6 +39,15 @@ public class WeftJdbc {
                 while (rs.next()) n++;
                 System.out.println("imported keys " + n);
             }
+            try (Statement s = c.createStatement()) {
+                s.execute("CREATE TABLE lines (id bigint PRIMARY KEY, item_id bigint REFERENCES items ON DELETE CASCADE)");
+            }
+            try (ResultSet rs = md.getImportedKeys(null, "public", "lines")) {
+                StringBuilder sb = new StringBuilder();
+                while (rs.next()) sb.append(rs.getString("FKCOLUMN_NAME")).append("->").append(rs.getString("PKTABLE_NAME")).append('.').append(rs.getString("PKCOLUMN_NAME"))
+                    .append('/').append(rs.getString("FK_NAME")).append('/').append(rs.getInt("DELETE_RULE") == DatabaseMetaData.importedKeyCascade).append(' ');
+                System.out.println("foreign keys " + sb.toString().trim());
+            }
             try (ResultSet rs = md.getSchemas()) {
                 StringBuilder sb = new StringBuilder();
                 while (rs.next()) sb.append(rs.getString("TABLE_SCHEM")).append(' ');
