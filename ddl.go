@@ -15,6 +15,9 @@ import (
 
 // targetSchema picks the schema a new object goes into.
 func (s *Session) targetSchema(explicit string) (string, error) {
+	if explicit == "pg_temp" {
+		return s.tempSchema(), nil
+	}
 	if explicit != "" {
 		if _, ok := s.db.cat.Schema(explicit); !ok {
 			return "", sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", explicit)

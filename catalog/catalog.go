@@ -211,6 +211,16 @@ func (c *Catalog) firstInPath(schema string, searchPath []string, found func(*Sc
 	if schema != "" {
 		path = []string{schema}
 	}
+	if schema == "pg_temp" {
+		// the session's temporary schema, which leads its search path
+		path = nil
+		for _, sn := range searchPath {
+			if s, ok := c.schemas[sn]; ok && s.Temp {
+				path = []string{sn}
+				break
+			}
+		}
+	}
 	for _, sn := range path {
 		if s, ok := c.schemas[sn]; ok && found(s) {
 			return true
