@@ -515,3 +515,48 @@ func (a *jsonAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 	}
 	return bld.NewArray(), nil
 }
+
+// jsonElements computes the rows of a set-returning json function over
+// one document: array elements, object keys, or keys and values (each
+// of which is asked for as its own function, .key or .value). json hands
+// members out as written, jsonb in its normal form; the _text variants
+// give strings unquoted and JSON null as NULL.
+func jsonElements(name, doc string) ([]types.Datum, error) {
+	members, keys, isArray, err := types.JSONMembers(doc)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.Contains(name, "_text")
+	switch {
+	case strings.Contains(name, "array_elements"):
+		if !isArray {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot extract elements from %s", jsonKindPhrase(doc))
+		}
+	case isArray || keys == nil:
+		what := strings.SplitN(name, ".", 2)[0]
+		return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot call %s on %s", what, jsonKindPhrase(doc))
+	}
+	out := make([]types.Datum, len(members))
+	for i, m := range members {
+		switch {
+		case strings.HasSuffix(name, ".key") || strings.HasSuffix(name, "object_keys"):
+			out[i] = keys[i]
+		case text:
+			out[i] = types.JSONText(m)
+		default:
+			out[i] = m
+		}
+	}
+	return out, nil
+}
+
+func jsonKindPhrase(doc string) string {
+	switch k := types.JSONTypeOf(doc); k {
+	case "object":
+		return "an object"
+	case "array":
+		return "an array"
+	default:
+		return "a scalar"
+	}
+}

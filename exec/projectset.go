@@ -230,6 +230,10 @@ func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
 			}
 		}
 		return out, nil
+	case "jsonb_array_elements", "jsonb_array_elements_text", "json_array_elements", "json_array_elements_text",
+		"jsonb_object_keys", "json_object_keys", "jsonb_each.key", "jsonb_each.value", "jsonb_each_text.key", "jsonb_each_text.value",
+		"json_each.key", "json_each.value", "json_each_text.key", "json_each_text.value":
+		return jsonElements(f.Name, vals[0].(string))
 	case "generate_series":
 		start, stop, step := vals[0].(int64), vals[1].(int64), int64(1)
 		if len(vals) > 2 {

@@ -389,6 +389,12 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 	if name == "unnest" {
 		return b.bindUnnest(rf, fc.FuncCall, s)
 	}
+	if _, each := jsonSetFuncs[name+".key"]; each || isSetFunc(name) && name != "generate_series" {
+		one := &logical.Values{Rows: [][]logical.Expr{{}}}
+		node := &pg.Node{Node: &pg.Node_RangeFunction{RangeFunction: rf}}
+		plan, items, _, err := b.bindSetFuncInFrom(node, one, nil, s, false, true)
+		return plan, items, err
+	}
 	if name == "pg_get_keywords" || name == "pg_catalog.pg_get_keywords" {
 		if len(fc.FuncCall.Args) > 0 {
 			return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function pg_get_keywords takes no arguments").At(fc.FuncCall.Location)
@@ -666,6 +672,13 @@ func (b *Binder) bindUnnest(rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (lo
 // call means. ok is false when n is no such call (the caller binds it
 // the ordinary way).
 func (b *Binder) bindLateralSetFunc(n *pg.Node, left logical.Plan, visible []scopeItem, s *scope, outer bool) (logical.Plan, []scopeItem, bool, error) {
+	return b.bindSetFuncInFrom(n, left, visible, s, outer, false)
+}
+
+// bindSetFuncInFrom binds a set-returning call in FROM as a ProjectSet
+// over left; force binds it even when it reads nothing of left (a json
+// function as the first FROM item, over one empty row).
+func (b *Binder) bindSetFuncInFrom(n *pg.Node, left logical.Plan, visible []scopeItem, s *scope, outer, force bool) (logical.Plan, []scopeItem, bool, error) {
 	rf := n.GetRangeFunction()
 	if rf == nil || len(rf.Functions) != 1 || rf.IsRowsfrom {
 		return nil, nil, false, nil
@@ -675,13 +688,24 @@ func (b *Binder) bindLateralSetFunc(n *pg.Node, left logical.Plan, visible []sco
 		return nil, nil, false, nil
 	}
 	name := funcName(fc.Funcname)
-	if name != "unnest" && name != "generate_series" || b.udfTable(name) != nil {
+	_, eachFamily := jsonSetFuncs[name+".key"]
+	if !isSetFunc(name) && !eachFamily || b.udfTable(name) != nil {
 		return nil, nil, false, nil
 	}
 	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible, aggErr: "functions in FROM"}
 	var funcs []logical.SetFunc
 	var ts []types.T
-	if name == "unnest" && len(fc.Args) > 1 {
+	var names []string // column names when not the function's
+	if eachFamily {
+		// jsonb_each(j): key and value, side by side
+		for _, part := range []string{"key", "value"} {
+			f, t, err := b.bindSetFunc(name+"."+part, fc, ls)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			funcs, ts, names = append(funcs, f), append(ts, t), append(names, part)
+		}
+	} else if name == "unnest" && len(fc.Args) > 1 {
 		// unnest(a, b): the arrays side by side, the shorter padded with NULL
 		for _, a := range fc.Args {
 			f, t, err := b.bindSetFunc(name, &pg.FuncCall{Funcname: fc.Funcname, Args: []*pg.Node{a}, Location: fc.Location}, ls)
@@ -697,19 +721,23 @@ func (b *Binder) bindLateralSetFunc(n *pg.Node, left logical.Plan, visible []sco
 		}
 		funcs, ts = append(funcs, f), append(ts, t)
 	}
-	if !readsAny(funcs, left.Columns()) {
+	if !force && !readsAny(funcs, left.Columns()) {
 		return nil, nil, false, nil
 	}
 	ps := &logical.ProjectSet{Input: left, Funcs: funcs, Outer: outer}
 	for i := range funcs {
-		ps.Cols = append(ps.Cols, b.newColumn(name, ts[i]))
+		col := name
+		if names != nil {
+			col = names[i]
+		}
+		ps.Cols = append(ps.Cols, b.newColumn(col, ts[i]))
 	}
 	if rf.Ordinality {
 		ps.Funcs = append(ps.Funcs, logical.SetFunc{Name: "ordinality"})
 		ps.Cols = append(ps.Cols, b.newColumn("ordinality", types.Int8T))
 	}
 	alias := rf.Alias
-	if alias != nil && len(alias.Colnames) == 0 && len(funcs) == 1 {
+	if alias != nil && len(alias.Colnames) == 0 && len(funcs) == 1 && names == nil {
 		// unnest(a) AS u names its column u as well
 		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
 	}

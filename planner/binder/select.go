@@ -1,6 +1,7 @@
 package binder
 
 import (
+	"strings"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
@@ -335,7 +336,7 @@ func (b *Binder) bindSelectTargets(list []*pg.Node, s *scope) ([]target, *logica
 				rt = &pg.ResTarget{Name: "relid", Val: rt.Val, Location: rt.Location}
 			}
 		}
-		if name != "unnest" && name != "generate_series" {
+		if !isSetFunc(name) {
 			ts, err := b.bindTargets([]*pg.Node{n}, s)
 			if err != nil {
 				return nil, nil, err
@@ -370,6 +371,17 @@ func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Se
 		return logical.SetFunc{}, types.T{}, err
 	}
 	f := logical.SetFunc{Name: name}
+	if js, ok := jsonSetFuncs[name]; ok {
+		if len(args) != 1 {
+			return f, types.T{}, exec.NoSuchFunction(name, nil)
+		}
+		arg, err := b.coerce(args[0], js.in)
+		if err != nil {
+			return f, types.T{}, exec.NoSuchFunction(name, []types.T{args[0].Type()})
+		}
+		f.Args = []logical.Expr{arg}
+		return f, js.out, nil
+	}
 	if name == "unnest" {
 		if len(args) != 1 {
 			return f, types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "unnest of several arrays is not supported yet").At(fc.Location)
@@ -967,4 +979,30 @@ func partitionAncestors(fc *pg.FuncCall) *pg.FuncCall {
 		TypeName: &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode("regclass")}, Typemod: -1}}}}
 	arr := &pg.Node{Node: &pg.Node_AArrayExpr{AArrayExpr: &pg.A_ArrayExpr{Elements: []*pg.Node{cast}}}}
 	return &pg.FuncCall{Funcname: []*pg.Node{pg.MakeStrNode("unnest")}, Args: []*pg.Node{arr}, Location: fc.Location}
+}
+
+// jsonSetFuncs are the set-returning json functions: the type they take
+// and the type of the rows they return (jsonb_each and friends return two
+// columns, key and value, and are bound in FROM as two functions).
+var jsonSetFuncs = map[string]struct{ in, out types.T }{
+	"jsonb_array_elements":      {types.JSONBT, types.JSONBT},
+	"jsonb_array_elements_text": {types.JSONBT, types.TextT},
+	"jsonb_object_keys":         {types.JSONBT, types.TextT},
+	"json_array_elements":       {types.JSONT, types.JSONT},
+	"json_array_elements_text":  {types.JSONT, types.TextT},
+	"json_object_keys":          {types.JSONT, types.TextT},
+	"jsonb_each.key":            {types.JSONBT, types.TextT},
+	"jsonb_each.value":          {types.JSONBT, types.JSONBT},
+	"jsonb_each_text.key":       {types.JSONBT, types.TextT},
+	"jsonb_each_text.value":     {types.JSONBT, types.TextT},
+	"json_each.key":             {types.JSONT, types.TextT},
+	"json_each.value":           {types.JSONT, types.JSONT},
+	"json_each_text.key":        {types.JSONT, types.TextT},
+	"json_each_text.value":      {types.JSONT, types.TextT},
+}
+
+// isSetFunc names the set-returning functions of a select list.
+func isSetFunc(name string) bool {
+	_, js := jsonSetFuncs[name]
+	return name == "unnest" || name == "generate_series" || js && !strings.Contains(name, ".")
 }

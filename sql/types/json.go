@@ -241,3 +241,47 @@ func JSONTypeOf(s string) string {
 	}
 	return "number"
 }
+
+// JSONMembers splits a JSON document into its members' text, as written:
+// an array's elements, or an object's values with their keys (in the
+// document's order; a repeated key keeps its last value, in the place of
+// its first). keys is nil for an array, and both are nil for a scalar.
+func JSONMembers(doc string) (members []string, keys []string, isArray bool, err error) {
+	dec := json.NewDecoder(strings.NewReader(doc))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, false, invalidJSON(doc, err)
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok || delim != '[' && delim != '{' {
+		return nil, nil, false, nil
+	}
+	at := map[string]int{}
+	for dec.More() {
+		key := ""
+		if delim == '{' {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil, nil, false, invalidJSON(doc, err)
+			}
+			key, _ = kt.(string)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, false, invalidJSON(doc, err)
+		}
+		if delim == '{' {
+			if i, seen := at[key]; seen {
+				members[i] = string(raw)
+				continue
+			}
+			at[key] = len(members)
+			keys = append(keys, key)
+		}
+		members = append(members, string(raw))
+	}
+	if delim == '{' && keys == nil {
+		keys = []string{}
+	}
+	return members, keys, delim == '[', nil
+}
