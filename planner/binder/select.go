@@ -1,12 +1,12 @@
 package binder
 
 import (
-	"strings"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"strings"
 )
 
 // BindQuery binds a top-level SELECT (or VALUES) statement.
