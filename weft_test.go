@@ -179,3 +179,22 @@ func TestCancelStopsQuery(t *testing.T) {
 		t.Errorf("session unusable after cancel: %v", got)
 	}
 }
+
+// TestCastColumnNames: a cast names its column after the type unless what
+// it casts names one (as PostgreSQL's FigureColname).
+func TestCastColumnNames(t *testing.T) {
+	s := openChecked(t, weft.Options{})
+	mustExec(t, s, "CREATE TABLE u (a int)")
+	res, err := s.Query(context.Background(), "SELECT 't'::text::varchar, 'u'::regclass::oid, a::text::int, 1::int, (a)::text FROM u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Release()
+	var got []string
+	for _, c := range res.Columns {
+		got = append(got, c.Name)
+	}
+	if strings.Join(got, ",") != "varchar,oid,a,int4,a" {
+		t.Errorf("column names %v", got)
+	}
+}

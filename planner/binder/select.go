@@ -615,6 +615,28 @@ func (b *Binder) expandStar(cr *pg.ColumnRef, s *scope) ([]target, bool, error) 
 
 // deriveName names an output column the way PostgreSQL does.
 func deriveName(n *pg.Node) string {
+	// a cast names its column after its type unless what it casts has a
+	// name of its own ('t'::regclass::text is "text", a::text is "a")
+	if tc := n.GetTypeCast(); tc != nil {
+		if !castNamed(tc.Arg) {
+			ns := names(tc.TypeName.Names)
+			return ns[len(ns)-1]
+		}
+		return deriveName(tc.Arg)
+	}
+	return deriveNameOf(n)
+}
+
+// castNamed reports whether n names a column by itself (not just by the
+// type a cast gives it).
+func castNamed(n *pg.Node) bool {
+	if tc := n.GetTypeCast(); tc != nil {
+		return castNamed(tc.Arg)
+	}
+	return deriveNameOf(n) != "?column?"
+}
+
+func deriveNameOf(n *pg.Node) string {
 	switch x := n.Node.(type) {
 	case *pg.Node_ColumnRef:
 		f := x.ColumnRef.Fields
