@@ -26,6 +26,9 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 		}
 		return nil, err
 	}
+	if err := s.undoAlter(t); err != nil {
+		return nil, err
+	}
 	for _, n := range st.Cmds {
 		cmd := n.GetAlterTableCmd()
 		switch cmd.Subtype {

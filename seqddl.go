@@ -127,6 +127,9 @@ func (s *Session) createSequence(st *pg.CreateSeqStmt) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Tag: "CREATE SEQUENCE"}
+	if created {
+		s.undoCreate(func() { s.db.cat.DropSequence(q.Schema, q.Name) })
+	}
 	if !created {
 		res.Notices = []string{"relation \"" + q.Name + "\" already exists, skipping"}
 	}

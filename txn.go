@@ -22,6 +22,8 @@ type txn struct {
 	// undoLater holds what puts catalog details (comments) back, newest
 	// last.
 	undoLater []func()
+	// atEnd lets go of what undoLater entries hold, however the block ends.
+	atEnd []func()
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
@@ -154,10 +156,10 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		}
 		sp := s.tx.savepoints[i]
 		born := s.createdSince(sp.created)
-		s.runUndos(sp.undos)
 		s.dropCreatedKeys(sp.keys)
 		s.dropCreated(sp.created)
 		s.restoreDropped(sp.dropped, born)
+		s.runUndos(sp.undos) // after the tables: a created type goes once its columns have
 		releaseWork(s.tx.work)
 		s.tx.work = cloneWork(sp.work)
 		for _, later := range s.tx.savepoints[i+1:] {
@@ -171,6 +173,9 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 }
 
 func (s *Session) endTxn() {
+	for _, f := range s.tx.atEnd {
+		f()
+	}
 	for _, d := range s.tx.dropped {
 		if d.data != nil {
 			d.data.Release()
@@ -201,7 +206,7 @@ func (s *Session) ddlInTransaction(raw *pg.RawStmt) error {
 			return nil // ROLLBACK puts them back
 		}
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
-	case *pg.Node_AlterTableStmt, *pg.Node_RenameStmt, *pg.Node_CreateEnumStmt, *pg.Node_CreateDomainStmt, *pg.Node_CreateSeqStmt, *pg.Node_AlterSeqStmt,
+	case *pg.Node_RenameStmt, *pg.Node_AlterSeqStmt,
 		*pg.Node_CreateSchemaStmt, *pg.Node_CreateFunctionStmt, *pg.Node_DefineStmt, *pg.Node_CallStmt,
 		*pg.Node_CreateRoleStmt, *pg.Node_AlterRoleStmt, *pg.Node_DropRoleStmt, *pg.Node_VacuumStmt:
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
@@ -289,10 +294,10 @@ func (s *Session) noteDropped(t *catalog.Table, data *catalog.Snapshot, v *catal
 // then what it dropped comes back, then the data it wrote is restored.
 func (s *Session) rollbackBlock() {
 	born := s.createdSince(0)
-	s.runUndos(0)
 	s.dropCreatedKeys(0)
 	s.dropCreated(0)
 	s.restoreDropped(0, born)
+	s.runUndos(0) // after the tables: a created type goes once its columns have
 	s.endTxn()
 }
 
@@ -345,4 +350,35 @@ func (s *Session) runUndos(keep int) {
 		s.tx.undoLater[i]()
 	}
 	s.tx.undoLater = s.tx.undoLater[:keep]
+}
+
+// undoAlter lets ROLLBACK put a table altered in the block back: its
+// definition and its data as they were. A table the block has written
+// (a private version) cannot be altered there yet.
+func (s *Session) undoAlter(t *catalog.Table) error {
+	if s.tx == nil {
+		return nil
+	}
+	if s.tx.work[t] != nil {
+		return sqlerr.New(sqlerr.FeatureNotSupported, "ALTER TABLE of a table written earlier in the same transaction block is not supported yet")
+	}
+	t.Lock()
+	def := t.Definition()
+	t.Unlock()
+	snap := t.Snapshot()
+	s.tx.undoLater = append(s.tx.undoLater, func() {
+		t.Lock()
+		t.SetDefinition(def)
+		t.Restore(snap)
+		t.Unlock()
+	})
+	s.tx.atEnd = append(s.tx.atEnd, snap.Release)
+	return nil
+}
+
+// undoCreate lets ROLLBACK drop an object the block created.
+func (s *Session) undoCreate(drop func()) {
+	if s.tx != nil {
+		s.tx.undoLater = append(s.tx.undoLater, drop)
+	}
 }

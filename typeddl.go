@@ -42,6 +42,7 @@ func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 	if err := s.db.cat.CreateType(&catalog.UserType{Schema: schema, Name: name, Enum: def}, false); err != nil {
 		return nil, err
 	}
+	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
 	return &Result{Tag: "CREATE TYPE"}, nil
 }
 
@@ -88,6 +89,7 @@ func (s *Session) createDomain(env *exec.Env, st *pg.CreateDomainStmt) (*Result,
 	if err := s.db.cat.CreateType(u, false); err != nil {
 		return nil, err
 	}
+	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
 	return &Result{Tag: "CREATE DOMAIN"}, nil
 }
 

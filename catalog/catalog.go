@@ -431,3 +431,25 @@ func (c *Catalog) CreateTempSchema(name string) {
 	c.schemas[name] = &Schema{OID: c.allocOID(), Name: name, Tables: map[string]*Table{}, Views: map[string]*View{},
 		Funcs: map[string][]*Function{}, Temp: true}
 }
+
+// TableDefinition is everything about a table but its data.
+type TableDefinition struct {
+	Columns     []Column
+	Keys        []Key
+	Checks      []Check
+	ForeignKeys []ForeignKey
+	Indexes     []Key
+	Comment     string
+}
+
+// Definition copies the table's definition (the caller holds its lock).
+func (t *Table) Definition() TableDefinition {
+	return TableDefinition{Columns: append([]Column{}, t.Columns...), Keys: append([]Key{}, t.Keys...),
+		Checks: append([]Check{}, t.Checks...), ForeignKeys: append([]ForeignKey{}, t.ForeignKeys...),
+		Indexes: append([]Key{}, t.Indexes...), Comment: t.Comment}
+}
+
+// SetDefinition puts a definition back (the caller holds the lock).
+func (t *Table) SetDefinition(d TableDefinition) {
+	t.Columns, t.Keys, t.Checks, t.ForeignKeys, t.Indexes, t.Comment = d.Columns, d.Keys, d.Checks, d.ForeignKeys, d.Indexes, d.Comment
+}
