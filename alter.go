@@ -241,12 +241,17 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.db.cat.RenameTable(t, strings.ToLower(st.Newname)); err != nil {
+		old, next := t.Name, strings.ToLower(st.Newname)
+		if err := s.renameTable(t, old, next); err != nil {
 			return nil, err
 		}
+		s.undoCreate(func() { _ = s.renameTable(t, next, old) })
 	case pg.ObjectType_OBJECT_COLUMN:
 		t, err := s.lookupTable(st.Relation)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.undoAlter(t); err != nil {
 			return nil, err
 		}
 		t.Lock()
@@ -576,5 +581,19 @@ func (s *Session) alterColumnType(ctx context.Context, t *catalog.Table, i int, 
 	}
 	t.Columns = newCols
 	t.Replace(parts)
+	return nil
+}
+
+// renameTable renames a table and the ownership records of its serial
+// columns' sequences.
+func (s *Session) renameTable(t *catalog.Table, from, to string) error {
+	if err := s.db.cat.RenameTable(t, to); err != nil {
+		return err
+	}
+	for _, q := range s.db.cat.Sequences() {
+		if q.Schema == t.Schema && strings.HasPrefix(q.OwnedBy, from+".") {
+			q.OwnedBy = to + strings.TrimPrefix(q.OwnedBy, from)
+		}
+	}
 	return nil
 }
