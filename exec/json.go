@@ -416,6 +416,9 @@ func jsonFunctions() []*ScalarDef {
 		toJSON("to_json", types.JSONT), toJSON("to_jsonb", types.JSONBT),
 		build("json_build_object", types.JSONT, true), build("jsonb_build_object", types.JSONBT, true),
 		build("json_build_array", types.JSONT, false), build("jsonb_build_array", types.JSONBT, false),
+		overloads("jsonb_set",
+			sig("jsonb_set", []types.T{types.JSONBT, types.ArrayOf(types.TextT), types.JSONBT}, types.JSONBT, jsonbSet),
+			sig("jsonb_set", []types.T{types.JSONBT, types.ArrayOf(types.TextT), types.JSONBT, types.BoolT}, types.JSONBT, jsonbSet)),
 		sig("jsonb_pretty", []types.T{types.JSONBT}, types.TextT, func(ds []types.Datum) (types.Datum, error) {
 			var v any
 			if err := json.Unmarshal([]byte(ds[0].(string)), &v); err != nil {
@@ -559,4 +562,79 @@ func jsonKindPhrase(doc string) string {
 	default:
 		return "a scalar"
 	}
+}
+
+// jsonbSet is jsonb_set(target, path, value [, create_missing]): target
+// with the member at path replaced by value (added when missing and
+// create_missing, the default, allows; only the last step is created).
+func jsonbSet(ds []types.Datum) (types.Datum, error) {
+	doc, err := types.DecodeJSON(ds[0].(string))
+	if err != nil {
+		return nil, err
+	}
+	val, err := types.DecodeJSON(ds[2].(string))
+	if err != nil {
+		return nil, err
+	}
+	create := len(ds) < 4 || ds[3] == true
+	var path []string
+	for _, p := range ds[1].([]types.Datum) {
+		if p == nil {
+			return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "path element at position %d is null", len(path)+1)
+		}
+		path = append(path, p.(string))
+	}
+	out, err := setPath(doc, path, val, create, 1)
+	if err != nil {
+		return nil, err
+	}
+	return types.EncodeJSONB(out), nil
+}
+
+func setPath(doc any, path []string, val any, create bool, pos int) (any, error) {
+	if len(path) == 0 {
+		return val, nil
+	}
+	switch x := doc.(type) {
+	case map[string]any:
+		child, ok := x[path[0]]
+		if !ok && (len(path) > 1 || !create) {
+			return doc, nil
+		}
+		v, err := setPath(child, path[1:], val, create, pos+1)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]any, len(x)+1)
+		for k, e := range x {
+			out[k] = e
+		}
+		out[path[0]] = v
+		return out, nil
+	case []any:
+		i, err := strconv.Atoi(path[0])
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.InvalidText, "path element at position %d is not an integer: \"%s\"", pos, path[0])
+		}
+		if i < 0 {
+			i += len(x)
+		}
+		out := append([]any{}, x...)
+		switch {
+		case i >= 0 && i < len(x):
+			v, err := setPath(x[i], path[1:], val, create, pos+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		case len(path) == 1 && create && i >= len(x):
+			out = append(out, val)
+		case len(path) == 1 && create && i < 0:
+			out = append([]any{val}, out...)
+		}
+		return out, nil
+	case nil:
+		return doc, nil
+	}
+	return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot set path in scalar")
 }
