@@ -56,9 +56,15 @@ func TestBlocksAreIsolated(t *testing.T) {
 	mustExec(t, a, "INSERT INTO acct VALUES (5, 3); COMMIT")
 	check("merged appends", "SELECT string_agg(id::text, ',' ORDER BY id) FROM acct", "1,2,3,4,5", 0, 1)
 
-	// a rewrite over a table changed meanwhile: the first committer wins
-	mustExec(t, a, "BEGIN; UPDATE acct SET bal = 0")
-	mustExec(t, b, "INSERT INTO acct VALUES (6, 4)")
+	// updates merge row by row with other sessions' changes to other rows
+	mustExec(t, a, "BEGIN; UPDATE acct SET bal = 0 WHERE id = 1")
+	mustExec(t, b, "INSERT INTO acct VALUES (6, 4); UPDATE acct SET bal = bal + 1 WHERE id = 2")
+	mustExec(t, a, "COMMIT")
+	check("merged update", "SELECT string_agg(id || ':' || bal, ',' ORDER BY id) FROM acct", "1:0,2:81,3:1,4:2,5:3,6:4", 0, 1)
+
+	// the same row changed by both: the first committer wins
+	mustExec(t, a, "BEGIN; UPDATE acct SET bal = 10 WHERE id = 1")
+	mustExec(t, b, "UPDATE acct SET bal = 20 WHERE id = 1")
 	_, err := a.Exec(ctx, "COMMIT")
 	if sqlerr.Code(err) != sqlerr.SerializationFailure {
 		t.Fatalf("conflicting commit: want 40001, got %v", err)
@@ -66,7 +72,7 @@ func TestBlocksAreIsolated(t *testing.T) {
 	if a.InTransaction() {
 		t.Error("the failed commit left the block open")
 	}
-	check("after conflict", "SELECT count(*), sum(bal) FROM acct", "6|160", 0, 1)
+	check("after conflict", "SELECT count(*), sum(bal) FROM acct", "6|111", 0, 1)
 
 	// keys hold across sessions: a block's row whose key another session
 	// committed meanwhile fails the COMMIT

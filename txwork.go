@@ -14,10 +14,10 @@ import (
 // the tables it writes: its own statements read them, other sessions keep
 // reading the tables' committed data, and nothing reaches the disk. COMMIT
 // installs the private versions together. A table another session changed
-// meanwhile is merged when the block only appended to it (its new rows go
-// on top of the other session's); a block that updated or deleted rows of
-// such a table fails with 40001 and is rolled back, as the first committer
-// wins.
+// meanwhile is merged row by row: rows the block added go on top of the
+// other session's, and rows it updated or deleted must still be there
+// unchanged, or the block fails with 40001 and is rolled back (the first
+// committer wins).
 
 // tableWork is a block's private version of one table.
 type tableWork struct {
@@ -27,6 +27,9 @@ type tableWork struct {
 	// (rewritten is set by anything else).
 	appended  []arrow.Record
 	rewritten bool
+	// upserted: an INSERT … ON CONFLICT wrote it, so a key another session
+	// committed meanwhile is a conflict to retry (40001), not a duplicate
+	upserted bool
 }
 
 func (w *tableWork) release() {
@@ -39,7 +42,7 @@ func (w *tableWork) release() {
 
 // clone copies w for a savepoint (every reference retained again).
 func (w *tableWork) clone() *tableWork {
-	c := &tableWork{base: w.base, data: w.data, appended: append([]arrow.Record{}, w.appended...), rewritten: w.rewritten}
+	c := &tableWork{base: w.base, data: w.data, appended: append([]arrow.Record{}, w.appended...), rewritten: w.rewritten, upserted: w.upserted}
 	c.base.Retain()
 	c.data.Retain()
 	for _, r := range c.appended {
@@ -124,21 +127,33 @@ func (s *Session) commitWork() error {
 		defer t.Unlock()
 	}
 	added := map[*catalog.Table][]map[string]struct{}{}
+	merged := map[*catalog.Table][][]arrow.Record{}
+	defer func() {
+		for _, parts := range merged {
+			for _, p := range parts {
+				exec.ReleaseRecords(p)
+			}
+		}
+	}()
 	for _, t := range tables {
 		w := s.tx.work[t]
 		if t.Current() == w.base {
 			continue
 		}
 		if w.rewritten {
-			return sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
-				WithDetail("Table \"" + t.Name + "\" was changed by another session while this transaction updated or deleted its rows.").
-				WithHint("The transaction was rolled back; run it again.")
+			// row by row: the rows the block took out must still be there
+			parts, err := s.mergeRows(t, w.base, w.data, t.Current())
+			if err != nil {
+				return retryable(w, err)
+			}
+			merged[t] = parts
+			continue
 		}
 		// the block's rows join what was committed meanwhile: their keys
 		// must be new there too
 		keys, err := newKeys(t, t.Current(), w.appended)
 		if err != nil {
-			return err
+			return retryable(w, err)
 		}
 		added[t] = keys
 	}
@@ -150,6 +165,11 @@ func (s *Session) commitWork() error {
 		previous[t] = cur
 		if cur == w.base {
 			t.Restore(w.data)
+			continue
+		}
+		if parts, ok := merged[t]; ok {
+			delete(merged, t) // the table owns them now
+			t.Replace(parts)
 			continue
 		}
 		// only appends: the block's rows go on top of what was committed
@@ -198,4 +218,130 @@ func (s *Session) newBuilder(env *exec.Env) *physical.Builder {
 	b := physical.NewBuilder(env, s.params)
 	b.TableData = s.tableData
 	return b
+}
+
+// mergeRows replays what a block did to a table (from base to mine) on
+// what others committed since (theirs), comparing rows by value: the rows
+// the block took out (deleted, or the old versions of updated rows) must
+// still be in theirs, else another session changed them and the block
+// fails with 40001; the rows it added go on top. Keys are checked over
+// the result.
+func (s *Session) mergeRows(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, error) {
+	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
+		WithHint("The transaction was rolled back; run it again.")
+	all := catalog.Key{Name: "", Columns: make([]int, len(t.Columns))}
+	for i := range all.Columns {
+		all.Columns[i] = i
+	}
+	kts := keyTypes(t, all)
+	var buf []byte
+	rowKey := func(r arrow.Record, i int) string {
+		buf = exec.EncodeKey(buf[:0], kts, r.Columns(), i)
+		return string(buf)
+	}
+	count := func(snap *catalog.Snapshot) map[string]int {
+		n := map[string]int{}
+		for _, r := range flatten(snap.Parts) {
+			for i := 0; i < int(r.NumRows()); i++ {
+				n[rowKey(r, i)]++
+			}
+		}
+		return n
+	}
+	before, after := count(base), count(mine)
+	// taken out: rows fewer times in mine than in base
+	taken := map[string]int{}
+	for k, n := range before {
+		if d := n - after[k]; d > 0 {
+			taken[k] = d
+		}
+	}
+	// added: rows more times in mine than in base, with where they are
+	var addedRows []arrow.Record
+	extra := map[string]int{}
+	for k, n := range after {
+		if d := n - before[k]; d > 0 {
+			extra[k] = d
+		}
+	}
+	for _, r := range flatten(mine.Parts) {
+		var idx []int
+		for i := 0; i < int(r.NumRows()); i++ {
+			if k := rowKey(r, i); extra[k] > 0 {
+				extra[k]--
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) > 0 {
+			rec, err := exec.TakeRecord(s.db.opts.Mem, r, idx)
+			if err != nil {
+				exec.ReleaseRecords(addedRows)
+				return nil, err
+			}
+			addedRows = append(addedRows, rec)
+		}
+	}
+	defer exec.ReleaseRecords(addedRows)
+	// theirs without the rows the block took out
+	parts := make([][]arrow.Record, len(theirs.Parts))
+	fail := func(err error) ([][]arrow.Record, error) {
+		for _, p := range parts {
+			exec.ReleaseRecords(p)
+		}
+		return nil, err
+	}
+	for p, recs := range theirs.Parts {
+		for _, r := range recs {
+			var drop []int
+			for i := 0; i < int(r.NumRows()); i++ {
+				if k := rowKey(r, i); taken[k] > 0 {
+					taken[k]--
+					drop = append(drop, i)
+				}
+			}
+			if len(drop) == 0 {
+				r.Retain()
+				parts[p] = append(parts[p], r)
+				continue
+			}
+			kept, err := withoutRows(s, r, drop)
+			if err != nil {
+				return fail(err)
+			}
+			if kept != nil {
+				parts[p] = append(parts[p], kept)
+			}
+		}
+	}
+	for _, n := range taken {
+		if n > 0 {
+			return fail(conflict)
+		}
+	}
+	out, err := catalog.AppendParts(s.db.opts.Mem, &catalog.Snapshot{Parts: parts}, addedRows, s.db.opts.BatchSize)
+	for _, p := range parts {
+		exec.ReleaseRecords(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkAllKeys(t, t.Keys, out); err != nil {
+		for _, p := range out {
+			exec.ReleaseRecords(p)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// retryable turns a duplicate key found while merging an upserting block
+// into a serialization failure: run again, the upsert sees the other
+// session's row and updates it.
+func retryable(w *tableWork, err error) error {
+	if w.upserted && sqlerr.Code(err) == sqlerr.UniqueViolation {
+		return sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+			WithDetail(sqlerr.Wrap(err).Message).WithHint("The transaction was rolled back; run it again.")
+	}
+	return err
 }

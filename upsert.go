@@ -345,10 +345,14 @@ func excludedRows(t *catalog.Table, recs []arrow.Record, hit [][]int, stored [][
 // RETURNING; the caller releases them).
 func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg.OnConflictClause, keys []catalog.Key, u *upsertSet, recs []arrow.Record) (int64, []arrow.Record, error) {
 	if oc.Action == pg.OnConflictAction_ONCONFLICT_NOTHING {
-		return s.appendRowsFiltered(t, recs, func(cur *catalog.Snapshot, recs []arrow.Record) ([]arrow.Record, error) {
+		n, rows, err := s.appendRowsFiltered(t, recs, func(cur *catalog.Snapshot, recs []arrow.Record) ([]arrow.Record, error) {
 			hit, _, _ := conflicts(t, cur, keys, recs)
 			return s.withoutConflicts(recs, hit)
 		})
+		if err == nil && s.tx != nil && s.tx.work[t] != nil {
+			s.tx.work[t].upserted = true
+		}
+		return n, rows, err
 	}
 	for _, check := range []func() error{
 		func() error { return checkNotNull(t, recs) },
@@ -414,6 +418,9 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		var children []pendingInstall
 		if children, err = s.applyParentChange(ctx, t, cur, all, false, map[*catalog.Table]bool{t: true}); err == nil {
 			s.install(t, all, nil)
+			if s.tx != nil {
+				s.tx.work[t].upserted = true
+			}
 			for name, ks := range sets {
 				s.current(t).SetKeySet(name, ks)
 			}
