@@ -5,7 +5,7 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench wasm tools clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench wasm tools fresh-check clean
 
 WASM_DIR  := testdata/udf/wasm
 RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
@@ -65,11 +65,16 @@ wasm:
 	cd sdk/assemblyscript && npm ci --silent
 	$(ASC) examples/assemblyscript/example.ts -O3 --runtime incremental -o $(WASM_DIR)/as_example.wasm
 
-TOOL_PKGS := wabt clang lld rustc libstd-rust-dev-wasm32 nodejs npm tmux postgresql python3-psycopg2 default-jdk-headless libpostgresql-jdbc-java
+# Installs only the tools that are missing (each checked by running it), so
+# it never asks apt for a package that conflicts with the machine's own
+# (NodeSource's nodejs bundles npm); a second run is a no-op.
 tools:
-	apt-get install -y $(TOOL_PKGS) || (apt-get update && apt-get install -y $(TOOL_PKGS))
-	cd sdk/assemblyscript && npm ci --silent
-	cd testdata/clients/node && npm ci --silent
+	sh scripts/tools.sh
+
+# Clones this repository into a temporary directory and runs the README's
+# two commands there (FRESH_PURGE=1 first removes the tool packages).
+fresh-check:
+	sh scripts/fresh-check.sh
 
 clean:
 	rm -rf bin
