@@ -261,7 +261,11 @@ func locationOf(n *pg.Node) int32 {
 }
 
 func (s *Session) insertSelect(b *binder.Binder, t *catalog.Table, targets []int, sel *pg.SelectStmt) (logical.Plan, error) {
-	src, err := b.BindQuery(sel)
+	targetTypes := make([]types.T, len(targets))
+	for k, ci := range targets {
+		targetTypes[k] = t.Columns[ci].Type
+	}
+	src, err := b.BindInsertSource(sel, targetTypes)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package exec
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -117,18 +118,20 @@ func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
 		}
 		return out
 	}
-	if len(keys) == 1 && keys[0].NullN() == 0 {
-		if s, ok := keys[0].(*array.String); ok {
-			for i := 0; i < n; i++ {
-				g, ok := t.strs[s.Value(i)]
-				if !ok {
-					g = t.addGroup(keys, i)
-					t.strs[s.Value(i)] = g
-				}
-				out = append(out, g)
+	// One plain string key: the same bytes encodeKey makes, without its
+	// per-row type switch. Every batch must key the map identically,
+	// whatever its layout (a batch with NULLs and one without).
+	if s, ok := keys[0].(*array.String); ok && len(keys) == 1 && t.keyTypes[0].Kind != types.Char {
+		for i := 0; i < n; i++ {
+			t.scratch = appendStringKey(t.scratch[:0], s, i)
+			g, ok := t.strs[string(t.scratch)]
+			if !ok {
+				g = t.addGroup(keys, i)
+				t.strs[string(t.scratch)] = g
 			}
-			return out
+			out = append(out, g)
 		}
+		return out
 	}
 	for i := 0; i < n; i++ {
 		t.scratch = encodeKey(t.scratch[:0], t.keyTypes, keys, i)
@@ -140,6 +143,21 @@ func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
 		out = append(out, g)
 	}
 	return out
+}
+
+// appendStringKey appends encodeKey's encoding of row i of one string
+// column.
+func appendStringKey(dst []byte, a *array.String, i int) []byte {
+	if a.IsNull(i) {
+		return append(dst, 0)
+	}
+	return appendStringBytes(dst, a.Value(i))
+}
+
+func appendStringBytes(dst []byte, s string) []byte {
+	dst = append(dst, 1)
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
 }
 
 // keyArrays returns the representative key columns (caller releases).
@@ -159,17 +177,17 @@ func encodeKey(dst []byte, kts []types.T, keys []arrow.Array, i int) []byte {
 			dst = append(dst, 0)
 			continue
 		}
-		dst = append(dst, 1)
 		switch src := a.(type) {
 		case *array.String:
 			s := src.Value(i)
 			if kts[c].Kind == types.Char {
-				for len(s) > 0 && s[len(s)-1] == ' ' {
-					s = s[:len(s)-1]
-				}
+				s = strings.TrimRight(s, " ")
 			}
-			dst = binary.AppendUvarint(dst, uint64(len(s)))
-			dst = append(dst, s...)
+			dst = appendStringBytes(dst, s)
+			continue
+		}
+		dst = append(dst, 1)
+		switch src := a.(type) {
 		case *array.Binary:
 			v := src.Value(i)
 			dst = binary.AppendUvarint(dst, uint64(len(v)))

@@ -47,6 +47,17 @@ type Binder struct {
 	levels  []*level
 	ctes    []map[string]*cteDef
 	views   int // view expansion depth, to stop recursive views
+	// untypedAs gives the outermost SELECT's untyped outputs (NULL, a
+	// string literal) their types: INSERT … SELECT's target columns, as
+	// PostgreSQL resolves them, instead of text. Taken by the first
+	// bindSelect (untypedAs) and handed to its select core (coreUntypedAs).
+	untypedAs, coreUntypedAs []types.T
+	// untypedOut holds the output columns of SELECTs that were untyped
+	// (a NULL or string literal made text), so that a set operation can
+	// give them the other branch's type, as PostgreSQL does.
+	untypedOut map[logical.ColumnID]bool
+	// lazyFold > 0 while binding the arguments of COALESCE or CASE (fold)
+	lazyFold int
 }
 
 // level is one query nesting level (a subquery).

@@ -448,6 +448,48 @@ func (b *Binder) bindBooleanTest(bt *pg.BooleanTest, s *scope) (logical.Expr, er
 }
 
 func (b *Binder) bindCase(ce *pg.CaseExpr, s *scope) (logical.Expr, error) {
+	b.lazyFold++
+	c, err := b.bindCaseArms(ce, s)
+	b.lazyFold--
+	if err != nil {
+		return nil, err
+	}
+	// arms after a constant true condition, and arms whose condition is a
+	// constant false or NULL, are never reached
+	var whens, thens []logical.Expr
+	for i, w := range c.Whens {
+		k, ok := w.(*logical.Const)
+		if !ok {
+			whens, thens = append(whens, w), append(thens, c.Thens[i])
+			continue
+		}
+		if v, _ := k.Value.(bool); v {
+			c.Else = c.Thens[i]
+			break
+		}
+	}
+	c.Whens, c.Thens = whens, thens
+	if err := b.foldAll(c.Whens); err != nil {
+		return nil, err
+	}
+	if err := b.foldAll(c.Thens); err != nil {
+		return nil, err
+	}
+	if c.Else != nil {
+		if c.Else, err = b.foldNow(c.Else); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Whens) == 0 {
+		if c.Else == nil {
+			return &logical.Const{Value: nil, T: c.T}, nil
+		}
+		return c.Else, nil
+	}
+	return c, nil
+}
+
+func (b *Binder) bindCaseArms(ce *pg.CaseExpr, s *scope) (*logical.Case, error) {
 	var operand logical.Expr
 	var err error
 	if ce.Arg != nil {
@@ -525,15 +567,44 @@ func (b *Binder) unify(exprs []logical.Expr, what string, loc int32) (types.T, e
 }
 
 func (b *Binder) bindCoalesce(args []*pg.Node, s *scope) (logical.Expr, error) {
+	b.lazyFold++
 	exprs, err := b.bindList(args, s)
+	var t types.T
+	if err == nil {
+		t, err = b.unify(exprs, "COALESCE", nodeLocation(args[0]))
+	}
+	b.lazyFold--
 	if err != nil {
 		return nil, err
 	}
-	t, err := b.unify(exprs, "COALESCE", nodeLocation(args[0]))
-	if err != nil {
+	// arguments after the first non-NULL constant are never reached
+	for i, e := range exprs {
+		if c, ok := e.(*logical.Const); ok && c.Value != nil {
+			exprs = exprs[:i+1]
+			break
+		}
+	}
+	if err := b.foldAll(exprs); err != nil {
 		return nil, err
+	}
+	if len(exprs) == 1 {
+		return exprs[0], nil
 	}
 	return &logical.Coalesce{Args: exprs, T: t}, nil
+}
+
+// foldAll folds exprs in place, raising their data errors.
+func (b *Binder) foldAll(exprs []logical.Expr) error {
+	for i, e := range exprs {
+		if e == nil {
+			continue
+		}
+		var err error
+		if exprs[i], err = b.foldNow(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *Binder) bindList(ns []*pg.Node, s *scope) ([]logical.Expr, error) {
@@ -590,8 +661,26 @@ func (b *Binder) bindSQLValueFunction(f *pg.SQLValueFunction) (logical.Expr, err
 	return &logical.Const{Value: user, T: types.NameT}, nil
 }
 
-// fold replaces a constant expression by its value.
+// fold replaces a constant expression by its value. Inside the arguments
+// of COALESCE and CASE a data error (class 22: 1/0, a bad cast) is left
+// unfolded: the COALESCE or CASE first drops the arguments its constants
+// make unreachable, then folds the rest with foldNow. So COALESCE(1, 1/0)
+// and CASE WHEN true THEN 1 ELSE 1/0 END are 1 while COALESCE(x, 1/0)
+// fails, as in PostgreSQL.
 func (b *Binder) fold(e logical.Expr) (logical.Expr, error) {
+	out, ok, err := physical.FoldContext(b.Ctx, b.Env, e)
+	if err != nil && b.lazyFold > 0 && strings.HasPrefix(sqlerr.Code(err), "22") {
+		return e, nil
+	}
+	if err != nil || !ok {
+		return e, err
+	}
+	return out, nil
+}
+
+// foldNow is fold for a value needed while planning (LIMIT's count): its
+// data errors are raised here.
+func (b *Binder) foldNow(e logical.Expr) (logical.Expr, error) {
 	out, ok, err := physical.FoldContext(b.Ctx, b.Env, e)
 	if err != nil || !ok {
 		return e, err

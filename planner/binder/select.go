@@ -21,8 +21,18 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 	return b.namedRegColumns(plan), nil
 }
 
+// BindInsertSource binds INSERT's SELECT, whose untyped outputs take the
+// types of the columns they go to (targets, in output order).
+func (b *Binder) BindInsertSource(stmt *pg.SelectStmt, targets []types.T) (logical.Plan, error) {
+	b.untypedAs = targets
+	defer func() { b.untypedAs, b.coreUntypedAs = nil, nil }()
+	return b.BindQuery(stmt)
+}
+
 // bindSelect binds a query whose enclosing scope (for correlation) is parent.
 func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *scope, error) {
+	untypedAs := b.untypedAs
+	b.untypedAs = nil
 	if hasGroupingSets(stmt) {
 		u, err := b.groupingSetsUnion(stmt)
 		if err != nil {
@@ -62,6 +72,7 @@ func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *
 		outScope = b.outputScope(plan, parent)
 		plan, err = b.bindOrderLimit(stmt, plan, outScope, nil)
 	default:
+		b.coreUntypedAs = untypedAs
 		plan, outScope, err = b.bindSelectCore(stmt, parent)
 	}
 	if err != nil {
@@ -138,15 +149,23 @@ func (b *Binder) bindSetOp(stmt *pg.SelectStmt, parent *scope) (logical.Plan, er
 	rexprs := make([]logical.Expr, len(lc))
 	castL, castR := false, false
 	for i := range lc {
-		t, err := commonType([]types.T{lc[i].T, rc[i].T}, kindName)
-		if err != nil {
-			return nil, err
+		lu, ru := b.untypedOut[lc[i].ID], b.untypedOut[rc[i].ID]
+		var t types.T
+		switch {
+		case lu && !ru:
+			t = rc[i].T
+		case ru && !lu:
+			t = lc[i].T
+		default:
+			if t, err = commonType([]types.T{lc[i].T, rc[i].T}, kindName); err != nil {
+				return nil, err
+			}
 		}
 		cols[i] = b.newColumn(lc[i].Name, t)
-		if lexprs[i], err = b.coerce(&logical.ColRef{Col: lc[i]}, t); err != nil {
+		if lexprs[i], err = b.coerceBranch(lc[i], lu, t); err != nil {
 			return nil, err
 		}
-		if rexprs[i], err = b.coerce(&logical.ColRef{Col: rc[i]}, t); err != nil {
+		if rexprs[i], err = b.coerceBranch(rc[i], ru, t); err != nil {
 			return nil, err
 		}
 		castL = castL || lc[i].T != t
@@ -162,6 +181,23 @@ func (b *Binder) bindSetOp(stmt *pg.SelectStmt, parent *scope) (logical.Plan, er
 	return &logical.SetOp{Kind: kind, All: stmt.All, Left: left, Right: right, Cols: cols}, nil
 }
 
+// coerceBranch converts a set operation branch's column c to t; an
+// untyped one (a NULL or literal that became text) is converted as its
+// literal would have been, by an explicit cast.
+func (b *Binder) coerceBranch(c logical.Column, untyped bool, t types.T) (logical.Expr, error) {
+	if untyped && c.T != t {
+		return &logical.Cast{Arg: &logical.ColRef{Col: c}, To: t}, nil
+	}
+	return b.coerce(&logical.ColRef{Col: c}, t)
+}
+
+func (b *Binder) markUntyped(id logical.ColumnID) {
+	if b.untypedOut == nil {
+		b.untypedOut = map[logical.ColumnID]bool{}
+	}
+	b.untypedOut[id] = true
+}
+
 func (b *Binder) freshCols(src, typed []logical.Column) []logical.Column {
 	out := make([]logical.Column, len(src))
 	for i := range src {
@@ -174,9 +210,15 @@ func (b *Binder) freshCols(src, typed []logical.Column) []logical.Column {
 type target struct {
 	expr logical.Expr
 	name string
+	loc  int32 // where its select-list item starts (one item, such as *, may make several)
+	// untyped is the expression before resolveUnknown made it text (nil
+	// when it had a type)
+	untyped logical.Expr
 }
 
 func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *scope, error) {
+	untypedAs := b.coreUntypedAs
+	b.coreUntypedAs = nil
 	plan, from, err := b.bindFromList(stmt.FromClause, parent)
 	if err != nil {
 		return nil, nil, err
@@ -206,6 +248,13 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	targets, setFuncs, err := b.bindSelectTargets(stmt.TargetList, &sel)
 	if err != nil {
 		return nil, nil, err
+	}
+	for i := range targets {
+		if targets[i].untyped != nil && i < len(untypedAs) {
+			if targets[i].expr, err = b.coerce(targets[i].untyped, untypedAs[i]); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	groups, err := b.bindGroupBy(stmt.GroupClause, &sel, targets)
 	if err != nil {
@@ -246,7 +295,7 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		}
 		plan = agg
 		for i := range targets {
-			if targets[i].expr, err = rw(targets[i].expr, nodeLocation(stmt.TargetList[i])); err != nil {
+			if targets[i].expr, err = rw(targets[i].expr, targets[i].loc); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -299,58 +348,41 @@ func (b *Binder) bindSelectTargets(list []*pg.Node, s *scope) ([]target, *logica
 	var out []target
 	var ps *logical.ProjectSet
 	for _, n := range list {
-		rt := n.Node.(*pg.Node_ResTarget).ResTarget
-		fc := rt.Val.GetFuncCall()
-		name, field := "", ""
-		if fc != nil {
-			name = funcName(fc.Funcname)
-		} else if ind := rt.Val.GetAIndirection(); ind != nil && len(ind.Indirection) == 1 && ind.Indirection[0].GetString_() != nil {
-			// (information_schema._pg_expandarray(a)).x or .n
-			if fc = ind.Arg.GetFuncCall(); fc != nil {
-				name, field = funcName(fc.Funcname), ind.Indirection[0].GetString_().Sval
-			}
+		ts, set, err := b.bindSelectTarget(n, s, ps)
+		if err != nil {
+			return nil, nil, err
 		}
-		if name == "information_schema._pg_expandarray" || name == "_pg_expandarray" {
-			f, t, err := b.bindExpandArray(fc, field, s)
-			if err != nil {
-				return nil, nil, err
-			}
-			label := rt.Name
-			if label == "" {
-				label = map[bool]string{true: "_pg_expandarray", false: field}[field == ""]
-			}
-			col := b.newColumn(label, t)
-			if ps == nil {
-				ps = &logical.ProjectSet{}
-			}
-			ps.Funcs = append(ps.Funcs, f)
-			ps.Cols = append(ps.Cols, col)
-			out = append(out, target{expr: &logical.ColRef{Col: col}, name: label})
-			continue
+		ps = set
+		for i := range ts {
+			ts[i].loc = nodeLocation(n)
 		}
-		if name == "pg_partition_ancestors" && fc != nil && len(fc.Args) == 1 {
-			// no table is partitioned: a table is its only ancestor
-			fc = partitionAncestors(fc)
-			name = "unnest"
-			if rt.Name == "" {
-				rt = &pg.ResTarget{Name: "relid", Val: rt.Val, Location: rt.Location}
-			}
+		out = append(out, ts...)
+	}
+	return out, ps, nil
+}
+
+// bindSelectTarget binds one select-list item (several targets for *),
+// adding set-returning functions to ps (made when nil).
+func (b *Binder) bindSelectTarget(n *pg.Node, s *scope, ps *logical.ProjectSet) ([]target, *logical.ProjectSet, error) {
+	rt := n.Node.(*pg.Node_ResTarget).ResTarget
+	fc := rt.Val.GetFuncCall()
+	name, field := "", ""
+	if fc != nil {
+		name = funcName(fc.Funcname)
+	} else if ind := rt.Val.GetAIndirection(); ind != nil && len(ind.Indirection) == 1 && ind.Indirection[0].GetString_() != nil {
+		// (information_schema._pg_expandarray(a)).x or .n
+		if fc = ind.Arg.GetFuncCall(); fc != nil {
+			name, field = funcName(fc.Funcname), ind.Indirection[0].GetString_().Sval
 		}
-		if !isSetFunc(name) {
-			ts, err := b.bindTargets([]*pg.Node{n}, s)
-			if err != nil {
-				return nil, nil, err
-			}
-			out = append(out, ts...)
-			continue
-		}
-		f, t, err := b.bindSetFunc(name, fc, s)
+	}
+	if name == "information_schema._pg_expandarray" || name == "_pg_expandarray" {
+		f, t, err := b.bindExpandArray(fc, field, s)
 		if err != nil {
 			return nil, nil, err
 		}
 		label := rt.Name
 		if label == "" {
-			label = name
+			label = map[bool]string{true: "_pg_expandarray", false: field}[field == ""]
 		}
 		col := b.newColumn(label, t)
 		if ps == nil {
@@ -358,9 +390,38 @@ func (b *Binder) bindSelectTargets(list []*pg.Node, s *scope) ([]target, *logica
 		}
 		ps.Funcs = append(ps.Funcs, f)
 		ps.Cols = append(ps.Cols, col)
-		out = append(out, target{expr: &logical.ColRef{Col: col}, name: label})
+		return []target{{expr: &logical.ColRef{Col: col}, name: label}}, ps, nil
 	}
-	return out, ps, nil
+	if name == "pg_partition_ancestors" && fc != nil && len(fc.Args) == 1 {
+		// no table is partitioned: a table is its only ancestor
+		fc = partitionAncestors(fc)
+		name = "unnest"
+		if rt.Name == "" {
+			rt = &pg.ResTarget{Name: "relid", Val: rt.Val, Location: rt.Location}
+		}
+	}
+	if !isSetFunc(name) {
+		ts, err := b.bindTargets([]*pg.Node{n}, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		return ts, ps, nil
+	}
+	f, t, err := b.bindSetFunc(name, fc, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	label := rt.Name
+	if label == "" {
+		label = name
+	}
+	col := b.newColumn(label, t)
+	if ps == nil {
+		ps = &logical.ProjectSet{}
+	}
+	ps.Funcs = append(ps.Funcs, f)
+	ps.Cols = append(ps.Cols, col)
+	return []target{{expr: &logical.ColRef{Col: col}, name: label}}, ps, nil
 }
 
 // bindSetFunc binds unnest(array) or generate_series(start, stop [, step])
@@ -583,7 +644,11 @@ func (b *Binder) bindTargets(list []*pg.Node, s *scope) ([]target, error) {
 		if name == "" {
 			name = deriveName(rt.Val)
 		}
-		out = append(out, target{expr: b.resolveUnknown(e), name: name})
+		t := target{expr: b.resolveUnknown(e), name: name}
+		if e.Type().Kind == types.Unknown {
+			t.untyped = e
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -784,6 +849,9 @@ func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []
 			cols[i] = b.newColumn(cols[i].Name, cols[i].T)
 		}
 		seenIDs[cols[i].ID] = true
+		if targets[i].untyped != nil && targets[i].expr.Type() == types.TextT {
+			b.markUntyped(cols[i].ID)
+		}
 	}
 	visible := len(exprs)
 	distinct := len(stmt.DistinctClause) > 0 && len(on) == 0
@@ -907,7 +975,7 @@ func (b *Binder) bindLimit(stmt *pg.SelectStmt, plan logical.Plan, s *scope) (lo
 		if e, err = b.coerce(e, types.Int8T); err != nil {
 			return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint, not type %s", what, given).At(nodeLocation(n))
 		}
-		if e, err = b.fold(e); err != nil {
+		if e, err = b.foldNow(e); err != nil {
 			return 0, false, err
 		}
 		c, ok := e.(*logical.Const)
