@@ -543,7 +543,18 @@ func (a *minMaxAcc) value(g int) types.Datum {
 
 func (a *minMaxAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	other := o.(*minMaxAcc)
+	// every state array covers all ng groups before any is read: a partial
+	// state may have seen fewer groups than the merged one has
 	a.seen = grow(a.seen, ng, false)
+	if a.ints != nil {
+		a.ints = grow(a.ints, ng, 0)
+	}
+	if a.floats != nil {
+		a.floats = grow(a.floats, ng, 0)
+	}
+	if a.best != nil {
+		a.best = grow(a.best, ng, nil)
+	}
 	for g := range other.seen {
 		d := other.value(g)
 		if d == nil {

@@ -38,6 +38,8 @@ type Runner struct {
 	Timeout time.Duration
 	// Setup runs before each file, e.g. to SET compatibility options.
 	Setup string
+	// Shape rewrites how statements that succeed write their rows.
+	Shape WriteShape
 }
 
 // Result counts the outcome of a file.
@@ -189,6 +191,9 @@ func (r *Runner) runRecord(sess *weft.Session, rec record, hashThreshold int) st
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 	}
+	if rec.kind == "statement" && rec.expectOK {
+		return r.runShaped(ctx, sess, rec.sql)
+	}
 	results, err := sess.Exec(ctx, rec.sql)
 	defer func() {
 		for _, res := range results {
@@ -248,6 +253,24 @@ func (r *Runner) runRecord(sess *weft.Session, rec record, hashThreshold int) st
 	for i := range vals {
 		if vals[i] != expected[i] {
 			return fmt.Sprintf("expected:\n%s\ngot:\n%s", strings.Join(expected, "\n"), strings.Join(vals, "\n"))
+		}
+	}
+	return ""
+}
+
+// runShaped runs a statement expected to succeed as its write shape says.
+func (r *Runner) runShaped(ctx context.Context, sess *weft.Session, sql string) string {
+	stmts := r.Shape.rewrite(sql)
+	if r.Shape.Checkpoint {
+		stmts = append(stmts, "CHECKPOINT")
+	}
+	for _, q := range stmts {
+		results, err := sess.Exec(ctx, q)
+		for _, res := range results {
+			res.Release()
+		}
+		if err != nil {
+			return "unexpected error: " + sqlerr.Format(err)
 		}
 	}
 	return ""

@@ -34,23 +34,38 @@ func ownSuite(t *testing.T) []string {
 // pass and every byte to be released.
 func TestOwnSuiteNoLeaks(t *testing.T) {
 	cache := t.TempDir() // compiled wasm, shared by every database of the run
-	shapes := []struct{ partitions, batch int }{
-		{1, 0},
-		{3, 2},
-		{4, 1},
+	// how the data is laid out (partitions, batch size) and how it was
+	// written (one statement per row, rows reversed, each statement's rows
+	// checkpointed into segments of their own on disk)
+	shapes := []struct {
+		name              string
+		partitions, batch int
+		write             WriteShape
+		durable           bool
+	}{
+		{"p1", 1, 0, WriteShape{}, false},
+		{"p3-b2", 3, 2, WriteShape{}, false},
+		{"p4-b1", 4, 1, WriteShape{}, false},
+		{"p2-rows", 2, 0, WriteShape{SplitInserts: true}, false},
+		{"p3-reversed-segments", 3, 0, WriteShape{SplitInserts: true, Reverse: true, Checkpoint: true}, true},
 	}
 	for _, path := range ownSuite(t) {
 		for _, sh := range shapes {
-			t.Run(fmt.Sprintf("%s/p%d-b%d", filepath.Base(path), sh.partitions, sh.batch), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%s", filepath.Base(path), sh.name), func(t *testing.T) {
 				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 				var out bytes.Buffer
+				dataDir := ""
+				if sh.durable {
+					dataDir = t.TempDir()
+				}
 				r := &Runner{
 					Open: func() (*weft.DB, error) {
-						return weft.Open(weft.Options{Partitions: sh.partitions, BatchSize: sh.batch, Mem: mem,
+						return weft.Open(weft.Options{Partitions: sh.partitions, BatchSize: sh.batch, Mem: mem, DataDir: dataDir,
 							UDF: udf.Config{ModuleDir: "../testdata/udf/wasm", CacheDir: cache}})
 					},
 					Verbose: true,
 					Out:     &out,
+					Shape:   sh.write,
 				}
 				res, err := r.RunFile(path)
 				if err != nil {
