@@ -5,7 +5,7 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench wasm tools fresh-check clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench difftest wasm tools fresh-check clean
 
 WASM_DIR  := testdata/udf/wasm
 RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
@@ -43,6 +43,14 @@ ifneq ($(SQLITE_SLT),)
 else
 	@echo "no $(SHARED)/slt/sqlite: SQLite corpus not run"
 endif
+
+# The differential tester against a real PostgreSQL 15 (started by the
+# tester): random tables and queries, each mismatch shrunk and written as a
+# .slt file under testdata/slt/difftest/. make test runs a fixed seed range
+# of it (difftest.TestDifferential); this runs new seeds for DURATION.
+DURATION ?= 10m
+difftest:
+	$(GO) run ./cmd/difftest -duration $(DURATION) -out testdata/slt/difftest $(DIFFTEST_ARGS)
 
 # One minute of fuzzing over parse -> bind -> plan.
 fuzz:

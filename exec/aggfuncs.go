@@ -155,6 +155,8 @@ func resolveSum(args []types.T) ([]types.T, types.T, func() Accumulator, error) 
 		ret := types.NumericT(0, t.Scale)
 		ret.Natural, ret.MinScale = t.Natural, t.MinScale
 		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale} }, nil
+	case t.Kind == types.Interval:
+		return args, types.IntervalT, resolveIntervalSum(false), nil
 	case t.Kind == types.Unknown:
 		return []types.T{types.Float8T}, types.Float8T, func() Accumulator { return &floatSumAcc{ret: types.Float8T} }, nil
 	}
@@ -175,6 +177,8 @@ func resolveAvg(args []types.T) ([]types.T, types.T, func() Accumulator, error) 
 	case t.Kind == types.Numeric:
 		ret.Scale = max(t.Scale, types.DefaultNumericScale)
 		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale, avg: true} }, nil
+	case t.Kind == types.Interval:
+		return args, types.IntervalT, resolveIntervalSum(true), nil
 	}
 	return nil, types.T{}, nil, wrongAggArgs("avg", args)
 }

@@ -157,22 +157,24 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	for i := range state {
 		state[i] = init
 	}
-	for _, arg := range e.Args {
+	for k, arg := range e.Args {
 		a, err := arg.Eval(ec, b)
+		if err != nil && k > 0 && (ec.Ctx == nil || ec.Ctx.Err() == nil) {
+			// an argument that fails on some row is evaluated again on the
+			// rows the earlier arguments left undecided, so that
+			// x <> 0 AND y / x > 1 fails only where x is 0 and the first
+			// test did not already decide the row, as in PostgreSQL
+			if err = e.evalUndecided(ec, b, arg, state); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
 		ba := a.(*array.Boolean)
 		for i := 0; i < n; i++ {
-			var v uint8 = 2
-			if ba.IsValid(i) {
-				if ba.Value(i) {
-					v = 1
-				} else {
-					v = 0
-				}
-			}
-			state[i] = combine3(e.And, state[i], v)
+			state[i] = combine3(e.And, state[i], boolState(ba, i))
 		}
 		a.Release()
 	}
@@ -187,6 +189,50 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 		}
 	}
 	return bld.NewArray(), nil
+}
+
+// evalUndecided evaluates arg on the rows whose state the earlier
+// arguments have not decided (for AND, the rows not yet false).
+func (e *BoolOp) evalUndecided(ec *EvalContext, b arrow.Record, arg Expr, state []uint8) error {
+	decided := uint8(1)
+	if e.And {
+		decided = 0
+	}
+	var rows []int
+	for i, st := range state {
+		if st != decided {
+			rows = append(rows, i)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	sub, err := takeRecord(ec, b, rows)
+	if err != nil {
+		return err
+	}
+	defer sub.Release()
+	a, err := arg.Eval(ec, sub)
+	if err != nil {
+		return err
+	}
+	defer a.Release()
+	ba := a.(*array.Boolean)
+	for k, i := range rows {
+		state[i] = combine3(e.And, state[i], boolState(ba, k))
+	}
+	return nil
+}
+
+// boolState is row i of a boolean array as 0 false, 1 true, 2 NULL.
+func boolState(ba *array.Boolean, i int) uint8 {
+	switch {
+	case ba.IsNull(i):
+		return 2
+	case ba.Value(i):
+		return 1
+	}
+	return 0
 }
 
 func combine3(and bool, a, b uint8) uint8 {

@@ -23,43 +23,69 @@ import (
 // "weft" on database "postgres".
 func Start(t testing.TB) string {
 	t.Helper()
-	bin := serverBin()
-	if bin == "" {
+	if serverBin() == "" {
 		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
 			t.Fatal("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin); run `make tools`")
 		}
 		t.Skip("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin); `make tools` installs them")
 	}
+	url, stop, err := StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return url
+}
+
+// StartServer is Start for programs (the differential tester): it returns
+// the connection string and a function that stops the server and removes
+// its files.
+func StartServer() (string, func(), error) {
+	bin := serverBin()
+	if bin == "" {
+		return "", nil, fmt.Errorf("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin); run `make tools`")
+	}
 	dir, err := os.MkdirTemp("", "weft-pg-")
 	if err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	cred, err := credential(dir)
 	if err != nil {
-		t.Fatal(err)
+		os.RemoveAll(dir)
+		return "", nil, err
 	}
-	run := func(name string, args ...string) {
-		t.Helper()
+	run := func(name string, args ...string) error {
 		cmd := exec.Command(filepath.Join(bin, name), args...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-			t.Fatalf("%s: %v\n%s\n%s", name, err, out, log)
+			return fmt.Errorf("%s: %v\n%s\n%s", name, err, out, log)
 		}
+		return nil
 	}
 	data := filepath.Join(dir, "data")
-	run("initdb", "-D", data, "-U", "weft", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
-	port := freePort(t)
+	if err := run("initdb", "-D", data, "-U", "weft", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, dir)
-	run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start")
-	t.Cleanup(func() {
+	if err := run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "server.log"), "-o", opts, "-w", "-t", "60", "start"); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	stop := func() {
 		cmd := exec.Command(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		cmd.Run()
-	})
-	return fmt.Sprintf("postgres://weft@127.0.0.1:%d/postgres?sslmode=disable", port)
+		os.RemoveAll(dir)
+	}
+	return fmt.Sprintf("postgres://weft@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
 }
 
 // serverBin finds the newest installed server's binaries.
@@ -97,8 +123,7 @@ func credential(dir string) (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
+func freePort() (int, error) {
 	for i := 0; i < 20; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -107,8 +132,7 @@ func freePort(t testing.TB) int {
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
-		return port
+		return port, nil
 	}
-	t.Fatal("no free port")
-	return 0
+	return 0, fmt.Errorf("no free port")
 }

@@ -402,15 +402,43 @@ func (b *Binder) bindBoolExpr(be *pg.BoolExpr, s *scope) (logical.Expr, error) {
 		if e, err = b.requireBool(e, nodeLocation(a)); err != nil {
 			return nil, err
 		}
-		args[i] = e
+		if args[i], err = b.fold(e); err != nil {
+			return nil, err
+		}
 	}
 	switch be.Boolop {
 	case pg.BoolExprType_NOT_EXPR:
 		return &logical.Not{Arg: args[0]}, nil
 	case pg.BoolExprType_AND_EXPR:
-		return &logical.Bool{And: true, Args: args}, nil
+		return simplifyBool(true, args), nil
 	}
-	return &logical.Bool{Args: args}, nil
+	return simplifyBool(false, args), nil
+}
+
+// simplifyBool builds AND (and) or OR over args the way PostgreSQL
+// simplifies them while planning: a constant that decides the result
+// (false for AND, true for OR) replaces the whole, so the other arguments
+// are never evaluated (x > 0 OR true never divides by zero), and a
+// constant that cannot decide it (true for AND) is dropped. NULL stays.
+func simplifyBool(and bool, args []logical.Expr) logical.Expr {
+	var kept []logical.Expr
+	for _, a := range args {
+		c, ok := a.(*logical.Const)
+		if !ok || c.Value == nil {
+			kept = append(kept, a)
+			continue
+		}
+		if v, _ := c.Value.(bool); v != and {
+			return &logical.Const{Value: v, T: types.BoolT}
+		}
+	}
+	switch len(kept) {
+	case 0:
+		return &logical.Const{Value: and, T: types.BoolT}
+	case 1:
+		return kept[0]
+	}
+	return &logical.Bool{And: and, Args: kept}
 }
 
 func (b *Binder) requireBool(e logical.Expr, loc int32) (logical.Expr, error) {

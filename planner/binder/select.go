@@ -578,6 +578,9 @@ func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]lo
 				out = append(out, targets[i-1].expr)
 				continue
 			}
+			// a constant here would group everything as one: PostgreSQL
+			// refuses it rather than guess a position was meant
+			return nil, sqlerr.New(sqlerr.SyntaxError, "non-integer constant in GROUP BY").At(c.AConst.Location)
 		}
 		e, err := b.bindExpr(n, &gs)
 		if err != nil {
@@ -800,6 +803,7 @@ func (b *Binder) orderExpr(n *pg.Node, s *scope, targets []target) (logical.Expr
 			}
 			return targets[i-1].expr, nil
 		}
+		return nil, sqlerr.New(sqlerr.SyntaxError, "non-integer constant in ORDER BY").At(c.AConst.Location)
 	}
 	if cr, ok := n.Node.(*pg.Node_ColumnRef); ok && len(cr.ColumnRef.Fields) == 1 {
 		name := strNode(cr.ColumnRef.Fields[0])

@@ -171,29 +171,36 @@ func FormatTimestamp(us int64, tz bool) string {
 
 // FormatInterval prints an interval in IntervalStyle postgres.
 func FormatInterval(iv IntervalValue) string {
+	// PostgreSQL's style: a field after a negative one shows its sign
+	// even when positive ("-1 mons +2 days", "-61 days +01:30:00")
 	var parts []string
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, unit)
+	before := false // the last field written was negative
+	field := func(n int64, unit string) {
+		if n == 0 {
+			return
 		}
-		return fmt.Sprintf("%d %ss", n, unit)
+		sign := ""
+		if before && n > 0 {
+			sign = "+"
+		}
+		if n != 1 {
+			unit += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%s%d %s", sign, n, unit))
+		before = n < 0
 	}
-	years, months := iv.Months/12, iv.Months%12
-	if years != 0 {
-		parts = append(parts, plural(int64(years), "year"))
-	}
-	if months != 0 {
-		parts = append(parts, plural(int64(months), "mon"))
-	}
-	if iv.Days != 0 {
-		parts = append(parts, plural(int64(iv.Days), "day"))
-	}
+	field(int64(iv.Months/12), "year")
+	field(int64(iv.Months%12), "mon")
+	field(int64(iv.Days), "day")
 	if iv.Micros != 0 || len(parts) == 0 {
 		us := iv.Micros
 		sign := ""
-		if us < 0 {
+		switch {
+		case us < 0:
 			sign = "-"
 			us = -us
+		case before:
+			sign = "+"
 		}
 		parts = append(parts, sign+formatTime(us))
 	}

@@ -1,0 +1,71 @@
+package difftest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// compare says how Weft's answer differs from PostgreSQL's: a short class
+// (for counting and for shrinking, which keeps a reproduction in the same
+// class) and a description; an empty class when they agree.
+func compare(pg, wf answer, ordered bool) (class, detail string) {
+	switch {
+	case pg.code != "" && wf.code != "":
+		if pg.code[:2] == wf.code[:2] {
+			return "", ""
+		}
+		return "error class " + wf.code[:2] + " where PostgreSQL gives " + pg.code[:2],
+			fmt.Sprintf("PostgreSQL: %s %s\nWeft: %s %s", pg.code, pg.msg, wf.code, wf.msg)
+	case pg.code != "":
+		return "no error where PostgreSQL gives " + pg.code, fmt.Sprintf("PostgreSQL: %s %s\nWeft: %d rows", pg.code, pg.msg, len(wf.rows))
+	case wf.code != "":
+		return "error " + wf.code + " where PostgreSQL answers", fmt.Sprintf("Weft: %s %s", wf.code, wf.msg)
+	}
+	if len(pg.rows) > 0 && len(wf.rows) > 0 && len(pg.rows[0]) != len(wf.rows[0]) {
+		return "column count", fmt.Sprintf("PostgreSQL %d columns, Weft %d", len(pg.rows[0]), len(wf.rows[0]))
+	}
+	p, w := normalize(pg, pg.float), normalize(wf, pg.float)
+	if !ordered {
+		sort.Strings(p)
+		sort.Strings(w)
+	}
+	if strings.Join(p, "\n") == strings.Join(w, "\n") {
+		return "", ""
+	}
+	if !ordered || len(p) != len(w) {
+		return "rows differ", showDiff(p, w)
+	}
+	sp, sw := append([]string{}, p...), append([]string{}, w...)
+	sort.Strings(sp)
+	sort.Strings(sw)
+	if strings.Join(sp, "\n") == strings.Join(sw, "\n") {
+		return "order differs", showDiff(p, w)
+	}
+	return "rows differ", showDiff(p, w)
+}
+
+func showDiff(p, w []string) string {
+	show := func(rows []string) string {
+		var sb strings.Builder
+		for i, r := range rows {
+			if i == 12 {
+				fmt.Fprintf(&sb, "  … %d rows in all\n", len(rows))
+				break
+			}
+			sb.WriteString("  " + strings.NewReplacer("\x00NULL", "NULL", "\x01", " | ").Replace(r) + "\n")
+		}
+		return sb.String()
+	}
+	return "PostgreSQL:\n" + show(p) + "Weft:\n" + show(w)
+}
+
+// sameMultiset compares two of Weft's own answers (metamorphic checks).
+func sameMultiset(a, b answer) bool {
+	x, y := normalize(a, nil), normalize(b, nil)
+	sort.Strings(x)
+	sort.Strings(y)
+	return strings.Join(x, "\n") == strings.Join(y, "\n")
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,175 @@
+package difftest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// answer is what an engine said to a query: rows of text values (PG's
+// text output; nil for NULL) or an error's SQLSTATE.
+type answer struct {
+	rows  [][]*string
+	float []bool // columns PostgreSQL types as float4/float8
+	code  string // "" when there was no error
+	msg   string
+}
+
+const queryTimeout = 10 * time.Second
+
+// weftEngine is an in-memory Weft database laid out in a given shape.
+type weftEngine struct {
+	db   *weft.DB
+	sess *weft.Session
+	mem  *memory.CheckedAllocator
+}
+
+// Shape is how the Weft database lays out its data.
+type Shape struct {
+	Partitions, BatchSize int
+}
+
+func openWeft(sh Shape) (*weftEngine, error) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Partitions: sh.Partitions, BatchSize: sh.BatchSize, Mem: mem})
+	if err != nil {
+		return nil, err
+	}
+	return &weftEngine{db: db, sess: db.NewSession(), mem: mem}, nil
+}
+
+// close releases the database and reports memory it leaked.
+func (w *weftEngine) close() error {
+	w.db.Close()
+	if n := w.mem.CurrentAlloc(); n != 0 {
+		return fmt.Errorf("weft leaked %d bytes of Arrow memory", n)
+	}
+	return nil
+}
+
+func (w *weftEngine) run(sql string) answer {
+	ctx, cancel := context.WithTimeout(context.Background(), queryTimeout)
+	defer cancel()
+	results, err := w.sess.Exec(ctx, sql)
+	defer func() {
+		for _, r := range results {
+			r.Release()
+		}
+	}()
+	if err != nil {
+		e := sqlerr.Wrap(err)
+		return answer{code: e.Code, msg: e.Message}
+	}
+	if len(results) == 0 {
+		return answer{}
+	}
+	res := results[len(results)-1]
+	var a answer
+	for _, b := range res.Batches {
+		for i := 0; i < int(b.NumRows()); i++ {
+			row := make([]*string, b.NumCols())
+			for c := range row {
+				d := exec.DatumAt(b.Column(c), i)
+				if d != nil {
+					s := types.Format(res.Columns[c].Type, d)
+					row[c] = &s
+				}
+			}
+			a.rows = append(a.rows, row)
+		}
+	}
+	return a
+}
+
+// pgEngine is a schema of its own on a PostgreSQL server.
+type pgEngine struct {
+	conn   *pgx.Conn
+	schema string
+}
+
+func openPG(ctx context.Context, url, schema string) (*pgEngine, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	p := &pgEngine{conn: conn, schema: schema}
+	setup := fmt.Sprintf("DROP SCHEMA IF EXISTS %[1]s CASCADE; CREATE SCHEMA %[1]s; SET search_path TO %[1]s; SET TimeZone = 'UTC'; SET statement_timeout = '%[2]ds'",
+		schema, int(queryTimeout/time.Second))
+	if a := p.run(setup); a.code != "" {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("postgres setup: %s %s", a.code, a.msg)
+	}
+	return p, nil
+}
+
+func (p *pgEngine) close() {
+	p.run("DROP SCHEMA IF EXISTS " + p.schema + " CASCADE")
+	p.conn.Close(context.Background())
+}
+
+func (p *pgEngine) run(sql string) answer {
+	results, err := p.conn.PgConn().Exec(context.Background(), sql).ReadAll()
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return answer{code: pe.Code, msg: pe.Message}
+		}
+		return answer{code: "XX000", msg: err.Error()}
+	}
+	if len(results) == 0 {
+		return answer{}
+	}
+	res := results[len(results)-1]
+	var a answer
+	for _, f := range res.FieldDescriptions {
+		a.float = append(a.float, f.DataTypeOID == 700 || f.DataTypeOID == 701)
+	}
+	for _, r := range res.Rows {
+		row := make([]*string, len(r))
+		for c, v := range r {
+			if v != nil {
+				s := string(v)
+				row[c] = &s
+			}
+		}
+		a.rows = append(a.rows, row)
+	}
+	return a
+}
+
+// normalize turns an answer's rows into comparable strings: floats to 9
+// significant digits (sums of floats may differ in the last bits with the
+// order they were added in), NULL as a marker no value can have.
+func normalize(a answer, floatCols []bool) []string {
+	out := make([]string, len(a.rows))
+	for i, row := range a.rows {
+		parts := make([]string, len(row))
+		for c, v := range row {
+			switch {
+			case v == nil:
+				parts[c] = "\x00NULL"
+			case c < len(floatCols) && floatCols[c]:
+				if f, err := strconv.ParseFloat(*v, 64); err == nil {
+					parts[c] = strconv.FormatFloat(f, 'g', 9, 64)
+				} else {
+					parts[c] = *v
+				}
+			default:
+				parts[c] = *v
+			}
+		}
+		out[i] = strings.Join(parts, "\x01")
+	}
+	return out
+}
