@@ -290,11 +290,24 @@ func (b *Binder) bindAExpr(a *pg.A_Expr, s *scope) (logical.Expr, error) {
 		}
 		return &logical.Call{Name: "IS DISTINCT FROM", Args: []logical.Expr{l, r}, Kernel: exec.DistinctKernel(t, a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT), T: types.BoolT, Infix: true}, nil
 	case pg.A_Expr_Kind_AEXPR_NULLIF:
-		l, r, t, err := b.bindComparable(a.Lexpr, a.Rexpr, s, a.Location)
+		l, err := b.bindExpr(a.Lexpr, s)
 		if err != nil {
 			return nil, err
 		}
-		eq := &logical.Call{Name: "=", Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel("=", t), T: types.BoolT, Infix: true}
+		r, err := b.bindExpr(a.Rexpr, s)
+		if err != nil {
+			return nil, err
+		}
+		lc, rc, t, err := b.comparable(l, r, "=", a.Location)
+		if err != nil {
+			return nil, err
+		}
+		// the result has the first argument's own type (NULLIF(smallint,
+		// 3) is a smallint); the comparison is done in the common type
+		if l.Type().Kind == types.Unknown {
+			l = lc
+		}
+		eq := &logical.Call{Name: "=", Args: []logical.Expr{lc, rc}, Kernel: exec.CompareKernel("=", t), T: types.BoolT, Infix: true}
 		return &logical.Case{Whens: []logical.Expr{eq}, Thens: []logical.Expr{&logical.Const{T: l.Type()}}, Else: l, T: l.Type()}, nil
 	case pg.A_Expr_Kind_AEXPR_IN:
 		return b.bindInList(a, op, s)

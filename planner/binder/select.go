@@ -181,6 +181,44 @@ func (b *Binder) bindSetOp(stmt *pg.SelectStmt, parent *scope) (logical.Plan, er
 	return &logical.SetOp{Kind: kind, All: stmt.All, Left: left, Right: right, Cols: cols}, nil
 }
 
+// qualSimplify simplifies a WHERE condition, where NULL counts as false
+// (as PostgreSQL's planner does): a NULL constant among the arguments of
+// the top AND makes the whole false, and one among those of an OR is
+// dropped.
+func qualSimplify(cond logical.Expr) logical.Expr {
+	isNull := func(e logical.Expr) bool {
+		c, ok := e.(*logical.Const)
+		return ok && c.Value == nil
+	}
+	if isNull(cond) {
+		return &logical.Const{Value: false, T: types.BoolT}
+	}
+	bo, ok := cond.(*logical.Bool)
+	if !ok {
+		return cond
+	}
+	if bo.And {
+		for _, a := range bo.Args {
+			if isNull(qualSimplify(a)) || isFalse(qualSimplify(a)) {
+				return &logical.Const{Value: false, T: types.BoolT}
+			}
+		}
+		return cond
+	}
+	var kept []logical.Expr
+	for _, a := range bo.Args {
+		if !isNull(a) {
+			kept = append(kept, a)
+		}
+	}
+	return simplifyBool(false, kept)
+}
+
+func isFalse(e logical.Expr) bool {
+	c, ok := e.(*logical.Const)
+	return ok && c.Value == false
+}
+
 // coerceBranch converts a set operation branch's column c to t; an
 // untyped one (a NULL or literal that became text) is converted as its
 // literal would have been, by an explicit cast.
@@ -233,7 +271,7 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		if cond, err = b.requireBool(cond, nodeLocation(stmt.WhereClause)); err != nil {
 			return nil, nil, err
 		}
-		plan = &logical.Filter{Input: plan, Cond: cond}
+		plan = &logical.Filter{Input: plan, Cond: qualSimplify(cond)}
 	}
 	ac := &aggContext{named: map[string]*pg.WindowDef{}}
 	for _, n := range stmt.WindowClause {
