@@ -37,6 +37,9 @@ func funcName(ns []*pg.Node) string {
 
 func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	name := funcName(fc.Funcname)
+	if exec.OrderedSetAggregates[name] || fc.AggWithinGroup {
+		return b.bindOrderedSetCall(fc, name, s)
+	}
 	if fc.Over != nil {
 		return b.bindWindowCall(fc, name, s)
 	}
@@ -275,6 +278,50 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 	ac.aggs = append(ac.aggs, call)
 	ac.aggCols = append(ac.aggCols, col)
 	return &logical.ColRef{Col: col}, nil
+}
+
+// bindOrderedSetCall binds percentile_cont(f) WITHIN GROUP (ORDER BY x)
+// and its kin as an aggregate of (x, f) ordered by x.
+func (b *Binder) bindOrderedSetCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {
+	switch {
+	case !exec.OrderedSetAggregates[name] || !fc.AggWithinGroup:
+		// as PostgreSQL: no function takes these arguments this way
+		return nil, b.noSuchCall(fc, name, s)
+	case fc.Over != nil:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "OVER is not supported for ordered-set aggregate %s", name).At(fc.Location)
+	case fc.AggDistinct:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT is not supported for ordered-set aggregate %s", name).At(fc.Location)
+	case len(fc.AggOrder) != 1:
+		return nil, exec.NoSuchFunction(name, nil)
+	}
+	def := b.aggs[name]
+	call := &pg.FuncCall{Funcname: fc.Funcname, AggOrder: fc.AggOrder, AggFilter: fc.AggFilter, Location: fc.Location,
+		Args: append([]*pg.Node{fc.AggOrder[0].GetSortBy().Node}, fc.Args...)}
+	return b.bindAggCall(call, def, s)
+}
+
+// noSuchCall is the 42883 error for a call of name with fc's arguments
+// (its direct arguments, then those of WITHIN GROUP's ORDER BY).
+func (b *Binder) noSuchCall(fc *pg.FuncCall, name string, s *scope) error {
+	nodes := append([]*pg.Node{}, fc.Args...)
+	for _, o := range fc.AggOrder {
+		nodes = append(nodes, o.GetSortBy().Node)
+	}
+	inner := *s
+	inner.agg = nil
+	var argTypes []types.T
+	for _, n := range nodes {
+		e, err := b.bindExpr(n, &inner)
+		if err != nil {
+			return err
+		}
+		t := e.Type()
+		if c, ok := e.(*logical.Const); ok && t.Kind == types.Unknown && c.Value != nil {
+			t = types.TextT
+		}
+		argTypes = append(argTypes, t)
+	}
+	return sqlerr.Wrap(exec.NoSuchFunction(name, argTypes)).At(fc.Location)
 }
 
 // bindAggOrder binds the ORDER BY inside an aggregate call.
