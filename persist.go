@@ -13,7 +13,6 @@ import (
 	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -38,11 +37,13 @@ type store struct {
 	lock *os.File
 
 	mu       sync.Mutex
-	segments map[arrow.Record]string // batches already on disk
-	nextSeg  uint64
-	gen      uint64 // the write-ahead log generation the catalog names
-	wal      *wal   // nil while unusable (a checkpoint makes a new one)
-	quota    diskQuota
+	segments map[arrow.Record][]segmentRef // batches already on disk
+	// segmentBytes is the target size of a segment file
+	segmentBytes int64
+	nextSeg      uint64
+	gen          uint64 // the write-ahead log generation the catalog names
+	wal          *wal   // nil while unusable (a checkpoint makes a new one)
+	quota        diskQuota
 	// committed holds the OIDs of the tables and views the catalog on
 	// disk names (to drop ones whose creation could not be stored)
 	committed map[uint32]bool
@@ -79,7 +80,7 @@ type storedTable struct {
 	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
 	Comment string               `json:"comment,omitempty"`
 	Indexes []catalog.Key        `json:"indexes,omitempty"`
-	Parts   [][]string           `json:"parts"` // segment files per partition
+	Parts   [][]segmentRef       `json:"parts"` // segment files per partition
 }
 
 type storedView struct {
@@ -107,8 +108,9 @@ type storedFunction struct {
 	FromManifest bool         `json:"from_manifest"`
 }
 
-// openStore locks dir (creating it) and returns the store.
-func openStore(dir string) (*store, error) {
+// openStore locks dir (creating it) and returns the store, whose segment
+// files aim at segmentBytes (0: the default).
+func openStore(dir string, segmentBytes int64) (*store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
@@ -123,7 +125,10 @@ func openStore(dir string) (*store, error) {
 		lock.Close()
 		return nil, sqlerr.New(sqlerr.ObjectInUse, "data directory %s is in use by another process", dir)
 	}
-	return &store{dir: dir, lock: lock, segments: map[arrow.Record]string{}}, nil
+	if segmentBytes <= 0 {
+		segmentBytes = defaultSegmentBytes
+	}
+	return &store{dir: dir, lock: lock, segments: map[arrow.Record][]segmentRef{}, segmentBytes: segmentBytes}, nil
 }
 
 func (st *store) close() {
@@ -179,20 +184,21 @@ func (st *store) load(db *DB) error {
 		}
 		tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes
 		parts := make([][]arrow.Record, len(t.Parts))
-		for p, files := range t.Parts {
-			for _, f := range files {
-				rec, err := st.readSegment(db, tbl, f)
+		schema := tbl.ArrowSchema()
+		for p, refs := range t.Parts {
+			for i := range refs {
+				rec, err := readSegmentFile(db.opts.Mem, st.dir, &refs[i], schema, t.Schema+"."+t.Name)
 				if err != nil {
 					for _, ps := range parts {
 						for _, r := range ps {
 							r.Release()
 						}
 					}
-					return fmt.Errorf("table %s.%s: %w", t.Schema, t.Name, err)
+					return err
 				}
 				parts[p] = append(parts[p], rec)
-				st.segments[rec] = f
-				keep[f] = true
+				st.segments[rec] = []segmentRef{refs[i]}
+				keep[refs[i].File] = true
 			}
 		}
 		tbl.Lock()
@@ -246,35 +252,6 @@ func (st *store) load(db *DB) error {
 	return st.openWAL(db, st.gen)
 }
 
-func (st *store) readSegment(db *DB, t *catalog.Table, name string) (arrow.Record, error) {
-	f, err := os.Open(filepath.Join(st.dir, "data", name))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(db.opts.Mem))
-	if err != nil {
-		return nil, fmt.Errorf("segment %s: %w", name, err)
-	}
-	defer r.Close()
-	if r.NumRecords() != 1 {
-		return nil, fmt.Errorf("segment %s: %d batches, want 1", name, r.NumRecords())
-	}
-	rec, err := r.Record(0)
-	if err != nil {
-		return nil, fmt.Errorf("segment %s: %w", name, err)
-	}
-	// the reader's record is only valid until the reader closes: copy it
-	// into the table's own memory, under the table's schema
-	rec.Retain()
-	defer rec.Release()
-	cols := make([]arrow.Array, rec.NumCols())
-	for i := range cols {
-		cols[i] = rec.Column(i)
-	}
-	return arrayNewRecord(t.ArrowSchema(), cols, rec.NumRows()), nil
-}
-
 // cleanup removes temporary files and segments the catalog does not name.
 func (st *store) cleanup(keep map[string]bool) error {
 	return filepath.WalkDir(st.dir, func(path string, d os.DirEntry, err error) error {
@@ -297,7 +274,7 @@ func (st *store) commit(db *DB) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	sc := storedCatalog{Version: 1, NextOID: db.cat.NextOID()}
-	referenced := map[arrow.Record]string{}
+	referenced := map[arrow.Record][]segmentRef{}
 	dirs := map[string]bool{}
 	for _, s := range db.cat.Schemas() {
 		if s.Temp {
@@ -309,20 +286,20 @@ func (st *store) commit(db *DB) error {
 		}
 		for _, t := range s.Tables {
 			snap := t.Snapshot()
-			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]string, len(snap.Parts))}
+			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
 			for p, recs := range snap.Parts {
 				for _, rec := range recs {
-					name, ok := st.segments[rec]
+					refs, ok := st.segments[rec]
 					if !ok {
 						var err error
-						if name, err = st.writeSegment(t, rec); err != nil {
+						if refs, err = st.writeSegments(t, rec); err != nil {
 							snap.Release()
 							return err
 						}
-						dirs[filepath.Dir(name)] = true
+						dirs[fmt.Sprint(t.OID)] = true
 					}
-					referenced[rec] = name
-					stt.Parts[p] = append(stt.Parts[p], name)
+					referenced[rec] = refs
+					stt.Parts[p] = append(stt.Parts[p], refs...)
 				}
 			}
 			snap.Release()
@@ -371,14 +348,16 @@ func (st *store) commit(db *DB) error {
 	// old log, which open ignores, and appends fall back to full commits
 	st.resetWAL(gen)
 	// segments no longer named are garbage now that the catalog moved on
-	for rec, name := range st.segments {
+	for rec, refs := range st.segments {
 		if _, ok := referenced[rec]; !ok {
-			os.Remove(filepath.Join(st.dir, "data", name))
+			for _, ref := range refs {
+				os.Remove(filepath.Join(st.dir, "data", filepath.FromSlash(ref.File)))
+			}
 			delete(st.segments, rec)
 		}
 	}
-	for rec, name := range referenced {
-		st.segments[rec] = name
+	for rec, refs := range referenced {
+		st.segments[rec] = refs
 	}
 	return nil
 }
@@ -389,41 +368,6 @@ func sortCatalog(sc *storedCatalog) {
 	sort.Slice(sc.Views, func(i, j int) bool { return sc.Views[i].OID < sc.Views[j].OID })
 	sort.Slice(sc.Functions, func(i, j int) bool { return sc.Functions[i].OID < sc.Functions[j].OID })
 	sort.Slice(sc.Roles, func(i, j int) bool { return sc.Roles[i].Name < sc.Roles[j].Name })
-}
-
-func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (string, error) {
-	st.nextSeg++
-	name := filepath.Join(fmt.Sprint(t.OID), fmt.Sprintf("%d.arrow", st.nextSeg))
-	path := filepath.Join(st.dir, "data", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return "", err
-	}
-	w, err := ipc.NewFileWriter(st.quota.writer(f), ipc.WithSchema(rec.Schema()))
-	if err == nil {
-		err = w.Write(rec)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
-	}
-	return name, nil
 }
 
 func (st *store) writeModule(m *udf.Module) error {

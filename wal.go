@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -118,7 +119,10 @@ func replayWALEntry(db *DB, payload []byte) error {
 	if t == nil {
 		return fmt.Errorf("table with oid %d does not exist", oid)
 	}
-	r, err := ipc.NewReader(bytes.NewReader(payload[4:]), ipc.WithAllocator(db.opts.Mem))
+	// an entry holds whole appends, a single large value included: its
+	// own length is the limit on what a batch in it can take
+	limit := int64(len(payload))
+	r, err := ipc.NewReader(bytes.NewReader(payload[4:]), ipc.WithAllocator(db.opts.Mem), ipc.WithBodySizeLimit(limit), ipc.WithMetadataSizeLimit(limit))
 	if err != nil {
 		return err
 	}
@@ -207,6 +211,9 @@ func (st *store) logAppend(t *catalog.Table, recs []arrow.Record, rows int64, in
 		return false, err
 	}
 	entry := buf.Bytes()
+	if int64(len(entry)-8) > math.MaxUint32 {
+		return false, nil // too large for an entry's length: a full commit stores it
+	}
 	binary.LittleEndian.PutUint32(entry[8:12], t.OID)
 	binary.LittleEndian.PutUint32(entry[0:4], uint32(len(entry)-8))
 	binary.LittleEndian.PutUint32(entry[4:8], crc32.Checksum(entry[8:], walCRC))

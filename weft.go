@@ -38,6 +38,9 @@ type Options struct {
 	// DataDir keeps the database on disk (see persist.go); "" or ":memory:"
 	// keeps it in memory only.
 	DataDir string
+	// SegmentBytes is the size a data file of a table aims at (default 32
+	// MiB): a larger batch is stored as several files.
+	SegmentBytes int64
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
@@ -67,7 +70,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
-		st, err := openStore(opts.DataDir)
+		st, err := openStore(opts.DataDir, opts.SegmentBytes)
 		if err != nil {
 			engine.Close()
 			return nil, err
