@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -31,7 +30,8 @@ import (
 // made (each fsynced, then renamed into place), then a new catalog.json
 // (written to a temporary file, fsynced, renamed over the old one, and the
 // directory fsynced). A crash leaves the old or the new catalog, never a
-// mix; files the current catalog does not name are removed on open.
+// mix; segment files the catalog does not name are removed on open, with
+// care (see datadir.go): opening never removes what it cannot account for.
 type store struct {
 	dir  string
 	lock *os.File
@@ -138,21 +138,15 @@ func (st *store) close() {
 	st.lock.Close()
 }
 
-// load restores the catalog and table data into db.
+// load restores the catalog and table data into db (see datadir.go for
+// what opening may and may not remove).
 func (st *store) load(db *DB) error {
-	raw, err := os.ReadFile(filepath.Join(st.dir, "catalog.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		if err := st.cleanup(nil); err != nil {
-			return err
-		}
-		return st.openWAL(db, st.gen)
-	}
+	sc, err := readCatalog(st.dir)
 	if err != nil {
 		return err
 	}
-	var sc storedCatalog
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return fmt.Errorf("data directory %s: corrupt catalog.json: %w", st.dir, err)
+	if sc == nil {
+		return st.initialize(db)
 	}
 	cat := db.cat
 	for _, s := range sc.Schemas {
@@ -237,9 +231,8 @@ func (st *store) load(db *DB) error {
 		}
 	}
 	cat.SetNextOID(sc.NextOID)
-	st.nextSeg = sc.NextSeg
-	if err := st.cleanup(keep); err != nil {
-		return err
+	if st.nextSeg, err = st.cleanup(keep, sc.NextSeg); err != nil {
+		return fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
 	st.gen = sc.WALGeneration
 	st.committed = map[uint32]bool{}
@@ -252,21 +245,21 @@ func (st *store) load(db *DB) error {
 	return st.openWAL(db, st.gen)
 }
 
-// cleanup removes temporary files and segments the catalog does not name.
-func (st *store) cleanup(keep map[string]bool) error {
-	return filepath.WalkDir(st.dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(filepath.Join(st.dir, "data"), path)
-		switch {
-		case strings.HasSuffix(path, ".tmp"):
-			return os.Remove(path)
-		case strings.HasPrefix(path, filepath.Join(st.dir, "data")+string(os.PathSeparator)) && !keep[rel]:
-			return os.Remove(path)
-		}
-		return nil
-	})
+// readCatalog reads dir's catalog.json (nil when there is none).
+func readCatalog(dir string) (*storedCatalog, error) {
+	path := filepath.Join(dir, "catalog.json")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.IOError, "could not read %s: %v", path, err)
+	}
+	var sc storedCatalog
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return nil, dataCorrupted("%s is damaged: %v", path, err)
+	}
+	return &sc, nil
 }
 
 // commit writes db's current state: new segments, then the catalog.
