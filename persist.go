@@ -269,35 +269,32 @@ func (st *store) commit(db *DB) error {
 	sc := storedCatalog{Version: 1, NextOID: db.cat.NextOID()}
 	referenced := map[arrow.Record][]segmentRef{}
 	dirs := map[string]bool{}
-	for _, s := range db.cat.Schemas() {
-		if s.Temp {
-			continue // temporary tables end with their session
-		}
+	images := db.snapshotTables()
+	defer images.release()
+	for _, s := range images.schemas {
 		sc.Schemas = append(sc.Schemas, storedSchema{Name: s.Name, OID: s.OID})
 		for _, v := range s.Views {
 			sc.Views = append(sc.Views, storedView{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
 		}
-		for _, t := range s.Tables {
-			snap := t.Snapshot()
-			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
-			for p, recs := range snap.Parts {
-				for _, rec := range recs {
-					refs, ok := st.segments[rec]
-					if !ok {
-						var err error
-						if refs, err = st.writeSegments(t, rec); err != nil {
-							snap.Release()
-							return err
-						}
-						dirs[fmt.Sprint(t.OID)] = true
+	}
+	for _, img := range images.tables {
+		t, snap := img.table, img.data
+		stt := storedTable{Schema: img.schema, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
+		for p, recs := range snap.Parts {
+			for _, rec := range recs {
+				refs, ok := st.segments[rec]
+				if !ok {
+					var err error
+					if refs, err = st.writeSegments(t, rec); err != nil {
+						return err
 					}
-					referenced[rec] = refs
-					stt.Parts[p] = append(stt.Parts[p], refs...)
+					dirs[fmt.Sprint(t.OID)] = true
 				}
+				referenced[rec] = refs
+				stt.Parts[p] = append(stt.Parts[p], refs...)
 			}
-			snap.Release()
-			sc.Tables = append(sc.Tables, stt)
 		}
+		sc.Tables = append(sc.Tables, stt)
 	}
 	for _, f := range db.cat.Functions() {
 		u := f.UDF
@@ -353,6 +350,54 @@ func (st *store) commit(db *DB) error {
 		st.segments[rec] = refs
 	}
 	return nil
+}
+
+// tableImages is the data of every stored table at one moment.
+type tableImages struct {
+	schemas []*catalog.Schema // but temporary ones
+	tables  []tableImage
+}
+
+type tableImage struct {
+	schema string
+	table  *catalog.Table
+	data   *catalog.Snapshot
+}
+
+func (im *tableImages) release() {
+	for _, t := range im.tables {
+		t.data.Release()
+	}
+}
+
+// snapshotTables takes the data of every stored table while no commit is
+// installing into several tables (installTogether), so that what is
+// stored holds all of such a commit or none of it.
+func (db *DB) snapshotTables() *tableImages {
+	db.installMu.RLock()
+	defer db.installMu.RUnlock()
+	im := &tableImages{}
+	for _, s := range db.cat.Schemas() {
+		if s.Temp {
+			continue // temporary tables end with their session
+		}
+		im.schemas = append(im.schemas, s)
+		for _, t := range s.Tables {
+			im.tables = append(im.tables, tableImage{schema: s.Name, table: t, data: t.Snapshot()})
+		}
+	}
+	return im
+}
+
+// installTogether runs install, which puts new data into several tables
+// (a transaction block's COMMIT, a cascade, an undo), with no checkpoint
+// taking its snapshots meanwhile. install must not take a table lock or
+// the store's (the caller holds the table locks it needs; a checkpoint
+// holds the store's while it waits here).
+func (db *DB) installTogether(install func()) {
+	db.installMu.Lock()
+	defer db.installMu.Unlock()
+	install()
 }
 
 func sortCatalog(sc *storedCatalog) {

@@ -7,6 +7,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -49,6 +50,13 @@ type DB struct {
 	udf   *udf.Engine
 	opts  Options
 	store *store // nil: in memory only
+	// installMu makes installs into several tables atomic for checkpoints:
+	// installTogether holds it exclusively, a checkpoint's snapshot of all
+	// tables shared. Lock order: table locks, then the store's, then this.
+	installMu sync.RWMutex
+	// betweenInstalls, for tests, runs between the tables a COMMIT
+	// installs.
+	betweenInstalls func()
 	// tempSchemas numbers the sessions' schemas of temporary tables.
 	tempSchemas atomic.Int64
 }
