@@ -1,7 +1,6 @@
 package weft
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -122,7 +121,8 @@ func (st *store) storedData() (string, error) {
 // isEmptyFirstLog reports a log a new database starts with: a header of
 // generation 0 and no entries.
 func isEmptyFirstLog(raw []byte) bool {
-	return len(raw) == walHeaderSize && string(raw[:8]) == walMagic && binary.LittleEndian.Uint64(raw[8:16]) == 0
+	lg, err := parseWALHeader(raw)
+	return err == nil && lg.gen == 0 && int64(len(raw)) == lg.end
 }
 
 // initialize makes dir a new, empty database, unless it holds data a lost

@@ -152,8 +152,8 @@ func TestNewDirectories(t *testing.T) {
 	// a directory an earlier version opened and closed: a log of
 	// generation 0 and nothing else
 	old := t.TempDir()
-	header := make([]byte, walHeaderSize)
-	copy(header, walMagic)
+	header := make([]byte, walHeaderSizeV1)
+	copy(header, walMagicV1)
 	for _, d := range []string{"data", "modules"} {
 		os.MkdirAll(filepath.Join(old, d), 0o755)
 	}
@@ -209,7 +209,7 @@ func TestCleanupIsConservative(t *testing.T) {
 
 func readTestCatalog(t *testing.T, dir string) *storedCatalog {
 	t.Helper()
-	sc, err := readCatalog(dir)
+	sc, _, err := readCatalog(dir)
 	if err != nil || sc == nil {
 		t.Fatalf("catalog: %v", err)
 	}

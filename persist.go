@@ -2,8 +2,6 @@ package weft
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -141,7 +139,7 @@ func (st *store) close() {
 // load restores the catalog and table data into db (see datadir.go for
 // what opening may and may not remove).
 func (st *store) load(db *DB) error {
-	sc, err := readCatalog(st.dir)
+	sc, legacy, err := readCatalog(st.dir)
 	if err != nil {
 		return err
 	}
@@ -242,31 +240,20 @@ func (st *store) load(db *DB) error {
 	for _, v := range sc.Views {
 		st.committed[v.OID] = true
 	}
-	return st.openWAL(db, st.gen)
-}
-
-// readCatalog reads dir's catalog.json (nil when there is none).
-func readCatalog(dir string) (*storedCatalog, error) {
-	path := filepath.Join(dir, "catalog.json")
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	if err := st.openWAL(db, st.gen); err != nil {
+		return err
 	}
-	if err != nil {
-		return nil, sqlerr.New(sqlerr.IOError, "could not read %s: %v", path, err)
+	if legacy {
+		return st.commit(db) // the catalog gets its checksums
 	}
-	var sc storedCatalog
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return nil, dataCorrupted("%s is damaged: %v", path, err)
-	}
-	return &sc, nil
+	return nil
 }
 
 // commit writes db's current state: new segments, then the catalog.
 func (st *store) commit(db *DB) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	sc := storedCatalog{Version: 1, NextOID: db.cat.NextOID()}
+	sc := storedCatalog{Version: catalogFormat, NextOID: db.cat.NextOID()}
 	referenced := map[arrow.Record][]segmentRef{}
 	dirs := map[string]bool{}
 	images := db.snapshotTables()
@@ -319,7 +306,7 @@ func (st *store) commit(db *DB) error {
 			return err
 		}
 	}
-	raw, err := json.MarshalIndent(sc, "", " ")
+	raw, err := encodeCatalog(&sc)
 	if err != nil {
 		return err
 	}
