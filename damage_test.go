@@ -78,43 +78,7 @@ func walEntries(t *testing.T, dir string) *walLog {
 // every case fails the open with XX001 naming the damaged file (and, for
 // segments, the table) and changes nothing; never a wrong answer.
 func TestDamageIsAnError(t *testing.T) {
-	wal := func(dir string) string { return filepath.Join(dir, "wal.log") }
-	catalogFile := func(dir string) string { return filepath.Join(dir, "catalog.json") }
-	for _, c := range []struct {
-		name   string
-		damage func(t *testing.T, dir string)
-		want   []string // in the message
-	}{
-		{"segment: 16 bytes flipped", func(t *testing.T, dir string) { flip(t, firstSegment(t, dir), 200, 16) }, []string{"public.seg", ".arrow", "checksum"}},
-		{"segment: last byte flipped", func(t *testing.T, dir string) { flip(t, firstSegment(t, dir), -1, 1) }, []string{"public.seg", "checksum"}},
-		{"segment: truncated", func(t *testing.T, dir string) { truncateBy(t, firstSegment(t, dir), 100) }, []string{"public.seg", "bytes"}},
-		{"segment: deleted", func(t *testing.T, dir string) { os.Remove(firstSegment(t, dir)) }, []string{"public.seg", "missing"}},
-		{"catalog: byte flipped", func(t *testing.T, dir string) { flip(t, catalogFile(dir), 300, 1) }, []string{"catalog.json"}},
-		{"catalog: a number changed", func(t *testing.T, dir string) {
-			raw, _ := os.ReadFile(catalogFile(dir))
-			raw = bytes.Replace(raw, []byte(`"name": "seg"`), []byte(`"name": "sex"`), 1)
-			os.WriteFile(catalogFile(dir), raw, 0o644)
-		}, []string{"catalog.json", "checksum"}},
-		{"catalog: truncated", func(t *testing.T, dir string) { truncateBy(t, catalogFile(dir), 40) }, []string{"catalog.json"}},
-		{"catalog: checksum field renamed", func(t *testing.T, dir string) {
-			raw, _ := os.ReadFile(catalogFile(dir))
-			os.WriteFile(catalogFile(dir), bytes.Replace(raw, []byte(`"crc32c"`), []byte(`"crc32d"`), 1), 0o644)
-		}, []string{"catalog.json", "damaged"}},
-		{"wal: magic flipped", func(t *testing.T, dir string) { flip(t, wal(dir), 0, 1) }, []string{"wal.log", "header"}},
-		{"wal: generation flipped", func(t *testing.T, dir string) { flip(t, wal(dir), 8, 1) }, []string{"wal.log", "header checksum"}},
-		{"wal: shorter than its header", func(t *testing.T, dir string) { os.Truncate(wal(dir), 20) }, []string{"wal.log", "header"}},
-		{"wal: first entry's payload flipped", func(t *testing.T, dir string) {
-			flip(t, wal(dir), walEntries(t, dir).entries[0].off+walEntryHeader+30, 1)
-		}, []string{"wal.log", "checksum"}},
-		{"wal: middle entry's length flipped", func(t *testing.T, dir string) {
-			flip(t, wal(dir), walEntries(t, dir).entries[1].off+1, 1)
-		}, []string{"wal.log", "length"}},
-		{"wal: middle entry's length made huge", func(t *testing.T, dir string) {
-			flip(t, wal(dir), walEntries(t, dir).entries[1].off+3, 1)
-		}, []string{"wal.log", "length"}},
-		{"wal: last entry's payload flipped", func(t *testing.T, dir string) { flip(t, wal(dir), -3, 1) }, []string{"wal.log", "checksum"}},
-		{"wal: deleted", func(t *testing.T, dir string) { os.Remove(wal(dir)) }, []string{"wal.log", "missing"}},
-	} {
+	for _, c := range damageCases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			makeDatabase(t, dir)
@@ -140,6 +104,48 @@ func TestDamageIsAnError(t *testing.T) {
 			t.Log(e.Message)
 		})
 	}
+}
+
+func walFile(dir string) string     { return filepath.Join(dir, "wal.log") }
+func catalogFile(dir string) string { return filepath.Join(dir, "catalog.json") }
+
+// damageCases damage one file of a directory makeDatabase filled; want
+// is what the error says.
+var damageCases = []struct {
+	name   string
+	file   string // as weft check names it ("" for a segment)
+	damage func(t *testing.T, dir string)
+	want   []string
+}{
+	{"segment: 16 bytes flipped", "", func(t *testing.T, dir string) { flip(t, firstSegment(t, dir), 200, 16) }, []string{"public.seg", ".arrow", "checksum"}},
+	{"segment: last byte flipped", "", func(t *testing.T, dir string) { flip(t, firstSegment(t, dir), -1, 1) }, []string{"public.seg", "checksum"}},
+	{"segment: truncated", "", func(t *testing.T, dir string) { truncateBy(t, firstSegment(t, dir), 100) }, []string{"public.seg", "bytes"}},
+	{"segment: deleted", "", func(t *testing.T, dir string) { os.Remove(firstSegment(t, dir)) }, []string{"public.seg", "missing"}},
+	{"catalog: byte flipped", "catalog.json", func(t *testing.T, dir string) { flip(t, catalogFile(dir), 300, 1) }, []string{"catalog.json"}},
+	{"catalog: a number changed", "catalog.json", func(t *testing.T, dir string) {
+		raw, _ := os.ReadFile(catalogFile(dir))
+		raw = bytes.Replace(raw, []byte(`"name": "seg"`), []byte(`"name": "sex"`), 1)
+		os.WriteFile(catalogFile(dir), raw, 0o644)
+	}, []string{"catalog.json", "checksum"}},
+	{"catalog: truncated", "catalog.json", func(t *testing.T, dir string) { truncateBy(t, catalogFile(dir), 40) }, []string{"catalog.json"}},
+	{"catalog: checksum field renamed", "catalog.json", func(t *testing.T, dir string) {
+		raw, _ := os.ReadFile(catalogFile(dir))
+		os.WriteFile(catalogFile(dir), bytes.Replace(raw, []byte(`"crc32c"`), []byte(`"crc32d"`), 1), 0o644)
+	}, []string{"catalog.json", "damaged"}},
+	{"wal: magic flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), 0, 1) }, []string{"wal.log", "header"}},
+	{"wal: generation flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), 8, 1) }, []string{"wal.log", "header checksum"}},
+	{"wal: shorter than its header", "wal.log", func(t *testing.T, dir string) { os.Truncate(walFile(dir), 20) }, []string{"wal.log", "header"}},
+	{"wal: first entry's payload flipped", "wal.log", func(t *testing.T, dir string) {
+		flip(t, walFile(dir), walEntries(t, dir).entries[0].off+walEntryHeader+30, 1)
+	}, []string{"wal.log", "checksum"}},
+	{"wal: middle entry's length flipped", "wal.log", func(t *testing.T, dir string) {
+		flip(t, walFile(dir), walEntries(t, dir).entries[1].off+1, 1)
+	}, []string{"wal.log", "length"}},
+	{"wal: middle entry's length made huge", "wal.log", func(t *testing.T, dir string) {
+		flip(t, walFile(dir), walEntries(t, dir).entries[1].off+3, 1)
+	}, []string{"wal.log", "length"}},
+	{"wal: last entry's payload flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), -3, 1) }, []string{"wal.log", "checksum"}},
+	{"wal: deleted", "wal.log", func(t *testing.T, dir string) { os.Remove(walFile(dir)) }, []string{"wal.log", "missing"}},
 }
 
 // TestTornLogEntryIsCut: a final entry cut short anywhere (in its header

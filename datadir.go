@@ -53,6 +53,9 @@ type segmentFile struct {
 func (st *store) segmentFiles() ([]segmentFile, bool, error) {
 	data := filepath.Join(st.dir, "data")
 	dirs, err := os.ReadDir(data)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -97,7 +100,7 @@ func (st *store) storedData() (string, error) {
 		return "files under data/", nil
 	}
 	mods, err := os.ReadDir(filepath.Join(st.dir, "modules"))
-	if err != nil {
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
 	for _, m := range mods {

@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -209,9 +210,16 @@ func (st *store) load(db *DB) error {
 		}
 	}
 	for _, f := range sc.Functions {
-		code, err := os.ReadFile(filepath.Join(st.dir, "modules", f.Module+".wasm"))
+		path := filepath.Join(st.dir, "modules", f.Module+".wasm")
+		code, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return dataCorrupted("module file %s of function %s is missing", path, f.Name)
+		}
 		if err != nil {
 			return fmt.Errorf("function %s: module %s: %w", f.Name, f.Module, err)
+		}
+		if err := checkModuleHash(code, f.Module); err != nil {
+			return dataCorrupted("module file %s of function %s is damaged: %v", path, f.Name, err)
 		}
 		mod, err := db.udf.Load(context.Background(), code)
 		if err != nil {
