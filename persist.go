@@ -39,6 +39,8 @@ type store struct {
 	segments map[arrow.Record][]segmentRef // batches already on disk
 	// segmentBytes is the target size of a segment file
 	segmentBytes int64
+	// newTableDirs: a directory was made under data/ since its last fsync
+	newTableDirs bool
 	nextSeg      uint64
 	gen          uint64 // the write-ahead log generation the catalog names
 	wal          *wal   // nil while unusable (a checkpoint makes a new one)
@@ -313,6 +315,13 @@ func (st *store) commit(db *DB) error {
 		if err := syncDir(filepath.Join(st.dir, "data", d)); err != nil {
 			return err
 		}
+	}
+	if st.newTableDirs {
+		// a new table directory's own entry must be durable too
+		if err := syncDir(filepath.Join(st.dir, "data")); err != nil {
+			return err
+		}
+		st.newTableDirs = false
 	}
 	raw, err := encodeCatalog(&sc)
 	if err != nil {

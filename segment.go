@@ -134,8 +134,11 @@ func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (segmentRef, e
 	st.nextSeg++
 	name := filepath.Join(fmt.Sprint(t.OID), fmt.Sprintf("%d.arrow", st.nextSeg))
 	path := filepath.Join(st.dir, "data", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return segmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return segmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+		}
+		st.newTableDirs = true
 	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
