@@ -51,12 +51,15 @@ func TestLargeBatchesAreSplitIntoSegments(t *testing.T) {
 	mustSQL(t, s, "CREATE TABLE docs (id int, body text)")
 	// 2000 rows of 1280 bytes: two batches of 1000 rows, 1.3 MB each
 	mustSQL(t, s, "INSERT INTO docs SELECT g, repeat(md5(g::text), 40) FROM generate_series(1, 2000) g")
+	// arrays are measured by their elements
+	mustSQL(t, s, "CREATE TABLE tagged (id int, tags text[])")
+	mustSQL(t, s, "INSERT INTO tagged SELECT g, ARRAY[repeat(md5(g::text), 20), md5(g::text)] FROM generate_series(1, 1000) g")
 	mustSQL(t, s, "CHECKPOINT")
 	s.Close()
 	closeClean(t, db, mem)
 
 	sizes := segmentSizes(t, dir)
-	if len(sizes) < 1280*2000/target {
+	if len(sizes) < (1280*2000+680*1000)/target {
 		t.Errorf("%d segment files for 2.5 MB at a target of %d bytes", len(sizes), target)
 	}
 	for _, n := range sizes {
@@ -69,6 +72,9 @@ func TestLargeBatchesAreSplitIntoSegments(t *testing.T) {
 	const query = "SELECT count(*), sum(id), sum(length(body)), count(*) FILTER (WHERE body = repeat(md5(id::text), 40)) FROM docs"
 	if got := one(t, s, query); got != "2000|2001000|2560000|2000" {
 		t.Errorf("after a restart: %s", got)
+	}
+	if got := one(t, s, "SELECT count(*), sum(length(tags[1])), count(*) FILTER (WHERE tags[2] = md5(id::text)) FROM tagged"); got != "1000|640000|1000" {
+		t.Errorf("arrays after a restart: %s", got)
 	}
 	// an UPDATE of one row rewrites a split batch's files, and they read back
 	mustSQL(t, s, "UPDATE docs SET body = 'short' WHERE id = 7")
