@@ -20,10 +20,17 @@ import (
 // store keeps a database in a data directory:
 //
 //	LOCK                  held (flock) by the one process that has it open
-//	catalog.json          schemas, tables with their segment lists, views,
-//	                      roles and functions; replaced atomically
-//	data/<oid>/<n>.arrow  one Arrow IPC file per table batch, never changed
+//	catalog.json          schemas, tables with their segment lists (each
+//	                      segment with its size, rows and CRC-32C), views,
+//	                      roles and functions; replaced atomically, with a
+//	                      checksum of its own (catalogfile.go)
+//	data/<oid>/<n>.arrow  Arrow IPC files of table batches (a large batch
+//	                      takes several, segment.go), never changed
 //	modules/<sha256>.wasm wasm modules functions use
+//	wal.log               the write-ahead log of small appends (wal.go)
+//
+// Reading checks every checksum: damage is an XX001 error naming the
+// file, never a wrong answer.
 //
 // Every statement that changes anything commits by writing the segments it
 // made (each fsynced, then renamed into place), then a new catalog.json
