@@ -500,11 +500,14 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	if err != nil {
 		return fail(err)
 	}
-	s.install(t, parts, nil)
-	for name, ks := range sets {
-		s.current(t).SetKeySet(name, ks)
-	}
-	s.installChildren(t, children)
+	// the table and the rows a cascade changed go in together
+	s.db.installTogether(func() {
+		s.install(t, parts, nil)
+		for name, ks := range sets {
+			s.current(t).SetKeySet(name, ks)
+		}
+		s.installChildren(t, children)
+	})
 	return counted, nil
 }
 

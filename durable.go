@@ -1,6 +1,8 @@
 package weft
 
 import (
+	"sort"
+
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 )
@@ -109,13 +111,28 @@ func (s *Session) commitWrites() error {
 		s.db.store.dropUncommitted(s.db.cat)
 	}
 	if err != nil && w != nil {
-		for t, before := range w.before {
-			t.Lock()
-			if ours, ok := w.after[t]; !ok || t.Current() == ours {
-				t.Restore(before)
-			}
-			t.Unlock()
-		}
+		s.undoWrites(w)
 	}
 	return err
+}
+
+// undoWrites puts back the tables a statement that could not be stored
+// wrote (unless another statement wrote them since), all at once.
+func (s *Session) undoWrites(w *stmtWrites) {
+	tables := make([]*catalog.Table, 0, len(w.before))
+	for t := range w.before {
+		tables = append(tables, t)
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].OID < tables[j].OID })
+	for _, t := range tables {
+		t.Lock()
+		defer t.Unlock()
+	}
+	s.db.installTogether(func() {
+		for _, t := range tables {
+			if ours, ok := w.after[t]; !ok || t.Current() == ours {
+				t.Restore(w.before[t])
+			}
+		}
+	})
 }

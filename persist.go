@@ -2,18 +2,15 @@ package weft
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -23,26 +20,38 @@ import (
 // store keeps a database in a data directory:
 //
 //	LOCK                  held (flock) by the one process that has it open
-//	catalog.json          schemas, tables with their segment lists, views,
-//	                      roles and functions; replaced atomically
-//	data/<oid>/<n>.arrow  one Arrow IPC file per table batch, never changed
+//	catalog.json          schemas, tables with their segment lists (each
+//	                      segment with its size, rows and CRC-32C), views,
+//	                      roles and functions; replaced atomically, with a
+//	                      checksum of its own (catalogfile.go)
+//	data/<oid>/<n>.arrow  Arrow IPC files of table batches (a large batch
+//	                      takes several, segment.go), never changed
 //	modules/<sha256>.wasm wasm modules functions use
+//	wal.log               the write-ahead log of small appends (wal.go)
+//
+// Reading checks every checksum: damage is an XX001 error naming the
+// file, never a wrong answer.
 //
 // Every statement that changes anything commits by writing the segments it
 // made (each fsynced, then renamed into place), then a new catalog.json
 // (written to a temporary file, fsynced, renamed over the old one, and the
 // directory fsynced). A crash leaves the old or the new catalog, never a
-// mix; files the current catalog does not name are removed on open.
+// mix; segment files the catalog does not name are removed on open, with
+// care (see datadir.go): opening never removes what it cannot account for.
 type store struct {
 	dir  string
 	lock *os.File
 
 	mu       sync.Mutex
-	segments map[arrow.Record]string // batches already on disk
-	nextSeg  uint64
-	gen      uint64 // the write-ahead log generation the catalog names
-	wal      *wal   // nil while unusable (a checkpoint makes a new one)
-	quota    diskQuota
+	segments map[arrow.Record][]segmentRef // batches already on disk
+	// segmentBytes is the target size of a segment file
+	segmentBytes int64
+	// newTableDirs: a directory was made under data/ since its last fsync
+	newTableDirs bool
+	nextSeg      uint64
+	gen          uint64 // the write-ahead log generation the catalog names
+	wal          *wal   // nil while unusable (a checkpoint makes a new one)
+	quota        diskQuota
 	// committed holds the OIDs of the tables and views the catalog on
 	// disk names (to drop ones whose creation could not be stored)
 	committed map[uint32]bool
@@ -79,7 +88,7 @@ type storedTable struct {
 	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
 	Comment string               `json:"comment,omitempty"`
 	Indexes []catalog.Key        `json:"indexes,omitempty"`
-	Parts   [][]string           `json:"parts"` // segment files per partition
+	Parts   [][]segmentRef       `json:"parts"` // segment files per partition
 }
 
 type storedView struct {
@@ -107,8 +116,9 @@ type storedFunction struct {
 	FromManifest bool         `json:"from_manifest"`
 }
 
-// openStore locks dir (creating it) and returns the store.
-func openStore(dir string) (*store, error) {
+// openStore locks dir (creating it) and returns the store, whose segment
+// files aim at segmentBytes (0: the default).
+func openStore(dir string, segmentBytes int64) (*store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
@@ -123,7 +133,10 @@ func openStore(dir string) (*store, error) {
 		lock.Close()
 		return nil, sqlerr.New(sqlerr.ObjectInUse, "data directory %s is in use by another process", dir)
 	}
-	return &store{dir: dir, lock: lock, segments: map[arrow.Record]string{}}, nil
+	if segmentBytes <= 0 {
+		segmentBytes = defaultSegmentBytes
+	}
+	return &store{dir: dir, lock: lock, segments: map[arrow.Record][]segmentRef{}, segmentBytes: segmentBytes}, nil
 }
 
 func (st *store) close() {
@@ -133,21 +146,15 @@ func (st *store) close() {
 	st.lock.Close()
 }
 
-// load restores the catalog and table data into db.
+// load restores the catalog and table data into db (see datadir.go for
+// what opening may and may not remove).
 func (st *store) load(db *DB) error {
-	raw, err := os.ReadFile(filepath.Join(st.dir, "catalog.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		if err := st.cleanup(nil); err != nil {
-			return err
-		}
-		return st.openWAL(db, st.gen)
-	}
+	sc, legacy, err := readCatalog(st.dir)
 	if err != nil {
 		return err
 	}
-	var sc storedCatalog
-	if err := json.Unmarshal(raw, &sc); err != nil {
-		return fmt.Errorf("data directory %s: corrupt catalog.json: %w", st.dir, err)
+	if sc == nil {
+		return st.initialize(db)
 	}
 	cat := db.cat
 	for _, s := range sc.Schemas {
@@ -179,20 +186,21 @@ func (st *store) load(db *DB) error {
 		}
 		tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes
 		parts := make([][]arrow.Record, len(t.Parts))
-		for p, files := range t.Parts {
-			for _, f := range files {
-				rec, err := st.readSegment(db, tbl, f)
+		schema := tbl.ArrowSchema()
+		for p, refs := range t.Parts {
+			for i := range refs {
+				rec, err := readSegmentFile(db.opts.Mem, st.dir, &refs[i], schema, t.Schema+"."+t.Name)
 				if err != nil {
 					for _, ps := range parts {
 						for _, r := range ps {
 							r.Release()
 						}
 					}
-					return fmt.Errorf("table %s.%s: %w", t.Schema, t.Name, err)
+					return err
 				}
 				parts[p] = append(parts[p], rec)
-				st.segments[rec] = f
-				keep[f] = true
+				st.segments[rec] = []segmentRef{refs[i]}
+				keep[refs[i].File] = true
 			}
 		}
 		tbl.Lock()
@@ -211,9 +219,16 @@ func (st *store) load(db *DB) error {
 		}
 	}
 	for _, f := range sc.Functions {
-		code, err := os.ReadFile(filepath.Join(st.dir, "modules", f.Module+".wasm"))
+		path := filepath.Join(st.dir, "modules", f.Module+".wasm")
+		code, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			return dataCorrupted("module file %s of function %s is missing", path, f.Name)
+		}
 		if err != nil {
 			return fmt.Errorf("function %s: module %s: %w", f.Name, f.Module, err)
+		}
+		if err := checkModuleHash(code, f.Module); err != nil {
+			return dataCorrupted("module file %s of function %s is damaged: %v", path, f.Name, err)
 		}
 		mod, err := db.udf.Load(context.Background(), code)
 		if err != nil {
@@ -231,9 +246,8 @@ func (st *store) load(db *DB) error {
 		}
 	}
 	cat.SetNextOID(sc.NextOID)
-	st.nextSeg = sc.NextSeg
-	if err := st.cleanup(keep); err != nil {
-		return err
+	if st.nextSeg, err = st.cleanup(keep, sc.NextSeg); err != nil {
+		return fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
 	st.gen = sc.WALGeneration
 	st.committed = map[uint32]bool{}
@@ -243,91 +257,48 @@ func (st *store) load(db *DB) error {
 	for _, v := range sc.Views {
 		st.committed[v.OID] = true
 	}
-	return st.openWAL(db, st.gen)
-}
-
-func (st *store) readSegment(db *DB, t *catalog.Table, name string) (arrow.Record, error) {
-	f, err := os.Open(filepath.Join(st.dir, "data", name))
-	if err != nil {
-		return nil, err
+	if err := st.openWAL(db, st.gen); err != nil {
+		return err
 	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f, ipc.WithAllocator(db.opts.Mem))
-	if err != nil {
-		return nil, fmt.Errorf("segment %s: %w", name, err)
+	if legacy {
+		return st.commit(db) // the catalog gets its checksums
 	}
-	defer r.Close()
-	if r.NumRecords() != 1 {
-		return nil, fmt.Errorf("segment %s: %d batches, want 1", name, r.NumRecords())
-	}
-	rec, err := r.Record(0)
-	if err != nil {
-		return nil, fmt.Errorf("segment %s: %w", name, err)
-	}
-	// the reader's record is only valid until the reader closes: copy it
-	// into the table's own memory, under the table's schema
-	rec.Retain()
-	defer rec.Release()
-	cols := make([]arrow.Array, rec.NumCols())
-	for i := range cols {
-		cols[i] = rec.Column(i)
-	}
-	return arrayNewRecord(t.ArrowSchema(), cols, rec.NumRows()), nil
-}
-
-// cleanup removes temporary files and segments the catalog does not name.
-func (st *store) cleanup(keep map[string]bool) error {
-	return filepath.WalkDir(st.dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(filepath.Join(st.dir, "data"), path)
-		switch {
-		case strings.HasSuffix(path, ".tmp"):
-			return os.Remove(path)
-		case strings.HasPrefix(path, filepath.Join(st.dir, "data")+string(os.PathSeparator)) && !keep[rel]:
-			return os.Remove(path)
-		}
-		return nil
-	})
+	return nil
 }
 
 // commit writes db's current state: new segments, then the catalog.
 func (st *store) commit(db *DB) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	sc := storedCatalog{Version: 1, NextOID: db.cat.NextOID()}
-	referenced := map[arrow.Record]string{}
+	sc := storedCatalog{Version: catalogFormat, NextOID: db.cat.NextOID()}
+	referenced := map[arrow.Record][]segmentRef{}
 	dirs := map[string]bool{}
-	for _, s := range db.cat.Schemas() {
-		if s.Temp {
-			continue // temporary tables end with their session
-		}
+	images := db.snapshotTables()
+	defer images.release()
+	for _, s := range images.schemas {
 		sc.Schemas = append(sc.Schemas, storedSchema{Name: s.Name, OID: s.OID})
 		for _, v := range s.Views {
 			sc.Views = append(sc.Views, storedView{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
 		}
-		for _, t := range s.Tables {
-			snap := t.Snapshot()
-			stt := storedTable{Schema: s.Name, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]string, len(snap.Parts))}
-			for p, recs := range snap.Parts {
-				for _, rec := range recs {
-					name, ok := st.segments[rec]
-					if !ok {
-						var err error
-						if name, err = st.writeSegment(t, rec); err != nil {
-							snap.Release()
-							return err
-						}
-						dirs[filepath.Dir(name)] = true
+	}
+	for _, img := range images.tables {
+		t, snap := img.table, img.data
+		stt := storedTable{Schema: img.schema, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
+		for p, recs := range snap.Parts {
+			for _, rec := range recs {
+				refs, ok := st.segments[rec]
+				if !ok {
+					var err error
+					if refs, err = st.writeSegments(t, rec); err != nil {
+						return err
 					}
-					referenced[rec] = name
-					stt.Parts[p] = append(stt.Parts[p], name)
+					dirs[fmt.Sprint(t.OID)] = true
 				}
+				referenced[rec] = refs
+				stt.Parts[p] = append(stt.Parts[p], refs...)
 			}
-			snap.Release()
-			sc.Tables = append(sc.Tables, stt)
 		}
+		sc.Tables = append(sc.Tables, stt)
 	}
 	for _, f := range db.cat.Functions() {
 		u := f.UDF
@@ -352,7 +323,14 @@ func (st *store) commit(db *DB) error {
 			return err
 		}
 	}
-	raw, err := json.MarshalIndent(sc, "", " ")
+	if st.newTableDirs {
+		// a new table directory's own entry must be durable too
+		if err := syncDir(filepath.Join(st.dir, "data")); err != nil {
+			return err
+		}
+		st.newTableDirs = false
+	}
+	raw, err := encodeCatalog(&sc)
 	if err != nil {
 		return err
 	}
@@ -371,16 +349,66 @@ func (st *store) commit(db *DB) error {
 	// old log, which open ignores, and appends fall back to full commits
 	st.resetWAL(gen)
 	// segments no longer named are garbage now that the catalog moved on
-	for rec, name := range st.segments {
+	for rec, refs := range st.segments {
 		if _, ok := referenced[rec]; !ok {
-			os.Remove(filepath.Join(st.dir, "data", name))
+			for _, ref := range refs {
+				os.Remove(filepath.Join(st.dir, "data", filepath.FromSlash(ref.File)))
+			}
 			delete(st.segments, rec)
 		}
 	}
-	for rec, name := range referenced {
-		st.segments[rec] = name
+	for rec, refs := range referenced {
+		st.segments[rec] = refs
 	}
 	return nil
+}
+
+// tableImages is the data of every stored table at one moment.
+type tableImages struct {
+	schemas []*catalog.Schema // but temporary ones
+	tables  []tableImage
+}
+
+type tableImage struct {
+	schema string
+	table  *catalog.Table
+	data   *catalog.Snapshot
+}
+
+func (im *tableImages) release() {
+	for _, t := range im.tables {
+		t.data.Release()
+	}
+}
+
+// snapshotTables takes the data of every stored table while no commit is
+// installing into several tables (installTogether), so that what is
+// stored holds all of such a commit or none of it.
+func (db *DB) snapshotTables() *tableImages {
+	db.installMu.RLock()
+	defer db.installMu.RUnlock()
+	im := &tableImages{}
+	for _, s := range db.cat.Schemas() {
+		if s.Temp {
+			continue // temporary tables end with their session
+		}
+		im.schemas = append(im.schemas, s)
+		for _, t := range s.Tables {
+			im.tables = append(im.tables, tableImage{schema: s.Name, table: t, data: t.Snapshot()})
+		}
+	}
+	return im
+}
+
+// installTogether runs install, which puts new data into several tables
+// (a transaction block's COMMIT, a cascade, an undo), with no checkpoint
+// taking its snapshots meanwhile. install must not take a table lock or
+// the store's (the caller holds the table locks it needs; a checkpoint
+// holds the store's while it waits here).
+func (db *DB) installTogether(install func()) {
+	db.installMu.Lock()
+	defer db.installMu.Unlock()
+	install()
 }
 
 func sortCatalog(sc *storedCatalog) {
@@ -389,41 +417,6 @@ func sortCatalog(sc *storedCatalog) {
 	sort.Slice(sc.Views, func(i, j int) bool { return sc.Views[i].OID < sc.Views[j].OID })
 	sort.Slice(sc.Functions, func(i, j int) bool { return sc.Functions[i].OID < sc.Functions[j].OID })
 	sort.Slice(sc.Roles, func(i, j int) bool { return sc.Roles[i].Name < sc.Roles[j].Name })
-}
-
-func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (string, error) {
-	st.nextSeg++
-	name := filepath.Join(fmt.Sprint(t.OID), fmt.Sprintf("%d.arrow", st.nextSeg))
-	path := filepath.Join(st.dir, "data", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return "", err
-	}
-	w, err := ipc.NewFileWriter(st.quota.writer(f), ipc.WithSchema(rec.Schema()))
-	if err == nil {
-		err = w.Write(rec)
-	}
-	if err == nil {
-		err = w.Close()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
-	}
-	return name, nil
 }
 
 func (st *store) writeModule(m *udf.Module) error {

@@ -96,8 +96,13 @@ func TestDataDirectoryIsLocked(t *testing.T) {
 }
 
 // TestCrashKeepsAcknowledgedWrites kills a writer process with SIGKILL at
-// random moments (0–80 ms after its first acknowledged statement), 20 times, and checks after each restart that every
-// acknowledged statement is there and nothing half-applied is.
+// random moments (0–80 ms after its first acknowledged statement), 20
+// times, and checks after each restart that every acknowledged statement
+// is there and nothing half-applied is. Beside the statements, the writer
+// runs transaction blocks that each move an amount from one table to
+// another (an UPDATE and an INSERT), and a session that checkpoints all
+// the time: after every restart the amounts add up, so no checkpoint
+// stored half a block.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if dir := os.Getenv("WEFT_CRASH_WRITER"); dir != "" {
 		crashWriter(dir)
@@ -105,12 +110,15 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 	dir := t.TempDir()
 	setup := openDir(t, dir, memory.NewGoAllocator())
-	mustExec(t, setup.NewSession(), "CREATE TABLE log (batch bigint, n bigint)")
+	mustExec(t, setup.NewSession(), `CREATE TABLE log (batch bigint, n bigint);
+		CREATE TABLE acct (id int, bal bigint); INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 10) g;
+		CREATE TABLE moves (n bigint, id int, amount bigint)`)
 	setup.Close()
-	acked := int64(0) // batches acknowledged so far, over every run
+	acked := int64(0)   // batches acknowledged so far, over every run
+	ackedTx := int64(0) // transfer blocks acknowledged so far
 	for round := 0; round < 20; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKeepsAcknowledgedWrites$")
-		cmd.Env = append(os.Environ(), "WEFT_CRASH_WRITER="+dir, fmt.Sprintf("WEFT_CRASH_FROM=%d", acked+1))
+		cmd.Env = append(os.Environ(), "WEFT_CRASH_WRITER="+dir, fmt.Sprintf("WEFT_CRASH_FROM=%d", acked+1), fmt.Sprintf("WEFT_CRASH_TX_FROM=%d", ackedTx+1))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -121,17 +129,27 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		sc := bufio.NewScanner(out)
 		done := make(chan struct{})
 		firstAck := make(chan struct{})
-		var ackedNow atomic.Int64
+		var ackedNow, ackedTxNow atomic.Int64
 		ackedNow.Store(acked)
+		ackedTxNow.Store(ackedTx)
+		var writerErr atomic.Value
 		go func() {
 			seen := false
 			for sc.Scan() {
-				if n, err := strconv.ParseInt(strings.TrimPrefix(sc.Text(), "ack "), 10, 64); err == nil {
+				line := sc.Text()
+				n, err := strconv.ParseInt(line[strings.IndexByte(line, ' ')+1:], 10, 64)
+				switch {
+				case strings.HasPrefix(line, "ack ") && err == nil:
 					ackedNow.Store(n)
-					if !seen {
-						seen = true
-						close(firstAck)
-					}
+				case strings.HasPrefix(line, "tx ") && err == nil:
+					ackedTxNow.Store(n)
+				default:
+					writerErr.Store(line)
+					continue
+				}
+				if !seen {
+					seen = true
+					close(firstAck)
 				}
 			}
 			close(done)
@@ -146,12 +164,25 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		cmd.Wait()
-		acked = ackedNow.Load()
+		acked, ackedTx = ackedNow.Load(), ackedTxNow.Load()
+		if e := writerErr.Load(); e != nil {
+			t.Fatalf("round %d: the writer said %v", round, e)
+		}
 
 		db := openDir(t, dir, memory.NewGoAllocator())
 		s := db.NewSession()
 		got := rows(t, s, "SELECT count(DISTINCT batch), coalesce(max(batch), 0), count(*) FROM log")
+		moved := rows(t, s, `SELECT (SELECT sum(bal) FROM acct) + (SELECT coalesce(sum(amount), 0) FROM moves),
+			(SELECT count(*) FROM moves), (SELECT coalesce(max(n), 0) FROM moves), (SELECT count(DISTINCT n) FROM moves)`)
 		db.Close()
+		m := strings.Split(moved[0], "|")
+		total, nMoves, maxMove, distinctMoves := atoi(m[0]), atoi(m[1]), atoi(m[2]), atoi(m[3])
+		// every block is there whole or not at all; every acknowledged
+		// one is there, and at most one more
+		if total != 10000 || nMoves != maxMove || distinctMoves != maxMove || maxMove < ackedTx || maxMove > ackedTx+1 {
+			t.Fatalf("round %d: acknowledged %d transfers, found total=%d moves=%d max=%d distinct=%d", round, ackedTx, total, nMoves, maxMove, distinctMoves)
+		}
+		ackedTx = maxMove
 		parts := strings.Split(got[0], "|")
 		batches, maxBatch, total := atoi(parts[0]), atoi(parts[1]), atoi(parts[2])
 		// every acknowledged batch is there; at most one more (committed
@@ -161,9 +192,10 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		}
 		acked = maxBatch
 	}
-	if acked == 0 {
-		t.Fatal("the writer never got a statement acknowledged")
+	if acked == 0 || ackedTx == 0 {
+		t.Fatalf("the writer got %d statements and %d blocks acknowledged", acked, ackedTx)
 	}
+	t.Logf("%d statements and %d transfer blocks acknowledged over 20 crashes", acked, ackedTx)
 }
 
 // crashWriter inserts batches of 10 rows, one statement each (INSERT, a
@@ -176,6 +208,9 @@ func crashWriter(dir string) {
 		fmt.Println("open:", err)
 		os.Exit(1)
 	}
+	txFrom, _ := strconv.ParseInt(os.Getenv("WEFT_CRASH_TX_FROM"), 10, 64)
+	go crashTransfers(db, txFrom)
+	go crashCheckpoints(db)
 	s := db.NewSession()
 	from, _ := strconv.ParseInt(os.Getenv("WEFT_CRASH_FROM"), 10, 64)
 	for b := from; ; b++ {
@@ -203,6 +238,40 @@ func crashWriter(dir string) {
 			os.Exit(1)
 		}
 		fmt.Printf("ack %d\n", b)
+	}
+}
+
+// crashTransfers runs transaction blocks numbered from from, each moving
+// an amount out of one acct row into a new row of moves, printing "tx n"
+// after each COMMIT.
+func crashTransfers(db *weft.DB, from int64) {
+	s := db.NewSession()
+	for n := from; ; n++ {
+		id := n%10 + 1
+		sql := fmt.Sprintf("BEGIN; UPDATE acct SET bal = bal - %d WHERE id = %d; INSERT INTO moves VALUES (%d, %d, %d); COMMIT", n%7+1, id, n, id, n%7+1)
+		crashExec(s, sql)
+		fmt.Printf("tx %d\n", n)
+	}
+}
+
+// crashCheckpoints stores the whole database over and over, concurrently
+// with the writers.
+func crashCheckpoints(db *weft.DB) {
+	s := db.NewSession()
+	for {
+		crashExec(s, "CHECKPOINT")
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func crashExec(s *weft.Session, sql string) {
+	rs, err := s.Exec(context.Background(), sql)
+	for _, r := range rs {
+		r.Release()
+	}
+	if err != nil {
+		fmt.Printf("error: %s: %v\n", sql, err)
+		os.Exit(1)
 	}
 }
 

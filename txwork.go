@@ -158,7 +158,27 @@ func (s *Session) commitWork() error {
 		added[t] = keys
 	}
 	previous := map[*catalog.Table]*catalog.Snapshot{}
-	for _, t := range tables {
+	var installErr error
+	s.db.installTogether(func() { installErr = s.installWork(tables, merged, added, previous) })
+	if installErr != nil {
+		return installErr
+	}
+	if err := s.db.persist(); err != nil {
+		s.db.installTogether(func() { s.restoreTables(previous) })
+		return err
+	}
+	releaseSnapshots(previous)
+	return nil
+}
+
+// installWork puts the block's versions of tables in place (their locks
+// are held), keeping what each table had in previous; on a failure it
+// puts everything back.
+func (s *Session) installWork(tables []*catalog.Table, merged map[*catalog.Table][][]arrow.Record, added map[*catalog.Table][]map[string]struct{}, previous map[*catalog.Table]*catalog.Snapshot) error {
+	for i, t := range tables {
+		if i > 0 && s.db.betweenInstalls != nil {
+			s.db.betweenInstalls()
+		}
 		w := s.tx.work[t]
 		cur := t.Current()
 		cur.Retain()
@@ -181,11 +201,6 @@ func (s *Session) commitWork() error {
 		t.Replace(parts)
 		extendKeySets(t, cur, t.Current(), added[t])
 	}
-	if err := s.db.persist(); err != nil {
-		s.restoreTables(previous)
-		return err
-	}
-	releaseSnapshots(previous)
 	return nil
 }
 

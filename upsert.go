@@ -417,14 +417,16 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 	if err == nil {
 		var children []pendingInstall
 		if children, err = s.applyParentChange(ctx, t, cur, all, false, map[*catalog.Table]bool{t: true}); err == nil {
-			s.install(t, all, nil)
-			if s.tx != nil {
-				s.tx.work[t].upserted = true
-			}
-			for name, ks := range sets {
-				s.current(t).SetKeySet(name, ks)
-			}
-			s.installChildren(t, children)
+			s.db.installTogether(func() {
+				s.install(t, all, nil)
+				if s.tx != nil {
+					s.tx.work[t].upserted = true
+				}
+				for name, ks := range sets {
+					s.current(t).SetKeySet(name, ks)
+				}
+				s.installChildren(t, children)
+			})
 			var n int64
 			for _, r := range fresh {
 				n += r.NumRows()

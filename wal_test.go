@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -269,4 +271,76 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("after the disk had room again and a restart: %s", got)
 	}
 	closeClean(t, db, mem)
+}
+
+// TestCheckpointSeesWholeCommits: a checkpoint that starts while a
+// transaction block's COMMIT is between the two tables it installs stores
+// both or neither. The checkpoint runs from inside the COMMIT (a hook
+// between the tables) and gets 200 ms to take its snapshot there; it must
+// not manage, and when it does run its image adds up.
+func TestCheckpointSeesWholeCommits(t *testing.T) {
+	dir := t.TempDir()
+	db, mem := openWALTest(t, dir)
+	s := db.NewSession()
+	mustSQL(t, s, `CREATE TABLE acct (id int, bal bigint); INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 10) g;
+		CREATE TABLE moves (n bigint, amount bigint); CHECKPOINT`)
+	var imageTotal int64
+	snapped := make(chan bool)
+	db.betweenInstalls = func() {
+		done := make(chan struct{})
+		go func() {
+			im := db.snapshotTables()
+			imageTotal = sumColumn(im, "acct", 1) + sumColumn(im, "moves", 1)
+			im.release()
+			close(done)
+		}()
+		select {
+		case <-done:
+			snapped <- true // the snapshot did not wait for the commit
+		case <-time.After(200 * time.Millisecond):
+			go func() { <-done; snapped <- false }()
+		}
+	}
+	committed := make(chan error)
+	go func() {
+		committed <- execSQL(t, s, "BEGIN; UPDATE acct SET bal = bal - 5 WHERE id = 3; INSERT INTO moves VALUES (1, 5); COMMIT")
+	}()
+	if <-snapped {
+		t.Error("a checkpoint took its snapshot between the tables a COMMIT installs")
+	}
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	if imageTotal != 10000 {
+		t.Errorf("the checkpoint's image holds a total of %d, want 10000", imageTotal)
+	}
+	db.betweenInstalls = nil
+	if got := one(t, s, "SELECT (SELECT sum(bal) FROM acct), (SELECT sum(amount) FROM moves)"); got != "9995|5" {
+		t.Errorf("after the commit: %s", got)
+	}
+	s.Close()
+	crash(t, db, mem)
+	db, mem = openWALTest(t, dir)
+	if got := one(t, db.NewSession(), "SELECT (SELECT sum(bal) FROM acct), (SELECT sum(amount) FROM moves)"); got != "9995|5" {
+		t.Errorf("after a restart: %s", got)
+	}
+	closeClean(t, db, mem)
+}
+
+// sumColumn adds up bigint column col of table name in an image.
+func sumColumn(im *tableImages, name string, col int) int64 {
+	var sum int64
+	for _, ti := range im.tables {
+		if ti.table.Name != name {
+			continue
+		}
+		for _, p := range ti.data.Parts {
+			for _, r := range p {
+				for _, v := range r.Column(col).(*array.Int64).Int64Values() {
+					sum += v
+				}
+			}
+		}
+	}
+	return sum
 }

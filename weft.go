@@ -7,6 +7,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -38,6 +39,9 @@ type Options struct {
 	// DataDir keeps the database on disk (see persist.go); "" or ":memory:"
 	// keeps it in memory only.
 	DataDir string
+	// SegmentBytes is the size a data file of a table aims at (default 32
+	// MiB): a larger batch is stored as several files.
+	SegmentBytes int64
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
@@ -46,6 +50,13 @@ type DB struct {
 	udf   *udf.Engine
 	opts  Options
 	store *store // nil: in memory only
+	// installMu makes installs into several tables atomic for checkpoints:
+	// installTogether holds it exclusively, a checkpoint's snapshot of all
+	// tables shared. Lock order: table locks, then the store's, then this.
+	installMu sync.RWMutex
+	// betweenInstalls, for tests, runs between the tables a COMMIT
+	// installs.
+	betweenInstalls func()
 	// tempSchemas numbers the sessions' schemas of temporary tables.
 	tempSchemas atomic.Int64
 }
@@ -67,7 +78,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
-		st, err := openStore(opts.DataDir)
+		st, err := openStore(opts.DataDir, opts.SegmentBytes)
 		if err != nil {
 			engine.Close()
 			return nil, err

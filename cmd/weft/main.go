@@ -4,6 +4,7 @@
 //	weft -c "SQL"        run statements and print their results
 //	weft slt [-v] FILE…  run sqllogictest files
 //	weft serve           serve the database over the PostgreSQL protocol
+//	weft check --data D  verify a data directory offline (changes nothing)
 package main
 
 import (
@@ -34,6 +35,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		os.Exit(runServe(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	command := flag.String("c", "", "run the given SQL and exit")
 	csvOut := flag.Bool("csv", false, "print results as CSV")
@@ -114,6 +118,30 @@ func runSLT(args []string) int {
 	}
 	fmt.Printf("%d passed, %d failed, %d skipped\n", total.Passed, total.Failed, total.Skipped)
 	if total.Failed > 0 || failedFiles > 0 {
+		return 1
+	}
+	return 0
+}
+
+// runCheck verifies a data directory without changing it: 0 when it is
+// sound, 1 when something is damaged, 2 when it could not be checked.
+func runCheck(args []string, out, errOut io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	dataDir := fs.String("data", "weft-data", "data directory to check")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(errOut, "weft check: unexpected argument %q (use --data DIR)\n", fs.Arg(0))
+		return 2
+	}
+	problems, err := weft.CheckDataDir(*dataDir, out)
+	if err != nil {
+		fmt.Fprintln(errOut, sqlerr.Format(err))
+		return 2
+	}
+	if problems > 0 {
 		return 1
 	}
 	return 0

@@ -85,6 +85,8 @@ const (
 	SerializationFailure                 = "40001"
 	ActiveTransaction                    = "25001"
 	Internal                             = "XX000"
+	DataCorrupted                        = "XX001"
+	IndexCorrupted                       = "XX002"
 )
 
 // Error is a SQL error. Position is 1-based (0 means "no position").
