@@ -9,7 +9,7 @@ import (
 // compare says how Weft's answer differs from PostgreSQL's: a short class
 // (for counting and for shrinking, which keeps a reproduction in the same
 // class) and a description; an empty class when they agree.
-func compare(pg, wf answer, ordered bool) (class, detail string) {
+func compare(pg, wf answer, ordered, equalIntervals bool) (class, detail string) {
 	switch {
 	case pg.code != "" && wf.code != "":
 		if pg.code[:2] == wf.code[:2] {
@@ -25,7 +25,7 @@ func compare(pg, wf answer, ordered bool) (class, detail string) {
 	if len(pg.rows) > 0 && len(wf.rows) > 0 && len(pg.rows[0]) != len(wf.rows[0]) {
 		return "column count", fmt.Sprintf("PostgreSQL %d columns, Weft %d", len(pg.rows[0]), len(wf.rows[0]))
 	}
-	p, w := normalize(pg, pg.float), normalize(wf, pg.float)
+	p, w := normalize(pg, pg.float, pg.interval, equalIntervals), normalize(wf, pg.float, pg.interval, equalIntervals)
 	if !ordered {
 		sort.Strings(p)
 		sort.Strings(w)
@@ -62,7 +62,7 @@ func showDiff(p, w []string) string {
 
 // sameMultiset compares two of Weft's own answers (metamorphic checks).
 func sameMultiset(a, b answer) bool {
-	x, y := normalize(a, nil), normalize(b, nil)
+	x, y := normalize(a, nil, nil, false), normalize(b, nil, nil, false)
 	sort.Strings(x)
 	sort.Strings(y)
 	return strings.Join(x, "\n") == strings.Join(y, "\n")

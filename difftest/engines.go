@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -20,10 +21,11 @@ import (
 // answer is what an engine said to a query: rows of text values (PG's
 // text output; nil for NULL) or an error's SQLSTATE.
 type answer struct {
-	rows  [][]*string
-	float []bool // columns PostgreSQL types as float4/float8
-	code  string // "" when there was no error
-	msg   string
+	rows     [][]*string
+	float    []bool // columns PostgreSQL types as float4/float8
+	interval []bool // columns PostgreSQL types as interval
+	code     string // "" when there was no error
+	msg      string
 }
 
 const queryTimeout = 10 * time.Second
@@ -134,6 +136,7 @@ func (p *pgEngine) run(sql string) answer {
 	var a answer
 	for _, f := range res.FieldDescriptions {
 		a.float = append(a.float, f.DataTypeOID == 700 || f.DataTypeOID == 701)
+		a.interval = append(a.interval, f.DataTypeOID == 1186)
 	}
 	for _, r := range res.Rows {
 		row := make([]*string, len(r))
@@ -150,8 +153,11 @@ func (p *pgEngine) run(sql string) answer {
 
 // normalize turns an answer's rows into comparable strings: floats to 9
 // significant digits (sums of floats may differ in the last bits with the
-// order they were added in), NULL as a marker no value can have.
-func normalize(a answer, floatCols []bool) []string {
+// order they were added in) and -0 as 0 (they are equal, so which one a
+// DISTINCT keeps or ORDER BY puts first is open), intervals that are
+// equal (1 mon and 30 days) alike when equalIntervals says the query
+// chose among equal values, NULL as a marker no value can have.
+func normalize(a answer, floatCols, intervalCols []bool, equalIntervals bool) []string {
 	out := make([]string, len(a.rows))
 	for i, row := range a.rows {
 		parts := make([]string, len(row))
@@ -161,10 +167,15 @@ func normalize(a answer, floatCols []bool) []string {
 				parts[c] = "\x00NULL"
 			case c < len(floatCols) && floatCols[c]:
 				if f, err := strconv.ParseFloat(*v, 64); err == nil {
-					parts[c] = strconv.FormatFloat(f, 'g', 9, 64)
+					parts[c] = strconv.FormatFloat(f+0, 'g', 9, 64)
+					if f == 0 {
+						parts[c] = "0"
+					}
 				} else {
 					parts[c] = *v
 				}
+			case equalIntervals && c < len(intervalCols) && intervalCols[c]:
+				parts[c] = intervalKey(*v)
 			default:
 				parts[c] = *v
 			}
@@ -172,4 +183,66 @@ func normalize(a answer, floatCols []bool) []string {
 		out[i] = strings.Join(parts, "\x01")
 	}
 	return out
+}
+
+// intervalKey is an interval's value as PostgreSQL compares it (a month
+// is 30 days, a day 24 hours).
+func intervalKey(s string) string {
+	d, err := types.ParseInterval(s)
+	if err != nil {
+		return s
+	}
+	iv := d.(types.IntervalValue)
+	return strconv.FormatInt((int64(iv.Months)*30+int64(iv.Days))*86_400_000_000+iv.Micros, 10)
+}
+
+// copyIn runs COPY table FROM STDIN with rows.
+func (w *weftEngine) copyIn(table string, rows [][]*string) answer {
+	tree, err := pg.Parse("COPY " + table + " FROM STDIN")
+	if err != nil {
+		return answer{code: "XX000", msg: err.Error()}
+	}
+	in, err := w.sess.BeginCopyIn(tree.Stmts[0].Stmt.GetCopyStmt())
+	if err != nil {
+		e := sqlerr.Wrap(err)
+		return answer{code: e.Code, msg: e.Message}
+	}
+	for i, row := range rows {
+		if err := in.AddText(row, "", i+1); err != nil {
+			in.Abort()
+			e := sqlerr.Wrap(err)
+			return answer{code: e.Code, msg: e.Message}
+		}
+	}
+	if _, err := in.Commit(); err != nil {
+		e := sqlerr.Wrap(err)
+		return answer{code: e.Code, msg: e.Message}
+	}
+	return answer{}
+}
+
+func (p *pgEngine) copyIn(table string, rows [][]*string) answer {
+	var sb strings.Builder
+	for _, row := range rows {
+		for i, f := range row {
+			if i > 0 {
+				sb.WriteByte('\t')
+			}
+			if f == nil {
+				sb.WriteString("\\N")
+			} else {
+				sb.WriteString(*f)
+			}
+		}
+		sb.WriteByte('\n')
+	}
+	_, err := p.conn.PgConn().CopyFrom(context.Background(), strings.NewReader(sb.String()), "COPY "+table+" FROM STDIN")
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return answer{code: pe.Code, msg: pe.Message}
+		}
+		return answer{code: "XX000", msg: err.Error()}
+	}
+	return answer{}
 }

@@ -64,10 +64,54 @@ type schema struct {
 	inserts []insert
 }
 
-// insert is one multi-row INSERT (one batch of a table).
+// insert is one multi-row INSERT (one batch of a table), or a COPY of
+// the same rows.
 type insert struct {
 	table string
 	rows  []string
+	copy  bool
+}
+
+// copyRows is the insert's rows as COPY's text fields (nil: NULL).
+func (i insert) copyRows() [][]*string {
+	var out [][]*string
+	for _, row := range i.rows {
+		var fields []*string
+		for _, lit := range splitRow(row) {
+			fields = append(fields, copyField(lit))
+		}
+		out = append(out, fields)
+	}
+	return out
+}
+
+// splitRow splits "(a, 'b, c', NULL)" into its literals.
+func splitRow(row string) []string {
+	row = strings.TrimSuffix(strings.TrimPrefix(row, "("), ")")
+	var out []string
+	inQuote, start := false, 0
+	for i := 0; i < len(row); i++ {
+		switch {
+		case row[i] == '\'':
+			inQuote = !inQuote
+		case row[i] == ',' && !inQuote:
+			out = append(out, strings.TrimSpace(row[start:i]))
+			start = i + 1
+		}
+	}
+	return append(out, strings.TrimSpace(row[start:]))
+}
+
+// copyField turns a literal (NULL, 12, true, 'x”y', DATE '2024-01-02')
+// into COPY's text for the same value.
+func copyField(lit string) *string {
+	if lit == "NULL" {
+		return nil
+	}
+	if i := strings.IndexByte(lit, '\''); i >= 0 {
+		lit = strings.ReplaceAll(lit[i+1:len(lit)-1], "''", "'")
+	}
+	return &lit
 }
 
 func (i insert) String() string {
@@ -89,7 +133,7 @@ func (s *schema) statements() []string {
 func (s *schema) clone() *schema {
 	c := &schema{tables: s.tables, creates: s.creates}
 	for _, in := range s.inserts {
-		c.inserts = append(c.inserts, insert{table: in.table, rows: append([]string{}, in.rows...)})
+		c.inserts = append(c.inserts, insert{table: in.table, rows: append([]string{}, in.rows...), copy: in.copy})
 	}
 	return c
 }
@@ -142,7 +186,7 @@ func genSchema(r *rand.Rand) *schema {
 				}
 				vals = append(vals, "("+strings.Join(row, ", ")+")")
 			}
-			s.inserts = append(s.inserts, insert{table: t.name, rows: vals})
+			s.inserts = append(s.inserts, insert{table: t.name, rows: vals, copy: r.Intn(4) == 0})
 		}
 	}
 	return s

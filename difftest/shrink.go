@@ -18,7 +18,7 @@ func (sr *seedRun) shrink(q *query, si int, class, detail string) Mismatch {
 	still := func(c *query) (string, answer, bool) {
 		sql := c.String()
 		pa := sr.pg.run(sql)
-		cl, det := compare(pa, w.run(sql), c.ordered())
+		cl, det := compare(pa, w.run(sql), c.ordered(), c.choosesAmongEquals())
 		return det, pa, cl == class
 	}
 	best := q
@@ -43,7 +43,7 @@ func (sr *seedRun) shrink(q *query, si int, class, detail string) Mismatch {
 		if sr2, _, _, err := load(sr.cfg, sr.seed, s, "difftest_shrunk"); err == nil {
 			sql := best.String()
 			pa := sr2.pg.run(sql)
-			if cl, det := compare(pa, sr2.wf[si].run(sql), best.ordered()); cl == class {
+			if cl, det := compare(pa, sr2.wf[si].run(sql), best.ordered(), best.choosesAmongEquals()); cl == class {
 				detail, bestPG = det, pa
 			}
 			sr2.close(nil)
@@ -65,7 +65,7 @@ func (sr *seedRun) shrinkData(q *query, si int, class string) *schema {
 		if loadClass != "" {
 			return false
 		}
-		cl, _ := compare(sr2.pg.run(sql), sr2.wf[si].run(sql), q.ordered())
+		cl, _ := compare(sr2.pg.run(sql), sr2.wf[si].run(sql), q.ordered(), q.choosesAmongEquals())
 		return cl == class
 	}
 	best := sr.s
@@ -115,11 +115,14 @@ func (q *query) candidates() []*query {
 	if q.limit >= 0 || q.offset > 0 {
 		add(func(c *query) { c.limit, c.offset = -1, 0 })
 	}
-	if q.orderAll && q.limit < 0 {
+	if q.orderAll && q.limit < 0 && !q.distinctOn {
 		add(func(c *query) { c.orderAll = false })
 	}
 	if q.distinct {
 		add(func(c *query) { c.distinct = false })
+	}
+	if q.distinctOn {
+		add(func(c *query) { c.distinctOn = false })
 	}
 	for i := range q.groupBy {
 		add(func(c *query) {

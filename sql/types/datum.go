@@ -387,28 +387,46 @@ func ParseDate(s string) (Datum, error) {
 }
 
 func parseClock(s string) (int64, error) {
+	us, h, err := parseClockFields(s)
+	if err == nil && h > 24 {
+		return 0, fmt.Errorf("time out of range")
+	}
+	return us, err
+}
+
+// parseIntervalClock reads an interval's time part: hours are not bounded
+// ('72:00:00' is three days' worth of hours, as Weft and PostgreSQL print
+// sums of intervals).
+func parseIntervalClock(s string) (int64, error) {
+	us, _, err := parseClockFields(s)
+	return us, err
+}
+
+// parseClockFields reads H:MM[:SS[.ffffff]], returning the microseconds
+// and the hours.
+func parseClockFields(s string) (int64, int64, error) {
 	var h, m int64
 	var sec float64
 	parts := strings.Split(s, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return 0, fmt.Errorf("bad time")
+		return 0, 0, fmt.Errorf("bad time")
 	}
 	var err error
 	if h, err = strconv.ParseInt(parts[0], 10, 64); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if m, err = strconv.ParseInt(parts[1], 10, 64); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if len(parts) == 3 {
 		if sec, err = strconv.ParseFloat(parts[2], 64); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	if h > 24 || m > 59 || sec >= 60 || h < 0 || m < 0 || sec < 0 {
-		return 0, fmt.Errorf("time out of range")
+	if m > 59 || sec >= 60 || h < 0 || m < 0 || sec < 0 || h > math.MaxInt64/microsPerHour-1 {
+		return 0, 0, fmt.Errorf("time out of range")
 	}
-	return h*microsPerHour + m*microsPerMinute + int64(math.Round(sec*1e6)), nil
+	return h*microsPerHour + m*microsPerMinute + int64(math.Round(sec*1e6)), h, nil
 }
 
 // ParseTimestamp reads 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][+-HH[:MM]|Z]'.
@@ -487,7 +505,7 @@ func ParseInterval(s string) (Datum, error) {
 		f := fields[i]
 		if strings.Contains(f, ":") {
 			neg := strings.HasPrefix(f, "-")
-			us, err := parseClock(strings.TrimLeft(f, "+-"))
+			us, err := parseIntervalClock(strings.TrimLeft(f, "+-"))
 			if err != nil {
 				return nil, bad
 			}
