@@ -28,6 +28,9 @@ type Config struct {
 	Queries   int
 	// Shapes are the layouts every query runs under on Weft.
 	Shapes []Shape
+	// UDFDir holds the project's wasm fixtures (testdata/udf/wasm); when
+	// set, wasm functions are checked against their built-in equivalents.
+	UDFDir string
 	// OutDir receives each shrunk mismatch as a .slt file ("" none).
 	OutDir string
 	// Log receives progress and mismatches (nil: nothing).
@@ -217,6 +220,12 @@ func runSeed(cfg Config, seed int64, rep *Report, logw io.Writer) error {
 				rep.BothFailed++
 			}
 		}
+		if m, ok := sr.udfCheck(r); ok {
+			rep.MetamorphicChecks++
+			if m != nil {
+				rep.record(*m, cfg, logw)
+			}
+		}
 		if m, ok := sr.partitionCheck(q); ok {
 			rep.MetamorphicChecks++
 			if m != nil {
@@ -236,7 +245,7 @@ func load(cfg Config, seed int64, s *schema, pgSchema string) (*seedRun, string,
 	}
 	sr := &seedRun{cfg: cfg, seed: seed, s: s, pg: pg}
 	for _, sh := range cfg.Shapes {
-		w, err := openWeft(sh)
+		w, err := openWeft(sh, cfg.UDFDir)
 		if err != nil {
 			sr.close(nil)
 			return nil, "", "", err
@@ -342,4 +351,42 @@ func (sr *seedRun) partitionCheck(q *query) (*Mismatch, bool) {
 	return &Mismatch{Seed: sr.seed, Shape: sr.cfg.Shapes[len(sr.wf)-1], Class: "partitioned by its WHERE, the query gives other rows",
 		Statements: sr.s.statements(), Query: base.String(),
 		Detail: fmt.Sprintf("whole: %d rows; parts (%s): %d rows", len(whole.rows), parts, len(split.rows))}, true
+}
+
+// udfCheck compares wasm functions with the built-in expressions they
+// compute, over an integer column of a random table and a random filter,
+// on every shape: add(x, 1) is x + 1, is_even(x) is x % 2 = 0, clamp(x,
+// lo, hi) is greatest(lo, least(hi, x)) for a non-NULL x. PostgreSQL cannot run them; the
+// built-ins, checked against it, are the reference.
+func (sr *seedRun) udfCheck(r *rand.Rand) (*Mismatch, bool) {
+	if sr.cfg.UDFDir == "" || r.Intn(4) > 0 {
+		return nil, false
+	}
+	t := sr.s.tables[r.Intn(len(sr.s.tables))]
+	var col string
+	for _, c := range t.cols {
+		if c.typ.k == kInt {
+			col = "a." + c.name
+			break
+		}
+	}
+	if col == "" {
+		return nil, false
+	}
+	g := &exprGen{r: r, scope: colsOf(t, "a")}
+	where := g.pred(1).String()
+	x := "CAST(" + col + " AS bigint)"
+	wasm := fmt.Sprintf("SELECT add(%[1]s, 1), is_even(%[1]s), clamp(CAST(%[2]s AS float8), -5.5, 5.5) FROM %[3]s a WHERE %[4]s", x, col, t.name, where)
+	// (greatest and least skip NULLs; clamp of NULL is NULL)
+	builtin := fmt.Sprintf("SELECT %[1]s + 1, %[1]s %% 2 = 0, CASE WHEN %[2]s IS NOT NULL THEN greatest(-5.5, least(5.5, CAST(%[2]s AS float8))) END FROM %[3]s a WHERE %[4]s", x, col, t.name, where)
+	for i, w := range sr.wf {
+		a, b := w.run(wasm), w.run(builtin)
+		if a.code == "" && b.code == "" && sameMultiset(a, b) || a.code != "" && b.code != "" {
+			continue
+		}
+		return &Mismatch{Seed: sr.seed, Shape: sr.cfg.Shapes[i], Class: "wasm functions differ from their built-in equivalents",
+			Statements: sr.s.statements(), Query: wasm,
+			Detail: fmt.Sprintf("wasm: %d rows %s %s; built-in (%s): %d rows %s %s", len(a.rows), a.code, a.msg, builtin, len(b.rows), b.code, b.msg)}, true
+	}
+	return nil, true
 }

@@ -18,7 +18,7 @@ func TestDifferential(t *testing.T) {
 	}
 	url := pgtest.Start(t)
 	var log strings.Builder
-	rep, err := Run(Config{URL: url, FirstSeed: 1, Seeds: 80, Queries: 50, Duration: 50 * time.Second, Log: &log})
+	rep, err := Run(Config{URL: url, FirstSeed: 1, Seeds: 80, Queries: 50, Duration: 50 * time.Second, Log: &log, UDFDir: "../testdata/udf/wasm"})
 	if err != nil {
 		t.Fatal(err)
 	}

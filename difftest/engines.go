@@ -16,6 +16,7 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 // answer is what an engine said to a query: rows of text values (PG's
@@ -42,13 +43,36 @@ type Shape struct {
 	Partitions, BatchSize int
 }
 
-func openWeft(sh Shape) (*weftEngine, error) {
+// udfDefinitions are the wasm functions (from the project's fixtures)
+// the metamorphic checks compare with their built-in equivalents.
+var udfDefinitions = []string{
+	"CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' IMMUTABLE",
+	"CREATE FUNCTION is_even(bigint) RETURNS boolean LANGUAGE wasm AS 'plain.wasm', 'is_even'",
+	"CREATE FUNCTION clamp(float8, float8, float8) RETURNS float8 LANGUAGE wasm AS 'plain.wasm', 'clamp' IMMUTABLE",
+}
+
+// openWeft opens a database in shape sh; with udfDir, the wasm functions
+// of udfDefinitions are registered from it.
+func openWeft(sh Shape, udfDir string) (*weftEngine, error) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := weft.Open(weft.Options{Partitions: sh.Partitions, BatchSize: sh.BatchSize, Mem: mem})
+	opts := weft.Options{Partitions: sh.Partitions, BatchSize: sh.BatchSize, Mem: mem}
+	if udfDir != "" {
+		opts.UDF = udf.Config{ModuleDir: udfDir}
+	}
+	db, err := weft.Open(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &weftEngine{db: db, sess: db.NewSession(), mem: mem}, nil
+	w := &weftEngine{db: db, sess: db.NewSession(), mem: mem}
+	if udfDir != "" {
+		for _, def := range udfDefinitions {
+			if a := w.run(def); a.code != "" {
+				w.close()
+				return nil, fmt.Errorf("%s: %s %s", def, a.code, a.msg)
+			}
+		}
+	}
+	return w, nil
 }
 
 // close releases the database and reports memory it leaked.

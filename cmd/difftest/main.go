@@ -25,6 +25,7 @@ func main() {
 	duration := flag.Duration("duration", time.Minute, "stop after this long (0: after -seeds)")
 	queries := flag.Int("queries", 60, "queries per seed")
 	out := flag.String("out", "", "directory for the .slt files of mismatches")
+	udfDir := flag.String("udf-dir", "testdata/udf/wasm", "the wasm fixtures the UDF checks use (\"\": no UDF checks)")
 	quiet := flag.Bool("q", false, "print only the summary")
 	flag.Parse()
 	if *seeds == 0 && *duration == 0 {
@@ -49,7 +50,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	cfg := difftest.Config{URL: *url, FirstSeed: *seed, Seeds: *seeds, Duration: *duration, Queries: *queries, OutDir: *out}
+	cfg := difftest.Config{URL: *url, FirstSeed: *seed, Seeds: *seeds, Duration: *duration, Queries: *queries, OutDir: *out, UDFDir: *udfDir}
 	if !*quiet {
 		cfg.Log = os.Stdout
 	}
