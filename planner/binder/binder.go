@@ -58,6 +58,9 @@ type Binder struct {
 	untypedOut map[logical.ColumnID]bool
 	// lazyFold > 0 while binding the arguments of COALESCE or CASE (fold)
 	lazyFold int
+	// foldErr, while a query is bound, keeps the first data error met
+	// folding a constant, raised when binding ends (fold)
+	foldErr *error
 }
 
 // level is one query nesting level (a subquery).

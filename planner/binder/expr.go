@@ -713,6 +713,14 @@ func (b *Binder) fold(e logical.Expr) (logical.Expr, error) {
 	if err != nil && b.lazyFold > 0 && strings.HasPrefix(sqlerr.Code(err), "22") {
 		return e, nil
 	}
+	if err != nil && b.foldErr != nil && strings.HasPrefix(sqlerr.Code(err), "22") {
+		// raised once the whole query is bound: PostgreSQL folds
+		// constants while planning, after every analysis error
+		if *b.foldErr == nil {
+			*b.foldErr = err
+		}
+		return e, nil
+	}
 	if err != nil || !ok {
 		return e, err
 	}

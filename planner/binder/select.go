@@ -14,7 +14,13 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 	b.levels = nil
 	b.pushLevel()
 	defer b.popLevel()
+	var foldErr error
+	b.foldErr = &foldErr
+	defer func() { b.foldErr = nil }()
 	plan, _, err := b.bindSelect(stmt, nil)
+	if err == nil {
+		err = foldErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -563,13 +569,13 @@ func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *ag
 	}
 	rw := func(e logical.Expr, loc int32) (logical.Expr, error) {
 		var bad *logical.Column
-		out := logical.Rewrite(e, func(x logical.Expr) logical.Expr {
+		out := logical.ReplaceTopDown(e, func(x logical.Expr) (logical.Expr, bool) {
 			if c, ok := byString[x.String()]; ok {
 				if _, isConst := x.(*logical.Const); !isConst {
-					return &logical.ColRef{Col: c}
+					return &logical.ColRef{Col: c}, true
 				}
 			}
-			return x
+			return nil, false
 		})
 		logical.Walk(out, func(x logical.Expr) bool {
 			if c, ok := x.(*logical.ColRef); ok && !avail[c.Col.ID] && inputCols[c.Col.ID] && bad == nil {

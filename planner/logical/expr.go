@@ -295,51 +295,66 @@ func children(e Expr) []Expr {
 }
 
 // Rewrite rebuilds e bottom-up, replacing each node by f's result.
-func Rewrite(e Expr, f func(Expr) Expr) Expr {
+func Rewrite(e Expr, f func(Expr) Expr) Expr { return rewrite(e, nil, f) }
+
+// ReplaceTopDown replaces the outermost nodes for which pre says so,
+// without looking inside what it replaces: matching GROUP BY expressions
+// must take the largest match first (NULLIF(a, b) grouped as a whole,
+// not through a = b inside it).
+func ReplaceTopDown(e Expr, pre func(Expr) (Expr, bool)) Expr {
+	return rewrite(e, pre, func(x Expr) Expr { return x })
+}
+
+func rewrite(e Expr, pre func(Expr) (Expr, bool), f func(Expr) Expr) Expr {
 	if e == nil {
 		return nil
+	}
+	if pre != nil {
+		if r, ok := pre(e); ok {
+			return r
+		}
 	}
 	switch x := e.(type) {
 	case *Cast:
 		c := *x
-		c.Arg = Rewrite(x.Arg, f)
+		c.Arg = rewrite(x.Arg, pre, f)
 		return f(&c)
 	case *Call:
 		c := *x
-		c.Args = rewriteAll(x.Args, f)
+		c.Args = rewriteAll(x.Args, pre, f)
 		return f(&c)
 	case *Bool:
 		c := *x
-		c.Args = rewriteAll(x.Args, f)
+		c.Args = rewriteAll(x.Args, pre, f)
 		return f(&c)
 	case *Not:
-		return f(&Not{Arg: Rewrite(x.Arg, f)})
+		return f(&Not{Arg: rewrite(x.Arg, pre, f)})
 	case *IsNull:
 		c := *x
-		c.Arg = Rewrite(x.Arg, f)
+		c.Arg = rewrite(x.Arg, pre, f)
 		return f(&c)
 	case *Case:
 		c := *x
-		c.Whens = rewriteAll(x.Whens, f)
-		c.Thens = rewriteAll(x.Thens, f)
-		c.Else = Rewrite(x.Else, f)
+		c.Whens = rewriteAll(x.Whens, pre, f)
+		c.Thens = rewriteAll(x.Thens, pre, f)
+		c.Else = rewrite(x.Else, pre, f)
 		return f(&c)
 	case *Coalesce:
 		c := *x
-		c.Args = rewriteAll(x.Args, f)
+		c.Args = rewriteAll(x.Args, pre, f)
 		return f(&c)
 	case *Subquery:
 		c := *x
-		c.Test = Rewrite(x.Test, f)
+		c.Test = rewrite(x.Test, pre, f)
 		return f(&c)
 	}
 	return f(e)
 }
 
-func rewriteAll(es []Expr, f func(Expr) Expr) []Expr {
+func rewriteAll(es []Expr, pre func(Expr) (Expr, bool), f func(Expr) Expr) []Expr {
 	out := make([]Expr, len(es))
 	for i, e := range es {
-		out[i] = Rewrite(e, f)
+		out[i] = rewrite(e, pre, f)
 	}
 	return out
 }
