@@ -54,6 +54,9 @@ func settingValue(args []*pg.Node) string {
 
 func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	name := lower(st.Name)
+	if s.fixedSettings[name] {
+		return nil, sqlerr.New(sqlerr.CantChangeRuntimeParam, "parameter \"%s\" cannot be changed without restarting the server", name)
+	}
 	switch st.Kind {
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)

@@ -133,6 +133,7 @@ type Session struct {
 	backendPID       int32
 	seqs             *binder.SequenceState // currval, lastval
 	temp             string                // the schema of its temporary tables, once it has one
+	fixedSettings    map[string]bool       // settings SET cannot change
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -290,6 +291,18 @@ func changesState(st *pg.RawStmt) bool {
 
 // SetIdentity records who the session runs as and the process id its
 // client was given (current_user, pg_backend_pid()).
+// SetServerSetting fixes a setting that the server decides, such as
+// max_connections: SHOW reports it and SET refuses to change it, as
+// PostgreSQL does for settings that need a restart.
+func (s *Session) SetServerSetting(name, value string) {
+	name = lower(name)
+	s.settings[name] = value
+	if s.fixedSettings == nil {
+		s.fixedSettings = map[string]bool{}
+	}
+	s.fixedSettings[name] = true
+}
+
 func (s *Session) SetIdentity(user string, backendPID int32) {
 	s.user, s.backendPID = user, backendPID
 }

@@ -24,12 +24,14 @@ type conn struct {
 	srv     *Server
 	raw     net.Conn // the transport: the TCP connection, or TLS over it
 	wc      *watchedConn
+	frames  *frameReader
 	tls     bool
 	backend *pgproto3.Backend
 	sess    *weft.Session
 
 	pid, secret    uint32
 	user, database string
+	admitted       bool // counted against max_connections
 
 	stmts   map[string]*statement
 	portals map[string]*portal
@@ -60,7 +62,8 @@ type portal struct {
 func (c *conn) attach(nc net.Conn) {
 	c.raw = nc
 	c.wc = &watchedConn{Conn: nc}
-	c.backend = pgproto3.NewBackend(c.wc, nc)
+	c.frames = &frameReader{src: c.wc, startup: true, limit: maxStartupPacket}
+	c.backend = pgproto3.NewBackend(c.frames, nc)
 	c.backend.SetMaxBodyLen(c.srv.cfg.MaxMessageSize)
 }
 
@@ -115,12 +118,24 @@ func (c *conn) startup() (bool, error) {
 			if c.database == "" {
 				c.database = c.user
 			}
-			if err := c.authenticate(); err != nil {
+			if !c.srv.admit() {
+				c.sendFatal(sqlerr.New(sqlerr.TooManyConnections, "sorry, too many clients already"))
 				return false, nil
 			}
+			c.admitted = true
+			c.frames.expect(false, maxAuthMessage)
+			if err := c.authenticate(); err != nil {
+				var tooLong *messageTooLong
+				if errors.As(err, &tooLong) {
+					c.sendFatal(sqlerr.New(sqlerr.ProtocolViolation, "invalid message length"))
+				}
+				return false, nil
+			}
+			c.frames.expect(false, c.srv.cfg.MaxMessageSize)
 			c.sess = c.srv.db.NewSession()
 			c.srv.register(c)
 			c.sess.SetIdentity(c.user, int32(c.pid))
+			c.sess.SetServerSetting("max_connections", fmt.Sprint(c.srv.cfg.MaxConnections))
 			c.backend.Send(&pgproto3.AuthenticationOk{})
 			status := map[string]string{
 				"server_version":              ServerVersion,
@@ -239,6 +254,14 @@ func (c *conn) fail(err error) {
 	if c.sess != nil {
 		c.sess.AbortBlock()
 	}
+}
+
+// sendFatal reports an error that ends the connection.
+func (c *conn) sendFatal(err error) {
+	e := sqlerr.Wrap(err)
+	c.srv.logf("connection from %s: %s", c.raw.RemoteAddr(), sqlerr.Format(e))
+	c.backend.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: e.Code, Message: e.Message})
+	c.backend.Flush()
 }
 
 func (c *conn) sendError(err error) {

@@ -1,13 +1,23 @@
 package pgwire
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"io"
+	"net"
+	"os"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/weftdb/weft"
 )
 
 // wantCode fails unless err is a PostgreSQL error with that SQLSTATE.
@@ -45,6 +55,277 @@ func TestDeepExpressions(t *testing.T) {
 			if err := c.QueryRow(ctx, tc.sql).Scan(&got); err != nil || got != tc.want {
 				t.Errorf("mode %v: %.30s…: got %d, %v; want %d", mode, tc.sql, got, err, tc.want)
 			}
+		}
+	}
+}
+
+// rawStartup opens a TCP connection and sends a StartupMessage for user;
+// the caller reads the answer with the returned frontend.
+func rawStartup(t *testing.T, addr, user string) (net.Conn, *pgproto3.Frontend) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	fe := pgproto3.NewFrontend(nc, nc)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": user, "database": "weft"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return nc, fe
+}
+
+// receiveUntil reads messages until one of type T arrives.
+func receiveUntil[T pgproto3.BackendMessage](t *testing.T, fe *pgproto3.Frontend) T {
+	t.Helper()
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("waiting for %T: %v", *new(T), err)
+		}
+		if m, ok := msg.(T); ok {
+			return m
+		}
+	}
+}
+
+// messageHeader is a message type byte and a length declaring body bytes.
+func messageHeader(typ byte, body int) []byte {
+	return binary.BigEndian.AppendUint32([]byte{typ}, uint32(body+4))
+}
+
+// waitClosed reads until the server closes the connection.
+func waitClosed(t *testing.T, nc net.Conn) {
+	t.Helper()
+	if _, err := io.Copy(io.Discard, nc); err != nil {
+		t.Fatalf("waiting for the server to close: %v", err)
+	}
+}
+
+func totalAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
+// TestDeclaredLengthIsNotReserved sends headers declaring 1 GiB bodies
+// that never come. Before authentication the server refuses them with
+// 08P01 and closes; after it, the body is read as it arrives, so a client
+// that sends the header and leaves costs the server no gigabyte.
+func TestDeclaredLengthIsNotReserved(t *testing.T) {
+	const attempts = 24
+	const gib = 1 << 30
+	t.Run("before authentication", func(t *testing.T) {
+		addr := authServerWith(t, Config{Auth: AuthPassword})
+		before := totalAlloc()
+		for range attempts {
+			nc, fe := rawStartup(t, addr, "alice")
+			receiveUntil[*pgproto3.AuthenticationCleartextPassword](t, fe)
+			if _, err := nc.Write(messageHeader('p', gib-4)); err != nil {
+				t.Fatal(err)
+			}
+			e := receiveUntil[*pgproto3.ErrorResponse](t, fe)
+			if e.Code != "08P01" || e.Severity != "FATAL" {
+				t.Fatalf("got %s %s %q, want FATAL 08P01", e.Severity, e.Code, e.Message)
+			}
+			waitClosed(t, nc)
+		}
+		if grew := totalAlloc() - before; grew > 64<<20 {
+			t.Errorf("the server allocated %d MB for %d empty 1 GiB headers", grew>>20, attempts)
+		}
+	})
+	t.Run("after authentication", func(t *testing.T) {
+		url := startServer(t)
+		addr := strings.TrimSuffix(strings.TrimPrefix(url, "postgres://tester@"), "/weft?sslmode=disable")
+		before := totalAlloc()
+		for range attempts {
+			nc, fe := rawStartup(t, addr, "tester")
+			receiveUntil[*pgproto3.ReadyForQuery](t, fe)
+			if _, err := nc.Write(append(messageHeader('Q', gib-4), "SELECT"...)); err != nil {
+				t.Fatal(err)
+			}
+			// the client leaves: the server, waiting for the body, ends
+			nc.(*net.TCPConn).CloseWrite()
+			waitClosed(t, nc)
+		}
+		if grew := totalAlloc() - before; grew > 64<<20 {
+			t.Errorf("the server allocated %d MB for %d empty 1 GiB headers", grew>>20, attempts)
+		}
+	})
+}
+
+// TestFrameReaderGrowsWithData feeds a frame reader a body in pieces: the
+// buffer follows what arrived, never the declared length.
+func TestFrameReaderGrowsWithData(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		declared int
+		sent     int
+		wantErr  error
+	}{
+		{"whole small message", 10, 10, nil},
+		{"whole 1 MB message", 1 << 20, 1 << 20, nil},
+		{"1 GiB declared, 100 kB sent", 1 << 30, 100 << 10, io.ErrUnexpectedEOF},
+		{"1 GiB declared, nothing sent", 1 << 30, 0, io.ErrUnexpectedEOF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			input := append(messageHeader('Q', tc.declared), make([]byte, tc.sent)...)
+			f := &frameReader{src: bytes.NewReader(input), limit: 1 << 30}
+			before := totalAlloc()
+			frame, err := f.readFrame()
+			grew := totalAlloc() - before
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && len(frame) != 5+tc.declared {
+				t.Fatalf("frame of %d bytes, want %d", len(frame), 5+tc.declared)
+			}
+			if limit := uint64(3*tc.sent + 2*firstBodyChunk); grew > limit {
+				t.Errorf("allocated %d bytes for %d received", grew, tc.sent)
+			}
+		})
+	}
+	f := &frameReader{src: bytes.NewReader(messageHeader('p', maxAuthMessage+1)), limit: maxAuthMessage}
+	var tooLong *messageTooLong
+	if _, err := f.readFrame(); !errors.As(err, &tooLong) {
+		t.Errorf("a body over the limit: got %v", err)
+	}
+}
+
+// TestMaxConnections refuses the session past max_connections with 53300,
+// as PostgreSQL does after the startup packet, and admits one again when
+// a session ends.
+func TestMaxConnections(t *testing.T) {
+	url := startServerWith(t, Config{MaxConnections: 2})
+	ctx := context.Background()
+	first := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	_, err := pgx.Connect(ctx, url)
+	if pgErr := wantCode(t, err, "53300"); pgErr.Message != "sorry, too many clients already" || pgErr.Severity != "FATAL" {
+		t.Errorf("got %s %q", pgErr.Severity, pgErr.Message)
+	}
+	var max string
+	if err := first.QueryRow(ctx, "SHOW max_connections").Scan(&max); err != nil || max != "2" {
+		t.Errorf("SHOW max_connections: %q, %v", max, err)
+	}
+	_, err = first.Exec(ctx, "SET max_connections = 5")
+	wantCode(t, err, "55P02")
+	first.Close(ctx)
+	// the server notices the Terminate asynchronously: retry for a while
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := pgx.Connect(ctx, url)
+		if err == nil {
+			c.Close(ctx)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session admitted after one ended: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAuthenticationTimeout disconnects clients that do not finish
+// starting up in time: one that sends nothing, and one that never answers
+// the password request.
+func TestAuthenticationTimeout(t *testing.T) {
+	addr := authServerWith(t, Config{Auth: AuthPassword, AuthTimeout: 50 * time.Millisecond})
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	silent.SetDeadline(time.Now().Add(30 * time.Second))
+	waitClosed(t, silent)
+
+	nc, fe := rawStartup(t, addr, "alice")
+	receiveUntil[*pgproto3.AuthenticationCleartextPassword](t, fe)
+	waitClosed(t, nc)
+
+	// a client that completes in time keeps its session past the timeout
+	c, err := pgx.Connect(context.Background(), "postgres://alice:wonder%20land@"+addr+"/weft?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	time.Sleep(100 * time.Millisecond)
+	var n int
+	if err := c.QueryRow(context.Background(), "SELECT 1").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after the timeout: %d, %v", n, err)
+	}
+}
+
+// flakyListener fails its first accepts the way a process out of file
+// descriptors does.
+type flakyListener struct {
+	net.Listener
+	failures int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.failures > 0 {
+		l.failures--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptSurvivesDescriptorExhaustion: EMFILE from accept makes the
+// server wait and retry, not stop serving.
+func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
+	db, err := weft.Open(weft.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- New(db, Config{}).Serve(&flakyListener{Listener: ln, failures: 4}) }()
+	c, err := pgx.Connect(context.Background(), "postgres://tester@"+ln.Addr().String()+"/weft?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRow(context.Background(), "SELECT 41+1").Scan(&n); err != nil || n != 42 {
+		t.Errorf("got %d, %v", n, err)
+	}
+	c.Close(context.Background())
+	ln.Close()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}
+
+func TestAcceptErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		temporary bool
+	}{
+		{&net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.EMFILE)}, true},
+		{&net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.ENFILE)}, true},
+		{&net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.ECONNABORTED)}, true},
+		{&net.OpError{Op: "accept", Err: os.NewSyscallError("accept4", syscall.EINVAL)}, false},
+		{errors.New("listener broke"), false},
+	} {
+		if got := isTemporaryAcceptError(tc.err); got != tc.temporary {
+			t.Errorf("%v: temporary %v, want %v", tc.err, got, tc.temporary)
+		}
+	}
+	var waits []time.Duration
+	for d := time.Duration(0); len(waits) < 10; {
+		d = nextBackoff(d)
+		waits = append(waits, d)
+	}
+	want := []time.Duration{5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000}
+	for i, w := range want {
+		if waits[i] != w*time.Millisecond {
+			t.Fatalf("backoff %v, want 5 ms doubling to 1 s", waits)
 		}
 	}
 }

@@ -59,6 +59,7 @@ const (
 	StackDepthLimitExceeded              = "54001"
 	TooManyConnections                   = "53300"
 	AdminShutdown                        = "57P01"
+	CantChangeRuntimeParam               = "55P02"
 	DependentObjects                     = "2BP01"
 	InvalidSchemaDef                     = "42P15"
 	InvalidRegex                         = "2201B"
