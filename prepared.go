@@ -105,9 +105,13 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 	if len(params) != len(p.ParamTypes) {
 		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(params), len(p.ParamTypes))
 	}
+	if err := s.checkTerminated(); err != nil {
+		return nil, err
+	}
+	defer s.noteState()
 	var res *Result
 	err := exec.Guard(func() error {
-		sctx, cancel := s.statementContext(ctx)
+		sctx, cancel := s.statementContext(ctx, p.SQL)
 		defer cancel()
 		s.ctx, s.params, s.paramTypes = sctx, params, p.ParamTypes
 		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()

@@ -24,6 +24,7 @@ const Version = version
 func (s *Session) env() *exec.Env {
 	env := exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
 	env.Progress = &s.progress
+	env.Backends = sessionBackends{s}
 	return env
 }
 
@@ -45,7 +46,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
 	b.Ctx = s.ctx
-	b.User, b.BackendPID = s.user, s.backendPID
+	b.User, b.BackendPID = s.user, s.act.pid
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}

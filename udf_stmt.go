@@ -286,13 +286,19 @@ func manifestType(format string) (types.T, bool) {
 	return types.T{}, true
 }
 
-// statementContext applies statement_timeout (milliseconds, or with a unit).
-func (s *Session) statementContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := parseTimeout(s.settings["statement_timeout"])
-	if d <= 0 {
-		return context.WithCancel(ctx)
+// statementContext applies statement_timeout (milliseconds, or with a
+// unit) and shows query as running in pg_stat_activity, where another
+// session's pg_cancel_backend can cancel it, until the returned cancel.
+func (s *Session) statementContext(ctx context.Context, query string) (context.Context, context.CancelFunc) {
+	var sctx context.Context
+	var cancel context.CancelFunc
+	if d := parseTimeout(s.settings["statement_timeout"]); d > 0 {
+		sctx, cancel = context.WithTimeout(ctx, d)
+	} else {
+		sctx, cancel = context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, d)
+	finish := s.startStatement(query, cancel)
+	return sctx, func() { finish(); cancel() }
 }
 
 func parseTimeout(v string) time.Duration {

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -42,10 +43,12 @@ type Options struct {
 
 // DB is an open database. It is safe for concurrent use by many sessions.
 type DB struct {
-	cat   *catalog.Catalog
-	udf   *udf.Engine
-	opts  Options
-	store *store // nil: in memory only
+	// backends are the open sessions, by process id
+	backends backendRegistry
+	cat      *catalog.Catalog
+	udf      *udf.Engine
+	opts     Options
+	store    *store // nil: in memory only
 	// tempSchemas numbers the sessions' schemas of temporary tables.
 	tempSchemas atomic.Int64
 }
@@ -134,6 +137,7 @@ type Session struct {
 	seqs             *binder.SequenceState // currval, lastval
 	temp             string                // the schema of its temporary tables, once it has one
 	fixedSettings    map[string]bool       // settings SET cannot change
+	act              activity              // what pg_stat_activity shows of it
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -141,6 +145,7 @@ type Session struct {
 // Close ends the session, releasing its open cursors; an open
 // transaction block is rolled back.
 func (s *Session) Close() {
+	s.db.backends.unregister(s.act.pid)
 	s.closeCursors()
 	if s.tx != nil {
 		s.rollbackBlock()
@@ -154,6 +159,8 @@ func (db *DB) NewSession() *Session {
 	s := &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
 	// a sequence that moves its restart point stores the catalog at once
 	s.seqs = &binder.SequenceState{Persist: db.persist}
+	s.act.backendStart, s.act.stateChange, s.act.backendType = time.Now(), time.Now(), "client backend"
+	db.backends.register(s)
 	return s
 }
 
@@ -198,6 +205,10 @@ func (r *Result) NumRows() int64 {
 // Exec runs every statement in sql, stopping at the first error. Results of
 // statements that ran are returned along with the error.
 func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
+	if err := s.checkTerminated(); err != nil {
+		return nil, err
+	}
+	defer s.noteState()
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		s.AbortBlock()
@@ -207,7 +218,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	for _, st := range stmts {
 		var res *Result
 		err := exec.Guard(func() error {
-			sctx, cancel := s.statementContext(ctx)
+			sctx, cancel := s.statementContext(ctx, parser.StatementText(sql, st))
 			defer cancel()
 			s.ctx = sctx
 			defer func() { s.ctx = nil }()
@@ -305,4 +316,5 @@ func (s *Session) SetServerSetting(name, value string) {
 
 func (s *Session) SetIdentity(user string, backendPID int32) {
 	s.user, s.backendPID = user, backendPID
+	s.noteState()
 }

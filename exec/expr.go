@@ -23,6 +23,15 @@ type EvalContext struct {
 	Env *Env
 }
 
+// Canceled returns the context's error once the statement is cancelled,
+// for loops that can run long within one batch.
+func (ec *EvalContext) Canceled() error {
+	if ec.Ctx == nil {
+		return nil
+	}
+	return ec.Ctx.Err()
+}
+
 // Expr is a compiled, vectorized expression. Eval returns a new array of
 // b.NumRows() values that the caller must Release.
 type Expr interface {
@@ -157,12 +166,23 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	for i := range state {
 		state[i] = init
 	}
-	for _, arg := range e.Args {
+	undecided := n
+	for k, arg := range e.Args {
+		if undecided == 0 {
+			break // every row is already false (AND) or true (OR)
+		}
+		// an IN list of a million values is a million arguments
+		if k%64 == 63 {
+			if err := ec.Canceled(); err != nil {
+				return nil, err
+			}
+		}
 		a, err := arg.Eval(ec, b)
 		if err != nil {
 			return nil, err
 		}
 		ba := a.(*array.Boolean)
+		undecided = 0
 		for i := 0; i < n; i++ {
 			var v uint8 = 2
 			if ba.IsValid(i) {
@@ -173,6 +193,9 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 				}
 			}
 			state[i] = combine3(e.And, state[i], v)
+			if state[i] != decided(e.And) {
+				undecided++
+			}
 		}
 		a.Release()
 	}
@@ -187,6 +210,15 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 		}
 	}
 	return bld.NewArray(), nil
+}
+
+// decided is the state no further argument changes: false for AND, true
+// for OR.
+func decided(and bool) uint8 {
+	if and {
+		return 0
+	}
+	return 1
 }
 
 func combine3(and bool, a, b uint8) uint8 {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -38,6 +40,9 @@ type conn struct {
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running query
+	// terminating: pg_terminate_backend ended the session; the
+	// connection closes with 57P01 at the next chance
+	terminating atomic.Bool
 	// lastReported holds the values clients were last sent (ParameterStatus)
 	lastReported map[string]string
 }
@@ -65,6 +70,20 @@ func (c *conn) attach(nc net.Conn) {
 	c.frames = &frameReader{src: c.wc, startup: true, limit: maxStartupPacket}
 	c.backend = pgproto3.NewBackend(c.frames, nc)
 	c.backend.SetMaxBodyLen(c.srv.cfg.MaxMessageSize)
+}
+
+// terminate is pg_terminate_backend's end of the connection, called from
+// another session: it wakes the message loop, which says goodbye.
+func (c *conn) terminate() {
+	c.terminating.Store(true)
+	c.cancelRunning()
+	c.raw.SetReadDeadline(time.Now())
+}
+
+// goodbye tells a terminated client why its connection ends.
+func (c *conn) goodbye() error {
+	c.sendFatal(sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
+	return nil
 }
 
 func (c *conn) cancelRunning() {
@@ -133,6 +152,7 @@ func (c *conn) startup() (bool, error) {
 			}
 			c.frames.expect(false, c.srv.cfg.MaxMessageSize)
 			c.sess = c.srv.db.NewSession()
+			c.sess.SetClient(c.raw.RemoteAddr().String(), c.terminate)
 			c.srv.register(c)
 			c.sess.SetIdentity(c.user, int32(c.pid))
 			c.sess.SetServerSetting("max_connections", fmt.Sprint(c.srv.cfg.MaxConnections))
@@ -177,8 +197,14 @@ func (c *conn) serve() error {
 	defer c.closeAll()
 	skipToSync := false
 	for {
+		if c.terminating.Load() {
+			return c.goodbye()
+		}
 		msg, err := c.backend.Receive()
 		if err != nil {
+			if c.terminating.Load() {
+				return c.goodbye()
+			}
 			var tooBig *pgproto3.ExceededMaxBodyLenErr
 			if errors.As(err, &tooBig) {
 				c.sendError(sqlerr.New(sqlerr.ProgramLimitExceeded, "message of %d bytes exceeds the server's limit of %d", tooBig.ActualBodyLen, c.srv.cfg.MaxMessageSize))
@@ -195,6 +221,9 @@ func (c *conn) serve() error {
 		switch m := msg.(type) {
 		case *pgproto3.Query:
 			c.simpleQuery(m.String)
+			if c.terminating.Load() {
+				return c.goodbye()
+			}
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Parse:
 			qerr = c.parse(m)
@@ -250,6 +279,9 @@ func (c *conn) closePortal(name string) {
 
 // fail reports an error and marks an open transaction block failed.
 func (c *conn) fail(err error) {
+	if c.terminating.Load() {
+		return // the connection ends with 57P01 instead
+	}
 	c.sendError(err)
 	if c.sess != nil {
 		c.sess.AbortBlock()

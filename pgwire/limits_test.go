@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -326,6 +327,186 @@ func TestAcceptErrors(t *testing.T) {
 	for i, w := range want {
 		if waits[i] != w*time.Millisecond {
 			t.Fatalf("backoff %v, want 5 ms doubling to 1 s", waits)
+		}
+	}
+}
+
+// crossJoin runs for hours unless cancelled.
+const crossJoin = "SELECT count(*) FROM generate_series(1, 1000000) a, generate_series(1, 1000000) b"
+
+// TestStatementTimeoutStopsCrossJoin: the nested loop checks for
+// cancellation while it pairs rows, so statement_timeout ends it.
+func TestStatementTimeoutStopsCrossJoin(t *testing.T) {
+	url := startServer(t)
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	// only a guard against a hang: the timeout must be what ends it
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := c.Exec(ctx, "SET statement_timeout = '50ms'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		crossJoin,
+		"SELECT count(*) FROM generate_series(1, 3000) a JOIN generate_series(1, 1000000) b ON a.a + b.b < 0",
+		"SELECT count(*) FROM generate_series(1, 2000) g WHERE g IN (" + inList(1000000, 300000) + ")",
+	} {
+		_, err := c.Exec(ctx, sql)
+		if pgErr := wantCode(t, err, "57014"); pgErr.Message != "canceling statement due to statement timeout" {
+			t.Errorf("%.40s…: %q", sql, pgErr.Message)
+		}
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT 1").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// inList is "from, from+1, …" with n values.
+func inList(from, n int) string {
+	var sb strings.Builder
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(strconv.Itoa(from + i))
+	}
+	return sb.String()
+}
+
+// startLong runs sql on c in the background; the returned channel gets
+// its error.
+func startLong(c *pgx.Conn, sql string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		_, err := c.Exec(ctx, sql)
+		done <- err
+	}()
+	return done
+}
+
+// waitActive polls pg_stat_activity from c until pid runs query.
+func waitActive(t *testing.T, c *pgx.Conn, pid uint32, query string) {
+	t.Helper()
+	for range 2000 {
+		var state, running string
+		err := c.QueryRow(context.Background(), "SELECT state, query FROM pg_stat_activity WHERE pid = $1", int32(pid)).Scan(&state, &running)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		if state == "active" && running == query {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("pid %d never showed as running %q", pid, query)
+}
+
+// TestCancelAndTerminateBackend: a second connection sees the first's
+// running query in pg_stat_activity, cancels it with pg_cancel_backend
+// (57014) and ends the session with pg_terminate_backend (57P01).
+func TestCancelAndTerminateBackend(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	victim := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	admin := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	pid := victim.PgConn().PID()
+
+	done := startLong(victim, crossJoin)
+	waitActive(t, admin, pid, crossJoin)
+	var ok bool
+	if err := admin.QueryRow(ctx, "SELECT pg_cancel_backend($1)", int32(pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_cancel_backend: %v, %v", ok, err)
+	}
+	if pgErr := wantCode(t, <-done, "57014"); pgErr.Message != "canceling statement due to user request" {
+		t.Errorf("cancelled query: %q", pgErr.Message)
+	}
+	var n int
+	if err := victim.QueryRow(ctx, "SELECT 2").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("the cancelled session goes on: %d, %v", n, err)
+	}
+
+	var state string
+	if err := admin.QueryRow(ctx, "SELECT state FROM pg_stat_activity WHERE pid = $1", int32(pid)).Scan(&state); err != nil || state != "idle" {
+		t.Errorf("state after the query: %q, %v", state, err)
+	}
+
+	done = startLong(victim, crossJoin)
+	waitActive(t, admin, pid, crossJoin)
+	if err := admin.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int32(pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend: %v, %v", ok, err)
+	}
+	pgErr := wantCode(t, <-done, "57P01")
+	if pgErr.Message != "terminating connection due to administrator command" || pgErr.Severity != "FATAL" {
+		t.Errorf("terminated: %s %q", pgErr.Severity, pgErr.Message)
+	}
+	if !victim.IsClosed() {
+		if err := victim.Ping(ctx); err == nil {
+			t.Error("the terminated connection still answers")
+		}
+	}
+
+	// an idle session is terminated too, and an unknown pid is false
+	idle := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if err := admin.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int32(idle.PgConn().PID())).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend of an idle session: %v, %v", ok, err)
+	}
+	_, err := idle.Exec(ctx, "SELECT 1")
+	wantCode(t, err, "57P01")
+	if err := admin.QueryRow(ctx, "SELECT pg_cancel_backend(999999)").Scan(&ok); err != nil || ok {
+		t.Errorf("pg_cancel_backend of no session: %v, %v", ok, err)
+	}
+	// the terminated sessions leave pg_stat_activity once their
+	// connections have closed
+	var sessions int
+	for range 2000 {
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity").Scan(&sessions); err != nil {
+			t.Fatal(err)
+		}
+		if sessions == 1 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if sessions != 1 {
+		t.Errorf("sessions left: %d", sessions)
+	}
+}
+
+// TestSignalPermissions: a role may signal its own sessions; only the
+// superuser may signal others' (42501).
+func TestSignalPermissions(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	as := func(user string) *pgx.Conn {
+		return connect(t, strings.Replace(url, "tester@", user+"@", 1), pgx.QueryExecModeSimpleProtocol)
+	}
+	alice, alice2, bob, super := as("alice"), as("alice"), as("bob"), as("weft")
+	for _, tc := range []struct {
+		caller  *pgx.Conn
+		target  *pgx.Conn
+		fn      string
+		code    string
+		message string
+	}{
+		{alice, alice2, "pg_cancel_backend", "", ""},
+		{alice, bob, "pg_cancel_backend", "42501", "must be a member of the role whose query is being canceled or member of pg_signal_backend"},
+		{alice, bob, "pg_terminate_backend", "42501", "must be a member of the role whose process is being terminated or member of pg_signal_backend"},
+		{alice, super, "pg_cancel_backend", "42501", "must be a superuser to cancel superuser query"},
+		{alice, super, "pg_terminate_backend", "42501", "must be a superuser to terminate superuser process"},
+		{super, bob, "pg_cancel_backend", "", ""},
+	} {
+		var ok bool
+		err := tc.caller.QueryRow(ctx, "SELECT "+tc.fn+"($1)", int32(tc.target.PgConn().PID())).Scan(&ok)
+		if tc.code == "" {
+			if err != nil || !ok {
+				t.Errorf("%s: %v, %v", tc.fn, ok, err)
+			}
+			continue
+		}
+		if pgErr := wantCode(t, err, tc.code); pgErr.Message != tc.message {
+			t.Errorf("%s: %q, want %q", tc.fn, pgErr.Message, tc.message)
 		}
 	}
 }

@@ -60,8 +60,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[uint32]*conn // by process id, for CancelRequest
-	nextPID  uint32
-	sessions int // admitted connections, against MaxConnections
+	sessions int              // admitted connections, against MaxConnections
 	wg       sync.WaitGroup
 }
 
@@ -76,7 +75,7 @@ func New(db *weft.DB, cfg Config) *Server {
 	if cfg.AuthTimeout <= 0 {
 		cfg.AuthTimeout = DefaultAuthTimeout
 	}
-	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}, nextPID: 1}
+	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}}
 }
 
 // Serve accepts connections until ln is closed, then waits for the
@@ -154,11 +153,11 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
+// register files c under its session's process id for CancelRequest.
 func (s *Server) register(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.pid = s.nextPID
-	s.nextPID++
+	c.pid = uint32(c.sess.BackendPID())
 	var b [4]byte
 	rand.Read(b[:])
 	c.secret = binary.BigEndian.Uint32(b[:])
