@@ -136,6 +136,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 	})
 	if err != nil {
 		s.AbortBlock()
+		returnMemoryAfter(err)
 		return nil, sqlerr.Wrap(err)
 	}
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -241,6 +242,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 		})
 		if err != nil {
 			s.AbortBlock()
+			returnMemoryAfter(err)
 			return out, sqlerr.Wrap(err)
 		}
 		out = append(out, res)
@@ -285,6 +287,15 @@ func defaultSettings() map[string]string {
 		"max_parallel_workers":        "",
 		// weft.null_order: "largest" (PostgreSQL) or "smallest" (SQLite)
 		"weft.null_order": "largest",
+	}
+}
+
+// returnMemoryAfter hands the memory a statement that ran out of it held
+// back to the operating system now, instead of when the runtime's
+// scavenger gets to it minutes later.
+func returnMemoryAfter(err error) {
+	if e := sqlerr.Wrap(err); e.Code == sqlerr.OutOfMemory || e.Code == sqlerr.ProgramLimitExceeded {
+		debug.FreeOSMemory()
 	}
 }
 
