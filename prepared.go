@@ -123,6 +123,9 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
 		}
+		if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
+			err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
+		}
 		if err == nil && changesState(p.stmt) {
 			if perr := s.commitWrites(); perr != nil {
 				if res != nil {

@@ -71,6 +71,11 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 			return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.udf_row_errors\": \"%s\"", v).
 				WithHint("Available values: fail, null.")
 		}
+		if name == queryMemoryLimitSetting {
+			if _, err := parseMemorySetting(name, v); err != nil {
+				return nil, err
+			}
+		}
 		if name == "timezone" && !strings.EqualFold(v, "utc") && v != "0" && !strings.EqualFold(v, "GMT") {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only the UTC time zone is supported yet")
 		}

@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -22,7 +23,11 @@ const version = binder.Version
 const Version = version
 
 func (s *Session) env() *exec.Env {
-	env := exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+	var mem memory.Allocator = s.db.opts.Mem
+	if s.queryMem != nil {
+		mem = s.queryMem
+	}
+	env := exec.NewEnv(mem, s.db.opts.BatchSize, s.db.opts.Partitions)
 	env.Progress = &s.progress
 	env.Backends = sessionBackends{s}
 	return env

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/weftdb/weft/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -298,7 +299,8 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 		sctx, cancel = context.WithCancel(ctx)
 	}
 	finish := s.startStatement(query, cancel)
-	return sctx, func() { finish(); cancel() }
+	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), cancel)
+	return sctx, func() { finish(); cancel(); s.queryMem = nil }
 }
 
 func parseTimeout(v string) time.Duration {

@@ -139,6 +139,7 @@ type Session struct {
 	temp             string                // the schema of its temporary tables, once it has one
 	fixedSettings    map[string]bool       // settings SET cannot change
 	act              activity              // what pg_stat_activity shows of it
+	queryMem         *exec.QueryAllocator  // the running statement's, while it runs
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -231,6 +232,9 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
 			}
+			if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
+				err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
+			}
 			if err == nil && changesState(st) {
 				if perr := s.commitWrites(); perr != nil {
 					res.Release()
@@ -286,7 +290,8 @@ func defaultSettings() map[string]string {
 		"batch_size":                  "",
 		"max_parallel_workers":        "",
 		// weft.null_order: "largest" (PostgreSQL) or "smallest" (SQLite)
-		"weft.null_order": "largest",
+		"weft.null_order":       "largest",
+		queryMemoryLimitSetting: defaultQueryMemoryLimit(),
 	}
 }
 

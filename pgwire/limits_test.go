@@ -510,3 +510,39 @@ func TestSignalPermissions(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryMemoryLimit: a query holding more Arrow memory than
+// weft.query_memory_limit fails alone with 53200; the session and the
+// server go on, and every byte is released (startServer checks).
+func TestQueryMemoryLimit(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	other := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	const sorted = "SELECT count(*) FROM (SELECT a.a, b.b FROM generate_series(1, 3000) a, generate_series(1, 3000) b ORDER BY 1, 2) s"
+	if _, err := c.Exec(ctx, "SET weft.query_memory_limit = '10MB'"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Exec(ctx, sorted)
+	if pgErr := wantCode(t, err, "53200"); pgErr.Message != "out of memory" {
+		t.Errorf("message %q", pgErr.Message)
+	}
+	var n int64
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("the next query: %d, %v", n, err)
+	}
+	// the limit is the session's: another session's query is not bound
+	if err := other.QueryRow(ctx, sorted).Scan(&n); err != nil || n != 9000000 {
+		t.Fatalf("another session: %d, %v", n, err)
+	}
+	_, err = c.Exec(ctx, "SET weft.query_memory_limit = 'lots'")
+	if pgErr := wantCode(t, err, "22023"); !strings.Contains(pgErr.Hint, `"MB"`) {
+		t.Errorf("hint %q", pgErr.Hint)
+	}
+	if _, err := c.Exec(ctx, "RESET weft.query_memory_limit"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.QueryRow(ctx, sorted).Scan(&n); err != nil || n != 9000000 {
+		t.Fatalf("after RESET: %d, %v", n, err)
+	}
+}
