@@ -3,6 +3,7 @@ package weft_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,5 +71,62 @@ func TestLimitsLikePostgres(t *testing.T) {
 				t.Errorf("got %s %q (hint %q), want %s %q (hint %q)", e.Code, e.Message, e.Hint, wantErr.Code, wantErr.Message, wantErr.Hint)
 			}
 		})
+	}
+}
+
+// TestEmbeddedSessionsInActivity: sessions of an embedded database are
+// backends too: listed in pg_stat_activity with distinct process ids, and
+// one terminated by pg_terminate_backend refuses further statements.
+func TestEmbeddedSessionsInActivity(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.AssertSize(t, 0)
+	defer db.Close()
+	a, b := db.NewSession(), db.NewSession()
+	defer a.Close()
+	defer b.Close()
+	if a.BackendPID() == b.BackendPID() {
+		t.Fatalf("two sessions share process id %d", a.BackendPID())
+	}
+	query := func(s *weft.Session, sql string) string {
+		t.Helper()
+		res, err := s.Query(ctx, sql)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		defer res.Release()
+		var rows []string
+		for _, batch := range res.Batches {
+			for r := 0; r < int(batch.NumRows()); r++ {
+				var cols []string
+				for c := 0; c < int(batch.NumCols()); c++ {
+					cols = append(cols, batch.Column(c).ValueStr(r))
+				}
+				rows = append(rows, strings.Join(cols, "|"))
+			}
+		}
+		return strings.Join(rows, "\n")
+	}
+	if got, want := query(a, "SELECT state, query FROM pg_stat_activity ORDER BY pid"),
+		"active|SELECT state, query FROM pg_stat_activity ORDER BY pid\nidle|"; got != want {
+		t.Errorf("pg_stat_activity:\n%s\nwant\n%s", got, want)
+	}
+	if got := query(b, "SELECT pg_backend_pid() = "+strconv.Itoa(int(b.BackendPID()))); got != "true" {
+		t.Errorf("pg_backend_pid() is not the session's: %s", got)
+	}
+	if got := query(b, "SELECT pg_terminate_backend("+strconv.Itoa(int(a.BackendPID()))+")"); got != "true" {
+		t.Fatalf("pg_terminate_backend: %s", got)
+	}
+	_, err = a.Exec(ctx, "SELECT 1")
+	if e := sqlerr.Wrap(err); e == nil || e.Code != "57P01" {
+		t.Fatalf("a terminated session: %v", err)
+	}
+	a.Close()
+	if got := query(b, "SELECT count(*) FROM pg_stat_activity"); got != "1" {
+		t.Errorf("sessions after Close: %s", got)
 	}
 }

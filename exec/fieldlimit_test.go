@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -92,4 +93,28 @@ func stringArray(mem memory.Allocator, v string) arrow.Array {
 	defer b.Release()
 	b.Append(v)
 	return b.NewArray()
+}
+
+// TestSortStopsWhenCancelled: a cancelled statement's sort gives up
+// instead of finishing its comparisons.
+func TestSortStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	perm := allRows(1 << 18)
+	compared := 0
+	err := sortCancellable(&EvalContext{Ctx: ctx}, perm, func(i, j int) int { compared++; return j - i })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if compared > 1<<16 {
+		t.Errorf("%d comparisons after the cancel", compared)
+	}
+	if err := sortCancellable(&EvalContext{Ctx: context.Background()}, perm, func(i, j int) int { return i - j }); err != nil {
+		t.Fatal(err)
+	}
+	for i, row := range perm {
+		if row != i {
+			t.Fatalf("not sorted at %d: %d", i, row)
+		}
+	}
 }

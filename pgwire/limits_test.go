@@ -349,6 +349,7 @@ func TestStatementTimeoutStopsCrossJoin(t *testing.T) {
 		crossJoin,
 		"SELECT count(*) FROM generate_series(1, 3000) a JOIN generate_series(1, 1000000) b ON a.a + b.b < 0",
 		"SELECT count(*) FROM generate_series(1, 2000) g WHERE g IN (" + inList(1000000, 300000) + ")",
+		"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
 	} {
 		_, err := c.Exec(ctx, sql)
 		if pgErr := wantCode(t, err, "57014"); pgErr.Message != "canceling statement due to statement timeout" {
