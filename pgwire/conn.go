@@ -206,7 +206,12 @@ func (c *conn) serve() error {
 				return c.goodbye()
 			}
 			var tooBig *pgproto3.ExceededMaxBodyLenErr
-			if errors.As(err, &tooBig) {
+			var tooLong *messageTooLong
+			switch {
+			case errors.As(err, &tooLong):
+				c.sendError(sqlerr.New(sqlerr.ProgramLimitExceeded, "message of %d bytes exceeds the server's limit of %d", tooLong.declared, tooLong.limit))
+				c.backend.Flush()
+			case errors.As(err, &tooBig):
 				c.sendError(sqlerr.New(sqlerr.ProgramLimitExceeded, "message of %d bytes exceeds the server's limit of %d", tooBig.ActualBodyLen, c.srv.cfg.MaxMessageSize))
 				c.backend.Flush()
 			}

@@ -137,6 +137,25 @@ func TestDeclaredLengthIsNotReserved(t *testing.T) {
 			t.Errorf("the server allocated %d MB for %d empty 1 GiB headers", grew>>20, attempts)
 		}
 	})
+	t.Run("startup packet", func(t *testing.T) {
+		addr := authServerWith(t, Config{Auth: AuthPassword})
+		for range attempts {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(30 * time.Second))
+			if _, err := nc.Write(binary.BigEndian.AppendUint32(nil, gib)); err != nil {
+				t.Fatal(err)
+			}
+			e := receiveUntil[*pgproto3.ErrorResponse](t, pgproto3.NewFrontend(nc, nc))
+			if e.Code != "08P01" || e.Message != "invalid length of startup packet" {
+				t.Fatalf("got %s %q", e.Code, e.Message)
+			}
+			waitClosed(t, nc)
+		}
+	})
 	t.Run("after authentication", func(t *testing.T) {
 		url := startServer(t)
 		addr := strings.TrimSuffix(strings.TrimPrefix(url, "postgres://tester@"), "/weft?sslmode=disable")
@@ -546,4 +565,21 @@ func TestQueryMemoryLimit(t *testing.T) {
 	if err := c.QueryRow(ctx, sorted).Scan(&n); err != nil || n != 9000000 {
 		t.Fatalf("after RESET: %d, %v", n, err)
 	}
+}
+
+// TestMessageOverConfiguredLimit: after authentication a message longer
+// than MaxMessageSize gets 54000 and the connection ends.
+func TestMessageOverConfiguredLimit(t *testing.T) {
+	url := startServerWith(t, Config{MaxMessageSize: 1 << 20})
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "postgres://tester@"), "/weft?sslmode=disable")
+	nc, fe := rawStartup(t, addr, "tester")
+	receiveUntil[*pgproto3.ReadyForQuery](t, fe)
+	if _, err := nc.Write(messageHeader('Q', 2<<20)); err != nil {
+		t.Fatal(err)
+	}
+	e := receiveUntil[*pgproto3.ErrorResponse](t, fe)
+	if e.Code != "54000" || e.Message != "message of 2097152 bytes exceeds the server's limit of 1048576" {
+		t.Fatalf("got %s %q", e.Code, e.Message)
+	}
+	waitClosed(t, nc)
 }
