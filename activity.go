@@ -167,10 +167,19 @@ type sessionBackends struct{ s *Session }
 func (b sessionBackends) Activity() []exec.BackendActivity {
 	var out []exec.BackendActivity
 	for _, other := range b.s.db.backends.sessions() {
-		out = append(out, other.snapshot())
+		a := other.snapshot()
+		if !mayWatch(b.s.user, other.roleName()) {
+			a = exec.BackendActivity{PID: a.PID, Database: a.Database, User: a.User, AppName: a.AppName,
+				Query: "<insufficient privilege>", Restricted: true}
+		}
+		out = append(out, a)
 	}
 	return out
 }
+
+// mayWatch is PostgreSQL's rule for what pg_stat_activity shows: a
+// superuser sees every session's activity, other roles their own.
+func mayWatch(viewer, target string) bool { return isSuperuser(viewer) || viewer == target }
 
 func (b sessionBackends) Signal(pid int64, terminate bool) (bool, error) {
 	target := b.s.db.backends.lookup(int32(pid))

@@ -28,6 +28,10 @@ type BackendActivity struct {
 	StateChange              time.Time
 	State, Query             string
 	BackendType              string
+	// Restricted: the viewer may not see what this session does (another
+	// role's session, to a role that is not a superuser); only its
+	// database, pid, role and application show
+	Restricted bool
 }
 
 // signalFunctions are pg_cancel_backend(pid) and pg_terminate_backend(pid

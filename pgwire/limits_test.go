@@ -529,6 +529,27 @@ func TestSignalPermissions(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tc.fn, pgErr.Message, tc.message)
 		}
 	}
+	// pg_stat_activity hides other roles' activity from non-superusers,
+	// as PostgreSQL does
+	const watch = "SELECT usename, coalesce(state, 'NULL'), query, backend_start IS NULL FROM pg_stat_activity WHERE pid = $1"
+	for _, tc := range []struct {
+		viewer, target *pgx.Conn
+		state, query   string
+		hidden         bool
+	}{
+		{alice, bob, "NULL", "<insufficient privilege>", true},
+		{alice, alice2, "idle", "", false},
+		{super, bob, "idle", "", false},
+	} {
+		var user, state, query string
+		var hidden bool
+		if err := tc.viewer.QueryRow(ctx, watch, int32(tc.target.PgConn().PID())).Scan(&user, &state, &query, &hidden); err != nil {
+			t.Fatal(err)
+		}
+		if state != tc.state || query != tc.query || hidden != tc.hidden {
+			t.Errorf("%s sees %s: state %q, query %q, backend_start hidden %v", tc.viewer.Config().User, user, state, query, hidden)
+		}
+	}
 }
 
 // TestQueryMemoryLimit: a query holding more Arrow memory than

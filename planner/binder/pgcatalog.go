@@ -418,6 +418,14 @@ func (b *Binder) statActivity(row func(map[string]types.Datum)) {
 		if a.ClientAddr == "" {
 			port = int64(-1) // PostgreSQL's value for a Unix socket or no client
 		}
+		if a.Restricted {
+			row(map[string]types.Datum{"datid": int64(16384), "datname": a.Database, "pid": int64(a.PID), "leader_pid": nil,
+				"usesysid": int64(publicOwnerOID), "usename": a.User, "application_name": a.AppName, "client_addr": nil,
+				"client_hostname": nil, "client_port": nil, "backend_start": nil, "xact_start": nil, "query_start": nil,
+				"state_change": nil, "wait_event_type": nil, "wait_event": nil, "state": nil, "backend_xid": nil,
+				"backend_xmin": nil, "query_id": nil, "query": a.Query, "backend_type": nil})
+			continue
+		}
 		row(map[string]types.Datum{"datid": int64(16384), "datname": a.Database, "pid": int64(a.PID), "leader_pid": nil,
 			"usesysid": int64(publicOwnerOID), "usename": a.User, "application_name": a.AppName, "client_addr": addr,
 			"client_hostname": nil, "client_port": port, "backend_start": micros(a.BackendStart), "xact_start": nil,
