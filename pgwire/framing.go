@@ -33,6 +33,9 @@ type frameReader struct {
 	startup bool
 	limit   int // the largest body accepted now
 	pending []byte
+	// spare is reused for small frames: pgproto3 copies what it reads, so
+	// a frame's buffer is free once the frame has been read
+	spare []byte
 }
 
 // messageTooLong is a message whose declared length exceeds the limit.
@@ -82,7 +85,15 @@ func (f *frameReader) readFrame() ([]byte, error) {
 		return nil, &messageTooLong{declared: bodyLen, limit: f.limit, startup: f.startup}
 	}
 	total := headerLen + bodyLen
-	frame := make([]byte, headerLen, headerLen+min(bodyLen, firstBodyChunk))
+	var frame []byte
+	if total <= cap(f.spare) {
+		frame = f.spare[:headerLen]
+	} else {
+		frame = make([]byte, headerLen, headerLen+min(bodyLen, firstBodyChunk))
+		if cap(frame) <= firstBodyChunk+5 {
+			f.spare = frame
+		}
+	}
 	copy(frame, header[:headerLen])
 	for len(frame) < total {
 		if len(frame) == cap(frame) {
