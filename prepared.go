@@ -105,9 +105,13 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 	if len(params) != len(p.ParamTypes) {
 		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(params), len(p.ParamTypes))
 	}
+	if err := s.checkTerminated(); err != nil {
+		return nil, err
+	}
+	defer s.noteState()
 	var res *Result
 	err := exec.Guard(func() error {
-		sctx, cancel := s.statementContext(ctx)
+		sctx, cancel := s.statementContext(ctx, p.SQL)
 		defer cancel()
 		s.ctx, s.params, s.paramTypes = sctx, params, p.ParamTypes
 		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()
@@ -118,6 +122,9 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		res, err = s.execStmt(sctx, p.SQL, p.stmt)
 		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
+		}
+		if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
+			err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
 		}
 		if err == nil && changesState(p.stmt) {
 			if perr := s.commitWrites(); perr != nil {
@@ -132,6 +139,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 	})
 	if err != nil {
 		s.AbortBlock()
+		returnMemoryAfter(err)
 		return nil, sqlerr.Wrap(err)
 	}
 	return res, nil

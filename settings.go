@@ -54,6 +54,9 @@ func settingValue(args []*pg.Node) string {
 
 func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	name := lower(st.Name)
+	if s.fixedSettings[name] {
+		return nil, sqlerr.New(sqlerr.CantChangeRuntimeParam, "parameter \"%s\" cannot be changed without restarting the server", name)
+	}
 	switch st.Kind {
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
@@ -67,6 +70,11 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		if name == "weft.udf_row_errors" && v != "fail" && v != "null" {
 			return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.udf_row_errors\": \"%s\"", v).
 				WithHint("Available values: fail, null.")
+		}
+		if name == queryMemoryLimitSetting {
+			if _, err := parseMemorySetting(name, v); err != nil {
+				return nil, err
+			}
 		}
 		if name == "timezone" && !strings.EqualFold(v, "utc") && v != "0" && !strings.EqualFold(v, "GMT") {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only the UTC time zone is supported yet")

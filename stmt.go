@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -22,8 +23,13 @@ const version = binder.Version
 const Version = version
 
 func (s *Session) env() *exec.Env {
-	env := exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+	var mem memory.Allocator = s.db.opts.Mem
+	if s.queryMem != nil {
+		mem = s.queryMem
+	}
+	env := exec.NewEnv(mem, s.db.opts.BatchSize, s.db.opts.Partitions)
 	env.Progress = &s.progress
+	env.Backends = sessionBackends{s}
 	return env
 }
 
@@ -45,7 +51,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
 	b.Ctx = s.ctx
-	b.User, b.BackendPID = s.user, s.backendPID
+	b.User, b.BackendPID = s.user, s.act.pid
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/weftdb/weft/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -286,13 +287,20 @@ func manifestType(format string) (types.T, bool) {
 	return types.T{}, true
 }
 
-// statementContext applies statement_timeout (milliseconds, or with a unit).
-func (s *Session) statementContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := parseTimeout(s.settings["statement_timeout"])
-	if d <= 0 {
-		return context.WithCancel(ctx)
+// statementContext applies statement_timeout (milliseconds, or with a
+// unit) and shows query as running in pg_stat_activity, where another
+// session's pg_cancel_backend can cancel it, until the returned cancel.
+func (s *Session) statementContext(ctx context.Context, query string) (context.Context, context.CancelFunc) {
+	var sctx context.Context
+	var cancel context.CancelFunc
+	if d := parseTimeout(s.settings["statement_timeout"]); d > 0 {
+		sctx, cancel = context.WithTimeout(ctx, d)
+	} else {
+		sctx, cancel = context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, d)
+	finish := s.startStatement(query, cancel)
+	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), cancel)
+	return sctx, func() { finish(); cancel(); s.queryMem = nil }
 }
 
 func parseTimeout(v string) time.Duration {

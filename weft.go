@@ -6,9 +6,11 @@ import (
 	"context"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -46,10 +48,12 @@ type Options struct {
 
 // DB is an open database. It is safe for concurrent use by many sessions.
 type DB struct {
-	cat   *catalog.Catalog
-	udf   *udf.Engine
-	opts  Options
-	store *store // nil: in memory only
+	// backends are the open sessions, by process id
+	backends backendRegistry
+	cat      *catalog.Catalog
+	udf      *udf.Engine
+	opts     Options
+	store    *store // nil: in memory only
 	// installMu makes installs into several tables atomic for checkpoints:
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.
@@ -144,6 +148,9 @@ type Session struct {
 	backendPID       int32
 	seqs             *binder.SequenceState // currval, lastval
 	temp             string                // the schema of its temporary tables, once it has one
+	fixedSettings    map[string]bool       // settings SET cannot change
+	act              activity              // what pg_stat_activity shows of it
+	queryMem         *exec.QueryAllocator  // the running statement's, while it runs
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -151,6 +158,7 @@ type Session struct {
 // Close ends the session, releasing its open cursors; an open
 // transaction block is rolled back.
 func (s *Session) Close() {
+	s.db.backends.unregister(s.act.pid)
 	s.closeCursors()
 	if s.tx != nil {
 		s.rollbackBlock()
@@ -164,6 +172,8 @@ func (db *DB) NewSession() *Session {
 	s := &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
 	// a sequence that moves its restart point stores the catalog at once
 	s.seqs = &binder.SequenceState{Persist: db.persist}
+	s.act.backendStart, s.act.stateChange, s.act.backendType = time.Now(), time.Now(), "client backend"
+	db.backends.register(s)
 	return s
 }
 
@@ -208,6 +218,10 @@ func (r *Result) NumRows() int64 {
 // Exec runs every statement in sql, stopping at the first error. Results of
 // statements that ran are returned along with the error.
 func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
+	if err := s.checkTerminated(); err != nil {
+		return nil, err
+	}
+	defer s.noteState()
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		s.AbortBlock()
@@ -217,7 +231,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	for _, st := range stmts {
 		var res *Result
 		err := exec.Guard(func() error {
-			sctx, cancel := s.statementContext(ctx)
+			sctx, cancel := s.statementContext(ctx, parser.StatementText(sql, st))
 			defer cancel()
 			s.ctx = sctx
 			defer func() { s.ctx = nil }()
@@ -228,6 +242,9 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			res, err = s.execStmt(sctx, sql, st)
 			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
+			}
+			if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
+				err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
 			}
 			if err == nil && changesState(st) {
 				if perr := s.commitWrites(); perr != nil {
@@ -240,6 +257,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 		})
 		if err != nil {
 			s.AbortBlock()
+			returnMemoryAfter(err)
 			return out, sqlerr.Wrap(err)
 		}
 		out = append(out, res)
@@ -283,7 +301,17 @@ func defaultSettings() map[string]string {
 		"batch_size":                  "",
 		"max_parallel_workers":        "",
 		// weft.null_order: "largest" (PostgreSQL) or "smallest" (SQLite)
-		"weft.null_order": "largest",
+		"weft.null_order":       "largest",
+		queryMemoryLimitSetting: defaultQueryMemoryLimit(),
+	}
+}
+
+// returnMemoryAfter hands the memory a statement that ran out of it held
+// back to the operating system now, instead of when the runtime's
+// scavenger gets to it minutes later.
+func returnMemoryAfter(err error) {
+	if e := sqlerr.Wrap(err); e.Code == sqlerr.OutOfMemory || e.Code == sqlerr.ProgramLimitExceeded {
+		debug.FreeOSMemory()
 	}
 }
 
@@ -301,6 +329,19 @@ func changesState(st *pg.RawStmt) bool {
 
 // SetIdentity records who the session runs as and the process id its
 // client was given (current_user, pg_backend_pid()).
+// SetServerSetting fixes a setting that the server decides, such as
+// max_connections: SHOW reports it and SET refuses to change it, as
+// PostgreSQL does for settings that need a restart.
+func (s *Session) SetServerSetting(name, value string) {
+	name = lower(name)
+	s.settings[name] = value
+	if s.fixedSettings == nil {
+		s.fixedSettings = map[string]bool{}
+	}
+	s.fixedSettings[name] = true
+}
+
 func (s *Session) SetIdentity(user string, backendPID int32) {
 	s.user, s.backendPID = user, backendPID
+	s.noteState()
 }

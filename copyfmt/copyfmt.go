@@ -45,6 +45,9 @@ func ParseOptions(st *pg.CopyStmt, formats ...string) (Options, error) {
 			delimiter = &val
 		case "null":
 			null = &val
+		case "freeze":
+			// rows are visible at once anyway: Weft keeps no per-row
+			// visibility to freeze (pgbench -i asks for it)
 		case "quote", "escape":
 			if val != `"` {
 				return o, sqlerr.New(sqlerr.FeatureNotSupported, "COPY %s other than '\"' is not supported yet", strings.ToUpper(d.Defname))

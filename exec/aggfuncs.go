@@ -677,6 +677,7 @@ func (a *boolAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 type stringAggAcc struct {
 	parts [][]string
 	seps  [][]string
+	sizes []stringBuffer // what each group's result holds so far
 }
 
 func resolveStringAgg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
@@ -689,6 +690,7 @@ func resolveStringAgg(args []types.T) ([]types.T, types.T, func() Accumulator, e
 func (a *stringAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
 	a.parts = grow[[]string](a.parts, ng, nil)
 	a.seps = grow[[]string](a.seps, ng, nil)
+	a.sizes = grow[stringBuffer](a.sizes, ng, stringBuffer{})
 	vals, seps := args[0].(*array.String), args[1].(*array.String)
 	for i, g := range groups {
 		if vals.IsNull(i) {
@@ -698,10 +700,33 @@ func (a *stringAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []ar
 		if seps.IsValid(i) {
 			sep = seps.Value(i)
 		}
+		// PostgreSQL appends the delimiter before every value but the
+		// first and fails once the buffer would pass 1 GB
+		sepLen := len(sep)
+		if len(a.parts[g]) == 0 {
+			sepLen = 0
+		}
+		if err := a.account(g, sepLen, len(vals.Value(i))); err != nil {
+			return err
+		}
 		a.parts[g] = append(a.parts[g], strings.Clone(vals.Value(i)))
 		a.seps[g] = append(a.seps[g], sep)
 	}
 	return nil
+}
+
+// account adds a delimiter and a value to group g's size; past the limit
+// the collected parts are dropped at once rather than held until the
+// query ends.
+func (a *stringAggAcc) account(g uint32, sep, val int) error {
+	err := a.sizes[g].grow(sep)
+	if err == nil {
+		err = a.sizes[g].grow(val)
+	}
+	if err != nil {
+		a.parts, a.seps, a.sizes = nil, nil, nil
+	}
+	return err
 }
 
 func (a *stringAggAcc) Merge(o Accumulator, mapping []uint32, ng int) {
@@ -724,7 +749,23 @@ func (a *stringAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 			bld.AppendNull()
 			continue
 		}
+		// partitions checked their parts; the merged whole is checked here
+		var size stringBuffer
+		for i, p := range a.parts[g] {
+			var err error
+			if i > 0 {
+				err = size.grow(len(a.seps[g][i]))
+			}
+			if err == nil {
+				err = size.grow(len(p))
+			}
+			if err != nil {
+				a.parts, a.seps = nil, nil
+				return nil, err
+			}
+		}
 		var sb strings.Builder
+		sb.Grow(size.len)
 		for i, p := range a.parts[g] {
 			if i > 0 {
 				sb.WriteString(a.seps[g][i])
@@ -742,9 +783,10 @@ func (a *stringAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 // order (as the partitions deliver it: without ORDER BY the order is not
 // defined, as in PostgreSQL).
 type arrayAggAcc struct {
-	t    types.T
-	vals [][]types.Datum
-	seen []bool
+	t     types.T
+	vals  [][]types.Datum
+	seen  []bool
+	sizes []arrayBytes
 }
 
 func resolveArrayAgg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
@@ -767,8 +809,17 @@ func resolveArrayAgg(args []types.T) ([]types.T, types.T, func() Accumulator, er
 func (a *arrayAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
 	a.vals = grow[[]types.Datum](a.vals, ng, nil)
 	a.seen = grow[bool](a.seen, ng, false)
+	a.sizes = grow[arrayBytes](a.sizes, ng, arrayBytes{})
 	for i, g := range groups {
-		a.vals[g] = append(a.vals[g], DatumAt(args[0], i))
+		d := DatumAt(args[0], i)
+		if v, ok := d.(string); ok {
+			// text arrays are the ones that grow without bound
+			if err := a.sizes[g].add(len(v)); err != nil {
+				a.vals, a.sizes = nil, nil
+				return err
+			}
+		}
+		a.vals[g] = append(a.vals[g], d)
 		a.seen[g] = true
 	}
 	return nil

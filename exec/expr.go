@@ -23,6 +23,15 @@ type EvalContext struct {
 	Env *Env
 }
 
+// Canceled returns the context's error once the statement is cancelled,
+// for loops that can run long within one batch.
+func (ec *EvalContext) Canceled() error {
+	if ec.Ctx == nil {
+		return nil
+	}
+	return ec.Ctx.Err()
+}
+
 // Expr is a compiled, vectorized expression. Eval returns a new array of
 // b.NumRows() values that the caller must Release.
 type Expr interface {
@@ -157,7 +166,17 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	for i := range state {
 		state[i] = init
 	}
+	undecided := n
 	for k, arg := range e.Args {
+		if undecided == 0 {
+			break // every row is already false (AND) or true (OR)
+		}
+		// an IN list of a million values is a million arguments
+		if k%64 == 63 {
+			if err := ec.Canceled(); err != nil {
+				return nil, err
+			}
+		}
 		a, err := arg.Eval(ec, b)
 		if err != nil && k > 0 && (ec.Ctx == nil || ec.Ctx.Err() == nil) {
 			// an argument that fails on some row is evaluated again on the
@@ -167,14 +186,24 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 			if err = e.evalUndecided(ec, b, arg, state); err != nil {
 				return nil, err
 			}
+			undecided = 0
+			for _, st := range state {
+				if st != decided(e.And) {
+					undecided++
+				}
+			}
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		ba := a.(*array.Boolean)
+		undecided = 0
 		for i := 0; i < n; i++ {
 			state[i] = combine3(e.And, state[i], boolState(ba, i))
+			if state[i] != decided(e.And) {
+				undecided++
+			}
 		}
 		a.Release()
 	}
@@ -194,13 +223,9 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 // evalUndecided evaluates arg on the rows whose state the earlier
 // arguments have not decided (for AND, the rows not yet false).
 func (e *BoolOp) evalUndecided(ec *EvalContext, b arrow.Record, arg Expr, state []uint8) error {
-	decided := uint8(1)
-	if e.And {
-		decided = 0
-	}
 	var rows []int
 	for i, st := range state {
-		if st != decided {
+		if st != decided(e.And) {
 			rows = append(rows, i)
 		}
 	}
@@ -233,6 +258,15 @@ func boolState(ba *array.Boolean, i int) uint8 {
 		return 1
 	}
 	return 0
+}
+
+// decided is the state no further argument changes: false for AND, true
+// for OR.
+func decided(and bool) uint8 {
+	if and {
+		return 0
+	}
+	return 1
 }
 
 func combine3(and bool, a, b uint8) uint8 {

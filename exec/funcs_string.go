@@ -139,8 +139,11 @@ func stringFunctions() []*ScalarDef {
 			if n <= 0 {
 				return "", nil
 			}
-			if n*len(ds[0].(string)) > 1<<28 {
-				return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "requested length too large")
+			if n > maxAllocSize || len(ds[0].(string)) > maxAllocSize {
+				return nil, checkRequestedLength(-1)
+			}
+			if err := checkRequestedLength(n * len(ds[0].(string))); err != nil {
+				return nil, err
 			}
 			return strings.Repeat(ds[0].(string), n), nil
 		}),
@@ -231,8 +234,17 @@ func resolveConcat(name string, withSep bool) func(args []types.T) ([]types.T, t
 				sep, vals = ds[0].(string), ds[1:]
 			}
 			var parts []string
+			var buf stringBuffer
 			for _, d := range vals {
 				if d != nil {
+					if len(parts) > 0 {
+						if err := buf.grow(len(sep)); err != nil {
+							return nil, err
+						}
+					}
+					if err := buf.grow(len(d.(string))); err != nil {
+						return nil, err
+					}
 					parts = append(parts, d.(string))
 				}
 			}
@@ -274,6 +286,11 @@ func pad(left bool) func(ds []types.Datum) (types.Datum, error) {
 		}
 		if fill == "" {
 			return string(r), nil
+		}
+		// PostgreSQL reserves the widest encoding of every character
+		// (4 bytes in UTF8) before it pads
+		if err := checkRequestedLength(4 * n); err != nil {
+			return nil, err
 		}
 		fr := []rune(fill)
 		padding := make([]rune, 0, n-len(r))
@@ -392,6 +409,9 @@ func ByteaConcatKernel() Kernel {
 
 func ConcatKernel() Kernel {
 	return rowKernel(textT, func(ds []types.Datum) (types.Datum, error) {
+		if err := checkConcatLength(len(ds[0].(string)), len(ds[1].(string))); err != nil {
+			return nil, err
+		}
 		return ds[0].(string) + ds[1].(string), nil
 	})
 }

@@ -503,14 +503,25 @@ func (j *NestedLoopJoin) Open(ctx context.Context, part int) (Stream, error) {
 	}
 	side := cb.side
 	ec := newEvalContext(ctx, j.Env)
-	var pending []arrow.Record
+	var cur *nlBatch
 	leftDone := false
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		for {
-			if len(pending) > 0 {
-				b := pending[0]
-				pending = pending[1:]
-				return b, nil
+			// a cross join can pair for hours: every chunk checks for
+			// cancellation
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if cur != nil {
+				out, err := j.step(ec, hj, side, cur)
+				if cur.done() {
+					cur.rec.Release()
+					cur = nil
+				}
+				if err != nil || out != nil {
+					return out, err
+				}
+				continue
 			}
 			if leftDone {
 				if j.Kind == FullJoin && side.matched != nil {
@@ -530,67 +541,84 @@ func (j *NestedLoopJoin) Open(ctx context.Context, part int) (Stream, error) {
 			if err != nil {
 				return nil, err
 			}
-			out, err := j.joinBatch(ec, hj, side, b)
-			b.Release()
-			if err != nil {
-				return nil, err
-			}
-			pending = out
+			cur = &nlBatch{rec: b, matched: make([]bool, b.NumRows())}
 		}
-	}, close: func() { ReleaseRecords(pending); pending = nil; closeAll() }}, nil
+	}, close: func() {
+		if cur != nil {
+			cur.rec.Release()
+			cur = nil
+		}
+		closeAll()
+	}}, nil
 }
 
-// joinBatch pairs a left batch with the right side in chunks, so the pair
-// list stays near the batch size.
-func (j *NestedLoopJoin) joinBatch(ec *EvalContext, hj *HashJoin, side *builtSide, b arrow.Record) ([]arrow.Record, error) {
-	nl, nr := int(b.NumRows()), int(side.rec.NumRows())
-	var out []arrow.Record
-	matched := make([]bool, nl)
+// nlBatch is the left batch a nested loop join is working through: it
+// pairs one chunk of its rows with the right side per step, so output
+// comes a batch at a time rather than all pairs of a batch at once.
+type nlBatch struct {
+	rec      arrow.Record
+	next     int  // the first row not yet paired
+	finished bool // unmatched rows emitted
+	matched  []bool
+}
+
+func (b *nlBatch) done() bool { return b.finished }
+
+// step pairs the next chunk of cur's rows, or once all are paired emits
+// the rows an outer, semi or anti join keeps unpaired. A nil record with
+// no error means the step produced no rows.
+func (j *NestedLoopJoin) step(ec *EvalContext, hj *HashJoin, side *builtSide, cur *nlBatch) (arrow.Record, error) {
+	nl, nr := int(cur.rec.NumRows()), int(side.rec.NumRows())
+	if cur.next >= nl {
+		cur.finished = true
+		return j.unpaired(ec, hj, side, cur)
+	}
 	chunk := max(1, j.Env.BatchSize/max(nr, 1))
-	for start := 0; start < nl; start += chunk {
-		end := min(nl, start+chunk)
-		var pi, bi []int
-		for i := start; i < end; i++ {
-			for r := 0; r < nr; r++ {
-				pi = append(pi, i)
-				bi = append(bi, r)
-			}
-		}
-		var err error
-		if j.Cond != nil && len(pi) > 0 {
-			if pi, bi, err = hj.applyExtra(ec, side, b, pi, bi); err != nil {
-				ReleaseRecords(out)
-				return nil, err
-			}
-		}
-		for _, p := range pi {
-			matched[p] = true
-		}
-		if side.matched != nil {
-			for _, r := range bi {
-				side.matched[r] = true
-			}
-		}
-		if j.Kind.EmitsBuildCols() && len(pi) > 0 {
-			rec, err := hj.joinRows(ec, side, b, pi, bi)
-			if err != nil {
-				ReleaseRecords(out)
-				return nil, err
-			}
-			out = append(out, rec)
+	start, end := cur.next, min(nl, cur.next+chunk)
+	cur.next = end
+	pi := make([]int, 0, (end-start)*nr)
+	bi := make([]int, 0, (end-start)*nr)
+	for i := start; i < end; i++ {
+		for r := 0; r < nr; r++ {
+			pi = append(pi, i)
+			bi = append(bi, r)
 		}
 	}
+	var err error
+	if j.Cond != nil && len(pi) > 0 {
+		if pi, bi, err = hj.applyExtra(ec, side, cur.rec, pi, bi); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range pi {
+		cur.matched[p] = true
+	}
+	if side.matched != nil {
+		for _, r := range bi {
+			side.matched[r] = true
+		}
+	}
+	if !j.Kind.EmitsBuildCols() || len(pi) == 0 {
+		return nil, nil
+	}
+	return hj.joinRows(ec, side, cur.rec, pi, bi)
+}
+
+// unpaired emits the left rows the join kind keeps for their matches (semi)
+// or their lack of one (anti, left, full).
+func (j *NestedLoopJoin) unpaired(ec *EvalContext, hj *HashJoin, side *builtSide, cur *nlBatch) (arrow.Record, error) {
+	b := cur.rec
 	var keep []int
-	for i := 0; i < nl; i++ {
+	for i, matched := range cur.matched {
 		switch {
-		case j.Kind == SemiJoin && matched[i], j.Kind == AntiJoin && !matched[i]:
+		case j.Kind == SemiJoin && matched, j.Kind == AntiJoin && !matched:
 			keep = append(keep, i)
-		case (j.Kind == LeftJoin || j.Kind == FullJoin) && !matched[i]:
+		case (j.Kind == LeftJoin || j.Kind == FullJoin) && !matched:
 			keep = append(keep, i)
 		}
 	}
 	if len(keep) == 0 {
-		return out, nil
+		return nil, nil
 	}
 	var rec arrow.Record
 	var err error
@@ -603,9 +631,5 @@ func (j *NestedLoopJoin) joinBatch(ec *EvalContext, hj *HashJoin, side *builtSid
 		}
 		rec, err = hj.joinRows(ec, side, b, keep, nulls)
 	}
-	if err != nil {
-		ReleaseRecords(out)
-		return nil, err
-	}
-	return append(out, rec), nil
+	return rec, err
 }

@@ -30,6 +30,8 @@ type Env struct {
 	Now time.Time
 	// Progress, when set, counts what loads have read so far.
 	Progress *Progress
+	// Backends, when set, shows and signals the database's sessions.
+	Backends Backends
 }
 
 // Progress counts rows and bytes a running statement has read from

@@ -136,6 +136,12 @@ func (r *RecursiveUnion) run(ctx context.Context) ([]arrow.Record, error) {
 		return nil, err
 	}
 	for len(batches) > 0 {
+		// an unbounded recursion runs until cancelled
+		if err := ctx.Err(); err != nil {
+			ReleaseRecords(batches)
+			ReleaseRecords(result)
+			return nil, err
+		}
 		if batches, err = keepNew(batches); err != nil {
 			ReleaseRecords(result)
 			return nil, err

@@ -106,15 +106,46 @@ func sortPermutation(ec *EvalContext, b arrow.Record, keys []SortKey) ([]int, er
 		cmps[i] = columnComparator(cols[i], k.Expr.Type(), k.Desc, k.NullsFirst)
 	}
 	perm := allRows(int(b.NumRows()))
-	slices.SortStableFunc(perm, func(i, j int) int {
+	if err := sortCancellable(ec, perm, func(i, j int) int {
 		for _, c := range cmps {
 			if r := c(i, j); r != 0 {
 				return r
 			}
 		}
 		return 0
-	})
+	}); err != nil {
+		return nil, err
+	}
 	return perm, nil
+}
+
+// sortAbandoned unwinds a sort whose statement was cancelled.
+type sortAbandoned struct{ err error }
+
+// sortCancellable sorts perm stably, checking every 65,536 comparisons
+// whether the statement was cancelled: sorting tens of millions of rows
+// takes seconds, and the sort function offers no other way out than
+// unwinding it (here, within this goroutine).
+func sortCancellable(ec *EvalContext, perm []int, cmp func(i, j int) int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			abandoned, ok := r.(sortAbandoned)
+			if !ok {
+				panic(r)
+			}
+			err = abandoned.err
+		}
+	}()
+	n := 0
+	slices.SortStableFunc(perm, func(i, j int) int {
+		if n++; n&0xffff == 0 {
+			if err := ec.Canceled(); err != nil {
+				panic(sortAbandoned{err})
+			}
+		}
+		return cmp(i, j)
+	})
+	return nil
 }
 
 func sortExprs(keys []SortKey) []Expr {

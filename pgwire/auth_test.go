@@ -15,6 +15,12 @@ import (
 // authServer serves a database with roles under one auth method.
 func authServer(t *testing.T, method string) string {
 	t.Helper()
+	return authServerWith(t, Config{Auth: method})
+}
+
+// authServerWith is authServer with a whole configuration.
+func authServerWith(t *testing.T, cfg Config) string {
+	t.Helper()
 	db, err := weft.Open(weft.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +41,7 @@ func authServer(t *testing.T, method string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(db, Config{Auth: method})
+	srv := New(db, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -24,18 +26,23 @@ type conn struct {
 	srv     *Server
 	raw     net.Conn // the transport: the TCP connection, or TLS over it
 	wc      *watchedConn
+	frames  *frameReader
 	tls     bool
 	backend *pgproto3.Backend
 	sess    *weft.Session
 
 	pid, secret    uint32
 	user, database string
+	admitted       bool // counted against max_connections
 
 	stmts   map[string]*statement
 	portals map[string]*portal
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // of the running query
+	// terminating: pg_terminate_backend ended the session; the
+	// connection closes with 57P01 at the next chance
+	terminating atomic.Bool
 	// lastReported holds the values clients were last sent (ParameterStatus)
 	lastReported map[string]string
 }
@@ -60,8 +67,23 @@ type portal struct {
 func (c *conn) attach(nc net.Conn) {
 	c.raw = nc
 	c.wc = &watchedConn{Conn: nc}
-	c.backend = pgproto3.NewBackend(c.wc, nc)
+	c.frames = &frameReader{src: c.wc, startup: true, limit: maxStartupPacket}
+	c.backend = pgproto3.NewBackend(c.frames, nc)
 	c.backend.SetMaxBodyLen(c.srv.cfg.MaxMessageSize)
+}
+
+// terminate is pg_terminate_backend's end of the connection, called from
+// another session: it wakes the message loop, which says goodbye.
+func (c *conn) terminate() {
+	c.terminating.Store(true)
+	c.cancelRunning()
+	c.raw.SetReadDeadline(time.Now())
+}
+
+// goodbye tells a terminated client why its connection ends.
+func (c *conn) goodbye() error {
+	c.sendFatal(sqlerr.New(sqlerr.AdminShutdown, "terminating connection due to administrator command"))
+	return nil
 }
 
 func (c *conn) cancelRunning() {
@@ -115,12 +137,25 @@ func (c *conn) startup() (bool, error) {
 			if c.database == "" {
 				c.database = c.user
 			}
-			if err := c.authenticate(); err != nil {
+			if !c.srv.admit() {
+				c.sendFatal(sqlerr.New(sqlerr.TooManyConnections, "sorry, too many clients already"))
 				return false, nil
 			}
+			c.admitted = true
+			c.frames.expect(false, maxAuthMessage)
+			if err := c.authenticate(); err != nil {
+				var tooLong *messageTooLong
+				if errors.As(err, &tooLong) {
+					c.sendFatal(sqlerr.New(sqlerr.ProtocolViolation, "invalid message length"))
+				}
+				return false, nil
+			}
+			c.frames.expect(false, c.srv.cfg.MaxMessageSize)
 			c.sess = c.srv.db.NewSession()
+			c.sess.SetClient(c.raw.RemoteAddr().String(), c.terminate)
 			c.srv.register(c)
 			c.sess.SetIdentity(c.user, int32(c.pid))
+			c.sess.SetServerSetting("max_connections", fmt.Sprint(c.srv.cfg.MaxConnections))
 			c.backend.Send(&pgproto3.AuthenticationOk{})
 			status := map[string]string{
 				"server_version":              ServerVersion,
@@ -162,10 +197,21 @@ func (c *conn) serve() error {
 	defer c.closeAll()
 	skipToSync := false
 	for {
+		if c.terminating.Load() {
+			return c.goodbye()
+		}
 		msg, err := c.backend.Receive()
 		if err != nil {
+			if c.terminating.Load() {
+				return c.goodbye()
+			}
 			var tooBig *pgproto3.ExceededMaxBodyLenErr
-			if errors.As(err, &tooBig) {
+			var tooLong *messageTooLong
+			switch {
+			case errors.As(err, &tooLong):
+				c.sendError(sqlerr.New(sqlerr.ProgramLimitExceeded, "message of %d bytes exceeds the server's limit of %d", tooLong.declared, tooLong.limit))
+				c.backend.Flush()
+			case errors.As(err, &tooBig):
 				c.sendError(sqlerr.New(sqlerr.ProgramLimitExceeded, "message of %d bytes exceeds the server's limit of %d", tooBig.ActualBodyLen, c.srv.cfg.MaxMessageSize))
 				c.backend.Flush()
 			}
@@ -180,6 +226,9 @@ func (c *conn) serve() error {
 		switch m := msg.(type) {
 		case *pgproto3.Query:
 			c.simpleQuery(m.String)
+			if c.terminating.Load() {
+				return c.goodbye()
+			}
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Parse:
 			qerr = c.parse(m)
@@ -235,10 +284,21 @@ func (c *conn) closePortal(name string) {
 
 // fail reports an error and marks an open transaction block failed.
 func (c *conn) fail(err error) {
+	if c.terminating.Load() {
+		return // the connection ends with 57P01 instead
+	}
 	c.sendError(err)
 	if c.sess != nil {
 		c.sess.AbortBlock()
 	}
+}
+
+// sendFatal reports an error that ends the connection.
+func (c *conn) sendFatal(err error) {
+	e := sqlerr.Wrap(err)
+	c.srv.logf("connection from %s: %s", c.raw.RemoteAddr(), sqlerr.Format(e))
+	c.backend.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: e.Code, Message: e.Message})
+	c.backend.Flush()
 }
 
 func (c *conn) sendError(err error) {

@@ -13,9 +13,13 @@ import (
 	"io"
 	"log"
 	"net"
+	"os"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // ServerVersion is what clients read as server_version: psql and pgjdbc
@@ -34,17 +38,30 @@ type Config struct {
 	// TLS, when set, is offered to clients that ask for it (SSLRequest);
 	// nil answers 'N' and clients continue in plain text.
 	TLS *tls.Config
+	// MaxConnections bounds the sessions served at once (PostgreSQL's
+	// max_connections; default 100); one more is refused with 53300.
+	MaxConnections int
+	// AuthTimeout bounds the startup and authentication of a connection
+	// (PostgreSQL's authentication_timeout; default 60s): a client that has
+	// not finished by then is disconnected.
+	AuthTimeout time.Duration
 }
+
+// Defaults of the Config fields, as in PostgreSQL.
+const (
+	DefaultMaxConnections = 100
+	DefaultAuthTimeout    = 60 * time.Second
+)
 
 // Server accepts connections for one database.
 type Server struct {
 	db  *weft.DB
 	cfg Config
 
-	mu      sync.Mutex
-	conns   map[uint32]*conn // by process id, for CancelRequest
-	nextPID uint32
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[uint32]*conn // by process id, for CancelRequest
+	sessions int              // admitted connections, against MaxConnections
+	wg       sync.WaitGroup
 }
 
 // New returns a server for db.
@@ -52,21 +69,37 @@ func New(db *weft.DB, cfg Config) *Server {
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = 1 << 30
 	}
-	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}, nextPID: 1}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.AuthTimeout <= 0 {
+		cfg.AuthTimeout = DefaultAuthTimeout
+	}
+	return &Server{db: db, cfg: cfg, conns: map[uint32]*conn{}}
 }
 
 // Serve accepts connections until ln is closed, then waits for the
 // connections it started to end.
 func (s *Server) Serve(ln net.Listener) error {
 	defer s.wg.Wait()
+	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return err
+			if !isTemporaryAcceptError(err) {
+				return err
+			}
+			// out of descriptors or a connection aborted while queued:
+			// wait for connections to end instead of giving up serving
+			backoff = nextBackoff(backoff)
+			s.logf("accept: %v; retrying in %v", err, backoff)
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -75,17 +108,56 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
+// isTemporaryAcceptError reports accept failures that pass: running out
+// of file descriptors (EMFILE, ENFILE) or memory for sockets, and a client
+// that gave up while its connection was queued.
+func isTemporaryAcceptError(err error) bool {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM,
+		syscall.ECONNABORTED, syscall.ECONNRESET, syscall.EINTR, syscall.EAGAIN, syscall.EPROTO} {
+		if errors.Is(err, errno) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// nextBackoff doubles the wait between failed accepts from 5 ms up to 1 s.
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return 5 * time.Millisecond
+	}
+	return min(2*d, time.Second)
+}
+
+// admit counts a new session against MaxConnections; false: refused.
+func (s *Server) admit() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sessions >= s.cfg.MaxConnections {
+		return false
+	}
+	s.sessions++
+	return true
+}
+
+func (s *Server) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessions--
+}
+
 func (s *Server) logf(format string, args ...any) {
 	if s.cfg.Log != nil {
 		s.cfg.Log.Printf(format, args...)
 	}
 }
 
+// register files c under its session's process id for CancelRequest.
 func (s *Server) register(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.pid = s.nextPID
-	s.nextPID++
+	c.pid = uint32(c.sess.BackendPID())
 	var b [4]byte
 	rand.Read(b[:])
 	c.secret = binary.BigEndian.Uint32(b[:])
@@ -114,9 +186,22 @@ func (s *Server) handle(nc net.Conn) {
 	c := &conn{srv: s, stmts: map[string]*statement{}, portals: map[string]*portal{}}
 	c.attach(nc)
 	defer func() { c.raw.Close() }()
+	defer func() {
+		if c.admitted {
+			s.release()
+		}
+	}()
+	// the whole startup, authentication included, must finish in time
+	nc.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	ok, err := c.startup()
 	if err != nil {
-		if !errors.Is(err, io.EOF) {
+		var tooLong *messageTooLong
+		switch {
+		case errors.As(err, &tooLong):
+			c.sendFatal(sqlerr.New(sqlerr.ProtocolViolation, "invalid length of startup packet"))
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			s.logf("connection from %s: canceling authentication due to timeout", nc.RemoteAddr())
+		case !errors.Is(err, io.EOF):
 			s.logf("connection from %s: startup failed: %v", nc.RemoteAddr(), err)
 		}
 		return
@@ -124,6 +209,7 @@ func (s *Server) handle(nc net.Conn) {
 	if !ok {
 		return
 	}
+	nc.SetDeadline(time.Time{})
 	defer s.unregister(c)
 	defer c.sess.Close()
 	s.logf("connection from %s: user=%s database=%s pid=%d", nc.RemoteAddr(), c.user, c.database, c.pid)

@@ -12,6 +12,9 @@ import (
 // query runs: during execution a goroutine keeps reading the socket into a
 // buffer (the protocol's reader gets those bytes afterwards), and a read
 // error — the client went away — or a Terminate message cancels the query.
+// maxWatchedBytes bounds what watching buffers.
+const maxWatchedBytes = 1 << 20
+
 type watchedConn struct {
 	net.Conn
 	mu      sync.Mutex
@@ -51,9 +54,15 @@ func (w *watchedConn) watch(cancel func()) (stop func()) {
 			// a Terminate while the query runs: the client has given up on
 			// it (pgx does this when its context ends)
 			terminating := len(w.pending) > 0 && w.pending[0] == 'X'
+			// a client pipelining more than this while the query runs is
+			// left in the socket's buffer rather than in memory here
+			full := len(w.pending) >= maxWatchedBytes
 			w.mu.Unlock()
 			if terminating {
 				cancel()
+			}
+			if full {
+				return
 			}
 			if err != nil {
 				if !errors.Is(err, os.ErrDeadlineExceeded) {

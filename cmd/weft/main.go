@@ -198,6 +198,8 @@ func runServe(args []string) int {
 	dataDir := fs.String("data", "weft-data", "data directory (\":memory:\" keeps nothing)")
 	filesDir := fs.String("files-dir", "", "directory read_csv & co. may read (default: none)")
 	auth := fs.String("auth", "", "authentication: trust, password or scram-sha-256 (default: trust on loopback, scram-sha-256 otherwise)")
+	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "sessions served at once; one more gets 53300 (PostgreSQL's max_connections)")
+	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthTimeout, "time a client has to start up and authenticate before it is disconnected")
 	_ = fs.Parse(args)
 	if *auth == "" {
 		*auth = pgwire.AuthSCRAM
@@ -214,7 +216,7 @@ func runServe(args []string) int {
 	defer db.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := pgwire.Config{Log: logger, Auth: *auth}
+	cfg := pgwire.Config{Log: logger, Auth: *auth, MaxConnections: *maxConns, AuthTimeout: *authTimeout}
 	if !*noTLS {
 		cert, key := *tlsCert, *tlsKey
 		if cert == "" && key == "" {

@@ -342,7 +342,14 @@ func (b *Binder) bindInList(a *pg.A_Expr, op string, s *scope) (logical.Expr, er
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "IN with this right-hand side is not supported").At(a.Location)
 	}
 	var terms []logical.Expr
-	for _, item := range list.List.Items {
+	for i, item := range list.List.Items {
+		// binding a list of a million values takes seconds: let a
+		// statement_timeout or cancel stop it
+		if i%1024 == 1023 && b.Ctx != nil {
+			if err := b.Ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		r, err := b.bindExpr(item, s)
 		if err != nil {
 			return nil, err

@@ -1,9 +1,11 @@
 package binder
 
 import (
+	"net"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
@@ -46,6 +48,11 @@ var (
 
 // catalogShapes are the columns of every pg_catalog relation Weft offers.
 var catalogShapes = map[string][]catCol{
+	"pg_stat_activity": {{"datid", tOID}, {"datname", tName}, {"pid", tInt}, {"leader_pid", tInt}, {"usesysid", tOID}, {"usename", tName},
+		{"application_name", tText}, {"client_addr", types.InetT}, {"client_hostname", tText}, {"client_port", tInt},
+		{"backend_start", types.TimestampTZT}, {"xact_start", types.TimestampTZT}, {"query_start", types.TimestampTZT},
+		{"state_change", types.TimestampTZT}, {"wait_event_type", tText}, {"wait_event", tText}, {"state", tText},
+		{"backend_xid", tText}, {"backend_xmin", tText}, {"query_id", types.Int8T}, {"query", tText}, {"backend_type", tText}},
 	"pg_namespace": {{"oid", tOID}, {"nspname", tName}, {"nspowner", tOID}, {"nspacl", tText}},
 	"pg_class": {{"oid", tOID}, {"relname", tName}, {"relnamespace", tOID}, {"reltype", tOID}, {"relowner", tOID}, {"relam", tOID},
 		{"relkind", tChar}, {"relnatts", tI2}, {"relhasindex", tBool}, {"relchecks", tI2}, {"relhasrules", tBool}, {"relhastriggers", tBool},
@@ -369,6 +376,8 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			row(map[string]types.Datum{"oid": int64(publicOwnerOID + 1 + i), "rolname": r.Name, "rolinherit": true, "rolcanlogin": r.Login,
 				"rolconnlimit": int64(-1), "rolvaliduntil": nil})
 		}
+	case "pg_stat_activity":
+		b.statActivity(row)
 	case "pg_settings":
 		for _, kv := range [][2]string{{"max_index_keys", "32"}, {"max_identifier_length", "63"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"}, {"TimeZone", "UTC"}} {
 			row(map[string]types.Datum{"name": kv[0], "setting": kv[1], "unit": nil, "vartype": "string"})
@@ -385,6 +394,44 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	}
 	return rel.plan(b), true
+}
+
+// statActivity lists the database's sessions with what they run.
+func (b *Binder) statActivity(row func(map[string]types.Datum)) {
+	if b.Env == nil || b.Env.Backends == nil {
+		return
+	}
+	micros := func(t time.Time) types.Datum {
+		if t.IsZero() {
+			return nil
+		}
+		return t.UTC().UnixMicro()
+	}
+	for _, a := range b.Env.Backends.Activity() {
+		var addr, port types.Datum
+		if host, p, err := net.SplitHostPort(a.ClientAddr); err == nil {
+			addr = host
+			if n, err := strconv.Atoi(p); err == nil {
+				port = int64(n)
+			}
+		}
+		if a.ClientAddr == "" {
+			port = int64(-1) // PostgreSQL's value for a Unix socket or no client
+		}
+		if a.Restricted {
+			row(map[string]types.Datum{"datid": int64(16384), "datname": a.Database, "pid": int64(a.PID), "leader_pid": nil,
+				"usesysid": int64(publicOwnerOID), "usename": a.User, "application_name": a.AppName, "client_addr": nil,
+				"client_hostname": nil, "client_port": nil, "backend_start": nil, "xact_start": nil, "query_start": nil,
+				"state_change": nil, "wait_event_type": nil, "wait_event": nil, "state": nil, "backend_xid": nil,
+				"backend_xmin": nil, "query_id": nil, "query": a.Query, "backend_type": nil})
+			continue
+		}
+		row(map[string]types.Datum{"datid": int64(16384), "datname": a.Database, "pid": int64(a.PID), "leader_pid": nil,
+			"usesysid": int64(publicOwnerOID), "usename": a.User, "application_name": a.AppName, "client_addr": addr,
+			"client_hostname": nil, "client_port": port, "backend_start": micros(a.BackendStart), "xact_start": nil,
+			"query_start": micros(a.QueryStart), "state_change": micros(a.StateChange), "wait_event_type": nil, "wait_event": nil,
+			"state": a.State, "backend_xid": nil, "backend_xmin": nil, "query_id": nil, "query": a.Query, "backend_type": a.BackendType})
+	}
 }
 
 // relationRows collects the rows of a catalog relation of a given shape;

@@ -13,8 +13,14 @@ import (
 
 // Parse parses one or more statements.
 func Parse(sql string) ([]*pg.RawStmt, error) {
+	if err := checkNesting(sql); err != nil {
+		return nil, err
+	}
 	tree, err := pg.Parse(sql)
 	if err != nil {
+		if isRecursionLimit(err) {
+			return nil, StackDepthError()
+		}
 		var pe *pgparser.Error
 		if errors.As(err, &pe) {
 			e := sqlerr.New(sqlerr.SyntaxError, "%s", pe.Message)
@@ -29,6 +35,13 @@ func Parse(sql string) ([]*pg.RawStmt, error) {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "%s", err.Error())
 	}
 	return tree.Stmts, nil
+}
+
+// isRecursionLimit reports the protobuf decoder's refusal of a parse tree
+// nested deeper than it allows (10,000 messages): too deep input, not a
+// syntax error.
+func isRecursionLimit(err error) bool {
+	return strings.Contains(err.Error(), "exceeded maximum recursion depth")
 }
 
 // StatementText returns the source text of one parsed statement.
@@ -56,6 +69,9 @@ func grammarVersion() int32 {
 
 // Deparse turns one statement back into SQL text.
 func Deparse(stmt *pg.Node) (string, error) {
+	if treeDeeperThan(stmt.ProtoReflect(), maxDeparseDepth) {
+		return "", StackDepthError()
+	}
 	return pg.Deparse(&pg.ParseResult{Version: grammarVersion(), Stmts: []*pg.RawStmt{{Stmt: stmt}}})
 }
 

@@ -1,0 +1,70 @@
+package exec
+
+import (
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Backends is what a query sees of the database's other sessions:
+// pg_stat_activity lists them, pg_cancel_backend and pg_terminate_backend
+// signal them. The session layer implements it for the session running
+// the query (whose role decides what it may signal).
+type Backends interface {
+	// Activity lists every session, the running one included.
+	Activity() []BackendActivity
+	// Signal cancels the running query of the session with that process
+	// id or, with terminate, ends the session; false when there is none.
+	Signal(pid int64, terminate bool) (bool, error)
+}
+
+// BackendActivity is one row of pg_stat_activity.
+type BackendActivity struct {
+	PID                      int32
+	Database, User, AppName  string
+	ClientAddr               string // "" for a session without a client socket
+	BackendStart, QueryStart time.Time
+	StateChange              time.Time
+	State, Query             string
+	BackendType              string
+	// Restricted: the viewer may not see what this session does (another
+	// role's session, to a role that is not a superuser); only its
+	// database, pid, role and application show
+	Restricted bool
+}
+
+// signalFunctions are pg_cancel_backend(pid) and pg_terminate_backend(pid
+// [, timeout]).
+func signalFunctions() []*ScalarDef {
+	signal := func(name string, terminate bool, maxArgs int) *ScalarDef {
+		return &ScalarDef{Name: name, Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			params := []types.T{types.Int4T, types.Int8T}[:len(args)]
+			if len(args) == 0 || len(args) > maxArgs || !castableAll(args, params) {
+				return nil, types.T{}, nil, NoSuchFunction(name, args)
+			}
+			return params, types.BoolT, signalKernel(terminate), nil
+		}}
+	}
+	return []*ScalarDef{signal("pg_cancel_backend", false, 1), signal("pg_terminate_backend", true, 2)}
+}
+
+func signalKernel(terminate bool) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		bld := newBuilder(ec, types.BoolT)
+		defer bld.Release()
+		for i := 0; i < n; i++ {
+			pid := DatumAt(args[0], i)
+			if pid == nil || ec.Env == nil || ec.Env.Backends == nil {
+				AppendDatum(bld, nil)
+				continue
+			}
+			ok, err := ec.Env.Backends.Signal(pid.(int64), terminate)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(bld, ok)
+		}
+		return bld.NewArray(), nil
+	}
+}
