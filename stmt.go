@@ -24,6 +24,7 @@ const Version = version
 func (s *Session) env() *exec.Env {
 	env := exec.NewEnv(s.db.opts.Mem, s.db.opts.BatchSize, s.db.opts.Partitions)
 	env.Progress = &s.progress
+	env.Zone, env.ZoneName = s.zone, s.settings["timezone"]
 	return env
 }
 
@@ -65,7 +66,11 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := s.ddlInTransaction(raw); err != nil {
 		return nil, err
 	}
-	return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+	res, err := s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+	if res != nil {
+		res.Zone = s.zone
+	}
+	return res, err
 }
 
 // runStmt runs one statement.

@@ -229,7 +229,7 @@ func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.
 		return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).At(loc)
 	}
 	if c, ok := arg.(*logical.Const); ok {
-		e, err := constCast(c, to, true)
+		e, err := b.constCast(c, to, true)
 		if err != nil {
 			if se, ok := err.(*sqlerr.Error); ok {
 				return nil, se.At(loc)
