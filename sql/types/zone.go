@@ -54,8 +54,8 @@ func OffsetZone(secondsEast int) (*time.Location, string, error) {
 	}
 	iso := FormatOffset(secondsEast, true)
 	posix := FormatOffset(-secondsEast, true)
-	name := "<" + iso + ">" + posix
-	return time.FixedZone(name, secondsEast), name, nil
+	// the zone's abbreviation (to_char's TZ) is the ISO offset
+	return time.FixedZone(iso, secondsEast), "<" + iso + ">" + posix, nil
 }
 
 // loadZone finds a zone database entry, ignoring case as PostgreSQL does.
@@ -89,7 +89,7 @@ func capitaliseWords(s string) string {
 }
 
 // parsePOSIXZone reads a POSIX TZ string without daylight-saving rules:
-// a name of three or more letters (or <...>) and an offset WEST of UTC.
+// a name of letters (or <...>) and an offset WEST of UTC.
 // ok is false when s is not of that form.
 func parsePOSIXZone(s string) (*time.Location, bool, error) {
 	var name, rest string
@@ -100,12 +100,10 @@ func parsePOSIXZone(s string) (*time.Location, bool, error) {
 		}
 		name, rest = s[1:end], s[end+1:]
 	} else {
+		// PostgreSQL allows an empty name ('+3'), unlike POSIX
 		i := 0
 		for i < len(s) && unicode.IsLetter(rune(s[i])) {
 			i++
-		}
-		if i < 3 {
-			return nil, false, nil
 		}
 		name, rest = s[:i], s[i:]
 	}
@@ -286,4 +284,30 @@ func inputZone(zone string, local int64) (int64, bool) {
 		return FromLocal(local, loc), true
 	}
 	return 0, false
+}
+
+// ZoneArgument resolves the zone of AT TIME ZONE and timezone(zone, ts):
+// an abbreviation ('PST'), a zone name ('Europe/Paris', any case), or a
+// POSIX zone whose offset counts WEST of UTC ('UTC+3', '+3', '5').
+func ZoneArgument(s string) (*time.Location, error) {
+	name := strings.TrimSpace(s)
+	if off, ok := zoneAbbreviations[strings.ToLower(name)]; ok {
+		return time.FixedZone(strings.ToUpper(name), off), nil
+	}
+	if loc, ok := loadZone(name); ok {
+		return loc, nil
+	}
+	if loc, ok, err := parsePOSIXZone(name); ok || err != nil {
+		return loc, err
+	}
+	return nil, sqlerr.New(sqlerr.InvalidParameter, "time zone \"%s\" not recognized", s)
+}
+
+// IntervalZone is the fixed zone of AT TIME ZONE INTERVAL '…' (east of UTC).
+func IntervalZone(iv IntervalValue) (*time.Location, error) {
+	if iv.Months != 0 || iv.Days != 0 {
+		return nil, sqlerr.New(sqlerr.InvalidParameter, "interval time zone \"%s\" must not include months or days", FormatInterval(iv))
+	}
+	secs := int(iv.Micros / microsPerSecond)
+	return time.FixedZone(FormatOffset(secs, true), secs), nil
 }
