@@ -54,6 +54,9 @@ func OffsetZone(secondsEast int) (*time.Location, string, error) {
 	}
 	iso := FormatOffset(secondsEast, true)
 	posix := FormatOffset(-secondsEast, true)
+	if secondsEast == 0 {
+		posix = "-00" // PostgreSQL's spelling of UTC set as an offset
+	}
 	// the zone's abbreviation (to_char's TZ) is the ISO offset
 	return time.FixedZone(iso, secondsEast), "<" + iso + ">" + posix, nil
 }
