@@ -79,16 +79,19 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		}
 		s.settings[name] = v
 	case pg.VariableSetKind_VAR_SET_DEFAULT, pg.VariableSetKind_VAR_RESET:
-		s.settings[name] = defaultSettings()[name]
+		s.settings[name] = s.defaultSetting(name)
 		if name == "timezone" {
-			s.zone = nil
+			s.zone = s.startup.zone
 		}
 		if name == "search_path" {
 			s.searchPath = s.withTemp([]string{"public"})
 		}
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		s.settings = defaultSettings()
-		s.zone = nil
+		for k, v := range s.startup.settings {
+			s.settings[k] = v
+		}
+		s.zone = s.startup.zone
 		s.searchPath = s.withTemp([]string{"public"})
 	}
 	return &Result{Tag: "SET"}, nil
@@ -190,4 +193,31 @@ func (s *Session) TimeZone() *time.Location {
 		return time.UTC
 	}
 	return s.zone
+}
+
+// startupSettings are the values a client gave when it connected: RESET
+// returns to them instead of the server's defaults, as in PostgreSQL.
+type startupSettings struct {
+	settings map[string]string
+	zone     *time.Location
+}
+
+func (s *Session) defaultSetting(name string) string {
+	if v, ok := s.startup.settings[name]; ok {
+		return v
+	}
+	return defaultSettings()[name]
+}
+
+// KeepAsDefault makes a setting's current value the one RESET returns to
+// (for start-up parameters).
+func (s *Session) KeepAsDefault(name string) {
+	name = lower(name)
+	if s.startup.settings == nil {
+		s.startup.settings = map[string]string{}
+	}
+	s.startup.settings[name] = s.settings[name]
+	if name == "timezone" {
+		s.startup.zone = s.zone
+	}
 }

@@ -128,6 +128,7 @@ type Session struct {
 	searchPath []string
 	settings   map[string]string
 	zone       *time.Location  // the TimeZone setting (nil: UTC)
+	startup    startupSettings // what RESET returns to
 	ctx        context.Context // the running statement's, while it runs
 	params     []types.Datum   // $1..$n of the running prepared statement
 	paramTypes []types.T

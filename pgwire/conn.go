@@ -143,6 +143,7 @@ func (c *conn) startup() (bool, error) {
 						for _, r := range rs {
 							r.Release()
 						}
+						c.sess.KeepAsDefault(p.setting)
 					}
 				}
 			}
