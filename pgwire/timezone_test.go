@@ -3,6 +3,7 @@ package pgwire
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,6 +112,34 @@ func TestTimeZoneOnTheWire(t *testing.T) {
 	// RESET returns to the start-up parameter, not the server's default
 	if got := wf.ParameterStatus("TimeZone"); got != "America/New_York" {
 		t.Errorf("after RESET Weft reports TimeZone %q", got)
+	}
+
+	// COPY reads text and CSV in the session zone and writes in it
+	copyOut := func(c *pgconn.PgConn) string {
+		run := func(sql string) {
+			if _, err := c.Exec(ctx, sql).ReadAll(); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+		}
+		run("CREATE TABLE tzcopy (id int, tz timestamptz)")
+		run("SET TimeZone = 'Europe/Paris'")
+		if _, err := c.CopyFrom(ctx, strings.NewReader("1\t2024-03-31 02:30\n2\t2024-07-01 12:00+00\n3\t\\N\n"), "COPY tzcopy FROM STDIN"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CopyFrom(ctx, strings.NewReader("4,2024-10-27 02:30\n5,\n"), "COPY tzcopy FROM STDIN WITH (FORMAT csv)"); err != nil {
+			t.Fatal(err)
+		}
+		run("SET TimeZone = 'America/St_Johns'")
+		var out strings.Builder
+		for _, format := range []string{"text", "csv"} {
+			if _, err := c.CopyTo(ctx, &out, "COPY (SELECT * FROM tzcopy ORDER BY id) TO STDOUT WITH (FORMAT "+format+")"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out.String()
+	}
+	if want, got := copyOut(pg), copyOut(wf); want != got {
+		t.Errorf("COPY in a time zone:\nPostgreSQL %q\nWeft       %q", want, got)
 	}
 
 	// a refused zone leaves the setting and tells the client nothing new
