@@ -177,7 +177,7 @@ func (s *Session) show(name string) (*Result, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name)
 	}
-	return textResult(s, name, []string{v}, "SHOW"), nil
+	return textResult(s, showColumnName(name), []string{v}, "SHOW"), nil
 }
 
 // Setting returns a session setting's current value.
@@ -220,4 +220,18 @@ func (s *Session) KeepAsDefault(name string) {
 	if name == "timezone" {
 		s.startup.zone = s.zone
 	}
+}
+
+// showColumnName is SHOW's column name: the setting's canonical spelling,
+// as PostgreSQL names it ("TimeZone" for SHOW timezone).
+func showColumnName(name string) string {
+	switch name {
+	case "timezone":
+		return "TimeZone"
+	case "datestyle":
+		return "DateStyle"
+	case "intervalstyle":
+		return "IntervalStyle"
+	}
+	return name
 }

@@ -63,14 +63,30 @@ func OffsetZone(secondsEast int) (*time.Location, string, error) {
 
 // loadZone finds a zone database entry, ignoring case as PostgreSQL does.
 // Go's lookup is case-sensitive, so the usual spellings are tried: as
-// given, all capitals ('utc', 'est5edt'), and each word capitalised
-// ('europe/paris', 'america/new_york').
+// given, then each path segment either with its words capitalised
+// ('europe/paris', 'america/new_york') or in capitals ('utc', 'est5edt',
+// 'etc/gmt+5').
 func loadZone(name string) (*time.Location, bool) {
-	if strings.EqualFold(name, "local") || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+	if name == "" || strings.EqualFold(name, "local") || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
 		return nil, false
 	}
-	for _, candidate := range []string{name, strings.ToUpper(name), capitaliseWords(name)} {
-		if loc, err := time.LoadLocation(candidate); err == nil {
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc, true
+	}
+	segments := strings.Split(name, "/")
+	if len(segments) > 3 {
+		return nil, false
+	}
+	for mask := 0; mask < 1<<len(segments); mask++ {
+		spelled := make([]string, len(segments))
+		for i, seg := range segments {
+			if mask&(1<<i) != 0 {
+				spelled[i] = strings.ToUpper(seg)
+			} else {
+				spelled[i] = capitaliseWords(seg)
+			}
+		}
+		if loc, err := time.LoadLocation(strings.Join(spelled, "/")); err == nil {
 			return loc, true
 		}
 	}
