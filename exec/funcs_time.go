@@ -395,6 +395,13 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 		return nil, types.T{}, nil, NoSuchFunction("age", args)
 	}
 	ts := types.TimestampT
+	if args[0].Kind == types.TimestampTZ || args[1].Kind == types.TimestampTZ {
+		// age(timestamptz, timestamptz) counts on the session zone's calendar
+		tz := types.TimestampTZT
+		return []types.T{tz, tz}, types.IntervalT, zoneKernel(types.IntervalT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			return Age(types.ToLocal(ds[0].(int64), zone), types.ToLocal(ds[1].(int64), zone)), nil
+		}), nil
+	}
 	return []types.T{ts, ts}, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 		return Age(ds[0].(int64), ds[1].(int64)), nil
 	}), nil
@@ -415,10 +422,10 @@ func Age(a, b int64) types.IntervalValue {
 		clock += types.MicrosPerDay
 		days--
 	}
-	if days < 0 {
+	for days < 0 {
+		// PostgreSQL borrows the length of the earlier date's month
 		months--
-		// days in the month before ta's month
-		days += time.Date(ta.Year(), ta.Month(), 0, 0, 0, 0, 0, time.UTC).Day()
+		days += time.Date(tb.Year(), tb.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
 	}
 	iv := types.IntervalValue{Months: int32(months), Days: int32(days), Micros: clock}
 	if neg {
