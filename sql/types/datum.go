@@ -466,6 +466,10 @@ func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
 	}
 	instant, ok := inputZone(zone, local)
 	if !ok {
+		if strings.Contains(zone, "/") {
+			// PostgreSQL's error for what looks like a zone name
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "time zone \"%s\" not recognized", strings.ToLower(zone))
+		}
 		return nil, bad
 	}
 	if t.Kind == TimestampTZ {
