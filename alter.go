@@ -325,7 +325,7 @@ func (s *Session) addKeysChecked(t *catalog.Table, keys []pendingKey) error {
 	}
 	// the committed rows, and a block's own version when it has one
 	for _, snap := range []*catalog.Snapshot{cur, s.current(t)} {
-		sets, err := checkAllKeys(t, added, snap.Parts)
+		sets, err := checkAllKeys(t, added, snap.Parts, s.zone)
 		if err != nil {
 			se := sqlerr.Wrap(err)
 			return restore(sqlerr.New(sqlerr.UniqueViolation, "could not create unique index \"%s\"", added[0].Name).WithDetail(strings.Replace(se.Detail, "already exists", "is duplicated", 1)))

@@ -3,6 +3,7 @@ package weft
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -117,7 +118,7 @@ func (s *Session) checkRows(ctx context.Context, t *catalog.Table, recs []arrow.
 				if res.IsValid(i) && !res.Value(i) {
 					out.Release()
 					return sqlerr.New(sqlerr.CheckViolation, "new row for relation \"%s\" violates check constraint \"%s\"", t.Name, c.Name).
-						WithDetail("Failing row contains " + rowText(t, r, i) + ".")
+						WithDetail("Failing row contains " + rowText(t, r, i, s.zone) + ".")
 				}
 			}
 			out.Release()
@@ -126,8 +127,9 @@ func (s *Session) checkRows(ctx context.Context, t *catalog.Table, recs []arrow.
 	return nil
 }
 
-// rowText renders row i as PostgreSQL's "Failing row contains (…)".
-func rowText(t *catalog.Table, r arrow.Record, i int) string {
+// rowText renders row i as PostgreSQL's "Failing row contains (…)",
+// timestamptz in the session's zone.
+func rowText(t *catalog.Table, r arrow.Record, i int, zone *time.Location) string {
 	vals := make([]string, len(t.Columns))
 	for c, col := range t.Columns {
 		d := exec.DatumAt(r.Column(c), i)
@@ -135,7 +137,7 @@ func rowText(t *catalog.Table, r arrow.Record, i int) string {
 			vals[c] = "null"
 			continue
 		}
-		vals[c] = types.Format(col.Type, d)
+		vals[c] = types.FormatIn(col.Type, d, zone)
 	}
 	return "(" + strings.Join(vals, ", ") + ")"
 }

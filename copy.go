@@ -87,7 +87,7 @@ func (c *CopyIn) AddText(fields []*string, file string, line int) error {
 		if appendTextFast(b, c.Columns[k].Type, *f) {
 			continue
 		}
-		v, err := exec.CastDatum(*f, types.TextT, c.Columns[k].Type, false)
+		v, err := exec.CastDatumIn(*f, types.TextT, c.Columns[k].Type, false, c.s.zone)
 		if err != nil {
 			return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, copyfmt.Position(file, line), c.Columns[k].Name, *f))
 		}
@@ -254,7 +254,11 @@ func (s *Session) CopyOutQuery(ctx context.Context, st *pg.CopyStmt) (*Result, e
 		}
 		sql = "SELECT " + cols + " FROM " + rel
 	}
-	return s.Query(ctx, sql)
+	res, err := s.Query(ctx, sql)
+	if res != nil {
+		res.Zone = s.zone
+	}
+	return res, err
 }
 
 // fillDefaults gives the columns a COPY column list leaves out their

@@ -262,7 +262,7 @@ func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
 				out := make([]string, a.Len())
 				for r := range out {
 					if d := exec.DatumAt(a, r); d != nil {
-						out[r] = types.Format(res.Columns[i].Type, d)
+						out[r] = res.FormatValue(i, d)
 					}
 				}
 				return out
@@ -305,16 +305,16 @@ func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
 						if col.Type.IsInteger() || col.Type.Kind == types.Bool {
 							obj[col.Name] = v
 						} else {
-							obj[col.Name] = types.Format(col.Type, d)
+							obj[col.Name] = res.FormatValue(c, d)
 						}
 					case float64:
 						if math.IsInf(v, 0) || math.IsNaN(v) {
-							obj[col.Name] = types.Format(col.Type, d) // not JSON numbers
+							obj[col.Name] = res.FormatValue(c, d) // not JSON numbers
 						} else {
-							obj[col.Name] = json.Number(types.Format(col.Type, d))
+							obj[col.Name] = json.Number(res.FormatValue(c, d))
 						}
 					default:
-						obj[col.Name] = types.Format(col.Type, d)
+						obj[col.Name] = res.FormatValue(c, d)
 					}
 				}
 				if err := enc.Encode(obj); err != nil {
@@ -336,10 +336,10 @@ func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
 		row := make([]*string, len(res.Columns))
 		for _, b := range res.Batches {
 			for r := 0; r < int(b.NumRows()); r++ {
-				for c, col := range res.Columns {
+				for c := range res.Columns {
 					row[c] = nil
 					if d := exec.DatumAt(b.Column(c), r); d != nil {
-						v := types.Format(col.Type, d)
+						v := res.FormatValue(c, d)
 						row[c] = &v
 					}
 				}

@@ -365,7 +365,7 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 			exec.ReleaseRecords(inserted)
 		}
 	}()
-	added, err := newKeys(t, cur, relabeled)
+	added, err := newKeys(t, cur, relabeled, s.zone)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -492,7 +492,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	}
 	var sets map[string]*catalog.KeySet
 	if mode == rewriteUpdate && len(t.Keys) > 0 {
-		if sets, err = checkAllKeys(t, t.Keys, parts); err != nil {
+		if sets, err = checkAllKeys(t, t.Keys, parts, s.zone); err != nil {
 			return fail(err)
 		}
 	}

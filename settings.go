@@ -1,9 +1,11 @@
 package weft
 
 import (
-	"github.com/weftdb/weft/sql/types"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/weftdb/weft/sql/types"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -76,20 +78,75 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
-		if name == "timezone" && !strings.EqualFold(v, "utc") && v != "0" && !strings.EqualFold(v, "GMT") {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only the UTC time zone is supported yet")
+		if name == "timezone" {
+			loc, display, err := timeZoneSetting(st.Args, v)
+			if err != nil {
+				return nil, err
+			}
+			s.zone, v = loc, display
 		}
 		s.settings[name] = v
 	case pg.VariableSetKind_VAR_SET_DEFAULT, pg.VariableSetKind_VAR_RESET:
-		s.settings[name] = defaultSettings()[name]
+		s.settings[name] = s.defaultSetting(name)
+		if name == "timezone" {
+			s.zone = s.startup.zone
+		}
 		if name == "search_path" {
 			s.searchPath = s.withTemp([]string{"public"})
 		}
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		s.settings = defaultSettings()
+		for k, v := range s.startup.settings {
+			s.settings[k] = v
+		}
+		s.zone = s.startup.zone
 		s.searchPath = s.withTemp([]string{"public"})
 	}
 	return &Result{Tag: "SET"}, nil
+}
+
+// timeZoneSetting reads SET TIME ZONE's value: an interval ('INTERVAL
+// '+02:00' HOUR TO MINUTE', hours east of UTC), or text or a number read
+// by types.ParseTimeZone. It returns the zone and its SHOW form.
+func timeZoneSetting(args []*pg.Node, value string) (*time.Location, string, error) {
+	if len(args) == 1 {
+		if tc, ok := args[0].Node.(*pg.Node_TypeCast); ok && isIntervalTypeName(tc.TypeCast.TypeName) {
+			return intervalTimeZone(value)
+		}
+	}
+	return types.ParseTimeZone(value)
+}
+
+func isIntervalTypeName(tn *pg.TypeName) bool {
+	if tn == nil || len(tn.Names) == 0 {
+		return false
+	}
+	last, ok := tn.Names[len(tn.Names)-1].Node.(*pg.Node_String_)
+	return ok && strings.EqualFold(last.String_.Sval, "interval")
+}
+
+// intervalTimeZone is a fixed zone from an interval east of UTC; PostgreSQL
+// refuses months and days in it.
+func intervalTimeZone(value string) (*time.Location, string, error) {
+	bad := func(detail string) error {
+		e := sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"TimeZone\": \"INTERVAL '%s'\"", value)
+		if detail != "" {
+			e = e.WithDetail(detail)
+		}
+		return e
+	}
+	d, err := types.ParseInterval(value)
+	if err != nil {
+		return nil, "", err
+	}
+	iv := d.(types.IntervalValue)
+	switch {
+	case iv.Months != 0:
+		return nil, "", bad("Cannot specify months in time zone interval.")
+	case iv.Days != 0:
+		return nil, "", bad("Cannot specify days in time zone interval.")
+	}
+	return types.OffsetZone(int(iv.Micros / 1_000_000))
 }
 
 func (s *Session) show(name string) (*Result, error) {
@@ -128,11 +185,61 @@ func (s *Session) show(name string) (*Result, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name)
 	}
-	return textResult(s, name, []string{v}, "SHOW"), nil
+	return textResult(s, showColumnName(name), []string{v}, "SHOW"), nil
 }
 
 // Setting returns a session setting's current value.
 func (s *Session) Setting(name string) (string, bool) {
 	v, ok := s.settings[lower(name)]
 	return v, ok
+}
+
+// TimeZone is the session's TimeZone setting as a zone (UTC by default):
+// callers that print results use it for timestamptz values.
+func (s *Session) TimeZone() *time.Location {
+	if s.zone == nil {
+		return time.UTC
+	}
+	return s.zone
+}
+
+// startupSettings are the values a client gave when it connected: RESET
+// returns to them instead of the server's defaults, as in PostgreSQL.
+type startupSettings struct {
+	settings map[string]string
+	zone     *time.Location
+}
+
+func (s *Session) defaultSetting(name string) string {
+	if v, ok := s.startup.settings[name]; ok {
+		return v
+	}
+	return defaultSettings()[name]
+}
+
+// KeepAsDefault makes a setting's current value the one RESET returns to
+// (for start-up parameters).
+func (s *Session) KeepAsDefault(name string) {
+	name = lower(name)
+	if s.startup.settings == nil {
+		s.startup.settings = map[string]string{}
+	}
+	s.startup.settings[name] = s.settings[name]
+	if name == "timezone" {
+		s.startup.zone = s.zone
+	}
+}
+
+// showColumnName is SHOW's column name: the setting's canonical spelling,
+// as PostgreSQL names it ("TimeZone" for SHOW timezone).
+func showColumnName(name string) string {
+	switch name {
+	case "timezone":
+		return "TimeZone"
+	case "datestyle":
+		return "DateStyle"
+	case "intervalstyle":
+		return "IntervalStyle"
+	}
+	return name
 }

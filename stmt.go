@@ -30,6 +30,7 @@ func (s *Session) env() *exec.Env {
 	env := exec.NewEnv(mem, s.db.opts.BatchSize, s.db.opts.Partitions)
 	env.Progress = &s.progress
 	env.Backends = sessionBackends{s}
+	env.Zone, env.ZoneName = s.zone, s.settings["timezone"]
 	return env
 }
 
@@ -47,6 +48,7 @@ func (s *Session) resetProgress() {
 func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
 	b.Seqs = s.seqs
+	b.Setting = s.Setting
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
@@ -71,7 +73,11 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := s.ddlInTransaction(raw); err != nil {
 		return nil, err
 	}
-	return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+	res, err := s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+	if res != nil {
+		res.Zone = s.zone
+	}
+	return res, err
 }
 
 // runStmt runs one statement.

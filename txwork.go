@@ -151,7 +151,7 @@ func (s *Session) commitWork() error {
 		}
 		// the block's rows join what was committed meanwhile: their keys
 		// must be new there too
-		keys, err := newKeys(t, t.Current(), w.appended)
+		keys, err := newKeys(t, t.Current(), w.appended, s.zone)
 		if err != nil {
 			return retryable(w, err)
 		}
@@ -341,7 +341,7 @@ func (s *Session) mergeRows(t *catalog.Table, base, mine, theirs *catalog.Snapsh
 	if err != nil {
 		return nil, err
 	}
-	if _, err := checkAllKeys(t, t.Keys, out); err != nil {
+	if _, err := checkAllKeys(t, t.Keys, out, s.zone); err != nil {
 		for _, p := range out {
 			exec.ReleaseRecords(p)
 		}

@@ -2,6 +2,7 @@ package weft
 
 import (
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
@@ -91,14 +92,14 @@ func keySetOf(t *catalog.Table, snap *catalog.Snapshot, k catalog.Key) *catalog.
 // newKeys checks rows about to be added to the data in cur against it and
 // against each other, returning each key's new values (to extend cur's
 // sets with once the rows are in).
-func newKeys(t *catalog.Table, cur *catalog.Snapshot, recs []arrow.Record) ([]map[string]struct{}, error) {
+func newKeys(t *catalog.Table, cur *catalog.Snapshot, recs []arrow.Record, zone *time.Location) ([]map[string]struct{}, error) {
 	out := make([]map[string]struct{}, len(t.Keys))
 	for ki, k := range t.Keys {
 		existing := keySetOf(t, cur, k)
 		added := map[string]struct{}{}
 		err := eachKey(t, k, recs, func(key string, cols []arrow.Array, i int) error {
 			if _, dup := added[key]; dup || existing.Has(key) {
-				return duplicateKey(t, k, cols, i)
+				return duplicateKey(t, k, cols, i, zone)
 			}
 			added[key] = struct{}{}
 			return nil
@@ -123,14 +124,14 @@ func extendKeySets(t *catalog.Table, cur, next *catalog.Snapshot, added []map[st
 
 // checkAllKeys verifies every key over whole new data (after an UPDATE, or
 // when a key is added) and returns the sets it built.
-func checkAllKeys(t *catalog.Table, keys []catalog.Key, parts [][]arrow.Record) (map[string]*catalog.KeySet, error) {
+func checkAllKeys(t *catalog.Table, keys []catalog.Key, parts [][]arrow.Record, zone *time.Location) (map[string]*catalog.KeySet, error) {
 	sets := map[string]*catalog.KeySet{}
 	recs := flatten(parts)
 	for _, k := range keys {
 		seen := map[string]struct{}{}
 		err := eachKey(t, k, recs, func(key string, cols []arrow.Array, i int) error {
 			if _, dup := seen[key]; dup {
-				return duplicateKey(t, k, cols, i)
+				return duplicateKey(t, k, cols, i, zone)
 			}
 			seen[key] = struct{}{}
 			return nil
@@ -143,13 +144,14 @@ func checkAllKeys(t *catalog.Table, keys []catalog.Key, parts [][]arrow.Record) 
 	return sets, nil
 }
 
-// duplicateKey is PostgreSQL's 23505 for row i's key.
-func duplicateKey(t *catalog.Table, k catalog.Key, cols []arrow.Array, i int) error {
+// duplicateKey is PostgreSQL's 23505 for row i's key (its values shown
+// with timestamptz in the session's zone).
+func duplicateKey(t *catalog.Table, k catalog.Key, cols []arrow.Array, i int, zone *time.Location) error {
 	names := make([]string, len(k.Columns))
 	vals := make([]string, len(k.Columns))
 	for j, c := range k.Columns {
 		names[j] = t.Columns[c].Name
-		vals[j] = types.Format(t.Columns[c].Type, exec.DatumAt(cols[j], i))
+		vals[j] = types.FormatIn(t.Columns[c].Type, exec.DatumAt(cols[j], i), zone)
 	}
 	return sqlerr.New(sqlerr.UniqueViolation, "duplicate key value violates unique constraint \"%s\"", k.Name).
 		WithDetail("Key (" + strings.Join(names, ", ") + ")=(" + strings.Join(vals, ", ") + ") already exists.")

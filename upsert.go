@@ -413,7 +413,7 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		exec.ReleaseRecords(p)
 	}
 	parts = nil
-	sets, err := checkAllKeys(t, t.Keys, all)
+	sets, err := checkAllKeys(t, t.Keys, all, s.zone)
 	if err == nil {
 		var children []pendingInstall
 		if children, err = s.applyParentChange(ctx, t, cur, all, false, map[*catalog.Table]bool{t: true}); err == nil {

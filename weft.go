@@ -130,6 +130,8 @@ type Session struct {
 	db         *DB
 	searchPath []string
 	settings   map[string]string
+	zone       *time.Location  // the TimeZone setting (nil: UTC)
+	startup    startupSettings // what RESET returns to
 	ctx        context.Context // the running statement's, while it runs
 	params     []types.Datum   // $1..$n of the running prepared statement
 	paramTypes []types.T
@@ -198,6 +200,15 @@ type Result struct {
 	Notices []string
 	// Query reports whether the statement returns rows.
 	Query bool
+	// Zone is the session's TimeZone when the statement ended: timestamptz
+	// values are printed in it (nil means UTC).
+	Zone *time.Location
+}
+
+// FormatValue renders one result value as text, timestamptz in the
+// result's time zone (NULL renders as "").
+func (r *Result) FormatValue(col int, d types.Datum) string {
+	return types.FormatIn(r.Columns[col].Type, d, r.Zone)
 }
 
 // Release frees the result's batches.

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -44,11 +45,12 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 	if from.IsInteger() && (to.Kind == types.Int8 || to.Kind == types.Float8) {
 		return castIntFast(ec, a, to), nil
 	}
+	zone := ec.Env.TimeZone()
 	bld := array.NewBuilder(ec.Mem, to.Arrow())
 	defer bld.Release()
 	bld.Reserve(n)
 	for i := 0; i < n; i++ {
-		d, err := CastDatum(DatumAt(a, i), from, to, explicit)
+		d, err := CastDatumIn(DatumAt(a, i), from, to, explicit, zone)
 		if err != nil {
 			return nil, err
 		}
@@ -126,8 +128,16 @@ func CanCast(from, to types.T) bool {
 	return false
 }
 
-// CastDatum converts one value.
+// CastDatum converts one value, with the time zone UTC.
 func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, error) {
+	return CastDatumIn(d, from, to, explicit, nil)
+}
+
+// CastDatumIn converts one value in a session's time zone (nil: UTC):
+// timestamptz shows and reads its text there, and turns into the zone's
+// wall-clock timestamp, date and time; timestamp and date become the
+// instant of that wall-clock time in the zone.
+func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Location) (types.Datum, error) {
 	if d == nil {
 		return nil, nil
 	}
@@ -135,7 +145,7 @@ func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, err
 		in := d.([]types.Datum)
 		out := make([]types.Datum, len(in))
 		for i, e := range in {
-			v, err := CastDatum(e, from.ElemT(), to.ElemT(), explicit)
+			v, err := CastDatumIn(e, from.ElemT(), to.ElemT(), explicit, zone)
 			if err != nil {
 				return nil, err
 			}
@@ -152,14 +162,14 @@ func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, err
 		if to.IsString() {
 			return fitString(s, to, explicit)
 		}
-		return types.Parse(to, s)
+		return types.ParseIn(to, s, zone)
 	}
 	if to.IsString() {
 		if from.Kind == types.Bool {
 			// bool's output form is t/f, but its cast to text spells it out.
 			return fitString(strconv.FormatBool(d.(bool)), to, explicit)
 		}
-		return fitString(types.Format(from, d), to, explicit)
+		return fitString(types.FormatIn(from, d, zone), to, explicit)
 	}
 	switch {
 	case isJSON(from):
@@ -231,11 +241,19 @@ func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, err
 		}
 	case from.Kind == types.Date:
 		switch to.Kind {
-		case types.Timestamp, types.TimestampTZ:
+		case types.Timestamp:
 			return int64(d.(int32)) * types.MicrosPerDay, nil
+		case types.TimestampTZ:
+			return types.FromLocal(int64(d.(int32))*types.MicrosPerDay, zone), nil
 		}
 	case from.Kind == types.Timestamp || from.Kind == types.TimestampTZ:
 		us := d.(int64)
+		switch {
+		case from.Kind == types.Timestamp && to.Kind == types.TimestampTZ:
+			return types.FromLocal(us, zone), nil
+		case from.Kind == types.TimestampTZ && to.Kind != types.TimestampTZ:
+			us = types.ToLocal(us, zone)
+		}
 		switch to.Kind {
 		case types.Timestamp, types.TimestampTZ:
 			return us, nil

@@ -2,6 +2,8 @@ package exec
 
 import (
 	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
 	"strings"
 	"time"
 
@@ -65,10 +67,13 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 		if lk == types.TimestampTZ {
 			ret = types.TimestampTZT
 		}
-		return ret, r, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+		return ret, r, ret, zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
 			iv := ds[1].(types.IntervalValue)
 			if op == '-' {
 				iv = negInterval(iv)
+			}
+			if ret.Kind == types.TimestampTZ {
+				return AddIntervalIn(ds[0].(int64), iv, zone), nil
 			}
 			return AddInterval(ds[0].(int64), iv), nil
 		}), true
@@ -77,7 +82,10 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 		if rk == types.TimestampTZ {
 			ret = types.TimestampTZT
 		}
-		return l, ret, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+		return l, ret, ret, zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			if ret.Kind == types.TimestampTZ {
+				return AddIntervalIn(ds[1].(int64), ds[0].(types.IntervalValue), zone), nil
+			}
 			return AddInterval(ds[1].(int64), ds[0].(types.IntervalValue)), nil
 		}), true
 	case isTS(lk) && isTS(rk) && op == '-':
@@ -142,9 +150,16 @@ func timeFunctions() []*ScalarDef {
 			sig("to_char", []types.T{types.TimestampT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
 				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
 			}),
-			sig("to_char", []types.T{types.TimestampTZT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
-			})),
+			&ScalarDef{Name: "to_char", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+				params := []types.T{types.TimestampTZT, textT}
+				if len(args) != 2 || !castableAll(args, params) {
+					return nil, types.T{}, nil, NoSuchFunction("to_char", args)
+				}
+				return params, textT, zoneKernel(textT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+					return formatTimestampTZ(time.UnixMicro(ds[0].(int64)).In(zone), ds[1].(string)), nil
+				}), nil
+			}}),
+		{Name: "timezone", Resolve: resolveTimezone},
 		sig("justify_hours", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 			iv := ds[0].(types.IntervalValue)
 			days := iv.Micros / types.MicrosPerDay
@@ -161,6 +176,9 @@ func timeFunctions() []*ScalarDef {
 }
 
 func resolveDateTrunc(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) == 3 {
+		return resolveDateTruncIn(args)
+	}
 	if len(args) != 2 {
 		return nil, types.T{}, nil, NoSuchFunction("date_trunc", args)
 	}
@@ -180,9 +198,34 @@ func resolveDateTrunc(args []types.T) ([]types.T, types.T, Kernel, error) {
 			return truncInterval(strings.ToLower(ds[0].(string)), ds[1].(types.IntervalValue))
 		}), nil
 	}
+	if t.Kind == types.TimestampTZ {
+		return []types.T{textT, t}, t, zoneKernel(t, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			return truncTimestampTZ(strings.ToLower(ds[0].(string)), ds[1].(int64), zone)
+		}), nil
+	}
 	return []types.T{textT, t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
 		return truncTimestamp(strings.ToLower(ds[0].(string)), ds[1].(int64))
 	}), nil
+}
+
+// resolveDateTruncIn is date_trunc(unit, timestamptz, zone): truncated in
+// the given zone instead of the session's.
+func resolveDateTruncIn(args []types.T) ([]types.T, types.T, Kernel, error) {
+	params := []types.T{textT, types.TimestampTZT, textT}
+	if !castableAll(args, params) {
+		return nil, types.T{}, nil, NoSuchFunction("date_trunc", args)
+	}
+	t := types.TimestampTZT
+	return params, t, func(ec *EvalContext, arrs []arrow.Array, n int) (arrow.Array, error) {
+		zones := zoneCache{}
+		return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
+			loc, err := zones.zone(ds[2])
+			if err != nil {
+				return nil, err
+			}
+			return truncTimestampTZ(strings.ToLower(ds[0].(string)), ds[1].(int64), loc)
+		})(ec, arrs, n)
+	}, nil
 }
 
 func badUnit(unit string) error {
@@ -255,8 +298,8 @@ func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, 
 		if !src.IsTemporal() && src.Kind != types.Interval {
 			return nil, types.T{}, nil, NoSuchFunction(name, args)
 		}
-		return []types.T{textT, src}, ret, rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
-			f, err := datePart(strings.ToLower(ds[0].(string)), src, ds[1])
+		return []types.T{textT, src}, ret, zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			f, err := datePartIn(strings.ToLower(ds[0].(string)), src, ds[1], zone)
 			if err != nil {
 				return nil, err
 			}
@@ -266,6 +309,18 @@ func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, 
 			return f, nil
 		}), nil
 	}
+}
+
+// datePartIn is datePart with a timestamptz's fields taken in zone.
+func datePartIn(unit string, t types.T, d types.Datum, zone *time.Location) (float64, error) {
+	if t.Kind == types.TimestampTZ {
+		us := d.(int64)
+		if f, ok := zoneField(unit, us, zone); ok {
+			return f, nil
+		}
+		return datePart(unit, t, timestampTZFields(unit, us, zone))
+	}
+	return datePart(unit, t, d)
 }
 
 func datePart(unit string, t types.T, d types.Datum) (float64, error) {
@@ -340,6 +395,13 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 		return nil, types.T{}, nil, NoSuchFunction("age", args)
 	}
 	ts := types.TimestampT
+	if args[0].Kind == types.TimestampTZ || args[1].Kind == types.TimestampTZ {
+		// age(timestamptz, timestamptz) counts on the session zone's calendar
+		tz := types.TimestampTZT
+		return []types.T{tz, tz}, types.IntervalT, zoneKernel(types.IntervalT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			return Age(types.ToLocal(ds[0].(int64), zone), types.ToLocal(ds[1].(int64), zone)), nil
+		}), nil
+	}
 	return []types.T{ts, ts}, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 		return Age(ds[0].(int64), ds[1].(int64)), nil
 	}), nil
@@ -360,10 +422,10 @@ func Age(a, b int64) types.IntervalValue {
 		clock += types.MicrosPerDay
 		days--
 	}
-	if days < 0 {
+	for days < 0 {
+		// PostgreSQL borrows the length of the earlier date's month
 		months--
-		// days in the month before ta's month
-		days += time.Date(ta.Year(), ta.Month(), 0, 0, 0, 0, 0, time.UTC).Day()
+		days += time.Date(tb.Year(), tb.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
 	}
 	iv := types.IntervalValue{Months: int32(months), Days: int32(days), Micros: clock}
 	if neg {

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -288,16 +289,26 @@ func jsonConcat(a, b any) any {
 	return append(append([]any{}, asArray(a)...), asArray(b)...)
 }
 
-// ToJSON renders a value of type t as JSON text (to_json): numbers and
+// jsonKeyText is an object key's text: a value's text form, except that
+// timestamps take their JSON (ISO 8601) form, as in PostgreSQL.
+func jsonKeyText(t types.T, d types.Datum, zone *time.Location) string {
+	if t.Kind == types.Timestamp || t.Kind == types.TimestampTZ {
+		return strings.Trim(ToJSONIn(t, d, zone), `"`)
+	}
+	return types.FormatIn(t, d, zone)
+}
+
+// ToJSONIn renders a value of type t as JSON text (to_json): numbers and
 // booleans as themselves, json as is, arrays as arrays, timestamps in ISO
-// form, everything else as a string of its text form.
-func ToJSON(t types.T, d types.Datum) string {
+// form (timestamptz in the session's zone), everything else as a string
+// of its text form.
+func ToJSONIn(t types.T, d types.Datum, zone *time.Location) string {
 	var sb strings.Builder
-	writeValueJSON(&sb, t, d)
+	writeValueJSON(&sb, t, d, zone)
 	return sb.String()
 }
 
-func writeValueJSON(sb *strings.Builder, t types.T, d types.Datum) {
+func writeValueJSON(sb *strings.Builder, t types.T, d types.Datum, zone *time.Location) {
 	if d == nil {
 		sb.WriteString("null")
 		return
@@ -320,17 +331,17 @@ func writeValueJSON(sb *strings.Builder, t types.T, d types.Datum) {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			writeValueJSON(sb, t.ElemT(), e)
+			writeValueJSON(sb, t.ElemT(), e, zone)
 		}
 		sb.WriteByte(']')
 	case t.Kind == types.Timestamp || t.Kind == types.TimestampTZ:
-		s := strings.Replace(types.Format(t, d), " ", "T", 1)
+		s := strings.Replace(types.FormatIn(t, d, zone), " ", "T", 1)
 		if t.Kind == types.TimestampTZ && len(s) >= 3 && (s[len(s)-3] == '+' || s[len(s)-3] == '-') {
 			s += ":00" // ISO 8601 spells the offset out
 		}
 		types.WriteJSONString(sb, s)
 	default:
-		types.WriteJSONString(sb, types.Format(t, d))
+		types.WriteJSONString(sb, types.FormatIn(t, d, zone))
 	}
 }
 
@@ -363,8 +374,8 @@ func jsonFunctions() []*ScalarDef {
 			if t.Kind == types.Unknown {
 				t = types.TextT
 			}
-			return []types.T{t}, jt, rowKernel(jt, func(ds []types.Datum) (types.Datum, error) {
-				return jsonResult(jt, ToJSON(t, ds[0]))
+			return []types.T{t}, jt, zoneKernel(jt, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+				return jsonResult(jt, ToJSONIn(t, ds[0], zone))
 			}), nil
 		}}
 	}
@@ -381,33 +392,36 @@ func jsonFunctions() []*ScalarDef {
 				}
 				ts[i] = t
 			}
-			return ts, jt, rowKernelNullable(jt, func(ds []types.Datum) (types.Datum, error) {
-				var sb strings.Builder
-				if !object {
-					sb.WriteByte('[')
-				} else {
-					sb.WriteByte('{')
-				}
-				for i, d := range ds {
-					if i > 0 {
-						sb.WriteString(map[bool]string{true: " : ", false: ", "}[object && i%2 == 1])
+			return ts, jt, func(ec *EvalContext, arrs []arrow.Array, n int) (arrow.Array, error) {
+				zone := ec.Env.TimeZone()
+				return rowKernelNullable(jt, func(ds []types.Datum) (types.Datum, error) {
+					var sb strings.Builder
+					if !object {
+						sb.WriteByte('[')
+					} else {
+						sb.WriteByte('{')
 					}
-					if object && i%2 == 0 {
-						if d == nil {
-							return nil, sqlerr.New(sqlerr.InvalidParameter, "null value not allowed for object key")
+					for i, d := range ds {
+						if i > 0 {
+							sb.WriteString(map[bool]string{true: " : ", false: ", "}[object && i%2 == 1])
 						}
-						types.WriteJSONString(&sb, types.Format(ts[i], d))
-						continue
+						if object && i%2 == 0 {
+							if d == nil {
+								return nil, sqlerr.New(sqlerr.InvalidParameter, "null value not allowed for object key")
+							}
+							types.WriteJSONString(&sb, jsonKeyText(ts[i], d, zone))
+							continue
+						}
+						writeValueJSON(&sb, ts[i], d, zone)
 					}
-					writeValueJSON(&sb, ts[i], d)
-				}
-				if !object {
-					sb.WriteByte(']')
-				} else {
-					sb.WriteByte('}')
-				}
-				return jsonResult(jt, sb.String())
-			}), nil
+					if !object {
+						sb.WriteByte(']')
+					} else {
+						sb.WriteByte('}')
+					}
+					return jsonResult(jt, sb.String())
+				})(ec, arrs, n)
+			}, nil
 		}}
 	}
 	return []*ScalarDef{
@@ -468,11 +482,12 @@ func resolveJSONAgg(jt types.T, object bool) func(args []types.T) ([]types.T, ty
 	}
 }
 
-func (a *jsonAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+func (a *jsonAggAcc) Update(ec *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+	zone := ec.Env.TimeZone()
 	a.parts = grow[[]string](a.parts, ng, nil)
 	for i, g := range groups {
 		if !a.object {
-			a.parts[g] = append(a.parts[g], ToJSON(a.argTs[0], DatumAt(args[0], i)))
+			a.parts[g] = append(a.parts[g], ToJSONIn(a.argTs[0], DatumAt(args[0], i), zone))
 			continue
 		}
 		k := DatumAt(args[0], i)
@@ -480,9 +495,9 @@ func (a *jsonAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arro
 			return sqlerr.New(sqlerr.InvalidParameter, "field name must not be null")
 		}
 		var sb strings.Builder
-		types.WriteJSONString(&sb, types.Format(a.argTs[0], k))
+		types.WriteJSONString(&sb, jsonKeyText(a.argTs[0], k, zone))
 		sb.WriteString(" : ")
-		sb.WriteString(ToJSON(a.argTs[1], DatumAt(args[1], i)))
+		sb.WriteString(ToJSONIn(a.argTs[1], DatumAt(args[1], i), zone))
 		a.parts[g] = append(a.parts[g], sb.String())
 	}
 	return nil

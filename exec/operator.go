@@ -28,6 +28,11 @@ type Env struct {
 	Parallelism int
 	// Now is the statement's timestamp (now(), current_date).
 	Now time.Time
+	// Zone is the session's TimeZone (nil means UTC): timestamptz values
+	// are shown, read and split into fields in it.
+	Zone *time.Location
+	// ZoneName is how SHOW TimeZone displays Zone.
+	ZoneName string
 	// Progress, when set, counts what loads have read so far.
 	Progress *Progress
 	// Backends, when set, shows and signals the database's sessions.
@@ -38,6 +43,14 @@ type Env struct {
 // files, for a progress display; safe to read while it runs.
 type Progress struct {
 	Rows, Bytes atomic.Int64
+}
+
+// TimeZone is the session's zone, UTC when none is set.
+func (e *Env) TimeZone() *time.Location {
+	if e == nil || e.Zone == nil {
+		return time.UTC
+	}
+	return e.Zone
 }
 
 // NewEnv returns an Env with defaults filled in.

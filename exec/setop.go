@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -177,7 +178,7 @@ func (g *GenerateSeries) Open(ctx context.Context, _ int) (Stream, error) {
 	if args[0] == nil || args[1] == nil || args[2] == nil {
 		return &sliceStream{}, nil
 	}
-	next, err := seriesStepper(g.T, args)
+	next, err := seriesStepper(g.T, args, g.Env.TimeZone())
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +206,7 @@ func (g *GenerateSeries) Open(ctx context.Context, _ int) (Stream, error) {
 	}}, nil
 }
 
-func seriesStepper(t types.T, args [3]types.Datum) (func() (types.Datum, bool), error) {
+func seriesStepper(t types.T, args [3]types.Datum, zone *time.Location) (func() (types.Datum, bool), error) {
 	switch t.Kind {
 	case types.Timestamp, types.TimestampTZ:
 		cur, stop := args[0].(int64), args[1].(int64)
@@ -219,7 +220,11 @@ func seriesStepper(t types.T, args [3]types.Datum) (func() (types.Datum, bool), 
 				return nil, false
 			}
 			v := cur
-			cur = AddInterval(cur, step)
+			if t.Kind == types.TimestampTZ {
+				cur = AddIntervalIn(cur, step, zone)
+			} else {
+				cur = AddInterval(cur, step)
+			}
 			return v, true
 		}, nil
 	}

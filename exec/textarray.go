@@ -49,7 +49,7 @@ func AnyTextArrayKernel(op CmpOp, t types.T, all bool) Kernel {
 					sawNull = true
 					continue
 				}
-				v, err := CastDatum(*e, types.TextT, t, false)
+				v, err := CastDatumIn(*e, types.TextT, t, false, ec.Env.TimeZone())
 				if err != nil {
 					return nil, err
 				}
@@ -109,7 +109,7 @@ func ArrayElementKernel(t types.T) Kernel {
 				b.AppendNull()
 				continue
 			}
-			v, err := CastDatum(*elems[k], types.TextT, t, false)
+			v, err := CastDatumIn(*elems[k], types.TextT, t, false, ec.Env.TimeZone())
 			if err != nil {
 				return nil, err
 			}
@@ -178,7 +178,7 @@ func (u *Unnest) Open(ctx context.Context, _ int) (Stream, error) {
 			bld.AppendNull()
 			continue
 		}
-		v, err := CastDatum(*e, types.TextT, u.T, false)
+		v, err := CastDatumIn(*e, types.TextT, u.T, false, ec.Env.TimeZone())
 		if err != nil {
 			return nil, err
 		}

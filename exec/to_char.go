@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/weftdb/weft/sql/types"
 )
 
 // charPatterns are to_char's date/time template patterns, longest first so
@@ -59,9 +61,40 @@ func amPM(am, pm string) func(time.Time) string {
 	}
 }
 
+// zonePatterns are to_char's time zone patterns, which show a
+// timestamptz's zone (and nothing for a timestamp without one… PostgreSQL
+// prints an empty TZ and +00 offsets for those).
+var zonePatterns = []struct {
+	pat    string
+	format func(t time.Time) string
+}{
+	{"TZH", func(t time.Time) string { _, off := t.Zone(); return sign(off) + fmt.Sprintf("%02d", absInt(off)/3600) }},
+	{"TZM", func(t time.Time) string { _, off := t.Zone(); return fmt.Sprintf("%02d", absInt(off)/60%60) }},
+	{"TZ", func(t time.Time) string { name, _ := t.Zone(); return strings.ToUpper(name) }},
+	{"tz", func(t time.Time) string { name, _ := t.Zone(); return strings.ToLower(name) }},
+	{"OF", func(t time.Time) string { _, off := t.Zone(); return types.FormatOffset(off-off%60, true) }},
+}
+
+func sign(n int) string {
+	if n < 0 {
+		return "-"
+	}
+	return "+"
+}
+
+// formatTimestampTZ implements to_char for a timestamptz given as a time
+// in the session's zone.
+func formatTimestampTZ(t time.Time, tmpl string) string {
+	return formatTemplate(t, tmpl, true)
+}
+
 // formatTimestamp implements to_char for timestamps: template patterns are
 // replaced, double-quoted text is copied, everything else passes through.
 func formatTimestamp(t time.Time, tmpl string) string {
+	return formatTemplate(t, tmpl, false)
+}
+
+func formatTemplate(t time.Time, tmpl string, zoned bool) string {
 	var sb strings.Builder
 	for i := 0; i < len(tmpl); {
 		if tmpl[i] == '"' {
@@ -75,7 +108,22 @@ func formatTimestamp(t time.Time, tmpl string) string {
 			continue
 		}
 		matched := false
+		for _, p := range zonePatterns {
+			if strings.HasPrefix(tmpl[i:], p.pat) {
+				if zoned {
+					sb.WriteString(p.format(t))
+				} else if p.pat != "TZ" && p.pat != "tz" {
+					sb.WriteString(p.format(t.UTC()))
+				}
+				i += len(p.pat)
+				matched = true
+				break
+			}
+		}
 		for _, p := range charPatterns {
+			if matched {
+				break
+			}
 			if strings.HasPrefix(tmpl[i:], p.pat) {
 				sb.WriteString(p.format(t))
 				i += len(p.pat)
@@ -89,4 +137,11 @@ func formatTimestamp(t time.Time, tmpl string) string {
 		}
 	}
 	return sb.String()
+}
+
+func absInt(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

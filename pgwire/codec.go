@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -125,9 +126,10 @@ func typeModifier(t types.T) int32 {
 	return -1
 }
 
-// encodeText renders a value in PostgreSQL's text format.
-func encodeText(t types.T, d types.Datum) []byte {
-	return []byte(types.Format(t, d))
+// encodeText renders a value in PostgreSQL's text format, timestamptz in
+// the session's time zone (the binary format is UTC microseconds).
+func encodeText(t types.T, d types.Datum, zone *time.Location) []byte {
+	return []byte(types.FormatIn(t, d, zone))
 }
 
 // canBinary reports whether Weft encodes t in binary format.
@@ -245,8 +247,9 @@ func encodeNumeric(s string) []byte {
 	return b
 }
 
-// decodeParam reads one parameter value in text (format 0) or binary.
-func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
+// decodeParam reads one parameter value in text (format 0) or binary; a
+// text timestamptz without an offset is read in zone.
+func decodeParam(t types.T, format int16, raw []byte, zone *time.Location) (types.Datum, error) {
 	if raw == nil {
 		return nil, nil
 	}
@@ -257,7 +260,7 @@ func decodeParam(t types.T, format int16, raw []byte) (types.Datum, error) {
 		if t.Kind == types.Text || t.Kind == types.Unknown {
 			return string(raw), nil
 		}
-		return types.Parse(t, string(raw))
+		return types.ParseIn(t, string(raw), zone)
 	}
 	bad := func() (types.Datum, error) {
 		return nil, sqlerr.New(sqlerr.InvalidBinaryRepresentation, "incorrect binary data format in bind parameter of type %s", t)
@@ -451,7 +454,7 @@ func decodeBinaryArray(t types.T, raw []byte) (types.Datum, error) {
 		if int(l) > len(rest) {
 			return bad()
 		}
-		v, err := decodeParam(t.ElemT(), 1, rest[:l])
+		v, err := decodeParam(t.ElemT(), 1, rest[:l], nil)
 		if err != nil {
 			return nil, err
 		}

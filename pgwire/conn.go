@@ -170,12 +170,20 @@ func (c *conn) startup() (bool, error) {
 				"session_authorization":       c.user,
 				"application_name":            params["application_name"],
 			}
-			if app := params["application_name"]; app != "" {
-				if rs, err := c.sess.Exec(context.Background(), "SET application_name = '"+strings.ReplaceAll(app, "'", "''")+"'"); err == nil {
-					for _, r := range rs {
-						r.Release()
+			// Start-up parameters a client may set (pgjdbc sends the JVM's
+			// TimeZone); a value the session refuses leaves the default.
+			for _, p := range []struct{ param, setting string }{{"application_name", "application_name"}, {"timezone", "TimeZone"}} {
+				if v := params[p.param]; v != "" {
+					if rs, err := c.sess.Exec(context.Background(), "SET "+p.setting+" = '"+strings.ReplaceAll(v, "'", "''")+"'"); err == nil {
+						for _, r := range rs {
+							r.Release()
+						}
+						c.sess.KeepAsDefault(p.setting)
 					}
 				}
+			}
+			if tz, ok := c.sess.Setting("TimeZone"); ok {
+				status["TimeZone"] = tz
 			}
 			c.lastReported = map[string]string{}
 			for k, v := range status {
@@ -423,7 +431,7 @@ func (c *conn) sendRows(r *weft.Result, formats []int16, limit int, p *portal) e
 				}
 				return errSuspended
 			}
-			if err := encodeRow(b, row, r.Columns, formats, values); err != nil {
+			if err := encodeRow(b, row, r, formats, values); err != nil {
 				return err
 			}
 			c.backend.Send(&pgproto3.DataRow{Values: values})
@@ -438,8 +446,8 @@ func (c *conn) sendRows(r *weft.Result, formats []int16, limit int, p *portal) e
 
 var errSuspended = errors.New("portal suspended")
 
-func encodeRow(b arrow.Record, row int, cols []weft.Column, formats []int16, values [][]byte) error {
-	for i, col := range cols {
+func encodeRow(b arrow.Record, row int, r *weft.Result, formats []int16, values [][]byte) error {
+	for i, col := range r.Columns {
 		d := exec.DatumAt(b.Column(i), row)
 		switch {
 		case d == nil:
@@ -451,7 +459,7 @@ func encodeRow(b arrow.Record, row int, cols []weft.Column, formats []int16, val
 			}
 			values[i] = v
 		default:
-			values[i] = encodeText(col.Type, d)
+			values[i] = encodeText(col.Type, d, r.Zone)
 		}
 	}
 	return nil

@@ -105,7 +105,7 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
 	var n int64
 	for _, b := range res.Batches {
 		for r := 0; r < int(b.NumRows()); r++ {
-			if err := writeCopyRow(&buf, b.Columns(), r, res.Columns, o); err != nil {
+			if err := writeCopyRow(&buf, b.Columns(), r, res, o); err != nil {
 				return err
 			}
 			n++
@@ -126,7 +126,8 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
 	return nil
 }
 
-func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, meta []weft.Column, o copyfmt.Options) error {
+func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, res *weft.Result, o copyfmt.Options) error {
+	meta := res.Columns
 	if o.Format == "binary" {
 		buf.Write(binary.BigEndian.AppendUint16(nil, uint16(len(cols))))
 		for i, a := range cols {
@@ -147,7 +148,7 @@ func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, meta []weft.Colu
 	fields := make([]*string, len(cols))
 	for i, a := range cols {
 		if d := exec.DatumAt(a, r); d != nil {
-			v := types.Format(meta[i].Type, d)
+			v := res.FormatValue(i, d)
 			fields[i] = &v
 		}
 	}
@@ -265,7 +266,7 @@ func readBinaryCopy(data []byte, in *weft.CopyIn) error {
 			if l < 0 || p+l > len(data) {
 				return bad("field length out of range")
 			}
-			v, err := decodeParam(in.Columns[i].Type, 1, data[p:p+l])
+			v, err := decodeParam(in.Columns[i].Type, 1, data[p:p+l], nil)
 			if err != nil {
 				return err
 			}

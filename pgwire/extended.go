@@ -57,7 +57,7 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 	}
 	params := make([]types.Datum, len(pt))
 	for i, raw := range m.Parameters {
-		d, err := decodeParam(pt[i], formatOf(m.ParameterFormatCodes, i), raw)
+		d, err := decodeParam(pt[i], formatOf(m.ParameterFormatCodes, i), raw, c.sess.TimeZone())
 		if err != nil {
 			return err
 		}

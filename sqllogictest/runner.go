@@ -322,14 +322,15 @@ func formatResult(res *weft.Result, typeLetters string) ([]string, int) {
 				if c < len(typeLetters) {
 					letter = typeLetters[c]
 				}
-				vals = append(vals, formatValue(res.Columns[c].Type, exec.DatumAt(b.Column(c), i), letter))
+				vals = append(vals, formatValue(res, c, exec.DatumAt(b.Column(c), i), letter))
 			}
 		}
 	}
 	return vals, ncols
 }
 
-func formatValue(t types.T, d types.Datum, letter byte) string {
+func formatValue(res *weft.Result, col int, d types.Datum, letter byte) string {
+	t := res.Columns[col].Type
 	if d == nil {
 		return "NULL"
 	}
@@ -364,7 +365,7 @@ func formatValue(t types.T, d types.Datum, letter byte) string {
 			return fmt.Sprintf("%.3f", f)
 		}
 	}
-	s := types.Format(t, d)
+	s := res.FormatValue(col, d)
 	if s == "" {
 		return "(empty)"
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/exec"
-	"github.com/weftdb/weft/sql/types"
 )
 
 // printResult prints a result the way psql's aligned format does.
@@ -32,7 +31,7 @@ func printResult(out io.Writer, r *weft.Result) {
 		for i := 0; i < int(b.NumRows()); i++ {
 			row := make([]string, ncols)
 			for c := 0; c < ncols; c++ {
-				row[c] = types.Format(r.Columns[c].Type, exec.DatumAt(b.Column(c), i))
+				row[c] = r.FormatValue(c, exec.DatumAt(b.Column(c), i))
 				widths[c] = max(widths[c], utf8.RuneCountInString(row[c]))
 			}
 			rows = append(rows, row)

@@ -261,7 +261,7 @@ func printExpanded(out io.Writer, r *weft.Result) {
 			n++
 			fmt.Fprintf(out, "-[ RECORD %d ]%s\n", n, strings.Repeat("-", width))
 			for c, col := range r.Columns {
-				fmt.Fprintf(out, "%-*s | %s\n", width, col.Name, types.Format(col.Type, exec.DatumAt(b.Column(c), i)))
+				fmt.Fprintf(out, "%-*s | %s\n", width, col.Name, r.FormatValue(c, exec.DatumAt(b.Column(c), i)))
 			}
 		}
 	}
@@ -282,9 +282,9 @@ func printCSV(out io.Writer, r *weft.Result) {
 	for _, b := range r.Batches {
 		for i := 0; i < int(b.NumRows()); i++ {
 			row := make([]string, len(r.Columns))
-			for c, col := range r.Columns {
+			for c := range r.Columns {
 				if d := exec.DatumAt(b.Column(c), i); d != nil {
-					row[c] = types.Format(col.Type, d)
+					row[c] = r.FormatValue(c, d)
 				}
 			}
 			w.Write(row)
@@ -308,14 +308,14 @@ func printJSON(out io.Writer, r *weft.Result) {
 				case col.Type.Kind == types.Bool:
 					row[col.Name] = d
 				case col.Type.IsNumber() && col.Type.PG == 0:
-					text := types.Format(col.Type, d)
+					text := r.FormatValue(c, d)
 					if json.Valid([]byte(text)) {
 						row[col.Name] = json.RawMessage(text)
 					} else {
 						row[col.Name] = text // NaN, Infinity
 					}
 				default:
-					row[col.Name] = types.Format(col.Type, d)
+					row[col.Name] = r.FormatValue(c, d)
 				}
 			}
 			rows = append(rows, row)

@@ -24,6 +24,9 @@ type Binder struct {
 	Cat        *catalog.Catalog
 	SearchPath []string
 	Env        *exec.Env
+	// Setting looks up a session setting (current_setting); nil when the
+	// binder has no session.
+	Setting func(name string) (string, bool)
 	// ParamTypes holds the types of $1..$n, inferred from context when the
 	// client did not give them (Unknown until then).
 	ParamTypes []types.T

@@ -61,7 +61,7 @@ func (b *Binder) coerce(e logical.Expr, to types.T) (logical.Expr, error) {
 		return e, nil
 	}
 	if c, ok := e.(*logical.Const); ok && (from.Kind == types.Unknown || from.Kind == to.Kind && !to.IsString() && to.Kind != types.Numeric) {
-		return constCast(c, to, false)
+		return b.constCast(c, to, false)
 	}
 	if p, ok := e.(*logical.Param); ok && from.Kind == types.Unknown {
 		b.setParamType(p.N, to)
@@ -75,7 +75,7 @@ func (b *Binder) coerce(e logical.Expr, to types.T) (logical.Expr, error) {
 	}
 	if c, ok := e.(*logical.Const); ok {
 		// cast constants once here instead of once per batch
-		return constCast(c, to, false)
+		return b.constCast(c, to, false)
 	}
 	return &logical.Cast{Arg: e, To: to}, nil
 }
@@ -104,13 +104,13 @@ func (b *Binder) assign(e logical.Expr, to types.T, col string) (logical.Expr, e
 		return &logical.Param{N: p.N, T: to}, nil
 	}
 	if c, isConst := e.(*logical.Const); isConst {
-		return constCast(c, to, false)
+		return b.constCast(c, to, false)
 	}
 	return &logical.Cast{Arg: e, To: to}, nil
 }
 
-func constCast(c *logical.Const, to types.T, explicit bool) (logical.Expr, error) {
-	v, err := exec.CastDatum(c.Value, c.T, to, explicit)
+func (b *Binder) constCast(c *logical.Const, to types.T, explicit bool) (logical.Expr, error) {
+	v, err := exec.CastDatumIn(c.Value, c.T, to, explicit, b.Env.TimeZone())
 	if err != nil {
 		return nil, err
 	}

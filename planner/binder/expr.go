@@ -229,7 +229,7 @@ func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.
 		return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).At(loc)
 	}
 	if c, ok := arg.(*logical.Const); ok {
-		e, err := constCast(c, to, true)
+		e, err := b.constCast(c, to, true)
 		if err != nil {
 			if se, ok := err.(*sqlerr.Error); ok {
 				return nil, se.At(loc)
@@ -684,18 +684,24 @@ func (b *Binder) bindMinMax(mm *pg.MinMaxExpr, s *scope) (logical.Expr, error) {
 }
 
 func (b *Binder) bindSQLValueFunction(f *pg.SQLValueFunction) (logical.Expr, error) {
-	now := b.Env.Now.UTC()
-	us := now.UnixMicro()
+	us := b.Env.Now.UTC().UnixMicro()
+	// the date and clock of now in the session's time zone
+	local := types.ToLocal(us, b.Env.TimeZone())
+	localDay := local / types.MicrosPerDay
+	if local < 0 && local%types.MicrosPerDay != 0 {
+		localDay--
+	}
 	switch f.Op {
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_DATE:
-		return &logical.Const{Value: int32(us / types.MicrosPerDay), T: types.DateT}, nil
+		return &logical.Const{Value: int32(localDay), T: types.DateT}, nil
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIMESTAMP_N:
 		return &logical.Const{Value: us, T: types.TimestampTZT}, nil
 	case pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP, pg.SQLValueFunctionOp_SVFOP_LOCALTIMESTAMP_N:
-		return &logical.Const{Value: us, T: types.TimestampT}, nil
+		return &logical.Const{Value: local, T: types.TimestampT}, nil
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME, pg.SQLValueFunctionOp_SVFOP_CURRENT_TIME_N,
 		pg.SQLValueFunctionOp_SVFOP_LOCALTIME, pg.SQLValueFunctionOp_SVFOP_LOCALTIME_N:
-		return &logical.Const{Value: us % types.MicrosPerDay, T: types.TimeT}, nil
+		// (Weft has no time with time zone: current_time is the local clock)
+		return &logical.Const{Value: local - localDay*types.MicrosPerDay, T: types.TimeT}, nil
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_SCHEMA:
 		return &logical.Const{Value: b.SearchPath[0], T: types.TextT}, nil
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:

@@ -58,6 +58,8 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	switch name {
 	case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp":
 		return &logical.Const{Value: b.Env.Now.UTC().UnixMicro(), T: types.TimestampTZT}, nil
+	case "current_setting":
+		return b.currentSetting(fc)
 	case "version":
 		return &logical.Const{Value: "PostgreSQL 15.0 (Weft " + Version + ") on x86_64-pc-linux-gnu, compiled by Go", T: types.TextT}, nil
 	case "pg_backend_pid":
@@ -733,4 +735,34 @@ func typesOf(es []logical.Expr) []types.T {
 func plainType(t types.T) types.T {
 	t.PG = 0
 	return t
+}
+
+// currentSetting is current_setting(name [, missing_ok]) for a constant
+// name: the session's value at bind time.
+func (b *Binder) currentSetting(fc *pg.FuncCall) (logical.Expr, error) {
+	if len(fc.Args) < 1 || len(fc.Args) > 2 {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function current_setting with %d arguments does not exist", len(fc.Args)).At(fc.Location)
+	}
+	c := fc.Args[0].GetAConst()
+	if c == nil || c.GetSval() == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "current_setting needs a constant setting name").At(fc.Location)
+	}
+	name := c.GetSval().Sval
+	missingOK := false
+	if len(fc.Args) == 2 {
+		ok := fc.Args[1].GetAConst()
+		if ok == nil || ok.GetBoolval() == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "current_setting needs a constant missing_ok").At(fc.Location)
+		}
+		missingOK = ok.GetBoolval().Boolval
+	}
+	if b.Setting != nil {
+		if v, ok := b.Setting(name); ok {
+			return &logical.Const{Value: v, T: types.TextT}, nil
+		}
+	}
+	if missingOK {
+		return &logical.Const{Value: nil, T: types.TextT}, nil
+	}
+	return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name).At(fc.Location)
 }

@@ -379,7 +379,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_stat_activity":
 		b.statActivity(row)
 	case "pg_settings":
-		for _, kv := range [][2]string{{"max_index_keys", "32"}, {"max_identifier_length", "63"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"}, {"TimeZone", "UTC"}} {
+		for _, kv := range [][2]string{{"max_index_keys", "32"}, {"max_identifier_length", "63"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"}, {"TimeZone", b.timeZoneName()}} {
 			row(map[string]types.Datum{"name": kv[0], "setting": kv[1], "unit": nil, "vartype": "string"})
 		}
 	case "pg_proc":
@@ -752,4 +752,12 @@ func (b *Binder) description(oid, attnum int64) string {
 // allIndexes are a table's key indexes and its other indexes.
 func allIndexes(t *catalog.Table) []catalog.Key {
 	return append(append([]catalog.Key{}, t.Keys...), t.Indexes...)
+}
+
+// timeZoneName is the session's TimeZone setting as SHOW displays it.
+func (b *Binder) timeZoneName() string {
+	if b.Env == nil || b.Env.ZoneName == "" {
+		return "UTC"
+	}
+	return b.Env.ZoneName
 }

@@ -87,7 +87,11 @@ func FormatNumeric(n decimal128.Num, scale int32) string {
 
 // Format renders a datum in PostgreSQL's text output format (DateStyle ISO,
 // IntervalStyle postgres, time zone UTC). NULL renders as "".
-func Format(t T, d Datum) string {
+func Format(t T, d Datum) string { return FormatIn(t, d, nil) }
+
+// FormatIn is Format with timestamptz shown in the session's time zone
+// (nil means UTC).
+func FormatIn(t T, d Datum, loc *time.Location) string {
 	if d == nil {
 		return ""
 	}
@@ -104,7 +108,7 @@ func Format(t T, d Datum) string {
 		case Timestamp:
 			return FormatTimestamp(v, false)
 		case TimestampTZ:
-			return FormatTimestamp(v, true)
+			return FormatTimestampTZ(v, loc)
 		}
 		return strconv.FormatInt(v, 10)
 	case float64:
@@ -129,7 +133,7 @@ func Format(t T, d Datum) string {
 	case IntervalValue:
 		return FormatInterval(v)
 	case []Datum:
-		return formatArray(t, v)
+		return formatArray(t, v, loc)
 	}
 	return fmt.Sprint(d)
 }
@@ -211,8 +215,13 @@ func invalidText(t T, s string) *sqlerr.Error {
 	return sqlerr.New(sqlerr.InvalidText, "invalid input syntax for type %s: %q", t.String(), s)
 }
 
-// Parse reads a datum of type t from its text form.
-func Parse(t T, s string) (Datum, error) {
+// Parse reads a datum of type t from its text form (a timestamptz
+// without an offset is read as UTC).
+func Parse(t T, s string) (Datum, error) { return ParseIn(t, s, nil) }
+
+// ParseIn is Parse with a timestamptz that gives no offset read in the
+// session's time zone (nil means UTC).
+func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
 	switch t.Kind {
 	case Bool:
 		switch strings.ToLower(strings.TrimSpace(s)) {
@@ -270,7 +279,7 @@ func Parse(t T, s string) (Datum, error) {
 	case Inet:
 		return ParseInet(s)
 	case Array:
-		return parseArray(t, s)
+		return parseArray(t, s, loc)
 	case Bytea:
 		if strings.HasPrefix(s, `\x`) {
 			b, err := hex.DecodeString(s[2:])
@@ -289,7 +298,7 @@ func Parse(t T, s string) (Datum, error) {
 		}
 		return us, nil
 	case Timestamp, TimestampTZ:
-		return ParseTimestamp(t, s)
+		return ParseTimestampIn(t, s, loc)
 	case Interval:
 		return ParseInterval(s)
 	}
@@ -429,8 +438,14 @@ func parseClockFields(s string) (int64, int64, error) {
 	return h*microsPerHour + m*microsPerMinute + int64(math.Round(sec*1e6)), h, nil
 }
 
-// ParseTimestamp reads 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][+-HH[:MM]|Z]'.
-func ParseTimestamp(t T, s string) (Datum, error) {
+// ParseTimestamp reads a timestamp, a timestamptz without an offset as UTC.
+func ParseTimestamp(t T, s string) (Datum, error) { return ParseTimestampIn(t, s, nil) }
+
+// ParseTimestampIn reads 'YYYY-MM-DD[ T]HH:MM:SS[.ffffff][ zone]', where
+// zone is an offset (+02, -03:30, +0530), Z, an abbreviation (PST) or a
+// zone name (Europe/Paris). A timestamptz without a zone is read in loc;
+// a timestamp ignores the zone, as PostgreSQL does.
+func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
 	str := strings.TrimSpace(s)
 	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
 	if strings.EqualFold(str, "epoch") {
@@ -447,44 +462,38 @@ func ParseTimestamp(t T, s string) (Datum, error) {
 		}
 		return nil, bad
 	}
-	us := int64(d.(int32)) * MicrosPerDay
-	rest := strings.TrimSpace(str[end:])
-	rest = strings.TrimPrefix(rest, "T")
-	if rest == "" {
-		return us, nil
+	local := int64(d.(int32)) * MicrosPerDay
+	rest := strings.TrimPrefix(strings.TrimSpace(str[end:]), "T")
+	clockEnd := strings.IndexFunc(rest, func(r rune) bool { return !(r >= '0' && r <= '9' || r == ':' || r == '.') })
+	if clockEnd < 0 {
+		clockEnd = len(rest)
 	}
-	offset := int64(0)
-	if i := strings.IndexAny(rest, "+-Z"); i > 0 {
-		zone := rest[i:]
-		rest = strings.TrimSpace(rest[:i])
-		if zone != "Z" {
-			sign := int64(1)
-			if zone[0] == '-' {
-				sign = -1
-			}
-			zp := strings.Split(zone[1:], ":")
-			zh, err := strconv.ParseInt(zp[0], 10, 64)
-			if err != nil {
-				return nil, bad
-			}
-			var zm int64
-			if len(zp) > 1 {
-				if zm, err = strconv.ParseInt(zp[1], 10, 64); err != nil {
-					return nil, bad
-				}
-			}
-			offset = sign * (zh*microsPerHour + zm*microsPerMinute)
+	clockText, zone := rest[:clockEnd], strings.TrimSpace(rest[clockEnd:])
+	if clockText != "" {
+		clock, err := parseClock(clockText)
+		if err != nil {
+			return nil, bad
 		}
+		local += clock
 	}
-	clock, err := parseClock(rest)
-	if err != nil {
+	if zone == "" {
+		if t.Kind == TimestampTZ {
+			return FromLocal(local, loc), nil
+		}
+		return local, nil
+	}
+	instant, ok := inputZone(zone, local)
+	if !ok {
+		if strings.Contains(zone, "/") {
+			// PostgreSQL's error for what looks like a zone name
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "time zone \"%s\" not recognized", strings.ToLower(zone))
+		}
 		return nil, bad
 	}
-	us += clock
 	if t.Kind == TimestampTZ {
-		us -= offset
+		return instant, nil
 	}
-	return us, nil
+	return local, nil
 }
 
 // ParseInterval reads PostgreSQL's interval input: '1 year 2 mons 3 days
@@ -676,7 +685,7 @@ func JoinArrayLiteral(elems []*string) string {
 	return b.String()
 }
 
-func parseArray(t T, s string) (Datum, error) {
+func parseArray(t T, s string, loc *time.Location) (Datum, error) {
 	elems, _, err := SplitArrayLiteral(s)
 	if err != nil {
 		return nil, err
@@ -689,7 +698,7 @@ func parseArray(t T, s string) (Datum, error) {
 		if e == nil {
 			continue
 		}
-		v, err := Parse(t.ElemT(), *e)
+		v, err := ParseIn(t.ElemT(), *e, loc)
 		if err != nil {
 			return nil, err
 		}
@@ -698,11 +707,11 @@ func parseArray(t T, s string) (Datum, error) {
 	return out, nil
 }
 
-func formatArray(t T, v []Datum) string {
+func formatArray(t T, v []Datum, loc *time.Location) string {
 	elems := make([]*string, len(v))
 	for i, d := range v {
 		if d != nil {
-			s := Format(t.ElemT(), d)
+			s := FormatIn(t.ElemT(), d, loc)
 			elems[i] = &s
 		}
 	}
