@@ -57,6 +57,12 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	switch st.Kind {
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
+		switch name {
+		case "role":
+			return &Result{Tag: "SET"}, s.setRole(v)
+		case "session_authorization":
+			return &Result{Tag: "SET"}, s.setSessionAuthorization(v)
+		}
 		if name == "search_path" {
 			var path []string
 			for _, p := range strings.Split(v, ",") {
@@ -73,12 +79,21 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		}
 		s.settings[name] = v
 	case pg.VariableSetKind_VAR_SET_DEFAULT, pg.VariableSetKind_VAR_RESET:
+		switch name {
+		case "role":
+			s.role = ""
+			return &Result{Tag: "RESET"}, nil
+		case "session_authorization":
+			s.user, s.role = s.authUser, ""
+			return &Result{Tag: "RESET"}, nil
+		}
 		s.settings[name] = defaultSettings()[name]
 		if name == "search_path" {
 			s.searchPath = s.withTemp([]string{"public"})
 		}
 	case pg.VariableSetKind_VAR_RESET_ALL:
 		s.settings = defaultSettings()
+		s.role = ""
 		s.searchPath = s.withTemp([]string{"public"})
 	}
 	return &Result{Tag: "SET"}, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/weftdb/weft/catalog"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +110,7 @@ func (s *Session) createFunction(ctx context.Context, st *pg.CreateFunctionStmt)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.cat.CreateFunction(schema, def, st.Replace); err != nil {
+	if err := s.createFunctionOwned(schema, def, st.Replace); err != nil {
 		return nil, err
 	}
 	return &Result{Tag: "CREATE FUNCTION"}, nil
@@ -223,6 +224,13 @@ func (s *Session) dropFunction(st *pg.DropStmt) (*Result, error) {
 				return true
 			}
 		}
+		for _, f := range s.db.cat.LookupFunctions(schema, name, s.searchPath) {
+			if match == nil || match(f.UDF) {
+				if err := s.requireOwner(f.OID, catalog.KindFunction, f.UDF.Name); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if err := s.db.cat.DropFunction(schema, name, match, st.MissingOk); err != nil {
 			return nil, err
 		}
@@ -267,7 +275,7 @@ func (s *Session) call(ctx context.Context, st *pg.CallStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.db.cat.CreateFunction(schema, def, true); err != nil {
+		if err := s.createFunctionOwned(schema, def, true); err != nil {
 			return nil, err
 		}
 	}
@@ -368,7 +376,7 @@ func (s *Session) createAggregate(ctx context.Context, st *pg.DefineStmt) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.cat.CreateFunction(schema, def, st.Replace); err != nil {
+	if err := s.createFunctionOwned(schema, def, st.Replace); err != nil {
 		return nil, err
 	}
 	return &Result{Tag: "CREATE AGGREGATE"}, nil

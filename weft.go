@@ -38,6 +38,10 @@ type Options struct {
 	// DataDir keeps the database on disk (see persist.go); "" or ":memory:"
 	// keeps it in memory only.
 	DataDir string
+	// BootstrapRole names the superuser a new database is created with
+	// (default "weft"); a database that has one keeps it. Embedded
+	// sessions run as it.
+	BootstrapRole string
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
@@ -78,8 +82,15 @@ func Open(opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	if opts.BootstrapRole == "" {
+		opts.BootstrapRole = "weft"
+	}
+	db.cat.EnsureBootstrapRole(opts.BootstrapRole)
 	return db, nil
 }
+
+// databaseOID is the one database's OID (pg_database, its ACL).
+const databaseOID = 16384
 
 // persist commits the database's state to its data directory (a no-op in
 // memory). Statements that change anything call it before they report
@@ -129,7 +140,9 @@ type Session struct {
 	tx               *txn          // the open transaction block
 	writes           *stmtWrites   // the running statement's, while it runs
 	progress         exec.Progress // what the running statement has loaded
-	user             string        // the role the session runs as ("" before one is set)
+	user             string        // session_user: the role the session runs as
+	role             string        // the SET ROLE role ("" none): current_user when set
+	authUser         string        // the role the session logged in as (SET SESSION AUTHORIZATION)
 	backendPID       int32
 	seqs             *binder.SequenceState // currval, lastval
 	temp             string                // the schema of its temporary tables, once it has one
@@ -151,6 +164,10 @@ func (s *Session) Close() {
 // NewSession starts a session.
 func (db *DB) NewSession() *Session {
 	s := &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
+	// an embedded session runs as the bootstrap superuser, as a local
+	// connection through initdb's trust would
+	s.user = db.cat.BootstrapRole()
+	s.authUser = s.user
 	// a sequence that moves its restart point stores the catalog at once
 	s.seqs = &binder.SequenceState{Persist: db.persist}
 	return s
@@ -291,5 +308,11 @@ func changesState(st *pg.RawStmt) bool {
 // SetIdentity records who the session runs as and the process id its
 // client was given (current_user, pg_backend_pid()).
 func (s *Session) SetIdentity(user string, backendPID int32) {
-	s.user, s.backendPID = user, backendPID
+	s.user, s.authUser, s.role, s.backendPID = strings.ToLower(user), strings.ToLower(user), "", backendPID
 }
+
+// CurrentRole is current_user: the role privileges are checked for.
+func (s *Session) CurrentRole() string { return s.currentRole() }
+
+// IsSuperuser reports whether the session's current role is a superuser.
+func (s *Session) IsSuperuser() bool { return s.isSuperuser() }

@@ -3,6 +3,7 @@ package pgwire
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/weftdb/weft/sql/scram"
@@ -20,17 +21,27 @@ const (
 // client gets 28P01 and the connection ends.
 func (c *conn) authenticate() error {
 	method := c.srv.cfg.Auth
-	if method == "" || method == AuthTrust {
-		return nil
-	}
-	failed := func() error {
-		e := sqlerr.New(sqlerr.InvalidPassword, "password authentication failed for user \"%s\"", c.user)
+	fatal := func(e *sqlerr.Error) error {
 		c.sendError(e)
 		c.backend.Flush()
 		return e
 	}
+	failed := func() error {
+		return fatal(sqlerr.New(sqlerr.InvalidPassword, "password authentication failed for user \"%s\"", c.user))
+	}
 	role, ok := c.srv.db.Role(c.user)
-	if !ok || !role.Login || role.Verifier == "" {
+	if method == "" || method == AuthTrust {
+		// trust still needs a role that may log in, as in PostgreSQL
+		if !ok || role.Predefined {
+			return fatal(sqlerr.New(sqlerr.InvalidAuthorization, "role \"%s\" does not exist", c.user))
+		}
+		if !role.Login {
+			return fatal(sqlerr.New(sqlerr.InvalidAuthorization, "role \"%s\" is not permitted to log in", c.user))
+		}
+		return nil
+	}
+	expired := role.ValidUntil != nil && time.Now().After(*role.ValidUntil)
+	if !ok || !role.Login || role.Verifier == "" || expired {
 		// answer like a wrong password: do not tell which roles exist
 		if method == AuthSCRAM {
 			c.backend.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})

@@ -26,6 +26,8 @@ func authServer(t *testing.T, method string) string {
 		"CREATE ROLE carol LOGIN PASSWORD 'x'",
 		"ALTER ROLE carol PASSWORD 'changed'",
 		"CREATE ROLE nologin PASSWORD 'pw'",
+		"CREATE ROLE expired LOGIN PASSWORD 'pw' VALID UNTIL '2001-01-01'",
+		"CREATE ROLE current LOGIN PASSWORD 'pw' VALID UNTIL 'infinity'",
 	} {
 		if _, err := s.Exec(context.Background(), sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -63,10 +65,13 @@ func TestPasswordAuthentication(t *testing.T) {
 			if err := try("alice", "wonder%20land"); err != nil {
 				t.Errorf("alice with her password: %v", err)
 			}
+			if err := try("current", "pw"); err != nil {
+				t.Errorf("a role VALID UNTIL infinity: %v", err)
+			}
 			if err := try("carol", "changed"); err != nil {
 				t.Errorf("carol after ALTER ROLE: %v", err)
 			}
-			for _, bad := range [][2]string{{"alice", "wrong"}, {"carol", "x"}, {"bob", "anything"}, {"nobody", "pw"}, {"nologin", "pw"}} {
+			for _, bad := range [][2]string{{"alice", "wrong"}, {"carol", "x"}, {"bob", "anything"}, {"nobody", "pw"}, {"nologin", "pw"}, {"expired", "pw"}} {
 				err := try(bad[0], bad[1])
 				var pgErr *pgconn.PgError
 				if !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
@@ -74,5 +79,29 @@ func TestPasswordAuthentication(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrustNeedsALoginRole: trust skips the password, not the role, as
+// in PostgreSQL; is_superuser tells the client what it logged in as.
+func TestTrustNeedsALoginRole(t *testing.T) {
+	addr := authServer(t, AuthTrust)
+	ctx := context.Background()
+	for _, c := range []struct{ user, code string }{{"nobody", "28000"}, {"nologin", "28000"}, {"pg_read_server_files", "28000"}} {
+		_, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s@%s/weft?sslmode=disable", c.user, addr))
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != c.code {
+			t.Errorf("%s: want %s, got %v", c.user, c.code, err)
+		}
+	}
+	for _, c := range []struct{ user, super string }{{"alice", "off"}, {"weft", "on"}} {
+		conn, err := pgx.Connect(ctx, fmt.Sprintf("postgres://%s@%s/weft?sslmode=disable", c.user, addr))
+		if err != nil {
+			t.Fatalf("%s: %v", c.user, err)
+		}
+		if got := conn.PgConn().ParameterStatus("is_superuser"); got != c.super {
+			t.Errorf("%s: is_superuser %q, want %q", c.user, got, c.super)
+		}
+		conn.Close(ctx)
 	}
 }

@@ -131,7 +131,7 @@ func (c *conn) startup() (bool, error) {
 				"TimeZone":                    "UTC",
 				"integer_datetimes":           "on",
 				"standard_conforming_strings": "on",
-				"is_superuser":                "on",
+				"is_superuser":                onOff(c.sess.IsSuperuser()),
 				"session_authorization":       c.user,
 				"application_name":            params["application_name"],
 			}
@@ -414,4 +414,11 @@ func (c *conn) reportSettings() {
 		c.lastReported[name] = v
 		c.backend.Send(&pgproto3.ParameterStatus{Name: name, Value: v})
 	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

@@ -40,6 +40,8 @@ type Binder struct {
 	// process id as clients know it (pg_backend_pid()).
 	User       string
 	BackendPID int32
+	// SessionUser is session_user (User changes with SET ROLE).
+	SessionUser string
 
 	nextID  logical.ColumnID
 	scalars map[string]*exec.ScalarDef
@@ -47,6 +49,9 @@ type Binder struct {
 	levels  []*level
 	ctes    []map[string]*cteDef
 	views   int // view expansion depth, to stop recursive views
+	// viewOwners are the owners of the views being expanded, innermost
+	// last: a view's query is checked with its owner's privileges
+	viewOwners []string
 }
 
 // level is one query nesting level (a subquery).

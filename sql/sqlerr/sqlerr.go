@@ -85,6 +85,9 @@ const (
 	SerializationFailure                 = "40001"
 	ActiveTransaction                    = "25001"
 	Internal                             = "XX000"
+	ReservedName                         = "42939"
+	InvalidAuthorization                 = "28000"
+	InvalidGrantOperation                = "0LP01"
 )
 
 // Error is a SQL error. Position is 1-based (0 means "no position").

@@ -1,0 +1,169 @@
+package weft_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// asRole starts a session that logged in as role.
+func asRole(db *weft.DB, role string) *weft.Session {
+	s := db.NewSession()
+	s.SetIdentity(role, 0)
+	return s
+}
+
+// wantCode runs sql and checks it fails with code.
+func wantCode(t *testing.T, s *weft.Session, sql, code string) {
+	t.Helper()
+	rs, err := s.Exec(context.Background(), sql)
+	for _, r := range rs {
+		r.Release()
+	}
+	var se *sqlerr.Error
+	if !errors.As(err, &se) || se.Code != code {
+		t.Errorf("%s: want %s, got %v", sql, code, err)
+	}
+}
+
+func TestRolesSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, dir, mem)
+	s := db.NewSession()
+	mustExec(t, s, `CREATE ROLE alice LOGIN PASSWORD 'pw';
+		CREATE ROLE team NOINHERIT CREATEDB CONNECTION LIMIT 5 VALID UNTIL '2030-01-01';
+		CREATE ROLE lead CREATEROLE;
+		GRANT team TO alice WITH ADMIN OPTION`)
+	db.Close()
+
+	db = openDir(t, dir, mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s = db.NewSession()
+	checks := map[string]string{
+		"SELECT rolname, rolsuper, rolinherit, rolcreatedb, rolconnlimit, rolvaliduntil FROM pg_roles WHERE rolname = 'team'": "team|f|f|t|5|2030-01-01 00:00:00+00",
+		"SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = 'lead'":                                                 "f|t",
+		"SELECT rolsuper FROM pg_roles WHERE rolname = 'weft'":                                                                "t",
+		"SELECT roleid::regrole::text || '>' || member::regrole::text, admin_option FROM pg_auth_members":                     "team>alice|t",
+	}
+	for q, want := range checks {
+		if got := rows(t, s, q); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	// alice is still an ordinary role after the restart
+	alice := asRole(db, "alice")
+	wantCode(t, alice, "CREATE ROLE evil SUPERUSER", sqlerr.InsufficientPrivilege)
+	wantCode(t, alice, "ALTER ROLE weft NOLOGIN", sqlerr.InsufficientPrivilege)
+	mustExec(t, alice, "GRANT team TO lead") // her admin option survived
+}
+
+// TestCatalogFromBeforePrivilegesOpens opens a data directory whose
+// catalog was written before roles had attributes: its roles become
+// ordinary roles with PostgreSQL's defaults, and the bootstrap superuser
+// is added.
+func TestCatalogFromBeforePrivilegesOpens(t *testing.T) {
+	dir := t.TempDir()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, dir, mem)
+	mustExec(t, db.NewSession(), "CREATE TABLE t (a int); INSERT INTO t VALUES (1)")
+	db.Close()
+	path := filepath.Join(dir, "catalog.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc map[string]any
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		t.Fatal(err)
+	}
+	// the old form: roles with a name, LOGIN and a verifier only
+	sc["roles"] = []map[string]any{{"Name": "admin", "Login": true, "Verifier": ""}}
+	delete(sc, "privileges")
+	delete(sc, "role_members")
+	if raw, err = json.Marshal(sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openDir(t, dir, mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	got := rows(t, s, "SELECT rolname, rolsuper, rolinherit, rolcanlogin FROM pg_roles WHERE rolname IN ('admin', 'weft') ORDER BY 1")
+	want := []string{"admin|f|t|t", "weft|t|t|t"}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("roles after upgrade %v, want %v", got, want)
+	}
+	if got := rows(t, s, "SELECT current_user"); len(got) != 1 || got[0] != "weft" {
+		t.Errorf("embedded session runs as %v, want weft", got)
+	}
+}
+
+// TestPrivilegesSurviveRestart is the hostile probe's scenario across a
+// restart: owners, grants and revokes are stored with the catalog.
+func TestPrivilegesSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, dir, mem)
+	mustExec(t, db.NewSession(), `CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN; CREATE ROLE carol LOGIN;
+		GRANT CREATE ON SCHEMA public TO alice`)
+	alice := asRole(db, "alice")
+	mustExec(t, alice, `CREATE TABLE secrets (id int, note text); INSERT INTO secrets VALUES (1, 'x');
+		CREATE SEQUENCE s; GRANT SELECT ON secrets TO bob; GRANT SELECT ON secrets TO carol; REVOKE SELECT ON secrets FROM carol`)
+	db.Close()
+
+	db = openDir(t, dir, mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	checks := map[string]string{
+		"SELECT relowner::regrole::text, relacl FROM pg_class WHERE relname = 'secrets'": "alice|{alice=arwdDxt/alice,bob=r/alice}",
+		"SELECT relowner::regrole::text FROM pg_class WHERE relname = 's'":               "alice",
+		"SELECT nspacl FROM pg_namespace WHERE nspname = 'public'":                       "{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner,alice=C/pg_database_owner}",
+	}
+	for q, want := range checks {
+		if got := rows(t, s, q); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	bob, carol := asRole(db, "bob"), asRole(db, "carol")
+	if got := rows(t, bob, "SELECT note FROM secrets"); len(got) != 1 || got[0] != "x" {
+		t.Errorf("bob reads %v", got)
+	}
+	wantCode(t, bob, "INSERT INTO secrets VALUES (2, 'y')", sqlerr.InsufficientPrivilege)
+	wantCode(t, bob, "DROP TABLE secrets", sqlerr.InsufficientPrivilege)
+	wantCode(t, carol, "SELECT * FROM secrets", sqlerr.InsufficientPrivilege)
+	wantCode(t, carol, "CREATE TABLE mine (a int)", sqlerr.InsufficientPrivilege)
+	wantCode(t, s, "DROP ROLE alice", sqlerr.DependentObjects)
+}
+
+// TestEmbeddedIdentity: embedded sessions run as the bootstrap
+// superuser; SetIdentity makes one act as another role.
+func TestEmbeddedIdentity(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 1, BootstrapRole: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	if got := rows(t, s, "SELECT current_user, session_user, rolsuper FROM pg_roles WHERE rolname = current_user"); len(got) != 1 || got[0] != "admin|admin|t" {
+		t.Errorf("embedded session: %v", got)
+	}
+	mustExec(t, s, "CREATE ROLE app LOGIN; CREATE TABLE t (a int)")
+	app := asRole(db, "app")
+	if !s.IsSuperuser() || app.IsSuperuser() {
+		t.Errorf("IsSuperuser: admin %v, app %v", s.IsSuperuser(), app.IsSuperuser())
+	}
+	wantCode(t, app, "SELECT * FROM t", sqlerr.InsufficientPrivilege)
+	wantCode(t, app, "ALTER ROLE admin PASSWORD 'x'", sqlerr.InsufficientPrivilege)
+	wantCode(t, app, "SET ROLE admin", sqlerr.InsufficientPrivilege)
+}
