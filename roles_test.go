@@ -167,3 +167,27 @@ func TestEmbeddedIdentity(t *testing.T) {
 	wantCode(t, app, "ALTER ROLE admin PASSWORD 'x'", sqlerr.InsufficientPrivilege)
 	wantCode(t, app, "SET ROLE admin", sqlerr.InsufficientPrivilege)
 }
+
+// TestFunctionExecute: PUBLIC may execute a new function, as in
+// PostgreSQL, until its owner revokes that; only the owner drops it.
+func TestFunctionExecute(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, t.TempDir(), mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	mustExec(t, s, `CREATE ROLE app LOGIN; CREATE ROLE friend LOGIN;
+		CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' IMMUTABLE`)
+	app := asRole(db, "app")
+	if got := rows(t, app, "SELECT add(1, 2)"); len(got) != 1 || got[0] != "3" {
+		t.Fatalf("PUBLIC EXECUTE: %v", got)
+	}
+	mustExec(t, s, "REVOKE EXECUTE ON FUNCTION add(bigint, bigint) FROM PUBLIC; GRANT EXECUTE ON FUNCTION add TO friend")
+	wantCode(t, app, "SELECT add(1, 2)", sqlerr.InsufficientPrivilege)
+	wantCode(t, app, "DROP FUNCTION add(bigint, bigint)", sqlerr.InsufficientPrivilege)
+	if got := rows(t, asRole(db, "friend"), "SELECT add(1, 2), has_function_privilege('add(bigint, bigint)', 'EXECUTE')"); len(got) != 1 || got[0] != "3|t" {
+		t.Errorf("granted EXECUTE: %v", got)
+	}
+	if got := rows(t, s, "SELECT proowner::regrole::text, proacl FROM pg_proc WHERE proname = 'add'"); len(got) != 1 || got[0] != "weft|{weft=X/weft,friend=X/weft}" {
+		t.Errorf("pg_proc: %v", got)
+	}
+}
