@@ -19,6 +19,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/exec"
@@ -37,7 +38,13 @@ func (s *Session) copyFile(ctx context.Context, st *pg.CopyStmt) (*Result, error
 		return nil, err
 	}
 	if st.IsFrom {
+		if err := s.requireServerFileRole(catalog.RoleReadServerFiles, "COPY from a file"); err != nil {
+			return nil, err
+		}
 		return s.copyFromFile(ctx, st, o)
+	}
+	if err := s.requireServerFileRole(catalog.RoleWriteServerFiles, "COPY to a file"); err != nil {
+		return nil, err
 	}
 	return s.copyToFile(ctx, st, o)
 }

@@ -389,3 +389,13 @@ func sameSignature(a, b *udf.Function) bool {
 	}
 	return true
 }
+
+// requireServerFileRole is COPY's check for reading or writing files on
+// the server, with PostgreSQL 15's message and hint.
+func (s *Session) requireServerFileRole(role, what string) error {
+	if s.db.cat.HasPrivsOfRole(s.currentRole(), role) {
+		return nil
+	}
+	return denied("must be superuser or have privileges of the %s role to %s", role, what).
+		WithHint("Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.")
+}

@@ -191,3 +191,51 @@ func TestFunctionExecute(t *testing.T) {
 		t.Errorf("pg_proc: %v", got)
 	}
 }
+
+// TestServerFileAndRemoteRoles: reading and writing server files and
+// connecting out need the predefined roles (superusers always may).
+func TestServerFileAndRemoteRoles(t *testing.T) {
+	files := t.TempDir()
+	if err := os.WriteFile(filepath.Join(files, "a.csv"), []byte("x\n1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 1, FilesDir: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	admin := db.NewSession()
+	mustExec(t, admin, "CREATE ROLE app LOGIN; CREATE TABLE t (x int); GRANT ALL ON t TO app")
+	app := asRole(db, "app")
+	remote := "SELECT * FROM postgres_scan('postgres://weft@127.0.0.1:1/postgres?sslmode=disable&connect_timeout=2', 'src')"
+	steps := []struct {
+		grant string // run by the superuser first
+		sql   string
+		code  string // "" for success
+	}{
+		{"", "SELECT count(*) FROM read_csv('a.csv')", sqlerr.InsufficientPrivilege},
+		{"", "COPY t FROM 'a.csv' (FORMAT csv, HEADER)", sqlerr.InsufficientPrivilege},
+		{"", "COPY t TO 'out.csv' (FORMAT csv)", sqlerr.InsufficientPrivilege},
+		{"", remote, sqlerr.InsufficientPrivilege},
+		{"GRANT pg_read_server_files TO app", "SELECT count(*) FROM read_csv('a.csv')", ""},
+		{"", "COPY t FROM 'a.csv' (FORMAT csv, HEADER)", ""},
+		{"", "COPY t TO 'out.csv' (FORMAT csv)", sqlerr.InsufficientPrivilege},
+		{"GRANT pg_write_server_files TO app", "COPY t TO 'out.csv' (FORMAT csv)", ""},
+		// past the privilege check, the connection itself fails
+		{"GRANT weft_remote_sources TO app", remote, sqlerr.SQLClientUnableToEstablishConnection},
+		{"REVOKE pg_read_server_files FROM app", "SELECT count(*) FROM read_csv('a.csv')", sqlerr.InsufficientPrivilege},
+	}
+	for _, st := range steps {
+		if st.grant != "" {
+			mustExec(t, admin, st.grant)
+		}
+		if st.code == "" {
+			mustExec(t, app, st.sql)
+			continue
+		}
+		wantCode(t, app, st.sql, st.code)
+	}
+	// the superuser needs no grant
+	mustExec(t, admin, "SELECT count(*) FROM read_csv('a.csv'); COPY t TO 'out2.csv' (FORMAT csv)")
+}

@@ -73,3 +73,14 @@ func (b *Binder) requireExecute(cands []*catalog.Function, f *udf.Function) erro
 	}
 	return nil
 }
+
+// requireRole checks that the role has the privileges of a predefined
+// role guarding a capability (superusers always do), in PostgreSQL 15's
+// words: "must be superuser or have privileges of the X role to …".
+func (b *Binder) requireRole(role, what string) *sqlerr.Error {
+	me := b.checkRole()
+	if me == "" || b.Cat.HasPrivsOfRole(me, role) {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InsufficientPrivilege, "must be superuser or have privileges of the %s role to %s", role, what)
+}
