@@ -239,3 +239,58 @@ func TestServerFileAndRemoteRoles(t *testing.T) {
 	// the superuser needs no grant
 	mustExec(t, admin, "SELECT count(*) FROM read_csv('a.csv'); COPY t TO 'out2.csv' (FORMAT csv)")
 }
+
+// TestFilesDirLinks is the probe's repro: a link inside the files
+// directory must not let read_csv read, or COPY TO write, outside it.
+func TestFilesDirLinks(t *testing.T) {
+	base := t.TempDir()
+	files, outside := filepath.Join(base, "files"), filepath.Join(base, "etc")
+	for _, d := range []string{files, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := filepath.Join(outside, "shadow")
+	if err := os.WriteFile(secret, []byte("root\nsecret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(outside, "victim.csv")
+	if err := os.WriteFile(victim, []byte("untouched\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	links := [][2]string{{outside, "link_etc"}, {victim, "out.csv"}, {victim, "planted.csv.tmp"}}
+	for _, l := range links {
+		if err := os.Symlink(l[0], filepath.Join(files, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 1, FilesDir: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession() // a superuser: only the directory limits it
+	mustExec(t, s, "CREATE TABLE t (x text); INSERT INTO t VALUES ('written')")
+	for _, sql := range []string{
+		"SELECT * FROM read_csv('link_etc/shadow')",
+		"SELECT * FROM read_csv('link_etc/*')",
+		"COPY t FROM 'link_etc/shadow' (FORMAT csv)",
+		"COPY t TO 'link_etc/new.csv' (FORMAT csv)",
+		"COPY t TO 'out.csv' (FORMAT csv)", // a link to a file outside
+	} {
+		wantCode(t, s, sql, sqlerr.InsufficientPrivilege)
+	}
+	// the temporary file has a fresh random name: a link planted where
+	// it used to be (planted.csv.tmp) is never written through
+	mustExec(t, s, "COPY t TO 'planted.csv' (FORMAT csv)")
+	if b, _ := os.ReadFile(victim); string(b) != "untouched\n" {
+		t.Errorf("a link's target was written: %q", b)
+	}
+	if b, err := os.ReadFile(filepath.Join(files, "planted.csv")); err != nil || string(b) != "written\n" {
+		t.Errorf("planted.csv: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(outside, "new.csv")); !os.IsNotExist(err) {
+		t.Errorf("a file was created outside: %v", err)
+	}
+}
