@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"fmt"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -359,6 +360,10 @@ func (s *Session) createSchema(st *pg.CreateSchemaStmt) (*Result, error) {
 // createFunctionOwned registers a function the current role will own;
 // replacing one needs ownership of what it replaces.
 func (s *Session) createFunctionOwned(schema string, def *udf.Function, replace bool) error {
+	if limit := s.db.opts.MaxFunctionMemory; def.MaxMemory > limit && !s.isSuperuser() {
+		return denied("must be superuser to give a function more than %d MiB of memory (weft.max_memory)", limit>>20).
+			WithDetail(fmt.Sprintf("%s asks for %d MiB.", def.Name, def.MaxMemory>>20))
+	}
 	if replace {
 		for _, f := range s.db.cat.LookupFunctions(schema, def.Name, nil) {
 			if f.Schema == schema && sameSignature(f.UDF, def) {

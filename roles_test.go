@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/udf"
 )
 
 // asRole starts a session that logged in as role.
@@ -292,5 +293,60 @@ func TestFilesDirLinks(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outside, "new.csv")); !os.IsNotExist(err) {
 		t.Errorf("a file was created outside: %v", err)
+	}
+}
+
+// TestWasmMemoryStaysWithItsStatement: a wasm instance keeps its linear
+// memory between calls, so it is reused only within one statement: what
+// one role's call leaves there never reaches another role (or session),
+// and no instance stays pooled once the statement is done.
+func TestWasmMemoryStaysWithItsStatement(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, t.TempDir(), mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	admin := db.NewSession()
+	mustExec(t, admin, `CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;
+		CREATE FUNCTION stash(bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'stash' VOLATILE;
+		CREATE FUNCTION peek(bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'peek' VOLATILE`)
+	alice, bob := asRole(db, "alice"), asRole(db, "bob")
+	if got := rows(t, alice, "SELECT stash(424242)"); len(got) != 1 || got[0] != "424242" {
+		t.Fatalf("stash: %v", got)
+	}
+	for _, s := range []*weft.Session{bob, alice, db.NewSession()} {
+		if got := rows(t, s, "SELECT peek(0)"); len(got) != 1 || got[0] != "0" {
+			t.Errorf("%s read %v from a fresh instance, want 0", s.CurrentRole(), got)
+		}
+	}
+	// within one statement the instance is reused (rows share it)
+	if got := rows(t, alice, "SELECT max(stash(g)) FROM generate_series(1, 100) g"); len(got) != 1 || got[0] != "100" {
+		t.Errorf("stash over rows: %v", got)
+	}
+	if n := weft.IdleWasmInstances(db); n != 0 {
+		t.Errorf("%d instances stay pooled after the statements", n)
+	}
+}
+
+// TestFunctionMemoryCap: only a superuser may give a function more
+// memory than the server's maximum.
+func TestFunctionMemoryCap(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 1, MaxFunctionMemory: 64 << 20,
+		UDF: udf.Config{ModuleDir: "testdata/udf/wasm"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	admin := db.NewSession()
+	mustExec(t, admin, "CREATE ROLE app LOGIN; GRANT CREATE ON SCHEMA public TO app")
+	app := asRole(db, "app")
+	create := func(name, limit string) string {
+		return "CREATE FUNCTION " + name + "(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' SET weft.max_memory = '" + limit + "'"
+	}
+	wantCode(t, app, create("big", "4GB"), sqlerr.InsufficientPrivilege)
+	wantCode(t, app, create("big", "65MB"), sqlerr.InsufficientPrivilege)
+	mustExec(t, app, create("small", "64MB"))
+	mustExec(t, admin, create("big", "512MB"))
+	if got := rows(t, app, "SELECT big(1, 2), small(2, 3)"); len(got) != 1 || got[0] != "3|5" {
+		t.Errorf("calls: %v", got)
 	}
 }

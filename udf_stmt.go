@@ -294,13 +294,21 @@ func manifestType(format string) (types.T, bool) {
 	return types.T{}, true
 }
 
-// statementContext applies statement_timeout (milliseconds, or with a unit).
+// statementContext applies statement_timeout (milliseconds, or with a
+// unit) and opens the statement's scope of wasm instances: they are
+// reused only within it and discarded when cancel ends it (udf/scope.go).
 func (s *Session) statementContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	d := parseTimeout(s.settings["statement_timeout"])
-	if d <= 0 {
-		return context.WithCancel(ctx)
+	ctx, scope := s.db.udf.NewScope(ctx)
+	var cancel context.CancelFunc
+	if d := parseTimeout(s.settings["statement_timeout"]); d > 0 {
+		ctx, cancel = context.WithTimeout(ctx, d)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, d)
+	return ctx, func() {
+		cancel()
+		s.db.udf.EndScope(scope)
+	}
 }
 
 func parseTimeout(v string) time.Duration {

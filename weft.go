@@ -38,6 +38,10 @@ type Options struct {
 	// DataDir keeps the database on disk (see persist.go); "" or ":memory:"
 	// keeps it in memory only.
 	DataDir string
+	// MaxFunctionMemory is the most linear memory a non-superuser may give
+	// a wasm function (SET weft.max_memory); 0 means UDF.MaxMemory, or
+	// 256 MiB when that is unset too.
+	MaxFunctionMemory uint64
 	// BootstrapRole names the superuser a new database is created with
 	// (default "weft"); a database that has one keeps it. Embedded
 	// sessions run as it.
@@ -82,6 +86,13 @@ func Open(opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	if opts.MaxFunctionMemory == 0 {
+		opts.MaxFunctionMemory = opts.UDF.MaxMemory
+	}
+	if opts.MaxFunctionMemory == 0 {
+		opts.MaxFunctionMemory = 256 << 20
+	}
+	db.opts.MaxFunctionMemory = opts.MaxFunctionMemory
 	if opts.BootstrapRole == "" {
 		opts.BootstrapRole = "weft"
 	}

@@ -50,6 +50,7 @@ type Engine struct {
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // by memory limit in pages
 	modules  map[string]*Module        // by sha256 of the original bytes
+	scopes   scopes
 }
 
 // NewEngine creates an engine.
