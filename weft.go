@@ -7,6 +7,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -56,6 +57,9 @@ type DB struct {
 	store *store // nil: in memory only
 	// tempSchemas numbers the sessions' schemas of temporary tables.
 	tempSchemas atomic.Int64
+	// authSecret is AuthSecret's, once read or made.
+	authMu     sync.Mutex
+	authSecret []byte
 }
 
 // Open opens an in-memory database.

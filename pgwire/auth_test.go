@@ -5,15 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/weftdb/weft"
 )
 
 // authServer serves a database with roles under one auth method.
 func authServer(t *testing.T, method string) string {
+	t.Helper()
+	return authServerWith(t, Config{Auth: method})
+}
+
+// authServerWith is authServer with a whole configuration (TLS).
+func authServerWith(t *testing.T, cfg Config) string {
 	t.Helper()
 	db, err := weft.Open(weft.Options{})
 	if err != nil {
@@ -37,7 +45,7 @@ func authServer(t *testing.T, method string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(db, Config{Auth: method})
+	srv := New(db, cfg)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -103,5 +111,108 @@ func TestTrustNeedsALoginRole(t *testing.T) {
 			t.Errorf("%s: is_superuser %q, want %q", c.user, got, c.super)
 		}
 		conn.Close(ctx)
+	}
+}
+
+// TestSCRAMChannelBinding: over TLS the server offers SCRAM-SHA-256-PLUS
+// and a client that requires channel binding logs in with it.
+func TestSCRAMChannelBinding(t *testing.T) {
+	dir := t.TempDir()
+	tlsCfg, err := LoadOrCreateTLS(dir+"/server.crt", dir+"/server.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := authServerWith(t, Config{Auth: AuthSCRAM, TLS: tlsCfg})
+	ctx := context.Background()
+	for _, c := range []struct {
+		url  string
+		code string // "" to succeed
+	}{
+		{"postgres://alice:wonder%%20land@%s/weft?sslmode=require&channel_binding=require", ""},
+		{"postgres://alice:wonder%%20land@%s/weft?sslmode=require&channel_binding=disable", ""},
+		{"postgres://alice:wrong@%s/weft?sslmode=require&channel_binding=require", "28P01"},
+		{"postgres://ghost:pw@%s/weft?sslmode=require&channel_binding=require", "28P01"},
+		{"postgres://expired:pw@%s/weft?sslmode=require&channel_binding=require", "28P01"},
+	} {
+		conn, err := pgx.Connect(ctx, fmt.Sprintf(c.url, addr))
+		if c.code == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.url, err)
+				continue
+			}
+			conn.Close(ctx)
+			continue
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != c.code {
+			t.Errorf("%s: want %s, got %v", c.url, c.code, err)
+		}
+	}
+	// without TLS there is no channel to bind to
+	plain := authServer(t, AuthSCRAM)
+	if _, err := pgx.Connect(ctx, "postgres://alice:wonder%20land@"+plain+"/weft?sslmode=disable&channel_binding=require"); err == nil {
+		t.Error("channel_binding=require succeeded without TLS")
+	}
+}
+
+// TestSCRAMMockAuthentication: a role that does not exist goes through
+// the whole exchange, with a stable salt of its own, and fails at its end
+// with a wrong password's message.
+func TestSCRAMMockAuthentication(t *testing.T) {
+	addr := authServer(t, AuthSCRAM)
+	exchange := func(user string) (salt string, final *pgproto3.ErrorResponse) {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		fe := pgproto3.NewFrontend(nc, nc)
+		fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": user, "database": "weft"}})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := msg.(*pgproto3.AuthenticationSASL); !ok {
+			t.Fatalf("%s: want AuthenticationSASL, got %T", user, msg)
+		}
+		fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: "SCRAM-SHA-256", Data: []byte("n,,n=,r=clientnonce")})
+		fe.Flush()
+		msg, err = fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cont, ok := msg.(*pgproto3.AuthenticationSASLContinue)
+		if !ok {
+			t.Fatalf("%s: want AuthenticationSASLContinue, got %T", user, msg)
+		}
+		parts := strings.Split(string(cont.Data), ",")
+		nonce := strings.TrimPrefix(parts[0], "r=")
+		fe.Send(&pgproto3.SASLResponse{Data: []byte("c=biws,r=" + nonce + ",p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")})
+		fe.Flush()
+		msg, err = fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := msg.(*pgproto3.ErrorResponse)
+		if !ok {
+			t.Fatalf("%s: want ErrorResponse, got %T", user, msg)
+		}
+		return parts[1], e
+	}
+	ghostSalt, ghostErr := exchange("ghost")
+	aliceSalt, aliceErr := exchange("alice")
+	again, _ := exchange("ghost")
+	if ghostSalt != again {
+		t.Errorf("the mock salt changed: %s, %s", ghostSalt, again)
+	}
+	if ghostSalt == aliceSalt {
+		t.Errorf("ghost got alice's salt")
+	}
+	if ghostErr.Code != "28P01" || ghostErr.Message != `password authentication failed for user "ghost"` ||
+		aliceErr.Code != "28P01" || aliceErr.Message != `password authentication failed for user "alice"` {
+		t.Errorf("errors differ from a wrong password's: %+v / %+v", ghostErr, aliceErr)
 	}
 }
