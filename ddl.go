@@ -529,6 +529,9 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 					WithDetail("Table \"" + ref.table.Name + "\" references \"" + tables[i].Name + "\".").
 					WithHint("Truncate table \"" + ref.table.Name + "\" at the same time, or use TRUNCATE ... CASCADE.")
 			}
+			if err := s.requireOn(ref.table.OID, catalog.KindTable, ref.table.Name, catalog.PrivTruncate); err != nil {
+				return nil, err
+			}
 			listed[ref.table] = true
 			tables = append(tables, ref.table)
 			notices = append(notices, "truncate cascades to table \""+ref.table.Name+"\"")

@@ -220,6 +220,9 @@ func (s *Session) alterSequence(st *pg.AlterSeqStmt) (*Result, error) {
 		}
 		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", st.Sequence.Relname).At(st.Sequence.Location)
 	}
+	if err := s.requireOwner(q.OID, catalog.KindSequence, q.Name); err != nil {
+		return nil, err
+	}
 	var restart *int64
 	restartAtStart := false
 	var rest []*pg.Node

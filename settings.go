@@ -131,7 +131,7 @@ func (s *Session) show(name string) (*Result, error) {
 		rec := array.NewRecord(arrow.NewSchema(fields, nil), arrs, int64(len(keys)))
 		return &Result{Columns: out, Batches: []arrow.Record{rec}, Tag: "SHOW", Query: true}, nil
 	}
-	v, ok := s.settings[name]
+	v, ok := s.Setting(name)
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name)
 	}
@@ -140,6 +140,20 @@ func (s *Session) show(name string) (*Result, error) {
 
 // Setting returns a session setting's current value.
 func (s *Session) Setting(name string) (string, bool) {
+	switch lower(name) {
+	case "is_superuser":
+		if s.isSuperuser() {
+			return "on", true
+		}
+		return "off", true
+	case "session_authorization":
+		return s.user, true
+	case "role":
+		if s.role == "" {
+			return "none", true
+		}
+		return s.role, true
+	}
 	v, ok := s.settings[lower(name)]
 	return v, ok
 }

@@ -110,6 +110,18 @@ func TestTrustNeedsALoginRole(t *testing.T) {
 		if got := conn.PgConn().ParameterStatus("is_superuser"); got != c.super {
 			t.Errorf("%s: is_superuser %q, want %q", c.user, got, c.super)
 		}
+		if c.user == "weft" {
+			// the client hears when the session stops being a superuser
+			if _, err := conn.Exec(ctx, "SET SESSION AUTHORIZATION alice"); err != nil {
+				t.Fatal(err)
+			}
+			if got := conn.PgConn().ParameterStatus("is_superuser"); got != "off" {
+				t.Errorf("after SET SESSION AUTHORIZATION: is_superuser %q", got)
+			}
+			if got := conn.PgConn().ParameterStatus("session_authorization"); got != "alice" {
+				t.Errorf("after SET SESSION AUTHORIZATION: session_authorization %q", got)
+			}
+		}
 		conn.Close(ctx)
 	}
 }

@@ -399,7 +399,8 @@ func encodeRow(b arrow.Record, row int, cols []weft.Column, formats []int16, val
 
 // reported are the settings clients are told about when they change
 // (PostgreSQL's GUC_REPORT parameters), by their ParameterStatus names.
-var reported = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "integer_datetimes"}
+var reported = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "integer_datetimes",
+	"is_superuser", "session_authorization"}
 
 // reportSettings sends ParameterStatus for reported settings that changed.
 func (c *conn) reportSettings() {
