@@ -19,6 +19,9 @@ import (
 // alterTable handles ALTER TABLE … ADD COLUMN / DROP COLUMN. Each rewrites
 // the table's batches with the new column list in one step.
 func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Result, error) {
+	if spec, ok := ownerChange(st); ok {
+		return s.alterRelationOwner(st, spec)
+	}
 	t, err := s.ownedTable(st.Relation)
 	if err != nil {
 		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {

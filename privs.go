@@ -404,3 +404,163 @@ func (s *Session) requireServerFileRole(role, what string) error {
 	return denied("must be superuser or have privileges of the %s role to %s", role, what).
 		WithHint("Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.")
 }
+
+// ownerChange reports the new owner when every command of an ALTER
+// TABLE / VIEW / SEQUENCE is OWNER TO.
+func ownerChange(st *pg.AlterTableStmt) (*pg.RoleSpec, bool) {
+	var spec *pg.RoleSpec
+	for _, n := range st.Cmds {
+		cmd := n.GetAlterTableCmd()
+		if cmd.Subtype != pg.AlterTableType_AT_ChangeOwner {
+			return nil, false
+		}
+		spec = cmd.Newowner
+	}
+	return spec, spec != nil
+}
+
+// alterRelationOwner runs ALTER TABLE | VIEW | SEQUENCE name OWNER TO role.
+func (s *Session) alterRelationOwner(st *pg.AlterTableStmt, spec *pg.RoleSpec) (*Result, error) {
+	objType := pg.ObjectType_OBJECT_TABLE
+	tag := "ALTER TABLE"
+	switch st.Objtype {
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		objType, tag = pg.ObjectType_OBJECT_SEQUENCE, "ALTER SEQUENCE"
+	case pg.ObjectType_OBJECT_VIEW:
+		tag = "ALTER VIEW"
+	}
+	tg, err := s.grantTarget(objType, &pg.Node{Node: &pg.Node_RangeVar{RangeVar: st.Relation}})
+	if err != nil {
+		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
+			return &Result{Tag: tag}, nil
+		}
+		return nil, err
+	}
+	if err := s.changeOwner(tg, spec); err != nil {
+		return nil, err
+	}
+	if tg.kind == catalog.KindTable {
+		// the sequences of its serial and identity columns follow it
+		t := s.db.cat.TableByOID(tg.oid)
+		for _, q := range s.db.cat.Sequences() {
+			if t != nil && q.Schema == t.Schema && strings.HasPrefix(q.OwnedBy, t.Name+".") {
+				s.db.cat.SetOwner(q.OID, catalog.KindSequence, s.db.cat.Privileges(tg.oid, tg.kind).Owner)
+			}
+		}
+	}
+	return &Result{Tag: tag}, nil
+}
+
+// alterOwner runs ALTER SCHEMA | FUNCTION | AGGREGATE … OWNER TO role.
+func (s *Session) alterOwner(st *pg.AlterOwnerStmt) (*Result, error) {
+	var tg grantTarget
+	var err error
+	var tag string
+	switch st.ObjectType {
+	case pg.ObjectType_OBJECT_SCHEMA:
+		tag = "ALTER SCHEMA"
+		tg, err = s.grantTarget(pg.ObjectType_OBJECT_SCHEMA, st.Object)
+	case pg.ObjectType_OBJECT_FUNCTION, pg.ObjectType_OBJECT_AGGREGATE:
+		tag = "ALTER FUNCTION"
+		if st.ObjectType == pg.ObjectType_OBJECT_AGGREGATE {
+			tag = "ALTER AGGREGATE"
+		}
+		tg, err = s.grantTarget(pg.ObjectType_OBJECT_FUNCTION, st.Object)
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ALTER … OWNER TO is not supported for this kind of object")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.changeOwner(tg, st.Newowner); err != nil {
+		return nil, err
+	}
+	return &Result{Tag: tag}, nil
+}
+
+// changeOwner hands an object to another role, with PostgreSQL 15's
+// checks: the current owner (or a superuser) may, if it is a member of
+// the new owner, and the new owner may create in the object's schema
+// (in the database, for a schema).
+func (s *Session) changeOwner(tg grantTarget, spec *pg.RoleSpec) error {
+	owner, err := s.roleSpecName(spec)
+	if err != nil {
+		return err
+	}
+	if _, ok := s.db.cat.Role(owner); !ok {
+		return sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", owner)
+	}
+	if s.db.cat.Privileges(tg.oid, tg.kind).Owner == owner {
+		return nil
+	}
+	if !s.isSuperuser() {
+		if err := s.requireOwner(tg.oid, tg.kind, tg.name); err != nil {
+			return err
+		}
+		if !s.db.cat.IsMemberOfRole(s.currentRole(), owner) {
+			return denied("must be member of role \"%s\"", owner)
+		}
+		if err := s.newOwnerMayCreate(tg, owner); err != nil {
+			return err
+		}
+	}
+	s.db.cat.SetOwner(tg.oid, tg.kind, owner)
+	return nil
+}
+
+// newOwnerMayCreate checks CREATE for the new owner where the object
+// lives.
+func (s *Session) newOwnerMayCreate(tg grantTarget, owner string) error {
+	if tg.kind == catalog.KindSchema {
+		if !s.db.cat.HasPrivilege(owner, databaseOID, catalog.KindDatabase, catalog.PrivCreate) {
+			return denied("permission denied for database weft")
+		}
+		return nil
+	}
+	_, schema, _, ok := s.db.cat.ObjectByOID(tg.oid)
+	if !ok {
+		return nil
+	}
+	sc, ok := s.db.cat.Schema(schema)
+	if !ok || sc.Temp || s.db.cat.HasPrivilege(owner, sc.OID, catalog.KindSchema, catalog.PrivCreate) {
+		return nil
+	}
+	return denied("permission denied for schema %s", sc.Name)
+}
+
+// reassignOwned runs REASSIGN OWNED BY role, … TO role: it needs the
+// privileges of every role involved.
+func (s *Session) reassignOwned(st *pg.ReassignOwnedStmt) (*Result, error) {
+	to, err := s.roleSpecName(st.Newrole)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := s.db.cat.Role(to); !ok {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", to)
+	}
+	var from []string
+	for _, n := range st.Roles {
+		name, err := s.roleSpecName(n.GetRoleSpec())
+		if err != nil {
+			return nil, err
+		}
+		r, ok := s.db.cat.Role(name)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", name)
+		}
+		if r.Bootstrap {
+			return nil, sqlerr.New(sqlerr.DependentObjects, "cannot reassign ownership of objects owned by role %s because they are required by the database system", name)
+		}
+		from = append(from, name)
+	}
+	me := s.currentRole()
+	for _, name := range append(from, to) {
+		if !s.db.cat.HasPrivsOfRole(me, name) {
+			return nil, denied("permission denied to reassign objects")
+		}
+	}
+	for _, name := range from {
+		s.db.cat.ReassignOwned(name, to)
+	}
+	return &Result{Tag: "REASSIGN OWNED"}, nil
+}

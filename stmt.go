@@ -98,6 +98,10 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.createSchema(n.CreateSchemaStmt)
 	case *pg.Node_GrantStmt:
 		return s.grant(n.GrantStmt)
+	case *pg.Node_AlterOwnerStmt:
+		return s.alterOwner(n.AlterOwnerStmt)
+	case *pg.Node_ReassignOwnedStmt:
+		return s.reassignOwned(n.ReassignOwnedStmt)
 	case *pg.Node_VariableSetStmt:
 		return s.set(n.VariableSetStmt)
 	case *pg.Node_VariableShowStmt:

@@ -279,6 +279,7 @@ func (c *Catalog) SetOwner(oid uint32, kind ObjectKind, owner string) {
 				p.ACL[i].Grantor = owner
 			}
 		}
+		p.ACL = mergeACL(p.ACL)
 	}
 	p.Owner, p.Kind = owner, kind
 	c.setPrivs(p)
@@ -533,4 +534,52 @@ func (c *Catalog) ObjectByOID(oid uint32) (kind ObjectKind, schema, name string,
 		}
 	}
 	return 0, "", "", false
+}
+
+// mergeACL folds items with the same grantee and grantor into the first
+// of them (what handing an object to a new owner can leave).
+func mergeACL(acl []ACLItem) []ACLItem {
+	out := make([]ACLItem, 0, len(acl))
+	for _, it := range acl {
+		merged := false
+		for i := range out {
+			if out[i].Grantee == it.Grantee && out[i].Grantor == it.Grantor {
+				out[i].Privs |= it.Privs
+				out[i].GrantOpt |= it.GrantOpt
+				merged = true
+				break
+			}
+		}
+		if !merged {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// ReassignOwned hands every object from one owner to another (REASSIGN
+// OWNED), moving the old owner's ACL entries as SetOwner does.
+func (c *Catalog) ReassignOwned(from, to string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.privs {
+		if p.Owner != from || c.objectName(p.OID, p.Kind) == "" {
+			continue
+		}
+		next := *p
+		if next.Explicit {
+			next.ACL = append([]ACLItem{}, p.ACL...)
+			for i := range next.ACL {
+				if next.ACL[i].Grantee == from {
+					next.ACL[i].Grantee = to
+				}
+				if next.ACL[i].Grantor == from {
+					next.ACL[i].Grantor = to
+				}
+			}
+			next.ACL = mergeACL(next.ACL)
+		}
+		next.Owner = to
+		c.setPrivs(next)
+	}
 }
