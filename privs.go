@@ -192,6 +192,7 @@ func (s *Session) grantOn(res *Result, st *pg.GrantStmt, tg grantTarget, want ca
 		}
 		want &= grantable
 	}
+	s.undoPrivileges(tg.oid)
 	if st.IsGrant {
 		s.db.cat.Grant(tg.oid, tg.kind, grantor, grantees, want, st.GrantOption)
 		return nil
@@ -444,6 +445,7 @@ func (s *Session) alterRelationOwner(st *pg.AlterTableStmt, spec *pg.RoleSpec) (
 		t := s.db.cat.TableByOID(tg.oid)
 		for _, q := range s.db.cat.Sequences() {
 			if t != nil && q.Schema == t.Schema && strings.HasPrefix(q.OwnedBy, t.Name+".") {
+				s.undoPrivileges(q.OID)
 				s.db.cat.SetOwner(q.OID, catalog.KindSequence, s.db.cat.Privileges(tg.oid, tg.kind).Owner)
 			}
 		}
@@ -504,8 +506,19 @@ func (s *Session) changeOwner(tg grantTarget, spec *pg.RoleSpec) error {
 			return err
 		}
 	}
+	s.undoPrivileges(tg.oid)
 	s.db.cat.SetOwner(tg.oid, tg.kind, owner)
 	return nil
+}
+
+// undoPrivileges makes ROLLBACK of the open block restore an object's
+// owner and ACL as they are now.
+func (s *Session) undoPrivileges(oid uint32) {
+	if s.tx == nil {
+		return
+	}
+	snap := s.db.cat.SnapshotPrivileges(oid)
+	s.undoCreate(func() { s.db.cat.RestorePrivilegesSnapshot(snap) })
 }
 
 // newOwnerMayCreate checks CREATE for the new owner where the object
@@ -558,6 +571,18 @@ func (s *Session) reassignOwned(st *pg.ReassignOwnedStmt) (*Result, error) {
 		if !s.db.cat.HasPrivsOfRole(me, name) {
 			return nil, denied("permission denied to reassign objects")
 		}
+	}
+	if s.tx != nil {
+		all := s.db.cat.StoredPrivileges(func(uint32) bool { return true })
+		snaps := make([]catalog.PrivilegesSnapshot, len(all))
+		for i, p := range all {
+			snaps[i] = s.db.cat.SnapshotPrivileges(p.OID)
+		}
+		s.undoCreate(func() {
+			for _, sn := range snaps {
+				s.db.cat.RestorePrivilegesSnapshot(sn)
+			}
+		})
 	}
 	for _, name := range from {
 		s.db.cat.ReassignOwned(name, to)

@@ -327,6 +327,11 @@ func (s *Session) grantRoleStmt(st *pg.GrantRoleStmt) (*Result, error) {
 	if !st.IsGrant {
 		res.Tag = "REVOKE ROLE"
 	}
+	if s.tx != nil {
+		// ROLLBACK restores the memberships
+		before := s.db.cat.Memberships()
+		s.undoCreate(func() { s.db.cat.RestoreMemberships(before) })
+	}
 	for _, rn := range st.GrantedRoles {
 		role := strings.ToLower(rn.GetAccessPriv().GetPrivName())
 		for _, mn := range st.GranteeRoles {

@@ -350,3 +350,31 @@ func TestFunctionMemoryCap(t *testing.T) {
 		t.Errorf("calls: %v", got)
 	}
 }
+
+// TestGrantsInTransactionBlocks: GRANT, REVOKE, OWNER TO and GRANT role
+// inside a block take effect at COMMIT and are undone by ROLLBACK.
+func TestGrantsInTransactionBlocks(t *testing.T) {
+	dir := t.TempDir()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, dir, mem)
+	s := db.NewSession()
+	mustExec(t, s, "CREATE ROLE bob LOGIN; CREATE ROLE team; CREATE TABLE t (a int); CREATE TABLE u (a int)")
+	mustExec(t, s, "BEGIN; GRANT SELECT ON t TO bob; ALTER TABLE u OWNER TO bob; GRANT team TO bob; ROLLBACK")
+	mustExec(t, s, "BEGIN; GRANT INSERT ON u TO team; COMMIT")
+	db.Close()
+
+	db = openDir(t, dir, mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s = db.NewSession()
+	checks := map[string]string{
+		"SELECT coalesce(relacl, 'default') FROM pg_class WHERE relname = 't'":     "default",
+		"SELECT relowner::regrole::text, relacl FROM pg_class WHERE relname = 'u'": "weft|{weft=arwdDxt/weft,team=a/weft}",
+		"SELECT count(*) FROM pg_auth_members":                                     "0",
+	}
+	for q, want := range checks {
+		if got := rows(t, s, q); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	wantCode(t, asRole(db, "bob"), "SELECT * FROM t", sqlerr.InsufficientPrivilege)
+}

@@ -583,3 +583,32 @@ func (c *Catalog) ReassignOwned(from, to string) {
 		c.setPrivs(next)
 	}
 }
+
+// PrivilegesSnapshot is an object's entry as it was, for ROLLBACK.
+type PrivilegesSnapshot struct {
+	entry ObjectPrivileges
+	had   bool
+}
+
+// SnapshotPrivileges records an object's entry before a change.
+func (c *Catalog) SnapshotPrivileges(oid uint32) PrivilegesSnapshot {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if p, ok := c.privs[oid]; ok {
+		cp := *p
+		cp.ACL = append([]ACLItem{}, p.ACL...)
+		return PrivilegesSnapshot{entry: cp, had: true}
+	}
+	return PrivilegesSnapshot{entry: ObjectPrivileges{OID: oid}}
+}
+
+// RestorePrivilegesSnapshot puts an entry back as it was.
+func (c *Catalog) RestorePrivilegesSnapshot(s PrivilegesSnapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !s.had {
+		delete(c.privs, s.entry.OID)
+		return
+	}
+	c.setPrivs(s.entry)
+}
