@@ -19,9 +19,12 @@ import (
 // alterTable handles ALTER TABLE … ADD COLUMN / DROP COLUMN. Each rewrites
 // the table's batches with the new column list in one step.
 func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Result, error) {
-	t, err := s.lookupTable(st.Relation)
+	if spec, ok := ownerChange(st); ok {
+		return s.alterRelationOwner(st, spec)
+	}
+	t, err := s.ownedTable(st.Relation)
 	if err != nil {
-		if st.MissingOk {
+		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
 			return &Result{Tag: "ALTER TABLE"}, nil
 		}
 		return nil, err
@@ -237,7 +240,7 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 	switch st.RenameType {
 	case pg.ObjectType_OBJECT_TABLE:
-		t, err := s.lookupTable(st.Relation)
+		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +250,7 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		}
 		s.undoCreate(func() { _ = s.renameTable(t, next, old) })
 	case pg.ObjectType_OBJECT_COLUMN:
-		t, err := s.lookupTable(st.Relation)
+		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err
 		}

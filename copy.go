@@ -37,7 +37,7 @@ func (s *Session) BeginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 	if st.Relation == nil {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "COPY FROM needs a table")
 	}
-	t, err := s.lookupTable(st.Relation)
+	t, err := s.tableFor(st.Relation, catalog.PrivInsert)
 	if err != nil {
 		return nil, err
 	}

@@ -4,13 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
+	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/exec"
@@ -37,7 +40,13 @@ func (s *Session) copyFile(ctx context.Context, st *pg.CopyStmt) (*Result, error
 		return nil, err
 	}
 	if st.IsFrom {
+		if err := s.requireServerFileRole(catalog.RoleReadServerFiles, "COPY from a file"); err != nil {
+			return nil, err
+		}
 		return s.copyFromFile(ctx, st, o)
+	}
+	if err := s.requireServerFileRole(catalog.RoleWriteServerFiles, "COPY to a file"); err != nil {
+		return nil, err
 	}
 	return s.copyToFile(ctx, st, o)
 }
@@ -209,30 +218,16 @@ func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, o copyfmt.Opt
 	if dir == "" {
 		return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "writing server files is not enabled (start with --files-dir DIR)")
 	}
-	if filepath.IsAbs(st.Filename) || strings.Contains(filepath.ToSlash(st.Filename), "..") {
-		return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "file %q must be relative to the files directory and stay inside it", st.Filename)
+	if _, err := datafile.InsideDir(dir, st.Filename); err != nil {
+		return nil, err
 	}
 	res, err := s.CopyOutQuery(ctx, st)
 	if err != nil {
 		return nil, err
 	}
 	defer res.Release()
-	path := filepath.Join(dir, st.Filename)
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return nil, sqlerr.New(sqlerr.UndefinedFile, "could not create %q: %v", st.Filename, err)
-	}
-	err = writeResult(f, res, o)
-	if cerr := f.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
-		err = cerr // (the Parquet writer closes the file itself)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return nil, sqlerr.Wrap(err)
+	if err := writeInside(dir, st.Filename, func(f *os.File) error { return writeResult(f, res, o) }); err != nil {
+		return nil, err
 	}
 	return &Result{Tag: "COPY " + itoa(res.NumRows())}, nil
 }
@@ -356,4 +351,40 @@ func writeResult(f *os.File, res *Result, o copyfmt.Options) error {
 		return w.Flush()
 	}
 	return sqlerr.New(sqlerr.InvalidParameter, "COPY format \"%s\" not recognized", format)
+}
+
+// writeInside writes a file of the files directory through a new
+// temporary file that is then renamed over it. Both go through an
+// os.Root of the directory, so no link, planted before or during the
+// write, can lead outside it; the temporary file is created exclusively
+// (O_EXCL, O_NOFOLLOW) under a random name, so a link planted in its
+// place makes the write fail rather than write elsewhere, and renaming
+// replaces a link at the destination instead of writing through it.
+func writeInside(dir, rel string, write func(*os.File) error) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return sqlerr.New(sqlerr.UndefinedFile, "files directory: %v", err)
+	}
+	defer root.Close()
+	var suffix [8]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return sqlerr.Wrap(err)
+	}
+	tmp := rel + ".tmp-" + hex.EncodeToString(suffix[:])
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return sqlerr.New(sqlerr.UndefinedFile, "could not create %q: %v", rel, err)
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
+		err = cerr // (the Parquet writer closes the file itself)
+	}
+	if err == nil {
+		err = root.Rename(tmp, rel)
+	}
+	if err != nil {
+		root.Remove(tmp)
+		return sqlerr.Wrap(err)
+	}
+	return nil
 }

@@ -15,6 +15,16 @@ import (
 
 // targetSchema picks the schema a new object goes into.
 func (s *Session) targetSchema(explicit string) (string, error) {
+	schema, err := s.resolveTargetSchema(explicit)
+	if err != nil {
+		return "", err
+	}
+	return schema, s.mayCreateIn(schema)
+}
+
+// resolveTargetSchema is the schema a new object goes in: the named one,
+// or the first of the search path that exists.
+func (s *Session) resolveTargetSchema(explicit string) (string, error) {
 	if explicit == "pg_temp" {
 		return s.tempSchema(), nil
 	}
@@ -117,6 +127,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		res.Notices = append(res.Notices, "relation \""+st.Relation.Relname+"\" already exists, skipping")
 		return res, nil
 	}
+	s.own(t.OID, catalog.KindTable)
 	for _, p := range seqCols {
 		if err := s.ownedSequence(t, p.column, p.opts); err != nil {
 			s.discardTable(t)
@@ -282,6 +293,7 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	if t == nil {
 		return &Result{Tag: "CREATE TABLE AS", Notices: []string{"relation \"" + into.Relname + "\" already exists, skipping"}}, nil
 	}
+	s.own(t.OID, catalog.KindTable)
 	if st.Into.SkipData {
 		return &Result{Tag: "SELECT 0"}, nil
 	}
@@ -326,6 +338,11 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 			err = s.dropRelation(schema, name, true, st.MissingOk)
 		case pg.ObjectType_OBJECT_SCHEMA:
 			tag = "DROP SCHEMA"
+			if sc, ok := s.db.cat.Schema(name); ok {
+				if err := s.requireOwner(sc.OID, catalog.KindSchema, sc.Name); err != nil {
+					return nil, err
+				}
+			}
 			err = s.db.cat.DropSchema(name, st.MissingOk, cascade)
 		case pg.ObjectType_OBJECT_SEQUENCE:
 			tag = "DROP SEQUENCE"
@@ -357,6 +374,13 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 			return nil
 		}
 		return sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
+	}
+	if view {
+		if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
+			return err
+		}
+	} else if err := s.requireOwner(t.OID, catalog.KindTable, t.Name); err != nil {
+		return err
 	}
 	if view {
 		if err := s.db.cat.DropView(v.Schema, v.Name); err != nil {
@@ -393,8 +417,17 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, old, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
+	if old != nil && st.Replace {
+		if err := s.requireOwner(old.OID, catalog.KindView, old.Name); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil {
 		return nil, err
+	}
+	if _, v, ok := s.db.cat.Lookup(schema, st.View.Relname, nil); ok && v != nil && old == nil {
+		s.own(v.OID, catalog.KindView)
 	}
 	return &Result{Tag: "CREATE VIEW"}, nil
 }
@@ -403,6 +436,9 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 	t, _, ok := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath)
 	if !ok || t == nil {
 		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", st.Relation.Relname).At(st.Relation.Location)
+	}
+	if err := s.requireOwner(t.OID, catalog.KindTable, t.Name); err != nil {
+		return nil, err
 	}
 	var cols []string
 	for _, p := range st.IndexParams {
@@ -474,6 +510,9 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		if !ok || t == nil {
 			return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
+		if err := s.requireOn(t.OID, catalog.KindTable, t.Name, catalog.PrivTruncate); err != nil {
+			return nil, err
+		}
 		if !listed[t] {
 			listed[t] = true
 			tables = append(tables, t)
@@ -489,6 +528,9 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cannot truncate a table referenced in a foreign key constraint").
 					WithDetail("Table \"" + ref.table.Name + "\" references \"" + tables[i].Name + "\".").
 					WithHint("Truncate table \"" + ref.table.Name + "\" at the same time, or use TRUNCATE ... CASCADE.")
+			}
+			if err := s.requireOn(ref.table.OID, catalog.KindTable, ref.table.Name, catalog.PrivTruncate); err != nil {
+				return nil, err
 			}
 			listed[ref.table] = true
 			tables = append(tables, ref.table)
@@ -662,6 +704,9 @@ func (s *Session) comment(st *pg.CommentStmt) (*Result, error) {
 	t, _, ok := s.db.cat.Lookup(schema, name, s.searchPath)
 	if !ok || t == nil {
 		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", name)
+	}
+	if err := s.requireOwner(t.OID, catalog.KindTable, t.Name); err != nil {
+		return nil, err
 	}
 	i := -1
 	if column != "" {

@@ -49,7 +49,14 @@ func (s *Session) defaultExpr(b *binder.Binder, col catalog.Column) (logical.Exp
 }
 
 func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) (*Result, error) {
-	t, err := s.lookupTable(st.Relation)
+	want := catalog.PrivInsert
+	if len(st.ReturningList) > 0 {
+		want |= catalog.PrivSelect
+	}
+	if st.OnConflictClause != nil && st.OnConflictClause.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
+		want |= catalog.PrivUpdate
+	}
+	t, err := s.tableFor(st.Relation, want)
 	if err != nil {
 		return nil, err
 	}
@@ -588,7 +595,12 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	if len(st.FromClause) > 0 {
 		st = updateFromAsSubqueries(st)
 	}
-	t, err := s.lookupTable(st.Relation)
+	// reading rows (a condition, RETURNING) needs SELECT as well
+	want := catalog.PrivUpdate
+	if st.WhereClause != nil || len(st.ReturningList) > 0 {
+		want |= catalog.PrivSelect
+	}
+	t, err := s.tableFor(st.Relation, want)
 	if err != nil {
 		return nil, err
 	}
@@ -676,7 +688,11 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 			WhereClause: &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK,
 				Subselect: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}}}
 	}
-	t, err := s.lookupTable(st.Relation)
+	want := catalog.PrivDelete
+	if st.WhereClause != nil || len(st.ReturningList) > 0 {
+		want |= catalog.PrivSelect
+	}
+	t, err := s.tableFor(st.Relation, want)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,12 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 	if !ok || t == nil {
 		return 0, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", table)
 	}
+	if err := s.requireSchema(t.Schema, catalog.PrivUsage); err != nil {
+		return 0, err
+	}
+	if err := s.requireOn(t.OID, catalog.KindTable, t.Name, catalog.PrivInsert); err != nil {
+		return 0, err
+	}
 	want := t.ArrowSchema()
 	for _, r := range recs {
 		if int(r.NumCols()) != want.NumFields() {

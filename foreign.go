@@ -61,6 +61,10 @@ func (s *Session) resolveForeignKey(t *catalog.Table, p pendingFK) (catalog.Fore
 		if !ok || pt == nil {
 			return fk, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
+		// a reference reveals which keys exist: it needs REFERENCES
+		if err := s.requireOn(pt.OID, catalog.KindTable, pt.Name, catalog.PrivReferences); err != nil {
+			return fk, err
+		}
 		parent = pt
 	}
 	fk.RefOID = parent.OID

@@ -58,16 +58,21 @@ type store struct {
 }
 
 type storedCatalog struct {
-	Version   int                      `json:"version"`
-	NextOID   uint32                   `json:"next_oid"`
-	Schemas   []storedSchema           `json:"schemas"`
-	Tables    []storedTable            `json:"tables"`
-	Views     []storedView             `json:"views"`
-	Roles     []catalog.Role           `json:"roles"`
-	Functions []storedFunction         `json:"functions"`
-	Types     []*catalog.UserType      `json:"types,omitempty"`
-	Sequences []catalog.StoredSequence `json:"sequences,omitempty"`
-	NextSeg   uint64                   `json:"next_segment"`
+	Version int            `json:"version"`
+	NextOID uint32         `json:"next_oid"`
+	Schemas []storedSchema `json:"schemas"`
+	Tables  []storedTable  `json:"tables"`
+	Views   []storedView   `json:"views"`
+	Roles   []catalog.Role `json:"roles"`
+	// Members are GRANT role TO role; Privileges the owners and ACLs of
+	// objects (absent before privileges existed: everything then belongs
+	// to the bootstrap superuser with the default ACLs).
+	Members    []catalog.Membership       `json:"role_members,omitempty"`
+	Privileges []catalog.ObjectPrivileges `json:"privileges,omitempty"`
+	Functions  []storedFunction           `json:"functions"`
+	Types      []*catalog.UserType        `json:"types,omitempty"`
+	Sequences  []catalog.StoredSequence   `json:"sequences,omitempty"`
+	NextSeg    uint64                     `json:"next_segment"`
 	// WALGeneration is the generation of the write-ahead log that
 	// continues this catalog.
 	WALGeneration uint64 `json:"wal_generation"`
@@ -213,11 +218,6 @@ func (st *store) load(db *DB) error {
 			return err
 		}
 	}
-	for _, r := range sc.Roles {
-		if err := cat.CreateRole(r); err != nil {
-			return err
-		}
-	}
 	for _, f := range sc.Functions {
 		path := filepath.Join(st.dir, "modules", f.Module+".wasm")
 		code, err := os.ReadFile(path)
@@ -246,6 +246,14 @@ func (st *store) load(db *DB) error {
 		}
 	}
 	cat.SetNextOID(sc.NextOID)
+	// roles after the OIDs: ones stored before roles had OIDs get new ones
+	for _, r := range sc.Roles {
+		if err := cat.CreateRole(r); err != nil {
+			return err
+		}
+	}
+	cat.RestoreMemberships(sc.Members)
+	cat.RestorePrivileges(sc.Privileges)
 	if st.nextSeg, err = st.cleanup(keep, sc.NextSeg); err != nil {
 		return fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
@@ -309,7 +317,11 @@ func (st *store) commit(db *DB) error {
 			Args: u.Args, AnyArgs: u.AnyArgs, Result: u.Result, AnyResult: u.AnyResult, Strict: u.Strict, Volatile: u.Volatile,
 			MaxMemory: u.MaxMemory, Columns: u.Columns, FromManifest: u.FromManifest})
 	}
-	sc.Roles = db.cat.Roles()
+	sc.Roles = db.cat.StoredRoles()
+	sc.Members = db.cat.Memberships()
+	sc.Privileges = db.cat.StoredPrivileges(func(oid uint32) bool {
+		return oid == 2200 || oid == databaseOID || db.cat.ObjectExists(oid, 0)
+	})
 	sc.Types = db.cat.Types()
 	for _, q := range db.cat.Sequences() {
 		sc.Sequences = append(sc.Sequences, q.Stored())

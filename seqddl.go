@@ -128,6 +128,7 @@ func (s *Session) createSequence(st *pg.CreateSeqStmt) (*Result, error) {
 	}
 	res := &Result{Tag: "CREATE SEQUENCE"}
 	if created {
+		s.own(q.OID, catalog.KindSequence)
 		s.undoCreate(func() { s.db.cat.DropSequence(q.Schema, q.Name) })
 	}
 	if !created {
@@ -144,6 +145,9 @@ func (s *Session) dropSequence(schema, name string, missingOK bool) error {
 			return nil
 		}
 		return sqlerr.New(sqlerr.UndefinedTable, "sequence \"%s\" does not exist", name)
+	}
+	if err := s.requireOwner(q.OID, catalog.KindSequence, q.Name); err != nil {
+		return err
 	}
 	if q.OwnedBy != "" {
 		for _, sc := range s.db.cat.Schemas() {
@@ -185,6 +189,8 @@ func (s *Session) ownedSequence(t *catalog.Table, col int, opts []*pg.Node) erro
 	if _, err := s.db.cat.CreateSequence(q, false, false); err != nil {
 		return err
 	}
+	// the table's owner owns its column's sequence
+	s.db.cat.SetOwner(q.OID, catalog.KindSequence, s.db.cat.Privileges(t.OID, catalog.KindTable).Owner)
 	ref := name
 	if t.Schema != "public" {
 		ref = t.Schema + "." + name
@@ -213,6 +219,9 @@ func (s *Session) alterSequence(st *pg.AlterSeqStmt) (*Result, error) {
 			return &Result{Tag: "ALTER SEQUENCE", Notices: []string{"relation \"" + st.Sequence.Relname + "\" does not exist, skipping"}}, nil
 		}
 		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", st.Sequence.Relname).At(st.Sequence.Location)
+	}
+	if err := s.requireOwner(q.OID, catalog.KindSequence, q.Name); err != nil {
+		return nil, err
 	}
 	var restart *int64
 	restartAtStart := false

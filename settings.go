@@ -62,6 +62,12 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	switch st.Kind {
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
+		switch name {
+		case "role":
+			return &Result{Tag: "SET"}, s.setRole(v)
+		case "session_authorization":
+			return &Result{Tag: "SET"}, s.setSessionAuthorization(v)
+		}
 		if name == "search_path" {
 			var path []string
 			for _, p := range strings.Split(v, ",") {
@@ -87,6 +93,14 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		}
 		s.settings[name] = v
 	case pg.VariableSetKind_VAR_SET_DEFAULT, pg.VariableSetKind_VAR_RESET:
+		switch name {
+		case "role":
+			s.role = ""
+			return &Result{Tag: "RESET"}, nil
+		case "session_authorization":
+			s.user, s.role = s.authUser, ""
+			return &Result{Tag: "RESET"}, nil
+		}
 		s.settings[name] = s.defaultSetting(name)
 		if name == "timezone" {
 			s.zone = s.startup.zone
@@ -100,6 +114,7 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 			s.settings[k] = v
 		}
 		s.zone = s.startup.zone
+		s.role = ""
 		s.searchPath = s.withTemp([]string{"public"})
 	}
 	return &Result{Tag: "SET"}, nil
@@ -181,7 +196,7 @@ func (s *Session) show(name string) (*Result, error) {
 		rec := array.NewRecord(arrow.NewSchema(fields, nil), arrs, int64(len(keys)))
 		return &Result{Columns: out, Batches: []arrow.Record{rec}, Tag: "SHOW", Query: true}, nil
 	}
-	v, ok := s.settings[name]
+	v, ok := s.Setting(name)
 	if !ok {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name)
 	}
@@ -190,6 +205,20 @@ func (s *Session) show(name string) (*Result, error) {
 
 // Setting returns a session setting's current value.
 func (s *Session) Setting(name string) (string, bool) {
+	switch lower(name) {
+	case "is_superuser":
+		if s.isSuperuser() {
+			return "on", true
+		}
+		return "off", true
+	case "session_authorization":
+		return s.user, true
+	case "role":
+		if s.role == "" {
+			return "none", true
+		}
+		return s.role, true
+	}
 	v, ok := s.settings[lower(name)]
 	return v, ok
 }

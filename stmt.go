@@ -53,7 +53,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
 	b.Ctx = s.ctx
-	b.User, b.BackendPID = s.user, s.act.pid
+	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}
@@ -107,10 +107,13 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	case *pg.Node_TruncateStmt:
 		return s.truncate(n.TruncateStmt)
 	case *pg.Node_CreateSchemaStmt:
-		if err := s.db.cat.CreateSchema(n.CreateSchemaStmt.Schemaname, n.CreateSchemaStmt.IfNotExists); err != nil {
-			return nil, err
-		}
-		return &Result{Tag: "CREATE SCHEMA"}, nil
+		return s.createSchema(n.CreateSchemaStmt)
+	case *pg.Node_GrantStmt:
+		return s.grant(n.GrantStmt)
+	case *pg.Node_AlterOwnerStmt:
+		return s.alterOwner(n.AlterOwnerStmt)
+	case *pg.Node_ReassignOwnedStmt:
+		return s.reassignOwned(n.ReassignOwnedStmt)
 	case *pg.Node_VariableSetStmt:
 		return s.set(n.VariableSetStmt)
 	case *pg.Node_VariableShowStmt:
@@ -127,6 +130,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.alterRole(n.AlterRoleStmt)
 	case *pg.Node_DropRoleStmt:
 		return s.dropRole(n.DropRoleStmt)
+	case *pg.Node_GrantRoleStmt:
+		return s.grantRoleStmt(n.GrantRoleStmt)
 	case *pg.Node_AlterTableStmt:
 		return s.alterTable(ctx, n.AlterTableStmt)
 	case *pg.Node_RenameStmt:

@@ -28,6 +28,9 @@ func (s *Session) qualifiedName(ns []*pg.Node) (schema, name string) {
 // createEnum runs CREATE TYPE name AS ENUM ('a', 'b', …).
 func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 	schema, name := s.qualifiedName(st.TypeName)
+	if err := s.mayCreateIn(schema); err != nil {
+		return nil, err
+	}
 	def := &types.EnumDef{}
 	for _, v := range st.Vals {
 		label := v.GetString_().GetSval()
@@ -49,6 +52,9 @@ func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 // createDomain runs CREATE DOMAIN name AS base [NOT NULL] [CHECK (…)].
 func (s *Session) createDomain(env *exec.Env, st *pg.CreateDomainStmt) (*Result, error) {
 	schema, name := s.qualifiedName(st.Domainname)
+	if err := s.mayCreateIn(schema); err != nil {
+		return nil, err
+	}
 	b := s.binder(env)
 	base, dom, err := b.ResolveType(st.TypeName)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"strconv"
 	"strings"
@@ -110,7 +111,7 @@ func (s *Session) createFunction(ctx context.Context, st *pg.CreateFunctionStmt)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.cat.CreateFunction(schema, def, st.Replace); err != nil {
+	if err := s.createFunctionOwned(schema, def, st.Replace); err != nil {
 		return nil, err
 	}
 	return &Result{Tag: "CREATE FUNCTION"}, nil
@@ -224,6 +225,13 @@ func (s *Session) dropFunction(st *pg.DropStmt) (*Result, error) {
 				return true
 			}
 		}
+		for _, f := range s.db.cat.LookupFunctions(schema, name, s.searchPath) {
+			if match == nil || match(f.UDF) {
+				if err := s.requireOwner(f.OID, catalog.KindFunction, f.UDF.Name); err != nil {
+					return nil, err
+				}
+			}
+		}
 		if err := s.db.cat.DropFunction(schema, name, match, st.MissingOk); err != nil {
 			return nil, err
 		}
@@ -268,7 +276,7 @@ func (s *Session) call(ctx context.Context, st *pg.CallStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.db.cat.CreateFunction(schema, def, true); err != nil {
+		if err := s.createFunctionOwned(schema, def, true); err != nil {
 			return nil, err
 		}
 	}
@@ -288,9 +296,12 @@ func manifestType(format string) (types.T, bool) {
 }
 
 // statementContext applies statement_timeout (milliseconds, or with a
-// unit) and shows query as running in pg_stat_activity, where another
-// session's pg_cancel_backend can cancel it, until the returned cancel.
+// unit), shows query as running in pg_stat_activity, where another
+// session's pg_cancel_backend can cancel it, and opens the statement's
+// scope of wasm instances: they are reused only within it and discarded
+// when the returned cancel ends it (udf/scope.go).
 func (s *Session) statementContext(ctx context.Context, query string) (context.Context, context.CancelFunc) {
+	ctx, scope := s.db.udf.NewScope(ctx)
 	var sctx context.Context
 	var cancel context.CancelFunc
 	if d := parseTimeout(s.settings["statement_timeout"]); d > 0 {
@@ -300,7 +311,12 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 	}
 	finish := s.startStatement(query, cancel)
 	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), cancel)
-	return sctx, func() { finish(); cancel(); s.queryMem = nil }
+	return sctx, func() {
+		finish()
+		cancel()
+		s.queryMem = nil
+		s.db.udf.EndScope(scope)
+	}
 }
 
 func parseTimeout(v string) time.Duration {
@@ -376,7 +392,7 @@ func (s *Session) createAggregate(ctx context.Context, st *pg.DefineStmt) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.cat.CreateFunction(schema, def, st.Replace); err != nil {
+	if err := s.createFunctionOwned(schema, def, st.Replace); err != nil {
 		return nil, err
 	}
 	return &Result{Tag: "CREATE AGGREGATE"}, nil

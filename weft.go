@@ -44,6 +44,14 @@ type Options struct {
 	// SegmentBytes is the size a data file of a table aims at (default 32
 	// MiB): a larger batch is stored as several files.
 	SegmentBytes int64
+	// MaxFunctionMemory is the most linear memory a non-superuser may give
+	// a wasm function (SET weft.max_memory); 0 means UDF.MaxMemory, or
+	// 256 MiB when that is unset too.
+	MaxFunctionMemory uint64
+	// BootstrapRole names the superuser a new database is created with
+	// (default "weft"); a database that has one keeps it. Embedded
+	// sessions run as it.
+	BootstrapRole string
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
@@ -63,6 +71,9 @@ type DB struct {
 	betweenInstalls func()
 	// tempSchemas numbers the sessions' schemas of temporary tables.
 	tempSchemas atomic.Int64
+	// authSecret is AuthSecret's, once read or made.
+	authMu     sync.Mutex
+	authSecret []byte
 }
 
 // Open opens an in-memory database.
@@ -93,8 +104,22 @@ func Open(opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	if opts.MaxFunctionMemory == 0 {
+		opts.MaxFunctionMemory = opts.UDF.MaxMemory
+	}
+	if opts.MaxFunctionMemory == 0 {
+		opts.MaxFunctionMemory = 256 << 20
+	}
+	db.opts.MaxFunctionMemory = opts.MaxFunctionMemory
+	if opts.BootstrapRole == "" {
+		opts.BootstrapRole = "weft"
+	}
+	db.cat.EnsureBootstrapRole(opts.BootstrapRole)
 	return db, nil
 }
+
+// databaseOID is the one database's OID (pg_database, its ACL).
+const databaseOID = 16384
 
 // persist commits the database's state to its data directory (a no-op in
 // memory). Statements that change anything call it before they report
@@ -146,7 +171,9 @@ type Session struct {
 	tx               *txn          // the open transaction block
 	writes           *stmtWrites   // the running statement's, while it runs
 	progress         exec.Progress // what the running statement has loaded
-	user             string        // the role the session runs as ("" before one is set)
+	user             string        // session_user: the role the session runs as
+	role             string        // the SET ROLE role ("" none): current_user when set
+	authUser         string        // the role the session logged in as (SET SESSION AUTHORIZATION)
 	backendPID       int32
 	seqs             *binder.SequenceState // currval, lastval
 	temp             string                // the schema of its temporary tables, once it has one
@@ -172,6 +199,10 @@ func (s *Session) Close() {
 // NewSession starts a session.
 func (db *DB) NewSession() *Session {
 	s := &Session{db: db, searchPath: []string{"public"}, settings: defaultSettings()}
+	// an embedded session runs as the bootstrap superuser, as a local
+	// connection through initdb's trust would
+	s.user = db.cat.BootstrapRole()
+	s.authUser = s.user
 	// a sequence that moves its restart point stores the catalog at once
 	s.seqs = &binder.SequenceState{Persist: db.persist}
 	s.act.backendStart, s.act.stateChange, s.act.backendType = time.Now(), time.Now(), "client backend"
@@ -338,8 +369,6 @@ func changesState(st *pg.RawStmt) bool {
 	return true
 }
 
-// SetIdentity records who the session runs as and the process id its
-// client was given (current_user, pg_backend_pid()).
 // SetServerSetting fixes a setting that the server decides, such as
 // max_connections: SHOW reports it and SET refuses to change it, as
 // PostgreSQL does for settings that need a restart.
@@ -352,7 +381,15 @@ func (s *Session) SetServerSetting(name, value string) {
 	s.fixedSettings[name] = true
 }
 
+// SetIdentity records who the session runs as and the process id its
+// client was given (current_user, pg_backend_pid()).
 func (s *Session) SetIdentity(user string, backendPID int32) {
-	s.user, s.backendPID = user, backendPID
+	s.user, s.authUser, s.role, s.backendPID = strings.ToLower(user), strings.ToLower(user), "", backendPID
 	s.noteState()
 }
+
+// CurrentRole is current_user: the role privileges are checked for.
+func (s *Session) CurrentRole() string { return s.currentRole() }
+
+// IsSuperuser reports whether the session's current role is a superuser.
+func (s *Session) IsSuperuser() bool { return s.isSuperuser() }

@@ -90,6 +90,8 @@ type Catalog struct {
 	mem        memory.Allocator
 	partitions int
 	roles      map[string]*Role
+	members    []Membership
+	privs      map[uint32]*ObjectPrivileges // owners and ACLs, by object OID
 }
 
 // New returns a catalog with the public schema. Table data is allocated
@@ -358,17 +360,6 @@ func (c *Catalog) SetNextOID(oid uint32) {
 	if oid-1 > c.nextOID {
 		c.nextOID = oid - 1
 	}
-}
-
-// Roles lists every role.
-func (c *Catalog) Roles() []Role {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	out := make([]Role, 0, len(c.roles))
-	for _, r := range c.roles {
-		out = append(out, *r)
-	}
-	return out
 }
 
 // RenameTable renames a table within its schema.

@@ -75,7 +75,18 @@ func Resolve(dir, pattern string) ([]string, error) {
 		return nil, sqlerr.New(sqlerr.UndefinedFile, "could not open file %q: no such file", pattern)
 	}
 	sort.Strings(matches)
-	return matches, nil
+	// read each through its real path, once it is known to be inside
+	real := make([]string, len(matches))
+	for i, m := range matches {
+		rel, err := filepath.Rel(dir, m)
+		if err != nil {
+			return nil, outside(pattern)
+		}
+		if real[i], err = InsideDir(dir, rel); err != nil {
+			return nil, err
+		}
+	}
+	return real, nil
 }
 
 // Infer opens the first file and decides the relation's columns.

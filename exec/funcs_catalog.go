@@ -32,8 +32,8 @@ func catalogFunctions() []*ScalarDef {
 		constant("pg_tablespace_location", []types.T{oid}, textT, ""),
 		constant("pg_relation_is_publishable", []types.T{oid}, types.BoolT, false),
 		constant("pg_encoding_to_char", []types.T{types.Int4T}, types.NameT, "UTF8"),
-		// Weft does not restrict what a role may touch: every privilege
-		// check holds
+		// the binder answers these over the catalog (planner/binder/
+		// privfuncs.go); these definitions only give their signatures
 		privilegeCheck("has_table_privilege"), privilegeCheck("has_schema_privilege"),
 		privilegeCheck("has_database_privilege"), privilegeCheck("has_function_privilege"),
 		privilegeCheck("has_sequence_privilege"), privilegeCheck("has_any_column_privilege"),

@@ -166,7 +166,7 @@ func (c *conn) startup() (bool, error) {
 				"TimeZone":                    "UTC",
 				"integer_datetimes":           "on",
 				"standard_conforming_strings": "on",
-				"is_superuser":                "on",
+				"is_superuser":                onOff(c.sess.IsSuperuser()),
 				"session_authorization":       c.user,
 				"application_name":            params["application_name"],
 			}
@@ -467,7 +467,8 @@ func encodeRow(b arrow.Record, row int, r *weft.Result, formats []int16, values 
 
 // reported are the settings clients are told about when they change
 // (PostgreSQL's GUC_REPORT parameters), by their ParameterStatus names.
-var reported = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "integer_datetimes"}
+var reported = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "integer_datetimes",
+	"is_superuser", "session_authorization"}
 
 // reportSettings sends ParameterStatus for reported settings that changed.
 func (c *conn) reportSettings() {
@@ -482,4 +483,11 @@ func (c *conn) reportSettings() {
 		c.lastReported[name] = v
 		c.backend.Send(&pgproto3.ParameterStatus{Name: name, Value: v})
 	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

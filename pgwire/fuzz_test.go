@@ -37,7 +37,7 @@ func FuzzMessages(f *testing.F) {
 	big := binary.BigEndian.AppendUint32([]byte{'Q'}, 1<<31-1)
 	f.Add(big)
 
-	db, err := weft.Open(weft.Options{Partitions: 2})
+	db, err := weft.Open(weft.Options{Partitions: 2, BootstrapRole: "fuzz"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func startServer(t testing.TB) string {
 func startServerWith(t testing.TB, cfg Config) string {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2})
+	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2, BootstrapRole: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

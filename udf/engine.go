@@ -50,6 +50,7 @@ type Engine struct {
 	mu       sync.Mutex
 	runtimes map[uint32]wazero.Runtime // by memory limit in pages
 	modules  map[string]*Module        // by sha256 of the original bytes
+	scopes   scopes
 }
 
 // NewEngine creates an engine.
@@ -132,9 +133,18 @@ func (e *Engine) ResolveModule(src []byte, isBytes bool) ([]byte, error) {
 	if filepath.IsAbs(path) || strings.Contains(filepath.ToSlash(path), "..") {
 		return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "module path %q must be relative to the UDF directory and stay inside it", path)
 	}
-	full := filepath.Join(e.cfg.ModuleDir, filepath.Clean(path))
-	b, err := os.ReadFile(full)
+	// read through an os.Root of the directory: a link inside it that
+	// leads out (module.wasm -> /etc/shadow) is refused, not followed
+	root, err := os.OpenRoot(e.cfg.ModuleDir)
 	if err != nil {
+		return nil, sqlerr.New(sqlerr.UndefinedFile, "UDF module directory: %v", err)
+	}
+	defer root.Close()
+	b, err := root.ReadFile(filepath.Clean(path))
+	if err != nil {
+		if strings.Contains(err.Error(), "escapes from parent") {
+			return nil, sqlerr.New(sqlerr.InsufficientPrivilege, "module path %q must be relative to the UDF directory and stay inside it", path)
+		}
 		return nil, sqlerr.New(sqlerr.UndefinedFile, "could not read module %q: %v", path, err)
 	}
 	return b, nil

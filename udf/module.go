@@ -139,6 +139,7 @@ type instance struct {
 	arena     uint32
 	arenaSize uint32
 	pages     uint32
+	scope     uint64 // the scope that made it (see scope.go)
 }
 
 func (m *Module) newInstance(ctx context.Context, limit uint64, tag string, volatile bool) (*instance, error) {
@@ -236,26 +237,34 @@ func (m *Module) acquire(ctx context.Context, limit uint64, tag string, volatile
 		m.pools[key] = p
 	}
 	m.mu.Unlock()
+	scope := scopeOf(ctx)
 	p.mu.Lock()
 	var inst *instance
-	if n := len(p.idle); n > 0 {
-		inst, p.idle = p.idle[n-1], p.idle[:n-1]
+	for i := len(p.idle) - 1; i >= 0 && scope != 0; i-- {
+		if p.idle[i].scope == scope {
+			inst = p.idle[i]
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			break
+		}
 	}
 	p.mu.Unlock()
 	if inst == nil {
 		if inst, err = m.newInstance(ctx, limit, tag, volatile); err != nil {
 			return nil, nil, err
 		}
+		inst.scope = scope
 	}
 	inst.log.tag = tag
 	stopArm := context.AfterFunc(ctx, func() { inst.stop.Set(1) })
 	release := func(healthy bool) {
-		if !stopArm() || !healthy || inst.stop.Get() != 0 {
+		if !stopArm() || !healthy || inst.stop.Get() != 0 || scope == 0 {
 			inst.close()
 			return
 		}
 		p.mu.Lock()
-		if len(p.idle) < maxIdlePerPool {
+		// checked under the pool's lock: EndScope marks the scope dead
+		// before it sweeps the pools
+		if len(p.idle) < maxIdlePerPool && m.engine.scopeLive(scope) {
 			p.idle = append(p.idle, inst)
 			inst = nil
 		}
@@ -265,6 +274,25 @@ func (m *Module) acquire(ctx context.Context, limit uint64, tag string, volatile
 		}
 	}
 	return inst, release, nil
+}
+
+// closeIdle closes the idle instances a scope made.
+func (m *Module) closeIdle(scope uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.pools {
+		p.mu.Lock()
+		kept := p.idle[:0]
+		for _, inst := range p.idle {
+			if inst.scope == scope {
+				inst.close()
+			} else {
+				kept = append(kept, inst)
+			}
+		}
+		p.idle = kept
+		p.mu.Unlock()
+	}
 }
 
 func (m *Module) closePools() {

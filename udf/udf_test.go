@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -144,7 +145,13 @@ func TestHostileGuests(t *testing.T) {
 	}()
 	for _, tt := range tests {
 		c := define(t, &Function{Name: tt.export, Module: m, Export: tt.export, Args: []types.T{types.Int8T}, Result: types.Int8T})
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		// only spin needs stopping; the others get time to instantiate a
+		// fresh instance each (instances are not reused outside a scope)
+		timeout := time.Minute
+		if tt.export == "spin" {
+			timeout = 100 * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		start := time.Now()
 		_, err := c.Invoke(ctx, mem, []arrow.Array{one}, 1)
 		cancel()
@@ -233,5 +240,41 @@ func TestGuestOutputIsCapped(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "[wasm chatty]") || !strings.Contains(log.String(), "output truncated") {
 		t.Fatalf("log lacks the tag or the truncation notice")
+	}
+}
+
+// TestModulePathLinks: a link in the module directory that leads out of
+// it is refused, one that stays inside is followed.
+func TestModulePathLinks(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "modules")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, err := os.ReadFile("../testdata/udf/wasm/plain.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string][]byte{filepath.Join(dir, "plain.wasm"): code, filepath.Join(base, "outside.wasm"): code} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, l := range [][2]string{{filepath.Join(base, "outside.wasm"), "out.wasm"}, {"plain.wasm", "in.wasm"}} {
+		if err := os.Symlink(l[0], filepath.Join(dir, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newEngine(t, Config{ModuleDir: dir})
+	for _, c := range []struct{ path, code string }{
+		{"plain.wasm", ""}, {"in.wasm", ""}, {"out.wasm", sqlerr.InsufficientPrivilege}, {"../outside.wasm", sqlerr.InsufficientPrivilege},
+	} {
+		_, err := e.ResolveModule([]byte(c.path), false)
+		switch {
+		case c.code == "" && err != nil:
+			t.Errorf("%s: %v", c.path, err)
+		case c.code != "" && (err == nil || sqlerr.Code(err) != c.code):
+			t.Errorf("%s: want %s, got %v", c.path, c.code, err)
+		}
 	}
 }

@@ -43,6 +43,7 @@ func main() {
 	csvOut := flag.Bool("csv", false, "print results as CSV")
 	jsonOut := flag.Bool("json", false, "print results as JSON")
 	dataDir := flag.String("data", "weft-data", "data directory (\":memory:\" keeps nothing)")
+	superuser := flag.String("superuser", "weft", "name of the bootstrap superuser of a new database")
 	filesDir := flag.String("files-dir", ".", "directory read_csv, read_parquet, read_arrow and read_json may read")
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
 	udfDir := flag.String("udf-dir", "", "directory wasm module paths are resolved in (default: inline modules only)")
@@ -51,7 +52,8 @@ func main() {
 	if url := flag.Arg(0); strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		os.Exit(runRemote(url, *command, *csvOut))
 	}
-	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
+		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
 		os.Exit(1)
@@ -196,6 +198,7 @@ func runServe(args []string) int {
 	tlsKey := fs.String("tls-key", "", "TLS private key")
 	noTLS := fs.Bool("no-tls", false, "answer SSLRequest with N: plain text only")
 	dataDir := fs.String("data", "weft-data", "data directory (\":memory:\" keeps nothing)")
+	superuser := fs.String("superuser", "weft", "name of the bootstrap superuser of a new database")
 	filesDir := fs.String("files-dir", "", "directory read_csv & co. may read (default: none)")
 	auth := fs.String("auth", "", "authentication: trust, password or scram-sha-256 (default: trust on loopback, scram-sha-256 otherwise)")
 	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "sessions served at once; one more gets 53300 (PostgreSQL's max_connections)")
@@ -208,7 +211,8 @@ func runServe(args []string) int {
 		}
 	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
-	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
+		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1

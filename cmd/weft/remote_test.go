@@ -14,7 +14,7 @@ import (
 
 // TestRemoteShell runs the shell against a server over the protocol.
 func TestRemoteShell(t *testing.T) {
-	db, err := weft.Open(weft.Options{})
+	db, err := weft.Open(weft.Options{BootstrapRole: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,8 @@ type Binder struct {
 	// process id as clients know it (pg_backend_pid()).
 	User       string
 	BackendPID int32
+	// SessionUser is session_user (User changes with SET ROLE).
+	SessionUser string
 
 	nextID  logical.ColumnID
 	scalars map[string]*exec.ScalarDef
@@ -64,6 +66,9 @@ type Binder struct {
 	// foldErr, while a query is bound, keeps the first data error met
 	// folding a constant, raised when binding ends (fold)
 	foldErr *error
+	// viewOwners are the owners of the views being expanded, innermost
+	// last: a view's query is checked with its owner's privileges
+	viewOwners []string
 }
 
 // level is one query nesting level (a subquery).

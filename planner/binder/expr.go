@@ -707,8 +707,11 @@ func (b *Binder) bindSQLValueFunction(f *pg.SQLValueFunction) (logical.Expr, err
 	case pg.SQLValueFunctionOp_SVFOP_CURRENT_CATALOG:
 		return &logical.Const{Value: "weft", T: types.NameT}, nil
 	}
-	// current_user, session_user, user, current_role
+	// current_user, user, current_role; session_user
 	user := b.User
+	if f.Op == pg.SQLValueFunctionOp_SVFOP_SESSION_USER && b.SessionUser != "" {
+		user = b.SessionUser
+	}
 	if user == "" {
 		user = "weft"
 	}
@@ -908,7 +911,10 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 	case "regproc", "regprocedure":
 		return &logical.Const{Value: name, T: types.TextT}, true, nil
 	case "regrole":
-		return oid(publicOwnerOID)
+		if r, ok := b.Cat.Role(name); ok {
+			return oid(int64(r.OID))
+		}
+		return nil, true, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", lit).At(c.Location)
 	}
 	return nil, false, nil
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/datafile"
 	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/planner/logical"
@@ -23,6 +24,9 @@ var fileFormats = map[string]string{
 func (b *Binder) bindFileScan(format string, fc *pg.FuncCall) (logical.Plan, error) {
 	if len(fc.Args) == 0 || fc.Args[0].GetAConst().GetSval() == nil {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s takes a text literal: a path or glob inside the files directory", funcName(fc.Funcname)).At(fc.Location)
+	}
+	if err := b.requireRole(catalog.RoleReadServerFiles, "read files with "+funcName(fc.Funcname)); err != nil {
+		return nil, err.At(fc.Location)
 	}
 	opts, err := csvOptions(format, fc)
 	if err != nil {
@@ -104,6 +108,9 @@ func (b *Binder) bindRemoteScan(name string, fc *pg.FuncCall) (logical.Plan, err
 	}
 	if len(args) != 2 {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "%s takes two arguments", name).At(fc.Location)
+	}
+	if err := b.requireRole(catalog.RoleRemoteSources, "connect to remote servers with "+name); err != nil {
+		return nil, err.At(fc.Location)
 	}
 	var src *pgsource.Source
 	var err error

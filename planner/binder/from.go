@@ -144,6 +144,10 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
+	if rv.Relname == "pg_authid" && (rv.Schemaname == "" || rv.Schemaname == "pg_catalog") && !b.Cat.IsSuperuser(b.User) {
+		// it holds the password verifiers
+		return nil, nil, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied for table pg_authid").At(rv.Location)
+	}
 	if rv.Schemaname == "pg_catalog" {
 		if plan, ok := b.pgCatalogView(rv.Relname); ok {
 			return b.aliased(plan, rv.Alias, rv.Relname)
@@ -169,7 +173,13 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", name).At(rv.Location)
 	}
 	if v != nil {
+		if err := b.requireOn(v.OID, catalog.KindView, v.Schema, v.Name, catalog.PrivSelect); err != nil {
+			return nil, nil, err
+		}
 		return b.bindView(v, rv)
+	}
+	if err := b.requireOn(t.OID, catalog.KindTable, t.Schema, t.Name, catalog.PrivSelect); err != nil {
+		return nil, nil, err
 	}
 	cols := make([]logical.Column, len(t.Columns))
 	ords := make([]int, len(t.Columns))
@@ -193,7 +203,9 @@ func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []sco
 	b.views++
 	saved := b.ctes
 	b.ctes = nil
+	b.viewOwners = append(b.viewOwners, b.Cat.Privileges(v.OID, catalog.KindView).Owner)
 	plan, _, err := b.bindSelect(sel, nil)
+	b.viewOwners = b.viewOwners[:len(b.viewOwners)-1]
 	b.ctes = saved
 	b.views--
 	if err != nil {
@@ -374,7 +386,11 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}
-	if f := b.udfTable(name); f != nil {
+	f, err := b.udfTableChecked(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f != nil {
 		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
 		if err != nil {
 			return nil, nil, err

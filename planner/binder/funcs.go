@@ -134,6 +134,9 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	if e, ok, err := b.sequenceCall(name, args); ok || err != nil {
 		return e, err
 	}
+	if e, ok, err := b.privilegeCall(name, args); ok || err != nil {
+		return e, err
+	}
 	def, ok := b.scalars[name]
 	if !ok {
 		if e, found, err := b.callUDF(name, args); found || err != nil {

@@ -71,9 +71,12 @@ var catalogShapes = map[string][]catCol{
 	"pg_am": {{"oid", tOID}, {"amname", tName}, {"amtype", tChar}},
 	"pg_database": {{"oid", tOID}, {"datname", tName}, {"datdba", tOID}, {"encoding", tInt}, {"datcollate", tText}, {"datctype", tText}, {"datallowconn", tBool}, {"datacl", tText},
 		{"datlocprovider", tChar}, {"datistemplate", tBool}, {"datconnlimit", tInt}, {"dattablespace", tOID}, {"daticulocale", tText}, {"datcollversion", tText}},
-	"pg_roles":    {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolconnlimit", tInt}, {"rolvaliduntil", types.TimestampTZT}, {"rolreplication", tBool}, {"rolbypassrls", tBool}},
+	"pg_roles": {{"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool}, {"rolreplication", tBool},
+		{"rolconnlimit", tInt}, {"rolpassword", tText}, {"rolvaliduntil", types.TimestampTZT}, {"rolbypassrls", tBool}, {"rolconfig", tText}, {"oid", tOID}},
+	"pg_authid": {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool},
+		{"rolreplication", tBool}, {"rolbypassrls", tBool}, {"rolconnlimit", tInt}, {"rolpassword", tText}, {"rolvaliduntil", types.TimestampTZT}},
 	"pg_settings": {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
-	"pg_proc":     {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}},
+	"pg_proc":     {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}, {"proacl", tText}},
 	"pg_index": {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tI2Vec}, {"indnatts", tI2},
 		{"indnkeyatts", tI2}, {"indisexclusion", tBool}, {"indimmediate", tBool}, {"indislive", tBool}, {"indisready", tBool},
 		{"indcollation", tOIDVec}, {"indclass", tOIDVec}, {"indoption", tI2Vec}, {"indexprs", tText}, {"indpred", tText}},
@@ -114,7 +117,7 @@ var catalogShapes = map[string][]catCol{
 	"pg_publication":           {{"oid", tOID}, {"pubname", tName}, {"pubowner", tOID}, {"puballtables", tBool}, {"pubinsert", tBool}, {"pubupdate", tBool}, {"pubdelete", tBool}, {"pubtruncate", tBool}, {"pubviaroot", tBool}},
 	"pg_publication_rel":       {{"oid", tOID}, {"prpubid", tOID}, {"prrelid", tOID}, {"prqual", tText}, {"prattrs", tI2Vec}},
 	"pg_publication_namespace": {{"oid", tOID}, {"pnpubid", tOID}, {"pnnspid", tOID}},
-	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}},
+	"pg_auth_members":          {{"roleid", tOID}, {"member", tOID}, {"grantor", tOID}, {"admin_option", tBool}},
 	"pg_user":                  {{"usename", tName}, {"usesysid", tOID}, {"usecreatedb", tBool}, {"usesuper", tBool}, {"userepl", tBool}, {"usebypassrls", tBool}, {"passwd", tText}, {"valuntil", types.TimestampTZT}, {"useconfig", tText}},
 	"pg_tables":                {{"schemaname", tName}, {"tablename", tName}, {"tableowner", tName}, {"tablespace", tName}, {"hasindexes", tBool}, {"hasrules", tBool}, {"hastriggers", tBool}, {"rowsecurity", tBool}},
 	"pg_views":                 {{"schemaname", tName}, {"viewname", tName}, {"viewowner", tName}, {"definition", tText}},
@@ -153,7 +156,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		row(map[string]types.Datum{"oid": int64(catalogNamespaceOID), "nspname": "pg_catalog", "nspowner": int64(publicOwnerOID), "nspacl": nil})
 		row(map[string]types.Datum{"oid": int64(13000), "nspname": "information_schema", "nspowner": int64(publicOwnerOID), "nspacl": nil})
 		for _, s := range b.Cat.Schemas() {
-			row(map[string]types.Datum{"oid": int64(s.OID), "nspname": s.Name, "nspowner": int64(publicOwnerOID), "nspacl": nil})
+			row(map[string]types.Datum{"oid": int64(s.OID), "nspname": s.Name, "nspowner": b.ownerOID(s.OID, catalog.KindSchema), "nspacl": b.aclText(s.OID, catalog.KindSchema)})
 		}
 	case "pg_class":
 		// PostgreSQL enforces foreign keys with triggers, and psql shows
@@ -168,23 +171,23 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
-				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
+				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(t.OID, catalog.KindTable),
 					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys)+len(t.Indexes) > 0, "relchecks": int64(len(t.Checks)),
 					"relhastriggers": len(t.ForeignKeys) > 0 || referenced[t.OID],
-					"relacl":         nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+					"relacl":         b.aclText(t.OID, catalog.KindTable), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, v := range s.Views {
-				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
-					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(v.OID, catalog.KindView),
+					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": b.aclText(v.OID, catalog.KindView), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, q := range s.Sequences {
-				row(map[string]types.Datum{"oid": int64(q.OID), "relname": q.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
-					"relkind": "S", "relnatts": int64(3), "relpersistence": "p", "relreplident": "n", "relacl": nil, "relpartbound": nil,
+				row(map[string]types.Datum{"oid": int64(q.OID), "relname": q.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(q.OID, catalog.KindSequence),
+					"relkind": "S", "relnatts": int64(3), "relpersistence": "p", "relreplident": "n", "relacl": b.aclText(q.OID, catalog.KindSequence), "relpartbound": nil,
 					"reloptions": nil, "reltuples": float64(1)})
 			}
 			for _, t := range sortedTables(s.Tables) {
 				for _, k := range allIndexes(t) {
-					row(map[string]types.Datum{"oid": int64(k.OID), "relname": k.Name, "relnamespace": int64(s.OID), "relowner": int64(publicOwnerOID),
+					row(map[string]types.Datum{"oid": int64(k.OID), "relname": k.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(t.OID, catalog.KindTable),
 						"relam": int64(btreeAMOID), "relkind": "i", "relnatts": int64(len(k.Columns)), "relpersistence": "p", "relreplident": "n",
 						"relacl": nil, "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 				}
@@ -335,22 +338,22 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			}
 		}
 	case "pg_user":
-		row(map[string]types.Datum{"usename": "weft", "usesysid": int64(publicOwnerOID), "usecreatedb": true, "usesuper": true, "userepl": true, "usebypassrls": true, "passwd": "********", "valuntil": nil, "useconfig": nil})
-		for i, r := range b.Cat.Roles() {
-			if r.Name != "weft" {
-				row(map[string]types.Datum{"usename": r.Name, "usesysid": int64(publicOwnerOID + 1 + i), "passwd": "********", "valuntil": nil, "useconfig": nil})
+		for _, r := range b.Cat.Roles() {
+			if r.Login {
+				row(map[string]types.Datum{"usename": r.Name, "usesysid": int64(r.OID), "usecreatedb": r.CreateDB, "usesuper": r.Superuser,
+					"userepl": r.Replication, "usebypassrls": r.BypassRLS, "passwd": "********", "valuntil": validUntil(r), "useconfig": nil})
 			}
 		}
 	case "pg_tables":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
-				row(map[string]types.Datum{"schemaname": s.Name, "tablename": t.Name, "tableowner": "weft", "tablespace": nil})
+				row(map[string]types.Datum{"schemaname": s.Name, "tablename": t.Name, "tableowner": b.Cat.Privileges(t.OID, catalog.KindTable).Owner, "tablespace": nil})
 			}
 		}
 	case "pg_views":
 		for _, s := range b.Cat.Schemas() {
 			for _, v := range sortedTables(s.Views) {
-				row(map[string]types.Datum{"schemaname": s.Name, "viewname": v.Name, "viewowner": "weft", "definition": " " + v.SQL + ";"})
+				row(map[string]types.Datum{"schemaname": s.Name, "viewname": v.Name, "viewowner": b.Cat.Privileges(v.OID, catalog.KindView).Owner, "definition": " " + v.SQL + ";"})
 			}
 		}
 	case "pg_tablespace":
@@ -364,17 +367,21 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
 		row(map[string]types.Datum{"oid": int64(btreeAMOID), "amname": "btree", "amtype": "i"})
 	case "pg_database":
-		row(map[string]types.Datum{"oid": int64(16384), "datname": "weft", "datdba": int64(publicOwnerOID), "encoding": int64(6), "datcollate": "C", "datctype": "C", "datallowconn": true, "datacl": nil,
+		row(map[string]types.Datum{"oid": int64(16384), "datname": "weft", "datdba": int64(publicOwnerOID), "encoding": int64(6), "datcollate": "C", "datctype": "C", "datallowconn": true, "datacl": b.aclText(16384, catalog.KindDatabase),
 			"datlocprovider": "c", "datconnlimit": int64(-1), "daticulocale": nil, "datcollversion": nil})
-	case "pg_roles":
-		row(map[string]types.Datum{"oid": int64(publicOwnerOID), "rolname": "weft", "rolsuper": true, "rolinherit": true, "rolcreaterole": true, "rolcreatedb": true,
-			"rolcanlogin": true, "rolconnlimit": int64(-1), "rolvaliduntil": nil, "rolreplication": true, "rolbypassrls": true})
-		for i, r := range b.Cat.Roles() {
-			if r.Name == "weft" {
-				continue
+	case "pg_roles", "pg_authid":
+		for _, r := range b.Cat.Roles() {
+			vals := roleRow(r)
+			if name == "pg_roles" {
+				vals["rolpassword"] = "********"
+			} else if r.Verifier != "" {
+				vals["rolpassword"] = r.Verifier
 			}
-			row(map[string]types.Datum{"oid": int64(publicOwnerOID + 1 + i), "rolname": r.Name, "rolinherit": true, "rolcanlogin": r.Login,
-				"rolconnlimit": int64(-1), "rolvaliduntil": nil})
+			row(vals)
+		}
+	case "pg_auth_members":
+		for _, m := range b.Cat.Memberships() {
+			row(map[string]types.Datum{"roleid": roleOID(b, m.Role), "member": roleOID(b, m.Member), "grantor": roleOID(b, m.Grantor), "admin_option": m.Admin})
 		}
 	case "pg_stat_activity":
 		b.statActivity(row)
@@ -388,7 +395,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			if f.UDF.IsAggregate() {
 				kind = "a"
 			}
-			row(map[string]types.Datum{"oid": int64(f.OID), "proname": f.UDF.Name, "pronamespace": schemaOID(b, f.Schema), "proowner": int64(publicOwnerOID),
+			row(map[string]types.Datum{"oid": int64(f.OID), "proname": f.UDF.Name, "pronamespace": schemaOID(b, f.Schema), "proowner": b.ownerOID(f.OID, catalog.KindFunction), "proacl": b.aclText(f.OID, catalog.KindFunction),
 				"prokind": kind, "prorettype": int64(f.UDF.Result.OID()), "pronargs": int64(len(f.UDF.Args)), "proretset": f.UDF.IsTable(),
 				"prosrc": f.UDF.Export, "proargnames": nil})
 		}
@@ -760,4 +767,46 @@ func (b *Binder) timeZoneName() string {
 		return "UTC"
 	}
 	return b.Env.ZoneName
+}
+
+// roleRow is a role's pg_roles / pg_authid row (without the password).
+func roleRow(r catalog.Role) map[string]types.Datum {
+	limit := int64(-1)
+	if r.ConnLimit != nil {
+		limit = int64(*r.ConnLimit)
+	}
+	return map[string]types.Datum{"oid": int64(r.OID), "rolname": r.Name, "rolsuper": r.Superuser, "rolinherit": !r.NoInherit,
+		"rolcreaterole": r.CreateRole, "rolcreatedb": r.CreateDB, "rolcanlogin": r.Login, "rolreplication": r.Replication,
+		"rolbypassrls": r.BypassRLS, "rolconnlimit": limit, "rolvaliduntil": validUntil(r), "rolpassword": nil, "rolconfig": nil}
+}
+
+// validUntil is VALID UNTIL as a timestamptz datum (NULL: no limit).
+func validUntil(r catalog.Role) types.Datum {
+	if r.ValidUntil == nil {
+		return nil
+	}
+	return r.ValidUntil.UnixMicro()
+}
+
+// roleOID is a role's OID by name (0 for PUBLIC or a dropped role).
+func roleOID(b *Binder, name string) types.Datum {
+	if r, ok := b.Cat.Role(name); ok {
+		return int64(r.OID)
+	}
+	return int64(0)
+}
+
+// ownerOID is an object's owner as pg_class.relowner & co. show it.
+func (b *Binder) ownerOID(oid uint32, kind catalog.ObjectKind) types.Datum {
+	return roleOID(b, b.Cat.Privileges(oid, kind).Owner)
+}
+
+// aclText is an object's ACL as aclitem[] text, NULL while it has the
+// default one (as PostgreSQL shows it).
+func (b *Binder) aclText(oid uint32, kind catalog.ObjectKind) types.Datum {
+	p := b.Cat.Privileges(oid, kind)
+	if !p.Explicit {
+		return nil
+	}
+	return catalog.FormatACL(p.ACL)
 }

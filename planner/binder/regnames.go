@@ -76,18 +76,8 @@ func (b *Binder) regName(t types.T, oid int64) string {
 			}
 		}
 	case types.RegRoleT.PG:
-		if oid == publicOwnerOID {
-			return "weft"
-		}
-		others := 0
-		for _, r := range b.Cat.Roles() {
-			if r.Name == "weft" {
-				continue
-			}
-			if oid == publicOwnerOID+1+int64(others) {
-				return r.Name
-			}
-			others++
+		if r, ok := b.Cat.RoleByOID(uint32(oid)); ok {
+			return r.Name
 		}
 	}
 	return strconv.FormatInt(oid, 10)

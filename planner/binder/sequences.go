@@ -78,6 +78,13 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 			if err != nil {
 				return nil, err
 			}
+			need := catalog.PrivUsage | catalog.PrivUpdate
+			if name == "currval" {
+				need = catalog.PrivUsage | catalog.PrivSelect
+			}
+			if err := b.requireAnyOn(q.OID, catalog.KindSequence, q.Schema, q.Name, need); err != nil {
+				return nil, err
+			}
 			if name == "currval" {
 				v, ok := st.Curr[q.OID]
 				if !ok {
@@ -114,6 +121,9 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 		return &logical.Call{Name: name, Args: args, T: types.Int8T, Volatile: true, Kernel: exec.RowKernel(types.Int8T, func(ds []types.Datum) (types.Datum, error) {
 			q, err := b.sequenceArg(t, ds[0])
 			if err != nil {
+				return nil, err
+			}
+			if err := b.requireOn(q.OID, catalog.KindSequence, q.Schema, q.Name, catalog.PrivUpdate); err != nil {
 				return nil, err
 			}
 			called := len(ds) < 3 || ds[2] == true

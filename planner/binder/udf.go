@@ -38,6 +38,9 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 	if f == nil {
 		return nil, true, exec.NoSuchFunction(name, argTypes)
 	}
+	if err := b.requireExecute(cands, f); err != nil {
+		return nil, true, err
+	}
 	var err error
 	for i := range args {
 		switch {
@@ -131,6 +134,9 @@ func (b *Binder) udfAggregate(name string) *exec.AggregateDef {
 		if f == nil {
 			return nil, types.T{}, nil, exec.NoSuchFunction(name, argTypes)
 		}
+		if err := b.requireExecute(aggs, f); err != nil {
+			return nil, types.T{}, nil, err
+		}
 		want := make([]types.T, len(argTypes))
 		for i := range argTypes {
 			want[i] = f.Args[i]
@@ -176,6 +182,20 @@ func (w *wasmAcc) Finish(ec *exec.EvalContext, ngroups int) (arrow.Array, error)
 }
 
 func (w *wasmAcc) Release() { w.acc.Release() }
+
+// udfTableChecked finds a wasm table function the role may execute.
+func (b *Binder) udfTableChecked(name string) (*udf.Function, error) {
+	schema, fname := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, fname = name[:i], name[i+1:]
+	}
+	cands := b.Cat.LookupFunctions(schema, fname, b.SearchPath)
+	f := b.udfTable(name)
+	if f == nil {
+		return nil, nil
+	}
+	return f, b.requireExecute(cands, f)
+}
 
 // udfTable finds a wasm table function by name.
 func (b *Binder) udfTable(name string) *udf.Function {

@@ -91,6 +91,9 @@ const (
 	Internal                             = "XX000"
 	DataCorrupted                        = "XX001"
 	IndexCorrupted                       = "XX002"
+	ReservedName                         = "42939"
+	InvalidAuthorization                 = "28000"
+	InvalidGrantOperation                = "0LP01"
 )
 
 // Error is a SQL error. Position is 1-based (0 means "no position").

@@ -31,6 +31,16 @@
     (loop $forever
       br $forever)
     local.get 0)
+  ;; stash keeps a value in linear memory, peek reads it back: what one
+  ;; caller leaves there must not reach another session or role
+  (func (export "stash") (param i64) (result i64)
+    i32.const 1024
+    local.get 0
+    i64.store
+    local.get 0)
+  (func (export "peek") (param i64) (result i64)
+    i32.const 1024
+    i64.load)
   (func (export "hog") (param i64) (result i64)
     (loop $more
       i32.const 16
