@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"github.com/weftdb/weft/catalog"
 	"slices"
 	"sync"
 	"time"
@@ -153,9 +154,6 @@ func (s *Session) snapshot() exec.BackendActivity {
 		state = "idle in transaction (aborted)"
 	}
 	user := s.act.user
-	if user == "" {
-		user = bootstrapRole
-	}
 	return exec.BackendActivity{PID: s.act.pid, Database: "weft", User: user, AppName: s.act.appName,
 		ClientAddr: s.act.clientAddr, BackendStart: s.act.backendStart, QueryStart: s.act.queryStart,
 		StateChange: s.act.stateChange, State: state, Query: s.act.query, BackendType: s.act.backendType}
@@ -168,7 +166,7 @@ func (b sessionBackends) Activity() []exec.BackendActivity {
 	var out []exec.BackendActivity
 	for _, other := range b.s.db.backends.sessions() {
 		a := other.snapshot()
-		if !mayWatch(b.s.user, other.roleName()) {
+		if !mayWatch(b.s.db.cat, b.s.currentRole(), other.roleName()) {
 			a = exec.BackendActivity{PID: a.PID, Database: a.Database, User: a.User, AppName: a.AppName,
 				Query: "<insufficient privilege>", Restricted: true}
 		}
@@ -178,15 +176,18 @@ func (b sessionBackends) Activity() []exec.BackendActivity {
 }
 
 // mayWatch is PostgreSQL's rule for what pg_stat_activity shows: a
-// superuser sees every session's activity, other roles their own.
-func mayWatch(viewer, target string) bool { return isSuperuser(viewer) || viewer == target }
+// superuser sees every session's activity, other roles those of roles
+// they are members of (their own).
+func mayWatch(cat *catalog.Catalog, viewer, target string) bool {
+	return viewer == target || cat.IsMemberOfRole(viewer, target)
+}
 
 func (b sessionBackends) Signal(pid int64, terminate bool) (bool, error) {
 	target := b.s.db.backends.lookup(int32(pid))
 	if target == nil || int64(int32(pid)) != pid {
 		return false, nil
 	}
-	if err := maySignal(b.s.user, target.roleName(), terminate); err != nil {
+	if err := maySignal(b.s.db.cat, b.s.currentRole(), target.roleName(), terminate); err != nil {
 		return false, err
 	}
 	target.signal(terminate)
@@ -216,29 +217,20 @@ func (s *Session) signal(terminate bool) {
 	}
 }
 
-// bootstrapRole is the role Weft creates a database with; it is the one
-// superuser (pg_roles shows it with rolsuper), as Weft's roles carry no
-// superuser attribute yet.
-const bootstrapRole = "weft"
-
-// isSuperuser: the bootstrap role, and embedded sessions that never set a
-// role (the program that opened the database owns it).
-func isSuperuser(role string) bool { return role == "" || role == bootstrapRole }
-
 // maySignal is PostgreSQL's rule for pg_cancel_backend and
 // pg_terminate_backend: a superuser may signal anyone; others only
 // sessions of their own role, never a superuser's.
-func maySignal(caller, target string, terminate bool) error {
-	if isSuperuser(caller) {
+func maySignal(cat *catalog.Catalog, caller, target string, terminate bool) error {
+	if cat.IsSuperuser(caller) {
 		return nil
 	}
-	if isSuperuser(target) {
+	if cat.IsSuperuser(target) {
 		if terminate {
 			return sqlerr.New(sqlerr.InsufficientPrivilege, "must be a superuser to terminate superuser process")
 		}
 		return sqlerr.New(sqlerr.InsufficientPrivilege, "must be a superuser to cancel superuser query")
 	}
-	if caller != target {
+	if caller != target && !cat.IsMemberOfRole(caller, target) && !cat.IsMemberOfRole(caller, "pg_signal_backend") {
 		if terminate {
 			return sqlerr.New(sqlerr.InsufficientPrivilege, "must be a member of the role whose process is being terminated or member of pg_signal_backend")
 		}

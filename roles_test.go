@@ -81,10 +81,15 @@ func TestCatalogFromBeforePrivilegesOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sc map[string]any
-	if err := json.Unmarshal(raw, &sc); err != nil {
+	// the catalog itself, out of its checksummed wrapper: a catalog from
+	// before privileges is also from before checksums
+	var wrapper struct {
+		Catalog map[string]any `json:"catalog"`
+	}
+	if err := json.Unmarshal(raw, &wrapper); err != nil {
 		t.Fatal(err)
 	}
+	sc := wrapper.Catalog
 	// the old form: roles with a name, LOGIN and a verifier only
 	sc["roles"] = []map[string]any{{"Name": "admin", "Login": true, "Verifier": ""}}
 	delete(sc, "privileges")

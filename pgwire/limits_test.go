@@ -296,7 +296,7 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 // TestAcceptSurvivesDescriptorExhaustion: EMFILE from accept makes the
 // server wait and retry, not stop serving.
 func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
-	db, err := weft.Open(weft.Options{})
+	db, err := weft.Open(weft.Options{BootstrapRole: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +502,11 @@ func TestSignalPermissions(t *testing.T) {
 	as := func(user string) *pgx.Conn {
 		return connect(t, strings.Replace(url, "tester@", user+"@", 1), pgx.QueryExecModeSimpleProtocol)
 	}
-	alice, alice2, bob, super := as("alice"), as("alice"), as("bob"), as("weft")
+	super := as("tester") // the bootstrap superuser of startServer
+	if _, err := super.Exec(ctx, "CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	alice, alice2, bob := as("alice"), as("alice"), as("bob")
 	for _, tc := range []struct {
 		caller  *pgx.Conn
 		target  *pgx.Conn
