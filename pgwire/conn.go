@@ -118,8 +118,11 @@ func (c *conn) startup() (bool, error) {
 			if err := c.authenticate(); err != nil {
 				return false, nil
 			}
+			if err := c.srv.register(c); err != nil {
+				c.fatal(sqlerr.Wrap(err))
+				return false, nil
+			}
 			c.sess = c.srv.db.NewSession()
-			c.srv.register(c)
 			c.sess.SetIdentity(c.user, int32(c.pid))
 			c.backend.Send(&pgproto3.AuthenticationOk{})
 			status := map[string]string{

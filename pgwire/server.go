@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // ServerVersion is what clients read as server_version: psql and pgjdbc
@@ -81,15 +82,28 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-func (s *Server) register(c *conn) {
+func (s *Server) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// CONNECTION LIMIT, which superusers are not held to (as in PostgreSQL)
+	if r, ok := s.db.Role(c.user); ok && r.ConnLimit != nil && !r.Superuser {
+		n := 0
+		for _, other := range s.conns {
+			if other.user == c.user {
+				n++
+			}
+		}
+		if n >= int(*r.ConnLimit) {
+			return sqlerr.New(sqlerr.TooManyConnections, "too many connections for role \"%s\"", c.user)
+		}
+	}
 	c.pid = s.nextPID
 	s.nextPID++
 	var b [4]byte
 	rand.Read(b[:])
 	c.secret = binary.BigEndian.Uint32(b[:])
 	s.conns[c.pid] = c
+	return nil
 }
 
 func (s *Server) unregister(c *conn) {
@@ -114,7 +128,17 @@ func (s *Server) handle(nc net.Conn) {
 	c := &conn{srv: s, stmts: map[string]*statement{}, portals: map[string]*portal{}}
 	c.attach(nc)
 	defer func() { c.raw.Close() }()
+	// a connection registered during startup counts (CONNECTION LIMIT,
+	// cancel requests) until it ends, however startup went
+	defer func() {
+		if c.pid != 0 {
+			s.unregister(c)
+		}
+	}()
 	ok, err := c.startup()
+	if c.sess != nil {
+		defer c.sess.Close()
+	}
 	if err != nil {
 		if !errors.Is(err, io.EOF) {
 			s.logf("connection from %s: startup failed: %v", nc.RemoteAddr(), err)
@@ -124,8 +148,6 @@ func (s *Server) handle(nc net.Conn) {
 	if !ok {
 		return
 	}
-	defer s.unregister(c)
-	defer c.sess.Close()
 	s.logf("connection from %s: user=%s database=%s pid=%d", nc.RemoteAddr(), c.user, c.database, c.pid)
 	if err := c.serve(); err != nil && !errors.Is(err, io.EOF) {
 		s.logf("connection pid=%d: %v", c.pid, err)

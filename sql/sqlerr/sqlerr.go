@@ -86,6 +86,7 @@ const (
 	ActiveTransaction                    = "25001"
 	Internal                             = "XX000"
 	ReservedName                         = "42939"
+	TooManyConnections                   = "53300"
 	InvalidAuthorization                 = "28000"
 	InvalidGrantOperation                = "0LP01"
 )
