@@ -573,7 +573,7 @@ func (s *Session) reassignOwned(st *pg.ReassignOwnedStmt) (*Result, error) {
 		}
 	}
 	if s.tx != nil {
-		all := s.db.cat.StoredPrivileges(func(uint32) bool { return true })
+		all := s.db.cat.StoredPrivileges()
 		snaps := make([]catalog.PrivilegesSnapshot, len(all))
 		for i, p := range all {
 			snaps[i] = s.db.cat.SnapshotPrivileges(p.OID)
