@@ -624,3 +624,39 @@ func (c *Catalog) HasPrivilegesEntry(oid uint32) bool {
 	_, ok := c.privs[oid]
 	return ok
 }
+
+// OwnedBy lists the live objects a role owns: kind, schema and name
+// (functions by OID, as names do not pick an overload).
+func (c *Catalog) OwnedBy(role string) []ObjectPrivileges {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	live := c.liveOIDs()
+	var out []ObjectPrivileges
+	for _, p := range c.privs {
+		if p.Owner == role && live[p.OID] {
+			out = append(out, *p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OID > out[j].OID }) // newest first
+	return out
+}
+
+// RevokeAllFrom takes away every privilege granted to a role (DROP
+// OWNED): its ACL entries, on every object.
+func (c *Catalog) RevokeAllFrom(role string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for oid, p := range c.privs {
+		if !p.Explicit {
+			continue
+		}
+		next := *p
+		next.ACL = nil
+		for _, it := range p.ACL {
+			if it.Grantee != role {
+				next.ACL = append(next.ACL, it)
+			}
+		}
+		c.privs[oid] = &next
+	}
+}
