@@ -319,9 +319,7 @@ func (st *store) commit(db *DB) error {
 	}
 	sc.Roles = db.cat.StoredRoles()
 	sc.Members = db.cat.Memberships()
-	sc.Privileges = db.cat.StoredPrivileges(func(oid uint32) bool {
-		return oid == 2200 || oid == databaseOID || db.cat.ObjectExists(oid, 0)
-	})
+	sc.Privileges = db.cat.StoredPrivileges()
 	sc.Types = db.cat.Types()
 	for _, q := range db.cat.Sequences() {
 		sc.Sequences = append(sc.Sequences, q.Stored())

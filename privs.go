@@ -1,11 +1,14 @@
 package weft
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/udf"
 )
@@ -573,7 +576,7 @@ func (s *Session) reassignOwned(st *pg.ReassignOwnedStmt) (*Result, error) {
 		}
 	}
 	if s.tx != nil {
-		all := s.db.cat.StoredPrivileges(func(uint32) bool { return true })
+		all := s.db.cat.StoredPrivileges()
 		snaps := make([]catalog.PrivilegesSnapshot, len(all))
 		for i, p := range all {
 			snaps[i] = s.db.cat.SnapshotPrivileges(p.OID)
@@ -588,4 +591,104 @@ func (s *Session) reassignOwned(st *pg.ReassignOwnedStmt) (*Result, error) {
 		s.db.cat.ReassignOwned(name, to)
 	}
 	return &Result{Tag: "REASSIGN OWNED"}, nil
+}
+
+// dropOwned runs DROP OWNED BY role, …: it drops what the roles own (as
+// the matching DROP statements would, views before tables, schemas last)
+// and revokes what was granted to them.
+func (s *Session) dropOwned(ctx context.Context, st *pg.DropOwnedStmt) (*Result, error) {
+	var roles []string
+	for _, n := range st.Roles {
+		name, err := s.roleSpecName(n.GetRoleSpec())
+		if err != nil {
+			return nil, err
+		}
+		r, ok := s.db.cat.Role(name)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", name)
+		}
+		if r.Bootstrap {
+			return nil, sqlerr.New(sqlerr.DependentObjects, "cannot drop objects owned by role %s because they are required by the database system", name)
+		}
+		if !s.db.cat.HasPrivsOfRole(s.currentRole(), name) {
+			return nil, denied("permission denied to drop objects")
+		}
+		roles = append(roles, name)
+	}
+	behavior := " RESTRICT"
+	if st.Behavior == pg.DropBehavior_DROP_CASCADE {
+		behavior = " CASCADE"
+	}
+	for _, role := range roles {
+		for _, sql := range s.dropOwnedStatements(role, behavior) {
+			if err := s.runInternal(ctx, sql); err != nil {
+				return nil, err
+			}
+		}
+		s.db.cat.RevokeAllFrom(role)
+	}
+	return &Result{Tag: "DROP OWNED"}, nil
+}
+
+// dropOwnedStatements are the DROP statements for what a role owns, in
+// an order that drops dependents first.
+func (s *Session) dropOwnedStatements(role, behavior string) []string {
+	rank := map[catalog.ObjectKind]int{catalog.KindView: 0, catalog.KindFunction: 1, catalog.KindTable: 2, catalog.KindSequence: 3, catalog.KindSchema: 4}
+	owned := s.db.cat.OwnedBy(role)
+	sort.SliceStable(owned, func(i, j int) bool { return rank[owned[i].Kind] < rank[owned[j].Kind] })
+	var out []string
+	for _, p := range owned {
+		kind, schema, name, ok := s.db.cat.ObjectByOID(p.OID)
+		if !ok {
+			continue
+		}
+		qualified := quoteIdent(schema) + "." + quoteIdent(name)
+		switch kind {
+		case catalog.KindView:
+			out = append(out, "DROP VIEW IF EXISTS "+qualified)
+		case catalog.KindTable:
+			out = append(out, "DROP TABLE IF EXISTS "+qualified+behavior)
+		case catalog.KindSequence:
+			if q, ok := s.db.cat.SequenceByOID(p.OID); ok && q.OwnedBy != "" {
+				continue // it goes with its table
+			}
+			out = append(out, "DROP SEQUENCE IF EXISTS "+qualified)
+		case catalog.KindFunction:
+			if sig := s.functionSignature(p.OID); sig != "" {
+				out = append(out, "DROP FUNCTION IF EXISTS "+quoteIdent(schema)+"."+sig)
+			}
+		case catalog.KindSchema:
+			out = append(out, "DROP SCHEMA IF EXISTS "+quoteIdent(name)+behavior)
+		}
+	}
+	return out
+}
+
+// functionSignature is name(argtypes) for DROP FUNCTION.
+func (s *Session) functionSignature(oid uint32) string {
+	for _, f := range s.db.cat.Functions() {
+		if f.OID == oid {
+			return f.UDF.Signature()
+		}
+	}
+	return ""
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// runInternal runs statements the session makes up itself (DROP OWNED's
+// drops) with the session's identity and checks.
+func (s *Session) runInternal(ctx context.Context, sql string) error {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		return err
+	}
+	for _, st := range stmts {
+		res, err := s.runStmt(ctx, sql, st)
+		if err != nil {
+			return err
+		}
+		res.Release()
+	}
+	return nil
 }

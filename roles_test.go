@@ -383,3 +383,20 @@ func TestGrantsInTransactionBlocks(t *testing.T) {
 	}
 	wantCode(t, asRole(db, "bob"), "SELECT * FROM t", sqlerr.InsufficientPrivilege)
 }
+
+// TestDropOwnedFunctions: DROP OWNED drops a role's wasm functions too,
+// so the role can then be dropped.
+func TestDropOwnedFunctions(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, t.TempDir(), mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	mustExec(t, s, "CREATE ROLE app; GRANT CREATE ON SCHEMA public TO app")
+	mustExec(t, asRole(db, "app"), "CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' IMMUTABLE")
+	wantCode(t, s, "DROP ROLE app", sqlerr.DependentObjects)
+	wantCode(t, s, "BEGIN; DROP OWNED BY app", sqlerr.ActiveTransaction)
+	mustExec(t, s, "ROLLBACK; DROP OWNED BY app; DROP ROLE app")
+	if got := rows(t, s, "SELECT count(*) FROM pg_proc WHERE proname = 'add'"); len(got) != 1 || got[0] != "0" {
+		t.Errorf("the function is still there: %v", got)
+	}
+}

@@ -114,6 +114,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.alterOwner(n.AlterOwnerStmt)
 	case *pg.Node_ReassignOwnedStmt:
 		return s.reassignOwned(n.ReassignOwnedStmt)
+	case *pg.Node_DropOwnedStmt:
+		return s.dropOwned(ctx, n.DropOwnedStmt)
 	case *pg.Node_VariableSetStmt:
 		return s.set(n.VariableSetStmt)
 	case *pg.Node_VariableShowStmt:

@@ -208,7 +208,7 @@ func (s *Session) ddlInTransaction(raw *pg.RawStmt) error {
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
 	case *pg.Node_AlterSeqStmt,
 		*pg.Node_CreateSchemaStmt, *pg.Node_CreateFunctionStmt, *pg.Node_DefineStmt, *pg.Node_CallStmt,
-		*pg.Node_CreateRoleStmt, *pg.Node_AlterRoleStmt, *pg.Node_DropRoleStmt, *pg.Node_VacuumStmt:
+		*pg.Node_CreateRoleStmt, *pg.Node_AlterRoleStmt, *pg.Node_DropRoleStmt, *pg.Node_VacuumStmt, *pg.Node_DropOwnedStmt:
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")
 	}
 	return nil

@@ -246,7 +246,10 @@ func (c *Catalog) privsOf(oid uint32, kind ObjectKind) ObjectPrivileges {
 	return ObjectPrivileges{OID: oid, Kind: kind, Owner: owner}
 }
 
-const publicSchemaOID = 2200
+const (
+	publicSchemaOID     = 2200
+	databaseOIDForNames = 16384 // the one database (pg_database)
+)
 
 // publicSchemaPrivileges are PostgreSQL 15's for the public schema:
 // owned by pg_database_owner, USAGE for PUBLIC and no CREATE.
@@ -398,14 +401,15 @@ func (c *Catalog) IsOwner(role string, oid uint32, kind ObjectKind) bool {
 	return c.memberOf(role, c.privsOf(oid, kind).Owner, true)
 }
 
-// StoredPrivileges lists the entries a data directory keeps, for objects
-// that still exist.
-func (c *Catalog) StoredPrivileges(exists func(oid uint32) bool) []ObjectPrivileges {
+// StoredPrivileges lists the entries a data directory keeps: those of
+// objects that still exist (the database's too).
+func (c *Catalog) StoredPrivileges() []ObjectPrivileges {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	live := c.liveOIDs()
 	out := make([]ObjectPrivileges, 0, len(c.privs))
 	for _, p := range c.privs {
-		if exists(p.OID) {
+		if live[p.OID] || p.Kind == KindDatabase {
 			out = append(out, *p)
 		}
 	}
@@ -431,9 +435,11 @@ func (c *Catalog) dependentsOf(role string) []string {
 		oids = append(oids, oid)
 	}
 	sort.Slice(oids, func(i, j int) bool { return oids[i] < oids[j] })
+	names := c.objectNames()
+	names[databaseOIDForNames] = "weft"
 	for _, oid := range oids {
 		p := c.privs[oid]
-		name := c.objectName(p.OID, p.Kind)
+		name := names[oid]
 		if name == "" {
 			continue // dropped
 		}
@@ -451,55 +457,52 @@ func (c *Catalog) dependentsOf(role string) []string {
 	return out
 }
 
-// objectName names an existing object by OID ("" when it is gone).
-// Callers hold c.mu.
-func (c *Catalog) objectName(oid uint32, kind ObjectKind) string {
-	if kind == KindDatabase {
-		return "weft"
-	}
+// liveOIDs are the OIDs of every schema and object with privileges, in
+// one pass (persisting must not look each entry up). Callers hold c.mu.
+func (c *Catalog) liveOIDs() map[uint32]bool {
+	live := map[uint32]bool{}
 	for _, s := range c.schemas {
-		if s.OID == oid {
-			return s.Name
-		}
+		live[s.OID] = true
 		for _, t := range s.Tables {
-			if t.OID == oid {
-				return t.Name
-			}
+			live[t.OID] = true
 		}
 		for _, v := range s.Views {
-			if v.OID == oid {
-				return v.Name
-			}
+			live[v.OID] = true
 		}
 		for _, q := range s.Sequences {
-			if q.OID == oid {
-				return q.Name
-			}
+			live[q.OID] = true
 		}
 		for _, fs := range s.Funcs {
 			for _, f := range fs {
-				if f.OID == oid {
-					return f.UDF.Signature()
-				}
+				live[f.OID] = true
 			}
 		}
 	}
-	return ""
+	return live
 }
 
-// ObjectExists reports whether an OID names a live object.
-func (c *Catalog) ObjectExists(oid uint32, kind ObjectKind) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.objectName(oid, kind) != ""
-}
-
-// HasPrivilegesEntry reports whether an object has a recorded owner.
-func (c *Catalog) HasPrivilegesEntry(oid uint32) bool {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	_, ok := c.privs[oid]
-	return ok
+// objectNames names every live object by OID, as DROP ROLE's details
+// do (a function with its signature). Callers hold c.mu.
+func (c *Catalog) objectNames() map[uint32]string {
+	names := map[uint32]string{}
+	for _, s := range c.schemas {
+		names[s.OID] = s.Name
+		for _, t := range s.Tables {
+			names[t.OID] = t.Name
+		}
+		for _, v := range s.Views {
+			names[v.OID] = v.Name
+		}
+		for _, q := range s.Sequences {
+			names[q.OID] = q.Name
+		}
+		for _, fs := range s.Funcs {
+			for _, f := range fs {
+				names[f.OID] = f.UDF.Signature()
+			}
+		}
+	}
+	return names
 }
 
 // ObjectByOID finds an object's kind, schema and name by OID.
@@ -562,8 +565,9 @@ func mergeACL(acl []ACLItem) []ACLItem {
 func (c *Catalog) ReassignOwned(from, to string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	live := c.liveOIDs()
 	for _, p := range c.privs {
-		if p.Owner != from || c.objectName(p.OID, p.Kind) == "" {
+		if p.Owner != from || !live[p.OID] {
 			continue
 		}
 		next := *p
@@ -611,4 +615,48 @@ func (c *Catalog) RestorePrivilegesSnapshot(s PrivilegesSnapshot) {
 		return
 	}
 	c.setPrivs(s.entry)
+}
+
+// HasPrivilegesEntry reports whether an object has a recorded owner.
+func (c *Catalog) HasPrivilegesEntry(oid uint32) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.privs[oid]
+	return ok
+}
+
+// OwnedBy lists the live objects a role owns: kind, schema and name
+// (functions by OID, as names do not pick an overload).
+func (c *Catalog) OwnedBy(role string) []ObjectPrivileges {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	live := c.liveOIDs()
+	var out []ObjectPrivileges
+	for _, p := range c.privs {
+		if p.Owner == role && live[p.OID] {
+			out = append(out, *p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OID > out[j].OID }) // newest first
+	return out
+}
+
+// RevokeAllFrom takes away every privilege granted to a role (DROP
+// OWNED): its ACL entries, on every object.
+func (c *Catalog) RevokeAllFrom(role string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for oid, p := range c.privs {
+		if !p.Explicit {
+			continue
+		}
+		next := *p
+		next.ACL = nil
+		for _, it := range p.ACL {
+			if it.Grantee != role {
+				next.ACL = append(next.ACL, it)
+			}
+		}
+		c.privs[oid] = &next
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,6 +37,7 @@ func authServerWith(t *testing.T, cfg Config) string {
 		"CREATE ROLE nologin PASSWORD 'pw'",
 		"CREATE ROLE expired LOGIN PASSWORD 'pw' VALID UNTIL '2001-01-01'",
 		"CREATE ROLE current LOGIN PASSWORD 'pw' VALID UNTIL 'infinity'",
+		"CREATE ROLE limited LOGIN CONNECTION LIMIT 1",
 	} {
 		if _, err := s.Exec(context.Background(), sql); err != nil {
 			t.Fatalf("%s: %v", sql, err)
@@ -227,4 +229,33 @@ func TestSCRAMMockAuthentication(t *testing.T) {
 		aliceErr.Code != "28P01" || aliceErr.Message != `password authentication failed for user "alice"` {
 		t.Errorf("errors differ from a wrong password's: %+v / %+v", ghostErr, aliceErr)
 	}
+}
+
+// TestConnectionLimit: a role's CONNECTION LIMIT holds (53300), and a
+// closed connection frees its place.
+func TestConnectionLimit(t *testing.T) {
+	addr := authServer(t, AuthTrust)
+	ctx := context.Background()
+	url := fmt.Sprintf("postgres://limited@%s/weft?sslmode=disable", addr)
+	first, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgx.Connect(ctx, url)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "53300" {
+		t.Errorf("second connection: want 53300, got %v", err)
+	}
+	first.Close(ctx)
+	var again *pgx.Conn
+	for i := 0; i < 100; i++ { // the server notices the close shortly
+		if again, err = pgx.Connect(ctx, url); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("after closing the first: %v", err)
+	}
+	again.Close(ctx)
 }

@@ -153,7 +153,10 @@ func (c *conn) startup() (bool, error) {
 			c.frames.expect(false, c.srv.cfg.MaxMessageSize)
 			c.sess = c.srv.db.NewSession()
 			c.sess.SetClient(c.raw.RemoteAddr().String(), c.terminate)
-			c.srv.register(c)
+			if err := c.srv.register(c); err != nil {
+				c.fatal(sqlerr.Wrap(err))
+				return false, nil
+			}
 			c.sess.SetIdentity(c.user, int32(c.pid))
 			c.sess.SetServerSetting("max_connections", fmt.Sprint(c.srv.cfg.MaxConnections))
 			c.backend.Send(&pgproto3.AuthenticationOk{})

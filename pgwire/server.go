@@ -153,15 +153,29 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-// register files c under its session's process id for CancelRequest.
-func (s *Server) register(c *conn) {
+// register files c under its session's process id for CancelRequest,
+// refusing it past its role's CONNECTION LIMIT (which superusers are not
+// held to, as in PostgreSQL).
+func (s *Server) register(c *conn) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r, ok := s.db.Role(c.user); ok && r.ConnLimit != nil && !r.Superuser {
+		n := 0
+		for _, other := range s.conns {
+			if other.user == c.user {
+				n++
+			}
+		}
+		if n >= int(*r.ConnLimit) {
+			return sqlerr.New(sqlerr.TooManyConnections, "too many connections for role \"%s\"", c.user)
+		}
+	}
 	c.pid = uint32(c.sess.BackendPID())
 	var b [4]byte
 	rand.Read(b[:])
 	c.secret = binary.BigEndian.Uint32(b[:])
 	s.conns[c.pid] = c
+	return nil
 }
 
 func (s *Server) unregister(c *conn) {
@@ -191,9 +205,19 @@ func (s *Server) handle(nc net.Conn) {
 			s.release()
 		}
 	}()
+	// a connection registered during startup counts (CONNECTION LIMIT,
+	// cancel requests) until it ends, however startup went
+	defer func() {
+		if c.pid != 0 {
+			s.unregister(c)
+		}
+	}()
 	// the whole startup, authentication included, must finish in time
 	nc.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
 	ok, err := c.startup()
+	if c.sess != nil {
+		defer c.sess.Close()
+	}
 	if err != nil {
 		var tooLong *messageTooLong
 		switch {
@@ -210,8 +234,6 @@ func (s *Server) handle(nc net.Conn) {
 		return
 	}
 	nc.SetDeadline(time.Time{})
-	defer s.unregister(c)
-	defer c.sess.Close()
 	s.logf("connection from %s: user=%s database=%s pid=%d", nc.RemoteAddr(), c.user, c.database, c.pid)
 	if err := c.serve(); err != nil && !errors.Is(err, io.EOF) {
 		s.logf("connection pid=%d: %v", c.pid, err)
