@@ -359,12 +359,14 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 		return sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
 	}
 	if view {
+		s.touchView(v)
 		if err := s.db.cat.DropView(v.Schema, v.Name); err != nil {
 			return err
 		}
 		s.noteDropped(nil, nil, v)
 		return nil
 	}
+	s.touchTable(t, true)
 	snap := t.Snapshot()
 	if err := s.db.cat.DropTable(t.Schema, t.Name); err != nil {
 		snap.Release()
@@ -393,8 +395,21 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, old, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
+	if old != nil && st.Replace {
+		s.touchView(old)
+	}
 	if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil {
 		return nil, err
+	}
+	if old != nil && s.tx != nil {
+		// ROLLBACK puts the replaced view back
+		s.tx.undoLater = append(s.tx.undoLater, func() {
+			if _, v, _ := s.db.cat.Lookup(old.Schema, old.Name, nil); v != nil && v.OID == old.OID {
+				_ = s.db.cat.DropView(old.Schema, old.Name)
+				_ = s.db.cat.AttachView(old)
+			}
+		})
 	}
 	return &Result{Tag: "CREATE VIEW"}, nil
 }
@@ -414,6 +429,7 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 			cols = append(cols, ie.IndexElem.Name)
 		}
 	}
+	s.touchTable(t, false)
 	if st.Unique || st.Primary {
 		// a unique index is enforced as a key (it is not used for lookups)
 		if slices.Contains(cols, "") || st.WhereClause != nil {
@@ -527,6 +543,7 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 		for _, t := range sc.Tables {
 			for _, k := range t.Indexes {
 				if k.Name == name {
+					s.touchTable(t, false)
 					if s.tx != nil {
 						dropped := k
 						s.tx.undoLater = append(s.tx.undoLater, func() {
@@ -669,6 +686,7 @@ func (s *Session) comment(st *pg.CommentStmt) (*Result, error) {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", column, t.Name)
 		}
 	}
+	s.touchTable(t, false)
 	old := setComment(t, i, st.Comment)
 	if s.tx != nil {
 		s.tx.undoLater = append(s.tx.undoLater, func() { setComment(t, i, old) })

@@ -128,6 +128,11 @@ func (s *Session) createSequence(st *pg.CreateSeqStmt) (*Result, error) {
 	}
 	res := &Result{Tag: "CREATE SEQUENCE"}
 	if created {
+		if err := s.claimName(q.Schema, q.Name); err != nil {
+			s.db.cat.DropSequence(q.Schema, q.Name)
+			return nil, err
+		}
+		s.noteCreated(q.OID)
 		s.undoCreate(func() { s.db.cat.DropSequence(q.Schema, q.Name) })
 	}
 	if !created {
@@ -185,6 +190,11 @@ func (s *Session) ownedSequence(t *catalog.Table, col int, opts []*pg.Node) erro
 	if _, err := s.db.cat.CreateSequence(q, false, false); err != nil {
 		return err
 	}
+	if err := s.claimName(q.Schema, q.Name); err != nil {
+		s.db.cat.DropSequence(q.Schema, q.Name)
+		return err
+	}
+	s.noteCreated(q.OID)
 	ref := name
 	if t.Schema != "public" {
 		ref = t.Schema + "." + name

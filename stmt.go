@@ -65,7 +65,13 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := s.ddlInTransaction(raw); err != nil {
 		return nil, err
 	}
-	return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+	run := func() (*Result, error) {
+		return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
+	}
+	if s.tx != nil && changesState(raw) && !changesRowsOnly(raw) {
+		return s.creatingObjects(run)
+	}
+	return run()
 }
 
 // runStmt runs one statement.
@@ -123,7 +129,12 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.vacuum(n.VacuumStmt)
 	case *pg.Node_CheckPointStmt:
 		// the commit that follows every statement that is not a logged
-		// append folds the write-ahead log into segments
+		// append folds the write-ahead log into segments; inside a block,
+		// where statements store nothing, it commits here (what is stored
+		// leaves the block out)
+		if s.tx != nil {
+			return &Result{Tag: "CHECKPOINT"}, s.db.persist()
+		}
 		return &Result{Tag: "CHECKPOINT"}, nil
 	case *pg.Node_CopyStmt:
 		return s.copyFile(ctx, n.CopyStmt)

@@ -39,9 +39,11 @@ func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 		}
 		def.Labels = append(def.Labels, label)
 	}
-	if err := s.db.cat.CreateType(&catalog.UserType{Schema: schema, Name: name, Enum: def}, false); err != nil {
+	u := &catalog.UserType{Schema: schema, Name: name, Enum: def}
+	if err := s.db.cat.CreateType(u, false); err != nil {
 		return nil, err
 	}
+	s.noteCreated(u.OID)
 	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
 	return &Result{Tag: "CREATE TYPE"}, nil
 }
@@ -89,6 +91,7 @@ func (s *Session) createDomain(env *exec.Env, st *pg.CreateDomainStmt) (*Result,
 	if err := s.db.cat.CreateType(u, false); err != nil {
 		return nil, err
 	}
+	s.noteCreated(u.OID)
 	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
 	return &Result{Tag: "CREATE DOMAIN"}, nil
 }

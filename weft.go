@@ -54,6 +54,9 @@ type DB struct {
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.
 	installMu sync.RWMutex
+	// blocks are the open transaction blocks' catalog changes, which no
+	// checkpoint stores before their COMMIT (blockddl.go)
+	blocks openBlocks
 	// betweenInstalls, for tests, runs between the tables a COMMIT
 	// installs.
 	betweenInstalls func()
@@ -153,8 +156,7 @@ type Session struct {
 func (s *Session) Close() {
 	s.closeCursors()
 	if s.tx != nil {
-		s.rollbackBlock()
-		s.db.persist()
+		s.rollbackBlock() // nothing of the block is on disk
 	}
 	s.dropTempSchema()
 }
