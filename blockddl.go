@@ -399,3 +399,44 @@ func (s *Session) claimName(schema, name string) error {
 		WithDetail("A transaction block that dropped or renamed a relation of that name is still open.").
 		WithHint("Retry once that transaction has ended.")
 }
+
+// heldBy reports whether an open block other than self created table
+// oid (or is creating it), or changed it: any change when ddl is set (a
+// definition change of another session would be stored under the
+// block's image of the table and lost with it), else one that rewrote or
+// dropped its rows (rows written meanwhile would not be stored until the
+// block commits, and ROLLBACK puts the old rows back).
+func (o *openBlocks) heldBy(oid uint32, self *blockChanges, ddl bool) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.list {
+		if c == self {
+			continue
+		}
+		if c.hides(oid) {
+			return true
+		}
+		if b := c.tables[oid]; b != nil && (ddl || b.rewritten) {
+			return true
+		}
+	}
+	return false
+}
+
+// notHeld refuses to change table t (its rows, or with ddl its
+// definition) while another open block holds it (heldBy): PostgreSQL
+// would wait for that block to end, Weft does not wait. A writer checks
+// while it holds t's lock, which a block holds when it registers a
+// change, so the two cannot cross.
+func (s *Session) notHeld(t *catalog.Table, ddl bool) error {
+	var self *blockChanges
+	if s.tx != nil {
+		self = s.tx.changes
+	}
+	if !s.db.blocks.heldBy(t.OID, self, ddl) {
+		return nil
+	}
+	return sqlerr.New(sqlerr.LockNotAvailable, "could not obtain lock on relation \"%s\"", t.Name).
+		WithDetail("A transaction block that created or altered it is still open.").
+		WithHint("Retry once that transaction has ended.")
+}

@@ -366,6 +366,9 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 		s.noteDropped(nil, nil, v)
 		return nil
 	}
+	if err := s.notHeld(t, true); err != nil {
+		return err
+	}
 	s.touchTable(t, true)
 	snap := t.Snapshot()
 	if err := s.db.cat.DropTable(t.Schema, t.Name); err != nil {
@@ -428,6 +431,9 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 		if ok {
 			cols = append(cols, ie.IndexElem.Name)
 		}
+	}
+	if err := s.notHeld(t, true); err != nil {
+		return nil, err
 	}
 	s.touchTable(t, false)
 	if st.Unique || st.Primary {
@@ -512,6 +518,14 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		}
 	}
 	for _, t := range tables {
+		t.Lock()
+		err := s.notHeld(t, false)
+		t.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range tables {
 		s.noteWrite(t)
 		t.Lock()
 		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil)
@@ -543,6 +557,9 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 		for _, t := range sc.Tables {
 			for _, k := range t.Indexes {
 				if k.Name == name {
+					if err := s.notHeld(t, true); err != nil {
+						return err
+					}
 					s.touchTable(t, false)
 					if s.tx != nil {
 						dropped := k
@@ -561,6 +578,9 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				}
 				if s.tx != nil {
 					return sqlerr.New(sqlerr.ActiveTransaction, "DROP INDEX of a unique index cannot run inside a transaction block yet")
+				}
+				if err := s.notHeld(t, true); err != nil {
+					return err
 				}
 				if by := s.keyReferencedBy(t, k.Name); by != "" {
 					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because other objects depend on it", name).WithDetail("constraint " + by + " depends on index " + name)
@@ -685,6 +705,9 @@ func (s *Session) comment(st *pg.CommentStmt) (*Result, error) {
 		if i = t.ColumnIndex(column); i < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", column, t.Name)
 		}
+	}
+	if err := s.notHeld(t, true); err != nil {
+		return nil, err
 	}
 	s.touchTable(t, false)
 	old := setComment(t, i, st.Comment)

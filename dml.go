@@ -340,6 +340,9 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
+	if err := s.notHeld(t, false); err != nil {
+		return 0, nil, err
+	}
 	cur := s.current(t)
 	if filter != nil {
 		kept, err := filter(cur, relabeled)
@@ -425,6 +428,9 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
+	if err := s.notHeld(t, false); err != nil {
+		return 0, err
+	}
 	b := s.newBuilder(env)
 	defer b.Release()
 	op, err := b.Build(plan)

@@ -396,6 +396,9 @@ func (s *Session) runUndos(keep int) {
 // definition and its data as they were. A table the block has written
 // (a private version) cannot be altered there yet.
 func (s *Session) undoAlter(t *catalog.Table) error {
+	if err := s.notHeld(t, true); err != nil {
+		return err
+	}
 	if s.tx == nil {
 		return nil
 	}

@@ -137,6 +137,11 @@ func (s *Session) commitWork() error {
 		t.Lock()
 		defer t.Unlock()
 	}
+	for _, t := range tables {
+		if err := s.notHeld(t, false); err != nil {
+			return err
+		}
+	}
 	added := map[*catalog.Table][]map[string]struct{}{}
 	merged := map[*catalog.Table][][]arrow.Record{}
 	defer func() {
