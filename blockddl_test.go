@@ -170,8 +170,8 @@ func TestBlockHoldsNamesItFreed(t *testing.T) {
 	dir := t.TempDir()
 	db, mem := openWALTest(t, dir)
 	s, o := db.NewSession(), db.NewSession()
-	mustSQL(t, s, `CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); CREATE TABLE r (a int); CREATE VIEW v AS SELECT 1 AS x;
-		BEGIN; DROP TABLE t; ALTER TABLE r RENAME TO r2; DROP VIEW v`)
+	mustSQL(t, s, `CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); CREATE TABLE r (a int); CREATE VIEW v AS SELECT 1 AS x`)
+	mustSQL(t, s, "BEGIN; DROP TABLE t; ALTER TABLE r RENAME TO r2; DROP VIEW v")
 	for _, sql := range []string{
 		"CREATE TABLE t (b text)",
 		"CREATE TABLE r AS SELECT 1 AS a",
@@ -186,11 +186,11 @@ func TestBlockHoldsNamesItFreed(t *testing.T) {
 			}
 			continue
 		}
-		if code := sqlerr.Code(err); code != sqlerr.LockNotAvailable {
+		if code := sqlstate(err); code != sqlerr.LockNotAvailable {
 			t.Errorf("%s while a block holds the name: %v (%s), want 55P03", sql, err, code)
 		}
 	}
-	if err := execSQL(t, o, "ALTER TABLE x RENAME TO t"); sqlerr.Code(err) != sqlerr.LockNotAvailable {
+	if err := execSQL(t, o, "ALTER TABLE x RENAME TO t"); sqlstate(err) != sqlerr.LockNotAvailable {
 		t.Errorf("renaming to a held name: %v, want 55P03", err)
 	}
 	mustSQL(t, o, "CHECKPOINT")
@@ -221,8 +221,8 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 	dir := t.TempDir()
 	db, mem := openWALTest(t, dir)
 	s, o := db.NewSession(), db.NewSession()
-	mustSQL(t, s, `CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); CREATE TABLE c (a int); INSERT INTO c VALUES (5);
-		BEGIN; ALTER TABLE t ADD COLUMN b int DEFAULT 0; CREATE TABLE u (a int); COMMENT ON TABLE c IS 'note'`)
+	mustSQL(t, s, `CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); CREATE TABLE c (a int); INSERT INTO c VALUES (5)`)
+	mustSQL(t, s, "BEGIN; ALTER TABLE t ADD COLUMN b int DEFAULT 0; CREATE TABLE u (a int); COMMENT ON TABLE c IS 'note'")
 	for _, sql := range []string{
 		"INSERT INTO t (a) VALUES (3)",
 		"UPDATE t SET a = a + 1",
@@ -235,7 +235,7 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 		"INSERT INTO u VALUES (1)",
 		"BEGIN; INSERT INTO t (a) VALUES (4)",
 	} {
-		if err := execSQL(t, o, sql); sqlerr.Code(err) != sqlerr.LockNotAvailable {
+		if err := execSQL(t, o, sql); sqlstate(err) != sqlerr.LockNotAvailable {
 			t.Errorf("%s while a block holds the table: %v, want 55P03", sql, err)
 		}
 		if o.InTransaction() {
@@ -261,7 +261,7 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 	}
 	// once the block has ended the table is everyone's again
 	mustSQL(t, s, "BEGIN; ALTER TABLE t ADD COLUMN b int DEFAULT 0")
-	if err := execSQL(t, o, "INSERT INTO t VALUES (3, 3)"); sqlerr.Code(err) != sqlerr.LockNotAvailable {
+	if err := execSQL(t, o, "INSERT INTO t VALUES (3, 3)"); sqlstate(err) != sqlerr.LockNotAvailable {
 		t.Errorf("INSERT while a block holds the table: %v, want 55P03", err)
 	}
 	mustSQL(t, s, "COMMIT")
@@ -272,4 +272,12 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 	s.Close()
 	o.Close()
 	closeClean(t, db, mem)
+}
+
+// sqlstate is err's SQLSTATE, "" for no error.
+func sqlstate(err error) string {
+	if err == nil {
+		return ""
+	}
+	return sqlerr.Code(err)
 }

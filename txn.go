@@ -28,6 +28,9 @@ type txn struct {
 	undoLater []func()
 	// atEnd lets go of what undoLater entries hold, however the block ends.
 	atEnd []func()
+	// implicit: the block of a multi-statement string (implicit.go),
+	// which ends with the string
+	implicit bool
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
@@ -104,6 +107,9 @@ func (s *Session) refuseInFailedBlock(raw *pg.RawStmt) error {
 }
 
 func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
+	if s.tx != nil && s.tx.implicit {
+		return s.transactionInString(st)
+	}
 	switch st.Kind {
 	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
 		if s.tx != nil {

@@ -208,15 +208,25 @@ func (r *Result) NumRows() int64 {
 }
 
 // Exec runs every statement in sql, stopping at the first error. Results of
-// statements that ran are returned along with the error.
+// statements that ran are returned along with the error. Outside a
+// transaction block, several statements run as one transaction when they
+// can (implicit.go).
 func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	stmts, err := parser.Parse(sql)
 	if err != nil {
 		s.AbortBlock()
 		return nil, err
 	}
+	if s.tx == nil {
+		if err := refuseVacuumInString(stmts); err != nil {
+			return nil, err
+		}
+	}
 	var out []*Result
-	for _, st := range stmts {
+	for i, st := range stmts {
+		if s.tx == nil && len(stmts) > 1 && startsImplicit(stmts[i:]) {
+			s.beginImplicit()
+		}
 		var res *Result
 		err := exec.Guard(func() error {
 			sctx, cancel := s.statementContext(ctx)
@@ -241,10 +251,17 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			return err
 		})
 		if err != nil {
-			s.AbortBlock()
+			if s.tx != nil && s.tx.implicit {
+				s.endImplicit(err) // what the string did is rolled back
+			} else {
+				s.AbortBlock()
+			}
 			return out, sqlerr.Wrap(err)
 		}
 		out = append(out, res)
+	}
+	if err := s.endImplicit(nil); err != nil {
+		return out, sqlerr.Wrap(err)
 	}
 	return out, nil
 }
