@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/weftdb/weft/catalog"
@@ -166,6 +167,7 @@ func (o *openBlocks) beforeBlocks(im *tableImages) {
 		return nil
 	}
 	seen := map[uint32]bool{}
+	renamed := map[[2]string]string{} // schema, name now: the name before
 	kept := im.tables[:0]
 	for _, img := range im.tables {
 		oid := img.table.OID
@@ -175,6 +177,9 @@ func (o *openBlocks) beforeBlocks(im *tableImages) {
 			continue
 		}
 		if b := before(oid); b != nil {
+			if b.name != img.name {
+				renamed[[2]string{img.schema, img.name}] = b.name
+			}
 			img.schema, img.name, img.def, img.before = b.schema, b.name, b.def, true
 			if b.rewritten {
 				img.data.Release()
@@ -228,9 +233,17 @@ func (o *openBlocks) beforeBlocks(im *tableImages) {
 	im.types = types
 	seqs := im.sequences[:0]
 	for _, q := range im.sequences {
-		if !hidden(q.OID) {
-			seqs = append(seqs, q)
+		if hidden(q.OID) {
+			continue
 		}
+		// a serial column's sequence names its table as it is stored
+		for now, old := range renamed {
+			if now[0] == q.Schema && strings.HasPrefix(q.OwnedBy, now[1]+".") {
+				q.OwnedBy = old + strings.TrimPrefix(q.OwnedBy, now[1])
+				break
+			}
+		}
+		seqs = append(seqs, q)
 	}
 	im.sequences = seqs
 	im.dropNameClashes(func(schema, name string) bool {

@@ -281,3 +281,31 @@ func sqlstate(err error) string {
 	}
 	return sqlerr.Code(err)
 }
+
+// TestRenameInBlockKeepsSequenceOwner: a checkpoint while a block has
+// renamed a table with a serial column stores the sequence still owned by
+// the table's stored name, so after a crash dropping the table drops its
+// sequence (as in PostgreSQL).
+func TestRenameInBlockKeepsSequenceOwner(t *testing.T) {
+	dir := t.TempDir()
+	db, mem := openWALTest(t, dir)
+	s, o := db.NewSession(), db.NewSession()
+	mustSQL(t, s, "CREATE TABLE s1 (id serial, v int)")
+	mustSQL(t, s, "INSERT INTO s1 (v) VALUES (10), (20)")
+	mustSQL(t, s, "BEGIN; ALTER TABLE s1 RENAME TO s2")
+	mustSQL(t, o, "CHECKPOINT")
+	s.endTxn() // the process dies with the block open
+	crash(t, db, mem)
+
+	db, mem = openWALTest(t, dir)
+	s = db.NewSession()
+	if got := one(t, s, "SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM s1"); got != "1:10,2:20" {
+		t.Errorf("after a crash s1 holds %s", got)
+	}
+	mustSQL(t, s, "DROP TABLE s1")
+	if got := one(t, s, "SELECT count(*) FROM pg_class WHERE relname = 's1_id_seq'"); got != "0" {
+		t.Errorf("dropping s1 left %s sequences", got)
+	}
+	s.Close()
+	closeClean(t, db, mem)
+}
