@@ -23,6 +23,12 @@ import (
 //
 // This keeps the catalog one shared structure (no per-block copy for
 // every lookup to consult) and confines the rule to what the store writes.
+// Because other sessions see the block's objects (PostgreSQL would hide
+// them or make others wait on its locks), what they could do to them and
+// lose is refused with 55P03 until the block ends: writing or altering a
+// table it created, altered or dropped (notHeld), taking a name it freed
+// (claimName). Appends to a table an open block changed skip the
+// write-ahead log, whose replay after a crash meets the stored table.
 
 // blockChanges is what one open block changed in the shared catalog.
 type blockChanges struct {
@@ -33,10 +39,9 @@ type blockChanges struct {
 	views map[uint32]*catalog.View
 	// created are the tables, views, types and sequences it made
 	created map[uint32]bool
-	// creatingFrom, while one of its DDL statements runs, is the first
-	// OID that statement could give a new object (0 between statements):
-	// an object the statement creates is hidden from the moment it exists,
-	// before the statement can name it in created.
+	// creatingFrom, while the block adds an object to the catalog
+	// (creating), is the first OID the object could have (0 otherwise):
+	// it is hidden from the moment it exists, before created names it.
 	creatingFrom uint32
 }
 
@@ -360,16 +365,43 @@ func (s *Session) noteCreated(oid uint32) {
 	s.db.blocks.update(func() { c.created[oid] = true })
 }
 
-// creatingObjects runs a DDL statement of a block with every object it
-// may create hidden from the store until the statement has named it.
-func (s *Session) creatingObjects(run func() (*Result, error)) (*Result, error) {
+// creating runs create, which adds one object to the catalog and returns
+// its OID (0 when it added none), with every object from the next OID on
+// hidden from the store meanwhile when the session is in a block: the
+// object is the block's from the moment it exists.
+func (s *Session) creating(create func() (uint32, error)) error {
 	if s.tx == nil {
-		return run()
+		_, err := create()
+		return err
 	}
 	c, from := s.tx.changes, s.db.cat.NextOID()
 	s.db.blocks.update(func() { c.creatingFrom = from })
-	defer s.db.blocks.update(func() { c.creatingFrom = 0 })
-	return run()
+	var oid uint32
+	defer s.db.blocks.update(func() {
+		if oid != 0 {
+			c.created[oid] = true
+		}
+		c.creatingFrom = 0
+	})
+	oid, err := create()
+	if err != nil {
+		oid = 0
+	}
+	return err
+}
+
+// createTableIn creates a table (nil when ifNotExists found one) as
+// creating does.
+func (s *Session) createTableIn(schema, name string, cols []catalog.Column, ifNotExists bool) (*catalog.Table, error) {
+	var t *catalog.Table
+	err := s.creating(func() (uint32, error) {
+		var err error
+		if t, err = s.db.cat.CreateTable(schema, name, cols, ifNotExists); err != nil || t == nil {
+			return 0, err
+		}
+		return t.OID, nil
+	})
+	return t, err
 }
 
 // reservedBy reports whether an open block other than self had a table

@@ -108,7 +108,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
 		}
 	}
-	t, err := s.db.cat.CreateTable(schema, st.Relation.Relname, cols, st.IfNotExists)
+	t, err := s.createTableIn(schema, st.Relation.Relname, cols, st.IfNotExists)
 	if err != nil {
 		return nil, err.(*sqlerr.Error).At(st.Relation.Location)
 	}
@@ -275,7 +275,7 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 		return nil, err
 	}
 	defer exec.ReleaseRecords(recs)
-	t, err := s.db.cat.CreateTable(schema, into.Relname, cols, st.IfNotExists)
+	t, err := s.createTableIn(schema, into.Relname, cols, st.IfNotExists)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +402,13 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if old != nil && st.Replace {
 		s.touchView(old)
 	}
-	if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil {
+	if err := s.creating(func() (uint32, error) {
+		if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil || old != nil {
+			return 0, err // (a replaced view is not new)
+		}
+		_, v, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
+		return v.OID, nil
+	}); err != nil {
 		return nil, err
 	}
 	if old != nil && s.tx != nil {

@@ -122,8 +122,14 @@ func (s *Session) createSequence(st *pg.CreateSeqStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	created, err := s.db.cat.CreateSequence(q, false, st.IfNotExists)
-	if err != nil {
+	var created bool
+	if err := s.creating(func() (uint32, error) {
+		var err error
+		if created, err = s.db.cat.CreateSequence(q, false, st.IfNotExists); err != nil || !created {
+			return 0, err
+		}
+		return q.OID, nil
+	}); err != nil {
 		return nil, err
 	}
 	res := &Result{Tag: "CREATE SEQUENCE"}
@@ -132,7 +138,6 @@ func (s *Session) createSequence(st *pg.CreateSeqStmt) (*Result, error) {
 			s.db.cat.DropSequence(q.Schema, q.Name)
 			return nil, err
 		}
-		s.noteCreated(q.OID)
 		s.undoCreate(func() { s.db.cat.DropSequence(q.Schema, q.Name) })
 	}
 	if !created {
@@ -187,14 +192,16 @@ func (s *Session) ownedSequence(t *catalog.Table, col int, opts []*pg.Node) erro
 		return err
 	}
 	q.OwnedBy = t.Name + "." + c.Name
-	if _, err := s.db.cat.CreateSequence(q, false, false); err != nil {
+	if err := s.creating(func() (uint32, error) {
+		_, err := s.db.cat.CreateSequence(q, false, false)
+		return q.OID, err
+	}); err != nil {
 		return err
 	}
 	if err := s.claimName(q.Schema, q.Name); err != nil {
 		s.db.cat.DropSequence(q.Schema, q.Name)
 		return err
 	}
-	s.noteCreated(q.OID)
 	ref := name
 	if t.Schema != "public" {
 		ref = t.Schema + "." + name

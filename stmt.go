@@ -65,13 +65,7 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := s.ddlInTransaction(raw); err != nil {
 		return nil, err
 	}
-	run := func() (*Result, error) {
-		return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
-	}
-	if s.tx != nil && changesState(raw) && !changesRowsOnly(raw) {
-		return s.creatingObjects(run)
-	}
-	return run()
+	return s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
 }
 
 // runStmt runs one statement.

@@ -40,10 +40,9 @@ func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 		def.Labels = append(def.Labels, label)
 	}
 	u := &catalog.UserType{Schema: schema, Name: name, Enum: def}
-	if err := s.db.cat.CreateType(u, false); err != nil {
+	if err := s.creating(func() (uint32, error) { return u.OID, s.db.cat.CreateType(u, false) }); err != nil {
 		return nil, err
 	}
-	s.noteCreated(u.OID)
 	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
 	return &Result{Tag: "CREATE TYPE"}, nil
 }
@@ -88,10 +87,9 @@ func (s *Session) createDomain(env *exec.Env, st *pg.CreateDomainStmt) (*Result,
 			return nil, err
 		}
 	}
-	if err := s.db.cat.CreateType(u, false); err != nil {
+	if err := s.creating(func() (uint32, error) { return u.OID, s.db.cat.CreateType(u, false) }); err != nil {
 		return nil, err
 	}
-	s.noteCreated(u.OID)
 	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
 	return &Result{Tag: "CREATE DOMAIN"}, nil
 }
