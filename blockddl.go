@@ -485,3 +485,26 @@ func (s *Session) notHeld(t *catalog.Table, ddl bool) error {
 		WithDetail("A transaction block that created or altered it is still open.").
 		WithHint("Retry once that transaction has ended.")
 }
+
+// notHeldView refuses to drop or replace view v while another open block
+// created, dropped or replaced it (as notHeld does for tables).
+func (s *Session) notHeldView(v *catalog.View) error {
+	var self *blockChanges
+	if s.tx != nil {
+		self = s.tx.changes
+	}
+	held := false
+	s.db.blocks.update(func() {
+		for _, c := range s.db.blocks.list {
+			if c != self && (c.hides(v.OID) || c.views[v.OID] != nil) {
+				held = true
+			}
+		}
+	})
+	if !held {
+		return nil
+	}
+	return sqlerr.New(sqlerr.LockNotAvailable, "could not obtain lock on relation \"%s\"", v.Name).
+		WithDetail("A transaction block that created or replaced it is still open.").
+		WithHint("Retry once that transaction has ended.")
+}

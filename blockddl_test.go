@@ -221,8 +221,9 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 	dir := t.TempDir()
 	db, mem := openWALTest(t, dir)
 	s, o := db.NewSession(), db.NewSession()
-	mustSQL(t, s, `CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); CREATE TABLE c (a int); INSERT INTO c VALUES (5)`)
-	mustSQL(t, s, "BEGIN; ALTER TABLE t ADD COLUMN b int DEFAULT 0; CREATE TABLE u (a int); COMMENT ON TABLE c IS 'note'")
+	mustSQL(t, s, `CREATE TABLE t (a int); INSERT INTO t VALUES (1), (2); CREATE TABLE c (a int); INSERT INTO c VALUES (5);
+		CREATE VIEW w AS SELECT 1 AS x`)
+	mustSQL(t, s, "BEGIN; ALTER TABLE t ADD COLUMN b int DEFAULT 0; CREATE TABLE u (a int); COMMENT ON TABLE c IS 'note'; CREATE OR REPLACE VIEW w AS SELECT 2 AS x; CREATE VIEW w2 AS SELECT 3 AS y")
 	for _, sql := range []string{
 		"INSERT INTO t (a) VALUES (3)",
 		"UPDATE t SET a = a + 1",
@@ -234,6 +235,9 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 		"DROP TABLE t",
 		"INSERT INTO u VALUES (1)",
 		"BEGIN; INSERT INTO t (a) VALUES (4)",
+		"CREATE OR REPLACE VIEW w AS SELECT 4 AS x",
+		"DROP VIEW w",
+		"DROP VIEW w2",
 	} {
 		if err := execSQL(t, o, sql); sqlstate(err) != sqlerr.LockNotAvailable {
 			t.Errorf("%s while a block holds the table: %v, want 55P03", sql, err)
@@ -254,6 +258,8 @@ func TestBlockHoldsTablesItChanged(t *testing.T) {
 		"SELECT count(*) FROM pg_class WHERE relname = 'u'":                      "0",
 		"SELECT count(*), sum(a) FROM c":                                         "2|11",
 		"SELECT coalesce(obj_description('c'::regclass, 'pg_class'), '-')":       "-",
+		"SELECT x FROM w": "1",
+		"SELECT count(*) FROM pg_class WHERE relname = 'w2'": "0",
 	} {
 		if got := one(t, s, q); got != want {
 			t.Errorf("after a crash: %s = %s, want %s", q, got, want)

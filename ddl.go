@@ -359,6 +359,9 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 		return sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
 	}
 	if view {
+		if err := s.notHeldView(v); err != nil {
+			return err
+		}
 		s.touchView(v)
 		if err := s.db.cat.DropView(v.Schema, v.Name); err != nil {
 			return err
@@ -400,6 +403,9 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	}
 	_, old, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
 	if old != nil && st.Replace {
+		if err := s.notHeldView(old); err != nil {
+			return nil, err
+		}
 		s.touchView(old)
 	}
 	if err := s.creating(func() (uint32, error) {
