@@ -95,7 +95,7 @@ func startsImplicit(stmts []*pg.RawStmt) bool {
 func writesRows(stmts []*pg.RawStmt) bool {
 	for _, st := range stmts {
 		switch st.Stmt.Node.(type) {
-		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt:
+		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt, *pg.Node_CreateTableAsStmt:
 			return true
 		}
 	}
@@ -129,9 +129,9 @@ func runsAsOneTransaction(stmts []*pg.RawStmt) bool {
 				return false
 			}
 		case *pg.Node_VariableShowStmt:
-		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt:
-			wroteRows = true
-		case *pg.Node_CreateStmt, *pg.Node_CreateTableAsStmt, *pg.Node_ViewStmt, *pg.Node_IndexStmt,
+		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt, *pg.Node_CreateTableAsStmt:
+			wroteRows = true // (CREATE TABLE AS fills its table)
+		case *pg.Node_CreateStmt, *pg.Node_ViewStmt, *pg.Node_IndexStmt,
 			*pg.Node_CreateEnumStmt, *pg.Node_CreateDomainStmt, *pg.Node_CreateSeqStmt, *pg.Node_CommentStmt:
 		case *pg.Node_DropStmt:
 			d := n.DropStmt

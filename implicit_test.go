@@ -31,6 +31,7 @@ func TestStringIsOneTransaction(t *testing.T) {
 		// (Weft commits the INSERT before BEGIN on its own: its blocks
 		// cannot alter a table they wrote yet; the outcome is the same)
 		{"INSERT INTO m VALUES (3); BEGIN; ALTER TABLE m ADD COLUMN b int; COMMIT", "", "1,2,3|0|2"},
+		{"CREATE TABLE n AS SELECT 1 AS a; ALTER TABLE n ADD COLUMN b int; INSERT INTO m SELECT a + 2 FROM n", "", "1,2,3|1|1"},
 	} {
 		t.Run(c.sql, func(t *testing.T) {
 			dir := t.TempDir()
