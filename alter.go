@@ -245,7 +245,15 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 			return nil, err
 		}
 		old, next := t.Name, strings.ToLower(st.Newname)
+		if err := s.notHeld(t, true); err != nil {
+			return nil, err
+		}
+		s.touchTable(t, false)
 		if err := s.renameTable(t, old, next); err != nil {
+			return nil, err
+		}
+		if err := s.claimName(t.Schema, next); err != nil {
+			_ = s.renameTable(t, next, old)
 			return nil, err
 		}
 		s.undoCreate(func() { _ = s.renameTable(t, next, old) })

@@ -68,8 +68,11 @@ func makeDatabase(t *testing.T, dir string) {
 	t.Helper()
 	db, mem := openWALTest(t, dir)
 	s := db.NewSession()
-	mustSQL(t, s, `CREATE TABLE seg (a int, b text); INSERT INTO seg SELECT g, 'v' || g FROM generate_series(1, 300) g;
-		CREATE TABLE logged (a int); UPDATE seg SET b = 'u' WHERE a = 1`)
+	// one commit each: the UPDATE supersedes a segment the INSERT stored
+	for _, sql := range []string{"CREATE TABLE seg (a int, b text)", "INSERT INTO seg SELECT g, 'v' || g FROM generate_series(1, 300) g",
+		"CREATE TABLE logged (a int)", "UPDATE seg SET b = 'u' WHERE a = 1"} {
+		mustSQL(t, s, sql)
+	}
 	for i := 1; i <= 3; i++ {
 		mustSQL(t, s, fmt.Sprintf("INSERT INTO logged VALUES (%d)", i))
 	}

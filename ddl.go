@@ -118,7 +118,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
 		}
 	}
-	t, err := s.db.cat.CreateTable(schema, st.Relation.Relname, cols, st.IfNotExists)
+	t, err := s.createTableIn(schema, st.Relation.Relname, cols, st.IfNotExists)
 	if err != nil {
 		return nil, err.(*sqlerr.Error).At(st.Relation.Location)
 	}
@@ -286,7 +286,7 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 		return nil, err
 	}
 	defer exec.ReleaseRecords(recs)
-	t, err := s.db.cat.CreateTable(schema, into.Relname, cols, st.IfNotExists)
+	t, err := s.createTableIn(schema, into.Relname, cols, st.IfNotExists)
 	if err != nil {
 		return nil, err
 	}
@@ -383,12 +383,20 @@ func (s *Session) dropRelation(schema, name string, view, missingOK bool) error 
 		return err
 	}
 	if view {
+		if err := s.notHeldView(v); err != nil {
+			return err
+		}
+		s.touchView(v)
 		if err := s.db.cat.DropView(v.Schema, v.Name); err != nil {
 			return err
 		}
 		s.noteDropped(nil, nil, v)
 		return nil
 	}
+	if err := s.notHeld(t, true); err != nil {
+		return err
+	}
+	s.touchTable(t, true)
 	snap := t.Snapshot()
 	if err := s.db.cat.DropTable(t.Schema, t.Name); err != nil {
 		snap.Release()
@@ -422,12 +430,31 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 		if err := s.requireOwner(old.OID, catalog.KindView, old.Name); err != nil {
 			return nil, err
 		}
+		if err := s.notHeldView(old); err != nil {
+			return nil, err
+		}
+		s.touchView(old)
 	}
-	if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil {
+	if err := s.creating(func() (uint32, error) {
+		if err := s.db.cat.CreateView(schema, st.View.Relname, text, namesOf(st.Aliases), st.Replace); err != nil || old != nil {
+			return 0, err // (a replaced view is not new)
+		}
+		_, v, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
+		return v.OID, nil
+	}); err != nil {
 		return nil, err
 	}
 	if _, v, ok := s.db.cat.Lookup(schema, st.View.Relname, nil); ok && v != nil && old == nil {
 		s.own(v.OID, catalog.KindView)
+	}
+	if old != nil && s.tx != nil {
+		// ROLLBACK puts the replaced view back
+		s.tx.undoLater = append(s.tx.undoLater, func() {
+			if _, v, _ := s.db.cat.Lookup(old.Schema, old.Name, nil); v != nil && v.OID == old.OID {
+				_ = s.db.cat.DropView(old.Schema, old.Name)
+				_ = s.db.cat.AttachView(old)
+			}
+		})
 	}
 	return &Result{Tag: "CREATE VIEW"}, nil
 }
@@ -450,6 +477,10 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 			cols = append(cols, ie.IndexElem.Name)
 		}
 	}
+	if err := s.notHeld(t, true); err != nil {
+		return nil, err
+	}
+	s.touchTable(t, false)
 	if st.Unique || st.Primary {
 		// a unique index is enforced as a key (it is not used for lookups)
 		if slices.Contains(cols, "") || st.WhereClause != nil {
@@ -538,6 +569,14 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		}
 	}
 	for _, t := range tables {
+		t.Lock()
+		err := s.notHeld(t, false)
+		t.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range tables {
 		s.noteWrite(t)
 		t.Lock()
 		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil)
@@ -569,6 +608,10 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 		for _, t := range sc.Tables {
 			for _, k := range t.Indexes {
 				if k.Name == name {
+					if err := s.notHeld(t, true); err != nil {
+						return err
+					}
+					s.touchTable(t, false)
 					if s.tx != nil {
 						dropped := k
 						s.tx.undoLater = append(s.tx.undoLater, func() {
@@ -586,6 +629,9 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				}
 				if s.tx != nil {
 					return sqlerr.New(sqlerr.ActiveTransaction, "DROP INDEX of a unique index cannot run inside a transaction block yet")
+				}
+				if err := s.notHeld(t, true); err != nil {
+					return err
 				}
 				if by := s.keyReferencedBy(t, k.Name); by != "" {
 					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because other objects depend on it", name).WithDetail("constraint " + by + " depends on index " + name)
@@ -714,6 +760,10 @@ func (s *Session) comment(st *pg.CommentStmt) (*Result, error) {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", column, t.Name)
 		}
 	}
+	if err := s.notHeld(t, true); err != nil {
+		return nil, err
+	}
+	s.touchTable(t, false)
 	old := setComment(t, i, st.Comment)
 	if s.tx != nil {
 		s.tx.undoLater = append(s.tx.undoLater, func() { setComment(t, i, old) })

@@ -347,6 +347,9 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
+	if err := s.notHeld(t, false); err != nil {
+		return 0, nil, err
+	}
 	cur := s.current(t)
 	if filter != nil {
 		kept, err := filter(cur, relabeled)
@@ -391,7 +394,9 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 		extendKeySets(t, cur, t.Current(), added)
 		s.noteInstalled(t, logged)
 	}
-	if s.mayLog() && len(relabeled) > 0 && t.Schema != s.temp {
+	// (not into a table an open block changed: the log's replay after a
+	// crash meets the table as the disk has it, without the block)
+	if s.mayLog() && len(relabeled) > 0 && t.Schema != s.temp && !s.db.blocks.touches(t.OID) {
 		logged, err := s.db.store.logAppend(t, relabeled, n, func() { install(true) })
 		if err != nil {
 			for _, p := range parts {
@@ -430,6 +435,9 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
+	if err := s.notHeld(t, false); err != nil {
+		return 0, err
+	}
 	b := s.newBuilder(env)
 	defer b.Release()
 	op, err := b.Build(plan)

@@ -19,8 +19,7 @@ type stmtWrites struct {
 	// holds; logged: there was at least one.
 	onlyLogged, logged bool
 	// rowsOnly: the statement changes rows and nothing else (INSERT,
-	// UPDATE, DELETE, COPY FROM, TRUNCATE); inside a transaction block
-	// such a statement has nothing to store until COMMIT.
+	// UPDATE, DELETE, COPY FROM, TRUNCATE).
 	rowsOnly bool
 }
 
@@ -103,12 +102,14 @@ func (s *Session) commitWrites() error {
 	if w != nil && w.logged && w.onlyLogged {
 		return nil
 	}
-	if w != nil && w.rowsOnly && s.tx != nil {
-		return nil // the block's rows are private until COMMIT
+	if s.tx != nil {
+		// nothing a block does is stored before its COMMIT: its rows are
+		// private, its catalog changes hidden from the store (blockddl.go)
+		return nil
 	}
 	err := s.db.persist()
 	if err != nil {
-		s.db.store.dropUncommitted(s.db.cat)
+		s.db.store.dropUncommitted(s.db.cat, s.db.blocks.hides)
 	}
 	if err != nil && w != nil {
 		s.undoWrites(w)

@@ -274,6 +274,11 @@ func (s *Session) applyParentChange(ctx context.Context, t *catalog.Table, old *
 				child.Unlock()
 			}
 		}
+		if err := s.notHeld(child, false); err != nil {
+			unlock()
+			s.abandon(t, out)
+			return nil, err
+		}
 		childData := s.current(child)
 		if child == t {
 			childData = &catalog.Snapshot{Parts: parts} // a table referencing itself: its new rows

@@ -285,13 +285,13 @@ func (st *store) commit(db *DB) error {
 	defer images.release()
 	for _, s := range images.schemas {
 		sc.Schemas = append(sc.Schemas, storedSchema{Name: s.Name, OID: s.OID})
-		for _, v := range s.Views {
-			sc.Views = append(sc.Views, storedView{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
-		}
+	}
+	for _, v := range images.views {
+		sc.Views = append(sc.Views, storedView{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
 	}
 	for _, img := range images.tables {
-		t, snap := img.table, img.data
-		stt := storedTable{Schema: img.schema, Name: t.Name, OID: t.OID, Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, Foreign: t.ForeignKeys, Comment: t.Comment, Indexes: t.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
+		t, snap, def := img.table, img.data, img.def
+		stt := storedTable{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
 		for p, recs := range snap.Parts {
 			for _, rec := range recs {
 				refs, ok := st.segments[rec]
@@ -320,10 +320,7 @@ func (st *store) commit(db *DB) error {
 	sc.Roles = db.cat.StoredRoles()
 	sc.Members = db.cat.Memberships()
 	sc.Privileges = db.cat.StoredPrivileges()
-	sc.Types = db.cat.Types()
-	for _, q := range db.cat.Sequences() {
-		sc.Sequences = append(sc.Sequences, q.Stored())
-	}
+	sc.Types, sc.Sequences = images.types, images.sequences
 	sortCatalog(&sc)
 	sc.NextSeg = st.nextSeg
 	gen := st.gen + 1
@@ -373,16 +370,26 @@ func (st *store) commit(db *DB) error {
 	return nil
 }
 
-// tableImages is the data of every stored table at one moment.
+// tableImages is what a checkpoint stores: every stored table's data and
+// definition, and the views, at one moment, as of the last commit (what
+// open transaction blocks changed is as it was before them, see
+// blockddl.go).
 type tableImages struct {
-	schemas []*catalog.Schema // but temporary ones
-	tables  []tableImage
+	schemas   []*catalog.Schema // but temporary ones
+	tables    []tableImage
+	views     []catalog.View
+	types     []*catalog.UserType
+	sequences []catalog.StoredSequence
+	// viewsBefore are the views stored as they were before an open block
+	viewsBefore map[uint32]bool
 }
 
 type tableImage struct {
-	schema string
-	table  *catalog.Table
-	data   *catalog.Snapshot
+	schema, name string
+	table        *catalog.Table
+	def          catalog.TableDefinition
+	data         *catalog.Snapshot
+	before       bool // as it was before an open block changed it
 }
 
 func (im *tableImages) release() {
@@ -393,7 +400,8 @@ func (im *tableImages) release() {
 
 // snapshotTables takes the data of every stored table while no commit is
 // installing into several tables (installTogether), so that what is
-// stored holds all of such a commit or none of it.
+// stored holds all of such a commit or none of it, and nothing of a
+// transaction block that has not committed.
 func (db *DB) snapshotTables() *tableImages {
 	db.installMu.RLock()
 	defer db.installMu.RUnlock()
@@ -404,9 +412,24 @@ func (db *DB) snapshotTables() *tableImages {
 		}
 		im.schemas = append(im.schemas, s)
 		for _, t := range s.Tables {
-			im.tables = append(im.tables, tableImage{schema: s.Name, table: t, data: t.Snapshot()})
+			// (read without the table's lock, which a COMMIT holds while
+			// it stores: definitions change only by whole slices)
+			def := catalog.TableDefinition{Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, ForeignKeys: t.ForeignKeys, Indexes: t.Indexes, Comment: t.Comment}
+			im.tables = append(im.tables, tableImage{schema: s.Name, name: t.Name, table: t, def: def, data: t.Snapshot()})
+		}
+		for _, v := range s.Views {
+			im.views = append(im.views, *v)
 		}
 	}
+	im.types = db.cat.Types()
+	for _, q := range db.cat.Sequences() {
+		im.sequences = append(im.sequences, q.Stored())
+	}
+	// what open blocks changed is read after the catalog: a block
+	// registers a change before it makes it, and unregisters (COMMIT,
+	// ROLLBACK) only under installMu, so every change this image holds
+	// is either committed or still registered here
+	db.blocks.beforeBlocks(im)
 	return im
 }
 
@@ -472,18 +495,22 @@ func syncDir(dir string) error {
 
 // dropUncommitted removes tables and views whose creation never reached
 // the disk (their statement failed to commit), so that memory matches what
-// a restart would find.
-func (st *store) dropUncommitted(cat *catalog.Catalog) {
+// a restart would find; those of open transaction blocks (inBlock) stay:
+// they reach the disk when their block commits.
+func (st *store) dropUncommitted(cat *catalog.Catalog, inBlock func(oid uint32) bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, s := range cat.Schemas() {
+		if s.Temp {
+			continue
+		}
 		for _, t := range s.Tables {
-			if !st.committed[t.OID] {
+			if !st.committed[t.OID] && !inBlock(t.OID) {
 				cat.DropTable(s.Name, t.Name)
 			}
 		}
 		for _, v := range s.Views {
-			if !st.committed[v.OID] {
+			if !st.committed[v.OID] && !inBlock(v.OID) {
 				cat.DropView(s.Name, v.Name)
 			}
 		}

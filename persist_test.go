@@ -100,9 +100,12 @@ func TestDataDirectoryIsLocked(t *testing.T) {
 // times, and checks after each restart that every acknowledged statement
 // is there and nothing half-applied is. Beside the statements, the writer
 // runs transaction blocks that each move an amount from one table to
-// another (an UPDATE and an INSERT), and a session that checkpoints all
-// the time: after every restart the amounts add up, so no checkpoint
-// stored half a block.
+// another (an UPDATE and an INSERT), migrations (blocks that alter a
+// table and record that they did, committed, and blocks that drop and
+// create tables, types and sequences, rolled back), and a session that
+// checkpoints all the time: after every restart the amounts add up and
+// every migration is there whole or not at all, so no checkpoint stored
+// half a block, and no rolled-back or unfinished block left a trace.
 func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	if dir := os.Getenv("WEFT_CRASH_WRITER"); dir != "" {
 		crashWriter(dir)
@@ -112,13 +115,16 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	setup := openDir(t, dir, memory.NewGoAllocator())
 	mustExec(t, setup.NewSession(), `CREATE TABLE log (batch bigint, n bigint);
 		CREATE TABLE acct (id int, bal bigint); INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 10) g;
-		CREATE TABLE moves (n bigint, id int, amount bigint)`)
+		CREATE TABLE moves (n bigint, id int, amount bigint);
+		CREATE TABLE fixed (a int); INSERT INTO fixed SELECT g FROM generate_series(1, 100) g;
+		CREATE TABLE mig (id int); CREATE TABLE migs (n bigint)`)
 	setup.Close()
-	acked := int64(0)   // batches acknowledged so far, over every run
-	ackedTx := int64(0) // transfer blocks acknowledged so far
+	acked := int64(0)    // batches acknowledged so far, over every run
+	ackedTx := int64(0)  // transfer blocks acknowledged so far
+	ackedMig := int64(0) // migrations acknowledged so far
 	for round := 0; round < 20; round++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKeepsAcknowledgedWrites$")
-		cmd.Env = append(os.Environ(), "WEFT_CRASH_WRITER="+dir, fmt.Sprintf("WEFT_CRASH_FROM=%d", acked+1), fmt.Sprintf("WEFT_CRASH_TX_FROM=%d", ackedTx+1))
+		cmd.Env = append(os.Environ(), "WEFT_CRASH_WRITER="+dir, fmt.Sprintf("WEFT_CRASH_FROM=%d", acked+1), fmt.Sprintf("WEFT_CRASH_TX_FROM=%d", ackedTx+1), fmt.Sprintf("WEFT_CRASH_MIG_FROM=%d", ackedMig+1))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -129,9 +135,10 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		sc := bufio.NewScanner(out)
 		done := make(chan struct{})
 		firstAck := make(chan struct{})
-		var ackedNow, ackedTxNow atomic.Int64
+		var ackedNow, ackedTxNow, ackedMigNow atomic.Int64
 		ackedNow.Store(acked)
 		ackedTxNow.Store(ackedTx)
+		ackedMigNow.Store(ackedMig)
 		var writerErr atomic.Value
 		go func() {
 			seen := false
@@ -143,6 +150,8 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 					ackedNow.Store(n)
 				case strings.HasPrefix(line, "tx ") && err == nil:
 					ackedTxNow.Store(n)
+				case strings.HasPrefix(line, "mig ") && err == nil:
+					ackedMigNow.Store(n)
 				default:
 					writerErr.Store(line)
 					continue
@@ -164,7 +173,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-done
 		cmd.Wait()
-		acked, ackedTx = ackedNow.Load(), ackedTxNow.Load()
+		acked, ackedTx, ackedMig = ackedNow.Load(), ackedTxNow.Load(), ackedMigNow.Load()
 		if e := writerErr.Load(); e != nil {
 			t.Fatalf("round %d: the writer said %v", round, e)
 		}
@@ -174,7 +183,22 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		got := rows(t, s, "SELECT count(DISTINCT batch), coalesce(max(batch), 0), count(*) FROM log")
 		moved := rows(t, s, `SELECT (SELECT sum(bal) FROM acct) + (SELECT coalesce(sum(amount), 0) FROM moves),
 			(SELECT count(*) FROM moves), (SELECT coalesce(max(n), 0) FROM moves), (SELECT count(DISTINCT n) FROM moves)`)
+		migrated := rows(t, s, `SELECT (SELECT count(*) FROM migs), (SELECT coalesce(max(n), 0) FROM migs), (SELECT count(DISTINCT n) FROM migs),
+			(SELECT count(*) FROM information_schema.columns WHERE table_name = 'mig'),
+			(SELECT count(*) || ',' || sum(a) FROM fixed), (SELECT count(*) FROM pg_class WHERE relname IN ('tseq', 'gone')),
+			(SELECT count(*) FROM pg_type WHERE typname = 'tmood')`)
 		db.Close()
+		// the committed migrations are there whole, and at most one
+		// unacknowledged more; odd ones add column c, even ones drop it
+		g := strings.Split(migrated[0], "|")
+		nMig, maxMig, distinctMig, migCols := atoi(g[0]), atoi(g[1]), atoi(g[2]), atoi(g[3])
+		if nMig != maxMig || distinctMig != maxMig || maxMig < ackedMig || maxMig > ackedMig+1 || migCols != 1+maxMig%2 {
+			t.Fatalf("round %d: acknowledged %d migrations, found %d (max %d, distinct %d) with %d columns", round, ackedMig, nMig, maxMig, distinctMig, migCols)
+		}
+		ackedMig = maxMig
+		if g[4] != "100,5050" || g[5] != "0" || g[6] != "0" {
+			t.Fatalf("round %d: a rolled-back or unfinished block left a trace: fixed has %s rows,sum; %s of its relations and %s of its types are there", round, g[4], g[5], g[6])
+		}
 		m := strings.Split(moved[0], "|")
 		total, nMoves, maxMove, distinctMoves := atoi(m[0]), atoi(m[1]), atoi(m[2]), atoi(m[3])
 		// every block is there whole or not at all; every acknowledged
@@ -192,10 +216,10 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 		}
 		acked = maxBatch
 	}
-	if acked == 0 || ackedTx == 0 {
-		t.Fatalf("the writer got %d statements and %d blocks acknowledged", acked, ackedTx)
+	if acked == 0 || ackedTx == 0 || ackedMig == 0 {
+		t.Fatalf("the writer got %d statements, %d blocks and %d migrations acknowledged", acked, ackedTx, ackedMig)
 	}
-	t.Logf("%d statements and %d transfer blocks acknowledged over 20 crashes", acked, ackedTx)
+	t.Logf("%d statements, %d transfer blocks and %d migrations acknowledged over 20 crashes", acked, ackedTx, ackedMig)
 }
 
 // crashWriter inserts batches of 10 rows, one statement each (INSERT, a
@@ -210,6 +234,8 @@ func crashWriter(dir string) {
 	}
 	txFrom, _ := strconv.ParseInt(os.Getenv("WEFT_CRASH_TX_FROM"), 10, 64)
 	go crashTransfers(db, txFrom)
+	migFrom, _ := strconv.ParseInt(os.Getenv("WEFT_CRASH_MIG_FROM"), 10, 64)
+	go crashMigrations(db, migFrom)
 	go crashCheckpoints(db)
 	s := db.NewSession()
 	from, _ := strconv.ParseInt(os.Getenv("WEFT_CRASH_FROM"), 10, 64)
@@ -251,6 +277,24 @@ func crashTransfers(db *weft.DB, from int64) {
 		sql := fmt.Sprintf("BEGIN; UPDATE acct SET bal = bal - %d WHERE id = %d; INSERT INTO moves VALUES (%d, %d, %d); COMMIT", n%7+1, id, n, id, n%7+1)
 		crashExec(s, sql)
 		fmt.Printf("tx %d\n", n)
+	}
+}
+
+// crashMigrations runs migrations numbered from from, each a block that
+// adds (odd) or drops (even) column c of mig and records its number in
+// migs, printing "mig n" after each COMMIT; between them it runs blocks
+// that drop fixed, create tables, a type and a sequence, and roll back.
+func crashMigrations(db *weft.DB, from int64) {
+	s := db.NewSession()
+	for n := from; ; n++ {
+		crashExec(s, `BEGIN; DROP TABLE fixed; CREATE TABLE fixed (z text); CREATE TABLE gone (a int); INSERT INTO gone VALUES (1);
+			CREATE TYPE tmood AS ENUM ('a'); CREATE SEQUENCE tseq; ROLLBACK`)
+		change := "ADD COLUMN c int"
+		if n%2 == 0 {
+			change = "DROP COLUMN c"
+		}
+		crashExec(s, fmt.Sprintf("BEGIN; ALTER TABLE mig %s; INSERT INTO migs VALUES (%d); COMMIT", change, n))
+		fmt.Printf("mig %d\n", n)
 	}
 }
 
@@ -461,16 +505,16 @@ func TestReadersSeeWholeStatements(t *testing.T) {
 
 // TestRolledBackDropSurvivesRestart drops and truncates tables inside
 // blocks that roll back (one explicitly, one by the session closing) and
-// finds the tables and their rows after a restart: DROP commits the
-// catalog without the table, so ROLLBACK must write it back.
+// finds the tables and their rows after a restart: nothing of the block
+// (the DROP included) ever reaches the disk.
 func TestRolledBackDropSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	db := openDir(t, dir, mem)
 	s := db.NewSession()
 	mustExec(t, s, `CREATE TABLE keep (a int); INSERT INTO keep SELECT g FROM generate_series(1, 300) g;
-		CREATE TABLE trunc (a int); INSERT INTO trunc VALUES (1), (2);
-		BEGIN; DROP TABLE keep; TRUNCATE trunc; CREATE TABLE keep (b text); ROLLBACK`)
+		CREATE TABLE trunc (a int); INSERT INTO trunc VALUES (1), (2)`)
+	mustExec(t, s, "BEGIN; DROP TABLE keep; TRUNCATE trunc; CREATE TABLE keep (b text); ROLLBACK")
 	s2 := db.NewSession()
 	mustExec(t, s2, "BEGIN; DROP TABLE trunc")
 	s2.Close() // a client that disconnects inside a block rolls back

@@ -122,12 +122,22 @@ func (s *Session) createSequence(st *pg.CreateSeqStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	created, err := s.db.cat.CreateSequence(q, false, st.IfNotExists)
-	if err != nil {
+	var created bool
+	if err := s.creating(func() (uint32, error) {
+		var err error
+		if created, err = s.db.cat.CreateSequence(q, false, st.IfNotExists); err != nil || !created {
+			return 0, err
+		}
+		return q.OID, nil
+	}); err != nil {
 		return nil, err
 	}
 	res := &Result{Tag: "CREATE SEQUENCE"}
 	if created {
+		if err := s.claimName(q.Schema, q.Name); err != nil {
+			s.db.cat.DropSequence(q.Schema, q.Name)
+			return nil, err
+		}
 		s.own(q.OID, catalog.KindSequence)
 		s.undoCreate(func() { s.db.cat.DropSequence(q.Schema, q.Name) })
 	}
@@ -186,7 +196,14 @@ func (s *Session) ownedSequence(t *catalog.Table, col int, opts []*pg.Node) erro
 		return err
 	}
 	q.OwnedBy = t.Name + "." + c.Name
-	if _, err := s.db.cat.CreateSequence(q, false, false); err != nil {
+	if err := s.creating(func() (uint32, error) {
+		_, err := s.db.cat.CreateSequence(q, false, false)
+		return q.OID, err
+	}); err != nil {
+		return err
+	}
+	if err := s.claimName(q.Schema, q.Name); err != nil {
+		s.db.cat.DropSequence(q.Schema, q.Name)
 		return err
 	}
 	// the table's owner owns its column's sequence

@@ -142,7 +142,12 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.vacuum(n.VacuumStmt)
 	case *pg.Node_CheckPointStmt:
 		// the commit that follows every statement that is not a logged
-		// append folds the write-ahead log into segments
+		// append folds the write-ahead log into segments; inside a block,
+		// where statements store nothing, it commits here (what is stored
+		// leaves the block out)
+		if s.tx != nil {
+			return &Result{Tag: "CHECKPOINT"}, s.db.persist()
+		}
 		return &Result{Tag: "CHECKPOINT"}, nil
 	case *pg.Node_CopyStmt:
 		return s.copyFile(ctx, n.CopyStmt)

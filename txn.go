@@ -11,9 +11,13 @@ import (
 // A transaction block keeps its row changes private until COMMIT (see
 // txwork.go). Tables and views it creates or drops change the catalog at
 // once; ROLLBACK drops the created ones and puts the dropped ones back.
-// Other DDL inside a block is refused: it could not be undone.
+// None of it reaches the disk before COMMIT (blockddl.go). Other DDL
+// inside a block is refused: it could not be undone.
 type txn struct {
-	work       map[*catalog.Table]*tableWork // the block's private table versions
+	work map[*catalog.Table]*tableWork // the block's private table versions
+	// changes are the catalog objects it changed, which the store keeps
+	// as they were until COMMIT (blockddl.go)
+	changes    *blockChanges
 	savepoints []savepoint
 	created    []createdRel // in order of creation
 	dropped    []droppedRel // in order of dropping
@@ -24,6 +28,9 @@ type txn struct {
 	undoLater []func()
 	// atEnd lets go of what undoLater entries hold, however the block ends.
 	atEnd []func()
+	// implicit: the block of a multi-statement string (implicit.go),
+	// which ends with the string
+	implicit bool
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
@@ -100,12 +107,16 @@ func (s *Session) refuseInFailedBlock(raw *pg.RawStmt) error {
 }
 
 func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
+	if s.tx != nil && s.tx.implicit {
+		return s.transactionInString(st)
+	}
 	switch st.Kind {
 	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
 		if s.tx != nil {
 			return &Result{Tag: "BEGIN", Notices: []string{"there is already a transaction in progress"}}, nil
 		}
-		s.tx = &txn{work: map[*catalog.Table]*tableWork{}}
+		s.tx = &txn{work: map[*catalog.Table]*tableWork{}, changes: newBlockChanges()}
+		s.db.blocks.add(s.tx.changes)
 		return &Result{Tag: "BEGIN"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
 		if s.tx == nil {
@@ -114,7 +125,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx.failed {
 			// a failed block cannot commit: COMMIT rolls it back
 			s.rollbackBlock()
-			return &Result{Tag: "ROLLBACK"}, s.db.persist()
+			return &Result{Tag: "ROLLBACK"}, nil // nothing of it is on disk
 		}
 		if err := s.commitWork(); err != nil {
 			s.rollbackBlock()
@@ -127,7 +138,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 			return &Result{Tag: "ROLLBACK", Notices: []string{"there is no transaction in progress"}}, nil
 		}
 		s.rollbackBlock()
-		return &Result{Tag: "ROLLBACK"}, s.db.persist()
+		return &Result{Tag: "ROLLBACK"}, nil // nothing of the block is on disk
 	case pg.TransactionStmtKind_TRANS_STMT_SAVEPOINT:
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
@@ -167,12 +178,16 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		}
 		s.tx.savepoints = s.tx.savepoints[:i+1] // the savepoint itself stays
 		s.tx.failed = false
-		return &Result{Tag: "ROLLBACK"}, s.db.persist()
+		return &Result{Tag: "ROLLBACK"}, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this transaction command is not supported yet")
 }
 
 func (s *Session) endTxn() {
+	// (under installMu: a checkpoint reads the catalog and the registry
+	// in one step, so it never sees an undone change's record gone first)
+	s.db.installTogether(func() { s.db.blocks.remove(s.tx.changes) })
+	s.db.blocks.update(s.tx.changes.release)
 	for _, f := range s.tx.atEnd {
 		f()
 	}
@@ -230,11 +245,13 @@ func createdTarget(raw *pg.RawStmt) (*pg.RangeVar, bool) {
 	return nil, false
 }
 
-// trackCreate runs a statement inside a block and, when it creates a table
-// or view that did not exist, remembers it so that ROLLBACK drops it.
+// trackCreate runs a statement that may create a table or view and, when
+// it creates one that did not exist, checks that no open block holds the
+// name (claimName) and inside a block remembers it so that ROLLBACK drops
+// it.
 func (s *Session) trackCreate(raw *pg.RawStmt, run func() (*Result, error)) (*Result, error) {
 	rv, _ := createdTarget(raw)
-	if s.tx == nil || rv == nil {
+	if rv == nil {
 		return run()
 	}
 	schema := rv.Schemaname
@@ -243,14 +260,43 @@ func (s *Session) trackCreate(raw *pg.RawStmt, run func() (*Result, error)) (*Re
 	if err != nil || existed {
 		return res, err
 	}
-	if t, v, ok := s.db.cat.Lookup(schema, rv.Relname, s.searchPath); ok {
+	t, v, ok := s.db.cat.Lookup(schema, rv.Relname, s.searchPath)
+	if !ok {
+		return res, err
+	}
+	if cerr := s.claimCreated(t, v); cerr != nil {
+		if res != nil {
+			res.Release()
+		}
+		return nil, cerr
+	}
+	if s.tx != nil {
 		if t != nil {
 			s.tx.created = append(s.tx.created, createdRel{schema: t.Schema, name: t.Name, oid: t.OID})
+			s.noteCreated(t.OID)
 		} else {
 			s.tx.created = append(s.tx.created, createdRel{schema: v.Schema, name: v.Name, oid: v.OID, view: true})
+			s.noteCreated(v.OID)
 		}
 	}
 	return res, err
+}
+
+// claimCreated drops the table or view just created when another open
+// block holds its name.
+func (s *Session) claimCreated(t *catalog.Table, v *catalog.View) error {
+	if t != nil {
+		if err := s.claimName(t.Schema, t.Name); err != nil {
+			s.discardTable(t)
+			return err
+		}
+		return nil
+	}
+	if err := s.claimName(v.Schema, v.Name); err != nil {
+		_ = s.db.cat.DropView(v.Schema, v.Name)
+		return err
+	}
+	return nil
 }
 
 // dropCreated drops, newest first, what the block created after the first
@@ -356,12 +402,16 @@ func (s *Session) runUndos(keep int) {
 // definition and its data as they were. A table the block has written
 // (a private version) cannot be altered there yet.
 func (s *Session) undoAlter(t *catalog.Table) error {
+	if err := s.notHeld(t, true); err != nil {
+		return err
+	}
 	if s.tx == nil {
 		return nil
 	}
 	if s.tx.work[t] != nil {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "ALTER TABLE of a table written earlier in the same transaction block is not supported yet")
 	}
+	s.touchTable(t, true)
 	t.Lock()
 	def := t.Definition()
 	t.Unlock()

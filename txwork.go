@@ -109,7 +109,9 @@ func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []a
 }
 
 // commitWork installs the block's private versions and makes them
-// durable, all or nothing.
+// durable with its catalog changes, all or nothing: the block stops
+// hiding its changes from checkpoints in the step that installs its rows,
+// then everything is stored in one catalog write.
 func (s *Session) commitWork() error {
 	var tables []*catalog.Table
 	for t := range s.tx.work {
@@ -117,7 +119,16 @@ func (s *Session) commitWork() error {
 			tables = append(tables, t) // (a table the block dropped is gone)
 		}
 	}
+	changes := s.tx.changes
 	if len(tables) == 0 {
+		if !changes.any() {
+			return nil // it changed nothing
+		}
+		s.db.installTogether(func() { s.db.blocks.remove(changes) })
+		if err := s.db.persist(); err != nil {
+			s.db.blocks.add(changes) // hidden again until ROLLBACK undoes it
+			return err
+		}
 		return nil
 	}
 	// lock in one order so that two committing blocks cannot deadlock
@@ -125,6 +136,11 @@ func (s *Session) commitWork() error {
 	for _, t := range tables {
 		t.Lock()
 		defer t.Unlock()
+	}
+	for _, t := range tables {
+		if err := s.notHeld(t, false); err != nil {
+			return err
+		}
 	}
 	added := map[*catalog.Table][]map[string]struct{}{}
 	merged := map[*catalog.Table][][]arrow.Record{}
@@ -159,12 +175,19 @@ func (s *Session) commitWork() error {
 	}
 	previous := map[*catalog.Table]*catalog.Snapshot{}
 	var installErr error
-	s.db.installTogether(func() { installErr = s.installWork(tables, merged, added, previous) })
+	s.db.installTogether(func() {
+		if installErr = s.installWork(tables, merged, added, previous); installErr == nil {
+			s.db.blocks.remove(changes)
+		}
+	})
 	if installErr != nil {
 		return installErr
 	}
 	if err := s.db.persist(); err != nil {
-		s.db.installTogether(func() { s.restoreTables(previous) })
+		s.db.installTogether(func() {
+			s.restoreTables(previous)
+			s.db.blocks.add(changes)
+		})
 		return err
 	}
 	releaseSnapshots(previous)

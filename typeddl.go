@@ -42,7 +42,8 @@ func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 		}
 		def.Labels = append(def.Labels, label)
 	}
-	if err := s.db.cat.CreateType(&catalog.UserType{Schema: schema, Name: name, Enum: def}, false); err != nil {
+	u := &catalog.UserType{Schema: schema, Name: name, Enum: def}
+	if err := s.creating(func() (uint32, error) { return u.OID, s.db.cat.CreateType(u, false) }); err != nil {
 		return nil, err
 	}
 	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
@@ -92,7 +93,7 @@ func (s *Session) createDomain(env *exec.Env, st *pg.CreateDomainStmt) (*Result,
 			return nil, err
 		}
 	}
-	if err := s.db.cat.CreateType(u, false); err != nil {
+	if err := s.creating(func() (uint32, error) { return u.OID, s.db.cat.CreateType(u, false) }); err != nil {
 		return nil, err
 	}
 	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })

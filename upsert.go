@@ -372,6 +372,9 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
+	if err := s.notHeld(t, false); err != nil {
+		return 0, nil, err
+	}
 	cur := s.current(t)
 	hit, stored, dup := conflicts(t, cur, keys, relabeled)
 	if dup {

@@ -66,6 +66,9 @@ type DB struct {
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.
 	installMu sync.RWMutex
+	// blocks are the open transaction blocks' catalog changes, which no
+	// checkpoint stores before their COMMIT (blockddl.go)
+	blocks openBlocks
 	// betweenInstalls, for tests, runs between the tables a COMMIT
 	// installs.
 	betweenInstalls func()
@@ -190,8 +193,7 @@ func (s *Session) Close() {
 	s.db.backends.unregister(s.act.pid)
 	s.closeCursors()
 	if s.tx != nil {
-		s.rollbackBlock()
-		s.db.persist()
+		s.rollbackBlock() // nothing of the block is on disk
 	}
 	s.dropTempSchema()
 }
@@ -258,7 +260,9 @@ func (r *Result) NumRows() int64 {
 }
 
 // Exec runs every statement in sql, stopping at the first error. Results of
-// statements that ran are returned along with the error.
+// statements that ran are returned along with the error. Outside a
+// transaction block, several statements run as one transaction when they
+// can (implicit.go).
 func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 	if err := s.checkTerminated(); err != nil {
 		return nil, err
@@ -269,8 +273,16 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 		s.AbortBlock()
 		return nil, err
 	}
+	if s.tx == nil {
+		if err := refuseVacuumInString(stmts); err != nil {
+			return nil, err
+		}
+	}
 	var out []*Result
-	for _, st := range stmts {
+	for i, st := range stmts {
+		if s.tx == nil && len(stmts) > 1 && startsImplicit(stmts[i:]) {
+			s.beginImplicit()
+		}
 		var res *Result
 		err := exec.Guard(func() error {
 			sctx, cancel := s.statementContext(ctx, parser.StatementText(sql, st))
@@ -298,11 +310,18 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			return err
 		})
 		if err != nil {
-			s.AbortBlock()
+			if s.tx != nil && s.tx.implicit {
+				s.endImplicit(err) // what the string did is rolled back
+			} else {
+				s.AbortBlock()
+			}
 			returnMemoryAfter(err)
 			return out, sqlerr.Wrap(err)
 		}
 		out = append(out, res)
+	}
+	if err := s.endImplicit(nil); err != nil {
+		return out, sqlerr.Wrap(err)
 	}
 	return out, nil
 }

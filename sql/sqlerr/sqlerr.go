@@ -83,6 +83,7 @@ const (
 	BadCopyFileFormat                    = "22P04"
 	InvalidPassword                      = "28P01"
 	ObjectInUse                          = "55006"
+	LockNotAvailable                     = "55P03"
 	DiskFull                             = "53100"
 	NoActiveTransaction                  = "25P01"
 	InvalidSavepoint                     = "3B001"
