@@ -43,6 +43,9 @@ type blockChanges struct {
 	// (creating), is the first OID the object could have (0 otherwise):
 	// it is hidden from the moment it exists, before created names it.
 	creatingFrom uint32
+	// other: the block made a catalog change kept nowhere above (GRANT,
+	// REVOKE, OWNER TO, role membership), which COMMIT must store too
+	other bool
 }
 
 // tableBefore is a table as it was before a block first changed it.
@@ -65,7 +68,7 @@ func newBlockChanges() *blockChanges {
 
 // any reports whether the block changed the catalog at all.
 func (c *blockChanges) any() bool {
-	return len(c.tables) > 0 || len(c.views) > 0 || len(c.created) > 0
+	return len(c.tables) > 0 || len(c.views) > 0 || len(c.created) > 0 || c.other
 }
 
 func (c *blockChanges) release() {

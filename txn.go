@@ -430,5 +430,8 @@ func (s *Session) undoAlter(t *catalog.Table) error {
 func (s *Session) undoCreate(drop func()) {
 	if s.tx != nil {
 		s.tx.undoLater = append(s.tx.undoLater, drop)
+		if s.tx.changes != nil {
+			s.tx.changes.other = true // COMMIT stores what is undone here
+		}
 	}
 }
