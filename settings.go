@@ -103,7 +103,7 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 func timeZoneSetting(args []*pg.Node, value string) (*time.Location, string, error) {
 	if len(args) == 1 {
 		if tc, ok := args[0].Node.(*pg.Node_TypeCast); ok && isIntervalTypeName(tc.TypeCast.TypeName) {
-			return intervalTimeZone(value)
+			return intervalTimeZone(value, intervalFieldsMask(tc.TypeCast.TypeName))
 		}
 	}
 	return types.ParseTimeZone(value)
@@ -117,9 +117,30 @@ func isIntervalTypeName(tn *pg.TypeName) bool {
 	return ok && strings.EqualFold(last.String_.Sval, "interval")
 }
 
-// intervalTimeZone is a fixed zone from an interval east of UTC; PostgreSQL
+// Interval field bits of an INTERVAL type modifier (PostgreSQL's
+// INTERVAL_MASK): HOUR TO MINUTE is hour|minute.
+const (
+	intervalHourBit   = 1 << 10
+	intervalMinuteBit = 1 << 11
+	intervalSecondBit = 1 << 12
+	intervalAllFields = 0x7FFF
+)
+
+// intervalFieldsMask is the field mask of INTERVAL '…' HOUR TO MINUTE and
+// the like (all fields when none are named).
+func intervalFieldsMask(tn *pg.TypeName) int32 {
+	if len(tn.Typmods) > 0 {
+		if c := tn.Typmods[0].GetAConst(); c != nil && c.GetIval() != nil {
+			return c.GetIval().Ival
+		}
+	}
+	return intervalAllFields
+}
+
+// intervalTimeZone is a fixed zone from an interval east of UTC, cut to
+// the fields its type names (HOUR TO MINUTE drops seconds); PostgreSQL
 // refuses months and days in it.
-func intervalTimeZone(value string) (*time.Location, string, error) {
+func intervalTimeZone(value string, fields int32) (*time.Location, string, error) {
 	bad := func(detail string) error {
 		e := sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"TimeZone\": \"INTERVAL '%s'\"", value)
 		if detail != "" {
@@ -138,7 +159,14 @@ func intervalTimeZone(value string) (*time.Location, string, error) {
 	case iv.Days != 0:
 		return nil, "", bad("Cannot specify days in time zone interval.")
 	}
-	return types.OffsetZone(int(iv.Micros / 1_000_000))
+	secs := int(iv.Micros / 1_000_000)
+	switch {
+	case fields&intervalSecondBit == 0 && fields&intervalMinuteBit != 0:
+		secs = secs / 60 * 60
+	case fields&intervalSecondBit == 0 && fields&intervalHourBit != 0:
+		secs = secs / 3600 * 3600
+	}
+	return types.OffsetZone(secs)
 }
 
 func (s *Session) show(name string) (*Result, error) {
