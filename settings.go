@@ -56,6 +56,16 @@ func settingValue(args []*pg.Node) string {
 
 func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	name := lower(st.Name)
+	if st.IsLocal && s.tx == nil {
+		// PostgreSQL warns and leaves the setting alone
+		return &Result{Tag: "SET", Notices: []string{"SET LOCAL can only be used in transaction blocks"}}, nil
+	}
+	if s.tx != nil {
+		s.undoSettingsOnRollback()
+		if st.IsLocal {
+			s.restoreAtCommit(name)
+		}
+	}
 	switch st.Kind {
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
@@ -262,4 +272,55 @@ func showColumnName(name string) string {
 		return "IntervalStyle"
 	}
 	return name
+}
+
+// sessionSettings is what SET changes: the settings and the state derived
+// from them.
+type sessionSettings struct {
+	settings   map[string]string
+	zone       *time.Location
+	searchPath []string
+}
+
+func (s *Session) saveSettings() sessionSettings {
+	saved := sessionSettings{settings: make(map[string]string, len(s.settings)), zone: s.zone, searchPath: s.searchPath}
+	for k, v := range s.settings {
+		saved.settings[k] = v
+	}
+	return saved
+}
+
+// undoSettingsOnRollback lets ROLLBACK (and ROLLBACK TO SAVEPOINT) put
+// the settings back as they were before a SET in the block.
+func (s *Session) undoSettingsOnRollback() {
+	saved := s.saveSettings()
+	s.tx.undoLater = append(s.tx.undoLater, func() {
+		s.settings, s.zone, s.searchPath = saved.settings, saved.zone, saved.searchPath
+	})
+}
+
+// restoreAtCommit makes COMMIT end a SET LOCAL: the setting returns to its
+// value before the block's first SET LOCAL of it.
+func (s *Session) restoreAtCommit(name string) {
+	if s.tx.localSettings == nil {
+		s.tx.localSettings = map[string]func(){}
+	}
+	if _, done := s.tx.localSettings[name]; done {
+		return
+	}
+	value, had := s.settings[name]
+	zone, path := s.zone, s.searchPath
+	s.tx.localSettings[name] = func() {
+		if had {
+			s.settings[name] = value
+		} else {
+			delete(s.settings, name)
+		}
+		switch name {
+		case "timezone":
+			s.zone = zone
+		case "search_path":
+			s.searchPath = path
+		}
+	}
 }

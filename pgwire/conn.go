@@ -188,6 +188,7 @@ func (c *conn) serve() error {
 		switch m := msg.(type) {
 		case *pgproto3.Query:
 			c.simpleQuery(m.String)
+			c.reportSettings() // what COMMIT or ROLLBACK put back, too
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Parse:
 			qerr = c.parse(m)
@@ -209,6 +210,9 @@ func (c *conn) serve() error {
 			if c.sess.TxStatus() == 'I' {
 				c.closePortal("")
 			}
+			// as PostgreSQL, settings changed by the extended protocol's
+			// statements are reported before ReadyForQuery
+			c.reportSettings()
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Flush:
 		case *pgproto3.Terminate:

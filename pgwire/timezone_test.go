@@ -142,6 +142,35 @@ func TestTimeZoneOnTheWire(t *testing.T) {
 		t.Errorf("COPY in a time zone:\nPostgreSQL %q\nWeft       %q", want, got)
 	}
 
+	// SET through the extended protocol is reported too, and ROLLBACK's
+	// and COMMIT's restored values (SET LOCAL ends at COMMIT)
+	for _, c := range []*pgconn.PgConn{pg, wf} {
+		var seen []string
+		note := func() { seen = append(seen, c.ParameterStatus("TimeZone")) }
+		if res := c.ExecParams(ctx, "SET TIME ZONE 'Asia/Tokyo'", nil, nil, nil, nil).Read(); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		note()
+		for _, sql := range []string{
+			"BEGIN; SET TIME ZONE 'Europe/Paris'",
+			"ROLLBACK",
+			"BEGIN; SET LOCAL TIME ZONE 'America/New_York'",
+			"COMMIT",
+			"BEGIN; SET TIME ZONE 'Europe/Paris'; SAVEPOINT a; SET TIME ZONE 'UTC'",
+			"ROLLBACK TO a",
+			"COMMIT",
+		} {
+			if _, err := c.Exec(ctx, sql).ReadAll(); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+			note()
+		}
+		want := "[Asia/Tokyo Europe/Paris Asia/Tokyo America/New_York Asia/Tokyo UTC Europe/Paris Europe/Paris]"
+		if fmt.Sprint(seen) != want {
+			t.Errorf("TimeZone reported %v, want %s", seen, want)
+		}
+	}
+
 	// a refused zone leaves the setting and tells the client nothing new
 	for _, c := range []*pgconn.PgConn{pg, wf} {
 		c.Exec(ctx, "SET TimeZone = 'Europe/Paris'").ReadAll()
