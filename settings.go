@@ -59,6 +59,16 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	if s.fixedSettings[name] {
 		return nil, sqlerr.New(sqlerr.CantChangeRuntimeParam, "parameter \"%s\" cannot be changed without restarting the server", name)
 	}
+	if st.IsLocal && s.tx == nil {
+		// PostgreSQL warns and leaves the setting alone
+		return &Result{Tag: "SET", Notices: []string{"SET LOCAL can only be used in transaction blocks"}}, nil
+	}
+	if s.tx != nil {
+		s.undoSettingsOnRollback()
+		if st.IsLocal {
+			s.restoreAtCommit(name)
+		}
+	}
 	switch st.Kind {
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
@@ -126,7 +136,7 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 func timeZoneSetting(args []*pg.Node, value string) (*time.Location, string, error) {
 	if len(args) == 1 {
 		if tc, ok := args[0].Node.(*pg.Node_TypeCast); ok && isIntervalTypeName(tc.TypeCast.TypeName) {
-			return intervalTimeZone(value)
+			return intervalTimeZone(value, intervalFieldsMask(tc.TypeCast.TypeName))
 		}
 	}
 	return types.ParseTimeZone(value)
@@ -140,9 +150,30 @@ func isIntervalTypeName(tn *pg.TypeName) bool {
 	return ok && strings.EqualFold(last.String_.Sval, "interval")
 }
 
-// intervalTimeZone is a fixed zone from an interval east of UTC; PostgreSQL
+// Interval field bits of an INTERVAL type modifier (PostgreSQL's
+// INTERVAL_MASK): HOUR TO MINUTE is hour|minute.
+const (
+	intervalHourBit   = 1 << 10
+	intervalMinuteBit = 1 << 11
+	intervalSecondBit = 1 << 12
+	intervalAllFields = 0x7FFF
+)
+
+// intervalFieldsMask is the field mask of INTERVAL '…' HOUR TO MINUTE and
+// the like (all fields when none are named).
+func intervalFieldsMask(tn *pg.TypeName) int32 {
+	if len(tn.Typmods) > 0 {
+		if c := tn.Typmods[0].GetAConst(); c != nil && c.GetIval() != nil {
+			return c.GetIval().Ival
+		}
+	}
+	return intervalAllFields
+}
+
+// intervalTimeZone is a fixed zone from an interval east of UTC, cut to
+// the fields its type names (HOUR TO MINUTE drops seconds); PostgreSQL
 // refuses months and days in it.
-func intervalTimeZone(value string) (*time.Location, string, error) {
+func intervalTimeZone(value string, fields int32) (*time.Location, string, error) {
 	bad := func(detail string) error {
 		e := sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"TimeZone\": \"INTERVAL '%s'\"", value)
 		if detail != "" {
@@ -161,7 +192,14 @@ func intervalTimeZone(value string) (*time.Location, string, error) {
 	case iv.Days != 0:
 		return nil, "", bad("Cannot specify days in time zone interval.")
 	}
-	return types.OffsetZone(int(iv.Micros / 1_000_000))
+	secs := int(iv.Micros / 1_000_000)
+	switch {
+	case fields&intervalSecondBit == 0 && fields&intervalMinuteBit != 0:
+		secs = secs / 60 * 60
+	case fields&intervalSecondBit == 0 && fields&intervalHourBit != 0:
+		secs = secs / 3600 * 3600
+	}
+	return types.OffsetZone(secs)
 }
 
 func (s *Session) show(name string) (*Result, error) {
@@ -271,4 +309,55 @@ func showColumnName(name string) string {
 		return "IntervalStyle"
 	}
 	return name
+}
+
+// sessionSettings is what SET changes: the settings and the state derived
+// from them.
+type sessionSettings struct {
+	settings   map[string]string
+	zone       *time.Location
+	searchPath []string
+}
+
+func (s *Session) saveSettings() sessionSettings {
+	saved := sessionSettings{settings: make(map[string]string, len(s.settings)), zone: s.zone, searchPath: s.searchPath}
+	for k, v := range s.settings {
+		saved.settings[k] = v
+	}
+	return saved
+}
+
+// undoSettingsOnRollback lets ROLLBACK (and ROLLBACK TO SAVEPOINT) put
+// the settings back as they were before a SET in the block.
+func (s *Session) undoSettingsOnRollback() {
+	saved := s.saveSettings()
+	s.tx.undoLater = append(s.tx.undoLater, func() {
+		s.settings, s.zone, s.searchPath = saved.settings, saved.zone, saved.searchPath
+	})
+}
+
+// restoreAtCommit makes COMMIT end a SET LOCAL: the setting returns to its
+// value before the block's first SET LOCAL of it.
+func (s *Session) restoreAtCommit(name string) {
+	if s.tx.localSettings == nil {
+		s.tx.localSettings = map[string]func(){}
+	}
+	if _, done := s.tx.localSettings[name]; done {
+		return
+	}
+	value, had := s.settings[name]
+	zone, path := s.zone, s.searchPath
+	s.tx.localSettings[name] = func() {
+		if had {
+			s.settings[name] = value
+		} else {
+			delete(s.settings, name)
+		}
+		switch name {
+		case "timezone":
+			s.zone = zone
+		case "search_path":
+			s.searchPath = path
+		}
+	}
 }

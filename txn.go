@@ -31,6 +31,9 @@ type txn struct {
 	// implicit: the block of a multi-statement string (implicit.go),
 	// which ends with the string
 	implicit bool
+	// localSettings put back, at COMMIT, what SET LOCAL changed (by
+	// setting name; ROLLBACK undoes every SET through undoLater).
+	localSettings map[string]func()
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
@@ -130,6 +133,9 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if err := s.commitWork(); err != nil {
 			s.rollbackBlock()
 			return nil, err
+		}
+		for _, restore := range s.tx.localSettings {
+			restore()
 		}
 		s.endTxn()
 		return &Result{Tag: "COMMIT"}, nil

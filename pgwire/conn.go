@@ -173,17 +173,14 @@ func (c *conn) startup() (bool, error) {
 				"session_authorization":       c.user,
 				"application_name":            params["application_name"],
 			}
-			// Start-up parameters a client may set (pgjdbc sends the JVM's
-			// TimeZone); a value the session refuses leaves the default.
-			for _, p := range []struct{ param, setting string }{{"application_name", "application_name"}, {"timezone", "TimeZone"}} {
-				if v := params[p.param]; v != "" {
-					if rs, err := c.sess.Exec(context.Background(), "SET "+p.setting+" = '"+strings.ReplaceAll(v, "'", "''")+"'"); err == nil {
-						for _, r := range rs {
-							r.Release()
-						}
-						c.sess.KeepAsDefault(p.setting)
-					}
-				}
+			if err := c.applyStartupSettings(params); err != nil {
+				// PostgreSQL refuses the connection (FATAL) for a bad value
+				e := sqlerr.Wrap(err)
+				c.backend.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: e.Code, Message: e.Message, Detail: e.Detail, Hint: e.Hint})
+				c.backend.Flush()
+				c.sess.Close()
+				c.srv.unregister(c)
+				return false, nil
 			}
 			if tz, ok := c.sess.Setting("TimeZone"); ok {
 				status["TimeZone"] = tz
@@ -240,6 +237,7 @@ func (c *conn) serve() error {
 			if c.terminating.Load() {
 				return c.goodbye()
 			}
+			c.reportSettings() // what COMMIT or ROLLBACK put back, too
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Parse:
 			qerr = c.parse(m)
@@ -261,6 +259,9 @@ func (c *conn) serve() error {
 			if c.sess.TxStatus() == 'I' {
 				c.closePortal("")
 			}
+			// as PostgreSQL, settings changed by the extended protocol's
+			// statements are reported before ReadyForQuery
+			c.reportSettings()
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Flush:
 		case *pgproto3.Terminate:
@@ -493,4 +494,86 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// startupSettings are the start-up parameters that set session settings
+// (by their lower-case parameter names); pgjdbc sends the JVM's TimeZone.
+var startupSettings = map[string]string{"application_name": "application_name", "timezone": "TimeZone", "statement_timeout": "statement_timeout"}
+
+// applyStartupSettings applies the settings of a start-up packet: first
+// the "-c name=value" (or "--name=value") switches of its options, then
+// the parameters themselves, as PostgreSQL does. They become what RESET
+// returns to.
+func (c *conn) applyStartupSettings(params map[string]string) error {
+	var pairs [][2]string
+	for _, opt := range splitStartupOptions(params["options"]) {
+		if name, value, ok := strings.Cut(opt, "="); ok {
+			pairs = append(pairs, [2]string{strings.ReplaceAll(name, "-", "_"), value})
+		}
+	}
+	for param, setting := range startupSettings {
+		if v, ok := params[param]; ok && v != "" {
+			pairs = append(pairs, [2]string{setting, v})
+		}
+	}
+	for _, p := range pairs {
+		quoted := "'" + strings.ReplaceAll(p[1], "'", "''") + "'"
+		rs, err := c.sess.Exec(context.Background(), "SET "+quoteIdent(p[0])+" = "+quoted)
+		for _, r := range rs {
+			r.Release()
+		}
+		if err != nil {
+			return err
+		}
+		c.sess.KeepAsDefault(p[0])
+	}
+	return nil
+}
+
+// splitStartupOptions reads the options parameter's "-c name=value" and
+// "--name=value" switches (a backslash keeps the next character, so
+// "\ " is a space inside a value).
+func splitStartupOptions(options string) []string {
+	var words []string
+	var cur strings.Builder
+	escaped, inWord := false, false
+	for _, r := range options {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped, inWord = false, true
+		case r == '\\':
+			escaped = true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	var out []string
+	for i := 0; i < len(words); i++ {
+		switch {
+		case words[i] == "-c" && i+1 < len(words):
+			out = append(out, words[i+1])
+			i++
+		case strings.HasPrefix(words[i], "-c"):
+			out = append(out, words[i][2:])
+		case strings.HasPrefix(words[i], "--"):
+			out = append(out, words[i][2:])
+		}
+	}
+	return out
+}
+
+// quoteIdent quotes a setting name for a SET statement.
+func quoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }

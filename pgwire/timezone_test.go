@@ -2,6 +2,7 @@ package pgwire
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -142,6 +143,35 @@ func TestTimeZoneOnTheWire(t *testing.T) {
 		t.Errorf("COPY in a time zone:\nPostgreSQL %q\nWeft       %q", want, got)
 	}
 
+	// SET through the extended protocol is reported too, and ROLLBACK's
+	// and COMMIT's restored values (SET LOCAL ends at COMMIT)
+	for _, c := range []*pgconn.PgConn{pg, wf} {
+		var seen []string
+		note := func() { seen = append(seen, c.ParameterStatus("TimeZone")) }
+		if res := c.ExecParams(ctx, "SET TIME ZONE 'Asia/Tokyo'", nil, nil, nil, nil).Read(); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		note()
+		for _, sql := range []string{
+			"BEGIN; SET TIME ZONE 'Europe/Paris'",
+			"ROLLBACK",
+			"BEGIN; SET LOCAL TIME ZONE 'America/New_York'",
+			"COMMIT",
+			"BEGIN; SET TIME ZONE 'Europe/Paris'; SAVEPOINT a; SET TIME ZONE 'UTC'",
+			"ROLLBACK TO a",
+			"COMMIT",
+		} {
+			if _, err := c.Exec(ctx, sql).ReadAll(); err != nil {
+				t.Fatalf("%s: %v", sql, err)
+			}
+			note()
+		}
+		want := "[Asia/Tokyo Europe/Paris Asia/Tokyo America/New_York Asia/Tokyo UTC Europe/Paris Europe/Paris]"
+		if fmt.Sprint(seen) != want {
+			t.Errorf("TimeZone reported %v, want %s", seen, want)
+		}
+	}
+
 	// a refused zone leaves the setting and tells the client nothing new
 	for _, c := range []*pgconn.PgConn{pg, wf} {
 		c.Exec(ctx, "SET TimeZone = 'Europe/Paris'").ReadAll()
@@ -162,4 +192,63 @@ func asPgError(err error, target **pgconn.PgError) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestStartupTimeZone checks the start-up forms PostgreSQL accepts for
+// TimeZone (a parameter, or -c in options) and that a bad zone refuses
+// the connection with 22023, as PostgreSQL does.
+func TestStartupTimeZone(t *testing.T) {
+	pgURL := pgtest.Start(t)
+	weftURL := startServer(t)
+	ctx := context.Background()
+	connectWith := func(url string, params map[string]string) (*pgx.Conn, error) {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range params {
+			cfg.RuntimeParams[k] = v
+		}
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return pgx.ConnectConfig(cctx, cfg)
+	}
+	for _, params := range []map[string]string{
+		{"TimeZone": "Asia/Kolkata"},
+		{"options": "-c TimeZone=America/St_Johns"},
+		{"options": "--timezone=UTC+3 -c application_name=two\\ words"},
+		{"options": "-c TimeZone=Europe/Paris", "TimeZone": "Asia/Tokyo"},
+	} {
+		var views []string
+		for _, url := range []string{pgURL, weftURL} {
+			c, err := connectWith(url, params)
+			if err != nil {
+				t.Fatalf("%v: %v", params, err)
+			}
+			var zone, app, text string
+			if err := c.QueryRow(ctx, "SELECT current_setting('TimeZone'), current_setting('application_name'), '2024-07-01 12:00:00+00'::timestamptz::text").Scan(&zone, &app, &text); err != nil {
+				t.Fatal(err)
+			}
+			// RESET returns to the start-up value
+			if _, err := c.Exec(ctx, "SET TimeZone = 'UTC'; RESET TimeZone"); err != nil {
+				t.Fatal(err)
+			}
+			var reset string
+			if err := c.QueryRow(ctx, "SHOW TimeZone").Scan(&reset); err != nil {
+				t.Fatal(err)
+			}
+			views = append(views, fmt.Sprintf("%s|%s|%s|%s|%s", c.PgConn().ParameterStatus("TimeZone"), zone, app, text, reset))
+			c.Close(ctx)
+		}
+		if views[0] != views[1] {
+			t.Errorf("%v:\nPostgreSQL %s\nWeft       %s", params, views[0], views[1])
+		}
+	}
+	for _, url := range []string{pgURL, weftURL} {
+		_, err := connectWith(url, map[string]string{"TimeZone": "Mars/Base"})
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "22023" || pgErr.Severity != "FATAL" {
+			t.Errorf("TimeZone=Mars/Base: %v", err)
+		}
+	}
 }
