@@ -8,6 +8,7 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // Compile turns a bound expression over input columns cols into an
@@ -27,6 +28,50 @@ func (b *Builder) compileAll(es []logical.Expr, cols []logical.Column) ([]exec.E
 		out[i] = x
 	}
 	return out, nil
+}
+
+// minInSet is the length from which an OR of equalities with constants
+// is looked up in a hash set rather than compared one by one.
+const minInSet = 8
+
+// inSet turns x = c1 OR x = c2 OR … (an IN list) into a hash lookup when
+// every constant is non-NULL and of a type compared by value. compiled is
+// the OR as compiled; its first equality's left side is the lookup's
+// argument.
+func inSet(x *logical.Bool, compiled *exec.BoolOp) *exec.InSet {
+	if x.And || len(x.Args) < minInSet {
+		return nil
+	}
+	var left string
+	set := make(map[types.Datum]struct{}, len(x.Args))
+	for i, a := range x.Args {
+		eq, ok := a.(*logical.Call)
+		if !ok || eq.Name != "=" || len(eq.Args) != 2 {
+			return nil
+		}
+		c, ok := eq.Args[1].(*logical.Const)
+		if !ok || c.Value == nil {
+			return nil
+		}
+		lt, ct := eq.Args[0].Type(), c.T
+		if !exec.InSetKind(lt) || !exec.InSetKind(ct) || lt.Kind != ct.Kind || !exec.InSetKey(ct.Kind, c.Value) {
+			return nil
+		}
+		if logical.IsVolatile(eq.Args[0]) || logical.HasSubquery(eq.Args[0]) {
+			return nil
+		}
+		if i == 0 {
+			left = eq.Args[0].String()
+		} else if eq.Args[0].String() != left {
+			return nil
+		}
+		set[c.Value] = struct{}{}
+	}
+	call, ok := compiled.Args[0].(*exec.CallExpr)
+	if !ok || len(call.Args) != 2 {
+		return nil
+	}
+	return &exec.InSet{Arg: call.Args[0], Set: set, Or: compiled}
 }
 
 func (b *Builder) compileList(es []logical.Expr, l layout) ([]exec.Expr, error) {
@@ -75,7 +120,11 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &exec.BoolOp{And: x.And, Args: args}, nil
+		or := &exec.BoolOp{And: x.And, Args: args}
+		if set := inSet(x, or); set != nil {
+			return set, nil
+		}
+		return or, nil
 	case *logical.Not:
 		arg, err := b.compile(x.Arg, l)
 		if err != nil {
