@@ -83,6 +83,8 @@ func (g *exprGen) constOf(k kind) *expr {
 		return leaf(fmt.Sprintf("TIMESTAMP '2024-%02d-10 12:00:00'", 1+r.Intn(12)), kTs)
 	case kInterval:
 		return leaf([]string{"INTERVAL '1 day'", "INTERVAL '90 minutes'", "INTERVAL '1 mon'"}[r.Intn(3)], kInterval)
+	case kTsTz:
+		return leaf(fmt.Sprintf("TIMESTAMPTZ '2024-%02d-30 01:30:00'", []int{3, 10, 6}[r.Intn(3)]), kTsTz)
 	}
 	return leaf("NULL", k)
 }
@@ -108,6 +110,8 @@ func (g *exprGen) gen(k kind, depth int) *expr {
 			func() *expr { return node("length(%s)", kInt, g.gen(kText, d)) },
 			func() *expr { return node("CAST(extract(month FROM %s) AS int)", kInt, g.gen(kDate, d)) },
 			func() *expr { return node("(%s - %s)", kInt, g.gen(kDate, d), g.gen(kDate, d)) },
+			func() *expr { return node("CAST(extract(hour FROM %s) AS int)", kInt, g.gen(kTsTz, d)) },
+			func() *expr { return node("(CAST(%s AS date) - DATE '2024-01-01')", kInt, g.gen(kTsTz, d)) },
 			func() *expr { return node("CAST(%s AS int)", kInt, g.gen(kNum, d)) },
 			func() *expr { return g.caseOf(kInt, d) },
 			func() *expr { return node("COALESCE(%s, %s)", kInt, g.gen(kInt, d), g.gen(kInt, d)) },
@@ -155,6 +159,16 @@ func (g *exprGen) gen(k kind, depth int) *expr {
 			func() *expr { return node("(%s + %s)", kTs, g.gen(kTs, d), g.gen(kInterval, d)) },
 			func() *expr { return node("date_trunc('day', %s)", kTs, g.gen(kTs, d)) },
 			func() *expr { return node("CAST(%s AS timestamp)", kTs, g.gen(kDate, d)) },
+			func() *expr { return node("(%s AT TIME ZONE 'UTC')", kTs, g.gen(kTsTz, d)) },
+			func() *expr { return node("CAST(%s AS timestamp)", kTs, g.gen(kTsTz, d)) },
+		})
+	case kTsTz:
+		return g.pick(d, k, []func() *expr{
+			func() *expr { return node("(%s + %s)", kTsTz, g.gen(kTsTz, d), g.gen(kInterval, d)) },
+			func() *expr { return node("date_trunc('day', %s)", kTsTz, g.gen(kTsTz, d)) },
+			func() *expr { return node("date_trunc('month', %s)", kTsTz, g.gen(kTsTz, d)) },
+			func() *expr { return node("CAST(%s AS timestamptz)", kTsTz, g.gen(kTs, d)) },
+			func() *expr { return node("(%s AT TIME ZONE 'Asia/Tokyo')", kTsTz, g.gen(kTs, d)) },
 		})
 	case kInterval:
 		return g.pick(d, k, []func() *expr{

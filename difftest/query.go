@@ -318,7 +318,7 @@ func (qg *queryGen) aggregate(g *exprGen) *expr {
 		k := []kind{kInt, kNum}[r.Intn(2)]
 		e = node("round(avg(%s)%s, 6)", kNum, g.gen(k, 1), qg.filter(g))
 	case 5:
-		k := []kind{kInt, kNum, kText, kDate, kTs, kInterval, kFloat}[r.Intn(7)]
+		k := []kind{kInt, kNum, kText, kDate, kTs, kInterval, kFloat, kTsTz}[r.Intn(8)]
 		e = node([]string{"min(%s)", "max(%s)"}[r.Intn(2)], k, g.gen(k, 1))
 	case 6:
 		x := g.gen(kText, 1)

@@ -23,6 +23,7 @@ const (
 	kDate
 	kTs
 	kInterval
+	kTsTz
 	nKinds
 )
 
@@ -45,6 +46,7 @@ var colTypes = []colType{
 	{"date", kDate, 0, 0},
 	{"timestamp", kTs, 0, 0},
 	{"interval", kInterval, 0, 0},
+	{"timestamptz", kTsTz, 0, 0},
 }
 
 type column struct {
@@ -59,6 +61,7 @@ type table struct {
 
 // schema is a set of tables and the statements that create and fill them.
 type schema struct {
+	zone    string // the session's TimeZone
 	tables  []*table
 	creates []string
 	inserts []insert
@@ -120,7 +123,7 @@ func (i insert) String() string {
 
 // statements lists the SQL that makes the schema, in order.
 func (s *schema) statements() []string {
-	out := append([]string{}, s.creates...)
+	out := append([]string{"SET TimeZone = '" + s.zone + "'"}, s.creates...)
 	for _, in := range s.inserts {
 		if len(in.rows) > 0 {
 			out = append(out, in.String())
@@ -131,7 +134,7 @@ func (s *schema) statements() []string {
 
 // clone copies the statements (the tables are shared, never changed).
 func (s *schema) clone() *schema {
-	c := &schema{tables: s.tables, creates: s.creates}
+	c := &schema{zone: s.zone, tables: s.tables, creates: s.creates}
 	for _, in := range s.inserts {
 		c.inserts = append(c.inserts, insert{table: in.table, rows: append([]string{}, in.rows...), copy: in.copy})
 	}
@@ -140,11 +143,14 @@ func (s *schema) clone() *schema {
 
 var words = []string{"a", "b", "ab", "abc", "B", "x y", "", "zz", "a%", "Ab", "b ", "ñ", "10", "2"}
 
+// zones are the session time zones a seed may run in (both engines).
+var zones = []string{"UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Adelaide"}
+
 // genSchema makes 1–3 tables, each with 2–5 columns, and the INSERTs that
 // fill them: rows in batches of random sizes, each batch with its own
 // chance of NULLs (often none).
 func genSchema(r *rand.Rand) *schema {
-	s := &schema{}
+	s := &schema{zone: zones[r.Intn(len(zones))]}
 	nt := 1 + r.Intn(3)
 	for i := 0; i < nt; i++ {
 		t := &table{name: fmt.Sprintf("t%d", i)}
@@ -213,6 +219,11 @@ func literal(r *rand.Rand, ct colType) string {
 		return fmt.Sprintf("DATE '2024-%02d-%02d'", 1+r.Intn(12), 1+r.Intn(28))
 	case kTs:
 		return fmt.Sprintf("TIMESTAMP '2024-%02d-%02d %02d:%02d:00'", 1+r.Intn(12), 1+r.Intn(28), r.Intn(24), r.Intn(4)*15)
+	case kTsTz:
+		// with an offset, or read in the session's zone (across its
+		// daylight saving changes in March and October)
+		zone := []string{"", "+00", "-05", "+05:30"}[r.Intn(4)]
+		return fmt.Sprintf("TIMESTAMPTZ '2024-%02d-%02d %02d:%02d:00%s'", []int{1, 3, 3, 7, 10, 10, 12}[r.Intn(7)], 1+r.Intn(28), r.Intn(24), r.Intn(4)*15, zone)
 	case kInterval:
 		return []string{"INTERVAL '1 day'", "INTERVAL '2 hours'", "INTERVAL '3 mons 4 days'", "INTERVAL '-5 minutes'", "INTERVAL '1 year 2 days 00:00:05'", "INTERVAL '36 hours'"}[r.Intn(6)]
 	}
