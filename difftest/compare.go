@@ -25,24 +25,28 @@ func compare(pg, wf answer, ordered, equalIntervals bool) (class, detail string)
 	if len(pg.rows) > 0 && len(wf.rows) > 0 && len(pg.rows[0]) != len(wf.rows[0]) {
 		return "column count", fmt.Sprintf("PostgreSQL %d columns, Weft %d", len(pg.rows[0]), len(wf.rows[0]))
 	}
+	// the rows, as a multiset
 	p, w := normalize(pg, pg.float, pg.interval, equalIntervals), normalize(wf, pg.float, pg.interval, equalIntervals)
-	if !ordered {
-		sort.Strings(p)
-		sort.Strings(w)
-	}
-	if strings.Join(p, "\n") == strings.Join(w, "\n") {
-		return "", ""
-	}
-	if !ordered || len(p) != len(w) {
+	sp, sw := sortedCopy(p), sortedCopy(w)
+	if strings.Join(sp, "\n") != strings.Join(sw, "\n") {
 		return "rows differ", showDiff(p, w)
 	}
-	sp, sw := append([]string{}, p...), append([]string{}, w...)
-	sort.Strings(sp)
-	sort.Strings(sw)
-	if strings.Join(sp, "\n") == strings.Join(sw, "\n") {
+	if !ordered {
+		return "", ""
+	}
+	// their order, where equal values (1 mon and 30 days; -0 and 0) may
+	// come in either order
+	p, w = normalize(pg, pg.float, pg.interval, true), normalize(wf, pg.float, pg.interval, true)
+	if strings.Join(p, "\n") != strings.Join(w, "\n") {
 		return "order differs", showDiff(p, w)
 	}
-	return "rows differ", showDiff(p, w)
+	return "", ""
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
 }
 
 func showDiff(p, w []string) string {

@@ -52,6 +52,7 @@ func TestCompare(t *testing.T) {
 		return a
 	}
 	floats := func(a answer) answer { a.float = []bool{true}; return a }
+	intervals := func(a answer) answer { a.interval = []bool{true}; return a }
 	tests := []struct {
 		name    string
 		pg, wf  answer
@@ -66,6 +67,8 @@ func TestCompare(t *testing.T) {
 		{"floats that differ", floats(rows("0.31")), rows("0.3"), false, "rows differ"},
 		{"numeric scale counts", rows("4.0"), rows("4.00"), false, "rows differ"},
 		{"negative zero is zero", floats(rows("-0", "0")), rows("0", "-0"), true, ""},
+		{"equal intervals in either order", intervals(rows("-60 days", "-59 days -24:00:00")), rows("-59 days -24:00:00", "-60 days"), true, ""},
+		{"interval text still counts", intervals(rows("-61 days +01:30:00")), rows("-61 days 01:30:00"), false, "rows differ"},
 		{"same error class", answer{code: "22012"}, answer{code: "22003"}, false, ""},
 		{"other error class", answer{code: "22012"}, answer{code: "42883"}, false, "error class 42 where PostgreSQL gives 22"},
 		{"error only in weft", rows("1"), answer{code: "XX000"}, false, "error XX000 where PostgreSQL answers"},
