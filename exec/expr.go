@@ -232,7 +232,7 @@ func (e *BoolOp) evalUndecided(ec *EvalContext, b arrow.Record, arg Expr, state 
 	if len(rows) == 0 {
 		return nil
 	}
-	sub, err := takeRecord(ec, b, rows)
+	sub, err := subset(ec, b, rows)
 	if err != nil {
 		return err
 	}

@@ -124,25 +124,25 @@ func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
 	if s, ok := keys[0].(*array.String); ok && len(keys) == 1 && t.keyTypes[0].Kind != types.Char {
 		for i := 0; i < n; i++ {
 			t.scratch = appendStringKey(t.scratch[:0], s, i)
-			g, ok := t.strs[string(t.scratch)]
-			if !ok {
-				g = t.addGroup(keys, i)
-				t.strs[string(t.scratch)] = g
-			}
-			out = append(out, g)
+			out = append(out, t.groupOf(t.scratch, keys, i))
 		}
 		return out
 	}
 	for i := 0; i < n; i++ {
 		t.scratch = encodeKey(t.scratch[:0], t.keyTypes, keys, i)
-		g, ok := t.strs[string(t.scratch)]
-		if !ok {
-			g = t.addGroup(keys, i)
-			t.strs[string(t.scratch)] = g
-		}
-		out = append(out, g)
+		out = append(out, t.groupOf(t.scratch, keys, i))
 	}
 	return out
+}
+
+// groupOf is the group of encoded key (row's key), made if new.
+func (t *groupTable) groupOf(key []byte, keys []arrow.Array, row int) uint32 {
+	g, ok := t.strs[string(key)]
+	if !ok {
+		g = t.addGroup(keys, row)
+		t.strs[string(key)] = g
+	}
+	return g
 }
 
 // appendStringKey appends encodeKey's encoding of row i of one string
