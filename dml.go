@@ -112,7 +112,7 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 			sel.WithClause = st.WithClause
 		}
 		if len(sel.ValuesLists) > 0 && sel.Op == pg.SetOperation_SETOP_NONE && len(sel.SortClause) == 0 && sel.LimitCount == nil && sel.WithClause == nil {
-			plan, err = s.insertValues(b, t, targets, sel.ValuesLists)
+			plan, err = s.insertValues(b, t, targets, len(st.Cols) > 0, sel.ValuesLists)
 		} else {
 			plan, err = s.insertSelect(b, t, targets, sel)
 		}
@@ -200,7 +200,9 @@ func (s *Session) insertDefaults(b *binder.Binder, t *catalog.Table) (logical.Pl
 }
 
 // insertValues binds VALUES rows straight to the target columns' types.
-func (s *Session) insertValues(b *binder.Binder, t *catalog.Table, targets []int, lists []*pg.Node) (logical.Plan, error) {
+// Without a column list (named), a row may leave out trailing columns,
+// which take their defaults, as in PostgreSQL.
+func (s *Session) insertValues(b *binder.Binder, t *catalog.Table, targets []int, named bool, lists []*pg.Node) (logical.Plan, error) {
 	defaults := make([]logical.Expr, len(t.Columns))
 	for i, c := range t.Columns {
 		e, err := s.defaultExpr(b, c)
@@ -216,10 +218,13 @@ func (s *Session) insertValues(b *binder.Binder, t *catalog.Table, targets []int
 	rows := make([][]logical.Expr, 0, len(lists))
 	for _, l := range lists {
 		items := l.Node.(*pg.Node_List).List.Items
+		if first := lists[0].Node.(*pg.Node_List).List.Items; len(items) != len(first) {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "VALUES lists must all be the same length")
+		}
 		if len(items) > len(targets) {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
 		}
-		if len(items) < len(targets) && len(items) > 0 {
+		if len(items) < len(targets) && len(items) > 0 && named {
 			return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more target columns than expressions")
 		}
 		row := append([]logical.Expr{}, defaults...)
