@@ -42,6 +42,7 @@ var colTypes = []colType{
 	{"double precision", kFloat, 0, 0},
 	{"text", kText, 0, 0},
 	{"varchar(12)", kText, 0, 0},
+	{"char(4)", kText, 0, 0},
 	{"boolean", kBool, 0, 0},
 	{"date", kDate, 0, 0},
 	{"timestamp", kTs, 0, 0},

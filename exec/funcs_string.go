@@ -35,6 +35,10 @@ func stringFunctions() []*ScalarDef {
 		s1("char_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
 		s1("character_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
 		overloads("octet_length",
+			// char(n) counts its padding, as PostgreSQL's bpcharoctetlen
+			sig("octet_length", []types.T{{Kind: types.Char}}, int4T, func(ds []types.Datum) (types.Datum, error) {
+				return int64(len(ds[0].(string))), nil
+			}),
 			s1("octet_length", func(s string) types.Datum { return int64(len(s)) }, int4T),
 			sig("octet_length", []types.T{types.ByteaT}, int4T, byteLength)),
 		s1("lower", func(s string) types.Datum { return strings.ToLower(s) }, textT),

@@ -27,6 +27,13 @@ func commonType(ts []types.T, what string) (types.T, error) {
 		switch {
 		case out.IsNumber() && t.IsNumber():
 			out, _ = exec.NumericCommonType(out, t)
+		case plainString(out) && plainString(t):
+			// the first one's type: text, varchar and char each convert
+			// implicitly to the others, so PostgreSQL never switches
+			// (char first keeps its padding); a length only if all agree
+			if out.Kind != t.Kind || out.Len != t.Len {
+				out = types.T{Kind: out.Kind}
+			}
 		case out.IsString() && t.IsString():
 			out = types.TextT
 		case out.Kind == t.Kind:
@@ -47,6 +54,10 @@ func commonType(ts []types.T, what string) (types.T, error) {
 		return types.TextT, nil
 	}
 	return out, nil
+}
+
+func plainString(t types.T) bool {
+	return t.Kind == types.Text || t.Kind == types.Varchar || t.Kind == types.Char
 }
 
 func isDateLike(t types.T) bool {

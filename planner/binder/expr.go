@@ -574,15 +574,21 @@ func (b *Binder) bindCaseArms(ce *pg.CaseExpr, s *scope) (*logical.Case, error) 
 		}
 		results = append(results, def)
 	}
+	// PostgreSQL resolves the type with the ELSE result first (then the
+	// THENs in order): CASE WHEN … THEN text ELSE char(4) END is a char
+	if ce.Defresult != nil {
+		n := len(results) - 1
+		results = append([]logical.Expr{results[n]}, results[:n]...)
+	}
 	t, err := b.unify(results, "CASE", ce.Location)
 	if err != nil {
 		return nil, err
 	}
 	c.T = t
-	c.Thens = results[:len(ce.Args)]
 	if ce.Defresult != nil {
-		c.Else = results[len(results)-1]
+		c.Else, results = results[0], results[1:]
 	}
+	c.Thens = results
 	return c, nil
 }
 
@@ -635,7 +641,7 @@ func (b *Binder) bindCoalesce(args []*pg.Node, s *scope) (logical.Expr, error) {
 	if err := b.foldAll(exprs); err != nil {
 		return nil, err
 	}
-	if len(exprs) == 1 {
+	if len(exprs) == 1 && exprs[0].Type() == t {
 		return exprs[0], nil
 	}
 	return &logical.Coalesce{Args: exprs, T: t}, nil

@@ -159,8 +159,12 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 	case "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*":
 		lt, rt := l.Type(), r.Type()
 		var err error
-		if l, err = b.coerce(l, types.TextT); err != nil {
-			return nil, opNotExist(op, lt, rt)
+		// char(n) is matched with its padding, as PostgreSQL's bpcharlike
+		// does ('EUROPE' in char(8) is not LIKE '%PE')
+		if lt.Kind != types.Char {
+			if l, err = b.coerce(l, types.TextT); err != nil {
+				return nil, opNotExist(op, lt, rt)
+			}
 		}
 		if r, err = b.coerce(r, types.TextT); err != nil {
 			return nil, opNotExist(op, lt, rt)
@@ -216,8 +220,14 @@ func (b *Binder) comparable(l, r logical.Expr, op string, loc int32) (logical.Ex
 		t, _ = exec.NumericCommonType(lt, rt)
 	case lt.IsString() && rt.IsString():
 		t = types.TextT
-		if lt.Kind == types.Char && rt.Kind == types.Char {
+		switch {
+		case lt.Kind == types.Char && rt.Kind == types.Char:
 			t = lt
+		case lt.Kind == types.Char && rt.Kind == types.Varchar, lt.Kind == types.Varchar && rt.Kind == types.Char:
+			// PostgreSQL's bpchar = bpchar matches one side exactly and
+			// text = text neither: varchar compares as char here (but
+			// char against text compares as text)
+			t = types.T{Kind: types.Char}
 		}
 	case lt.Kind == rt.Kind:
 		t = lt
@@ -229,7 +239,13 @@ func (b *Binder) comparable(l, r logical.Expr, op string, loc int32) (logical.Ex
 	default:
 		return nil, nil, types.T{}, opNotExist(op, lt, rt).At(loc)
 	}
-	if t.Kind == types.Char && (lt.Kind != types.Char || rt.Kind != types.Char) {
+	switch {
+	case t.Kind == types.Char && (lt.Kind == types.Unknown || rt.Kind == types.Unknown):
+		// an untyped literal becomes bpchar (of any length): trailing
+		// blanks are not significant on either side, as in PostgreSQL
+		t = types.T{Kind: types.Char}
+	case t.Kind == types.Char && (lt.Kind == types.Text || rt.Kind == types.Text):
+		// char against text compares as text; the cast drops char's padding
 		t = types.TextT
 	}
 	var err error
@@ -245,8 +261,8 @@ func (b *Binder) comparable(l, r logical.Expr, op string, loc int32) (logical.Ex
 // coerceCmp is coerce for comparison operands: numeric operands keep their
 // value and only change representation.
 func (b *Binder) coerceCmp(e logical.Expr, t types.T) (logical.Expr, error) {
-	if e.Type().Kind == types.Char && t.Kind == types.Text {
-		return e, nil
+	if e.Type().Kind == types.Char && t.Kind == types.Char {
+		return e, nil // (char compares without its padding, whatever its length)
 	}
 	return b.coerce(e, t)
 }

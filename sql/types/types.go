@@ -331,7 +331,10 @@ func (t T) String() string {
 		}
 		return "character varying"
 	case Char:
-		return fmt.Sprintf("character(%d)", max(t.Len, 1))
+		if t.Len <= 0 {
+			return "character" // bpchar of any length (COALESCE, UNION)
+		}
+		return fmt.Sprintf("character(%d)", t.Len)
 	case Bytea:
 		return "bytea"
 	case UUID:
@@ -405,6 +408,9 @@ func FromName(name string, mods []int32) (T, bool) {
 		return t, true
 	case "bpchar", "char", "character":
 		t := T{Kind: Char, Len: 1}
+		if name == "bpchar" {
+			t.Len = 0 // bpchar alone has no length; char alone is char(1)
+		}
 		if len(mods) > 0 {
 			t.Len = mods[0]
 		}
