@@ -468,6 +468,16 @@ func (st *store) writeAtomic(path string, data []byte) error {
 		return err
 	}
 	_, err = st.quota.writer(f).Write(data)
+	if err = finishTemp(f, tmp, path, err); err != nil {
+		return sqlerr.New(sqlerr.DiskFull, "could not write %s: %v", filepath.Base(path), err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// finishTemp ends writing the temporary file f (tmp) that is to replace
+// path: unless writing it failed (err), it is fsynced, closed and renamed
+// into place; on any failure it is removed and the error returned.
+func finishTemp(f *os.File, tmp, path string, err error) error {
 	if err == nil {
 		err = f.Sync()
 	}
@@ -479,9 +489,8 @@ func (st *store) writeAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return sqlerr.New(sqlerr.DiskFull, "could not write %s: %v", filepath.Base(path), err)
 	}
-	return syncDir(filepath.Dir(path))
+	return err
 }
 
 func syncDir(dir string) error {

@@ -153,17 +153,7 @@ func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (segmentRef, e
 	if err == nil {
 		err = w.Close()
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err = finishTemp(f, tmp, path, err); err != nil {
 		return segmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 	}
 	return segmentRef{File: filepath.ToSlash(name), Size: sum.n, CRC: sum.h.Sum32(), Rows: rec.NumRows()}, nil

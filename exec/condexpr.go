@@ -40,12 +40,7 @@ func (r *lazyResult) evalOn(ec *EvalContext, b arrow.Record, rows []int, x Expr)
 	if len(rows) == 0 {
 		return nil
 	}
-	sub, err := subset(ec, b, rows)
-	if err != nil {
-		return err
-	}
-	defer sub.Release()
-	a, err := x.Eval(ec, sub)
+	a, err := evalRows(ec, b, rows, x)
 	if err != nil {
 		return err
 	}
@@ -54,6 +49,17 @@ func (r *lazyResult) evalOn(ec *EvalContext, b arrow.Record, rows []int, x Expr)
 		r.vals[row] = DatumAt(a, k)
 	}
 	return nil
+}
+
+// evalRows evaluates x on the rows rows of b only (the caller releases
+// the result).
+func evalRows(ec *EvalContext, b arrow.Record, rows []int, x Expr) (arrow.Array, error) {
+	sub, err := subset(ec, b, rows)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Release()
+	return x.Eval(ec, sub)
 }
 
 func subset(ec *EvalContext, b arrow.Record, rows []int) (arrow.Record, error) {

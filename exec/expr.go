@@ -232,12 +232,7 @@ func (e *BoolOp) evalUndecided(ec *EvalContext, b arrow.Record, arg Expr, state 
 	if len(rows) == 0 {
 		return nil
 	}
-	sub, err := subset(ec, b, rows)
-	if err != nil {
-		return err
-	}
-	defer sub.Release()
-	a, err := arg.Eval(ec, sub)
+	a, err := evalRows(ec, b, rows, arg)
 	if err != nil {
 		return err
 	}
