@@ -15,7 +15,10 @@ import (
 type groupTable struct {
 	keyTypes []types.T
 	ints     map[int64]uint32 // single integer-like key
-	nullGrp  int64            // group of the NULL key for ints (-1 none)
+	nullGrp  int64            // group of the NULL key for ints and texts (-1 none)
+	// texts is a single text or varchar key, by its value; every batch
+	// uses it, whatever its layout (with NULLs or without)
+	texts    map[string]uint32
 	strs     map[string]uint32
 	builders []array.Builder
 	n        int
@@ -24,9 +27,12 @@ type groupTable struct {
 
 func newGroupTable(ec *EvalContext, keyTypes []types.T) *groupTable {
 	t := &groupTable{keyTypes: keyTypes, nullGrp: -1}
-	if len(keyTypes) == 1 && intLike(keyTypes[0]) {
+	switch {
+	case len(keyTypes) == 1 && intLike(keyTypes[0]):
 		t.ints = map[int64]uint32{}
-	} else {
+	case len(keyTypes) == 1 && (keyTypes[0].Kind == types.Text || keyTypes[0].Kind == types.Varchar):
+		t.texts = map[string]uint32{}
+	default:
 		t.strs = map[string]uint32{}
 	}
 	for _, kt := range keyTypes {
@@ -118,19 +124,42 @@ func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
 		}
 		return out
 	}
-	// One plain string key: the same bytes encodeKey makes, without its
-	// per-row type switch. Every batch must key the map identically,
-	// whatever its layout (a batch with NULLs and one without).
-	if s, ok := keys[0].(*array.String); ok && len(keys) == 1 && t.keyTypes[0].Kind != types.Char {
-		for i := 0; i < n; i++ {
-			t.scratch = appendStringKey(t.scratch[:0], s, i)
-			out = append(out, t.groupOf(t.scratch, keys, i))
-		}
-		return out
+	if t.texts != nil {
+		return t.lookupTexts(keys, n, out)
 	}
 	for i := 0; i < n; i++ {
 		t.scratch = encodeKey(t.scratch[:0], t.keyTypes, keys, i)
 		out = append(out, t.groupOf(t.scratch, keys, i))
+	}
+	return out
+}
+
+// lookupTexts is lookup for one text key: by the value itself, looked up
+// without a copy and copied only when a group is made (the batch's memory
+// is not the table's).
+func (t *groupTable) lookupTexts(keys []arrow.Array, n int, out []uint32) []uint32 {
+	col := keys[0]
+	s, plain := col.(*array.String)
+	for i := 0; i < n; i++ {
+		if col.IsNull(i) {
+			if t.nullGrp < 0 {
+				t.nullGrp = int64(t.addGroup(keys, i))
+			}
+			out = append(out, uint32(t.nullGrp))
+			continue
+		}
+		var v string
+		if plain {
+			v = s.Value(i)
+		} else {
+			v = DatumAt(col, i).(string)
+		}
+		g, ok := t.texts[v]
+		if !ok {
+			g = t.addGroup(keys, i)
+			t.texts[strings.Clone(v)] = g
+		}
+		out = append(out, g)
 	}
 	return out
 }
@@ -143,15 +172,6 @@ func (t *groupTable) groupOf(key []byte, keys []arrow.Array, row int) uint32 {
 		t.strs[string(key)] = g
 	}
 	return g
-}
-
-// appendStringKey appends encodeKey's encoding of row i of one string
-// column.
-func appendStringKey(dst []byte, a *array.String, i int) []byte {
-	if a.IsNull(i) {
-		return append(dst, 0)
-	}
-	return appendStringBytes(dst, a.Value(i))
 }
 
 func appendStringBytes(dst []byte, s string) []byte {
