@@ -26,7 +26,7 @@ func compare(pg, wf answer, ordered, equalIntervals bool) (class, detail string)
 		return "column count", fmt.Sprintf("PostgreSQL %d columns, Weft %d", len(pg.rows[0]), len(wf.rows[0]))
 	}
 	// the rows, as a multiset
-	p, w := normalize(pg, pg.float, pg.interval, equalIntervals), normalize(wf, pg.float, pg.interval, equalIntervals)
+	p, w := normalize(pg, pg.float, pg.interval, pg.bpchar, equalIntervals), normalize(wf, pg.float, pg.interval, pg.bpchar, equalIntervals)
 	sp, sw := sortedCopy(p), sortedCopy(w)
 	if strings.Join(sp, "\n") != strings.Join(sw, "\n") {
 		return "rows differ", showDiff(p, w)
@@ -34,9 +34,9 @@ func compare(pg, wf answer, ordered, equalIntervals bool) (class, detail string)
 	if !ordered {
 		return "", ""
 	}
-	// their order, where equal values (1 mon and 30 days; -0 and 0) may
-	// come in either order
-	p, w = normalize(pg, pg.float, pg.interval, true), normalize(wf, pg.float, pg.interval, true)
+	// their order, where equal values (1 mon and 30 days; -0 and 0; 'zz'
+	// and 'zz  ' as char) may come in either order
+	p, w = normalize(pg, pg.float, pg.interval, pg.bpchar, true), normalize(wf, pg.float, pg.interval, pg.bpchar, true)
 	if strings.Join(p, "\n") != strings.Join(w, "\n") {
 		return "order differs", showDiff(p, w)
 	}
@@ -66,7 +66,7 @@ func showDiff(p, w []string) string {
 
 // sameMultiset compares two of Weft's own answers (metamorphic checks).
 func sameMultiset(a, b answer) bool {
-	x, y := normalize(a, nil, nil, false), normalize(b, nil, nil, false)
+	x, y := normalize(a, nil, nil, nil, false), normalize(b, nil, nil, nil, false)
 	sort.Strings(x)
 	sort.Strings(y)
 	return strings.Join(x, "\n") == strings.Join(y, "\n")

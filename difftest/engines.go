@@ -25,6 +25,7 @@ type answer struct {
 	rows     [][]*string
 	float    []bool // columns PostgreSQL types as float4/float8
 	interval []bool // columns PostgreSQL types as interval
+	bpchar   []bool // columns PostgreSQL types as char(n)
 	code     string // "" when there was no error
 	msg      string
 }
@@ -161,6 +162,7 @@ func (p *pgEngine) run(sql string) answer {
 	for _, f := range res.FieldDescriptions {
 		a.float = append(a.float, f.DataTypeOID == 700 || f.DataTypeOID == 701)
 		a.interval = append(a.interval, f.DataTypeOID == 1186)
+		a.bpchar = append(a.bpchar, f.DataTypeOID == 1042)
 	}
 	for _, r := range res.Rows {
 		row := make([]*string, len(r))
@@ -181,7 +183,7 @@ func (p *pgEngine) run(sql string) answer {
 // DISTINCT keeps or ORDER BY puts first is open), intervals that are
 // equal (1 mon and 30 days) alike when equalIntervals says the query
 // chose among equal values, NULL as a marker no value can have.
-func normalize(a answer, floatCols, intervalCols []bool, equalIntervals bool) []string {
+func normalize(a answer, floatCols, intervalCols, bpcharCols []bool, equalIntervals bool) []string {
 	out := make([]string, len(a.rows))
 	for i, row := range a.rows {
 		parts := make([]string, len(row))
@@ -200,6 +202,8 @@ func normalize(a answer, floatCols, intervalCols []bool, equalIntervals bool) []
 				}
 			case equalIntervals && c < len(intervalCols) && intervalCols[c]:
 				parts[c] = intervalKey(*v)
+			case equalIntervals && c < len(bpcharCols) && bpcharCols[c]:
+				parts[c] = strings.TrimRight(*v, " ") // 'zz' and 'zz  ' are equal
 			default:
 				parts[c] = *v
 			}

@@ -256,7 +256,10 @@ func (qg *queryGen) simple(alias string) *query {
 		// (not over a subquery: Weft binds the DISTINCT ON item and the
 		// select item apart, and two bindings of a subquery differ, so it
 		// refuses them as not matching; a known gap)
-		q.distinctOn = !q.distinct && r.Intn(6) == 0 && !strings.Contains(q.items[0].String(), "SELECT")
+		// (nor over a constant: DISTINCT ON (2) names the second item)
+		first := q.items[0]
+		q.distinctOn = !q.distinct && r.Intn(6) == 0 && !strings.Contains(first.String(), "SELECT") &&
+			(len(first.args) > 0 || strings.Contains(first.format, "."))
 	case 2:
 		qg.grouped(q, g)
 	default:

@@ -60,6 +60,9 @@ type RecursiveUnion struct {
 	Work              *WorkTable
 	Distinct          bool
 	Out               *arrow.Schema
+	// Types are the columns' SQL types, which UNION's duplicate test
+	// compares by (char(n) without its padding); nil: from Out.
+	Types []types.T
 }
 
 func (r *RecursiveUnion) Schema() *arrow.Schema { return r.Out }
@@ -95,9 +98,12 @@ func (r *RecursiveUnion) Open(ctx context.Context, _ int) (Stream, error) {
 
 func (r *RecursiveUnion) run(ctx context.Context) ([]arrow.Record, error) {
 	ec := newEvalContext(ctx, r.Env)
-	kts := make([]types.T, r.Out.NumFields())
-	for i, f := range r.Out.Fields() {
-		kts[i], _ = types.FromArrow(f.Type)
+	kts := r.Types
+	if kts == nil {
+		kts = make([]types.T, r.Out.NumFields())
+		for i, f := range r.Out.Fields() {
+			kts[i], _ = types.FromArrow(f.Type)
+		}
 	}
 	seen := map[string]bool{}
 	var result []arrow.Record

@@ -65,6 +65,9 @@ type SetOp struct {
 	Kind        SetOpKind
 	All         bool
 	Left, Right Operator
+	// Types are the output columns' SQL types (char(n) compares without
+	// its padding); when nil they are read from the Arrow schema.
+	Types []types.T
 }
 
 func (s *SetOp) Schema() *arrow.Schema { return s.Left.Schema() }
@@ -107,9 +110,12 @@ func (s *SetOp) run(ctx context.Context) (arrow.Record, error) {
 		return nil, err
 	}
 	defer left.Release()
-	kts := make([]types.T, left.NumCols())
-	for i, f := range s.Left.Schema().Fields() {
-		kts[i], _ = types.FromArrow(f.Type)
+	kts := s.Types
+	if kts == nil {
+		kts = make([]types.T, left.NumCols())
+		for i, f := range s.Left.Schema().Fields() {
+			kts[i], _ = types.FromArrow(f.Type)
+		}
 	}
 	counts := map[string]int{}
 	var kb []byte

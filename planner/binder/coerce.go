@@ -12,9 +12,10 @@ import (
 // adopt the others' type, numbers widen, strings become text.
 func commonType(ts []types.T, what string) (types.T, error) {
 	var out types.T
-	have := false
+	have, untyped := false, false
 	for _, t := range ts {
 		if t.Kind == types.Unknown {
+			untyped = true
 			continue
 		}
 		if !have {
@@ -53,7 +54,20 @@ func commonType(ts []types.T, what string) (types.T, error) {
 	if !have {
 		return types.TextT, nil
 	}
+	if untyped {
+		out = withoutLength(out)
+	}
 	return out, nil
+}
+
+// withoutLength drops a char or varchar length: an untyped literal has
+// none, so what it is unified with keeps none (COALESCE(c, 'ab') over a
+// char(4) c leaves 'ab' unpadded, as PostgreSQL does).
+func withoutLength(t types.T) types.T {
+	if t.Kind == types.Char || t.Kind == types.Varchar {
+		t.Len = 0
+	}
+	return t
 }
 
 func plainString(t types.T) bool {

@@ -159,9 +159,9 @@ func (b *Binder) bindSetOp(stmt *pg.SelectStmt, parent *scope) (logical.Plan, er
 		var t types.T
 		switch {
 		case lu && !ru:
-			t = rc[i].T
+			t = withoutLength(rc[i].T)
 		case ru && !lu:
-			t = lc[i].T
+			t = withoutLength(lc[i].T)
 		default:
 			if t, err = commonType([]types.T{lc[i].T, rc[i].T}, kindName); err != nil {
 				return nil, err

@@ -244,7 +244,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &exec.RecursiveUnion{Env: b.Env, Anchor: anchor, Recursive: rec, Work: n.Work.Table, Distinct: n.Distinct, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.RecursiveUnion{Env: b.Env, Anchor: anchor, Recursive: rec, Work: n.Work.Table, Distinct: n.Distinct, Out: ArrowSchema(n.Cols), Types: columnTypes(n.Cols)}, nil
 	case *logical.WorkScan:
 		return &exec.WorkScan{Table: n.Work.Table, Out: ArrowSchema(n.Cols)}, nil
 	}
@@ -363,10 +363,22 @@ func (b *Builder) buildSetOp(n *logical.SetOp) (exec.Operator, error) {
 			keys[i] = &exec.ColumnExpr{Index: i, T: c.T, Name: c.Name}
 		}
 		return &exec.HashAggregate{Env: b.Env, Input: u, Keys: keys, Out: out}, nil
-	case logical.Intersect:
-		return &exec.SetOp{Env: b.Env, Kind: exec.Intersect, All: n.All, Left: relabel(l, out), Right: r}, nil
 	}
-	return &exec.SetOp{Env: b.Env, Kind: exec.Except, All: n.All, Left: relabel(l, out), Right: r}, nil
+	kind := exec.Except
+	if n.Kind == logical.Intersect {
+		kind = exec.Intersect
+	}
+	return &exec.SetOp{Env: b.Env, Kind: kind, All: n.All, Left: relabel(l, out), Right: r, Types: columnTypes(n.Cols)}, nil
+}
+
+// columnTypes are the SQL types of cols, which key comparisons need
+// (Arrow's types lose char(n)'s).
+func columnTypes(cols []logical.Column) []types.T {
+	out := make([]types.T, len(cols))
+	for i, c := range cols {
+		out[i] = c.T
+	}
+	return out
 }
 
 func relabel(op exec.Operator, out *arrow.Schema) exec.Operator {
