@@ -256,15 +256,8 @@ func (o *openBlocks) beforeBlocks(im *tableImages) {
 	im.sequences = seqs
 	im.dropNameClashes(func(schema, name string) bool {
 		for _, c := range o.list {
-			for _, b := range c.tables {
-				if b.schema == schema && b.name == name {
-					return true
-				}
-			}
-			for _, v := range c.views {
-				if v.Schema == schema && v.Name == name {
-					return true
-				}
+			if c.heldName(schema, name) {
+				return true
 			}
 		}
 		return false
@@ -415,18 +408,24 @@ func (o *openBlocks) reservedBy(schema, name string, self *blockChanges) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, c := range o.list {
-		if c == self {
-			continue
+		if c != self && c.heldName(schema, name) {
+			return true
 		}
-		for _, b := range c.tables {
-			if b.schema == schema && b.name == name {
-				return true
-			}
+	}
+	return false
+}
+
+// heldName reports whether the block changed a table or view that had
+// schema.name before it (the name stays its own until it ends).
+func (c *blockChanges) heldName(schema, name string) bool {
+	for _, b := range c.tables {
+		if b.schema == schema && b.name == name {
+			return true
 		}
-		for _, v := range c.views {
-			if v.Schema == schema && v.Name == name {
-				return true
-			}
+	}
+	for _, v := range c.views {
+		if v.Schema == schema && v.Name == name {
+			return true
 		}
 	}
 	return false
