@@ -70,8 +70,22 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		}
 	}
 	switch st.Kind {
+	case pg.VariableSetKind_VAR_SET_MULTI:
+		return s.setTransactionModes(st)
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
+		if name == "default_transaction_isolation" || name == "transaction_isolation" {
+			v = strings.ToLower(v)
+			if !isolationLevels[v] {
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"%s\": \"%s\"", name, v)
+			}
+			if name == "transaction_isolation" {
+				return s.setTransactionModes(&pg.VariableSetStmt{Name: "transaction", Args: []*pg.Node{pg.MakeSimpleDefElemNode("transaction_isolation", pg.MakeStrNode(v), 0)}})
+			}
+		}
+		if name == "default_transaction_read_only" {
+			v = onOff(isOn(v))
+		}
 		switch name {
 		case "role":
 			return &Result{Tag: "SET"}, s.setRole(v)
@@ -257,6 +271,9 @@ func (s *Session) Setting(name string) (string, bool) {
 		}
 		return s.role, true
 	}
+	if v, ok := s.transactionSetting(lower(name)); ok {
+		return v, true
+	}
 	v, ok := s.settings[lower(name)]
 	return v, ok
 }
@@ -360,4 +377,11 @@ func (s *Session) restoreAtCommit(name string) {
 			s.searchPath = path
 		}
 	}
+}
+
+// setConfig is set_config(name, value, is_local): SET or SET LOCAL.
+func (s *Session) setConfig(name, value string, isLocal bool) error {
+	_, err := s.set(&pg.VariableSetStmt{Kind: pg.VariableSetKind_VAR_SET_VALUE, Name: name,
+		Args: []*pg.Node{pg.MakeAConstStrNode(value, 0)}, IsLocal: isLocal})
+	return err
 }

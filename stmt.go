@@ -49,6 +49,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
 	b.Seqs = s.seqs
 	b.Setting = s.Setting
+	b.SetConfig = s.setConfig
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
@@ -71,6 +72,9 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 		return nil, err
 	}
 	if err := s.ddlInTransaction(raw); err != nil {
+		return nil, err
+	}
+	if err := s.refuseInReadOnly(raw); err != nil {
 		return nil, err
 	}
 	res, err := s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })

@@ -37,6 +37,8 @@ type txn struct {
 	// failed is set when a statement in the block fails; until ROLLBACK
 	// (or ROLLBACK TO a savepoint) every other statement is refused.
 	failed bool
+	// mode is the block's isolation level and read-only flag (txmode.go).
+	mode txMode
 }
 
 // droppedRel is a table (with its data when dropped) or view the block
@@ -118,7 +120,12 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx != nil {
 			return &Result{Tag: "BEGIN", Notices: []string{"there is already a transaction in progress"}}, nil
 		}
+		m, err := readTxModes(st.Options)
+		if err != nil {
+			return nil, err
+		}
 		s.tx = &txn{work: map[*catalog.Table]*tableWork{}, changes: newBlockChanges()}
+		s.tx.applyModes(m)
 		s.db.blocks.add(s.tx.changes)
 		return &Result{Tag: "BEGIN"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:

@@ -234,6 +234,8 @@ func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
 		"jsonb_object_keys", "json_object_keys", "jsonb_each.key", "jsonb_each.value", "jsonb_each_text.key", "jsonb_each_text.value",
 		"json_each.key", "json_each.value", "json_each_text.key", "json_each_text.value":
 		return jsonElements(f.Name, vals[0].(string))
+	case "generate_subscripts":
+		return arraySubscripts(vals)
 	case "generate_series":
 		start, stop, step := vals[0].(int64), vals[1].(int64), int64(1)
 		if len(vals) > 2 {
@@ -269,4 +271,34 @@ func RecordFieldKernel(pos int, t types.T) Kernel {
 		}
 		return CastDatum(fields[pos], types.TextT, t, false)
 	})
+}
+
+// arraySubscripts is generate_subscripts(array, dim [, reverse]): the
+// valid subscripts of dimension dim, descending when reverse is true.
+// Weft's arrays have one dimension; any other dim gives no rows.
+func arraySubscripts(vals []types.Datum) ([]types.Datum, error) {
+	n, lower := 0, 1
+	switch v := vals[0].(type) {
+	case []types.Datum:
+		n = len(v)
+	case string:
+		elems, lo, err := arrayWithLower(v)
+		if err != nil {
+			return nil, err
+		}
+		n, lower = len(elems), lo
+	}
+	if vals[1].(int64) != 1 {
+		return nil, nil
+	}
+	reverse := len(vals) > 2 && vals[2].(bool)
+	out := make([]types.Datum, n)
+	for i := range out {
+		k := i
+		if reverse {
+			k = n - 1 - i
+		}
+		out[i] = int64(lower + k)
+	}
+	return out, nil
 }

@@ -27,6 +27,9 @@ type Binder struct {
 	// Setting looks up a session setting (current_setting); nil when the
 	// binder has no session.
 	Setting func(name string) (string, bool)
+	// SetConfig changes a session setting (set_config); nil when the
+	// binder has no session.
+	SetConfig func(name, value string, isLocal bool) error
 	// ParamTypes holds the types of $1..$n, inferred from context when the
 	// client did not give them (Unknown until then).
 	ParamTypes []types.T

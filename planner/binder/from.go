@@ -8,6 +8,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"strings"
 )
 
 // bindFromList binds a FROM clause; several items are cross-joined. With no
@@ -363,7 +364,7 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 	if plan, items, ok, err := b.bindPartitionAncestors(rf, s); ok || err != nil {
 		return plan, items, err
 	}
-	if len(rf.Functions) != 1 || rf.Ordinality || rf.IsRowsfrom {
+	if len(rf.Functions) != 1 || rf.IsRowsfrom {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "this form of function in FROM is not supported yet")
 	}
 	fl := rf.Functions[0].Node.(*pg.Node_List).List.Items
@@ -372,6 +373,10 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported function in FROM")
 	}
 	name := funcName(fc.FuncCall.Funcname)
+	_, eachFamily := jsonSetFuncs[name+".key"]
+	if rf.Ordinality && !isSetFunc(name) && !eachFamily {
+		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is supported for set-returning built-in functions only").At(fc.FuncCall.Location)
+	}
 	if format, ok := fileFormats[name]; ok {
 		plan, err := b.bindFileScan(format, fc.FuncCall)
 		if err != nil {
@@ -402,10 +407,10 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}
-	if name == "unnest" {
+	if name == "unnest" && !rf.Ordinality {
 		return b.bindUnnest(rf, fc.FuncCall, s)
 	}
-	if _, each := jsonSetFuncs[name+".key"]; each || isSetFunc(name) && name != "generate_series" {
+	if eachFamily || isSetFunc(name) && (name != "generate_series" || rf.Ordinality) {
 		one := &logical.Values{Rows: [][]logical.Expr{{}}}
 		node := &pg.Node{Node: &pg.Node_RangeFunction{RangeFunction: rf}}
 		plan, items, _, err := b.bindSetFuncInFrom(node, one, nil, s, false, true)
@@ -418,7 +423,7 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		return b.aliased(b.keywordsValues(), rf.Alias, "pg_get_keywords")
 	}
 	if name != "generate_series" {
-		return nil, nil, sqlerr.New(sqlerr.UndefinedFunction, "function %s does not exist", name).At(fc.FuncCall.Location)
+		return b.bindScalarInFrom(rf, fc.FuncCall, name, s)
 	}
 	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
 	args, err := b.bindList(fc.FuncCall.Args, cs)
@@ -937,4 +942,30 @@ func (b *Binder) bindPartitionAncestors(rf *pg.RangeFunction, s *scope) (logical
 	}
 	plan, items, err := b.aliased(v, rf.Alias, "pg_partition_ancestors")
 	return plan, items, true, err
+}
+
+// bindScalarInFrom binds a function that returns one value, in FROM
+// (`SELECT * FROM current_schema()`): one row with one column, named
+// after the function, or after the alias when only a table alias is given,
+// as PostgreSQL names it.
+func (b *Binder) bindScalarInFrom(rf *pg.RangeFunction, fc *pg.FuncCall, name string, s *scope) (logical.Plan, []scopeItem, error) {
+	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+	e, err := b.bindFuncCall(fc, cs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.Type().Kind == types.Unknown {
+		if e, err = b.coerce(e, types.TextT); err != nil {
+			return nil, nil, err
+		}
+	}
+	colName := name
+	if i := strings.LastIndexByte(colName, '.'); i >= 0 {
+		colName = colName[i+1:]
+	}
+	if rf.Alias != nil && len(rf.Alias.Colnames) == 0 {
+		colName = rf.Alias.Aliasname
+	}
+	v := &logical.Values{Rows: [][]logical.Expr{{e}}, Cols: []logical.Column{b.newColumn(colName, e.Type())}}
+	return b.aliased(v, rf.Alias, colName)
 }

@@ -60,6 +60,8 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return &logical.Const{Value: b.Env.Now.UTC().UnixMicro(), T: types.TimestampTZT}, nil
 	case "current_setting":
 		return b.currentSetting(fc)
+	case "set_config":
+		return b.setConfig(fc, s)
 	case "version":
 		return &logical.Const{Value: "PostgreSQL 15.0 (Weft " + Version + ") on x86_64-pc-linux-gnu, compiled by Go", T: types.TextT}, nil
 	case "pg_backend_pid":
@@ -768,4 +770,51 @@ func (b *Binder) currentSetting(fc *pg.FuncCall) (logical.Expr, error) {
 		return &logical.Const{Value: nil, T: types.TextT}, nil
 	}
 	return nil, sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name).At(fc.Location)
+}
+
+// setConfig binds set_config(name, value, is_local): it changes the
+// setting as SET (or SET LOCAL) would, when the statement is bound, and
+// returns the new value. The arguments must be constants.
+func (b *Binder) setConfig(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
+	if len(fc.Args) != 3 {
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "function set_config with %d arguments does not exist", len(fc.Args)).At(fc.Location)
+	}
+	args, err := b.bindList(fc.Args, s)
+	if err != nil {
+		return nil, err
+	}
+	var vals [3]types.Datum
+	for i, a := range args {
+		want := types.TextT
+		if i == 2 {
+			want = types.BoolT
+		}
+		if a, err = b.coerce(a, want); err != nil {
+			return nil, err
+		}
+		if a, err = b.foldNow(a); err != nil {
+			return nil, err
+		}
+		c, ok := a.(*logical.Const)
+		if !ok {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set_config needs constant arguments").At(fc.Location)
+		}
+		vals[i] = c.Value
+	}
+	if vals[0] == nil {
+		return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "SET requires parameter name").At(fc.Location)
+	}
+	if b.SetConfig == nil || b.Setting == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set_config needs a session").At(fc.Location)
+	}
+	value, _ := vals[1].(string)
+	isLocal, _ := vals[2].(bool)
+	if err := b.SetConfig(vals[0].(string), value, isLocal); err != nil {
+		if se, ok := err.(*sqlerr.Error); ok {
+			return nil, se.At(fc.Location)
+		}
+		return nil, err
+	}
+	v, _ := b.Setting(vals[0].(string))
+	return &logical.Const{Value: v, T: types.TextT}, nil
 }

@@ -501,6 +501,9 @@ func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Se
 		f.Args = []logical.Expr{arg}
 		return f, t, nil
 	}
+	if name == "generate_subscripts" {
+		return b.bindGenerateSubscripts(f, args, fc)
+	}
 	if len(args) < 2 || len(args) > 3 {
 		return f, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function generate_series with %d arguments does not exist", len(args)).At(fc.Location)
 	}
@@ -1012,54 +1015,83 @@ func (b *Binder) bindLimit(stmt *pg.SelectStmt, plan logical.Plan, s *scope) (lo
 	if stmt.LimitOption == pg.LimitOption_LIMIT_OPTION_WITH_TIES {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "FETCH … WITH TIES is not supported yet")
 	}
-	count, offset := int64(-1), int64(0)
-	eval := func(n *pg.Node, what string) (int64, bool, error) {
-		cs := &scope{level: b.curLevel(), aggErr: what}
-		e, err := b.bindExpr(n, cs)
-		if err != nil {
-			return 0, false, err
-		}
-		given := e.Type()
-		if e, err = b.coerce(e, types.Int8T); err != nil {
-			return 0, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint, not type %s", what, given).At(nodeLocation(n))
-		}
-		if e, err = b.foldNow(e); err != nil {
-			return 0, false, err
-		}
-		c, ok := e.(*logical.Const)
-		if !ok {
-			return 0, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s must be a constant", what).At(nodeLocation(n))
-		}
-		if c.Value == nil {
-			return 0, true, nil
-		}
-		return c.Value.(int64), false, nil
-	}
+	limit := &logical.Limit{Input: plan, Count: -1}
 	if stmt.LimitCount != nil {
-		v, isNull, err := eval(stmt.LimitCount, "LIMIT")
+		v, expr, isNull, err := b.limitValue(stmt.LimitCount, "LIMIT")
 		if err != nil {
 			return nil, err
 		}
-		if !isNull {
+		switch {
+		case expr != nil:
+			limit.CountExpr = expr
+		case !isNull:
 			if v < 0 {
 				return nil, sqlerr.New(sqlerr.InvalidRowCount, "LIMIT must not be negative")
 			}
-			count = v
+			limit.Count = v
 		}
 	}
 	if stmt.LimitOffset != nil {
-		v, isNull, err := eval(stmt.LimitOffset, "OFFSET")
+		v, expr, isNull, err := b.limitValue(stmt.LimitOffset, "OFFSET")
 		if err != nil {
 			return nil, err
 		}
-		if !isNull {
+		switch {
+		case expr != nil:
+			limit.OffsetExpr = expr
+		case !isNull:
 			if v < 0 {
 				return nil, sqlerr.New(sqlerr.InvalidOffset, "OFFSET must not be negative")
 			}
-			offset = v
+			limit.Offset = v
 		}
 	}
-	return &logical.Limit{Input: plan, Count: count, Offset: offset}, nil
+	return limit, nil
+}
+
+// limitValue binds a LIMIT or OFFSET argument as bigint. A constant comes
+// back as its value (isNull for NULL, meaning no limit); an expression over
+// the statement's parameters comes back as expr, for the physical planner
+// to evaluate once the parameters are known, as PostgreSQL does for
+// `LIMIT $1`.
+func (b *Binder) limitValue(n *pg.Node, what string) (v int64, expr logical.Expr, isNull bool, err error) {
+	cs := &scope{level: b.curLevel(), aggErr: what}
+	e, err := b.bindExpr(n, cs)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	given := e.Type()
+	if e, err = b.coerce(e, types.Int8T); err != nil {
+		return 0, nil, false, sqlerr.New(sqlerr.DatatypeMismatch, "argument of %s must be type bigint, not type %s", what, given).At(nodeLocation(n))
+	}
+	if e, err = b.foldNow(e); err != nil {
+		return 0, nil, false, err
+	}
+	c, ok := e.(*logical.Const)
+	if !ok {
+		if onlyParams(e) {
+			return 0, e, false, nil
+		}
+		return 0, nil, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s must be a constant or depend only on parameters", what).At(nodeLocation(n))
+	}
+	if c.Value == nil {
+		return 0, nil, true, nil
+	}
+	return c.Value.(int64), nil, false, nil
+}
+
+// onlyParams reports whether e reads nothing but constants and parameters:
+// no columns, no outer references, no subqueries.
+func onlyParams(e logical.Expr) bool {
+	ok := true
+	logical.Walk(e, func(x logical.Expr) bool {
+		switch x.(type) {
+		case *logical.ColRef, *logical.OuterRef, *logical.Subquery:
+			ok = false
+		}
+		return ok
+	})
+	return ok
 }
 
 var _ = exec.DefaultFrame
@@ -1142,5 +1174,33 @@ var jsonSetFuncs = map[string]struct{ in, out types.T }{
 // isSetFunc names the set-returning functions of a select list.
 func isSetFunc(name string) bool {
 	_, js := jsonSetFuncs[name]
-	return name == "unnest" || name == "generate_series" || js && !strings.Contains(name, ".")
+	return name == "unnest" || name == "generate_series" || name == "generate_subscripts" || js && !strings.Contains(name, ".")
+}
+
+// bindGenerateSubscripts binds generate_subscripts(array, dim [, reverse]):
+// the subscripts of the array's dimension dim (from 0 for int2vector and
+// oidvector, whose subscripts start there).
+func (b *Binder) bindGenerateSubscripts(f logical.SetFunc, args []logical.Expr, fc *pg.FuncCall) (logical.SetFunc, types.T, error) {
+	if len(args) < 2 || len(args) > 3 {
+		return f, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function generate_subscripts with %d arguments does not exist", len(args)).At(fc.Location)
+	}
+	arr, err := args[0], error(nil)
+	if arr.Type().Kind != types.Array {
+		if arr, err = b.coerce(arr, types.TextT); err != nil {
+			return f, types.T{}, exec.NoSuchFunction("generate_subscripts", []types.T{args[0].Type(), args[1].Type()})
+		}
+	}
+	dim, err := b.coerce(args[1], types.Int8T)
+	if err != nil {
+		return f, types.T{}, exec.NoSuchFunction("generate_subscripts", []types.T{args[0].Type(), args[1].Type()})
+	}
+	f.Args = []logical.Expr{arr, dim}
+	if len(args) == 3 {
+		rev, err := b.coerce(args[2], types.BoolT)
+		if err != nil {
+			return f, types.T{}, exec.NoSuchFunction("generate_subscripts", []types.T{args[0].Type(), args[1].Type(), args[2].Type()})
+		}
+		f.Args = append(f.Args, rev)
+	}
+	return f, types.Int4T, nil
 }

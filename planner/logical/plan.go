@@ -201,14 +201,29 @@ func (s *Sort) String() string { return "Sort" }
 type Limit struct {
 	Input         Plan
 	Count, Offset int64
+	// CountExpr and OffsetExpr, when set, replace Count and Offset: they
+	// depend on the statement's parameters ($n), known only at execution.
+	CountExpr, OffsetExpr Expr
 }
 
 func (l *Limit) Columns() []Column { return l.Input.Columns() }
 func (l *Limit) Children() []Plan  { return []Plan{l.Input} }
 func (l *Limit) WithChildren(c []Plan) Plan {
-	return &Limit{Input: c[0], Count: l.Count, Offset: l.Offset}
+	return &Limit{Input: c[0], Count: l.Count, Offset: l.Offset, CountExpr: l.CountExpr, OffsetExpr: l.OffsetExpr}
 }
-func (l *Limit) String() string { return fmt.Sprintf("Limit %d offset %d", l.Count, l.Offset) }
+func (l *Limit) String() string {
+	if l.CountExpr != nil || l.OffsetExpr != nil {
+		return fmt.Sprintf("Limit %v offset %v", exprOrInt(l.CountExpr, l.Count), exprOrInt(l.OffsetExpr, l.Offset))
+	}
+	return fmt.Sprintf("Limit %d offset %d", l.Count, l.Offset)
+}
+
+func exprOrInt(e Expr, n int64) any {
+	if e != nil {
+		return e
+	}
+	return n
+}
 
 // Distinct removes duplicate rows.
 type Distinct struct{ Input Plan }

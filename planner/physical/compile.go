@@ -219,21 +219,31 @@ func FoldContext(ctx context.Context, env *exec.Env, e logical.Expr) (logical.Ex
 	}
 	b := NewBuilder(env, nil)
 	defer b.Release()
-	x, err := b.compile(e, layout{})
+	d, err := b.evalRowFree(ctx, e)
 	if err != nil {
 		return nil, false, err
 	}
-	mem := env.Mem
+	return &logical.Const{Value: d, T: e.Type()}, true, nil
+}
+
+// evalRowFree evaluates an expression that reads no column once, with
+// the builder's parameters.
+func (b *Builder) evalRowFree(ctx context.Context, e logical.Expr) (types.Datum, error) {
+	x, err := b.compile(e, layout{})
+	if err != nil {
+		return nil, err
+	}
+	mem := b.Env.Mem
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	ec := &exec.EvalContext{Ctx: ctx, Mem: mem, Env: env}
+	ec := &exec.EvalContext{Ctx: ctx, Mem: mem, Env: b.Env}
 	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
 	defer one.Release()
 	a, err := x.Eval(ec, one)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer a.Release()
-	return &logical.Const{Value: exec.DatumAt(a, 0), T: e.Type()}, true, nil
+	return exec.DatumAt(a, 0), nil
 }

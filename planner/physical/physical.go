@@ -4,6 +4,7 @@
 package physical
 
 import (
+	"context"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/datafile"
@@ -264,6 +265,10 @@ func (b *Builder) sortKeys(keys []logical.SortKey, cols []logical.Column) ([]exe
 }
 
 func (b *Builder) buildLimit(n *logical.Limit) (exec.Operator, error) {
+	n, err := b.resolveLimit(n)
+	if err != nil {
+		return nil, err
+	}
 	if s, ok := n.Input.(*logical.Sort); ok && n.Count >= 0 {
 		in, err := b.Build(s.Input)
 		if err != nil {
@@ -284,6 +289,50 @@ func (b *Builder) buildLimit(n *logical.Limit) (exec.Operator, error) {
 		in = &exec.Gather{Input: in}
 	}
 	return &exec.Limit{Input: in, Count: n.Count, Offset: n.Offset}, nil
+}
+
+// resolveLimit evaluates a LIMIT or OFFSET that depends on parameters,
+// now that their values are known.
+func (b *Builder) resolveLimit(n *logical.Limit) (*logical.Limit, error) {
+	if n.CountExpr == nil && n.OffsetExpr == nil {
+		return n, nil
+	}
+	out := &logical.Limit{Input: n.Input, Count: n.Count, Offset: n.Offset}
+	if n.CountExpr != nil {
+		v, isNull, err := b.evalLimitArg(n.CountExpr)
+		if err != nil {
+			return nil, err
+		}
+		out.Count = -1
+		if !isNull {
+			if v < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidRowCount, "LIMIT must not be negative")
+			}
+			out.Count = v
+		}
+	}
+	if n.OffsetExpr != nil {
+		v, isNull, err := b.evalLimitArg(n.OffsetExpr)
+		if err != nil {
+			return nil, err
+		}
+		if !isNull {
+			if v < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidOffset, "OFFSET must not be negative")
+			}
+			out.Offset = v
+		}
+	}
+	return out, nil
+}
+
+// evalLimitArg evaluates a bigint expression over parameters only.
+func (b *Builder) evalLimitArg(e logical.Expr) (v int64, isNull bool, err error) {
+	d, err := b.evalRowFree(context.Background(), e)
+	if err != nil || d == nil {
+		return 0, d == nil, err
+	}
+	return d.(int64), false, nil
 }
 
 func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {

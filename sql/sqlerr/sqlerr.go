@@ -89,6 +89,7 @@ const (
 	InvalidSavepoint                     = "3B001"
 	SerializationFailure                 = "40001"
 	ActiveTransaction                    = "25001"
+	ReadOnlyTransaction                  = "25006"
 	Internal                             = "XX000"
 	DataCorrupted                        = "XX001"
 	IndexCorrupted                       = "XX002"
