@@ -119,6 +119,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		s.beginWrites(onlyAppends(p.stmt), changesRowsOnly(p.stmt))
 		s.resetProgress()
 		defer s.endWrites()
+		defer s.releaseXactAdvisory() // a statement outside a block is its own transaction
 		res, err = s.execStmt(sctx, p.SQL, p.stmt)
 		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")

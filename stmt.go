@@ -30,6 +30,7 @@ func (s *Session) env() *exec.Env {
 	env := exec.NewEnv(mem, s.db.opts.BatchSize, s.db.opts.Partitions)
 	env.Progress = &s.progress
 	env.Backends = sessionBackends{s}
+	env.Advisory = sessionAdvisory{s}
 	env.Zone, env.ZoneName = s.zone, s.settings["timezone"]
 	return env
 }

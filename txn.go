@@ -214,6 +214,7 @@ func (s *Session) endTxn() {
 		releaseWork(sp.work)
 	}
 	s.tx = nil
+	s.releaseXactAdvisory()
 }
 
 func releaseSnapshots(m map[*catalog.Table]*catalog.Snapshot) {

@@ -58,6 +58,8 @@ type Options struct {
 type DB struct {
 	// backends are the open sessions, by process id
 	backends backendRegistry
+	// advisory holds the advisory locks of every session (advisory.go)
+	advisory *advisoryLocks
 	cat      *catalog.Catalog
 	udf      *udf.Engine
 	opts     Options
@@ -94,7 +96,7 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts}
+	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks()}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
 		st, err := openStore(opts.DataDir, opts.SegmentBytes)
 		if err != nil {
@@ -196,6 +198,7 @@ func (s *Session) Close() {
 		s.rollbackBlock() // nothing of the block is on disk
 	}
 	s.dropTempSchema()
+	s.db.advisory.release(s.act.pid, true)
 }
 
 // NewSession starts a session.
@@ -293,6 +296,7 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 			s.beginWrites(onlyAppends(st), changesRowsOnly(st))
 			s.resetProgress()
 			defer s.endWrites()
+			defer s.releaseXactAdvisory() // a statement outside a block is its own transaction
 			res, err = s.execStmt(sctx, sql, st)
 			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")

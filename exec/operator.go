@@ -37,6 +37,9 @@ type Env struct {
 	Progress *Progress
 	// Backends, when set, shows and signals the database's sessions.
 	Backends Backends
+	// Advisory, when set, takes and gives back the session's advisory
+	// locks (pg_advisory_lock and friends).
+	Advisory AdvisoryLocks
 }
 
 // Progress counts rows and bytes a running statement has read from

@@ -162,6 +162,9 @@ var (
 	RegNamespaceT = T{Kind: Int8, PG: 4089}
 	RegRoleT      = T{Kind: Int8, PG: 4096}
 	JSONBT        = T{Kind: JSONB}
+	// VoidT is the result of functions called for their effect
+	// (pg_advisory_lock); its value prints as an empty string.
+	VoidT = T{Kind: Text, PG: 2278}
 )
 
 // MaxNumericPrecision is the widest decimal128 precision.
@@ -296,6 +299,8 @@ func (t T) String() string {
 		return "record"
 	case 22:
 		return "int2vector"
+	case 2278:
+		return "void"
 	case 30:
 		return "oidvector"
 	case 1005:
