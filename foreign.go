@@ -106,12 +106,12 @@ func (s *Session) resolveForeignKey(t *catalog.Table, p pendingFK) (catalog.Fore
 		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "ON DELETE SET DEFAULT is not supported yet")
 	}
 	switch fk.OnUpdate {
-	case "", "a", "r":
+	case "", "a", "r", "c", "n":
 	default:
-		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "ON UPDATE actions other than NO ACTION and RESTRICT are not supported yet")
+		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "ON UPDATE SET DEFAULT is not supported yet")
 	}
-	if parent == t && (fk.OnDelete == "c" || fk.OnDelete == "n") {
-		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "ON DELETE CASCADE and SET NULL on a table referencing itself are not supported yet")
+	if parent == t && (fk.OnDelete == "c" || fk.OnDelete == "n" || fk.OnUpdate == "c" || fk.OnUpdate == "n") {
+		return fk, sqlerr.New(sqlerr.FeatureNotSupported, "CASCADE and SET NULL actions on a table referencing itself are not supported yet")
 	}
 	if fk.Name == "" {
 		names := make([]string, len(fk.Columns))
@@ -246,11 +246,51 @@ type pendingInstall struct {
 // for tables referencing those). Nothing is installed here.
 func (s *Session) applyParentChange(ctx context.Context, t *catalog.Table, old *catalog.Snapshot, parts [][]arrow.Record, deleting bool, seen map[*catalog.Table]bool) ([]pendingInstall, error) {
 	refs := s.referencing(t)
-	if len(refs) == 0 {
-		return nil, nil
-	}
 	var out []pendingInstall
-	for _, ref := range refs {
+	// a child's references to t are handled together, one after the
+	// other on the child's new data, under one lock of the child
+	for len(refs) > 0 {
+		n := 1
+		for n < len(refs) && refs[n].table == refs[0].table {
+			n++
+		}
+		group := refs[:n]
+		refs = refs[n:]
+		pending, err := s.applyToChild(ctx, t, old, parts, deleting, group, seen)
+		out = append(out, pending...)
+		if err != nil {
+			s.abandon(t, out)
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// applyToChild applies a change of t to one child table through each of
+// its references (group) to t, then to the child's own children. On
+// success the child stays locked until installChildren; what it returns
+// with an error is still to be abandoned by the caller.
+func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catalog.Snapshot, parts [][]arrow.Record, deleting bool, group []childRef, seen map[*catalog.Table]bool) ([]pendingInstall, error) {
+	child := group[0].table
+	locked := false
+	unlock := func() {
+		if locked {
+			child.Unlock()
+			locked = false
+		}
+	}
+	childData := s.current(child)
+	if child == t {
+		childData = &catalog.Snapshot{Parts: parts} // a table referencing itself: its new rows
+	}
+	var cur [][]arrow.Record // the child's new data so far (ours to release)
+	fail := func(err error) ([]pendingInstall, error) {
+		releaseParts([]pendingInstall{{child, cur}})
+		unlock()
+		return nil, err
+	}
+	removedRows := false
+	for _, ref := range group {
 		parent, k, ok := s.referencedKey(ref.fk)
 		if !ok || parent != t {
 			continue
@@ -259,63 +299,51 @@ func (s *Session) applyParentChange(ctx context.Context, t *catalog.Table, old *
 		if len(removed) == 0 {
 			continue
 		}
-		child := ref.table
-		if child != t {
+		if !locked && child != t {
 			child.Lock() // held until installChildren (or released on error)
-			defer func() {
-				if r := recover(); r != nil {
-					child.Unlock() // a panic below must not leave the child locked
-					panic(r)
-				}
-			}()
-		}
-		unlock := func() {
-			if child != t {
-				child.Unlock()
+			locked = true
+			if err := s.notHeld(child, false); err != nil {
+				return fail(err)
 			}
 		}
-		if err := s.notHeld(child, false); err != nil {
-			unlock()
-			s.abandon(t, out)
-			return nil, err
-		}
-		childData := s.current(child)
-		if child == t {
-			childData = &catalog.Snapshot{Parts: parts} // a table referencing itself: its new rows
-		}
-		cols := childColumnsInKeyOrder(ref.fk, k)
-		kts := keyTypes(t, k)
 		action := ref.fk.OnDelete
+		var newKeys map[string][]types.Datum
 		if !deleting {
 			action = ref.fk.OnUpdate
+			if action == "c" {
+				var err error
+				if newKeys, err = updatedKeys(t, k, old, parts); err != nil {
+					return fail(err)
+				}
+			}
 		}
-		newParts, changed, err := s.referencingRows(t, child, ref.fk, childData, cols, kts, removed, action)
+		data := childData
+		if cur != nil {
+			data = &catalog.Snapshot{Parts: cur}
+		}
+		newParts, changed, err := s.referencingRows(t, child, ref.fk, data, childColumnsInKeyOrder(ref.fk, k), keyTypes(t, k), removed, action, newKeys)
 		if err != nil {
-			unlock()
-			s.abandon(t, out)
-			return nil, err
+			return fail(err)
 		}
-		if !changed {
-			unlock()
-			continue
+		if changed {
+			releaseParts([]pendingInstall{{child, cur}})
+			cur = newParts
+			removedRows = removedRows || deleting && action == "c"
 		}
-		if seen[child] {
-			releaseParts([]pendingInstall{{child, newParts}})
-			unlock()
-			s.abandon(t, out)
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "cascading into table \"%s\" twice in one statement is not supported yet", child.Name)
-		}
-		seen[child] = true
-		out = append(out, pendingInstall{child, newParts})
-		// a cascade delete takes keys out of the child in turn
-		more, err := s.applyParentChange(ctx, child, childData, newParts, true, seen)
-		if err != nil {
-			s.abandon(t, out)
-			return nil, err
-		}
-		out = append(out, more...)
 	}
-	return out, nil
+	if cur == nil {
+		unlock()
+		return nil, nil
+	}
+	if seen[child] {
+		return fail(sqlerr.New(sqlerr.FeatureNotSupported, "cascading into table \"%s\" twice in one statement is not supported yet", child.Name))
+	}
+	seen[child] = true
+	out := []pendingInstall{{child, cur}}
+	// the child's keys may have changed in turn
+	more, err := s.applyParentChange(ctx, child, childData, cur, removedRows, seen)
+	out = append(out, more...)
+	return out, err
 }
 
 // removedKeys are the encoded values of key k in old that parts lacks.
@@ -336,9 +364,11 @@ func removedKeys(t *catalog.Table, k catalog.Key, old *catalog.Snapshot, parts [
 
 // referencingRows finds the child rows whose reference is among removed
 // and applies the action: an error for NO ACTION and RESTRICT, the
-// child's data without them for CASCADE, with the reference set to NULL
-// for SET NULL. changed says whether newParts is to be installed.
-func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.ForeignKey, data *catalog.Snapshot, cols []int, kts []types.T, removed map[string]bool, action string) ([][]arrow.Record, bool, error) {
+// child's data without them for CASCADE on delete, with the reference
+// changed to the parent's new key (newKeys, by old key) for CASCADE on
+// update, with the reference set to NULL for SET NULL. changed says
+// whether newParts is to be installed.
+func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.ForeignKey, data *catalog.Snapshot, cols []int, kts []types.T, removed map[string]bool, action string, newKeys map[string][]types.Datum) ([][]arrow.Record, bool, error) {
 	newParts := make([][]arrow.Record, len(data.Parts))
 	changed := false
 	var buf []byte
@@ -353,6 +383,7 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				arrs[i] = r.Column(c)
 			}
 			var hit []int
+			var hitKeys []string
 			for i := 0; i < int(r.NumRows()); i++ {
 				if hasNull(arrs, i) {
 					continue
@@ -360,6 +391,7 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				buf = exec.EncodeKey(buf[:0], kts, arrs, i)
 				if removed[string(buf)] {
 					hit = append(hit, i)
+					hitKeys = append(hitKeys, string(buf))
 				}
 			}
 			if len(hit) == 0 {
@@ -367,8 +399,14 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				newParts[p] = append(newParts[p], r)
 				continue
 			}
-			switch action {
-			case "c":
+			switch {
+			case action == "c" && newKeys != nil:
+				moved, err := withReplacedColumns(s, r, cols, hit, func(h, k int) types.Datum { return newKeys[hitKeys[h]][k] })
+				if err != nil {
+					return fail(err)
+				}
+				newParts[p] = append(newParts[p], moved)
+			case action == "c":
 				kept, err := withoutRows(s, r, hit)
 				if err != nil {
 					return fail(err)
@@ -376,8 +414,8 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				if kept != nil {
 					newParts[p] = append(newParts[p], kept)
 				}
-			case "n":
-				nulled, err := withNullColumns(s, r, fk.Columns, hit)
+			case action == "n":
+				nulled, err := withReplacedColumns(s, r, fk.Columns, hit, func(int, int) types.Datum { return nil })
 				if err != nil {
 					return fail(err)
 				}
@@ -413,21 +451,24 @@ func withoutRows(s *Session, r arrow.Record, drop []int) (arrow.Record, error) {
 	return exec.TakeRecord(s.db.opts.Mem, r, keep)
 }
 
-// withNullColumns is r with cols set to NULL in the given rows.
-func withNullColumns(s *Session, r arrow.Record, cols []int, rows []int) (arrow.Record, error) {
+// withReplacedColumns is r with cols changed in the given rows (in
+// ascending order): the h-th of those rows gets value(h, k) in cols[k]
+// (nil for NULL).
+func withReplacedColumns(s *Session, r arrow.Record, cols []int, rows []int, value func(h, k int) types.Datum) (arrow.Record, error) {
 	out := make([]arrow.Array, r.NumCols())
 	for c := range out {
-		if !slices.Contains(cols, c) {
+		k := slices.Index(cols, c)
+		if k < 0 {
 			out[c] = r.Column(c)
 			out[c].Retain()
 			continue
 		}
 		b := array.NewBuilder(s.db.opts.Mem, r.Column(c).DataType())
-		j := 0
+		h := 0
 		for i := 0; i < int(r.NumRows()); i++ {
-			if j < len(rows) && rows[j] == i {
-				j++
-				b.AppendNull()
+			if h < len(rows) && rows[h] == i {
+				exec.AppendDatum(b, value(h, k))
+				h++
 				continue
 			}
 			exec.AppendDatum(b, exec.DatumAt(r.Column(c), i))
@@ -440,6 +481,57 @@ func withNullColumns(s *Session, r arrow.Record, cols []int, rows []int) (arrow.
 		a.Release()
 	}
 	return rec, nil
+}
+
+// updatedKeys maps each key value of k that an UPDATE of t changed to the
+// row's new key values (in k's column order). An UPDATE rewrites every
+// partition row for row, so old and new rows line up by position.
+func updatedKeys(t *catalog.Table, k catalog.Key, old *catalog.Snapshot, parts [][]arrow.Record) (map[string][]types.Datum, error) {
+	kts := keyTypes(t, k)
+	out := map[string][]types.Datum{}
+	var buf []byte
+	for p, newRecs := range parts {
+		var oldRecs []arrow.Record
+		if old != nil && p < len(old.Parts) {
+			oldRecs = old.Parts[p]
+		}
+		oldRows, newRows := rowsOf(oldRecs), rowsOf(newRecs)
+		if len(oldRows) != len(newRows) {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "ON UPDATE CASCADE of table \"%s\" could not pair old and new rows", t.Name)
+		}
+		for i, o := range oldRows {
+			oldCols, newCols := keyColumns(o.rec, k), keyColumns(newRows[i].rec, k)
+			if hasNull(oldCols, o.row) {
+				continue
+			}
+			buf = exec.EncodeKey(buf[:0], kts, oldCols, o.row)
+			key := string(buf)
+			if string(exec.EncodeKey(nil, kts, newCols, newRows[i].row)) == key {
+				continue
+			}
+			vals := make([]types.Datum, len(newCols))
+			for j, a := range newCols {
+				vals[j] = exec.DatumAt(a, newRows[i].row)
+			}
+			out[key] = vals
+		}
+	}
+	return out, nil
+}
+
+type rowRef struct {
+	rec arrow.Record
+	row int
+}
+
+func rowsOf(recs []arrow.Record) []rowRef {
+	var out []rowRef
+	for _, r := range recs {
+		for i := 0; i < int(r.NumRows()); i++ {
+			out = append(out, rowRef{r, i})
+		}
+	}
+	return out
 }
 
 func releaseParts(ps []pendingInstall) {

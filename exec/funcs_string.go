@@ -557,6 +557,14 @@ func quoteIdentIfNeeded(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
+// NameOIDKernel reads names as an object identifier type (text cast to
+// regclass at run time): oid looks each one up.
+func NameOIDKernel(ret types.T, oid func(string) (int64, error)) Kernel {
+	return rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
+		return oid(ds[0].(string))
+	})
+}
+
 // OIDNameKernel prints object identifiers through name (regclass::text).
 func OIDNameKernel(ret types.T, name func(int64) string) Kernel {
 	return rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {

@@ -225,6 +225,11 @@ func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.
 	if from.IsRegType() && from.Kind == types.Int8 && to.IsString() {
 		return b.regNameCall(arg, to), nil
 	}
+	if to.IsRegType() && to.Kind == types.Int8 && from.IsString() {
+		if _, isConst := arg.(*logical.Const); !isConst {
+			return b.regOIDCall(arg, to), nil
+		}
+	}
 	if !exec.CanCast(from, to) {
 		return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).At(loc)
 	}
@@ -867,62 +872,91 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 	if _, err := strconv.ParseInt(lit, 10, 64); err == nil {
 		return nil, false, nil // a number: an ordinary cast
 	}
-	schema, name := "", strings.Trim(lit, `"`)
+	if kind == "regproc" || kind == "regprocedure" {
+		_, name := splitRegName(lit)
+		return &logical.Const{Value: name, T: types.TextT}, true, nil
+	}
+	regT, ok := types.FromName(kind, nil)
+	if !ok || !regT.IsRegType() {
+		return nil, false, nil
+	}
+	v, err := b.regOID(regT, lit)
+	if err != nil {
+		return nil, true, sqlerr.Wrap(err).At(c.Location)
+	}
+	return &logical.Const{Value: v, T: regT}, true, nil
+}
+
+func splitRegName(lit string) (schema, name string) {
+	schema, name = "", strings.Trim(lit, `"`)
 	if i := strings.LastIndexByte(lit, '.'); i >= 0 {
 		schema, name = strings.Trim(lit[:i], `"`), strings.Trim(lit[i+1:], `"`)
 	}
-	regT, _ := types.FromName(kind, nil)
-	oid := func(v int64) (logical.Expr, bool, error) {
-		return &logical.Const{Value: v, T: regT}, true, nil
+	return schema, name
+}
+
+// regOID reads an object identifier type's input: the OID of the
+// relation, type, schema or role that lit names (a number is taken as
+// it is), or PostgreSQL's error for a name nothing has.
+func (b *Binder) regOID(regT types.T, lit string) (int64, error) {
+	lit = strings.TrimSpace(lit)
+	if v, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		return v, nil
 	}
-	switch kind {
-	case "regclass":
+	schema, name := splitRegName(lit)
+	switch regT.PG {
+	case types.RegClassT.PG:
 		if t, v, ok := b.Cat.Lookup(schema, name, b.SearchPath); ok {
 			if t != nil {
-				return oid(int64(t.OID))
+				return int64(t.OID), nil
 			}
-			return oid(int64(v.OID))
+			return int64(v.OID), nil
 		}
 		if o, ok := catalogRelationOIDs[name]; ok && (schema == "" || schema == "pg_catalog") {
-			return oid(o)
+			return o, nil
 		}
 		if o, ok := b.indexOID(schema, name); ok {
-			return oid(o)
+			return o, nil
 		}
 		if q, ok := b.Cat.LookupSequence(schema, name, b.SearchPath); ok {
-			return oid(int64(q.OID))
+			return int64(q.OID), nil
 		}
-		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", lit).At(c.Location)
-	case "regtype":
+		return 0, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", lit)
+	case types.RegTypeT.PG:
 		for _, bt := range builtinTypes {
 			if bt.name == strings.ToLower(name) {
-				return oid(bt.oid)
+				return bt.oid, nil
 			}
 		}
 		if t, ok := types.FromName(strings.ToLower(name), nil); ok {
-			return oid(int64(t.OID()))
+			return int64(t.OID()), nil
 		}
 		if u, ok := b.Cat.LookupType(schema, name, b.SearchPath); ok {
-			return oid(int64(u.OID))
+			return int64(u.OID), nil
 		}
-		return nil, true, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", lit).At(c.Location)
-	case "regnamespace":
+		return 0, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", lit)
+	case types.RegNamespaceT.PG:
 		if name == "pg_catalog" {
-			return oid(catalogNamespaceOID)
+			return catalogNamespaceOID, nil
 		}
 		if sc, ok := b.Cat.Schema(name); ok {
-			return oid(int64(sc.OID))
+			return int64(sc.OID), nil
 		}
-		return nil, true, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", lit).At(c.Location)
-	case "regproc", "regprocedure":
-		return &logical.Const{Value: name, T: types.TextT}, true, nil
-	case "regrole":
+		return 0, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", lit)
+	case types.RegRoleT.PG:
 		if r, ok := b.Cat.Role(name); ok {
-			return oid(int64(r.OID))
+			return int64(r.OID), nil
 		}
-		return nil, true, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", lit).At(c.Location)
+		return 0, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", lit)
 	}
-	return nil, false, nil
+	return 0, sqlerr.New(sqlerr.FeatureNotSupported, "cannot read type %s", regT)
+}
+
+// regOIDCall casts text computed at run time (a column's value) to an
+// object identifier type, looking each name up as a constant would be.
+func (b *Binder) regOIDCall(arg logical.Expr, to types.T) logical.Expr {
+	return &logical.Call{Name: to.String(), Args: []logical.Expr{arg}, T: to,
+		Kernel: exec.NameOIDKernel(to, func(name string) (int64, error) { return b.regOID(to, name) })}
 }
 
 // isArrayTypeName recognises the array types kept in their text form:

@@ -6,6 +6,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"slices"
 	"strings"
 )
 
@@ -595,6 +596,14 @@ func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *ag
 			}
 			return true
 		})
+		if bad != nil && functionallyDependent(input, groups, bad.ID) {
+			// grouped by its table's primary key: one value per group, so
+			// grouping by it as well changes nothing (PostgreSQL accepts it)
+			agg.Groups = append(agg.Groups, &logical.ColRef{Col: *bad})
+			agg.Cols = slices.Insert(agg.Cols, len(agg.Groups)-1, *bad)
+			avail[bad.ID] = true
+			return out, nil
+		}
 		if bad != nil {
 			name := bad.Name
 			if bad.Table != "" {
@@ -605,6 +614,49 @@ func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *ag
 		return out, nil
 	}
 	return rw, agg, nil
+}
+
+// functionallyDependent reports whether column id belongs to a table
+// scanned in input whose primary key columns are all grouped, as plain
+// column references: then it has one value per group.
+func functionallyDependent(input logical.Plan, groups []logical.Expr, id logical.ColumnID) bool {
+	grouped := map[logical.ColumnID]bool{}
+	for _, g := range groups {
+		if c, ok := g.(*logical.ColRef); ok {
+			grouped[c.Col.ID] = true
+		}
+	}
+	var found bool
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		if sc, ok := p.(*logical.Scan); ok && !found {
+			found = scanKeyGrouped(sc, grouped) && slices.ContainsFunc(sc.Cols, func(c logical.Column) bool { return c.ID == id })
+			return
+		}
+		for _, c := range p.Children() {
+			visit(c)
+		}
+	}
+	visit(input)
+	return found
+}
+
+// scanKeyGrouped reports whether every primary key column of the scanned
+// table is among the grouped columns.
+func scanKeyGrouped(sc *logical.Scan, grouped map[logical.ColumnID]bool) bool {
+	for _, k := range sc.Table.Keys {
+		if !k.Primary {
+			continue
+		}
+		for _, ord := range k.Columns {
+			i := slices.Index(sc.Ords, ord)
+			if i < 0 || !grouped[sc.Cols[i].ID] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]logical.Expr, error) {
