@@ -312,6 +312,9 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 	if st.RemoveType == pg.ObjectType_OBJECT_TYPE || st.RemoveType == pg.ObjectType_OBJECT_DOMAIN {
 		return s.dropTypes(st)
 	}
+	if st.RemoveType == pg.ObjectType_OBJECT_EXTENSION {
+		return s.dropExtensions(st)
+	}
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	var tag string
 	for _, obj := range st.Objects {

@@ -72,6 +72,7 @@ type storedCatalog struct {
 	Functions  []storedFunction           `json:"functions"`
 	Types      []*catalog.UserType        `json:"types,omitempty"`
 	Sequences  []catalog.StoredSequence   `json:"sequences,omitempty"`
+	Extensions []catalog.Extension        `json:"extensions,omitempty"`
 	NextSeg    uint64                     `json:"next_segment"`
 	// WALGeneration is the generation of the write-ahead log that
 	// continues this catalog.
@@ -254,6 +255,11 @@ func (st *store) load(db *DB) error {
 	}
 	cat.RestoreMemberships(sc.Members)
 	cat.RestorePrivileges(sc.Privileges)
+	for _, e := range sc.Extensions {
+		if _, err := cat.CreateExtension(e, true); err != nil {
+			return err
+		}
+	}
 	if st.nextSeg, err = st.cleanup(keep, sc.NextSeg); err != nil {
 		return fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
@@ -320,6 +326,7 @@ func (st *store) commit(db *DB) error {
 	sc.Roles = db.cat.StoredRoles()
 	sc.Members = db.cat.Memberships()
 	sc.Privileges = db.cat.StoredPrivileges()
+	sc.Extensions = db.cat.Extensions()
 	sc.Types, sc.Sequences = images.types, images.sequences
 	sortCatalog(&sc)
 	sc.NextSeg = st.nextSeg

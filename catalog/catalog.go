@@ -92,6 +92,7 @@ type Catalog struct {
 	roles      map[string]*Role
 	members    []Membership
 	privs      map[uint32]*ObjectPrivileges // owners and ACLs, by object OID
+	extensions map[string]Extension         // by name (extension.go)
 }
 
 // New returns a catalog with the public schema. Table data is allocated

@@ -1,7 +1,6 @@
 package exec
 
 import (
-	cryptorand "crypto/rand"
 	"math"
 	"math/big"
 
@@ -84,16 +83,7 @@ func mathFunctions() []*ScalarDef {
 			if len(args) != 0 {
 				return nil, types.T{}, nil, NoSuchFunction("gen_random_uuid", args)
 			}
-			return nil, types.UUIDT, rowKernel(types.UUIDT, func([]types.Datum) (types.Datum, error) {
-				// a version 4 (random) UUID, RFC 4122 variant
-				b := make([]byte, 16)
-				if _, err := cryptorand.Read(b); err != nil {
-					return nil, err
-				}
-				b[6] = b[6]&0x0f | 0x40
-				b[8] = b[8]&0x3f | 0x80
-				return b, nil
-			}), nil
+			return nil, types.UUIDT, rowKernel(types.UUIDT, func([]types.Datum) (types.Datum, error) { return randomUUID() }), nil
 		}},
 	}
 }

@@ -152,6 +152,18 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	rel := &relationRows{shape: shape, missing: zeroOf}
 	row := rel.add
 	switch name {
+	case "pg_extension":
+		// plpgsql is always there, as in a new PostgreSQL cluster
+		row(map[string]types.Datum{"oid": int64(13002), "extname": "plpgsql", "extowner": int64(publicOwnerOID), "extnamespace": int64(catalogNamespaceOID),
+			"extrelocatable": false, "extversion": "1.0", "extconfig": nil, "extcondition": nil})
+		for _, e := range b.Cat.Extensions() {
+			ns := int64(catalogNamespaceOID)
+			if sc, ok := b.Cat.Schema(e.Schema); ok {
+				ns = int64(sc.OID)
+			}
+			row(map[string]types.Datum{"oid": int64(e.OID), "extname": e.Name, "extowner": int64(publicOwnerOID), "extnamespace": ns,
+				"extrelocatable": true, "extversion": e.Version, "extconfig": nil, "extcondition": nil})
+		}
 	case "pg_namespace":
 		row(map[string]types.Datum{"oid": int64(catalogNamespaceOID), "nspname": "pg_catalog", "nspowner": int64(publicOwnerOID), "nspacl": nil})
 		row(map[string]types.Datum{"oid": int64(13000), "nspname": "information_schema", "nspowner": int64(publicOwnerOID), "nspacl": nil})
