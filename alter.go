@@ -29,7 +29,7 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 		}
 		return nil, err
 	}
-	if err := s.undoAlter(t); err != nil {
+	if err := s.undoAlter(t, definitionOnly(st)); err != nil {
 		return nil, err
 	}
 	for _, n := range st.Cmds {
@@ -262,7 +262,7 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := s.undoAlter(t); err != nil {
+		if err := s.undoAlter(t, false); err != nil {
 			return nil, err
 		}
 		t.Lock()
@@ -451,6 +451,19 @@ func (s *Session) addForeignKeyChecked(t *catalog.Table, p pendingFK) error {
 // alterColumn handles ALTER COLUMN … SET/DROP DEFAULT, SET/DROP NOT NULL
 // and TYPE (which converts the stored values with an assignment cast, or
 // the USING expression).
+// definitionOnly reports whether an ALTER TABLE changes only the table's
+// definition: column defaults and NOT NULL, no stored value.
+func definitionOnly(st *pg.AlterTableStmt) bool {
+	for _, n := range st.Cmds {
+		switch n.GetAlterTableCmd().Subtype {
+		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Session) alterColumn(ctx context.Context, t *catalog.Table, cmd *pg.AlterTableCmd) error {
 	i := t.ColumnIndex(strings.ToLower(cmd.Name))
 	if i < 0 {
@@ -494,12 +507,12 @@ func (s *Session) alterColumn(ctx context.Context, t *catalog.Table, cmd *pg.Alt
 	case pg.AlterTableType_AT_SetNotNull:
 		t.Lock()
 		defer t.Unlock()
-		for _, snap := range []*catalog.Snapshot{t.Current(), s.current(t)} {
-			for _, p := range snap.Parts {
-				for _, r := range p {
-					if r.Column(i).NullN() > 0 {
-						return sqlerr.New(sqlerr.NotNullViolation, "column \"%s\" of relation \"%s\" contains null values", col.Name, t.Name)
-					}
+		// the block's own version of the table when it wrote one (an
+		// UPDATE that filled the NULLs), else the committed one
+		for _, p := range s.current(t).Parts {
+			for _, r := range p {
+				if r.Column(i).NullN() > 0 {
+					return sqlerr.New(sqlerr.NotNullViolation, "column \"%s\" of relation \"%s\" contains null values", col.Name, t.Name)
 				}
 			}
 		}

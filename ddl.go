@@ -666,8 +666,9 @@ func (s *Session) dropReferences(schema, name string, cascade bool) error {
 				WithDetail("constraint " + ref.fk.Name + " on table " + ref.table.Name + " depends on table " + t.Name).
 				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 		}
-		if s.tx != nil {
-			return sqlerr.New(sqlerr.ActiveTransaction, "DROP TABLE … CASCADE of a referenced table cannot run inside a transaction block yet")
+		// ROLLBACK puts the child's definition, with its constraint, back
+		if err := s.undoAlter(ref.table, true); err != nil {
+			return err
 		}
 		_ = dropKey(ref.table, ref.fk.Name, true)
 	}

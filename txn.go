@@ -414,8 +414,10 @@ func (s *Session) runUndos(keep int) {
 
 // undoAlter lets ROLLBACK put a table altered in the block back: its
 // definition and its data as they were. A table the block has written
-// (a private version) cannot be altered there yet.
-func (s *Session) undoAlter(t *catalog.Table) error {
+// (a private version) can only have its definition changed there
+// (definitionOnly: defaults and NOT NULL, which read the block's rows but
+// rewrite none).
+func (s *Session) undoAlter(t *catalog.Table, definitionOnly bool) error {
 	if err := s.notHeld(t, true); err != nil {
 		return err
 	}
@@ -423,7 +425,18 @@ func (s *Session) undoAlter(t *catalog.Table) error {
 		return nil
 	}
 	if s.tx.work[t] != nil {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "ALTER TABLE of a table written earlier in the same transaction block is not supported yet")
+		if !definitionOnly {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "ALTER TABLE that rewrites a table written earlier in the same transaction block is not supported yet")
+		}
+		t.Lock()
+		def := t.Definition()
+		t.Unlock()
+		s.tx.undoLater = append(s.tx.undoLater, func() {
+			t.Lock()
+			t.SetDefinition(def)
+			t.Unlock()
+		})
+		return nil
 	}
 	s.touchTable(t, true)
 	t.Lock()
