@@ -130,3 +130,16 @@ func copyTree(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnknownCommandIsRefused(t *testing.T) {
+	var stderr strings.Builder
+	if knownArgs([]string{"sever", "--listen", "x"}, &stderr) {
+		t.Fatal("an unknown subcommand was accepted")
+	}
+	if !strings.Contains(stderr.String(), `unknown command "sever"`) {
+		t.Fatalf("message: %q", stderr.String())
+	}
+	if !knownArgs(nil, &stderr) {
+		t.Fatal("no arguments must open the shell")
+	}
+}

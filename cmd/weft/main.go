@@ -52,6 +52,10 @@ func main() {
 	if url := flag.Arg(0); strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		os.Exit(runRemote(url, *command, *csvOut))
 	}
+	if !knownArgs(flag.Args(), os.Stderr) {
+		flag.Usage()
+		os.Exit(2)
+	}
 	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
 		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
@@ -262,4 +266,15 @@ func defaultUDFCache() string {
 		return ""
 	}
 	return filepath.Join(dir, "weft", "wasm")
+}
+
+// knownArgs refuses arguments left after the flags (a misspelt
+// subcommand such as `weft sever`), which must not open the shell on the
+// default data directory.
+func knownArgs(args []string, stderr io.Writer) bool {
+	if len(args) == 0 {
+		return true
+	}
+	fmt.Fprintf(stderr, "weft: unknown command %q (commands: serve, slt, check; or a postgres:// URL to connect to)\n", args[0])
+	return false
 }

@@ -226,6 +226,8 @@ func (s *shell) meta(cmd string) bool {
 	case `\d`:
 		if arg == "" {
 			s.exec(`SELECT n.nspname AS "Schema", c.relname AS "Name", CASE c.relkind WHEN 'r' THEN 'table' ELSE 'view' END AS "Type" FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ORDER BY 1, 2;`)
+		} else if !s.relationExists(arg) {
+			fmt.Fprintf(s.console, "Did not find any relation named \"%s\".\n", arg)
 		} else {
 			s.exec(fmt.Sprintf(`SELECT a.attname AS "Column", pg_catalog.format_type(a.atttypid, a.atttypmod) AS "Type", CASE WHEN a.attnotnull THEN 'not null' ELSE '' END AS "Nullable", d.adbin AS "Default" FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE c.relname = '%s' ORDER BY a.attnum;`, strings.ReplaceAll(arg, "'", "''")))
 		}
@@ -364,4 +366,25 @@ func (s *shell) showProgress(done <-chan struct{}, start time.Time) {
 		}
 		shown = true
 	}
+}
+
+// relationExists reports whether \d name has a relation to describe.
+func (s *shell) relationExists(name string) bool {
+	rs, err := s.sess.Exec(context.Background(), fmt.Sprintf("SELECT 1 FROM pg_catalog.pg_class WHERE relname = '%s'", strings.ReplaceAll(name, "'", "''")))
+	defer func() {
+		for _, r := range rs {
+			r.Release()
+		}
+	}()
+	if err != nil {
+		return true // let the describe query report the error
+	}
+	for _, r := range rs {
+		for _, b := range r.Batches {
+			if b.NumRows() > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -50,6 +50,7 @@ func TestShell(t *testing.T) {
 		`SELECT count(*) FROM t;`,
 		`\o`,
 		`\d t`,
+		`\d nosuch`,
 		`SELECT nope;`,
 		`\bogus`,
 		`\q`,
@@ -65,6 +66,7 @@ func TestShell(t *testing.T) {
 		" b      | character varying(3) |          | 'x'",
 		`ERROR: column "nope" does not exist (42703) at position 8`,
 		`invalid command \bogus`,
+		`Did not find any relation named "nosuch".`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
