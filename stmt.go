@@ -105,6 +105,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.delete(ctx, env, n.DeleteStmt)
 	case *pg.Node_DropStmt:
 		return s.drop(n.DropStmt)
+	case *pg.Node_DoStmt:
+		return s.doBlock(ctx, n.DoStmt)
 	case *pg.Node_CreateExtensionStmt:
 		return s.createExtension(n.CreateExtensionStmt)
 	case *pg.Node_ViewStmt:

@@ -156,8 +156,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		if s.tx == nil {
 			return nil, sqlerr.New(sqlerr.NoActiveTransaction, "SAVEPOINT can only be used in transaction blocks")
 		}
-		sp := savepoint{name: strings.ToLower(st.SavepointName), work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys), undos: len(s.tx.undoLater)}
-		s.tx.savepoints = append(s.tx.savepoints, sp)
+		s.pushSavepoint(strings.ToLower(st.SavepointName))
 		return &Result{Tag: "SAVEPOINT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_RELEASE, pg.TransactionStmtKind_TRANS_STMT_ROLLBACK_TO:
 		if s.tx == nil {
@@ -172,28 +171,48 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 			return nil, sqlerr.New(sqlerr.InvalidSavepoint, "savepoint \"%s\" does not exist", name)
 		}
 		if st.Kind == pg.TransactionStmtKind_TRANS_STMT_RELEASE {
-			for _, sp := range s.tx.savepoints[i:] {
-				releaseWork(sp.work)
-			}
-			s.tx.savepoints = s.tx.savepoints[:i]
+			s.releaseSavepoints(i)
 			return &Result{Tag: "RELEASE"}, nil
 		}
-		sp := s.tx.savepoints[i]
-		born := s.createdSince(sp.created)
-		s.dropCreatedKeys(sp.keys)
-		s.dropCreated(sp.created)
-		s.restoreDropped(sp.dropped, born)
-		s.runUndos(sp.undos) // after the tables: a created type goes once its columns have
-		releaseWork(s.tx.work)
-		s.tx.work = cloneWork(sp.work)
-		for _, later := range s.tx.savepoints[i+1:] {
-			releaseWork(later.work)
-		}
-		s.tx.savepoints = s.tx.savepoints[:i+1] // the savepoint itself stays
-		s.tx.failed = false
+		s.rollbackToSavepoint(i)
 		return &Result{Tag: "ROLLBACK"}, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this transaction command is not supported yet")
+}
+
+// pushSavepoint marks the block's state so that rollbackToSavepoint can
+// return to it; it returns the savepoint's index.
+func (s *Session) pushSavepoint(name string) int {
+	sp := savepoint{name: name, work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys), undos: len(s.tx.undoLater)}
+	s.tx.savepoints = append(s.tx.savepoints, sp)
+	return len(s.tx.savepoints) - 1
+}
+
+// releaseSavepoints forgets savepoint i and the ones after it, keeping
+// what the block did since.
+func (s *Session) releaseSavepoints(i int) {
+	for _, sp := range s.tx.savepoints[i:] {
+		releaseWork(sp.work)
+	}
+	s.tx.savepoints = s.tx.savepoints[:i]
+}
+
+// rollbackToSavepoint undoes what the block did since savepoint i, which
+// stays; the block is no longer failed.
+func (s *Session) rollbackToSavepoint(i int) {
+	sp := s.tx.savepoints[i]
+	born := s.createdSince(sp.created)
+	s.dropCreatedKeys(sp.keys)
+	s.dropCreated(sp.created)
+	s.restoreDropped(sp.dropped, born)
+	s.runUndos(sp.undos) // after the tables: a created type goes once its columns have
+	releaseWork(s.tx.work)
+	s.tx.work = cloneWork(sp.work)
+	for _, later := range s.tx.savepoints[i+1:] {
+		releaseWork(later.work)
+	}
+	s.tx.savepoints = s.tx.savepoints[:i+1] // the savepoint itself stays
+	s.tx.failed = false
 }
 
 func (s *Session) endTxn() {

@@ -100,6 +100,10 @@ func castIntFast(ec *EvalContext, a arrow.Array, to types.T) arrow.Array {
 	return makeArray(to.Arrow(), n, validity, buf, nulls)
 }
 
+// sameRepresentation are the kinds whose cast to themselves keeps the
+// value as it is (no length, precision or scale to apply).
+var sameRepresentation = map[types.Kind]bool{types.Bool: true, types.Date: true, types.UUID: true, types.Bytea: true, types.Inet: true}
+
 func cannotCast(from, to types.T) *sqlerr.Error {
 	return sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)
 }
@@ -170,6 +174,9 @@ func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 			return fitString(strconv.FormatBool(d.(bool)), to, explicit)
 		}
 		return fitString(types.FormatIn(from, d, zone), to, explicit)
+	}
+	if from.Kind == to.Kind && sameRepresentation[from.Kind] {
+		return d, nil // true::boolean, a date cast to date
 	}
 	switch {
 	case isJSON(from):
