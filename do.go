@@ -127,7 +127,9 @@ func (s *Session) doBlock(ctx context.Context, st *pg.DoStmt) (*Result, error) {
 		} else if err = s.commitWork(); err != nil {
 			s.rollbackBlock()
 		} else {
+			sent := s.tx.notifies
 			s.endTxn()
+			s.sendCommitted(sent)
 		}
 	}
 	if err != nil {

@@ -42,7 +42,9 @@ func (s *Session) endImplicit(err error) error {
 		s.rollbackBlock()
 		return cerr
 	}
+	sent := s.tx.notifies
 	s.endTxn()
+	s.sendCommitted(sent)
 	return nil
 }
 

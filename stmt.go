@@ -31,6 +31,7 @@ func (s *Session) env() *exec.Env {
 	env.Progress = &s.progress
 	env.Backends = sessionBackends{s}
 	env.Advisory = sessionAdvisory{s}
+	env.Notify = s.notify
 	env.Zone, env.ZoneName = s.zone, s.settings["timezone"]
 	return env
 }
@@ -105,6 +106,12 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.delete(ctx, env, n.DeleteStmt)
 	case *pg.Node_DropStmt:
 		return s.drop(n.DropStmt)
+	case *pg.Node_ListenStmt:
+		return s.listenStmt(n.ListenStmt)
+	case *pg.Node_UnlistenStmt:
+		return s.unlistenStmt(n.UnlistenStmt)
+	case *pg.Node_NotifyStmt:
+		return s.notifyStmt(n.NotifyStmt)
 	case *pg.Node_DoStmt:
 		return s.doBlock(ctx, n.DoStmt)
 	case *pg.Node_CreateExtensionStmt:

@@ -39,6 +39,8 @@ type txn struct {
 	failed bool
 	// mode is the block's isolation level and read-only flag (txmode.go).
 	mode txMode
+	// notifies are the block's NOTIFYs, sent when it commits.
+	notifies []Notification
 }
 
 // droppedRel is a table (with its data when dropped) or view the block
@@ -144,7 +146,9 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 		for _, restore := range s.tx.localSettings {
 			restore()
 		}
+		sent := s.tx.notifies
 		s.endTxn()
+		s.sendCommitted(sent)
 		return &Result{Tag: "COMMIT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		if s.tx == nil {

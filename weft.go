@@ -60,10 +60,12 @@ type DB struct {
 	backends backendRegistry
 	// advisory holds the advisory locks of every session (advisory.go)
 	advisory *advisoryLocks
-	cat      *catalog.Catalog
-	udf      *udf.Engine
-	opts     Options
-	store    *store // nil: in memory only
+	// notify holds who listens on which channel (notify.go)
+	notify *notifyHub
+	cat    *catalog.Catalog
+	udf    *udf.Engine
+	opts   Options
+	store  *store // nil: in memory only
 	// installMu makes installs into several tables atomic for checkpoints:
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.
@@ -96,7 +98,7 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks()}
+	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks(), notify: newNotifyHub()}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
 		st, err := openStore(opts.DataDir, opts.SegmentBytes)
 		if err != nil {
@@ -157,6 +159,8 @@ func (db *DB) Catalog() *catalog.Catalog { return db.cat }
 // Session is one connection's state: search path, settings. A session runs
 // one statement at a time.
 type Session struct {
+	// inbox holds the notifications for the client (notify.go)
+	inbox      inbox
 	db         *DB
 	searchPath []string
 	settings   map[string]string
@@ -199,6 +203,7 @@ func (s *Session) Close() {
 	}
 	s.dropTempSchema()
 	s.db.advisory.release(s.act.pid, true)
+	s.db.notify.unlisten(s, "")
 }
 
 // NewSession starts a session.

@@ -40,6 +40,8 @@ type Env struct {
 	// Advisory, when set, takes and gives back the session's advisory
 	// locks (pg_advisory_lock and friends).
 	Advisory AdvisoryLocks
+	// Notify, when set, sends a notification (pg_notify).
+	Notify func(channel, payload string) error
 }
 
 // Progress counts rows and bytes a running statement has read from

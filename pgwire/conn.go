@@ -45,6 +45,13 @@ type conn struct {
 	terminating atomic.Bool
 	// lastReported holds the values clients were last sent (ParameterStatus)
 	lastReported map[string]string
+
+	// wmu is held by the message loop except while it waits for the
+	// client, so that notifications can be written to an idle connection
+	// from the goroutine woken for them (notify.go); idle says the loop
+	// waits outside a transaction block, when PostgreSQL delivers them.
+	wmu  sync.Mutex
+	idle atomic.Bool
 }
 
 type statement struct {
@@ -203,12 +210,16 @@ func (c *conn) startup() (bool, error) {
 // serve runs the message loop until the client terminates.
 func (c *conn) serve() error {
 	defer c.closeAll()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	stop := c.deliverWhenIdle()
+	defer stop()
 	skipToSync := false
 	for {
 		if c.terminating.Load() {
 			return c.goodbye()
 		}
-		msg, err := c.backend.Receive()
+		msg, err := c.receive()
 		if err != nil {
 			if c.terminating.Load() {
 				return c.goodbye()
@@ -238,6 +249,7 @@ func (c *conn) serve() error {
 				return c.goodbye()
 			}
 			c.reportSettings() // what COMMIT or ROLLBACK put back, too
+			c.sendNotifications()
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Parse:
 			qerr = c.parse(m)
@@ -262,6 +274,7 @@ func (c *conn) serve() error {
 			// as PostgreSQL, settings changed by the extended protocol's
 			// statements are reported before ReadyForQuery
 			c.reportSettings()
+			c.sendNotifications()
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Flush:
 		case *pgproto3.Terminate:
@@ -276,6 +289,56 @@ func (c *conn) serve() error {
 		if err := c.backend.Flush(); err != nil {
 			return err
 		}
+	}
+}
+
+// receive waits for the client's next message, letting notifications
+// through meanwhile when no transaction block is open.
+func (c *conn) receive() (pgproto3.FrontendMessage, error) {
+	c.idle.Store(c.sess.TxStatus() == 'I')
+	c.wmu.Unlock()
+	msg, err := c.backend.Receive()
+	c.wmu.Lock()
+	c.idle.Store(false)
+	return msg, err
+}
+
+// deliverWhenIdle sends the session's notifications as they arrive while
+// the connection waits for its client; stop ends it.
+func (c *conn) deliverWhenIdle() (stop func()) {
+	wake := make(chan struct{}, 1)
+	done := make(chan struct{})
+	c.sess.SetNotifyHook(func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-wake:
+				c.wmu.Lock()
+				if c.idle.Load() {
+					c.sendNotifications()
+					c.backend.Flush()
+				}
+				c.wmu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		c.sess.SetNotifyHook(nil)
+		close(done)
+	}
+}
+
+// sendNotifications sends the notifications waiting for the client.
+func (c *conn) sendNotifications() {
+	for _, n := range c.sess.Notifications() {
+		c.backend.Send(&pgproto3.NotificationResponse{PID: uint32(n.PID), Channel: n.Channel, Payload: n.Payload})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -97,5 +98,68 @@ func TestTransactionIsolationSettings(t *testing.T) {
 	tx.Rollback(ctx)
 	if got := show("show transaction_isolation"); got != "read committed" {
 		t.Fatalf("after the block: %s", got)
+	}
+}
+
+// TestListenNotify: a listener gets notifications sent by other sessions
+// while it is idle, those of a block only when it commits, and none of a
+// block rolled back.
+func TestListenNotify(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	listener := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	sender := connect(t, url, pgx.QueryExecModeExec)
+	if _, err := listener.Exec(ctx, `LISTEN jobs`); err != nil {
+		t.Fatal(err)
+	}
+	wait := func() (string, string) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		n, err := listener.WaitForNotification(wctx)
+		if err != nil {
+			t.Fatalf("waiting for a notification: %v", err)
+		}
+		return n.Channel, n.Payload
+	}
+	if _, err := sender.Exec(ctx, `NOTIFY jobs, 'one'`); err != nil {
+		t.Fatal(err)
+	}
+	if ch, p := wait(); ch != "jobs" || p != "one" {
+		t.Fatalf("got %s %q", ch, p)
+	}
+	// a rolled-back block sends nothing; a committed one sends at COMMIT,
+	// the same notification once
+	for _, sql := range []string{
+		`BEGIN`, `NOTIFY jobs, 'lost'`, `ROLLBACK`,
+		`BEGIN`, `SELECT pg_notify('jobs', 'two')`, `NOTIFY jobs, 'two'`, `NOTIFY other, 'x'`, `COMMIT`,
+		`SELECT pg_notify('jobs', 'three')`,
+	} {
+		if _, err := sender.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if _, p := wait(); p != "two" {
+		t.Fatalf("after the committed block: %q", p)
+	}
+	if _, p := wait(); p != "three" {
+		t.Fatalf("after pg_notify: %q", p)
+	}
+	// after UNLISTEN nothing more arrives; a statement of its own gets
+	// what it notified itself before ReadyForQuery
+	if _, err := listener.Exec(ctx, `UNLISTEN *; LISTEN self`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sender.Exec(ctx, `NOTIFY jobs, 'ignored'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := listener.Exec(ctx, `NOTIFY self, 'me'`); err != nil {
+		t.Fatal(err)
+	}
+	if ch, p := wait(); ch != "self" || p != "me" {
+		t.Fatalf("own notification: %s %q", ch, p)
+	}
+	if _, err := sender.Exec(ctx, `NOTIFY "", 'x'`); err == nil {
+		t.Fatal("an empty channel name was accepted")
 	}
 }
