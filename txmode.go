@@ -158,7 +158,8 @@ func (s *Session) refuseInReadOnly(raw *pg.RawStmt) error {
 	case *pg.Node_TruncateStmt:
 		what = "TRUNCATE TABLE"
 	case *pg.Node_PrepareStmt, *pg.Node_DeallocateStmt, *pg.Node_ExecuteStmt, *pg.Node_DiscardStmt,
-		*pg.Node_ListenStmt, *pg.Node_UnlistenStmt, *pg.Node_NotifyStmt, *pg.Node_VacuumStmt:
+		*pg.Node_ListenStmt, *pg.Node_UnlistenStmt, *pg.Node_NotifyStmt, *pg.Node_VacuumStmt,
+		*pg.Node_CheckPointStmt, *pg.Node_LockStmt, *pg.Node_DoStmt:
 		return nil
 	}
 	return sqlerr.New(sqlerr.ReadOnlyTransaction, "cannot execute %s in a read-only transaction", what)
