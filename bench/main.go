@@ -49,6 +49,7 @@ func main() {
 	onlyTPCH := flag.String("only", "", "comma-separated TPC-H queries to run (q01,q06); default all")
 	flag.DurationVar(&tc.timeout, "timeout", 120*time.Second, "TPC-H: cancel a query after this long")
 	flag.IntVar(&tc.duckThreads, "duckdb-threads", 2, "TPC-H: DuckDB's threads")
+	maxRSS := flag.Int64("max-rss-mib", 8192, "TPC-H: cancel a Weft query when the process's resident set passes this many MiB (0: no limit)")
 	duckWorker := flag.Bool("duckdb-worker", false, "internal: serve DuckDB queries for -tpch on stdin/stdout")
 	flag.Parse()
 	if *duckWorker {
@@ -59,7 +60,7 @@ func main() {
 		return
 	}
 	if *withTPCH {
-		tc.runs, tc.profileDir = *runs, *cpuProfile
+		tc.runs, tc.profileDir, tc.maxRSSKB = *runs, *cpuProfile, *maxRSS*1024
 		if *onlyTPCH != "" {
 			tc.only = map[string]bool{}
 			for _, q := range strings.Split(*onlyTPCH, ",") {

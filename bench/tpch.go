@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -30,6 +33,10 @@ type tpchConfig struct {
 	timeout     time.Duration
 	profileDir  string
 	duckThreads int
+	// maxRSSKB cancels a Weft query once the process's resident set grows
+	// past it (0: no limit): some plans grow by gigabytes a second and
+	// would take the shared machine down before the timeout.
+	maxRSSKB int64
 }
 
 // tpchResult is one query's outcome.
@@ -39,6 +46,8 @@ type tpchResult struct {
 	rows            int
 	correct         bool
 	weftErr, detail string
+	// runNote tells why the timed runs stopped early (the warm-up answered).
+	runNote string
 }
 
 func runTPCH(cfg tpchConfig) error {
@@ -70,8 +79,10 @@ func runTPCH(cfg tpchConfig) error {
 	}
 	defer db.Close()
 	sess := db.NewSession()
-	loads, err := loadWeftTPCH(sess)
-	if err != nil {
+	var loads []tableLoad
+	if loaded(sess) {
+		fmt.Fprintf(os.Stderr, "weft: %s already holds the tables; not loading again\n", cfg.weftDir)
+	} else if loads, err = loadWeftTPCH(sess); err != nil {
 		return fmt.Errorf("weft load: %w", err)
 	}
 	loadKB := peakRSSKB()
@@ -119,6 +130,18 @@ func loadQueries(cfg tpchConfig) ([]tpch.Query, error) {
 		}
 	}
 	return qs, nil
+}
+
+// loaded reports whether the database already holds lineitem's rows (a
+// -weft-dir kept from an earlier run).
+func loaded(sess *weft.Session) bool {
+	res, err := sess.Exec(context.Background(), "SELECT count(*) > 0 FROM lineitem")
+	defer releaseAll(res)
+	if err != nil || len(res) == 0 || len(res[0].Batches) == 0 {
+		return false
+	}
+	b := res[0].Batches[0]
+	return b.NumRows() == 1 && exec.DatumAt(b.Column(0), 0) == true
 }
 
 // tableLoad is how long COPY took for one table.
@@ -180,11 +203,12 @@ func runTPCHQuery(sess *weft.Session, duck *duckWorker, q tpch.Query, cfg tpchCo
 		r.detail = "profile: " + err.Error()
 	}
 	defer stopProfile()
-	got, _, err := weftRun(sess, q.SQL, cfg.timeout, true)
+	got, warmMS, err := weftRun(sess, q.SQL, cfg, true)
 	if err != nil {
 		r.weftErr = err.Error()
 		return r
 	}
+	r.weftMS = warmMS
 	r.rows = len(got.Rows)
 	if err := tpch.Compare(q, tpch.Answer{Columns: want.Columns, Rows: want.Rows}, got, tpch.CompareOptions{TrimBlanks: true}); err != nil {
 		r.detail = err.Error()
@@ -193,9 +217,9 @@ func runTPCHQuery(sess *weft.Session, duck *duckWorker, q tpch.Query, cfg tpchCo
 	}
 	var weftTimes, duckTimes []float64
 	for range cfg.runs {
-		_, ms, err := weftRun(sess, q.SQL, cfg.timeout, false)
+		_, ms, err := weftRun(sess, q.SQL, cfg, false)
 		if err != nil {
-			r.weftErr = err.Error()
+			r.runNote = fmt.Sprintf("timed run %d: %v", len(weftTimes)+1, err)
 			break
 		}
 		weftTimes = append(weftTimes, ms)
@@ -206,7 +230,9 @@ func runTPCHQuery(sess *weft.Session, duck *duckWorker, q tpch.Query, cfg tpchCo
 		}
 		duckTimes = append(duckTimes, d.MS)
 	}
-	r.weftMS = median(weftTimes)
+	if len(weftTimes) > 0 {
+		r.weftMS = median(weftTimes)
+	}
 	if len(duckTimes) > 0 {
 		r.duckMS = median(duckTimes)
 	}
@@ -215,16 +241,24 @@ func runTPCHQuery(sess *weft.Session, duck *duckWorker, q tpch.Query, cfg tpchCo
 
 // weftRun runs sql once, timing the query to its last batch; with
 // wantRows it also returns the answer as text.
-func weftRun(sess *weft.Session, sql string, timeout time.Duration, wantRows bool) (tpch.Answer, float64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+func weftRun(sess *weft.Session, sql string, cfg tpchConfig, wantRows bool) (tpch.Answer, float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
 	defer cancel()
+	overLimit := watchMemory(ctx, cancel, cfg.maxRSSKB)
 	t0 := time.Now()
 	res, err := sess.Exec(ctx, sql)
 	ms := msSince(t0)
+	cancel()
 	defer releaseAll(res)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return tpch.Answer{}, ms, fmt.Errorf("timeout after %s", timeout)
+		switch {
+		case overLimit.Load():
+			// Hand the memory back before the next query is measured.
+			runtime.GC()
+			debug.FreeOSMemory()
+			return tpch.Answer{}, ms, fmt.Errorf("memory: resident set above %s, cancelled after %.0f ms", mib(cfg.maxRSSKB), ms)
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return tpch.Answer{}, ms, fmt.Errorf("timeout after %s", cfg.timeout)
 		}
 		return tpch.Answer{}, ms, err
 	}
@@ -249,6 +283,32 @@ func weftRun(sess *weft.Session, sql string, timeout time.Duration, wantRows boo
 		}
 	}
 	return a, ms, nil
+}
+
+// watchMemory cancels the query when the process's resident set passes
+// limitKB, until ctx ends; the flag tells that it did.
+func watchMemory(ctx context.Context, cancel context.CancelFunc, limitKB int64) *atomic.Bool {
+	var over atomic.Bool
+	if limitKB <= 0 {
+		return &over
+	}
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if procStatusKB("VmRSS:") > limitKB {
+					over.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return &over
 }
 
 // startQueryProfile writes a CPU profile of a query's Weft runs, the
@@ -289,7 +349,10 @@ func median(xs []float64) float64 {
 
 // peakRSSKB is this process's peak resident set (VmHWM): Weft's, since
 // DuckDB runs in a child.
-func peakRSSKB() int64 {
+func peakRSSKB() int64 { return procStatusKB("VmHWM:") }
+
+// procStatusKB reads one kB field of /proc/self/status (0 if unreadable).
+func procStatusKB(field string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -297,7 +360,7 @@ func peakRSSKB() int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb
 		}
@@ -313,7 +376,7 @@ func printProgress(r tpchResult) {
 	case !r.correct:
 		status = "WRONG: " + firstLine(r.detail)
 	}
-	fmt.Fprintf(os.Stderr, "%s: weft %.1f ms, duckdb %.1f ms, %s\n", r.name, r.weftMS, r.duckMS, status)
+	fmt.Fprintf(os.Stderr, "%s: weft %.1f ms, duckdb %.1f ms, %s %s\n", r.name, r.weftMS, r.duckMS, status, r.runNote)
 }
 
 func firstLine(s string) string {
@@ -332,8 +395,8 @@ func reportTPCH(cfg tpchConfig, loads []tableLoad, duck *duckWorker, loadKB int6
 		weftCol, ratio := fmt.Sprintf("%.1f", r.weftMS), "-"
 		if r.weftErr != "" {
 			weftCol = "error"
-			if strings.HasPrefix(r.weftErr, "timeout") {
-				weftCol = "timeout"
+			if kind, _, ok := strings.Cut(r.weftErr, " "); ok && (kind == "timeout" || kind == "memory:") {
+				weftCol = strings.TrimSuffix(kind, ":")
 			}
 		} else if r.duckMS > 0 {
 			ratio = fmt.Sprintf("%.1f", r.weftMS/r.duckMS)
@@ -349,6 +412,9 @@ func reportTPCH(cfg tpchConfig, loads []tableLoad, duck *duckWorker, loadKB int6
 		if note == "" && !r.correct {
 			note = firstLine(r.detail)
 		}
+		if r.runNote != "" {
+			note = strings.TrimSpace(note + " " + r.runNote)
+		}
 		fmt.Fprintf(w, "%s\t%s\t%.1f\t%s\t%s\t%d\t%s\n", r.name, weftCol, r.duckMS, ratio, ok, r.rows, note)
 	}
 	w.Flush()
@@ -362,11 +428,16 @@ func reportTPCH(cfg tpchConfig, loads []tableLoad, duck *duckWorker, loadKB int6
 	for _, l := range loads {
 		loadMS += l.ms
 	}
-	fmt.Printf("load: weft %.1f s (COPY FROM file per table:", loadMS/1000)
-	for _, l := range loads {
-		fmt.Printf(" %s %.1f s", l.table, l.ms/1000)
+	if len(loads) == 0 {
+		fmt.Printf("load: weft not measured (-weft-dir %s was loaded before)", cfg.weftDir)
+	} else {
+		fmt.Printf("load: weft %.1f s (COPY FROM file per table:", loadMS/1000)
+		for _, l := range loads {
+			fmt.Printf(" %s %.1f s", l.table, l.ms/1000)
+		}
+		fmt.Print(")")
 	}
-	fmt.Printf("), duckdb %.1f s\n", duck.LoadMS/1000)
+	fmt.Printf(", duckdb %.1f s\n", duck.LoadMS/1000)
 	fmt.Printf("peak RSS: weft %s after the load, %s overall; duckdb %s\n",
 		mib(loadKB), mib(peakRSSKB()), mib(duck.PeakKB))
 	for _, r := range results {
