@@ -5,7 +5,7 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench difftest wasm tools fresh-check clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-tpch difftest wasm tools fresh-check clean
 
 WASM_DIR  := testdata/udf/wasm
 RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
@@ -59,6 +59,15 @@ fuzz:
 
 bench:
 	cd bench && $(GO) run . $(BENCH_ARGS)
+
+# TPC-H against DuckDB: SF=1 or SF=0.1; the CSV files are generated into
+# bench/tpch-data/sf$(SF) unless TPCH_DIR names a directory that has them
+# (go run ./cmd/tpchgen -sf 1 -out DIR). BENCH_ARGS adds flags, e.g.
+# "-runs 5 -timeout 300s -cpuprofile /tmp/prof -only q01,q06".
+SF ?= 0.1
+TPCH_DIR ?=
+bench-tpch:
+	cd bench && $(GO) run . -tpch -sf $(SF) $(if $(TPCH_DIR),-tpch-dir $(abspath $(TPCH_DIR))) $(BENCH_ARGS)
 
 # Rebuild the committed wasm fixtures and examples (needs wabt and clang;
 # `make tools` installs them on Debian). udf's TestFixturesMatchSources

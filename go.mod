@@ -7,6 +7,7 @@ require (
 	github.com/chzyer/readline v1.5.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/pganalyze/pg_query_go/v6 v6.2.5
+	github.com/pingcap/go-tpc v1.0.7
 	github.com/tetratelabs/wazero v1.12.0
 	golang.org/x/sync v0.22.0
 	google.golang.org/protobuf v1.36.12

@@ -2,6 +2,10 @@
 // its own module so that the engine does not depend on DuckDB.
 //
 //	go run . [-rows 10000000] [-runs 3] [-duckdb=false] [-udf=false] [-load=false]
+//
+// With -tpch it runs the 22 TPC-H queries instead (see tpch.go):
+//
+//	go run . -tpch -sf 1 [-tpch-dir /work/tpch/sf1] [-runs 3] [-timeout 120s] [-cpuprofile DIR] [-only q01,q06]
 package main
 
 import (
@@ -11,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -34,7 +40,39 @@ func main() {
 	only := flag.Int("q", 0, "run only this query (1-5)")
 	withUDF := flag.Bool("udf", true, "also time the wasm UDF queries")
 	withLoad := flag.Bool("load", true, "also time loading CSV and Parquet files into durable storage")
+	var tc tpchConfig
+	withTPCH := flag.Bool("tpch", false, "run the TPC-H queries against DuckDB instead (-cpuprofile is then a directory: one profile per query)")
+	flag.Float64Var(&tc.sf, "sf", 1, "TPC-H scale factor (an integer, or a fraction below 1)")
+	flag.StringVar(&tc.dataDir, "tpch-dir", "", "directory of the TPC-H CSV files, generated there when missing (default tpch-data/sf<sf>)")
+	flag.StringVar(&tc.weftDir, "weft-dir", "", "Weft's data directory for TPC-H (default: a temporary one, removed at the end)")
+	flag.StringVar(&tc.queriesPath, "queries", "", "file of the TPC-H queries (default ../shared/"+"bench/tpch-queries.sql beside the checkout)")
+	onlyTPCH := flag.String("only", "", "comma-separated TPC-H queries to run (q01,q06); default all")
+	flag.DurationVar(&tc.timeout, "timeout", 120*time.Second, "TPC-H: cancel a query after this long")
+	flag.IntVar(&tc.duckThreads, "duckdb-threads", 2, "TPC-H: DuckDB's threads")
+	maxRSS := flag.Int64("max-rss-mib", 8192, "TPC-H: cancel a Weft query when the process's resident set passes this many MiB (0: no limit)")
+	duckWorker := flag.Bool("duckdb-worker", false, "internal: serve DuckDB queries for -tpch on stdin/stdout")
 	flag.Parse()
+	if *duckWorker {
+		if err := runDuckWorker(tc.dataDir, tc.duckThreads); err != nil {
+			fmt.Fprintln(os.Stderr, "duckdb worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *withTPCH {
+		tc.runs, tc.profileDir, tc.maxRSSKB = *runs, *cpuProfile, *maxRSS*1024
+		if *onlyTPCH != "" {
+			tc.only = map[string]bool{}
+			for _, q := range strings.Split(*onlyTPCH, ",") {
+				tc.only[strings.TrimSpace(q)] = true
+			}
+		}
+		if err := runTPCH(tc); err != nil {
+			fmt.Fprintln(os.Stderr, "tpch:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *only > 0 && *only <= len(queries) {
 		queries = queries[*only-1 : *only]
 	}
@@ -172,5 +210,8 @@ func report(rows int, weftTimes, duckTimes []time.Duration) {
 	}
 	w.Flush()
 }
+
+// syscallRusage is what ProcessState.SysUsage holds on Linux.
+type syscallRusage = syscall.Rusage
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
