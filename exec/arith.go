@@ -169,36 +169,117 @@ func floatArith[T float32 | float64](op ArithOp, t types.T) Kernel {
 	}
 }
 
-// numericArith works on decimals of any scale through exact rationals; the
-// arguments carry their own scales in their Arrow types.
+// numericArith works on decimals of any scale (the arguments carry their
+// own scales in their Arrow types) as scaled integers; a value whose
+// intermediate leaves 128 bits is redone exactly through big.Rat.
 func numericArith(op ArithOp, t types.T) Kernel {
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
-		sa := args[0].DataType().(*arrow.Decimal128Type).Scale
-		sb := args[1].DataType().(*arrow.Decimal128Type).Scale
-		return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
-			x := types.NumericToRat(ds[0].(decimal128.Num), sa)
-			y := types.NumericToRat(ds[1].(decimal128.Num), sb)
-			r := new(big.Rat)
-			switch op {
-			case '+':
-				r.Add(x, y)
-			case '-':
-				r.Sub(x, y)
-			case '*':
-				r.Mul(x, y)
-			case '/', '%':
-				if y.Sign() == 0 {
-					return nil, divByZero()
-				}
-				r.Quo(x, y)
-				if op == '%' {
-					q := new(big.Int).Quo(r.Num(), r.Denom()) // truncated quotient
-					r.Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
-				}
+		sa, sb := decimalScale(args[0]), decimalScale(args[1])
+		a, b := decimalValues(args[0]), decimalValues(args[1])
+		validity, nulls := combineValidity(ec.Mem, n, args...)
+		var valid []bool
+		if nulls > 0 {
+			valid = validMask(n, args...)
+		}
+		buf, out := allocDecimals(ec.Mem, n)
+		fast := decimalOp(op, sa, sb, t.Scale)
+		for i := range out {
+			if valid != nil && !valid[i] {
+				out[i] = decimal128.Num{}
+				continue
 			}
-			return types.RatToNumeric(r, t)
-		})(ec, args, n)
+			r, ok, err := fast(a[i], b[i])
+			if err == nil && !ok {
+				r, err = exactNumericArith(op, a[i], b[i], sa, sb, t)
+			}
+			if err != nil {
+				buf.Release()
+				if validity != nil {
+					validity.Release()
+				}
+				return nil, err
+			}
+			out[i] = r
+		}
+		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
 	}
+}
+
+// decimalOp is the fixed-point form of one operator for operands at scales
+// sa and sb and a result at scale rs; ok is false when the exact path must
+// decide.
+func decimalOp(op ArithOp, sa, sb, rs int32) func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+	switch op {
+	case '+', '-':
+		if max(sa, sb) != rs {
+			break // a scale the binder does not give: leave it to the exact path
+		}
+		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			r, ok := decimalAdd(x, y, sa, sb, op == '-')
+			return r, ok, nil
+		}
+	case '*':
+		if sa+sb < rs {
+			break
+		}
+		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			r, ok := decimalMul(x, y, sa, sb, rs)
+			return r, ok, nil
+		}
+	case '/':
+		if rs < sa {
+			break
+		}
+		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			if y == (decimal128.Num{}) {
+				return x, false, divByZero()
+			}
+			r, ok := decimalDiv(x, y, sa, sb, rs)
+			return r, ok, nil
+		}
+	case '%':
+		if rs != max(sa, sb) {
+			break
+		}
+		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			if y == (decimal128.Num{}) {
+				return x, false, divByZero()
+			}
+			r, ok := decimalRem(x, y, sa, sb)
+			return r, ok, nil
+		}
+	}
+	return func(x, y decimal128.Num) (decimal128.Num, bool, error) { return x, false, nil }
+}
+
+// exactNumericArith is one operation through exact rationals: the
+// reference the fixed-point kernels agree with, and their fallback.
+func exactNumericArith(op ArithOp, a, b decimal128.Num, sa, sb int32, t types.T) (decimal128.Num, error) {
+	x := types.NumericToRat(a, sa)
+	y := types.NumericToRat(b, sb)
+	r := new(big.Rat)
+	switch op {
+	case '+':
+		r.Add(x, y)
+	case '-':
+		r.Sub(x, y)
+	case '*':
+		r.Mul(x, y)
+	case '/', '%':
+		if y.Sign() == 0 {
+			return decimal128.Num{}, divByZero()
+		}
+		r.Quo(x, y)
+		if op == '%' {
+			q := new(big.Int).Quo(r.Num(), r.Denom()) // truncated quotient
+			r.Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
+		}
+	}
+	d, err := types.RatToNumeric(r, t)
+	if err != nil {
+		return decimal128.Num{}, err
+	}
+	return d.(decimal128.Num), nil
 }
 
 // rowKernel adapts a per-row function over datums into a strict kernel: any

@@ -1,0 +1,240 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// randomDecimal draws unscaled values that exercise every path: zero,
+// small values, values around the int64 boundary, and values near 10^38
+// (the largest a numeric holds), of either sign.
+func randomDecimal(rng *rand.Rand) decimal128.Num {
+	var v *big.Int
+	switch rng.IntN(6) {
+	case 0:
+		v = big.NewInt(0)
+	case 1:
+		v = big.NewInt(rng.Int64N(2000) - 1000)
+	case 2:
+		v = big.NewInt(rng.Int64())
+	case 3:
+		// around 2^63
+		v = new(big.Int).Lsh(big.NewInt(1), 63)
+		v.Add(v, big.NewInt(rng.Int64N(200)-100))
+	case 4:
+		// up to 10^38 - 1
+		v = randomDigits(rng, 38)
+	default:
+		digits := rng.IntN(37) + 1
+		v = randomDigits(rng, digits)
+	}
+	if rng.IntN(2) == 0 {
+		v.Neg(v)
+	}
+	return decimal128.FromBigInt(v)
+}
+
+// randomDigits is a random integer of up to n decimal digits.
+func randomDigits(rng *rand.Rand, n int) *big.Int {
+	digits := make([]byte, n)
+	for i := range digits {
+		digits[i] = byte('0' + rng.IntN(10))
+	}
+	v, _ := new(big.Int).SetString(string(digits), 10)
+	return v
+}
+
+func randomDecimals(mem memory.Allocator, rng *rand.Rand, scale int32, n int, nulls bool) arrow.Array {
+	bld := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: scale})
+	defer bld.Release()
+	for i := 0; i < n; i++ {
+		if nulls && rng.IntN(5) == 0 {
+			bld.AppendNull()
+			continue
+		}
+		bld.Append(randomDecimal(rng))
+	}
+	return bld.NewArray()
+}
+
+// arithResultType is the type the binder gives numeric op at these scales.
+func arithResultType(op ArithOp, sa, sb int32) types.T {
+	switch op {
+	case '*':
+		return types.NumericT(0, min(sa+sb, 30))
+	case '/':
+		return types.NumericT(0, max(types.DefaultNumericScale, sa, sb))
+	}
+	return types.NumericT(0, max(sa, sb))
+}
+
+func testEvalContext(mem memory.Allocator) *EvalContext {
+	return &EvalContext{Ctx: context.Background(), Mem: mem, Env: NewEnv(mem, 1024, 1)}
+}
+
+// TestNumericArithMatchesExact runs the fixed-point kernel on random
+// batches and checks every row against the exact big.Rat computation: the
+// same values, the same NULLs, and the first row's error when one fails.
+func TestNumericArithMatchesExact(t *testing.T) {
+	scales := [][2]int32{{0, 0}, {2, 2}, {2, 0}, {0, 2}, {2, 4}, {16, 16}, {16, 2}, {30, 1}, {0, 38}, {38, 0}, {5, 30}}
+	for _, op := range []ArithOp{'+', '-', '*', '/', '%'} {
+		for _, sc := range scales {
+			t.Run(fmt.Sprintf("%c_%d_%d", op, sc[0], sc[1]), func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				rng := rand.New(rand.NewPCG(uint64(op), uint64(sc[0]*100+sc[1])))
+				rt := arithResultType(op, sc[0], sc[1])
+				kernel := numericArith(op, rt)
+				ec := testEvalContext(mem)
+				for batch := 0; batch < 300; batch++ {
+					// small batches: most hold no failing row
+					n := 1 + rng.IntN(4)
+					a := randomDecimals(mem, rng, sc[0], n, batch%3 == 0)
+					b := randomDecimals(mem, rng, sc[1], n, batch%4 == 0)
+					checkArithBatch(t, ec, kernel, op, rt, a, b)
+					a.Release()
+					b.Release()
+				}
+			})
+		}
+	}
+}
+
+func checkArithBatch(t *testing.T, ec *EvalContext, kernel Kernel, op ArithOp, rt types.T, a, b arrow.Array) {
+	t.Helper()
+	sa, sb := decimalScale(a), decimalScale(b)
+	var wantErr error
+	want := make([]types.Datum, a.Len())
+	for i := range want {
+		if a.IsNull(i) || b.IsNull(i) {
+			continue
+		}
+		d, err := exactNumericArith(op, a.(*array.Decimal128).Value(i), b.(*array.Decimal128).Value(i), sa, sb, rt)
+		if err != nil {
+			wantErr = err
+			break
+		}
+		want[i] = d
+	}
+	got, err := kernel(ec, []arrow.Array{a, b}, a.Len())
+	if wantErr != nil {
+		var we, ge *sqlerr.Error
+		if !errors.As(wantErr, &we) || !errors.As(err, &ge) || we.Code != ge.Code || we.Message != ge.Message {
+			t.Fatalf("%v %c %v: got error %v, want %v", a, op, b, err, wantErr)
+		}
+		if got != nil {
+			got.Release()
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%v %c %v: %v", a, op, b, err)
+	}
+	defer got.Release()
+	for i, w := range want {
+		g := DatumAt(got, i)
+		if (g == nil) != (w == nil) || (g != nil && g.(decimal128.Num) != w.(decimal128.Num)) {
+			t.Fatalf("row %d: %s %c %s: got %v, want %v", i, types.Format(types.NumericT(0, sa), DatumAt(a, i)), op,
+				types.Format(types.NumericT(0, sb), DatumAt(b, i)), fmtDec(g, rt.Scale), fmtDec(w, rt.Scale))
+		}
+	}
+}
+
+func fmtDec(d types.Datum, scale int32) string {
+	if d == nil {
+		return "NULL"
+	}
+	return types.FormatNumeric(d.(decimal128.Num), scale)
+}
+
+// TestNumericArithEdges checks chosen values: rounding ties of either
+// sign, 10^38 - 1, division by zero on a NULL row (no error) and on a
+// value (22012), and overflow (22003).
+func TestNumericArithEdges(t *testing.T) {
+	cases := []struct {
+		op     ArithOp
+		a, b   string
+		sa, sb int32
+		want   string // or the SQLSTATE of the error
+	}{
+		{'+', "1.25", "2", 2, 0, "3.25"},
+		{'-', "-1.25", "0.005", 2, 3, "-1.255"},
+		{'*', "0.000000000000005", "0.0000000000000001", 16, 16, "0.000000000000000000000000000001"}, // 32 digits rounded to 30: tie away from zero
+		{'*', "-0.000000000000005", "0.0000000000000001", 16, 16, "-0.000000000000000000000000000001"},
+		{'*', "0.000000000000004", "0.0000000000000001", 16, 16, "0.000000000000000000000000000000"},
+		{'/', "2", "3", 0, 0, "0.6666666666666667"},
+		{'/', "-2", "3", 0, 0, "-0.6666666666666667"},
+		{'/', "1", "0", 0, 0, sqlerr.DivisionByZero},
+		{'%', "1", "0.00", 0, 2, sqlerr.DivisionByZero},
+		{'%', "-7.5", "2", 1, 0, "-1.5"},
+		{'%', "7.5", "-2", 1, 0, "1.5"},
+		{'+', "99999999999999999999999999999999999999", "1", 0, 0, sqlerr.NumericOutOfRange},
+		{'-', "-99999999999999999999999999999999999999", "1", 0, 0, sqlerr.NumericOutOfRange},
+		{'+', "99999999999999999999999999999999999999", "-1", 0, 0, "99999999999999999999999999999999999998"},
+		{'*', "10000000000000000000", "10000000000000000000", 0, 0, sqlerr.NumericOutOfRange},
+		{'*', "9999999999999999999", "9999999999999999999", 0, 0, "99999999999999999980000000000000000001"},
+		{'*', "-9223372036854775808", "2", 0, 0, "-18446744073709551616"},
+		{'/', "99999999999999999999999", "0.0001", 0, 4, sqlerr.NumericOutOfRange},
+		{'+', "0.1", "99999999999999999999999999999999999.899", 1, 3, "99999999999999999999999999999999999.999"},
+		{'+', "0.1", "99999999999999999999999999999999999.999", 1, 3, sqlerr.NumericOutOfRange},
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := testEvalContext(mem)
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%s%c%s", c.a, c.op, c.b), func(t *testing.T) {
+			a := decimalArray(t, mem, c.a, c.sa)
+			defer a.Release()
+			b := decimalArray(t, mem, c.b, c.sb)
+			defer b.Release()
+			rt := arithResultType(c.op, c.sa, c.sb)
+			got, err := numericArith(c.op, rt)(ec, []arrow.Array{a, b}, 2)
+			if isSQLState(c.want) {
+				var e *sqlerr.Error
+				if !errors.As(err, &e) || e.Code != c.want {
+					t.Fatalf("got %v, %v; want SQLSTATE %s", got, err, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Release()
+			if s := fmtDec(DatumAt(got, 0), rt.Scale); s != c.want {
+				t.Fatalf("got %s, want %s", s, c.want)
+			}
+			if DatumAt(got, 1) != nil {
+				t.Fatalf("NULL row gave %v", DatumAt(got, 1))
+			}
+		})
+	}
+}
+
+func isSQLState(s string) bool {
+	return s == sqlerr.DivisionByZero || s == sqlerr.NumericOutOfRange
+}
+
+// decimalArray is [v, NULL] at scale s.
+func decimalArray(t *testing.T, mem memory.Allocator, v string, s int32) arrow.Array {
+	t.Helper()
+	d, err := types.ParseNumeric(types.NumericT(0, s), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bld := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: s})
+	defer bld.Release()
+	bld.Append(d.(decimal128.Num))
+	bld.AppendNull()
+	return bld.NewArray()
+}
