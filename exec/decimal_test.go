@@ -238,3 +238,191 @@ func decimalArray(t *testing.T, mem memory.Allocator, v string, s int32) arrow.A
 	bld.AppendNull()
 	return bld.NewArray()
 }
+
+// TestNumericSumAvgMatchesExact feeds random batches (some with NULLs,
+// some groups with no value) to sum, avg, min and max over numeric, in
+// two partial accumulators merged as HashAggregate merges them, and checks
+// every group against exact big-number arithmetic.
+func TestNumericSumAvgMatchesExact(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		scale int32
+		huge  bool // values near 10^38: sums overflow 128 bits and 10^38
+	}{
+		{"moderate_s2", 2, false},
+		{"moderate_s0", 0, false},
+		{"moderate_s16", 16, false},
+		{"huge_s2", 2, true},
+		{"huge_s30", 30, true},
+	} {
+		for _, agg := range []string{"sum", "avg", "min", "max"} {
+			t.Run(tc.name+"_"+agg, func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				ec := testEvalContext(mem)
+				rng := rand.New(rand.NewPCG(uint64(tc.scale), uint64(len(agg))))
+				for trial := 0; trial < 40; trial++ {
+					checkAggTrial(t, ec, rng, agg, tc.scale, tc.huge)
+				}
+			})
+		}
+	}
+}
+
+func checkAggTrial(t *testing.T, ec *EvalContext, rng *rand.Rand, agg string, scale int32, huge bool) {
+	t.Helper()
+	in := types.NumericT(0, scale)
+	_, ret, newAcc, err := Aggregates()[agg].Resolve([]types.T{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng := 1 + rng.IntN(6)
+	parts := []Accumulator{newAcc(), newAcc()}
+	sums := make([]*big.Int, ng)
+	counts := make([]int64, ng)
+	best := make([]*big.Int, ng)
+	for batch := 0; batch < 6; batch++ {
+		n := rng.IntN(50)
+		bld := array.NewDecimal128Builder(ec.Mem, &arrow.Decimal128Type{Precision: 38, Scale: scale})
+		groups := make([]uint32, n)
+		for i := range groups {
+			g := rng.IntN(ng)
+			groups[i] = uint32(g)
+			if batch%2 == 1 && rng.IntN(3) == 0 {
+				bld.AppendNull()
+				continue
+			}
+			v := decimal128.FromI64(rng.Int64N(2_000_000_000_000) - 1_000_000_000_000)
+			if huge {
+				v = randomDecimal(rng)
+			}
+			bld.Append(v)
+			bv := v.BigInt()
+			if sums[g] == nil {
+				sums[g] = new(big.Int)
+				best[g] = bv
+			}
+			sums[g].Add(sums[g], bv)
+			counts[g]++
+			if c := bv.Cmp(best[g]); (agg == "min" && c < 0) || (agg == "max" && c > 0) {
+				best[g] = bv
+			}
+		}
+		arr := bld.NewArray()
+		bld.Release()
+		// every group exists in both partials, as the group table grows
+		err := parts[batch%2].Update(ec, groups, ng, []arrow.Array{arr})
+		arr.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mapping := make([]uint32, ng)
+	for g := range mapping {
+		mapping[g] = uint32(g)
+	}
+	parts[0].Merge(parts[1], mapping, ng)
+	got, gotErr := parts[0].Finish(ec, ng)
+	var wantErr error
+	want := make([]types.Datum, ng)
+	for g := range want {
+		if sums[g] == nil {
+			continue
+		}
+		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)
+		var r *big.Rat
+		switch agg {
+		case "sum":
+			r = new(big.Rat).SetFrac(sums[g], den)
+		case "avg":
+			r = new(big.Rat).SetFrac(sums[g], den.Mul(den, big.NewInt(counts[g])))
+		default:
+			r = new(big.Rat).SetFrac(best[g], den)
+		}
+		d, err := types.RatToNumeric(r, ret)
+		if err != nil {
+			wantErr = err
+			break
+		}
+		want[g] = d
+	}
+	if wantErr != nil {
+		var we, ge *sqlerr.Error
+		if !errors.As(wantErr, &we) || !errors.As(gotErr, &ge) || we.Code != ge.Code || we.Message != ge.Message {
+			t.Fatalf("%s: got error %v, want %v", agg, gotErr, wantErr)
+		}
+		if got != nil {
+			got.Release()
+		}
+		return
+	}
+	if gotErr != nil {
+		t.Fatalf("%s: %v", agg, gotErr)
+	}
+	defer got.Release()
+	for g, w := range want {
+		gd := DatumAt(got, g)
+		if (gd == nil) != (w == nil) || (gd != nil && gd.(decimal128.Num) != w.(decimal128.Num)) {
+			t.Fatalf("%s group %d: got %s, want %s", agg, g, fmtDec(gd, ret.Scale), fmtDec(w, ret.Scale))
+		}
+	}
+}
+
+// TestNumericSumSpills sums values whose running sum leaves 128 bits and
+// comes back: the result is exact, and a sum past 10^38 is 22003.
+func TestNumericSumSpills(t *testing.T) {
+	big37 := "90000000000000000000000000000000000000" // 9 * 10^37
+	for _, c := range []struct {
+		agg  string
+		vals []string
+		want string
+	}{
+		{"sum", []string{big37, big37, big37, "-" + big37, "-" + big37, "-" + big37, "5"}, "5"},
+		{"sum", []string{big37, big37}, sqlerr.NumericOutOfRange},
+		{"avg", []string{big37, big37, "-" + big37, "-" + big37, "4"}, "0.8000000000000000"},
+		{"avg", []string{big37, "3"}, sqlerr.NumericOutOfRange}, // 38 digits and scale 16 leave decimal128
+		{"avg", []string{"1", "2"}, "1.5000000000000000"},
+		{"avg", []string{"-1", "-1", "1"}, "-0.3333333333333333"},
+		{"avg", []string{"-2", "-1", "0"}, "-1.0000000000000000"},
+	} {
+		t.Run(c.agg+c.want, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			ec := testEvalContext(mem)
+			_, ret, newAcc, err := Aggregates()[c.agg].Resolve([]types.T{types.NumericT(0, 0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc := newAcc()
+			bld := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: 0})
+			for _, v := range c.vals {
+				d, err := types.ParseNumeric(types.NumericT(0, 0), v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				bld.Append(d.(decimal128.Num))
+			}
+			arr := bld.NewArray()
+			bld.Release()
+			defer arr.Release()
+			if err := acc.Update(ec, make([]uint32, len(c.vals)), 1, []arrow.Array{arr}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := acc.Finish(ec, 1)
+			if isSQLState(c.want) {
+				var e *sqlerr.Error
+				if !errors.As(err, &e) || e.Code != c.want {
+					t.Fatalf("got %v, want SQLSTATE %s", err, c.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Release()
+			if s := fmtDec(DatumAt(got, 0), ret.Scale); s != c.want {
+				t.Fatalf("got %s, want %s", s, c.want)
+			}
+		})
+	}
+}
