@@ -283,6 +283,23 @@ func compareDecimal(a, b decimal128.Num) int {
 	return 0
 }
 
+// compareDecimalScales orders a at scale sa and b at scale sb.
+func compareDecimalScales(a, b decimal128.Num, sa, sb int32) int {
+	switch {
+	case sa < sb:
+		if up, ok := rescale(a, sa, sb); ok {
+			return compareDecimal(up, b)
+		}
+		return a.Sign() // |a| scaled passes 10^38, beyond any b
+	case sb < sa:
+		if up, ok := rescale(b, sb, sa); ok {
+			return compareDecimal(a, up)
+		}
+		return -b.Sign()
+	}
+	return compareDecimal(a, b)
+}
+
 // decimalToFloat64 converts a decimal at scale s to the nearest float64
 // when one division does it exactly (both operands exact in a float64);
 // ok is false otherwise.

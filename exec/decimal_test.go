@@ -426,3 +426,166 @@ func TestNumericSumSpills(t *testing.T) {
 		})
 	}
 }
+
+// TestNumericCastsMatchExact casts random batches with the array kernels
+// and checks every row against CastDatum, the per-value reference: the
+// same value, or the first failing row's error.
+func TestNumericCastsMatchExact(t *testing.T) {
+	type cast struct{ from, to types.T }
+	var casts []cast
+	for _, s := range []int32{0, 2, 16, 30} {
+		from := types.NumericT(0, s)
+		for _, to := range []types.T{types.NumericT(0, 0), types.NumericT(0, 2), types.NumericT(15, 2), types.NumericT(10, 5), types.NumericT(38, 38), types.NumericT(0, 20),
+			types.Int2T, types.Int4T, types.Int8T, types.Float8T} {
+			casts = append(casts, cast{from, to})
+		}
+	}
+	for _, from := range []types.T{types.Int2T, types.Int4T, types.Int8T} {
+		for _, to := range []types.T{types.NumericT(0, 0), types.NumericT(5, 2), types.NumericT(0, 20), types.NumericT(20, 0)} {
+			casts = append(casts, cast{from, to})
+		}
+	}
+	for _, c := range casts {
+		t.Run(c.from.String()+"_to_"+c.to.String(), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			ec := testEvalContext(mem)
+			rng := rand.New(rand.NewPCG(uint64(c.from.Scale), uint64(c.to.Scale)))
+			for batch := 0; batch < 200; batch++ {
+				a := randomCastInput(mem, rng, c.from, 1+rng.IntN(4), batch%3 == 0)
+				checkCastBatch(t, ec, a, c.from, c.to)
+				a.Release()
+			}
+		})
+	}
+}
+
+func randomCastInput(mem memory.Allocator, rng *rand.Rand, t types.T, n int, nulls bool) arrow.Array {
+	if t.Kind == types.Numeric {
+		if rng.IntN(2) == 0 {
+			// mostly values of a realistic size
+			bld := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: t.Scale})
+			defer bld.Release()
+			for i := 0; i < n; i++ {
+				if nulls && i == 0 {
+					bld.AppendNull()
+					continue
+				}
+				bld.Append(decimal128.FromI64(rng.Int64N(1<<(1+rng.IntN(62))) - rng.Int64N(1<<40)))
+			}
+			return bld.NewArray()
+		}
+		return randomDecimals(mem, rng, t.Scale, n, nulls)
+	}
+	bld := newBuilder(testEvalContext(mem), t)
+	defer bld.Release()
+	for i := 0; i < n; i++ {
+		if nulls && i == 0 {
+			bld.AppendNull()
+			continue
+		}
+		v := rng.Int64()
+		if rng.IntN(2) == 0 {
+			v = rng.Int64N(200000) - 100000
+		}
+		AppendDatum(bld, truncateInt(v, t))
+	}
+	return bld.NewArray()
+}
+
+func checkCastBatch(t *testing.T, ec *EvalContext, a arrow.Array, from, to types.T) {
+	t.Helper()
+	var wantErr error
+	want := make([]types.Datum, a.Len())
+	for i := range want {
+		d, err := CastDatum(DatumAt(a, i), from, to, true)
+		if err != nil {
+			wantErr = err
+			break
+		}
+		want[i] = d
+	}
+	got, err := CastArray(ec, a, from, to, true)
+	if wantErr != nil {
+		var we, ge *sqlerr.Error
+		if !errors.As(wantErr, &we) || !errors.As(err, &ge) || we.Code != ge.Code || we.Message != ge.Message || we.Detail != ge.Detail {
+			t.Fatalf("%v: got error %v, want %v", a, err, wantErr)
+		}
+		if got != nil {
+			got.Release()
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%v: %v", a, err)
+	}
+	defer got.Release()
+	for i, w := range want {
+		g := DatumAt(got, i)
+		if g != w {
+			t.Fatalf("row %d: %s: got %s, want %s", i, types.Format(from, DatumAt(a, i)), types.Format(to, g), types.Format(to, w))
+		}
+	}
+}
+
+// TestNumericCompareMatchesExact compares random decimals of equal and of
+// different scales with every operator against exact rationals.
+func TestNumericCompareMatchesExact(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := testEvalContext(mem)
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, sc := range [][2]int32{{2, 2}, {0, 2}, {2, 0}, {0, 38}, {16, 3}, {30, 30}} {
+		for _, op := range []CmpOp{"=", "<>", "<", "<=", ">", ">="} {
+			kernel := CompareKernel(op, types.NumericT(0, max(sc[0], sc[1])))
+			for batch := 0; batch < 50; batch++ {
+				n := 1 + rng.IntN(20)
+				a := randomDecimals(mem, rng, sc[0], n, batch%2 == 0)
+				b := randomDecimals(mem, rng, sc[1], n, batch%3 == 0)
+				if batch%5 == 0 {
+					// equal values written at different scales
+					b.Release()
+					b = rescaledCopy(t, mem, a, sc[1])
+				}
+				got, err := kernel(ec, []arrow.Array{a, b}, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < n; i++ {
+					var want types.Datum
+					if a.IsValid(i) && b.IsValid(i) {
+						x := types.NumericToRat(a.(*array.Decimal128).Value(i), sc[0])
+						y := types.NumericToRat(b.(*array.Decimal128).Value(i), sc[1])
+						want = op.holds(x.Cmp(y))
+					}
+					if g := DatumAt(got, i); g != want {
+						t.Fatalf("%s %s %s (scales %v): got %v, want %v", fmtDec(DatumAt(a, i), sc[0]), op, fmtDec(DatumAt(b, i), sc[1]), sc, g, want)
+					}
+				}
+				got.Release()
+				a.Release()
+				b.Release()
+			}
+		}
+	}
+}
+
+// rescaledCopy is a at scale s where the value fits, a's own unscaled
+// value elsewhere (so that some rows compare equal across scales).
+func rescaledCopy(t *testing.T, mem memory.Allocator, a arrow.Array, s int32) arrow.Array {
+	t.Helper()
+	bld := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: s})
+	defer bld.Release()
+	for i := 0; i < a.Len(); i++ {
+		if a.IsNull(i) {
+			bld.AppendNull()
+			continue
+		}
+		v := a.(*array.Decimal128).Value(i)
+		if r, ok := rescale(v, decimalScale(a), s); ok {
+			v = r
+		}
+		bld.Append(v)
+	}
+	return bld.NewArray()
+}
