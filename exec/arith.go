@@ -174,7 +174,7 @@ func floatArith[T float32 | float64](op ArithOp, t types.T) Kernel {
 // intermediate leaves 128 bits is redone exactly through big.Rat.
 func numericArith(op ArithOp, t types.T) Kernel {
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
-		sa, sb := decimalScale(args[0]), decimalScale(args[1])
+		sa, sb, rs := decimalScale(args[0]), decimalScale(args[1]), t.Scale
 		a, b := decimalValues(args[0]), decimalValues(args[1])
 		validity, nulls := combineValidity(ec.Mem, n, args...)
 		var valid []bool
@@ -182,50 +182,80 @@ func numericArith(op ArithOp, t types.T) Kernel {
 			valid = validMask(n, args...)
 		}
 		buf, out := allocDecimals(ec.Mem, n)
-		fast := decimalOp(op, sa, sb, t.Scale)
-		for i := range out {
-			if valid != nil && !valid[i] {
-				out[i] = decimal128.Num{}
-				continue
-			}
-			r, ok, err := fast(a[i], b[i])
-			if err == nil && !ok {
-				r, err = exactNumericArith(op, a[i], b[i], sa, sb, t)
-			}
-			if err != nil {
-				buf.Release()
-				if validity != nil {
-					validity.Release()
-				}
-				return nil, err
-			}
+		// exact computes row i through big.Rat when the fixed-point path
+		// cannot decide it
+		exact := func(i int) error {
+			r, err := exactNumericArith(op, a[i], b[i], sa, sb, t)
 			out[i] = r
+			return err
+		}
+		var err error
+		switch {
+		case (op == '+' || op == '-') && max(sa, sb) == rs:
+			for i := range out {
+				if valid != nil && !valid[i] {
+					out[i] = decimal128.Num{}
+					continue
+				}
+				r, ok := decimalAdd(a[i], b[i], sa, sb, op == '-')
+				if !ok {
+					if err = exact(i); err != nil {
+						break
+					}
+					continue
+				}
+				out[i] = r
+			}
+		case op == '*' && sa+sb >= rs:
+			for i := range out {
+				if valid != nil && !valid[i] {
+					out[i] = decimal128.Num{}
+					continue
+				}
+				r, ok := decimalMul(a[i], b[i], sa, sb, rs)
+				if !ok {
+					if err = exact(i); err != nil {
+						break
+					}
+					continue
+				}
+				out[i] = r
+			}
+		default:
+			fast := decimalOp(op, sa, sb, rs)
+			for i := range out {
+				if valid != nil && !valid[i] {
+					out[i] = decimal128.Num{}
+					continue
+				}
+				var r decimal128.Num
+				var ok bool
+				if r, ok, err = fast(a[i], b[i]); err != nil {
+					break
+				}
+				if !ok {
+					if err = exact(i); err != nil {
+						break
+					}
+					continue
+				}
+				out[i] = r
+			}
+		}
+		if err != nil {
+			releaseBuffers(buf, validity)
+			return nil, err
 		}
 		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
 	}
 }
 
-// decimalOp is the fixed-point form of one operator for operands at scales
-// sa and sb and a result at scale rs; ok is false when the exact path must
-// decide.
+// decimalOp is the fixed-point form of / and % for operands at scales sa
+// and sb and a result at scale rs (+ - * have loops of their own); ok is
+// false when the exact path must decide, as it does for scales the binder
+// does not give.
 func decimalOp(op ArithOp, sa, sb, rs int32) func(x, y decimal128.Num) (decimal128.Num, bool, error) {
 	switch op {
-	case '+', '-':
-		if max(sa, sb) != rs {
-			break // a scale the binder does not give: leave it to the exact path
-		}
-		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
-			r, ok := decimalAdd(x, y, sa, sb, op == '-')
-			return r, ok, nil
-		}
-	case '*':
-		if sa+sb < rs {
-			break
-		}
-		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
-			r, ok := decimalMul(x, y, sa, sb, rs)
-			return r, ok, nil
-		}
 	case '/':
 		if rs < sa {
 			break

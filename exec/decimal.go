@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"math"
 	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -165,10 +166,8 @@ func decimalAdd(a, b decimal128.Num, sa, sb int32, sub bool) (decimal128.Num, bo
 	if sub {
 		b = b.Negate()
 	}
-	if a.HighBits() == int64(a.LowBits())>>63 && b.HighBits() == int64(b.LowBits())>>63 && sa == sb {
-		x, y := int64(a.LowBits()), int64(b.LowBits())
-		r := x + y
-		if !addOverflows(x, y, r) {
+	if a.HighBits() == int64(a.LowBits())>>63 && b.HighBits() == int64(b.LowBits())>>63 {
+		if r, ok := addInt64Scaled(int64(a.LowBits()), int64(b.LowBits()), sa, sb); ok {
 			return decimal128.FromI64(r), true
 		}
 	}
@@ -202,6 +201,43 @@ func decimalAdd(a, b decimal128.Num, sa, sb int32, sub bool) (decimal128.Num, bo
 	}
 	return signed(neg, m), true
 }
+
+// addInt64Scaled is x + y for x at scale sa and y at scale sb, at scale
+// max(sa, sb), when it all fits in an int64.
+func addInt64Scaled(x, y int64, sa, sb int32) (int64, bool) {
+	var ok bool
+	if sa < sb {
+		if x, ok = scaleInt64(x, sb-sa); !ok {
+			return 0, false
+		}
+	} else if sb < sa {
+		if y, ok = scaleInt64(y, sa-sb); !ok {
+			return 0, false
+		}
+	}
+	r := x + y
+	return r, !addOverflows(x, y, r)
+}
+
+// scaleInt64 is x * 10^k when it fits in an int64.
+func scaleInt64(x int64, k int32) (int64, bool) {
+	if k > 18 {
+		return 0, false
+	}
+	if lim := int64(maxInt64Scalable[k]); x > lim || x < -lim {
+		return 0, false
+	}
+	return x * int64(pow10u64[k]), true
+}
+
+// maxInt64Scalable[k] is the largest int64 that times 10^k is an int64.
+var maxInt64Scalable = func() [19]uint64 {
+	var m [19]uint64
+	for k := range m {
+		m[k] = math.MaxInt64 / pow10u64[k]
+	}
+	return m
+}()
 
 // decimalMul is a * b at scale rs, the operands being at scales sa and sb
 // with sa + sb >= rs.
