@@ -136,6 +136,16 @@ func (a u128) scaleDownRound(k int) u128 {
 	return q
 }
 
+// scaleDownTrunc divides by 10^k (k > 0), truncating.
+func (a u128) scaleDownTrunc(k int) u128 {
+	for k > 0 {
+		step := min(k, 19)
+		a, _ = a.divmod64(pow10u64[step])
+		k -= step
+	}
+	return a
+}
+
 // rescale changes a decimal's scale from 'from' to 'to', rounding half away
 // from zero; ok is false past 10^38.
 func rescale(n decimal128.Num, from, to int32) (decimal128.Num, bool) {

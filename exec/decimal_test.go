@@ -589,3 +589,61 @@ func rescaledCopy(t *testing.T, mem memory.Allocator, a arrow.Array, s int32) ar
 	}
 	return bld.NewArray()
 }
+
+// TestNumericRoundMatchesExact runs round and trunc over random values
+// and places (NULLs among both) against scaleNumeric, the big.Rat form.
+func TestNumericRoundMatchesExact(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := testEvalContext(mem)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, trunc := range []bool{false, true} {
+		kernel := roundNumericKernel(trunc)
+		for batch := 0; batch < 300; batch++ {
+			n := 1 + rng.IntN(8)
+			a := randomCastInput(mem, rng, types.NumericT(0, types.DefaultNumericScale), n, batch%2 == 0)
+			pb := array.NewInt32Builder(mem)
+			for i := 0; i < n; i++ {
+				if batch%3 == 0 && i == n-1 {
+					pb.AppendNull()
+					continue
+				}
+				pb.Append(int32(rng.IntN(70) - 50))
+			}
+			places := pb.NewArray()
+			pb.Release()
+			got, err := kernel(ec, []arrow.Array{a, places}, n)
+			var wantErr error
+			for i := 0; i < n && wantErr == nil; i++ {
+				if a.IsNull(i) || places.IsNull(i) {
+					if err == nil && got.IsValid(i) {
+						t.Fatalf("row %d: NULL input gave %v", i, DatumAt(got, i))
+					}
+					continue
+				}
+				want, werr := scaleNumeric([]types.Datum{DatumAt(a, i), DatumAt(places, i)}, trunc)
+				if werr != nil {
+					wantErr = werr
+					break
+				}
+				if err != nil {
+					t.Fatalf("row %d: %v", i, err)
+				}
+				if g := DatumAt(got, i); g != want {
+					t.Fatalf("round/trunc(%s, %v) trunc=%v: got %s, want %s", fmtDec(DatumAt(a, i), 16), DatumAt(places, i), trunc, fmtDec(g, 16), fmtDec(want, 16))
+				}
+			}
+			if wantErr != nil {
+				var we, ge *sqlerr.Error
+				if !errors.As(wantErr, &we) || !errors.As(err, &ge) || we.Code != ge.Code {
+					t.Fatalf("got error %v, want %v", err, wantErr)
+				}
+			}
+			if got != nil {
+				got.Release()
+			}
+			a.Release()
+			places.Release()
+		}
+	}
+}
