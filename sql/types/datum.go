@@ -324,6 +324,9 @@ func IntFits(t T, v int64) bool {
 // ParseNumeric reads a decimal string into a decimal128 at t's scale,
 // rounding half away from zero like PostgreSQL.
 func ParseNumeric(t T, s string) (Datum, error) {
+	if d, ok := parseNumericFast(t, s); ok {
+		return d, nil
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok || s == "" || strings.ContainsAny(s, "/xX_") {
 		return nil, invalidText(NumericT(0, 0), s)
