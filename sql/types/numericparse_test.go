@@ -1,10 +1,14 @@
 package types
 
 import (
+	"math"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
 // TestParseNumericFastMatchesExact reads random decimal strings (signs,
@@ -57,5 +61,38 @@ func TestParseNumericFastMatchesExact(t *testing.T) {
 	}
 	if accepted < 5000 {
 		t.Fatalf("fast path took only %d inputs", accepted)
+	}
+}
+
+// TestFormatNumericMatchesBig prints random decimals, near zero, near the
+// int64 edge and up to 38 digits, and checks the text against the digits
+// of the big.Int with the point placed by hand.
+func TestFormatNumericMatchesBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	values := []*big.Int{big.NewInt(0), big.NewInt(-1), big.NewInt(1), big.NewInt(math.MinInt64), big.NewInt(math.MaxInt64),
+		new(big.Int).Sub(big.NewInt(math.MinInt64), big.NewInt(1)), new(big.Int).Exp(big.NewInt(10), big.NewInt(37), nil)}
+	for range 3000 {
+		v, _ := new(big.Int).SetString(strconv.FormatUint(rng.Uint64(), 10)+strconv.FormatUint(rng.Uint64()%1e18, 10), 10)
+		v.Rsh(v, uint(rng.IntN(120)))
+		if rng.IntN(2) == 0 {
+			v.Neg(v)
+		}
+		values = append(values, v)
+	}
+	for _, v := range values {
+		for _, scale := range []int32{0, 1, 2, 16, 30, 38} {
+			abs := new(big.Int).Abs(v).String()
+			want := abs
+			if scale > 0 {
+				padded := strings.Repeat("0", max(0, int(scale)+1-len(abs))) + abs
+				want = padded[:len(padded)-int(scale)] + "." + padded[len(padded)-int(scale):]
+			}
+			if v.Sign() < 0 {
+				want = "-" + want
+			}
+			if got := FormatNumeric(decimal128.FromBigInt(v), scale); got != want {
+				t.Fatalf("%s at scale %d: got %s, want %s", v, scale, got, want)
+			}
+		}
 	}
 }
