@@ -403,17 +403,16 @@ func (a *decimalSumAcc) growTo(ng int) {
 // add folds v into group g's sum, spilling the sum so far when the
 // 128-bit sum would overflow.
 func (a *decimalSumAcc) add(g uint32, v decimal128.Num) {
-	s := a.sums[g]
-	r := s.Add(v)
-	if (s.HighBits()^r.HighBits())&(v.HighBits()^r.HighBits()) < 0 {
-		a.spill(g, s)
-		r = v
+	r, ok := addDecimalChecked(a.sums[g], v)
+	if !ok {
+		r = a.spill(g, a.sums[g], v)
 	}
 	a.sums[g] = r
 }
 
-// spill moves s, group g's running sum, into its exact overflow sum.
-func (a *decimalSumAcc) spill(g uint32, s decimal128.Num) {
+// spill moves s, group g's running sum, into its exact overflow sum and
+// returns v, the sum to go on from.
+func (a *decimalSumAcc) spill(g uint32, s, v decimal128.Num) decimal128.Num {
 	if a.overflow == nil {
 		a.overflow = map[uint32]*big.Int{}
 	}
@@ -423,6 +422,7 @@ func (a *decimalSumAcc) spill(g uint32, s decimal128.Num) {
 		a.overflow[g] = b
 	}
 	b.Add(b, s.BigInt())
+	return v
 }
 
 func (a *decimalSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
@@ -431,11 +431,10 @@ func (a *decimalSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []a
 	vals := decimalValues(arr)
 	if arr.NullN() == 0 {
 		for i, g := range groups {
-			s, v := a.sums[g], vals[i]
-			r := s.Add(v)
-			if (s.HighBits()^r.HighBits())&(v.HighBits()^r.HighBits()) < 0 {
-				a.spill(g, s)
-				r = v
+			// a.add, written out: the compiler does not inline it
+			r, ok := addDecimalChecked(a.sums[g], vals[i])
+			if !ok {
+				r = a.spill(g, a.sums[g], vals[i])
 			}
 			a.sums[g] = r
 			a.count[g]++

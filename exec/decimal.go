@@ -310,6 +310,13 @@ func decimalRem(a, b decimal128.Num, sa, sb int32) (decimal128.Num, bool) {
 	return signed(na && r != 0, u128{0, r}), true
 }
 
+// addDecimalChecked is s + v in 128 bits; ok is false when it wraps.
+func addDecimalChecked(s, v decimal128.Num) (decimal128.Num, bool) {
+	lo, carry := bits.Add64(s.LowBits(), v.LowBits(), 0)
+	hi := s.HighBits() + v.HighBits() + int64(carry)
+	return decimal128.New(hi, lo), (s.HighBits()^hi)&(v.HighBits()^hi) >= 0
+}
+
 // compareDecimal orders two decimals at the same scale.
 func compareDecimal(a, b decimal128.Num) int {
 	ah, bh := a.HighBits(), b.HighBits()
