@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -157,7 +158,7 @@ func resolveSum(args []types.T) ([]types.T, types.T, func() Accumulator, error) 
 	case t.Kind == types.Numeric:
 		ret := types.NumericT(0, t.Scale)
 		ret.Natural, ret.MinScale = t.Natural, t.MinScale
-		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale} }, nil
+		return args, ret, func() Accumulator { return &decimalSumAcc{ret: ret, scale: t.Scale} }, nil
 	case t.Kind == types.Interval:
 		return args, types.IntervalT, resolveIntervalSum(false), nil
 	case t.Kind == types.Unknown:
@@ -179,7 +180,7 @@ func resolveAvg(args []types.T) ([]types.T, types.T, func() Accumulator, error) 
 		return []types.T{types.Float8T}, types.Float8T, func() Accumulator { return &floatSumAcc{ret: types.Float8T, avg: true} }, nil
 	case t.Kind == types.Numeric:
 		ret.Scale = max(t.Scale, types.DefaultNumericScale)
-		return args, ret, func() Accumulator { return &ratSumAcc{ret: ret, scale: t.Scale, avg: true} }, nil
+		return args, ret, func() Accumulator { return &decimalSumAcc{ret: ret, scale: t.Scale, avg: true} }, nil
 	case t.Kind == types.Interval:
 		return args, types.IntervalT, resolveIntervalSum(true), nil
 	}
@@ -380,73 +381,158 @@ func (a *floatSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 	return bld.NewArray(), nil
 }
 
-// ---- numeric sum/avg through exact rationals ----
+// ---- numeric sum/avg: a 128-bit sum per group, exact beyond it ----
 
-type ratSumAcc struct {
-	sums  []*big.Rat
-	count []int64
-	scale int32
-	avg   bool
-	ret   types.T
+// decimalSumAcc sums decimals of one scale as scaled integers. A group
+// whose sum would leave 128 bits moves the part it holds so far into a
+// big.Int and starts again from the value, so no sum is ever lost.
+type decimalSumAcc struct {
+	sums     []decimal128.Num
+	count    []int64
+	overflow map[uint32]*big.Int // groups whose sum left 128 bits
+	scale    int32
+	avg      bool
+	ret      types.T
 }
 
-func (a *ratSumAcc) growTo(ng int) {
-	a.sums = grow[*big.Rat](a.sums, ng, nil)
+func (a *decimalSumAcc) growTo(ng int) {
+	a.sums = grow(a.sums, ng, decimal128.Num{})
 	a.count = grow(a.count, ng, 0)
 }
 
-func (a *ratSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+// add folds v into group g's sum, spilling the sum so far when the
+// 128-bit sum would overflow.
+func (a *decimalSumAcc) add(g uint32, v decimal128.Num) {
+	r, ok := addDecimalChecked(a.sums[g], v)
+	if !ok {
+		r = a.spill(g, a.sums[g], v)
+	}
+	a.sums[g] = r
+}
+
+// spill moves s, group g's running sum, into its exact overflow sum and
+// returns v, the sum to go on from.
+func (a *decimalSumAcc) spill(g uint32, s, v decimal128.Num) decimal128.Num {
+	if a.overflow == nil {
+		a.overflow = map[uint32]*big.Int{}
+	}
+	b, ok := a.overflow[g]
+	if !ok {
+		b = new(big.Int)
+		a.overflow[g] = b
+	}
+	b.Add(b, s.BigInt())
+	return v
+}
+
+func (a *decimalSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
 	a.growTo(ng)
-	src := args[0].(*array.Decimal128)
+	arr := args[0]
+	vals := decimalValues(arr)
+	if arr.NullN() == 0 {
+		for i, g := range groups {
+			// a.add, written out: the compiler does not inline it
+			r, ok := addDecimalChecked(a.sums[g], vals[i])
+			if !ok {
+				r = a.spill(g, a.sums[g], vals[i])
+			}
+			a.sums[g] = r
+			a.count[g]++
+		}
+		return nil
+	}
 	for i, g := range groups {
-		if src.IsNull(i) {
-			continue
+		if arr.IsValid(i) {
+			a.add(g, vals[i])
+			a.count[g]++
 		}
-		if a.sums[g] == nil {
-			a.sums[g] = new(big.Rat)
-		}
-		a.sums[g].Add(a.sums[g], types.NumericToRat(src.Value(i), a.scale))
-		a.count[g]++
 	}
 	return nil
 }
 
-func (a *ratSumAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+func (a *decimalSumAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	a.growTo(ng)
-	other := o.(*ratSumAcc)
-	for g, s := range other.sums {
-		if s == nil {
+	other := o.(*decimalSumAcc)
+	for g, c := range other.count {
+		if c == 0 {
 			continue
 		}
-		d := mapping[g]
-		if a.sums[d] == nil {
-			a.sums[d] = new(big.Rat)
+		dst := mapping[g]
+		a.add(dst, other.sums[g])
+		if b, ok := other.overflow[uint32(g)]; ok {
+			if a.overflow == nil {
+				a.overflow = map[uint32]*big.Int{}
+			}
+			if a.overflow[dst] == nil {
+				a.overflow[dst] = new(big.Int)
+			}
+			a.overflow[dst].Add(a.overflow[dst], b)
 		}
-		a.sums[d].Add(a.sums[d], s)
-		a.count[d] += other.count[g]
+		a.count[dst] += c
 	}
 }
 
-func (a *ratSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
+func (a *decimalSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 	a.growTo(ng)
-	bld := newBuilder(ec, a.ret)
+	bld := newBuilder(ec, a.ret).(*array.Decimal128Builder)
 	defer bld.Release()
+	bld.Reserve(ng)
 	for g := 0; g < ng; g++ {
-		if a.sums[g] == nil {
+		if a.count[g] == 0 {
 			bld.AppendNull()
 			continue
 		}
-		r := new(big.Rat).Set(a.sums[g])
-		if a.avg {
-			r.Quo(r, new(big.Rat).SetInt64(a.count[g]))
+		d, ok := a.fixedResult(g)
+		if !ok {
+			var err error
+			if d, err = a.exactResult(g); err != nil {
+				return nil, err
+			}
 		}
-		d, err := types.RatToNumeric(r, a.ret)
-		if err != nil {
-			return nil, err
-		}
-		AppendDatum(bld, d)
+		bld.Append(d)
 	}
 	return bld.NewArray(), nil
+}
+
+// fixedResult is group g's sum or average without big numbers; ok is
+// false when they are needed (an overflowed sum, a result of 10^38 or
+// more).
+func (a *decimalSumAcc) fixedResult(g int) (decimal128.Num, bool) {
+	if _, spilled := a.overflow[uint32(g)]; spilled {
+		return decimal128.Num{}, false
+	}
+	neg, m := magnitude(a.sums[g])
+	if !a.avg {
+		return a.sums[g], m.less(maxNumeric)
+	}
+	m, ok := m.scaleUp(int(a.ret.Scale - a.scale))
+	if !ok {
+		return decimal128.Num{}, false
+	}
+	n := uint64(a.count[g])
+	q, r := m.divmod64(n)
+	if r >= n-r {
+		q, _ = q.add(u128{0, 1})
+	}
+	return signed(neg && (q != u128{}), q), q.less(maxNumeric)
+}
+
+// exactResult is group g's result through big numbers, with numeric's
+// overflow error when it does not fit.
+func (a *decimalSumAcc) exactResult(g int) (decimal128.Num, error) {
+	tot := a.sums[g].BigInt()
+	if b, ok := a.overflow[uint32(g)]; ok {
+		tot.Add(tot, b)
+	}
+	den := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(a.scale)), nil)
+	if a.avg {
+		den.Mul(den, big.NewInt(a.count[g]))
+	}
+	d, err := types.RatToNumeric(new(big.Rat).SetFrac(tot, den), a.ret)
+	if err != nil {
+		return decimal128.Num{}, err
+	}
+	return d.(decimal128.Num), nil
 }
 
 // ---- min / max ----
@@ -455,9 +541,10 @@ type minMaxAcc struct {
 	t    types.T
 	sign int
 	best []types.Datum
-	// typed fast path for int64/float64 columns
+	// typed fast paths for int64, float64 and numeric columns
 	ints   []int64
 	floats []float64
+	decs   []decimal128.Num
 	seen   []bool
 }
 
@@ -504,6 +591,16 @@ func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 			}
 		}
 		return nil
+	case *array.Decimal128:
+		a.decs = grow(a.decs, ng, decimal128.Num{})
+		vals := src.Values()
+		for i, g := range groups {
+			if arr.IsValid(i) && (!a.seen[g] || a.better(compareDecimal(vals[i], a.decs[g]))) {
+				a.decs[g] = vals[i]
+				a.seen[g] = true
+			}
+		}
+		return nil
 	}
 	a.best = grow(a.best, ng, nil)
 	for i, g := range groups {
@@ -544,6 +641,8 @@ func (a *minMaxAcc) value(g int) types.Datum {
 		return a.ints[g]
 	case a.floats != nil:
 		return a.floats[g]
+	case a.decs != nil:
+		return a.decs[g]
 	}
 	return a.best[g]
 }
@@ -558,6 +657,9 @@ func (a *minMaxAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	}
 	if a.floats != nil {
 		a.floats = grow(a.floats, ng, 0)
+	}
+	if a.decs != nil {
+		a.decs = grow(a.decs, ng, decimal128.Num{})
 	}
 	if a.best != nil {
 		a.best = grow(a.best, ng, nil)
@@ -584,6 +686,13 @@ func (a *minMaxAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 			if a.best == nil {
 				a.floats = grow(a.floats, ng, 0)
 				a.floats[dst] = v
+				break
+			}
+			a.best[dst] = d
+		case decimal128.Num:
+			if a.best == nil {
+				a.decs = grow(a.decs, ng, decimal128.Num{})
+				a.decs[dst] = v
 				break
 			}
 			a.best[dst] = d

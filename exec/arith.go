@@ -169,36 +169,147 @@ func floatArith[T float32 | float64](op ArithOp, t types.T) Kernel {
 	}
 }
 
-// numericArith works on decimals of any scale through exact rationals; the
-// arguments carry their own scales in their Arrow types.
+// numericArith works on decimals of any scale (the arguments carry their
+// own scales in their Arrow types) as scaled integers; a value whose
+// intermediate leaves 128 bits is redone exactly through big.Rat.
 func numericArith(op ArithOp, t types.T) Kernel {
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
-		sa := args[0].DataType().(*arrow.Decimal128Type).Scale
-		sb := args[1].DataType().(*arrow.Decimal128Type).Scale
-		return rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
-			x := types.NumericToRat(ds[0].(decimal128.Num), sa)
-			y := types.NumericToRat(ds[1].(decimal128.Num), sb)
-			r := new(big.Rat)
-			switch op {
-			case '+':
-				r.Add(x, y)
-			case '-':
-				r.Sub(x, y)
-			case '*':
-				r.Mul(x, y)
-			case '/', '%':
-				if y.Sign() == 0 {
-					return nil, divByZero()
+		sa, sb, rs := decimalScale(args[0]), decimalScale(args[1]), t.Scale
+		a, b := decimalValues(args[0]), decimalValues(args[1])
+		validity, nulls := combineValidity(ec.Mem, n, args...)
+		var valid []bool
+		if nulls > 0 {
+			valid = validMask(n, args...)
+		}
+		buf, out := allocDecimals(ec.Mem, n)
+		// exact computes row i through big.Rat when the fixed-point path
+		// cannot decide it
+		exact := func(i int) error {
+			r, err := exactNumericArith(op, a[i], b[i], sa, sb, t)
+			out[i] = r
+			return err
+		}
+		var err error
+		switch {
+		case (op == '+' || op == '-') && max(sa, sb) == rs:
+			for i := range out {
+				if valid != nil && !valid[i] {
+					out[i] = decimal128.Num{}
+					continue
 				}
-				r.Quo(x, y)
-				if op == '%' {
-					q := new(big.Int).Quo(r.Num(), r.Denom()) // truncated quotient
-					r.Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
+				r, ok := decimalAdd(a[i], b[i], sa, sb, op == '-')
+				if !ok {
+					if err = exact(i); err != nil {
+						break
+					}
+					continue
 				}
+				out[i] = r
 			}
-			return types.RatToNumeric(r, t)
-		})(ec, args, n)
+		case op == '*' && sa+sb >= rs:
+			for i := range out {
+				if valid != nil && !valid[i] {
+					out[i] = decimal128.Num{}
+					continue
+				}
+				r, ok := decimalMul(a[i], b[i], sa, sb, rs)
+				if !ok {
+					if err = exact(i); err != nil {
+						break
+					}
+					continue
+				}
+				out[i] = r
+			}
+		default:
+			fast := decimalOp(op, sa, sb, rs)
+			for i := range out {
+				if valid != nil && !valid[i] {
+					out[i] = decimal128.Num{}
+					continue
+				}
+				var r decimal128.Num
+				var ok bool
+				if r, ok, err = fast(a[i], b[i]); err != nil {
+					break
+				}
+				if !ok {
+					if err = exact(i); err != nil {
+						break
+					}
+					continue
+				}
+				out[i] = r
+			}
+		}
+		if err != nil {
+			releaseBuffers(buf, validity)
+			return nil, err
+		}
+		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
 	}
+}
+
+// decimalOp is the fixed-point form of / and % for operands at scales sa
+// and sb and a result at scale rs (+ - * have loops of their own); ok is
+// false when the exact path must decide, as it does for scales the binder
+// does not give.
+func decimalOp(op ArithOp, sa, sb, rs int32) func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+	switch op {
+	case '/':
+		if rs < sa {
+			break
+		}
+		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			if y == (decimal128.Num{}) {
+				return x, false, divByZero()
+			}
+			r, ok := decimalDiv(x, y, sa, sb, rs)
+			return r, ok, nil
+		}
+	case '%':
+		if rs != max(sa, sb) {
+			break
+		}
+		return func(x, y decimal128.Num) (decimal128.Num, bool, error) {
+			if y == (decimal128.Num{}) {
+				return x, false, divByZero()
+			}
+			r, ok := decimalRem(x, y, sa, sb)
+			return r, ok, nil
+		}
+	}
+	return func(x, y decimal128.Num) (decimal128.Num, bool, error) { return x, false, nil }
+}
+
+// exactNumericArith is one operation through exact rationals: the
+// reference the fixed-point kernels agree with, and their fallback.
+func exactNumericArith(op ArithOp, a, b decimal128.Num, sa, sb int32, t types.T) (decimal128.Num, error) {
+	x := types.NumericToRat(a, sa)
+	y := types.NumericToRat(b, sb)
+	r := new(big.Rat)
+	switch op {
+	case '+':
+		r.Add(x, y)
+	case '-':
+		r.Sub(x, y)
+	case '*':
+		r.Mul(x, y)
+	case '/', '%':
+		if y.Sign() == 0 {
+			return decimal128.Num{}, divByZero()
+		}
+		r.Quo(x, y)
+		if op == '%' {
+			q := new(big.Int).Quo(r.Num(), r.Denom()) // truncated quotient
+			r.Sub(x, new(big.Rat).Mul(y, new(big.Rat).SetInt(q)))
+		}
+	}
+	d, err := types.RatToNumeric(r, t)
+	if err != nil {
+		return decimal128.Num{}, err
+	}
+	return d.(decimal128.Num), nil
 }
 
 // rowKernel adapts a per-row function over datums into a strict kernel: any

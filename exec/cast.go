@@ -45,6 +45,13 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 	if from.IsInteger() && (to.Kind == types.Int8 || to.Kind == types.Float8) {
 		return castIntFast(ec, a, to), nil
 	}
+	if from.Kind == types.Numeric && to.Kind == types.Numeric && from.Scale == to.Scale && (to.Prec == 0 || from.Prec > 0 && from.Prec <= to.Prec) {
+		a.Retain() // the values fit already: every stored numeric is below 10^38
+		return a, nil
+	}
+	if out, ok, err := castNumericFast(ec, a, from, to, explicit); ok {
+		return out, err
+	}
 	zone := ec.Env.TimeZone()
 	bld := array.NewBuilder(ec.Mem, to.Arrow())
 	defer bld.Release()

@@ -53,6 +53,8 @@ func CompareKernel(op CmpOp, t types.T) Kernel {
 		return stringCompare(op, false)
 	case types.Char:
 		return stringCompare(op, true)
+	case types.Numeric:
+		return decimalCompareKernel(op)
 	}
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		return boolResult(ec.Mem, n, args, func(i int) bool {
@@ -107,6 +109,34 @@ func floatCompare[T float32 | float64](op CmpOp) Kernel {
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		a, b := values[T](args[0]), values[T](args[1])
 		return boolResult(ec.Mem, n, args, func(i int) bool { return op.holds(compareFloat(float64(a[i]), float64(b[i]))) }), nil
+	}
+}
+
+// decimalCompareKernel compares decimals as scaled integers; arguments of
+// different scales are aligned value by value, without a cast.
+func decimalCompareKernel(op CmpOp) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		a, b := decimalValues(args[0]), decimalValues(args[1])
+		sa, sb := decimalScale(args[0]), decimalScale(args[1])
+		if sa != sb {
+			return boolResult(ec.Mem, n, args, func(i int) bool { return op.holds(compareDecimalScales(a[i], b[i], sa, sb)) }), nil
+		}
+		var f func(i int) bool
+		switch op {
+		case "=":
+			f = func(i int) bool { return a[i] == b[i] }
+		case "<>", "!=":
+			f = func(i int) bool { return a[i] != b[i] }
+		case "<":
+			f = func(i int) bool { return compareDecimal(a[i], b[i]) < 0 }
+		case "<=":
+			f = func(i int) bool { return compareDecimal(a[i], b[i]) <= 0 }
+		case ">":
+			f = func(i int) bool { return compareDecimal(a[i], b[i]) > 0 }
+		default:
+			f = func(i int) bool { return compareDecimal(a[i], b[i]) >= 0 }
+		}
+		return boolResult(ec.Mem, n, args, f), nil
 	}
 }
 

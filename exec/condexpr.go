@@ -5,6 +5,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/types"
 )
 
@@ -33,6 +36,24 @@ func (e *CaseExpr) String() string {
 // lazyResult collects per-row results computed on subsets of a batch.
 type lazyResult struct {
 	vals []types.Datum
+	// numeric results stay unboxed: decs[row], present where set[row]
+	decs []decimal128.Num
+	set  []bool
+}
+
+func newLazyResult(t types.T, n int) *lazyResult {
+	if t.Kind == types.Numeric {
+		return &lazyResult{decs: make([]decimal128.Num, n), set: make([]bool, n)}
+	}
+	return &lazyResult{vals: make([]types.Datum, n)}
+}
+
+// isNull reports whether row has no value (yet).
+func (r *lazyResult) isNull(row int) bool {
+	if r.decs != nil {
+		return !r.set[row]
+	}
+	return r.vals[row] == nil
 }
 
 // evalOn evaluates x on the rows rows of b and stores the values.
@@ -45,10 +66,33 @@ func (r *lazyResult) evalOn(ec *EvalContext, b arrow.Record, rows []int, x Expr)
 		return err
 	}
 	defer a.Release()
+	if r.decs != nil {
+		r.storeDecimals(a, rows)
+		return nil
+	}
 	for k, row := range rows {
 		r.vals[row] = DatumAt(a, k)
 	}
 	return nil
+}
+
+// storeDecimals keeps a's numeric values for rows, NULLs left unset.
+func (r *lazyResult) storeDecimals(a arrow.Array, rows []int) {
+	src, ok := a.(*array.Decimal128)
+	if !ok { // (an all-NULL array of another layout)
+		for k, row := range rows {
+			if v, isNum := DatumAt(a, k).(decimal128.Num); isNum {
+				r.decs[row], r.set[row] = v, true
+			}
+		}
+		return
+	}
+	vals := src.Values()
+	for k, row := range rows {
+		if src.IsValid(k) {
+			r.decs[row], r.set[row] = vals[k], true
+		}
+	}
 }
 
 // evalRows evaluates x on the rows rows of b only (the caller releases
@@ -71,6 +115,9 @@ func subset(ec *EvalContext, b arrow.Record, rows []int) (arrow.Record, error) {
 }
 
 func (r *lazyResult) build(ec *EvalContext, t types.T) arrow.Array {
+	if r.decs != nil {
+		return r.buildDecimals(ec, t)
+	}
 	bld := newBuilder(ec, t)
 	defer bld.Release()
 	bld.Reserve(len(r.vals))
@@ -78,6 +125,33 @@ func (r *lazyResult) build(ec *EvalContext, t types.T) arrow.Array {
 		AppendDatum(bld, v)
 	}
 	return bld.NewArray()
+}
+
+func (r *lazyResult) buildDecimals(ec *EvalContext, t types.T) arrow.Array {
+	n := len(r.decs)
+	buf, out := allocDecimals(ec.Mem, n)
+	copy(out, r.decs)
+	nulls := 0
+	for _, ok := range r.set {
+		if !ok {
+			nulls++
+		}
+	}
+	var validity *memory.Buffer
+	if nulls > 0 {
+		validity = memory.NewResizableBuffer(ec.Mem)
+		validity.Resize(int(bitutil.BytesForBits(int64(n))))
+		bits := validity.Bytes()
+		for i := range bits {
+			bits[i] = 0
+		}
+		for i, ok := range r.set {
+			if ok {
+				bitutil.SetBit(bits, i)
+			}
+		}
+	}
+	return makeArray(t.Arrow(), n, validity, buf, nulls)
 }
 
 func allRows(n int) []int {
@@ -90,7 +164,7 @@ func allRows(n int) []int {
 
 func (e *CaseExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	n := int(b.NumRows())
-	res := &lazyResult{vals: make([]types.Datum, n)}
+	res := newLazyResult(e.T, n)
 	remaining := allRows(n)
 	for i, when := range e.Whens {
 		if len(remaining) == 0 {
@@ -146,7 +220,7 @@ func (e *CoalesceExpr) String() string {
 
 func (e *CoalesceExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	n := int(b.NumRows())
-	res := &lazyResult{vals: make([]types.Datum, n)}
+	res := newLazyResult(e.T, n)
 	remaining := allRows(n)
 	for _, arg := range e.Args {
 		if len(remaining) == 0 {
@@ -157,7 +231,7 @@ func (e *CoalesceExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error
 		}
 		var still []int
 		for _, row := range remaining {
-			if res.vals[row] == nil {
+			if res.isNull(row) {
 				still = append(still, row)
 			}
 		}

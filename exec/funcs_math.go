@@ -23,16 +23,12 @@ func mathFunctions() []*ScalarDef {
 	return []*ScalarDef{
 		{Name: "abs", Resolve: resolveAbs},
 		overloads("round",
-			sig("round", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumeric),
-			sig("round", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
-				return roundNumeric([]types.Datum{ds[0], int64(0)})
-			}),
+			numericSig("round", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(false)),
+			numericSig("round", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(false)),
 			f8("round", pure(roundHalfEven))),
 		overloads("trunc",
-			sig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), truncNumeric),
-			sig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
-				return truncNumeric([]types.Datum{ds[0], int64(0)})
-			}),
+			numericSig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(true)),
+			numericSig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(true)),
 			f8("trunc", pure(math.Trunc))),
 		f8("ceil", pure(math.Ceil)),
 		f8("ceiling", pure(math.Ceil)),
@@ -125,6 +121,9 @@ func resolveAbs(args []types.T) ([]types.T, types.T, Kernel, error) {
 	if t.Kind == types.Unknown {
 		t = types.Float8T
 	}
+	if t.Kind == types.Numeric {
+		return []types.T{t}, t, absNumericKernel(t), nil
+	}
 	return []types.T{t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
 		switch v := ds[0].(type) {
 		case int64:
@@ -154,14 +153,6 @@ func resolveMod(args []types.T) ([]types.T, types.T, Kernel, error) {
 	}
 	k, _ := ArithKernel('%', t)
 	return []types.T{t, t}, t, k, nil
-}
-
-func roundNumeric(ds []types.Datum) (types.Datum, error) {
-	return scaleNumeric(ds, false)
-}
-
-func truncNumeric(ds []types.Datum) (types.Datum, error) {
-	return scaleNumeric(ds, true)
 }
 
 // scaleNumeric rounds (or truncates) a numeric at the default scale to n

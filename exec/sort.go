@@ -59,6 +59,9 @@ func columnComparator(a arrow.Array, t types.T, desc, nullsFirst bool) rowCompar
 	case *array.Float64:
 		v := src.Float64Values()
 		base = func(i, j int) int { return compareFloat(v[i], v[j]) }
+	case *array.Decimal128:
+		v := src.Values()
+		base = func(i, j int) int { return compareDecimal(v[i], v[j]) }
 	case *array.String:
 		if t.Kind == types.Enum || t.Kind == types.Inet {
 			base = func(i, j int) int { return CompareDatums(t, DatumAt(a, i), DatumAt(a, j)) }

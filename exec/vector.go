@@ -231,6 +231,14 @@ func ConstArray(mem memory.Allocator, t types.T, d types.Datum, n int) arrow.Arr
 			}
 			return makeArray(t.Arrow(), n, nil, buf, 0)
 		}
+	case decimal128.Num:
+		if t.Kind == types.Numeric {
+			buf, vals := allocDecimals(mem, n)
+			for i := range vals {
+				vals[i] = v
+			}
+			return makeArray(t.Arrow(), n, nil, buf, 0)
+		}
 	}
 	b := array.NewBuilder(mem, t.Arrow())
 	defer b.Release()

@@ -66,15 +66,21 @@ func FormatFloat(f float64, bits int) string {
 
 // FormatNumeric prints a decimal at scale s, the way numeric_out does.
 func FormatNumeric(n decimal128.Num, scale int32) string {
-	bi := n.BigInt()
-	neg := bi.Sign() < 0
-	if neg {
-		bi.Neg(bi)
+	var digits string
+	neg := n.Sign() < 0
+	if v := int64(n.LowBits()); n.HighBits() == v>>63 && v != math.MinInt64 {
+		// the common case, without a big.Int
+		if neg {
+			v = -v
+		}
+		digits = strconv.FormatInt(v, 10)
+	} else {
+		bi := n.BigInt()
+		digits = bi.Abs(bi).String()
 	}
-	digits := bi.String()
 	if scale > 0 {
-		for int32(len(digits)) <= scale {
-			digits = "0" + digits
+		if int32(len(digits)) <= scale {
+			digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
 		}
 		cut := int32(len(digits)) - scale
 		digits = digits[:cut] + "." + digits[cut:]
@@ -324,6 +330,9 @@ func IntFits(t T, v int64) bool {
 // ParseNumeric reads a decimal string into a decimal128 at t's scale,
 // rounding half away from zero like PostgreSQL.
 func ParseNumeric(t T, s string) (Datum, error) {
+	if d, ok := parseNumericFast(t, s); ok {
+		return d, nil
+	}
 	r, ok := new(big.Rat).SetString(s)
 	if !ok || s == "" || strings.ContainsAny(s, "/xX_") {
 		return nil, invalidText(NumericT(0, 0), s)
