@@ -25,6 +25,7 @@ func (r ruleFunc) Apply(p logical.Plan) logical.Plan { return r.f(p) }
 // Rules returns the default rule list in the order it runs.
 func Rules() []Rule {
 	return []Rule{
+		ruleFunc{"factor_or_conditions", factorOrs},
 		ruleFunc{"decorrelate_subqueries", decorrelate},
 		ruleFunc{"push_down_filter", pushDownFilters},
 		ruleFunc{"reorder_joins", reorderJoins},
