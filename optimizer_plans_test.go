@@ -33,6 +33,27 @@ func TestOptimizerPlanShapes(t *testing.T) {
 				"Filter ((brand = 'B12') OR (brand = 'B23'))", "Scan public.pa"},
 			notWant: []string{"NestedLoopJoin"},
 		},
+		{
+			name: "EXISTS and NOT EXISTS with an inequality become semi and anti hash joins",
+			query: `SELECT count(*) FROM li l1 WHERE l1.rd > l1.cd
+				AND EXISTS (SELECT * FROM li l2 WHERE l2.ok = l1.ok AND l2.sk <> l1.sk)
+				AND NOT EXISTS (SELECT * FROM li l3 WHERE l3.ok = l1.ok AND l3.sk <> l1.sk AND l3.rd > l3.cd)`,
+			want:    []string{"HashJoin Anti on ok = ok", "filter (sk <> sk)", "HashJoin Semi on ok = ok", "filter (sk <> sk)"},
+			notWant: []string{"EXISTS(subquery)"},
+		},
+		{
+			name: "IN over a subquery with a correlated scalar aggregate inside",
+			query: `SELECT count(*) FROM ord WHERE ck IN (SELECT sk FROM li
+				WHERE q > (SELECT 0.5 * sum(q) FROM li l2 WHERE l2.pk = li.pk AND l2.sk = li.sk))`,
+			want:    []string{"HashJoin Semi on ck = sk", "HashJoin Left on pk = pk AND sk = sk", "HashAggregate keys=[pk, sk] aggs=[sum(q)]"},
+			notWant: []string{"subquery"},
+		},
+		{
+			name:    "a correlated count becomes a grouped count that is 0 for a missing group",
+			query:   `SELECT count(*) FROM pa WHERE size = (SELECT count(*) FROM li WHERE li.pk = pa.pk)`,
+			want:    []string{"COALESCE(count, 0)", "HashJoin Left on pk = pk", "HashAggregate keys=[pk] aggs=[count(*)]"},
+			notWant: []string{"subquery"},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

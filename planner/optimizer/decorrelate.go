@@ -26,7 +26,9 @@ func decorrelate(p logical.Plan) logical.Plan {
 		if len(rest) == 0 {
 			return input
 		}
-		return &logical.Filter{Input: input, Cond: logical.JoinAnd(rest)}
+		want := input.Columns()
+		input, rest = decorrelateScalars(input, rest)
+		return restoreOrder(&logical.Filter{Input: input, Cond: logical.JoinAnd(rest)}, want)
 	})
 }
 

@@ -1,0 +1,173 @@
+package optimizer
+
+import (
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// nullOnEmpty lists the aggregates whose value over no rows is NULL, the
+// value a left join gives a row without a group: a correlated subquery of
+// them can be computed for all correlation values at once. count (0 over
+// no rows) is handled by COALESCE; any other aggregate keeps the subquery.
+var nullOnEmpty = map[string]bool{
+	"sum": true, "avg": true, "min": true, "max": true,
+	"bool_and": true, "bool_or": true, "every": true,
+	"stddev": true, "stddev_samp": true, "stddev_pop": true,
+	"variance": true, "var_samp": true, "var_pop": true,
+}
+
+// decorrelateScalars rewrites correlated scalar aggregate subqueries in
+// conds, such as x < (SELECT 0.2 * avg(q) FROM t WHERE t.k = outer.k)
+// (TPC-H q17, q20), into a left join of input with the aggregate grouped
+// by the correlation keys: the subquery runs once instead of once per
+// distinct outer value. It returns the new input (input's columns followed
+// by one column per rewritten subquery) and the conditions reading those
+// columns; the plan is input itself when nothing was rewritten.
+func decorrelateScalars(input logical.Plan, conds []logical.Expr) (logical.Plan, []logical.Expr) {
+	inputIDs := idSet(input.Columns())
+	out := make([]logical.Expr, len(conds))
+	for i, c := range conds {
+		out[i] = logical.ReplaceTopDown(c, func(x logical.Expr) (logical.Expr, bool) {
+			sub, ok := x.(*logical.Subquery)
+			if !ok || sub.Kind != exec.ScalarSubquery || len(sub.Outer) == 0 {
+				return nil, false
+			}
+			for _, oc := range sub.Outer {
+				if !inputIDs[oc.ID] {
+					return nil, false // correlated with a query further out
+				}
+			}
+			joined, value, ok := groupedScalar(input, sub)
+			if !ok {
+				return nil, false
+			}
+			input = joined
+			return value, true
+		})
+	}
+	return input, out
+}
+
+// groupedScalar builds input LEFT JOIN (the subquery's aggregate grouped by
+// its correlation keys), with the subquery's value computed over the joined
+// row, and returns that plan and a reference to the value column.
+func groupedScalar(input logical.Plan, sub *logical.Subquery) (logical.Plan, logical.Expr, bool) {
+	outer := idSet(sub.Outer)
+	value, valueCol, agg, ok := scalarOverAggregate(sub.Plan, outer)
+	if !ok {
+		return nil, nil, false
+	}
+	corr, ok := splitCorrelation(agg.Input, sub.Outer)
+	if !ok || len(corr.residual) > 0 || len(corr.lkeys) == 0 {
+		return nil, nil, false
+	}
+	var groupCols []logical.Column
+	var cond []logical.Expr
+	for i, rk := range corr.rkeys {
+		ref, ok := rk.(*logical.ColRef)
+		if !ok || !sameKeyType(corr.lkeys[i].Type(), rk.Type()) {
+			return nil, nil, false
+		}
+		// the group column keeps the inner column's id: nothing above the
+		// aggregate sees the inner column itself
+		groupCols = append(groupCols, ref.Col)
+		cond = append(cond, eqCall(corr.lkeys[i], &logical.ColRef{Col: ref.Col}))
+	}
+	grouped := &logical.Aggregate{
+		Input:  decorrelate(corr.inner),
+		Groups: corr.rkeys,
+		Aggs:   agg.Aggs,
+		Cols:   append(groupCols, agg.Cols...),
+	}
+	join := &logical.Join{Kind: logical.LeftJoin, Left: input, Right: grouped, Cond: logical.JoinAnd(cond)}
+	cols := append([]logical.Column{}, input.Columns()...)
+	exprs := make([]logical.Expr, 0, len(cols)+1)
+	for _, c := range cols {
+		exprs = append(exprs, &logical.ColRef{Col: c})
+	}
+	exprs = append(exprs, value)
+	cols = append(cols, valueCol)
+	return &logical.Project{Input: join, Exprs: exprs, Cols: cols}, &logical.ColRef{Col: valueCol}, true
+}
+
+// scalarOverAggregate matches a subquery plan that computes one value from
+// an aggregate without GROUP BY or HAVING: projections over an Aggregate.
+// It returns the value as an expression over the aggregate's columns (a
+// count wrapped in COALESCE(count, 0), so that a missing group gives what
+// the aggregate gives over no rows), the subquery's output column, and the
+// aggregate.
+func scalarOverAggregate(p logical.Plan, outer map[logical.ColumnID]bool) (logical.Expr, logical.Column, *logical.Aggregate, bool) {
+	var none logical.Column
+	top, ok := p.(*logical.Project)
+	if !ok || len(top.Exprs) != 1 {
+		return nil, none, nil, false
+	}
+	value, valueCol := top.Exprs[0], top.Cols[0]
+	cur := top.Input
+	for {
+		pr, ok := cur.(*logical.Project)
+		if !ok {
+			break
+		}
+		defs := map[logical.ColumnID]logical.Expr{}
+		for i, c := range pr.Cols {
+			defs[c.ID] = pr.Exprs[i]
+		}
+		value = substitute(value, defs)
+		cur = pr.Input
+	}
+	agg, ok := cur.(*logical.Aggregate)
+	if !ok || len(agg.Groups) > 0 || len(agg.Aggs) == 0 || !movableValue(value, outer) {
+		return nil, none, nil, false
+	}
+	counts := map[logical.ColumnID]logical.Expr{}
+	for i, a := range agg.Aggs {
+		if aggHasOuter(a, outer) {
+			return nil, none, nil, false
+		}
+		switch {
+		case a.Name == "count":
+			col := agg.Cols[i]
+			counts[col.ID] = &logical.Coalesce{Args: []logical.Expr{&logical.ColRef{Col: col}, &logical.Const{Value: int64(0), T: col.T}}, T: col.T}
+		case !nullOnEmpty[a.Name]:
+			return nil, none, nil, false
+		}
+	}
+	aggIDs := idSet(agg.Cols)
+	for id := range logical.ColumnsUsed(value) {
+		if !aggIDs[id] {
+			return nil, none, nil, false
+		}
+	}
+	return substitute(value, counts), valueCol, agg, true
+}
+
+// movableValue reports whether the subquery's value expression can be
+// computed above the join instead: no outer reference, subquery or
+// volatile call.
+func movableValue(e logical.Expr, outer map[logical.ColumnID]bool) bool {
+	return !hasOuter(e, outer) && !logical.HasSubquery(e) && !logical.IsVolatile(e)
+}
+
+func aggHasOuter(a *logical.AggCall, outer map[logical.ColumnID]bool) bool {
+	es := append([]logical.Expr{}, a.Args...)
+	for _, k := range a.OrderBy {
+		es = append(es, k.Expr)
+	}
+	if a.Filter != nil {
+		es = append(es, a.Filter)
+	}
+	for _, e := range es {
+		if hasOuter(e, outer) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameKeyType reports whether a hash join can match keys of these types
+// as the subquery's = did (the binder casts mixed types to one).
+func sameKeyType(a, b types.T) bool {
+	return a == b
+}
