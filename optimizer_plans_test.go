@@ -54,6 +54,12 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			want:    []string{"COALESCE(count, 0)", "HashJoin Left on pk = pk", "HashAggregate keys=[pk] aggs=[count(*)]"},
 			notWant: []string{"subquery"},
 		},
+		{
+			name: "a CTE named twice is computed once",
+			query: `WITH rev AS (SELECT sk, sum(q) AS total FROM li GROUP BY sk)
+				SELECT pa.pk, total FROM pa, rev WHERE pa.pk = rev.sk AND total = (SELECT max(total) FROM rev)`,
+			want: []string{"CTE Scan rev (computed once", "HashAggregate keys=[sk]"},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,5 +78,27 @@ func TestOptimizerPlanShapes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSharedCTEResults runs shared CTEs (read concurrently by a join's two
+// sides, by subqueries, and per outer row) on a checked allocator: every
+// batch the shared result keeps must be released. Answers from PostgreSQL.
+func TestSharedCTEResults(t *testing.T) {
+	s := openChecked(t, weft.Options{Partitions: 3, BatchSize: 4})
+	mustExec(t, s, `CREATE TABLE v (k int, x int);
+		INSERT INTO v SELECT g % 7, g FROM generate_series(1, 100) g`)
+	cases := []struct{ query, want string }{
+		{`WITH r AS (SELECT k, sum(x) AS s FROM v GROUP BY k)
+			SELECT count(*) FROM r a JOIN r b ON a.k = b.k`, "7"},
+		{`WITH r AS (SELECT k, sum(x) AS s FROM v GROUP BY k)
+			SELECT k FROM r WHERE s = (SELECT max(s) FROM r)`, "2"},
+		{`SELECT count(*) FROM v WHERE x < (WITH r AS (SELECT x FROM v) SELECT max(a.x) FROM r a, r b WHERE a.x = b.x AND a.x < v.k * 3)`, "8"},
+	}
+	for _, c := range cases {
+		got := rows(t, s, c.query)
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: got %v, want %s", c.query, got, c.want)
+		}
 	}
 }

@@ -84,6 +84,11 @@ type cteDef struct {
 	recursive *logical.WorkTable
 	workCols  []logical.Column
 	bound     logical.Plan
+	// shareable: the statement names this CTE more than once, so its body
+	// is bound once (shared) and read by a CTEScan per reference, unless
+	// it turns out to read outer columns (then every reference binds it).
+	shareable bool
+	shared    *logical.SharedPlan
 	// env is the CTE scope the query binds in: the enclosing WITHs and the
 	// earlier entries of its own, never itself.
 	env []map[string]*cteDef

@@ -8,6 +8,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // bindFromList binds a FROM clause; several items are cross-joined. With no
@@ -500,7 +501,8 @@ func (b *Binder) findCTE(name string) *cteDef {
 	return nil
 }
 
-func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
+func (b *Binder) pushCTEs(stmt *pg.SelectStmt, parent *scope) error {
+	w := stmt.WithClause
 	defs := map[string]*cteDef{}
 	b.ctes = append(b.ctes, defs)
 	for _, n := range w.Ctes {
@@ -525,9 +527,38 @@ func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
 				return err
 			}
 		}
+		// a recursive query names itself once in its recursive term
+		refs := countRelationRefs(stmt.ProtoReflect(), c.Ctename)
+		if def.bound != nil {
+			refs--
+		}
+		def.shareable = refs > 1 && (def.bound != nil || c.Ctematerialized != pg.CTEMaterialize_CTEMaterializeNever)
 		defs[c.Ctename] = def
 	}
 	return nil
+}
+
+// countRelationRefs counts the unqualified references to relation name in
+// a parse tree, subqueries and other WITH queries included (an inner WITH
+// of the same name is counted too: that only costs sharing).
+func countRelationRefs(m protoreflect.Message, name string) int {
+	n := 0
+	if rv, ok := m.Interface().(*pg.RangeVar); ok && rv.Relname == name && rv.Schemaname == "" {
+		n++
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap() || fd.Message() == nil:
+		case fd.IsList():
+			for i := 0; i < v.List().Len(); i++ {
+				n += countRelationRefs(v.List().Get(i).Message(), name)
+			}
+		default:
+			n += countRelationRefs(v.Message(), name)
+		}
+		return true
+	})
+	return n
 }
 
 // refersTo reports whether a query mentions relation name (a cheap check
@@ -572,9 +603,70 @@ func refersTo(sel *pg.SelectStmt, name string) bool {
 // expandCTE binds a CTE's query at the place it is referenced (CTEs are
 // inlined; a recursive one was bound once when declared).
 func (b *Binder) expandCTE(c *cteDef) (logical.Plan, error) {
+	if rec, ok := c.bound.(*logical.RecursiveCTE); ok && c.shareable {
+		// each reference needs columns of its own
+		if c.shared == nil {
+			c.shared = &logical.SharedPlan{Name: c.name, Plan: rec}
+		}
+		return b.cteScan(c.shared), nil
+	}
 	if c.bound != nil {
 		return c.bound, nil
 	}
+	if c.shareable {
+		return b.sharedCTE(c)
+	}
+	return b.bindCTEBody(c)
+}
+
+// sharedCTE returns a CTEScan of c's body, binding the body at the first
+// reference. A body that reads columns of an enclosing query is not
+// shared: its value depends on where it is read.
+func (b *Binder) sharedCTE(c *cteDef) (logical.Plan, error) {
+	if c.shared == nil {
+		plan, correlated, err := b.bindNoticingOuter(func() (logical.Plan, error) { return b.bindCTEBody(c) })
+		if err != nil || correlated {
+			c.shareable = false
+			return plan, err
+		}
+		c.shared = &logical.SharedPlan{Name: c.name, Plan: plan}
+	}
+	return b.cteScan(c.shared), nil
+}
+
+// cteScan is one reference to a shared plan, with columns of its own.
+func (b *Binder) cteScan(sp *logical.SharedPlan) *logical.CTEScan {
+	body := sp.Plan.Columns()
+	cols := make([]logical.Column, len(body))
+	for i, col := range body {
+		cols[i] = b.newColumn(col.Name, col.T)
+	}
+	return &logical.CTEScan{Shared: sp, Cols: cols}
+}
+
+// bindNoticingOuter runs bind and reports whether what it bound references
+// columns of enclosing queries.
+func (b *Binder) bindNoticingOuter(bind func() (logical.Plan, error)) (logical.Plan, bool, error) {
+	if len(b.levels) == 0 {
+		p, err := bind()
+		return p, false, err
+	}
+	lv := b.levels[b.curLevel()]
+	savedOuter, savedSeen := lv.outer, lv.seen
+	lv.outer, lv.seen = nil, map[logical.ColumnID]bool{}
+	p, err := bind()
+	found := lv.outer
+	lv.outer, lv.seen = savedOuter, savedSeen
+	for _, col := range found {
+		if !lv.seen[col.ID] {
+			lv.seen[col.ID] = true
+			lv.outer = append(lv.outer, col)
+		}
+	}
+	return p, len(found) > 0, err
+}
+
+func (b *Binder) bindCTEBody(c *cteDef) (logical.Plan, error) {
 	saved := b.ctes
 	b.ctes = c.env
 	plan, _, err := b.bindSelect(c.query, nil)

@@ -47,7 +47,7 @@ func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *
 		return b.bindSelect(u, parent)
 	}
 	if stmt.WithClause != nil {
-		if err := b.pushCTEs(stmt.WithClause, parent); err != nil {
+		if err := b.pushCTEs(stmt, parent); err != nil {
 			return nil, nil, err
 		}
 		defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()

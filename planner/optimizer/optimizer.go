@@ -47,7 +47,51 @@ func Optimize(p logical.Plan, disabled map[string]bool) (logical.Plan, error) {
 			return nil, sqlerr.New(sqlerr.Internal, "optimizer rule %s changed the plan's output columns", r.Name())
 		}
 	}
+	if err := optimizeShared(p, disabled); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// optimizeShared optimizes, once each, the bodies of the shared WITH
+// queries p reads (in its nodes, its subqueries and other shared bodies):
+// the rules never enter them from a CTEScan.
+func optimizeShared(p logical.Plan, disabled map[string]bool) error {
+	var firstErr error
+	forEachCTEScan(p, func(s *logical.CTEScan) {
+		sp := s.Shared
+		if sp.Optimized || firstErr != nil {
+			return
+		}
+		sp.Optimized = true
+		body, err := Optimize(sp.Plan, disabled)
+		if err != nil {
+			firstErr = err
+			return
+		}
+		sp.Plan = body
+	})
+	return firstErr
+}
+
+// forEachCTEScan calls f on every CTEScan under p, looking into subquery
+// plans too.
+func forEachCTEScan(p logical.Plan, f func(*logical.CTEScan)) {
+	if s, ok := p.(*logical.CTEScan); ok {
+		f(s)
+		forEachCTEScan(s.Shared.Plan, f)
+	}
+	for _, e := range planExprs(p) {
+		logical.Walk(e, func(x logical.Expr) bool {
+			if sub, ok := x.(*logical.Subquery); ok {
+				forEachCTEScan(sub.Plan, f)
+			}
+			return true
+		})
+	}
+	for _, c := range p.Children() {
+		forEachCTEScan(c, f)
+	}
 }
 
 func sameColumns(a, b []logical.Column) bool {
