@@ -28,6 +28,7 @@ func decorrelateScalars(input logical.Plan, conds []logical.Expr) (logical.Plan,
 	inputIDs := idSet(input.Columns())
 	out := make([]logical.Expr, len(conds))
 	for i, c := range conds {
+		others := append(append([]logical.Expr{}, conds[:i]...), conds[i+1:]...)
 		out[i] = logical.ReplaceTopDown(c, func(x logical.Expr) (logical.Expr, bool) {
 			sub, ok := x.(*logical.Subquery)
 			if !ok || sub.Kind != exec.ScalarSubquery || len(sub.Outer) == 0 {
@@ -38,7 +39,7 @@ func decorrelateScalars(input logical.Plan, conds []logical.Expr) (logical.Plan,
 					return nil, false // correlated with a query further out
 				}
 			}
-			joined, value, ok := groupedScalar(input, sub)
+			joined, value, ok := groupedScalar(input, others, sub)
 			if !ok {
 				return nil, false
 			}
@@ -52,7 +53,7 @@ func decorrelateScalars(input logical.Plan, conds []logical.Expr) (logical.Plan,
 // groupedScalar builds input LEFT JOIN (the subquery's aggregate grouped by
 // its correlation keys), with the subquery's value computed over the joined
 // row, and returns that plan and a reference to the value column.
-func groupedScalar(input logical.Plan, sub *logical.Subquery) (logical.Plan, logical.Expr, bool) {
+func groupedScalar(input logical.Plan, others []logical.Expr, sub *logical.Subquery) (logical.Plan, logical.Expr, bool) {
 	outer := idSet(sub.Outer)
 	value, valueCol, agg, ok := scalarOverAggregate(sub.Plan, outer)
 	if !ok {
@@ -74,8 +75,17 @@ func groupedScalar(input logical.Plan, sub *logical.Subquery) (logical.Plan, log
 		groupCols = append(groupCols, ref.Col)
 		cond = append(cond, eqCall(corr.lkeys[i], &logical.ColRef{Col: ref.Col}))
 	}
+	aggInput := decorrelate(corr.inner)
+	if red := keyReducer(input, others, corr.lkeys); red != nil {
+		// aggregate only the groups some outer row asks for
+		var semi []logical.Expr
+		for i := range corr.lkeys {
+			semi = append(semi, eqCall(corr.rkeys[i], corr.lkeys[i]))
+		}
+		aggInput = &logical.Join{Kind: logical.SemiJoin, Left: aggInput, Right: red, Cond: logical.JoinAnd(semi)}
+	}
 	grouped := &logical.Aggregate{
-		Input:  decorrelate(corr.inner),
+		Input:  aggInput,
 		Groups: corr.rkeys,
 		Aggs:   agg.Aggs,
 		Cols:   append(groupCols, agg.Cols...),
@@ -170,4 +180,74 @@ func aggHasOuter(a *logical.AggCall, outer map[logical.ColumnID]bool) bool {
 // as the subquery's = did (the binder casts mixed types to one).
 func sameKeyType(a, b types.T) bool {
 	return a == b
+}
+
+// keyReducer returns a plan whose rows include every combination of the
+// outer keys' columns that input's rows (under the conditions others)
+// have, and fewer than the whole table: a semi join with it lets the
+// grouped aggregate skip groups no outer row reads (TPC-H q17 needs the
+// average quantity of 0.1% of the parts). It is the part of input's inner
+// joins that holds the keys, with the conditions on it alone; nil when
+// there is none, or when it would be a whole table.
+func keyReducer(input logical.Plan, others []logical.Expr, lkeys []logical.Expr) logical.Plan {
+	keyCols := map[logical.ColumnID]bool{}
+	for _, k := range lkeys {
+		for id := range logical.ColumnsUsed(k) {
+			keyCols[id] = true
+		}
+	}
+	var leaves []logical.Plan
+	innerLeaves(input, &leaves)
+	for _, leaf := range leaves {
+		cols := idSet(leaf.Columns())
+		if !subsetIDs(keyCols, cols) {
+			continue
+		}
+		if !plainRelation(leaf) {
+			return nil
+		}
+		var conds []logical.Expr
+		for _, c := range others {
+			used := logical.ColumnsUsed(c)
+			if len(used) > 0 && subsetIDs(used, cols) && !logical.HasSubquery(c) && !logical.IsVolatile(c) {
+				conds = append(conds, c)
+			}
+		}
+		if _, bare := leaf.(*logical.Scan); bare && len(conds) == 0 {
+			return nil
+		}
+		return wrap(leaf, conds)
+	}
+	return nil
+}
+
+func innerLeaves(p logical.Plan, out *[]logical.Plan) {
+	if j, ok := p.(*logical.Join); ok && j.Kind == logical.InnerJoin {
+		innerLeaves(j.Left, out)
+		innerLeaves(j.Right, out)
+		return
+	}
+	*out = append(*out, p)
+}
+
+// plainRelation reports whether p is built of scans, filters, projections
+// and joins only, without subqueries or volatile calls: computing it a
+// second time costs a scan and gives the same rows.
+func plainRelation(p logical.Plan) bool {
+	switch p.(type) {
+	case *logical.Scan, *logical.Filter, *logical.Project, *logical.Join:
+	default:
+		return false
+	}
+	for _, e := range planExprs(p) {
+		if logical.HasSubquery(e) || logical.IsVolatile(e) {
+			return false
+		}
+	}
+	for _, c := range p.Children() {
+		if !plainRelation(c) {
+			return false
+		}
+	}
+	return true
 }
