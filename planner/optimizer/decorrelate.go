@@ -10,6 +10,9 @@ import (
 // only through equalities in its WHERE clause.
 func decorrelate(p logical.Plan) logical.Plan {
 	return transformUp(p, func(p logical.Plan) logical.Plan {
+		if pr, ok := p.(*logical.Project); ok {
+			return decorrelateProject(pr)
+		}
 		f, ok := p.(*logical.Filter)
 		if !ok {
 			return p
@@ -27,7 +30,7 @@ func decorrelate(p logical.Plan) logical.Plan {
 			return input
 		}
 		want := input.Columns()
-		input, rest = decorrelateScalars(input, rest)
+		input, rest = decorrelateScalars(input, rest, nil)
 		return restoreOrder(&logical.Filter{Input: input, Cond: logical.JoinAnd(rest)}, want)
 	})
 }

@@ -18,17 +18,25 @@ var nullOnEmpty = map[string]bool{
 }
 
 // decorrelateScalars rewrites correlated scalar aggregate subqueries in
-// conds, such as x < (SELECT 0.2 * avg(q) FROM t WHERE t.k = outer.k)
+// conds (conjuncts of a filter over input) and values (expressions over
+// input's rows), such as x < (SELECT 0.2 * avg(q) FROM t WHERE t.k = outer.k)
 // (TPC-H q17, q20), into a left join of input with the aggregate grouped
 // by the correlation keys: the subquery runs once instead of once per
 // distinct outer value. It returns the new input (input's columns followed
-// by one column per rewritten subquery) and the conditions reading those
-// columns; the plan is input itself when nothing was rewritten.
-func decorrelateScalars(input logical.Plan, conds []logical.Expr) (logical.Plan, []logical.Expr) {
+// by one column per rewritten subquery) and conds and values, in that
+// order, reading those columns; the plan is input itself when nothing was
+// rewritten.
+func decorrelateScalars(input logical.Plan, conds, values []logical.Expr) (logical.Plan, []logical.Expr) {
 	inputIDs := idSet(input.Columns())
-	out := make([]logical.Expr, len(conds))
-	for i, c := range conds {
-		others := append(append([]logical.Expr{}, conds[:i]...), conds[i+1:]...)
+	exprs := append(append([]logical.Expr{}, conds...), values...)
+	out := make([]logical.Expr, len(exprs))
+	for i, c := range exprs {
+		var others []logical.Expr
+		if i < len(conds) {
+			others = append(append(others, conds[:i]...), conds[i+1:]...)
+		} else {
+			others = conds
+		}
 		out[i] = logical.ReplaceTopDown(c, func(x logical.Expr) (logical.Expr, bool) {
 			sub, ok := x.(*logical.Subquery)
 			if !ok || sub.Kind != exec.ScalarSubquery || len(sub.Outer) == 0 {
@@ -48,6 +56,16 @@ func decorrelateScalars(input logical.Plan, conds []logical.Expr) (logical.Plan,
 		})
 	}
 	return input, out
+}
+
+// decorrelateProject rewrites the correlated scalar aggregate subqueries of
+// a select list, as decorrelateScalars does for conditions.
+func decorrelateProject(pr *logical.Project) logical.Plan {
+	input, exprs := decorrelateScalars(pr.Input, nil, pr.Exprs)
+	if input == pr.Input {
+		return pr
+	}
+	return &logical.Project{Input: input, Exprs: exprs, Cols: pr.Cols}
 }
 
 // groupedScalar builds input LEFT JOIN (the subquery's aggregate grouped by
@@ -203,8 +221,8 @@ func keyReducer(input logical.Plan, others []logical.Expr, lkeys []logical.Expr)
 		if !subsetIDs(keyCols, cols) {
 			continue
 		}
-		if !plainRelation(leaf) {
-			return nil
+		if !plainRelation(leaf) || joinCount(leaf) > 1 {
+			return nil // computing it again could cost more than it saves
 		}
 		var conds []logical.Expr
 		for _, c := range others {
@@ -250,4 +268,15 @@ func plainRelation(p logical.Plan) bool {
 		}
 	}
 	return true
+}
+
+func joinCount(p logical.Plan) int {
+	n := 0
+	if _, ok := p.(*logical.Join); ok {
+		n++
+	}
+	for _, c := range p.Children() {
+		n += joinCount(c)
+	}
+	return n
 }
