@@ -17,7 +17,9 @@ func TestOptimizerPlanShapes(t *testing.T) {
 		CREATE TABLE ord (ok int, ck int, status text);
 		INSERT INTO li VALUES (1, 1, 1, 5, 'AIR', 2, 1), (1, 2, 2, 15, 'RAIL', 1, 2);
 		INSERT INTO pa VALUES (1, 'B12', 3), (2, 'B23', 8);
-		INSERT INTO ord VALUES (1, 1, 'F')`)
+		INSERT INTO ord VALUES (1, 1, 'F');
+		CREATE VIEW li_rev AS SELECT sk, sum(q) AS total FROM li GROUP BY sk;
+		CREATE VIEW li_plain AS SELECT ok, q FROM li`)
 	cases := []struct {
 		name    string
 		query   string
@@ -59,6 +61,17 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			query: `WITH rev AS (SELECT sk, sum(q) AS total FROM li GROUP BY sk)
 				SELECT pa.pk, total FROM pa, rev WHERE pa.pk = rev.sk AND total = (SELECT max(total) FROM rev)`,
 			want: []string{"CTE Scan rev (computed once", "HashAggregate keys=[sk]"},
+		},
+		{
+			name:  "an aggregating view named twice is computed once",
+			query: `SELECT sk, total FROM li_rev WHERE total = (SELECT max(total) FROM li_rev)`,
+			want:  []string{"CTE Scan li_rev (computed once", "HashAggregate keys=[sk]"},
+		},
+		{
+			name:    "a view without an aggregate is expanded at each reference",
+			query:   `SELECT count(*) FROM li_plain a, li_plain b WHERE a.ok = b.ok`,
+			want:    []string{"HashJoin", "Scan public.li", "Scan public.li"},
+			notWant: []string{"CTE Scan"},
 		},
 	}
 	for _, c := range cases {

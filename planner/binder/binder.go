@@ -69,6 +69,11 @@ type Binder struct {
 	// viewOwners are the owners of the views being expanded, innermost
 	// last: a view's query is checked with its owner's privileges
 	viewOwners []string
+	// viewRefs counts, while BindQuery runs, how often the statement names
+	// each relation (by its spelling); a deterministic view named more
+	// than once is bound once and shared (sharedViews, by view OID).
+	viewRefs    map[string]int
+	sharedViews map[uint32]*logical.SharedPlan
 }
 
 // level is one query nesting level (a subquery).

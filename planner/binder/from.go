@@ -193,22 +193,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 }
 
 func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
-	if b.views > 16 {
-		return nil, nil, sqlerr.New(sqlerr.InvalidObjectDefinition, "infinite recursion detected in view \"%s\"", v.Name).At(rv.Location)
-	}
-	stmts, err := parser.Parse(v.SQL)
-	if err != nil {
-		return nil, nil, err
-	}
-	sel := stmts[0].Stmt.Node.(*pg.Node_SelectStmt).SelectStmt
-	b.views++
-	saved := b.ctes
-	b.ctes = nil
-	b.viewOwners = append(b.viewOwners, b.Cat.Privileges(v.OID, catalog.KindView).Owner)
-	plan, _, err := b.bindSelect(sel, nil)
-	b.viewOwners = b.viewOwners[:len(b.viewOwners)-1]
-	b.ctes = saved
-	b.views--
+	plan, err := b.viewPlan(v, rv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,6 +205,66 @@ func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []sco
 		}
 	}
 	return b.aliased(plan, alias, v.Name)
+}
+
+// viewPlan binds a view's query, or reads the shared result of it when
+// the statement names the view more than once and the query is
+// deterministic (PostgreSQL would compute it at each reference, with the
+// same rows) and aggregates: sharing keeps conditions of the referencing
+// query out of the view, which costs little only where they could not go
+// below an aggregate anyway (TPC-H q15's revenue view).
+func (b *Binder) viewPlan(v *catalog.View, rv *pg.RangeVar) (logical.Plan, error) {
+	if sp, ok := b.sharedViews[v.OID]; ok {
+		return b.cteScan(sp), nil
+	}
+	plan, err := b.bindViewQuery(v, rv)
+	if err != nil || b.views > 0 || b.viewRefs[rv.Schemaname+"."+rv.Relname] < 2 ||
+		!aggregates(plan) || !logical.IsDeterministic(plan) {
+		return plan, err
+	}
+	sp := &logical.SharedPlan{Name: v.Name, Plan: plan}
+	if b.sharedViews == nil {
+		b.sharedViews = map[uint32]*logical.SharedPlan{}
+	}
+	b.sharedViews[v.OID] = sp
+	return b.cteScan(sp), nil
+}
+
+// aggregates reports whether p's top, under projections and filters, is
+// an aggregate or DISTINCT.
+func aggregates(p logical.Plan) bool {
+	for {
+		switch n := p.(type) {
+		case *logical.Aggregate, *logical.Distinct:
+			return true
+		case *logical.Project:
+			p = n.Input
+		case *logical.Filter:
+			p = n.Input
+		default:
+			return false
+		}
+	}
+}
+
+func (b *Binder) bindViewQuery(v *catalog.View, rv *pg.RangeVar) (logical.Plan, error) {
+	if b.views > 16 {
+		return nil, sqlerr.New(sqlerr.InvalidObjectDefinition, "infinite recursion detected in view \"%s\"", v.Name).At(rv.Location)
+	}
+	stmts, err := parser.Parse(v.SQL)
+	if err != nil {
+		return nil, err
+	}
+	sel := stmts[0].Stmt.Node.(*pg.Node_SelectStmt).SelectStmt
+	b.views++
+	saved := b.ctes
+	b.ctes = nil
+	b.viewOwners = append(b.viewOwners, b.Cat.Privileges(v.OID, catalog.KindView).Owner)
+	plan, _, err := b.bindSelect(sel, nil)
+	b.viewOwners = b.viewOwners[:len(b.viewOwners)-1]
+	b.ctes = saved
+	b.views--
+	return plan, err
 }
 
 func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, error) {
@@ -538,6 +583,37 @@ func (b *Binder) pushCTEs(stmt *pg.SelectStmt, parent *scope) error {
 	return nil
 }
 
+// relationRefs counts the references to each relation in a parse tree by
+// spelling ("schema.name", the schema empty when not given).
+func relationRefs(m protoreflect.Message) map[string]int {
+	refs := map[string]int{}
+	var visit func(m protoreflect.Message)
+	visit = func(m protoreflect.Message) {
+		if rv, ok := m.Interface().(*pg.RangeVar); ok {
+			refs[rv.Schemaname+"."+rv.Relname]++
+		}
+		forEachMessage(m, visit)
+	}
+	visit(m)
+	return refs
+}
+
+// forEachMessage calls f on each message directly inside m.
+func forEachMessage(m protoreflect.Message, f func(protoreflect.Message)) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap() || fd.Message() == nil:
+		case fd.IsList():
+			for i := 0; i < v.List().Len(); i++ {
+				f(v.List().Get(i).Message())
+			}
+		default:
+			f(v.Message())
+		}
+		return true
+	})
+}
+
 // countRelationRefs counts the unqualified references to relation name in
 // a parse tree, subqueries and other WITH queries included (an inner WITH
 // of the same name is counted too: that only costs sharing).
@@ -546,18 +622,7 @@ func countRelationRefs(m protoreflect.Message, name string) int {
 	if rv, ok := m.Interface().(*pg.RangeVar); ok && rv.Relname == name && rv.Schemaname == "" {
 		n++
 	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsMap() || fd.Message() == nil:
-		case fd.IsList():
-			for i := 0; i < v.List().Len(); i++ {
-				n += countRelationRefs(v.List().Get(i).Message(), name)
-			}
-		default:
-			n += countRelationRefs(v.Message(), name)
-		}
-		return true
-	})
+	forEachMessage(m, func(c protoreflect.Message) { n += countRelationRefs(c, name) })
 	return n
 }
 

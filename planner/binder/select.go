@@ -16,7 +16,8 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 	defer b.popLevel()
 	var foldErr error
 	b.foldErr = &foldErr
-	defer func() { b.foldErr = nil }()
+	b.viewRefs, b.sharedViews = relationRefs(stmt.ProtoReflect()), nil
+	defer func() { b.foldErr, b.viewRefs, b.sharedViews = nil, nil, nil }()
 	plan, _, err := b.bindSelect(stmt, nil)
 	if err == nil {
 		err = foldErr
