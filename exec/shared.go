@@ -29,7 +29,7 @@ func (s *SharedResult) batchesFor(ctx context.Context) ([]arrow.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.have || s.run != run {
-		batches, err := DrainAll(ctx, s.Input)
+		batches, err := Drain(ctx, &Gather{Input: s.Input}, 0)
 		if err != nil {
 			return nil, err
 		}

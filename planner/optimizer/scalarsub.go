@@ -74,7 +74,7 @@ func decorrelateProject(pr *logical.Project) logical.Plan {
 func groupedScalar(input logical.Plan, others []logical.Expr, sub *logical.Subquery) (logical.Plan, logical.Expr, bool) {
 	outer := idSet(sub.Outer)
 	value, valueCol, agg, ok := scalarOverAggregate(sub.Plan, outer)
-	if !ok {
+	if !ok || valueCol.T != sub.T {
 		return nil, nil, false
 	}
 	corr, ok := splitCorrelation(agg.Input, sub.Outer)
