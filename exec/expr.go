@@ -177,6 +177,16 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 				return nil, err
 			}
 		}
+		if k > 0 && undecided*2 < n {
+			// most rows are decided: evaluating the rest on them alone
+			// is cheaper than on the whole batch (a selective first
+			// conjunct before costly ones)
+			if err := e.evalUndecided(ec, b, arg, state); err != nil {
+				return nil, err
+			}
+			undecided = countUndecided(state, e.And)
+			continue
+		}
 		a, err := arg.Eval(ec, b)
 		if err != nil && k > 0 && (ec.Ctx == nil || ec.Ctx.Err() == nil) {
 			// an argument that fails on some row is evaluated again on the
@@ -186,12 +196,7 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 			if err = e.evalUndecided(ec, b, arg, state); err != nil {
 				return nil, err
 			}
-			undecided = 0
-			for _, st := range state {
-				if st != decided(e.And) {
-					undecided++
-				}
-			}
+			undecided = countUndecided(state, e.And)
 			continue
 		}
 		if err != nil {
@@ -242,6 +247,16 @@ func (e *BoolOp) evalUndecided(ec *EvalContext, b arrow.Record, arg Expr, state 
 		state[i] = combine3(e.And, state[i], boolState(ba, k))
 	}
 	return nil
+}
+
+func countUndecided(state []uint8, and bool) int {
+	n := 0
+	for _, st := range state {
+		if st != decided(and) {
+			n++
+		}
+	}
+	return n
 }
 
 // boolState is row i of a boolean array as 0 false, 1 true, 2 NULL.

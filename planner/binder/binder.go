@@ -72,6 +72,11 @@ type Binder struct {
 	// viewOwners are the owners of the views being expanded, innermost
 	// last: a view's query is checked with its owner's privileges
 	viewOwners []string
+	// viewRefs counts, while BindQuery runs, how often the statement names
+	// each relation (by its spelling); a deterministic view named more
+	// than once is bound once and shared (sharedViews, by view OID).
+	viewRefs    map[string]int
+	sharedViews map[uint32]*logical.SharedPlan
 }
 
 // level is one query nesting level (a subquery).
@@ -87,6 +92,11 @@ type cteDef struct {
 	recursive *logical.WorkTable
 	workCols  []logical.Column
 	bound     logical.Plan
+	// shareable: the statement names this CTE more than once, so its body
+	// is bound once (shared) and read by a CTEScan per reference, unless
+	// it turns out to read outer columns (then every reference binds it).
+	shareable bool
+	shared    *logical.SharedPlan
 	// env is the CTE scope the query binds in: the enclosing WITHs and the
 	// earlier entries of its own, never itself.
 	env []map[string]*cteDef

@@ -8,6 +8,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"strings"
 )
 
@@ -193,22 +194,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 }
 
 func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
-	if b.views > 16 {
-		return nil, nil, sqlerr.New(sqlerr.InvalidObjectDefinition, "infinite recursion detected in view \"%s\"", v.Name).At(rv.Location)
-	}
-	stmts, err := parser.Parse(v.SQL)
-	if err != nil {
-		return nil, nil, err
-	}
-	sel := stmts[0].Stmt.Node.(*pg.Node_SelectStmt).SelectStmt
-	b.views++
-	saved := b.ctes
-	b.ctes = nil
-	b.viewOwners = append(b.viewOwners, b.Cat.Privileges(v.OID, catalog.KindView).Owner)
-	plan, _, err := b.bindSelect(sel, nil)
-	b.viewOwners = b.viewOwners[:len(b.viewOwners)-1]
-	b.ctes = saved
-	b.views--
+	plan, err := b.viewPlan(v, rv)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -220,6 +206,66 @@ func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []sco
 		}
 	}
 	return b.aliased(plan, alias, v.Name)
+}
+
+// viewPlan binds a view's query, or reads the shared result of it when
+// the statement names the view more than once and the query is
+// deterministic (PostgreSQL would compute it at each reference, with the
+// same rows) and aggregates: sharing keeps conditions of the referencing
+// query out of the view, which costs little only where they could not go
+// below an aggregate anyway (TPC-H q15's revenue view).
+func (b *Binder) viewPlan(v *catalog.View, rv *pg.RangeVar) (logical.Plan, error) {
+	if sp, ok := b.sharedViews[v.OID]; ok {
+		return b.cteScan(sp), nil
+	}
+	plan, err := b.bindViewQuery(v, rv)
+	if err != nil || b.views > 0 || b.viewRefs[rv.Schemaname+"."+rv.Relname] < 2 ||
+		!aggregates(plan) || !logical.IsDeterministic(plan) {
+		return plan, err
+	}
+	sp := &logical.SharedPlan{Name: v.Name, Plan: plan}
+	if b.sharedViews == nil {
+		b.sharedViews = map[uint32]*logical.SharedPlan{}
+	}
+	b.sharedViews[v.OID] = sp
+	return b.cteScan(sp), nil
+}
+
+// aggregates reports whether p's top, under projections and filters, is
+// an aggregate or DISTINCT.
+func aggregates(p logical.Plan) bool {
+	for {
+		switch n := p.(type) {
+		case *logical.Aggregate, *logical.Distinct:
+			return true
+		case *logical.Project:
+			p = n.Input
+		case *logical.Filter:
+			p = n.Input
+		default:
+			return false
+		}
+	}
+}
+
+func (b *Binder) bindViewQuery(v *catalog.View, rv *pg.RangeVar) (logical.Plan, error) {
+	if b.views > 16 {
+		return nil, sqlerr.New(sqlerr.InvalidObjectDefinition, "infinite recursion detected in view \"%s\"", v.Name).At(rv.Location)
+	}
+	stmts, err := parser.Parse(v.SQL)
+	if err != nil {
+		return nil, err
+	}
+	sel := stmts[0].Stmt.Node.(*pg.Node_SelectStmt).SelectStmt
+	b.views++
+	saved := b.ctes
+	b.ctes = nil
+	b.viewOwners = append(b.viewOwners, b.Cat.Privileges(v.OID, catalog.KindView).Owner)
+	plan, _, err := b.bindSelect(sel, nil)
+	b.viewOwners = b.viewOwners[:len(b.viewOwners)-1]
+	b.ctes = saved
+	b.views--
+	return plan, err
 }
 
 func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, error) {
@@ -505,7 +551,8 @@ func (b *Binder) findCTE(name string) *cteDef {
 	return nil
 }
 
-func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
+func (b *Binder) pushCTEs(stmt *pg.SelectStmt, parent *scope) error {
+	w := stmt.WithClause
 	defs := map[string]*cteDef{}
 	b.ctes = append(b.ctes, defs)
 	for _, n := range w.Ctes {
@@ -530,9 +577,58 @@ func (b *Binder) pushCTEs(w *pg.WithClause, parent *scope) error {
 				return err
 			}
 		}
+		// a recursive query names itself once in its recursive term
+		refs := countRelationRefs(stmt.ProtoReflect(), c.Ctename)
+		if def.bound != nil {
+			refs--
+		}
+		def.shareable = refs > 1 && (def.bound != nil || c.Ctematerialized != pg.CTEMaterialize_CTEMaterializeNever)
 		defs[c.Ctename] = def
 	}
 	return nil
+}
+
+// relationRefs counts the references to each relation in a parse tree by
+// spelling ("schema.name", the schema empty when not given).
+func relationRefs(m protoreflect.Message) map[string]int {
+	refs := map[string]int{}
+	var visit func(m protoreflect.Message)
+	visit = func(m protoreflect.Message) {
+		if rv, ok := m.Interface().(*pg.RangeVar); ok {
+			refs[rv.Schemaname+"."+rv.Relname]++
+		}
+		forEachMessage(m, visit)
+	}
+	visit(m)
+	return refs
+}
+
+// forEachMessage calls f on each message directly inside m.
+func forEachMessage(m protoreflect.Message, f func(protoreflect.Message)) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap() || fd.Message() == nil:
+		case fd.IsList():
+			for i := 0; i < v.List().Len(); i++ {
+				f(v.List().Get(i).Message())
+			}
+		default:
+			f(v.Message())
+		}
+		return true
+	})
+}
+
+// countRelationRefs counts the unqualified references to relation name in
+// a parse tree, subqueries and other WITH queries included (an inner WITH
+// of the same name is counted too: that only costs sharing).
+func countRelationRefs(m protoreflect.Message, name string) int {
+	n := 0
+	if rv, ok := m.Interface().(*pg.RangeVar); ok && rv.Relname == name && rv.Schemaname == "" {
+		n++
+	}
+	forEachMessage(m, func(c protoreflect.Message) { n += countRelationRefs(c, name) })
+	return n
 }
 
 // refersTo reports whether a query mentions relation name (a cheap check
@@ -577,9 +673,70 @@ func refersTo(sel *pg.SelectStmt, name string) bool {
 // expandCTE binds a CTE's query at the place it is referenced (CTEs are
 // inlined; a recursive one was bound once when declared).
 func (b *Binder) expandCTE(c *cteDef) (logical.Plan, error) {
+	if rec, ok := c.bound.(*logical.RecursiveCTE); ok && c.shareable {
+		// each reference needs columns of its own
+		if c.shared == nil {
+			c.shared = &logical.SharedPlan{Name: c.name, Plan: rec}
+		}
+		return b.cteScan(c.shared), nil
+	}
 	if c.bound != nil {
 		return c.bound, nil
 	}
+	if c.shareable {
+		return b.sharedCTE(c)
+	}
+	return b.bindCTEBody(c)
+}
+
+// sharedCTE returns a CTEScan of c's body, binding the body at the first
+// reference. A body that reads columns of an enclosing query is not
+// shared: its value depends on where it is read.
+func (b *Binder) sharedCTE(c *cteDef) (logical.Plan, error) {
+	if c.shared == nil {
+		plan, correlated, err := b.bindNoticingOuter(func() (logical.Plan, error) { return b.bindCTEBody(c) })
+		if err != nil || correlated {
+			c.shareable = false
+			return plan, err
+		}
+		c.shared = &logical.SharedPlan{Name: c.name, Plan: plan}
+	}
+	return b.cteScan(c.shared), nil
+}
+
+// cteScan is one reference to a shared plan, with columns of its own.
+func (b *Binder) cteScan(sp *logical.SharedPlan) *logical.CTEScan {
+	body := sp.Plan.Columns()
+	cols := make([]logical.Column, len(body))
+	for i, col := range body {
+		cols[i] = b.newColumn(col.Name, col.T)
+	}
+	return &logical.CTEScan{Shared: sp, Cols: cols}
+}
+
+// bindNoticingOuter runs bind and reports whether what it bound references
+// columns of enclosing queries.
+func (b *Binder) bindNoticingOuter(bind func() (logical.Plan, error)) (logical.Plan, bool, error) {
+	if len(b.levels) == 0 {
+		p, err := bind()
+		return p, false, err
+	}
+	lv := b.levels[b.curLevel()]
+	savedOuter, savedSeen := lv.outer, lv.seen
+	lv.outer, lv.seen = nil, map[logical.ColumnID]bool{}
+	p, err := bind()
+	found := lv.outer
+	lv.outer, lv.seen = savedOuter, savedSeen
+	for _, col := range found {
+		if !lv.seen[col.ID] {
+			lv.seen[col.ID] = true
+			lv.outer = append(lv.outer, col)
+		}
+	}
+	return p, len(found) > 0, err
+}
+
+func (b *Binder) bindCTEBody(c *cteDef) (logical.Plan, error) {
 	saved := b.ctes
 	b.ctes = c.env
 	plan, _, err := b.bindSelect(c.query, nil)

@@ -17,7 +17,8 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 	defer b.popLevel()
 	var foldErr error
 	b.foldErr = &foldErr
-	defer func() { b.foldErr = nil }()
+	b.viewRefs, b.sharedViews = relationRefs(stmt.ProtoReflect()), nil
+	defer func() { b.foldErr, b.viewRefs, b.sharedViews = nil, nil, nil }()
 	plan, _, err := b.bindSelect(stmt, nil)
 	if err == nil {
 		err = foldErr
@@ -48,7 +49,7 @@ func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *
 		return b.bindSelect(u, parent)
 	}
 	if stmt.WithClause != nil {
-		if err := b.pushCTEs(stmt.WithClause, parent); err != nil {
+		if err := b.pushCTEs(stmt, parent); err != nil {
 			return nil, nil, err
 		}
 		defer func() { b.ctes = b.ctes[:len(b.ctes)-1] }()

@@ -12,6 +12,8 @@ func EstimateRows(p Plan) float64 {
 		return float64(s.NumRows())
 	case *Values:
 		return float64(len(n.Rows))
+	case *CTEScan:
+		return EstimateRows(n.Shared.Plan)
 	case *Filter:
 		rows := EstimateRows(n.Input)
 		for _, c := range SplitAnd(n.Cond) {

@@ -10,6 +10,9 @@ import (
 // only through equalities in its WHERE clause.
 func decorrelate(p logical.Plan) logical.Plan {
 	return transformUp(p, func(p logical.Plan) logical.Plan {
+		if pr, ok := p.(*logical.Project); ok {
+			return decorrelateProject(pr)
+		}
 		f, ok := p.(*logical.Filter)
 		if !ok {
 			return p
@@ -26,7 +29,9 @@ func decorrelate(p logical.Plan) logical.Plan {
 		if len(rest) == 0 {
 			return input
 		}
-		return &logical.Filter{Input: input, Cond: logical.JoinAnd(rest)}
+		want := input.Columns()
+		input, rest = decorrelateScalars(input, rest, nil)
+		return restoreOrder(&logical.Filter{Input: input, Cond: logical.JoinAnd(rest)}, want)
 	})
 }
 
@@ -47,7 +52,7 @@ func toJoin(input logical.Plan, c logical.Expr) logical.Plan {
 	}
 	switch sub.Kind {
 	case exec.ExistsSubquery:
-		inner, lkeys, rkeys, ok := splitCorrelation(sub.Plan)
+		corr, ok := splitCorrelation(sub.Plan, sub.Outer)
 		if !ok {
 			return nil
 		}
@@ -55,7 +60,7 @@ func toJoin(input logical.Plan, c logical.Expr) logical.Plan {
 		if negate {
 			kind = logical.AntiJoin
 		}
-		return &logical.Join{Kind: kind, Left: input, Right: inner, Cond: joinConds(lkeys, rkeys)}
+		return &logical.Join{Kind: kind, Left: input, Right: decorrelate(corr.inner), Cond: corr.condition()}
 	case exec.AnySubquery:
 		if sub.Op != "=" || logical.HasSubquery(sub.Test) {
 			return nil
@@ -65,33 +70,47 @@ func toJoin(input logical.Plan, c logical.Expr) logical.Plan {
 				return nil
 			}
 			col := sub.Plan.Columns()[0]
-			return &logical.Join{Kind: logical.NullAwareAntiJoin, Left: input, Right: sub.Plan,
+			return &logical.Join{Kind: logical.NullAwareAntiJoin, Left: input, Right: decorrelate(sub.Plan),
 				LeftKeys: []logical.Expr{sub.Test}, RightKeys: []logical.Expr{&logical.ColRef{Col: col}}}
 		}
-		inner, lkeys, rkeys, ok := splitCorrelation(sub.Plan)
+		corr, ok := splitCorrelation(sub.Plan, sub.Outer)
 		if !ok {
 			return nil
 		}
-		col := inner.Columns()[0]
-		lkeys = append(lkeys, sub.Test)
-		rkeys = append(rkeys, &logical.ColRef{Col: col})
-		return &logical.Join{Kind: logical.SemiJoin, Left: input, Right: inner, Cond: joinConds(lkeys, rkeys)}
+		col := corr.inner.Columns()[0]
+		corr.lkeys = append(corr.lkeys, sub.Test)
+		corr.rkeys = append(corr.rkeys, &logical.ColRef{Col: col})
+		return &logical.Join{Kind: logical.SemiJoin, Left: input, Right: decorrelate(corr.inner), Cond: corr.condition()}
 	}
 	return nil
 }
 
-func joinConds(l, r []logical.Expr) logical.Expr {
+// correlation is a subquery plan with its references to the outer query
+// taken out: equalities outer-expr = inner-expr (lkeys[i] = rkeys[i], the
+// outer side now plain column references) and other conditions reading
+// both (residual), all to be evaluated by a join instead.
+type correlation struct {
+	inner        logical.Plan
+	lkeys, rkeys []logical.Expr
+	residual     []logical.Expr
+}
+
+// condition is the join condition that replaces the correlation.
+func (c correlation) condition() logical.Expr {
 	var cs []logical.Expr
-	for i := range l {
-		cs = append(cs, eqCall(l[i], r[i]))
+	for i := range c.lkeys {
+		cs = append(cs, eqCall(c.lkeys[i], c.rkeys[i]))
 	}
-	return logical.JoinAnd(cs)
+	return logical.JoinAnd(append(cs, c.residual...))
 }
 
 // splitCorrelation finds the filter of a subquery plan (under projections)
-// and splits it into correlation equalities outer-expr = inner-expr and the
-// rest. It fails when outer references appear anywhere else.
-func splitCorrelation(p logical.Plan) (logical.Plan, []logical.Expr, []logical.Expr, bool) {
+// and splits it into correlation equalities outer-expr = inner-expr, other
+// conditions reading outer columns (residual, which a semi or anti join
+// evaluates per pair) and the rest. It fails when outer references appear
+// anywhere else, or in a condition holding a subquery.
+func splitCorrelation(p logical.Plan, outerCols []logical.Column) (correlation, bool) {
+	outer := idSet(outerCols)
 	var projs []*logical.Project
 	cur := p
 	for {
@@ -102,25 +121,25 @@ func splitCorrelation(p logical.Plan) (logical.Plan, []logical.Expr, []logical.E
 		}
 		break
 	}
-	var lkeys, rkeys []logical.Expr
+	var corr correlation
 	if f, ok := cur.(*logical.Filter); ok {
 		var rest []logical.Expr
 		for _, c := range logical.SplitAnd(f.Cond) {
-			if !hasOuter(c) {
+			if !hasOuter(c, outer) {
 				rest = append(rest, c)
 				continue
 			}
-			l, r, ok := equality(c)
-			if !ok {
-				return nil, nil, nil, false
+			if logical.HasSubquery(c) {
+				return correlation{}, false
 			}
+			l, r, ok := equality(c)
 			switch {
-			case onlyOuter(l) && !hasOuter(r) && !logical.HasSubquery(r):
-				lkeys, rkeys = append(lkeys, unOuter(l)), append(rkeys, r)
-			case onlyOuter(r) && !hasOuter(l) && !logical.HasSubquery(l):
-				lkeys, rkeys = append(lkeys, unOuter(r)), append(rkeys, l)
+			case ok && onlyOuter(l, outer) && !hasOuter(r, outer):
+				corr.lkeys, corr.rkeys = append(corr.lkeys, unOuter(l)), append(corr.rkeys, r)
+			case ok && onlyOuter(r, outer) && !hasOuter(l, outer):
+				corr.lkeys, corr.rkeys = append(corr.lkeys, unOuter(r)), append(corr.rkeys, l)
 			default:
-				return nil, nil, nil, false
+				corr.residual = append(corr.residual, unOuter(c))
 			}
 		}
 		cur = f.Input
@@ -128,50 +147,56 @@ func splitCorrelation(p logical.Plan) (logical.Plan, []logical.Expr, []logical.E
 			cur = &logical.Filter{Input: f.Input, Cond: logical.JoinAnd(rest)}
 		}
 	}
-	if planHasOuter(cur) {
-		return nil, nil, nil, false
+	if planHasOuter(cur, outer) {
+		return correlation{}, false
 	}
 	for _, pr := range projs {
 		for _, e := range pr.Exprs {
-			if hasOuter(e) {
-				return nil, nil, nil, false
+			if hasOuter(e, outer) {
+				return correlation{}, false
 			}
 		}
 	}
 	// Rebuild the projections above the stripped filter, keeping what the
-	// join keys need visible.
+	// join keys and residual conditions read visible.
+	needed := append(append([]logical.Expr{}, corr.rkeys...), corr.residual...)
 	for i := len(projs) - 1; i >= 0; i-- {
 		pr := projs[i]
 		exprs := append([]logical.Expr{}, pr.Exprs...)
 		cols := append([]logical.Column{}, pr.Cols...)
 		have := idSet(cols)
-		for _, k := range rkeys {
+		for _, k := range needed {
 			for id := range logical.ColumnsUsed(k) {
-				if !have[id] {
-					for _, c := range cur.Columns() {
-						if c.ID == id {
-							exprs = append(exprs, &logical.ColRef{Col: c})
-							cols = append(cols, c)
-							have[id] = true
-						}
+				if have[id] {
+					continue
+				}
+				for _, c := range cur.Columns() {
+					if c.ID == id {
+						exprs = append(exprs, &logical.ColRef{Col: c})
+						cols = append(cols, c)
+						have[id] = true
 					}
 				}
 			}
 		}
 		cur = &logical.Project{Input: cur, Exprs: exprs, Cols: cols}
 	}
-	return cur, lkeys, rkeys, true
+	corr.inner = cur
+	return corr, true
 }
 
-func hasOuter(e logical.Expr) bool {
+// hasOuter reports whether e reads a column of outer, directly or through a
+// subquery (a subquery correlated only with the plan e belongs to is no
+// outer reference).
+func hasOuter(e logical.Expr, outer map[logical.ColumnID]bool) bool {
 	found := false
 	logical.Walk(e, func(x logical.Expr) bool {
 		switch s := x.(type) {
 		case *logical.OuterRef:
-			found = true
+			found = outer[s.Col.ID]
 		case *logical.Subquery:
-			if len(s.Outer) > 0 {
-				found = true
+			for _, c := range s.Outer {
+				found = found || outer[c.ID]
 			}
 		}
 		return !found
@@ -179,8 +204,8 @@ func hasOuter(e logical.Expr) bool {
 	return found
 }
 
-func onlyOuter(e logical.Expr) bool {
-	return hasOuter(e) && len(logical.ColumnsUsed(e)) == 0 && !logical.HasSubquery(e)
+func onlyOuter(e logical.Expr, outer map[logical.ColumnID]bool) bool {
+	return hasOuter(e, outer) && len(logical.ColumnsUsed(e)) == 0 && !logical.HasSubquery(e)
 }
 
 // unOuter turns outer references into plain references (the expression
@@ -194,12 +219,12 @@ func unOuter(e logical.Expr) logical.Expr {
 	})
 }
 
-func planHasOuter(p logical.Plan) bool {
+func planHasOuter(p logical.Plan, outer map[logical.ColumnID]bool) bool {
 	found := false
 	var visit func(p logical.Plan)
 	visit = func(p logical.Plan) {
 		for _, e := range planExprs(p) {
-			if hasOuter(e) {
+			if hasOuter(e, outer) {
 				found = true
 			}
 		}
@@ -212,73 +237,4 @@ func planHasOuter(p logical.Plan) bool {
 }
 
 // planExprs lists the expressions a node evaluates.
-func planExprs(p logical.Plan) []logical.Expr {
-	switch n := p.(type) {
-	case *logical.Filter:
-		return []logical.Expr{n.Cond}
-	case *logical.DistinctOn:
-		return n.On
-	case *logical.Apply:
-		out := make([]logical.Expr, len(n.Outer))
-		for i, c := range n.Outer {
-			out[i] = &logical.ColRef{Col: c}
-		}
-		return out
-	case *logical.TableFunc:
-		return n.Args
-	case *logical.Project:
-		return n.Exprs
-	case *logical.ProjectSet:
-		var out []logical.Expr
-		for _, f := range n.Funcs {
-			out = append(out, f.Args...)
-		}
-		return out
-	case *logical.Join:
-		out := append(append([]logical.Expr{}, n.LeftKeys...), n.RightKeys...)
-		if n.Cond != nil {
-			out = append(out, n.Cond)
-		}
-		return out
-	case *logical.Aggregate:
-		out := append([]logical.Expr{}, n.Groups...)
-		for _, a := range n.Aggs {
-			out = append(out, a.Args...)
-			for _, k := range a.OrderBy {
-				out = append(out, k.Expr)
-			}
-			if a.Filter != nil {
-				out = append(out, a.Filter)
-			}
-		}
-		return out
-	case *logical.Values:
-		var out []logical.Expr
-		for _, r := range n.Rows {
-			out = append(out, r...)
-		}
-		return out
-	case *logical.Sort:
-		var out []logical.Expr
-		for _, k := range n.Keys {
-			out = append(out, k.Expr)
-		}
-		return out
-	case *logical.Window:
-		var out []logical.Expr
-		for _, w := range n.Funcs {
-			out = append(out, w.Args...)
-			out = append(out, w.PartitionBy...)
-			for _, k := range w.OrderBy {
-				out = append(out, k.Expr)
-			}
-		}
-		return out
-	case *logical.Series:
-		if n.Array != nil {
-			return []logical.Expr{n.Array}
-		}
-		return []logical.Expr{n.Start, n.Stop, n.Step}
-	}
-	return nil
-}
+func planExprs(p logical.Plan) []logical.Expr { return logical.PlanExprs(p) }

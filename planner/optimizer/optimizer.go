@@ -25,6 +25,7 @@ func (r ruleFunc) Apply(p logical.Plan) logical.Plan { return r.f(p) }
 // Rules returns the default rule list in the order it runs.
 func Rules() []Rule {
 	return []Rule{
+		ruleFunc{"factor_or_conditions", factorOrs},
 		ruleFunc{"decorrelate_subqueries", decorrelate},
 		ruleFunc{"push_down_filter", pushDownFilters},
 		ruleFunc{"reorder_joins", reorderJoins},
@@ -46,7 +47,87 @@ func Optimize(p logical.Plan, disabled map[string]bool) (logical.Plan, error) {
 			return nil, sqlerr.New(sqlerr.Internal, "optimizer rule %s changed the plan's output columns", r.Name())
 		}
 	}
+	if err := optimizeSubqueries(p, disabled); err != nil {
+		return nil, err
+	}
+	if err := optimizeShared(p, disabled); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// optimizeSubqueries optimizes the plans of the subqueries that stay
+// expressions (uncorrelated ones, and those decorrelation left alone):
+// without it a subquery's FROM list of several tables ran as a cross
+// product (TPC-H q11's HAVING threshold). The rules treat the subquery's
+// outer references as constants. The plans are replaced in place: the
+// Subquery nodes belong to this statement's plan alone.
+func optimizeSubqueries(p logical.Plan, disabled map[string]bool) error {
+	var firstErr error
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		for _, e := range planExprs(p) {
+			logical.Walk(e, func(x logical.Expr) bool {
+				sub, ok := x.(*logical.Subquery)
+				if !ok || firstErr != nil {
+					return firstErr == nil
+				}
+				opt, err := Optimize(sub.Plan, disabled)
+				if err != nil {
+					firstErr = err
+					return false
+				}
+				sub.Plan = opt
+				return true
+			})
+		}
+		for _, c := range p.Children() {
+			visit(c)
+		}
+	}
+	visit(p)
+	return firstErr
+}
+
+// optimizeShared optimizes, once each, the bodies of the shared WITH
+// queries p reads (in its nodes, its subqueries and other shared bodies):
+// the rules never enter them from a CTEScan.
+func optimizeShared(p logical.Plan, disabled map[string]bool) error {
+	var firstErr error
+	forEachCTEScan(p, func(s *logical.CTEScan) {
+		sp := s.Shared
+		if sp.Optimized || firstErr != nil {
+			return
+		}
+		sp.Optimized = true
+		body, err := Optimize(sp.Plan, disabled)
+		if err != nil {
+			firstErr = err
+			return
+		}
+		sp.Plan = body
+	})
+	return firstErr
+}
+
+// forEachCTEScan calls f on every CTEScan under p, looking into subquery
+// plans too.
+func forEachCTEScan(p logical.Plan, f func(*logical.CTEScan)) {
+	if s, ok := p.(*logical.CTEScan); ok {
+		f(s)
+		forEachCTEScan(s.Shared.Plan, f)
+	}
+	for _, e := range planExprs(p) {
+		logical.Walk(e, func(x logical.Expr) bool {
+			if sub, ok := x.(*logical.Subquery); ok {
+				forEachCTEScan(sub.Plan, f)
+			}
+			return true
+		})
+	}
+	for _, c := range p.Children() {
+		forEachCTEScan(c, f)
+	}
 }
 
 func sameColumns(a, b []logical.Column) bool {

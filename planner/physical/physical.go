@@ -28,6 +28,7 @@ type Builder struct {
 
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }
+	shared    map[*logical.SharedPlan]*exec.SharedResult
 }
 
 // NewBuilder returns a builder for one statement.
@@ -248,6 +249,12 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		return &exec.RecursiveUnion{Env: b.Env, Anchor: anchor, Recursive: rec, Work: n.Work.Table, Distinct: n.Distinct, Out: ArrowSchema(n.Cols), Types: columnTypes(n.Cols)}, nil
 	case *logical.WorkScan:
 		return &exec.WorkScan{Table: n.Work.Table, Out: ArrowSchema(n.Cols)}, nil
+	case *logical.CTEScan:
+		src, err := b.sharedResult(n.Shared)
+		if err != nil {
+			return nil, err
+		}
+		return &exec.SharedScan{Source: src, Out: ArrowSchema(n.Cols)}, nil
 	}
 	return nil, sqlerr.New(sqlerr.Internal, "physical: unsupported plan node %T", p)
 }
@@ -432,4 +439,23 @@ func columnTypes(cols []logical.Column) []types.T {
 
 func relabel(op exec.Operator, out *arrow.Schema) exec.Operator {
 	return &exec.UnionAll{Inputs: []exec.Operator{op}, Out: out}
+}
+
+// sharedResult builds a shared WITH query's body once per statement, for
+// all its references.
+func (b *Builder) sharedResult(sp *logical.SharedPlan) (*exec.SharedResult, error) {
+	if src, ok := b.shared[sp]; ok {
+		return src, nil
+	}
+	body, err := b.Build(sp.Plan)
+	if err != nil {
+		return nil, err
+	}
+	src := &exec.SharedResult{Name: sp.Name, Input: body}
+	if b.shared == nil {
+		b.shared = map[*logical.SharedPlan]*exec.SharedResult{}
+	}
+	b.shared[sp] = src
+	b.releasers = append(b.releasers, src)
+	return src, nil
 }
