@@ -27,6 +27,7 @@ type Builder struct {
 
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }
+	estimates *logical.Estimator // for build sides; see estimateRows
 }
 
 // NewBuilder returns a builder for one statement.
