@@ -244,8 +244,12 @@ func joinCard(j *Join, l, r Card) Card {
 		both.Cols[id] = cs
 	}
 	sel := 1.0
-	for i := range j.LeftKeys {
-		sel *= EquiJoinSelectivity(j.LeftKeys[i], j.RightKeys[i], both)
+	if ks, ok := KeyJoinSelectivity(j.Left, j.Right, j.LeftKeys, j.RightKeys); ok && len(j.LeftKeys) > 0 {
+		sel = ks
+	} else {
+		for i := range j.LeftKeys {
+			sel *= EquiJoinSelectivity(j.LeftKeys[i], j.RightKeys[i], both)
+		}
 	}
 	if j.Cond != nil {
 		for _, c := range SplitAnd(j.Cond) {
@@ -425,4 +429,73 @@ func callSelectivity(x *Call, c Card) float64 {
 // eqConstColumnOp is eqConstColumn for any operator name.
 func eqConstColumnOp(x *Call) (ColumnID, bool) {
 	return eqConstColumn(&Call{Name: "=", Args: x.Args})
+}
+
+// KeyJoinSelectivity is the selectivity of the equalities lkeys[i] =
+// rkeys[i] between inputs l and r when the columns of one side hold a
+// unique key of the table under it: each row of the other side then meets
+// at most one of that table's rows, and (as a foreign key would make sure)
+// about one, so the join keeps 1/rows-of-that-table of the cross product.
+// Multiplying the equalities' own selectivities instead would treat
+// columns of one key as independent and, for TPC-H's lineitem-partsupp
+// join on (partkey, suppkey), estimate 2,469 rows where there are 600,572.
+// ok is false when neither side's columns cover a unique key.
+func KeyJoinSelectivity(l, r Plan, lkeys, rkeys []Expr) (sel float64, ok bool) {
+	lids, rids := map[ColumnID]bool{}, map[ColumnID]bool{}
+	for i := range lkeys {
+		li, lok := lkeys[i].(*ColRef)
+		ri, rok := rkeys[i].(*ColRef)
+		if !lok || !rok || li.Col.T.Kind != ri.Col.T.Kind {
+			return 0, false
+		}
+		lids[li.Col.ID], rids[ri.Col.ID] = true, true
+	}
+	rows := 0.0
+	if n, ok := uniqueKeyRows(r, rids); ok {
+		rows = n
+	}
+	if n, ok := uniqueKeyRows(l, lids); ok {
+		rows = max(rows, n)
+	}
+	if rows == 0 {
+		return 0, false
+	}
+	return 1 / rows, true
+}
+
+// uniqueKeyRows reports whether the columns ids of p hold a unique key of
+// the table p filters, and that table's row count.
+func uniqueKeyRows(p Plan, ids map[ColumnID]bool) (float64, bool) {
+	for {
+		f, ok := p.(*Filter)
+		if !ok {
+			break
+		}
+		p = f.Input
+	}
+	sc, ok := p.(*Scan)
+	if !ok {
+		return 0, false
+	}
+	held := map[int]bool{}
+	for i, c := range sc.Cols {
+		if ids[c.ID] {
+			held[sc.Ords[i]] = true
+		}
+	}
+	for _, k := range sc.Table.Keys {
+		if k.NonUnique || len(k.Columns) == 0 {
+			continue
+		}
+		covered := true
+		for _, ord := range k.Columns {
+			covered = covered && held[ord]
+		}
+		if covered {
+			snap := sc.Table.Snapshot()
+			defer snap.Release()
+			return max(float64(snap.NumRows()), 1), true
+		}
+	}
+	return 0, false
 }

@@ -68,7 +68,63 @@ func newJoinGraph(leaves []logical.Plan, exprs []logical.Expr) *joinGraph {
 		gc.sel = logical.Selectivity(e, all)
 		g.conds = append(g.conds, gc)
 	}
+	g.applyKeySelectivity(owner)
 	return g
+}
+
+// applyKeySelectivity replaces the product of the selectivities of the
+// equalities between two inputs by logical.KeyJoinSelectivity where one
+// side's columns hold a unique key (the columns of a composite key are
+// not independent).
+func (g *joinGraph) applyKeySelectivity(owner map[logical.ColumnID]int) {
+	type pair struct{ a, b int }
+	byPair := map[pair][]int{}
+	for i, c := range g.conds {
+		l, r, ok := equality(c.expr)
+		if !ok || !c.edge() || c.leaves.size() != 2 {
+			continue
+		}
+		lc, lok := l.(*logical.ColRef)
+		rc, rok := r.(*logical.ColRef)
+		if !lok || !rok {
+			continue
+		}
+		a, b := owner[lc.Col.ID], owner[rc.Col.ID]
+		if a > b {
+			a, b = b, a
+		}
+		byPair[pair{a, b}] = append(byPair[pair{a, b}], i)
+	}
+	for p, idx := range byPair {
+		var akeys, bkeys []logical.Expr
+		for _, i := range idx {
+			l, r, _ := equality(g.conds[i].expr)
+			if lc := l.(*logical.ColRef); g.ownerIs(lc.Col.ID, p.a) {
+				akeys, bkeys = append(akeys, l), append(bkeys, r)
+			} else {
+				akeys, bkeys = append(akeys, r), append(bkeys, l)
+			}
+		}
+		sel, ok := logical.KeyJoinSelectivity(g.leaves[p.a], g.leaves[p.b], akeys, bkeys)
+		if !ok {
+			continue
+		}
+		for n, i := range idx {
+			g.conds[i].sel = 1
+			if n == 0 {
+				g.conds[i].sel = sel
+			}
+		}
+	}
+}
+
+func (g *joinGraph) ownerIs(id logical.ColumnID, leaf int) bool {
+	for _, c := range g.leaves[leaf].Columns() {
+		if c.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // rowsOf estimates the rows of joining the inputs in s: the product of

@@ -68,7 +68,7 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 	}
 	out := ArrowSchema(outCols)
 	if len(lkeys) == 0 {
-		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: out}
+		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: out, EstRows: b.estimateRows(n)}
 		b.releasers = append(b.releasers, j)
 		return j, nil
 	}
@@ -80,7 +80,7 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 	if err != nil {
 		return nil, err
 	}
-	j := &exec.HashJoin{Env: b.Env, Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out}
+	j := &exec.HashJoin{Env: b.Env, Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out, EstRows: b.estimateRows(n)}
 	b.releasers = append(b.releasers, j)
 	return j, nil
 }
