@@ -30,9 +30,18 @@ func (s *Session) vacuum(st *pg.VacuumStmt) (*Result, error) {
 		}
 		tables = append(tables, t)
 	}
+	analyze := !st.IsVacuumcmd || hasDefElem(st.Options, "analyze")
 	for _, t := range tables {
 		if err := s.compact(t); err != nil {
 			return nil, err
+		}
+		if analyze {
+			// statistics for the planner: kept in memory on the table
+			// (not stored), taken again by the planner when the row
+			// count drifts
+			snap := t.Snapshot()
+			t.Analyze(snap)
+			snap.Release()
 		}
 	}
 	if st.IsVacuumcmd {
@@ -72,4 +81,14 @@ func (s *Session) compact(t *catalog.Table) error {
 	}
 	t.Replace(parts)
 	return nil
+}
+
+// hasDefElem reports whether a statement's option list names opt.
+func hasDefElem(opts []*pg.Node, opt string) bool {
+	for _, o := range opts {
+		if d := o.GetDefElem(); d != nil && d.Defname == opt {
+			return true
+		}
+	}
+	return false
 }

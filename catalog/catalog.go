@@ -53,6 +53,7 @@ type Table struct {
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference
 	data   atomic.Pointer[Snapshot]
+	stats  atomic.Pointer[TableStats] // see Stats
 }
 
 // View is a stored query.

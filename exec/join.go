@@ -118,7 +118,10 @@ type HashJoin struct {
 	ProbeKeys, BuildKeys []Expr
 	Extra                Expr // over probe columns followed by build columns
 	Out                  *arrow.Schema
-	cache                buildCache
+	// EstRows is the planner's estimate of the output rows, shown by
+	// EXPLAIN (0: none).
+	EstRows float64
+	cache   buildCache
 }
 
 func (j *HashJoin) Schema() *arrow.Schema { return j.Out }
@@ -138,7 +141,15 @@ func (j *HashJoin) Explain() string {
 	if j.Extra != nil {
 		s += " filter " + j.Extra.String()
 	}
-	return s
+	return s + estimateNote(j.EstRows)
+}
+
+// estimateNote renders a planner's row estimate for EXPLAIN.
+func estimateNote(rows float64) string {
+	if rows <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (est. rows=%.0f)", rows)
 }
 
 // Release frees the cached build side.
@@ -452,6 +463,7 @@ type NestedLoopJoin struct {
 	Left, Right Operator
 	Cond        Expr
 	Out         *arrow.Schema
+	EstRows     float64 // the planner's estimate, for EXPLAIN
 	cache       buildCache
 }
 
@@ -468,7 +480,7 @@ func (j *NestedLoopJoin) Explain() string {
 	if j.Cond != nil {
 		s += " on " + j.Cond.String()
 	}
-	return s
+	return s + estimateNote(j.EstRows)
 }
 
 // Release frees the materialized right side.

@@ -4,13 +4,14 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 )
 
-// reorderJoins rebuilds every tree of inner joins greedily: it starts from
-// the smallest input and keeps adding the smallest input that an equality
-// condition connects to what is already joined, so that a FROM list written
-// in any order (SQLite's corpus joins up to 64 tables) never builds a cross
-// product that a later condition would have avoided. Each condition is
-// placed at the first join where all its columns are available. It runs
-// after push_down_filter, so conditions on one input already sit there.
+// reorderJoins rebuilds every tree of inner joins in the order the
+// cardinality estimates make cheapest (joinorder.go): a FROM list written
+// in any order never builds a cross product that a later condition would
+// have avoided, nor a many-to-many intermediate that another order avoids.
+// Each condition is placed at the first join where all its columns are
+// available. It runs after push_down_filter, so conditions on one input
+// already sit there. Beyond 64 inputs it falls back to greedyJoin (SQLite's
+// corpus joins up to 64 tables).
 func reorderJoins(p logical.Plan) logical.Plan {
 	j, ok := p.(*logical.Join)
 	if !ok || j.Kind != logical.InnerJoin || len(j.LeftKeys) > 0 {
@@ -33,7 +34,11 @@ func reorderJoins(p logical.Plan) logical.Plan {
 	if len(leaves) < 3 {
 		return &logical.Join{Kind: logical.InnerJoin, Left: leaves[0], Right: leaves[1], Cond: logical.JoinAnd(conds)}
 	}
-	return restoreOrder(greedyJoin(leaves, conds), j.Columns())
+	if len(leaves) > 64 {
+		return restoreOrder(greedyJoin(leaves, conds), j.Columns())
+	}
+	g := newJoinGraph(leaves, conds)
+	return restoreOrder(g.plan(g.orderJoins()), j.Columns())
 }
 
 func flattenInner(p logical.Plan, leaves *[]logical.Plan, conds *[]logical.Expr) {

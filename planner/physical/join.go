@@ -16,10 +16,11 @@ var joinKinds = map[logical.JoinKind]exec.JoinKind{
 
 func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
 	// A right join is a left join with the inputs swapped; an inner join
-	// builds its hash table on the smaller input. Either way the output
-	// columns are put back in (left, right) order by a projection.
+	// builds its hash table on the input with fewer estimated rows (table
+	// statistics, see logical.EstimateCard). Either way the output columns
+	// are put back in (left, right) order by a projection.
 	swap := n.Kind == logical.RightJoin ||
-		(n.Kind == logical.InnerJoin && logical.EstimateRows(n.Left) < logical.EstimateRows(n.Right))
+		(n.Kind == logical.InnerJoin && b.estimateRows(n.Left) < b.estimateRows(n.Right))
 	if !swap {
 		return b.buildJoinOrdered(n, n.Left, n.Right, n.LeftKeys, n.RightKeys, n.Kind)
 	}
@@ -67,7 +68,7 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 	}
 	out := ArrowSchema(outCols)
 	if len(lkeys) == 0 {
-		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: out}
+		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: out, EstRows: b.estimateRows(n)}
 		b.releasers = append(b.releasers, j)
 		return j, nil
 	}
@@ -79,7 +80,16 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 	if err != nil {
 		return nil, err
 	}
-	j := &exec.HashJoin{Env: b.Env, Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out}
+	j := &exec.HashJoin{Env: b.Env, Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out, EstRows: b.estimateRows(n)}
 	b.releasers = append(b.releasers, j)
 	return j, nil
+}
+
+// estimateRows is p's estimated row count, remembered for the statement so
+// that a deep join tree is estimated once, not once per join.
+func (b *Builder) estimateRows(p logical.Plan) float64 {
+	if b.estimates == nil {
+		b.estimates = logical.NewEstimator()
+	}
+	return b.estimates.Rows(p)
 }

@@ -29,6 +29,7 @@ type Builder struct {
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }
 	shared    map[*logical.SharedPlan]*exec.SharedResult
+	estimates *logical.Estimator // for build sides; see estimateRows
 }
 
 // NewBuilder returns a builder for one statement.
