@@ -43,3 +43,19 @@ func BenchmarkWindowRunningSum(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) { benchQuery(b, setup, c.sql) })
 	}
 }
+
+// BenchmarkStrings measures LIKE, substr and upper over 2,000,000 text
+// values (the shape of a TPC-H or ClickBench string filter).
+func BenchmarkStrings(b *testing.B) {
+	const setup = "CREATE TABLE t (s text); INSERT INTO t SELECT 'Customer#' || (g::bigint * 7919 % 1000003)::text || '-é' FROM generate_series(1, 2000000) g"
+	for _, c := range []struct{ name, sql string }{
+		{"like-contains", "SELECT count(*) FROM t WHERE s LIKE '%99%'"},
+		{"like-prefix", "SELECT count(*) FROM t WHERE s LIKE 'Customer#12%'"},
+		{"like-general", "SELECT count(*) FROM t WHERE s LIKE '%9_9%é'"},
+		{"ilike", "SELECT count(*) FROM t WHERE s ILIKE '%mer#99%'"},
+		{"substr-group", "SELECT substr(s, 10, 2), count(*) FROM t GROUP BY 1"},
+		{"length-upper-concat", "SELECT max(length(upper(s) || 'x')) FROM t"},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchQuery(b, setup, c.sql) })
+	}
+}
