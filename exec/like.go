@@ -2,6 +2,7 @@ package exec
 
 import (
 	"bytes"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -312,7 +313,7 @@ func appendLower(dst, s []byte) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			return append(dst, bytes.ToLower(s[i:])...)
+			return appendMapped(dst, s[i:], unicode.ToLower)
 		}
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'

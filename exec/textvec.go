@@ -1,8 +1,8 @@
 package exec
 
 import (
-	"bytes"
 	"math"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -148,9 +148,9 @@ func textKernel(ret types.T, rows Kernel, f func(dst, s []byte) []byte) Kernel {
 	}
 }
 
-// asciiLower and asciiUpper change ASCII bytes by themselves and the rest
-// of the value, from its first non-ASCII byte, through Unicode's mappings
-// (as strings.ToLower and strings.ToUpper).
+// asciiLower and asciiUpper change ASCII bytes by themselves and other
+// characters through Unicode's mappings, as strings.ToLower and
+// strings.ToUpper do, appending to dst without allocating.
 func asciiLower(dst, s []byte) []byte {
 	return appendLower(dst, s)
 }
@@ -159,12 +159,26 @@ func asciiUpper(dst, s []byte) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			return append(dst, bytes.ToUpper(s[i:])...)
+			return appendMapped(dst, s[i:], unicode.ToUpper)
 		}
 		if 'a' <= c && c <= 'z' {
 			c -= 'a' - 'A'
 		}
 		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendMapped appends s with f applied to every character (an invalid
+// byte reads as U+FFFD, as in bytes.Map).
+func appendMapped(dst, s []byte, f func(rune) rune) []byte {
+	for len(s) > 0 {
+		r, size := rune(s[0]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(s)
+		}
+		dst = utf8.AppendRune(dst, f(r))
+		s = s[size:]
 	}
 	return dst
 }
@@ -242,7 +256,12 @@ func substrBytes(s []byte, start, end int64) []byte {
 // skipChars returns the byte position k characters after pos (or the end).
 func skipChars(s []byte, pos int, k int64) int {
 	for ; k > 0 && pos < len(s); k-- {
-		pos += charLen(s[pos:])
+		if s[pos] < utf8.RuneSelf {
+			pos++
+			continue
+		}
+		_, size := utf8.DecodeRune(s[pos:])
+		pos += size
 	}
 	return pos
 }
