@@ -346,3 +346,63 @@ func TestLoadProgress(t *testing.T) {
 		t.Errorf("a new statement starts from zero: %d, %d", rows, bytes)
 	}
 }
+
+// TestCopyTypedFields loads fields in plain spellings (parsed straight
+// into the column builders) and in others (blanks, exponents, rounding,
+// quotes, multi-byte text: the general conversion) and checks both give
+// what casting the same text gives; bad values still name their line and
+// column.
+func TestCopyTypedFields(t *testing.T) {
+	dir := t.TempDir()
+	data := "1|12.34|1996-03-13|N|TRUCK|plain comment|9000000000|1.5\n" +
+		"-2| 7 |2000-02-29| |é日|\"quoted|with bar\"|-1|-0.25e1\n" +
+		"+3|1e2|1970-01-01|R|ab  |\"\"||\n" +
+		"0004|-0.005|0001-01-01|A|日本語|ünïcode ok|0|3\n" +
+		"5|99999999999.995|9999-12-31|FF|x|t|12|nan\n" +
+		"6|.5|1899-12-31|o|MAIL |tail  |7|1e3\n" +
+		"|||||||\n"
+	if err := os.WriteFile(filepath.Join(dir, "typed.tbl"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	const cols = "(a int, n numeric(15,2), d date, c char(2), v varchar(6), x text, b bigint, f float8)"
+	mustExec(t, s, "CREATE TABLE fast "+cols)
+	mustExec(t, s, "COPY fast FROM 'typed.tbl' (FORMAT csv, DELIMITER '|')")
+	mustExec(t, s, "CREATE TABLE raw (a text, n text, d text, c text, v text, x text, b text, f text)")
+	mustExec(t, s, "COPY raw FROM 'typed.tbl' (FORMAT csv, DELIMITER '|')")
+	mustExec(t, s, "CREATE TABLE ref "+cols)
+	mustExec(t, s, "INSERT INTO ref SELECT a::int, n::numeric(15,2), d::date, c::char(2), v::varchar(6), x, b::bigint, f::float8 FROM raw")
+	const q = "SELECT a, n, d, c, octet_length(c), v, x, b, f FROM %s ORDER BY a NULLS LAST"
+	got, want := rows(t, s, fmt.Sprintf(q, "fast")), rows(t, s, fmt.Sprintf(q, "ref"))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(got) != 7 {
+		t.Errorf("COPY gave\n%s\ncasts give\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range []struct{ line, code, detail string }{
+		{"7|100000000000000|2000-01-01|a|b|c|1|1\n", sqlerr.NumericOutOfRange, "line 1, column n"},
+		{"7|1|2000-01-01|abc|b|c|1|1\n", sqlerr.StringTooLong, "line 1, column c"},
+		{"7|1|2000-01-01|a|abcdefg|c|1|1\n", sqlerr.StringTooLong, "line 1, column v"},
+		{"1|1|2000-01-01|a|b|c|1|1\n2147483648|1|2000-01-01|a|b|c|1|1\n", sqlerr.NumericOutOfRange, "line 2, column a"},
+		{"7|1|2000-02-30|a|b|c|1|1\n", "22008", "line 1, column d"},
+		{"7|1|2000-01-01|a|b|c|1|one\n", sqlerr.InvalidText, "line 1, column f"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "bad.tbl"), []byte(c.line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Exec(context.Background(), "COPY fast FROM 'bad.tbl' (FORMAT csv, DELIMITER '|')")
+		var e *sqlerr.Error
+		if !errors.As(err, &e) {
+			t.Errorf("%q: got %v, want SQLSTATE %s", c.line, err, c.code)
+		} else if e.Code != c.code || !strings.Contains(e.Detail, c.detail) {
+			t.Errorf("%q: got %v (detail %q), want SQLSTATE %s naming %q", c.line, err, e.Detail, c.code, c.detail)
+		}
+	}
+	if got := rows(t, s, "SELECT count(*) FROM fast"); got[0] != "7" {
+		t.Errorf("a failed COPY changed the table: %v", got)
+	}
+}
