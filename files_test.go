@@ -406,3 +406,53 @@ func TestCopyTypedFields(t *testing.T) {
 		t.Errorf("a failed COPY changed the table: %v", got)
 	}
 }
+
+// TestReadCSVColumns reads a CSV file with the columns and types given
+// (columns => 'name type, …'), as INSERT … SELECT and CREATE TABLE AS use
+// it to load typed tables: values are cast as an INSERT casts them.
+func TestReadCSVColumns(t *testing.T) {
+	dir := t.TempDir()
+	data := "k|amount|day|code|note\n1|2.345|1996-03-13|ab|xyz\n|0.5|2000-02-29||\n"
+	if err := os.WriteFile(filepath.Join(dir, "t.tbl"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	const read = "read_csv('t.tbl', delimiter => '|', columns => '%s')"
+	typed := fmt.Sprintf(read, "k int, amount numeric(15,2), day date, code char(4), note varchar(5)")
+	mustExec(t, s, "CREATE TABLE c AS SELECT * FROM "+typed)
+	mustExec(t, s, "CREATE TABLE i (k int, amount numeric(15,2), day date, code char(4), note varchar(5))")
+	mustExec(t, s, "INSERT INTO i SELECT * FROM "+typed)
+	for _, table := range []string{"c", "i"} {
+		got := rows(t, s, "SELECT k, amount, day - DATE '1996-01-01', '<' || code || '>', octet_length(code), note FROM "+table+" ORDER BY k")
+		want := []string{"1|2.35|72|<ab>|4|xyz", "NULL|0.50|1520|NULL|NULL|NULL"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: got %v, want %v", table, got, want)
+		}
+	}
+	got := rows(t, s, "SELECT data_type, numeric_scale, character_maximum_length FROM information_schema.columns WHERE table_name = 'c' ORDER BY ordinal_position")
+	if want := "integer|0|NULL numeric|2|NULL date|NULL|NULL character|NULL|4 character varying|NULL|5"; strings.Join(got, " ") != want {
+		t.Errorf("CREATE TABLE AS types: %v, want %s", got, want)
+	}
+	for _, c := range []struct{ columns, code string }{
+		{"k int, amount text, day text, code text, note varchar(2)", sqlerr.StringTooLong},
+		{"k int, amount int, day text, code text, note text", sqlerr.InvalidText},
+		{"k int primary key, amount text, day text, code text, note text", sqlerr.InvalidParameter},
+		{"k int); DROP TABLE c; --", sqlerr.InvalidParameter},
+		{"k nosuchtype", sqlerr.UndefinedObject},
+	} {
+		_, err := s.Exec(context.Background(), "SELECT * FROM "+fmt.Sprintf(read, c.columns))
+		var e *sqlerr.Error
+		if !errors.As(err, &e) || e.Code != c.code {
+			t.Errorf("columns %q: got %v, want SQLSTATE %s", c.columns, err, c.code)
+		}
+	}
+	if got := rows(t, s, "SELECT count(*) FROM c"); got[0] != "2" {
+		t.Errorf("table c: %v", got)
+	}
+}
