@@ -27,9 +27,9 @@ type CopyIn struct {
 	builders []array.Builder
 	recs     []arrow.Record
 	rows     int
-	row      []types.Datum   // scratch for AddRow
-	rest     []int           // table columns not among targets
-	fast     []fieldAppender // per target: parses plain text into its builder
+	row      []types.Datum           // scratch for AddRow
+	rest     []int                   // table columns not among targets
+	fast     []copyfmt.FieldAppender // per target: parses plain text into its builder
 }
 
 // BeginCopyIn starts COPY table [(columns)] FROM STDIN.
@@ -68,9 +68,9 @@ func (c *CopyIn) newBuilders() {
 	for i, col := range c.table.Columns {
 		c.builders[i] = array.NewBuilder(c.s.db.opts.Mem, col.Type.Arrow())
 	}
-	c.fast = make([]fieldAppender, len(c.targets))
+	c.fast = make([]copyfmt.FieldAppender, len(c.targets))
 	for k, i := range c.targets {
-		c.fast[k] = newFieldAppender(c.table.Columns[i].Type, c.builders[i])
+		c.fast[k] = copyfmt.NewFieldAppender(c.table.Columns[i].Type, c.builders[i])
 	}
 }
 

@@ -3,9 +3,11 @@ package binder
 import (
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/datafile"
+	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/parser"
@@ -105,28 +107,38 @@ func csvOptions(format string, fc *pg.FuncCall) (o datafile.CSVOptions, columns 
 }
 
 // typedCSVScan reads CSV files as the columns => 'name type, …' option
-// says (a CREATE TABLE column list): every field as text, then cast to its
-// column's type as an INSERT's value is (a value too long for varchar(n)
-// is an error, char(n) is padded), so no types are guessed from a sample.
+// says (a CREATE TABLE column list): each field is parsed as COPY parses
+// it, to its column's type as an INSERT's value is cast (a value too long
+// for varchar(n) is an error, char(n) is padded), so no types are guessed
+// from a sample.
 func (b *Binder) typedCSVScan(paths []string, opts datafile.CSVOptions, columns *pg.NamedArgExpr) (logical.Plan, error) {
 	names, typs, err := b.columnList(columns.Arg.GetAConst().GetSval().Sval, columns.Location)
 	if err != nil {
 		return nil, err
 	}
-	src := &datafile.Source{Format: "csv", Paths: paths, Header: !opts.NoHeader, Comma: ',', Null: opts.Null, Names: names}
+	src := &datafile.Source{Format: "csv", Paths: paths, Header: !opts.NoHeader, Comma: ',', Null: opts.Null,
+		Names: names, Types: typs, Typed: true, Convert: convertText(typs)}
 	if opts.Delimiter != 0 {
 		src.Comma = opts.Delimiter
 	}
 	scan := &logical.FileScan{Source: src}
-	proj := &logical.Project{Input: scan}
 	for i, name := range names {
-		src.Types = append(src.Types, types.TextT)
-		col := b.newColumn(name, types.TextT)
-		scan.Cols, scan.Ords = append(scan.Cols, col), append(scan.Ords, i)
-		proj.Exprs = append(proj.Exprs, &logical.Cast{Arg: &logical.ColRef{Col: col}, To: typs[i]})
-		proj.Cols = append(proj.Cols, b.newColumn(name, typs[i]))
+		scan.Cols, scan.Ords = append(scan.Cols, b.newColumn(name, typs[i])), append(scan.Ords, i)
 	}
-	return proj, nil
+	return scan, nil
+}
+
+// convertText casts a field's text to column col's type as an INSERT's
+// value is cast, and appends it.
+func convertText(typs []types.T) func(col int, text []byte, b array.Builder) error {
+	return func(col int, text []byte, b array.Builder) error {
+		v, err := exec.CastDatumIn(string(text), types.TextT, typs[col], false, nil)
+		if err != nil {
+			return err
+		}
+		exec.AppendDatum(b, v)
+		return nil
+	}
 }
 
 // columnList parses 'name type, …' as the column list of a CREATE TABLE:

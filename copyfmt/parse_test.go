@@ -1,4 +1,4 @@
-package weft
+package copyfmt
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package weft
+package copyfmt
 
 import (
 	"strconv"
@@ -10,17 +10,17 @@ import (
 	"github.com/weftdb/weft/sql/types"
 )
 
-// A fieldAppender parses one COPY field's text straight into its column's
+// A FieldAppender parses one COPY field's text straight into its column's
 // builder: no string and no boxed value per field. It handles the plain
 // spellings (digits, YYYY-MM-DD, text that fits) and reports false, having
 // appended nothing, for everything else, which takes the general
 // conversion with its checks and error messages (blanks around a number,
 // special values, overflow, a value too long).
-type fieldAppender func(f []byte) bool
+type FieldAppender func(f []byte) bool
 
-// newFieldAppender returns the fast appender for a column of type t
+// NewFieldAppender returns the fast appender for a column of type t
 // filled through b, or nil when the type has none.
-func newFieldAppender(t types.T, b array.Builder) fieldAppender {
+func NewFieldAppender(t types.T, b array.Builder) FieldAppender {
 	switch bb := b.(type) {
 	case *array.Int16Builder:
 		return intAppender(t, func(v int64) { bb.Append(int16(v)) })
@@ -64,7 +64,7 @@ func newFieldAppender(t types.T, b array.Builder) fieldAppender {
 	return nil
 }
 
-func intAppender(t types.T, appendInt func(int64)) fieldAppender {
+func intAppender(t types.T, appendInt func(int64)) FieldAppender {
 	if !t.IsInteger() {
 		return nil
 	}
@@ -80,7 +80,7 @@ func intAppender(t types.T, appendInt func(int64)) fieldAppender {
 
 // stringAppender appends text as it is, varchar(n) when it fits, and
 // char(n) padded with blanks to n characters.
-func stringAppender(t types.T, b *array.StringBuilder) fieldAppender {
+func stringAppender(t types.T, b *array.StringBuilder) FieldAppender {
 	switch {
 	case t.Kind == types.Text || t.Len <= 0 && (t.Kind == types.Varchar || t.Kind == types.Char):
 		return func(f []byte) bool {
