@@ -67,9 +67,9 @@ func frameSpans(fr Frame, peer []int, keys []types.Datum, desc bool) (lo, hi []i
 			}
 			switch {
 			case fr.Rows:
-				l = clampPos(int64(i)+off, n)
+				l = clampPos(satAdd(int64(i), off), n)
 			case fr.Groups:
-				g := int64(peer[i]) + off
+				g := satAdd(int64(peer[i]), off)
 				switch {
 				case g < 0:
 					l = 0
@@ -94,9 +94,9 @@ func frameSpans(fr Frame, peer []int, keys []types.Datum, desc bool) (lo, hi []i
 			}
 			switch {
 			case fr.Rows:
-				h = clampPos(int64(i)+off+1, n)
+				h = clampPos(satAdd(satAdd(int64(i), off), 1), n)
 			case fr.Groups:
-				g := int64(peer[i]) + off
+				g := satAdd(int64(peer[i]), off)
 				switch {
 				case g < 0:
 					h = 0
@@ -116,6 +116,18 @@ func frameSpans(fr Frame, peer []int, keys []types.Datum, desc bool) (lo, hi []i
 		lo[i], hi[i] = l, max(h, l)
 	}
 	return lo, hi
+}
+
+// satAdd adds without wrapping: offsets may be as large as int64 allows.
+func satAdd(a, b int64) int64 {
+	s := a + b
+	switch {
+	case b > 0 && s < a:
+		return math.MaxInt64
+	case b < 0 && s > a:
+		return math.MinInt64
+	}
+	return s
 }
 
 func clampPos(p int64, n int) int {
