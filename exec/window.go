@@ -281,7 +281,8 @@ func evalPartition(ec *EvalContext, f WindowFunc, rows, peer []int, keys []types
 var windowOnlyFrame = map[string]bool{"first_value": true, "last_value": true, "nth_value": true}
 
 // frameRoutines are the aggregates fastFrameAggregate may compute itself.
-var frameRoutines = map[string]bool{"count": true, "min": true, "max": true, "sum": true, "avg": true}
+var frameRoutines = map[string]bool{"count": true, "min": true, "max": true, "sum": true, "avg": true,
+	"bool_and": true, "bool_or": true, "every": true}
 
 // aggregateFrame runs an aggregate's accumulator over the frame's rows.
 func aggregateFrame(ec *EvalContext, f WindowFunc, args []arrow.Array, idx []int) (types.Datum, error) {

@@ -213,6 +213,13 @@ func fastFrameAggregate(f WindowFunc, args []arrow.Array, rows, lo, hi []int, ou
 	case "min", "max":
 		minMaxFrames(f, args, rows, lo, hi, out)
 		return true, nil
+	case "bool_and", "every", "bool_or":
+		b, ok := args[0].(*array.Boolean)
+		if !ok || len(args) != 1 {
+			return false, nil
+		}
+		boolFrames(f.Name == "bool_or", b, rows, lo, hi, out)
+		return true, nil
 	case "sum", "avg":
 		if len(args) != 1 {
 			return false, nil
@@ -240,6 +247,33 @@ func countFrames(args []arrow.Array, rows, lo, hi []int, out []types.Datum) {
 	}
 	for i, r := range rows {
 		out[r] = prefix[hi[i]] - prefix[lo[i]]
+	}
+}
+
+// boolFrames computes bool_and (every) or bool_or from prefix counts of
+// true and false values: NULL for a frame without either.
+func boolFrames(or bool, arg *array.Boolean, rows, lo, hi []int, out []types.Datum) {
+	trues, falses := make([]int32, len(rows)+1), make([]int32, len(rows)+1)
+	for p, r := range rows {
+		trues[p+1], falses[p+1] = trues[p], falses[p]
+		switch {
+		case arg.IsNull(r):
+		case arg.Value(r):
+			trues[p+1]++
+		default:
+			falses[p+1]++
+		}
+	}
+	for i, r := range rows {
+		t, f := trues[hi[i]]-trues[lo[i]], falses[hi[i]]-falses[lo[i]]
+		switch {
+		case t+f == 0:
+			out[r] = nil
+		case or:
+			out[r] = t > 0
+		default:
+			out[r] = f == 0
+		}
 	}
 }
 

@@ -129,6 +129,7 @@ func TestFrameAggregatesMatchNaive(t *testing.T) {
 			}
 		}
 		checkFrameAggregates(t, name, ints, floats, rows, lo, hi)
+		checkBoolFrames(t, name, mem, rng, rows, lo, hi)
 		ints.Release()
 		floats.Release()
 		ib.Release()
@@ -216,4 +217,43 @@ func bigSum(vs []int64) *big.Rat {
 		total.Add(total, new(big.Rat).SetInt64(v))
 	}
 	return total
+}
+
+// checkBoolFrames compares bool_and and bool_or over the frames with a
+// plain scan of each frame.
+func checkBoolFrames(t *testing.T, name string, mem memory.Allocator, rng *rand.Rand, rows, lo, hi []int) {
+	t.Helper()
+	bb := array.NewBooleanBuilder(mem)
+	defer bb.Release()
+	for range rows {
+		if rng.Intn(4) == 0 {
+			bb.AppendNull()
+		} else {
+			bb.Append(rng.Intn(3) > 0)
+		}
+	}
+	arr := bb.NewBooleanArray()
+	defer arr.Release()
+	for _, or := range []bool{false, true} {
+		got := make([]types.Datum, len(rows))
+		boolFrames(or, arr, rows, lo, hi, got)
+		for i := range rows {
+			var want types.Datum
+			for p := lo[i]; p < hi[i]; p++ {
+				if arr.IsNull(p) {
+					continue
+				}
+				if want == nil {
+					want = arr.Value(p)
+				} else if or {
+					want = want.(bool) || arr.Value(p)
+				} else {
+					want = want.(bool) && arr.Value(p)
+				}
+			}
+			if got[i] != want {
+				t.Fatalf("%s: bool (or %v) row %d over [%d,%d): got %v, want %v", name, or, i, lo[i], hi[i], got[i], want)
+			}
+		}
+	}
 }
