@@ -3,7 +3,6 @@ package weft
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -28,8 +27,9 @@ type CopyIn struct {
 	builders []array.Builder
 	recs     []arrow.Record
 	rows     int
-	row      []types.Datum // scratch for AddRow
-	rest     []int         // table columns not among targets
+	row      []types.Datum           // scratch for AddRow
+	rest     []int                   // table columns not among targets
+	fast     []copyfmt.FieldAppender // per target: parses plain text into its builder
 }
 
 // BeginCopyIn starts COPY table [(columns)] FROM STDIN.
@@ -68,6 +68,10 @@ func (c *CopyIn) newBuilders() {
 	for i, col := range c.table.Columns {
 		c.builders[i] = array.NewBuilder(c.s.db.opts.Mem, col.Type.Arrow())
 	}
+	c.fast = make([]copyfmt.FieldAppender, len(c.targets))
+	for k, i := range c.targets {
+		c.fast[k] = copyfmt.NewFieldAppender(c.table.Columns[i].Type, c.builders[i])
+	}
 }
 
 // AddText adds a row of text fields (nil: NULL), converted to the columns'
@@ -76,23 +80,57 @@ func (c *CopyIn) newBuilders() {
 // failed row leaves the COPY unusable: the caller aborts it.
 func (c *CopyIn) AddText(fields []*string, file string, line int) error {
 	if len(fields) != len(c.targets) {
-		return sqlerr.New(sqlerr.BadCopyFileFormat, "%s: %d fields, expected %d", copyfmt.Position(file, line), len(fields), len(c.targets))
+		return c.fieldCountError(len(fields), file, line)
 	}
 	for k, f := range fields {
-		b := c.builders[c.targets[k]]
 		if f == nil {
-			b.AppendNull()
+			c.builders[c.targets[k]].AppendNull()
 			continue
 		}
-		if appendTextFast(b, c.Columns[k].Type, *f) {
-			continue
+		if err := c.appendField(k, []byte(*f), file, line); err != nil {
+			return err
 		}
-		v, err := exec.CastDatumIn(*f, types.TextT, c.Columns[k].Type, false, c.s.zone)
-		if err != nil {
-			return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, copyfmt.Position(file, line), c.Columns[k].Name, *f))
-		}
-		exec.AppendDatum(b, v)
 	}
+	return c.endRow()
+}
+
+// AddFields is AddText for fields read by copyfmt.Reader.ReadFields.
+func (c *CopyIn) AddFields(fields []copyfmt.Field, file string, line int) error {
+	if len(fields) != len(c.targets) {
+		return c.fieldCountError(len(fields), file, line)
+	}
+	for k, f := range fields {
+		if f.Null {
+			c.builders[c.targets[k]].AppendNull()
+			continue
+		}
+		if err := c.appendField(k, f.Value, file, line); err != nil {
+			return err
+		}
+	}
+	return c.endRow()
+}
+
+func (c *CopyIn) fieldCountError(n int, file string, line int) error {
+	return sqlerr.New(sqlerr.BadCopyFileFormat, "%s: %d fields, expected %d", copyfmt.Position(file, line), n, len(c.targets))
+}
+
+// appendField converts field k's text: plain spellings straight into the
+// builder, anything else through the cast an INSERT makes.
+func (c *CopyIn) appendField(k int, f []byte, file string, line int) error {
+	if fast := c.fast[k]; fast != nil && fast(f) {
+		return nil
+	}
+	v, err := exec.CastDatumIn(string(f), types.TextT, c.Columns[k].Type, false, c.s.zone)
+	if err != nil {
+		return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, copyfmt.Position(file, line), c.Columns[k].Name, f))
+	}
+	exec.AppendDatum(c.builders[c.targets[k]], v)
+	return nil
+}
+
+// endRow fills the columns the COPY leaves out and flushes a full batch.
+func (c *CopyIn) endRow() error {
 	for _, i := range c.untargeted() {
 		c.builders[i].AppendNull()
 	}
@@ -118,50 +156,6 @@ func (c *CopyIn) untargeted() []int {
 		}
 	}
 	return c.rest
-}
-
-// appendTextFast appends the common plain forms of integers, floats and
-// unbounded text without boxing a datum; anything else (whitespace,
-// special values, errors) reports false for the general path.
-func appendTextFast(b array.Builder, t types.T, s string) bool {
-	switch t.Kind {
-	case types.Int2, types.Int4, types.Int8:
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || !types.IntFits(t, v) {
-			return false
-		}
-		switch bb := b.(type) {
-		case *array.Int16Builder:
-			bb.Append(int16(v))
-		case *array.Int32Builder:
-			bb.Append(int32(v))
-		case *array.Int64Builder:
-			bb.Append(v)
-		default:
-			return false
-		}
-		return true
-	case types.Float8:
-		if strings.Trim(s, "0123456789.eE+-") != "" || s == "" {
-			return false
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return false
-		}
-		bb, ok := b.(*array.Float64Builder)
-		if ok {
-			bb.Append(v)
-		}
-		return ok
-	case types.Text:
-		bb, ok := b.(*array.StringBuilder)
-		if ok {
-			bb.Append(s)
-		}
-		return ok
-	}
-	return false
 }
 
 // AddRow adds a row of typed values in the COPY's column order.

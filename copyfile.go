@@ -98,7 +98,7 @@ func copyDelimitedFile(ctx context.Context, in *CopyIn, path string, o copyfmt.O
 				return err
 			}
 		}
-		fields, line, err := r.Read()
+		fields, line, err := r.ReadFields()
 		if err == io.EOF {
 			return nil
 		}
@@ -108,7 +108,7 @@ func copyDelimitedFile(ctx context.Context, in *CopyIn, path string, o copyfmt.O
 			}
 			return sqlerr.New(sqlerr.IOError, "could not read file %s: %v", name, err)
 		}
-		if err := in.AddText(fields, name, line); err != nil {
+		if err := in.AddFields(fields, name, line); err != nil {
 			return err
 		}
 		prog.Rows.Add(1)

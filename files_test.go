@@ -346,3 +346,113 @@ func TestLoadProgress(t *testing.T) {
 		t.Errorf("a new statement starts from zero: %d, %d", rows, bytes)
 	}
 }
+
+// TestCopyTypedFields loads fields in plain spellings (parsed straight
+// into the column builders) and in others (blanks, exponents, rounding,
+// quotes, multi-byte text: the general conversion) and checks both give
+// what casting the same text gives; bad values still name their line and
+// column.
+func TestCopyTypedFields(t *testing.T) {
+	dir := t.TempDir()
+	data := "1|12.34|1996-03-13|N|TRUCK|plain comment|9000000000|1.5\n" +
+		"-2| 7 |2000-02-29| |é日|\"quoted|with bar\"|-1|-0.25e1\n" +
+		"+3|1e2|1970-01-01|R|ab  |\"\"||\n" +
+		"0004|-0.005|0001-01-01|A|日本語|ünïcode ok|0|3\n" +
+		"5|99999999999.995|9999-12-31|FF|x|t|12|nan\n" +
+		"6|.5|1899-12-31|o|MAIL |tail  |7|1e3\n" +
+		"|||||||\n"
+	if err := os.WriteFile(filepath.Join(dir, "typed.tbl"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	const cols = "(a int, n numeric(15,2), d date, c char(2), v varchar(6), x text, b bigint, f float8)"
+	mustExec(t, s, "CREATE TABLE fast "+cols)
+	mustExec(t, s, "COPY fast FROM 'typed.tbl' (FORMAT csv, DELIMITER '|')")
+	mustExec(t, s, "CREATE TABLE raw (a text, n text, d text, c text, v text, x text, b text, f text)")
+	mustExec(t, s, "COPY raw FROM 'typed.tbl' (FORMAT csv, DELIMITER '|')")
+	mustExec(t, s, "CREATE TABLE ref "+cols)
+	mustExec(t, s, "INSERT INTO ref SELECT a::int, n::numeric(15,2), d::date, c::char(2), v::varchar(6), x, b::bigint, f::float8 FROM raw")
+	const q = "SELECT a, n, d, c, octet_length(c), v, x, b, f FROM %s ORDER BY a NULLS LAST"
+	got, want := rows(t, s, fmt.Sprintf(q, "fast")), rows(t, s, fmt.Sprintf(q, "ref"))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(got) != 7 {
+		t.Errorf("COPY gave\n%s\ncasts give\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, c := range []struct{ line, code, detail string }{
+		{"7|100000000000000|2000-01-01|a|b|c|1|1\n", sqlerr.NumericOutOfRange, "line 1, column n"},
+		{"7|1|2000-01-01|abc|b|c|1|1\n", sqlerr.StringTooLong, "line 1, column c"},
+		{"7|1|2000-01-01|a|abcdefg|c|1|1\n", sqlerr.StringTooLong, "line 1, column v"},
+		{"1|1|2000-01-01|a|b|c|1|1\n2147483648|1|2000-01-01|a|b|c|1|1\n", sqlerr.NumericOutOfRange, "line 2, column a"},
+		{"7|1|2000-02-30|a|b|c|1|1\n", "22008", "line 1, column d"},
+		{"7|1|2000-01-01|a|b|c|1|one\n", sqlerr.InvalidText, "line 1, column f"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "bad.tbl"), []byte(c.line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Exec(context.Background(), "COPY fast FROM 'bad.tbl' (FORMAT csv, DELIMITER '|')")
+		var e *sqlerr.Error
+		if !errors.As(err, &e) {
+			t.Errorf("%q: got %v, want SQLSTATE %s", c.line, err, c.code)
+		} else if e.Code != c.code || !strings.Contains(e.Detail, c.detail) {
+			t.Errorf("%q: got %v (detail %q), want SQLSTATE %s naming %q", c.line, err, e.Detail, c.code, c.detail)
+		}
+	}
+	if got := rows(t, s, "SELECT count(*) FROM fast"); got[0] != "7" {
+		t.Errorf("a failed COPY changed the table: %v", got)
+	}
+}
+
+// TestReadCSVColumns reads a CSV file with the columns and types given
+// (columns => 'name type, …'), as INSERT … SELECT and CREATE TABLE AS use
+// it to load typed tables: values are cast as an INSERT casts them.
+func TestReadCSVColumns(t *testing.T) {
+	dir := t.TempDir()
+	data := "k|amount|day|code|note\n1|2.345|1996-03-13|ab|xyz\n|0.5|2000-02-29||\n"
+	if err := os.WriteFile(filepath.Join(dir, "t.tbl"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := weft.Open(weft.Options{FilesDir: dir, Mem: mem, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	s := db.NewSession()
+	const read = "read_csv('t.tbl', delimiter => '|', columns => '%s')"
+	typed := fmt.Sprintf(read, "k int, amount numeric(15,2), day date, code char(4), note varchar(5)")
+	mustExec(t, s, "CREATE TABLE c AS SELECT * FROM "+typed)
+	mustExec(t, s, "CREATE TABLE i (k int, amount numeric(15,2), day date, code char(4), note varchar(5))")
+	mustExec(t, s, "INSERT INTO i SELECT * FROM "+typed)
+	for _, table := range []string{"c", "i"} {
+		got := rows(t, s, "SELECT k, amount, day - DATE '1996-01-01', '<' || code || '>', octet_length(code), note FROM "+table+" ORDER BY k")
+		want := []string{"1|2.35|72|<ab>|4|xyz", "NULL|0.50|1520|NULL|NULL|NULL"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: got %v, want %v", table, got, want)
+		}
+	}
+	got := rows(t, s, "SELECT data_type, numeric_scale, character_maximum_length FROM information_schema.columns WHERE table_name = 'c' ORDER BY ordinal_position")
+	if want := "integer|0|NULL numeric|2|NULL date|NULL|NULL character|NULL|4 character varying|NULL|5"; strings.Join(got, " ") != want {
+		t.Errorf("CREATE TABLE AS types: %v, want %s", got, want)
+	}
+	for _, c := range []struct{ columns, code string }{
+		{"k int, amount text, day text, code text, note varchar(2)", sqlerr.StringTooLong},
+		{"k int, amount int, day text, code text, note text", sqlerr.InvalidText},
+		{"k int primary key, amount text, day text, code text, note text", sqlerr.InvalidParameter},
+		{"k int); DROP TABLE c; --", sqlerr.InvalidParameter},
+		{"k nosuchtype", sqlerr.UndefinedObject},
+	} {
+		_, err := s.Exec(context.Background(), "SELECT * FROM "+fmt.Sprintf(read, c.columns))
+		var e *sqlerr.Error
+		if !errors.As(err, &e) || e.Code != c.code {
+			t.Errorf("columns %q: got %v, want SQLSTATE %s", c.columns, err, c.code)
+		}
+	}
+	if got := rows(t, s, "SELECT count(*) FROM c"); got[0] != "2" {
+		t.Errorf("table c: %v", got)
+	}
+}

@@ -144,3 +144,45 @@ func BenchmarkKeyedInsert(b *testing.B) {
 		})
 	}
 }
+
+// lineitemDDL is TPC-H's lineitem with the spec's types.
+const lineitemDDL = `CREATE TABLE lineitem (l_orderkey integer NOT NULL, l_partkey integer NOT NULL,
+	l_suppkey integer NOT NULL, l_linenumber integer NOT NULL, l_quantity numeric(15,2) NOT NULL,
+	l_extendedprice numeric(15,2) NOT NULL, l_discount numeric(15,2) NOT NULL, l_tax numeric(15,2) NOT NULL,
+	l_returnflag char(1) NOT NULL, l_linestatus char(1) NOT NULL, l_shipdate date NOT NULL,
+	l_commitdate date NOT NULL, l_receiptdate date NOT NULL, l_shipinstruct char(25) NOT NULL,
+	l_shipmode char(10) NOT NULL, l_comment varchar(44) NOT NULL)`
+
+// BenchmarkCopyLineitem measures COPY … (FORMAT csv, DELIMITER '|') of
+// 200,000 rows shaped like TPC-H's lineitem into an in-memory table.
+func BenchmarkCopyLineitem(b *testing.B) {
+	const n = 200_000
+	var sb strings.Builder
+	modes := []string{"TRUCK", "MAIL", "REG AIR", "AIR", "FOB", "RAIL", "SHIP"}
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "%d|%d|%d|%d|%d|%d.%02d|0.%02d|0.0%d|%c|%c|199%d-0%d-1%d|199%d-0%d-2%d|199%d-1%d-0%d|DELIVER IN PERSON|%s|regular courts above the %d\n",
+			i/4+1, i*7%200000+1, i%10000+1, i%4+1, i%50+1, i*13%100000, i%100, i%11, i%9,
+			"NRA"[i%3], "OF"[i%2], i%8, i%9+1, i%9, i%7, i%9+1, i%8, i%6, i%3, i%9+1, modes[i%7], i)
+	}
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lineitem.csv"), []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	db, err := weft.Open(weft.Options{DataDir: ":memory:", FilesDir: dir, Mem: memory.NewGoAllocator()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s := db.NewSession()
+	if _, err := s.Exec(context.Background(), lineitemDDL); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(sb.Len()))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.Exec(context.Background(), "TRUNCATE lineitem; COPY lineitem FROM 'lineitem.csv' (FORMAT csv, DELIMITER '|')"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+}

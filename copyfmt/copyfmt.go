@@ -81,11 +81,24 @@ func ParseOptions(st *pg.CopyStmt, formats ...string) (Options, error) {
 
 // Reader reads rows of text or CSV COPY data.
 type Reader struct {
-	fields  []*string
 	r       *bufio.Reader
 	o       Options
 	line    int // lines read so far
 	started bool
+
+	fields []Field   // the row ReadFields returns
+	spans  [][2]int  // each field's bytes in arena (CSV's and escapes' slow path)
+	nulls  []bool    // per span: NULL
+	arena  []byte    // unescaped or unquoted field bytes
+	long   []byte    // a line longer than the read buffer, or a CSV record over several lines
+	strs   []*string // the row Read returns
+}
+
+// Field is one field of a row: its bytes, valid until the next read, or
+// NULL.
+type Field struct {
+	Value []byte
+	Null  bool
 }
 
 // NewReader reads COPY data in o's format (text or csv) from r.
@@ -97,6 +110,25 @@ func NewReader(r io.Reader, o Options) *Reader {
 // on; io.EOF after the last row (or the end marker \.). The slice is
 // reused by the next Read.
 func (r *Reader) Read() ([]*string, int, error) {
+	fields, line, err := r.ReadFields()
+	if err != nil {
+		return nil, line, err
+	}
+	r.strs = r.strs[:0]
+	for _, f := range fields {
+		if f.Null {
+			r.strs = append(r.strs, nil)
+			continue
+		}
+		v := string(f.Value)
+		r.strs = append(r.strs, &v)
+	}
+	return r.strs, line, nil
+}
+
+// ReadFields is Read without a string per field: the fields' bytes point
+// into the reader's buffers and stay valid until the next read.
+func (r *Reader) ReadFields() ([]Field, int, error) {
 	for {
 		fields, line, err := r.readRow()
 		if err != nil {
@@ -112,47 +144,62 @@ func (r *Reader) Read() ([]*string, int, error) {
 	}
 }
 
-func (r *Reader) readLine() (string, error) {
-	s, err := r.r.ReadString('\n')
-	if err == io.EOF && s != "" {
+// readLine returns the next line without its line break; it points into
+// the read buffer (or r.long) and is valid until the next read.
+func (r *Reader) readLine() ([]byte, error) {
+	s, err := r.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		r.long = append(r.long[:0], s...)
+		for err == bufio.ErrBufferFull {
+			s, err = r.r.ReadSlice('\n')
+			r.long = append(r.long, s...)
+		}
+		s = r.long
+	}
+	if err == io.EOF && len(s) > 0 {
 		err = nil
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	r.line++
-	s = strings.TrimSuffix(s, "\n")
-	return strings.TrimSuffix(s, "\r"), nil
+	s = bytes.TrimSuffix(s, []byte("\n"))
+	return bytes.TrimSuffix(s, []byte("\r")), nil
 }
 
-func (r *Reader) readRow() ([]*string, int, error) {
-	for {
-		s, err := r.readLine()
-		if err != nil {
-			return nil, r.line, err
-		}
-		if s == `\.` {
-			return nil, r.line, io.EOF
-		}
-		if r.o.Format == "csv" {
-			return r.csvRow(s)
-		}
-		return r.textRow(s), r.line, nil
+func (r *Reader) readRow() ([]Field, int, error) {
+	s, err := r.readLine()
+	if err != nil {
+		return nil, r.line, err
 	}
+	if len(s) == 2 && s[0] == '\\' && s[1] == '.' {
+		return nil, r.line, io.EOF
+	}
+	if r.o.Format == "csv" {
+		return r.csvRow(s)
+	}
+	return r.textRow(s), r.line, nil
 }
 
 // textRow splits a text-format line at unescaped delimiters.
-func (r *Reader) textRow(s string) []*string {
+func (r *Reader) textRow(s []byte) []Field {
 	fields := r.fields[:0]
-	defer func() { r.fields = fields }()
+	r.arena = r.arena[:0]
+	if cap(r.arena) < len(s) {
+		r.arena = make([]byte, 0, 2*len(s)) // unescaping never grows a value
+	}
 	start := 0
-	add := func(raw string) {
-		if raw == r.o.Null {
-			fields = append(fields, nil)
-			return
+	add := func(raw []byte) {
+		switch {
+		case string(raw) == r.o.Null:
+			fields = append(fields, Field{Null: true})
+		case bytes.IndexByte(raw, '\\') < 0:
+			fields = append(fields, Field{Value: raw})
+		default:
+			from := len(r.arena)
+			r.arena = appendUnescaped(r.arena, raw)
+			fields = append(fields, Field{Value: r.arena[from:len(r.arena):len(r.arena)]})
 		}
-		v := Unescape(raw)
-		fields = append(fields, &v)
 	}
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -164,58 +211,98 @@ func (r *Reader) textRow(s string) []*string {
 		}
 	}
 	add(s[start:])
+	r.fields = fields
 	return fields
 }
 
-// csvRow parses a CSV record that starts with line s (and may continue on
-// later lines inside quotes).
-func (r *Reader) csvRow(s string) ([]*string, int, error) {
-	first := r.line
+// csvRow parses a CSV record that starts with line s. Fields without a
+// quote are the line's own bytes; at the first quote the record is parsed
+// again byte by byte (it may go on over later lines inside quotes).
+func (r *Reader) csvRow(s []byte) ([]Field, int, error) {
 	fields := r.fields[:0]
-	defer func() { r.fields = fields }()
-	var cur strings.Builder
-	quoted, inQuotes := false, false
-	finish := func() {
-		v := cur.String()
-		if !quoted && v == r.o.Null {
-			fields = append(fields, nil)
-		} else {
-			fields = append(fields, &v)
+	for pos := 0; ; {
+		rest := s[pos:]
+		end := bytes.IndexByte(rest, r.o.Delimiter)
+		if end < 0 {
+			end = len(rest)
 		}
-		cur.Reset()
-		quoted = false
+		f := rest[:end]
+		if bytes.IndexByte(f, '"') >= 0 {
+			return r.csvQuotedRow(s)
+		}
+		fields = append(fields, Field{Value: f, Null: string(f) == r.o.Null})
+		if end == len(rest) {
+			r.fields = fields
+			return fields, r.line, nil
+		}
+		pos += end + 1
 	}
+}
+
+// csvQuotedRow parses a CSV record with quotes, reading more lines while a
+// quoted field is open.
+func (r *Reader) csvQuotedRow(s []byte) ([]Field, int, error) {
+	first := r.line
+	record := append(r.long[:0:0], s...) // s may live in the read buffer
 	for {
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			switch {
-			case inQuotes && c == '"' && i+1 < len(s) && s[i+1] == '"':
-				cur.WriteByte('"')
-				i++
-			case inQuotes && c == '"':
-				inQuotes = false
-			case inQuotes:
-				cur.WriteByte(c)
-			case c == '"':
-				inQuotes, quoted = true, true
-			case c == r.o.Delimiter:
-				finish()
-			default:
-				cur.WriteByte(c)
-			}
+		done, err := r.splitQuoted(record)
+		if err != nil {
+			return nil, first, err
 		}
-		if !inQuotes {
-			finish()
-			return fields, first, nil
+		if done {
+			break
 		}
 		// a quoted field goes on past the line end
-		cur.WriteByte('\n')
 		next, err := r.readLine()
 		if err != nil {
 			return nil, first, sqlerr.New(sqlerr.BadCopyFileFormat, "unterminated CSV quoted field starting on line %d", first)
 		}
-		s = next
+		record = append(append(record, '\n'), next...)
 	}
+	fields := r.fields[:0]
+	for k, sp := range r.spans {
+		fields = append(fields, Field{Value: r.arena[sp[0]:sp[1]:sp[1]], Null: r.nulls[k]})
+	}
+	r.fields = fields
+	return fields, first, nil
+}
+
+// splitQuoted splits a whole CSV record into r.spans over r.arena; done is
+// false when the record ends inside quotes.
+func (r *Reader) splitQuoted(s []byte) (done bool, err error) {
+	r.arena, r.spans, r.nulls = r.arena[:0], r.spans[:0], r.nulls[:0]
+	start := 0
+	quoted, inQuotes := false, false
+	finish := func() {
+		v := r.arena[start:]
+		r.spans = append(r.spans, [2]int{start, len(r.arena)})
+		r.nulls = append(r.nulls, !quoted && string(v) == r.o.Null)
+		start = len(r.arena)
+		quoted = false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inQuotes && c == '"' && i+1 < len(s) && s[i+1] == '"':
+			r.arena = append(r.arena, '"')
+			i++
+		case inQuotes && c == '"':
+			inQuotes = false
+		case inQuotes:
+			r.arena = append(r.arena, c)
+		case c == '"':
+			inQuotes, quoted = true, true
+		case c == r.o.Delimiter:
+			finish()
+		default:
+			r.arena = append(r.arena, c)
+		}
+	}
+	if inQuotes {
+		return false, nil
+	}
+	finish()
+	return true, nil
 }
 
 // Unescape undoes text format's backslash escapes.
@@ -223,31 +310,34 @@ func Unescape(s string) string {
 	if !strings.Contains(s, `\`) {
 		return s
 	}
-	var sb strings.Builder
+	return string(appendUnescaped(nil, []byte(s)))
+}
+
+func appendUnescaped(dst, s []byte) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] != '\\' || i+1 == len(s) {
-			sb.WriteByte(s[i])
+			dst = append(dst, s[i])
 			continue
 		}
 		i++
 		switch s[i] {
 		case 'n':
-			sb.WriteByte('\n')
+			dst = append(dst, '\n')
 		case 't':
-			sb.WriteByte('\t')
+			dst = append(dst, '\t')
 		case 'r':
-			sb.WriteByte('\r')
+			dst = append(dst, '\r')
 		case 'b':
-			sb.WriteByte('\b')
+			dst = append(dst, '\b')
 		case 'f':
-			sb.WriteByte('\f')
+			dst = append(dst, '\f')
 		case 'v':
-			sb.WriteByte('\v')
+			dst = append(dst, '\v')
 		default:
-			sb.WriteByte(s[i])
+			dst = append(dst, s[i])
 		}
 	}
-	return sb.String()
+	return dst
 }
 
 // AppendRow appends one row (nil fields are NULL) as a line in o's format.

@@ -40,6 +40,11 @@ type Source struct {
 	Header bool // CSV: the first line names the columns
 	Comma  rune
 	Null   string // CSV: the spelling of NULL (besides an empty field)
+	// Typed marks CSV columns whose types were given, not inferred: each
+	// field is parsed as COPY parses it, and Convert appends what the
+	// plain parsers leave (with the checks and errors of a cast).
+	Typed   bool
+	Convert func(col int, text []byte, b array.Builder) error
 }
 
 // CSVOptions are read_csv's options; the zero value means a header line,
@@ -341,6 +346,9 @@ func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int, pd *P
 	schema := s.Schema()
 	switch s.Format {
 	case "csv":
+		if s.Typed {
+			return s.openTypedCSV(ctx, mem, path, pd)
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, bad(path, err)

@@ -30,10 +30,10 @@ func s1(name string, f func(string) types.Datum, ret types.T) *ScalarDef {
 func stringFunctions() []*ScalarDef {
 	return []*ScalarDef{
 		overloads("length",
-			s1("length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+			vecSig("length", []types.T{textT}, int4T, charLength, charLengthKernel),
 			sig("length", []types.T{types.ByteaT}, int4T, byteLength)),
-		s1("char_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
-		s1("character_length", func(s string) types.Datum { return int64(utf8.RuneCountInString(s)) }, int4T),
+		vecSig("char_length", []types.T{textT}, int4T, charLength, charLengthKernel),
+		vecSig("character_length", []types.T{textT}, int4T, charLength, charLengthKernel),
 		overloads("octet_length",
 			// char(n) counts its padding, as PostgreSQL's bpcharoctetlen
 			sig("octet_length", []types.T{{Kind: types.Char}}, int4T, func(ds []types.Datum) (types.Datum, error) {
@@ -41,8 +41,8 @@ func stringFunctions() []*ScalarDef {
 			}),
 			s1("octet_length", func(s string) types.Datum { return int64(len(s)) }, int4T),
 			sig("octet_length", []types.T{types.ByteaT}, int4T, byteLength)),
-		s1("lower", func(s string) types.Datum { return strings.ToLower(s) }, textT),
-		s1("upper", func(s string) types.Datum { return strings.ToUpper(s) }, textT),
+		vecSig("lower", []types.T{textT}, textT, func(ds []types.Datum) (types.Datum, error) { return strings.ToLower(ds[0].(string)), nil }, mapText(asciiLower)),
+		vecSig("upper", []types.T{textT}, textT, func(ds []types.Datum) (types.Datum, error) { return strings.ToUpper(ds[0].(string)), nil }, mapText(asciiUpper)),
 		s1("reverse", func(s string) types.Datum {
 			r := []rune(s)
 			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
@@ -63,11 +63,11 @@ func stringFunctions() []*ScalarDef {
 			return string(rune(ds[0].(int64))), nil
 		}),
 		overloads("substr",
-			sig("substr", []types.T{textT, int4T, int4T}, textT, substr),
-			sig("substr", []types.T{textT, int4T}, textT, substr)),
+			vecSig("substr", []types.T{textT, int4T, int4T}, textT, substr, substrKernel),
+			vecSig("substr", []types.T{textT, int4T}, textT, substr, substrKernel)),
 		overloads("substring",
-			sig("substring", []types.T{textT, int4T, int4T}, textT, substr),
-			sig("substring", []types.T{textT, int4T}, textT, substr)),
+			vecSig("substring", []types.T{textT, int4T, int4T}, textT, substr, substrKernel),
+			vecSig("substring", []types.T{textT, int4T}, textT, substr, substrKernel)),
 		sig("strpos", []types.T{textT, textT}, int4T, position),
 		// The grammar turns position(needle IN haystack) into
 		// position(haystack, needle), the same order as strpos.
@@ -151,10 +151,15 @@ func stringFunctions() []*ScalarDef {
 			}
 			return strings.Repeat(ds[0].(string), n), nil
 		}),
+		sig("like_escape", []types.T{textT, textT}, textT, likeEscape),
 		sig("starts_with", []types.T{textT, textT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
 			return strings.HasPrefix(ds[0].(string), ds[1].(string)), nil
 		}),
 	}
+}
+
+func charLength(ds []types.Datum) (types.Datum, error) {
+	return int64(utf8.RuneCountInString(ds[0].(string))), nil
 }
 
 func initcap(s string) types.Datum {
@@ -331,47 +336,6 @@ func (c *patternCache) get(key string, build func() (*regexp.Regexp, error)) (*r
 	return re, nil
 }
 
-// likeToRegexp translates a LIKE pattern (escape character \) to a regexp.
-func likeToRegexp(p string, ci bool) (*regexp.Regexp, error) {
-	var sb strings.Builder
-	sb.WriteString("(?s)^")
-	if ci {
-		sb.WriteString("(?i)")
-	}
-	rs := []rune(p)
-	for i := 0; i < len(rs); i++ {
-		switch r := rs[i]; r {
-		case '%':
-			sb.WriteString(".*")
-		case '_':
-			sb.WriteString(".")
-		case '\\':
-			if i+1 >= len(rs) {
-				return nil, sqlerr.New("22025", "LIKE pattern must not end with escape character")
-			}
-			i++
-			sb.WriteString(regexp.QuoteMeta(string(rs[i])))
-		default:
-			sb.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	sb.WriteString("$")
-	return regexp.Compile(sb.String())
-}
-
-// LikeKernel implements [NOT] LIKE / ILIKE.
-func LikeKernel(ci, negate bool) Kernel {
-	cache := &patternCache{}
-	return rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
-		p := ds[1].(string)
-		re, err := cache.get(p, func() (*regexp.Regexp, error) { return likeToRegexp(p, ci) })
-		if err != nil {
-			return nil, err
-		}
-		return re.MatchString(ds[0].(string)) != negate, nil
-	})
-}
-
 // RegexKernel implements ~, ~*, !~ and !~*.
 func RegexKernel(ci, negate bool) Kernel {
 	cache := &patternCache{}
@@ -412,12 +376,12 @@ func ByteaConcatKernel() Kernel {
 }
 
 func ConcatKernel() Kernel {
-	return rowKernel(textT, func(ds []types.Datum) (types.Datum, error) {
+	return concatTextKernel(rowKernel(textT, func(ds []types.Datum) (types.Datum, error) {
 		if err := checkConcatLength(len(ds[0].(string)), len(ds[1].(string))); err != nil {
 			return nil, err
 		}
 		return ds[0].(string) + ds[1].(string), nil
-	})
+	}))
 }
 
 // translate replaces each character of from found in s by the character at

@@ -239,6 +239,12 @@ func ConstArray(mem memory.Allocator, t types.T, d types.Datum, n int) arrow.Arr
 			}
 			return makeArray(t.Arrow(), n, nil, buf, 0)
 		}
+	case string:
+		if t.Arrow().ID() == arrow.STRING {
+			if arr := constText(mem, t, v, n); arr != nil {
+				return arr
+			}
+		}
 	}
 	b := array.NewBuilder(mem, t.Arrow())
 	defer b.Release()

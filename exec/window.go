@@ -2,12 +2,10 @@ package exec
 
 import (
 	"context"
-	"math/big"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -23,9 +21,10 @@ const (
 	UnboundedFollowing
 )
 
-// Frame is a window frame: ROWS or RANGE between two bounds.
+// Frame is a window frame: ROWS, GROUPS or RANGE (neither flag) between
+// two bounds.
 type Frame struct {
-	Rows                   bool
+	Rows, Groups           bool
 	Start, End             FrameBound
 	StartOffset, EndOffset int64
 }
@@ -194,6 +193,7 @@ func evalPartition(ec *EvalContext, f WindowFunc, rows, peer []int, keys []types
 		}
 		return nil
 	case "rank", "dense_rank", "percent_rank", "cume_dist":
+		_, peerEnd := peerSpans(peer)
 		rank := 1
 		for i, r := range rows {
 			if i > 0 && peer[i] != peer[i-1] {
@@ -211,11 +211,7 @@ func evalPartition(ec *EvalContext, f WindowFunc, rows, peer []int, keys []types
 					out[r] = float64(rank-1) / float64(n-1)
 				}
 			case "cume_dist":
-				last := i
-				for last+1 < n && peer[last+1] == peer[i] {
-					last++
-				}
-				out[r] = float64(last+1) / float64(n)
+				out[r] = float64(peerEnd[i]) / float64(n)
 			}
 		}
 		return nil
@@ -251,34 +247,42 @@ func evalPartition(ec *EvalContext, f WindowFunc, rows, peer []int, keys []types
 		}
 		return nil
 	}
-	generic := f.NewAcc != nil && !frameRoutines[f.Name]
+	desc := len(f.OrderBy) > 0 && f.OrderBy[0].Desc
+	lo, hi := frameSpans(f.Frame, peer, keys, desc)
+	if frameRoutines[f.Name] {
+		done, err := fastFrameAggregate(f, args, rows, lo, hi, out)
+		if done || err != nil {
+			return err
+		}
+	}
+	generic := f.NewAcc != nil && !windowOnlyFrame[f.Name]
 	prevLo, prevHi := -1, -1
 	var prev types.Datum
 	for i, r := range rows {
-		lo, hi := frameBounds(f.Frame, i, peer, n, len(f.OrderBy) > 0)
-		if keys != nil {
-			lo, hi = rangeOffsetBounds(f.Frame, i, keys, f.OrderBy[0].Desc, lo, hi)
-		}
 		var v types.Datum
 		var err error
 		switch {
-		case generic && lo == prevLo && hi == prevHi:
+		case generic && lo[i] == prevLo && hi[i] == prevHi:
 			v = prev // the same frame as the row before (peers, whole partitions)
 		case generic:
-			v, err = aggregateFrame(ec, f, args, rows[lo:hi])
+			v, err = aggregateFrame(ec, f, args, rows[lo[i]:hi[i]])
 		default:
-			v, err = frameValue(f, args, rows, lo, hi)
+			v, err = frameValue(f, args, rows, lo[i], hi[i])
 		}
 		if err != nil {
 			return err
 		}
-		out[r], prev, prevLo, prevHi = v, v, lo, hi
+		out[r], prev, prevLo, prevHi = v, v, lo[i], hi[i]
 	}
 	return nil
 }
 
-// frameRoutines are the aggregates frameValue computes itself.
-var frameRoutines = map[string]bool{"count": true, "min": true, "max": true, "sum": true, "avg": true}
+// windowOnlyFrame are the frame functions that are no aggregates.
+var windowOnlyFrame = map[string]bool{"first_value": true, "last_value": true, "nth_value": true}
+
+// frameRoutines are the aggregates fastFrameAggregate may compute itself.
+var frameRoutines = map[string]bool{"count": true, "min": true, "max": true, "sum": true, "avg": true,
+	"bool_and": true, "bool_or": true, "every": true}
 
 // aggregateFrame runs an aggregate's accumulator over the frame's rows.
 func aggregateFrame(ec *EvalContext, f WindowFunc, args []arrow.Array, idx []int) (types.Datum, error) {
@@ -306,49 +310,6 @@ func aggregateFrame(ec *EvalContext, f WindowFunc, args []arrow.Array, idx []int
 	return DatumAt(out, 0), nil
 }
 
-// frameBounds returns the frame of position i as [lo, hi).
-func frameBounds(fr Frame, i int, peer []int, n int, ordered bool) (int, int) {
-	lo, hi := 0, n
-	peerStart, peerEnd := i, i+1
-	if !fr.Rows {
-		if !ordered {
-			peerStart, peerEnd = 0, n
-		} else {
-			for peerStart > 0 && peer[peerStart-1] == peer[i] {
-				peerStart--
-			}
-			for peerEnd < n && peer[peerEnd] == peer[i] {
-				peerEnd++
-			}
-		}
-	}
-	switch fr.Start {
-	case UnboundedPreceding:
-		lo = 0
-	case OffsetPreceding:
-		lo = i - int(fr.StartOffset)
-	case CurrentRow:
-		lo = peerStart
-	case OffsetFollowing:
-		lo = i + int(fr.StartOffset)
-	case UnboundedFollowing:
-		lo = n
-	}
-	switch fr.End {
-	case UnboundedFollowing:
-		hi = n
-	case OffsetFollowing:
-		hi = i + int(fr.EndOffset) + 1
-	case CurrentRow:
-		hi = peerEnd
-	case OffsetPreceding:
-		hi = i - int(fr.EndOffset) + 1
-	case UnboundedPreceding:
-		hi = 0
-	}
-	return max(lo, 0), min(hi, n)
-}
-
 func frameValue(f WindowFunc, args []arrow.Array, rows []int, lo, hi int) (types.Datum, error) {
 	switch f.Name {
 	case "first_value":
@@ -370,136 +331,13 @@ func frameValue(f WindowFunc, args []arrow.Array, rows []int, lo, hi int) (types
 			return argAt(args, 0, rows[lo+int(k)-1]), nil
 		}
 		return nil, nil
-	case "count":
-		c := int64(0)
-		for p := lo; p < hi; p++ {
-			if len(args) == 0 || argAt(args, 0, rows[p]) != nil {
-				c++
-			}
-		}
-		return c, nil
-	case "min", "max":
-		var best types.Datum
-		for p := lo; p < hi; p++ {
-			v := argAt(args, 0, rows[p])
-			if v == nil {
-				continue
-			}
-			c := 0
-			if best != nil {
-				c = CompareDatums(f.T, v, best)
-			}
-			if best == nil || (f.Name == "min" && c < 0) || (f.Name == "max" && c > 0) {
-				best = v
-			}
-		}
-		return best, nil
-	case "sum", "avg":
-		return sumFrame(f, args, rows, lo, hi)
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "window function %s is not supported", f.Name)
 }
 
-func sumFrame(f WindowFunc, args []arrow.Array, rows []int, lo, hi int) (types.Datum, error) {
-	argT := f.Args[0].Type()
-	total := new(big.Rat)
-	var fsum float64
-	count := 0
-	for p := lo; p < hi; p++ {
-		v := argAt(args, 0, rows[p])
-		switch x := v.(type) {
-		case nil:
-			continue
-		case int64:
-			total.Add(total, new(big.Rat).SetInt64(x))
-		case float64:
-			fsum += x
-		case decimal128.Num:
-			total.Add(total, types.NumericToRat(x, argT.Scale))
-		default:
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s over %s in a window is not supported", f.Name, argT)
-		}
-		count++
-	}
-	if count == 0 {
-		return nil, nil
-	}
-	if f.T.IsFloat() {
-		if f.Name == "avg" {
-			return fsum / float64(count), nil
-		}
-		return fsum, nil
-	}
-	if f.Name == "avg" {
-		total.Quo(total, new(big.Rat).SetInt64(int64(count)))
-	}
-	if f.T.IsInteger() {
-		if !total.IsInt() || !total.Num().IsInt64() {
-			return nil, types.OutOfRange(f.T)
-		}
-		return total.Num().Int64(), nil
-	}
-	return types.RatToNumeric(total, f.T)
-}
-
 func (fr Frame) hasRangeOffset() bool {
-	return !fr.Rows && (fr.Start == OffsetPreceding || fr.Start == OffsetFollowing ||
+	return !fr.Rows && !fr.Groups && (fr.Start == OffsetPreceding || fr.Start == OffsetFollowing ||
 		fr.End == OffsetPreceding || fr.End == OffsetFollowing)
-}
-
-// rangeOffsetBounds narrows a RANGE frame whose ends are `n PRECEDING` or
-// `n FOLLOWING`: they are values of the single ORDER BY key, not row
-// counts. Rows with a NULL key frame just their NULL peers.
-func rangeOffsetBounds(fr Frame, i int, keys []types.Datum, desc bool, lo, hi int) (int, int) {
-	cur, ok := numberOf(keys[i])
-	if !ok {
-		lo, hi = i, i+1
-		for lo > 0 && keys[lo-1] == nil {
-			lo--
-		}
-		for hi < len(keys) && keys[hi] == nil {
-			hi++
-		}
-		return lo, hi
-	}
-	// dir turns "preceding" into "smaller" for ascending order.
-	dir := 1.0
-	if desc {
-		dir = -1
-	}
-	inFromStart := func(p int, limit float64) bool {
-		v, ok := numberOf(keys[p])
-		return ok && dir*(v-limit) >= 0
-	}
-	inToEnd := func(p int, limit float64) bool {
-		v, ok := numberOf(keys[p])
-		return ok && dir*(v-limit) <= 0
-	}
-	switch fr.Start {
-	case OffsetPreceding, OffsetFollowing:
-		off := float64(fr.StartOffset)
-		if fr.Start == OffsetPreceding {
-			off = -off
-		}
-		limit := cur + dir*off
-		lo = 0
-		for lo < len(keys) && !inFromStart(lo, limit) {
-			lo++
-		}
-	}
-	switch fr.End {
-	case OffsetPreceding, OffsetFollowing:
-		off := float64(fr.EndOffset)
-		if fr.End == OffsetPreceding {
-			off = -off
-		}
-		limit := cur + dir*off
-		hi = len(keys)
-		for hi > 0 && !inToEnd(hi-1, limit) {
-			hi--
-		}
-	}
-	return lo, hi
 }
 
 func numberOf(d types.Datum) (float64, bool) {

@@ -213,14 +213,14 @@ func (c *conn) copyIn(st *pg.CopyStmt, o copyfmt.Options) error {
 func readDelimitedCopy(data []byte, in *weft.CopyIn, o copyfmt.Options) error {
 	r := copyfmt.NewReader(bytes.NewReader(data), o)
 	for {
-		fields, line, err := r.Read()
+		fields, line, err := r.ReadFields()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := in.AddText(fields, "", line); err != nil {
+		if err := in.AddFields(fields, "", line); err != nil {
 			return err
 		}
 	}

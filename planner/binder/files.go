@@ -3,12 +3,16 @@ package binder
 import (
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/datafile"
+	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/pgsource"
 	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // fileFormats are the table functions that read files.
@@ -28,13 +32,16 @@ func (b *Binder) bindFileScan(format string, fc *pg.FuncCall) (logical.Plan, err
 	if err := b.requireRole(catalog.RoleReadServerFiles, "read files with "+funcName(fc.Funcname)); err != nil {
 		return nil, err.At(fc.Location)
 	}
-	opts, err := csvOptions(format, fc)
+	opts, columns, err := csvOptions(format, fc)
 	if err != nil {
 		return nil, err
 	}
 	paths, err := datafile.Resolve(b.FilesDir, fc.Args[0].GetAConst().GetSval().Sval)
 	if err != nil {
 		return nil, sqlerr.Wrap(err).At(fc.Location)
+	}
+	if columns != nil {
+		return b.typedCSVScan(paths, opts, columns)
 	}
 	src, err := datafile.Infer(format, paths, opts)
 	if err != nil {
@@ -49,17 +56,17 @@ func (b *Binder) bindFileScan(format string, fc *pg.FuncCall) (logical.Plan, err
 }
 
 // csvOptions reads read_csv's named options: header => bool,
-// delimiter => 'c' (or delim, sep), nullstr => 'text'.
-func csvOptions(format string, fc *pg.FuncCall) (datafile.CSVOptions, error) {
-	var o datafile.CSVOptions
+// delimiter => 'c' (or delim, sep), nullstr => 'text', and columns =>
+// 'name type, …' (returned apart: the columns and types to read).
+func csvOptions(format string, fc *pg.FuncCall) (o datafile.CSVOptions, columns *pg.NamedArgExpr, err error) {
 	for _, a := range fc.Args[1:] {
 		na := a.GetNamedArgExpr()
 		if na == nil || format != "csv" {
-			return o, sqlerr.New(sqlerr.UndefinedFunction, "%s takes one path; read_csv also takes named options (header => false, delimiter => ';', nullstr => 'NA')", funcName(fc.Funcname)).At(fc.Location)
+			return o, nil, sqlerr.New(sqlerr.UndefinedFunction, "%s takes one path; read_csv also takes named options (header => false, delimiter => ';', nullstr => 'NA', columns => 'name type, …')", funcName(fc.Funcname)).At(fc.Location)
 		}
 		c := na.Arg.GetAConst()
-		bad := func() (datafile.CSVOptions, error) {
-			return o, sqlerr.New(sqlerr.InvalidParameter, "read_csv option %s has an invalid value", na.Name).At(na.Location)
+		bad := func() (datafile.CSVOptions, *pg.NamedArgExpr, error) {
+			return o, nil, sqlerr.New(sqlerr.InvalidParameter, "read_csv option %s has an invalid value", na.Name).At(na.Location)
 		}
 		if c == nil {
 			return bad()
@@ -87,11 +94,83 @@ func csvOptions(format string, fc *pg.FuncCall) (datafile.CSVOptions, error) {
 				return bad()
 			}
 			o.Null = sv.Sval
+		case "columns":
+			if c.GetSval() == nil {
+				return bad()
+			}
+			columns = na
 		default:
-			return o, sqlerr.New(sqlerr.UndefinedFunction, "read_csv has no option %q", na.Name).At(na.Location)
+			return o, nil, sqlerr.New(sqlerr.UndefinedFunction, "read_csv has no option %q", na.Name).At(na.Location)
 		}
 	}
-	return o, nil
+	return o, columns, nil
+}
+
+// typedCSVScan reads CSV files as the columns => 'name type, …' option
+// says (a CREATE TABLE column list): each field is parsed as COPY parses
+// it, to its column's type as an INSERT's value is cast (a value too long
+// for varchar(n) is an error, char(n) is padded), so no types are guessed
+// from a sample.
+func (b *Binder) typedCSVScan(paths []string, opts datafile.CSVOptions, columns *pg.NamedArgExpr) (logical.Plan, error) {
+	names, typs, err := b.columnList(columns.Arg.GetAConst().GetSval().Sval, columns.Location)
+	if err != nil {
+		return nil, err
+	}
+	src := &datafile.Source{Format: "csv", Paths: paths, Header: !opts.NoHeader, Comma: ',', Null: opts.Null,
+		Names: names, Types: typs, Typed: true, Convert: convertText(typs)}
+	if opts.Delimiter != 0 {
+		src.Comma = opts.Delimiter
+	}
+	scan := &logical.FileScan{Source: src}
+	for i, name := range names {
+		scan.Cols, scan.Ords = append(scan.Cols, b.newColumn(name, typs[i])), append(scan.Ords, i)
+	}
+	return scan, nil
+}
+
+// convertText casts a field's text to column col's type as an INSERT's
+// value is cast, and appends it.
+func convertText(typs []types.T) func(col int, text []byte, b array.Builder) error {
+	return func(col int, text []byte, b array.Builder) error {
+		v, err := exec.CastDatumIn(string(text), types.TextT, typs[col], false, nil)
+		if err != nil {
+			return err
+		}
+		exec.AppendDatum(b, v)
+		return nil
+	}
+}
+
+// columnList parses 'name type, …' as the column list of a CREATE TABLE:
+// names and types only.
+func (b *Binder) columnList(spec string, loc int32) ([]string, []types.T, error) {
+	bad := func(why string) error {
+		return sqlerr.New(sqlerr.InvalidParameter, "read_csv columns must be a list of names and types (\"a int, b numeric(15,2)\"): %s", why).At(loc)
+	}
+	stmts, err := parser.Parse("CREATE TABLE read_csv_columns (" + spec + ")")
+	if err != nil || len(stmts) != 1 {
+		return nil, nil, bad("it does not parse")
+	}
+	create := stmts[0].Stmt.GetCreateStmt()
+	if create == nil || len(create.TableElts) == 0 {
+		return nil, nil, bad("it does not parse")
+	}
+	var names []string
+	var typs []types.T
+	for _, el := range create.TableElts {
+		cd := el.GetColumnDef()
+		if cd == nil || len(cd.Constraints) > 0 || cd.TypeName == nil {
+			return nil, nil, bad("only names and types may be given")
+		}
+		t, _, err := b.ResolveType(cd.TypeName)
+		if err != nil {
+			e := *sqlerr.Wrap(err)
+			e.Position = 0 // a place in the option's text, not in the query
+			return nil, nil, e.At(loc)
+		}
+		names, typs = append(names, cd.Colname), append(typs, t)
+	}
+	return names, typs, nil
 }
 
 // bindRemoteScan binds postgres_scan('conn', 'schema.table') and

@@ -426,7 +426,10 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 	if wc.Frame, err = b.frame(wd); err != nil {
 		return nil, err
 	}
-	if !wc.Frame.Rows && (wc.Frame.Start == exec.OffsetPreceding || wc.Frame.Start == exec.OffsetFollowing || wc.Frame.End == exec.OffsetPreceding || wc.Frame.End == exec.OffsetFollowing) {
+	if wc.Frame.Groups && len(wc.OrderBy) == 0 {
+		return nil, sqlerr.New(sqlerr.WindowingError, "GROUPS mode requires an ORDER BY clause").At(wd.Location)
+	}
+	if !wc.Frame.Rows && !wc.Frame.Groups && (wc.Frame.Start == exec.OffsetPreceding || wc.Frame.Start == exec.OffsetFollowing || wc.Frame.End == exec.OffsetPreceding || wc.Frame.End == exec.OffsetFollowing) {
 		if len(wc.OrderBy) != 1 {
 			return nil, sqlerr.New(sqlerr.WindowingError, "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column").At(wd.Location)
 		}
@@ -476,10 +479,10 @@ func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
 	if o&frameNonDefault == 0 {
 		return exec.DefaultFrame, nil
 	}
-	if o&frameGroups != 0 || o&frameExclusionOptions != 0 {
-		return exec.Frame{}, sqlerr.New(sqlerr.FeatureNotSupported, "GROUPS frames and EXCLUDE are not supported yet").At(wd.Location)
+	if o&frameExclusionOptions != 0 {
+		return exec.Frame{}, sqlerr.New(sqlerr.FeatureNotSupported, "EXCLUDE in window frames is not supported yet").At(wd.Location)
 	}
-	f := exec.Frame{Rows: o&frameRows != 0, Start: exec.UnboundedPreceding, End: exec.CurrentRow}
+	f := exec.Frame{Rows: o&frameRows != 0, Groups: o&frameGroups != 0, Start: exec.UnboundedPreceding, End: exec.CurrentRow}
 	offset := func(n *pg.Node) (int64, error) {
 		e, err := b.bindExpr(n, &scope{level: b.curLevel()})
 		if err != nil {

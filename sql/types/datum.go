@@ -401,7 +401,8 @@ func ParseDate(s string) (Datum, error) {
 	if ymd[1] < 1 || ymd[1] > 12 || tm.Day() != ymd[2] {
 		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date/time field value out of range: %q", s)
 	}
-	return int32(tm.Sub(epochDate).Hours() / 24), nil
+	// whole days from Unix seconds: a time.Duration spans only ±292 years
+	return int32(tm.Unix() / 86400), nil
 }
 
 func parseClock(s string) (int64, error) {
