@@ -127,7 +127,24 @@ var catalogShapes = map[string][]catCol{
 	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}, {"rngmultitypid", tOID}, {"rngcollation", tOID}, {"rngsubopc", tOID}, {"rngcanonical", tOID}, {"rngsubdiff", tOID}},
 	"pg_foreign_table":         {{"ftrelid", tOID}, {"ftserver", tOID}},
 	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tChar}},
+	"pg_depend":                {{"classid", tOID}, {"objid", tOID}, {"objsubid", tInt}, {"refclassid", tOID}, {"refobjid", tOID}, {"refobjsubid", tInt}, {"deptype", tChar}},
+	"pg_stat_user_tables":      statTablesShape,
+	"pg_stat_all_tables":       statTablesShape,
+	"pg_statio_user_tables":    statioTablesShape,
+	"pg_statio_all_tables":     statioTablesShape,
 }
+
+var (
+	tI8             = types.Int8T
+	tStamp          = types.TimestampTZT
+	statTablesShape = []catCol{{"relid", tOID}, {"schemaname", tName}, {"relname", tName}, {"seq_scan", tI8}, {"seq_tup_read", tI8},
+		{"idx_scan", tI8}, {"idx_tup_fetch", tI8}, {"n_tup_ins", tI8}, {"n_tup_upd", tI8}, {"n_tup_del", tI8}, {"n_tup_hot_upd", tI8},
+		{"n_live_tup", tI8}, {"n_dead_tup", tI8}, {"n_mod_since_analyze", tI8}, {"n_ins_since_vacuum", tI8}, {"last_vacuum", tStamp},
+		{"last_autovacuum", tStamp}, {"last_analyze", tStamp}, {"last_autoanalyze", tStamp}, {"vacuum_count", tI8},
+		{"autovacuum_count", tI8}, {"analyze_count", tI8}, {"autoanalyze_count", tI8}}
+	statioTablesShape = []catCol{{"relid", tOID}, {"schemaname", tName}, {"relname", tName}, {"heap_blks_read", tI8}, {"heap_blks_hit", tI8},
+		{"idx_blks_read", tI8}, {"idx_blks_hit", tI8}, {"toast_blks_read", tI8}, {"toast_blks_hit", tI8}, {"tidx_blks_read", tI8}, {"tidx_blks_hit", tI8}}
+)
 
 // builtinTypes are the types pg_type lists (oid, name, length, category).
 var builtinTypes = []struct {
@@ -178,7 +195,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			}
 			for _, v := range s.Views {
 				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(v.OID, catalog.KindView),
-					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": b.aclText(v.OID, catalog.KindView), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+					"relkind": "v", "relnatts": int64(len(b.viewColumns(v))), "relpersistence": "p", "relreplident": "n", "relacl": b.aclText(v.OID, catalog.KindView), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, q := range s.Sequences {
 				row(map[string]types.Datum{"oid": int64(q.OID), "relname": q.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(q.OID, catalog.KindSequence),
@@ -209,28 +226,34 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
-					length, storage, align := int64(-1), "x", "i"
-					for _, bt := range builtinTypes {
-						if bt.oid == int64(c.Type.OID()) && bt.len > 0 {
-							length, storage, align = bt.len, "p", map[bool]string{true: "d", false: "i"}[bt.len == 8]
-						}
-					}
-					typeOID := int64(c.Type.OID())
+					vals := attributeRow(t.OID, i, c.Name, c.Type)
 					if c.Domain != 0 {
-						typeOID = int64(c.Domain) // pg_attribute names the domain; values are its base type
+						vals["atttypid"] = int64(c.Domain) // pg_attribute names the domain; values are its base type
 					}
-					row(map[string]types.Datum{"attrelid": int64(t.OID), "attname": c.Name, "atttypid": typeOID, "attnum": int64(i + 1),
-						"atttypmod": int64(typmod(c.Type)), "attnotnull": c.NotNull, "atthasdef": c.Default != "", "attlen": length, "attacl": nil,
-						"attstorage": storage, "attalign": align, "attbyval": length > 0 && length <= 8, "attstattarget": int64(-1), "attislocal": true,
-						"attoptions": nil, "attfdwoptions": nil})
+					// an identity column's sequence is no DEFAULT in PostgreSQL
+					vals["attnotnull"], vals["atthasdef"], vals["attidentity"] = c.NotNull, c.Default != "" && c.Identity == "", c.Identity
+					row(vals)
 				}
+			}
+			for _, v := range sortedTables(s.Views) {
+				for i, c := range b.viewColumns(v) {
+					row(attributeRow(v.OID, i, c.name, c.t))
+				}
+			}
+		}
+	case "pg_depend":
+		b.dependencies(row)
+	case "pg_stat_user_tables", "pg_stat_all_tables", "pg_statio_user_tables", "pg_statio_all_tables":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				row(tableStatsRow(s, t))
 			}
 		}
 	case "pg_attrdef":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
-					if c.Default != "" {
+					if c.Default != "" && c.Identity == "" {
 						row(map[string]types.Datum{"oid": int64(t.OID)*1000 + int64(i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": c.Default})
 					}
 				}
@@ -401,6 +424,54 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	}
 	return rel.plan(b), true
+}
+
+// dependencies lists what pg_depend says tools look for: the sequence a
+// serial (deptype a) or identity (i) column owns, and a table's plain
+// indexes (a).
+func (b *Binder) dependencies(row func(map[string]types.Datum)) {
+	const pgClass = int64(1259)
+	for _, s := range b.Cat.Schemas() {
+		for _, t := range sortedTables(s.Tables) {
+			for i, c := range t.Columns {
+				for _, q := range b.Cat.Sequences() {
+					if q.Schema == t.Schema && q.OwnedBy == t.Name+"."+c.Name {
+						row(map[string]types.Datum{"classid": pgClass, "objid": int64(q.OID), "objsubid": int64(0), "refclassid": pgClass,
+							"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": map[bool]string{true: "i", false: "a"}[c.Identity != ""]})
+					}
+				}
+			}
+			for _, k := range t.Indexes {
+				row(map[string]types.Datum{"classid": pgClass, "objid": int64(k.OID), "objsubid": int64(0), "refclassid": pgClass,
+					"refobjid": int64(t.OID), "refobjsubid": int64(0), "deptype": "a"})
+			}
+		}
+	}
+}
+
+// attributeRow is the pg_attribute row of a column of a table or view.
+func attributeRow(rel uint32, i int, name string, t types.T) map[string]types.Datum {
+	length, storage, align := int64(-1), "x", "i"
+	for _, bt := range builtinTypes {
+		if bt.oid == int64(t.OID()) && bt.len > 0 {
+			length, storage, align = bt.len, "p", map[bool]string{true: "d", false: "i"}[bt.len == 8]
+		}
+	}
+	return map[string]types.Datum{"attrelid": int64(rel), "attname": name, "atttypid": int64(t.OID()), "attnum": int64(i + 1),
+		"atttypmod": int64(typmod(t)), "attnotnull": false, "atthasdef": false, "attidentity": "", "attlen": length, "attacl": nil,
+		"attstorage": storage, "attalign": align, "attbyval": length > 0 && length <= 8, "attstattarget": int64(-1), "attislocal": true,
+		"attoptions": nil, "attfdwoptions": nil}
+}
+
+// tableStatsRow is a table's row in pg_stat_*_tables and
+// pg_statio_*_tables: Weft keeps no access counters, so they are zero,
+// but n_live_tup is the table's row count (what size estimates read).
+func tableStatsRow(s *catalog.Schema, t *catalog.Table) map[string]types.Datum {
+	snap := t.Snapshot()
+	live := snap.NumRows()
+	snap.Release()
+	return map[string]types.Datum{"relid": int64(t.OID), "schemaname": s.Name, "relname": t.Name, "n_live_tup": live,
+		"n_ins_since_vacuum": live, "n_mod_since_analyze": live, "last_vacuum": nil, "last_autovacuum": nil, "last_analyze": nil, "last_autoanalyze": nil}
 }
 
 // statActivity lists the database's sessions with what they run.
