@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,5 +100,61 @@ func TestSQLAlchemy(t *testing.T) {
 		`autogenerate diffs []`,
 		`second start ['Ann']`,
 		`done ok`,
+	})
+}
+
+// TestJDBCMetadataSync runs a BI tool's connect-and-sync pass through
+// pgjdbc (testdata/clients/jdbc/WeftBI.java): catalogs, schemas, tables
+// of every type, columns of tables and views, keys, indexes, a function
+// with its columns, type info, the transaction isolation, then
+// time-bucketed queries over timestamptz in America/New_York.
+func TestJDBCMetadataSync(t *testing.T) {
+	java := needTool(t, "java")
+	jar := "/usr/share/java/postgresql.jar"
+	if _, err := os.Stat(jar); err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatal("pgjdbc is not installed; run `make tools`")
+		}
+		t.Skip("pgjdbc is not installed (`make tools` installs libpostgresql-jdbc-java)")
+	}
+	module, err := os.ReadFile(filepath.Join("..", "testdata", "udf", "wasm", "plain.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := strings.Replace(startServer(t), "postgres://tester@", "jdbc:postgresql://", 1)
+	url = strings.Replace(url, "?sslmode=disable", "?user=tester&sslmode=disable", 1)
+	out, err := exec.Command(java, "-cp", jar, filepath.Join("..", "testdata", "clients", "jdbc", "WeftBI.java"), url, hex.EncodeToString(module)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("WeftBI.java: %v\n%s", err, out)
+	}
+	wantLines(t, "WeftBI.java", out, []string{
+		`product PostgreSQL 15`,
+		`isolation 2 default 2`,
+		`isolation set 8`,
+		`catalogs 1`,
+		`schemas pg_catalog public`,
+		`table types has TABLE VIEW true`,
+		`tables bi_regions_name_key/INDEX bi_regions_pkey/INDEX bi_sales_pkey/INDEX bi_sales_sold_at/INDEX bi_stores_pkey/INDEX bi_regions_id_seq/SEQUENCE bi_sales_id_seq/SEQUENCE bi_stores_id_seq/SEQUENCE bi_regions/TABLE bi_sales/TABLE bi_stores/TABLE bi_store_sales/VIEW`,
+		`views bi_store_sales`,
+		`columns id/int4/10/0/YES region_id/int4/10/0/NO name/varchar/40/0/NO opened/timestamptz/35/1/NO active/bool/1/1/NO meta/json/2147483647/1/NO`,
+		`sales columns id/-5/0/1 store_id/4/0/2 amount/2/2/3 sold_at/93/6/4`,
+		`view columns store/varchar/40/1 region/text/2147483647/2 amount/numeric/10/3 sold_at/timestamptz/35/4`,
+		`primary keys id/1/bi_sales_pkey`,
+		`imported keys bi_stores/id/store_id/0/bi_sales_store_id_fkey/bi_stores_pkey`,
+		`exported keys bi_stores/region_id/3`,
+		`indexes bi_sales_pkey/id/f/1 bi_sales_sold_at/sold_at/t/1`,
+		`unique indexes bi_regions_name_key/name bi_regions_pkey/id`,
+		`functions add/1`,
+		`function columns returnValue/4/int8/0 $1/1/int8/1 $2/1/int8/2`,
+		`procedures `,
+		`procedure columns returnValue/5/int8 $1/1/int8 $2/1/int8`,
+		`typeinfo int4 4:false numeric 2:false timestamptz 93:false json 1111:false bool -7:false`,
+		`column privileges ok`,
+		`max identifier 63 quote "`,
+		`zone America/New_York`,
+		`by day 2024-01-14 00:00:00-05=1/10.00 2024-01-15 00:00:00-05=2/12.75 2024-01-16 00:00:00-05=1/1.00 2024-01-31 00:00:00-05=1/2.00`,
+		`by month north:2024-01-01=17.50 south:2024-01-01=8.25`,
+		`by hour 0=1 18=1 23=1`,
+		`at time zone 2024-01-15 04:00:00 2024-01-15 05:00:00`,
 	})
 }

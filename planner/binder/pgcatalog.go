@@ -11,6 +11,7 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 // The pg_catalog relations that psql, pgjdbc and BI tools read, built from
@@ -41,6 +42,7 @@ var (
 	tI2Arr   = types.T{Kind: types.Text, PG: 1005, Elem: types.Int2} // int2[]
 	tOIDArr  = types.T{Kind: types.Text, PG: 1028, Elem: types.Int8} // oid[]
 	tCharArr = types.T{Kind: types.Text, PG: 1002, Elem: types.Text} // "char"[]
+	tTextArr = types.T{Kind: types.Text, PG: 1009, Elem: types.Text} // text[]
 	tInt     = types.Int4T
 	tI2      = types.Int2T
 	tBool    = types.BoolT
@@ -76,7 +78,11 @@ var catalogShapes = map[string][]catCol{
 	"pg_authid": {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool},
 		{"rolreplication", tBool}, {"rolbypassrls", tBool}, {"rolconnlimit", tInt}, {"rolpassword", tText}, {"rolvaliduntil", types.TimestampTZT}},
 	"pg_settings": {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
-	"pg_proc":     {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}, {"proacl", tText}},
+	"pg_proc": {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prolang", tOID}, {"procost", types.Float4T},
+		{"prorows", types.Float4T}, {"provariadic", tOID}, {"prosupport", tText}, {"prokind", tChar}, {"prosecdef", tBool}, {"proleakproof", tBool},
+		{"proisstrict", tBool}, {"proretset", tBool}, {"provolatile", tChar}, {"proparallel", tChar}, {"pronargs", tI2}, {"pronargdefaults", tI2},
+		{"prorettype", tOID}, {"proargtypes", tOIDVec}, {"proallargtypes", tOIDArr}, {"proargmodes", tCharArr}, {"proargnames", tTextArr},
+		{"proargdefaults", tText}, {"protrftypes", tOIDArr}, {"prosrc", tText}, {"probin", tText}, {"prosqlbody", tText}, {"proconfig", tTextArr}, {"proacl", tText}},
 	"pg_index": {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tI2Vec}, {"indnatts", tI2},
 		{"indnkeyatts", tI2}, {"indisexclusion", tBool}, {"indimmediate", tBool}, {"indislive", tBool}, {"indisready", tBool},
 		{"indcollation", tOIDVec}, {"indclass", tOIDVec}, {"indoption", tI2Vec}, {"indexprs", tText}, {"indpred", tText}},
@@ -385,7 +391,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_language":
 		row(map[string]types.Datum{"oid": int64(12), "lanname": "internal", "lanowner": int64(publicOwnerOID)})
 		row(map[string]types.Datum{"oid": int64(14), "lanname": "sql", "lanowner": int64(publicOwnerOID), "lanpltrusted": true})
-		row(map[string]types.Datum{"oid": int64(16400), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
+		row(map[string]types.Datum{"oid": int64(wasmLangOID), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
 	case "pg_am":
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
 		row(map[string]types.Datum{"oid": int64(btreeAMOID), "amname": "btree", "amtype": "i"})
@@ -414,17 +420,51 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	case "pg_proc":
 		for _, f := range b.Cat.Functions() {
-			kind := "f"
-			if f.UDF.IsAggregate() {
-				kind = "a"
-			}
-			row(map[string]types.Datum{"oid": int64(f.OID), "proname": f.UDF.Name, "pronamespace": schemaOID(b, f.Schema), "proowner": b.ownerOID(f.OID, catalog.KindFunction), "proacl": b.aclText(f.OID, catalog.KindFunction),
-				"prokind": kind, "prorettype": int64(f.UDF.Result.OID()), "pronargs": int64(len(f.UDF.Args)), "proretset": f.UDF.IsTable(),
-				"prosrc": f.UDF.Export, "proargnames": nil})
+			vals := procRow(f.UDF)
+			vals["oid"], vals["pronamespace"], vals["proowner"], vals["proacl"] = int64(f.OID), schemaOID(b, f.Schema), b.ownerOID(f.OID, catalog.KindFunction), b.aclText(f.OID, catalog.KindFunction)
+			row(vals)
 		}
 	}
 	return rel.plan(b), true
 }
+
+// procRow is a function's pg_proc row but for its identity and owner:
+// the signature as pgjdbc's getFunctionColumns and psql's \df read it
+// (proargtypes an oidvector; a table function's columns in proallargtypes
+// with mode t and their names in proargnames).
+func procRow(f *udf.Function) map[string]types.Datum {
+	kind, volatile := "f", "i"
+	if f.IsAggregate() {
+		kind = "a"
+	}
+	if f.Volatile {
+		volatile = "v"
+	}
+	argOIDs := make([]string, len(f.Args))
+	for i, a := range f.Args {
+		argOIDs[i] = strconv.Itoa(int(a.OID()))
+	}
+	vals := map[string]types.Datum{"proname": f.Name, "prolang": int64(wasmLangOID), "procost": float64(1), "prorows": float64(0),
+		"provariadic": int64(0), "prosupport": "-", "prokind": kind, "prosecdef": false, "proleakproof": false, "proisstrict": f.Strict,
+		"proretset": false, "provolatile": volatile, "proparallel": "u", "pronargs": int64(len(f.Args)), "pronargdefaults": int64(0),
+		"prorettype": int64(f.Result.OID()), "proargtypes": strings.Join(argOIDs, " "), "proallargtypes": nil, "proargmodes": nil,
+		"proargnames": nil, "proargdefaults": nil, "protrftypes": nil, "prosrc": f.Export, "probin": nil, "prosqlbody": nil, "proconfig": nil}
+	if f.IsTable() || f.Columns != nil {
+		vals["proretset"], vals["prorettype"], vals["prorows"] = true, int64(2249), float64(1000) // record
+		all, modes, names := append([]string{}, argOIDs...), make([]string, 0, len(f.Args)+len(f.Columns)), make([]string, 0, len(f.Args)+len(f.Columns))
+		for range f.Args {
+			modes, names = append(modes, "i"), append(names, `""`)
+		}
+		for _, c := range f.Columns {
+			all, modes, names = append(all, strconv.Itoa(int(c.T.OID()))), append(modes, "t"), append(names, c.Name)
+		}
+		vals["proallargtypes"], vals["proargmodes"], vals["proargnames"] = "{"+strings.Join(all, ",")+"}", "{"+strings.Join(modes, ",")+"}", "{"+strings.Join(names, ",")+"}"
+	}
+	return vals
+}
+
+// wasmLangOID is pg_language's row for wasm functions.
+const wasmLangOID = 16400
 
 // dependencies lists what pg_depend says tools look for: the sequence a
 // serial (deptype a) or identity (i) column owns, and a table's plain
