@@ -158,3 +158,59 @@ func TestJDBCMetadataSync(t *testing.T) {
 		`at time zone 2024-01-15 04:00:00 2024-01-15 05:00:00`,
 	})
 }
+
+// TestDjango runs Django's ORM, migrations and inspectdb (Debian's
+// python3-django) through testdata/clients/python/django_app.py:
+// makemigrations and migrate of three related models, CRUD, JSON lookups,
+// prefetch_related and select_related, aggregates, introspection
+// (inspectdb, constraints, sequences, relations), a second migration up
+// and back down, and a second start that finds nothing to migrate.
+func TestDjango(t *testing.T) {
+	python := needPython(t, "python3-django", "django", "psycopg2")
+	url := startServer(t)
+	out, err := exec.Command(python, filepath.Join("..", "testdata", "clients", "python", "django_app.py"), url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("django_app.py: %v\n%s", err, out)
+	}
+	wantLines(t, "django_app.py", out, []string{
+		`vendor ('postgresql', 15)`,
+		`migrations ['0001_initial.py', '__init__.py']`,
+		`migrate True`,
+		`tables ['dj_author', 'dj_book', 'dj_review', 'django_migrations']`,
+		`counts (2, 3, 3)`,
+		`filter ['Alpha', 'Beta']`,
+		`json lookup (['Alpha'], ['Beta'])`,
+		`prefetch [('Alpha', '12.50', [3, 5]), ('Beta', '7.25', [])]`,
+		`select_related [('Alpha', 'Ann'), ('Beta', 'Ann'), ('Gamma', 'Bob')]`,
+		`aggregate {'n': 3, 'total': Decimal('19.75')}`,
+		`values annotate [{'author__name': 'Ann', 'n': 2}, {'author__name': 'Bob', 'n': 1}]`,
+		`updated ('13.00', {'tags': ['c']})`,
+		`after delete (1, 2, 2)`,
+		`unique 23505`,
+		`posted set 2`,
+		`inspectdb class DjAuthor(models.Model): True`,
+		`inspectdb name = models.TextField(unique=True) True`,
+		`inspectdb joined = models.DateTimeField() True`,
+		`inspectdb active = models.BooleanField() True`,
+		`inspectdb class DjBook(models.Model): True`,
+		`inspectdb id = models.BigAutoField(primary_key=True) True`,
+		`inspectdb author = models.ForeignKey(DjAuthor, models.DO_NOTHING) True`,
+		`inspectdb title = models.CharField(max_length=200) True`,
+		`inspectdb price = models.DecimalField(max_digits=8, decimal_places=2, blank=True, null=True) True`,
+		`inspectdb meta = models.JSONField(blank=True, null=True) True`,
+		`inspectdb unique_together = (('author', 'title'),) True`,
+		`inspectdb book = models.ForeignKey(DjBook, models.DO_NOTHING) True`,
+		`inspectdb stars = models.SmallIntegerField() True`,
+		`constraints [('dj_book_author_title', ['author_id', 'title'], False, True, None, False), ('dj_book_pkey', ['id'], True, True, None, False), ('id', ['author_id'], False, False, ('dj_author', 'id'), False)]`,
+		`indexed columns ['author_id', 'title', 'title']`,
+		`description [('id', False), ('title', False), ('price', True), ('meta', True), ('author_id', False)]`,
+		`sequences [{'name': 'dj_book_id_seq', 'table': 'dj_book', 'column': 'id'}]`,
+		`relations {'book_id': ('id', 'dj_book')}`,
+		`up ('helpful', (2, 0))`,
+		`down (['id', 'stars', 'body', 'posted', 'book_id'], ['0001_initial'])`,
+		`second migrate True`,
+		`model changes none`,
+		`second start ['Ann']`,
+		`done ok`,
+	})
+}

@@ -260,7 +260,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
 					if c.Default != "" && c.Identity == "" {
-						row(map[string]types.Datum{"oid": int64(t.OID)*1000 + int64(i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": c.Default})
+						row(map[string]types.Datum{"oid": attrdefOID(t, i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": c.Default})
 					}
 				}
 			}
@@ -463,6 +463,10 @@ func procRow(f *udf.Function) map[string]types.Datum {
 	return vals
 }
 
+// attrdefOID numbers column i's default in pg_attrdef (defaults are no
+// catalog objects of their own in Weft).
+func attrdefOID(t *catalog.Table, i int) int64 { return int64(t.OID)*1000 + int64(i) }
+
 // wasmLangOID is pg_language's row for wasm functions.
 const wasmLangOID = 16400
 
@@ -470,14 +474,24 @@ const wasmLangOID = 16400
 // serial (deptype a) or identity (i) column owns, and a table's plain
 // indexes (a).
 func (b *Binder) dependencies(row func(map[string]types.Datum)) {
-	const pgClass = int64(1259)
+	const pgClass, pgAttrdef = int64(1259), int64(2604)
 	for _, s := range b.Cat.Schemas() {
 		for _, t := range sortedTables(s.Tables) {
 			for i, c := range t.Columns {
+				if c.Default != "" && c.Identity == "" {
+					// the default belongs to its column (a)
+					row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
+						"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": "a"})
+				}
 				for _, q := range b.Cat.Sequences() {
 					if q.Schema == t.Schema && q.OwnedBy == t.Name+"."+c.Name {
 						row(map[string]types.Datum{"classid": pgClass, "objid": int64(q.OID), "objsubid": int64(0), "refclassid": pgClass,
 							"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": map[bool]string{true: "i", false: "a"}[c.Identity != ""]})
+						if c.Identity == "" && c.Default != "" {
+							// a serial's nextval default uses the sequence (n)
+							row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
+								"refobjid": int64(q.OID), "refobjsubid": int64(0), "deptype": "n"})
+						}
 					}
 				}
 			}
