@@ -4,7 +4,7 @@
 # std, AssemblyScript through npm), tmux for the shell test, a PostgreSQL 15
 # server for the source connector, and the real clients (psql, psycopg2,
 # node-postgres, pgjdbc on a JDK) and the tools applications use over
-# them (SQLAlchemy, pandas, Alembic, Django).
+# them (SQLAlchemy, pandas, Alembic, Django, pgcli).
 #
 # Each tool is checked by running it; only the packages of missing tools are
 # asked of apt, so a package that conflicts with what the machine already
@@ -42,6 +42,7 @@ works /usr/bin/python3 -c 'import sqlalchemy' || need python3-sqlalchemy
 works /usr/bin/python3 -c 'import pandas' || need python3-pandas
 works /usr/bin/python3 -c 'import alembic' || need python3-alembic
 works /usr/bin/python3 -c 'import django' || need python3-django
+works /usr/bin/python3 -c 'import pgcli.pgexecute' || need pgcli
 works java -version || need default-jdk-headless
 [ -f /usr/share/java/postgresql.jar ] || need libpostgresql-jdbc-java
 

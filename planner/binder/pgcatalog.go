@@ -166,6 +166,17 @@ var builtinTypes = []struct {
 	{1186, "interval", 16, "T"}, {1700, "numeric", -1, "N"}, {2950, "uuid", 16, "U"}, {3802, "jsonb", -1, "U"},
 }
 
+// pseudoTypes are PostgreSQL's pseudo-types (typtype p): no column has
+// one, but tools name them (pgcli filters functions with
+// prorettype::regtype != 'trigger'::regtype).
+var pseudoTypes = []struct {
+	oid  int64
+	name string
+}{
+	{2249, "record"}, {2275, "cstring"}, {2276, "any"}, {2277, "anyarray"}, {2278, "void"}, {2279, "trigger"},
+	{2281, "internal"}, {2283, "anyelement"}, {2776, "anynonarray"}, {3500, "anyenum"}, {3838, "event_trigger"},
+}
+
 // pgCatalogView builds a pg_catalog relation, or reports it unknown.
 func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	shape, ok := catalogShapes[name]
@@ -272,6 +283,12 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out",
 				"typreceive": t.name + "recv", "typsend": t.name + "send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8],
 				"typstorage": map[bool]string{true: "p", false: "x"}[t.len > 0], "typdefault": nil, "typacl": nil})
+		}
+		for _, pt := range pseudoTypes {
+			row(map[string]types.Datum{"oid": pt.oid, "typname": pt.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
+				"typlen": int64(4), "typbyval": true, "typtype": "p", "typcategory": "P", "typisdefined": true, "typdelim": ",", "typtypmod": int64(-1),
+				"typinput": pt.name + "_in", "typoutput": pt.name + "_out", "typreceive": "-", "typsend": "-", "typalign": "i", "typstorage": "p",
+				"typdefault": nil, "typacl": nil})
 		}
 		for _, u := range b.Cat.Types() {
 			ns := int64(0)
