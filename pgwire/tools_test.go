@@ -253,3 +253,93 @@ func TestPgcli(t *testing.T) {
 		`done ok`,
 	})
 }
+
+// runNodeORM runs a script of testdata/clients/node-orm (knex, Sequelize
+// and TypeORM, installed there from its package-lock.json by `make
+// tools`) against a fresh server and returns what it printed.
+func runNodeORM(t *testing.T, script, module string) []byte {
+	t.Helper()
+	node := needTool(t, "node")
+	dir := filepath.Join("..", "testdata", "clients", "node-orm")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", module, "package.json")); err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("%s is not installed in testdata/clients/node-orm; run `make tools`", module)
+		}
+		t.Skipf("%s is not installed in testdata/clients/node-orm (`make tools` installs it)", module)
+	}
+	url := startServer(t)
+	cmd := exec.Command(node, script, url)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	return out
+}
+
+// TestKnex runs knex (testdata/clients/node-orm/knex_app.js): the schema
+// builder, the query builder (joins, bound LIMIT/OFFSET, aggregates,
+// RETURNING, transactions), columnInfo/hasTable/hasColumn, a migration
+// up and rolled back, and a second start with nothing to migrate.
+func TestKnex(t *testing.T) {
+	out := runNodeORM(t, "knex_app.js", "knex")
+	wantLines(t, "knex_app.js", out, []string{
+		`has tables [true,true,true,false]`,
+		`inserted [1,"Ann",true,"2024-01-02T03:04:05.000Z",{"id":2,"active":false}]`,
+		`book ids [1,2,3]`,
+		`joined [{"title":"Alpha","name":"Ann"},{"title":"Beta","name":"Ann"},{"title":"Gamma","name":"Bob"}]`,
+		`reviews [[1,5],[1,3],[3,1]]`,
+		`page ["Beta"]`,
+		`agg [{"name":"Ann","n":"2","total":"19.75"},{"name":"Bob","n":"1","total":null}]`,
+		`json {"tags":["a","b"],"pages":120}`,
+		`updated 1`,
+		`price "13.00"`,
+		`deleted 1`,
+		`after delete [1,2,2]`,
+		`unique "23505"`,
+		`posted set 2`,
+		`column info [["id","bigint",null,false,true],["author_id","integer",null,false,false],["title","character varying",200,false,false],["price","numeric",null,true,false],["meta","json",null,true,false]]`,
+		`has column [true,false]`,
+		`migrate latest [1,["20240101000000_tags.js"]]`,
+		`up [true,true,["none"]]`,
+		`version "20240101000000"`,
+		`rollback [1,["20240101000000_tags.js"]]`,
+		`down [false,false]`,
+		`second migrate [1,0]`,
+		`second list ["20240101000000_tags.js"]`,
+		`second start ["Ann"]`,
+		`done "ok"`,
+	})
+}
+
+// TestSequelize runs Sequelize (testdata/clients/node-orm/sequelize_app.js):
+// models with associations created by sync, nested eager and lazy
+// loading, aggregates, JSON, QueryInterface introspection (tables,
+// describeTable, indexes, foreign keys), a migration up and down through
+// the QueryInterface, and a second start with sync and sync({alter}).
+func TestSequelize(t *testing.T) {
+	out := runNodeORM(t, "sequelize_app.js", "sequelize")
+	wantLines(t, "sequelize_app.js", out, []string{
+		`ids [1,2,[1,2],3]`,
+		`eager [["Alpha","12.50",[5,3]],["Beta","7.25",[]]]`,
+		`belongsTo [["Alpha","Ann"],["Beta","Ann"],["Gamma","Bob"]]`,
+		`lazy "Ann"`,
+		`where ["Alpha","Beta"]`,
+		`count 2`,
+		`agg [{"authorId":1,"n":"2","total":"19.75"},{"authorId":2,"n":"1","total":null}]`,
+		`json {"tags":["a","b"],"pages":120}`,
+		`updated [1]`,
+		`saved ["13.00",{"tags":["c"]}]`,
+		`after delete [1,2,2]`,
+		`unique "23505"`,
+		`tables ["sq_authors","sq_books","sq_reviews"]`,
+		`describe [["id","BIGINT",false,true,false],["title","CHARACTER VARYING(200)",false,false,false],["price","NUMERIC",true,false,false],["meta","JSON",true,false,false],["created_at","TIMESTAMP WITH TIME ZONE",false,false,false],["updated_at","TIMESTAMP WITH TIME ZONE",false,false,false],["author_id","INTEGER",false,false,false]]`,
+		`indexes [["sq_books_author_id_title",true,false,["author_id","title"]],["sq_books_pkey",true,true,["id"]],["sq_books_title",false,false,["title"]]]`,
+		`foreign keys [["sq_books_author_id_fkey","author_id","sq_authors","id"]]`,
+		`up [true,true,["none"]]`,
+		`down [false,false]`,
+		`second start ["Ann"]`,
+		`after alter [2,3]`,
+		`done "ok"`,
+	})
+}

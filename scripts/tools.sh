@@ -65,4 +65,5 @@ npm_ci() { # npm_ci DIR MARKER: npm ci in DIR unless MARKER is newer than the lo
 }
 npm_ci sdk/assemblyscript node_modules/.bin/asc
 npm_ci testdata/clients/node node_modules/pg/package.json
+npm_ci testdata/clients/node-orm node_modules/typeorm/package.json
 echo "tools: everything make test uses is installed"
