@@ -394,3 +394,56 @@ func TestTypeORM(t *testing.T) {
 	}
 	wantLines(t, "typeorm_app.js", out, want)
 }
+
+// TestGORM runs GORM (gorm.io/gorm with gorm.io/driver/postgres) and
+// golang-migrate (its postgres driver) through testdata/clients/gotools, a
+// module of its own whose dependencies `make tools` downloads: AutoMigrate
+// of three related models, CRUD, Preload and Joins, paging, aggregates,
+// the Migrator's introspection (HasTable, HasConstraint, ColumnTypes,
+// GetIndexes), a migration up and down under golang-migrate's advisory
+// lock, and a second start (migrate and AutoMigrate) that changes nothing.
+func TestGORM(t *testing.T) {
+	goTool := needTool(t, "go")
+	dir := filepath.Join("..", "testdata", "clients", "gotools")
+	bin := filepath.Join(t.TempDir(), "gotools")
+	build := exec.Command(goTool, "build", "-mod=readonly", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=readonly")
+	if msg, err := build.CombinedOutput(); err != nil {
+		if os.Getenv("WEFT_REQUIRE_POSTGRES") != "" {
+			t.Fatalf("building testdata/clients/gotools (run `make tools` to download its modules): %v\n%s", err, msg)
+		}
+		t.Skipf("testdata/clients/gotools does not build offline (`make tools` downloads its modules): %v\n%s", err, msg)
+	}
+	url := startServer(t)
+	out, err := exec.Command(bin, url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gotools: %v\n%s", err, out)
+	}
+	wantLines(t, "gotools", out, []string{
+		`ids 1 2 1 2 3`,
+		`preload Alpha:12.50:[5,3] Beta:7.25:[]`,
+		`joins Alpha/Ann Beta/Ann Gamma/Bob`,
+		`page Beta`,
+		`first Gamma`,
+		`agg Ann 2 19.75`,
+		`agg Bob 1 NULL`,
+		`updated 13.00 {"tags": ["c"]}`,
+		`after delete 1 2 2`,
+		`unique 23505`,
+		`posted set 2`,
+		`has true false true false`,
+		`constraints true true true true`,
+		`column types author_id:int8:false:false:64:64,0:false id:int8:false:true:64:64,0:false meta:json:true:false:0:0,0:false price:numeric:true:false:0:8,2:false title:varchar:false:false:200:0,0:false`,
+		`indexes go_books_author_title:[author_id title]:true:false go_books_title:[title]:false:false`,
+		`tables [go_authors go_books go_reviews]`,
+		`migrate up 1 false true [none]`,
+		`up again no change`,
+		`migrate down false false no migration`,
+		`second migrate no change`,
+		`second version 1`,
+		`second start changes []`,
+		`second start [Ann]`,
+		`done ok`,
+	})
+}

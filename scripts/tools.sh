@@ -66,4 +66,10 @@ npm_ci() { # npm_ci DIR MARKER: npm ci in DIR unless MARKER is newer than the lo
 npm_ci sdk/assemblyscript node_modules/.bin/asc
 npm_ci testdata/clients/node node_modules/pg/package.json
 npm_ci testdata/clients/node-orm node_modules/typeorm/package.json
+# the Go tools (GORM, golang-migrate) of their own module, for the cache
+# pgwire.TestGORM builds from offline
+if ! (cd testdata/clients/gotools && GOFLAGS=-mod=readonly GOPROXY=off go list -deps . >/dev/null 2>&1); then
+	echo "tools: go mod download in testdata/clients/gotools"
+	(cd testdata/clients/gotools && go mod download)
+fi
 echo "tools: everything make test uses is installed"
