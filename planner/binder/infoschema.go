@@ -62,6 +62,11 @@ const infoCatalog = "weft"
 // infoSchemaView builds an information_schema relation, or reports it
 // unknown.
 func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
+	if shape, ok := infoPrivShapes[name]; ok {
+		rel := &relationRows{shape: shape, missing: func(types.T) types.Datum { return nil }}
+		b.infoPrivView(name, rel.add)
+		return rel.plan(b), true
+	}
 	shape, ok := infoSchemaShapes[name]
 	if !ok {
 		return nil, false

@@ -138,6 +138,22 @@ var catalogShapes = map[string][]catCol{
 	"pg_stat_all_tables":       statTablesShape,
 	"pg_statio_user_tables":    statioTablesShape,
 	"pg_statio_all_tables":     statioTablesShape,
+	"pg_stat_user_indexes":     statIndexesShape,
+	"pg_stat_all_indexes":      statIndexesShape,
+	"pg_statio_user_indexes":   statioIndexesShape,
+	"pg_statio_all_indexes":    statioIndexesShape,
+	"pg_stat_user_functions":   {{"funcid", tOID}, {"schemaname", tName}, {"funcname", tName}, {"calls", tI8}, {"total_time", types.Float8T}, {"self_time", types.Float8T}},
+	"pg_stat_database": {{"datid", tOID}, {"datname", tName}, {"numbackends", tInt}, {"xact_commit", tI8}, {"xact_rollback", tI8},
+		{"blks_read", tI8}, {"blks_hit", tI8}, {"tup_returned", tI8}, {"tup_fetched", tI8}, {"tup_inserted", tI8}, {"tup_updated", tI8},
+		{"tup_deleted", tI8}, {"conflicts", tI8}, {"temp_files", tI8}, {"temp_bytes", tI8}, {"deadlocks", tI8}, {"checksum_failures", tI8},
+		{"checksum_last_failure", tStamp}, {"blk_read_time", types.Float8T}, {"blk_write_time", types.Float8T}, {"session_time", types.Float8T},
+		{"active_time", types.Float8T}, {"idle_in_transaction_time", types.Float8T}, {"sessions", tI8}, {"sessions_abandoned", tI8},
+		{"sessions_fatal", tI8}, {"sessions_killed", tI8}, {"stats_reset", tStamp}},
+	// Weft's locks are not listed (advisory locks included): empty, with
+	// the columns monitoring tools select
+	"pg_locks": {{"locktype", tText}, {"database", tOID}, {"relation", tOID}, {"page", tInt}, {"tuple", tI2}, {"virtualxid", tText},
+		{"transactionid", tText}, {"classid", tOID}, {"objid", tOID}, {"objsubid", tI2}, {"virtualtransaction", tText}, {"pid", tInt},
+		{"mode", tText}, {"granted", tBool}, {"fastpath", tBool}, {"waitstart", tStamp}},
 }
 
 var (
@@ -148,6 +164,10 @@ var (
 		{"n_live_tup", tI8}, {"n_dead_tup", tI8}, {"n_mod_since_analyze", tI8}, {"n_ins_since_vacuum", tI8}, {"last_vacuum", tStamp},
 		{"last_autovacuum", tStamp}, {"last_analyze", tStamp}, {"last_autoanalyze", tStamp}, {"vacuum_count", tI8},
 		{"autovacuum_count", tI8}, {"analyze_count", tI8}, {"autoanalyze_count", tI8}}
+	statIndexesShape = []catCol{{"relid", tOID}, {"indexrelid", tOID}, {"schemaname", tName}, {"relname", tName}, {"indexrelname", tName},
+		{"idx_scan", tI8}, {"idx_tup_read", tI8}, {"idx_tup_fetch", tI8}}
+	statioIndexesShape = []catCol{{"relid", tOID}, {"indexrelid", tOID}, {"schemaname", tName}, {"relname", tName}, {"indexrelname", tName},
+		{"idx_blks_read", tI8}, {"idx_blks_hit", tI8}}
 	statioTablesShape = []catCol{{"relid", tOID}, {"schemaname", tName}, {"relname", tName}, {"heap_blks_read", tI8}, {"heap_blks_hit", tI8},
 		{"idx_blks_read", tI8}, {"idx_blks_hit", tI8}, {"toast_blks_read", tI8}, {"toast_blks_hit", tI8}, {"tidx_blks_read", tI8}, {"tidx_blks_hit", tI8}}
 )
@@ -260,6 +280,17 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	case "pg_depend":
 		b.dependencies(row)
+	case "pg_stat_user_indexes", "pg_stat_all_indexes", "pg_statio_user_indexes", "pg_statio_all_indexes":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range allIndexes(t) {
+					row(map[string]types.Datum{"relid": int64(t.OID), "indexrelid": int64(k.OID), "schemaname": s.Name, "relname": t.Name, "indexrelname": k.Name})
+				}
+			}
+		}
+	case "pg_stat_database":
+		row(map[string]types.Datum{"datid": int64(16384), "datname": "weft", "numbackends": b.backendCount(), "checksum_failures": nil,
+			"checksum_last_failure": nil, "stats_reset": nil})
 	case "pg_stat_user_tables", "pg_stat_all_tables", "pg_statio_user_tables", "pg_statio_all_tables":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
@@ -543,6 +574,14 @@ func tableStatsRow(s *catalog.Schema, t *catalog.Table) map[string]types.Datum {
 	snap.Release()
 	return map[string]types.Datum{"relid": int64(t.OID), "schemaname": s.Name, "relname": t.Name, "n_live_tup": live,
 		"n_ins_since_vacuum": live, "n_mod_since_analyze": live, "last_vacuum": nil, "last_autovacuum": nil, "last_analyze": nil, "last_autoanalyze": nil}
+}
+
+// backendCount is the number of sessions (pg_stat_database.numbackends).
+func (b *Binder) backendCount() int64 {
+	if b.Env == nil || b.Env.Backends == nil {
+		return 1
+	}
+	return int64(len(b.Env.Backends.Activity()))
 }
 
 // statActivity lists the database's sessions with what they run.
