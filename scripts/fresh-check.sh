@@ -8,8 +8,8 @@
 # FRESH_PURGE=1 first removes the tool packages make tools installs (wabt,
 # clang, lld, Debian's rustc and its wasm32 std, psycopg2, pgjdbc, the Python
 # tools), so the run starts from a machine where they were never installed.
-# The image's
-# own Node.js, JDK, tmux and PostgreSQL are left: they are part of the image.
+# The image's own Node.js, JDK, tmux and PostgreSQL are left: they are part
+# of the image.
 # Needs root (or sudo) for the purge and for make tools' apt-get.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
