@@ -96,7 +96,7 @@ func TestSQLAlchemy(t *testing.T) {
 		`alembic version 0001`,
 		`alembic up (True, 'isbn', ['tags_book_idx', 'tags_label_key'])`,
 		`isbn ['none']`,
-		`isbn default [True]`,
+		`isbn default ["'n/a'::character varying"]`,
 		`alembic down (False, 'meta', 0)`,
 		`autogenerate diffs []`,
 		`second start ['Ann']`,

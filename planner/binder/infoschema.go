@@ -160,7 +160,7 @@ func (b *Binder) infoColumns(row func(map[string]types.Datum)) {
 				vals["is_nullable"] = yesNo(!c.NotNull)
 				vals["is_updatable"] = "YES"
 				if c.Default != "" && c.Identity == "" {
-					vals["column_default"] = c.Default
+					vals["column_default"] = shownDefault(c)
 				}
 				if c.Domain != 0 {
 					if u := b.domainByOID(c.Domain); u != nil {

@@ -302,7 +302,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
 					if c.Default != "" && c.Identity == "" {
-						row(map[string]types.Datum{"oid": attrdefOID(t, i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": c.Default})
+						row(map[string]types.Datum{"oid": attrdefOID(t, i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": shownDefault(c)})
 					}
 				}
 			}
