@@ -231,12 +231,10 @@ func columnTypeInfo(t types.T) map[string]types.Datum {
 func (b *Binder) identityInfo(vals map[string]types.Datum, t *catalog.Table, c catalog.Column) {
 	vals["is_identity"] = "YES"
 	vals["identity_generation"] = map[bool]string{true: "ALWAYS", false: "BY DEFAULT"}[c.Identity == "a"]
-	for _, q := range b.Cat.Sequences() {
-		if q.OwnedBy == t.Name+"."+c.Name && q.Schema == t.Schema {
-			vals["identity_start"], vals["identity_increment"] = strconv.FormatInt(q.Start, 10), strconv.FormatInt(q.Increment, 10)
-			vals["identity_maximum"], vals["identity_minimum"] = strconv.FormatInt(q.Max, 10), strconv.FormatInt(q.Min, 10)
-			vals["identity_cycle"] = yesNo(q.Cycle)
-		}
+	if q := ownedSequence(b.Cat.Sequences(), t, t.ColumnIndex(c.Name)); q != nil {
+		vals["identity_start"], vals["identity_increment"] = strconv.FormatInt(q.Start, 10), strconv.FormatInt(q.Increment, 10)
+		vals["identity_maximum"], vals["identity_minimum"] = strconv.FormatInt(q.Max, 10), strconv.FormatInt(q.Min, 10)
+		vals["identity_cycle"] = yesNo(q.Cycle)
 	}
 }
 

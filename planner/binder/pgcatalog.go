@@ -523,6 +523,7 @@ const wasmLangOID = 16400
 // indexes (a).
 func (b *Binder) dependencies(row func(map[string]types.Datum)) {
 	const pgClass, pgAttrdef = int64(1259), int64(2604)
+	seqs := b.Cat.Sequences()
 	for _, s := range b.Cat.Schemas() {
 		for _, t := range sortedTables(s.Tables) {
 			for i, c := range t.Columns {
@@ -531,15 +532,13 @@ func (b *Binder) dependencies(row func(map[string]types.Datum)) {
 					row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
 						"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": "a"})
 				}
-				for _, q := range b.Cat.Sequences() {
-					if q.Schema == t.Schema && q.OwnedBy == t.Name+"."+c.Name {
-						row(map[string]types.Datum{"classid": pgClass, "objid": int64(q.OID), "objsubid": int64(0), "refclassid": pgClass,
-							"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": map[bool]string{true: "i", false: "a"}[c.Identity != ""]})
-						if c.Identity == "" && c.Default != "" {
-							// a serial's nextval default uses the sequence (n)
-							row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
-								"refobjid": int64(q.OID), "refobjsubid": int64(0), "deptype": "n"})
-						}
+				if q := ownedSequence(seqs, t, i); q != nil {
+					row(map[string]types.Datum{"classid": pgClass, "objid": int64(q.OID), "objsubid": int64(0), "refclassid": pgClass,
+						"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": map[bool]string{true: "i", false: "a"}[c.Identity != ""]})
+					if c.Identity == "" && c.Default != "" {
+						// a serial's nextval default uses the sequence (n)
+						row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
+							"refobjid": int64(q.OID), "refobjsubid": int64(0), "deptype": "n"})
 					}
 				}
 			}
