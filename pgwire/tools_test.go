@@ -107,8 +107,9 @@ func TestSQLAlchemy(t *testing.T) {
 // TestJDBCMetadataSync runs a BI tool's connect-and-sync pass through
 // pgjdbc (testdata/clients/jdbc/WeftBI.java): catalogs, schemas, tables
 // of every type, columns of tables and views, keys, indexes, a function
-// with its columns, type info, the transaction isolation, then
-// time-bucketed queries over timestamptz in America/New_York.
+// with its columns, type info, the transaction isolation, Metabase's own
+// table and field sync SQL, then time-bucketed queries over timestamptz
+// in America/New_York.
 func TestJDBCMetadataSync(t *testing.T) {
 	java := needTool(t, "java")
 	jar := "/usr/share/java/postgresql.jar"
@@ -152,6 +153,8 @@ func TestJDBCMetadataSync(t *testing.T) {
 		`typeinfo int4 4:false numeric 2:false timestamptz 93:false json 1111:false bool -7:false`,
 		`column privileges ok`,
 		`max identifier 63 quote "`,
+		`metabase tables public/bi_regions/TABLE/null/t public/bi_sales/TABLE/null/t public/bi_store_sales/VIEW/null/f public/bi_stores/TABLE/null/t`,
+		`metabase fields bi_regions/id/int4/0/t/t/t/t bi_regions/name/text/1/f/f/t/null bi_sales/id/int8/0/t/t/t/t bi_sales/store_id/int4/1/f/f/t/null bi_sales/amount/numeric/2/f/f/t/null bi_sales/sold_at/timestamptz/3/f/f/t/null bi_store_sales/store/varchar/0/f/f/f/null bi_store_sales/region/text/1/f/f/f/null bi_store_sales/amount/numeric/2/f/f/f/null bi_store_sales/sold_at/timestamptz/3/f/f/f/null bi_stores/id/int4/0/t/f/t/t bi_stores/region_id/int4/1/f/f/t/null bi_stores/name/varchar/2/f/f/t/null bi_stores/opened/timestamptz/3/f/f/f/null bi_stores/active/bool/4/f/t/f/f bi_stores/meta/json/5/f/f/f/null`,
 		`zone America/New_York`,
 		`by day 2024-01-14 00:00:00-05=1/10.00 2024-01-15 00:00:00-05=2/12.75 2024-01-16 00:00:00-05=1/1.00 2024-01-31 00:00:00-05=1/2.00`,
 		`by month north:2024-01-01=17.50 south:2024-01-01=8.25`,

@@ -89,6 +89,31 @@ public class WeftBI {
             }
             System.out.println("max identifier " + md.getMaxColumnNameLength() + " quote " + md.getIdentifierQuoteString());
 
+            // Metabase's own sync SQL: tables with their row estimates, then
+            // fields with primary keys from information_schema
+            try (Statement s = c.createStatement()) {
+                try (ResultSet rs = s.executeQuery("SELECT n.nspname AS schema, c.relname AS name, CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'v' THEN 'VIEW' "
+                        + "WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END AS type, d.description, stat.n_live_tup IS NOT NULL AS estimated "
+                        + "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON c.relnamespace = n.oid "
+                        + "LEFT JOIN pg_catalog.pg_description d ON c.oid = d.objoid AND d.objsubid = 0 AND d.classoid = 'pg_class'::regclass "
+                        + "LEFT JOIN pg_stat_user_tables stat ON n.nspname = stat.schemaname AND c.relname = stat.relname "
+                        + "WHERE c.relkind IN ('r', 'p', 'v', 'f', 'm') AND n.nspname !~ '^information_schema$' AND n.nspname <> 'pg_catalog' "
+                        + "AND c.relname LIKE 'bi_%' AND (pg_has_role(current_user, c.relowner, 'USAGE') OR has_table_privilege(current_user, c.oid, 'SELECT')) ORDER BY 2")) {
+                    System.out.println("metabase tables " + rows(rs, "schema", "name", "type", "description", "estimated"));
+                }
+                try (ResultSet rs = s.executeQuery("SELECT c.column_name AS name, c.udt_name AS dbtype, c.ordinal_position - 1 AS pos, c.table_name, "
+                        + "pk.column_name IS NOT NULL AS pk, c.column_default IS NOT NULL AS has_default, c.is_nullable = 'NO' AS required, "
+                        + "c.is_identity = 'YES' OR c.column_default LIKE 'nextval(%' AS auto "
+                        + "FROM information_schema.columns c LEFT JOIN (SELECT tc.table_schema, tc.table_name, kc.column_name "
+                        + "FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kc ON tc.constraint_name = kc.constraint_name "
+                        + "AND tc.table_schema = kc.table_schema AND tc.table_name = kc.table_name WHERE tc.constraint_type = 'PRIMARY KEY') pk "
+                        + "ON c.table_schema = pk.table_schema AND c.table_name = pk.table_name AND c.column_name = pk.column_name "
+                        + "WHERE c.table_schema !~ '^information_schema|catalog_history|pg_' AND c.table_name LIKE 'bi_%' "
+                        + "ORDER BY c.table_schema, c.table_name, c.ordinal_position")) {
+                    System.out.println("metabase fields " + rows(rs, "table_name", "name", "dbtype", "pos", "pk", "has_default", "required", "auto"));
+                }
+            }
+
             // the query a BI tool sends for "sales by day", in the viewer's zone
             try (Statement s = c.createStatement()) {
                 s.execute("SET TIME ZONE 'America/New_York'");
