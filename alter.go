@@ -156,7 +156,7 @@ func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.Column
 func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error {
 	t.Lock()
 	defer t.Unlock()
-	i := t.ColumnIndex(strings.ToLower(name))
+	i := t.ColumnIndex(name)
 	if i < 0 {
 		if ifExists {
 			return nil
@@ -244,7 +244,7 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		old, next := t.Name, strings.ToLower(st.Newname)
+		old, next := t.Name, st.Newname
 		if err := s.notHeld(t, true); err != nil {
 			return nil, err
 		}
@@ -267,15 +267,15 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		}
 		t.Lock()
 		defer t.Unlock()
-		i := t.ColumnIndex(strings.ToLower(st.Subname))
+		i := t.ColumnIndex(st.Subname)
 		if i < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", st.Subname)
 		}
-		if t.ColumnIndex(strings.ToLower(st.Newname)) >= 0 {
+		if t.ColumnIndex(st.Newname) >= 0 {
 			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" of relation \"%s\" already exists", st.Newname, t.Name)
 		}
 		newCols := append([]catalog.Column{}, t.Columns...)
-		newCols[i].Name = strings.ToLower(st.Newname)
+		newCols[i].Name = st.Newname
 		schema := schemaOf(newCols)
 		cur := t.Current()
 		t.Columns = newCols
@@ -465,7 +465,7 @@ func definitionOnly(st *pg.AlterTableStmt) bool {
 }
 
 func (s *Session) alterColumn(ctx context.Context, t *catalog.Table, cmd *pg.AlterTableCmd) error {
-	i := t.ColumnIndex(strings.ToLower(cmd.Name))
+	i := t.ColumnIndex(cmd.Name)
 	if i < 0 {
 		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", cmd.Name, t.Name)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"github.com/weftdb/weft/sql/parser"
 	"slices"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -177,9 +178,9 @@ func (s *Session) addKeys(t *catalog.Table, keys []pendingKey) error {
 			k.Columns = append(k.Columns, i)
 		}
 		if k.Name == "" {
-			k.Name = t.Name + "_pkey"
+			k.Name = s.freeRelationName(t, t.Name+"_pkey")
 			if !k.Primary {
-				k.Name = t.Name + "_" + strings.Join(pk.columns, "_") + "_key"
+				k.Name = s.freeRelationName(t, t.Name+"_"+strings.Join(pk.columns, "_")+"_key")
 			}
 		}
 		for _, have := range t.Keys {
@@ -491,7 +492,7 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 		}
 		name := st.Idxname
 		if name == "" {
-			name = t.Name + "_" + strings.Join(cols, "_") + "_key"
+			name = s.freeRelationName(t, t.Name+"_"+strings.Join(cols, "_")+"_idx")
 		}
 		if err := s.addKeysChecked(t, []pendingKey{{name: name, columns: cols, primary: st.Primary, indexOnly: true}}); err != nil {
 			return nil, err
@@ -505,12 +506,53 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 	return s.recordIndex(t, st, cols)
 }
 
+// freeRelationName is the name PostgreSQL gives an unnamed key or index of
+// t: base, or base followed by the first number that no relation, key or
+// index of the schema has (ALTER TABLE … ADD UNIQUE (a) on a column that
+// already has t_a_key makes t_a_key1).
+func (s *Session) freeRelationName(t *catalog.Table, base string) string {
+	for n := 0; ; n++ {
+		name := base
+		if n > 0 {
+			name = base + strconv.Itoa(n)
+		}
+		if !s.relationNameUsed(t, name) {
+			return name
+		}
+	}
+}
+
+// relationNameUsed reports whether a relation, sequence, key or index of
+// t's schema (t included, whose keys may not be installed yet) is named name.
+func (s *Session) relationNameUsed(t *catalog.Table, name string) bool {
+	if _, _, ok := s.db.cat.Lookup(t.Schema, name, nil); ok {
+		return true
+	}
+	if _, ok := s.db.cat.LookupSequence(t.Schema, name, nil); ok {
+		return true
+	}
+	tables := []*catalog.Table{t}
+	if sc, ok := s.db.cat.Schema(t.Schema); ok {
+		for _, other := range sc.Tables {
+			tables = append(tables, other)
+		}
+	}
+	for _, other := range tables {
+		for _, k := range append(append([]catalog.Key{}, other.Keys...), other.Indexes...) {
+			if k.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // recordIndex keeps a non-unique index in the catalog (for clients that
 // look for it); scans do not use it.
 func (s *Session) recordIndex(t *catalog.Table, st *pg.IndexStmt, cols []string) (*Result, error) {
 	name := st.Idxname
 	if name == "" {
-		name = t.Name + "_" + strings.Join(cols, "_") + "_idx"
+		name = s.freeRelationName(t, t.Name+"_"+strings.Join(cols, "_")+"_idx")
 	}
 	for _, k := range append(append([]catalog.Key{}, t.Keys...), t.Indexes...) {
 		if k.Name == name {

@@ -57,10 +57,20 @@ func catalogFunctions() []*ScalarDef {
 		constant("pg_get_function_arguments", []types.T{oid}, textT, nil),
 		constant("pg_get_function_identity_arguments", []types.T{oid}, textT, nil),
 		constant("pg_get_statisticsobjdef_columns", []types.T{oid}, textT, nil),
+		// sizes: Weft keeps no pages, so relations and databases report
+		// none (the signatures are what monitoring and BI tools call)
 		constant("pg_table_size", []types.T{oid}, types.Int8T, int64(0)),
 		constant("pg_total_relation_size", []types.T{oid}, types.Int8T, int64(0)),
+		constant("pg_indexes_size", []types.T{oid}, types.Int8T, int64(0)),
+		overloads("pg_relation_size",
+			constant("pg_relation_size", []types.T{oid}, types.Int8T, int64(0)),
+			constant("pg_relation_size", []types.T{oid, textT}, types.Int8T, int64(0))),
+		overloads("pg_database_size",
+			constant("pg_database_size", []types.T{types.NameT}, types.Int8T, int64(0)),
+			constant("pg_database_size", []types.T{oid}, types.Int8T, int64(0))),
+		constant("pg_is_in_recovery", []types.T{}, types.BoolT, false),
 		sig("pg_size_pretty", []types.T{types.Int8T}, textT, func(ds []types.Datum) (types.Datum, error) {
-			return fmt.Sprintf("%d bytes", ds[0].(int64)), nil
+			return sizePretty(ds[0].(int64)), nil
 		}),
 		{Name: "format_type", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
 			if len(args) != 2 {
@@ -70,6 +80,47 @@ func catalogFunctions() []*ScalarDef {
 			return []types.T{oid, types.Int4T}, textT, FormatTypeKernel(nil), nil
 		}},
 	}
+}
+
+// sizePretty is pg_size_pretty(bigint): bytes below 10 kB, then the
+// largest unit (kB … PB, 1024 apart) that keeps the number below 20480,
+// rounded half away from zero as PostgreSQL does.
+func sizePretty(size int64) string {
+	units := []struct {
+		name  string
+		limit int64
+		round bool
+		bits  uint
+	}{{"bytes", 10 * 1024, false, 0}, {"kB", 20*1024 - 1, true, 10}, {"MB", 20*1024 - 1, true, 20},
+		{"GB", 20*1024 - 1, true, 30}, {"TB", 20*1024 - 1, true, 40}, {"PB", 20*1024 - 1, true, 50}}
+	abs := func(v int64) int64 {
+		if v < 0 {
+			return -v
+		}
+		return v
+	}
+	for i, u := range units {
+		if i == len(units)-1 || abs(size) < u.limit {
+			if u.round {
+				if size < 0 {
+					size = (size - 1) / 2
+				} else {
+					size = (size + 1) / 2
+				}
+			}
+			return fmt.Sprintf("%d %s", size, u.name)
+		}
+		next := units[i+1]
+		bits := next.bits - u.bits
+		if next.round {
+			bits--
+		}
+		if u.round {
+			bits++
+		}
+		size /= int64(1) << bits
+	}
+	return ""
 }
 
 // FormatTypeKernel is format_type(oid, typmod); userType names the types

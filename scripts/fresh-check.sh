@@ -6,9 +6,10 @@
 # exactly as CI does.
 #
 # FRESH_PURGE=1 first removes the tool packages make tools installs (wabt,
-# clang, lld, Debian's rustc and its wasm32 std, psycopg2, pgjdbc), so the
-# run starts from a machine where they were never installed. The image's
-# own Node.js, JDK, tmux and PostgreSQL are left: they are part of the image.
+# clang, lld, Debian's rustc and its wasm32 std, psycopg2, pgjdbc, the Python
+# tools), so the run starts from a machine where they were never installed.
+# The image's own Node.js, JDK, tmux and PostgreSQL are left: they are part
+# of the image.
 # Needs root (or sudo) for the purge and for make tools' apt-get.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +21,7 @@ if [ "${FRESH_PURGE:-}" = 1 ]; then
 	sudo=""
 	[ "$(id -u)" = 0 ] || sudo="sudo"
 	echo "fresh-check: removing the tool packages"
-	$sudo apt-get remove -y -q wabt clang lld rustc libstd-rust-dev-wasm32 python3-psycopg2 libpostgresql-jdbc-java >/dev/null
+	$sudo apt-get remove -y -q wabt clang lld rustc libstd-rust-dev-wasm32 python3-psycopg2 libpostgresql-jdbc-java python3-sqlalchemy python3-pandas python3-alembic python3-django pgcli >/dev/null
 	$sudo apt-get autoremove -y -q >/dev/null
 fi
 

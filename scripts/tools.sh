@@ -3,7 +3,8 @@
 # the committed fixtures (wabt, clang + lld, Debian's rustc with its wasm32
 # std, AssemblyScript through npm), tmux for the shell test, a PostgreSQL 15
 # server for the source connector, and the real clients (psql, psycopg2,
-# node-postgres, pgjdbc on a JDK).
+# node-postgres, pgjdbc on a JDK) and the tools applications use over
+# them (SQLAlchemy, pandas, Alembic, Django, pgcli).
 #
 # Each tool is checked by running it; only the packages of missing tools are
 # asked of apt, so a package that conflicts with what the machine already
@@ -36,6 +37,12 @@ works tmux -V || need tmux
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need postgresql
 works psql --version || need postgresql-client
 works /usr/bin/python3 -c 'import psycopg2' || need python3-psycopg2
+# the Python tools pgwire's tool tests drive (Debian's versions)
+works /usr/bin/python3 -c 'import sqlalchemy' || need python3-sqlalchemy
+works /usr/bin/python3 -c 'import pandas' || need python3-pandas
+works /usr/bin/python3 -c 'import alembic' || need python3-alembic
+works /usr/bin/python3 -c 'import django' || need python3-django
+works /usr/bin/python3 -c 'import pgcli.pgexecute' || need pgcli
 works java -version || need default-jdk-headless
 [ -f /usr/share/java/postgresql.jar ] || need libpostgresql-jdbc-java
 
@@ -58,4 +65,11 @@ npm_ci() { # npm_ci DIR MARKER: npm ci in DIR unless MARKER is newer than the lo
 }
 npm_ci sdk/assemblyscript node_modules/.bin/asc
 npm_ci testdata/clients/node node_modules/pg/package.json
+npm_ci testdata/clients/node-orm node_modules/typeorm/package.json
+# the Go tools (GORM, golang-migrate) of their own module, for the cache
+# pgwire.TestGORM builds from offline
+if ! (cd testdata/clients/gotools && GOFLAGS=-mod=readonly GOPROXY=off go list -deps . >/dev/null 2>&1); then
+	echo "tools: go mod download in testdata/clients/gotools"
+	(cd testdata/clients/gotools && go mod download)
+fi
 echo "tools: everything make test uses is installed"

@@ -55,6 +55,9 @@ type Binder struct {
 	levels  []*level
 	ctes    []map[string]*cteDef
 	views   int // view expansion depth, to stop recursive views
+	// listingViewColumns is set while catalog views bind views to list
+	// their columns, so a view over those catalogs does not recurse
+	listingViewColumns bool
 	// untypedAs gives the outermost SELECT's untyped outputs (NULL, a
 	// string literal) their types: INSERT … SELECT's target columns, as
 	// PostgreSQL resolves them, instead of text. Taken by the first

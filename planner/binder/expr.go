@@ -193,6 +193,9 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 	if e, ok, err := b.regCast(tc); ok || err != nil {
 		return e, err
 	}
+	if e, ok, err := b.regArrayCast(tc, s); ok || err != nil {
+		return e, err
+	}
 	if isArrayTypeName(tc.TypeName) {
 		// arrays stay in their text form
 		arg, err := b.bindExpr(tc.Arg, s)
@@ -229,6 +232,9 @@ func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.
 		if _, isConst := arg.(*logical.Const); !isConst {
 			return b.regOIDCall(arg, to), nil
 		}
+	}
+	if to.Kind == types.Array && from.Kind == types.Text && (from.PG == 22 || from.PG == 30) {
+		arg, from = vectorAsArray(arg), types.TextT
 	}
 	if !exec.CanCast(from, to) {
 		return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).At(loc)
@@ -934,6 +940,11 @@ func (b *Binder) regOID(regT types.T, lit string) (int64, error) {
 		if u, ok := b.Cat.LookupType(schema, name, b.SearchPath); ok {
 			return int64(u.OID), nil
 		}
+		for _, pt := range pseudoTypes {
+			if pt.name == strings.ToLower(name) && (schema == "" || schema == "pg_catalog") {
+				return pt.oid, nil
+			}
+		}
 		return 0, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", lit)
 	case types.RegNamespaceT.PG:
 		if name == "pg_catalog" {
@@ -1028,6 +1039,60 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 
 // arrayAsText turns an array value into its text form, which the array
 // functions and operators read (catalog arrays are kept that way).
+// regArrayCast binds x::regtype[] (and the other object identifier
+// arrays) over an array or oidvector of OIDs: the array of the objects'
+// names, held in its text form ('{bigint,text}'), which is how clients
+// read it (pgcli: COALESCE(proallargtypes::regtype[], proargtypes::regtype[])::text[]).
+func (b *Binder) regArrayCast(tc *pg.TypeCast, s *scope) (logical.Expr, bool, error) {
+	tn := names(tc.TypeName.Names)
+	regT, ok := types.FromName(tn[len(tn)-1], nil)
+	if !ok || !regT.IsRegType() || len(tc.TypeName.ArrayBounds) != 1 {
+		return nil, false, nil
+	}
+	arg, err := b.bindExpr(tc.Arg, s)
+	if err != nil {
+		return nil, true, err
+	}
+	at := arg.Type()
+	if at.Kind != types.Array && at.Kind != types.Text && at.Kind != types.Unknown {
+		return nil, false, nil
+	}
+	arg, err = b.coerce(arrayAsText(arg), types.TextT)
+	if err != nil {
+		return nil, true, err
+	}
+	out := types.T{Kind: types.Text, PG: 1009, Elem: types.Text}
+	return &logical.Call{Name: "regnames", Args: []logical.Expr{arg}, T: out,
+		Kernel: exec.RowKernel(out, func(ds []types.Datum) (types.Datum, error) {
+			elems, _, err := types.SplitArrayLiteral(ds[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			for i, e := range elems {
+				if e == nil {
+					continue
+				}
+				oid, err := strconv.ParseInt(strings.TrimSpace(*e), 10, 64)
+				if err != nil {
+					return nil, sqlerr.New(sqlerr.InvalidText, "invalid input syntax for type oid: \"%s\"", *e)
+				}
+				name := b.regName(regT, oid)
+				elems[i] = &name
+			}
+			return types.JoinArrayLiteral(elems), nil
+		})}, true, nil
+}
+
+// vectorAsArray rewrites an int2vector's or oidvector's text ('20 23') as
+// an array literal ('{20,23}'): PostgreSQL casts them to arrays
+// (proargtypes::regtype[]), Weft holds them as text in their own form.
+func vectorAsArray(e logical.Expr) logical.Expr {
+	return &logical.Call{Name: "vector_as_array", Args: []logical.Expr{e}, T: types.TextT,
+		Kernel: exec.RowKernel(types.TextT, func(ds []types.Datum) (types.Datum, error) {
+			return "{" + strings.Join(strings.Fields(ds[0].(string)), ",") + "}", nil
+		})}
+}
+
 func arrayAsText(e logical.Expr) logical.Expr {
 	if e.Type().Kind != types.Array {
 		return e

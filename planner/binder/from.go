@@ -828,7 +828,7 @@ func (b *Binder) bindUnnest(rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (lo
 	if len(args) != 1 {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unnest of several arrays is not supported yet").At(fc.Location)
 	}
-	elem := types.TextT
+	elem := catalogArrayElem(args[0].Type())
 	if args[0].Type().Kind == types.Array {
 		elem = args[0].Type().ElemT()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 // The pg_catalog relations that psql, pgjdbc and BI tools read, built from
@@ -41,6 +42,7 @@ var (
 	tI2Arr   = types.T{Kind: types.Text, PG: 1005, Elem: types.Int2} // int2[]
 	tOIDArr  = types.T{Kind: types.Text, PG: 1028, Elem: types.Int8} // oid[]
 	tCharArr = types.T{Kind: types.Text, PG: 1002, Elem: types.Text} // "char"[]
+	tTextArr = types.T{Kind: types.Text, PG: 1009, Elem: types.Text} // text[]
 	tInt     = types.Int4T
 	tI2      = types.Int2T
 	tBool    = types.BoolT
@@ -76,7 +78,11 @@ var catalogShapes = map[string][]catCol{
 	"pg_authid": {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool},
 		{"rolreplication", tBool}, {"rolbypassrls", tBool}, {"rolconnlimit", tInt}, {"rolpassword", tText}, {"rolvaliduntil", types.TimestampTZT}},
 	"pg_settings": {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
-	"pg_proc":     {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prokind", tChar}, {"prorettype", tOID}, {"pronargs", tI2}, {"proretset", tBool}, {"prosrc", tText}, {"proargnames", tText}, {"proacl", tText}},
+	"pg_proc": {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prolang", tOID}, {"procost", types.Float4T},
+		{"prorows", types.Float4T}, {"provariadic", tOID}, {"prosupport", tText}, {"prokind", tChar}, {"prosecdef", tBool}, {"proleakproof", tBool},
+		{"proisstrict", tBool}, {"proretset", tBool}, {"provolatile", tChar}, {"proparallel", tChar}, {"pronargs", tI2}, {"pronargdefaults", tI2},
+		{"prorettype", tOID}, {"proargtypes", tOIDVec}, {"proallargtypes", tOIDArr}, {"proargmodes", tCharArr}, {"proargnames", tTextArr},
+		{"proargdefaults", tText}, {"protrftypes", tOIDArr}, {"prosrc", tText}, {"probin", tText}, {"prosqlbody", tText}, {"proconfig", tTextArr}, {"proacl", tText}},
 	"pg_index": {{"indexrelid", tOID}, {"indrelid", tOID}, {"indisunique", tBool}, {"indisprimary", tBool}, {"indisclustered", tBool}, {"indisvalid", tBool}, {"indisreplident", tBool}, {"indkey", tI2Vec}, {"indnatts", tI2},
 		{"indnkeyatts", tI2}, {"indisexclusion", tBool}, {"indimmediate", tBool}, {"indislive", tBool}, {"indisready", tBool},
 		{"indcollation", tOIDVec}, {"indclass", tOIDVec}, {"indoption", tI2Vec}, {"indexprs", tText}, {"indpred", tText}},
@@ -127,7 +133,44 @@ var catalogShapes = map[string][]catCol{
 	"pg_range":                 {{"rngtypid", tOID}, {"rngsubtype", tOID}, {"rngmultitypid", tOID}, {"rngcollation", tOID}, {"rngsubopc", tOID}, {"rngcanonical", tOID}, {"rngsubdiff", tOID}},
 	"pg_foreign_table":         {{"ftrelid", tOID}, {"ftserver", tOID}},
 	"pg_partitioned_table":     {{"partrelid", tOID}, {"partstrat", tChar}},
+	"pg_depend":                {{"classid", tOID}, {"objid", tOID}, {"objsubid", tInt}, {"refclassid", tOID}, {"refobjid", tOID}, {"refobjsubid", tInt}, {"deptype", tChar}},
+	"pg_stat_user_tables":      statTablesShape,
+	"pg_stat_all_tables":       statTablesShape,
+	"pg_statio_user_tables":    statioTablesShape,
+	"pg_statio_all_tables":     statioTablesShape,
+	"pg_stat_user_indexes":     statIndexesShape,
+	"pg_stat_all_indexes":      statIndexesShape,
+	"pg_statio_user_indexes":   statioIndexesShape,
+	"pg_statio_all_indexes":    statioIndexesShape,
+	"pg_stat_user_functions":   {{"funcid", tOID}, {"schemaname", tName}, {"funcname", tName}, {"calls", tI8}, {"total_time", types.Float8T}, {"self_time", types.Float8T}},
+	"pg_stat_database": {{"datid", tOID}, {"datname", tName}, {"numbackends", tInt}, {"xact_commit", tI8}, {"xact_rollback", tI8},
+		{"blks_read", tI8}, {"blks_hit", tI8}, {"tup_returned", tI8}, {"tup_fetched", tI8}, {"tup_inserted", tI8}, {"tup_updated", tI8},
+		{"tup_deleted", tI8}, {"conflicts", tI8}, {"temp_files", tI8}, {"temp_bytes", tI8}, {"deadlocks", tI8}, {"checksum_failures", tI8},
+		{"checksum_last_failure", tStamp}, {"blk_read_time", types.Float8T}, {"blk_write_time", types.Float8T}, {"session_time", types.Float8T},
+		{"active_time", types.Float8T}, {"idle_in_transaction_time", types.Float8T}, {"sessions", tI8}, {"sessions_abandoned", tI8},
+		{"sessions_fatal", tI8}, {"sessions_killed", tI8}, {"stats_reset", tStamp}},
+	// Weft's locks are not listed (advisory locks included): empty, with
+	// the columns monitoring tools select
+	"pg_locks": {{"locktype", tText}, {"database", tOID}, {"relation", tOID}, {"page", tInt}, {"tuple", tI2}, {"virtualxid", tText},
+		{"transactionid", tText}, {"classid", tOID}, {"objid", tOID}, {"objsubid", tI2}, {"virtualtransaction", tText}, {"pid", tInt},
+		{"mode", tText}, {"granted", tBool}, {"fastpath", tBool}, {"waitstart", tStamp}},
 }
+
+var (
+	tI8             = types.Int8T
+	tStamp          = types.TimestampTZT
+	statTablesShape = []catCol{{"relid", tOID}, {"schemaname", tName}, {"relname", tName}, {"seq_scan", tI8}, {"seq_tup_read", tI8},
+		{"idx_scan", tI8}, {"idx_tup_fetch", tI8}, {"n_tup_ins", tI8}, {"n_tup_upd", tI8}, {"n_tup_del", tI8}, {"n_tup_hot_upd", tI8},
+		{"n_live_tup", tI8}, {"n_dead_tup", tI8}, {"n_mod_since_analyze", tI8}, {"n_ins_since_vacuum", tI8}, {"last_vacuum", tStamp},
+		{"last_autovacuum", tStamp}, {"last_analyze", tStamp}, {"last_autoanalyze", tStamp}, {"vacuum_count", tI8},
+		{"autovacuum_count", tI8}, {"analyze_count", tI8}, {"autoanalyze_count", tI8}}
+	statIndexesShape = []catCol{{"relid", tOID}, {"indexrelid", tOID}, {"schemaname", tName}, {"relname", tName}, {"indexrelname", tName},
+		{"idx_scan", tI8}, {"idx_tup_read", tI8}, {"idx_tup_fetch", tI8}}
+	statioIndexesShape = []catCol{{"relid", tOID}, {"indexrelid", tOID}, {"schemaname", tName}, {"relname", tName}, {"indexrelname", tName},
+		{"idx_blks_read", tI8}, {"idx_blks_hit", tI8}}
+	statioTablesShape = []catCol{{"relid", tOID}, {"schemaname", tName}, {"relname", tName}, {"heap_blks_read", tI8}, {"heap_blks_hit", tI8},
+		{"idx_blks_read", tI8}, {"idx_blks_hit", tI8}, {"toast_blks_read", tI8}, {"toast_blks_hit", tI8}, {"tidx_blks_read", tI8}, {"tidx_blks_hit", tI8}}
+)
 
 // builtinTypes are the types pg_type lists (oid, name, length, category).
 var builtinTypes = []struct {
@@ -141,6 +184,17 @@ var builtinTypes = []struct {
 	{700, "float4", 4, "N"}, {701, "float8", 8, "N"}, {1042, "bpchar", -1, "S"}, {1043, "varchar", -1, "S"},
 	{1082, "date", 4, "D"}, {1083, "time", 8, "D"}, {1114, "timestamp", 8, "D"}, {1184, "timestamptz", 8, "D"},
 	{1186, "interval", 16, "T"}, {1700, "numeric", -1, "N"}, {2950, "uuid", 16, "U"}, {3802, "jsonb", -1, "U"},
+}
+
+// pseudoTypes are PostgreSQL's pseudo-types (typtype p): no column has
+// one, but tools name them (pgcli filters functions with
+// prorettype::regtype != 'trigger'::regtype).
+var pseudoTypes = []struct {
+	oid  int64
+	name string
+}{
+	{2249, "record"}, {2275, "cstring"}, {2276, "any"}, {2277, "anyarray"}, {2278, "void"}, {2279, "trigger"},
+	{2281, "internal"}, {2283, "anyelement"}, {2776, "anynonarray"}, {3500, "anyenum"}, {3838, "event_trigger"},
 }
 
 // pgCatalogView builds a pg_catalog relation, or reports it unknown.
@@ -190,7 +244,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			}
 			for _, v := range s.Views {
 				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(v.OID, catalog.KindView),
-					"relkind": "v", "relpersistence": "p", "relreplident": "n", "relacl": b.aclText(v.OID, catalog.KindView), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+					"relkind": "v", "relnatts": int64(len(b.viewColumns(v))), "relpersistence": "p", "relreplident": "n", "relacl": b.aclText(v.OID, catalog.KindView), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
 			}
 			for _, q := range s.Sequences {
 				row(map[string]types.Datum{"oid": int64(q.OID), "relname": q.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(q.OID, catalog.KindSequence),
@@ -221,29 +275,46 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
-					length, storage, align := int64(-1), "x", "i"
-					for _, bt := range builtinTypes {
-						if bt.oid == int64(c.Type.OID()) && bt.len > 0 {
-							length, storage, align = bt.len, "p", map[bool]string{true: "d", false: "i"}[bt.len == 8]
-						}
-					}
-					typeOID := int64(c.Type.OID())
+					vals := attributeRow(t.OID, i, c.Name, c.Type)
 					if c.Domain != 0 {
-						typeOID = int64(c.Domain) // pg_attribute names the domain; values are its base type
+						vals["atttypid"] = int64(c.Domain) // pg_attribute names the domain; values are its base type
 					}
-					row(map[string]types.Datum{"attrelid": int64(t.OID), "attname": c.Name, "atttypid": typeOID, "attnum": int64(i + 1),
-						"atttypmod": int64(typmod(c.Type)), "attnotnull": c.NotNull, "atthasdef": c.Default != "", "attlen": length, "attacl": nil,
-						"attstorage": storage, "attalign": align, "attbyval": length > 0 && length <= 8, "attstattarget": int64(-1), "attislocal": true,
-						"attoptions": nil, "attfdwoptions": nil})
+					// an identity column's sequence is no DEFAULT in PostgreSQL
+					vals["attnotnull"], vals["atthasdef"], vals["attidentity"] = c.NotNull, c.Default != "" && c.Identity == "", c.Identity
+					row(vals)
 				}
+			}
+			for _, v := range sortedTables(s.Views) {
+				for i, c := range b.viewColumns(v) {
+					row(attributeRow(v.OID, i, c.name, c.t))
+				}
+			}
+		}
+	case "pg_depend":
+		b.dependencies(row)
+	case "pg_stat_user_indexes", "pg_stat_all_indexes", "pg_statio_user_indexes", "pg_statio_all_indexes":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				for _, k := range allIndexes(t) {
+					row(map[string]types.Datum{"relid": int64(t.OID), "indexrelid": int64(k.OID), "schemaname": s.Name, "relname": t.Name, "indexrelname": k.Name})
+				}
+			}
+		}
+	case "pg_stat_database":
+		row(map[string]types.Datum{"datid": int64(16384), "datname": "weft", "numbackends": b.backendCount(), "checksum_failures": nil,
+			"checksum_last_failure": nil, "stats_reset": nil})
+	case "pg_stat_user_tables", "pg_stat_all_tables", "pg_statio_user_tables", "pg_statio_all_tables":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				row(tableStatsRow(s, t))
 			}
 		}
 	case "pg_attrdef":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
-					if c.Default != "" {
-						row(map[string]types.Datum{"oid": int64(t.OID)*1000 + int64(i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": c.Default})
+					if c.Default != "" && c.Identity == "" {
+						row(map[string]types.Datum{"oid": attrdefOID(t, i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": shownDefault(c)})
 					}
 				}
 			}
@@ -255,6 +326,12 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out",
 				"typreceive": t.name + "recv", "typsend": t.name + "send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8],
 				"typstorage": map[bool]string{true: "p", false: "x"}[t.len > 0], "typdefault": nil, "typacl": nil})
+		}
+		for _, pt := range pseudoTypes {
+			row(map[string]types.Datum{"oid": pt.oid, "typname": pt.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
+				"typlen": int64(4), "typbyval": true, "typtype": "p", "typcategory": "P", "typisdefined": true, "typdelim": ",", "typtypmod": int64(-1),
+				"typinput": pt.name + "_in", "typoutput": pt.name + "_out", "typreceive": "-", "typsend": "-", "typalign": "i", "typstorage": "p",
+				"typdefault": nil, "typacl": nil})
 		}
 		for _, u := range b.Cat.Types() {
 			ns := int64(0)
@@ -374,7 +451,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_language":
 		row(map[string]types.Datum{"oid": int64(12), "lanname": "internal", "lanowner": int64(publicOwnerOID)})
 		row(map[string]types.Datum{"oid": int64(14), "lanname": "sql", "lanowner": int64(publicOwnerOID), "lanpltrusted": true})
-		row(map[string]types.Datum{"oid": int64(16400), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
+		row(map[string]types.Datum{"oid": int64(wasmLangOID), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
 	case "pg_am":
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
 		row(map[string]types.Datum{"oid": int64(btreeAMOID), "amname": "btree", "amtype": "i"})
@@ -403,16 +480,119 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	case "pg_proc":
 		for _, f := range b.Cat.Functions() {
-			kind := "f"
-			if f.UDF.IsAggregate() {
-				kind = "a"
-			}
-			row(map[string]types.Datum{"oid": int64(f.OID), "proname": f.UDF.Name, "pronamespace": schemaOID(b, f.Schema), "proowner": b.ownerOID(f.OID, catalog.KindFunction), "proacl": b.aclText(f.OID, catalog.KindFunction),
-				"prokind": kind, "prorettype": int64(f.UDF.Result.OID()), "pronargs": int64(len(f.UDF.Args)), "proretset": f.UDF.IsTable(),
-				"prosrc": f.UDF.Export, "proargnames": nil})
+			vals := procRow(f.UDF)
+			vals["oid"], vals["pronamespace"], vals["proowner"], vals["proacl"] = int64(f.OID), schemaOID(b, f.Schema), b.ownerOID(f.OID, catalog.KindFunction), b.aclText(f.OID, catalog.KindFunction)
+			row(vals)
 		}
 	}
 	return rel.plan(b), true
+}
+
+// procRow is a function's pg_proc row but for its identity and owner:
+// the signature as pgjdbc's getFunctionColumns and psql's \df read it
+// (proargtypes an oidvector; a table function's columns in proallargtypes
+// with mode t and their names in proargnames).
+func procRow(f *udf.Function) map[string]types.Datum {
+	kind, volatile := "f", "i"
+	if f.IsAggregate() {
+		kind = "a"
+	}
+	if f.Volatile {
+		volatile = "v"
+	}
+	argOIDs := make([]string, len(f.Args))
+	for i, a := range f.Args {
+		argOIDs[i] = strconv.Itoa(int(a.OID()))
+	}
+	vals := map[string]types.Datum{"proname": f.Name, "prolang": int64(wasmLangOID), "procost": float64(1), "prorows": float64(0),
+		"provariadic": int64(0), "prosupport": "-", "prokind": kind, "prosecdef": false, "proleakproof": false, "proisstrict": f.Strict,
+		"proretset": false, "provolatile": volatile, "proparallel": "u", "pronargs": int64(len(f.Args)), "pronargdefaults": int64(0),
+		"prorettype": int64(f.Result.OID()), "proargtypes": strings.Join(argOIDs, " "), "proallargtypes": nil, "proargmodes": nil,
+		"proargnames": nil, "proargdefaults": nil, "protrftypes": nil, "prosrc": f.Export, "probin": nil, "prosqlbody": nil, "proconfig": nil}
+	if f.IsTable() || f.Columns != nil {
+		vals["proretset"], vals["prorettype"], vals["prorows"] = true, int64(2249), float64(1000) // record
+		all, modes, names := append([]string{}, argOIDs...), make([]string, 0, len(f.Args)+len(f.Columns)), make([]string, 0, len(f.Args)+len(f.Columns))
+		for range f.Args {
+			modes, names = append(modes, "i"), append(names, `""`)
+		}
+		for _, c := range f.Columns {
+			all, modes, names = append(all, strconv.Itoa(int(c.T.OID()))), append(modes, "t"), append(names, c.Name)
+		}
+		vals["proallargtypes"], vals["proargmodes"], vals["proargnames"] = "{"+strings.Join(all, ",")+"}", "{"+strings.Join(modes, ",")+"}", "{"+strings.Join(names, ",")+"}"
+	}
+	return vals
+}
+
+// attrdefOID numbers column i's default in pg_attrdef (defaults are no
+// catalog objects of their own in Weft).
+func attrdefOID(t *catalog.Table, i int) int64 { return int64(t.OID)*1000 + int64(i) }
+
+// wasmLangOID is pg_language's row for wasm functions.
+const wasmLangOID = 16400
+
+// dependencies lists what pg_depend says tools look for: the sequence a
+// serial (deptype a) or identity (i) column owns, and a table's plain
+// indexes (a).
+func (b *Binder) dependencies(row func(map[string]types.Datum)) {
+	const pgClass, pgAttrdef = int64(1259), int64(2604)
+	seqs := b.Cat.Sequences()
+	for _, s := range b.Cat.Schemas() {
+		for _, t := range sortedTables(s.Tables) {
+			for i, c := range t.Columns {
+				if c.Default != "" && c.Identity == "" {
+					// the default belongs to its column (a)
+					row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
+						"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": "a"})
+				}
+				if q := ownedSequence(seqs, t, i); q != nil {
+					row(map[string]types.Datum{"classid": pgClass, "objid": int64(q.OID), "objsubid": int64(0), "refclassid": pgClass,
+						"refobjid": int64(t.OID), "refobjsubid": int64(i + 1), "deptype": map[bool]string{true: "i", false: "a"}[c.Identity != ""]})
+					if c.Identity == "" && c.Default != "" {
+						// a serial's nextval default uses the sequence (n)
+						row(map[string]types.Datum{"classid": pgAttrdef, "objid": attrdefOID(t, i), "objsubid": int64(0), "refclassid": pgClass,
+							"refobjid": int64(q.OID), "refobjsubid": int64(0), "deptype": "n"})
+					}
+				}
+			}
+			for _, k := range t.Indexes {
+				row(map[string]types.Datum{"classid": pgClass, "objid": int64(k.OID), "objsubid": int64(0), "refclassid": pgClass,
+					"refobjid": int64(t.OID), "refobjsubid": int64(0), "deptype": "a"})
+			}
+		}
+	}
+}
+
+// attributeRow is the pg_attribute row of a column of a table or view.
+func attributeRow(rel uint32, i int, name string, t types.T) map[string]types.Datum {
+	length, storage, align := int64(-1), "x", "i"
+	for _, bt := range builtinTypes {
+		if bt.oid == int64(t.OID()) && bt.len > 0 {
+			length, storage, align = bt.len, "p", map[bool]string{true: "d", false: "i"}[bt.len == 8]
+		}
+	}
+	return map[string]types.Datum{"attrelid": int64(rel), "attname": name, "atttypid": int64(t.OID()), "attnum": int64(i + 1),
+		"atttypmod": int64(typmod(t)), "attnotnull": false, "atthasdef": false, "attidentity": "", "attlen": length, "attacl": nil,
+		"attstorage": storage, "attalign": align, "attbyval": length > 0 && length <= 8, "attstattarget": int64(-1), "attislocal": true,
+		"attoptions": nil, "attfdwoptions": nil}
+}
+
+// tableStatsRow is a table's row in pg_stat_*_tables and
+// pg_statio_*_tables: Weft keeps no access counters, so they are zero,
+// but n_live_tup is the table's row count (what size estimates read).
+func tableStatsRow(s *catalog.Schema, t *catalog.Table) map[string]types.Datum {
+	snap := t.Snapshot()
+	live := snap.NumRows()
+	snap.Release()
+	return map[string]types.Datum{"relid": int64(t.OID), "schemaname": s.Name, "relname": t.Name, "n_live_tup": live,
+		"n_ins_since_vacuum": live, "n_mod_since_analyze": live, "last_vacuum": nil, "last_autovacuum": nil, "last_analyze": nil, "last_autoanalyze": nil}
+}
+
+// backendCount is the number of sessions (pg_stat_database.numbackends).
+func (b *Binder) backendCount() int64 {
+	if b.Env == nil || b.Env.Backends == nil {
+		return 1
+	}
+	return int64(len(b.Env.Backends.Activity()))
 }
 
 // statActivity lists the database's sessions with what they run.

@@ -66,6 +66,11 @@ func (b *Binder) regName(t types.T, oid int64) string {
 		if n := b.userTypeName(oid); n != "" {
 			return n
 		}
+		for _, pt := range pseudoTypes {
+			if pt.oid == oid {
+				return pt.name
+			}
+		}
 	case types.RegNamespaceT.PG:
 		if oid == catalogNamespaceOID {
 			return "pg_catalog"

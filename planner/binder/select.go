@@ -493,7 +493,7 @@ func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Se
 		if len(args) != 1 {
 			return f, types.T{}, sqlerr.New(sqlerr.FeatureNotSupported, "unnest of several arrays is not supported yet").At(fc.Location)
 		}
-		t := types.TextT
+		t := catalogArrayElem(args[0].Type())
 		arg := args[0]
 		if arg.Type().Kind == types.Array {
 			t = arg.Type().ElemT()
@@ -1225,6 +1225,24 @@ var jsonSetFuncs = map[string]struct{ in, out types.T }{
 }
 
 // isSetFunc names the set-returning functions of a select list.
+// catalogArrayElem is the element type of a catalog array held as text
+// (int2vector, oid[] …: unnest(indkey) gives smallint, as in PostgreSQL),
+// text for any other text.
+func catalogArrayElem(t types.T) types.T {
+	if t.Kind != types.Text {
+		return types.TextT
+	}
+	switch t.PG {
+	case 22, 1005: // int2vector, int2[]
+		return types.Int2T
+	case 30, 1028: // oidvector, oid[]
+		return types.OIDT
+	case 1002: // "char"[]
+		return types.CharT1
+	}
+	return types.TextT
+}
+
 func isSetFunc(name string) bool {
 	_, js := jsonSetFuncs[name]
 	return name == "unnest" || name == "generate_series" || name == "generate_subscripts" || js && !strings.Contains(name, ".")

@@ -155,17 +155,78 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 			return nil, true, exec.NoSuchFunction(name, []types.T{})
 		}
 		return call(types.TextT, func(ds []types.Datum) (types.Datum, error) {
-			table, col := strings.ToLower(strings.Trim(ds[0].(string), `"`)), strings.ToLower(ds[1].(string))
-			if i := strings.LastIndexByte(table, '.'); i >= 0 {
-				table = table[i+1:]
+			// the table is a name as SQL writes it (folded unless quoted),
+			// the column taken literally, as PostgreSQL documents
+			schema, table := splitQualifiedName(ds[0].(string))
+			col := ds[1].(string)
+			t, _, ok := b.Cat.Lookup(schema, table, b.SearchPath)
+			if !ok || t == nil {
+				return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", ds[0].(string))
 			}
-			for _, q := range b.Cat.Sequences() {
-				if q.OwnedBy == table+"."+col {
-					return q.Schema + "." + q.Name, nil
-				}
+			i := t.ColumnIndex(col)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", col, t.Name)
+			}
+			if q := ownedSequence(b.Cat.Sequences(), t, i); q != nil {
+				return exec.QuoteIdentIfNeeded(q.Schema) + "." + exec.QuoteIdentIfNeeded(q.Name), nil
 			}
 			return nil, nil
 		})
 	}
 	return nil, false, nil
+}
+
+// ownedSequence is the sequence a serial or identity column draws from
+// (nil for none or col < 0): among the sequences owned by the column, the
+// one its default names, else the newest. (A table dropped and created
+// again inside one transaction block may leave its old sequence owned by
+// the same table.column name.)
+func ownedSequence(seqs []*catalog.Sequence, t *catalog.Table, col int) *catalog.Sequence {
+	if col < 0 {
+		return nil
+	}
+	c := t.Columns[col]
+	var newest *catalog.Sequence
+	for _, q := range seqs {
+		if q.Schema != t.Schema || q.OwnedBy != t.Name+"."+c.Name {
+			continue
+		}
+		if strings.Contains(c.Default, "'"+q.Name+"'") || strings.Contains(c.Default, "."+q.Name+"'") {
+			return q
+		}
+		if newest == nil || q.OID > newest.OID {
+			newest = q
+		}
+	}
+	return newest
+}
+
+// splitQualifiedName splits "schema.table" text as SQL reads a name:
+// unquoted parts fold to lower case, quoted ones keep theirs.
+func splitQualifiedName(s string) (schema, name string) {
+	var parts []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' && quoted && i+1 < len(s) && s[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '.' && !quoted:
+			parts = append(parts, cur.String())
+			cur.Reset()
+		case quoted:
+			cur.WriteByte(c)
+		default:
+			cur.WriteString(strings.ToLower(string(c)))
+		}
+	}
+	parts = append(parts, cur.String())
+	if len(parts) == 1 {
+		return "", parts[0]
+	}
+	return parts[len(parts)-2], parts[len(parts)-1]
 }

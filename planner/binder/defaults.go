@@ -1,0 +1,74 @@
+package binder
+
+import (
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// shownDefault is a column's DEFAULT as PostgreSQL prints it back
+// (pg_get_expr of pg_attrdef.adbin, information_schema.columns): a quoted
+// literal carries the column type's cast ('x'::text, '{}'::json), a
+// negative number is quoted and cast to its literal's type ('-1'::integer), and SQL value
+// functions are in capitals. Migration tools compare defaults in this
+// form.
+func shownDefault(c catalog.Column) string {
+	def := strings.TrimSpace(c.Default)
+	switch {
+	case quotedLiteral.MatchString(def):
+		return def + "::" + castName(c.Type)
+	case negativeNumber.MatchString(def):
+		return "'" + def + "'::" + numberLiteralType(def)
+	}
+	if up := strings.ToUpper(def); sqlValueFunctions[up] {
+		return up
+	}
+	return def
+}
+
+var (
+	quotedLiteral  = regexp.MustCompile(`^'([^']|'')*'$`)
+	negativeNumber = regexp.MustCompile(`^-[0-9]+(\.[0-9]+)?$`)
+	// the SQL value functions PostgreSQL prints by their keyword
+	sqlValueFunctions = map[string]bool{"CURRENT_TIMESTAMP": true, "CURRENT_DATE": true, "CURRENT_TIME": true, "LOCALTIMESTAMP": true,
+		"LOCALTIME": true, "CURRENT_USER": true, "SESSION_USER": true, "CURRENT_ROLE": true, "USER": true, "CURRENT_CATALOG": true, "CURRENT_SCHEMA": true}
+)
+
+// numberLiteralType is the type PostgreSQL gives a numeric literal:
+// integer when it fits, then bigint, else numeric.
+func numberLiteralType(lit string) string {
+	if strings.Contains(lit, ".") {
+		return "numeric"
+	}
+	if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		if n >= math.MinInt32 && n <= math.MaxInt32 {
+			return "integer"
+		}
+		return "bigint"
+	}
+	return "numeric"
+}
+
+// castName is a type as a cast names it in a printed default: without
+// its length or precision, char as bpchar.
+func castName(t types.T) string {
+	switch t.Kind {
+	case types.Char:
+		return "bpchar"
+	case types.Varchar:
+		return "character varying"
+	case types.Numeric:
+		return "numeric"
+	case types.Enum:
+		return t.Enum.Name
+	case types.Array:
+		return castName(t.ElemT()) + "[]"
+	}
+	bare := t
+	bare.Len, bare.Prec, bare.Scale = 0, 0, 0
+	return bare.String()
+}
