@@ -134,3 +134,31 @@ func TestAdvisoryLockWaitsAndIsCancellable(t *testing.T) {
 		t.Fatalf("after b closed: %s", got)
 	}
 }
+
+// TestCatalogAdditionsSurviveReopen: extensions and default privileges
+// are part of the stored catalog.
+func TestCatalogAdditionsSurviveReopen(t *testing.T) {
+	dir := t.TempDir()
+	open := func() (*weft.DB, *weft.Session) {
+		db, err := weft.Open(weft.Options{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db, db.NewSession()
+	}
+	db, s := open()
+	mustExec(t, s, `CREATE ROLE reader`)
+	mustExec(t, s, `ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO reader`)
+	mustExec(t, s, `CREATE EXTENSION "uuid-ossp"`)
+	s.Close()
+	db.Close()
+
+	db, s = open()
+	defer db.Close()
+	defer s.Close()
+	mustExec(t, s, `CREATE TABLE after_reopen (a int)`)
+	got := one(t, s, `SELECT has_table_privilege('reader', 'after_reopen', 'SELECT')::text || ' ' || (SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension)`)
+	if got != "true plpgsql,uuid-ossp" {
+		t.Fatalf("after reopening: %s", got)
+	}
+}

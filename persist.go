@@ -73,7 +73,9 @@ type storedCatalog struct {
 	Types      []*catalog.UserType        `json:"types,omitempty"`
 	Sequences  []catalog.StoredSequence   `json:"sequences,omitempty"`
 	Extensions []catalog.Extension        `json:"extensions,omitempty"`
-	NextSeg    uint64                     `json:"next_segment"`
+	// DefaultPrivileges are ALTER DEFAULT PRIVILEGES entries.
+	DefaultPrivileges []catalog.DefaultPrivileges `json:"default_privileges,omitempty"`
+	NextSeg           uint64                      `json:"next_segment"`
 	// WALGeneration is the generation of the write-ahead log that
 	// continues this catalog.
 	WALGeneration uint64 `json:"wal_generation"`
@@ -255,6 +257,7 @@ func (st *store) load(db *DB) error {
 	}
 	cat.RestoreMemberships(sc.Members)
 	cat.RestorePrivileges(sc.Privileges)
+	cat.RestoreDefaultPrivileges(sc.DefaultPrivileges)
 	for _, e := range sc.Extensions {
 		if _, err := cat.CreateExtension(e, true); err != nil {
 			return err
@@ -327,6 +330,7 @@ func (st *store) commit(db *DB) error {
 	sc.Members = db.cat.Memberships()
 	sc.Privileges = db.cat.StoredPrivileges()
 	sc.Extensions = db.cat.Extensions()
+	sc.DefaultPrivileges = db.cat.DefaultPrivilegesList()
 	sc.Types, sc.Sequences = images.types, images.sequences
 	sortCatalog(&sc)
 	sc.NextSeg = st.nextSeg

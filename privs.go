@@ -79,9 +79,14 @@ func (s *Session) ownedTable(rv *pg.RangeVar) (*catalog.Table, error) {
 	return t, nil
 }
 
-// own records the current role as a new object's owner.
+// own records the current role as a new object's owner, and gives the
+// object the ACL the role's default privileges say.
 func (s *Session) own(oid uint32, kind catalog.ObjectKind) {
-	s.db.cat.SetOwner(oid, kind, s.currentRole())
+	owner := s.currentRole()
+	s.db.cat.SetOwner(oid, kind, owner)
+	if _, schema, _, ok := s.db.cat.ObjectByOID(oid); ok {
+		s.db.cat.ApplyDefaultPrivileges(oid, kind, owner, schema)
+	}
 }
 
 // mayCreateIn checks CREATE on the schema a new object goes in.
@@ -691,4 +696,83 @@ func (s *Session) runInternal(ctx context.Context, sql string) error {
 		res.Release()
 	}
 	return nil
+}
+
+// alterDefaultPrivileges runs ALTER DEFAULT PRIVILEGES [FOR ROLE r, …]
+// [IN SCHEMA s, …] GRANT | REVOKE … ON TABLES | SEQUENCES | FUNCTIONS |
+// ROUTINES TO | FROM ….
+func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (*Result, error) {
+	var roles, schemas []string
+	for _, o := range st.Options {
+		d := o.GetDefElem()
+		for _, item := range d.GetArg().GetList().GetItems() {
+			switch d.GetDefname() {
+			case "roles":
+				name, err := s.roleSpecName(item.GetRoleSpec())
+				if err != nil {
+					return nil, err
+				}
+				roles = append(roles, name)
+			case "schemas":
+				schemas = append(schemas, item.GetString_().GetSval())
+			}
+		}
+	}
+	if len(roles) == 0 {
+		roles = []string{s.currentRole()}
+	}
+	for _, r := range roles {
+		if _, ok := s.db.cat.Role(r); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", r)
+		}
+		if !s.isSuperuser() && !s.db.cat.IsMemberOfRole(s.currentRole(), r) {
+			return nil, denied("permission denied to change default privileges")
+		}
+	}
+	for _, sc := range schemas {
+		if _, ok := s.db.cat.Schema(sc); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedSchema, "schema \"%s\" does not exist", sc)
+		}
+	}
+	if len(schemas) == 0 {
+		schemas = []string{""}
+	}
+	act := st.Action
+	var kind catalog.ObjectKind
+	switch act.Objtype {
+	case pg.ObjectType_OBJECT_TABLE:
+		kind = catalog.KindTable
+	case pg.ObjectType_OBJECT_SEQUENCE:
+		kind = catalog.KindSequence
+	case pg.ObjectType_OBJECT_FUNCTION, pg.ObjectType_OBJECT_ROUTINE, pg.ObjectType_OBJECT_PROCEDURE:
+		kind = catalog.KindFunction
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "default privileges on %s are not supported yet", strings.ToLower(strings.TrimPrefix(act.Objtype.String(), "OBJECT_"))+"s")
+	}
+	privs, err := grantedPrivs(act, kind)
+	if err != nil {
+		return nil, err
+	}
+	grantees := make([]string, 0, len(act.Grantees))
+	for _, g := range act.Grantees {
+		spec := g.GetRoleSpec()
+		if spec.GetRoletype() == pg.RoleSpecType_ROLESPEC_PUBLIC {
+			grantees = append(grantees, "")
+			continue
+		}
+		name, err := s.roleSpecName(spec)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := s.db.cat.Role(name); !ok {
+			return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", name)
+		}
+		grantees = append(grantees, name)
+	}
+	for _, r := range roles {
+		for _, sc := range schemas {
+			s.db.cat.AlterDefaultPrivileges(r, sc, kind, grantees, privs, act.GrantOption, !act.IsGrant)
+		}
+	}
+	return &Result{Tag: "ALTER DEFAULT PRIVILEGES"}, nil
 }

@@ -207,7 +207,9 @@ func (s *Session) ownedSequence(t *catalog.Table, col int, opts []*pg.Node) erro
 		return err
 	}
 	// the table's owner owns its column's sequence
-	s.db.cat.SetOwner(q.OID, catalog.KindSequence, s.db.cat.Privileges(t.OID, catalog.KindTable).Owner)
+	owner := s.db.cat.Privileges(t.OID, catalog.KindTable).Owner
+	s.db.cat.SetOwner(q.OID, catalog.KindSequence, owner)
+	s.db.cat.ApplyDefaultPrivileges(q.OID, catalog.KindSequence, owner, q.Schema)
 	ref := name
 	if t.Schema != "public" {
 		ref = t.Schema + "." + name

@@ -112,6 +112,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.unlistenStmt(n.UnlistenStmt)
 	case *pg.Node_NotifyStmt:
 		return s.notifyStmt(n.NotifyStmt)
+	case *pg.Node_AlterDefaultPrivilegesStmt:
+		return s.alterDefaultPrivileges(n.AlterDefaultPrivilegesStmt)
 	case *pg.Node_DoStmt:
 		return s.doBlock(ctx, n.DoStmt)
 	case *pg.Node_CreateExtensionStmt:

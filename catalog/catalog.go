@@ -94,6 +94,8 @@ type Catalog struct {
 	members    []Membership
 	privs      map[uint32]*ObjectPrivileges // owners and ACLs, by object OID
 	extensions map[string]Extension         // by name (extension.go)
+	// defaultPrivs are ALTER DEFAULT PRIVILEGES entries (defaultacl.go)
+	defaultPrivs []DefaultPrivileges
 }
 
 // New returns a catalog with the public schema. Table data is allocated

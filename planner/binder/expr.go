@@ -879,7 +879,10 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 		return nil, false, nil // a number: an ordinary cast
 	}
 	if kind == "regproc" || kind == "regprocedure" {
-		_, name := splitRegName(lit)
+		_, name, err := splitRegName(lit)
+		if err != nil {
+			return nil, true, sqlerr.Wrap(err).At(c.Location)
+		}
 		return &logical.Const{Value: name, T: types.TextT}, true, nil
 	}
 	regT, ok := types.FromName(kind, nil)
@@ -893,12 +896,50 @@ func (b *Binder) regCast(tc *pg.TypeCast) (logical.Expr, bool, error) {
 	return &logical.Const{Value: v, T: regT}, true, nil
 }
 
-func splitRegName(lit string) (schema, name string) {
-	schema, name = "", strings.Trim(lit, `"`)
-	if i := strings.LastIndexByte(lit, '.'); i >= 0 {
-		schema, name = strings.Trim(lit[:i], `"`), strings.Trim(lit[i+1:], `"`)
+// splitRegName reads a possibly qualified name as regclass input does:
+// dots outside double quotes separate the parts, unquoted parts fold to
+// lower case, and a three-part name's first part must be this database.
+func splitRegName(lit string) (schema, name string, err error) {
+	var parts []string
+	var cur strings.Builder
+	quoted, wasQuoted := false, false
+	flush := func() {
+		p := cur.String()
+		if !wasQuoted {
+			p = strings.ToLower(strings.TrimSpace(p))
+		}
+		parts = append(parts, p)
+		cur.Reset()
+		wasQuoted = false
 	}
-	return schema, name
+	for i := 0; i < len(lit); i++ {
+		c := lit[i]
+		switch {
+		case c == '"' && quoted && i+1 < len(lit) && lit[i+1] == '"':
+			cur.WriteByte('"')
+			i++
+		case c == '"':
+			quoted = !quoted
+			wasQuoted = true
+		case c == '.' && !quoted:
+			flush()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	flush()
+	switch len(parts) {
+	case 1:
+		return "", parts[0], nil
+	case 2:
+		return parts[0], parts[1], nil
+	case 3:
+		if parts[0] != "weft" {
+			return "", "", sqlerr.New(sqlerr.FeatureNotSupported, "cross-database references are not implemented: %s", lit)
+		}
+		return parts[1], parts[2], nil
+	}
+	return "", "", sqlerr.New(sqlerr.SyntaxError, "improper qualified name (too many dotted names): %s", lit)
 }
 
 // regOID reads an object identifier type's input: the OID of the
@@ -909,7 +950,10 @@ func (b *Binder) regOID(regT types.T, lit string) (int64, error) {
 	if v, err := strconv.ParseInt(lit, 10, 64); err == nil {
 		return v, nil
 	}
-	schema, name := splitRegName(lit)
+	schema, name, err := splitRegName(lit)
+	if err != nil {
+		return 0, err
+	}
 	switch regT.PG {
 	case types.RegClassT.PG:
 		if t, v, ok := b.Cat.Lookup(schema, name, b.SearchPath); ok {

@@ -94,6 +94,7 @@ var catalogShapes = map[string][]catCol{
 	"pg_collation":            {{"oid", tOID}, {"collname", tName}, {"collnamespace", tOID}},
 	"pg_inherits":             {{"inhrelid", tOID}, {"inhparent", tOID}, {"inhseqno", tInt}, {"inhdetachpending", tBool}},
 	"pg_policy":               {{"oid", tOID}, {"polname", tName}, {"polrelid", tOID}, {"polcmd", tChar}, {"polpermissive", tBool}, {"polroles", tOIDArr}, {"polqual", tText}, {"polwithcheck", tText}},
+	"pg_default_acl":          {{"oid", tOID}, {"defaclrole", tOID}, {"defaclnamespace", tOID}, {"defaclobjtype", tChar}, {"defaclacl", tText}},
 	"pg_extension":            {{"oid", tOID}, {"extname", tName}, {"extowner", tOID}, {"extnamespace", tOID}, {"extrelocatable", tBool}, {"extversion", tText}, {"extconfig", tText}, {"extcondition", tText}},
 	"pg_tablespace":           {{"oid", tOID}, {"spcname", tName}, {"spcowner", tOID}, {"spcacl", tText}, {"spcoptions", tText}},
 	"pg_enum":                 {{"oid", tOID}, {"enumtypid", tOID}, {"enumsortorder", types.Float4T}, {"enumlabel", tName}},
@@ -206,6 +207,15 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	rel := &relationRows{shape: shape, missing: zeroOf}
 	row := rel.add
 	switch name {
+	case "pg_default_acl":
+		for _, d := range b.Cat.DefaultPrivilegesList() {
+			ns := int64(0)
+			if sc, ok := b.Cat.Schema(d.Schema); ok && d.Schema != "" {
+				ns = int64(sc.OID)
+			}
+			row(map[string]types.Datum{"oid": int64(d.OID), "defaclrole": roleOID(b, d.Role), "defaclnamespace": ns,
+				"defaclobjtype": string(rune(d.Kind)), "defaclacl": catalog.FormatACL(d.ACL)})
+		}
 	case "pg_extension":
 		// plpgsql is always there, as in a new PostgreSQL cluster
 		row(map[string]types.Datum{"oid": int64(13002), "extname": "plpgsql", "extowner": int64(publicOwnerOID), "extnamespace": int64(catalogNamespaceOID),
