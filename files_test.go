@@ -455,4 +455,13 @@ func TestReadCSVColumns(t *testing.T) {
 	if got := rows(t, s, "SELECT count(*) FROM c"); got[0] != "2" {
 		t.Errorf("table c: %v", got)
 	}
+	// a timestamp without an offset is read in the session's time zone
+	if err := os.WriteFile(filepath.Join(dir, "tz.csv"), []byte("at\n2024-01-01 10:00:00\n2024-06-01 10:00:00+02\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, s, "SET TimeZone = 'America/New_York'")
+	got = rows(t, s, "SELECT at::text FROM read_csv('tz.csv', columns => 'at timestamptz') ORDER BY at")
+	if want := "2024-01-01 10:00:00-05 2024-06-01 04:00:00-04"; strings.Join(got, " ") != want {
+		t.Errorf("timestamptz: %v, want %s", got, want)
+	}
 }

@@ -115,3 +115,22 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestLongLines reads lines longer than the read buffer, plain and quoted
+// over several lines, through ReadFields and Read.
+func TestLongLines(t *testing.T) {
+	long := strings.Repeat("x", 200_000)
+	for _, o := range []Options{{Format: "csv", Delimiter: ',', Null: ""}, {Format: "text", Delimiter: '\t', Null: `\N`}} {
+		var buf bytes.Buffer
+		AppendRow(&buf, []*string{str("a"), str(long), nil}, o)
+		AppendRow(&buf, []*string{str(long + "\n" + long), str("b"), str("")}, o)
+		rows, _, err := readAll(t, buf.String(), o)
+		if err != nil {
+			t.Fatalf("%s: %v", o.Format, err)
+		}
+		want := []string{"[a]|[" + long + "]|<null>", "[" + long + "\n" + long + "]|[b]|[]"}
+		if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
+			t.Errorf("%s: read back %d rows, not what was written", o.Format, len(rows))
+		}
+	}
+}

@@ -44,7 +44,7 @@ type Source struct {
 	// field is parsed as COPY parses it, and Convert appends what the
 	// plain parsers leave (with the checks and errors of a cast).
 	Typed   bool
-	Convert func(col int, text []byte, b array.Builder) error
+	Convert func(col int, text []byte, b array.Builder, zone *time.Location) error
 }
 
 // CSVOptions are read_csv's options; the zero value means a header line,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -16,6 +17,19 @@ import (
 
 // typedBatchRows is how many rows a batch of a typed CSV read holds.
 const typedBatchRows = 8192
+
+type zoneKey struct{}
+
+// WithZone gives reads under ctx the session's time zone, in which typed
+// CSV columns read timestamps without an offset of their own.
+func WithZone(ctx context.Context, zone *time.Location) context.Context {
+	return context.WithValue(ctx, zoneKey{}, zone)
+}
+
+func zoneOf(ctx context.Context) *time.Location {
+	zone, _ := ctx.Value(zoneKey{}).(*time.Location)
+	return zone
+}
 
 // openTypedCSV reads a CSV file whose column types were given (Typed):
 // fields are parsed straight into the column builders as COPY parses them,
@@ -30,6 +44,7 @@ func (s *Source) openTypedCSV(ctx context.Context, mem memory.Allocator, path st
 		return nil, bad(path, err)
 	}
 	name := filepath.Base(path)
+	zone := zoneOf(ctx)
 	r := copyfmt.NewReader(counted(f, pd), copyfmt.Options{Format: "csv", Header: s.Header, Delimiter: byte(s.Comma), Null: s.Null})
 	schema := s.Schema()
 	builders := make([]array.Builder, len(s.Types))
@@ -54,7 +69,7 @@ func (s *Source) openTypedCSV(ctx context.Context, mem memory.Allocator, path st
 				builders[k].AppendNull()
 			case fast[k] != nil && fast[k](fl.Value):
 			default:
-				if err := s.Convert(k, fl.Value, builders[k]); err != nil {
+				if err := s.Convert(k, fl.Value, builders[k], zone); err != nil {
 					return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("file %s, line %d, column %s: %q", name, line, s.Names[k], fl.Value))
 				}
 			}

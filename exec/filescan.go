@@ -35,7 +35,7 @@ func (f *FileScan) Explain() string {
 }
 
 func (f *FileScan) Open(ctx context.Context, part int) (Stream, error) {
-	r, err := f.Source.Open(ctx, f.Env.Mem, part, f.Push)
+	r, err := f.Source.Open(datafile.WithZone(ctx, f.Env.TimeZone()), f.Env.Mem, part, f.Push)
 	if err != nil {
 		return nil, err
 	}

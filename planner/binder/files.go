@@ -2,6 +2,7 @@ package binder
 
 import (
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -130,9 +131,9 @@ func (b *Binder) typedCSVScan(paths []string, opts datafile.CSVOptions, columns 
 
 // convertText casts a field's text to column col's type as an INSERT's
 // value is cast, and appends it.
-func convertText(typs []types.T) func(col int, text []byte, b array.Builder) error {
-	return func(col int, text []byte, b array.Builder) error {
-		v, err := exec.CastDatumIn(string(text), types.TextT, typs[col], false, nil)
+func convertText(typs []types.T) func(col int, text []byte, b array.Builder, zone *time.Location) error {
+	return func(col int, text []byte, b array.Builder, zone *time.Location) error {
+		v, err := exec.CastDatumIn(string(text), types.TextT, typs[col], false, zone)
 		if err != nil {
 			return err
 		}
