@@ -177,8 +177,8 @@ func (e *BoolOp) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 				return nil, err
 			}
 		}
-		if k > 0 && undecided*2 < n {
-			// most rows are decided: evaluating the rest on them alone
+		if k > 0 && undecided*10 < n {
+			// nearly all rows are decided: evaluating the rest on them alone
 			// is cheaper than on the whole batch (a selective first
 			// conjunct before costly ones)
 			if err := e.evalUndecided(ec, b, arg, state); err != nil {

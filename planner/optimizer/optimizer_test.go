@@ -73,3 +73,64 @@ func TestSubqueryPlansAreOptimized(t *testing.T) {
 		t.Errorf("join conditions left in a filter:\n%s", logical.Format(found.Plan))
 	}
 }
+
+func intConst(v int64) logical.Expr { return &logical.Const{Value: v, T: types.Int4T} }
+
+func cmpCall(op string, l, r logical.Expr) logical.Expr {
+	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel(exec.CmpOp(op), l.Type()), T: types.BoolT, Infix: true}
+}
+
+func and(es ...logical.Expr) logical.Expr { return logical.JoinAnd(es) }
+func or(es ...logical.Expr) logical.Expr  { return &logical.Bool{Args: es} }
+
+// TestFactorOrs prints the condition factor_or_conditions makes of an OR
+// over the cross join of a (columns 1, 2) and b (columns 3, 4).
+func TestFactorOrs(t *testing.T) {
+	a, ar := relation(1, 2)
+	b, br := relation(3, 4)
+	key := eqCall(ar[0], br[0])
+	div := &logical.Call{Name: "/", Args: []logical.Expr{intConst(10), ar[1]}, T: types.Int4T, Infix: true}
+	cases := []struct {
+		name string
+		cond logical.Expr
+		want string
+	}{
+		{
+			name: "shared join key and per-input implied conditions",
+			cond: or(and(key, cmpCall("=", ar[1], intConst(1)), cmpCall("<", br[1], intConst(5))),
+				and(key, cmpCall("=", ar[1], intConst(2)), cmpCall(">", br[1], intConst(7)))),
+			want: "(c#1 = c#3) AND ((c#2 = 1) OR (c#2 = 2)) AND ((c#4 < 5) OR (c#4 > 7)) AND " +
+				"(((c#2 = 1) AND (c#4 < 5)) OR ((c#2 = 2) AND (c#4 > 7)))",
+		},
+		{
+			name: "a branch that is only the shared conjunct absorbs the OR",
+			cond: or(key, and(key, cmpCall("=", ar[1], intConst(1)))),
+			want: "(c#1 = c#3)",
+		},
+		{
+			name: "no implied condition for an input some branch does not restrict",
+			cond: or(and(key, cmpCall("=", ar[1], intConst(1))), and(key, cmpCall("<", br[1], intConst(5)))),
+			want: "(c#1 = c#3) AND ((c#2 = 1) OR (c#4 < 5))",
+		},
+		{
+			name: "a conjunct that can fail does not move",
+			cond: or(and(key, cmpCall(">", div, intConst(1)), cmpCall("=", br[1], intConst(1))),
+				and(key, cmpCall(">", div, intConst(1)), cmpCall("=", br[1], intConst(2)))),
+			want: "(c#1 = c#3) AND ((c#4 = 1) OR (c#4 = 2)) AND " +
+				"((((10 / c#2) > 1) AND (c#4 = 1)) OR (((10 / c#2) > 1) AND (c#4 = 2)))",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := &logical.Filter{Input: &logical.Join{Kind: logical.InnerJoin, Left: a, Right: b}, Cond: c.cond}
+			got := factorOrs(in).(*logical.Filter).Cond
+			var parts []string
+			for _, e := range logical.SplitAnd(got) {
+				parts = append(parts, e.String())
+			}
+			if s := strings.Join(parts, " AND "); s != c.want {
+				t.Errorf("got  %s\nwant %s", s, c.want)
+			}
+		})
+	}
+}
