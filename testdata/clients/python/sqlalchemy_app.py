@@ -213,7 +213,7 @@ def second_start(engine):
     # autogenerate sees no difference
     Base.metadata.create_all(engine)
     with engine.connect() as c:
-        diffs = compare_metadata(MigrationContext.configure(c), Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True, "compare_server_default": True}), Base.metadata)
     out("autogenerate diffs", [d for d in diffs if not (isinstance(d, tuple) and d[0] == "remove_table")])
     with orm.Session(engine) as s:
         out("second start", [a.name for a in s.scalars(sa.select(Author).order_by(Author.id))])
