@@ -193,7 +193,7 @@ func TestDjango(t *testing.T) {
 		`tables ['dj_author', 'dj_book', 'dj_review', 'django_migrations']`,
 		`counts (2, 3, 3)`,
 		`filter ['Alpha', 'Beta']`,
-		`json lookup (['Alpha'], ['Beta'])`,
+		`json lookup (['Alpha'], ['Beta'], ['Alpha'], ['Beta', 'Alpha', 'Gamma'])`,
 		`prefetch [('Alpha', '12.50', [3, 5]), ('Beta', '7.25', [])]`,
 		`select_related [('Alpha', 'Ann'), ('Beta', 'Ann'), ('Gamma', 'Bob')]`,
 		`aggregate {'n': 3, 'total': Decimal('19.75')}`,
