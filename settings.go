@@ -59,6 +59,9 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	if s.fixedSettings[name] {
 		return nil, sqlerr.New(sqlerr.CantChangeRuntimeParam, "parameter \"%s\" cannot be changed without restarting the server", name)
 	}
+	if presetSettings[name] {
+		return nil, sqlerr.New(sqlerr.CantChangeRuntimeParam, "parameter \"%s\" cannot be changed", name)
+	}
 	if st.IsLocal && s.tx == nil {
 		// PostgreSQL warns and leaves the setting alone
 		return &Result{Tag: "SET", Notices: []string{"SET LOCAL can only be used in transaction blocks"}}, nil
@@ -378,6 +381,13 @@ func (s *Session) restoreAtCommit(name string) {
 		}
 	}
 }
+
+// presetSettings describe the server and never change (PostgreSQL's
+// "Preset Options"): SHOW and current_setting read them, SET and RESET
+// refuse them.
+var presetSettings = map[string]bool{"server_version": true, "server_version_num": true, "server_encoding": true,
+	"integer_datetimes": true, "max_identifier_length": true, "max_index_keys": true, "block_size": true,
+	"lc_collate": true, "lc_ctype": true}
 
 // setConfig is set_config(name, value, is_local): SET or SET LOCAL.
 func (s *Session) setConfig(name, value string, isLocal bool) error {

@@ -370,6 +370,12 @@ func defaultSettings() map[string]string {
 		"standard_conforming_strings":   "on",
 		"integer_datetimes":             "on",
 		"server_version":                "15.0 (Weft " + version + ")",
+		"server_version_num":            "150000",
+		"max_identifier_length":         "63",
+		"max_index_keys":                "32",
+		"block_size":                    "8192",
+		"lc_collate":                    "C",
+		"lc_ctype":                      "C",
 		"batch_size":                    "",
 		"max_parallel_workers":          "",
 		// weft.null_order: "largest" (PostgreSQL) or "smallest" (SQLite)

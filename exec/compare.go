@@ -175,6 +175,8 @@ func CompareDatums(t types.T, a, b types.Datum) int {
 			return cmp.Compare(t.Enum.Position(x), t.Enum.Position(b.(string)))
 		case types.Inet:
 			return types.CompareInet(x, b.(string))
+		case types.JSONB:
+			return CompareJSONB(x, b.(string))
 		}
 		if t.Kind == types.Char {
 			return strings.Compare(strings.TrimRight(x, " "), strings.TrimRight(b.(string), " "))

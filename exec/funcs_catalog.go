@@ -57,6 +57,7 @@ func catalogFunctions() []*ScalarDef {
 		constant("pg_get_function_arguments", []types.T{oid}, textT, nil),
 		constant("pg_get_function_identity_arguments", []types.T{oid}, textT, nil),
 		constant("pg_get_statisticsobjdef_columns", []types.T{oid}, textT, nil),
+		constant("pg_get_partkeydef", []types.T{oid}, textT, nil), // no partitioned tables
 		// sizes: Weft keeps no pages, so relations and databases report
 		// none (the signatures are what monitoring and BI tools call)
 		constant("pg_table_size", []types.T{oid}, types.Int8T, int64(0)),

@@ -63,7 +63,7 @@ func columnComparator(a arrow.Array, t types.T, desc, nullsFirst bool) rowCompar
 		v := src.Values()
 		base = func(i, j int) int { return compareDecimal(v[i], v[j]) }
 	case *array.String:
-		if t.Kind == types.Enum || t.Kind == types.Inet {
+		if t.Kind == types.Enum || t.Kind == types.Inet || t.Kind == types.JSONB {
 			base = func(i, j int) int { return CompareDatums(t, DatumAt(a, i), DatumAt(a, j)) }
 		} else if t.Kind == types.Char {
 			base = func(i, j int) int {

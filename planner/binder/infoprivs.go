@@ -90,12 +90,22 @@ func (b *Binder) infoPrivView(name string, row func(map[string]types.Datum)) {
 		}
 	case "parameters":
 		for _, f := range b.Cat.Functions() {
-			for i, a := range f.UDF.Args {
-				vals := columnTypeInfo(a)
-				delete(vals, "is_self_referencing")
+			// a table function's columns are its OUT parameters
+			params := make([]viewColumn, 0, len(f.UDF.Args)+len(f.UDF.Columns))
+			for _, a := range f.UDF.Args {
+				params = append(params, viewColumn{t: a})
+			}
+			for _, c := range f.UDF.Columns {
+				params = append(params, viewColumn{name: c.Name, t: c.T})
+			}
+			for i, p := range params {
+				vals := columnTypeInfo(p.t)
 				vals["specific_catalog"], vals["specific_schema"], vals["specific_name"] = infoCatalog, f.Schema, f.UDF.Name+"_"+strconv.Itoa(int(f.OID))
 				vals["ordinal_position"], vals["parameter_mode"], vals["is_result"], vals["as_locator"] = int64(i+1), "IN", "NO", "NO"
 				vals["dtd_identifier"] = strconv.Itoa(i + 1)
+				if i >= len(f.UDF.Args) {
+					vals["parameter_mode"], vals["parameter_name"] = "OUT", p.name
+				}
 				row(vals)
 			}
 		}

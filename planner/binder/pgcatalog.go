@@ -77,7 +77,9 @@ var catalogShapes = map[string][]catCol{
 		{"rolconnlimit", tInt}, {"rolpassword", tText}, {"rolvaliduntil", types.TimestampTZT}, {"rolbypassrls", tBool}, {"rolconfig", tText}, {"oid", tOID}},
 	"pg_authid": {{"oid", tOID}, {"rolname", tName}, {"rolsuper", tBool}, {"rolinherit", tBool}, {"rolcreaterole", tBool}, {"rolcreatedb", tBool}, {"rolcanlogin", tBool},
 		{"rolreplication", tBool}, {"rolbypassrls", tBool}, {"rolconnlimit", tInt}, {"rolpassword", tText}, {"rolvaliduntil", types.TimestampTZT}},
-	"pg_settings": {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"vartype", tText}},
+	"pg_settings": {{"name", tText}, {"setting", tText}, {"unit", tText}, {"category", tText}, {"short_desc", tText}, {"extra_desc", tText},
+		{"context", tText}, {"vartype", tText}, {"source", tText}, {"min_val", tText}, {"max_val", tText}, {"enumvals", tTextArr},
+		{"boot_val", tText}, {"reset_val", tText}, {"sourcefile", tText}, {"sourceline", tInt}, {"pending_restart", tBool}},
 	"pg_proc": {{"oid", tOID}, {"proname", tName}, {"pronamespace", tOID}, {"proowner", tOID}, {"prolang", tOID}, {"procost", types.Float4T},
 		{"prorows", types.Float4T}, {"provariadic", tOID}, {"prosupport", tText}, {"prokind", tChar}, {"prosecdef", tBool}, {"proleakproof", tBool},
 		{"proisstrict", tBool}, {"proretset", tBool}, {"provolatile", tChar}, {"proparallel", tChar}, {"pronargs", tI2}, {"pronargdefaults", tI2},
@@ -331,11 +333,21 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	case "pg_type":
 		for _, t := range builtinTypes {
+			arrayOID := int64(types.ArrayOID(uint32(t.oid)))
 			row(map[string]types.Datum{"oid": t.oid, "typname": t.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
 				"typlen": t.len, "typbyval": t.len > 0 && t.len <= 8, "typtype": "b", "typcategory": t.category, "typisdefined": true,
-				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out",
+				"typdelim": ",", "typtypmod": int64(-1), "typinput": t.name + "in", "typoutput": t.name + "out", "typarray": arrayOID,
 				"typreceive": t.name + "recv", "typsend": t.name + "send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8],
 				"typstorage": map[bool]string{true: "p", false: "x"}[t.len > 0], "typdefault": nil, "typacl": nil})
+		}
+		// their array types (_int4 …), which drivers look up by name
+		for _, t := range builtinTypes {
+			if arrayOID := int64(types.ArrayOID(uint32(t.oid))); arrayOID != 0 {
+				row(map[string]types.Datum{"oid": arrayOID, "typname": "_" + t.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
+					"typlen": int64(-1), "typbyval": false, "typtype": "b", "typcategory": "A", "typisdefined": true, "typdelim": ",",
+					"typelem": t.oid, "typtypmod": int64(-1), "typinput": "array_in", "typoutput": "array_out", "typreceive": "array_recv",
+					"typsend": "array_send", "typalign": map[bool]string{true: "d", false: "i"}[t.len == 8], "typstorage": "x", "typdefault": nil, "typacl": nil})
+			}
 		}
 		for _, pt := range pseudoTypes {
 			row(map[string]types.Datum{"oid": pt.oid, "typname": pt.name, "typnamespace": int64(catalogNamespaceOID), "typowner": int64(publicOwnerOID),
@@ -485,9 +497,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_stat_activity":
 		b.statActivity(row)
 	case "pg_settings":
-		for _, kv := range [][2]string{{"max_index_keys", "32"}, {"max_identifier_length", "63"}, {"server_version_num", "150000"}, {"server_encoding", "UTF8"}, {"TimeZone", b.timeZoneName()}} {
-			row(map[string]types.Datum{"name": kv[0], "setting": kv[1], "unit": nil, "vartype": "string"})
-		}
+		b.settingsRows(row)
 	case "pg_proc":
 		for _, f := range b.Cat.Functions() {
 			vals := procRow(f.UDF)
@@ -595,6 +605,62 @@ func tableStatsRow(s *catalog.Schema, t *catalog.Table) map[string]types.Datum {
 	snap.Release()
 	return map[string]types.Datum{"relid": int64(t.OID), "schemaname": s.Name, "relname": t.Name, "n_live_tup": live,
 		"n_ins_since_vacuum": live, "n_mod_since_analyze": live, "last_vacuum": nil, "last_autovacuum": nil, "last_analyze": nil, "last_autoanalyze": nil}
+}
+
+// serverSettings are the settings pg_settings lists, in PostgreSQL's
+// order (by name, bytewise): a session's own value where it has one, else
+// value.
+var serverSettings = []struct {
+	name, value, unit, category, vartype, context string
+}{
+	{"DateStyle", "ISO, MDY", "", "Client Connection Defaults / Locale and Formatting", "string", "user"},
+	{"IntervalStyle", "postgres", "", "Client Connection Defaults / Locale and Formatting", "enum", "user"},
+	{"TimeZone", "UTC", "", "Client Connection Defaults / Locale and Formatting", "string", "user"},
+	{"application_name", "", "", "Reporting and Logging / What to Log", "string", "user"},
+	{"block_size", "8192", "", "Preset Options", "integer", "internal"},
+	{"client_encoding", "UTF8", "", "Client Connection Defaults / Locale and Formatting", "string", "user"},
+	{"default_transaction_isolation", "read committed", "", "Client Connection Defaults / Statement Behavior", "enum", "user"},
+	{"default_transaction_read_only", "off", "", "Client Connection Defaults / Statement Behavior", "bool", "user"},
+	{"extra_float_digits", "1", "", "Client Connection Defaults / Locale and Formatting", "integer", "user"},
+	{"integer_datetimes", "on", "", "Preset Options", "bool", "internal"},
+	{"lc_collate", "C", "", "Preset Options", "string", "internal"},
+	{"lc_ctype", "C", "", "Preset Options", "string", "internal"},
+	{"max_connections", "100", "", "Connections and Authentication / Connection Settings", "integer", "postmaster"},
+	{"max_identifier_length", "63", "", "Preset Options", "integer", "internal"},
+	{"max_index_keys", "32", "", "Preset Options", "integer", "internal"},
+	{"search_path", `"$user", public`, "", "Client Connection Defaults / Statement Behavior", "string", "user"},
+	{"server_encoding", "UTF8", "", "Preset Options", "string", "internal"},
+	{"server_version", "15.0", "", "Preset Options", "string", "internal"},
+	{"server_version_num", "150000", "", "Preset Options", "integer", "internal"},
+	{"standard_conforming_strings", "on", "", "Version and Platform Compatibility / Previous PostgreSQL Versions", "bool", "user"},
+	{"statement_timeout", "0", "ms", "Client Connection Defaults / Statement Behavior", "integer", "user"},
+	{"transaction_isolation", "read committed", "", "Client Connection Defaults / Statement Behavior", "enum", "user"},
+	{"transaction_read_only", "off", "", "Client Connection Defaults / Statement Behavior", "bool", "user"},
+}
+
+// settingsRows lists pg_settings.
+func (b *Binder) settingsRows(row func(map[string]types.Datum)) {
+	for _, st := range serverSettings {
+		v, source := st.value, "default"
+		if b.Setting != nil {
+			if cur, ok := b.Setting(st.name); ok && (cur != "" || st.name == "application_name") {
+				v = cur
+			}
+		}
+		if st.name == "TimeZone" {
+			v = b.timeZoneName()
+		}
+		if v != st.value {
+			source = "session"
+		}
+		var unit types.Datum
+		if st.unit != "" {
+			unit = st.unit
+		}
+		row(map[string]types.Datum{"name": st.name, "setting": v, "unit": unit, "category": st.category, "short_desc": "", "extra_desc": nil,
+			"context": st.context, "vartype": st.vartype, "source": source, "min_val": nil, "max_val": nil, "enumvals": nil,
+			"boot_val": st.value, "reset_val": st.value, "sourcefile": nil, "sourceline": nil, "pending_restart": false})
+	}
 }
 
 // backendCount is the number of sessions (pg_stat_database.numbackends).

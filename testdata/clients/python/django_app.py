@@ -73,10 +73,10 @@ def crud():
     Review.objects.bulk_create([Review(book=alpha, stars=5, body="great"), Review(book=alpha, stars=3, body="ok"), Review(book=gamma, stars=1)])
     out("counts", (Author.objects.count(), Book.objects.count(), Review.objects.count()))
     out("filter", list(Book.objects.filter(price__gt=5, author__active=True).order_by("title").values_list("title", flat=True)))
-    # (meta__pages__gte=100 compares jsonb values, which Weft orders as
-    # text today: '80' >= '100')
     out("json lookup", (list(Book.objects.filter(meta__has_key="tags").values_list("title", flat=True)),
-                        list(Book.objects.filter(meta__pages=80).values_list("title", flat=True))))
+                        list(Book.objects.filter(meta__pages=80).values_list("title", flat=True)),
+                        list(Book.objects.filter(meta__pages__gte=100).values_list("title", flat=True)),
+                        list(Book.objects.order_by("meta", "title").values_list("title", flat=True))))
     # relationship loading
     a = Author.objects.prefetch_related(Prefetch("books", queryset=Book.objects.order_by("id").prefetch_related("reviews"))).get(name="Ann")
     out("prefetch", [(b.title, str(b.price), sorted(r.stars for r in b.reviews.all())) for b in a.books.all()])
