@@ -6,6 +6,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/optimizer"
 	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
@@ -255,6 +257,9 @@ func cloneWork(m map[*catalog.Table]*tableWork) map[*catalog.Table]*tableWork {
 func (s *Session) newBuilder(env *exec.Env) *physical.Builder {
 	b := physical.NewBuilder(env, s.params)
 	b.TableData = s.tableData
+	b.OptimizeSubquery = func(p logical.Plan) (logical.Plan, error) {
+		return optimizer.Optimize(p, s.DisabledRules)
+	}
 	return b
 }
 

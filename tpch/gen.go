@@ -36,10 +36,18 @@ const (
 	suppPerPart  = 4
 )
 
-// dbgenLock serializes generations: dbgen keeps its random streams and
-// distributions in package-level variables, so two generations at the same
-// time would corrupt each other.
-var dbgenLock sync.Mutex
+// dbgen keeps its random streams and word distributions in package-level
+// variables, and dbgen.InitDbGen appends to the distributions instead of
+// resetting them: only the first generation in a process yields dbgen's
+// data (a second one would differ). dbgenLock guards the one generation a
+// process may run; dbgenUsed records that it ran.
+var (
+	dbgenLock sync.Mutex
+	dbgenUsed bool
+)
+
+// ErrGeneratedBefore is Generate's answer to a second call in one process.
+var ErrGeneratedBefore = errors.New("tpch: dbgen generates only once per process (it does not reset its distributions); generate into files and read them, or run another process")
 
 // sizes are the row counts of the generated tables and of the tables dbgen
 // generates them from (at dbgen's integer scale).
@@ -98,7 +106,7 @@ func FileName(table string) string { return table + ".csv" }
 
 // GenerateDir writes one pipe-delimited file per table into dir (created if
 // missing): no header, no trailing delimiter, dates as YYYY-MM-DD, money with
-// two decimals. Generations run one at a time (see dbgenLock).
+// two decimals. Like Generate, once per process.
 func GenerateDir(sf float64, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("tpch: %w", err)
@@ -134,7 +142,8 @@ func GenerateDir(sf float64, dir string) error {
 }
 
 // Generate writes the rows of every table in TableNames to out[table], in
-// the format GenerateDir describes. Every table must have a writer.
+// the format GenerateDir describes. Every table must have a writer. A
+// process can generate once (ErrGeneratedBefore after that).
 func Generate(sf float64, out map[string]io.Writer) error {
 	scale, err := dbgenScale(sf)
 	if err != nil {
@@ -149,6 +158,10 @@ func Generate(sf float64, out map[string]io.Writer) error {
 
 	dbgenLock.Lock()
 	defer dbgenLock.Unlock()
+	if dbgenUsed {
+		return ErrGeneratedBefore
+	}
+	dbgenUsed = true
 	dbgen.InitDbGen(scale)
 	steps := []struct {
 		table  dbgen.Table

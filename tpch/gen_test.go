@@ -2,29 +2,58 @@ package tpch
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// generateSmall generates scale factor 0.01 into memory, one table per key.
+// small is scale factor 0.01, generated once for the package's tests (a
+// process can generate only once): each table's file text.
+var small struct {
+	once  sync.Once
+	files map[string][]byte
+	err   error
+}
+
+func smallFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	small.once.Do(func() {
+		bufs := map[string]*bytes.Buffer{}
+		out := map[string]io.Writer{}
+		for _, name := range TableNames {
+			bufs[name] = &bytes.Buffer{}
+			out[name] = bufs[name]
+		}
+		small.err = Generate(0.01, out)
+		small.files = map[string][]byte{}
+		for name, b := range bufs {
+			small.files[name] = b.Bytes()
+		}
+	})
+	if small.err != nil {
+		t.Fatal(small.err)
+	}
+	return small.files
+}
+
+// splitRows splits a table file into rows of fields.
+func splitRows(text []byte) [][]string {
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimSuffix(string(text), "\n"), "\n") {
+		rows = append(rows, strings.Split(l, "|"))
+	}
+	return rows
+}
+
+// generateSmall returns scale factor 0.01's rows, one table per key.
 func generateSmall(t *testing.T) map[string][][]string {
 	t.Helper()
-	bufs := map[string]*bytes.Buffer{}
-	out := map[string]io.Writer{}
-	for _, name := range TableNames {
-		bufs[name] = &bytes.Buffer{}
-		out[name] = bufs[name]
-	}
-	if err := Generate(0.01, out); err != nil {
-		t.Fatal(err)
-	}
 	rows := map[string][][]string{}
-	for name, b := range bufs {
-		for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
-			rows[name] = append(rows[name], strings.Split(l, "|"))
-		}
+	for name, text := range smallFiles(t) {
+		rows[name] = splitRows(text)
 	}
 	return rows
 }
@@ -155,5 +184,18 @@ func TestScaleFactorErrors(t *testing.T) {
 		if err := Generate(sf, nil); err == nil {
 			t.Errorf("scale factor %v: no error", sf)
 		}
+	}
+}
+
+// TestGenerateOnce checks that a second generation in the process is
+// refused rather than yielding data other than dbgen's.
+func TestGenerateOnce(t *testing.T) {
+	smallFiles(t)
+	out := map[string]io.Writer{}
+	for _, name := range TableNames {
+		out[name] = io.Discard
+	}
+	if err := Generate(0.01, out); !errors.Is(err, ErrGeneratedBefore) {
+		t.Fatalf("second Generate = %v, want ErrGeneratedBefore", err)
 	}
 }

@@ -166,7 +166,14 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 }
 
 func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, error) {
-	plan, err := b.Build(x.Plan)
+	sub := x.Plan
+	if b.OptimizeSubquery != nil {
+		var err error
+		if sub, err = b.OptimizeSubquery(sub); err != nil {
+			return nil, err
+		}
+	}
+	plan, err := b.Build(sub)
 	if err != nil {
 		return nil, err
 	}

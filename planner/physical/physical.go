@@ -25,6 +25,11 @@ type Builder struct {
 	Params    []types.Datum
 	// Analyze wraps every operator to count rows, batches and time.
 	Analyze bool
+	// OptimizeSubquery, when set, optimizes the plan of a subquery that
+	// stayed an expression (the optimizer's rules rewrite the plan tree but
+	// not the plans nested in expressions): without it such a subquery
+	// runs its joins as filtered cross products.
+	OptimizeSubquery func(logical.Plan) (logical.Plan, error)
 
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }
