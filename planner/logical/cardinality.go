@@ -3,6 +3,8 @@ package logical
 import (
 	"math"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Default selectivities where nothing better is known; PostgreSQL's
@@ -498,4 +500,21 @@ func uniqueKeyRows(p Plan, ids map[ColumnID]bool) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// RowWidth estimates the bytes a row of cols takes: the width of
+// fixed-size types, 24 for the others (strings, arrays, numerics held as
+// text). A hash join's build side is stored whole, so the side with fewer
+// bytes, not merely fewer rows, is the one to build: a deep chain of tiny
+// joins otherwise copies its ever wider intermediate at every level.
+func RowWidth(cols []Column) float64 {
+	w := 0.0
+	for _, c := range cols {
+		if fw, ok := c.T.Arrow().(arrow.FixedWidthDataType); ok {
+			w += max(float64(fw.BitWidth())/8, 1)
+		} else {
+			w += 24
+		}
+	}
+	return max(w, 1)
 }
