@@ -2,6 +2,7 @@ package logical
 
 import (
 	"math"
+	"reflect"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -65,6 +66,9 @@ func (e *Estimator) Rows(p Plan) float64 { return e.Card(p).Rows }
 // Card is p's estimated output. The returned Cols map is shared: callers
 // must not change it.
 func (e *Estimator) Card(p Plan) Card {
+	if reflect.ValueOf(p).Kind() != reflect.Pointer {
+		return e.card(p) // not a usable map key; every node type is a pointer today
+	}
 	if c, ok := e.memo[p]; ok {
 		return c
 	}
