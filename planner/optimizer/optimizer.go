@@ -46,9 +46,6 @@ func Optimize(p logical.Plan, disabled map[string]bool) (logical.Plan, error) {
 			return nil, sqlerr.New(sqlerr.Internal, "optimizer rule %s changed the plan's output columns", r.Name())
 		}
 	}
-	if err := optimizeSubqueries(p, disabled); err != nil {
-		return nil, err
-	}
 	return p, nil
 }
 
