@@ -8,8 +8,10 @@ import (
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
-// vacuum compacts tables: each partition's batches are merged into batches
-// of the configured size (fewer, larger segments on disk).
+// vacuum runs VACUUM and ANALYZE. VACUUM compacts tables: each
+// partition's batches are merged into batches of the configured size
+// (fewer, larger segments on disk). ANALYZE (alone or as VACUUM ANALYZE)
+// takes the planner's statistics.
 func (s *Session) vacuum(st *pg.VacuumStmt) (*Result, error) {
 	var tables []*catalog.Table
 	if len(st.Rels) == 0 {
@@ -32,8 +34,10 @@ func (s *Session) vacuum(st *pg.VacuumStmt) (*Result, error) {
 	}
 	analyze := !st.IsVacuumcmd || hasDefElem(st.Options, "analyze")
 	for _, t := range tables {
-		if err := s.compact(t); err != nil {
-			return nil, err
+		if st.IsVacuumcmd {
+			if err := s.compact(t); err != nil {
+				return nil, err
+			}
 		}
 		if analyze {
 			// statistics for the planner: kept in memory on the table

@@ -148,3 +148,22 @@ func TestEstimateDistinct(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSampleStats samples a 1.5M-row table of four int8 columns and a
+// char column (TPC-H orders' size).
+func BenchmarkSampleStats(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	gens := []func(i int) (int64, bool){
+		func(i int) (int64, bool) { return int64(i), true },
+		func(i int) (int64, bool) { return int64(i % 25), true },
+		func(i int) (int64, bool) { return int64(i / 4), true },
+		func(i int) (int64, bool) { return int64(i % 1000), i%2 == 0 },
+	}
+	tab := statsTable(&testing.T{}, mem, 1_500_000, gens, func(i int) string { return fmt.Sprint(i % 5000) })
+	snap := tab.Snapshot()
+	defer snap.Release()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tab.Analyze(snap)
+	}
+}

@@ -2,7 +2,10 @@ package logical
 
 import (
 	"math"
+	"reflect"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Default selectivities where nothing better is known; PostgreSQL's
@@ -63,6 +66,9 @@ func (e *Estimator) Rows(p Plan) float64 { return e.Card(p).Rows }
 // Card is p's estimated output. The returned Cols map is shared: callers
 // must not change it.
 func (e *Estimator) Card(p Plan) Card {
+	if reflect.ValueOf(p).Kind() != reflect.Pointer {
+		return e.card(p) // not a usable map key; every node type is a pointer today
+	}
 	if c, ok := e.memo[p]; ok {
 		return c
 	}
@@ -501,4 +507,21 @@ func uniqueKeyRows(p Plan, ids map[ColumnID]bool) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// RowWidth estimates the bytes a row of cols takes: the width of
+// fixed-size types, 24 for the others (strings, arrays, numerics held as
+// text). A hash join's build side is stored whole, so the side with fewer
+// bytes, not merely fewer rows, is the one to build: a deep chain of tiny
+// joins otherwise copies its ever wider intermediate at every level.
+func RowWidth(cols []Column) float64 {
+	w := 0.0
+	for _, c := range cols {
+		if fw, ok := c.T.Arrow().(arrow.FixedWidthDataType); ok {
+			w += max(float64(fw.BitWidth())/8, 1)
+		} else {
+			w += 24
+		}
+	}
+	return max(w, 1)
 }

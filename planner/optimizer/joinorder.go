@@ -204,6 +204,7 @@ type joinTree struct {
 	left, right *joinTree
 	cost        float64 // sum of the rows of every join in the tree
 	rows        float64
+	width       float64 // estimated bytes per row
 }
 
 // orderJoins chooses a join order for the graph: within each connected
@@ -241,17 +242,17 @@ func (g *joinGraph) orderJoins() *joinTree {
 }
 
 func (g *joinGraph) leafTree(i int) *joinTree {
-	return &joinTree{set: 1 << i, leaf: i, rows: g.rows[i]}
+	return &joinTree{set: 1 << i, leaf: i, rows: g.rows[i], width: logical.RowWidth(g.leaves[i].Columns())}
 }
 
-// join makes a join of two trees, the smaller estimated input on the right
-// (the hash join's build side).
+// join makes a join of two trees, the smaller estimated input (in bytes)
+// on the right, where the physical planner builds the hash table.
 func (g *joinGraph) join(a, b *joinTree) *joinTree {
-	if a.rows < b.rows {
+	if a.rows*a.width < b.rows*b.width {
 		a, b = b, a
 	}
 	rows := g.rowsOf(a.set | b.set)
-	return &joinTree{set: a.set | b.set, leaf: -1, left: a, right: b, rows: rows, cost: a.cost + b.cost + rows}
+	return &joinTree{set: a.set | b.set, leaf: -1, left: a, right: b, rows: rows, width: a.width + b.width, cost: a.cost + b.cost + rows}
 }
 
 // dp finds the cheapest order of the inputs in comp that joins only

@@ -56,6 +56,39 @@ func Optimize(p logical.Plan, disabled map[string]bool) (logical.Plan, error) {
 	return p, nil
 }
 
+// optimizeSubqueries optimizes the plans of the subqueries that stay
+// expressions (uncorrelated ones, and those decorrelation left alone):
+// without it a subquery's FROM list of several tables ran as a cross
+// product (TPC-H q11's HAVING threshold). The rules treat the subquery's
+// outer references as constants. The plans are replaced in place: the
+// Subquery nodes belong to this statement's plan alone.
+func optimizeSubqueries(p logical.Plan, disabled map[string]bool) error {
+	var firstErr error
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		for _, e := range planExprs(p) {
+			logical.Walk(e, func(x logical.Expr) bool {
+				sub, ok := x.(*logical.Subquery)
+				if !ok || firstErr != nil {
+					return firstErr == nil
+				}
+				opt, err := Optimize(sub.Plan, disabled)
+				if err != nil {
+					firstErr = err
+					return false
+				}
+				sub.Plan = opt
+				return true
+			})
+		}
+		for _, c := range p.Children() {
+			visit(c)
+		}
+	}
+	visit(p)
+	return firstErr
+}
+
 // optimizeShared optimizes, once each, the bodies of the shared WITH
 // queries p reads (in its nodes, its subqueries and other shared bodies):
 // the rules never enter them from a CTEScan.

@@ -74,7 +74,7 @@ func TestSubqueryPlansAreOptimized(t *testing.T) {
 	}
 }
 
-func intConst(v int64) logical.Expr { return &logical.Const{Value: v, T: types.Int4T} }
+func int4Const(v int64) logical.Expr { return &logical.Const{Value: v, T: types.Int4T} }
 
 func cmpCall(op string, l, r logical.Expr) logical.Expr {
 	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.CompareKernel(exec.CmpOp(op), l.Type()), T: types.BoolT, Infix: true}
@@ -89,7 +89,7 @@ func TestFactorOrs(t *testing.T) {
 	a, ar := relation(1, 2)
 	b, br := relation(3, 4)
 	key := eqCall(ar[0], br[0])
-	div := &logical.Call{Name: "/", Args: []logical.Expr{intConst(10), ar[1]}, T: types.Int4T, Infix: true}
+	div := &logical.Call{Name: "/", Args: []logical.Expr{int4Const(10), ar[1]}, T: types.Int4T, Infix: true}
 	cases := []struct {
 		name string
 		cond logical.Expr
@@ -97,25 +97,25 @@ func TestFactorOrs(t *testing.T) {
 	}{
 		{
 			name: "shared join key and per-input implied conditions",
-			cond: or(and(key, cmpCall("=", ar[1], intConst(1)), cmpCall("<", br[1], intConst(5))),
-				and(key, cmpCall("=", ar[1], intConst(2)), cmpCall(">", br[1], intConst(7)))),
+			cond: or(and(key, cmpCall("=", ar[1], int4Const(1)), cmpCall("<", br[1], int4Const(5))),
+				and(key, cmpCall("=", ar[1], int4Const(2)), cmpCall(">", br[1], int4Const(7)))),
 			want: "(c#1 = c#3) AND ((c#2 = 1) OR (c#2 = 2)) AND ((c#4 < 5) OR (c#4 > 7)) AND " +
 				"(((c#2 = 1) AND (c#4 < 5)) OR ((c#2 = 2) AND (c#4 > 7)))",
 		},
 		{
 			name: "a branch that is only the shared conjunct absorbs the OR",
-			cond: or(key, and(key, cmpCall("=", ar[1], intConst(1)))),
+			cond: or(key, and(key, cmpCall("=", ar[1], int4Const(1)))),
 			want: "(c#1 = c#3)",
 		},
 		{
 			name: "no implied condition for an input some branch does not restrict",
-			cond: or(and(key, cmpCall("=", ar[1], intConst(1))), and(key, cmpCall("<", br[1], intConst(5)))),
+			cond: or(and(key, cmpCall("=", ar[1], int4Const(1))), and(key, cmpCall("<", br[1], int4Const(5)))),
 			want: "(c#1 = c#3) AND ((c#2 = 1) OR (c#4 < 5))",
 		},
 		{
 			name: "a conjunct that can fail does not move",
-			cond: or(and(key, cmpCall(">", div, intConst(1)), cmpCall("=", br[1], intConst(1))),
-				and(key, cmpCall(">", div, intConst(1)), cmpCall("=", br[1], intConst(2)))),
+			cond: or(and(key, cmpCall(">", div, int4Const(1)), cmpCall("=", br[1], int4Const(1))),
+				and(key, cmpCall(">", div, int4Const(1)), cmpCall("=", br[1], int4Const(2)))),
 			want: "(c#1 = c#3) AND ((c#4 = 1) OR (c#4 = 2)) AND " +
 				"((((10 / c#2) > 1) AND (c#4 = 1)) OR (((10 / c#2) > 1) AND (c#4 = 2)))",
 		},

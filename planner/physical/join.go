@@ -16,11 +16,12 @@ var joinKinds = map[logical.JoinKind]exec.JoinKind{
 
 func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
 	// A right join is a left join with the inputs swapped; an inner join
-	// builds its hash table on the input with fewer estimated rows (table
-	// statistics, see logical.EstimateCard). Either way the output columns
-	// are put back in (left, right) order by a projection.
+	// builds its hash table on the input with fewer estimated bytes (rows
+	// from table statistics, see logical.EstimateCard, times row width).
+	// Either way the output columns are put back in (left, right) order by
+	// a projection.
 	swap := n.Kind == logical.RightJoin ||
-		(n.Kind == logical.InnerJoin && b.estimateRows(n.Left) < b.estimateRows(n.Right))
+		(n.Kind == logical.InnerJoin && b.estimateBytes(n.Left) < b.estimateBytes(n.Right))
 	if !swap {
 		return b.buildJoinOrdered(n, n.Left, n.Right, n.LeftKeys, n.RightKeys, n.Kind)
 	}
@@ -92,4 +93,9 @@ func (b *Builder) estimateRows(p logical.Plan) float64 {
 		b.estimates = logical.NewEstimator()
 	}
 	return b.estimates.Rows(p)
+}
+
+// estimateBytes is the estimated size of p's output.
+func (b *Builder) estimateBytes(p logical.Plan) float64 {
+	return b.estimateRows(p) * logical.RowWidth(p.Columns())
 }
