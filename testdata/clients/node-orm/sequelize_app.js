@@ -23,9 +23,8 @@ function define(sequelize) {
     stars: { type: DataTypes.SMALLINT, allowNull: false },
     body: DataTypes.TEXT,
   }, { tableName: 'sq_reviews', underscored: true });
-  // (Sequelize's default is ON UPDATE CASCADE, which Weft does not have
-  // yet: 0A000; the keys say NO ACTION instead)
-  const fk = (name) => ({ foreignKey: { name, allowNull: false }, onDelete: 'CASCADE', onUpdate: 'NO ACTION' });
+  // (Sequelize's default ON UPDATE is CASCADE)
+  const fk = (name) => ({ foreignKey: { name, allowNull: false }, onDelete: 'CASCADE' });
   Author.hasMany(Book, { as: 'books', ...fk('authorId') });
   Book.belongsTo(Author, { as: 'author', ...fk('authorId') });
   Book.hasMany(Review, { as: 'reviews', ...fk('bookId') });
@@ -83,7 +82,7 @@ async function migration(sequelize) {
   const up = async () => {
     await qi.createTable('sq_tags', {
       id: { type: DataTypes.INTEGER, autoIncrement: true, primaryKey: true },
-      book_id: { type: DataTypes.BIGINT, allowNull: false, references: { model: 'sq_books', key: 'id' }, onUpdate: 'NO ACTION' },
+      book_id: { type: DataTypes.BIGINT, allowNull: false, references: { model: 'sq_books', key: 'id' }, onUpdate: 'CASCADE' },
       label: { type: DataTypes.STRING(40), allowNull: false, unique: true },
     });
     await qi.addColumn('sq_books', 'isbn', { type: DataTypes.STRING(13), allowNull: false, defaultValue: 'none' });
