@@ -22,11 +22,7 @@ import (
 // knownWrong lists the queries Weft answers wrongly today, with the cause.
 // The test fails when one of them starts to pass (remove it then) as well
 // as when any other query fails; empty it as fixes land.
-var knownWrong = map[string]string{
-	"q19": "no answer in time: the join key p_partkey = l_partkey sits inside each OR branch and is not factored out, so lineitem x part runs as a nested loop",
-	"q20": "no answer in time (63 s on an idle machine): the correlated sum(l_quantity) inside the IN subquery is not decorrelated; it scans lineitem once per partsupp row",
-	"q21": "no answer in time: EXISTS / NOT EXISTS on lineitem run once per lineitem row instead of as semi/anti joins",
-}
+var knownWrong = map[string]string{}
 
 // queryTimeout bounds each query on either engine; a query that takes
 // longer counts as wrong (it is cancelled). PostgreSQL answers each in
