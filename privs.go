@@ -116,21 +116,9 @@ func (s *Session) grant(st *pg.GrantStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	grantees := make([]string, 0, len(st.Grantees))
-	for _, g := range st.Grantees {
-		spec := g.GetRoleSpec()
-		if spec.GetRoletype() == pg.RoleSpecType_ROLESPEC_PUBLIC {
-			grantees = append(grantees, "")
-			continue
-		}
-		name, err := s.roleSpecName(spec)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := s.db.cat.Role(name); !ok {
-			return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", name)
-		}
-		grantees = append(grantees, name)
+	grantees, err := s.granteeNames(st.Grantees)
+	if err != nil {
+		return nil, err
 	}
 	for _, tg := range targets {
 		want, err := grantedPrivs(st, tg.kind)
@@ -753,11 +741,25 @@ func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (*Re
 	if err != nil {
 		return nil, err
 	}
-	grantees := make([]string, 0, len(act.Grantees))
-	for _, g := range act.Grantees {
+	grantees, err := s.granteeNames(act.Grantees)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range roles {
+		for _, sc := range schemas {
+			s.db.cat.AlterDefaultPrivileges(r, sc, kind, grantees, privs, act.GrantOption, !act.IsGrant)
+		}
+	}
+	return &Result{Tag: "ALTER DEFAULT PRIVILEGES"}, nil
+}
+
+// granteeNames reads a GRANT's role list: existing roles, "" for PUBLIC.
+func (s *Session) granteeNames(specs []*pg.Node) ([]string, error) {
+	out := make([]string, 0, len(specs))
+	for _, g := range specs {
 		spec := g.GetRoleSpec()
 		if spec.GetRoletype() == pg.RoleSpecType_ROLESPEC_PUBLIC {
-			grantees = append(grantees, "")
+			out = append(out, "")
 			continue
 		}
 		name, err := s.roleSpecName(spec)
@@ -767,12 +769,7 @@ func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (*Re
 		if _, ok := s.db.cat.Role(name); !ok {
 			return nil, sqlerr.New(sqlerr.UndefinedObject, "role \"%s\" does not exist", name)
 		}
-		grantees = append(grantees, name)
+		out = append(out, name)
 	}
-	for _, r := range roles {
-		for _, sc := range schemas {
-			s.db.cat.AlterDefaultPrivileges(r, sc, kind, grantees, privs, act.GrantOption, !act.IsGrant)
-		}
-	}
-	return &Result{Tag: "ALTER DEFAULT PRIVILEGES"}, nil
+	return out, nil
 }

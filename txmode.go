@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"reflect"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -124,43 +125,36 @@ func (s *Session) readOnlyBlock() bool {
 	return s.settings["default_transaction_read_only"] == "on"
 }
 
+// readOnlyVerbs name, as PostgreSQL's message does, the statements a
+// read-only transaction refuses.
+var readOnlyVerbs = map[reflect.Type]string{
+	reflect.TypeOf(&pg.Node_InsertStmt{}): "INSERT", reflect.TypeOf(&pg.Node_UpdateStmt{}): "UPDATE",
+	reflect.TypeOf(&pg.Node_DeleteStmt{}): "DELETE", reflect.TypeOf(&pg.Node_MergeStmt{}): "MERGE",
+	reflect.TypeOf(&pg.Node_CopyStmt{}): "COPY FROM", reflect.TypeOf(&pg.Node_CreateStmt{}): "CREATE TABLE",
+	reflect.TypeOf(&pg.Node_CreateTableAsStmt{}): "CREATE TABLE AS", reflect.TypeOf(&pg.Node_IndexStmt{}): "CREATE INDEX",
+	reflect.TypeOf(&pg.Node_DropStmt{}): "DROP", reflect.TypeOf(&pg.Node_AlterTableStmt{}): "ALTER TABLE",
+	reflect.TypeOf(&pg.Node_TruncateStmt{}): "TRUNCATE TABLE",
+}
+
 // refuseInReadOnly refuses a statement that would change what is stored
 // in a read-only transaction, as PostgreSQL does (25006).
 func (s *Session) refuseInReadOnly(raw *pg.RawStmt) error {
 	if !s.readOnlyBlock() || !changesState(raw) {
 		return nil
 	}
-	what := "this statement"
 	switch n := raw.Stmt.Node.(type) {
-	case *pg.Node_InsertStmt:
-		what = "INSERT"
-	case *pg.Node_UpdateStmt:
-		what = "UPDATE"
-	case *pg.Node_DeleteStmt:
-		what = "DELETE"
-	case *pg.Node_MergeStmt:
-		what = "MERGE"
 	case *pg.Node_CopyStmt:
 		if !n.CopyStmt.IsFrom {
 			return nil
 		}
-		what = "COPY FROM"
-	case *pg.Node_CreateStmt:
-		what = "CREATE TABLE"
-	case *pg.Node_CreateTableAsStmt:
-		what = "CREATE TABLE AS"
-	case *pg.Node_IndexStmt:
-		what = "CREATE INDEX"
-	case *pg.Node_DropStmt:
-		what = "DROP"
-	case *pg.Node_AlterTableStmt:
-		what = "ALTER TABLE"
-	case *pg.Node_TruncateStmt:
-		what = "TRUNCATE TABLE"
 	case *pg.Node_PrepareStmt, *pg.Node_DeallocateStmt, *pg.Node_ExecuteStmt, *pg.Node_DiscardStmt,
 		*pg.Node_ListenStmt, *pg.Node_UnlistenStmt, *pg.Node_NotifyStmt, *pg.Node_VacuumStmt,
 		*pg.Node_CheckPointStmt, *pg.Node_LockStmt, *pg.Node_DoStmt:
 		return nil
+	}
+	what, ok := readOnlyVerbs[reflect.TypeOf(raw.Stmt.Node)]
+	if !ok {
+		what = "this statement"
 	}
 	return sqlerr.New(sqlerr.ReadOnlyTransaction, "cannot execute %s in a read-only transaction", what)
 }

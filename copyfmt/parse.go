@@ -206,7 +206,7 @@ func parsePlainDecimal(f []byte, prec, scale int32) (int64, bool) {
 	if prec <= 0 {
 		prec = types.MaxNumericPrecision
 	}
-	if prec <= 18 && v >= pow10i64[prec] {
+	if prec <= 18 && uint64(v) >= types.Pow10[prec] {
 		return 0, false // numeric field overflow: the general path says so
 	}
 	if neg {
@@ -214,15 +214,6 @@ func parsePlainDecimal(f []byte, prec, scale int32) (int64, bool) {
 	}
 	return v, true
 }
-
-var pow10i64 = func() [19]int64 {
-	var p [19]int64
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
 
 // parsePlainFloat reads a decimal number without blanks or special
 // spellings.

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"github.com/weftdb/weft/sql/types"
 	"math"
 	"math/bits"
 
@@ -22,16 +23,6 @@ type u128 struct{ hi, lo uint64 }
 
 // maxNumeric is 10^38: every stored numeric's magnitude is below it.
 var maxNumeric = pow10u128(38)
-
-// pow10u64 holds 10^0 … 10^19, the powers that fit in a uint64.
-var pow10u64 = func() [20]uint64 {
-	var p [20]uint64
-	p[0] = 1
-	for i := 1; i < len(p); i++ {
-		p[i] = p[i-1] * 10
-	}
-	return p
-}()
 
 func pow10u128(k int) u128 {
 	n := decimal128.GetScaleMultiplier(k)
@@ -112,7 +103,7 @@ func (a u128) scaleUp(k int) (u128, bool) {
 	for k > 0 {
 		step := min(k, 19)
 		var ok bool
-		if a, ok = a.mul64(pow10u64[step]); !ok {
+		if a, ok = a.mul64(types.Pow10[step]); !ok {
 			return a, false
 		}
 		k -= step
@@ -126,7 +117,7 @@ func (a u128) scaleDownRound(k int) u128 {
 	k--
 	for k > 0 {
 		step := min(k, 19)
-		a, _ = a.divmod64(pow10u64[step])
+		a, _ = a.divmod64(types.Pow10[step])
 		k -= step
 	}
 	q, r := a.divmod64(10)
@@ -140,7 +131,7 @@ func (a u128) scaleDownRound(k int) u128 {
 func (a u128) scaleDownTrunc(k int) u128 {
 	for k > 0 {
 		step := min(k, 19)
-		a, _ = a.divmod64(pow10u64[step])
+		a, _ = a.divmod64(types.Pow10[step])
 		k -= step
 	}
 	return a
@@ -237,14 +228,14 @@ func scaleInt64(x int64, k int32) (int64, bool) {
 	if lim := int64(maxInt64Scalable[k]); x > lim || x < -lim {
 		return 0, false
 	}
-	return x * int64(pow10u64[k]), true
+	return x * int64(types.Pow10[k]), true
 }
 
 // maxInt64Scalable[k] is the largest int64 that times 10^k is an int64.
 var maxInt64Scalable = func() [19]uint64 {
 	var m [19]uint64
 	for k := range m {
-		m[k] = math.MaxInt64 / pow10u64[k]
+		m[k] = math.MaxInt64 / types.Pow10[k]
 	}
 	return m
 }()

@@ -66,7 +66,7 @@ func parseNumericFast(t T, s string) (Datum, bool) {
 	if prec <= 0 || prec > MaxNumericPrecision {
 		prec = MaxNumericPrecision
 	}
-	if prec <= 18 && v >= pow10Int[prec] {
+	if prec <= 18 && v >= Pow10[prec] {
 		return nil, false // the exact path reports the overflow
 	}
 	x := int64(v)
@@ -76,9 +76,10 @@ func parseNumericFast(t T, s string) (Datum, bool) {
 	return decimal128.FromI64(x), true
 }
 
-// pow10Int holds 10^0 … 10^18.
-var pow10Int = func() [19]uint64 {
-	var p [19]uint64
+// Pow10 holds 10^0 … 10^19, the powers of ten that fit in a uint64:
+// the scale factors of the fixed-point numeric code.
+var Pow10 = func() [20]uint64 {
+	var p [20]uint64
 	p[0] = 1
 	for i := 1; i < len(p); i++ {
 		p[i] = p[i-1] * 10
