@@ -1,14 +1,13 @@
 package exec
 
 import (
-	"github.com/weftdb/weft/sql/types"
 	"math"
 	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // This file holds the fixed-point arithmetic behind the numeric kernels: a
