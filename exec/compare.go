@@ -146,7 +146,7 @@ func stringCompare(op CmpOp, padded bool) Kernel {
 		return boolResult(ec.Mem, n, args, func(i int) bool {
 			x, y := a.Value(i), b.Value(i)
 			if padded {
-				x, y = strings.TrimRight(x, " "), strings.TrimRight(y, " ")
+				x, y = trimBlanks(x), trimBlanks(y)
 			}
 			return op.holds(strings.Compare(x, y))
 		}), nil
@@ -179,7 +179,7 @@ func CompareDatums(t types.T, a, b types.Datum) int {
 			return CompareJSONB(x, b.(string))
 		}
 		if t.Kind == types.Char {
-			return strings.Compare(strings.TrimRight(x, " "), strings.TrimRight(b.(string), " "))
+			return strings.Compare(trimBlanks(x), trimBlanks(b.(string)))
 		}
 		return strings.Compare(x, b.(string))
 	case bool:
@@ -257,4 +257,15 @@ func GreatestKernel(t types.T, greatest bool) Kernel {
 		}
 		return best, nil
 	})
+}
+
+// trimBlanks drops a char(n) value's trailing blanks, which do not count
+// in its comparisons (a plain loop: strings.TrimRight builds a cutset
+// table on every call, and comparisons call it per row).
+func trimBlanks(s string) string {
+	i := len(s)
+	for i > 0 && s[i-1] == ' ' {
+		i--
+	}
+	return s[:i]
 }

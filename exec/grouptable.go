@@ -201,7 +201,7 @@ func encodeKey(dst []byte, kts []types.T, keys []arrow.Array, i int) []byte {
 		case *array.String:
 			s := src.Value(i)
 			if kts[c].Kind == types.Char {
-				s = strings.TrimRight(s, " ")
+				s = trimBlanks(s)
 			}
 			dst = appendStringBytes(dst, s)
 			continue

@@ -67,7 +67,7 @@ func columnComparator(a arrow.Array, t types.T, desc, nullsFirst bool) rowCompar
 			base = func(i, j int) int { return CompareDatums(t, DatumAt(a, i), DatumAt(a, j)) }
 		} else if t.Kind == types.Char {
 			base = func(i, j int) int {
-				return strings.Compare(strings.TrimRight(src.Value(i), " "), strings.TrimRight(src.Value(j), " "))
+				return strings.Compare(trimBlanks(src.Value(i)), trimBlanks(src.Value(j)))
 			}
 		} else {
 			base = func(i, j int) int { return strings.Compare(src.Value(i), src.Value(j)) }

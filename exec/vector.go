@@ -223,6 +223,25 @@ func ConstArray(mem memory.Allocator, t types.T, d types.Datum, n int) arrow.Arr
 			}
 			return makeArray(t.Arrow(), n, nil, buf, 0)
 		}
+	case int32:
+		if t.Kind == types.Date {
+			buf, vals := allocFixed[int32](mem, n)
+			for i := range vals {
+				vals[i] = v
+			}
+			return makeArray(t.Arrow(), n, nil, buf, 0)
+		}
+	case bool:
+		if t.Kind == types.Bool {
+			b := memory.NewResizableBuffer(mem)
+			b.Resize(int(bitutil.BytesForBits(int64(n))))
+			if v {
+				bitutil.SetBitsTo(b.Bytes(), 0, int64(n), true)
+			} else {
+				clear(b.Bytes())
+			}
+			return makeArray(t.Arrow(), n, nil, b, 0)
+		}
 	case float64:
 		if t.Kind == types.Float8 {
 			buf, vals := allocFixed[float64](mem, n)
