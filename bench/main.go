@@ -16,7 +16,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -210,8 +209,5 @@ func report(rows int, weftTimes, duckTimes []time.Duration) {
 	}
 	w.Flush()
 }
-
-// syscallRusage is what ProcessState.SysUsage holds on Linux.
-type syscallRusage = syscall.Rusage
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

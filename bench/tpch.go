@@ -86,6 +86,9 @@ func runTPCH(cfg tpchConfig) error {
 		return fmt.Errorf("weft load: %w", err)
 	}
 	loadKB := peakRSSKB()
+	// The load's garbage would otherwise count against the first queries'
+	// memory (and -max-rss-mib).
+	releaseMemory()
 	duck, err := startDuckWorker(abs, cfg.duckThreads)
 	if err != nil {
 		return err
@@ -191,6 +194,7 @@ func releaseAll(res []*weft.Result) {
 // compared), then alternates cfg.runs timed runs of each.
 func runTPCHQuery(sess *weft.Session, duck *duckWorker, q tpch.Query, cfg tpchConfig) tpchResult {
 	r := tpchResult{name: q.Name}
+	releaseMemory() // each query starts from the tables' own footprint
 	want, err := duck.run(q.SQL, cfg.timeout, true)
 	if err != nil || want.Err != "" {
 		r.detail = fmt.Sprintf("duckdb: %v%s", err, want.Err)
@@ -254,8 +258,7 @@ func weftRun(sess *weft.Session, sql string, cfg tpchConfig, wantRows bool) (tpc
 		switch {
 		case overLimit.Load():
 			// Hand the memory back before the next query is measured.
-			runtime.GC()
-			debug.FreeOSMemory()
+			releaseMemory()
 			return tpch.Answer{}, ms, fmt.Errorf("memory: resident set above %s, cancelled after %.0f ms", mib(cfg.maxRSSKB), ms)
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			return tpch.Answer{}, ms, fmt.Errorf("timeout after %s", cfg.timeout)
@@ -283,6 +286,12 @@ func weftRun(sess *weft.Session, sql string, cfg tpchConfig, wantRows bool) (tpc
 		}
 	}
 	return a, ms, nil
+}
+
+// releaseMemory collects garbage and returns free memory to the system.
+func releaseMemory() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }
 
 // watchMemory cancels the query when the process's resident set passes

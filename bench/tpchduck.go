@@ -30,7 +30,10 @@ type duckRequest struct {
 }
 
 type duckReply struct {
-	MS      float64     `json:"ms"`
+	MS float64 `json:"ms"`
+	// PeakKB is the child's own VmHWM so far. (Its rusage maxrss would not
+	// do: Linux carries the parent's high-water mark across the exec.)
+	PeakKB  int64       `json:"peak_kb"`
 	Columns []string    `json:"columns,omitempty"`
 	Rows    [][]*string `json:"rows,omitempty"`
 	Err     string      `json:"err,omitempty"`
@@ -42,7 +45,7 @@ type duckWorker struct {
 	in     io.WriteCloser
 	out    *bufio.Reader
 	LoadMS float64
-	PeakKB int64 // the child's VmHWM when it stopped
+	PeakKB int64 // the child's VmHWM in its latest reply
 }
 
 // startDuckWorker starts the child, which loads the CSV files of dir.
@@ -74,7 +77,7 @@ func startDuckWorker(dir string, threads int) (*duckWorker, error) {
 		w.stop()
 		return nil, fmt.Errorf("duckdb worker: %s", ready.Err)
 	}
-	w.LoadMS = ready.MS
+	w.LoadMS, w.PeakKB = ready.MS, ready.PeakKB
 	return w, nil
 }
 
@@ -99,18 +102,14 @@ func (w *duckWorker) run(sql string, timeout time.Duration, wantRows bool) (duck
 	if err := w.read(&r); err != nil {
 		return duckReply{}, fmt.Errorf("duckdb worker: %w", err)
 	}
+	w.PeakKB = max(w.PeakKB, r.PeakKB)
 	return r, nil
 }
 
-// stop ends the child and records its peak memory.
+// stop ends the child.
 func (w *duckWorker) stop() {
 	w.in.Close()
 	w.cmd.Wait()
-	if w.cmd.ProcessState != nil {
-		if ru, ok := w.cmd.ProcessState.SysUsage().(*syscallRusage); ok {
-			w.PeakKB = ru.Maxrss
-		}
-	}
 }
 
 // runDuckWorker is the child's main loop.
@@ -122,7 +121,7 @@ func runDuckWorker(dir string, threads int) error {
 		return enc.Encode(duckReply{Err: err.Error()})
 	}
 	defer db.Close()
-	if err := enc.Encode(duckReply{MS: loadMS}); err != nil {
+	if err := enc.Encode(duckReply{MS: loadMS, PeakKB: peakRSSKB()}); err != nil {
 		return err
 	}
 	in := bufio.NewScanner(os.Stdin)
@@ -132,7 +131,9 @@ func runDuckWorker(dir string, threads int) error {
 		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
 			return err
 		}
-		if err := enc.Encode(duckRun(ctx, db, req)); err != nil {
+		reply := duckRun(ctx, db, req)
+		reply.PeakKB = peakRSSKB()
+		if err := enc.Encode(reply); err != nil {
 			return err
 		}
 	}
