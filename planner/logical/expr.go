@@ -180,6 +180,9 @@ type Subquery struct {
 	CmpT  types.T
 	T     types.T
 	Outer []Column // columns of enclosing queries the subquery references
+	// Optimized: the optimizer has run its rules over Plan already (the
+	// physical builder optimizes the others: those of DML statements).
+	Optimized bool
 }
 
 func (e *Subquery) Type() types.T { return e.T }

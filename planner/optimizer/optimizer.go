@@ -77,7 +77,7 @@ func optimizeSubqueries(p logical.Plan, disabled map[string]bool) error {
 					firstErr = err
 					return false
 				}
-				sub.Plan = opt
+				sub.Plan, sub.Optimized = opt, true
 				return true
 			})
 		}

@@ -167,7 +167,7 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 
 func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, error) {
 	sub := x.Plan
-	if b.OptimizeSubquery != nil {
+	if b.OptimizeSubquery != nil && !x.Optimized {
 		var err error
 		if sub, err = b.OptimizeSubquery(sub); err != nil {
 			return nil, err
