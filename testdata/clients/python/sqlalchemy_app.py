@@ -182,10 +182,11 @@ def upgrade():
         sa.Column("book_id", sa.Integer, sa.ForeignKey("books.id"), nullable=False),
         sa.Column("label", sa.String(40), nullable=False, unique=True))
     op.create_index("tags_book_idx", "tags", ["book_id"])
-    # (the usual add-nullable, UPDATE, SET NOT NULL dance waits for ALTER
-    # TABLE after a write in the same transaction on Weft: 0A000 today)
-    op.add_column("books", sa.Column("isbn", sa.String(13), nullable=False, server_default="none"))
-    op.alter_column("books", "isbn", server_default="n/a")
+    # the usual dance, in the migration's one transaction: add the column
+    # nullable, fill it, then make it NOT NULL
+    op.add_column("books", sa.Column("isbn", sa.String(13), nullable=True))
+    op.execute("UPDATE books SET isbn = 'none'")
+    op.alter_column("books", "isbn", nullable=False, server_default="n/a")
 
 
 def downgrade():
