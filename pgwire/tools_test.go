@@ -189,6 +189,7 @@ func TestDjango(t *testing.T) {
 		`select_related [('Alpha', 'Ann'), ('Beta', 'Ann'), ('Gamma', 'Bob')]`,
 		`aggregate {'n': 3, 'total': Decimal('19.75')}`,
 		`values annotate [{'author__name': 'Ann', 'n': 2}, {'author__name': 'Bob', 'n': 1}]`,
+		`model annotate [('Ann', True, 2), ('Bob', False, 1)]`,
 		`updated ('13.00', {'tags': ['c']})`,
 		`after delete (1, 2, 2)`,
 		`unique 23505`,

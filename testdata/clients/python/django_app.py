@@ -81,11 +81,12 @@ def crud():
     a = Author.objects.prefetch_related(Prefetch("books", queryset=Book.objects.order_by("id").prefetch_related("reviews"))).get(name="Ann")
     out("prefetch", [(b.title, str(b.price), sorted(r.stars for r in b.reviews.all())) for b in a.books.all()])
     out("select_related", [(b.title, b.author.name) for b in Book.objects.select_related("author").order_by("title")])
-    # aggregates: values() groups by the named column only (annotate on the
-    # model itself groups by the primary key and selects every column, which
-    # needs functionally dependent GROUP BY)
+    # aggregates: values() groups by the named column only; annotate on the
+    # model itself groups by the primary key and selects every column (the
+    # other columns depend on the key)
     out("aggregate", Book.objects.aggregate(n=Count("id"), total=Sum("price")))
     out("values annotate", list(Book.objects.values("author__name").annotate(n=Count("id")).order_by("author__name")))
+    out("model annotate", [(x.name, x.active, x.n) for x in Author.objects.annotate(n=Count("books")).order_by("name")])
     # update and delete
     Book.objects.filter(title="Alpha").update(price=decimal.Decimal("13.00"))
     alpha.refresh_from_db()
