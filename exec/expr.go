@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -59,10 +60,55 @@ func (e *ColumnExpr) String() string { return e.Name }
 type ConstExpr struct {
 	Value types.Datum
 	T     types.T
+	// Reuse, when set, keeps the array built for the largest batch so far
+	// and hands it out again for batches of that length, instead of
+	// filling a new one per batch (q06's filter compares four constants
+	// per row). Whoever sets it releases it when the plan is done.
+	Reuse *ConstReuse
+}
+
+// ConstReuse is a constant's array kept across batches (ConstExpr.Reuse).
+type ConstReuse struct {
+	mu     sync.Mutex
+	arr    arrow.Array
+	closed bool // released: an expression compiled for later use keeps no array
+}
+
+// Release lets go of the kept array; later evaluations keep none.
+func (r *ConstReuse) Release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	if r.arr != nil {
+		r.arr.Release()
+		r.arr = nil
+	}
 }
 
 func (e *ConstExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
-	return ConstArray(ec.Mem, e.T, e.Value, int(b.NumRows())), nil
+	n := int(b.NumRows())
+	r := e.Reuse
+	if r == nil {
+		return ConstArray(ec.Mem, e.T, e.Value, n), nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return ConstArray(ec.Mem, e.T, e.Value, n), nil
+	}
+	if r.arr != nil && r.arr.Len() == n {
+		r.arr.Retain()
+		return r.arr, nil
+	}
+	a := ConstArray(ec.Mem, e.T, e.Value, n)
+	if r.arr == nil || r.arr.Len() < n {
+		if r.arr != nil {
+			r.arr.Release()
+		}
+		a.Retain()
+		r.arr = a
+	}
+	return a, nil
 }
 func (e *ConstExpr) Type() types.T { return e.T }
 func (e *ConstExpr) String() string {

@@ -97,12 +97,12 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 	case *logical.OuterRef:
 		return &exec.ParamExpr{Slot: int(x.Col.ID), T: x.Col.T, Name: x.Col.Name}, nil
 	case *logical.Const:
-		return &exec.ConstExpr{Value: x.Value, T: x.T}, nil
+		return b.constExpr(x.Value, x.T), nil
 	case *logical.Param:
 		if x.N < 1 || x.N > len(b.Params) {
 			return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", x.N)
 		}
-		return &exec.ConstExpr{Value: b.Params[x.N-1], T: x.T}, nil
+		return b.constExpr(b.Params[x.N-1], x.T), nil
 	case *logical.Cast:
 		arg, err := b.compile(x.Arg, l)
 		if err != nil {
@@ -253,4 +253,12 @@ func (b *Builder) evalRowFree(ctx context.Context, e logical.Expr) (types.Datum,
 	}
 	defer a.Release()
 	return exec.DatumAt(a, 0), nil
+}
+
+// constExpr is a constant whose array is reused across batches of one
+// length until the builder is released.
+func (b *Builder) constExpr(v types.Datum, t types.T) *exec.ConstExpr {
+	reuse := &exec.ConstReuse{}
+	b.releasers = append(b.releasers, reuse)
+	return &exec.ConstExpr{Value: v, T: t, Reuse: reuse}
 }
