@@ -124,12 +124,8 @@ func (s *Session) doBlock(ctx context.Context, st *pg.DoStmt) (*Result, error) {
 	if own {
 		if err != nil {
 			s.rollbackBlock()
-		} else if err = s.commitWork(); err != nil {
-			s.rollbackBlock()
 		} else {
-			sent := s.tx.notifies
-			s.endTxn()
-			s.sendCommitted(sent)
+			err = s.commitBlock()
 		}
 	}
 	if err != nil {

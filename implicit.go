@@ -38,9 +38,15 @@ func (s *Session) endImplicit(err error) error {
 		s.rollbackBlock()
 		return nil
 	}
-	if cerr := s.commitWork(); cerr != nil {
+	return s.commitBlock()
+}
+
+// commitBlock commits the open block and ends it, sending what it
+// notified; when the commit fails the block is rolled back.
+func (s *Session) commitBlock() error {
+	if err := s.commitWork(); err != nil {
 		s.rollbackBlock()
-		return cerr
+		return err
 	}
 	sent := s.tx.notifies
 	s.endTxn()

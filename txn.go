@@ -139,16 +139,14 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 			s.rollbackBlock()
 			return &Result{Tag: "ROLLBACK"}, nil // nothing of it is on disk
 		}
-		if err := s.commitWork(); err != nil {
-			s.rollbackBlock()
-			return nil, err
-		}
+		// SET LOCAL ends with the block (a failed commit's rollback puts
+		// the settings back as they were before it anyway)
 		for _, restore := range s.tx.localSettings {
 			restore()
 		}
-		sent := s.tx.notifies
-		s.endTxn()
-		s.sendCommitted(sent)
+		if err := s.commitBlock(); err != nil {
+			return nil, err
+		}
 		return &Result{Tag: "COMMIT"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_ROLLBACK:
 		if s.tx == nil {

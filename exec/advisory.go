@@ -51,12 +51,6 @@ func advisoryFunctions() []*ScalarDef {
 			}
 		}
 	}
-	defs = append(defs, &ScalarDef{Name: "pg_notify", Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
-		if len(args) != 2 || !castableAll(args, []types.T{types.TextT, types.TextT}) {
-			return nil, types.T{}, nil, NoSuchFunction("pg_notify", args)
-		}
-		return []types.T{types.TextT, types.TextT}, types.VoidT, notifyKernel, nil
-	}})
 	defs = append(defs,
 		advisoryDef("pg_advisory_unlock", advisoryUnlockKernel(false), true),
 		advisoryDef("pg_advisory_unlock_shared", advisoryUnlockKernel(true), true),
@@ -171,26 +165,6 @@ func advisoryUnlockAllKernel(ec *EvalContext, args []arrow.Array, n int) (arrow.
 	bld := newBuilder(ec, types.VoidT)
 	defer bld.Release()
 	for i := 0; i < n; i++ {
-		AppendDatum(bld, "")
-	}
-	return bld.NewArray(), nil
-}
-
-// notifyKernel is pg_notify(channel, payload): NOTIFY as a function. A
-// NULL channel is an error and a NULL payload an empty one, as in
-// PostgreSQL.
-func notifyKernel(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
-	if ec.Env == nil || ec.Env.Notify == nil {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "pg_notify needs a session")
-	}
-	bld := newBuilder(ec, types.VoidT)
-	defer bld.Release()
-	for i := 0; i < n; i++ {
-		ch, _ := DatumAt(args[0], i).(string)
-		payload, _ := DatumAt(args[1], i).(string)
-		if err := ec.Env.Notify(ch, payload); err != nil {
-			return nil, err
-		}
 		AppendDatum(bld, "")
 	}
 	return bld.NewArray(), nil
