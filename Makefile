@@ -54,7 +54,7 @@ difftest:
 
 # One minute of fuzzing over parse -> bind -> plan.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzPlan -fuzztime 60s .
+	$(GO) test -run '^$$' -fuzz FuzzPlan -fuzztime 60s ./engine
 	$(GO) test -run '^$$' -fuzz FuzzMessages -fuzztime 60s ./pgwire
 
 bench:

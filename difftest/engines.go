@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	pg "github.com/pganalyze/pg_query_go/v6"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -34,8 +34,8 @@ const queryTimeout = 10 * time.Second
 
 // weftEngine is an in-memory Weft database laid out in a given shape.
 type weftEngine struct {
-	db   *weft.DB
-	sess *weft.Session
+	db   *engine.DB
+	sess *engine.Session
 	mem  *memory.CheckedAllocator
 }
 
@@ -56,11 +56,11 @@ var udfDefinitions = []string{
 // of udfDefinitions are registered from it.
 func openWeft(sh Shape, udfDir string) (*weftEngine, error) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	opts := weft.Options{Partitions: sh.Partitions, BatchSize: sh.BatchSize, Mem: mem}
+	opts := engine.Options{Partitions: sh.Partitions, BatchSize: sh.BatchSize, Mem: mem}
 	if udfDir != "" {
 		opts.UDF = udf.Config{ModuleDir: udfDir}
 	}
-	db, err := weft.Open(opts)
+	db, err := engine.Open(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 )
 
 // authServer serves a database with roles under one auth method.
@@ -24,7 +24,7 @@ func authServer(t *testing.T, method string) string {
 // authServerWith is authServer with a whole configuration (TLS).
 func authServerWith(t *testing.T, cfg Config) string {
 	t.Helper()
-	db, err := weft.Open(weft.Options{})
+	db, err := engine.Open(engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

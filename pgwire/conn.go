@@ -14,7 +14,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -29,7 +29,7 @@ type conn struct {
 	frames  *frameReader
 	tls     bool
 	backend *pgproto3.Backend
-	sess    *weft.Session
+	sess    *engine.Session
 
 	pid, secret    uint32
 	user, database string
@@ -55,7 +55,7 @@ type conn struct {
 }
 
 type statement struct {
-	prep *weft.Prepared
+	prep *engine.Prepared
 	oids []uint32
 }
 
@@ -64,7 +64,7 @@ type portal struct {
 	params        []types.Datum
 	resultFormats []int16
 	// a partly fetched result (row-limited Execute)
-	res     *weft.Result
+	res     *engine.Result
 	batch   int
 	row     int
 	started bool
@@ -409,7 +409,7 @@ func (c *conn) simpleQuery(sql string) {
 		c.copy(st)
 		return
 	}
-	var results []*weft.Result
+	var results []*engine.Result
 	err := c.run(func(ctx context.Context) error {
 		var err error
 		results, err = c.execSimple(ctx, sql)
@@ -439,7 +439,7 @@ func (c *conn) simpleQuery(sql string) {
 }
 
 // execSimple runs the statements of a simple query.
-func (c *conn) execSimple(ctx context.Context, sql string) ([]*weft.Result, error) {
+func (c *conn) execSimple(ctx context.Context, sql string) ([]*engine.Result, error) {
 	return c.sess.Exec(ctx, sql)
 }
 
@@ -455,7 +455,7 @@ func stripComments(sql string) string {
 	return sb.String()
 }
 
-func rowDescription(cols []weft.Column, formats []int16) *pgproto3.RowDescription {
+func rowDescription(cols []engine.Column, formats []int16) *pgproto3.RowDescription {
 	fields := make([]pgproto3.FieldDescription, len(cols))
 	for i, col := range cols {
 		fields[i] = pgproto3.FieldDescription{
@@ -483,7 +483,7 @@ func formatOf(formats []int16, i int) int16 {
 
 // sendRows sends DataRows from a result; with limit > 0 it stops after
 // that many rows and reports whether rows remain.
-func (c *conn) sendRows(r *weft.Result, formats []int16, limit int, p *portal) error {
+func (c *conn) sendRows(r *engine.Result, formats []int16, limit int, p *portal) error {
 	batch, row, sent := 0, 0, 0
 	if p != nil {
 		batch, row = p.batch, p.row
@@ -513,7 +513,7 @@ func (c *conn) sendRows(r *weft.Result, formats []int16, limit int, p *portal) e
 
 var errSuspended = errors.New("portal suspended")
 
-func encodeRow(b arrow.Record, row int, r *weft.Result, formats []int16, values [][]byte) error {
+func encodeRow(b arrow.Record, row int, r *engine.Result, formats []int16, values [][]byte) error {
 	for i, col := range r.Columns {
 		d := exec.DatumAt(b.Column(i), row)
 		switch {

@@ -11,8 +11,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
 	pg "github.com/pganalyze/pg_query_go/v6"
-	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/copyfmt"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -43,7 +43,7 @@ func (c *conn) copy(st *pg.CopyStmt) {
 	opts, err := parseCopyOptions(st)
 	if err == nil && st.Filename != "" {
 		// server-side files: the session reads or writes them in its files directory
-		var results []*weft.Result
+		var results []*engine.Result
 		err = c.run(func(ctx context.Context) error {
 			var err error
 			results, err = c.sess.Exec(ctx, st2sql(st))
@@ -71,7 +71,7 @@ func (c *conn) copy(st *pg.CopyStmt) {
 }
 
 func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
-	var res *weft.Result
+	var res *engine.Result
 	err := c.run(func(ctx context.Context) error {
 		var err error
 		res, err = c.sess.CopyOutQuery(ctx, st)
@@ -126,7 +126,7 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
 	return nil
 }
 
-func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, res *weft.Result, o copyfmt.Options) error {
+func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, res *engine.Result, o copyfmt.Options) error {
 	meta := res.Columns
 	if o.Format == "binary" {
 		buf.Write(binary.BigEndian.AppendUint16(nil, uint16(len(cols))))
@@ -210,7 +210,7 @@ func (c *conn) copyIn(st *pg.CopyStmt, o copyfmt.Options) error {
 }
 
 // readDelimitedCopy reads text or CSV COPY data.
-func readDelimitedCopy(data []byte, in *weft.CopyIn, o copyfmt.Options) error {
+func readDelimitedCopy(data []byte, in *engine.CopyIn, o copyfmt.Options) error {
 	r := copyfmt.NewReader(bytes.NewReader(data), o)
 	for {
 		fields, line, err := r.ReadFields()
@@ -227,7 +227,7 @@ func readDelimitedCopy(data []byte, in *weft.CopyIn, o copyfmt.Options) error {
 }
 
 // readBinaryCopy reads PostgreSQL's binary COPY format (pgx's CopyFrom).
-func readBinaryCopy(data []byte, in *weft.CopyIn) error {
+func readBinaryCopy(data []byte, in *engine.CopyIn) error {
 	bad := func(what string) error {
 		return sqlerr.New(sqlerr.BadCopyFileFormat, "invalid binary COPY data: %s", what)
 	}

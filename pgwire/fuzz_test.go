@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 )
 
 // startupBytes is a valid StartupMessage for user "fuzz".
@@ -37,7 +37,7 @@ func FuzzMessages(f *testing.F) {
 	big := binary.BigEndian.AppendUint32([]byte{'Q'}, 1<<31-1)
 	f.Add(big)
 
-	db, err := weft.Open(weft.Options{Partitions: 2, BootstrapRole: "fuzz"})
+	db, err := engine.Open(engine.Options{Partitions: 2, BootstrapRole: "fuzz"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 )
 
 // wantCode fails unless err is a PostgreSQL error with that SQLSTATE.
@@ -296,7 +296,7 @@ func (l *flakyListener) Accept() (net.Conn, error) {
 // TestAcceptSurvivesDescriptorExhaustion: EMFILE from accept makes the
 // server wait and retry, not stop serving.
 func TestAcceptSurvivesDescriptorExhaustion(t *testing.T) {
-	db, err := weft.Open(weft.Options{BootstrapRole: "tester"})
+	db, err := engine.Open(engine.Options{BootstrapRole: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

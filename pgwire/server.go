@@ -18,13 +18,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // ServerVersion is what clients read as server_version: psql and pgjdbc
 // need it to start with a PostgreSQL major.minor.
-const ServerVersion = "15.0 (Weft " + weft.Version + ")"
+const ServerVersion = "15.0 (Weft " + engine.Version + ")"
 
 // Config configures a Server.
 type Config struct {
@@ -55,7 +55,7 @@ const (
 
 // Server accepts connections for one database.
 type Server struct {
-	db  *weft.DB
+	db  *engine.DB
 	cfg Config
 
 	mu       sync.Mutex
@@ -65,7 +65,7 @@ type Server struct {
 }
 
 // New returns a server for db.
-func New(db *weft.DB, cfg Config) *Server {
+func New(db *engine.DB, cfg Config) *Server {
 	if cfg.MaxMessageSize <= 0 {
 		cfg.MaxMessageSize = 1 << 30
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 )
 
 // startServer serves a fresh database on a loopback port for one test and
@@ -29,7 +29,7 @@ func startServer(t testing.TB) string {
 func startServerWith(t testing.TB, cfg Config) string {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := weft.Open(weft.Options{Mem: mem, Partitions: 2, BootstrapRole: "tester"})
+	db, err := engine.Open(engine.Options{Mem: mem, Partitions: 2, BootstrapRole: "tester"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	pg "github.com/pganalyze/pg_query_go/v6"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/pgsource/pgtest"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -55,7 +55,7 @@ func TestQueriesMatchPostgres(t *testing.T) {
 	loadPostgres(t, conn, data)
 
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := weft.Open(weft.Options{DataDir: t.TempDir(), Partitions: 3, BatchSize: 1000, Mem: mem})
+	db, err := engine.Open(engine.Options{DataDir: t.TempDir(), Partitions: 3, BatchSize: 1000, Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ const (
 	copyChunk     = 2500
 )
 
-func loadWeft(t *testing.T, sess *weft.Session, data []tableData) {
+func loadWeft(t *testing.T, sess *engine.Session, data []tableData) {
 	t.Helper()
 	for _, ddl := range Schema {
 		weftExec(t, sess, ddl)
@@ -205,7 +205,7 @@ func insertSQL(table string, rows [][]string) string {
 	return b.String()
 }
 
-func weftExec(t *testing.T, sess *weft.Session, sql string) {
+func weftExec(t *testing.T, sess *engine.Session, sql string) {
 	t.Helper()
 	results, err := sess.Exec(context.Background(), sql)
 	for _, r := range results {
@@ -216,7 +216,7 @@ func weftExec(t *testing.T, sess *weft.Session, sql string) {
 	}
 }
 
-func weftCopy(t *testing.T, sess *weft.Session, table string, rows [][]string) {
+func weftCopy(t *testing.T, sess *engine.Session, table string, rows [][]string) {
 	t.Helper()
 	tree, err := pg.Parse("COPY " + table + " FROM STDIN")
 	if err != nil {
@@ -277,7 +277,7 @@ func postgresAnswer(ctx context.Context, conn *pgx.Conn, sql string) (Answer, er
 }
 
 // weftAnswer runs sql on Weft, cancelled after timeout.
-func weftAnswer(sess *weft.Session, sql string, timeout time.Duration) (Answer, error) {
+func weftAnswer(sess *engine.Session, sql string, timeout time.Duration) (Answer, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	results, err := sess.Exec(ctx, sql)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 )
 
 // dirHashes maps every file under dir to a hash of its contents.
@@ -36,7 +36,7 @@ func dirHashes(t *testing.T, dir string) string {
 // nothing either time.
 func TestCheckCommand(t *testing.T) {
 	dir := t.TempDir()
-	db, err := weft.Open(weft.Options{DataDir: dir, Partitions: 2, BatchSize: 100})
+	db, err := engine.Open(engine.Options{DataDir: dir, Partitions: 2, BatchSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

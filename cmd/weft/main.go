@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/weftdb/weft"
 	"io"
 	"log"
 	"net"
@@ -22,7 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/pgwire"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sqllogictest"
@@ -56,7 +57,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
+	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
 		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
@@ -142,7 +143,7 @@ func runCheck(args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(errOut, "weft check: unexpected argument %q (use --data DIR)\n", fs.Arg(0))
 		return 2
 	}
-	problems, err := weft.CheckDataDir(*dataDir, out)
+	problems, err := engine.CheckDataDir(*dataDir, out)
 	if err != nil {
 		fmt.Fprintln(errOut, sqlerr.Format(err))
 		return 2
@@ -154,7 +155,7 @@ func runCheck(args []string, out, errOut io.Writer) int {
 }
 
 // runSQL executes statements and prints results; it reports success.
-func runSQL(sess *weft.Session, sql string, out io.Writer) bool {
+func runSQL(sess *engine.Session, sql string, out io.Writer) bool {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	results, err := sess.Exec(ctx, sql)
@@ -215,7 +216,7 @@ func runServe(args []string) int {
 		}
 	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
-	db, err := weft.Open(weft.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
+	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
 		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))

@@ -6,12 +6,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 )
 
 // printResult prints a result the way psql's aligned format does.
-func printResult(out io.Writer, r *weft.Result) {
+func printResult(out io.Writer, r *engine.Result) {
 	for _, n := range r.Notices {
 		fmt.Fprintln(out, "NOTICE: "+n)
 	}

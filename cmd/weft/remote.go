@@ -7,23 +7,23 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
 // executor runs SQL for the shell: the embedded session, or a server.
 type executor interface {
-	Exec(ctx context.Context, sql string) ([]*weft.Result, error)
+	Exec(ctx context.Context, sql string) ([]*engine.Result, error)
 }
 
 // remote runs the shell's statements on a PostgreSQL-protocol server (a
 // Weft server or PostgreSQL itself) through pgx's connection layer.
 type remote struct{ conn *pgconn.PgConn }
 
-func (r *remote) Exec(ctx context.Context, sql string) ([]*weft.Result, error) {
+func (r *remote) Exec(ctx context.Context, sql string) ([]*engine.Result, error) {
 	results, err := r.conn.Exec(ctx, sql).ReadAll()
-	var out []*weft.Result
+	var out []*engine.Result
 	for _, res := range results {
 		out = append(out, toResult(res))
 	}
@@ -38,8 +38,8 @@ func (r *remote) Exec(ctx context.Context, sql string) ([]*weft.Result, error) {
 
 // toResult turns a text-format result into the shell's result type; every
 // column is shown as text.
-func toResult(res *pgconn.Result) *weft.Result {
-	out := &weft.Result{Tag: res.CommandTag.String(), Query: len(res.FieldDescriptions) > 0}
+func toResult(res *pgconn.Result) *engine.Result {
+	out := &engine.Result{Tag: res.CommandTag.String(), Query: len(res.FieldDescriptions) > 0}
 	if !out.Query {
 		return out
 	}
@@ -47,7 +47,7 @@ func toResult(res *pgconn.Result) *weft.Result {
 	builders := make([]*array.StringBuilder, len(res.FieldDescriptions))
 	for i, f := range res.FieldDescriptions {
 		fields[i] = arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true}
-		out.Columns = append(out.Columns, weft.Column{Name: f.Name, Type: types.TextT})
+		out.Columns = append(out.Columns, engine.Column{Name: f.Name, Type: types.TextT})
 		builders[i] = array.NewStringBuilder(memory.DefaultAllocator)
 		defer builders[i].Release()
 	}

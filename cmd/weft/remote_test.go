@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/pgwire"
 )
 
 // TestRemoteShell runs the shell against a server over the protocol.
 func TestRemoteShell(t *testing.T) {
-	db, err := weft.Open(weft.Options{BootstrapRole: "me"})
+	db, err := engine.Open(engine.Options{BootstrapRole: "me"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/chzyer/readline"
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -92,7 +92,7 @@ func newLineReader(in *os.File, console io.Writer) lineReader {
 // run reads statements until \q or the end of input.
 func (s *shell) run(r lineReader) {
 	defer r.Close()
-	fmt.Fprintf(s.console, "Weft %s — type SQL ending with ';', \\? for help, \\q to quit.\n", weft.Version)
+	fmt.Fprintf(s.console, "Weft %s — type SQL ending with ';', \\? for help, \\q to quit.\n", engine.Version)
 	var buf strings.Builder
 	for {
 		prompt := "weft=> "
@@ -152,7 +152,7 @@ func (s *shell) exec(sql string) bool {
 	return err == nil
 }
 
-func (s *shell) print(r *weft.Result) {
+func (s *shell) print(r *engine.Result) {
 	switch {
 	case !r.Query:
 		printResult(s.out, r)
@@ -252,7 +252,7 @@ func (s *shell) meta(cmd string) bool {
 }
 
 // printExpanded prints each row as a block of "column | value" lines.
-func printExpanded(out io.Writer, r *weft.Result) {
+func printExpanded(out io.Writer, r *engine.Result) {
 	width := 0
 	for _, c := range r.Columns {
 		width = max(width, len(c.Name))
@@ -274,7 +274,7 @@ func printExpanded(out io.Writer, r *weft.Result) {
 }
 
 // printCSV prints a header line and one CSV line per row.
-func printCSV(out io.Writer, r *weft.Result) {
+func printCSV(out io.Writer, r *engine.Result) {
 	w := csv.NewWriter(out)
 	names := make([]string, len(r.Columns))
 	for i, c := range r.Columns {
@@ -297,7 +297,7 @@ func printCSV(out io.Writer, r *weft.Result) {
 
 // printJSON prints a result as a JSON array of objects, one per row:
 // numbers and booleans as JSON values, everything else as its text.
-func printJSON(out io.Writer, r *weft.Result) {
+func printJSON(out io.Writer, r *engine.Result) {
 	rows := []map[string]any{}
 	for _, b := range r.Batches {
 		for i := 0; i < int(b.NumRows()); i++ {

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/engine"
 )
 
 // runShell feeds a script to the shell as a person would type it and
 // returns what it printed.
 func runShell(t *testing.T, script string) string {
 	t.Helper()
-	db, err := weft.Open(weft.Options{})
+	db, err := engine.Open(engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +82,8 @@ func TestShell(t *testing.T) {
 
 type fakeLoad struct{}
 
-func (fakeLoad) Exec(context.Context, string) ([]*weft.Result, error) { return nil, nil }
-func (fakeLoad) Progress() (int64, int64)                             { return 123456, 3 << 20 }
+func (fakeLoad) Exec(context.Context, string) ([]*engine.Result, error) { return nil, nil }
+func (fakeLoad) Progress() (int64, int64)                               { return 123456, 3 << 20 }
 
 // TestProgressLine: a statement that runs over a second shows the rows
 // and megabytes its load has read.

@@ -1,0 +1,296 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/copyfmt"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// CopyIn receives the rows of a COPY … FROM STDIN. Rows are collected and
+// stored in one step at Commit, so a COPY that fails part-way stores
+// nothing.
+type CopyIn struct {
+	s        *Session
+	table    *catalog.Table
+	targets  []int // table column of each incoming field
+	Columns  []Column
+	builders []array.Builder
+	recs     []arrow.Record
+	rows     int
+	row      []types.Datum           // scratch for AddRow
+	rest     []int                   // table columns not among targets
+	fast     []copyfmt.FieldAppender // per target: parses plain text into its builder
+}
+
+// BeginCopyIn starts COPY table [(columns)] FROM STDIN.
+func (s *Session) BeginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
+	if st.Relation == nil {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "COPY FROM needs a table")
+	}
+	t, err := s.tableFor(st.Relation, catalog.PrivInsert)
+	if err != nil {
+		return nil, err
+	}
+	c := &CopyIn{s: s, table: t}
+	if len(st.Attlist) == 0 {
+		for i := range t.Columns {
+			c.targets = append(c.targets, i)
+		}
+	} else {
+		for _, a := range st.Attlist {
+			name := a.GetString_().GetSval()
+			i := t.ColumnIndex(name)
+			if i < 0 {
+				return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", name, t.Name)
+			}
+			c.targets = append(c.targets, i)
+		}
+	}
+	for _, i := range c.targets {
+		c.Columns = append(c.Columns, Column{Name: t.Columns[i].Name, Type: t.Columns[i].Type})
+	}
+	c.newBuilders()
+	return c, nil
+}
+
+func (c *CopyIn) newBuilders() {
+	c.builders = make([]array.Builder, len(c.table.Columns))
+	for i, col := range c.table.Columns {
+		c.builders[i] = array.NewBuilder(c.s.db.opts.Mem, col.Type.Arrow())
+	}
+	c.fast = make([]copyfmt.FieldAppender, len(c.targets))
+	for k, i := range c.targets {
+		c.fast[k] = copyfmt.NewFieldAppender(c.table.Columns[i].Type, c.builders[i])
+	}
+}
+
+// AddText adds a row of text fields (nil: NULL), converted to the columns'
+// types with the checks an INSERT makes (varchar lengths, valid input);
+// file (may be "") and line say where the row came from, for errors. A
+// failed row leaves the COPY unusable: the caller aborts it.
+func (c *CopyIn) AddText(fields []*string, file string, line int) error {
+	if len(fields) != len(c.targets) {
+		return c.fieldCountError(len(fields), file, line)
+	}
+	for k, f := range fields {
+		if f == nil {
+			c.builders[c.targets[k]].AppendNull()
+			continue
+		}
+		if err := c.appendField(k, []byte(*f), file, line); err != nil {
+			return err
+		}
+	}
+	return c.endRow()
+}
+
+// AddFields is AddText for fields read by copyfmt.Reader.ReadFields.
+func (c *CopyIn) AddFields(fields []copyfmt.Field, file string, line int) error {
+	if len(fields) != len(c.targets) {
+		return c.fieldCountError(len(fields), file, line)
+	}
+	for k, f := range fields {
+		if f.Null {
+			c.builders[c.targets[k]].AppendNull()
+			continue
+		}
+		if err := c.appendField(k, f.Value, file, line); err != nil {
+			return err
+		}
+	}
+	return c.endRow()
+}
+
+func (c *CopyIn) fieldCountError(n int, file string, line int) error {
+	return sqlerr.New(sqlerr.BadCopyFileFormat, "%s: %d fields, expected %d", copyfmt.Position(file, line), n, len(c.targets))
+}
+
+// appendField converts field k's text: plain spellings straight into the
+// builder, anything else through the cast an INSERT makes.
+func (c *CopyIn) appendField(k int, f []byte, file string, line int) error {
+	if fast := c.fast[k]; fast != nil && fast(f) {
+		return nil
+	}
+	v, err := exec.CastDatumIn(string(f), types.TextT, c.Columns[k].Type, false, c.s.zone)
+	if err != nil {
+		return sqlerr.Wrap(err).WithDetail(fmt.Sprintf("COPY %s, %s, column %s: %q", c.table.Name, copyfmt.Position(file, line), c.Columns[k].Name, f))
+	}
+	exec.AppendDatum(c.builders[c.targets[k]], v)
+	return nil
+}
+
+// endRow fills the columns the COPY leaves out and flushes a full batch.
+func (c *CopyIn) endRow() error {
+	for _, i := range c.untargeted() {
+		c.builders[i].AppendNull()
+	}
+	c.rows++
+	if c.builders[0].Len() >= c.s.db.opts.BatchSize {
+		c.flush()
+	}
+	return nil
+}
+
+// untargeted lists the table columns the COPY does not fill.
+func (c *CopyIn) untargeted() []int {
+	if c.rest == nil {
+		c.rest = []int{}
+		filled := map[int]bool{}
+		for _, i := range c.targets {
+			filled[i] = true
+		}
+		for i := range c.table.Columns {
+			if !filled[i] {
+				c.rest = append(c.rest, i)
+			}
+		}
+	}
+	return c.rest
+}
+
+// AddRow adds a row of typed values in the COPY's column order.
+func (c *CopyIn) AddRow(vals []types.Datum) error {
+	if len(vals) != len(c.targets) {
+		return sqlerr.New(sqlerr.BadCopyFileFormat, "row %d has %d fields, expected %d", c.rows+1, len(vals), len(c.targets))
+	}
+	if c.row == nil {
+		c.row = make([]types.Datum, len(c.table.Columns))
+	}
+	row := c.row
+	for k, i := range c.targets {
+		row[i] = vals[k]
+	}
+	for i, b := range c.builders {
+		exec.AppendDatum(b, row[i])
+	}
+	c.rows++
+	if c.builders[0].Len() >= c.s.db.opts.BatchSize {
+		c.flush()
+	}
+	return nil
+}
+
+func (c *CopyIn) flush() {
+	if c.builders[0].Len() == 0 {
+		return
+	}
+	cols := make([]arrow.Array, len(c.builders))
+	for i, b := range c.builders {
+		cols[i] = b.NewArray()
+	}
+	c.recs = append(c.recs, array.NewRecord(c.table.ArrowSchema(), cols, int64(cols[0].Len())))
+	for _, a := range cols {
+		a.Release()
+	}
+}
+
+// Commit stores every row (checking NOT NULL) and returns the count.
+func (c *CopyIn) Commit() (int64, error) {
+	defer c.Abort()
+	c.flush()
+	if len(c.recs) == 0 {
+		return 0, nil
+	}
+	c.s.beginWrites(true, true)
+	defer c.s.endWrites()
+	if err := c.fillDefaults(); err != nil {
+		return 0, err
+	}
+	n, err := c.s.appendRows(c.table, c.recs)
+	if err != nil {
+		return 0, err
+	}
+	return n, c.s.commitWrites()
+}
+
+// Abort drops the collected rows.
+func (c *CopyIn) Abort() {
+	exec.ReleaseRecords(c.recs)
+	c.recs = nil
+	for _, b := range c.builders {
+		b.Release()
+	}
+	c.builders = nil
+}
+
+// CopyOutQuery runs the query a COPY … TO STDOUT sends: a table (all or
+// some columns) or a query.
+func (s *Session) CopyOutQuery(ctx context.Context, st *pg.CopyStmt) (*Result, error) {
+	var sql string
+	if st.Query != nil {
+		q, err := parser.Deparse(st.Query)
+		if err != nil {
+			return nil, err
+		}
+		sql = q
+	} else {
+		cols := "*"
+		if len(st.Attlist) > 0 {
+			var names []string
+			for _, a := range st.Attlist {
+				names = append(names, `"`+strings.ReplaceAll(a.GetString_().GetSval(), `"`, `""`)+`"`)
+			}
+			cols = strings.Join(names, ", ")
+		}
+		rel := `"` + st.Relation.Relname + `"`
+		if st.Relation.Schemaname != "" {
+			rel = `"` + st.Relation.Schemaname + `".` + rel
+		}
+		sql = "SELECT " + cols + " FROM " + rel
+	}
+	res, err := s.Query(ctx, sql)
+	if res != nil {
+		res.Zone = s.zone
+	}
+	return res, err
+}
+
+// fillDefaults gives the columns a COPY column list leaves out their
+// DEFAULT (a serial column draws from its sequence), as INSERT does.
+func (c *CopyIn) fillDefaults() error {
+	env := c.s.env()
+	ctx := c.s.context()
+	for _, i := range c.untargeted() {
+		col := c.table.Columns[i]
+		if col.Default == "" {
+			continue
+		}
+		b := c.s.binder(env)
+		e, err := c.s.defaultExpr(b, col)
+		if err != nil {
+			return err
+		}
+		pb := c.s.newBuilder(env)
+		expr, err := pb.Compile(e, nil)
+		pb.Release()
+		if err != nil {
+			return err
+		}
+		ec := exec.NewEvalContext(ctx, env)
+		for k, r := range c.recs {
+			empty := array.NewRecord(arrow.NewSchema(nil, nil), nil, r.NumRows())
+			v, err := expr.Eval(ec, empty)
+			empty.Release()
+			if err != nil {
+				return err
+			}
+			cols := append([]arrow.Array{}, r.Columns()...)
+			cols[i] = v
+			next := array.NewRecord(r.Schema(), cols, r.NumRows())
+			v.Release()
+			r.Release()
+			c.recs[k] = next
+		}
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"sort"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+)
+
+// stmtWrites tracks what the running statement changed, so that it can
+// be made durable the cheapest way and undone if that fails.
+type stmtWrites struct {
+	before map[*catalog.Table]*catalog.Snapshot // data before the first write
+	after  map[*catalog.Table]*catalog.Snapshot // what the statement installed
+	// canLog: the statement only appends rows to existing tables (INSERT,
+	// COPY FROM), so its appends may go to the write-ahead log.
+	canLog bool
+	// onlyLogged: every change so far is an append the write-ahead log
+	// holds; logged: there was at least one.
+	onlyLogged, logged bool
+	// rowsOnly: the statement changes rows and nothing else (INSERT,
+	// UPDATE, DELETE, COPY FROM, TRUNCATE).
+	rowsOnly bool
+}
+
+func (s *Session) beginWrites(canLog, rowsOnly bool) {
+	s.endWrites()
+	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}, onlyLogged: true, canLog: canLog, rowsOnly: rowsOnly}
+}
+
+// mayLog says whether the running statement's appends may be logged
+// (never inside a block: its rows are stored when it commits).
+func (s *Session) mayLog() bool {
+	return s.writes != nil && s.writes.canLog && s.db.store != nil && s.tx == nil
+}
+
+// changesRowsOnly reports statements whose only effect is on rows.
+func changesRowsOnly(st *pg.RawStmt) bool {
+	switch n := st.Stmt.Node.(type) {
+	case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt:
+		return true
+	case *pg.Node_CopyStmt:
+		return n.CopyStmt.IsFrom
+	}
+	return false
+}
+
+// onlyAppends reports statements whose only effect is appending rows.
+func onlyAppends(st *pg.RawStmt) bool {
+	switch n := st.Stmt.Node.(type) {
+	case *pg.Node_InsertStmt:
+		return n.InsertStmt.WithClause == nil
+	case *pg.Node_CopyStmt:
+		return n.CopyStmt.IsFrom
+	}
+	return false
+}
+
+func (s *Session) endWrites() {
+	if s.writes != nil {
+		releaseSnapshots(s.writes.before)
+		releaseSnapshots(s.writes.after)
+		s.writes = nil
+	}
+}
+
+// noteWrite records t's data before the statement's first write to it.
+func (s *Session) noteWrite(t *catalog.Table) {
+	if s.writes == nil {
+		return
+	}
+	if _, ok := s.writes.before[t]; !ok {
+		s.writes.before[t] = t.Snapshot()
+	}
+}
+
+// noteInstalled records what the statement installed in t (the caller
+// holds the table's lock); logged says the write-ahead log holds it.
+func (s *Session) noteInstalled(t *catalog.Table, logged bool) {
+	if s.writes == nil {
+		return
+	}
+	if old, ok := s.writes.after[t]; ok {
+		old.Release()
+	}
+	cur := t.Current()
+	cur.Retain()
+	s.writes.after[t] = cur
+	if logged {
+		s.writes.logged = true
+	} else {
+		s.writes.onlyLogged = false
+	}
+}
+
+// commitWrites makes the statement durable. When the log already holds
+// all of it there is nothing left to do; otherwise the whole state is
+// committed, and if that fails (a full disk) the statement's table writes
+// are undone so that what queries see matches what a restart would find.
+func (s *Session) commitWrites() error {
+	w := s.writes
+	if w != nil && w.logged && w.onlyLogged {
+		return nil
+	}
+	if s.tx != nil {
+		// nothing a block does is stored before its COMMIT: its rows are
+		// private, its catalog changes hidden from the store (blockddl.go)
+		return nil
+	}
+	err := s.db.persist()
+	if err != nil {
+		s.db.store.dropUncommitted(s.db.cat, s.db.blocks.hides)
+	}
+	if err != nil && w != nil {
+		s.undoWrites(w)
+	}
+	return err
+}
+
+// undoWrites puts back the tables a statement that could not be stored
+// wrote (unless another statement wrote them since), all at once.
+func (s *Session) undoWrites(w *stmtWrites) {
+	tables := make([]*catalog.Table, 0, len(w.before))
+	for t := range w.before {
+		tables = append(tables, t)
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].OID < tables[j].OID })
+	for _, t := range tables {
+		t.Lock()
+		defer t.Unlock()
+	}
+	s.db.installTogether(func() {
+		for _, t := range tables {
+			if ours, ok := w.after[t]; !ok || t.Current() == ours {
+				t.Restore(w.before[t])
+			}
+		}
+	})
+}

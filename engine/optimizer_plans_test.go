@@ -1,0 +1,125 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/weftdb/weft/engine"
+)
+
+// TestOptimizerPlanShapes checks the plan shapes the optimizer's rewrites
+// promise (the results themselves are checked against PostgreSQL by the
+// testdata/slt/queries/optimizer_*.slt files).
+func TestOptimizerPlanShapes(t *testing.T) {
+	s := openChecked(t, engine.Options{Partitions: 2})
+	mustExec(t, s, `CREATE TABLE li (ok int, pk int, sk int, q int, mode text, rd int, cd int);
+		CREATE TABLE pa (pk int, brand text, size int);
+		CREATE TABLE ord (ok int, ck int, status text);
+		INSERT INTO li VALUES (1, 1, 1, 5, 'AIR', 2, 1), (1, 2, 2, 15, 'RAIL', 1, 2);
+		INSERT INTO pa VALUES (1, 'B12', 3), (2, 'B23', 8);
+		INSERT INTO ord VALUES (1, 1, 'F');
+		CREATE VIEW li_rev AS SELECT sk, sum(q) AS total FROM li GROUP BY sk;
+		CREATE VIEW li_plain AS SELECT ok, q FROM li`)
+	cases := []struct {
+		name     string
+		query    string
+		want     []string // in this order in the plan
+		anywhere []string // somewhere in the plan
+		notWant  []string
+	}{
+		{
+			name: "join key shared by OR branches becomes a hash key",
+			query: `SELECT count(*) FROM li, pa
+				WHERE (pa.pk = li.pk AND pa.brand = 'B12' AND li.q <= 10 AND li.mode = 'AIR')
+				   OR (pa.pk = li.pk AND pa.brand = 'B23' AND li.q >= 10 AND li.mode = 'AIR')`,
+			want: []string{"HashJoin Inner on", "filter"},
+			// which side builds depends on the estimates: each input in
+			// either order
+			anywhere: []string{"Filter ((mode = 'AIR') AND", "Scan public.li", "Filter ((brand = 'B12') OR (brand = 'B23'))", "Scan public.pa"},
+			notWant:  []string{"NestedLoopJoin"},
+		},
+		{
+			name: "EXISTS and NOT EXISTS with an inequality become semi and anti hash joins",
+			query: `SELECT count(*) FROM li l1 WHERE l1.rd > l1.cd
+				AND EXISTS (SELECT * FROM li l2 WHERE l2.ok = l1.ok AND l2.sk <> l1.sk)
+				AND NOT EXISTS (SELECT * FROM li l3 WHERE l3.ok = l1.ok AND l3.sk <> l1.sk AND l3.rd > l3.cd)`,
+			want:    []string{"HashJoin Anti on ok = ok", "filter (sk <> sk)", "HashJoin Semi on ok = ok", "filter (sk <> sk)"},
+			notWant: []string{"EXISTS(subquery)"},
+		},
+		{
+			name: "IN over a subquery with a correlated scalar aggregate inside",
+			query: `SELECT count(*) FROM ord WHERE ck IN (SELECT sk FROM li
+				WHERE q > (SELECT 0.5 * sum(q) FROM li l2 WHERE l2.pk = li.pk AND l2.sk = li.sk))`,
+			want:    []string{"HashJoin Semi on ck = sk", "HashJoin Left on pk = pk AND sk = sk", "HashAggregate keys=[pk, sk] aggs=[sum(q)]"},
+			notWant: []string{"subquery"},
+		},
+		{
+			name:    "a correlated count becomes a grouped count that is 0 for a missing group",
+			query:   `SELECT count(*) FROM pa WHERE size = (SELECT count(*) FROM li WHERE li.pk = pa.pk)`,
+			want:    []string{"COALESCE(count, 0)", "HashJoin Left on pk = pk", "HashAggregate keys=[pk] aggs=[count(*)]"},
+			notWant: []string{"subquery"},
+		},
+		{
+			name: "a CTE named twice is computed once",
+			query: `WITH rev AS (SELECT sk, sum(q) AS total FROM li GROUP BY sk)
+				SELECT pa.pk, total FROM pa, rev WHERE pa.pk = rev.sk AND total = (SELECT max(total) FROM rev)`,
+			want: []string{"CTE Scan rev (computed once", "HashAggregate keys=[sk]"},
+		},
+		{
+			name:  "an aggregating view named twice is computed once",
+			query: `SELECT sk, total FROM li_rev WHERE total = (SELECT max(total) FROM li_rev)`,
+			want:  []string{"CTE Scan li_rev (computed once", "HashAggregate keys=[sk]"},
+		},
+		{
+			name:    "a view without an aggregate is expanded at each reference",
+			query:   `SELECT count(*) FROM li_plain a, li_plain b WHERE a.ok = b.ok`,
+			want:    []string{"HashJoin", "Scan public.li", "Scan public.li"},
+			notWant: []string{"CTE Scan"},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			plan := strings.Join(rows(t, s, "EXPLAIN "+c.query), "\n")
+			at := 0
+			for _, w := range c.want {
+				i := strings.Index(plan[at:], w)
+				if i < 0 {
+					t.Fatalf("plan lacks %q after offset %d:\n%s", w, at, plan)
+				}
+				at += i + len(w)
+			}
+			for _, w := range c.anywhere {
+				if !strings.Contains(plan, w) {
+					t.Errorf("plan lacks %q:\n%s", w, plan)
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(plan, w) {
+					t.Errorf("plan has %q:\n%s", w, plan)
+				}
+			}
+		})
+	}
+}
+
+// TestSharedCTEResults runs shared CTEs (read concurrently by a join's two
+// sides, by subqueries, and per outer row) on a checked allocator: every
+// batch the shared result keeps must be released. Answers from PostgreSQL.
+func TestSharedCTEResults(t *testing.T) {
+	s := openChecked(t, engine.Options{Partitions: 3, BatchSize: 4})
+	mustExec(t, s, `CREATE TABLE v (k int, x int);
+		INSERT INTO v SELECT g % 7, g FROM generate_series(1, 100) g`)
+	cases := []struct{ query, want string }{
+		{`WITH r AS (SELECT k, sum(x) AS s FROM v GROUP BY k)
+			SELECT count(*) FROM r a JOIN r b ON a.k = b.k`, "7"},
+		{`WITH r AS (SELECT k, sum(x) AS s FROM v GROUP BY k)
+			SELECT k FROM r WHERE s = (SELECT max(s) FROM r)`, "2"},
+		{`SELECT count(*) FROM v WHERE x < (WITH r AS (SELECT x FROM v) SELECT max(a.x) FROM r a, r b WHERE a.x = b.x AND a.x < v.k * 3)`, "8"},
+	}
+	for _, c := range cases {
+		got := rows(t, s, c.query)
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%s: got %v, want %s", c.query, got, c.want)
+		}
+	}
+}

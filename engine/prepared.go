@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// errDescribeOnly stops a DML statement after binding (Prepare).
+var errDescribeOnly = errors.New("described only")
+
+// Prepared is a parsed statement with parameters ($1…), as the extended
+// query protocol uses it: described once, executed many times.
+type Prepared struct {
+	SQL  string
+	stmt *pg.RawStmt // nil for an empty statement
+	// ParamTypes are the parameters' types: as the client declared them, or
+	// inferred from context (text where nothing says otherwise).
+	ParamTypes []types.T
+	// Columns describes the result rows (nil when the statement returns none).
+	Columns []Column
+}
+
+// Empty reports whether the statement has no SQL (only comments or ;).
+func (p *Prepared) Empty() bool { return p.stmt == nil }
+
+// Prepare parses and describes one statement. declared gives parameter
+// types the client fixed (Unknown: infer).
+func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (*Prepared, error) {
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{SQL: sql}
+	if len(stmts) == 0 {
+		return p, nil
+	}
+	if len(stmts) > 1 {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "cannot insert multiple commands into a prepared statement")
+	}
+	p.stmt = stmts[0]
+	n := countParams(p.stmt)
+	p.ParamTypes = make([]types.T, max(n, len(declared)))
+	copy(p.ParamTypes, declared)
+	for i, t := range p.ParamTypes {
+		if t.Kind == 0 {
+			p.ParamTypes[i] = types.UnknownT
+		}
+	}
+	err = exec.Guard(func() error {
+		switch st := p.stmt.Stmt.Node.(type) {
+		case *pg.Node_SelectStmt:
+			s.ctx, s.paramTypes = ctx, p.ParamTypes
+			defer func() { s.ctx, s.paramTypes = nil, nil }()
+			b := s.binder(s.env())
+			plan, err := b.BindQuery(st.SelectStmt)
+			if err != nil {
+				return err
+			}
+			p.Columns = columnsOf(plan.Columns())
+			inferParamTypes(p.ParamTypes, declared, b.ParamTypes)
+		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt:
+			// bind without running, to learn the parameters' types
+			s.ctx, s.paramTypes, s.describing = ctx, p.ParamTypes, true
+			defer func() {
+				s.ctx, s.paramTypes, s.describing, s.described, s.describedColumns = nil, nil, false, nil, nil
+			}()
+			if _, err := s.execStmt(ctx, sql, p.stmt); err != errDescribeOnly {
+				return err
+			}
+			p.Columns = s.describedColumns
+			inferParamTypes(p.ParamTypes, declared, s.described.ParamTypes)
+		case *pg.Node_ExplainStmt, *pg.Node_VariableShowStmt:
+			p.Columns = []Column{{Name: "QUERY PLAN", Type: types.TextT}}
+			if v, ok := st.(*pg.Node_VariableShowStmt); ok {
+				p.Columns[0].Name = strings.ToLower(v.VariableShowStmt.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, sqlerr.Wrap(err)
+	}
+	for i, t := range p.ParamTypes {
+		if t.Kind == types.Unknown {
+			p.ParamTypes[i] = types.TextT
+		}
+	}
+	return p, nil
+}
+
+// ExecPrepared runs a prepared statement with parameter values (already
+// converted to p.ParamTypes; nil is NULL).
+func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.Datum) (*Result, error) {
+	if p.stmt == nil {
+		return &Result{}, nil
+	}
+	if len(params) != len(p.ParamTypes) {
+		return nil, sqlerr.New(sqlerr.ProtocolViolation, "bind message supplies %d parameters, but prepared statement requires %d", len(params), len(p.ParamTypes))
+	}
+	if err := s.checkTerminated(); err != nil {
+		return nil, err
+	}
+	defer s.noteState()
+	var res *Result
+	err := exec.Guard(func() error {
+		sctx, cancel := s.statementContext(ctx, p.SQL)
+		defer cancel()
+		s.ctx, s.params, s.paramTypes = sctx, params, p.ParamTypes
+		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()
+		var err error
+		s.beginWrites(onlyAppends(p.stmt), changesRowsOnly(p.stmt))
+		s.resetProgress()
+		defer s.endWrites()
+		defer s.releaseXactAdvisory() // a statement outside a block is its own transaction
+		res, err = s.execStmt(sctx, p.SQL, p.stmt)
+		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
+		}
+		if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
+			err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
+		}
+		if err == nil && changesState(p.stmt) {
+			if perr := s.commitWrites(); perr != nil {
+				if res != nil {
+					res.Release()
+				}
+				res = nil
+				return perr
+			}
+		}
+		return err
+	})
+	if err != nil {
+		s.AbortBlock()
+		returnMemoryAfter(err)
+		return nil, sqlerr.Wrap(err)
+	}
+	return res, nil
+}
+
+// inferParamTypes takes the binder's types for the parameters the client
+// left undeclared; a declared type stands (the client encodes values in it).
+func inferParamTypes(out, declared, inferred []types.T) {
+	for i := range out {
+		if i < len(inferred) && (i >= len(declared) || declared[i].Kind == 0 || declared[i].Kind == types.Unknown) {
+			out[i] = inferred[i]
+		}
+	}
+}
+
+// countParams finds the highest $n in a statement by walking its parse tree.
+func countParams(st *pg.RawStmt) int {
+	n := 0
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		if pr, ok := m.Interface().(*pg.ParamRef); ok {
+			n = max(n, int(pr.Number))
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsList() && fd.Message() != nil:
+				list := v.List()
+				for i := 0; i < list.Len(); i++ {
+					walk(list.Get(i).Message())
+				}
+			case fd.Message() != nil && !fd.IsMap():
+				walk(v.Message())
+			}
+			return true
+		})
+	}
+	walk(st.ProtoReflect())
+	return n
+}

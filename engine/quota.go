@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"io"
+	"sync/atomic"
+	"syscall"
+)
+
+// diskQuota lets tests run the store out of disk space the way a full file
+// system would: once armed, writes past the remaining budget fail with
+// ENOSPC after writing what fits. Unarmed (the default) it does nothing.
+type diskQuota struct {
+	armed     atomic.Bool
+	remaining atomic.Int64
+}
+
+// limit arms the quota with n more bytes to write.
+func (q *diskQuota) limit(n int64) {
+	q.remaining.Store(n)
+	q.armed.Store(true)
+}
+
+// check takes n bytes from the budget, or fails without taking any.
+func (q *diskQuota) check(n int64) error {
+	if !q.armed.Load() {
+		return nil
+	}
+	if q.remaining.Add(-n) < 0 {
+		q.remaining.Add(n)
+		return syscall.ENOSPC
+	}
+	return nil
+}
+
+func (q *diskQuota) writer(w io.Writer) io.Writer {
+	if !q.armed.Load() {
+		return w
+	}
+	return quotaWriter{w: w, q: q}
+}
+
+type quotaWriter struct {
+	w io.Writer
+	q *diskQuota
+}
+
+func (qw quotaWriter) Write(p []byte) (int, error) {
+	if err := qw.q.check(int64(len(p))); err != nil {
+		fits := max(qw.q.remaining.Swap(0), 0)
+		n, _ := qw.w.Write(p[:min(fits, int64(len(p)))])
+		return n, err
+	}
+	return qw.w.Write(p)
+}

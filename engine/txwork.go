@@ -1,0 +1,390 @@
+package engine
+
+import (
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/optimizer"
+	"github.com/weftdb/weft/planner/physical"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// Inside a transaction block a session's writes go to private versions of
+// the tables it writes: its own statements read them, other sessions keep
+// reading the tables' committed data, and nothing reaches the disk. COMMIT
+// installs the private versions together. A table another session changed
+// meanwhile is merged row by row: rows the block added go on top of the
+// other session's, and rows it updated or deleted must still be there
+// unchanged, or the block fails with 40001 and is rolled back (the first
+// committer wins).
+
+// tableWork is a block's private version of one table.
+type tableWork struct {
+	base *catalog.Snapshot // the committed data the block started from
+	data *catalog.Snapshot // the block's version
+	// appended are the rows the block added, while it only added rows
+	// (rewritten is set by anything else).
+	appended  []arrow.Record
+	rewritten bool
+	// upserted: an INSERT … ON CONFLICT wrote it, so a key another session
+	// committed meanwhile is a conflict to retry (40001), not a duplicate
+	upserted bool
+}
+
+func (w *tableWork) release() {
+	w.base.Release()
+	w.data.Release()
+	for _, r := range w.appended {
+		r.Release()
+	}
+}
+
+// clone copies w for a savepoint (every reference retained again).
+func (w *tableWork) clone() *tableWork {
+	c := &tableWork{base: w.base, data: w.data, appended: append([]arrow.Record{}, w.appended...), rewritten: w.rewritten, upserted: w.upserted}
+	c.base.Retain()
+	c.data.Retain()
+	for _, r := range c.appended {
+		r.Retain()
+	}
+	return c
+}
+
+// current is the data the session's statements see in t: the block's
+// version, else the committed one (no new reference; writers hold t's
+// lock while they use it).
+func (s *Session) current(t *catalog.Table) *catalog.Snapshot {
+	if s.tx != nil {
+		if w := s.tx.work[t]; w != nil {
+			return w.data
+		}
+	}
+	return t.Current()
+}
+
+// tableData is current with a reference, for a query to read.
+func (s *Session) tableData(t *catalog.Table) *catalog.Snapshot {
+	if s.tx != nil {
+		if w := s.tx.work[t]; w != nil {
+			w.data.Retain()
+			return w.data
+		}
+	}
+	return t.Snapshot()
+}
+
+// installPrivate makes parts the block's version of t (the caller holds
+// t's lock); appended are the rows added when that is all the statement
+// did (nil for a rewrite).
+func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record) {
+	w := s.tx.work[t]
+	if w == nil {
+		w = &tableWork{base: t.Snapshot()}
+		s.tx.work[t] = w
+	} else {
+		w.data.Release()
+	}
+	w.data = catalog.NewSnapshot(parts)
+	switch {
+	case appended == nil:
+		w.rewritten = true
+	case !w.rewritten:
+		for _, r := range appended {
+			r.Retain()
+			w.appended = append(w.appended, r)
+		}
+	}
+}
+
+// install puts a statement's new data for t in place: privately inside a
+// block, for everyone outside one.
+func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record) {
+	if s.tx != nil {
+		s.installPrivate(t, parts, appended)
+		return
+	}
+	t.Replace(parts)
+	s.noteInstalled(t, false)
+}
+
+// commitWork installs the block's private versions and makes them
+// durable with its catalog changes, all or nothing: the block stops
+// hiding its changes from checkpoints in the step that installs its rows,
+// then everything is stored in one catalog write.
+func (s *Session) commitWork() error {
+	var tables []*catalog.Table
+	for t := range s.tx.work {
+		if cur, _, ok := s.db.cat.Lookup(t.Schema, t.Name, nil); ok && cur == t {
+			tables = append(tables, t) // (a table the block dropped is gone)
+		}
+	}
+	changes := s.tx.changes
+	if len(tables) == 0 {
+		if !changes.any() {
+			return nil // it changed nothing
+		}
+		s.db.installTogether(func() { s.db.blocks.remove(changes) })
+		if err := s.db.persist(); err != nil {
+			s.db.blocks.add(changes) // hidden again until ROLLBACK undoes it
+			return err
+		}
+		return nil
+	}
+	// lock in one order so that two committing blocks cannot deadlock
+	sort.Slice(tables, func(i, j int) bool { return tables[i].OID < tables[j].OID })
+	for _, t := range tables {
+		t.Lock()
+		defer t.Unlock()
+	}
+	for _, t := range tables {
+		if err := s.notHeld(t, false); err != nil {
+			return err
+		}
+	}
+	added := map[*catalog.Table][]map[string]struct{}{}
+	merged := map[*catalog.Table][][]arrow.Record{}
+	defer func() {
+		for _, parts := range merged {
+			for _, p := range parts {
+				exec.ReleaseRecords(p)
+			}
+		}
+	}()
+	for _, t := range tables {
+		w := s.tx.work[t]
+		if t.Current() == w.base {
+			continue
+		}
+		if w.rewritten {
+			// row by row: the rows the block took out must still be there
+			parts, err := s.mergeRows(t, w.base, w.data, t.Current())
+			if err != nil {
+				return retryable(w, err)
+			}
+			merged[t] = parts
+			continue
+		}
+		// the block's rows join what was committed meanwhile: their keys
+		// must be new there too
+		keys, err := newKeys(t, t.Current(), w.appended, s.zone)
+		if err != nil {
+			return retryable(w, err)
+		}
+		added[t] = keys
+	}
+	previous := map[*catalog.Table]*catalog.Snapshot{}
+	var installErr error
+	s.db.installTogether(func() {
+		if installErr = s.installWork(tables, merged, added, previous); installErr == nil {
+			s.db.blocks.remove(changes)
+		}
+	})
+	if installErr != nil {
+		return installErr
+	}
+	if err := s.db.persist(); err != nil {
+		s.db.installTogether(func() {
+			s.restoreTables(previous)
+			s.db.blocks.add(changes)
+		})
+		return err
+	}
+	releaseSnapshots(previous)
+	return nil
+}
+
+// installWork puts the block's versions of tables in place (their locks
+// are held), keeping what each table had in previous; on a failure it
+// puts everything back.
+func (s *Session) installWork(tables []*catalog.Table, merged map[*catalog.Table][][]arrow.Record, added map[*catalog.Table][]map[string]struct{}, previous map[*catalog.Table]*catalog.Snapshot) error {
+	for i, t := range tables {
+		if i > 0 && s.db.betweenInstalls != nil {
+			s.db.betweenInstalls()
+		}
+		w := s.tx.work[t]
+		cur := t.Current()
+		cur.Retain()
+		previous[t] = cur
+		if cur == w.base {
+			t.Restore(w.data)
+			continue
+		}
+		if parts, ok := merged[t]; ok {
+			delete(merged, t) // the table owns them now
+			t.Replace(parts)
+			continue
+		}
+		// only appends: the block's rows go on top of what was committed
+		parts, err := catalog.AppendParts(s.db.opts.Mem, cur, w.appended, s.db.opts.BatchSize)
+		if err != nil {
+			s.restoreTables(previous)
+			return err
+		}
+		t.Replace(parts)
+		extendKeySets(t, cur, t.Current(), added[t])
+	}
+	return nil
+}
+
+// restoreTables puts back what commitWork replaced (the tables' locks are
+// held) and lets go of the references.
+func (s *Session) restoreTables(previous map[*catalog.Table]*catalog.Snapshot) {
+	for t, snap := range previous {
+		t.Restore(snap)
+	}
+	releaseSnapshots(previous)
+}
+
+func releaseWork(m map[*catalog.Table]*tableWork) {
+	for _, w := range m {
+		w.release()
+	}
+}
+
+func cloneWork(m map[*catalog.Table]*tableWork) map[*catalog.Table]*tableWork {
+	out := make(map[*catalog.Table]*tableWork, len(m))
+	for t, w := range m {
+		out[t] = w.clone()
+	}
+	return out
+}
+
+// newBuilder is a physical plan builder whose scans read what the
+// session sees (its block's own versions of tables it wrote).
+func (s *Session) newBuilder(env *exec.Env) *physical.Builder {
+	b := physical.NewBuilder(env, s.params)
+	b.TableData = s.tableData
+	b.OptimizeSubquery = func(p logical.Plan) (logical.Plan, error) {
+		return optimizer.Optimize(p, s.DisabledRules)
+	}
+	return b
+}
+
+// mergeRows replays what a block did to a table (from base to mine) on
+// what others committed since (theirs), comparing rows by value: the rows
+// the block took out (deleted, or the old versions of updated rows) must
+// still be in theirs, else another session changed them and the block
+// fails with 40001; the rows it added go on top. Keys are checked over
+// the result.
+func (s *Session) mergeRows(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, error) {
+	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
+		WithHint("The transaction was rolled back; run it again.")
+	all := catalog.Key{Name: "", Columns: make([]int, len(t.Columns))}
+	for i := range all.Columns {
+		all.Columns[i] = i
+	}
+	kts := keyTypes(t, all)
+	var buf []byte
+	rowKey := func(r arrow.Record, i int) string {
+		buf = exec.EncodeKey(buf[:0], kts, r.Columns(), i)
+		return string(buf)
+	}
+	count := func(snap *catalog.Snapshot) map[string]int {
+		n := map[string]int{}
+		for _, r := range flatten(snap.Parts) {
+			for i := 0; i < int(r.NumRows()); i++ {
+				n[rowKey(r, i)]++
+			}
+		}
+		return n
+	}
+	before, after := count(base), count(mine)
+	// taken out: rows fewer times in mine than in base
+	taken := map[string]int{}
+	for k, n := range before {
+		if d := n - after[k]; d > 0 {
+			taken[k] = d
+		}
+	}
+	// added: rows more times in mine than in base, with where they are
+	var addedRows []arrow.Record
+	extra := map[string]int{}
+	for k, n := range after {
+		if d := n - before[k]; d > 0 {
+			extra[k] = d
+		}
+	}
+	for _, r := range flatten(mine.Parts) {
+		var idx []int
+		for i := 0; i < int(r.NumRows()); i++ {
+			if k := rowKey(r, i); extra[k] > 0 {
+				extra[k]--
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) > 0 {
+			rec, err := exec.TakeRecord(s.db.opts.Mem, r, idx)
+			if err != nil {
+				exec.ReleaseRecords(addedRows)
+				return nil, err
+			}
+			addedRows = append(addedRows, rec)
+		}
+	}
+	defer exec.ReleaseRecords(addedRows)
+	// theirs without the rows the block took out
+	parts := make([][]arrow.Record, len(theirs.Parts))
+	fail := func(err error) ([][]arrow.Record, error) {
+		for _, p := range parts {
+			exec.ReleaseRecords(p)
+		}
+		return nil, err
+	}
+	for p, recs := range theirs.Parts {
+		for _, r := range recs {
+			var drop []int
+			for i := 0; i < int(r.NumRows()); i++ {
+				if k := rowKey(r, i); taken[k] > 0 {
+					taken[k]--
+					drop = append(drop, i)
+				}
+			}
+			if len(drop) == 0 {
+				r.Retain()
+				parts[p] = append(parts[p], r)
+				continue
+			}
+			kept, err := withoutRows(s, r, drop)
+			if err != nil {
+				return fail(err)
+			}
+			if kept != nil {
+				parts[p] = append(parts[p], kept)
+			}
+		}
+	}
+	for _, n := range taken {
+		if n > 0 {
+			return fail(conflict)
+		}
+	}
+	out, err := catalog.AppendParts(s.db.opts.Mem, &catalog.Snapshot{Parts: parts}, addedRows, s.db.opts.BatchSize)
+	for _, p := range parts {
+		exec.ReleaseRecords(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkAllKeys(t, t.Keys, out, s.zone); err != nil {
+		for _, p := range out {
+			exec.ReleaseRecords(p)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// retryable turns a duplicate key found while merging an upserting block
+// into a serialization failure: run again, the upsert sees the other
+// session's row and updates it.
+func retryable(w *tableWork, err error) error {
+	if w.upserted && sqlerr.Code(err) == sqlerr.UniqueViolation {
+		return sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+			WithDetail(sqlerr.Wrap(err).Message).WithHint("The transaction was rolled back; run it again.")
+	}
+	return err
+}

@@ -1,4 +1,0 @@
-package weft
-
-// IdleWasmInstances counts the wasm instances pooled for reuse.
-func IdleWasmInstances(db *DB) int { return db.udf.IdleInstances() }
