@@ -37,7 +37,7 @@ func (db *DB) loadAuthSecret() ([]byte, error) {
 	if db.store == nil {
 		return fresh, nil
 	}
-	path := filepath.Join(db.store.dir, "auth_secret")
+	path := filepath.Join(db.store.Dir(), "auth_secret")
 	if b, err := os.ReadFile(path); err == nil && len(b) == authSecretSize {
 		return b, nil
 	}

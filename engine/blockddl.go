@@ -13,7 +13,7 @@ import (
 // block does may reach the disk before its COMMIT: after a crash the
 // database is as of the last committed transaction. So every open block
 // keeps a blockChanges listing the objects it changed, registered before
-// it changes them, and a checkpoint (store.commit, by any session) stores
+// it changes them, and a checkpoint (DB.checkpoint, by any session) stores
 // those objects as they were before the block: a table it dropped or
 // altered with its old definition and rows, nothing of what it created.
 // COMMIT unregisters the block in the same step that installs its rows

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/weftdb/weft/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ func runCheck(t *testing.T, dir string) (int, string) {
 	t.Helper()
 	before := dirImage(t, dir)
 	var out strings.Builder
-	n, err := CheckDataDir(dir, &out)
+	n, err := storage.CheckDataDir(dir, &out)
 	if err != nil {
 		t.Fatalf("check: %v", err)
 	}
@@ -102,7 +103,7 @@ func TestCheckRefusesAnOpenDirectory(t *testing.T) {
 	dir := t.TempDir()
 	db, mem := openWALTest(t, dir)
 	defer closeClean(t, db, mem)
-	if _, err := CheckDataDir(dir, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := storage.CheckDataDir(dir, &strings.Builder{}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Errorf("checking an open directory: %v", err)
 	}
 }

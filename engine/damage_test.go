@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"hash/crc32"
+	"github.com/weftdb/weft/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,18 +58,18 @@ func firstSegment(t *testing.T, dir string) string {
 }
 
 // walEntries parses dir's log.
-func walEntries(t *testing.T, dir string) *walLog {
+func walEntries(t *testing.T, dir string) *storage.Log {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(dir, "wal.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := parseWALHeader(raw)
+	lg, err := storage.ParseLogHeader(raw)
 	if err == nil {
-		err = lg.scan(raw)
+		err = lg.Scan(raw)
 	}
-	if err != nil || len(lg.entries) != 3 {
-		t.Fatalf("log: %v, %d entries", err, len(lg.entries))
+	if err != nil || len(lg.Entries) != 3 {
+		t.Fatalf("log: %v, %d entries", err, len(lg.Entries))
 	}
 	return lg
 }
@@ -136,13 +136,13 @@ var damageCases = []struct {
 	{"wal: generation flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), 8, 1) }, []string{"wal.log", "header checksum"}},
 	{"wal: shorter than its header", "wal.log", func(t *testing.T, dir string) { os.Truncate(walFile(dir), 20) }, []string{"wal.log", "header"}},
 	{"wal: first entry's payload flipped", "wal.log", func(t *testing.T, dir string) {
-		flip(t, walFile(dir), walEntries(t, dir).entries[0].off+walEntryHeader+30, 1)
+		flip(t, walFile(dir), walEntries(t, dir).Entries[0].Off+storage.LogEntryHeader+30, 1)
 	}, []string{"wal.log", "checksum"}},
 	{"wal: middle entry's length flipped", "wal.log", func(t *testing.T, dir string) {
-		flip(t, walFile(dir), walEntries(t, dir).entries[1].off+1, 1)
+		flip(t, walFile(dir), walEntries(t, dir).Entries[1].Off+1, 1)
 	}, []string{"wal.log", "length"}},
 	{"wal: middle entry's length made huge", "wal.log", func(t *testing.T, dir string) {
-		flip(t, walFile(dir), walEntries(t, dir).entries[1].off+3, 1)
+		flip(t, walFile(dir), walEntries(t, dir).Entries[1].Off+3, 1)
 	}, []string{"wal.log", "length"}},
 	{"wal: last entry's payload flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), -3, 1) }, []string{"wal.log", "checksum"}},
 	{"wal: deleted", "wal.log", func(t *testing.T, dir string) { os.Remove(walFile(dir)) }, []string{"wal.log", "missing"}},
@@ -152,10 +152,10 @@ var damageCases = []struct {
 // or its payload) is an append that was never acknowledged: open drops it
 // and keeps the rest.
 func TestTornLogEntryIsCut(t *testing.T) {
-	for _, keep := range []int64{0, 5, walEntryHeader + 3} {
+	for _, keep := range []int64{0, 5, storage.LogEntryHeader + 3} {
 		dir := t.TempDir()
 		makeDatabase(t, dir)
-		last := walEntries(t, dir).entries[2].off
+		last := walEntries(t, dir).Entries[2].Off
 		if err := os.Truncate(filepath.Join(dir, "wal.log"), last+keep); err != nil {
 			t.Fatal(err)
 		}
@@ -181,11 +181,11 @@ func TestOldFormatsStillOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, legacy, err := decodeCatalog(raw); err != nil || legacy {
+	if _, legacy, err := storage.DecodeCatalog(raw); err != nil || legacy {
 		t.Errorf("the catalog was not rewritten with a checksum: legacy=%v %v", legacy, err)
 	}
 	wal, err := os.ReadFile(filepath.Join(dir, "wal.log"))
-	if err != nil || !bytes.HasPrefix(wal, []byte(walMagic)) {
+	if err != nil || !bytes.HasPrefix(wal, []byte("WEFTWAL2")) {
 		t.Errorf("the log was not rewritten in the new format: %q %v", wal[:min(8, len(wal))], err)
 	}
 	checkDatabase(t, dir)
@@ -227,11 +227,11 @@ func writeLegacyLog(t *testing.T, dir string) {
 	lg := walEntries(t, dir)
 	out := make([]byte, walHeaderSizeV1)
 	copy(out, walMagicV1)
-	binary.LittleEndian.PutUint64(out[8:], lg.gen)
-	for _, e := range lg.entries {
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(e.payload)))
-		out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(e.payload, walCRC))
-		out = append(out, e.payload...)
+	binary.LittleEndian.PutUint64(out[8:], lg.Gen)
+	for _, e := range lg.Entries {
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(e.Payload)))
+		out = binary.LittleEndian.AppendUint32(out, storage.Checksum(e.Payload))
+		out = append(out, e.Payload...)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "wal.log"), out, 0o644); err != nil {
 		t.Fatal(err)

@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/weftdb/weft/storage"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -210,9 +212,13 @@ func TestCleanupIsConservative(t *testing.T) {
 	}
 }
 
-func readTestCatalog(t *testing.T, dir string) *storedCatalog {
+func readTestCatalog(t *testing.T, dir string) *storage.Catalog {
 	t.Helper()
-	sc, _, err := readCatalog(dir)
+	raw, err := os.ReadFile(filepath.Join(dir, "catalog.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _, err := storage.DecodeCatalog(raw)
 	if err != nil || sc == nil {
 		t.Fatalf("catalog: %v", err)
 	}
@@ -221,13 +227,13 @@ func readTestCatalog(t *testing.T, dir string) *storedCatalog {
 
 // freeSegmentNumber finds a segment number the catalog could have used
 // (not above next_segment) that it does not name.
-func freeSegmentNumber(t *testing.T, sc *storedCatalog) uint64 {
+func freeSegmentNumber(t *testing.T, sc *storage.Catalog) uint64 {
 	t.Helper()
 	used := map[uint64]bool{}
 	for _, tb := range sc.Tables {
 		for _, p := range tb.Parts {
 			for _, r := range p {
-				n, _ := segmentName(filepath.Base(r.File), "")
+				n, _ := strconv.ParseUint(strings.TrimSuffix(filepath.Base(r.File), ".arrow"), 10, 64)
 				used[n] = true
 			}
 		}

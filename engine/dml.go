@@ -402,7 +402,7 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 	// (not into a table an open block changed: the log's replay after a
 	// crash meets the table as the disk has it, without the block)
 	if s.mayLog() && len(relabeled) > 0 && t.Schema != s.temp && !s.db.blocks.touches(t.OID) {
-		logged, err := s.db.store.logAppend(t, relabeled, n, func() { install(true) })
+		logged, err := s.db.store.LogAppend(t.OID, relabeled, n, func() { install(true) })
 		if err != nil {
 			for _, p := range parts {
 				exec.ReleaseRecords(p)

@@ -109,7 +109,7 @@ func (s *Session) commitWrites() error {
 	}
 	err := s.db.persist()
 	if err != nil {
-		s.db.store.dropUncommitted(s.db.cat, s.db.blocks.hides)
+		s.db.dropUncommitted(s.db.blocks.hides)
 	}
 	if err != nil && w != nil {
 		s.undoWrites(w)

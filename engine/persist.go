@@ -2,167 +2,30 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"sync"
-	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
-	"github.com/weftdb/weft/sql/sqlerr"
-	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/storage"
 	"github.com/weftdb/weft/udf"
 )
 
-// store keeps a database in a data directory:
-//
-//	LOCK                  held (flock) by the one process that has it open
-//	catalog.json          schemas, tables with their segment lists (each
-//	                      segment with its size, rows and CRC-32C), views,
-//	                      roles and functions; replaced atomically, with a
-//	                      checksum of its own (catalogfile.go)
-//	data/<oid>/<n>.arrow  Arrow IPC files of table batches (a large batch
-//	                      takes several, segment.go), never changed
-//	modules/<sha256>.wasm wasm modules functions use
-//	wal.log               the write-ahead log of small appends (wal.go)
-//
-// Reading checks every checksum: damage is an XX001 error naming the
-// file, never a wrong answer.
-//
-// Every statement that changes anything commits by writing the segments it
-// made (each fsynced, then renamed into place), then a new catalog.json
-// (written to a temporary file, fsynced, renamed over the old one, and the
-// directory fsynced). A crash leaves the old or the new catalog, never a
-// mix; segment files the catalog does not name are removed on open, with
-// care (see datadir.go): opening never removes what it cannot account for.
-type store struct {
-	dir  string
-	lock *os.File
+// The database's durable state lives in a data directory that package
+// storage keeps; this file turns the catalog and the tables' data into
+// what storage stores (a checkpoint) and back (open).
 
-	mu       sync.Mutex
-	segments map[arrow.Record][]segmentRef // batches already on disk
-	// segmentBytes is the target size of a segment file
-	segmentBytes int64
-	// newTableDirs: a directory was made under data/ since its last fsync
-	newTableDirs bool
-	nextSeg      uint64
-	gen          uint64 // the write-ahead log generation the catalog names
-	wal          *wal   // nil while unusable (a checkpoint makes a new one)
-	quota        diskQuota
-	// committed holds the OIDs of the tables and views the catalog on
-	// disk names (to drop ones whose creation could not be stored)
-	committed map[uint32]bool
-}
-
-type storedCatalog struct {
-	Version int            `json:"version"`
-	NextOID uint32         `json:"next_oid"`
-	Schemas []storedSchema `json:"schemas"`
-	Tables  []storedTable  `json:"tables"`
-	Views   []storedView   `json:"views"`
-	Roles   []catalog.Role `json:"roles"`
-	// Members are GRANT role TO role; Privileges the owners and ACLs of
-	// objects (absent before privileges existed: everything then belongs
-	// to the bootstrap superuser with the default ACLs).
-	Members    []catalog.Membership       `json:"role_members,omitempty"`
-	Privileges []catalog.ObjectPrivileges `json:"privileges,omitempty"`
-	Functions  []storedFunction           `json:"functions"`
-	Types      []*catalog.UserType        `json:"types,omitempty"`
-	Sequences  []catalog.StoredSequence   `json:"sequences,omitempty"`
-	Extensions []catalog.Extension        `json:"extensions,omitempty"`
-	// DefaultPrivileges are ALTER DEFAULT PRIVILEGES entries.
-	DefaultPrivileges []catalog.DefaultPrivileges `json:"default_privileges,omitempty"`
-	NextSeg           uint64                      `json:"next_segment"`
-	// WALGeneration is the generation of the write-ahead log that
-	// continues this catalog.
-	WALGeneration uint64 `json:"wal_generation"`
-}
-
-type storedSchema struct {
-	Name string `json:"name"`
-	OID  uint32 `json:"oid"`
-}
-
-type storedTable struct {
-	Schema  string               `json:"schema"`
-	Name    string               `json:"name"`
-	OID     uint32               `json:"oid"`
-	Columns []catalog.Column     `json:"columns"`
-	Keys    []catalog.Key        `json:"keys,omitempty"`
-	Checks  []catalog.Check      `json:"checks,omitempty"`
-	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
-	Comment string               `json:"comment,omitempty"`
-	Indexes []catalog.Key        `json:"indexes,omitempty"`
-	Parts   [][]segmentRef       `json:"parts"` // segment files per partition
-}
-
-type storedView struct {
-	Schema  string   `json:"schema"`
-	Name    string   `json:"name"`
-	OID     uint32   `json:"oid"`
-	SQL     string   `json:"sql"`
-	Columns []string `json:"columns"`
-}
-
-type storedFunction struct {
-	Schema       string       `json:"schema"`
-	OID          uint32       `json:"oid"`
-	Name         string       `json:"name"`
-	Module       string       `json:"module"`
-	Export       string       `json:"export"`
-	Args         []types.T    `json:"args"`
-	AnyArgs      []bool       `json:"any_args"`
-	Result       types.T      `json:"result"`
-	AnyResult    bool         `json:"any_result"`
-	Strict       bool         `json:"strict"`
-	Volatile     bool         `json:"volatile"`
-	MaxMemory    uint64       `json:"max_memory"`
-	Columns      []udf.Column `json:"columns,omitempty"`
-	FromManifest bool         `json:"from_manifest"`
-}
-
-// openStore locks dir (creating it) and returns the store, whose segment
-// files aim at segmentBytes (0: the default).
-func openStore(dir string, segmentBytes int64) (*store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "modules"), 0o755); err != nil {
-		return nil, err
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, sqlerr.New(sqlerr.ObjectInUse, "data directory %s is in use by another process", dir)
-	}
-	if segmentBytes <= 0 {
-		segmentBytes = defaultSegmentBytes
-	}
-	return &store{dir: dir, lock: lock, segments: map[arrow.Record][]segmentRef{}, segmentBytes: segmentBytes}, nil
-}
-
-func (st *store) close() {
-	if st.wal != nil {
-		st.wal.f.Close()
-	}
-	st.lock.Close()
-}
-
-// load restores the catalog and table data into db (see datadir.go for
-// what opening may and may not remove).
-func (st *store) load(db *DB) error {
-	sc, legacy, err := readCatalog(st.dir)
+// load restores the catalog and table data from the store into db (see
+// storage's datadir.go for what opening may and may not remove).
+func (db *DB) load() error {
+	st := db.store
+	sc, legacy, err := st.ReadCatalog()
 	if err != nil {
 		return err
 	}
 	if sc == nil {
-		return st.initialize(db)
+		// a new database writes its first catalog at once
+		return db.checkpoint()
 	}
 	cat := db.cat
 	for _, s := range sc.Schemas {
@@ -184,36 +47,10 @@ func (st *store) load(db *DB) error {
 			return err
 		}
 	}
-	keep := map[string]bool{}
 	for _, t := range sc.Tables {
-		cat.LinkEnums(t.Columns)
-		cat.ForceNextOID(t.OID)
-		tbl, err := cat.CreateTable(t.Schema, t.Name, t.Columns, false)
-		if err != nil {
+		if err := db.loadTable(t); err != nil {
 			return err
 		}
-		tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes
-		parts := make([][]arrow.Record, len(t.Parts))
-		schema := tbl.ArrowSchema()
-		for p, refs := range t.Parts {
-			for i := range refs {
-				rec, err := readSegmentFile(db.opts.Mem, st.dir, &refs[i], schema, t.Schema+"."+t.Name)
-				if err != nil {
-					for _, ps := range parts {
-						for _, r := range ps {
-							r.Release()
-						}
-					}
-					return err
-				}
-				parts[p] = append(parts[p], rec)
-				st.segments[rec] = []segmentRef{refs[i]}
-				keep[refs[i].File] = true
-			}
-		}
-		tbl.Lock()
-		tbl.Replace(parts)
-		tbl.Unlock()
 	}
 	for _, v := range sc.Views {
 		cat.ForceNextOID(v.OID)
@@ -222,29 +59,7 @@ func (st *store) load(db *DB) error {
 		}
 	}
 	for _, f := range sc.Functions {
-		path := filepath.Join(st.dir, "modules", f.Module+".wasm")
-		code, err := os.ReadFile(path)
-		if errors.Is(err, os.ErrNotExist) {
-			return dataCorrupted("module file %s of function %s is missing", path, f.Name)
-		}
-		if err != nil {
-			return fmt.Errorf("function %s: module %s: %w", f.Name, f.Module, err)
-		}
-		if err := checkModuleHash(code, f.Module); err != nil {
-			return dataCorrupted("module file %s of function %s is damaged: %v", path, f.Name, err)
-		}
-		mod, err := db.udf.Load(context.Background(), code)
-		if err != nil {
-			return fmt.Errorf("function %s: %w", f.Name, err)
-		}
-		def, err := udf.Define(&udf.Function{Name: f.Name, Module: mod, Export: f.Export, Args: f.Args, AnyArgs: f.AnyArgs,
-			Result: f.Result, AnyResult: f.AnyResult, Strict: f.Strict, Volatile: f.Volatile, MaxMemory: f.MaxMemory,
-			Columns: f.Columns, FromManifest: f.FromManifest})
-		if err != nil {
-			return fmt.Errorf("function %s: %w", f.Name, err)
-		}
-		cat.ForceNextOID(f.OID)
-		if _, err := cat.CreateFunction(f.Schema, def, true); err != nil {
+		if err := db.loadFunction(f); err != nil {
 			return err
 		}
 	}
@@ -263,55 +78,148 @@ func (st *store) load(db *DB) error {
 			return err
 		}
 	}
-	if st.nextSeg, err = st.cleanup(keep, sc.NextSeg); err != nil {
-		return fmt.Errorf("data directory %s: %w", st.dir, err)
-	}
-	st.gen = sc.WALGeneration
-	st.committed = map[uint32]bool{}
-	for _, t := range sc.Tables {
-		st.committed[t.OID] = true
-	}
-	for _, v := range sc.Views {
-		st.committed[v.OID] = true
-	}
-	if err := st.openWAL(db, st.gen); err != nil {
+	db.setCommitted(sc)
+	needsCheckpoint, err := st.Recover(sc, db.opts.Mem, db.replay)
+	if err != nil {
 		return err
 	}
-	if legacy {
-		return st.commit(db) // the catalog gets its checksums
+	if legacy || needsCheckpoint {
+		return db.checkpoint() // the catalog gets its checksums, old log rows their segments
 	}
 	return nil
 }
 
-// commit writes db's current state: new segments, then the catalog.
-func (st *store) commit(db *DB) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	sc := storedCatalog{Version: catalogFormat, NextOID: db.cat.NextOID()}
-	referenced := map[arrow.Record][]segmentRef{}
-	dirs := map[string]bool{}
+// loadTable creates a stored table and reads its segments.
+func (db *DB) loadTable(t storage.Table) error {
+	db.cat.LinkEnums(t.Columns)
+	db.cat.ForceNextOID(t.OID)
+	tbl, err := db.cat.CreateTable(t.Schema, t.Name, t.Columns, false)
+	if err != nil {
+		return err
+	}
+	tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes
+	parts := make([][]arrow.Record, len(t.Parts))
+	schema := tbl.ArrowSchema()
+	for p, refs := range t.Parts {
+		for i := range refs {
+			rec, err := db.store.ReadSegment(db.opts.Mem, &refs[i], schema, t.Schema+"."+t.Name)
+			if err != nil {
+				for _, ps := range parts {
+					exec.ReleaseRecords(ps)
+				}
+				return err
+			}
+			parts[p] = append(parts[p], rec)
+		}
+	}
+	tbl.Lock()
+	tbl.Replace(parts)
+	tbl.Unlock()
+	return nil
+}
+
+// loadFunction compiles a stored function's module and defines it.
+func (db *DB) loadFunction(f storage.Function) error {
+	code, err := db.store.ReadModule(f.Module, f.Name)
+	if err != nil {
+		return err
+	}
+	mod, err := db.udf.Load(context.Background(), code)
+	if err != nil {
+		return fmt.Errorf("function %s: %w", f.Name, err)
+	}
+	def, err := udf.Define(&udf.Function{Name: f.Name, Module: mod, Export: f.Export, Args: f.Args, AnyArgs: f.AnyArgs,
+		Result: f.Result, AnyResult: f.AnyResult, Strict: f.Strict, Volatile: f.Volatile, MaxMemory: f.MaxMemory,
+		Columns: fromStoredColumns(f.Columns), FromManifest: f.FromManifest})
+	if err != nil {
+		return fmt.Errorf("function %s: %w", f.Name, err)
+	}
+	db.cat.ForceNextOID(f.OID)
+	_, err = db.cat.CreateFunction(f.Schema, def, true)
+	return err
+}
+
+func fromStoredColumns(cols []storage.ResultColumn) []udf.Column {
+	var out []udf.Column
+	for _, c := range cols {
+		out = append(out, udf.Column{Name: c.Name, T: c.T})
+	}
+	return out
+}
+
+func toStoredColumns(cols []udf.Column) []storage.ResultColumn {
+	var out []storage.ResultColumn
+	for _, c := range cols {
+		out = append(out, storage.ResultColumn{Name: c.Name, T: c.T})
+	}
+	return out
+}
+
+// replay appends the rows of a write-ahead log entry to their table.
+func (db *DB) replay(oid uint32, recs []arrow.Record) error {
+	t := db.cat.TableByOID(oid)
+	if t == nil {
+		return fmt.Errorf("table with oid %d does not exist", oid)
+	}
+	schema := t.ArrowSchema()
+	relabeled := make([]arrow.Record, 0, len(recs))
+	defer func() { exec.ReleaseRecords(relabeled) }()
+	for _, rec := range recs {
+		if int(rec.NumCols()) != schema.NumFields() {
+			return fmt.Errorf("table %s: entry has %d columns, table has %d", t.Name, rec.NumCols(), schema.NumFields())
+		}
+		relabeled = append(relabeled, arrayNewRecord(schema, rec.Columns(), rec.NumRows()))
+	}
+	t.Lock()
+	defer t.Unlock()
+	cur := t.Current()
+	if cur == nil {
+		return fmt.Errorf("table %s has no data", t.Name)
+	}
+	parts, err := catalog.AppendParts(db.opts.Mem, cur, relabeled, db.opts.BatchSize)
+	if err != nil {
+		return err
+	}
+	t.Replace(parts)
+	return nil
+}
+
+// setCommitted records the tables and views the stored catalog names.
+func (db *DB) setCommitted(sc *storage.Catalog) {
+	db.committed = map[uint32]bool{}
+	for _, t := range sc.Tables {
+		db.committed[t.OID] = true
+	}
+	for _, v := range sc.Views {
+		db.committed[v.OID] = true
+	}
+}
+
+// checkpoint writes db's current state to the store: the segments not on
+// disk yet, then the catalog.
+func (db *DB) checkpoint() error {
+	db.checkpointMu.Lock()
+	defer db.checkpointMu.Unlock()
+	cp := db.store.BeginCheckpoint()
+	defer cp.Done()
+	sc := storage.Catalog{NextOID: db.cat.NextOID()}
 	images := db.snapshotTables()
 	defer images.release()
 	for _, s := range images.schemas {
-		sc.Schemas = append(sc.Schemas, storedSchema{Name: s.Name, OID: s.OID})
+		sc.Schemas = append(sc.Schemas, storage.Schema{Name: s.Name, OID: s.OID})
 	}
 	for _, v := range images.views {
-		sc.Views = append(sc.Views, storedView{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
+		sc.Views = append(sc.Views, storage.View{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
 	}
 	for _, img := range images.tables {
 		t, snap, def := img.table, img.data, img.def
-		stt := storedTable{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: make([][]segmentRef, len(snap.Parts))}
+		stt := storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: make([][]storage.SegmentRef, len(snap.Parts))}
 		for p, recs := range snap.Parts {
 			for _, rec := range recs {
-				refs, ok := st.segments[rec]
-				if !ok {
-					var err error
-					if refs, err = st.writeSegments(t, rec); err != nil {
-						return err
-					}
-					dirs[fmt.Sprint(t.OID)] = true
+				refs, err := cp.Segments(t.OID, rec)
+				if err != nil {
+					return err
 				}
-				referenced[rec] = refs
 				stt.Parts[p] = append(stt.Parts[p], refs...)
 			}
 		}
@@ -319,12 +227,12 @@ func (st *store) commit(db *DB) error {
 	}
 	for _, f := range db.cat.Functions() {
 		u := f.UDF
-		if err := st.writeModule(u.Module); err != nil {
+		if err := cp.WriteModule(u.Module.Hash, u.Module.Original); err != nil {
 			return err
 		}
-		sc.Functions = append(sc.Functions, storedFunction{Schema: f.Schema, OID: f.OID, Name: u.Name, Module: u.Module.Hash, Export: u.Export,
+		sc.Functions = append(sc.Functions, storage.Function{Schema: f.Schema, OID: f.OID, Name: u.Name, Module: u.Module.Hash, Export: u.Export,
 			Args: u.Args, AnyArgs: u.AnyArgs, Result: u.Result, AnyResult: u.AnyResult, Strict: u.Strict, Volatile: u.Volatile,
-			MaxMemory: u.MaxMemory, Columns: u.Columns, FromManifest: u.FromManifest})
+			MaxMemory: u.MaxMemory, Columns: toStoredColumns(u.Columns), FromManifest: u.FromManifest})
 	}
 	sc.Roles = db.cat.StoredRoles()
 	sc.Members = db.cat.Memberships()
@@ -332,52 +240,10 @@ func (st *store) commit(db *DB) error {
 	sc.Extensions = db.cat.Extensions()
 	sc.DefaultPrivileges = db.cat.DefaultPrivilegesList()
 	sc.Types, sc.Sequences = images.types, images.sequences
-	sortCatalog(&sc)
-	sc.NextSeg = st.nextSeg
-	gen := st.gen + 1
-	sc.WALGeneration = gen
-	for d := range dirs {
-		if err := syncDir(filepath.Join(st.dir, "data", d)); err != nil {
-			return err
-		}
-	}
-	if st.newTableDirs {
-		// a new table directory's own entry must be durable too
-		if err := syncDir(filepath.Join(st.dir, "data")); err != nil {
-			return err
-		}
-		st.newTableDirs = false
-	}
-	raw, err := encodeCatalog(&sc)
-	if err != nil {
+	if err := cp.Commit(&sc); err != nil {
 		return err
 	}
-	if err := st.writeAtomic(filepath.Join(st.dir, "catalog.json"), raw); err != nil {
-		return err
-	}
-	st.gen = gen
-	st.committed = map[uint32]bool{}
-	for _, t := range sc.Tables {
-		st.committed[t.OID] = true
-	}
-	for _, v := range sc.Views {
-		st.committed[v.OID] = true
-	}
-	// the log's rows are in the segments now; a failure here leaves the
-	// old log, which open ignores, and appends fall back to full commits
-	st.resetWAL(gen)
-	// segments no longer named are garbage now that the catalog moved on
-	for rec, refs := range st.segments {
-		if _, ok := referenced[rec]; !ok {
-			for _, ref := range refs {
-				os.Remove(filepath.Join(st.dir, "data", filepath.FromSlash(ref.File)))
-			}
-			delete(st.segments, rec)
-		}
-	}
-	for rec, refs := range referenced {
-		st.segments[rec] = refs
-	}
+	db.setCommitted(&sc)
 	return nil
 }
 
@@ -455,82 +321,25 @@ func (db *DB) installTogether(install func()) {
 	install()
 }
 
-func sortCatalog(sc *storedCatalog) {
-	sort.Slice(sc.Schemas, func(i, j int) bool { return sc.Schemas[i].OID < sc.Schemas[j].OID })
-	sort.Slice(sc.Tables, func(i, j int) bool { return sc.Tables[i].OID < sc.Tables[j].OID })
-	sort.Slice(sc.Views, func(i, j int) bool { return sc.Views[i].OID < sc.Views[j].OID })
-	sort.Slice(sc.Functions, func(i, j int) bool { return sc.Functions[i].OID < sc.Functions[j].OID })
-	sort.Slice(sc.Roles, func(i, j int) bool { return sc.Roles[i].Name < sc.Roles[j].Name })
-}
-
-func (st *store) writeModule(m *udf.Module) error {
-	path := filepath.Join(st.dir, "modules", m.Hash+".wasm")
-	if _, err := os.Stat(path); err == nil {
-		return nil
-	}
-	return st.writeAtomic(path, m.Original)
-}
-
-// writeAtomic replaces path with data: temp file, fsync, rename, fsync dir.
-func (st *store) writeAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = st.quota.writer(f).Write(data)
-	if err = finishTemp(f, tmp, path, err); err != nil {
-		return sqlerr.New(sqlerr.DiskFull, "could not write %s: %v", filepath.Base(path), err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// finishTemp ends writing the temporary file f (tmp) that is to replace
-// path: unless writing it failed (err), it is fsynced, closed and renamed
-// into place; on any failure it is removed and the error returned.
-func finishTemp(f *os.File, tmp, path string, err error) error {
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // dropUncommitted removes tables and views whose creation never reached
 // the disk (their statement failed to commit), so that memory matches what
 // a restart would find; those of open transaction blocks (inBlock) stay:
 // they reach the disk when their block commits.
-func (st *store) dropUncommitted(cat *catalog.Catalog, inBlock func(oid uint32) bool) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+func (db *DB) dropUncommitted(inBlock func(oid uint32) bool) {
+	db.checkpointMu.Lock()
+	defer db.checkpointMu.Unlock()
+	cat := db.cat
 	for _, s := range cat.Schemas() {
 		if s.Temp {
 			continue
 		}
 		for _, t := range s.Tables {
-			if !st.committed[t.OID] && !inBlock(t.OID) {
+			if !db.committed[t.OID] && !inBlock(t.OID) {
 				cat.DropTable(s.Name, t.Name)
 			}
 		}
 		for _, v := range s.Views {
-			if !st.committed[v.OID] && !inBlock(v.OID) {
+			if !db.committed[v.OID] && !inBlock(v.OID) {
 				cat.DropView(s.Name, v.Name)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/weftdb/weft/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ func openWALTest(t *testing.T, dir string) (*DB, *memory.CheckedAllocator) {
 func crash(t *testing.T, db *DB, mem *memory.CheckedAllocator) {
 	t.Helper()
 	db.cat.Close()
-	db.store.close()
+	db.store.Close()
 	db.udf.Close()
 	mem.AssertSize(t, 0)
 }
@@ -243,10 +244,10 @@ func TestDiskFull(t *testing.T) {
 	mustSQL(t, s, "INSERT INTO t SELECT g, 'x' || g FROM generate_series(1, 100) g")
 	const want = "100|5050"
 	for _, budget := range []int64{0, 64, 400} {
-		db.store.quota.limit(budget)
+		db.store.LimitDisk(budget)
 		for _, sql := range []string{
 			"INSERT INTO t VALUES (1000, 'one more')",
-			fmt.Sprintf("INSERT INTO t SELECT g, repeat('y', 100) FROM generate_series(1, %d) g", walMaxRows+1),
+			fmt.Sprintf("INSERT INTO t SELECT g, repeat('y', 100) FROM generate_series(1, %d) g", storage.MaxLoggedRows+1),
 			"UPDATE t SET a = a + 1",
 			"DELETE FROM t WHERE a < 50",
 			"CREATE TABLE u AS SELECT * FROM t",
@@ -261,7 +262,7 @@ func TestDiskFull(t *testing.T) {
 			}
 		}
 	}
-	db.store.quota.armed.Store(false)
+	db.store.UnlimitDisk()
 	mustSQL(t, s, "INSERT INTO t VALUES (1000, 'one more')")
 	mustSQL(t, s, "UPDATE t SET a = a + 1 WHERE a = 1000")
 	s.Close()

@@ -20,6 +20,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/storage"
 	"github.com/weftdb/weft/udf"
 )
 
@@ -65,7 +66,13 @@ type DB struct {
 	cat    *catalog.Catalog
 	udf    *udf.Engine
 	opts   Options
-	store  *store // nil: in memory only
+	store  *storage.Store // nil: in memory only
+	// checkpointMu orders checkpoints, and what they decide (committed)
+	// against dropUncommitted
+	checkpointMu sync.Mutex
+	// committed holds the OIDs of the tables and views the catalog on
+	// disk names (to drop ones whose creation could not be stored)
+	committed map[uint32]bool
 	// installMu makes installs into several tables atomic for checkpoints:
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.
@@ -100,13 +107,13 @@ func Open(opts Options) (*DB, error) {
 	}
 	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks(), notify: newNotifyHub()}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
-		st, err := openStore(opts.DataDir, opts.SegmentBytes)
+		st, err := storage.Open(opts.DataDir, storage.Options{SegmentBytes: opts.SegmentBytes})
 		if err != nil {
 			engine.Close()
 			return nil, err
 		}
 		db.store = st
-		if err := st.load(db); err != nil {
+		if err := db.load(); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -135,20 +142,20 @@ func (db *DB) persist() error {
 	if db.store == nil {
 		return nil
 	}
-	return db.store.commit(db)
+	return db.checkpoint()
 }
 
 // Close releases all table data.
 func (db *DB) Close() error {
 	if db.store != nil {
 		// fold the log into segments so the next open need not replay it
-		if db.store.walHolds() {
-			db.store.commit(db)
+		if db.store.LogHoldsRows() {
+			db.checkpoint()
 		}
 	}
 	db.cat.Close()
 	if db.store != nil {
-		db.store.close()
+		db.store.Close()
 	}
 	return db.udf.Close()
 }

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/storage"
 	"io"
 	"log"
 	"net"
@@ -143,7 +144,7 @@ func runCheck(args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(errOut, "weft check: unexpected argument %q (use --data DIR)\n", fs.Arg(0))
 		return 2
 	}
-	problems, err := engine.CheckDataDir(*dataDir, out)
+	problems, err := storage.CheckDataDir(*dataDir, out)
 	if err != nil {
 		fmt.Fprintln(errOut, sqlerr.Format(err))
 		return 2

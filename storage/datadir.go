@@ -1,4 +1,4 @@
-package engine
+package storage
 
 import (
 	"errors"
@@ -50,7 +50,7 @@ type segmentFile struct {
 // segmentFiles lists the files under data/ named as the store names
 // segments (and their temporary files), and reports whether data/ holds
 // any other file.
-func (st *store) segmentFiles() ([]segmentFile, bool, error) {
+func (st *Store) segmentFiles() ([]segmentFile, bool, error) {
 	data := filepath.Join(st.dir, "data")
 	dirs, err := os.ReadDir(data)
 	if errors.Is(err, os.ErrNotExist) {
@@ -86,7 +86,7 @@ func (st *store) segmentFiles() ([]segmentFile, bool, error) {
 
 // storedData names something in the directory only a database that had a
 // catalog could have written ("" when there is none).
-func (st *store) storedData() (string, error) {
+func (st *Store) storedData() (string, error) {
 	segs, other, err := st.segmentFiles()
 	if err != nil {
 		return "", err
@@ -124,19 +124,19 @@ func (st *store) storedData() (string, error) {
 // isEmptyFirstLog reports a log a new database starts with: a header of
 // generation 0 and no entries.
 func isEmptyFirstLog(raw []byte) bool {
-	lg, err := parseWALHeader(raw)
-	return err == nil && lg.gen == 0 && int64(len(raw)) == lg.end
+	lg, err := ParseLogHeader(raw)
+	return err == nil && lg.Gen == 0 && int64(len(raw)) == lg.End
 }
 
 // initialize makes dir a new, empty database, unless it holds data a lost
 // catalog would have named.
-func (st *store) initialize(db *DB) error {
+func (st *Store) initialize() error {
 	found, err := st.storedData()
 	if err != nil {
 		return fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
 	if found != "" {
-		return dataCorrupted("data directory %s has no catalog.json, but holds %s: the catalog is lost, and opening it as a new database would lose the data", st.dir, found).
+		return DataCorrupted("data directory %s has no catalog.json, but holds %s: the catalog is lost, and opening it as a new database would lose the data", st.dir, found).
 			WithHint("Nothing was changed. Restore catalog.json from a backup, or move the directory away to start an empty database.")
 	}
 	if err := st.removeTemporaries(); err != nil {
@@ -147,13 +147,12 @@ func (st *store) initialize(db *DB) error {
 	if err := st.resetWAL(0); err != nil {
 		return err
 	}
-	st.committed = map[uint32]bool{}
-	return st.commit(db)
+	return nil
 }
 
 // removeTemporaries removes the temporary files an interrupted write of
 // the store leaves (and only those).
-func (st *store) removeTemporaries() error {
+func (st *Store) removeTemporaries() error {
 	for _, name := range []string{"catalog.json.tmp", "wal.log.tmp"} {
 		if err := removeIfExists(filepath.Join(st.dir, name)); err != nil {
 			return err
@@ -189,7 +188,7 @@ func (st *store) removeTemporaries() error {
 // were written before it (numbered at most nextSeg). It returns the
 // highest segment number on disk, so that new segments never take the
 // name of a file left in place.
-func (st *store) cleanup(keep map[string]bool, nextSeg uint64) (uint64, error) {
+func (st *Store) cleanup(keep map[string]bool, nextSeg uint64) (uint64, error) {
 	if err := st.removeTemporaries(); err != nil {
 		return 0, err
 	}

@@ -1,4 +1,4 @@
-package engine
+package storage
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/weftdb/weft/catalog"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
@@ -49,7 +49,7 @@ const (
 	walMagicV1         = "WEFTWAL1"
 	walHeaderSizeV1    = 16
 	walEntryHeaderV1   = 8
-	walMaxRows         = 16384    // larger appends go straight to segments
+	MaxLoggedRows      = 16384    // larger appends go straight to segments
 	walCheckpointBytes = 64 << 20 // a longer log is folded into segments
 )
 
@@ -61,83 +61,93 @@ type wal struct {
 	size int64
 }
 
-func (st *store) walPath() string { return filepath.Join(st.dir, "wal.log") }
+func (st *Store) walPath() string { return filepath.Join(st.dir, "wal.log") }
 
-// openWAL replays the log of generation gen into db (appending each entry's
-// rows to its table) and opens it for appending; an older log (its rows
-// are in segments) is replaced by an empty one.
-func (st *store) openWAL(db *DB, gen uint64) error {
+// openWAL replays the log of generation gen (giving each entry's rows to
+// replay) and opens it for appending; an older log (its rows are in
+// segments) is replaced by an empty one. It reports a log of the earlier
+// format that held rows: those must be checkpointed at once.
+func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay func(oid uint32, recs []arrow.Record) error) (bool, error) {
 	path := st.walPath()
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return dataCorrupted("write-ahead log %s is missing: catalog.json continues in its generation %d, so appends acknowledged since the last checkpoint may be lost", path, gen).
+		return false, DataCorrupted("write-ahead log %s is missing: catalog.json continues in its generation %d, so appends acknowledged since the last checkpoint may be lost", path, gen).
 			WithHint("Nothing was changed. Restore wal.log from a backup of the same moment as catalog.json.")
 	}
 	if err != nil {
-		return sqlerr.New(sqlerr.IOError, "could not read %s: %v", path, err)
+		return false, sqlerr.New(sqlerr.IOError, "could not read %s: %v", path, err)
 	}
-	lg, err := parseWALHeader(raw)
+	lg, err := ParseLogHeader(raw)
 	if err != nil {
-		return dataCorrupted("write-ahead log %s is damaged: %v", path, err)
+		return false, DataCorrupted("write-ahead log %s is damaged: %v", path, err)
 	}
 	switch {
-	case lg.gen < gen:
-		return st.resetWAL(gen)
-	case lg.gen > gen:
-		return dataCorrupted("write-ahead log %s is of generation %d, later than the %d catalog.json names: the catalog is older than the log", path, lg.gen, gen)
+	case lg.Gen < gen:
+		return false, st.resetWAL(gen)
+	case lg.Gen > gen:
+		return false, DataCorrupted("write-ahead log %s is of generation %d, later than the %d catalog.json names: the catalog is older than the log", path, lg.Gen, gen)
 	}
-	if err := lg.scan(raw); err != nil {
-		return dataCorrupted("write-ahead log %s is damaged: %v", path, err)
+	if err := lg.Scan(raw); err != nil {
+		return false, DataCorrupted("write-ahead log %s is damaged: %v", path, err)
 	}
-	for _, e := range lg.entries {
-		if err := replayWALEntry(db, e.payload); err != nil {
-			return dataCorrupted("write-ahead log %s, entry at byte %d: %v", path, e.off, err)
+	for _, e := range lg.Entries {
+		if err := replayEntry(e.Payload, mem, replay); err != nil {
+			return false, DataCorrupted("write-ahead log %s, entry at byte %d: %v", path, e.Off, err)
 		}
 	}
 	if lg.v1 {
 		// the old format cannot take new entries: store the rows (the
 		// commit starts a new log) or start an empty log
-		if len(lg.entries) > 0 {
-			return st.commit(db)
+		if len(lg.Entries) > 0 {
+			return true, nil
 		}
-		return st.resetWAL(gen)
+		return false, st.resetWAL(gen)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0o644)
 	if err != nil {
-		return err
+		return false, err
 	}
 	// cut off a torn tail so later entries follow the last good one
-	if lg.end < int64(len(raw)) {
-		if err := f.Truncate(lg.end); err != nil {
+	if lg.End < int64(len(raw)) {
+		if err := f.Truncate(lg.End); err != nil {
 			f.Close()
-			return err
+			return false, err
 		}
 		if err := f.Sync(); err != nil {
 			f.Close()
-			return err
+			return false, err
 		}
 	}
-	if _, err := f.Seek(lg.end, io.SeekStart); err != nil {
+	if _, err := f.Seek(lg.End, io.SeekStart); err != nil {
 		f.Close()
-		return err
+		return false, err
 	}
-	st.wal = &wal{f: f, gen: gen, size: lg.end}
-	return nil
+	st.wal = &wal{f: f, gen: gen, size: lg.End}
+	return false, nil
 }
 
-// walLog is what a log file holds.
-type walLog struct {
-	gen     uint64
+// Log is what a log file holds (ParseLogHeader, then Scan).
+type Log struct {
+	Gen     uint64
 	v1      bool // the earlier format
-	entries []walEntry
-	end     int64 // where the last whole entry ends
-	torn    int64 // bytes of a torn final entry after end
+	Entries []LogEntry
+	End     int64 // where the last whole entry ends
+	Torn    int64 // bytes of a torn final entry after End
 }
 
-type walEntry struct {
-	off     int64
-	payload []byte
+// LogEntry is one whole entry: where it starts in the file, and its
+// payload (table OID, then an Arrow IPC stream of the appended batches).
+type LogEntry struct {
+	Off     int64
+	Payload []byte
 }
+
+// LogEntryHeader is the size of an entry's header (length twice, CRC).
+const LogEntryHeader = walEntryHeader
+
+// Checksum is the CRC-32C the store puts on catalogs, segments and log
+// entries.
+func Checksum(b []byte) uint32 { return crc32.Checksum(b, walCRC) }
 
 func walHeader(gen uint64) []byte {
 	h := make([]byte, walHeaderSize)
@@ -148,7 +158,7 @@ func walHeader(gen uint64) []byte {
 }
 
 // parseWALHeader reads the header at the start of raw.
-func parseWALHeader(raw []byte) (*walLog, error) {
+func ParseLogHeader(raw []byte) (*Log, error) {
 	switch {
 	case len(raw) >= 8 && string(raw[:8]) == walMagic:
 		if len(raw) < walHeaderSize {
@@ -157,24 +167,24 @@ func parseWALHeader(raw []byte) (*walLog, error) {
 		if got, want := crc32.Checksum(raw[:16], walCRC), binary.LittleEndian.Uint32(raw[16:20]); got != want {
 			return nil, fmt.Errorf("header checksum %08x, the file says %08x", got, want)
 		}
-		return &walLog{gen: binary.LittleEndian.Uint64(raw[8:16]), end: walHeaderSize}, nil
+		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), End: walHeaderSize}, nil
 	case len(raw) >= 8 && string(raw[:8]) == walMagicV1:
 		if len(raw) < walHeaderSizeV1 {
 			return nil, fmt.Errorf("%d bytes, shorter than its header", len(raw))
 		}
-		return &walLog{gen: binary.LittleEndian.Uint64(raw[8:16]), v1: true, end: walHeaderSizeV1}, nil
+		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), v1: true, End: walHeaderSizeV1}, nil
 	}
 	return nil, errors.New("its header is not a write-ahead log's")
 }
 
 // scan reads the entries after the header: whole ones with good
 // checksums, then at most a torn final entry.
-func (lg *walLog) scan(raw []byte) error {
+func (lg *Log) Scan(raw []byte) error {
 	head := int64(walEntryHeader)
 	if lg.v1 {
 		head = walEntryHeaderV1
 	}
-	off := lg.end
+	off := lg.End
 	for off < int64(len(raw)) {
 		rest := raw[off:]
 		if int64(len(rest)) < head {
@@ -194,23 +204,20 @@ func (lg *walLog) scan(raw []byte) error {
 		if got, want := crc32.Checksum(payload, walCRC), binary.LittleEndian.Uint32(rest[head-4:head]); got != want {
 			return fmt.Errorf("entry at byte %d: checksum %08x, the entry says %08x", off, got, want)
 		}
-		lg.entries = append(lg.entries, walEntry{off: off, payload: payload})
+		lg.Entries = append(lg.Entries, LogEntry{Off: off, Payload: payload})
 		off += head + int64(n)
 	}
-	lg.end, lg.torn = off, int64(len(raw))-off
+	lg.End, lg.Torn = off, int64(len(raw))-off
 	return nil
 }
 
-func replayWALEntry(db *DB, payload []byte) error {
+// replayEntry decodes a log entry's batches and gives them to replay.
+func replayEntry(payload []byte, mem memory.Allocator, replay func(oid uint32, recs []arrow.Record) error) error {
 	oid := binary.LittleEndian.Uint32(payload[:4])
-	t := db.cat.TableByOID(oid)
-	if t == nil {
-		return fmt.Errorf("table with oid %d does not exist", oid)
-	}
 	// an entry holds whole appends, a single large value included: its
 	// own length is the limit on what a batch in it can take
 	limit := int64(len(payload))
-	r, err := ipc.NewReader(bytes.NewReader(payload[4:]), ipc.WithAllocator(db.opts.Mem), ipc.WithBodySizeLimit(limit), ipc.WithMetadataSizeLimit(limit))
+	r, err := ipc.NewReader(bytes.NewReader(payload[4:]), ipc.WithAllocator(mem), ipc.WithBodySizeLimit(limit), ipc.WithMetadataSizeLimit(limit))
 	if err != nil {
 		return err
 	}
@@ -221,34 +228,20 @@ func replayWALEntry(db *DB, payload []byte) error {
 			rec.Release()
 		}
 	}()
-	schema := t.ArrowSchema()
 	for r.Next() {
 		rec := r.Record()
-		if int(rec.NumCols()) != schema.NumFields() {
-			return fmt.Errorf("table %s: entry has %d columns, table has %d", t.Name, rec.NumCols(), schema.NumFields())
-		}
-		recs = append(recs, arrayNewRecord(schema, rec.Columns(), rec.NumRows()))
+		rec.Retain()
+		recs = append(recs, rec)
 	}
 	if err := r.Err(); err != nil {
 		return err
 	}
-	t.Lock()
-	defer t.Unlock()
-	cur := t.Current()
-	if cur == nil {
-		return fmt.Errorf("table %s has no data", t.Name)
-	}
-	parts, err := catalog.AppendParts(db.opts.Mem, cur, recs, db.opts.BatchSize)
-	if err != nil {
-		return err
-	}
-	t.Replace(parts)
-	return nil
+	return replay(oid, recs)
 }
 
 // resetWAL starts an empty log of generation gen (atomically replacing the
 // old one).
-func (st *store) resetWAL(gen uint64) error {
+func (st *Store) resetWAL(gen uint64) error {
 	if st.wal != nil {
 		st.wal.f.Close()
 		st.wal = nil
@@ -268,14 +261,14 @@ func (st *store) resetWAL(gen uint64) error {
 	return nil
 }
 
-// logAppend makes an append of recs to t durable through the log and then
+// LogAppend makes an append of recs to the table with OID oid durable through the log and then
 // runs install (which puts the rows in the table) while no checkpoint can
 // run, so a checkpoint sees the rows either in the table or in the log it
 // supersedes, never both or neither. It reports false, having done nothing,
 // when the append is too large for the log (or the log is unusable): the
 // caller installs the rows and commits in full.
-func (st *store) logAppend(t *catalog.Table, recs []arrow.Record, rows int64, install func()) (bool, error) {
-	if rows > walMaxRows {
+func (st *Store) LogAppend(oid uint32, recs []arrow.Record, rows int64, install func()) (bool, error) {
+	if rows > MaxLoggedRows {
 		return false, nil
 	}
 	st.mu.Lock()
@@ -300,7 +293,7 @@ func (st *store) logAppend(t *catalog.Table, recs []arrow.Record, rows int64, in
 	if n > math.MaxUint32 {
 		return false, nil // too large for an entry's length: a full commit stores it
 	}
-	binary.LittleEndian.PutUint32(entry[walEntryHeader:], t.OID)
+	binary.LittleEndian.PutUint32(entry[walEntryHeader:], oid)
 	binary.LittleEndian.PutUint32(entry[0:4], uint32(n))
 	binary.LittleEndian.PutUint32(entry[4:8], ^uint32(n))
 	binary.LittleEndian.PutUint32(entry[8:12], crc32.Checksum(entry[walEntryHeader:], walCRC))
@@ -320,7 +313,7 @@ func (st *store) logAppend(t *catalog.Table, recs []arrow.Record, rows int64, in
 
 // walFailed cuts a failed append back off the log (a partial entry would
 // hide every later one) and reports the error.
-func (st *store) walFailed(err error) error {
+func (st *Store) walFailed(err error) error {
 	if terr := st.wal.f.Truncate(st.wal.size); terr == nil {
 		st.wal.f.Seek(st.wal.size, io.SeekStart)
 	} else {
@@ -331,8 +324,9 @@ func (st *store) walFailed(err error) error {
 	return sqlerr.New(sqlerr.DiskFull, "could not write to the write-ahead log: %v", err)
 }
 
-// walHolds reports whether the log holds appends not yet in segments.
-func (st *store) walHolds() bool {
+// LogHoldsRows reports whether the log holds appends not yet in segments
+// (closing a database checkpoints them).
+func (st *Store) LogHoldsRows() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.wal != nil && st.wal.size > walHeaderSize

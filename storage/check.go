@@ -1,10 +1,8 @@
-package engine
+package storage
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +33,7 @@ func CheckDataDir(dir string, out io.Writer) (int, error) {
 		return 0, err
 	}
 	defer unlock()
-	c := &checker{dir: dir, out: out, st: &store{dir: dir}}
+	c := &checker{dir: dir, out: out, st: &Store{dir: dir}}
 	c.run()
 	fmt.Fprintf(out, "%d files checked, %d problems\n", c.files, c.problems)
 	return c.problems, nil
@@ -61,7 +59,7 @@ func shareLock(dir string) (func(), error) {
 type checker struct {
 	dir             string
 	out             io.Writer
-	st              *store
+	st              *Store
 	files, problems int
 }
 
@@ -98,7 +96,7 @@ func (c *checker) run() {
 
 // checkCatalog reads catalog.json; ok is false when there is nothing
 // more to check against.
-func (c *checker) checkCatalog() (*storedCatalog, bool) {
+func (c *checker) checkCatalog() (*Catalog, bool) {
 	raw, err := os.ReadFile(filepath.Join(c.dir, "catalog.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		found, ferr := c.st.storedData()
@@ -116,7 +114,7 @@ func (c *checker) checkCatalog() (*storedCatalog, bool) {
 		c.damaged("catalog.json", err)
 		return nil, false
 	}
-	sc, legacy, err := decodeCatalog(raw)
+	sc, legacy, err := DecodeCatalog(raw)
 	if err != nil {
 		c.damaged("catalog.json", err)
 		return nil, false
@@ -136,7 +134,7 @@ func (c *checker) checkCatalog() (*storedCatalog, bool) {
 }
 
 // checkSegments reads every segment the catalog names.
-func (c *checker) checkSegments(sc *storedCatalog) (map[string]bool, map[uint32]*catalog.Table) {
+func (c *checker) checkSegments(sc *Catalog) (map[string]bool, map[uint32]*catalog.Table) {
 	keep := map[string]bool{}
 	tables := map[uint32]*catalog.Table{}
 	mem := memory.NewGoAllocator()
@@ -149,7 +147,7 @@ func (c *checker) checkSegments(sc *storedCatalog) (map[string]bool, map[uint32]
 				ref := &p[i]
 				keep[ref.File] = true
 				file := "data/" + ref.File
-				rec, err := readSegmentFile(mem, c.dir, ref, schema, tbl.QualifiedName())
+				rec, err := ReadSegmentFile(mem, c.dir, ref, schema, tbl.QualifiedName())
 				if err != nil {
 					c.damaged(file, err)
 					continue
@@ -189,7 +187,7 @@ func (c *checker) checkStray(keep map[string]bool, nextSeg uint64) {
 
 // checkModules compares each function's module file with its name (the
 // hash of its content).
-func (c *checker) checkModules(sc *storedCatalog) {
+func (c *checker) checkModules(sc *Catalog) {
 	seen := map[string]bool{}
 	for _, f := range sc.Functions {
 		if seen[f.Module] {
@@ -210,16 +208,8 @@ func (c *checker) checkModules(sc *storedCatalog) {
 	}
 }
 
-func checkModuleHash(code []byte, hash string) error {
-	sum := sha256.Sum256(code)
-	if got := hex.EncodeToString(sum[:]); got != hash {
-		return fmt.Errorf("content hash %s…, the name says %s…", got[:12], hash[:min(12, len(hash))])
-	}
-	return nil
-}
-
 // checkWAL reads the log and each entry's rows.
-func (c *checker) checkWAL(sc *storedCatalog, tables map[uint32]*catalog.Table) {
+func (c *checker) checkWAL(sc *Catalog, tables map[uint32]*catalog.Table) {
 	raw, err := os.ReadFile(filepath.Join(c.dir, "wal.log"))
 	if errors.Is(err, os.ErrNotExist) {
 		c.damaged("wal.log", fmt.Errorf("missing: the catalog continues in log generation %d, so acknowledged appends may be lost", sc.WALGeneration))
@@ -229,37 +219,37 @@ func (c *checker) checkWAL(sc *storedCatalog, tables map[uint32]*catalog.Table) 
 		c.damaged("wal.log", err)
 		return
 	}
-	lg, err := parseWALHeader(raw)
+	lg, err := ParseLogHeader(raw)
 	if err != nil {
 		c.damaged("wal.log", err)
 		return
 	}
 	switch {
-	case lg.gen < sc.WALGeneration:
-		c.ok("wal.log", "generation %d, older than the catalog's %d: its rows are in segments (open replaces it)", lg.gen, sc.WALGeneration)
+	case lg.Gen < sc.WALGeneration:
+		c.ok("wal.log", "generation %d, older than the catalog's %d: its rows are in segments (open replaces it)", lg.Gen, sc.WALGeneration)
 		return
-	case lg.gen > sc.WALGeneration:
-		c.damaged("wal.log", fmt.Errorf("generation %d, later than the %d catalog.json names", lg.gen, sc.WALGeneration))
+	case lg.Gen > sc.WALGeneration:
+		c.damaged("wal.log", fmt.Errorf("generation %d, later than the %d catalog.json names", lg.Gen, sc.WALGeneration))
 		return
 	}
-	if err := lg.scan(raw); err != nil {
+	if err := lg.Scan(raw); err != nil {
 		c.damaged("wal.log", err)
 		return
 	}
 	rows := int64(0)
-	for _, e := range lg.entries {
-		n, err := checkWALEntry(e.payload, tables)
+	for _, e := range lg.Entries {
+		n, err := checkWALEntry(e.Payload, tables)
 		if err != nil {
-			c.damaged("wal.log", fmt.Errorf("entry at byte %d: %v", e.off, err))
+			c.damaged("wal.log", fmt.Errorf("entry at byte %d: %v", e.Off, err))
 			return
 		}
 		rows += n
 	}
 	tail := ""
-	if lg.torn > 0 {
-		tail = fmt.Sprintf("; a torn final entry of %d bytes, never acknowledged (open cuts it)", lg.torn)
+	if lg.Torn > 0 {
+		tail = fmt.Sprintf("; a torn final entry of %d bytes, never acknowledged (open cuts it)", lg.Torn)
 	}
-	c.ok("wal.log", "generation %d, %d entries with %d rows, checksums match%s", lg.gen, len(lg.entries), rows, tail)
+	c.ok("wal.log", "generation %d, %d entries with %d rows, checksums match%s", lg.Gen, len(lg.Entries), rows, tail)
 }
 
 // checkWALEntry decodes an entry's rows against its table's columns.

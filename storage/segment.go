@@ -1,4 +1,4 @@
-package engine
+package storage
 
 import (
 	"encoding/json"
@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
@@ -30,9 +29,9 @@ import (
 // defaultSegmentBytes is the target size of a segment file.
 const defaultSegmentBytes = 32 << 20
 
-// segmentRef names a segment file in the catalog with what a reader checks
+// SegmentRef names a segment file in the catalog with what a reader checks
 // it against.
-type segmentRef struct {
+type SegmentRef struct {
 	File string `json:"file"` // under data/
 	Size int64  `json:"size"`
 	CRC  uint32 `json:"crc32c"`
@@ -44,12 +43,12 @@ type segmentRef struct {
 
 // UnmarshalJSON takes a segment as written now (an object) or by the
 // versions before checksums (a bare file name).
-func (r *segmentRef) UnmarshalJSON(b []byte) error {
+func (r *SegmentRef) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		r.legacy = true
 		return json.Unmarshal(b, &r.File)
 	}
-	type plain segmentRef
+	type plain SegmentRef
 	return json.Unmarshal(b, (*plain)(r))
 }
 
@@ -104,16 +103,17 @@ func valueBytes(arr arrow.Array, i int) int64 {
 	return 16
 }
 
-// writeSegments stores rec as one or more segment files of t.
-func (st *store) writeSegments(t *catalog.Table, rec arrow.Record) ([]segmentRef, error) {
+// writeSegments stores rec as one or more segment files of the table
+// with OID oid.
+func (st *Store) writeSegments(oid uint32, rec arrow.Record) ([]SegmentRef, error) {
 	ranges := segmentRanges(rec, st.segmentBytes)
-	var refs []segmentRef
+	var refs []SegmentRef
 	for _, r := range ranges {
 		part := rec
 		if len(ranges) > 1 {
 			part = rec.NewSlice(r[0], r[1])
 		}
-		ref, err := st.writeSegment(t, part)
+		ref, err := st.writeSegment(oid, part)
 		if part != rec {
 			part.Release()
 		}
@@ -128,22 +128,22 @@ func (st *store) writeSegments(t *catalog.Table, rec arrow.Record) ([]segmentRef
 	return refs, nil
 }
 
-// writeSegment writes rec as a new segment file of t (fsynced and renamed
+// writeSegment writes rec as a new segment file of table oid (fsynced and renamed
 // into place) and returns its catalog entry.
-func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (segmentRef, error) {
+func (st *Store) writeSegment(oid uint32, rec arrow.Record) (SegmentRef, error) {
 	st.nextSeg++
-	name := filepath.Join(fmt.Sprint(t.OID), fmt.Sprintf("%d.arrow", st.nextSeg))
+	name := filepath.Join(fmt.Sprint(oid), fmt.Sprintf("%d.arrow", st.nextSeg))
 	path := filepath.Join(st.dir, "data", name)
 	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return segmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+			return SegmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 		}
 		st.newTableDirs = true
 	}
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
-		return segmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+		return SegmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 	}
 	sum := &countingHash{h: crc32.New(walCRC)}
 	w, err := ipc.NewFileWriter(io.MultiWriter(st.quota.writer(f), sum), ipc.WithSchema(rec.Schema()))
@@ -154,9 +154,9 @@ func (st *store) writeSegment(t *catalog.Table, rec arrow.Record) (segmentRef, e
 		err = w.Close()
 	}
 	if err = finishTemp(f, tmp, path, err); err != nil {
-		return segmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+		return SegmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 	}
-	return segmentRef{File: filepath.ToSlash(name), Size: sum.n, CRC: sum.h.Sum32(), Rows: rec.NumRows()}, nil
+	return SegmentRef{File: filepath.ToSlash(name), Size: sum.n, CRC: sum.h.Sum32(), Rows: rec.NumRows()}, nil
 }
 
 // countingHash hashes what is written through it and counts the bytes.
@@ -170,22 +170,22 @@ func (c *countingHash) Write(p []byte) (int, error) {
 	return c.h.Write(p)
 }
 
-// dataCorrupted is the error for a damaged or missing file of the data
+// DataCorrupted is the error for a damaged or missing file of the data
 // directory: never a wrong answer, always this.
-func dataCorrupted(format string, args ...any) *sqlerr.Error {
+func DataCorrupted(format string, args ...any) *sqlerr.Error {
 	return sqlerr.New(sqlerr.DataCorrupted, format, args...).
 		WithHint("The data directory is damaged; nothing was changed. Run `weft check --data DIR` to see what is wrong, and restore the named file from a backup.")
 }
 
-// readSegmentFile checks the segment ref names in dir/data against its
+// ReadSegmentFile checks the segment ref names in dir/data against its
 // checksum, size and row count and reads its record, with t's schema
 // (table names the table in errors). A legacy ref is completed with the
 // file's size, checksum and rows.
-func readSegmentFile(mem memory.Allocator, dir string, ref *segmentRef, schema *arrow.Schema, table string) (arrow.Record, error) {
+func ReadSegmentFile(mem memory.Allocator, dir string, ref *SegmentRef, schema *arrow.Schema, table string) (arrow.Record, error) {
 	path := filepath.Join(dir, "data", filepath.FromSlash(ref.File))
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, dataCorrupted("segment file %s of table %s is missing", path, table)
+		return nil, DataCorrupted("segment file %s of table %s is missing", path, table)
 	}
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.IOError, "could not read segment file %s of table %s: %v", path, table, err)
@@ -199,24 +199,24 @@ func readSegmentFile(mem memory.Allocator, dir string, ref *segmentRef, schema *
 		ref.Size, ref.CRC = sum.n, sum.h.Sum32()
 	}
 	if sum.n != ref.Size {
-		return nil, dataCorrupted("segment file %s of table %s is damaged: %d bytes, the catalog says %d", path, table, sum.n, ref.Size)
+		return nil, DataCorrupted("segment file %s of table %s is damaged: %d bytes, the catalog says %d", path, table, sum.n, ref.Size)
 	}
 	if got := sum.h.Sum32(); got != ref.CRC {
-		return nil, dataCorrupted("segment file %s of table %s is damaged: checksum %08x, the catalog says %08x", path, table, got, ref.CRC)
+		return nil, DataCorrupted("segment file %s of table %s is damaged: checksum %08x, the catalog says %08x", path, table, got, ref.CRC)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, sqlerr.New(sqlerr.IOError, "could not read segment file %s of table %s: %v", path, table, err)
 	}
 	rec, err := decodeSegment(mem, f, ref.Size, schema)
 	if err != nil {
-		return nil, dataCorrupted("segment file %s of table %s: %v", path, table, err)
+		return nil, DataCorrupted("segment file %s of table %s: %v", path, table, err)
 	}
 	if ref.legacy {
 		ref.Rows = rec.NumRows()
 	}
 	if rec.NumRows() != ref.Rows {
 		rec.Release()
-		return nil, dataCorrupted("segment file %s of table %s holds %d rows, the catalog says %d", path, table, rec.NumRows(), ref.Rows)
+		return nil, DataCorrupted("segment file %s of table %s holds %d rows, the catalog says %d", path, table, rec.NumRows(), ref.Rows)
 	}
 	return rec, nil
 }
@@ -248,7 +248,7 @@ func decodeSegment(mem memory.Allocator, r io.ReadSeeker, size int64, schema *ar
 	}
 	// the reader's record lives until the reader closes: the table keeps
 	// its own reference, under the table's schema
-	return arrayNewRecord(schema, rec.Columns(), rec.NumRows()), nil
+	return array.NewRecord(schema, rec.Columns(), rec.NumRows()), nil
 }
 
 // sameColumns checks that a stored batch has the table's column types.

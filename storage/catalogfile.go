@@ -1,4 +1,4 @@
-package engine
+package storage
 
 import (
 	"encoding/json"
@@ -23,7 +23,7 @@ import (
 const catalogFormat = 2
 
 // encodeCatalog renders sc as the contents of catalog.json.
-func encodeCatalog(sc *storedCatalog) ([]byte, error) {
+func encodeCatalog(sc *Catalog) ([]byte, error) {
 	body, err := json.MarshalIndent(sc, "", " ")
 	if err != nil {
 		return nil, err
@@ -33,9 +33,9 @@ func encodeCatalog(sc *storedCatalog) ([]byte, error) {
 	return append(out, "}\n"...), nil
 }
 
-// decodeCatalog parses catalog.json; legacy reports a catalog without a
+// DecodeCatalog parses catalog.json; legacy reports a catalog without a
 // checksum. Errors describe the damage (the caller names the file).
-func decodeCatalog(raw []byte) (sc *storedCatalog, legacy bool, err error) {
+func DecodeCatalog(raw []byte) (sc *Catalog, legacy bool, err error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
 		return nil, false, fmt.Errorf("not a JSON object: %v", err)
@@ -56,7 +56,7 @@ func decodeCatalog(raw []byte) (sc *storedCatalog, legacy bool, err error) {
 	default:
 		return nil, false, errors.New("not a catalog (no checksum, no version)")
 	}
-	sc = &storedCatalog{}
+	sc = &Catalog{}
 	if err := json.Unmarshal(body, sc); err != nil {
 		return nil, false, fmt.Errorf("catalog does not parse: %v", err)
 	}
@@ -65,7 +65,7 @@ func decodeCatalog(raw []byte) (sc *storedCatalog, legacy bool, err error) {
 
 // readCatalog reads dir's catalog.json (nil when there is none); legacy
 // reports one without a checksum.
-func readCatalog(dir string) (sc *storedCatalog, legacy bool, err error) {
+func readCatalog(dir string) (sc *Catalog, legacy bool, err error) {
 	path := filepath.Join(dir, "catalog.json")
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -74,9 +74,9 @@ func readCatalog(dir string) (sc *storedCatalog, legacy bool, err error) {
 	if err != nil {
 		return nil, false, sqlerr.New(sqlerr.IOError, "could not read %s: %v", path, err)
 	}
-	sc, legacy, err = decodeCatalog(raw)
+	sc, legacy, err = DecodeCatalog(raw)
 	if err != nil {
-		return nil, false, dataCorrupted("%s is damaged: %v", path, err)
+		return nil, false, DataCorrupted("%s is damaged: %v", path, err)
 	}
 	return sc, legacy, nil
 }

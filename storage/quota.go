@@ -1,4 +1,4 @@
-package engine
+package storage
 
 import (
 	"io"
@@ -52,3 +52,10 @@ func (qw quotaWriter) Write(p []byte) (int, error) {
 	}
 	return qw.w.Write(p)
 }
+
+// LimitDisk is a test hook: from now on the store may write n more bytes,
+// and writes past that fail as on a full file system (ENOSPC).
+func (st *Store) LimitDisk(n int64) { st.quota.limit(n) }
+
+// UnlimitDisk is a test hook: it lifts LimitDisk's limit.
+func (st *Store) UnlimitDisk() { st.quota.armed.Store(false) }

@@ -1,0 +1,413 @@
+// Package storage keeps a database in a data directory: the catalog file,
+// the tables' segment files, the wasm modules functions use, and the
+// write-ahead log of small appends. It knows the shape of the catalog it
+// stores (package catalog's definitions) and Arrow batches, never SQL:
+// the engine decides what to store and when, storage makes it durable
+// and reads it back, checking every checksum.
+//
+// The interface, in the order a database uses it:
+//
+//	st, err := storage.Open(dir, storage.Options{})   // lock the directory
+//	doc, legacy, err := st.ReadCatalog()               // nil: a new database
+//	rec, err := st.ReadSegment(mem, &ref, schema, name) // each table segment
+//	code, err := st.ReadModule(hash, function)         // each function's module
+//	needsCheckpoint, err := st.Recover(doc, mem, replay) // log replay, cleanup
+//	…
+//	logged, err := st.LogAppend(oid, recs, rows, install) // a small append
+//	cp := st.BeginCheckpoint(); refs, err := cp.Segments(oid, rec); …
+//	err = cp.Commit(doc); cp.Done()                    // everything, atomically
+//
+// The files:
+//
+//	LOCK                  held (flock) by the one process that has it open
+//	catalog.json          schemas, tables with their segment lists (each
+//	                      segment with its size, rows and CRC-32C), views,
+//	                      roles and functions; replaced atomically, with a
+//	                      checksum of its own (catalogfile.go)
+//	data/<oid>/<n>.arrow  Arrow IPC files of table batches (a large batch
+//	                      takes several, segment.go), never changed
+//	modules/<sha256>.wasm wasm modules functions use
+//	wal.log               the write-ahead log of small appends (wal.go)
+//
+// Reading checks every checksum: damage is an XX001 error naming the
+// file, never a wrong answer.
+//
+// A checkpoint writes the segments that are not on disk yet (each
+// fsynced, then renamed into place), then a new catalog.json (written to
+// a temporary file, fsynced, renamed over the old one, and the directory
+// fsynced). A crash leaves the old or the new catalog, never a mix;
+// segment files the catalog does not name are removed on open, with care
+// (see datadir.go): opening never removes what it cannot account for.
+package storage
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// Options configures a store.
+type Options struct {
+	// SegmentBytes is the size a segment file aims at (default 32 MiB): a
+	// larger batch is stored as several files.
+	SegmentBytes int64
+}
+
+// Store is an open data directory. Its methods are safe for concurrent
+// use; a checkpoint excludes log appends while it runs.
+type Store struct {
+	dir  string
+	lock *os.File
+
+	mu       sync.Mutex
+	segments map[arrow.Record][]SegmentRef // batches already on disk
+	// keep are the segment files the catalog read at open names
+	keep map[string]bool
+	// segmentBytes is the target size of a segment file
+	segmentBytes int64
+	// newTableDirs: a directory was made under data/ since its last fsync
+	newTableDirs bool
+	nextSeg      uint64
+	gen          uint64 // the write-ahead log generation the catalog names
+	wal          *wal   // nil while unusable (a checkpoint makes a new one)
+	quota        diskQuota
+}
+
+// Catalog is what catalog.json holds: the definitions of everything the
+// database has, and for each table the segment files of its partitions.
+type Catalog struct {
+	Version int            `json:"version"`
+	NextOID uint32         `json:"next_oid"`
+	Schemas []Schema       `json:"schemas"`
+	Tables  []Table        `json:"tables"`
+	Views   []View         `json:"views"`
+	Roles   []catalog.Role `json:"roles"`
+	// Members are GRANT role TO role; Privileges the owners and ACLs of
+	// objects (absent before privileges existed: everything then belongs
+	// to the bootstrap superuser with the default ACLs).
+	Members    []catalog.Membership       `json:"role_members,omitempty"`
+	Privileges []catalog.ObjectPrivileges `json:"privileges,omitempty"`
+	Functions  []Function                 `json:"functions"`
+	Types      []*catalog.UserType        `json:"types,omitempty"`
+	Sequences  []catalog.StoredSequence   `json:"sequences,omitempty"`
+	Extensions []catalog.Extension        `json:"extensions,omitempty"`
+	// DefaultPrivileges are ALTER DEFAULT PRIVILEGES entries.
+	DefaultPrivileges []catalog.DefaultPrivileges `json:"default_privileges,omitempty"`
+	// NextSeg and WALGeneration are the store's own: set by a checkpoint.
+	NextSeg uint64 `json:"next_segment"`
+	// WALGeneration is the generation of the write-ahead log that
+	// continues this catalog.
+	WALGeneration uint64 `json:"wal_generation"`
+}
+
+// Schema is a stored schema.
+type Schema struct {
+	Name string `json:"name"`
+	OID  uint32 `json:"oid"`
+}
+
+// Table is a stored table: its definition and its data's segments.
+type Table struct {
+	Schema  string               `json:"schema"`
+	Name    string               `json:"name"`
+	OID     uint32               `json:"oid"`
+	Columns []catalog.Column     `json:"columns"`
+	Keys    []catalog.Key        `json:"keys,omitempty"`
+	Checks  []catalog.Check      `json:"checks,omitempty"`
+	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
+	Comment string               `json:"comment,omitempty"`
+	Indexes []catalog.Key        `json:"indexes,omitempty"`
+	Parts   [][]SegmentRef       `json:"parts"` // segment files per partition
+}
+
+// View is a stored view: its query's text, bound again at open.
+type View struct {
+	Schema  string   `json:"schema"`
+	Name    string   `json:"name"`
+	OID     uint32   `json:"oid"`
+	SQL     string   `json:"sql"`
+	Columns []string `json:"columns"`
+}
+
+// Function is a stored wasm function: its module (by content hash) and
+// its signature.
+type Function struct {
+	Schema       string         `json:"schema"`
+	OID          uint32         `json:"oid"`
+	Name         string         `json:"name"`
+	Module       string         `json:"module"`
+	Export       string         `json:"export"`
+	Args         []types.T      `json:"args"`
+	AnyArgs      []bool         `json:"any_args"`
+	Result       types.T        `json:"result"`
+	AnyResult    bool           `json:"any_result"`
+	Strict       bool           `json:"strict"`
+	Volatile     bool           `json:"volatile"`
+	MaxMemory    uint64         `json:"max_memory"`
+	Columns      []ResultColumn `json:"columns,omitempty"`
+	FromManifest bool           `json:"from_manifest"`
+}
+
+// ResultColumn is a column of a table function's result.
+type ResultColumn struct {
+	Name string
+	T    types.T
+}
+
+// Open locks dir (creating it) and returns its store.
+func Open(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "modules"), 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, sqlerr.New(sqlerr.ObjectInUse, "data directory %s is in use by another process", dir)
+	}
+	segmentBytes := opts.SegmentBytes
+	if segmentBytes <= 0 {
+		segmentBytes = defaultSegmentBytes
+	}
+	return &Store{dir: dir, lock: lock, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes}, nil
+}
+
+// Dir is the data directory.
+func (st *Store) Dir() string { return st.dir }
+
+// Close closes the log and releases the directory's lock.
+func (st *Store) Close() {
+	if st.wal != nil {
+		st.wal.f.Close()
+	}
+	st.lock.Close()
+}
+
+// ReadCatalog reads catalog.json. A directory without one is a new
+// database (prepared here: its first checkpoint must follow at once), nil
+// with no error, unless it holds data a lost catalog would have named:
+// then it is an XX001 error and nothing is changed. legacy reports a
+// catalog written before checksums (the next checkpoint adds one).
+func (st *Store) ReadCatalog() (doc *Catalog, legacy bool, err error) {
+	doc, legacy, err = readCatalog(st.dir)
+	if err != nil || doc != nil {
+		return doc, legacy, err
+	}
+	return nil, false, st.initialize()
+}
+
+// ReadSegment reads a segment file the catalog names (see ReadSegmentFile)
+// and remembers that its batch is on disk, so that checkpoints do not
+// write it again and open's cleanup keeps its file.
+func (st *Store) ReadSegment(mem memory.Allocator, ref *SegmentRef, schema *arrow.Schema, table string) (arrow.Record, error) {
+	rec, err := ReadSegmentFile(mem, st.dir, ref, schema, table)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	st.segments[rec] = []SegmentRef{*ref}
+	st.keep[ref.File] = true
+	st.mu.Unlock()
+	return rec, nil
+}
+
+// ReadModule reads the module of a function (named in errors) by its
+// content hash, checking the content against it.
+func (st *Store) ReadModule(hash, function string) ([]byte, error) {
+	path := filepath.Join(st.dir, "modules", hash+".wasm")
+	code, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, DataCorrupted("module file %s of function %s is missing", path, function)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("function %s: module %s: %w", function, hash, err)
+	}
+	if err := checkModuleHash(code, hash); err != nil {
+		return nil, DataCorrupted("module file %s of function %s is damaged: %v", path, function, err)
+	}
+	return code, nil
+}
+
+func checkModuleHash(code []byte, hash string) error {
+	sum := sha256.Sum256(code)
+	if got := hex.EncodeToString(sum[:]); got != hash {
+		return fmt.Errorf("content hash %s…, the name says %s…", got[:12], hash[:min(12, len(hash))])
+	}
+	return nil
+}
+
+// Recover ends opening a directory whose catalog (doc) and segments were
+// read: it removes what earlier runs left behind (see datadir.go) and
+// replays the write-ahead log, giving each entry's table OID and batches
+// to replay (which must not keep the batches without retaining them).
+// needsCheckpoint reports that the directory must be checkpointed before
+// use (a log of the earlier format that held rows).
+func (st *Store) Recover(doc *Catalog, mem memory.Allocator, replay func(oid uint32, recs []arrow.Record) error) (needsCheckpoint bool, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.nextSeg, err = st.cleanup(st.keep, doc.NextSeg); err != nil {
+		return false, fmt.Errorf("data directory %s: %w", st.dir, err)
+	}
+	st.gen = doc.WALGeneration
+	return st.openWAL(st.gen, mem, replay)
+}
+
+// Checkpoint is one write of the whole catalog: the caller names every
+// table batch the catalog holds (Segments, which writes the new ones),
+// then commits the catalog. Log appends wait until Done.
+type Checkpoint struct {
+	st         *Store
+	referenced map[arrow.Record][]SegmentRef
+	dirs       map[string]bool
+}
+
+// BeginCheckpoint starts a checkpoint; the caller must call Done.
+func (st *Store) BeginCheckpoint() *Checkpoint {
+	st.mu.Lock()
+	return &Checkpoint{st: st, referenced: map[arrow.Record][]SegmentRef{}, dirs: map[string]bool{}}
+}
+
+// Done ends the checkpoint (committed or not).
+func (cp *Checkpoint) Done() { cp.st.mu.Unlock() }
+
+// Segments returns the segment files that hold rec, a batch of the table
+// with OID oid, writing them unless rec is on disk already.
+func (cp *Checkpoint) Segments(oid uint32, rec arrow.Record) ([]SegmentRef, error) {
+	st := cp.st
+	refs, ok := st.segments[rec]
+	if !ok {
+		var err error
+		if refs, err = st.writeSegments(oid, rec); err != nil {
+			return nil, err
+		}
+		cp.dirs[fmt.Sprint(oid)] = true
+	}
+	cp.referenced[rec] = refs
+	return refs, nil
+}
+
+// WriteModule stores a function's module under its content hash, unless
+// it is there already.
+func (cp *Checkpoint) WriteModule(hash string, code []byte) error {
+	path := filepath.Join(cp.st.dir, "modules", hash+".wasm")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	return cp.st.writeAtomic(path, code)
+}
+
+// Commit makes doc the stored catalog, with the segments named through
+// Segments: it fills in the store's own fields, writes catalog.json
+// atomically, starts the next log generation and removes segment files
+// no longer named.
+func (cp *Checkpoint) Commit(doc *Catalog) error {
+	st := cp.st
+	doc.Version = catalogFormat
+	sortCatalog(doc)
+	doc.NextSeg = st.nextSeg
+	gen := st.gen + 1
+	doc.WALGeneration = gen
+	for d := range cp.dirs {
+		if err := syncDir(filepath.Join(st.dir, "data", d)); err != nil {
+			return err
+		}
+	}
+	if st.newTableDirs {
+		// a new table directory's own entry must be durable too
+		if err := syncDir(filepath.Join(st.dir, "data")); err != nil {
+			return err
+		}
+		st.newTableDirs = false
+	}
+	raw, err := encodeCatalog(doc)
+	if err != nil {
+		return err
+	}
+	if err := st.writeAtomic(filepath.Join(st.dir, "catalog.json"), raw); err != nil {
+		return err
+	}
+	st.gen = gen
+	// the log's rows are in the segments now; a failure here leaves the
+	// old log, which open ignores, and appends fall back to full commits
+	st.resetWAL(gen)
+	// segments no longer named are garbage now that the catalog moved on
+	for rec, refs := range st.segments {
+		if _, ok := cp.referenced[rec]; !ok {
+			for _, ref := range refs {
+				os.Remove(filepath.Join(st.dir, "data", filepath.FromSlash(ref.File)))
+			}
+			delete(st.segments, rec)
+		}
+	}
+	for rec, refs := range cp.referenced {
+		st.segments[rec] = refs
+	}
+	return nil
+}
+
+func sortCatalog(sc *Catalog) {
+	sort.Slice(sc.Schemas, func(i, j int) bool { return sc.Schemas[i].OID < sc.Schemas[j].OID })
+	sort.Slice(sc.Tables, func(i, j int) bool { return sc.Tables[i].OID < sc.Tables[j].OID })
+	sort.Slice(sc.Views, func(i, j int) bool { return sc.Views[i].OID < sc.Views[j].OID })
+	sort.Slice(sc.Functions, func(i, j int) bool { return sc.Functions[i].OID < sc.Functions[j].OID })
+	sort.Slice(sc.Roles, func(i, j int) bool { return sc.Roles[i].Name < sc.Roles[j].Name })
+}
+
+// writeAtomic replaces path with data: temp file, fsync, rename, fsync dir.
+func (st *Store) writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = st.quota.writer(f).Write(data)
+	if err = finishTemp(f, tmp, path, err); err != nil {
+		return sqlerr.New(sqlerr.DiskFull, "could not write %s: %v", filepath.Base(path), err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// finishTemp ends writing the temporary file f (tmp) that is to replace
+// path: unless writing it failed (err), it is fsynced, closed and renamed
+// into place; on any failure it is removed and the error returned.
+func finishTemp(f *os.File, tmp, path string, err error) error {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
