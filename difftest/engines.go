@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -226,11 +225,7 @@ func intervalKey(s string) string {
 
 // copyIn runs COPY table FROM STDIN with rows.
 func (w *weftEngine) copyIn(table string, rows [][]*string) answer {
-	tree, err := pg.Parse("COPY " + table + " FROM STDIN")
-	if err != nil {
-		return answer{code: "XX000", msg: err.Error()}
-	}
-	in, err := w.sess.BeginCopyIn(tree.Stmts[0].Stmt.GetCopyStmt())
+	in, err := w.sess.BeginCopy("COPY " + table + " FROM STDIN")
 	if err != nil {
 		e := sqlerr.Wrap(err)
 		return answer{code: e.Code, msg: e.Message}

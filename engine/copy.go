@@ -30,10 +30,14 @@ type CopyIn struct {
 	row      []types.Datum           // scratch for AddRow
 	rest     []int                   // table columns not among targets
 	fast     []copyfmt.FieldAppender // per target: parses plain text into its builder
+	script   *Script                 // the script the COPY is a statement of
+	// Options is the format of the data the client sends (FORMAT,
+	// DELIMITER, NULL, HEADER, QUOTE, ESCAPE).
+	Options copyfmt.Options
 }
 
-// BeginCopyIn starts COPY table [(columns)] FROM STDIN.
-func (s *Session) BeginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
+// beginCopyIn starts COPY table [(columns)] FROM STDIN (Script.CopyIn).
+func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 	if st.Relation == nil {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "COPY FROM needs a table")
 	}
@@ -194,8 +198,27 @@ func (c *CopyIn) flush() {
 	}
 }
 
-// Commit stores every row (checking NOT NULL) and returns the count.
+// Commit stores every row (checking NOT NULL) and returns the count; a
+// failure fails the script the COPY belongs to.
 func (c *CopyIn) Commit() (int64, error) {
+	n, err := c.commit()
+	if err != nil {
+		return 0, c.Fail(err)
+	}
+	return n, nil
+}
+
+// Fail ends a COPY that cannot go on (bad data, the client gave up): no
+// row is stored and its script fails with err, which it returns.
+func (c *CopyIn) Fail(err error) error {
+	c.Abort()
+	if c.script != nil {
+		return c.script.fail(err)
+	}
+	return sqlerr.Wrap(err)
+}
+
+func (c *CopyIn) commit() (int64, error) {
 	defer c.Abort()
 	c.flush()
 	if len(c.recs) == 0 {
@@ -223,36 +246,49 @@ func (c *CopyIn) Abort() {
 	c.builders = nil
 }
 
-// CopyOutQuery runs the query a COPY … TO STDOUT sends: a table (all or
-// some columns) or a query.
-func (s *Session) CopyOutQuery(ctx context.Context, st *pg.CopyStmt) (*Result, error) {
-	var sql string
+// copyOutStatement starts a COPY … TO STDOUT: the query of its table (all
+// or some columns) or its own query, its rows streamed, in the format
+// its options give (Result.Copy).
+func (s *Session) copyOutStatement(ctx context.Context, whole string, raw *pg.RawStmt) (*Result, error) {
+	st := raw.Stmt.GetCopyStmt()
+	opts, err := copyfmt.ParseOptions(st, "text", "csv", "binary")
+	if err != nil {
+		return nil, err
+	}
+	sql, err := copyOutQuery(st)
+	if err != nil {
+		return nil, err
+	}
+	stmts, err := parser.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.runStatement(ctx, statementCall{sql: sql, raw: stmts[0], text: parser.StatementText(whole, raw), stream: true})
+	if err != nil {
+		return nil, err
+	}
+	res.Copy = &opts
+	return res, nil
+}
+
+// copyOutQuery is the query a COPY … TO sends.
+func copyOutQuery(st *pg.CopyStmt) (string, error) {
 	if st.Query != nil {
-		q, err := parser.Deparse(st.Query)
-		if err != nil {
-			return nil, err
-		}
-		sql = q
-	} else {
-		cols := "*"
-		if len(st.Attlist) > 0 {
-			var names []string
-			for _, a := range st.Attlist {
-				names = append(names, `"`+strings.ReplaceAll(a.GetString_().GetSval(), `"`, `""`)+`"`)
-			}
-			cols = strings.Join(names, ", ")
-		}
-		rel := `"` + st.Relation.Relname + `"`
-		if st.Relation.Schemaname != "" {
-			rel = `"` + st.Relation.Schemaname + `".` + rel
-		}
-		sql = "SELECT " + cols + " FROM " + rel
+		return parser.Deparse(st.Query)
 	}
-	res, err := s.Query(ctx, sql)
-	if res != nil {
-		res.Zone = s.zone
+	cols := "*"
+	if len(st.Attlist) > 0 {
+		var names []string
+		for _, a := range st.Attlist {
+			names = append(names, `"`+strings.ReplaceAll(a.GetString_().GetSval(), `"`, `""`)+`"`)
+		}
+		cols = strings.Join(names, ", ")
 	}
-	return res, err
+	rel := `"` + strings.ReplaceAll(st.Relation.Relname, `"`, `""`) + `"`
+	if st.Relation.Schemaname != "" {
+		rel = `"` + strings.ReplaceAll(st.Relation.Schemaname, `"`, `""`) + `".` + rel
+	}
+	return "SELECT " + cols + " FROM " + rel, nil
 }
 
 // fillDefaults gives the columns a COPY column list leaves out their

@@ -56,7 +56,7 @@ func (s *Session) copyFromFile(ctx context.Context, st *pg.CopyStmt, o copyfmt.O
 	if err != nil {
 		return nil, err
 	}
-	in, err := s.BeginCopyIn(st)
+	in, err := s.beginCopyIn(st)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +221,11 @@ func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, o copyfmt.Opt
 	if _, err := datafile.InsideDir(dir, st.Filename); err != nil {
 		return nil, err
 	}
-	res, err := s.CopyOutQuery(ctx, st)
+	sql, err := copyOutQuery(st)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Query(ctx, sql)
 	if err != nil {
 		return nil, err
 	}

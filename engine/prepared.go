@@ -97,8 +97,19 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 }
 
 // ExecPrepared runs a prepared statement with parameter values (already
-// converted to p.ParamTypes; nil is NULL).
+// converted to p.ParamTypes; nil is NULL); the result is whole in memory.
 func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.Datum) (*Result, error) {
+	return s.execPrepared(ctx, p, params, false)
+}
+
+// ExecPreparedStream is ExecPrepared with a query's rows streamed (see
+// stream.go): read them with Next, then Release the result.
+func (s *Session) ExecPreparedStream(ctx context.Context, p *Prepared, params []types.Datum) (*Result, error) {
+	return s.execPrepared(ctx, p, params, true)
+}
+
+func (s *Session) execPrepared(ctx context.Context, p *Prepared, params []types.Datum, stream bool) (*Result, error) {
+	s.settle()
 	if p.stmt == nil {
 		return &Result{}, nil
 	}
@@ -109,35 +120,7 @@ func (s *Session) ExecPrepared(ctx context.Context, p *Prepared, params []types.
 		return nil, err
 	}
 	defer s.noteState()
-	var res *Result
-	err := exec.Guard(func() error {
-		sctx, cancel := s.statementContext(ctx, p.SQL)
-		defer cancel()
-		s.ctx, s.params, s.paramTypes = sctx, params, p.ParamTypes
-		defer func() { s.ctx, s.params, s.paramTypes = nil, nil, nil }()
-		var err error
-		s.beginWrites(onlyAppends(p.stmt), changesRowsOnly(p.stmt))
-		s.resetProgress()
-		defer s.endWrites()
-		defer s.releaseXactAdvisory() // a statement outside a block is its own transaction
-		res, err = s.execStmt(sctx, p.SQL, p.stmt)
-		if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-			err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
-		}
-		if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
-			err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
-		}
-		if err == nil && changesState(p.stmt) {
-			if perr := s.commitWrites(); perr != nil {
-				if res != nil {
-					res.Release()
-				}
-				res = nil
-				return perr
-			}
-		}
-		return err
-	})
+	res, err := s.runStatement(ctx, statementCall{sql: p.SQL, raw: p.stmt, text: p.SQL, params: params, paramTypes: p.ParamTypes, stream: stream})
 	if err != nil {
 		s.AbortBlock()
 		returnMemoryAfter(err)

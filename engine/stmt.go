@@ -89,8 +89,14 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 // runStmt runs one statement.
 func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Result, error) {
 	env := s.env()
+	// only the statement itself may stream, not what it runs inside
+	stream := s.streaming
+	s.streaming = false
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
+		if stream {
+			return s.streamQuery(ctx, env, n.SelectStmt)
+		}
 		return s.runQuery(ctx, env, n.SelectStmt)
 	case *pg.Node_ExplainStmt:
 		return s.explain(ctx, env, n.ExplainStmt)
@@ -232,6 +238,40 @@ func (s *Session) runQuery(ctx context.Context, env *exec.Env, stmt *pg.SelectSt
 	res := &Result{Columns: columnsOf(p.Columns()), Batches: batches, Query: true}
 	res.Tag = fmt.Sprintf("SELECT %d", res.NumRows())
 	return res, nil
+}
+
+// streamQuery plans a query and starts it: its rows are computed as the
+// result is read (stream.go).
+func (s *Session) streamQuery(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (*Result, error) {
+	p, err := s.plan(env, stmt)
+	if err != nil {
+		return nil, err
+	}
+	b := s.newBuilder(env)
+	op, err := b.Build(p)
+	if err != nil {
+		b.Release()
+		return nil, err
+	}
+	st, err := (&exec.Gather{Input: op}).Open(ctx, 0)
+	if err != nil {
+		b.Release()
+		return nil, err
+	}
+	// the builder's constants live as long as the plan runs
+	stream := &resultStream{s: s, st: releasingStream{Stream: st, release: b.Release}}
+	return &Result{Columns: columnsOf(p.Columns()), Query: true, Tag: "SELECT 0", stream: stream}, nil
+}
+
+// releasingStream releases what its plan holds when it closes.
+type releasingStream struct {
+	exec.Stream
+	release func()
+}
+
+func (r releasingStream) Close() {
+	r.Stream.Close()
+	r.release()
 }
 
 func columnsOf(cols []logical.Column) []Column {

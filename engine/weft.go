@@ -15,9 +15,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
-	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 	"github.com/weftdb/weft/storage"
@@ -196,6 +196,10 @@ type Session struct {
 	fixedSettings    map[string]bool       // settings SET cannot change
 	act              activity              // what pg_stat_activity shows of it
 	queryMem         *exec.QueryAllocator  // the running statement's, while it runs
+	// open is the streamed result still being read (stream.go);
+	// streaming lets the running statement's query stream its rows.
+	open      *Result
+	streaming bool
 	// DisabledRules turns optimizer rules off by name (for tests).
 	DisabledRules map[string]bool
 }
@@ -203,6 +207,9 @@ type Session struct {
 // Close ends the session, releasing its open cursors; an open
 // transaction block is rolled back.
 func (s *Session) Close() {
+	if s.open != nil {
+		s.open.finish(nil)
+	}
 	s.db.backends.unregister(s.act.pid)
 	s.closeCursors()
 	if s.tx != nil {
@@ -251,6 +258,13 @@ type Result struct {
 	// Zone is the session's TimeZone when the statement ended: timestamptz
 	// values are printed in it (nil means UTC).
 	Zone *time.Location
+	// Copy is the format of a COPY … TO STDOUT's rows (nil otherwise).
+	Copy *copyfmt.Options
+
+	next   int           // the batch Next hands out next
+	stream *resultStream // the rows still to compute (stream.go)
+	err    error         // what ended the stream early
+	script *Script       // the script it is a statement of (stream.go)
 }
 
 // FormatValue renders one result value as text, timestamptz in the
@@ -259,8 +273,15 @@ func (r *Result) FormatValue(col int, d types.Datum) string {
 	return types.FormatIn(r.Columns[col].Type, d, r.Zone)
 }
 
-// Release frees the result's batches.
+// Release frees the result's batches; a streamed query still running
+// stops, and its statement ends.
 func (r *Result) Release() {
+	if r == nil {
+		return
+	}
+	if r.stream != nil {
+		r.finish(nil)
+	}
 	exec.ReleaseRecords(r.Batches)
 	r.Batches = nil
 }
@@ -275,71 +296,26 @@ func (r *Result) NumRows() int64 {
 }
 
 // Exec runs every statement in sql, stopping at the first error. Results of
-// statements that ran are returned along with the error. Outside a
-// transaction block, several statements run as one transaction when they
-// can (implicit.go).
+// statements that ran are returned along with the error, each whole in
+// memory. Outside a transaction block, several statements run as one
+// transaction when they can (implicit.go).
 func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
-	if err := s.checkTerminated(); err != nil {
-		return nil, err
-	}
-	defer s.noteState()
-	stmts, err := parser.Parse(sql)
+	sc, err := s.Start(sql)
 	if err != nil {
-		s.AbortBlock()
 		return nil, err
-	}
-	if s.tx == nil {
-		if err := refuseVacuumInString(stmts); err != nil {
-			return nil, err
-		}
 	}
 	var out []*Result
-	for i, st := range stmts {
-		if s.tx == nil && len(stmts) > 1 && startsImplicit(stmts[i:]) {
-			s.beginImplicit()
+	for {
+		if _, ok := sc.Kind(); !ok {
+			break
 		}
-		var res *Result
-		err := exec.Guard(func() error {
-			sctx, cancel := s.statementContext(ctx, parser.StatementText(sql, st))
-			defer cancel()
-			s.ctx = sctx
-			defer func() { s.ctx = nil }()
-			var err error
-			s.beginWrites(onlyAppends(st), changesRowsOnly(st))
-			s.resetProgress()
-			defer s.endWrites()
-			defer s.releaseXactAdvisory() // a statement outside a block is its own transaction
-			res, err = s.execStmt(sctx, sql, st)
-			if err != nil && sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-				err = sqlerr.New(sqlerr.QueryCanceled, "canceling statement due to statement timeout")
-			}
-			if err != nil && s.queryMem != nil && s.queryMem.Exceeded() != nil {
-				err = s.queryMem.Exceeded() // cancelled for passing weft.query_memory_limit
-			}
-			if err == nil && changesState(st) {
-				if perr := s.commitWrites(); perr != nil {
-					res.Release()
-					res = nil
-					return perr
-				}
-			}
-			return err
-		})
+		res, err := sc.runWhole(ctx)
 		if err != nil {
-			if s.tx != nil && s.tx.implicit {
-				s.endImplicit(err) // what the string did is rolled back
-			} else {
-				s.AbortBlock()
-			}
-			returnMemoryAfter(err)
-			return out, sqlerr.Wrap(err)
+			return out, err
 		}
 		out = append(out, res)
 	}
-	if err := s.endImplicit(nil); err != nil {
-		return out, sqlerr.Wrap(err)
-	}
-	return out, nil
+	return out, sc.Finish()
 }
 
 // Query runs a single statement and returns its result.

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
-	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -64,9 +63,7 @@ type portal struct {
 	params        []types.Datum
 	resultFormats []int16
 	// a partly fetched result (row-limited Execute)
-	res     *engine.Result
-	batch   int
-	row     int
+	rows    *rowCursor
 	started bool
 }
 
@@ -350,8 +347,8 @@ func (c *conn) closeAll() {
 
 func (c *conn) closePortal(name string) {
 	if p, ok := c.portals[name]; ok {
-		if p.res != nil {
-			p.res.Release()
+		if p.rows != nil {
+			p.rows.release()
 		}
 		delete(c.portals, name)
 	}
@@ -400,59 +397,71 @@ func (c *conn) run(f func(ctx context.Context) error) error {
 	return f(ctx)
 }
 
+// simpleQuery runs the statements of a Query message one at a time, as
+// the engine's script hands them out, sending each query's rows as they
+// are computed.
 func (c *conn) simpleQuery(sql string) {
-	if strings.TrimSpace(stripComments(sql)) == "" || strings.Trim(strings.TrimSpace(stripComments(sql)), "; \n\t") == "" {
+	sc, err := c.sess.Start(sql)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	if sc.Len() == 0 {
 		c.backend.Send(&pgproto3.EmptyQueryResponse{})
 		return
 	}
-	if st := copyStatement(sql, parser.Parse); st != nil {
-		c.copy(st)
-		return
-	}
-	var results []*engine.Result
-	err := c.run(func(ctx context.Context) error {
-		var err error
-		results, err = c.execSimple(ctx, sql)
-		return err
-	})
-	for _, r := range results {
-		if r.Query || len(r.Columns) > 0 {
-			c.backend.Send(rowDescription(r.Columns, nil))
-			if err := c.sendRows(r, nil, 0, nil); err != nil {
-				c.fail(err)
-				r.Release()
-				return
+	for err == nil {
+		kind, ok := sc.Kind()
+		if !ok {
+			break
+		}
+		if kind == engine.KindCopyIn {
+			// outside run: the client's COPY data is read here, not watched
+			err = c.copyIn(sc)
+			continue
+		}
+		err = c.run(func(ctx context.Context) error {
+			res, err := sc.Run(ctx)
+			if err != nil {
+				return err
 			}
-		}
-		for _, n := range r.Notices {
-			c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
-		}
-		if r.Tag == "SET" || r.Tag == "RESET" {
-			c.reportSettings()
-		}
-		c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
-		r.Release()
+			defer res.Release()
+			return c.sendResult(ctx, res)
+		})
+	}
+	if ferr := sc.Finish(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		c.fail(err)
 	}
 }
 
-// execSimple runs the statements of a simple query.
-func (c *conn) execSimple(ctx context.Context, sql string) ([]*engine.Result, error) {
-	return c.sess.Exec(ctx, sql)
+// sendResult sends one statement's outcome: its rows (as COPY data for
+// COPY TO STDOUT), notices and command tag.
+func (c *conn) sendResult(ctx context.Context, r *engine.Result) error {
+	if r.Copy != nil {
+		return c.copyOut(ctx, r)
+	}
+	if r.Query || len(r.Columns) > 0 {
+		c.backend.Send(rowDescription(r.Columns, nil))
+		if err := c.sendRows(ctx, &rowCursor{res: r}, nil, 0); err != nil {
+			return err
+		}
+	}
+	c.sendTail(r)
+	return nil
 }
 
-func stripComments(sql string) string {
-	var sb strings.Builder
-	for _, line := range strings.Split(sql, "\n") {
-		if i := strings.Index(line, "--"); i >= 0 {
-			line = line[:i]
-		}
-		sb.WriteString(line)
-		sb.WriteByte('\n')
+// sendTail ends a statement's output: notices, changed settings, the tag.
+func (c *conn) sendTail(r *engine.Result) {
+	for _, n := range r.Notices {
+		c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
 	}
-	return sb.String()
+	if r.Tag == "SET" || r.Tag == "RESET" {
+		c.reportSettings()
+	}
+	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
 }
 
 func rowDescription(cols []engine.Column, formats []int16) *pgproto3.RowDescription {
@@ -481,34 +490,69 @@ func formatOf(formats []int16, i int) int16 {
 	return 0
 }
 
-// sendRows sends DataRows from a result; with limit > 0 it stops after
-// that many rows and reports whether rows remain.
-func (c *conn) sendRows(r *engine.Result, formats []int16, limit int, p *portal) error {
-	batch, row, sent := 0, 0, 0
-	if p != nil {
-		batch, row = p.batch, p.row
+// rowCursor is a result being sent and where sending stopped: the batch
+// in progress and its next row.
+type rowCursor struct {
+	res *engine.Result
+	cur arrow.Record
+	row int
+}
+
+// advance makes sure cur has a row to send, pulling batches from the
+// result (computing them, for a streamed query); false at the end.
+func (rc *rowCursor) advance(ctx context.Context) (bool, error) {
+	for rc.cur == nil || rc.row >= int(rc.cur.NumRows()) {
+		if rc.cur != nil {
+			rc.cur.Release()
+			rc.cur = nil
+		}
+		b, err := rc.res.Next(ctx)
+		if err != nil || b == nil {
+			return false, err
+		}
+		rc.cur, rc.row = b, 0
 	}
+	return true, nil
+}
+
+func (rc *rowCursor) release() {
+	if rc.cur != nil {
+		rc.cur.Release()
+		rc.cur = nil
+	}
+	rc.res.Release()
+}
+
+// sendRows sends DataRows from a result, flushing after each batch so
+// that the client gets rows while later ones are computed; with limit > 0
+// it stops after that many rows and returns errSuspended when rows remain.
+func (c *conn) sendRows(ctx context.Context, rc *rowCursor, formats []int16, limit int) error {
+	r := rc.res
 	values := make([][]byte, len(r.Columns))
-	for ; batch < len(r.Batches); batch, row = batch+1, 0 {
-		b := r.Batches[batch]
-		for ; row < int(b.NumRows()); row++ {
-			if limit > 0 && sent == limit {
-				if p != nil {
-					p.batch, p.row = batch, row
-				}
-				return errSuspended
-			}
-			if err := encodeRow(b, row, r, formats, values); err != nil {
+	sent := 0
+	for {
+		more, err := rc.advance(ctx)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+		if limit > 0 && sent == limit {
+			return errSuspended
+		}
+		b := rc.cur
+		for ; rc.row < int(b.NumRows()) && (limit <= 0 || sent < limit); rc.row++ {
+			if err := encodeRow(b, rc.row, r, formats, values); err != nil {
 				return err
 			}
 			c.backend.Send(&pgproto3.DataRow{Values: values})
 			sent++
 		}
+		if err := c.backend.Flush(); err != nil {
+			return err
+		}
 	}
-	if p != nil {
-		p.batch, p.row = batch, row
-	}
-	return nil
 }
 
 var errSuspended = errors.New("portal suspended")

@@ -6,81 +6,20 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
-	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
-	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
-func parseCopyOptions(st *pg.CopyStmt) (copyfmt.Options, error) {
-	return copyfmt.ParseOptions(st, "text", "csv", "binary")
-}
-
-// copyStatement returns the COPY of a simple query made of one COPY.
-func copyStatement(sql string, parse func(string) ([]*pg.RawStmt, error)) *pg.CopyStmt {
-	if !strings.Contains(strings.ToLower(sql), "copy") {
-		return nil
-	}
-	stmts, err := parse(sql)
-	if err != nil || len(stmts) != 1 {
-		return nil
-	}
-	return stmts[0].Stmt.GetCopyStmt()
-}
-
-func (c *conn) copy(st *pg.CopyStmt) {
-	if c.sess.TxStatus() == 'E' {
-		c.sendError(sqlerr.New(sqlerr.InFailedTransaction, "current transaction is aborted, commands ignored until end of transaction block"))
-		return
-	}
-	opts, err := parseCopyOptions(st)
-	if err == nil && st.Filename != "" {
-		// server-side files: the session reads or writes them in its files directory
-		var results []*engine.Result
-		err = c.run(func(ctx context.Context) error {
-			var err error
-			results, err = c.sess.Exec(ctx, st2sql(st))
-			return err
-		})
-		for _, r := range results {
-			c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
-			r.Release()
-		}
-		if err != nil {
-			c.fail(err)
-		}
-		return
-	}
-	if err == nil {
-		if st.IsFrom {
-			err = c.copyIn(st, opts)
-		} else {
-			err = c.copyOut(st, opts)
-		}
-	}
-	if err != nil {
-		c.fail(err)
-	}
-}
-
-func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
-	var res *engine.Result
-	err := c.run(func(ctx context.Context) error {
-		var err error
-		res, err = c.sess.CopyOutQuery(ctx, st)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	defer res.Release()
+// copyOut sends a COPY … TO STDOUT's rows as COPY data, as the query
+// computes them.
+func (c *conn) copyOut(ctx context.Context, res *engine.Result) error {
+	o := *res.Copy
 	format := byte(0)
 	if o.Format == "binary" {
 		format = 1
@@ -103,9 +42,17 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
 		copyfmt.AppendRow(&buf, names, o)
 	}
 	var n int64
-	for _, b := range res.Batches {
+	for {
+		b, err := res.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			break
+		}
 		for r := 0; r < int(b.NumRows()); r++ {
 			if err := writeCopyRow(&buf, b.Columns(), r, res, o); err != nil {
+				b.Release()
 				return err
 			}
 			n++
@@ -113,6 +60,10 @@ func (c *conn) copyOut(st *pg.CopyStmt, o copyfmt.Options) error {
 				c.backend.Send(&pgproto3.CopyData{Data: append([]byte(nil), buf.Bytes()...)})
 				buf.Reset()
 			}
+		}
+		b.Release()
+		if err := c.backend.Flush(); err != nil {
+			return err
 		}
 	}
 	if o.Format == "binary" {
@@ -156,12 +107,27 @@ func writeCopyRow(buf *bytes.Buffer, cols []arrow.Array, r int, res *engine.Resu
 	return nil
 }
 
-func (c *conn) copyIn(st *pg.CopyStmt, o copyfmt.Options) error {
-	in, err := c.sess.BeginCopyIn(st)
+// copyIn runs the script's next statement, a COPY … FROM STDIN: it reads
+// the client's COPY data and stores the rows in one step.
+func (c *conn) copyIn(sc *engine.Script) error {
+	in, err := sc.CopyIn()
 	if err != nil {
 		return err
 	}
-	defer in.Abort()
+	if err := c.receiveCopy(in); err != nil {
+		return in.Fail(err)
+	}
+	n, err := in.Commit()
+	if err != nil {
+		return err
+	}
+	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte("COPY " + itoa(n))})
+	return nil
+}
+
+// receiveCopy reads the client's COPY data into in.
+func (c *conn) receiveCopy(in *engine.CopyIn) error {
+	o := in.Options
 	format := byte(0)
 	if o.Format == "binary" {
 		format = 1
@@ -192,21 +158,10 @@ func (c *conn) copyIn(st *pg.CopyStmt, o copyfmt.Options) error {
 			return sqlerr.New(sqlerr.ProtocolViolation, "unexpected message %T during COPY from stdin", msg)
 		}
 	}
-	switch o.Format {
-	case "binary":
-		err = readBinaryCopy(data.Bytes(), in)
-	default:
-		err = readDelimitedCopy(data.Bytes(), in, o)
+	if o.Format == "binary" {
+		return readBinaryCopy(data.Bytes(), in)
 	}
-	if err != nil {
-		return err
-	}
-	n, err := in.Commit()
-	if err != nil {
-		return err
-	}
-	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte("COPY " + itoa(n))})
-	return nil
+	return readDelimitedCopy(data.Bytes(), in, o)
 }
 
 // readDelimitedCopy reads text or CSV COPY data.
@@ -277,13 +232,4 @@ func readBinaryCopy(data []byte, in *engine.CopyIn) error {
 			return err
 		}
 	}
-}
-
-// st2sql renders a COPY statement back to SQL for the session.
-func st2sql(st *pg.CopyStmt) string {
-	out, err := parser.Deparse(&pg.Node{Node: &pg.Node_CopyStmt{CopyStmt: st}})
-	if err != nil {
-		return ""
-	}
-	return out
 }

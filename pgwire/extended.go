@@ -114,17 +114,21 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 	if !p.started {
 		p.started = true
 		err := c.run(func(ctx context.Context) error {
-			res, err := c.sess.ExecPrepared(ctx, p.stmt.prep, p.params)
-			p.res = res
+			res, err := c.sess.ExecPreparedStream(ctx, p.stmt.prep, p.params)
+			if err == nil {
+				p.rows = &rowCursor{res: res}
+			}
 			return err
 		})
 		if err != nil {
 			return err
 		}
 	}
-	r := p.res
+	r := p.rows.res
 	if r.Query || len(r.Columns) > 0 {
-		err := c.sendRows(r, p.resultFormats, int(m.MaxRows), p)
+		err := c.run(func(ctx context.Context) error {
+			return c.sendRows(ctx, p.rows, p.resultFormats, int(m.MaxRows))
+		})
 		if errors.Is(err, errSuspended) {
 			c.backend.Send(&pgproto3.PortalSuspended{})
 			return nil
@@ -133,9 +137,6 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 			return err
 		}
 	}
-	for _, n := range r.Notices {
-		c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
-	}
-	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
+	c.sendTail(r)
 	return nil
 }

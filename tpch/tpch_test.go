@@ -12,7 +12,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
-	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/pgsource/pgtest"
@@ -218,11 +217,7 @@ func weftExec(t *testing.T, sess *engine.Session, sql string) {
 
 func weftCopy(t *testing.T, sess *engine.Session, table string, rows [][]string) {
 	t.Helper()
-	tree, err := pg.Parse("COPY " + table + " FROM STDIN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := sess.BeginCopyIn(tree.Stmts[0].Stmt.GetCopyStmt())
+	in, err := sess.BeginCopy("COPY " + table + " FROM STDIN")
 	if err != nil {
 		t.Fatalf("weft COPY %s: %v", table, err)
 	}
