@@ -50,7 +50,18 @@ func main() {
 	flag.IntVar(&tc.duckThreads, "duckdb-threads", 2, "TPC-H: DuckDB's threads")
 	maxRSS := flag.Int64("max-rss-mib", 8192, "TPC-H: cancel a Weft query when the process's resident set passes this many MiB (0: no limit)")
 	duckWorker := flag.Bool("duckdb-worker", false, "internal: serve DuckDB queries for -tpch on stdin/stdout")
+	var sc streamConfig
+	flag.StringVar(&sc.weftBin, "stream-server", "", "measure a large result over the wire instead: this weft binary serves -stream-dir, pgx reads -stream-query to the end (time to first row, server RSS)")
+	flag.StringVar(&sc.dataDir, "stream-dir", "", "data directory for -stream-server (holding the table the query reads)")
+	flag.StringVar(&sc.query, "stream-query", "SELECT * FROM t", "query for -stream-server")
 	flag.Parse()
+	if sc.weftBin != "" {
+		if err := runStream(sc); err != nil {
+			fmt.Fprintln(os.Stderr, "stream:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *duckWorker {
 		if err := runDuckWorker(tc.dataDir, tc.duckThreads); err != nil {
 			fmt.Fprintln(os.Stderr, "duckdb worker:", err)

@@ -15,7 +15,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/weftdb/weft/engine"
-	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -51,6 +50,10 @@ type conn struct {
 	// waits outside a transaction block, when PostgreSQL delivers them.
 	wmu  sync.Mutex
 	idle atomic.Bool
+	// rowBuf collects encoded DataRows, written past the backend's buffer
+	// (which pgproto3 replaces after every large flush: garbage for each
+	// batch of a long result)
+	rowBuf []byte
 }
 
 type statement struct {
@@ -445,7 +448,12 @@ func (c *conn) sendResult(ctx context.Context, r *engine.Result) error {
 	}
 	if r.Query || len(r.Columns) > 0 {
 		c.backend.Send(rowDescription(r.Columns, nil))
-		if err := c.sendRows(ctx, &rowCursor{res: r}, nil, 0); err != nil {
+		rc := &rowCursor{res: r}
+		err := c.sendRows(ctx, rc, nil, 0)
+		if rc.cur != nil { // the client went away mid-batch
+			rc.cur.Release()
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -528,7 +536,8 @@ func (rc *rowCursor) release() {
 // it stops after that many rows and returns errSuspended when rows remain.
 func (c *conn) sendRows(ctx context.Context, rc *rowCursor, formats []int16, limit int) error {
 	r := rc.res
-	values := make([][]byte, len(r.Columns))
+	enc := newRowEncoder(r, formats)
+	msg := &pgproto3.DataRow{} // Send encodes it at once: one serves every row
 	sent := 0
 	for {
 		more, err := rc.advance(ctx)
@@ -543,13 +552,22 @@ func (c *conn) sendRows(ctx context.Context, rc *rowCursor, formats []int16, lim
 		}
 		b := rc.cur
 		for ; rc.row < int(b.NumRows()) && (limit <= 0 || sent < limit); rc.row++ {
-			if err := encodeRow(b, rc.row, r, formats, values); err != nil {
+			values, err := enc.encode(b, rc.row)
+			if err != nil {
 				return err
 			}
-			c.backend.Send(&pgproto3.DataRow{Values: values})
+			msg.Values = values
+			if c.rowBuf, err = msg.Encode(c.rowBuf); err != nil {
+				return err
+			}
 			sent++
+			if len(c.rowBuf) >= maxRowBuf {
+				if err := c.writeRows(); err != nil {
+					return err
+				}
+			}
 		}
-		if err := c.backend.Flush(); err != nil {
+		if err := c.writeRows(); err != nil {
 			return err
 		}
 	}
@@ -557,23 +575,22 @@ func (c *conn) sendRows(ctx context.Context, rc *rowCursor, formats []int16, lim
 
 var errSuspended = errors.New("portal suspended")
 
-func encodeRow(b arrow.Record, row int, r *engine.Result, formats []int16, values [][]byte) error {
-	for i, col := range r.Columns {
-		d := exec.DatumAt(b.Column(i), row)
-		switch {
-		case d == nil:
-			values[i] = nil
-		case formatOf(formats, i) == 1:
-			v, err := encodeBinary(col.Type, d)
-			if err != nil {
-				return err
-			}
-			values[i] = v
-		default:
-			values[i] = encodeText(col.Type, d, r.Zone)
-		}
+// maxRowBuf is how many bytes of DataRows are collected before they are
+// written (and at the end of every batch).
+const maxRowBuf = 256 << 10
+
+// writeRows writes the collected DataRows to the client, after what the
+// backend holds.
+func (c *conn) writeRows() error {
+	if err := c.backend.Flush(); err != nil {
+		return err
 	}
-	return nil
+	if len(c.rowBuf) == 0 {
+		return nil
+	}
+	_, err := c.raw.Write(c.rowBuf)
+	c.rowBuf = c.rowBuf[:0]
+	return err
 }
 
 // reported are the settings clients are told about when they change

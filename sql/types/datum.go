@@ -66,29 +66,44 @@ func FormatFloat(f float64, bits int) string {
 
 // FormatNumeric prints a decimal at scale s, the way numeric_out does.
 func FormatNumeric(n decimal128.Num, scale int32) string {
-	var digits string
-	neg := n.Sign() < 0
+	return string(AppendNumeric(nil, n, scale))
+}
+
+// AppendNumeric appends FormatNumeric's text to dst: without allocating
+// when the unscaled value fits 64 bits (streaming results print millions).
+func AppendNumeric(dst []byte, n decimal128.Num, scale int32) []byte {
+	if n.Sign() < 0 {
+		dst = append(dst, '-')
+	}
+	start := len(dst)
 	if v := int64(n.LowBits()); n.HighBits() == v>>63 && v != math.MinInt64 {
 		// the common case, without a big.Int
-		if neg {
+		if v < 0 {
 			v = -v
 		}
-		digits = strconv.FormatInt(v, 10)
+		dst = strconv.AppendInt(dst, v, 10)
 	} else {
 		bi := n.BigInt()
-		digits = bi.Abs(bi).String()
+		dst = bi.Abs(bi).Append(dst, 10)
 	}
-	if scale > 0 {
-		if int32(len(digits)) <= scale {
-			digits = strings.Repeat("0", int(scale)-len(digits)+1) + digits
+	if scale <= 0 {
+		return dst
+	}
+	if pad := int(scale) - (len(dst) - start) + 1; pad > 0 {
+		// 0.00ddd: zeros before the digits
+		for k := 0; k < pad; k++ {
+			dst = append(dst, '0')
 		}
-		cut := int32(len(digits)) - scale
-		digits = digits[:cut] + "." + digits[cut:]
+		copy(dst[start+pad:], dst[start:len(dst)-pad])
+		for k := 0; k < pad; k++ {
+			dst[start+k] = '0'
+		}
 	}
-	if neg {
-		return "-" + digits
-	}
-	return digits
+	cut := len(dst) - int(scale)
+	dst = append(dst, 0)
+	copy(dst[cut+1:], dst[cut:len(dst)-1])
+	dst[cut] = '.'
+	return dst
 }
 
 // Format renders a datum in PostgreSQL's text output format (DateStyle ISO,
