@@ -81,6 +81,20 @@ func (s *Session) Query(ctx context.Context, sql string) (*Result, error) {
 	return s.s.Query(ctx, sql)
 }
 
+// QueryStream runs one statement and returns its result with a query's
+// rows computed as they are read: call Next until it returns nil, then
+// Release. The session runs nothing else meanwhile (if asked to, it
+// first reads the rest into memory).
+func (s *Session) QueryStream(ctx context.Context, sql string) (*Result, error) {
+	return s.s.QueryStream(ctx, sql)
+}
+
+// ExecPreparedStream is ExecPrepared with a query's rows streamed, as
+// QueryStream's.
+func (s *Session) ExecPreparedStream(ctx context.Context, p *Prepared, params []types.Datum) (*Result, error) {
+	return s.s.ExecPreparedStream(ctx, p, params)
+}
+
 // Prepare parses and binds one statement with parameters $1…$n, whose
 // types are declared (an unknown one is inferred from its use).
 func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (*Prepared, error) {

@@ -400,3 +400,22 @@ func (s *Session) BeginCopy(sql string) (*CopyIn, error) {
 	}
 	return sc.CopyIn()
 }
+
+// QueryStream runs one statement and returns its result with a query's
+// rows streamed: read them with Next, then Release the result (the
+// session runs nothing else meanwhile; if it is asked to, the rest is
+// read into memory first). With parameters, use Prepare and
+// ExecPreparedStream.
+func (s *Session) QueryStream(ctx context.Context, sql string) (*Result, error) {
+	sc, err := s.Start(sql)
+	if err != nil {
+		return nil, err
+	}
+	if sc.Len() != 1 {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "QueryStream takes one statement, not %d", sc.Len())
+	}
+	if kind, _ := sc.Kind(); kind == KindCopyIn {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY FROM STDIN needs BeginCopy")
+	}
+	return sc.Run(ctx)
+}
