@@ -224,7 +224,7 @@ func (c *CopyIn) commit() (int64, error) {
 	if len(c.recs) == 0 {
 		return 0, nil
 	}
-	c.s.beginWrites(true, true)
+	c.s.beginWrites(true)
 	defer c.s.endWrites()
 	if err := c.fillDefaults(); err != nil {
 		return 0, err

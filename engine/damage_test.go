@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/weftdb/weft/storage"
 	"os"
 	"path/filepath"
@@ -185,7 +188,7 @@ func TestOldFormatsStillOpen(t *testing.T) {
 		t.Errorf("the catalog was not rewritten with a checksum: legacy=%v %v", legacy, err)
 	}
 	wal, err := os.ReadFile(filepath.Join(dir, "wal.log"))
-	if err != nil || !bytes.HasPrefix(wal, []byte("WEFTWAL2")) {
+	if err != nil || !bytes.HasPrefix(wal, []byte("WEFTWAL3")) {
 		t.Errorf("the log was not rewritten in the new format: %q %v", wal[:min(8, len(wal))], err)
 	}
 	checkDatabase(t, dir)
@@ -221,17 +224,41 @@ func writeLegacyCatalog(t *testing.T, dir string) {
 	}
 }
 
-// writeLegacyLog rewrites wal.log in the earlier format.
+// writeLegacyLog rewrites wal.log as the first format wrote the three
+// single-row INSERTs into table logged: entries of the table's OID and an
+// Arrow IPC stream of the rows, without the second length.
 func writeLegacyLog(t *testing.T, dir string) {
 	t.Helper()
 	lg := walEntries(t, dir)
+	var oid uint32
+	for _, tb := range readTestCatalog(t, dir).Tables {
+		if tb.Name == "logged" {
+			oid = tb.OID
+		}
+	}
 	out := make([]byte, walHeaderSizeV1)
 	copy(out, walMagicV1)
 	binary.LittleEndian.PutUint64(out[8:], lg.Gen)
-	for _, e := range lg.Entries {
-		out = binary.LittleEndian.AppendUint32(out, uint32(len(e.Payload)))
-		out = binary.LittleEndian.AppendUint32(out, storage.Checksum(e.Payload))
-		out = append(out, e.Payload...)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int32, Nullable: true}}, nil)
+	for v := int32(1); v <= 3; v++ {
+		b := array.NewInt32Builder(memory.NewGoAllocator())
+		b.Append(v)
+		col := b.NewArray()
+		rec := array.NewRecord(schema, []arrow.Array{col}, 1)
+		var buf bytes.Buffer
+		buf.Write(binary.LittleEndian.AppendUint32(nil, oid))
+		w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		rec.Release()
+		col.Release()
+		b.Release()
+		payload := buf.Bytes()
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(payload)))
+		out = binary.LittleEndian.AppendUint32(out, storage.Checksum(payload))
+		out = append(out, payload...)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "wal.log"), out, 0o644); err != nil {
 		t.Fatal(err)

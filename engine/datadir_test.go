@@ -70,9 +70,10 @@ func makeDatabase(t *testing.T, dir string) {
 	t.Helper()
 	db, mem := openWALTest(t, dir)
 	s := db.NewSession()
-	// one commit each: the UPDATE supersedes a segment the INSERT stored
+	// the UPDATE (logged) supersedes a segment the CHECKPOINT stored,
+	// which the checkpoint of the CREATE TABLE that follows writes
 	for _, sql := range []string{"CREATE TABLE seg (a int, b text)", "INSERT INTO seg SELECT g, 'v' || g FROM generate_series(1, 300) g",
-		"CREATE TABLE logged (a int)", "UPDATE seg SET b = 'u' WHERE a = 1"} {
+		"CHECKPOINT", "UPDATE seg SET b = 'u' WHERE a = 1", "CREATE TABLE logged (a int)"} {
 		mustSQL(t, s, sql)
 	}
 	for i := 1; i <= 3; i++ {

@@ -12,26 +12,15 @@ import (
 type stmtWrites struct {
 	before map[*catalog.Table]*catalog.Snapshot // data before the first write
 	after  map[*catalog.Table]*catalog.Snapshot // what the statement installed
-	// canLog: the statement only appends rows to existing tables (INSERT,
-	// COPY FROM), so its appends may go to the write-ahead log.
-	canLog bool
-	// onlyLogged: every change so far is an append the write-ahead log
-	// holds; logged: there was at least one.
-	onlyLogged, logged bool
 	// rowsOnly: the statement changes rows and nothing else (INSERT,
-	// UPDATE, DELETE, COPY FROM, TRUNCATE).
+	// UPDATE, DELETE, COPY FROM, TRUNCATE), so the write-ahead log can
+	// make it durable.
 	rowsOnly bool
 }
 
-func (s *Session) beginWrites(canLog, rowsOnly bool) {
+func (s *Session) beginWrites(rowsOnly bool) {
 	s.endWrites()
-	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}, onlyLogged: true, canLog: canLog, rowsOnly: rowsOnly}
-}
-
-// mayLog says whether the running statement's appends may be logged
-// (never inside a block: its rows are stored when it commits).
-func (s *Session) mayLog() bool {
-	return s.writes != nil && s.writes.canLog && s.db.store != nil && s.tx == nil
+	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}, rowsOnly: rowsOnly}
 }
 
 // changesRowsOnly reports statements whose only effect is on rows.
@@ -39,17 +28,6 @@ func changesRowsOnly(st *pg.RawStmt) bool {
 	switch n := st.Stmt.Node.(type) {
 	case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt, *pg.Node_TruncateStmt:
 		return true
-	case *pg.Node_CopyStmt:
-		return n.CopyStmt.IsFrom
-	}
-	return false
-}
-
-// onlyAppends reports statements whose only effect is appending rows.
-func onlyAppends(st *pg.RawStmt) bool {
-	switch n := st.Stmt.Node.(type) {
-	case *pg.Node_InsertStmt:
-		return n.InsertStmt.WithClause == nil
 	case *pg.Node_CopyStmt:
 		return n.CopyStmt.IsFrom
 	}
@@ -75,8 +53,8 @@ func (s *Session) noteWrite(t *catalog.Table) {
 }
 
 // noteInstalled records what the statement installed in t (the caller
-// holds the table's lock); logged says the write-ahead log holds it.
-func (s *Session) noteInstalled(t *catalog.Table, logged bool) {
+// holds the table's lock).
+func (s *Session) noteInstalled(t *catalog.Table) {
 	if s.writes == nil {
 		return
 	}
@@ -86,28 +64,28 @@ func (s *Session) noteInstalled(t *catalog.Table, logged bool) {
 	cur := t.Current()
 	cur.Retain()
 	s.writes.after[t] = cur
-	if logged {
-		s.writes.logged = true
-	} else {
-		s.writes.onlyLogged = false
-	}
 }
 
-// commitWrites makes the statement durable. When the log already holds
-// all of it there is nothing left to do; otherwise the whole state is
-// committed, and if that fails (a full disk) the statement's table writes
-// are undone so that what queries see matches what a restart would find.
+// commitWrites makes the statement durable: a statement that changed
+// rows only through the write-ahead log, any other by a checkpoint. If
+// that fails (a full disk) the statement's table writes are undone so
+// that what queries see matches what a restart would find.
 func (s *Session) commitWrites() error {
 	w := s.writes
-	if w != nil && w.logged && w.onlyLogged {
-		return nil
-	}
 	if s.tx != nil {
 		// nothing a block does is stored before its COMMIT: its rows are
 		// private, its catalog changes hidden from the store (blockddl.go)
 		return nil
 	}
-	err := s.db.persist()
+	var err error
+	switch {
+	case w != nil && w.rowsOnly && len(w.after) == 0:
+		return nil // it changed nothing
+	case w != nil && w.rowsOnly:
+		err = s.db.logRows()
+	default:
+		err = s.db.persist()
+	}
 	if err != nil {
 		s.db.dropUncommitted(s.db.blocks.hides)
 	}

@@ -40,7 +40,7 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 			return 0, err
 		}
 	}
-	s.beginWrites(true, true)
+	s.beginWrites(true)
 	defer s.endWrites()
 	n, err := s.appendRows(t, recs)
 	if err != nil {

@@ -79,7 +79,7 @@ func (db *DB) load() error {
 		}
 	}
 	db.setCommitted(sc)
-	needsCheckpoint, err := st.Recover(sc, db.opts.Mem, db.replay)
+	needsCheckpoint, err := st.Recover(sc, db.opts.Mem, replayer{db})
 	if err != nil {
 		return err
 	}
@@ -98,19 +98,9 @@ func (db *DB) loadTable(t storage.Table) error {
 		return err
 	}
 	tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes
-	parts := make([][]arrow.Record, len(t.Parts))
-	schema := tbl.ArrowSchema()
-	for p, refs := range t.Parts {
-		for i := range refs {
-			rec, err := db.store.ReadSegment(db.opts.Mem, &refs[i], schema, t.Schema+"."+t.Name)
-			if err != nil {
-				for _, ps := range parts {
-					exec.ReleaseRecords(ps)
-				}
-				return err
-			}
-			parts[p] = append(parts[p], rec)
-		}
+	parts, err := db.store.ReadTable(db.opts.Mem, t.OID, tbl.ArrowSchema(), t.Schema+"."+t.Name, t.Parts)
+	if err != nil {
+		return err
 	}
 	tbl.Lock()
 	tbl.Replace(parts)
@@ -155,8 +145,29 @@ func toStoredColumns(cols []udf.Column) []storage.ResultColumn {
 	return out
 }
 
-// replay appends the rows of a write-ahead log entry to their table.
-func (db *DB) replay(oid uint32, recs []arrow.Record) error {
+// replayer puts what the write-ahead log holds into the tables.
+type replayer struct{ db *DB }
+
+// Replace makes parts a table's data.
+func (r replayer) Replace(oid uint32, parts [][]arrow.Record) error {
+	t := r.db.cat.TableByOID(oid)
+	if t == nil {
+		return fmt.Errorf("table with oid %d does not exist", oid)
+	}
+	for _, p := range parts {
+		for _, rec := range p {
+			rec.Retain()
+		}
+	}
+	t.Lock()
+	defer t.Unlock()
+	t.Replace(parts)
+	return nil
+}
+
+// Append adds the rows of a log entry of an earlier format to their table.
+func (r replayer) Append(oid uint32, recs []arrow.Record) error {
+	db := r.db
 	t := db.cat.TableByOID(oid)
 	if t == nil {
 		return fmt.Errorf("table with oid %d does not exist", oid)
@@ -212,18 +223,12 @@ func (db *DB) checkpoint() error {
 		sc.Views = append(sc.Views, storage.View{Schema: v.Schema, Name: v.Name, OID: v.OID, SQL: v.SQL, Columns: v.Columns})
 	}
 	for _, img := range images.tables {
-		t, snap, def := img.table, img.data, img.def
-		stt := storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: make([][]storage.SegmentRef, len(snap.Parts))}
-		for p, recs := range snap.Parts {
-			for _, rec := range recs {
-				refs, err := cp.Segments(t.OID, rec)
-				if err != nil {
-					return err
-				}
-				stt.Parts[p] = append(stt.Parts[p], refs...)
-			}
+		t, def := img.table, img.def
+		refs, err := cp.Table(img.stored())
+		if err != nil {
+			return err
 		}
-		sc.Tables = append(sc.Tables, stt)
+		sc.Tables = append(sc.Tables, storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: refs})
 	}
 	for _, f := range db.cat.Functions() {
 		u := f.UDF
@@ -267,6 +272,43 @@ type tableImage struct {
 	def          catalog.TableDefinition
 	data         *catalog.Snapshot
 	before       bool // as it was before an open block changed it
+}
+
+// stored is the image's data as storage takes it.
+func (img tableImage) stored() storage.TableData {
+	schema := (&catalog.Table{Columns: img.def.Columns}).ArrowSchema()
+	return storage.TableData{OID: img.table.OID, Schema: schema, Parts: img.data.Parts}
+}
+
+// logRows makes the rows of every stored table durable through the
+// write-ahead log (what changed since they were last stored), for
+// statements and blocks that changed rows and nothing else; when the log
+// cannot take it, a checkpoint stores everything.
+func (db *DB) logRows() error {
+	if db.store == nil {
+		return nil
+	}
+	var images *tableImages
+	logged, err := db.store.LogTables(func() []storage.TableData {
+		if db.ddlInFlight.Load() > 0 {
+			// a catalog change not stored yet: rows logged now could
+			// meet the old catalog after a crash
+			return nil
+		}
+		images = db.snapshotTables()
+		out := make([]storage.TableData, len(images.tables))
+		for i, img := range images.tables {
+			out[i] = img.stored()
+		}
+		return out
+	})
+	if images != nil {
+		images.release()
+	}
+	if err != nil || logged {
+		return err
+	}
+	return db.checkpoint()
 }
 
 func (im *tableImages) release() {

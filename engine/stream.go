@@ -184,7 +184,12 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 	s.ctx, s.params, s.paramTypes = sctx, call.params, call.paramTypes
-	s.beginWrites(onlyAppends(call.raw), changesRowsOnly(call.raw))
+	rowsOnly := changesRowsOnly(call.raw)
+	if !rowsOnly && changesState(call.raw) {
+		s.db.ddlInFlight.Add(1)
+		defer s.db.ddlInFlight.Add(-1)
+	}
+	s.beginWrites(rowsOnly)
 	s.resetProgress()
 	end := func() {
 		s.releaseXactAdvisory() // a statement outside a block is its own transaction

@@ -107,7 +107,7 @@ func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []a
 		return
 	}
 	t.Replace(parts)
-	s.noteInstalled(t, false)
+	s.noteInstalled(t)
 }
 
 // commitWork installs the block's private versions and makes them
@@ -122,6 +122,11 @@ func (s *Session) commitWork() error {
 		}
 	}
 	changes := s.tx.changes
+	if changes.any() {
+		// its catalog changes become visible before they are stored
+		s.db.ddlInFlight.Add(1)
+		defer s.db.ddlInFlight.Add(-1)
+	}
 	if len(tables) == 0 {
 		if !changes.any() {
 			return nil // it changed nothing
@@ -185,7 +190,11 @@ func (s *Session) commitWork() error {
 	if installErr != nil {
 		return installErr
 	}
-	if err := s.db.persist(); err != nil {
+	store := s.db.persist
+	if !changes.any() {
+		store = s.db.logRows // rows only: through the write-ahead log
+	}
+	if err := store(); err != nil {
 		s.db.installTogether(func() {
 			s.restoreTables(previous)
 			s.db.blocks.add(changes)

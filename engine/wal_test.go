@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/weftdb/weft/storage"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,7 +246,8 @@ func TestDiskFull(t *testing.T) {
 		db.store.LimitDisk(budget)
 		for _, sql := range []string{
 			"INSERT INTO t VALUES (1000, 'one more')",
-			fmt.Sprintf("INSERT INTO t SELECT g, repeat('y', 100) FROM generate_series(1, %d) g", storage.MaxLoggedRows+1),
+			// more than a log entry takes: written as segments
+			"INSERT INTO t SELECT g, repeat('y', 1000) FROM generate_series(1, 20000) g",
 			"UPDATE t SET a = a + 1",
 			"DELETE FROM t WHERE a < 50",
 			"CREATE TABLE u AS SELECT * FROM t",

@@ -73,6 +73,10 @@ type DB struct {
 	// committed holds the OIDs of the tables and views the catalog on
 	// disk names (to drop ones whose creation could not be stored)
 	committed map[uint32]bool
+	// ddlInFlight counts statements and COMMITs changing the catalog
+	// from before they change it until it is stored: meanwhile rows go
+	// to a checkpoint, not the log (persist.go logRows)
+	ddlInFlight atomic.Int64
 	// installMu makes installs into several tables atomic for checkpoints:
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.

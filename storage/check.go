@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -238,7 +239,11 @@ func (c *checker) checkWAL(sc *Catalog, tables map[uint32]*catalog.Table) {
 	}
 	rows := int64(0)
 	for _, e := range lg.Entries {
-		n, err := checkWALEntry(e.Payload, tables)
+		check := checkWALEntry
+		if lg.version >= 3 {
+			check = checkLayoutEntry
+		}
+		n, err := check(e.Payload, tables)
 		if err != nil {
 			c.damaged("wal.log", fmt.Errorf("entry at byte %d: %v", e.Off, err))
 			return
@@ -275,6 +280,51 @@ func checkWALEntry(payload []byte, tables map[uint32]*catalog.Table) (int64, err
 	}
 	if err := r.Err(); err != nil {
 		return 0, fmt.Errorf("table %s: %v", t.QualifiedName(), err)
+	}
+	return rows, nil
+}
+
+// checkLayoutEntry decodes a layout entry's description and its batches
+// against their tables' columns (what it names of earlier entries and
+// segments is checked by replaying it at open).
+func checkLayoutEntry(payload []byte, tables map[uint32]*catalog.Table) (int64, error) {
+	if len(payload) < 5 || payload[0] != 'L' {
+		return 0, fmt.Errorf("not a layout entry")
+	}
+	n := int(binary.LittleEndian.Uint32(payload[1:5]))
+	if 5+n > len(payload) {
+		return 0, fmt.Errorf("its description runs past its end")
+	}
+	var entry layoutEntry
+	if err := json.Unmarshal(payload[5:5+n], &entry); err != nil {
+		return 0, err
+	}
+	streams, err := splitStreams(payload[5+n:], entry.Streams)
+	if err != nil {
+		return 0, err
+	}
+	var rows int64
+	for _, lt := range entry.Tables {
+		t := tables[lt.OID]
+		if t == nil {
+			return 0, fmt.Errorf("table with oid %d is not in the catalog", lt.OID)
+		}
+		for _, ops := range lt.Parts {
+			for _, o := range ops {
+				if o.Add == nil || o.Add.Stream < 0 {
+					continue
+				}
+				if o.Add.Stream >= len(streams) {
+					return 0, fmt.Errorf("table %s: names stream %d of %d", t.QualifiedName(), o.Add.Stream, len(streams))
+				}
+				rec, err := readStream(streams[o.Add.Stream], t.ArrowSchema(), memory.NewGoAllocator())
+				if err != nil {
+					return 0, fmt.Errorf("table %s: %v", t.QualifiedName(), err)
+				}
+				rows += rec.NumRows()
+				rec.Release()
+			}
+		}
 	}
 	return rows, nil
 }

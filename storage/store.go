@@ -83,6 +83,10 @@ type Store struct {
 	gen          uint64 // the write-ahead log generation the catalog names
 	wal          *wal   // nil while unusable (a checkpoint makes a new one)
 	quota        diskQuota
+	// durable are the tables as segments and log hold them (layoutlog.go);
+	// logged names the batches log entries wrote
+	durable map[uint32]*durableTable
+	logged  map[arrow.Record]string
 }
 
 // Catalog is what catalog.json holds: the definitions of everything the
@@ -186,7 +190,8 @@ func Open(dir string, opts Options) (*Store, error) {
 	if segmentBytes <= 0 {
 		segmentBytes = defaultSegmentBytes
 	}
-	return &Store{dir: dir, lock: lock, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes}, nil
+	return &Store{dir: dir, lock: lock, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes,
+		durable: map[uint32]*durableTable{}, logged: map[arrow.Record]string{}}, nil
 }
 
 // Dir is the data directory.
@@ -194,6 +199,9 @@ func (st *Store) Dir() string { return st.dir }
 
 // Close closes the log and releases the directory's lock.
 func (st *Store) Close() {
+	for oid := range st.durable {
+		st.dropDurable(oid)
+	}
 	if st.wal != nil {
 		st.wal.f.Close()
 	}
@@ -213,19 +221,38 @@ func (st *Store) ReadCatalog() (doc *Catalog, legacy bool, err error) {
 	return nil, false, st.initialize()
 }
 
-// ReadSegment reads a segment file the catalog names (see ReadSegmentFile)
-// and remembers that its batch is on disk, so that checkpoints do not
-// write it again and open's cleanup keeps its file.
-func (st *Store) ReadSegment(mem memory.Allocator, ref *SegmentRef, schema *arrow.Schema, table string) (arrow.Record, error) {
-	rec, err := ReadSegmentFile(mem, st.dir, ref, schema, table)
-	if err != nil {
-		return nil, err
+// ReadTable reads the segments of a table the catalog names (each
+// checked, see ReadSegmentFile), as the batches of its partitions under
+// schema; table names it in errors. The store remembers them as the
+// table's durable data: checkpoints do not write them again, the log
+// writes changes as differences from them, open's cleanup keeps their
+// files.
+func (st *Store) ReadTable(mem memory.Allocator, oid uint32, schema *arrow.Schema, table string, parts [][]SegmentRef) ([][]arrow.Record, error) {
+	out := make([][]arrow.Record, len(parts))
+	for p, refs := range parts {
+		for i := range refs {
+			rec, err := ReadSegmentFile(mem, st.dir, &refs[i], schema, table)
+			if err != nil {
+				for _, ps := range out {
+					for _, r := range ps {
+						r.Release()
+					}
+				}
+				return nil, err
+			}
+			out[p] = append(out[p], rec)
+		}
 	}
 	st.mu.Lock()
-	st.segments[rec] = []SegmentRef{*ref}
-	st.keep[ref.File] = true
-	st.mu.Unlock()
-	return rec, nil
+	defer st.mu.Unlock()
+	for p, refs := range parts {
+		for i := range refs {
+			st.segments[out[p][i]] = []SegmentRef{refs[i]}
+			st.keep[refs[i].File] = true
+		}
+	}
+	st.setDurable(oid, schema, out)
+	return out, nil
 }
 
 // ReadModule reads the module of a function (named in errors) by its
@@ -253,13 +280,20 @@ func checkModuleHash(code []byte, hash string) error {
 	return nil
 }
 
-// Recover ends opening a directory whose catalog (doc) and segments were
-// read: it removes what earlier runs left behind (see datadir.go) and
-// replays the write-ahead log, giving each entry's table OID and batches
-// to replay (which must not keep the batches without retaining them).
+// Replayer puts what the write-ahead log holds into the tables.
+type Replayer interface {
+	// Append adds rows to a table (logs of earlier formats).
+	Append(oid uint32, recs []arrow.Record) error
+	// Replace makes parts a table's data (retaining what it keeps).
+	Replace(oid uint32, parts [][]arrow.Record) error
+}
+
+// Recover ends opening a directory whose catalog (doc) and tables
+// (ReadTable) were read: it removes what earlier runs left behind (see
+// datadir.go) and replays the write-ahead log into the tables.
 // needsCheckpoint reports that the directory must be checkpointed before
-// use (a log of the earlier format that held rows).
-func (st *Store) Recover(doc *Catalog, mem memory.Allocator, replay func(oid uint32, recs []arrow.Record) error) (needsCheckpoint bool, err error) {
+// use (a log of an earlier format that held rows).
+func (st *Store) Recover(doc *Catalog, mem memory.Allocator, replay Replayer) (needsCheckpoint bool, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.nextSeg, err = st.cleanup(st.keep, doc.NextSeg); err != nil {
@@ -276,6 +310,7 @@ type Checkpoint struct {
 	st         *Store
 	referenced map[arrow.Record][]SegmentRef
 	dirs       map[string]bool
+	tables     []TableData // the data it stores
 }
 
 // BeginCheckpoint starts a checkpoint; the caller must call Done.
@@ -287,9 +322,26 @@ func (st *Store) BeginCheckpoint() *Checkpoint {
 // Done ends the checkpoint (committed or not).
 func (cp *Checkpoint) Done() { cp.st.mu.Unlock() }
 
-// Segments returns the segment files that hold rec, a batch of the table
+// Table returns the segment files of each partition of a table's data,
+// writing the batches that are not on disk yet.
+func (cp *Checkpoint) Table(t TableData) ([][]SegmentRef, error) {
+	out := make([][]SegmentRef, len(t.Parts))
+	for p, recs := range t.Parts {
+		for _, rec := range recs {
+			refs, err := cp.segments(t.OID, rec)
+			if err != nil {
+				return nil, err
+			}
+			out[p] = append(out[p], refs...)
+		}
+	}
+	cp.tables = append(cp.tables, t)
+	return out, nil
+}
+
+// segments returns the segment files that hold rec, a batch of the table
 // with OID oid, writing them unless rec is on disk already.
-func (cp *Checkpoint) Segments(oid uint32, rec arrow.Record) ([]SegmentRef, error) {
+func (cp *Checkpoint) segments(oid uint32, rec arrow.Record) ([]SegmentRef, error) {
 	st := cp.st
 	refs, ok := st.segments[rec]
 	if !ok {
@@ -359,6 +411,14 @@ func (cp *Checkpoint) Commit(doc *Catalog) error {
 	for rec, refs := range cp.referenced {
 		st.segments[rec] = refs
 	}
+	// the segments hold every table now, as this checkpoint wrote them
+	for oid := range st.durable {
+		st.dropDurable(oid)
+	}
+	for _, t := range cp.tables {
+		st.setDurable(t.OID, t.Schema, t.Parts)
+	}
+	st.logged = map[arrow.Record]string{}
 	return nil
 }
 

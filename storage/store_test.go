@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,21 +42,53 @@ func checkpointBatches(t *testing.T, st *Store, recs ...arrow.Record) {
 	cp := st.BeginCheckpoint()
 	defer cp.Done()
 	tbl := tableDoc(100)
-	tbl.Parts = [][]SegmentRef{nil}
-	for _, rec := range recs {
-		refs, err := cp.Segments(100, rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tbl.Parts[0] = append(tbl.Parts[0], refs...)
+	refs, err := cp.Table(TableData{OID: 100, Schema: testSchema, Parts: [][]arrow.Record{recs}})
+	if err != nil {
+		t.Fatal(err)
 	}
+	tbl.Parts = refs
 	if err := cp.Commit(&Catalog{NextOID: 101, Tables: []Table{tbl}}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// reopen opens dir and reads back table 100's batches and the log's.
-func reopen(t *testing.T, dir string, mem memory.Allocator) (st *Store, stored []int64, logged []int64) {
+// testReplayer keeps what replay gives table 100.
+type testReplayer struct {
+	t     *testing.T
+	parts [][]arrow.Record
+}
+
+func (r *testReplayer) Append(oid uint32, recs []arrow.Record) error {
+	r.t.Errorf("an append entry in a new log")
+	return nil
+}
+
+func (r *testReplayer) Replace(oid uint32, parts [][]arrow.Record) error {
+	if oid != 100 {
+		r.t.Errorf("log entry of table %d", oid)
+	}
+	r.release()
+	for _, p := range parts {
+		for _, rec := range p {
+			rec.Retain()
+		}
+	}
+	r.parts = parts
+	return nil
+}
+
+func (r *testReplayer) release() {
+	for _, p := range r.parts {
+		for _, rec := range p {
+			rec.Release()
+		}
+	}
+	r.parts = nil
+}
+
+// reopen opens dir and returns table 100's values: as the segments hold
+// them, and after the log's replay (nil when the log changed nothing).
+func reopen(t *testing.T, dir string, mem memory.Allocator) (st *Store, stored []int64, replayed []int64) {
 	t.Helper()
 	st, err := Open(dir, Options{})
 	if err != nil {
@@ -65,29 +98,55 @@ func reopen(t *testing.T, dir string, mem memory.Allocator) (st *Store, stored [
 	if err != nil || doc == nil {
 		t.Fatalf("catalog: %v %v", doc, err)
 	}
-	for _, refs := range doc.Tables[0].Parts {
-		for i := range refs {
-			rec, err := st.ReadSegment(mem, &refs[i], testSchema, "public.t")
-			if err != nil {
-				t.Fatal(err)
-			}
-			stored = append(stored, rec.Column(0).(*array.Int64).Int64Values()...)
-			rec.Release()
-		}
-	}
-	_, err = st.Recover(doc, mem, func(oid uint32, recs []arrow.Record) error {
-		if oid != 100 {
-			t.Errorf("log entry of table %d", oid)
-		}
-		for _, r := range recs {
-			logged = append(logged, r.Column(0).(*array.Int64).Int64Values()...)
-		}
-		return nil
-	})
+	parts, err := st.ReadTable(mem, 100, testSchema, "public.t", doc.Tables[0].Parts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st, stored, logged
+	stored = values(parts)
+	release(parts)
+	r := &testReplayer{t: t}
+	if _, err := st.Recover(doc, mem, r); err != nil {
+		t.Fatal(err)
+	}
+	if r.parts != nil {
+		replayed = values(r.parts)
+	}
+	r.release()
+	return st, stored, replayed
+}
+
+func values(parts [][]arrow.Record) []int64 {
+	out := []int64{}
+	for _, p := range parts {
+		for _, r := range p {
+			col := r.Column(0).(*array.Int64)
+			for i := 0; i < col.Len(); i++ {
+				if col.IsNull(i) {
+					out = append(out, -1)
+				} else {
+					out = append(out, col.Value(i))
+				}
+			}
+		}
+	}
+	return out
+}
+
+func release(parts [][]arrow.Record) {
+	for _, p := range parts {
+		for _, r := range p {
+			r.Release()
+		}
+	}
+}
+
+// logLayout logs table 100 as holding parts.
+func logLayout(t *testing.T, st *Store, parts [][]arrow.Record) {
+	t.Helper()
+	ok, err := st.LogTables(func() []TableData { return []TableData{{OID: 100, Schema: testSchema, Parts: parts}} })
+	if !ok || err != nil {
+		t.Fatalf("log: %v %v", ok, err)
+	}
 }
 
 func TestCheckpointAndLogRoundTrip(t *testing.T) {
@@ -113,26 +172,96 @@ func TestCheckpointAndLogRoundTrip(t *testing.T) {
 		t.Fatalf("%d segment files after rewriting the same batches, %d before", got, segs)
 	}
 	c := int64Batch(mem, 7, 8)
-	installed := false
-	if ok, err := st.LogAppend(100, []arrow.Record{c}, c.NumRows(), func() { installed = true }); !ok || err != nil || !installed {
-		t.Fatalf("log append: %v %v installed=%v", ok, err, installed)
-	}
+	logLayout(t, st, [][]arrow.Record{{a, b, c}})
 	if !st.LogHoldsRows() {
-		t.Fatal("the log holds no rows after an append")
+		t.Fatal("the log holds nothing after an entry")
 	}
 	st.Close()
 	a.Release()
 	b.Release()
 	c.Release()
 
-	st, stored, logged := reopen(t, dir, mem)
+	st, stored, replayed := reopen(t, dir, mem)
 	defer st.Close()
 	if want := []int64{1, 2, 3, 4}; !equal(stored, want) {
 		t.Errorf("segments hold %v, want %v", stored, want)
 	}
-	if want := []int64{7, 8}; !equal(logged, want) {
-		t.Errorf("log holds %v, want %v", logged, want)
+	if want := []int64{1, 2, 3, 4, 7, 8}; !equal(replayed, want) {
+		t.Errorf("after the log: %v, want %v", replayed, want)
 	}
+}
+
+// TestLayoutEdits: an update of one row, deletions, an append into the
+// last batch and a new partition are logged as small differences and
+// replay into exactly the batches the table had, entry after entry (each
+// naming batches the one before wrote).
+func TestLayoutEdits(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	dir := t.TempDir()
+	st, _ := Open(dir, Options{})
+	st.ReadCatalog()
+	seq := func(from, n int64) arrow.Record {
+		v := make([]int64, n)
+		for i := range v {
+			v[i] = from + int64(i)
+		}
+		return int64Batch(mem, v...)
+	}
+	a, b := seq(0, 1000), seq(1000, 1000)
+	checkpointBatches(t, st, a, b)
+	var all []arrow.Record // every batch made, released at the end
+	defer func() {
+		for _, r := range all {
+			r.Release()
+		}
+	}()
+	all = append(all, a, b)
+	edit := func(base arrow.Record, f func(v []int64) []int64) arrow.Record {
+		v := append([]int64(nil), base.Column(0).(*array.Int64).Int64Values()...)
+		r := int64Batch(mem, f(v)...)
+		all = append(all, r)
+		return r
+	}
+	sizes := []int64{}
+	logged := func(parts [][]arrow.Record) {
+		before := st.wal.size
+		logLayout(t, st, parts)
+		sizes = append(sizes, st.wal.size-before)
+	}
+	// UPDATE of row 500 of b
+	b2 := edit(b, func(v []int64) []int64 { v[500] = -5; return v })
+	logged([][]arrow.Record{{a, b2}})
+	// DELETE of rows 10-19 of a, and of b2's first row
+	a2 := edit(a, func(v []int64) []int64 { return append(v[:10], v[20:]...) })
+	b3 := edit(b2, func(v []int64) []int64 { return v[1:] })
+	logged([][]arrow.Record{{a2, b3}})
+	// an append into the last batch and a new partition
+	b4 := edit(b3, func(v []int64) []int64 { return append(v, 5000, 5001) })
+	c := seq(9000, 3)
+	all = append(all, c)
+	logged([][]arrow.Record{{a2, b4}, {c}})
+	want := values([][]arrow.Record{{a2, b4}, {c}})
+	for i, n := range sizes[:2] {
+		if n > 2000 {
+			t.Errorf("entry %d for a change of a few rows of 1000-row batches took %d bytes", i, n)
+		}
+	}
+	st.Close()
+	st, _, replayed := reopen(t, dir, mem)
+	defer st.Close()
+	if !equal(replayed, want) {
+		t.Errorf("replayed %d values, want %d; first differences: %v", len(replayed), len(want), firstDiff(replayed, want))
+	}
+}
+
+func firstDiff(a, b []int64) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("at %d: %d vs %d", i, a[i], b[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d vs %d", len(a), len(b))
 }
 
 func TestTornLogTailIsCut(t *testing.T) {
@@ -142,21 +271,21 @@ func TestTornLogTailIsCut(t *testing.T) {
 	st, _ := Open(dir, Options{})
 	st.ReadCatalog()
 	checkpointBatches(t, st)
-	for _, v := range []int64{5, 6} {
-		rec := int64Batch(mem, v)
-		st.LogAppend(100, []arrow.Record{rec}, 1, func() {})
-		rec.Release()
-	}
+	r5, r6 := int64Batch(mem, 5), int64Batch(mem, 6)
+	logLayout(t, st, [][]arrow.Record{{r5}})
+	logLayout(t, st, [][]arrow.Record{{r5, r6}})
 	st.Close()
+	r5.Release()
+	r6.Release()
 	path := filepath.Join(dir, "wal.log")
 	fi, _ := os.Stat(path)
 	if err := os.Truncate(path, fi.Size()-3); err != nil {
 		t.Fatal(err)
 	}
-	st, _, logged := reopen(t, dir, mem)
+	st, _, replayed := reopen(t, dir, mem)
 	st.Close()
-	if want := []int64{5}; !equal(logged, want) {
-		t.Errorf("after a torn last entry the log holds %v, want %v", logged, want)
+	if want := []int64{5}; !equal(replayed, want) {
+		t.Errorf("after a torn last entry the table holds %v, want %v", replayed, want)
 	}
 }
 

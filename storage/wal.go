@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 
@@ -17,16 +16,21 @@ import (
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
-// The write-ahead log keeps small appends (the single-row INSERTs an ORM
-// issues, a short COPY) from writing a segment and a new catalog each:
-// the rows are appended to wal.log and fsynced, and only a checkpoint
-// (CHECKPOINT, a statement that is not a small append, or a log grown
-// past walCheckpointBytes) turns them into segments.
+// The write-ahead log keeps small writes (an ORM's INSERT, UPDATE or
+// DELETE of a row, pgbench's transactions, a short COPY) from writing
+// segments and a new catalog each: what changed is appended to wal.log
+// and fsynced (layoutlog.go), and only a checkpoint (CHECKPOINT, a
+// statement that changes the catalog, a change too large for the log, or
+// a log grown past walCheckpointBytes) turns it into segments.
 //
-//	wal.log = "WEFTWAL2" generation:u64 crc32c(magic, generation):u32 0:u32
+//	wal.log = "WEFTWAL3" generation:u64 crc32c(magic, generation):u32 0:u32
 //	          entry*
 //	entry   = length:u32 ^length:u32 crc32c(payload):u32 payload
-//	payload = table oid:u32, Arrow IPC stream of the appended batches
+//	payload = 'L' layout entry (layoutlog.go)
+//
+// Logs of format 2 ("WEFTWAL2", entries of a table oid:u32 and an Arrow
+// IPC stream of appended batches) are replayed as appends and then
+// checkpointed.
 //
 // The catalog names the generation of the log that continues it. A
 // checkpoint writes the catalog with the next generation and then starts
@@ -40,16 +44,16 @@ import (
 // checksum anywhere, a damaged header, a log of a later generation than
 // the catalog's, or no log at all fails the open with XX001.
 //
-// Logs of the earlier format ("WEFTWAL1", no header checksum, entries
+// Logs of the first format ("WEFTWAL1", no header checksum, entries
 // without the second length) are still read, and replaced by a new one.
 const (
-	walMagic           = "WEFTWAL2"
+	walMagic           = "WEFTWAL3"
+	walMagicV2         = "WEFTWAL2"
 	walHeaderSize      = 24
 	walEntryHeader     = 12
 	walMagicV1         = "WEFTWAL1"
 	walHeaderSizeV1    = 16
 	walEntryHeaderV1   = 8
-	MaxLoggedRows      = 16384    // larger appends go straight to segments
 	walCheckpointBytes = 64 << 20 // a longer log is folded into segments
 )
 
@@ -67,7 +71,7 @@ func (st *Store) walPath() string { return filepath.Join(st.dir, "wal.log") }
 // replay) and opens it for appending; an older log (its rows are in
 // segments) is replaced by an empty one. It reports a log of the earlier
 // format that held rows: those must be checkpointed at once.
-func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay func(oid uint32, recs []arrow.Record) error) (bool, error) {
+func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay Replayer) (bool, error) {
 	path := st.walPath()
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -90,13 +94,25 @@ func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay func(oid uint3
 	if err := lg.Scan(raw); err != nil {
 		return false, DataCorrupted("write-ahead log %s is damaged: %v", path, err)
 	}
+	ids := map[string]arrow.Record{}
+	for rec, refs := range st.segments {
+		ids["s:"+refs[0].File] = rec
+	}
 	for _, e := range lg.Entries {
-		if err := replayEntry(e.Payload, mem, replay); err != nil {
+		var err error
+		if lg.version < 3 {
+			err = replayEntry(e.Payload, mem, replay.Append)
+		} else if len(e.Payload) > 0 && e.Payload[0] == 'L' {
+			err = st.replayLayout(gen, e.Off, e.Payload, mem, ids, replay.Replace)
+		} else {
+			err = fmt.Errorf("entry of unknown kind")
+		}
+		if err != nil {
 			return false, DataCorrupted("write-ahead log %s, entry at byte %d: %v", path, e.Off, err)
 		}
 	}
-	if lg.v1 {
-		// the old format cannot take new entries: store the rows (the
+	if lg.version < 3 {
+		// an earlier format cannot take new entries: store the rows (the
 		// commit starts a new log) or start an empty log
 		if len(lg.Entries) > 0 {
 			return true, nil
@@ -129,7 +145,8 @@ func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay func(oid uint3
 // Log is what a log file holds (ParseLogHeader, then Scan).
 type Log struct {
 	Gen     uint64
-	v1      bool // the earlier format
+	v1      bool // the first format
+	version int  // 1, 2 (entries are appends) or 3 (layout entries)
 	Entries []LogEntry
 	End     int64 // where the last whole entry ends
 	Torn    int64 // bytes of a torn final entry after End
@@ -167,12 +184,20 @@ func ParseLogHeader(raw []byte) (*Log, error) {
 		if got, want := crc32.Checksum(raw[:16], walCRC), binary.LittleEndian.Uint32(raw[16:20]); got != want {
 			return nil, fmt.Errorf("header checksum %08x, the file says %08x", got, want)
 		}
-		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), End: walHeaderSize}, nil
+		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), End: walHeaderSize, version: 3}, nil
+	case len(raw) >= 8 && string(raw[:8]) == walMagicV2:
+		if len(raw) < walHeaderSize {
+			return nil, fmt.Errorf("%d bytes, shorter than its header", len(raw))
+		}
+		if got, want := crc32.Checksum(raw[:16], walCRC), binary.LittleEndian.Uint32(raw[16:20]); got != want {
+			return nil, fmt.Errorf("header checksum %08x, the file says %08x", got, want)
+		}
+		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), End: walHeaderSize, version: 2}, nil
 	case len(raw) >= 8 && string(raw[:8]) == walMagicV1:
 		if len(raw) < walHeaderSizeV1 {
 			return nil, fmt.Errorf("%d bytes, shorter than its header", len(raw))
 		}
-		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), v1: true, End: walHeaderSizeV1}, nil
+		return &Log{Gen: binary.LittleEndian.Uint64(raw[8:16]), v1: true, End: walHeaderSizeV1, version: 1}, nil
 	}
 	return nil, errors.New("its header is not a write-ahead log's")
 }
@@ -259,56 +284,6 @@ func (st *Store) resetWAL(gen uint64) error {
 	}
 	st.wal = &wal{f: f, gen: gen, size: walHeaderSize}
 	return nil
-}
-
-// LogAppend makes an append of recs to the table with OID oid durable through the log and then
-// runs install (which puts the rows in the table) while no checkpoint can
-// run, so a checkpoint sees the rows either in the table or in the log it
-// supersedes, never both or neither. It reports false, having done nothing,
-// when the append is too large for the log (or the log is unusable): the
-// caller installs the rows and commits in full.
-func (st *Store) LogAppend(oid uint32, recs []arrow.Record, rows int64, install func()) (bool, error) {
-	if rows > MaxLoggedRows {
-		return false, nil
-	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.wal == nil || st.wal.size > walCheckpointBytes {
-		return false, nil
-	}
-	var buf bytes.Buffer
-	buf.Write(make([]byte, walEntryHeader+4)) // length twice, crc, oid
-	w := ipc.NewWriter(&buf, ipc.WithSchema(recs[0].Schema()))
-	for _, rec := range recs {
-		if err := w.Write(rec); err != nil {
-			w.Close()
-			return false, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return false, err
-	}
-	entry := buf.Bytes()
-	n := int64(len(entry) - walEntryHeader)
-	if n > math.MaxUint32 {
-		return false, nil // too large for an entry's length: a full commit stores it
-	}
-	binary.LittleEndian.PutUint32(entry[walEntryHeader:], oid)
-	binary.LittleEndian.PutUint32(entry[0:4], uint32(n))
-	binary.LittleEndian.PutUint32(entry[4:8], ^uint32(n))
-	binary.LittleEndian.PutUint32(entry[8:12], crc32.Checksum(entry[walEntryHeader:], walCRC))
-	if err := st.quota.check(int64(len(entry))); err != nil {
-		return false, st.walFailed(err)
-	}
-	if _, err := st.wal.f.Write(entry); err != nil {
-		return false, st.walFailed(err)
-	}
-	if err := st.wal.f.Sync(); err != nil {
-		return false, st.walFailed(err)
-	}
-	st.wal.size += int64(len(entry))
-	install()
-	return true, nil
 }
 
 // walFailed cuts a failed append back off the log (a partial entry would

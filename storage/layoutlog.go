@@ -1,0 +1,729 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// Small writes of any kind (INSERT, UPDATE, DELETE, a block's COMMIT) go
+// through the write-ahead log as layout entries: for each table a
+// statement changed, the table's partitions as they are now, written as
+// a difference from the table's durable layout (what the segments and the
+// log before it hold). Unchanged batches are kept by position; a batch
+// that replaced one is written as edits of it (rows copied, skipped,
+// inserted: an UPDATE of one row writes that row, a DELETE only counts);
+// any other new batch is written whole. Replay rebuilds exactly the
+// batches the tables had, so later entries can name them in turn.
+//
+//	payload = 'L' jsonLength:u32 json (layoutEntry) streams
+//	streams = one Arrow IPC stream per new batch or edit rows, back to back
+//
+// A checkpoint folds everything into segments and starts the log afresh.
+
+// TableData is a table's data as a layout entry or checkpoint takes it:
+// its Arrow schema and its partitions' batches.
+type TableData struct {
+	OID    uint32
+	Schema *arrow.Schema
+	Parts  [][]arrow.Record
+}
+
+// durableTable is a table as the segments and the log hold it now.
+type durableTable struct {
+	schema *arrow.Schema
+	parts  [][]arrow.Record // retained by the store
+}
+
+type layoutEntry struct {
+	Tables []layoutTable `json:"tables"`
+	// Streams are the lengths of the IPC streams after the JSON.
+	Streams []int64 `json:"streams"`
+}
+
+type layoutTable struct {
+	OID uint32 `json:"oid"`
+	// Parts are edits of each durable partition's list of batches (a
+	// partition beyond the durable ones edits an empty list).
+	Parts [][]layoutOp `json:"parts"`
+}
+
+// layoutOp is one step over a durable partition's batches: keep the next
+// Keep of them, drop the next Drop, or add a batch (Add).
+type layoutOp struct {
+	Keep int         `json:"k,omitempty"`
+	Drop int         `json:"d,omitempty"`
+	Add  *layoutItem `json:"a,omitempty"`
+}
+
+// layoutItem is an added batch: a durable one by identity (Ref), one
+// written whole (Stream), or edits of a durable one (Base, Edits over
+// Stream's rows).
+type layoutItem struct {
+	Ref    string `json:"r,omitempty"`
+	Stream int    `json:"s"` // -1: none
+	Base   string `json:"b,omitempty"`
+	// Edits are pairs: op (0 copy the next n base rows, 1 skip n base
+	// rows, 2 take the next n rows of the stream), n.
+	Edits []int64 `json:"e,omitempty"`
+}
+
+const (
+	editCopy = 0
+	editSkip = 1
+	editTake = 2
+	// maxLayoutEntryBytes: a larger change is better written as
+	// segments by a checkpoint
+	maxLayoutEntryBytes = 16 << 20
+)
+
+// idOf is the durable identity of a batch: the segment file holding it,
+// or the log entry and position that wrote it.
+func (st *Store) idOf(rec arrow.Record) (string, bool) {
+	if id, ok := st.logged[rec]; ok {
+		return id, true
+	}
+	if refs, ok := st.segments[rec]; ok && len(refs) > 0 {
+		return "s:" + refs[0].File, true
+	}
+	return "", false
+}
+
+// LogTables makes the tables' data durable through the log: what differs
+// from the durable layouts is written (a table that did not change costs
+// a walk over its batch list). It calls snapshot, which must hold its
+// batches until LogTables returns, while no other write to the log or
+// checkpoint runs, so entries follow the order in which the tables
+// reached the states they record. It reports false, having written
+// nothing, when the log cannot take the change (a table the store does
+// not hold, a change too large, the log unusable or due for a
+// checkpoint): the caller checkpoints instead.
+func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.wal == nil || st.wal.size > walCheckpointBytes {
+		return false, nil
+	}
+	tables := snapshot() // (the caller's references, held until it returns)
+	if tables == nil {
+		return false, nil // the caller found the log cannot take it
+	}
+	var entry layoutEntry
+	var streams bytes.Buffer
+	var news []arrow.Record // the batches the entry writes, by stream
+	for _, t := range tables {
+		d, ok := st.durable[t.OID]
+		if !ok || !d.schema.Equal(t.Schema) {
+			return false, nil // a table new or altered since the checkpoint
+		}
+		lt, err := st.layoutOf(t, d, &entry, &streams, &news)
+		if err != nil {
+			return false, err
+		}
+		if lt != nil {
+			entry.Tables = append(entry.Tables, *lt)
+		}
+		if streams.Len() > maxLayoutEntryBytes {
+			return false, nil
+		}
+	}
+	if len(entry.Tables) == 0 {
+		return true, nil // nothing changed since the tables were last stored
+	}
+	head, err := json.Marshal(entry)
+	if err != nil {
+		return false, err
+	}
+	payload := make([]byte, 0, 5+len(head)+streams.Len())
+	payload = append(payload, 'L')
+	payload = binary.LittleEndian.AppendUint32(payload, uint32(len(head)))
+	payload = append(payload, head...)
+	payload = append(payload, streams.Bytes()...)
+	off := st.wal.size
+	if err := st.writeEntry(payload); err != nil {
+		return false, err
+	}
+	// the tables' layouts are durable now: later entries refer to them
+	for k, rec := range news {
+		st.logged[rec] = fmt.Sprintf("l:%d:%d:%d", st.wal.gen, off, k)
+	}
+	for _, t := range tables {
+		st.setDurable(t.OID, t.Schema, t.Parts)
+	}
+	return true, nil
+}
+
+// writeEntry appends one entry (its framing around payload) to the log
+// and makes it durable.
+func (st *Store) writeEntry(payload []byte) error {
+	if int64(len(payload)) > math.MaxUint32 {
+		return fmt.Errorf("log entry of %d bytes", len(payload))
+	}
+	entry := make([]byte, walEntryHeader, walEntryHeader+len(payload))
+	n := uint32(len(payload))
+	binary.LittleEndian.PutUint32(entry[0:4], n)
+	binary.LittleEndian.PutUint32(entry[4:8], ^n)
+	binary.LittleEndian.PutUint32(entry[8:12], crc32.Checksum(payload, walCRC))
+	entry = append(entry, payload...)
+	if err := st.quota.check(int64(len(entry))); err != nil {
+		return st.walFailed(err)
+	}
+	if _, err := st.wal.f.Write(entry); err != nil {
+		return st.walFailed(err)
+	}
+	if err := st.wal.f.Sync(); err != nil {
+		return st.walFailed(err)
+	}
+	st.wal.size += int64(len(entry))
+	return nil
+}
+
+// setDurable records a table's durable layout (retaining its batches).
+func (st *Store) setDurable(oid uint32, schema *arrow.Schema, parts [][]arrow.Record) {
+	st.dropDurable(oid)
+	kept := make([][]arrow.Record, len(parts))
+	for p, recs := range parts {
+		kept[p] = append([]arrow.Record(nil), recs...)
+		for _, r := range recs {
+			r.Retain()
+		}
+	}
+	st.durable[oid] = &durableTable{schema: schema, parts: kept}
+}
+
+func (st *Store) dropDurable(oid uint32) {
+	if d, ok := st.durable[oid]; ok {
+		for _, p := range d.parts {
+			for _, r := range p {
+				r.Release()
+			}
+		}
+		delete(st.durable, oid)
+	}
+}
+
+// layoutOf writes t's layout as edits of its durable one (nil when they
+// are the same), its new batches into streams.
+func (st *Store) layoutOf(t TableData, d *durableTable, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) (*layoutTable, error) {
+	lt := &layoutTable{OID: t.OID, Parts: make([][]layoutOp, len(t.Parts))}
+	changed := len(t.Parts) != len(d.parts)
+	for p, recs := range t.Parts {
+		var old []arrow.Record
+		if p < len(d.parts) {
+			old = d.parts[p]
+		}
+		ops, same, err := st.partOps(old, recs, entry, streams, news)
+		if err != nil {
+			return nil, err
+		}
+		lt.Parts[p] = ops
+		changed = changed || !same
+	}
+	if !changed {
+		return nil, nil
+	}
+	return lt, nil
+}
+
+// partOps walks a durable partition (old) and its batches now (cur):
+// identical batches are kept, vanished ones dropped, a new batch that took
+// a vanished one's place is written as edits of it, any other new one
+// whole, and a durable one that moved by its identity.
+func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) ([]layoutOp, bool, error) {
+	inCur := make(map[arrow.Record]bool, len(cur))
+	for _, r := range cur {
+		inCur[r] = true
+	}
+	var ops []layoutOp
+	same := true
+	op := func(o layoutOp) {
+		if o.Keep == 0 {
+			same = false
+		}
+		n := len(ops)
+		switch {
+		case o.Keep > 0 && n > 0 && ops[n-1].Keep > 0:
+			ops[n-1].Keep += o.Keep
+		case o.Drop > 0 && n > 0 && ops[n-1].Drop > 0:
+			ops[n-1].Drop += o.Drop
+		default:
+			ops = append(ops, o)
+		}
+	}
+	i := 0
+	for _, rec := range cur {
+		_, known := st.idOf(rec)
+		// vanished batches go, unless a new one can be written as an
+		// edit of the first of them
+		for i < len(old) && !inCur[old[i]] && known {
+			op(layoutOp{Drop: 1})
+			i++
+		}
+		if i < len(old) && old[i] == rec {
+			op(layoutOp{Keep: 1})
+			i++
+			continue
+		}
+		var base arrow.Record
+		if i < len(old) && !inCur[old[i]] {
+			base = old[i]
+			op(layoutOp{Drop: 1})
+			i++
+		}
+		item, err := st.itemFor(rec, base, entry, streams, news)
+		if err != nil {
+			return nil, false, err
+		}
+		op(layoutOp{Add: item})
+	}
+	if i < len(old) {
+		op(layoutOp{Drop: len(old) - i})
+	}
+	return ops, same, nil
+}
+
+// itemFor describes an added batch: by identity when durable, as edits
+// of base when most of its rows are base's, else whole.
+func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) (*layoutItem, error) {
+	if id, ok := st.idOf(rec); ok {
+		return &layoutItem{Ref: id, Stream: -1}, nil
+	}
+	item := &layoutItem{Stream: len(entry.Streams)}
+	payload := rec
+	if base != nil {
+		if baseID, ok := st.idOf(base); ok {
+			edits, take := diffRows(base, rec)
+			if int64(len(take)) <= rec.NumRows()/2 {
+				rows, err := takeRows(rec, take)
+				if err != nil {
+					return nil, err
+				}
+				defer rows.Release()
+				payload = rows
+				item.Base, item.Edits = baseID, edits
+			}
+		}
+	}
+	n := streams.Len()
+	w := ipc.NewWriter(streams, ipc.WithSchema(payload.Schema()))
+	if err := w.Write(payload); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	entry.Streams = append(entry.Streams, int64(streams.Len()-n))
+	*news = append(*news, rec)
+	return item, nil
+}
+
+// diffRows finds how cur is made from base: runs of base rows copied (only
+// rows equal in every column, bit for bit), skipped, and cur's own rows
+// taken from the entry. take lists cur's rows the entry must hold.
+func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
+	nb, nc := int(base.NumRows()), int(cur.NumRows())
+	add := func(op int64, n int64) {
+		k := len(edits)
+		if k >= 2 && edits[k-2] == op {
+			edits[k-1] += n
+			return
+		}
+		edits = append(edits, op, n)
+	}
+	i, j := 0, 0
+	for j < nc {
+		switch {
+		case i < nb && rowsEqual(base, i, cur, j):
+			add(editCopy, 1)
+			i++
+			j++
+		case nb-i > nc-j:
+			add(editSkip, 1) // more base rows left than cur's: a deleted row
+			i++
+		default:
+			add(editTake, 1)
+			take = append(take, j)
+			if nb-i == nc-j {
+				add(editSkip, 1) // a row replaced in place
+				i++
+			}
+			j++
+		}
+	}
+	if i < nb {
+		add(editSkip, int64(nb-i))
+	}
+	return edits, take
+}
+
+// rowsEqual compares row i of a with row j of b in every column, exactly:
+// a type it cannot compare bit for bit counts as different (the row is
+// then written out, which is always right).
+func rowsEqual(a arrow.Record, i int, b arrow.Record, j int) bool {
+	for c := 0; c < int(a.NumCols()); c++ {
+		if !valuesEqual(a.Column(c), i, b.Column(c), j) {
+			return false
+		}
+	}
+	return true
+}
+
+func valuesEqual(x arrow.Array, i int, y arrow.Array, j int) bool {
+	xn, yn := x.IsNull(i), y.IsNull(j)
+	if xn || yn {
+		return xn && yn
+	}
+	switch xa := x.(type) {
+	case *array.Int64:
+		ya, ok := y.(*array.Int64)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Int32:
+		ya, ok := y.(*array.Int32)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Int16:
+		ya, ok := y.(*array.Int16)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Float64:
+		ya, ok := y.(*array.Float64)
+		return ok && math.Float64bits(xa.Value(i)) == math.Float64bits(ya.Value(j))
+	case *array.Float32:
+		ya, ok := y.(*array.Float32)
+		return ok && math.Float32bits(xa.Value(i)) == math.Float32bits(ya.Value(j))
+	case *array.Boolean:
+		ya, ok := y.(*array.Boolean)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.String:
+		ya, ok := y.(*array.String)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Binary:
+		ya, ok := y.(*array.Binary)
+		return ok && bytes.Equal(xa.Value(i), ya.Value(j))
+	case *array.Decimal128:
+		ya, ok := y.(*array.Decimal128)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Date32:
+		ya, ok := y.(*array.Date32)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Time64:
+		ya, ok := y.(*array.Time64)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.Timestamp:
+		ya, ok := y.(*array.Timestamp)
+		return ok && xa.Value(i) == ya.Value(j)
+	case *array.MonthDayNanoInterval:
+		ya, ok := y.(*array.MonthDayNanoInterval)
+		return ok && xa.Value(i) == ya.Value(j)
+	}
+	return false
+}
+
+// takeRows is rec's rows at the given positions, as one batch.
+func takeRows(rec arrow.Record, rows []int) (arrow.Record, error) {
+	slices := make([]arrow.Record, 0, len(rows))
+	for k := 0; k < len(rows); {
+		end := k + 1
+		for end < len(rows) && rows[end] == rows[end-1]+1 {
+			end++
+		}
+		slices = append(slices, rec.NewSlice(int64(rows[k]), int64(rows[end-1]+1)))
+		k = end
+	}
+	defer func() {
+		for _, s := range slices {
+			s.Release()
+		}
+	}()
+	return concatRecords(memory.DefaultAllocator, rec.Schema(), slices)
+}
+
+// concatRecords joins batches of one schema into one.
+func concatRecords(mem memory.Allocator, schema *arrow.Schema, recs []arrow.Record) (arrow.Record, error) {
+	if len(recs) == 1 {
+		recs[0].Retain()
+		return recs[0], nil
+	}
+	cols := make([]arrow.Array, schema.NumFields())
+	var rows int64
+	for _, r := range recs {
+		rows += r.NumRows()
+	}
+	for c := range cols {
+		parts := make([]arrow.Array, 0, len(recs))
+		for _, r := range recs {
+			parts = append(parts, r.Column(c))
+		}
+		if len(parts) == 0 {
+			cols[c] = array.MakeArrayOfNull(mem, schema.Field(c).Type, 0)
+			continue
+		}
+		col, err := array.Concatenate(parts, mem)
+		if err != nil {
+			for _, done := range cols[:c] {
+				done.Release()
+			}
+			return nil, err
+		}
+		cols[c] = col
+	}
+	rec := array.NewRecord(schema, cols, rows)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, nil
+}
+
+// replayLayout applies a layout entry (at byte off of the log of
+// generation gen) to the durable tables and gives each table's rebuilt
+// partitions to replace.
+func (st *Store) replayLayout(gen uint64, off int64, payload []byte, mem memory.Allocator, ids map[string]arrow.Record, replace func(oid uint32, parts [][]arrow.Record) error) error {
+	if len(payload) < 5 {
+		return fmt.Errorf("layout entry of %d bytes", len(payload))
+	}
+	n := int(binary.LittleEndian.Uint32(payload[1:5]))
+	if 5+n > len(payload) {
+		return fmt.Errorf("layout entry's description runs past its end")
+	}
+	var entry layoutEntry
+	if err := json.Unmarshal(payload[5:5+n], &entry); err != nil {
+		return fmt.Errorf("layout entry: %v", err)
+	}
+	streams, err := splitStreams(payload[5+n:], entry.Streams)
+	if err != nil {
+		return err
+	}
+	for _, lt := range entry.Tables {
+		d, ok := st.durable[lt.OID]
+		if !ok {
+			return fmt.Errorf("table with oid %d is not stored", lt.OID)
+		}
+		parts := make([][]arrow.Record, len(lt.Parts))
+		release := func() {
+			for _, p := range parts {
+				for _, r := range p {
+					r.Release()
+				}
+			}
+		}
+		for p, ops := range lt.Parts {
+			var old []arrow.Record
+			if p < len(d.parts) {
+				old = d.parts[p]
+			}
+			recs, err := applyOps(old, ops, d.schema, streams, mem, ids)
+			if err != nil {
+				release()
+				return fmt.Errorf("table with oid %d, partition %d: %v", lt.OID, p, err)
+			}
+			parts[p] = recs
+		}
+		// the batches this entry wrote get their identities
+		k := 0
+		for _, ops := range lt.Parts {
+			for _, o := range ops {
+				if o.Add != nil && o.Add.Stream >= 0 {
+					k = max(k, o.Add.Stream+1)
+				}
+			}
+		}
+		for p, ops := range lt.Parts {
+			pos := 0
+			for _, o := range ops {
+				switch {
+				case o.Keep > 0:
+					pos += o.Keep
+				case o.Add != nil:
+					if o.Add.Stream >= 0 {
+						id := fmt.Sprintf("l:%d:%d:%d", gen, off, o.Add.Stream)
+						ids[id] = parts[p][pos]
+						st.logged[parts[p][pos]] = id
+					}
+					pos++
+				}
+			}
+		}
+		st.setDurable(lt.OID, d.schema, parts)
+		err := replace(lt.OID, parts)
+		release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitStreams cuts the entry's IPC streams apart.
+func splitStreams(raw []byte, lengths []int64) ([][]byte, error) {
+	out := make([][]byte, len(lengths))
+	for i, n := range lengths {
+		if n < 0 || n > int64(len(raw)) {
+			return nil, fmt.Errorf("stream %d of %d bytes runs past the entry's end", i, n)
+		}
+		out[i], raw = raw[:n], raw[n:]
+	}
+	return out, nil
+}
+
+// applyOps rebuilds a partition from its durable batches and the ops.
+func applyOps(old []arrow.Record, ops []layoutOp, schema *arrow.Schema, streams [][]byte, mem memory.Allocator, ids map[string]arrow.Record) ([]arrow.Record, error) {
+	var out []arrow.Record
+	fail := func(err error) ([]arrow.Record, error) {
+		for _, r := range out {
+			r.Release()
+		}
+		return nil, err
+	}
+	pos := 0
+	for _, o := range ops {
+		switch {
+		case o.Keep > 0:
+			if pos+o.Keep > len(old) {
+				return fail(fmt.Errorf("keeps %d batches past the %d stored", pos+o.Keep-len(old), len(old)))
+			}
+			for _, r := range old[pos : pos+o.Keep] {
+				r.Retain()
+				out = append(out, r)
+			}
+			pos += o.Keep
+		case o.Drop > 0:
+			if pos+o.Drop > len(old) {
+				return fail(fmt.Errorf("drops %d batches past the %d stored", pos+o.Drop-len(old), len(old)))
+			}
+			pos += o.Drop
+		case o.Add != nil:
+			rec, err := buildItem(o.Add, schema, streams, mem, ids)
+			if err != nil {
+				return fail(err)
+			}
+			out = append(out, rec)
+		default:
+			return fail(fmt.Errorf("an empty step"))
+		}
+	}
+	if pos != len(old) {
+		return fail(fmt.Errorf("%d stored batches left unaccounted", len(old)-pos))
+	}
+	return out, nil
+}
+
+// buildItem makes an added batch.
+func buildItem(it *layoutItem, schema *arrow.Schema, streams [][]byte, mem memory.Allocator, ids map[string]arrow.Record) (arrow.Record, error) {
+	if it.Ref != "" {
+		rec, ok := ids[it.Ref]
+		if !ok {
+			return nil, fmt.Errorf("names batch %s, which is not stored", it.Ref)
+		}
+		rec.Retain()
+		return rec, nil
+	}
+	if it.Stream < 0 || it.Stream >= len(streams) {
+		return nil, fmt.Errorf("names stream %d of %d", it.Stream, len(streams))
+	}
+	rows, err := readStream(streams[it.Stream], schema, mem)
+	if err != nil {
+		return nil, err
+	}
+	if it.Base == "" {
+		return rows, nil
+	}
+	defer rows.Release()
+	base, ok := ids[it.Base]
+	if !ok {
+		return nil, fmt.Errorf("edits batch %s, which is not stored", it.Base)
+	}
+	return applyEdits(base, rows, it.Edits, schema, mem)
+}
+
+// readStream decodes one batch written by itemFor, under schema.
+func readStream(raw []byte, schema *arrow.Schema, mem memory.Allocator) (arrow.Record, error) {
+	limit := max(int64(len(raw)), 1)
+	r, err := ipc.NewReader(bytes.NewReader(raw), ipc.WithAllocator(mem), ipc.WithBodySizeLimit(limit), ipc.WithMetadataSizeLimit(limit))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	if !r.Next() {
+		if err := r.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("a stream without a batch")
+	}
+	rec := r.Record()
+	if err := sameColumnTypes(rec.Schema(), schema); err != nil {
+		return nil, err
+	}
+	return array.NewRecord(schema, rec.Columns(), rec.NumRows()), nil
+}
+
+// applyEdits makes a batch from base's rows and the entry's (rows).
+func applyEdits(base, rows arrow.Record, edits []int64, schema *arrow.Schema, mem memory.Allocator) (arrow.Record, error) {
+	if len(edits)%2 != 0 {
+		return nil, fmt.Errorf("edits of odd length %d", len(edits))
+	}
+	var pieces []arrow.Record
+	defer func() {
+		for _, p := range pieces {
+			p.Release()
+		}
+	}()
+	var b, r int64
+	for k := 0; k < len(edits); k += 2 {
+		op, n := edits[k], edits[k+1]
+		if n <= 0 {
+			return nil, fmt.Errorf("an edit of %d rows", n)
+		}
+		switch op {
+		case editCopy:
+			if b+n > base.NumRows() {
+				return nil, fmt.Errorf("copies rows past the batch's %d", base.NumRows())
+			}
+			pieces = append(pieces, base.NewSlice(b, b+n))
+			b += n
+		case editSkip:
+			if b+n > base.NumRows() {
+				return nil, fmt.Errorf("skips rows past the batch's %d", base.NumRows())
+			}
+			b += n
+		case editTake:
+			if r+n > rows.NumRows() {
+				return nil, fmt.Errorf("takes rows past the entry's %d", rows.NumRows())
+			}
+			pieces = append(pieces, rows.NewSlice(r, r+n))
+			r += n
+		default:
+			return nil, fmt.Errorf("edit %d", op)
+		}
+	}
+	if b != base.NumRows() || r != rows.NumRows() {
+		return nil, fmt.Errorf("edits leave rows unaccounted")
+	}
+	relabeled := make([]arrow.Record, len(pieces))
+	for i, p := range pieces {
+		relabeled[i] = array.NewRecord(schema, p.Columns(), p.NumRows())
+	}
+	defer func() {
+		for _, p := range relabeled {
+			p.Release()
+		}
+	}()
+	if len(relabeled) == 0 {
+		return array.NewRecord(schema, emptyColumns(mem, schema), 0), nil
+	}
+	return concatRecords(mem, schema, relabeled)
+}
+
+func emptyColumns(mem memory.Allocator, schema *arrow.Schema) []arrow.Array {
+	cols := make([]arrow.Array, schema.NumFields())
+	for i, f := range schema.Fields() {
+		cols[i] = array.MakeArrayOfNull(mem, f.Type, 0)
+	}
+	return cols
+}
