@@ -38,7 +38,7 @@ func storeAndRead(db *sql.DB, table, typ string, in any) (roundTrip, error) {
 	if _, err := db.Exec("INSERT INTO "+table+" VALUES ($1)", in); err != nil {
 		return rt, fmt.Errorf("insert: %w", err)
 	}
-	rows, err := db.Query("SELECT v, v::text FROM "+table)
+	rows, err := db.Query("SELECT v, v::text FROM " + table)
 	if err != nil {
 		return rt, err
 	}
