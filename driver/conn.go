@@ -47,9 +47,9 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (sqldriver.Stmt
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
-	p, err := c.sess.Prepare(ctx, query, nil)
+	p, err := c.prepare(ctx, query)
 	if err != nil {
-		return nil, c.failure(ctx, err)
+		return nil, err
 	}
 	return &stmt{conn: c, prep: p}, nil
 }
@@ -134,15 +134,28 @@ func (c *conn) run(ctx context.Context, query string, args []sqldriver.NamedValu
 		}
 		return results, nil
 	}
-	p, err := c.sess.Prepare(ctx, query, nil)
+	p, err := c.prepare(ctx, query)
 	if err != nil {
-		return nil, c.failure(ctx, err)
+		return nil, err
 	}
 	res, err := c.runPrepared(ctx, p, args)
 	if err != nil {
 		return nil, err
 	}
 	return []*weft.Result{res}, nil
+}
+
+// prepare parses and describes one statement. Its failure fails an open
+// transaction block, as a failed Parse does in PostgreSQL (Weft checks
+// some things, such as a read-only block's refusal to write, while
+// describing).
+func (c *conn) prepare(ctx context.Context, query string) (*weft.Prepared, error) {
+	p, err := c.sess.Prepare(ctx, query, nil)
+	if err != nil {
+		c.sess.AbortBlock()
+		return nil, c.failure(ctx, err)
+	}
+	return p, nil
 }
 
 // runPrepared binds the arguments to the statement's parameter types and
@@ -153,6 +166,7 @@ func (c *conn) runPrepared(ctx context.Context, p *weft.Prepared, args []sqldriv
 	}
 	params, err := bindParams(p.ParamTypes, args, c.sess.TimeZone())
 	if err != nil {
+		c.sess.AbortBlock() // a failed Bind fails the block in PostgreSQL
 		return nil, err
 	}
 	res, err := c.sess.ExecPrepared(ctx, p, params)

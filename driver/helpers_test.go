@@ -15,8 +15,15 @@ import (
 // Arrow byte to have been released.
 func openChecked(t *testing.T) *sql.DB {
 	t.Helper()
+	return openCheckedWith(t, weft.Options{Partitions: 2})
+}
+
+// openCheckedWith is openChecked with options (small batches, say).
+func openCheckedWith(t *testing.T, opts weft.Options) *sql.DB {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	wdb, err := weft.Open(weft.Options{Mem: mem, Partitions: 2})
+	opts.Mem = mem
+	wdb, err := weft.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
