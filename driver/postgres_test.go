@@ -216,3 +216,48 @@ func TestErrorCodesMatchPostgres(t *testing.T) {
 		})
 	}
 }
+
+// TestParameterArithmeticMatchesPostgres: parameters typed by the
+// numeric beside them keep their digits. (Weft's unconstrained numeric
+// has no per-value scale, so an argument with trailing zeros, '2.50',
+// would print as 2.5 where PostgreSQL keeps them; and a quotient's
+// digits follow a different rule: the cases avoid both.)
+func TestParameterArithmeticMatchesPostgres(t *testing.T) {
+	pg := openPostgres(t)
+	wf := openChecked(t)
+	for _, db := range []*sql.DB{pg, wf} {
+		for _, q := range []string{"CREATE TABLE pa (n numeric(10,2), i integer)", "INSERT INTO pa VALUES (1.25, 7)"} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+	}
+	cases := []struct {
+		expr string
+		arg  any
+	}{
+		{"$1 + 1.5", "2.5"},
+		{"n + $1", "2.505"},
+		{"$1 - n", int64(3)},
+		{"n * $1", "0.5"},
+		{"n / $1", "0.5"},
+		{"i + $1", int64(2)},
+		{"i * $1", int64(3)},
+		{"n % $1", "0.2"},
+	}
+	for _, c := range cases {
+		t.Run(c.expr, func(t *testing.T) {
+			q := "SELECT (" + c.expr + ")::text FROM pa"
+			var want, got string
+			if err := pg.QueryRow(q, c.arg).Scan(&want); err != nil {
+				t.Fatalf("postgres: %v", err)
+			}
+			if err := wf.QueryRow(q, c.arg).Scan(&got); err != nil {
+				t.Fatalf("weft: %v", err)
+			}
+			if got != want {
+				t.Errorf("weft %s, postgres %s", got, want)
+			}
+		})
+	}
+}
