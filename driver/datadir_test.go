@@ -136,3 +136,25 @@ func TestMemoryDatabasesApart(t *testing.T) {
 		t.Errorf("the other :memory: database: %v, want 42P01", err)
 	}
 }
+
+// TestDriverOpen: a connection opened without a connector (Driver.Open)
+// holds its own share of the directory and gives it back on Close.
+func TestDriverOpen(t *testing.T) {
+	dir := t.TempDir()
+	var d driver.Driver
+	c, err := d.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := weft.Open(weft.Options{DataDir: dir}); driver.SQLState(err) != "55006" {
+		t.Errorf("directory not held while the connection is open: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := weft.Open(weft.Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("directory still held after Close: %v", err)
+	}
+	db.Close()
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/types"
@@ -74,7 +76,7 @@ func (r *rows) Next(dest []sqldriver.Value) error {
 	b := res.Batches[r.batch]
 	zone := resultZone(res)
 	for i := range dest {
-		dest[i] = driverValue(res.Columns[i].Type, exec.DatumAt(b.Column(i), r.row), zone)
+		dest[i] = columnValue(res.Columns[i].Type, b.Column(i), r.row, zone)
 	}
 	r.row++
 	return nil
@@ -99,6 +101,34 @@ func resultZone(res *weft.Result) *time.Location {
 		return time.UTC
 	}
 	return res.Zone
+}
+
+// columnValue reads row of col as a driver value. The common columns
+// (integers, floats, booleans, strings) are read directly, boxing the value
+// once; the rest go through a datum.
+func columnValue(t types.T, col arrow.Array, row int, zone *time.Location) sqldriver.Value {
+	if col.IsNull(row) {
+		return nil
+	}
+	switch a := col.(type) {
+	case *array.Int64:
+		if t.IsInteger() {
+			return a.Value(row)
+		}
+	case *array.Int32:
+		return int64(a.Value(row))
+	case *array.Int16:
+		return int64(a.Value(row))
+	case *array.Float64:
+		return a.Value(row)
+	case *array.Boolean:
+		return a.Value(row)
+	case *array.String:
+		// the string points into the batch, which is released before
+		// the caller is done with the value
+		return strings.Clone(a.Value(row))
+	}
+	return driverValue(t, exec.DatumAt(col, row), zone)
 }
 
 // driverValue converts a datum to the value database/sql scans from:
