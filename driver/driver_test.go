@@ -466,12 +466,21 @@ func TestSessionSettingsFromDSN(t *testing.T) {
 	if zone != "Asia/Tokyo" || path != "s1,public" {
 		t.Errorf("TimeZone %q, search_path %q", zone, path)
 	}
-	var ts time.Time
-	if err := db.QueryRow("SELECT '2024-01-01 09:00:00+09'::timestamptz").Scan(&ts); err != nil {
-		t.Fatal(err)
-	}
-	if name, off := ts.Zone(); ts.Hour() != 9 || off != 9*3600 {
-		t.Errorf("timestamptz read as %v (zone %s)", ts, name)
+	for _, q := range []struct {
+		query string
+		args  []any
+	}{
+		{"SELECT '2024-01-01 09:00:00+09'::timestamptz", nil},
+		{"SELECT $1::timestamptz", []any{"2024-01-01 09:00:00"}}, // read in the session's zone
+		{"SELECT $1::timestamptz", []any{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}},
+	} {
+		var ts time.Time
+		if err := db.QueryRow(q.query, q.args...).Scan(&ts); err != nil {
+			t.Fatal(err)
+		}
+		if name, off := ts.Zone(); ts.Hour() != 9 || off != 9*3600 || !ts.Equal(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			t.Errorf("%s %v: read as %v (zone %s)", q.query, q.args, ts, name)
+		}
 	}
 	bad, err := sql.Open("weft", ":memory:?timezone=Not/AZone")
 	if err != nil {
@@ -480,6 +489,20 @@ func TestSessionSettingsFromDSN(t *testing.T) {
 	defer bad.Close()
 	if err := bad.Ping(); driver.SQLState(err) != "22023" {
 		t.Errorf("bad time zone: %v, want 22023", err)
+	}
+}
+
+// TestStatementTimeoutFromDSN: a statement_timeout in the DSN cuts a long
+// query off with SQLSTATE 57014, though no context ended.
+func TestStatementTimeoutFromDSN(t *testing.T) {
+	db, err := sql.Open("weft", ":memory:?statement_timeout=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, err = db.Exec("SELECT count(*) FROM generate_series(1, 1000000) a, generate_series(1, 1000000) b")
+	if driver.SQLState(err) != "57014" || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want a statement timeout (57014)", err)
 	}
 }
 
