@@ -167,6 +167,13 @@ func TestConcurrentUse(t *testing.T) {
 	db := openChecked(t)
 	db.SetMaxOpenConns(4)
 	mustExec(t, db, "CREATE TABLE c (worker integer, n integer)")
+	// one prepared statement shared by the goroutines: database/sql
+	// prepares it again on each connection it runs on
+	ins, err := db.Prepare("INSERT INTO c VALUES ($1, $2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ins.Close()
 	const workers, each = 8, 50
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -175,7 +182,7 @@ func TestConcurrentUse(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := 1; i <= each; i++ {
-				if _, err := db.Exec("INSERT INTO c VALUES ($1, $2)", w, i); err != nil {
+				if _, err := ins.Exec(w, i); err != nil {
 					errs <- err
 					return
 				}
