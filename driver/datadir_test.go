@@ -3,6 +3,8 @@ package driver_test
 import (
 	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -35,6 +37,18 @@ func TestDataDirectoryShared(t *testing.T) {
 	mustExec(t, second, "INSERT INTO kept VALUES ($1, $2)", 1001, "last")
 	if got := queryInt64(t, first, "SELECT max(id) FROM kept"); got != 1001 {
 		t.Errorf("first sees max %d", got)
+	}
+
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	third := openWeft(t, link+"?partitions=2&batch_size=512")
+	if got := queryInt64(t, third, "SELECT count(*) FROM kept"); got != 1001 {
+		t.Errorf("through a symbolic link: %d rows", got)
+	}
+	if err := third.Close(); err != nil {
+		t.Fatal(err)
 	}
 
 	if _, err := weft.Open(weft.Options{DataDir: dir}); driver.SQLState(err) != "55006" {

@@ -62,6 +62,10 @@ func parseDSN(dsn string) (config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("weft DSN %q: %w", dsn, err)
 		}
+		// two names of one directory must find the one open database
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
 		cfg.dir = abs
 	}
 	values, err := url.ParseQuery(query)
