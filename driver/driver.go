@@ -14,7 +14,7 @@
 // Statements use PostgreSQL's placeholders $1, $2, .... Results map to Go
 // as int64, float64, bool, string, []byte and time.Time; numeric,
 // interval, uuid, json, time of day and arrays come as their PostgreSQL
-// text. Errors are *sqlerr.Error (see Error and SQLState) carrying the
+// text (Array scans an array into a Go slice). Errors are *sqlerr.Error (see Error and SQLState) carrying the
 // SQLSTATE. Callers that want Arrow batches reach them through
 // (*sql.Conn).Raw and ArrowConn.
 package driver
