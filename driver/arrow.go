@@ -80,20 +80,19 @@ func (c *conn) convertArgs(args []any) ([]sqldriver.NamedValue, error) {
 	return out, nil
 }
 
-// batchReader hands out a result's batches one at a time, releasing each
-// when the next is asked for.
+// batchReader is an array.RecordReader over a result's batches; each
+// batch is released when the next is asked for.
 type batchReader struct {
 	refs   atomic.Int64
-	res    *weft.Result
+	src    *batchSource
 	schema *arrow.Schema
-	next   int // index of the batch Next returns
 	cur    arrow.Record
 }
 
 var _ array.RecordReader = (*batchReader)(nil)
 
 func newBatchReader(res *weft.Result) *batchReader {
-	r := &batchReader{res: res, schema: resultSchema(res)}
+	r := &batchReader{src: newBatchSource(res), schema: resultSchema(res)}
 	r.refs.Store(1)
 	return r
 }
@@ -115,8 +114,8 @@ func (r *batchReader) Retain() { r.refs.Add(1) }
 
 func (r *batchReader) Release() {
 	if r.refs.Add(-1) == 0 {
-		r.res.Release()
-		r.cur = nil
+		r.dropBatch()
+		r.src.Close()
 	}
 }
 
@@ -124,17 +123,16 @@ func (r *batchReader) Schema() *arrow.Schema { return r.schema }
 
 // Next moves to the next batch, releasing the one before.
 func (r *batchReader) Next() bool {
+	r.dropBatch()
+	r.cur = r.src.Next()
+	return r.cur != nil
+}
+
+func (r *batchReader) dropBatch() {
 	if r.cur != nil {
 		r.cur.Release()
-		r.res.Batches[r.next-1] = nil
 		r.cur = nil
 	}
-	if r.next >= len(r.res.Batches) {
-		return false
-	}
-	r.cur = r.res.Batches[r.next]
-	r.next++
-	return true
 }
 
 func (r *batchReader) Record() arrow.Record { return r.cur }

@@ -16,17 +16,14 @@ import (
 )
 
 // rows reads the results of a statement batch by batch, releasing each
-// Arrow batch as soon as its last row is read.
-//
-// The session API hands over a result already computed (Result.Batches);
-// rows consumes it one batch at a time all the same, so that when results
-// become streams only the source of the next batch changes here.
+// Arrow batch as soon as its last row is read (see batchSource).
 type rows struct {
 	conn *conn
 	// sets are the result sets still to read; sets[0] is the current one.
-	sets  []*weft.Result
-	batch int // the batch of sets[0] being read
-	row   int // the next row in it
+	sets []*weft.Result
+	src  *batchSource // the batches of sets[0]
+	cur  arrow.Record // the batch being read (nil before the first)
+	row  int          // the next row of cur
 }
 
 var (
@@ -40,7 +37,7 @@ var (
 )
 
 func newRows(c *conn, sets []*weft.Result) *rows {
-	return &rows{conn: c, sets: sets}
+	return &rows{conn: c, sets: sets, src: newBatchSource(sets[0])}
 }
 
 func (r *rows) current() *weft.Result { return r.sets[0] }
@@ -56,6 +53,7 @@ func (r *rows) Columns() []string {
 
 // Close releases every batch not yet read.
 func (r *rows) Close() error {
+	r.dropBatch()
 	releaseAll(r.sets)
 	r.sets = r.sets[:1] // Columns stays answerable
 	return nil
@@ -64,22 +62,28 @@ func (r *rows) Close() error {
 // Next fills dest with the next row, moving to the next batch (and
 // releasing the one read) when the current one is done.
 func (r *rows) Next(dest []sqldriver.Value) error {
+	for r.cur == nil || int64(r.row) >= r.cur.NumRows() {
+		r.dropBatch()
+		if r.cur = r.src.Next(); r.cur == nil {
+			return io.EOF
+		}
+		r.row = 0
+	}
 	res := r.current()
-	for r.batch < len(res.Batches) && int64(r.row) >= res.Batches[r.batch].NumRows() {
-		res.Batches[r.batch].Release()
-		res.Batches[r.batch] = nil
-		r.batch, r.row = r.batch+1, 0
-	}
-	if r.batch >= len(res.Batches) {
-		return io.EOF
-	}
-	b := res.Batches[r.batch]
 	zone := resultZone(res)
 	for i := range dest {
-		dest[i] = columnValue(res.Columns[i].Type, b.Column(i), r.row, zone)
+		dest[i] = columnValue(res.Columns[i].Type, r.cur.Column(i), r.row, zone)
 	}
 	r.row++
 	return nil
+}
+
+// dropBatch releases the batch being read.
+func (r *rows) dropBatch() {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
 }
 
 func (r *rows) HasNextResultSet() bool { return len(r.sets) > 1 }
@@ -90,9 +94,10 @@ func (r *rows) NextResultSet() error {
 	if len(r.sets) < 2 {
 		return io.EOF
 	}
-	r.sets[0].Release()
+	r.dropBatch()
+	r.src.Close()
 	r.sets = r.sets[1:]
-	r.batch, r.row = 0, 0
+	r.src = newBatchSource(r.sets[0])
 	return nil
 }
 
