@@ -372,6 +372,19 @@ func TestMultipleStatements(t *testing.T) {
 	if fmt.Sprint(sets) != "[[6] [10 20 30]]" {
 		t.Errorf("result sets %v", sets)
 	}
+	for _, empty := range []string{"", " ; ", "-- only a comment"} {
+		if n, err := mustExec(t, db, empty).RowsAffected(); n != 0 || err != nil {
+			t.Errorf("%q affected %d (%v)", empty, n, err)
+		}
+		rows, err := db.Query(empty)
+		if err != nil {
+			t.Fatalf("%q: %v", empty, err)
+		}
+		if cols, _ := rows.Columns(); len(cols) != 0 || rows.Next() {
+			t.Errorf("%q returned columns %v or a row", empty, cols)
+		}
+		rows.Close()
+	}
 	if _, err := db.Prepare("SELECT 1; SELECT 2"); driver.SQLState(err) != "42601" {
 		t.Errorf("preparing two statements: %v, want 42601", err)
 	}
