@@ -132,6 +132,11 @@ func (c *conn) run(ctx context.Context, query string, args []sqldriver.NamedValu
 		if len(results) == 0 { // only comments or semicolons
 			results = []*weft.Result{{}}
 		}
+		for i, r := range results {
+			if r == nil {
+				results[i] = &weft.Result{}
+			}
+		}
 		return results, nil
 	}
 	p, err := c.prepare(ctx, query)
@@ -172,6 +177,9 @@ func (c *conn) runPrepared(ctx context.Context, p *weft.Prepared, args []sqldriv
 	res, err := c.sess.ExecPrepared(ctx, p, params)
 	if err != nil {
 		return nil, c.failure(ctx, err)
+	}
+	if res == nil { // a statement with nothing to report
+		res = &weft.Result{}
 	}
 	return res, nil
 }
