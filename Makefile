@@ -25,10 +25,14 @@ test: vet unit slt
 
 vet:
 	$(GO) vet ./...
+	cd driver/compat && $(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed on:"; gofmt -l .; exit 1)
 
+# driver/compat is a module of its own (sqlx and GORM over the
+# database/sql driver), so ./... does not reach it
 unit:
 	$(GO) test -count=1 ./...
+	cd driver/compat && $(GO) test -count=1 ./...
 
 slt: slt-own slt-sqlite
 

@@ -307,6 +307,10 @@ func (b *Binder) arith(op exec.ArithOp, l, r logical.Expr) (logical.Expr, error)
 	}
 	ret := t
 	if t.Kind == types.Numeric {
+		// an untyped parameter beside a numeric is numeric without a
+		// typmod, as in PostgreSQL: typing it by its (absent) literal
+		// scale would round '2.50' to 3
+		l, r = b.naturalNumericParam(l), b.naturalNumericParam(r)
 		ls, rs := numericScale(l), numericScale(r)
 		switch op {
 		case '+', '-', '%':
@@ -362,6 +366,17 @@ func numericScale(e logical.Expr) int32 {
 		}
 	}
 	return 0
+}
+
+// naturalNumericParam types an untyped parameter as unconstrained numeric.
+func (b *Binder) naturalNumericParam(e logical.Expr) logical.Expr {
+	p, ok := e.(*logical.Param)
+	if !ok || p.T.Kind != types.Unknown {
+		return e
+	}
+	t, _ := types.FromName("numeric", nil)
+	b.setParamType(p.N, t)
+	return &logical.Param{N: p.N, T: b.ParamTypes[p.N-1]}
 }
 
 func (b *Binder) toNumeric(e logical.Expr, scale int32) (logical.Expr, error) {
