@@ -16,6 +16,8 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -209,7 +211,11 @@ func runServe(args []string) int {
 	auth := fs.String("auth", "", "authentication: trust, password or scram-sha-256 (default: trust on loopback, scram-sha-256 otherwise)")
 	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "sessions served at once; one more gets 53300 (PostgreSQL's max_connections)")
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthTimeout, "time a client has to start up and authenticate before it is disconnected")
+	pprofAddr := fs.String("pprof", "", "serve Go's runtime profiles (net/http/pprof) on this address, for diagnosing the server")
 	_ = fs.Parse(args)
+	if *pprofAddr != "" {
+		go servePprof(*pprofAddr)
+	}
 	if *auth == "" {
 		*auth = pgwire.AuthSCRAM
 		if ip := net.ParseIP(hostOf(*listen)); (ip != nil && ip.IsLoopback()) || hostOf(*listen) == "localhost" {
@@ -279,4 +285,16 @@ func knownArgs(args []string, stderr io.Writer) bool {
 	}
 	fmt.Fprintf(stderr, "weft: unknown command %q (commands: serve, slt, check; or a postgres:// URL to connect to)\n", args[0])
 	return false
+}
+
+// servePprof serves net/http/pprof's handlers on addr.
+func servePprof(addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		fmt.Fprintln(os.Stderr, "weft: pprof:", err)
+	}
 }
