@@ -14,6 +14,7 @@ package weft
 
 import (
 	"context"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/engine"
@@ -61,6 +62,20 @@ func (db *DB) Close() error { return db.engine.Close() }
 // superuser.
 func (db *DB) NewSession() *Session { return &Session{s: db.engine.NewSession()} }
 
+// ColumnNullable reports whether a result column read straight from a
+// table (Column.TableOID, Column.Attnum) may be NULL; ok is false for a
+// computed column.
+func (db *DB) ColumnNullable(tableOID uint32, attnum int) (nullable, ok bool) {
+	if tableOID == 0 || attnum <= 0 {
+		return false, false
+	}
+	t := db.engine.Catalog().TableByOID(tableOID)
+	if t == nil || attnum > len(t.Columns) {
+		return false, false
+	}
+	return !t.Columns[attnum-1].NotNull, true
+}
+
 // Session is one connection's state (search path, settings, an open
 // transaction block). A session runs one statement at a time.
 type Session struct {
@@ -80,6 +95,10 @@ func (s *Session) Exec(ctx context.Context, sql string) ([]*Result, error) {
 func (s *Session) Query(ctx context.Context, sql string) (*Result, error) {
 	return s.s.Query(ctx, sql)
 }
+
+// ErrNotOneStatement is QueryStream's refusal of a string of several
+// statements (or none), before it runs any of them: Exec runs those.
+var ErrNotOneStatement = engine.ErrNotOneStatement
 
 // QueryStream runs one statement and returns its result with a query's
 // rows computed as they are read: call Next until it returns nil, then
@@ -114,6 +133,18 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 
 // InTransaction reports whether a transaction block is open.
 func (s *Session) InTransaction() bool { return s.s.InTransaction() }
+
+// TimeZone is the session's TimeZone setting (timestamptz values are
+// shown in it, and times without a zone read in it).
+func (s *Session) TimeZone() *time.Location { return s.s.TimeZone() }
+
+// Terminated reports whether pg_terminate_backend ended the session.
+func (s *Session) Terminated() bool { return s.s.Terminated() }
+
+// FailTransaction marks an open transaction block failed, as PostgreSQL
+// does when a step of a statement fails outside SQL (a client driver's
+// argument conversion): only ROLLBACK is accepted until it ends.
+func (s *Session) FailTransaction() { s.s.AbortBlock() }
 
 // Setting returns a setting's current value (SHOW's).
 func (s *Session) Setting(name string) (string, bool) { return s.s.Setting(name) }

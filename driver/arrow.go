@@ -44,13 +44,13 @@ func (c *conn) QueryArrow(ctx context.Context, query string, args ...any) (array
 	if err != nil {
 		return nil, err
 	}
-	results, err := c.run(ctx, query, named)
+	results, err := c.run(ctx, query, named, true)
 	if err != nil {
 		return nil, err
 	}
 	last := results[len(results)-1]
 	releaseAll(results[:len(results)-1])
-	return newBatchReader(last), nil
+	return newBatchReader(ctx, last), nil
 }
 
 // AppendArrow implements ArrowConn.
@@ -87,12 +87,13 @@ type batchReader struct {
 	src    *batchSource
 	schema *arrow.Schema
 	cur    arrow.Record
+	err    error
 }
 
 var _ array.RecordReader = (*batchReader)(nil)
 
-func newBatchReader(res *weft.Result) *batchReader {
-	r := &batchReader{src: newBatchSource(res), schema: resultSchema(res)}
+func newBatchReader(ctx context.Context, res *weft.Result) *batchReader {
+	r := &batchReader{src: newBatchSource(ctx, res), schema: resultSchema(res)}
 	r.refs.Store(1)
 	return r
 }
@@ -124,7 +125,10 @@ func (r *batchReader) Schema() *arrow.Schema { return r.schema }
 // Next moves to the next batch, releasing the one before.
 func (r *batchReader) Next() bool {
 	r.dropBatch()
-	r.cur = r.src.Next()
+	if r.err != nil {
+		return false
+	}
+	r.cur, r.err = r.src.Next()
 	return r.cur != nil
 }
 
@@ -140,4 +144,4 @@ func (r *batchReader) Record() arrow.Record { return r.cur }
 // RecordBatch is Record under arrow-go's newer name.
 func (r *batchReader) RecordBatch() arrow.Record { return r.cur }
 
-func (r *batchReader) Err() error { return nil }
+func (r *batchReader) Err() error { return r.err }

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	sqldriver "database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -98,7 +99,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []sqldriver.N
 }
 
 func (c *conn) exec(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Result, error) {
-	results, err := c.run(ctx, query, args)
+	results, err := c.run(ctx, query, args, false)
 	if err != nil {
 		return nil, err
 	}
@@ -110,18 +111,29 @@ func (c *conn) exec(ctx context.Context, query string, args []sqldriver.NamedVal
 // the query may hold several statements: each that returns rows is one
 // result set (Rows.NextResultSet).
 func (c *conn) QueryContext(ctx context.Context, query string, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
-	results, err := c.run(ctx, query, args)
+	results, err := c.run(ctx, query, args, true)
 	if err != nil {
 		return nil, err
 	}
-	return newRows(c, rowResults(results)), nil
+	return newRows(ctx, c, rowResults(results)), nil
 }
 
 // run executes query and returns at least one result (the caller
-// releases them).
-func (c *conn) run(ctx context.Context, query string, args []sqldriver.NamedValue) ([]*weft.Result, error) {
+// releases them); with stream, a single query's rows are computed as
+// they are read.
+func (c *conn) run(ctx context.Context, query string, args []sqldriver.NamedValue, stream bool) ([]*weft.Result, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
+	}
+	if len(args) == 0 && stream {
+		res, err := c.sess.QueryStream(ctx, query)
+		switch {
+		case err == nil:
+			return []*weft.Result{res}, nil
+		case !errors.Is(err, weft.ErrNotOneStatement):
+			return nil, c.failure(ctx, err)
+		}
+		// several statements: each one's result whole, as Exec gives them
 	}
 	if len(args) == 0 {
 		results, err := c.sess.Exec(ctx, query)
@@ -143,7 +155,7 @@ func (c *conn) run(ctx context.Context, query string, args []sqldriver.NamedValu
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.runPrepared(ctx, p, args)
+	res, err := c.runPrepared(ctx, p, args, stream)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +169,7 @@ func (c *conn) run(ctx context.Context, query string, args []sqldriver.NamedValu
 func (c *conn) prepare(ctx context.Context, query string) (*weft.Prepared, error) {
 	p, err := c.sess.Prepare(ctx, query, nil)
 	if err != nil {
-		c.sess.AbortBlock()
+		c.sess.FailTransaction()
 		return nil, c.failure(ctx, err)
 	}
 	return p, nil
@@ -165,16 +177,20 @@ func (c *conn) prepare(ctx context.Context, query string) (*weft.Prepared, error
 
 // runPrepared binds the arguments to the statement's parameter types and
 // executes it.
-func (c *conn) runPrepared(ctx context.Context, p *weft.Prepared, args []sqldriver.NamedValue) (*weft.Result, error) {
+func (c *conn) runPrepared(ctx context.Context, p *weft.Prepared, args []sqldriver.NamedValue, stream bool) (*weft.Result, error) {
 	if err := c.usable(); err != nil {
 		return nil, err
 	}
 	params, err := bindParams(p.ParamTypes, args, c.sess.TimeZone())
 	if err != nil {
-		c.sess.AbortBlock() // a failed Bind fails the block in PostgreSQL
+		c.sess.FailTransaction() // a failed Bind fails the block in PostgreSQL
 		return nil, err
 	}
-	res, err := c.sess.ExecPrepared(ctx, p, params)
+	run := c.sess.ExecPrepared
+	if stream {
+		run = c.sess.ExecPreparedStream
+	}
+	res, err := run(ctx, p, params)
 	if err != nil {
 		return nil, c.failure(ctx, err)
 	}
@@ -292,7 +308,7 @@ func (s *stmt) Query(args []sqldriver.Value) (sqldriver.Rows, error) {
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []sqldriver.NamedValue) (sqldriver.Result, error) {
-	res, err := s.conn.runPrepared(ctx, s.prep, args)
+	res, err := s.conn.runPrepared(ctx, s.prep, args, false)
 	if err != nil {
 		return nil, err
 	}
@@ -301,11 +317,11 @@ func (s *stmt) ExecContext(ctx context.Context, args []sqldriver.NamedValue) (sq
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
-	res, err := s.conn.runPrepared(ctx, s.prep, args)
+	res, err := s.conn.runPrepared(ctx, s.prep, args, true)
 	if err != nil {
 		return nil, err
 	}
-	return newRows(s.conn, []*weft.Result{res}), nil
+	return newRows(ctx, s.conn, []*weft.Result{res}), nil
 }
 
 func namedValues(args []sqldriver.Value) []sqldriver.NamedValue {

@@ -424,6 +424,33 @@ func TestManyBatches(t *testing.T) {
 	}
 }
 
+// TestRowsStream: a query's rows reach Rows.Next as they are computed:
+// the rows before one that fails arrive, then the error (22012), with and
+// without arguments.
+func TestRowsStream(t *testing.T) {
+	db := openCheckedWith(t, weft.Options{Partitions: 1, BatchSize: 1000})
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{"SELECT CASE WHEN g <= 2500 THEN g ELSE 1 / (g - g) END FROM generate_series(1, 5000) g", nil},
+		{"SELECT CASE WHEN g <= $1 THEN g ELSE 1 / (g - g) END FROM generate_series(1, 5000) g", []any{2500}},
+	} {
+		rows, err := db.Query(q.sql, q.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		if driver.SQLState(rows.Err()) != "22012" || n == 0 || n > 2500 {
+			t.Errorf("%s: %d rows, then %v; want the first batches, then 22012", q.sql, n, rows.Err())
+		}
+		rows.Close()
+	}
+}
+
 // TestArgumentConversions: Go values other than the column's own type,
 // slices as arrays, driver.Valuer, and what the driver refuses.
 func TestArgumentConversions(t *testing.T) {

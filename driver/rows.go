@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	sqldriver "database/sql/driver"
 	"io"
 	"math"
@@ -19,6 +20,7 @@ import (
 // Arrow batch as soon as its last row is read (see batchSource).
 type rows struct {
 	conn *conn
+	ctx  context.Context // the query's
 	// sets are the result sets still to read; sets[0] is the current one.
 	sets []*weft.Result
 	src  *batchSource // the batches of sets[0]
@@ -36,8 +38,8 @@ var (
 	_ sqldriver.RowsColumnTypePrecisionScale   = (*rows)(nil)
 )
 
-func newRows(c *conn, sets []*weft.Result) *rows {
-	return &rows{conn: c, sets: sets, src: newBatchSource(sets[0])}
+func newRows(ctx context.Context, c *conn, sets []*weft.Result) *rows {
+	return &rows{conn: c, ctx: ctx, sets: sets, src: newBatchSource(ctx, sets[0])}
 }
 
 func (r *rows) current() *weft.Result { return r.sets[0] }
@@ -64,7 +66,11 @@ func (r *rows) Close() error {
 func (r *rows) Next(dest []sqldriver.Value) error {
 	for r.cur == nil || int64(r.row) >= r.cur.NumRows() {
 		r.dropBatch()
-		if r.cur = r.src.Next(); r.cur == nil {
+		cur, err := r.src.Next()
+		if err != nil {
+			return r.conn.failure(r.ctx, err)
+		}
+		if r.cur = cur; r.cur == nil {
 			return io.EOF
 		}
 		r.row = 0
@@ -97,7 +103,7 @@ func (r *rows) NextResultSet() error {
 	r.dropBatch()
 	r.src.Close()
 	r.sets = r.sets[1:]
-	r.src = newBatchSource(r.sets[0])
+	r.src = newBatchSource(r.ctx, r.sets[0])
 	return nil
 }
 
@@ -241,14 +247,7 @@ func scanType(t types.T) reflect.Type {
 // (its NOT NULL); a computed column's is unknown.
 func (r *rows) ColumnTypeNullable(i int) (nullable, ok bool) {
 	col := r.column(i)
-	if col.TableOID == 0 || col.Attnum <= 0 {
-		return false, false
-	}
-	t := r.conn.db.Catalog().TableByOID(col.TableOID)
-	if t == nil || col.Attnum > len(t.Columns) {
-		return false, false
-	}
-	return !t.Columns[col.Attnum-1].NotNull, true
+	return r.conn.db.ColumnNullable(col.TableOID, col.Attnum)
 }
 
 // ColumnTypeLength is n of varchar(n) and char(n); text, bytea, json and

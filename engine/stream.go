@@ -406,6 +406,10 @@ func (s *Session) BeginCopy(sql string) (*CopyIn, error) {
 	return sc.CopyIn()
 }
 
+// ErrNotOneStatement is QueryStream's refusal of a string of several
+// statements (or none), before it runs any: use Exec for those.
+var ErrNotOneStatement = sqlerr.New(sqlerr.SyntaxError, "QueryStream takes exactly one statement")
+
 // QueryStream runs one statement and returns its result with a query's
 // rows streamed: read them with Next, then Release the result (the
 // session runs nothing else meanwhile; if it is asked to, the rest is
@@ -417,7 +421,7 @@ func (s *Session) QueryStream(ctx context.Context, sql string) (*Result, error) 
 		return nil, err
 	}
 	if sc.Len() != 1 {
-		return nil, sqlerr.New(sqlerr.SyntaxError, "QueryStream takes one statement, not %d", sc.Len())
+		return nil, ErrNotOneStatement
 	}
 	if kind, _ := sc.Kind(); kind == KindCopyIn {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "COPY FROM STDIN needs BeginCopy")
