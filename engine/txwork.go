@@ -165,7 +165,14 @@ func (s *Session) commitWork() error {
 		}
 		if w.rewritten {
 			// row by row: the rows the block took out must still be there
-			parts, err := s.mergeRows(t, w.base, w.data, t.Current())
+			parts, keysKept, err := s.mergeBatches(t, w.base, w.data, t.Current())
+			if err == nil && !keysKept {
+				if _, err = checkAllKeys(t, t.Keys, parts, s.zone); err != nil {
+					for _, p := range parts {
+						exec.ReleaseRecords(p)
+					}
+				}
+			}
 			if err != nil {
 				return retryable(w, err)
 			}
@@ -270,121 +277,6 @@ func (s *Session) newBuilder(env *exec.Env) *physical.Builder {
 		return optimizer.Optimize(p, s.DisabledRules)
 	}
 	return b
-}
-
-// mergeRows replays what a block did to a table (from base to mine) on
-// what others committed since (theirs), comparing rows by value: the rows
-// the block took out (deleted, or the old versions of updated rows) must
-// still be in theirs, else another session changed them and the block
-// fails with 40001; the rows it added go on top. Keys are checked over
-// the result.
-func (s *Session) mergeRows(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, error) {
-	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
-		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
-		WithHint("The transaction was rolled back; run it again.")
-	all := catalog.Key{Name: "", Columns: make([]int, len(t.Columns))}
-	for i := range all.Columns {
-		all.Columns[i] = i
-	}
-	kts := keyTypes(t, all)
-	var buf []byte
-	rowKey := func(r arrow.Record, i int) string {
-		buf = exec.EncodeKey(buf[:0], kts, r.Columns(), i)
-		return string(buf)
-	}
-	count := func(snap *catalog.Snapshot) map[string]int {
-		n := map[string]int{}
-		for _, r := range flatten(snap.Parts) {
-			for i := 0; i < int(r.NumRows()); i++ {
-				n[rowKey(r, i)]++
-			}
-		}
-		return n
-	}
-	before, after := count(base), count(mine)
-	// taken out: rows fewer times in mine than in base
-	taken := map[string]int{}
-	for k, n := range before {
-		if d := n - after[k]; d > 0 {
-			taken[k] = d
-		}
-	}
-	// added: rows more times in mine than in base, with where they are
-	var addedRows []arrow.Record
-	extra := map[string]int{}
-	for k, n := range after {
-		if d := n - before[k]; d > 0 {
-			extra[k] = d
-		}
-	}
-	for _, r := range flatten(mine.Parts) {
-		var idx []int
-		for i := 0; i < int(r.NumRows()); i++ {
-			if k := rowKey(r, i); extra[k] > 0 {
-				extra[k]--
-				idx = append(idx, i)
-			}
-		}
-		if len(idx) > 0 {
-			rec, err := exec.TakeRecord(s.db.opts.Mem, r, idx)
-			if err != nil {
-				exec.ReleaseRecords(addedRows)
-				return nil, err
-			}
-			addedRows = append(addedRows, rec)
-		}
-	}
-	defer exec.ReleaseRecords(addedRows)
-	// theirs without the rows the block took out
-	parts := make([][]arrow.Record, len(theirs.Parts))
-	fail := func(err error) ([][]arrow.Record, error) {
-		for _, p := range parts {
-			exec.ReleaseRecords(p)
-		}
-		return nil, err
-	}
-	for p, recs := range theirs.Parts {
-		for _, r := range recs {
-			var drop []int
-			for i := 0; i < int(r.NumRows()); i++ {
-				if k := rowKey(r, i); taken[k] > 0 {
-					taken[k]--
-					drop = append(drop, i)
-				}
-			}
-			if len(drop) == 0 {
-				r.Retain()
-				parts[p] = append(parts[p], r)
-				continue
-			}
-			kept, err := withoutRows(s, r, drop)
-			if err != nil {
-				return fail(err)
-			}
-			if kept != nil {
-				parts[p] = append(parts[p], kept)
-			}
-		}
-	}
-	for _, n := range taken {
-		if n > 0 {
-			return fail(conflict)
-		}
-	}
-	out, err := catalog.AppendParts(s.db.opts.Mem, &catalog.Snapshot{Parts: parts}, addedRows, s.db.opts.BatchSize)
-	for _, p := range parts {
-		exec.ReleaseRecords(p)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if _, err := checkAllKeys(t, t.Keys, out, s.zone); err != nil {
-		for _, p := range out {
-			exec.ReleaseRecords(p)
-		}
-		return nil, err
-	}
-	return out, nil
 }
 
 // retryable turns a duplicate key found while merging an upserting block

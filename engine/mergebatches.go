@@ -1,0 +1,295 @@
+package engine
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// A block that rewrote rows of a table others committed to meanwhile is
+// merged batch by batch: a batch the block replaced that nobody else
+// touched is swapped for the block's version as it is; only a batch both
+// changed is merged row by row (by value), and a row the block took out
+// that the other session changed too is a conflict (40001, first
+// committer wins). So blocks changing different rows of one table commit
+// without a scan of the whole table.
+
+// batchChange is one batch a block (or a committed session) changed:
+// base replaced by now (now nil: every row of base went; base nil: a
+// batch added to partition part).
+type batchChange struct {
+	part      int
+	base, now arrow.Record
+}
+
+// changesFrom pairs the batches of from that are gone in to with the new
+// batches of to, partition by partition, in order.
+func changesFrom(from, to *catalog.Snapshot) []batchChange {
+	var out []batchChange
+	for p := 0; p < max(len(from.Parts), len(to.Parts)); p++ {
+		var old, cur []arrow.Record
+		if p < len(from.Parts) {
+			old = from.Parts[p]
+		}
+		if p < len(to.Parts) {
+			cur = to.Parts[p]
+		}
+		inOld, inCur := recordSet(old), recordSet(cur)
+		var gone, added []arrow.Record
+		for _, r := range old {
+			if !inCur[r] {
+				gone = append(gone, r)
+			}
+		}
+		for _, r := range cur {
+			if !inOld[r] {
+				added = append(added, r)
+			}
+		}
+		for k := 0; k < max(len(gone), len(added)); k++ {
+			c := batchChange{part: p}
+			if k < len(gone) {
+				c.base = gone[k]
+			}
+			if k < len(added) {
+				c.now = added[k]
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func recordSet(recs []arrow.Record) map[arrow.Record]bool {
+	m := make(map[arrow.Record]bool, len(recs))
+	for _, r := range recs {
+		m[r] = true
+	}
+	return m
+}
+
+// mergeBatches replays the block's changes (base to mine) on theirs. It
+// returns the table's new partitions, and whether the key columns of the
+// rows the block added are those of the rows it took out (an UPDATE of
+// other columns: no key can have become duplicated).
+func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, bool, error) {
+	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
+		WithHint("The transaction was rolled back; run it again.")
+	rows := newRowKeys(t)
+	// where each batch of the starting point went in theirs
+	theirChange := map[arrow.Record]batchChange{}
+	for _, c := range changesFrom(base, theirs) {
+		if c.base != nil {
+			theirChange[c.base] = c
+		}
+	}
+	parts := make([][]arrow.Record, max(len(theirs.Parts), len(mine.Parts)))
+	for p := range theirs.Parts {
+		parts[p] = append([]arrow.Record(nil), theirs.Parts[p]...)
+	}
+	replace := map[arrow.Record]arrow.Record{} // a batch of theirs -> what it becomes (nil: gone)
+	var made, extra []arrow.Record             // batches built here; rows added to no batch
+	fail := func(err error) ([][]arrow.Record, bool, error) {
+		exec.ReleaseRecords(made)
+		exec.ReleaseRecords(extra)
+		return nil, false, err
+	}
+	keysKept := true
+	for _, c := range changesFrom(base, mine) {
+		if c.base == nil {
+			c.now.Retain()
+			extra = append(extra, c.now) // a new batch
+			keysKept = keysKept && len(t.Keys) == 0
+			continue
+		}
+		taken, added := rows.difference(c.base, c.now)
+		keysKept = keysKept && rows.sameKeys(t, taken, added)
+		tc, theyChanged := theirChange[c.base]
+		if !theyChanged {
+			replace[c.base] = c.now // still theirs as it was: swap it
+			continue
+		}
+		if tc.now == nil {
+			if len(taken) > 0 {
+				return fail(conflict) // they took out every row of it
+			}
+			if c.now != nil {
+				c.now.Retain()
+				extra = append(extra, c.now)
+			}
+			continue
+		}
+		merged, addedRecs, err := rows.apply(s, tc.now, taken, added)
+		if err != nil {
+			if err == errRowsGone {
+				err = conflict
+			}
+			return fail(err)
+		}
+		if merged != nil {
+			made = append(made, merged)
+		}
+		extra = append(extra, addedRecs...)
+		replace[tc.now] = merged
+	}
+	out := make([][]arrow.Record, len(parts))
+	for p, recs := range parts {
+		for _, r := range recs {
+			now, swapped := replace[r]
+			if !swapped {
+				now = r
+			}
+			if now != nil {
+				now.Retain()
+				out[p] = append(out[p], now)
+			}
+		}
+	}
+	exec.ReleaseRecords(made)
+	if len(extra) > 0 {
+		grown, err := catalog.AppendParts(s.db.opts.Mem, &catalog.Snapshot{Parts: out}, extra, s.db.opts.BatchSize)
+		for _, p := range out {
+			exec.ReleaseRecords(p)
+		}
+		exec.ReleaseRecords(extra)
+		if err != nil {
+			return nil, false, err
+		}
+		out = grown
+	}
+	return out, keysKept, nil
+}
+
+var errRowsGone = sqlerr.New(sqlerr.SerializationFailure, "rows gone")
+
+// rowKeys compares rows by value in every column.
+type rowKeys struct {
+	kts []types.T
+	buf []byte
+}
+
+func newRowKeys(t *catalog.Table) *rowKeys {
+	all := catalog.Key{Columns: make([]int, len(t.Columns))}
+	for i := range all.Columns {
+		all.Columns[i] = i
+	}
+	return &rowKeys{kts: keyTypes(t, all)}
+}
+
+func (k *rowKeys) key(r arrow.Record, i int) string {
+	k.buf = exec.EncodeKey(k.buf[:0], k.kts, r.Columns(), i)
+	return string(k.buf)
+}
+
+// batchRow is one row of a batch.
+type batchRow struct {
+	rec arrow.Record
+	row int
+}
+
+// difference is what changed from batch a to batch b (b may be nil):
+// the rows of a that b lacks and the rows of b that a lacks, by value.
+func (k *rowKeys) difference(a, b arrow.Record) (taken, added []batchRow) {
+	count := map[string]int{}
+	for i := 0; i < int(a.NumRows()); i++ {
+		count[k.key(a, i)]++
+	}
+	if b != nil {
+		for i := 0; i < int(b.NumRows()); i++ {
+			key := k.key(b, i)
+			if count[key] > 0 {
+				count[key]--
+				continue
+			}
+			added = append(added, batchRow{b, i})
+		}
+	}
+	for i := int(a.NumRows()) - 1; i >= 0; i-- {
+		key := k.key(a, i)
+		if count[key] > 0 {
+			count[key]--
+			taken = append(taken, batchRow{a, i})
+		}
+	}
+	return taken, added
+}
+
+// sameKeys reports whether the rows added carry exactly the key values of
+// the rows taken, for every key of t.
+func (k *rowKeys) sameKeys(t *catalog.Table, taken, added []batchRow) bool {
+	if len(t.Keys) == 0 {
+		return true
+	}
+	if len(taken) != len(added) {
+		return false
+	}
+	for _, key := range t.Keys {
+		kts := keyTypes(t, key)
+		count := map[string]int{}
+		enc := func(r batchRow) string {
+			cols := make([]arrow.Array, len(key.Columns))
+			for i, c := range key.Columns {
+				cols[i] = r.rec.Column(c)
+			}
+			return string(exec.EncodeKey(nil, kts, cols, r.row))
+		}
+		for _, r := range taken {
+			count[enc(r)]++
+		}
+		for _, r := range added {
+			if count[enc(r)] == 0 {
+				return false
+			}
+			count[enc(r)]--
+		}
+	}
+	return true
+}
+
+// apply takes the rows taken (by value) out of batch into (nil when none
+// is left) and returns the rows added as batches of their own;
+// errRowsGone when a row to take out is not there.
+func (k *rowKeys) apply(s *Session, into arrow.Record, taken, added []batchRow) (arrow.Record, []arrow.Record, error) {
+	want := map[string]int{}
+	for _, r := range taken {
+		want[k.key(r.rec, r.row)]++
+	}
+	var drop []int
+	for i := 0; i < int(into.NumRows()) && len(want) > 0; i++ {
+		key := k.key(into, i)
+		if want[key] > 0 {
+			if want[key]--; want[key] == 0 {
+				delete(want, key)
+			}
+			drop = append(drop, i)
+		}
+	}
+	if len(want) > 0 {
+		return nil, nil, errRowsGone
+	}
+	kept := into
+	if len(drop) > 0 {
+		var err error
+		if kept, err = withoutRows(s, into, drop); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		into.Retain()
+	}
+	var recs []arrow.Record
+	for _, r := range added {
+		rec, err := exec.TakeRecord(s.db.opts.Mem, r.rec, []int{r.row})
+		if err != nil {
+			if kept != nil {
+				kept.Release()
+			}
+			exec.ReleaseRecords(recs)
+			return nil, nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return kept, recs, nil
+}
