@@ -5,7 +5,7 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-tpch difftest wasm tools fresh-check clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-tpch bench-pgbench difftest wasm tools fresh-check clean
 
 WASM_DIR  := testdata/udf/wasm
 RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
@@ -72,6 +72,14 @@ SF ?= 0.1
 TPCH_DIR ?=
 bench-tpch:
 	cd bench && $(GO) run . -tpch -sf $(SF) $(if $(TPCH_DIR),-tpch-dir $(abspath $(TPCH_DIR))) $(BENCH_ARGS)
+
+# pgbench (TPC-B with retries, and select-only) against a weft server and a
+# PostgreSQL 15 started by the bench, in one sitting: TPS side by side.
+PGBENCH_SCALE ?= 10
+PGBENCH_CLIENTS ?= 8
+PGBENCH_TIME ?= 60s
+bench-pgbench: build
+	cd bench && $(GO) run . -pgbench-server $(abspath $(WEFT)) -pgbench-scale $(PGBENCH_SCALE) -pgbench-clients $(PGBENCH_CLIENTS) -pgbench-time $(PGBENCH_TIME)
 
 # Rebuild the committed wasm fixtures and examples (needs wabt and clang;
 # `make tools` installs them on Debian). udf's TestFixturesMatchSources

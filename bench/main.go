@@ -54,7 +54,19 @@ func main() {
 	flag.StringVar(&sc.weftBin, "stream-server", "", "measure a large result over the wire instead: this weft binary serves -stream-dir, pgx reads -stream-query to the end (time to first row, server RSS)")
 	flag.StringVar(&sc.dataDir, "stream-dir", "", "data directory for -stream-server (holding the table the query reads)")
 	flag.StringVar(&sc.query, "stream-query", "SELECT * FROM t", "query for -stream-server")
+	var pb pgbenchConfig
+	flag.StringVar(&pb.weftBin, "pgbench-server", "", "run pgbench (TPC-B and select-only) against this weft binary and a PostgreSQL 15 started here, instead")
+	flag.IntVar(&pb.scale, "pgbench-scale", 10, "pgbench scale factor")
+	flag.IntVar(&pb.clients, "pgbench-clients", 8, "pgbench clients")
+	flag.DurationVar(&pb.duration, "pgbench-time", 60*time.Second, "pgbench duration of each run")
 	flag.Parse()
+	if pb.weftBin != "" {
+		if err := runPgbench(pb); err != nil {
+			fmt.Fprintln(os.Stderr, "pgbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if sc.weftBin != "" {
 		if err := runStream(sc); err != nil {
 			fmt.Fprintln(os.Stderr, "stream:", err)
