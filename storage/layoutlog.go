@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -76,6 +77,9 @@ type layoutItem struct {
 	Edits []int64 `json:"e,omitempty"`
 }
 
+// errEntryTooLarge stops building an entry a checkpoint should write.
+var errEntryTooLarge = errors.New("layout entry too large")
+
 const (
 	editCopy = 0
 	editSkip = 1
@@ -125,6 +129,9 @@ func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
 			return false, nil // a table new or altered since the checkpoint
 		}
 		lt, err := st.layoutOf(t, d, &entry, &streams, &news)
+		if err == errEntryTooLarge {
+			return false, nil
+		}
 		if err != nil {
 			return false, err
 		}
@@ -295,6 +302,9 @@ func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *b
 func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) (*layoutItem, error) {
 	if id, ok := st.idOf(rec); ok {
 		return &layoutItem{Ref: id, Stream: -1}, nil
+	}
+	if streams.Len() > maxLayoutEntryBytes {
+		return nil, errEntryTooLarge // stop before encoding more
 	}
 	item := &layoutItem{Stream: len(entry.Streams)}
 	payload := rec
