@@ -164,7 +164,12 @@ func (s *Session) transactionInString(st *pg.TransactionStmt) (*Result, error) {
 	noTransaction := []string{"there is no transaction in progress"}
 	switch st.Kind {
 	case pg.TransactionStmtKind_TRANS_STMT_BEGIN, pg.TransactionStmtKind_TRANS_STMT_START:
+		m, err := readTxModes(st.Options)
+		if err != nil {
+			return nil, err
+		}
 		s.tx.implicit = false // the statements before BEGIN are in the block now
+		s.tx.applyModes(m)    // BEGIN READ ONLY, ISOLATION LEVEL …
 		return &Result{Tag: "BEGIN"}, nil
 	case pg.TransactionStmtKind_TRANS_STMT_COMMIT:
 		return &Result{Tag: "COMMIT", Notices: noTransaction}, s.endImplicit(nil)

@@ -28,6 +28,8 @@ func TestStringIsOneTransaction(t *testing.T) {
 		{"INSERT INTO m VALUES (3); VACUUM m", "25001", "1,2|0|1"},
 		{"ALTER TABLE m ADD COLUMN b int; INSERT INTO m VALUES (3, 3); SELECT 1/0", "22012", "1,2|0|1"},
 		{"INSERT INTO m VALUES (3); ROLLBACK; INSERT INTO m VALUES (4)", "", "1,2,4|0|1"},
+		{"INSERT INTO m VALUES (3); BEGIN READ ONLY; INSERT INTO m VALUES (4); COMMIT", "25006", "1,2|0|1"},
+		{"INSERT INTO m VALUES (3); BEGIN READ ONLY; SELECT 1; COMMIT", "", "1,2,3|0|1"},
 		// (Weft commits the INSERT before BEGIN on its own: its blocks
 		// cannot alter a table they wrote yet; the outcome is the same)
 		{"INSERT INTO m VALUES (3); BEGIN; ALTER TABLE m ADD COLUMN b int; COMMIT", "", "1,2,3|0|2"},
