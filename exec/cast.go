@@ -37,17 +37,13 @@ func (e *CastExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 
 // CastArray converts a whole array from one SQL type to another.
 func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) (arrow.Array, error) {
-	if from == to || (from.Kind == to.Kind && to.Kind != types.Array && !needsCheck(to)) {
+	if castKeepsArray(from, to) {
 		a.Retain()
 		return a, nil
 	}
 	n := a.Len()
 	if from.IsInteger() && (to.Kind == types.Int8 || to.Kind == types.Float8) {
 		return castIntFast(ec, a, to), nil
-	}
-	if from.Kind == types.Numeric && to.Kind == types.Numeric && from.Scale == to.Scale && (to.Prec == 0 || from.Prec > 0 && from.Prec <= to.Prec) {
-		a.Retain() // the values fit already: every stored numeric is below 10^38
-		return a, nil
 	}
 	if out, ok, err := castNumericFast(ec, a, from, to, explicit); ok {
 		return out, err
@@ -64,6 +60,17 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 		AppendDatum(bld, d)
 	}
 	return bld.NewArray(), nil
+}
+
+// castKeepsArray reports whether a cast from one type to the other hands
+// its argument's array on unchanged.
+func castKeepsArray(from, to types.T) bool {
+	if from == to || (from.Kind == to.Kind && to.Kind != types.Array && !needsCheck(to)) {
+		return true
+	}
+	// numeric to numeric of the same scale keeps the values when they fit
+	// already: every stored numeric is below 10^38
+	return from.Kind == types.Numeric && to.Kind == types.Numeric && from.Scale == to.Scale && (to.Prec == 0 || from.Prec > 0 && from.Prec <= to.Prec)
 }
 
 func needsCheck(t types.T) bool {

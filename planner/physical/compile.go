@@ -67,11 +67,37 @@ func inSet(x *logical.Bool, compiled *exec.BoolOp) *exec.InSet {
 		}
 		set[c.Value] = struct{}{}
 	}
-	call, ok := compiled.Args[0].(*exec.CallExpr)
-	if !ok || len(call.Args) != 2 {
+	var arg exec.Expr
+	switch first := compiled.Args[0].(type) {
+	case *exec.CallExpr:
+		if len(first.Args) != 2 {
+			return nil
+		}
+		arg = first.Args[0]
+	case *exec.CompareExpr:
+		arg = first.Left
+	default:
 		return nil
 	}
-	return &exec.InSet{Arg: call.Args[0], Set: set, Or: compiled}
+	return &exec.InSet{Arg: arg, Set: set, Or: compiled}
+}
+
+// comparison is a compiled comparison operator as an exec.CompareExpr,
+// which filters test with typed loops; nil for any other call, and for a
+// comparison of a type without such loops.
+func comparison(x *logical.Call, call *exec.CallExpr) exec.Expr {
+	if !x.Infix || x.T.Kind != types.Bool || len(x.Args) != 2 {
+		return nil
+	}
+	switch x.Name {
+	case "=", "<>", "<", "<=", ">", ">=":
+	default:
+		return nil
+	}
+	if cmp := exec.NewCompareExpr(exec.CmpOp(x.Name), call); cmp != nil {
+		return cmp
+	}
+	return nil
 }
 
 func (b *Builder) compileList(es []logical.Expr, l layout) ([]exec.Expr, error) {
@@ -114,7 +140,11 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &exec.CallExpr{Name: x.Name, Args: args, Kernel: x.Kernel, T: x.T, Infix: x.Infix}, nil
+		call := &exec.CallExpr{Name: x.Name, Args: args, Kernel: x.Kernel, T: x.T, Infix: x.Infix}
+		if cmp := comparison(x, call); cmp != nil {
+			return cmp, nil
+		}
+		return call, nil
 	case *logical.Bool:
 		args, err := b.compileList(x.Args, l)
 		if err != nil {
