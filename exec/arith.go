@@ -192,10 +192,17 @@ func numericArith(op ArithOp, t types.T) Kernel {
 		var err error
 		switch {
 		case (op == '+' || op == '-') && max(sa, sb) == rs:
+			sameScale := sa == sb
 			for i := range out {
 				if valid != nil && !valid[i] {
 					out[i] = decimal128.Num{}
 					continue
+				}
+				if sameScale {
+					if r, ok := addSmallDecimals(a[i], b[i], op == '-'); ok {
+						out[i] = r
+						continue
+					}
 				}
 				r, ok := decimalAdd(a[i], b[i], sa, sb, op == '-')
 				if !ok {
@@ -207,10 +214,17 @@ func numericArith(op ArithOp, t types.T) Kernel {
 				out[i] = r
 			}
 		case op == '*' && sa+sb >= rs:
+			exactScale := sa+sb == rs
 			for i := range out {
 				if valid != nil && !valid[i] {
 					out[i] = decimal128.Num{}
 					continue
+				}
+				if exactScale {
+					if r, ok := mulSmallDecimals(a[i], b[i]); ok {
+						out[i] = r
+						continue
+					}
 				}
 				r, ok := decimalMul(a[i], b[i], sa, sb, rs)
 				if !ok {

@@ -115,11 +115,11 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		}
 		return &exec.Filter{Env: b.Env, Input: in, Pred: pred}, nil
 	case *logical.Project:
-		in, err := b.Build(n.Input)
+		in, inCols, err := b.buildReading(n.Input, columnsUsed(n.Exprs))
 		if err != nil {
 			return nil, err
 		}
-		exprs, err := b.compileAll(n.Exprs, n.Input.Columns())
+		exprs, err := b.compileAll(n.Exprs, inCols)
 		if err != nil {
 			return nil, err
 		}
@@ -349,11 +349,11 @@ func (b *Builder) evalLimitArg(e logical.Expr) (v int64, isNull bool, err error)
 }
 
 func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {
-	in, err := b.Build(n.Input)
+	n = b.hoistCommon(n)
+	in, inCols, err := b.buildReading(n.Input, aggregateColumnsUsed(n))
 	if err != nil {
 		return nil, err
 	}
-	inCols := n.Input.Columns()
 	keys, err := b.compileAll(n.Groups, inCols)
 	if err != nil {
 		return nil, err
