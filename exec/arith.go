@@ -192,17 +192,14 @@ func numericArith(op ArithOp, t types.T) Kernel {
 		var err error
 		switch {
 		case (op == '+' || op == '-') && max(sa, sb) == rs:
-			sameScale := sa == sb
 			for i := range out {
 				if valid != nil && !valid[i] {
 					out[i] = decimal128.Num{}
 					continue
 				}
-				if sameScale {
-					if r, ok := addSmallDecimals(a[i], b[i], op == '-'); ok {
-						out[i] = r
-						continue
-					}
+				if r, ok := addSmallDecimals(a[i], b[i], sa, sb, op == '-'); ok {
+					out[i] = r
+					continue
 				}
 				r, ok := decimalAdd(a[i], b[i], sa, sb, op == '-')
 				if !ok {

@@ -394,14 +394,25 @@ func smallDecimal(x decimal128.Num) (int64, bool) {
 	return lo, x.HighBits() == lo>>63
 }
 
-// addSmallDecimals is a + b (a - b when sub) at one scale, on the int64
-// path most values take; ok is false when an operand or the result does
-// not fit an int64 and the general path must decide.
-func addSmallDecimals(a, b decimal128.Num, sub bool) (decimal128.Num, bool) {
+// addSmallDecimals is a + b (a - b when sub) for a at scale sa and b at
+// scale sb, at the larger scale, on the int64 path most values take; ok
+// is false when an operand or the result does not fit an int64 and the
+// general path must decide.
+func addSmallDecimals(a, b decimal128.Num, sa, sb int32, sub bool) (decimal128.Num, bool) {
 	x, okx := smallDecimal(a)
 	y, oky := smallDecimal(b)
 	if !okx || !oky {
 		return a, false
+	}
+	switch {
+	case sa < sb:
+		if x, okx = scaleInt64(x, sb-sa); !okx {
+			return a, false
+		}
+	case sb < sa:
+		if y, oky = scaleInt64(y, sa-sb); !oky {
+			return a, false
+		}
 	}
 	if sub {
 		r := x - y

@@ -25,11 +25,13 @@ func TestSmallDecimalPaths(t *testing.T) {
 	for _, a := range vals {
 		for _, b := range vals {
 			for _, sub := range []bool{false, true} {
-				if got, ok := addSmallDecimals(a, b, sub); ok {
-					answered++
-					want, wok := decimalAdd(a, b, 2, 2, sub)
-					if !wok || got != want {
-						t.Fatalf("%v ± %v (sub %v): %v, general path %v (%v)", a, b, sub, got, want, wok)
+				for _, sc := range [][2]int32{{2, 2}, {0, 2}, {2, 0}, {4, 1}, {0, 18}} {
+					if got, ok := addSmallDecimals(a, b, sc[0], sc[1], sub); ok {
+						answered++
+						want, wok := decimalAdd(a, b, sc[0], sc[1], sub)
+						if !wok || got != want {
+							t.Fatalf("%v (scale %d) ± %v (scale %d) (sub %v): %v, general path %v (%v)", a, sc[0], b, sc[1], sub, got, want, wok)
+						}
 					}
 				}
 			}
@@ -49,7 +51,7 @@ func TestSmallDecimalPaths(t *testing.T) {
 		a, b int64
 		sub  bool
 	}{{math.MaxInt64, 1, false}, {math.MinInt64, 1, true}, {math.MinInt64, -1, false}} {
-		if _, ok := addSmallDecimals(decimal128.FromI64(c.a), decimal128.FromI64(c.b), c.sub); ok {
+		if _, ok := addSmallDecimals(decimal128.FromI64(c.a), decimal128.FromI64(c.b), 0, 0, c.sub); ok {
 			t.Fatalf("%d ± %d (sub %v) wrapped instead of stepping aside", c.a, c.b, c.sub)
 		}
 	}
