@@ -42,6 +42,9 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 		return a, nil
 	}
 	n := a.Len()
+	if out, ok := castToUnboundedText(ec, a, from, to); ok {
+		return out, nil
+	}
 	if from.IsInteger() && (to.Kind == types.Int8 || to.Kind == types.Float8) {
 		return castIntFast(ec, a, to), nil
 	}
@@ -60,6 +63,34 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 		AppendDatum(bld, d)
 	}
 	return bld.NewArray(), nil
+}
+
+// castToUnboundedText casts a string array to text or varchar without a
+// length on its bytes: the same values, char(n)'s trailing blanks
+// dropped (TPC-H q22 casts c_phone, a char(15), before substring). ok is
+// false for the other casts.
+func castToUnboundedText(ec *EvalContext, a arrow.Array, from, to types.T) (arrow.Array, bool) {
+	unbounded := to.Kind == types.Text || to.Kind == types.Varchar && to.Len <= 0
+	if !from.IsString() || !unbounded || a.DataType().ID() != arrow.STRING {
+		return nil, false
+	}
+	if from.Kind != types.Char {
+		a.Retain()
+		return a, true
+	}
+	v := viewText(a.(*array.String))
+	o := newTextOut(ec.Mem, a.Len(), v.size())
+	for i := 0; i < a.Len(); i++ {
+		if a.IsNull(i) {
+			o.appendNull()
+			continue
+		}
+		if err := o.append(trimBlankBytes(v.at(i))); err != nil {
+			o.release() // (cannot happen: trimmed values are no longer)
+			return nil, false
+		}
+	}
+	return o.finish(to), true
 }
 
 // castKeepsArray reports whether a cast from one type to the other hands

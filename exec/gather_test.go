@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -86,5 +87,30 @@ func TestTakeArrayNullIndex(t *testing.T) {
 	defer got.Release()
 	if got.Len() != 3 || got.NullN() != 1 || !got.IsNull(1) || DatumAt(got, 0) != int64(7) {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// TestCastCharToText: char(n) values lose their trailing blanks (only
+// those) when cast to text or unbounded varchar; NULLs stay.
+func TestCastCharToText(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := &EvalContext{Ctx: context.Background(), Mem: mem, Env: &Env{Mem: mem}}
+	bld := array.NewStringBuilder(mem)
+	for _, v := range []types.Datum{"ab  ", nil, "", "  x ", "é "} {
+		AppendDatum(bld, v)
+	}
+	a := bld.NewArray()
+	bld.Release()
+	defer a.Release()
+	for _, to := range []types.T{types.TextT, {Kind: types.Varchar}} {
+		got, err := CastArray(ec, a, types.T{Kind: types.Char, Len: 4}, to, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := fmt.Sprint(got); s != `["ab" (null) "" "  x" "é"]` {
+			t.Fatalf("to %s: %s", to, s)
+		}
+		got.Release()
 	}
 }

@@ -63,28 +63,42 @@ func denseSelection(sel []int32, n int) bool {
 // excluded), it runs again on the selected rows only, so that it fails
 // only where PostgreSQL's evaluation would.
 func selectByEval(ec *EvalContext, b arrow.Record, e Expr, sel []int32, want bool, out []int32) ([]int32, error) {
-	n := int(b.NumRows())
-	if denseSelection(sel, n) {
-		a, err := e.Eval(ec, b)
-		if err == nil {
-			defer a.Release()
-			return pickRows(a, sel, sel, want, out)
-		}
-		if len(sel) == n || ec.Canceled() != nil {
-			return nil, err
-		}
-	}
-	sub, err := gatherForExpr(ec, b, e, sel)
-	if err != nil {
-		return nil, err
-	}
-	defer sub.Release()
-	a, err := e.Eval(ec, sub)
+	a, at, err := evalOnSelection(ec, b, e, sel)
 	if err != nil {
 		return nil, err
 	}
 	defer a.Release()
-	return pickRows(a, nil, sel, want, out)
+	return pickRows(a, at, sel, want, out)
+}
+
+// evalOnSelection evaluates e for the rows sel of b: over the whole batch
+// when sel is dense (at then gives each row's position in the result:
+// the row itself), else over those rows copied out (at nil: the k-th
+// value is sel[k]'s). A whole-batch evaluation that fails is tried again
+// on the rows alone, as in selectByEval.
+func evalOnSelection(ec *EvalContext, b arrow.Record, e Expr, sel []int32) (arrow.Array, []int32, error) {
+	n := int(b.NumRows())
+	if col, ok := plainColumn(e); ok {
+		a := b.Column(col)
+		a.Retain()
+		return a, sel, nil
+	}
+	if denseSelection(sel, n) {
+		a, err := e.Eval(ec, b)
+		if err == nil {
+			return a, sel, nil
+		}
+		if len(sel) == n || ec.Canceled() != nil {
+			return nil, nil, err
+		}
+	}
+	sub, err := gatherForExpr(ec, b, e, sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer sub.Release()
+	a, err := e.Eval(ec, sub)
+	return a, nil, err
 }
 
 // pickRows keeps the rows of sel at which the boolean array a is want.
@@ -164,6 +178,8 @@ func columnsRead(e Expr, used []bool) bool {
 		return allColumnsRead(x.Args, used)
 	case *CompareExpr:
 		return columnsRead(x.Left, used) && columnsRead(x.Right, used)
+	case *InSet:
+		return columnsRead(x.Arg, used)
 	case *CastExpr:
 		return columnsRead(x.Arg, used)
 	case *BoolOp:

@@ -15,10 +15,12 @@ import (
 // the aggregate reads that column.
 //
 // Only an expression evaluated on every row anyway is moved: one that
-// appears (at least twice) outside CASE branches, later COALESCE
+// appears (once at least) outside CASE branches, later COALESCE
 // arguments and later AND/OR arguments, which run on some rows only and
-// must not fail on the others. Volatile calls and subqueries stay where
-// they are.
+// must not fail on the others; its other appearances, wherever they are,
+// then read the column. Volatile calls and subqueries stay where they
+// are. A filter's predicate gets the same treatment (q22 tests
+// substring(c_phone, 1, 2) against seven constants).
 
 // hoisted is a repeated expression and the column that now holds it.
 type hoisted struct {
@@ -67,8 +69,8 @@ func (b *Builder) hoistCommon(n *logical.Aggregate) *logical.Aggregate {
 
 // aggregateExprs lists the expressions an aggregate evaluates. With
 // unconditional set, those are the arguments of aggregates without a
-// FILTER (the ones that run on every row and may be rewritten); else all
-// of them: grouping keys, arguments, FILTERs and orderings.
+// FILTER (the ones that run on every row); else all of them: grouping
+// keys, arguments, FILTERs and orderings.
 func aggregateExprs(n *logical.Aggregate, unconditional bool) [][]logical.Expr {
 	var lists [][]logical.Expr
 	if !unconditional {
@@ -91,34 +93,36 @@ func aggregateExprs(n *logical.Aggregate, unconditional bool) [][]logical.Expr {
 }
 
 // mostRepeated is the largest call that appears at least twice among the
-// expressions' unconditional parts (nil when none does).
+// expressions, once at least in an unconditional part (nil when none
+// does): computed for every row anyway, it may as well be computed once.
 func mostRepeated(lists [][]logical.Expr) logical.Expr {
 	count := map[string]int{}
-	first := map[string]logical.Expr{}
+	everyRow := map[string]logical.Expr{}
 	for _, list := range lists {
 		for _, e := range list {
-			walkUnconditional(e, func(x logical.Expr) {
-				if !hoistable(x) {
-					return
+			logical.Walk(e, func(x logical.Expr) bool {
+				if hoistable(x) {
+					count[keyOf(x)]++
 				}
-				k := keyOf(x)
-				count[k]++
-				if first[k] == nil {
-					first[k] = x
+				return true
+			})
+			walkUnconditional(e, func(x logical.Expr) {
+				if k := keyOf(x); everyRow[k] == nil && hoistable(x) {
+					everyRow[k] = x
 				}
 			})
 		}
 	}
 	var best logical.Expr
 	bestSize := 0
-	for k, c := range count {
-		if c < 2 {
+	for k, x := range everyRow {
+		if count[k] < 2 {
 			continue
 		}
 		// the longest key is the largest expression; ties go to the
 		// smaller key so that the choice never depends on map order
 		if size := len(k); size > bestSize || size == bestSize && k < keyOf(best) {
-			best, bestSize = first[k], size
+			best, bestSize = x, size
 		}
 	}
 	return best
@@ -256,4 +260,43 @@ func (b *Builder) displayName(e logical.Expr, cols []logical.Column) string {
 		return e.String()
 	}
 	return x.String()
+}
+
+// hoistInFilter returns the filter's predicate with its repeated
+// expressions read from columns of a Project over its input, and that
+// Project, which passes on the input's columns first, in their order
+// (nil when nothing repeats).
+func (b *Builder) hoistInFilter(f *logical.Filter) (logical.Expr, *logical.Project) {
+	cond := f.Cond
+	var found []hoisted
+	next := logical.ColumnID(-1)
+	for {
+		e := mostRepeated([][]logical.Expr{{cond}})
+		if e == nil {
+			break
+		}
+		col := logical.Column{ID: next, Name: b.displayName(e, f.Input.Columns()), T: e.Type()}
+		next--
+		found = append(found, hoisted{expr: e, col: col})
+		k := keyOf(e)
+		cond = logical.ReplaceTopDown(cond, func(x logical.Expr) (logical.Expr, bool) {
+			if _, isCall := x.(*logical.Call); isCall && keyOf(x) == k {
+				return &logical.ColRef{Col: col}, true
+			}
+			return nil, false
+		})
+	}
+	if len(found) == 0 {
+		return f.Cond, nil
+	}
+	proj := &logical.Project{Input: f.Input}
+	for _, c := range f.Input.Columns() {
+		proj.Exprs = append(proj.Exprs, &logical.ColRef{Col: c})
+		proj.Cols = append(proj.Cols, c)
+	}
+	for _, h := range found {
+		proj.Exprs = append(proj.Exprs, h.expr)
+		proj.Cols = append(proj.Cols, h.col)
+	}
+	return cond, proj
 }

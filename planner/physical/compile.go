@@ -30,16 +30,28 @@ func (b *Builder) compileAll(es []logical.Expr, cols []logical.Column) ([]exec.E
 	return out, nil
 }
 
-// minInSet is the length from which an OR of equalities with constants
-// is looked up in a hash set rather than compared one by one.
+// minInSet is the length from which an OR of equalities of a column with
+// constants is looked up in a hash set rather than compared one by one
+// (a typed loop per constant); an OR of equalities of a computed value
+// (q22's substring(c_phone, 1, 2)) always is, which computes it once.
 const minInSet = 8
+
+// comparesColumn reports whether e is a comparison whose left side is a
+// column.
+func comparesColumn(e logical.Expr) bool {
+	if c, ok := e.(*logical.Call); ok && len(c.Args) == 2 {
+		_, isCol := c.Args[0].(*logical.ColRef)
+		return isCol
+	}
+	return false
+}
 
 // inSet turns x = c1 OR x = c2 OR … (an IN list) into a hash lookup when
 // every constant is non-NULL and of a type compared by value. compiled is
 // the OR as compiled; its first equality's left side is the lookup's
 // argument.
 func inSet(x *logical.Bool, compiled *exec.BoolOp) *exec.InSet {
-	if x.And || len(x.Args) < minInSet {
+	if x.And || len(x.Args) < 2 || len(x.Args) < minInSet && comparesColumn(x.Args[0]) {
 		return nil
 	}
 	var left string

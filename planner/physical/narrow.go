@@ -17,24 +17,49 @@ func (b *Builder) buildReading(p logical.Plan, used map[logical.ColumnID]bool) (
 		op, err := b.Build(p)
 		return op, cols, err
 	}
-	keep, kept := keptColumns(cols, used)
-	if len(keep) == len(cols) {
-		op, err := b.Build(p)
-		return op, cols, err
+	op, kept, err := b.buildFilter(f, used)
+	if err == nil && b.Analyze {
+		op = &exec.Instrumented{Inner: op} // (Build would have)
 	}
-	in, err := b.Build(f.Input)
+	return op, kept, err
+}
+
+// buildFilter builds a filter that passes on the columns used of its
+// input (all of them when used is nil), its predicate's repeated
+// expressions computed once by a Project below it.
+func (b *Builder) buildFilter(f *logical.Filter, used map[logical.ColumnID]bool) (exec.Operator, []logical.Column, error) {
+	cols := f.Columns()
+	keep, kept := allColumns(cols)
+	if used != nil {
+		keep, kept = keptColumns(cols, used)
+	}
+	cond, proj := b.hoistInFilter(f)
+	var input logical.Plan = f.Input
+	if proj != nil {
+		input = proj // (its first columns are cols, in order)
+	}
+	in, err := b.Build(input)
 	if err != nil {
 		return nil, nil, err
 	}
-	pred, err := b.Compile(f.Cond, f.Input.Columns())
+	pred, err := b.Compile(cond, input.Columns())
 	if err != nil {
 		return nil, nil, err
 	}
-	var op exec.Operator = &exec.Filter{Env: b.Env, Input: in, Pred: pred, Keep: keep, Out: ArrowSchema(kept)}
-	if b.Analyze {
-		op = &exec.Instrumented{Inner: op}
+	filter := &exec.Filter{Env: b.Env, Input: in, Pred: pred}
+	if len(keep) < len(input.Columns()) {
+		filter.Keep, filter.Out = keep, ArrowSchema(kept)
 	}
-	return op, kept, nil
+	return filter, kept, nil
+}
+
+// allColumns is every ordinal of cols, and cols.
+func allColumns(cols []logical.Column) ([]int, []logical.Column) {
+	keep := make([]int, len(cols))
+	for i := range keep {
+		keep[i] = i
+	}
+	return keep, cols
 }
 
 // keptColumns lists the ordinals of the columns used (each id once, at

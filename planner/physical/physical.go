@@ -105,15 +105,8 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		}
 		return &exec.Values{Env: b.Env, Rows: rows, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.Filter:
-		in, err := b.Build(n.Input)
-		if err != nil {
-			return nil, err
-		}
-		pred, err := b.Compile(n.Cond, n.Input.Columns())
-		if err != nil {
-			return nil, err
-		}
-		return &exec.Filter{Env: b.Env, Input: in, Pred: pred}, nil
+		op, _, err := b.buildFilter(n, nil)
+		return op, err
 	case *logical.Project:
 		in, inCols, err := b.buildReading(n.Input, columnsUsed(n.Exprs))
 		if err != nil {
