@@ -359,24 +359,43 @@ func selectTextConst(col arrow.Array, c []byte, padded bool, op CmpOp, sel, out 
 	}
 	out = out[:len(sel)]
 	k := 0
+	if op == "=" || op == "<>" {
+		equal := op == "="
+		for _, i := range sel {
+			s := data[offsets[i]:offsets[i+1]]
+			out[k] = i
+			k += b2i(textEquals(s, c, padded) == equal)
+		}
+		return out[:k]
+	}
 	for _, i := range sel {
 		s := data[offsets[i]:offsets[i+1]]
 		if padded {
 			s = trimBlankBytes(s)
 		}
-		var hit bool
-		switch op {
-		case "=":
-			hit = bytes.Equal(s, c)
-		case "<>":
-			hit = !bytes.Equal(s, c)
-		default:
-			hit = op.holds(bytes.Compare(s, c))
-		}
 		out[k] = i
-		k += b2i(hit)
+		k += b2i(op.holds(bytes.Compare(s, c)))
 	}
 	return out[:k]
+}
+
+// textEquals reports whether s equals c (already without trailing
+// blanks when padded); a padded s may have blanks after c's bytes. It
+// looks at s's first bytes before any blank, so that a char(25) value
+// mostly of padding is rejected on its first differing byte.
+func textEquals(s, c []byte, padded bool) bool {
+	if !padded {
+		return bytes.Equal(s, c)
+	}
+	if len(s) < len(c) || !bytes.Equal(s[:len(c)], c) {
+		return false
+	}
+	for _, ch := range s[len(c):] {
+		if ch != ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 func trimBlankBytes(s []byte) []byte {
