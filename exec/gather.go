@@ -33,6 +33,9 @@ func gatherArray(ec *EvalContext, a arrow.Array, idx []int32) (arrow.Array, erro
 	if len(idx) == 0 {
 		return array.NewSlice(a, 0, 0), nil
 	}
+	if !hasValueBuffers(a) {
+		return takeArrayKernel(ec, a, widen(idx))
+	}
 	switch a.DataType().ID() {
 	case arrow.INT16, arrow.UINT16:
 		return gatherFixed[uint16](ec.Mem, a, idx), nil
@@ -49,11 +52,31 @@ func gatherArray(ec *EvalContext, a arrow.Array, idx []int32) (arrow.Array, erro
 	case arrow.STRING, arrow.BINARY:
 		return gatherVarBinary(ec.Mem, a, idx), nil
 	}
+	return takeArrayKernel(ec, a, widen(idx))
+}
+
+func widen(idx []int32) []int {
 	wide := make([]int, len(idx))
 	for k, i := range idx {
 		wide[k] = int(i)
 	}
-	return takeArrayKernel(ec, a, wide)
+	return wide
+}
+
+// hasValueBuffers reports whether a (not empty) has the buffers its
+// layout reads values from: an array made without them (all NULL, from
+// elsewhere) goes through Arrow's kernel, which knows that case.
+func hasValueBuffers(a arrow.Array) bool {
+	bufs := a.Data().Buffers()
+	for _, k := range []int{1, 2} {
+		if k == 2 && a.DataType().ID() != arrow.STRING && a.DataType().ID() != arrow.BINARY {
+			break
+		}
+		if len(bufs) <= k || bufs[k] == nil || bufs[k].Len() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // gatherIndexes returns idx as int32 indexes when gatherArray handles a's

@@ -112,6 +112,9 @@ func pickRows(a arrow.Array, at, sel []int32, want bool, out []int32) ([]int32, 
 		return nil, sqlerr.New(sqlerr.Internal, "a condition evaluated to %s, not boolean", a.DataType())
 	}
 	d := a.Data()
+	if d.Buffers()[1] == nil { // no values: every row NULL
+		return out[:0], nil
+	}
 	bits, off := d.Buffers()[1].Bytes(), d.Offset()
 	var valid []byte
 	if a.NullN() > 0 {
