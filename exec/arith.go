@@ -197,6 +197,10 @@ func numericArith(op ArithOp, t types.T) Kernel {
 					out[i] = decimal128.Num{}
 					continue
 				}
+				if r, ok := addSmallDecimals(a[i], b[i], sa, sb, op == '-'); ok {
+					out[i] = r
+					continue
+				}
 				r, ok := decimalAdd(a[i], b[i], sa, sb, op == '-')
 				if !ok {
 					if err = exact(i); err != nil {
@@ -207,10 +211,17 @@ func numericArith(op ArithOp, t types.T) Kernel {
 				out[i] = r
 			}
 		case op == '*' && sa+sb >= rs:
+			exactScale := sa+sb == rs
 			for i := range out {
 				if valid != nil && !valid[i] {
 					out[i] = decimal128.Num{}
 					continue
+				}
+				if exactScale {
+					if r, ok := mulSmallDecimals(a[i], b[i]); ok {
+						out[i] = r
+						continue
+					}
 				}
 				r, ok := decimalMul(a[i], b[i], sa, sb, rs)
 				if !ok {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 )
@@ -59,12 +58,22 @@ type Filter struct {
 	Env   *Env
 	Input Operator
 	Pred  Expr
+	// Keep, when set, lists the input columns passed on (those the plan
+	// reads above the filter), and Out is their schema: the kept rows of
+	// a column read only by the predicate are never copied.
+	Keep []int
+	Out  *arrow.Schema
 }
 
-func (f *Filter) Schema() *arrow.Schema { return f.Input.Schema() }
-func (f *Filter) Partitions() int       { return f.Input.Partitions() }
-func (f *Filter) Children() []Operator  { return []Operator{f.Input} }
-func (f *Filter) Explain() string       { return "Filter " + f.Pred.String() }
+func (f *Filter) Schema() *arrow.Schema {
+	if f.Out != nil {
+		return f.Out
+	}
+	return f.Input.Schema()
+}
+func (f *Filter) Partitions() int      { return f.Input.Partitions() }
+func (f *Filter) Children() []Operator { return []Operator{f.Input} }
+func (f *Filter) Explain() string      { return "Filter " + f.Pred.String() }
 
 func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 	in, err := f.Input.Open(ctx, part)
@@ -72,19 +81,20 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 		return nil, err
 	}
 	ec := newEvalContext(ctx, f.Env)
+	var sel []int32 // reused from batch to batch
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		for {
 			b, err := in.Next(ctx)
 			if err != nil {
 				return nil, err
 			}
-			out, err := filterBatch(ec, b, f.Pred)
+			var out arrow.Record
+			out, sel, err = f.filterBatch(ec, b, sel)
 			b.Release()
 			if err != nil {
 				return nil, err
 			}
-			if out.NumRows() == 0 {
-				out.Release()
+			if out == nil {
 				continue
 			}
 			return out, nil
@@ -92,14 +102,54 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 	}, close: in.Close}, nil
 }
 
-// filterBatch returns the rows of b for which pred is true (a new reference).
-func filterBatch(ec *EvalContext, b arrow.Record, pred Expr) (arrow.Record, error) {
-	mask, err := pred.Eval(ec, b)
-	if err != nil {
-		return nil, err
+// filterBatch returns the rows of b for which the predicate is true, with
+// the columns Keep names (a new reference; nil when no row is), and the
+// selection buffer for the next batch.
+func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arrow.Record, []int32, error) {
+	n := int(b.NumRows())
+	if cap(sel) < n {
+		sel = make([]int32, n)
 	}
-	defer mask.Release()
-	return filterByMask(ec, b, mask.(*array.Boolean))
+	sel = sel[:n]
+	for i := range sel {
+		sel[i] = int32(i)
+	}
+	kept, err := selectWhere(ec, b, f.Pred, sel, true, sel[:0])
+	if err != nil {
+		return nil, sel, err
+	}
+	switch {
+	case len(kept) == 0:
+		return nil, sel, nil
+	case len(kept) == n && f.Keep == nil:
+		b.Retain()
+		return b, sel, nil
+	case len(kept) == n:
+		return projectColumns(b, f.Keep, f.Out), sel, nil
+	}
+	cols, schema := f.Keep, f.Out
+	if cols == nil {
+		cols, schema = allColumns(b), b.Schema()
+	}
+	out, err := gatherRecord(ec, b, kept, cols, schema)
+	return out, sel, err
+}
+
+// projectColumns is a record of b's columns cols (no copy).
+func projectColumns(b arrow.Record, cols []int, schema *arrow.Schema) arrow.Record {
+	arrs := make([]arrow.Array, len(cols))
+	for k, c := range cols {
+		arrs[k] = b.Column(c)
+	}
+	return array.NewRecord(schema, arrs, b.NumRows())
+}
+
+func allColumns(b arrow.Record) []int {
+	cols := make([]int, b.NumCols())
+	for i := range cols {
+		cols[i] = i
+	}
+	return cols
 }
 
 // FilterByMask returns the rows of b where mask is true (a new reference).
@@ -108,40 +158,17 @@ func FilterByMask(ctx context.Context, mem memory.Allocator, b arrow.Record, mas
 }
 
 func filterByMask(ec *EvalContext, b arrow.Record, bm *array.Boolean) (arrow.Record, error) {
-	trues := 0
+	idx := make([]int32, 0, bm.Len())
 	for i := 0; i < bm.Len(); i++ {
 		if bm.IsValid(i) && bm.Value(i) {
-			trues++
+			idx = append(idx, int32(i))
 		}
 	}
-	if trues == bm.Len() {
+	if len(idx) == bm.Len() {
 		b.Retain()
 		return b, nil
 	}
-	if trues == 0 {
-		return b.NewSlice(0, 0), nil
-	}
-	if hasInterval(b.Schema()) {
-		// Arrow's filter kernel cannot move 16-byte intervals: gather instead.
-		idx := make([]int, 0, trues)
-		for i := 0; i < bm.Len(); i++ {
-			if bm.IsValid(i) && bm.Value(i) {
-				idx = append(idx, i)
-			}
-		}
-		return takeRecord(ec, b, idx)
-	}
-	cctx := compute.WithAllocator(ec.Ctx, ec.Mem)
-	return compute.FilterRecordBatch(cctx, b, bm, compute.DefaultFilterOptions())
-}
-
-func hasInterval(s *arrow.Schema) bool {
-	for _, f := range s.Fields() {
-		if f.Type.ID() == arrow.INTERVAL_MONTH_DAY_NANO {
-			return true
-		}
-	}
-	return false
+	return gatherRecord(ec, b, idx, allColumns(b), b.Schema())
 }
 
 // Project computes expressions over each batch.

@@ -37,17 +37,16 @@ func (e *CastExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 
 // CastArray converts a whole array from one SQL type to another.
 func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) (arrow.Array, error) {
-	if from == to || (from.Kind == to.Kind && to.Kind != types.Array && !needsCheck(to)) {
+	if castKeepsArray(from, to) {
 		a.Retain()
 		return a, nil
 	}
 	n := a.Len()
+	if out, ok := castToUnboundedText(ec, a, from, to); ok {
+		return out, nil
+	}
 	if from.IsInteger() && (to.Kind == types.Int8 || to.Kind == types.Float8) {
 		return castIntFast(ec, a, to), nil
-	}
-	if from.Kind == types.Numeric && to.Kind == types.Numeric && from.Scale == to.Scale && (to.Prec == 0 || from.Prec > 0 && from.Prec <= to.Prec) {
-		a.Retain() // the values fit already: every stored numeric is below 10^38
-		return a, nil
 	}
 	if out, ok, err := castNumericFast(ec, a, from, to, explicit); ok {
 		return out, err
@@ -64,6 +63,45 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 		AppendDatum(bld, d)
 	}
 	return bld.NewArray(), nil
+}
+
+// castToUnboundedText casts a string array to text or varchar without a
+// length on its bytes: the same values, char(n)'s trailing blanks
+// dropped (TPC-H q22 casts c_phone, a char(15), before substring). ok is
+// false for the other casts.
+func castToUnboundedText(ec *EvalContext, a arrow.Array, from, to types.T) (arrow.Array, bool) {
+	unbounded := to.Kind == types.Text || to.Kind == types.Varchar && to.Len <= 0
+	if !from.IsString() || !unbounded || a.DataType().ID() != arrow.STRING {
+		return nil, false
+	}
+	if from.Kind != types.Char {
+		a.Retain()
+		return a, true
+	}
+	v := viewText(a.(*array.String))
+	o := newTextOut(ec.Mem, a.Len(), v.size())
+	for i := 0; i < a.Len(); i++ {
+		if a.IsNull(i) {
+			o.appendNull()
+			continue
+		}
+		if err := o.append(trimBlankBytes(v.at(i))); err != nil {
+			o.release() // (cannot happen: trimmed values are no longer)
+			return nil, false
+		}
+	}
+	return o.finish(to), true
+}
+
+// castKeepsArray reports whether a cast from one type to the other hands
+// its argument's array on unchanged.
+func castKeepsArray(from, to types.T) bool {
+	if from == to || (from.Kind == to.Kind && to.Kind != types.Array && !needsCheck(to)) {
+		return true
+	}
+	// numeric to numeric of the same scale keeps the values when they fit
+	// already: every stored numeric is below 10^38
+	return from.Kind == types.Numeric && to.Kind == types.Numeric && from.Scale == to.Scale && (to.Prec == 0 || from.Prec > 0 && from.Prec <= to.Prec)
 }
 
 func needsCheck(t types.T) bool {

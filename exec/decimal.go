@@ -387,3 +387,66 @@ func allocDecimals(mem memory.Allocator, n int) (*memory.Buffer, []decimal128.Nu
 	}
 	return buf, arrow.GetData[decimal128.Num](buf.Bytes())[:n]
 }
+
+// smallDecimal is x as an int64 when it fits one (ok false otherwise).
+func smallDecimal(x decimal128.Num) (int64, bool) {
+	lo := int64(x.LowBits())
+	return lo, x.HighBits() == lo>>63
+}
+
+// addSmallDecimals is a + b (a - b when sub) for a at scale sa and b at
+// scale sb, at the larger scale, on the int64 path most values take; ok
+// is false when an operand or the result does not fit an int64 and the
+// general path must decide.
+func addSmallDecimals(a, b decimal128.Num, sa, sb int32, sub bool) (decimal128.Num, bool) {
+	x, okx := smallDecimal(a)
+	y, oky := smallDecimal(b)
+	if !okx || !oky {
+		return a, false
+	}
+	switch {
+	case sa < sb:
+		if x, okx = scaleInt64(x, sb-sa); !okx {
+			return a, false
+		}
+	case sb < sa:
+		if y, oky = scaleInt64(y, sa-sb); !oky {
+			return a, false
+		}
+	}
+	if sub {
+		r := x - y
+		return decimal128.FromI64(r), (x^y)&(x^r) >= 0
+	}
+	r := x + y
+	return decimal128.FromI64(r), (x^r)&(y^r) >= 0
+}
+
+// mulSmallDecimals is a * b at the sum of their scales, on the int64
+// path; ok is false when it does not fit.
+func mulSmallDecimals(a, b decimal128.Num) (decimal128.Num, bool) {
+	x, okx := smallDecimal(a)
+	y, oky := smallDecimal(b)
+	if !okx || !oky {
+		return a, false
+	}
+	if x == int64(int32(x)) && y == int64(int32(y)) {
+		return decimal128.FromI64(x * y), true // |x * y| < 2^62
+	}
+	hi, lo := bits.Mul64(absU64(x), absU64(y))
+	if hi != 0 || lo > math.MaxInt64 {
+		return a, false
+	}
+	r := int64(lo)
+	if (x < 0) != (y < 0) {
+		r = -r
+	}
+	return decimal128.FromI64(r), true
+}
+
+func absU64(x int64) uint64 {
+	if x < 0 {
+		return uint64(-x) // (math.MinInt64 gives 2^63, its magnitude)
+	}
+	return uint64(x)
+}

@@ -61,8 +61,8 @@ type ConstExpr struct {
 	Value types.Datum
 	T     types.T
 	// Reuse, when set, keeps the array built for the largest batch so far
-	// and hands it out again for batches of that length, instead of
-	// filling a new one per batch (q06's filter compares four constants
+	// and hands it (or, for a shorter batch, a slice of it) out again,
+	// instead of filling a new one per batch (q06's filter compares four constants
 	// per row). Whoever sets it releases it when the plan is done.
 	Reuse *ConstReuse
 }
@@ -96,18 +96,20 @@ func (e *ConstExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	if r.closed {
 		return ConstArray(ec.Mem, e.T, e.Value, n), nil
 	}
-	if r.arr != nil && r.arr.Len() == n {
+	switch {
+	case r.arr != nil && r.arr.Len() == n:
 		r.arr.Retain()
 		return r.arr, nil
+	case r.arr != nil && r.arr.Len() > n:
+		// a batch a filter shortened: the front of the kept array
+		return array.NewSlice(r.arr, 0, int64(n)), nil
 	}
 	a := ConstArray(ec.Mem, e.T, e.Value, n)
-	if r.arr == nil || r.arr.Len() < n {
-		if r.arr != nil {
-			r.arr.Release()
-		}
-		a.Retain()
-		r.arr = a
+	if r.arr != nil {
+		r.arr.Release()
 	}
+	a.Retain()
+	r.arr = a
 	return a, nil
 }
 func (e *ConstExpr) Type() types.T { return e.T }

@@ -298,7 +298,7 @@ func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, 
 		if !src.IsTemporal() && src.Kind != types.Interval {
 			return nil, types.T{}, nil, NoSuchFunction(name, args)
 		}
-		return []types.T{textT, src}, ret, zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		rows := zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
 			f, err := datePartIn(strings.ToLower(ds[0].(string)), src, ds[1], zone)
 			if err != nil {
 				return nil, err
@@ -307,7 +307,8 @@ func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, 
 				return CastDatum(f, types.Float8T, ret, true)
 			}
 			return f, nil
-		}), nil
+		})
+		return []types.T{textT, src}, ret, datePartKernel(rows, src, ret), nil
 	}
 }
 

@@ -24,6 +24,15 @@ func takeRecord(ec *EvalContext, b arrow.Record, idx []int) (arrow.Record, error
 
 // takeArray gathers values idx of a; an index of -1 yields NULL.
 func takeArray(ec *EvalContext, a arrow.Array, idx []int) (arrow.Array, error) {
+	if narrow, ok := gatherIndexes(a, idx); ok {
+		return gatherArray(ec, a, narrow)
+	}
+	return takeArrayKernel(ec, a, idx)
+}
+
+// takeArrayKernel is takeArray through Arrow's take kernel (or a builder
+// for intervals, which it cannot move).
+func takeArrayKernel(ec *EvalContext, a arrow.Array, idx []int) (arrow.Array, error) {
 	if iv, ok := a.(*array.MonthDayNanoInterval); ok {
 		// Arrow's take kernel has no 16-byte interval support.
 		b := array.NewMonthDayNanoIntervalBuilder(ec.Mem)

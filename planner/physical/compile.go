@@ -30,16 +30,28 @@ func (b *Builder) compileAll(es []logical.Expr, cols []logical.Column) ([]exec.E
 	return out, nil
 }
 
-// minInSet is the length from which an OR of equalities with constants
-// is looked up in a hash set rather than compared one by one.
+// minInSet is the length from which an OR of equalities of a column with
+// constants is looked up in a hash set rather than compared one by one
+// (a typed loop per constant); an OR of equalities of a computed value
+// (q22's substring(c_phone, 1, 2)) always is, which computes it once.
 const minInSet = 8
+
+// comparesColumn reports whether e is a comparison whose left side is a
+// column.
+func comparesColumn(e logical.Expr) bool {
+	if c, ok := e.(*logical.Call); ok && len(c.Args) == 2 {
+		_, isCol := c.Args[0].(*logical.ColRef)
+		return isCol
+	}
+	return false
+}
 
 // inSet turns x = c1 OR x = c2 OR … (an IN list) into a hash lookup when
 // every constant is non-NULL and of a type compared by value. compiled is
 // the OR as compiled; its first equality's left side is the lookup's
 // argument.
 func inSet(x *logical.Bool, compiled *exec.BoolOp) *exec.InSet {
-	if x.And || len(x.Args) < minInSet {
+	if x.And || len(x.Args) < 2 || len(x.Args) < minInSet && comparesColumn(x.Args[0]) {
 		return nil
 	}
 	var left string
@@ -67,11 +79,37 @@ func inSet(x *logical.Bool, compiled *exec.BoolOp) *exec.InSet {
 		}
 		set[c.Value] = struct{}{}
 	}
-	call, ok := compiled.Args[0].(*exec.CallExpr)
-	if !ok || len(call.Args) != 2 {
+	var arg exec.Expr
+	switch first := compiled.Args[0].(type) {
+	case *exec.CallExpr:
+		if len(first.Args) != 2 {
+			return nil
+		}
+		arg = first.Args[0]
+	case *exec.CompareExpr:
+		arg = first.Left
+	default:
 		return nil
 	}
-	return &exec.InSet{Arg: call.Args[0], Set: set, Or: compiled}
+	return &exec.InSet{Arg: arg, Set: set, Or: compiled}
+}
+
+// comparison is a compiled comparison operator as an exec.CompareExpr,
+// which filters test with typed loops; nil for any other call, and for a
+// comparison of a type without such loops.
+func comparison(x *logical.Call, call *exec.CallExpr) exec.Expr {
+	if !x.Infix || x.T.Kind != types.Bool || len(x.Args) != 2 {
+		return nil
+	}
+	switch x.Name {
+	case "=", "<>", "<", "<=", ">", ">=":
+	default:
+		return nil
+	}
+	if cmp := exec.NewCompareExpr(exec.CmpOp(x.Name), call); cmp != nil {
+		return cmp
+	}
+	return nil
 }
 
 func (b *Builder) compileList(es []logical.Expr, l layout) ([]exec.Expr, error) {
@@ -114,7 +152,11 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &exec.CallExpr{Name: x.Name, Args: args, Kernel: x.Kernel, T: x.T, Infix: x.Infix}, nil
+		call := &exec.CallExpr{Name: x.Name, Args: args, Kernel: x.Kernel, T: x.T, Infix: x.Infix}
+		if cmp := comparison(x, call); cmp != nil {
+			return cmp, nil
+		}
+		return call, nil
 	case *logical.Bool:
 		args, err := b.compileList(x.Args, l)
 		if err != nil {

@@ -105,21 +105,14 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		}
 		return &exec.Values{Env: b.Env, Rows: rows, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.Filter:
-		in, err := b.Build(n.Input)
-		if err != nil {
-			return nil, err
-		}
-		pred, err := b.Compile(n.Cond, n.Input.Columns())
-		if err != nil {
-			return nil, err
-		}
-		return &exec.Filter{Env: b.Env, Input: in, Pred: pred}, nil
+		op, _, err := b.buildFilter(n, nil)
+		return op, err
 	case *logical.Project:
-		in, err := b.Build(n.Input)
+		in, inCols, err := b.buildReading(n.Input, columnsUsed(n.Exprs))
 		if err != nil {
 			return nil, err
 		}
-		exprs, err := b.compileAll(n.Exprs, n.Input.Columns())
+		exprs, err := b.compileAll(n.Exprs, inCols)
 		if err != nil {
 			return nil, err
 		}
@@ -349,11 +342,11 @@ func (b *Builder) evalLimitArg(e logical.Expr) (v int64, isNull bool, err error)
 }
 
 func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {
-	in, err := b.Build(n.Input)
+	n = b.hoistCommon(n)
+	in, inCols, err := b.buildReading(n.Input, aggregateColumnsUsed(n))
 	if err != nil {
 		return nil, err
 	}
-	inCols := n.Input.Columns()
 	keys, err := b.compileAll(n.Groups, inCols)
 	if err != nil {
 		return nil, err
