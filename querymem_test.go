@@ -38,7 +38,7 @@ func TestQueryAllocatorCancels(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	cancels := 0
-	a := exec.NewQueryAllocator(mem, 1000, func() { cancels++ })
+	a := exec.NewQueryAllocator(mem, exec.QueryLimit{Bytes: 1000, Setting: queryMemoryLimitSetting}, nil, func() { cancels++ })
 	b1 := a.Allocate(600)
 	b1 = a.Reallocate(900, b1)
 	if a.Held() != 900 || a.Exceeded() != nil || cancels != 0 {

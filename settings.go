@@ -111,6 +111,11 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
+		if name == memoryLimitSetting {
+			if err := s.checkMemoryLimit(v); err != nil {
+				return nil, err
+			}
+		}
 		if name == "timezone" {
 			loc, display, err := timeZoneSetting(st.Args, v)
 			if err != nil {

@@ -28,6 +28,7 @@ func (s *Session) env() *exec.Env {
 		mem = s.queryMem
 	}
 	env := exec.NewEnv(mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+	env.Memory, env.Spill = s.queryMem, s.querySpill
 	env.Progress = &s.progress
 	env.Backends = sessionBackends{s}
 	env.Advisory = sessionAdvisory{s}

@@ -310,11 +310,14 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 		sctx, cancel = context.WithCancel(ctx)
 	}
 	finish := s.startStatement(query, cancel)
-	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), cancel)
+	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), s.db.memory, cancel)
+	s.querySpill = s.newQuerySpill()
 	return sctx, func() {
 		finish()
 		cancel()
 		s.queryMem = nil
+		s.querySpill.Remove()
+		s.querySpill = nil
 		s.db.udf.EndScope(scope)
 	}
 }

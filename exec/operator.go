@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/exec/spill"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -42,6 +43,13 @@ type Env struct {
 	Advisory AdvisoryLocks
 	// Notify, when set, sends a notification (pg_notify).
 	Notify func(channel, payload string) error
+	// Memory, when set, is the statement's allocator (Mem is it too):
+	// operators that hold state keep accounts in it, and those that can
+	// spill do so past their share of its limit (spillbudget.go).
+	Memory *QueryAllocator
+	// Spill, when set, is where the statement's operators write what
+	// does not fit; without it nothing spills.
+	Spill *spill.Query
 }
 
 // Progress counts rows and bytes a running statement has read from

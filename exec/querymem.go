@@ -2,30 +2,71 @@ package exec
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
+// MemoryBudget is what all statements of a database may hold together
+// (Options.MemoryLimit, weft serve --memory-limit): every statement's
+// QueryAllocator counts into it as well as into its own limit.
+type MemoryBudget struct {
+	limit int64 // bytes; 0: no limit
+	held  atomic.Int64
+}
+
+// NewMemoryBudget is a database-wide budget of limit bytes (0: none).
+func NewMemoryBudget(limit int64) *MemoryBudget { return &MemoryBudget{limit: max(limit, 0)} }
+
+// Limit is the budget in bytes (0: none).
+func (b *MemoryBudget) Limit() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.limit
+}
+
+// Held is what the database's running statements hold now.
+func (b *MemoryBudget) Held() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.held.Load()
+}
+
+// QueryLimit is a statement's own limit and the setting it comes from,
+// which its 53200 names.
+type QueryLimit struct {
+	Bytes   int64 // 0: none but the database's
+	Setting string
+}
+
 // QueryAllocator is the Arrow allocator of one statement: it counts what
-// the statement holds through it and, once that passes the limit, cancels
-// the statement, which then fails with 53200 at its next cancellation
-// check. Arrow's allocator interface cannot return an error, and a panic
-// is no way out: Arrow's compute kernels allocate on goroutines of their
-// own, where a panic would end the process.
+// the statement holds through it (and into the database's budget) and,
+// once either passes its limit, cancels the statement, which then fails
+// with 53200 at its next cancellation check. Arrow's allocator interface
+// cannot return an error, and a panic is no way out: Arrow's compute
+// kernels allocate on goroutines of their own, where a panic would end
+// the process.
 type QueryAllocator struct {
 	inner    memory.Allocator
-	limit    int64 // bytes; 0: no limit
+	limit    QueryLimit
+	budget   *MemoryBudget // nil: no database-wide budget
 	held     atomic.Int64
 	exceeded atomic.Pointer[sqlerr.Error]
 	cancel   func()
+
+	mu       sync.Mutex
+	accounts []*MemoryAccount
 }
 
-// NewQueryAllocator wraps inner with a limit in bytes (0: none); cancel
-// stops the statement when the limit is passed.
-func NewQueryAllocator(inner memory.Allocator, limit int64, cancel func()) *QueryAllocator {
-	return &QueryAllocator{inner: inner, limit: limit, cancel: cancel}
+// NewQueryAllocator wraps inner with the statement's limit and the
+// database's budget (nil: none); cancel stops the statement when either
+// is passed.
+func NewQueryAllocator(inner memory.Allocator, limit QueryLimit, budget *MemoryBudget, cancel func()) *QueryAllocator {
+	return &QueryAllocator{inner: inner, limit: limit, budget: budget, cancel: cancel}
 }
 
 // Exceeded is the 53200 error once the statement passed its limit.
@@ -39,6 +80,19 @@ func (a *QueryAllocator) Exceeded() error {
 // Held is what the statement's allocations hold now.
 func (a *QueryAllocator) Held() int64 { return a.held.Load() }
 
+// Limit is the most the statement may hold: its own limit or the
+// database's, whichever is smaller (0: no limit).
+func (a *QueryAllocator) Limit() int64 {
+	l, b := a.limit.Bytes, a.budget.Limit()
+	switch {
+	case l == 0:
+		return b
+	case b == 0:
+		return l
+	}
+	return min(l, b)
+}
+
 func (a *QueryAllocator) Allocate(size int) []byte {
 	a.reserve(size)
 	return a.inner.Allocate(size)
@@ -49,27 +103,96 @@ func (a *QueryAllocator) Reallocate(size int, b []byte) []byte {
 	if grow > 0 {
 		a.reserve(grow)
 	} else {
-		a.held.Add(int64(grow))
+		a.unreserve(-grow)
 	}
 	return a.inner.Reallocate(size, b)
 }
 
 func (a *QueryAllocator) Free(b []byte) {
-	a.held.Add(-int64(len(b)))
+	a.unreserve(len(b))
 	a.inner.Free(b)
 }
 
-// reserve counts size more bytes; the first time that passes the limit,
-// the statement is cancelled.
+func (a *QueryAllocator) unreserve(size int) {
+	a.held.Add(-int64(size))
+	if a.budget != nil {
+		a.budget.held.Add(-int64(size))
+	}
+}
+
+// reserve counts size more bytes; the first time that passes the
+// statement's limit or the database's, the statement is cancelled.
 func (a *QueryAllocator) reserve(size int) {
 	held := a.held.Add(int64(size))
-	if a.limit > 0 && held > a.limit && a.exceeded.CompareAndSwap(nil, QueryMemoryError(size, a.limit)) && a.cancel != nil {
+	var err *sqlerr.Error
+	if a.limit.Bytes > 0 && held > a.limit.Bytes {
+		err = QueryMemoryError(size, a.largestAccount(), a.limit.Setting, a.limit.Bytes)
+	}
+	if a.budget != nil {
+		total := a.budget.held.Add(int64(size))
+		if err == nil && a.budget.limit > 0 && total > a.budget.limit {
+			err = QueryMemoryError(size, a.largestAccount(), "the server's --memory-limit", a.budget.limit)
+		}
+	}
+	if err != nil && a.exceeded.CompareAndSwap(nil, err) && a.cancel != nil {
 		a.cancel()
 	}
 }
 
-// QueryMemoryError is PostgreSQL's out of memory for one query.
-func QueryMemoryError(request int, limit int64) *sqlerr.Error {
+// QueryMemoryError is PostgreSQL's out of memory for one query; operator
+// names what held the most ("" when nothing says).
+func QueryMemoryError(request int, operator, setting string, limit int64) *sqlerr.Error {
+	in := ""
+	if operator != "" {
+		in = " in " + operator
+	}
 	return sqlerr.New(sqlerr.OutOfMemory, "out of memory").WithDetail(fmt.Sprintf(
-		"Failed on request of size %d: the query would hold more than weft.query_memory_limit (%d bytes).", request, limit))
+		"Failed on request of size %d%s: the query would hold more than %s (%d bytes).", request, in, setting, limit))
+}
+
+// MemoryAccount is the part of a statement's memory one operator holds:
+// the allocator counts every byte anyway; accounts say whose they are,
+// for the 53200 message and for the operator's decision to spill.
+type MemoryAccount struct {
+	name string
+	held atomic.Int64
+}
+
+// Account opens an account for the operator name.
+func (a *QueryAllocator) Account(name string) *MemoryAccount {
+	acct := &MemoryAccount{name: name}
+	a.mu.Lock()
+	a.accounts = append(a.accounts, acct)
+	a.mu.Unlock()
+	return acct
+}
+
+// largestAccount names the operator holding the most, "" when none
+// holds anything.
+func (a *QueryAllocator) largestAccount() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	name, most := "", int64(0)
+	for _, acct := range a.accounts {
+		if h := acct.held.Load(); h > most {
+			name, most = acct.name, h
+		}
+	}
+	return name
+}
+
+// Add counts n more bytes (negative: fewer) held by the account's
+// operator; nil accounts count nothing.
+func (m *MemoryAccount) Add(n int64) {
+	if m != nil {
+		m.held.Add(n)
+	}
+}
+
+// Held is what the account's operator holds now.
+func (m *MemoryAccount) Held() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.held.Load()
 }

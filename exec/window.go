@@ -88,7 +88,7 @@ func (w *Window) Explain() string {
 }
 
 func (w *Window) Open(ctx context.Context, _ int) (Stream, error) {
-	return materializeThen(ctx, w.Env, w.Input, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
+	return materializeThen(ctx, w.Env, "Window", w.Input, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
 		cols := append([]arrow.Array{}, all.Columns()...)
 		var order []int
 		var added []arrow.Array
