@@ -271,11 +271,9 @@ func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt
 		return nil, err
 	}
 	if analyze {
-		batches, err := exec.Drain(ctx, &exec.Gather{Input: op}, 0)
-		if err != nil {
+		if err := exec.Discard(ctx, &exec.Gather{Input: op}, 0); err != nil {
 			return nil, err
 		}
-		exec.ReleaseRecords(batches)
 	}
 	text := strings.TrimRight(exec.FormatPlan(op), "\n")
 	return textResult(s, "QUERY PLAN", strings.Split(text, "\n"), "EXPLAIN"), nil

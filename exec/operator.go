@@ -184,6 +184,26 @@ func (s *sliceStream) Close() {
 	s.pos = len(s.batches)
 }
 
+// Discard reads one partition to the end, releasing each batch as it
+// comes (EXPLAIN ANALYZE runs a plan whose rows nobody keeps).
+func Discard(ctx context.Context, op Operator, part int) error {
+	st, err := op.Open(ctx, part)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for {
+		b, err := st.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		b.Release()
+	}
+}
+
 // Drain reads one partition to the end, returning all its batches.
 func Drain(ctx context.Context, op Operator, part int) ([]arrow.Record, error) {
 	st, err := op.Open(ctx, part)

@@ -126,12 +126,12 @@ func (a *QueryAllocator) reserve(size int) {
 	held := a.held.Add(int64(size))
 	var err *sqlerr.Error
 	if a.limit.Bytes > 0 && held > a.limit.Bytes {
-		err = QueryMemoryError(size, a.largestAccount(), a.limit.Setting, a.limit.Bytes)
+		err = QueryMemoryError(size, a.mainHolder(held-int64(size)), a.limit.Setting, a.limit.Bytes)
 	}
 	if a.budget != nil {
 		total := a.budget.held.Add(int64(size))
 		if err == nil && a.budget.limit > 0 && total > a.budget.limit {
-			err = QueryMemoryError(size, a.largestAccount(), "the server's --memory-limit", a.budget.limit)
+			err = QueryMemoryError(size, a.mainHolder(held-int64(size)), "the server's --memory-limit", a.budget.limit)
 		}
 	}
 	if err != nil && a.exceeded.CompareAndSwap(nil, err) && a.cancel != nil {
@@ -167,18 +167,18 @@ func (a *QueryAllocator) Account(name string) *MemoryAccount {
 	return acct
 }
 
-// largestAccount names the operator holding the most, "" when none
-// holds anything.
-func (a *QueryAllocator) largestAccount() string {
+// mainHolder names the operator holding at least half of what the
+// statement held before the failed request, "" when none does (then no
+// one operator is to blame, or the one to blame keeps no account).
+func (a *QueryAllocator) mainHolder(held int64) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	name, most := "", int64(0)
 	for _, acct := range a.accounts {
-		if h := acct.held.Load(); h > most {
-			name, most = acct.name, h
+		if h := acct.held.Load(); h > 0 && 2*h >= held {
+			return acct.name
 		}
 	}
-	return name
+	return ""
 }
 
 // Add counts n more bytes (negative: fewer) held by the account's
