@@ -3,14 +3,24 @@ package spill
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/sqlerr"
 )
+
+// fileError is PostgreSQL's error for a temporary file that could not be
+// written or read: 53100 when the disk is full, 58030 otherwise.
+func fileError(verb string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return sqlerr.New(sqlerr.DiskFull, "could not %s temporary file: No space left on device", verb)
+	}
+	return sqlerr.New(sqlerr.IOError, "could not %s temporary file: %v", verb, err)
+}
 
 // bufferSize is the write and read buffer of a spill file: large enough
 // that the system calls do not dominate, small next to any budget.
@@ -57,7 +67,7 @@ func (q *Query) NewWriter(schema *arrow.Schema, mem memory.Allocator) (*Writer, 
 func (w *Writer) Write(rec arrow.Record) error {
 	before := w.n.n
 	if err := w.ipcw.Write(rec); err != nil {
-		return fmt.Errorf("writing spill file: %w", err)
+		return fileError("write", err)
 	}
 	w.rows += rec.NumRows()
 	w.q.written.Add(w.n.n - before)
@@ -74,7 +84,7 @@ func (w *Writer) Finish() (*File, error) {
 	}
 	if err != nil {
 		w.Abandon()
-		return nil, fmt.Errorf("writing spill file: %w", err)
+		return nil, fileError("write", err)
 	}
 	return &File{f: w.f, bytes: w.n.n, rows: w.rows}, nil
 }
@@ -108,11 +118,11 @@ func (f *File) Remove() { removeFile(f.f) }
 // mem.
 func (f *File) Open(mem memory.Allocator) (*Reader, error) {
 	if _, err := f.f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("reading spill file: %w", err)
+		return nil, fileError("read", err)
 	}
 	r, err := ipc.NewReader(bufio.NewReaderSize(f.f, bufferSize), ipc.WithAllocator(mem))
 	if err != nil {
-		return nil, fmt.Errorf("reading spill file: %w", err)
+		return nil, fileError("read", err)
 	}
 	return &Reader{r: r}, nil
 }
@@ -129,7 +139,7 @@ func (r *Reader) Next() (arrow.Record, error) {
 		return nil, io.EOF
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading spill file: %w", err)
+		return nil, fileError("read", err)
 	}
 	rec.Retain()
 	return rec, nil

@@ -167,14 +167,14 @@ func (q *Query) create() (*os.File, error) {
 	}
 	if !q.made {
 		if err := os.Mkdir(q.dir, 0o700); err != nil {
-			return nil, fmt.Errorf("spill directory: %w", err)
+			return nil, fileError("create", err)
 		}
 		q.made = true
 	}
 	q.files++
 	f, err := os.OpenFile(filepath.Join(q.dir, fmt.Sprintf("%d.arrows", q.files)), os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("spill file: %w", err)
+		return nil, fileError("create", err)
 	}
 	return f, nil
 }
