@@ -47,7 +47,7 @@ func (s *Sort) openSpilling(ctx context.Context) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &externalSort{s: s, ec: newEvalContext(ctx, s.Env), acct: s.Env.account("Sort")}
+	x := &externalSort{s: s, ec: newEvalContext(ctx, s.Env), acct: s.Env.spillAccount("Sort")}
 	var out Stream
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		if out == nil {
@@ -83,7 +83,8 @@ func (x *externalSort) run(ctx context.Context, in Stream) (Stream, error) {
 			continue
 		}
 		x.buffer(b)
-		if x.s.Env.shouldSpill(x.held) {
+		// sorting the buffer takes a copy of it: count both
+		if x.s.Env.shouldSpill(2 * x.held) {
 			if err := x.spillBuffer(); err != nil {
 				return nil, err
 			}
@@ -195,7 +196,7 @@ func (x *externalSort) finishRun(w *spill.Writer) error {
 		return err
 	}
 	x.runs = append(x.runs, f)
-	x.s.stats.add(f.Bytes())
+	x.s.spillStats().add(f.Bytes())
 	return nil
 }
 

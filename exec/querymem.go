@@ -60,6 +60,7 @@ type QueryAllocator struct {
 
 	mu       sync.Mutex
 	accounts []*MemoryAccount
+	spillers atomic.Int64 // accounts of operators that can spill
 }
 
 // NewQueryAllocator wraps inner with the statement's limit and the

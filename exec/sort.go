@@ -170,12 +170,22 @@ type Sort struct {
 	Input Operator
 	Keys  []SortKey
 	stats spillStats // what it spilled (extsort.go)
+	// report, when set, counts what it spills instead of stats (the
+	// operator it sorts for shows it).
+	report *spillStats
 }
 
 // SpilledBytes is what the sort wrote to spill files.
-func (s *Sort) SpilledBytes() int64 { return s.stats.SpilledBytes() }
+func (s *Sort) SpilledBytes() int64 { return s.spillStats().SpilledBytes() }
 
-func (s *Sort) explainSpill() string { return s.stats.explainSpill() }
+func (s *Sort) explainSpill() string { return s.spillStats().explainSpill() }
+
+func (s *Sort) spillStats() *spillStats {
+	if s.report != nil {
+		return s.report
+	}
+	return &s.stats
+}
 
 func (s *Sort) Schema() *arrow.Schema { return s.Input.Schema() }
 func (s *Sort) Partitions() int       { return 1 }

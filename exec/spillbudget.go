@@ -12,21 +12,19 @@ import (
 // smaller than that cost more in files and merge fan-in than they save.
 const minSpillBytes = 32 << 10
 
-// spillShareDivisor: an operator that can spill holds at most this
-// fraction of what the statement may hold. A sort needs about twice what
-// it buffers while it sorts a run, and the statement's other operators
-// (and the rows it returns) need room too.
-const spillShareDivisor = 4
-
 // canSpill reports whether the statement has a limit to spill by and a
 // place to spill to.
 func (e *Env) canSpill() bool {
 	return e != nil && e.Spill != nil && e.Memory != nil && e.Memory.Limit() > 0
 }
 
-// spillShare is what one operator may hold before it spills.
+// spillShare is what one operator that can spill may hold before it
+// does: the statement's limit split between its spilling operators, two
+// shares each (a sort briefly needs twice what it buffers), and two more
+// for the operators that cannot spill and the rows the statement returns.
 func (e *Env) spillShare() int64 {
-	return max(e.Memory.Limit()/spillShareDivisor, minSpillBytes)
+	spillers := max(e.Memory.spillers.Load(), 1)
+	return max(e.Memory.Limit()/(2*spillers+2), minSpillBytes)
 }
 
 // shouldSpill reports whether an operator holding held bytes should write
@@ -41,6 +39,16 @@ func (e *Env) shouldSpill(held int64) bool {
 	}
 	b := e.Memory.budget
 	return b.Limit() > 0 && b.Held() > b.Limit()/4*3
+}
+
+// spillAccount opens the account of an operator that can spill, which
+// then takes its part of the statement's limit (spillShare).
+func (e *Env) spillAccount(name string) *MemoryAccount {
+	if e == nil || e.Memory == nil {
+		return nil
+	}
+	e.Memory.spillers.Add(1)
+	return e.Memory.Account(name)
 }
 
 // account opens the operator's memory account (nil without a statement

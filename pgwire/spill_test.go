@@ -152,3 +152,50 @@ func TestServerMemoryLimit(t *testing.T) {
 		t.Fatalf("the next query: %d, %v", n, err)
 	}
 }
+
+// TestWindowSpills: window functions sharing a PARTITION BY (one of them
+// NULL for some rows) give PostgreSQL's answer unlimited and under a 1 MB
+// weft.memory_limit, where the window sorts by partition with spilling
+// and computes whole partitions a group at a time; no file is left.
+func TestWindowSpills(t *testing.T) {
+	dir := t.TempDir()
+	url := startServerOpts(t, weft.Options{DataDir: dir, Partitions: 2, BatchSize: 1024})
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	if _, err := c.Exec(ctx, spillTable); err != nil {
+		t.Fatal(err)
+	}
+	// md5 of the rows in order, from PostgreSQL 15 over the same table
+	queries := []struct{ sql, md5 string }{
+		{`SELECT md5(string_agg(x, ',')) FROM (SELECT coalesce(k::text, 'N') || ':' || s || ':' || row_number() OVER w::text || ':' || sum(i) OVER w::text || ':' || coalesce(lag(k) OVER w::text, 'N') AS x FROM spill_t WINDOW w AS (PARTITION BY s ORDER BY k NULLS FIRST, i) ORDER BY s, k NULLS FIRST, i OFFSET 0) y`,
+			"b02b6886fdf37da0a7209b2cfd68f672"},
+		{`SELECT md5(string_agg(x, ',')) FROM (SELECT i::text || ':' || rank() OVER (PARTITION BY nullif(s, 'name 5') ORDER BY k)::text || ':' || count(*) OVER (PARTITION BY nullif(s, 'name 5'))::text || ':' || coalesce(((max(d) OVER (PARTITION BY nullif(s, 'name 5') ORDER BY k DESC, i ROWS BETWEEN 2 PRECEDING AND CURRENT ROW)) * 8)::int::text, 'N') AS x FROM spill_t ORDER BY i OFFSET 0) y`,
+			"dae7e71c1030e5b213dc66ece9eac423"},
+	}
+	for _, setting := range []string{"", "SET weft.memory_limit = '1MB'"} {
+		if setting != "" {
+			if _, err := c.Exec(ctx, setting); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, q := range queries {
+			var got string
+			if err := c.QueryRow(ctx, q.sql).Scan(&got); err != nil || got != q.md5 {
+				t.Errorf("%s: %s: got %s, %v; want %s", setting, q.sql, got, err, q.md5)
+			}
+			plan := explainAnalyze(t, c, q.sql)
+			windowSpilled := false
+			for _, line := range strings.Split(plan, "\n") {
+				if strings.Contains(line, "Window ") && strings.Contains(line, "spilled=") {
+					windowSpilled = true
+				}
+			}
+			if windowSpilled != (setting != "") {
+				t.Errorf("%s: window spilled %v:\n%s", setting, windowSpilled, plan)
+			}
+			if files := spillFiles(dir); len(files) != 0 {
+				t.Errorf("spill files left behind: %v", files)
+			}
+		}
+	}
+}
