@@ -125,8 +125,12 @@ func (db *DB) openMemory() error {
 	return nil
 }
 
-// newQuerySpill is a statement's spill space.
+// newQuerySpill is a statement's spill space (nil, nothing spills, for
+// statements the store replays while the database opens).
 func (s *Session) newQuerySpill() *spill.Query {
+	if s.db.spill == nil {
+		return nil
+	}
 	q := s.db.spill.NewQuery()
 	q.Compress = isOn(s.settings[spillCompressionSetting])
 	return q

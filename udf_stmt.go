@@ -310,14 +310,17 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 		sctx, cancel = context.WithCancel(ctx)
 	}
 	finish := s.startStatement(query, cancel)
+	// a statement may run another (COPY's query): the inner one's end
+	// gives the outer one back its allocator and spill space
+	prevMem, prevSpill := s.queryMem, s.querySpill
 	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), s.db.memory, cancel)
-	s.querySpill = s.newQuerySpill()
+	spilled := s.newQuerySpill()
+	s.querySpill = spilled
 	return sctx, func() {
 		finish()
 		cancel()
-		s.queryMem = nil
-		s.querySpill.Remove()
-		s.querySpill = nil
+		spilled.Remove()
+		s.queryMem, s.querySpill = prevMem, prevSpill
 		s.db.udf.EndScope(scope)
 	}
 }

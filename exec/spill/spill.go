@@ -180,8 +180,12 @@ func (q *Query) create() (*os.File, error) {
 }
 
 // Remove deletes the statement's directory and whatever is still in it;
-// the statement has ended, and no file may be made after.
+// the statement has ended, and no file may be made after. A nil Query
+// has nothing to remove.
 func (q *Query) Remove() error {
+	if q == nil {
+		return nil
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.removed = true
