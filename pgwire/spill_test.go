@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,5 +198,31 @@ func TestWindowSpills(t *testing.T) {
 				t.Errorf("spill files left behind: %v", files)
 			}
 		}
+	}
+}
+
+// TestSpillSweptAtOpen: spill files a crashed server left in its data
+// directory are gone once the database opens again.
+func TestSpillSweptAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := weft.Open(weft.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	stale := filepath.Join(dir, "spill", "query-4242-7")
+	if err := os.MkdirAll(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "1.arrows"), []byte("left by a crash"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = weft.Open(weft.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if files := spillFiles(dir); len(files) != 0 {
+		t.Errorf("stale spill files survived the open: %v", files)
 	}
 }
