@@ -10,10 +10,11 @@ import (
 )
 
 // A window whose functions share their PARTITION BY need not hold its
-// whole input while the statement has a memory limit: it sorts the input
-// by partition (with Sort, which spills past its share) and computes the
-// functions over groups of whole partitions as they come out of the sort.
-// Only a single partition larger than the limit still fails with 53200.
+// whole input while the statement has a memory limit: once the input
+// passes the window's share, it sorts the input by partition (with Sort,
+// which spills) and computes the functions over groups of whole
+// partitions as they come out of the sort. Only a single partition larger
+// than the limit still fails with 53200.
 
 // partitionKeys is the PARTITION BY every function shares; nil when
 // they differ or one has none.
@@ -43,22 +44,98 @@ func (w *Window) explainSpill() string { return w.stats.explainSpill() }
 // SpilledBytes is what the window's sort wrote to spill files.
 func (w *Window) SpilledBytes() int64 { return w.stats.SpilledBytes() }
 
-// openByPartitions streams the window's output a group of whole
+// openByPartitions reads the input as the in-memory window does while
+// it fits in the window's share; past it, it sorts everything by
+// partition (spilling) and streams the output a group of whole
 // partitions at a time, in the order the in-memory window yields: by
 // partition, then by the first function's ORDER BY.
 func (w *Window) openByPartitions(ctx context.Context) (Stream, error) {
-	parts := w.partitionKeys()
-	keys := make([]SortKey, 0, len(parts)+len(w.Funcs[0].OrderBy))
-	for _, p := range parts {
-		keys = append(keys, SortKey{Expr: p})
-	}
-	keys = append(keys, w.Funcs[0].OrderBy...)
-	sorted, err := (&Sort{Env: w.Env, Input: w.Input, Keys: keys, report: &w.stats}).Open(ctx, 0)
+	in, err := (&Gather{Input: w.Input}).Open(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	p := &windowPartitions{w: w, in: sorted, parts: parts, ec: newEvalContext(ctx, w.Env), acct: w.Env.spillAccount("Window")}
+	p := &windowPartitions{w: w, in: in, parts: w.partitionKeys(), ec: newEvalContext(ctx, w.Env), acct: w.Env.spillAccount("Window")}
 	return &funcStream{next: p.next, close: p.close}, nil
+}
+
+// start reads the input until it ends, then computes the window in
+// memory as it always did, or until it no longer fits, then goes on
+// through a sort by partition.
+func (p *windowPartitions) start(ctx context.Context) error {
+	var buffered []arrow.Record
+	var held int64
+	defer func() {
+		ReleaseRecords(buffered)
+		p.acct.Add(-held)
+	}()
+	for {
+		b, err := p.in.Next(ctx)
+		if err == io.EOF {
+			all, err := Concat(p.ec.Mem, p.w.Input.Schema(), buffered)
+			if err != nil {
+				return err
+			}
+			defer all.Release()
+			p.done = true
+			p.out, err = p.w.computeAll(p.ec, all)
+			return err
+		}
+		if err != nil {
+			return err
+		}
+		n := recordBytes(b)
+		buffered = append(buffered, b)
+		held += n
+		p.acct.Add(n)
+		// computing in memory takes about three times the input
+		if p.w.Env.shouldSpill(3 * held) {
+			break
+		}
+	}
+	keys := make([]SortKey, 0, len(p.parts)+len(p.w.Funcs[0].OrderBy))
+	for _, e := range p.parts {
+		keys = append(keys, SortKey{Expr: e})
+	}
+	keys = append(keys, p.w.Funcs[0].OrderBy...)
+	rest := &replayInput{schema: p.w.Input.Schema(), batches: buffered, in: p.in}
+	buffered = nil // the sort reads them now
+	sorted, err := (&Sort{Env: p.w.Env, Input: rest, Keys: keys, report: &p.w.stats}).Open(ctx, 0)
+	if err != nil {
+		rest.release()
+		return err
+	}
+	p.in = sorted // closing it closes the input
+	return nil
+}
+
+// replayInput is an operator of one partition that yields batches
+// already read from a stream, then the rest of the stream.
+type replayInput struct {
+	schema  *arrow.Schema
+	batches []arrow.Record
+	in      Stream
+}
+
+func (r *replayInput) Schema() *arrow.Schema { return r.schema }
+func (r *replayInput) Partitions() int       { return 1 }
+func (r *replayInput) Children() []Operator  { return nil }
+func (r *replayInput) Explain() string       { return "rows read so far, then the rest" }
+
+func (r *replayInput) Open(ctx context.Context, _ int) (Stream, error) {
+	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if len(r.batches) > 0 {
+			b := r.batches[0]
+			r.batches = r.batches[1:]
+			return b, nil
+		}
+		return r.in.Next(ctx)
+	}, close: r.release}, nil
+}
+
+func (r *replayInput) release() {
+	ReleaseRecords(r.batches)
+	r.batches = nil
+	r.in.Close()
 }
 
 // windowPartitions cuts the sorted input into partitions.
@@ -75,11 +152,18 @@ type windowPartitions struct {
 	lastKey      []types.Datum  // its partition key
 	held         int64          // bytes of complete and current
 	out          []arrow.Record
+	started      bool
 	done         bool
 }
 
 func (p *windowPartitions) next(ctx context.Context) (arrow.Record, error) {
 	p.ec.Ctx = ctx
+	if !p.started {
+		p.started = true
+		if err := p.start(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for len(p.out) == 0 {
 		if p.done {
 			return nil, io.EOF
