@@ -56,3 +56,23 @@ func TestQueryAllocatorCancels(t *testing.T) {
 		t.Errorf("held %d after freeing everything", a.Held())
 	}
 }
+
+func TestParseMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"", 0, false}, // the default: 80% of the machine's memory
+		{"256MB", 256 << 20, false},
+		{"4GB", 4 << 30, false},
+		{"0", -1, false}, // no limit
+		{"-1", -1, false},
+		{"much", 0, true},
+	} {
+		got, err := ParseMemoryLimit(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("%q: got %d, %v; want %d (error %v)", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}

@@ -218,7 +218,7 @@ func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arr
 	if err != nil {
 		return nil, err
 	}
-	return exec.Drain(ctx, &exec.Gather{Input: op}, 0)
+	return exec.DrainResult(ctx, env, op)
 }
 
 func (s *Session) runQuery(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (*Result, error) {

@@ -204,6 +204,35 @@ func Discard(ctx context.Context, op Operator, part int) error {
 	}
 }
 
+// DrainResult reads a statement's result rows (all of them are held
+// until the statement ends), counting them in an account of their own,
+// which a 53200 then names.
+func DrainResult(ctx context.Context, env *Env, op Operator) ([]arrow.Record, error) {
+	acct := env.account("the result rows")
+	st, err := (&Gather{Input: op}).Open(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var out []arrow.Record
+	for {
+		b, err := st.Next(ctx)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			ReleaseRecords(out)
+			return nil, err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		acct.Add(recordBytes(b))
+		out = append(out, b)
+	}
+}
+
 // Drain reads one partition to the end, returning all its batches.
 func Drain(ctx context.Context, op Operator, part int) ([]arrow.Record, error) {
 	st, err := op.Open(ctx, part)

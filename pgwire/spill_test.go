@@ -107,6 +107,20 @@ func TestSortSpills(t *testing.T) {
 	if err != nil || fmt.Sprint(ids) != "[13 26 39]" {
 		t.Errorf("top 3 under the limit: %v, %v", ids, err)
 	}
+	// every row as the result: the sort spills, the rows returned cannot
+	_, err = c.Exec(ctx, "SELECT i, s FROM spill_t ORDER BY s, i")
+	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in the result rows: the query would hold more than weft.memory_limit (524288 bytes)") {
+		t.Errorf("detail %q", pgErr.Detail)
+	}
+	// a spilling sort cancelled halfway leaves no file either
+	if _, err := c.Exec(ctx, "SET statement_timeout = '300ms'"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exec(ctx, "SELECT count(*) FROM (SELECT a.a, b.b FROM generate_series(1, 3000) a, generate_series(1, 3000) b ORDER BY 2 DESC, 1) s")
+	wantCode(t, err, "57014")
+	if files := spillFiles(dir); len(files) != 0 {
+		t.Errorf("spill files left behind by the cancelled sort: %v", files)
+	}
 }
 
 func explainAnalyze(t *testing.T, c *pgx.Conn, query string) string {
