@@ -288,6 +288,7 @@ func (x *externalSort) mergeToRun(group []*spill.File) error {
 func (x *externalSort) release() {
 	ReleaseRecords(x.buffered)
 	x.acct.Add(-x.held)
+	x.acct.Close()
 	x.buffered, x.held = nil, 0
 	for _, f := range x.runs {
 		f.Remove()

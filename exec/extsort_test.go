@@ -182,3 +182,44 @@ func TestExternalSortMatchesInMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestSpillShare: spilling operators split the statement's limit, give
+// their part back when they close, and spill early while the database's
+// statements together hold more than three quarters of its budget.
+func TestSpillShare(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	root, err := spill.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	budget := NewMemoryBudget(8 << 20)
+	qa := NewQueryAllocator(mem, QueryLimit{Bytes: 4 << 20, Setting: "weft.memory_limit"}, budget, nil)
+	env := NewEnv(qa, 1024, 1)
+	env.Memory, env.Spill = qa, root.NewQuery()
+	if got := env.spillShare(); got != 1<<20 {
+		t.Errorf("one spiller's share: %d", got)
+	}
+	a, b := env.spillAccount("Sort"), env.spillAccount("Window")
+	if got := env.spillShare(); got != (4<<20)/6 {
+		t.Errorf("two spillers' share: %d", got)
+	}
+	a.Close()
+	b.Close()
+	if got := env.spillShare(); got != 1<<20 {
+		t.Errorf("after both closed: %d", got)
+	}
+	if env.shouldSpill(100 << 10) {
+		t.Error("spills 100 kB with room to spare")
+	}
+	// another statement holds 7 MB of the database's 8
+	other := NewQueryAllocator(mem, QueryLimit{}, budget, nil)
+	buf := other.Allocate(7 << 20)
+	if !env.shouldSpill(100 << 10) {
+		t.Error("does not spill under the database's memory pressure")
+	}
+	other.Free(buf)
+	if budget.Held() != 0 {
+		t.Errorf("budget holds %d after every free", budget.Held())
+	}
+}

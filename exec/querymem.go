@@ -155,17 +155,41 @@ func QueryMemoryError(request int, operator, setting string, limit int64) *sqler
 // the allocator counts every byte anyway; accounts say whose they are,
 // for the 53200 message and for the operator's decision to spill.
 type MemoryAccount struct {
-	name string
-	held atomic.Int64
+	name    string
+	held    atomic.Int64
+	owner   *QueryAllocator
+	spiller bool
 }
 
 // Account opens an account for the operator name.
 func (a *QueryAllocator) Account(name string) *MemoryAccount {
-	acct := &MemoryAccount{name: name}
+	acct := &MemoryAccount{name: name, owner: a}
 	a.mu.Lock()
 	a.accounts = append(a.accounts, acct)
 	a.mu.Unlock()
 	return acct
+}
+
+// Close ends the account when its operator's stream closes: an operator
+// opened many times in one statement (a correlated subquery's sort)
+// leaves no accounts behind, nor shrinks the spilling operators' shares.
+func (m *MemoryAccount) Close() {
+	if m == nil || m.owner == nil {
+		return
+	}
+	a := m.owner
+	m.owner = nil
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, acct := range a.accounts {
+		if acct == m {
+			a.accounts = append(a.accounts[:i], a.accounts[i+1:]...)
+			break
+		}
+	}
+	if m.spiller {
+		a.spillers.Add(-1)
+	}
 }
 
 // mainHolder names the operator holding at least half of what the

@@ -249,7 +249,7 @@ func materializeThen(ctx context.Context, env *Env, name string, input Operator,
 		b := out[0]
 		out = out[1:]
 		return b, nil
-	}, close: func() { ReleaseRecords(out); out = nil; acct.Add(-held); held = 0 }}, nil
+	}, close: func() { ReleaseRecords(out); out = nil; acct.Add(-held); held = 0; acct.Close() }}, nil
 }
 
 // collectOne reads every partition of input (in parallel) into one record.

@@ -48,7 +48,9 @@ func (e *Env) spillAccount(name string) *MemoryAccount {
 		return nil
 	}
 	e.Memory.spillers.Add(1)
-	return e.Memory.Account(name)
+	acct := e.Memory.Account(name)
+	acct.spiller = true
+	return acct
 }
 
 // account opens the operator's memory account (nil without a statement

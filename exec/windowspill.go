@@ -288,5 +288,6 @@ func (p *windowPartitions) close() {
 	ReleaseRecords(p.current)
 	ReleaseRecords(p.out)
 	p.acct.Add(-p.held)
+	p.acct.Close()
 	p.complete, p.current, p.out, p.held = nil, nil, nil, 0
 }
