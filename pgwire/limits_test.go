@@ -615,8 +615,16 @@ func TestSessionMemoryLimit(t *testing.T) {
 	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in Window: the query would hold more than weft.memory_limit (8388608 bytes)") {
 		t.Errorf("detail %q", pgErr.Detail)
 	}
+	const intersected = "SELECT count(*) FROM (SELECT g FROM generate_series(1, 1000000) g INTERSECT SELECT g FROM generate_series(1, 1000000) g) s"
+	_, err = c.Exec(ctx, intersected)
+	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in HashSetOp: the query would hold more than weft.memory_limit (8388608 bytes)") {
+		t.Errorf("detail %q", pgErr.Detail)
+	}
 	var n int64
 	if err := other.QueryRow(ctx, windowed).Scan(&n); err != nil || n != 1000000 {
+		t.Fatalf("another session: %d, %v", n, err)
+	}
+	if err := other.QueryRow(ctx, intersected).Scan(&n); err != nil || n != 1000000 {
 		t.Fatalf("another session: %d, %v", n, err)
 	}
 	_, err = c.Exec(ctx, "SET weft.memory_limit = '100000TB'")
