@@ -313,12 +313,13 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 	// a statement may run another (COPY's query): the inner one's end
 	// gives the outer one back its allocator and spill space
 	prevMem, prevSpill := s.queryMem, s.querySpill
-	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), s.db.memory, cancel)
+	mem := exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), s.db.memory, cancel)
 	spilled := s.newQuerySpill()
-	s.querySpill = spilled
+	s.queryMem, s.querySpill = mem, spilled
 	return sctx, func() {
 		finish()
 		cancel()
+		mem.Detach()
 		spilled.Remove()
 		s.queryMem, s.querySpill = prevMem, prevSpill
 		s.db.udf.EndScope(scope)

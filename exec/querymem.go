@@ -55,6 +55,7 @@ type QueryAllocator struct {
 	limit    QueryLimit
 	budget   *MemoryBudget // nil: no database-wide budget
 	held     atomic.Int64
+	detached atomic.Bool // the statement ended: no longer in the budget
 	exceeded atomic.Pointer[sqlerr.Error]
 	cancel   func()
 
@@ -116,8 +117,21 @@ func (a *QueryAllocator) Free(b []byte) {
 
 func (a *QueryAllocator) unreserve(size int) {
 	a.held.Add(-int64(size))
-	if a.budget != nil {
+	if a.inBudget() {
 		a.budget.held.Add(-int64(size))
+	}
+}
+
+func (a *QueryAllocator) inBudget() bool { return a.budget != nil && !a.detached.Load() }
+
+// Detach takes what the statement still holds out of the database's
+// budget when the statement ends: its result rows, now the client's, and
+// rows it stored in tables, now the table's. The budget bounds what
+// running statements hold. Call it once none of the statement's
+// goroutines run.
+func (a *QueryAllocator) Detach() {
+	if a.budget != nil && a.detached.CompareAndSwap(false, true) {
+		a.budget.held.Add(-a.held.Load())
 	}
 }
 
@@ -129,7 +143,7 @@ func (a *QueryAllocator) reserve(size int) {
 	if a.limit.Bytes > 0 && held > a.limit.Bytes {
 		err = QueryMemoryError(size, a.mainHolder(held-int64(size)), a.limit.Setting, a.limit.Bytes)
 	}
-	if a.budget != nil {
+	if a.inBudget() {
 		total := a.budget.held.Add(int64(size))
 		if err == nil && a.budget.limit > 0 && total > a.budget.limit {
 			err = QueryMemoryError(size, a.mainHolder(held-int64(size)), "the server's --memory-limit", a.budget.limit)

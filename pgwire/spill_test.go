@@ -139,8 +139,9 @@ func explainAnalyze(t *testing.T, c *pgx.Conn, query string) string {
 // TestServerMemoryLimit: under the server's --memory-limit (here 24 MB)
 // a session's sort of 9,000,000 rows spills and completes, a window
 // function over a million rows fails with 53200 naming the operator and
-// the limit while another session goes on, and no session may set a
-// limit beyond the server's.
+// the limit while another session goes on, tables may together hold
+// more than the limit (it bounds running statements), and no session
+// may set a limit beyond the server's.
 func TestServerMemoryLimit(t *testing.T) {
 	url := startServerOpts(t, weft.Options{Partitions: 2, MemoryLimit: 24 << 20})
 	ctx := context.Background()
@@ -158,6 +159,16 @@ func TestServerMemoryLimit(t *testing.T) {
 	}
 	if err := other.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
 		t.Fatalf("another session: %d, %v", n, err)
+	}
+	// rows stored in tables are the tables', not the statements': three
+	// tables of 12 MB each fit under the server's 24 MB
+	for _, name := range []string{"big1", "big2", "big3"} {
+		if _, err := c.Exec(ctx, "CREATE TABLE "+name+" AS SELECT g::bigint AS g FROM generate_series(1, 1500000) g"); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if err := c.QueryRow(ctx, "SELECT (SELECT count(*) FROM big1) + (SELECT count(*) FROM big2) + (SELECT count(*) FROM big3)").Scan(&n); err != nil || n != 4500000 {
+		t.Fatalf("after storing more than the limit: %d, %v", n, err)
 	}
 	_, err = c.Exec(ctx, "SET weft.memory_limit = '32MB'")
 	if pgErr := wantCode(t, err, "22023"); pgErr.Message != `32768 kB is outside the valid range for parameter "weft.memory_limit" (0 .. 24576 kB)` {
