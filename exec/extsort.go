@@ -26,8 +26,8 @@ import (
 // chunk of its run in memory, so runs are written in chunks of about
 // share/chunksPerShare bytes.
 const (
-	mergeFanIn     = 16
-	chunksPerShare = 32
+	mergeFanIn     = 32
+	chunksPerShare = 64
 )
 
 // externalSort is one opening of a Sort that may spill.
