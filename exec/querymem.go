@@ -235,3 +235,38 @@ func (m *MemoryAccount) Held() int64 {
 	}
 	return m.held.Load()
 }
+
+// ForOperator is env for one operator that keeps no account itself
+// (hash aggregation, hash joins): what it allocates through env counts
+// in an account named name, so that a 53200 can name it.
+func (e *Env) ForOperator(name string) *Env {
+	if e == nil || e.Memory == nil {
+		return e
+	}
+	c := *e
+	c.Mem = &attributedAllocator{inner: e.Mem, acct: e.Memory.Account(name)}
+	return &c
+}
+
+// attributedAllocator counts what goes through it in one account.
+// Buffers are freed through the allocator that made them, so the
+// account follows the operator's batches wherever they are released.
+type attributedAllocator struct {
+	inner memory.Allocator
+	acct  *MemoryAccount
+}
+
+func (a *attributedAllocator) Allocate(size int) []byte {
+	a.acct.Add(int64(size))
+	return a.inner.Allocate(size)
+}
+
+func (a *attributedAllocator) Reallocate(size int, b []byte) []byte {
+	a.acct.Add(int64(size - len(b)))
+	return a.inner.Reallocate(size, b)
+}
+
+func (a *attributedAllocator) Free(b []byte) {
+	a.acct.Add(-int64(len(b)))
+	a.inner.Free(b)
+}
