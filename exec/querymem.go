@@ -139,15 +139,19 @@ func (a *QueryAllocator) Detach() {
 // statement's limit or the database's, the statement is cancelled.
 func (a *QueryAllocator) reserve(size int) {
 	held := a.held.Add(int64(size))
-	var err *sqlerr.Error
-	if a.limit.Bytes > 0 && held > a.limit.Bytes {
-		err = QueryMemoryError(size, a.mainHolder(held-int64(size)), a.limit.Setting, a.limit.Bytes)
-	}
+	var total int64
 	if a.inBudget() {
-		total := a.budget.held.Add(int64(size))
-		if err == nil && a.budget.limit > 0 && total > a.budget.limit {
-			err = QueryMemoryError(size, a.mainHolder(held-int64(size)), "the server's --memory-limit", a.budget.limit)
-		}
+		total = a.budget.held.Add(int64(size))
+	}
+	if a.exceeded.Load() != nil {
+		return // already failing: no second error
+	}
+	var err *sqlerr.Error
+	switch {
+	case a.limit.Bytes > 0 && held > a.limit.Bytes:
+		err = QueryMemoryError(size, a.mainHolder(held-int64(size)), a.limit.Setting, a.limit.Bytes)
+	case a.inBudget() && a.budget.limit > 0 && total > a.budget.limit:
+		err = QueryMemoryError(size, a.mainHolder(held-int64(size)), "the server's --memory-limit", a.budget.limit)
 	}
 	if err != nil && a.exceeded.CompareAndSwap(nil, err) && a.cancel != nil {
 		a.cancel()
