@@ -25,6 +25,18 @@ const memoryLimitSetting = "weft.memory_limit"
 // spillCompressionSetting turns LZ4 compression of spill files on.
 const spillCompressionSetting = "weft.spill_compression"
 
+// booleanSetting reads a boolean setting as PostgreSQL does, as "on" or
+// "off".
+func booleanSetting(name, v string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "on", "true", "yes", "1", "t", "y":
+		return "on", nil
+	case "off", "false", "no", "0", "f", "n":
+		return "off", nil
+	}
+	return "", sqlerr.New(sqlerr.InvalidParameter, "parameter \"%s\" requires a Boolean value", name)
+}
+
 // defaultMemoryLimit is what the database may hold when Options does not
 // say: 80% of physical memory, as DuckDB does; 0 (none) when the
 // machine's size is unknown.

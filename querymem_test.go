@@ -76,3 +76,12 @@ func TestParseMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestBooleanSetting(t *testing.T) {
+	for in, want := range map[string]string{"on": "on", "TRUE": "on", "1": "on", "off": "off", "no": "off", "maybe": ""} {
+		got, err := booleanSetting(spillCompressionSetting, in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
