@@ -38,7 +38,7 @@ func TestQueryAllocatorCancels(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	cancels := 0
-	a := exec.NewQueryAllocator(mem, 1000, func() { cancels++ })
+	a := exec.NewQueryAllocator(mem, exec.QueryLimit{Bytes: 1000, Setting: queryMemoryLimitSetting}, nil, func() { cancels++ })
 	b1 := a.Allocate(600)
 	b1 = a.Reallocate(900, b1)
 	if a.Held() != 900 || a.Exceeded() != nil || cancels != 0 {
@@ -54,5 +54,34 @@ func TestQueryAllocatorCancels(t *testing.T) {
 	a.Free(b3)
 	if a.Held() != 0 {
 		t.Errorf("held %d after freeing everything", a.Held())
+	}
+}
+
+func TestParseMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"", 0, false}, // the default: 80% of the machine's memory
+		{"256MB", 256 << 20, false},
+		{"4GB", 4 << 30, false},
+		{"0", -1, false}, // no limit
+		{"-1", -1, false},
+		{"much", 0, true},
+	} {
+		got, err := ParseMemoryLimit(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("%q: got %d, %v; want %d (error %v)", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}
+
+func TestBooleanSetting(t *testing.T) {
+	for in, want := range map[string]string{"on": "on", "TRUE": "on", "1": "on", "off": "off", "no": "off", "maybe": ""} {
+		got, err := booleanSetting(spillCompressionSetting, in)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("%q: got %q, %v; want %q", in, got, err, want)
+		}
 	}
 }

@@ -111,6 +111,18 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
+		if name == memoryLimitSetting {
+			if err := s.checkMemoryLimit(v); err != nil {
+				return nil, err
+			}
+		}
+		if name == spillCompressionSetting {
+			b, err := booleanSetting(name, v)
+			if err != nil {
+				return nil, err
+			}
+			v = b
+		}
 		if name == "timezone" {
 			loc, display, err := timeZoneSetting(st.Args, v)
 			if err != nil {

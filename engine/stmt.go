@@ -28,6 +28,7 @@ func (s *Session) env() *exec.Env {
 		mem = s.queryMem
 	}
 	env := exec.NewEnv(mem, s.db.opts.BatchSize, s.db.opts.Partitions)
+	env.Memory, env.Spill = s.queryMem, s.querySpill
 	env.Progress = &s.progress
 	env.Backends = sessionBackends{s}
 	env.Advisory = sessionAdvisory{s}
@@ -223,7 +224,7 @@ func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arr
 	if err != nil {
 		return nil, err
 	}
-	return exec.Drain(ctx, &exec.Gather{Input: op}, 0)
+	return exec.DrainResult(ctx, env, op)
 }
 
 func (s *Session) runQuery(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (*Result, error) {
@@ -310,11 +311,9 @@ func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt
 		return nil, err
 	}
 	if analyze {
-		batches, err := exec.Drain(ctx, &exec.Gather{Input: op}, 0)
-		if err != nil {
+		if err := exec.Discard(ctx, &exec.Gather{Input: op}, 0); err != nil {
 			return nil, err
 		}
-		exec.ReleaseRecords(batches)
 	}
 	text := strings.TrimRight(exec.FormatPlan(op), "\n")
 	return textResult(s, "QUERY PLAN", strings.Split(text, "\n"), "EXPLAIN"), nil

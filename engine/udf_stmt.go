@@ -310,11 +310,18 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 		sctx, cancel = context.WithCancel(ctx)
 	}
 	finish := s.startStatement(query, cancel)
-	s.queryMem = exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), cancel)
+	// a statement may run another (COPY's query): the inner one's end
+	// gives the outer one back its allocator and spill space
+	prevMem, prevSpill := s.queryMem, s.querySpill
+	mem := exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), s.db.memory, cancel)
+	spilled := s.newQuerySpill()
+	s.queryMem, s.querySpill = mem, spilled
 	return sctx, func() {
 		finish()
 		cancel()
-		s.queryMem = nil
+		mem.Detach()
+		spilled.Remove()
+		s.queryMem, s.querySpill = prevMem, prevSpill
 		s.db.udf.EndScope(scope)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/exec/spill"
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -49,6 +50,11 @@ type Options struct {
 	// a wasm function (SET weft.max_memory); 0 means UDF.MaxMemory, or
 	// 256 MiB when that is unset too.
 	MaxFunctionMemory uint64
+	// MemoryLimit bounds the Arrow memory all statements together may
+	// hold, in bytes (weft serve --memory-limit): operators that can
+	// spill do so within it, others fail with 53200. 0 means 80% of the
+	// machine's memory, a negative value no limit.
+	MemoryLimit int64
 	// BootstrapRole names the superuser a new database is created with
 	// (default "weft"); a database that has one keeps it. Embedded
 	// sessions run as it.
@@ -67,6 +73,10 @@ type DB struct {
 	udf    *udf.Engine
 	opts   Options
 	store  *storage.Store // nil: in memory only
+	// memory is what all statements hold together (Options.MemoryLimit);
+	// spill is where their operators write what does not fit.
+	memory *exec.MemoryBudget
+	spill  *spill.Root
 	// checkpointMu orders checkpoints, and what they decide (committed)
 	// against dropUncommitted
 	checkpointMu sync.Mutex
@@ -122,6 +132,10 @@ func Open(opts Options) (*DB, error) {
 			return nil, err
 		}
 	}
+	if err := db.openMemory(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if opts.MaxFunctionMemory == 0 {
 		opts.MaxFunctionMemory = opts.UDF.MaxMemory
 	}
@@ -158,6 +172,9 @@ func (db *DB) Close() error {
 		}
 	}
 	db.cat.Close()
+	if db.spill != nil {
+		db.spill.Close()
+	}
 	if db.store != nil {
 		db.store.Close()
 	}
@@ -200,6 +217,7 @@ type Session struct {
 	fixedSettings    map[string]bool       // settings SET cannot change
 	act              activity              // what pg_stat_activity shows of it
 	queryMem         *exec.QueryAllocator  // the running statement's, while it runs
+	querySpill       *spill.Query          // the running statement's spill files
 	// open is the streamed result still being read (stream.go);
 	// streaming lets the running statement's query stream its rows.
 	open      *Result
@@ -368,6 +386,8 @@ func defaultSettings() map[string]string {
 		// weft.null_order: "largest" (PostgreSQL) or "smallest" (SQLite)
 		"weft.null_order":       "largest",
 		queryMemoryLimitSetting: defaultQueryMemoryLimit(),
+		memoryLimitSetting:      "0",
+		spillCompressionSetting: "off",
 	}
 }
 

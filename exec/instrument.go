@@ -23,8 +23,12 @@ func (i *Instrumented) Schema() *arrow.Schema { return i.Inner.Schema() }
 func (i *Instrumented) Partitions() int       { return i.Inner.Partitions() }
 func (i *Instrumented) Children() []Operator  { return i.Inner.Children() }
 func (i *Instrumented) Explain() string {
-	return fmt.Sprintf("%s (actual rows=%d batches=%d time=%.3f ms)", i.Inner.Explain(),
-		i.rows.Load(), i.batches.Load(), float64(i.nanos.Load())/1e6)
+	spilled := ""
+	if s, ok := i.Inner.(interface{ explainSpill() string }); ok {
+		spilled = s.explainSpill()
+	}
+	return fmt.Sprintf("%s (actual rows=%d batches=%d time=%.3f ms%s)", i.Inner.Explain(),
+		i.rows.Load(), i.batches.Load(), float64(i.nanos.Load())/1e6, spilled)
 }
 
 // Release forwards to the inner operator when it holds resources.

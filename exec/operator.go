@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/exec/spill"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -42,6 +43,13 @@ type Env struct {
 	Advisory AdvisoryLocks
 	// Notify, when set, sends a notification (pg_notify).
 	Notify func(channel, payload string) error
+	// Memory, when set, is the statement's allocator (Mem is it too):
+	// operators that hold state keep accounts in it, and those that can
+	// spill do so past their share of its limit (spillbudget.go).
+	Memory *QueryAllocator
+	// Spill, when set, is where the statement's operators write what
+	// does not fit; without it nothing spills.
+	Spill *spill.Query
 }
 
 // Progress counts rows and bytes a running statement has read from
@@ -174,6 +182,55 @@ func (s *sliceStream) Close() {
 		}
 	}
 	s.pos = len(s.batches)
+}
+
+// Discard reads one partition to the end, releasing each batch as it
+// comes (EXPLAIN ANALYZE runs a plan whose rows nobody keeps).
+func Discard(ctx context.Context, op Operator, part int) error {
+	st, err := op.Open(ctx, part)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for {
+		b, err := st.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		b.Release()
+	}
+}
+
+// DrainResult reads a statement's result rows (all of them are held
+// until the statement ends), counting them in an account of their own,
+// which a 53200 then names.
+func DrainResult(ctx context.Context, env *Env, op Operator) ([]arrow.Record, error) {
+	acct := env.account("the result rows")
+	st, err := (&Gather{Input: op}).Open(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	var out []arrow.Record
+	for {
+		b, err := st.Next(ctx)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			ReleaseRecords(out)
+			return nil, err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		acct.Add(recordBytes(b))
+		out = append(out, b)
+	}
 }
 
 // Drain reads one partition to the end, returning all its batches.

@@ -100,12 +100,16 @@ func (s *SetOp) Open(ctx context.Context, _ int) (Stream, error) {
 
 func (s *SetOp) run(ctx context.Context) (arrow.Record, error) {
 	ec := newEvalContext(ctx, s.Env)
-	right, err := collectOne(ctx, ec, s.Right)
+	// both sides are held whole: a 53200 names the set operation
+	acct := s.Env.account("HashSetOp")
+	var held int64
+	defer func() { acct.Add(-held); acct.Close() }()
+	right, err := collectAccounted(ctx, ec, s.Right, acct, &held)
 	if err != nil {
 		return nil, err
 	}
 	defer right.Release()
-	left, err := collectOne(ctx, ec, s.Left)
+	left, err := collectAccounted(ctx, ec, s.Left, acct, &held)
 	if err != nil {
 		return nil, err
 	}

@@ -104,11 +104,16 @@ func sortPermutation(ec *EvalContext, b arrow.Record, keys []SortKey) ([]int, er
 		return nil, err
 	}
 	defer releaseAll(cols)
+	return keyPermutation(ec, cols, keys, int(b.NumRows()))
+}
+
+// keyPermutation returns the order of n rows by their evaluated keys.
+func keyPermutation(ec *EvalContext, cols []arrow.Array, keys []SortKey, n int) ([]int, error) {
 	cmps := make([]rowComparator, len(keys))
 	for i, k := range keys {
 		cmps[i] = columnComparator(cols[i], k.Expr.Type(), k.Desc, k.NullsFirst)
 	}
-	perm := allRows(int(b.NumRows()))
+	perm := allRows(n)
 	if err := sortCancellable(ec, perm, func(i, j int) int {
 		for _, c := range cmps {
 			if r := c(i, j); r != 0 {
@@ -164,6 +169,22 @@ type Sort struct {
 	Env   *Env
 	Input Operator
 	Keys  []SortKey
+	stats spillStats // what it spilled (extsort.go)
+	// report, when set, counts what it spills instead of stats (the
+	// operator it sorts for shows it).
+	report *spillStats
+}
+
+// SpilledBytes is what the sort wrote to spill files.
+func (s *Sort) SpilledBytes() int64 { return s.spillStats().SpilledBytes() }
+
+func (s *Sort) explainSpill() string { return s.spillStats().explainSpill() }
+
+func (s *Sort) spillStats() *spillStats {
+	if s.report != nil {
+		return s.report
+	}
+	return &s.stats
 }
 
 func (s *Sort) Schema() *arrow.Schema { return s.Input.Schema() }
@@ -172,7 +193,10 @@ func (s *Sort) Children() []Operator  { return []Operator{s.Input} }
 func (s *Sort) Explain() string       { return "Sort " + keysString(s.Keys) }
 
 func (s *Sort) Open(ctx context.Context, _ int) (Stream, error) {
-	return materializeThen(ctx, s.Env, s.Input, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
+	if s.Env.canSpill() {
+		return s.openSpilling(ctx)
+	}
+	return materializeThen(ctx, s.Env, "Sort", s.Input, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
 		perm, err := sortPermutation(ec, all, s.Keys)
 		if err != nil {
 			return nil, err
@@ -197,15 +221,19 @@ func sliceBatches(ec *EvalContext, all arrow.Record, perm []int, size int) ([]ar
 }
 
 // materializeThen gathers the whole input into one record, transforms it
-// into output batches on the first Next, and streams those.
-func materializeThen(ctx context.Context, env *Env, input Operator, f func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error)) (Stream, error) {
+// into output batches on the first Next, and streams those. What it
+// gathers is counted in the statement's account for name, which a 53200
+// then names.
+func materializeThen(ctx context.Context, env *Env, name string, input Operator, f func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error)) (Stream, error) {
 	var out []arrow.Record
 	done := false
+	acct := env.account(name)
+	var held int64
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		if !done {
 			done = true
 			ec := newEvalContext(ctx, env)
-			all, err := collectOne(ctx, ec, input)
+			all, err := collectAccounted(ctx, ec, input, acct, &held)
 			if err != nil {
 				return nil, err
 			}
@@ -221,17 +249,42 @@ func materializeThen(ctx context.Context, env *Env, input Operator, f func(ec *E
 		b := out[0]
 		out = out[1:]
 		return b, nil
-	}, close: func() { ReleaseRecords(out); out = nil }}, nil
+	}, close: func() { ReleaseRecords(out); out = nil; acct.Add(-held); held = 0; acct.Close() }}, nil
 }
 
 // collectOne reads every partition of input (in parallel) into one record.
 func collectOne(ctx context.Context, ec *EvalContext, input Operator) (arrow.Record, error) {
-	g := &Gather{Input: input}
-	batches, err := Drain(ctx, g, 0)
+	var held int64
+	return collectAccounted(ctx, ec, input, nil, &held)
+}
+
+// collectAccounted is collectOne counting the batches it gathers in acct
+// (adding to *held what it counts there, for the caller to take back).
+func collectAccounted(ctx context.Context, ec *EvalContext, input Operator, acct *MemoryAccount, held *int64) (arrow.Record, error) {
+	st, err := (&Gather{Input: input}).Open(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer ReleaseRecords(batches)
+	defer st.Close()
+	var batches []arrow.Record
+	defer func() { ReleaseRecords(batches) }()
+	for {
+		b, err := st.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if b.NumRows() == 0 {
+			b.Release()
+			continue
+		}
+		n := recordBytes(b)
+		acct.Add(n)
+		*held += n
+		batches = append(batches, b)
+	}
 	return Concat(ec.Mem, input.Schema(), batches)
 }
 
@@ -253,7 +306,7 @@ func (t *TopN) Explain() string {
 
 func (t *TopN) Open(ctx context.Context, _ int) (Stream, error) {
 	local := &topNLocal{t: t}
-	return materializeThen(ctx, t.Env, local, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
+	return materializeThen(ctx, t.Env, "TopN", local, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
 		perm, err := sortPermutation(ec, all, t.Keys)
 		if err != nil {
 			return nil, err

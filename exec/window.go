@@ -74,6 +74,7 @@ type Window struct {
 	Input Operator
 	Funcs []WindowFunc
 	Out   *arrow.Schema
+	stats spillStats // what its sort spilled (windowspill.go)
 }
 
 func (w *Window) Schema() *arrow.Schema { return w.Out }
@@ -88,28 +89,35 @@ func (w *Window) Explain() string {
 }
 
 func (w *Window) Open(ctx context.Context, _ int) (Stream, error) {
-	return materializeThen(ctx, w.Env, w.Input, func(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
-		cols := append([]arrow.Array{}, all.Columns()...)
-		var order []int
-		var added []arrow.Array
-		defer func() { releaseAll(added) }()
-		for i, f := range w.Funcs {
-			vals, perm, err := w.compute(ec, all, f)
-			if err != nil {
-				return nil, err
-			}
-			if i == 0 {
-				order = perm
-			}
-			res := &lazyResult{vals: vals}
-			a := res.build(ec, f.T)
-			added = append(added, a)
-			cols = append(cols, a)
+	if w.Env.canSpill() && w.partitionKeys() != nil {
+		return w.openByPartitions(ctx)
+	}
+	return materializeThen(ctx, w.Env, "Window", w.Input, w.computeAll)
+}
+
+// computeAll appends the functions' columns to all (whole partitions),
+// in the first function's order.
+func (w *Window) computeAll(ec *EvalContext, all arrow.Record) ([]arrow.Record, error) {
+	cols := append([]arrow.Array{}, all.Columns()...)
+	var order []int
+	var added []arrow.Array
+	defer func() { releaseAll(added) }()
+	for i, f := range w.Funcs {
+		vals, perm, err := w.compute(ec, all, f)
+		if err != nil {
+			return nil, err
 		}
-		rec := array.NewRecord(w.Out, cols, all.NumRows())
-		defer rec.Release()
-		return sliceBatches(ec, rec, order, w.Env.BatchSize)
-	})
+		if i == 0 {
+			order = perm
+		}
+		res := &lazyResult{vals: vals}
+		a := res.build(ec, f.T)
+		added = append(added, a)
+		cols = append(cols, a)
+	}
+	rec := array.NewRecord(w.Out, cols, all.NumRows())
+	defer rec.Release()
+	return sliceBatches(ec, rec, order, w.Env.BatchSize)
 }
 
 // compute returns the function's value per input row, and the sort order used.

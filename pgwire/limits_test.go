@@ -556,28 +556,35 @@ func TestSignalPermissions(t *testing.T) {
 	}
 }
 
-// TestQueryMemoryLimit: a query holding more Arrow memory than
-// weft.query_memory_limit fails alone with 53200; the session and the
-// server go on, and every byte is released (startServer checks).
+// TestQueryMemoryLimit: under weft.query_memory_limit a sort spills and
+// completes; a query whose operator cannot spill (a window function)
+// fails alone with 53200 naming the operator and the limit; the session,
+// another session and the server go on, and every byte is released
+// (startServer checks).
 func TestQueryMemoryLimit(t *testing.T) {
 	url := startServer(t)
 	ctx := context.Background()
 	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
 	other := connect(t, url, pgx.QueryExecModeSimpleProtocol)
 	const sorted = "SELECT count(*) FROM (SELECT a.a, b.b FROM generate_series(1, 3000) a, generate_series(1, 3000) b ORDER BY 1, 2) s"
+	const windowed = "SELECT max(rn) FROM (SELECT row_number() OVER (ORDER BY a.a, b.b) rn FROM generate_series(1, 1000) a, generate_series(1, 1000) b) s"
 	if _, err := c.Exec(ctx, "SET weft.query_memory_limit = '10MB'"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := c.Exec(ctx, sorted)
-	if pgErr := wantCode(t, err, "53200"); pgErr.Message != "out of memory" {
-		t.Errorf("message %q", pgErr.Message)
-	}
 	var n int64
+	if err := c.QueryRow(ctx, sorted).Scan(&n); err != nil || n != 9000000 {
+		t.Fatalf("the sort under 10MB: %d, %v", n, err)
+	}
+	_, err := c.Exec(ctx, windowed)
+	pgErr := wantCode(t, err, "53200")
+	if pgErr.Message != "out of memory" || !strings.Contains(pgErr.Detail, "in Window") || !strings.Contains(pgErr.Detail, "weft.query_memory_limit (10485760 bytes)") {
+		t.Errorf("message %q, detail %q", pgErr.Message, pgErr.Detail)
+	}
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
 		t.Fatalf("the next query: %d, %v", n, err)
 	}
 	// the limit is the session's: another session's query is not bound
-	if err := other.QueryRow(ctx, sorted).Scan(&n); err != nil || n != 9000000 {
+	if err := other.QueryRow(ctx, windowed).Scan(&n); err != nil || n != 1000000 {
 		t.Fatalf("another session: %d, %v", n, err)
 	}
 	_, err = c.Exec(ctx, "SET weft.query_memory_limit = 'lots'")
@@ -587,8 +594,49 @@ func TestQueryMemoryLimit(t *testing.T) {
 	if _, err := c.Exec(ctx, "RESET weft.query_memory_limit"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.QueryRow(ctx, sorted).Scan(&n); err != nil || n != 9000000 {
+	if err := c.QueryRow(ctx, windowed).Scan(&n); err != nil || n != 1000000 {
 		t.Fatalf("after RESET: %d, %v", n, err)
+	}
+}
+
+// TestSessionMemoryLimit: weft.memory_limit bounds a session within the
+// server's limit: the same 53200 names it, a value beyond the server's
+// limit is refused, and the other session keeps running meanwhile.
+func TestSessionMemoryLimit(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	other := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	const windowed = "SELECT max(rn) FROM (SELECT row_number() OVER (ORDER BY a.a, b.b) rn FROM generate_series(1, 1000) a, generate_series(1, 1000) b) s"
+	if _, err := c.Exec(ctx, "SET weft.memory_limit = '8MB'"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Exec(ctx, windowed)
+	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in Window: the query would hold more than weft.memory_limit (8388608 bytes)") {
+		t.Errorf("detail %q", pgErr.Detail)
+	}
+	const intersected = "SELECT count(*) FROM (SELECT g FROM generate_series(1, 3000000) g INTERSECT SELECT g FROM generate_series(1, 3000000) g) s"
+	_, err = c.Exec(ctx, intersected)
+	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in HashSetOp: the query would hold more than weft.memory_limit (8388608 bytes)") {
+		t.Errorf("detail %q", pgErr.Detail)
+	}
+	_, err = c.Exec(ctx, "SELECT count(*) FROM (SELECT g, count(*) FROM generate_series(1, 2000000) g GROUP BY g) s")
+	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in HashAggregate: ") {
+		t.Errorf("detail %q", pgErr.Detail)
+	}
+	var n int64
+	if err := other.QueryRow(ctx, windowed).Scan(&n); err != nil || n != 1000000 {
+		t.Fatalf("another session: %d, %v", n, err)
+	}
+	if err := other.QueryRow(ctx, intersected).Scan(&n); err != nil || n != 3000000 {
+		t.Fatalf("another session: %d, %v", n, err)
+	}
+	_, err = c.Exec(ctx, "SET weft.memory_limit = '100000TB'")
+	if pgErr := wantCode(t, err, "22023"); !strings.Contains(pgErr.Message, "outside the valid range") {
+		t.Errorf("message %q", pgErr.Message)
+	}
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("the next query: %d, %v", n, err)
 	}
 }
 

@@ -52,6 +52,7 @@ func main() {
 	partitions := flag.Int("partitions", 0, "partitions per table (default: number of CPUs)")
 	udfDir := flag.String("udf-dir", "", "directory wasm module paths are resolved in (default: inline modules only)")
 	udfCache := flag.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code (\"\" keeps it in memory)")
+	memoryLimit := flag.String("memory-limit", "", memoryLimitUsage)
 	flag.Parse()
 	if url := flag.Arg(0); strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		os.Exit(runRemote(url, *command, *csvOut))
@@ -60,8 +61,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	limit, err := engine.ParseMemoryLimit(*memoryLimit)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
+		os.Exit(2)
+	}
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
-		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
 		os.Exit(1)
@@ -195,6 +201,8 @@ func runRemote(url, command string, csvOut bool) int {
 	return 0
 }
 
+const memoryLimitUsage = "memory all statements together may hold, e.g. 4GB (default: 80% of the machine's; 0: no limit); past their share, sorts spill to disk"
+
 // runServe serves the embedded database over the PostgreSQL protocol.
 func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
@@ -212,9 +220,15 @@ func runServe(args []string) int {
 	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "sessions served at once; one more gets 53300 (PostgreSQL's max_connections)")
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthTimeout, "time a client has to start up and authenticate before it is disconnected")
 	pprofAddr := fs.String("pprof", "", "serve Go's runtime profiles (net/http/pprof) on this address, for diagnosing the server")
+	memoryLimit := fs.String("memory-limit", "", memoryLimitUsage)
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr)
+	}
+	limit, err := engine.ParseMemoryLimit(*memoryLimit)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
+		return 2
 	}
 	if *auth == "" {
 		*auth = pgwire.AuthSCRAM
@@ -224,7 +238,7 @@ func runServe(args []string) int {
 	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
-		UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1

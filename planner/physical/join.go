@@ -81,7 +81,7 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 	if err != nil {
 		return nil, err
 	}
-	j := &exec.HashJoin{Env: b.Env, Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out, EstRows: b.estimateRows(n)}
+	j := &exec.HashJoin{Env: b.Env.ForOperator("HashJoin"), Kind: ek, Probe: l, Build: r, ProbeKeys: pk, BuildKeys: bk, Extra: extra, Out: out, EstRows: b.estimateRows(n)}
 	b.releasers = append(b.releasers, j)
 	return j, nil
 }

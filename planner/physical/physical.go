@@ -189,7 +189,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		for i, c := range cols {
 			keys[i] = &exec.ColumnExpr{Index: i, T: c.T, Name: c.Name}
 		}
-		return &exec.HashAggregate{Env: b.Env, Input: in, Keys: keys, Out: ArrowSchema(cols)}, nil
+		return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: in, Keys: keys, Out: ArrowSchema(cols)}, nil
 	case *logical.SetOp:
 		return b.buildSetOp(n)
 	case *logical.Series:
@@ -369,7 +369,7 @@ func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {
 		}
 		aggs[i] = exec.AggSpec{Name: a.Name, Args: args, Distinct: a.Distinct, Filter: filter, OrderBy: order, New: a.New, T: a.T}
 	}
-	return &exec.HashAggregate{Env: b.Env, Input: in, Keys: keys, Aggs: aggs, Out: ArrowSchema(n.Cols)}, nil
+	return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: in, Keys: keys, Aggs: aggs, Out: ArrowSchema(n.Cols)}, nil
 }
 
 func (b *Builder) buildWindow(n *logical.Window) (exec.Operator, error) {
@@ -417,7 +417,7 @@ func (b *Builder) buildSetOp(n *logical.SetOp) (exec.Operator, error) {
 		for i, c := range n.Cols {
 			keys[i] = &exec.ColumnExpr{Index: i, T: c.T, Name: c.Name}
 		}
-		return &exec.HashAggregate{Env: b.Env, Input: u, Keys: keys, Out: out}, nil
+		return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: u, Keys: keys, Out: out}, nil
 	}
 	kind := exec.Except
 	if n.Kind == logical.Intersect {
