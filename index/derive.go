@@ -1,0 +1,81 @@
+package index
+
+import "github.com/apache/arrow-go/v18/arrow"
+
+// Diff is how an index changes between two versions of a table's data:
+// the entries to take out and those to add.
+type Diff struct {
+	Del, Ins []Entry
+}
+
+// Len is the number of entries changed.
+func (d Diff) Len() int { return len(d.Del) + len(d.Ins) }
+
+// DiffParts compares two versions of a table's batches position by
+// position: a batch that is the same record in both changes nothing, and
+// within a batch that differs only the rows whose key or position changed
+// count. It stops with ok false once the diff would exceed limit (a
+// rebuild is cheaper then) or a position does not fit a locator.
+func (d Def) DiffParts(old, cur [][]arrow.Record, limit int) (diff Diff, ok bool) {
+	var a, b []byte
+	for p := 0; p < max(len(old), len(cur)); p++ {
+		var op, cp []arrow.Record
+		if p < len(old) {
+			op = old[p]
+		}
+		if p < len(cur) {
+			cp = cur[p]
+		}
+		for i := 0; i < max(len(op), len(cp)); i++ {
+			var or, cr arrow.Record
+			if i < len(op) {
+				or = op[i]
+			}
+			if i < len(cp) {
+				cr = cp[i]
+			}
+			if or == cr {
+				continue
+			}
+			on, cn := rowsOf(or), rowsOf(cr)
+			if !Fits(p, i, max(on, cn)) {
+				return Diff{}, false
+			}
+			for r := 0; r < max(on, cn); r++ {
+				a, b = a[:0], b[:0]
+				if r < on {
+					a = d.AppendKey(a, or, r)
+				}
+				if r < cn {
+					b = d.AppendKey(b, cr, r)
+				}
+				if r < on && r < cn && string(a) == string(b) {
+					continue
+				}
+				loc := MakeLoc(p, i, r)
+				if r < on {
+					diff.Del = append(diff.Del, Entry{Key: string(a), Loc: loc})
+				}
+				if r < cn {
+					diff.Ins = append(diff.Ins, Entry{Key: string(b), Loc: loc})
+				}
+				if diff.Len() > limit {
+					return Diff{}, false
+				}
+			}
+		}
+	}
+	return diff, true
+}
+
+func rowsOf(r arrow.Record) int {
+	if r == nil {
+		return 0
+	}
+	return int(r.NumRows())
+}
+
+// Apply is the index after diff.
+func (ix *Index) Apply(diff Diff) *Index {
+	return &Index{Def: ix.Def, Tree: ix.Tree.With(diff.Del, diff.Ins)}
+}

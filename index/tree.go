@@ -1,0 +1,328 @@
+// Package index holds ordered in-memory indexes over a table's batches: a
+// copy-on-write B+tree of (key, row locator) entries, where a key is the
+// order-preserving byte encoding of one or more column values (encode.go).
+//
+// A tree is immutable once built: With returns a new tree that shares
+// every node the change did not touch, so each snapshot of a table keeps
+// the index of its own data while a writer derives the next one.
+package index
+
+import (
+	"slices"
+	"strings"
+)
+
+// Loc locates a row in a snapshot: partition, batch within the
+// partition, row within the batch (see MakeLoc).
+type Loc uint64
+
+// MakeLoc packs a row's position; partitions below 2^16, batches per
+// partition and rows per batch below 2^24 (callers check Fits).
+func MakeLoc(part, batch, row int) Loc {
+	return Loc(uint64(part)<<48 | uint64(batch)<<24 | uint64(row))
+}
+
+// Fits reports whether a position can be packed by MakeLoc.
+func Fits(part, batch, row int) bool {
+	return part < 1<<16 && batch < 1<<24 && row < 1<<24
+}
+
+// Part, Batch and Row unpack a locator.
+func (l Loc) Part() int  { return int(l >> 48) }
+func (l Loc) Batch() int { return int(l>>24) & (1<<24 - 1) }
+func (l Loc) Row() int   { return int(l) & (1<<24 - 1) }
+
+// Entry is one indexed row: its encoded key and where it is.
+type Entry struct {
+	Key string
+	Loc Loc
+}
+
+// Compare orders entries by key, then by locator (so equal keys of a
+// non-unique index are still distinct entries).
+func Compare(a, b Entry) int {
+	if c := strings.Compare(a.Key, b.Key); c != 0 {
+		return c
+	}
+	switch {
+	case a.Loc < b.Loc:
+		return -1
+	case a.Loc > b.Loc:
+		return 1
+	}
+	return 0
+}
+
+// fanout is the most entries a leaf, or children an inner node, holds.
+const fanout = 64
+
+type node struct {
+	entries []Entry // a leaf's entries, sorted
+	kids    []*node // an inner node's children
+	mins    []Entry // the smallest entry under each child
+}
+
+func (n *node) leaf() bool { return n.kids == nil }
+
+func (n *node) min() Entry {
+	if n.leaf() {
+		return n.entries[0]
+	}
+	return n.mins[0]
+}
+
+// Tree is an immutable ordered set of entries.
+type Tree struct {
+	root *node
+	size int
+}
+
+// Len is the number of entries.
+func (t *Tree) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.size
+}
+
+// Build makes a tree of entries, which it sorts in place.
+func Build(entries []Entry) *Tree {
+	slices.SortFunc(entries, Compare)
+	entries = slices.CompactFunc(entries, func(a, b Entry) bool { return Compare(a, b) == 0 })
+	if len(entries) == 0 {
+		return &Tree{}
+	}
+	level := make([]*node, 0, len(entries)/fanout+1)
+	for lo := 0; lo < len(entries); lo += fanout {
+		hi := min(lo+fanout, len(entries))
+		level = append(level, &node{entries: entries[lo:hi:hi]})
+	}
+	for len(level) > 1 {
+		up := make([]*node, 0, len(level)/fanout+1)
+		for lo := 0; lo < len(level); lo += fanout {
+			hi := min(lo+fanout, len(level))
+			up = append(up, innerOf(level[lo:hi:hi]))
+		}
+		level = up
+	}
+	return &Tree{root: level[0], size: len(entries)}
+}
+
+func innerOf(kids []*node) *node {
+	n := &node{kids: kids, mins: make([]Entry, len(kids))}
+	for i, k := range kids {
+		n.mins[i] = k.min()
+	}
+	return n
+}
+
+// With returns the tree with del taken out and ins added; t is unchanged.
+// Entries of del that are not in the tree and entries of ins already in
+// it are ignored.
+func (t *Tree) With(del, ins []Entry) *Tree {
+	out := &Tree{}
+	if t != nil {
+		out.root, out.size = t.root, t.size
+	}
+	for _, e := range del {
+		if out.root == nil {
+			break
+		}
+		var removed bool
+		out.root, removed = remove(out.root, e)
+		if removed {
+			out.size--
+		}
+		// a root left with one child gives way to it
+		for out.root != nil && !out.root.leaf() && len(out.root.kids) == 1 {
+			out.root = out.root.kids[0]
+		}
+	}
+	for _, e := range ins {
+		if out.root == nil {
+			out.root = &node{entries: []Entry{e}}
+			out.size = 1
+			continue
+		}
+		root, split, added := insert(out.root, e)
+		if split != nil {
+			root = innerOf([]*node{root, split})
+		}
+		out.root = root
+		if added {
+			out.size++
+		}
+	}
+	return out
+}
+
+// child is the index of the child of inner node n that may hold e.
+func (n *node) child(e Entry) int {
+	i, _ := slices.BinarySearchFunc(n.mins, e, Compare)
+	// mins[i] >= e: e belongs to the child before unless it starts with e
+	if i == len(n.mins) || Compare(n.mins[i], e) > 0 {
+		i--
+	}
+	return max(i, 0)
+}
+
+// insert adds e under n, copying the nodes on its path; split is the
+// right half when the copy overflowed.
+func insert(n *node, e Entry) (out, split *node, added bool) {
+	if n.leaf() {
+		i, found := slices.BinarySearchFunc(n.entries, e, Compare)
+		if found {
+			return n, nil, false
+		}
+		entries := make([]Entry, 0, len(n.entries)+1)
+		entries = append(entries, n.entries[:i]...)
+		entries = append(entries, e)
+		entries = append(entries, n.entries[i:]...)
+		if len(entries) <= fanout {
+			return &node{entries: entries}, nil, true
+		}
+		half := len(entries) / 2
+		return &node{entries: entries[:half:half]}, &node{entries: entries[half:]}, true
+	}
+	i := n.child(e)
+	kid, kidSplit, added := insert(n.kids[i], e)
+	if !added {
+		return n, nil, false
+	}
+	kids := slices.Clone(n.kids)
+	mins := slices.Clone(n.mins)
+	kids[i], mins[i] = kid, kid.min()
+	if kidSplit != nil {
+		kids = slices.Insert(kids, i+1, kidSplit)
+		mins = slices.Insert(mins, i+1, kidSplit.min())
+	}
+	if len(kids) <= fanout {
+		return &node{kids: kids, mins: mins}, nil, true
+	}
+	half := len(kids) / 2
+	return &node{kids: kids[:half:half], mins: mins[:half:half]}, &node{kids: kids[half:], mins: mins[half:]}, true
+}
+
+// remove takes e out from under n, copying the nodes on its path; out is
+// nil when n is left empty. Nodes may run below half full: the tree is
+// rebuilt from the data when a change is large (see the catalog).
+func remove(n *node, e Entry) (out *node, removed bool) {
+	if n.leaf() {
+		i, found := slices.BinarySearchFunc(n.entries, e, Compare)
+		if !found {
+			return n, false
+		}
+		if len(n.entries) == 1 {
+			return nil, true
+		}
+		return &node{entries: slices.Delete(slices.Clone(n.entries), i, i+1)}, true
+	}
+	i := n.child(e)
+	kid, removed := remove(n.kids[i], e)
+	if !removed {
+		return n, false
+	}
+	kids := slices.Clone(n.kids)
+	mins := slices.Clone(n.mins)
+	if kid == nil {
+		kids = slices.Delete(kids, i, i+1)
+		mins = slices.Delete(mins, i, i+1)
+		if len(kids) == 0 {
+			return nil, true
+		}
+	} else {
+		kids[i], mins[i] = kid, kid.min()
+	}
+	return &node{kids: kids, mins: mins}, true
+}
+
+// Ascend calls f with every entry whose key is in [lo, hi), in order,
+// until f returns false. An empty hi means no upper end.
+func (t *Tree) Ascend(lo, hi string, f func(Entry) bool) {
+	if t == nil || t.root == nil {
+		return
+	}
+	it := t.Seek(lo)
+	for {
+		e, ok := it.Next()
+		if !ok || (hi != "" && e.Key >= hi) || !f(e) {
+			return
+		}
+	}
+}
+
+// Iterator walks a tree's entries in order from where Seek put it.
+type Iterator struct {
+	stack []frame
+}
+
+type frame struct {
+	n *node
+	i int
+}
+
+// Seek returns an iterator at the first entry whose key is at least lo.
+func (t *Tree) Seek(lo string) *Iterator {
+	it := &Iterator{}
+	if t == nil || t.root == nil {
+		return it
+	}
+	probe := Entry{Key: lo}
+	n := t.root
+	for !n.leaf() {
+		i := n.child(probe)
+		it.stack = append(it.stack, frame{n, i})
+		n = n.kids[i]
+	}
+	i, _ := slices.BinarySearchFunc(n.entries, probe, Compare)
+	it.stack = append(it.stack, frame{n, i})
+	return it
+}
+
+// Next returns the next entry (false at the end).
+func (it *Iterator) Next() (Entry, bool) {
+	for len(it.stack) > 0 {
+		top := &it.stack[len(it.stack)-1]
+		if top.n.leaf() {
+			if top.i < len(top.n.entries) {
+				e := top.n.entries[top.i]
+				top.i++
+				return e, true
+			}
+			it.stack = it.stack[:len(it.stack)-1]
+			if len(it.stack) > 0 {
+				it.stack[len(it.stack)-1].i++
+			}
+			continue
+		}
+		if top.i < len(top.n.kids) {
+			it.stack = append(it.stack, frame{top.n.kids[top.i], 0})
+			continue
+		}
+		it.stack = it.stack[:len(it.stack)-1]
+		if len(it.stack) > 0 {
+			it.stack[len(it.stack)-1].i++
+		}
+	}
+	return Entry{}, false
+}
+
+// HasKey reports whether some entry has exactly key.
+func (t *Tree) HasKey(key string) bool {
+	e, ok := t.Seek(key).Next()
+	return ok && e.Key == key
+}
+
+// CountKey counts the entries with exactly key, stopping at limit.
+func (t *Tree) CountKey(key string, limit int) int {
+	n := 0
+	it := t.Seek(key)
+	for n < limit {
+		e, ok := it.Next()
+		if !ok || e.Key != key {
+			break
+		}
+		n++
+	}
+	return n
+}
