@@ -84,10 +84,12 @@ func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appen
 	if w == nil {
 		w = &tableWork{base: t.Snapshot()}
 		s.tx.work[t] = w
+		w.data = catalog.NewSnapshotAfter(w.base, parts)
 	} else {
-		w.data.Release()
+		prev := w.data
+		w.data = catalog.NewSnapshotAfter(prev, parts)
+		prev.Release()
 	}
-	w.data = catalog.NewSnapshot(parts)
 	switch {
 	case appended == nil:
 		w.rewritten = true

@@ -1,6 +1,10 @@
 package index
 
-import "github.com/apache/arrow-go/v18/arrow"
+import (
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
 
 // Diff is how an index changes between two versions of a table's data:
 // the entries to take out and those to add.
@@ -75,7 +79,37 @@ func rowsOf(r arrow.Record) int {
 	return int(r.NumRows())
 }
 
-// Apply is the index after diff.
+// Apply is the index after diff. A small diff copies the paths it
+// changes; a large one (a bulk load, a mass update) is merged into a new
+// tree in one ordered pass, cheaper than that many path copies.
 func (ix *Index) Apply(diff Diff) *Index {
-	return &Index{Def: ix.Def, Tree: ix.Tree.With(diff.Del, diff.Ins)}
+	if diff.Len()*16 < ix.Tree.Len() {
+		return &Index{Def: ix.Def, Tree: ix.Tree.With(diff.Del, diff.Ins)}
+	}
+	return &Index{Def: ix.Def, Tree: ix.Tree.merged(diff)}
+}
+
+// merged is the tree with diff applied, built anew.
+func (t *Tree) merged(diff Diff) *Tree {
+	slices.SortFunc(diff.Del, Compare)
+	slices.SortFunc(diff.Ins, Compare)
+	out := make([]Entry, 0, t.Len()+len(diff.Ins))
+	del, ins := diff.Del, diff.Ins
+	t.Ascend("", "", func(e Entry) bool {
+		for len(del) > 0 && Compare(del[0], e) < 0 {
+			del = del[1:]
+		}
+		if len(del) > 0 && Compare(del[0], e) == 0 {
+			del = del[1:]
+			return true
+		}
+		for len(ins) > 0 && Compare(ins[0], e) < 0 {
+			out = append(out, ins[0])
+			ins = ins[1:]
+		}
+		out = append(out, e)
+		return true
+	})
+	out = append(out, ins...)
+	return Build(out)
 }

@@ -105,6 +105,11 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		}
 		return &exec.Values{Env: b.Env, Rows: rows, Out: ArrowSchema(n.Cols)}, nil
 	case *logical.Filter:
+		if scan, ok := n.Input.(*logical.Scan); ok {
+			if op, ok, err := b.buildFilteredScan(n, scan); ok || err != nil {
+				return op, err
+			}
+		}
 		in, err := b.Build(n.Input)
 		if err != nil {
 			return nil, err

@@ -1,0 +1,395 @@
+package physical
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/index"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// An index scan replaces a table scan under a filter when the filter's
+// conjuncts bound the leading columns of an index (column = constant or
+// parameter, IN lists, ranges, IS NULL) and the estimated rows it finds
+// are few next to the table's. The filter stays above the index scan:
+// the index narrows the rows, the filter still decides.
+
+// indexCost weighs a row found through the index against a row read by
+// a scan: each is gathered from wherever it lies rather than read in
+// column order.
+const indexCost = 4
+
+// maxIndexRanges bounds the key ranges one scan probes (IN lists of
+// several columns multiply).
+const maxIndexRanges = 4096
+
+// columnBounds collects what the conjuncts say about one table column.
+type columnBounds struct {
+	eq      [][]byte // each alternative value, encoded (IN lists give several)
+	eqSet   bool     // eq holds the column's possible values
+	lo, hi  []byte   // encoded start key (inclusive) and end key (exclusive) of a range
+	loSet   bool
+	hiSet   bool
+	none    bool // a conjunct no row meets (a comparison with NULL)
+	matched []logical.Expr
+}
+
+// IndexChoice is an index and the key ranges a condition reads of it.
+type IndexChoice struct {
+	Def    index.Def
+	Ranges []exec.KeyRange
+	// Used are the conjuncts the ranges stand for; Rows estimates the rows
+	// they find.
+	Used []logical.Expr
+	Rows float64
+	// EqPrefix counts leading columns fixed to one value each.
+	EqPrefix int
+}
+
+// boundsOf reads the conjuncts of cond that bound columns of scan,
+// keyed by table column ordinal.
+func (b *Builder) boundsOf(scan *logical.Scan, cond logical.Expr) map[int]*columnBounds {
+	ord := map[logical.ColumnID]int{}
+	for i, c := range scan.Cols {
+		ord[c.ID] = scan.Ords[i]
+	}
+	out := map[int]*columnBounds{}
+	get := func(c int) *columnBounds {
+		if out[c] == nil {
+			out[c] = &columnBounds{}
+		}
+		return out[c]
+	}
+	colOf := func(e logical.Expr) (int, types.T, bool) {
+		r, ok := e.(*logical.ColRef)
+		if !ok {
+			return 0, types.T{}, false
+		}
+		c, ok := ord[r.Col.ID]
+		return c, scan.Table.Columns[c].Type, ok && index.Supported(scan.Table.Columns[c].Type)
+	}
+	for _, conj := range logical.SplitAnd(cond) {
+		switch x := conj.(type) {
+		case *logical.Call:
+			c, op, v, ok := comparison(x, colOf)
+			if !ok {
+				continue
+			}
+			ct := scan.Table.Columns[c].Type
+			if !index.Comparable(ct, v.Type()) {
+				continue
+			}
+			d, err := b.evalRowFree(context.Background(), v)
+			if err != nil {
+				continue // the filter reports it
+			}
+			cb := get(c)
+			cb.matched = append(cb.matched, conj)
+			if d == nil {
+				cb.none = true
+				continue
+			}
+			key, ok := index.AppendDatum(nil, ct, d)
+			if !ok {
+				cb.matched = cb.matched[:len(cb.matched)-1]
+				continue
+			}
+			cb.add(op, key)
+		case *logical.Bool:
+			c, keys, ok := b.inList(x, colOf, scan)
+			if !ok {
+				continue
+			}
+			cb := get(c)
+			cb.matched = append(cb.matched, conj)
+			cb.intersect(keys)
+		case *logical.IsNull:
+			if c, _, ok := colOf(x.Arg); ok && x.Truth == nil && !x.Negate {
+				cb := get(c)
+				cb.matched = append(cb.matched, conj)
+				cb.intersect([][]byte{index.AppendNull(nil)})
+			}
+		}
+	}
+	return out
+}
+
+// comparison matches column op row-free-expression in either order.
+func comparison(x *logical.Call, colOf func(logical.Expr) (int, types.T, bool)) (col int, op string, v logical.Expr, ok bool) {
+	if len(x.Args) != 2 {
+		return 0, "", nil, false
+	}
+	flip := map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+	if _, known := flip[x.Name]; !known {
+		return 0, "", nil, false
+	}
+	if c, _, ok := colOf(x.Args[0]); ok && rowFree(x.Args[1]) {
+		return c, x.Name, x.Args[1], true
+	}
+	if c, _, ok := colOf(x.Args[1]); ok && rowFree(x.Args[0]) {
+		return c, flip[x.Name], x.Args[0], true
+	}
+	return 0, "", nil, false
+}
+
+// inList matches an OR of equalities of one column with row-free values
+// (what IN (…) binds to), returning their encoded keys.
+func (b *Builder) inList(x *logical.Bool, colOf func(logical.Expr) (int, types.T, bool), scan *logical.Scan) (int, [][]byte, bool) {
+	if x.And || len(x.Args) == 0 {
+		return 0, nil, false
+	}
+	col := -1
+	var keys [][]byte
+	for _, a := range x.Args {
+		call, ok := a.(*logical.Call)
+		if !ok {
+			return 0, nil, false
+		}
+		c, op, v, ok := comparison(call, colOf)
+		if !ok || op != "=" || (col >= 0 && c != col) {
+			return 0, nil, false
+		}
+		col = c
+		ct := scan.Table.Columns[c].Type
+		if !index.Comparable(ct, v.Type()) {
+			return 0, nil, false
+		}
+		d, err := b.evalRowFree(context.Background(), v)
+		if err != nil {
+			return 0, nil, false
+		}
+		if d == nil {
+			continue // x = NULL is never true
+		}
+		key, ok := index.AppendDatum(nil, ct, d)
+		if !ok {
+			return 0, nil, false
+		}
+		keys = append(keys, key)
+	}
+	return col, keys, true
+}
+
+// rowFree reports whether e can be evaluated once, before reading rows:
+// constants, parameters and stable functions of them.
+func rowFree(e logical.Expr) bool {
+	free := true
+	logical.Walk(e, func(x logical.Expr) bool {
+		switch y := x.(type) {
+		case *logical.ColRef, *logical.OuterRef, *logical.Subquery:
+			free = false
+		case *logical.Call:
+			if y.Volatile {
+				free = false
+			}
+		}
+		return free
+	})
+	return free
+}
+
+func (cb *columnBounds) add(op string, key []byte) {
+	switch op {
+	case "=":
+		cb.intersect([][]byte{key})
+	case ">":
+		cb.raiseLo([]byte(index.PrefixEnd(string(key))))
+	case ">=":
+		cb.raiseLo(key)
+	case "<":
+		cb.lowerHi(key)
+	case "<=":
+		cb.lowerHi([]byte(index.PrefixEnd(string(key))))
+	}
+}
+
+func (cb *columnBounds) raiseLo(k []byte) {
+	if !cb.loSet || string(k) > string(cb.lo) {
+		cb.lo = k
+	}
+	cb.loSet = true
+}
+
+func (cb *columnBounds) lowerHi(k []byte) {
+	if len(k) == 0 {
+		return // no end
+	}
+	if !cb.hiSet || string(k) < string(cb.hi) {
+		cb.hi = k
+	}
+	cb.hiSet = true
+}
+
+// intersect narrows the column's possible values to keys.
+func (cb *columnBounds) intersect(keys [][]byte) {
+	slices.SortFunc(keys, func(a, b []byte) int { return strings.Compare(string(a), string(b)) })
+	keys = slices.CompactFunc(keys, func(a, b []byte) bool { return string(a) == string(b) })
+	if !cb.eqSet {
+		cb.eq, cb.eqSet = keys, true
+		return
+	}
+	var both [][]byte
+	for _, k := range keys {
+		if slices.ContainsFunc(cb.eq, func(e []byte) bool { return string(e) == string(k) }) {
+			both = append(both, k)
+		}
+	}
+	cb.eq = both
+}
+
+// rangesFor turns the bounds on def's leading columns into key ranges;
+// ok is false when they do not bound its first column.
+func rangesFor(def index.Def, bounds map[int]*columnBounds) (choice IndexChoice, ok bool) {
+	prefixes := []string{""}
+	choice.Def = def
+	for k, c := range def.Columns {
+		cb := bounds[c]
+		if cb == nil {
+			break
+		}
+		if cb.none {
+			choice.Used = append(choice.Used, cb.matched...)
+			return choice, true // no ranges: no rows
+		}
+		if cb.eqSet {
+			if len(prefixes)*len(cb.eq) > maxIndexRanges {
+				break
+			}
+			var next []string
+			for _, p := range prefixes {
+				for _, v := range cb.eq {
+					if inRange(v, cb) {
+						next = append(next, p+string(v))
+					}
+				}
+			}
+			prefixes = next
+			choice.Used = append(choice.Used, cb.matched...)
+			if len(cb.eq) == 1 {
+				choice.EqPrefix = k + 1
+			}
+			if len(prefixes) == 0 {
+				return choice, true
+			}
+			continue
+		}
+		if cb.loSet || cb.hiSet {
+			for _, p := range prefixes {
+				lo, hi := index.ValuesStart(p), index.ValuesEnd(p)
+				if cb.loSet && p+string(cb.lo) > lo {
+					lo = p + string(cb.lo)
+				}
+				if cb.hiSet && p+string(cb.hi) < hi {
+					hi = p + string(cb.hi)
+				}
+				if lo < hi {
+					choice.Ranges = append(choice.Ranges, exec.KeyRange{Lo: lo, Hi: hi})
+				}
+			}
+			choice.Used = append(choice.Used, cb.matched...)
+			return choice, true
+		}
+		break
+	}
+	if len(choice.Used) == 0 {
+		return choice, false
+	}
+	for _, p := range prefixes {
+		choice.Ranges = append(choice.Ranges, exec.KeyRange{Lo: p, Hi: index.PrefixEnd(p)})
+	}
+	return choice, true
+}
+
+// inRange reports whether an equality's value also meets the column's
+// range bounds.
+func inRange(v []byte, cb *columnBounds) bool {
+	return (!cb.loSet || string(v) >= string(cb.lo)) && (!cb.hiSet || string(v) < string(cb.hi))
+}
+
+// ChooseIndex picks the index of scan's table that reads the fewest rows
+// for cond, if reading them through it is estimated cheaper than a scan
+// of tableRows rows.
+func (b *Builder) ChooseIndex(scan *logical.Scan, cond logical.Expr, tableRows float64) (IndexChoice, bool) {
+	bounds := b.boundsOf(scan, cond)
+	if len(bounds) == 0 {
+		return IndexChoice{}, false
+	}
+	var best IndexChoice
+	found := false
+	for _, def := range scan.Table.IndexDefs() {
+		c, ok := rangesFor(def, bounds)
+		if !ok {
+			continue
+		}
+		c.Rows = b.estimateRows(&logical.Filter{Input: scan, Cond: logical.JoinAnd(c.Used)})
+		if def.Unique && c.EqPrefix == len(def.Columns) {
+			c.Rows = min(c.Rows, float64(len(c.Ranges)))
+		}
+		if !found || c.Rows < best.Rows || (c.Rows == best.Rows && len(c.Used) > len(best.Used)) {
+			best, found = c, true
+		}
+	}
+	if !found || best.Rows*indexCost+float64(len(best.Ranges)) >= tableRows {
+		return IndexChoice{}, false
+	}
+	return best, true
+}
+
+// tableRows is the row count the scan's statistics give.
+func (b *Builder) tableRows(scan *logical.Scan) float64 {
+	return b.estimateRows(scan)
+}
+
+// snapshotOf is the data a scan of t reads, kept until Release.
+func (b *Builder) snapshotOf(t *catalog.Table) *catalog.Snapshot {
+	var snap *catalog.Snapshot
+	if b.TableData != nil {
+		snap = b.TableData(t)
+	} else {
+		snap = t.Snapshot()
+	}
+	b.snapshots = append(b.snapshots, snap)
+	return snap
+}
+
+// indexScan builds the scan of choice's ranges (nil when the snapshot
+// cannot be indexed).
+func (b *Builder) indexScan(scan *logical.Scan, choice IndexChoice, ordered bool) *exec.IndexScan {
+	snap := b.snapshotOf(scan.Table)
+	ix := snap.Index(choice.Def)
+	if ix == nil {
+		return nil
+	}
+	conds := make([]string, len(choice.Used))
+	for i, u := range choice.Used {
+		conds[i] = u.String()
+		if x, err := b.Compile(u, scan.Columns()); err == nil {
+			conds[i] = x.String() // as the filter shows it
+		}
+	}
+	return &exec.IndexScan{Env: b.Env, IndexName: choice.Def.Name, Table: scan.Table.Name, Index: ix,
+		Ranges: choice.Ranges, Parts: snap.Parts, Columns: scan.Ords, Out: ArrowSchema(scan.Cols),
+		Ordered: ordered, Cond: strings.Join(conds, " AND ")}
+}
+
+// buildFilteredScan is a filter over a scan: through an index when one
+// pays.
+func (b *Builder) buildFilteredScan(n *logical.Filter, scan *logical.Scan) (exec.Operator, bool, error) {
+	choice, ok := b.ChooseIndex(scan, n.Cond, b.tableRows(scan))
+	if !ok {
+		return nil, false, nil
+	}
+	is := b.indexScan(scan, choice, false)
+	if is == nil {
+		return nil, false, nil
+	}
+	pred, err := b.Compile(n.Cond, scan.Columns())
+	if err != nil {
+		return nil, false, err
+	}
+	return &exec.Filter{Env: b.Env, Input: is, Pred: pred}, true, nil
+}
