@@ -117,3 +117,120 @@ func NewSnapshotAfter(prev *Snapshot, parts [][]arrow.Record) *Snapshot {
 	deriveIndexes(prev, s)
 	return s
 }
+
+// BatchPos is a batch of a snapshot: partition and position in it.
+type BatchPos struct{ Part, Batch int }
+
+// Restrict is a snapshot holding only the batches at pos (in order, with
+// s's partitions), for a rewrite that needs to read only those.
+func Restrict(s *Snapshot, pos []BatchPos) *Snapshot {
+	parts := make([][]arrow.Record, len(s.Parts))
+	for _, p := range pos {
+		r := s.Parts[p.Part][p.Batch]
+		r.Retain()
+		parts[p.Part] = append(parts[p.Part], r)
+	}
+	return NewSnapshot(parts)
+}
+
+// Unrestrict is s's batches with those at pos replaced by rewritten (nil
+// drops a batch); every record returned is a new reference.
+func Unrestrict(s *Snapshot, pos []BatchPos, rewritten []arrow.Record) [][]arrow.Record {
+	repl := make(map[BatchPos]arrow.Record, len(pos))
+	for i, p := range pos {
+		repl[p] = rewritten[i]
+	}
+	parts := make([][]arrow.Record, len(s.Parts))
+	for p, recs := range s.Parts {
+		for b, r := range recs {
+			if nr, ok := repl[BatchPos{p, b}]; ok {
+				r = nr
+			}
+			if r != nil {
+				r.Retain()
+				parts[p] = append(parts[p], r)
+			}
+		}
+	}
+	return parts
+}
+
+// Duplicate is a row whose unique key another row of the same data has.
+type Duplicate struct {
+	Key Key
+	Rec arrow.Record
+	Row int
+}
+
+// DuplicateAfter checks the table's unique keys over next, data made from
+// cur by changing some batches, through cur's indexes: only the rows that
+// changed are looked up. decided is false when an index cannot tell (a
+// key of a type the index does not encode, a large change); the caller
+// then checks every row.
+func (t *Table) DuplicateAfter(cur *Snapshot, next [][]arrow.Record) (dup *Duplicate, decided bool) {
+	defs := map[string]index.Def{}
+	for _, d := range t.IndexDefs() {
+		defs[d.Name] = d
+	}
+	for _, k := range t.Keys {
+		d, ok := defs[k.Name]
+		if !ok {
+			return nil, false
+		}
+		ix := cur.Index(d)
+		if ix == nil {
+			return nil, false
+		}
+		diff, ok := d.DiffParts(cur.Parts, next, max(1<<16, ix.Tree.Len()/4))
+		if !ok {
+			return nil, false
+		}
+		if dup := duplicateIn(ix, k, diff, next); dup != nil {
+			return dup, true
+		}
+	}
+	return nil, true
+}
+
+// duplicateIn finds an added entry whose key, counting what the diff
+// takes out and adds, is held by more than one row.
+func duplicateIn(ix *index.Index, k Key, diff index.Diff, next [][]arrow.Record) *Duplicate {
+	removed := map[string]int{}
+	for _, e := range diff.Del {
+		removed[e.Key]++
+	}
+	added := map[string]int{}
+	for _, e := range diff.Ins {
+		added[e.Key]++
+	}
+	for _, e := range diff.Ins {
+		rec := next[e.Loc.Part()][e.Loc.Batch()]
+		if keyHasNull(rec, k, e.Loc.Row()) {
+			continue
+		}
+		if ix.Tree.CountKey(e.Key, 2)-removed[e.Key]+added[e.Key] > 1 {
+			return &Duplicate{Key: k, Rec: rec, Row: e.Loc.Row()}
+		}
+	}
+	return nil
+}
+
+func keyHasNull(r arrow.Record, k Key, row int) bool {
+	for _, c := range k.Columns {
+		if r.Column(c).IsNull(row) {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyIndex is the index of the unique key k on s (built on first use),
+// nil when keys of its types are not indexed.
+func (t *Table) KeyIndex(s *Snapshot, k Key) *index.Index {
+	for _, d := range t.IndexDefs() {
+		if d.Name == k.Name && d.Unique {
+			return s.Index(d)
+		}
+	}
+	return nil
+}

@@ -393,3 +393,151 @@ func (b *Builder) buildFilteredScan(n *logical.Filter, scan *logical.Scan) (exec
 	}
 	return &exec.Filter{Env: b.Env, Input: is, Pred: pred}, true, nil
 }
+
+// buildIndexOrderedLimit answers ORDER BY … LIMIT n by walking an index
+// in order, when the sort keys are the index's columns (after any that
+// the filter fixes to one value), ascending with NULLs last, over a scan
+// of the table with at most a filter and a projection between: the first
+// n rows that pass the filter are the answer, with no sort.
+func (b *Builder) buildIndexOrderedLimit(n *logical.Limit, s *logical.Sort) (exec.Operator, bool, error) {
+	proj, _ := s.Input.(*logical.Project)
+	below := s.Input
+	if proj != nil {
+		below = proj.Input
+	}
+	filter, _ := below.(*logical.Filter)
+	if filter != nil {
+		below = filter.Input
+	}
+	scan, ok := below.(*logical.Scan)
+	if !ok {
+		return nil, false, nil
+	}
+	keyOrds, ok := sortOrdinals(s, proj, scan)
+	if !ok {
+		return nil, false, nil
+	}
+	tableRows := b.tableRows(scan)
+	var bounds map[int]*columnBounds
+	matchRows := tableRows
+	if filter != nil {
+		bounds = b.boundsOf(scan, filter.Cond)
+		matchRows = b.estimateRows(filter)
+	}
+	for _, def := range scan.Table.IndexDefs() {
+		choice, ok := rangesFor(def, bounds)
+		if !ok {
+			choice = IndexChoice{Def: def, Ranges: []exec.KeyRange{{}}, Rows: tableRows}
+		} else {
+			choice.Rows = b.estimateRows(&logical.Filter{Input: scan, Cond: logical.JoinAnd(choice.Used)})
+		}
+		// ranges come in key order, so several keep the index's order
+		// only where the sort starts at its first column
+		if !orderedBy(def, keyOrds, 0) && (len(choice.Ranges) > 1 || !orderedBy(def, keyOrds, choice.EqPrefix)) {
+			continue
+		}
+		passing := matchRows / max(choice.Rows, 1)
+		scanned := float64(n.Count+n.Offset) / max(passing, 1e-9)
+		if scanned*indexCost >= tableRows {
+			continue
+		}
+		is := b.indexScan(scan, choice, true)
+		if is == nil {
+			return nil, false, nil
+		}
+		var op exec.Operator = is
+		if filter != nil {
+			pred, err := b.Compile(filter.Cond, scan.Columns())
+			if err != nil {
+				return nil, false, err
+			}
+			op = &exec.Filter{Env: b.Env, Input: op, Pred: pred}
+		}
+		if proj != nil {
+			exprs, err := b.compileAll(proj.Exprs, proj.Input.Columns())
+			if err != nil {
+				return nil, false, err
+			}
+			op = &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: ArrowSchema(proj.Cols)}
+		}
+		return &exec.Limit{Input: op, Count: n.Count, Offset: n.Offset}, true, nil
+	}
+	return nil, false, nil
+}
+
+// sortOrdinals maps ascending, NULLS LAST sort keys that read plain
+// columns of scan (through proj, if any) to table column ordinals.
+func sortOrdinals(s *logical.Sort, proj *logical.Project, scan *logical.Scan) ([]int, bool) {
+	ord := map[logical.ColumnID]int{}
+	for i, c := range scan.Cols {
+		ord[c.ID] = scan.Ords[i]
+	}
+	out := make([]int, 0, len(s.Keys))
+	for _, k := range s.Keys {
+		if k.Desc || k.NullsFirst {
+			return nil, false
+		}
+		r, ok := k.Expr.(*logical.ColRef)
+		if !ok {
+			return nil, false
+		}
+		if proj != nil {
+			i := slices.IndexFunc(proj.Cols, func(c logical.Column) bool { return c.ID == r.Col.ID })
+			if i < 0 {
+				return nil, false
+			}
+			if r, ok = proj.Exprs[i].(*logical.ColRef); !ok {
+				return nil, false
+			}
+		}
+		c, ok := ord[r.Col.ID]
+		if !ok {
+			return nil, false
+		}
+		out = append(out, c)
+	}
+	return out, true
+}
+
+// orderedBy reports whether def's order, after its first skip columns
+// (each fixed to one value), is the order of keyOrds.
+func orderedBy(def index.Def, keyOrds []int, eqPrefix int) bool {
+	for skip := 0; skip <= eqPrefix; skip++ {
+		if skip+len(keyOrds) <= len(def.Columns) && slices.Equal(def.Columns[skip:skip+len(keyOrds)], keyOrds) {
+			return true
+		}
+	}
+	return false
+}
+
+// IndexedBatches lists, in order, the batches of snap that may hold rows
+// of scan meeting cond, found through an index when one pays (ok false:
+// every batch must be read). An UPDATE or DELETE rewrites only these.
+func (b *Builder) IndexedBatches(scan *logical.Scan, cond logical.Expr, snap *catalog.Snapshot) ([]catalog.BatchPos, bool) {
+	choice, ok := b.ChooseIndex(scan, cond, float64(snap.NumRows()))
+	if !ok {
+		return nil, false
+	}
+	ix := snap.Index(choice.Def)
+	if ix == nil {
+		return nil, false
+	}
+	seen := map[catalog.BatchPos]bool{}
+	for _, r := range choice.Ranges {
+		ix.Tree.Ascend(r.Lo, r.Hi, func(e index.Entry) bool {
+			seen[catalog.BatchPos{e.Loc.Part(), e.Loc.Batch()}] = true
+			return true
+		})
+	}
+	out := make([]catalog.BatchPos, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(x, y catalog.BatchPos) int {
+		if x.Part != y.Part {
+			return x.Part - y.Part
+		}
+		return x.Batch - y.Batch
+	})
+	return out, true
+}

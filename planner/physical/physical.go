@@ -288,6 +288,9 @@ func (b *Builder) buildLimit(n *logical.Limit) (exec.Operator, error) {
 		return nil, err
 	}
 	if s, ok := n.Input.(*logical.Sort); ok && n.Count >= 0 {
+		if op, ok, err := b.buildIndexOrderedLimit(n, s); ok || err != nil {
+			return op, err
+		}
 		in, err := b.Build(s.Input)
 		if err != nil {
 			return nil, err
