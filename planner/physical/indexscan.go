@@ -311,13 +311,20 @@ func inRange(v []byte, cb *columnBounds) bool {
 }
 
 // ChooseIndex picks the index of scan's table that reads the fewest rows
-// for cond, if reading them through it is estimated cheaper than a scan
-// of tableRows rows.
-func (b *Builder) ChooseIndex(scan *logical.Scan, cond logical.Expr, tableRows float64) (IndexChoice, bool) {
+// of snap for cond, if reading them through it is cheaper than a scan.
+// Where the statistics cannot tell (a range: they keep no histogram) the
+// index itself counts the entries in the ranges, up to the count at which
+// a scan is cheaper anyway.
+func (b *Builder) ChooseIndex(scan *logical.Scan, cond logical.Expr, snap *catalog.Snapshot) (IndexChoice, bool) {
+	if b.NoIndexScan {
+		return IndexChoice{}, false
+	}
 	bounds := b.boundsOf(scan, cond)
 	if len(bounds) == 0 {
 		return IndexChoice{}, false
 	}
+	tableRows := float64(snap.NumRows())
+	pays := func(c IndexChoice) bool { return c.Rows*indexCost+float64(len(c.Ranges)) < tableRows }
 	var best IndexChoice
 	found := false
 	for _, def := range scan.Table.IndexDefs() {
@@ -329,14 +336,36 @@ func (b *Builder) ChooseIndex(scan *logical.Scan, cond logical.Expr, tableRows f
 		if def.Unique && c.EqPrefix == len(def.Columns) {
 			c.Rows = min(c.Rows, float64(len(c.Ranges)))
 		}
+		if !pays(c) {
+			ix := snap.Index(def)
+			if ix == nil {
+				continue
+			}
+			c.Rows = float64(countInRanges(ix, c.Ranges, int(tableRows/indexCost)+1))
+		}
 		if !found || c.Rows < best.Rows || (c.Rows == best.Rows && len(c.Used) > len(best.Used)) {
 			best, found = c, true
 		}
 	}
-	if !found || best.Rows*indexCost+float64(len(best.Ranges)) >= tableRows {
+	if !found || !pays(best) {
 		return IndexChoice{}, false
 	}
 	return best, true
+}
+
+// countInRanges counts the entries of ix in ranges, stopping at limit.
+func countInRanges(ix *index.Index, ranges []exec.KeyRange, limit int) int {
+	n := 0
+	for _, r := range ranges {
+		ix.Tree.Ascend(r.Lo, r.Hi, func(index.Entry) bool {
+			n++
+			return n < limit
+		})
+		if n >= limit {
+			break
+		}
+	}
+	return n
 }
 
 // tableRows is the row count the scan's statistics give.
@@ -379,7 +408,7 @@ func (b *Builder) indexScan(scan *logical.Scan, choice IndexChoice, ordered bool
 // buildFilteredScan is a filter over a scan: through an index when one
 // pays.
 func (b *Builder) buildFilteredScan(n *logical.Filter, scan *logical.Scan) (exec.Operator, bool, error) {
-	choice, ok := b.ChooseIndex(scan, n.Cond, b.tableRows(scan))
+	choice, ok := b.ChooseIndex(scan, n.Cond, b.snapshotOf(scan.Table))
 	if !ok {
 		return nil, false, nil
 	}
@@ -410,7 +439,7 @@ func (b *Builder) buildIndexOrderedLimit(n *logical.Limit, s *logical.Sort) (exe
 		below = filter.Input
 	}
 	scan, ok := below.(*logical.Scan)
-	if !ok {
+	if !ok || b.NoIndexScan {
 		return nil, false, nil
 	}
 	keyOrds, ok := sortOrdinals(s, proj, scan)
@@ -514,7 +543,7 @@ func orderedBy(def index.Def, keyOrds []int, eqPrefix int) bool {
 // of scan meeting cond, found through an index when one pays (ok false:
 // every batch must be read). An UPDATE or DELETE rewrites only these.
 func (b *Builder) IndexedBatches(scan *logical.Scan, cond logical.Expr, snap *catalog.Snapshot) ([]catalog.BatchPos, bool) {
-	choice, ok := b.ChooseIndex(scan, cond, float64(snap.NumRows()))
+	choice, ok := b.ChooseIndex(scan, cond, snap)
 	if !ok {
 		return nil, false
 	}
@@ -525,7 +554,7 @@ func (b *Builder) IndexedBatches(scan *logical.Scan, cond logical.Expr, snap *ca
 	seen := map[catalog.BatchPos]bool{}
 	for _, r := range choice.Ranges {
 		ix.Tree.Ascend(r.Lo, r.Hi, func(e index.Entry) bool {
-			seen[catalog.BatchPos{e.Loc.Part(), e.Loc.Batch()}] = true
+			seen[catalog.BatchPos{Part: e.Loc.Part(), Batch: e.Loc.Batch()}] = true
 			return true
 		})
 	}

@@ -30,6 +30,9 @@ type Builder struct {
 	// not the plans nested in expressions): without it such a subquery
 	// runs its joins as filtered cross products.
 	OptimizeSubquery func(logical.Plan) (logical.Plan, error)
+	// NoIndexScan reads tables by scanning only (SET enable_indexscan =
+	// off), as a test compares answers with and without indexes.
+	NoIndexScan bool
 
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }

@@ -1,0 +1,179 @@
+package weft_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weftdb/weft"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// indexQueries are answered through the named index (EXPLAIN shows it)
+// and must give what a scan gives. An ORDER BY query compares in order.
+var indexQueries = []struct {
+	sql   string
+	index string
+}{
+	{"SELECT * FROM items WHERE id = 17", "items_pkey"},
+	{"SELECT * FROM items WHERE 17 = id", "items_pkey"},
+	{"SELECT * FROM items WHERE id IN (3, 1, 2, 2, NULL, 100000)", "items_pkey"},
+	{"SELECT * FROM items WHERE id = NULL", "items_pkey"},
+	{"SELECT * FROM items WHERE id > 10 AND id <= 20", "items_pkey"},
+	{"SELECT * FROM items WHERE id >= 10 AND id < 20", "items_pkey"},
+	{"SELECT * FROM items WHERE id BETWEEN 30 AND 35", "items_pkey"},
+	{"SELECT * FROM items WHERE id < 5", "items_pkey"},
+	{"SELECT * FROM items WHERE id > 2995", "items_pkey"},
+	{"SELECT * FROM items WHERE id > 20 AND id < 10", "items_pkey"},
+	{"SELECT * FROM items WHERE id BETWEEN 40 AND 45 AND id IN (41, 44, 50)", "items_pkey"},
+	{"SELECT * FROM items WHERE name = 'n77'", "items_name_idx"},
+	{"SELECT * FROM items WHERE name >= 'n998' AND name < 'n9990'", "items_name_idx"},
+	{"SELECT * FROM items WHERE name IS NULL", "items_name_idx"},
+	{"SELECT * FROM items WHERE grp = 4 AND sub = 7", "items_grp_sub_idx"},
+	{"SELECT * FROM items WHERE grp = 4 AND sub > 15", "items_grp_sub_idx"},
+	{"SELECT * FROM items WHERE grp IN (2, 5) AND sub IN (1, 3)", "items_grp_sub_idx"},
+	{"SELECT * FROM items WHERE grp = 6 AND sub IS NULL", "items_grp_sub_idx"},
+	{"SELECT * FROM items WHERE price = 2.5", "items_price_idx"},
+	{"SELECT * FROM items WHERE price < -1", "items_price_idx"},
+	{"SELECT count(*), sum(id) FROM items WHERE id < 500", "items_pkey"},
+	{"SELECT * FROM items ORDER BY id LIMIT 7", "items_pkey"},
+	{"SELECT * FROM items WHERE id > 100 ORDER BY id LIMIT 3 OFFSET 2", "items_pkey"},
+	{"SELECT id, name FROM items ORDER BY name LIMIT 5", "items_name_idx"},
+	{"SELECT grp, sub FROM items WHERE grp = 3 ORDER BY sub LIMIT 30", "items_grp_sub_idx"},
+	{"SELECT * FROM items WHERE id IN (9, 4, 6) ORDER BY id LIMIT 2", "items_pkey"},
+}
+
+func itemRows(n int) string {
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO items VALUES ")
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			sb.WriteString(", ")
+		}
+		name := fmt.Sprintf("'n%d'", i)
+		if i%97 == 0 {
+			name = "NULL"
+		}
+		sub := fmt.Sprint(i % 23)
+		if i%31 == 0 {
+			sub = "NULL"
+		}
+		fmt.Fprintf(&sb, "(%d, %s, %d, %s, %g)", i, name, i%11, sub, float64(i%9)/2-1.5)
+	}
+	return sb.String()
+}
+
+// checkIndexAnswers runs every indexQueries entry with and without index
+// scans and requires the same rows, and the index in the plan.
+func checkIndexAnswers(t *testing.T, s *weft.Session, when string) {
+	t.Helper()
+	for _, q := range indexQueries {
+		mustExec(t, s, "SET enable_indexscan = on")
+		plan := strings.Join(rows(t, s, "EXPLAIN "+q.sql), "\n")
+		if !strings.Contains(plan, "Index Scan using "+q.index+" on items") {
+			t.Errorf("%s: %s: the plan does not use %s:\n%s", when, q.sql, q.index, plan)
+		}
+		got := rows(t, s, q.sql)
+		mustExec(t, s, "SET enable_indexscan = off")
+		if plan := strings.Join(rows(t, s, "EXPLAIN "+q.sql), "\n"); strings.Contains(plan, "Index Scan") {
+			t.Fatalf("enable_indexscan = off still uses an index:\n%s", plan)
+		}
+		want := rows(t, s, q.sql)
+		if !strings.Contains(q.sql, "ORDER BY") {
+			slices.Sort(got)
+			slices.Sort(want)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: %s:\nthrough the index %v\nby a scan        %v", when, q.sql, got, want)
+		}
+	}
+	mustExec(t, s, "SET enable_indexscan = on")
+}
+
+func TestIndexScansMatchTableScans(t *testing.T) {
+	// small batches over several partitions: row locators span many
+	s := openChecked(t, weft.Options{Partitions: 3, BatchSize: 64})
+	mustExec(t, s, `CREATE TABLE items (id int PRIMARY KEY, name text, grp int, sub int, price float8);
+		CREATE INDEX items_name_idx ON items (name);
+		CREATE INDEX items_grp_sub_idx ON items (grp, sub);
+		CREATE INDEX items_price_idx ON items (price)`)
+	mustExec(t, s, itemRows(3000))
+	checkIndexAnswers(t, s, "after the load")
+
+	rng := rand.New(rand.NewPCG(7, 8))
+	next := 3001
+	for round := 0; round < 120; round++ {
+		id := 1 + rng.IntN(next)
+		var sql string
+		switch rng.IntN(6) {
+		case 0:
+			sql = fmt.Sprintf("INSERT INTO items VALUES (%d, 'n%d', %d, %d, %d)", next, next, next%11, next%23, next%5)
+			next++
+		case 1:
+			sql = fmt.Sprintf("UPDATE items SET price = price + 1, sub = NULL WHERE id = %d", id)
+		case 2:
+			sql = fmt.Sprintf("UPDATE items SET id = %d, name = NULL WHERE id = %d", 100000+round, id)
+		case 3:
+			sql = fmt.Sprintf("DELETE FROM items WHERE id IN (%d, %d)", id, id+1)
+		case 4:
+			sql = fmt.Sprintf("UPDATE items SET grp = grp + 1 WHERE grp = %d AND sub = %d", rng.IntN(11), rng.IntN(23))
+		case 5:
+			sql = fmt.Sprintf("DELETE FROM items WHERE name = 'n%d'", id)
+		}
+		mustExec(t, s, sql)
+	}
+	checkIndexAnswers(t, s, "after 120 writes")
+
+	// a block's own writes are seen through the index, and its ROLLBACK
+	// puts the index back with the data
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "DELETE FROM items WHERE id < 50")
+	mustExec(t, s, "UPDATE items SET id = -id WHERE id BETWEEN 100 AND 120")
+	mustExec(t, s, "INSERT INTO items VALUES (17, 'again', 4, 7, 2.5)")
+	checkIndexAnswers(t, s, "inside a block")
+	mustExec(t, s, "ROLLBACK")
+	checkIndexAnswers(t, s, "after ROLLBACK")
+
+	mustExec(t, s, "TRUNCATE items")
+	mustExec(t, s, itemRows(3000))
+	checkIndexAnswers(t, s, "after TRUNCATE and a new load")
+}
+
+func TestIndexedWritesKeepKeysUnique(t *testing.T) {
+	s := openChecked(t, weft.Options{Partitions: 2, BatchSize: 16})
+	mustExec(t, s, `CREATE TABLE k (a int PRIMARY KEY, b text UNIQUE, c int)`)
+	mustExec(t, s, `INSERT INTO k SELECT g, 'b' || g, g FROM generate_series(1, 1000) g`)
+	cases := []struct {
+		sql, err string
+	}{
+		{"UPDATE k SET a = 6 WHERE a = 5", "Key (a)=(6) already exists."},
+		{"UPDATE k SET b = 'b9' WHERE a = 8", "Key (b)=(b9) already exists."},
+		{"UPDATE k SET a = a + 1 WHERE a IN (10, 11)", "already exists"},
+		{"INSERT INTO k VALUES (7, 'new', 0)", "Key (a)=(7) already exists."},
+		{"INSERT INTO k VALUES (2000, 'b3', 0)", "Key (b)=(b3) already exists."},
+	}
+	for _, c := range cases {
+		rs, err := s.Exec(t.Context(), c.sql)
+		for _, r := range rs {
+			r.Release()
+		}
+		var se *sqlerr.Error
+		if !errors.As(err, &se) || se.Code != sqlerr.UniqueViolation || !strings.Contains(se.Detail, c.err) {
+			t.Errorf("%s: got %v, want a unique violation with %q", c.sql, err, c.err)
+		}
+	}
+	// a key moved away frees its value, NULL keys never conflict
+	mustExec(t, s, "UPDATE k SET a = 5000 WHERE a = 5")
+	mustExec(t, s, "UPDATE k SET a = 5 WHERE a = 6")
+	mustExec(t, s, "UPDATE k SET b = NULL WHERE a IN (1, 2, 3)")
+	mustExec(t, s, "INSERT INTO k VALUES (6, NULL, 0)")
+	if got := rows(t, s, "SELECT a, b FROM k WHERE a IN (1, 5, 6, 5000) ORDER BY a"); !slices.Equal(got, []string{"1|NULL", "5|b6", "6|NULL", "5000|b5"}) {
+		t.Errorf("got %v", got)
+	}
+	if got := rows(t, s, "SELECT count(*) FROM k WHERE b IS NULL"); !slices.Equal(got, []string{"4"}) {
+		t.Errorf("NULL keys: got %v", got)
+	}
+}
