@@ -539,12 +539,19 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	}
 	var sets map[string]*catalog.KeySet
 	if mode == rewriteUpdate && len(t.Keys) > 0 {
-		if dup, decided := t.DuplicateAfter(cur, parts); only == nil || !decided {
+		var dup *catalog.Duplicate
+		decided := false
+		if only != nil {
+			// the rows that changed, looked up in the keys' indexes
+			dup, decided = t.DuplicateAfter(cur, parts)
+		}
+		if dup != nil {
+			return fail(duplicateKey(t, dup.Key, keyColumns(dup.Rec, dup.Key), dup.Row, s.zone))
+		}
+		if !decided {
 			if sets, err = checkAllKeys(t, t.Keys, parts, s.zone); err != nil {
 				return fail(err)
 			}
-		} else if dup != nil {
-			return fail(duplicateKey(t, dup.Key, keyColumns(dup.Rec, dup.Key), dup.Row, s.zone))
 		}
 	}
 	children, err := s.applyParentChange(ctx, t, cur, parts, mode == rewriteDelete, map[*catalog.Table]bool{t: true})
