@@ -38,7 +38,7 @@ func (d Def) DiffParts(old, cur [][]arrow.Record, limit int) (diff Diff, ok bool
 			if i < len(cp) {
 				cr = cp[i]
 			}
-			if or == cr {
+			if or == cr || d.sameKeys(or, cr) {
 				continue
 			}
 			on, cn := rowsOf(or), rowsOf(cr)
@@ -70,6 +70,20 @@ func (d Def) DiffParts(old, cur [][]arrow.Record, limit int) (diff Diff, ok bool
 		}
 	}
 	return diff, true
+}
+
+// sameKeys reports whether two batches hold the very same key arrays (an
+// UPDATE that set other columns passes the key columns through).
+func (d Def) sameKeys(a, b arrow.Record) bool {
+	if a == nil || b == nil || a.NumRows() != b.NumRows() {
+		return false
+	}
+	for _, c := range d.Columns {
+		if a.Column(c).Data() != b.Column(c).Data() {
+			return false
+		}
+	}
+	return true
 }
 
 func rowsOf(r arrow.Record) int {
