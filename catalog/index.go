@@ -84,8 +84,9 @@ func (s *Snapshot) setIndex(ix *index.Index) {
 }
 
 // deriveIndexes gives next the indexes prev has built, changed by the
-// rows that differ between them. Where the change is large a later use
-// rebuilds the index from next's data instead.
+// rows that differ between them (a bulk load into an indexed table is
+// merged into its index here). Where the change is larger than the data a
+// later use rebuilds the index from next's data instead.
 func deriveIndexes(prev, next *Snapshot) {
 	if prev == nil || next == nil || prev == next || prev.Parts == nil || next.Parts == nil {
 		return
@@ -94,7 +95,8 @@ func deriveIndexes(prev, next *Snapshot) {
 		if next.hasIndex(ix.Def.Name) {
 			continue
 		}
-		limit := max(1<<16, ix.Tree.Len()/4)
+		// a diff beyond the new data's size costs more than a rebuild
+		limit := max(1<<16, int(next.NumRows()))
 		diff, ok := ix.Def.DiffParts(prev.Parts, next.Parts, limit)
 		if !ok {
 			continue

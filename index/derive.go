@@ -97,7 +97,7 @@ func rowsOf(r arrow.Record) int {
 // changes; a large one (a bulk load, a mass update) is merged into a new
 // tree in one ordered pass, cheaper than that many path copies.
 func (ix *Index) Apply(diff Diff) *Index {
-	if diff.Len()*16 < ix.Tree.Len() {
+	if diff.Len()*64 < ix.Tree.Len() {
 		return &Index{Def: ix.Def, Tree: ix.Tree.With(diff.Del, diff.Ins)}
 	}
 	return &Index{Def: ix.Def, Tree: ix.Tree.merged(diff)}
