@@ -177,3 +177,35 @@ func TestIndexedWritesKeepKeysUnique(t *testing.T) {
 		t.Errorf("NULL keys: got %v", got)
 	}
 }
+
+func TestIndexJoinsMatchHashJoins(t *testing.T) {
+	s := openChecked(t, weft.Options{Partitions: 2, BatchSize: 100})
+	mustExec(t, s, `CREATE TABLE big (id bigint PRIMARY KEY, grp int, sub text, v text);
+		CREATE INDEX big_grp_sub ON big (grp, sub);
+		INSERT INTO big SELECT g, g % 40, 's' || (g % 7), 'v' || g FROM generate_series(1, 5000) g;
+		CREATE TABLE probe (k int, g int, s text, w int);
+		INSERT INTO probe VALUES (5, 3, 's3', 1), (4999, 39, 's0', 2), (7, NULL, 's1', 3), (NULL, 1, NULL, 4),
+			(5, 3, 's4', 5), (200000, 12, 's5', 6), (60, 20, 's4', 7)`)
+	cases := []struct{ sql, index string }{
+		{"SELECT * FROM probe JOIN big ON big.id = probe.k", "big_pkey"},
+		{"SELECT * FROM big JOIN probe ON big.id = probe.k", "big_pkey"},
+		{"SELECT p.w, b.v FROM big b, probe p WHERE b.id = p.k AND b.v <> 'v7' AND p.w < 6", "big_pkey"},
+		{"SELECT p.w, b.id FROM probe p JOIN big b ON b.grp = p.g AND b.sub = p.s", "big_grp_sub"},
+		{"SELECT p.w, b.id FROM probe p JOIN big b ON b.grp = p.g AND b.id < p.k * 10", "big_grp_sub"},
+	}
+	for _, c := range cases {
+		plan := strings.Join(rows(t, s, "EXPLAIN "+c.sql), "\n")
+		if !strings.Contains(plan, "Index Nested Loop Join using "+c.index+" on big") {
+			t.Errorf("%s: the plan does not probe %s:\n%s", c.sql, c.index, plan)
+		}
+		got := rows(t, s, c.sql)
+		mustExec(t, s, "SET enable_indexscan = off")
+		want := rows(t, s, c.sql)
+		mustExec(t, s, "SET enable_indexscan = on")
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) || len(want) == 0 {
+			t.Errorf("%s:\nindex join %v\nhash join  %v", c.sql, got, want)
+		}
+	}
+}
