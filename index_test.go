@@ -44,6 +44,10 @@ var indexQueries = []struct {
 	{"SELECT id, name FROM items ORDER BY name LIMIT 5", "items_name_idx"},
 	{"SELECT grp, sub FROM items WHERE grp = 3 ORDER BY sub LIMIT 30", "items_grp_sub_idx"},
 	{"SELECT * FROM items WHERE id IN (9, 4, 6) ORDER BY id LIMIT 2", "items_pkey"},
+	{"SELECT * FROM items ORDER BY id DESC LIMIT 5", "items_pkey"},
+	{"SELECT id, name FROM items WHERE name < 'n5' ORDER BY name DESC LIMIT 6", "items_name_idx"},
+	{"SELECT name FROM items ORDER BY name DESC NULLS FIRST LIMIT 40", "items_name_idx"},
+	{"SELECT grp, sub FROM items WHERE grp IN (2, 4) ORDER BY grp DESC, sub DESC LIMIT 40", "items_grp_sub_idx"},
 }
 
 func itemRows(n int) string {

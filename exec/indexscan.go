@@ -30,6 +30,9 @@ type IndexScan struct {
 	// Ordered keeps index order across batches (an ORDER BY the index
 	// gives); otherwise rows of one batch are taken together.
 	Ordered bool
+	// Reverse walks the ranges from the last key down (ORDER BY … DESC
+	// NULLS FIRST, the reverse of the index's order).
+	Reverse bool
 	// Cond describes the ranges for EXPLAIN.
 	Cond string
 }
@@ -51,25 +54,16 @@ const indexChunk = 1024
 
 func (s *IndexScan) Open(ctx context.Context, part int) (Stream, error) {
 	ec := newEvalContext(ctx, s.Env)
-	r := 0
-	var it *index.Iterator
+	walk := s.walker()
 	done := part > 0
 	// next returns the locators of the next chunk of matching rows
 	next := func() []index.Loc {
 		var locs []index.Loc
 		for !done && len(locs) < indexChunk {
-			if it == nil {
-				if r >= len(s.Ranges) {
-					done = true
-					break
-				}
-				it = s.Index.Tree.Seek(s.Ranges[r].Lo)
-			}
-			e, ok := it.Next()
-			if !ok || (s.Ranges[r].Hi != "" && e.Key >= s.Ranges[r].Hi) {
-				it = nil
-				r++
-				continue
+			e, ok := walk()
+			if !ok {
+				done = true
+				break
 			}
 			locs = append(locs, e.Loc)
 		}
@@ -85,6 +79,42 @@ func (s *IndexScan) Open(ctx context.Context, part int) (Stream, error) {
 		}
 		return s.gather(ec, locs)
 	}}, nil
+}
+
+// walker returns a function yielding the entries in the ranges, in
+// ascending order or, for Reverse, descending.
+func (s *IndexScan) walker() func() (index.Entry, bool) {
+	r := 0
+	if s.Reverse {
+		r = len(s.Ranges) - 1
+	}
+	var fwd *index.Iterator
+	var rev *index.ReverseIterator
+	return func() (index.Entry, bool) {
+		for r >= 0 && r < len(s.Ranges) {
+			rg := s.Ranges[r]
+			if s.Reverse {
+				if rev == nil {
+					rev = s.Index.Tree.SeekBefore(rg.Hi)
+				}
+				if e, ok := rev.Next(); ok && e.Key >= rg.Lo {
+					return e, true
+				}
+				rev = nil
+				r--
+				continue
+			}
+			if fwd == nil {
+				fwd = s.Index.Tree.Seek(rg.Lo)
+			}
+			if e, ok := fwd.Next(); ok && (rg.Hi == "" || e.Key < rg.Hi) {
+				return e, true
+			}
+			fwd = nil
+			r++
+		}
+		return index.Entry{}, false
+	}
 }
 
 // gather takes the rows at locs, batch by batch, into one record in the

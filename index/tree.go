@@ -326,3 +326,69 @@ func (t *Tree) CountKey(key string, limit int) int {
 	}
 	return n
 }
+
+// ReverseIterator walks a tree's entries in descending order. An inner
+// node's frame holds the child being walked, a leaf's how many of its
+// entries are left.
+type ReverseIterator struct {
+	stack []frame
+}
+
+// SeekBefore returns a reverse iterator at the last entry whose key is
+// below hi ("" for the last entry of all).
+func (t *Tree) SeekBefore(hi string) *ReverseIterator {
+	it := &ReverseIterator{}
+	if t == nil || t.root == nil {
+		return it
+	}
+	// how many of a sorted run of entries have keys below hi
+	countBelow := func(es []Entry) int {
+		if hi == "" {
+			return len(es)
+		}
+		i, _ := slices.BinarySearchFunc(es, hi, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
+		return i
+	}
+	n := t.root
+	for !n.leaf() {
+		i := countBelow(n.mins) - 1
+		if i < 0 {
+			return &ReverseIterator{}
+		}
+		it.stack = append(it.stack, frame{n, i})
+		n = n.kids[i]
+	}
+	it.stack = append(it.stack, frame{n, countBelow(n.entries)})
+	return it
+}
+
+// descendRight pushes the path to the end of n's last leaf.
+func (it *ReverseIterator) descendRight(n *node) {
+	for !n.leaf() {
+		it.stack = append(it.stack, frame{n, len(n.kids) - 1})
+		n = n.kids[len(n.kids)-1]
+	}
+	it.stack = append(it.stack, frame{n, len(n.entries)})
+}
+
+// Next returns the next entry in descending order (false past the first).
+func (it *ReverseIterator) Next() (Entry, bool) {
+	for len(it.stack) > 0 {
+		top := &it.stack[len(it.stack)-1]
+		if top.i > 0 {
+			top.i--
+			return top.n.entries[top.i], true
+		}
+		it.stack = it.stack[:len(it.stack)-1]
+		// on to the parent's previous child
+		for len(it.stack) > 0 {
+			p := &it.stack[len(it.stack)-1]
+			if p.i--; p.i >= 0 {
+				it.descendRight(p.n.kids[p.i])
+				break
+			}
+			it.stack = it.stack[:len(it.stack)-1]
+		}
+	}
+	return Entry{}, false
+}

@@ -169,3 +169,29 @@ func ExampleTree_Ascend() {
 	// 3
 	// 1
 }
+
+func TestReverseIteration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var entries []Entry
+	for i := 0; i < 5000; i++ {
+		entries = append(entries, Entry{Key: key(rng.IntN(2000)), Loc: Loc(i)})
+	}
+	tree := Build(slices.Clone(entries)).With(entries[:700], nil)
+	all := collect(tree, "", "")
+	for _, hi := range []string{"", key(-1), key(0), key(1), key(999), key(1999), key(2000), key(5000)} {
+		var want []Entry
+		for i := len(all) - 1; i >= 0; i-- {
+			if hi == "" || all[i].Key < hi {
+				want = append(want, all[i])
+			}
+		}
+		var got []Entry
+		it := tree.SeekBefore(hi)
+		for e, ok := it.Next(); ok; e, ok = it.Next() {
+			got = append(got, e)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("below %x: %d entries, want %d", hi, len(got), len(want))
+		}
+	}
+}

@@ -442,7 +442,7 @@ func (b *Builder) buildIndexOrderedLimit(n *logical.Limit, s *logical.Sort) (exe
 	if !ok || b.NoIndexScan {
 		return nil, false, nil
 	}
-	keyOrds, ok := sortOrdinals(s, proj, scan)
+	keyOrds, reverse, ok := sortOrdinals(s, proj, scan)
 	if !ok {
 		return nil, false, nil
 	}
@@ -474,6 +474,7 @@ func (b *Builder) buildIndexOrderedLimit(n *logical.Limit, s *logical.Sort) (exe
 		if is == nil {
 			return nil, false, nil
 		}
+		is.Reverse = reverse
 		var op exec.Operator = is
 		if filter != nil {
 			pred, err := b.Compile(filter.Cond, scan.Columns())
@@ -494,38 +495,41 @@ func (b *Builder) buildIndexOrderedLimit(n *logical.Limit, s *logical.Sort) (exe
 	return nil, false, nil
 }
 
-// sortOrdinals maps ascending, NULLS LAST sort keys that read plain
-// columns of scan (through proj, if any) to table column ordinals.
-func sortOrdinals(s *logical.Sort, proj *logical.Project, scan *logical.Scan) ([]int, bool) {
+// sortOrdinals maps sort keys that read plain columns of scan (through
+// proj, if any) to table column ordinals. The keys must all follow the
+// index's order (ascending, NULLs last) or all its reverse (descending,
+// NULLs first: reverse is true then).
+func sortOrdinals(s *logical.Sort, proj *logical.Project, scan *logical.Scan) (ords []int, reverse, ok bool) {
 	ord := map[logical.ColumnID]int{}
 	for i, c := range scan.Cols {
 		ord[c.ID] = scan.Ords[i]
 	}
 	out := make([]int, 0, len(s.Keys))
-	for _, k := range s.Keys {
-		if k.Desc || k.NullsFirst {
-			return nil, false
+	for i, k := range s.Keys {
+		if k.Desc != k.NullsFirst || (i > 0 && k.Desc != reverse) {
+			return nil, false, false
 		}
+		reverse = k.Desc
 		r, ok := k.Expr.(*logical.ColRef)
 		if !ok {
-			return nil, false
+			return nil, false, false
 		}
 		if proj != nil {
 			i := slices.IndexFunc(proj.Cols, func(c logical.Column) bool { return c.ID == r.Col.ID })
 			if i < 0 {
-				return nil, false
+				return nil, false, false
 			}
 			if r, ok = proj.Exprs[i].(*logical.ColRef); !ok {
-				return nil, false
+				return nil, false, false
 			}
 		}
 		c, ok := ord[r.Col.ID]
 		if !ok {
-			return nil, false
+			return nil, false, false
 		}
 		out = append(out, c)
 	}
-	return out, true
+	return out, reverse, true
 }
 
 // orderedBy reports whether def's order, after its first skip columns
