@@ -20,6 +20,8 @@ var indexQueries = []struct {
 }{
 	{"SELECT * FROM items WHERE id = 17", "items_pkey"},
 	{"SELECT * FROM items WHERE 17 = id", "items_pkey"},
+	{"SELECT * FROM items WHERE id = 17::bigint", "items_pkey"},
+	{"SELECT * FROM items WHERE id IN (17::bigint, 5000000000)", "items_pkey"},
 	{"SELECT * FROM items WHERE id IN (3, 1, 2, 2, NULL, 100000)", "items_pkey"},
 	{"SELECT * FROM items WHERE id = NULL", "items_pkey"},
 	{"SELECT * FROM items WHERE id > 10 AND id <= 20", "items_pkey"},

@@ -108,7 +108,7 @@ func joinKeyOrdinals(scan *logical.Scan, innerKeys, outerKeys []logical.Expr) ([
 	}
 	keyOrds := make([]int, len(innerKeys))
 	for i, k := range innerKeys {
-		r, ok := k.(*logical.ColRef)
+		r, ok := plainColumn(k)
 		if !ok {
 			return nil, false
 		}

@@ -65,7 +65,7 @@ func (b *Builder) boundsOf(scan *logical.Scan, cond logical.Expr) map[int]*colum
 		return out[c]
 	}
 	colOf := func(e logical.Expr) (int, types.T, bool) {
-		r, ok := e.(*logical.ColRef)
+		r, ok := plainColumn(e)
 		if !ok {
 			return 0, types.T{}, false
 		}
@@ -116,6 +116,36 @@ func (b *Builder) boundsOf(scan *logical.Scan, cond logical.Expr) map[int]*colum
 		}
 	}
 	return out
+}
+
+// plainColumn sees through casts that keep a column's order and
+// equality, which the binder puts on a column compared with a wider type
+// (an int column with a bigint parameter, a varchar with text).
+func plainColumn(e logical.Expr) (*logical.ColRef, bool) {
+	for {
+		switch x := e.(type) {
+		case *logical.ColRef:
+			return x, true
+		case *logical.Cast:
+			if !widening(x.Arg.Type(), x.To) {
+				return nil, false
+			}
+			e = x.Arg
+		default:
+			return nil, false
+		}
+	}
+}
+
+// widening reports whether every value of from converts to a distinct
+// value of to in the same order, without failing.
+func widening(from, to types.T) bool {
+	width := map[types.Kind]int{types.Int2: 2, types.Int4: 4, types.Int8: 8}
+	if wf, ok := width[from.Kind]; ok {
+		wt, ok := width[to.Kind]
+		return ok && wt >= wf
+	}
+	return (from.Kind == types.Varchar || from.Kind == types.Text) && to.Kind == types.Text
 }
 
 // comparison matches column op row-free-expression in either order.
