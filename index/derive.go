@@ -21,6 +21,8 @@ func (d Diff) Len() int { return len(d.Del) + len(d.Ins) }
 // count. It stops with ok false once the diff would exceed limit (a
 // rebuild is cheaper then) or a position does not fit a locator.
 func (d Def) DiffParts(old, cur [][]arrow.Record, limit int) (diff Diff, ok bool) {
+	// keys go into one buffer per side, made strings once at the end
+	var del, ins keyArena
 	var a, b []byte
 	for p := 0; p < max(len(old), len(cur)); p++ {
 		var op, cp []arrow.Record
@@ -58,18 +60,45 @@ func (d Def) DiffParts(old, cur [][]arrow.Record, limit int) (diff Diff, ok bool
 				}
 				loc := MakeLoc(p, i, r)
 				if r < on {
-					diff.Del = append(diff.Del, Entry{Key: string(a), Loc: loc})
+					del.add(a, loc)
 				}
 				if r < cn {
-					diff.Ins = append(diff.Ins, Entry{Key: string(b), Loc: loc})
+					ins.add(b, loc)
 				}
-				if diff.Len() > limit {
+				if len(del.locs)+len(ins.locs) > limit {
 					return Diff{}, false
 				}
 			}
 		}
 	}
-	return diff, true
+	return Diff{Del: del.entries(), Ins: ins.entries()}, true
+}
+
+// keyArena collects entries whose keys share one buffer.
+type keyArena struct {
+	buf  []byte
+	ends []int
+	locs []Loc
+}
+
+func (k *keyArena) add(key []byte, loc Loc) {
+	k.buf = append(k.buf, key...)
+	k.ends = append(k.ends, len(k.buf))
+	k.locs = append(k.locs, loc)
+}
+
+func (k *keyArena) entries() []Entry {
+	if len(k.locs) == 0 {
+		return nil
+	}
+	all := string(k.buf)
+	out := make([]Entry, len(k.locs))
+	start := 0
+	for i, end := range k.ends {
+		out[i] = Entry{Key: all[start:end], Loc: k.locs[i]}
+		start = end
+	}
+	return out
 }
 
 // sameKeys reports whether two batches hold the very same key arrays (an
