@@ -52,7 +52,7 @@ func (b *Builder) buildIndexJoin(n *logical.Join, innerRight bool) (exec.Operato
 		return nil, false, nil
 	}
 	snap := b.snapshotOf(side.scan.Table)
-	if (b.estimateRows(outerPlan)+b.estimateRows(n))*indexCost >= float64(snap.NumRows()) {
+	if b.estimateRows(outerPlan)*indexProbeCost+b.estimateRows(n)*indexCost >= float64(snap.NumRows()) {
 		return nil, false, nil
 	}
 	ix := snap.Index(def)

@@ -20,8 +20,13 @@ import (
 
 // indexCost weighs a row found through the index against a row read by
 // a scan: each is gathered from wherever it lies rather than read in
-// column order.
-const indexCost = 4
+// column order. Measured on a 1M-row table: a range through the index
+// beat a scan up to about 2% of the rows.
+const indexCost = 40
+
+// indexProbeCost weighs one lookup of an index join against a row a hash
+// join reads: on a 1M-row table, index joins won up to about 10K probes.
+const indexProbeCost = 100
 
 // maxIndexRanges bounds the key ranges one scan probes (IN lists of
 // several columns multiply).
