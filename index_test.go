@@ -206,3 +206,38 @@ func TestIndexJoinsMatchHashJoins(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexesFollowAlterTable changes the columns under indexes: each
+// answer must still match a scan's (an index of the old layout is never
+// used, and deriving it must not fail).
+func TestIndexesFollowAlterTable(t *testing.T) {
+	s := openChecked(t, weft.Options{Partitions: 2, BatchSize: 256})
+	mustExec(t, s, `CREATE TABLE t (a int PRIMARY KEY, b text, c int);
+		CREATE INDEX t_c ON t (c);
+		INSERT INTO t SELECT g, 'x' || g, g * 2 FROM generate_series(1, 5000) g`)
+	queries := []string{"SELECT * FROM t WHERE a = 7", "SELECT * FROM t WHERE c = 18", "SELECT * FROM t WHERE c BETWEEN 100 AND 110"}
+	check := func(when string) {
+		t.Helper()
+		for _, q := range queries {
+			got := rows(t, s, q)
+			mustExec(t, s, "SET enable_indexscan = off")
+			want := rows(t, s, q)
+			mustExec(t, s, "SET enable_indexscan = on")
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) || len(want) == 0 {
+				t.Errorf("%s: %s: index %v, scan %v", when, q, got, want)
+			}
+		}
+	}
+	check("at first")
+	for _, alter := range []string{
+		"ALTER TABLE t DROP COLUMN b",
+		"ALTER TABLE t ADD COLUMN d text DEFAULT 'dd'",
+		"ALTER TABLE t ALTER COLUMN c TYPE bigint",
+		"UPDATE t SET d = 'e' WHERE a = 7",
+	} {
+		mustExec(t, s, alter)
+		check("after " + alter)
+	}
+}

@@ -32,6 +32,18 @@ func (d Def) Usable() bool {
 	return len(d.Columns) > 0
 }
 
+// Matches reports whether batch r holds d's key columns, of d's types (a
+// table whose columns an ALTER TABLE changed may hold batches of another
+// layout while the index describes the old one).
+func (d Def) Matches(r arrow.Record) bool {
+	for k, c := range d.Columns {
+		if c < 0 || c >= int(r.NumCols()) || r.Column(c).DataType().ID() != d.Types[k].Arrow().ID() {
+			return false
+		}
+	}
+	return true
+}
+
 // AppendKey appends the key of row i of batch r.
 func (d Def) AppendKey(dst []byte, r arrow.Record, i int) []byte {
 	for k, c := range d.Columns {
@@ -62,7 +74,7 @@ func BuildFrom(d Def, parts [][]arrow.Record) (*Index, bool) {
 	for p, recs := range parts {
 		for b, r := range recs {
 			rows := int(r.NumRows())
-			if !Fits(p, b, rows) {
+			if !Fits(p, b, rows) || !d.Matches(r) {
 				return nil, false
 			}
 			for i := 0; i < rows; i++ {

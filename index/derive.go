@@ -40,7 +40,13 @@ func (d Def) DiffParts(old, cur [][]arrow.Record, limit int) (diff Diff, ok bool
 			if i < len(cp) {
 				cr = cp[i]
 			}
-			if or == cr || d.sameKeys(or, cr) {
+			if or == cr {
+				continue
+			}
+			if (or != nil && !d.Matches(or)) || (cr != nil && !d.Matches(cr)) {
+				return Diff{}, false
+			}
+			if d.sameKeys(or, cr) {
 				continue
 			}
 			on, cn := rowsOf(or), rowsOf(cr)
