@@ -303,3 +303,28 @@ func TestIndexReadsDuringWrites(t *testing.T) {
 		t.Errorf("final balance %v", got)
 	}
 }
+
+// TestForeignKeysCheckedThroughIndexes inserts children after the
+// parent's keys moved by indexed UPDATEs and DELETEs.
+func TestForeignKeysCheckedThroughIndexes(t *testing.T) {
+	s := openChecked(t, weft.Options{Partitions: 2, BatchSize: 64})
+	mustExec(t, s, `CREATE TABLE parent (id int PRIMARY KEY, name text);
+		INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 2000) g;
+		CREATE TABLE child (pid bigint REFERENCES parent (id), note text);
+		UPDATE parent SET id = 5000 WHERE id = 5;
+		DELETE FROM parent WHERE id = 6;
+		INSERT INTO child VALUES (5000, 'moved'), (7, 'kept'), (NULL, 'none')`)
+	for _, bad := range []string{"INSERT INTO child VALUES (5, 'old key')", "INSERT INTO child VALUES (6, 'deleted')"} {
+		rs, err := s.Exec(t.Context(), bad)
+		for _, r := range rs {
+			r.Release()
+		}
+		var se *sqlerr.Error
+		if !errors.As(err, &se) || se.Code != sqlerr.ForeignKeyViolation {
+			t.Errorf("%s: got %v, want a foreign key violation", bad, err)
+		}
+	}
+	if got := rows(t, s, "SELECT count(*) FROM child"); !slices.Equal(got, []string{"3"}) {
+		t.Errorf("children: %v", got)
+	}
+}
