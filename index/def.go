@@ -2,6 +2,7 @@ package index
 
 import (
 	"slices"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/sql/types"
@@ -79,12 +80,16 @@ func BuildFrom(d Def, parts [][]arrow.Record) (*Index, bool) {
 			}
 			for i := 0; i < rows; i++ {
 				buf = d.AppendKey(buf, r, i)
+				if len(ends) == 0 {
+					// keys of fixed-width types all have the first's size
+					buf = slices.Grow(buf, len(buf)*n)
+				}
 				ends = append(ends, len(buf))
 				locs = append(locs, MakeLoc(p, b, i))
 			}
 		}
 	}
-	all := string(buf)
+	all := frozen(buf)
 	entries := make([]Entry, n)
 	start := 0
 	for i, end := range ends {
@@ -92,4 +97,14 @@ func BuildFrom(d Def, parts [][]arrow.Record) (*Index, bool) {
 		start = end
 	}
 	return &Index{Def: d, Tree: Build(entries)}, true
+}
+
+// frozen is buf as a string without a copy; the caller never changes buf
+// again (a key buffer of millions of rows would otherwise be held twice
+// while it is copied).
+func frozen(buf []byte) string {
+	if len(buf) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(buf), len(buf))
 }

@@ -97,7 +97,7 @@ func (k *keyArena) entries() []Entry {
 	if len(k.locs) == 0 {
 		return nil
 	}
-	all := string(k.buf)
+	all := frozen(k.buf)
 	out := make([]Entry, len(k.locs))
 	start := 0
 	for i, end := range k.ends {
