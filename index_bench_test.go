@@ -85,3 +85,8 @@ func BenchmarkUpdateByKey1MDurable(b *testing.B) {
 	benchKeyStatement(b, true, "UPDATE acc SET bal = bal + $2::bigint WHERE id = $1::bigint",
 		func(id int64) []types.Datum { return []types.Datum{id, int64(5)} })
 }
+
+func BenchmarkDeleteByKey1M(b *testing.B) {
+	benchKeyStatement(b, false, "DELETE FROM acc WHERE id = $1::bigint",
+		func(id int64) []types.Datum { return []types.Datum{id} })
+}

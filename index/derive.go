@@ -128,11 +128,11 @@ func rowsOf(r arrow.Record) int {
 	return int(r.NumRows())
 }
 
-// Apply is the index after diff. A small diff copies the paths it
-// changes; a large one (a bulk load, a mass update) is merged into a new
-// tree in one ordered pass, cheaper than that many path copies.
+// Apply is the index after diff. A diff under a quarter of the entries
+// copies the nodes it touches; a larger one (a bulk load, a mass update)
+// is merged into a new, fully packed tree in one ordered pass.
 func (ix *Index) Apply(diff Diff) *Index {
-	if diff.Len()*64 < ix.Tree.Len() {
+	if diff.Len()*4 < ix.Tree.Len() {
 		return &Index{Def: ix.Def, Tree: ix.Tree.With(diff.Del, diff.Ins)}
 	}
 	return &Index{Def: ix.Def, Tree: ix.Tree.merged(diff)}

@@ -118,42 +118,43 @@ func innerOf(kids []*node) *node {
 
 // With returns the tree with del taken out and ins added; t is unchanged.
 // Entries of del that are not in the tree and entries of ins already in
-// it are ignored.
+// it are ignored. The changes go down the tree together, so each node
+// they touch is copied once, however many of them it takes.
 func (t *Tree) With(del, ins []Entry) *Tree {
 	out := &Tree{}
 	if t != nil {
 		out.root, out.size = t.root, t.size
 	}
-	for _, e := range del {
-		if out.root == nil {
-			break
-		}
-		var removed bool
-		out.root, removed = remove(out.root, e)
-		if removed {
-			out.size--
-		}
+	if len(del) == 0 && len(ins) == 0 {
+		return out
+	}
+	del = sortedUnique(del)
+	ins = sortedUnique(ins)
+	var nodes []*node
+	if out.root == nil {
+		nodes = leavesOf(ins)
+		out.size = len(ins)
+	} else {
+		nodes = apply(out.root, del, ins, &out.size)
+	}
+	for len(nodes) > 1 {
+		nodes = innersOf(nodes)
+	}
+	out.root = nil
+	if len(nodes) == 1 {
+		out.root = nodes[0]
 		// a root left with one child gives way to it
-		for out.root != nil && !out.root.leaf() && len(out.root.kids) == 1 {
+		for !out.root.leaf() && len(out.root.kids) == 1 {
 			out.root = out.root.kids[0]
 		}
 	}
-	for _, e := range ins {
-		if out.root == nil {
-			out.root = &node{entries: []Entry{e}}
-			out.size = 1
-			continue
-		}
-		root, split, added := insert(out.root, e)
-		if split != nil {
-			root = innerOf([]*node{root, split})
-		}
-		out.root = root
-		if added {
-			out.size++
-		}
-	}
 	return out
+}
+
+func sortedUnique(es []Entry) []Entry {
+	es = slices.Clone(es)
+	slices.SortFunc(es, Compare)
+	return slices.CompactFunc(es, func(a, b Entry) bool { return Compare(a, b) == 0 })
 }
 
 // child is the index of the child of inner node n that may hold e.
@@ -166,74 +167,98 @@ func (n *node) child(e Entry) int {
 	return max(i, 0)
 }
 
-// insert adds e under n, copying the nodes on its path; split is the
-// right half when the copy overflowed.
-func insert(n *node, e Entry) (out, split *node, added bool) {
+// apply changes the subtree n by the sorted del and ins (all within its
+// range), copying what it touches; it returns the nodes that replace n
+// (none when it is left empty, several when it overflowed). size follows
+// the entries actually taken out and added.
+func apply(n *node, del, ins []Entry, size *int) []*node {
 	if n.leaf() {
-		i, found := slices.BinarySearchFunc(n.entries, e, Compare)
-		if found {
-			return n, nil, false
+		return leavesOf(mergeEntries(n.entries, del, ins, size))
+	}
+	var kids []*node
+	for i, kid := range n.kids {
+		// kid i holds the entries below the next kid's smallest
+		var d, in []Entry
+		if i+1 < len(n.kids) {
+			d, del = splitBelow(del, n.mins[i+1])
+			in, ins = splitBelow(ins, n.mins[i+1])
+		} else {
+			d, in = del, ins
 		}
-		entries := make([]Entry, 0, len(n.entries)+1)
-		entries = append(entries, n.entries[:i]...)
-		entries = append(entries, e)
-		entries = append(entries, n.entries[i:]...)
-		if len(entries) <= fanout {
-			return &node{entries: entries}, nil, true
+		if len(d) == 0 && len(in) == 0 {
+			kids = append(kids, kid)
+			continue
 		}
-		half := len(entries) / 2
-		return &node{entries: entries[:half:half]}, &node{entries: entries[half:]}, true
+		kids = append(kids, apply(kid, d, in, size)...)
 	}
-	i := n.child(e)
-	kid, kidSplit, added := insert(n.kids[i], e)
-	if !added {
-		return n, nil, false
+	if len(kids) == 0 {
+		return nil
 	}
-	kids := slices.Clone(n.kids)
-	mins := slices.Clone(n.mins)
-	kids[i], mins[i] = kid, kid.min()
-	if kidSplit != nil {
-		kids = slices.Insert(kids, i+1, kidSplit)
-		mins = slices.Insert(mins, i+1, kidSplit.min())
-	}
-	if len(kids) <= fanout {
-		return &node{kids: kids, mins: mins}, nil, true
-	}
-	half := len(kids) / 2
-	return &node{kids: kids[:half:half], mins: mins[:half:half]}, &node{kids: kids[half:], mins: mins[half:]}, true
+	return innersOf(kids)
 }
 
-// remove takes e out from under n, copying the nodes on its path; out is
-// nil when n is left empty. Nodes may run below half full: the tree is
-// rebuilt from the data when a change is large (see the catalog).
-func remove(n *node, e Entry) (out *node, removed bool) {
-	if n.leaf() {
-		i, found := slices.BinarySearchFunc(n.entries, e, Compare)
-		if !found {
-			return n, false
+// splitBelow splits sorted es at the first entry not below bound.
+func splitBelow(es []Entry, bound Entry) (below, rest []Entry) {
+	i, _ := slices.BinarySearchFunc(es, bound, Compare)
+	return es[:i], es[i:]
+}
+
+// mergeEntries is sorted old without del and with ins.
+func mergeEntries(old, del, ins []Entry, size *int) []Entry {
+	out := make([]Entry, 0, len(old)+len(ins))
+	for _, e := range old {
+		for len(del) > 0 && Compare(del[0], e) < 0 {
+			del = del[1:]
 		}
-		if len(n.entries) == 1 {
-			return nil, true
+		if len(del) > 0 && Compare(del[0], e) == 0 {
+			del = del[1:]
+			*size--
+			continue
 		}
-		return &node{entries: slices.Delete(slices.Clone(n.entries), i, i+1)}, true
-	}
-	i := n.child(e)
-	kid, removed := remove(n.kids[i], e)
-	if !removed {
-		return n, false
-	}
-	kids := slices.Clone(n.kids)
-	mins := slices.Clone(n.mins)
-	if kid == nil {
-		kids = slices.Delete(kids, i, i+1)
-		mins = slices.Delete(mins, i, i+1)
-		if len(kids) == 0 {
-			return nil, true
+		for len(ins) > 0 && Compare(ins[0], e) <= 0 {
+			if Compare(ins[0], e) < 0 {
+				out = append(out, ins[0])
+				*size++
+			}
+			ins = ins[1:]
 		}
-	} else {
-		kids[i], mins[i] = kid, kid.min()
+		out = append(out, e)
 	}
-	return &node{kids: kids, mins: mins}, true
+	*size += len(ins)
+	return append(out, ins...)
+}
+
+// leavesOf packs sorted entries into leaves of at most fanout, evenly.
+func leavesOf(es []Entry) []*node {
+	var out []*node
+	for _, part := range evenParts(len(es)) {
+		chunk := es[part[0]:part[1]:part[1]]
+		out = append(out, &node{entries: chunk})
+	}
+	return out
+}
+
+// innersOf packs nodes into inner nodes of at most fanout children.
+func innersOf(kids []*node) []*node {
+	var out []*node
+	for _, part := range evenParts(len(kids)) {
+		out = append(out, innerOf(kids[part[0]:part[1]:part[1]]))
+	}
+	return out
+}
+
+// evenParts splits n items into the fewest runs of at most fanout, of
+// nearly equal lengths.
+func evenParts(n int) [][2]int {
+	if n == 0 {
+		return nil
+	}
+	k := (n + fanout - 1) / fanout
+	out := make([][2]int, k)
+	for i := range out {
+		out[i] = [2]int{i * n / k, (i + 1) * n / k}
+	}
+	return out
 }
 
 // Ascend calls f with every entry whose key is in [lo, hi), in order,
