@@ -195,3 +195,32 @@ func TestReverseIteration(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeLargeChanges grows a small tree by far more than a node holds
+// and shrinks it again, in single changes that split and empty many
+// nodes at once.
+func TestTreeLargeChanges(t *testing.T) {
+	var small, many []Entry
+	for i := 0; i < 100; i++ {
+		small = append(small, Entry{Key: key(i * 1000), Loc: Loc(i)})
+	}
+	for i := 0; i < 100000; i++ {
+		many = append(many, Entry{Key: key(i), Loc: Loc(1000 + i)})
+	}
+	tree := Build(slices.Clone(small))
+	grown := tree.With(nil, many)
+	want := append(slices.Clone(small), many...)
+	slices.SortFunc(want, Compare)
+	if got := collect(grown, "", ""); !slices.Equal(got, want) || grown.Len() != len(want) {
+		t.Fatalf("grown: %d entries (Len %d), want %d", len(got), grown.Len(), len(want))
+	}
+	shrunk := grown.With(append(slices.Clone(many[:99990]), small[:50]...), nil)
+	want = append(slices.Clone(small[50:]), many[99990:]...)
+	slices.SortFunc(want, Compare)
+	if got := collect(shrunk, "", ""); !slices.Equal(got, want) || shrunk.Len() != len(want) {
+		t.Fatalf("shrunk: %d entries (Len %d), want %d", len(got), shrunk.Len(), len(want))
+	}
+	if got := collect(shrunk, key(995), key(99995)); len(got) != 5+50 {
+		t.Fatalf("range over the shrunk tree: %d entries", len(got))
+	}
+}
