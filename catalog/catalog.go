@@ -46,8 +46,8 @@ type Table struct {
 	ForeignKeys []ForeignKey
 	// Comment is COMMENT ON TABLE's text.
 	Comment string
-	// Indexes are its non-unique indexes: kept for the catalog (psql,
-	// drivers, migrations look for them), not used to find rows.
+	// Indexes are its non-unique indexes (CREATE INDEX); with Keys they
+	// are the indexes queries find rows through (index.go).
 	Indexes []Key
 
 	mu     sync.Mutex // serializes writers

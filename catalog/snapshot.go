@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/index"
 )
 
 // Snapshot is an immutable version of a table's data. It is reference
@@ -17,6 +18,9 @@ type Snapshot struct {
 
 	keyMu   sync.Mutex
 	keySets map[string]*KeySet // by key name, built when a writer needs them
+
+	idxMu   sync.Mutex
+	indexes map[string]*index.Index // by index name, see index.go
 }
 
 func newSnapshot(parts int) *Snapshot {
@@ -65,6 +69,9 @@ func (t *Table) Snapshot() *Snapshot {
 }
 
 func (t *Table) setData(s *Snapshot) {
+	// (the table's writers are serialized, so the current data stays put
+	// while the next one's indexes are derived from it)
+	deriveIndexes(t.data.Load(), s)
 	t.snapMu.Lock()
 	defer t.snapMu.Unlock()
 	if old := t.data.Swap(s); old != nil {

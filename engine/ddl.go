@@ -486,7 +486,8 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 	}
 	s.touchTable(t, false)
 	if st.Unique || st.Primary {
-		// a unique index is enforced as a key (it is not used for lookups)
+		// a unique index is enforced as a key (and, as keys are, used for
+		// lookups: catalog/index.go)
 		if slices.Contains(cols, "") || st.WhereClause != nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "unique indexes on expressions or with WHERE are not supported yet")
 		}
@@ -547,8 +548,8 @@ func (s *Session) relationNameUsed(t *catalog.Table, name string) bool {
 	return false
 }
 
-// recordIndex keeps a non-unique index in the catalog (for clients that
-// look for it); scans do not use it.
+// recordIndex keeps a non-unique index in the catalog; queries build and
+// use it (catalog/index.go).
 func (s *Session) recordIndex(t *catalog.Table, st *pg.IndexStmt, cols []string) (*Result, error) {
 	name := st.Idxname
 	if name == "" {

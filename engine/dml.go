@@ -11,6 +11,7 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -418,7 +419,10 @@ const (
 // the result, returning how many rows were updated or deleted. A batch no
 // row of which changed stays the very record it was, so the store keeps
 // its segment: an UPDATE or DELETE writes only the segments it touched.
-func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record) (int64, error) {
+//
+// where, when set, is the statement's WHERE: if an index finds the rows it
+// meets, only the batches holding them are read and rewritten.
+func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
@@ -427,18 +431,24 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	}
 	b := s.newBuilder(env)
 	defer b.Release()
+	cur := s.current(t)
+	src, only := s.indexedRewrite(b, t, plan, where, cur)
+	if only != nil {
+		defer src.Release()
+	}
 	op, err := b.Build(plan)
 	if err != nil {
 		return 0, err
 	}
-	cur := s.current(t)
 	schema := t.ArrowSchema()
 	parts := make([][]arrow.Record, op.Partitions())
+	var byPos []arrow.Record // with only: the rewritten batch at each position (nil: none left)
 	var counted int64
 	fail := func(err error) (int64, error) {
 		for _, p := range parts {
 			exec.ReleaseRecords(p)
 		}
+		exec.ReleaseRecords(byPos)
 		return 0, err
 	}
 	for p := range parts {
@@ -447,12 +457,16 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 			return fail(err)
 		}
 		var in []arrow.Record
-		if cur != nil && p < len(cur.Parts) {
-			in = cur.Parts[p]
+		if src != nil && p < len(src.Parts) {
+			in = src.Parts[p]
 		}
 		aligned := len(in) == len(recs)
 		for i := 0; aligned && i < len(in); i++ {
 			aligned = in[i].NumRows() == recs[i].NumRows()
+		}
+		if only != nil && !aligned {
+			exec.ReleaseRecords(recs)
+			return fail(sqlerr.New(sqlerr.Internal, "an indexed rewrite of \"%s\" lost its batches", t.Name))
 		}
 		for i, r := range recs {
 			if touched != nil {
@@ -469,7 +483,9 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 				return fail(err)
 			}
 			counted += n
-			if rec != nil {
+			if only != nil {
+				byPos = append(byPos, rec)
+			} else if rec != nil {
 				parts[p] = append(parts[p], rec)
 			}
 		}
@@ -477,6 +493,17 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	var all []arrow.Record
 	for _, p := range parts {
 		all = append(all, p...)
+	}
+	if only != nil {
+		// the rows outside the rewritten batches are as they were
+		for _, r := range byPos {
+			if r != nil {
+				all = append(all, r)
+			}
+		}
+		parts = catalog.Unrestrict(cur, only, byPos)
+		exec.ReleaseRecords(byPos)
+		byPos = nil
 	}
 	if err := checkNotNull(t, all); err != nil {
 		return fail(err)
@@ -494,8 +521,19 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	}
 	var sets map[string]*catalog.KeySet
 	if mode == rewriteUpdate && len(t.Keys) > 0 {
-		if sets, err = checkAllKeys(t, t.Keys, parts, s.zone); err != nil {
-			return fail(err)
+		var dup *catalog.Duplicate
+		decided := false
+		if only != nil {
+			// the rows that changed, looked up in the keys' indexes
+			dup, decided = t.DuplicateAfter(cur, parts)
+		}
+		if dup != nil {
+			return fail(duplicateKey(t, dup.Key, keyColumns(dup.Rec, dup.Key), dup.Row, s.zone))
+		}
+		if !decided {
+			if sets, err = checkAllKeys(t, t.Keys, parts, s.zone); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	children, err := s.applyParentChange(ctx, t, cur, parts, mode == rewriteDelete, map[*catalog.Table]bool{t: true})
@@ -651,19 +689,19 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	return s.rewriteAndReturn(ctx, env, t, plan, rewriteUpdate, ret, "UPDATE ")
+	return s.rewriteAndReturn(ctx, env, t, plan, rewriteUpdate, ret, "UPDATE ", cond)
 }
 
 // rewriteAndReturn runs an UPDATE or DELETE rewrite and reports its tag,
 // with the RETURNING rows when ret is set.
-func (s *Session) rewriteAndReturn(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, ret *logical.Project, verb string) (*Result, error) {
+func (s *Session) rewriteAndReturn(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, ret *logical.Project, verb string, where logical.Expr) (*Result, error) {
 	var touched []arrow.Record
 	var collect *[]arrow.Record
 	if ret != nil {
 		collect = &touched
 	}
 	defer func() { exec.ReleaseRecords(touched) }()
-	n, err := s.rewriteTable(ctx, env, t, plan, mode, collect)
+	n, err := s.rewriteTable(ctx, env, t, plan, mode, collect, where)
 	if err != nil {
 		return nil, err
 	}
@@ -698,8 +736,9 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 	}
 	ts := b.BeginTable(t, alias)
 	var keep logical.Expr = &logical.Const{Value: false, T: types.BoolT}
+	var cond logical.Expr
 	if st.WhereClause != nil {
-		cond, err := b.BindCondition(ts, st.WhereClause)
+		cond, err = b.BindCondition(ts, st.WhereClause)
 		if err != nil {
 			return nil, err
 		}
@@ -723,7 +762,7 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
-	return s.rewriteAndReturn(ctx, env, t, marked, rewriteDelete, ret, "DELETE ")
+	return s.rewriteAndReturn(ctx, env, t, marked, rewriteDelete, ret, "DELETE ", cond)
 }
 
 // updateFromAsSubqueries rewrites UPDATE t SET c = e FROM f WHERE w as
@@ -772,4 +811,39 @@ func allDefault(st *pg.InsertStmt, ci int, targets []int) bool {
 		}
 	}
 	return true
+}
+
+// indexedRewrite finds through an index the batches of cur that hold the
+// rows where meets and makes b's scans of t read only those (src, which
+// the caller releases; only lists their positions). Without an index
+// that pays, src is cur and only nil. A plan with a subquery keeps every
+// batch: the subquery may read t too.
+func (s *Session) indexedRewrite(b *physical.Builder, t *catalog.Table, plan logical.Plan, where logical.Expr, cur *catalog.Snapshot) (src *catalog.Snapshot, only []catalog.BatchPos) {
+	proj, ok := plan.(*logical.Project)
+	if where == nil || cur == nil || !ok || logical.HasSubquery(where) {
+		return cur, nil
+	}
+	scan, ok := proj.Input.(*logical.Scan)
+	if !ok || scan.Table != t {
+		return cur, nil
+	}
+	for _, e := range proj.Exprs {
+		if logical.HasSubquery(e) {
+			return cur, nil
+		}
+	}
+	pos, ok := b.IndexedBatches(scan, where, cur)
+	if !ok {
+		return cur, nil
+	}
+	src = catalog.Restrict(cur, pos)
+	read := b.TableData
+	b.TableData = func(x *catalog.Table) *catalog.Snapshot {
+		if x == t {
+			src.Retain()
+			return src
+		}
+		return read(x)
+	}
+	return src, pos
 }

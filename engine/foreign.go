@@ -10,6 +10,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/index"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -177,9 +178,9 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 		if !ok {
 			continue
 		}
-		ks := keySetOf(parent, s.current(parent), k)
 		cols := childColumnsInKeyOrder(fk, k)
 		kts := keyTypes(parent, k)
+		has := parentKeyLookup(parent, s.current(parent), k, t, cols)
 		var buf []byte
 		for _, r := range recs {
 			arrs := make([]arrow.Array, len(cols))
@@ -191,7 +192,7 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 					continue // MATCH SIMPLE: a NULL anywhere exempts the row
 				}
 				buf = exec.EncodeKey(buf[:0], kts, arrs, i)
-				if !ks.Has(string(buf)) {
+				if !has(buf, arrs, i) {
 					return sqlerr.New(sqlerr.ForeignKeyViolation, "insert or update on table \"%s\" violates foreign key constraint \"%s\"", t.Name, fk.Name).
 						WithDetail("Key " + keyText(t, cols, arrs, i) + " is not present in table \"" + parent.Name + "\".")
 				}
@@ -582,4 +583,28 @@ func (s *Session) keyReferencedBy(t *catalog.Table, name string) string {
 		}
 	}
 	return ""
+}
+
+// parentKeyLookup tells whether a child row's key values (arrs at row i,
+// hashed as key in exec.EncodeKey's form) are a key of the parent's data
+// cur: through the key's index where the child's column types compare
+// with it by the index encoding, else through the key set.
+func parentKeyLookup(parent *catalog.Table, cur *catalog.Snapshot, k catalog.Key, child *catalog.Table, cols []int) func(key []byte, arrs []arrow.Array, i int) bool {
+	comparable := true
+	for j, c := range cols {
+		pt, ct := parent.Columns[k.Columns[j]].Type, child.Columns[c].Type
+		comparable = comparable && index.Comparable(pt, ct) && index.Comparable(ct, pt)
+	}
+	if ix := parent.KeyIndex(cur, k); ix != nil && comparable {
+		var buf []byte
+		return func(_ []byte, arrs []arrow.Array, i int) bool {
+			buf = buf[:0]
+			for j, a := range arrs {
+				buf = index.AppendValue(buf, ix.Def.Types[j], a, i)
+			}
+			return ix.Tree.HasKey(string(buf))
+		}
+	}
+	ks := keySetOf(parent, cur, k)
+	return func(key []byte, _ []arrow.Array, _ int) bool { return ks.Has(string(key)) }
 }

@@ -84,10 +84,12 @@ func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appen
 	if w == nil {
 		w = &tableWork{base: t.Snapshot()}
 		s.tx.work[t] = w
+		w.data = catalog.NewSnapshotAfter(w.base, parts)
 	} else {
-		w.data.Release()
+		prev := w.data
+		w.data = catalog.NewSnapshotAfter(prev, parts)
+		prev.Release()
 	}
-	w.data = catalog.NewSnapshot(parts)
 	switch {
 	case appended == nil:
 		w.rewritten = true
@@ -273,6 +275,7 @@ func cloneWork(m map[*catalog.Table]*tableWork) map[*catalog.Table]*tableWork {
 func (s *Session) newBuilder(env *exec.Env) *physical.Builder {
 	b := physical.NewBuilder(env, s.params)
 	b.TableData = s.tableData
+	b.NoIndexScan = !isOn(s.settings["enable_indexscan"])
 	b.OptimizeSubquery = func(p logical.Plan) (logical.Plan, error) {
 		return optimizer.Optimize(p, s.DisabledRules)
 	}

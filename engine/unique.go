@@ -95,10 +95,25 @@ func keySetOf(t *catalog.Table, snap *catalog.Snapshot, k catalog.Key) *catalog.
 func newKeys(t *catalog.Table, cur *catalog.Snapshot, recs []arrow.Record, zone *time.Location) ([]map[string]struct{}, error) {
 	out := make([]map[string]struct{}, len(t.Keys))
 	for ki, k := range t.Keys {
-		existing := keySetOf(t, cur, k)
+		// the key's index, where its types are indexed, else its key set
+		var has func(string) bool
+		if ix := t.KeyIndex(cur, k); ix == nil {
+			has = keySetOf(t, cur, k).Has
+		} else {
+			has = func(string) bool { return false }
+			var buf []byte
+			for _, r := range recs {
+				for i := 0; i < int(r.NumRows()); i++ {
+					buf = ix.Def.AppendKey(buf[:0], r, i)
+					if ix.Tree.HasKey(string(buf)) && !hasNull(keyColumns(r, k), i) {
+						return nil, duplicateKey(t, k, keyColumns(r, k), i, zone)
+					}
+				}
+			}
+		}
 		added := map[string]struct{}{}
 		err := eachKey(t, k, recs, func(key string, cols []arrow.Array, i int) error {
-			if _, dup := added[key]; dup || existing.Has(key) {
+			if _, dup := added[key]; dup || has(key) {
 				return duplicateKey(t, k, cols, i, zone)
 			}
 			added[key] = struct{}{}

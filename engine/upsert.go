@@ -65,6 +65,11 @@ func conflicts(t *catalog.Table, cur *catalog.Snapshot, keys []catalog.Key, recs
 	for i := range seen {
 		seen[i] = map[string]bool{}
 	}
+	// each key's stored values, through its index where it has one
+	inStore := make([]func([]byte, []arrow.Array, int) bool, len(keys))
+	for ki, k := range keys {
+		inStore[ki] = parentKeyLookup(t, cur, k, t, k.Columns)
+	}
 	var buf []byte
 	for ri, r := range recs {
 		for i := 0; i < int(r.NumRows()); i++ {
@@ -76,7 +81,7 @@ func conflicts(t *catalog.Table, cur *catalog.Snapshot, keys []catalog.Key, recs
 				}
 				buf = exec.EncodeKey(buf[:0], keyTypes(t, k), cols, i)
 				switch {
-				case keySetOf(t, cur, k).Has(string(buf)):
+				case inStore[ki](buf, cols, i):
 					if !clash && ki == 0 {
 						storedKey = string(buf)
 					}

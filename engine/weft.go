@@ -378,6 +378,7 @@ func defaultSettings() map[string]string {
 		"server_version_num":            "150000",
 		"max_identifier_length":         "63",
 		"max_index_keys":                "32",
+		"enable_indexscan":              "on",
 		"block_size":                    "8192",
 		"lc_collate":                    "C",
 		"lc_ctype":                      "C",

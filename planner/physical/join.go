@@ -15,6 +15,13 @@ var joinKinds = map[logical.JoinKind]exec.JoinKind{
 }
 
 func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
+	if n.Kind == logical.InnerJoin {
+		// the table of the bigger side probed through an index
+		innerRight := b.estimateRows(n.Left) <= b.estimateRows(n.Right)
+		if op, ok, err := b.buildIndexJoin(n, innerRight); ok || err != nil {
+			return op, err
+		}
+	}
 	// A right join is a left join with the inputs swapped; an inner join
 	// builds its hash table on the input with fewer estimated bytes (rows
 	// from table statistics, see logical.EstimateCard, times row width).

@@ -29,6 +29,12 @@ func (b *Builder) buildReading(p logical.Plan, used map[logical.ColumnID]bool) (
 // expressions computed once by a Project below it.
 func (b *Builder) buildFilter(f *logical.Filter, used map[logical.ColumnID]bool) (exec.Operator, []logical.Column, error) {
 	cols := f.Columns()
+	if scan, ok := f.Input.(*logical.Scan); ok {
+		// rows found through an index (indexscan.go) come with all columns
+		if op, ok, err := b.buildFilteredScan(f, scan); ok || err != nil {
+			return op, cols, err
+		}
+	}
 	keep, kept := allColumns(cols)
 	if used != nil {
 		keep, kept = keptColumns(cols, used)

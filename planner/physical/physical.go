@@ -30,6 +30,9 @@ type Builder struct {
 	// not the plans nested in expressions): without it such a subquery
 	// runs its joins as filtered cross products.
 	OptimizeSubquery func(logical.Plan) (logical.Plan, error)
+	// NoIndexScan reads tables by scanning only (SET enable_indexscan =
+	// off), as a test compares answers with and without indexes.
+	NoIndexScan bool
 
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }
@@ -276,6 +279,9 @@ func (b *Builder) buildLimit(n *logical.Limit) (exec.Operator, error) {
 		return nil, err
 	}
 	if s, ok := n.Input.(*logical.Sort); ok && n.Count >= 0 {
+		if op, ok, err := b.buildIndexOrderedLimit(n, s); ok || err != nil {
+			return op, err
+		}
 		in, err := b.Build(s.Input)
 		if err != nil {
 			return nil, err

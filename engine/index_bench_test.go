@@ -1,0 +1,92 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/engine"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// keyBenchRows is the table size of the key benchmarks.
+const keyBenchRows = 1_000_000
+
+// openKeyBench opens a database (on disk when durable) with a table of
+// keyBenchRows accounts keyed by id.
+func openKeyBench(b *testing.B, durable bool) *engine.Session {
+	b.Helper()
+	opts := engine.Options{Mem: memory.NewGoAllocator()}
+	if durable {
+		opts.DataDir = b.TempDir()
+	}
+	db, err := engine.Open(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	s := db.NewSession()
+	for _, sql := range []string{
+		"CREATE TABLE acc (id bigint PRIMARY KEY, branch int, bal bigint, filler text)",
+		fmt.Sprintf("INSERT INTO acc SELECT g, g %% 10, 0, 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' FROM generate_series(1, %d) g", keyBenchRows),
+	} {
+		if _, err := s.Exec(context.Background(), sql); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+// benchKeyStatement runs a prepared statement with a random key, with
+// index scans on and off (off is what every lookup did before indexes
+// found rows).
+func benchKeyStatement(b *testing.B, durable bool, sql string, params func(id int64) []types.Datum) {
+	s := openKeyBench(b, durable)
+	ctx := context.Background()
+	p, err := s.Prepare(ctx, sql, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"on", "off"} {
+		b.Run("indexscan="+mode, func(b *testing.B) {
+			if _, err := s.Exec(ctx, "SET enable_indexscan = "+mode); err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			run := func() {
+				res, err := s.ExecPrepared(ctx, p, params(1+rng.Int64N(keyBenchRows)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				res.Release()
+			}
+			run() // (the first use builds the index)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				run()
+			}
+		})
+	}
+}
+
+func BenchmarkSelectByKey1M(b *testing.B) {
+	benchKeyStatement(b, false, "SELECT id, branch, bal FROM acc WHERE id = $1::bigint",
+		func(id int64) []types.Datum { return []types.Datum{id} })
+}
+
+func BenchmarkUpdateByKey1M(b *testing.B) {
+	benchKeyStatement(b, false, "UPDATE acc SET bal = bal + $2::bigint WHERE id = $1::bigint",
+		func(id int64) []types.Datum { return []types.Datum{id, int64(5)} })
+}
+
+func BenchmarkUpdateByKey1MDurable(b *testing.B) {
+	benchKeyStatement(b, true, "UPDATE acc SET bal = bal + $2::bigint WHERE id = $1::bigint",
+		func(id int64) []types.Datum { return []types.Datum{id, int64(5)} })
+}
+
+func BenchmarkDeleteByKey1M(b *testing.B) {
+	benchKeyStatement(b, false, "DELETE FROM acc WHERE id = $1::bigint",
+		func(id int64) []types.Datum { return []types.Datum{id} })
+}

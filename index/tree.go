@@ -1,0 +1,419 @@
+// Package index holds ordered in-memory indexes over a table's batches: a
+// copy-on-write B+tree of (key, row locator) entries, where a key is the
+// order-preserving byte encoding of one or more column values (encode.go).
+//
+// A tree is immutable once built: With returns a new tree that shares
+// every node the change did not touch, so each snapshot of a table keeps
+// the index of its own data while a writer derives the next one.
+package index
+
+import (
+	"slices"
+	"strings"
+)
+
+// Loc locates a row in a snapshot: partition, batch within the
+// partition, row within the batch (see MakeLoc).
+type Loc uint64
+
+// MakeLoc packs a row's position; partitions below 2^16, batches per
+// partition and rows per batch below 2^24 (callers check Fits).
+func MakeLoc(part, batch, row int) Loc {
+	return Loc(uint64(part)<<48 | uint64(batch)<<24 | uint64(row))
+}
+
+// Fits reports whether a position can be packed by MakeLoc.
+func Fits(part, batch, row int) bool {
+	return part < 1<<16 && batch < 1<<24 && row < 1<<24
+}
+
+// Part, Batch and Row unpack a locator.
+func (l Loc) Part() int  { return int(l >> 48) }
+func (l Loc) Batch() int { return int(l>>24) & (1<<24 - 1) }
+func (l Loc) Row() int   { return int(l) & (1<<24 - 1) }
+
+// Entry is one indexed row: its encoded key and where it is.
+type Entry struct {
+	Key string
+	Loc Loc
+}
+
+// Compare orders entries by key, then by locator (so equal keys of a
+// non-unique index are still distinct entries).
+func Compare(a, b Entry) int {
+	if c := strings.Compare(a.Key, b.Key); c != 0 {
+		return c
+	}
+	switch {
+	case a.Loc < b.Loc:
+		return -1
+	case a.Loc > b.Loc:
+		return 1
+	}
+	return 0
+}
+
+// fanout is the most entries a leaf, or children an inner node, holds.
+const fanout = 64
+
+type node struct {
+	entries []Entry // a leaf's entries, sorted
+	kids    []*node // an inner node's children
+	mins    []Entry // the smallest entry under each child
+}
+
+func (n *node) leaf() bool { return n.kids == nil }
+
+func (n *node) min() Entry {
+	if n.leaf() {
+		return n.entries[0]
+	}
+	return n.mins[0]
+}
+
+// Tree is an immutable ordered set of entries.
+type Tree struct {
+	root *node
+	size int
+}
+
+// Len is the number of entries.
+func (t *Tree) Len() int {
+	if t == nil {
+		return 0
+	}
+	return t.size
+}
+
+// Build makes a tree of entries, which it sorts in place.
+func Build(entries []Entry) *Tree {
+	slices.SortFunc(entries, Compare)
+	entries = slices.CompactFunc(entries, func(a, b Entry) bool { return Compare(a, b) == 0 })
+	if len(entries) == 0 {
+		return &Tree{}
+	}
+	level := make([]*node, 0, len(entries)/fanout+1)
+	for lo := 0; lo < len(entries); lo += fanout {
+		hi := min(lo+fanout, len(entries))
+		level = append(level, &node{entries: entries[lo:hi:hi]})
+	}
+	for len(level) > 1 {
+		up := make([]*node, 0, len(level)/fanout+1)
+		for lo := 0; lo < len(level); lo += fanout {
+			hi := min(lo+fanout, len(level))
+			up = append(up, innerOf(level[lo:hi:hi]))
+		}
+		level = up
+	}
+	return &Tree{root: level[0], size: len(entries)}
+}
+
+func innerOf(kids []*node) *node {
+	n := &node{kids: kids, mins: make([]Entry, len(kids))}
+	for i, k := range kids {
+		n.mins[i] = k.min()
+	}
+	return n
+}
+
+// With returns the tree with del taken out and ins added; t is unchanged.
+// Entries of del that are not in the tree and entries of ins already in
+// it are ignored. The changes go down the tree together, so each node
+// they touch is copied once, however many of them it takes.
+func (t *Tree) With(del, ins []Entry) *Tree {
+	out := &Tree{}
+	if t != nil {
+		out.root, out.size = t.root, t.size
+	}
+	if len(del) == 0 && len(ins) == 0 {
+		return out
+	}
+	del = sortedUnique(del)
+	ins = sortedUnique(ins)
+	var nodes []*node
+	if out.root == nil {
+		nodes = leavesOf(ins)
+		out.size = len(ins)
+	} else {
+		nodes = apply(out.root, del, ins, &out.size)
+	}
+	for len(nodes) > 1 {
+		nodes = innersOf(nodes)
+	}
+	out.root = nil
+	if len(nodes) == 1 {
+		out.root = nodes[0]
+		// a root left with one child gives way to it
+		for !out.root.leaf() && len(out.root.kids) == 1 {
+			out.root = out.root.kids[0]
+		}
+	}
+	return out
+}
+
+func sortedUnique(es []Entry) []Entry {
+	es = slices.Clone(es)
+	slices.SortFunc(es, Compare)
+	return slices.CompactFunc(es, func(a, b Entry) bool { return Compare(a, b) == 0 })
+}
+
+// child is the index of the child of inner node n that may hold e.
+func (n *node) child(e Entry) int {
+	i, _ := slices.BinarySearchFunc(n.mins, e, Compare)
+	// mins[i] >= e: e belongs to the child before unless it starts with e
+	if i == len(n.mins) || Compare(n.mins[i], e) > 0 {
+		i--
+	}
+	return max(i, 0)
+}
+
+// apply changes the subtree n by the sorted del and ins (all within its
+// range), copying what it touches; it returns the nodes that replace n
+// (none when it is left empty, several when it overflowed). size follows
+// the entries actually taken out and added.
+func apply(n *node, del, ins []Entry, size *int) []*node {
+	if n.leaf() {
+		return leavesOf(mergeEntries(n.entries, del, ins, size))
+	}
+	var kids []*node
+	for i, kid := range n.kids {
+		// kid i holds the entries below the next kid's smallest
+		var d, in []Entry
+		if i+1 < len(n.kids) {
+			d, del = splitBelow(del, n.mins[i+1])
+			in, ins = splitBelow(ins, n.mins[i+1])
+		} else {
+			d, in = del, ins
+		}
+		if len(d) == 0 && len(in) == 0 {
+			kids = append(kids, kid)
+			continue
+		}
+		kids = append(kids, apply(kid, d, in, size)...)
+	}
+	if len(kids) == 0 {
+		return nil
+	}
+	return innersOf(kids)
+}
+
+// splitBelow splits sorted es at the first entry not below bound.
+func splitBelow(es []Entry, bound Entry) (below, rest []Entry) {
+	i, _ := slices.BinarySearchFunc(es, bound, Compare)
+	return es[:i], es[i:]
+}
+
+// mergeEntries is sorted old without del and with ins.
+func mergeEntries(old, del, ins []Entry, size *int) []Entry {
+	out := make([]Entry, 0, len(old)+len(ins))
+	for _, e := range old {
+		for len(del) > 0 && Compare(del[0], e) < 0 {
+			del = del[1:]
+		}
+		if len(del) > 0 && Compare(del[0], e) == 0 {
+			del = del[1:]
+			*size--
+			continue
+		}
+		for len(ins) > 0 && Compare(ins[0], e) <= 0 {
+			if Compare(ins[0], e) < 0 {
+				out = append(out, ins[0])
+				*size++
+			}
+			ins = ins[1:]
+		}
+		out = append(out, e)
+	}
+	*size += len(ins)
+	return append(out, ins...)
+}
+
+// leavesOf packs sorted entries into leaves of at most fanout, evenly.
+func leavesOf(es []Entry) []*node {
+	var out []*node
+	for _, part := range evenParts(len(es)) {
+		chunk := es[part[0]:part[1]:part[1]]
+		out = append(out, &node{entries: chunk})
+	}
+	return out
+}
+
+// innersOf packs nodes into inner nodes of at most fanout children.
+func innersOf(kids []*node) []*node {
+	var out []*node
+	for _, part := range evenParts(len(kids)) {
+		out = append(out, innerOf(kids[part[0]:part[1]:part[1]]))
+	}
+	return out
+}
+
+// evenParts splits n items into the fewest runs of at most fanout, of
+// nearly equal lengths.
+func evenParts(n int) [][2]int {
+	if n == 0 {
+		return nil
+	}
+	k := (n + fanout - 1) / fanout
+	out := make([][2]int, k)
+	for i := range out {
+		out[i] = [2]int{i * n / k, (i + 1) * n / k}
+	}
+	return out
+}
+
+// Ascend calls f with every entry whose key is in [lo, hi), in order,
+// until f returns false. An empty hi means no upper end.
+func (t *Tree) Ascend(lo, hi string, f func(Entry) bool) {
+	if t == nil || t.root == nil {
+		return
+	}
+	it := t.Seek(lo)
+	for {
+		e, ok := it.Next()
+		if !ok || (hi != "" && e.Key >= hi) || !f(e) {
+			return
+		}
+	}
+}
+
+// Iterator walks a tree's entries in order from where Seek put it.
+type Iterator struct {
+	stack []frame
+}
+
+type frame struct {
+	n *node
+	i int
+}
+
+// Seek returns an iterator at the first entry whose key is at least lo.
+func (t *Tree) Seek(lo string) *Iterator {
+	it := &Iterator{}
+	if t == nil || t.root == nil {
+		return it
+	}
+	probe := Entry{Key: lo}
+	n := t.root
+	for !n.leaf() {
+		i := n.child(probe)
+		it.stack = append(it.stack, frame{n, i})
+		n = n.kids[i]
+	}
+	i, _ := slices.BinarySearchFunc(n.entries, probe, Compare)
+	it.stack = append(it.stack, frame{n, i})
+	return it
+}
+
+// Next returns the next entry (false at the end).
+func (it *Iterator) Next() (Entry, bool) {
+	for len(it.stack) > 0 {
+		top := &it.stack[len(it.stack)-1]
+		if top.n.leaf() {
+			if top.i < len(top.n.entries) {
+				e := top.n.entries[top.i]
+				top.i++
+				return e, true
+			}
+			it.stack = it.stack[:len(it.stack)-1]
+			if len(it.stack) > 0 {
+				it.stack[len(it.stack)-1].i++
+			}
+			continue
+		}
+		if top.i < len(top.n.kids) {
+			it.stack = append(it.stack, frame{top.n.kids[top.i], 0})
+			continue
+		}
+		it.stack = it.stack[:len(it.stack)-1]
+		if len(it.stack) > 0 {
+			it.stack[len(it.stack)-1].i++
+		}
+	}
+	return Entry{}, false
+}
+
+// HasKey reports whether some entry has exactly key.
+func (t *Tree) HasKey(key string) bool {
+	e, ok := t.Seek(key).Next()
+	return ok && e.Key == key
+}
+
+// CountKey counts the entries with exactly key, stopping at limit.
+func (t *Tree) CountKey(key string, limit int) int {
+	n := 0
+	it := t.Seek(key)
+	for n < limit {
+		e, ok := it.Next()
+		if !ok || e.Key != key {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// ReverseIterator walks a tree's entries in descending order. An inner
+// node's frame holds the child being walked, a leaf's how many of its
+// entries are left.
+type ReverseIterator struct {
+	stack []frame
+}
+
+// SeekBefore returns a reverse iterator at the last entry whose key is
+// below hi ("" for the last entry of all).
+func (t *Tree) SeekBefore(hi string) *ReverseIterator {
+	it := &ReverseIterator{}
+	if t == nil || t.root == nil {
+		return it
+	}
+	// how many of a sorted run of entries have keys below hi
+	countBelow := func(es []Entry) int {
+		if hi == "" {
+			return len(es)
+		}
+		i, _ := slices.BinarySearchFunc(es, hi, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
+		return i
+	}
+	n := t.root
+	for !n.leaf() {
+		i := countBelow(n.mins) - 1
+		if i < 0 {
+			return &ReverseIterator{}
+		}
+		it.stack = append(it.stack, frame{n, i})
+		n = n.kids[i]
+	}
+	it.stack = append(it.stack, frame{n, countBelow(n.entries)})
+	return it
+}
+
+// descendRight pushes the path to the end of n's last leaf.
+func (it *ReverseIterator) descendRight(n *node) {
+	for !n.leaf() {
+		it.stack = append(it.stack, frame{n, len(n.kids) - 1})
+		n = n.kids[len(n.kids)-1]
+	}
+	it.stack = append(it.stack, frame{n, len(n.entries)})
+}
+
+// Next returns the next entry in descending order (false past the first).
+func (it *ReverseIterator) Next() (Entry, bool) {
+	for len(it.stack) > 0 {
+		top := &it.stack[len(it.stack)-1]
+		if top.i > 0 {
+			top.i--
+			return top.n.entries[top.i], true
+		}
+		it.stack = it.stack[:len(it.stack)-1]
+		// on to the parent's previous child
+		for len(it.stack) > 0 {
+			p := &it.stack[len(it.stack)-1]
+			if p.i--; p.i >= 0 {
+				it.descendRight(p.n.kids[p.i])
+				break
+			}
+			it.stack = it.stack[:len(it.stack)-1]
+		}
+	}
+	return Entry{}, false
+}
