@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math/bits"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -124,6 +125,7 @@ func (t *keyHashTable) reserve(extra int) {
 	if need <= len(t.slots) {
 		return
 	}
+	t.hashes = slices.Grow(t.hashes, extra)
 	t.resize(1 << bits.Len(uint(need-1)))
 }
 

@@ -302,7 +302,8 @@ func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, scratch *probeSc
 	n := int(b.NumRows())
 	scratch.ids = side.table.groupIDs(&scratch.hash, keys, scratch.kts, n, false, false, scratch.ids)
 	nullKey := nullRows(keys, n)
-	var pi, bi []int
+	// the pairs are taken from before the next batch reuses the buffers
+	pi, bi := scratch.pi[:0], scratch.bi[:0]
 	for i, g := range scratch.ids {
 		if g == noGroup {
 			continue
@@ -312,6 +313,7 @@ func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, scratch *probeSc
 			bi = append(bi, int(r))
 		}
 	}
+	scratch.pi, scratch.bi = pi, bi
 	return pi, bi, nullKey, nil
 }
 
@@ -320,6 +322,8 @@ type probeScratch struct {
 	hash hashScratch
 	kts  []types.T // the probe keys' types
 	ids  []uint32
+	// pi, bi: the last batch's (probe row, build row) pairs
+	pi, bi []int
 }
 
 // nullRows marks the rows with a NULL in any of arrs.
