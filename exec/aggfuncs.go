@@ -613,20 +613,14 @@ func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 	arr := args[0]
 	switch src := arr.(type) {
 	case *array.Int64:
-		a.ints = grow(a.ints, ng, 0)
-		vals := src.Int64Values()
-		for i, g := range groups {
-			if arr.IsValid(i) && (!a.seen[g] || (a.sign > 0 && vals[i] > a.ints[g]) || (a.sign < 0 && vals[i] < a.ints[g])) {
-				a.ints[g] = vals[i]
-				a.seen[g] = true
-			}
-		}
+		minMaxInts(a, groups, ng, src.Int64Values(), arr)
 		return nil
 	case *array.Float64:
 		a.floats = grow(a.floats, ng, 0)
 		vals := src.Float64Values()
+		hasNulls := arr.NullN() > 0
 		for i, g := range groups {
-			if arr.IsValid(i) && (!a.seen[g] || a.better(compareFloat(vals[i], a.floats[g]))) {
+			if (!hasNulls || arr.IsValid(i)) && (!a.seen[g] || a.better(compareFloat(vals[i], a.floats[g]))) {
 				a.floats[g] = vals[i]
 				a.seen[g] = true
 			}
@@ -635,8 +629,9 @@ func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 	case *array.Decimal128:
 		a.decs = grow(a.decs, ng, decimal128.Num{})
 		vals := src.Values()
+		hasNulls := arr.NullN() > 0
 		for i, g := range groups {
-			if arr.IsValid(i) && (!a.seen[g] || a.better(compareDecimal(vals[i], a.decs[g]))) {
+			if (!hasNulls || arr.IsValid(i)) && (!a.seen[g] || a.better(compareDecimal(vals[i], a.decs[g]))) {
 				a.decs[g] = vals[i]
 				a.seen[g] = true
 			}
