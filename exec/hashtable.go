@@ -215,12 +215,24 @@ func (s *hashScratch) markSkip(i, n int) {
 func (t *keyHashTable) place(s *hashScratch, n int, insert bool, out []uint32) {
 	s.newRows, s.check, s.checkGroups = s.newRows[:0], s.check[:0], s.checkGroups[:0]
 	skip := s.skip
+	// a row with the previous row's hash gets its slot without probing:
+	// runs of one key are common (a table stored in key order)
+	lastHash, lastOut, haveLast := uint64(0), noGroup, false
 	for i := 0; i < n; i++ {
 		if len(skip) > 0 && skip[i] {
 			out[i] = noGroup
 			continue
 		}
 		h := s.rowHash[i]
+		if haveLast && h == lastHash {
+			out[i] = lastOut
+			if lastOut != noGroup {
+				s.check = append(s.check, int32(i))
+				s.checkGroups = append(s.checkGroups, lastOut)
+			}
+			continue
+		}
+		lastHash, haveLast = h, true
 		frag := h &^ 0xffffffff
 		pos := h & t.mask
 		for {
@@ -233,6 +245,7 @@ func (t *keyHashTable) place(s *hashScratch, n int, insert bool, out []uint32) {
 				} else {
 					out[i] = noGroup
 				}
+				lastOut = out[i]
 				break
 			}
 			if slot&^0xffffffff == frag {
@@ -240,6 +253,7 @@ func (t *keyHashTable) place(s *hashScratch, n int, insert bool, out []uint32) {
 				out[i] = g
 				s.check = append(s.check, int32(i))
 				s.checkGroups = append(s.checkGroups, g)
+				lastOut = g
 				break
 			}
 			pos = (pos + 1) & t.mask
