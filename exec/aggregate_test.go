@@ -153,3 +153,68 @@ func TestHashAggregatePartitionsMerge(t *testing.T) {
 		})
 	}
 }
+
+// TestHashJoinPartitionsShareBuild probes one build side from three
+// partitions at once (run it with -race) on a (text, int4) key with NULLs,
+// and checks the joined pairs against a nested loop.
+func TestHashJoinPartitionsShareBuild(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env := NewEnv(mem, 64, 3)
+	kts := []types.T{types.TextT, types.Int4T, types.Int8T}
+	fields := make([]arrow.Field, len(kts))
+	for i, kt := range kts {
+		fields[i] = arrow.Field{Name: fmt.Sprintf("c%d", i), Type: kt.Arrow(), Nullable: true}
+	}
+	schema := arrow.NewSchema(fields, nil)
+	rng := rand.New(rand.NewSource(5))
+	makeSide := func(parts, batches int, id *int64) (*memSource, [][]types.Datum) {
+		src := &memSource{schema: schema, parts: make([][]arrow.Record, parts)}
+		var rows [][]types.Datum
+		for b := 0; b < batches; b++ {
+			bld := array.NewRecordBuilder(mem, schema)
+			for i := 0; i < 1+rng.Intn(200); i++ {
+				*id++
+				row := []types.Datum{maybeNull(rng, true, fmt.Sprintf("t%d", rng.Intn(30))), maybeNull(rng, true, int64(rng.Intn(4))), *id}
+				for c, d := range row {
+					AppendDatum(bld.Field(c), d)
+				}
+				rows = append(rows, row)
+			}
+			src.parts[b%parts] = append(src.parts[b%parts], bld.NewRecord())
+			bld.Release()
+		}
+		return src, rows
+	}
+	var id int64
+	probe, probeRows := makeSide(3, 12, &id)
+	defer probe.release()
+	build, buildRows := makeSide(1, 3, &id)
+	defer build.release()
+	want := map[string]int{}
+	for _, p := range probeRows {
+		for _, b := range buildRows {
+			if p[0] != nil && p[1] != nil && p[0] == b[0] && p[1] == b[1] {
+				want[fmt.Sprint(p[2], b[2])]++
+			}
+		}
+	}
+	keys := func() []Expr { return []Expr{&ColumnExpr{Index: 0, T: types.TextT}, &ColumnExpr{Index: 1, T: types.Int4T}} }
+	join := &HashJoin{Env: env, Kind: InnerJoin, Probe: probe, Build: build, ProbeKeys: keys(), BuildKeys: keys(),
+		Out: arrow.NewSchema(append(append([]arrow.Field{}, fields...), fields...), nil)}
+	defer join.Release()
+	batches, err := Drain(context.Background(), &Gather{Input: join}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ReleaseRecords(batches)
+	got := map[string]int{}
+	for _, b := range batches {
+		for i := 0; i < int(b.NumRows()); i++ {
+			got[fmt.Sprint(DatumAt(b.Column(2), i), DatumAt(b.Column(5), i))]++
+		}
+	}
+	if len(want) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("joined %d pairs, want %d", len(got), len(want))
+	}
+}

@@ -156,8 +156,11 @@ func (t *keyHashTable) groupIDs(s *hashScratch, keys []arrow.Array, kts []types.
 		t.reserve(n)
 	}
 	t.place(s, n, insert, out)
-	for c, col := range t.cols {
-		col.appendRows(keys[c], kts[c], s.newRows)
+	if len(s.newRows) > 0 {
+		// only an inserting caller writes: probes share the table
+		for c, col := range t.cols {
+			col.appendRows(keys[c], kts[c], s.newRows)
+		}
 	}
 	t.verify(s, keys, kts, insert, out)
 	return out
