@@ -199,7 +199,9 @@ func TestHashJoinPartitionsShareBuild(t *testing.T) {
 			}
 		}
 	}
-	keys := func() []Expr { return []Expr{&ColumnExpr{Index: 0, T: types.TextT}, &ColumnExpr{Index: 1, T: types.Int4T}} }
+	keys := func() []Expr {
+		return []Expr{&ColumnExpr{Index: 0, T: types.TextT}, &ColumnExpr{Index: 1, T: types.Int4T}}
+	}
 	join := &HashJoin{Env: env, Kind: InnerJoin, Probe: probe, Build: build, ProbeKeys: keys(), BuildKeys: keys(),
 		Out: arrow.NewSchema(append(append([]arrow.Field{}, fields...), fields...), nil)}
 	defer join.Release()
