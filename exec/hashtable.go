@@ -366,6 +366,7 @@ func combineHashes(h, c uint64) uint64 {
 type intKeyColumn struct {
 	vals  []int64
 	valid []bool
+	nulls int // stored NULL keys: none (a join's table) spares reading valid
 }
 
 type integer interface{ ~int16 | ~int32 | ~int64 }
@@ -397,7 +398,7 @@ func (c *intKeyColumn) appendRows(a arrow.Array, _ types.T, rows []int32) {
 	default:
 		c.vals = appendInts(c.vals, arrow.GetValues[int64](a.Data(), 1), rows)
 	}
-	c.valid = appendValidity(c.valid, a, rows)
+	c.valid, c.nulls = appendValidity(c.valid, c.nulls, a, rows)
 }
 
 func appendInts[T integer](dst []int64, vals []T, rows []int32) []int64 {
@@ -407,18 +408,23 @@ func appendInts[T integer](dst []int64, vals []T, rows []int32) []int64 {
 	return dst
 }
 
-// appendValidity appends whether each row of a is non-NULL.
-func appendValidity(dst []bool, a arrow.Array, rows []int32) []bool {
+// appendValidity appends whether each row of a is non-NULL, counting the
+// NULLs into nulls.
+func appendValidity(dst []bool, nulls int, a arrow.Array, rows []int32) ([]bool, int) {
 	if a.NullN() == 0 {
 		for range rows {
 			dst = append(dst, true)
 		}
-		return dst
+		return dst, nulls
 	}
 	for _, r := range rows {
-		dst = append(dst, a.IsValid(int(r)))
+		ok := a.IsValid(int(r))
+		if !ok {
+			nulls++
+		}
+		dst = append(dst, ok)
 	}
-	return dst
+	return dst, nulls
 }
 
 func (c *intKeyColumn) mismatch(_ *hashScratch, a arrow.Array, _ types.T, rows []int32, gs []uint32, ne []bool) {
@@ -433,10 +439,9 @@ func (c *intKeyColumn) mismatch(_ *hashScratch, a arrow.Array, _ types.T, rows [
 }
 
 func mismatchInts[T integer](c *intKeyColumn, a arrow.Array, vals []T, rows []int32, gs []uint32, ne []bool) {
-	if a.NullN() == 0 {
+	if a.NullN() == 0 && c.nulls == 0 {
 		for k, r := range rows {
-			g := gs[k]
-			if int64(vals[r]) != c.vals[g] || !c.valid[g] {
+			if int64(vals[r]) != c.vals[gs[k]] {
 				ne[k] = true
 			}
 		}
@@ -490,6 +495,7 @@ func (c *intKeyColumn) release() {}
 type decimalKeyColumn struct {
 	vals  []decimal128.Num
 	valid []bool
+	nulls int
 }
 
 func (c *decimalKeyColumn) hash(_ *hashScratch, a arrow.Array, _ types.T, hs []uint64) {
@@ -503,16 +509,17 @@ func (c *decimalKeyColumn) appendRows(a arrow.Array, _ types.T, rows []int32) {
 	for _, r := range rows {
 		c.vals = append(c.vals, vals[r])
 	}
-	c.valid = appendValidity(c.valid, a, rows)
+	c.valid, c.nulls = appendValidity(c.valid, c.nulls, a, rows)
 }
 
 func (c *decimalKeyColumn) mismatch(_ *hashScratch, a arrow.Array, _ types.T, rows []int32, gs []uint32, ne []bool) {
 	vals := decimalValues(a)
 	hasNulls := a.NullN() > 0
+	anyNulls := hasNulls || c.nulls > 0
 	for k, r := range rows {
 		g := gs[k]
 		rowValid := !hasNulls || a.IsValid(int(r))
-		if rowValid != c.valid[g] {
+		if anyNulls && rowValid != c.valid[g] {
 			ne[k] = true
 			continue
 		}
@@ -542,6 +549,7 @@ type textKeyColumn struct {
 	offs  []int   // group g's bytes are data[offs[g]:offs[g+1]]
 	eqLen []int32 // the length that counts for equality
 	valid []bool
+	nulls int
 }
 
 // textBuffers are the offsets and data of a string array, the offsets
@@ -585,17 +593,18 @@ func (c *textKeyColumn) appendRows(a arrow.Array, t types.T, rows []int32) {
 		c.offs = append(c.offs, len(c.data))
 		c.eqLen = append(c.eqLen, trimmedEnd(data, start, end, char)-start)
 	}
-	c.valid = appendValidity(c.valid, a, rows)
+	c.valid, c.nulls = appendValidity(c.valid, c.nulls, a, rows)
 }
 
 func (c *textKeyColumn) mismatch(s *hashScratch, a arrow.Array, t types.T, rows []int32, gs []uint32, ne []bool) {
 	offs, data := textBuffers(a)
 	char := t.Kind == types.Char
 	hasNulls := a.NullN() > 0
+	anyNulls := hasNulls || c.nulls > 0
 	for k, r := range rows {
 		g := gs[k]
 		rowValid := !hasNulls || a.IsValid(int(r))
-		if rowValid != c.valid[g] {
+		if anyNulls && rowValid != c.valid[g] {
 			ne[k] = true
 			continue
 		}
