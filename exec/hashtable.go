@@ -167,7 +167,7 @@ func (t *keyHashTable) groupIDs(s *hashScratch, keys []arrow.Array, kts []types.
 }
 
 // hashRows fills s.rowHash with each row's hash over all key columns, and
-// s.skip (nil when none) with the rows a join leaves out for a NULL key.
+// s.skip (empty when none) with the rows a join leaves out for a NULL key.
 func (t *keyHashTable) hashRows(s *hashScratch, keys []arrow.Array, kts []types.T, n int, nullsMatch bool) {
 	s.rowHash = sized(s.rowHash, n)
 	s.colHash = sized(s.colHash, n)
