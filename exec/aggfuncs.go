@@ -3,6 +3,7 @@ package exec
 import (
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 
@@ -83,9 +84,15 @@ func wrongAggArgs(name string, args []types.T) error {
 	return sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", name, strings.Join(names, ", "))
 }
 
+// grow extends s to n elements, the new ones zero, in one step.
 func grow[T any](s []T, n int, zero T) []T {
-	for len(s) < n {
-		s = append(s, zero)
+	old := len(s)
+	if old >= n {
+		return s
+	}
+	s = slices.Grow(s, n-old)[:n]
+	for i := old; i < n; i++ {
+		s[i] = zero
 	}
 	return s
 }
@@ -240,19 +247,35 @@ func (a *intSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 			}
 		}
 	case *array.Int32:
-		for i, g := range groups {
-			if !hasNulls || src.IsValid(i) {
-				a.add(g, int64(src.Value(i)))
-			}
-		}
+		addNarrow(a, groups, src.Int32Values(), arr)
 	case *array.Int16:
-		for i, g := range groups {
-			if !hasNulls || src.IsValid(i) {
-				a.add(g, int64(src.Value(i)))
-			}
-		}
+		addNarrow(a, groups, src.Int16Values(), arr)
 	}
 	return nil
+}
+
+// addNarrow sums int2 or int4 values: adding one to a sum below 2^62 in
+// magnitude cannot overflow, so only that bound is checked per row.
+func addNarrow[T int16 | int32](a *intSumAcc, groups []uint32, vals []T, arr arrow.Array) {
+	const safe = 1 << 62
+	if arr.NullN() > 0 {
+		for i, g := range groups {
+			if arr.IsValid(i) {
+				a.add(g, int64(vals[i]))
+			}
+		}
+		return
+	}
+	for i, g := range groups {
+		s := a.sums[g]
+		if s > safe || s < -safe {
+			a.add(g, int64(vals[i]))
+			continue
+		}
+		a.sums[g] = s + int64(vals[i])
+		a.count[g]++
+		a.seen[g] = true
+	}
 }
 
 func (a *intSumAcc) total(g int) *big.Int {
@@ -298,6 +321,15 @@ func (a *intSumAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 			bld.AppendNull()
 			continue
 		}
+		if _, spilled := a.big[uint32(g)]; !spilled && !a.avg {
+			// the common case: the sum is the int64, no big numbers
+			if a.ret.Kind == types.Int8 {
+				AppendDatum(bld, a.sums[g])
+			} else {
+				AppendDatum(bld, types.Datum(decimal128.FromI64(a.sums[g])))
+			}
+			continue
+		}
 		tot := a.total(g)
 		switch {
 		case a.avg:
@@ -335,22 +367,29 @@ func (a *floatSumAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arr
 	a.sums = grow(a.sums, ng, 0)
 	a.count = grow(a.count, ng, 0)
 	arr := args[0]
-	get := func(i int) float64 { return 0 }
 	switch src := arr.(type) {
 	case *array.Float64:
-		vals := src.Float64Values()
-		get = func(i int) float64 { return vals[i] }
+		sumFloats(a, groups, src.Float64Values(), arr)
 	case *array.Float32:
-		vals := src.Float32Values()
-		get = func(i int) float64 { return float64(vals[i]) }
+		sumFloats(a, groups, src.Float32Values(), arr)
+	}
+	return nil
+}
+
+func sumFloats[T float32 | float64](a *floatSumAcc, groups []uint32, vals []T, arr arrow.Array) {
+	if arr.NullN() == 0 {
+		for i, g := range groups {
+			a.sums[g] += float64(vals[i])
+			a.count[g]++
+		}
+		return
 	}
 	for i, g := range groups {
 		if arr.IsValid(i) {
-			a.sums[g] += get(i)
+			a.sums[g] += float64(vals[i])
 			a.count[g]++
 		}
 	}
-	return nil
 }
 
 func (a *floatSumAcc) Merge(o Accumulator, mapping []uint32, ng int) {
@@ -541,10 +580,12 @@ type minMaxAcc struct {
 	t    types.T
 	sign int
 	best []types.Datum
-	// typed fast paths for int64, float64 and numeric columns
+	// typed fast paths: integer-like columns (widened), float8, numeric,
+	// and text or varchar (byte order, as CompareDatums has it)
 	ints   []int64
 	floats []float64
 	decs   []decimal128.Num
+	strs   []string
 	seen   []bool
 }
 
@@ -572,20 +613,14 @@ func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 	arr := args[0]
 	switch src := arr.(type) {
 	case *array.Int64:
-		a.ints = grow(a.ints, ng, 0)
-		vals := src.Int64Values()
-		for i, g := range groups {
-			if arr.IsValid(i) && (!a.seen[g] || (a.sign > 0 && vals[i] > a.ints[g]) || (a.sign < 0 && vals[i] < a.ints[g])) {
-				a.ints[g] = vals[i]
-				a.seen[g] = true
-			}
-		}
+		minMaxInts(a, groups, ng, src.Int64Values(), arr)
 		return nil
 	case *array.Float64:
 		a.floats = grow(a.floats, ng, 0)
 		vals := src.Float64Values()
+		hasNulls := arr.NullN() > 0
 		for i, g := range groups {
-			if arr.IsValid(i) && (!a.seen[g] || a.better(compareFloat(vals[i], a.floats[g]))) {
+			if (!hasNulls || arr.IsValid(i)) && (!a.seen[g] || a.better(compareFloat(vals[i], a.floats[g]))) {
 				a.floats[g] = vals[i]
 				a.seen[g] = true
 			}
@@ -594,13 +629,31 @@ func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 	case *array.Decimal128:
 		a.decs = grow(a.decs, ng, decimal128.Num{})
 		vals := src.Values()
+		hasNulls := arr.NullN() > 0
 		for i, g := range groups {
-			if arr.IsValid(i) && (!a.seen[g] || a.better(compareDecimal(vals[i], a.decs[g]))) {
+			if (!hasNulls || arr.IsValid(i)) && (!a.seen[g] || a.better(compareDecimal(vals[i], a.decs[g]))) {
 				a.decs[g] = vals[i]
 				a.seen[g] = true
 			}
 		}
 		return nil
+	case *array.Int32:
+		minMaxInts(a, groups, ng, src.Int32Values(), arr)
+		return nil
+	case *array.Int16:
+		minMaxInts(a, groups, ng, src.Int16Values(), arr)
+		return nil
+	case *array.Date32:
+		minMaxInts(a, groups, ng, arrow.GetValues[int32](src.Data(), 1), arr)
+		return nil
+	case *array.Timestamp, *array.Time64:
+		minMaxInts(a, groups, ng, arrow.GetValues[int64](src.Data(), 1), arr)
+		return nil
+	case *array.String:
+		if a.t.Kind == types.Text || a.t.Kind == types.Varchar {
+			a.updateStrings(groups, ng, src)
+			return nil
+		}
 	}
 	a.best = grow(a.best, ng, nil)
 	for i, g := range groups {
@@ -614,6 +667,38 @@ func (a *minMaxAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow
 		}
 	}
 	return nil
+}
+
+func minMaxInts[T integer](a *minMaxAcc, groups []uint32, ng int, vals []T, arr arrow.Array) {
+	a.ints = grow(a.ints, ng, 0)
+	hasNulls := arr.NullN() > 0
+	for i, g := range groups {
+		if hasNulls && arr.IsNull(i) {
+			continue
+		}
+		v := int64(vals[i])
+		if !a.seen[g] || (a.sign > 0 && v > a.ints[g]) || (a.sign < 0 && v < a.ints[g]) {
+			a.ints[g] = v
+			a.seen[g] = true
+		}
+	}
+}
+
+// updateStrings compares in place and copies a value only when it becomes
+// its group's best.
+func (a *minMaxAcc) updateStrings(groups []uint32, ng int, src *array.String) {
+	a.strs = grow(a.strs, ng, "")
+	hasNulls := src.NullN() > 0
+	for i, g := range groups {
+		if hasNulls && src.IsNull(i) {
+			continue
+		}
+		v := src.Value(i)
+		if !a.seen[g] || a.better(strings.Compare(v, a.strs[g])) {
+			a.strs[g] = strings.Clone(v)
+			a.seen[g] = true
+		}
+	}
 }
 
 func compareFloat(x, y float64) int {
@@ -638,11 +723,16 @@ func (a *minMaxAcc) value(g int) types.Datum {
 	}
 	switch {
 	case a.ints != nil:
+		if a.t.Kind == types.Date {
+			return int32(a.ints[g]) // a date's datum
+		}
 		return a.ints[g]
 	case a.floats != nil:
 		return a.floats[g]
 	case a.decs != nil:
 		return a.decs[g]
+	case a.strs != nil:
+		return a.strs[g]
 	}
 	return a.best[g]
 }
@@ -660,6 +750,9 @@ func (a *minMaxAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	}
 	if a.decs != nil {
 		a.decs = grow(a.decs, ng, decimal128.Num{})
+	}
+	if a.strs != nil {
+		a.strs = grow(a.strs, ng, "")
 	}
 	if a.best != nil {
 		a.best = grow(a.best, ng, nil)
@@ -681,6 +774,21 @@ func (a *minMaxAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 				a.ints[dst] = v
 				break
 			}
+			a.best[dst] = d
+		case int32:
+			if a.best == nil {
+				a.ints = grow(a.ints, ng, 0)
+				a.ints[dst] = int64(v)
+				break
+			}
+			a.best[dst] = d
+		case string:
+			if a.best == nil && (a.t.Kind == types.Text || a.t.Kind == types.Varchar) {
+				a.strs = grow(a.strs, ng, "")
+				a.strs[dst] = v
+				break
+			}
+			a.best = grow(a.best, ng, nil)
 			a.best[dst] = d
 		case float64:
 			if a.best == nil {

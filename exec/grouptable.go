@@ -3,40 +3,31 @@ package exec
 import (
 	"encoding/binary"
 	"math"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/types"
 )
 
-// groupTable assigns dense group indexes to distinct key tuples and keeps one
-// representative row of key values per group.
+// groupTable assigns dense group indexes to distinct key tuples (NULL is a
+// value of its own) and keeps the key values of every group.
 type groupTable struct {
 	keyTypes []types.T
-	ints     map[int64]uint32 // single integer-like key
-	nullGrp  int64            // group of the NULL key for ints and texts (-1 none)
-	// texts is a single text or varchar key, by its value; every batch
-	// uses it, whatever its layout (with NULLs or without)
-	texts    map[string]uint32
-	strs     map[string]uint32
-	builders []array.Builder
+	table    *keyHashTable // nil without keys: one group
+	scratch  hashScratch
+	mem      memory.Allocator
 	n        int
-	scratch  []byte
 }
 
 func newGroupTable(ec *EvalContext, keyTypes []types.T) *groupTable {
-	t := &groupTable{keyTypes: keyTypes, nullGrp: -1}
-	switch {
-	case len(keyTypes) == 1 && intLike(keyTypes[0]):
-		t.ints = map[int64]uint32{}
-	case len(keyTypes) == 1 && (keyTypes[0].Kind == types.Text || keyTypes[0].Kind == types.Varchar):
-		t.texts = map[string]uint32{}
-	default:
-		t.strs = map[string]uint32{}
-	}
-	for _, kt := range keyTypes {
-		t.builders = append(t.builders, newBuilder(ec, kt))
+	t := &groupTable{keyTypes: keyTypes, mem: ec.Mem}
+	if len(keyTypes) > 0 {
+		classes := make([]keyClass, len(keyTypes))
+		for i, kt := range keyTypes {
+			classes[i] = classOf(kt)
+		}
+		t.table = newKeyHashTable(ec, classes, keyTypes)
 	}
 	return t
 }
@@ -50,8 +41,8 @@ func intLike(t types.T) bool {
 }
 
 func (t *groupTable) release() {
-	for _, b := range t.builders {
-		b.Release()
+	if t.table != nil {
+		t.table.release()
 	}
 }
 
@@ -83,95 +74,19 @@ func intsOf(a arrow.Array) []int64 {
 	return out
 }
 
-func (t *groupTable) addGroup(keys []arrow.Array, row int) uint32 {
-	g := uint32(t.n)
-	t.n++
-	for c, b := range t.builders {
-		AppendDatum(b, DatumAt(keys[c], row))
-	}
-	return g
-}
-
 // lookup returns the group index of every row, creating groups as needed.
 func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
-	out = out[:0]
-	if len(keys) == 0 {
+	if t.table == nil {
 		if t.n == 0 {
 			t.n = 1
 		}
-		for i := 0; i < n; i++ {
-			out = append(out, 0)
-		}
+		out = sized(out, n)
+		clear(out)
 		return out
 	}
-	if t.ints != nil {
-		vals := intsOf(keys[0])
-		hasNulls := keys[0].NullN() > 0
-		for i := 0; i < n; i++ {
-			if hasNulls && keys[0].IsNull(i) {
-				if t.nullGrp < 0 {
-					t.nullGrp = int64(t.addGroup(keys, i))
-				}
-				out = append(out, uint32(t.nullGrp))
-				continue
-			}
-			g, ok := t.ints[vals[i]]
-			if !ok {
-				g = t.addGroup(keys, i)
-				t.ints[vals[i]] = g
-			}
-			out = append(out, g)
-		}
-		return out
-	}
-	if t.texts != nil {
-		return t.lookupTexts(keys, n, out)
-	}
-	for i := 0; i < n; i++ {
-		t.scratch = encodeKey(t.scratch[:0], t.keyTypes, keys, i)
-		out = append(out, t.groupOf(t.scratch, keys, i))
-	}
+	out = t.table.groupIDs(&t.scratch, keys, t.keyTypes, n, true, true, out)
+	t.n = t.table.n
 	return out
-}
-
-// lookupTexts is lookup for one text key: by the value itself, looked up
-// without a copy and copied only when a group is made (the batch's memory
-// is not the table's).
-func (t *groupTable) lookupTexts(keys []arrow.Array, n int, out []uint32) []uint32 {
-	col := keys[0]
-	s, plain := col.(*array.String)
-	for i := 0; i < n; i++ {
-		if col.IsNull(i) {
-			if t.nullGrp < 0 {
-				t.nullGrp = int64(t.addGroup(keys, i))
-			}
-			out = append(out, uint32(t.nullGrp))
-			continue
-		}
-		var v string
-		if plain {
-			v = s.Value(i)
-		} else {
-			v = DatumAt(col, i).(string)
-		}
-		g, ok := t.texts[v]
-		if !ok {
-			g = t.addGroup(keys, i)
-			t.texts[strings.Clone(v)] = g
-		}
-		out = append(out, g)
-	}
-	return out
-}
-
-// groupOf is the group of encoded key (row's key), made if new.
-func (t *groupTable) groupOf(key []byte, keys []arrow.Array, row int) uint32 {
-	g, ok := t.strs[string(key)]
-	if !ok {
-		g = t.addGroup(keys, row)
-		t.strs[string(key)] = g
-	}
-	return g
 }
 
 func appendStringBytes(dst []byte, s string) []byte {
@@ -180,13 +95,13 @@ func appendStringBytes(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-// keyArrays returns the representative key columns (caller releases).
+// keyArrays returns the representative key columns (caller releases); a
+// table gives them once.
 func (t *groupTable) keyArrays() []arrow.Array {
-	out := make([]arrow.Array, len(t.builders))
-	for i, b := range t.builders {
-		out[i] = b.NewArray()
+	if t.table == nil {
+		return nil
 	}
-	return out
+	return t.table.keyArrays(t.mem, t.keyTypes)
 }
 
 // encodeKey appends a byte encoding of row i's key values that is equal for

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // JoinKind is the kind of a join.
@@ -32,11 +33,14 @@ func (k JoinKind) String() string {
 // emitsBuild reports whether output rows carry the build side's columns.
 func (k JoinKind) EmitsBuildCols() bool { return k == InnerJoin || k == LeftJoin || k == FullJoin }
 
-// builtSide is the materialized build input with its hash index.
+// builtSide is the materialized build input with its hash index: the
+// table gives each distinct key a group, heads[g] is the first build row
+// of group g and next chains the rows of equal keys.
 type builtSide struct {
 	rec     arrow.Record
-	ints    map[int64]int32 // single integer-like key: first row
-	strs    map[string]int32
+	table   *keyHashTable
+	kts     []types.T // the build keys' types
+	heads   []int32
 	next    []int32 // chain of rows with equal keys (-1 ends)
 	hasNull bool
 	matched []bool // FULL join: build rows that found a partner
@@ -44,6 +48,10 @@ type builtSide struct {
 }
 
 func (b *builtSide) release() {
+	if b.table != nil {
+		b.table.release()
+		b.table = nil
+	}
 	if b.rec != nil {
 		b.rec.Release()
 		b.rec = nil
@@ -169,55 +177,67 @@ func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
 	}
 	defer releaseAll(keys)
 	n := int(rec.NumRows())
-	side.next = make([]int32, n)
 	if j.Kind == FullJoin {
 		side.matched = make([]bool, n)
 	}
-	kts := exprTypes(j.BuildKeys)
-	if len(keys) == 1 && intLike(kts[0]) {
-		side.ints = make(map[int64]int32, n)
-		vals := intsOf(keys[0])
-		for i := n - 1; i >= 0; i-- {
-			if keys[0].IsNull(i) {
-				side.hasNull = true
-				side.next[i] = -1
-				continue
-			}
-			head, ok := side.ints[vals[i]]
-			if !ok {
-				head = -1
-			}
-			side.next[i] = head
-			side.ints[vals[i]] = int32(i)
-		}
-		return side, nil
+	side.kts = exprTypes(j.BuildKeys)
+	side.table = newKeyHashTable(ec, joinKeyClasses(side.kts, exprTypes(j.ProbeKeys)), side.kts)
+	ids := make([]uint32, n)
+	var scratch hashScratch
+	for lo := 0; lo < n; lo += buildChunkRows {
+		hi := min(n, lo+buildChunkRows)
+		chunk := sliceArrays(keys, lo, hi)
+		side.table.groupIDs(&scratch, chunk, side.kts, hi-lo, true, false, ids[lo:hi])
+		releaseAll(chunk)
 	}
-	side.strs = make(map[string]int32, n)
-	var kb []byte
-	for i := n - 1; i >= 0; i-- {
-		if anyNull(keys, i) {
-			side.hasNull = true
-			side.next[i] = -1
-			continue
-		}
-		kb = encodeKey(kb[:0], kts, keys, i)
-		head, ok := side.strs[string(kb)]
-		if !ok {
-			head = -1
-		}
-		side.next[i] = head
-		side.strs[string(kb)] = int32(i)
-	}
+	side.chain(ids)
 	return side, nil
 }
 
-func anyNull(arrs []arrow.Array, i int) bool {
-	for _, a := range arrs {
-		if a.IsNull(i) {
-			return true
+// buildChunkRows bounds the rows a build places at once, so the table
+// grows with the distinct keys rather than with the build side's rows.
+const buildChunkRows = 1 << 16
+
+// joinKeyClasses is how each key column is hashed: by its class when
+// both sides' types share it, else by the generic encoding both can give.
+func joinKeyClasses(build, probe []types.T) []keyClass {
+	out := make([]keyClass, len(build))
+	for i := range build {
+		out[i] = classOf(build[i])
+		if classOf(probe[i]) != out[i] {
+			out[i] = genericKey
 		}
 	}
-	return false
+	return out
+}
+
+// chain links the build rows of each group in row order; rows without a
+// group (a NULL key) are left out.
+func (b *builtSide) chain(ids []uint32) {
+	b.heads = make([]int32, b.table.n)
+	for i := range b.heads {
+		b.heads[i] = -1
+	}
+	b.next = make([]int32, len(ids))
+	for i := len(ids) - 1; i >= 0; i-- {
+		g := ids[i]
+		if g == noGroup {
+			b.hasNull = true
+			b.next[i] = -1
+			continue
+		}
+		b.next[i] = b.heads[g]
+		b.heads[g] = int32(i)
+	}
+}
+
+// sliceArrays returns rows [lo, hi) of each array (the caller releases).
+func sliceArrays(arrs []arrow.Array, lo, hi int) []arrow.Array {
+	out := make([]arrow.Array, len(arrs))
+	for i, a := range arrs {
+		out[i] = array.NewSlice(a, int64(lo), int64(hi))
+	}
+	return out
 }
 
 func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
@@ -237,6 +257,7 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 	}
 	ec := newEvalContext(ctx, j.Env)
 	side := cb.side
+	scratch := &probeScratch{kts: exprTypes(j.ProbeKeys)}
 	probeDone := false
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		for !probeDone {
@@ -248,7 +269,7 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 			if err != nil {
 				return nil, err
 			}
-			out, err := j.probeBatch(ec, side, b)
+			out, err := j.probeBatch(ec, side, scratch, b)
 			b.Release()
 			if err != nil {
 				return nil, err
@@ -272,51 +293,57 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 }
 
 // candidates lists (probe row, build row) pairs with equal, non-NULL keys.
-func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, b arrow.Record) ([]int, []int, []bool, error) {
+func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, scratch *probeScratch, b arrow.Record) ([]int, []int, []bool, error) {
 	keys, err := evalAll(ec, b, j.ProbeKeys)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	defer releaseAll(keys)
 	n := int(b.NumRows())
-	nullKey := make([]bool, n)
-	var pi, bi []int
-	emit := func(i int, head int32) {
-		for r := head; r >= 0; r = side.next[r] {
+	scratch.ids = side.table.groupIDs(&scratch.hash, keys, scratch.kts, n, false, false, scratch.ids)
+	nullKey := nullRows(keys, n)
+	// the pairs are taken from before the next batch reuses the buffers
+	pi, bi := scratch.pi[:0], scratch.bi[:0]
+	for i, g := range scratch.ids {
+		if g == noGroup {
+			continue
+		}
+		for r := side.heads[g]; r >= 0; r = side.next[r] {
 			pi = append(pi, i)
 			bi = append(bi, int(r))
 		}
 	}
-	if side.ints != nil {
-		vals := intsOf(keys[0])
-		for i := 0; i < n; i++ {
-			if keys[0].IsNull(i) {
-				nullKey[i] = true
-				continue
-			}
-			if head, ok := side.ints[vals[i]]; ok {
-				emit(i, head)
-			}
-		}
-		return pi, bi, nullKey, nil
-	}
-	kts := exprTypes(j.ProbeKeys)
-	var kb []byte
-	for i := 0; i < n; i++ {
-		if anyNull(keys, i) {
-			nullKey[i] = true
-			continue
-		}
-		kb = encodeKey(kb[:0], kts, keys, i)
-		if head, ok := side.strs[string(kb)]; ok {
-			emit(i, head)
-		}
-	}
+	scratch.pi, scratch.bi = pi, bi
 	return pi, bi, nullKey, nil
 }
 
-func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, b arrow.Record) (arrow.Record, error) {
-	pi, bi, nullKey, err := j.candidates(ec, side, b)
+// probeScratch is one probe stream's working memory.
+type probeScratch struct {
+	hash hashScratch
+	kts  []types.T // the probe keys' types
+	ids  []uint32
+	// pi, bi: the last batch's (probe row, build row) pairs
+	pi, bi []int
+}
+
+// nullRows marks the rows with a NULL in any of arrs.
+func nullRows(arrs []arrow.Array, n int) []bool {
+	out := make([]bool, n)
+	for _, a := range arrs {
+		if a.NullN() == 0 {
+			continue
+		}
+		for i := range out {
+			if a.IsNull(i) {
+				out[i] = true
+			}
+		}
+	}
+	return out
+}
+
+func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, scratch *probeScratch, b arrow.Record) (arrow.Record, error) {
+	pi, bi, nullKey, err := j.candidates(ec, side, scratch, b)
 	if err != nil {
 		return nil, err
 	}
