@@ -143,3 +143,13 @@ func (j *IndexJoin) assemble(ec *EvalContext, b arrow.Record, outerRows []int, l
 	cols = append(cols, inner.Columns()...)
 	return array.NewRecord(j.Out, cols, int64(len(locs))), nil
 }
+
+// anyNull reports whether row i has a NULL in any of the key arrays.
+func anyNull(arrs []arrow.Array, i int) bool {
+	for _, a := range arrs {
+		if a.IsNull(i) {
+			return true
+		}
+	}
+	return false
+}
