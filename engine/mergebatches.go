@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -105,13 +106,19 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 			keysKept = keysKept && len(t.Keys) == 0
 			continue
 		}
-		taken, added := rows.difference(c.base, c.now)
-		keysKept = keysKept && rows.sameKeys(t, taken, added)
 		tc, theyChanged := theirChange[c.base]
 		if !theyChanged {
-			replace[c.base] = c.now // still theirs as it was: swap it
+			// still theirs as it was: swap it (the common case, which
+			// needs no row-by-row difference unless keys may have moved)
+			replace[c.base] = c.now
+			if keysKept && !keyColumnsEqual(t, c.base, c.now) {
+				taken, added := rows.difference(c.base, c.now)
+				keysKept = rows.sameKeys(t, taken, added)
+			}
 			continue
 		}
+		taken, added := rows.difference(c.base, c.now)
+		keysKept = keysKept && rows.sameKeys(t, taken, added)
 		if tc.now == nil {
 			if len(taken) > 0 {
 				return fail(conflict) // they took out every row of it
@@ -161,6 +168,26 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		out = grown
 	}
 	return out, keysKept, nil
+}
+
+// keyColumnsEqual reports whether batches a and b hold the same values,
+// row for row, in every column of t's keys (an UPDATE that changed other
+// columns): then no key can have become duplicated.
+func keyColumnsEqual(t *catalog.Table, a, b arrow.Record) bool {
+	if len(t.Keys) == 0 {
+		return true
+	}
+	if b == nil || a.NumRows() != b.NumRows() {
+		return false
+	}
+	for _, k := range t.Keys {
+		for _, c := range k.Columns {
+			if !array.Equal(a.Column(c), b.Column(c)) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 var errRowsGone = sqlerr.New(sqlerr.SerializationFailure, "rows gone")
@@ -217,14 +244,12 @@ func (k *rowKeys) difference(a, b arrow.Record) (taken, added []batchRow) {
 	return taken, added
 }
 
-// sameKeys reports whether the rows added carry exactly the key values of
-// the rows taken, for every key of t.
+// sameKeys reports whether every row added carries the key values of a
+// row taken (an UPDATE of other columns; a DELETE adds none), for every
+// key of t: then no key can have become duplicated.
 func (k *rowKeys) sameKeys(t *catalog.Table, taken, added []batchRow) bool {
-	if len(t.Keys) == 0 {
+	if len(t.Keys) == 0 || len(added) == 0 {
 		return true
-	}
-	if len(taken) != len(added) {
-		return false
 	}
 	for _, key := range t.Keys {
 		kts := keyTypes(t, key)

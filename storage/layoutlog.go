@@ -349,6 +349,24 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 		}
 		edits = append(edits, op, n)
 	}
+	if nb == nc {
+		// rows in place (an UPDATE): compare column by column, each
+		// with one typed loop, and replace the rows that differ
+		changed := make([]bool, nb)
+		for c := 0; c < int(base.NumCols()); c++ {
+			markDiffering(base.Column(c), cur.Column(c), changed)
+		}
+		for i, ch := range changed {
+			if ch {
+				add(editTake, 1)
+				take = append(take, i)
+				add(editSkip, 1)
+			} else {
+				add(editCopy, 1)
+			}
+		}
+		return edits, take
+	}
 	i, j := 0, 0
 	for j < nc {
 		switch {
@@ -373,6 +391,45 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 		add(editSkip, int64(nb-i))
 	}
 	return edits, take
+}
+
+// markDiffering sets changed[i] where x and y differ at row i, exactly
+// (floats bit for bit; a type it cannot compare counts as different).
+func markDiffering(x, y arrow.Array, changed []bool) {
+	nullsDiffer := func(i int) (differ, bothNull bool) {
+		xn, yn := x.IsNull(i), y.IsNull(i)
+		return xn != yn, xn && yn
+	}
+	loop := func(same func(i int) bool) {
+		for i := range changed {
+			if changed[i] {
+				continue
+			}
+			if d, both := nullsDiffer(i); d {
+				changed[i] = true
+			} else if !both && !same(i) {
+				changed[i] = true
+			}
+		}
+	}
+	switch xa := x.(type) {
+	case *array.Int64:
+		if ya, ok := y.(*array.Int64); ok {
+			loop(func(i int) bool { return xa.Value(i) == ya.Value(i) })
+			return
+		}
+	case *array.Int32:
+		if ya, ok := y.(*array.Int32); ok {
+			loop(func(i int) bool { return xa.Value(i) == ya.Value(i) })
+			return
+		}
+	case *array.String:
+		if ya, ok := y.(*array.String); ok {
+			loop(func(i int) bool { return xa.Value(i) == ya.Value(i) })
+			return
+		}
+	}
+	loop(func(i int) bool { return valuesEqual(x, i, y, i) })
 }
 
 // rowsEqual compares row i of a with row j of b in every column, exactly:
