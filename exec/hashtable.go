@@ -33,6 +33,10 @@ type keyHashTable struct {
 	// collide, for tests, keeps two bits of every hash, so that most rows
 	// meet other keys' slots and the exact path is exercised.
 	collide bool
+	// env is charged for the table's Go memory (charged bytes so far), so
+	// that the statement's memory limits see it
+	env     *Env
+	charged int64
 }
 
 // noGroup marks a row that has no group: a NULL join key, or a probe key
@@ -93,6 +97,9 @@ func newKeyColumn(ec *EvalContext, c keyClass, t types.T, seed maphash.Seed) key
 // newKeyHashTable makes a table for keys of the given classes and types.
 func newKeyHashTable(ec *EvalContext, classes []keyClass, kts []types.T) *keyHashTable {
 	t := &keyHashTable{seed: maphash.MakeSeed()}
+	if ec != nil {
+		t.env = ec.Env
+	}
 	for i, c := range classes {
 		t.cols = append(t.cols, newKeyColumn(ec, c, kts[i], t.seed))
 	}
@@ -104,12 +111,26 @@ func (t *keyHashTable) release() {
 	for _, c := range t.cols {
 		c.release()
 	}
+	t.env.Charge(-t.charged)
+	t.charged = 0
+}
+
+// groupBytes estimates what a group's key values take in the key columns.
+const groupKeyBytes = 16
+
+// charge counts the table's slots, hashes and key values against the
+// statement's memory limits.
+func (t *keyHashTable) charge() {
+	want := int64(len(t.slots))*8 + int64(cap(t.hashes))*(8+groupKeyBytes*int64(len(t.cols)))
+	t.env.Charge(want - t.charged)
+	t.charged = want
 }
 
 // resize makes room for size slots and places every group again.
 func (t *keyHashTable) resize(size int) {
 	t.slots = make([]uint64, size)
 	t.mask = uint64(size - 1)
+	defer t.charge()
 	for g, h := range t.hashes {
 		pos := h & t.mask
 		for t.slots[pos] != 0 {

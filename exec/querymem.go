@@ -240,6 +240,31 @@ func (m *MemoryAccount) Held() int64 {
 	return m.held.Load()
 }
 
+// Charge counts n bytes of Go memory an operator holds outside Arrow
+// buffers (a hash table's slots) against the statement's limits and its
+// account, as an allocation through env would be; negative n gives them
+// back. Passing a limit cancels the statement (53200) as allocating does.
+func (e *Env) Charge(n int64) {
+	if e == nil || n == 0 {
+		return
+	}
+	var q *QueryAllocator
+	switch m := e.Mem.(type) {
+	case *attributedAllocator:
+		m.acct.Add(n)
+		q, _ = m.inner.(*QueryAllocator)
+	case *QueryAllocator:
+		q = m
+	}
+	switch {
+	case q == nil:
+	case n > 0:
+		q.reserve(int(n))
+	default:
+		q.unreserve(int(-n))
+	}
+}
+
 // ForOperator is env for one operator that keeps no account itself
 // (hash aggregation, hash joins): what it allocates through env counts
 // in an account named name, so that a 53200 can name it.
