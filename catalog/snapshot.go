@@ -132,7 +132,7 @@ func AppendParts(mem memory.Allocator, cur *Snapshot, recs []arrow.Record, batch
 		rows[p] += rec.NumRows()
 		last := len(parts[p]) - 1
 		if last >= 0 && parts[p][last].NumRows()+rec.NumRows() <= int64(batchSize) && parts[p][last].NumRows() < int64(batchSize)/2 {
-			merged, err := concatRecords(mem, []arrow.Record{parts[p][last], rec})
+			merged, err := ConcatRecords(mem, []arrow.Record{parts[p][last], rec})
 			if err != nil {
 				return nil, err
 			}
@@ -146,7 +146,8 @@ func AppendParts(mem memory.Allocator, cur *Snapshot, recs []arrow.Record, batch
 	return parts, nil
 }
 
-func concatRecords(mem memory.Allocator, rs []arrow.Record) (arrow.Record, error) {
+// ConcatRecords joins batches of one schema into one batch.
+func ConcatRecords(mem memory.Allocator, rs []arrow.Record) (arrow.Record, error) {
 	schema := rs[0].Schema()
 	cols := make([]arrow.Array, schema.NumFields())
 	var rows int64

@@ -479,17 +479,7 @@ func TestCancelAndTerminateBackend(t *testing.T) {
 	}
 	// the terminated sessions leave pg_stat_activity once their
 	// connections have closed
-	var sessions int
-	for range 2000 {
-		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity").Scan(&sessions); err != nil {
-			t.Fatal(err)
-		}
-		if sessions == 1 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if sessions != 1 {
+	if sessions := waitSessions(t, admin, 1); sessions != 1 {
 		t.Errorf("sessions left: %d", sessions)
 	}
 }
@@ -655,4 +645,21 @@ func TestMessageOverConfiguredLimit(t *testing.T) {
 		t.Fatalf("got %s %q", e.Code, e.Message)
 	}
 	waitClosed(t, nc)
+}
+
+// waitSessions polls pg_stat_activity from c until it lists want
+// sessions (for up to 10 s) and returns the last count.
+func waitSessions(t *testing.T, c *pgx.Conn, want int) int {
+	t.Helper()
+	var sessions int
+	for range 2000 {
+		if err := c.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity").Scan(&sessions); err != nil {
+			t.Fatal(err)
+		}
+		if sessions == want {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return sessions
 }

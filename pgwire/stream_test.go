@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -118,7 +117,6 @@ func TestExecuteWithRowLimitComputesOnlyWhatItSends(t *testing.T) {
 // server computing the rest.
 func TestClosedClientStopsItsQuery(t *testing.T) {
 	url := startServer(t)
-	ctx := context.Background()
 	admin := connect(t, url, pgx.QueryExecModeSimpleProtocol)
 	nc, fe := rawStartup(t, serverAddr(url), "tester")
 	receiveUntil[*pgproto3.ReadyForQuery](t, fe)
@@ -128,17 +126,7 @@ func TestClosedClientStopsItsQuery(t *testing.T) {
 	}
 	receiveUntil[*pgproto3.DataRow](t, fe)
 	nc.Close()
-	var sessions int
-	for range 2000 {
-		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity").Scan(&sessions); err != nil {
-			t.Fatal(err)
-		}
-		if sessions == 1 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if sessions != 1 {
+	if sessions := waitSessions(t, admin, 1); sessions != 1 {
 		t.Fatalf("%d sessions: the closed client's query still runs", sessions)
 	}
 }

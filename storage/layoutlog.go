@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/catalog"
 )
 
 // Small writes of any kind (INSERT, UPDATE, DELETE, a block's COMMIT) go
@@ -512,40 +513,21 @@ func takeRows(rec arrow.Record, rows []int) (arrow.Record, error) {
 	return concatRecords(memory.DefaultAllocator, rec.Schema(), slices)
 }
 
-// concatRecords joins batches of one schema into one.
+// concatRecords joins batches of schema into one (none: an empty batch).
 func concatRecords(mem memory.Allocator, schema *arrow.Schema, recs []arrow.Record) (arrow.Record, error) {
-	if len(recs) == 1 {
+	switch len(recs) {
+	case 0:
+		cols := emptyColumns(mem, schema)
+		rec := array.NewRecord(schema, cols, 0)
+		for _, c := range cols {
+			c.Release()
+		}
+		return rec, nil
+	case 1:
 		recs[0].Retain()
 		return recs[0], nil
 	}
-	cols := make([]arrow.Array, schema.NumFields())
-	var rows int64
-	for _, r := range recs {
-		rows += r.NumRows()
-	}
-	for c := range cols {
-		parts := make([]arrow.Array, 0, len(recs))
-		for _, r := range recs {
-			parts = append(parts, r.Column(c))
-		}
-		if len(parts) == 0 {
-			cols[c] = array.MakeArrayOfNull(mem, schema.Field(c).Type, 0)
-			continue
-		}
-		col, err := array.Concatenate(parts, mem)
-		if err != nil {
-			for _, done := range cols[:c] {
-				done.Release()
-			}
-			return nil, err
-		}
-		cols[c] = col
-	}
-	rec := array.NewRecord(schema, cols, rows)
-	for _, c := range cols {
-		c.Release()
-	}
-	return rec, nil
+	return catalog.ConcatRecords(mem, recs)
 }
 
 // replayLayout applies a layout entry (at byte off of the log of
@@ -781,9 +763,6 @@ func applyEdits(base, rows arrow.Record, edits []int64, schema *arrow.Schema, me
 			p.Release()
 		}
 	}()
-	if len(relabeled) == 0 {
-		return array.NewRecord(schema, emptyColumns(mem, schema), 0), nil
-	}
 	return concatRecords(mem, schema, relabeled)
 }
 
