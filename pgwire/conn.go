@@ -52,8 +52,11 @@ type conn struct {
 	idle atomic.Bool
 	// rowBuf collects encoded DataRows, written past the backend's buffer
 	// (which pgproto3 replaces after every large flush: garbage for each
-	// batch of a long result)
-	rowBuf []byte
+	// batch of a long result); pendingSince is when small batches began
+	// to wait in the backend's buffer (endBatch)
+	rowBuf       []byte
+	pendingSince time.Time
+	pendingBytes int
 }
 
 type statement struct {
@@ -536,6 +539,7 @@ func (rc *rowCursor) release() {
 // it stops after that many rows and returns errSuspended when rows remain.
 func (c *conn) sendRows(ctx context.Context, rc *rowCursor, formats []int16, limit int) error {
 	r := rc.res
+	c.pendingSince, c.pendingBytes = time.Time{}, 0 // (the backend flushed at the last message's end)
 	enc := newRowEncoder(r, formats)
 	msg := &pgproto3.DataRow{} // Send encodes it at once: one serves every row
 	sent := 0
@@ -567,7 +571,7 @@ func (c *conn) sendRows(ctx context.Context, rc *rowCursor, formats []int16, lim
 				}
 			}
 		}
-		if err := c.writeRows(); err != nil {
+		if err := c.endBatch(); err != nil {
 			return err
 		}
 	}
@@ -579,9 +583,52 @@ var errSuspended = errors.New("portal suspended")
 // written (and at the end of every batch).
 const maxRowBuf = 256 << 10
 
+// smallRows is the most a batch's DataRows may take to join the backend's
+// buffer (sent with what follows: one write for a small result) rather
+// than be written at once.
+const smallRows = 16 << 10
+
+// flushAfter is how long small batches may wait in the backend's buffer
+// before they are written anyway, so a slow query's first rows still
+// reach the client early.
+const flushAfter = 20 * time.Millisecond
+
+// endBatch sends a batch's DataRows: a small batch joins the backend's
+// buffer (a lookup's one row goes out with its CommandComplete and
+// ReadyForQuery in one write), a large one is written at once.
+func (c *conn) endBatch() error {
+	if len(c.rowBuf) >= smallRows {
+		return c.writeRows()
+	}
+	if len(c.rowBuf) > 0 {
+		c.backend.Send(encodedMessages(c.rowBuf))
+		c.pendingBytes += len(c.rowBuf)
+		c.rowBuf = c.rowBuf[:0]
+		if c.pendingSince.IsZero() {
+			c.pendingSince = time.Now()
+		}
+	}
+	if !c.pendingSince.IsZero() && (c.pendingBytes >= maxRowBuf || time.Since(c.pendingSince) > flushAfter) {
+		c.pendingSince, c.pendingBytes = time.Time{}, 0
+		return c.backend.Flush()
+	}
+	return nil
+}
+
+// encodedMessages are backend messages already encoded (DataRows), sent
+// through the backend's buffer as they are.
+type encodedMessages []byte
+
+func (m encodedMessages) Decode([]byte) error {
+	return errors.New("pgwire: encoded messages are not decoded")
+}
+func (m encodedMessages) Encode(dst []byte) ([]byte, error) { return append(dst, m...), nil }
+func (m encodedMessages) Backend()                          {}
+
 // writeRows writes the collected DataRows to the client, after what the
 // backend holds.
 func (c *conn) writeRows() error {
+	c.pendingSince, c.pendingBytes = time.Time{}, 0
 	if err := c.backend.Flush(); err != nil {
 		return err
 	}
