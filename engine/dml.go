@@ -650,7 +650,16 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 		}
 	}
 	truth := true
-	hit := &logical.IsNull{Arg: cond, Truth: &truth}
+	// the condition is evaluated once per row, below the CASEs that read it
+	hitCol := b.NewColumn("hit", types.BoolT)
+	below := &logical.Project{Input: ts.Scan}
+	for _, c := range ts.Scan.Cols {
+		below.Exprs = append(below.Exprs, &logical.ColRef{Col: c})
+		below.Cols = append(below.Cols, c)
+	}
+	below.Exprs = append(below.Exprs, &logical.IsNull{Arg: cond, Truth: &truth})
+	below.Cols = append(below.Cols, hitCol)
+	hit := &logical.ColRef{Col: hitCol}
 	exprs := make([]logical.Expr, len(t.Columns))
 	for i, c := range ts.Scan.Cols {
 		exprs[i] = &logical.ColRef{Col: c}
@@ -681,7 +690,7 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	}
 	exprs = append(exprs, hit)
 	cols = append(cols, b.NewColumn("hit", types.BoolT))
-	plan := &logical.Project{Input: ts.Scan, Exprs: exprs, Cols: cols}
+	plan := &logical.Project{Input: below, Exprs: exprs, Cols: cols}
 	ret, err := s.bindReturning(b, t, st.Relation, st.ReturningList)
 	if err != nil {
 		return nil, err
@@ -819,18 +828,27 @@ func allDefault(st *pg.InsertStmt, ci int, targets []int) bool {
 // that pays, src is cur and only nil. A plan with a subquery keeps every
 // batch: the subquery may read t too.
 func (s *Session) indexedRewrite(b *physical.Builder, t *catalog.Table, plan logical.Plan, where logical.Expr, cur *catalog.Snapshot) (src *catalog.Snapshot, only []catalog.BatchPos) {
-	proj, ok := plan.(*logical.Project)
-	if where == nil || cur == nil || !ok || logical.HasSubquery(where) {
+	if where == nil || cur == nil || logical.HasSubquery(where) {
 		return cur, nil
 	}
-	scan, ok := proj.Input.(*logical.Scan)
-	if !ok || scan.Table != t {
-		return cur, nil
-	}
-	for _, e := range proj.Exprs {
-		if logical.HasSubquery(e) {
+	// the plan is Projects over the table's scan (UPDATE's condition is
+	// computed in one below its CASEs)
+	var scan *logical.Scan
+	for p := plan; scan == nil; {
+		proj, ok := p.(*logical.Project)
+		if !ok {
 			return cur, nil
 		}
+		for _, e := range proj.Exprs {
+			if logical.HasSubquery(e) {
+				return cur, nil
+			}
+		}
+		p = proj.Input
+		scan, _ = p.(*logical.Scan)
+	}
+	if scan.Table != t {
+		return cur, nil
 	}
 	pos, ok := b.IndexedBatches(scan, where, cur)
 	if !ok {
