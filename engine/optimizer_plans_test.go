@@ -39,6 +39,13 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			notWant:  []string{"NestedLoopJoin"},
 		},
 		{
+			name: "a filter's own columns stop before the join above it",
+			query: `SELECT ord.ck, count(li.ok) FROM ord LEFT JOIN li ON ord.ok = li.ok AND li.mode NOT LIKE '%SHIP%'
+				GROUP BY ord.ck`,
+			want:    []string{"HashJoin Left on ok = ok", "Project ok", "Filter (mode NOT LIKE '%SHIP%')", "Scan public.li"},
+			notWant: []string{"Project ok, mode"},
+		},
+		{
 			name: "EXISTS and NOT EXISTS with an inequality become semi and anti hash joins",
 			query: `SELECT count(*) FROM li l1 WHERE l1.rd > l1.cd
 				AND EXISTS (SELECT * FROM li l2 WHERE l2.ok = l1.ok AND l2.sk <> l1.sk)

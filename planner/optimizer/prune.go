@@ -79,7 +79,33 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 	for i, k := range kids {
 		nk[i] = prune(k, child, false)
 	}
-	return p.WithChildren(nk)
+	out := p.WithChildren(nk)
+	if f, ok := out.(*logical.Filter); ok && !root {
+		return dropUnread(f, need)
+	}
+	return out
+}
+
+// dropUnread puts a Project over a filter whose output holds columns
+// only its own condition reads (q13's o_comment), so that what is above
+// it — a join copying every input column into its output — does not
+// carry them; the filter then copies only the columns kept.
+func dropUnread(f *logical.Filter, need map[logical.ColumnID]bool) logical.Plan {
+	cols := f.Columns()
+	var keep []logical.Column
+	for _, c := range cols {
+		if need[c.ID] {
+			keep = append(keep, c)
+		}
+	}
+	if len(keep) == len(cols) || len(keep) == 0 {
+		return f
+	}
+	proj := &logical.Project{Input: f, Cols: keep}
+	for _, c := range keep {
+		proj.Exprs = append(proj.Exprs, &logical.ColRef{Col: c})
+	}
+	return proj
 }
 
 // keepNeeded keeps a scan's columns that are needed, with their source
