@@ -19,7 +19,9 @@ func TestOptimizerPlanShapes(t *testing.T) {
 		INSERT INTO pa VALUES (1, 'B12', 3), (2, 'B23', 8);
 		INSERT INTO ord VALUES (1, 1, 'F');
 		CREATE VIEW li_rev AS SELECT sk, sum(q) AS total FROM li GROUP BY sk;
-		CREATE VIEW li_plain AS SELECT ok, q FROM li`)
+		CREATE VIEW li_plain AS SELECT ok, q FROM li;
+		CREATE TABLE big AS SELECT g % 50 AS k FROM generate_series(1, 3000) g;
+		CREATE TABLE small (k int); INSERT INTO small VALUES (1), (2)`)
 	cases := []struct {
 		name     string
 		query    string
@@ -37,6 +39,12 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			// either order
 			anywhere: []string{"Filter ((mode = 'AIR') AND", "Scan public.li", "Filter ((brand = 'B12') OR (brand = 'B23'))", "Scan public.pa"},
 			notWant:  []string{"NestedLoopJoin"},
+		},
+		{
+			name:    "a semi join builds on its left side when that is many times smaller",
+			query:   `SELECT count(*) FROM small WHERE EXISTS (SELECT 1 FROM big WHERE big.k = small.k)`,
+			want:    []string{"HashJoin BuildSemi on k = k", "Scan public.big", "Scan public.small"},
+			notWant: []string{"HashJoin Semi"},
 		},
 		{
 			name: "a filter's own columns stop before the join above it",

@@ -24,11 +24,20 @@ const (
 	// NullAwareAntiJoin is NOT IN: no row survives when the build side has a
 	// NULL key, and a NULL probe key survives only an empty build side.
 	NullAwareAntiJoin
+	// BuildSemiJoin is a semi join that builds on the side whose rows it
+	// returns (the smaller one, TPC-H q04's orders) and probes with the
+	// other: each build row that meets a probe row comes out once, after
+	// the probe side is read. Its output is the build side's columns.
+	BuildSemiJoin
 )
 
 func (k JoinKind) String() string {
-	return [...]string{"Inner", "Left", "Full", "Semi", "Anti", "NullAwareAnti"}[k]
+	return [...]string{"Inner", "Left", "Full", "Semi", "Anti", "NullAwareAnti", "BuildSemi"}[k]
 }
+
+// marksBuild reports the kinds that remember which build rows met a
+// probe row and read the whole probe side in one stream to know.
+func (k JoinKind) marksBuild() bool { return k == FullJoin || k == BuildSemiJoin }
 
 // emitsBuild reports whether output rows carry the build side's columns.
 func (k JoinKind) EmitsBuildCols() bool { return k == InnerJoin || k == LeftJoin || k == FullJoin }
@@ -134,7 +143,7 @@ type HashJoin struct {
 
 func (j *HashJoin) Schema() *arrow.Schema { return j.Out }
 func (j *HashJoin) Partitions() int {
-	if j.Kind == FullJoin {
+	if j.Kind.marksBuild() {
 		return 1
 	}
 	return j.Probe.Partitions()
@@ -177,7 +186,7 @@ func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
 	}
 	defer releaseAll(keys)
 	n := int(rec.NumRows())
-	if j.Kind == FullJoin {
+	if j.Kind.marksBuild() {
 		side.matched = make([]bool, n)
 	}
 	side.kts = exprTypes(j.BuildKeys)
@@ -242,7 +251,7 @@ func sliceArrays(arrs []arrow.Array, lo, hi int) []arrow.Array {
 
 func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 	var probe Operator = j.Probe
-	if j.Kind == FullJoin {
+	if j.Kind.marksBuild() {
 		probe = &Gather{Input: j.Probe}
 	}
 	in, err := probe.Open(ctx, part)
@@ -288,8 +297,35 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 				return out, err
 			}
 		}
+		if j.Kind == BuildSemiJoin && side.matched != nil {
+			out, err := matchedBuild(ec, side, j.Out)
+			side.matched = nil
+			if err != nil || out != nil {
+				return out, err
+			}
+		}
 		return nil, io.EOF
 	}, close: closeAll}, nil
+}
+
+// matchedBuild is a BuildSemiJoin's output: the build rows that met a
+// probe row, under schema out (nil when none did).
+func matchedBuild(ec *EvalContext, side *builtSide, out *arrow.Schema) (arrow.Record, error) {
+	var rows []int
+	for r, m := range side.matched {
+		if m {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	rec, err := takeRecord(ec, side.rec, rows)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
+	return withSchema(rec, out), nil
 }
 
 // candidates lists (probe row, build row) pairs with equal, non-NULL keys.
@@ -365,6 +401,8 @@ func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, scratch *probeSc
 		side.mu.Unlock()
 	}
 	switch j.Kind {
+	case BuildSemiJoin:
+		return nil, nil // its rows come out once the probe side is read
 	case SemiJoin, AntiJoin, NullAwareAntiJoin:
 		var keep []int
 		buildRows := side.rec.NumRows()

@@ -22,6 +22,9 @@ func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
 			return op, err
 		}
 	}
+	if n.Kind == logical.SemiJoin && len(n.LeftKeys) > 0 && buildSemiPays(b.estimateRows(n.Left), b.estimateRows(n.Right)) {
+		return b.buildSemiOnLeft(n)
+	}
 	// A right join is a left join with the inputs swapped; an inner join
 	// builds its hash table on the input with fewer estimated bytes (rows
 	// from table statistics, see logical.EstimateCard, times row width).
@@ -105,4 +108,46 @@ func (b *Builder) estimateRows(p logical.Plan) float64 {
 // estimateBytes is the estimated size of p's output.
 func (b *Builder) estimateBytes(p logical.Plan) float64 {
 	return b.estimateRows(p) * logical.RowWidth(p.Columns())
+}
+
+// buildSemiPays says a semi join should build its hash table on the rows
+// it returns (left) and probe with the other side: when the left side is
+// many times smaller, building it costs far less than building the right
+// side (TPC-H q04: 57 thousand orders against 3.8 million line items).
+func buildSemiPays(left, right float64) bool {
+	return left > 0 && left*8 < right
+}
+
+// buildSemiOnLeft builds a semi join as an exec.BuildSemiJoin: the left
+// input is the build side, the right one probes it, and each left row
+// that met a right row comes out once.
+func (b *Builder) buildSemiOnLeft(n *logical.Join) (exec.Operator, error) {
+	l, err := b.Build(n.Left)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.Build(n.Right)
+	if err != nil {
+		return nil, err
+	}
+	lcols, rcols := n.Left.Columns(), n.Right.Columns()
+	var extra exec.Expr
+	if n.Cond != nil {
+		// a HashJoin's residual reads the probe's columns, then the build's
+		if extra, err = b.Compile(n.Cond, append(append([]logical.Column{}, rcols...), lcols...)); err != nil {
+			return nil, err
+		}
+	}
+	pk, err := b.compileAll(n.RightKeys, rcols)
+	if err != nil {
+		return nil, err
+	}
+	bk, err := b.compileAll(n.LeftKeys, lcols)
+	if err != nil {
+		return nil, err
+	}
+	j := &exec.HashJoin{Env: b.Env.ForOperator("HashJoin"), Kind: exec.BuildSemiJoin, Probe: r, Build: l, ProbeKeys: pk, BuildKeys: bk,
+		Extra: extra, Out: ArrowSchema(lcols), EstRows: b.estimateRows(n)}
+	b.releasers = append(b.releasers, j)
+	return j, nil
 }
