@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,13 +78,13 @@ func readOverWire(addr string, pid int, query string) (streamFigures, error) {
 	}
 	defer conn.Close(ctx)
 	var f streamFigures
-	f.idleRSS = procStatus(pid, "VmRSS")
+	f.idleRSS = procFieldKB(strconv.Itoa(pid), "VmRSS:") << 10
 	stop := make(chan struct{})
 	peak := make(chan int64)
 	go func() {
 		var most int64
 		for {
-			most = max(most, procStatus(pid, "VmRSS"))
+			most = max(most, procFieldKB(strconv.Itoa(pid), "VmRSS:")<<10)
 			select {
 			case <-stop:
 				peak <- most
@@ -111,21 +109,4 @@ func readOverWire(addr string, pid int, query string) (streamFigures, error) {
 	close(stop)
 	f.peak = <-peak
 	return f, err
-}
-
-// procStatus reads a "VmRSS:  123 kB" line of /proc/pid/status, in bytes.
-func procStatus(pid int, field string) int64 {
-	file, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer file.Close()
-	sc := bufio.NewScanner(file)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

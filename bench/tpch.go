@@ -361,8 +361,12 @@ func median(xs []float64) float64 {
 func peakRSSKB() int64 { return procStatusKB("VmHWM:") }
 
 // procStatusKB reads one kB field of /proc/self/status (0 if unreadable).
-func procStatusKB(field string) int64 {
-	f, err := os.Open("/proc/self/status")
+func procStatusKB(field string) int64 { return procFieldKB("self", field) }
+
+// procFieldKB reads one kB field ("VmRSS:") of /proc/<proc>/status, proc
+// a pid or "self" (0 if unreadable).
+func procFieldKB(proc, field string) int64 {
+	f, err := os.Open("/proc/" + proc + "/status")
 	if err != nil {
 		return 0
 	}

@@ -293,6 +293,16 @@ func (sc *Script) Kind() (kind StatementKind, ok bool) {
 // read or released before the script goes on (the next Run reads what is
 // left into memory first).
 func (sc *Script) Run(ctx context.Context) (*Result, error) {
+	return sc.run(ctx, true)
+}
+
+// runWhole runs the next statement with its result whole in memory (Exec).
+func (sc *Script) runWhole(ctx context.Context) (*Result, error) {
+	return sc.run(ctx, false)
+}
+
+// run runs the next statement, its rows streamed or whole.
+func (sc *Script) run(ctx context.Context, stream bool) (*Result, error) {
 	kind, ok := sc.Kind()
 	if !ok {
 		return nil, sqlerr.New(sqlerr.Internal, "no statement left to run")
@@ -305,29 +315,15 @@ func (sc *Script) Run(ctx context.Context) (*Result, error) {
 	defer s.noteState()
 	var res *Result
 	var err error
-	if kind == KindCopyOut {
+	if stream && kind == KindCopyOut {
 		res, err = s.copyOutStatement(ctx, sc.sql, st)
 	} else {
-		res, err = s.runStatement(ctx, statementCall{sql: sc.sql, raw: st, text: parser.StatementText(sc.sql, st), stream: true})
+		res, err = s.runStatement(ctx, statementCall{sql: sc.sql, raw: st, text: parser.StatementText(sc.sql, st), stream: stream})
 	}
 	if err != nil {
 		return nil, sc.fail(err)
 	}
 	res.script = sc
-	return res, nil
-}
-
-// runWhole runs the next statement with its result whole in memory (Exec).
-func (sc *Script) runWhole(ctx context.Context) (*Result, error) {
-	s := sc.s
-	st := sc.stmts[sc.next]
-	sc.beginImplicitHere()
-	sc.next++
-	defer s.noteState()
-	res, err := s.runStatement(ctx, statementCall{sql: sc.sql, raw: st, text: parser.StatementText(sc.sql, st)})
-	if err != nil {
-		return nil, sc.fail(err)
-	}
 	return res, nil
 }
 

@@ -37,7 +37,15 @@ func pgbenchPath(t *testing.T) string {
 // the server and closes the database.
 func serveDir(t *testing.T, dir string, mem memory.Allocator) (addr string, stop func()) {
 	t.Helper()
-	db, err := engine.Open(engine.Options{Mem: mem, DataDir: dir, Partitions: 2, BootstrapRole: "tester"})
+	return serveOpts(t, engine.Options{DataDir: dir, Partitions: 2}, mem)
+}
+
+// serveOpts serves a database opened with opts (its allocator mem, its
+// superuser "tester"); stop stops the server and closes the database.
+func serveOpts(t *testing.T, opts engine.Options, mem memory.Allocator) (addr string, stop func()) {
+	t.Helper()
+	opts.Mem, opts.BootstrapRole = mem, "tester"
+	db, err := engine.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,27 +19,12 @@ import (
 func startServerOpts(t *testing.T, opts engine.Options) string {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	opts.Mem, opts.BootstrapRole = mem, "tester"
-	db, err := engine.Open(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := New(db, Config{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
+	addr, stop := serveOpts(t, opts, mem)
 	t.Cleanup(func() {
-		ln.Close()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-		db.Close()
+		stop()
 		mem.AssertSize(t, 0)
 	})
-	return fmt.Sprintf("postgres://tester@%s/weft?sslmode=disable", ln.Addr())
+	return fmt.Sprintf("postgres://tester@%s/weft?sslmode=disable", addr)
 }
 
 // spillFiles lists the files under a data directory's spill directory.
