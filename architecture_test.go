@@ -19,6 +19,7 @@ var layers = []string{
 	"sql/sqlerr",
 	"sql/types",
 	"sql/scram",
+	"sql/pgsettings",
 	"sql/parser/",
 	"sql/parser",
 	"copyfmt",

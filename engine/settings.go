@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/weftdb/weft/sql/pgsettings"
 	"sort"
 	"strings"
 	"time"
@@ -62,6 +63,9 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 	if presetSettings[name] {
 		return nil, sqlerr.New(sqlerr.CantChangeRuntimeParam, "parameter \"%s\" cannot be changed", name)
 	}
+	if err := s.checkSettable(st, name); err != nil {
+		return nil, err
+	}
 	if st.IsLocal && s.tx == nil {
 		// PostgreSQL warns and leaves the setting alone
 		return &Result{Tag: "SET", Notices: []string{"SET LOCAL can only be used in transaction blocks"}}, nil
@@ -77,6 +81,14 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		return s.setTransactionModes(st)
 	case pg.VariableSetKind_VAR_SET_VALUE:
 		v := settingValue(st.Args)
+		if p, ok := pgsettings.Lookup(name); ok && name != "timezone" {
+			// SHOW prints what PostgreSQL prints: "4MB", "on", "1500ms"
+			norm, err := p.Normalize(v)
+			if err != nil {
+				return nil, err
+			}
+			v = norm
+		}
 		if name == "default_transaction_isolation" || name == "transaction_isolation" {
 			v = strings.ToLower(v)
 			if !isolationLevels[v] {
@@ -157,6 +169,36 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		s.searchPath = s.withTemp([]string{"public"})
 	}
 	return &Result{Tag: "SET"}, nil
+}
+
+// sessionOnlySettings are parameters SET takes that pg_settings does not
+// list (PostgreSQL hides them from SHOW ALL).
+var sessionOnlySettings = map[string]bool{"role": true, "session_authorization": true, "seed": true, "transaction": true,
+	"session": true}
+
+// checkSettable refuses what PostgreSQL refuses before it looks at the
+// value: a name it does not know (a dotted name is a custom setting and
+// always allowed, except under Weft's own prefix, which is reserved), and
+// a parameter that is fixed, needs a restart or a superuser.
+func (s *Session) checkSettable(st *pg.VariableSetStmt, name string) error {
+	if st.Kind == pg.VariableSetKind_VAR_RESET_ALL || st.Kind == pg.VariableSetKind_VAR_SET_MULTI || sessionOnlySettings[name] {
+		return nil
+	}
+	if p, ok := pgsettings.Lookup(name); ok {
+		return p.SetError(s.isSuperuser())
+	}
+	if _, ours := defaultSettings()[name]; ours {
+		return nil
+	}
+	prefix, _, dotted := strings.Cut(name, ".")
+	if !dotted {
+		return sqlerr.New(sqlerr.UndefinedObject, "unrecognized configuration parameter \"%s\"", name)
+	}
+	if prefix == "weft" {
+		return sqlerr.New(sqlerr.InvalidName, "invalid configuration parameter name \"%s\"", name).
+			WithDetail("\"weft\" is a reserved prefix.")
+	}
+	return nil
 }
 
 // timeZoneSetting reads SET TIME ZONE's value: an interval ('INTERVAL
@@ -290,6 +332,11 @@ func (s *Session) Setting(name string) (string, bool) {
 		return v, true
 	}
 	v, ok := s.settings[lower(name)]
+	if !ok {
+		if p, known := pgsettings.Lookup(name); known {
+			return p.Show, true
+		}
+	}
 	return v, ok
 }
 
@@ -313,7 +360,19 @@ func (s *Session) defaultSetting(name string) string {
 	if v, ok := s.startup.settings[name]; ok {
 		return v
 	}
-	return defaultSettings()[name]
+	if v, ok := defaultSettings()[name]; ok {
+		return v
+	}
+	return builtinSetting(name)
+}
+
+// builtinSetting is PostgreSQL's built-in value of a parameter Weft does
+// not set itself, as SHOW prints it ("" for one it does not know).
+func builtinSetting(name string) string {
+	if p, ok := pgsettings.Lookup(name); ok {
+		return p.Show
+	}
+	return ""
 }
 
 // KeepAsDefault makes a setting's current value the one RESET returns to

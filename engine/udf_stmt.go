@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/pgsettings"
 	"strconv"
 	"strings"
 	"time"
@@ -327,19 +328,12 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 }
 
 func parseTimeout(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" || v == "0" {
+	p, _ := pgsettings.Lookup("statement_timeout")
+	ms, err := p.BaseUnits(v)
+	if err != nil || ms <= 0 {
 		return 0
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(n) * time.Millisecond
-	}
-	v = strings.Replace(v, "min", "m", 1)
-	d, err := time.ParseDuration(strings.ReplaceAll(v, " ", ""))
-	if err != nil {
-		return 0
-	}
-	return d
+	return time.Duration(ms * float64(time.Millisecond))
 }
 
 // createAggregate handles

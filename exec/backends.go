@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"context"
+	"math"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -66,5 +68,61 @@ func signalKernel(terminate bool) Kernel {
 			AppendDatum(bld, ok)
 		}
 		return bld.NewArray(), nil
+	}
+}
+
+// sleepFunctions are pg_sleep(seconds) and pg_sleep_for(interval): they
+// wait once per row, and end early with the statement (cancellation,
+// statement_timeout), as PostgreSQL's do.
+func sleepFunctions() []*ScalarDef {
+	def := func(name string, param types.T, seconds func(types.Datum) float64) *ScalarDef {
+		return &ScalarDef{Name: name, Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 1 || !castableAll(args, []types.T{param}) {
+				return nil, types.T{}, nil, NoSuchFunction(name, args)
+			}
+			return []types.T{param}, types.VoidT, sleepKernel(seconds), nil
+		}}
+	}
+	return []*ScalarDef{
+		def("pg_sleep", types.Float8T, func(d types.Datum) float64 { return d.(float64) }),
+		def("pg_sleep_for", types.IntervalT, func(d types.Datum) float64 {
+			iv := d.(types.IntervalValue)
+			return float64(iv.Months)*30*86400 + float64(iv.Days)*86400 + float64(iv.Micros)/1e6
+		}),
+	}
+}
+
+func sleepKernel(seconds func(types.Datum) float64) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		bld := newBuilder(ec, types.VoidT)
+		defer bld.Release()
+		for i := 0; i < n; i++ {
+			if d := DatumAt(args[0], i); d != nil {
+				if err := sleepFor(ec, seconds(d)); err != nil {
+					return nil, err
+				}
+			}
+			AppendDatum(bld, nil)
+		}
+		return bld.NewArray(), nil
+	}
+}
+
+func sleepFor(ec *EvalContext, seconds float64) error {
+	if !(seconds > 0) {
+		return nil
+	}
+	d := time.Duration(math.Min(seconds, math.MaxInt64/1e9) * float64(time.Second))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	done := context.Background().Done()
+	if ec.Ctx != nil {
+		done = ec.Ctx.Done()
+	}
+	select {
+	case <-t.C:
+		return nil
+	case <-done:
+		return ec.Canceled()
 	}
 }

@@ -1,6 +1,7 @@
 package binder
 
 import (
+	"github.com/weftdb/weft/sql/pgsettings"
 	"net"
 	"sort"
 	"strconv"
@@ -607,9 +608,9 @@ func tableStatsRow(s *catalog.Schema, t *catalog.Table) map[string]types.Datum {
 		"n_ins_since_vacuum": live, "n_mod_since_analyze": live, "last_vacuum": nil, "last_autovacuum": nil, "last_analyze": nil, "last_autoanalyze": nil}
 }
 
-// serverSettings are the settings pg_settings lists, in PostgreSQL's
-// order (by name, bytewise): a session's own value where it has one, else
-// value.
+// serverSettings are the parameters whose built-in value in Weft differs
+// from PostgreSQL's, or describes Weft's server (the rest come from
+// package pgsettings).
 var serverSettings = []struct {
 	name, value, unit, category, vartype, context string
 }{
@@ -638,29 +639,68 @@ var serverSettings = []struct {
 	{"transaction_read_only", "off", "", "Client Connection Defaults / Statement Behavior", "bool", "user"},
 }
 
-// settingsRows lists pg_settings.
+// settingsRows lists pg_settings: every PostgreSQL 15 parameter, with
+// the values Weft gives some of them (serverSettings) and the session's
+// own where it has one. setting, boot_val and reset_val are in the
+// parameter's unit ("4096" kB), as PostgreSQL prints them.
 func (b *Binder) settingsRows(row func(map[string]types.Datum)) {
-	for _, st := range serverSettings {
-		v, source := st.value, "default"
+	weft := map[string]int{}
+	for i, st := range serverSettings {
+		weft[st.name] = i
+	}
+	for _, p := range pgsettings.All() {
+		boot := p.Boot
+		if i, ok := weft[p.Name]; ok {
+			boot = serverSettings[i].value
+		}
+		v := boot
 		if b.Setting != nil {
-			if cur, ok := b.Setting(st.name); ok && (cur != "" || st.name == "application_name") {
-				v = cur
+			if cur, ok := b.Setting(p.Name); ok && (cur != "" || p.Name == "application_name") {
+				v = inBaseUnits(&p, cur)
 			}
 		}
-		if st.name == "TimeZone" {
+		if p.Name == "TimeZone" {
 			v = b.timeZoneName()
 		}
-		if v != st.value {
+		source := "default"
+		if v != boot && p.Context != "internal" && p.Context != "postmaster" {
 			source = "session"
 		}
-		var unit types.Datum
-		if st.unit != "" {
-			unit = st.unit
-		}
-		row(map[string]types.Datum{"name": st.name, "setting": v, "unit": unit, "category": st.category, "short_desc": "", "extra_desc": nil,
-			"context": st.context, "vartype": st.vartype, "source": source, "min_val": nil, "max_val": nil, "enumvals": nil,
-			"boot_val": st.value, "reset_val": st.value, "sourcefile": nil, "sourceline": nil, "pending_restart": false})
+		row(map[string]types.Datum{"name": p.Name, "setting": v, "unit": nullIfEmpty(p.Unit), "category": p.Category, "short_desc": "", "extra_desc": nil,
+			"context": p.Context, "vartype": p.Type, "source": source, "min_val": nullIfEmpty(p.Min), "max_val": nullIfEmpty(p.Max), "enumvals": enumValues(p.Enum),
+			"boot_val": boot, "reset_val": boot, "sourcefile": nil, "sourceline": nil, "pending_restart": false})
 	}
+}
+
+// inBaseUnits turns a value as SHOW prints it ("4MB") into the number of
+// the parameter's units pg_settings shows ("4096").
+func inBaseUnits(p *pgsettings.Param, show string) string {
+	if p.Type != "integer" && p.Type != "real" {
+		return show
+	}
+	n, err := p.BaseUnits(show)
+	if err != nil {
+		return show
+	}
+	return strconv.FormatFloat(n, 'g', -1, 64)
+}
+
+func nullIfEmpty(s string) types.Datum {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func enumValues(vals []string) types.Datum {
+	if vals == nil {
+		return nil
+	}
+	elems := make([]*string, len(vals))
+	for i := range vals {
+		elems[i] = &vals[i]
+	}
+	return exec.FormatTextArray(elems)
 }
 
 // backendCount is the number of sessions (pg_stat_database.numbackends).

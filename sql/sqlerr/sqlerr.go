@@ -16,6 +16,7 @@ const (
 	UndefinedColumn                      = "42703"
 	UndefinedFunction                    = "42883"
 	UndefinedObject                      = "42704"
+	InvalidName                          = "42602"
 	UndefinedParameter                   = "42P02"
 	UndefinedSchema                      = "3F000"
 	DuplicateTable                       = "42P07"
