@@ -22,13 +22,21 @@ import (
 	"github.com/weftdb/weft"
 )
 
-// queries are the issue's benchmark, in order Q1..Q5.
+// queries are the benchmark, Q1..Q10: the first issue's five, then the
+// shapes TPC-H's issue names beside them (a join of the table against a
+// 100k-row side, LIKE with substr under GROUP BY, expressions,
+// count(DISTINCT), a GROUP BY of a million groups).
 var queries = []string{
 	"SELECT g, sum(v), count(*), avg(v) FROM t GROUP BY g",
 	"SELECT s, count(*) FROM t GROUP BY s ORDER BY 2 DESC LIMIT 5",
 	"SELECT sum(v) FROM t WHERE v % 3 = 0",
 	"SELECT count(*) FROM t a JOIN t b ON a.id = b.v",
 	"SELECT * FROM t ORDER BY v DESC LIMIT 10",
+	"SELECT count(*), sum(b.g) FROM t a JOIN (SELECT id, g FROM t WHERE id < 100000) b ON a.v = b.id",
+	"SELECT substr(s, 1, 5) AS p, count(*) FROM t WHERE s LIKE '%99%' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+	"SELECT sum(CASE WHEN v % 2 = 0 THEN v * 3 ELSE id - v END), max(abs(v - id)), min(g * 10 + v % 7) FROM t",
+	"SELECT count(DISTINCT v), count(DISTINCT s) FROM t",
+	"SELECT id % 1000000 AS k, sum(v) FROM t GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
 }
 
 func main() {
@@ -36,7 +44,7 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per query; the best is reported")
 	withDuck := flag.Bool("duckdb", true, "also time DuckDB")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the Weft runs to this file")
-	only := flag.Int("q", 0, "run only this query (1-5)")
+	only := flag.Int("q", 0, "run only this query (1-10)")
 	withUDF := flag.Bool("udf", true, "also time the wasm UDF queries")
 	withLoad := flag.Bool("load", true, "also time loading CSV and Parquet files into durable storage")
 	var tc tpchConfig

@@ -6,7 +6,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -17,6 +16,10 @@ type CaseExpr struct {
 	Whens, Thens []Expr
 	Else         Expr // nil means NULL
 	T            types.T
+	// RowsOnly: a branch calls a volatile function or a subquery, so it
+	// runs on exactly the rows that reach it (a cheap branch may otherwise
+	// run on the whole batch and keep the rows it is for)
+	RowsOnly bool
 }
 
 func (e *CaseExpr) Type() types.T { return e.T }
@@ -33,173 +36,44 @@ func (e *CaseExpr) String() string {
 	return sb.String()
 }
 
-// lazyResult collects per-row results computed on subsets of a batch.
-type lazyResult struct {
-	vals []types.Datum
-	// numeric results stay unboxed: decs[row], present where set[row]
-	decs []decimal128.Num
-	set  []bool
-}
-
-func newLazyResult(t types.T, n int) *lazyResult {
-	if t.Kind == types.Numeric {
-		return &lazyResult{decs: make([]decimal128.Num, n), set: make([]bool, n)}
-	}
-	return &lazyResult{vals: make([]types.Datum, n)}
-}
-
-// isNull reports whether row has no value (yet).
-func (r *lazyResult) isNull(row int) bool {
-	if r.decs != nil {
-		return !r.set[row]
-	}
-	return r.vals[row] == nil
-}
-
-// evalOn evaluates x on the rows rows of b and stores the values.
-func (r *lazyResult) evalOn(ec *EvalContext, b arrow.Record, rows []int, x Expr) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	a, err := evalRows(ec, b, rows, x)
-	if err != nil {
-		return err
-	}
-	defer a.Release()
-	if r.decs != nil {
-		r.storeDecimals(a, rows)
-		return nil
-	}
-	for k, row := range rows {
-		r.vals[row] = DatumAt(a, k)
-	}
-	return nil
-}
-
-// storeDecimals keeps a's numeric values for rows, NULLs left unset.
-func (r *lazyResult) storeDecimals(a arrow.Array, rows []int) {
-	src, ok := a.(*array.Decimal128)
-	if !ok { // (an all-NULL array of another layout)
-		for k, row := range rows {
-			if v, isNum := DatumAt(a, k).(decimal128.Num); isNum {
-				r.decs[row], r.set[row] = v, true
-			}
-		}
-		return
-	}
-	vals := src.Values()
-	for k, row := range rows {
-		if src.IsValid(k) {
-			r.decs[row], r.set[row] = vals[k], true
-		}
-	}
-}
-
-// evalRows evaluates x on the rows rows of b only (the caller releases
-// the result).
-func evalRows(ec *EvalContext, b arrow.Record, rows []int, x Expr) (arrow.Array, error) {
-	sub, err := subset(ec, b, rows)
-	if err != nil {
-		return nil, err
-	}
-	defer sub.Release()
-	return x.Eval(ec, sub)
-}
-
-func subset(ec *EvalContext, b arrow.Record, rows []int) (arrow.Record, error) {
-	if len(rows) == int(b.NumRows()) {
-		b.Retain()
-		return b, nil
-	}
-	return takeRecord(ec, b, rows)
-}
-
-func (r *lazyResult) build(ec *EvalContext, t types.T) arrow.Array {
-	if r.decs != nil {
-		return r.buildDecimals(ec, t)
-	}
-	bld := newBuilder(ec, t)
-	defer bld.Release()
-	bld.Reserve(len(r.vals))
-	for _, v := range r.vals {
-		AppendDatum(bld, v)
-	}
-	return bld.NewArray()
-}
-
-func (r *lazyResult) buildDecimals(ec *EvalContext, t types.T) arrow.Array {
-	n := len(r.decs)
-	buf, out := allocDecimals(ec.Mem, n)
-	copy(out, r.decs)
-	nulls := 0
-	for _, ok := range r.set {
-		if !ok {
-			nulls++
-		}
-	}
-	var validity *memory.Buffer
-	if nulls > 0 {
-		validity = memory.NewResizableBuffer(ec.Mem)
-		validity.Resize(int(bitutil.BytesForBits(int64(n))))
-		bits := validity.Bytes()
-		for i := range bits {
-			bits[i] = 0
-		}
-		for i, ok := range r.set {
-			if ok {
-				bitutil.SetBit(bits, i)
-			}
-		}
-	}
-	return makeArray(t.Arrow(), n, validity, buf, nulls)
-}
-
-func allRows(n int) []int {
-	rows := make([]int, n)
-	for i := range rows {
-		rows[i] = i
-	}
-	return rows
-}
-
 func (e *CaseExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	n := int(b.NumRows())
-	res := newLazyResult(e.T, n)
-	remaining := allRows(n)
+	res := newScatterResult(ec, e.T, n)
+	defer res.release()
+	remaining := allRows32(n)
 	for i, when := range e.Whens {
 		if len(remaining) == 0 {
 			break
 		}
-		sub, err := subset(ec, b, remaining)
+		hit, err := selectWhere(ec, b, when, remaining, true, nil)
 		if err != nil {
 			return nil, err
 		}
-		cond, err := when.Eval(ec, sub)
-		sub.Release()
-		if err != nil {
+		if err := res.evalOn(ec, b, hit, e.Thens[i], e.RowsOnly); err != nil {
 			return nil, err
 		}
-		bc := cond.(*array.Boolean)
-		var hit, miss []int
-		for k, row := range remaining {
-			if bc.IsValid(k) && bc.Value(k) {
-				hit = append(hit, row)
-			} else {
-				miss = append(miss, row)
-			}
-		}
-		cond.Release()
-		if err := res.evalOn(ec, b, hit, e.Thens[i]); err != nil {
-			return nil, err
-		}
-		remaining = miss
+		remaining = withoutRows(remaining, hit)
 	}
 	if e.Else != nil {
-		if err := res.evalOn(ec, b, remaining, e.Else); err != nil {
+		if err := res.evalOn(ec, b, remaining, e.Else, e.RowsOnly); err != nil {
 			return nil, err
 		}
 	}
-	return res.build(ec, e.T), nil
+	return res.build(), nil
+}
+
+// withoutRows is sel less the rows of drop (both ascending, drop a subset
+// of sel), written over sel.
+func withoutRows(sel, drop []int32) []int32 {
+	out, k := sel[:0], 0
+	for _, row := range sel {
+		if k < len(drop) && drop[k] == row {
+			k++
+			continue
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // CoalesceExpr returns its first non-NULL argument, evaluating later
@@ -207,6 +81,8 @@ func (e *CaseExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 type CoalesceExpr struct {
 	Args []Expr
 	T    types.T
+	// RowsOnly as for CaseExpr
+	RowsOnly bool
 }
 
 func (e *CoalesceExpr) Type() types.T { return e.T }
@@ -220,22 +96,244 @@ func (e *CoalesceExpr) String() string {
 
 func (e *CoalesceExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error) {
 	n := int(b.NumRows())
-	res := newLazyResult(e.T, n)
-	remaining := allRows(n)
+	res := newScatterResult(ec, e.T, n)
+	defer res.release()
+	remaining := allRows32(n)
 	for _, arg := range e.Args {
 		if len(remaining) == 0 {
 			break
 		}
-		if err := res.evalOn(ec, b, remaining, arg); err != nil {
+		if err := res.evalOn(ec, b, remaining, arg, e.RowsOnly); err != nil {
 			return nil, err
 		}
-		var still []int
+		still := remaining[:0]
 		for _, row := range remaining {
-			if res.isNull(row) {
+			if !res.set[row] {
 				still = append(still, row)
 			}
 		}
 		remaining = still
 	}
-	return res.build(ec, e.T), nil
+	return res.build(), nil
+}
+
+// scatterResult collects a CASE's or COALESCE's values, computed on
+// subsets of a batch, into place row by row. Values of a fixed-width
+// layout are copied as bytes into the result's buffer (no boxing);
+// booleans are kept as bools, other layouts as datums.
+type scatterResult struct {
+	ec     *EvalContext
+	t      types.T
+	dt     arrow.DataType
+	n      int
+	set    []bool // the row has a non-NULL value
+	width  int    // bytes per value in fixed mode, else 0
+	buf    *memory.Buffer
+	vals   []byte
+	bools  []bool        // boolean mode
+	datums []types.Datum // datum mode
+}
+
+func newScatterResult(ec *EvalContext, t types.T, n int) *scatterResult {
+	r := &scatterResult{ec: ec, t: t, dt: t.Arrow(), n: n, set: make([]bool, n)}
+	switch w := fixedWidthBytes(r.dt); {
+	case r.dt.ID() == arrow.BOOL:
+		r.bools = make([]bool, n)
+	case w > 0:
+		r.width = w
+		r.buf = memory.NewResizableBuffer(ec.Mem)
+		r.buf.Resize(n * w)
+		r.vals = r.buf.Bytes()
+		clear(r.vals)
+	default:
+		r.datums = make([]types.Datum, n)
+	}
+	return r
+}
+
+// fixedWidthBytes is the byte width of a layout made of a validity bitmap
+// and one buffer of equal-sized values (0 for any other layout).
+func fixedWidthBytes(dt arrow.DataType) int {
+	fw, ok := dt.(arrow.FixedWidthDataType)
+	if !ok || dt.ID() == arrow.BOOL || dt.ID() == arrow.DICTIONARY || fw.BitWidth()%8 != 0 || fw.BitWidth() == 0 {
+		return 0
+	}
+	if len(dt.Layout().Buffers) != 2 {
+		return 0
+	}
+	return fw.BitWidth() / 8
+}
+
+func (r *scatterResult) release() {
+	if r.buf != nil {
+		r.buf.Release()
+		r.buf = nil
+	}
+}
+
+// evalOn evaluates x for the rows rows of b and stores the values; rowsOnly
+// keeps x from running on rows outside rows.
+func (r *scatterResult) evalOn(ec *EvalContext, b arrow.Record, rows []int32, x Expr, rowsOnly bool) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var a arrow.Array
+	var at []int32
+	var err error
+	if rowsOnly && len(rows) < int(b.NumRows()) {
+		var sub arrow.Record
+		if sub, err = gatherForExpr(ec, b, x, rows); err != nil {
+			return err
+		}
+		a, err = x.Eval(ec, sub)
+		sub.Release()
+	} else {
+		a, at, err = evalOnSelection(ec, b, x, rows)
+	}
+	if err != nil {
+		return err
+	}
+	defer a.Release()
+	r.store(a, at, rows)
+	return nil
+}
+
+// store keeps a's values for rows: rows[k]'s value is a[at[k]] (a[k]
+// when at is nil).
+func (r *scatterResult) store(a arrow.Array, at, rows []int32) {
+	if a.NullN() == a.Len() {
+		return
+	}
+	if r.width > 0 && !arrow.TypeEqual(a.DataType(), r.dt) {
+		r.toDatums()
+	}
+	pos := func(k int) int {
+		if at != nil {
+			return int(at[k])
+		}
+		return k
+	}
+	switch {
+	case r.width > 0:
+		w, off := r.width, a.Data().Offset()
+		src := a.Data().Buffers()[1].Bytes()
+		for k, row := range rows {
+			p := pos(k)
+			if a.IsValid(p) {
+				copy(r.vals[int(row)*w:int(row+1)*w], src[(off+p)*w:(off+p+1)*w])
+				r.set[row] = true
+			}
+		}
+	case r.bools != nil:
+		bc, isBool := a.(*array.Boolean)
+		for k, row := range rows {
+			p := pos(k)
+			if a.IsValid(p) {
+				if isBool {
+					r.bools[row] = bc.Value(p)
+				} else {
+					r.bools[row], _ = DatumAt(a, p).(bool)
+				}
+				r.set[row] = true
+			}
+		}
+	default:
+		for k, row := range rows {
+			if v := DatumAt(a, pos(k)); v != nil {
+				r.datums[row], r.set[row] = v, true
+			}
+		}
+	}
+}
+
+// toDatums leaves fixed mode for datum mode, for a branch whose values
+// come in another layout than the result's (rare: the binder casts the
+// branches to the result type).
+func (r *scatterResult) toDatums() {
+	fixed := r.build()
+	defer fixed.Release()
+	r.datums = make([]types.Datum, r.n)
+	for i := range r.datums {
+		r.datums[i] = DatumAt(fixed, i)
+	}
+	r.width, r.vals = 0, nil
+}
+
+// build makes the result array; the scatterResult gives up its buffer.
+func (r *scatterResult) build() arrow.Array {
+	validity, nulls := r.validity()
+	switch {
+	case r.width > 0:
+		buf := r.buf
+		r.buf = nil
+		return makeArray(r.dt, r.n, validity, buf, nulls)
+	case r.bools != nil:
+		bits := memory.NewResizableBuffer(r.ec.Mem)
+		bits.Resize(int(bitutil.BytesForBits(int64(r.n))))
+		bb := bits.Bytes()
+		clear(bb)
+		for i, v := range r.bools {
+			if v {
+				bitutil.SetBit(bb, i)
+			}
+		}
+		return makeArray(r.dt, r.n, validity, bits, nulls)
+	}
+	if validity != nil {
+		validity.Release()
+	}
+	return datumsArray(r.ec, r.t, r.datums)
+}
+
+// datumsArray builds an array of type t from boxed values.
+func datumsArray(ec *EvalContext, t types.T, vals []types.Datum) arrow.Array {
+	bld := newBuilder(ec, t)
+	defer bld.Release()
+	bld.Reserve(len(vals))
+	for _, v := range vals {
+		AppendDatum(bld, v)
+	}
+	return bld.NewArray()
+}
+
+// validity is the bitmap of the rows that have a value (nil when all
+// have).
+func (r *scatterResult) validity() (*memory.Buffer, int) {
+	nulls := 0
+	for _, ok := range r.set {
+		if !ok {
+			nulls++
+		}
+	}
+	if nulls == 0 {
+		return nil, 0
+	}
+	v := memory.NewResizableBuffer(r.ec.Mem)
+	v.Resize(int(bitutil.BytesForBits(int64(r.n))))
+	bits := v.Bytes()
+	clear(bits)
+	for i, ok := range r.set {
+		if ok {
+			bitutil.SetBit(bits, i)
+		}
+	}
+	return v, nulls
+}
+
+// evalRows evaluates x on the rows rows of b only, copying out just the
+// columns x reads (the caller releases the result).
+func evalRows(ec *EvalContext, b arrow.Record, rows []int, x Expr) (arrow.Array, error) {
+	if len(rows) == int(b.NumRows()) {
+		return x.Eval(ec, b)
+	}
+	sel := make([]int32, len(rows))
+	for i, r := range rows {
+		sel[i] = int32(r)
+	}
+	sub, err := gatherForExpr(ec, b, x, sel)
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Release()
+	return x.Eval(ec, sub)
 }

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"github.com/apache/arrow-go/v18/arrow"
 	"math"
 	"math/big"
 
@@ -124,6 +125,9 @@ func resolveAbs(args []types.T) ([]types.T, types.T, Kernel, error) {
 	if t.Kind == types.Numeric {
 		return []types.T{t}, t, absNumericKernel(t), nil
 	}
+	if k := absTypedKernel(t); k != nil {
+		return []types.T{t}, t, k, nil
+	}
 	return []types.T{t}, t, rowKernel(t, func(ds []types.Datum) (types.Datum, error) {
 		switch v := ds[0].(type) {
 		case int64:
@@ -141,6 +145,56 @@ func resolveAbs(args []types.T) ([]types.T, types.T, Kernel, error) {
 		}
 		return nil, nil
 	}), nil
+}
+
+// absTypedKernel is abs over a whole array of integers or floats, without
+// boxing each value (nil for other layouts). The most negative integer
+// has no absolute value of its type: out of range, as in PostgreSQL.
+func absTypedKernel(t types.T) Kernel {
+	switch t.Arrow().ID() {
+	case arrow.INT64:
+		return absInts[int64](t, math.MinInt64)
+	case arrow.INT32:
+		return absInts[int32](t, math.MinInt32)
+	case arrow.INT16:
+		return absInts[int16](t, math.MinInt16)
+	case arrow.FLOAT64:
+		return absFloats[float64](t)
+	case arrow.FLOAT32:
+		return absFloats[float32](t)
+	}
+	return nil
+}
+
+func absInts[T int16 | int32 | int64](t types.T, most T) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		in := values[T](args[0])
+		buf, out := allocFixed[T](ec.Mem, n)
+		for i, v := range in[:n] {
+			if v == most && args[0].IsValid(i) {
+				buf.Release()
+				return nil, types.OutOfRange(t)
+			}
+			if v < 0 {
+				v = -v
+			}
+			out[i] = v
+		}
+		validity, nulls := combineValidity(ec.Mem, n, args[0])
+		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
+	}
+}
+
+func absFloats[T float32 | float64](t types.T) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		in := values[T](args[0])
+		buf, out := allocFixed[T](ec.Mem, n)
+		for i, v := range in[:n] {
+			out[i] = T(math.Abs(float64(v)))
+		}
+		validity, nulls := combineValidity(ec.Mem, n, args[0])
+		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
+	}
 }
 
 func resolveMod(args []types.T) ([]types.T, types.T, Kernel, error) {

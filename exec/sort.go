@@ -505,3 +505,11 @@ func skipper[T int32 | int64 | float64](vals []T, a arrow.Array, desc bool, conv
 		return n
 	}
 }
+
+func allRows(n int) []int {
+	rows := make([]int, n)
+	for i := range rows {
+		rows[i] = i
+	}
+	return rows
+}

@@ -110,8 +110,7 @@ func (w *Window) computeAll(ec *EvalContext, all arrow.Record) ([]arrow.Record, 
 		if i == 0 {
 			order = perm
 		}
-		res := &lazyResult{vals: vals}
-		a := res.build(ec, f.T)
+		a := datumsArray(ec, f.T, vals)
 		added = append(added, a)
 		cols = append(cols, a)
 	}

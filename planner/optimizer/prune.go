@@ -45,7 +45,9 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 		if !root {
 			exprs, cols = nil, nil
 			for i, c := range n.Cols {
-				if need[c.ID] {
+				// a volatile expression runs even when nothing reads
+				// its value (nextval advances), as in PostgreSQL
+				if need[c.ID] || logical.IsVolatile(n.Exprs[i]) {
 					exprs = append(exprs, n.Exprs[i])
 					cols = append(cols, c)
 				}

@@ -194,13 +194,13 @@ func (b *Builder) compile(e logical.Expr, l layout) (exec.Expr, error) {
 				return nil, err
 			}
 		}
-		return &exec.CaseExpr{Whens: whens, Thens: thens, Else: els, T: x.T}, nil
+		return &exec.CaseExpr{Whens: whens, Thens: thens, Else: els, T: x.T, RowsOnly: rowsOnly(x)}, nil
 	case *logical.Coalesce:
 		args, err := b.compileList(x.Args, l)
 		if err != nil {
 			return nil, err
 		}
-		return &exec.CoalesceExpr{Args: args, T: x.T}, nil
+		return &exec.CoalesceExpr{Args: args, T: x.T, RowsOnly: rowsOnly(x)}, nil
 	case *logical.Subquery:
 		return b.compileSubquery(x, l)
 	}
@@ -241,6 +241,13 @@ func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, err
 // volatile calls).
 func Fold(env *exec.Env, e logical.Expr) (logical.Expr, bool, error) {
 	return FoldContext(context.Background(), env, e)
+}
+
+// rowsOnly tells a CASE or COALESCE to run each branch on exactly the rows
+// that reach it: a volatile function or a subquery must not run for rows
+// that PostgreSQL would not evaluate it for.
+func rowsOnly(e logical.Expr) bool {
+	return logical.IsVolatile(e) || logical.HasSubquery(e)
 }
 
 // FoldContext is Fold bounded by ctx (a wasm function may run while folding).
