@@ -38,14 +38,19 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{SQL: sql}
 	if len(stmts) == 0 {
-		return p, nil
+		return &Prepared{SQL: sql}, nil
 	}
 	if len(stmts) > 1 {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "cannot insert multiple commands into a prepared statement")
 	}
-	p.stmt = stmts[0]
+	return s.prepareRaw(ctx, sql, stmts[0], declared)
+}
+
+// prepareRaw prepares one parsed statement: its parameters' types and
+// its result's columns, learned by binding it without running it.
+func (s *Session) prepareRaw(ctx context.Context, sql string, raw *pg.RawStmt, declared []types.T) (*Prepared, error) {
+	p := &Prepared{SQL: sql, stmt: raw}
 	n := countParams(p.stmt)
 	p.ParamTypes = make([]types.T, max(n, len(declared)))
 	copy(p.ParamTypes, declared)
@@ -54,11 +59,12 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 			p.ParamTypes[i] = types.UnknownT
 		}
 	}
-	err = exec.Guard(func() error {
+	err := exec.Guard(func() error {
 		switch st := p.stmt.Stmt.Node.(type) {
 		case *pg.Node_SelectStmt:
+			prevCtx, prevTypes := s.ctx, s.paramTypes
 			s.ctx, s.paramTypes = ctx, p.ParamTypes
-			defer func() { s.ctx, s.paramTypes = nil, nil }()
+			defer func() { s.ctx, s.paramTypes = prevCtx, prevTypes }()
 			b := s.binder(s.env())
 			plan, err := b.BindQuery(st.SelectStmt)
 			if err != nil {
@@ -68,9 +74,10 @@ func (s *Session) Prepare(ctx context.Context, sql string, declared []types.T) (
 			inferParamTypes(p.ParamTypes, declared, b.ParamTypes)
 		case *pg.Node_InsertStmt, *pg.Node_UpdateStmt, *pg.Node_DeleteStmt:
 			// bind without running, to learn the parameters' types
+			prevCtx, prevTypes := s.ctx, s.paramTypes
 			s.ctx, s.paramTypes, s.describing = ctx, p.ParamTypes, true
 			defer func() {
-				s.ctx, s.paramTypes, s.describing, s.described, s.describedColumns = nil, nil, false, nil, nil
+				s.ctx, s.paramTypes, s.describing, s.described, s.describedColumns = prevCtx, prevTypes, false, nil, nil
 			}()
 			if _, err := s.execStmt(ctx, sql, p.stmt); err != errDescribeOnly {
 				return err

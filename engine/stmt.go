@@ -101,6 +101,14 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.runQuery(ctx, env, n.SelectStmt)
 	case *pg.Node_ExplainStmt:
 		return s.explain(ctx, env, n.ExplainStmt)
+	case *pg.Node_PrepareStmt:
+		return s.prepareStmt(ctx, env, sql, n.PrepareStmt)
+	case *pg.Node_ExecuteStmt:
+		return s.executeStmt(ctx, env, n.ExecuteStmt)
+	case *pg.Node_DeallocateStmt:
+		return s.deallocateStmt(n.DeallocateStmt)
+	case *pg.Node_DiscardStmt:
+		return s.discardStmt(n.DiscardStmt)
 	case *pg.Node_CreateStmt:
 		return s.createTable(env, n.CreateStmt)
 	case *pg.Node_CreateTableAsStmt:

@@ -192,10 +192,11 @@ type Session struct {
 	db         *DB
 	searchPath []string
 	settings   map[string]string
-	zone       *time.Location  // the TimeZone setting (nil: UTC)
-	startup    startupSettings // what RESET returns to
-	ctx        context.Context // the running statement's, while it runs
-	params     []types.Datum   // $1..$n of the running prepared statement
+	zone       *time.Location       // the TimeZone setting (nil: UTC)
+	startup    startupSettings      // what RESET returns to
+	ctx        context.Context      // the running statement's, while it runs
+	params     []types.Datum        // $1..$n of the running prepared statement
+	prepared   map[string]*Prepared // by name (prepare_sql.go)
 	paramTypes []types.T
 	// describing makes DML stop after binding (Prepare infers parameter
 	// types that way); described is the binder it used.

@@ -33,7 +33,6 @@ type conn struct {
 	user, database string
 	admitted       bool // counted against max_connections
 
-	stmts   map[string]*statement
 	portals map[string]*portal
 
 	mu     sync.Mutex
@@ -264,7 +263,7 @@ func (c *conn) serve() error {
 			qerr = c.execute(m)
 		case *pgproto3.Close:
 			if m.ObjectType == 'S' {
-				delete(c.stmts, m.Name)
+				c.sess.ClosePrepared(m.Name)
 			} else {
 				c.closePortal(m.Name)
 			}

@@ -10,11 +10,6 @@ import (
 )
 
 func (c *conn) parse(m *pgproto3.Parse) error {
-	if m.Name != "" {
-		if _, exists := c.stmts[m.Name]; exists {
-			return sqlerr.New(sqlerr.DuplicatePreparedStatement, "prepared statement \"%s\" already exists", m.Name)
-		}
-	}
 	declared := make([]types.T, len(m.ParameterOIDs))
 	for i, oid := range m.ParameterOIDs {
 		t, ok := typeForOID(oid)
@@ -26,30 +21,36 @@ func (c *conn) parse(m *pgproto3.Parse) error {
 		}
 		declared[i] = t
 	}
-	var st *statement
+	// the session keeps statements by name: SQL's EXECUTE and DEALLOCATE
+	// see the protocol's, as in PostgreSQL
 	err := c.run(func(ctx context.Context) error {
-		prep, err := c.sess.Prepare(ctx, m.Query, declared)
-		if err != nil {
-			return err
-		}
-		st = &statement{prep: prep}
-		for _, t := range prep.ParamTypes {
-			st.oids = append(st.oids, t.OID())
-		}
-		return nil
+		_, err := c.sess.PrepareNamed(ctx, m.Name, m.Query, declared)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	c.stmts[m.Name] = st
 	c.backend.Send(&pgproto3.ParseComplete{})
 	return nil
 }
 
-func (c *conn) bind(m *pgproto3.Bind) error {
-	st, ok := c.stmts[m.PreparedStatement]
+// statement finds a prepared statement by name, with its parameters' OIDs.
+func (c *conn) statement(name string) (*statement, error) {
+	prep, ok := c.sess.NamedPrepared(name)
 	if !ok {
-		return sqlerr.New(sqlerr.InvalidStatementName, "prepared statement \"%s\" does not exist", m.PreparedStatement)
+		return nil, sqlerr.New(sqlerr.InvalidStatementName, "prepared statement \"%s\" does not exist", name)
+	}
+	st := &statement{prep: prep}
+	for _, t := range prep.ParamTypes {
+		st.oids = append(st.oids, t.OID())
+	}
+	return st, nil
+}
+
+func (c *conn) bind(m *pgproto3.Bind) error {
+	st, err := c.statement(m.PreparedStatement)
+	if err != nil {
+		return err
 	}
 	pt := st.prep.ParamTypes
 	if len(m.Parameters) != len(pt) {
@@ -78,9 +79,9 @@ func (c *conn) bind(m *pgproto3.Bind) error {
 
 func (c *conn) describe(m *pgproto3.Describe) error {
 	if m.ObjectType == 'S' {
-		st, ok := c.stmts[m.Name]
-		if !ok {
-			return sqlerr.New(sqlerr.InvalidStatementName, "prepared statement \"%s\" does not exist", m.Name)
+		st, err := c.statement(m.Name)
+		if err != nil {
+			return err
 		}
 		c.backend.Send(&pgproto3.ParameterDescription{ParameterOIDs: st.oids})
 		if st.prep.Columns == nil {

@@ -197,7 +197,7 @@ func (s *Server) cancel(pid, secret uint32) {
 
 func (s *Server) handle(nc net.Conn) {
 	defer nc.Close()
-	c := &conn{srv: s, stmts: map[string]*statement{}, portals: map[string]*portal{}}
+	c := &conn{srv: s, portals: map[string]*portal{}}
 	c.attach(nc)
 	defer func() { c.raw.Close() }()
 	defer func() {
