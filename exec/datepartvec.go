@@ -57,7 +57,7 @@ func constantText(a arrow.Array) (string, bool) {
 func civilField(unit string) func(y, m, d int64) int64 {
 	switch unit {
 	case "year", "years":
-		return func(y, _, _ int64) int64 { return y }
+		return func(y, _, _ int64) int64 { return int64(eraYear(int(y))) }
 	case "month", "months":
 		return func(_, m, _ int64) int64 { return m }
 	case "day", "days":

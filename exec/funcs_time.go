@@ -17,6 +17,34 @@ func errStepZero() error {
 
 func toTime(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
+// eraYear is a proleptic Gregorian year as PostgreSQL numbers it: there is
+// no year 0, so 1 BC is -1 (Go's year 0) and 44 BC is -44.
+func eraYear(y int) int {
+	if y <= 0 {
+		return y - 1
+	}
+	return y
+}
+
+// centuryOf is the century (span 100) or millennium (1000) of a
+// proleptic Gregorian year y: the first is 1 (years 1..100), the one
+// before it -1 (1 BC..100 BC, y 0..-99).
+func centuryOf(y, span int) int {
+	if y > 0 {
+		return (y + span - 1) / span
+	}
+	return -((span - y) / span)
+}
+
+// decadeOf is PostgreSQL's decade of a proleptic Gregorian year: y/10,
+// and for years BC counted the same way from 1 BC down.
+func decadeOf(y int) int {
+	if y >= 0 {
+		return y / 10
+	}
+	return -((9 - y) / 10)
+}
+
 // AddInterval adds an interval to a timestamp (months, then days, then time),
 // clamping the day of month as PostgreSQL does.
 func AddInterval(us int64, iv types.IntervalValue) int64 {
@@ -355,7 +383,7 @@ func datePart(unit string, t types.T, d types.Datum) (float64, error) {
 	tm := toTime(us)
 	switch unit {
 	case "year", "years":
-		return float64(tm.Year()), nil
+		return float64(eraYear(tm.Year())), nil
 	case "month", "months":
 		return float64(tm.Month()), nil
 	case "day", "days":
@@ -382,9 +410,11 @@ func datePart(unit string, t types.T, d types.Datum) (float64, error) {
 	case "quarter":
 		return float64((int(tm.Month())-1)/3 + 1), nil
 	case "decade":
-		return float64(tm.Year() / 10), nil
+		return float64(decadeOf(tm.Year())), nil
 	case "century":
-		return float64((tm.Year() + 99) / 100), nil
+		return float64(centuryOf(tm.Year(), 100)), nil
+	case "millennium", "millenniums":
+		return float64(centuryOf(tm.Year(), 1000)), nil
 	case "epoch":
 		return float64(us) / 1e6, nil
 	}

@@ -14,7 +14,24 @@ var charPatterns = []struct {
 	pat    string
 	format func(t time.Time) string
 }{
-	{"YYYY", func(t time.Time) string { return fmt.Sprintf("%04d", t.Year()) }},
+	{"Y,YYY", func(t time.Time) string { y := yearOfEra(t); return fmt.Sprintf("%d,%03d", y/1000, y%1000) }},
+	{"YYYY", func(t time.Time) string { return fmt.Sprintf("%04d", yearOfEra(t)) }},
+	{"YYY", func(t time.Time) string { return fmt.Sprintf("%03d", yearOfEra(t)%1000) }},
+	{"IYYY", func(t time.Time) string { y, _ := t.ISOWeek(); return fmt.Sprintf("%04d", y) }},
+	{"SSSSS", secondsOfDay}, {"SSSS", secondsOfDay},
+	{"B.C.", era("B.C.", "A.D.")}, {"A.D.", era("B.C.", "A.D.")},
+	{"b.c.", era("b.c.", "a.d.")}, {"a.d.", era("b.c.", "a.d.")},
+	{"BC", era("BC", "AD")}, {"AD", era("BC", "AD")},
+	{"bc", era("bc", "ad")}, {"ad", era("bc", "ad")},
+	{"CC", func(t time.Time) string {
+		if c := centuryOf(t.Year(), 100); c < 0 {
+			return fmt.Sprintf("-%02d", -c)
+		}
+		return fmt.Sprintf("%02d", centuryOf(t.Year(), 100))
+	}},
+	{"IW", func(t time.Time) string { _, w := t.ISOWeek(); return fmt.Sprintf("%02d", w) }},
+	{"WW", func(t time.Time) string { return fmt.Sprintf("%02d", (t.YearDay()-1)/7+1) }},
+	{"J", func(t time.Time) string { return fmt.Sprint(floorDiv(t.Unix(), 86400) + julianDayOfEpoch) }},
 	{"MONTH", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToUpper(t.Month().String())) }},
 	{"Month", func(t time.Time) string { return fmt.Sprintf("%-9s", t.Month().String()) }},
 	{"month", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToLower(t.Month().String())) }},
@@ -30,7 +47,7 @@ var charPatterns = []struct {
 	{"DY", func(t time.Time) string { return strings.ToUpper(t.Weekday().String()[:3]) }},
 	{"Dy", func(t time.Time) string { return t.Weekday().String()[:3] }},
 	{"dy", func(t time.Time) string { return strings.ToLower(t.Weekday().String()[:3]) }},
-	{"YY", func(t time.Time) string { return fmt.Sprintf("%02d", t.Year()%100) }},
+	{"YY", func(t time.Time) string { return fmt.Sprintf("%02d", yearOfEra(t)%100) }},
 	{"MM", func(t time.Time) string { return fmt.Sprintf("%02d", int(t.Month())) }},
 	{"DD", func(t time.Time) string { return fmt.Sprintf("%02d", t.Day()) }},
 	{"HH", func(t time.Time) string { return fmt.Sprintf("%02d", hour12(t)) }},
@@ -41,7 +58,33 @@ var charPatterns = []struct {
 	{"AM", amPM("AM", "PM")}, {"PM", amPM("AM", "PM")},
 	{"am", amPM("am", "pm")}, {"pm", amPM("am", "pm")},
 	{"Q", func(t time.Time) string { return fmt.Sprint((int(t.Month())-1)/3 + 1) }},
+	{"Y", func(t time.Time) string { return fmt.Sprint(yearOfEra(t) % 10) }},
 	{"D", func(t time.Time) string { return fmt.Sprint(int(t.Weekday()) + 1) }},
+}
+
+// julianDayOfEpoch is the Julian day number of 1970-01-01.
+const julianDayOfEpoch = 2440588
+
+// yearOfEra is the year as written with its era: 44 for 44 BC (Go's
+// year -43).
+func yearOfEra(t time.Time) int {
+	if y := t.Year(); y <= 0 {
+		return 1 - y
+	}
+	return t.Year()
+}
+
+func era(bc, ad string) func(time.Time) string {
+	return func(t time.Time) string {
+		if t.Year() <= 0 {
+			return bc
+		}
+		return ad
+	}
+}
+
+func secondsOfDay(t time.Time) string {
+	return fmt.Sprint(t.Hour()*3600 + t.Minute()*60 + t.Second())
 }
 
 func hour12(t time.Time) int {

@@ -185,13 +185,23 @@ func fracString(frac int64) string {
 }
 
 // FormatTimestamp prints microseconds since the epoch; tz adds "+00".
+// A year before 1 prints as PostgreSQL prints it: 0044-03-15 12:00:00 BC.
 func FormatTimestamp(us int64, tz bool) string {
+	return formatTimestampEra(us, tz, "")
+}
+
+// formatTimestampEra prints a timestamp with offset (its text, when tz)
+// before a BC era.
+func formatTimestampEra(us int64, tz bool, offset string) string {
 	tm := time.UnixMicro(us).UTC()
-	out := tm.Format("2006-01-02 15:04:05") + fracString(int64(tm.Nanosecond()/1000))
-	if tz {
-		out += "+00"
+	if tz && offset == "" {
+		offset = "+00"
 	}
-	return out
+	clock := tm.Format("15:04:05") + fracString(int64(tm.Nanosecond()/1000)) + offset
+	if tm.Year() <= 0 {
+		return fmt.Sprintf("%04d-%02d-%02d %s BC", 1-tm.Year(), tm.Month(), tm.Day(), clock)
+	}
+	return tm.Format("2006-01-02 ") + clock
 }
 
 // FormatInterval prints an interval in IntervalStyle postgres.
@@ -389,9 +399,45 @@ func NumericToRat(n decimal128.Num, scale int32) *big.Rat {
 
 var epochDate = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// ParseDate reads YYYY-MM-DD (ISO) into days since the epoch.
+// Dates run, as in PostgreSQL, from Julian day 0 (4714-11-24 BC) to
+// 5874897-12-31, in days from 1970-01-01.
+const (
+	firstJulianDay = -2440588
+	lastDate       = 2145042905
+)
+
+func floorDivInt(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// splitEra takes a trailing era off a date or timestamp's text: "BC"
+// (bc true) or "AD".
+func splitEra(s string) (rest string, bc bool) {
+	if len(s) < 3 || s[len(s)-3] != ' ' {
+		return s, false
+	}
+	switch strings.ToUpper(s[len(s)-2:]) {
+	case "BC":
+		return strings.TrimSpace(s[:len(s)-3]), true
+	case "AD":
+		return strings.TrimSpace(s[:len(s)-3]), false
+	}
+	return s, false
+}
+
+// ParseDate reads YYYY-MM-DD (ISO) into days since the epoch; a trailing
+// BC counts the year before year 1 (there is no year 0: 1 BC is the
+// proleptic Gregorian year 0).
 func ParseDate(s string) (Datum, error) {
-	str := strings.TrimSpace(s)
+	str, bc := splitEra(strings.TrimSpace(s))
+	return parseDateEra(s, str, bc)
+}
+
+func parseDateEra(s, str string, bc bool) (Datum, error) {
 	if strings.EqualFold(str, "epoch") {
 		return int32(0), nil
 	}
@@ -412,12 +458,20 @@ func ParseDate(s string) (Datum, error) {
 		}
 		ymd[i] = n
 	}
-	tm := time.Date(ymd[0], time.Month(ymd[1]), ymd[2], 0, 0, 0, 0, time.UTC)
-	if ymd[1] < 1 || ymd[1] > 12 || tm.Day() != ymd[2] {
+	year := ymd[0]
+	if bc {
+		year = 1 - year
+	}
+	tm := time.Date(year, time.Month(ymd[1]), ymd[2], 0, 0, 0, 0, time.UTC)
+	if ymd[0] == 0 || ymd[1] < 1 || ymd[1] > 12 || tm.Day() != ymd[2] {
 		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date/time field value out of range: %q", s)
 	}
 	// whole days from Unix seconds: a time.Duration spans only ±292 years
-	return int32(tm.Unix() / 86400), nil
+	days := floorDivInt(tm.Unix(), 86400)
+	if days < firstJulianDay || days > lastDate {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date out of range: %q", s)
+	}
+	return int32(days), nil
 }
 
 func parseClock(s string) (int64, error) {
@@ -471,7 +525,7 @@ func ParseTimestamp(t T, s string) (Datum, error) { return ParseTimestampIn(t, s
 // zone name (Europe/Paris). A timestamptz without a zone is read in loc;
 // a timestamp ignores the zone, as PostgreSQL does.
 func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
-	str := strings.TrimSpace(s)
+	str, bc := splitEra(strings.TrimSpace(s))
 	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
 	if strings.EqualFold(str, "epoch") {
 		return int64(0), nil
@@ -480,7 +534,7 @@ func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
 	if end < 0 {
 		end = len(str)
 	}
-	d, err := ParseDate(str[:end])
+	d, err := parseDateEra(s, str[:end], bc)
 	if err != nil {
 		if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.DatetimeOverflow {
 			return nil, err

@@ -275,7 +275,7 @@ func floorDiv64(a, b int64) int64 {
 // offset: 2024-07-01 14:00:00+02.
 func FormatTimestampTZ(us int64, loc *time.Location) string {
 	off := OffsetAt(us, loc)
-	return FormatTimestamp(us+int64(off)*microsPerSecond, false) + FormatOffset(off, true)
+	return formatTimestampEra(us+int64(off)*microsPerSecond, true, FormatOffset(off, true))
 }
 
 // zoneAbbreviations are the abbreviations timestamp input accepts after
