@@ -168,6 +168,9 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		s.role = ""
 		s.searchPath = s.withTemp([]string{"public"})
 	}
+	if st.Kind == pg.VariableSetKind_VAR_RESET || st.Kind == pg.VariableSetKind_VAR_RESET_ALL {
+		return &Result{Tag: "RESET"}, nil
+	}
 	return &Result{Tag: "SET"}, nil
 }
 

@@ -170,10 +170,6 @@ func timeFunctions() []*ScalarDef {
 		{Name: "date_part", Resolve: resolveDatePart("date_part", types.Float8T)},
 		{Name: "extract", Resolve: resolveDatePart("extract", types.NumericT(0, 6))},
 		{Name: "age", Resolve: resolveAge},
-		sig("make_date", []types.T{int4T, int4T, int4T}, types.DateT, func(ds []types.Datum) (types.Datum, error) {
-			t := time.Date(int(ds[0].(int64)), time.Month(ds[1].(int64)), int(ds[2].(int64)), 0, 0, 0, 0, time.UTC)
-			return int32(floorDiv(t.Unix(), 86400)), nil
-		}),
 		overloads("to_char",
 			sig("to_char", []types.T{types.TimestampT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
 				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil

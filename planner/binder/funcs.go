@@ -92,7 +92,11 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	case "pg_get_viewdef":
 		return b.bindViewDef(fc, s)
 	}
-	args, err := b.bindList(fc.Args, s)
+	argNodes, err := arrangeArgs(name, fc)
+	if err != nil {
+		return nil, err
+	}
+	args, err := b.bindList(argNodes, s)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +133,92 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// arrangeArgs puts a call's arguments in the order of the function's
+// parameters: positional ones first, then named ones (name => value) in
+// their places, then the defaults of the parameters left out.
+func arrangeArgs(name string, fc *pg.FuncCall) ([]*pg.Node, error) {
+	params, has := exec.BuiltinParams(name)
+	named := false
+	for _, a := range fc.Args {
+		named = named || a.GetNamedArgExpr() != nil
+	}
+	if !named && (!has || len(fc.Args) >= len(params.Names) || params.Defaults == nil) {
+		return fc.Args, nil
+	}
+	noSuch := func() error {
+		return sqlerr.New(sqlerr.UndefinedFunction, "function %s(%s) does not exist", name, describeArgs(fc.Args)).
+			WithHint("No function matches the given name and argument types. You might need to add explicit type casts.").At(fc.Location)
+	}
+	if !has {
+		return nil, noSuch()
+	}
+	slots := make([]*pg.Node, len(params.Names))
+	for i, a := range fc.Args {
+		na := a.GetNamedArgExpr()
+		if na == nil {
+			if i >= len(slots) {
+				return nil, noSuch()
+			}
+			slots[i] = a
+			continue
+		}
+		at := slices.Index(params.Names, na.Name)
+		if at < 0 {
+			return nil, noSuch()
+		}
+		if slots[at] != nil {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "argument name \"%s\" used more than once", na.Name).At(na.Location)
+		}
+		slots[at] = na.Arg
+	}
+	for i, slot := range slots {
+		if slot != nil {
+			continue
+		}
+		switch def := defaultOf(params, i); def {
+		case "":
+			return nil, noSuch()
+		case "-":
+			if slices.ContainsFunc(slots[i:], func(n *pg.Node) bool { return n != nil }) {
+				return nil, noSuch()
+			}
+			return slots[:i], nil
+		default:
+			slots[i] = literalNode(def)
+		}
+	}
+	return slots, nil
+}
+
+func defaultOf(p exec.FuncParams, i int) string {
+	if i < len(p.Defaults) {
+		return p.Defaults[i]
+	}
+	return ""
+}
+
+// literalNode is the parse tree of a default's literal: an integer or a
+// decimal number.
+func literalNode(lit string) *pg.Node {
+	if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		return pg.MakeAConstIntNode(n, -1)
+	}
+	return &pg.Node{Node: &pg.Node_AConst{AConst: &pg.A_Const{Val: &pg.A_Const_Fval{Fval: &pg.Float{Fval: lit}}, Location: -1}}}
+}
+
+// describeArgs prints a call's arguments for an error: "x => ..." for a
+// named one, "..." for the others (their types are not known yet).
+func describeArgs(args []*pg.Node) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = "..."
+		if na := a.GetNamedArgExpr(); na != nil {
+			parts[i] = na.Name + " => ..."
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // call resolves a scalar function over bound arguments.
