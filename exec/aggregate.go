@@ -2,8 +2,8 @@ package exec
 
 import (
 	"context"
-	"hash/maphash"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"slices"
