@@ -35,7 +35,7 @@ func spillCol(i int) Expr {
 
 // spillInput makes n batches of rows rows over parts partitions, with
 // id offset by first: g takes about mod distinct values in a scrambled
-// order; k is 7 for a fifth of the rows (skew) and otherwise one of
+// order; k is 7 for a twentieth of the rows (skew) and otherwise one of
 // mod/4 values, NULL now and then in every third batch; s is a text key
 // of about mod/3 values, NULL now and then in other batches; v is
 // numeric, NULL for some rows.
@@ -52,7 +52,7 @@ func spillInput(mem memory.Allocator, parts, n, rows, first, mod int) *memSource
 			switch {
 			case b%3 == 1 && r%7 == 0:
 				rb.Field(2).AppendNull()
-			case id%5 == 0:
+			case id%20 == 0:
 				rb.Field(2).(*array.Int64Builder).Append(7)
 			default:
 				rb.Field(2).(*array.Int64Builder).Append(scrambled / 4)
