@@ -112,7 +112,7 @@ func (r *aggSpillRun) close() {
 
 // runPartition aggregates one spilled partition (and removes its files).
 func (r *aggSpillRun) runPartition(ctx context.Context, part aggPartition) error {
-	in := &spillFilesStream{files: part.files, mem: r.h.Env.Mem}
+	in := &spillFilesStream{files: part.files, mem: r.h.Env.Mem, rows: r.h.Env.BatchSize}
 	defer in.Close()
 	return r.runLevel(ctx, 1, func(context.Context, int) (Stream, error) { return in, nil }, part.level)
 }
@@ -228,7 +228,7 @@ type aggConsumer struct {
 
 func (c *aggConsumer) batch(b arrow.Record) error {
 	n := b.NumRows()
-	if n <= aggChunkRows || !c.lv.canFrz {
+	if n <= aggChunkRows || !c.lv.canFrz || !c.mayOvershoot(n) {
 		return c.chunk(b)
 	}
 	for lo := int64(0); lo < n; lo += aggChunkRows {
@@ -240,6 +240,18 @@ func (c *aggConsumer) batch(b arrow.Record) error {
 		}
 	}
 	return nil
+}
+
+// aggRowBytes bounds what one new group costs the table and its
+// aggregates at most (slots at half load, its hash, key and states).
+const aggRowBytes = 128
+
+// mayOvershoot reports whether n rows, all new groups, could take the
+// level past its share: only then is the batch taken in chunks.
+func (c *aggConsumer) mayOvershoot(n int64) bool {
+	env := c.r.h.Env
+	grow := n * (aggRowBytes + 16*int64(len(c.r.h.Keys)) + aggGroupStateBytes*int64(len(c.r.h.Aggs)))
+	return c.lv.held.Load()+grow > env.spillShare() || env.Memory.Held()+grow > env.Memory.Limit()/2
 }
 
 func (c *aggConsumer) chunk(b arrow.Record) error {
@@ -311,7 +323,7 @@ func (r *aggSpillRun) reroute(ec *EvalContext, final *aggState, parts [aggFanout
 	defer w.abandon()
 	var groups []uint32
 	for p := range parts {
-		in := &spillFilesStream{files: parts[p], mem: r.h.Env.Mem}
+		in := &spillFilesStream{files: parts[p], mem: r.h.Env.Mem, rows: r.h.Env.BatchSize}
 		parts[p] = nil
 		for {
 			b, err := in.Next(ec.Ctx)
@@ -470,7 +482,34 @@ func removeParts(parts [aggFanout][]*spill.File) {
 type spillFilesStream struct {
 	files []*spill.File
 	mem   memory.Allocator
+	rows  int // batches are read back as batches of about this many rows
 	cur   *spill.Reader
+}
+
+// coalesce reads batches from next until they hold at least rows rows
+// or the input ends, and returns them as one batch (io.EOF when none
+// was left). Spilled partitions come in small batches, one slice of an
+// input batch each: joined and aggregated a slice at a time they would
+// pay each batch's overhead many times over.
+func coalesce(mem memory.Allocator, next func() (arrow.Record, error), rows int) (arrow.Record, error) {
+	var batches []arrow.Record
+	defer func() { ReleaseRecords(batches) }()
+	n := 0
+	for n < rows || n == 0 {
+		b, err := next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		batches = append(batches, b)
+		n += int(b.NumRows())
+	}
+	if len(batches) == 0 {
+		return nil, io.EOF
+	}
+	return Concat(mem, batches[0].Schema(), batches)
 }
 
 func (s *spillFilesStream) Next(ctx context.Context) (arrow.Record, error) {
@@ -488,7 +527,7 @@ func (s *spillFilesStream) Next(ctx context.Context) (arrow.Record, error) {
 			}
 			s.cur = r
 		}
-		rec, err := s.cur.Next()
+		rec, err := coalesce(s.mem, s.cur.Next, s.rows)
 		if err != io.EOF {
 			return rec, err
 		}

@@ -201,7 +201,8 @@ type graceStream struct {
 	cur       *spill.Reader
 	curJob    graceJob
 	scratch   *probeScratch
-	afterDone bool // its unmatched / matched build rows are out
+	afterDone bool  // its probe rows are through
+	tail      []int // build rows still to emit once they are
 }
 
 func (j *HashJoin) openGrace(ctx context.Context, side *builtSide) (Stream, error) {
@@ -401,7 +402,7 @@ func (s *graceStream) repartition(f *spill.File, w *partitionWriters, keys []Exp
 func (s *graceStream) step(ctx context.Context) (arrow.Record, error) {
 	j := s.j
 	if s.cur != nil {
-		b, err := s.cur.Next()
+		b, err := coalesce(s.ec.Mem, s.cur.Next, j.Env.BatchSize)
 		if err == io.EOF {
 			s.cur.Close()
 			s.cur = nil
@@ -420,22 +421,58 @@ func (s *graceStream) step(ctx context.Context) (arrow.Record, error) {
 	}
 	if !s.afterDone {
 		s.afterDone = true
-		var out arrow.Record
-		var err error
-		switch j.Kind {
-		case FullJoin:
-			out, err = j.unmatchedBuild(s.ec, s.side)
-		case BuildSemiJoin:
-			out, err = matchedBuild(s.ec, s.side, j.Out)
-		}
-		if err != nil || out != nil {
-			return out, err
-		}
+		s.tail = s.keptBuildRows()
+	}
+	if len(s.tail) > 0 {
+		return s.emitTail()
 	}
 	s.side.release()
 	s.side = nil
 	s.drop(s.curJob)
 	return nil, ctx.Err()
+}
+
+// keptBuildRows are the build rows of the partition that come out once
+// its probe rows are through: those no probe row met (FULL), or those
+// one did (a semi join built on its left side).
+func (s *graceStream) keptBuildRows() []int {
+	var rows []int
+	want := s.j.Kind == BuildSemiJoin
+	if s.j.Kind != FullJoin && !want {
+		return nil
+	}
+	for r, m := range s.side.matched {
+		if m == want {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// emitTail emits the next batch of s.tail.
+func (s *graceStream) emitTail() (arrow.Record, error) {
+	j := s.j
+	n := min(len(s.tail), j.Env.BatchSize)
+	rows := s.tail[:n]
+	s.tail = s.tail[n:]
+	if j.Kind == BuildSemiJoin {
+		rec, err := takeRecord(s.ec, s.side.rec, rows)
+		if err != nil {
+			return nil, err
+		}
+		defer rec.Release()
+		return withSchema(rec, j.Out), nil
+	}
+	empty, err := emptyRecord(s.ec, j.Probe.Schema())
+	if err != nil {
+		return nil, err
+	}
+	defer empty.Release()
+	none := make([]int, n)
+	for i := range none {
+		none[i] = -1
+	}
+	return j.joinRows(s.ec, s.side, empty, none, rows)
 }
 
 // drop removes a job's files (the build side's own stay with it).
