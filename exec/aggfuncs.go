@@ -895,7 +895,10 @@ type stringAggAcc struct {
 	parts [][]string
 	seps  [][]string
 	sizes []stringBuffer // what each group's result holds so far
+	held  int64          // estimated bytes of parts and seps (stateBytes)
 }
+
+func (a *stringAggAcc) heldBytes() int64 { return a.held }
 
 func resolveStringAgg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
 	if len(args) != 2 {
@@ -928,6 +931,7 @@ func (a *stringAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []ar
 		}
 		a.parts[g] = append(a.parts[g], strings.Clone(vals.Value(i)))
 		a.seps[g] = append(a.seps[g], sep)
+		a.held += 32 + int64(len(vals.Value(i)))
 	}
 	return nil
 }
@@ -950,6 +954,7 @@ func (a *stringAggAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	a.parts = grow[[]string](a.parts, ng, nil)
 	a.seps = grow[[]string](a.seps, ng, nil)
 	other := o.(*stringAggAcc)
+	a.held += other.held
 	for g := range other.parts {
 		d := mapping[g]
 		a.parts[d] = append(a.parts[d], other.parts[g]...)
@@ -1004,7 +1009,10 @@ type arrayAggAcc struct {
 	vals  [][]types.Datum
 	seen  []bool
 	sizes []arrayBytes
+	held  int64 // estimated bytes of vals (stateBytes)
 }
+
+func (a *arrayAggAcc) heldBytes() int64 { return a.held }
 
 func resolveArrayAgg(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
 	if len(args) != 1 || args[0].Kind == types.Array {
@@ -1038,6 +1046,7 @@ func (a *arrayAggAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arr
 		}
 		a.vals[g] = append(a.vals[g], d)
 		a.seen[g] = true
+		a.held += datumBytes(d)
 	}
 	return nil
 }
@@ -1046,6 +1055,7 @@ func (a *arrayAggAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	a.vals = grow[[]types.Datum](a.vals, ng, nil)
 	a.seen = grow[bool](a.seen, ng, false)
 	other := o.(*arrayAggAcc)
+	a.held += other.held
 	for g := range other.vals {
 		d := mapping[g]
 		a.vals[d] = append(a.vals[d], other.vals[g]...)

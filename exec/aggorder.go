@@ -20,6 +20,17 @@ type orderedAcc struct {
 	keys     []SortKey
 	distinct bool
 	rows     [][][]types.Datum // per group: args then keys
+	held     int64             // estimated bytes of rows (stateBytes)
+}
+
+func (o *orderedAcc) heldBytes() int64 { return o.held }
+
+// datumBytes estimates what a value kept as a Datum holds.
+func datumBytes(d types.Datum) int64 {
+	if s, ok := d.(string); ok {
+		return 16 + int64(len(s))
+	}
+	return 16
 }
 
 func newOrderedAcc(inner Accumulator, a AggSpec) *orderedAcc {
@@ -30,8 +41,10 @@ func (o *orderedAcc) Update(_ *EvalContext, groups []uint32, ng int, cols []arro
 	o.rows = grow[[][]types.Datum](o.rows, ng, nil)
 	for i, g := range groups {
 		row := make([]types.Datum, len(cols))
+		o.held += 24
 		for j, c := range cols {
 			row[j] = DatumAt(c, i)
+			o.held += datumBytes(row[j])
 		}
 		o.rows[g] = append(o.rows[g], row)
 	}
@@ -40,6 +53,7 @@ func (o *orderedAcc) Update(_ *EvalContext, groups []uint32, ng int, cols []arro
 
 func (o *orderedAcc) Merge(other Accumulator, mapping []uint32, ng int) {
 	o.rows = grow[[][]types.Datum](o.rows, ng, nil)
+	o.held += other.(*orderedAcc).held
 	for g, rows := range other.(*orderedAcc).rows {
 		o.rows[mapping[g]] = append(o.rows[mapping[g]], rows...)
 	}

@@ -3,6 +3,7 @@ package exec
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"maps"
 	"slices"
@@ -54,6 +55,17 @@ type HashAggregate struct {
 	Keys  []Expr
 	Aggs  []AggSpec
 	Out   *arrow.Schema
+	stats spillStats // what it spilled (aggspill.go)
+	// report, when set, counts what it spills instead of stats (the
+	// steps of a DISTINCT aggregate count into the operator's)
+	report *spillStats
+}
+
+func (h *HashAggregate) spillStats() *spillStats {
+	if h.report != nil {
+		return h.report
+	}
+	return &h.stats
 }
 
 func (h *HashAggregate) Schema() *arrow.Schema { return h.Out }
@@ -87,11 +99,12 @@ func (s *aggState) release() {
 }
 
 func (h *HashAggregate) newState(ec *EvalContext) *aggState {
-	kts := make([]types.T, len(h.Keys))
-	for i, k := range h.Keys {
-		kts[i] = k.Type()
-	}
-	st := &aggState{groups: newGroupTable(ec, kts)}
+	return h.newSeededState(ec, maphash.MakeSeed())
+}
+
+// newSeededState is a state whose table hashes with seed.
+func (h *HashAggregate) newSeededState(ec *EvalContext, seed maphash.Seed) *aggState {
+	st := &aggState{groups: newSeededGroupTable(ec, exprTypes(h.Keys), seed)}
 	for _, a := range h.Aggs {
 		acc := a.New()
 		if len(a.OrderBy) > 0 {
@@ -113,6 +126,14 @@ func exprTypes(xs []Expr) []types.T {
 }
 
 func (h *HashAggregate) Open(ctx context.Context, _ int) (Stream, error) {
+	if h.Env.canSpill() {
+		if two := h.distinctInTwoSteps(); two != nil {
+			return two.Open(ctx, 0)
+		}
+		if len(h.Keys) > 0 {
+			return h.openSpilling(), nil
+		}
+	}
 	var out []arrow.Record
 	done := false
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
@@ -196,12 +217,17 @@ func (h *HashAggregate) update(ec *EvalContext, st *aggState, b arrow.Record, gr
 	}
 	defer releaseAll(keys)
 	groups = st.groups.lookup(keys, int(b.NumRows()), groups)
+	return groups, h.updateAggs(ec, st, b, groups)
+}
+
+// updateAggs folds b's rows into the aggregates of their groups.
+func (h *HashAggregate) updateAggs(ec *EvalContext, st *aggState, b arrow.Record, groups []uint32) error {
 	for i, a := range h.Aggs {
 		if err := h.updateOne(ec, st, i, a, b, groups); err != nil {
-			return groups, err
+			return err
 		}
 	}
-	return groups, nil
+	return nil
 }
 
 func (h *HashAggregate) updateOne(ec *EvalContext, st *aggState, i int, a AggSpec, b arrow.Record, groups []uint32) error {
@@ -302,10 +328,21 @@ type distinctAcc struct {
 	make     func() Accumulator
 	argTypes []types.T
 	seen     []map[string][]types.Datum
+	held     int64 // estimated bytes of seen, charged to env
+	env      *Env
 }
 
-func (d *distinctAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
+// distinctEntryBytes estimates a seen value's map entry and row, besides
+// its key's bytes and one word per argument.
+const distinctEntryBytes = 64
+
+// heldBytes estimates what the seen values hold (stateBytes).
+func (d *distinctAcc) heldBytes() int64 { return d.held }
+
+func (d *distinctAcc) Update(ec *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
 	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
+	before := d.held
+	defer func() { d.charge(ec.Env, d.held-before) }()
 	var key []byte
 	for i, g := range groups {
 		// NULLs count as one value; a strict inner aggregate skips them
@@ -321,18 +358,24 @@ func (d *distinctAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arr
 			row[j] = DatumAt(a, i)
 		}
 		d.seen[g][string(key)] = row
+		d.held += distinctEntryBytes + int64(len(key)) + 16*int64(len(args))
 	}
 	return nil
 }
 
 func (d *distinctAcc) Merge(o Accumulator, mapping []uint32, ng int) {
 	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
+	before := d.held
+	defer func() { d.charge(o.(*distinctAcc).env, d.held-before) }()
 	for g, m := range o.(*distinctAcc).seen {
 		dst := mapping[g]
 		if d.seen[dst] == nil {
 			d.seen[dst] = map[string][]types.Datum{}
 		}
 		for k, v := range m {
+			if _, ok := d.seen[dst][k]; !ok {
+				d.held += distinctEntryBytes + int64(len(k)) + 16*int64(len(v))
+			}
 			d.seen[dst][k] = v
 		}
 	}
@@ -369,8 +412,19 @@ func (d *distinctAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 	return d.inner.Finish(ec, ng)
 }
 
+// charge counts n more bytes of seen values against the statement's
+// limits (a 53200 then names the aggregation's operator).
+func (d *distinctAcc) charge(env *Env, n int64) {
+	if d.env == nil {
+		d.env = env
+	}
+	d.env.Charge(n)
+}
+
 // Release gives back what the wrapped accumulator holds.
 func (d *distinctAcc) Release() {
+	d.env.Charge(-d.held)
+	d.held = 0
 	if r, ok := d.inner.(ReleasingAccumulator); ok {
 		r.Release()
 	}

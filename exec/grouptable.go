@@ -2,6 +2,7 @@ package exec
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,13 +22,19 @@ type groupTable struct {
 }
 
 func newGroupTable(ec *EvalContext, keyTypes []types.T) *groupTable {
+	return newSeededGroupTable(ec, keyTypes, maphash.MakeSeed())
+}
+
+// newSeededGroupTable is a group table hashing with seed (see
+// newSeededKeyHashTable).
+func newSeededGroupTable(ec *EvalContext, keyTypes []types.T, seed maphash.Seed) *groupTable {
 	t := &groupTable{keyTypes: keyTypes, mem: ec.Mem}
 	if len(keyTypes) > 0 {
 		classes := make([]keyClass, len(keyTypes))
 		for i, kt := range keyTypes {
 			classes[i] = classOf(kt)
 		}
-		t.table = newKeyHashTable(ec, classes, keyTypes)
+		t.table = newSeededKeyHashTable(ec, classes, keyTypes, seed)
 	}
 	return t
 }
@@ -87,6 +94,24 @@ func (t *groupTable) lookup(keys []arrow.Array, n int, out []uint32) []uint32 {
 	out = t.table.groupIDs(&t.scratch, keys, t.keyTypes, n, true, true, out)
 	t.n = t.table.n
 	return out
+}
+
+// probe returns the group index of every row whose key the table holds,
+// noGroup for the others; it makes no group. The rows' hashes are then
+// in rowHashes.
+func (t *groupTable) probe(keys []arrow.Array, n int, out []uint32) []uint32 {
+	return t.table.groupIDs(&t.scratch, keys, t.keyTypes, n, false, true, out)
+}
+
+// rowHashes are the hashes of the rows the last lookup or probe placed.
+func (t *groupTable) rowHashes() []uint64 { return t.scratch.rowHash }
+
+// heldBytes is what the table holds, as charged to the statement.
+func (t *groupTable) heldBytes() int64 {
+	if t.table == nil {
+		return 0
+	}
+	return t.table.charged
 }
 
 func appendStringBytes(dst []byte, s string) []byte {

@@ -96,7 +96,14 @@ func newKeyColumn(ec *EvalContext, c keyClass, t types.T, seed maphash.Seed) key
 
 // newKeyHashTable makes a table for keys of the given classes and types.
 func newKeyHashTable(ec *EvalContext, classes []keyClass, kts []types.T) *keyHashTable {
-	t := &keyHashTable{seed: maphash.MakeSeed()}
+	return newSeededKeyHashTable(ec, classes, kts, maphash.MakeSeed())
+}
+
+// newSeededKeyHashTable is newKeyHashTable hashing with seed: tables that
+// must hash equal keys alike (the partial tables of one spilling
+// aggregation, which partition rows by hash) share one.
+func newSeededKeyHashTable(ec *EvalContext, classes []keyClass, kts []types.T, seed maphash.Seed) *keyHashTable {
+	t := &keyHashTable{seed: seed}
 	if ec != nil {
 		t.env = ec.Env
 	}

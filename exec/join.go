@@ -54,9 +54,22 @@ type builtSide struct {
 	hasNull bool
 	matched []bool // FULL join: build rows that found a partner
 	mu      sync.Mutex
+	// buildRows is how many rows the whole build side has (NOT IN reads
+	// it); a partition of a spilled build side has fewer
+	buildRows int64
+	grace     *graceBuild    // the build side went to spill partitions
+	acct      *MemoryAccount // the join's share of the limit (joinspill.go)
 }
 
 func (b *builtSide) release() {
+	if b.grace != nil {
+		b.grace.release()
+		b.grace = nil
+	}
+	if b.acct != nil {
+		b.acct.Close()
+		b.acct = nil
+	}
 	if b.table != nil {
 		b.table.release()
 		b.table = nil
@@ -139,6 +152,7 @@ type HashJoin struct {
 	// EXPLAIN (0: none).
 	EstRows float64
 	cache   buildCache
+	stats   spillStats // what it spilled (joinspill.go)
 }
 
 func (j *HashJoin) Schema() *arrow.Schema { return j.Out }
@@ -174,11 +188,19 @@ func (j *HashJoin) Release() { j.cache.Release() }
 
 func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
 	ec := newEvalContext(ctx, j.Env)
+	if j.Env.canSpill() {
+		return j.buildSpilling(ctx, ec)
+	}
 	rec, err := collectOne(ctx, ec, j.Build)
 	if err != nil {
 		return nil, err
 	}
-	side := &builtSide{rec: rec}
+	return j.buildFrom(ec, rec)
+}
+
+// buildFrom indexes the build rows rec (which it takes over).
+func (j *HashJoin) buildFrom(ec *EvalContext, rec arrow.Record) (*builtSide, error) {
+	side := &builtSide{rec: rec, buildRows: rec.NumRows()}
 	keys, err := evalAll(ec, rec, j.BuildKeys)
 	if err != nil {
 		side.release()
@@ -250,20 +272,24 @@ func sliceArrays(arrs []arrow.Array, lo, hi int) []arrow.Array {
 }
 
 func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
+	cb, key := j.cache.get(ctx, func() (*builtSide, error) { return j.build(ctx) })
+	if cb.err != nil {
+		j.cache.put(key)
+		return nil, cb.err
+	}
+	if cb.side.grace != nil {
+		return j.openGraceOnce(ctx, part, cb.side, key)
+	}
 	var probe Operator = j.Probe
 	if j.Kind.marksBuild() {
 		probe = &Gather{Input: j.Probe}
 	}
 	in, err := probe.Open(ctx, part)
 	if err != nil {
+		j.cache.put(key)
 		return nil, err
 	}
-	cb, key := j.cache.get(ctx, func() (*builtSide, error) { return j.build(ctx) })
 	closeAll := func() { in.Close(); j.cache.put(key) }
-	if cb.err != nil {
-		closeAll()
-		return nil, cb.err
-	}
 	ec := newEvalContext(ctx, j.Env)
 	side := cb.side
 	scratch := &probeScratch{kts: exprTypes(j.ProbeKeys)}
@@ -306,6 +332,20 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 		}
 		return nil, io.EOF
 	}, close: closeAll}, nil
+}
+
+// openGraceOnce joins a spilled build side: partition 0 reads every
+// probe partition and joins them all; the others are empty.
+func (j *HashJoin) openGraceOnce(ctx context.Context, part int, side *builtSide, key string) (Stream, error) {
+	if part != 0 {
+		return &funcStream{next: func(context.Context) (arrow.Record, error) { return nil, io.EOF }, close: func() { j.cache.put(key) }}, nil
+	}
+	st, err := j.openGrace(ctx, side)
+	if err != nil {
+		j.cache.put(key)
+		return nil, err
+	}
+	return &funcStream{next: st.Next, close: func() { st.Close(); j.cache.put(key) }}, nil
 }
 
 // matchedBuild is a BuildSemiJoin's output: the build rows that met a
@@ -405,7 +445,7 @@ func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, scratch *probeSc
 		return nil, nil // its rows come out once the probe side is read
 	case SemiJoin, AntiJoin, NullAwareAntiJoin:
 		var keep []int
-		buildRows := side.rec.NumRows()
+		buildRows := side.buildRows
 		for i := 0; i < n; i++ {
 			var ok bool
 			switch j.Kind {

@@ -41,6 +41,13 @@ func (e *Env) shouldSpill(held int64) bool {
 	return b.Limit() > 0 && b.Held() > b.Limit()/4*3
 }
 
+// statementCrowded reports whether the statement holds more than half
+// its limit: an operator whose estimate of its own state misses some
+// of it (an ordered aggregate's buffered rows) stops growing then.
+func (e *Env) statementCrowded() bool {
+	return e.canSpill() && e.Memory.Held() > e.Memory.Limit()/2
+}
+
 // spillAccount opens the account of an operator that can spill, which
 // then takes its part of the statement's limit (spillShare).
 func (e *Env) spillAccount(name string) *MemoryAccount {

@@ -43,6 +43,11 @@ func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.Analyze {
+		// the projection below is what Build instruments: EXPLAIN
+		// ANALYZE shows the join's own rows and what it spilled too
+		op = &exec.Instrumented{Inner: op}
+	}
 	nl, nr := len(n.Left.Columns()), len(n.Right.Columns())
 	cols := n.Columns()
 	exprs := make([]exec.Expr, 0, nl+nr)
