@@ -42,7 +42,7 @@ func (s *Scan) Partitions() int {
 func (s *Scan) Children() []Operator { return nil }
 func (s *Scan) Explain() string {
 	out := fmt.Sprintf("Scan %s (partitions: %d)", s.Name, len(s.Parts))
-	if len(s.Ranges) > 0 {
+	if len(s.Ranges) > 0 && s.hasZones() {
 		conds := make([]string, len(s.Ranges))
 		for i, r := range s.Ranges {
 			name := fmt.Sprint(r.Col)
@@ -54,6 +54,19 @@ func (s *Scan) Explain() string {
 		out += fmt.Sprintf(" segment filter: %s; segments skipped: %d", strings.Join(conds, " AND "), s.skipped.Load())
 	}
 	return out
+}
+
+// hasZones reports whether any batch has zone maps (is a stored segment):
+// only then does the scan's segment filter do anything worth showing.
+func (s *Scan) hasZones() bool {
+	for _, p := range s.Parts {
+		for _, b := range p {
+			if z, ok := b.(storage.Zoned); ok && z.Zones() != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Skipped reports the segments the scan has skipped on their zone maps.
