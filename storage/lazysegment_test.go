@@ -101,7 +101,7 @@ func TestZonesRuleOut(t *testing.T) {
 		{ints, datafile.Range{Op: ">", Value: int64(20)}, true},
 		{ints, datafile.Range{Op: ">=", Value: int64(20)}, false},
 		{ints, datafile.Range{Op: ">", Value: int32(25)}, true}, // a date
-		{ints, datafile.Range{Op: ">", Value: "x"}, false},       // not comparable: kept
+		{ints, datafile.Range{Op: ">", Value: "x"}, false},      // not comparable: kept
 		{allNull, datafile.Range{Op: "=", Value: int64(1)}, true},
 		{floats, datafile.Range{Op: ">", Value: 2.5}, true},
 		{floats, datafile.Range{Op: "<", Value: -1.0}, false},
