@@ -46,8 +46,8 @@ func (s *Snapshot) Index(d index.Def) *index.Index {
 	if ix := s.indexes[d.Name]; ix != nil && ix.Def.Equal(d) {
 		return ix
 	}
-	if s.Parts == nil {
-		return nil
+	if s.Parts == nil || s.Load() != nil {
+		return nil // (a damaged batch: the scan that reads it says so)
 	}
 	ix, ok := index.BuildFrom(d, s.Parts)
 	if !ok {

@@ -86,11 +86,51 @@ func sampleStats(cols []Column, s *Snapshot) *TableStats {
 	if total == 0 {
 		return st
 	}
-	rows := samplePositions(total)
+	sample := sampleBatches(recs)
+	var sampled int64
+	for _, r := range sample {
+		sampled += r.NumRows()
+	}
+	if sampled == 0 {
+		return st
+	}
+	rows := samplePositions(sampled)
 	for c := range cols {
-		st.Columns[c] = columnStats(recs, c, cols[c].Type, rows, total)
+		st.Columns[c] = columnStats(sample, c, cols[c].Type, rows, total)
 	}
 	return st
+}
+
+// maxStatsBatches bounds the batches a sample reads from storage.
+const maxStatsBatches = 32
+
+// sampleBatches picks the batches a sample reads: all of them when they
+// are in memory; when some are read on demand (lazy.go) and there are
+// many, maxStatsBatches spread evenly over the table, so that planning
+// a query over a large stored table does not read all of it. A batch
+// that cannot be read is left out (the query reading it reports why).
+func sampleBatches(recs []arrow.Record) []arrow.Record {
+	all := true
+	for _, r := range recs {
+		all = all && BatchLoaded(r)
+	}
+	if all {
+		return recs
+	}
+	pick := recs
+	if len(recs) > maxStatsBatches {
+		pick = make([]arrow.Record, maxStatsBatches)
+		for i := range pick {
+			pick[i] = recs[i*len(recs)/maxStatsBatches]
+		}
+	}
+	out := pick[:0:0]
+	for _, r := range pick {
+		if LoadBatch(r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func flatRecords(s *Snapshot) []arrow.Record {

@@ -90,16 +90,16 @@ func ruledOut(rg *metadata.RowGroupMetaData, manifest *pqarrow.SchemaManifest, r
 			// Parquet's min and max
 			continue
 		}
-		if cmpMin, cmpMax, ok := compareStats(stats, manifest.Fields[r.Col].Field.Type, r.Value); ok && excludes(r.Op, cmpMin, cmpMax) {
+		if cmpMin, cmpMax, ok := compareStats(stats, manifest.Fields[r.Col].Field.Type, r.Value); ok && Excludes(r.Op, cmpMin, cmpMax) {
 			return true
 		}
 	}
 	return false
 }
 
-// excludes says whether no value v with min <= v <= max can satisfy
+// Excludes says whether no value v with min <= v <= max can satisfy
 // "v op c", given cmpMin = compare(min, c) and cmpMax = compare(max, c).
-func excludes(op string, cmpMin, cmpMax int) bool {
+func Excludes(op string, cmpMin, cmpMax int) bool {
 	switch op {
 	case "=":
 		return cmpMin > 0 || cmpMax < 0

@@ -6,19 +6,33 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/datafile"
+	"github.com/weftdb/weft/storage"
 	"golang.org/x/sync/errgroup"
 )
 
 // Scan reads the partitions of a table snapshot, projecting columns.
+// Batches read on demand are read as the scan reaches them; those whose
+// zone maps rule out one of Ranges are skipped unread (storage's zone.go).
 type Scan struct {
 	Name    string
 	Parts   [][]arrow.Record // the snapshot's batches per partition (not owned)
 	Columns []int            // table column ordinals to output
 	Out     *arrow.Schema
+	// Ranges are conditions "column op constant" (Col a table column
+	// ordinal) every row the plan keeps meets; the plan filters the
+	// rows of the batches read.
+	Ranges []datafile.Range
+	// RangeNames name Ranges' columns (for Explain)
+	RangeNames []string
+
+	skipped atomic.Int64 // segments skipped
 }
 
 func (s *Scan) Schema() *arrow.Schema { return s.Out }
@@ -27,8 +41,36 @@ func (s *Scan) Partitions() int {
 }
 func (s *Scan) Children() []Operator { return nil }
 func (s *Scan) Explain() string {
-	return fmt.Sprintf("Scan %s (partitions: %d)", s.Name, len(s.Parts))
+	out := fmt.Sprintf("Scan %s (partitions: %d)", s.Name, len(s.Parts))
+	if len(s.Ranges) > 0 && s.hasZones() {
+		conds := make([]string, len(s.Ranges))
+		for i, r := range s.Ranges {
+			name := fmt.Sprint(r.Col)
+			if i < len(s.RangeNames) {
+				name = s.RangeNames[i]
+			}
+			conds[i] = fmt.Sprintf("%s %s %v", name, r.Op, r.Value)
+		}
+		out += fmt.Sprintf(" segment filter: %s; segments skipped: %d", strings.Join(conds, " AND "), s.skipped.Load())
+	}
+	return out
 }
+
+// hasZones reports whether any batch has zone maps (is a stored segment):
+// only then does the scan's segment filter do anything worth showing.
+func (s *Scan) hasZones() bool {
+	for _, p := range s.Parts {
+		for _, b := range p {
+			if z, ok := b.(storage.Zoned); ok && z.Zones() != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Skipped reports the segments the scan has skipped on their zone maps.
+func (s *Scan) Skipped() int64 { return s.skipped.Load() }
 
 func (s *Scan) Open(ctx context.Context, part int) (Stream, error) {
 	var batches []arrow.Record
@@ -37,20 +79,38 @@ func (s *Scan) Open(ctx context.Context, part int) (Stream, error) {
 	}
 	i := 0
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if i >= len(batches) {
+				return nil, io.EOF
+			}
+			b := batches[i]
+			i++
+			if s.ruledOut(b) {
+				s.skipped.Add(1)
+				continue
+			}
+			if err := catalog.LoadBatch(b); err != nil {
+				return nil, err
+			}
+			cols := make([]arrow.Array, len(s.Columns))
+			for j, c := range s.Columns {
+				cols[j] = b.Column(c)
+			}
+			return array.NewRecord(s.Out, cols, b.NumRows()), nil
 		}
-		if i >= len(batches) {
-			return nil, io.EOF
-		}
-		b := batches[i]
-		i++
-		cols := make([]arrow.Array, len(s.Columns))
-		for j, c := range s.Columns {
-			cols[j] = b.Column(c)
-		}
-		return array.NewRecord(s.Out, cols, b.NumRows()), nil
 	}}, nil
+}
+
+// ruledOut reports whether b's zone maps rule out one of the ranges.
+func (s *Scan) ruledOut(b arrow.Record) bool {
+	if len(s.Ranges) == 0 {
+		return false
+	}
+	z, ok := b.(storage.Zoned)
+	return ok && storage.ZonesRuleOut(z.Zones(), b.NumRows(), s.Ranges)
 }
 
 // Filter keeps rows where the predicate is true.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/index"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -41,6 +42,11 @@ func (j *IndexJoin) Explain() string {
 }
 
 func (j *IndexJoin) Open(ctx context.Context, part int) (Stream, error) {
+	// (the index was built from these batches, so they are read already
+	// unless the index came from elsewhere)
+	if err := catalog.LoadAll(j.Parts); err != nil {
+		return nil, err
+	}
 	in, err := j.Outer.Open(ctx, part)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/index"
 )
 
@@ -133,6 +134,9 @@ func (s *IndexScan) gather(ec *EvalContext, locs []index.Loc) (arrow.Record, err
 			hi++
 		}
 		src := s.Parts[p][b]
+		if err := catalog.LoadBatch(src); err != nil {
+			return nil, err
+		}
 		cols := make([]arrow.Array, len(s.Columns))
 		for j, c := range s.Columns {
 			cols[j] = src.Column(c)

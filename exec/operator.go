@@ -319,6 +319,12 @@ func guard(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = sqlerr.New(sqlerr.Internal, "internal error: %v", r)
+			if e, ok := r.(*sqlerr.Error); ok && (e.Code == sqlerr.DataCorrupted || e.Code == sqlerr.IOError) {
+				// a table batch read on demand whose reader did not load
+				// it first met a damaged or unreadable file (catalog's
+				// lazy.go): that is the error
+				err = e
+			}
 		}
 	}()
 	return f()

@@ -56,7 +56,7 @@ def main():
     out = []
     for rec in records(open(path).read()):
         head = rec[0]
-        if head.startswith("#"):
+        if head.startswith("#") or head.strip() == "reopen":
             out.append("\n".join(rec))
             continue
         sql = "\n".join(l for l in rec[1:] if l != "----")

@@ -40,6 +40,12 @@ type Runner struct {
 	Setup string
 	// Shape rewrites how statements that succeed write their rows.
 	Shape WriteShape
+	// Reopen makes a "reopen" record close the database and open it
+	// again (with Open, in a new session): for a database in a data
+	// directory, the tables are then read back from storage. Without it
+	// (an in-memory database would lose everything) "reopen" does
+	// nothing.
+	Reopen bool
 }
 
 // Result counts the outcome of a file.
@@ -58,6 +64,21 @@ type record struct {
 	expected []string
 }
 
+// newSession opens a session on db and runs Setup in it.
+func (r *Runner) newSession(db *weft.DB) (*weft.Session, error) {
+	sess := db.NewSession()
+	if r.Setup != "" {
+		rs, err := sess.Exec(context.Background(), r.Setup)
+		for _, x := range rs {
+			x.Release()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
+}
+
 // RunFile runs one file and prints failures (with -v, in detail).
 func (r *Runner) RunFile(path string) (Result, error) {
 	f, err := os.Open(path)
@@ -69,16 +90,14 @@ func (r *Runner) RunFile(path string) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer db.Close()
-	sess := db.NewSession()
-	if r.Setup != "" {
-		rs, err := sess.Exec(context.Background(), r.Setup)
-		for _, x := range rs {
-			x.Release()
+	defer func() {
+		if db != nil {
+			db.Close()
 		}
-		if err != nil {
-			return Result{}, err
-		}
+	}()
+	sess, err := r.newSession(db)
+	if err != nil {
+		return Result{}, err
 	}
 	var res Result
 	hashThreshold := 0
@@ -124,6 +143,20 @@ func (r *Runner) RunFile(path string) (Result, error) {
 			if len(fields) > 1 && fields[1] != EngineName && fields[1] != "postgresql" {
 				skip = true
 			}
+			continue
+		case "reopen":
+			if !skip && r.Reopen {
+				sess.Close()
+				db.Close()
+				if db, err = r.Open(); err != nil {
+					db = nil
+					return res, fmt.Errorf("line %d: reopen: %w", lineNo, err)
+				}
+				if sess, err = r.newSession(db); err != nil {
+					return res, err
+				}
+			}
+			skip = false
 			continue
 		case "statement", "query":
 		default:

@@ -66,6 +66,7 @@ func TestOwnSuiteNoLeaks(t *testing.T) {
 					Verbose: true,
 					Out:     &out,
 					Shape:   sh.write,
+					Reopen:  sh.durable,
 				}
 				res, err := r.RunFile(path)
 				if err != nil {

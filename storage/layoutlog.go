@@ -562,6 +562,9 @@ func (st *Store) replayLayout(gen uint64, off int64, payload []byte, mem memory.
 				}
 			}
 		}
+		if err := loadEditedBases(lt.Parts, ids); err != nil {
+			return err
+		}
 		for p, ops := range lt.Parts {
 			var old []arrow.Record
 			if p < len(d.parts) {
@@ -608,6 +611,30 @@ func (st *Store) replayLayout(gen uint64, off int64, payload []byte, mem memory.
 	}
 	return nil
 }
+
+// loadEditedBases reads the stored batches the entry edits (rows of
+// them are copied), so that a damaged segment is its own error.
+func loadEditedBases(parts [][]layoutOp, ids map[string]arrow.Record) error {
+	for _, ops := range parts {
+		for _, o := range ops {
+			if o.Add == nil || o.Add.Base == "" {
+				continue
+			}
+			if base, ok := ids[o.Add.Base]; ok {
+				if err := catalog.LoadBatch(base); err != nil {
+					return segmentError{err}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// segmentError is a segment's own error met while replaying the log (not
+// damage of the log).
+type segmentError struct{ err error }
+
+func (e segmentError) Error() string { return e.err.Error() }
 
 // splitStreams cuts the entry's IPC streams apart.
 func splitStreams(raw []byte, lengths []int64) ([][]byte, error) {

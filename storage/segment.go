@@ -36,6 +36,9 @@ type SegmentRef struct {
 	Size int64  `json:"size"`
 	CRC  uint32 `json:"crc32c"`
 	Rows int64  `json:"rows"`
+	// Zones summarize its columns (zone.go); absent in catalogs from
+	// before zone maps
+	Zones []Zone `json:"zones,omitempty"`
 	// legacy: named by a catalog written before segments had checksums
 	// (a bare file name), so there is nothing to check it against
 	legacy bool
@@ -156,7 +159,7 @@ func (st *Store) writeSegment(oid uint32, rec arrow.Record) (SegmentRef, error) 
 	if err = finishTemp(f, tmp, path, err); err != nil {
 		return SegmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 	}
-	return SegmentRef{File: filepath.ToSlash(name), Size: sum.n, CRC: sum.h.Sum32(), Rows: rec.NumRows()}, nil
+	return SegmentRef{File: filepath.ToSlash(name), Size: sum.n, CRC: sum.h.Sum32(), Rows: rec.NumRows(), Zones: zonesOf(rec)}, nil
 }
 
 // countingHash hashes what is written through it and counts the bytes.

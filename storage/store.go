@@ -49,6 +49,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -87,6 +88,8 @@ type Store struct {
 	// logged names the batches log entries wrote
 	durable map[uint32]*durableTable
 	logged  map[arrow.Record]string
+	// segmentReads counts the segments read on demand (lazysegment.go)
+	segmentReads atomic.Int64
 }
 
 // Catalog is what catalog.json holds: the definitions of everything the
@@ -221,17 +224,19 @@ func (st *Store) ReadCatalog() (doc *Catalog, legacy bool, err error) {
 	return nil, false, st.initialize()
 }
 
-// ReadTable reads the segments of a table the catalog names (each
-// checked, see ReadSegmentFile), as the batches of its partitions under
-// schema; table names it in errors. The store remembers them as the
-// table's durable data: checkpoints do not write them again, the log
-// writes changes as differences from them, open's cleanup keeps their
-// files.
+// ReadTable returns the batches of a table's partitions as the catalog
+// names them (parts), under schema; table names it in errors. It reads
+// none of them: it checks that their files are there with their sizes,
+// and each batch reads its file when first used (lazysegment.go). The
+// store remembers them as the table's durable data: checkpoints do not
+// write them again, the log writes changes as differences from them,
+// open's cleanup keeps their files. Segments named by a catalog from
+// before checksums are read at once (their checksums are taken then).
 func (st *Store) ReadTable(mem memory.Allocator, oid uint32, schema *arrow.Schema, table string, parts [][]SegmentRef) ([][]arrow.Record, error) {
 	out := make([][]arrow.Record, len(parts))
 	for p, refs := range parts {
 		for i := range refs {
-			rec, err := ReadSegmentFile(mem, st.dir, &refs[i], schema, table)
+			rec, err := st.tableBatch(mem, &refs[i], schema, table)
 			if err != nil {
 				for _, ps := range out {
 					for _, r := range ps {
@@ -253,6 +258,18 @@ func (st *Store) ReadTable(mem memory.Allocator, oid uint32, schema *arrow.Schem
 	}
 	st.setDurable(oid, schema, out)
 	return out, nil
+}
+
+// tableBatch is the batch of the segment ref names: read on demand, or at
+// once for a legacy ref (which reading completes).
+func (st *Store) tableBatch(mem memory.Allocator, ref *SegmentRef, schema *arrow.Schema, table string) (arrow.Record, error) {
+	if ref.legacy {
+		return ReadSegmentFile(mem, st.dir, ref, schema, table)
+	}
+	if err := checkSegmentFile(st.dir, *ref, table); err != nil {
+		return nil, err
+	}
+	return st.newSegmentBatch(mem, *ref, schema, table), nil
 }
 
 // ReadModule reads the module of a function (named in errors) by its

@@ -107,6 +107,9 @@ func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay Replayer) (boo
 		} else {
 			err = fmt.Errorf("entry of unknown kind")
 		}
+		if seg, ok := err.(segmentError); ok {
+			return false, seg.err // a segment the entry edits (the log is sound)
+		}
 		if err != nil {
 			return false, DataCorrupted("write-ahead log %s, entry at byte %d: %v", path, e.Off, err)
 		}

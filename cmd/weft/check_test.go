@@ -143,3 +143,21 @@ func TestUnknownCommandIsRefused(t *testing.T) {
 		t.Fatal("no arguments must open the shell")
 	}
 }
+
+func TestGoMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		limit int64
+		env   string
+		want  int64
+	}{
+		{0, "", 0},                        // no --memory-limit: the runtime's default
+		{-1, "", 0},                       // --memory-limit 0: no limit
+		{1 << 30, "", 1<<30 + 1<<28},      // a quarter more
+		{128 << 20, "", 128<<20 + 64<<20}, // at least 64 MiB more
+		{1 << 30, "2GiB", 0},              // GOMEMLIMIT set: left alone
+	} {
+		if got := goMemoryLimit(c.limit, c.env); got != c.want {
+			t.Errorf("goMemoryLimit(%d, %q) = %d, want %d", c.limit, c.env, got, c.want)
+		}
+	}
+}

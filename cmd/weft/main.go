@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -203,6 +204,23 @@ func runRemote(url, command string, csvOut bool) int {
 
 const memoryLimitUsage = "memory all statements together may hold, e.g. 4GB (default: 80% of the machine's; 0: no limit); past their share, sorts spill to disk"
 
+// goMemoryLimit is the Go runtime's soft memory limit for a server whose
+// statements may hold limit bytes (--memory-limit; 0 when not given, -1
+// for none): that plus a quarter, at least 64 MiB more. The margin is for
+// what the budget does not count (the catalog, tables written since the
+// open, indexes, sessions' buffers, the garbage collector's own slack);
+// near the limit the collector runs more often, so memory statements
+// released comes back sooner instead of the heap doubling first. Stored
+// segments read on demand are mapped files, not Go heap, and do not count.
+// 0 leaves the runtime alone: no --memory-limit, or GOMEMLIMIT set in the
+// environment (the operator's choice wins).
+func goMemoryLimit(limit int64, env string) int64 {
+	if limit <= 0 || env != "" {
+		return 0
+	}
+	return limit + max(limit/4, 64<<20)
+}
+
 // runServe serves the embedded database over the PostgreSQL protocol.
 func runServe(args []string) int {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
@@ -237,6 +255,9 @@ func runServe(args []string) int {
 		}
 	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
+	if soft := goMemoryLimit(limit, os.Getenv("GOMEMLIMIT")); soft > 0 {
+		debug.SetMemoryLimit(soft)
+	}
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
 		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
 	if err != nil {

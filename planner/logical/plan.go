@@ -25,6 +25,10 @@ type Scan struct {
 	Table *catalog.Table
 	Cols  []Column // one per output column
 	Ords  []int    // table column ordinal of each output column
+	// Ranges are conditions "column op constant" (Col a table column
+	// ordinal) that every row the plan keeps meets, for skipping stored
+	// segments on their zone maps; a filter above still applies them.
+	Ranges []datafile.Range
 }
 
 func (s *Scan) Columns() []Column        { return s.Cols }

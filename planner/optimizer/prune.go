@@ -33,7 +33,7 @@ func prune(p logical.Plan, need map[logical.ColumnID]bool, root bool) logical.Pl
 	switch n := p.(type) {
 	case *logical.Scan:
 		cols, ords := keepNeeded(n.Cols, n.Ords, need)
-		return &logical.Scan{Table: n.Table, Cols: cols, Ords: ords}
+		return &logical.Scan{Table: n.Table, Cols: cols, Ords: ords, Ranges: n.Ranges}
 	case *logical.FileScan:
 		cols, ords := keepNeeded(n.Cols, n.Ords, need)
 		return &logical.FileScan{Source: n.Source, Cols: cols, Ords: ords, Ranges: n.Ranges}

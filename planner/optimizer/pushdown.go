@@ -69,6 +69,8 @@ func push(p logical.Plan, preds []logical.Expr) logical.Plan {
 		return pushIntoRemote(n, preds)
 	case *logical.FileScan:
 		return pushIntoFileScan(n, preds)
+	case *logical.Scan:
+		return pushIntoScan(n, preds)
 	case *logical.Aggregate:
 		groupIDs := map[logical.ColumnID]logical.Expr{}
 		for i, g := range n.Groups {

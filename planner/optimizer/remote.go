@@ -1,6 +1,7 @@
 package optimizer
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/weftdb/weft/datafile"
@@ -141,6 +142,26 @@ func pushIntoFileScan(f *logical.FileScan, preds []logical.Expr) logical.Plan {
 		}
 	}
 	return wrap(&logical.FileScan{Source: f.Source, Cols: f.Cols, Ords: f.Ords, Ranges: ranges}, preds)
+}
+
+// pushIntoScan gives a table scan the conjuncts "column op constant" for
+// skipping stored segments on their zone maps. The filter stays above the
+// scan: zone maps only rule whole segments out.
+func pushIntoScan(s *logical.Scan, preds []logical.Expr) logical.Plan {
+	ords := map[logical.ColumnID]int{}
+	for i, c := range s.Cols {
+		ords[c.ID] = s.Ords[i]
+	}
+	ranges := append([]datafile.Range(nil), s.Ranges...)
+	for _, p := range preds {
+		if r, ok := statsRange(p, ords); ok && !slices.Contains(ranges, r) {
+			ranges = append(ranges, r)
+		}
+	}
+	if len(ranges) == len(s.Ranges) {
+		return wrap(s, preds)
+	}
+	return wrap(&logical.Scan{Table: s.Table, Cols: s.Cols, Ords: s.Ords, Ranges: ranges}, preds)
 }
 
 var flipped = map[string]string{"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}

@@ -96,7 +96,11 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			snap = n.Table.Snapshot()
 		}
 		b.snapshots = append(b.snapshots, snap)
-		return &exec.Scan{Name: n.Table.QualifiedName(), Parts: snap.Parts, Columns: n.Ords, Out: ArrowSchema(n.Cols)}, nil
+		var names []string
+		for _, r := range n.Ranges {
+			names = append(names, n.Table.Columns[r.Col].Name)
+		}
+		return &exec.Scan{Name: n.Table.QualifiedName(), Parts: snap.Parts, Columns: n.Ords, Out: ArrowSchema(n.Cols), Ranges: n.Ranges, RangeNames: names}, nil
 	case *logical.Values:
 		rows := make([][]exec.Expr, len(n.Rows))
 		for i, r := range n.Rows {
