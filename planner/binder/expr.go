@@ -266,6 +266,9 @@ func opName(ns []*pg.Node) string {
 
 func (b *Binder) bindAExpr(a *pg.A_Expr, s *scope) (logical.Expr, error) {
 	op := opName(a.Name)
+	if e, ok, err := b.bindRowComparison(a, op, s); ok || err != nil {
+		return e, err
+	}
 	switch a.Kind {
 	case pg.A_Expr_Kind_AEXPR_OP:
 		if a.Lexpr == nil {
@@ -328,6 +331,131 @@ func (b *Binder) bindAExpr(a *pg.A_Expr, s *scope) (logical.Expr, error) {
 		return b.bindBetween(a, s)
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "operator form %s is not supported yet", a.Kind).At(a.Location)
+}
+
+// rowItems are the fields of a row constructor, (a, b) or ROW(a, b).
+func rowItems(n *pg.Node) ([]*pg.Node, bool) {
+	if r := n.GetRowExpr(); r != nil {
+		return r.Args, true
+	}
+	return nil, false
+}
+
+// bindRowComparison binds a comparison of row constructors as PostgreSQL
+// defines it, field by field: = and IS NOT DISTINCT FROM need every pair
+// equal, <> and IS DISTINCT FROM one pair unequal, and < <= > >= are
+// decided by the first pair that is not equal ((a, b) < (c, d) is
+// a < c OR (a = c AND b < d)); (a, b) IN ((1, 2), …) is a row equality per
+// item. ok is false when a is not a row comparison.
+func (b *Binder) bindRowComparison(a *pg.A_Expr, op string, s *scope) (logical.Expr, bool, error) {
+	left, isRow := rowItems(a.Lexpr)
+	if !isRow || a.Rexpr == nil {
+		return nil, false, nil
+	}
+	if a.Kind == pg.A_Expr_Kind_AEXPR_IN {
+		list := a.Rexpr.GetList()
+		if list == nil {
+			return nil, false, nil
+		}
+		terms := make([]logical.Expr, len(list.Items))
+		for i, item := range list.Items {
+			right, ok := rowItems(item)
+			if !ok {
+				return nil, true, sqlerr.New(sqlerr.SyntaxError, "a row on the left of IN needs rows on the right").At(a.Location)
+			}
+			cmp := "="
+			if op == "<>" {
+				cmp = "<>"
+			}
+			t, err := b.rowCompare(cmp, left, right, s, a.Location)
+			if err != nil {
+				return nil, true, err
+			}
+			terms[i] = t
+		}
+		if len(terms) == 1 {
+			return terms[0], true, nil
+		}
+		return &logical.Bool{And: op == "<>", Args: terms}, true, nil
+	}
+	right, isRow := rowItems(a.Rexpr)
+	if !isRow {
+		return nil, false, nil
+	}
+	switch a.Kind {
+	case pg.A_Expr_Kind_AEXPR_OP:
+		e, err := b.rowCompare(op, left, right, s, a.Location)
+		return e, true, err
+	case pg.A_Expr_Kind_AEXPR_DISTINCT, pg.A_Expr_Kind_AEXPR_NOT_DISTINCT:
+		terms := make([]logical.Expr, len(left))
+		if len(left) != len(right) {
+			return nil, true, sqlerr.New(sqlerr.SyntaxError, "unequal number of entries in row expressions").At(a.Location)
+		}
+		for i := range left {
+			l, r, t, err := b.bindComparable(left[i], right[i], s, a.Location)
+			if err != nil {
+				return nil, true, err
+			}
+			same := a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT
+			terms[i] = &logical.Call{Name: "IS DISTINCT FROM", Args: []logical.Expr{l, r}, Kernel: exec.DistinctKernel(t, same), T: types.BoolT, Infix: true}
+		}
+		return &logical.Bool{And: a.Kind == pg.A_Expr_Kind_AEXPR_NOT_DISTINCT, Args: terms}, true, nil
+	}
+	return nil, false, nil
+}
+
+// rowCompare binds left op right for rows of the same length.
+func (b *Binder) rowCompare(op string, left, right []*pg.Node, s *scope, loc int32) (logical.Expr, error) {
+	if len(left) != len(right) {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "unequal number of entries in row expressions").At(loc)
+	}
+	pair := func(i int, op string) (logical.Expr, error) {
+		l, err := b.bindExpr(left[i], s)
+		if err != nil {
+			return nil, err
+		}
+		r, err := b.bindExpr(right[i], s)
+		if err != nil {
+			return nil, err
+		}
+		return b.binaryOp(op, l, r, loc)
+	}
+	switch op {
+	case "=", "<>":
+		terms := make([]logical.Expr, len(left))
+		for i := range left {
+			t, err := pair(i, op)
+			if err != nil {
+				return nil, err
+			}
+			terms[i] = t
+		}
+		if len(terms) == 1 {
+			return terms[0], nil
+		}
+		return &logical.Bool{And: op == "=", Args: terms}, nil
+	case "<", "<=", ">", ">=":
+		strict := op[:1]
+		// from the last pair back: e = l op r, then l' strict r' OR (l' = r' AND e)
+		e, err := pair(len(left)-1, op)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(left) - 2; i >= 0; i-- {
+			lt, err := pair(i, strict)
+			if err != nil {
+				return nil, err
+			}
+			eq, err := pair(i, "=")
+			if err != nil {
+				return nil, err
+			}
+			e = &logical.Bool{Args: []logical.Expr{lt, &logical.Bool{And: true, Args: []logical.Expr{eq, e}}}}
+		}
+		return e, nil
+	}
+	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "could not determine interpretation of row comparison operator %s", op).
+		WithHint("Row comparison operators must be associated with btree operator families.").At(loc)
 }
 
 func (b *Binder) bindComparable(ln, rn *pg.Node, s *scope, loc int32) (logical.Expr, logical.Expr, types.T, error) {
