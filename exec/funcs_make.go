@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"github.com/apache/arrow-go/v18/arrow"
 	"math"
 	"time"
 
@@ -61,6 +62,7 @@ func makeFunctions() []*ScalarDef {
 				return params, types.TimestampTZT, makeTimestampTZKernel(len(args) == 7), nil
 			}}),
 		sig("make_interval", []types.T{int4T, int4T, int4T, int4T, int4T, int4T, types.Float8T}, types.IntervalT, makeInterval),
+		sig("width_bucket", []types.T{types.Float8T, types.Float8T, types.Float8T, int4T}, int4T, widthBucket),
 	}
 }
 
@@ -154,4 +156,76 @@ func makeInterval(ds []types.Datum) (types.Datum, error) {
 		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "interval out of range")
 	}
 	return types.IntervalValue{Months: int32(m), Days: int32(dd), Micros: int64(math.Round(us))}, nil
+}
+
+// countingFunctions are num_nulls and num_nonnulls: how many of their
+// arguments, of any types, are (not) NULL.
+func countingFunctions() []*ScalarDef {
+	def := func(name string, nulls bool) *ScalarDef {
+		return &ScalarDef{Name: name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) == 0 {
+				return nil, types.T{}, nil, NoSuchFunction(name, args)
+			}
+			params := make([]types.T, len(args))
+			for i, a := range args {
+				params[i] = a
+				if a.Kind == types.Unknown {
+					params[i] = types.TextT
+				}
+			}
+			return params, types.Int4T, func(ec *EvalContext, in []arrow.Array, n int) (arrow.Array, error) {
+				buf, out := allocFixed[int32](ec.Mem, n)
+				for i := range out {
+					k := int32(0)
+					for _, a := range in {
+						if a.IsNull(i) == nulls {
+							k++
+						}
+					}
+					out[i] = k
+				}
+				return makeArray(types.Int4T.Arrow(), n, nil, buf, 0), nil
+			}, nil
+		}}
+	}
+	return []*ScalarDef{def("num_nulls", true), def("num_nonnulls", false)}
+}
+
+// widthBucket is width_bucket(operand, low, high, count): which of count
+// equal buckets between low and high holds operand (0 below, count+1 at
+// or above high; low may be above high, counting down).
+func widthBucket(ds []types.Datum) (types.Datum, error) {
+	x, lo, hi, count := ds[0].(float64), ds[1].(float64), ds[2].(float64), ds[3].(int64)
+	switch {
+	case count <= 0:
+		return nil, sqlerr.New("2201G", "count must be greater than zero")
+	case lo == hi:
+		return nil, sqlerr.New("2201G", "lower bound cannot equal upper bound")
+	case math.IsNaN(x) || math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0):
+		return nil, sqlerr.New("2201G", "operand, lower bound, and upper bound cannot be NaN")
+	}
+	var b int64
+	if lo < hi {
+		switch {
+		case x < lo:
+			b = 0
+		case x >= hi:
+			b = count + 1
+		default:
+			b = int64(float64(count)*(x-lo)/(hi-lo)) + 1
+		}
+	} else {
+		switch {
+		case x > lo:
+			b = 0
+		case x <= hi:
+			b = count + 1
+		default:
+			b = int64(float64(count)*(lo-x)/(lo-hi)) + 1
+		}
+	}
+	if b > math.MaxInt32 {
+		return nil, sqlerr.New(sqlerr.NumericOutOfRange, "integer out of range")
+	}
+	return b, nil
 }

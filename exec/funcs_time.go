@@ -126,6 +126,30 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 			days := d / types.MicrosPerDay
 			return types.IntervalValue{Days: int32(days), Micros: d - days*types.MicrosPerDay}, nil
 		}), true
+	case lk == types.Time && rk == types.Interval && (op == '+' || op == '-'):
+		return l, r, types.TimeT, rowKernel(types.TimeT, func(ds []types.Datum) (types.Datum, error) {
+			iv := ds[1].(types.IntervalValue)
+			if op == '-' {
+				iv = negInterval(iv)
+			}
+			return addToClock(ds[0].(int64), iv), nil
+		}), true
+	case lk == types.Interval && rk == types.Time && op == '+':
+		return l, r, types.TimeT, rowKernel(types.TimeT, func(ds []types.Datum) (types.Datum, error) {
+			return addToClock(ds[1].(int64), ds[0].(types.IntervalValue)), nil
+		}), true
+	case lk == types.Time && rk == types.Time && op == '-':
+		return l, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			return types.IntervalValue{Micros: ds[0].(int64) - ds[1].(int64)}, nil
+		}), true
+	case lk == types.Date && rk == types.Time && op == '+':
+		return l, r, types.TimestampT, rowKernel(types.TimestampT, func(ds []types.Datum) (types.Datum, error) {
+			return int64(ds[0].(int32))*types.MicrosPerDay + ds[1].(int64), nil
+		}), true
+	case lk == types.Time && rk == types.Date && op == '+':
+		return l, r, types.TimestampT, rowKernel(types.TimestampT, func(ds []types.Datum) (types.Datum, error) {
+			return int64(ds[1].(int32))*types.MicrosPerDay + ds[0].(int64), nil
+		}), true
 	case lk == types.Interval && rk == types.Interval && (op == '+' || op == '-'):
 		return l, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 			a, b := ds[0].(types.IntervalValue), ds[1].(types.IntervalValue)
@@ -151,6 +175,21 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 		}), true
 	}
 	return
+}
+
+// addToClock adds an interval's time part to a time of day, wrapping
+// around midnight as PostgreSQL's time + interval does (months and days
+// do not move a time of day).
+func addToClock(clock int64, iv types.IntervalValue) int64 {
+	return floorMod(clock+iv.Micros%types.MicrosPerDay, types.MicrosPerDay)
+}
+
+func floorMod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
 }
 
 // scaleInterval multiplies an interval, cascading fractional months into
