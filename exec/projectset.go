@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -108,7 +109,7 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 			for j, a := range args[k] {
 				vals[j] = DatumAt(a, i)
 			}
-			set, err := setElements(f, vals)
+			set, err := setElements(f, vals, ec.Env.TimeZone())
 			if err != nil {
 				return nil, err
 			}
@@ -163,7 +164,7 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 }
 
 // setElements computes one row's elements of a set-returning function.
-func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
+func setElements(f SetFunc, vals []types.Datum, zone *time.Location) ([]types.Datum, error) {
 	for _, v := range vals {
 		if v == nil {
 			return nil, nil
@@ -237,6 +238,9 @@ func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
 	case "generate_subscripts":
 		return arraySubscripts(vals)
 	case "generate_series":
+		if f.T.Kind == types.Timestamp || f.T.Kind == types.TimestampTZ {
+			return timestampElements(f.T, vals, zone)
+		}
 		start, stop, step := vals[0].(int64), vals[1].(int64), int64(1)
 		if len(vals) > 2 {
 			step = vals[2].(int64)
@@ -257,6 +261,23 @@ func setElements(f SetFunc, vals []types.Datum) ([]types.Datum, error) {
 		return out, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "%s is not supported in the select list", f.Name)
+}
+
+// timestampElements is generate_series over timestamps (stepping a
+// timestamptz by months or days in the session's zone).
+func timestampElements(t types.T, vals []types.Datum, zone *time.Location) ([]types.Datum, error) {
+	next, err := seriesStepper(t, [3]types.Datum{vals[0], vals[1], vals[2]}, zone)
+	if err != nil {
+		return nil, err
+	}
+	var out []types.Datum
+	for v, ok := next(); ok; v, ok = next() {
+		if len(out) >= maxSetRows {
+			return nil, sqlerr.New(sqlerr.ProgramLimitExceeded, "generate_series produced more than %d rows", maxSetRows)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // RecordFieldKernel reads field pos of a record in its text form '(a,b)'

@@ -49,7 +49,11 @@ type Binder struct {
 	// SessionUser is session_user (User changes with SET ROLE).
 	SessionUser string
 
-	nextID  logical.ColumnID
+	nextID logical.ColumnID
+	// srfs collects the set-returning functions a select-list item calls
+	// inside an expression (generate_series(1, 3) * 2): each becomes a
+	// column of the ProjectSet below the projection
+	srfs    *srfSink
 	scalars map[string]*exec.ScalarDef
 	aggs    map[string]*exec.AggregateDef
 	levels  []*level

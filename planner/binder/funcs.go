@@ -37,6 +37,11 @@ func funcName(ns []*pg.Node) string {
 
 func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	name := funcName(fc.Funcname)
+	if isSetFunc(name) {
+		if e, ok, err := b.nestedSetFunc(name, fc, s); ok || err != nil {
+			return e, err
+		}
+	}
 	if exec.OrderedSetAggregates[name] || fc.AggWithinGroup {
 		return b.bindOrderedSetCall(fc, name, s)
 	}

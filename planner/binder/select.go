@@ -447,11 +447,15 @@ func (b *Binder) bindSelectTarget(n *pg.Node, s *scope, ps *logical.ProjectSet) 
 		}
 	}
 	if !isSetFunc(name) {
+		sink := &srfSink{level: s.level, ps: ps}
+		prev := b.srfs
+		b.srfs = sink
 		ts, err := b.bindTargets([]*pg.Node{n}, s)
+		b.srfs = prev
 		if err != nil {
 			return nil, nil, err
 		}
-		return ts, ps, nil
+		return ts, sink.ps, nil
 	}
 	f, t, err := b.bindSetFunc(name, fc, s)
 	if err != nil {
@@ -468,6 +472,36 @@ func (b *Binder) bindSelectTarget(n *pg.Node, s *scope, ps *logical.ProjectSet) 
 	ps.Funcs = append(ps.Funcs, f)
 	ps.Cols = append(ps.Cols, col)
 	return []target{{expr: &logical.ColRef{Col: col}, name: label}}, ps, nil
+}
+
+// srfSink is where a select-list item's nested set-returning calls go:
+// the ProjectSet of the query at scope level level.
+type srfSink struct {
+	level int
+	ps    *logical.ProjectSet
+}
+
+// nestedSetFunc binds a set-returning call inside a select-list
+// expression as a column of the query's ProjectSet; ok is false where
+// set-returning functions are not allowed.
+func (b *Binder) nestedSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Expr, bool, error) {
+	sink := b.srfs
+	if sink == nil || sink.level != s.level {
+		return nil, false, nil
+	}
+	b.srfs = nil // (none inside its own arguments)
+	f, t, err := b.bindSetFunc(name, fc, s)
+	b.srfs = sink
+	if err != nil {
+		return nil, true, err
+	}
+	col := b.newColumn(name, t)
+	if sink.ps == nil {
+		sink.ps = &logical.ProjectSet{}
+	}
+	sink.ps.Funcs = append(sink.ps.Funcs, f)
+	sink.ps.Cols = append(sink.ps.Cols, col)
+	return &logical.ColRef{Col: col}, true, nil
 }
 
 // bindSetFunc binds unnest(array) or generate_series(start, stop [, step])
@@ -509,6 +543,9 @@ func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Se
 	if len(args) < 2 || len(args) > 3 {
 		return f, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function generate_series with %d arguments does not exist", len(args)).At(fc.Location)
 	}
+	if e, t, ok, err := b.timestampSeries(f, args, fc); ok || err != nil {
+		return e, t, err
+	}
 	t := types.Int4T
 	for i := range args {
 		at := args[i].Type()
@@ -524,6 +561,35 @@ func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Se
 	}
 	f.Args = args
 	return f, t, nil
+}
+
+// timestampSeries binds generate_series(start, stop, step) over
+// timestamps in a select list: over timestamp when both ends are, else
+// over timestamptz (dates read as timestamptz, as PostgreSQL resolves
+// them). ok is false when the ends are not dates or timestamps.
+func (b *Binder) timestampSeries(f logical.SetFunc, args []logical.Expr, fc *pg.FuncCall) (logical.SetFunc, types.T, bool, error) {
+	temporal := func(t types.T) bool {
+		return t.Kind == types.Date || t.Kind == types.Timestamp || t.Kind == types.TimestampTZ
+	}
+	l, r := args[0].Type(), args[1].Type()
+	if !temporal(l) && !temporal(r) {
+		return f, types.T{}, false, nil
+	}
+	if len(args) != 3 {
+		return f, types.T{}, true, exec.NoSuchFunction("generate_series", []types.T{l, r})
+	}
+	t := types.TimestampTZT
+	if (l.Kind == types.Timestamp || l.Kind == types.Unknown) && (r.Kind == types.Timestamp || r.Kind == types.Unknown) {
+		t = types.TimestampT
+	}
+	var err error
+	for i, to := range []types.T{t, t, types.IntervalT} {
+		if args[i], err = b.coerce(args[i], to); err != nil {
+			return f, types.T{}, true, err
+		}
+	}
+	f.Args = args
+	return f, t, true, nil
 }
 
 func rewriteWindow(w *logical.WindowCall, rw func(logical.Expr, int32) (logical.Expr, error)) error {
