@@ -1,6 +1,7 @@
 package binder
 
 import (
+	"fmt"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
@@ -262,6 +263,72 @@ type target struct {
 	untyped logical.Expr
 }
 
+// rowInAsExists rewrites each top-level conjunct (a, b) IN (SELECT x, y
+// …) of a WHERE clause as EXISTS (SELECT 1 FROM (SELECT x, y …) AS
+// in(c1, c2) WHERE in.c1 = a AND in.c2 = b): where a condition only
+// filters, NULL and false alike reject the row, so the two agree, and
+// the EXISTS becomes a semi join. (Elsewhere, and under NOT, a row IN a
+// subquery is still refused.)
+func rowInAsExists(n *pg.Node) (*pg.Node, error) {
+	if be := n.GetBoolExpr(); be != nil && be.Boolop == pg.BoolExprType_AND_EXPR {
+		args := make([]*pg.Node, len(be.Args))
+		for i, a := range be.Args {
+			var err error
+			if args[i], err = rowInAsExists(a); err != nil {
+				return nil, err
+			}
+		}
+		return &pg.Node{Node: &pg.Node_BoolExpr{BoolExpr: &pg.BoolExpr{Boolop: be.Boolop, Args: args, Location: be.Location}}}, nil
+	}
+	sl := n.GetSubLink()
+	if sl == nil || sl.SubLinkType != pg.SubLinkType_ANY_SUBLINK || sl.Testexpr == nil {
+		return n, nil
+	}
+	left, isRow := rowItems(sl.Testexpr)
+	if !isRow || (len(sl.OperName) > 0 && opName(sl.OperName) != "=") {
+		return n, nil
+	}
+	if sel := sl.Subselect.GetSelectStmt(); sel != nil && sel.Op == pg.SetOperation_SETOP_NONE && !selectsStar(sel) {
+		switch {
+		case len(sel.TargetList) > len(left):
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too many columns").At(sl.Location)
+		case len(sel.TargetList) < len(left):
+			return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too few columns").At(sl.Location)
+		}
+	}
+	alias := &pg.Alias{Aliasname: "?in"}
+	conds := make([]*pg.Node, len(left))
+	for i, l := range left {
+		col := fmt.Sprintf("?in%d", i+1)
+		alias.Colnames = append(alias.Colnames, pg.MakeStrNode(col))
+		ref := pg.MakeColumnRefNode([]*pg.Node{pg.MakeStrNode("?in"), pg.MakeStrNode(col)}, sl.Location)
+		conds[i] = pg.MakeAExprNode(pg.A_Expr_Kind_AEXPR_OP, []*pg.Node{pg.MakeStrNode("=")}, ref, l, sl.Location)
+	}
+	from := &pg.Node{Node: &pg.Node_RangeSubselect{RangeSubselect: &pg.RangeSubselect{Subquery: sl.Subselect, Alias: alias}}}
+	inner := &pg.SelectStmt{
+		TargetList:  []*pg.Node{pg.MakeResTargetNodeWithVal(pg.MakeAConstIntNode(1, -1), -1)},
+		FromClause:  []*pg.Node{from},
+		WhereClause: pg.MakeBoolExprNode(pg.BoolExprType_AND_EXPR, conds, sl.Location),
+	}
+	exists := &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK, Subselect: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: inner}}, Location: sl.Location}
+	return &pg.Node{Node: &pg.Node_SubLink{SubLink: exists}}, nil
+}
+
+// selectsStar reports whether a select list has a * (its width is then
+// known only after binding).
+func selectsStar(sel *pg.SelectStmt) bool {
+	for _, t := range sel.TargetList {
+		if cr := t.GetResTarget().GetVal().GetColumnRef(); cr != nil {
+			for _, f := range cr.Fields {
+				if f.GetAStar() != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *scope, error) {
 	untypedAs := b.coreUntypedAs
 	b.coreUntypedAs = nil
@@ -272,7 +339,11 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	if stmt.WhereClause != nil {
 		ws := *from
 		ws.aggErr = "WHERE"
-		cond, err := b.bindExpr(stmt.WhereClause, &ws)
+		where, err := rowInAsExists(stmt.WhereClause)
+		if err != nil {
+			return nil, nil, err
+		}
+		cond, err := b.bindExpr(where, &ws)
 		if err != nil {
 			return nil, nil, err
 		}
