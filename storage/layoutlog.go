@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -102,24 +101,37 @@ func (st *Store) idOf(rec arrow.Record) (string, bool) {
 	return "", false
 }
 
-// LogTables makes the tables' data durable through the log: what differs
-// from the durable layouts is written (a table that did not change costs
-// a walk over its batch list). It calls snapshot, which must hold its
-// batches until LogTables returns, while no other write to the log or
-// checkpoint runs, so entries follow the order in which the tables
-// reached the states they record. It reports false, having written
-// nothing, when the log cannot take the change (a table the store does
-// not hold, a change too large, the log unusable or due for a
-// checkpoint): the caller checkpoints instead.
+// LogTables makes the tables' data durable through the log (QueueTables,
+// then waiting for the flush that covers the entry).
 func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
+	logged, wait, err := st.QueueTables(snapshot)
+	if err != nil || !logged {
+		return logged, err
+	}
+	return true, wait()
+}
+
+// QueueTables queues the tables' data for the log: what differs from the
+// durable layouts is written (a table that did not change costs a walk
+// over its batch list). It calls snapshot, which must hold its batches
+// until QueueTables returns, while no other write to the log or
+// checkpoint runs, so entries follow the order in which the tables
+// reached the states they record. wait returns once the entry, and every
+// one queued before it (which may hold the caller's rows when its own
+// entry found nothing new), is durable, sharing its fsync with the
+// commits that queued meanwhile (groupcommit.go). It reports false,
+// having queued nothing, when the log cannot take the change (a table
+// the store does not hold, a change too large, the log unusable or due
+// for a checkpoint): the caller checkpoints instead.
+func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait func() error, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.wal == nil || st.wal.size > walCheckpointBytes {
-		return false, nil
+	if st.wal == nil || st.wal.end > walCheckpointBytes {
+		return false, nil, nil
 	}
 	tables := snapshot() // (the caller's references, held until it returns)
 	if tables == nil {
-		return false, nil // the caller found the log cannot take it
+		return false, nil, nil // the caller found the log cannot take it
 	}
 	var entry layoutEntry
 	var streams bytes.Buffer
@@ -127,71 +139,51 @@ func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
 	for _, t := range tables {
 		d, ok := st.durable[t.OID]
 		if !ok || !d.schema.Equal(t.Schema) {
-			return false, nil // a table new or altered since the checkpoint
+			return false, nil, nil // a table new or altered since the checkpoint
 		}
 		lt, err := st.layoutOf(t, d, &entry, &streams, &news)
 		if err == errEntryTooLarge {
-			return false, nil
+			return false, nil, nil
 		}
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if lt != nil {
 			entry.Tables = append(entry.Tables, *lt)
 		}
 		if streams.Len() > maxLayoutEntryBytes {
-			return false, nil
+			return false, nil, nil
 		}
 	}
+	seq := st.queue.queued
+	waitFor := func() error { return st.waitDurable(seq) }
 	if len(entry.Tables) == 0 {
-		return true, nil // nothing changed since the tables were last stored
+		// nothing changed since the tables were last logged, but that
+		// entry may still wait for its flush
+		return true, waitFor, nil
 	}
 	head, err := json.Marshal(entry)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	payload := make([]byte, 0, 5+len(head)+streams.Len())
 	payload = append(payload, 'L')
 	payload = binary.LittleEndian.AppendUint32(payload, uint32(len(head)))
 	payload = append(payload, head...)
 	payload = append(payload, streams.Bytes()...)
-	off := st.wal.size
-	if err := st.writeEntry(payload); err != nil {
-		return false, err
+	seq, off, err := st.queueEntry(payload)
+	if err != nil {
+		return false, nil, err
 	}
-	// the tables' layouts are durable now: later entries refer to them
+	// the tables' layouts are what the log will hold: later entries refer
+	// to them (if the flush fails, the log is dropped with them)
 	for k, rec := range news {
 		st.logged[rec] = fmt.Sprintf("l:%d:%d:%d", st.wal.gen, off, k)
 	}
 	for _, t := range tables {
 		st.setDurable(t.OID, t.Schema, t.Parts)
 	}
-	return true, nil
-}
-
-// writeEntry appends one entry (its framing around payload) to the log
-// and makes it durable.
-func (st *Store) writeEntry(payload []byte) error {
-	if int64(len(payload)) > math.MaxUint32 {
-		return fmt.Errorf("log entry of %d bytes", len(payload))
-	}
-	entry := make([]byte, walEntryHeader, walEntryHeader+len(payload))
-	n := uint32(len(payload))
-	binary.LittleEndian.PutUint32(entry[0:4], n)
-	binary.LittleEndian.PutUint32(entry[4:8], ^n)
-	binary.LittleEndian.PutUint32(entry[8:12], crc32.Checksum(payload, walCRC))
-	entry = append(entry, payload...)
-	if err := st.quota.check(int64(len(entry))); err != nil {
-		return st.walFailed(err)
-	}
-	if _, err := st.wal.f.Write(entry); err != nil {
-		return st.walFailed(err)
-	}
-	if err := st.wal.f.Sync(); err != nil {
-		return st.walFailed(err)
-	}
-	st.wal.size += int64(len(entry))
-	return nil
+	return true, func() error { return st.waitDurable(seq) }, nil
 }
 
 // setDurable records a table's durable layout (retaining its batches).
