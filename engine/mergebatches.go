@@ -182,7 +182,7 @@ func keyColumnsEqual(t *catalog.Table, a, b arrow.Record) bool {
 	}
 	for _, k := range t.Keys {
 		for _, c := range k.Columns {
-			if !array.Equal(a.Column(c), b.Column(c)) {
+			if a.Column(c) != b.Column(c) && !array.Equal(a.Column(c), b.Column(c)) {
 				return false
 			}
 		}

@@ -389,6 +389,9 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 // markDiffering sets changed[i] where x and y differ at row i, exactly
 // (floats bit for bit; a type it cannot compare counts as different).
 func markDiffering(x, y arrow.Array, changed []bool) {
+	if x == y {
+		return // the very same array (a column an UPDATE left alone)
+	}
 	nullsDiffer := func(i int) (differ, bothNull bool) {
 		xn, yn := x.IsNull(i), y.IsNull(i)
 		return xn != yn, xn && yn
