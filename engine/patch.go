@@ -96,24 +96,14 @@ func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int
 	}
 	data := arrayNewRecord(schema, cols[:len(cols)-1], r.NumRows())
 	defer data.Release()
-	out := make([]arrow.Array, base.NumCols())
-	release := func() {
-		for _, a := range out {
-			if a != nil {
-				a.Release()
-			}
-		}
+	at := make([]int, len(hit))
+	for k, h := range hit {
+		at[k] = rows[h]
 	}
-	for c := range out {
-		col, err := s.patchColumn(base.Column(c), rows, data.Column(c), hit)
-		if err != nil {
-			release()
-			return nil, 0, fmt.Errorf("column %s: %w", schema.Field(c).Name, err)
-		}
-		out[c] = col
+	patched, err := s.patchRecord(base, at, data, hit)
+	if err != nil {
+		return nil, 0, err
 	}
-	patched := array.NewRecord(base.Schema(), out, base.NumRows())
-	release()
 	newRows, err := exec.TakeRecord(s.db.opts.Mem, data, hit)
 	if err != nil {
 		patched.Release()
@@ -123,13 +113,13 @@ func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int
 	return patched, int64(len(hit)), nil
 }
 
-// patchColumn is base with the values of repl at rows hit put at their
-// positions (rows[h] for repl's row h), or base itself (a new reference)
-// when they are the values it holds there.
-func (s *Session) patchColumn(base arrow.Array, rows []int, repl arrow.Array, hit []int) (arrow.Array, error) {
+// patchColumn is base with repl's row from[k] put at position at[k] (at
+// ascending), or base itself (a new reference) when those are the values
+// it holds there.
+func (s *Session) patchColumn(base arrow.Array, at []int, repl arrow.Array, from []int) (arrow.Array, error) {
 	same := true
-	for _, h := range hit {
-		if !array.SliceEqual(base, int64(rows[h]), int64(rows[h]+1), repl, int64(h), int64(h+1)) {
+	for k, row := range at {
+		if !array.SliceEqual(base, int64(row), int64(row+1), repl, int64(from[k]), int64(from[k]+1)) {
 			same = false
 			break
 		}
@@ -138,23 +128,43 @@ func (s *Session) patchColumn(base arrow.Array, rows []int, repl arrow.Array, hi
 		base.Retain()
 		return base, nil
 	}
-	pieces := make([]arrow.Array, 0, 2*len(hit)+1)
+	pieces := make([]arrow.Array, 0, 2*len(at)+1)
 	defer func() {
 		for _, p := range pieces {
 			p.Release()
 		}
 	}()
 	prev := 0
-	for _, h := range hit {
-		row := rows[h]
+	for k, row := range at {
 		if row > prev {
 			pieces = append(pieces, array.NewSlice(base, int64(prev), int64(row)))
 		}
-		pieces = append(pieces, array.NewSlice(repl, int64(h), int64(h+1)))
+		pieces = append(pieces, array.NewSlice(repl, int64(from[k]), int64(from[k]+1)))
 		prev = row + 1
 	}
 	if prev < base.Len() {
 		pieces = append(pieces, array.NewSlice(base, int64(prev), int64(base.Len())))
 	}
 	return array.Concatenate(pieces, s.db.opts.Mem)
+}
+
+// patchRecord is base with from's row from[k] put at position at[k], column
+// by column (patchColumn).
+func (s *Session) patchRecord(base arrow.Record, at []int, from arrow.Record, fromRows []int) (arrow.Record, error) {
+	out := make([]arrow.Array, base.NumCols())
+	defer func() {
+		for _, a := range out {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for c := range out {
+		col, err := s.patchColumn(base.Column(c), at, from.Column(c), fromRows)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", base.Schema().Field(c).Name, err)
+		}
+		out[c] = col
+	}
+	return array.NewRecord(base.Schema(), out, base.NumRows()), nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -342,14 +343,19 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 		}
 		edits = append(edits, op, n)
 	}
+	if nc > nb && isPrefix(base, cur) {
+		// rows appended (an INSERT into the last batch)
+		add(editCopy, int64(nb))
+		for j := nb; j < nc; j++ {
+			add(editTake, 1)
+			take = append(take, j)
+		}
+		return edits, take
+	}
 	if nb == nc {
 		// rows in place (an UPDATE): compare column by column, each
 		// with one typed loop, and replace the rows that differ
-		changed := make([]bool, nb)
-		for c := 0; c < int(base.NumCols()); c++ {
-			markDiffering(base.Column(c), cur.Column(c), changed)
-		}
-		for i, ch := range changed {
+		for i, ch := range changedMask(base, cur) {
 			if ch {
 				add(editTake, 1)
 				take = append(take, i)
@@ -386,11 +392,52 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 	return edits, take
 }
 
+// ChangedRows lists the rows (ascending) where batches a and b, of the
+// same shape and length, differ in any column (exactly, as the log
+// compares them; a column that is the very same array costs nothing).
+func ChangedRows(a, b arrow.Record) []int {
+	var out []int
+	for i, ch := range changedMask(a, b) {
+		if ch {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// changedMask marks the rows where a and b (as long as each other)
+// differ.
+func changedMask(a, b arrow.Record) []bool {
+	changed := make([]bool, a.NumRows())
+	for c := 0; c < int(a.NumCols()); c++ {
+		markDiffering(a.Column(c), b.Column(c), changed)
+	}
+	return changed
+}
+
+// isPrefix reports whether base's rows are cur's first rows, exactly.
+func isPrefix(base, cur arrow.Record) bool {
+	nb := int(base.NumRows())
+	changed := make([]bool, nb)
+	for c := 0; c < int(base.NumCols()); c++ {
+		prefix := cur.Column(c)
+		if prefix.Len() != nb {
+			prefix = array.NewSlice(prefix, 0, int64(nb))
+			defer prefix.Release()
+		}
+		markDiffering(base.Column(c), prefix, changed)
+	}
+	return !slices.Contains(changed, true)
+}
+
 // markDiffering sets changed[i] where x and y differ at row i, exactly
 // (floats bit for bit; a type it cannot compare counts as different).
 func markDiffering(x, y arrow.Array, changed []bool) {
 	if x == y {
 		return // the very same array (a column an UPDATE left alone)
+	}
+	if x.NullN() == 0 && y.NullN() == 0 && arrow.TypeEqual(x.DataType(), y.DataType()) && markDifferingBytes(x, y, changed) {
+		return
 	}
 	nullsDiffer := func(i int) (differ, bothNull bool) {
 		xn, yn := x.IsNull(i), y.IsNull(i)
@@ -426,6 +473,86 @@ func markDiffering(x, y arrow.Array, changed []bool) {
 		}
 	}
 	loop(func(i int) bool { return valuesEqual(x, i, y, i) })
+}
+
+// diffChunk is how many rows markDifferingBytes compares at once before
+// it looks at them one by one.
+const diffChunk = 64
+
+// markDifferingBytes is markDiffering for arrays without NULLs whose
+// values it can compare as bytes (fixed-width types, strings): runs of
+// rows are compared with one memory comparison, and only runs that
+// differ row by row. It reports false for a type it does not know.
+func markDifferingBytes(x, y arrow.Array, changed []bool) bool {
+	xv, yv := byteValues(x), byteValues(y)
+	if xv == nil || yv == nil {
+		return false
+	}
+	n := len(changed)
+	for start := 0; start < n; start += diffChunk {
+		end := min(start+diffChunk, n)
+		if xv.sameSpan(yv, start, end) {
+			continue
+		}
+		for i := start; i < end; i++ {
+			if !changed[i] && !bytes.Equal(xv.value(i), yv.value(i)) {
+				changed[i] = true
+			}
+		}
+	}
+	return true
+}
+
+// bytesOf is an array's values as bytes: fixed-width values w bytes each,
+// or variable ones at offsets (relative to the array's first value).
+type bytesOf struct {
+	data []byte
+	w    int
+	off  []int32
+}
+
+// byteValues reads a fixed-width or string array as bytes (nil for any
+// other).
+func byteValues(a arrow.Array) *bytesOf {
+	if isFixedWidth(a.DataType()) {
+		w := a.DataType().(arrow.FixedWidthDataType).BitWidth() / 8
+		d := a.Data()
+		return &bytesOf{data: d.Buffers()[1].Bytes()[d.Offset()*w : (d.Offset()+d.Len())*w], w: w}
+	}
+	if s, ok := a.(*array.String); ok {
+		return &bytesOf{data: s.ValueBytes(), off: s.ValueOffsets()}
+	}
+	return nil
+}
+
+func (b *bytesOf) value(i int) []byte {
+	if b.off == nil {
+		return b.data[i*b.w : (i+1)*b.w]
+	}
+	return b.data[b.off[i]-b.off[0] : b.off[i+1]-b.off[0]]
+}
+
+// sameSpan reports whether rows start to end of b and c hold the same
+// values (the same lengths row by row, then the same bytes).
+func (b *bytesOf) sameSpan(c *bytesOf, start, end int) bool {
+	if b.off == nil {
+		return bytes.Equal(b.data[start*b.w:end*b.w], c.data[start*c.w:end*c.w])
+	}
+	for i := start; i <= end; i++ {
+		if b.off[i]-b.off[start] != c.off[i]-c.off[start] {
+			return false
+		}
+	}
+	return bytes.Equal(b.data[b.off[start]-b.off[0]:b.off[end]-b.off[0]], c.data[c.off[start]-c.off[0]:c.off[end]-c.off[0]])
+}
+
+// isFixedWidth reports types stored as whole bytes per value.
+func isFixedWidth(t arrow.DataType) bool {
+	fw, ok := t.(arrow.FixedWidthDataType)
+	if !ok || t.ID() == arrow.BOOL || t.ID() == arrow.DICTIONARY {
+		return false
+	}
+	return fw.BitWidth() > 0 && fw.BitWidth()%8 == 0
 }
 
 // rowsEqual compares row i of a with row j of b in every column, exactly:
