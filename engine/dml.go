@@ -422,12 +422,48 @@ const (
 //
 // where, when set, is the statement's WHERE: if an index finds the rows it
 // meets, only the batches holding them are read and rewritten.
+//
+// Where it takes row locks (rowlocks.go) and a row it would change is
+// locked by another block, it waits for that block to end and runs again.
 func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, error) {
+	if s.tx == nil {
+		// a statement outside a block holds its row locks until it is
+		// installed
+		defer s.releaseRowLocks()
+	}
+	for {
+		n, blocker, err := s.rewriteOnce(ctx, env, t, plan, mode, touched, where)
+		if err != nil || blocker == nil {
+			return n, err
+		}
+		if touched != nil {
+			exec.ReleaseRecords(*touched)
+			*touched = nil
+		}
+		if s.tx == nil {
+			s.releaseRowLocks() // hold nothing while waiting
+		}
+		if err := s.db.rowLocks.wait(ctx, s, blocker); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// rewriteOnce is one attempt of rewriteTable; blocker is set (and nothing
+// installed) when a row to change is locked by another session.
+func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, *rowLock, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	if err := s.notHeld(t, false); err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	locking := s.locksRows(t)
+	if locking {
+		// read the newest committed rows (READ COMMITTED)
+		if err := s.rebaseWork(t); err != nil {
+			return 0, nil, err
+		}
 	}
 	b := s.newBuilder(env)
 	defer b.Release()
@@ -438,7 +474,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	}
 	op, err := b.Build(plan)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	schema := t.ArrowSchema()
 	parts := make([][]arrow.Record, op.Partitions())
@@ -446,12 +482,13 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 	var changed []arrow.Record // with onlyRows: the rows an UPDATE changed
 	defer func() { exec.ReleaseRecords(changed) }()
 	var counted int64
-	fail := func(err error) (int64, error) {
+	var affected []batchRow // with locking: the rows changed, as they were
+	fail := func(err error) (int64, *rowLock, error) {
 		for _, p := range parts {
 			exec.ReleaseRecords(p)
 		}
 		exec.ReleaseRecords(byPos)
-		return 0, err
+		return 0, nil, err
 	}
 	for p := range parts {
 		recs, err := exec.Drain(ctx, op, p)
@@ -483,7 +520,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 			if onlyRows != nil {
 				k := len(byPos)
 				base := cur.Parts[only[k].Part][only[k].Batch]
-				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed)
+				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, &affected)
 			} else {
 				rec, n, err = s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
 			}
@@ -517,6 +554,12 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		parts = catalog.Unrestrict(cur, only, byPos)
 		exec.ReleaseRecords(byPos)
 		byPos = nil
+	}
+	if locking && onlyRows != nil && len(affected) > 0 {
+		if blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected)); blocker != nil {
+			_, _, err := fail(nil)
+			return 0, blocker, err
+		}
 	}
 	if err := checkNotNull(t, all); err != nil {
 		return fail(err)
@@ -561,7 +604,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		}
 		s.installChildren(t, children)
 	})
-	return counted, nil
+	return counted, nil, nil
 }
 
 // rewrittenBatch turns one output batch of a rewrite plan into the batch
