@@ -522,6 +522,9 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 				base := cur.Parts[only[k].Part][only[k].Batch]
 				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, &affected)
 			} else {
+				if locking && aligned && len(affected) <= maxLockedRows {
+					affected = appendFlagged(affected, in[i], r, mode)
+				}
 				rec, n, err = s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
 			}
 			r.Release()
@@ -555,7 +558,7 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		exec.ReleaseRecords(byPos)
 		byPos = nil
 	}
-	if locking && onlyRows != nil && len(affected) > 0 {
+	if locking && len(affected) > 0 && len(affected) <= maxLockedRows {
 		if blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected)); blocker != nil {
 			_, _, err := fail(nil)
 			return 0, blocker, err

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -23,8 +24,25 @@ import (
 // COMMIT then merges without 40001.
 //
 // REPEATABLE READ and SERIALIZABLE blocks take no locks and keep
-// first-committer-wins (40001 at COMMIT), and rewrites that read whole
-// tables (no index, no primary key) run as before.
+// first-committer-wins (40001 at COMMIT), and so do tables without a
+// primary key and statements that change more than maxLockedRows rows.
+
+// maxLockedRows is the most rows one statement locks; a larger change
+// is left to first-committer-wins.
+const maxLockedRows = 10000
+
+// appendFlagged adds to rows the rows of batch in that the rewrite output
+// r (row for row with in) updates (flag true) or deletes (flag not true).
+func appendFlagged(rows []batchRow, in, r arrow.Record, mode rewriteMode) []batchRow {
+	flag := r.Column(int(r.NumCols()) - 1).(*array.Boolean)
+	for i := 0; i < flag.Len(); i++ {
+		set := flag.IsValid(i) && flag.Value(i)
+		if set == (mode == rewriteUpdate) {
+			rows = append(rows, batchRow{in, i})
+		}
+	}
+	return rows
+}
 
 // rowLockKey names a row by its table and encoded primary key.
 type rowLockKey struct {
