@@ -14,6 +14,14 @@ import (
 // by every column type the byte comparison reads (and one it does not),
 // with NULLs, sliced arrays, changes at chunk edges, -0 against +0 and
 // a NaN (bit for bit), and strings that change length.
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
 func TestChangedRows(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -64,6 +72,12 @@ func TestChangedRows(t *testing.T) {
 		}
 		return b.NewArray()
 	}
+	nulls := func() arrow.Array {
+		b := array.NewInt64Builder(mem)
+		defer b.Release()
+		b.AppendNulls(n)
+		return b.NewArray()
+	}
 	cases := []struct {
 		name string
 		x, y arrow.Array
@@ -76,6 +90,8 @@ func TestChangedRows(t *testing.T) {
 		{"strings changing length", strs(nil), strs(map[int]string{10: "longer", 130: ""}), []int{10, 130}},
 		{"strings equal", strs(nil), strs(nil), nil},
 		{"booleans", bools(-1), bools(77), []int{77}},
+		{"NULL throughout", nulls(), nulls(), nil},
+		{"NULL throughout against values", nulls(), ints(nil, -1), seq(n)},
 	}
 	for _, c := range cases {
 		schema := arrow.NewSchema([]arrow.Field{{Name: "c", Type: c.x.DataType(), Nullable: true}}, nil)
