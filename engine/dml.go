@@ -422,34 +422,73 @@ const (
 //
 // where, when set, is the statement's WHERE: if an index finds the rows it
 // meets, only the batches holding them are read and rewritten.
+//
+// Where it takes row locks (rowlocks.go) and a row it would change is
+// locked by another block, it waits for that block to end and runs again.
 func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, error) {
+	if s.tx == nil {
+		// a statement outside a block holds its row locks until it is
+		// installed
+		defer s.releaseRowLocks()
+	}
+	for {
+		n, blocker, err := s.rewriteOnce(ctx, env, t, plan, mode, touched, where)
+		if err != nil || blocker == nil {
+			return n, err
+		}
+		if touched != nil {
+			exec.ReleaseRecords(*touched)
+			*touched = nil
+		}
+		if s.tx == nil {
+			s.releaseRowLocks() // hold nothing while waiting
+		}
+		if err := s.db.rowLocks.wait(ctx, s, blocker); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// rewriteOnce is one attempt of rewriteTable; blocker is set (and nothing
+// installed) when a row to change is locked by another session.
+func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, *rowLock, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	if err := s.notHeld(t, false); err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	locking := s.locksRows(t)
+	if locking {
+		// read the newest committed rows (READ COMMITTED)
+		if err := s.rebaseWork(t); err != nil {
+			return 0, nil, err
+		}
 	}
 	b := s.newBuilder(env)
 	defer b.Release()
 	cur := s.current(t)
-	src, only := s.indexedRewrite(b, t, plan, where, cur)
+	src, only, onlyRows := s.indexedRewrite(b, t, plan, where, cur)
 	if only != nil {
 		defer src.Release()
 	}
 	op, err := b.Build(plan)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	schema := t.ArrowSchema()
 	parts := make([][]arrow.Record, op.Partitions())
-	var byPos []arrow.Record // with only: the rewritten batch at each position (nil: none left)
+	var byPos []arrow.Record   // with only: the rewritten batch at each position (nil: none left)
+	var changed []arrow.Record // with onlyRows: the rows an UPDATE changed
+	defer func() { exec.ReleaseRecords(changed) }()
 	var counted int64
-	fail := func(err error) (int64, error) {
+	var affected []batchRow // with locking: the rows changed, as they were
+	fail := func(err error) (int64, *rowLock, error) {
 		for _, p := range parts {
 			exec.ReleaseRecords(p)
 		}
 		exec.ReleaseRecords(byPos)
-		return 0, err
+		return 0, nil, err
 	}
 	for p := range parts {
 		recs, err := exec.Drain(ctx, op, p)
@@ -476,7 +515,18 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 					return fail(err)
 				}
 			}
-			rec, n, err := s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
+			var rec arrow.Record
+			var n int64
+			if onlyRows != nil {
+				k := len(byPos)
+				base := cur.Parts[only[k].Part][only[k].Batch]
+				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, &affected)
+			} else {
+				if locking && aligned && len(affected) <= maxLockedRows {
+					affected = appendFlagged(affected, in[i], r, mode)
+				}
+				rec, n, err = s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
+			}
 			r.Release()
 			if err != nil {
 				exec.ReleaseRecords(recs[i+1:])
@@ -495,15 +545,24 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		all = append(all, p...)
 	}
 	if only != nil {
-		// the rows outside the rewritten batches are as they were
+		// the rows outside the rewritten batches are as they were (and
+		// with onlyRows, outside the rows patched in: only those need
+		// the checks below)
 		for _, r := range byPos {
-			if r != nil {
+			if r != nil && onlyRows == nil {
 				all = append(all, r)
 			}
 		}
+		all = append(all, changed...)
 		parts = catalog.Unrestrict(cur, only, byPos)
 		exec.ReleaseRecords(byPos)
 		byPos = nil
+	}
+	if locking && len(affected) > 0 && len(affected) <= maxLockedRows {
+		if blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected)); blocker != nil {
+			_, _, err := fail(nil)
+			return 0, blocker, err
+		}
 	}
 	if err := checkNotNull(t, all); err != nil {
 		return fail(err)
@@ -548,7 +607,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		}
 		s.installChildren(t, children)
 	})
-	return counted, nil
+	return counted, nil, nil
 }
 
 // rewrittenBatch turns one output batch of a rewrite plan into the batch
@@ -827,9 +886,13 @@ func allDefault(st *pg.InsertStmt, ci int, targets []int) bool {
 // the caller releases; only lists their positions). Without an index
 // that pays, src is cur and only nil. A plan with a subquery keeps every
 // batch: the subquery may read t too.
-func (s *Session) indexedRewrite(b *physical.Builder, t *catalog.Table, plan logical.Plan, where logical.Expr, cur *catalog.Snapshot) (src *catalog.Snapshot, only []catalog.BatchPos) {
+//
+// When the index finds few rows of each batch it names (rows, by only's
+// position), src holds just those rows: the plan computes them alone and
+// patchBatch puts them into their batches.
+func (s *Session) indexedRewrite(b *physical.Builder, t *catalog.Table, plan logical.Plan, where logical.Expr, cur *catalog.Snapshot) (src *catalog.Snapshot, only []catalog.BatchPos, rows [][]int) {
 	if where == nil || cur == nil || logical.HasSubquery(where) {
-		return cur, nil
+		return cur, nil, nil
 	}
 	// the plan is Projects over the table's scan (UPDATE's condition is
 	// computed in one below its CASEs)
@@ -837,24 +900,28 @@ func (s *Session) indexedRewrite(b *physical.Builder, t *catalog.Table, plan log
 	for p := plan; scan == nil; {
 		proj, ok := p.(*logical.Project)
 		if !ok {
-			return cur, nil
+			return cur, nil, nil
 		}
 		for _, e := range proj.Exprs {
 			if logical.HasSubquery(e) {
-				return cur, nil
+				return cur, nil, nil
 			}
 		}
 		p = proj.Input
 		scan, _ = p.(*logical.Scan)
 	}
 	if scan.Table != t {
-		return cur, nil
+		return cur, nil, nil
 	}
-	pos, ok := b.IndexedBatches(scan, where, cur)
+	found, ok := b.IndexedRows(scan, where, cur)
 	if !ok {
-		return cur, nil
+		return cur, nil, nil
 	}
-	src = catalog.Restrict(cur, pos)
+	pos := make([]catalog.BatchPos, len(found))
+	for i, f := range found {
+		pos[i] = f.Pos
+	}
+	src, rows = s.indexedSource(cur, found)
 	read := b.TableData
 	b.TableData = func(x *catalog.Table) *catalog.Snapshot {
 		if x == t {
@@ -863,5 +930,5 @@ func (s *Session) indexedRewrite(b *physical.Builder, t *catalog.Table, plan log
 		}
 		return read(x)
 	}
-	return src, pos
+	return src, pos, rows
 }

@@ -225,8 +225,9 @@ func TestConcurrentUpsertBlocks(t *testing.T) {
 
 // TestBlocksMergeByBatch: blocks that update or delete different rows of
 // a table of many batches (a primary key, NULLs in some batches) all
-// commit, whether their rows share a batch or not; a block that changed
-// a row another committed first fails with 40001; every answer is the
+// commit, whether their rows share a batch or not; a REPEATABLE READ
+// block that changed a row another committed first fails with 40001;
+// every answer is the
 // arithmetic of what committed.
 func TestBlocksMergeByBatch(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -259,9 +260,11 @@ func TestBlocksMergeByBatch(t *testing.T) {
 		t.Errorf("the changed rows: %s", got)
 	}
 
-	// the same row: the second to commit fails
-	mustExec(t, s[0], "BEGIN; UPDATE acct SET bal = 0 WHERE id = 700")
-	mustExec(t, s[1], "BEGIN; UPDATE acct SET bal = 1 WHERE id = 700")
+	// the same row at REPEATABLE READ: the second to commit fails (at
+	// READ COMMITTED the second UPDATE would wait for the first block,
+	// rowlocks_test.go)
+	mustExec(t, s[0], "BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acct SET bal = 0 WHERE id = 700")
+	mustExec(t, s[1], "BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acct SET bal = 1 WHERE id = 700")
 	mustExec(t, s[0], "COMMIT")
 	_, err = s[1].Exec(context.Background(), "COMMIT")
 	if sqlerr.Code(err) != sqlerr.SerializationFailure {

@@ -7,6 +7,7 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/storage"
 )
 
 // A block that rewrote rows of a table others committed to meanwhile is
@@ -117,6 +118,18 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 			}
 			continue
 		}
+		if merged, ok, err := s.mergeInPlace(c.base, c.now, tc.now); ok {
+			if err == errRowsGone {
+				err = conflict
+			}
+			if err != nil {
+				return fail(err)
+			}
+			keysKept = keysKept && keyColumnsEqual(t, c.base, c.now)
+			made = append(made, merged)
+			replace[tc.now] = merged
+			continue
+		}
 		taken, added := rows.difference(c.base, c.now)
 		keysKept = keysKept && rows.sameKeys(t, taken, added)
 		if tc.now == nil {
@@ -182,7 +195,7 @@ func keyColumnsEqual(t *catalog.Table, a, b arrow.Record) bool {
 	}
 	for _, k := range t.Keys {
 		for _, c := range k.Columns {
-			if !array.Equal(a.Column(c), b.Column(c)) {
+			if a.Column(c) != b.Column(c) && !array.Equal(a.Column(c), b.Column(c)) {
 				return false
 			}
 		}
@@ -317,4 +330,34 @@ func (k *rowKeys) apply(s *Session, into arrow.Record, taken, added []batchRow) 
 		recs = append(recs, rec)
 	}
 	return kept, recs, nil
+}
+
+// mergeInPlace merges two rewrites of batch base that both kept its rows
+// in place (UPDATEs: the same length, row for row) position by position:
+// the rows the block changed go into the other session's version, unless
+// it changed one of them too (a conflict, first committer wins). ok is
+// false when the rewrites are not both in place (merge by value then).
+func (s *Session) mergeInPlace(base, mine, theirs arrow.Record) (merged arrow.Record, ok bool, err error) {
+	n := base.NumRows()
+	if mine == nil || theirs == nil || mine.NumRows() != n || theirs.NumRows() != n {
+		return nil, false, nil
+	}
+	ours := storage.ChangedRows(base, mine)
+	if len(ours) == 0 {
+		theirs.Retain()
+		return theirs, true, nil
+	}
+	changedByThem := storage.ChangedRows(base, theirs)
+	for i, j := 0, 0; i < len(ours) && j < len(changedByThem); {
+		switch {
+		case ours[i] == changedByThem[j]:
+			return nil, true, errRowsGone
+		case ours[i] < changedByThem[j]:
+			i++
+		default:
+			j++
+		}
+	}
+	merged, err = s.patchRecord(theirs, ours, mine, ours)
+	return merged, true, err
 }

@@ -285,11 +285,25 @@ func (img tableImage) stored() storage.TableData {
 // statements and blocks that changed rows and nothing else; when the log
 // cannot take it, a checkpoint stores everything.
 func (db *DB) logRows() error {
+	wait, err := db.queueRows()
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// queueRows is logRows in two steps: it queues the log entry (or runs the
+// checkpoint) at once, in the order of the changes it records, and wait
+// returns once that is durable. Callers let go of their table locks
+// before they wait, so that commits behind them queue their entries for
+// the same fsync (group commit).
+func (db *DB) queueRows() (wait func() error, err error) {
+	done := func() error { return nil }
 	if db.store == nil {
-		return nil
+		return done, nil
 	}
 	var images *tableImages
-	logged, err := db.store.LogTables(func() []storage.TableData {
+	logged, wait, err := db.store.QueueTables(func() []storage.TableData {
 		if db.ddlInFlight.Load() > 0 {
 			// a catalog change not stored yet: rows logged now could
 			// meet the old catalog after a crash
@@ -305,10 +319,16 @@ func (db *DB) logRows() error {
 	if images != nil {
 		images.release()
 	}
-	if err != nil || logged {
-		return err
+	if err != nil {
+		return nil, err
 	}
-	return db.checkpoint()
+	if logged {
+		return wait, nil
+	}
+	if err := db.checkpoint(); err != nil {
+		return nil, err
+	}
+	return done, nil
 }
 
 func (im *tableImages) release() {

@@ -12,9 +12,15 @@ import (
 // SET TRANSACTION and SET SESSION CHARACTERISTICS give, as SHOW and
 // current_setting report them (transaction_isolation and friends).
 //
-// Weft runs every block under snapshot isolation with first-committer-wins
-// conflicts (40001), whatever level is asked for; the level is recorded so
-// that clients which read it back (SQLAlchemy on connect, JDBC's
+// Weft runs every block on a private version of the tables it writes,
+// merged at COMMIT. REPEATABLE READ and SERIALIZABLE blocks conflict
+// first-committer-wins (40001). READ COMMITTED (the default) blocks and
+// single statements also lock the rows their UPDATE or DELETE changes
+// where an index finds them by primary key, and such a statement waits
+// for another block that changed the row and then re-evaluates it on the
+// newest committed version, as PostgreSQL does (rowlocks.go); elsewhere
+// they conflict first-committer-wins too. The level is recorded so that
+// clients which read it back (SQLAlchemy on connect, JDBC's
 // getTransactionIsolation) see what they set. Read-only is enforced.
 
 // isolationLevels are the levels PostgreSQL accepts, in SHOW's spelling.

@@ -236,6 +236,7 @@ func (s *Session) endTxn() {
 	}
 	s.tx = nil
 	s.releaseXactAdvisory()
+	s.releaseRowLocks()
 }
 
 func releaseSnapshots(m map[*catalog.Table]*catalog.Snapshot) {

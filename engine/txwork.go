@@ -140,6 +140,25 @@ func (s *Session) commitWork() error {
 		}
 		return nil
 	}
+	previous, installed, wait, err := s.commitLocked(tables, changes)
+	if err != nil {
+		return err
+	}
+	defer releaseSnapshots(installed)
+	if err := wait(); err != nil {
+		s.undoCommit(tables, previous, installed)
+		return err
+	}
+	releaseSnapshots(previous)
+	return nil
+}
+
+// commitLocked merges and installs the block's versions of tables under
+// their locks and queues them for the disk (a rows-only block through the
+// log, whose flush wait awaits once the locks are let go: commits behind
+// it share that fsync). previous is what each table held before,
+// installed what it holds now.
+func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (previous, installed map[*catalog.Table]*catalog.Snapshot, wait func() error, err error) {
 	// lock in one order so that two committing blocks cannot deadlock
 	sort.Slice(tables, func(i, j int) bool { return tables[i].OID < tables[j].OID })
 	for _, t := range tables {
@@ -148,7 +167,7 @@ func (s *Session) commitWork() error {
 	}
 	for _, t := range tables {
 		if err := s.notHeld(t, false); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 	}
 	added := map[*catalog.Table][]map[string]struct{}{}
@@ -176,7 +195,7 @@ func (s *Session) commitWork() error {
 				}
 			}
 			if err != nil {
-				return retryable(w, err)
+				return nil, nil, nil, retryable(w, err)
 			}
 			merged[t] = parts
 			continue
@@ -185,11 +204,11 @@ func (s *Session) commitWork() error {
 		// must be new there too
 		keys, err := newKeys(t, t.Current(), w.appended, s.zone)
 		if err != nil {
-			return retryable(w, err)
+			return nil, nil, nil, retryable(w, err)
 		}
 		added[t] = keys
 	}
-	previous := map[*catalog.Table]*catalog.Snapshot{}
+	previous = map[*catalog.Table]*catalog.Snapshot{}
 	var installErr error
 	s.db.installTogether(func() {
 		if installErr = s.installWork(tables, merged, added, previous); installErr == nil {
@@ -197,21 +216,44 @@ func (s *Session) commitWork() error {
 		}
 	})
 	if installErr != nil {
-		return installErr
+		return nil, nil, nil, installErr
 	}
-	store := s.db.persist
-	if !changes.any() {
-		store = s.db.logRows // rows only: through the write-ahead log
+	if changes.any() {
+		err = s.db.persist()
+		wait = func() error { return nil }
+	} else {
+		wait, err = s.db.queueRows() // rows only: through the write-ahead log
 	}
-	if err := store(); err != nil {
+	if err != nil {
 		s.db.installTogether(func() {
 			s.restoreTables(previous)
 			s.db.blocks.add(changes)
 		})
-		return err
+		return nil, nil, nil, err
 	}
+	installed = map[*catalog.Table]*catalog.Snapshot{}
+	for _, t := range tables {
+		installed[t] = t.Snapshot()
+	}
+	return previous, installed, wait, nil
+}
+
+// undoCommit puts back the tables of a rows-only commit whose log flush
+// failed (the log is unusable now, so nothing of it is on disk), unless
+// another commit installed over them since; it lets go of previous.
+func (s *Session) undoCommit(tables []*catalog.Table, previous, installed map[*catalog.Table]*catalog.Snapshot) {
+	for _, t := range tables {
+		t.Lock()
+		defer t.Unlock()
+	}
+	s.db.installTogether(func() {
+		for _, t := range tables {
+			if t.Current() == installed[t] {
+				t.Restore(previous[t])
+			}
+		}
+	})
 	releaseSnapshots(previous)
-	return nil
 }
 
 // installWork puts the block's versions of tables in place (their locks

@@ -67,6 +67,8 @@ type DB struct {
 	backends backendRegistry
 	// advisory holds the advisory locks of every session (advisory.go)
 	advisory *advisoryLocks
+	// rowLocks are the row locks of UPDATE and DELETE (rowlocks.go)
+	rowLocks *rowLocks
 	// notify holds who listens on which channel (notify.go)
 	notify *notifyHub
 	cat    *catalog.Catalog
@@ -119,7 +121,7 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks(), notify: newNotifyHub()}
+	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks(), rowLocks: newRowLocks(), notify: newNotifyHub()}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
 		st, err := storage.Open(opts.DataDir, storage.Options{SegmentBytes: opts.SegmentBytes})
 		if err != nil {
@@ -188,8 +190,10 @@ func (db *DB) Catalog() *catalog.Catalog { return db.cat }
 // one statement at a time.
 type Session struct {
 	// inbox holds the notifications for the client (notify.go)
-	inbox      inbox
-	db         *DB
+	inbox inbox
+	db    *DB
+	// heldRows are the row locks the session holds (rowlocks.go)
+	heldRows   []rowLockKey
 	searchPath []string
 	settings   map[string]string
 	zone       *time.Location       // the TimeZone setting (nil: UTC)

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -102,24 +102,37 @@ func (st *Store) idOf(rec arrow.Record) (string, bool) {
 	return "", false
 }
 
-// LogTables makes the tables' data durable through the log: what differs
-// from the durable layouts is written (a table that did not change costs
-// a walk over its batch list). It calls snapshot, which must hold its
-// batches until LogTables returns, while no other write to the log or
-// checkpoint runs, so entries follow the order in which the tables
-// reached the states they record. It reports false, having written
-// nothing, when the log cannot take the change (a table the store does
-// not hold, a change too large, the log unusable or due for a
-// checkpoint): the caller checkpoints instead.
+// LogTables makes the tables' data durable through the log (QueueTables,
+// then waiting for the flush that covers the entry).
 func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
+	logged, wait, err := st.QueueTables(snapshot)
+	if err != nil || !logged {
+		return logged, err
+	}
+	return true, wait()
+}
+
+// QueueTables queues the tables' data for the log: what differs from the
+// durable layouts is written (a table that did not change costs a walk
+// over its batch list). It calls snapshot, which must hold its batches
+// until QueueTables returns, while no other write to the log or
+// checkpoint runs, so entries follow the order in which the tables
+// reached the states they record. wait returns once the entry, and every
+// one queued before it (which may hold the caller's rows when its own
+// entry found nothing new), is durable, sharing its fsync with the
+// commits that queued meanwhile (groupcommit.go). It reports false,
+// having queued nothing, when the log cannot take the change (a table
+// the store does not hold, a change too large, the log unusable or due
+// for a checkpoint): the caller checkpoints instead.
+func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait func() error, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.wal == nil || st.wal.size > walCheckpointBytes {
-		return false, nil
+	if st.wal == nil || st.wal.end > walCheckpointBytes {
+		return false, nil, nil
 	}
 	tables := snapshot() // (the caller's references, held until it returns)
 	if tables == nil {
-		return false, nil // the caller found the log cannot take it
+		return false, nil, nil // the caller found the log cannot take it
 	}
 	var entry layoutEntry
 	var streams bytes.Buffer
@@ -127,71 +140,51 @@ func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
 	for _, t := range tables {
 		d, ok := st.durable[t.OID]
 		if !ok || !d.schema.Equal(t.Schema) {
-			return false, nil // a table new or altered since the checkpoint
+			return false, nil, nil // a table new or altered since the checkpoint
 		}
 		lt, err := st.layoutOf(t, d, &entry, &streams, &news)
 		if err == errEntryTooLarge {
-			return false, nil
+			return false, nil, nil
 		}
 		if err != nil {
-			return false, err
+			return false, nil, err
 		}
 		if lt != nil {
 			entry.Tables = append(entry.Tables, *lt)
 		}
 		if streams.Len() > maxLayoutEntryBytes {
-			return false, nil
+			return false, nil, nil
 		}
 	}
+	seq := st.queue.queued
+	waitFor := func() error { return st.waitDurable(seq) }
 	if len(entry.Tables) == 0 {
-		return true, nil // nothing changed since the tables were last stored
+		// nothing changed since the tables were last logged, but that
+		// entry may still wait for its flush
+		return true, waitFor, nil
 	}
 	head, err := json.Marshal(entry)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	payload := make([]byte, 0, 5+len(head)+streams.Len())
 	payload = append(payload, 'L')
 	payload = binary.LittleEndian.AppendUint32(payload, uint32(len(head)))
 	payload = append(payload, head...)
 	payload = append(payload, streams.Bytes()...)
-	off := st.wal.size
-	if err := st.writeEntry(payload); err != nil {
-		return false, err
+	seq, off, err := st.queueEntry(payload)
+	if err != nil {
+		return false, nil, err
 	}
-	// the tables' layouts are durable now: later entries refer to them
+	// the tables' layouts are what the log will hold: later entries refer
+	// to them (if the flush fails, the log is dropped with them)
 	for k, rec := range news {
 		st.logged[rec] = fmt.Sprintf("l:%d:%d:%d", st.wal.gen, off, k)
 	}
 	for _, t := range tables {
 		st.setDurable(t.OID, t.Schema, t.Parts)
 	}
-	return true, nil
-}
-
-// writeEntry appends one entry (its framing around payload) to the log
-// and makes it durable.
-func (st *Store) writeEntry(payload []byte) error {
-	if int64(len(payload)) > math.MaxUint32 {
-		return fmt.Errorf("log entry of %d bytes", len(payload))
-	}
-	entry := make([]byte, walEntryHeader, walEntryHeader+len(payload))
-	n := uint32(len(payload))
-	binary.LittleEndian.PutUint32(entry[0:4], n)
-	binary.LittleEndian.PutUint32(entry[4:8], ^n)
-	binary.LittleEndian.PutUint32(entry[8:12], crc32.Checksum(payload, walCRC))
-	entry = append(entry, payload...)
-	if err := st.quota.check(int64(len(entry))); err != nil {
-		return st.walFailed(err)
-	}
-	if _, err := st.wal.f.Write(entry); err != nil {
-		return st.walFailed(err)
-	}
-	if err := st.wal.f.Sync(); err != nil {
-		return st.walFailed(err)
-	}
-	st.wal.size += int64(len(entry))
-	return nil
+	return true, func() error { return st.waitDurable(seq) }, nil
 }
 
 // setDurable records a table's durable layout (retaining its batches).
@@ -246,6 +239,13 @@ func (st *Store) layoutOf(t TableData, d *durableTable, entry *layoutEntry, stre
 // a vanished one's place is written as edits of it, any other new one
 // whole, and a durable one that moved by its identity.
 func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) ([]layoutOp, bool, error) {
+	if slices.Equal(old, cur) {
+		// unchanged (most partitions of most tables at each commit)
+		if len(cur) == 0 {
+			return nil, true, nil
+		}
+		return []layoutOp{{Keep: len(cur)}}, true, nil
+	}
 	inCur := make(map[arrow.Record]bool, len(cur))
 	for _, r := range cur {
 		inCur[r] = true
@@ -350,14 +350,19 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 		}
 		edits = append(edits, op, n)
 	}
+	if nc > nb && isPrefix(base, cur) {
+		// rows appended (an INSERT into the last batch)
+		add(editCopy, int64(nb))
+		for j := nb; j < nc; j++ {
+			add(editTake, 1)
+			take = append(take, j)
+		}
+		return edits, take
+	}
 	if nb == nc {
 		// rows in place (an UPDATE): compare column by column, each
 		// with one typed loop, and replace the rows that differ
-		changed := make([]bool, nb)
-		for c := 0; c < int(base.NumCols()); c++ {
-			markDiffering(base.Column(c), cur.Column(c), changed)
-		}
-		for i, ch := range changed {
+		for i, ch := range changedMask(base, cur) {
 			if ch {
 				add(editTake, 1)
 				take = append(take, i)
@@ -394,9 +399,56 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 	return edits, take
 }
 
+// ChangedRows lists the rows (ascending) where batches a and b, of the
+// same shape and length, differ in any column (exactly, as the log
+// compares them; a column that is the very same array costs nothing).
+func ChangedRows(a, b arrow.Record) []int {
+	var out []int
+	for i, ch := range changedMask(a, b) {
+		if ch {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// changedMask marks the rows where a and b (as long as each other)
+// differ.
+func changedMask(a, b arrow.Record) []bool {
+	changed := make([]bool, a.NumRows())
+	for c := 0; c < int(a.NumCols()); c++ {
+		markDiffering(a.Column(c), b.Column(c), changed)
+	}
+	return changed
+}
+
+// isPrefix reports whether base's rows are cur's first rows, exactly.
+func isPrefix(base, cur arrow.Record) bool {
+	nb := int(base.NumRows())
+	changed := make([]bool, nb)
+	for c := 0; c < int(base.NumCols()); c++ {
+		prefix := cur.Column(c)
+		if prefix.Len() != nb {
+			prefix = array.NewSlice(prefix, 0, int64(nb))
+			defer prefix.Release()
+		}
+		markDiffering(base.Column(c), prefix, changed)
+	}
+	return !slices.Contains(changed, true)
+}
+
 // markDiffering sets changed[i] where x and y differ at row i, exactly
 // (floats bit for bit; a type it cannot compare counts as different).
 func markDiffering(x, y arrow.Array, changed []bool) {
+	if x == y {
+		return // the very same array (a column an UPDATE left alone)
+	}
+	if x.NullN() == 0 && y.NullN() == 0 && arrow.TypeEqual(x.DataType(), y.DataType()) && markDifferingBytes(x, y, changed) {
+		return
+	}
+	if x.NullN() == x.Len() && y.NullN() == y.Len() {
+		return // NULL throughout both (pgbench's filler)
+	}
 	nullsDiffer := func(i int) (differ, bothNull bool) {
 		xn, yn := x.IsNull(i), y.IsNull(i)
 		return xn != yn, xn && yn
@@ -431,6 +483,86 @@ func markDiffering(x, y arrow.Array, changed []bool) {
 		}
 	}
 	loop(func(i int) bool { return valuesEqual(x, i, y, i) })
+}
+
+// diffChunk is how many rows markDifferingBytes compares at once before
+// it looks at them one by one.
+const diffChunk = 64
+
+// markDifferingBytes is markDiffering for arrays without NULLs whose
+// values it can compare as bytes (fixed-width types, strings): runs of
+// rows are compared with one memory comparison, and only runs that
+// differ row by row. It reports false for a type it does not know.
+func markDifferingBytes(x, y arrow.Array, changed []bool) bool {
+	xv, yv := byteValues(x), byteValues(y)
+	if xv == nil || yv == nil {
+		return false
+	}
+	n := len(changed)
+	for start := 0; start < n; start += diffChunk {
+		end := min(start+diffChunk, n)
+		if xv.sameSpan(yv, start, end) {
+			continue
+		}
+		for i := start; i < end; i++ {
+			if !changed[i] && !bytes.Equal(xv.value(i), yv.value(i)) {
+				changed[i] = true
+			}
+		}
+	}
+	return true
+}
+
+// bytesOf is an array's values as bytes: fixed-width values w bytes each,
+// or variable ones at offsets (relative to the array's first value).
+type bytesOf struct {
+	data []byte
+	w    int
+	off  []int32
+}
+
+// byteValues reads a fixed-width or string array as bytes (nil for any
+// other).
+func byteValues(a arrow.Array) *bytesOf {
+	if isFixedWidth(a.DataType()) {
+		w := a.DataType().(arrow.FixedWidthDataType).BitWidth() / 8
+		d := a.Data()
+		return &bytesOf{data: d.Buffers()[1].Bytes()[d.Offset()*w : (d.Offset()+d.Len())*w], w: w}
+	}
+	if s, ok := a.(*array.String); ok {
+		return &bytesOf{data: s.ValueBytes(), off: s.ValueOffsets()}
+	}
+	return nil
+}
+
+func (b *bytesOf) value(i int) []byte {
+	if b.off == nil {
+		return b.data[i*b.w : (i+1)*b.w]
+	}
+	return b.data[b.off[i]-b.off[0] : b.off[i+1]-b.off[0]]
+}
+
+// sameSpan reports whether rows start to end of b and c hold the same
+// values (the same lengths row by row, then the same bytes).
+func (b *bytesOf) sameSpan(c *bytesOf, start, end int) bool {
+	if b.off == nil {
+		return bytes.Equal(b.data[start*b.w:end*b.w], c.data[start*c.w:end*c.w])
+	}
+	for i := start; i <= end; i++ {
+		if b.off[i]-b.off[start] != c.off[i]-c.off[start] {
+			return false
+		}
+	}
+	return bytes.Equal(b.data[b.off[start]-b.off[0]:b.off[end]-b.off[0]], c.data[c.off[start]-c.off[0]:c.off[end]-c.off[0]])
+}
+
+// isFixedWidth reports types stored as whole bytes per value.
+func isFixedWidth(t arrow.DataType) bool {
+	fw, ok := t.(arrow.FixedWidthDataType)
+	if !ok || t.ID() == arrow.BOOL || t.ID() == arrow.DICTIONARY {
+		return false
+	}
+	return fw.BitWidth() > 0 && fw.BitWidth()%8 == 0
 }
 
 // rowsEqual compares row i of a with row j of b in every column, exactly:

@@ -72,7 +72,11 @@ type Store struct {
 	dir  string
 	lock *os.File
 
+	// flushMu is held by whoever writes queued log entries (and by a
+	// checkpoint); taken before mu (groupcommit.go)
+	flushMu  sync.Mutex
 	mu       sync.Mutex
+	queue    logQueue                      // log entries waiting for their flush
 	segments map[arrow.Record][]SegmentRef // batches already on disk
 	// keep are the segment files the catalog read at open names
 	keep map[string]bool
@@ -332,12 +336,19 @@ type Checkpoint struct {
 
 // BeginCheckpoint starts a checkpoint; the caller must call Done.
 func (st *Store) BeginCheckpoint() *Checkpoint {
+	st.flushMu.Lock()
 	st.mu.Lock()
+	// entries queued before it are written first: their commits are
+	// waiting for them, and the new log must not get them
+	st.flushQueued(false)
 	return &Checkpoint{st: st, referenced: map[arrow.Record][]SegmentRef{}, dirs: map[string]bool{}}
 }
 
 // Done ends the checkpoint (committed or not).
-func (cp *Checkpoint) Done() { cp.st.mu.Unlock() }
+func (cp *Checkpoint) Done() {
+	cp.st.mu.Unlock()
+	cp.st.flushMu.Unlock()
+}
 
 // Table returns the segment files of each partition of a table's data,
 // writing the batches that are not on disk yet.

@@ -60,9 +60,11 @@ const (
 var walCRC = crc32.MakeTable(crc32.Castagnoli)
 
 type wal struct {
-	f    *os.File
-	gen  uint64
-	size int64
+	f   *os.File
+	gen uint64
+	// size is how much of the file is written and synced; end is where
+	// the entries queued for the next flush will end (groupcommit.go)
+	size, end int64
 }
 
 func (st *Store) walPath() string { return filepath.Join(st.dir, "wal.log") }
@@ -141,7 +143,7 @@ func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay Replayer) (boo
 		f.Close()
 		return false, err
 	}
-	st.wal = &wal{f: f, gen: gen, size: lg.End}
+	st.wal = &wal{f: f, gen: gen, size: lg.End, end: lg.End}
 	return false, nil
 }
 
@@ -285,18 +287,18 @@ func (st *Store) resetWAL(gen uint64) error {
 		f.Close()
 		return err
 	}
-	st.wal = &wal{f: f, gen: gen, size: walHeaderSize}
+	st.wal = &wal{f: f, gen: gen, size: walHeaderSize, end: walHeaderSize}
 	return nil
 }
 
 // walFailed cuts a failed append back off the log (a partial entry would
-// hide every later one) and reports the error.
-func (st *Store) walFailed(err error) error {
-	if terr := st.wal.f.Truncate(st.wal.size); terr == nil {
-		st.wal.f.Seek(st.wal.size, io.SeekStart)
-	} else {
-		// the log's end is unknown: stop using it until the next checkpoint
-		st.wal.f.Close()
+// hide every later one) and stops using it until the next checkpoint: the
+// durable layouts already count the entries that did not make it, and
+// entries queued after them were written as differences from those.
+func (st *Store) walFailed(w *wal, err error) error {
+	w.f.Truncate(w.size)
+	w.f.Close()
+	if st.wal == w {
 		st.wal = nil
 	}
 	return sqlerr.New(sqlerr.DiskFull, "could not write to the write-ahead log: %v", err)
@@ -307,5 +309,5 @@ func (st *Store) walFailed(err error) error {
 func (st *Store) LogHoldsRows() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.wal != nil && st.wal.size > walHeaderSize
+	return st.wal != nil && st.wal.end > walHeaderSize
 }

@@ -582,6 +582,26 @@ func orderedBy(def index.Def, keyOrds []int, eqPrefix int) bool {
 // of scan meeting cond, found through an index when one pays (ok false:
 // every batch must be read). An UPDATE or DELETE rewrites only these.
 func (b *Builder) IndexedBatches(scan *logical.Scan, cond logical.Expr, snap *catalog.Snapshot) ([]catalog.BatchPos, bool) {
+	rows, ok := b.IndexedRows(scan, cond, snap)
+	if !ok {
+		return nil, false
+	}
+	out := make([]catalog.BatchPos, len(rows))
+	for i, r := range rows {
+		out[i] = r.Pos
+	}
+	return out, true
+}
+
+// BatchRows are rows of one batch, in ascending order.
+type BatchRows struct {
+	Pos  catalog.BatchPos
+	Rows []int
+}
+
+// IndexedRows is IndexedBatches with the rows in each batch the index
+// found (the only ones that may meet cond).
+func (b *Builder) IndexedRows(scan *logical.Scan, cond logical.Expr, snap *catalog.Snapshot) ([]BatchRows, bool) {
 	choice, ok := b.ChooseIndex(scan, cond, snap)
 	if !ok {
 		return nil, false
@@ -590,22 +610,31 @@ func (b *Builder) IndexedBatches(scan *logical.Scan, cond logical.Expr, snap *ca
 	if ix == nil {
 		return nil, false
 	}
-	seen := map[catalog.BatchPos]bool{}
+	seen := map[catalog.BatchPos]map[int]bool{}
 	for _, r := range choice.Ranges {
 		ix.Tree.Ascend(r.Lo, r.Hi, func(e index.Entry) bool {
-			seen[catalog.BatchPos{Part: e.Loc.Part(), Batch: e.Loc.Batch()}] = true
+			pos := catalog.BatchPos{Part: e.Loc.Part(), Batch: e.Loc.Batch()}
+			if seen[pos] == nil {
+				seen[pos] = map[int]bool{}
+			}
+			seen[pos][e.Loc.Row()] = true
 			return true
 		})
 	}
-	out := make([]catalog.BatchPos, 0, len(seen))
-	for p := range seen {
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(x, y catalog.BatchPos) int {
-		if x.Part != y.Part {
-			return x.Part - y.Part
+	out := make([]BatchRows, 0, len(seen))
+	for p, rows := range seen {
+		br := BatchRows{Pos: p, Rows: make([]int, 0, len(rows))}
+		for r := range rows {
+			br.Rows = append(br.Rows, r)
 		}
-		return x.Batch - y.Batch
+		slices.Sort(br.Rows)
+		out = append(out, br)
+	}
+	slices.SortFunc(out, func(x, y BatchRows) int {
+		if x.Pos.Part != y.Pos.Part {
+			return x.Pos.Part - y.Pos.Part
+		}
+		return x.Pos.Batch - y.Pos.Batch
 	})
 	return out, true
 }

@@ -89,6 +89,7 @@ const (
 	NoActiveTransaction                  = "25P01"
 	InvalidSavepoint                     = "3B001"
 	SerializationFailure                 = "40001"
+	DeadlockDetected                     = "40P01"
 	ActiveTransaction                    = "25001"
 	ReadOnlyTransaction                  = "25006"
 	Internal                             = "XX000"

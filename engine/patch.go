@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/physical"
+)
+
+// An UPDATE or DELETE whose rows an index finds (pgbench's, an ORM's
+// save() and delete()) computes just those rows, not the batches they are
+// in, and patches them into their batches: an updated batch keeps every
+// column the statement did not change as the very array it was (so the
+// log's difference and a COMMIT's merge find it unchanged at once), and
+// a changed column is the old one's runs around the new values.
+
+// patchShare is the largest share of a batch's rows the index may name
+// for the statement to compute them alone (1/patchShare); with more, the
+// whole batch is rewritten.
+const patchShare = 8
+
+// indexedSource is what an indexed rewrite reads: the found rows alone
+// (rows: each batch's, by found's order) when they are few, else the
+// whole batches holding them (rows nil).
+func (s *Session) indexedSource(cur *catalog.Snapshot, found []physical.BatchRows) (*catalog.Snapshot, [][]int) {
+	few := true
+	for _, f := range found {
+		few = few && len(f.Rows)*patchShare <= int(cur.Parts[f.Pos.Part][f.Pos.Batch].NumRows())
+	}
+	if !few {
+		pos := make([]catalog.BatchPos, len(found))
+		for i, f := range found {
+			pos[i] = f.Pos
+		}
+		return catalog.Restrict(cur, pos), nil
+	}
+	parts := make([][]arrow.Record, len(cur.Parts))
+	rows := make([][]int, len(found))
+	for i, f := range found {
+		rec, err := exec.TakeRecord(s.db.opts.Mem, cur.Parts[f.Pos.Part][f.Pos.Batch], f.Rows)
+		if err != nil {
+			// (an allocation failure: read the whole batches instead)
+			for _, p := range parts {
+				exec.ReleaseRecords(p)
+			}
+			pos := make([]catalog.BatchPos, len(found))
+			for i, f := range found {
+				pos[i] = f.Pos
+			}
+			return catalog.Restrict(cur, pos), nil
+		}
+		parts[f.Pos.Part] = append(parts[f.Pos.Part], rec)
+		rows[i] = f.Rows
+	}
+	return catalog.NewSnapshot(parts), rows
+}
+
+// patchBatch applies the rewrite plan's output r for some rows of base
+// (rows: their positions, r's rows in the same order) and returns the
+// batch to store (nil: no row left) and how many rows it updated or
+// deleted. An UPDATE adds the changed rows to *changed (for the checks
+// that read new rows); the rows updated or deleted, as they were, go to
+// *affected (their row locks).
+func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int, r arrow.Record, mode rewriteMode, changed *[]arrow.Record, affected *[]batchRow) (arrow.Record, int64, error) {
+	cols := r.Columns()
+	flag := cols[len(cols)-1].(*array.Boolean)
+	var hit []int // r's rows the flag is true for
+	for i := 0; i < flag.Len(); i++ {
+		if flag.IsValid(i) && flag.Value(i) {
+			hit = append(hit, i)
+		}
+	}
+	if mode == rewriteDelete {
+		// the flag says which rows stay
+		var drop []int
+		k := 0
+		for i, row := range rows {
+			if k < len(hit) && hit[k] == i {
+				k++
+				continue
+			}
+			drop = append(drop, row)
+		}
+		if len(drop) == 0 {
+			base.Retain()
+			return base, 0, nil
+		}
+		for _, row := range drop {
+			*affected = append(*affected, batchRow{base, row})
+		}
+		kept, err := withoutRows(s, base, drop)
+		return kept, int64(len(drop)), err
+	}
+	if len(hit) == 0 {
+		base.Retain()
+		return base, 0, nil
+	}
+	data := arrayNewRecord(schema, cols[:len(cols)-1], r.NumRows())
+	defer data.Release()
+	at := make([]int, len(hit))
+	for k, h := range hit {
+		at[k] = rows[h]
+		*affected = append(*affected, batchRow{base, rows[h]})
+	}
+	patched, err := s.patchRecord(base, at, data, hit)
+	if err != nil {
+		return nil, 0, err
+	}
+	newRows, err := exec.TakeRecord(s.db.opts.Mem, data, hit)
+	if err != nil {
+		patched.Release()
+		return nil, 0, err
+	}
+	*changed = append(*changed, newRows)
+	return patched, int64(len(hit)), nil
+}
+
+// patchColumn is base with repl's row from[k] put at position at[k] (at
+// ascending), or base itself (a new reference) when those are the values
+// it holds there.
+func (s *Session) patchColumn(base arrow.Array, at []int, repl arrow.Array, from []int) (arrow.Array, error) {
+	same := true
+	for k, row := range at {
+		if !array.SliceEqual(base, int64(row), int64(row+1), repl, int64(from[k]), int64(from[k]+1)) {
+			same = false
+			break
+		}
+	}
+	if same {
+		base.Retain()
+		return base, nil
+	}
+	pieces := make([]arrow.Array, 0, 2*len(at)+1)
+	defer func() {
+		for _, p := range pieces {
+			p.Release()
+		}
+	}()
+	prev := 0
+	for k, row := range at {
+		if row > prev {
+			pieces = append(pieces, array.NewSlice(base, int64(prev), int64(row)))
+		}
+		pieces = append(pieces, array.NewSlice(repl, int64(from[k]), int64(from[k]+1)))
+		prev = row + 1
+	}
+	if prev < base.Len() {
+		pieces = append(pieces, array.NewSlice(base, int64(prev), int64(base.Len())))
+	}
+	return array.Concatenate(pieces, s.db.opts.Mem)
+}
+
+// patchRecord is base with from's row from[k] put at position at[k], column
+// by column (patchColumn).
+func (s *Session) patchRecord(base arrow.Record, at []int, from arrow.Record, fromRows []int) (arrow.Record, error) {
+	out := make([]arrow.Array, base.NumCols())
+	defer func() {
+		for _, a := range out {
+			if a != nil {
+				a.Release()
+			}
+		}
+	}()
+	for c := range out {
+		col, err := s.patchColumn(base.Column(c), at, from.Column(c), fromRows)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", base.Schema().Field(c).Name, err)
+		}
+		out[c] = col
+	}
+	return array.NewRecord(base.Schema(), out, base.NumRows()), nil
+}

@@ -1,0 +1,136 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// Group commit: concurrent commits share one write and one fsync of the
+// log. A commit queues its entry (framed, in the order the store's lock
+// gives) and then waits until a flush covers it: whoever holds flushMu
+// writes every entry queued so far in one write and syncs once, so the
+// commits that queued while the previous fsync ran are made durable by
+// the next one together.
+//
+// The log's rules hold as before: entries reach the file in queue order,
+// each write appends after the last synced byte, and a crash during a
+// write leaves at most a torn tail of unacknowledged entries, which open
+// cuts off. A write or fsync that fails fails every entry it carried and
+// every entry queued after them (written as differences from layouts that
+// never became durable), and the log is not used again until the next
+// checkpoint.
+//
+// Lock order: flushMu, then mu.
+
+// logQueue is the entries waiting for a flush, and how far flushes got.
+type logQueue struct {
+	buf      []byte // framed entries not written yet
+	queued   uint64 // sequence number of the last entry queued
+	flushed  uint64 // of the last entry a flush finished with (or failed)
+	failures []failedEntries
+}
+
+// failedEntries are the sequence numbers a failed flush lost.
+type failedEntries struct {
+	from, to uint64
+	err      error
+}
+
+// queueEntry frames payload as the log's next entry and queues it for the
+// next flush (st.mu held); it returns the entry's sequence number and its
+// offset in the file.
+func (st *Store) queueEntry(payload []byte) (seq uint64, off int64, err error) {
+	if int64(len(payload)) > math.MaxUint32 {
+		return 0, 0, fmt.Errorf("log entry of %d bytes", len(payload))
+	}
+	q := &st.queue
+	n := uint32(len(payload))
+	q.buf = binary.LittleEndian.AppendUint32(q.buf, n)
+	q.buf = binary.LittleEndian.AppendUint32(q.buf, ^n)
+	q.buf = binary.LittleEndian.AppendUint32(q.buf, crc32.Checksum(payload, walCRC))
+	q.buf = append(q.buf, payload...)
+	off = st.wal.end
+	st.wal.end += int64(walEntryHeader + len(payload))
+	q.queued++
+	return q.queued, off, nil
+}
+
+// waitDurable returns once the entry with sequence number seq (and every
+// one before it) is durable, flushing what is queued if no one else is;
+// the error of the flush that lost it otherwise.
+func (st *Store) waitDurable(seq uint64) error {
+	st.flushMu.Lock()
+	defer st.flushMu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.queue.flushed < seq {
+		// (the store's lock is let go during the write and the fsync, so
+		// that other commits can queue behind this flush)
+		st.flushQueued(true)
+	}
+	return st.queue.lost(seq)
+}
+
+// flushQueued writes and syncs every queued entry (flushMu and mu held;
+// with unlocked, mu is let go while the file is written).
+func (st *Store) flushQueued(unlocked bool) {
+	q := &st.queue
+	if q.flushed == q.queued {
+		return
+	}
+	buf, last, w := q.buf, q.queued, st.wal
+	q.buf = nil
+	if w == nil {
+		// the log failed after these entries were queued
+		q.fail(last, sqlerr.New(sqlerr.DiskFull, "could not write to the write-ahead log: it failed earlier and is unusable until the next checkpoint"))
+		return
+	}
+	if unlocked {
+		st.mu.Unlock()
+	}
+	err := st.writeSynced(w, buf)
+	if unlocked {
+		st.mu.Lock()
+	}
+	if err != nil {
+		err = st.walFailed(w, err)
+		// the entries queued meanwhile follow the lost ones: lost too
+		q.buf = nil
+		q.fail(q.queued, err)
+		return
+	}
+	w.size += int64(len(buf))
+	q.flushed = last
+}
+
+// writeSynced appends buf to the log's file and syncs it.
+func (st *Store) writeSynced(w *wal, buf []byte) error {
+	if err := st.quota.check(int64(len(buf))); err != nil {
+		return err
+	}
+	if _, err := w.f.Write(buf); err != nil {
+		return err
+	}
+	return w.f.Sync()
+}
+
+// fail records that the entries after the last flushed one, up to last,
+// are lost.
+func (q *logQueue) fail(last uint64, err error) {
+	q.failures = append(q.failures, failedEntries{from: q.flushed + 1, to: last, err: err})
+	q.flushed = last
+}
+
+// lost is the error of the flush that lost entry seq (nil: durable).
+func (q *logQueue) lost(seq uint64) error {
+	for _, f := range q.failures {
+		if seq >= f.from && seq <= f.to {
+			return f.err
+		}
+	}
+	return nil
+}
