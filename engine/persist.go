@@ -110,6 +110,12 @@ func (db *DB) loadTable(t storage.Table) error {
 
 // loadFunction compiles a stored function's module and defines it.
 func (db *DB) loadFunction(f storage.Function) error {
+	if f.SQLBody != "" {
+		db.cat.ForceNextOID(f.OID)
+		_, err := db.cat.CreateFunction(f.Schema, &udf.Function{Name: f.Name, Args: f.Args, AnyArgs: f.AnyArgs, Result: f.Result,
+			Strict: f.Strict, Volatile: f.Volatile, SQL: &udf.SQLBody{Text: f.SQLBody, ArgNames: f.ArgNames, Defaults: f.Defaults}}, true)
+		return err
+	}
 	code, err := db.store.ReadModule(f.Module, f.Name)
 	if err != nil {
 		return err
@@ -232,12 +238,18 @@ func (db *DB) checkpoint() error {
 	}
 	for _, f := range db.cat.Functions() {
 		u := f.UDF
-		if err := cp.WriteModule(u.Module.Hash, u.Module.Original); err != nil {
-			return err
-		}
-		sc.Functions = append(sc.Functions, storage.Function{Schema: f.Schema, OID: f.OID, Name: u.Name, Module: u.Module.Hash, Export: u.Export,
+		stored := storage.Function{Schema: f.Schema, OID: f.OID, Name: u.Name, Export: u.Export,
 			Args: u.Args, AnyArgs: u.AnyArgs, Result: u.Result, AnyResult: u.AnyResult, Strict: u.Strict, Volatile: u.Volatile,
-			MaxMemory: u.MaxMemory, Columns: toStoredColumns(u.Columns), FromManifest: u.FromManifest})
+			MaxMemory: u.MaxMemory, Columns: toStoredColumns(u.Columns), FromManifest: u.FromManifest}
+		if u.SQL != nil {
+			stored.SQLBody, stored.ArgNames, stored.Defaults = u.SQL.Text, u.SQL.ArgNames, u.SQL.Defaults
+		} else {
+			if err := cp.WriteModule(u.Module.Hash, u.Module.Original); err != nil {
+				return err
+			}
+			stored.Module = u.Module.Hash
+		}
+		sc.Functions = append(sc.Functions, stored)
 	}
 	sc.Roles = db.cat.StoredRoles()
 	sc.Members = db.cat.Memberships()

@@ -50,6 +50,8 @@ func TestDataSurvivesRestart(t *testing.T) {
 		CREATE ROLE alice LOGIN PASSWORD 'pw';
 		CALL weft.import_module('c_aggregates.wasm');
 		CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' IMMUTABLE;
+		CREATE FUNCTION app.priced(lo numeric, n int DEFAULT 3) RETURNS bigint LANGUAGE sql STABLE
+			AS 'SELECT count(*) FROM app.items WHERE price >= lo AND id > n';
 		CREATE TABLE gone (a int); DROP TABLE gone`)
 	want := rows(t, s, "SELECT count(*), sum(id), sum(price), max(at), count(name) FROM app.items")
 	db.Close()
@@ -65,7 +67,8 @@ func TestDataSurvivesRestart(t *testing.T) {
 		"SELECT name FROM app.items WHERE id = 1000":                      "none",
 		"SELECT add(40, 2)":                                               "42",
 		"SELECT wsum(id) FROM app.items WHERE id < 5":                     "10",
-		"SELECT count(*) FROM weft.functions":                             "3",
+		"SELECT count(*) FROM weft.functions":                             "4",
+		"SELECT app.priced(n => 480, lo => 700)":                          "20",
 		"SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'gone'": "0",
 	}
 	for q, want := range checks {

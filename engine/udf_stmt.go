@@ -61,13 +61,21 @@ func (s *Session) createFunction(ctx context.Context, st *pg.CreateFunctionStmt)
 			if err := applyFunctionSetting(f, d.Arg.GetVariableSetStmt()); err != nil {
 				return nil, err
 			}
+		case "parallel", "cost", "rows", "leakproof", "security", "support":
+			// planner hints and trust markers Weft has no use for
 		default:
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE FUNCTION option %s is not supported for wasm functions", strings.ToUpper(d.Defname))
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE FUNCTION option %s is not supported", strings.ToUpper(d.Defname))
 		}
+	}
+	if language == "" && st.SqlBody != nil {
+		language = "sql" // CREATE FUNCTION … RETURN expr
+	}
+	if language == "sql" {
+		return s.createSQLFunction(ctx, st, schema, f, as)
 	}
 	if language != "wasm" {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "language \"%s\" does not exist", language).
-			WithHint("Weft runs functions written in LANGUAGE wasm.")
+			WithHint("Weft runs functions written in LANGUAGE wasm or LANGUAGE sql.")
 	}
 	if len(as) != 2 {
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "a wasm function needs AS 'module', 'export'")

@@ -17,6 +17,9 @@ import (
 type FuncParams struct {
 	Names    []string
 	Defaults []string
+	// SQLDefaults: the defaults are SQL expressions (a LANGUAGE sql
+	// function's), not literals
+	SQLDefaults bool
 }
 
 // BuiltinParams are the built-in functions that take named arguments or

@@ -169,6 +169,11 @@ type Function struct {
 	MaxMemory    uint64         `json:"max_memory"`
 	Columns      []ResultColumn `json:"columns,omitempty"`
 	FromManifest bool           `json:"from_manifest"`
+	// a LANGUAGE sql function: its body, parameter names and defaults
+	// (Module and Export are then empty)
+	SQLBody  string   `json:"sql_body,omitempty"`
+	ArgNames []string `json:"arg_names,omitempty"`
+	Defaults []string `json:"arg_defaults,omitempty"`
 }
 
 // ResultColumn is a column of a table function's result.

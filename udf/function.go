@@ -34,6 +34,9 @@ type Function struct {
 	// FromManifest marks a function registered from the module's manifest
 	// (CALL weft.import_module), which needs no SQL declaration.
 	FromManifest bool
+	// SQL is the body of a LANGUAGE sql function (nil for wasm ones, which
+	// have a Module); the binder inlines it at each call.
+	SQL *SQLBody
 
 	// batch is the manifest entry for a batch function (nil: plain).
 	batch      *ManifestEntry
@@ -157,6 +160,15 @@ func coreType(t types.T) (api.ValueType, bool) {
 		return api.ValueTypeF64, true
 	}
 	return 0, false
+}
+
+// SQLBody is a LANGUAGE sql function's definition: its one SELECT (or
+// RETURN expression, kept as SELECT expr), its parameters' names ("" for
+// an unnamed one, reached as $n) and their defaults' SQL ("" for none).
+type SQLBody struct {
+	Text     string
+	ArgNames []string
+	Defaults []string
 }
 
 // Signature renders the SQL signature, e.g. add(bigint, bigint).

@@ -53,7 +53,9 @@ type Binder struct {
 	// srfs collects the set-returning functions a select-list item calls
 	// inside an expression (generate_series(1, 3) * 2): each becomes a
 	// column of the ProjectSet below the projection
-	srfs    *srfSink
+	srfs *srfSink
+	// sqlFunc is the LANGUAGE sql function whose body is being inlined
+	sqlFunc *sqlFuncFrame
 	scalars map[string]*exec.ScalarDef
 	aggs    map[string]*exec.AggregateDef
 	levels  []*level

@@ -37,6 +37,12 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		return bindConst(x.AConst)
 	case *pg.Node_ParamRef:
 		n := int(x.ParamRef.Number)
+		if b.sqlFunc != nil {
+			if e, ok := b.sqlFuncParam("", "", n); ok {
+				return e, nil
+			}
+			return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", n).At(x.ParamRef.Location)
+		}
 		if n < 1 || n > maxParams {
 			return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", n).At(x.ParamRef.Location)
 		}
@@ -150,6 +156,9 @@ func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error)
 			return &logical.OuterRef{Col: col}, nil
 		}
 		return &logical.ColRef{Col: col}, nil
+	}
+	if e, ok := b.sqlFuncParam(qual, name, 0); ok {
+		return e, nil
 	}
 	if qual != "" {
 		if !scopeHasQual(s, qual) {

@@ -9,6 +9,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -97,7 +98,7 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	case "pg_get_viewdef":
 		return b.bindViewDef(fc, s)
 	}
-	argNodes, err := arrangeArgs(name, fc)
+	argNodes, err := b.arrangeArgs(name, fc)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +144,11 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 // arrangeArgs puts a call's arguments in the order of the function's
 // parameters: positional ones first, then named ones (name => value) in
 // their places, then the defaults of the parameters left out.
-func arrangeArgs(name string, fc *pg.FuncCall) ([]*pg.Node, error) {
+func (b *Binder) arrangeArgs(name string, fc *pg.FuncCall) ([]*pg.Node, error) {
 	params, has := exec.BuiltinParams(name)
+	if !has {
+		params, has = b.sqlFunctionParams(name)
+	}
 	named := false
 	for _, a := range fc.Args {
 		named = named || a.GetNamedArgExpr() != nil
@@ -191,10 +195,27 @@ func arrangeArgs(name string, fc *pg.FuncCall) ([]*pg.Node, error) {
 			}
 			return slots[:i], nil
 		default:
-			slots[i] = literalNode(def)
+			if !params.SQLDefaults {
+				slots[i] = literalNode(def)
+				continue
+			}
+			n, err := parseExprText(def)
+			if err != nil {
+				return nil, err
+			}
+			slots[i] = n
 		}
 	}
 	return slots, nil
+}
+
+// parseExprText parses one SQL expression.
+func parseExprText(text string) (*pg.Node, error) {
+	stmts, err := parser.Parse("SELECT " + text)
+	if err != nil {
+		return nil, err
+	}
+	return stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val, nil
 }
 
 func defaultOf(p exec.FuncParams, i int) string {

@@ -3,6 +3,7 @@ package binder
 import (
 	"github.com/weftdb/weft/sql/pgsettings"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -530,6 +531,16 @@ func procRow(f *udf.Function) map[string]types.Datum {
 		"proretset": false, "provolatile": volatile, "proparallel": "u", "pronargs": int64(len(f.Args)), "pronargdefaults": int64(0),
 		"prorettype": int64(f.Result.OID()), "proargtypes": strings.Join(argOIDs, " "), "proallargtypes": nil, "proargmodes": nil,
 		"proargnames": nil, "proargdefaults": nil, "protrftypes": nil, "prosrc": f.Export, "probin": nil, "prosqlbody": nil, "proconfig": nil}
+	if f.SQL != nil {
+		vals["prolang"], vals["prosrc"] = int64(14), f.SQL.Text
+		if slices.ContainsFunc(f.SQL.ArgNames, func(n string) bool { return n != "" }) {
+			names := make([]*string, len(f.SQL.ArgNames))
+			for i := range f.SQL.ArgNames {
+				names[i] = &f.SQL.ArgNames[i]
+			}
+			vals["proargnames"] = exec.FormatTextArray(names)
+		}
+	}
 	if f.IsTable() || f.Columns != nil {
 		vals["proretset"], vals["prorettype"], vals["prorows"] = true, int64(2249), float64(1000) // record
 		all, modes, names := append([]string{}, argOIDs...), make([]string, 0, len(f.Args)+len(f.Columns)), make([]string, 0, len(f.Args)+len(f.Columns))

@@ -52,7 +52,11 @@ func (b *Binder) viewFunctions() logical.Plan {
 		if u.AnyResult || u.IsTable() {
 			result = "any"
 		}
-		rows = append(rows, []types.Datum{f.Schema, u.Name, u.Signature(), result, kind, u.Module.Hash, u.Export, u.Strict, u.Volatile, int64(u.MaxMemory)})
+		var module types.Datum
+		if u.Module != nil {
+			module = u.Module.Hash
+		}
+		rows = append(rows, []types.Datum{f.Schema, u.Name, u.Signature(), result, kind, module, u.Export, u.Strict, u.Volatile, int64(u.MaxMemory)})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		return rows[i][0].(string)+"."+rows[i][2].(string) < rows[j][0].(string)+"."+rows[j][2].(string)
@@ -66,7 +70,9 @@ func (b *Binder) viewFunctions() logical.Plan {
 func (b *Binder) viewModules() logical.Plan {
 	users := map[string][]string{}
 	for _, f := range b.Cat.Functions() {
-		users[f.UDF.Module.Hash] = append(users[f.UDF.Module.Hash], f.UDF.Name)
+		if f.UDF.Module != nil {
+			users[f.UDF.Module.Hash] = append(users[f.UDF.Module.Hash], f.UDF.Name)
+		}
 	}
 	var rows [][]types.Datum
 	for hash, names := range users {
@@ -74,7 +80,7 @@ func (b *Binder) viewModules() logical.Plan {
 		var size int64
 		var manifest []string
 		for _, f := range b.Cat.Functions() {
-			if f.UDF.Module.Hash == hash {
+			if f.UDF.Module != nil && f.UDF.Module.Hash == hash {
 				size = int64(f.UDF.Module.Size)
 				for _, e := range f.UDF.Module.Manifest {
 					manifest = append(manifest, e.Name)

@@ -53,6 +53,10 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 		}
 		argTypes[i] = args[i].Type()
 	}
+	if f.SQL != nil {
+		e, err := b.inlineSQLFunction(f, args, -1)
+		return e, true, err
+	}
 	isConst := make([]bool, len(args))
 	consts := make([]types.Datum, len(args))
 	for i, a := range args {
