@@ -114,7 +114,7 @@ func (st *Store) idOf(rec arrow.Record) (string, bool) {
 func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.wal == nil || st.wal.size > walCheckpointBytes {
+	if st.readOnly || st.wal == nil || st.wal.size > walCheckpointBytes {
 		return false, nil
 	}
 	tables := snapshot() // (the caller's references, held until it returns)

@@ -5,6 +5,8 @@
 //	weft slt [-v] FILE…  run sqllogictest files
 //	weft serve           serve the database over the PostgreSQL protocol
 //	weft check --data D  verify a data directory offline (changes nothing)
+//	weft worker --listen H:P --data D  run plan fragments for a coordinator
+//	                     (weft serve --workers H:P,…) reading the same D
 package main
 
 import (
@@ -39,6 +41,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		os.Exit(runServe(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		os.Exit(runWorker(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "check" {
 		os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
@@ -221,6 +226,8 @@ func runServe(args []string) int {
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthTimeout, "time a client has to start up and authenticate before it is disconnected")
 	pprofAddr := fs.String("pprof", "", "serve Go's runtime profiles (net/http/pprof) on this address, for diagnosing the server")
 	memoryLimit := fs.String("memory-limit", "", memoryLimitUsage)
+	workers := fs.String("workers", "", "worker processes (weft worker) reading the same data directory, host:port,… (default: none, all work runs here)")
+	workerTimeout := fs.Duration("worker-timeout", 5*time.Second, "how long a worker may stay silent before its partitions are rerun on another")
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr)
@@ -238,7 +245,8 @@ func runServe(args []string) int {
 	}
 	logger := log.New(os.Stderr, "weft: ", log.LstdFlags)
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
-		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr},
+		Workers: splitList(*workers), WorkerTimeout: *workerTimeout})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1
