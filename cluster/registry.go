@@ -11,6 +11,7 @@ import (
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -64,6 +65,9 @@ type workerConn struct {
 	pid       int64
 	attempts  map[*attempt]bool // streams running on it, cut when it is lost
 	fragments atomic.Int64
+	// rerun counts partitions that were streaming from it when it was
+	// lost, and so ran again elsewhere
+	rerun atomic.Int64
 }
 
 // NewRegistry starts a registry with no workers.
@@ -105,6 +109,10 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 		// grpc-go pings no more often than every 10s: health checks
 		// (watch) find a silent worker sooner; keepalives are the backstop
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: r.opts.Timeout, PermitWithoutStream: true}),
+		// a restarted worker is found again within the timeout, not after
+		// grpc's default backoff of up to two minutes
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2,
+			MaxDelay: r.opts.Timeout / 4}, MinConnectTimeout: r.opts.Timeout}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
 		return sqlerr.New(sqlerr.SQLClientUnableToEstablishConnection, "worker address %q: %v", addr, err)
@@ -251,7 +259,10 @@ type WorkerInfo struct {
 	Reason    string
 	LastBeat  time.Time
 	Fragments int64
-	PID       int64
+	// PartitionsLost counts partitions rerun elsewhere because this
+	// worker was lost while they streamed.
+	PartitionsLost int64
+	PID            int64
 }
 
 // Workers lists the registered workers.
@@ -259,7 +270,7 @@ func (r *Registry) Workers() []WorkerInfo {
 	var out []WorkerInfo
 	for _, w := range r.list() {
 		w.mu.Lock()
-		out = append(out, WorkerInfo{Address: w.addr, State: w.state, Reason: w.reason, LastBeat: w.lastBeat, Fragments: w.fragments.Load(), PID: w.pid})
+		out = append(out, WorkerInfo{Address: w.addr, State: w.state, Reason: w.reason, LastBeat: w.lastBeat, Fragments: w.fragments.Load(), PartitionsLost: w.rerun.Load(), PID: w.pid})
 		w.mu.Unlock()
 	}
 	return out

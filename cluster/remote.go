@@ -260,6 +260,7 @@ func (s *remoteStream) failed(err error) error {
 		reason = *why
 	}
 	a.w.lost(reason)
+	a.w.rerun.Add(1)
 	s.lostTo = append(s.lostTo, fmt.Sprintf("worker %s lost (%s)", a.w.addr, reason))
 	s.r.retries.Add(1)
 	return nil

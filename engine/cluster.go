@@ -110,7 +110,7 @@ func (db *DB) workerRows() [][]types.Datum {
 		if w.Reason != "" {
 			reason = w.Reason
 		}
-		rows = append(rows, []types.Datum{w.Address, w.State, reason, beat, w.Fragments, w.PID})
+		rows = append(rows, []types.Datum{w.Address, w.State, reason, beat, w.Fragments, w.PartitionsLost, w.PID})
 	}
 	return rows
 }

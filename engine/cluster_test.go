@@ -9,14 +9,20 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"math/rand"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/pgsource/pgtest"
+	"github.com/weftdb/weft/sql/sqlerr"
 )
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
 
 // These tests start real worker processes (the weft binary, built once)
 // on loopback ports, reading the data directory of a coordinator that
@@ -271,4 +277,237 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w1.addr))
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w2.addr))
 	checkAnswers(t, s, "workers removed", want)
+}
+
+// bigTable fills a table large enough that a query over it is still
+// streaming when a worker is killed or stopped.
+func bigTable(t *testing.T, s *engine.Session) {
+	t.Helper()
+	mustExec(t, s, `CREATE TABLE big (a int, b text, g int)`)
+	mustExec(t, s, `INSERT INTO big SELECT i, CASE WHEN i % 13 = 0 THEN NULL ELSE 'v' || (i % 101) END, i % 17 FROM generate_series(1, 200000) i`)
+	mustExec(t, s, `INSERT INTO big SELECT i, 'w' || (i % 7), CASE WHEN i % 5 = 0 THEN NULL ELSE i % 17 END FROM generate_series(200001, 400000) i`)
+}
+
+const bigQuery = `SELECT g, count(*), count(b), sum(a), min(length(b || repeat('x', 40))) FROM big GROUP BY g ORDER BY g`
+
+// waitWorkersUp waits until n workers are up (a restarted one rejoins
+// through the registry's retries).
+func waitWorkersUp(t *testing.T, s *engine.Session, n int) {
+	t.Helper()
+	want := fmt.Sprint(n)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := rows(t, s, "SELECT count(*) FROM weft.workers WHERE state = 'up'")
+		if len(got) == 1 && got[0] == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers not up within a minute: %v", n, rows(t, s, "SELECT address, state, reason FROM weft.workers"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// partitionsLost is how many partitions were rerun because their worker
+// was lost while they streamed.
+func partitionsLost(t *testing.T, s *engine.Session) string {
+	t.Helper()
+	return rows(t, s, "SELECT coalesce(sum(partitions_lost), 0) FROM weft.workers")[0]
+}
+
+func sameRows(t *testing.T, label string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s:\n got %v\nwant %v", label, got, want)
+	}
+}
+
+// TestClusterSurvivesKilledWorker kills one of two workers at a random
+// moment of a query, ten times: every answer is the undisturbed one,
+// and the killed worker, started again on its address, rejoins.
+func TestClusterSurvivesKilledWorker(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, 2*time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	workers := []*workerProc{startWorker(t, dir), startWorker(t, dir)}
+	for _, w := range workers {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	sameRows(t, "undisturbed", rows(t, s, bigQuery), want) // the workers open the directory
+	start := time.Now()
+	sameRows(t, "undisturbed", rows(t, s, bigQuery), want)
+	undisturbed := time.Since(start)
+	seed := time.Now().UnixNano()
+	t.Logf("undisturbed query %v, seed %d", undisturbed, seed)
+	rng := newRand(seed)
+	for run := range 10 {
+		victim := workers[run%2]
+		delay := time.Duration(rng.Int63n(int64(undisturbed) + 1))
+		killed := make(chan struct{})
+		go func() {
+			defer close(killed)
+			time.Sleep(delay)
+			victim.cmd.Process.Kill()
+		}()
+		start := time.Now()
+		got := rows(t, s, bigQuery)
+		t.Logf("run %d: killed %s after %v, query took %v", run, victim.addr, delay, time.Since(start))
+		sameRows(t, fmt.Sprintf("run %d", run), got, want)
+		<-killed
+		victim.cmd.Wait()
+		workers[run%2] = startWorkerAt(t, dir, victim.addr)
+		waitWorkersUp(t, s, 2)
+	}
+	if lost := partitionsLost(t, s); lost == "0" {
+		t.Errorf("no kill of ten landed while a partition streamed: the recovery path was not exercised")
+	} else {
+		t.Logf("partitions rerun after a kill: %s", lost)
+	}
+}
+
+// TestClusterStoppedWorker stops a worker (SIGSTOP, as a network
+// partition looks) while a query streams: it is given up after the
+// timeout and its partitions rerun; SIGCONT later harms nothing and it
+// rejoins.
+func TestClusterStoppedWorker(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	w1, w2 := startWorker(t, dir), startWorker(t, dir)
+	for _, w := range []*workerProc{w1, w2} {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	res, err := s.QueryStream(context.Background(), bigQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Release()
+	// stop it while the query runs: the first batch has come back
+	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 60) FROM big WHERE a % 3 <> 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	total := first.NumRows()
+	first.Release()
+	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := streamed.Next(context.Background())
+		if err != nil {
+			t.Fatalf("after SIGSTOP of a worker: %v", err)
+		}
+		if b == nil {
+			break
+		}
+		total += b.NumRows()
+		b.Release()
+	}
+	streamed.Release()
+	if total != 266667 {
+		t.Errorf("streamed %d rows with a worker stopped, want 266667", total)
+	}
+	state := rows(t, s, fmt.Sprintf("SELECT state, reason LIKE 'no health answer%%' FROM weft.workers WHERE address = '%s'", w1.addr))
+	if strings.Join(state, ",") != "down|t" {
+		t.Errorf("the stopped worker shows %v, want down for want of health answers", state)
+	}
+	if partitionsLost(t, s) == "0" {
+		t.Errorf("no partition was rerun: the stop was not noticed")
+	}
+	sameRows(t, "one worker stopped", rows(t, s, bigQuery), want)
+	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitWorkersUp(t, s, 2)
+	sameRows(t, "after SIGCONT", rows(t, s, bigQuery), want)
+}
+
+// TestClusterNoWorkerLeft: the only worker dies while a query streams:
+// the query fails with 08006 naming it, and the coordinator goes on
+// serving (with no worker up, here).
+func TestClusterNoWorkerLeft(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	w := startWorker(t, dir)
+	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 60) FROM big`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	first.Release()
+	w.kill()
+	for err == nil {
+		var b arrow.Record
+		b, err = streamed.Next(context.Background())
+		if b == nil && err == nil {
+			t.Fatal("the query ended normally although its only worker was killed")
+		}
+		if b != nil {
+			b.Release()
+		}
+	}
+	streamed.Release()
+	if sqlerr.Code(err) != sqlerr.ConnectionFailure || !strings.Contains(err.Error(), w.addr) {
+		t.Errorf("got %v (%s), want 08006 naming worker %s", err, sqlerr.Code(err), w.addr)
+	}
+	sameRows(t, "after the last worker died", rows(t, s, bigQuery), want)
+}
+
+// TestClusterBadWorkers: another version, an address nobody answers and
+// a worker that cannot plan the fragments give clear errors or run
+// here, never a hang.
+func TestClusterBadWorkers(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	for _, sql := range clusterData {
+		mustExec(t, s, sql)
+	}
+	want := rows(t, s, clusterQueries[2])
+
+	other := startWorker(t, dir, "--claim-version", "0.0-other")
+	_, err := s.Exec(context.Background(), fmt.Sprintf("CALL weft.add_worker('%s')", other.addr))
+	if sqlerr.Code(err) != sqlerr.ProtocolViolation || !strings.Contains(err.Error(), "0.0-other") {
+		t.Errorf("a worker of another version: %v (%s), want 08P01 naming its version", err, sqlerr.Code(err))
+	}
+
+	_, err = s.Exec(context.Background(), "CALL weft.add_worker('127.0.0.1:1')")
+	if sqlerr.Code(err) != sqlerr.SQLClientUnableToEstablishConnection {
+		t.Errorf("an address nobody answers: %v (%s), want 08001", err, sqlerr.Code(err))
+	}
+	_, err = s.Exec(context.Background(), "CALL weft.add_worker('nonsense')")
+	if sqlerr.Code(err) != sqlerr.InvalidParameter {
+		t.Errorf("a malformed address: %v (%s), want 22023", err, sqlerr.Code(err))
+	}
+	if got := rows(t, s, "SELECT count(*) FROM weft.workers"); got[0] != "0" {
+		t.Errorf("refused workers stayed registered: %v", got)
+	}
+
+	// a worker reading another database cannot plan the fragments: the
+	// coordinator runs the partitions itself
+	elsewhere := t.TempDir()
+	o := openChecked(t, engine.Options{DataDir: elsewhere})
+	mustExec(t, o, "CREATE TABLE t (a int)")
+	stranger := startWorker(t, elsewhere)
+	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", stranger.addr))
+	sameRows(t, "worker that cannot plan", rows(t, s, clusterQueries[2]), want)
+	plan := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[2]), "\n")
+	if !strings.Contains(plan, "local=4") {
+		t.Errorf("the partitions the worker could not plan should have run here:\n%s", plan)
+	}
+	_, err = s.Exec(context.Background(), "CALL weft.remove_worker('127.0.0.1:9')")
+	if sqlerr.Code(err) != sqlerr.UndefinedObject {
+		t.Errorf("removing an unknown worker: %v, want 42704", err)
+	}
 }

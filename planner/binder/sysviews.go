@@ -98,7 +98,7 @@ func (b *Binder) viewWorkers() logical.Plan {
 		rows = b.Workers()
 	}
 	return b.valuesOf(
-		[]string{"address", "state", "reason", "last_heartbeat", "fragments", "pid"},
-		[]types.T{types.TextT, types.TextT, types.TextT, types.TimestampTZT, types.Int8T, types.Int8T},
+		[]string{"address", "state", "reason", "last_heartbeat", "fragments", "partitions_lost", "pid"},
+		[]types.T{types.TextT, types.TextT, types.TextT, types.TimestampTZT, types.Int8T, types.Int8T, types.Int8T},
 		rows)
 }
