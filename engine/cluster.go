@@ -167,7 +167,10 @@ func (s *Session) ensureStored(op exec.Operator) string {
 		if _, ok := s.db.store.StoredParts(sc.Parts); ok {
 			continue
 		}
-		if s.tx != nil {
+		// only rows the log holds wait for a checkpoint (every other
+		// change is checkpointed as it commits); a temporary table is
+		// never stored
+		if s.tx != nil || !s.db.store.LogHoldsRows() {
 			return ""
 		}
 		if err := s.db.persist(); err != nil {
