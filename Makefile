@@ -5,7 +5,7 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-tpch bench-pgbench difftest wasm tools fresh-check clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-tpch bench-pgbench difftest wasm proto tools fresh-check clean
 
 WASM_DIR  := testdata/udf/wasm
 RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
@@ -93,6 +93,13 @@ wasm:
 	$(RUSTC_WASM) -o $(WASM_DIR)/rust_text.wasm examples/rust/lib.rs
 	cd sdk/assemblyscript && npm ci --silent
 	$(ASC) examples/assemblyscript/example.ts -O3 --runtime incremental -o $(WASM_DIR)/as_example.wasm
+
+# Regenerate the cluster's protobuf messages (cluster/clusterpb); the
+# generated .pb.go is committed, so building and testing never need protoc.
+# Needs protoc (apt-get install protobuf-compiler) and
+# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12.
+proto:
+	cd cluster/clusterpb && PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc --go_out=. --go_opt=paths=source_relative cluster.proto
 
 # Installs only the tools that are missing (each checked by running it), so
 # it never asks apt for a package that conflicts with the machine's own
