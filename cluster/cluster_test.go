@@ -35,15 +35,19 @@ const (
 
 // partBatches are partition part's batches: values part*1e6 + row.
 func partBatches(mem memory.Allocator, part int) []arrow.Record {
+	return partBatchesOf(mem, part, testRows)
+}
+
+func partBatchesOf(mem memory.Allocator, part, rows int) []arrow.Record {
 	var out []arrow.Record
 	for b := range testBatches {
 		bld := array.NewInt64Builder(mem)
-		for i := range testRows {
-			bld.Append(int64(part*1_000_000 + b*testRows + i))
+		for i := range rows {
+			bld.Append(int64(part*1_000_000 + b*rows + i))
 		}
 		col := bld.NewArray()
 		bld.Release()
-		out = append(out, array.NewRecord(testSchema, []arrow.Array{col}, testRows))
+		out = append(out, array.NewRecord(testSchema, []arrow.Array{col}, int64(rows)))
 		col.Release()
 	}
 	return out
@@ -53,6 +57,7 @@ func partBatches(mem memory.Allocator, part int) []arrow.Record {
 // want; stall makes it stop after that many batches until cancelled.
 type fakeRunner struct {
 	want    string
+	rows    int // per batch (default testRows)
 	stall   int
 	stalled chan struct{}
 	once    sync.Once
@@ -68,7 +73,11 @@ func (f *fakeRunner) RunFragment(ctx context.Context, frag *clusterpb.Fragment, 
 	if frag.Sql == "fail" {
 		return nil, nil, nil, sqlerr.New(sqlerr.DivisionByZero, "division by zero")
 	}
-	recs := partBatches(mem, int(frag.Partition))
+	rows := f.rows
+	if rows == 0 {
+		rows = testRows
+	}
+	recs := partBatchesOf(mem, int(frag.Partition), rows)
 	return &sliceStream{recs: recs, stall: f.stall, stalled: func() { f.once.Do(func() { close(f.stalled) }) }}, testSchema, func() {}, nil
 }
 
@@ -321,5 +330,52 @@ func TestWorkerRefusesBadInput(t *testing.T) {
 	}
 	if n := len(reg.Workers()); n != 0 {
 		t.Errorf("%d refused workers stayed registered", n)
+	}
+}
+
+// BenchmarkFlightThroughput streams partitions of int64 batches from a
+// worker over loopback Flight: MB/s is the exchange's raw throughput
+// (make bench-cluster).
+func BenchmarkFlightThroughput(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	scan, release := scanPlan(mem)
+	defer release()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rows = 8192
+	w := NewWorker(&fakeRunner{want: Fingerprint(scan), rows: rows}, WorkerOptions{})
+	go w.Serve(lis)
+	defer w.Stop()
+	reg := NewRegistry(RegistryOptions{Version: "test-1", Timeout: 5 * time.Second})
+	defer reg.Close()
+	if err := reg.Add(context.Background(), lis.Addr().String(), false); err != nil {
+		b.Fatal(err)
+	}
+	root, why := reg.Distribute(scan, &clusterpb.Fragment{Sql: "q"}, mem, func(*exec.Scan) string { return "" })
+	r, ok := root.(*Remote)
+	if !ok {
+		b.Fatal(why)
+	}
+	b.SetBytes(testParts * testBatches * rows * 8)
+	for b.Loop() {
+		for p := range testParts {
+			st, err := r.Open(context.Background(), p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				rec, err := st.Next(context.Background())
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				rec.Release()
+			}
+			st.Close()
+		}
 	}
 }

@@ -207,8 +207,10 @@ func (r *Registry) watch() {
 }
 
 // check asks one worker's health service; a worker silent past the
-// timeout is lost, one that answers again is greeted again (it may be
-// a new process of another version).
+// timeout is lost, one that answers again is greeted again. A healthy
+// one is greeted too: the connection may have been made again to a new
+// process on the same address (restarted, perhaps another version),
+// which the health service cannot tell.
 func (r *Registry) check(w *workerConn) {
 	state := w.currentState()
 	if state != StateUp {
@@ -222,6 +224,8 @@ func (r *Registry) check(w *workerConn) {
 		w.mu.Lock()
 		w.lastBeat = time.Now()
 		w.mu.Unlock()
+		// (streams from an old process failed with its connection)
+		r.greet(ctx, w)
 		return
 	}
 	w.mu.Lock()
@@ -276,6 +280,19 @@ func (r *Registry) Workers() []WorkerInfo {
 	return out
 }
 
+// cutAll cuts the streams running on the worker, leaving its state.
+func (w *workerConn) cutAll(reason string) {
+	w.mu.Lock()
+	cut := make([]*attempt, 0, len(w.attempts))
+	for a := range w.attempts {
+		cut = append(cut, a)
+	}
+	w.mu.Unlock()
+	for _, a := range cut {
+		a.cut(reason)
+	}
+}
+
 func (w *workerConn) currentState() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -291,16 +308,8 @@ func (w *workerConn) setState(state, reason string) {
 // lost marks the worker down and cuts the streams running on it: their
 // partitions go to other workers.
 func (w *workerConn) lost(reason string) {
-	w.mu.Lock()
-	w.state, w.reason = StateDown, reason
-	cut := make([]*attempt, 0, len(w.attempts))
-	for a := range w.attempts {
-		cut = append(cut, a)
-	}
-	w.mu.Unlock()
-	for _, a := range cut {
-		a.cut(reason)
-	}
+	w.setState(StateDown, reason)
+	w.cutAll(reason)
 }
 
 func (w *workerConn) track(a *attempt) {

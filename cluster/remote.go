@@ -16,6 +16,7 @@ import (
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -191,7 +192,10 @@ func (s *remoteStream) start() error {
 	a := &attempt{w: w, cancel: cancel}
 	w.track(a)
 	w.fragments.Add(1)
-	stream, err := w.client.DoGet(actx, &flight.Ticket{Ticket: ticket})
+	// a worker reconnecting (restarted on its address) is waited for, not
+	// failed at once; a dead one is cut by the registry (track) after
+	// the timeout
+	stream, err := w.client.DoGet(actx, &flight.Ticket{Ticket: ticket}, grpc.WaitForReady(true))
 	if err == nil {
 		// reading the schema waits for the worker's first message
 		a.rdr, err = flight.NewRecordReader(stream, ipc.WithAllocator(s.r.Mem))

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,7 +36,7 @@ var weftBin struct {
 }
 
 // weftBinary builds cmd/weft once for the package's tests.
-func weftBinary(t *testing.T) string {
+func weftBinary(t testing.TB) string {
 	t.Helper()
 	weftBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "weft-cluster-test-")
@@ -65,12 +66,12 @@ type workerProc struct {
 
 // startWorker starts a worker on a free loopback port reading dir; it is
 // killed when the test ends. extra are more flags.
-func startWorker(t *testing.T, dir string, extra ...string) *workerProc {
+func startWorker(t testing.TB, dir string, extra ...string) *workerProc {
 	t.Helper()
 	return startWorkerAt(t, dir, "127.0.0.1:0", extra...)
 }
 
-func startWorkerAt(t *testing.T, dir, listen string, extra ...string) *workerProc {
+func startWorkerAt(t testing.TB, dir, listen string, extra ...string) *workerProc {
 	t.Helper()
 	args := append([]string{"worker", "--listen", listen, "--data", dir, "--udf-cache", ""}, extra...)
 	cmd := exec.Command(weftBinary(t), args...)
@@ -290,19 +291,24 @@ func bigTable(t *testing.T, s *engine.Session) {
 
 const bigQuery = `SELECT g, count(*), count(b), sum(a), min(length(b || repeat('x', 40))) FROM big GROUP BY g ORDER BY g`
 
-// waitWorkersUp waits until n workers are up (a restarted one rejoins
-// through the registry's retries).
-func waitWorkersUp(t *testing.T, s *engine.Session, n int) {
+// waitWorkersUp waits until these worker processes are up (a
+// restarted one rejoins through the registry's retries): the registry
+// knows each by its current process id.
+func waitWorkersUp(t *testing.T, s *engine.Session, procs ...*workerProc) {
 	t.Helper()
-	want := fmt.Sprint(n)
+	var want []string
+	for _, w := range procs {
+		want = append(want, fmt.Sprintf("%s|up|%d", w.addr, w.cmd.Process.Pid))
+	}
+	sort.Strings(want)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		got := rows(t, s, "SELECT count(*) FROM weft.workers WHERE state = 'up'")
-		if len(got) == 1 && got[0] == want {
+		got := rows(t, s, "SELECT address, state, pid FROM weft.workers WHERE state = 'up' ORDER BY address")
+		if strings.Join(got, ",") == strings.Join(want, ",") {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d workers not up within a minute: %v", n, rows(t, s, "SELECT address, state, reason FROM weft.workers"))
+			t.Fatalf("workers %v not up within a minute: %v", want, rows(t, s, "SELECT address, state, reason, pid FROM weft.workers"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -357,7 +363,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		<-killed
 		victim.cmd.Wait()
 		workers[run%2] = startWorkerAt(t, dir, victim.addr)
-		waitWorkersUp(t, s, 2)
+		waitWorkersUp(t, s, workers...)
 	}
 	if lost := partitionsLost(t, s); lost == "0" {
 		t.Errorf("no kill of ten landed while a partition streamed: the recovery path was not exercised")
@@ -424,7 +430,7 @@ func TestClusterStoppedWorker(t *testing.T) {
 	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	waitWorkersUp(t, s, 2)
+	waitWorkersUp(t, s, w1, w2)
 	sameRows(t, "after SIGCONT", rows(t, s, bigQuery), want)
 }
 

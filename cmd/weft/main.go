@@ -111,10 +111,20 @@ func runSLT(args []string) int {
 	batch := fs.Int("batch", 0, "rows per batch")
 	sqlite := fs.Bool("sqlite", false, "SQLite compatibility: NULLs sort first (for SQLite's corpus)")
 	udfDir := fs.String("udf-dir", "", "directory wasm module paths are resolved in")
+	workers := fs.Int("workers", 0, "run each file on a database in a temporary data directory with this many worker processes (weft worker) scanning for it")
 	_ = fs.Parse(args)
+	var cluster *sltCluster
 	r := &sqllogictest.Runner{
 		Open: func() (*weft.DB, error) {
-			return weft.Open(weft.Options{Partitions: *partitions, BatchSize: *batch, UDF: udf.Config{ModuleDir: *udfDir}})
+			opts := weft.Options{Partitions: *partitions, BatchSize: *batch, UDF: udf.Config{ModuleDir: *udfDir}}
+			if *workers > 0 {
+				var err error
+				if cluster, err = startSLTCluster(*workers); err != nil {
+					return nil, err
+				}
+				opts.DataDir, opts.Workers = cluster.dir, cluster.addrs
+			}
+			return weft.Open(opts)
 		},
 		Verbose: *verbose,
 		Out:     os.Stdout,
@@ -128,11 +138,17 @@ func runSLT(args []string) int {
 	for _, path := range fs.Args() {
 		start := time.Now()
 		res, err := r.RunFile(path)
+		onWorkers := ""
+		if cluster != nil {
+			cluster.stop()
+			onWorkers = fmt.Sprintf(", %d fragments on workers", cluster.fragments.Load())
+			cluster = nil
+		}
 		if err != nil {
 			fmt.Printf("%s: %v\n", path, err)
 			failedFiles++
 		}
-		fmt.Printf("%s: %d passed, %d failed, %d skipped (%.1fs)\n", path, res.Passed, res.Failed, res.Skipped, time.Since(start).Seconds())
+		fmt.Printf("%s: %d passed, %d failed, %d skipped (%.1fs%s)\n", path, res.Passed, res.Failed, res.Skipped, time.Since(start).Seconds(), onWorkers)
 		total.Passed += res.Passed
 		total.Failed += res.Failed
 		total.Skipped += res.Skipped

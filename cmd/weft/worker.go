@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/engine"
@@ -53,6 +59,7 @@ func runWorker(args []string) int {
 		logger.Println(err)
 		return 1
 	}
+	fmt.Fprintf(os.Stderr, "weft worker: stopped after %d fragments\n", w.Served())
 	return 0
 }
 
@@ -65,4 +72,98 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// sltCluster is the worker processes `weft slt --workers N` runs a file
+// with, and the temporary data directory they read.
+type sltCluster struct {
+	dir   string
+	procs []*exec.Cmd
+	addrs []string
+	// fragments counts what the workers said they ran, once stopped
+	fragments atomic.Int64
+	outputs   sync.WaitGroup
+}
+
+// startSLTCluster starts n workers of this binary on loopback ports.
+func startSLTCluster(n int) (*sltCluster, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "weft-slt-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &sltCluster{dir: dir}
+	for range n {
+		cmd := exec.Command(self, "worker", "--listen", "127.0.0.1:0", "--data", dir, "--udf-cache", "")
+		stderr, err := cmd.StderrPipe()
+		if err == nil {
+			err = cmd.Start()
+		}
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.procs = append(c.procs, cmd)
+		addr, err := c.listenedOn(stderr)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.addrs = append(c.addrs, addr)
+	}
+	return c, nil
+}
+
+// listenedOn reads a starting worker's stderr up to the line that says
+// where it listens; the rest is passed on, but for the count of
+// fragments it ran, which it says when it stops.
+func (c *sltCluster) listenedOn(stderr io.Reader) (string, error) {
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "weft worker: listening on "); ok {
+			c.outputs.Add(1)
+			go c.follow(sc)
+			return strings.Fields(rest)[0], nil
+		}
+		fmt.Fprintln(os.Stderr, sc.Text())
+	}
+	return "", fmt.Errorf("worker ended before it listened: %v", sc.Err())
+}
+
+func (c *sltCluster) follow(sc *bufio.Scanner) {
+	defer c.outputs.Done()
+	for sc.Scan() {
+		var n int64
+		if _, err := fmt.Sscanf(sc.Text(), "weft worker: stopped after %d fragments", &n); err == nil {
+			c.fragments.Add(n)
+			continue
+		}
+		fmt.Fprintln(os.Stderr, sc.Text())
+	}
+}
+
+// stop ends the workers (SIGTERM: each says what it ran) and removes
+// the directory.
+func (c *sltCluster) stop() {
+	for _, p := range c.procs {
+		p.Process.Signal(syscall.SIGTERM)
+	}
+	for _, p := range c.procs {
+		done := make(chan struct{})
+		go func() {
+			p.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.Process.Kill()
+			<-done
+		}
+	}
+	c.outputs.Wait()
+	os.RemoveAll(c.dir)
 }
