@@ -146,7 +146,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		}
 	}
 	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
-		if gen, ok := s.db.store.StoredParts(sc.Parts); !ok || gen != frag.Generation {
+		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
@@ -164,7 +164,7 @@ func (s *Session) ensureStored(op exec.Operator) string {
 	var scans []*exec.Scan
 	collectScans(op, &scans)
 	for _, sc := range scans {
-		if _, ok := s.db.store.StoredParts(sc.Parts); ok {
+		if _, ok := s.storedAt(sc); ok {
 			continue
 		}
 		// only rows the log holds wait for a checkpoint (every other
@@ -179,6 +179,22 @@ func (s *Session) ensureStored(op exec.Operator) string {
 		return ""
 	}
 	return ""
+}
+
+// storedAt reports whether a scan reads exactly what the catalog on
+// disk holds for its table (storage.Store.StoredAt), at which generation.
+// The table is found by the scan's name: an empty scan says nothing of
+// which table it read.
+func (s *Session) storedAt(sc *exec.Scan) (uint64, bool) {
+	schema, name, ok := strings.Cut(sc.Name, ".")
+	if !ok {
+		return 0, false
+	}
+	t, _, ok := s.db.cat.Lookup(schema, name, nil)
+	if !ok || t == nil {
+		return 0, false
+	}
+	return s.db.store.StoredAt(t.OID, sc.Parts)
 }
 
 func collectScans(op exec.Operator, out *[]*exec.Scan) {

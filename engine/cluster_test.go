@@ -275,6 +275,20 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 		t.Errorf("streamed %d rows, want %d", n, len(want[1]))
 	}
 
+	// a table emptied through the log while another table is empty on
+	// disk: the workers must not read the other one's nothing, nor the
+	// emptied one's old rows
+	mustExec(t, s, "CREATE TABLE e1 (x int)")
+	mustExec(t, s, "CREATE TABLE e2 (x int)")
+	mustExec(t, s, "INSERT INTO e2 VALUES (1), (2)")
+	if got := rows(t, s, "SELECT count(*) FROM e2"); got[0] != "2" {
+		t.Errorf("e2 before the delete: %v, want 2", got)
+	}
+	mustExec(t, s, "DELETE FROM e2")
+	if got := rows(t, s, "SELECT count(*) FROM e2"); got[0] != "0" {
+		t.Errorf("e2 after the delete: %v, want 0", got)
+	}
+
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w1.addr))
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w2.addr))
 	checkAnswers(t, s, "workers removed", want)

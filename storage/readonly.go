@@ -51,21 +51,17 @@ func (st *Store) Generation() uint64 {
 	return st.gen
 }
 
-// StoredParts reports whether parts (a table's batches per partition)
+// StoredAt reports whether parts (table oid's batches per partition)
 // are exactly the batches the catalog of the returned generation names
-// for one of its tables, each in its segment files: then a reader of
-// that catalog (a worker) reads the same rows in the same order. Batches
+// for that table, each in its segment files: then a reader of that
+// catalog (a worker) reads the same rows in the same order. Batches
 // changed since, held only by the log, or of a table the catalog does
 // not have (a temporary one), are not.
-func (st *Store) StoredParts(parts [][]arrow.Record) (uint64, bool) {
+func (st *Store) StoredAt(oid uint32, parts [][]arrow.Record) (uint64, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, stored := range st.catalogParts {
-		if sameBatches(stored, parts) {
-			return st.gen, true
-		}
-	}
-	return st.gen, false
+	stored, ok := st.catalogParts[oid]
+	return st.gen, ok && sameBatches(stored, parts)
 }
 
 func sameBatches(stored, parts [][]arrow.Record) bool {

@@ -344,7 +344,7 @@ func equal(a, b []int64) bool {
 }
 
 // TestReadOnlyOpen: a second reader of a locked directory sees the
-// catalog's generation and batches, writes nothing, and StoredParts tells
+// catalog's generation and batches, writes nothing, and StoredAt tells
 // batches the catalog names from ones changed since.
 func TestReadOnlyOpen(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
@@ -361,17 +361,20 @@ func TestReadOnlyOpen(t *testing.T) {
 	rec := int64Batch(mem, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 	defer rec.Release()
 	checkpointBatches(t, st, rec)
-	gen, ok := st.StoredParts([][]arrow.Record{{rec}})
+	gen, ok := st.StoredAt(100, [][]arrow.Record{{rec}})
 	if !ok || gen != st.Generation() {
-		t.Fatalf("StoredParts after checkpoint = %d, %v; want %d, true", gen, ok, st.Generation())
+		t.Fatalf("StoredAt after checkpoint = %d, %v; want %d, true", gen, ok, st.Generation())
 	}
 	other := int64Batch(mem, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 	defer other.Release()
-	if _, ok := st.StoredParts([][]arrow.Record{{other}}); ok {
-		t.Fatal("StoredParts accepted a batch the catalog does not name")
+	if _, ok := st.StoredAt(100, [][]arrow.Record{{other}}); ok {
+		t.Fatal("StoredAt accepted a batch the catalog does not name")
 	}
-	if _, ok := st.StoredParts([][]arrow.Record{{rec}, {}}); ok {
-		t.Fatal("StoredParts accepted another partitioning")
+	if _, ok := st.StoredAt(100, [][]arrow.Record{{rec}, {}}); ok {
+		t.Fatal("StoredAt accepted another partitioning")
+	}
+	if _, ok := st.StoredAt(101, [][]arrow.Record{{rec}}); ok {
+		t.Fatal("StoredAt accepted a table the catalog does not have")
 	}
 
 	ro, err := OpenReadOnly(dir)
