@@ -108,6 +108,21 @@ func unwrap(op exec.Operator) exec.Operator {
 	}
 }
 
+// FragmentNode is the operator a fragment runs in root, a worker's plan
+// of the fragment's statement: the node at its path, or that hash
+// aggregation's partial phase.
+func FragmentNode(root exec.Operator, f *clusterpb.Fragment) (exec.Operator, error) {
+	node, err := NodeAt(root, f.Path)
+	if err != nil || !f.PartialAggregate {
+		return node, err
+	}
+	h, ok := unwrap(node).(*exec.HashAggregate)
+	if !ok {
+		return nil, &ReplanError{Reason: fmt.Sprintf("the node is %T, not a hash aggregation", unwrap(node))}
+	}
+	return &PartialAggregate{Agg: h}, nil
+}
+
 // NodeAt follows path (child indexes from the root) to a node of a plan.
 func NodeAt(root exec.Operator, path []uint32) (exec.Operator, error) {
 	op := root

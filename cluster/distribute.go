@@ -50,6 +50,9 @@ type distributor struct {
 // visit returns op or the Remote that replaces it; it replaces op's
 // children in place.
 func (d *distributor) visit(op exec.Operator, parent exec.Operator, path []uint32) exec.Operator {
+	if final := d.splitAggregate(op, path); final != nil {
+		return final
+	}
 	if scans, ok := leafPipeline(op); ok {
 		for _, sc := range scans {
 			if why := d.shippable(sc); why != "" {
@@ -68,6 +71,32 @@ func (d *distributor) visit(op exec.Operator, parent exec.Operator, path []uint3
 		}
 	}
 	return op
+}
+
+// splitAggregate runs the partial phase of a hash aggregation over a
+// leaf pipeline on the workers (partialagg.go); nil when it cannot.
+func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Operator {
+	h, ok := unwrap(op).(*exec.HashAggregate)
+	if !ok {
+		return nil
+	}
+	scans, ok := leafPipeline(h.Input)
+	if !ok {
+		return nil
+	}
+	for _, sc := range scans {
+		if d.shippable(sc) != "" {
+			return nil // the pipeline below says why
+		}
+	}
+	remote := d.remote(&PartialAggregate{Agg: h}, path).(*Remote)
+	remote.Fragment.PartialAggregate = true
+	final, ok := finalAggregate(h, remote)
+	if !ok {
+		d.placed--
+		return nil
+	}
+	return final
 }
 
 func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {

@@ -33,7 +33,7 @@ func BenchmarkClusterGroupBy(b *testing.B) {
 	}
 	exec(`CREATE TABLE big (a int, g int, c float8)`)
 	exec(`INSERT INTO big SELECT i, i % 1000, (i % 97)::float8 FROM generate_series(1, 3000000) i`)
-	const q = `SELECT g, count(*), sum(a), avg(c) FROM big WHERE c <> 13 GROUP BY g`
+	const q = `SELECT g, count(*), sum(a), min(c), max(c) FROM big WHERE c <> 13 GROUP BY g`
 	run := func(b *testing.B) {
 		for b.Loop() {
 			res, err := s.Query(ctx, q)

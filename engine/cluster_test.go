@@ -213,8 +213,13 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	w1 := startWorker(t, dir)
 	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w1.addr))
 	checkAnswers(t, s, "1 worker", want)
-	if plan := explainText(t, s, clusterQueries[2]); !strings.Contains(plan, "Remote (workers=1") {
-		t.Errorf("with one worker the scan does not run remotely:\n%s", plan)
+	if plan := explainText(t, s, clusterQueries[2]); !strings.Contains(plan, "Remote (workers=1") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("with one worker the aggregation's partial phase does not run remotely:\n%s", plan)
+	} else {
+		t.Logf("%s", plan)
+	}
+	if plan := explainText(t, s, clusterQueries[8]); !strings.Contains(plan, "Remote (workers=1") || strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("count(DISTINCT …) should aggregate here over a remote scan:\n%s", plan)
 	}
 
 	w2 := startWorker(t, dir)

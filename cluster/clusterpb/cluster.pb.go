@@ -45,8 +45,11 @@ type Fragment struct {
 	Parallelism             uint32                 `protobuf:"varint,11,opt,name=parallelism,proto3" json:"parallelism,omitempty"`                                                                    // the coordinator's partitions per exchange
 	Settings                map[string]string      `protobuf:"bytes,12,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"` // session settings that shape the plan
 	User                    string                 `protobuf:"bytes,13,opt,name=user,proto3" json:"user,omitempty"`                                                                                   // the session's role, for current_user
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// partial_aggregate: the node is a hash aggregation; run its partial
+	// phase over the partition (cluster.PartialAggregate)
+	PartialAggregate bool `protobuf:"varint,14,opt,name=partial_aggregate,json=partialAggregate,proto3" json:"partial_aggregate,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Fragment) Reset() {
@@ -161,6 +164,13 @@ func (x *Fragment) GetUser() string {
 		return x.User
 	}
 	return ""
+}
+
+func (x *Fragment) GetPartialAggregate() bool {
+	if x != nil {
+		return x.PartialAggregate
+	}
+	return false
 }
 
 // Hello is the body of the "hello" action both ways: the coordinator
@@ -318,7 +328,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xe1\x03\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\x8e\x04\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -335,7 +345,8 @@ const file_cluster_proto_rawDesc = "" +
 	" \x01(\rR\tbatchSize\x12 \n" +
 	"\vparallelism\x18\v \x01(\rR\vparallelism\x12C\n" +
 	"\bsettings\x18\f \x03(\v2'.weft.cluster.v1.Fragment.SettingsEntryR\bsettings\x12\x12\n" +
-	"\x04user\x18\r \x01(\tR\x04user\x1a;\n" +
+	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
+	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\x04\x10\x05\"j\n" +
