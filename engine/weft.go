@@ -133,6 +133,10 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(opts.Workers) > 0 && (opts.DataDir == "" || opts.DataDir == ":memory:") {
+		engine.Close()
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "workers need a data directory to read: an in-memory database cannot have them")
+	}
 	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks(), notify: newNotifyHub()}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
 		var st *storage.Store
