@@ -27,7 +27,7 @@ func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem 
 	frag.Protocol = ProtocolVersion
 	frag.Fingerprint = Fingerprint(root)
 	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live}
-	newRoot := d.visit(root, nil, nil)
+	newRoot := d.visit(root, nil)
 	if d.placed == 0 {
 		if d.why == "" {
 			d.why = "no scan to distribute"
@@ -49,7 +49,7 @@ type distributor struct {
 
 // visit returns op or the Remote that replaces it; it replaces op's
 // children in place.
-func (d *distributor) visit(op exec.Operator, parent exec.Operator, path []uint32) exec.Operator {
+func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
@@ -64,7 +64,7 @@ func (d *distributor) visit(op exec.Operator, parent exec.Operator, path []uint3
 	}
 	for i, c := range op.Children() {
 		childPath := append(append([]uint32(nil), path...), uint32(i))
-		nc := d.visit(c, op, childPath)
+		nc := d.visit(c, childPath)
 		if nc != c && !replaceChild(op, c, nc) {
 			d.placed--
 			d.why = fmt.Sprintf("cannot place a remote node under %T", unwrap(op))

@@ -229,6 +229,15 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	if strings.Count(plan, "Remote (workers=2") != 2 {
 		t.Errorf("with two workers both sides of the join should scan remotely:\n%s", plan)
 	}
+	// what a worker would compute differently stays here, saying why
+	for q, why := range map[string]string{
+		"SELECT count(*) FROM t WHERE a > random() * 0": "a volatile function",
+	} {
+		if plan := explainText(t, s, q); strings.Contains(plan, "Remote") || !strings.Contains(plan, "Not distributed: ") || !strings.Contains(plan, why) {
+			t.Errorf("%s should run here because %s:\n%s", q, why, plan)
+		}
+	}
+
 	// every worker ran fragments
 	for _, row := range rows(t, s, "SELECT address, state, fragments > 0 FROM weft.workers ORDER BY address") {
 		if !strings.HasSuffix(row, "|up|t") {
