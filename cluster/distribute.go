@@ -158,7 +158,7 @@ func replaceChild(parent, old, nc exec.Operator) bool {
 func cloneFragment(f *clusterpb.Fragment, path []uint32) *clusterpb.Fragment {
 	c := &clusterpb.Fragment{Protocol: f.Protocol, QueryId: f.QueryId, Sql: f.Sql, Generation: f.Generation,
 		Path: append([]uint32(nil), path...), Fingerprint: f.Fingerprint, StatementTimeUnixMicros: f.StatementTimeUnixMicros,
-		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}}
+		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params}
 	for k, v := range f.Settings {
 		c.Settings[k] = v
 	}

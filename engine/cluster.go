@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -145,6 +146,12 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 			frag.Settings[name] = v
 		}
 	}
+	params, err := encodeParams(s.params, s.paramTypes)
+	if err != nil {
+		s.distributedWhy = "a parameter cannot be sent: " + err.Error()
+		return op
+	}
+	frag.Params = params
 	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
 		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
 			return "table " + sc.Name + " has changes that are not checkpointed"
@@ -212,9 +219,6 @@ func collectScans(op exec.Operator, out *[]*exec.Scan) {
 // notDistributable says why a query must run whole here: a worker
 // planning its SQL again would not compute the same rows.
 func (s *Session) notDistributable(p logical.Plan) string {
-	if len(s.params) > 0 {
-		return "a statement with parameters runs here"
-	}
 	why := ""
 	var visit func(p logical.Plan)
 	visit = func(p logical.Plan) {
@@ -303,6 +307,62 @@ func planExprs(p logical.Plan) []logical.Expr {
 // for there only (not in the catalog's tables or kernels a node points to).
 func ofLogical(t reflect.Type) bool {
 	return t.PkgPath() == reflect.TypeFor[logical.Column]().PkgPath()
+}
+
+// encodeParams renders parameter values as their types' text, checking
+// that each reads back as itself.
+func encodeParams(params []types.Datum, ts []types.T) ([]*clusterpb.Param, error) {
+	out := make([]*clusterpb.Param, len(params))
+	for i, d := range params {
+		if i >= len(ts) {
+			return nil, fmt.Errorf("$%d has no type", i+1)
+		}
+		tj, err := json.Marshal(ts[i])
+		if err != nil {
+			return nil, fmt.Errorf("$%d: %v", i+1, err)
+		}
+		if d == nil {
+			out[i] = &clusterpb.Param{TypeJson: string(tj), Null: true}
+			continue
+		}
+		text := types.Format(ts[i], d)
+		back, err := decodeParam(&clusterpb.Param{TypeJson: string(tj), Text: text})
+		if err != nil || back.Value == nil || types.Format(back.T, back.Value) != text {
+			return nil, fmt.Errorf("$%d (%s) does not read back as itself", i+1, ts[i])
+		}
+		out[i] = &clusterpb.Param{TypeJson: string(tj), Text: text}
+	}
+	return out, nil
+}
+
+type decodedParam struct {
+	T     types.T
+	Value types.Datum
+}
+
+func decodeParam(p *clusterpb.Param) (decodedParam, error) {
+	var t types.T
+	if err := json.Unmarshal([]byte(p.TypeJson), &t); err != nil {
+		return decodedParam{}, err
+	}
+	if p.Null {
+		return decodedParam{T: t}, nil
+	}
+	v, err := types.Parse(t, p.Text)
+	return decodedParam{T: t, Value: v}, err
+}
+
+// decodeParams reads a fragment's parameters back.
+func decodeParams(ps []*clusterpb.Param) ([]types.Datum, []types.T, error) {
+	vals, ts := make([]types.Datum, len(ps)), make([]types.T, len(ps))
+	for i, p := range ps {
+		d, err := decodeParam(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("$%d: %v", i+1, err)
+		}
+		vals[i], ts[i] = d.Value, d.T
+	}
+	return vals, ts, nil
 }
 
 func newQueryID() string {

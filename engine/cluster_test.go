@@ -19,8 +19,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/jackc/pgx/v5"
 	"github.com/weftdb/weft/engine"
+	wexec "github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/pgsource/pgtest"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
@@ -195,6 +197,12 @@ func checkAnswers(t *testing.T, s *engine.Session, label string, want [][]string
 	}
 }
 
+// fragmentsRun is how many fragments the workers have run.
+func fragmentsRun(t *testing.T, s *engine.Session) string {
+	t.Helper()
+	return rows(t, s, "SELECT coalesce(sum(fragments), 0) FROM weft.workers")[0]
+}
+
 // explainText is a query's EXPLAIN.
 func explainText(t *testing.T, s *engine.Session, q string) string {
 	t.Helper()
@@ -229,6 +237,28 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	if strings.Count(plan, "Remote (workers=2") != 2 {
 		t.Errorf("with two workers both sides of the join should scan remotely:\n%s", plan)
 	}
+	// a prepared statement's parameters travel with its fragments
+	before := fragmentsRun(t, s)
+	p, err := s.Prepare(context.Background(), "SELECT count(*), sum(a) FROM t WHERE b = $1 AND g < $2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := s.ExecPrepared(context.Background(), p, []types.Datum{"b3", int64(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, b := range prepared.Batches {
+		got = append(got, fmt.Sprint(wexec.DatumAt(b.Column(0), 0), "|", wexec.DatumAt(b.Column(1), 0)))
+	}
+	prepared.Release()
+	if want := rows(t, s, "SELECT count(*), sum(a) FROM t WHERE b = 'b3' AND g < 5"); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("prepared with parameters: %v, want %v", got, want)
+	}
+	if after := fragmentsRun(t, s); after == before {
+		t.Errorf("the prepared statement ran no fragment on the workers")
+	}
+
 	// what a worker would compute differently stays here, saying why
 	for q, why := range map[string]string{
 		"SELECT count(*) FROM t WHERE a > random() * 0": "a volatile function",

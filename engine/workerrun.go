@@ -153,7 +153,11 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 	if _, ok := s.db.cat.Role(f.User); ok {
 		s.user = f.User
 	}
-	s.ctx = ctx
+	params, paramTypes, err := decodeParams(f.Params)
+	if err != nil {
+		return nil, nil, nil, replan("parameters: %v", err)
+	}
+	s.ctx, s.params, s.paramTypes = ctx, params, paramTypes
 	env := s.env()
 	env.Mem, env.Memory, env.Spill = mem, nil, nil
 	env.BatchSize, env.Parallelism = int(f.BatchSize), int(f.Parallelism)

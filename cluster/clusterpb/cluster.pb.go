@@ -36,6 +36,7 @@ type Fragment struct {
 	Protocol                uint32                 `protobuf:"varint,1,opt,name=protocol,proto3" json:"protocol,omitempty"`                                                                           // the protocol version (ProtocolVersion)
 	QueryId                 string                 `protobuf:"bytes,2,opt,name=query_id,json=queryId,proto3" json:"query_id,omitempty"`                                                               // the statement run's id, for logs and cancel
 	Sql                     string                 `protobuf:"bytes,3,opt,name=sql,proto3" json:"sql,omitempty"`                                                                                      // the statement's text
+	Params                  []*Param               `protobuf:"bytes,4,rep,name=params,proto3" json:"params,omitempty"`                                                                                // $1, $2, … of a prepared statement
 	Generation              uint64                 `protobuf:"varint,5,opt,name=generation,proto3" json:"generation,omitempty"`                                                                       // catalog generation the coordinator planned against
 	Path                    []uint32               `protobuf:"varint,6,rep,packed,name=path,proto3" json:"path,omitempty"`                                                                            // child indexes from the plan's root to the node
 	Partition               uint32                 `protobuf:"varint,7,opt,name=partition,proto3" json:"partition,omitempty"`                                                                         // which of the node's partitions to run
@@ -101,6 +102,13 @@ func (x *Fragment) GetSql() string {
 		return x.Sql
 	}
 	return ""
+}
+
+func (x *Fragment) GetParams() []*Param {
+	if x != nil {
+		return x.Params
+	}
+	return nil
 }
 
 func (x *Fragment) GetGeneration() uint64 {
@@ -173,6 +181,67 @@ func (x *Fragment) GetPartialAggregate() bool {
 	return false
 }
 
+// Param is a parameter's value in its type's text form.
+type Param struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TypeJson      string                 `protobuf:"bytes,1,opt,name=type_json,json=typeJson,proto3" json:"type_json,omitempty"` // the Weft type (sql/types.T) as JSON
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`                         // the value as the type prints it
+	Null          bool                   `protobuf:"varint,3,opt,name=null,proto3" json:"null,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Param) Reset() {
+	*x = Param{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Param) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Param) ProtoMessage() {}
+
+func (x *Param) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Param.ProtoReflect.Descriptor instead.
+func (*Param) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Param) GetTypeJson() string {
+	if x != nil {
+		return x.TypeJson
+	}
+	return ""
+}
+
+func (x *Param) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Param) GetNull() bool {
+	if x != nil {
+		return x.Null
+	}
+	return false
+}
+
 // Hello is the body of the "hello" action both ways: the coordinator
 // says who it is, the worker answers with its own.
 type Hello struct {
@@ -187,7 +256,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -199,7 +268,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -212,7 +281,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Hello) GetProtocol() uint32 {
@@ -261,7 +330,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +342,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +355,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Error) GetSqlstate() string {
@@ -328,11 +397,12 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\x8e\x04\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xb8\x04\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
-	"\x03sql\x18\x03 \x01(\tR\x03sql\x12\x1e\n" +
+	"\x03sql\x18\x03 \x01(\tR\x03sql\x12.\n" +
+	"\x06params\x18\x04 \x03(\v2\x16.weft.cluster.v1.ParamR\x06params\x12\x1e\n" +
 	"\n" +
 	"generation\x18\x05 \x01(\x04R\n" +
 	"generation\x12\x12\n" +
@@ -349,7 +419,11 @@ const file_cluster_proto_rawDesc = "" +
 	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\x04\x10\x05\"j\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
+	"\x05Param\x12\x1b\n" +
+	"\ttype_json\x18\x01 \x01(\tR\btypeJson\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
+	"\x04null\x18\x03 \x01(\bR\x04null\"j\n" +
 	"\x05Hello\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x10\n" +
@@ -374,20 +448,22 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_cluster_proto_goTypes = []any{
 	(*Fragment)(nil), // 0: weft.cluster.v1.Fragment
-	(*Hello)(nil),    // 1: weft.cluster.v1.Hello
-	(*Error)(nil),    // 2: weft.cluster.v1.Error
-	nil,              // 3: weft.cluster.v1.Fragment.SettingsEntry
+	(*Param)(nil),    // 1: weft.cluster.v1.Param
+	(*Hello)(nil),    // 2: weft.cluster.v1.Hello
+	(*Error)(nil),    // 3: weft.cluster.v1.Error
+	nil,              // 4: weft.cluster.v1.Fragment.SettingsEntry
 }
 var file_cluster_proto_depIdxs = []int32{
-	3, // 0: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	1, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
+	4, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -401,7 +477,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
