@@ -16,7 +16,6 @@ import (
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -192,10 +191,9 @@ func (s *remoteStream) start() error {
 	a := &attempt{w: w, cancel: cancel}
 	w.track(a)
 	w.fragments.Add(1)
-	// a worker reconnecting (restarted on its address) is waited for, not
-	// failed at once; a dead one is cut by the registry (track) after
-	// the timeout
-	stream, err := w.client.DoGet(actx, &flight.Ticket{Ticket: ticket}, grpc.WaitForReady(true))
+	// fails at once when the connection is down: the partition goes to
+	// another worker rather than wait for this one
+	stream, err := w.client.DoGet(actx, &flight.Ticket{Ticket: ticket})
 	if err == nil {
 		// reading the schema waits for the worker's first message
 		a.rdr, err = flight.NewRecordReader(stream, ipc.WithAllocator(s.r.Mem))
