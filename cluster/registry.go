@@ -125,8 +125,14 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 		return err
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, other := range r.workers {
+		if other.addr == addr { // added meanwhile by another session
+			conn.Close()
+			return sqlerr.New(sqlerr.DuplicateObject, "worker %s is already registered", addr)
+		}
+	}
 	r.workers = append(r.workers, w)
-	r.mu.Unlock()
 	return err
 }
 
