@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -43,6 +44,7 @@ type Remote struct {
 	bytes    atomic.Int64
 	retries  atomic.Int64
 	locally  atomic.Int64
+	nanos    atomic.Int64 // spent waiting for batches, over all partitions
 	analyzed bool
 }
 
@@ -65,7 +67,8 @@ func (r *Remote) Explain() string {
 	}
 	s := fmt.Sprintf("Remote (workers=%d, partitions: %s)", distinct(r.planned), strings.Join(parts, " "))
 	if r.analyzed {
-		s += fmt.Sprintf(" (received rows=%d bytes=%d retries=%d local=%d)", r.rows.Load(), r.bytes.Load(), r.retries.Load(), r.locally.Load())
+		s += fmt.Sprintf(" (received rows=%d bytes=%d time=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
+			float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
 	}
 	return s
 }
@@ -123,6 +126,8 @@ func (a *attempt) cut(reason string) {
 }
 
 func (s *remoteStream) Next(ctx context.Context) (arrow.Record, error) {
+	start := time.Now()
+	defer func() { s.r.nanos.Add(int64(time.Since(start))) }()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
