@@ -203,19 +203,11 @@ func (s *remoteStream) start() error {
 		// reading the schema waits for the worker's first message
 		a.rdr, err = flight.NewRecordReader(stream, ipc.WithAllocator(s.r.Mem))
 	}
-	if err != nil {
-		s.endAttempt(a)
-		s.cur = nil
-		return s.failedStart(a, err)
-	}
 	s.cur, s.skip = a, s.delivered
+	if err != nil {
+		return s.failed(err) // (ends the attempt)
+	}
 	return nil
-}
-
-// failedStart decides what a failure to open the stream means.
-func (s *remoteStream) failedStart(a *attempt, err error) error {
-	s.cur = a
-	return s.failed(err)
 }
 
 func (s *remoteStream) pick() *workerConn {

@@ -122,8 +122,12 @@ func (db *DB) workerRows() [][]types.Datum {
 // for EXPLAIN.
 func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) exec.Operator {
 	s.distributedWhy = ""
+	// the statement's own plan is the first built: a plan built later
+	// while it runs (a function's query) is not the one its text makes
+	sql := s.fragmentSQL
+	s.fragmentSQL = ""
 	reg := s.db.registry()
-	if reg == nil || s.fragmentSQL == "" || s.db.store == nil {
+	if reg == nil || sql == "" || s.db.store == nil {
 		return op
 	}
 	if reg.Live() == 0 {
@@ -138,7 +142,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		s.distributedWhy = why
 		return op
 	}
-	frag := &clusterpb.Fragment{QueryId: newQueryID(), Sql: s.fragmentSQL, Generation: s.db.store.Generation(),
+	frag := &clusterpb.Fragment{QueryId: newQueryID(), Sql: sql, Generation: s.db.store.Generation(),
 		StatementTimeUnixMicros: env.Now.UnixMicro(), BatchSize: uint32(env.BatchSize), Parallelism: uint32(env.Parallelism),
 		User: s.currentRole(), Settings: map[string]string{}}
 	for _, name := range fragmentSettings {

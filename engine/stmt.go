@@ -94,11 +94,15 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	// only the statement itself may stream, not what it runs inside
 	stream := s.streaming
 	s.streaming = false
-	if raw == s.topStmt && s.topStmt != nil {
-		// a query of the statement itself (not one a DO block or a
-		// function runs) may go to workers: they plan this text again
-		s.fragmentSQL = s.topText
-		defer func() { s.fragmentSQL = "" }()
+	switch raw.Stmt.Node.(type) {
+	case *pg.Node_SelectStmt, *pg.Node_ExplainStmt:
+		if raw == s.topStmt && s.topStmt != nil {
+			// a query that is the statement itself (not one a DO block,
+			// a function, a cursor or an INSERT runs) may go to workers:
+			// they plan this text again
+			s.fragmentSQL = s.topText
+			defer func() { s.fragmentSQL = "" }()
+		}
 	}
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
