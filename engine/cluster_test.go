@@ -259,6 +259,17 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 		t.Errorf("the prepared statement ran no fragment on the workers")
 	}
 
+	// an INSERT's query runs here (its text is not a query to replan)
+	before = fragmentsRun(t, s)
+	mustExec(t, s, "CREATE TABLE copied AS SELECT * FROM t WHERE a < 100")
+	mustExec(t, s, "INSERT INTO copied SELECT * FROM t WHERE a < 50")
+	if after := fragmentsRun(t, s); after != before {
+		t.Errorf("CREATE TABLE AS / INSERT … SELECT sent %s fragments to workers that cannot replan them", after)
+	}
+	if got := rows(t, s, "SELECT count(*) FROM copied"); got[0] != "148" {
+		t.Errorf("copied holds %v rows, want 99 + 49", got)
+	}
+
 	// what a worker would compute differently stays here, saying why
 	for q, why := range map[string]string{
 		"SELECT count(*) FROM t WHERE a > random() * 0": "a volatile function",
