@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,7 +58,8 @@ func partBatchesOf(mem memory.Allocator, part, rows int) []arrow.Record {
 // want; stall makes it stop after that many batches until cancelled.
 type fakeRunner struct {
 	want    string
-	rows    int // per batch (default testRows)
+	rows    int  // per batch (default testRows)
+	reverse bool // sends the batches last first
 	stall   int
 	stalled chan struct{}
 	once    sync.Once
@@ -78,6 +80,9 @@ func (f *fakeRunner) RunFragment(ctx context.Context, frag *clusterpb.Fragment, 
 		rows = testRows
 	}
 	recs := partBatchesOf(mem, int(frag.Partition), rows)
+	if f.reverse {
+		slices.Reverse(recs)
+	}
 	return &sliceStream{recs: recs, stall: f.stall, stalled: func() { f.once.Do(func() { close(f.stalled) }) }}, testSchema, func() {}, nil
 }
 
@@ -378,4 +383,44 @@ func BenchmarkFlightThroughput(b *testing.B) {
 			st.Close()
 		}
 	}
+}
+
+// TestWholeRemoteStartsOver: a Whole partition whose worker is lost
+// after sending part of it is taken again whole from another worker that
+// sends its rows in another order: no row twice or missing.
+func TestWholeRemoteStartsOver(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	scan, release := scanPlan(mem)
+	fp := Fingerprint(scan)
+	release()
+	stalled := make(chan struct{})
+	dying, a := serve(t, &fakeRunner{want: fp, stall: 2, stalled: stalled}, "")
+	_, b := serve(t, &fakeRunner{want: fp, reverse: true}, "")
+	reg := NewRegistry(RegistryOptions{Version: "test-1", Timeout: time.Second})
+	defer reg.Close()
+	for _, addr := range []string{a, b} {
+		if err := reg.Add(context.Background(), addr, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, release := distributed(t, reg, mem, "q")
+	defer release()
+	r.Whole = true
+	go func() {
+		<-stalled
+		for r.rows.Load() < 2*testRows { // the first two batches have come
+			time.Sleep(time.Millisecond)
+		}
+		dying.Stop()
+	}()
+	got, err := drain(t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.retries.Load() == 0 {
+		t.Error("no partition was rerun")
+	}
+	slices.Sort(got)
+	sameValues(t, got)
 }

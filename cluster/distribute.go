@@ -91,6 +91,7 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	}
 	remote := d.remote(&PartialAggregate{Agg: h}, path).(*Remote)
 	remote.Fragment.PartialAggregate = true
+	remote.Whole = true // (a spilling aggregation may emit its groups in another order)
 	final, ok := finalAggregate(h, remote)
 	if !ok {
 		d.placed--

@@ -35,6 +35,10 @@ type Remote struct {
 	Local    exec.Operator
 	Fragment *clusterpb.Fragment // all but Partition
 	Mem      memory.Allocator
+	// Whole holds each partition back until all of it has arrived, and
+	// a rerun starts it over: for fragments whose rows may come in
+	// another order when computed again (an aggregation's groups).
+	Whole bool
 	reg      *Registry
 	planned  []string // the worker each partition was meant for
 
@@ -107,6 +111,8 @@ type remoteStream struct {
 	tried     map[*workerConn]bool
 	lostTo    []string // why earlier workers were given up
 	cur       *attempt
+	held      []arrow.Record // a Whole partition's batches so far
+	complete  bool
 	local     exec.Stream
 	skip      int64 // rows of the current source still to skip
 }
@@ -128,6 +134,39 @@ func (a *attempt) cut(reason string) {
 func (s *remoteStream) Next(ctx context.Context) (arrow.Record, error) {
 	start := time.Now()
 	defer func() { s.r.nanos.Add(int64(time.Since(start))) }()
+	if !s.r.Whole {
+		return s.pull(ctx)
+	}
+	for !s.complete {
+		rec, err := s.pull(ctx)
+		if errors.Is(err, io.EOF) {
+			s.complete = true
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.held = append(s.held, rec)
+	}
+	if len(s.held) == 0 {
+		return nil, io.EOF
+	}
+	rec := s.held[0]
+	s.held = s.held[1:]
+	return rec, nil
+}
+
+// startOver drops what a Whole partition holds from an earlier source:
+// the next one sends all of it again.
+func (s *remoteStream) startOver() {
+	if s.r.Whole {
+		exec.ReleaseRecords(s.held)
+		s.held, s.delivered = nil, 0
+	}
+}
+
+// pull is the partition's next batch from whichever source serves it.
+func (s *remoteStream) pull(ctx context.Context) (arrow.Record, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -186,6 +225,7 @@ func (s *remoteStream) start() error {
 		return s.noWorkerLeft()
 	}
 	s.tried[w] = true
+	s.startOver()
 	f := proto.Clone(s.r.Fragment).(*clusterpb.Fragment)
 	f.Partition = uint32(s.part)
 	ticket, err := EncodeFragment(f)
@@ -273,6 +313,7 @@ func (s *remoteStream) runLocally() error {
 		return err
 	}
 	s.r.locally.Add(1)
+	s.startOver()
 	s.local, s.skip = st, s.delivered
 	return nil
 }
@@ -306,6 +347,8 @@ func (s *remoteStream) endAttempt(a *attempt) {
 }
 
 func (s *remoteStream) Close() {
+	exec.ReleaseRecords(s.held)
+	s.held = nil
 	s.endAttempt(s.cur)
 	s.cur = nil
 	if s.local != nil {
