@@ -38,9 +38,9 @@ type Remote struct {
 	// Whole holds each partition back until all of it has arrived, and
 	// a rerun starts it over: for fragments whose rows may come in
 	// another order when computed again (an aggregation's groups).
-	Whole bool
-	reg      *Registry
-	planned  []string // the worker each partition was meant for
+	Whole   bool
+	reg     *Registry
+	planned []string // the worker each partition was meant for
 
 	mu       sync.Mutex
 	ranOn    []string // where each partition's rows finally came from
