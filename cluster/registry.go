@@ -38,6 +38,10 @@ type RegistryOptions struct {
 	Timeout time.Duration
 }
 
+// streamWindow is how many bytes of one partition may be on their way
+// to the coordinator before it reads them.
+const streamWindow = 1 << 20
+
 // Registry is the coordinator's list of workers and their health. A
 // background loop checks each one every Timeout/4; a worker that comes
 // back is used again.
@@ -113,6 +117,9 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 		// grpc's default backoff of up to two minutes
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2,
 			MaxDelay: r.opts.Timeout / 4}, MinConnectTimeout: r.opts.Timeout}),
+		// fixed flow-control windows: a worker runs ahead of the query by
+		// at most this much (grpc's dynamic window grows to 16 MiB a stream)
+		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(4*streamWindow),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
 	if err != nil {
 		return sqlerr.New(sqlerr.SQLClientUnableToEstablishConnection, "worker address %q: %v", addr, err)
