@@ -5,7 +5,7 @@ SHARED    ?= ../shared
 SQLITE_SLT := $(wildcard $(SHARED)/slt/sqlite/select*.test)
 OWN_SLT   := $(shell find testdata/slt -name '*.slt' | sort)
 
-.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-tpch bench-pgbench difftest wasm tools fresh-check clean
+.PHONY: all build run test vet unit slt slt-own slt-sqlite fuzz bench bench-cluster slt-cluster bench-tpch bench-pgbench difftest wasm proto tools fresh-check clean
 
 WASM_DIR  := testdata/udf/wasm
 RUSTC_WASM := /usr/bin/rustc --target wasm32-unknown-unknown --crate-type cdylib -O -C strip=symbols
@@ -39,6 +39,12 @@ slt: slt-own slt-sqlite
 slt-own: build
 	./$(WEFT) slt -udf-dir testdata/udf/wasm $(OWN_SLT)
 
+# The own slt files with every query's table scans on worker processes
+# (docs/cluster.md): WORKERS of them, started for each file.
+WORKERS ?= 2
+slt-cluster: build
+	./$(WEFT) slt -workers $(WORKERS) -partitions 4 -udf-dir testdata/udf/wasm $(OWN_SLT)
+
 # SQLite's select1-5 corpus, run with SQLite's conventions (NULLs sort first,
 # integer results printed as SQLite prints them). Skipped when ../shared is absent.
 slt-sqlite: build
@@ -63,6 +69,12 @@ fuzz:
 
 bench:
 	cd bench && $(GO) run . $(BENCH_ARGS)
+
+# A GROUP BY over three million rows with 0 and 2 worker processes
+# (alternating, -count times), and Flight's throughput over loopback.
+bench-cluster:
+	$(GO) test -run '^$$' -bench 'ClusterGroupBy' -benchtime 5x -count 3 ./engine
+	$(GO) test -run '^$$' -bench 'FlightThroughput' -benchtime 100x -count 3 ./cluster
 
 # TPC-H against DuckDB: SF=1 or SF=0.1; the CSV files are generated into
 # bench/tpch-data/sf$(SF) unless TPCH_DIR names a directory that has them
@@ -93,6 +105,13 @@ wasm:
 	$(RUSTC_WASM) -o $(WASM_DIR)/rust_text.wasm examples/rust/lib.rs
 	cd sdk/assemblyscript && npm ci --silent
 	$(ASC) examples/assemblyscript/example.ts -O3 --runtime incremental -o $(WASM_DIR)/as_example.wasm
+
+# Regenerate the cluster's protobuf messages (cluster/clusterpb); the
+# generated .pb.go is committed, so building and testing never need protoc.
+# Needs protoc (apt-get install protobuf-compiler) and
+# go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12.
+proto:
+	cd cluster/clusterpb && PATH="$$PATH:$$($(GO) env GOPATH)/bin" protoc --go_out=. --go_opt=paths=source_relative cluster.proto
 
 # Installs only the tools that are missing (each checked by running it), so
 # it never asks apt for a package that conflicts with the machine's own

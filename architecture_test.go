@@ -33,6 +33,8 @@ var layers = []string{
 	"storage",
 	"exec/spill",
 	"exec",
+	"cluster/",
+	"cluster",
 	"planner/",
 	"engine",
 	"pgwire",

@@ -80,7 +80,7 @@ func (db *DB) load() error {
 	}
 	db.setCommitted(sc)
 	needsCheckpoint, err := st.Recover(sc, db.opts.Mem, replayer{db})
-	if err != nil {
+	if err != nil || db.opts.ReadOnly {
 		return err
 	}
 	if legacy || needsCheckpoint {

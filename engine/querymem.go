@@ -126,8 +126,8 @@ func (db *DB) openMemory() error {
 	}
 	db.memory = exec.NewMemoryBudget(limit)
 	dataDir := ""
-	if db.store != nil {
-		dataDir = db.store.Dir()
+	if db.store != nil && !db.opts.ReadOnly {
+		dataDir = db.store.Dir() // (a worker must not clear its coordinator's spill files)
 	}
 	root, err := spill.OpenRoot(dataDir)
 	if err != nil {

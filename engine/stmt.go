@@ -56,6 +56,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
+	b.Workers = s.db.workerRows
 	b.Ctx = s.ctx
 	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {
@@ -93,6 +94,16 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	// only the statement itself may stream, not what it runs inside
 	stream := s.streaming
 	s.streaming = false
+	switch raw.Stmt.Node.(type) {
+	case *pg.Node_SelectStmt, *pg.Node_ExplainStmt:
+		if raw == s.topStmt && s.topStmt != nil {
+			// a query that is the statement itself (not one a DO block,
+			// a function, a cursor or an INSERT runs) may go to workers:
+			// they plan this text again
+			s.fragmentSQL = s.topText
+			defer func() { s.fragmentSQL = "" }()
+		}
+	}
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
 		if stream {
@@ -232,6 +243,7 @@ func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arr
 	if err != nil {
 		return nil, err
 	}
+	op = s.distribute(env, p, op)
 	return exec.DrainResult(ctx, env, op)
 }
 
@@ -262,6 +274,7 @@ func (s *Session) streamQuery(ctx context.Context, env *exec.Env, stmt *pg.Selec
 		b.Release()
 		return nil, err
 	}
+	op = s.distribute(env, p, op)
 	st, err := (&exec.Gather{Input: op}).Open(ctx, 0)
 	if err != nil {
 		b.Release()
@@ -318,12 +331,16 @@ func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt
 	if err != nil {
 		return nil, err
 	}
+	op = s.distribute(env, p, op)
 	if analyze {
 		if err := exec.Discard(ctx, &exec.Gather{Input: op}, 0); err != nil {
 			return nil, err
 		}
 	}
 	text := strings.TrimRight(exec.FormatPlan(op), "\n")
+	if s.distributedWhy != "" {
+		text += "\nNot distributed: " + s.distributedWhy
+	}
 	return textResult(s, "QUERY PLAN", strings.Split(text, "\n"), "EXPLAIN"), nil
 }
 

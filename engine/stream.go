@@ -184,6 +184,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
 	s.ctx, s.params, s.paramTypes = sctx, call.params, call.paramTypes
+	s.topStmt, s.topText = call.raw, call.text
 	rowsOnly := changesRowsOnly(call.raw)
 	if !rowsOnly && changesState(call.raw) {
 		s.db.ddlInFlight.Add(1)
@@ -195,6 +196,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		s.releaseXactAdvisory() // a statement outside a block is its own transaction
 		s.endWrites()
 		s.ctx, s.params, s.paramTypes = nil, nil, nil
+		s.topStmt, s.topText = nil, ""
 		cancel()
 	}
 	s.streaming = call.stream

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/copyfmt"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/exec/spill"
@@ -59,6 +60,16 @@ type Options struct {
 	// (default "weft"); a database that has one keeps it. Embedded
 	// sessions run as it.
 	BootstrapRole string
+	// Workers are the addresses (host:port) of worker processes
+	// (weft worker) reading the same data directory: with any, the
+	// database is a cluster's coordinator (cluster.go, docs/cluster.md).
+	Workers []string
+	// WorkerTimeout is how long a worker may stay silent before its
+	// partitions are rerun elsewhere (default 5s).
+	WorkerTimeout time.Duration
+	// ReadOnly opens DataDir without locking it and never writes it: a
+	// worker's view of its coordinator's directory (workerrun.go).
+	ReadOnly bool
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
@@ -82,6 +93,9 @@ type DB struct {
 	// checkpointMu orders checkpoints, and what they decide (committed)
 	// against dropUncommitted
 	checkpointMu sync.Mutex
+	// cluster is the coordinator's workers (nil: never had one)
+	cluster   *cluster.Registry
+	clusterMu sync.Mutex
 	// committed holds the OIDs of the tables and views the catalog on
 	// disk names (to drop ones whose creation could not be stored)
 	committed map[uint32]bool
@@ -121,9 +135,19 @@ func Open(opts Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(opts.Workers) > 0 && (opts.DataDir == "" || opts.DataDir == ":memory:") {
+		engine.Close()
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "workers need a data directory to read: an in-memory database cannot have them")
+	}
 	db := &DB{cat: catalog.New(opts.Mem, opts.Partitions), udf: engine, opts: opts, advisory: newAdvisoryLocks(), rowLocks: newRowLocks(), notify: newNotifyHub()}
 	if opts.DataDir != "" && opts.DataDir != ":memory:" {
-		st, err := storage.Open(opts.DataDir, storage.Options{SegmentBytes: opts.SegmentBytes})
+		var st *storage.Store
+		var err error
+		if opts.ReadOnly {
+			st, err = storage.OpenReadOnly(opts.DataDir)
+		} else {
+			st, err = storage.Open(opts.DataDir, storage.Options{SegmentBytes: opts.SegmentBytes})
+		}
 		if err != nil {
 			engine.Close()
 			return nil, err
@@ -149,6 +173,7 @@ func Open(opts Options) (*DB, error) {
 		opts.BootstrapRole = "weft"
 	}
 	db.cat.EnsureBootstrapRole(opts.BootstrapRole)
+	db.startWorkers()
 	return db, nil
 }
 
@@ -167,7 +192,10 @@ func (db *DB) persist() error {
 
 // Close releases all table data.
 func (db *DB) Close() error {
-	if db.store != nil {
+	if reg := db.registry(); reg != nil {
+		reg.Close()
+	}
+	if db.store != nil && !db.opts.ReadOnly {
 		// fold the log into segments so the next open need not replay it
 		if db.store.LogHoldsRows() {
 			db.checkpoint()
@@ -202,6 +230,14 @@ type Session struct {
 	params     []types.Datum        // $1..$n of the running prepared statement
 	prepared   map[string]*Prepared // by name (prepare_sql.go)
 	paramTypes []types.T
+	// topStmt and topText are the statement runStatement runs and its
+	// text; fragmentSQL is that text while a query of it is planned (what
+	// workers plan again, cluster.go), distributedWhy why the last plan
+	// stayed here
+	topStmt        *pg.RawStmt
+	topText        string
+	fragmentSQL    string
+	distributedWhy string
 	// describing makes DML stop after binding (Prepare infers parameter
 	// types that way); described is the binder it used.
 	describing bool

@@ -127,7 +127,7 @@ func (st *Store) LogTables(snapshot func() []TableData) (bool, error) {
 func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait func() error, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.wal == nil || st.wal.end > walCheckpointBytes {
+	if st.readOnly || st.wal == nil || st.wal.end > walCheckpointBytes {
 		return false, nil, nil
 	}
 	tables := snapshot() // (the caller's references, held until it returns)

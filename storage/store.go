@@ -94,6 +94,11 @@ type Store struct {
 	logged  map[arrow.Record]string
 	// segmentReads counts the segments read on demand (lazysegment.go)
 	segmentReads atomic.Int64
+	// readOnly: opened by OpenReadOnly (readonly.go), no lock, no writes
+	readOnly bool
+	// catalogParts are the batches the catalog names, per table and
+	// partition (StoredAt compares a scan's batches with them)
+	catalogParts map[uint32][][]arrow.Record
 }
 
 // Catalog is what catalog.json holds: the definitions of everything the
@@ -217,7 +222,9 @@ func (st *Store) Close() {
 	if st.wal != nil {
 		st.wal.f.Close()
 	}
-	st.lock.Close()
+	if st.lock != nil {
+		st.lock.Close()
+	}
 }
 
 // ReadCatalog reads catalog.json. A directory without one is a new
@@ -229,6 +236,9 @@ func (st *Store) ReadCatalog() (doc *Catalog, legacy bool, err error) {
 	doc, legacy, err = readCatalog(st.dir)
 	if err != nil || doc != nil {
 		return doc, legacy, err
+	}
+	if st.readOnly {
+		return nil, false, sqlerr.New(sqlerr.UndefinedObject, "data directory %s has no catalog to read", st.dir)
 	}
 	return nil, false, st.initialize()
 }
@@ -266,6 +276,7 @@ func (st *Store) ReadTable(mem memory.Allocator, oid uint32, schema *arrow.Schem
 		}
 	}
 	st.setDurable(oid, schema, out)
+	st.noteCatalogParts(oid, out)
 	return out, nil
 }
 
@@ -322,6 +333,10 @@ type Replayer interface {
 func (st *Store) Recover(doc *Catalog, mem memory.Allocator, replay Replayer) (needsCheckpoint bool, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.readOnly {
+		st.recoverReadOnly(doc)
+		return false, nil
+	}
 	if st.nextSeg, err = st.cleanup(st.keep, doc.NextSeg); err != nil {
 		return false, fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
@@ -358,6 +373,9 @@ func (cp *Checkpoint) Done() {
 // Table returns the segment files of each partition of a table's data,
 // writing the batches that are not on disk yet.
 func (cp *Checkpoint) Table(t TableData) ([][]SegmentRef, error) {
+	if cp.st.readOnly {
+		return nil, errReadOnly(cp.st.dir)
+	}
 	out := make([][]SegmentRef, len(t.Parts))
 	for p, recs := range t.Parts {
 		for _, rec := range recs {
@@ -391,6 +409,9 @@ func (cp *Checkpoint) segments(oid uint32, rec arrow.Record) ([]SegmentRef, erro
 // WriteModule stores a function's module under its content hash, unless
 // it is there already.
 func (cp *Checkpoint) WriteModule(hash string, code []byte) error {
+	if cp.st.readOnly {
+		return errReadOnly(cp.st.dir)
+	}
 	path := filepath.Join(cp.st.dir, "modules", hash+".wasm")
 	if _, err := os.Stat(path); err == nil {
 		return nil
@@ -404,6 +425,9 @@ func (cp *Checkpoint) WriteModule(hash string, code []byte) error {
 // no longer named.
 func (cp *Checkpoint) Commit(doc *Catalog) error {
 	st := cp.st
+	if st.readOnly {
+		return errReadOnly(st.dir)
+	}
 	doc.Version = catalogFormat
 	sortCatalog(doc)
 	doc.NextSeg = st.nextSeg
@@ -448,8 +472,10 @@ func (cp *Checkpoint) Commit(doc *Catalog) error {
 	for oid := range st.durable {
 		st.dropDurable(oid)
 	}
+	st.catalogParts = nil
 	for _, t := range cp.tables {
 		st.setDurable(t.OID, t.Schema, t.Parts)
+		st.noteCatalogParts(t.OID, t.Parts)
 	}
 	st.logged = map[arrow.Record]string{}
 	return nil

@@ -342,3 +342,74 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+// TestReadOnlyOpen: a second reader of a locked directory sees the
+// catalog's generation and batches, writes nothing, and StoredAt tells
+// batches the catalog names from ones changed since.
+func TestReadOnlyOpen(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.DefaultAllocator)
+	defer mem.AssertSize(t, 0)
+	dir := t.TempDir()
+	st, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, _, err := st.ReadCatalog(); err != nil {
+		t.Fatal(err)
+	}
+	rec := int64Batch(mem, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+	defer rec.Release()
+	checkpointBatches(t, st, rec)
+	gen, ok := st.StoredAt(100, [][]arrow.Record{{rec}})
+	if !ok || gen != st.Generation() {
+		t.Fatalf("StoredAt after checkpoint = %d, %v; want %d, true", gen, ok, st.Generation())
+	}
+	other := int64Batch(mem, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+	defer other.Release()
+	if _, ok := st.StoredAt(100, [][]arrow.Record{{other}}); ok {
+		t.Fatal("StoredAt accepted a batch the catalog does not name")
+	}
+	if _, ok := st.StoredAt(100, [][]arrow.Record{{rec}, {}}); ok {
+		t.Fatal("StoredAt accepted another partitioning")
+	}
+	if _, ok := st.StoredAt(101, [][]arrow.Record{{rec}}); ok {
+		t.Fatal("StoredAt accepted a table the catalog does not have")
+	}
+
+	ro, err := OpenReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	doc, _, err := ro.ReadCatalog()
+	if err != nil || doc == nil {
+		t.Fatalf("read-only ReadCatalog: %v, %v", doc, err)
+	}
+	parts, err := ro.ReadTable(mem, 100, testSchema, "t", doc.Tables[0].Parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parts[0][0].Release()
+	if parts[0][0].NumRows() != 10 {
+		t.Fatalf("read %d rows, want 10", parts[0][0].NumRows())
+	}
+	if _, err := ro.Recover(doc, mem, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ro.Generation() != st.Generation() {
+		t.Fatalf("read-only generation %d, writer's %d", ro.Generation(), st.Generation())
+	}
+	if g, err := ReadGeneration(dir); err != nil || g != st.Generation() {
+		t.Fatalf("ReadGeneration = %d, %v", g, err)
+	}
+	cp := ro.BeginCheckpoint()
+	_, err = cp.Table(TableData{OID: 100, Schema: testSchema, Parts: parts})
+	cp.Done()
+	if sqlerr.Code(err) != sqlerr.ReadOnlyTransaction {
+		t.Fatalf("a read-only store wrote a checkpoint: %v", err)
+	}
+	if _, err := OpenReadOnly(t.TempDir()); err == nil {
+		t.Fatal("OpenReadOnly of an empty directory succeeded")
+	}
+}

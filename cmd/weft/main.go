@@ -5,6 +5,8 @@
 //	weft slt [-v] FILE…  run sqllogictest files
 //	weft serve           serve the database over the PostgreSQL protocol
 //	weft check --data D  verify a data directory offline (changes nothing)
+//	weft worker --listen H:P --data D  run plan fragments for a coordinator
+//	                     (weft serve --workers H:P,…) reading the same D
 package main
 
 import (
@@ -40,6 +42,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "serve" {
 		os.Exit(runServe(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "worker" {
+		os.Exit(runWorker(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "check" {
 		os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
@@ -107,10 +112,20 @@ func runSLT(args []string) int {
 	batch := fs.Int("batch", 0, "rows per batch")
 	sqlite := fs.Bool("sqlite", false, "SQLite compatibility: NULLs sort first (for SQLite's corpus)")
 	udfDir := fs.String("udf-dir", "", "directory wasm module paths are resolved in")
+	workers := fs.Int("workers", 0, "run each file on a database in a temporary data directory with this many worker processes (weft worker) scanning for it")
 	_ = fs.Parse(args)
+	var cluster *sltCluster
 	r := &sqllogictest.Runner{
 		Open: func() (*weft.DB, error) {
-			return weft.Open(weft.Options{Partitions: *partitions, BatchSize: *batch, UDF: udf.Config{ModuleDir: *udfDir}})
+			opts := weft.Options{Partitions: *partitions, BatchSize: *batch, UDF: udf.Config{ModuleDir: *udfDir}}
+			if *workers > 0 {
+				var err error
+				if cluster, err = startSLTCluster(*workers); err != nil {
+					return nil, err
+				}
+				opts.DataDir, opts.Workers = cluster.dir, cluster.addrs
+			}
+			return weft.Open(opts)
 		},
 		Verbose: *verbose,
 		Out:     os.Stdout,
@@ -124,11 +139,17 @@ func runSLT(args []string) int {
 	for _, path := range fs.Args() {
 		start := time.Now()
 		res, err := r.RunFile(path)
+		onWorkers := ""
+		if cluster != nil {
+			cluster.stop()
+			onWorkers = fmt.Sprintf(", %d fragments on workers", cluster.fragments.Load())
+			cluster = nil
+		}
 		if err != nil {
 			fmt.Printf("%s: %v\n", path, err)
 			failedFiles++
 		}
-		fmt.Printf("%s: %d passed, %d failed, %d skipped (%.1fs)\n", path, res.Passed, res.Failed, res.Skipped, time.Since(start).Seconds())
+		fmt.Printf("%s: %d passed, %d failed, %d skipped (%.1fs%s)\n", path, res.Passed, res.Failed, res.Skipped, time.Since(start).Seconds(), onWorkers)
 		total.Passed += res.Passed
 		total.Failed += res.Failed
 		total.Skipped += res.Skipped
@@ -239,6 +260,8 @@ func runServe(args []string) int {
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthTimeout, "time a client has to start up and authenticate before it is disconnected")
 	pprofAddr := fs.String("pprof", "", "serve Go's runtime profiles (net/http/pprof) on this address, for diagnosing the server")
 	memoryLimit := fs.String("memory-limit", "", memoryLimitUsage)
+	workers := fs.String("workers", "", "worker processes (weft worker) reading the same data directory, host:port,… (default: none, all work runs here)")
+	workerTimeout := fs.Duration("worker-timeout", 5*time.Second, "how long a worker may stay silent before its partitions are rerun on another")
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr)
@@ -259,7 +282,8 @@ func runServe(args []string) int {
 		debug.SetMemoryLimit(soft)
 	}
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
-		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr}})
+		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr},
+		Workers: splitList(*workers), WorkerTimeout: *workerTimeout})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1

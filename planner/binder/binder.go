@@ -40,6 +40,9 @@ type Binder struct {
 	UDFRowErrorsAsNull bool
 	// FilesDir is the directory read_csv & co. may read ("" none).
 	FilesDir string
+	// Workers, when set, lists a cluster's workers (weft.workers): address,
+	// state, reason, last heartbeat, fragments run, partitions lost, pid.
+	Workers func() [][]types.Datum
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
 	// User is the session's role (current_user); BackendPID its server

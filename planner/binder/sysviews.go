@@ -12,12 +12,15 @@ import (
 //
 //	weft.functions — user-defined functions with their signatures
 //	weft.modules   — wasm modules by content hash, with what they define
+//	weft.workers   — a coordinator's worker processes and their state
 func (b *Binder) systemView(name string) (logical.Plan, bool) {
 	switch name {
 	case "functions":
 		return b.viewFunctions(), true
 	case "modules":
 		return b.viewModules(), true
+	case "workers":
+		return b.viewWorkers(), true
 	}
 	return nil, false
 }
@@ -93,4 +96,15 @@ func (b *Binder) viewModules() logical.Plan {
 	sort.Slice(rows, func(i, j int) bool { return rows[i][0].(string) < rows[j][0].(string) })
 	return b.valuesOf([]string{"sha256", "bytes", "functions", "manifest"},
 		[]types.T{types.TextT, types.Int8T, types.TextT, types.TextT}, rows)
+}
+
+func (b *Binder) viewWorkers() logical.Plan {
+	var rows [][]types.Datum
+	if b.Workers != nil {
+		rows = b.Workers()
+	}
+	return b.valuesOf(
+		[]string{"address", "state", "reason", "last_heartbeat", "fragments", "partitions_lost", "pid"},
+		[]types.T{types.TextT, types.TextT, types.TextT, types.TimestampTZT, types.Int8T, types.Int8T, types.Int8T},
+		rows)
 }

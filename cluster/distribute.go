@@ -1,0 +1,167 @@
+package cluster
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/cluster/clusterpb"
+	"github.com/weftdb/weft/exec"
+)
+
+// Distribute replaces the leaf pipelines of a plan (a table scan and the
+// filters and projections above it, partition by partition) by Remote
+// nodes that run them on the live workers. shippable says whether a
+// scan's data is what the fragment's catalog generation holds ("" when
+// it is, else why not). It returns the new root and, when nothing was
+// distributed, why.
+//
+// frag is the statement's fragment without path, partition and
+// fingerprint; root must be the plan exactly as built (the workers
+// compare its text with theirs).
+func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string) (exec.Operator, string) {
+	live := r.live()
+	if len(live) == 0 {
+		return root, "no worker is up"
+	}
+	frag.Protocol = ProtocolVersion
+	frag.Fingerprint = Fingerprint(root)
+	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live}
+	newRoot := d.visit(root, nil)
+	if d.placed == 0 {
+		if d.why == "" {
+			d.why = "no scan to distribute"
+		}
+		return root, d.why
+	}
+	return newRoot, ""
+}
+
+type distributor struct {
+	reg       *Registry
+	frag      *clusterpb.Fragment
+	mem       memory.Allocator
+	shippable func(*exec.Scan) string
+	live      []*workerConn
+	placed    int
+	why       string
+}
+
+// visit returns op or the Remote that replaces it; it replaces op's
+// children in place.
+func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
+	if final := d.splitAggregate(op, path); final != nil {
+		return final
+	}
+	if scans, ok := leafPipeline(op); ok {
+		for _, sc := range scans {
+			if why := d.shippable(sc); why != "" {
+				d.why = why
+				return op
+			}
+		}
+		return d.remote(op, path)
+	}
+	for i, c := range op.Children() {
+		childPath := append(append([]uint32(nil), path...), uint32(i))
+		nc := d.visit(c, childPath)
+		if nc != c && !replaceChild(op, c, nc) {
+			d.placed--
+			d.why = fmt.Sprintf("cannot place a remote node under %T", unwrap(op))
+		}
+	}
+	return op
+}
+
+// splitAggregate runs the partial phase of a hash aggregation over a
+// leaf pipeline on the workers (partialagg.go); nil when it cannot.
+func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Operator {
+	h, ok := unwrap(op).(*exec.HashAggregate)
+	if !ok {
+		return nil
+	}
+	scans, ok := leafPipeline(h.Input)
+	if !ok {
+		return nil
+	}
+	for _, sc := range scans {
+		if d.shippable(sc) != "" {
+			return nil // the pipeline below says why
+		}
+	}
+	remote := d.remote(&PartialAggregate{Agg: h}, path).(*Remote)
+	remote.Fragment.PartialAggregate = true
+	remote.Whole = true // (a spilling aggregation may emit its groups in another order)
+	final, ok := finalAggregate(h, remote)
+	if !ok {
+		d.placed--
+		return nil
+	}
+	return final
+}
+
+func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {
+	planned := make([]string, op.Partitions())
+	for p := range planned {
+		planned[p] = d.live[p%len(d.live)].addr
+	}
+	d.placed++
+	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned,
+		ranOn: append([]string(nil), planned...)}
+}
+
+// leafPipeline reports whether op is a scan with only filters and
+// projections above it, and its scans.
+func leafPipeline(op exec.Operator) ([]*exec.Scan, bool) {
+	switch n := unwrap(op).(type) {
+	case *exec.Scan:
+		return []*exec.Scan{n}, true
+	case *exec.Filter:
+		return leafPipeline(n.Input)
+	case *exec.Project:
+		return leafPipeline(n.Input)
+	}
+	return nil, false
+}
+
+// replaceChild puts nc where parent holds old: in an exported field of
+// operator type or an element of an exported operator slice. Operators
+// keep their inputs in such fields (Input, Left, Probe, Inputs, …); one
+// that does not is left alone and reported.
+func replaceChild(parent, old, nc exec.Operator) bool {
+	v := reflect.ValueOf(unwrap(parent))
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	v = v.Elem()
+	opType := reflect.TypeFor[exec.Operator]()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if !f.CanSet() {
+			continue
+		}
+		switch {
+		case f.Type() == opType && !f.IsNil() && f.Interface().(exec.Operator) == old:
+			f.Set(reflect.ValueOf(nc))
+			return true
+		case f.Kind() == reflect.Slice && f.Type().Elem() == opType:
+			for j := 0; j < f.Len(); j++ {
+				if e := f.Index(j); !e.IsNil() && e.Interface().(exec.Operator) == old {
+					e.Set(reflect.ValueOf(nc))
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func cloneFragment(f *clusterpb.Fragment, path []uint32) *clusterpb.Fragment {
+	c := &clusterpb.Fragment{Protocol: f.Protocol, QueryId: f.QueryId, Sql: f.Sql, Generation: f.Generation,
+		Path: append([]uint32(nil), path...), Fingerprint: f.Fingerprint, StatementTimeUnixMicros: f.StatementTimeUnixMicros,
+		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params}
+	for k, v := range f.Settings {
+		c.Settings[k] = v
+	}
+	return c
+}

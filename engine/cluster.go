@@ -1,0 +1,376 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/cluster"
+	"github.com/weftdb/weft/cluster/clusterpb"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// A database with workers (Options.Workers, CALL weft.add_worker) is a
+// coordinator: the leaf pipelines of a query's plan run on the workers
+// (package cluster, docs/cluster.md). This file decides what may run
+// there and wires the registry into statements; workerrun.go is the
+// worker's side.
+
+// fragmentSettings are the session settings that shape a plan or what
+// its expressions compute: a worker planning a fragment takes them.
+var fragmentSettings = []string{"search_path", "timezone", "weft.null_order", "weft.udf_row_errors", "enable_indexscan", "datestyle", "intervalstyle", "extra_float_digits"}
+
+// registry is the database's workers, nil while it has never had one.
+func (db *DB) registry() *cluster.Registry {
+	db.clusterMu.Lock()
+	defer db.clusterMu.Unlock()
+	return db.cluster
+}
+
+// ensureRegistry starts the registry on first use.
+func (db *DB) ensureRegistry() *cluster.Registry {
+	db.clusterMu.Lock()
+	defer db.clusterMu.Unlock()
+	if db.cluster == nil {
+		dir := ""
+		if db.store != nil {
+			dir = db.store.Dir()
+		}
+		db.cluster = cluster.NewRegistry(cluster.RegistryOptions{Version: Version, DataDir: dir, Timeout: db.opts.WorkerTimeout})
+	}
+	return db.cluster
+}
+
+// startWorkers registers the workers Options names; one that does not
+// answer yet stays registered, down, and is retried.
+func (db *DB) startWorkers() {
+	if len(db.opts.Workers) == 0 {
+		return
+	}
+	reg := db.ensureRegistry()
+	for _, addr := range db.opts.Workers {
+		if err := reg.Add(context.Background(), addr, true); err != nil && db.opts.UDF.Log != nil {
+			fmt.Fprintf(db.opts.UDF.Log, "weft: %v (retrying)\n", sqlerr.Format(err))
+		}
+	}
+}
+
+// workerCall runs CALL weft.add_worker('host:port') and
+// weft.remove_worker('host:port'); handled reports a call of neither.
+func (s *Session) workerCall(ctx context.Context, name string, fc *pg.FuncCall) (res *Result, handled bool, err error) {
+	if name != "weft.add_worker" && name != "weft.remove_worker" {
+		return nil, false, nil
+	}
+	if len(fc.Args) != 1 || fc.Args[0].GetAConst().GetSval() == nil {
+		return nil, true, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s takes one text literal: the worker's address as 'host:port'", name)
+	}
+	if !s.isSuperuser() {
+		return nil, true, sqlerr.New(sqlerr.InsufficientPrivilege, "permission denied to call %s", name).WithHint("Only a superuser may change the cluster's workers.")
+	}
+	addr := strings.TrimSpace(fc.Args[0].GetAConst().GetSval().Sval)
+	if _, port, ok := strings.Cut(addr, ":"); !ok || port == "" {
+		return nil, true, sqlerr.New(sqlerr.InvalidParameter, "worker address %q is not host:port", addr)
+	}
+	if name == "weft.add_worker" {
+		if s.db.store == nil {
+			return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "an in-memory database cannot have workers: they read its data directory")
+		}
+		err = s.db.ensureRegistry().Add(ctx, addr, false)
+	} else if reg := s.db.registry(); reg == nil {
+		err = sqlerr.New(sqlerr.UndefinedObject, "worker %s is not registered", addr)
+	} else {
+		err = reg.Remove(addr)
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return &Result{Tag: "CALL"}, true, nil
+}
+
+// workerRows are the rows of weft.workers.
+func (db *DB) workerRows() [][]types.Datum {
+	reg := db.registry()
+	if reg == nil {
+		return nil
+	}
+	var rows [][]types.Datum
+	for _, w := range reg.Workers() {
+		var beat types.Datum
+		if !w.LastBeat.IsZero() {
+			beat = w.LastBeat.UnixMicro()
+		}
+		var reason types.Datum
+		if w.Reason != "" {
+			reason = w.Reason
+		}
+		rows = append(rows, []types.Datum{w.Address, w.State, reason, beat, w.Fragments, w.PartitionsLost, w.PID})
+	}
+	return rows
+}
+
+// distribute hands the leaf pipelines of op, the plan of the statement
+// the session is running (its text s.fragmentSQL), to the workers. A
+// plan that cannot go, or part of it, runs here as before; why is kept
+// for EXPLAIN.
+func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) exec.Operator {
+	s.distributedWhy = ""
+	// the statement's own plan is the first built: a plan built later
+	// while it runs (a function's query) is not the one its text makes
+	sql := s.fragmentSQL
+	s.fragmentSQL = ""
+	reg := s.db.registry()
+	if reg == nil || sql == "" || s.db.store == nil {
+		return op
+	}
+	if reg.Live() == 0 {
+		s.distributedWhy = "no worker is up"
+		return op
+	}
+	if why := s.notDistributable(p); why != "" {
+		s.distributedWhy = why
+		return op
+	}
+	if why := s.ensureStored(op); why != "" {
+		s.distributedWhy = why
+		return op
+	}
+	frag := &clusterpb.Fragment{QueryId: newQueryID(), Sql: sql, Generation: s.db.store.Generation(),
+		StatementTimeUnixMicros: env.Now.UnixMicro(), BatchSize: uint32(env.BatchSize), Parallelism: uint32(env.Parallelism),
+		User: s.currentRole(), Settings: map[string]string{}}
+	for _, name := range fragmentSettings {
+		if v, ok := s.Setting(name); ok {
+			frag.Settings[name] = v
+		}
+	}
+	params, err := encodeParams(s.params, s.paramTypes)
+	if err != nil {
+		s.distributedWhy = "a parameter cannot be sent: " + err.Error()
+		return op
+	}
+	frag.Params = params
+	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
+		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
+			return "table " + sc.Name + " has changes that are not checkpointed"
+		}
+		return ""
+	})
+	s.distributedWhy = why
+	return out
+}
+
+// ensureStored checkpoints once when a table the plan scans has rows
+// the catalog on disk does not hold yet (the write-ahead log's), so
+// that workers read what the statement sees. Inside a transaction block
+// the statement may see its own changes: then nothing is stored and the
+// scans that differ stay here.
+func (s *Session) ensureStored(op exec.Operator) string {
+	var scans []*exec.Scan
+	collectScans(op, &scans)
+	for _, sc := range scans {
+		if _, ok := s.storedAt(sc); ok {
+			continue
+		}
+		// only rows the log holds wait for a checkpoint (every other
+		// change is checkpointed as it commits); a temporary table is
+		// never stored
+		if s.tx != nil || !s.db.store.LogHoldsRows() {
+			return ""
+		}
+		if err := s.db.persist(); err != nil {
+			return "checkpoint failed: " + sqlerr.Wrap(err).Message
+		}
+		return ""
+	}
+	return ""
+}
+
+// storedAt reports whether a scan reads exactly what the catalog on
+// disk holds for its table (storage.Store.StoredAt), at which generation.
+// The table is found by the scan's name: an empty scan says nothing of
+// which table it read.
+func (s *Session) storedAt(sc *exec.Scan) (uint64, bool) {
+	schema, name, ok := strings.Cut(sc.Name, ".")
+	if !ok {
+		return 0, false
+	}
+	t, _, ok := s.db.cat.Lookup(schema, name, nil)
+	if !ok || t == nil {
+		return 0, false
+	}
+	return s.db.store.StoredAt(t.OID, sc.Parts)
+}
+
+func collectScans(op exec.Operator, out *[]*exec.Scan) {
+	if in, ok := op.(*exec.Instrumented); ok {
+		op = in.Inner
+	}
+	if sc, ok := op.(*exec.Scan); ok {
+		*out = append(*out, sc)
+	}
+	for _, c := range op.Children() {
+		collectScans(c, out)
+	}
+}
+
+// notDistributable says why a query must run whole here: a worker
+// planning its SQL again would not compute the same rows.
+func (s *Session) notDistributable(p logical.Plan) string {
+	why := ""
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		if why != "" {
+			return
+		}
+		if _, ok := p.(*logical.Apply); ok {
+			why = "a correlated subquery runs here"
+			return
+		}
+		for _, e := range planExprs(p) {
+			if logical.IsVolatile(e) {
+				why = "a volatile function runs here"
+				return
+			}
+			if logical.HasSubquery(e) {
+				why = "a subquery expression runs here"
+				return
+			}
+		}
+		for _, c := range p.Children() {
+			visit(c)
+		}
+	}
+	visit(p)
+	return why
+}
+
+// planExprs finds the expressions a plan node holds in its fields
+// (conditions, projections, aggregate arguments, sort keys), whatever
+// the node's type: a node type added later is covered too.
+func planExprs(p logical.Plan) []logical.Expr {
+	var out []logical.Expr
+	exprType := reflect.TypeFor[logical.Expr]()
+	planType := reflect.TypeFor[logical.Plan]()
+	var walk func(v reflect.Value, depth int)
+	walk = func(v reflect.Value, depth int) {
+		if depth > 6 || !v.IsValid() {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Interface:
+			if v.IsNil() {
+				return
+			}
+			if v.Type() == exprType {
+				out = append(out, v.Interface().(logical.Expr))
+				return
+			}
+			if v.Type() == planType {
+				return // children are visited as plans
+			}
+			walk(v.Elem(), depth+1)
+		case reflect.Pointer:
+			if v.IsNil() || !ofLogical(v.Type().Elem()) {
+				return
+			}
+			if v.Type().Implements(planType) && depth > 0 {
+				return
+			}
+			if v.Type().Implements(exprType) {
+				out = append(out, v.Interface().(logical.Expr))
+				return
+			}
+			walk(v.Elem(), depth+1)
+		case reflect.Struct:
+			if !ofLogical(v.Type()) {
+				return
+			}
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i), depth+1)
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i), depth+1)
+			}
+		}
+	}
+	walk(reflect.ValueOf(p), 0)
+	return out
+}
+
+// ofLogical reports a type of package logical: expressions are looked
+// for there only (not in the catalog's tables or kernels a node points to).
+func ofLogical(t reflect.Type) bool {
+	return t.PkgPath() == reflect.TypeFor[logical.Column]().PkgPath()
+}
+
+// encodeParams renders parameter values as their types' text, checking
+// that each reads back as itself.
+func encodeParams(params []types.Datum, ts []types.T) ([]*clusterpb.Param, error) {
+	out := make([]*clusterpb.Param, len(params))
+	for i, d := range params {
+		if i >= len(ts) {
+			return nil, fmt.Errorf("$%d has no type", i+1)
+		}
+		tj, err := json.Marshal(ts[i])
+		if err != nil {
+			return nil, fmt.Errorf("$%d: %v", i+1, err)
+		}
+		if d == nil {
+			out[i] = &clusterpb.Param{TypeJson: string(tj), Null: true}
+			continue
+		}
+		text := types.Format(ts[i], d)
+		back, err := decodeParam(&clusterpb.Param{TypeJson: string(tj), Text: text})
+		if err != nil || back.Value == nil || types.Format(back.T, back.Value) != text {
+			return nil, fmt.Errorf("$%d (%s) does not read back as itself", i+1, ts[i])
+		}
+		out[i] = &clusterpb.Param{TypeJson: string(tj), Text: text}
+	}
+	return out, nil
+}
+
+type decodedParam struct {
+	T     types.T
+	Value types.Datum
+}
+
+func decodeParam(p *clusterpb.Param) (decodedParam, error) {
+	var t types.T
+	if err := json.Unmarshal([]byte(p.TypeJson), &t); err != nil {
+		return decodedParam{}, err
+	}
+	if p.Null {
+		return decodedParam{T: t}, nil
+	}
+	v, err := types.Parse(t, p.Text)
+	return decodedParam{T: t, Value: v}, err
+}
+
+// decodeParams reads a fragment's parameters back.
+func decodeParams(ps []*clusterpb.Param) ([]types.Datum, []types.T, error) {
+	vals, ts := make([]types.Datum, len(ps)), make([]types.T, len(ps))
+	for i, p := range ps {
+		d, err := decodeParam(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("$%d: %v", i+1, err)
+		}
+		vals[i], ts[i] = d.Value, d.T
+	}
+	return vals, ts, nil
+}
+
+func newQueryID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,606 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/jackc/pgx/v5"
+	"github.com/weftdb/weft/engine"
+	wexec "github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/pgsource/pgtest"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
+
+// These tests start real worker processes (the weft binary, built once)
+// on loopback ports, reading the data directory of a coordinator that
+// runs in the test on a checked allocator.
+
+var weftBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// weftBinary builds cmd/weft once for the package's tests.
+func weftBinary(t testing.TB) string {
+	t.Helper()
+	weftBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "weft-cluster-test-")
+		if err != nil {
+			weftBin.err = err
+			return
+		}
+		weftBin.path = filepath.Join(dir, "weft")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", weftBin.path, "./cmd/weft")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			weftBin.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if weftBin.err != nil {
+		t.Fatal(weftBin.err)
+	}
+	return weftBin.path
+}
+
+// workerProc is a running `weft worker`.
+type workerProc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+// startWorker starts a worker on a free loopback port reading dir; it is
+// killed when the test ends. extra are more flags.
+func startWorker(t testing.TB, dir string, extra ...string) *workerProc {
+	t.Helper()
+	return startWorkerAt(t, dir, "127.0.0.1:0", extra...)
+}
+
+func startWorkerAt(t testing.TB, dir, listen string, extra ...string) *workerProc {
+	t.Helper()
+	args := append([]string{"worker", "--listen", listen, "--data", dir, "--udf-cache", ""}, extra...)
+	cmd := exec.Command(weftBinary(t), args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &workerProc{cmd: cmd}
+	t.Cleanup(w.kill)
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			if rest, ok := strings.CutPrefix(line, "weft worker: listening on "); ok {
+				addr <- strings.Fields(rest)[0]
+			}
+		}
+	}()
+	select {
+	case w.addr = <-addr:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the worker did not start listening within a minute")
+	}
+	return w
+}
+
+func (w *workerProc) kill() {
+	if w.cmd.ProcessState == nil {
+		w.cmd.Process.Kill()
+		w.cmd.Wait()
+	}
+}
+
+// clusterData are the statements that fill the test table: several
+// INSERTs (some through the write-ahead log), NULLs in some only, more
+// rows than a batch holds, on four partitions.
+var clusterData = []string{
+	`CREATE TABLE t (a int, b text, g int)`,
+	`INSERT INTO t SELECT i, 'b' || (i % 5), i % 11 FROM generate_series(1, 3000) i`,
+	`INSERT INTO t SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'b' || (i % 5) END, CASE WHEN i % 4 = 0 THEN NULL ELSE i % 11 END FROM generate_series(3001, 7000) i`,
+	`INSERT INTO t VALUES (7001, NULL, NULL), (7002, 'b1', 3)`,
+	`INSERT INTO t SELECT i, 'c' || (i % 3), i % 7 FROM generate_series(7003, 12000) i`,
+	`CREATE TABLE u (g int, name text)`,
+	`INSERT INTO u SELECT i, 'n' || i FROM generate_series(0, 9) i`,
+}
+
+// clusterQueries are answered by PostgreSQL and by Weft with 0, 1 and 2
+// workers.
+var clusterQueries = []string{
+	`SELECT count(*), count(a), count(b), count(g), sum(a), min(a), max(a), sum(g) FROM t`,
+	`SELECT a, b FROM t WHERE a % 97 = 3 ORDER BY a`,
+	`SELECT b, count(*), sum(a), min(g), max(g) FROM t GROUP BY b ORDER BY b`,
+	`SELECT g, count(*), count(b) FROM t WHERE a > 100 GROUP BY g ORDER BY g`,
+	`SELECT t.b, u.name, count(*) FROM t JOIN u ON t.g = u.g WHERE t.a % 2 = 0 GROUP BY t.b, u.name ORDER BY 1, 2`,
+	`SELECT a, b, g FROM t WHERE b IS NOT NULL ORDER BY a DESC LIMIT 20`,
+	`SELECT a + g AS s, upper(b) FROM t WHERE g IS NULL AND a < 3500 ORDER BY a`,
+	`SELECT count(*) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 WHERE t1.g = 3`,
+	`SELECT b, count(DISTINCT g) FROM t WHERE a BETWEEN 2000 AND 9000 GROUP BY b ORDER BY b NULLS FIRST`,
+}
+
+// postgresAnswers runs the data statements and queries on a throwaway
+// PostgreSQL and renders each row as Weft's rows helper does.
+func postgresAnswers(t *testing.T) [][]string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, sql := range clusterData {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("postgres: %s: %v", sql, err)
+		}
+	}
+	var answers [][]string
+	for _, q := range clusterQueries {
+		rs, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
+		if err != nil {
+			t.Fatalf("postgres: %s: %v", q, err)
+		}
+		var out []string
+		for rs.Next() {
+			vals := make([]string, len(rs.RawValues()))
+			for i, v := range rs.RawValues() {
+				if v == nil {
+					vals[i] = "NULL"
+				} else {
+					vals[i] = string(v)
+				}
+			}
+			out = append(out, strings.Join(vals, "|"))
+		}
+		if err := rs.Err(); err != nil {
+			t.Fatalf("postgres: %s: %v", q, err)
+		}
+		answers = append(answers, out)
+	}
+	return answers
+}
+
+// openCoordinator opens a database in dir on a checked allocator (see
+// openChecked) whose workers are given up after timeout.
+func openCoordinator(t *testing.T, dir string, timeout time.Duration) *engine.Session {
+	t.Helper()
+	return openChecked(t, engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, WorkerTimeout: timeout})
+}
+
+// checkAnswers runs every query and compares it with want.
+func checkAnswers(t *testing.T, s *engine.Session, label string, want [][]string) {
+	t.Helper()
+	for i, q := range clusterQueries {
+		got := rows(t, s, q)
+		if strings.Join(got, "\n") != strings.Join(want[i], "\n") {
+			t.Errorf("%s: %s\n got %d rows: %.600v\nwant %d rows: %.600v", label, q, len(got), got, len(want[i]), want[i])
+		}
+	}
+}
+
+// fragmentsRun is how many fragments the workers have run.
+func fragmentsRun(t *testing.T, s *engine.Session) string {
+	t.Helper()
+	return rows(t, s, "SELECT coalesce(sum(fragments), 0) FROM weft.workers")[0]
+}
+
+// explainText is a query's EXPLAIN.
+func explainText(t *testing.T, s *engine.Session, q string) string {
+	t.Helper()
+	return strings.Join(rows(t, s, "EXPLAIN "+q), "\n")
+}
+
+func TestClusterAnswersMatchPostgres(t *testing.T) {
+	want := postgresAnswers(t)
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, 5*time.Second)
+	for _, sql := range clusterData {
+		mustExec(t, s, sql)
+	}
+	checkAnswers(t, s, "no worker", want)
+
+	w1 := startWorker(t, dir)
+	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w1.addr))
+	checkAnswers(t, s, "1 worker", want)
+	if plan := explainText(t, s, clusterQueries[2]); !strings.Contains(plan, "Remote (workers=1") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("with one worker the aggregation's partial phase does not run remotely:\n%s", plan)
+	} else {
+		t.Logf("%s", plan)
+	}
+	if plan := explainText(t, s, clusterQueries[8]); !strings.Contains(plan, "Remote (workers=1") || strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("count(DISTINCT …) should aggregate here over a remote scan:\n%s", plan)
+	}
+
+	w2 := startWorker(t, dir)
+	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w2.addr))
+	checkAnswers(t, s, "2 workers", want)
+	plan := explainText(t, s, clusterQueries[4])
+	if strings.Count(plan, "Remote (workers=2") != 2 {
+		t.Errorf("with two workers both sides of the join should scan remotely:\n%s", plan)
+	}
+	// a prepared statement's parameters travel with its fragments
+	before := fragmentsRun(t, s)
+	p, err := s.Prepare(context.Background(), "SELECT count(*), sum(a) FROM t WHERE b = $1 AND g < $2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := s.ExecPrepared(context.Background(), p, []types.Datum{"b3", int64(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, b := range prepared.Batches {
+		got = append(got, fmt.Sprint(wexec.DatumAt(b.Column(0), 0), "|", wexec.DatumAt(b.Column(1), 0)))
+	}
+	prepared.Release()
+	if want := rows(t, s, "SELECT count(*), sum(a) FROM t WHERE b = 'b3' AND g < 5"); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("prepared with parameters: %v, want %v", got, want)
+	}
+	if after := fragmentsRun(t, s); after == before {
+		t.Errorf("the prepared statement ran no fragment on the workers")
+	}
+
+	// an INSERT's query runs here (its text is not a query to replan)
+	before = fragmentsRun(t, s)
+	mustExec(t, s, "CREATE TABLE copied AS SELECT * FROM t WHERE a < 100")
+	mustExec(t, s, "INSERT INTO copied SELECT * FROM t WHERE a < 50")
+	if after := fragmentsRun(t, s); after != before {
+		t.Errorf("CREATE TABLE AS / INSERT … SELECT sent %s fragments to workers that cannot replan them", after)
+	}
+	if got := rows(t, s, "SELECT count(*) FROM copied"); got[0] != "148" {
+		t.Errorf("copied holds %v rows, want 99 + 49", got)
+	}
+
+	// what a worker would compute differently stays here, saying why
+	for q, why := range map[string]string{
+		"SELECT count(*) FROM t WHERE a > random() * 0": "a volatile function",
+	} {
+		if plan := explainText(t, s, q); strings.Contains(plan, "Remote") || !strings.Contains(plan, "Not distributed: ") || !strings.Contains(plan, why) {
+			t.Errorf("%s should run here because %s:\n%s", q, why, plan)
+		}
+	}
+
+	// every worker ran fragments
+	for _, row := range rows(t, s, "SELECT address, state, fragments > 0 FROM weft.workers ORDER BY address") {
+		if !strings.HasSuffix(row, "|up|t") {
+			t.Errorf("weft.workers row %s: want the worker up with fragments run", row)
+		}
+	}
+
+	// a change after the workers started: the next query checkpoints it
+	// and the workers read the new generation
+	mustExec(t, s, "INSERT INTO t VALUES (20000, 'late', 1)")
+	if plan := explainText(t, s, "SELECT count(*) FROM t WHERE b = 'late'"); !strings.Contains(plan, "Remote (workers=2") {
+		t.Errorf("after an insert the scan does not run remotely:\n%s", plan)
+	}
+	if got := rows(t, s, "SELECT count(*), max(a) FROM t WHERE b = 'late'"); strings.Join(got, ",") != "1|20000" {
+		t.Errorf("after a late insert: %v, want 1|20000", got)
+	}
+	mustExec(t, s, "DELETE FROM t WHERE a = 20000")
+
+	// a transaction block sees its own changes: its scans stay here
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "INSERT INTO t VALUES (30000, 'mine', 2)")
+	if got := rows(t, s, "SELECT count(*) FROM t WHERE b = 'mine'"); strings.Join(got, ",") != "1" {
+		t.Errorf("in a block: %v, want its own row", got)
+	}
+	if plan := explainText(t, s, "SELECT count(*) FROM t WHERE b = 'mine'"); !strings.Contains(plan, "Not distributed: table public.t has changes that are not checkpointed") {
+		t.Errorf("in a block with changes the scan should stay here and say why:\n%s", plan)
+	}
+	mustExec(t, s, "ROLLBACK")
+
+	// streamed like the wire protocol reads results
+	res, err := s.QueryStream(context.Background(), clusterQueries[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		b, err := res.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			break
+		}
+		n += int(b.NumRows())
+		b.Release()
+	}
+	res.Release()
+	if n != len(want[1]) {
+		t.Errorf("streamed %d rows, want %d", n, len(want[1]))
+	}
+
+	// a table emptied through the log while another table is empty on
+	// disk: the workers must not read the other one's nothing, nor the
+	// emptied one's old rows
+	mustExec(t, s, "CREATE TABLE e1 (x int)")
+	mustExec(t, s, "CREATE TABLE e2 (x int)")
+	mustExec(t, s, "INSERT INTO e2 VALUES (1), (2)")
+	if got := rows(t, s, "SELECT count(*) FROM e2"); got[0] != "2" {
+		t.Errorf("e2 before the delete: %v, want 2", got)
+	}
+	mustExec(t, s, "DELETE FROM e2")
+	if got := rows(t, s, "SELECT count(*) FROM e2"); got[0] != "0" {
+		t.Errorf("e2 after the delete: %v, want 0", got)
+	}
+
+	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w1.addr))
+	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w2.addr))
+	checkAnswers(t, s, "workers removed", want)
+}
+
+// bigTable fills a table large enough that a query over it is still
+// streaming when a worker is killed or stopped.
+func bigTable(t *testing.T, s *engine.Session) {
+	t.Helper()
+	mustExec(t, s, `CREATE TABLE big (a int, b text, g int)`)
+	mustExec(t, s, `INSERT INTO big SELECT i, CASE WHEN i % 13 = 0 THEN NULL ELSE 'v' || (i % 101) END, i % 17 FROM generate_series(1, 200000) i`)
+	mustExec(t, s, `INSERT INTO big SELECT i, 'w' || (i % 7), CASE WHEN i % 5 = 0 THEN NULL ELSE i % 17 END FROM generate_series(200001, 400000) i`)
+	mustExec(t, s, `CREATE TABLE small (g int, w int)`)
+	mustExec(t, s, `INSERT INTO small SELECT i, i * 10 FROM generate_series(0, 15) i`)
+}
+
+const bigQuery = `SELECT g, count(*), count(b), sum(a), min(length(b || repeat('x', 40))) FROM big GROUP BY g ORDER BY g`
+
+const bigJoin = `SELECT big.g, count(*), sum(small.w), max(big.b) FROM big JOIN small ON big.g = small.g WHERE big.a % 3 <> 0 GROUP BY big.g ORDER BY big.g`
+
+// waitWorkersUp waits until these worker processes are up (a
+// restarted one rejoins through the registry's retries): the registry
+// knows each by its current process id.
+func waitWorkersUp(t *testing.T, s *engine.Session, procs ...*workerProc) {
+	t.Helper()
+	var want []string
+	for _, w := range procs {
+		want = append(want, fmt.Sprintf("%s|up|%d", w.addr, w.cmd.Process.Pid))
+	}
+	sort.Strings(want)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := rows(t, s, "SELECT address, state, pid FROM weft.workers WHERE state = 'up' ORDER BY address")
+		if strings.Join(got, ",") == strings.Join(want, ",") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workers %v not up within a minute: %v", want, rows(t, s, "SELECT address, state, reason, pid FROM weft.workers"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// partitionsLost is how many partitions were rerun because their worker
+// was lost while they streamed.
+func partitionsLost(t *testing.T, s *engine.Session) string {
+	t.Helper()
+	return rows(t, s, "SELECT coalesce(sum(partitions_lost), 0) FROM weft.workers")[0]
+}
+
+func sameRows(t *testing.T, label string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s:\n got %v\nwant %v", label, got, want)
+	}
+}
+
+// TestClusterSurvivesKilledWorker kills one of two workers at a random
+// moment of an aggregation (its partial phase on the workers) and of a
+// join (the scans on the workers), ten times each: every answer is the
+// undisturbed one, and the killed worker, started again on its address,
+// rejoins.
+func TestClusterSurvivesKilledWorker(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, 2*time.Second)
+	bigTable(t, s)
+	queries := []struct{ name, sql string }{{"aggregation", bigQuery}, {"join", bigJoin}}
+	wants := make([][]string, len(queries))
+	for i, q := range queries {
+		wants[i] = rows(t, s, q.sql)
+	}
+	workers := []*workerProc{startWorker(t, dir), startWorker(t, dir)}
+	for _, w := range workers {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := newRand(seed)
+	for i, q := range queries {
+		sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i]) // the workers open the directory
+		start := time.Now()
+		sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i])
+		undisturbed := time.Since(start)
+		lostBefore := partitionsLost(t, s)
+		var disturbed time.Duration
+		for run := range 10 {
+			victim := workers[run%2]
+			delay := time.Duration(rng.Int63n(int64(undisturbed)/2 + 1))
+			killed := make(chan struct{})
+			go func() {
+				defer close(killed)
+				time.Sleep(delay)
+				victim.cmd.Process.Kill()
+			}()
+			start := time.Now()
+			got := rows(t, s, q.sql)
+			took := time.Since(start)
+			disturbed += took
+			t.Logf("%s run %d: killed %s after %v, query took %v", q.name, run, victim.addr, delay, took)
+			sameRows(t, fmt.Sprintf("%s run %d", q.name, run), got, wants[i])
+			<-killed
+			victim.cmd.Wait()
+			workers[run%2] = startWorkerAt(t, dir, victim.addr)
+			waitWorkersUp(t, s, workers...)
+			sameRows(t, q.name+" after a restart", rows(t, s, q.sql), wants[i]) // the new worker opens the directory
+		}
+		lostAfter := partitionsLost(t, s)
+		t.Logf("%s: undisturbed %v, mean with a kill %v (%.2fx); partitions rerun %s -> %s", q.name, undisturbed, disturbed/10,
+			float64(disturbed/10)/float64(undisturbed), lostBefore, lostAfter)
+	}
+	if partitionsLost(t, s) == "0" {
+		t.Errorf("no kill of twenty landed while a partition streamed: the recovery path was not exercised")
+	}
+}
+
+// TestClusterStoppedWorker stops a worker (SIGSTOP, as a network
+// partition looks) while a query streams: it is given up after the
+// timeout and its partitions rerun; SIGCONT later harms nothing and it
+// rejoins.
+func TestClusterStoppedWorker(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	w1, w2 := startWorker(t, dir), startWorker(t, dir)
+	for _, w := range []*workerProc{w1, w2} {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	res, err := s.QueryStream(context.Background(), bigQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Release()
+	// stop it while the query runs: the first batch has come back
+	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 200) FROM big WHERE a % 3 <> 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	total := first.NumRows()
+	first.Release()
+	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := streamed.Next(context.Background())
+		if err != nil {
+			t.Fatalf("after SIGSTOP of a worker: %v", err)
+		}
+		if b == nil {
+			break
+		}
+		total += b.NumRows()
+		b.Release()
+	}
+	streamed.Release()
+	if total != 266667 {
+		t.Errorf("streamed %d rows with a worker stopped, want 266667", total)
+	}
+	state := rows(t, s, fmt.Sprintf("SELECT state, reason LIKE 'no health answer%%' FROM weft.workers WHERE address = '%s'", w1.addr))
+	if strings.Join(state, ",") != "down|t" {
+		t.Errorf("the stopped worker shows %v, want down for want of health answers", state)
+	}
+	if partitionsLost(t, s) == "0" {
+		t.Errorf("no partition was rerun: the stop was not noticed")
+	}
+	sameRows(t, "one worker stopped", rows(t, s, bigQuery), want)
+	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitWorkersUp(t, s, w1, w2)
+	sameRows(t, "after SIGCONT", rows(t, s, bigQuery), want)
+}
+
+// TestClusterNoWorkerLeft: the only worker dies while a query streams:
+// the query fails with 08006 naming it, and the coordinator goes on
+// serving (with no worker up, here).
+func TestClusterNoWorkerLeft(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	w := startWorker(t, dir)
+	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 200) FROM big`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	first.Release()
+	w.kill()
+	for err == nil {
+		var b arrow.Record
+		b, err = streamed.Next(context.Background())
+		if b == nil && err == nil {
+			t.Fatal("the query ended normally although its only worker was killed")
+		}
+		if b != nil {
+			b.Release()
+		}
+	}
+	streamed.Release()
+	if sqlerr.Code(err) != sqlerr.ConnectionFailure || !strings.Contains(err.Error(), w.addr) {
+		t.Errorf("got %v (%s), want 08006 naming worker %s", err, sqlerr.Code(err), w.addr)
+	}
+	sameRows(t, "after the last worker died", rows(t, s, bigQuery), want)
+}
+
+// TestClusterBadWorkers: another version, an address nobody answers and
+// a worker that cannot plan the fragments give clear errors or run
+// here, never a hang.
+func TestClusterBadWorkers(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	for _, sql := range clusterData {
+		mustExec(t, s, sql)
+	}
+	want := rows(t, s, clusterQueries[2])
+
+	other := startWorker(t, dir, "--claim-version", "0.0-other")
+	_, err := s.Exec(context.Background(), fmt.Sprintf("CALL weft.add_worker('%s')", other.addr))
+	if sqlerr.Code(err) != sqlerr.ProtocolViolation || !strings.Contains(err.Error(), "0.0-other") {
+		t.Errorf("a worker of another version: %v (%s), want 08P01 naming its version", err, sqlerr.Code(err))
+	}
+
+	_, err = s.Exec(context.Background(), "CALL weft.add_worker('127.0.0.1:1')")
+	if sqlerr.Code(err) != sqlerr.SQLClientUnableToEstablishConnection {
+		t.Errorf("an address nobody answers: %v (%s), want 08001", err, sqlerr.Code(err))
+	}
+	_, err = s.Exec(context.Background(), "CALL weft.add_worker('nonsense')")
+	if sqlerr.Code(err) != sqlerr.InvalidParameter {
+		t.Errorf("a malformed address: %v (%s), want 22023", err, sqlerr.Code(err))
+	}
+	if got := rows(t, s, "SELECT count(*) FROM weft.workers"); got[0] != "0" {
+		t.Errorf("refused workers stayed registered: %v", got)
+	}
+
+	// a worker reading another database cannot plan the fragments: the
+	// coordinator runs the partitions itself
+	elsewhere := t.TempDir()
+	o := openChecked(t, engine.Options{DataDir: elsewhere})
+	mustExec(t, o, "CREATE TABLE t (a int)")
+	stranger := startWorker(t, elsewhere)
+	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", stranger.addr))
+	sameRows(t, "worker that cannot plan", rows(t, s, clusterQueries[2]), want)
+	plan := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[2]), "\n")
+	if !strings.Contains(plan, "local=4") {
+		t.Errorf("the partitions the worker could not plan should have run here:\n%s", plan)
+	}
+	_, err = s.Exec(context.Background(), "CALL weft.remove_worker('127.0.0.1:9')")
+	if sqlerr.Code(err) != sqlerr.UndefinedObject {
+		t.Errorf("removing an unknown worker: %v, want 42704", err)
+	}
+}
