@@ -53,4 +53,9 @@ func LoadAll(parts [][]arrow.Record) error {
 
 // Load loads every batch of the snapshot, for a reader about to read all
 // of it.
-func (s *Snapshot) Load() error { return LoadAll(s.Parts) }
+func (s *Snapshot) Load() error {
+	if s == nil {
+		return nil
+	}
+	return LoadAll(s.Parts)
+}

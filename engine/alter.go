@@ -124,6 +124,9 @@ func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.Column
 	t.Lock()
 	defer t.Unlock()
 	cur := t.Current()
+	if err := cur.Load(); err != nil {
+		return err
+	}
 	if col.NotNull && fill == nil && cur != nil && cur.NumRows() > 0 {
 		return sqlerr.New(sqlerr.NotNullViolation, "column \"%s\" of relation \"%s\" contains null values", col.Name, t.Name)
 	}
@@ -175,6 +178,9 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 	newCols := append(append([]catalog.Column{}, t.Columns[:i]...), t.Columns[i+1:]...)
 	schema := schemaOf(newCols)
 	cur := t.Current()
+	if err := cur.Load(); err != nil {
+		return err
+	}
 	t.Columns = newCols
 	// keys over the column go with it (as in PostgreSQL); the others shift
 	var keys []catalog.Key
@@ -278,6 +284,9 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		newCols[i].Name = st.Newname
 		schema := schemaOf(newCols)
 		cur := t.Current()
+		if err := cur.Load(); err != nil {
+			return nil, err
+		}
 		t.Columns = newCols
 		if cur != nil {
 			parts := make([][]arrow.Record, len(cur.Parts))
@@ -316,6 +325,9 @@ func (s *Session) addKeysChecked(t *catalog.Table, keys []pendingKey) error {
 		return restore(err)
 	}
 	cur := t.Current()
+	if err := cur.Load(); err != nil {
+		return err
+	}
 	if cur == nil {
 		return nil
 	}
@@ -336,6 +348,9 @@ func (s *Session) addKeysChecked(t *catalog.Table, keys []pendingKey) error {
 	}
 	// the committed rows, and a block's own version when it has one
 	for _, snap := range []*catalog.Snapshot{cur, s.current(t)} {
+		if err := snap.Load(); err != nil {
+			return err
+		}
 		sets, err := checkAllKeys(t, added, snap.Parts, s.zone)
 		if err != nil {
 			se := sqlerr.Wrap(err)
@@ -399,6 +414,9 @@ func (s *Session) addCheckChecked(ctx context.Context, t *catalog.Table, pc pend
 	added := t.Checks[len(old):]
 	probe := &catalog.Table{Name: t.Name, Columns: t.Columns, Checks: added}
 	for _, snap := range []*catalog.Snapshot{t.Current(), s.current(t)} {
+		if err := snap.Load(); err != nil {
+			return err
+		}
 		if snap == nil {
 			continue
 		}
@@ -435,6 +453,9 @@ func (s *Session) addForeignKeyChecked(t *catalog.Table, p pendingFK) error {
 	defer t.Unlock()
 	probe := &catalog.Table{Name: t.Name, Columns: t.Columns, ForeignKeys: []catalog.ForeignKey{fk}}
 	for _, snap := range []*catalog.Snapshot{t.Current(), s.current(t)} {
+		if err := snap.Load(); err != nil {
+			return err
+		}
 		if snap == nil {
 			continue
 		}
@@ -566,6 +587,9 @@ func (s *Session) alterColumnType(ctx context.Context, t *catalog.Table, i int, 
 	t.Lock()
 	defer t.Unlock()
 	cur := t.Current()
+	if err := cur.Load(); err != nil {
+		return err
+	}
 	newCols := append([]catalog.Column{}, t.Columns...)
 	newCols[i].Type = to
 	if newCols[i].Default != "" {

@@ -1,9 +1,14 @@
 package engine
 
 import (
+	"errors"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // segmentsOf counts the segment files the stored catalog of dir names
@@ -101,4 +106,62 @@ func TestZoneMapsSkipSegments(t *testing.T) {
 	}
 	s.Close()
 	closeClean(t, db, mem)
+}
+
+// TestDamagedSegmentFoundByEveryStatement: with a segment damaged inside
+// its bytes, every kind of statement over its table either does not
+// need it or fails with XX001 naming it (never an internal error, a
+// crash or a wrong answer), and the other tables keep answering.
+func TestDamagedSegmentFoundByEveryStatement(t *testing.T) {
+	dir := t.TempDir()
+	db, mem := openWALTest(t, dir)
+	s := db.NewSession()
+	for _, sql := range []string{"CREATE TABLE d (a int, b text)", "CREATE TABLE ok (a int)",
+		"INSERT INTO d SELECT g, 'v' || g FROM generate_series(1, 300) g", "INSERT INTO ok VALUES (1), (2)", "CHECKPOINT"} {
+		mustSQL(t, s, sql)
+	}
+	s.Close()
+	closeClean(t, db, mem)
+	var seg string
+	for _, tb := range readTestCatalog(t, dir).Tables {
+		if tb.Name == "d" {
+			seg = filepath.Join(dir, "data", filepath.FromSlash(tb.Parts[0][0].File))
+		}
+	}
+	flip(t, seg, 200, 16)
+
+	db, mem = openWALTest(t, dir)
+	s = db.NewSession()
+	for _, c := range []struct {
+		sql      string
+		mustFail bool
+	}{
+		{"SELECT count(*) FROM d", true},
+		{"SELECT * FROM d WHERE a = 5", true},
+		{"UPDATE d SET b = 'y' WHERE a = 5", true},
+		{"DELETE FROM d WHERE a = 5", true},
+		{"INSERT INTO d VALUES (1000, 'x')", false},
+		{"ALTER TABLE d ADD COLUMN c int DEFAULT 7", false},
+		{"ALTER TABLE d ADD PRIMARY KEY (a)", false},
+		{"CREATE INDEX d_b ON d (b)", false},
+		{"VACUUM d", false},
+		{"SELECT count(*) FROM d", true},
+	} {
+		err := execSQL(t, s, c.sql)
+		if err == nil {
+			if c.mustFail {
+				t.Errorf("%s succeeded over a damaged segment", c.sql)
+			}
+			continue
+		}
+		var e *sqlerr.Error
+		if !errors.As(err, &e) || e.Code != sqlerr.DataCorrupted || !strings.Contains(e.Message, filepath.Base(seg)) {
+			t.Errorf("%s: %v (%s), want XX001 naming %s", c.sql, err, sqlerr.Code(err), filepath.Base(seg))
+		}
+	}
+	if got := one(t, s, "SELECT sum(a) FROM ok"); got != "3" {
+		t.Errorf("table ok holds sum %s, want 3", got)
+	}
+	s.Close()
+	crash(t, db, mem)
 }

@@ -381,6 +381,9 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		return 0, nil, err
 	}
 	cur := s.current(t)
+	if err := cur.Load(); err != nil {
+		return 0, nil, err
+	}
 	hit, stored, dup := conflicts(t, cur, keys, relabeled)
 	if dup {
 		return 0, nil, sqlerr.New(sqlerr.CardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time").

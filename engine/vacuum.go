@@ -58,6 +58,9 @@ func (s *Session) compact(t *catalog.Table) error {
 	t.Lock()
 	defer t.Unlock()
 	cur := t.Current()
+	if err := cur.Load(); err != nil {
+		return err
+	}
 	if cur == nil {
 		return nil
 	}

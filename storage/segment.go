@@ -23,8 +23,9 @@ import (
 // a reader takes in; a single row larger than the target still gets one
 // segment (the reader's size limits are the file's own size).
 //
-// The catalog names every segment with its size, row count and CRC-32C,
-// and open checks them before trusting a byte of the file.
+// The catalog names every segment with its size, row count, CRC-32C and
+// zone map (zone.go); open checks the size, the first read the rest,
+// before trusting a byte of the file (lazysegment.go).
 
 // defaultSegmentBytes is the target size of a segment file.
 const defaultSegmentBytes = 32 << 20

@@ -9,7 +9,7 @@
 //
 //	st, err := storage.Open(dir, storage.Options{})   // lock the directory
 //	doc, legacy, err := st.ReadCatalog()               // nil: a new database
-//	rec, err := st.ReadSegment(mem, &ref, schema, name) // each table segment
+//	parts, err := st.ReadTable(mem, oid, schema, name, refs) // each table (read on demand)
 //	code, err := st.ReadModule(hash, function)         // each function's module
 //	needsCheckpoint, err := st.Recover(doc, mem, replay) // log replay, cleanup
 //	…
@@ -30,7 +30,10 @@
 //	wal.log               the write-ahead log of small appends (wal.go)
 //
 // Reading checks every checksum: damage is an XX001 error naming the
-// file, never a wrong answer.
+// file, never a wrong answer. Open checks the catalog's and the log's and
+// that every segment is there with its size; a segment's own checksum is
+// checked when it is first read (lazysegment.go), so damage inside one is
+// the error of the first statement that reads it.
 //
 // A checkpoint writes the segments that are not on disk yet (each
 // fsynced, then renamed into place), then a new catalog.json (written to
