@@ -16,9 +16,9 @@ import (
 // coordinator merges the partial rows with a final aggregation of the
 // same output. This is done for the aggregates whose partial result is a
 // value of the final result's type that the final phase can fold again:
-// count (summed), sum over int2 and int4 (summed as int8), min and max
-// (their own min and max). Anything else (DISTINCT, FILTER, ORDER BY
-// inside the call, avg, sums of int8, floats or numerics, user-defined
+// count (summed), sums of integers, numerics and intervals (summed
+// again), min and max (their own min and max). Anything else (DISTINCT,
+// FILTER, ORDER BY inside the call, avg, sums of floats, user-defined
 // aggregates) leaves the aggregation whole on the coordinator.
 
 // PartialAggregate is the partial phase of Agg, partition by partition:
@@ -92,10 +92,13 @@ func finalSpec(a exec.AggSpec) (exec.AggSpec, bool) {
 	case "count":
 		return sumAsInt8(a)
 	case "sum":
-		if argTypes[0].Kind != types.Int2 && argTypes[0].Kind != types.Int4 {
-			return exec.AggSpec{}, false
+		switch {
+		case argTypes[0].Kind == types.Int2 || argTypes[0].Kind == types.Int4:
+			return sumAsInt8(a)
+		case argTypes[0].IsFloat():
+			return exec.AggSpec{}, false // the rounding would depend on the split
 		}
-		return sumAsInt8(a)
+		return sumOfSums(a) // int8 and numeric (summed as numeric), interval
 	case "min", "max":
 		if len(a.Args) != 1 || !argTypes[0].Equal(a.T) {
 			return exec.AggSpec{}, false
@@ -113,6 +116,17 @@ func sumAsInt8(a exec.AggSpec) (exec.AggSpec, bool) {
 	}
 	_, ret, newAcc, err := exec.Aggregates()["sum"].Resolve([]types.T{types.Int4T})
 	if err != nil || ret.Kind != types.Int8 {
+		return exec.AggSpec{}, false
+	}
+	return exec.AggSpec{Name: "sum", New: newAcc, T: a.T}, true
+}
+
+// sumOfSums folds partial sums with the built-in sum over the result
+// type, when that sum returns the same type (exact sums: numeric,
+// interval).
+func sumOfSums(a exec.AggSpec) (exec.AggSpec, bool) {
+	_, ret, newAcc, err := exec.Aggregates()["sum"].Resolve([]types.T{a.T})
+	if err != nil || !ret.Equal(a.T) {
 		return exec.AggSpec{}, false
 	}
 	return exec.AggSpec{Name: "sum", New: newAcc, T: a.T}, true

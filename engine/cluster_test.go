@@ -122,6 +122,9 @@ var clusterData = []string{
 	`INSERT INTO t SELECT i, 'c' || (i % 3), i % 7 FROM generate_series(7003, 12000) i`,
 	`CREATE TABLE u (g int, name text)`,
 	`INSERT INTO u SELECT i, 'n' || i FROM generate_series(0, 9) i`,
+	`CREATE TABLE n (k int, big bigint, amount numeric(12,2), span interval)`,
+	`INSERT INTO n SELECT i, i::bigint * 3000000000, (i * 1.25)::numeric(12,2), i * interval '1 minute' FROM generate_series(1, 5000) i`,
+	`INSERT INTO n VALUES (5001, NULL, NULL, NULL), (5002, -7, -0.01, interval '-1 day')`,
 }
 
 // clusterQueries are answered by PostgreSQL and by Weft with 0, 1 and 2
@@ -136,6 +139,8 @@ var clusterQueries = []string{
 	`SELECT a + g AS s, upper(b) FROM t WHERE g IS NULL AND a < 3500 ORDER BY a`,
 	`SELECT count(*) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 WHERE t1.g = 3`,
 	`SELECT b, count(DISTINCT g) FROM t WHERE a BETWEEN 2000 AND 9000 GROUP BY b ORDER BY b NULLS FIRST`,
+	`SELECT k % 3, count(*), sum(big), sum(amount), sum(span), min(amount), max(big) FROM n GROUP BY 1 ORDER BY 1`,
+	`SELECT sum(big), sum(amount), count(span) FROM n WHERE k > 4990`,
 }
 
 // postgresAnswers runs the data statements and queries on a throwaway
@@ -225,6 +230,9 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 		t.Errorf("with one worker the aggregation's partial phase does not run remotely:\n%s", plan)
 	} else {
 		t.Logf("%s", plan)
+	}
+	if plan := explainText(t, s, clusterQueries[9]); !strings.Contains(plan, "sum(sum(big))") || !strings.Contains(plan, "sum(sum(amount))") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("sums of bigint and numeric should be split:\n%s", plan)
 	}
 	if plan := explainText(t, s, clusterQueries[8]); !strings.Contains(plan, "Remote (workers=1") || strings.Contains(plan, "PartialAggregate") {
 		t.Errorf("count(DISTINCT …) should aggregate here over a remote scan:\n%s", plan)
