@@ -188,6 +188,5 @@ func (s *Session) discardStmt(st *pg.DiscardStmt) (*Result, error) {
 
 // discardSequences forgets currval and lastval.
 func (s *Session) discardSequences() {
-	s.seqs.Curr = nil
-	s.seqs.Last, s.seqs.HasLast = 0, false
+	s.seqs.Forget()
 }

@@ -2,6 +2,7 @@ package binder
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
@@ -14,10 +15,44 @@ import (
 // are per session, and Persist stores the catalog when a sequence moves
 // its restart point (set by the session; nil in memory-only use).
 type SequenceState struct {
-	Curr    map[uint32]int64
-	Last    int64
-	HasLast bool
 	Persist func() error
+
+	// the partitions of one query may call nextval at once
+	mu      sync.Mutex
+	curr    map[uint32]int64
+	last    int64
+	hasLast bool
+}
+
+// note records a value nextval or setval gave: currval's for the
+// sequence, and lastval's.
+func (st *SequenceState) note(oid uint32, v int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.curr == nil {
+		st.curr = map[uint32]int64{}
+	}
+	st.curr[oid], st.last, st.hasLast = v, v, true
+}
+
+func (st *SequenceState) current(oid uint32) (int64, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	v, ok := st.curr[oid]
+	return v, ok
+}
+
+func (st *SequenceState) lastValue() (int64, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.last, st.hasLast
+}
+
+// Forget drops currval and lastval (DISCARD SEQUENCES).
+func (st *SequenceState) Forget() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.curr, st.last, st.hasLast = nil, 0, false
 }
 
 // sequenceArg resolves nextval's argument: a regclass OID, or a name in
@@ -47,9 +82,6 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 	if st == nil {
 		st = &SequenceState{}
 		b.Seqs = st
-	}
-	if st.Curr == nil {
-		st.Curr = map[uint32]int64{}
 	}
 	argT := func(i int) types.T {
 		t := args[i].Type()
@@ -86,7 +118,7 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 				return nil, err
 			}
 			if name == "currval" {
-				v, ok := st.Curr[q.OID]
+				v, ok := st.current(q.OID)
 				if !ok {
 					return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "currval of sequence \"%s\" is not yet defined in this session", q.Name)
 				}
@@ -101,7 +133,7 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 					return nil, err
 				}
 			}
-			st.Curr[q.OID], st.Last, st.HasLast = v, v, true
+			st.note(q.OID, v)
 			return v, nil
 		})
 	case "setval":
@@ -136,7 +168,7 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 				}
 			}
 			if called {
-				st.Curr[q.OID], st.Last, st.HasLast = ds[1].(int64), ds[1].(int64), true
+				st.note(q.OID, ds[1].(int64))
 			}
 			return ds[1], nil
 		})}, true, nil
@@ -145,10 +177,11 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 			return nil, true, exec.NoSuchFunction(name, []types.T{})
 		}
 		return &logical.Call{Name: name, T: types.Int8T, Volatile: true, Kernel: exec.RowKernelNullable(types.Int8T, func([]types.Datum) (types.Datum, error) {
-			if !st.HasLast {
+			v, ok := st.lastValue()
+			if !ok {
 				return nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "lastval is not yet defined in this session")
 			}
-			return st.Last, nil
+			return v, nil
 		})}, true, nil
 	case "pg_get_serial_sequence":
 		if len(args) != 2 {
