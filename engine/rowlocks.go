@@ -50,10 +50,12 @@ type rowLockKey struct {
 	key string
 }
 
-// rowLock is a held lock; released is closed when its holder lets go.
+// rowLock is a held lock; released is closed when its holder lets go
+// (and done set, under rowLocks.mu).
 type rowLock struct {
 	holder   *Session
 	released chan struct{}
+	done     bool
 }
 
 // rowLocks is the database's table of held row locks.
@@ -91,7 +93,9 @@ func (l *rowLocks) tryLock(s *Session, keys []rowLockKey) *rowLock {
 // waits (through others) for s, or when ctx ends.
 func (l *rowLocks) wait(ctx context.Context, s *Session, lock *rowLock) error {
 	l.mu.Lock()
-	for h := lock.holder; h != nil; {
+	// follow who waits for whom; a lock let go (its waiter not yet awake)
+	// holds nobody up
+	for h, at := lock.holder, lock; h != nil && !at.done; {
 		if h == s {
 			l.mu.Unlock()
 			return sqlerr.New(sqlerr.DeadlockDetected, "deadlock detected").
@@ -102,7 +106,7 @@ func (l *rowLocks) wait(ctx context.Context, s *Session, lock *rowLock) error {
 		if !ok {
 			break
 		}
-		h = next.holder
+		h, at = next.holder, next
 	}
 	l.waiting[s] = lock
 	l.mu.Unlock()
@@ -130,6 +134,7 @@ func (s *Session) releaseRowLocks() {
 	for _, k := range s.heldRows {
 		if h, ok := l.held[k]; ok && h.holder == s {
 			delete(l.held, k)
+			h.done = true
 			close(h.released)
 		}
 	}

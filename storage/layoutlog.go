@@ -246,6 +246,32 @@ func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *b
 		}
 		return []layoutOp{{Keep: len(cur)}}, true, nil
 	}
+	// the batches before and after the changed ones are kept as they are
+	// (a batch is in a partition once, so none of the middle's can be
+	// among them): only the middle is walked
+	head := 0
+	for head < len(old) && head < len(cur) && old[head] == cur[head] {
+		head++
+	}
+	tail := 0
+	for tail < len(old)-head && tail < len(cur)-head && old[len(old)-1-tail] == cur[len(cur)-1-tail] {
+		tail++
+	}
+	if head > 0 || tail > 0 {
+		mid, _, err := st.partOps(old[head:len(old)-tail], cur[head:len(cur)-tail], entry, streams, news)
+		if err != nil {
+			return nil, false, err
+		}
+		ops := make([]layoutOp, 0, len(mid)+2)
+		if head > 0 {
+			ops = append(ops, layoutOp{Keep: head})
+		}
+		ops = append(ops, mid...)
+		if tail > 0 {
+			ops = append(ops, layoutOp{Keep: tail})
+		}
+		return ops, false, nil
+	}
 	inCur := make(map[arrow.Record]bool, len(cur))
 	for _, r := range cur {
 		inCur[r] = true

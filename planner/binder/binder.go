@@ -86,8 +86,11 @@ type Binder struct {
 	viewOwners []string
 	// viewRefs counts, while BindQuery runs, how often the statement names
 	// each relation (by its spelling); a deterministic view named more
-	// than once is bound once and shared (sharedViews, by view OID).
+	// than once is bound once and shared (sharedViews, by view OID). It
+	// is counted over query (the statement BindQuery binds) when a view
+	// first needs it: most statements name no view.
 	viewRefs    map[string]int
+	query       *pg.SelectStmt
 	sharedViews map[uint32]*logical.SharedPlan
 }
 

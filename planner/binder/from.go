@@ -219,7 +219,7 @@ func (b *Binder) viewPlan(v *catalog.View, rv *pg.RangeVar) (logical.Plan, error
 		return b.cteScan(sp), nil
 	}
 	plan, err := b.bindViewQuery(v, rv)
-	if err != nil || b.views > 0 || b.viewRefs[rv.Schemaname+"."+rv.Relname] < 2 ||
+	if err != nil || b.views > 0 || b.relationRefs(rv) < 2 ||
 		!aggregates(plan) || !logical.IsDeterministic(plan) {
 		return plan, err
 	}
@@ -590,6 +590,15 @@ func (b *Binder) pushCTEs(stmt *pg.SelectStmt, parent *scope) error {
 
 // relationRefs counts the references to each relation in a parse tree by
 // spelling ("schema.name", the schema empty when not given).
+// relationRefs is how often the statement being bound names rv's
+// relation (counted on first use).
+func (b *Binder) relationRefs(rv *pg.RangeVar) int {
+	if b.viewRefs == nil && b.query != nil {
+		b.viewRefs = relationRefs(b.query.ProtoReflect())
+	}
+	return b.viewRefs[rv.Schemaname+"."+rv.Relname]
+}
+
 func relationRefs(m protoreflect.Message) map[string]int {
 	refs := map[string]int{}
 	var visit func(m protoreflect.Message)

@@ -18,8 +18,8 @@ func (b *Binder) BindQuery(stmt *pg.SelectStmt) (logical.Plan, error) {
 	defer b.popLevel()
 	var foldErr error
 	b.foldErr = &foldErr
-	b.viewRefs, b.sharedViews = relationRefs(stmt.ProtoReflect()), nil
-	defer func() { b.foldErr, b.viewRefs, b.sharedViews = nil, nil, nil }()
+	b.query, b.viewRefs, b.sharedViews = stmt, nil, nil
+	defer func() { b.foldErr, b.query, b.viewRefs, b.sharedViews = nil, nil, nil, nil }()
 	plan, _, err := b.bindSelect(stmt, nil)
 	if err == nil {
 		err = foldErr
