@@ -558,20 +558,33 @@ func (h *HashAggregate) SpilledBytes() int64 { return h.spillStats().SpilledByte
 var orderFree = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true,
 	"bool_and": true, "bool_or": true, "every": true, "bit_and": true, "bit_or": true}
 
+// dupFree are the aggregates whose result does not change when a value
+// comes more than once: over distinct values they give what they give
+// over all.
+var dupFree = map[string]bool{"min": true, "max": true, "bool_and": true, "bool_or": true, "every": true, "bit_and": true, "bit_or": true}
+
 // distinctInTwoSteps is the aggregation of agg(DISTINCT x) … GROUP BY k
 // as two that can spill: one over (k, x) that keeps each distinct pair
 // once, then agg(x) … GROUP BY k over its groups. A DISTINCT aggregate
 // otherwise keeps each group's distinct values in memory. It serves
-// aggregations whose calls are all DISTINCT over the same arguments,
-// without FILTER or ORDER BY, of aggregates that ignore order; nil for
-// others.
+// aggregations whose calls are all DISTINCT over the same arguments (or
+// min, max and the like over them), without FILTER or ORDER BY, of
+// aggregates that ignore order; nil for others.
 func (h *HashAggregate) distinctInTwoSteps() *HashAggregate {
 	if len(h.Aggs) == 0 {
 		return nil
 	}
-	args := h.Aggs[0].Args
+	var args []Expr
 	for _, a := range h.Aggs {
-		if !a.Distinct || a.Filter != nil || len(a.OrderBy) > 0 || !orderFree[a.Name] || len(a.Args) == 0 || exprsString(a.Args) != exprsString(args) {
+		if a.Distinct && args == nil {
+			args = a.Args
+		}
+	}
+	if args == nil {
+		return nil
+	}
+	for _, a := range h.Aggs {
+		if !(a.Distinct || dupFree[a.Name]) || a.Filter != nil || len(a.OrderBy) > 0 || !orderFree[a.Name] || len(a.Args) == 0 || exprsString(a.Args) != exprsString(args) {
 			return nil
 		}
 	}
