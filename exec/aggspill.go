@@ -37,7 +37,7 @@ import (
 // rest stay spilled, and no key is then both in memory and on disk.
 
 const (
-	aggFanoutBits = 4
+	aggFanoutBits = 6
 	aggFanout     = 1 << aggFanoutBits
 	// aggMaxDepth bounds the recursion: a partition this deep is
 	// aggregated in memory whatever it holds (one key's rows always fit:
@@ -210,9 +210,10 @@ func (r *aggSpillRun) consume(ctx context.Context, ec *EvalContext, in Stream, s
 	}
 }
 
-// aggChunkRows bounds the rows one table update takes: a table reserves
-// room for all of them as new groups, and the level checks its memory
-// between chunks.
+// aggChunkRows bounds the rows one table update takes while the groups
+// may still grow: a table reserves room for all of them as new groups,
+// and the level checks its memory between chunks. Frozen groups do not
+// grow, and whole batches spill in larger pieces.
 const aggChunkRows = 1024
 
 // aggConsumer is one input stream's side of a level.
@@ -228,7 +229,7 @@ type aggConsumer struct {
 
 func (c *aggConsumer) batch(b arrow.Record) error {
 	n := b.NumRows()
-	if n <= aggChunkRows || !c.lv.canFrz || !c.mayOvershoot(n) {
+	if n <= aggChunkRows || !c.lv.canFrz || c.lv.frozen.Load() || !c.mayOvershoot(n) {
 		return c.chunk(b)
 	}
 	for lo := int64(0); lo < n; lo += aggChunkRows {
@@ -422,7 +423,7 @@ func (w *partitionWriters) writeTo(ec *EvalContext, p int, rec arrow.Record) err
 		defer rec.Release()
 	}
 	if w.ws[p] == nil {
-		nw, err := w.env.Spill.NewWriter(w.schema, ec.Mem)
+		nw, err := w.env.Spill.NewWriterBuffered(w.schema, ec.Mem, spill.PartitionBufferSize)
 		if err != nil {
 			return err
 		}
