@@ -384,10 +384,17 @@ type partitionWriters struct {
 	schema *arrow.Schema // the first batch's; later ones are relabelled
 	ws     [aggFanout]*spill.Writer
 	stats  *spillStats
+	// bits, when set, uses 1<<bits of the partitions (a split of a
+	// partition a little too big needs few)
+	bits int
 }
 
 func (w *partitionWriters) partitionOf(hash uint64) int {
-	return int(mixHash(hash^w.salt) >> (64 - aggFanoutBits))
+	bits := w.bits
+	if bits == 0 {
+		bits = aggFanoutBits
+	}
+	return int(mixHash(hash^w.salt) >> (64 - bits))
 }
 
 // write spills rows of b; hashes[i] is row i's key hash.

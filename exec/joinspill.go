@@ -341,9 +341,9 @@ func readSpillFile(ec *EvalContext, f *spill.File, schema *arrow.Schema) (arrow.
 // level's salt; false when the build rows would all land in one
 // partition again (one key, or keys of one hash), which no split helps.
 func (s *graceStream) split(job graceJob) (bool, error) {
-	salt := levelSalt(job.level + 1)
-	bw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats}
-	pw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats}
+	salt, bits := levelSalt(job.level+1), splitBits(2*job.build.Bytes(), s.j.Env.spillShare())
+	bw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats, bits: bits}
+	pw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats, bits: bits}
 	defer bw.abandon()
 	defer pw.abandon()
 	if err := s.repartition(job.build, bw, s.j.BuildKeys); err != nil {
@@ -379,6 +379,16 @@ func (s *graceStream) split(job graceJob) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// splitBits is how many bits of hash split need bytes into parts of
+// about half of share each (at least 2 parts, at most aggFanout).
+func splitBits(bytes, share int64) int {
+	bits := 1
+	for bits < aggFanoutBits && bytes>>bits > share/2 {
+		bits++
+	}
+	return bits
 }
 
 func (s *graceStream) repartition(f *spill.File, w *partitionWriters, keys []Expr) error {
