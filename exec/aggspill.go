@@ -66,6 +66,7 @@ type aggPartition struct {
 // aggLevel is what the partial aggregations of one level share.
 type aggLevel struct {
 	level  int
+	bits   int // its rows spill to 1<<bits partitions
 	seed   maphash.Seed
 	canFrz bool         // it may freeze: it has keys and is not too deep
 	frozen atomic.Bool  // the groups are frozen: new keys spill
@@ -83,7 +84,7 @@ func (r *aggSpillRun) next(ctx context.Context) (arrow.Record, error) {
 		switch {
 		case !r.started:
 			r.started = true
-			err = r.runLevel(ctx, r.h.Input.Partitions(), r.h.Input.Open, 0)
+			err = r.runLevel(ctx, r.h.Input.Partitions(), r.h.Input.Open, 0, aggFanoutBits)
 		case len(r.todo) > 0:
 			part := r.todo[len(r.todo)-1]
 			r.todo = r.todo[:len(r.todo)-1]
@@ -114,14 +115,20 @@ func (r *aggSpillRun) close() {
 func (r *aggSpillRun) runPartition(ctx context.Context, part aggPartition) error {
 	in := &spillFilesStream{files: part.files, mem: r.h.Env.Mem, rows: r.h.Env.BatchSize}
 	defer in.Close()
-	return r.runLevel(ctx, 1, func(context.Context, int) (Stream, error) { return in, nil }, part.level)
+	var bytes int64
+	for _, f := range part.files {
+		bytes += f.Bytes()
+	}
+	// what does not fit goes to as few partitions as it needs
+	bits := splitBits(2*bytes, r.h.Env.spillShare())
+	return r.runLevel(ctx, 1, func(context.Context, int) (Stream, error) { return in, nil }, part.level, bits)
 }
 
 // runLevel aggregates n input streams in parallel, leaves the groups it
 // kept in memory in r.out and the partitions it spilled in r.todo.
-func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Context, int) (Stream, error), level int) error {
+func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Context, int) (Stream, error), level, bits int) error {
 	h := r.h
-	lv := &aggLevel{level: level, seed: maphash.MakeSeed(), canFrz: len(h.Keys) > 0 && level < aggMaxDepth}
+	lv := &aggLevel{level: level, bits: bits, seed: maphash.MakeSeed(), canFrz: len(h.Keys) > 0 && level < aggMaxDepth}
 	states := make([]*aggState, n)
 	writers := make([]*partitionWriters, n)
 	defer func() {
@@ -138,7 +145,7 @@ func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Con
 	for p := 0; p < n; p++ {
 		ec := newEvalContext(gctx, h.Env)
 		states[p] = h.newSeededState(ec, lv.seed)
-		writers[p] = r.newWriters(level)
+		writers[p] = r.newWriters(lv)
 		g.Go(func() error {
 			return guard(func() error {
 				in, err := open(gctx, p)
@@ -320,7 +327,7 @@ func (r *aggSpillRun) absorb(ec *EvalContext, st *aggState, b arrow.Record, grou
 // final holds update it, the others are spilled again, to the same
 // partitions (final hashes with the level's seed).
 func (r *aggSpillRun) reroute(ec *EvalContext, final *aggState, parts [aggFanout][]*spill.File, lv *aggLevel) ([aggFanout][]*spill.File, error) {
-	w := r.newWriters(lv.level)
+	w := r.newWriters(lv)
 	defer w.abandon()
 	var groups []uint32
 	for p := range parts {
@@ -357,8 +364,8 @@ func (r *aggSpillRun) reroute(ec *EvalContext, final *aggState, parts [aggFanout
 	return out, nil
 }
 
-func (r *aggSpillRun) newWriters(level int) *partitionWriters {
-	return &partitionWriters{env: r.h.Env, salt: levelSalt(level), stats: r.h.spillStats()}
+func (r *aggSpillRun) newWriters(lv *aggLevel) *partitionWriters {
+	return &partitionWriters{env: r.h.Env, salt: levelSalt(lv.level), stats: r.h.spillStats(), bits: lv.bits}
 }
 
 // stateBytes estimates what st holds: its table as charged, a few words
