@@ -37,7 +37,7 @@ import (
 // rest stay spilled, and no key is then both in memory and on disk.
 
 const (
-	aggFanoutBits = 4
+	aggFanoutBits = 6
 	aggFanout     = 1 << aggFanoutBits
 	// aggMaxDepth bounds the recursion: a partition this deep is
 	// aggregated in memory whatever it holds (one key's rows always fit:
@@ -66,6 +66,7 @@ type aggPartition struct {
 // aggLevel is what the partial aggregations of one level share.
 type aggLevel struct {
 	level  int
+	bits   int // its rows spill to 1<<bits partitions
 	seed   maphash.Seed
 	canFrz bool         // it may freeze: it has keys and is not too deep
 	frozen atomic.Bool  // the groups are frozen: new keys spill
@@ -83,7 +84,7 @@ func (r *aggSpillRun) next(ctx context.Context) (arrow.Record, error) {
 		switch {
 		case !r.started:
 			r.started = true
-			err = r.runLevel(ctx, r.h.Input.Partitions(), r.h.Input.Open, 0)
+			err = r.runLevel(ctx, r.h.Input.Partitions(), r.h.Input.Open, 0, aggFanoutBits)
 		case len(r.todo) > 0:
 			part := r.todo[len(r.todo)-1]
 			r.todo = r.todo[:len(r.todo)-1]
@@ -114,14 +115,20 @@ func (r *aggSpillRun) close() {
 func (r *aggSpillRun) runPartition(ctx context.Context, part aggPartition) error {
 	in := &spillFilesStream{files: part.files, mem: r.h.Env.Mem, rows: r.h.Env.BatchSize}
 	defer in.Close()
-	return r.runLevel(ctx, 1, func(context.Context, int) (Stream, error) { return in, nil }, part.level)
+	var bytes int64
+	for _, f := range part.files {
+		bytes += f.Bytes()
+	}
+	// what does not fit goes to as few partitions as it needs
+	bits := splitBits(2*bytes, r.h.Env.spillShare())
+	return r.runLevel(ctx, 1, func(context.Context, int) (Stream, error) { return in, nil }, part.level, bits)
 }
 
 // runLevel aggregates n input streams in parallel, leaves the groups it
 // kept in memory in r.out and the partitions it spilled in r.todo.
-func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Context, int) (Stream, error), level int) error {
+func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Context, int) (Stream, error), level, bits int) error {
 	h := r.h
-	lv := &aggLevel{level: level, seed: maphash.MakeSeed(), canFrz: len(h.Keys) > 0 && level < aggMaxDepth}
+	lv := &aggLevel{level: level, bits: bits, seed: maphash.MakeSeed(), canFrz: len(h.Keys) > 0 && level < aggMaxDepth}
 	states := make([]*aggState, n)
 	writers := make([]*partitionWriters, n)
 	defer func() {
@@ -138,7 +145,7 @@ func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Con
 	for p := 0; p < n; p++ {
 		ec := newEvalContext(gctx, h.Env)
 		states[p] = h.newSeededState(ec, lv.seed)
-		writers[p] = r.newWriters(level)
+		writers[p] = r.newWriters(lv)
 		g.Go(func() error {
 			return guard(func() error {
 				in, err := open(gctx, p)
@@ -210,9 +217,10 @@ func (r *aggSpillRun) consume(ctx context.Context, ec *EvalContext, in Stream, s
 	}
 }
 
-// aggChunkRows bounds the rows one table update takes: a table reserves
-// room for all of them as new groups, and the level checks its memory
-// between chunks.
+// aggChunkRows bounds the rows one table update takes while the groups
+// may still grow: a table reserves room for all of them as new groups,
+// and the level checks its memory between chunks. Frozen groups do not
+// grow, and whole batches spill in larger pieces.
 const aggChunkRows = 1024
 
 // aggConsumer is one input stream's side of a level.
@@ -228,7 +236,7 @@ type aggConsumer struct {
 
 func (c *aggConsumer) batch(b arrow.Record) error {
 	n := b.NumRows()
-	if n <= aggChunkRows || !c.lv.canFrz || !c.mayOvershoot(n) {
+	if n <= aggChunkRows || !c.lv.canFrz || c.lv.frozen.Load() || !c.mayOvershoot(n) {
 		return c.chunk(b)
 	}
 	for lo := int64(0); lo < n; lo += aggChunkRows {
@@ -319,7 +327,7 @@ func (r *aggSpillRun) absorb(ec *EvalContext, st *aggState, b arrow.Record, grou
 // final holds update it, the others are spilled again, to the same
 // partitions (final hashes with the level's seed).
 func (r *aggSpillRun) reroute(ec *EvalContext, final *aggState, parts [aggFanout][]*spill.File, lv *aggLevel) ([aggFanout][]*spill.File, error) {
-	w := r.newWriters(lv.level)
+	w := r.newWriters(lv)
 	defer w.abandon()
 	var groups []uint32
 	for p := range parts {
@@ -356,8 +364,8 @@ func (r *aggSpillRun) reroute(ec *EvalContext, final *aggState, parts [aggFanout
 	return out, nil
 }
 
-func (r *aggSpillRun) newWriters(level int) *partitionWriters {
-	return &partitionWriters{env: r.h.Env, salt: levelSalt(level), stats: r.h.spillStats()}
+func (r *aggSpillRun) newWriters(lv *aggLevel) *partitionWriters {
+	return &partitionWriters{env: r.h.Env, salt: levelSalt(lv.level), stats: r.h.spillStats(), bits: lv.bits}
 }
 
 // stateBytes estimates what st holds: its table as charged, a few words
@@ -383,10 +391,17 @@ type partitionWriters struct {
 	schema *arrow.Schema // the first batch's; later ones are relabelled
 	ws     [aggFanout]*spill.Writer
 	stats  *spillStats
+	// bits, when set, uses 1<<bits of the partitions (a split of a
+	// partition a little too big needs few)
+	bits int
 }
 
 func (w *partitionWriters) partitionOf(hash uint64) int {
-	return int(mixHash(hash^w.salt) >> (64 - aggFanoutBits))
+	bits := w.bits
+	if bits == 0 {
+		bits = aggFanoutBits
+	}
+	return int(mixHash(hash^w.salt) >> (64 - bits))
 }
 
 // write spills rows of b; hashes[i] is row i's key hash.
@@ -422,7 +437,7 @@ func (w *partitionWriters) writeTo(ec *EvalContext, p int, rec arrow.Record) err
 		defer rec.Release()
 	}
 	if w.ws[p] == nil {
-		nw, err := w.env.Spill.NewWriter(w.schema, ec.Mem)
+		nw, err := w.env.Spill.NewWriterBuffered(w.schema, ec.Mem, spill.PartitionBufferSize)
 		if err != nil {
 			return err
 		}
@@ -558,20 +573,33 @@ func (h *HashAggregate) SpilledBytes() int64 { return h.spillStats().SpilledByte
 var orderFree = map[string]bool{"count": true, "sum": true, "avg": true, "min": true, "max": true,
 	"bool_and": true, "bool_or": true, "every": true, "bit_and": true, "bit_or": true}
 
+// dupFree are the aggregates whose result does not change when a value
+// comes more than once: over distinct values they give what they give
+// over all.
+var dupFree = map[string]bool{"min": true, "max": true, "bool_and": true, "bool_or": true, "every": true, "bit_and": true, "bit_or": true}
+
 // distinctInTwoSteps is the aggregation of agg(DISTINCT x) … GROUP BY k
 // as two that can spill: one over (k, x) that keeps each distinct pair
 // once, then agg(x) … GROUP BY k over its groups. A DISTINCT aggregate
 // otherwise keeps each group's distinct values in memory. It serves
-// aggregations whose calls are all DISTINCT over the same arguments,
-// without FILTER or ORDER BY, of aggregates that ignore order; nil for
-// others.
+// aggregations whose calls are all DISTINCT over the same arguments (or
+// min, max and the like over them), without FILTER or ORDER BY, of
+// aggregates that ignore order; nil for others.
 func (h *HashAggregate) distinctInTwoSteps() *HashAggregate {
 	if len(h.Aggs) == 0 {
 		return nil
 	}
-	args := h.Aggs[0].Args
+	var args []Expr
 	for _, a := range h.Aggs {
-		if !a.Distinct || a.Filter != nil || len(a.OrderBy) > 0 || !orderFree[a.Name] || len(a.Args) == 0 || exprsString(a.Args) != exprsString(args) {
+		if a.Distinct && args == nil {
+			args = a.Args
+		}
+	}
+	if args == nil {
+		return nil
+	}
+	for _, a := range h.Aggs {
+		if !(a.Distinct || dupFree[a.Name]) || a.Filter != nil || len(a.OrderBy) > 0 || !orderFree[a.Name] || len(a.Args) == 0 || exprsString(a.Args) != exprsString(args) {
 			return nil
 		}
 	}

@@ -272,24 +272,25 @@ func sliceArrays(arrs []arrow.Array, lo, hi int) []arrow.Array {
 }
 
 func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
-	cb, key := j.cache.get(ctx, func() (*builtSide, error) { return j.build(ctx) })
-	if cb.err != nil {
-		j.cache.put(key)
-		return nil, cb.err
-	}
-	if cb.side.grace != nil {
-		return j.openGraceOnce(ctx, part, cb.side, key)
-	}
 	var probe Operator = j.Probe
 	if j.Kind.marksBuild() {
 		probe = &Gather{Input: j.Probe}
 	}
 	in, err := probe.Open(ctx, part)
 	if err != nil {
-		j.cache.put(key)
 		return nil, err
 	}
+	cb, key := j.cache.get(ctx, func() (*builtSide, error) { return j.build(ctx) })
 	closeAll := func() { in.Close(); j.cache.put(key) }
+	if cb.err != nil {
+		closeAll()
+		return nil, cb.err
+	}
+	if cb.side.grace != nil {
+		// the spilled join reads every probe partition itself
+		in.Close()
+		return j.openGraceOnce(ctx, part, cb.side, key)
+	}
 	ec := newEvalContext(ctx, j.Env)
 	side := cb.side
 	scratch := &probeScratch{kts: exprTypes(j.ProbeKeys)}

@@ -129,16 +129,16 @@ func (j *HashJoin) buildSpilling(ctx context.Context, ec *EvalContext) (*builtSi
 
 // partitionBuild writes build batch b to its partitions.
 func (j *HashJoin) partitionBuild(ec *EvalContext, g *graceBuild, w *partitionWriters, b arrow.Record) error {
-	nulls, err := partitionByKey(ec, g.hasher, w, b, j.BuildKeys)
+	nulls, err := partitionByKey(ec, g.hasher, w, b, j.BuildKeys, false)
 	g.rows += b.NumRows()
 	g.hasNull = g.hasNull || nulls
 	return err
 }
 
 // partitionByKey writes b's rows to w's partitions by the hash of keys;
-// rows with a NULL key go to partition 0. It reports whether there was
-// such a row.
-func partitionByKey(ec *EvalContext, hasher *keyHashTable, w *partitionWriters, b arrow.Record, keyExprs []Expr) (bool, error) {
+// unless nullsMatch, rows with a NULL key go to partition 0. It reports
+// whether there was such a row.
+func partitionByKey(ec *EvalContext, hasher *keyHashTable, w *partitionWriters, b arrow.Record, keyExprs []Expr, nullsMatch bool) (bool, error) {
 	if b.NumRows() == 0 {
 		return false, nil
 	}
@@ -149,7 +149,7 @@ func partitionByKey(ec *EvalContext, hasher *keyHashTable, w *partitionWriters, 
 	defer releaseAll(keys)
 	var s hashScratch
 	n := int(b.NumRows())
-	hasher.hashRows(&s, keys, exprTypes(keyExprs), n, false)
+	hasher.hashRows(&s, keys, exprTypes(keyExprs), n, nullsMatch)
 	var by [aggFanout][]int
 	for i := 0; i < n; i++ {
 		p := 0
@@ -251,7 +251,7 @@ func (s *graceStream) partitionProbe(ctx context.Context) error {
 			break
 		}
 		if err == nil {
-			_, err = partitionByKey(s.ec, s.g.hasher, w, b, s.j.ProbeKeys)
+			_, err = partitionByKey(s.ec, s.g.hasher, w, b, s.j.ProbeKeys, false)
 			b.Release()
 		}
 		if err != nil {
@@ -308,10 +308,16 @@ func (s *graceStream) start(job graceJob) error {
 
 // readBuild is a build partition's rows as one record.
 func (s *graceStream) readBuild(f *spill.File) (arrow.Record, error) {
+	return readSpillFile(s.ec, f, s.j.Build.Schema())
+}
+
+// readSpillFile is the rows of f (none when f is nil) as one record of
+// schema.
+func readSpillFile(ec *EvalContext, f *spill.File, schema *arrow.Schema) (arrow.Record, error) {
 	if f == nil {
-		return emptyRecord(s.ec, s.j.Build.Schema())
+		return emptyRecord(ec, schema)
 	}
-	r, err := f.Open(s.ec.Mem)
+	r, err := f.Open(ec.Mem)
 	if err != nil {
 		return nil, err
 	}
@@ -328,16 +334,16 @@ func (s *graceStream) readBuild(f *spill.File) (arrow.Record, error) {
 		}
 		batches = append(batches, b)
 	}
-	return Concat(s.ec.Mem, s.j.Build.Schema(), batches)
+	return Concat(ec.Mem, schema, batches)
 }
 
 // split partitions job's build and probe rows again with the next
 // level's salt; false when the build rows would all land in one
 // partition again (one key, or keys of one hash), which no split helps.
 func (s *graceStream) split(job graceJob) (bool, error) {
-	salt := levelSalt(job.level + 1)
-	bw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats}
-	pw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats}
+	salt, bits := levelSalt(job.level+1), splitBits(2*job.build.Bytes(), s.j.Env.spillShare())
+	bw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats, bits: bits}
+	pw := &partitionWriters{env: s.j.Env, salt: salt, stats: &s.j.stats, bits: bits}
 	defer bw.abandon()
 	defer pw.abandon()
 	if err := s.repartition(job.build, bw, s.j.BuildKeys); err != nil {
@@ -375,6 +381,16 @@ func (s *graceStream) split(job graceJob) (bool, error) {
 	return true, nil
 }
 
+// splitBits is how many bits of hash split need bytes into parts of
+// about half of share each (at least 2 parts, at most aggFanout).
+func splitBits(bytes, share int64) int {
+	bits := 1
+	for bits < aggFanoutBits && bytes>>bits > share/2 {
+		bits++
+	}
+	return bits
+}
+
 func (s *graceStream) repartition(f *spill.File, w *partitionWriters, keys []Expr) error {
 	r, err := f.Open(s.ec.Mem)
 	if err != nil {
@@ -387,7 +403,7 @@ func (s *graceStream) repartition(f *spill.File, w *partitionWriters, keys []Exp
 			return nil
 		}
 		if err == nil {
-			_, err = partitionByKey(s.ec, s.g.hasher, w, b, keys)
+			_, err = partitionByKey(s.ec, s.g.hasher, w, b, keys, false)
 			b.Release()
 		}
 		if err != nil {

@@ -50,16 +50,22 @@ func TestHashJoinSpills(t *testing.T) {
 		extra      Expr
 		buildFirst int // the build side's first id (the probe's is 0)
 		minRows    int // the fewest rows the answer has
+		// buildBatches is the build side's size in batches of 1000 rows
+		// (30 when 0); with more, and a limit of 320 kB, its partitions
+		// outgrow the share and are split again, which the test checks
+		buildBatches int
 	}{
-		{"inner on int", InnerJoin, []int{1}, []int{1}, nil, 35000, 1000},
-		{"inner on text and int, residual", InnerJoin, []int{3, 1}, []int{3, 1}, probeIDAbove(-40000), 35000, 1000},
-		{"left on int, residual", LeftJoin, []int{1}, []int{1}, probeIDAbove(-45000), 35000, 1000},
-		{"full on text", FullJoin, []int{3}, []int{3}, probeIDAbove(-50000), 20000, 1000},
-		{"semi on skewed key", SemiJoin, []int{2}, []int{2}, nil, 15000, 1000},
-		{"anti on text", AntiJoin, []int{3}, []int{3}, nil, 15000, 1000},
-		{"not in, NULLs on both sides", NullAwareAntiJoin, []int{1}, []int{2}, nil, 15000, 0},
-		{"not in, no NULL in build", NullAwareAntiJoin, []int{2}, []int{1}, nil, 15000, 10},
-		{"semi building on the left", BuildSemiJoin, []int{1}, []int{1}, probeIDAbove(-40000), 15000, 1000},
+		{"inner on int, partitions split again", InnerJoin, []int{1}, []int{1}, nil, 35000, 1000, 60},
+		{"full on text, partitions split again", FullJoin, []int{3}, []int{3}, nil, 20000, 1000, 60},
+		{"inner on int", InnerJoin, []int{1}, []int{1}, nil, 35000, 1000, 0},
+		{"inner on text and int, residual", InnerJoin, []int{3, 1}, []int{3, 1}, probeIDAbove(-40000), 35000, 1000, 0},
+		{"left on int, residual", LeftJoin, []int{1}, []int{1}, probeIDAbove(-45000), 35000, 1000, 0},
+		{"full on text", FullJoin, []int{3}, []int{3}, probeIDAbove(-50000), 20000, 1000, 0},
+		{"semi on skewed key", SemiJoin, []int{2}, []int{2}, nil, 15000, 1000, 0},
+		{"anti on text", AntiJoin, []int{3}, []int{3}, nil, 15000, 1000, 0},
+		{"not in, NULLs on both sides", NullAwareAntiJoin, []int{1}, []int{2}, nil, 15000, 0, 0},
+		{"not in, no NULL in build", NullAwareAntiJoin, []int{2}, []int{1}, nil, 15000, 10, 0},
+		{"semi building on the left", BuildSemiJoin, []int{1}, []int{1}, probeIDAbove(-40000), 15000, 1000, 0},
 	} {
 		for _, parts := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/%d partitions", tc.name, parts), func(t *testing.T) {
@@ -67,7 +73,8 @@ func TestHashJoinSpills(t *testing.T) {
 				defer mem.AssertSize(t, 0)
 				probe := spillInput(mem, parts, 50, 1000, 0, 60013)
 				defer probe.release()
-				build := spillInput(mem, 2, 30, 1000, tc.buildFirst, 60013)
+				buildBatches := max(tc.buildBatches, 30)
+				build := spillInput(mem, 2, buildBatches, 1000, tc.buildFirst, 60013)
 				defer build.release()
 				if tc.kind == BuildSemiJoin {
 					// it builds on its smaller side
@@ -85,12 +92,20 @@ func TestHashJoinSpills(t *testing.T) {
 					return drainRows(t, j), j, qa
 				}
 				want, plain, _ := run(0)
-				got, spilled, qa := run(1 << 20)
+				limit := int64(1 << 20)
+				if tc.buildBatches > 0 {
+					limit = 320 << 10
+				}
+				got, spilled, qa := run(limit)
 				if plain.SpilledBytes() != 0 {
 					t.Errorf("the unlimited join spilled %d bytes", plain.SpilledBytes())
 				}
 				if spilled.SpilledBytes() == 0 {
-					t.Errorf("the join under 1 MB did not spill")
+					t.Errorf("the join under %d bytes did not spill", limit)
+				}
+				// a first level writes at most aggFanout files a side
+				if split := spilled.stats.files.Load() > 2*aggFanout; split != (tc.buildBatches > 0) {
+					t.Errorf("%d spill files: split again %v, want %v", spilled.stats.files.Load(), split, tc.buildBatches > 0)
 				}
 				if err := qa.Exceeded(); err != nil {
 					t.Errorf("the spilling join passed its limit: %v", err)
@@ -109,6 +124,64 @@ func TestHashJoinSpills(t *testing.T) {
 				}
 				if nulls == 0 && tc.minRows > 0 {
 					t.Errorf("no row with a NULL: the test misses them")
+				}
+				sameRows(t, got, want)
+			})
+		}
+	}
+}
+
+// keyColumns is src's columns cols as an operator of its own.
+func keyColumns(env *Env, src Operator, cols ...int) Operator {
+	var exprs []Expr
+	var fields []arrow.Field
+	for _, c := range cols {
+		exprs = append(exprs, spillCol(c))
+		fields = append(fields, src.Schema().Field(c))
+	}
+	return &Project{Env: env, Input: src, Exprs: exprs, Out: arrow.NewSchema(fields, nil)}
+}
+
+// TestSetOpSpills: INTERSECT and EXCEPT, with and without ALL, over
+// 50,000 rows a side (a skewed int and a text column, NULLs in both,
+// many duplicates) under a 1 MB statement limit spill, leave no file,
+// and give the rows they give without a limit.
+func TestSetOpSpills(t *testing.T) {
+	for _, tc := range []struct {
+		kind SetOpKind
+		all  bool
+	}{{Intersect, false}, {Intersect, true}, {Except, false}, {Except, true}} {
+		for _, parts := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%s all=%v/%d partitions", [...]string{"intersect", "except"}[tc.kind], tc.all, parts), func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				left := spillInput(mem, parts, 50, 1000, 0, 60013)
+				defer left.release()
+				right := spillInput(mem, 2, 50, 1000, 20000, 60013)
+				defer right.release()
+				root, err := spill.OpenRoot(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
+				}
+				run := func(limit int64) ([]string, *SetOp, *QueryAllocator) {
+					env, qa, done := spillEnv(t, mem, limit, root)
+					defer done()
+					s := &SetOp{Env: env, Kind: tc.kind, All: tc.all, Left: keyColumns(env, left, 2, 3), Right: keyColumns(env, right, 2, 3)}
+					return drainRows(t, s), s, qa
+				}
+				want, plain, _ := run(0)
+				got, spilled, qa := run(1 << 20)
+				if plain.SpilledBytes() != 0 || spilled.SpilledBytes() == 0 {
+					t.Errorf("spilled %d bytes unlimited, %d under 1 MB", plain.SpilledBytes(), spilled.SpilledBytes())
+				}
+				if err := qa.Exceeded(); err != nil {
+					t.Errorf("the spilling set operation passed its limit: %v", err)
+				}
+				if qa.Held() != 0 {
+					t.Errorf("the statement still holds %d bytes", qa.Held())
+				}
+				if len(want) < 100 {
+					t.Fatalf("only %d rows", len(want))
 				}
 				sameRows(t, got, want)
 			})

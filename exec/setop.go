@@ -68,6 +68,7 @@ type SetOp struct {
 	// Types are the output columns' SQL types (char(n) compares without
 	// its padding); when nil they are read from the Arrow schema.
 	Types []types.T
+	stats spillStats // what it spilled (setopspill.go)
 }
 
 func (s *SetOp) Schema() *arrow.Schema { return s.Left.Schema() }
@@ -82,6 +83,9 @@ func (s *SetOp) Explain() string {
 }
 
 func (s *SetOp) Open(ctx context.Context, _ int) (Stream, error) {
+	if s.Env.canSpill() {
+		return s.openSpilling(ctx), nil
+	}
 	var out arrow.Record
 	done := false
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
@@ -114,13 +118,24 @@ func (s *SetOp) run(ctx context.Context) (arrow.Record, error) {
 		return nil, err
 	}
 	defer left.Release()
+	return s.compute(ec, left, right)
+}
+
+// keyTypes are the SQL types the rows compare by.
+func (s *SetOp) keyTypes() []types.T {
 	kts := s.Types
 	if kts == nil {
-		kts = make([]types.T, left.NumCols())
+		kts = make([]types.T, len(s.Left.Schema().Fields()))
 		for i, f := range s.Left.Schema().Fields() {
 			kts[i], _ = types.FromArrow(f.Type)
 		}
 	}
+	return kts
+}
+
+// compute is the set operation over all of left's and right's rows.
+func (s *SetOp) compute(ec *EvalContext, left, right arrow.Record) (arrow.Record, error) {
+	kts := s.keyTypes()
 	counts := map[string]int{}
 	var kb []byte
 	for i := 0; i < int(right.NumRows()); i++ {

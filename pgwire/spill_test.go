@@ -326,7 +326,8 @@ func TestAggregateSpills(t *testing.T) {
 // weft.memory_limit, where the join spills (EXPLAIN ANALYZE says so)
 // and leaves no file. A build side of one key larger than the limit
 // cannot be split: it fails with 53200 naming the join, and the
-// session and another one go on.
+// session and another one go on. A spilling join cancelled halfway
+// leaves no file.
 func TestJoinSpills(t *testing.T) {
 	dir := t.TempDir()
 	url := startServerOpts(t, engine.Options{DataDir: dir, Partitions: 2, BatchSize: 1024})
@@ -404,5 +405,14 @@ func TestJoinSpills(t *testing.T) {
 	}
 	if err := c.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
 		t.Fatalf("the next query: %d, %v", n, err)
+	}
+	// a spilling join and aggregation cancelled halfway leave no file
+	if _, err := c.Exec(ctx, "SET statement_timeout = '300ms'"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exec(ctx, "SELECT t.s, count(*) FROM spill_t t JOIN spill_u u ON t.k = u.k WHERE md5(t.s || u.s) > 'a' GROUP BY t.s, u.j")
+	wantCode(t, err, "57014")
+	if files := spillFiles(dir); len(files) != 0 {
+		t.Errorf("spill files left behind by the cancelled join: %v", files)
 	}
 }

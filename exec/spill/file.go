@@ -50,11 +50,20 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // NewWriter starts a spill file for batches of schema.
 func (q *Query) NewWriter(schema *arrow.Schema, mem memory.Allocator) (*Writer, error) {
+	return q.NewWriterBuffered(schema, mem, bufferSize)
+}
+
+// PartitionBufferSize is the write buffer of one of many partition files
+// written at once (a hash aggregation's or join's): their buffers add up.
+const PartitionBufferSize = 16 << 10
+
+// NewWriterBuffered is NewWriter with a write buffer of size bytes.
+func (q *Query) NewWriterBuffered(schema *arrow.Schema, mem memory.Allocator, size int) (*Writer, error) {
 	f, err := q.create()
 	if err != nil {
 		return nil, err
 	}
-	buf := bufio.NewWriterSize(f, bufferSize)
+	buf := bufio.NewWriterSize(f, size)
 	n := &countingWriter{w: buf}
 	opts := []ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}
 	if q.Compress {
