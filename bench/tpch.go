@@ -37,6 +37,9 @@ type tpchConfig struct {
 	// past it (0: no limit): some plans grow by gigabytes a second and
 	// would take the shared machine down before the timeout.
 	maxRSSKB int64
+	// memoryLimit is Weft's --memory-limit in bytes (0: the default):
+	// operators past their share spill
+	memoryLimit int64
 }
 
 // tpchResult is one query's outcome.
@@ -73,7 +76,7 @@ func runTPCH(cfg tpchConfig) error {
 	if err != nil {
 		return err
 	}
-	db, err := weft.Open(weft.Options{DataDir: cfg.weftDir, FilesDir: abs})
+	db, err := weft.Open(weft.Options{DataDir: cfg.weftDir, FilesDir: abs, MemoryLimit: cfg.memoryLimit})
 	if err != nil {
 		return err
 	}
