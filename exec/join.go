@@ -53,7 +53,10 @@ type builtSide struct {
 	next    []int32 // chain of rows with equal keys (-1 ends)
 	hasNull bool
 	matched []bool // FULL join: build rows that found a partner
-	mu      sync.Mutex
+	// bitmap, when the one key is an integer of a narrow enough range,
+	// rules out most probe rows without a partner before hashing
+	bitmap *keyBitmap
+	mu     sync.Mutex
 }
 
 func (b *builtSide) release() {
@@ -200,6 +203,7 @@ func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
 		releaseAll(chunk)
 	}
 	side.chain(ids)
+	side.bitmap = newKeyBitmap(keys)
 	return side, nil
 }
 
@@ -336,13 +340,20 @@ func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, scratch *probeSc
 	}
 	defer releaseAll(keys)
 	n := int(b.NumRows())
-	scratch.ids = side.table.groupIDs(&scratch.hash, keys, scratch.kts, n, false, false, scratch.ids)
 	nullKey := nullRows(keys, n)
+	rows, err := side.probeRows(ec, scratch, keys, n)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	// the pairs are taken from before the next batch reuses the buffers
 	pi, bi := scratch.pi[:0], scratch.bi[:0]
-	for i, g := range scratch.ids {
+	for k, g := range scratch.ids {
 		if g == noGroup {
 			continue
+		}
+		i := k
+		if rows != nil {
+			i = int(rows[k])
 		}
 		for r := side.heads[g]; r >= 0; r = side.next[r] {
 			pi = append(pi, i)
@@ -353,11 +364,52 @@ func (j *HashJoin) candidates(ec *EvalContext, side *builtSide, scratch *probeSc
 	return pi, bi, nullKey, nil
 }
 
+// probeRows looks the probe keys up in the build's table, leaving in
+// scratch.ids each row's group (or noGroup). When the build's key bitmap
+// rules out most rows, only the others are hashed and looked up: rows
+// lists them, and ids[k] belongs to row rows[k]; rows is nil when every
+// row was looked up (ids[i] belongs to row i).
+func (side *builtSide) probeRows(ec *EvalContext, scratch *probeScratch, keys []arrow.Array, n int) ([]int32, error) {
+	if side.bitmap != nil {
+		sel, ok := side.bitmap.passing(keys[0], scratch.sel[:0])
+		scratch.sel = sel
+		// gathering the keys pays when it leaves most rows out
+		if ok && len(sel) <= n/2 {
+			return sel, side.probeSelected(ec, scratch, keys[0], sel)
+		}
+	}
+	scratch.ids = side.table.groupIDs(&scratch.hash, keys, scratch.kts, n, false, false, scratch.ids)
+	return nil, nil
+}
+
+// probeSelected looks up the keys of the rows sel lists only.
+func (side *builtSide) probeSelected(ec *EvalContext, scratch *probeScratch, key arrow.Array, sel []int32) error {
+	if len(sel) == 0 {
+		scratch.ids = scratch.ids[:0]
+		return nil
+	}
+	idx := scratch.idx[:0]
+	for _, r := range sel {
+		idx = append(idx, int(r))
+	}
+	scratch.idx = idx
+	picked, err := takeArray(ec, key, idx)
+	if err != nil {
+		return err
+	}
+	defer picked.Release()
+	scratch.ids = side.table.groupIDs(&scratch.hash, []arrow.Array{picked}, scratch.kts, len(sel), false, false, scratch.ids)
+	return nil
+}
+
 // probeScratch is one probe stream's working memory.
 type probeScratch struct {
 	hash hashScratch
 	kts  []types.T // the probe keys' types
 	ids  []uint32
+	// sel, idx: the rows the key bitmap let through, as int32 and int
+	sel []int32
+	idx []int
 	// pi, bi: the last batch's (probe row, build row) pairs
 	pi, bi []int
 }
