@@ -62,6 +62,12 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			notWant: []string{"EXISTS(subquery)"},
 		},
 		{
+			name: "an IN reading one input of a join filters that input before the join",
+			query: `SELECT count(*) FROM li, ord WHERE li.ok = ord.ok
+				AND ord.ck IN (SELECT pk FROM pa WHERE brand = 'B12')`,
+			want: []string{"HashJoin Inner on", "Semi on ck = pk", "Scan public.ord"},
+		},
+		{
 			name: "IN over a subquery with a correlated scalar aggregate inside",
 			query: `SELECT count(*) FROM ord WHERE ck IN (SELECT sk FROM li
 				WHERE q > (SELECT 0.5 * sum(q) FROM li l2 WHERE l2.pk = li.pk AND l2.sk = li.sk))`,
