@@ -47,6 +47,12 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			notWant: []string{"HashJoin Semi"},
 		},
 		{
+			name:    "an anti join builds on its left side when that is many times smaller",
+			query:   `SELECT count(*) FROM small WHERE NOT EXISTS (SELECT 1 FROM big WHERE big.k = small.k)`,
+			want:    []string{"HashJoin BuildAnti on k = k", "Scan public.big", "Scan public.small"},
+			notWant: []string{"HashJoin Anti"},
+		},
+		{
 			name: "a filter's own columns stop before the join above it",
 			query: `SELECT ord.ck, count(li.ok) FROM ord LEFT JOIN li ON ord.ok = li.ok AND li.mode NOT LIKE '%SHIP%'
 				GROUP BY ord.ck`,

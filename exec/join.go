@@ -29,15 +29,23 @@ const (
 	// other: each build row that meets a probe row comes out once, after
 	// the probe side is read. Its output is the build side's columns.
 	BuildSemiJoin
+	// BuildAntiJoin is BuildSemiJoin's anti join: each build row that met
+	// no probe row comes out (TPC-H q21's NOT EXISTS: 73 thousand line
+	// items against 3.8 million).
+	BuildAntiJoin
 )
 
 func (k JoinKind) String() string {
-	return [...]string{"Inner", "Left", "Full", "Semi", "Anti", "NullAwareAnti", "BuildSemi"}[k]
+	return [...]string{"Inner", "Left", "Full", "Semi", "Anti", "NullAwareAnti", "BuildSemi", "BuildAnti"}[k]
 }
 
 // marksBuild reports the kinds that remember which build rows met a
 // probe row and read the whole probe side in one stream to know.
-func (k JoinKind) marksBuild() bool { return k == FullJoin || k == BuildSemiJoin }
+func (k JoinKind) marksBuild() bool { return k == FullJoin || k.emitsBuildRows() }
+
+// emitsBuildRows reports the kinds whose output is build rows alone, once
+// the probe side is read.
+func (k JoinKind) emitsBuildRows() bool { return k == BuildSemiJoin || k == BuildAntiJoin }
 
 // emitsBuild reports whether output rows carry the build side's columns.
 func (k JoinKind) EmitsBuildCols() bool { return k == InnerJoin || k == LeftJoin || k == FullJoin }
@@ -301,8 +309,8 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 				return out, err
 			}
 		}
-		if j.Kind == BuildSemiJoin && side.matched != nil {
-			out, err := matchedBuild(ec, side, j.Out)
+		if j.Kind.emitsBuildRows() && side.matched != nil {
+			out, err := matchedBuild(ec, side, j.Out, j.Kind == BuildSemiJoin)
 			side.matched = nil
 			if err != nil || out != nil {
 				return out, err
@@ -312,12 +320,13 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 	}, close: closeAll}, nil
 }
 
-// matchedBuild is a BuildSemiJoin's output: the build rows that met a
-// probe row, under schema out (nil when none did).
-func matchedBuild(ec *EvalContext, side *builtSide, out *arrow.Schema) (arrow.Record, error) {
+// matchedBuild is a BuildSemiJoin's output, the build rows that met a
+// probe row, or a BuildAntiJoin's, those that met none (want false), under
+// schema out (nil when there are none).
+func matchedBuild(ec *EvalContext, side *builtSide, out *arrow.Schema, want bool) (arrow.Record, error) {
 	var rows []int
 	for r, m := range side.matched {
-		if m {
+		if m == want {
 			rows = append(rows, r)
 		}
 	}
@@ -453,7 +462,7 @@ func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, scratch *probeSc
 		side.mu.Unlock()
 	}
 	switch j.Kind {
-	case BuildSemiJoin:
+	case BuildSemiJoin, BuildAntiJoin:
 		return nil, nil // its rows come out once the probe side is read
 	case SemiJoin, AntiJoin, NullAwareAntiJoin:
 		var keep []int
