@@ -204,6 +204,11 @@ func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
 	side.table = newKeyHashTable(ec, joinKeyClasses(side.kts, exprTypes(j.ProbeKeys)), side.kts)
 	ids := make([]uint32, n)
 	var scratch hashScratch
+	// sized once for every row having a key of its own (a join's build
+	// side is most often unique on its key), instead of growing by
+	// doubling and placing every key again at each step (TPC-H q09's
+	// 1.5M orders and 800k partsupp rows: a tenth of the query)
+	side.table.reserve(min(n, maxPresizedBuildRows))
 	for lo := 0; lo < n; lo += buildChunkRows {
 		hi := min(n, lo+buildChunkRows)
 		chunk := sliceArrays(keys, lo, hi)
@@ -218,6 +223,11 @@ func (j *HashJoin) build(ctx context.Context) (*builtSide, error) {
 // buildChunkRows bounds the rows a build places at once, so the table
 // grows with the distinct keys rather than with the build side's rows.
 const buildChunkRows = 1 << 16
+
+// maxPresizedBuildRows bounds the rows a build sizes its table for up
+// front (64 MiB of slots), so a large build side of few distinct keys
+// does not hold a table many times its need.
+const maxPresizedBuildRows = 1 << 22
 
 // joinKeyClasses is how each key column is hashed: by its class when
 // both sides' types share it, else by the generic encoding both can give.
