@@ -55,6 +55,7 @@ func main() {
 	flag.StringVar(&tc.queriesPath, "queries", "", "file of the TPC-H queries (default ../shared/"+"bench/tpch-queries.sql beside the checkout)")
 	onlyTPCH := flag.String("only", "", "comma-separated TPC-H queries to run (q01,q06); default all")
 	flag.DurationVar(&tc.timeout, "timeout", 120*time.Second, "TPC-H: cancel a query after this long")
+	flag.StringVar(&tc.heapProfile, "heapprofile", "", "TPC-H: write a heap profile of what Weft holds after the load to this file")
 	flag.IntVar(&tc.duckThreads, "duckdb-threads", 2, "TPC-H: DuckDB's threads")
 	flag.Int64Var(&tc.memoryLimit, "weft-memory-limit", 0, "TPC-H: Weft's memory limit in bytes (as serve --memory-limit; 0: the default), past which operators spill")
 	maxRSS := flag.Int64("max-rss-mib", 8192, "TPC-H: cancel a Weft query when the process's resident set passes this many MiB (0: no limit)")

@@ -32,6 +32,9 @@ type tpchConfig struct {
 	runs        int
 	timeout     time.Duration
 	profileDir  string
+	// heapProfile, when set, receives a heap profile taken right after
+	// the load (what the loaded database keeps live).
+	heapProfile string
 	duckThreads int
 	// maxRSSKB cancels a Weft query once the process's resident set grows
 	// past it (0: no limit): some plans grow by gigabytes a second and
@@ -89,6 +92,11 @@ func runTPCH(cfg tpchConfig) error {
 		return fmt.Errorf("weft load: %w", err)
 	}
 	loadKB := peakRSSKB()
+	if cfg.heapProfile != "" {
+		if err := writeHeapProfile(cfg.heapProfile); err != nil {
+			return err
+		}
+	}
 	// The load's garbage would otherwise count against the first queries'
 	// memory (and -max-rss-mib).
 	releaseMemory()
@@ -292,6 +300,20 @@ func weftRun(sess *weft.Session, sql string, cfg tpchConfig, wantRows bool) (tpc
 }
 
 // releaseMemory collects garbage and returns free memory to the system.
+// writeHeapProfile writes the live heap (after a collection) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
+}
+
 func releaseMemory() {
 	runtime.GC()
 	debug.FreeOSMemory()

@@ -47,6 +47,12 @@ func TestOptimizerPlanShapes(t *testing.T) {
 			notWant: []string{"HashJoin Semi"},
 		},
 		{
+			name:    "an anti join builds on its left side when that is many times smaller",
+			query:   `SELECT count(*) FROM small WHERE NOT EXISTS (SELECT 1 FROM big WHERE big.k = small.k)`,
+			want:    []string{"HashJoin BuildAnti on k = k", "Scan public.big", "Scan public.small"},
+			notWant: []string{"HashJoin Anti"},
+		},
+		{
 			name: "a filter's own columns stop before the join above it",
 			query: `SELECT ord.ck, count(li.ok) FROM ord LEFT JOIN li ON ord.ok = li.ok AND li.mode NOT LIKE '%SHIP%'
 				GROUP BY ord.ck`,
@@ -60,6 +66,12 @@ func TestOptimizerPlanShapes(t *testing.T) {
 				AND NOT EXISTS (SELECT * FROM li l3 WHERE l3.ok = l1.ok AND l3.sk <> l1.sk AND l3.rd > l3.cd)`,
 			want:    []string{"HashJoin Anti on ok = ok", "filter (sk <> sk)", "HashJoin Semi on ok = ok", "filter (sk <> sk)"},
 			notWant: []string{"EXISTS(subquery)"},
+		},
+		{
+			name: "an IN reading one input of a join filters that input before the join",
+			query: `SELECT count(*) FROM li, ord WHERE li.ok = ord.ok
+				AND ord.ck IN (SELECT pk FROM pa WHERE brand = 'B12')`,
+			want: []string{"HashJoin Inner on", "Semi on ck = pk", "Scan public.ord"},
 		},
 		{
 			name: "IN over a subquery with a correlated scalar aggregate inside",

@@ -3,7 +3,6 @@ package exec
 import (
 	"math"
 	"math/big"
-	"slices"
 	"strings"
 	"sync"
 
@@ -90,7 +89,7 @@ func grow[T any](s []T, n int, zero T) []T {
 	if old >= n {
 		return s
 	}
-	s = slices.Grow(s, n-old)[:n]
+	s = growCap(s, n-old)[:n]
 	for i := old; i < n; i++ {
 		s[i] = zero
 	}

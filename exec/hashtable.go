@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math/bits"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -153,7 +152,7 @@ func (t *keyHashTable) reserve(extra int) {
 	if need <= len(t.slots) {
 		return
 	}
-	t.hashes = slices.Grow(t.hashes, extra)
+	t.hashes = growCap(t.hashes, extra)
 	t.resize(1 << bits.Len(uint(need-1)))
 }
 
@@ -430,6 +429,7 @@ func (c *intKeyColumn) appendRows(a arrow.Array, _ types.T, rows []int32) {
 }
 
 func appendInts[T integer](dst []int64, vals []T, rows []int32) []int64 {
+	dst = growCap(dst, len(rows))
 	for _, r := range rows {
 		dst = append(dst, int64(vals[r]))
 	}
@@ -439,6 +439,7 @@ func appendInts[T integer](dst []int64, vals []T, rows []int32) []int64 {
 // appendValidity appends whether each row of a is non-NULL, counting the
 // NULLs into nulls.
 func appendValidity(dst []bool, nulls int, a arrow.Array, rows []int32) ([]bool, int) {
+	dst = growCap(dst, len(rows))
 	if a.NullN() == 0 {
 		for range rows {
 			dst = append(dst, true)
@@ -534,6 +535,7 @@ func (c *decimalKeyColumn) hash(_ *hashScratch, a arrow.Array, _ types.T, hs []u
 
 func (c *decimalKeyColumn) appendRows(a arrow.Array, _ types.T, rows []int32) {
 	vals := decimalValues(a)
+	c.vals = growCap(c.vals, len(rows))
 	for _, r := range rows {
 		c.vals = append(c.vals, vals[r])
 	}
@@ -710,3 +712,16 @@ func (c *genericKeyColumn) mismatch(s *hashScratch, a arrow.Array, t types.T, ro
 func (c *genericKeyColumn) array(memory.Allocator, types.T) arrow.Array { return c.bld.NewArray() }
 
 func (c *genericKeyColumn) release() { c.bld.Release() }
+
+// growCap returns s with room for extra more elements, doubling its
+// capacity when it must grow: append's growth of a large slice (a
+// quarter) copied a GROUP BY's 1.5 million groups' state about four times
+// over while it filled (TPC-H q18: a third of its time in memmove).
+func growCap[T any](s []T, extra int) []T {
+	if len(s)+extra <= cap(s) {
+		return s
+	}
+	ns := make([]T, len(s), max(len(s)+extra, 2*cap(s)))
+	copy(ns, s)
+	return ns
+}

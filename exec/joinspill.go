@@ -449,12 +449,13 @@ func (s *graceStream) step(ctx context.Context) (arrow.Record, error) {
 }
 
 // keptBuildRows are the build rows of the partition that come out once
-// its probe rows are through: those no probe row met (FULL), or those
-// one did (a semi join built on its left side).
+// its probe rows are through: those no probe row met (FULL, and an anti
+// join built on its left side), or those one did (a semi join built on
+// its left side).
 func (s *graceStream) keptBuildRows() []int {
 	var rows []int
 	want := s.j.Kind == BuildSemiJoin
-	if s.j.Kind != FullJoin && !want {
+	if s.j.Kind != FullJoin && s.j.Kind != BuildSemiJoin && s.j.Kind != BuildAntiJoin {
 		return nil
 	}
 	for r, m := range s.side.matched {
@@ -471,7 +472,7 @@ func (s *graceStream) emitTail() (arrow.Record, error) {
 	n := min(len(s.tail), j.Env.BatchSize)
 	rows := s.tail[:n]
 	s.tail = s.tail[n:]
-	if j.Kind == BuildSemiJoin {
+	if j.Kind.emitsBuildRows() {
 		rec, err := takeRecord(s.ec, s.side.rec, rows)
 		if err != nil {
 			return nil, err
@@ -531,7 +532,7 @@ func removeFileArray(files [aggFanout]*spill.File) {
 
 // keepsUnmatchedBuild reports the kinds whose output has build rows no
 // probe row met (a partition without probe rows still has output).
-func (k JoinKind) keepsUnmatchedBuild() bool { return k == FullJoin }
+func (k JoinKind) keepsUnmatchedBuild() bool { return k == FullJoin || k == BuildAntiJoin }
 
 // explainSpill is what EXPLAIN ANALYZE says the join spilled.
 func (j *HashJoin) explainSpill() string { return j.stats.explainSpill() }

@@ -66,6 +66,7 @@ func TestHashJoinSpills(t *testing.T) {
 		{"not in, NULLs on both sides", NullAwareAntiJoin, []int{1}, []int{2}, nil, 15000, 0, 0},
 		{"not in, no NULL in build", NullAwareAntiJoin, []int{2}, []int{1}, nil, 15000, 10, 0},
 		{"semi building on the left", BuildSemiJoin, []int{1}, []int{1}, probeIDAbove(-40000), 15000, 1000, 0},
+		{"anti building on the left", BuildAntiJoin, []int{1}, []int{1}, probeIDAbove(-40000), 15000, 1000, 0},
 	} {
 		for _, parts := range []int{1, 3} {
 			t.Run(fmt.Sprintf("%s/%d partitions", tc.name, parts), func(t *testing.T) {
@@ -76,7 +77,7 @@ func TestHashJoinSpills(t *testing.T) {
 				buildBatches := max(tc.buildBatches, 30)
 				build := spillInput(mem, 2, buildBatches, 1000, tc.buildFirst, 60013)
 				defer build.release()
-				if tc.kind == BuildSemiJoin {
+				if tc.kind.emitsBuildRows() {
 					// it builds on its smaller side
 					probe, build = build, probe
 				}

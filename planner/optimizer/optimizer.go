@@ -28,6 +28,7 @@ func Rules() []Rule {
 		ruleFunc{"factor_or_conditions", factorOrs},
 		ruleFunc{"decorrelate_subqueries", decorrelate},
 		ruleFunc{"push_down_filter", pushDownFilters},
+		ruleFunc{"push_down_semi_joins", pushDownSemiJoins},
 		ruleFunc{"reorder_joins", reorderJoins},
 		ruleFunc{"extract_equijoin_keys", extractEquiJoins},
 		ruleFunc{"prune_columns", pruneColumns},

@@ -22,7 +22,7 @@ func (b *Builder) buildJoin(n *logical.Join) (exec.Operator, error) {
 			return op, err
 		}
 	}
-	if n.Kind == logical.SemiJoin && len(n.LeftKeys) > 0 && buildSemiPays(b.estimateRows(n.Left), b.estimateRows(n.Right)) {
+	if (n.Kind == logical.SemiJoin || n.Kind == logical.AntiJoin) && len(n.LeftKeys) > 0 && buildSemiPays(b.estimateRows(n.Left), b.estimateRows(n.Right)) {
 		return b.buildSemiOnLeft(n)
 	}
 	// A right join is a left join with the inputs swapped; an inner join
@@ -123,10 +123,15 @@ func buildSemiPays(left, right float64) bool {
 	return left > 0 && left*8 < right
 }
 
-// buildSemiOnLeft builds a semi join as an exec.BuildSemiJoin: the left
-// input is the build side, the right one probes it, and each left row
-// that met a right row comes out once.
+// buildSemiOnLeft builds a semi join as an exec.BuildSemiJoin (an anti
+// join as an exec.BuildAntiJoin): the left input is the build side, the
+// right one probes it, and each left row that met a right row (met none)
+// comes out once.
 func (b *Builder) buildSemiOnLeft(n *logical.Join) (exec.Operator, error) {
+	kind := exec.BuildSemiJoin
+	if n.Kind == logical.AntiJoin {
+		kind = exec.BuildAntiJoin
+	}
 	l, err := b.Build(n.Left)
 	if err != nil {
 		return nil, err
@@ -151,7 +156,7 @@ func (b *Builder) buildSemiOnLeft(n *logical.Join) (exec.Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := &exec.HashJoin{Env: b.Env.ForOperator("HashJoin"), Kind: exec.BuildSemiJoin, Probe: r, Build: l, ProbeKeys: pk, BuildKeys: bk,
+	j := &exec.HashJoin{Env: b.Env.ForOperator("HashJoin"), Kind: kind, Probe: r, Build: l, ProbeKeys: pk, BuildKeys: bk,
 		Extra: extra, Out: ArrowSchema(lcols), EstRows: b.estimateRows(n)}
 	b.releasers = append(b.releasers, j)
 	return j, nil

@@ -1,0 +1,135 @@
+package exec
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// keyBitmap holds which values a hash join's build side has for its one
+// integer key, one bit per value of the keys' range. A probe row whose key
+// lies outside the range or whose bit is clear has no partner: one bit
+// test rules it out where hashing and probing the table cost several
+// times as much. Joins of a large table against a filtered small one
+// (TPC-H q17's lineitem against 0.1% of the parts) spend most of their
+// time on rows like that.
+type keyBitmap struct {
+	min  int64
+	span uint64 // max - min + 1
+	bits []uint64
+}
+
+// maxKeyBitmapBits bounds a bitmap at 8 MiB; past 256 KiB,
+// keyBitmapBitsPerRow bounds it against the build side's size, so a bitmap
+// never costs much more than the hash table beside it.
+const (
+	maxKeyBitmapBits    = 1 << 26
+	keyBitmapBitsPerRow = 64
+	minKeyBitmapBits    = 1 << 21
+)
+
+// newKeyBitmap returns the bitmap of an integer build key, or nil when
+// there are several keys, the key is not an integer, or its range is too
+// wide for the rows.
+func newKeyBitmap(keys []arrow.Array) *keyBitmap {
+	if len(keys) != 1 {
+		return nil
+	}
+	a := keys[0]
+	lo, hi, ok := intValueRange(a)
+	if !ok {
+		return nil
+	}
+	span := uint64(hi-lo) + 1
+	if hi-lo < 0 || span > maxKeyBitmapBits || span > uint64(keyBitmapBitsPerRow*a.Len()+minKeyBitmapBits) {
+		return nil
+	}
+	m := &keyBitmap{min: lo, span: span, bits: make([]uint64, (span+63)/64)}
+	forEachInt(a, func(_ int, v int64) {
+		off := uint64(v - lo)
+		m.bits[off/64] |= 1 << (off % 64)
+	})
+	return m
+}
+
+// intValueRange returns the least and greatest non-NULL value of an integer
+// array; ok is false for other types and for an array of NULLs only.
+func intValueRange(a arrow.Array) (lo, hi int64, ok bool) {
+	if !isIntArray(a) {
+		return 0, 0, false
+	}
+	forEachInt(a, func(_ int, v int64) {
+		if !ok || v < lo {
+			lo = v
+		}
+		if !ok || v > hi {
+			hi = v
+		}
+		ok = true
+	})
+	return lo, hi, ok
+}
+
+func isIntArray(a arrow.Array) bool {
+	switch a.(type) {
+	case *array.Int16, *array.Int32, *array.Int64:
+		return true
+	}
+	return false
+}
+
+// forEachInt calls f with each non-NULL row of an integer array.
+func forEachInt(a arrow.Array, f func(i int, v int64)) {
+	switch x := a.(type) {
+	case *array.Int16:
+		eachValue(x, x.Int16Values(), f)
+	case *array.Int32:
+		eachValue(x, x.Int32Values(), f)
+	case *array.Int64:
+		eachValue(x, x.Int64Values(), f)
+	}
+}
+
+func eachValue[T int16 | int32 | int64](a arrow.Array, vs []T, f func(i int, v int64)) {
+	if a.NullN() == 0 {
+		for i, v := range vs {
+			f(i, int64(v))
+		}
+		return
+	}
+	for i, v := range vs {
+		if a.IsValid(i) {
+			f(i, int64(v))
+		}
+	}
+}
+
+// passing appends to out the rows of a probe key array whose value may
+// have a partner (NULLs never do); ok is false when the array is not an
+// integer one, and the caller probes every row.
+func (m *keyBitmap) passing(a arrow.Array, out []int32) ([]int32, bool) {
+	switch x := a.(type) {
+	case *array.Int16:
+		return passingValues(m, x, x.Int16Values(), out), true
+	case *array.Int32:
+		return passingValues(m, x, x.Int32Values(), out), true
+	case *array.Int64:
+		return passingValues(m, x, x.Int64Values(), out), true
+	}
+	return out, false
+}
+
+func passingValues[T int16 | int32 | int64](m *keyBitmap, a arrow.Array, vs []T, out []int32) []int32 {
+	lo, span, bits := m.min, m.span, m.bits
+	nulls := a.NullN() > 0
+	for i, v := range vs {
+		off := uint64(int64(v) - lo)
+		if off >= span || bits[off/64]&(1<<(off%64)) == 0 {
+			continue
+		}
+		if nulls && a.IsNull(i) {
+			continue
+		}
+		out = append(out, int32(i))
+	}
+	return out
+}
