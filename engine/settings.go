@@ -334,13 +334,11 @@ func (s *Session) Setting(name string) (string, bool) {
 	if v, ok := s.transactionSetting(lower(name)); ok {
 		return v, true
 	}
-	v, ok := s.settings[lower(name)]
-	if !ok {
-		if p, known := pgsettings.Lookup(name); known {
-			return p.Show, true
-		}
+	if v, ok := s.settings[lower(name)]; ok {
+		return v, true
 	}
-	return v, ok
+	_, known := pgsettings.Lookup(name)
+	return builtinSetting(name), known
 }
 
 // TimeZone is the session's TimeZone setting as a zone (UTC by default):

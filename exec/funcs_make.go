@@ -119,17 +119,15 @@ func formatSeconds(s float64) string {
 }
 
 func makeTimestamp(ds []types.Datum) (types.Datum, error) {
-	y, mo, d := ds[0].(int64), ds[1].(int64), ds[2].(int64)
-	days, ok := civilDays(y, mo, d)
-	if !ok {
-		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date field value out of range: %d-%02d-%02d", y, mo, d)
+	day, err := makeDate(ds[0].(int64), ds[1].(int64), ds[2].(int64))
+	if err != nil {
+		return nil, err
 	}
-	h, mi, s := ds[3].(int64), ds[4].(int64), ds[5].(float64)
-	clock, ok := clockMicros(h, mi, s)
-	if !ok {
-		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "time field value out of range: %d:%02d:%s", h, mi, formatSeconds(s))
+	clock, err := makeClock(ds[3].(int64), ds[4].(int64), ds[5].(float64))
+	if err != nil {
+		return nil, err
 	}
-	return days*types.MicrosPerDay + clock, nil
+	return int64(day.(int32))*types.MicrosPerDay + clock.(int64), nil
 }
 
 func makeTimestampTZKernel(withZone bool) Kernel {

@@ -244,6 +244,16 @@ func (p *Param) invalid(value, hint string) error {
 	return e
 }
 
+// outOfRange is PostgreSQL's error for a value (in the parameter's unit)
+// outside the parameter's range.
+func (p *Param) outOfRange(value string) error {
+	unit := ""
+	if p.Unit != "" {
+		unit = " " + p.Unit
+	}
+	return sqlerr.New(sqlerr.InvalidParameter, "%s%s is outside the valid range for parameter \"%s\" (%s .. %s)", value, unit, p.lowerName(), p.Min, p.Max)
+}
+
 func (p *Param) normalizeInt(value string) (string, error) {
 	f, err := p.parseNumber(value)
 	if err != nil {
@@ -257,11 +267,7 @@ func (p *Param) normalizeInt(value string) (string, error) {
 	lo, _ := strconv.ParseInt(p.Min, 10, 64)
 	hi, _ := strconv.ParseInt(p.Max, 10, 64)
 	if p.Min != "" && (n < lo || n > hi) {
-		unit := ""
-		if p.Unit != "" {
-			unit = " " + p.Unit
-		}
-		return "", sqlerr.New(sqlerr.InvalidParameter, "%d%s is outside the valid range for parameter \"%s\" (%s .. %s)", n, unit, p.lowerName(), p.Min, p.Max)
+		return "", p.outOfRange(strconv.FormatInt(n, 10))
 	}
 	return p.ShowInt(n), nil
 }
@@ -293,12 +299,7 @@ func (p *Param) normalizeReal(value string) (string, error) {
 	lo, _ := strconv.ParseFloat(p.Min, 64)
 	hi, _ := strconv.ParseFloat(p.Max, 64)
 	if p.Min != "" && (f < lo || f > hi) {
-		unit := ""
-		if p.Unit != "" {
-			unit = " " + p.Unit
-		}
-		return "", sqlerr.New(sqlerr.InvalidParameter, "%s%s is outside the valid range for parameter \"%s\" (%s .. %s)",
-			strconv.FormatFloat(f, 'g', 6, 64), unit, p.lowerName(), p.Min, p.Max)
+		return "", p.outOfRange(strconv.FormatFloat(f, 'g', 6, 64))
 	}
 	s := strconv.FormatFloat(f, 'g', 6, 64)
 	if f == 0 {
