@@ -97,12 +97,15 @@ func sleepKernel(seconds func(types.Datum) float64) Kernel {
 		bld := newBuilder(ec, types.VoidT)
 		defer bld.Release()
 		for i := 0; i < n; i++ {
-			if d := DatumAt(args[0], i); d != nil {
-				if err := sleepFor(ec, seconds(d)); err != nil {
-					return nil, err
-				}
+			d := DatumAt(args[0], i)
+			if d == nil {
+				AppendDatum(bld, nil) // strict
+				continue
 			}
-			AppendDatum(bld, nil)
+			if err := sleepFor(ec, seconds(d)); err != nil {
+				return nil, err
+			}
+			AppendDatum(bld, "") // void: a value, not NULL
 		}
 		return bld.NewArray(), nil
 	}
