@@ -153,6 +153,11 @@ func (b *Binder) CheckSQLFunction(f *udf.Function) error {
 	b.pushLevel()
 	defer b.popLevel()
 	_, err := b.inlineSQLFunction(f, args, -1)
+	if e := sqlerr.Wrap(err); err != nil && e.Code == sqlerr.UndefinedFunction && strings.HasPrefix(e.Message, "function "+f.Name+"(") {
+		// (PostgreSQL accepts a function that calls itself; inlining
+		// cannot expand one)
+		return sqlerr.New(sqlerr.FeatureNotSupported, "SQL function %s calls itself: recursive SQL functions are not supported", f.Name)
+	}
 	return err
 }
 

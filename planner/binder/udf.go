@@ -46,6 +46,9 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 		switch {
 		case f.AnyArgs[i]:
 			args[i] = b.resolveUnknown(args[i])
+		case f.SQL != nil && f.Args[i].Kind == types.Numeric && f.Args[i].Prec == 0 && args[i].Type().Kind == types.Numeric:
+			// a SQL function's numeric parameter takes the value with its
+			// scale, as PostgreSQL's numeric values carry theirs
 		default:
 			if args[i], err = b.coerce(args[i], f.Args[i]); err != nil {
 				return nil, true, err
