@@ -269,7 +269,7 @@ func TestAggregateSpills(t *testing.T) {
 	// (an order-free check that holds no rows), from PostgreSQL 15 over
 	// the same table
 	const digest = "SELECT count(*) || ':' || sum(ascii(md5(x)) * 65536 + ascii(substr(md5(x), 9)) * 256 + ascii(substr(md5(x), 17))) FROM (%s) y"
-	queries := []struct{ sql, want string }{
+	queries := []spillingQuery{
 		{`SELECT coalesce(k::text, 'N') || ':' || count(*) || ':' || sum(i) || ':' || min(s) || ':' || max(i) AS x FROM spill_t GROUP BY k`,
 			"10008:46026655444"},
 		{`SELECT s || ':' || coalesce(k::text, 'N') || ':' || count(*) || ':' || string_agg(i::text, '.' ORDER BY i) AS x FROM spill_t GROUP BY s, k`,
@@ -283,6 +283,28 @@ func TestAggregateSpills(t *testing.T) {
 		{`SELECT coalesce(k::text, 'N') || ':' || s AS x FROM (SELECT k, s FROM spill_t UNION SELECT i % 70000, s FROM spill_t) u`,
 			"385023:1775985270296"},
 	}
+	checkSpillingQueries(t, c, dir, digest, queries, "HashAggregate")
+	_, err := c.Exec(ctx, "SELECT count(DISTINCT k), count(DISTINCT i % 50000) FROM spill_t")
+	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in HashAggregate: the query would hold more than weft.memory_limit (1048576 bytes)") {
+		t.Errorf("detail %q", pgErr.Detail)
+	}
+	var n int64
+	if err := c.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
+		t.Fatalf("the next query: %d, %v", n, err)
+	}
+}
+
+// spillingQuery is a query over the spill tables and its digest from
+// PostgreSQL 15.
+type spillingQuery struct{ sql, want string }
+
+// checkSpillingQueries runs each query's digest unlimited and under a 1 MB
+// weft.memory_limit: the answer is PostgreSQL's both times, the operator
+// named spills (EXPLAIN ANALYZE says so) only under the limit, and no
+// spill file is left after either.
+func checkSpillingQueries(t *testing.T, c *pgx.Conn, dir, digest string, queries []spillingQuery, operator string) {
+	t.Helper()
+	ctx := context.Background()
 	for _, setting := range []string{"", "SET weft.memory_limit = '1MB'"} {
 		if setting != "" {
 			if _, err := c.Exec(ctx, setting); err != nil {
@@ -296,27 +318,19 @@ func TestAggregateSpills(t *testing.T) {
 				t.Errorf("%s: %s: got %s, %v; want %s", setting, q.sql, got, err, q.want)
 			}
 			plan := explainAnalyze(t, c, sql)
-			aggSpilled := false
+			spilled := false
 			for _, line := range strings.Split(plan, "\n") {
-				if strings.Contains(line, "HashAggregate ") && strings.Contains(line, "spilled=") {
-					aggSpilled = true
+				if strings.Contains(line, operator+" ") && strings.Contains(line, "spilled=") {
+					spilled = true
 				}
 			}
-			if aggSpilled != (setting != "") {
-				t.Errorf("%s: %s: aggregation spilled %v:\n%s", setting, q.sql, aggSpilled, plan)
+			if spilled != (setting != "") {
+				t.Errorf("%s: %s: %s spilled %v:\n%s", setting, q.sql, operator, spilled, plan)
 			}
 			if files := spillFiles(dir); len(files) != 0 {
 				t.Errorf("spill files left behind: %v", files)
 			}
 		}
-	}
-	_, err := c.Exec(ctx, "SELECT count(DISTINCT k), count(DISTINCT i % 50000) FROM spill_t")
-	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in HashAggregate: the query would hold more than weft.memory_limit (1048576 bytes)") {
-		t.Errorf("detail %q", pgErr.Detail)
-	}
-	var n int64
-	if err := c.QueryRow(ctx, "SELECT count(*) FROM generate_series(1, 1000)").Scan(&n); err != nil || n != 1000 {
-		t.Fatalf("the next query: %d, %v", n, err)
 	}
 }
 
@@ -346,7 +360,7 @@ func TestJoinSpills(t *testing.T) {
 	// how many rows x, and a sum of digits of their md5s, from
 	// PostgreSQL 15 over the same tables
 	const digest = "SELECT count(*) || ':' || coalesce(sum(ascii(md5(x)) * 65536 + ascii(substr(md5(x), 9)) * 256 + ascii(substr(md5(x), 17))), 0) FROM (%s) y"
-	queries := []struct{ sql, want string }{
+	queries := []spillingQuery{
 		{`SELECT t.i || ':' || u.j AS x FROM spill_t t JOIN spill_u u ON t.i = u.j + 1000 AND t.k <> u.k`,
 			"130302:601366847713"},
 		{`SELECT t.i || ':' || coalesce(u.j::text, 'N') AS x FROM spill_t t LEFT JOIN spill_u u ON t.s = u.s AND t.i = u.j * 2`,
@@ -364,33 +378,7 @@ func TestJoinSpills(t *testing.T) {
 		{`SELECT t.i::text AS x FROM spill_t t WHERE t.i NOT IN (SELECT u.j * 2 FROM spill_u u)`,
 			"100000:461426320713"},
 	}
-	for _, setting := range []string{"", "SET weft.memory_limit = '1MB'"} {
-		if setting != "" {
-			if _, err := c.Exec(ctx, setting); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, q := range queries {
-			var got string
-			sql := fmt.Sprintf(digest, q.sql)
-			if err := c.QueryRow(ctx, sql).Scan(&got); err != nil || got != q.want {
-				t.Errorf("%s: %s: got %s, %v; want %s", setting, q.sql, got, err, q.want)
-			}
-			plan := explainAnalyze(t, c, sql)
-			joinSpilled := false
-			for _, line := range strings.Split(plan, "\n") {
-				if strings.Contains(line, "HashJoin ") && strings.Contains(line, "spilled=") {
-					joinSpilled = true
-				}
-			}
-			if joinSpilled != (setting != "") {
-				t.Errorf("%s: %s: join spilled %v:\n%s", setting, q.sql, joinSpilled, plan)
-			}
-			if files := spillFiles(dir); len(files) != 0 {
-				t.Errorf("spill files left behind: %v", files)
-			}
-		}
-	}
+	checkSpillingQueries(t, c, dir, digest, queries, "HashJoin")
 	const oneKey = "SELECT count(*) FROM tiny LEFT JOIN skew ON tiny.one = skew.one"
 	_, err := c.Exec(ctx, oneKey)
 	if pgErr := wantCode(t, err, "53200"); !strings.Contains(pgErr.Detail, "in HashJoin: the query would hold more than weft.memory_limit (1048576 bytes)") {
