@@ -318,6 +318,9 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 	scratch := &probeScratch{kts: exprTypes(j.ProbeKeys)}
 	probeDone := false
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+		if scratch.pend != nil {
+			return j.nextPending(ec, side, scratch)
+		}
 		for !probeDone {
 			b, err := in.Next(ctx)
 			if err == io.EOF {
@@ -354,7 +357,7 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 			}
 		}
 		return nil, io.EOF
-	}, close: closeAll}, nil
+	}, close: func() { scratch.release(); closeAll() }}, nil
 }
 
 // openGraceOnce joins a spilled build side: partition 0 reads every
@@ -472,6 +475,19 @@ type probeScratch struct {
 	idx []int
 	// pi, bi: the last batch's (probe row, build row) pairs
 	pi, bi []int
+	// pend: a probe batch whose pairs pendPi, pendBi are still to be
+	// joined (emitJoined hands them out a batch at a time)
+	pend           arrow.Record
+	pendPi, pendBi []int
+}
+
+// release drops a probe batch still waiting to be joined (the stream
+// was closed before it was read through).
+func (s *probeScratch) release() {
+	if s != nil && s.pend != nil {
+		s.pend.Release()
+		s.pend, s.pendPi, s.pendBi = nil, nil, nil
+	}
 }
 
 // nullRows marks the rows with a NULL in any of arrs.
@@ -541,7 +557,35 @@ func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, scratch *probeSc
 			}
 		}
 	}
-	return j.joinRows(ec, side, b, pi, bi)
+	return j.emitJoined(ec, side, scratch, b, pi, bi)
+}
+
+// emitJoined joins the pairs (pi, bi) of probe batch b at most a batch
+// of rows at a time: a probe batch whose keys each meet many build rows
+// would otherwise come out as one record of all its pairs, many times a
+// batch, and several partitions doing that at once break a statement's
+// memory limit before any operator can spill. The rest waits in scratch
+// for nextPending.
+func (j *HashJoin) emitJoined(ec *EvalContext, side *builtSide, scratch *probeScratch, b arrow.Record, pi, bi []int) (arrow.Record, error) {
+	limit := max(j.Env.BatchSize, 1)
+	if len(pi) <= limit {
+		return j.joinRows(ec, side, b, pi, bi)
+	}
+	b.Retain()
+	scratch.pend, scratch.pendPi, scratch.pendBi = b, pi[limit:], bi[limit:]
+	return j.joinRows(ec, side, b, pi[:limit], bi[:limit])
+}
+
+// nextPending joins the next batch of the pairs emitJoined left.
+func (j *HashJoin) nextPending(ec *EvalContext, side *builtSide, scratch *probeScratch) (arrow.Record, error) {
+	n := min(max(j.Env.BatchSize, 1), len(scratch.pendPi))
+	b, pi, bi := scratch.pend, scratch.pendPi[:n], scratch.pendBi[:n]
+	scratch.pendPi, scratch.pendBi = scratch.pendPi[n:], scratch.pendBi[n:]
+	out, err := j.joinRows(ec, side, b, pi, bi)
+	if len(scratch.pendPi) == 0 {
+		scratch.release()
+	}
+	return out, err
 }
 
 func (j *HashJoin) applyExtra(ec *EvalContext, side *builtSide, b arrow.Record, pi, bi []int) ([]int, []int, error) {

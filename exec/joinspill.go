@@ -417,6 +417,9 @@ func (s *graceStream) repartition(f *spill.File, w *partitionWriters, keys []Exp
 // without error means nothing came out of this step.
 func (s *graceStream) step(ctx context.Context) (arrow.Record, error) {
 	j := s.j
+	if s.scratch.pend != nil {
+		return j.nextPending(s.ec, s.side, s.scratch)
+	}
 	if s.cur != nil {
 		b, err := coalesce(s.ec.Mem, s.cur.Next, j.Env.BatchSize)
 		if err == io.EOF {
@@ -503,6 +506,7 @@ func (s *graceStream) drop(job graceJob) {
 }
 
 func (s *graceStream) close() {
+	s.scratch.release()
 	if s.probe != nil {
 		s.probe.Close()
 		s.probe = nil

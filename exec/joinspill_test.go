@@ -1,7 +1,9 @@
 package exec
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -187,5 +189,83 @@ func TestSetOpSpills(t *testing.T) {
 				sameRows(t, got, want)
 			})
 		}
+	}
+}
+
+// TestJoinOutputBatchesStayBatchSized joins 3,000 probe rows with 2,000
+// build rows on a key of 40 values, each probe row meeting about 50
+// build rows: every output record holds at most a batch of rows (in
+// memory and spilled), the pairs all come out, and a stream closed
+// halfway through a probe batch's pairs leaks nothing.
+func TestJoinOutputBatchesStayBatchSized(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	probe := spillInput(mem, 2, 3, 1000, 0, 40)
+	defer probe.release()
+	build := spillInput(mem, 1, 2, 1000, 5000, 40)
+	defer build.release()
+	want := 0
+	buildCount := map[any]int{}
+	for _, b := range build.parts[0] {
+		for r := 0; r < int(b.NumRows()); r++ {
+			buildCount[DatumAt(b.Column(1), r)]++
+		}
+	}
+	for _, part := range probe.parts {
+		for _, b := range part {
+			for r := 0; r < int(b.NumRows()); r++ {
+				want += buildCount[DatumAt(b.Column(1), r)]
+			}
+		}
+	}
+	if want < 100000 {
+		t.Fatalf("only %d pairs: the test misses many-to-many keys", want)
+	}
+	root, err := spill.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, limit := range []int64{0, 256 << 10} {
+		env, _, done := spillEnv(t, mem, limit, root)
+		j := joinPlan(env, InnerJoin, probe, build, []int{1}, []int{1}, nil)
+		got := 0
+		for p := 0; p < j.Partitions(); p++ {
+			st, err := j.Open(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				b, err := st.Next(ctx)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b.NumRows() > int64(env.BatchSize) {
+					t.Errorf("limit %d: a record of %d rows, batches are %d", limit, b.NumRows(), env.BatchSize)
+				}
+				got += int(b.NumRows())
+				b.Release()
+			}
+			st.Close()
+		}
+		if got != want {
+			t.Errorf("limit %d: %d rows, want %d", limit, got, want)
+		}
+		// one record, then close: the rest of its probe batch's pairs go
+		st, err := j.Open(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := st.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		st.Close()
+		j.Release()
+		done()
 	}
 }
