@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,11 +16,12 @@ import (
 type SubqueryKind int
 
 const (
-	ScalarSubquery SubqueryKind = iota // the single value of a one-row result
-	ExistsSubquery                     // whether any row exists
-	AnySubquery                        // test op ANY (rows); IN is = ANY
-	AllSubquery                        // test op ALL (rows)
-	ArraySubquery                      // ARRAY(rows): an array of the rows' values
+	ScalarSubquery     SubqueryKind = iota // the single value of a one-row result
+	ExistsSubquery                         // whether any row exists
+	AnySubquery                            // test op ANY (rows); IN is = ANY
+	AllSubquery                            // test op ALL (rows)
+	ArraySubquery                          // ARRAY(rows): an array of the rows' values
+	RowCompareSubquery                     // (a, b) op (SELECT x, y): the one row's fields compared
 )
 
 // SubqueryExpr evaluates a nested plan. An uncorrelated subquery runs once
@@ -33,7 +35,11 @@ type SubqueryExpr struct {
 	Test       Expr // ANY/ALL left operand
 	Op         CmpOp
 	CmpT       types.T // type both sides of the comparison have
-	T          types.T
+	// RowTests, RowCmpTs: a row on the left ((a, b) IN (SELECT x, y)),
+	// compared field by field with the subquery's columns (Test is nil)
+	RowTests []Expr
+	RowCmpTs []types.T
+	T        types.T
 
 	mu    sync.Mutex
 	cache map[string]types.Datum
@@ -45,12 +51,28 @@ func (e *SubqueryExpr) String() string {
 	case ExistsSubquery:
 		return "EXISTS(subquery)"
 	case AnySubquery:
-		return e.Test.String() + " " + string(e.Op) + " ANY(subquery)"
+		return e.testString() + " " + string(e.Op) + " ANY(subquery)"
 	case AllSubquery:
-		return e.Test.String() + " " + string(e.Op) + " ALL(subquery)"
+		return e.testString() + " " + string(e.Op) + " ALL(subquery)"
+	case RowCompareSubquery:
+		return e.testString() + " " + string(e.Op) + " (subquery)"
 	}
 	return "(subquery)"
 }
+
+func (e *SubqueryExpr) testString() string {
+	if e.Test != nil {
+		return e.Test.String()
+	}
+	parts := make([]string, len(e.RowTests))
+	for i, t := range e.RowTests {
+		parts[i] = t.String()
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// rowTuple is one row of a subquery compared as a row: its fields.
+type rowTuple []types.Datum
 
 // rows runs the plan with the given outer bindings and returns its first
 // column's values (at most limit of them when limit > 0).
@@ -72,9 +94,16 @@ func (e *SubqueryExpr) rows(ctx context.Context, outer []types.Datum, limit int)
 				return nil, err
 			}
 			for i := 0; i < int(b.NumRows()); i++ {
-				if b.NumCols() > 0 {
+				switch {
+				case len(e.RowTests) > 0:
+					row := make(rowTuple, len(e.RowTests))
+					for c := range row {
+						row[c] = DatumAt(b.Column(c), i)
+					}
+					out = append(out, row)
+				case b.NumCols() > 0:
 					out = append(out, DatumAt(b.Column(0), i))
-				} else {
+				default:
 					out = append(out, true)
 				}
 			}
@@ -94,7 +123,7 @@ func (e *SubqueryExpr) resultSet(ctx context.Context, outer []types.Datum) ([]ty
 	switch e.Kind {
 	case ExistsSubquery:
 		return e.rows(ctx, outer, 1)
-	case ScalarSubquery:
+	case ScalarSubquery, RowCompareSubquery:
 		vals, err := e.rows(ctx, outer, 2)
 		if err != nil {
 			return nil, err
@@ -121,6 +150,11 @@ func (e *SubqueryExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error
 		}
 		defer test.Release()
 	}
+	rowTests, err := evalAll(ec, b, e.RowTests)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(rowTests)
 	maxSlot := len(ec.Outer) - 1
 	for _, s := range e.OuterSlots {
 		maxSlot = max(maxSlot, s)
@@ -141,8 +175,15 @@ func (e *SubqueryExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error
 			return nil, err
 		}
 		var tv types.Datum
-		if test != nil {
+		switch {
+		case test != nil:
 			tv = DatumAt(test, i)
+		case len(rowTests) > 0:
+			row := make(rowTuple, len(rowTests))
+			for c, a := range rowTests {
+				row[c] = DatumAt(a, i)
+			}
+			tv = row
 		}
 		AppendDatum(bld, e.combine(set, tv))
 	}
@@ -182,9 +223,17 @@ func (e *SubqueryExpr) combine(set []types.Datum, test types.Datum) types.Datum 
 		return set[0]
 	case ArraySubquery:
 		return append([]types.Datum{}, set...)
+	case RowCompareSubquery:
+		if len(set) == 0 {
+			return nil
+		}
+		return rowHolds(e.Op, e.RowCmpTs, test.(rowTuple), set[0].(rowTuple))
 	}
 	if len(set) == 0 {
 		return e.Kind == AllSubquery
+	}
+	if len(e.RowTests) > 0 {
+		return e.combineRows(set, test.(rowTuple))
 	}
 	sawNull := test == nil
 	for _, v := range set {
@@ -204,6 +253,64 @@ func (e *SubqueryExpr) combine(set []types.Datum, test types.Datum) types.Datum 
 		return nil
 	}
 	return e.Kind == AllSubquery
+}
+
+// combineRows is ANY or ALL over a non-empty set of rows: true, false,
+// or unknown (nil) when no row decides it and some comparison was.
+func (e *SubqueryExpr) combineRows(set []types.Datum, test rowTuple) types.Datum {
+	sawNull := false
+	for _, v := range set {
+		switch rowHolds(e.Op, e.RowCmpTs, test, v.(rowTuple)) {
+		case nil:
+			sawNull = true
+		case true:
+			if e.Kind == AnySubquery {
+				return true
+			}
+		case false:
+			if e.Kind == AllSubquery {
+				return false
+			}
+		}
+	}
+	if sawNull {
+		return nil
+	}
+	return e.Kind == AllSubquery
+}
+
+// rowHolds compares rows l and r as PostgreSQL compares row
+// constructors: = needs every pair of fields equal and <> one pair
+// unequal (unknown, nil, when NULLs leave it open); < <= > >= are decided
+// by the first pair that is not equal, and are unknown when a NULL comes
+// first.
+func rowHolds(op CmpOp, ts []types.T, l, r rowTuple) types.Datum {
+	switch op {
+	case "=", "<>", "!=":
+		unknown := false
+		for i := range l {
+			if l[i] == nil || r[i] == nil {
+				unknown = true
+				continue
+			}
+			if CompareDatums(ts[i], l[i], r[i]) != 0 {
+				return op != "="
+			}
+		}
+		if unknown {
+			return nil
+		}
+		return op == "="
+	}
+	for i := range l {
+		if l[i] == nil || r[i] == nil {
+			return nil
+		}
+		if c := CompareDatums(ts[i], l[i], r[i]); c != 0 {
+			return op.holds(c)
+		}
+	}
+	return op.holds(0)
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

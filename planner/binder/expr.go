@@ -387,6 +387,12 @@ func (b *Binder) bindRowComparison(a *pg.A_Expr, op string, s *scope) (logical.E
 		}
 		return &logical.Bool{And: op == "<>", Args: terms}, true, nil
 	}
+	if sl := a.Rexpr.GetSubLink(); sl != nil && sl.SubLinkType == pg.SubLinkType_EXPR_SUBLINK && a.Kind == pg.A_Expr_Kind_AEXPR_OP {
+		// (a, b) op (SELECT x, y): PostgreSQL's row comparison sublink
+		e, err := b.bindSubLink(&pg.SubLink{SubLinkType: pg.SubLinkType_ROWCOMPARE_SUBLINK, Testexpr: a.Lexpr,
+			OperName: a.Name, Subselect: sl.Subselect, Location: a.Location}, s)
+		return e, true, err
+	}
 	right, isRow := rowItems(a.Rexpr)
 	if !isRow {
 		return nil, false, nil

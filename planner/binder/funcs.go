@@ -649,11 +649,17 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported subquery").At(sl.Location)
 	}
 	var test logical.Expr
+	var rowTests []logical.Expr
 	var err error
-	if sl.Testexpr != nil {
-		if _, isRow := sl.Testexpr.Node.(*pg.Node_RowExpr); isRow {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "row comparisons with subqueries are not supported yet").At(sl.Location)
+	if items, isRow := rowItems(sl.Testexpr); isRow {
+		for _, item := range items {
+			t, err := b.bindExpr(item, s)
+			if err != nil {
+				return nil, err
+			}
+			rowTests = append(rowTests, t)
 		}
+	} else if sl.Testexpr != nil {
 		if test, err = b.bindExpr(sl.Testexpr, s); err != nil {
 			return nil, err
 		}
@@ -666,6 +672,9 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 	}
 	cols := plan.Columns()
 	sub := &logical.Subquery{Plan: plan, Outer: outer}
+	if rowTests != nil {
+		return b.bindRowSubLink(sl, sub, rowTests)
+	}
 	switch sl.SubLinkType {
 	case pg.SubLinkType_EXISTS_SUBLINK:
 		sub.Kind, sub.T = exec.ExistsSubquery, types.BoolT
@@ -714,6 +723,58 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 		return sub, nil
 	}
 	return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subquery is not supported yet").At(sl.Location)
+}
+
+// bindRowSubLink binds a row compared with a subquery's rows, field by
+// field: (a, b) IN (SELECT x, y), (a, b) op ANY/ALL (…), and
+// (a, b) op (SELECT x, y) against its one row.
+func (b *Binder) bindRowSubLink(sl *pg.SubLink, sub *logical.Subquery, tests []logical.Expr) (logical.Expr, error) {
+	switch sl.SubLinkType {
+	case pg.SubLinkType_ANY_SUBLINK:
+		sub.Kind = exec.AnySubquery
+	case pg.SubLinkType_ALL_SUBLINK:
+		sub.Kind = exec.AllSubquery
+	case pg.SubLinkType_ROWCOMPARE_SUBLINK:
+		sub.Kind = exec.RowCompareSubquery
+	default:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of row subquery is not supported yet").At(sl.Location)
+	}
+	op := "="
+	if len(sl.OperName) > 0 {
+		op = opName(sl.OperName)
+	}
+	switch op {
+	case "=", "<>", "<", "<=", ">", ">=":
+	default:
+		return nil, sqlerr.New(sqlerr.UndefinedFunction, "could not determine interpretation of row comparison operator %s", op).At(sl.Location)
+	}
+	cols := sub.Plan.Columns()
+	switch {
+	case len(cols) > len(tests):
+		return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too many columns").At(sl.Location)
+	case len(cols) < len(tests):
+		return nil, sqlerr.New(sqlerr.SyntaxError, "subquery has too few columns").At(sl.Location)
+	}
+	exprs := make([]logical.Expr, len(cols))
+	outCols := make([]logical.Column, len(cols))
+	project := false
+	for i, c := range cols {
+		ref := &logical.ColRef{Col: c}
+		lt, rt, t, err := b.comparable(tests[i], ref, op, sl.Location)
+		if err != nil {
+			return nil, err
+		}
+		tests[i], exprs[i], outCols[i] = lt, rt, c
+		sub.RowCmpTs = append(sub.RowCmpTs, t)
+		if rt != logical.Expr(ref) {
+			project, outCols[i] = true, b.newColumn(c.Name, t)
+		}
+	}
+	if project {
+		sub.Plan = &logical.Project{Input: sub.Plan, Exprs: exprs, Cols: outCols}
+	}
+	sub.RowTests, sub.Op, sub.T = tests, exec.CmpOp(op), types.BoolT
+	return sub, nil
 }
 
 // extractScale gives extract's numeric result PostgreSQL's scale: seconds

@@ -267,8 +267,8 @@ type target struct {
 // …) of a WHERE clause as EXISTS (SELECT 1 FROM (SELECT x, y …) AS
 // in(c1, c2) WHERE in.c1 = a AND in.c2 = b): where a condition only
 // filters, NULL and false alike reject the row, so the two agree, and
-// the EXISTS becomes a semi join. (Elsewhere, and under NOT, a row IN a
-// subquery is still refused.)
+// the EXISTS becomes a semi join. (Elsewhere, and under NOT, the row is
+// compared with the subquery's rows by value: bindRowSubLink.)
 func rowInAsExists(n *pg.Node) (*pg.Node, error) {
 	if be := n.GetBoolExpr(); be != nil && be.Boolop == pg.BoolExprType_AND_EXPR {
 		args := make([]*pg.Node, len(be.Args))

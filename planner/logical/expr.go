@@ -173,13 +173,17 @@ func (e *Coalesce) String() string {
 
 // Subquery is a nested query used as a value.
 type Subquery struct {
-	Kind  exec.SubqueryKind
-	Plan  Plan
-	Test  Expr // ANY/ALL left side
-	Op    exec.CmpOp
-	CmpT  types.T
-	T     types.T
-	Outer []Column // columns of enclosing queries the subquery references
+	Kind exec.SubqueryKind
+	Plan Plan
+	Test Expr // ANY/ALL left side
+	Op   exec.CmpOp
+	CmpT types.T
+	// RowTests, RowCmpTs: a row on the left ((a, b) IN (SELECT x, y),
+	// (a, b) = (SELECT x, y)), compared field by field; Test is nil
+	RowTests []Expr
+	RowCmpTs []types.T
+	T        types.T
+	Outer    []Column // columns of enclosing queries the subquery references
 	// Optimized: the optimizer has run its rules over Plan already (the
 	// physical builder optimizes the others: those of DML statements).
 	Optimized bool
@@ -195,11 +199,24 @@ func (e *Subquery) String() string {
 	case exec.ExistsSubquery:
 		return "EXISTS(" + id + ")"
 	case exec.AnySubquery:
-		return fmt.Sprintf("%s %s ANY(%s)", e.Test, e.Op, id)
+		return fmt.Sprintf("%s %s ANY(%s)", e.testString(), e.Op, id)
 	case exec.AllSubquery:
-		return fmt.Sprintf("%s %s ALL(%s)", e.Test, e.Op, id)
+		return fmt.Sprintf("%s %s ALL(%s)", e.testString(), e.Op, id)
+	case exec.RowCompareSubquery:
+		return fmt.Sprintf("%s %s (%s)", e.testString(), e.Op, id)
 	}
 	return "(" + id + ")"
+}
+
+func (e *Subquery) testString() string {
+	if e.Test != nil {
+		return e.Test.String()
+	}
+	parts := make([]string, len(e.RowTests))
+	for i, t := range e.RowTests {
+		parts[i] = t.String()
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 // AggCall is an aggregate computed by an Aggregate node.
@@ -293,6 +310,7 @@ func children(e Expr) []Expr {
 		if x.Test != nil {
 			return []Expr{x.Test}
 		}
+		return x.RowTests
 	}
 	return nil
 }
@@ -349,6 +367,9 @@ func rewrite(e Expr, pre func(Expr) (Expr, bool), f func(Expr) Expr) Expr {
 	case *Subquery:
 		c := *x
 		c.Test = rewrite(x.Test, pre, f)
+		if x.RowTests != nil {
+			c.RowTests = rewriteAll(x.RowTests, pre, f)
+		}
 		return f(&c)
 	}
 	return f(e)

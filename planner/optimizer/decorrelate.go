@@ -62,7 +62,7 @@ func toJoin(input logical.Plan, c logical.Expr) logical.Plan {
 		}
 		return &logical.Join{Kind: kind, Left: input, Right: decorrelate(corr.inner), Cond: corr.condition()}
 	case exec.AnySubquery:
-		if sub.Op != "=" || logical.HasSubquery(sub.Test) {
+		if sub.Op != "=" || sub.Test == nil || logical.HasSubquery(sub.Test) {
 			return nil
 		}
 		if negate {

@@ -219,7 +219,7 @@ func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, err
 	if err != nil {
 		return nil, err
 	}
-	s := &exec.SubqueryExpr{Kind: x.Kind, Plan: plan, Op: x.Op, CmpT: x.CmpT, T: x.T}
+	s := &exec.SubqueryExpr{Kind: x.Kind, Plan: plan, Op: x.Op, CmpT: x.CmpT, RowCmpTs: x.RowCmpTs, T: x.T}
 	for _, c := range x.Outer {
 		s.OuterSlots = append(s.OuterSlots, int(c.ID))
 		if idx, ok := l[c.ID]; ok {
@@ -232,6 +232,13 @@ func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, err
 		if s.Test, err = b.compile(x.Test, l); err != nil {
 			return nil, err
 		}
+	}
+	for _, t := range x.RowTests {
+		c, err := b.compile(t, l)
+		if err != nil {
+			return nil, err
+		}
+		s.RowTests = append(s.RowTests, c)
 	}
 	return s, nil
 }
