@@ -27,7 +27,7 @@ func commonType(ts []types.T, what string) (types.T, error) {
 		}
 		switch {
 		case out.IsNumber() && t.IsNumber():
-			out, _ = exec.NumericCommonType(out, t)
+			out = unionNumber(out, t)
 		case plainString(out) && plainString(t):
 			// the first one's type: text, varchar and char each convert
 			// implicitly to the others, so PostgreSQL never switches
@@ -38,9 +38,6 @@ func commonType(ts []types.T, what string) (types.T, error) {
 		case out.IsString() && t.IsString():
 			out = types.TextT
 		case out.Kind == t.Kind:
-			if out.Kind == types.Numeric {
-				out = types.NumericT(0, max(out.Scale, t.Scale))
-			}
 		case isDateLike(out) && isDateLike(t):
 			if out.Kind == types.TimestampTZ || t.Kind == types.TimestampTZ {
 				out = types.TimestampTZT
@@ -58,6 +55,33 @@ func commonType(ts []types.T, what string) (types.T, error) {
 		out = withoutLength(out)
 	}
 	return out, nil
+}
+
+// unionNumber is the type numbers of types a and b take in one column
+// (CASE, COALESCE, UNION, VALUES). PostgreSQL keeps each numeric value's
+// own scale there; Weft computes at one fixed scale, the larger. Beside
+// an unconstrained numeric (whose values print without trailing zeros)
+// the column stays unconstrained, printing at least the smaller of the
+// scales the two show: VALUES (1.5::numeric), (2.25) shows 1.5 and 2.25
+// as in PostgreSQL, not both at the fixed scale of 16 digits. Fixed
+// scales and integers alone keep the larger scale, so that sums over
+// CASE … ELSE 0 END show the scale PostgreSQL's do.
+func unionNumber(a, b types.T) types.T {
+	out, _ := exec.NumericCommonType(a, b)
+	if out.Kind != types.Numeric || (!a.Natural && !b.Natural) {
+		return out
+	}
+	shown := func(t types.T) int32 {
+		switch {
+		case t.Kind != types.Numeric:
+			return 0
+		case t.Natural:
+			return t.MinScale
+		}
+		return t.Scale
+	}
+	out.Natural, out.MinScale = true, min(shown(a), shown(b))
+	return out
 }
 
 // withoutLength drops a char or varchar length: an untyped literal has
