@@ -52,6 +52,8 @@ type Registry struct {
 	workers []*workerConn // in the order added
 	stop    chan struct{}
 	done    chan struct{}
+	// place chooses where partitions run (cache.go), nil: part mod workers
+	place atomic.Pointer[PlaceFunc]
 }
 
 // workerConn is one worker: its connection and what the coordinator

@@ -96,6 +96,8 @@ type DB struct {
 	// cluster is the coordinator's workers (nil: never had one)
 	cluster   *cluster.Registry
 	clusterMu sync.Mutex
+	// caching is the cached tables and the partitions held (cachestmt.go)
+	caching relationCache
 	// committed holds the OIDs of the tables and views the catalog on
 	// disk names (to drop ones whose creation could not be stored)
 	committed map[uint32]bool
@@ -202,6 +204,7 @@ func (db *DB) Close() error {
 		}
 	}
 	db.cat.Close()
+	db.closeCache()
 	if db.spill != nil {
 		db.spill.Close()
 	}

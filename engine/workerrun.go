@@ -26,6 +26,8 @@ type FragmentRunner struct {
 
 	mu  sync.Mutex
 	cur *workerDB // the newest generation opened
+	// cache holds cached tables' partitions across generations (cachestmt.go)
+	cache *cluster.PartitionCache
 }
 
 // workerDB is the database at one catalog generation, closed when a
@@ -45,7 +47,7 @@ func NewFragmentRunner(opts Options) (*FragmentRunner, error) {
 		return nil, sqlerr.New(sqlerr.InvalidParameter, "a worker needs the data directory of its coordinator (--data)")
 	}
 	opts.ReadOnly, opts.Workers = true, nil
-	return &FragmentRunner{opts: opts}, nil
+	return &FragmentRunner{opts: opts, cache: cluster.NewPartitionCache(nil)}, nil
 }
 
 // Version is the engine's version.
@@ -65,6 +67,7 @@ func (fr *FragmentRunner) Close() {
 		}
 		fr.cur = nil
 	}
+	fr.cache.Close()
 }
 
 // acquire returns the database at generation gen, opening it when the
@@ -99,6 +102,7 @@ func (fr *FragmentRunner) acquire(gen uint64) (*workerDB, error) {
 			fr.cur.db.Close()
 		}
 	}
+	db.useSharedPartitions(fr.cache)
 	fr.cur = &workerDB{db: db, gen: gen, users: 1}
 	return fr.cur, nil
 }
@@ -185,6 +189,7 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 		b.Release()
 		return nil, nil, nil, replan("the node has %d partitions, the fragment asks for %d", node.Partitions(), f.Partition)
 	}
+	s.readCachedFragment(b, node, f)
 	st, err := node.Open(ctx, int(f.Partition))
 	if err != nil {
 		b.Release()
