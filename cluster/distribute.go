@@ -160,7 +160,7 @@ func cloneFragment(f *clusterpb.Fragment, path []uint32) *clusterpb.Fragment {
 	c := &clusterpb.Fragment{Protocol: f.Protocol, QueryId: f.QueryId, Sql: f.Sql, Generation: f.Generation,
 		Path: append([]uint32(nil), path...), Fingerprint: f.Fingerprint, StatementTimeUnixMicros: f.StatementTimeUnixMicros,
 		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params,
-		CachedTables: f.CachedTables}
+		CachedTables: f.CachedTables, Modules: f.Modules}
 	for k, v := range f.Settings {
 		c.Settings[k] = v
 	}

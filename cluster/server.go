@@ -130,6 +130,8 @@ func (w *Worker) DoAction(a *flight.Action, fs flight.FlightService_DoActionServ
 		return fs.Send(&flight.Result{Body: body})
 	case ActionCacheList, ActionUncache:
 		return w.cacheAction(a, fs)
+	case ActionModulesMissing, ActionModule:
+		return w.moduleAction(a, fs)
 	}
 	return status.Errorf(codes.Unimplemented, "unknown action %q", a.GetType())
 }

@@ -157,6 +157,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		return op
 	}
 	frag.Params = params
+	frag.Modules = s.shipModules(reg, p) // (moduleship.go)
 	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
 		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
 			return "table " + sc.Name + " has changes that are not checkpointed"

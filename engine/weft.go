@@ -70,6 +70,11 @@ type Options struct {
 	// ReadOnly opens DataDir without locking it and never writes it: a
 	// worker's view of its coordinator's directory (workerrun.go).
 	ReadOnly bool
+	// ShippedModule, set on a worker, gives the wasm modules its
+	// coordinator sent (by sha256) that the data directory lacks; a
+	// function whose module is in neither is left undefined
+	// (moduleship.go).
+	ShippedModule func(sha256 string) ([]byte, bool)
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.

@@ -28,6 +28,8 @@ type FragmentRunner struct {
 	cur *workerDB // the newest generation opened
 	// cache holds cached tables' partitions across generations (cachestmt.go)
 	cache *cluster.PartitionCache
+	// modules are the wasm modules the coordinator sent (moduleship.go)
+	modules shippedModules
 }
 
 // workerDB is the database at one catalog generation, closed when a
@@ -47,7 +49,9 @@ func NewFragmentRunner(opts Options) (*FragmentRunner, error) {
 		return nil, sqlerr.New(sqlerr.InvalidParameter, "a worker needs the data directory of its coordinator (--data)")
 	}
 	opts.ReadOnly, opts.Workers = true, nil
-	return &FragmentRunner{opts: opts, cache: cluster.NewPartitionCache(nil)}, nil
+	fr := &FragmentRunner{opts: opts, cache: cluster.NewPartitionCache(nil)}
+	fr.opts.ShippedModule = fr.modules.get
+	return fr, nil
 }
 
 // Version is the engine's version.
@@ -118,6 +122,9 @@ func (fr *FragmentRunner) release(w *workerDB) {
 
 // RunFragment opens the fragment's partition (cluster.FragmentRunner).
 func (fr *FragmentRunner) RunFragment(ctx context.Context, f *clusterpb.Fragment, mem memory.Allocator) (exec.Stream, *arrow.Schema, func(), error) {
+	if err := fr.needModules(f.Modules); err != nil {
+		return nil, nil, nil, err
+	}
 	w, err := fr.acquire(f.Generation)
 	if err != nil {
 		return nil, nil, nil, err

@@ -53,7 +53,12 @@ type Fragment struct {
 	// weft.cache): a worker scanning one keeps the partition it reads and
 	// reads it from memory next time (cluster.PartitionCache). Numbered
 	// from 40 to stay clear of fields added meanwhile for other work.
-	CachedTables  []uint32 `protobuf:"varint,40,rep,packed,name=cached_tables,json=cachedTables,proto3" json:"cached_tables,omitempty"`
+	CachedTables []uint32 `protobuf:"varint,40,rep,packed,name=cached_tables,json=cachedTables,proto3" json:"cached_tables,omitempty"`
+	// modules: the sha256 of the wasm modules of the functions the
+	// statement calls. A worker that has not every one of them refuses the
+	// fragment as a replan (the coordinator ships modules before it sends
+	// fragments: the "module" action).
+	Modules       []string `protobuf:"bytes,41,rep,name=modules,proto3" json:"modules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +194,13 @@ func (x *Fragment) GetPartialAggregate() bool {
 func (x *Fragment) GetCachedTables() []uint32 {
 	if x != nil {
 		return x.CachedTables
+	}
+	return nil
+}
+
+func (x *Fragment) GetModules() []string {
+	if x != nil {
+		return x.Modules
 	}
 	return nil
 }
@@ -589,11 +601,111 @@ func (x *Uncache) GetTable() uint32 {
 	return 0
 }
 
+// ModuleList is the body of the "modules_missing" action both ways: the
+// coordinator names modules by sha256, the worker answers those it lacks.
+type ModuleList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        []string               `protobuf:"bytes,1,rep,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModuleList) Reset() {
+	*x = ModuleList{}
+	mi := &file_cluster_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleList) ProtoMessage() {}
+
+func (x *ModuleList) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleList.ProtoReflect.Descriptor instead.
+func (*ModuleList) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ModuleList) GetSha256() []string {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+// Module is the body of the "module" action: a wasm module the worker
+// lacks. The worker checks the bytes against the hash before it keeps them.
+type Module struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Code          []byte                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Module) Reset() {
+	*x = Module{}
+	mi := &file_cluster_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Module) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Module) ProtoMessage() {}
+
+func (x *Module) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Module.ProtoReflect.Descriptor instead.
+func (*Module) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Module) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Module) GetCode() []byte {
+	if x != nil {
+		return x.Code
+	}
+	return nil
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xdd\x04\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xf7\x04\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -613,7 +725,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\bsettings\x18\f \x03(\v2'.weft.cluster.v1.Fragment.SettingsEntryR\bsettings\x12\x12\n" +
 	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
 	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x12#\n" +
-	"\rcached_tables\x18( \x03(\rR\fcachedTables\x1a;\n" +
+	"\rcached_tables\x18( \x03(\rR\fcachedTables\x12\x18\n" +
+	"\amodules\x18) \x03(\tR\amodules\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
@@ -644,7 +757,13 @@ const file_cluster_proto_rawDesc = "" +
 	"\tCacheList\x125\n" +
 	"\aentries\x18\x01 \x03(\v2\x1b.weft.cluster.v1.CacheEntryR\aentries\"\x1f\n" +
 	"\aUncache\x12\x14\n" +
-	"\x05table\x18\x01 \x01(\rR\x05tableB*Z(github.com/weftdb/weft/cluster/clusterpbb\x06proto3"
+	"\x05table\x18\x01 \x01(\rR\x05table\"$\n" +
+	"\n" +
+	"ModuleList\x12\x16\n" +
+	"\x06sha256\x18\x01 \x03(\tR\x06sha256\"4\n" +
+	"\x06Module\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\fR\x04codeB*Z(github.com/weftdb/weft/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -658,7 +777,7 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cluster_proto_goTypes = []any{
 	(*Fragment)(nil),   // 0: weft.cluster.v1.Fragment
 	(*Param)(nil),      // 1: weft.cluster.v1.Param
@@ -667,11 +786,13 @@ var file_cluster_proto_goTypes = []any{
 	(*CacheEntry)(nil), // 4: weft.cluster.v1.CacheEntry
 	(*CacheList)(nil),  // 5: weft.cluster.v1.CacheList
 	(*Uncache)(nil),    // 6: weft.cluster.v1.Uncache
-	nil,                // 7: weft.cluster.v1.Fragment.SettingsEntry
+	(*ModuleList)(nil), // 7: weft.cluster.v1.ModuleList
+	(*Module)(nil),     // 8: weft.cluster.v1.Module
+	nil,                // 9: weft.cluster.v1.Fragment.SettingsEntry
 }
 var file_cluster_proto_depIdxs = []int32{
 	1, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
-	7, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
+	9, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
 	4, // 2: weft.cluster.v1.CacheList.entries:type_name -> weft.cluster.v1.CacheEntry
 	3, // [3:3] is the sub-list for method output_type
 	3, // [3:3] is the sub-list for method input_type
@@ -691,7 +812,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
