@@ -116,6 +116,8 @@ func leafPipeline(op exec.Operator) ([]*exec.Scan, bool) {
 	switch n := unwrap(op).(type) {
 	case *exec.Scan:
 		return []*exec.Scan{n}, true
+	case *exec.FileScan:
+		return nil, true // one partition per file (Fragment.files)
 	case *exec.Filter:
 		return leafPipeline(n.Input)
 	case *exec.Project:

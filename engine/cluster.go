@@ -165,6 +165,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		return ""
 	})
 	s.distributedWhy = why
+	stampFileScans(out) // (filesplit.go)
 	return out
 }
 

@@ -196,6 +196,10 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 		b.Release()
 		return nil, nil, nil, replan("the node has %d partitions, the fragment asks for %d", node.Partitions(), f.Partition)
 	}
+	if err := checkFragmentFiles(node, f); err != nil { // (filesplit.go)
+		b.Release()
+		return nil, nil, nil, err
+	}
 	s.readCachedFragment(b, node, f)
 	st, err := node.Open(ctx, int(f.Partition))
 	if err != nil {

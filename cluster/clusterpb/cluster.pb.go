@@ -58,7 +58,11 @@ type Fragment struct {
 	// statement calls. A worker that has not every one of them refuses the
 	// fragment as a replan (the coordinator ships modules before it sends
 	// fragments: the "module" action).
-	Modules       []string `protobuf:"bytes,41,rep,name=modules,proto3" json:"modules,omitempty"`
+	Modules []string `protobuf:"bytes,41,rep,name=modules,proto3" json:"modules,omitempty"`
+	// files: sha256 of the files the node's file scans read (path, size,
+	// modification time, in plan order): a worker that sees other files
+	// refuses the fragment as a replan (engine/filesplit.go)
+	Files         string `protobuf:"bytes,42,opt,name=files,proto3" json:"files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +207,13 @@ func (x *Fragment) GetModules() []string {
 		return x.Modules
 	}
 	return nil
+}
+
+func (x *Fragment) GetFiles() string {
+	if x != nil {
+		return x.Files
+	}
+	return ""
 }
 
 // Param is a parameter's value in its type's text form.
@@ -705,7 +716,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xf7\x04\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\x8d\x05\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -726,7 +737,8 @@ const file_cluster_proto_rawDesc = "" +
 	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
 	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x12#\n" +
 	"\rcached_tables\x18( \x03(\rR\fcachedTables\x12\x18\n" +
-	"\amodules\x18) \x03(\tR\amodules\x1a;\n" +
+	"\amodules\x18) \x03(\tR\amodules\x12\x14\n" +
+	"\x05files\x18* \x01(\tR\x05files\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
