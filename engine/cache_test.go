@@ -134,6 +134,13 @@ func TestCachedTablesOnWorkers(t *testing.T) {
 	if strings.Join(parts, ",") != wantParts || hits == 0 {
 		t.Errorf("after the queries: %v, %d hits; want them where they were, read from memory", parts, hits)
 	}
+	// a range condition (the workers' scans have zone maps, the
+	// coordinator's own rows not) still runs where the partitions are held
+	plan := strings.Join(rows(t, s, "EXPLAIN ANALYZE SELECT a FROM t WHERE g = 3 AND a > 100"), "\n")
+	if !strings.Contains(plan, "local=0") || !strings.Contains(plan, "0@"+w1.addr) || !strings.Contains(plan, "1@"+w2.addr) {
+		t.Errorf("the partitions did not run where they are held:\n%s", plan)
+	}
+
 	// the worker holding partitions 0 and 2 dies: the next read runs
 	// them on the other worker, which reads and keeps them
 	w1.kill()
