@@ -174,3 +174,54 @@ func TestCachedTablesOnWorkers(t *testing.T) {
 	}
 	checkAnswers(t, s, "uncached", want)
 }
+
+// TestCachedTableWorkerKilledMidQuery: a worker holding cached
+// partitions is killed while a query streams them: the query returns
+// every row, the other worker reads the lost partitions from the
+// segments and keeps them, and the next query reads them from memory.
+func TestCachedTableWorkerKilledMidQuery(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	w1, w2 := startWorker(t, dir), startWorker(t, dir)
+	for _, w := range []*workerProc{w1, w2} {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	mustExec(t, s, "CALL weft.cache('big')")
+	if parts, n, _ := cachedState(t, s, "public.big"); len(parts) != 4 || n != 400000 {
+		t.Fatalf("after CALL weft.cache('big'): %v, %d rows", parts, n)
+	}
+	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 200) FROM big WHERE a % 3 <> 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	total := first.NumRows()
+	first.Release()
+	w1.kill()
+	for {
+		b, err := streamed.Next(context.Background())
+		if err != nil {
+			t.Fatalf("after the kill: %v", err)
+		}
+		if b == nil {
+			break
+		}
+		total += b.NumRows()
+		b.Release()
+	}
+	streamed.Release()
+	if total != 266667 {
+		t.Errorf("streamed %d rows with a worker killed, want 266667", total)
+	}
+	sameRows(t, "after the kill", rows(t, s, bigQuery), want)
+	parts, n, hits := cachedState(t, s, "public.big")
+	wantParts := fmt.Sprintf("0@%s,1@%s,2@%s,3@%s", w2.addr, w2.addr, w2.addr, w2.addr)
+	if strings.Join(parts, ",") != wantParts || n != 400000 || hits == 0 {
+		t.Errorf("after the kill: %v, %d rows, %d hits; want %s, 400000 rows, read from memory", parts, n, hits, wantParts)
+	}
+}
