@@ -42,12 +42,17 @@ type CacheHolder interface {
 	PartitionCache() *PartitionCache
 }
 
-// PartitionCache holds cached partitions in memory.
+// PartitionCache holds cached partitions in memory, up to a limit: a
+// partition that does not fit is not kept (the query that read it uses
+// its copy once), and the partitions kept stay until their table
+// changes or is uncached.
 type PartitionCache struct {
-	mem memory.Allocator
+	mem      memory.Allocator
+	maxBytes int64 // 0: no limit
 
 	mu      sync.Mutex
 	entries map[partKey]*cachedPart
+	held    int64 // bytes of the entries
 	closed  bool
 }
 
@@ -68,12 +73,12 @@ type cachedPart struct {
 }
 
 // NewPartitionCache returns an empty cache whose copies are allocated
-// from mem.
-func NewPartitionCache(mem memory.Allocator) *PartitionCache {
+// from mem, keeping at most maxBytes of them (0 or less: no limit).
+func NewPartitionCache(mem memory.Allocator, maxBytes int64) *PartitionCache {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	return &PartitionCache{mem: mem, entries: map[partKey]*cachedPart{}}
+	return &PartitionCache{mem: mem, maxBytes: max(maxBytes, 0), entries: map[partKey]*cachedPart{}}
 }
 
 // Read returns partition part of table (named name) with content key
@@ -103,13 +108,20 @@ func (c *PartitionCache) Read(table uint32, name string, part int, content strin
 		old.hits.Add(1)
 		return retainAll(old.batches), nil
 	}
-	if c.closed {
-		return copies, nil // (the caller's references are the only ones)
+	old := c.entries[key] // (of the table before it changed)
+	room := c.maxBytes - c.held
+	if old != nil {
+		room += old.bytes
 	}
-	if old := c.entries[key]; old != nil {
-		exec.ReleaseRecords(old.batches) // the table changed since
+	if c.closed || (c.maxBytes > 0 && bytes > room) {
+		return copies, nil // not kept: the caller's references are the only ones
+	}
+	if old != nil {
+		exec.ReleaseRecords(old.batches)
+		c.held -= old.bytes
 	}
 	c.entries[key] = entry
+	c.held += bytes
 	return retainAll(copies), nil
 }
 
@@ -180,6 +192,7 @@ func (c *PartitionCache) Drop(table uint32) {
 	for k, e := range c.entries {
 		if k.table == table {
 			exec.ReleaseRecords(e.batches)
+			c.held -= e.bytes
 			delete(c.entries, k)
 		}
 	}
@@ -193,6 +206,7 @@ func (c *PartitionCache) Close() {
 		exec.ReleaseRecords(e.batches)
 		delete(c.entries, k)
 	}
+	c.held = 0
 	c.closed = true
 }
 

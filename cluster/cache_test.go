@@ -16,7 +16,7 @@ func TestPartitionCache(t *testing.T) {
 	cacheMem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer srcMem.AssertSize(t, 0)
 	defer cacheMem.AssertSize(t, 0)
-	c := NewPartitionCache(cacheMem)
+	c := NewPartitionCache(cacheMem, 0)
 	defer c.Close()
 
 	read := func(part int, content string, source []arrow.Record) []int64 {
@@ -72,5 +72,49 @@ func TestPartitionCache(t *testing.T) {
 	c.Drop(7)
 	if len(c.List()) != 0 || cacheMem.CurrentAlloc() != 0 {
 		t.Fatalf("after Drop: %v, %d bytes held", c.List(), cacheMem.CurrentAlloc())
+	}
+}
+
+// TestPartitionCacheLimit: a partition that does not fit the limit is
+// read (the caller gets a copy) but not kept; a changed partition may
+// take its old copy's room.
+func TestPartitionCacheLimit(t *testing.T) {
+	srcMem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	cacheMem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer srcMem.AssertSize(t, 0)
+	defer cacheMem.AssertSize(t, 0)
+	src := partBatches(srcMem, 0)
+	defer exec.ReleaseRecords(src)
+	probe := NewPartitionCache(cacheMem, 0)
+	got, err := probe.Read(1, "t", 0, "k", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.ReleaseRecords(got)
+	one := probe.List()[0].Bytes
+	probe.Close()
+
+	c := NewPartitionCache(cacheMem, one+one/2) // room for one partition
+	defer c.Close()
+	for part, content := range []string{"a", "b"} {
+		got, err := c.Read(1, "t", part, content, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != testBatches || got[0].NumRows() != testRows {
+			t.Fatalf("partition %d read %d batches", part, len(got))
+		}
+		exec.ReleaseRecords(got)
+	}
+	if l := c.List(); len(l) != 1 || l[0].Partition != 0 {
+		t.Fatalf("with room for one partition the cache keeps %v", l)
+	}
+	got, err = c.Read(1, "t", 0, "a2", src) // partition 0 changed: replaces its copy
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec.ReleaseRecords(got)
+	if l := c.List(); len(l) != 1 || l[0].Content != "a2" {
+		t.Fatalf("a changed partition did not take its old copy's room: %v", l)
 	}
 }

@@ -59,7 +59,7 @@ func (db *DB) partitions() *cluster.PartitionCache {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.parts == nil {
-		c.parts = cluster.NewPartitionCache(db.opts.Mem)
+		c.parts = cluster.NewPartitionCache(db.opts.Mem, db.opts.CacheMemory)
 	}
 	return c.parts
 }

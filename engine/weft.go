@@ -75,6 +75,10 @@ type Options struct {
 	// function whose module is in neither is left undefined
 	// (moduleship.go).
 	ShippedModule func(sha256 string) ([]byte, bool)
+	// CacheMemory is the most bytes of cached tables' partitions
+	// (CALL weft.cache) this process keeps; 0: no limit. A partition
+	// that does not fit is read from the segments each time.
+	CacheMemory int64
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.

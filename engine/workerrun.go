@@ -49,7 +49,7 @@ func NewFragmentRunner(opts Options) (*FragmentRunner, error) {
 		return nil, sqlerr.New(sqlerr.InvalidParameter, "a worker needs the data directory of its coordinator (--data)")
 	}
 	opts.ReadOnly, opts.Workers = true, nil
-	fr := &FragmentRunner{opts: opts, cache: cluster.NewPartitionCache(nil)}
+	fr := &FragmentRunner{opts: opts, cache: cluster.NewPartitionCache(nil, opts.CacheMemory)}
 	fr.opts.ShippedModule = fr.modules.get
 	return fr, nil
 }
