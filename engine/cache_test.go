@@ -101,7 +101,10 @@ func TestCachedTablesWithoutWorkers(t *testing.T) {
 	}
 	mustExec(t, s, "ALTER TABLE IF EXISTS nosuch SET (weft.cache = 'memory')")
 	// a dropped table is forgotten
-	mustExec(t, s, "CALL weft.cache('u')")
+	mustExec(t, s, "CALL weft.cache('PUBLIC.\"u\"')") // as SQL reads a name
+	if got := rows(t, s, "SELECT count(DISTINCT relation) FROM weft.cached WHERE relation = 'public.u'"); got[0] != "1" {
+		t.Errorf("public.u is not cached: %v", got)
+	}
 	mustExec(t, s, "DROP TABLE u")
 	if got := rows(t, s, "SELECT count(*) FROM weft.cached"); got[0] != "0" {
 		t.Errorf("a dropped table stays listed: %v", got)

@@ -13,6 +13,7 @@ import (
 	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/parser"
@@ -113,7 +114,7 @@ func (s *Session) cacheCall(ctx context.Context, name string, fc *pg.FuncCall) (
 	if len(fc.Args) != 1 || fc.Args[0].GetAConst().GetSval() == nil {
 		return nil, true, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s takes one text literal: the table's name", name)
 	}
-	schema, rel := splitTableName(fc.Args[0].GetAConst().GetSval().Sval)
+	schema, rel := binder.SplitQualifiedName(fc.Args[0].GetAConst().GetSval().Sval)
 	rv := &pg.RangeVar{Schemaname: schema, Relname: rel, Location: fc.Args[0].GetAConst().GetLocation()}
 	if name == "weft.cache" {
 		err = s.cacheTable(ctx, rv)
@@ -124,36 +125,6 @@ func (s *Session) cacheCall(ctx context.Context, name string, fc *pg.FuncCall) (
 		return nil, true, err
 	}
 	return &Result{Tag: "CALL"}, true, nil
-}
-
-// splitTableName reads 'schema.table' as SQL reads a name: unquoted
-// parts fold to lower case, quoted ones keep theirs.
-func splitTableName(text string) (schema, name string) {
-	var parts []string
-	var cur strings.Builder
-	quoted := false
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		switch {
-		case c == '"' && quoted && i+1 < len(text) && text[i+1] == '"':
-			cur.WriteByte('"')
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == '.' && !quoted:
-			parts = append(parts, cur.String())
-			cur.Reset()
-		case quoted:
-			cur.WriteByte(c)
-		default:
-			cur.WriteString(strings.ToLower(string(c)))
-		}
-	}
-	parts = append(parts, cur.String())
-	if len(parts) == 1 {
-		return "", strings.TrimSpace(parts[0])
-	}
-	return strings.TrimSpace(parts[len(parts)-2]), strings.TrimSpace(parts[len(parts)-1])
 }
 
 // alterCacheOption runs ALTER TABLE t SET (weft.cache = 'memory' |
