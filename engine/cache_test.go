@@ -228,3 +228,45 @@ func TestCachedTableWorkerKilledMidQuery(t *testing.T) {
 		t.Errorf("after the kill: %v, %d rows, %d hits; want %s, 400000 rows, read from memory", parts, n, hits, wantParts)
 	}
 }
+
+// TestCachedTableSurvivesRandomKills kills one of two workers at a
+// random moment of an aggregation over a cached table, six times, and
+// starts it again on its address: every answer is the undisturbed one,
+// and afterwards every partition is held by a live worker.
+func TestCachedTableSurvivesRandomKills(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	want := rows(t, s, bigQuery)
+	workers := []*workerProc{startWorker(t, dir), startWorker(t, dir)}
+	for _, w := range workers {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	mustExec(t, s, "CALL weft.cache('big')")
+	start := time.Now()
+	sameRows(t, "undisturbed", rows(t, s, bigQuery), want)
+	undisturbed := time.Since(start)
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := newRand(seed)
+	for run := range 6 {
+		victim := workers[run%2]
+		delay := time.Duration(rng.Int63n(int64(undisturbed) + 1))
+		killed := make(chan struct{})
+		go func() {
+			defer close(killed)
+			time.Sleep(delay)
+			victim.cmd.Process.Kill()
+		}()
+		sameRows(t, fmt.Sprintf("run %d (kill after %v)", run, delay), rows(t, s, bigQuery), want)
+		<-killed
+		victim.cmd.Wait()
+		workers[run%2] = startWorkerAt(t, dir, victim.addr)
+		waitWorkersUp(t, s, workers...)
+		sameRows(t, fmt.Sprintf("run %d after the restart", run), rows(t, s, bigQuery), want)
+	}
+	parts, n, _ := cachedState(t, s, "public.big")
+	if len(parts) < 4 || n < 400000 {
+		t.Errorf("after the kills weft.cached lists %v, %d rows: every partition should be held again", parts, n)
+	}
+}
