@@ -118,7 +118,9 @@ func TestCachedTablesWithoutWorkers(t *testing.T) {
 func TestCachedTablesOnWorkers(t *testing.T) {
 	want := postgresAnswers(t)
 	dir := t.TempDir()
-	s := openCoordinator(t, dir, time.Second)
+	// small segments: a batch the coordinator wrote is several segment
+	// files, each a batch of its own on a worker (the content keys agree)
+	s := openChecked(t, engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, WorkerTimeout: time.Second, SegmentBytes: 8 << 10})
 	for _, sql := range clusterData {
 		mustExec(t, s, sql)
 	}

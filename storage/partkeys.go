@@ -31,13 +31,14 @@ func (st *Store) PartitionKeys(parts [][]arrow.Record) []string {
 func (st *Store) partitionKey(batches []arrow.Record) string {
 	h := sha256.New()
 	var num [8]byte
+	// the sequence of segments, not of batches: a batch this process
+	// wrote may be several segment files, each a batch of its own to a
+	// process that reads them
 	for _, b := range batches {
 		refs, ok := st.segments[b]
 		if !ok || len(refs) == 0 {
 			return ""
 		}
-		binary.LittleEndian.PutUint64(num[:], uint64(len(refs)))
-		h.Write(num[:])
 		for _, r := range refs {
 			h.Write([]byte(r.File))
 			h.Write([]byte{0})
