@@ -75,6 +75,7 @@ bench:
 bench-cluster:
 	$(GO) test -run '^$$' -bench 'ClusterGroupBy' -benchtime 5x -count 3 ./engine
 	$(GO) test -run '^$$' -bench 'FlightThroughput' -benchtime 100x -count 3 ./cluster
+	$(GO) test -run '^$$' -bench 'CachedScan' -benchtime 20x -count 2 ./engine
 
 # TPC-H against DuckDB: SF=1 or SF=0.1; the CSV files are generated into
 # bench/tpch-data/sf$(SF) unless TPCH_DIR names a directory that has them

@@ -82,7 +82,7 @@ func PlanText(op exec.Operator) string {
 	var walk func(op exec.Operator, depth int)
 	walk = func(op exec.Operator, depth int) {
 		op = unwrap(op)
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), op.Explain())
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), stableExplain(op))
 		for _, c := range op.Children() {
 			walk(c, depth+1)
 		}
@@ -134,4 +134,25 @@ func NodeAt(root exec.Operator, path []uint32) (exec.Operator, error) {
 		op = kids[i]
 	}
 	return op, nil
+}
+
+// stableExplain is a node's EXPLAIN line as both sides of a fragment
+// see it. A table scan's line says "segment filter" only where its
+// batches carry zone maps: a worker's always do (read from segment
+// files), a coordinator's not for rows it wrote itself, so the line is
+// rebuilt from what the plan holds (its ranges), not from the batches.
+func stableExplain(op exec.Operator) string {
+	sc, ok := op.(*exec.Scan)
+	if !ok {
+		return op.Explain()
+	}
+	s := fmt.Sprintf("Scan %s (partitions: %d)", sc.Name, len(sc.Parts))
+	for i, r := range sc.Ranges {
+		name := fmt.Sprint(r.Col)
+		if i < len(sc.RangeNames) {
+			name = sc.RangeNames[i]
+		}
+		s += fmt.Sprintf(" [%s %s %v]", name, r.Op, r.Value)
+	}
+	return s
 }

@@ -103,7 +103,7 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {
 	planned := make([]string, op.Partitions())
 	for p := range planned {
-		planned[p] = d.live[p%len(d.live)].addr
+		planned[p] = d.placeFor(op, p)
 	}
 	d.placed++
 	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned,
@@ -116,6 +116,8 @@ func leafPipeline(op exec.Operator) ([]*exec.Scan, bool) {
 	switch n := unwrap(op).(type) {
 	case *exec.Scan:
 		return []*exec.Scan{n}, true
+	case *exec.FileScan:
+		return nil, true // one partition per file (Fragment.files)
 	case *exec.Filter:
 		return leafPipeline(n.Input)
 	case *exec.Project:
@@ -159,7 +161,8 @@ func replaceChild(parent, old, nc exec.Operator) bool {
 func cloneFragment(f *clusterpb.Fragment, path []uint32) *clusterpb.Fragment {
 	c := &clusterpb.Fragment{Protocol: f.Protocol, QueryId: f.QueryId, Sql: f.Sql, Generation: f.Generation,
 		Path: append([]uint32(nil), path...), Fingerprint: f.Fingerprint, StatementTimeUnixMicros: f.StatementTimeUnixMicros,
-		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params}
+		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params,
+		CachedTables: f.CachedTables, Modules: f.Modules}
 	for k, v := range f.Settings {
 		c.Settings[k] = v
 	}

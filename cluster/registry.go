@@ -52,6 +52,10 @@ type Registry struct {
 	workers []*workerConn // in the order added
 	stop    chan struct{}
 	done    chan struct{}
+	// place chooses where partitions run (cache.go), nil: part mod workers
+	place atomic.Pointer[PlaceFunc]
+	// shipped are the modules each worker process has (modules.go)
+	shipped shippedModules
 }
 
 // workerConn is one worker: its connection and what the coordinator

@@ -255,6 +255,9 @@ func (s *remoteStream) pick() *workerConn {
 	if len(live) == 0 {
 		return nil
 	}
+	if w := s.plannedConn(live); w != nil && !s.tried[w] {
+		return w // (where a cached partition is held)
+	}
 	if w := live[s.part%len(live)]; !s.tried[w] {
 		return w
 	}

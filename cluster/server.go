@@ -128,6 +128,10 @@ func (w *Worker) DoAction(a *flight.Action, fs flight.FlightService_DoActionServ
 			return err
 		}
 		return fs.Send(&flight.Result{Body: body})
+	case ActionCacheList, ActionUncache:
+		return w.cacheAction(a, fs)
+	case ActionModulesMissing, ActionModule:
+		return w.moduleAction(a, fs)
 	}
 	return status.Errorf(codes.Unimplemented, "unknown action %q", a.GetType())
 }

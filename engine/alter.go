@@ -22,6 +22,9 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 	if spec, ok := ownerChange(st); ok {
 		return s.alterRelationOwner(st, spec)
 	}
+	if res, handled, err := s.alterCacheOption(ctx, st); handled {
+		return res, err
+	}
 	t, err := s.ownedTable(st.Relation)
 	if err != nil {
 		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {

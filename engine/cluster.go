@@ -45,6 +45,7 @@ func (db *DB) ensureRegistry() *cluster.Registry {
 			dir = db.store.Dir()
 		}
 		db.cluster = cluster.NewRegistry(cluster.RegistryOptions{Version: Version, DataDir: dir, Timeout: db.opts.WorkerTimeout})
+		db.cluster.SetPlacement(db.placeCached) // (cachestmt.go)
 	}
 	return db.cluster
 }
@@ -144,7 +145,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 	}
 	frag := &clusterpb.Fragment{QueryId: newQueryID(), Sql: sql, Generation: s.db.store.Generation(),
 		StatementTimeUnixMicros: env.Now.UnixMicro(), BatchSize: uint32(env.BatchSize), Parallelism: uint32(env.Parallelism),
-		User: s.currentRole(), Settings: map[string]string{}}
+		User: s.currentRole(), Settings: map[string]string{}, CachedTables: s.db.cachedOIDs()}
 	for _, name := range fragmentSettings {
 		if v, ok := s.Setting(name); ok {
 			frag.Settings[name] = v
@@ -156,6 +157,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		return op
 	}
 	frag.Params = params
+	frag.Modules = s.shipModules(reg, p) // (moduleship.go)
 	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
 		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
 			return "table " + sc.Name + " has changes that are not checkpointed"
@@ -163,6 +165,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		return ""
 	})
 	s.distributedWhy = why
+	stampFileScans(out) // (filesplit.go)
 	return out
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -116,7 +117,10 @@ func (db *DB) loadFunction(f storage.Function) error {
 			Strict: f.Strict, Volatile: f.Volatile, SQL: &udf.SQLBody{Text: f.SQLBody, ArgNames: f.ArgNames, Defaults: f.Defaults}}, true)
 		return err
 	}
-	code, err := db.store.ReadModule(f.Module, f.Name)
+	code, err := db.readModule(f)
+	if errors.Is(err, errModuleNotHere) {
+		return nil // (a worker: its fragments that need it are refused)
+	}
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
 	b.Workers = s.db.workerRows
+	b.Cached = s.cachedRows
 	b.Ctx = s.ctx
 	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {
@@ -243,7 +244,7 @@ func (s *Session) run(ctx context.Context, env *exec.Env, p logical.Plan) ([]arr
 	if err != nil {
 		return nil, err
 	}
-	op = s.distribute(env, p, op)
+	op = s.placePlan(b, env, p, op, true)
 	return exec.DrainResult(ctx, env, op)
 }
 
@@ -274,7 +275,7 @@ func (s *Session) streamQuery(ctx context.Context, env *exec.Env, stmt *pg.Selec
 		b.Release()
 		return nil, err
 	}
-	op = s.distribute(env, p, op)
+	op = s.placePlan(b, env, p, op, true)
 	st, err := (&exec.Gather{Input: op}).Open(ctx, 0)
 	if err != nil {
 		b.Release()
@@ -331,7 +332,7 @@ func (s *Session) explain(ctx context.Context, env *exec.Env, st *pg.ExplainStmt
 	if err != nil {
 		return nil, err
 	}
-	op = s.distribute(env, p, op)
+	op = s.placePlan(b, env, p, op, analyze)
 	if analyze {
 		if err := exec.Discard(ctx, &exec.Gather{Input: op}, 0); err != nil {
 			return nil, err

@@ -259,9 +259,12 @@ func (s *Session) call(ctx context.Context, st *pg.CallStmt) (*Result, error) {
 	if res, handled, err := s.workerCall(ctx, name, fc); handled {
 		return res, err
 	}
+	if res, handled, err := s.cacheCall(ctx, name, fc); handled {
+		return res, err
+	}
 	if name != "weft.import_module" {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "procedure %s does not exist", name).
-			WithHint("Weft's procedures: weft.import_module(module text), weft.add_worker(address text), weft.remove_worker(address text).")
+			WithHint("Weft's procedures: weft.import_module(module text), weft.add_worker(address text), weft.remove_worker(address text), weft.cache(table text), weft.uncache(table text).")
 	}
 	if len(fc.Args) != 1 || fc.Args[0].GetAConst().GetSval() == nil {
 		return nil, sqlerr.New(sqlerr.UndefinedFunction, "procedure weft.import_module takes one text literal: the module path or its bytes as '\\x…'")

@@ -70,6 +70,15 @@ type Options struct {
 	// ReadOnly opens DataDir without locking it and never writes it: a
 	// worker's view of its coordinator's directory (workerrun.go).
 	ReadOnly bool
+	// ShippedModule, set on a worker, gives the wasm modules its
+	// coordinator sent (by sha256) that the data directory lacks; a
+	// function whose module is in neither is left undefined
+	// (moduleship.go).
+	ShippedModule func(sha256 string) ([]byte, bool)
+	// CacheMemory is the most bytes of cached tables' partitions
+	// (CALL weft.cache) this process keeps; 0: no limit. A partition
+	// that does not fit is read from the segments each time.
+	CacheMemory int64
 }
 
 // DB is an open database. It is safe for concurrent use by many sessions.
@@ -96,6 +105,8 @@ type DB struct {
 	// cluster is the coordinator's workers (nil: never had one)
 	cluster   *cluster.Registry
 	clusterMu sync.Mutex
+	// caching is the cached tables and the partitions held (cachestmt.go)
+	caching relationCache
 	// committed holds the OIDs of the tables and views the catalog on
 	// disk names (to drop ones whose creation could not be stored)
 	committed map[uint32]bool
@@ -202,6 +213,7 @@ func (db *DB) Close() error {
 		}
 	}
 	db.cat.Close()
+	db.closeCache()
 	if db.spill != nil {
 		db.spill.Close()
 	}

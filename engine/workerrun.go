@@ -26,6 +26,10 @@ type FragmentRunner struct {
 
 	mu  sync.Mutex
 	cur *workerDB // the newest generation opened
+	// cache holds cached tables' partitions across generations (cachestmt.go)
+	cache *cluster.PartitionCache
+	// modules are the wasm modules the coordinator sent (moduleship.go)
+	modules shippedModules
 }
 
 // workerDB is the database at one catalog generation, closed when a
@@ -45,7 +49,9 @@ func NewFragmentRunner(opts Options) (*FragmentRunner, error) {
 		return nil, sqlerr.New(sqlerr.InvalidParameter, "a worker needs the data directory of its coordinator (--data)")
 	}
 	opts.ReadOnly, opts.Workers = true, nil
-	return &FragmentRunner{opts: opts}, nil
+	fr := &FragmentRunner{opts: opts, cache: cluster.NewPartitionCache(nil, opts.CacheMemory)}
+	fr.opts.ShippedModule = fr.modules.get
+	return fr, nil
 }
 
 // Version is the engine's version.
@@ -65,6 +71,7 @@ func (fr *FragmentRunner) Close() {
 		}
 		fr.cur = nil
 	}
+	fr.cache.Close()
 }
 
 // acquire returns the database at generation gen, opening it when the
@@ -99,6 +106,7 @@ func (fr *FragmentRunner) acquire(gen uint64) (*workerDB, error) {
 			fr.cur.db.Close()
 		}
 	}
+	db.useSharedPartitions(fr.cache)
 	fr.cur = &workerDB{db: db, gen: gen, users: 1}
 	return fr.cur, nil
 }
@@ -114,6 +122,9 @@ func (fr *FragmentRunner) release(w *workerDB) {
 
 // RunFragment opens the fragment's partition (cluster.FragmentRunner).
 func (fr *FragmentRunner) RunFragment(ctx context.Context, f *clusterpb.Fragment, mem memory.Allocator) (exec.Stream, *arrow.Schema, func(), error) {
+	if err := fr.needModules(f.Modules); err != nil {
+		return nil, nil, nil, err
+	}
 	w, err := fr.acquire(f.Generation)
 	if err != nil {
 		return nil, nil, nil, err
@@ -185,6 +196,11 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 		b.Release()
 		return nil, nil, nil, replan("the node has %d partitions, the fragment asks for %d", node.Partitions(), f.Partition)
 	}
+	if err := checkFragmentFiles(node, f); err != nil { // (filesplit.go)
+		b.Release()
+		return nil, nil, nil, err
+	}
+	s.readCachedFragment(b, node, f)
 	st, err := node.Open(ctx, int(f.Partition))
 	if err != nil {
 		b.Release()

@@ -49,8 +49,22 @@ type Fragment struct {
 	// partial_aggregate: the node is a hash aggregation; run its partial
 	// phase over the partition (cluster.PartialAggregate)
 	PartialAggregate bool `protobuf:"varint,14,opt,name=partial_aggregate,json=partialAggregate,proto3" json:"partial_aggregate,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// cached_tables: the OIDs of the tables cached in memory (CALL
+	// weft.cache): a worker scanning one keeps the partition it reads and
+	// reads it from memory next time (cluster.PartitionCache). Numbered
+	// from 40 to stay clear of fields added meanwhile for other work.
+	CachedTables []uint32 `protobuf:"varint,40,rep,packed,name=cached_tables,json=cachedTables,proto3" json:"cached_tables,omitempty"`
+	// modules: the sha256 of the wasm modules of the functions the
+	// statement calls. A worker that has not every one of them refuses the
+	// fragment as a replan (the coordinator ships modules before it sends
+	// fragments: the "module" action).
+	Modules []string `protobuf:"bytes,41,rep,name=modules,proto3" json:"modules,omitempty"`
+	// files: sha256 of the files the node's file scans read (path, size,
+	// modification time, in plan order): a worker that sees other files
+	// refuses the fragment as a replan (engine/filesplit.go)
+	Files         string `protobuf:"bytes,42,opt,name=files,proto3" json:"files,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Fragment) Reset() {
@@ -179,6 +193,27 @@ func (x *Fragment) GetPartialAggregate() bool {
 		return x.PartialAggregate
 	}
 	return false
+}
+
+func (x *Fragment) GetCachedTables() []uint32 {
+	if x != nil {
+		return x.CachedTables
+	}
+	return nil
+}
+
+func (x *Fragment) GetModules() []string {
+	if x != nil {
+		return x.Modules
+	}
+	return nil
+}
+
+func (x *Fragment) GetFiles() string {
+	if x != nil {
+		return x.Files
+	}
+	return ""
 }
 
 // Param is a parameter's value in its type's text form.
@@ -393,11 +428,295 @@ func (x *Error) GetReplannable() bool {
 	return false
 }
 
+// CacheEntry is one partition a worker holds in memory: the body of the
+// "cache_list" action's answer (CacheList) lists them.
+type CacheEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         uint32                 `protobuf:"varint,1,opt,name=table,proto3" json:"table,omitempty"` // the table's OID
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`    // schema.table, as the worker's plan named it
+	Partition     uint32                 `protobuf:"varint,3,opt,name=partition,proto3" json:"partition,omitempty"`
+	Content       string                 `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"` // storage.Store.PartitionKeys: what rows it holds
+	Rows          int64                  `protobuf:"varint,5,opt,name=rows,proto3" json:"rows,omitempty"`
+	Bytes         int64                  `protobuf:"varint,6,opt,name=bytes,proto3" json:"bytes,omitempty"` // the Arrow buffers it holds
+	Hits          int64                  `protobuf:"varint,7,opt,name=hits,proto3" json:"hits,omitempty"`   // reads served from memory
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CacheEntry) Reset() {
+	*x = CacheEntry{}
+	mi := &file_cluster_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CacheEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CacheEntry) ProtoMessage() {}
+
+func (x *CacheEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CacheEntry.ProtoReflect.Descriptor instead.
+func (*CacheEntry) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CacheEntry) GetTable() uint32 {
+	if x != nil {
+		return x.Table
+	}
+	return 0
+}
+
+func (x *CacheEntry) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CacheEntry) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *CacheEntry) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *CacheEntry) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *CacheEntry) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *CacheEntry) GetHits() int64 {
+	if x != nil {
+		return x.Hits
+	}
+	return 0
+}
+
+// CacheList answers the "cache_list" action.
+type CacheList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*CacheEntry          `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CacheList) Reset() {
+	*x = CacheList{}
+	mi := &file_cluster_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CacheList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CacheList) ProtoMessage() {}
+
+func (x *CacheList) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CacheList.ProtoReflect.Descriptor instead.
+func (*CacheList) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CacheList) GetEntries() []*CacheEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// Uncache is the body of the "uncache" action: drop a table's partitions.
+type Uncache struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         uint32                 `protobuf:"varint,1,opt,name=table,proto3" json:"table,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Uncache) Reset() {
+	*x = Uncache{}
+	mi := &file_cluster_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Uncache) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Uncache) ProtoMessage() {}
+
+func (x *Uncache) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Uncache.ProtoReflect.Descriptor instead.
+func (*Uncache) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Uncache) GetTable() uint32 {
+	if x != nil {
+		return x.Table
+	}
+	return 0
+}
+
+// ModuleList is the body of the "modules_missing" action both ways: the
+// coordinator names modules by sha256, the worker answers those it lacks.
+type ModuleList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        []string               `protobuf:"bytes,1,rep,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModuleList) Reset() {
+	*x = ModuleList{}
+	mi := &file_cluster_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModuleList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModuleList) ProtoMessage() {}
+
+func (x *ModuleList) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModuleList.ProtoReflect.Descriptor instead.
+func (*ModuleList) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ModuleList) GetSha256() []string {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+// Module is the body of the "module" action: a wasm module the worker
+// lacks. The worker checks the bytes against the hash before it keeps them.
+type Module struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sha256        string                 `protobuf:"bytes,1,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Code          []byte                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Module) Reset() {
+	*x = Module{}
+	mi := &file_cluster_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Module) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Module) ProtoMessage() {}
+
+func (x *Module) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Module.ProtoReflect.Descriptor instead.
+func (*Module) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Module) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Module) GetCode() []byte {
+	if x != nil {
+		return x.Code
+	}
+	return nil
+}
+
 var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xb8\x04\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\x8d\x05\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -416,7 +735,10 @@ const file_cluster_proto_rawDesc = "" +
 	"\vparallelism\x18\v \x01(\rR\vparallelism\x12C\n" +
 	"\bsettings\x18\f \x03(\v2'.weft.cluster.v1.Fragment.SettingsEntryR\bsettings\x12\x12\n" +
 	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
-	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x1a;\n" +
+	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x12#\n" +
+	"\rcached_tables\x18( \x03(\rR\fcachedTables\x12\x18\n" +
+	"\amodules\x18) \x03(\tR\amodules\x12\x14\n" +
+	"\x05files\x18* \x01(\tR\x05files\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
@@ -434,7 +756,26 @@ const file_cluster_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x12\n" +
 	"\x04hint\x18\x04 \x01(\tR\x04hint\x12 \n" +
-	"\vreplannable\x18\x05 \x01(\bR\vreplannableB*Z(github.com/weftdb/weft/cluster/clusterpbb\x06proto3"
+	"\vreplannable\x18\x05 \x01(\bR\vreplannable\"\xac\x01\n" +
+	"\n" +
+	"CacheEntry\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\rR\x05table\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\rR\tpartition\x12\x18\n" +
+	"\acontent\x18\x04 \x01(\tR\acontent\x12\x12\n" +
+	"\x04rows\x18\x05 \x01(\x03R\x04rows\x12\x14\n" +
+	"\x05bytes\x18\x06 \x01(\x03R\x05bytes\x12\x12\n" +
+	"\x04hits\x18\a \x01(\x03R\x04hits\"B\n" +
+	"\tCacheList\x125\n" +
+	"\aentries\x18\x01 \x03(\v2\x1b.weft.cluster.v1.CacheEntryR\aentries\"\x1f\n" +
+	"\aUncache\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\rR\x05table\"$\n" +
+	"\n" +
+	"ModuleList\x12\x16\n" +
+	"\x06sha256\x18\x01 \x03(\tR\x06sha256\"4\n" +
+	"\x06Module\x12\x16\n" +
+	"\x06sha256\x18\x01 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\fR\x04codeB*Z(github.com/weftdb/weft/cluster/clusterpbb\x06proto3"
 
 var (
 	file_cluster_proto_rawDescOnce sync.Once
@@ -448,22 +789,28 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cluster_proto_goTypes = []any{
-	(*Fragment)(nil), // 0: weft.cluster.v1.Fragment
-	(*Param)(nil),    // 1: weft.cluster.v1.Param
-	(*Hello)(nil),    // 2: weft.cluster.v1.Hello
-	(*Error)(nil),    // 3: weft.cluster.v1.Error
-	nil,              // 4: weft.cluster.v1.Fragment.SettingsEntry
+	(*Fragment)(nil),   // 0: weft.cluster.v1.Fragment
+	(*Param)(nil),      // 1: weft.cluster.v1.Param
+	(*Hello)(nil),      // 2: weft.cluster.v1.Hello
+	(*Error)(nil),      // 3: weft.cluster.v1.Error
+	(*CacheEntry)(nil), // 4: weft.cluster.v1.CacheEntry
+	(*CacheList)(nil),  // 5: weft.cluster.v1.CacheList
+	(*Uncache)(nil),    // 6: weft.cluster.v1.Uncache
+	(*ModuleList)(nil), // 7: weft.cluster.v1.ModuleList
+	(*Module)(nil),     // 8: weft.cluster.v1.Module
+	nil,                // 9: weft.cluster.v1.Fragment.SettingsEntry
 }
 var file_cluster_proto_depIdxs = []int32{
 	1, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
-	4, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	9, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
+	4, // 2: weft.cluster.v1.CacheList.entries:type_name -> weft.cluster.v1.CacheEntry
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -477,7 +824,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -223,6 +223,8 @@ func runRemote(url, command string, csvOut bool) int {
 	return 0
 }
 
+const cacheMemoryUsage = "the most memory cached tables (CALL weft.cache) may hold in this process, e.g. 2GB (default and 0: no limit); a partition that does not fit is read from disk each time"
+
 const memoryLimitUsage = "memory all statements together may hold, e.g. 4GB (default: 80% of the machine's; 0: no limit); past their share, sorts spill to disk"
 
 // goMemoryLimit is the Go runtime's soft memory limit for a server whose
@@ -262,6 +264,7 @@ func runServe(args []string) int {
 	memoryLimit := fs.String("memory-limit", "", memoryLimitUsage)
 	workers := fs.String("workers", "", "worker processes (weft worker) reading the same data directory, host:port,… (default: none, all work runs here)")
 	workerTimeout := fs.Duration("worker-timeout", 5*time.Second, "how long a worker may stay silent before its partitions are rerun on another")
+	cacheMemory := fs.String("cache-memory", "", cacheMemoryUsage)
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr)
@@ -269,6 +272,11 @@ func runServe(args []string) int {
 	limit, err := engine.ParseMemoryLimit(*memoryLimit)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, sqlerr.Format(err))
+		return 2
+	}
+	cacheLimit, err := engine.ParseMemoryLimit(*cacheMemory)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "--cache-memory: "+sqlerr.Format(err))
 		return 2
 	}
 	if *auth == "" {
@@ -283,7 +291,7 @@ func runServe(args []string) int {
 	}
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
 		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr},
-		Workers: splitList(*workers), WorkerTimeout: *workerTimeout})
+		Workers: splitList(*workers), WorkerTimeout: *workerTimeout, CacheMemory: cacheLimit})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1

@@ -32,10 +32,16 @@ func runWorker(args []string) int {
 	udfCache := fs.String("udf-cache", defaultUDFCache(), "directory for compiled wasm code")
 	filesDir := fs.String("files-dir", "", "directory read_csv & co. may read (default: none)")
 	claimVersion := fs.String("claim-version", "", "report this version instead of the engine's (for testing a mismatched worker)")
+	cacheMemory := fs.String("cache-memory", "", cacheMemoryUsage)
 	_ = fs.Parse(args)
 	logger := log.New(os.Stderr, "weft worker: ", log.LstdFlags)
+	cacheLimit, err := engine.ParseMemoryLimit(*cacheMemory)
+	if err != nil {
+		logger.Println("--cache-memory: " + sqlerr.Format(err))
+		return 2
+	}
 	runner, err := engine.NewFragmentRunner(engine.Options{DataDir: *dataDir, FilesDir: *filesDir,
-		UDF: udf.Config{CacheDir: *udfCache, Log: os.Stderr}})
+		UDF: udf.Config{CacheDir: *udfCache, Log: os.Stderr}, CacheMemory: cacheLimit})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1

@@ -43,6 +43,9 @@ type Binder struct {
 	// Workers, when set, lists a cluster's workers (weft.workers): address,
 	// state, reason, last heartbeat, fragments run, partitions lost, pid.
 	Workers func() [][]types.Datum
+	// Cached, when set, lists the partitions of cached tables
+	// (weft.cached): relation, partition, worker, rows, bytes, hits.
+	Cached func() [][]types.Datum
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
 	// User is the session's role (current_user); BackendPID its server

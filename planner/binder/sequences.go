@@ -190,7 +190,7 @@ func (b *Binder) sequenceCall(name string, args []logical.Expr) (logical.Expr, b
 		return call(types.TextT, func(ds []types.Datum) (types.Datum, error) {
 			// the table is a name as SQL writes it (folded unless quoted),
 			// the column taken literally, as PostgreSQL documents
-			schema, table := splitQualifiedName(ds[0].(string))
+			schema, table := SplitQualifiedName(ds[0].(string))
 			col := ds[1].(string)
 			t, _, ok := b.Cat.Lookup(schema, table, b.SearchPath)
 			if !ok || t == nil {
@@ -234,9 +234,9 @@ func ownedSequence(seqs []*catalog.Sequence, t *catalog.Table, col int) *catalog
 	return newest
 }
 
-// splitQualifiedName splits "schema.table" text as SQL reads a name:
+// SplitQualifiedName splits "schema.table" text as SQL reads a name:
 // unquoted parts fold to lower case, quoted ones keep theirs.
-func splitQualifiedName(s string) (schema, name string) {
+func SplitQualifiedName(s string) (schema, name string) {
 	var parts []string
 	var cur strings.Builder
 	quoted := false

@@ -13,6 +13,7 @@ import (
 //	weft.functions — user-defined functions with their signatures
 //	weft.modules   — wasm modules by content hash, with what they define
 //	weft.workers   — a coordinator's worker processes and their state
+//	weft.cached    — the partitions of cached tables and where they are held
 func (b *Binder) systemView(name string) (logical.Plan, bool) {
 	switch name {
 	case "functions":
@@ -21,6 +22,8 @@ func (b *Binder) systemView(name string) (logical.Plan, bool) {
 		return b.viewModules(), true
 	case "workers":
 		return b.viewWorkers(), true
+	case "cached":
+		return b.viewCached(), true
 	}
 	return nil, false
 }
@@ -106,5 +109,16 @@ func (b *Binder) viewWorkers() logical.Plan {
 	return b.valuesOf(
 		[]string{"address", "state", "reason", "last_heartbeat", "fragments", "partitions_lost", "pid"},
 		[]types.T{types.TextT, types.TextT, types.TextT, types.TimestampTZT, types.Int8T, types.Int8T, types.Int8T},
+		rows)
+}
+
+func (b *Binder) viewCached() logical.Plan {
+	var rows [][]types.Datum
+	if b.Cached != nil {
+		rows = b.Cached()
+	}
+	return b.valuesOf(
+		[]string{"relation", "partition", "worker", "rows", "bytes", "hits"},
+		[]types.T{types.TextT, types.Int4T, types.TextT, types.Int8T, types.Int8T, types.Int8T},
 		rows)
 }
