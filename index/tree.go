@@ -60,11 +60,27 @@ type node struct {
 	entries []Entry // a leaf's entries, sorted
 	kids    []*node // an inner node's children
 	mins    []Entry // the smallest entry under each child
+	// stored: a node of an index file, read on first use (file.go); its
+	// fields above stay empty, get returns the node read
+	stored *storedNode
+}
+
+// get is the node itself, or for a node of an index file the node read
+// from it (every walk goes through get before it looks at a node).
+func (n *node) get() *node {
+	if n.stored != nil {
+		return n.stored.read()
+	}
+	return n
 }
 
 func (n *node) leaf() bool { return n.kids == nil }
 
 func (n *node) min() Entry {
+	if n.stored != nil && n.stored.hasMin {
+		return n.stored.min // known from its parent: no read
+	}
+	n = n.get()
 	if n.leaf() {
 		return n.entries[0]
 	}
@@ -75,6 +91,9 @@ func (n *node) min() Entry {
 type Tree struct {
 	root *node
 	size int
+	// file is the index file some of its nodes are read from (nil when
+	// none are)
+	file *File
 }
 
 // Len is the number of entries.
@@ -123,7 +142,7 @@ func innerOf(kids []*node) *node {
 func (t *Tree) With(del, ins []Entry) *Tree {
 	out := &Tree{}
 	if t != nil {
-		out.root, out.size = t.root, t.size
+		out.root, out.size, out.file = t.root, t.size, t.file
 	}
 	if len(del) == 0 && len(ins) == 0 {
 		return out
@@ -144,8 +163,8 @@ func (t *Tree) With(del, ins []Entry) *Tree {
 	if len(nodes) == 1 {
 		out.root = nodes[0]
 		// a root left with one child gives way to it
-		for !out.root.leaf() && len(out.root.kids) == 1 {
-			out.root = out.root.kids[0]
+		for r := out.root.get(); !r.leaf() && len(r.kids) == 1; r = out.root.get() {
+			out.root = r.kids[0]
 		}
 	}
 	return out
@@ -172,6 +191,7 @@ func (n *node) child(e Entry) int {
 // (none when it is left empty, several when it overflowed). size follows
 // the entries actually taken out and added.
 func apply(n *node, del, ins []Entry, size *int) []*node {
+	n = n.get()
 	if n.leaf() {
 		return leavesOf(mergeEntries(n.entries, del, ins, size))
 	}
@@ -293,11 +313,11 @@ func (t *Tree) Seek(lo string) *Iterator {
 		return it
 	}
 	probe := Entry{Key: lo}
-	n := t.root
+	n := t.root.get()
 	for !n.leaf() {
 		i := n.child(probe)
 		it.stack = append(it.stack, frame{n, i})
-		n = n.kids[i]
+		n = n.kids[i].get()
 	}
 	i, _ := slices.BinarySearchFunc(n.entries, probe, Compare)
 	it.stack = append(it.stack, frame{n, i})
@@ -321,7 +341,7 @@ func (it *Iterator) Next() (Entry, bool) {
 			continue
 		}
 		if top.i < len(top.n.kids) {
-			it.stack = append(it.stack, frame{top.n.kids[top.i], 0})
+			it.stack = append(it.stack, frame{top.n.kids[top.i].get(), 0})
 			continue
 		}
 		it.stack = it.stack[:len(it.stack)-1]
@@ -374,14 +394,14 @@ func (t *Tree) SeekBefore(hi string) *ReverseIterator {
 		i, _ := slices.BinarySearchFunc(es, hi, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
 		return i
 	}
-	n := t.root
+	n := t.root.get()
 	for !n.leaf() {
 		i := countBelow(n.mins) - 1
 		if i < 0 {
 			return &ReverseIterator{}
 		}
 		it.stack = append(it.stack, frame{n, i})
-		n = n.kids[i]
+		n = n.kids[i].get()
 	}
 	it.stack = append(it.stack, frame{n, countBelow(n.entries)})
 	return it
@@ -389,9 +409,10 @@ func (t *Tree) SeekBefore(hi string) *ReverseIterator {
 
 // descendRight pushes the path to the end of n's last leaf.
 func (it *ReverseIterator) descendRight(n *node) {
+	n = n.get()
 	for !n.leaf() {
 		it.stack = append(it.stack, frame{n, len(n.kids) - 1})
-		n = n.kids[len(n.kids)-1]
+		n = n.kids[len(n.kids)-1].get()
 	}
 	it.stack = append(it.stack, frame{n, len(n.entries)})
 }
