@@ -385,3 +385,9 @@ func (f *File) decodeNode(body []byte, off int64) (*node, error) {
 	}
 	return n, nil
 }
+
+// SameEntries reports whether t and o are the very same entries: one is
+// the other, or was made from it by a change that changed nothing.
+func (t *Tree) SameEntries(o *Tree) bool {
+	return t != nil && o != nil && t.root == o.root && t.size == o.size
+}
