@@ -9,10 +9,12 @@ import (
 )
 
 // TestSelectForUpdateTakesRowLocks: SELECT … FOR UPDATE / FOR SHARE
-// lock the rows they return at READ COMMITTED, as UPDATE does; the
+// lock the rows they return at READ COMMITTED, as UPDATE does, and so
+// does INSERT … ON CONFLICT DO UPDATE the rows it updates; the
 // answers are PostgreSQL 15's for the same two sessions (checked with
 // psql: 210 after FOR UPDATE then *2 and a waiting +10; no row once the
-// WHERE no longer holds; 55P03 for NOWAIT and for lock_timeout).
+// WHERE no longer holds; an upsert's DO UPDATE on the committed value,
+// 6 and 205; 55P03 for NOWAIT and for lock_timeout).
 func TestSelectForUpdateTakesRowLocks(t *testing.T) {
 	db, done := rowLockDB(t)
 	defer done()
@@ -35,6 +37,10 @@ func TestSelectForUpdateTakesRowLocks(t *testing.T) {
 			"BEGIN; SELECT bal FROM rc_t WHERE id = %[1]d FOR UPDATE; UPDATE rc_t SET bal = bal + 1 WHERE id = %[1]d; COMMIT", "SELECT %[1]d", "COMMIT", "SELECT bal FROM rc_t WHERE id = %[1]d", "8"},
 		{"FOR SHARE finds no row once its WHERE no longer holds", "UPDATE rc_t SET bal = 0 WHERE id = %[1]d",
 			"SELECT id FROM rc_t WHERE id = %[1]d AND bal > 50 FOR SHARE", "SELECT %[1]d", "SELECT 0", "SELECT bal FROM rc_t WHERE id = %[1]d", "0"},
+		{"an upsert waits for an UPDATE, and adds to its value", "UPDATE rc_t SET bal = 1 WHERE id = %[1]d",
+			"INSERT INTO rc_t VALUES (%[1]d, 5) ON CONFLICT (id) DO UPDATE SET bal = rc_t.bal + excluded.bal", "SELECT %[1]d", "INSERT 0 1", "SELECT bal FROM rc_t WHERE id = %[1]d", "6"},
+		{"an upsert in a block waits for FOR UPDATE", "SELECT bal FROM rc_t WHERE id = %[1]d FOR UPDATE",
+			"BEGIN; INSERT INTO rc_t VALUES (%[1]d, 5) ON CONFLICT (id) DO UPDATE SET bal = rc_t.bal + excluded.bal; COMMIT", "UPDATE rc_t SET bal = bal * 2 WHERE id = %[1]d", "COMMIT", "SELECT bal FROM rc_t WHERE id = %[1]d", "205"},
 		{"FOR NO KEY UPDATE over a range waits for one of its rows", "SELECT bal FROM rc_t WHERE id = %[1]d + 1 FOR KEY SHARE",
 			"SELECT count(*) FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2 FOR NO KEY UPDATE", "UPDATE rc_t SET bal = 1 WHERE id = %[1]d + 1", "", "SELECT sum(bal) FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2", "201"},
 	}
