@@ -412,7 +412,7 @@ func (c *conn) run(f func(ctx context.Context) error) error {
 	c.mu.Lock()
 	c.cancel = cancel
 	c.mu.Unlock()
-	stopWatching := c.wc.watch(cancel)
+	stopWatching := c.wc.watch(cancel, !c.inputWaiting())
 	defer stopWatching()
 	defer func() {
 		c.mu.Lock()
