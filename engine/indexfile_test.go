@@ -156,6 +156,12 @@ func TestIndexesUnderLogReplay(t *testing.T) {
 					t.Errorf("old index file %s is still there (%v)", r.File, err)
 				}
 			}
+			// the trees in memory still read nodes of the removed files
+			for _, k := range []int{2, 2999, 1777} {
+				if got := one(t, s, fmt.Sprintf("SELECT n FROM ix WHERE k = %d", k)); got != fmt.Sprint(2*k) {
+					t.Errorf("after the checkpoint, k = %d: %s", k, got)
+				}
+			}
 		}
 		s.Close()
 		closeClean(t, db, mem)

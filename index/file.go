@@ -9,8 +9,10 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // An index file holds a tree as it was at a checkpoint, so that opening a
@@ -181,6 +183,11 @@ type File struct {
 // footer against what the catalog recorded when it was written (info);
 // its nodes are checked as they are read. damage makes the error for a
 // damaged file (also the one a walk meeting a damaged node panics with).
+//
+// The file is mapped into memory and its descriptor closed: a database
+// of many indexes holds no descriptor for each, and a tree keeps reading
+// its file after a checkpoint removed it (the mapping outlives the name).
+// The mapping goes when the last tree reading it does.
 func OpenFile(path string, info FileInfo, damage func(format string, args ...any) error) (*File, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -189,13 +196,24 @@ func OpenFile(path string, info FileInfo, damage func(format string, args ...any
 	if err != nil {
 		return nil, fmt.Errorf("could not open index file %s: %w", path, err)
 	}
-	file, err := openReader(f, path, info, damage)
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
+		return nil, fmt.Errorf("could not read index file %s: %w", path, err)
+	}
+	if fi.Size() != info.Size || info.Size <= 0 {
+		return nil, damage("index file %s is damaged: %d bytes, the catalog says %d", path, fi.Size(), info.Size)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(info.Size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("could not map index file %s: %w", path, err)
+	}
+	file, err := openReader(bytes.NewReader(data), path, info, damage)
+	if err != nil {
+		syscall.Munmap(data)
 		return nil, err
 	}
-	// (the descriptor closes when the last tree reading the file is gone:
-	// os.File closes itself once unreachable)
+	runtime.AddCleanup(file, func(data []byte) { syscall.Munmap(data) }, data)
 	return file, nil
 }
 
@@ -203,15 +221,6 @@ func OpenFile(path string, info FileInfo, damage func(format string, args ...any
 func openReader(r io.ReaderAt, name string, info FileInfo, damage func(format string, args ...any) error) (*File, error) {
 	if info.Size < int64(len(fileMagic)+footerSize) {
 		return nil, damage("index file %s is damaged: the catalog gives it %d bytes", name, info.Size)
-	}
-	if st, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
-		fi, err := st.Stat()
-		if err != nil {
-			return nil, fmt.Errorf("could not read index file %s: %w", name, err)
-		}
-		if fi.Size() != info.Size {
-			return nil, damage("index file %s is damaged: %d bytes, the catalog says %d", name, fi.Size(), info.Size)
-		}
 	}
 	head := make([]byte, len(fileMagic))
 	if _, err := r.ReadAt(head, 0); err != nil {
