@@ -132,7 +132,32 @@ func innerOf(kids []*node) *node {
 	for i, k := range kids {
 		n.mins[i] = k.min()
 	}
+	packKeys(n.mins)
 	return n
+}
+
+// packKeys copies the keys of sorted entries (an inner node's smallest
+// keys) into one buffer, in order, so that a binary search over them
+// reads a few neighbouring cache lines rather than one line per key
+// wherever the keys were made. (Leaves keep their keys where they are:
+// copying every key of a large index would hold them twice while it is
+// built.)
+func packKeys(es []Entry) {
+	n := 0
+	for _, e := range es {
+		n += len(e.Key)
+	}
+	buf := make([]byte, 0, n)
+	for _, e := range es {
+		buf = append(buf, e.Key...)
+	}
+	all := frozen(buf)
+	start := 0
+	for i := range es {
+		end := start + len(es[i].Key)
+		es[i].Key = all[start:end]
+		start = end
+	}
 }
 
 // With returns the tree with del taken out and ins added; t is unchanged.
@@ -299,6 +324,9 @@ func (t *Tree) Ascend(lo, hi string, f func(Entry) bool) {
 // Iterator walks a tree's entries in order from where Seek put it.
 type Iterator struct {
 	stack []frame
+	// room is the stack's first storage: a tree of millions of entries
+	// is four levels deep
+	room [6]frame
 }
 
 type frame struct {
@@ -309,6 +337,7 @@ type frame struct {
 // Seek returns an iterator at the first entry whose key is at least lo.
 func (t *Tree) Seek(lo string) *Iterator {
 	it := &Iterator{}
+	it.stack = it.room[:0]
 	if t == nil || t.root == nil {
 		return it
 	}
