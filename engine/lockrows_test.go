@@ -83,3 +83,24 @@ func TestSelectForUpdateTakesRowLocks(t *testing.T) {
 		t.Errorf("row 1 holds %s, want 3", got)
 	}
 }
+
+// TestLockingClauseRefusals: a locking clause on rows that are not a
+// table's is 0A000 with PostgreSQL 15's message.
+func TestLockingClauseRefusals(t *testing.T) {
+	db, done := rowLockDB(t)
+	defer done()
+	s := db.NewSession()
+	defer s.Close()
+	for _, c := range []struct{ sql, msg string }{
+		{"SELECT bal FROM rc_t GROUP BY bal FOR UPDATE", "FOR UPDATE is not allowed with GROUP BY clause"},
+		{"SELECT DISTINCT bal FROM rc_t FOR SHARE", "FOR SHARE is not allowed with DISTINCT clause"},
+		{"SELECT id FROM rc_t UNION SELECT 1 FOR KEY SHARE", "FOR KEY SHARE is not allowed with UNION/INTERSECT/EXCEPT"},
+		{"SELECT 1 FROM rc_t HAVING true FOR NO KEY UPDATE", "FOR NO KEY UPDATE is not allowed with HAVING clause"},
+	} {
+		err := execSQL(t, s, c.sql)
+		var se *sqlerr.Error
+		if !errors.As(err, &se) || se.Code != sqlerr.FeatureNotSupported || se.Message != c.msg {
+			t.Errorf("%s: %v, want 0A000 %s", c.sql, err, c.msg)
+		}
+	}
+}
