@@ -6,7 +6,8 @@ import (
 )
 
 // A snapshot's indexes are built from its data the first time a query
-// or a writer needs them (at open, a table has none until then), and a
+// or a writer needs them (at open, a table has those storage kept at the
+// last checkpoint, read from their files a node at a time), and a
 // write derives the next snapshot's indexes from the current ones by the
 // rows it changed (see deriveIndexes), so a ROLLBACK that puts an older
 // snapshot back puts its indexes back with it.
@@ -43,9 +44,10 @@ func (t *Table) IndexDefs() []index.Def {
 func (s *Snapshot) Index(d index.Def) *index.Index {
 	s.idxMu.Lock()
 	defer s.idxMu.Unlock()
-	if ix := s.indexes[d.Name]; ix != nil && ix.Def.Equal(d) {
+	if ix := s.indexes[d.Name]; ix != nil && ix.Def.Equal(d) && !ix.Tree.Damaged() {
 		return ix
 	}
+	// (an index read from a damaged file is built again from the data)
 	if s.Parts == nil || s.Load() != nil {
 		return nil // (a damaged batch: the scan that reads it says so)
 	}
@@ -71,6 +73,21 @@ func (s *Snapshot) builtIndexes() []*index.Index {
 	return out
 }
 
+// BuiltIndex is the snapshot's index for d if it has one (built, derived
+// or read from storage), without building it.
+func (s *Snapshot) BuiltIndex(d index.Def) *index.Index {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	if ix := s.indexes[d.Name]; ix != nil && ix.Def.Equal(d) && !ix.Tree.Damaged() {
+		return ix
+	}
+	return nil
+}
+
+// AttachIndex gives s an index of its data made elsewhere (read from
+// storage), unless it has one.
+func (s *Snapshot) AttachIndex(ix *index.Index) { s.setIndex(ix) }
+
 // setIndex attaches an index made elsewhere (derived) unless s has one.
 func (s *Snapshot) setIndex(ix *index.Index) {
 	s.idxMu.Lock()
@@ -95,14 +112,34 @@ func deriveIndexes(prev, next *Snapshot) {
 		if next.hasIndex(ix.Def.Name) {
 			continue
 		}
-		// a diff beyond the new data's size costs more than a rebuild
-		limit := max(1<<16, int(next.NumRows()))
-		diff, ok := ix.Def.DiffParts(prev.Parts, next.Parts, limit)
-		if !ok {
-			continue
+		if derived := derive(ix, prev, next); derived != nil {
+			next.setIndex(derived)
 		}
-		next.setIndex(ix.Apply(diff))
 	}
+}
+
+// derive is ix (prev's) changed by the rows that differ in next; nil when
+// a rebuild is the better way (a diff beyond the new data's size costs
+// more), or when the index reads from a damaged file (deriving met the
+// damage: the index is built from next's data when next needed).
+func derive(ix *index.Index, prev, next *Snapshot) (out *index.Index) {
+	if ix.Tree.Damaged() {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if !ix.Tree.Damaged() {
+				panic(r)
+			}
+			out = nil
+		}
+	}()
+	limit := max(1<<16, int(next.NumRows()))
+	diff, ok := ix.Def.DiffParts(prev.Parts, next.Parts, limit)
+	if !ok {
+		return nil
+	}
+	return ix.Apply(diff)
 }
 
 func (s *Snapshot) hasIndex(name string) bool {

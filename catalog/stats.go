@@ -59,6 +59,32 @@ func (t *Table) Analyze(s *Snapshot) *TableStats {
 	return st
 }
 
+// StoredStats are the statistics to store with the table's data s (a
+// checkpoint's): those kept on the table if they describe s's columns,
+// else a sample of s when its batches are in memory (no I/O), else nil.
+// A database opened again plans with them (SetStats) instead of reading
+// batches of every table a first query names.
+func (t *Table) StoredStats(cols []Column, s *Snapshot) *TableStats {
+	if cur := t.stats.Load(); cur != nil && len(cur.Columns) == len(cols) && !drifted(cur.Rows, s.NumRows()) {
+		return cur
+	}
+	for _, p := range s.Parts {
+		for _, r := range p {
+			if !BatchLoaded(r) {
+				return nil
+			}
+		}
+	}
+	return sampleStats(cols, s)
+}
+
+// SetStats keeps stored statistics on the table (at open).
+func (t *Table) SetStats(st *TableStats) {
+	if st != nil && len(st.Columns) == len(t.Columns) {
+		t.stats.Store(st)
+	}
+}
+
 func drifted(was, now int64) bool {
 	return math.Abs(float64(now-was)) > statsDrift*float64(was)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/index"
 	"github.com/weftdb/weft/storage"
 	"github.com/weftdb/weft/udf"
 )
@@ -104,8 +106,20 @@ func (db *DB) loadTable(t storage.Table) error {
 		return err
 	}
 	tbl.Lock()
+	defer tbl.Unlock()
 	tbl.Replace(parts)
-	tbl.Unlock()
+	tbl.SetStats(t.Stats)
+	// the indexes the last checkpoint stored, read a node at a time as
+	// lookups need them: the first lookup does not build one by reading
+	// every row (log replay derives them further, as writes do)
+	defs := tbl.IndexDefs()
+	for _, ix := range db.store.ReadIndexes(t.OID, t.Schema+"."+t.Name, t.IndexFiles) {
+		for _, d := range defs {
+			if d.Equal(ix.Def) {
+				tbl.Current().AttachIndex(ix)
+			}
+		}
+	}
 	return nil
 }
 
@@ -234,11 +248,17 @@ func (db *DB) checkpoint() error {
 	}
 	for _, img := range images.tables {
 		t, def := img.table, img.def
-		refs, err := cp.Table(img.stored())
+		data := img.stored()
+		refs, err := cp.Table(data)
 		if err != nil {
 			return err
 		}
-		sc.Tables = append(sc.Tables, storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: refs})
+		ixRefs, err := cp.Indexes(data, img.indexes())
+		if err != nil {
+			return err
+		}
+		sc.Tables = append(sc.Tables, storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Parts: refs, IndexFiles: ixRefs,
+			Stats: storableStats(t.StoredStats(def.Columns, img.data))})
 	}
 	for _, f := range db.cat.Functions() {
 		u := f.UDF
@@ -294,6 +314,46 @@ type tableImage struct {
 func (img tableImage) stored() storage.TableData {
 	schema := (&catalog.Table{Columns: img.def.Columns}).ArrowSchema()
 	return storage.TableData{OID: img.table.OID, Schema: schema, Parts: img.data.Parts}
+}
+
+// storableStats is st unless JSON cannot hold it (a NaN estimate).
+func storableStats(st *catalog.TableStats) *catalog.TableStats {
+	if st == nil {
+		return nil
+	}
+	for _, c := range st.Columns {
+		for _, f := range []float64{c.Distinct, c.NullFrac} {
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil
+			}
+		}
+	}
+	return st
+}
+
+// indexes are the indexes a checkpoint stores with the image's data: those
+// its snapshot has, and those it can build without reading segments
+// (data written since the last checkpoint, or read since open), so that
+// the first lookup after the next open need not read the whole table.
+func (img tableImage) indexes() []*index.Index {
+	loaded := true
+	for _, p := range img.data.Parts {
+		for _, r := range p {
+			loaded = loaded && catalog.BatchLoaded(r)
+		}
+	}
+	tbl := &catalog.Table{Columns: img.def.Columns, Keys: img.def.Keys, Indexes: img.def.Indexes}
+	var out []*index.Index
+	for _, d := range tbl.IndexDefs() {
+		ix := img.data.BuiltIndex(d)
+		if ix == nil && loaded {
+			ix = img.data.Index(d)
+		}
+		if ix != nil {
+			out = append(out, ix)
+		}
+	}
+	return out
 }
 
 // logRows makes the rows of every stored table durable through the

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -90,7 +91,8 @@ func (l *rowLocks) tryLock(s *Session, keys []rowLockKey) *rowLock {
 }
 
 // wait returns once lock is released, or with 40P01 when its holder
-// waits (through others) for s, or when ctx ends.
+// waits (through others) for s, with 55P03 after lock_timeout, or when
+// ctx ends.
 func (l *rowLocks) wait(ctx context.Context, s *Session, lock *rowLock) error {
 	l.mu.Lock()
 	// follow who waits for whom; a lock let go (its waiter not yet awake)
@@ -115,11 +117,19 @@ func (l *rowLocks) wait(ctx context.Context, s *Session, lock *rowLock) error {
 		delete(l.waiting, s)
 		l.mu.Unlock()
 	}()
+	var timeout <-chan time.Time
+	if d := s.lockTimeout(); d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		timeout = timer.C
+	}
 	select {
 	case <-lock.released:
 		return nil
 	case <-ctx.Done():
 		return sqlerr.Wrap(ctx.Err())
+	case <-timeout:
+		return errLockTimeout()
 	}
 }
 

@@ -107,6 +107,13 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	}
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
+		if len(n.SelectStmt.LockingClause) > 0 {
+			release, err := s.lockSelectedRows(ctx, env, n.SelectStmt)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+		}
 		if stream {
 			return s.streamQuery(ctx, env, n.SelectStmt)
 		}

@@ -259,7 +259,7 @@ func (s *Session) Start(sql string) (*Script, error) {
 	if err := s.checkTerminated(); err != nil {
 		return nil, err
 	}
-	stmts, err := parser.Parse(sql)
+	stmts, err := s.parses.Parse(sql)
 	if err != nil {
 		s.AbortBlock()
 		return nil, sqlerr.Wrap(err)

@@ -374,21 +374,80 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		relabeled[i] = withSchema(r, schema)
 	}
 	defer exec.ReleaseRecords(relabeled)
+	if s.tx == nil {
+		// a statement outside a block holds its row locks until it is
+		// installed
+		defer s.releaseRowLocks()
+	}
+	for {
+		n, written, blocker, err := s.upsertOnce(ctx, t, keys, u, relabeled)
+		if err != nil || blocker == nil {
+			return n, written, err
+		}
+		if s.tx == nil {
+			s.releaseRowLocks() // hold nothing while waiting
+		}
+		if err := s.db.rowLocks.wait(ctx, s, blocker); err != nil {
+			return 0, nil, err
+		}
+	}
+}
+
+// upsertOnce is one attempt of a DO UPDATE; blocker is set (and nothing
+// installed) when a stored row it would update is locked by another
+// session. Where row locks are taken (rowlocks.go) and the clause
+// arbitrates on the primary key, the rows it updates are locked as an
+// UPDATE's are: a row another block changed makes it wait for that block
+// and run again on the newest committed rows, as PostgreSQL's upsert
+// does at READ COMMITTED.
+func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catalog.Key, u *upsertSet, relabeled []arrow.Record) (int64, []arrow.Record, *rowLock, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
 	if err := s.notHeld(t, false); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
+	}
+	locking := s.locksRows(t) && keys[0].Primary
+	if locking {
+		if err := s.rebaseWork(t); err != nil {
+			return 0, nil, nil, err
+		}
 	}
 	cur := s.current(t)
 	if err := cur.Load(); err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	hit, stored, dup := conflicts(t, cur, keys, relabeled)
 	if dup {
-		return 0, nil, sqlerr.New(sqlerr.CardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time").
+		return 0, nil, nil, sqlerr.New(sqlerr.CardinalityViolation, "ON CONFLICT DO UPDATE command cannot affect row a second time").
 			WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
 	}
+	if locking {
+		if blocker := s.db.rowLocks.tryLock(s, storedRowKeys(t, stored)); blocker != nil {
+			return 0, nil, blocker, nil
+		}
+	}
+	n, written, err := s.upsertLocked(ctx, t, cur, keys, u, relabeled, hit, stored)
+	return n, written, nil, err
+}
+
+// storedRowKeys names the locks of the stored rows an upsert updates, by
+// their primary key as conflicts encoded it.
+func storedRowKeys(t *catalog.Table, stored [][]string) []rowLockKey {
+	var out []rowLockKey
+	for _, keys := range stored {
+		for _, k := range keys {
+			if k != "" && len(out) < maxLockedRows {
+				out = append(out, rowLockKey{oid: t.OID, key: k})
+			}
+		}
+	}
+	return out
+}
+
+// upsertLocked is the rest of upsertOnce, under the table's lock: the
+// new rows appended, the conflicting ones updated, installed.
+func (s *Session) upsertLocked(ctx context.Context, t *catalog.Table, cur *catalog.Snapshot, keys []catalog.Key, u *upsertSet, relabeled []arrow.Record, hit [][]int, stored [][]string) (int64, []arrow.Record, error) {
 	fresh, err := s.withoutConflicts(relabeled, hit)
 	if err != nil {
 		return 0, nil, err

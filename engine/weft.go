@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/sql/parser"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -233,7 +234,11 @@ type Session struct {
 	inbox inbox
 	db    *DB
 	// heldRows are the row locks the session holds (rowlocks.go)
-	heldRows   []rowLockKey
+	heldRows []rowLockKey
+	// parses keeps the parse trees of the SELECTs the session is sent as
+	// text, reused for the same query with other integer constants (the
+	// trees Start hands out are reused by its next call)
+	parses     parser.Cache
 	searchPath []string
 	settings   map[string]string
 	zone       *time.Location       // the TimeZone setting (nil: UTC)

@@ -60,11 +60,27 @@ type node struct {
 	entries []Entry // a leaf's entries, sorted
 	kids    []*node // an inner node's children
 	mins    []Entry // the smallest entry under each child
+	// stored: a node of an index file, read on first use (file.go); its
+	// fields above stay empty, get returns the node read
+	stored *storedNode
+}
+
+// get is the node itself, or for a node of an index file the node read
+// from it (every walk goes through get before it looks at a node).
+func (n *node) get() *node {
+	if n.stored != nil {
+		return n.stored.read()
+	}
+	return n
 }
 
 func (n *node) leaf() bool { return n.kids == nil }
 
 func (n *node) min() Entry {
+	if n.stored != nil && n.stored.hasMin {
+		return n.stored.min // known from its parent: no read
+	}
+	n = n.get()
 	if n.leaf() {
 		return n.entries[0]
 	}
@@ -75,6 +91,9 @@ func (n *node) min() Entry {
 type Tree struct {
 	root *node
 	size int
+	// file is the index file some of its nodes are read from (nil when
+	// none are)
+	file *File
 }
 
 // Len is the number of entries.
@@ -113,7 +132,32 @@ func innerOf(kids []*node) *node {
 	for i, k := range kids {
 		n.mins[i] = k.min()
 	}
+	packKeys(n.mins)
 	return n
+}
+
+// packKeys copies the keys of sorted entries (an inner node's smallest
+// keys) into one buffer, in order, so that a binary search over them
+// reads a few neighbouring cache lines rather than one line per key
+// wherever the keys were made. (Leaves keep their keys where they are:
+// copying every key of a large index would hold them twice while it is
+// built.)
+func packKeys(es []Entry) {
+	n := 0
+	for _, e := range es {
+		n += len(e.Key)
+	}
+	buf := make([]byte, 0, n)
+	for _, e := range es {
+		buf = append(buf, e.Key...)
+	}
+	all := frozen(buf)
+	start := 0
+	for i := range es {
+		end := start + len(es[i].Key)
+		es[i].Key = all[start:end]
+		start = end
+	}
 }
 
 // With returns the tree with del taken out and ins added; t is unchanged.
@@ -123,7 +167,7 @@ func innerOf(kids []*node) *node {
 func (t *Tree) With(del, ins []Entry) *Tree {
 	out := &Tree{}
 	if t != nil {
-		out.root, out.size = t.root, t.size
+		out.root, out.size, out.file = t.root, t.size, t.file
 	}
 	if len(del) == 0 && len(ins) == 0 {
 		return out
@@ -144,8 +188,8 @@ func (t *Tree) With(del, ins []Entry) *Tree {
 	if len(nodes) == 1 {
 		out.root = nodes[0]
 		// a root left with one child gives way to it
-		for !out.root.leaf() && len(out.root.kids) == 1 {
-			out.root = out.root.kids[0]
+		for r := out.root.get(); !r.leaf() && len(r.kids) == 1; r = out.root.get() {
+			out.root = r.kids[0]
 		}
 	}
 	return out
@@ -172,6 +216,7 @@ func (n *node) child(e Entry) int {
 // (none when it is left empty, several when it overflowed). size follows
 // the entries actually taken out and added.
 func apply(n *node, del, ins []Entry, size *int) []*node {
+	n = n.get()
 	if n.leaf() {
 		return leavesOf(mergeEntries(n.entries, del, ins, size))
 	}
@@ -279,6 +324,9 @@ func (t *Tree) Ascend(lo, hi string, f func(Entry) bool) {
 // Iterator walks a tree's entries in order from where Seek put it.
 type Iterator struct {
 	stack []frame
+	// room is the stack's first storage: a tree of millions of entries
+	// is four levels deep
+	room [6]frame
 }
 
 type frame struct {
@@ -289,15 +337,16 @@ type frame struct {
 // Seek returns an iterator at the first entry whose key is at least lo.
 func (t *Tree) Seek(lo string) *Iterator {
 	it := &Iterator{}
+	it.stack = it.room[:0]
 	if t == nil || t.root == nil {
 		return it
 	}
 	probe := Entry{Key: lo}
-	n := t.root
+	n := t.root.get()
 	for !n.leaf() {
 		i := n.child(probe)
 		it.stack = append(it.stack, frame{n, i})
-		n = n.kids[i]
+		n = n.kids[i].get()
 	}
 	i, _ := slices.BinarySearchFunc(n.entries, probe, Compare)
 	it.stack = append(it.stack, frame{n, i})
@@ -321,7 +370,7 @@ func (it *Iterator) Next() (Entry, bool) {
 			continue
 		}
 		if top.i < len(top.n.kids) {
-			it.stack = append(it.stack, frame{top.n.kids[top.i], 0})
+			it.stack = append(it.stack, frame{top.n.kids[top.i].get(), 0})
 			continue
 		}
 		it.stack = it.stack[:len(it.stack)-1]
@@ -374,14 +423,14 @@ func (t *Tree) SeekBefore(hi string) *ReverseIterator {
 		i, _ := slices.BinarySearchFunc(es, hi, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
 		return i
 	}
-	n := t.root
+	n := t.root.get()
 	for !n.leaf() {
 		i := countBelow(n.mins) - 1
 		if i < 0 {
 			return &ReverseIterator{}
 		}
 		it.stack = append(it.stack, frame{n, i})
-		n = n.kids[i]
+		n = n.kids[i].get()
 	}
 	it.stack = append(it.stack, frame{n, countBelow(n.entries)})
 	return it
@@ -389,9 +438,10 @@ func (t *Tree) SeekBefore(hi string) *ReverseIterator {
 
 // descendRight pushes the path to the end of n's last leaf.
 func (it *ReverseIterator) descendRight(n *node) {
+	n = n.get()
 	for !n.leaf() {
 		it.stack = append(it.stack, frame{n, len(n.kids) - 1})
-		n = n.kids[len(n.kids)-1]
+		n = n.kids[len(n.kids)-1].get()
 	}
 	it.stack = append(it.stack, frame{n, len(n.entries)})
 }

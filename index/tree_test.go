@@ -224,3 +224,31 @@ func TestTreeLargeChanges(t *testing.T) {
 		t.Fatalf("range over the shrunk tree: %d entries", len(got))
 	}
 }
+
+// BenchmarkSeekMillion: a point lookup in a tree of a million entries
+// built as BuildFrom builds them (keys made in row order, then sorted).
+func BenchmarkSeekMillion(b *testing.B) {
+	const n = 1_000_000
+	perm := rand.New(rand.NewPCG(5, 6)).Perm(n)
+	var buf []byte
+	ends := make([]int, n)
+	for i, v := range perm {
+		buf = appendInt(buf, int64(v))
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	es := make([]Entry, n)
+	start := 0
+	for i, end := range ends {
+		es[i] = Entry{Key: all[start:end], Loc: Loc(i)}
+		start = end
+	}
+	tree := Build(es)
+	rng := rand.New(rand.NewPCG(7, 8))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if !tree.HasKey(key(rng.IntN(n))) {
+			b.Fatal("key not found")
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -25,6 +26,7 @@ type conn struct {
 	raw     net.Conn // the transport: the TCP connection, or TLS over it
 	wc      *watchedConn
 	frames  *frameReader
+	in      *bufio.Reader // the connection's input, buffered
 	tls     bool
 	backend *pgproto3.Backend
 	sess    *engine.Session
@@ -76,7 +78,10 @@ type portal struct {
 func (c *conn) attach(nc net.Conn) {
 	c.raw = nc
 	c.wc = &watchedConn{Conn: nc}
-	c.frames = &frameReader{src: c.wc, startup: true, limit: maxStartupPacket}
+	// reads are buffered: a client that sends Bind, Execute and Sync in
+	// one packet costs one read, not two per message (header, body)
+	c.in = bufio.NewReaderSize(c.wc, inputBuffer)
+	c.frames = &frameReader{src: c.in, startup: true, limit: maxStartupPacket}
 	c.backend = pgproto3.NewBackend(c.frames, nc)
 	c.backend.SetMaxBodyLen(c.srv.cfg.MaxMessageSize)
 }
@@ -288,10 +293,26 @@ func (c *conn) serve() error {
 			c.fail(qerr)
 			skipToSync = true
 		}
+		if c.inputWaiting() {
+			// the client sent more already (Bind, Execute, Sync in one
+			// packet): the replies go out together, once it is handled
+			continue
+		}
 		if err := c.backend.Flush(); err != nil {
 			return err
 		}
 	}
+}
+
+// inputBuffer is the size of a connection's read buffer.
+const inputBuffer = 16 << 10
+
+// inputWaiting reports whether more of the client's input is read and
+// not handled yet (replies may then wait for it: the server flushes
+// before it would wait for the client, as PostgreSQL does before it
+// blocks reading).
+func (c *conn) inputWaiting() bool {
+	return len(c.frames.pending) > 0 || c.in.Buffered() > 0
 }
 
 // receive waits for the client's next message, letting notifications
@@ -391,7 +412,7 @@ func (c *conn) run(f func(ctx context.Context) error) error {
 	c.mu.Lock()
 	c.cancel = cancel
 	c.mu.Unlock()
-	stopWatching := c.wc.watch(cancel)
+	stopWatching := c.wc.watch(cancel, !c.inputWaiting())
 	defer stopWatching()
 	defer func() {
 		c.mu.Lock()

@@ -24,9 +24,13 @@ import (
 //     else is left alone.
 
 // segmentName parses "<n>.arrow" (suffix "" ) or "<n>.arrow.tmp" (suffix
-// ".tmp") as the store names segment files.
+// ".tmp") as the store names segment files, and "<n>.index" and
+// "<n>.index.tmp", index files, numbered with them (indexfile.go).
 func segmentName(base, suffix string) (uint64, bool) {
 	num, ok := strings.CutSuffix(base, ".arrow"+suffix)
+	if !ok {
+		num, ok = strings.CutSuffix(base, ".index"+suffix)
+	}
 	if !ok || num == "" {
 		return 0, false
 	}

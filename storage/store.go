@@ -26,6 +26,7 @@
 //	                      checksum of its own (catalogfile.go)
 //	data/<oid>/<n>.arrow  Arrow IPC files of table batches (a large batch
 //	                      takes several, segment.go), never changed
+//	data/<oid>/<n>.index  the tables' indexes over those (indexfile.go)
 //	modules/<sha256>.wasm wasm modules functions use
 //	wal.log               the write-ahead log of small appends (wal.go)
 //
@@ -102,6 +103,10 @@ type Store struct {
 	// catalogParts are the batches the catalog names, per table and
 	// partition (StoredAt compares a scan's batches with them)
 	catalogParts map[uint32][][]arrow.Record
+	// namedIndexes are the index files the catalog names, storedIndexes
+	// the trees some of them hold, by table (indexfile.go)
+	namedIndexes  map[string]bool
+	storedIndexes map[uint32][]storedIndex
 }
 
 // Catalog is what catalog.json holds: the definitions of everything the
@@ -149,6 +154,12 @@ type Table struct {
 	Comment string               `json:"comment,omitempty"`
 	Indexes []catalog.Key        `json:"indexes,omitempty"`
 	Parts   [][]SegmentRef       `json:"parts"` // segment files per partition
+	// IndexFiles are the stored indexes of the data in Parts
+	// (indexfile.go); absent in catalogs from before they were stored
+	IndexFiles []IndexRef `json:"index_files,omitempty"`
+	// Stats are the planner's statistics of the data, so that planning
+	// after open need not sample the segments
+	Stats *catalog.TableStats `json:"stats,omitempty"`
 }
 
 // View is a stored view: its query's text, bound again at open.
@@ -211,7 +222,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		segmentBytes = defaultSegmentBytes
 	}
 	return &Store{dir: dir, lock: lock, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes,
-		durable: map[uint32]*durableTable{}, logged: map[arrow.Record]string{}}, nil
+		durable: map[uint32]*durableTable{}, logged: map[arrow.Record]string{},
+		namedIndexes: map[string]bool{}, storedIndexes: map[uint32][]storedIndex{}}, nil
 }
 
 // Dir is the data directory.
@@ -340,6 +352,7 @@ func (st *Store) Recover(doc *Catalog, mem memory.Allocator, replay Replayer) (n
 		st.recoverReadOnly(doc)
 		return false, nil
 	}
+	st.noteIndexFiles(doc)
 	if st.nextSeg, err = st.cleanup(st.keep, doc.NextSeg); err != nil {
 		return false, fmt.Errorf("data directory %s: %w", st.dir, err)
 	}
@@ -355,6 +368,9 @@ type Checkpoint struct {
 	referenced map[arrow.Record][]SegmentRef
 	dirs       map[string]bool
 	tables     []TableData // the data it stores
+	// stored are the index files it names whose trees have the tables'
+	// locators in memory (indexfile.go)
+	stored map[uint32][]storedIndex
 }
 
 // BeginCheckpoint starts a checkpoint; the caller must call Done.
@@ -364,7 +380,7 @@ func (st *Store) BeginCheckpoint() *Checkpoint {
 	// entries queued before it are written first: their commits are
 	// waiting for them, and the new log must not get them
 	st.flushQueued(false)
-	return &Checkpoint{st: st, referenced: map[arrow.Record][]SegmentRef{}, dirs: map[string]bool{}}
+	return &Checkpoint{st: st, referenced: map[arrow.Record][]SegmentRef{}, dirs: map[string]bool{}, stored: map[uint32][]storedIndex{}}
 }
 
 // Done ends the checkpoint (committed or not).
@@ -459,6 +475,7 @@ func (cp *Checkpoint) Commit(doc *Catalog) error {
 	// the log's rows are in the segments now; a failure here leaves the
 	// old log, which open ignores, and appends fall back to full commits
 	st.resetWAL(gen)
+	cp.commitIndexes(doc)
 	// segments no longer named are garbage now that the catalog moved on
 	for rec, refs := range st.segments {
 		if _, ok := cp.referenced[rec]; !ok {

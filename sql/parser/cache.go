@@ -1,0 +1,180 @@
+package parser
+
+import (
+	"math"
+	"strconv"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Cache keeps the parse trees of queries a client sends over and over
+// with other integer constants (an application's `SELECT … WHERE id =
+// 42`, sent as text without parameters): parsing is a call into C and a
+// decode of its result, a good part of such a query's cost. A query
+// whose text differs from a cached one only in the digits of its integer
+// constants, each of the same length, gets the cached tree with those
+// constants set to the new values: the very tree the parser would make,
+// every location in it the same (so errors point where they should).
+//
+// Only a single SELECT of plain text is cached: no quotes, dollar
+// signs, comments or backslashes, so that a scan of a few lines tells
+// every integer constant apart from the rest. A tree is kept only when
+// each such constant is an integer constant node at its place in it (a
+// negated constant, or one the grammar folds into something else, makes
+// the query's shape uncacheable).
+//
+// The trees Parse returns are reused by its next call: a caller must be
+// done with them by then (a session parses one string at a time).
+type Cache struct {
+	entries map[string]*cachedTree
+}
+
+type cachedTree struct {
+	stmts []*pg.RawStmt
+	// consts are the constant nodes of the integer literals, in the
+	// order of the literals in the text
+	consts []*pg.A_Const
+	// reusable is false for a shape whose trees cannot be reused
+	reusable bool
+}
+
+// maxCachedShapes bounds the cache: past it, it starts afresh.
+const maxCachedShapes = 256
+
+// Parse is the package's Parse, through the cache.
+func (c *Cache) Parse(sql string) ([]*pg.RawStmt, error) {
+	key, lits, ok := cacheKey(sql)
+	if !ok {
+		return Parse(sql)
+	}
+	if e := c.entries[key]; e != nil {
+		if !e.reusable || !e.set(sql, lits) {
+			return Parse(sql)
+		}
+		return e.stmts, nil
+	}
+	stmts, err := Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	if c.entries == nil || len(c.entries) >= maxCachedShapes {
+		c.entries = map[string]*cachedTree{}
+	}
+	c.entries[key] = newCachedTree(stmts, sql, lits)
+	return stmts, nil
+}
+
+// newCachedTree keeps stmts for queries of sql's shape if each integer
+// literal of sql (lits, their offsets) is an integer constant node of
+// its value there.
+func newCachedTree(stmts []*pg.RawStmt, sql string, lits []int) *cachedTree {
+	e := &cachedTree{stmts: stmts}
+	if len(stmts) != 1 || stmts[0].Stmt.GetSelectStmt() == nil {
+		return e
+	}
+	at := map[int32]*pg.A_Const{}
+	collectConsts(stmts[0].ProtoReflect(), at)
+	consts := make([]*pg.A_Const, len(lits))
+	for i, off := range lits {
+		c := at[int32(off)]
+		v, ok := literalValue(sql, off)
+		if c == nil || c.Isnull || c.GetIval() == nil || !ok || int64(c.GetIval().Ival) != v {
+			return e
+		}
+		consts[i] = c
+	}
+	e.consts, e.reusable = consts, true
+	return e
+}
+
+// set puts the integer literals of sql (of the cached shape) into the
+// tree's constant nodes; false when one does not fit the integer node
+// the tree has for it (the grammar makes a larger one a numeric).
+func (e *cachedTree) set(sql string, lits []int) bool {
+	vals := make([]int64, len(lits))
+	for i, off := range lits {
+		v, ok := literalValue(sql, off)
+		if !ok {
+			return false
+		}
+		vals[i] = v
+	}
+	for i, c := range e.consts {
+		c.Val = &pg.A_Const_Ival{Ival: &pg.Integer{Ival: int32(vals[i])}}
+	}
+	return true
+}
+
+// literalValue reads the integer literal at off, if it fits an int32.
+func literalValue(sql string, off int) (int64, bool) {
+	end := off
+	for end < len(sql) && isDigit(sql[end]) {
+		end++
+	}
+	v, err := strconv.ParseInt(sql[off:end], 10, 64)
+	return v, err == nil && v <= math.MaxInt32
+}
+
+// collectConsts finds the constant nodes under m, by location.
+func collectConsts(m protoreflect.Message, at map[int32]*pg.A_Const) {
+	if c, ok := m.Interface().(*pg.A_Const); ok {
+		at[c.Location] = c
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList() && fd.Message() != nil:
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				collectConsts(l.Get(i).Message(), at)
+			}
+		case fd.Message() != nil && !fd.IsMap():
+			collectConsts(v.Message(), at)
+		}
+		return true
+	})
+}
+
+// cacheKey is sql with the digits of each integer literal replaced by
+// zeros, and the literals' offsets; ok is false for text the scan does
+// not take apart (see Cache).
+func cacheKey(sql string) (key string, lits []int, ok bool) {
+	b := []byte(sql)
+	for i := 0; i < len(b); {
+		ch := b[i]
+		switch {
+		case ch >= 0x80, ch == '\'', ch == '"', ch == '$', ch == '\\', ch == '`':
+			return "", nil, false
+		case ch == '-' && i+1 < len(b) && b[i+1] == '-', ch == '/' && i+1 < len(b) && b[i+1] == '*':
+			return "", nil, false
+		case isIdentStart(ch):
+			for i < len(b) && (isIdentStart(b[i]) || isDigit(b[i])) {
+				i++
+			}
+		case isDigit(ch):
+			start := i
+			for i < len(b) && isDigit(b[i]) {
+				i++
+			}
+			// a number running into a point, an exponent or letters
+			// (12.5, 1e3, 0x1F, 1_000) is not a plain integer literal
+			if i < len(b) && (b[i] == '.' || isIdentStart(b[i])) || start > 0 && b[start-1] == '.' {
+				return "", nil, false
+			}
+			for j := start; j < i; j++ {
+				b[j] = '0'
+			}
+			lits = append(lits, start)
+		default:
+			i++
+		}
+	}
+	return string(b), lits, true
+}
+
+func isDigit(ch byte) bool { return ch >= '0' && ch <= '9' }
+
+func isIdentStart(ch byte) bool {
+	return ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch == '_'
+}

@@ -1,0 +1,94 @@
+package parser
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// TestCacheGivesTheParsersTrees: every query, parsed through the cache
+// after another of its shape, gets exactly the tree the parser makes of
+// it (constants, locations and all); the shapes the cache can reuse are
+// reused, the others parsed afresh.
+func TestCacheGivesTheParsersTrees(t *testing.T) {
+	cases := []struct {
+		first, then string
+		reused      bool
+	}{
+		{"SELECT abalance FROM pgbench_accounts WHERE aid = 12345;", "SELECT abalance FROM pgbench_accounts WHERE aid = 99999;", true},
+		{"SELECT a, b FROM t WHERE a BETWEEN 10 AND 20 ORDER BY 2 LIMIT 5", "SELECT a, b FROM t WHERE a BETWEEN 30 AND 40 ORDER BY 1 LIMIT 7", true},
+		{"SELECT x[1], CAST(7 AS int), 3::bigint, f(4, 5) FROM t GROUP BY 1", "SELECT x[2], CAST(8 AS int), 9::bigint, f(1, 2) FROM t GROUP BY 2", true},
+		{"SELECT * FROM t WHERE id IN (1, 2, 3) OFFSET 4", "SELECT * FROM t WHERE id IN (5, 6, 7) OFFSET 8", true},
+		{"SELECT * FROM t1 WHERE c2 = 1", "SELECT * FROM t1 WHERE c2 = 2", true},
+		{"SELECT 1", "SELECT 2", true},
+		{"SELECT now()", "SELECT now()", true},
+		// a value past int32 is a numeric constant to the grammar
+		{"SELECT 5 FROM t WHERE a = 1000000000", "SELECT 5 FROM t WHERE a = 2147483647", true},
+		{"SELECT 5 FROM t WHERE a = 1000000000", "SELECT 5 FROM t WHERE a = 9000000000", false},
+		// negated constants are folded by the grammar: never reused
+		{"SELECT a FROM t WHERE a = -5", "SELECT a FROM t WHERE a = -6", false},
+		{"SELECT a FROM t WHERE a = - 5", "SELECT a FROM t WHERE a = - 6", false},
+		// float(n) is a type the grammar picks by n
+		{"SELECT CAST(a AS float(3)) FROM t", "SELECT CAST(a AS float(4)) FROM t", false},
+		{"SELECT CAST(a AS float(3)) FROM t", "SELECT CAST(a AS float(9)) FROM t", false},
+		{"SELECT 1.5", "SELECT 2.5", false},
+		{"SELECT 1e5", "SELECT 2e5", false},
+		{"SELECT 'a' FROM t WHERE a = 1", "SELECT 'a' FROM t WHERE a = 2", false},
+		{"SELECT a FROM t WHERE a = 1 -- 1", "SELECT a FROM t WHERE a = 2 -- 1", false},
+		{"SELECT $1 FROM t WHERE a = 1", "SELECT $1 FROM t WHERE a = 2", false},
+		{"UPDATE t SET a = 1 WHERE b = 2", "UPDATE t SET a = 3 WHERE b = 4", false},
+		{"SELECT 1; SELECT 2", "SELECT 3; SELECT 4", false},
+		{"SELECT 0x1F", "SELECT 0x2F", false},
+	}
+	for _, c := range cases {
+		t.Run(c.first, func(t *testing.T) {
+			var cache Cache
+			first, err := cache.Parse(c.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := Parse(c.first)
+			if !equalTrees(first, want) {
+				t.Fatalf("first parse differs")
+			}
+			for _, sql := range []string{c.then, c.first, c.then} {
+				got, err := cache.Parse(sql)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := Parse(sql)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !equalTrees(got, want) {
+					t.Fatalf("%s: the cache's tree differs from the parser's", sql)
+				}
+				if reused := len(got) > 0 && len(first) > 0 && got[0] == first[0]; sql == c.then && reused != c.reused {
+					t.Errorf("%s: reused %v, want %v", sql, reused, c.reused)
+				}
+			}
+		})
+	}
+}
+
+func equalTrees(a, b []*pg.RawStmt) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCacheErrors: a syntax error through the cache is the parser's.
+func TestCacheErrors(t *testing.T) {
+	var cache Cache
+	_, want := Parse("SELEC 1")
+	if _, err := cache.Parse("SELEC 1"); err == nil || err.Error() != want.Error() {
+		t.Errorf("error %v, want %v", err, want)
+	}
+}
