@@ -181,3 +181,19 @@ func (t *Table) Restore(s *Snapshot) {
 	s.Retain()
 	t.setData(s)
 }
+
+// ReplaceSameRows installs parts, which hold the current data's rows in
+// the same partitions, batches and order (its batches read back from
+// their stored segments): no index is derived from the current data, and
+// none is carried over either, so that the table holds no more memory
+// than a reopened one (SF1 lineitem's key index is 350 MB); a later use
+// builds it again from the rows, as after a reopen. The caller holds the
+// write lock; parts are owned by the new snapshot.
+func (t *Table) ReplaceSameRows(parts [][]arrow.Record) {
+	next := NewSnapshot(parts)
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	if old := t.data.Swap(next); old != nil {
+		old.Release()
+	}
+}
