@@ -69,6 +69,21 @@ func TestBulkWritesReadBackFromSegments(t *testing.T) {
 	}
 	mustSQL(t, s, "INSERT INTO copied VALUES (200001, 'new')")
 	mustSQL(t, s, "UPDATE copied SET pad = 'changed' WHERE k = 7")
+	// a second bulk load into a table holding rows is read back too
+	mustSQL(t, s, "INSERT INTO big SELECT g, repeat('y', 100) || g FROM generate_series(200001, 400000) g")
+	if n := heapBatches(t, db, "big"); n != 0 {
+		t.Errorf("after a second bulk INSERT, %d batches of big are still on the heap", n)
+	}
+	if err := execSQL(t, s, "INSERT INTO big VALUES (300000, 'dup')"); sqlerr.Code(err) != sqlerr.UniqueViolation {
+		t.Errorf("duplicate key after the second load: got %v, want %s", err, sqlerr.UniqueViolation)
+	}
+	// an UPDATE of every row, stored by a checkpoint too, stays as it is
+	mustSQL(t, s, "CREATE TABLE upd AS SELECT g AS k, repeat('z', 100) AS pad FROM generate_series(1, 200000) g")
+	mustSQL(t, s, "UPDATE upd SET pad = pad || 'u'")
+	if n := heapBatches(t, db, "upd"); n == 0 {
+		t.Errorf("an UPDATE's batches were read back from segments: only loads are")
+	}
+	mustSQL(t, s, "DELETE FROM big WHERE k > 200000")
 	const changed = "200001|20000300001|21088804|1"
 	check := func(s *Session) {
 		t.Helper()
