@@ -90,3 +90,37 @@ func BenchmarkIndexBuild(b *testing.B) {
 		})
 	}
 }
+
+// TestReplaceSameRowsKeepsOrDropsIndexes: the same rows installed again
+// (read back from their segments) keep the built indexes when asked,
+// derive nothing when not, and the old batches go with the old snapshot.
+func TestReplaceSameRowsKeepsOrDropsIndexes(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		c := New(mem, 2)
+		tbl, err := c.CreateTable("public", "t", []Column{{Name: "id", Type: types.T{Kind: types.Int8}}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl.Keys = []Key{{Name: "t_pkey", Columns: []int{0}, Primary: true}}
+		def := tbl.IndexDefs()[0]
+		tbl.Lock()
+		tbl.Replace([][]arrow.Record{{int64Batch(mem, 0, 100)}, {int64Batch(mem, 100, 100)}})
+		built := tbl.Current().Index(def)
+		same := [][]arrow.Record{{int64Batch(mem, 0, 100)}, {int64Batch(mem, 100, 100)}}
+		tbl.ReplaceSameRows(same, keep)
+		tbl.Unlock()
+		cur := tbl.Current()
+		if cur.hasIndex("t_pkey") != keep {
+			t.Errorf("keep %v: index carried over: %v", keep, cur.hasIndex("t_pkey"))
+		}
+		if keep && cur.Index(def) != built {
+			t.Errorf("the carried index is not the one built")
+		}
+		if ix := cur.Index(def); ix.Tree.Len() != 200 {
+			t.Errorf("keep %v: index of %d entries, want 200", keep, ix.Tree.Len())
+		}
+		c.Close()
+		mem.AssertSize(t, 0)
+	}
+}

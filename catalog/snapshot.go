@@ -181,3 +181,28 @@ func (t *Table) Restore(s *Snapshot) {
 	s.Retain()
 	t.setData(s)
 }
+
+// ReplaceSameRows installs parts, which hold the current data's rows in
+// the same partitions, batches and order (its batches read back from
+// their stored segments): nothing is derived from the current data; its
+// indexes and key sets carry over as they are when keepIndexes is set,
+// else a later use builds them again from the rows, as after a reopen.
+// The caller holds the write lock; parts are owned by the new snapshot.
+func (t *Table) ReplaceSameRows(parts [][]arrow.Record, keepIndexes bool) {
+	next := NewSnapshot(parts)
+	if cur := t.data.Load(); cur != nil && keepIndexes {
+		for _, ix := range cur.builtIndexes() {
+			next.setIndex(ix)
+		}
+		cur.keyMu.Lock()
+		for name, ks := range cur.keySets {
+			next.SetKeySet(name, ks)
+		}
+		cur.keyMu.Unlock()
+	}
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	if old := t.data.Swap(next); old != nil {
+		old.Release()
+	}
+}

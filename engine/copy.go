@@ -246,6 +246,7 @@ func (c *CopyIn) commit() (int64, error) {
 		return 0, nil
 	}
 	c.s.beginWrites(true)
+	c.s.writes.loads = true
 	defer c.s.endWrites()
 	if err := c.fillDefaults(); err != nil {
 		return 0, err

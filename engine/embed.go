@@ -41,6 +41,7 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 		}
 	}
 	s.beginWrites(true)
+	s.writes.loads = true
 	defer s.endWrites()
 	n, err := s.appendRows(t, recs)
 	if err != nil {

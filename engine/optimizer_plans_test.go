@@ -21,7 +21,8 @@ func TestOptimizerPlanShapes(t *testing.T) {
 		CREATE VIEW li_rev AS SELECT sk, sum(q) AS total FROM li GROUP BY sk;
 		CREATE VIEW li_plain AS SELECT ok, q FROM li;
 		CREATE TABLE big AS SELECT g % 50 AS k FROM generate_series(1, 3000) g;
-		CREATE TABLE small (k int); INSERT INTO small VALUES (1), (2)`)
+		CREATE TABLE small (k int); INSERT INTO small VALUES (1), (2);
+		CREATE TABLE cust (ck int PRIMARY KEY, nation int); INSERT INTO cust VALUES (1, 1), (2, 1)`)
 	cases := []struct {
 		name     string
 		query    string
@@ -29,6 +30,24 @@ func TestOptimizerPlanShapes(t *testing.T) {
 		anywhere []string // somewhere in the plan
 		notWant  []string
 	}{
+		{
+			name: "a count per left-side key of a LEFT JOIN is computed below the join (TPC-H q13)",
+			query: `SELECT c_count, count(*) FROM (SELECT cust.ck, count(ord.ok) FROM cust LEFT JOIN ord
+				ON cust.ck = ord.ck AND status <> 'X' GROUP BY cust.ck) AS c (ck, c_count) GROUP BY c_count`,
+			want: []string{"HashAggregate keys=[c_count]", "COALESCE(count, 0)", "HashJoin Left on ck = ck", "Scan public.cust", "HashAggregate keys=[ck] aggs=[count(ok)]", "Filter (status <> 'X')", "Scan public.ord"},
+		},
+		{
+			name:    "count(*) of a LEFT JOIN counts the unmatched rows: it stays above the join",
+			query:   `SELECT cust.ck, count(*) FROM cust LEFT JOIN ord ON cust.ck = ord.ck GROUP BY cust.ck`,
+			want:    []string{"HashAggregate keys=[ck] aggs=[count(*)]", "HashJoin Left on ck = ck"},
+			notWant: []string{"COALESCE"},
+		},
+		{
+			name:    "a LEFT JOIN grouped by no key of its left side keeps its aggregate above",
+			query:   `SELECT nation, count(ord.ok) FROM cust LEFT JOIN ord ON cust.ck = ord.ck GROUP BY nation`,
+			want:    []string{"HashAggregate keys=[nation] aggs=[count(ok)]", "HashJoin Left on ck = ck"},
+			notWant: []string{"COALESCE"},
+		},
 		{
 			name: "join key shared by OR branches becomes a hash key",
 			query: `SELECT count(*) FROM li, pa

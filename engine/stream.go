@@ -191,6 +191,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		defer s.db.ddlInFlight.Add(-1)
 	}
 	s.beginWrites(rowsOnly)
+	s.writes.loads = addsRows(call.raw)
 	s.resetProgress()
 	end := func() {
 		s.releaseXactAdvisory() // a statement outside a block is its own transaction

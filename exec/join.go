@@ -159,6 +159,11 @@ type HashJoin struct {
 	ProbeKeys, BuildKeys []Expr
 	Extra                Expr // over probe columns followed by build columns
 	Out                  *arrow.Schema
+	// Keep, when set (inner and left joins only), are the columns of
+	// probe followed by build that the join emits, Out's fields: the
+	// planner drops the ones nothing above reads (join keys used up,
+	// columns only a lower join needed) so that they are never gathered.
+	Keep []int
 	// EstRows is the planner's estimate of the output rows, shown by
 	// EXPLAIN (0: none).
 	EstRows float64
@@ -611,6 +616,9 @@ func (j *HashJoin) applyExtra(ec *EvalContext, side *builtSide, b arrow.Record, 
 }
 
 func (j *HashJoin) joinRows(ec *EvalContext, side *builtSide, b arrow.Record, pi, bi []int) (arrow.Record, error) {
+	if j.Keep != nil {
+		return keptJoinedRecord(ec, j.Out, b, side.rec, pi, bi, j.Keep)
+	}
 	joined, err := joinedRecord(ec, j.Probe.Schema(), j.Build.Schema(), b, side.rec, pi, bi)
 	if err != nil {
 		return nil, err
@@ -639,6 +647,28 @@ func joinedRecord(ec *EvalContext, ls, rs *arrow.Schema, left, right arrow.Recor
 		cols = append(cols, a)
 	}
 	return array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(len(li))), nil
+}
+
+// keptJoinedRecord is joinedRecord's columns at keep (indexes into
+// left's columns followed by right's), under out.
+func keptJoinedRecord(ec *EvalContext, out *arrow.Schema, left, right arrow.Record, li, ri []int, keep []int) (arrow.Record, error) {
+	cols := make([]arrow.Array, 0, len(keep))
+	defer func() { releaseAll(cols) }()
+	nl := int(left.NumCols())
+	for _, c := range keep {
+		var a arrow.Array
+		var err error
+		if c < nl {
+			a, err = takeArray(ec, left.Column(c), li)
+		} else {
+			a, err = takeArray(ec, right.Column(c-nl), ri)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, a)
+	}
+	return array.NewRecord(out, cols, int64(len(li))), nil
 }
 
 // withSchema relabels a record's columns with schema (same types).

@@ -91,7 +91,11 @@ func (e *Estimator) card(p Plan) Card {
 	case *Project:
 		return projectCard(e.Card(n.Input), n)
 	case *Join:
-		return joinCard(n, e.Card(n.Left), e.Card(n.Right))
+		c := joinCard(n, e.Card(n.Left), e.Card(n.Right))
+		if n.Rows > 0 {
+			c.Rows = n.Rows
+		}
+		return c
 	case *Aggregate:
 		return aggregateCard(e.Card(n.Input), n)
 	case *Distinct:

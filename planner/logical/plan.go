@@ -104,6 +104,11 @@ type Join struct {
 	Left, Right         Plan
 	Cond                Expr
 	LeftKeys, RightKeys []Expr
+	// Rows is the join ordering's estimate of the rows, which saw every
+	// condition among the inputs it ordered (0: none); it overrides the
+	// estimate from this join's own conditions alone, which misses what
+	// equalities implied by others already filtered below.
+	Rows float64
 }
 
 func (j *Join) Columns() []Column { return j.appendColumns(nil) }

@@ -35,6 +35,12 @@ type graphCond struct {
 	// last: holds a subquery or a volatile call, so it is applied at the
 	// top join only (where the original query evaluated it).
 	last bool
+	// class (-1: none) numbers the class of equal columns an equality of
+	// two columns of different inputs belongs to, pair its two inputs;
+	// derived: implied by the query's equalities (implied.go), not stated
+	class   int
+	pair    [2]int
+	derived bool
 }
 
 // edge reports whether the condition relates two or more inputs.
@@ -58,11 +64,20 @@ func newJoinGraph(leaves []logical.Plan, exprs []logical.Expr) *joinGraph {
 			}
 		}
 	}
-	for _, e := range exprs {
-		gc := graphCond{expr: e, last: logical.HasSubquery(e) || logical.IsVolatile(e)}
+	implied := impliedEqualities(exprs, owner)
+	classes := equalityClasses(append(append([]logical.Expr{}, exprs...), implied...), owner)
+	for i, e := range append(append([]logical.Expr{}, exprs...), implied...) {
+		gc := graphCond{expr: e, last: logical.HasSubquery(e) || logical.IsVolatile(e), class: -1, derived: i >= len(exprs)}
 		for id := range logical.ColumnsUsed(e) {
 			if l, ok := owner[id]; ok {
 				gc.leaves |= 1 << l
+			}
+		}
+		if l, r, ok := columnEquality(e); ok && !gc.last {
+			lo, lok := owner[l.Col.ID]
+			ro, rok := owner[r.Col.ID]
+			if n, ok := classes[l.Col.ID]; ok && lok && rok && lo != ro {
+				gc.class, gc.pair = n, [2]int{lo, ro}
 			}
 		}
 		gc.sel = logical.Selectivity(e, all)
@@ -70,6 +85,69 @@ func newJoinGraph(leaves []logical.Plan, exprs []logical.Expr) *joinGraph {
 	}
 	g.applyKeySelectivity(owner)
 	return g
+}
+
+// equalityClasses numbers the classes of columns the equalities of two
+// columns of different inputs among conds make equal.
+func equalityClasses(conds []logical.Expr, owner map[logical.ColumnID]int) map[logical.ColumnID]int {
+	uf := &columnClass{parent: map[logical.ColumnID]logical.ColumnID{}}
+	var ids []logical.ColumnID
+	for _, e := range conds {
+		if l, r, ok := columnEquality(e); ok {
+			uf.union(l.Col.ID, r.Col.ID)
+			ids = append(ids, l.Col.ID, r.Col.ID)
+		}
+	}
+	members := map[logical.ColumnID][]logical.ColumnID{}
+	for _, id := range ids {
+		root := uf.find(id)
+		if !containsID(members[root], id) {
+			members[root] = append(members[root], id)
+		}
+	}
+	num := map[logical.ColumnID]int{}
+	out := map[logical.ColumnID]int{}
+	for _, id := range ids {
+		root := uf.find(id)
+		if !oneColumnPerInput(members[root], owner) {
+			continue // (no class: each of its equalities is applied as stated)
+		}
+		n, ok := num[root]
+		if !ok {
+			n = len(num)
+			num[root] = n
+		}
+		out[id] = n
+	}
+	return out
+}
+
+// leafUnion tracks, per class of equal columns, which inputs equalities
+// have connected (a union-find over (class, input) pairs, small enough to
+// search linearly).
+type leafUnion struct{ parent map[[2]int][2]int }
+
+func (u *leafUnion) find(x [2]int) [2]int {
+	for {
+		p, ok := u.parent[x]
+		if !ok || p == x {
+			return x
+		}
+		x = p
+	}
+}
+
+// union connects inputs a and b in class; false if they were connected.
+func (u *leafUnion) union(class, a, b int) bool {
+	if u.parent == nil {
+		u.parent = map[[2]int][2]int{}
+	}
+	ra, rb := u.find([2]int{class, a}), u.find([2]int{class, b})
+	if ra == rb {
+		return false
+	}
+	u.parent[ra] = rb
+	return true
 }
 
 // applyKeySelectivity replaces the product of the selectivities of the
@@ -137,10 +215,18 @@ func (g *joinGraph) rowsOf(s leafSet) float64 {
 			r *= g.rows[i]
 		}
 	}
+	// an equality a class's others among s already imply is no filter:
+	// it counts only where it connects inputs not connected yet (the
+	// stated ones always count, as written)
+	var connected leafUnion
 	for _, c := range g.conds {
-		if c.edge() && c.leaves.within(s) {
-			r *= c.sel
+		if !c.edge() || !c.leaves.within(s) {
+			continue
 		}
+		if c.class >= 0 && !connected.union(c.class, c.pair[0], c.pair[1]) && c.derived {
+			continue
+		}
+		r *= c.sel
 	}
 	return max(r, 1)
 }
@@ -348,6 +434,44 @@ func (g *joinGraph) plan(t *joinTree) logical.Plan {
 	return &logical.Filter{Input: p, Cond: logical.JoinAnd(rest)}
 }
 
+// classEqualities picks, for each class of equal columns with equalities
+// among the inputs of set not placed yet, the one to apply (by index).
+func (g *joinGraph) classEqualities(set leafSet, done []bool) map[int]int {
+	type leafPair struct{ a, b int }
+	pairOf := func(c graphCond) leafPair {
+		return leafPair{min(c.pair[0], c.pair[1]), max(c.pair[0], c.pair[1])}
+	}
+	classesOn := map[leafPair]map[int]bool{}
+	for i, c := range g.conds {
+		if done[i] || c.last || c.class < 0 || !c.leaves.within(set) {
+			continue
+		}
+		p := pairOf(c)
+		if classesOn[p] == nil {
+			classesOn[p] = map[int]bool{}
+		}
+		classesOn[p][c.class] = true
+	}
+	chosen := map[int]int{}
+	for i, c := range g.conds {
+		if done[i] || c.last || c.class < 0 || !c.leaves.within(set) {
+			continue
+		}
+		cur, ok := chosen[c.class]
+		if !ok {
+			chosen[c.class] = i
+			continue
+		}
+		prev := g.conds[cur]
+		better := len(classesOn[pairOf(c)]) > len(classesOn[pairOf(prev)]) ||
+			(len(classesOn[pairOf(c)]) == len(classesOn[pairOf(prev)]) && prev.derived && !c.derived)
+		if better {
+			chosen[c.class] = i
+		}
+	}
+	return chosen
+}
+
 func (g *joinGraph) planNode(t *joinTree, done []bool) logical.Plan {
 	if t.left == nil {
 		return g.leaves[t.leaf]
@@ -355,11 +479,21 @@ func (g *joinGraph) planNode(t *joinTree, done []bool) logical.Plan {
 	l := g.planNode(t.left, done)
 	r := g.planNode(t.right, done)
 	var apply []logical.Expr
+	// one equality of a class of equal columns per join: both sides'
+	// columns of the class are equal below already, so one equates all.
+	// Each class takes the one between the two inputs the most classes
+	// join here (q09's lineitem meets partsupp on both of its key's
+	// columns, which estimates know is one row each), stated before
+	// derived.
+	chosen := g.classEqualities(t.set, done)
 	for i, c := range g.conds {
-		if !done[i] && !c.last && c.leaves.within(t.set) {
-			done[i] = true
+		if done[i] || c.last || !c.leaves.within(t.set) {
+			continue
+		}
+		done[i] = true
+		if c.class < 0 || chosen[c.class] == i {
 			apply = append(apply, c.expr)
 		}
 	}
-	return &logical.Join{Kind: logical.InnerJoin, Left: l, Right: r, Cond: logical.JoinAnd(apply)}
+	return &logical.Join{Kind: logical.InnerJoin, Left: l, Right: r, Cond: logical.JoinAnd(apply), Rows: t.rows}
 }

@@ -372,3 +372,74 @@ func TestJoinOrderKeepsColumns(t *testing.T) {
 		t.Errorf("%d conditions in the plan, want 9:\n%s", conds, logical.Format(got))
 	}
 }
+
+// TestImpliedEqualityJoinsCustomerToNation: in q05 c_nationkey equals
+// n_nationkey through s_nationkey; the implied equality lets customer
+// meet the region's nations first (the join below orders and lineitem),
+// and the join with supplier then applies one equality of the nation
+// class, not both it holds.
+func TestImpliedEqualityJoinsCustomerToNation(t *testing.T) {
+	s := tpchLike(t)
+	plan := optimize(t, q05(s))
+	sets := joinSets(plan)
+	found := false
+	for _, set := range sets {
+		if set == "customer,nation,region" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no join of customer with nation and region alone; joins %v:\n%s", sets, logical.Format(plan))
+	}
+	assertNoCrossProduct(t, plan)
+	nationKeys := map[logical.ColumnID]bool{}
+	for _, ref := range []string{"customer.c_nationkey", "supplier.s_nationkey", "nation.n_nationkey"} {
+		nationKeys[s.col(ref).(*logical.ColRef).Col.ID] = true
+	}
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		if j, ok := p.(*logical.Join); ok {
+			n := 0
+			for i := range j.LeftKeys {
+				l, lok := j.LeftKeys[i].(*logical.ColRef)
+				r, rok := j.RightKeys[i].(*logical.ColRef)
+				if lok && rok && nationKeys[l.Col.ID] && nationKeys[r.Col.ID] {
+					n++
+				}
+			}
+			if n > 1 {
+				t.Errorf("a join applies %d equalities of the nation keys:\n%s", n, logical.Format(p))
+			}
+		}
+		for _, c := range p.Children() {
+			visit(c)
+		}
+	}
+	visit(plan)
+}
+
+// TestImpliedEqualities: the equalities a chain of column equalities
+// implies between inputs, none between inputs already equated, none over
+// columns of different types.
+func TestImpliedEqualities(t *testing.T) {
+	col := func(id int, tt types.T) *logical.ColRef {
+		return &logical.ColRef{Col: logical.Column{ID: logical.ColumnID(id), Name: fmt.Sprint("c", id), T: tt}}
+	}
+	a, b, c, d := col(1, types.Int8T), col(2, types.Int8T), col(3, types.Int8T), col(4, types.Int4T)
+	owner := map[logical.ColumnID]int{1: 0, 2: 1, 3: 2, 4: 3}
+	got := impliedEqualities([]logical.Expr{eqCall(a, b), eqCall(b, c), call("=", c, d)}, owner)
+	if len(got) != 1 || got[0].String() != eqCall(a, c).String() {
+		t.Errorf("implied %v, want only (c1 = c3)", got)
+	}
+	// two columns of one input in a class: nothing implied (they are
+	// equal only where the conditions say, each applied)
+	e := col(5, types.Int8T)
+	owner[5] = 2
+	if got := impliedEqualities([]logical.Expr{eqCall(a, b), eqCall(b, c), eqCall(e, a)}, owner); len(got) != 0 {
+		t.Errorf("implied %v from a class with two columns of one input", got)
+	}
+	// a triangle already stated implies nothing new
+	if got := impliedEqualities([]logical.Expr{eqCall(a, b), eqCall(b, c), eqCall(a, c)}, owner); len(got) != 0 {
+		t.Errorf("implied %v from a stated triangle", got)
+	}
+}

@@ -31,6 +31,7 @@ func Rules() []Rule {
 		ruleFunc{"push_down_semi_joins", pushDownSemiJoins},
 		ruleFunc{"reorder_joins", reorderJoins},
 		ruleFunc{"extract_equijoin_keys", extractEquiJoins},
+		ruleFunc{"aggregate_before_left_join", aggregateBeforeLeftJoin},
 		ruleFunc{"prune_columns", pruneColumns},
 	}
 }

@@ -11,6 +11,13 @@ import (
 // predicate reads (q06's l_shipdate, l_quantity) is never copied. It
 // returns the operator and the columns it produces.
 func (b *Builder) buildReading(p logical.Plan, used map[logical.ColumnID]bool) (exec.Operator, []logical.Column, error) {
+	if j, ok := p.(*logical.Join); ok && used != nil {
+		op, cols, err := b.buildJoinReading(j, used)
+		if err == nil && b.Analyze {
+			op = &exec.Instrumented{Inner: op} // (Build would have)
+		}
+		return op, cols, err
+	}
 	f, isFilter := p.(*logical.Filter)
 	cols := p.Columns()
 	if !isFilter {
