@@ -63,7 +63,10 @@ func (t *Table) Analyze(s *Snapshot) *TableStats {
 // checkpoint's): those kept on the table if they describe s's columns,
 // else a sample of s when its batches are in memory (no I/O), else nil.
 // A database opened again plans with them (SetStats) instead of reading
-// batches of every table a first query names.
+// batches of every table a first query names. A sample taken here is
+// kept on the table too: a load the checkpoint then puts onto its
+// segments (remapped) would otherwise be sampled again from the files
+// by the first query that plans with it.
 func (t *Table) StoredStats(cols []Column, s *Snapshot) *TableStats {
 	if cur := t.stats.Load(); cur != nil && len(cur.Columns) == len(cols) && !drifted(cur.Rows, s.NumRows()) {
 		return cur
@@ -75,7 +78,11 @@ func (t *Table) StoredStats(cols []Column, s *Snapshot) *TableStats {
 			}
 		}
 	}
-	return sampleStats(cols, s)
+	st := sampleStats(cols, s)
+	if len(cols) == len(t.Columns) {
+		t.stats.Store(st)
+	}
+	return st
 }
 
 // SetStats keeps stored statistics on the table (at open).

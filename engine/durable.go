@@ -123,8 +123,10 @@ func (s *Session) commitWrites() error {
 // Nothing changes when the table's rows are not all in segments (a
 // commit the log took, a change since). The indexes built on the rows
 // carry over unless the table was empty before (filled: then they were
-// built only to check the load's own keys, and rebuilding one on first
-// use, as after a reopen, beats holding it: SF1 lineitem's is 350 MB).
+// built only to check the load's own keys, and the index files the
+// checkpoint just wrote take their place, read a node at a time as after
+// a reopen, rather than holding them: SF1 lineitem's is 350 MB; an index
+// without a file is built again on first use).
 func (db *DB) remapStored(t *catalog.Table, filled bool) {
 	if db.store == nil {
 		return
@@ -136,8 +138,12 @@ func (db *DB) remapStored(t *catalog.Table, filled bool) {
 		return
 	}
 	parts, ok := db.store.Remap(db.opts.Mem, t.OID, t.ArrowSchema(), t.QualifiedName(), cur.Parts)
-	if ok {
-		t.ReplaceSameRows(parts, !filled)
+	if !ok {
+		return
+	}
+	t.ReplaceSameRows(parts, !filled)
+	if filled {
+		attachIndexes(t, db.store.ReopenStoredIndexes(t.OID, t.QualifiedName()))
 	}
 }
 

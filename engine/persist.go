@@ -112,15 +112,21 @@ func (db *DB) loadTable(t storage.Table) error {
 	// the indexes the last checkpoint stored, read a node at a time as
 	// lookups need them: the first lookup does not build one by reading
 	// every row (log replay derives them further, as writes do)
+	attachIndexes(tbl, db.store.ReadIndexes(t.OID, t.Schema+"."+t.Name, t.IndexFiles))
+	return nil
+}
+
+// attachIndexes gives tbl's data the stored indexes ixs that tbl still
+// defines. Call it holding tbl's lock.
+func attachIndexes(tbl *catalog.Table, ixs []*index.Index) {
 	defs := tbl.IndexDefs()
-	for _, ix := range db.store.ReadIndexes(t.OID, t.Schema+"."+t.Name, t.IndexFiles) {
+	for _, ix := range ixs {
 		for _, d := range defs {
 			if d.Equal(ix.Def) {
 				tbl.Current().AttachIndex(ix)
 			}
 		}
 	}
-	return nil
 }
 
 // loadFunction compiles a stored function's module and defines it.

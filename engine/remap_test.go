@@ -64,6 +64,15 @@ func TestBulkWritesReadBackFromSegments(t *testing.T) {
 	if n := heapBatches(t, db, "copied"); n != 0 {
 		t.Errorf("after COPY, %d batches of copied are still on the heap", n)
 	}
+	// the key index is the file the checkpoint wrote: a lookup reads one
+	// segment, where building the index again would read them all
+	before := db.store.SegmentReads()
+	if got := one(t, s, "SELECT length(pad), right(pad, 7) FROM copied WHERE k = 123457"); got != "106|x123457" {
+		t.Errorf("lookup after COPY: %q", got)
+	}
+	if read := db.store.SegmentReads() - before; read > 1 {
+		t.Errorf("a lookup by key after COPY read %d segments, want at most 1", read)
+	}
 	if err := execSQL(t, s, "INSERT INTO copied VALUES (5, 'dup')"); sqlerr.Code(err) != sqlerr.UniqueViolation {
 		t.Errorf("duplicate key after COPY: got %v, want %s", err, sqlerr.UniqueViolation)
 	}

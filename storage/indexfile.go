@@ -75,6 +75,26 @@ func (st *Store) ReadIndexes(oid uint32, table string, refs []IndexRef) []*index
 	return out
 }
 
+// ReopenStoredIndexes reads the index files the last checkpoint wrote
+// for table oid (named table in errors) from the files themselves, in
+// place of the trees they were written from, which the store stops
+// holding. A table whose load Remap has just put onto its segments then
+// holds neither its rows nor its indexes on the heap: SF1 lineitem's
+// key index is 350 MB. Only the trees written over the table's batches'
+// own positions are recorded (Checkpoint.Indexes), so the files match
+// the remapped batches, which are those segments one for one.
+func (st *Store) ReopenStoredIndexes(oid uint32, table string) []*index.Index {
+	st.mu.Lock()
+	stored := st.storedIndexes[oid]
+	delete(st.storedIndexes, oid)
+	st.mu.Unlock()
+	refs := make([]IndexRef, len(stored))
+	for i, s := range stored {
+		refs[i] = s.ref
+	}
+	return st.ReadIndexes(oid, table, refs)
+}
+
 // noteIndexFiles records the index files catalog doc names: open's
 // cleanup keeps them, the checkpoint after it removes those it no longer
 // names.
