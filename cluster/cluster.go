@@ -113,8 +113,14 @@ func unwrap(op exec.Operator) exec.Operator {
 // aggregation's partial phase.
 func FragmentNode(root exec.Operator, f *clusterpb.Fragment) (exec.Operator, error) {
 	node, err := NodeAt(root, f.Path)
-	if err != nil || !f.PartialAggregate {
-		return node, err
+	if err != nil {
+		return nil, err
+	}
+	if hasJoin(node) {
+		OrderBuilds(node) // as the coordinator did (broadcast.go)
+	}
+	if !f.PartialAggregate {
+		return node, nil
 	}
 	h, ok := unwrap(node).(*exec.HashAggregate)
 	if !ok {

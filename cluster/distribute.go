@@ -9,9 +9,10 @@ import (
 	"github.com/weftdb/weft/exec"
 )
 
-// Distribute replaces the leaf pipelines of a plan (a table scan and the
-// filters and projections above it, partition by partition) by Remote
-// nodes that run them on the live workers. shippable says whether a
+// Distribute replaces the worker pipelines of a plan (a table scan and
+// the filters, projections and broadcast joins above it, partition by
+// partition: broadcast.go) by Remote nodes that run them on the live
+// workers. shippable says whether a
 // scan's data is what the fragment's catalog generation holds ("" when
 // it is, else why not). It returns the new root and, when nothing was
 // distributed, why.
@@ -53,7 +54,7 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
-	if scans, ok := leafPipeline(op); ok {
+	if scans, ok := workerPipeline(op); ok {
 		for _, sc := range scans {
 			if why := d.shippable(sc); why != "" {
 				d.why = why
@@ -80,7 +81,7 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	scans, ok := leafPipeline(h.Input)
+	scans, ok := workerPipeline(h.Input)
 	if !ok {
 		return nil
 	}
@@ -106,22 +107,11 @@ func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {
 		planned[p] = d.live[p%len(d.live)].addr
 	}
 	d.placed++
+	if hasJoin(op) {
+		OrderBuilds(op)
+	}
 	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned,
 		ranOn: append([]string(nil), planned...)}
-}
-
-// leafPipeline reports whether op is a scan with only filters and
-// projections above it, and its scans.
-func leafPipeline(op exec.Operator) ([]*exec.Scan, bool) {
-	switch n := unwrap(op).(type) {
-	case *exec.Scan:
-		return []*exec.Scan{n}, true
-	case *exec.Filter:
-		return leafPipeline(n.Input)
-	case *exec.Project:
-		return leafPipeline(n.Input)
-	}
-	return nil, false
 }
 
 // replaceChild puts nc where parent holds old: in an exported field of
