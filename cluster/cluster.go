@@ -126,7 +126,11 @@ func FragmentNode(root exec.Operator, f *clusterpb.Fragment) (exec.Operator, err
 	if !ok {
 		return nil, &ReplanError{Reason: fmt.Sprintf("the node is %T, not a hash aggregation", unwrap(node))}
 	}
-	return &PartialAggregate{Agg: h}, nil
+	partial, ok := NewPartialAggregate(h)
+	if !ok {
+		return nil, &ReplanError{Reason: "the aggregation cannot be split"}
+	}
+	return partial, nil
 }
 
 // NodeAt follows path (child indexes from the root) to a node of a plan.

@@ -90,7 +90,11 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 			return nil // the pipeline below says why
 		}
 	}
-	remote := d.remote(&PartialAggregate{Agg: h}, path).(*Remote)
+	partial, ok := NewPartialAggregate(h)
+	if !ok {
+		return nil
+	}
+	remote := d.remote(partial, path).(*Remote)
 	remote.Fragment.PartialAggregate = true
 	remote.Whole = true // (a spilling aggregation may emit its groups in another order)
 	final, ok := finalAggregate(h, remote)

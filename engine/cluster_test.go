@@ -141,6 +141,12 @@ var clusterQueries = []string{
 	`SELECT b, count(DISTINCT g) FROM t WHERE a BETWEEN 2000 AND 9000 GROUP BY b ORDER BY b NULLS FIRST`,
 	`SELECT k % 3, count(*), sum(big), sum(amount), sum(span), min(amount), max(big) FROM n GROUP BY 1 ORDER BY 1`,
 	`SELECT sum(big), sum(amount), count(span) FROM n WHERE k > 4990`,
+	// avg's state crosses as its sum and count
+	`SELECT b, avg(a), avg(g), avg(a::smallint), count(*) FROM t GROUP BY b ORDER BY b NULLS FIRST`,
+	`SELECT k % 7, avg(k), avg(amount), avg(amount::numeric(20,6)), max(k) FROM n GROUP BY 1 ORDER BY 1`,
+	`SELECT avg(amount), avg(k), count(*) FROM n WHERE k > 4990`,
+	`SELECT avg(amount), avg(k) FROM n WHERE k > 9999`,
+	`SELECT u.name, avg(t.a), sum(t.a) FROM t JOIN u ON t.g = u.g WHERE t.b <> 'b2' GROUP BY u.name ORDER BY 1`,
 }
 
 // postgresAnswers runs the data statements and queries on a throwaway
@@ -233,6 +239,9 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	}
 	if plan := explainText(t, s, clusterQueries[9]); !strings.Contains(plan, "sum(sum(big))") || !strings.Contains(plan, "sum(sum(amount))") || !strings.Contains(plan, "PartialAggregate") {
 		t.Errorf("sums of bigint and numeric should be split:\n%s", plan)
+	}
+	if plan := explainText(t, s, clusterQueries[12]); !strings.Contains(plan, "avg(k)") || !strings.Contains(plan, "sum(sum(amount))") || !strings.Contains(plan, "sum(count(amount))") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("avg should be split into a sum and a count:\n%s", plan)
 	}
 	if plan := explainText(t, s, clusterQueries[8]); !strings.Contains(plan, "Remote (workers=1") || strings.Contains(plan, "PartialAggregate") {
 		t.Errorf("count(DISTINCT …) should aggregate here over a remote scan:\n%s", plan)
