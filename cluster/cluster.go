@@ -82,13 +82,31 @@ func PlanText(op exec.Operator) string {
 	var walk func(op exec.Operator, depth int)
 	walk = func(op exec.Operator, depth int) {
 		op = unwrap(op)
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), op.Explain())
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), planLine(op))
 		for _, c := range op.Children() {
 			walk(c, depth+1)
 		}
 	}
 	walk(op, 0)
 	return b.String()
+}
+
+// planLine is a node's line of PlanText: its EXPLAIN line, but for a
+// scan without what depends on where its batches came from. A scan
+// shows its segment filter only when its batches have zone maps, which
+// the coordinator's batches still in memory lack and a worker's, read
+// from the segment files, have; and it counts the segments it skipped.
+// Neither changes the rows: the filter above the scan keeps the same.
+func planLine(op exec.Operator) string {
+	sc, ok := op.(*exec.Scan)
+	if !ok {
+		return op.Explain()
+	}
+	line := fmt.Sprintf("Scan %s (partitions: %d)", sc.Name, len(sc.Parts))
+	for _, r := range sc.Ranges {
+		line += fmt.Sprintf(" range %d %s %v", r.Col, r.Op, r.Value)
+	}
+	return line
 }
 
 // Fingerprint is the hash of a plan's text.

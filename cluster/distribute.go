@@ -45,6 +45,7 @@ type distributor struct {
 	shippable func(*exec.Scan) string
 	live      []*workerConn
 	placed    int
+	stages    int // Remote nodes made, for their stage numbers
 	why       string
 }
 
@@ -111,10 +112,11 @@ func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {
 		planned[p] = d.live[p%len(d.live)].addr
 	}
 	d.placed++
+	d.stages++
 	if hasJoin(op) {
 		OrderBuilds(op)
 	}
-	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned,
+	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned, Stage: d.stages,
 		ranOn: append([]string(nil), planned...)}
 }
 

@@ -39,11 +39,17 @@ type Remote struct {
 	// a rerun starts it over: for fragments whose rows may come in
 	// another order when computed again (an aggregation's groups).
 	Whole   bool
+	// Stage numbers the Remote nodes of a plan (1, 2, …, in the order
+	// distributed) for EXPLAIN.
+	Stage   int
 	reg     *Registry
 	planned []string // the worker each partition was meant for
 
 	mu       sync.Mutex
 	ranOn    []string // where each partition's rows finally came from
+	partRows []int64  // rows each partition passed on
+	started  time.Time
+	finished time.Time // when the last partition ended
 	rows     atomic.Int64
 	bytes    atomic.Int64
 	retries  atomic.Int64
@@ -56,8 +62,10 @@ func (r *Remote) Schema() *arrow.Schema     { return r.Local.Schema() }
 func (r *Remote) Partitions() int           { return r.Local.Partitions() }
 func (r *Remote) Children() []exec.Operator { return []exec.Operator{r.Local} }
 
-// Explain names the workers; after a run (EXPLAIN ANALYZE) it adds what
-// came back.
+// Explain names the stage and the worker of each partition; after a
+// run (EXPLAIN ANALYZE) it adds the rows each partition passed on and
+// what the stage moved: rows, bytes, its wall time (first partition
+// opened to last one ended) and the time the coordinator waited.
 func (r *Remote) Explain() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,12 +77,24 @@ func (r *Remote) Explain() string {
 	for p, w := range where {
 		parts[p] = fmt.Sprintf("%d@%s", p, w)
 	}
-	s := fmt.Sprintf("Remote (workers=%d, partitions: %s)", distinct(r.planned), strings.Join(parts, " "))
+	s := fmt.Sprintf("Remote (workers=%d, stage %d: %s to the coordinator, partitions: %s)", distinct(r.planned), r.Stage, r.exchange(), strings.Join(parts, " "))
 	if r.analyzed {
-		s += fmt.Sprintf(" (received rows=%d bytes=%d time=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
-			float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
+		wall := r.finished.Sub(r.started)
+		if r.finished.Before(r.started) {
+			wall = 0
+		}
+		s += fmt.Sprintf(" (received rows=%d bytes=%d per partition rows=%v stage time=%.3f ms waited=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
+			r.partRows, float64(wall)/1e6, float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
 	}
 	return s
+}
+
+// exchange names how the stage's rows reach the coordinator.
+func (r *Remote) exchange() string {
+	if r.Whole {
+		return "gather of whole partitions"
+	}
+	return "gather"
 }
 
 func distinct(xs []string) int {
@@ -87,16 +107,30 @@ func distinct(xs []string) int {
 
 // Open starts partition part on its worker.
 func (r *Remote) Open(ctx context.Context, part int) (exec.Stream, error) {
+	r.mu.Lock()
+	if r.started.IsZero() {
+		r.started = time.Now()
+	}
+	r.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	return &remoteStream{r: r, part: part, ctx: ctx, cancel: cancel, tried: map[*workerConn]bool{}}, nil
 }
 
-func (r *Remote) noteRan(part int, where string) {
+// noteRan records where partition part's rows came from, and how many,
+// when it ends.
+func (r *Remote) noteRan(part int, where string, rows int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.analyzed = true
+	r.finished = time.Now()
 	if part < len(r.ranOn) {
 		r.ranOn[part] = where
+	}
+	if r.partRows == nil {
+		r.partRows = make([]int64, len(r.planned))
+	}
+	if part < len(r.partRows) {
+		r.partRows[part] = rows
 	}
 }
 
@@ -191,7 +225,7 @@ func (s *remoteStream) pull(ctx context.Context) (arrow.Record, error) {
 			return rec, nil
 		}
 		if errors.Is(err, io.EOF) {
-			s.r.noteRan(s.part, s.cur.w.addr)
+			s.r.noteRan(s.part, s.cur.w.addr, s.delivered)
 			return nil, io.EOF
 		}
 		if err := s.failed(err); err != nil {
@@ -322,7 +356,7 @@ func (s *remoteStream) fromLocal(ctx context.Context) (arrow.Record, error) {
 	for {
 		rec, err := s.local.Next(ctx)
 		if errors.Is(err, io.EOF) {
-			s.r.noteRan(s.part, "coordinator")
+			s.r.noteRan(s.part, "coordinator", s.delivered)
 		}
 		if err != nil {
 			return nil, err

@@ -256,6 +256,24 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	if strings.Count(plan, "Remote (workers=2") != 1 || !strings.Contains(plan, "Broadcast") || !strings.Contains(plan, "PartialAggregate") {
 		t.Errorf("with two workers the join should run on the workers as a broadcast join below the partial aggregation:\n%s", plan)
 	}
+	// every partition ran on a worker: none had to fall back to the
+	// coordinator because a worker planned the query otherwise
+	for _, q := range clusterQueries {
+		for _, line := range rows(t, s, "EXPLAIN ANALYZE "+q) {
+			if strings.Contains(line, "Remote (") && !strings.Contains(line, " local=0)") {
+				t.Errorf("%s: a partition ran on the coordinator: %s", q, line)
+			}
+		}
+	}
+	// EXPLAIN ANALYZE: what each stage moved, its time, and the worker
+	// and rows of each partition
+	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
+	for _, want := range []string{"Remote (workers=2, stage 1: gather of whole partitions to the coordinator, partitions: 0@", "Broadcast (build side",
+		"received rows=4 bytes=", "per partition rows=[1 1 1 1]", "stage time="} {
+		if !strings.Contains(analyzed, want) {
+			t.Errorf("EXPLAIN ANALYZE lacks %q:\n%s", want, analyzed)
+		}
+	}
 	// a prepared statement's parameters travel with its fragments
 	before := fragmentsRun(t, s)
 	p, err := s.Prepare(context.Background(), "SELECT count(*), sum(a) FROM t WHERE b = $1 AND g < $2", nil)
