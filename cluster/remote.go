@@ -38,7 +38,7 @@ type Remote struct {
 	// Whole holds each partition back until all of it has arrived, and
 	// a rerun starts it over: for fragments whose rows may come in
 	// another order when computed again (an aggregation's groups).
-	Whole   bool
+	Whole bool
 	// Stage numbers the Remote nodes of a plan (1, 2, …, in the order
 	// distributed) for EXPLAIN.
 	Stage   int
