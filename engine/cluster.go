@@ -28,6 +28,11 @@ import (
 // its expressions compute: a worker planning a fragment takes them.
 var fragmentSettings = []string{"search_path", "timezone", "weft.null_order", "weft.udf_row_errors", "enable_indexscan", "datestyle", "intervalstyle", "extra_float_digits"}
 
+// distributeSetting turns distribution off for a session (SET
+// weft.distribute = off: its queries run here although workers are up),
+// to compare, or to keep a session's work off the workers.
+const distributeSetting = "weft.distribute"
+
 // registry is the database's workers, nil while it has never had one.
 func (db *DB) registry() *cluster.Registry {
 	db.clusterMu.Lock()
@@ -128,6 +133,10 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 	s.fragmentSQL = ""
 	reg := s.db.registry()
 	if reg == nil || sql == "" || s.db.store == nil {
+		return op
+	}
+	if s.settings[distributeSetting] == "off" {
+		s.distributedWhy = distributeSetting + " is off"
 		return op
 	}
 	if reg.Live() == 0 {

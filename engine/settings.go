@@ -128,7 +128,7 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
-		if name == spillCompressionSetting {
+		if name == spillCompressionSetting || name == distributeSetting {
 			b, err := booleanSetting(name, v)
 			if err != nil {
 				return nil, err

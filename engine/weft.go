@@ -430,6 +430,7 @@ func defaultSettings() map[string]string {
 		queryMemoryLimitSetting: defaultQueryMemoryLimit(),
 		memoryLimitSetting:      "0",
 		spillCompressionSetting: "off",
+		distributeSetting:       "on",
 	}
 }
 
