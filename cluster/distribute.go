@@ -155,7 +155,7 @@ func replaceChild(parent, old, nc exec.Operator) bool {
 func cloneFragment(f *clusterpb.Fragment, path []uint32) *clusterpb.Fragment {
 	c := &clusterpb.Fragment{Protocol: f.Protocol, QueryId: f.QueryId, Sql: f.Sql, Generation: f.Generation,
 		Path: append([]uint32(nil), path...), Fingerprint: f.Fingerprint, StatementTimeUnixMicros: f.StatementTimeUnixMicros,
-		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params}
+		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params, Stats: f.Stats}
 	for k, v := range f.Settings {
 		c.Settings[k] = v
 	}

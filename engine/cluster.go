@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
@@ -165,6 +166,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 		return op
 	}
 	frag.Params = params
+	frag.Stats = s.scannedStats(op)
 	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
 		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
 			return "table " + sc.Name + " has changes that are not checkpointed"
@@ -173,6 +175,53 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 	})
 	s.distributedWhy = why
 	return out
+}
+
+// scannedStats are the statistics the plan's tables had when it was
+// made, for the workers to plan with.
+func (s *Session) scannedStats(op exec.Operator) []*clusterpb.TableStats {
+	var scans []*exec.Scan
+	collectScans(op, &scans)
+	var out []*clusterpb.TableStats
+	seen := map[string]bool{}
+	for _, sc := range scans {
+		schema, name, ok := strings.Cut(sc.Name, ".")
+		if !ok || seen[sc.Name] {
+			continue
+		}
+		seen[sc.Name] = true
+		t, _, ok := s.db.cat.Lookup(schema, name, nil)
+		if !ok || t == nil || t.CachedStats() == nil {
+			continue
+		}
+		st := t.CachedStats()
+		ts := &clusterpb.TableStats{Table: sc.Name, Rows: st.Rows}
+		for _, c := range st.Columns {
+			ts.Columns = append(ts.Columns, &clusterpb.ColumnStats{Distinct: c.Distinct, NullFrac: c.NullFrac})
+		}
+		out = append(out, ts)
+	}
+	return out
+}
+
+// useStats gives the worker's tables the coordinator's statistics of a
+// fragment, so that its plan is the coordinator's.
+func (s *Session) useStats(stats []*clusterpb.TableStats) {
+	for _, ts := range stats {
+		schema, name, ok := strings.Cut(ts.Table, ".")
+		if !ok {
+			continue
+		}
+		t, _, ok := s.db.cat.Lookup(schema, name, nil)
+		if !ok || t == nil || len(ts.Columns) != len(t.Columns) {
+			continue
+		}
+		st := &catalog.TableStats{Rows: ts.Rows, Columns: make([]catalog.ColumnStats, len(ts.Columns))}
+		for i, c := range ts.Columns {
+			st.Columns[i] = catalog.ColumnStats{Distinct: c.Distinct, NullFrac: c.NullFrac}
+		}
+		t.UseStats(st)
+	}
 }
 
 // ensureStored checkpoints once when a table the plan scans has rows

@@ -162,6 +162,7 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 	env.Mem, env.Memory, env.Spill = mem, nil, nil
 	env.BatchSize, env.Parallelism = int(f.BatchSize), int(f.Parallelism)
 	env.Now = time.UnixMicro(f.StatementTimeUnixMicros)
+	s.useStats(f.Stats)
 	p, err := s.plan(env, sel)
 	if err != nil {
 		return nil, nil, nil, replan("planning: %v", err)

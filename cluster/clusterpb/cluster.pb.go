@@ -49,8 +49,11 @@ type Fragment struct {
 	// partial_aggregate: the node is a hash aggregation; run its partial
 	// phase over the partition (cluster.PartialAggregate)
 	PartialAggregate bool `protobuf:"varint,14,opt,name=partial_aggregate,json=partialAggregate,proto3" json:"partial_aggregate,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// stats: the coordinator's statistics of the tables the plan scans,
+	// which the worker plans with (its own sample may differ)
+	Stats         []*TableStats `protobuf:"bytes,15,rep,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Fragment) Reset() {
@@ -181,6 +184,126 @@ func (x *Fragment) GetPartialAggregate() bool {
 	return false
 }
 
+func (x *Fragment) GetStats() []*TableStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// TableStats is a table's planner statistics (catalog.TableStats).
+type TableStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"` // schema.name
+	Rows          int64                  `protobuf:"varint,2,opt,name=rows,proto3" json:"rows,omitempty"`
+	Columns       []*ColumnStats         `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"` // by column ordinal
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TableStats) Reset() {
+	*x = TableStats{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableStats) ProtoMessage() {}
+
+func (x *TableStats) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableStats.ProtoReflect.Descriptor instead.
+func (*TableStats) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *TableStats) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *TableStats) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *TableStats) GetColumns() []*ColumnStats {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+type ColumnStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Distinct      float64                `protobuf:"fixed64,1,opt,name=distinct,proto3" json:"distinct,omitempty"`
+	NullFrac      float64                `protobuf:"fixed64,2,opt,name=null_frac,json=nullFrac,proto3" json:"null_frac,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ColumnStats) Reset() {
+	*x = ColumnStats{}
+	mi := &file_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ColumnStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ColumnStats) ProtoMessage() {}
+
+func (x *ColumnStats) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ColumnStats.ProtoReflect.Descriptor instead.
+func (*ColumnStats) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ColumnStats) GetDistinct() float64 {
+	if x != nil {
+		return x.Distinct
+	}
+	return 0
+}
+
+func (x *ColumnStats) GetNullFrac() float64 {
+	if x != nil {
+		return x.NullFrac
+	}
+	return 0
+}
+
 // Param is a parameter's value in its type's text form.
 type Param struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -193,7 +316,7 @@ type Param struct {
 
 func (x *Param) Reset() {
 	*x = Param{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +328,7 @@ func (x *Param) String() string {
 func (*Param) ProtoMessage() {}
 
 func (x *Param) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +341,7 @@ func (x *Param) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Param.ProtoReflect.Descriptor instead.
 func (*Param) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Param) GetTypeJson() string {
@@ -256,7 +379,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +391,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +404,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Hello) GetProtocol() uint32 {
@@ -330,7 +453,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -342,7 +465,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -355,7 +478,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Error) GetSqlstate() string {
@@ -397,7 +520,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xb8\x04\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xeb\x04\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -416,10 +539,19 @@ const file_cluster_proto_rawDesc = "" +
 	"\vparallelism\x18\v \x01(\rR\vparallelism\x12C\n" +
 	"\bsettings\x18\f \x03(\v2'.weft.cluster.v1.Fragment.SettingsEntryR\bsettings\x12\x12\n" +
 	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
-	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x1a;\n" +
+	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x121\n" +
+	"\x05stats\x18\x0f \x03(\v2\x1b.weft.cluster.v1.TableStatsR\x05stats\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"n\n" +
+	"\n" +
+	"TableStats\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n" +
+	"\x04rows\x18\x02 \x01(\x03R\x04rows\x126\n" +
+	"\acolumns\x18\x03 \x03(\v2\x1c.weft.cluster.v1.ColumnStatsR\acolumns\"F\n" +
+	"\vColumnStats\x12\x1a\n" +
+	"\bdistinct\x18\x01 \x01(\x01R\bdistinct\x12\x1b\n" +
+	"\tnull_frac\x18\x02 \x01(\x01R\bnullFrac\"L\n" +
 	"\x05Param\x12\x1b\n" +
 	"\ttype_json\x18\x01 \x01(\tR\btypeJson\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
@@ -448,22 +580,26 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_cluster_proto_goTypes = []any{
-	(*Fragment)(nil), // 0: weft.cluster.v1.Fragment
-	(*Param)(nil),    // 1: weft.cluster.v1.Param
-	(*Hello)(nil),    // 2: weft.cluster.v1.Hello
-	(*Error)(nil),    // 3: weft.cluster.v1.Error
-	nil,              // 4: weft.cluster.v1.Fragment.SettingsEntry
+	(*Fragment)(nil),    // 0: weft.cluster.v1.Fragment
+	(*TableStats)(nil),  // 1: weft.cluster.v1.TableStats
+	(*ColumnStats)(nil), // 2: weft.cluster.v1.ColumnStats
+	(*Param)(nil),       // 3: weft.cluster.v1.Param
+	(*Hello)(nil),       // 4: weft.cluster.v1.Hello
+	(*Error)(nil),       // 5: weft.cluster.v1.Error
+	nil,                 // 6: weft.cluster.v1.Fragment.SettingsEntry
 }
 var file_cluster_proto_depIdxs = []int32{
-	1, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
-	4, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
+	6, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
+	1, // 2: weft.cluster.v1.Fragment.stats:type_name -> weft.cluster.v1.TableStats
+	2, // 3: weft.cluster.v1.TableStats.columns:type_name -> weft.cluster.v1.ColumnStats
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -477,7 +613,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
