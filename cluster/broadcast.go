@@ -27,47 +27,71 @@ import (
 // never spills (a spilled join emits its rows in another order). With
 // both, the join's output is a deterministic function of its inputs.
 
-// BroadcastRows bounds the rows the tables under a build side may hold
-// (before filters) for its join to run on the workers; a larger one
-// keeps its join on the coordinator.
+// BroadcastRows is the default bound on the rows the tables under a
+// build side may hold (before filters) for its join to be broadcast; a
+// larger one is shuffled (shuffle.go) or stays on the coordinator. The
+// session setting weft.broadcast_rows changes it.
 const BroadcastRows = 1 << 20
 
-// workerPipeline reports whether op can run on a worker partition by
-// partition: a scan with filters, projections and broadcast joins above
-// it. It returns every scan op reads.
-func workerPipeline(op exec.Operator) ([]*exec.Scan, bool) {
-	switch n := unwrap(op).(type) {
-	case *exec.Scan:
-		return []*exec.Scan{n}, true
-	case *exec.Filter:
-		return workerPipeline(n.Input)
-	case *exec.Project:
-		return workerPipeline(n.Input)
-	case *InOrder:
-		return workerPipeline(n.In)
-	case *exec.HashJoin:
-		return broadcastJoin(n)
-	}
-	return nil, false
+// pipeline is what a worker pipeline holds: the scans it reads and the
+// hash joins in it that shuffle.
+type pipeline struct {
+	scans    []*exec.Scan
+	shuffles []shuffleAt
 }
 
-// broadcastJoin reports whether j can be a broadcast join: a kind whose
-// partitions are its probe side's (not one that marks build rows and
-// reads the whole probe side in one stream), a worker pipeline on both
-// sides and a small build side.
-func broadcastJoin(j *exec.HashJoin) ([]*exec.Scan, bool) {
-	if j.Partitions() != j.Probe.Partitions() || j.Kind == exec.FullJoin || j.Kind == exec.BuildSemiJoin || j.Kind == exec.BuildAntiJoin {
-		return nil, false
+// workerPipeline reports whether op can run on a worker partition by
+// partition: a scan with filters, projections, broadcast joins and
+// shuffle joins (shuffle.go) above it; path is op's from the plan's root.
+// Shuffles do not nest: a shuffle join's sides are pipelines of
+// broadcast joins at most (noShuffle).
+func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit int64) (pipeline, bool) {
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	switch n := unwrap(op).(type) {
+	case *exec.Scan:
+		return pipeline{scans: []*exec.Scan{n}}, true
+	case *exec.Filter:
+		return workerPipeline(n.Input, child(0), noShuffle, limit)
+	case *exec.Project:
+		return workerPipeline(n.Input, child(0), noShuffle, limit)
+	case *InOrder:
+		return workerPipeline(n.In, child(0), noShuffle, limit)
+	case *exec.HashJoin:
+		if n.Partitions() != n.Probe.Partitions() || n.Kind == exec.FullJoin || n.Kind == exec.BuildSemiJoin || n.Kind == exec.BuildAntiJoin {
+			return pipeline{}, false
+		}
+		if p, ok := broadcastJoin(n, path, noShuffle, limit); ok {
+			return p, true
+		}
+		if noShuffle || !shuffleJoin(n) {
+			return pipeline{}, false
+		}
+		probe, ok := workerPipeline(n.Probe, child(0), true, limit)
+		if !ok {
+			return pipeline{}, false
+		}
+		build, ok := workerPipeline(n.Build, child(1), true, limit)
+		if !ok {
+			return pipeline{}, false
+		}
+		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, join: n}}}, true
 	}
-	probe, ok := workerPipeline(j.Probe)
+	return pipeline{}, false
+}
+
+// broadcastJoin reports whether j can be a broadcast join: worker
+// pipelines on both sides and a small build side.
+func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit int64) (pipeline, bool) {
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	build, ok := workerPipeline(j.Build, child(1), true, limit)
+	if !ok || scannedRows(build.scans) > limit {
+		return pipeline{}, false
+	}
+	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
 	if !ok {
-		return nil, false
+		return pipeline{}, false
 	}
-	build, ok := workerPipeline(j.Build)
-	if !ok || scannedRows(build) > BroadcastRows {
-		return nil, false
-	}
-	return append(probe, build...), true
+	return pipeline{scans: append(probe.scans, build.scans...), shuffles: probe.shuffles}, true
 }
 
 func scannedRows(scans []*exec.Scan) int64 {
@@ -84,7 +108,8 @@ func scannedRows(scans []*exec.Scan) int64 {
 
 // hasJoin reports whether a worker pipeline joins.
 func hasJoin(op exec.Operator) bool {
-	if _, ok := unwrap(op).(*exec.HashJoin); ok {
+	switch unwrap(op).(type) {
+	case *exec.HashJoin, *ShuffledJoin:
 		return true
 	}
 	for _, c := range op.Children() {

@@ -136,12 +136,27 @@ func unwrap(op exec.Operator) exec.Operator {
 }
 
 // FragmentNode is the operator a fragment runs in root, a worker's plan
-// of the fragment's statement: the node at its path, or that hash
-// aggregation's partial phase.
-func FragmentNode(root exec.Operator, f *clusterpb.Fragment) (exec.Operator, error) {
+// of the fragment's statement: the node at its path (with its shuffle
+// joins reading their buckets from the worker's peers, and its
+// broadcast joins made deterministic), or that hash aggregation's
+// partial phase, or for a map ticket one bucket of the side at path.
+func FragmentNode(ctx context.Context, root exec.Operator, f *clusterpb.Fragment, mem memory.Allocator) (exec.Operator, error) {
 	node, err := NodeAt(root, f.Path)
 	if err != nil {
 		return nil, err
+	}
+	w := workerOf(ctx)
+	if f.ShuffleMap != nil {
+		return mapNode(w, root, node, f, mem)
+	}
+	if len(f.Shuffles) > 0 {
+		read := localShuffles
+		if w != nil {
+			read = peerShuffles(w, f, mem)
+		}
+		if node, err = planShuffles(node, f.Path, f.Shuffles, read); err != nil {
+			return nil, err
+		}
 	}
 	if hasJoin(node) {
 		OrderBuilds(node) // as the coordinator did (broadcast.go)
@@ -158,6 +173,29 @@ func FragmentNode(root exec.Operator, f *clusterpb.Fragment) (exec.Operator, err
 		return nil, &ReplanError{Reason: "the aggregation cannot be split"}
 	}
 	return partial, nil
+}
+
+// mapNode is a map ticket's node: side is a shuffle join's child.
+func mapNode(w *Worker, root, side exec.Operator, f *clusterpb.Fragment, mem memory.Allocator) (exec.Operator, error) {
+	if len(f.Path) == 0 {
+		return nil, &ReplanError{Reason: "a map ticket names no join side"}
+	}
+	parent, err := NodeAt(root, f.Path[:len(f.Path)-1])
+	if err != nil {
+		return nil, err
+	}
+	j, ok := unwrap(parent).(*exec.HashJoin)
+	if !ok {
+		return nil, &ReplanError{Reason: fmt.Sprintf("a map ticket's parent is %T, not a hash join", unwrap(parent))}
+	}
+	if hasJoin(side) {
+		OrderBuilds(side)
+	}
+	t := &mapTask{side: side, keys: sideKeys(j, int(f.Path[len(f.Path)-1])), env: j.Env, frag: f, mem: mem}
+	if w != nil {
+		t.cache = &w.cache
+	}
+	return t, nil
 }
 
 // NodeAt follows path (child indexes from the root) to a node of a plan.

@@ -20,14 +20,16 @@ import (
 // frag is the statement's fragment without path, partition and
 // fingerprint; root must be the plan exactly as built (the workers
 // compare its text with theirs).
-func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string) (exec.Operator, string) {
+//
+// broadcastRows bounds a broadcast join's build side (BroadcastRows).
+func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string, broadcastRows int64) (exec.Operator, string) {
 	live := r.live()
 	if len(live) == 0 {
 		return root, "no worker is up"
 	}
 	frag.Protocol = ProtocolVersion
 	frag.Fingerprint = Fingerprint(root)
-	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live}
+	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live, broadcastRows: broadcastRows}
 	newRoot := d.visit(root, nil)
 	if d.placed == 0 {
 		if d.why == "" {
@@ -46,7 +48,9 @@ type distributor struct {
 	live      []*workerConn
 	placed    int
 	stages    int // Remote nodes made, for their stage numbers
-	why       string
+	// broadcastRows bounds a broadcast join's build side
+	broadcastRows int64
+	why           string
 }
 
 // visit returns op or the Remote that replaces it; it replaces op's
@@ -55,14 +59,14 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
-	if scans, ok := workerPipeline(op); ok {
-		for _, sc := range scans {
+	if p, ok := workerPipeline(op, path, false, d.broadcastRows); ok {
+		for _, sc := range p.scans {
 			if why := d.shippable(sc); why != "" {
 				d.why = why
 				return op
 			}
 		}
-		return d.remote(op, path)
+		return d.remote(op, path, p.shuffles)
 	}
 	for i, c := range op.Children() {
 		childPath := append(append([]uint32(nil), path...), uint32(i))
@@ -82,11 +86,11 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	scans, ok := workerPipeline(h.Input)
+	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), false, d.broadcastRows)
 	if !ok {
 		return nil
 	}
-	for _, sc := range scans {
+	for _, sc := range p.scans {
 		if d.shippable(sc) != "" {
 			return nil // the pipeline below says why
 		}
@@ -95,7 +99,10 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	remote := d.remote(partial, path).(*Remote)
+	remote, ok := d.remote(partial, path, p.shuffles).(*Remote)
+	if !ok {
+		return nil
+	}
 	remote.Fragment.PartialAggregate = true
 	remote.Whole = true // (a spilling aggregation may emit its groups in another order)
 	final, ok := finalAggregate(h, remote)
@@ -106,17 +113,37 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	return final
 }
 
-func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {
+func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffleAt) exec.Operator {
 	planned := make([]string, op.Partitions())
 	for p := range planned {
 		planned[p] = d.live[p%len(d.live)].addr
+	}
+	frag := cloneFragment(d.frag, path)
+	if len(shuffles) > 0 {
+		// the stage's own id: its map outputs are released when it ends
+		frag.QueryId = fmt.Sprintf("%s/%d", frag.QueryId, d.stages+1)
+		peers := make([]string, len(d.live))
+		for i, w := range d.live {
+			peers[i] = w.addr
+		}
+		for _, sh := range shuffles {
+			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.join.Partitions()), Peers: peers})
+		}
+		// the coordinator's copy, for a partition no worker can run,
+		// computes its buckets here
+		local, err := planShuffles(op, path, frag.Shuffles, localShuffles)
+		if err != nil {
+			d.why = "a shuffle join: " + err.Error()
+			return op
+		}
+		op = local
 	}
 	d.placed++
 	d.stages++
 	if hasJoin(op) {
 		OrderBuilds(op)
 	}
-	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned, Stage: d.stages,
+	return &Remote{Local: op, Fragment: frag, Mem: d.mem, reg: d.reg, planned: planned, Stage: d.stages,
 		ranOn: append([]string(nil), planned...)}
 }
 

@@ -336,3 +336,17 @@ func (w *workerConn) untrack(a *attempt) {
 	defer w.mu.Unlock()
 	delete(w.attempts, a)
 }
+
+// releaseQuery tells every live worker to drop the map outputs it keeps
+// for a query's stage (ActionRelease); a worker that misses it drops
+// them once idle (mapIdle).
+func (r *Registry) releaseQuery(id string) {
+	for _, w := range r.live() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+		stream, err := w.client.DoAction(ctx, &flight.Action{Type: ActionRelease, Body: []byte(id)})
+		if err == nil {
+			stream.Recv()
+		}
+		cancel()
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ type Remote struct {
 	mu       sync.Mutex
 	ranOn    []string // where each partition's rows finally came from
 	partRows []int64  // rows each partition passed on
+	ended    int      // partitions that ended
 	started  time.Time
 	finished time.Time // when the last partition ended
 	rows     atomic.Int64
@@ -55,7 +57,10 @@ type Remote struct {
 	retries  atomic.Int64
 	locally  atomic.Int64
 	nanos    atomic.Int64 // spent waiting for batches, over all partitions
-	analyzed bool
+	// what the stage's reduce tasks read from map outputs (shuffle.go),
+	// as the workers report it
+	shuffledRows, shuffledBytes, recomputed atomic.Int64
+	analyzed                                bool
 }
 
 func (r *Remote) Schema() *arrow.Schema     { return r.Local.Schema() }
@@ -85,6 +90,9 @@ func (r *Remote) Explain() string {
 		}
 		s += fmt.Sprintf(" (received rows=%d bytes=%d per partition rows=%v stage time=%.3f ms waited=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
 			r.partRows, float64(wall)/1e6, float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
+		if len(r.Fragment.Shuffles) > 0 {
+			s += fmt.Sprintf(" (shuffled rows=%d bytes=%d, map outputs computed again=%d)", r.shuffledRows.Load(), r.shuffledBytes.Load(), r.recomputed.Load())
+		}
 	}
 	return s
 }
@@ -116,6 +124,22 @@ func (r *Remote) Open(ctx context.Context, part int) (exec.Stream, error) {
 	return &remoteStream{r: r, part: part, ctx: ctx, cancel: cancel, tried: map[*workerConn]bool{}}, nil
 }
 
+// noteShuffled adds what a finished partition's reduce tasks read from
+// map outputs, from its DoGet's trailer.
+func (r *Remote) noteShuffled(stream flight.FlightService_DoGetClient) {
+	if stream == nil || len(r.Fragment.Shuffles) == 0 {
+		return
+	}
+	md := stream.Trailer()
+	for key, n := range map[string]*atomic.Int64{trailerShuffledRows: &r.shuffledRows, trailerShuffledBytes: &r.shuffledBytes, trailerRecomputed: &r.recomputed} {
+		if vs := md.Get(key); len(vs) == 1 {
+			if v, err := strconv.ParseInt(vs[0], 10, 64); err == nil {
+				n.Add(v)
+			}
+		}
+	}
+}
+
 // noteRan records where partition part's rows came from, and how many,
 // when it ends.
 func (r *Remote) noteRan(part int, where string, rows int64) {
@@ -131,6 +155,12 @@ func (r *Remote) noteRan(part int, where string, rows int64) {
 	}
 	if part < len(r.partRows) {
 		r.partRows[part] = rows
+	}
+	r.ended++
+	if r.ended == len(r.planned) && len(r.Fragment.Shuffles) > 0 {
+		// every reduce partition has read its buckets: the workers may
+		// drop the stage's map outputs
+		go r.reg.releaseQuery(r.Fragment.QueryId)
 	}
 }
 
@@ -155,6 +185,7 @@ type remoteStream struct {
 type attempt struct {
 	w      *workerConn
 	cancel context.CancelFunc
+	stream flight.FlightService_DoGetClient
 	rdr    *flight.Reader
 	why    atomic.Pointer[string] // set when the worker was lost under it
 }
@@ -225,6 +256,7 @@ func (s *remoteStream) pull(ctx context.Context) (arrow.Record, error) {
 			return rec, nil
 		}
 		if errors.Is(err, io.EOF) {
+			s.r.noteShuffled(s.cur.stream)
 			s.r.noteRan(s.part, s.cur.w.addr, s.delivered)
 			return nil, io.EOF
 		}
@@ -273,6 +305,7 @@ func (s *remoteStream) start() error {
 	// fails at once when the connection is down: the partition goes to
 	// another worker rather than wait for this one
 	stream, err := w.client.DoGet(actx, &flight.Ticket{Ticket: ticket})
+	a.stream = stream
 	if err == nil {
 		// reading the schema waits for the worker's first message
 		a.rdr, err = flight.NewRecordReader(stream, ipc.WithAllocator(s.r.Mem))

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -33,6 +34,19 @@ var fragmentSettings = []string{"search_path", "timezone", "weft.null_order", "w
 // weft.distribute = off: its queries run here although workers are up),
 // to compare, or to keep a session's work off the workers.
 const distributeSetting = "weft.distribute"
+
+// broadcastRowsSetting bounds the rows under a join's build side for
+// the join to be broadcast to the workers (cluster.BroadcastRows); a
+// larger one is shuffled.
+const broadcastRowsSetting = "weft.broadcast_rows"
+
+func (s *Session) broadcastRows() int64 {
+	n, err := strconv.ParseInt(s.settings[broadcastRowsSetting], 10, 64)
+	if err != nil || n < 0 {
+		return cluster.BroadcastRows
+	}
+	return n
+}
 
 // registry is the database's workers, nil while it has never had one.
 func (db *DB) registry() *cluster.Registry {
@@ -172,7 +186,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
-	})
+	}, s.broadcastRows())
 	s.distributedWhy = why
 	return out
 }
@@ -432,3 +446,6 @@ func newQueryID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// broadcastRowsDefault is weft.broadcast_rows's default.
+func broadcastRowsDefault() string { return strconv.Itoa(cluster.BroadcastRows) }

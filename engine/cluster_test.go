@@ -265,9 +265,33 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 			}
 		}
 	}
+	// with no join small enough to broadcast, the joins shuffle: both
+	// sides hashed into buckets on the workers, each reduce partition
+	// reading its bucket from them
+	mustExec(t, s, "SET weft.broadcast_rows = 0")
+	checkAnswers(t, s, "2 workers, shuffle joins", want)
+	if plan := explainText(t, s, clusterQueries[4]); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+		t.Errorf("with weft.broadcast_rows = 0 the join should shuffle on the workers:\n%s", plan)
+	} else {
+		t.Logf("%s", plan)
+	}
+	for _, q := range clusterQueries {
+		for _, line := range rows(t, s, "EXPLAIN ANALYZE "+q) {
+			if strings.Contains(line, "Remote (") && !strings.Contains(line, " local=0)") {
+				t.Errorf("%s, shuffled: a partition ran on the coordinator: %s", q, line)
+			}
+		}
+	}
+	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[4]), "\n")
+	if !strings.Contains(analyzed, "map outputs computed again=0)") || strings.Contains(analyzed, "shuffled rows=0 ") {
+		t.Errorf("the reduce tasks should read every bucket from the workers' map outputs:\n%s", analyzed)
+	} else {
+		t.Logf("%s", analyzed)
+	}
+	mustExec(t, s, "RESET weft.broadcast_rows")
 	// EXPLAIN ANALYZE: what each stage moved, its time, and the worker
 	// and rows of each partition
-	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
+	analyzed = strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
 	for _, want := range []string{"Remote (workers=2, stage 1: gather of whole partitions to the coordinator, partitions: 0@", "Broadcast (build side",
 		"received rows=4 bytes=", "per partition rows=[1 1 1 1]", "stage time="} {
 		if !strings.Contains(analyzed, want) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/weftdb/weft/sql/pgsettings"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +127,11 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 		if name == memoryLimitSetting {
 			if err := s.checkMemoryLimit(v); err != nil {
 				return nil, err
+			}
+		}
+		if name == broadcastRowsSetting {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "parameter \"%s\" requires a row count of zero or more, not \"%s\"", name, v)
 			}
 		}
 		if name == spillCompressionSetting || name == distributeSetting {

@@ -431,6 +431,7 @@ func defaultSettings() map[string]string {
 		memoryLimitSetting:      "0",
 		spillCompressionSetting: "off",
 		distributeSetting:       "on",
+		broadcastRowsSetting:    broadcastRowsDefault(),
 	}
 }
 

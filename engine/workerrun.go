@@ -177,7 +177,7 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 		b.Release()
 		return nil, nil, nil, replan("the worker's plan differs (fingerprint %.12s, the coordinator's %.12s):\n%s", got, f.Fingerprint, cluster.PlanText(op))
 	}
-	node, err := cluster.FragmentNode(op, f)
+	node, err := cluster.FragmentNode(ctx, op, f, mem)
 	if err != nil {
 		b.Release()
 		return nil, nil, nil, err

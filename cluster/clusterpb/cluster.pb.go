@@ -51,7 +51,15 @@ type Fragment struct {
 	PartialAggregate bool `protobuf:"varint,14,opt,name=partial_aggregate,json=partialAggregate,proto3" json:"partial_aggregate,omitempty"`
 	// stats: the coordinator's statistics of the tables the plan scans,
 	// which the worker plans with (its own sample may differ)
-	Stats         []*TableStats `protobuf:"bytes,15,rep,name=stats,proto3" json:"stats,omitempty"`
+	Stats []*TableStats `protobuf:"bytes,15,rep,name=stats,proto3" json:"stats,omitempty"`
+	// shuffles: the hash joins of the plan that run as shuffle joins
+	// (cluster/shuffle.go): each partition of the fragment's node reads
+	// its bucket of both sides from the workers that hash them
+	Shuffles []*Shuffle `protobuf:"bytes,16,rep,name=shuffles,proto3" json:"shuffles,omitempty"`
+	// shuffle_map: the fragment is a map task: partition's rows of the
+	// side at path (a shuffle join's child) hashed into buckets; the
+	// stream is one bucket of them
+	ShuffleMap    *ShuffleMap `protobuf:"bytes,17,opt,name=shuffle_map,json=shuffleMap,proto3" json:"shuffle_map,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -191,6 +199,135 @@ func (x *Fragment) GetStats() []*TableStats {
 	return nil
 }
 
+func (x *Fragment) GetShuffles() []*Shuffle {
+	if x != nil {
+		return x.Shuffles
+	}
+	return nil
+}
+
+func (x *Fragment) GetShuffleMap() *ShuffleMap {
+	if x != nil {
+		return x.ShuffleMap
+	}
+	return nil
+}
+
+// Shuffle names a hash join the workers run by repartitioning both its
+// sides on the join keys.
+type Shuffle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          []uint32               `protobuf:"varint,1,rep,packed,name=path,proto3" json:"path,omitempty"` // from the plan's root to the join
+	Buckets       uint32                 `protobuf:"varint,2,opt,name=buckets,proto3" json:"buckets,omitempty"`  // the join's partitions
+	Peers         []string               `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`       // the workers map partition m is asked of first (m mod len)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Shuffle) Reset() {
+	*x = Shuffle{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Shuffle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Shuffle) ProtoMessage() {}
+
+func (x *Shuffle) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Shuffle.ProtoReflect.Descriptor instead.
+func (*Shuffle) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Shuffle) GetPath() []uint32 {
+	if x != nil {
+		return x.Path
+	}
+	return nil
+}
+
+func (x *Shuffle) GetBuckets() uint32 {
+	if x != nil {
+		return x.Buckets
+	}
+	return 0
+}
+
+func (x *Shuffle) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+// ShuffleMap asks for one bucket of one map partition.
+type ShuffleMap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Buckets       uint32                 `protobuf:"varint,1,opt,name=buckets,proto3" json:"buckets,omitempty"`
+	Bucket        uint32                 `protobuf:"varint,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShuffleMap) Reset() {
+	*x = ShuffleMap{}
+	mi := &file_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShuffleMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShuffleMap) ProtoMessage() {}
+
+func (x *ShuffleMap) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShuffleMap.ProtoReflect.Descriptor instead.
+func (*ShuffleMap) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ShuffleMap) GetBuckets() uint32 {
+	if x != nil {
+		return x.Buckets
+	}
+	return 0
+}
+
+func (x *ShuffleMap) GetBucket() uint32 {
+	if x != nil {
+		return x.Bucket
+	}
+	return 0
+}
+
 // TableStats is a table's planner statistics (catalog.TableStats).
 type TableStats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -203,7 +340,7 @@ type TableStats struct {
 
 func (x *TableStats) Reset() {
 	*x = TableStats{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +352,7 @@ func (x *TableStats) String() string {
 func (*TableStats) ProtoMessage() {}
 
 func (x *TableStats) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +365,7 @@ func (x *TableStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableStats.ProtoReflect.Descriptor instead.
 func (*TableStats) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TableStats) GetTable() string {
@@ -262,7 +399,7 @@ type ColumnStats struct {
 
 func (x *ColumnStats) Reset() {
 	*x = ColumnStats{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -274,7 +411,7 @@ func (x *ColumnStats) String() string {
 func (*ColumnStats) ProtoMessage() {}
 
 func (x *ColumnStats) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -287,7 +424,7 @@ func (x *ColumnStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ColumnStats.ProtoReflect.Descriptor instead.
 func (*ColumnStats) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ColumnStats) GetDistinct() float64 {
@@ -316,7 +453,7 @@ type Param struct {
 
 func (x *Param) Reset() {
 	*x = Param{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -328,7 +465,7 @@ func (x *Param) String() string {
 func (*Param) ProtoMessage() {}
 
 func (x *Param) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -341,7 +478,7 @@ func (x *Param) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Param.ProtoReflect.Descriptor instead.
 func (*Param) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Param) GetTypeJson() string {
@@ -379,7 +516,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +528,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +541,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Hello) GetProtocol() uint32 {
@@ -453,7 +590,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +602,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +615,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Error) GetSqlstate() string {
@@ -520,7 +657,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xeb\x04\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xdf\x05\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -540,10 +677,21 @@ const file_cluster_proto_rawDesc = "" +
 	"\bsettings\x18\f \x03(\v2'.weft.cluster.v1.Fragment.SettingsEntryR\bsettings\x12\x12\n" +
 	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
 	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x121\n" +
-	"\x05stats\x18\x0f \x03(\v2\x1b.weft.cluster.v1.TableStatsR\x05stats\x1a;\n" +
+	"\x05stats\x18\x0f \x03(\v2\x1b.weft.cluster.v1.TableStatsR\x05stats\x124\n" +
+	"\bshuffles\x18\x10 \x03(\v2\x18.weft.cluster.v1.ShuffleR\bshuffles\x12<\n" +
+	"\vshuffle_map\x18\x11 \x01(\v2\x1b.weft.cluster.v1.ShuffleMapR\n" +
+	"shuffleMap\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"n\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
+	"\aShuffle\x12\x12\n" +
+	"\x04path\x18\x01 \x03(\rR\x04path\x12\x18\n" +
+	"\abuckets\x18\x02 \x01(\rR\abuckets\x12\x14\n" +
+	"\x05peers\x18\x03 \x03(\tR\x05peers\">\n" +
+	"\n" +
+	"ShuffleMap\x12\x18\n" +
+	"\abuckets\x18\x01 \x01(\rR\abuckets\x12\x16\n" +
+	"\x06bucket\x18\x02 \x01(\rR\x06bucket\"n\n" +
 	"\n" +
 	"TableStats\x12\x14\n" +
 	"\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n" +
@@ -580,26 +728,30 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_cluster_proto_goTypes = []any{
 	(*Fragment)(nil),    // 0: weft.cluster.v1.Fragment
-	(*TableStats)(nil),  // 1: weft.cluster.v1.TableStats
-	(*ColumnStats)(nil), // 2: weft.cluster.v1.ColumnStats
-	(*Param)(nil),       // 3: weft.cluster.v1.Param
-	(*Hello)(nil),       // 4: weft.cluster.v1.Hello
-	(*Error)(nil),       // 5: weft.cluster.v1.Error
-	nil,                 // 6: weft.cluster.v1.Fragment.SettingsEntry
+	(*Shuffle)(nil),     // 1: weft.cluster.v1.Shuffle
+	(*ShuffleMap)(nil),  // 2: weft.cluster.v1.ShuffleMap
+	(*TableStats)(nil),  // 3: weft.cluster.v1.TableStats
+	(*ColumnStats)(nil), // 4: weft.cluster.v1.ColumnStats
+	(*Param)(nil),       // 5: weft.cluster.v1.Param
+	(*Hello)(nil),       // 6: weft.cluster.v1.Hello
+	(*Error)(nil),       // 7: weft.cluster.v1.Error
+	nil,                 // 8: weft.cluster.v1.Fragment.SettingsEntry
 }
 var file_cluster_proto_depIdxs = []int32{
-	3, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
-	6, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
-	1, // 2: weft.cluster.v1.Fragment.stats:type_name -> weft.cluster.v1.TableStats
-	2, // 3: weft.cluster.v1.TableStats.columns:type_name -> weft.cluster.v1.ColumnStats
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
+	8, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
+	3, // 2: weft.cluster.v1.Fragment.stats:type_name -> weft.cluster.v1.TableStats
+	1, // 3: weft.cluster.v1.Fragment.shuffles:type_name -> weft.cluster.v1.Shuffle
+	2, // 4: weft.cluster.v1.Fragment.shuffle_map:type_name -> weft.cluster.v1.ShuffleMap
+	4, // 5: weft.cluster.v1.TableStats.columns:type_name -> weft.cluster.v1.ColumnStats
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -613,7 +765,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
