@@ -433,6 +433,13 @@ const bigJoin = `SELECT big.g, count(*), sum(small.w), max(big.b) FROM big JOIN 
 // aggregation above the join): a rerun partition skips what was passed on.
 const streamedJoin = `SELECT big.a, big.b, pairs.w FROM big JOIN pairs ON big.g = pairs.g WHERE big.a % 4 = 0 ORDER BY 1, 3`
 
+// shuffleJoinQuery and streamedShuffleJoin join big with itself, too
+// large a build side to broadcast under the test's weft.broadcast_rows:
+// both sides are repartitioned on the workers.
+const shuffleJoinQuery = `SELECT b1.g, count(*), sum(b2.a), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3 WHERE b2.g <> 5 GROUP BY b1.g ORDER BY b1.g`
+
+const streamedShuffleJoin = `SELECT b1.a, b2.b, b2.g FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 9 = 0 ORDER BY 1`
+
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
 // knows each by its current process id.
@@ -472,15 +479,18 @@ func sameRows(t *testing.T, label string, got, want []string) {
 
 // TestClusterSurvivesKilledWorker kills one of two workers at a random
 // moment of an aggregation (its partial phase on the workers), of a join
-// under an aggregation and of a join whose rows stream back (broadcast
-// joins on the workers), ten times each: every answer is the
+// under an aggregation and of a join whose rows stream back, each as a
+// broadcast join and as a shuffle join on the workers, ten times each: every answer is the
 // undisturbed one, and the killed worker, started again on its address,
 // rejoins.
 func TestClusterSurvivesKilledWorker(t *testing.T) {
 	dir := t.TempDir()
 	s := openCoordinator(t, dir, 2*time.Second)
 	bigTable(t, s)
-	queries := []struct{ name, sql string }{{"aggregation", bigQuery}, {"join", bigJoin}, {"streamed join", streamedJoin}}
+	// big (400,000 rows) is shuffled, small and pairs are broadcast
+	mustExec(t, s, "SET weft.broadcast_rows = 100000")
+	queries := []struct{ name, sql string }{{"aggregation", bigQuery}, {"join", bigJoin}, {"streamed join", streamedJoin},
+		{"shuffle join", shuffleJoinQuery}, {"streamed shuffle join", streamedShuffleJoin}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -494,9 +504,14 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	rng := newRand(seed)
 	for i, q := range queries {
 		sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i]) // the workers open the directory
-		if q.sql != bigQuery {
+		if q.sql == bigJoin || q.sql == streamedJoin {
 			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Broadcast") || strings.Count(plan, "Remote (") != 1 {
 				t.Fatalf("%s should run as one broadcast join on the workers:\n%s", q.name, plan)
+			}
+		}
+		if strings.Contains(q.name, "shuffle") {
+			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+				t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
 			}
 		}
 		start := time.Now()
@@ -530,7 +545,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			float64(disturbed/10)/float64(undisturbed), lostBefore, lostAfter)
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of thirty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of fifty landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
