@@ -47,6 +47,9 @@ type tpchConfig struct {
 	// `weft worker` processes (weftBin) instead of DuckDB (tpchcluster.go)
 	workers int
 	weftBin string
+	// broadcastRows, when 0 or more, sets weft.broadcast_rows for the
+	// runs with workers (larger build sides shuffle)
+	broadcastRows int64
 }
 
 // tpchResult is one query's outcome.

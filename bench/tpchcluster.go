@@ -90,6 +90,11 @@ func runTPCHCluster(sess *weft.Session, queries []tpch.Query, cfg tpchConfig) er
 			return err
 		}
 	}
+	if cfg.broadcastRows >= 0 {
+		if err := execDiscard(context.Background(), sess, fmt.Sprintf("SET weft.broadcast_rows = %d", cfg.broadcastRows)); err != nil {
+			return err
+		}
+	}
 	// the workers stay registered; a session setting sends the alone
 	// runs' work nowhere (a worker added again would be connected again)
 	setWorkers := func(on bool) error {
