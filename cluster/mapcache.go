@@ -55,8 +55,20 @@ func mapKey(f *clusterpb.Fragment) string {
 }
 
 // get returns the map output of f, computing it with compute when no
-// one has; a failed computation is forgotten (the next asks again).
+// one has; a failed computation is forgotten (the next asks again). A
+// computation cancelled with the request that ran it is taken over by
+// a waiting one.
 func (c *mapCache) get(ctx context.Context, f *clusterpb.Fragment, compute func() ([][]arrow.Record, error)) (*mapEntry, error) {
+	for {
+		e, computed, err := c.getOnce(ctx, f, compute)
+		if err != nil && !computed && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			continue // another request's cancellation, not this one's
+		}
+		return e, err
+	}
+}
+
+func (c *mapCache) getOnce(ctx context.Context, f *clusterpb.Fragment, compute func() ([][]arrow.Record, error)) (*mapEntry, bool, error) {
 	key := mapKey(f)
 	c.mu.Lock()
 	c.expireLocked()
@@ -78,15 +90,15 @@ func (c *mapCache) get(ctx context.Context, f *clusterpb.Fragment, compute func(
 	select {
 	case <-e.done:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, !ok, ctx.Err()
 	}
 	if e.err != nil {
-		return nil, e.err
+		return nil, !ok, e.err
 	}
 	c.mu.Lock()
 	e.used = time.Now()
 	c.mu.Unlock()
-	return e, nil
+	return e, !ok, nil
 }
 
 // bucket streams bucket b of an entry (its records retained for the
