@@ -57,6 +57,7 @@ type Registry struct {
 // workerConn is one worker: its connection and what the coordinator
 // knows of it.
 type workerConn struct {
+	reg    *Registry
 	addr   string
 	conn   *grpc.ClientConn
 	client flight.Client
@@ -124,7 +125,7 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 	if err != nil {
 		return sqlerr.New(sqlerr.SQLClientUnableToEstablishConnection, "worker address %q: %v", addr, err)
 	}
-	w := &workerConn{addr: addr, conn: conn, client: flight.NewClientFromConn(conn, nil), health: healthpb.NewHealthClient(conn),
+	w := &workerConn{reg: r, addr: addr, conn: conn, client: flight.NewClientFromConn(conn, nil), health: healthpb.NewHealthClient(conn),
 		state: StateDown, reason: "not greeted yet", attempts: map[*attempt]bool{}}
 	err = r.greet(ctx, w)
 	if err != nil && !keepOnError {
@@ -323,6 +324,33 @@ func (w *workerConn) setState(state, reason string) {
 func (w *workerConn) lost(reason string) {
 	w.setState(StateDown, reason)
 	w.cutAll(reason)
+	if w.reg != nil {
+		w.reg.cutShuffles(w.addr, reason)
+	}
+}
+
+// cutShuffles restarts the shuffle stages' partitions running on the
+// other workers: their reduce tasks may be reading map outputs from the
+// lost worker (one that stopped answering would stall them), and their
+// new attempts name only the live workers as peers. Their workers are
+// not lost: the partitions start again on them.
+func (r *Registry) cutShuffles(lostAddr, reason string) {
+	for _, w := range r.list() {
+		if w.addr == lostAddr {
+			continue
+		}
+		w.mu.Lock()
+		var cut []*attempt
+		for a := range w.attempts {
+			if a.shuffle {
+				cut = append(cut, a)
+			}
+		}
+		w.mu.Unlock()
+		for _, a := range cut {
+			a.peerLost("peer " + lostAddr + " lost (" + reason + ")")
+		}
+	}
 }
 
 func (w *workerConn) track(a *attempt) {

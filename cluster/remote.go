@@ -188,6 +188,17 @@ type attempt struct {
 	stream flight.FlightService_DoGetClient
 	rdr    *flight.Reader
 	why    atomic.Pointer[string] // set when the worker was lost under it
+	// shuffle: the fragment reads map outputs from peers; peer is set
+	// when one of them was lost under it (its own worker was not)
+	shuffle bool
+	peer    atomic.Pointer[string]
+}
+
+// peerLost ends the attempt because a worker it read map outputs from
+// was lost: it starts again, its own worker still up.
+func (a *attempt) peerLost(reason string) {
+	a.peer.Store(&reason)
+	a.cancel()
 }
 
 // cut ends the attempt because its worker was lost.
@@ -294,12 +305,19 @@ func (s *remoteStream) start() error {
 	s.startOver()
 	f := proto.Clone(s.r.Fragment).(*clusterpb.Fragment)
 	f.Partition = uint32(s.part)
+	// the map outputs are asked of the workers up now
+	for _, sh := range f.Shuffles {
+		sh.Peers = sh.Peers[:0]
+		for _, lw := range s.r.reg.live() {
+			sh.Peers = append(sh.Peers, lw.addr)
+		}
+	}
 	ticket, err := EncodeFragment(f)
 	if err != nil {
 		return err
 	}
 	actx, cancel := context.WithCancel(s.ctx)
-	a := &attempt{w: w, cancel: cancel}
+	a := &attempt{w: w, cancel: cancel, shuffle: len(f.Shuffles) > 0}
 	w.track(a)
 	w.fragments.Add(1)
 	// fails at once when the connection is down: the partition goes to
@@ -352,6 +370,13 @@ func (s *remoteStream) failed(err error) error {
 	s.cur = nil
 	if s.ctx.Err() != nil && a.why.Load() == nil {
 		return s.ctx.Err() // the query was cancelled or closed
+	}
+	if why := a.peer.Load(); why != nil && a.why.Load() == nil {
+		// its worker is fine: the partition starts again, on it too
+		delete(s.tried, a.w)
+		s.lostTo = append(s.lostTo, *why)
+		s.r.retries.Add(1)
+		return nil
 	}
 	if detail := errorDetail(err); detail != nil && a.why.Load() == nil {
 		if detail.Replannable {

@@ -694,3 +694,64 @@ func TestClusterBadWorkers(t *testing.T) {
 		t.Errorf("removing an unknown worker: %v, want 42704", err)
 	}
 }
+
+// TestClusterStoppedWorkerDuringShuffle stops a worker (SIGSTOP) while a
+// shuffle join streams: reduce tasks on the other worker that read map
+// outputs from it would wait for ever, so they are started again with
+// the live workers as their peers once the stopped one is given up; the
+// rows are all there, once each.
+func TestClusterStoppedWorkerDuringShuffle(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	mustExec(t, s, "SET weft.broadcast_rows = 100000")
+	const q = `SELECT b1.a, b2.b || repeat('x', 100) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0`
+	want := rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0")
+	w1, w2 := startWorker(t, dir), startWorker(t, dir)
+	for _, w := range []*workerProc{w1, w2} {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	if plan := explainText(t, s, q); !strings.Contains(plan, "Shuffle HashJoin") {
+		t.Fatalf("the join should shuffle:\n%s", plan)
+	}
+	sameRows(t, "undisturbed", rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0"), want)
+	streamed, err := s.QueryStream(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, sum int64
+	add := func(b arrow.Record) {
+		count += b.NumRows()
+		for i := 0; i < int(b.NumRows()); i++ {
+			sum += wexec.DatumAt(b.Column(0), i).(int64)
+		}
+		b.Release()
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	add(first)
+	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := streamed.Next(context.Background())
+		if err != nil {
+			t.Fatalf("after SIGSTOP of a worker: %v", err)
+		}
+		if b == nil {
+			break
+		}
+		add(b)
+	}
+	streamed.Release()
+	if got := fmt.Sprintf("%d|%d", count, sum); got != want[0] {
+		t.Errorf("streamed %s (count|sum) with a worker stopped, want %s", got, want[0])
+	}
+	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitWorkersUp(t, s, w1, w2)
+	sameRows(t, "after SIGCONT", rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0"), want)
+}
