@@ -31,7 +31,7 @@ import (
 // build side may hold (before filters) for its join to be broadcast; a
 // larger one is shuffled (shuffle.go) or stays on the coordinator. The
 // session setting weft.broadcast_rows changes it.
-const BroadcastRows = 1 << 20
+const BroadcastRows = 1 << 22
 
 // pipeline is what a worker pipeline holds: the scans it reads and the
 // hash joins in it that shuffle.
