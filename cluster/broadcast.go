@@ -45,7 +45,7 @@ type pipeline struct {
 // shuffle joins (shuffle.go) above it; path is op's from the plan's root.
 // Shuffles do not nest: a shuffle join's sides are pipelines of
 // broadcast joins at most (noShuffle).
-func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit int64) (pipeline, bool) {
+func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
 	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
 	switch n := unwrap(op).(type) {
 	case *exec.Scan:
@@ -58,6 +58,13 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit int64
 		return workerPipeline(n.In, child(0), noShuffle, limit)
 	case *exec.HashJoin:
 		if n.Partitions() != n.Probe.Partitions() || n.Kind == exec.FullJoin || n.Kind == exec.BuildSemiJoin || n.Kind == exec.BuildAntiJoin {
+			return pipeline{}, false
+		}
+		if limit.memory > 0 && scannedBytes(n.Build) > limit.memory/4 {
+			// a join the coordinator would spill (its build side over a
+			// spilling operator's share of the limit) stays here: workers
+			// never spill, and the operators above it here would read its
+			// partitions in parallel instead of a spilled join's one stream
 			return pipeline{}, false
 		}
 		if p, ok := broadcastJoin(n, path, noShuffle, limit); ok {
@@ -81,10 +88,10 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit int64
 
 // broadcastJoin reports whether j can be a broadcast join: worker
 // pipelines on both sides and a small build side.
-func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit int64) (pipeline, bool) {
+func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
 	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
 	build, ok := workerPipeline(j.Build, child(1), true, limit)
-	if !ok || scannedRows(build.scans) > limit {
+	if !ok || scannedRows(build.scans) > limit.broadcastRows {
 		return pipeline{}, false
 	}
 	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
@@ -92,6 +99,32 @@ func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit int64)
 		return pipeline{}, false
 	}
 	return pipeline{scans: append(probe.scans, build.scans...), shuffles: probe.shuffles}, true
+}
+
+// joinLimits bound the joins that run on the workers.
+type joinLimits struct {
+	broadcastRows int64 // the rows under a broadcast build side
+	// memory is the statement's memory limit (0: none): a join whose
+	// build side's tables hold more than a quarter of it stays on the
+	// coordinator, where it can spill
+	memory int64
+}
+
+// scannedBytes estimates the bytes of the tables under op: eight a
+// value (stored batches may not be loaded yet to measure them).
+func scannedBytes(op exec.Operator) int64 {
+	var n int64
+	var walk func(op exec.Operator)
+	walk = func(op exec.Operator) {
+		if sc, ok := unwrap(op).(*exec.Scan); ok {
+			n += scannedRows([]*exec.Scan{sc}) * int64(max(1, len(sc.Out.Fields()))) * 8
+		}
+		for _, c := range op.Children() {
+			walk(c)
+		}
+	}
+	walk(op)
+	return n
 }
 
 func scannedRows(scans []*exec.Scan) int64 {

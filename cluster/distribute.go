@@ -21,15 +21,17 @@ import (
 // fingerprint; root must be the plan exactly as built (the workers
 // compare its text with theirs).
 //
-// broadcastRows bounds a broadcast join's build side (BroadcastRows).
-func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string, broadcastRows int64) (exec.Operator, string) {
+// broadcastRows bounds a broadcast join's build side (BroadcastRows);
+// memoryLimit is the statement's (0: none): a join whose build side's
+// tables hold more stays here, where it can spill.
+func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string, broadcastRows, memoryLimit int64) (exec.Operator, string) {
 	live := r.live()
 	if len(live) == 0 {
 		return root, "no worker is up"
 	}
 	frag.Protocol = ProtocolVersion
 	frag.Fingerprint = Fingerprint(root)
-	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live, broadcastRows: broadcastRows}
+	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live, limits: joinLimits{broadcastRows: broadcastRows, memory: memoryLimit}}
 	newRoot := d.visit(root, nil)
 	if d.placed == 0 {
 		if d.why == "" {
@@ -48,9 +50,8 @@ type distributor struct {
 	live      []*workerConn
 	placed    int
 	stages    int // Remote nodes made, for their stage numbers
-	// broadcastRows bounds a broadcast join's build side
-	broadcastRows int64
-	why           string
+	limits    joinLimits
+	why       string
 }
 
 // visit returns op or the Remote that replaces it; it replaces op's
@@ -59,7 +60,7 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
-	if p, ok := workerPipeline(op, path, false, d.broadcastRows); ok {
+	if p, ok := workerPipeline(op, path, false, d.limits); ok {
 		for _, sc := range p.scans {
 			if why := d.shippable(sc); why != "" {
 				d.why = why
@@ -86,7 +87,7 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), false, d.broadcastRows)
+	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), false, d.limits)
 	if !ok {
 		return nil
 	}

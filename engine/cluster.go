@@ -186,7 +186,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
-	}, s.broadcastRows())
+	}, s.broadcastRows(), statementLimit(env))
 	s.distributedWhy = why
 	return out
 }
@@ -445,6 +445,14 @@ func newQueryID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// statementLimit is the statement's memory limit in bytes (0: none).
+func statementLimit(env *exec.Env) int64 {
+	if env.Memory == nil {
+		return 0
+	}
+	return env.Memory.Limit()
 }
 
 // broadcastRowsDefault is weft.broadcast_rows's default.
