@@ -58,6 +58,9 @@ func main() {
 	flag.StringVar(&tc.heapProfile, "heapprofile", "", "TPC-H: write a heap profile of what Weft holds after the load to this file")
 	flag.IntVar(&tc.duckThreads, "duckdb-threads", 2, "TPC-H: DuckDB's threads")
 	flag.Int64Var(&tc.memoryLimit, "weft-memory-limit", 0, "TPC-H: Weft's memory limit in bytes (as serve --memory-limit; 0: the default), past which operators spill")
+	flag.IntVar(&tc.workers, "workers", 0, "TPC-H: compare one process with this many worker processes (started from -weft-bin on -weft-dir) instead of DuckDB")
+	flag.StringVar(&tc.weftBin, "weft-bin", "", "TPC-H with -workers: the weft binary the workers run (go build -o BIN ./cmd/weft from this tree)")
+	flag.Int64Var(&tc.broadcastRows, "broadcast-rows", -1, "TPC-H with -workers: weft.broadcast_rows (joins whose build side's tables hold more rows shuffle; default: Weft's)")
 	maxRSS := flag.Int64("max-rss-mib", 8192, "TPC-H: cancel a Weft query when the process's resident set passes this many MiB (0: no limit)")
 	duckWorker := flag.Bool("duckdb-worker", false, "internal: serve DuckDB queries for -tpch on stdin/stdout")
 	var sc streamConfig

@@ -43,6 +43,13 @@ type tpchConfig struct {
 	// memoryLimit is Weft's --memory-limit in bytes (0: the default):
 	// operators past their share spill
 	memoryLimit int64
+	// workers, when above 0, compares one process with that many
+	// `weft worker` processes (weftBin) instead of DuckDB (tpchcluster.go)
+	workers int
+	weftBin string
+	// broadcastRows, when 0 or more, sets weft.broadcast_rows for the
+	// runs with workers (larger build sides shuffle)
+	broadcastRows int64
 }
 
 // tpchResult is one query's outcome.
@@ -100,6 +107,9 @@ func runTPCH(cfg tpchConfig) error {
 	// The load's garbage would otherwise count against the first queries'
 	// memory (and -max-rss-mib).
 	releaseMemory()
+	if cfg.workers > 0 {
+		return runTPCHCluster(sess, queries, cfg)
+	}
 	duck, err := startDuckWorker(abs, cfg.duckThreads)
 	if err != nil {
 		return err

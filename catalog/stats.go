@@ -279,3 +279,13 @@ func appendValueKey(dst []byte, a arrow.Array, i int, char bool) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
+
+// CachedStats is the statistics kept on the table, nil before any were
+// taken: what the table's next plans start from.
+func (t *Table) CachedStats() *TableStats { return t.stats.Load() }
+
+// UseStats keeps st as the table's statistics. A cluster worker takes
+// its coordinator's, so that both plan a query alike (their samples of
+// the same data may differ: batches in memory against ones read from
+// disk on demand).
+func (t *Table) UseStats(st *TableStats) { t.stats.Store(st) }

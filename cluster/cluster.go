@@ -23,6 +23,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -82,7 +83,7 @@ func PlanText(op exec.Operator) string {
 	var walk func(op exec.Operator, depth int)
 	walk = func(op exec.Operator, depth int) {
 		op = unwrap(op)
-		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), stableExplain(op))
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), planLine(op))
 		for _, c := range op.Children() {
 			walk(c, depth+1)
 		}
@@ -90,6 +91,32 @@ func PlanText(op exec.Operator) string {
 	walk(op, 0)
 	return b.String()
 }
+
+// planLine is a node's line of PlanText: its EXPLAIN line without row
+// estimates, and for a scan without what depends on where its batches
+// came from. A scan
+// shows its segment filter only when its batches have zone maps, which
+// the coordinator's batches still in memory lack and a worker's, read
+// from the segment files, have; and it counts the segments it skipped.
+// Neither changes the rows: the filter above the scan keeps the same.
+func planLine(op exec.Operator) string {
+	sc, ok := op.(*exec.Scan)
+	if !ok {
+		return estimate.ReplaceAllString(op.Explain(), "")
+	}
+	line := fmt.Sprintf("Scan %s (partitions: %d)", sc.Name, len(sc.Parts))
+	for _, r := range sc.Ranges {
+		line += fmt.Sprintf(" range %d %s %v", r.Col, r.Op, r.Value)
+	}
+	return line
+}
+
+// estimate matches a planner's row estimate in an EXPLAIN line. The
+// coordinator and a worker may estimate differently (statistics kept in
+// memory against those read from disk); a plan of the same shape
+// computes the same rows whatever it expected, and a shape the
+// estimates changed still differs.
+var estimate = regexp.MustCompile(` \(est\. rows=[0-9]+\)`)
 
 // Fingerprint is the hash of a plan's text.
 func Fingerprint(op exec.Operator) string {
@@ -109,18 +136,66 @@ func unwrap(op exec.Operator) exec.Operator {
 }
 
 // FragmentNode is the operator a fragment runs in root, a worker's plan
-// of the fragment's statement: the node at its path, or that hash
-// aggregation's partial phase.
-func FragmentNode(root exec.Operator, f *clusterpb.Fragment) (exec.Operator, error) {
+// of the fragment's statement: the node at its path (with its shuffle
+// joins reading their buckets from the worker's peers, and its
+// broadcast joins made deterministic), or that hash aggregation's
+// partial phase, or for a map ticket one bucket of the side at path.
+func FragmentNode(ctx context.Context, root exec.Operator, f *clusterpb.Fragment, mem memory.Allocator) (exec.Operator, error) {
 	node, err := NodeAt(root, f.Path)
-	if err != nil || !f.PartialAggregate {
-		return node, err
+	if err != nil {
+		return nil, err
+	}
+	w := workerOf(ctx)
+	if f.ShuffleMap != nil {
+		return mapNode(w, root, node, f, mem)
+	}
+	if len(f.Shuffles) > 0 {
+		read := localShuffles
+		if w != nil {
+			read = peerShuffles(w, f, mem)
+		}
+		if node, err = planShuffles(node, f.Path, f.Shuffles, read); err != nil {
+			return nil, err
+		}
+	}
+	if hasJoin(node) {
+		OrderBuilds(node) // as the coordinator did (broadcast.go)
+	}
+	if !f.PartialAggregate {
+		return node, nil
 	}
 	h, ok := unwrap(node).(*exec.HashAggregate)
 	if !ok {
 		return nil, &ReplanError{Reason: fmt.Sprintf("the node is %T, not a hash aggregation", unwrap(node))}
 	}
-	return &PartialAggregate{Agg: h}, nil
+	partial, ok := NewPartialAggregate(h)
+	if !ok {
+		return nil, &ReplanError{Reason: "the aggregation cannot be split"}
+	}
+	return partial, nil
+}
+
+// mapNode is a map ticket's node: side is a shuffle join's child.
+func mapNode(w *Worker, root, side exec.Operator, f *clusterpb.Fragment, mem memory.Allocator) (exec.Operator, error) {
+	if len(f.Path) == 0 {
+		return nil, &ReplanError{Reason: "a map ticket names no join side"}
+	}
+	parent, err := NodeAt(root, f.Path[:len(f.Path)-1])
+	if err != nil {
+		return nil, err
+	}
+	j, ok := unwrap(parent).(*exec.HashJoin)
+	if !ok {
+		return nil, &ReplanError{Reason: fmt.Sprintf("a map ticket's parent is %T, not a hash join", unwrap(parent))}
+	}
+	if hasJoin(side) {
+		OrderBuilds(side)
+	}
+	t := &mapTask{side: side, keys: sideKeys(j, int(f.Path[len(f.Path)-1])), env: j.Env, frag: f, mem: mem}
+	if w != nil {
+		t.cache = &w.cache
+	}
+	return t, nil
 }
 
 // NodeAt follows path (child indexes from the root) to a node of a plan.
@@ -134,25 +209,4 @@ func NodeAt(root exec.Operator, path []uint32) (exec.Operator, error) {
 		op = kids[i]
 	}
 	return op, nil
-}
-
-// stableExplain is a node's EXPLAIN line as both sides of a fragment
-// see it. A table scan's line says "segment filter" only where its
-// batches carry zone maps: a worker's always do (read from segment
-// files), a coordinator's not for rows it wrote itself, so the line is
-// rebuilt from what the plan holds (its ranges), not from the batches.
-func stableExplain(op exec.Operator) string {
-	sc, ok := op.(*exec.Scan)
-	if !ok {
-		return op.Explain()
-	}
-	s := fmt.Sprintf("Scan %s (partitions: %d)", sc.Name, len(sc.Parts))
-	for i, r := range sc.Ranges {
-		name := fmt.Sprint(r.Col)
-		if i < len(sc.RangeNames) {
-			name = sc.RangeNames[i]
-		}
-		s += fmt.Sprintf(" [%s %s %v]", name, r.Op, r.Value)
-	}
-	return s
 }

@@ -9,9 +9,10 @@ import (
 	"github.com/weftdb/weft/exec"
 )
 
-// Distribute replaces the leaf pipelines of a plan (a table scan and the
-// filters and projections above it, partition by partition) by Remote
-// nodes that run them on the live workers. shippable says whether a
+// Distribute replaces the worker pipelines of a plan (a table scan and
+// the filters, projections and broadcast joins above it, partition by
+// partition: broadcast.go) by Remote nodes that run them on the live
+// workers. shippable says whether a
 // scan's data is what the fragment's catalog generation holds ("" when
 // it is, else why not). It returns the new root and, when nothing was
 // distributed, why.
@@ -19,14 +20,18 @@ import (
 // frag is the statement's fragment without path, partition and
 // fingerprint; root must be the plan exactly as built (the workers
 // compare its text with theirs).
-func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string) (exec.Operator, string) {
+//
+// broadcastRows bounds a broadcast join's build side (BroadcastRows);
+// memoryLimit is the statement's (0: none): a join whose build side's
+// tables hold more stays here, where it can spill.
+func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string, broadcastRows, memoryLimit int64) (exec.Operator, string) {
 	live := r.live()
 	if len(live) == 0 {
 		return root, "no worker is up"
 	}
 	frag.Protocol = ProtocolVersion
 	frag.Fingerprint = Fingerprint(root)
-	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live}
+	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live, limits: joinLimits{broadcastRows: broadcastRows, memory: memoryLimit}}
 	newRoot := d.visit(root, nil)
 	if d.placed == 0 {
 		if d.why == "" {
@@ -44,6 +49,8 @@ type distributor struct {
 	shippable func(*exec.Scan) string
 	live      []*workerConn
 	placed    int
+	stages    int // Remote nodes made, for their stage numbers
+	limits    joinLimits
 	why       string
 }
 
@@ -53,14 +60,14 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
-	if scans, ok := leafPipeline(op); ok {
-		for _, sc := range scans {
+	if p, ok := workerPipeline(op, path, false, d.limits); ok {
+		for _, sc := range p.scans {
 			if why := d.shippable(sc); why != "" {
 				d.why = why
 				return op
 			}
 		}
-		return d.remote(op, path)
+		return d.remote(op, path, p.shuffles)
 	}
 	for i, c := range op.Children() {
 		childPath := append(append([]uint32(nil), path...), uint32(i))
@@ -80,16 +87,23 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	scans, ok := leafPipeline(h.Input)
+	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), false, d.limits)
 	if !ok {
 		return nil
 	}
-	for _, sc := range scans {
+	for _, sc := range p.scans {
 		if d.shippable(sc) != "" {
 			return nil // the pipeline below says why
 		}
 	}
-	remote := d.remote(&PartialAggregate{Agg: h}, path).(*Remote)
+	partial, ok := NewPartialAggregate(h)
+	if !ok {
+		return nil
+	}
+	remote, ok := d.remote(partial, path, p.shuffles).(*Remote)
+	if !ok {
+		return nil
+	}
 	remote.Fragment.PartialAggregate = true
 	remote.Whole = true // (a spilling aggregation may emit its groups in another order)
 	final, ok := finalAggregate(h, remote)
@@ -100,30 +114,38 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	return final
 }
 
-func (d *distributor) remote(op exec.Operator, path []uint32) exec.Operator {
+func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffleAt) exec.Operator {
 	planned := make([]string, op.Partitions())
 	for p := range planned {
 		planned[p] = d.placeFor(op, p)
 	}
-	d.placed++
-	return &Remote{Local: op, Fragment: cloneFragment(d.frag, path), Mem: d.mem, reg: d.reg, planned: planned,
-		ranOn: append([]string(nil), planned...)}
-}
-
-// leafPipeline reports whether op is a scan with only filters and
-// projections above it, and its scans.
-func leafPipeline(op exec.Operator) ([]*exec.Scan, bool) {
-	switch n := unwrap(op).(type) {
-	case *exec.Scan:
-		return []*exec.Scan{n}, true
-	case *exec.FileScan:
-		return nil, true // one partition per file (Fragment.files)
-	case *exec.Filter:
-		return leafPipeline(n.Input)
-	case *exec.Project:
-		return leafPipeline(n.Input)
+	frag := cloneFragment(d.frag, path)
+	if len(shuffles) > 0 {
+		// the stage's own id: its map outputs are released when it ends
+		frag.QueryId = fmt.Sprintf("%s/%d", frag.QueryId, d.stages+1)
+		peers := make([]string, len(d.live))
+		for i, w := range d.live {
+			peers[i] = w.addr
+		}
+		for _, sh := range shuffles {
+			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.join.Partitions()), Peers: peers})
+		}
+		// the coordinator's copy, for a partition no worker can run,
+		// computes its buckets here
+		local, err := planShuffles(op, path, frag.Shuffles, localShuffles)
+		if err != nil {
+			d.why = "a shuffle join: " + err.Error()
+			return op
+		}
+		op = local
 	}
-	return nil, false
+	d.placed++
+	d.stages++
+	if hasJoin(op) {
+		OrderBuilds(op)
+	}
+	return &Remote{Local: op, Fragment: frag, Mem: d.mem, reg: d.reg, planned: planned, Stage: d.stages,
+		ranOn: append([]string(nil), planned...)}
 }
 
 // replaceChild puts nc where parent holds old: in an exported field of
@@ -162,7 +184,7 @@ func cloneFragment(f *clusterpb.Fragment, path []uint32) *clusterpb.Fragment {
 	c := &clusterpb.Fragment{Protocol: f.Protocol, QueryId: f.QueryId, Sql: f.Sql, Generation: f.Generation,
 		Path: append([]uint32(nil), path...), Fingerprint: f.Fingerprint, StatementTimeUnixMicros: f.StatementTimeUnixMicros,
 		BatchSize: f.BatchSize, Parallelism: f.Parallelism, User: f.User, Settings: map[string]string{}, Params: f.Params,
-		CachedTables: f.CachedTables, Modules: f.Modules}
+		CachedTables: f.CachedTables, Modules: f.Modules, Stats: f.Stats}
 	for k, v := range f.Settings {
 		c.Settings[k] = v
 	}

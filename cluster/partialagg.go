@@ -3,43 +3,99 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"reflect"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/types"
 )
 
-// A hash aggregation over a leaf pipeline runs its partial phase on the
-// workers: each partition's rows are grouped where they are scanned, and
-// only one row per group and partition crosses the network. The
-// coordinator merges the partial rows with a final aggregation of the
-// same output. This is done for the aggregates whose partial result is a
-// value of the final result's type that the final phase can fold again:
-// count (summed), sums of integers, numerics and intervals (summed
-// again), min and max (their own min and max). Anything else (DISTINCT,
-// FILTER, ORDER BY inside the call, avg, sums of floats, user-defined
-// aggregates) leaves the aggregation whole on the coordinator.
+// A hash aggregation over a worker pipeline runs its partial phase on
+// the workers: each partition's rows are grouped where they are
+// scanned, and only one row per group and partition crosses the
+// network. The coordinator merges the partial rows with a final
+// aggregation. This is done for the aggregates whose partial state can
+// cross as values and be folded again exactly: count (summed), sums of
+// integers, numerics and intervals (summed again), min and max (their
+// own min and max), and avg of integers and numerics, whose state
+// crosses as two columns, its exact sum and its count, divided once
+// merged (avgOf). Anything else (DISTINCT, FILTER, ORDER BY inside the
+// call, sums and averages of floats, whose rounding would depend on the
+// split, user-defined aggregates) leaves the aggregation whole on the
+// coordinator.
 
 // PartialAggregate is the partial phase of Agg, partition by partition:
-// partition p of it is Agg's aggregation of partition p of Agg's input
-// alone. Its rows are Agg's output layout (keys, then one value per
-// aggregate).
+// partition p of it is the partial aggregation of partition p of Agg's
+// input alone. Its rows are Agg's keys, then each aggregate's partial
+// state: one column, or two (sum, count) for avg.
 type PartialAggregate struct {
-	Agg *exec.HashAggregate
+	Agg  *exec.HashAggregate
+	aggs []exec.AggSpec // the partial aggregates
+	out  *arrow.Schema
 }
 
-func (p *PartialAggregate) Schema() *arrow.Schema     { return p.Agg.Out }
+// NewPartialAggregate is h's partial phase; ok is false when an
+// aggregate of h cannot be split.
+func NewPartialAggregate(h *exec.HashAggregate) (*PartialAggregate, bool) {
+	fields := append([]arrow.Field(nil), h.Out.Fields()[:len(h.Keys)]...)
+	var aggs []exec.AggSpec
+	for _, a := range h.Aggs {
+		parts, ok := partialSpecs(a)
+		if !ok {
+			return nil, false
+		}
+		for _, p := range parts {
+			aggs = append(aggs, p)
+			fields = append(fields, arrow.Field{Name: p.String(), Type: p.T.Arrow(), Nullable: true})
+		}
+	}
+	return &PartialAggregate{Agg: h, aggs: aggs, out: arrow.NewSchema(fields, nil)}, true
+}
+
+func (p *PartialAggregate) Schema() *arrow.Schema     { return p.out }
 func (p *PartialAggregate) Partitions() int           { return p.Agg.Input.Partitions() }
 func (p *PartialAggregate) Children() []exec.Operator { return []exec.Operator{p.Agg.Input} }
 func (p *PartialAggregate) Explain() string {
-	return fmt.Sprintf("PartialAggregate per partition (%d)", p.Partitions())
+	names := make([]string, len(p.aggs))
+	for i, a := range p.aggs {
+		names[i] = a.String()
+	}
+	return fmt.Sprintf("PartialAggregate per partition (%d) aggs=[%s]", p.Partitions(), strings.Join(names, ", "))
 }
 
 // Open aggregates partition part of the input.
 func (p *PartialAggregate) Open(ctx context.Context, part int) (exec.Stream, error) {
-	one := &exec.HashAggregate{Env: p.Agg.Env, Input: &onePartition{in: p.Agg.Input, part: part}, Keys: p.Agg.Keys, Aggs: p.Agg.Aggs, Out: p.Agg.Out}
+	one := &exec.HashAggregate{Env: p.Agg.Env, Input: &onePartition{in: p.Agg.Input, part: part}, Keys: p.Agg.Keys, Aggs: p.aggs, Out: p.out}
 	return one.Open(ctx, 0)
+}
+
+// partialSpecs is what the partial phase computes for a: a itself, or
+// for avg its sum and its count.
+func partialSpecs(a exec.AggSpec) ([]exec.AggSpec, bool) {
+	if a.Name != "avg" {
+		_, ok := finalSpec(a)
+		return []exec.AggSpec{a}, ok
+	}
+	if a.Distinct || a.Filter != nil || len(a.OrderBy) > 0 || len(a.Args) != 1 {
+		return nil, false
+	}
+	t := a.Args[0].Type()
+	if !(t.IsInteger() || t.Kind == types.Numeric) || !isBuiltin(a, []types.T{t}) || a.T.Kind != types.Numeric {
+		return nil, false
+	}
+	var out []exec.AggSpec
+	for _, name := range []string{"sum", "count"} {
+		argTypes, ret, newAcc, err := exec.Aggregates()[name].Resolve([]types.T{t})
+		if err != nil || len(argTypes) != 1 || !argTypes[0].Equal(t) {
+			return nil, false
+		}
+		out = append(out, exec.AggSpec{Name: name, Args: a.Args, New: newAcc, T: ret})
+	}
+	return out, true
 }
 
 // onePartition is partition part of in, as an operator of one partition.
@@ -56,24 +112,59 @@ func (o *onePartition) Open(ctx context.Context, _ int) (exec.Stream, error) {
 	return o.in.Open(ctx, o.part)
 }
 
-// finalAggregate is the coordinator's merge of partial rows: grouping by
-// the key columns, folding each aggregate's partial column. ok is false
+// finalAggregate is the coordinator's merge of partial rows (partial,
+// the remote node of h's partial phase): grouping
+// by the key columns, folding each partial column, and for avg dividing
+// the merged sum by the merged count, in h's output layout. ok is false
 // when an aggregate cannot be split.
-func finalAggregate(h *exec.HashAggregate, partial exec.Operator) (*exec.HashAggregate, bool) {
-	keys := make([]exec.Expr, len(h.Keys))
+func finalAggregate(h *exec.HashAggregate, partial exec.Operator) (exec.Operator, bool) {
+	nk := len(h.Keys)
+	keys := make([]exec.Expr, nk)
+	exprs := make([]exec.Expr, 0, len(h.Out.Fields()))
 	for i, k := range h.Keys {
 		keys[i] = &exec.ColumnExpr{Index: i, T: k.Type(), Name: k.String()}
+		exprs = append(exprs, &exec.ColumnExpr{Index: i, T: k.Type(), Name: k.String()})
 	}
-	aggs := make([]exec.AggSpec, len(h.Aggs))
-	for i, a := range h.Aggs {
-		final, ok := finalSpec(a)
+	var aggs []exec.AggSpec
+	fields := append([]arrow.Field(nil), h.Out.Fields()[:nk]...)
+	merge := func(p exec.AggSpec) (exec.Expr, bool) {
+		final, ok := finalSpec(p)
 		if !ok {
 			return nil, false
 		}
-		final.Args = []exec.Expr{&exec.ColumnExpr{Index: len(h.Keys) + i, T: a.T, Name: a.String()}}
-		aggs[i] = final
+		col := nk + len(aggs)
+		final.Args = []exec.Expr{&exec.ColumnExpr{Index: col, T: p.T, Name: p.String()}}
+		aggs = append(aggs, final)
+		fields = append(fields, arrow.Field{Name: final.String(), Type: final.T.Arrow(), Nullable: true})
+		return &exec.ColumnExpr{Index: col, T: final.T, Name: final.String()}, true
 	}
-	return &exec.HashAggregate{Env: h.Env, Input: partial, Keys: keys, Aggs: aggs, Out: h.Out}, true
+	avg := false
+	for i, a := range h.Aggs {
+		parts, ok := partialSpecs(a)
+		if !ok {
+			return nil, false
+		}
+		if a.Name != "avg" {
+			e, ok := merge(parts[0])
+			if !ok {
+				return nil, false
+			}
+			exprs = append(exprs, e)
+			continue
+		}
+		sum, ok1 := merge(parts[0])
+		count, ok2 := merge(parts[1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		avg = true
+		exprs = append(exprs, &avgOf{sum: sum, count: count, t: h.Aggs[i].T, name: a.String()})
+	}
+	if !avg {
+		return &exec.HashAggregate{Env: h.Env, Input: partial, Keys: keys, Aggs: aggs, Out: h.Out}, true
+	}
+	merged := &exec.HashAggregate{Env: h.Env, Input: partial, Keys: keys, Aggs: aggs, Out: arrow.NewSchema(fields, nil)}
+	return &exec.Project{Env: h.Env, Input: merged, Exprs: exprs, Out: h.Out}, true
 }
 
 // finalSpec is the aggregate that folds a's partial values.
@@ -154,4 +245,56 @@ func release(acc exec.Accumulator) {
 	if r, ok := acc.(exec.ReleasingAccumulator); ok {
 		r.Release()
 	}
+}
+
+// avgOf is avg's final value from its merged state: the exact sum
+// (int8, or numeric at the sum's scale) divided by the count, rounded
+// half away from zero to avg's numeric type, as avg's own accumulator
+// rounds it. A group without a non-NULL value (count 0) is NULL.
+type avgOf struct {
+	sum, count exec.Expr
+	t          types.T // avg's result type
+	name       string
+}
+
+func (e *avgOf) Type() types.T  { return e.t }
+func (e *avgOf) String() string { return e.name }
+
+func (e *avgOf) Eval(ec *exec.EvalContext, b arrow.Record) (arrow.Array, error) {
+	sums, err := e.sum.Eval(ec, b)
+	if err != nil {
+		return nil, err
+	}
+	defer sums.Release()
+	counts, err := e.count.Eval(ec, b)
+	if err != nil {
+		return nil, err
+	}
+	defer counts.Release()
+	bld := array.NewBuilder(ec.Mem, e.t.Arrow())
+	defer bld.Release()
+	st := e.sum.Type()
+	for i := 0; i < sums.Len(); i++ {
+		n, _ := exec.DatumAt(counts, i).(int64)
+		tot := exec.DatumAt(sums, i)
+		if n == 0 || tot == nil {
+			bld.AppendNull()
+			continue
+		}
+		var r *big.Rat
+		switch v := tot.(type) {
+		case int64:
+			r = new(big.Rat).SetInt64(v)
+		case decimal128.Num:
+			r = types.NumericToRat(v, st.Scale)
+		default:
+			return nil, fmt.Errorf("avg's partial sum is a %T", tot)
+		}
+		d, err := types.RatToNumeric(r.Quo(r, new(big.Rat).SetInt64(n)), e.t)
+		if err != nil {
+			return nil, err
+		}
+		exec.AppendDatum(bld, d)
+	}
+	return bld.NewArray(), nil
 }

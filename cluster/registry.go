@@ -61,6 +61,7 @@ type Registry struct {
 // workerConn is one worker: its connection and what the coordinator
 // knows of it.
 type workerConn struct {
+	reg    *Registry
 	addr   string
 	conn   *grpc.ClientConn
 	client flight.Client
@@ -128,7 +129,7 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 	if err != nil {
 		return sqlerr.New(sqlerr.SQLClientUnableToEstablishConnection, "worker address %q: %v", addr, err)
 	}
-	w := &workerConn{addr: addr, conn: conn, client: flight.NewClientFromConn(conn, nil), health: healthpb.NewHealthClient(conn),
+	w := &workerConn{reg: r, addr: addr, conn: conn, client: flight.NewClientFromConn(conn, nil), health: healthpb.NewHealthClient(conn),
 		state: StateDown, reason: "not greeted yet", attempts: map[*attempt]bool{}}
 	err = r.greet(ctx, w)
 	if err != nil && !keepOnError {
@@ -327,6 +328,33 @@ func (w *workerConn) setState(state, reason string) {
 func (w *workerConn) lost(reason string) {
 	w.setState(StateDown, reason)
 	w.cutAll(reason)
+	if w.reg != nil {
+		w.reg.cutShuffles(w.addr, reason)
+	}
+}
+
+// cutShuffles restarts the shuffle stages' partitions running on the
+// other workers: their reduce tasks may be reading map outputs from the
+// lost worker (one that stopped answering would stall them), and their
+// new attempts name only the live workers as peers. Their workers are
+// not lost: the partitions start again on them.
+func (r *Registry) cutShuffles(lostAddr, reason string) {
+	for _, w := range r.list() {
+		if w.addr == lostAddr {
+			continue
+		}
+		w.mu.Lock()
+		var cut []*attempt
+		for a := range w.attempts {
+			if a.shuffle {
+				cut = append(cut, a)
+			}
+		}
+		w.mu.Unlock()
+		for _, a := range cut {
+			a.peerLost("peer " + lostAddr + " lost (" + reason + ")")
+		}
+	}
 }
 
 func (w *workerConn) track(a *attempt) {
@@ -339,4 +367,18 @@ func (w *workerConn) untrack(a *attempt) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.attempts, a)
+}
+
+// releaseQuery tells every live worker to drop the map outputs it keeps
+// for a query's stage (ActionRelease); a worker that misses it drops
+// them once idle (mapIdle).
+func (r *Registry) releaseQuery(id string) {
+	for _, w := range r.live() {
+		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Timeout)
+		stream, err := w.client.DoAction(ctx, &flight.Action{Type: ActionRelease, Body: []byte(id)})
+		if err == nil {
+			stream.Recv()
+		}
+		cancel()
+	}
 }

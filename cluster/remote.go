@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,26 +39,38 @@ type Remote struct {
 	// Whole holds each partition back until all of it has arrived, and
 	// a rerun starts it over: for fragments whose rows may come in
 	// another order when computed again (an aggregation's groups).
-	Whole   bool
+	Whole bool
+	// Stage numbers the Remote nodes of a plan (1, 2, …, in the order
+	// distributed) for EXPLAIN.
+	Stage   int
 	reg     *Registry
 	planned []string // the worker each partition was meant for
 
 	mu       sync.Mutex
 	ranOn    []string // where each partition's rows finally came from
+	partRows []int64  // rows each partition passed on
+	ended    int      // partitions that ended
+	started  time.Time
+	finished time.Time // when the last partition ended
 	rows     atomic.Int64
 	bytes    atomic.Int64
 	retries  atomic.Int64
 	locally  atomic.Int64
 	nanos    atomic.Int64 // spent waiting for batches, over all partitions
-	analyzed bool
+	// what the stage's reduce tasks read from map outputs (shuffle.go),
+	// as the workers report it
+	shuffledRows, shuffledBytes, recomputed atomic.Int64
+	analyzed                                bool
 }
 
 func (r *Remote) Schema() *arrow.Schema     { return r.Local.Schema() }
 func (r *Remote) Partitions() int           { return r.Local.Partitions() }
 func (r *Remote) Children() []exec.Operator { return []exec.Operator{r.Local} }
 
-// Explain names the workers; after a run (EXPLAIN ANALYZE) it adds what
-// came back.
+// Explain names the stage and the worker of each partition; after a
+// run (EXPLAIN ANALYZE) it adds the rows each partition passed on and
+// what the stage moved: rows, bytes, its wall time (first partition
+// opened to last one ended) and the time the coordinator waited.
 func (r *Remote) Explain() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,12 +82,27 @@ func (r *Remote) Explain() string {
 	for p, w := range where {
 		parts[p] = fmt.Sprintf("%d@%s", p, w)
 	}
-	s := fmt.Sprintf("Remote (workers=%d, partitions: %s)", distinct(r.planned), strings.Join(parts, " "))
+	s := fmt.Sprintf("Remote (workers=%d, stage %d: %s to the coordinator, partitions: %s)", distinct(r.planned), r.Stage, r.exchange(), strings.Join(parts, " "))
 	if r.analyzed {
-		s += fmt.Sprintf(" (received rows=%d bytes=%d time=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
-			float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
+		wall := r.finished.Sub(r.started)
+		if r.finished.Before(r.started) {
+			wall = 0
+		}
+		s += fmt.Sprintf(" (received rows=%d bytes=%d per partition rows=%v stage time=%.3f ms waited=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
+			r.partRows, float64(wall)/1e6, float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
+		if len(r.Fragment.Shuffles) > 0 {
+			s += fmt.Sprintf(" (shuffled rows=%d bytes=%d, map outputs computed again=%d)", r.shuffledRows.Load(), r.shuffledBytes.Load(), r.recomputed.Load())
+		}
 	}
 	return s
+}
+
+// exchange names how the stage's rows reach the coordinator.
+func (r *Remote) exchange() string {
+	if r.Whole {
+		return "gather of whole partitions"
+	}
+	return "gather"
 }
 
 func distinct(xs []string) int {
@@ -87,16 +115,52 @@ func distinct(xs []string) int {
 
 // Open starts partition part on its worker.
 func (r *Remote) Open(ctx context.Context, part int) (exec.Stream, error) {
+	r.mu.Lock()
+	if r.started.IsZero() {
+		r.started = time.Now()
+	}
+	r.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	return &remoteStream{r: r, part: part, ctx: ctx, cancel: cancel, tried: map[*workerConn]bool{}}, nil
 }
 
-func (r *Remote) noteRan(part int, where string) {
+// noteShuffled adds what a finished partition's reduce tasks read from
+// map outputs, from its DoGet's trailer.
+func (r *Remote) noteShuffled(stream flight.FlightService_DoGetClient) {
+	if stream == nil || len(r.Fragment.Shuffles) == 0 {
+		return
+	}
+	md := stream.Trailer()
+	for key, n := range map[string]*atomic.Int64{trailerShuffledRows: &r.shuffledRows, trailerShuffledBytes: &r.shuffledBytes, trailerRecomputed: &r.recomputed} {
+		if vs := md.Get(key); len(vs) == 1 {
+			if v, err := strconv.ParseInt(vs[0], 10, 64); err == nil {
+				n.Add(v)
+			}
+		}
+	}
+}
+
+// noteRan records where partition part's rows came from, and how many,
+// when it ends.
+func (r *Remote) noteRan(part int, where string, rows int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.analyzed = true
+	r.finished = time.Now()
 	if part < len(r.ranOn) {
 		r.ranOn[part] = where
+	}
+	if r.partRows == nil {
+		r.partRows = make([]int64, len(r.planned))
+	}
+	if part < len(r.partRows) {
+		r.partRows[part] = rows
+	}
+	r.ended++
+	if r.ended == len(r.planned) && len(r.Fragment.Shuffles) > 0 {
+		// every reduce partition has read its buckets: the workers may
+		// drop the stage's map outputs
+		go r.reg.releaseQuery(r.Fragment.QueryId)
 	}
 }
 
@@ -121,8 +185,20 @@ type remoteStream struct {
 type attempt struct {
 	w      *workerConn
 	cancel context.CancelFunc
+	stream flight.FlightService_DoGetClient
 	rdr    *flight.Reader
 	why    atomic.Pointer[string] // set when the worker was lost under it
+	// shuffle: the fragment reads map outputs from peers; peer is set
+	// when one of them was lost under it (its own worker was not)
+	shuffle bool
+	peer    atomic.Pointer[string]
+}
+
+// peerLost ends the attempt because a worker it read map outputs from
+// was lost: it starts again, its own worker still up.
+func (a *attempt) peerLost(reason string) {
+	a.peer.Store(&reason)
+	a.cancel()
 }
 
 // cut ends the attempt because its worker was lost.
@@ -191,7 +267,8 @@ func (s *remoteStream) pull(ctx context.Context) (arrow.Record, error) {
 			return rec, nil
 		}
 		if errors.Is(err, io.EOF) {
-			s.r.noteRan(s.part, s.cur.w.addr)
+			s.r.noteShuffled(s.cur.stream)
+			s.r.noteRan(s.part, s.cur.w.addr, s.delivered)
 			return nil, io.EOF
 		}
 		if err := s.failed(err); err != nil {
@@ -228,17 +305,25 @@ func (s *remoteStream) start() error {
 	s.startOver()
 	f := proto.Clone(s.r.Fragment).(*clusterpb.Fragment)
 	f.Partition = uint32(s.part)
+	// the map outputs are asked of the workers up now
+	for _, sh := range f.Shuffles {
+		sh.Peers = sh.Peers[:0]
+		for _, lw := range s.r.reg.live() {
+			sh.Peers = append(sh.Peers, lw.addr)
+		}
+	}
 	ticket, err := EncodeFragment(f)
 	if err != nil {
 		return err
 	}
 	actx, cancel := context.WithCancel(s.ctx)
-	a := &attempt{w: w, cancel: cancel}
+	a := &attempt{w: w, cancel: cancel, shuffle: len(f.Shuffles) > 0}
 	w.track(a)
 	w.fragments.Add(1)
 	// fails at once when the connection is down: the partition goes to
 	// another worker rather than wait for this one
 	stream, err := w.client.DoGet(actx, &flight.Ticket{Ticket: ticket})
+	a.stream = stream
 	if err == nil {
 		// reading the schema waits for the worker's first message
 		a.rdr, err = flight.NewRecordReader(stream, ipc.WithAllocator(s.r.Mem))
@@ -289,6 +374,13 @@ func (s *remoteStream) failed(err error) error {
 	if s.ctx.Err() != nil && a.why.Load() == nil {
 		return s.ctx.Err() // the query was cancelled or closed
 	}
+	if why := a.peer.Load(); why != nil && a.why.Load() == nil {
+		// its worker is fine: the partition starts again, on it too
+		delete(s.tried, a.w)
+		s.lostTo = append(s.lostTo, *why)
+		s.r.retries.Add(1)
+		return nil
+	}
 	if detail := errorDetail(err); detail != nil && a.why.Load() == nil {
 		if detail.Replannable {
 			return s.runLocally()
@@ -325,7 +417,7 @@ func (s *remoteStream) fromLocal(ctx context.Context) (arrow.Record, error) {
 	for {
 		rec, err := s.local.Next(ctx)
 		if errors.Is(err, io.EOF) {
-			s.r.noteRan(s.part, "coordinator")
+			s.r.noteRan(s.part, "coordinator", s.delivered)
 		}
 		if err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -40,6 +42,10 @@ type Worker struct {
 	grpc    *grpc.Server
 	health  *health.Server
 	served  atomic.Int64
+	// cache keeps the map outputs of shuffles; peers are the
+	// connections to the workers whose map outputs reduce tasks read
+	cache mapCache
+	peers peerPool
 }
 
 // WorkerOptions configures a worker.
@@ -59,7 +65,7 @@ func NewWorker(runner FragmentRunner, opts WorkerOptions) *Worker {
 	if opts.Version == "" {
 		opts.Version = runner.Version()
 	}
-	w := &Worker{runner: runner, mem: opts.Mem, version: opts.Version, health: health.NewServer()}
+	w := &Worker{runner: runner, mem: opts.Mem, version: opts.Version, health: health.NewServer(), cache: mapCache{entries: map[string]*mapEntry{}}}
 	w.grpc = grpc.NewServer(
 		// the coordinator pings to find a stopped worker; allow it
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 100 * time.Millisecond, PermitWithoutStream: true}),
@@ -81,6 +87,8 @@ func (w *Worker) Serve(lis net.Listener) error {
 func (w *Worker) Stop() {
 	w.health.Shutdown()
 	w.grpc.Stop()
+	w.peers.close()
+	w.cache.close()
 }
 
 // DoGet runs the fragment the ticket names and streams its batches.
@@ -89,11 +97,19 @@ func (w *Worker) DoGet(tkt *flight.Ticket, fs flight.FlightService_DoGetServer) 
 	if err != nil {
 		return statusOf(err)
 	}
-	ctx := fs.Context()
+	ctx := context.WithValue(fs.Context(), workerKey{}, w)
+	counts := &shuffleCounts{}
+	ctx = context.WithValue(ctx, countsKey{}, counts)
 	st, schema, release, err := w.runner.RunFragment(ctx, f, w.mem)
 	if err != nil {
 		return statusOf(err)
 	}
+	defer func() {
+		if len(f.Shuffles) > 0 {
+			fs.SetTrailer(metadata.Pairs(trailerShuffledRows, strconv.FormatInt(counts.rows.Load(), 10),
+				trailerShuffledBytes, strconv.FormatInt(counts.bytes.Load(), 10), trailerRecomputed, strconv.FormatInt(counts.recomputed.Load(), 10)))
+		}
+	}()
 	defer release()
 	defer st.Close()
 	w.served.Add(1)
@@ -132,6 +148,9 @@ func (w *Worker) DoAction(a *flight.Action, fs flight.FlightService_DoActionServ
 		return w.cacheAction(a, fs)
 	case ActionModulesMissing, ActionModule:
 		return w.moduleAction(a, fs)
+	case ActionRelease:
+		w.cache.release(string(a.GetBody()))
+		return fs.Send(&flight.Result{})
 	}
 	return status.Errorf(codes.Unimplemented, "unknown action %q", a.GetType())
 }

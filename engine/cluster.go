@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
@@ -27,6 +29,24 @@ import (
 // fragmentSettings are the session settings that shape a plan or what
 // its expressions compute: a worker planning a fragment takes them.
 var fragmentSettings = []string{"search_path", "timezone", "weft.null_order", "weft.udf_row_errors", "enable_indexscan", "datestyle", "intervalstyle", "extra_float_digits"}
+
+// distributeSetting turns distribution off for a session (SET
+// weft.distribute = off: its queries run here although workers are up),
+// to compare, or to keep a session's work off the workers.
+const distributeSetting = "weft.distribute"
+
+// broadcastRowsSetting bounds the rows under a join's build side for
+// the join to be broadcast to the workers (cluster.BroadcastRows); a
+// larger one is shuffled.
+const broadcastRowsSetting = "weft.broadcast_rows"
+
+func (s *Session) broadcastRows() int64 {
+	n, err := strconv.ParseInt(s.settings[broadcastRowsSetting], 10, 64)
+	if err != nil || n < 0 {
+		return cluster.BroadcastRows
+	}
+	return n
+}
 
 // registry is the database's workers, nil while it has never had one.
 func (db *DB) registry() *cluster.Registry {
@@ -131,6 +151,10 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 	if reg == nil || sql == "" || s.db.store == nil {
 		return op
 	}
+	if s.settings[distributeSetting] == "off" {
+		s.distributedWhy = distributeSetting + " is off"
+		return op
+	}
 	if reg.Live() == 0 {
 		s.distributedWhy = "no worker is up"
 		return op
@@ -158,15 +182,63 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 	}
 	frag.Params = params
 	frag.Modules = s.shipModules(reg, p) // (moduleship.go)
+	frag.Stats = s.scannedStats(op)
 	out, why := reg.Distribute(op, frag, env.Mem, func(sc *exec.Scan) string {
 		if gen, ok := s.storedAt(sc); !ok || gen != frag.Generation {
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
-	})
+	}, s.broadcastRows(), statementLimit(env))
 	s.distributedWhy = why
 	stampFileScans(out) // (filesplit.go)
 	return out
+}
+
+// scannedStats are the statistics the plan's tables had when it was
+// made, for the workers to plan with.
+func (s *Session) scannedStats(op exec.Operator) []*clusterpb.TableStats {
+	var scans []*exec.Scan
+	collectScans(op, &scans)
+	var out []*clusterpb.TableStats
+	seen := map[string]bool{}
+	for _, sc := range scans {
+		schema, name, ok := strings.Cut(sc.Name, ".")
+		if !ok || seen[sc.Name] {
+			continue
+		}
+		seen[sc.Name] = true
+		t, _, ok := s.db.cat.Lookup(schema, name, nil)
+		if !ok || t == nil || t.CachedStats() == nil {
+			continue
+		}
+		st := t.CachedStats()
+		ts := &clusterpb.TableStats{Table: sc.Name, Rows: st.Rows}
+		for _, c := range st.Columns {
+			ts.Columns = append(ts.Columns, &clusterpb.ColumnStats{Distinct: c.Distinct, NullFrac: c.NullFrac})
+		}
+		out = append(out, ts)
+	}
+	return out
+}
+
+// useStats gives the worker's tables the coordinator's statistics of a
+// fragment, so that its plan is the coordinator's.
+func (s *Session) useStats(stats []*clusterpb.TableStats) {
+	for _, ts := range stats {
+		schema, name, ok := strings.Cut(ts.Table, ".")
+		if !ok {
+			continue
+		}
+		t, _, ok := s.db.cat.Lookup(schema, name, nil)
+		if !ok || t == nil || len(ts.Columns) != len(t.Columns) {
+			continue
+		}
+		st := &catalog.TableStats{Rows: ts.Rows, Columns: make([]catalog.ColumnStats, len(ts.Columns))}
+		for i, c := range ts.Columns {
+			st.Columns[i] = catalog.ColumnStats{Distinct: c.Distinct, NullFrac: c.NullFrac}
+		}
+		t.UseStats(st)
+	}
 }
 
 // ensureStored checkpoints once when a table the plan scans has rows
@@ -377,3 +449,14 @@ func newQueryID() string {
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// statementLimit is the statement's memory limit in bytes (0: none).
+func statementLimit(env *exec.Env) int64 {
+	if env.Memory == nil {
+		return 0
+	}
+	return env.Memory.Limit()
+}
+
+// broadcastRowsDefault is weft.broadcast_rows's default.
+func broadcastRowsDefault() string { return strconv.Itoa(cluster.BroadcastRows) }

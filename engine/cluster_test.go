@@ -141,6 +141,12 @@ var clusterQueries = []string{
 	`SELECT b, count(DISTINCT g) FROM t WHERE a BETWEEN 2000 AND 9000 GROUP BY b ORDER BY b NULLS FIRST`,
 	`SELECT k % 3, count(*), sum(big), sum(amount), sum(span), min(amount), max(big) FROM n GROUP BY 1 ORDER BY 1`,
 	`SELECT sum(big), sum(amount), count(span) FROM n WHERE k > 4990`,
+	// avg's state crosses as its sum and count
+	`SELECT b, avg(a), avg(g), avg(a::smallint), count(*) FROM t GROUP BY b ORDER BY b NULLS FIRST`,
+	`SELECT k % 7, avg(k), avg(amount), avg(amount::numeric(20,6)), max(k) FROM n GROUP BY 1 ORDER BY 1`,
+	`SELECT avg(amount), avg(k), count(*) FROM n WHERE k > 4990`,
+	`SELECT avg(amount), avg(k) FROM n WHERE k > 9999`,
+	`SELECT u.name, avg(t.a), sum(t.a) FROM t JOIN u ON t.g = u.g WHERE t.b <> 'b2' GROUP BY u.name ORDER BY 1`,
 }
 
 // postgresAnswers runs the data statements and queries on a throwaway
@@ -234,6 +240,9 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	if plan := explainText(t, s, clusterQueries[9]); !strings.Contains(plan, "sum(sum(big))") || !strings.Contains(plan, "sum(sum(amount))") || !strings.Contains(plan, "PartialAggregate") {
 		t.Errorf("sums of bigint and numeric should be split:\n%s", plan)
 	}
+	if plan := explainText(t, s, clusterQueries[12]); !strings.Contains(plan, "avg(k)") || !strings.Contains(plan, "sum(sum(amount))") || !strings.Contains(plan, "sum(count(amount))") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("avg should be split into a sum and a count:\n%s", plan)
+	}
 	if plan := explainText(t, s, clusterQueries[8]); !strings.Contains(plan, "Remote (workers=1") || strings.Contains(plan, "PartialAggregate") {
 		t.Errorf("count(DISTINCT …) should aggregate here over a remote scan:\n%s", plan)
 	}
@@ -241,9 +250,53 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	w2 := startWorker(t, dir)
 	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w2.addr))
 	checkAnswers(t, s, "2 workers", want)
+	// a join with a small build side runs on the workers, under the
+	// aggregation's partial phase: one remote stage
 	plan := explainText(t, s, clusterQueries[4])
-	if strings.Count(plan, "Remote (workers=2") != 2 {
-		t.Errorf("with two workers both sides of the join should scan remotely:\n%s", plan)
+	if strings.Count(plan, "Remote (workers=2") != 1 || !strings.Contains(plan, "Broadcast") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("with two workers the join should run on the workers as a broadcast join below the partial aggregation:\n%s", plan)
+	}
+	// every partition ran on a worker: none had to fall back to the
+	// coordinator because a worker planned the query otherwise
+	for _, q := range clusterQueries {
+		for _, line := range rows(t, s, "EXPLAIN ANALYZE "+q) {
+			if strings.Contains(line, "Remote (") && !strings.Contains(line, " local=0)") {
+				t.Errorf("%s: a partition ran on the coordinator: %s", q, line)
+			}
+		}
+	}
+	// with no join small enough to broadcast, the joins shuffle: both
+	// sides hashed into buckets on the workers, each reduce partition
+	// reading its bucket from them
+	mustExec(t, s, "SET weft.broadcast_rows = 0")
+	checkAnswers(t, s, "2 workers, shuffle joins", want)
+	if plan := explainText(t, s, clusterQueries[4]); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+		t.Errorf("with weft.broadcast_rows = 0 the join should shuffle on the workers:\n%s", plan)
+	} else {
+		t.Logf("%s", plan)
+	}
+	for _, q := range clusterQueries {
+		for _, line := range rows(t, s, "EXPLAIN ANALYZE "+q) {
+			if strings.Contains(line, "Remote (") && !strings.Contains(line, " local=0)") {
+				t.Errorf("%s, shuffled: a partition ran on the coordinator: %s", q, line)
+			}
+		}
+	}
+	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[4]), "\n")
+	if !strings.Contains(analyzed, "map outputs computed again=0)") || strings.Contains(analyzed, "shuffled rows=0 ") {
+		t.Errorf("the reduce tasks should read every bucket from the workers' map outputs:\n%s", analyzed)
+	} else {
+		t.Logf("%s", analyzed)
+	}
+	mustExec(t, s, "RESET weft.broadcast_rows")
+	// EXPLAIN ANALYZE: what each stage moved, its time, and the worker
+	// and rows of each partition
+	analyzed = strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
+	for _, want := range []string{"Remote (workers=2, stage 1: gather of whole partitions to the coordinator, partitions: 0@", "Broadcast (build side",
+		"received rows=4 bytes=", "per partition rows=[1 1 1 1]", "stage time="} {
+		if !strings.Contains(analyzed, want) {
+			t.Errorf("EXPLAIN ANALYZE lacks %q:\n%s", want, analyzed)
+		}
 	}
 	// a prepared statement's parameters travel with its fragments
 	before := fragmentsRun(t, s)
@@ -366,11 +419,26 @@ func bigTable(t *testing.T, s *engine.Session) {
 	mustExec(t, s, `INSERT INTO big SELECT i, 'w' || (i % 7), CASE WHEN i % 5 = 0 THEN NULL ELSE i % 17 END FROM generate_series(200001, 400000) i`)
 	mustExec(t, s, `CREATE TABLE small (g int, w int)`)
 	mustExec(t, s, `INSERT INTO small SELECT i, i * 10 FROM generate_series(0, 15) i`)
+	// two rows for most keys: a probe row's matches must come in the
+	// same order when its partition is computed again
+	mustExec(t, s, `CREATE TABLE pairs (g int, w int)`)
+	mustExec(t, s, `INSERT INTO pairs SELECT i % 12, i FROM generate_series(0, 23) i`)
 }
 
 const bigQuery = `SELECT g, count(*), count(b), sum(a), min(length(b || repeat('x', 40))) FROM big GROUP BY g ORDER BY g`
 
 const bigJoin = `SELECT big.g, count(*), sum(small.w), max(big.b) FROM big JOIN small ON big.g = small.g WHERE big.a % 3 <> 0 GROUP BY big.g ORDER BY big.g`
+
+// streamedJoin's joined rows themselves come from the workers (no
+// aggregation above the join): a rerun partition skips what was passed on.
+const streamedJoin = `SELECT big.a, big.b, pairs.w FROM big JOIN pairs ON big.g = pairs.g WHERE big.a % 4 = 0 ORDER BY 1, 3`
+
+// shuffleJoinQuery and streamedShuffleJoin join big with itself, too
+// large a build side to broadcast under the test's weft.broadcast_rows:
+// both sides are repartitioned on the workers.
+const shuffleJoinQuery = `SELECT b1.g, count(*), sum(b2.a), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3 WHERE b2.g <> 5 GROUP BY b1.g ORDER BY b1.g`
+
+const streamedShuffleJoin = `SELECT b1.a, b2.b, b2.g FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 9 = 0 ORDER BY 1`
 
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
@@ -410,15 +478,19 @@ func sameRows(t *testing.T, label string, got, want []string) {
 }
 
 // TestClusterSurvivesKilledWorker kills one of two workers at a random
-// moment of an aggregation (its partial phase on the workers) and of a
-// join (the scans on the workers), ten times each: every answer is the
+// moment of an aggregation (its partial phase on the workers), of a join
+// under an aggregation and of a join whose rows stream back, each as a
+// broadcast join and as a shuffle join on the workers, ten times each: every answer is the
 // undisturbed one, and the killed worker, started again on its address,
 // rejoins.
 func TestClusterSurvivesKilledWorker(t *testing.T) {
 	dir := t.TempDir()
 	s := openCoordinator(t, dir, 2*time.Second)
 	bigTable(t, s)
-	queries := []struct{ name, sql string }{{"aggregation", bigQuery}, {"join", bigJoin}}
+	// big (400,000 rows) is shuffled, small and pairs are broadcast
+	mustExec(t, s, "SET weft.broadcast_rows = 100000")
+	queries := []struct{ name, sql string }{{"aggregation", bigQuery}, {"join", bigJoin}, {"streamed join", streamedJoin},
+		{"shuffle join", shuffleJoinQuery}, {"streamed shuffle join", streamedShuffleJoin}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -432,6 +504,16 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	rng := newRand(seed)
 	for i, q := range queries {
 		sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i]) // the workers open the directory
+		if q.sql == bigJoin || q.sql == streamedJoin {
+			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Broadcast") || strings.Count(plan, "Remote (") != 1 {
+				t.Fatalf("%s should run as one broadcast join on the workers:\n%s", q.name, plan)
+			}
+		}
+		if strings.Contains(q.name, "shuffle") {
+			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+				t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
+			}
+		}
 		start := time.Now()
 		sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i])
 		undisturbed := time.Since(start)
@@ -463,7 +545,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			float64(disturbed/10)/float64(undisturbed), lostBefore, lostAfter)
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of twenty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of fifty landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
@@ -611,4 +693,65 @@ func TestClusterBadWorkers(t *testing.T) {
 	if sqlerr.Code(err) != sqlerr.UndefinedObject {
 		t.Errorf("removing an unknown worker: %v, want 42704", err)
 	}
+}
+
+// TestClusterStoppedWorkerDuringShuffle stops a worker (SIGSTOP) while a
+// shuffle join streams: reduce tasks on the other worker that read map
+// outputs from it would wait for ever, so they are started again with
+// the live workers as their peers once the stopped one is given up; the
+// rows are all there, once each.
+func TestClusterStoppedWorkerDuringShuffle(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, time.Second)
+	bigTable(t, s)
+	mustExec(t, s, "SET weft.broadcast_rows = 100000")
+	const q = `SELECT b1.a, b2.b || repeat('x', 100) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0`
+	want := rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0")
+	w1, w2 := startWorker(t, dir), startWorker(t, dir)
+	for _, w := range []*workerProc{w1, w2} {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	if plan := explainText(t, s, q); !strings.Contains(plan, "Shuffle HashJoin") {
+		t.Fatalf("the join should shuffle:\n%s", plan)
+	}
+	sameRows(t, "undisturbed", rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0"), want)
+	streamed, err := s.QueryStream(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var count, sum int64
+	add := func(b arrow.Record) {
+		count += b.NumRows()
+		for i := 0; i < int(b.NumRows()); i++ {
+			sum += wexec.DatumAt(b.Column(0), i).(int64)
+		}
+		b.Release()
+	}
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	add(first)
+	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := streamed.Next(context.Background())
+		if err != nil {
+			t.Fatalf("after SIGSTOP of a worker: %v", err)
+		}
+		if b == nil {
+			break
+		}
+		add(b)
+	}
+	streamed.Release()
+	if got := fmt.Sprintf("%d|%d", count, sum); got != want[0] {
+		t.Errorf("streamed %s (count|sum) with a worker stopped, want %s", got, want[0])
+	}
+	if err := w1.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitWorkersUp(t, s, w1, w2)
+	sameRows(t, "after SIGCONT", rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0"), want)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/weftdb/weft/sql/pgsettings"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,7 +129,12 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
-		if name == spillCompressionSetting {
+		if name == broadcastRowsSetting {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "parameter \"%s\" requires a row count of zero or more, not \"%s\"", name, v)
+			}
+		}
+		if name == spillCompressionSetting || name == distributeSetting {
 			b, err := booleanSetting(name, v)
 			if err != nil {
 				return nil, err

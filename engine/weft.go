@@ -447,6 +447,8 @@ func defaultSettings() map[string]string {
 		queryMemoryLimitSetting: defaultQueryMemoryLimit(),
 		memoryLimitSetting:      "0",
 		spillCompressionSetting: "off",
+		distributeSetting:       "on",
+		broadcastRowsSetting:    broadcastRowsDefault(),
 	}
 }
 

@@ -173,6 +173,7 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 	env.Mem, env.Memory, env.Spill = mem, nil, nil
 	env.BatchSize, env.Parallelism = int(f.BatchSize), int(f.Parallelism)
 	env.Now = time.UnixMicro(f.StatementTimeUnixMicros)
+	s.useStats(f.Stats)
 	p, err := s.plan(env, sel)
 	if err != nil {
 		return nil, nil, nil, replan("planning: %v", err)
@@ -187,7 +188,7 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 		b.Release()
 		return nil, nil, nil, replan("the worker's plan differs (fingerprint %.12s, the coordinator's %.12s):\n%s", got, f.Fingerprint, cluster.PlanText(op))
 	}
-	node, err := cluster.FragmentNode(op, f)
+	node, err := cluster.FragmentNode(ctx, op, f, mem)
 	if err != nil {
 		b.Release()
 		return nil, nil, nil, err

@@ -49,6 +49,17 @@ type Fragment struct {
 	// partial_aggregate: the node is a hash aggregation; run its partial
 	// phase over the partition (cluster.PartialAggregate)
 	PartialAggregate bool `protobuf:"varint,14,opt,name=partial_aggregate,json=partialAggregate,proto3" json:"partial_aggregate,omitempty"`
+	// stats: the coordinator's statistics of the tables the plan scans,
+	// which the worker plans with (its own sample may differ)
+	Stats []*TableStats `protobuf:"bytes,15,rep,name=stats,proto3" json:"stats,omitempty"`
+	// shuffles: the hash joins of the plan that run as shuffle joins
+	// (cluster/shuffle.go): each partition of the fragment's node reads
+	// its bucket of both sides from the workers that hash them
+	Shuffles []*Shuffle `protobuf:"bytes,16,rep,name=shuffles,proto3" json:"shuffles,omitempty"`
+	// shuffle_map: the fragment is a map task: partition's rows of the
+	// side at path (a shuffle join's child) hashed into buckets; the
+	// stream is one bucket of them
+	ShuffleMap *ShuffleMap `protobuf:"bytes,17,opt,name=shuffle_map,json=shuffleMap,proto3" json:"shuffle_map,omitempty"`
 	// cached_tables: the OIDs of the tables cached in memory (CALL
 	// weft.cache): a worker scanning one keeps the partition it reads and
 	// reads it from memory next time (cluster.PartitionCache). Numbered
@@ -195,6 +206,27 @@ func (x *Fragment) GetPartialAggregate() bool {
 	return false
 }
 
+func (x *Fragment) GetStats() []*TableStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+func (x *Fragment) GetShuffles() []*Shuffle {
+	if x != nil {
+		return x.Shuffles
+	}
+	return nil
+}
+
+func (x *Fragment) GetShuffleMap() *ShuffleMap {
+	if x != nil {
+		return x.ShuffleMap
+	}
+	return nil
+}
+
 func (x *Fragment) GetCachedTables() []uint32 {
 	if x != nil {
 		return x.CachedTables
@@ -216,6 +248,234 @@ func (x *Fragment) GetFiles() string {
 	return ""
 }
 
+// Shuffle names a hash join the workers run by repartitioning both its
+// sides on the join keys.
+type Shuffle struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Path          []uint32               `protobuf:"varint,1,rep,packed,name=path,proto3" json:"path,omitempty"` // from the plan's root to the join
+	Buckets       uint32                 `protobuf:"varint,2,opt,name=buckets,proto3" json:"buckets,omitempty"`  // the join's partitions
+	Peers         []string               `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`       // the workers map partition m is asked of first (m mod len)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Shuffle) Reset() {
+	*x = Shuffle{}
+	mi := &file_cluster_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Shuffle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Shuffle) ProtoMessage() {}
+
+func (x *Shuffle) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Shuffle.ProtoReflect.Descriptor instead.
+func (*Shuffle) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Shuffle) GetPath() []uint32 {
+	if x != nil {
+		return x.Path
+	}
+	return nil
+}
+
+func (x *Shuffle) GetBuckets() uint32 {
+	if x != nil {
+		return x.Buckets
+	}
+	return 0
+}
+
+func (x *Shuffle) GetPeers() []string {
+	if x != nil {
+		return x.Peers
+	}
+	return nil
+}
+
+// ShuffleMap asks for one bucket of one map partition.
+type ShuffleMap struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Buckets       uint32                 `protobuf:"varint,1,opt,name=buckets,proto3" json:"buckets,omitempty"`
+	Bucket        uint32                 `protobuf:"varint,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShuffleMap) Reset() {
+	*x = ShuffleMap{}
+	mi := &file_cluster_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShuffleMap) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShuffleMap) ProtoMessage() {}
+
+func (x *ShuffleMap) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShuffleMap.ProtoReflect.Descriptor instead.
+func (*ShuffleMap) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ShuffleMap) GetBuckets() uint32 {
+	if x != nil {
+		return x.Buckets
+	}
+	return 0
+}
+
+func (x *ShuffleMap) GetBucket() uint32 {
+	if x != nil {
+		return x.Bucket
+	}
+	return 0
+}
+
+// TableStats is a table's planner statistics (catalog.TableStats).
+type TableStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Table         string                 `protobuf:"bytes,1,opt,name=table,proto3" json:"table,omitempty"` // schema.name
+	Rows          int64                  `protobuf:"varint,2,opt,name=rows,proto3" json:"rows,omitempty"`
+	Columns       []*ColumnStats         `protobuf:"bytes,3,rep,name=columns,proto3" json:"columns,omitempty"` // by column ordinal
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TableStats) Reset() {
+	*x = TableStats{}
+	mi := &file_cluster_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TableStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TableStats) ProtoMessage() {}
+
+func (x *TableStats) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TableStats.ProtoReflect.Descriptor instead.
+func (*TableStats) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TableStats) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *TableStats) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *TableStats) GetColumns() []*ColumnStats {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+type ColumnStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Distinct      float64                `protobuf:"fixed64,1,opt,name=distinct,proto3" json:"distinct,omitempty"`
+	NullFrac      float64                `protobuf:"fixed64,2,opt,name=null_frac,json=nullFrac,proto3" json:"null_frac,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ColumnStats) Reset() {
+	*x = ColumnStats{}
+	mi := &file_cluster_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ColumnStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ColumnStats) ProtoMessage() {}
+
+func (x *ColumnStats) ProtoReflect() protoreflect.Message {
+	mi := &file_cluster_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ColumnStats.ProtoReflect.Descriptor instead.
+func (*ColumnStats) Descriptor() ([]byte, []int) {
+	return file_cluster_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ColumnStats) GetDistinct() float64 {
+	if x != nil {
+		return x.Distinct
+	}
+	return 0
+}
+
+func (x *ColumnStats) GetNullFrac() float64 {
+	if x != nil {
+		return x.NullFrac
+	}
+	return 0
+}
+
 // Param is a parameter's value in its type's text form.
 type Param struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -228,7 +488,7 @@ type Param struct {
 
 func (x *Param) Reset() {
 	*x = Param{}
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +500,7 @@ func (x *Param) String() string {
 func (*Param) ProtoMessage() {}
 
 func (x *Param) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[1]
+	mi := &file_cluster_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +513,7 @@ func (x *Param) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Param.ProtoReflect.Descriptor instead.
 func (*Param) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{1}
+	return file_cluster_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Param) GetTypeJson() string {
@@ -291,7 +551,7 @@ type Hello struct {
 
 func (x *Hello) Reset() {
 	*x = Hello{}
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -303,7 +563,7 @@ func (x *Hello) String() string {
 func (*Hello) ProtoMessage() {}
 
 func (x *Hello) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[2]
+	mi := &file_cluster_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -316,7 +576,7 @@ func (x *Hello) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hello.ProtoReflect.Descriptor instead.
 func (*Hello) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{2}
+	return file_cluster_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Hello) GetProtocol() uint32 {
@@ -365,7 +625,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +637,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[3]
+	mi := &file_cluster_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +650,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{3}
+	return file_cluster_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Error) GetSqlstate() string {
@@ -445,7 +705,7 @@ type CacheEntry struct {
 
 func (x *CacheEntry) Reset() {
 	*x = CacheEntry{}
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +717,7 @@ func (x *CacheEntry) String() string {
 func (*CacheEntry) ProtoMessage() {}
 
 func (x *CacheEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[4]
+	mi := &file_cluster_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +730,7 @@ func (x *CacheEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheEntry.ProtoReflect.Descriptor instead.
 func (*CacheEntry) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{4}
+	return file_cluster_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CacheEntry) GetTable() uint32 {
@@ -532,7 +792,7 @@ type CacheList struct {
 
 func (x *CacheList) Reset() {
 	*x = CacheList{}
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +804,7 @@ func (x *CacheList) String() string {
 func (*CacheList) ProtoMessage() {}
 
 func (x *CacheList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[5]
+	mi := &file_cluster_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +817,7 @@ func (x *CacheList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CacheList.ProtoReflect.Descriptor instead.
 func (*CacheList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{5}
+	return file_cluster_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CacheList) GetEntries() []*CacheEntry {
@@ -577,7 +837,7 @@ type Uncache struct {
 
 func (x *Uncache) Reset() {
 	*x = Uncache{}
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +849,7 @@ func (x *Uncache) String() string {
 func (*Uncache) ProtoMessage() {}
 
 func (x *Uncache) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[6]
+	mi := &file_cluster_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +862,7 @@ func (x *Uncache) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Uncache.ProtoReflect.Descriptor instead.
 func (*Uncache) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{6}
+	return file_cluster_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Uncache) GetTable() uint32 {
@@ -623,7 +883,7 @@ type ModuleList struct {
 
 func (x *ModuleList) Reset() {
 	*x = ModuleList{}
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +895,7 @@ func (x *ModuleList) String() string {
 func (*ModuleList) ProtoMessage() {}
 
 func (x *ModuleList) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[7]
+	mi := &file_cluster_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +908,7 @@ func (x *ModuleList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModuleList.ProtoReflect.Descriptor instead.
 func (*ModuleList) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{7}
+	return file_cluster_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ModuleList) GetSha256() []string {
@@ -670,7 +930,7 @@ type Module struct {
 
 func (x *Module) Reset() {
 	*x = Module{}
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +942,7 @@ func (x *Module) String() string {
 func (*Module) ProtoMessage() {}
 
 func (x *Module) ProtoReflect() protoreflect.Message {
-	mi := &file_cluster_proto_msgTypes[8]
+	mi := &file_cluster_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +955,7 @@ func (x *Module) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Module.ProtoReflect.Descriptor instead.
 func (*Module) Descriptor() ([]byte, []int) {
-	return file_cluster_proto_rawDescGZIP(), []int{8}
+	return file_cluster_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Module) GetSha256() string {
@@ -716,7 +976,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\x8d\x05\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xb4\x06\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -735,13 +995,33 @@ const file_cluster_proto_rawDesc = "" +
 	"\vparallelism\x18\v \x01(\rR\vparallelism\x12C\n" +
 	"\bsettings\x18\f \x03(\v2'.weft.cluster.v1.Fragment.SettingsEntryR\bsettings\x12\x12\n" +
 	"\x04user\x18\r \x01(\tR\x04user\x12+\n" +
-	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x12#\n" +
+	"\x11partial_aggregate\x18\x0e \x01(\bR\x10partialAggregate\x121\n" +
+	"\x05stats\x18\x0f \x03(\v2\x1b.weft.cluster.v1.TableStatsR\x05stats\x124\n" +
+	"\bshuffles\x18\x10 \x03(\v2\x18.weft.cluster.v1.ShuffleR\bshuffles\x12<\n" +
+	"\vshuffle_map\x18\x11 \x01(\v2\x1b.weft.cluster.v1.ShuffleMapR\n" +
+	"shuffleMap\x12#\n" +
 	"\rcached_tables\x18( \x03(\rR\fcachedTables\x12\x18\n" +
 	"\amodules\x18) \x03(\tR\amodules\x12\x14\n" +
 	"\x05files\x18* \x01(\tR\x05files\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"L\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
+	"\aShuffle\x12\x12\n" +
+	"\x04path\x18\x01 \x03(\rR\x04path\x12\x18\n" +
+	"\abuckets\x18\x02 \x01(\rR\abuckets\x12\x14\n" +
+	"\x05peers\x18\x03 \x03(\tR\x05peers\">\n" +
+	"\n" +
+	"ShuffleMap\x12\x18\n" +
+	"\abuckets\x18\x01 \x01(\rR\abuckets\x12\x16\n" +
+	"\x06bucket\x18\x02 \x01(\rR\x06bucket\"n\n" +
+	"\n" +
+	"TableStats\x12\x14\n" +
+	"\x05table\x18\x01 \x01(\tR\x05table\x12\x12\n" +
+	"\x04rows\x18\x02 \x01(\x03R\x04rows\x126\n" +
+	"\acolumns\x18\x03 \x03(\v2\x1c.weft.cluster.v1.ColumnStatsR\acolumns\"F\n" +
+	"\vColumnStats\x12\x1a\n" +
+	"\bdistinct\x18\x01 \x01(\x01R\bdistinct\x12\x1b\n" +
+	"\tnull_frac\x18\x02 \x01(\x01R\bnullFrac\"L\n" +
 	"\x05Param\x12\x1b\n" +
 	"\ttype_json\x18\x01 \x01(\tR\btypeJson\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x12\n" +
@@ -789,28 +1069,36 @@ func file_cluster_proto_rawDescGZIP() []byte {
 	return file_cluster_proto_rawDescData
 }
 
-var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_cluster_proto_goTypes = []any{
-	(*Fragment)(nil),   // 0: weft.cluster.v1.Fragment
-	(*Param)(nil),      // 1: weft.cluster.v1.Param
-	(*Hello)(nil),      // 2: weft.cluster.v1.Hello
-	(*Error)(nil),      // 3: weft.cluster.v1.Error
-	(*CacheEntry)(nil), // 4: weft.cluster.v1.CacheEntry
-	(*CacheList)(nil),  // 5: weft.cluster.v1.CacheList
-	(*Uncache)(nil),    // 6: weft.cluster.v1.Uncache
-	(*ModuleList)(nil), // 7: weft.cluster.v1.ModuleList
-	(*Module)(nil),     // 8: weft.cluster.v1.Module
-	nil,                // 9: weft.cluster.v1.Fragment.SettingsEntry
+	(*Fragment)(nil),    // 0: weft.cluster.v1.Fragment
+	(*Shuffle)(nil),     // 1: weft.cluster.v1.Shuffle
+	(*ShuffleMap)(nil),  // 2: weft.cluster.v1.ShuffleMap
+	(*TableStats)(nil),  // 3: weft.cluster.v1.TableStats
+	(*ColumnStats)(nil), // 4: weft.cluster.v1.ColumnStats
+	(*Param)(nil),       // 5: weft.cluster.v1.Param
+	(*Hello)(nil),       // 6: weft.cluster.v1.Hello
+	(*Error)(nil),       // 7: weft.cluster.v1.Error
+	(*CacheEntry)(nil),  // 8: weft.cluster.v1.CacheEntry
+	(*CacheList)(nil),   // 9: weft.cluster.v1.CacheList
+	(*Uncache)(nil),     // 10: weft.cluster.v1.Uncache
+	(*ModuleList)(nil),  // 11: weft.cluster.v1.ModuleList
+	(*Module)(nil),      // 12: weft.cluster.v1.Module
+	nil,                 // 13: weft.cluster.v1.Fragment.SettingsEntry
 }
 var file_cluster_proto_depIdxs = []int32{
-	1, // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
-	9, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
-	4, // 2: weft.cluster.v1.CacheList.entries:type_name -> weft.cluster.v1.CacheEntry
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	5,  // 0: weft.cluster.v1.Fragment.params:type_name -> weft.cluster.v1.Param
+	13, // 1: weft.cluster.v1.Fragment.settings:type_name -> weft.cluster.v1.Fragment.SettingsEntry
+	3,  // 2: weft.cluster.v1.Fragment.stats:type_name -> weft.cluster.v1.TableStats
+	1,  // 3: weft.cluster.v1.Fragment.shuffles:type_name -> weft.cluster.v1.Shuffle
+	2,  // 4: weft.cluster.v1.Fragment.shuffle_map:type_name -> weft.cluster.v1.ShuffleMap
+	4,  // 5: weft.cluster.v1.TableStats.columns:type_name -> weft.cluster.v1.ColumnStats
+	8,  // 6: weft.cluster.v1.CacheList.entries:type_name -> weft.cluster.v1.CacheEntry
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_cluster_proto_init() }
@@ -824,7 +1112,7 @@ func file_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cluster_proto_rawDesc), len(file_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,238 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/exec"
+)
+
+// A hash join whose build side is small runs on the workers as a
+// broadcast join: partition p of the join (partition p of its probe
+// side joined with the whole build side) is a fragment like a scan's,
+// and each worker computes the build side itself from the same lineage
+// (the stored tables the build pipeline reads), rather than receiving
+// it. Every worker reads the shared data directory, so the build side
+// costs a worker a scan of a small table instead of a round trip
+// through the coordinator, and losing a worker loses nothing another
+// one needs: a rerun partition rebuilds its build side from storage.
+//
+// A rerun must repeat the rows already passed on in the same order (the
+// coordinator skips them, remote.go). A join emits a probe row's matches
+// in the order of the build rows, which a parallel gather of the build
+// side's partitions would change from run to run; so a distributed
+// join reads its build side partition after partition (InOrder), and
+// never spills (a spilled join emits its rows in another order). With
+// both, the join's output is a deterministic function of its inputs.
+
+// BroadcastRows is the default bound on the rows the tables under a
+// build side may hold (before filters) for its join to be broadcast; a
+// larger one is shuffled (shuffle.go) or stays on the coordinator. The
+// session setting weft.broadcast_rows changes it.
+const BroadcastRows = 1 << 22
+
+// pipeline is what a worker pipeline holds: the scans it reads and the
+// hash joins in it that shuffle.
+type pipeline struct {
+	scans    []*exec.Scan
+	shuffles []shuffleAt
+	// files: a file scan is among the scans (one partition per file,
+	// Fragment.files); a join over one stays on the coordinator, whose
+	// bounds on broadcast sides count stored rows
+	files bool
+}
+
+// workerPipeline reports whether op can run on a worker partition by
+// partition: a scan with filters, projections, broadcast joins and
+// shuffle joins (shuffle.go) above it; path is op's from the plan's root.
+// Shuffles do not nest: a shuffle join's sides are pipelines of
+// broadcast joins at most (noShuffle).
+func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	switch n := unwrap(op).(type) {
+	case *exec.Scan:
+		return pipeline{scans: []*exec.Scan{n}}, true
+	case *exec.FileScan:
+		return pipeline{files: true}, true
+	case *exec.Filter:
+		return workerPipeline(n.Input, child(0), noShuffle, limit)
+	case *exec.Project:
+		return workerPipeline(n.Input, child(0), noShuffle, limit)
+	case *InOrder:
+		return workerPipeline(n.In, child(0), noShuffle, limit)
+	case *exec.HashJoin:
+		if n.Partitions() != n.Probe.Partitions() || n.Kind == exec.FullJoin || n.Kind == exec.BuildSemiJoin || n.Kind == exec.BuildAntiJoin {
+			return pipeline{}, false
+		}
+		if limit.memory > 0 && scannedBytes(n.Build) > limit.memory/4 {
+			// a join the coordinator would spill (its build side over a
+			// spilling operator's share of the limit) stays here: workers
+			// never spill, and the operators above it here would read its
+			// partitions in parallel instead of a spilled join's one stream
+			return pipeline{}, false
+		}
+		if p, ok := broadcastJoin(n, path, noShuffle, limit); ok {
+			return p, true
+		}
+		if noShuffle || !shuffleJoin(n) {
+			return pipeline{}, false
+		}
+		probe, ok := workerPipeline(n.Probe, child(0), true, limit)
+		if !ok || probe.files {
+			return pipeline{}, false
+		}
+		build, ok := workerPipeline(n.Build, child(1), true, limit)
+		if !ok || build.files {
+			return pipeline{}, false
+		}
+		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, join: n}}}, true
+	}
+	return pipeline{}, false
+}
+
+// broadcastJoin reports whether j can be a broadcast join: worker
+// pipelines on both sides and a small build side.
+func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	build, ok := workerPipeline(j.Build, child(1), true, limit)
+	if !ok || build.files || scannedRows(build.scans) > limit.broadcastRows {
+		return pipeline{}, false
+	}
+	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
+	if !ok || probe.files {
+		return pipeline{}, false
+	}
+	return pipeline{scans: append(probe.scans, build.scans...), shuffles: probe.shuffles}, true
+}
+
+// joinLimits bound the joins that run on the workers.
+type joinLimits struct {
+	broadcastRows int64 // the rows under a broadcast build side
+	// memory is the statement's memory limit (0: none): a join whose
+	// build side's tables hold more than a quarter of it stays on the
+	// coordinator, where it can spill
+	memory int64
+}
+
+// scannedBytes estimates the bytes of the tables under op: eight a
+// value (stored batches may not be loaded yet to measure them).
+func scannedBytes(op exec.Operator) int64 {
+	var n int64
+	var walk func(op exec.Operator)
+	walk = func(op exec.Operator) {
+		if sc, ok := unwrap(op).(*exec.Scan); ok {
+			n += scannedRows([]*exec.Scan{sc}) * int64(max(1, len(sc.Out.Fields()))) * 8
+		}
+		for _, c := range op.Children() {
+			walk(c)
+		}
+	}
+	walk(op)
+	return n
+}
+
+func scannedRows(scans []*exec.Scan) int64 {
+	var n int64
+	for _, sc := range scans {
+		for _, part := range sc.Parts {
+			for _, rec := range part {
+				n += rec.NumRows()
+			}
+		}
+	}
+	return n
+}
+
+// hasJoin reports whether a worker pipeline joins.
+func hasJoin(op exec.Operator) bool {
+	switch unwrap(op).(type) {
+	case *exec.HashJoin, *ShuffledJoin:
+		return true
+	}
+	for _, c := range op.Children() {
+		if hasJoin(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// OrderBuilds makes the broadcast joins of a worker pipeline
+// deterministic: each reads its build side in partition order, and none
+// spills. The coordinator applies it to the pipeline a Remote stands
+// for (which runs a partition itself when no worker can), a worker to
+// the node a fragment names, after comparing fingerprints.
+func OrderBuilds(op exec.Operator) {
+	switch n := unwrap(op).(type) {
+	case *exec.HashJoin:
+		if _, ok := unwrap(n.Build).(*InOrder); !ok {
+			n.Build = &InOrder{In: n.Build}
+		}
+		if n.Env != nil {
+			env := *n.Env
+			env.Spill = nil // (the build side is small)
+			n.Env = &env
+		}
+	case *PartialAggregate:
+		OrderBuilds(n.Agg.Input)
+		return
+	}
+	for _, c := range op.Children() {
+		OrderBuilds(c)
+	}
+}
+
+// InOrder is its input's partitions one after another, as one
+// partition: a build side gathered in the same order on every run.
+type InOrder struct {
+	In exec.Operator
+}
+
+func (o *InOrder) Schema() *arrow.Schema     { return o.In.Schema() }
+func (o *InOrder) Partitions() int           { return 1 }
+func (o *InOrder) Children() []exec.Operator { return []exec.Operator{o.In} }
+func (o *InOrder) Explain() string {
+	return fmt.Sprintf("Broadcast (build side, every worker reads its %d partitions in order)", o.In.Partitions())
+}
+
+func (o *InOrder) Open(ctx context.Context, _ int) (exec.Stream, error) {
+	return &inOrderStream{in: o.In, n: o.In.Partitions()}, nil
+}
+
+type inOrderStream struct {
+	in   exec.Operator
+	n    int
+	next int
+	cur  exec.Stream
+}
+
+func (s *inOrderStream) Next(ctx context.Context) (arrow.Record, error) {
+	for {
+		if s.cur == nil {
+			if s.next >= s.n {
+				return nil, io.EOF
+			}
+			st, err := s.in.Open(ctx, s.next)
+			if err != nil {
+				return nil, err
+			}
+			s.cur, s.next = st, s.next+1
+		}
+		rec, err := s.cur.Next(ctx)
+		if err == io.EOF {
+			s.cur.Close()
+			s.cur = nil
+			continue
+		}
+		return rec, err
+	}
+}
+
+func (s *inOrderStream) Close() {
+	if s.cur != nil {
+		s.cur.Close()
+		s.cur = nil
+	}
+}

@@ -1,0 +1,153 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/cluster/clusterpb"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// oneColumn is a record of one column of values (nil: NULL) of arrow
+// type dt.
+func oneColumn(mem memory.Allocator, dt arrow.DataType, vals []any) arrow.Record {
+	bld := array.NewBuilder(mem, dt)
+	defer bld.Release()
+	for _, v := range vals {
+		switch x := v.(type) {
+		case nil:
+			bld.AppendNull()
+		case int:
+			switch b := bld.(type) {
+			case *array.Int32Builder:
+				b.Append(int32(x))
+			case *array.Int64Builder:
+				b.Append(int64(x))
+			}
+		case string:
+			bld.(*array.StringBuilder).Append(x)
+		}
+	}
+	col := bld.NewArray()
+	defer col.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "k", Type: dt, Nullable: true}}, nil)
+	return array.NewRecord(schema, []arrow.Array{col}, int64(col.Len()))
+}
+
+// bucketOf is each row's bucket among n.
+func bucketOf(t *testing.T, mem memory.Allocator, rec arrow.Record, kt types.T, n int) []int {
+	t.Helper()
+	ec := exec.NewEvalContext(context.Background(), exec.NewEnv(mem, 1024, 1))
+	idx, err := bucketRows(ec, rec, []exec.Expr{&exec.ColumnExpr{Index: 0, T: kt, Name: "k"}}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int, rec.NumRows())
+	for b, rows := range idx {
+		for _, r := range rows {
+			out[r] = b
+		}
+	}
+	return out
+}
+
+// TestBucketsAgreeAcrossSides: a value goes to the same bucket whatever
+// the width of the integer that holds it (a join of int4 with int8),
+// NULL keys to bucket 0, and the buckets spread the values.
+func TestBucketsAgreeAcrossSides(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	var vals []any
+	for i := range 1000 {
+		vals = append(vals, i*7-300)
+	}
+	vals = append(vals, nil)
+	narrow := oneColumn(mem, arrow.PrimitiveTypes.Int32, vals)
+	defer narrow.Release()
+	wide := oneColumn(mem, arrow.PrimitiveTypes.Int64, vals)
+	defer wide.Release()
+	const n = 7
+	a, b := bucketOf(t, mem, narrow, types.Int4T, n), bucketOf(t, mem, wide, types.Int8T, n)
+	used := map[int]int{}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("row %d (%v): bucket %d as int4, %d as int8", i, vals[i], a[i], b[i])
+		}
+		used[a[i]]++
+	}
+	if a[len(a)-1] != 0 {
+		t.Errorf("a NULL key went to bucket %d, want 0", a[len(a)-1])
+	}
+	for bucket := range n {
+		if used[bucket] < 1000/n/2 {
+			t.Errorf("bucket %d holds %d of 1000 values: the hash does not spread them", bucket, used[bucket])
+		}
+	}
+	words := oneColumn(mem, arrow.BinaryTypes.String, []any{"x", "y", "x", nil, "y"})
+	defer words.Release()
+	w := bucketOf(t, mem, words, types.TextT, n)
+	if w[0] != w[2] || w[1] != w[4] || w[3] != 0 {
+		t.Errorf("text buckets %v: equal values must share a bucket, NULL in 0", w)
+	}
+}
+
+// TestMapCacheReleases: a map output is computed once for all its
+// buckets, a failed computation is forgotten, and a release (or
+// closing) frees every record.
+func TestMapCacheReleases(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	c := &mapCache{entries: map[string]*mapEntry{}}
+	frag := func(q string, part uint32) *clusterpb.Fragment {
+		return &clusterpb.Fragment{QueryId: q, Partition: part, ShuffleMap: &clusterpb.ShuffleMap{Buckets: 2}}
+	}
+	computed := 0
+	compute := func() ([][]arrow.Record, error) {
+		computed++
+		return [][]arrow.Record{{oneColumn(mem, arrow.PrimitiveTypes.Int64, []any{1, 2})}, {oneColumn(mem, arrow.PrimitiveTypes.Int64, []any{3})}}, nil
+	}
+	ctx := context.Background()
+	for range 3 {
+		e, err := c.get(ctx, frag("q1", 0), compute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.bucket(1)
+		rec, err := st.Next(ctx)
+		if err != nil || rec.NumRows() != 1 {
+			t.Fatalf("bucket 1: %v, %v", rec, err)
+		}
+		rec.Release()
+		st.Close()
+	}
+	if computed != 1 {
+		t.Errorf("computed %d times, want once", computed)
+	}
+	if _, err := c.get(ctx, frag("q2", 0), func() ([][]arrow.Record, error) { return nil, context.Canceled }); err == nil {
+		t.Error("a failed computation returned no error")
+	}
+	if _, err := c.get(ctx, frag("q2", 1), compute); err != nil {
+		t.Fatal(err)
+	}
+	// a stream open across the release keeps its records
+	e, _ := c.get(ctx, frag("q1", 0), compute)
+	open := e.bucket(0)
+	c.release("q1")
+	if got := c.held(); got != 1 {
+		t.Errorf("after releasing q1 the cache holds %d outputs, want q2's one", got)
+	}
+	rec, err := open.Next(ctx)
+	if err != nil || rec.NumRows() != 2 {
+		t.Fatalf("bucket 0 across the release: %v, %v", rec, err)
+	}
+	rec.Release()
+	open.Close()
+	c.close()
+	if got := c.held(); got != 0 {
+		t.Errorf("closed cache holds %d outputs", got)
+	}
+}
