@@ -172,6 +172,7 @@ func Open(opts Options) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.followStoredCacheOptions() // (cachestmt.go)
 	}
 	if err := db.openMemory(); err != nil {
 		db.Close()

@@ -148,7 +148,9 @@ type Table struct {
 	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
 	Comment string               `json:"comment,omitempty"`
 	Indexes []catalog.Key        `json:"indexes,omitempty"`
-	Parts   [][]SegmentRef       `json:"parts"` // segment files per partition
+	// Cache is the weft.cache storage parameter ("memory"), "" for none.
+	Cache string         `json:"cache,omitempty"`
+	Parts [][]SegmentRef `json:"parts"` // segment files per partition
 }
 
 // View is a stored view: its query's text, bound again at open.

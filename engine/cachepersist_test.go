@@ -1,0 +1,121 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/engine"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// openCacheDir opens a database in dir on a checked allocator; close closes
+// it and checks that nothing leaked, so that the test can open dir again.
+func openCacheDir(t *testing.T, dir string) (s *engine.Session, close func()) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db, err := engine.Open(engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, Mem: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	close = func() {
+		if !closed {
+			closed = true
+			db.Close()
+			mem.AssertSize(t, 0)
+		}
+	}
+	t.Cleanup(close)
+	return db.NewSession(), close
+}
+
+// cachedRelations lists the relations weft.cached holds partitions of,
+// and their rows: "relation partitions rows".
+func cachedRelations(t *testing.T, s *engine.Session) string {
+	t.Helper()
+	return strings.Join(rows(t, s, "SELECT relation, count(*), sum(rows) FROM weft.cached GROUP BY relation ORDER BY relation"), ",")
+}
+
+// cacheOptions lists the tables whose catalog says weft.cache.
+func cacheOptions(t *testing.T, s *engine.Session) string {
+	t.Helper()
+	return strings.Join(rows(t, s, "SELECT relname, reloptions FROM pg_class WHERE reloptions IS NOT NULL ORDER BY relname"), ",")
+}
+
+// TestCacheSettingPersists: weft.cache, set by CALL or ALTER TABLE, is
+// stored in the catalog: it survives closing and opening the data
+// directory (the first read after opening fills the cache again), a
+// ROLLBACK undoes it, and inside a block it takes effect at COMMIT.
+func TestCacheSettingPersists(t *testing.T) {
+	dir := t.TempDir()
+	s, closeDB := openCacheDir(t, dir)
+	for _, sql := range clusterData {
+		mustExec(t, s, sql)
+	}
+	mustExec(t, s, "CREATE TABLE w (x int)")
+	mustExec(t, s, "INSERT INTO w SELECT i FROM generate_series(1, 100) i")
+	mustExec(t, s, "CALL weft.cache('t')")
+	mustExec(t, s, "ALTER TABLE n SET (weft.cache = 'memory')")
+	mustExec(t, s, "CALL weft.cache('w')")
+	mustExec(t, s, "CALL weft.uncache('w')")
+
+	// a block: not in effect before COMMIT, undone by ROLLBACK
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "ALTER TABLE u SET (weft.cache = 'memory')")
+	mustExec(t, s, "ALTER TABLE t RESET (weft.cache)")
+	rows(t, s, "SELECT count(*) FROM u")
+	if got := cachedRelations(t, s); got != "public.n|4|5002,public.t|4|12000" {
+		t.Errorf("inside the block: weft.cached %q, want n and t only (the block's changes wait for COMMIT)", got)
+	}
+	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},u|{weft.cache=memory}" {
+		t.Errorf("the block sees its own options as %q", got)
+	}
+	mustExec(t, s, "ROLLBACK")
+	rows(t, s, "SELECT count(*) FROM u")
+	if got := cachedRelations(t, s); got != "public.n|4|5002,public.t|4|12000" {
+		t.Errorf("after ROLLBACK: weft.cached %q, want n and t as before", got)
+	}
+	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},t|{weft.cache=memory}" {
+		t.Errorf("after ROLLBACK the catalog says %q", got)
+	}
+
+	// a savepoint rolled back inside a block that commits
+	mustExec(t, s, "BEGIN")
+	mustExec(t, s, "ALTER TABLE u SET (weft.cache = 'memory')")
+	mustExec(t, s, "SAVEPOINT sp")
+	mustExec(t, s, "ALTER TABLE n RESET (weft.cache)")
+	mustExec(t, s, "ROLLBACK TO SAVEPOINT sp")
+	mustExec(t, s, "COMMIT")
+	rows(t, s, "SELECT count(*) FROM u")
+	if got := cachedRelations(t, s); got != "public.n|4|5002,public.t|4|12000,public.u|4|10" {
+		t.Errorf("after COMMIT: weft.cached %q, want n, t and u", got)
+	}
+	_, err := s.Exec(context.Background(), "BEGIN; CALL weft.cache('w'); COMMIT")
+	if sqlerr.Code(err) != sqlerr.ActiveTransaction {
+		t.Errorf("CALL weft.cache in a block: %v, want 25001 (ALTER TABLE is the transactional form)", err)
+	}
+	closeDB()
+
+	s, _ = openCacheDir(t, dir)
+	if got := cachedRelations(t, s); got != "" {
+		t.Errorf("just opened, weft.cached lists %q: nothing is read yet", got)
+	}
+	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},t|{weft.cache=memory},u|{weft.cache=memory}" {
+		t.Errorf("after opening again the catalog says %q", got)
+	}
+	for _, q := range []string{"SELECT count(*) FROM t", "SELECT count(*) FROM n", "SELECT count(*) FROM u", "SELECT count(*) FROM w"} {
+		rows(t, s, q)
+	}
+	if got := cachedRelations(t, s); got != "public.n|4|5002,public.t|4|12000,public.u|4|10" {
+		t.Errorf("after opening again and reading every table: weft.cached %q, want n, t and u", got)
+	}
+	if got := rows(t, s, "SELECT count(*), sum(a) FROM t"); strings.Join(got, ",") != "12000|72006000" {
+		t.Errorf("reading the cached t: %v", got)
+	}
+	mustExec(t, s, "ALTER TABLE t SET (weft.cache = 'none')")
+	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},u|{weft.cache=memory}" {
+		t.Errorf("after SET (weft.cache = 'none') the catalog says %q", got)
+	}
+}
