@@ -15,7 +15,8 @@ import (
 func openCacheDir(t *testing.T, dir string) (s *engine.Session, close func()) {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := engine.Open(engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, Mem: mem})
+	// (small segments: a partition is several, each with its zone maps)
+	db, err := engine.Open(engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, Mem: mem, SegmentBytes: 8 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,5 +118,48 @@ func TestCacheSettingPersists(t *testing.T) {
 	mustExec(t, s, "ALTER TABLE t SET (weft.cache = 'none')")
 	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},u|{weft.cache=memory}" {
 		t.Errorf("after SET (weft.cache = 'none') the catalog says %q", got)
+	}
+}
+
+// TestCachedScanSkipsSegments: a cached copy keeps its segment's zone
+// maps, so a scan of the cached table skips the same segments as a scan
+// of the stored one, and gives the same answer from memory.
+func TestCachedScanSkipsSegments(t *testing.T) {
+	dir := t.TempDir()
+	s, closeDB := openCacheDir(t, dir)
+	mustExec(t, s, "CREATE TABLE z (a int, b text)")
+	mustExec(t, s, "INSERT INTO z SELECT i, 'v' || i FROM generate_series(1, 40000) i")
+	closeDB()
+	// opened again, the table's batches are its segments, with zone maps
+	s, _ = openCacheDir(t, dir)
+	const q = "SELECT count(*), sum(a) FROM z WHERE a <= 1000"
+	const want = "1000|500500"
+	skippedBy := func(label string) string {
+		t.Helper()
+		plan := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+q), "\n")
+		_, after, ok := strings.Cut(plan, "segments skipped: ")
+		if !ok {
+			t.Fatalf("%s: the scan has no segment filter:\n%s", label, plan)
+		}
+		n := strings.FieldsFunc(after, func(r rune) bool { return r < '0' || r > '9' })[0]
+		if n == "0" {
+			t.Fatalf("%s: no segment skipped:\n%s", label, plan)
+		}
+		return n
+	}
+	stored := skippedBy("stored")
+	if got := strings.Join(rows(t, s, q), ","); got != want {
+		t.Fatalf("stored: %s, want %s", got, want)
+	}
+	mustExec(t, s, "CALL weft.cache('z')")
+	_, _, hitsBefore := cachedState(t, s, "public.z")
+	if got := skippedBy("cached"); got != stored {
+		t.Errorf("the cached scan skipped %s segments, the stored one %s", got, stored)
+	}
+	if got := strings.Join(rows(t, s, q), ","); got != want {
+		t.Errorf("cached: %s, want %s", got, want)
+	}
+	if _, _, hits := cachedState(t, s, "public.z"); hits <= hitsBefore {
+		t.Errorf("the scans did not read the cached copies (hits %d, before %d)", hits, hitsBefore)
 	}
 }
