@@ -94,29 +94,44 @@ func TestCacheSettingPersists(t *testing.T) {
 		t.Errorf("after COMMIT: weft.cached %q, want n, t and u", got)
 	}
 	_, err := s.Exec(context.Background(), "BEGIN; CALL weft.cache('w'); COMMIT")
-	if sqlerr.Code(err) != sqlerr.ActiveTransaction {
+	if stateOf(err) != sqlerr.ActiveTransaction {
 		t.Errorf("CALL weft.cache in a block: %v, want 25001 (ALTER TABLE is the transactional form)", err)
 	}
+	mustExec(t, s, "ROLLBACK")
+	// the storage parameter given at creation
+	mustExec(t, s, "CREATE TABLE c (x int) WITH (weft.cache = 'memory')")
+	mustExec(t, s, "INSERT INTO c SELECT i FROM generate_series(1, 7) i")
+	for _, c := range []struct{ sql, code string }{
+		{"CREATE TABLE bad (x int) WITH (weft.cache = 'disk')", sqlerr.InvalidParameter},
+		{"CREATE TEMP TABLE tmp (x int) WITH (weft.cache = 'memory')", sqlerr.FeatureNotSupported},
+		{"BEGIN; CREATE TABLE gone (x int) WITH (weft.cache = 'memory')", ""}, // (rolled back below)
+	} {
+		_, err := s.Exec(context.Background(), c.sql)
+		if (c.code == "") != (err == nil) || stateOf(err) != c.code {
+			t.Errorf("%s: %v, want SQLSTATE %q", c.sql, err, c.code)
+		}
+	}
+	mustExec(t, s, "ROLLBACK")
 	closeDB()
 
 	s, _ = openCacheDir(t, dir)
 	if got := cachedRelations(t, s); got != "" {
 		t.Errorf("just opened, weft.cached lists %q: nothing is read yet", got)
 	}
-	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},t|{weft.cache=memory},u|{weft.cache=memory}" {
+	if got := cacheOptions(t, s); got != "c|{weft.cache=memory},n|{weft.cache=memory},t|{weft.cache=memory},u|{weft.cache=memory}" {
 		t.Errorf("after opening again the catalog says %q", got)
 	}
-	for _, q := range []string{"SELECT count(*) FROM t", "SELECT count(*) FROM n", "SELECT count(*) FROM u", "SELECT count(*) FROM w"} {
+	for _, q := range []string{"SELECT count(*) FROM t", "SELECT count(*) FROM n", "SELECT count(*) FROM u", "SELECT count(*) FROM w", "SELECT count(*) FROM c"} {
 		rows(t, s, q)
 	}
-	if got := cachedRelations(t, s); got != "public.n|4|5002,public.t|4|12000,public.u|4|10" {
+	if got := cachedRelations(t, s); got != "public.c|4|7,public.n|4|5002,public.t|4|12000,public.u|4|10" {
 		t.Errorf("after opening again and reading every table: weft.cached %q, want n, t and u", got)
 	}
 	if got := rows(t, s, "SELECT count(*), sum(a) FROM t"); strings.Join(got, ",") != "12000|72006000" {
 		t.Errorf("reading the cached t: %v", got)
 	}
 	mustExec(t, s, "ALTER TABLE t SET (weft.cache = 'none')")
-	if got := cacheOptions(t, s); got != "n|{weft.cache=memory},u|{weft.cache=memory}" {
+	if got := cacheOptions(t, s); got != "c|{weft.cache=memory},n|{weft.cache=memory},u|{weft.cache=memory}" {
 		t.Errorf("after SET (weft.cache = 'none') the catalog says %q", got)
 	}
 }
@@ -162,4 +177,12 @@ func TestCachedScanSkipsSegments(t *testing.T) {
 	if _, _, hits := cachedState(t, s, "public.z"); hits <= hitsBefore {
 		t.Errorf("the scans did not read the cached copies (hits %d, before %d)", hits, hitsBefore)
 	}
+}
+
+// stateOf is err's SQLSTATE, "" for no error.
+func stateOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return sqlerr.Code(err)
 }

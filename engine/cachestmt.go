@@ -141,14 +141,12 @@ func (s *Session) alterCacheOption(ctx context.Context, st *pg.AlterTableStmt) (
 	if others {
 		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "weft.cache cannot be changed together with other ALTER TABLE commands or options")
 	}
-	switch cache {
-	case "memory":
+	switch err = checkCacheValue(cache); {
+	case err != nil:
+	case cache == cacheMemory:
 		err = s.cacheTable(ctx, st.Relation)
-	case "none", "":
-		err = s.uncacheTable(st.Relation)
 	default:
-		err = sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.cache\": \"%s\"", cache).
-			WithHint("Valid values are \"memory\" and \"none\".")
+		err = s.uncacheTable(st.Relation)
 	}
 	if err != nil {
 		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
@@ -157,6 +155,56 @@ func (s *Session) alterCacheOption(ctx context.Context, st *pg.AlterTableStmt) (
 		return nil, true, err
 	}
 	return &Result{Tag: "ALTER TABLE"}, true, nil
+}
+
+// checkCacheValue refuses a weft.cache value other than "memory" and
+// "none" ("" is RESET).
+func checkCacheValue(value string) error {
+	switch value {
+	case cacheMemory, "none", "":
+		return nil
+	}
+	return sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.cache\": \"%s\"", value).
+		WithHint("Valid values are \"memory\" and \"none\".")
+}
+
+// createCacheOption reads CREATE TABLE … WITH (weft.cache = …): the
+// value to store ("" for none). Other storage parameters are accepted
+// and ignored, as before.
+func createCacheOption(st *pg.CreateStmt) (string, error) {
+	value := ""
+	for _, item := range st.Options {
+		d := item.GetDefElem()
+		if d == nil || d.Defnamespace != "weft" || d.Defname != "cache" {
+			continue
+		}
+		value = strings.ToLower(defElemText(d))
+		if err := checkCacheValue(value); err != nil {
+			return "", err
+		}
+	}
+	if value == "none" {
+		value = ""
+	}
+	if value != "" && st.Relation.Relpersistence == "t" {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "cannot cache temporary table \"%s\": only stored tables are cached", st.Relation.Relname)
+	}
+	return value, nil
+}
+
+// cacheCreated applies a new table's weft.cache (created empty: its
+// first scan after the setting takes effect fills the cache).
+func (s *Session) cacheCreated(t *catalog.Table, value string) {
+	if value == "" {
+		return
+	}
+	swapCacheOption(t, value)
+	if s.tx == nil {
+		s.db.followCacheOption(t)
+		return
+	}
+	db := s.db
+	s.tx.atCommit = append(s.tx.atCommit, func() { db.followCacheOption(t) })
 }
 
 // cacheOptions reads the weft.cache storage parameter of an ALTER

@@ -66,8 +66,8 @@ func TestClusterWorkerSecret(t *testing.T) {
 
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", wrong.addr))
 	_, err := s.Exec(context.Background(), fmt.Sprintf("CALL weft.add_worker('%s')", wrong.addr))
-	if sqlerr.Code(err) != sqlerr.InvalidAuthorization || !strings.Contains(err.Error(), "cluster secret") {
-		t.Errorf("add_worker of a worker with another secret: %v (%s), want 28000 naming the cluster secret", err, sqlerr.Code(err))
+	if stateOf(err) != sqlerr.InvalidAuthorization || !strings.Contains(fmt.Sprint(err), "cluster secret") {
+		t.Errorf("add_worker of a worker with another secret: %v (%s), want 28000 naming the cluster secret", err, stateOf(err))
 	}
 
 	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", good.addr))
