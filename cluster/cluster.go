@@ -142,6 +142,9 @@ func NodeAt(root exec.Operator, path []uint32) (exec.Operator, error) {
 // files), a coordinator's not for rows it wrote itself, so the line is
 // rebuilt from what the plan holds (its ranges), not from the batches.
 func stableExplain(op exec.Operator) string {
+	if rs, ok := op.(*exec.RemoteScan); ok {
+		return postgresExplain(rs) // (pgscan.go)
+	}
 	sc, ok := op.(*exec.Scan)
 	if !ok {
 		return op.Explain()

@@ -60,7 +60,11 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 				return op
 			}
 		}
-		return d.remote(op, path)
+		r := d.remote(op, path).(*Remote)
+		// a query PostgreSQL runs again may send its rows in another
+		// order (a parallel plan): a rerun starts the partition over
+		r.Whole = len(PostgresScans(op)) > 0
+		return r
 	}
 	for i, c := range op.Children() {
 		childPath := append(append([]uint32(nil), path...), uint32(i))
@@ -118,6 +122,8 @@ func leafPipeline(op exec.Operator) ([]*exec.Scan, bool) {
 		return []*exec.Scan{n}, true
 	case *exec.FileScan:
 		return nil, true // one partition per file (Fragment.files)
+	case *exec.RemoteScan:
+		return nil, true // one page range per partition (pgscan.go)
 	case *exec.Filter:
 		return leafPipeline(n.Input)
 	case *exec.Project:

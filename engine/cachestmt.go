@@ -436,6 +436,9 @@ func (db *DB) scannedTable(sc *exec.Scan) *catalog.Table {
 // partitions. run is false for a plan only explained: it reads nothing.
 func (s *Session) placePlan(b *physical.Builder, env *exec.Env, p logical.Plan, op exec.Operator, run bool) exec.Operator {
 	op = s.distribute(env, p, op)
+	if run {
+		s.sharePostgresSnapshots(b, op) // (pgsplit.go)
+	}
 	if run && s.db.store != nil && s.db.hasCachedTables() {
 		s.readCachedHere(b, op)
 	}
