@@ -49,6 +49,10 @@ type Table struct {
 	// Indexes are its non-unique indexes (CREATE INDEX); with Keys they
 	// are the indexes queries find rows through (index.go).
 	Indexes []Key
+	// Cache is its weft.cache storage parameter: "memory" keeps its
+	// partitions in memory where they are scanned (CALL weft.cache), ""
+	// none.
+	Cache string
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference
@@ -435,16 +439,17 @@ type TableDefinition struct {
 	ForeignKeys []ForeignKey
 	Indexes     []Key
 	Comment     string
+	Cache       string
 }
 
 // Definition copies the table's definition (the caller holds its lock).
 func (t *Table) Definition() TableDefinition {
 	return TableDefinition{Columns: append([]Column{}, t.Columns...), Keys: append([]Key{}, t.Keys...),
 		Checks: append([]Check{}, t.Checks...), ForeignKeys: append([]ForeignKey{}, t.ForeignKeys...),
-		Indexes: append([]Key{}, t.Indexes...), Comment: t.Comment}
+		Indexes: append([]Key{}, t.Indexes...), Comment: t.Comment, Cache: t.Cache}
 }
 
 // SetDefinition puts a definition back (the caller holds the lock).
 func (t *Table) SetDefinition(d TableDefinition) {
-	t.Columns, t.Keys, t.Checks, t.ForeignKeys, t.Indexes, t.Comment = d.Columns, d.Keys, d.Checks, d.ForeignKeys, d.Indexes, d.Comment
+	t.Columns, t.Keys, t.Checks, t.ForeignKeys, t.Indexes, t.Comment, t.Cache = d.Columns, d.Keys, d.Checks, d.ForeignKeys, d.Indexes, d.Comment, d.Cache
 }

@@ -38,10 +38,11 @@ const BroadcastRows = 1 << 22
 type pipeline struct {
 	scans    []*exec.Scan
 	shuffles []shuffleAt
-	// files: a file scan is among the scans (one partition per file,
-	// Fragment.files); a join over one stays on the coordinator, whose
-	// bounds on broadcast sides count stored rows
-	files bool
+	// external: a file scan (one partition per file, Fragment.files) or
+	// a postgres_scan (a page range per partition, pgscan.go) is among
+	// the scans; a join over one stays on the coordinator, whose bounds
+	// on broadcast sides count stored rows
+	external bool
 }
 
 // workerPipeline reports whether op can run on a worker partition by
@@ -54,8 +55,8 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 	switch n := unwrap(op).(type) {
 	case *exec.Scan:
 		return pipeline{scans: []*exec.Scan{n}}, true
-	case *exec.FileScan:
-		return pipeline{files: true}, true
+	case *exec.FileScan, *exec.RemoteScan:
+		return pipeline{external: true}, true
 	case *exec.Filter:
 		return workerPipeline(n.Input, child(0), noShuffle, limit)
 	case *exec.Project:
@@ -80,11 +81,11 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 			return pipeline{}, false
 		}
 		probe, ok := workerPipeline(n.Probe, child(0), true, limit)
-		if !ok || probe.files {
+		if !ok || probe.external {
 			return pipeline{}, false
 		}
 		build, ok := workerPipeline(n.Build, child(1), true, limit)
-		if !ok || build.files {
+		if !ok || build.external {
 			return pipeline{}, false
 		}
 		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, join: n}}}, true
@@ -97,11 +98,11 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
 	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
 	build, ok := workerPipeline(j.Build, child(1), true, limit)
-	if !ok || build.files || scannedRows(build.scans) > limit.broadcastRows {
+	if !ok || build.external || scannedRows(build.scans) > limit.broadcastRows {
 		return pipeline{}, false
 	}
 	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
-	if !ok || probe.files {
+	if !ok || probe.external {
 		return pipeline{}, false
 	}
 	return pipeline{scans: append(probe.scans, build.scans...), shuffles: probe.shuffles}, true

@@ -15,6 +15,7 @@ import (
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/storage"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -158,14 +159,28 @@ func (c *PartitionCache) copyBatches(source []arrow.Record) (out []arrow.Record,
 				return out, 0, 0, err
 			}
 		}
-		rec := array.NewRecord(b.Schema(), cols, b.NumRows())
+		var rec arrow.Record = array.NewRecord(b.Schema(), cols, b.NumRows())
 		releaseArrays(cols)
+		if z, ok := b.(storage.Zoned); ok && z.Zones() != nil {
+			rec = &zonedCopy{Record: rec, zones: z.Zones()}
+		}
 		out = append(out, rec)
 		rows += rec.NumRows()
 		bytes += recordBytes(rec)
 	}
 	return out, rows, bytes, nil
 }
+
+// zonedCopy is a cached copy of a segment that keeps the segment's zone
+// maps (storage.Zoned): a scan of the cached table still skips the
+// copies its conditions rule out, as it skips the segments. The copy
+// holds the same rows as the segment, so its zones are the segment's.
+type zonedCopy struct {
+	arrow.Record
+	zones []storage.Zone
+}
+
+func (z *zonedCopy) Zones() []storage.Zone { return z.zones }
 
 func releaseArrays(cols []arrow.Array) {
 	for _, a := range cols {

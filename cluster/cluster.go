@@ -100,6 +100,9 @@ func PlanText(op exec.Operator) string {
 // from the segment files, have; and it counts the segments it skipped.
 // Neither changes the rows: the filter above the scan keeps the same.
 func planLine(op exec.Operator) string {
+	if rs, ok := op.(*exec.RemoteScan); ok {
+		return postgresExplain(rs) // (pgscan.go)
+	}
 	sc, ok := op.(*exec.Scan)
 	if !ok {
 		return estimate.ReplaceAllString(op.Explain(), "")

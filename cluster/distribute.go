@@ -67,7 +67,13 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 				return op
 			}
 		}
-		return d.remote(op, path, p.shuffles)
+		out := d.remote(op, path, p.shuffles)
+		if r, ok := out.(*Remote); ok {
+			// a query PostgreSQL runs again may send its rows in another
+			// order (a parallel plan): a rerun starts the partition over
+			r.Whole = len(PostgresScans(op)) > 0
+		}
+		return out
 	}
 	for i, c := range op.Children() {
 		childPath := append(append([]uint32(nil), path...), uint32(i))

@@ -258,6 +258,8 @@ func (t *mapTask) compute(ctx context.Context, part, buckets int) ([][]arrow.Rec
 type peerPool struct {
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
+	// secret is the cluster secret the peers check (nil: none asked)
+	secret func() ([]byte, error)
 }
 
 func (p *peerPool) client(addr string) (flight.Client, error) {
@@ -266,12 +268,20 @@ func (p *peerPool) client(addr string) (flight.Client, error) {
 	if c, ok := p.conns[addr]; ok {
 		return flight.NewClientFromConn(c, nil), nil
 	}
-	c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
 		// a peer restarted on its address is used again within a second
 		grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
 			MinConnectTimeout: 5 * time.Second}),
-		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(4*streamWindow),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(4 * streamWindow),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20))}
+	if p.secret != nil {
+		secret, err := p.secret()
+		if err != nil {
+			return nil, fmt.Errorf("no cluster secret for peer %s: %w", addr, err)
+		}
+		dial = append(dial, WithSecret(secret))
+	}
+	c, err := grpc.NewClient(addr, dial...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -36,6 +37,9 @@ type RegistryOptions struct {
 	// keepalive pings) before it is taken for lost: its running
 	// partitions are rerun elsewhere. Default 5s.
 	Timeout time.Duration
+	// Secret is the cluster secret sent on every call (secret.go); nil
+	// sends none, for workers that check none (tests in one process).
+	Secret []byte
 }
 
 // streamWindow is how many bytes of one partition may be on their way
@@ -113,8 +117,7 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 		}
 	}
 	r.mu.Unlock()
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
 		// grpc-go pings no more often than every 10s: health checks
 		// (watch) find a silent worker sooner; keepalives are the backstop
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: r.opts.Timeout, PermitWithoutStream: true}),
@@ -124,8 +127,12 @@ func (r *Registry) Add(ctx context.Context, addr string, keepOnError bool) error
 			MaxDelay: r.opts.Timeout / 4}, MinConnectTimeout: r.opts.Timeout}),
 		// fixed flow-control windows: a worker runs ahead of the query by
 		// at most this much (grpc's dynamic window grows to 16 MiB a stream)
-		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(4*streamWindow),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(4 * streamWindow),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20))}
+	if r.opts.Secret != nil {
+		dial = append(dial, WithSecret(r.opts.Secret))
+	}
+	conn, err := grpc.NewClient(addr, dial...)
 	if err != nil {
 		return sqlerr.New(sqlerr.SQLClientUnableToEstablishConnection, "worker address %q: %v", addr, err)
 	}
@@ -180,6 +187,10 @@ func (r *Registry) greet(ctx context.Context, w *workerConn) error {
 	var res *flight.Result
 	if err == nil {
 		res, err = stream.Recv()
+	}
+	if refused := refusedSecret(w.addr, err); refused != nil {
+		w.setState(StateRefused, "the worker refused the cluster secret: "+status.Convert(err).Message())
+		return refused
 	}
 	if err != nil {
 		w.setState(StateDown, fmt.Sprintf("no answer: %v", err))

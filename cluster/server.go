@@ -55,6 +55,10 @@ type WorkerOptions struct {
 	// Version, when set, is the version the worker claims instead of
 	// the runner's (tests of a mismatched worker).
 	Version string
+	// Secret, when set, is the cluster secret every call but health
+	// checks must carry (secret.go); weft worker always sets it. Nil
+	// answers anyone: only for tests within one process.
+	Secret SecretSource
 }
 
 // NewWorker returns a worker serving runner's fragments.
@@ -66,12 +70,20 @@ func NewWorker(runner FragmentRunner, opts WorkerOptions) *Worker {
 		opts.Version = runner.Version()
 	}
 	w := &Worker{runner: runner, mem: opts.Mem, version: opts.Version, health: health.NewServer(), cache: mapCache{entries: map[string]*mapEntry{}}}
-	w.grpc = grpc.NewServer(
+	var auth []grpc.ServerOption
+	if opts.Secret != nil {
+		check := &secretCheck{source: opts.Secret}
+		auth = append(auth, grpc.ChainUnaryInterceptor(check.unary), grpc.ChainStreamInterceptor(check.stream))
+		// shuffles read map outputs from the other workers, which check
+		// the same secret
+		w.peers.secret = check.secret
+	}
+	w.grpc = grpc.NewServer(append(auth,
 		// the coordinator pings to find a stopped worker; allow it
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 100 * time.Millisecond, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Second, Timeout: 5 * time.Second}),
 		grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20),
-	)
+	)...)
 	flight.RegisterFlightServiceServer(w.grpc, w)
 	healthpb.RegisterHealthServer(w.grpc, w.health)
 	w.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -34,9 +34,11 @@ import (
 // was read from (storage.Store.PartitionKeys), so a write that replaces
 // them makes the next read take the new rows from the segments and keep
 // those; a partition lost with its worker is read from the segments by
-// the worker it is placed on next. The setting lives in the
-// coordinator's memory: a restart forgets it, as a Spark application's
-// persist ends with it.
+// the worker it is placed on next. The setting is the table's weft.cache
+// storage parameter in the catalog (catalog.Table.Cache): stored like a
+// comment, undone by ROLLBACK, in effect from COMMIT, and found again
+// when the database opens (the partitions are read again by the first
+// query that scans them).
 
 // relationCache is a database's cached tables and the partitions this
 // process holds.
@@ -119,7 +121,7 @@ func (s *Session) cacheCall(ctx context.Context, name string, fc *pg.FuncCall) (
 	if name == "weft.cache" {
 		err = s.cacheTable(ctx, rv)
 	} else {
-		err = s.uncacheTable(ctx, rv)
+		err = s.uncacheTable(rv)
 	}
 	if err != nil {
 		return nil, true, err
@@ -139,14 +141,12 @@ func (s *Session) alterCacheOption(ctx context.Context, st *pg.AlterTableStmt) (
 	if others {
 		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "weft.cache cannot be changed together with other ALTER TABLE commands or options")
 	}
-	switch cache {
-	case "memory":
+	switch err = checkCacheValue(cache); {
+	case err != nil:
+	case cache == cacheMemory:
 		err = s.cacheTable(ctx, st.Relation)
-	case "none", "":
-		err = s.uncacheTable(ctx, st.Relation)
 	default:
-		err = sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.cache\": \"%s\"", cache).
-			WithHint("Valid values are \"memory\" and \"none\".")
+		err = s.uncacheTable(st.Relation)
 	}
 	if err != nil {
 		if st.MissingOk && sqlerr.Code(err) == sqlerr.UndefinedTable {
@@ -155,6 +155,56 @@ func (s *Session) alterCacheOption(ctx context.Context, st *pg.AlterTableStmt) (
 		return nil, true, err
 	}
 	return &Result{Tag: "ALTER TABLE"}, true, nil
+}
+
+// checkCacheValue refuses a weft.cache value other than "memory" and
+// "none" ("" is RESET).
+func checkCacheValue(value string) error {
+	switch value {
+	case cacheMemory, "none", "":
+		return nil
+	}
+	return sqlerr.New(sqlerr.InvalidParameter, "invalid value for parameter \"weft.cache\": \"%s\"", value).
+		WithHint("Valid values are \"memory\" and \"none\".")
+}
+
+// createCacheOption reads CREATE TABLE … WITH (weft.cache = …): the
+// value to store ("" for none). Other storage parameters are accepted
+// and ignored, as before.
+func createCacheOption(st *pg.CreateStmt) (string, error) {
+	value := ""
+	for _, item := range st.Options {
+		d := item.GetDefElem()
+		if d == nil || d.Defnamespace != "weft" || d.Defname != "cache" {
+			continue
+		}
+		value = strings.ToLower(defElemText(d))
+		if err := checkCacheValue(value); err != nil {
+			return "", err
+		}
+	}
+	if value == "none" {
+		value = ""
+	}
+	if value != "" && st.Relation.Relpersistence == "t" {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "cannot cache temporary table \"%s\": only stored tables are cached", st.Relation.Relname)
+	}
+	return value, nil
+}
+
+// cacheCreated applies a new table's weft.cache (created empty: its
+// first scan after the setting takes effect fills the cache).
+func (s *Session) cacheCreated(t *catalog.Table, value string) {
+	if value == "" {
+		return
+	}
+	swapCacheOption(t, value)
+	if s.tx == nil {
+		s.db.followCacheOption(t)
+		return
+	}
+	db := s.db
+	s.tx.atCommit = append(s.tx.atCommit, func() { db.followCacheOption(t) })
 }
 
 // cacheOptions reads the weft.cache storage parameter of an ALTER
@@ -207,16 +257,82 @@ func (s *Session) cacheTable(ctx context.Context, rv *pg.RangeVar) error {
 	if sch, ok := s.db.cat.Schema(t.Schema); ok && sch.Temp {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "cannot cache temporary table \"%s\": only stored tables are cached", t.Name)
 	}
-	c := &s.db.caching
+	if err := s.setCacheOption(t, cacheMemory); err != nil || s.tx != nil {
+		return err // (in a block the first read after COMMIT fills it)
+	}
+	return s.fillCache(ctx, t)
+}
+
+// cacheMemory is the weft.cache value that caches a table.
+const cacheMemory = "memory"
+
+// setCacheOption sets t's weft.cache in the catalog, which the
+// statement's commit stores. Inside a block ROLLBACK puts the old value
+// back, and the cache follows the setting only once the block commits.
+func (s *Session) setCacheOption(t *catalog.Table, value string) error {
+	if err := s.notHeld(t, true); err != nil {
+		return err
+	}
+	s.touchTable(t, false) // (in a block: the store keeps the old value until COMMIT)
+	old := swapCacheOption(t, value)
+	if s.tx == nil {
+		s.db.followCacheOption(t)
+		return nil
+	}
+	s.tx.undoLater = append(s.tx.undoLater, func() { swapCacheOption(t, old) })
+	db := s.db
+	s.tx.atCommit = append(s.tx.atCommit, func() { db.followCacheOption(t) })
+	return nil
+}
+
+// swapCacheOption sets t's weft.cache and returns the value it replaced.
+func swapCacheOption(t *catalog.Table, value string) string {
+	t.Lock()
+	defer t.Unlock()
+	old := t.Cache
+	t.Cache = value
+	return old
+}
+
+// followCacheOption makes the tables cached match t's committed
+// weft.cache: a table newly cached is read into memory by its next
+// scan; one no longer cached lets go of its partitions.
+func (db *DB) followCacheOption(t *catalog.Table) {
+	t.Lock()
+	cached := t.Cache == cacheMemory
+	t.Unlock()
+	if !cached {
+		if db.isCached(t.OID) {
+			db.forgetCached(context.Background(), t.OID)
+		}
+		return
+	}
+	c := &db.caching
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.tables == nil {
 		c.tables = map[uint32]*cachedTable{}
 	}
 	if c.tables[t.OID] == nil {
 		c.tables[t.OID] = &cachedTable{homes: map[int]string{}}
 	}
-	c.mu.Unlock()
-	return s.fillCache(ctx, t)
+}
+
+// followStoredCacheOptions caches the tables the opened catalog says
+// are (their partitions are read by the first query that scans them).
+// A worker's read-only view keeps none: its coordinator names the
+// cached tables in each fragment.
+func (db *DB) followStoredCacheOptions() {
+	if db.opts.ReadOnly {
+		return
+	}
+	for _, sch := range db.cat.Schemas() {
+		for _, t := range sch.Tables {
+			if t.Cache == cacheMemory {
+				db.followCacheOption(t)
+			}
+		}
+	}
 }
 
 // fillCache scans the table once, as a query of its own that workers
@@ -241,14 +357,13 @@ func (s *Session) fillCache(ctx context.Context, t *catalog.Table) error {
 }
 
 // uncacheTable forgets that a table is cached and drops its partitions
-// here and on the workers that are up.
-func (s *Session) uncacheTable(ctx context.Context, rv *pg.RangeVar) error {
+// here and on the workers that are up (in a block, at COMMIT).
+func (s *Session) uncacheTable(rv *pg.RangeVar) error {
 	t, err := s.ownedTable(rv)
 	if err != nil {
 		return err
 	}
-	s.db.forgetCached(ctx, t.OID)
-	return nil
+	return s.setCacheOption(t, "")
 }
 
 func (db *DB) forgetCached(ctx context.Context, oid uint32) {
@@ -321,6 +436,9 @@ func (db *DB) scannedTable(sc *exec.Scan) *catalog.Table {
 // partitions. run is false for a plan only explained: it reads nothing.
 func (s *Session) placePlan(b *physical.Builder, env *exec.Env, p logical.Plan, op exec.Operator, run bool) exec.Operator {
 	op = s.distribute(env, p, op)
+	if run {
+		s.sharePostgresSnapshots(b, op) // (pgsplit.go)
+	}
 	if run && s.db.store != nil && s.db.hasCachedTables() {
 		s.readCachedHere(b, op)
 	}

@@ -55,33 +55,49 @@ func (db *DB) registry() *cluster.Registry {
 	return db.cluster
 }
 
-// ensureRegistry starts the registry on first use.
-func (db *DB) ensureRegistry() *cluster.Registry {
+// ensureRegistry starts the registry on first use, with the cluster
+// secret its workers check (made in the data directory if missing).
+func (db *DB) ensureRegistry() (*cluster.Registry, error) {
 	db.clusterMu.Lock()
 	defer db.clusterMu.Unlock()
 	if db.cluster == nil {
-		dir := ""
-		if db.store != nil {
-			dir = db.store.Dir()
+		if db.store == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "an in-memory database cannot have workers: they read its data directory")
 		}
-		db.cluster = cluster.NewRegistry(cluster.RegistryOptions{Version: Version, DataDir: dir, Timeout: db.opts.WorkerTimeout})
+		secret, err := cluster.LoadOrCreateSecret(db.clusterSecretFile())
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.InvalidAuthorization, "the cluster secret its workers check: %v", err)
+		}
+		db.cluster = cluster.NewRegistry(cluster.RegistryOptions{Version: Version, DataDir: db.store.Dir(), Timeout: db.opts.WorkerTimeout, Secret: secret})
 		db.cluster.SetPlacement(db.placeCached) // (cachestmt.go)
 	}
-	return db.cluster
+	return db.cluster, nil
+}
+
+// clusterSecretFile is the file of the secret shared with the workers.
+func (db *DB) clusterSecretFile() string {
+	if db.opts.ClusterSecretFile != "" {
+		return db.opts.ClusterSecretFile
+	}
+	return cluster.DefaultSecretFile(db.store.Dir())
 }
 
 // startWorkers registers the workers Options names; one that does not
 // answer yet stays registered, down, and is retried.
-func (db *DB) startWorkers() {
+func (db *DB) startWorkers() error {
 	if len(db.opts.Workers) == 0 {
-		return
+		return nil
 	}
-	reg := db.ensureRegistry()
+	reg, err := db.ensureRegistry()
+	if err != nil {
+		return err
+	}
 	for _, addr := range db.opts.Workers {
 		if err := reg.Add(context.Background(), addr, true); err != nil && db.opts.UDF.Log != nil {
 			fmt.Fprintf(db.opts.UDF.Log, "weft: %v (retrying)\n", sqlerr.Format(err))
 		}
 	}
+	return nil
 }
 
 // workerCall runs CALL weft.add_worker('host:port') and
@@ -101,10 +117,10 @@ func (s *Session) workerCall(ctx context.Context, name string, fc *pg.FuncCall) 
 		return nil, true, sqlerr.New(sqlerr.InvalidParameter, "worker address %q is not host:port", addr)
 	}
 	if name == "weft.add_worker" {
-		if s.db.store == nil {
-			return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "an in-memory database cannot have workers: they read its data directory")
+		var reg *cluster.Registry
+		if reg, err = s.db.ensureRegistry(); err == nil {
+			err = reg.Add(ctx, addr, false)
 		}
-		err = s.db.ensureRegistry().Add(ctx, addr, false)
 	} else if reg := s.db.registry(); reg == nil {
 		err = sqlerr.New(sqlerr.UndefinedObject, "worker %s is not registered", addr)
 	} else {

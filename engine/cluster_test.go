@@ -682,7 +682,7 @@ func TestClusterBadWorkers(t *testing.T) {
 	elsewhere := t.TempDir()
 	o := openChecked(t, engine.Options{DataDir: elsewhere})
 	mustExec(t, o, "CREATE TABLE t (a int)")
-	stranger := startWorker(t, elsewhere)
+	stranger := startWorker(t, elsewhere, "--cluster-secret-file", filepath.Join(dir, "cluster_secret"))
 	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", stranger.addr))
 	sameRows(t, "worker that cannot plan", rows(t, s, clusterQueries[2]), want)
 	plan := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[2]), "\n")

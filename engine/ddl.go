@@ -119,6 +119,10 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
 		}
 	}
+	cache, err := createCacheOption(st) // (cachestmt.go)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.createTableIn(schema, st.Relation.Relname, cols, st.IfNotExists)
 	if err != nil {
 		return nil, err.(*sqlerr.Error).At(st.Relation.Location)
@@ -147,6 +151,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 		s.discardTable(t)
 		return nil, err
 	}
+	s.cacheCreated(t, cache)
 	res.Notices = append(res.Notices, notices...)
 	return res, nil
 }

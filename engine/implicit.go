@@ -48,9 +48,12 @@ func (s *Session) commitBlock() error {
 		s.rollbackBlock()
 		return err
 	}
-	sent := s.tx.notifies
+	sent, atCommit := s.tx.notifies, s.tx.atCommit
 	s.endTxn()
 	s.sendCommitted(sent)
+	for _, f := range atCommit {
+		f()
+	}
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/pgsource/pgtest"
 	"github.com/weftdb/weft/udf"
@@ -82,7 +83,8 @@ func TestClusterShipsModules(t *testing.T) {
 	// coordinator's without the module files once the coordinator has
 	// written everything (adding a worker is a catalog change too)
 	bare := t.TempDir()
-	w := startWorker(t, bare)
+	// (the secret the coordinator makes in its own directory)
+	w := startWorker(t, bare, "--cluster-secret-file", filepath.Join(dir, cluster.SecretFileName))
 	mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
 	moduleFiles := 0
 	copyDataDir(t, dir, bare, func(rel string) bool {

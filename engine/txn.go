@@ -28,6 +28,11 @@ type txn struct {
 	undoLater []func()
 	// atEnd lets go of what undoLater entries hold, however the block ends.
 	atEnd []func()
+	// atCommit runs once the block has committed and ended: effects
+	// outside the catalog of its catalog changes (a table's weft.cache).
+	// Each must read the catalog as committed, since a ROLLBACK TO
+	// may have undone the change that queued it.
+	atCommit []func()
 	// implicit: the block of a multi-statement string (implicit.go),
 	// which ends with the string
 	implicit bool

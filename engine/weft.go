@@ -68,6 +68,10 @@ type Options struct {
 	// WorkerTimeout is how long a worker may stay silent before its
 	// partitions are rerun elsewhere (default 5s).
 	WorkerTimeout time.Duration
+	// ClusterSecretFile holds the secret workers check on every call
+	// (default: cluster_secret in DataDir, made on first use; weft
+	// serve --cluster-secret-file).
+	ClusterSecretFile string
 	// ReadOnly opens DataDir without locking it and never writes it: a
 	// worker's view of its coordinator's directory (workerrun.go).
 	ReadOnly bool
@@ -169,6 +173,7 @@ func Open(opts Options) (*DB, error) {
 			db.Close()
 			return nil, err
 		}
+		db.followStoredCacheOptions() // (cachestmt.go)
 	}
 	if err := db.openMemory(); err != nil {
 		db.Close()
@@ -185,7 +190,10 @@ func Open(opts Options) (*DB, error) {
 		opts.BootstrapRole = "weft"
 	}
 	db.cat.EnsureBootstrapRole(opts.BootstrapRole)
-	db.startWorkers()
+	if err := db.startWorkers(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

@@ -39,6 +39,9 @@ type workerDB struct {
 	gen   uint64
 	users int
 	old   bool
+	// parallelism is the coordinator's partition count it was opened
+	// with: what a postgres_scan's page ranges are cut by (pgsplit.go)
+	parallelism int
 }
 
 var _ cluster.FragmentRunner = (*FragmentRunner)(nil)
@@ -77,10 +80,10 @@ func (fr *FragmentRunner) Close() {
 // acquire returns the database at generation gen, opening it when the
 // directory has moved on to it; a directory at another generation than
 // the fragment's cannot reproduce its plan.
-func (fr *FragmentRunner) acquire(gen uint64) (*workerDB, error) {
+func (fr *FragmentRunner) acquire(gen uint64, parallelism int) (*workerDB, error) {
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
-	if fr.cur != nil && fr.cur.gen == gen {
+	if fr.cur != nil && fr.cur.gen == gen && (parallelism <= 0 || fr.cur.parallelism == parallelism) {
 		fr.cur.users++
 		return fr.cur, nil
 	}
@@ -91,7 +94,11 @@ func (fr *FragmentRunner) acquire(gen uint64) (*workerDB, error) {
 	if onDisk != gen {
 		return nil, &cluster.ReplanError{Reason: fmt.Sprintf("the data directory is at catalog generation %d, the fragment was planned at %d", onDisk, gen)}
 	}
-	db, err := Open(fr.opts)
+	opts := fr.opts
+	if parallelism > 0 {
+		opts.Partitions = parallelism
+	}
+	db, err := Open(opts)
 	if err != nil {
 		// a checkpoint removed a segment while it was read: behind already
 		return nil, &cluster.ReplanError{Reason: fmt.Sprintf("opening the data directory: %v", err)}
@@ -107,7 +114,7 @@ func (fr *FragmentRunner) acquire(gen uint64) (*workerDB, error) {
 		}
 	}
 	db.useSharedPartitions(fr.cache)
-	fr.cur = &workerDB{db: db, gen: gen, users: 1}
+	fr.cur = &workerDB{db: db, gen: gen, users: 1, parallelism: db.opts.Partitions}
 	return fr.cur, nil
 }
 
@@ -125,7 +132,7 @@ func (fr *FragmentRunner) RunFragment(ctx context.Context, f *clusterpb.Fragment
 	if err := fr.needModules(f.Modules); err != nil {
 		return nil, nil, nil, err
 	}
-	w, err := fr.acquire(f.Generation)
+	w, err := fr.acquire(f.Generation, int(f.Parallelism))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -202,9 +209,18 @@ func (s *Session) openFragment(ctx context.Context, f *clusterpb.Fragment, mem m
 		return nil, nil, nil, err
 	}
 	s.readCachedFragment(b, node, f)
+	if err := joinPostgresSnapshots(node, f); err != nil { // (pgsplit.go)
+		b.Release()
+		return nil, nil, nil, err
+	}
 	st, err := node.Open(ctx, int(f.Partition))
 	if err != nil {
 		b.Release()
+		if len(f.PgSnapshots) > 0 {
+			// PostgreSQL unreachable from here, or the snapshot gone: the
+			// coordinator, which holds it, reads the range itself
+			return nil, nil, nil, replan("opening the postgres scan: %v", err)
+		}
 		return nil, nil, nil, err
 	}
 	return st, node.Schema(), b.Release, nil

@@ -34,6 +34,31 @@ type Scan struct {
 	open     int       // partitions being read
 	coord    *pgx.Conn // holds the exported snapshot while they are
 	snapshot string    // the snapshot every partition reads under
+	// shared: snapshot is another process's (UseSnapshot), which holds
+	// it open; this scan exports none
+	shared bool
+}
+
+// Export exports the snapshot every partition of the scan reads under,
+// split or not, and holds it open until release: partitions read by
+// other processes (a coordinator's workers) join it by its id
+// (UseSnapshot), so that all of them, and a partition read again, see
+// the same rows.
+func (s *Scan) Export(ctx context.Context) (snapshot string, release func(), err error) {
+	snapshot, _, err = s.acquireSnapshot(ctx, true)
+	if err != nil {
+		return "", nil, err
+	}
+	var once sync.Once
+	return snapshot, func() { once.Do(s.releaseSnapshot) }, nil
+}
+
+// UseSnapshot makes every partition read under snapshot, which another
+// process exported and holds (Export).
+func (s *Scan) UseSnapshot(snapshot string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snapshot, s.shared = snapshot, true
 }
 
 // Partitions is the number of page ranges read in parallel.
@@ -42,43 +67,48 @@ func (s *Scan) Partitions() int { return s.Src.Ranges }
 // SQL is the remote query of partition part (for EXPLAIN and tests).
 func (s *Scan) SQL(part int) string { return s.Src.querySQL(s.Ords, s.Filters, part) }
 
-// acquire returns the snapshot partitions share (exporting it on first
-// use) when the read is split; "" when it is not.
-func (s *Scan) acquire(ctx context.Context) (string, error) {
-	if s.Src.Ranges <= 1 {
-		return "", nil
-	}
+// acquireSnapshot returns the snapshot partitions share, exporting it
+// on first use when the read is split (or always is set), or joining
+// one this scan holds already; "" when there is none. held says the
+// caller must let go of it (releaseSnapshot).
+func (s *Scan) acquireSnapshot(ctx context.Context, always bool) (snapshot string, held bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.open++
+	if s.shared {
+		return s.snapshot, false, nil
+	}
+	if s.Src.Ranges <= 1 && !always && s.coord == nil {
+		return "", false, nil
+	}
 	if s.coord != nil {
-		return s.snapshot, nil
+		s.open++
+		return s.snapshot, true, nil
 	}
 	conn, err := Connect(ctx, s.Src.ConnString)
 	if err != nil {
-		s.open--
-		return "", err
+		return "", false, err
 	}
 	if _, err := conn.Exec(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); err != nil {
 		conn.Close(context.Background())
-		s.open--
-		return "", remoteError("starting a snapshot", err)
+		return "", false, remoteError("starting a snapshot", err)
 	}
 	if err := conn.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&s.snapshot); err != nil {
 		conn.Close(context.Background())
-		s.open--
-		return "", remoteError("exporting a snapshot", err)
+		return "", false, remoteError("exporting a snapshot", err)
 	}
 	s.coord = conn
-	return s.snapshot, nil
+	s.open++
+	return s.snapshot, true, nil
 }
 
-func (s *Scan) release() {
-	if s.Src.Ranges <= 1 {
-		return
-	}
+// releaseSnapshot lets go of what Export holds.
+func (s *Scan) releaseSnapshot() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.releaseLocked()
+}
+
+func (s *Scan) releaseLocked() {
 	s.open--
 	if s.open == 0 && s.coord != nil {
 		s.coord.Close(context.Background())
@@ -89,11 +119,11 @@ func (s *Scan) release() {
 // Open starts reading partition part into batches of up to batchSize rows
 // allocated from mem, under the schema out.
 func (s *Scan) Open(ctx context.Context, mem memory.Allocator, out *arrow.Schema, part, batchSize int) (*Reader, error) {
-	snapshot, err := s.acquire(ctx)
+	snapshot, held, err := s.acquireSnapshot(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{scan: s, mem: mem, out: out, batch: batchSize}
+	r := &Reader{scan: s, mem: mem, out: out, batch: batchSize, held: held}
 	if err := r.start(ctx, part, snapshot); err != nil {
 		r.Close()
 		return nil, err
@@ -110,6 +140,7 @@ type Reader struct {
 	conn  *pgx.Conn
 	rr    *pgconn.ResultReader
 	done  bool
+	held  bool // a hold on the scan's snapshot, let go at Close
 }
 
 func (r *Reader) start(ctx context.Context, part int, snapshot string) error {
@@ -194,7 +225,9 @@ func (r *Reader) Close() {
 		r.conn.Close(context.Background())
 		r.conn = nil
 	}
-	r.scan.release()
+	if r.held {
+		r.scan.releaseSnapshot()
+	}
 	r.scan = nil
 }
 

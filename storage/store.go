@@ -153,7 +153,9 @@ type Table struct {
 	Foreign []catalog.ForeignKey `json:"foreign_keys,omitempty"`
 	Comment string               `json:"comment,omitempty"`
 	Indexes []catalog.Key        `json:"indexes,omitempty"`
-	Parts   [][]SegmentRef       `json:"parts"` // segment files per partition
+	// Cache is the weft.cache storage parameter ("memory"), "" for none.
+	Cache string         `json:"cache,omitempty"`
+	Parts [][]SegmentRef `json:"parts"` // segment files per partition
 	// IndexFiles are the stored indexes of the data in Parts
 	// (indexfile.go); absent in catalogs from before they were stored
 	IndexFiles []IndexRef `json:"index_files,omitempty"`

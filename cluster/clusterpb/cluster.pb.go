@@ -73,7 +73,15 @@ type Fragment struct {
 	// files: sha256 of the files the node's file scans read (path, size,
 	// modification time, in plan order): a worker that sees other files
 	// refuses the fragment as a replan (engine/filesplit.go)
-	Files         string `protobuf:"bytes,42,opt,name=files,proto3" json:"files,omitempty"`
+	Files string `protobuf:"bytes,42,opt,name=files,proto3" json:"files,omitempty"`
+	// pg_snapshots: the PostgreSQL snapshots (pg_export_snapshot) the
+	// node's postgres scans read under, in plan order: the coordinator
+	// holds each open while the query runs, so every partition on every
+	// worker, and a rerun of one, reads the same rows (engine/pgsplit.go).
+	// A worker finding a postgres scan without one refuses the fragment
+	// as a replan. Numbered from 50 to stay clear of fields added
+	// meanwhile for other work.
+	PgSnapshots   []string `protobuf:"bytes,50,rep,name=pg_snapshots,json=pgSnapshots,proto3" json:"pg_snapshots,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -246,6 +254,13 @@ func (x *Fragment) GetFiles() string {
 		return x.Files
 	}
 	return ""
+}
+
+func (x *Fragment) GetPgSnapshots() []string {
+	if x != nil {
+		return x.PgSnapshots
+	}
+	return nil
 }
 
 // Shuffle names a hash join the workers run by repartitioning both its
@@ -976,7 +991,7 @@ var File_cluster_proto protoreflect.FileDescriptor
 
 const file_cluster_proto_rawDesc = "" +
 	"\n" +
-	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xb4\x06\n" +
+	"\rcluster.proto\x12\x0fweft.cluster.v1\"\xd7\x06\n" +
 	"\bFragment\x12\x1a\n" +
 	"\bprotocol\x18\x01 \x01(\rR\bprotocol\x12\x19\n" +
 	"\bquery_id\x18\x02 \x01(\tR\aqueryId\x12\x10\n" +
@@ -1002,7 +1017,8 @@ const file_cluster_proto_rawDesc = "" +
 	"shuffleMap\x12#\n" +
 	"\rcached_tables\x18( \x03(\rR\fcachedTables\x12\x18\n" +
 	"\amodules\x18) \x03(\tR\amodules\x12\x14\n" +
-	"\x05files\x18* \x01(\tR\x05files\x1a;\n" +
+	"\x05files\x18* \x01(\tR\x05files\x12!\n" +
+	"\fpg_snapshots\x182 \x03(\tR\vpgSnapshots\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +

@@ -265,6 +265,7 @@ func runServe(args []string) int {
 	workers := fs.String("workers", "", "worker processes (weft worker) reading the same data directory, host:port,… (default: none, all work runs here)")
 	workerTimeout := fs.Duration("worker-timeout", 5*time.Second, "how long a worker may stay silent before its partitions are rerun on another")
 	cacheMemory := fs.String("cache-memory", "", cacheMemoryUsage)
+	secretFile := fs.String("cluster-secret-file", "", clusterSecretUsage)
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
 		go servePprof(*pprofAddr)
@@ -291,7 +292,8 @@ func runServe(args []string) int {
 	}
 	db, err := engine.Open(engine.Options{Partitions: *partitions, DataDir: *dataDir, FilesDir: *filesDir, BootstrapRole: *superuser,
 		MemoryLimit: limit, UDF: udf.Config{ModuleDir: *udfDir, CacheDir: *udfCache, Log: os.Stderr},
-		Workers: splitList(*workers), WorkerTimeout: *workerTimeout, CacheMemory: cacheLimit})
+		Workers: splitList(*workers), WorkerTimeout: *workerTimeout, CacheMemory: cacheLimit,
+		ClusterSecretFile: *secretFile})
 	if err != nil {
 		logger.Println(sqlerr.Format(err))
 		return 1

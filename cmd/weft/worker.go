@@ -33,7 +33,11 @@ func runWorker(args []string) int {
 	filesDir := fs.String("files-dir", "", "directory read_csv & co. may read (default: none)")
 	claimVersion := fs.String("claim-version", "", "report this version instead of the engine's (for testing a mismatched worker)")
 	cacheMemory := fs.String("cache-memory", "", cacheMemoryUsage)
+	secretFile := fs.String("cluster-secret-file", "", clusterSecretUsage)
 	_ = fs.Parse(args)
+	if *secretFile == "" {
+		*secretFile = cluster.DefaultSecretFile(*dataDir)
+	}
 	logger := log.New(os.Stderr, "weft worker: ", log.LstdFlags)
 	cacheLimit, err := engine.ParseMemoryLimit(*cacheMemory)
 	if err != nil {
@@ -52,7 +56,7 @@ func runWorker(args []string) int {
 		logger.Println(err)
 		return 1
 	}
-	w := cluster.NewWorker(runner, cluster.WorkerOptions{Version: *claimVersion})
+	w := cluster.NewWorker(runner, cluster.WorkerOptions{Version: *claimVersion, Secret: cluster.SecretFile(*secretFile)})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -61,6 +65,9 @@ func runWorker(args []string) int {
 	}()
 	// the test harness and scripts wait for this line
 	fmt.Fprintf(os.Stderr, "weft worker: listening on %s (Arrow Flight), data %s\n", lis.Addr(), *dataDir)
+	if _, err := cluster.ReadSecret(*secretFile); err != nil {
+		logger.Printf("%v: calls are refused until the file exists (weft serve makes it on first use)", err)
+	}
 	if err := w.Serve(lis); err != nil && ctx.Err() == nil {
 		logger.Println(err)
 		return 1
@@ -68,6 +75,10 @@ func runWorker(args []string) int {
 	fmt.Fprintf(os.Stderr, "weft worker: stopped after %d fragments\n", w.Served())
 	return 0
 }
+
+// clusterSecretUsage describes --cluster-secret-file of serve and worker.
+const clusterSecretUsage = "file holding the secret the coordinator sends its workers on every call (default: " +
+	cluster.SecretFileName + " in the data directory, which the coordinator makes on first use)"
 
 // splitList splits a comma-separated flag value, dropping empty items.
 func splitList(s string) []string {

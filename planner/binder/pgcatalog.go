@@ -254,7 +254,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(t.OID, catalog.KindTable),
 					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys)+len(t.Indexes) > 0, "relchecks": int64(len(t.Checks)),
 					"relhastriggers": len(t.ForeignKeys) > 0 || referenced[t.OID],
-					"relacl":         b.aclText(t.OID, catalog.KindTable), "relpartbound": nil, "reloptions": nil, "reltuples": float64(-1)})
+					"relacl":         b.aclText(t.OID, catalog.KindTable), "relpartbound": nil, "reloptions": tableOptions(t), "reltuples": float64(-1)})
 			}
 			for _, v := range s.Views {
 				row(map[string]types.Datum{"oid": int64(v.OID), "relname": v.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(v.OID, catalog.KindView),
@@ -1128,4 +1128,13 @@ func (b *Binder) aclText(oid uint32, kind catalog.ObjectKind) types.Datum {
 		return nil
 	}
 	return catalog.FormatACL(p.ACL)
+}
+
+// tableOptions is a table's pg_class.reloptions, as PostgreSQL's text[]
+// prints: the weft.cache storage parameter when set, else NULL.
+func tableOptions(t *catalog.Table) types.Datum {
+	if t.Cache == "" {
+		return nil
+	}
+	return "{weft.cache=" + t.Cache + "}"
 }
