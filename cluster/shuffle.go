@@ -67,7 +67,7 @@ func (s *ShuffledJoin) Open(ctx context.Context, part int) (exec.Stream, error) 
 		env = &e
 	}
 	one := &exec.HashJoin{Env: env, Kind: s.J.Kind, Probe: side(0, s.J.Probe.Schema()), Build: side(1, s.J.Build.Schema()),
-		ProbeKeys: s.J.ProbeKeys, BuildKeys: s.J.BuildKeys, Extra: s.J.Extra, Out: s.J.Out}
+		ProbeKeys: s.J.ProbeKeys, BuildKeys: s.J.BuildKeys, Extra: s.J.Extra, Out: s.J.Out, Keep: s.J.Keep}
 	st, err := one.Open(ctx, 0)
 	if err != nil {
 		one.Release()
