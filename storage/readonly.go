@@ -21,8 +21,9 @@ func OpenReadOnly(dir string) (*Store, error) {
 	if _, err := os.Stat(filepath.Join(dir, "catalog.json")); err != nil {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "data directory %s has no catalog to read: %v", dir, err)
 	}
-	return &Store{dir: dir, readOnly: true, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{},
-		segmentBytes: defaultSegmentBytes, durable: map[uint32]*durableTable{}, logged: map[arrow.Record]string{}}, nil
+	st := newStore(dir, defaultSegmentBytes)
+	st.readOnly = true
+	return st, nil
 }
 
 // ReadGeneration reads the generation of dir's catalog.json without

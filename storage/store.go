@@ -223,9 +223,17 @@ func Open(dir string, opts Options) (*Store, error) {
 	if segmentBytes <= 0 {
 		segmentBytes = defaultSegmentBytes
 	}
-	return &Store{dir: dir, lock: lock, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes,
+	st := newStore(dir, segmentBytes)
+	st.lock = lock
+	return st, nil
+}
+
+// newStore is a store of dir with its maps made: every way of opening
+// one starts here, so none misses a map a later feature added.
+func newStore(dir string, segmentBytes int64) *Store {
+	return &Store{dir: dir, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes,
 		durable: map[uint32]*durableTable{}, logged: map[arrow.Record]string{},
-		namedIndexes: map[string]bool{}, storedIndexes: map[uint32][]storedIndex{}}, nil
+		namedIndexes: map[string]bool{}, storedIndexes: map[uint32][]storedIndex{}}
 }
 
 // Dir is the data directory.

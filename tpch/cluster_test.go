@@ -123,8 +123,11 @@ func TestQueriesOnWorkersMatchPostgres(t *testing.T) {
 	}
 }
 
-// shuffled are the queries answered again with shuffle joins.
-var shuffled = map[string]bool{"q03": true, "q05": true, "q09": true, "q10": true, "q12": true, "q13": true, "q14": true, "q19": true}
+// shuffled are the queries answered again with shuffle joins. (q13 is
+// not: its orders are counted per customer before the LEFT JOIN, the
+// optimizer's aggregate_before_left_join, and a join over an
+// aggregation stays on the coordinator.)
+var shuffled = map[string]bool{"q03": true, "q05": true, "q09": true, "q10": true, "q12": true, "q14": true, "q19": true}
 
 // remoteStages counts the Remote stages of EXPLAIN ANALYZE of sql and
 // the partitions they ran on the coordinator.
