@@ -2,6 +2,7 @@ package exec
 
 import (
 	"math"
+	"math/bits"
 	"math/big"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -83,6 +84,10 @@ func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
 				out[i] = T(r)
 			}
 		case '/', '%':
+			if d, ok := uniformDivisor(b); ok {
+				divideByConst(op, newConstDivisor(d), a, out)
+				break
+			}
 			for i := range out {
 				if valid != nil && !valid[i] {
 					continue
@@ -108,6 +113,36 @@ func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
 			}
 		}
 		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
+	}
+}
+
+// divideByConst writes a[i] / d or a[i] % d to out[i]. With d neither 0
+// nor -1 no row can fail, and a NULL row's value does not matter.
+func divideByConst[T int16 | int32 | int64](op ArithOp, d constDivisor, a, out []T) {
+	out = out[:len(a)]
+	if op == '/' {
+		for i, x := range a {
+			out[i] = T(d.quo(int64(x)))
+		}
+		return
+	}
+	if d.pow2 {
+		shift, abs := d.shift, d.abs
+		for i, x := range a {
+			s := int64(x) >> 63
+			n := uint64((int64(x) ^ s) - s)
+			r := int64(n - (n>>shift)*abs)
+			out[i] = T((r ^ s) - s)
+		}
+		return
+	}
+	magic, shift, abs := d.magic, d.shift, d.abs
+	for i, x := range a {
+		s := int64(x) >> 63
+		n := uint64((int64(x) ^ s) - s)
+		t, _ := bits.Mul64(magic, n)
+		r := int64(n - ((t+(n-t)>>1)>>shift)*abs)
+		out[i] = T((r ^ s) - s)
 	}
 }
 
