@@ -2,8 +2,8 @@ package exec
 
 import (
 	"math"
-	"math/bits"
 	"math/big"
+	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
