@@ -580,9 +580,9 @@ type textKeyColumn struct {
 	// mixed as one word instead of through maphash (flags, codes, short
 	// names: TPC-H's returnflag and linestatus)
 	shortSeed uint64
-	data  []byte
-	offs  []int   // group g's bytes are data[offs[g]:offs[g+1]]
-	eqLen []int32 // the length that counts for equality
+	data      []byte
+	offs      []int   // group g's bytes are data[offs[g]:offs[g+1]]
+	eqLen     []int32 // the length that counts for equality
 	// words hold a value of at most 8 bytes (eqLen) as shortWord reads
 	// it, so that comparing it is one word compare
 	words []uint64
