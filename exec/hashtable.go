@@ -37,6 +37,13 @@ type keyHashTable struct {
 	// that the statement's memory limits see it
 	env     *Env
 	charged int64
+	// direct, for a table of one integer key whose first values span a
+	// small range, holds each value's group+1 at direct[v-directBase] (0:
+	// no group), exactly: a batch of non-NULL keys within the range finds
+	// its groups by one load a row, without probing (directlookup.go).
+	direct     []uint32
+	directBase int64
+	directOff  bool // decided against (or the table is not of that kind)
 }
 
 // noGroup marks a row that has no group: a NULL join key, or a probe key
@@ -128,7 +135,7 @@ const groupKeyBytes = 16
 // charge counts the table's slots, hashes and key values against the
 // statement's memory limits.
 func (t *keyHashTable) charge() {
-	want := int64(len(t.slots))*8 + int64(cap(t.hashes))*(8+groupKeyBytes*int64(len(t.cols)))
+	want := int64(len(t.slots))*8 + int64(cap(t.hashes))*(8+groupKeyBytes*int64(len(t.cols))) + int64(len(t.direct))*4
 	t.env.Charge(want - t.charged)
 	t.charged = want
 }
@@ -183,6 +190,11 @@ func (t *keyHashTable) groupIDs(s *hashScratch, keys []arrow.Array, kts []types.
 	if insert {
 		t.reserve(n)
 	}
+	if t.lookupDirect(keys, n, insert, out) {
+		return out
+	}
+	before := t.n
+	defer t.syncDirect(before)
 	t.place(s, n, insert, out)
 	if len(s.newRows) > 0 {
 		// only an inserting caller writes: probes share the table
