@@ -405,6 +405,9 @@ func likeConstPattern(ec *EvalContext, args []arrow.Array, v textView, pattern [
 		for i := range bits {
 			bits[i] = ^bits[i]
 		}
+		if n%8 != 0 { // the bits past the last row stay clear
+			bits[len(bits)-1] &= byte(1)<<(n%8) - 1
+		}
 	}
 	return makeArray(arrow.FixedWidthTypes.Boolean, n, validity, buf, nulls), true, nil
 }
