@@ -140,6 +140,13 @@ func wrapArith64(op ArithOp, a, b, out []int64) bool {
 			flags |= (x ^ y) & (x ^ r)
 		}
 	default:
+		if magnitudeBits(a)+magnitudeBits(b) <= 62 {
+			// |x| <= 2^la and |y| <= 2^lb: no product reaches 2^63
+			for i := range out {
+				out[i] = a[i] * b[i]
+			}
+			return false
+		}
 		overflow := false
 		for i := range out {
 			x, y := a[i], b[i]
@@ -151,6 +158,17 @@ func wrapArith64(op ArithOp, a, b, out []int64) bool {
 		return overflow
 	}
 	return flags < 0
+}
+
+// magnitudeBits is a bound l with |v| <= 2^l for every v of vals: the
+// bit length of their magnitudes (a negative v counts as -v-1, whose
+// bits are v's complement), OR-ed together in one pass.
+func magnitudeBits(vals []int64) int {
+	var m uint64
+	for _, v := range vals {
+		m |= uint64(v ^ (v >> 63))
+	}
+	return bits.Len64(m)
 }
 
 // mulOverflows64 reports whether x*y leaves int64: the high word of the

@@ -131,3 +131,38 @@ func BenchmarkIntArith(b *testing.B) {
 		})
 	}
 }
+
+// TestInt8MultiplyBounds multiplies int8 pairs around the bounds where
+// the batch-wide magnitude check lets products skip their per-row check
+// (|x|·|y| up to 2^62) and where it must not, one pair a batch, against
+// exact arithmetic.
+func TestInt8MultiplyBounds(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := &EvalContext{Mem: mem}
+	k, _ := ArithKernel('*', types.Int8T)
+	edges := []int64{0, 1, -1, 3, -3, 1 << 31, -(1 << 31), 1<<31 - 1, 1 << 32, -(1 << 32), 1<<62 - 1, -(1 << 62), 1 << 62, math.MaxInt64, math.MinInt64}
+	for _, x := range edges {
+		for _, y := range edges {
+			a, b := arrayOf(ec, types.Int8T, []types.Datum{x}), arrayOf(ec, types.Int8T, []types.Datum{y})
+			got, err := k(ec, []arrow.Array{a, b}, 1)
+			a.Release()
+			b.Release()
+			want := exactArith('*', x, y)
+			if !want.IsInt64() {
+				if err == nil {
+					got.Release()
+					t.Fatalf("%d * %d: no overflow error", x, y)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%d * %d: %v", x, y, err)
+			}
+			if g := DatumAt(got, 0); g != want.Int64() {
+				t.Fatalf("%d * %d: got %v, want %d", x, y, g, want)
+			}
+			got.Release()
+		}
+	}
+}
