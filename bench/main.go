@@ -1,7 +1,7 @@
 // Command bench times Weft against DuckDB on a generated table. It lives in
 // its own module so that the engine does not depend on DuckDB.
 //
-//	go run . [-rows 10000000] [-runs 3] [-duckdb=false] [-udf=false] [-load=false]
+//	go run . [-rows 10000000] [-runs 3] [-duckdb=false] [-udf=false] [-load=false] [-alternate]
 //
 // With -tpch it runs the 22 TPC-H queries instead (see tpch.go):
 //
@@ -47,6 +47,7 @@ func main() {
 	only := flag.Int("q", 0, "run only this query (1-10)")
 	withUDF := flag.Bool("udf", true, "also time the wasm UDF queries")
 	withLoad := flag.Bool("load", true, "also time loading CSV and Parquet files into durable storage")
+	alternate := flag.Bool("alternate", false, "time Weft and DuckDB alternately, run by run, so that both see the same load on a shared machine (needs -duckdb)")
 	var tc tpchConfig
 	withTPCH := flag.Bool("tpch", false, "run the TPC-H queries against DuckDB instead (-cpuprofile is then a directory: one profile per query)")
 	flag.Float64Var(&tc.sf, "sf", 1, "TPC-H scale factor (an integer, or a fraction below 1)")
@@ -121,6 +122,18 @@ func main() {
 	}
 	ctx := context.Background()
 
+	if *alternate && *withDuck {
+		weftTimes, duckTimes, err := timeAlternately(ctx, *rows, *runs)
+		if *cpuProfile != "" {
+			pprof.StopCPUProfile()
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		report(*rows, weftTimes, duckTimes)
+		return
+	}
 	start := time.Now()
 	weftTimes, err := timeWeft(ctx, *rows, *runs)
 	if err != nil {
@@ -189,6 +202,45 @@ func timeWeft(ctx context.Context, rows, runs int) ([]time.Duration, error) {
 		out = append(out, best)
 	}
 	return out, nil
+}
+
+// timeAlternately loads the table into both engines and runs each query
+// on Weft, then on DuckDB, runs times over: the best of each is reported,
+// and a busy spell of the machine falls on both alike.
+func timeAlternately(ctx context.Context, rows, runs int) (weftTimes, duckTimes []time.Duration, err error) {
+	wdb, err := weft.Open(weft.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer wdb.Close()
+	s := wdb.NewSession()
+	if err := loadWeft(s, rows); err != nil {
+		return nil, nil, fmt.Errorf("weft: %w", err)
+	}
+	ddb, err := openDuckDB(ctx, rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("duckdb: %w", err)
+	}
+	defer ddb.Close()
+	for _, q := range queries {
+		bestWeft, bestDuck := time.Duration(1<<63-1), time.Duration(1<<63-1)
+		for range runs {
+			t0 := time.Now()
+			res, err := s.Query(ctx, q)
+			if err != nil {
+				return nil, nil, fmt.Errorf("weft: %s: %w", q, err)
+			}
+			bestWeft = min(bestWeft, time.Since(t0))
+			res.Release()
+			t0 = time.Now()
+			if err := drain(ctx, ddb, q); err != nil {
+				return nil, nil, fmt.Errorf("duckdb: %s: %w", q, err)
+			}
+			bestDuck = min(bestDuck, time.Since(t0))
+		}
+		weftTimes, duckTimes = append(weftTimes, bestWeft), append(duckTimes, bestDuck)
+	}
+	return weftTimes, duckTimes, nil
 }
 
 func timeSQL(ctx context.Context, db *sql.DB, runs int) ([]time.Duration, error) {

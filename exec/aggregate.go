@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -110,7 +108,7 @@ func (h *HashAggregate) newSeededState(ec *EvalContext, seed maphash.Seed) *aggS
 		if len(a.OrderBy) > 0 {
 			acc = newOrderedAcc(acc, a)
 		} else if a.Distinct {
-			acc = &distinctAcc{inner: acc, argTypes: exprTypes(a.Args), make: a.New}
+			acc = newDistinctAcc(acc, a, len(h.Keys) > 0)
 		}
 		st.accs = append(st.accs, acc)
 	}
@@ -319,115 +317,6 @@ func (h *HashAggregate) emit(ec *EvalContext, st *aggState) ([]arrow.Record, err
 		out = append(out, whole.NewSlice(int64(start), int64(end)))
 	}
 	return out, nil
-}
-
-// distinctAcc feeds each distinct argument tuple of a group to its inner
-// accumulator once, at Finish.
-type distinctAcc struct {
-	inner    Accumulator
-	make     func() Accumulator
-	argTypes []types.T
-	seen     []map[string][]types.Datum
-	held     int64 // estimated bytes of seen, charged to env
-	env      *Env
-}
-
-// distinctEntryBytes estimates a seen value's map entry and row, besides
-// its key's bytes and one word per argument.
-const distinctEntryBytes = 64
-
-// heldBytes estimates what the seen values hold (stateBytes).
-func (d *distinctAcc) heldBytes() int64 { return d.held }
-
-func (d *distinctAcc) Update(ec *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
-	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
-	before := d.held
-	defer func() { d.charge(ec.Env, d.held-before) }()
-	var key []byte
-	for i, g := range groups {
-		// NULLs count as one value; a strict inner aggregate skips them
-		key = encodeKey(key[:0], d.argTypes, args, i)
-		if d.seen[g] == nil {
-			d.seen[g] = map[string][]types.Datum{}
-		}
-		if _, ok := d.seen[g][string(key)]; ok {
-			continue
-		}
-		row := make([]types.Datum, len(args))
-		for j, a := range args {
-			row[j] = DatumAt(a, i)
-		}
-		d.seen[g][string(key)] = row
-		d.held += distinctEntryBytes + int64(len(key)) + 16*int64(len(args))
-	}
-	return nil
-}
-
-func (d *distinctAcc) Merge(o Accumulator, mapping []uint32, ng int) {
-	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
-	before := d.held
-	defer func() { d.charge(o.(*distinctAcc).env, d.held-before) }()
-	for g, m := range o.(*distinctAcc).seen {
-		dst := mapping[g]
-		if d.seen[dst] == nil {
-			d.seen[dst] = map[string][]types.Datum{}
-		}
-		for k, v := range m {
-			if _, ok := d.seen[dst][k]; !ok {
-				d.held += distinctEntryBytes + int64(len(k)) + 16*int64(len(v))
-			}
-			d.seen[dst][k] = v
-		}
-	}
-}
-
-func (d *distinctAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
-	d.seen = grow[map[string][]types.Datum](d.seen, ng, nil)
-	builders := make([]array.Builder, len(d.argTypes))
-	for i, t := range d.argTypes {
-		builders[i] = newBuilder(ec, t)
-		defer builders[i].Release()
-	}
-	var groups []uint32
-	for g, m := range d.seen {
-		// the values reach the inner aggregate sorted, NULLs last, as
-		// PostgreSQL's sort-based DISTINCT delivers them
-		rows := slices.Collect(maps.Values(m))
-		slices.SortFunc(rows, func(a, b []types.Datum) int { return compareRows(d.argTypes, a, b) })
-		for _, row := range rows {
-			for j, v := range row {
-				AppendDatum(builders[j], v)
-			}
-			groups = append(groups, uint32(g))
-		}
-	}
-	args := make([]arrow.Array, len(builders))
-	for i, b := range builders {
-		args[i] = b.NewArray()
-	}
-	defer releaseAll(args)
-	if err := d.inner.Update(ec, groups, ng, args); err != nil {
-		return nil, err
-	}
-	return d.inner.Finish(ec, ng)
-}
-
-// charge counts n more bytes of seen values against the statement's
-// limits (a 53200 then names the aggregation's operator).
-func (d *distinctAcc) charge(env *Env, n int64) {
-	if d.env == nil {
-		d.env = env
-	}
-	d.env.Charge(n)
-}
-
-// Release gives back what the wrapped accumulator holds.
-func (d *distinctAcc) Release() {
-	d.env.Charge(-d.held)
-	d.held = 0
-	if r, ok := d.inner.(ReleasingAccumulator); ok {
-		r.Release()
-	}
 }
 
 // compareRows orders value tuples ascending, NULLs last.

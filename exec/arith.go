@@ -3,6 +3,7 @@ package exec
 import (
 	"math"
 	"math/big"
+	"math/bits"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
@@ -36,7 +37,7 @@ func ArithKernel(op ArithOp, t types.T) (Kernel, bool) {
 }
 
 func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
-	lo, hi := intRange(t)
+	lo, _ := intRange(t)
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		a, b := values[T](args[0]), values[T](args[1])
 		validity, nulls := combineValidity(ec.Mem, n, args...)
@@ -53,36 +54,15 @@ func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
 			return nil, err
 		}
 		switch op {
-		case '+':
-			for i := range out {
-				r := int64(a[i]) + int64(b[i])
-				if (r < lo || r > hi || addOverflows(int64(a[i]), int64(b[i]), r)) && (valid == nil || valid[i]) {
-					return fail(types.OutOfRange(t))
-				}
-				out[i] = T(r)
-			}
-		case '-':
-			for i := range out {
-				r := int64(a[i]) - int64(b[i])
-				if (r < lo || r > hi || addOverflows(int64(a[i]), -int64(b[i]), r) || (int64(b[i]) == math.MinInt64 && a[i] >= 0)) && (valid == nil || valid[i]) {
-					return fail(types.OutOfRange(t))
-				}
-				out[i] = T(r)
-			}
-		case '*':
-			for i := range out {
-				x, y := int64(a[i]), int64(b[i])
-				r := x * y
-				bad := r < lo || r > hi
-				if t.Kind == types.Int8 && x != 0 && (r/x != y || (x == -1 && y == math.MinInt64)) {
-					bad = true
-				}
-				if bad && (valid == nil || valid[i]) {
-					return fail(types.OutOfRange(t))
-				}
-				out[i] = T(r)
+		case '+', '-', '*':
+			if wrapArith(op, a, b, out) && firstOverflow(op, a, b, valid) >= 0 {
+				return fail(types.OutOfRange(t))
 			}
 		case '/', '%':
+			if d, ok := uniformDivisor(b); ok {
+				divideByConst(op, newConstDivisor(d), a, out)
+				break
+			}
 			for i := range out {
 				if valid != nil && !valid[i] {
 					continue
@@ -108,6 +88,139 @@ func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
 			}
 		}
 		return makeArray(t.Arrow(), n, validity, buf, nulls), nil
+	}
+}
+
+// wrapArith writes a[i] op b[i] (+, - or *) to out[i], wrapping around
+// on overflow, and reports whether any row overflowed T, NULL rows
+// included: the caller then looks for a non-NULL one (firstOverflow).
+// The loops have no per-row error branch and no division (an int8
+// product is checked through its 128-bit result).
+func wrapArith[T int16 | int32 | int64](op ArithOp, a, b, out []T) bool {
+	if wide, ok := any(a).([]int64); ok {
+		return wrapArith64(op, wide, any(b).([]int64), any(out).([]int64))
+	}
+	a, b, out = a[:len(out)], b[:len(out)], out[:len(out)]
+	overflow := false
+	for i := range out {
+		x, y := int64(a[i]), int64(b[i])
+		var r int64
+		switch op {
+		case '+':
+			r = x + y
+		case '-':
+			r = x - y
+		default:
+			r = x * y // two int4s' product fits in int64
+		}
+		out[i] = T(r)
+		if r != int64(T(r)) {
+			overflow = true
+		}
+	}
+	return overflow
+}
+
+func wrapArith64(op ArithOp, a, b, out []int64) bool {
+	a, b = a[:len(out)], b[:len(out)]
+	var flags int64 // sign bit set once any row overflowed
+	switch op {
+	case '+':
+		for i := range out {
+			x, y := a[i], b[i]
+			r := x + y
+			out[i] = r
+			flags |= (x ^ r) & (y ^ r)
+		}
+	case '-':
+		for i := range out {
+			x, y := a[i], b[i]
+			r := x - y
+			out[i] = r
+			flags |= (x ^ y) & (x ^ r)
+		}
+	default:
+		if magnitudeBits(a)+magnitudeBits(b) <= 62 {
+			// |x| <= 2^la and |y| <= 2^lb: no product reaches 2^63
+			for i := range out {
+				out[i] = a[i] * b[i]
+			}
+			return false
+		}
+		overflow := false
+		for i := range out {
+			x, y := a[i], b[i]
+			out[i] = x * y
+			if mulOverflows64(x, y) {
+				overflow = true
+			}
+		}
+		return overflow
+	}
+	return flags < 0
+}
+
+// magnitudeBits is a bound l with |v| <= 2^l for every v of vals: the
+// bit length of their magnitudes (a negative v counts as -v-1, whose
+// bits are v's complement), OR-ed together in one pass.
+func magnitudeBits(vals []int64) int {
+	var m uint64
+	for _, v := range vals {
+		m |= uint64(v ^ (v >> 63))
+	}
+	return bits.Len64(m)
+}
+
+// mulOverflows64 reports whether x*y leaves int64: the high word of the
+// signed 128-bit product must be the low word's sign extension.
+func mulOverflows64(x, y int64) bool {
+	hi, lo := bits.Mul64(uint64(x), uint64(y))
+	shi := int64(hi) - (x>>63)&y - (y>>63)&x
+	return shi != int64(lo)>>63
+}
+
+// firstOverflow is the first non-NULL row (valid nil: every row) where a
+// op b leaves T, or -1.
+func firstOverflow[T int16 | int32 | int64](op ArithOp, a, b []T, valid []bool) int {
+	var one [1]T
+	for i := range a {
+		if valid != nil && !valid[i] {
+			continue
+		}
+		if wrapArith(op, a[i:i+1], b[i:i+1], one[:]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// divideByConst writes a[i] / d or a[i] % d to out[i]. With d neither 0
+// nor -1 no row can fail, and a NULL row's value does not matter.
+func divideByConst[T int16 | int32 | int64](op ArithOp, d constDivisor, a, out []T) {
+	out = out[:len(a)]
+	if op == '/' {
+		for i, x := range a {
+			out[i] = T(d.quo(int64(x)))
+		}
+		return
+	}
+	if d.pow2 {
+		shift, abs := d.shift, d.abs
+		for i, x := range a {
+			s := int64(x) >> 63
+			n := uint64((int64(x) ^ s) - s)
+			r := int64(n - (n>>shift)*abs)
+			out[i] = T((r ^ s) - s)
+		}
+		return
+	}
+	magic, shift, abs := d.magic, d.shift, d.abs
+	for i, x := range a {
+		s := int64(x) >> 63
+		n := uint64((int64(x) ^ s) - s)
+		t, _ := bits.Mul64(magic, n)
+		r := int64(n - ((t+(n-t)>>1)>>shift)*abs)
+		out[i] = T((r ^ s) - s)
 	}
 }
 

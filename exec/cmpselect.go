@@ -116,11 +116,45 @@ func (e *CompareExpr) selectRows(ec *EvalContext, b arrow.Record, sel []int32, w
 		res, done = selectColumnConst(b.Column(rc), op.flip(), lk, e.Left.Type(), sel, out)
 	case lok && rok:
 		res, done = selectColumns(b.Column(lc), b.Column(rc), op, e.Left.Type(), sel, out)
+	case rconst && rk.Value != nil:
+		return selectComputedConst(ec, b, e, e.Left, op, rk, sel, want, out)
+	case lconst && lk.Value != nil:
+		return selectComputedConst(ec, b, e, e.Right, op.flip(), lk, sel, want, out)
 	}
 	if done {
 		return res, nil
 	}
 	return selectByEval(ec, b, e, sel, want, out)
+}
+
+// selectComputedConst is x op k for an expression x (v % 3 = 0): x is
+// evaluated for the rows of sel and its values compared with k by the
+// typed loops, without a boolean array in between. A type they do not
+// cover goes through selectByEval.
+func selectComputedConst(ec *EvalContext, b arrow.Record, e *CompareExpr, x Expr, op CmpOp, k *ConstExpr, sel []int32, want bool, out []int32) ([]int32, error) {
+	a, at, err := evalOnSelection(ec, b, x, sel)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Release()
+	if at != nil {
+		// a covers the whole batch: sel's rows are its positions
+		if res, done := selectColumnConst(a, op, k, x.Type(), sel, out); done {
+			return res, nil
+		}
+		return selectByEval(ec, b, e, sel, want, out)
+	}
+	// a holds sel's rows in order: select positions, then map them back
+	pos := allRows32(len(sel))
+	res, done := selectColumnConst(a, op, k, x.Type(), pos, pos[:0])
+	if !done {
+		return selectByEval(ec, b, e, sel, want, out)
+	}
+	out = out[:len(res)]
+	for i, p := range res {
+		out[i] = sel[p] // p >= i: out may share sel's memory
+	}
+	return out, nil
 }
 
 // selectColumnConst keeps the rows of sel where col op k holds; done is

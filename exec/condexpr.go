@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -214,6 +215,12 @@ func (r *scatterResult) store(a arrow.Array, at, rows []int32) {
 		return k
 	}
 	switch {
+	case r.width == 8:
+		storeFixed[uint64](r, a, at, rows)
+	case r.width == 4:
+		storeFixed[uint32](r, a, at, rows)
+	case r.width == 16:
+		storeFixed[decimal128.Num](r, a, at, rows)
 	case r.width > 0:
 		w, off := r.width, a.Data().Offset()
 		src := a.Data().Buffers()[1].Bytes()
@@ -243,6 +250,26 @@ func (r *scatterResult) store(a arrow.Array, at, rows []int32) {
 				r.datums[row], r.set[row] = v, true
 			}
 		}
+	}
+}
+
+// storeFixed is store for values of T's width, copied as T: a CASE over
+// integers, floats or numerics moves one value a row, not a byte slice.
+func storeFixed[T uint32 | uint64 | decimal128.Num](r *scatterResult, a arrow.Array, at, rows []int32) {
+	src := arrow.GetValues[T](a.Data(), 1)
+	dst := arrow.GetData[T](r.vals)[:r.n]
+	set := r.set
+	hasNulls := a.NullN() > 0
+	for k, row := range rows {
+		p := k
+		if at != nil {
+			p = int(at[k])
+		}
+		if hasNulls && a.IsNull(p) {
+			continue
+		}
+		dst[row] = src[p]
+		set[row] = true
 	}
 }
 

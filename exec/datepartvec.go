@@ -1,11 +1,9 @@
 package exec
 
 import (
-	"bytes"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -33,23 +31,6 @@ func datePartKernel(rows Kernel, src, ret types.T) Kernel {
 		}
 		return datePartLoop(ec, args[1], src, ret, field, n), nil
 	}
-}
-
-// constantText is the one value of a string array that holds the same
-// non-NULL value in every row (ok false otherwise).
-func constantText(a arrow.Array) (string, bool) {
-	s, isText := a.(*array.String)
-	if !isText || s.Len() == 0 || s.NullN() > 0 {
-		return "", false
-	}
-	v := viewText(s)
-	first := v.at(0)
-	for i := 1; i < s.Len(); i++ {
-		if !bytes.Equal(v.at(i), first) {
-			return "", false
-		}
-	}
-	return string(first), true
 }
 
 // civilField picks a calendar field from (year, month, day); nil for the

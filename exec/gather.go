@@ -139,11 +139,41 @@ func gatherFixed[T uint16 | uint32 | uint64 | decimal128.Num | arrow.MonthDayNan
 	buf.Resize(len(idx) * int(sizeOfValue(zero)))
 	if len(idx) > 0 {
 		dst := arrow.GetData[T](buf.Bytes())[:len(idx)]
-		for k, i := range idx {
-			dst[k] = src[i]
+		if longRuns(idx) {
+			forRuns(idx, func(k, i, m int) { copy(dst[k:k+m], src[i:i+m]) })
+		} else {
+			for k, i := range idx {
+				dst[k] = src[i]
+			}
 		}
 	}
 	return makeArray(a.DataType(), len(idx), validity, buf, nulls)
+}
+
+// longRuns reports whether idx is mostly runs of consecutive rows (four
+// or more on average), as a filter that keeps most rows leaves it: the
+// gathers then copy run by run.
+func longRuns(idx []int32) bool {
+	runs := 1
+	for k := 1; k < len(idx); k++ {
+		if idx[k] != idx[k-1]+1 {
+			runs++
+		}
+	}
+	return len(idx) >= 4*runs
+}
+
+// forRuns calls f(k, i, m) for each maximal run of idx: idx[k:k+m] are
+// the rows i, i+1, …, i+m-1.
+func forRuns(idx []int32, f func(k, i, m int)) {
+	for k := 0; k < len(idx); {
+		j := k + 1
+		for j < len(idx) && idx[j] == idx[j-1]+1 {
+			j++
+		}
+		f(k, int(idx[k]), j-k)
+		k = j
+	}
 }
 
 func sizeOfValue[T uint16 | uint32 | uint64 | decimal128.Num | arrow.MonthDayNanoInterval](T) uintptr {
@@ -200,8 +230,15 @@ func gatherVarBinary(mem memory.Allocator, a arrow.Array, idx []int32) arrow.Arr
 	dataBuf := memory.NewResizableBuffer(mem)
 	dataBuf.Resize(int(total))
 	out := dataBuf.Bytes()
-	for k, i := range idx {
-		copy(out[outOff[k]:outOff[k+1]], data[offsets[i]:offsets[i+1]])
+	if longRuns(idx) {
+		// a run's values lie together: one copy for all their bytes
+		forRuns(idx, func(k, i, m int) {
+			copy(out[outOff[k]:outOff[k+m]], data[offsets[i]:offsets[i+m]])
+		})
+	} else {
+		for k, i := range idx {
+			copy(out[outOff[k]:outOff[k+1]], data[offsets[i]:offsets[i+1]])
+		}
 	}
 	arr := array.NewData(a.DataType(), len(idx), []*memory.Buffer{validity, offBuf, dataBuf}, nil, nulls, 0)
 	if validity != nil {

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 
@@ -36,6 +37,13 @@ type keyHashTable struct {
 	// that the statement's memory limits see it
 	env     *Env
 	charged int64
+	// direct, for a table of one integer key whose first values span a
+	// small range, holds each value's group+1 at direct[v-directBase] (0:
+	// no group), exactly: a batch of non-NULL keys within the range finds
+	// its groups by one load a row, without probing (directlookup.go).
+	direct     []uint32
+	directBase int64
+	directOff  bool // decided against (or the table is not of that kind)
 }
 
 // noGroup marks a row that has no group: a NULL join key, or a probe key
@@ -88,7 +96,7 @@ func newKeyColumn(ec *EvalContext, c keyClass, t types.T, seed maphash.Seed) key
 	case decimalKey:
 		return &decimalKeyColumn{}
 	case textKey:
-		return &textKeyColumn{seed: seed, offs: []int{0}}
+		return &textKeyColumn{seed: seed, shortSeed: maphash.String(seed, "short text"), offs: []int{0}}
 	}
 	return &genericKeyColumn{seed: seed, bld: newBuilder(ec, t), offs: []int{0}}
 }
@@ -127,7 +135,7 @@ const groupKeyBytes = 16
 // charge counts the table's slots, hashes and key values against the
 // statement's memory limits.
 func (t *keyHashTable) charge() {
-	want := int64(len(t.slots))*8 + int64(cap(t.hashes))*(8+groupKeyBytes*int64(len(t.cols)))
+	want := int64(len(t.slots))*8 + int64(cap(t.hashes))*(8+groupKeyBytes*int64(len(t.cols))) + int64(len(t.direct))*4
 	t.env.Charge(want - t.charged)
 	t.charged = want
 }
@@ -182,6 +190,11 @@ func (t *keyHashTable) groupIDs(s *hashScratch, keys []arrow.Array, kts []types.
 	if insert {
 		t.reserve(n)
 	}
+	if t.lookupDirect(keys, n, insert, out) {
+		return out
+	}
+	before := t.n
+	defer t.syncDirect(before)
 	t.place(s, n, insert, out)
 	if len(s.newRows) > 0 {
 		// only an inserting caller writes: probes share the table
@@ -574,10 +587,17 @@ func (c *decimalKeyColumn) release() {}
 // its padding for output but compares and hashes without trailing blanks,
 // as PostgreSQL's bpchar does.
 type textKeyColumn struct {
-	seed  maphash.Seed
-	data  []byte
-	offs  []int   // group g's bytes are data[offs[g]:offs[g+1]]
-	eqLen []int32 // the length that counts for equality
+	seed maphash.Seed
+	// shortSeed keys the hash of values of at most 8 bytes, which are
+	// mixed as one word instead of through maphash (flags, codes, short
+	// names: TPC-H's returnflag and linestatus)
+	shortSeed uint64
+	data      []byte
+	offs      []int   // group g's bytes are data[offs[g]:offs[g+1]]
+	eqLen     []int32 // the length that counts for equality
+	// words hold a value of at most 8 bytes (eqLen) as shortWord reads
+	// it, so that comparing it is one word compare
+	words []uint64
 	valid []bool
 	nulls int
 }
@@ -610,8 +630,26 @@ func (c *textKeyColumn) hash(s *hashScratch, a arrow.Array, t types.T, hs []uint
 	for i := range hs {
 		start := offs[i]
 		end := trimmedEnd(data, start, offs[i+1], char)
+		if end-start <= 8 {
+			hs[i] = mixHash(shortWord(data, int(start), int(end)) ^ c.shortSeed ^ uint64(end-start)*0x9e3779b97f4a7c15)
+			continue
+		}
 		hs[i] = maphash.Bytes(c.seed, data[start:end])
 	}
+}
+
+// shortWord is data[start:end] (at most 8 bytes) as a little-endian word,
+// zero above its bytes.
+func shortWord(data []byte, start, end int) uint64 {
+	n := end - start
+	if start+8 <= len(data) {
+		return binary.LittleEndian.Uint64(data[start:]) & (uint64(1)<<(8*n) - 1)
+	}
+	var w uint64
+	for k := n - 1; k >= 0; k-- {
+		w = w<<8 | uint64(data[start+k])
+	}
+	return w
 }
 
 func (c *textKeyColumn) appendRows(a arrow.Array, t types.T, rows []int32) {
@@ -621,7 +659,13 @@ func (c *textKeyColumn) appendRows(a arrow.Array, t types.T, rows []int32) {
 		start, end := offs[r], offs[r+1]
 		c.data = append(c.data, data[start:end]...)
 		c.offs = append(c.offs, len(c.data))
-		c.eqLen = append(c.eqLen, trimmedEnd(data, start, end, char)-start)
+		eqEnd := trimmedEnd(data, start, end, char)
+		c.eqLen = append(c.eqLen, eqEnd-start)
+		var w uint64
+		if eqEnd-start <= 8 {
+			w = shortWord(data, int(start), int(eqEnd))
+		}
+		c.words = append(c.words, w)
 	}
 	c.valid, c.nulls = appendValidity(c.valid, c.nulls, a, rows)
 }
@@ -643,8 +687,15 @@ func (c *textKeyColumn) mismatch(s *hashScratch, a arrow.Array, t types.T, rows 
 		}
 		start := offs[r]
 		end := trimmedEnd(data, start, offs[r+1], char)
-		stored := c.data[c.offs[g] : c.offs[g]+int(c.eqLen[g])]
-		if !bytes.Equal(data[start:end], stored) {
+		// ne only gains rows: an earlier key column may have set it
+		switch size := end - start; {
+		case size != c.eqLen[g]:
+			ne[k] = true
+		case size <= 8:
+			if shortWord(data, int(start), int(end)) != c.words[g] {
+				ne[k] = true
+			}
+		case !bytes.Equal(data[start:end], c.data[c.offs[g]:c.offs[g]+int(size)]):
 			ne[k] = true
 		}
 	}

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"hash/maphash"
 	"math/rand"
 	"strings"
 	"testing"
@@ -301,5 +302,41 @@ func TestJoinTableSemantics(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestShortTextHash: a text key of at most 8 bytes hashes by its bytes
+// alone, wherever it sits in its array's buffer (near the end the word
+// is read byte by byte), and a char(n) key without its trailing blanks.
+func TestShortTextHash(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	seed := maphash.MakeSeed()
+	col := &textKeyColumn{seed: seed, shortSeed: maphash.String(seed, "short text")}
+	hashOf := func(vals []string, typ types.T) []uint64 {
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.AppendValues(vals, nil)
+		a := b.NewArray()
+		defer a.Release()
+		hs := make([]uint64, len(vals))
+		col.hash(nil, a, typ, hs)
+		return hs
+	}
+	first := hashOf([]string{"R", "ab", "abcdefgh", "abcdefghi", "", "x"}, types.TextT)
+	// the same values in other places: last in the buffer, after longer ones
+	second := hashOf([]string{"long prefix value", "x", "", "abcdefghi", "abcdefgh", "ab", "R"}, types.TextT)
+	want := map[string]uint64{"R": first[0], "ab": first[1], "abcdefgh": first[2], "abcdefghi": first[3], "": first[4], "x": first[5]}
+	for i, v := range []string{"x", "", "abcdefghi", "abcdefgh", "ab", "R"} {
+		if second[i+1] != want[v] {
+			t.Errorf("%q hashes differently at another place", v)
+		}
+	}
+	if len(map[uint64]bool{first[0]: true, first[1]: true, first[2]: true, first[4]: true, first[5]: true}) != 5 {
+		t.Error("distinct short values share a hash")
+	}
+	char := hashOf([]string{"ab   ", "R ", "abcdefgh  "}, types.T{Kind: types.Char, Len: 10})
+	if char[0] != want["ab"] || char[1] != want["R"] || char[2] != want["abcdefgh"] {
+		t.Error("a char(n) value hashes with its padding")
 	}
 }

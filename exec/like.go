@@ -7,6 +7,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -334,6 +336,11 @@ func LikeKernel(ci, negate bool) Kernel {
 			return likeRows(ci, negate)(ec, args, n)
 		}
 		subjects, patterns := viewText(subject), viewText(pattern)
+		if p, ok := constantText(pattern); ok && !ci {
+			if out, done, err := likeConstPattern(ec, args, subjects, []byte(p), negate, n); done || err != nil {
+				return out, err
+			}
+		}
 		var m *likeMatcher
 		var compiled []byte
 		var err error
@@ -359,6 +366,73 @@ func LikeKernel(ci, negate bool) Kernel {
 			return nil, err
 		}
 		return out, nil
+	}
+}
+
+// likeConstPattern is LIKE with one pattern for every row, matched over
+// the subjects' offsets and data buffers: a '%abc%' pattern searches the
+// whole data buffer at once and maps what it finds to rows, the other
+// simple shapes compare each value's bytes in place. done is false for a
+// pattern that needs the general matcher.
+func likeConstPattern(ec *EvalContext, args []arrow.Array, v textView, pattern []byte, negate bool, n int) (arrow.Array, bool, error) {
+	m, err := compileLike(pattern, false)
+	if err != nil {
+		return nil, true, err
+	}
+	if m.broken != nil || m.shape == likeGeneral {
+		return nil, false, nil
+	}
+	validity, nulls := combineValidity(ec.Mem, n, args...)
+	buf := memory.NewResizableBuffer(ec.Mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(n))))
+	bits := buf.Bytes()
+	clear(bits)
+	offs := v.offsets[:n+1]
+	switch m.shape {
+	case likeContains:
+		containsRows(v.data, offs, m.lit, bits)
+	case likeAny:
+		bitutil.SetBitsTo(bits, 0, int64(n), true)
+	case likeNone:
+	default:
+		for i := 0; i < n; i++ {
+			if m.match(v.data[offs[i]:offs[i+1]]) {
+				bitutil.SetBit(bits, i)
+			}
+		}
+	}
+	if negate {
+		for i := range bits {
+			bits[i] = ^bits[i]
+		}
+		if n%8 != 0 { // the bits past the last row stay clear
+			bits[len(bits)-1] &= byte(1)<<(n%8) - 1
+		}
+	}
+	return makeArray(arrow.FixedWidthTypes.Boolean, n, validity, buf, nulls), true, nil
+}
+
+// containsRows sets bit i for each row i whose value data[offs[i]:offs[i+1]]
+// contains lit (not empty). It searches the rows' bytes as one run: a find
+// that starts in a row and ends past it means no later start in that row
+// fits either, so the search goes on at the next row.
+func containsRows(data []byte, offs []int32, lit []byte, bits []byte) {
+	row, n := 0, len(offs)-1
+	pos, end := int(offs[0]), int(offs[n])
+	for pos < end {
+		k := bytes.Index(data[pos:end], lit)
+		if k < 0 {
+			return
+		}
+		start := pos + k
+		for int(offs[row+1]) <= start {
+			row++
+		}
+		if start+len(lit) <= int(offs[row+1]) {
+			bitutil.SetBit(bits, row)
+		}
+		pos = int(offs[row+1])
+		row++
 	}
 }
 

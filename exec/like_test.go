@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // referenceLike is LIKE's definition over characters, by recursion: '%'
@@ -180,5 +182,93 @@ func TestLikeKernelNullsAndPatternChanges(t *testing.T) {
 	if out, err := LikeKernel(false, false)(ec, []arrow.Array{subjects, bad}, 5); err == nil {
 		out.Release()
 		t.Error("a pattern ending in the escape character matched")
+	}
+}
+
+// TestLikeKernelConstantPattern runs the kernel with one pattern for all
+// rows (the buffer-wide path) over batches of random values, NULLs in
+// some batches only, sliced arrays among them, and checks every row
+// against the definition: a find must not span two rows ('%99%' over
+// "x9", "9y"), NOT LIKE inverts only non-NULL rows.
+func TestLikeKernelConstantPattern(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := &EvalContext{Mem: mem}
+	rng := rand.New(rand.NewSource(5))
+	chars := []rune{'9', '9', '1', 'a', 'é', '%'}
+	patterns := []string{"%99%", "%9%", "%a9é%", "99%", "%99", "99", "%", "", "%9_9%", `%\%%`, "_9%"}
+	for batch := 0; batch < 40; batch++ {
+		n := 1 + rng.Intn(600)
+		vals, valid := make([]string, n), make([]bool, n)
+		for i := range vals {
+			r := make([]rune, rng.Intn(6))
+			for k := range r {
+				r[k] = chars[rng.Intn(len(chars))]
+			}
+			vals[i], valid[i] = string(r), !(batch%3 == 0 && rng.Intn(4) == 0)
+		}
+		b := array.NewStringBuilder(mem)
+		b.AppendValues(vals, valid)
+		whole := b.NewArray()
+		b.Release()
+		// a slice from the middle: offsets that do not start at 0
+		from := 0
+		if batch%2 == 1 {
+			from = rng.Intn(n)
+		}
+		subjects := array.NewSlice(whole, int64(from), int64(n))
+		whole.Release()
+		rows := n - from
+		for _, p := range patterns {
+			pat := ConstArray(mem, types.TextT, p, rows)
+			for _, negate := range []bool{false, true} {
+				out, err := LikeKernel(false, negate)(ec, []arrow.Array{subjects, pat}, rows)
+				if err != nil {
+					t.Fatalf("LIKE %q: %v", p, err)
+				}
+				res := out.(*array.Boolean)
+				for i := 0; i < rows; i++ {
+					if !valid[from+i] {
+						if res.IsValid(i) {
+							t.Fatalf("NULL LIKE %q is not NULL", p)
+						}
+						continue
+					}
+					want := referenceLike([]rune(vals[from+i]), []rune(p)) != negate
+					if res.IsNull(i) || res.Value(i) != want {
+						t.Fatalf("%q LIKE %q (negate %v): got %v, want %v", vals[from+i], p, negate, res.Value(i), want)
+					}
+				}
+				out.Release()
+			}
+			pat.Release()
+		}
+		subjects.Release()
+	}
+}
+
+// BenchmarkLikeContains is s LIKE '%99%' over 8192-row batches of
+// 'str' || (i % 50000): the pattern as a constant array.
+func BenchmarkLikeContains(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	ec := &EvalContext{Mem: mem}
+	const n = 8192
+	bld := array.NewStringBuilder(mem)
+	for i := range n {
+		bld.Append(fmt.Sprintf("str%d", i*7%50000))
+	}
+	subjects := bld.NewArray()
+	bld.Release()
+	defer subjects.Release()
+	pat := ConstArray(mem, types.TextT, "%99%", n)
+	defer pat.Release()
+	k := LikeKernel(false, false)
+	b.ResetTimer()
+	for range b.N {
+		out, err := k(ec, []arrow.Array{subjects, pat}, n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out.Release()
 	}
 }

@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"math"
 	"unicode"
 	"unicode/utf8"
@@ -327,4 +328,30 @@ func vecSig(name string, params []types.T, ret types.T, f func([]types.Datum) (t
 // mapText is textKernel as vecSig wants it.
 func mapText(f func(dst, s []byte) []byte) func(rows Kernel) Kernel {
 	return func(rows Kernel) Kernel { return textKernel(types.TextT, rows, f) }
+}
+
+// constantText is the one value of a string array that holds the same
+// non-NULL value in every row (ok false otherwise), as a constant's array
+// does. Its offsets must step by one length, and its bytes repeat with
+// that period exactly when they equal themselves shifted by it: one
+// comparison instead of one per row.
+func constantText(a arrow.Array) (string, bool) {
+	s, isText := a.(*array.String)
+	if !isText || s.Len() == 0 || s.NullN() > 0 {
+		return "", false
+	}
+	v := viewText(s)
+	offs := v.offsets[:s.Len()+1]
+	first := offs[0]
+	size := offs[1] - first
+	for i, o := range offs {
+		if int64(o) != int64(first)+int64(i)*int64(size) {
+			return "", false
+		}
+	}
+	all := v.data[first:offs[len(offs)-1]]
+	if !bytes.Equal(all[size:], all[:len(all)-int(size)]) {
+		return "", false
+	}
+	return string(all[:size]), true
 }
