@@ -49,9 +49,9 @@ func TestParseCacheAnswers(t *testing.T) {
 	}
 }
 
-// TestParseCacheDataChanges: pgbench's statements (negative constants
+// TestParseCacheDataChanges: pgbench's transactions (negative constants
 // included) through one session's parse cache change the rows as each
-// statement run in a session of its own does, and an error in a cached
+// transaction run in a session of its own does, and an error in a cached
 // shape carries the position a fresh parse gives it.
 func TestParseCacheDataChanges(t *testing.T) {
 	setup := []string{
@@ -59,33 +59,44 @@ func TestParseCacheDataChanges(t *testing.T) {
 		"INSERT INTO acc SELECT i, 0 FROM generate_series(1, 20) i",
 		"CREATE TABLE hist (aid int, delta int)",
 	}
-	var script []string
+	// transactions as pgbench sends them, one statement at a time; one
+	// rolled back
+	var txns [][]string
 	want := map[int]int{}
-	for i, delta := range []int{-1234, 4321, -5, -6, 7, -1000, -2147000000, 2147400000} {
+	for i, delta := range []int{-1234, 4321, -5, -6, 7, -1000, -2147000000, 2147400000, -77} {
 		aid := 1 + i%3*7 // 1, 8, 15: one or two digits, so shapes repeat and differ
-		script = append(script,
+		end := "END;"
+		if delta == -77 {
+			end = "ROLLBACK;"
+		} else {
+			want[aid] += delta
+		}
+		txns = append(txns, []string{"BEGIN;",
 			fmt.Sprintf("UPDATE acc SET bal = bal + %d WHERE aid = %d;", delta, aid),
 			fmt.Sprintf("INSERT INTO hist (aid, delta) VALUES (%d, %d);", aid, delta),
-		)
-		want[aid] += delta
+			end})
 	}
-	script = append(script, "DELETE FROM hist WHERE delta = -5;", "DELETE FROM hist WHERE delta = -6;")
+	txns = append(txns, []string{"DELETE FROM hist WHERE delta = -5;"}, []string{"DELETE FROM hist WHERE delta = -6;"})
 	state := func(s *engine.Session) []string {
 		return append(rows(t, s, "SELECT aid, bal FROM acc WHERE bal <> 0 ORDER BY 1"),
 			rows(t, s, "SELECT aid, delta FROM hist ORDER BY 1, 2")...)
 	}
 
 	cached := openSessions(t, 1)[0]
-	for _, sql := range append(slices.Clone(setup), script...) {
+	other := openSessions(t, 1+len(txns)) // a session per transaction
+	for _, sql := range setup {
 		mustExec(t, cached, sql)
+		mustExec(t, other[0], sql)
 	}
-	other := openSessions(t, len(setup)+len(script))
-	for i, sql := range append(slices.Clone(setup), script...) {
-		mustExec(t, other[i], sql)
+	for i, txn := range txns {
+		for _, sql := range txn {
+			mustExec(t, cached, sql)
+			mustExec(t, other[1+i], sql)
+		}
 	}
 	got, alone := state(cached), state(other[0])
 	if !slices.Equal(got, alone) {
-		t.Errorf("through the cache %v, a session per statement %v", got, alone)
+		t.Errorf("through the cache %v, a session per transaction %v", got, alone)
 	}
 	var wantBal []string
 	for _, aid := range []int{1, 8, 15} {

@@ -17,7 +17,8 @@ import (
 // constants set to the new values: the very tree the parser would make,
 // every location in it the same (so errors point where they should).
 //
-// Only a single SELECT, INSERT, UPDATE or DELETE of plain text is
+// Only a single SELECT, INSERT, UPDATE, DELETE or transaction statement
+// (pgbench's BEGIN and END around each transaction) of plain text is
 // cached: no quotes, dollar signs, comments or backslashes, so that a
 // scan of a few lines tells every integer constant apart from the rest.
 // A tree is kept only when each such constant is an integer constant
@@ -105,7 +106,8 @@ func newCachedTree(stmts []*pg.RawStmt, sql string, lits []int) *cachedTree {
 // the kinds whose trees the engine reads but never changes.
 func cacheableStatement(st *pg.Node) bool {
 	return st.GetSelectStmt() != nil || st.GetInsertStmt() != nil ||
-		st.GetUpdateStmt() != nil || st.GetDeleteStmt() != nil
+		st.GetUpdateStmt() != nil || st.GetDeleteStmt() != nil ||
+		st.GetTransactionStmt() != nil
 }
 
 // isIntConst reports whether c is an integer constant node of value v.

@@ -52,6 +52,10 @@ func TestCacheGivesTheParsersTrees(t *testing.T) {
 		{"DELETE FROM t WHERE a = -12 AND b IN (3, 4) RETURNING 5", "DELETE FROM t WHERE a = -34 AND b IN (5, 6) RETURNING 7", true},
 		{"UPDATE t SET a = 1 WHERE b = 2", "UPDATE t SET a = 3 WHERE b = 4", true},
 		{"UPDATE t SET a = 1 WHERE b = 2000000000", "UPDATE t SET a = 3 WHERE b = 4000000000", false},
+		{"BEGIN;", "BEGIN;", true},
+		{"END;", "END;", true},
+		{"SAVEPOINT s1", "SAVEPOINT s1", true},
+		{"BEGIN ISOLATION LEVEL REPEATABLE READ", "BEGIN ISOLATION LEVEL REPEATABLE READ", true},
 		// other statements are parsed afresh
 		{"CREATE TABLE t (a varchar(10))", "CREATE TABLE t (a varchar(20))", false},
 		// float(n) is a type the grammar picks by n
