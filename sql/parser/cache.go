@@ -45,7 +45,10 @@ type cachedTree struct {
 	reusable bool
 }
 
-// maxCachedShapes bounds the cache: past it, it starts afresh.
+// maxCachedShapes bounds the cache: past it, a new shape takes the place
+// of an arbitrary one. (Starting afresh instead would drop every hot
+// shape whenever the rare ones fill the cache: pgbench's INSERT alone
+// comes in a hundred shapes, its four constants' lengths varying.)
 const maxCachedShapes = 256
 
 // Parse is the package's Parse, through the cache.
@@ -64,11 +67,23 @@ func (c *Cache) Parse(sql string) ([]*pg.RawStmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.entries == nil || len(c.entries) >= maxCachedShapes {
+	if c.entries == nil {
 		c.entries = map[string]*cachedTree{}
 	}
+	c.makeRoom()
 	c.entries[key] = newCachedTree(stmts, sql, lits)
 	return stmts, nil
+}
+
+// makeRoom drops an arbitrary shape (the first of the map's randomised
+// order) when the cache is full.
+func (c *Cache) makeRoom() {
+	for key := range c.entries {
+		if len(c.entries) < maxCachedShapes {
+			return
+		}
+		delete(c.entries, key)
+	}
 }
 
 // newCachedTree keeps stmts for queries of sql's shape if each integer

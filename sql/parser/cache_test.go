@@ -1,8 +1,10 @@
 package parser
 
 import (
-	pg "github.com/pganalyze/pg_query_go/v6"
+	"strconv"
 	"testing"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -118,5 +120,28 @@ func TestCacheErrors(t *testing.T) {
 	_, want := Parse("SELEC 1")
 	if _, err := cache.Parse("SELEC 1"); err == nil || err.Error() != want.Error() {
 		t.Errorf("error %v, want %v", err, want)
+	}
+}
+
+// TestCacheStaysBounded: past maxCachedShapes shapes the cache holds no
+// more, and every query still gets the parser's tree.
+func TestCacheStaysBounded(t *testing.T) {
+	var cache Cache
+	for i := 0; i < 3*maxCachedShapes; i++ {
+		// a new shape each time (digits in a name are the name's)
+		sql := "SELECT a FROM t" + strconv.Itoa(i%(2*maxCachedShapes)) + " WHERE a = " + strconv.Itoa(i)
+		got, err := cache.Parse(sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := Parse(sql); !equalTrees(got, want) {
+			t.Fatalf("%s: the cache's tree differs from the parser's", sql)
+		}
+		if len(cache.entries) > maxCachedShapes {
+			t.Fatalf("%d shapes cached, at most %d wanted", len(cache.entries), maxCachedShapes)
+		}
+	}
+	if len(cache.entries) != maxCachedShapes {
+		t.Errorf("%d shapes cached, want %d", len(cache.entries), maxCachedShapes)
 	}
 }
