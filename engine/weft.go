@@ -243,9 +243,10 @@ type Session struct {
 	db    *DB
 	// heldRows are the row locks the session holds (rowlocks.go)
 	heldRows []rowLockKey
-	// parses keeps the parse trees of the SELECTs the session is sent as
-	// text, reused for the same query with other integer constants (the
-	// trees Start hands out are reused by its next call)
+	// parses keeps the parse trees of the queries, data changes and
+	// transaction statements the session is sent as text, reused for the
+	// same statement with other integer constants (the trees Start hands
+	// out are reused by its next call)
 	parses     parser.Cache
 	searchPath []string
 	settings   map[string]string

@@ -68,7 +68,8 @@ func BuildFrom(d Def, parts [][]arrow.Record) (*Index, bool) {
 			n += int(r.NumRows())
 		}
 	}
-	// all keys go in one buffer, which the entries' strings share
+	// all keys go in one buffer, which the entries' strings share (the
+	// tree's leaves copy them into runs of their own: run.go)
 	var buf []byte
 	ends := make([]int, 0, n)
 	locs := make([]Loc, 0, n)

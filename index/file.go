@@ -331,7 +331,7 @@ func (f *File) readNode(off int64) (*node, error) {
 }
 
 // decodeNode decodes a node's body (checked against its checksum); its
-// keys are copied out into one string the node's entries share.
+// keys are copied out into the one string of the node's run.
 func (f *File) decodeNode(body []byte, off int64) (*node, error) {
 	if len(body) == 0 || body[0] > kindInner {
 		return nil, errors.New("unknown kind")
@@ -378,19 +378,18 @@ func (f *File) decodeNode(body []byte, off int64) (*node, error) {
 	if rd.Len() != 0 {
 		return nil, errors.New("bytes after its items")
 	}
-	all := frozen(keys)
-	items := make([]Entry, count)
-	start := 0
+	items := run{keys: frozen(keys), ends: make([]int, count), locs: locs}
+	end := 0
 	for i, n := range lens {
-		items[i] = Entry{Key: all[start : start+n], Loc: locs[i]}
-		start += n
+		end += n
+		items.ends[i] = end
 	}
 	if !inner {
 		return &node{entries: items}, nil
 	}
 	n := &node{mins: items, kids: make([]*node, count)}
 	for i, k := range kids {
-		n.kids[i] = &node{stored: &storedNode{f: f, off: k, min: items[i], hasMin: true}}
+		n.kids[i] = &node{stored: &storedNode{f: f, off: k, min: items.at(i), hasMin: true}}
 	}
 	return n, nil
 }

@@ -57,9 +57,9 @@ func Compare(a, b Entry) int {
 const fanout = 64
 
 type node struct {
-	entries []Entry // a leaf's entries, sorted
+	entries run     // a leaf's entries, sorted
 	kids    []*node // an inner node's children
-	mins    []Entry // the smallest entry under each child
+	mins    run     // the smallest entry under each child
 	// stored: a node of an index file, read on first use (file.go); its
 	// fields above stay empty, get returns the node read
 	stored *storedNode
@@ -82,9 +82,9 @@ func (n *node) min() Entry {
 	}
 	n = n.get()
 	if n.leaf() {
-		return n.entries[0]
+		return n.entries.at(0)
 	}
-	return n.mins[0]
+	return n.mins.at(0)
 }
 
 // Tree is an immutable ordered set of entries.
@@ -114,7 +114,7 @@ func Build(entries []Entry) *Tree {
 	level := make([]*node, 0, len(entries)/fanout+1)
 	for lo := 0; lo < len(entries); lo += fanout {
 		hi := min(lo+fanout, len(entries))
-		level = append(level, &node{entries: entries[lo:hi:hi]})
+		level = append(level, &node{entries: runOf(entries[lo:hi])})
 	}
 	for len(level) > 1 {
 		up := make([]*node, 0, len(level)/fanout+1)
@@ -128,36 +128,11 @@ func Build(entries []Entry) *Tree {
 }
 
 func innerOf(kids []*node) *node {
-	n := &node{kids: kids, mins: make([]Entry, len(kids))}
+	mins := make([]Entry, len(kids))
 	for i, k := range kids {
-		n.mins[i] = k.min()
+		mins[i] = k.min()
 	}
-	packKeys(n.mins)
-	return n
-}
-
-// packKeys copies the keys of sorted entries (an inner node's smallest
-// keys) into one buffer, in order, so that a binary search over them
-// reads a few neighbouring cache lines rather than one line per key
-// wherever the keys were made. (Leaves keep their keys where they are:
-// copying every key of a large index would hold them twice while it is
-// built.)
-func packKeys(es []Entry) {
-	n := 0
-	for _, e := range es {
-		n += len(e.Key)
-	}
-	buf := make([]byte, 0, n)
-	for _, e := range es {
-		buf = append(buf, e.Key...)
-	}
-	all := frozen(buf)
-	start := 0
-	for i := range es {
-		end := start + len(es[i].Key)
-		es[i].Key = all[start:end]
-		start = end
-	}
+	return &node{kids: kids, mins: runOf(mins)}
 }
 
 // With returns the tree with del taken out and ins added; t is unchanged.
@@ -203,9 +178,9 @@ func sortedUnique(es []Entry) []Entry {
 
 // child is the index of the child of inner node n that may hold e.
 func (n *node) child(e Entry) int {
-	i, _ := slices.BinarySearchFunc(n.mins, e, Compare)
+	i, found := n.mins.search(e)
 	// mins[i] >= e: e belongs to the child before unless it starts with e
-	if i == len(n.mins) || Compare(n.mins[i], e) > 0 {
+	if !found {
 		i--
 	}
 	return max(i, 0)
@@ -225,8 +200,9 @@ func apply(n *node, del, ins []Entry, size *int) []*node {
 		// kid i holds the entries below the next kid's smallest
 		var d, in []Entry
 		if i+1 < len(n.kids) {
-			d, del = splitBelow(del, n.mins[i+1])
-			in, ins = splitBelow(ins, n.mins[i+1])
+			bound := n.mins.at(i + 1)
+			d, del = splitBelow(del, bound)
+			in, ins = splitBelow(ins, bound)
 		} else {
 			d, in = del, ins
 		}
@@ -249,9 +225,10 @@ func splitBelow(es []Entry, bound Entry) (below, rest []Entry) {
 }
 
 // mergeEntries is sorted old without del and with ins.
-func mergeEntries(old, del, ins []Entry, size *int) []Entry {
-	out := make([]Entry, 0, len(old)+len(ins))
-	for _, e := range old {
+func mergeEntries(old run, del, ins []Entry, size *int) []Entry {
+	out := make([]Entry, 0, old.len()+len(ins))
+	for i := range old.len() {
+		e := old.at(i)
 		for len(del) > 0 && Compare(del[0], e) < 0 {
 			del = del[1:]
 		}
@@ -277,8 +254,7 @@ func mergeEntries(old, del, ins []Entry, size *int) []Entry {
 func leavesOf(es []Entry) []*node {
 	var out []*node
 	for _, part := range evenParts(len(es)) {
-		chunk := es[part[0]:part[1]:part[1]]
-		out = append(out, &node{entries: chunk})
+		out = append(out, &node{entries: runOf(es[part[0]:part[1]])})
 	}
 	return out
 }
@@ -348,7 +324,7 @@ func (t *Tree) Seek(lo string) *Iterator {
 		it.stack = append(it.stack, frame{n, i})
 		n = n.kids[i].get()
 	}
-	i, _ := slices.BinarySearchFunc(n.entries, probe, Compare)
+	i, _ := n.entries.search(probe)
 	it.stack = append(it.stack, frame{n, i})
 	return it
 }
@@ -358,8 +334,8 @@ func (it *Iterator) Next() (Entry, bool) {
 	for len(it.stack) > 0 {
 		top := &it.stack[len(it.stack)-1]
 		if top.n.leaf() {
-			if top.i < len(top.n.entries) {
-				e := top.n.entries[top.i]
+			if top.i < top.n.entries.len() {
+				e := top.n.entries.at(top.i)
 				top.i++
 				return e, true
 			}
@@ -416,12 +392,11 @@ func (t *Tree) SeekBefore(hi string) *ReverseIterator {
 		return it
 	}
 	// how many of a sorted run of entries have keys below hi
-	countBelow := func(es []Entry) int {
+	countBelow := func(r run) int {
 		if hi == "" {
-			return len(es)
+			return r.len()
 		}
-		i, _ := slices.BinarySearchFunc(es, hi, func(e Entry, k string) int { return strings.Compare(e.Key, k) })
-		return i
+		return r.countBelow(hi)
 	}
 	n := t.root.get()
 	for !n.leaf() {
@@ -443,7 +418,7 @@ func (it *ReverseIterator) descendRight(n *node) {
 		it.stack = append(it.stack, frame{n, len(n.kids) - 1})
 		n = n.kids[len(n.kids)-1].get()
 	}
-	it.stack = append(it.stack, frame{n, len(n.entries)})
+	it.stack = append(it.stack, frame{n, n.entries.len()})
 }
 
 // Next returns the next entry in descending order (false past the first).
@@ -452,7 +427,7 @@ func (it *ReverseIterator) Next() (Entry, bool) {
 		top := &it.stack[len(it.stack)-1]
 		if top.i > 0 {
 			top.i--
-			return top.n.entries[top.i], true
+			return top.n.entries.at(top.i), true
 		}
 		it.stack = it.stack[:len(it.stack)-1]
 		// on to the parent's previous child

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,13 +139,22 @@ func (r *Root) Close() error {
 // NewQuery is the spill space of one statement. Its directory is made
 // only when a first file is.
 func (r *Root) NewQuery() *Query {
-	return &Query{dir: filepath.Join(r.dir, fmt.Sprintf("%s%d-%d", queryPrefix, os.Getpid(), r.next.Add(1)))}
+	return &Query{root: r, n: r.next.Add(1)}
+}
+
+// queryDir is the directory of the root's nth statement (named when the
+// statement first spills: most never do, and a point query's whole run
+// is a few times the cost of formatting the name).
+func (r *Root) queryDir(n int64) string {
+	return filepath.Join(r.dir, queryPrefix+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(n, 10))
 }
 
 // Query is one statement's spill space. It is safe for concurrent use by
 // the statement's operators.
 type Query struct {
-	dir string
+	root *Root
+	n    int64  // the statement's number in root
+	dir  string // its directory, once made
 	// Compress writes files LZ4-compressed (weft.spill_compression).
 	Compress bool
 
@@ -166,6 +176,7 @@ func (q *Query) create() (*os.File, error) {
 		return nil, errors.New("spill: the statement has ended")
 	}
 	if !q.made {
+		q.dir = q.root.queryDir(q.n)
 		if err := os.Mkdir(q.dir, 0o700); err != nil {
 			return nil, fileError("create", err)
 		}

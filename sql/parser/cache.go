@@ -17,12 +17,15 @@ import (
 // constants set to the new values: the very tree the parser would make,
 // every location in it the same (so errors point where they should).
 //
-// Only a single SELECT of plain text is cached: no quotes, dollar
-// signs, comments or backslashes, so that a scan of a few lines tells
-// every integer constant apart from the rest. A tree is kept only when
-// each such constant is an integer constant node at its place in it (a
-// negated constant, or one the grammar folds into something else, makes
-// the query's shape uncacheable).
+// Only a single SELECT, INSERT, UPDATE, DELETE or transaction statement
+// (pgbench's BEGIN and END around each transaction) of plain text is
+// cached: no quotes, dollar signs, comments or backslashes, so that a
+// scan of a few lines tells every integer constant apart from the rest.
+// A tree is kept only when each such constant is an integer constant
+// node at its place in it, or, for one after a minus sign the grammar
+// folds into it (pgbench's `abalance + -1234`), the negated constant node
+// at the minus sign; a constant the grammar turns into something else
+// makes the query's shape uncacheable.
 //
 // The trees Parse returns are reused by its next call: a caller must be
 // done with them by then (a session parses one string at a time).
@@ -35,11 +38,17 @@ type cachedTree struct {
 	// consts are the constant nodes of the integer literals, in the
 	// order of the literals in the text
 	consts []*pg.A_Const
+	// negated marks the literals whose node is the constant negated (the
+	// grammar folded a minus sign before the literal into it)
+	negated []bool
 	// reusable is false for a shape whose trees cannot be reused
 	reusable bool
 }
 
-// maxCachedShapes bounds the cache: past it, it starts afresh.
+// maxCachedShapes bounds the cache: past it, a new shape takes the place
+// of an arbitrary one. (Starting afresh instead would drop every hot
+// shape whenever the rare ones fill the cache: pgbench's INSERT alone
+// comes in a hundred shapes, its four constants' lengths varying.)
 const maxCachedShapes = 256
 
 // Parse is the package's Parse, through the cache.
@@ -58,11 +67,23 @@ func (c *Cache) Parse(sql string) ([]*pg.RawStmt, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.entries == nil || len(c.entries) >= maxCachedShapes {
+	if c.entries == nil {
 		c.entries = map[string]*cachedTree{}
 	}
+	c.makeRoom()
 	c.entries[key] = newCachedTree(stmts, sql, lits)
 	return stmts, nil
+}
+
+// makeRoom drops an arbitrary shape (the first of the map's randomised
+// order) when the cache is full.
+func (c *Cache) makeRoom() {
+	for key := range c.entries {
+		if len(c.entries) < maxCachedShapes {
+			return
+		}
+		delete(c.entries, key)
+	}
 }
 
 // newCachedTree keeps stmts for queries of sql's shape if each integer
@@ -70,22 +91,57 @@ func (c *Cache) Parse(sql string) ([]*pg.RawStmt, error) {
 // its value there.
 func newCachedTree(stmts []*pg.RawStmt, sql string, lits []int) *cachedTree {
 	e := &cachedTree{stmts: stmts}
-	if len(stmts) != 1 || stmts[0].Stmt.GetSelectStmt() == nil {
+	if len(stmts) != 1 || !cacheableStatement(stmts[0].Stmt) {
 		return e
 	}
 	at := map[int32]*pg.A_Const{}
 	collectConsts(stmts[0].ProtoReflect(), at)
 	consts := make([]*pg.A_Const, len(lits))
+	negated := make([]bool, len(lits))
 	for i, off := range lits {
-		c := at[int32(off)]
 		v, ok := literalValue(sql, off)
-		if c == nil || c.Isnull || c.GetIval() == nil || !ok || int64(c.GetIval().Ival) != v {
+		if !ok {
 			return e
 		}
-		consts[i] = c
+		if c := at[int32(off)]; isIntConst(c, v) {
+			consts[i] = c
+			continue
+		}
+		minus, ok := minusBefore(sql, off)
+		if c := at[int32(minus)]; !ok || !isIntConst(c, -v) {
+			return e
+		}
+		consts[i], negated[i] = at[int32(minus)], true
 	}
-	e.consts, e.reusable = consts, true
+	e.consts, e.negated, e.reusable = consts, negated, true
 	return e
+}
+
+// cacheableStatement reports whether trees of st's kind may be reused:
+// the kinds whose trees the engine reads but never changes.
+func cacheableStatement(st *pg.Node) bool {
+	return st.GetSelectStmt() != nil || st.GetInsertStmt() != nil ||
+		st.GetUpdateStmt() != nil || st.GetDeleteStmt() != nil ||
+		st.GetTransactionStmt() != nil
+}
+
+// isIntConst reports whether c is an integer constant node of value v.
+func isIntConst(c *pg.A_Const, v int64) bool {
+	return c != nil && !c.Isnull && c.GetIval() != nil && int64(c.GetIval().Ival) == v
+}
+
+// minusBefore is the offset of the minus sign before the literal at off
+// (blanks between them allowed), if there is one.
+func minusBefore(sql string, off int) (int, bool) {
+	i := off - 1
+	for i >= 0 && isBlank(sql[i]) {
+		i--
+	}
+	return i, i >= 0 && sql[i] == '-'
+}
+
+func isBlank(ch byte) bool {
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v'
 }
 
 // set puts the integer literals of sql (of the cached shape) into the
@@ -101,7 +157,11 @@ func (e *cachedTree) set(sql string, lits []int) bool {
 		vals[i] = v
 	}
 	for i, c := range e.consts {
-		c.Val = &pg.A_Const_Ival{Ival: &pg.Integer{Ival: int32(vals[i])}}
+		v := vals[i]
+		if e.negated[i] {
+			v = -v
+		}
+		c.Val = &pg.A_Const_Ival{Ival: &pg.Integer{Ival: int32(v)}}
 	}
 	return true
 }
