@@ -133,6 +133,12 @@ func (db *DB) remapStored(t *catalog.Table, filled bool) {
 	}
 	t.Lock()
 	defer t.Unlock()
+	// no checkpoint between the store's swap and the table's: one that
+	// took the table's old batches then would write them again and, not
+	// naming the swapped-in batches' files, remove them (the lock order
+	// is a COMMIT's: the table's, then checkpointMu)
+	db.checkpointMu.Lock()
+	defer db.checkpointMu.Unlock()
 	cur := t.Current()
 	if cur == nil {
 		return
