@@ -98,8 +98,25 @@ func spillEnv(t *testing.T, mem memory.Allocator, limit int64, root *spill.Root)
 // text, sorted (the operators on trial promise no order).
 func drainRows(t *testing.T, op Operator) []string {
 	t.Helper()
-	ctx := context.Background()
 	var rows []string
+	eachBatch(t, op, func(b arrow.Record) {
+		for r := 0; r < int(b.NumRows()); r++ {
+			row := ""
+			for c := 0; c < int(b.NumCols()); c++ {
+				row += fmt.Sprintf("%v|", DatumAt(b.Column(c), r))
+			}
+			rows = append(rows, row)
+		}
+	})
+	slices.Sort(rows)
+	return rows
+}
+
+// eachBatch reads op's partitions one after the other and gives each
+// batch to use, releasing it after.
+func eachBatch(t *testing.T, op Operator, use func(arrow.Record)) {
+	t.Helper()
+	ctx := context.Background()
 	for p := 0; p < op.Partitions(); p++ {
 		st, err := op.Open(ctx, p)
 		if err != nil {
@@ -114,19 +131,11 @@ func drainRows(t *testing.T, op Operator) []string {
 				st.Close()
 				t.Fatal(err)
 			}
-			for r := 0; r < int(b.NumRows()); r++ {
-				row := ""
-				for c := 0; c < int(b.NumCols()); c++ {
-					row += fmt.Sprintf("%v|", DatumAt(b.Column(c), r))
-				}
-				rows = append(rows, row)
-			}
+			use(b)
 			b.Release()
 		}
 		st.Close()
 	}
-	slices.Sort(rows)
-	return rows
 }
 
 func sameRows(t *testing.T, got, want []string) {

@@ -3,7 +3,6 @@ package exec
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
@@ -230,27 +229,12 @@ func TestJoinOutputBatchesStayBatchSized(t *testing.T) {
 		env, _, done := spillEnv(t, mem, limit, root)
 		j := joinPlan(env, InnerJoin, probe, build, []int{1}, []int{1}, nil)
 		got := 0
-		for p := 0; p < j.Partitions(); p++ {
-			st, err := j.Open(ctx, p)
-			if err != nil {
-				t.Fatal(err)
+		eachBatch(t, j, func(b arrow.Record) {
+			if b.NumRows() > int64(env.BatchSize) {
+				t.Errorf("limit %d: a record of %d rows, batches are %d", limit, b.NumRows(), env.BatchSize)
 			}
-			for {
-				b, err := st.Next(ctx)
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				if b.NumRows() > int64(env.BatchSize) {
-					t.Errorf("limit %d: a record of %d rows, batches are %d", limit, b.NumRows(), env.BatchSize)
-				}
-				got += int(b.NumRows())
-				b.Release()
-			}
-			st.Close()
-		}
+			got += int(b.NumRows())
+		})
 		if got != want {
 			t.Errorf("limit %d: %d rows, want %d", limit, got, want)
 		}
