@@ -23,6 +23,7 @@ import (
 	"github.com/weftdb/weft/pgsource/pgtest"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }
@@ -427,6 +428,10 @@ func bigTable(t *testing.T, s *engine.Session) {
 
 const bigQuery = `SELECT g, count(*), count(b), sum(a), min(length(b || repeat('x', 40))) FROM big GROUP BY g ORDER BY g`
 
+// wasmQuery calls a wasm function (testdata/udf/wasm/plain.wasm's add)
+// over every row, on the workers.
+const wasmQuery = `SELECT g, count(*), sum(add(a, g)), max(add(a, 7)) FROM big WHERE a % 5 <> 0 GROUP BY g ORDER BY g NULLS FIRST`
+
 const bigJoin = `SELECT big.g, count(*), sum(small.w), max(big.b) FROM big JOIN small ON big.g = small.g WHERE big.a % 3 <> 0 GROUP BY big.g ORDER BY big.g`
 
 // streamedJoin's joined rows themselves come from the workers (no
@@ -485,12 +490,19 @@ func sameRows(t *testing.T, label string, got, want []string) {
 // rejoins.
 func TestClusterSurvivesKilledWorker(t *testing.T) {
 	dir := t.TempDir()
-	s := openCoordinator(t, dir, 2*time.Second)
+	s := openChecked(t, engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, WorkerTimeout: 2 * time.Second,
+		UDF: udf.Config{ModuleDir: "../testdata/udf/wasm"}})
 	bigTable(t, s)
+	mustExec(t, s, "CREATE FUNCTION add(bigint, bigint) RETURNS bigint LANGUAGE wasm AS 'plain.wasm', 'add' IMMUTABLE")
 	// big (400,000 rows) is shuffled, small and pairs are broadcast
 	mustExec(t, s, "SET weft.broadcast_rows = 100000")
-	queries := []struct{ name, sql string }{{"aggregation", bigQuery}, {"join", bigJoin}, {"streamed join", streamedJoin},
-		{"shuffle join", shuffleJoinQuery}, {"streamed shuffle join", streamedShuffleJoin}}
+	// twenty kills each of an aggregation, a join and a wasm function over
+	// the relation, ten of each streamed or shuffled variant
+	queries := []struct {
+		name, sql string
+		runs      int
+	}{{"aggregation", bigQuery, 20}, {"join", bigJoin, 20}, {"wasm function", wasmQuery, 20}, {"streamed join", streamedJoin, 10},
+		{"shuffle join", shuffleJoinQuery, 10}, {"streamed shuffle join", streamedShuffleJoin, 10}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -509,6 +521,11 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 				t.Fatalf("%s should run as one broadcast join on the workers:\n%s", q.name, plan)
 			}
 		}
+		if q.sql == wasmQuery {
+			if plan := explainText(t, s, q.sql); strings.Count(plan, "Remote (") != 1 {
+				t.Fatalf("%s should run on the workers:\n%s", q.name, plan)
+			}
+		}
 		if strings.Contains(q.name, "shuffle") {
 			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 				t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
@@ -519,7 +536,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		undisturbed := time.Since(start)
 		lostBefore := partitionsLost(t, s)
 		var disturbed time.Duration
-		for run := range 10 {
+		for run := range q.runs {
 			victim := workers[run%2]
 			delay := time.Duration(rng.Int63n(int64(undisturbed)/2 + 1))
 			killed := make(chan struct{})
@@ -541,11 +558,12 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			sameRows(t, q.name+" after a restart", rows(t, s, q.sql), wants[i]) // the new worker opens the directory
 		}
 		lostAfter := partitionsLost(t, s)
-		t.Logf("%s: undisturbed %v, mean with a kill %v (%.2fx); partitions rerun %s -> %s", q.name, undisturbed, disturbed/10,
-			float64(disturbed/10)/float64(undisturbed), lostBefore, lostAfter)
+		mean := disturbed / time.Duration(q.runs)
+		t.Logf("%s: undisturbed %v, mean with a kill %v (%.2fx); partitions rerun %s -> %s", q.name, undisturbed, mean,
+			float64(mean)/float64(undisturbed), lostBefore, lostAfter)
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of fifty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of ninety landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
