@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
@@ -197,29 +198,9 @@ func TestCachedTableWorkerKilledMidQuery(t *testing.T) {
 	if parts, n, _ := cachedState(t, s, "public.big"); len(parts) != 4 || n != 400000 {
 		t.Fatalf("after CALL weft.cache('big'): %v, %d rows", parts, n)
 	}
-	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 200) FROM big WHERE a % 3 <> 0`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := streamed.Next(context.Background())
-	if err != nil || first == nil {
-		t.Fatalf("first batch: %v, %v", first, err)
-	}
-	total := first.NumRows()
-	first.Release()
-	w1.kill()
-	for {
-		b, err := streamed.Next(context.Background())
-		if err != nil {
-			t.Fatalf("after the kill: %v", err)
-		}
-		if b == nil {
-			break
-		}
-		total += b.NumRows()
-		b.Release()
-	}
-	streamed.Release()
+	var total int64
+	streamAcross(t, s, `SELECT a, b || repeat('x', 200) FROM big WHERE a % 3 <> 0`, "the kill", w1.kill,
+		func(b arrow.Record) { total += b.NumRows() })
 	if total != 266667 {
 		t.Errorf("streamed %d rows with a worker killed, want 266667", total)
 	}

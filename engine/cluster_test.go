@@ -198,6 +198,37 @@ func openCoordinator(t *testing.T, dir string, timeout time.Duration) *engine.Se
 	return openChecked(t, engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, WorkerTimeout: timeout})
 }
 
+// streamAcross streams sql on s: its first batch, then disturb (a
+// worker killed or stopped while the query runs), then the rest. Each
+// batch goes to use, which keeps no reference to it; an error after the
+// disturbance (what names it) fails the test.
+func streamAcross(t *testing.T, s *engine.Session, sql, what string, disturb func(), use func(arrow.Record)) {
+	t.Helper()
+	streamed, err := s.QueryStream(context.Background(), sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer streamed.Release()
+	first, err := streamed.Next(context.Background())
+	if err != nil || first == nil {
+		t.Fatalf("first batch: %v, %v", first, err)
+	}
+	use(first)
+	first.Release()
+	disturb()
+	for {
+		b, err := streamed.Next(context.Background())
+		if err != nil {
+			t.Fatalf("after %s: %v", what, err)
+		}
+		if b == nil {
+			return
+		}
+		use(b)
+		b.Release()
+	}
+}
+
 // checkAnswers runs every query and compares it with want.
 func checkAnswers(t *testing.T, s *engine.Session, label string, want [][]string) {
 	t.Helper()
@@ -586,31 +617,12 @@ func TestClusterStoppedWorker(t *testing.T) {
 	}
 	res.Release()
 	// stop it while the query runs: the first batch has come back
-	streamed, err := s.QueryStream(context.Background(), `SELECT a, b || repeat('x', 200) FROM big WHERE a % 3 <> 0`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, err := streamed.Next(context.Background())
-	if err != nil || first == nil {
-		t.Fatalf("first batch: %v, %v", first, err)
-	}
-	total := first.NumRows()
-	first.Release()
-	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		b, err := streamed.Next(context.Background())
-		if err != nil {
-			t.Fatalf("after SIGSTOP of a worker: %v", err)
+	var total int64
+	streamAcross(t, s, `SELECT a, b || repeat('x', 200) FROM big WHERE a % 3 <> 0`, "SIGSTOP of a worker", func() {
+		if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
 		}
-		if b == nil {
-			break
-		}
-		total += b.NumRows()
-		b.Release()
-	}
-	streamed.Release()
+	}, func(b arrow.Record) { total += b.NumRows() })
 	if total != 266667 {
 		t.Errorf("streamed %d rows with a worker stopped, want 266667", total)
 	}
@@ -733,37 +745,17 @@ func TestClusterStoppedWorkerDuringShuffle(t *testing.T) {
 		t.Fatalf("the join should shuffle:\n%s", plan)
 	}
 	sameRows(t, "undisturbed", rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0"), want)
-	streamed, err := s.QueryStream(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var count, sum int64
-	add := func(b arrow.Record) {
+	streamAcross(t, s, q, "SIGSTOP of a worker", func() {
+		if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}, func(b arrow.Record) {
 		count += b.NumRows()
 		for i := 0; i < int(b.NumRows()); i++ {
 			sum += wexec.DatumAt(b.Column(0), i).(int64)
 		}
-		b.Release()
-	}
-	first, err := streamed.Next(context.Background())
-	if err != nil || first == nil {
-		t.Fatalf("first batch: %v, %v", first, err)
-	}
-	add(first)
-	if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		b, err := streamed.Next(context.Background())
-		if err != nil {
-			t.Fatalf("after SIGSTOP of a worker: %v", err)
-		}
-		if b == nil {
-			break
-		}
-		add(b)
-	}
-	streamed.Release()
+	})
 	if got := fmt.Sprintf("%d|%d", count, sum); got != want[0] {
 		t.Errorf("streamed %s (count|sum) with a worker stopped, want %s", got, want[0])
 	}
