@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/jackc/pgx/v5"
 	"github.com/weftdb/weft/engine"
 	"github.com/weftdb/weft/pgsource/pgtest"
@@ -42,17 +41,7 @@ func TestQueriesOnWorkersMatchPostgres(t *testing.T) {
 	loadPostgres(t, conn, data)
 
 	dir := t.TempDir()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := engine.Open(engine.Options{DataDir: dir, Partitions: 3, BatchSize: 1000, Mem: mem, WorkerTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		db.Close()
-		if n := mem.CurrentAlloc(); n != 0 {
-			t.Errorf("weft leaked %d bytes of Arrow memory", n)
-		}
-	}()
+	db := openChecked(t, engine.Options{DataDir: dir, Partitions: 3, BatchSize: 1000, WorkerTimeout: 5 * time.Second})
 	sess := db.NewSession()
 	loadWeft(t, sess, data)
 	for range 2 {

@@ -54,17 +54,7 @@ func TestQueriesMatchPostgres(t *testing.T) {
 	defer conn.Close(ctx)
 	loadPostgres(t, conn, data)
 
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	db, err := engine.Open(engine.Options{DataDir: t.TempDir(), Partitions: 3, BatchSize: 1000, Mem: mem})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		db.Close()
-		if n := mem.CurrentAlloc(); n != 0 {
-			t.Errorf("weft leaked %d bytes of Arrow memory", n)
-		}
-	}()
+	db := openChecked(t, engine.Options{DataDir: t.TempDir(), Partitions: 3, BatchSize: 1000})
 	sess := db.NewSession()
 	loadWeft(t, sess, data)
 	// a session whose statements spill: under a 2 MB limit the joins,
@@ -357,4 +347,23 @@ func weftAnswer(sess *engine.Session, sql string, timeout time.Duration) (Answer
 		}
 	}
 	return a, nil
+}
+
+// openChecked opens a database with opts on a checked Arrow allocator;
+// the test fails if closing it leaves any Arrow memory allocated.
+func openChecked(t *testing.T, opts engine.Options) *engine.DB {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	opts.Mem = mem
+	db, err := engine.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		if n := mem.CurrentAlloc(); n != 0 {
+			t.Errorf("weft leaked %d bytes of Arrow memory", n)
+		}
+	})
+	return db
 }
