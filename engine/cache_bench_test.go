@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/weftdb/weft/engine"
 )
 
 // BenchmarkCachedScan is a GROUP BY over three million rows, repeated,
@@ -20,22 +18,8 @@ import (
 // uncached table's segments again, while its cached copy stays.
 func BenchmarkCachedScan(b *testing.B) {
 	dir := b.TempDir()
-	db, err := engine.Open(engine.Options{DataDir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	s := db.NewSession()
+	s, exec := benchSession(b, dir)
 	ctx := context.Background()
-	exec := func(sql string) {
-		rs, err := s.Exec(ctx, sql)
-		for _, r := range rs {
-			r.Release()
-		}
-		if err != nil {
-			b.Fatalf("%s: %v", sql, err)
-		}
-	}
 	for _, name := range []string{"big_plain", "big_cached"} {
 		exec(fmt.Sprintf(`CREATE TABLE %s (a int, g int, c float8)`, name))
 		exec(fmt.Sprintf(`INSERT INTO %s SELECT i, i %% 1000, (i %% 97)::float8 FROM generate_series(1, 3000000) i`, name))

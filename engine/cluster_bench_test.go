@@ -8,22 +8,17 @@ import (
 	"github.com/weftdb/weft/engine"
 )
 
-// BenchmarkClusterGroupBy is a GROUP BY over three million rows run by
-// the coordinator alone and with two worker processes scanning (make
-// bench-cluster). With phase 1's split, the workers scan and filter and
-// the coordinator aggregates every row they send: the figure is the cost
-// of the exchange, not yet a speed-up.
-func BenchmarkClusterGroupBy(b *testing.B) {
-	dir := b.TempDir()
+// benchSession opens a database in dir (closed when b ends) and returns
+// a session and a function running a statement on it.
+func benchSession(b *testing.B, dir string) (*engine.Session, func(string)) {
 	db, err := engine.Open(engine.Options{DataDir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
 	s := db.NewSession()
-	ctx := context.Background()
-	exec := func(sql string) {
-		rs, err := s.Exec(ctx, sql)
+	return s, func(sql string) {
+		rs, err := s.Exec(context.Background(), sql)
 		for _, r := range rs {
 			r.Release()
 		}
@@ -31,6 +26,17 @@ func BenchmarkClusterGroupBy(b *testing.B) {
 			b.Fatalf("%s: %v", sql, err)
 		}
 	}
+}
+
+// BenchmarkClusterGroupBy is a GROUP BY over three million rows run by
+// the coordinator alone and with two worker processes (make
+// bench-cluster): the workers scan, filter and aggregate their
+// partitions partially, and the coordinator merges one row per group and
+// partition.
+func BenchmarkClusterGroupBy(b *testing.B) {
+	dir := b.TempDir()
+	s, exec := benchSession(b, dir)
+	ctx := context.Background()
 	exec(`CREATE TABLE big (a int, g int, c float8)`)
 	exec(`INSERT INTO big SELECT i, i % 1000, (i % 97)::float8 FROM generate_series(1, 3000000) i`)
 	const q = `SELECT g, count(*), sum(a), min(c), max(c) FROM big WHERE c <> 13 GROUP BY g`
