@@ -8,6 +8,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"google.golang.org/protobuf/proto"
 )
@@ -29,7 +30,7 @@ import (
 // locking clause) returns, waiting as described above; release is set
 // when the locks end with the statement.
 func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (release func(), err error) {
-	if err := checkSelectLocking(stmt); err != nil {
+	if err := binder.CheckLockingShape(stmt); err != nil {
 		return nil, err
 	}
 	t, lc, keys, ok := s.lockTarget(stmt)
@@ -77,38 +78,6 @@ func (s *Session) rebaseLocked(t *catalog.Table) error {
 	t.Lock()
 	defer t.Unlock()
 	return s.rebaseWork(t)
-}
-
-// checkSelectLocking refuses a locking clause on a query whose rows are
-// not rows of a table, as PostgreSQL does (0A000). (Aggregates and window
-// functions, which PostgreSQL refuses too, are let through: they are
-// known only once the query is bound.)
-func checkSelectLocking(stmt *pg.SelectStmt) error {
-	var with string
-	switch {
-	case stmt.Op != pg.SetOperation_SETOP_NONE:
-		with = "UNION/INTERSECT/EXCEPT"
-	case len(stmt.DistinctClause) > 0:
-		with = "DISTINCT clause"
-	case len(stmt.GroupClause) > 0:
-		with = "GROUP BY clause"
-	case stmt.HavingClause != nil:
-		with = "HAVING clause"
-	default:
-		return nil
-	}
-	strength := "FOR UPDATE"
-	if lc := stmt.LockingClause[0].GetLockingClause(); lc != nil {
-		switch lc.Strength {
-		case pg.LockClauseStrength_LCS_FORKEYSHARE:
-			strength = "FOR KEY SHARE"
-		case pg.LockClauseStrength_LCS_FORSHARE:
-			strength = "FOR SHARE"
-		case pg.LockClauseStrength_LCS_FORNOKEYUPDATE:
-			strength = "FOR NO KEY UPDATE"
-		}
-	}
-	return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with %s", strength, with)
 }
 
 // lockTarget is the table a locking SELECT locks rows of, its locking

@@ -42,7 +42,7 @@ func TestSelectForUpdateTakesRowLocks(t *testing.T) {
 		{"an upsert in a block waits for FOR UPDATE", "SELECT bal FROM rc_t WHERE id = %[1]d FOR UPDATE",
 			"BEGIN; INSERT INTO rc_t VALUES (%[1]d, 5) ON CONFLICT (id) DO UPDATE SET bal = rc_t.bal + excluded.bal; COMMIT", "UPDATE rc_t SET bal = bal * 2 WHERE id = %[1]d", "COMMIT", "SELECT bal FROM rc_t WHERE id = %[1]d", "205"},
 		{"FOR NO KEY UPDATE over a range waits for one of its rows", "SELECT bal FROM rc_t WHERE id = %[1]d + 1 FOR KEY SHARE",
-			"SELECT count(*) FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2 FOR NO KEY UPDATE", "UPDATE rc_t SET bal = 1 WHERE id = %[1]d + 1", "", "SELECT sum(bal) FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2", "201"},
+			"SELECT id FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2 FOR NO KEY UPDATE", "UPDATE rc_t SET bal = 1 WHERE id = %[1]d + 1", "", "SELECT sum(bal) FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2", "201"},
 	}
 	row := 100
 	for _, c := range cases {
@@ -96,6 +96,8 @@ func TestLockingClauseRefusals(t *testing.T) {
 		{"SELECT DISTINCT bal FROM rc_t FOR SHARE", "FOR SHARE is not allowed with DISTINCT clause"},
 		{"SELECT id FROM rc_t UNION SELECT 1 FOR KEY SHARE", "FOR KEY SHARE is not allowed with UNION/INTERSECT/EXCEPT"},
 		{"SELECT 1 FROM rc_t HAVING true FOR NO KEY UPDATE", "FOR NO KEY UPDATE is not allowed with HAVING clause"},
+		{"SELECT count(*) FROM rc_t FOR UPDATE", "FOR UPDATE is not allowed with aggregate functions"},
+		{"SELECT sum(bal) OVER () FROM rc_t FOR SHARE", "FOR SHARE is not allowed with window functions"},
 	} {
 		err := execSQL(t, s, c.sql)
 		var se *sqlerr.Error

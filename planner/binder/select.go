@@ -58,9 +58,8 @@ func (b *Binder) bindSelect(stmt *pg.SelectStmt, parent *scope) (logical.Plan, *
 	if stmt.IntoClause != nil {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "SELECT INTO is not supported; use CREATE TABLE AS")
 	}
-	if len(stmt.LockingClause) > 0 {
-		// FOR UPDATE/SHARE: every statement runs on a snapshot; accept.
-		_ = stmt.LockingClause
+	if err := CheckLockingShape(stmt); err != nil {
+		return nil, nil, err
 	}
 	var plan logical.Plan
 	var err error
@@ -403,6 +402,9 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		if onKeys, err = b.bindOrderKeys(items, &sel, targets); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := checkLockingCalls(stmt, ac, setFuncs != nil); err != nil {
+		return nil, nil, err
 	}
 	grouped := len(groups) > 0 || len(ac.aggs) > 0 || having != nil
 	if grouped {

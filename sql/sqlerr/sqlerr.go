@@ -169,8 +169,14 @@ func Format(err error) string {
 	return s
 }
 
-// Code returns the SQLSTATE of err ("XX000" for errors that are not *Error).
-func Code(err error) string { return Wrap(err).Code }
+// Code returns the SQLSTATE of err ("XX000" for errors that are not *Error,
+// "" for nil).
+func Code(err error) string {
+	if err == nil {
+		return "" // no error, no SQLSTATE (Wrap(nil) is nil)
+	}
+	return Wrap(err).Code
+}
 
 // WithHint returns a copy of e carrying hint.
 func (e *Error) WithHint(hint string) *Error {
