@@ -90,6 +90,30 @@ func (l *rowLocks) tryLock(s *Session, keys []rowLockKey) *rowLock {
 	return nil
 }
 
+// unlockExcept lets go of the locks s took since it held heldBefore of
+// them, except those of keep.
+func (l *rowLocks) unlockExcept(s *Session, heldBefore int, keep []rowLockKey) {
+	kept := make(map[rowLockKey]bool, len(keep))
+	for _, k := range keep {
+		kept[k] = true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rest := s.heldRows[:heldBefore]
+	for _, k := range s.heldRows[heldBefore:] {
+		if kept[k] {
+			rest = append(rest, k)
+			continue
+		}
+		if h, ok := l.held[k]; ok && h.holder == s {
+			delete(l.held, k)
+			h.done = true
+			close(h.released)
+		}
+	}
+	s.heldRows = rest
+}
+
 // wait returns once lock is released, or with 40P01 when its holder
 // waits (through others) for s, with 55P03 after lock_timeout, or when
 // ctx ends.

@@ -107,17 +107,24 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	}
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
-		if len(n.SelectStmt.LockingClause) > 0 {
-			release, err := s.lockSelectedRows(ctx, env, n.SelectStmt)
+		sel := n.SelectStmt
+		if len(sel.LockingClause) > 0 {
+			run, release, err := s.lockSelectedRows(ctx, env, sel)
 			if err != nil {
 				return nil, err
 			}
 			defer release()
+			if run != sel {
+				// the skipped rows are left out of this tree, not of the
+				// text workers would plan again
+				s.fragmentSQL = ""
+				sel = run
+			}
 		}
 		if stream {
-			return s.streamQuery(ctx, env, n.SelectStmt)
+			return s.streamQuery(ctx, env, sel)
 		}
-		return s.runQuery(ctx, env, n.SelectStmt)
+		return s.runQuery(ctx, env, sel)
 	case *pg.Node_ExplainStmt:
 		return s.explain(ctx, env, n.ExplainStmt)
 	case *pg.Node_PrepareStmt:
