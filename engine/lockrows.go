@@ -10,13 +10,13 @@ import (
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/sql/sqlerr"
-	"github.com/weftdb/weft/sql/types"
 	"google.golang.org/protobuf/proto"
 )
 
 // SELECT … FOR UPDATE (and FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE)
-// over one table with a primary key takes the row locks UPDATE and
-// DELETE take (rowlocks.go) on the rows it returns, where those take
+// takes the row locks UPDATE and DELETE take (rowlocks.go) on the rows it
+// returns of each table in its FROM list with a primary key (joined or
+// not; those its OF list names when it has one), where those take
 // them (outside a block, or in a READ COMMITTED one): a row another
 // block changed or locked makes it wait for that block to end, then find
 // its rows again on the newest committed data, as PostgreSQL re-checks a
@@ -24,9 +24,9 @@ import (
 // a block only while it runs. Every strength locks exclusively (two
 // FOR SHARE lockers wait for each other, where PostgreSQL lets both
 // through). NOWAIT fails at once with 55P03, lock_timeout after that
-// long. SKIP LOCKED leaves out rows others hold (skiplocked.go). Queries
-// over several tables, a view or a subquery, and a locking clause inside
-// a subquery, read their rows without locking them.
+// long. SKIP LOCKED leaves out rows others hold (skiplocked.go). Rows
+// read through a view, a subquery or a function, and a locking clause
+// inside a subquery or a WITH query, are read without locks.
 
 // lockSelectedRows takes the locks of the rows stmt (a SELECT with a
 // locking clause) returns, waiting as described above; release is set
@@ -36,15 +36,18 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 	if err := binder.CheckLockingShape(stmt); err != nil {
 		return nil, nil, err
 	}
-	target, ok := s.lockTarget(stmt)
-	if !ok || !s.locksRows(target.table) {
+	target, ok, err := s.lockTarget(stmt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok || !s.locksRows(target.tables[0].table) {
 		return stmt, func() {}, nil
 	}
 	release = func() {}
 	if s.tx == nil {
 		release = s.releaseRowLocks
 	}
-	if err := s.rebaseLocked(target.table); err != nil {
+	if err := s.rebaseLockedTables(target); err != nil {
 		release()
 		return nil, nil, err
 	}
@@ -57,18 +60,23 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 		return run, release, nil
 	}
 	for {
-		held, err := s.selectedRowKeys(ctx, env, target, target.keys)
+		found, err := s.selectedRows(ctx, env, target, target.keys, false)
 		if err != nil {
 			release()
 			return nil, nil, err
 		}
-		blocker := s.db.rowLocks.tryLock(s, held)
+		blocker, blocked := s.db.rowLocks.tryLock(s, found.keys), ""
 		if blocker == nil {
 			return stmt, release, nil
 		}
 		if target.clause.WaitPolicy == pg.LockWaitPolicy_LockWaitError {
 			release()
-			return nil, nil, sqlerr.New(sqlerr.LockNotAvailable, "could not obtain lock on row in relation \"%s\"", target.table.Name)
+			for _, lt := range target.tables {
+				if s.db.rowLocks.heldByOther(s, found.keys, lt.table.OID) {
+					blocked = lt.table.Name
+				}
+			}
+			return nil, nil, sqlerr.New(sqlerr.LockNotAvailable, "could not obtain lock on row in relation \"%s\"", blocked)
 		}
 		if s.tx == nil {
 			s.releaseRowLocks() // hold nothing while waiting
@@ -77,66 +85,161 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 			release()
 			return nil, nil, err
 		}
-		if err := s.rebaseLocked(target.table); err != nil {
+		if err := s.rebaseLockedTables(target); err != nil {
 			release()
 			return nil, nil, err
 		}
 	}
 }
 
-// rebaseLocked moves a block's private version of t onto the newest
-// committed rows (READ COMMITTED), as an UPDATE does before it runs.
-func (s *Session) rebaseLocked(t *catalog.Table) error {
+// rebaseLockedTables moves a block's private version of the tables it
+// locks rows of onto the newest committed rows (READ COMMITTED), as an
+// UPDATE does before it runs.
+func (s *Session) rebaseLockedTables(target lockTarget) error {
 	if s.tx == nil {
 		return nil
 	}
+	for _, lt := range target.tables {
+		if err := s.rebaseLocked(lt.table); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebaseLocked moves a block's private version of t onto the newest
+// committed rows.
+func (s *Session) rebaseLocked(t *catalog.Table) error {
 	t.Lock()
 	defer t.Unlock()
 	return s.rebaseWork(t)
 }
 
-// lockTarget is what a locking SELECT locks: the table, its locking
+// lockTarget is what a locking SELECT locks: the tables, its locking
 // clause, and the query that finds the rows to lock.
 type lockTarget struct {
 	stmt   *pg.SelectStmt // the locking SELECT
-	table  *catalog.Table
 	clause *pg.LockingClause
-	// keys is the SELECT with the table's primary key columns added after
-	// its own (so that ORDER BY by position or output name, LIMIT and
-	// OFFSET pick the same rows) and no locking clause
+	tables []lockedTable
+	// keys is the SELECT with the locked tables' primary key columns
+	// added after its own (so that ORDER BY by position or output name,
+	// LIMIT and OFFSET pick the same rows) and no locking clause
 	keys *pg.SelectStmt
-	// keyCols are the primary key's column positions in the table
-	keyCols []int
+}
+
+// lockedTable is a table a locking SELECT locks rows of, as the query
+// names it (its alias, or its name).
+type lockedTable struct {
+	table   *catalog.Table
+	ref     string
+	keyCols []int // the primary key's column positions in the table
 }
 
 // lockKeyAlias names the key columns lockTarget adds, so that they never
 // collide with an output name ORDER BY refers to.
 const lockKeyAlias = "weft_lock_key_"
 
-// lockTarget finds what stmt locks; ok is false where it takes no locks
-// (see above).
-func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool) {
-	if len(stmt.LockingClause) != 1 || len(stmt.FromClause) != 1 || stmt.Op != pg.SetOperation_SETOP_NONE || stmt.WithClause != nil {
-		return lockTarget{}, false
+// lockTarget finds what stmt locks: the rows of every table of its FROM
+// list (joined or not; those its OF list names, when it has one) that
+// has a primary key. ok is false where it locks nothing: no such table,
+// a CTE (see above). A table on the nullable side of an outer join is
+// 0A000 and an OF name that is no FROM item 42P01, as PostgreSQL.
+func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, err error) {
+	if len(stmt.LockingClause) == 0 || stmt.Op != pg.SetOperation_SETOP_NONE || stmt.WithClause != nil {
+		return lockTarget{}, false, nil
 	}
 	lc := stmt.LockingClause[0].GetLockingClause()
-	rv := stmt.FromClause[0].GetRangeVar()
-	if lc == nil || rv == nil {
-		return lockTarget{}, false
+	if lc == nil {
+		return lockTarget{}, false, nil
 	}
-	t, v, found := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
-	if !found || v != nil || t == nil {
-		return lockTarget{}, false
+	named := map[string]bool{} // the OF list
+	var items []fromTable
+	for _, n := range stmt.FromClause {
+		items = appendFromTables(items, n, false)
 	}
-	pk := primaryKey(t)
-	if pk == nil {
-		return lockTarget{}, false
+	for _, c := range stmt.LockingClause {
+		for _, n := range c.GetLockingClause().GetLockedRels() {
+			rv := n.GetRangeVar()
+			if !slicesContainsRef(items, rv.GetRelname()) {
+				return lockTarget{}, false, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" in %s clause not found in FROM clause",
+					rv.GetRelname(), binder.LockingStrength(c.GetLockingClause())).At(rv.GetLocation())
+			}
+			named[rv.GetRelname()] = true
+		}
 	}
+	for _, it := range items {
+		if len(named) > 0 && !named[it.ref] {
+			continue
+		}
+		if it.nullable {
+			return lockTarget{}, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s cannot be applied to the nullable side of an outer join", binder.LockingStrength(lc))
+		}
+		t, v, found := s.db.cat.Lookup(it.rv.Schemaname, it.rv.Relname, s.searchPath)
+		if !found || v != nil || t == nil {
+			continue
+		}
+		if pk := primaryKey(t); pk != nil {
+			target.tables = append(target.tables, lockedTable{table: t, ref: it.ref, keyCols: pk.Columns})
+		}
+	}
+	if len(target.tables) == 0 {
+		return lockTarget{}, false, nil
+	}
+	target.stmt, target.clause = stmt, lc
+	target.keys = lockKeysQuery(stmt, lc, target.tables)
+	return target, true, nil
+}
+
+// fromTable is a table a FROM list names, with the name the query refers
+// to it by and whether an outer join can fill its columns with NULLs.
+type fromTable struct {
+	rv       *pg.RangeVar
+	ref      string
+	nullable bool
+}
+
+// appendFromTables adds the tables FROM item n names (through joins;
+// subqueries and functions are passed over).
+func appendFromTables(out []fromTable, n *pg.Node, nullable bool) []fromTable {
+	switch x := n.Node.(type) {
+	case *pg.Node_RangeVar:
+		ref := x.RangeVar.Relname
+		if x.RangeVar.Alias != nil {
+			ref = x.RangeVar.Alias.Aliasname
+		}
+		return append(out, fromTable{rv: x.RangeVar, ref: ref, nullable: nullable})
+	case *pg.Node_JoinExpr:
+		j := x.JoinExpr
+		leftNull := nullable || j.Jointype == pg.JoinType_JOIN_RIGHT || j.Jointype == pg.JoinType_JOIN_FULL
+		rightNull := nullable || j.Jointype == pg.JoinType_JOIN_LEFT || j.Jointype == pg.JoinType_JOIN_FULL
+		out = appendFromTables(out, j.Larg, leftNull)
+		return appendFromTables(out, j.Rarg, rightNull)
+	}
+	return out
+}
+
+func slicesContainsRef(items []fromTable, ref string) bool {
+	for _, it := range items {
+		if it.ref == ref {
+			return true
+		}
+	}
+	return false
+}
+
+// lockKeysQuery is stmt with the key columns of tables added after its
+// select list and no locking clause.
+func lockKeysQuery(stmt *pg.SelectStmt, lc *pg.LockingClause, tables []lockedTable) *pg.SelectStmt {
 	keys := proto.Clone(stmt).(*pg.SelectStmt) // (the session's parse cache keeps stmt)
 	keys.LockingClause = nil
-	for i, c := range pk.Columns {
-		ref := &pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: &pg.ColumnRef{Fields: []*pg.Node{pg.MakeStrNode(t.Columns[c].Name)}, Location: -1}}}
-		keys.TargetList = append(keys.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Name: lockKeyAlias + itoa(int64(i)), Val: ref, Location: -1}}})
+	n := 0
+	for _, lt := range tables {
+		for _, c := range lt.keyCols {
+			ref := &pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: &pg.ColumnRef{
+				Fields: []*pg.Node{pg.MakeStrNode(lt.ref), pg.MakeStrNode(lt.table.Columns[c].Name)}, Location: -1}}}
+			keys.TargetList = append(keys.TargetList, &pg.Node{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Name: lockKeyAlias + itoa(int64(n)), Val: ref, Location: -1}}})
+			n++
+		}
 	}
 	if lc.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip && keys.LimitOffset != nil {
 		// the rows OFFSET passes over are locked (or skipped) too, as
@@ -147,54 +250,57 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool) {
 		}
 		keys.LimitOffset = nil
 	}
-	return lockTarget{stmt: stmt, table: t, clause: lc, keys: keys, keyCols: pk.Columns}, true
+	return keys
 }
 
-// selectedRowKeys runs keys (target.keys or a narrowing of it) and names
-// its rows' locks, in the order of its rows.
-func (s *Session) selectedRowKeys(ctx context.Context, env *exec.Env, target lockTarget, keys *pg.SelectStmt) ([]rowLockKey, error) {
-	rows, _, err := s.selectedRows(ctx, env, target, keys, false)
-	return rows, err
+// foundRows are the rows a keys query found: every locked table's row
+// lock names, row after row (len(tables) a row), and with them, when
+// asked for, each as a SQL literal of its key (see keyLiteral).
+type foundRows struct {
+	keys     []rowLockKey
+	literals []string
 }
 
-// selectedRows is selectedRowKeys that also gives, when literals is set,
-// each row's key as a SQL literal (see keyLiteral).
-func (s *Session) selectedRows(ctx context.Context, env *exec.Env, target lockTarget, keys *pg.SelectStmt, literals bool) ([]rowLockKey, []string, error) {
+// selectedRows runs keys (target.keys or a narrowing of it) and names
+// the rows to lock, in the order of its rows.
+func (s *Session) selectedRows(ctx context.Context, env *exec.Env, target lockTarget, keys *pg.SelectStmt, literals bool) (foundRows, error) {
 	p, err := s.plan(env, keys)
 	if err != nil {
 		if _, own := s.plan(env, target.stmt); own != nil {
-			return nil, nil, own // the statement's own error (an aggregate refused with FOR UPDATE, …), not one of the key columns added
+			return foundRows{}, own // the statement's own error (an aggregate refused with FOR UPDATE, …), not one of the key columns added
 		}
-		return nil, nil, err
+		return foundRows{}, err
 	}
 	batches, err := s.run(ctx, env, p)
 	if err != nil {
-		return nil, nil, err
+		return foundRows{}, err
 	}
 	defer exec.ReleaseRecords(batches)
-	kts := keyTypes(target.table, catalog.Key{Columns: target.keyCols})
-	var out []rowLockKey
-	var lits []string
+	width := 0
+	for _, lt := range target.tables {
+		width += len(lt.keyCols)
+	}
+	var found foundRows
 	var buf []byte
-	cols := make([]arrow.Array, len(kts))
-	values := make([]types.Datum, len(kts))
 	for _, b := range batches {
-		first := int(b.NumCols()) - len(kts) // the key columns come last
-		for i := range cols {
-			cols[i] = b.Column(first + i)
-		}
+		first := int(b.NumCols()) - width // the key columns come last
 		for r := 0; r < int(b.NumRows()); r++ {
-			buf = exec.EncodeKey(buf[:0], kts, cols, r)
-			out = append(out, rowLockKey{oid: target.table.OID, key: string(buf)})
-			if literals {
-				for i, c := range cols {
-					values[i] = exec.DatumAt(c, r)
+			at := first
+			for _, lt := range target.tables {
+				cols := make([]arrow.Array, len(lt.keyCols))
+				for i := range cols {
+					cols[i] = b.Column(at + i)
 				}
-				lits = append(lits, keyLiteral(target, values))
+				at += len(cols)
+				buf = exec.EncodeKey(buf[:0], keyTypes(lt.table, catalog.Key{Columns: lt.keyCols}), cols, r)
+				found.keys = append(found.keys, rowLockKey{oid: lt.table.OID, key: string(buf)})
+				if literals {
+					found.literals = append(found.literals, keyLiteral(lt, cols, r))
+				}
 			}
 		}
 	}
-	return out, lits, nil
+	return found, nil
 }
 
 // lockTimeout is the lock_timeout setting (0: wait as long as it takes).

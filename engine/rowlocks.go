@@ -90,6 +90,19 @@ func (l *rowLocks) tryLock(s *Session, keys []rowLockKey) *rowLock {
 	return nil
 }
 
+// heldByOther reports whether another session than s holds the lock of
+// one of keys of table oid.
+func (l *rowLocks) heldByOther(s *Session, keys []rowLockKey, oid uint32) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if h, ok := l.held[k]; ok && k.oid == oid && h.holder != s {
+			return true
+		}
+	}
+	return false
+}
+
 // unlockExcept lets go of the locks s took since it held heldBefore of
 // them, except those of keep.
 func (l *rowLocks) unlockExcept(s *Session, heldBefore int, keep []rowLockKey) {

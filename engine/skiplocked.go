@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
 
@@ -23,27 +24,30 @@ import (
 // skips nothing. Those rows are the answer: the statement then runs with
 // the same rows left out, and so returns exactly what it locked. (A row
 // locked in an early round that a later round no longer returns, which
-// only ties in ORDER BY can cause, is let go again.)
+// only ties in ORDER BY can cause, is let go again.) Over a join, a
+// result row is left out when the row of any locked table in it is held.
 
 // lockSkippingLocked takes the locks of the rows stmt returns, skipping
 // locked ones as above, and returns stmt with the skipped rows left out.
 func (s *Session) lockSkippingLocked(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt, target lockTarget) (*pg.SelectStmt, error) {
 	heldBefore := len(s.heldRows)
 	run, keys := stmt, target.keys
-	var skipped []string
+	skipped := make([][]string, len(target.tables)) // per locked table
 	for {
-		rows, lits, err := s.selectedRows(ctx, env, target, keys, true)
+		found, err := s.selectedRows(ctx, env, target, keys, true)
 		if err != nil {
 			return nil, err
 		}
-		n := len(skipped)
-		for i, k := range rows {
+		more := false
+		for i, k := range found.keys {
 			if s.db.rowLocks.tryLock(s, []rowLockKey{k}) != nil {
-				skipped = append(skipped, lits[i])
+				t := i % len(target.tables)
+				skipped[t] = append(skipped[t], found.literals[i])
+				more = true
 			}
 		}
-		if len(skipped) == n {
-			s.db.rowLocks.unlockExcept(s, heldBefore, rows)
+		if !more {
+			s.db.rowLocks.unlockExcept(s, heldBefore, found.keys)
 			return run, nil
 		}
 		left, err := leaveOutRows(target, skipped)
@@ -54,27 +58,25 @@ func (s *Session) lockSkippingLocked(ctx context.Context, env *exec.Env, stmt *p
 	}
 }
 
-// leaveOutRows is the condition NOT (key IN (skipped…)) over target's
-// primary key columns; skipped are rows' keys as SQL literals.
-func leaveOutRows(target lockTarget, skipped []string) (*pg.Node, error) {
-	var b strings.Builder
-	b.WriteString("SELECT 1 WHERE NOT (")
-	if len(target.keyCols) > 1 {
-		b.WriteByte('(')
-	}
-	for i, c := range target.keyCols {
-		if i > 0 {
-			b.WriteString(", ")
+// leaveOutRows is the condition NOT (t.key IN (skipped…)) AND … over the
+// locked tables with skipped rows; skipped are keys as SQL literals.
+func leaveOutRows(target lockTarget, skipped [][]string) (*pg.Node, error) {
+	var conds []string
+	for i, lt := range target.tables {
+		if len(skipped[i]) == 0 {
+			continue
 		}
-		b.WriteString(quoteIdent(target.table.Columns[c].Name))
+		cols := make([]string, len(lt.keyCols))
+		for j, c := range lt.keyCols {
+			cols[j] = quoteIdent(lt.ref) + "." + quoteIdent(lt.table.Columns[c].Name)
+		}
+		key := cols[0]
+		if len(cols) > 1 {
+			key = "(" + strings.Join(cols, ", ") + ")"
+		}
+		conds = append(conds, "NOT ("+key+" IN ("+strings.Join(skipped[i], ", ")+"))")
 	}
-	if len(target.keyCols) > 1 {
-		b.WriteByte(')')
-	}
-	b.WriteString(" IN (")
-	b.WriteString(strings.Join(skipped, ", "))
-	b.WriteString("))")
-	stmts, err := parser.Parse(b.String())
+	stmts, err := parser.Parse("SELECT 1 WHERE " + strings.Join(conds, " AND "))
 	if err != nil {
 		return nil, sqlerr.New(sqlerr.Internal, "SKIP LOCKED: cannot leave out the locked rows: %v", err)
 	}
@@ -93,23 +95,23 @@ func withCondition(stmt *pg.SelectStmt, cond *pg.Node) *pg.SelectStmt {
 	return out
 }
 
-// keyLiteral writes a row's key values as a SQL literal: 'v'::type, or a
-// row of them.
-func keyLiteral(target lockTarget, values []types.Datum) string {
+// keyLiteral writes the key of lt's row r (its key columns cols) as a SQL
+// literal: 'v'::type, or a row of them.
+func keyLiteral(lt lockedTable, cols []arrow.Array, r int) string {
 	var b strings.Builder
-	if len(values) > 1 {
+	if len(cols) > 1 {
 		b.WriteByte('(')
 	}
-	for i, d := range values {
+	for i, col := range cols {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		t := target.table.Columns[target.keyCols[i]].Type
-		b.WriteString(quoteLiteral(types.Format(t, d)))
+		t := lt.table.Columns[lt.keyCols[i]].Type
+		b.WriteString(quoteLiteral(types.Format(t, exec.DatumAt(col, r))))
 		b.WriteString("::")
 		b.WriteString(t.String())
 	}
-	if len(values) > 1 {
+	if len(cols) > 1 {
 		b.WriteByte(')')
 	}
 	return b.String()

@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // TestSkipLockedTakesTheNextFreeRows: FOR UPDATE SKIP LOCKED, a job
@@ -41,6 +45,25 @@ func TestSkipLockedTakesTheNextFreeRows(t *testing.T) {
 		if got := one(t, st.s, st.sql); got != st.want {
 			t.Errorf("%s: %q, want %q", st.sql, got, st.want)
 		}
+	}
+	// with its LIMIT and OFFSET as parameters (the extended protocol)
+	p, err := s4.Prepare(context.Background(), "SELECT id FROM jq WHERE state = $1 ORDER BY id LIMIT $2 OFFSET $3 FOR UPDATE SKIP LOCKED", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s4.ExecPrepared(context.Background(), p, []types.Datum{"new", int64(2), int64(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range res.Batches {
+		for i := 0; i < int(b.NumRows()); i++ {
+			got = append(got, types.Format(types.Int4T, exec.DatumAt(b.Column(0), i)))
+		}
+	}
+	res.Release()
+	if strings.Join(got, "|") != "6|7" {
+		t.Errorf("prepared, LIMIT $2 OFFSET $3: %v, want 6|7", got)
 	}
 	mustSQL(t, s1, "COMMIT")
 	mustSQL(t, s3, "ROLLBACK")
