@@ -53,6 +53,13 @@ type Table struct {
 	// partitions in memory where they are scanned (CALL weft.cache), ""
 	// none.
 	Cache string
+	// MatView is a materialized view's defining query (SQL text); "" for
+	// a table. A materialized view is a table whose rows only REFRESH
+	// MATERIALIZED VIEW writes.
+	MatView string
+	// Unpopulated marks a materialized view created or refreshed WITH NO
+	// DATA: reading it is an error until a REFRESH fills it.
+	Unpopulated bool
 
 	mu     sync.Mutex // serializes writers
 	snapMu sync.Mutex // guards swapping data against readers taking a reference
@@ -440,16 +447,19 @@ type TableDefinition struct {
 	Indexes     []Key
 	Comment     string
 	Cache       string
+	MatView     string
+	Unpopulated bool
 }
 
 // Definition copies the table's definition (the caller holds its lock).
 func (t *Table) Definition() TableDefinition {
 	return TableDefinition{Columns: append([]Column{}, t.Columns...), Keys: append([]Key{}, t.Keys...),
 		Checks: append([]Check{}, t.Checks...), ForeignKeys: append([]ForeignKey{}, t.ForeignKeys...),
-		Indexes: append([]Key{}, t.Indexes...), Comment: t.Comment, Cache: t.Cache}
+		Indexes: append([]Key{}, t.Indexes...), Comment: t.Comment, Cache: t.Cache, MatView: t.MatView, Unpopulated: t.Unpopulated}
 }
 
 // SetDefinition puts a definition back (the caller holds the lock).
 func (t *Table) SetDefinition(d TableDefinition) {
 	t.Columns, t.Keys, t.Checks, t.ForeignKeys, t.Indexes, t.Comment, t.Cache = d.Columns, d.Keys, d.Checks, d.ForeignKeys, d.Indexes, d.Comment, d.Cache
+	t.MatView, t.Unpopulated = d.MatView, d.Unpopulated
 }

@@ -32,6 +32,9 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 		}
 		return nil, err
 	}
+	if err := refuseMatViewAlter(t, st); err != nil {
+		return nil, err
+	}
 	if err := s.undoAlter(t, definitionOnly(st)); err != nil {
 		return nil, err
 	}
@@ -248,7 +251,7 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 // rename handles ALTER TABLE … RENAME [COLUMN] … TO ….
 func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 	switch st.RenameType {
-	case pg.ObjectType_OBJECT_TABLE:
+	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_MATVIEW:
 		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err

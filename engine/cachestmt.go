@@ -168,12 +168,12 @@ func checkCacheValue(value string) error {
 		WithHint("Valid values are \"memory\" and \"none\".")
 }
 
-// createCacheOption reads CREATE TABLE … WITH (weft.cache = …): the
-// value to store ("" for none). Other storage parameters are accepted
-// and ignored, as before.
-func createCacheOption(st *pg.CreateStmt) (string, error) {
+// createCacheOption reads CREATE TABLE (or TABLE AS, or MATERIALIZED
+// VIEW) rel … WITH (weft.cache = …), options: the value to store ("" for
+// none). Other storage parameters are accepted and ignored, as before.
+func createCacheOption(options []*pg.Node, rel *pg.RangeVar) (string, error) {
 	value := ""
-	for _, item := range st.Options {
+	for _, item := range options {
 		d := item.GetDefElem()
 		if d == nil || d.Defnamespace != "weft" || d.Defname != "cache" {
 			continue
@@ -186,8 +186,8 @@ func createCacheOption(st *pg.CreateStmt) (string, error) {
 	if value == "none" {
 		value = ""
 	}
-	if value != "" && st.Relation.Relpersistence == "t" {
-		return "", sqlerr.New(sqlerr.FeatureNotSupported, "cannot cache temporary table \"%s\": only stored tables are cached", st.Relation.Relname)
+	if value != "" && rel.Relpersistence == "t" {
+		return "", sqlerr.New(sqlerr.FeatureNotSupported, "cannot cache temporary table \"%s\": only stored tables are cached", rel.Relname)
 	}
 	return value, nil
 }

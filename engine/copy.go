@@ -43,6 +43,9 @@ func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 	}
 	t, err := s.tableFor(st.Relation, catalog.PrivInsert)
 	if err != nil {
+		if t, _, _ := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath); t != nil && t.MatView != "" {
+			return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot copy to materialized view \"%s\"", t.Name)
+		}
 		return nil, err
 	}
 	c := &CopyIn{s: s, table: t}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"github.com/weftdb/weft/sql/parser"
 	"slices"
 	"strconv"
@@ -119,7 +120,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this CREATE TABLE element is not supported yet")
 		}
 	}
-	cache, err := createCacheOption(st) // (cachestmt.go)
+	cache, err := createCacheOption(st.Options, st.Relation) // (cachestmt.go)
 	if err != nil {
 		return nil, err
 	}
@@ -255,14 +256,25 @@ func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, []
 }
 
 func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.CreateTableAsStmt) (*Result, error) {
-	if st.Objtype != pg.ObjectType_OBJECT_TABLE {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views are not supported yet")
+	matView := st.Objtype == pg.ObjectType_OBJECT_MATVIEW
+	if !matView && st.Objtype != pg.ObjectType_OBJECT_TABLE {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE %s AS is not supported", st.Objtype)
 	}
 	sel, ok := st.Query.Node.(*pg.Node_SelectStmt)
 	if !ok {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE AS needs a query")
 	}
 	into := st.Into.Rel
+	cache, err := createCacheOption(st.Into.Options, into) // (cachestmt.go)
+	if err != nil {
+		return nil, err
+	}
+	var query string // a materialized view's, to REFRESH it by
+	if matView {
+		if query, err = deparseSelect(sel.SelectStmt); err != nil {
+			return nil, err
+		}
+	}
 	schema, err := s.targetSchema(into.Schemaname)
 	if err != nil {
 		return nil, err
@@ -297,11 +309,24 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 		return nil, err
 	}
 	if t == nil {
-		return &Result{Tag: "CREATE TABLE AS", Notices: []string{"relation \"" + into.Relname + "\" already exists, skipping"}}, nil
+		tag := "CREATE TABLE AS"
+		if matView {
+			tag = "CREATE MATERIALIZED VIEW"
+		}
+		return &Result{Tag: tag, Notices: []string{"relation \"" + into.Relname + "\" already exists, skipping"}}, nil
 	}
 	s.own(t.OID, catalog.KindTable)
+	if matView {
+		t.Lock()
+		t.MatView, t.Unpopulated = query, st.Into.SkipData
+		t.Unlock()
+	}
+	s.cacheCreated(t, cache)
 	if st.Into.SkipData {
-		return &Result{Tag: "SELECT 0"}, nil
+		if matView {
+			return &Result{Tag: "CREATE MATERIALIZED VIEW"}, nil
+		}
+		return &Result{Tag: "CREATE TABLE AS"}, nil
 	}
 	n, err := s.appendRows(t, recs)
 	if err != nil {
@@ -323,6 +348,7 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 	}
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	var tag string
+	var notices []string
 	for _, obj := range st.Objects {
 		var parts []string
 		switch x := obj.Node.(type) {
@@ -340,11 +366,14 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 		case pg.ObjectType_OBJECT_TABLE:
 			tag = "DROP TABLE"
 			if err = s.dropReferences(schema, name, cascade); err == nil {
-				err = s.dropRelation(schema, name, false, st.MissingOk)
+				err = s.dropRelation(schema, name, dropTable, st.MissingOk, &notices)
 			}
+		case pg.ObjectType_OBJECT_MATVIEW:
+			tag = "DROP MATERIALIZED VIEW"
+			err = s.dropRelation(schema, name, dropMatView, st.MissingOk, &notices)
 		case pg.ObjectType_OBJECT_VIEW:
 			tag = "DROP VIEW"
-			err = s.dropRelation(schema, name, true, st.MissingOk)
+			err = s.dropRelation(schema, name, dropView, st.MissingOk, &notices)
 		case pg.ObjectType_OBJECT_SCHEMA:
 			tag = "DROP SCHEMA"
 			if sc, ok := s.db.cat.Schema(name); ok {
@@ -366,24 +395,51 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Tag: tag}, nil
+	return &Result{Tag: tag, Notices: notices}, nil
 }
 
-func (s *Session) dropRelation(schema, name string, view, missingOK bool) error {
-	t, v, ok := s.db.cat.Lookup(schema, name, s.searchPath)
-	kind := "table"
-	if view {
-		kind = "view"
+// dropKind is the kind of relation a DROP names, as its messages do.
+type dropKind string
+
+const (
+	dropTable   dropKind = "table"
+	dropView    dropKind = "view"
+	dropMatView dropKind = "materialized view"
+)
+
+// kindOf is the kind of the relation Lookup found (t or v).
+func kindOf(t *catalog.Table, v *catalog.View) dropKind {
+	switch {
+	case v != nil:
+		return dropView
+	case t.MatView != "":
+		return dropMatView
 	}
-	if !ok || (view && v == nil) || (!view && t == nil) {
-		if ok {
-			return sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a %s", name, kind)
-		}
+	return dropTable
+}
+
+// dropHint is PostgreSQL's hint for a DROP of the wrong kind of relation.
+var dropHint = map[dropKind]string{
+	dropTable:   "Use DROP TABLE to remove a table.",
+	dropView:    "Use DROP VIEW to remove a view.",
+	dropMatView: "Use DROP MATERIALIZED VIEW to remove a materialized view.",
+}
+
+// dropRelation drops a relation of the kind the DROP names; IF EXISTS
+// of one that does not exist adds its notice to notices.
+func (s *Session) dropRelation(schema, name string, kind dropKind, missingOK bool, notices *[]string) error {
+	t, v, ok := s.db.cat.Lookup(schema, name, s.searchPath)
+	if !ok {
 		if missingOK {
+			*notices = append(*notices, fmt.Sprintf("%s \"%s\" does not exist, skipping", kind, name))
 			return nil
 		}
 		return sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
 	}
+	if found := kindOf(t, v); found != kind {
+		return sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a %s", name, kind).WithHint(dropHint[found])
+	}
+	view := kind == dropView
 	if view {
 		if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
 			return err
@@ -594,6 +650,9 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 		}
 		if err := s.requireOn(t.OID, catalog.KindTable, t.Name, catalog.PrivTruncate); err != nil {
 			return nil, err
+		}
+		if t.MatView != "" {
+			return nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a table", t.Name)
 		}
 		if !listed[t] {
 			listed[t] = true

@@ -101,6 +101,7 @@ func (db *DB) loadTable(t storage.Table) error {
 		return err
 	}
 	tbl.Keys, tbl.Checks, tbl.ForeignKeys, tbl.Comment, tbl.Indexes, tbl.Cache = t.Keys, t.Checks, t.Foreign, t.Comment, t.Indexes, t.Cache
+	tbl.MatView, tbl.Unpopulated = t.MatView, t.Unpopulated
 	parts, err := db.store.ReadTable(db.opts.Mem, t.OID, tbl.ArrowSchema(), t.Schema+"."+t.Name, t.Parts)
 	if err != nil {
 		return err
@@ -263,7 +264,7 @@ func (db *DB) checkpoint() error {
 		if err != nil {
 			return err
 		}
-		sc.Tables = append(sc.Tables, storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Cache: def.Cache, Parts: refs, IndexFiles: ixRefs,
+		sc.Tables = append(sc.Tables, storage.Table{Schema: img.schema, Name: img.name, OID: t.OID, Columns: def.Columns, Keys: def.Keys, Checks: def.Checks, Foreign: def.ForeignKeys, Comment: def.Comment, Indexes: def.Indexes, Cache: def.Cache, MatView: def.MatView, Unpopulated: def.Unpopulated, Parts: refs, IndexFiles: ixRefs,
 			Stats: storableStats(t.StoredStats(def.Columns, img.data))})
 	}
 	for _, f := range db.cat.Functions() {
@@ -435,7 +436,8 @@ func (db *DB) snapshotTables() *tableImages {
 		for _, t := range s.Tables {
 			// (read without the table's lock, which a COMMIT holds while
 			// it stores: definitions change only by whole slices)
-			def := catalog.TableDefinition{Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, ForeignKeys: t.ForeignKeys, Indexes: t.Indexes, Comment: t.Comment, Cache: t.Cache}
+			def := catalog.TableDefinition{Columns: t.Columns, Keys: t.Keys, Checks: t.Checks, ForeignKeys: t.ForeignKeys, Indexes: t.Indexes, Comment: t.Comment, Cache: t.Cache,
+				MatView: t.MatView, Unpopulated: t.Unpopulated}
 			im.tables = append(im.tables, tableImage{schema: s.Name, name: t.Name, table: t, def: def, data: t.Snapshot()})
 		}
 		for _, v := range s.Views {

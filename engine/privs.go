@@ -64,6 +64,9 @@ func (s *Session) tableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, 
 	if err := s.requireOn(t.OID, catalog.KindTable, t.Name, want); err != nil {
 		return nil, err
 	}
+	if err := refuseMatViewWrite(t, want); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

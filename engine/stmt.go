@@ -165,6 +165,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.createIndex(n.IndexStmt)
 	case *pg.Node_TruncateStmt:
 		return s.truncate(n.TruncateStmt)
+	case *pg.Node_RefreshMatViewStmt:
+		return s.refreshMatView(ctx, env, n.RefreshMatViewStmt)
 	case *pg.Node_CreateSchemaStmt:
 		return s.createSchema(n.CreateSchemaStmt)
 	case *pg.Node_GrantStmt:
@@ -194,9 +196,13 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	case *pg.Node_GrantRoleStmt:
 		return s.grantRoleStmt(n.GrantRoleStmt)
 	case *pg.Node_AlterTableStmt:
-		return s.alterTable(ctx, n.AlterTableStmt)
+		return matViewTag(s.alterTable(ctx, n.AlterTableStmt))(n.AlterTableStmt.Objtype)
 	case *pg.Node_RenameStmt:
-		return s.rename(n.RenameStmt)
+		objtype := n.RenameStmt.RenameType
+		if objtype == pg.ObjectType_OBJECT_COLUMN {
+			objtype = n.RenameStmt.RelationType
+		}
+		return matViewTag(s.rename(n.RenameStmt))(objtype)
 	case *pg.Node_VacuumStmt:
 		return s.vacuum(n.VacuumStmt)
 	case *pg.Node_CheckPointStmt:

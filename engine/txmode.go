@@ -139,7 +139,7 @@ var readOnlyVerbs = map[reflect.Type]string{
 	reflect.TypeOf(&pg.Node_CopyStmt{}): "COPY FROM", reflect.TypeOf(&pg.Node_CreateStmt{}): "CREATE TABLE",
 	reflect.TypeOf(&pg.Node_CreateTableAsStmt{}): "CREATE TABLE AS", reflect.TypeOf(&pg.Node_IndexStmt{}): "CREATE INDEX",
 	reflect.TypeOf(&pg.Node_DropStmt{}): "DROP", reflect.TypeOf(&pg.Node_AlterTableStmt{}): "ALTER TABLE",
-	reflect.TypeOf(&pg.Node_TruncateStmt{}): "TRUNCATE TABLE",
+	reflect.TypeOf(&pg.Node_TruncateStmt{}): "TRUNCATE TABLE", reflect.TypeOf(&pg.Node_RefreshMatViewStmt{}): "REFRESH MATERIALIZED VIEW",
 }
 
 // refuseInReadOnly refuses a statement that would change what is stored

@@ -154,8 +154,12 @@ type Table struct {
 	Comment string               `json:"comment,omitempty"`
 	Indexes []catalog.Key        `json:"indexes,omitempty"`
 	// Cache is the weft.cache storage parameter ("memory"), "" for none.
-	Cache string         `json:"cache,omitempty"`
-	Parts [][]SegmentRef `json:"parts"` // segment files per partition
+	Cache string `json:"cache,omitempty"`
+	// MatView is a materialized view's query ("" for a table), and
+	// Unpopulated whether it is still WITH NO DATA
+	MatView     string         `json:"matview,omitempty"`
+	Unpopulated bool           `json:"unpopulated,omitempty"`
+	Parts       [][]SegmentRef `json:"parts"` // segment files per partition
 	// IndexFiles are the stored indexes of the data in Parts
 	// (indexfile.go); absent in catalogs from before they were stored
 	IndexFiles []IndexRef `json:"index_files,omitempty"`

@@ -183,6 +183,10 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	if err := b.requireOn(t.OID, catalog.KindTable, t.Schema, t.Name, catalog.PrivSelect); err != nil {
 		return nil, nil, err
 	}
+	if t.Unpopulated {
+		return nil, nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "materialized view \"%s\" has not been populated", t.Name).
+			WithHint("Use the REFRESH MATERIALIZED VIEW command.")
+	}
 	cols := make([]logical.Column, len(t.Columns))
 	ords := make([]int, len(t.Columns))
 	for i, c := range t.Columns {

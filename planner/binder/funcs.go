@@ -892,6 +892,12 @@ func (b *Binder) bindViewDef(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 			defs[strconv.FormatUint(uint64(v.OID), 10)] = " " + v.SQL + ";"
 			defs[v.Name], defs[sc.Name+"."+v.Name] = " "+v.SQL+";", " "+v.SQL+";"
 		}
+		for _, t := range sc.Tables {
+			if t.MatView != "" {
+				defs[strconv.FormatUint(uint64(t.OID), 10)] = " " + t.MatView + ";"
+				defs[t.Name], defs[sc.Name+"."+t.Name] = " "+t.MatView+";", " "+t.MatView+";"
+			}
+		}
 	}
 	arg, err := b.coerce(args[0], types.TextT)
 	if err != nil {

@@ -84,6 +84,9 @@ func (b *Binder) infoSchemaView(name string) (logical.Plan, bool) {
 	case "tables":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
+				if t.MatView != "" {
+					continue // (the standard's views leave materialized views out, as PostgreSQL's)
+				}
 				row(map[string]types.Datum{"table_catalog": infoCatalog, "table_schema": s.Name, "table_name": t.Name, "table_type": "BASE TABLE", "is_insertable_into": "YES", "is_typed": "NO"})
 			}
 			for _, v := range sortedTables(s.Views) {
@@ -153,6 +156,9 @@ func yesNo(v bool) string {
 func (b *Binder) infoColumns(row func(map[string]types.Datum)) {
 	for _, s := range b.Cat.Schemas() {
 		for _, t := range sortedTables(s.Tables) {
+			if t.MatView != "" {
+				continue
+			}
 			for i, c := range t.Columns {
 				vals := columnTypeInfo(c.Type)
 				vals["table_catalog"], vals["table_schema"], vals["table_name"], vals["column_name"] = infoCatalog, s.Name, t.Name, c.Name

@@ -252,7 +252,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				row(map[string]types.Datum{"oid": int64(t.OID), "relname": t.Name, "relnamespace": int64(s.OID), "relowner": b.ownerOID(t.OID, catalog.KindTable),
-					"relam": int64(heapAMOID), "relkind": "r", "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys)+len(t.Indexes) > 0, "relchecks": int64(len(t.Checks)),
+					"relam": int64(heapAMOID), "relkind": relkindOf(t), "relnatts": int64(len(t.Columns)), "relpersistence": "p", "relreplident": "d", "relhasindex": len(t.Keys)+len(t.Indexes) > 0, "relchecks": int64(len(t.Checks)),
 					"relhastriggers": len(t.ForeignKeys) > 0 || referenced[t.OID],
 					"relacl":         b.aclText(t.OID, catalog.KindTable), "relpartbound": nil, "reloptions": tableOptions(t), "reltuples": float64(-1)})
 			}
@@ -460,7 +460,19 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_tables":
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
+				if t.MatView != "" {
+					continue // (pg_matviews lists those)
+				}
 				row(map[string]types.Datum{"schemaname": s.Name, "tablename": t.Name, "tableowner": b.Cat.Privileges(t.OID, catalog.KindTable).Owner, "tablespace": nil})
+			}
+		}
+	case "pg_matviews":
+		for _, s := range b.Cat.Schemas() {
+			for _, t := range sortedTables(s.Tables) {
+				if t.MatView != "" {
+					row(map[string]types.Datum{"schemaname": s.Name, "matviewname": t.Name, "matviewowner": b.Cat.Privileges(t.OID, catalog.KindTable).Owner,
+						"tablespace": nil, "hasindexes": len(t.Keys)+len(t.Indexes) > 0, "ispopulated": !t.Unpopulated, "definition": " " + t.MatView + ";"})
+				}
 			}
 		}
 	case "pg_views":
@@ -1137,4 +1149,12 @@ func tableOptions(t *catalog.Table) types.Datum {
 		return nil
 	}
 	return "{weft.cache=" + t.Cache + "}"
+}
+
+// relkindOf is pg_class.relkind of a table: 'm' for a materialized view.
+func relkindOf(t *catalog.Table) string {
+	if t.MatView != "" {
+		return "m"
+	}
+	return "r"
 }
