@@ -366,14 +366,14 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 		case pg.ObjectType_OBJECT_TABLE:
 			tag = "DROP TABLE"
 			if err = s.dropReferences(schema, name, cascade); err == nil {
-				err = s.dropRelation(schema, name, dropTable, st.MissingOk, &notices)
+				err = s.dropRelation(schema, name, dropTable, st.MissingOk, cascade, &notices)
 			}
 		case pg.ObjectType_OBJECT_MATVIEW:
 			tag = "DROP MATERIALIZED VIEW"
-			err = s.dropRelation(schema, name, dropMatView, st.MissingOk, &notices)
+			err = s.dropRelation(schema, name, dropMatView, st.MissingOk, cascade, &notices)
 		case pg.ObjectType_OBJECT_VIEW:
 			tag = "DROP VIEW"
-			err = s.dropRelation(schema, name, dropView, st.MissingOk, &notices)
+			err = s.dropRelation(schema, name, dropView, st.MissingOk, cascade, &notices)
 		case pg.ObjectType_OBJECT_SCHEMA:
 			tag = "DROP SCHEMA"
 			if sc, ok := s.db.cat.Schema(name); ok {
@@ -427,7 +427,7 @@ var dropHint = map[dropKind]string{
 
 // dropRelation drops a relation of the kind the DROP names; IF EXISTS
 // of one that does not exist adds its notice to notices.
-func (s *Session) dropRelation(schema, name string, kind dropKind, missingOK bool, notices *[]string) error {
+func (s *Session) dropRelation(schema, name string, kind dropKind, missingOK, cascade bool, notices *[]string) error {
 	t, v, ok := s.db.cat.Lookup(schema, name, s.searchPath)
 	if !ok {
 		if missingOK {
@@ -440,11 +440,20 @@ func (s *Session) dropRelation(schema, name string, kind dropKind, missingOK boo
 		return sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a %s", name, kind).WithHint(dropHint[found])
 	}
 	view := kind == dropView
+	oid := func() uint32 {
+		if view {
+			return v.OID
+		}
+		return t.OID
+	}()
 	if view {
 		if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
 			return err
 		}
 	} else if err := s.requireOwner(t.OID, catalog.KindTable, t.Name); err != nil {
+		return err
+	}
+	if err := s.dropDependentViews(oid, kind, name, cascade, notices); err != nil {
 		return err
 	}
 	if view {

@@ -10,7 +10,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/proto"
 )
 
 // errDescribeOnly stops a DML statement after binding (Prepare).
@@ -149,24 +149,11 @@ func inferParamTypes(out, declared, inferred []types.T) {
 // countParams finds the highest $n in a statement by walking its parse tree.
 func countParams(st *pg.RawStmt) int {
 	n := 0
-	var walk func(m protoreflect.Message)
-	walk = func(m protoreflect.Message) {
-		if pr, ok := m.Interface().(*pg.ParamRef); ok {
+	parser.Walk(st, func(m proto.Message) bool {
+		if pr, ok := m.(*pg.ParamRef); ok {
 			n = max(n, int(pr.Number))
 		}
-		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsList() && fd.Message() != nil:
-				list := v.List()
-				for i := 0; i < list.Len(); i++ {
-					walk(list.Get(i).Message())
-				}
-			case fd.Message() != nil && !fd.IsMap():
-				walk(v.Message())
-			}
-			return true
-		})
-	}
-	walk(st.ProtoReflect())
+		return true
+	})
 	return n
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -178,19 +179,10 @@ func literalValue(sql string, off int) (int64, bool) {
 
 // collectConsts finds the constant nodes under m, by location.
 func collectConsts(m protoreflect.Message, at map[int32]*pg.A_Const) {
-	if c, ok := m.Interface().(*pg.A_Const); ok {
-		at[c.Location] = c
-		return
-	}
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		switch {
-		case fd.IsList() && fd.Message() != nil:
-			l := v.List()
-			for i := 0; i < l.Len(); i++ {
-				collectConsts(l.Get(i).Message(), at)
-			}
-		case fd.Message() != nil && !fd.IsMap():
-			collectConsts(v.Message(), at)
+	walk(m, func(n proto.Message) bool {
+		if c, ok := n.(*pg.A_Const); ok {
+			at[c.Location] = c
+			return false
 		}
 		return true
 	})
