@@ -28,6 +28,10 @@ type Column struct {
 	// Identity is "a" for GENERATED ALWAYS AS IDENTITY, "d" for BY
 	// DEFAULT, "" for other columns (its default draws from a sequence).
 	Identity string `json:",omitempty"`
+	// Generated is a stored generated column's expression (GENERATED
+	// ALWAYS AS (…) STORED) as SQL text over the row's other columns, ""
+	// for other columns: every write computes it.
+	Generated string `json:",omitempty"`
 	// Comment is COMMENT ON COLUMN's text.
 	Comment string `json:",omitempty"`
 }

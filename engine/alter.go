@@ -115,6 +115,14 @@ func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.Column
 		}
 		return sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" of relation \"%s\" already exists", col.Name, t.Name)
 	}
+	// a generated column's values for the existing rows: its expression
+	// over each batch
+	var compute func(arrow.Record) (arrow.Array, error)
+	if col.Generated != "" {
+		if compute, err = s.generatedForExisting(ctx, t, col, cd); err != nil {
+			return err
+		}
+	}
 	// the value existing rows get: the DEFAULT, evaluated once, or NULL
 	var fill types.Datum
 	if col.Default != "" {
@@ -144,9 +152,17 @@ func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.Column
 		for p, recs := range cur.Parts {
 			for _, r := range recs {
 				var extra arrow.Array
-				if fill == nil {
+				switch {
+				case compute != nil:
+					if extra, err = compute(r); err != nil {
+						for _, done := range parts {
+							exec.ReleaseRecords(done)
+						}
+						return err
+					}
+				case fill == nil:
 					extra = exec.NullArray(s.db.opts.Mem, col.Type, int(r.NumRows()))
-				} else {
+				default:
 					extra = exec.ConstArray(s.db.opts.Mem, col.Type, fill, int(r.NumRows()))
 				}
 				cols := append(append([]arrow.Array{}, r.Columns()...), extra)

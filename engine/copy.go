@@ -50,8 +50,10 @@ func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 	}
 	c := &CopyIn{s: s, table: t}
 	if len(st.Attlist) == 0 {
-		for i := range t.Columns {
-			c.targets = append(c.targets, i)
+		for i, col := range t.Columns {
+			if col.Generated == "" { // (computed, never read)
+				c.targets = append(c.targets, i)
+			}
 		}
 	} else {
 		for _, a := range st.Attlist {
@@ -59,6 +61,10 @@ func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 			i := t.ColumnIndex(name)
 			if i < 0 {
 				return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", name, t.Name)
+			}
+			if t.Columns[i].Generated != "" {
+				return nil, sqlerr.New(sqlerr.InvalidColumnRef, "column \"%s\" is a generated column", name).
+					WithDetail("Generated columns cannot be used in COPY.")
 			}
 			c.targets = append(c.targets, i)
 		}
@@ -252,6 +258,11 @@ func (c *CopyIn) commit() (int64, error) {
 	c.s.writes.loads = true
 	defer c.s.endWrites()
 	if err := c.fillDefaults(); err != nil {
+		return 0, err
+	}
+	recs, err := c.s.fillGenerated(c.s.context(), c.table, c.recs)
+	c.recs = recs
+	if err != nil {
 		return 0, err
 	}
 	n, err := c.s.appendRows(c.table, c.recs)

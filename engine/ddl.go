@@ -67,6 +67,7 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 	var cols []catalog.Column
 	var keys []pendingKey
 	var checks []pendingCheck
+	var generated []pendingGenerated
 	for _, elt := range st.TableElts {
 		switch x := elt.Node.(type) {
 		case *pg.Node_ColumnDef:
@@ -97,6 +98,14 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 				seqCols = append(seqCols, pendingSeq{column: len(cols), opts: seqOpts})
 			}
 			keys = append(keys, colKeys...)
+			for _, cn := range x.ColumnDef.Constraints {
+				if c := cn.GetConstraint(); c.Contype == pg.ConstrType_CONSTR_GENERATED {
+					if col.Default != "" || sequenced {
+						return nil, sqlerr.New(sqlerr.SyntaxError, "both default and generation expression specified for column \"%s\" of table \"%s\"", col.Name, st.Relation.Relname).At(c.Location)
+					}
+					generated = append(generated, pendingGenerated{column: len(cols), expr: c.RawExpr})
+				}
+			}
 			cols = append(cols, col)
 			for _, cn := range x.ColumnDef.Constraints {
 				switch c := cn.GetConstraint(); c.Contype {
@@ -139,6 +148,10 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			s.discardTable(t)
 			return nil, err
 		}
+	}
+	if err := s.checkGenerated(env, t, generated); err != nil {
+		s.discardTable(t)
+		return nil, err
 	}
 	if err := s.addKeys(t, keys); err != nil {
 		s.discardTable(t)
@@ -235,6 +248,12 @@ func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, []
 			col.NotNull = true
 		case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
 			keys = append(keys, pendingKey{name: c.Conname, columns: []string{cd.Colname}, primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
+		case pg.ConstrType_CONSTR_GENERATED:
+			text, err := deparseExpr(c.RawExpr)
+			if err != nil {
+				return col, nil, err
+			}
+			col.Generated = text
 		case pg.ConstrType_CONSTR_DEFAULT:
 			text, err := deparseExpr(c.RawExpr)
 			if err != nil {

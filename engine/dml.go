@@ -121,6 +121,9 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
+	if plan, err = s.withGenerated(b, t, plan); err != nil {
+		return nil, err
+	}
 	var upsert *upsertSet
 	if oc != nil && oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
 		if upsert, err = s.bindUpsert(env, b, t, st.Relation, oc); err != nil {
@@ -234,6 +237,9 @@ func (s *Session) insertValues(b *binder.Binder, t *catalog.Table, targets []int
 			if _, isDefault := item.Node.(*pg.Node_SetToDefault); isDefault {
 				continue
 			}
+			if err := refuseGeneratedInsert(t.Columns[ci]); err != nil {
+				return nil, err
+			}
 			e, err := b.BindStandalone(item, "VALUES")
 			if err != nil {
 				return nil, err
@@ -297,6 +303,9 @@ func (s *Session) insertSelect(b *binder.Binder, t *catalog.Table, targets []int
 	}
 	for k, sc := range srcCols {
 		ci := targets[k]
+		if err := refuseGeneratedInsert(t.Columns[ci]); err != nil {
+			return nil, err
+		}
 		e, err := b.Assign(&logical.ColRef{Col: sc}, t.Columns[ci].Type, t.Columns[ci].Name)
 		if err != nil {
 			return nil, err
@@ -730,7 +739,14 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", rt.Name, t.Name).At(rt.Location)
 		}
 		var v logical.Expr
-		if _, isDefault := rt.Val.Node.(*pg.Node_SetToDefault); isDefault {
+		_, isDefault := rt.Val.Node.(*pg.Node_SetToDefault)
+		if err := refuseGeneratedUpdate(t.Columns[i], isDefault); err != nil {
+			return nil, positioned(err, rt.Val)
+		}
+		if t.Columns[i].Generated != "" {
+			continue // (computed below)
+		}
+		if isDefault {
 			v, err = s.defaultExpr(b, t.Columns[i])
 		} else {
 			v, err = b.BindIn(ts, rt.Val, "UPDATE")
@@ -742,6 +758,9 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 			return nil, positioned(err, rt.Val)
 		}
 		exprs[i] = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{v}, Else: exprs[i], T: t.Columns[i].Type}
+	}
+	if err := s.updateGenerated(b, t, exprs, hit); err != nil {
+		return nil, err
 	}
 	cols := make([]logical.Column, 0, len(exprs)+1)
 	for _, c := range t.Columns {

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -40,6 +41,14 @@ func (s *Session) AppendArrow(table string, recs []arrow.Record) (int64, error) 
 			return 0, err
 		}
 	}
+	for _, r := range recs {
+		r.Retain() // (fillGenerated releases what it replaces; the caller keeps its own)
+	}
+	recs, err := s.fillGenerated(s.context(), t, recs)
+	if err != nil {
+		return 0, err
+	}
+	defer exec.ReleaseRecords(recs)
 	s.beginWrites(true)
 	s.writes.loads = true
 	defer s.endWrites()

@@ -140,11 +140,19 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 	u := &upsertSet{sets: make([]exec.Expr, len(t.Columns)), cols: append(append([]logical.Column{}, ts.Scan.Cols...), excluded...)}
 	pb := s.newBuilder(env)
 	defer pb.Release()
+	newValues := make([]logical.Expr, len(t.Columns)) // the SET list's, by column
 	for _, n := range oc.TargetList {
 		rt := n.GetResTarget()
 		ci := t.ColumnIndex(rt.Name)
 		if ci < 0 {
 			return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", rt.Name, t.Name).At(rt.Location)
+		}
+		_, isDefault := rt.Val.Node.(*pg.Node_SetToDefault)
+		if err := refuseGeneratedUpdate(t.Columns[ci], isDefault); err != nil {
+			return nil, err
+		}
+		if t.Columns[ci].Generated != "" {
+			continue // (computed below)
 		}
 		e, err := b.BindIn(ts, rt.Val, "UPDATE")
 		if err != nil {
@@ -153,6 +161,7 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 		if e, err = b.Assign(e, t.Columns[ci].Type, t.Columns[ci].Name); err != nil {
 			return nil, err
 		}
+		newValues[ci] = e
 		if u.sets[ci], err = pb.Compile(e, u.cols); err != nil {
 			return nil, err
 		}
@@ -164,6 +173,26 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 		}
 		if u.where, err = pb.Compile(cond, u.cols); err != nil {
 			return nil, err
+		}
+	}
+	if hasGenerated(t) {
+		// (bound in a scope of its own: excluded's columns have the same names)
+		gen, gts, err := s.generatedExprs(b, t)
+		if err != nil {
+			return nil, err
+		}
+		for ci := range newValues {
+			if newValues[ci] == nil {
+				newValues[ci] = &logical.ColRef{Col: ts.Scan.Cols[ci]}
+			}
+		}
+		for ci, g := range gen {
+			if g == nil {
+				continue
+			}
+			if u.sets[ci], err = pb.Compile(substituteColumns(g, gts, newValues), u.cols); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return u, nil

@@ -72,3 +72,39 @@ func castName(t types.T) string {
 	bare.Len, bare.Prec, bare.Scale = 0, 0, 0
 	return bare.String()
 }
+
+// shownGenerated is a generation expression as PostgreSQL prints it back
+// (pg_get_expr, information_schema.columns.generation_expression): an
+// operator expression in parentheses, a lone column, literal or function
+// call as it is.
+func shownGenerated(expr string) string {
+	e := strings.TrimSpace(expr)
+	if bareTerm.MatchString(e) || singleCall(e) {
+		return e
+	}
+	return "(" + e + ")"
+}
+
+var bareTerm = regexp.MustCompile(`^("[^"]*"|[A-Za-z_][A-Za-z0-9_$]*|[0-9.]+|'([^']|'')*')$`)
+
+// singleCall reports whether e is one function call, name(...), its
+// parentheses closing at the end.
+func singleCall(e string) bool {
+	open := strings.IndexByte(e, '(')
+	if open <= 0 || !bareTerm.MatchString(e[:open]) || !strings.HasSuffix(e, ")") {
+		return false
+	}
+	depth := 0
+	for i := open; i < len(e); i++ {
+		switch e[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 && i != len(e)-1 {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -176,6 +176,9 @@ func (b *Binder) infoColumns(row func(map[string]types.Datum)) {
 				if c.Identity != "" {
 					b.identityInfo(vals, t, c)
 				}
+				if c.Generated != "" {
+					vals["is_generated"], vals["generation_expression"], vals["is_updatable"] = "ALWAYS", shownGenerated(c.Generated), "YES"
+				}
 				row(vals)
 			}
 		}

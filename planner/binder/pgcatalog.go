@@ -294,7 +294,10 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 						vals["atttypid"] = int64(c.Domain) // pg_attribute names the domain; values are its base type
 					}
 					// an identity column's sequence is no DEFAULT in PostgreSQL
-					vals["attnotnull"], vals["atthasdef"], vals["attidentity"] = c.NotNull, c.Default != "" && c.Identity == "", c.Identity
+					vals["attnotnull"], vals["atthasdef"], vals["attidentity"] = c.NotNull, c.Default != "" && c.Identity == "" || c.Generated != "", c.Identity
+					if c.Generated != "" {
+						vals["attgenerated"] = "s" // stored
+					}
 					row(vals)
 				}
 			}
@@ -327,7 +330,10 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		for _, s := range b.Cat.Schemas() {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
-					if c.Default != "" && c.Identity == "" {
+					switch {
+					case c.Generated != "":
+						row(map[string]types.Datum{"oid": attrdefOID(t, i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": shownGenerated(c.Generated)})
+					case c.Default != "" && c.Identity == "":
 						row(map[string]types.Datum{"oid": attrdefOID(t, i), "adrelid": int64(t.OID), "adnum": int64(i + 1), "adbin": shownDefault(c)})
 					}
 				}

@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// Stored generated columns (GENERATED ALWAYS AS (expr) STORED): the
+// expression over the row's other columns is kept as text in the catalog
+// (catalog.Column.Generated) and every write computes it: INSERT through
+// a projection over the rows it inserts, UPDATE and ON CONFLICT DO UPDATE
+// by substituting the row's new values into it, COPY over the batches it
+// read. Writing another value into such a column is 428C9, as in
+// PostgreSQL; DEFAULT is allowed and means "computed".
+
+// pendingGenerated is a generation expression as written, checked once
+// the table exists.
+type pendingGenerated struct {
+	column int
+	expr   *pg.Node
+}
+
+// generatedWhat names generation expressions in binder messages
+// ("aggregate functions are not allowed in …").
+const generatedWhat = "column generation expressions"
+
+// checkGenerated binds each generation expression of a new table over its
+// columns: it may read only columns that are not generated themselves,
+// call no volatile function and hold no subquery (PostgreSQL's rules).
+func (s *Session) checkGenerated(env *exec.Env, t *catalog.Table, pending []pendingGenerated) error {
+	for _, p := range pending {
+		b := s.binder(env)
+		ts := b.BeginTable(t, "")
+		e, err := b.BindIn(ts, p.expr, generatedWhat)
+		if err != nil {
+			return err
+		}
+		for id := range logical.ColumnsUsed(e) {
+			for i, c := range ts.Scan.Cols {
+				if c.ID == id && t.Columns[i].Generated != "" {
+					return sqlerr.New(sqlerr.InvalidObjectDefinition, "cannot use generated column \"%s\" in column generation expression", c.Name).
+						WithDetail("A generated column cannot reference another generated column.").At(generatedRefLocation(p.expr, c.Name))
+				}
+			}
+		}
+		if logical.HasSubquery(e) {
+			return sqlerr.New(sqlerr.FeatureNotSupported, "cannot use subquery in column generation expression")
+		}
+		if logical.IsVolatile(e) {
+			return sqlerr.New(sqlerr.InvalidObjectDefinition, "generation expression is not immutable")
+		}
+		col := t.Columns[p.column]
+		if _, err := b.Assign(e, col.Type, col.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// generatedRefLocation is where expr names column (-1 if nowhere).
+func generatedRefLocation(expr *pg.Node, column string) int32 {
+	at := int32(-1)
+	parser.Walk(expr, func(m proto.Message) bool {
+		if cr, ok := m.(*pg.ColumnRef); ok && at < 0 {
+			if f := cr.Fields; len(f) > 0 && f[len(f)-1].GetString_().GetSval() == column {
+				at = cr.Location
+			}
+		}
+		return at < 0
+	})
+	return at
+}
+
+func hasGenerated(t *catalog.Table) bool {
+	for _, c := range t.Columns {
+		if c.Generated != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// generatedExprs binds t's generation expressions over a scope of t's
+// columns alone (ts): by column position, nil for the columns that are not
+// generated. substituteColumns then puts the values they read in.
+func (s *Session) generatedExprs(b *binder.Binder, t *catalog.Table) (gen []logical.Expr, ts *binder.TableScope, err error) {
+	ts = b.BeginTable(t, "")
+	out := make([]logical.Expr, len(t.Columns))
+	for i, c := range t.Columns {
+		if c.Generated == "" {
+			continue
+		}
+		stmts, err := parser.Parse("SELECT " + c.Generated)
+		if err != nil {
+			return nil, nil, err
+		}
+		e, err := b.BindIn(ts, stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val, generatedWhat)
+		if err != nil {
+			return nil, nil, err
+		}
+		if out[i], err = b.Assign(e, c.Type, c.Name); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, ts, nil
+}
+
+// substituteColumns replaces in e each reference to a column of ts (t's
+// columns, by position) by values[position].
+func substituteColumns(e logical.Expr, ts *binder.TableScope, values []logical.Expr) logical.Expr {
+	at := make(map[logical.ColumnID]int, len(ts.Scan.Cols))
+	for i, c := range ts.Scan.Cols {
+		at[c.ID] = i
+	}
+	return logical.Rewrite(e, func(x logical.Expr) logical.Expr {
+		if r, ok := x.(*logical.ColRef); ok {
+			if i, ok := at[r.Col.ID]; ok && values[i] != nil {
+				return values[i]
+			}
+		}
+		return x
+	})
+}
+
+// withGenerated puts over plan (whose columns are t's, in order) the
+// projection that computes t's generated columns from the others.
+func (s *Session) withGenerated(b *binder.Binder, t *catalog.Table, plan logical.Plan) (logical.Plan, error) {
+	if !hasGenerated(t) {
+		return plan, nil
+	}
+	gen, ts, err := s.generatedExprs(b, t)
+	if err != nil {
+		return nil, err
+	}
+	in := plan.Columns()
+	values := make([]logical.Expr, len(in))
+	for i, c := range in {
+		values[i] = &logical.ColRef{Col: c}
+	}
+	p := &logical.Project{Input: plan}
+	for i, c := range t.Columns {
+		e := values[i]
+		if gen[i] != nil {
+			e = substituteColumns(gen[i], ts, values)
+		}
+		p.Exprs = append(p.Exprs, e)
+		p.Cols = append(p.Cols, b.NewColumn(c.Name, c.Type))
+	}
+	return p, nil
+}
+
+// fillGenerated computes t's generated columns over batches already made
+// (COPY's): the returned batches replace recs, which it releases.
+func (s *Session) fillGenerated(ctx context.Context, t *catalog.Table, recs []arrow.Record) ([]arrow.Record, error) {
+	if !hasGenerated(t) || len(recs) == 0 {
+		return recs, nil
+	}
+	defer exec.ReleaseRecords(recs)
+	rows := &catalog.Table{OID: t.OID, Schema: t.Schema, Name: t.Name, Columns: t.Columns}
+	part := make([]arrow.Record, len(recs))
+	for i, r := range recs {
+		part[i] = withSchema(r, t.ArrowSchema())
+	}
+	rows.Lock()
+	rows.Replace([][]arrow.Record{part})
+	rows.Unlock()
+	defer func() {
+		rows.Lock()
+		rows.Replace(nil)
+		rows.Unlock()
+	}()
+	env := s.env()
+	b := s.binder(env)
+	scan := b.BeginTable(rows, "").Scan
+	plan, err := s.withGenerated(b, t, scan)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, env, plan)
+}
+
+// refuseGeneratedInsert refuses an INSERT giving generated column col a
+// value (DEFAULT, or leaving it out, computes it).
+func refuseGeneratedInsert(col catalog.Column) error {
+	if col.Generated == "" {
+		return nil
+	}
+	return sqlerr.New(sqlerr.GeneratedAlways, "cannot insert a non-DEFAULT value into column \"%s\"", col.Name).
+		WithDetail("Column \"" + col.Name + "\" is a generated column.")
+}
+
+// refuseGeneratedUpdate refuses SET of a generated column to anything but
+// DEFAULT; isDefault says the SET is to DEFAULT.
+func refuseGeneratedUpdate(col catalog.Column, isDefault bool) error {
+	if col.Generated == "" || isDefault {
+		return nil
+	}
+	return sqlerr.New(sqlerr.GeneratedAlways, "column \"%s\" can only be updated to DEFAULT", col.Name).
+		WithDetail("Column \"" + col.Name + "\" is a generated column.")
+}
+
+// updateGenerated makes an UPDATE's new values of t's generated columns
+// (exprs, by column) their expressions over the row's new values, where
+// hit says the row is updated.
+func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, exprs []logical.Expr, hit logical.Expr) error {
+	if !hasGenerated(t) {
+		return nil
+	}
+	gen, ts, err := s.generatedExprs(b, t)
+	if err != nil {
+		return err
+	}
+	newValues := append([]logical.Expr{}, exprs...)
+	for i, g := range gen {
+		if g != nil {
+			exprs[i] = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{substituteColumns(g, ts, newValues)}, Else: exprs[i], T: t.Columns[i].Type}
+		}
+	}
+	return nil
+}
+
+// generatedForExisting checks the expression of col, a generated column
+// ALTER TABLE adds to t (cd as written), and returns what computes its
+// values for a batch of t's rows.
+func (s *Session) generatedForExisting(ctx context.Context, t *catalog.Table, col catalog.Column, cd *pg.ColumnDef) (func(arrow.Record) (arrow.Array, error), error) {
+	env := s.env()
+	probe := &catalog.Table{OID: t.OID, Schema: t.Schema, Name: t.Name, Columns: append(append([]catalog.Column{}, t.Columns...), col)}
+	for _, cn := range cd.Constraints {
+		if c := cn.GetConstraint(); c.Contype == pg.ConstrType_CONSTR_GENERATED {
+			if col.Default != "" {
+				return nil, sqlerr.New(sqlerr.SyntaxError, "both default and generation expression specified for column \"%s\" of table \"%s\"", col.Name, t.Name).At(c.Location)
+			}
+			if err := s.checkGenerated(env, probe, []pendingGenerated{{column: len(t.Columns), expr: c.RawExpr}}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	b := s.binder(env)
+	ts := b.BeginTable(t, "")
+	stmts, err := parser.Parse("SELECT " + col.Generated)
+	if err != nil {
+		return nil, err
+	}
+	e, err := b.BindIn(ts, stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val, generatedWhat)
+	if err != nil {
+		return nil, err
+	}
+	if e, err = b.Assign(e, col.Type, col.Name); err != nil {
+		return nil, err
+	}
+	pb := s.newBuilder(env)
+	defer pb.Release()
+	expr, err := pb.Compile(e, ts.Scan.Cols)
+	if err != nil {
+		return nil, err
+	}
+	ec := exec.NewEvalContext(ctx, env)
+	return func(r arrow.Record) (arrow.Array, error) { return expr.Eval(ec, r) }, nil
+}
