@@ -165,6 +165,17 @@ func TestClusterTableFunctions(t *testing.T) {
 			t.Logf("%s", analyzed)
 		}
 	}
+	// over a shuffle join instead of a broadcast one
+	mustExec(t, s, "SET weft.broadcast_rows = 0")
+	sameRows(t, tfuncQueries[2].name+", shuffled", rows(t, s, tfuncQueries[2].weft), want[2])
+	if plan := explainText(t, s, tfuncQueries[2].weft); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 || strings.Index(plan, "WasmTableFunction") < strings.Index(plan, "Remote (") {
+		t.Errorf("the table function should run over the shuffle join in the one remote stage:\n%s", plan)
+	}
+	if analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+tfuncQueries[2].weft), "\n"); !strings.Contains(analyzed, " local=0)") {
+		t.Errorf("over a shuffle join, a partition ran on the coordinator:\n%s", analyzed)
+	}
+	mustExec(t, s, "RESET weft.broadcast_rows")
+
 	// a volatile table function runs here, over the scan the workers read
 	volatile := strings.Replace(tfuncQueries[0].weft, "words(", "vwords(", 1)
 	sameRows(t, "volatile table function", rows(t, s, volatile), want[0])
