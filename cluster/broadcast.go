@@ -63,6 +63,16 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 		return workerPipeline(n.Input, child(0), noShuffle, limit)
 	case *InOrder:
 		return workerPipeline(n.In, child(0), noShuffle, limit)
+	case *exec.ProjectSet:
+		// unnest, generate_series, … over the pipeline's columns: row by
+		// row, a deterministic function of the partition (volatile
+		// arguments keep the whole query here: engine.notDistributable)
+		return workerPipeline(n.Input, child(0), noShuffle, limit)
+	case *exec.TableFunction:
+		if !tableFunctionOnWorkers(n) {
+			return pipeline{}, false
+		}
+		return workerPipeline(n.Input, child(0), noShuffle, limit)
 	case *exec.HashJoin:
 		if n.Partitions() != n.Probe.Partitions() || n.Kind == exec.FullJoin || n.Kind == exec.BuildSemiJoin || n.Kind == exec.BuildAntiJoin {
 			return pipeline{}, false

@@ -103,6 +103,9 @@ func planLine(op exec.Operator) string {
 	if rs, ok := op.(*exec.RemoteScan); ok {
 		return postgresExplain(rs) // (pgscan.go)
 	}
+	if tf, ok := op.(*exec.TableFunction); ok {
+		return tableFunctionLine(tf) // (tablefunc.go)
+	}
 	sc, ok := op.(*exec.Scan)
 	if !ok {
 		return estimate.ReplaceAllString(op.Explain(), "")

@@ -38,10 +38,41 @@ func (db *DB) readModule(f storage.Function) ([]byte, error) {
 	return nil, errModuleNotHere
 }
 
+// notLoadable is a stored function whose module did not compile or
+// define. Opening the database fails with it, except on a worker: there
+// the function is left undefined and the module noted, so that only the
+// fragments calling it are refused, naming why (unloadableModule),
+// instead of every fragment failing to open the catalog.
+func (db *DB) notLoadable(f storage.Function, err error) error {
+	err = fmt.Errorf("function %s: %w", f.Name, err)
+	if db.opts.ShippedModule == nil {
+		return err
+	}
+	if db.unloadable == nil {
+		db.unloadable = map[string]string{}
+	}
+	db.unloadable[f.Module] = err.Error()
+	return nil
+}
+
+// unloadableModule refuses a fragment calling a module the worker could
+// not compile: the coordinator, which compiled it, runs the partition.
+func (db *DB) unloadableModule(hashes []string) error {
+	for _, h := range hashes {
+		if why, ok := db.unloadable[h]; ok {
+			return &cluster.ReplanError{Reason: fmt.Sprintf("the worker cannot load wasm module %.12s…: %s", h, why)}
+		}
+	}
+	return nil
+}
+
 // shippedModules are the modules a worker's coordinator sent.
 type shippedModules struct {
 	mu   sync.Mutex
 	code map[string][]byte
+	// sound are module files of the data directory found to hash to
+	// their names (moduleFileSound)
+	sound map[string]bool
 }
 
 func (m *shippedModules) get(hash string) ([]byte, bool) {
@@ -59,12 +90,37 @@ func (fr *FragmentRunner) MissingModules(hashes []string) []string {
 		if _, ok := fr.modules.get(h); ok {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(fr.opts.DataDir, "modules", filepath.Base(h)+".wasm")); err == nil {
+		if fr.moduleFileSound(h) {
 			continue
 		}
 		out = append(out, h)
 	}
 	return out
+}
+
+// moduleFileSound reports whether the data directory holds module h
+// with the bytes its name promises. A damaged file counts as missing, so
+// that the coordinator sends the module (readModule prefers what was
+// sent to a file that fails its check). A sound file is checked once per
+// worker process: files are named by their content and never rewritten.
+func (fr *FragmentRunner) moduleFileSound(h string) bool {
+	fr.modules.mu.Lock()
+	sound := fr.modules.sound[h]
+	fr.modules.mu.Unlock()
+	if sound {
+		return true
+	}
+	code, err := os.ReadFile(filepath.Join(fr.opts.DataDir, "modules", filepath.Base(h)+".wasm"))
+	if err != nil || cluster.CheckModule(h, code) != nil {
+		return false
+	}
+	fr.modules.mu.Lock()
+	if fr.modules.sound == nil {
+		fr.modules.sound = map[string]bool{}
+	}
+	fr.modules.sound[h] = true
+	fr.modules.mu.Unlock()
+	return true
 }
 
 // AddModule keeps a module the coordinator sent (its hash checked) and

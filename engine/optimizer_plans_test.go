@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/weftdb/weft/engine"
+	"github.com/weftdb/weft/udf"
 )
 
 // TestOptimizerPlanShapes checks the plan shapes the optimizer's rewrites
@@ -167,5 +168,25 @@ func TestSharedCTEResults(t *testing.T) {
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("%s: got %v, want %s", c.query, got, c.want)
 		}
+	}
+}
+
+// TestLateralTableFunctionFilters: a condition on the columns left of a
+// LATERAL wasm table function filters its input (the function runs for
+// fewer rows); one on the function's columns stays above it. (The
+// answers are PostgreSQL's in TestClusterTableFunctions' queries.)
+func TestLateralTableFunctionFilters(t *testing.T) {
+	s := openChecked(t, engine.Options{Partitions: 2, UDF: udf.Config{ModuleDir: "../testdata/udf/wasm"}})
+	mustExec(t, s, "CREATE TABLE docs (id int, body text)")
+	mustExec(t, s, "INSERT INTO docs SELECT i, 'a' || i || ' b' FROM generate_series(1, 100) i")
+	mustExec(t, s, "CREATE FUNCTION words(text) RETURNS TABLE (w text, n bigint) LANGUAGE wasm AS 'c_tables.wasm', 'split_words' IMMUTABLE")
+	const q = `SELECT d.id, w.w FROM docs d, words(d.body) w WHERE d.id % 7 = 0 AND w.n = 2 ORDER BY 1`
+	plan := strings.Join(rows(t, s, "EXPLAIN "+q), "\n")
+	above, fn, below := strings.Index(plan, "Filter (n = 2)"), strings.Index(plan, "WasmTableFunction words"), strings.Index(plan, "Filter ((id % 7) = 0)")
+	if above < 0 || fn < 0 || below < 0 || !(above < fn && fn < below) {
+		t.Errorf("want the condition on n above the function and the one on id below it:\n%s", plan)
+	}
+	if got := rows(t, s, q); len(got) != 14 || got[0] != "7|b" {
+		t.Errorf("got %v, want 14 rows from 7|b", got)
 	}
 }

@@ -147,13 +147,13 @@ func (db *DB) loadFunction(f storage.Function) error {
 	}
 	mod, err := db.udf.Load(context.Background(), code)
 	if err != nil {
-		return fmt.Errorf("function %s: %w", f.Name, err)
+		return db.notLoadable(f, err)
 	}
 	def, err := udf.Define(&udf.Function{Name: f.Name, Module: mod, Export: f.Export, Args: f.Args, AnyArgs: f.AnyArgs,
 		Result: f.Result, AnyResult: f.AnyResult, Strict: f.Strict, Volatile: f.Volatile, MaxMemory: f.MaxMemory,
 		Columns: fromStoredColumns(f.Columns), FromManifest: f.FromManifest})
 	if err != nil {
-		return fmt.Errorf("function %s: %w", f.Name, err)
+		return db.notLoadable(f, err)
 	}
 	db.cat.ForceNextOID(f.OID)
 	_, err = db.cat.CreateFunction(f.Schema, def, true)

@@ -134,6 +134,10 @@ type DB struct {
 	// authSecret is AuthSecret's, once read or made.
 	authMu     sync.Mutex
 	authSecret []byte
+	// unloadable are, on a worker, the wasm modules its functions could
+	// not be compiled from, by sha256, and why (moduleship.go); written
+	// while the catalog is opened only
+	unloadable map[string]string
 }
 
 // Open opens an in-memory database.

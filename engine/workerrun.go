@@ -136,6 +136,10 @@ func (fr *FragmentRunner) RunFragment(ctx context.Context, f *clusterpb.Fragment
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if err := w.db.unloadableModule(f.Modules); err != nil {
+		fr.release(w)
+		return nil, nil, nil, err
+	}
 	s := w.db.NewSession()
 	st, schema, release, err := s.openFragment(ctx, f, mem)
 	if err != nil {

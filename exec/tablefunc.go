@@ -154,79 +154,85 @@ func (t *TableFunction) openLateral(ctx context.Context, part int) (Stream, erro
 		return nil, err
 	}
 	funcSchema := arrow.NewSchema(t.Out.Fields()[t.Input.Schema().NumFields():], nil)
-	var pending []arrow.Record
-	produce := func(b arrow.Record) error {
-		args := make([]arrow.Array, len(t.Args))
-		defer releaseAll(args)
-		for i, a := range t.Args {
-			v, err := a.Eval(ec, b)
-			if err != nil {
-				return err
-			}
-			args[i] = v
-		}
-		row := make([]arrow.Array, len(args))
-		for r := 0; r < int(b.NumRows()); r++ {
-			for i, a := range args {
-				row[i] = array.NewSlice(a, int64(r), int64(r+1))
-			}
-			err := run.Push(ctx, row, 1)
-			releaseAll(row)
-			if err != nil {
-				return err
-			}
-			for {
-				rec, done, err := run.Pull(ctx, ec.Mem, funcSchema)
-				if err != nil {
-					return err
-				}
-				if rec == nil || done {
-					break
-				}
-				joined, err := t.joinRow(ec, b, r, rec)
-				rec.Release()
-				if err != nil {
-					return err
-				}
-				pending = append(pending, joined)
-			}
-		}
-		return nil
-	}
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
-		for len(pending) == 0 {
+		for {
 			b, err := in.Next(ctx)
 			if err != nil {
 				return nil, err // io.EOF ends the stream
 			}
-			err = produce(b)
+			out, err := t.lateralBatch(ec, run, funcSchema, b)
 			b.Release()
-			if err != nil {
-				return nil, err
+			if err != nil || out != nil {
+				return out, err
 			}
 		}
-		rec := pending[0]
-		pending = pending[1:]
-		return rec, nil
 	}, close: func() {
-		ReleaseRecords(pending)
-		pending = nil
 		in.Close()
 		run.Release()
 	}}, nil
 }
 
-// joinRow repeats row r of b once per row of out, beside out's columns.
-func (t *TableFunction) joinRow(ec *EvalContext, b arrow.Record, r int, out arrow.Record) (arrow.Record, error) {
-	idx := make([]int, out.NumRows())
-	for i := range idx {
-		idx[i] = r
+// lateralBatch runs the function over each row of input batch b and
+// returns every output row joined to its input row, as one batch (nil
+// when no row produced any): one batch per input batch rather than per
+// input row keeps the per-batch costs (above all a worker's Flight
+// messages) proportional to the input, not to its rows.
+func (t *TableFunction) lateralBatch(ec *EvalContext, run *udf.TableRun, funcSchema *arrow.Schema, b arrow.Record) (arrow.Record, error) {
+	args := make([]arrow.Array, len(t.Args))
+	defer releaseAll(args)
+	for i, a := range t.Args {
+		v, err := a.Eval(ec, b)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
 	}
+	var outs []arrow.Record
+	defer func() { ReleaseRecords(outs) }()
+	var idx []int // the input row of each output row
+	row := make([]arrow.Array, len(args))
+	for r := 0; r < int(b.NumRows()); r++ {
+		for i, a := range args {
+			row[i] = array.NewSlice(a, int64(r), int64(r+1))
+		}
+		err := run.Push(ec.Ctx, row, 1)
+		releaseAll(row)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			rec, done, err := run.Pull(ec.Ctx, ec.Mem, funcSchema)
+			if err != nil {
+				return nil, err
+			}
+			if rec == nil || done {
+				break
+			}
+			outs = append(outs, rec)
+			for range rec.NumRows() {
+				idx = append(idx, r)
+			}
+		}
+	}
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	return t.joinRows(ec, b, idx, funcSchema, outs)
+}
+
+// joinRows puts the input rows idx names beside the function's output
+// rows outs (one input row per output row).
+func (t *TableFunction) joinRows(ec *EvalContext, b arrow.Record, idx []int, funcSchema *arrow.Schema, outs []arrow.Record) (arrow.Record, error) {
 	left, err := takeRecord(ec, b, idx)
 	if err != nil {
 		return nil, err
 	}
 	defer left.Release()
-	cols := append(append([]arrow.Array{}, left.Columns()...), out.Columns()...)
-	return array.NewRecord(t.Out, cols, out.NumRows()), nil
+	right, err := Concat(ec.Mem, funcSchema, outs)
+	if err != nil {
+		return nil, err
+	}
+	defer right.Release()
+	cols := append(append([]arrow.Array{}, left.Columns()...), right.Columns()...)
+	return array.NewRecord(t.Out, cols, int64(len(idx))), nil
 }

@@ -49,22 +49,20 @@ func push(p logical.Plan, preds []logical.Expr) logical.Plan {
 	case *logical.ProjectSet:
 		// conjuncts over the input's columns filter rows before they
 		// expand (the same rows survive, fewer are expanded)
-		in := idSet(n.Input.Columns())
-		var down, keep []logical.Expr
-		for _, pr := range preds {
-			ok := !logical.IsVolatile(pr) && !logical.HasSubquery(pr)
-			for id := range logical.ColumnsUsed(pr) {
-				ok = ok && in[id]
-			}
-			if ok {
-				down = append(down, pr)
-			} else {
-				keep = append(keep, pr)
-			}
-		}
+		down, keep := overInput(n.Input, preds)
 		ps := *n
 		ps.Input = push(n.Input, down)
 		return wrap(&ps, keep)
+	case *logical.TableFunc:
+		if !n.Lateral || n.Input == nil {
+			break // a relation argument is read as written
+		}
+		// f(t.col) in FROM: as for ProjectSet, the function is called for
+		// fewer rows, and joins its rows to the same ones
+		down, keep := overInput(n.Input, preds)
+		tf := *n
+		tf.Input = push(n.Input, down)
+		return wrap(&tf, keep)
 	case *logical.RemoteScan:
 		return pushIntoRemote(n, preds)
 	case *logical.FileScan:
@@ -104,6 +102,25 @@ func push(p logical.Plan, preds []logical.Expr) logical.Plan {
 		p = p.WithChildren(nk)
 	}
 	return wrap(p, preds)
+}
+
+// overInput splits preds into those that read only input's columns
+// (and call nothing volatile, hold no subquery), which may filter the
+// input of a node that expands each input row, and the others.
+func overInput(input logical.Plan, preds []logical.Expr) (down, keep []logical.Expr) {
+	in := idSet(input.Columns())
+	for _, pr := range preds {
+		ok := !logical.IsVolatile(pr) && !logical.HasSubquery(pr)
+		for id := range logical.ColumnsUsed(pr) {
+			ok = ok && in[id]
+		}
+		if ok {
+			down = append(down, pr)
+		} else {
+			keep = append(keep, pr)
+		}
+	}
+	return down, keep
 }
 
 func wrap(p logical.Plan, preds []logical.Expr) logical.Plan {
