@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"os"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 )
@@ -31,6 +32,7 @@ type logQueue struct {
 	buf      []byte // framed entries not written yet
 	queued   uint64 // sequence number of the last entry queued
 	flushed  uint64 // of the last entry a flush finished with (or failed)
+	syncs    uint64 // how many syncs flushes made (LogSyncs)
 	failures []failedEntries
 }
 
@@ -96,6 +98,7 @@ func (st *Store) flushQueued(unlocked bool) {
 	if unlocked {
 		st.mu.Lock()
 	}
+	q.syncs++
 	if err != nil {
 		err = st.walFailed(w, err)
 		// the entries queued meanwhile follow the lost ones: lost too
@@ -107,15 +110,67 @@ func (st *Store) flushQueued(unlocked bool) {
 	q.flushed = last
 }
 
-// writeSynced appends buf to the log's file and syncs it.
+// writeSynced writes buf after the log's last entry and syncs it. The log
+// is pre-allocated (room): buf overwrites zeros written before, so the
+// file's size does not change and fdatasync need not journal metadata;
+// when the room runs out, another chunk of zeros is written with buf and
+// that one sync is a full one.
 func (st *Store) writeSynced(w *wal, buf []byte) error {
-	if err := st.quota.check(int64(len(buf))); err != nil {
+	grown, err := st.makeRoom(w, int64(len(buf)))
+	if err != nil {
 		return err
 	}
-	if _, err := w.f.Write(buf); err != nil {
+	if _, err := w.f.WriteAt(buf, w.size); err != nil {
 		return err
 	}
-	return w.f.Sync()
+	if st.beforeLogSync != nil {
+		st.beforeLogSync()
+	}
+	if grown {
+		return w.f.Sync()
+	}
+	return syncData(w.f)
+}
+
+// walChunk is how much the log grows by at a time, in zeros.
+const walChunk = 1 << 20
+
+// makeRoom makes sure n bytes fit after the log's last entry, appending
+// a chunk of zeros when they do not (or, when the disk cannot take a
+// chunk, only what buf needs: the write itself grows the file). grown
+// reports that the file's size changes.
+func (st *Store) makeRoom(w *wal, n int64) (grown bool, err error) {
+	need := w.size + n
+	if need <= w.room {
+		return false, nil
+	}
+	target := (need + walChunk - 1) / walChunk * walChunk
+	if st.quota.check(target-w.room) == nil {
+		if err := writeZeros(w.f, w.room, target); err == nil {
+			w.room = target
+			return true, nil
+		}
+		// (a disk too full for the chunk: give back what was written)
+		if err := w.f.Truncate(w.room); err != nil {
+			return false, err
+		}
+	}
+	if err := st.quota.check(need - w.room); err != nil {
+		return false, err
+	}
+	w.room = need
+	return true, nil
+}
+
+// writeZeros fills f from from to to with zeros.
+func writeZeros(f *os.File, from, to int64) error {
+	zeros := make([]byte, min(to-from, 64<<10))
+	for off := from; off < to; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), to-off)], off); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fail records that the entries after the last flushed one, up to last,
@@ -133,4 +188,13 @@ func (q *logQueue) lost(seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// LogSyncs reports how many entries were queued for the log and how many
+// syncs made them durable since the store opened: with concurrent
+// commits, one sync covers several entries.
+func (st *Store) LogSyncs() (entries, syncs uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.queue.queued, st.queue.syncs
 }
