@@ -72,3 +72,11 @@ func (st *Store) LimitDisk(n int64) {
 
 // UnlimitDisk is a test hook: it lifts LimitDisk's limit.
 func (st *Store) UnlimitDisk() { st.quota.armed.Store(false) }
+
+// StallLogSync is a test hook: f runs in each flush of the log between
+// its write and its sync, with no lock of the store held (nil: none).
+func (st *Store) StallLogSync(f func()) {
+	st.flushMu.Lock()
+	defer st.flushMu.Unlock()
+	st.beforeLogSync = f
+}
