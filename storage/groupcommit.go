@@ -6,16 +6,17 @@ import (
 	"hash/crc32"
 	"math"
 	"os"
+	"sync"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // Group commit: concurrent commits share one write and one fsync of the
 // log. A commit queues its entry (framed, in the order the store's lock
-// gives) and then waits until a flush covers it: whoever holds flushMu
-// writes every entry queued so far in one write and syncs once, so the
-// commits that queued while the previous fsync ran are made durable by
-// the next one together.
+// gives) and then waits until a flush covers it: when no flush runs, the
+// commit runs one (holding flushMu), writing every entry queued so far in
+// one write and syncing once, so the commits that queued while the
+// previous fsync ran are made durable by the next one together.
 //
 // The log's rules hold as before: entries reach the file in queue order,
 // each write appends after the last synced byte, and a crash during a
@@ -29,11 +30,15 @@ import (
 
 // logQueue is the entries waiting for a flush, and how far flushes got.
 type logQueue struct {
-	buf      []byte // framed entries not written yet
-	queued   uint64 // sequence number of the last entry queued
-	flushed  uint64 // of the last entry a flush finished with (or failed)
-	syncs    uint64 // how many syncs flushes made (LogSyncs)
-	failures []failedEntries
+	buf     []byte // framed entries not written yet
+	queued  uint64 // sequence number of the last entry queued
+	flushed uint64 // of the last entry a flush finished with (or failed)
+	syncs   uint64 // how many syncs flushes made (LogSyncs)
+	// flushing is set while a commit flushes (flushDone, on the store's
+	// lock, is broadcast when it ends)
+	flushing  bool
+	flushDone *sync.Cond
+	failures  []failedEntries
 }
 
 // failedEntries are the sequence numbers a failed flush lost.
@@ -63,18 +68,36 @@ func (st *Store) queueEntry(payload []byte) (seq uint64, off int64, err error) {
 
 // waitDurable returns once the entry with sequence number seq (and every
 // one before it) is durable, flushing what is queued if no one else is;
-// the error of the flush that lost it otherwise.
+// the error of the flush that lost it otherwise. A commit whose entry a
+// flush covers returns as soon as that flush ends: it waits on the
+// queue's condition, not behind the flusher of the next batch.
 func (st *Store) waitDurable(seq uint64) error {
-	st.flushMu.Lock()
-	defer st.flushMu.Unlock()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.queue.flushed < seq {
-		// (the store's lock is let go during the write and the fsync, so
-		// that other commits can queue behind this flush)
-		st.flushQueued(true)
+	q := &st.queue
+	if q.flushDone == nil {
+		q.flushDone = sync.NewCond(&st.mu)
 	}
-	return st.queue.lost(seq)
+	for q.flushed < seq {
+		if q.flushing {
+			q.flushDone.Wait() // (for the flush running now)
+			continue
+		}
+		// this commit flushes everything queued so far; the store's lock
+		// is let go during the write and the sync, so that other commits
+		// can queue behind this flush
+		q.flushing = true
+		st.mu.Unlock()
+		st.flushMu.Lock() // (lock order: flushMu, then mu)
+		st.mu.Lock()
+		if q.flushed < seq { // (unless a checkpoint wrote it meanwhile)
+			st.flushQueued(true)
+		}
+		st.flushMu.Unlock()
+		q.flushing = false
+		q.flushDone.Broadcast()
+	}
+	return q.lost(seq)
 }
 
 // flushQueued writes and syncs every queued entry (flushMu and mu held;

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -317,4 +318,62 @@ func recoverErr(t *testing.T, dir string) error {
 	defer r.release()
 	_, err = st.Recover(doc, mem, r)
 	return err
+}
+
+// TestCoveredCommitDoesNotWaitForTheNextFlush: a commit whose entry the
+// running flush carries returns when that flush ends, though the next
+// flush (of an entry queued meanwhile) has started and is held up.
+func TestCoveredCommitDoesNotWaitForTheNextFlush(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	dir := t.TempDir()
+	st, _ := Open(dir, Options{})
+	defer st.Close()
+	st.ReadCatalog()
+	checkpointBatches(t, st)
+	r5, r6 := int64Batch(mem, 5), int64Batch(mem, 6)
+	defer r5.Release()
+	defer r6.Release()
+	inSync := make(chan int, 2)
+	release := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	flushes := 0
+	st.beforeLogSync = func() { // (flushes run one at a time)
+		n := flushes
+		flushes++
+		inSync <- n
+		<-release[n]
+	}
+	background := func(wait func() error) chan error {
+		done := make(chan error, 1)
+		go func() { done <- wait() }()
+		return done
+	}
+	firstWait := queueLayout(t, st, [][]arrow.Record{{r5}})
+	first := background(firstWait)
+	if n := <-inSync; n != 0 {
+		t.Fatalf("flush %d", n)
+	}
+	second := background(queueLayout(t, st, [][]arrow.Record{{r5, r6}}))
+	// another commit of the first entry (one that found nothing new
+	// since it), waiting while the first flush runs
+	again := background(firstWait)
+	close(release[0])
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-inSync; n != 1 {
+		t.Fatalf("flush %d", n)
+	}
+	select {
+	case err := <-again:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a commit the first flush covered still waits, behind the second flush")
+	}
+	close(release[1])
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
 }
