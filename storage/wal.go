@@ -71,7 +71,8 @@ type wal struct {
 	// size is how much of the file is written and synced; end is where
 	// the entries queued for the next flush will end (groupcommit.go);
 	// room is the file's size: after size it holds zeros, written ahead
-	// so that a commit's sync need not change the file's size
+	// so that a commit's sync need not change the file's size (changed
+	// only under flushMu)
 	size, end, room int64
 }
 
