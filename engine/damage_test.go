@@ -177,7 +177,7 @@ var damageCases = []struct {
 	{"wal: middle entry's length made huge", "wal.log", func(t *testing.T, dir string) {
 		flip(t, walFile(dir), walEntries(t, dir).Entries[1].Off+3, 1)
 	}, []string{"wal.log", "length"}},
-	{"wal: last entry's payload flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), -3, 1) }, []string{"wal.log", "checksum"}},
+	{"wal: last entry's payload flipped", "wal.log", func(t *testing.T, dir string) { flip(t, walFile(dir), walEntries(t, dir).End-3, 1) }, []string{"wal.log", "checksum"}},
 	{"wal: deleted", "wal.log", func(t *testing.T, dir string) { os.Remove(walFile(dir)) }, []string{"wal.log", "missing"}},
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/weftdb/weft/storage"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -408,12 +409,19 @@ func TestSmallChangesGoToTheLog(t *testing.T) {
 		})
 		return m
 	}
-	logSize := func() int64 {
-		fi, err := os.Stat(filepath.Join(dir, "wal.log"))
+	logSize := func() int64 { // where the log's entries end (zeros follow)
+		raw, err := os.ReadFile(filepath.Join(dir, "wal.log"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return fi.Size()
+		lg, err := storage.ParseLogHeader(raw)
+		if err == nil {
+			err = lg.Scan(raw)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lg.End
 	}
 	start := files()
 	if len(start) < 100 {

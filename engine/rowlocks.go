@@ -17,8 +17,14 @@ import (
 // that would change a row another open block changed waits for that block
 // to end, then runs again on the newest committed data, re-evaluating its
 // WHERE there (a row that no longer matches is left alone). A block
-// holds the locks of the rows it changed, by primary key, until it ends;
-// a statement outside a block until it is installed. Before each such
+// holds the locks of the rows it changed, by primary key, until it ends
+// or its COMMIT has installed its rows and queued them for the log,
+// whichever is first; a statement outside a block until it is installed.
+// Unlike PostgreSQL, which keeps them until the commit is flushed, the
+// locks are not held across the log's sync: the rows are visible from
+// installation on, and the log is written in queue order, so a commit
+// that changed the row next cannot become durable without this one (and
+// a failed flush fails every entry queued after it). Before each such
 // statement a READ COMMITTED block moves its private version of the
 // table onto what others committed meanwhile (the rows it changed are
 // locked, so that merge cannot conflict with a locking writer), and its

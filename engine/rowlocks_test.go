@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -249,5 +250,60 @@ func TestHotRowsAtReadCommitted(t *testing.T) {
 		t.Errorf("the hottest row: %s", got)
 	}
 	s.Close()
+	closeClean(t, db, mem)
+}
+
+// TestRowLocksLetGoBeforeTheSync: a block's COMMIT lets go of its row
+// locks once its rows are installed and queued for the log, not after the
+// sync: the block waiting for the row goes on (on the committed value)
+// while the first commit's sync is held up, both commits then share the
+// next flush, and after a crash both are there.
+func TestRowLocksLetGoBeforeTheSync(t *testing.T) {
+	dir := t.TempDir()
+	db, mem := openWALTest(t, dir)
+	s1, s2 := db.NewSession(), db.NewSession()
+	mustSQL(t, s1, "CREATE TABLE rc_t (id int PRIMARY KEY, bal int); INSERT INTO rc_t SELECT g, 100 FROM generate_series(1, 5000) g; CHECKPOINT")
+	mustSQL(t, s1, "BEGIN; UPDATE rc_t SET bal = bal + 1 WHERE id = 7")
+	mustSQL(t, s2, "BEGIN")
+	res := background(s2, "UPDATE rc_t SET bal = bal + 10 WHERE id = 7")
+	waitsForRowLock(t, db, s2, res)
+	inSync, release := make(chan struct{}), make(chan struct{})
+	db.store.StallLogSync(func() {
+		select {
+		case <-inSync: // (a later flush)
+		default:
+			close(inSync)
+			<-release
+		}
+	})
+	firstCommit := background(s1, "COMMIT")
+	<-inSync
+	select {
+	case r := <-res:
+		if r[1] != nil || r[0] != "UPDATE 1" {
+			t.Fatalf("the waiting UPDATE: %v %v", r[0], r[1])
+		}
+	case r := <-firstCommit:
+		t.Fatalf("the first COMMIT finished while its sync was held up: %v %v", r[0], r[1])
+	case <-time.After(20 * time.Second):
+		t.Fatal("the waiting UPDATE still waits for the row lock while the first commit syncs")
+	}
+	secondCommit := background(s2, "COMMIT")
+	close(release)
+	for _, c := range []chan [2]any{firstCommit, secondCommit} {
+		if r := <-c; r[1] != nil {
+			t.Fatal(r[1])
+		}
+	}
+	if got := one(t, s1, "SELECT bal FROM rc_t WHERE id = 7"); got != "111" {
+		t.Errorf("after both commits: %s, want 111", got)
+	}
+	s1.Close()
+	s2.Close()
+	crash(t, db, mem)
+	db, mem = openWALTest(t, dir)
+	if got := one(t, db.NewSession(), "SELECT bal FROM rc_t WHERE id = 7"); got != "111" {
+		t.Errorf("after a crash: %s, want 111", got)
+	}
 	closeClean(t, db, mem)
 }

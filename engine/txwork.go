@@ -145,6 +145,11 @@ func (s *Session) commitWork() error {
 		return err
 	}
 	defer releaseSnapshots(installed)
+	// the rows are installed (every statement sees them) and their log
+	// entry is queued: a block waiting for one of them can go on while
+	// this one waits for the sync, since its own entry follows this one's
+	// and so cannot become durable without it (rowlocks.go)
+	s.releaseRowLocks()
 	if err := wait(); err != nil {
 		s.undoCommit(tables, previous, installed)
 		return err

@@ -129,7 +129,7 @@ func (st *Store) storedData() (string, error) {
 // generation 0 and no entries.
 func isEmptyFirstLog(raw []byte) bool {
 	lg, err := ParseLogHeader(raw)
-	return err == nil && lg.Gen == 0 && int64(len(raw)) == lg.End
+	return err == nil && lg.Gen == 0 && lg.Scan(raw) == nil && len(lg.Entries) == 0 && lg.Torn == 0
 }
 
 // initialize makes dir a new, empty database, unless it holds data a lost

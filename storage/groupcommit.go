@@ -5,16 +5,18 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math"
+	"os"
+	"sync"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // Group commit: concurrent commits share one write and one fsync of the
 // log. A commit queues its entry (framed, in the order the store's lock
-// gives) and then waits until a flush covers it: whoever holds flushMu
-// writes every entry queued so far in one write and syncs once, so the
-// commits that queued while the previous fsync ran are made durable by
-// the next one together.
+// gives) and then waits until a flush covers it: when no flush runs, the
+// commit runs one (holding flushMu), writing every entry queued so far in
+// one write and syncing once, so the commits that queued while the
+// previous fsync ran are made durable by the next one together.
 //
 // The log's rules hold as before: entries reach the file in queue order,
 // each write appends after the last synced byte, and a crash during a
@@ -28,10 +30,15 @@ import (
 
 // logQueue is the entries waiting for a flush, and how far flushes got.
 type logQueue struct {
-	buf      []byte // framed entries not written yet
-	queued   uint64 // sequence number of the last entry queued
-	flushed  uint64 // of the last entry a flush finished with (or failed)
-	failures []failedEntries
+	buf     []byte // framed entries not written yet
+	queued  uint64 // sequence number of the last entry queued
+	flushed uint64 // of the last entry a flush finished with (or failed)
+	syncs   uint64 // how many syncs flushes made (LogSyncs)
+	// flushing is set while a commit flushes (flushDone, on the store's
+	// lock, is broadcast when it ends)
+	flushing  bool
+	flushDone *sync.Cond
+	failures  []failedEntries
 }
 
 // failedEntries are the sequence numbers a failed flush lost.
@@ -61,18 +68,36 @@ func (st *Store) queueEntry(payload []byte) (seq uint64, off int64, err error) {
 
 // waitDurable returns once the entry with sequence number seq (and every
 // one before it) is durable, flushing what is queued if no one else is;
-// the error of the flush that lost it otherwise.
+// the error of the flush that lost it otherwise. A commit whose entry a
+// flush covers returns as soon as that flush ends: it waits on the
+// queue's condition, not behind the flusher of the next batch.
 func (st *Store) waitDurable(seq uint64) error {
-	st.flushMu.Lock()
-	defer st.flushMu.Unlock()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.queue.flushed < seq {
-		// (the store's lock is let go during the write and the fsync, so
-		// that other commits can queue behind this flush)
-		st.flushQueued(true)
+	q := &st.queue
+	if q.flushDone == nil {
+		q.flushDone = sync.NewCond(&st.mu)
 	}
-	return st.queue.lost(seq)
+	for q.flushed < seq {
+		if q.flushing {
+			q.flushDone.Wait() // (for the flush running now)
+			continue
+		}
+		// this commit flushes everything queued so far; the store's lock
+		// is let go during the write and the sync, so that other commits
+		// can queue behind this flush
+		q.flushing = true
+		st.mu.Unlock()
+		st.flushMu.Lock() // (lock order: flushMu, then mu)
+		st.mu.Lock()
+		if q.flushed < seq { // (unless a checkpoint wrote it meanwhile)
+			st.flushQueued(true)
+		}
+		st.flushMu.Unlock()
+		q.flushing = false
+		q.flushDone.Broadcast()
+	}
+	return q.lost(seq)
 }
 
 // flushQueued writes and syncs every queued entry (flushMu and mu held;
@@ -96,6 +121,7 @@ func (st *Store) flushQueued(unlocked bool) {
 	if unlocked {
 		st.mu.Lock()
 	}
+	q.syncs++
 	if err != nil {
 		err = st.walFailed(w, err)
 		// the entries queued meanwhile follow the lost ones: lost too
@@ -107,15 +133,67 @@ func (st *Store) flushQueued(unlocked bool) {
 	q.flushed = last
 }
 
-// writeSynced appends buf to the log's file and syncs it.
+// writeSynced writes buf after the log's last entry and syncs it. The log
+// is pre-allocated (room): buf overwrites zeros written before, so the
+// file's size does not change and fdatasync need not journal metadata;
+// when the room runs out, another chunk of zeros is written with buf and
+// that one sync is a full one.
 func (st *Store) writeSynced(w *wal, buf []byte) error {
-	if err := st.quota.check(int64(len(buf))); err != nil {
+	grown, err := st.makeRoom(w, int64(len(buf)))
+	if err != nil {
 		return err
 	}
-	if _, err := w.f.Write(buf); err != nil {
+	if _, err := w.f.WriteAt(buf, w.size); err != nil {
 		return err
 	}
-	return w.f.Sync()
+	if st.beforeLogSync != nil {
+		st.beforeLogSync()
+	}
+	if grown {
+		return w.f.Sync()
+	}
+	return syncData(w.f)
+}
+
+// walChunk is how much the log grows by at a time, in zeros.
+const walChunk = 1 << 20
+
+// makeRoom makes sure n bytes fit after the log's last entry, appending
+// a chunk of zeros when they do not (or, when the disk cannot take a
+// chunk, only what buf needs: the write itself grows the file). grown
+// reports that the file's size changes.
+func (st *Store) makeRoom(w *wal, n int64) (grown bool, err error) {
+	need := w.size + n
+	if need <= w.room {
+		return false, nil
+	}
+	target := (need + walChunk - 1) / walChunk * walChunk
+	if st.quota.check(target-w.room) == nil {
+		if err := writeZeros(w.f, w.room, target); err == nil {
+			w.room = target
+			return true, nil
+		}
+		// (a disk too full for the chunk: give back what was written)
+		if err := w.f.Truncate(w.room); err != nil {
+			return false, err
+		}
+	}
+	if err := st.quota.check(need - w.room); err != nil {
+		return false, err
+	}
+	w.room = need
+	return true, nil
+}
+
+// writeZeros fills f from from to to with zeros.
+func writeZeros(f *os.File, from, to int64) error {
+	zeros := make([]byte, min(to-from, 64<<10))
+	for off := from; off < to; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), to-off)], off); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fail records that the entries after the last flushed one, up to last,
@@ -133,4 +211,13 @@ func (q *logQueue) lost(seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// LogSyncs reports how many entries were queued for the log and how many
+// syncs made them durable since the store opened: with concurrent
+// commits, one sync covers several entries.
+func (st *Store) LogSyncs() (entries, syncs uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.queue.queued, st.queue.syncs
 }

@@ -54,8 +54,29 @@ func (qw quotaWriter) Write(p []byte) (int, error) {
 }
 
 // LimitDisk is a test hook: from now on the store may write n more bytes,
-// and writes past that fail as on a full file system (ENOSPC).
-func (st *Store) LimitDisk(n int64) { st.quota.limit(n) }
+// and writes past that fail as on a full file system (ENOSPC). The log
+// gives up the zeros it allocated ahead (as if the disk had filled
+// before it allocated them), so that its next append needs new space.
+func (st *Store) LimitDisk(n int64) {
+	st.flushMu.Lock()
+	defer st.flushMu.Unlock()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if w := st.wal; w != nil && w.room > w.size {
+		if err := w.f.Truncate(w.size); err == nil {
+			w.room = w.size
+		}
+	}
+	st.quota.limit(n)
+}
 
 // UnlimitDisk is a test hook: it lifts LimitDisk's limit.
 func (st *Store) UnlimitDisk() { st.quota.armed.Store(false) }
+
+// StallLogSync is a test hook: f runs in each flush of the log between
+// its write and its sync, with no lock of the store held (nil: none).
+func (st *Store) StallLogSync(f func()) {
+	st.flushMu.Lock()
+	defer st.flushMu.Unlock()
+	st.beforeLogSync = f
+}

@@ -92,6 +92,9 @@ type Store struct {
 	gen          uint64 // the write-ahead log generation the catalog names
 	wal          *wal   // nil while unusable (a checkpoint makes a new one)
 	quota        diskQuota
+	// beforeLogSync, when set (tests), runs between a flush's write and
+	// its sync, with no lock of the store held
+	beforeLogSync func()
 	// durable are the tables as segments and log hold them (layoutlog.go);
 	// logged names the batches log entries wrote
 	durable map[uint32]*durableTable

@@ -264,31 +264,6 @@ func firstDiff(a, b []int64) string {
 	return fmt.Sprintf("lengths %d vs %d", len(a), len(b))
 }
 
-func TestTornLogTailIsCut(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	dir := t.TempDir()
-	st, _ := Open(dir, Options{})
-	st.ReadCatalog()
-	checkpointBatches(t, st)
-	r5, r6 := int64Batch(mem, 5), int64Batch(mem, 6)
-	logLayout(t, st, [][]arrow.Record{{r5}})
-	logLayout(t, st, [][]arrow.Record{{r5, r6}})
-	st.Close()
-	r5.Release()
-	r6.Release()
-	path := filepath.Join(dir, "wal.log")
-	fi, _ := os.Stat(path)
-	if err := os.Truncate(path, fi.Size()-3); err != nil {
-		t.Fatal(err)
-	}
-	st, _, replayed := reopen(t, dir, mem)
-	st.Close()
-	if want := []int64{5}; !equal(replayed, want) {
-		t.Errorf("after a torn last entry the table holds %v, want %v", replayed, want)
-	}
-}
-
 func TestDamagedModuleIsAnError(t *testing.T) {
 	dir := t.TempDir()
 	st, _ := Open(dir, Options{})

@@ -37,12 +37,18 @@ import (
 // an empty log of that generation, so a crash between the two leaves an
 // old log that open ignores (its rows are in the segments).
 //
+// The file is allocated ahead in chunks of zeros (groupcommit.go), so
+// that a commit's fdatasync does not change its size: the entries end
+// where the zeros begin.
+//
 // Damage is an error, never a silent loss: the only thing open cuts off
-// is a torn final entry (a crash during the append, never acknowledged),
+// is a torn final entry (a crash during the append, never acknowledged):
 // one whose declared length runs past the end of the file (its length is
-// stored twice, so a damaged length cannot pass for a torn entry). A bad
-// checksum anywhere, a damaged header, a log of a later generation than
-// the catalog's, or no log at all fails the open with XX001.
+// stored twice, so a damaged length cannot pass for a torn entry), or a
+// bad one on the zeros allocated ahead that shows what an interrupted
+// write leaves there (tornOnZeros). A bad checksum anywhere else, a
+// damaged header, a log of a later generation than the catalog's, or no
+// log at all fails the open with XX001.
 //
 // Logs of the first format ("WEFTWAL1", no header checksum, entries
 // without the second length) are still read, and replaced by a new one.
@@ -63,8 +69,11 @@ type wal struct {
 	f   *os.File
 	gen uint64
 	// size is how much of the file is written and synced; end is where
-	// the entries queued for the next flush will end (groupcommit.go)
-	size, end int64
+	// the entries queued for the next flush will end (groupcommit.go);
+	// room is the file's size: after size it holds zeros, written ahead
+	// so that a commit's sync need not change the file's size (changed
+	// only under flushMu)
+	size, end, room int64
 }
 
 func (st *Store) walPath() string { return filepath.Join(st.dir, "wal.log") }
@@ -128,8 +137,9 @@ func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay Replayer) (boo
 	if err != nil {
 		return false, err
 	}
-	// cut off a torn tail so later entries follow the last good one
-	if lg.End < int64(len(raw)) {
+	// cut off a torn tail so later entries follow the last good one (the
+	// zeros allocated ahead stay)
+	if lg.Torn > 0 {
 		if err := f.Truncate(lg.End); err != nil {
 			f.Close()
 			return false, err
@@ -143,7 +153,7 @@ func (st *Store) openWAL(gen uint64, mem memory.Allocator, replay Replayer) (boo
 		f.Close()
 		return false, err
 	}
-	st.wal = &wal{f: f, gen: gen, size: lg.End, end: lg.End}
+	st.wal = &wal{f: f, gen: gen, size: lg.End, end: lg.End, room: lg.End + lg.Zeros}
 	return false, nil
 }
 
@@ -154,7 +164,8 @@ type Log struct {
 	version int  // 1, 2 (entries are appends) or 3 (layout entries)
 	Entries []LogEntry
 	End     int64 // where the last whole entry ends
-	Torn    int64 // bytes of a torn final entry after End
+	Torn    int64 // bytes of a torn final entry (and zeros) after End
+	Zeros   int64 // bytes of zeros allocated ahead after End (no torn entry)
 }
 
 // LogEntry is one whole entry: where it starts in the file, and its
@@ -207,8 +218,10 @@ func ParseLogHeader(raw []byte) (*Log, error) {
 	return nil, errors.New("its header is not a write-ahead log's")
 }
 
-// scan reads the entries after the header: whole ones with good
-// checksums, then at most a torn final entry.
+// Scan reads the entries after the header: whole ones with good
+// checksums, then at most a torn final entry, then the zeros the log
+// allocated ahead (see tornOnZeros for how a torn entry is told from a
+// damaged one).
 func (lg *Log) Scan(raw []byte) error {
 	head := int64(walEntryHeader)
 	if lg.v1 {
@@ -216,29 +229,98 @@ func (lg *Log) Scan(raw []byte) error {
 	}
 	off := lg.End
 	for off < int64(len(raw)) {
-		rest := raw[off:]
-		if int64(len(rest)) < head {
-			break // torn within its length and checksum
+		payload, end, err := lg.entryAt(raw, off, head)
+		if err == nil {
+			lg.Entries = append(lg.Entries, LogEntry{Off: off, Payload: payload})
+			off = end
+			continue
 		}
-		n := binary.LittleEndian.Uint32(rest[0:4])
-		if !lg.v1 && binary.LittleEndian.Uint32(rest[4:8]) != ^n {
-			return fmt.Errorf("entry at byte %d: its length field is damaged", off)
+		switch {
+		case allZero(raw[off:]):
+			lg.Zeros = int64(len(raw)) - off // room allocated ahead
+		case err == errPastEnd || tornOnZeros(raw, off, end):
+			lg.Torn = int64(len(raw)) - off
+		default:
+			return err
 		}
-		if int64(n) > int64(len(rest))-head {
-			break // runs past the end: torn while it was written
-		}
-		if n < 4 {
-			return fmt.Errorf("entry at byte %d: length %d is too short", off, n)
-		}
-		payload := rest[head : head+int64(n)]
-		if got, want := crc32.Checksum(payload, walCRC), binary.LittleEndian.Uint32(rest[head-4:head]); got != want {
-			return fmt.Errorf("entry at byte %d: checksum %08x, the entry says %08x", off, got, want)
-		}
-		lg.Entries = append(lg.Entries, LogEntry{Off: off, Payload: payload})
-		off += head + int64(n)
+		break
 	}
-	lg.End, lg.Torn = off, int64(len(raw))-off
+	lg.End = off
 	return nil
+}
+
+// errPastEnd is an entry that runs past the end of the file: torn while
+// it was written.
+var errPastEnd = errors.New("entry runs past the end of the log")
+
+// entryAt reads the entry at off: its payload and where it ends, or why
+// it is not a whole entry (end is then where its damage stops: its
+// header, or its declared length).
+func (lg *Log) entryAt(raw []byte, off, head int64) (payload []byte, end int64, err error) {
+	rest := raw[off:]
+	if int64(len(rest)) < head {
+		return nil, int64(len(raw)), errPastEnd // torn within its length and checksum
+	}
+	n := binary.LittleEndian.Uint32(rest[0:4])
+	if !lg.v1 && binary.LittleEndian.Uint32(rest[4:8]) != ^n {
+		return nil, off + head, fmt.Errorf("entry at byte %d: its length field is damaged", off)
+	}
+	if int64(n) > int64(len(rest))-head {
+		return nil, int64(len(raw)), errPastEnd
+	}
+	end = off + head + int64(n)
+	if n < 4 {
+		return nil, end, fmt.Errorf("entry at byte %d: length %d is too short", off, n)
+	}
+	payload = rest[head : head+int64(n)]
+	if got, want := crc32.Checksum(payload, walCRC), binary.LittleEndian.Uint32(rest[head-4:head]); got != want {
+		return nil, end, fmt.Errorf("entry at byte %d: checksum %08x, the entry says %08x", off, got, want)
+	}
+	return payload, end, nil
+}
+
+// sectorSize is the unit in which a disk persists a write: a crash in
+// the middle of one leaves each sector of it either written or as it was.
+const sectorSize = 512
+
+// tornOnZeros reports whether the bad entry at off (its damage ending at
+// end) is an append a crash interrupted on the zeros the log allocated
+// ahead, rather than damage. Such an append was never acknowledged (the
+// sync it waited for did not finish), and its write left some sectors as
+// they were: zeros. So it counts as torn when
+//
+//   - nothing but zeros follows it (no later entry: an acknowledged one
+//     after it would mean it was synced, so damaged since), and
+//   - a stretch of its bytes from a sector's start (or its own) to that
+//     sector's end (or the file's) is all zeros, more than the four zero
+//     bytes every Arrow stream ends with.
+//
+// Anything else, such as a flipped bit in the last entry, is damage
+// (XX001), never a silent cut. What this cannot tell apart is damage that
+// both strikes the last acknowledged entry and zeros whole sectors of it;
+// and an interrupted append whose later sectors reached the disk before
+// an earlier one is reported as damage, not cut.
+func tornOnZeros(raw []byte, off, end int64) bool {
+	if end > int64(len(raw)) || !allZero(raw[end:]) {
+		return false
+	}
+	const minStretch = 5
+	for s := off / sectorSize * sectorSize; s < end; s += sectorSize {
+		lo, hi := max(s, off), min(s+sectorSize, int64(len(raw)))
+		if min(hi, end)-lo >= minStretch && allZero(raw[lo:hi]) {
+			return true
+		}
+	}
+	return false
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // replayEntry decodes a log entry's batches and gives them to replay.
@@ -287,7 +369,7 @@ func (st *Store) resetWAL(gen uint64) error {
 		f.Close()
 		return err
 	}
-	st.wal = &wal{f: f, gen: gen, size: walHeaderSize, end: walHeaderSize}
+	st.wal = &wal{f: f, gen: gen, size: walHeaderSize, end: walHeaderSize, room: walHeaderSize}
 	return nil
 }
 
