@@ -88,7 +88,7 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 		if !ok || build.external {
 			return pipeline{}, false
 		}
-		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, join: n}}}, true
+		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, buckets: n.Partitions()}}}, true
 	}
 	return pipeline{}, false
 }
@@ -115,6 +115,10 @@ type joinLimits struct {
 	// build side's tables hold more than a quarter of it stays on the
 	// coordinator, where it can spill
 	memory int64
+	// shuffleGroups: an aggregation expected to make this many groups
+	// or more is shuffled (aggshuffle.go); groups is its estimate
+	shuffleGroups int64
+	groups        func(*exec.HashAggregate) float64
 }
 
 // scannedBytes estimates the bytes of the tables under op: eight a

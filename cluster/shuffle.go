@@ -173,11 +173,9 @@ func valueHash(a arrow.Array, i int) uint64 {
 	case *array.Date32:
 		return uint64(int64(c.Value(i)))
 	case *array.Float64:
-		v := c.Value(i)
-		if v == 0 {
-			v = 0 // -0 = 0
-		}
-		return math.Float64bits(v)
+		return floatHash(c.Value(i))
+	case *array.Float32:
+		return floatHash(float64(c.Value(i)))
 	case *array.Decimal128:
 		v := c.Value(i)
 		return mix(v.LowBits()) ^ uint64(v.HighBits())
@@ -185,6 +183,18 @@ func valueHash(a arrow.Array, i int) uint64 {
 		return bytesHash([]byte(c.Value(i)))
 	}
 	return bytesHash(fmt.Append(nil, exec.DatumAt(a, i)))
+}
+
+// floatHash hashes the values GROUP BY and = hold equal alike: -0 with
+// 0, every NaN with every other.
+func floatHash(v float64) uint64 {
+	switch {
+	case v == 0:
+		v = 0 // -0 = 0
+	case math.IsNaN(v):
+		v = math.NaN()
+	}
+	return math.Float64bits(v)
 }
 
 func bytesHash(b []byte) uint64 {
@@ -310,10 +320,11 @@ func sideKeys(j *exec.HashJoin, side int) []exec.Expr {
 	return j.BuildKeys
 }
 
-// shuffleAt is a shuffle join the distributor found, by its path.
+// shuffleAt is a shuffle the distributor found, by its path: a
+// shuffle join's, or a shuffled aggregation's (aggshuffle.go).
 type shuffleAt struct {
-	path []uint32
-	join *exec.HashJoin
+	path    []uint32
+	buckets int
 }
 
 // planShuffles makes the shuffle joins of a pipeline ShuffledJoins in
@@ -321,7 +332,7 @@ type shuffleAt struct {
 // and its path, shuffles' paths are from the plan's root. It returns
 // the pipeline's new root (a ShuffledJoin when the root itself was
 // the join).
-func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, read func(j *exec.HashJoin, sh *clusterpb.Shuffle, sides [2]exec.Operator) func(ctx context.Context, side, bucket int) (exec.Stream, error)) (exec.Operator, error) {
+func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, read bucketReader) (exec.Operator, error) {
 	type found struct {
 		sh     *clusterpb.Shuffle
 		j      *exec.HashJoin
@@ -329,7 +340,12 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 		sides  [2]exec.Operator
 	}
 	var all []found
+	var agg *clusterpb.Shuffle
 	for _, sh := range shuffles {
+		if aggregateShuffle(op, at, sh) {
+			agg = sh // (its node is op: planned last, over the joins under it)
+			continue
+		}
 		if len(sh.Path) < len(at) {
 			return nil, &ReplanError{Reason: "a shuffle lies above the fragment's node"}
 		}
@@ -352,7 +368,7 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 	}
 	for _, f := range all {
 		sj := &ShuffledJoin{J: f.j, Buckets: int(f.sh.Buckets)}
-		sj.read = read(f.j, f.sh, f.sides)
+		sj.read = read(joinSides(f.j, f.sides), f.sh)
 		if f.parent == nil {
 			op = sj
 			continue
@@ -360,6 +376,9 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 		if !setChild(f.parent, unwrapTo(f.parent, f.j), sj) {
 			return nil, &ReplanError{Reason: fmt.Sprintf("cannot place a shuffle join under %T", unwrap(f.parent))}
 		}
+	}
+	if agg != nil {
+		return newShuffledAggregate(op, agg, read)
 	}
 	return op, nil
 }
@@ -401,10 +420,31 @@ func setChild(parent, old, nc exec.Operator) bool {
 	return replaceChild(parent, old, nc)
 }
 
+// shuffleSides is what a shuffle hashes: its sides (a join's probe and
+// build side; an aggregation's partial phase alone) and the keys each
+// is hashed on.
+type shuffleSides struct {
+	env   *exec.Env
+	sides []exec.Operator
+	keys  [][]exec.Expr
+	// aggregate: the shuffle's node is a hash aggregation, whose map
+	// tickets name the aggregation itself with partial_aggregate set
+	// (and keep the shuffle joins under it)
+	aggregate bool
+}
+
+func joinSides(j *exec.HashJoin, sides [2]exec.Operator) shuffleSides {
+	return shuffleSides{env: j.Env, sides: sides[:], keys: [][]exec.Expr{j.ProbeKeys, j.BuildKeys}}
+}
+
+// bucketReader makes a shuffle's reading of its buckets: bucket b of
+// side i (0 for an aggregation) as one stream.
+type bucketReader func(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Context, side, bucket int) (exec.Stream, error)
+
 // localShuffles is the coordinator's reading of a shuffle's buckets:
 // computed here from the sides' pipelines.
-func localShuffles(j *exec.HashJoin, sh *clusterpb.Shuffle, sides [2]exec.Operator) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
+func localShuffles(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
 	return func(ctx context.Context, side, bucket int) (exec.Stream, error) {
-		return localBucket(j.Env, sides[side], sideKeys(j, side), int(sh.Buckets), bucket), nil
+		return localBucket(in.env, in.sides[side], in.keys[side], int(sh.Buckets), bucket), nil
 	}
 }

@@ -40,6 +40,40 @@ const distributeSetting = "weft.distribute"
 // larger one is shuffled.
 const broadcastRowsSetting = "weft.broadcast_rows"
 
+// shuffleGroupsSetting bounds the groups an aggregation is expected to
+// make for it to be shuffled by key across the workers
+// (cluster.ShuffleGroups); 0 shuffles every aggregation that can be.
+const shuffleGroupsSetting = "weft.shuffle_groups"
+
+func (s *Session) shuffleGroups() int64 {
+	n, err := strconv.ParseInt(s.settings[shuffleGroupsSetting], 10, 64)
+	if err != nil || n < 0 {
+		return cluster.ShuffleGroups
+	}
+	return n
+}
+
+// groupEstimates estimates the groups of the plan's aggregations for
+// the distributor: an exec.HashAggregate is matched with the logical
+// aggregations of as many group keys, and takes the largest of their
+// estimates (the distributor caps it by the rows under it). A wrong
+// match changes only where the groups are merged, never the answer.
+func groupEstimates(p logical.Plan) func(*exec.HashAggregate) float64 {
+	est := logical.NewEstimator()
+	byKeys := map[int]float64{}
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		if a, ok := p.(*logical.Aggregate); ok && len(a.Groups) > 0 {
+			byKeys[len(a.Groups)] = max(byKeys[len(a.Groups)], est.Rows(a))
+		}
+		for _, c := range p.Children() {
+			visit(c)
+		}
+	}
+	visit(p)
+	return func(h *exec.HashAggregate) float64 { return byKeys[len(h.Keys)] }
+}
+
 func (s *Session) broadcastRows() int64 {
 	n, err := strconv.ParseInt(s.settings[broadcastRowsSetting], 10, 64)
 	if err != nil || n < 0 {
@@ -204,7 +238,7 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
-	}, s.broadcastRows(), statementLimit(env))
+	}, cluster.Limits{BroadcastRows: s.broadcastRows(), MemoryLimit: statementLimit(env), ShuffleGroups: s.shuffleGroups(), Groups: groupEstimates(p)})
 	s.distributedWhy = why
 	stampFileScans(out) // (filesplit.go)
 	return out
@@ -473,6 +507,9 @@ func statementLimit(env *exec.Env) int64 {
 	}
 	return env.Memory.Limit()
 }
+
+// shuffleGroupsDefault is weft.shuffle_groups's default.
+func shuffleGroupsDefault() string { return strconv.Itoa(cluster.ShuffleGroups) }
 
 // broadcastRowsDefault is weft.broadcast_rows's default.
 func broadcastRowsDefault() string { return strconv.Itoa(cluster.BroadcastRows) }

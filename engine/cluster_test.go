@@ -148,6 +148,12 @@ var clusterQueries = []string{
 	`SELECT avg(amount), avg(k), count(*) FROM n WHERE k > 4990`,
 	`SELECT avg(amount), avg(k) FROM n WHERE k > 9999`,
 	`SELECT u.name, avg(t.a), sum(t.a) FROM t JOIN u ON t.g = u.g WHERE t.b <> 'b2' GROUP BY u.name ORDER BY 1`,
+	// many groups: shuffled by key when weft.shuffle_groups allows
+	`SELECT a % 1000, count(*), sum(g), avg(a), min(b), max(b), count(g) FROM t GROUP BY 1 ORDER BY 1`,
+	`SELECT g, b, count(*), max(a) FROM t GROUP BY g, b ORDER BY 1 NULLS FIRST, 2 NULLS FIRST`,
+	`SELECT (a % 40)::float8 / 4 - 5, count(*), min(a) FROM t GROUP BY 1 ORDER BY 1`,
+	`SELECT t1.a % 500, count(*), sum(t2.g), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 GROUP BY 1 ORDER BY 1`,
+	`SELECT k, sum(amount), avg(k), count(span) FROM n GROUP BY k ORDER BY k DESC LIMIT 7`,
 }
 
 // postgresAnswers runs the data statements and queries on a throwaway
@@ -320,7 +326,22 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	} else {
 		t.Logf("%s", analyzed)
 	}
+	// every aggregation that can be shuffled by key, over shuffle joins
+	// (nested shuffles) and then over broadcast joins and scans
+	mustExec(t, s, "SET weft.shuffle_groups = 0")
+	checkAnswers(t, s, "2 workers, shuffled aggregations over shuffle joins", want)
+	if plan := explainText(t, s, clusterQueries[19]); !strings.Contains(plan, "Shuffle HashAggregate") || !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+		t.Errorf("the aggregation should shuffle over the shuffle join, in one stage:\n%s", plan)
+	} else {
+		t.Logf("%s", plan)
+	}
 	mustExec(t, s, "RESET weft.broadcast_rows")
+	checkAnswers(t, s, "2 workers, shuffled aggregations", want)
+	checkShuffledAggregations(t, s)
+	mustExec(t, s, "RESET weft.shuffle_groups")
+	if plan := explainText(t, s, clusterQueries[16]); strings.Contains(plan, "Shuffle HashAggregate") {
+		t.Errorf("a thousand groups are merged on the coordinator by default:\n%s", plan)
+	}
 	// EXPLAIN ANALYZE: what each stage moved, its time, and the worker
 	// and rows of each partition
 	analyzed = strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
@@ -440,6 +461,37 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w1.addr))
 	mustExec(t, s, fmt.Sprintf("CALL weft.remove_worker('%s')", w2.addr))
 	checkAnswers(t, s, "workers removed", want)
+}
+
+// checkShuffledAggregations: with weft.shuffle_groups = 0 every
+// aggregation with group keys of the queries runs as a shuffled
+// aggregation on the workers: no partition on the coordinator, every
+// bucket read from the workers' map outputs; count(DISTINCT …) stays
+// whole on the coordinator.
+func checkShuffledAggregations(t *testing.T, s *engine.Session) {
+	t.Helper()
+	for i, q := range clusterQueries {
+		plan := explainText(t, s, q)
+		grouped := strings.Contains(plan, "HashAggregate keys=[") && !strings.Contains(plan, "keys=[]")
+		switch {
+		case i == 8:
+			if strings.Contains(plan, "Shuffle HashAggregate") {
+				t.Errorf("count(DISTINCT …) cannot be shuffled:\n%s", plan)
+			}
+			continue
+		case grouped && !strings.Contains(plan, "Shuffle HashAggregate"):
+			t.Errorf("%s: the aggregation should be shuffled:\n%s", q, plan)
+		case !grouped:
+			continue
+		}
+		analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+q), "\n")
+		if !strings.Contains(analyzed, " local=0)") || !strings.Contains(analyzed, "map outputs computed again=0)") || strings.Contains(analyzed, "shuffled rows=0 ") {
+			t.Errorf("%s: every reduce task should run on a worker and read its buckets from the workers:\n%s", q, analyzed)
+		}
+		if i == 16 {
+			t.Logf("%s", analyzed)
+		}
+	}
 }
 
 // bigTable fills a table large enough that a query over it is still

@@ -458,6 +458,7 @@ func defaultSettings() map[string]string {
 		spillCompressionSetting: "off",
 		distributeSetting:       "on",
 		broadcastRowsSetting:    broadcastRowsDefault(),
+		shuffleGroupsSetting:    shuffleGroupsDefault(),
 	}
 }
 
