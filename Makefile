@@ -74,6 +74,7 @@ bench:
 # (alternating, -count times), and Flight's throughput over loopback.
 bench-cluster:
 	$(GO) test -run '^$$' -bench 'ClusterGroupBy' -benchtime 5x -count 3 ./engine
+	$(GO) test -run '^$$' -bench 'ClusterShuffledGroupBy' -benchtime 3x ./engine
 	$(GO) test -run '^$$' -bench 'FlightThroughput' -benchtime 100x -count 3 ./cluster
 	$(GO) test -run '^$$' -bench 'CachedScan' -benchtime 20x -count 2 ./engine
 

@@ -528,6 +528,14 @@ const shuffleJoinQuery = `SELECT b1.g, count(*), sum(b2.a), max(b2.b) FROM big b
 
 const streamedShuffleJoin = `SELECT b1.a, b2.b, b2.g FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 9 = 0 ORDER BY 1`
 
+// shuffledAggQuery makes 50,000 groups and shuffledAggOverJoin 20,000
+// over a shuffle join: under weft.shuffle_groups = 0 both run as
+// shuffled aggregations, their partial groups repartitioned by key
+// across the workers and merged there.
+const shuffledAggQuery = `SELECT a % 50000 AS k, count(*), count(b), sum(g), min(b), avg(a) FROM big GROUP BY 1 ORDER BY 1`
+
+const shuffledAggOverJoin = `SELECT b1.a % 20000, count(*), sum(b2.g), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3 GROUP BY 1 ORDER BY 1`
+
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
 // knows each by its current process id.
@@ -568,9 +576,10 @@ func sameRows(t *testing.T, label string, got, want []string) {
 // TestClusterSurvivesKilledWorker kills one of two workers at a random
 // moment of an aggregation (its partial phase on the workers), of a join
 // under an aggregation and of a join whose rows stream back, each as a
-// broadcast join and as a shuffle join on the workers, ten times each: every answer is the
-// undisturbed one, and the killed worker, started again on its address,
-// rejoins.
+// broadcast join and as a shuffle join on the workers, ten times each,
+// and of a shuffled aggregation (twenty times) and one over a shuffle
+// join (ten): every answer is the one-process one, and the killed
+// worker, started again on its address, rejoins.
 func TestClusterSurvivesKilledWorker(t *testing.T) {
 	dir := t.TempDir()
 	s := openChecked(t, engine.Options{DataDir: dir, Partitions: 4, BatchSize: 1024, WorkerTimeout: 2 * time.Second,
@@ -584,8 +593,10 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	queries := []struct {
 		name, sql string
 		runs      int
-	}{{"aggregation", bigQuery, 20}, {"join", bigJoin, 20}, {"wasm function", wasmQuery, 20}, {"streamed join", streamedJoin, 10},
-		{"shuffle join", shuffleJoinQuery, 10}, {"streamed shuffle join", streamedShuffleJoin, 10}}
+		shuffleAg bool // run under weft.shuffle_groups = 0
+	}{{"aggregation", bigQuery, 20, false}, {"join", bigJoin, 20, false}, {"wasm function", wasmQuery, 20, false}, {"streamed join", streamedJoin, 10, false},
+		{"shuffle join", shuffleJoinQuery, 10, false}, {"streamed shuffle join", streamedShuffleJoin, 10, false},
+		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -598,6 +609,11 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	t.Logf("seed %d", seed)
 	rng := newRand(seed)
 	for i, q := range queries {
+		if q.shuffleAg {
+			mustExec(t, s, "SET weft.shuffle_groups = 0")
+		} else {
+			mustExec(t, s, "RESET weft.shuffle_groups")
+		}
 		sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i]) // the workers open the directory
 		if q.sql == bigJoin || q.sql == streamedJoin {
 			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Broadcast") || strings.Count(plan, "Remote (") != 1 {
@@ -609,9 +625,14 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 				t.Fatalf("%s should run on the workers:\n%s", q.name, plan)
 			}
 		}
-		if strings.Contains(q.name, "shuffle") {
+		if strings.Contains(q.name, "shuffle join") {
 			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 				t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
+			}
+		}
+		if q.shuffleAg {
+			if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashAggregate") || strings.Count(plan, "Remote (") != 1 {
+				t.Fatalf("%s should run as one shuffled aggregation on the workers:\n%s", q.name, plan)
 			}
 		}
 		start := time.Now()
@@ -646,7 +667,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			float64(mean)/float64(undisturbed), lostBefore, lostAfter)
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of ninety landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of a hundred and twenty landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
