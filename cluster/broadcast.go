@@ -101,6 +101,10 @@ func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLi
 	if !ok || build.external || scannedRows(build.scans) > limit.broadcastRows {
 		return pipeline{}, false
 	}
+	if volatileUnder(j.Build) {
+		// each partition would draw its own build side (volatile.go)
+		return pipeline{}, false
+	}
 	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
 	if !ok || probe.external {
 		return pipeline{}, false

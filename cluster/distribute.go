@@ -87,7 +87,7 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 		if r, ok := out.(*Remote); ok {
 			// a query PostgreSQL runs again may send its rows in another
 			// order (a parallel plan): a rerun starts the partition over
-			r.Whole = len(PostgresScans(op)) > 0
+			r.Whole = r.Whole || len(PostgresScans(op)) > 0
 		}
 		return out
 	}
@@ -173,8 +173,9 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 	if hasJoin(op) {
 		OrderBuilds(op)
 	}
+	// a stage computing volatile values is rerun from its start (volatile.go)
 	return &Remote{Local: op, Fragment: frag, Mem: d.mem, reg: d.reg, planned: planned, Stage: d.stages,
-		ranOn: append([]string(nil), planned...)}
+		ranOn: append([]string(nil), planned...), Whole: volatileUnder(op)}
 }
 
 // replaceChild puts nc where parent holds old: in an exported field of

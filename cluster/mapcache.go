@@ -344,7 +344,8 @@ func peerShuffles(w *Worker, f *clusterpb.Fragment, mem memory.Allocator) bucket
 	return func(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
 		return func(ctx context.Context, side, bucket int) (exec.Stream, error) {
 			return &peerBucketStream{w: w, f: f, sh: sh, side: side, bucket: bucket, mem: mem, env: in.env,
-				local: in.sides[side], keys: in.keys[side], parts: in.sides[side].Partitions(), aggregate: in.aggregate}, nil
+				local: in.sides[side], keys: in.keys[side], parts: in.sides[side].Partitions(), aggregate: in.aggregate,
+				whole: volatileUnder(in.sides[side])}, nil
 		}
 	}
 }
@@ -368,6 +369,10 @@ type peerBucketStream struct {
 	localTried bool
 	lastErr    error
 	aggregate  bool // the shuffle is an aggregation's (shuffleSides)
+	// whole: each map output's bucket is read whole before any of it is
+	// passed on: the side computes volatile values, which a map output
+	// computed again would not repeat (volatile.go)
+	whole bool
 }
 
 // peerRead is one DoGet of a map output, or its computation here.
@@ -375,11 +380,15 @@ type peerRead struct {
 	cancel context.CancelFunc
 	rdr    *flight.Reader
 	local  exec.Stream
+	read   *recordsStream // a bucket read whole from a peer
 }
 
 func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
 	if r.local != nil {
 		return r.local.Next(ctx)
+	}
+	if r.read != nil {
+		return r.read.Next(ctx)
 	}
 	if r.rdr.Next() {
 		rec := r.rdr.Record()
@@ -392,9 +401,28 @@ func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
 	return nil, io.EOF
 }
 
+// readWhole reads the rest of the DoGet into memory.
+func (r *peerRead) readWhole() error {
+	var recs []arrow.Record
+	for r.rdr.Next() {
+		rec := r.rdr.Record()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	if err := r.rdr.Err(); err != nil {
+		exec.ReleaseRecords(recs)
+		return err
+	}
+	r.read = &recordsStream{recs: recs}
+	return nil
+}
+
 func (r *peerRead) close() {
 	if r.local != nil {
 		r.local.Close()
+	}
+	if r.read != nil {
+		r.read.Close()
 	}
 	if r.rdr != nil {
 		r.rdr.Release()
@@ -473,7 +501,21 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 			}
 			continue
 		}
-		s.cur = &peerRead{cancel: cancel, rdr: rdr}
+		read := &peerRead{cancel: cancel, rdr: rdr}
+		if s.whole {
+			if err := read.readWhole(); err != nil {
+				read.close()
+				s.lastErr = err
+				if detail := errorDetail(err); detail != nil && !detail.Replannable {
+					return err
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue // a peer lost: nothing of its draw was passed on
+			}
+		}
+		s.cur = read
 		return nil
 	}
 	if s.localTried {

@@ -112,6 +112,9 @@ func shuffleJoin(j *exec.HashJoin) bool {
 	if len(j.ProbeKeys) == 0 || len(j.ProbeKeys) != len(j.BuildKeys) {
 		return false
 	}
+	if volatileKeys(j.ProbeKeys) || volatileKeys(j.BuildKeys) {
+		return false // a row's bucket would depend on the draw (volatile.go)
+	}
 	for i := range j.ProbeKeys {
 		p, b := j.ProbeKeys[i].Type(), j.BuildKeys[i].Type()
 		if !p.Equal(b) && !(p.IsInteger() && b.IsInteger()) {

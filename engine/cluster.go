@@ -359,8 +359,8 @@ func (s *Session) notDistributable(p logical.Plan) string {
 			return
 		}
 		for _, e := range planExprs(p) {
-			if logical.IsVolatile(e) {
-				why = "a volatile function runs here"
+			if name := unshippableVolatile(e); name != "" {
+				why = "a volatile function (" + name + ") runs here"
 				return
 			}
 			if logical.HasSubquery(e) {
@@ -374,6 +374,20 @@ func (s *Session) notDistributable(p logical.Plan) string {
 	}
 	visit(p)
 	return why
+}
+
+// unshippableVolatile names a volatile function e calls that the
+// workers may not compute ("" when none): only those whose every row's
+// value stands alone (cluster.RowwiseVolatile, docs/cluster.md) go.
+func unshippableVolatile(e logical.Expr) string {
+	name := ""
+	logical.Walk(e, func(x logical.Expr) bool {
+		if c, ok := x.(*logical.Call); ok && c.Volatile && !cluster.RowwiseVolatile(c.Name) {
+			name = c.Name
+		}
+		return name == ""
+	})
+	return name
 }
 
 // planExprs finds the expressions a plan node holds in its fields
