@@ -152,9 +152,9 @@ func groupColumns(h *exec.HashAggregate) []exec.Expr {
 // hashableKeys reports whether every group key is of a type whose equal
 // values (as GROUP BY compares them) hash alike in every process:
 // integers, floats (0 and -0, every NaN alike), numerics of the key's
-// scale, text, booleans, dates and timestamps. An interval ('1 day'
-// groups with '24 hours'), a char(n) (trailing blanks) or a composite
-// does not.
+// scale, text and char(n) (hashed without trailing blanks, as 'a' =
+// 'a  '), booleans, dates and timestamps. An interval ('1 day' groups
+// with '24 hours') or a composite does not.
 func hashableKeys(keys []exec.Expr) bool {
 	for _, k := range keys {
 		t := k.Type()
@@ -162,7 +162,7 @@ func hashableKeys(keys []exec.Expr) bool {
 		case t.IsInteger(), t.IsFloat():
 		default:
 			switch t.Kind {
-			case types.Numeric, types.Text, types.Varchar, types.Bool, types.Date, types.Timestamp, types.TimestampTZ:
+			case types.Numeric, types.Text, types.Varchar, types.Char, types.Bool, types.Date, types.Timestamp, types.TimestampTZ:
 			default:
 				return false
 			}

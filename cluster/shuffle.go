@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // A hash join whose build side is too large to broadcast runs on the
@@ -136,7 +138,7 @@ func bucketRows(ec *exec.EvalContext, rec arrow.Record, keys []exec.Expr, n int)
 		if err != nil {
 			return nil, err
 		}
-		hashColumn(col, h, null)
+		hashColumn(col, k.Type().Kind == types.Char, h, null)
 		col.Release()
 	}
 	out := make([][]int, n)
@@ -152,19 +154,26 @@ func bucketRows(ec *exec.EvalContext, rec arrow.Record, keys []exec.Expr, n int)
 
 // hashColumn folds each row's value of a into h: the same value hashes
 // alike in every process (no random seed), and integers of every width
-// alike.
-func hashColumn(a arrow.Array, h []uint64, null []bool) {
+// alike. char: a's values are char(n), whose trailing blanks compare as
+// nothing ('a' = 'a  ').
+func hashColumn(a arrow.Array, char bool, h []uint64, null []bool) {
 	for i := range h {
 		if a.IsNull(i) {
 			null[i] = true
 			continue
 		}
-		h[i] = mix(h[i]*0x100000001b3 ^ valueHash(a, i))
+		h[i] = mix(h[i]*0x100000001b3 ^ valueHash(a, i, char))
 	}
 }
 
-func valueHash(a arrow.Array, i int) uint64 {
+func valueHash(a arrow.Array, i int, char bool) uint64 {
 	switch c := a.(type) {
+	case *array.String:
+		s := c.Value(i)
+		if char {
+			s = strings.TrimRight(s, " ")
+		}
+		return bytesHash([]byte(s))
 	case *array.Int8:
 		return uint64(int64(c.Value(i)))
 	case *array.Int16:
