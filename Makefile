@@ -42,8 +42,10 @@ slt-own: build
 # The own slt files with every query's table scans on worker processes
 # (docs/cluster.md): WORKERS of them, started for each file.
 WORKERS ?= 2
+# SLT_SETUP runs first in each session, e.g. SLT_SETUP='SET weft.shuffle_groups = 0'
+# (every aggregation shuffled) or 'SET weft.broadcast_rows = 0' (every join).
 slt-cluster: build
-	./$(WEFT) slt -workers $(WORKERS) -partitions 4 -udf-dir testdata/udf/wasm $(OWN_SLT)
+	./$(WEFT) slt -workers $(WORKERS) -partitions 4 -udf-dir testdata/udf/wasm -setup "$(SLT_SETUP)" $(OWN_SLT)
 
 # SQLite's select1-5 corpus, run with SQLite's conventions (NULLs sort first,
 # integer results printed as SQLite prints them). Skipped when ../shared is absent.
