@@ -777,6 +777,11 @@ func TestClusterBadWorkers(t *testing.T) {
 	if sqlerr.Code(err) != sqlerr.InvalidParameter {
 		t.Errorf("a malformed address: %v (%s), want 22023", err, sqlerr.Code(err))
 	}
+	for _, set := range []string{"SET weft.shuffle_groups = -1", "SET weft.shuffle_groups = 'many'", "SET weft.broadcast_rows = -5"} {
+		if _, err := s.Exec(context.Background(), set); sqlerr.Code(err) != sqlerr.InvalidParameter {
+			t.Errorf("%s: %v (%s), want 22023", set, err, sqlerr.Code(err))
+		}
+	}
 	if got := rows(t, s, "SELECT count(*) FROM weft.workers"); got[0] != "0" {
 		t.Errorf("refused workers stayed registered: %v", got)
 	}
