@@ -59,19 +59,107 @@ func (s *Session) shuffleGroups() int64 {
 // estimates (the distributor caps it by the rows under it). A wrong
 // match changes only where the groups are merged, never the answer.
 func groupEstimates(p logical.Plan) func(*exec.HashAggregate) float64 {
-	est := logical.NewEstimator()
+	k := keyFacts{est: logical.NewEstimator(), computed: map[logical.ColumnID]bool{}, source: map[logical.ColumnID]float64{}}
 	byKeys := map[int]float64{}
 	var visit func(p logical.Plan)
 	visit = func(p logical.Plan) {
-		if a, ok := p.(*logical.Aggregate); ok && len(a.Groups) > 0 {
-			byKeys[len(a.Groups)] = max(byKeys[len(a.Groups)], est.Rows(a))
-		}
 		for _, c := range p.Children() {
 			visit(c)
+		}
+		k.note(p)
+		if a, ok := p.(*logical.Aggregate); ok && len(a.Groups) > 0 {
+			byKeys[len(a.Groups)] = max(byKeys[len(a.Groups)], k.groups(a))
 		}
 	}
 	visit(p)
 	return func(h *exec.HashAggregate) float64 { return byKeys[len(h.Keys)] }
+}
+
+// computedKeyValues is how many values a computed group key is taken to
+// have, as the planner's estimator counts a computed GROUP BY expression
+// (its defaultGroupNDV).
+const computedKeyValues = 200
+
+// keyFacts are what group estimates know of the plan's columns beyond
+// the estimator: which are computed by a projection or an aggregation,
+// and the rows of the leaf (a table's scan) each stored column comes
+// from.
+type keyFacts struct {
+	est      *logical.Estimator
+	computed map[logical.ColumnID]bool
+	source   map[logical.ColumnID]float64
+}
+
+// groups is the estimator's count of a's groups (the product of its
+// keys' distinct values, at most its input's rows), with two bounds the
+// estimator does not apply once a column has passed a join or a
+// projection without statistics (it then counts as unique): a stored
+// column has at most as many values as the rows of the scan it comes
+// from (TPC-H q09's nation name, 25), and a computed one counts as a
+// computed GROUP BY expression does (q09's year of a subquery). Without
+// them an aggregation of a few hundred groups over a join would be
+// shuffled.
+func (k keyFacts) groups(a *logical.Aggregate) float64 {
+	in := k.est.Card(a.Input)
+	groups := 1.0
+	for _, g := range a.Groups {
+		values := min(float64(computedKeyValues), max(in.Rows, 1))
+		if id, ok := keyColumn(g); ok && !k.computed[id] {
+			values = in.Distinct(id)
+			if rows, ok := k.source[id]; ok {
+				values = min(values, rows)
+			}
+			if in.NullFrac(id) > 0 {
+				values++ // NULL is a group of its own
+			}
+		}
+		groups *= values
+	}
+	return max(1, min(groups, in.Rows))
+}
+
+// note records what p tells of its columns: a leaf's rows, the columns
+// a projection computes (expressions that are not columns) and an
+// aggregation's aggregates and computed keys.
+func (k keyFacts) note(p logical.Plan) {
+	switch n := p.(type) {
+	case *logical.Project:
+		for i, e := range n.Exprs {
+			if id, ok := keyColumn(e); (!ok || k.computed[id]) && i < len(n.Cols) {
+				k.computed[n.Cols[i].ID] = true
+			}
+		}
+	case *logical.Aggregate:
+		for i, c := range n.Cols {
+			if i >= len(n.Groups) {
+				k.computed[c.ID] = true // an aggregate
+				continue
+			}
+			if id, ok := keyColumn(n.Groups[i]); !ok || k.computed[id] {
+				k.computed[c.ID] = true
+			}
+		}
+	}
+	if len(p.Children()) == 0 {
+		rows := max(1, k.est.Rows(p))
+		for _, c := range p.Columns() {
+			k.source[c.ID] = rows
+		}
+	}
+}
+
+// keyColumn is the column e reads, through casts.
+func keyColumn(e logical.Expr) (logical.ColumnID, bool) {
+	for {
+		switch x := e.(type) {
+		case *logical.ColRef:
+			return x.Col.ID, true
+		case *logical.Cast:
+			e = x.Arg
+		default:
+			return 0, false
+		}
+	}
 }
 
 func (s *Session) broadcastRows() int64 {

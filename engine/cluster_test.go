@@ -342,6 +342,21 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	if plan := explainText(t, s, clusterQueries[16]); strings.Contains(plan, "Shuffle HashAggregate") {
 		t.Errorf("a thousand groups are merged on the coordinator by default:\n%s", plan)
 	}
+	// the estimate decides: twelve thousand values of a against a
+	// computed key, in the query or in a subquery (counted as the
+	// planner counts a computed GROUP BY key, not as unique)
+	mustExec(t, s, "SET weft.shuffle_groups = 5000")
+	for q, shuffled := range map[string]bool{
+		"SELECT a, count(*) FROM t GROUP BY a":                                     true,
+		"SELECT a % 7, count(*) FROM t GROUP BY 1":                                 false,
+		"SELECT y, count(*) FROM (SELECT a % 7 AS y FROM t) s GROUP BY y":          false,
+		"SELECT g, y, count(*) FROM (SELECT g, a % 7 AS y FROM t) s GROUP BY g, y": false,
+	} {
+		if plan := explainText(t, s, q); strings.Contains(plan, "Shuffle HashAggregate") != shuffled {
+			t.Errorf("%s: shuffled %v under weft.shuffle_groups = 5000, want %v:\n%s", q, !shuffled, shuffled, plan)
+		}
+	}
+	mustExec(t, s, "RESET weft.shuffle_groups")
 	// EXPLAIN ANALYZE: what each stage moved, its time, and the worker
 	// and rows of each partition
 	analyzed = strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
