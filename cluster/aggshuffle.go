@@ -180,7 +180,7 @@ func hashableKeys(keys []exec.Expr) bool {
 // the coordinator would spill a larger one, and neither the workers
 // nor the coordinator's copy of a reduce task spill.
 func (d *distributor) shufflesAggregate(h *exec.HashAggregate, p pipeline) bool {
-	if !hashableKeys(h.Keys) || volatileKeys(h.Keys) || p.external || len(d.live) == 0 {
+	if !hashableKeys(h.Keys) || volatileKeys(h.Keys) || d.limits.noShuffle || p.external || len(d.live) == 0 {
 		return false
 	}
 	if d.limits.memory > 0 && scannedBytes(h.Input) > d.limits.memory/4 {

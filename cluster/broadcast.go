@@ -77,7 +77,7 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 		if p, ok := broadcastJoin(n, path, noShuffle, limit); ok {
 			return p, true
 		}
-		if noShuffle || !shuffleJoin(n) {
+		if noShuffle || limit.noShuffle || !shuffleJoin(n) {
 			return pipeline{}, false
 		}
 		probe, ok := workerPipeline(n.Probe, child(0), true, limit)
@@ -123,6 +123,8 @@ type joinLimits struct {
 	// or more is shuffled (aggshuffle.go); groups is its estimate
 	shuffleGroups int64
 	groups        func(*exec.HashAggregate) float64
+	// noShuffle: the query shuffles nothing (volatile.go)
+	noShuffle bool
 }
 
 // scannedBytes estimates the bytes of the tables under op: eight a

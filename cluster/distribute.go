@@ -30,7 +30,7 @@ func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem 
 	frag.Protocol = ProtocolVersion
 	frag.Fingerprint = Fingerprint(root)
 	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live,
-		limits: joinLimits{broadcastRows: limits.BroadcastRows, memory: limits.MemoryLimit, shuffleGroups: limits.ShuffleGroups, groups: limits.Groups}}
+		limits: joinLimits{broadcastRows: limits.BroadcastRows, memory: limits.MemoryLimit, shuffleGroups: limits.ShuffleGroups, groups: limits.Groups, noShuffle: limits.NoShuffle}}
 	newRoot := d.visit(root, nil)
 	if d.placed == 0 {
 		if d.why == "" {
@@ -56,6 +56,9 @@ type Limits struct {
 	// (nil: none is shuffled unless ShuffleGroups is 0).
 	ShuffleGroups int64
 	Groups        func(*exec.HashAggregate) float64
+	// NoShuffle: neither joins nor aggregations shuffle (a key reads a
+	// volatile function's value: volatile.go).
+	NoShuffle bool
 }
 
 type distributor struct {

@@ -28,9 +28,12 @@ import (
 //     row's bucket depends on its keys alone, so each row is read by one
 //     reduce task from one draw: the answer is that of one computation,
 //     some of whose values were drawn twice and one draw kept.
-//   - A shuffle's keys must not call one: a row's bucket would then depend
+//   - A shuffle's keys must not read one: a row's bucket would then depend
 //     on the draw, and two draws could send it to two reduce tasks (or
-//     none). Such a join or aggregation is not shuffled.
+//     none). A key calling one is never shuffled (volatileKeys), and a
+//     query whose join or group keys read a drawn value through a column
+//     computed below shuffles nothing (the engine's drawnKeys, on the
+//     logical plan where columns can be followed: Limits.NoShuffle).
 //
 // Other volatile functions (sequences, advisory locks, notifications,
 // volatile wasm functions) keep their query on the coordinator

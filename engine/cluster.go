@@ -326,7 +326,8 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
-	}, cluster.Limits{BroadcastRows: s.broadcastRows(), MemoryLimit: statementLimit(env), ShuffleGroups: s.shuffleGroups(), Groups: groupEstimates(p)})
+	}, cluster.Limits{BroadcastRows: s.broadcastRows(), MemoryLimit: statementLimit(env), ShuffleGroups: s.shuffleGroups(), Groups: groupEstimates(p),
+		NoShuffle: drawnKeys(p)})
 	s.distributedWhy = why
 	stampFileScans(out) // (filesplit.go)
 	return out
@@ -462,6 +463,85 @@ func (s *Session) notDistributable(p logical.Plan) string {
 	}
 	visit(p)
 	return why
+}
+
+// drawnKeys reports whether a join key or a grouping key of p reads a
+// value a volatile function drew, directly or through the columns
+// computed from one: a shuffle on such a key would send a row to
+// another bucket in another draw (docs/cluster.md, Volatile functions),
+// so such a query shuffles nothing. Conservative: a node that makes new
+// columns from drawn ones (a window, a set operation) counts them all
+// as drawn.
+func drawnKeys(p logical.Plan) bool {
+	drawn := map[logical.ColumnID]bool{}
+	reads := func(e logical.Expr) bool {
+		if e == nil {
+			return false
+		}
+		hit := logical.IsVolatile(e)
+		logical.Walk(e, func(x logical.Expr) bool {
+			if c, ok := x.(*logical.ColRef); ok && drawn[c.Col.ID] {
+				hit = true
+			}
+			return !hit
+		})
+		return hit
+	}
+	anyDrawn := func(cols []logical.Column) bool {
+		for _, c := range cols {
+			if drawn[c.ID] {
+				return true
+			}
+		}
+		return false
+	}
+	found := false
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		var inputs []logical.Column
+		for _, c := range p.Children() {
+			visit(c)
+			inputs = append(inputs, c.Columns()...)
+		}
+		switch n := p.(type) {
+		case *logical.Project:
+			for i, e := range n.Exprs {
+				if i < len(n.Cols) && reads(e) {
+					drawn[n.Cols[i].ID] = true
+				}
+			}
+			return
+		case *logical.Aggregate:
+			for i, g := range n.Groups {
+				if reads(g) {
+					found = true
+					if i < len(n.Cols) {
+						drawn[n.Cols[i].ID] = true
+					}
+				}
+			}
+		case *logical.Join:
+			for _, k := range append(append([]logical.Expr{n.Cond}, n.LeftKeys...), n.RightKeys...) {
+				found = found || reads(k)
+			}
+		case *logical.Distinct, *logical.DistinctOn:
+			found = found || anyDrawn(inputs)
+		}
+		if !anyDrawn(inputs) {
+			return
+		}
+		passed := map[logical.ColumnID]bool{}
+		for _, c := range inputs {
+			passed[c.ID] = true
+		}
+		for _, c := range p.Columns() {
+			if !passed[c.ID] {
+				drawn[c.ID] = true // made from drawn columns, maybe
+			}
+		}
+	}
+	visit(p)
+	return found
 }
 
 // unshippableVolatile names a volatile function e calls that the

@@ -717,7 +717,8 @@ func TestClusterStoppedWorker(t *testing.T) {
 	}
 	state := rows(t, s, fmt.Sprintf("SELECT state, reason LIKE 'no health answer%%' FROM weft.workers WHERE address = '%s'", w1.addr))
 	if strings.Join(state, ",") != "down|t" {
-		t.Errorf("the stopped worker shows %v, want down for want of health answers", state)
+		t.Errorf("the stopped worker shows %v (%v), want down for want of health answers", state,
+			rows(t, s, fmt.Sprintf("SELECT reason FROM weft.workers WHERE address = '%s'", w1.addr)))
 	}
 	if partitionsLost(t, s) == "0" {
 		t.Errorf("no partition was rerun: the stop was not noticed")
@@ -910,6 +911,18 @@ func TestClusterVolatile(t *testing.T) {
 		t.Errorf("a volatile group key must not be shuffled:\n%s", plan)
 	}
 	sameRows(t, "volatile group key", rows(t, s, keyed), []string{"400000"})
+	// nor a key that reads a drawn value through a column computed below
+	for _, q := range []string{
+		`SELECT sum(n) FROM (SELECT k, count(*) AS n FROM (SELECT (random() * 3)::int AS k FROM big) d GROUP BY k) s`,
+		`SELECT count(*) <= 400000 FROM (SELECT a, (random() * 400000)::int AS r FROM big) d JOIN big b ON d.r = b.a`,
+	} {
+		if plan := explainText(t, s, q); strings.Contains(plan, "Shuffle ") || strings.Contains(plan, "Not distributed") {
+			t.Errorf("a key reading random() through a column must not be shuffled (and the rest distributed):\n%s", plan)
+		}
+		if got := rows(t, s, q); got[0] != "400000" && got[0] != "t" {
+			t.Errorf("%s: %v", q, got)
+		}
+	}
 	built := `SELECT count(*) FROM big JOIN (SELECT g, random() AS r FROM small) s ON big.g = s.g WHERE s.r < 2`
 	if plan := explainText(t, s, built); strings.Contains(plan, "Broadcast") {
 		t.Errorf("a volatile build side must not be broadcast:\n%s", plan)
