@@ -42,8 +42,10 @@ slt-own: build
 # The own slt files with every query's table scans on worker processes
 # (docs/cluster.md): WORKERS of them, started for each file.
 WORKERS ?= 2
+# SLT_SETUP runs first in each session, e.g. SLT_SETUP='SET weft.shuffle_groups = 0'
+# (every aggregation shuffled) or 'SET weft.broadcast_rows = 0' (every join).
 slt-cluster: build
-	./$(WEFT) slt -workers $(WORKERS) -partitions 4 -udf-dir testdata/udf/wasm $(OWN_SLT)
+	./$(WEFT) slt -workers $(WORKERS) -partitions 4 -udf-dir testdata/udf/wasm -setup "$(SLT_SETUP)" $(OWN_SLT)
 
 # SQLite's select1-5 corpus, run with SQLite's conventions (NULLs sort first,
 # integer results printed as SQLite prints them). Skipped when ../shared is absent.
@@ -74,6 +76,7 @@ bench:
 # (alternating, -count times), and Flight's throughput over loopback.
 bench-cluster:
 	$(GO) test -run '^$$' -bench 'ClusterGroupBy' -benchtime 5x -count 3 ./engine
+	$(GO) test -run '^$$' -bench 'ClusterShuffledGroupBy' -benchtime 3x ./engine
 	$(GO) test -run '^$$' -bench 'FlightThroughput' -benchtime 100x -count 3 ./cluster
 	$(GO) test -run '^$$' -bench 'CachedScan' -benchtime 20x -count 2 ./engine
 

@@ -62,6 +62,7 @@ func main() {
 	flag.IntVar(&tc.workers, "workers", 0, "TPC-H: compare one process with this many worker processes (started from -weft-bin on -weft-dir) instead of DuckDB")
 	flag.StringVar(&tc.weftBin, "weft-bin", "", "TPC-H with -workers: the weft binary the workers run (go build -o BIN ./cmd/weft from this tree)")
 	flag.Int64Var(&tc.broadcastRows, "broadcast-rows", -1, "TPC-H with -workers: weft.broadcast_rows (joins whose build side's tables hold more rows shuffle; default: Weft's)")
+	flag.Int64Var(&tc.shuffleGroups, "shuffle-groups", -1, "TPC-H with -workers: weft.shuffle_groups (aggregations expected to make this many groups shuffle by key across the workers; 0: every one that can; default: Weft's)")
 	maxRSS := flag.Int64("max-rss-mib", 8192, "TPC-H: cancel a Weft query when the process's resident set passes this many MiB (0: no limit)")
 	duckWorker := flag.Bool("duckdb-worker", false, "internal: serve DuckDB queries for -tpch on stdin/stdout")
 	var sc streamConfig

@@ -50,6 +50,9 @@ type tpchConfig struct {
 	// broadcastRows, when 0 or more, sets weft.broadcast_rows for the
 	// runs with workers (larger build sides shuffle)
 	broadcastRows int64
+	// shuffleGroups, when 0 or more, sets weft.shuffle_groups for the
+	// runs with workers
+	shuffleGroups int64
 }
 
 // tpchResult is one query's outcome.

@@ -65,6 +65,7 @@ type clusterResult struct {
 	aloneMS, with  float64
 	same           bool
 	stages, local  int
+	aggShuffles    int // shuffled aggregations in the plan
 	detail, runErr string
 }
 
@@ -95,6 +96,11 @@ func runTPCHCluster(sess *weft.Session, queries []tpch.Query, cfg tpchConfig) er
 			return err
 		}
 	}
+	if cfg.shuffleGroups >= 0 {
+		if err := execDiscard(context.Background(), sess, fmt.Sprintf("SET weft.shuffle_groups = %d", cfg.shuffleGroups)); err != nil {
+			return err
+		}
+	}
 	// the workers stay registered; a session setting sends the alone
 	// runs' work nowhere (a worker added again would be connected again)
 	setWorkers := func(on bool) error {
@@ -103,8 +109,8 @@ func runTPCHCluster(sess *weft.Session, queries []tpch.Query, cfg tpchConfig) er
 	var results []clusterResult
 	for _, q := range queries {
 		r := runClusterQuery(sess, q, cfg, setWorkers)
-		fmt.Fprintf(os.Stderr, "%s: alone %.1f ms, %d workers %.1f ms, same answer %v, stages %d, local %d %s%s\n",
-			r.name, r.aloneMS, cfg.workers, r.with, r.same, r.stages, r.local, r.runErr, firstLine(r.detail))
+		fmt.Fprintf(os.Stderr, "%s: alone %.1f ms, %d workers %.1f ms, same answer %v, stages %d, local %d, shuffled aggregations %d %s%s\n",
+			r.name, r.aloneMS, cfg.workers, r.with, r.same, r.stages, r.local, r.aggShuffles, r.runErr, firstLine(r.detail))
 		results = append(results, r)
 	}
 	reportTPCHCluster(cfg, results)
@@ -142,6 +148,9 @@ func runClusterQuery(sess *weft.Session, q tpch.Query, cfg tpchConfig, setWorker
 		return fail(err)
 	}
 	for _, row := range plan.Rows {
+		if line := row[0]; line != nil {
+			r.aggShuffles += strings.Count(*line, "Shuffle HashAggregate")
+		}
 		if line := row[0]; line != nil && strings.Contains(*line, "Remote (") {
 			r.stages++
 			var n int

@@ -87,7 +87,7 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 		if p, ok := broadcastJoin(n, path, noShuffle, limit); ok {
 			return p, true
 		}
-		if noShuffle || !shuffleJoin(n) {
+		if noShuffle || limit.noShuffle || !shuffleJoin(n) {
 			return pipeline{}, false
 		}
 		probe, ok := workerPipeline(n.Probe, child(0), true, limit)
@@ -98,7 +98,7 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 		if !ok || build.external {
 			return pipeline{}, false
 		}
-		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, join: n}}}, true
+		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, buckets: n.Partitions()}}}, true
 	}
 	return pipeline{}, false
 }
@@ -109,6 +109,10 @@ func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLi
 	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
 	build, ok := workerPipeline(j.Build, child(1), true, limit)
 	if !ok || build.external || scannedRows(build.scans) > limit.broadcastRows {
+		return pipeline{}, false
+	}
+	if volatileUnder(j.Build) {
+		// each partition would draw its own build side (volatile.go)
 		return pipeline{}, false
 	}
 	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
@@ -125,6 +129,12 @@ type joinLimits struct {
 	// build side's tables hold more than a quarter of it stays on the
 	// coordinator, where it can spill
 	memory int64
+	// shuffleGroups: an aggregation expected to make this many groups
+	// or more is shuffled (aggshuffle.go); groups is its estimate
+	shuffleGroups int64
+	groups        func(*exec.HashAggregate) float64
+	// noShuffle: the query shuffles nothing (volatile.go)
+	noShuffle bool
 }
 
 // scannedBytes estimates the bytes of the tables under op: eight a

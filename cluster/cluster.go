@@ -170,6 +170,9 @@ func FragmentNode(ctx context.Context, root exec.Operator, f *clusterpb.Fragment
 	if !f.PartialAggregate {
 		return node, nil
 	}
+	if _, ok := node.(*ShuffledAggregate); ok {
+		return nil, &ReplanError{Reason: "a shuffled aggregation has no partial phase of its own to run"}
+	}
 	h, ok := unwrap(node).(*exec.HashAggregate)
 	if !ok {
 		return nil, &ReplanError{Reason: fmt.Sprintf("the node is %T, not a hash aggregation", unwrap(node))}
@@ -183,6 +186,9 @@ func FragmentNode(ctx context.Context, root exec.Operator, f *clusterpb.Fragment
 
 // mapNode is a map ticket's node: side is a shuffle join's child.
 func mapNode(w *Worker, root, side exec.Operator, f *clusterpb.Fragment, mem memory.Allocator) (exec.Operator, error) {
+	if f.PartialAggregate {
+		return aggregateMapNode(w, side, f, mem)
+	}
 	if len(f.Path) == 0 {
 		return nil, &ReplanError{Reason: "a map ticket names no join side"}
 	}

@@ -199,7 +199,7 @@ func sameValues(t *testing.T, got []int64) {
 func distributed(t *testing.T, reg *Registry, mem memory.Allocator, sql string) (*Remote, func()) {
 	t.Helper()
 	scan, release := scanPlan(mem)
-	root, why := reg.Distribute(scan, &clusterpb.Fragment{Sql: sql}, mem, func(*exec.Scan) string { return "" }, BroadcastRows, 0)
+	root, why := reg.Distribute(scan, &clusterpb.Fragment{Sql: sql}, mem, func(*exec.Scan) string { return "" }, Limits{BroadcastRows: BroadcastRows})
 	r, ok := root.(*Remote)
 	if !ok {
 		release()
@@ -358,7 +358,7 @@ func BenchmarkFlightThroughput(b *testing.B) {
 	if err := reg.Add(context.Background(), lis.Addr().String(), false); err != nil {
 		b.Fatal(err)
 	}
-	root, why := reg.Distribute(scan, &clusterpb.Fragment{Sql: "q"}, mem, func(*exec.Scan) string { return "" }, BroadcastRows, 0)
+	root, why := reg.Distribute(scan, &clusterpb.Fragment{Sql: "q"}, mem, func(*exec.Scan) string { return "" }, Limits{BroadcastRows: BroadcastRows})
 	r, ok := root.(*Remote)
 	if !ok {
 		b.Fatal(why)

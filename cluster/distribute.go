@@ -21,17 +21,16 @@ import (
 // fingerprint; root must be the plan exactly as built (the workers
 // compare its text with theirs).
 //
-// broadcastRows bounds a broadcast join's build side (BroadcastRows);
-// memoryLimit is the statement's (0: none): a join whose build side's
-// tables hold more stays here, where it can spill.
-func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string, broadcastRows, memoryLimit int64) (exec.Operator, string) {
+// limits bound what runs on the workers and how.
+func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem memory.Allocator, shippable func(*exec.Scan) string, limits Limits) (exec.Operator, string) {
 	live := r.live()
 	if len(live) == 0 {
 		return root, "no worker is up"
 	}
 	frag.Protocol = ProtocolVersion
 	frag.Fingerprint = Fingerprint(root)
-	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live, limits: joinLimits{broadcastRows: broadcastRows, memory: memoryLimit}}
+	d := &distributor{reg: r, frag: frag, mem: mem, shippable: shippable, live: live,
+		limits: joinLimits{broadcastRows: limits.BroadcastRows, memory: limits.MemoryLimit, shuffleGroups: limits.ShuffleGroups, groups: limits.Groups, noShuffle: limits.NoShuffle}}
 	newRoot := d.visit(root, nil)
 	if d.placed == 0 {
 		if d.why == "" {
@@ -40,6 +39,26 @@ func (r *Registry) Distribute(root exec.Operator, frag *clusterpb.Fragment, mem 
 		return root, d.why
 	}
 	return newRoot, ""
+}
+
+// Limits bound what a plan runs on the workers, and how.
+type Limits struct {
+	// BroadcastRows bounds a broadcast join's build side (BroadcastRows).
+	BroadcastRows int64
+	// MemoryLimit is the statement's (0: none): a join whose build
+	// side's tables hold more than a quarter of it stays here, where it
+	// can spill, and so does an aggregation's final phase over such
+	// tables (not shuffled).
+	MemoryLimit int64
+	// ShuffleGroups: an aggregation expected to make at least this many
+	// groups is shuffled by key across the workers (ShuffleGroups; 0:
+	// every one that can be). Groups estimates an aggregation's groups
+	// (nil: none is shuffled unless ShuffleGroups is 0).
+	ShuffleGroups int64
+	Groups        func(*exec.HashAggregate) float64
+	// NoShuffle: neither joins nor aggregations shuffle (a key reads a
+	// volatile function's value: volatile.go).
+	NoShuffle bool
 }
 
 type distributor struct {
@@ -71,7 +90,7 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 		if r, ok := out.(*Remote); ok {
 			// a query PostgreSQL runs again may send its rows in another
 			// order (a parallel plan): a rerun starts the partition over
-			r.Whole = len(PostgresScans(op)) > 0
+			r.Whole = r.Whole || len(PostgresScans(op)) > 0
 		}
 		return out
 	}
@@ -106,6 +125,11 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
+	if d.shufflesAggregate(h, p) {
+		if out := d.shuffledAggregate(op, h, path, p); out != nil {
+			return out
+		}
+	}
 	remote, ok := d.remote(partial, path, p.shuffles).(*Remote)
 	if !ok {
 		return nil
@@ -121,10 +145,6 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 }
 
 func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffleAt) exec.Operator {
-	planned := make([]string, op.Partitions())
-	for p := range planned {
-		planned[p] = d.placeFor(op, p)
-	}
 	frag := cloneFragment(d.frag, path)
 	if len(shuffles) > 0 {
 		// the stage's own id: its map outputs are released when it ends
@@ -134,7 +154,7 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 			peers[i] = w.addr
 		}
 		for _, sh := range shuffles {
-			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.join.Partitions()), Peers: peers})
+			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.buckets), Peers: peers})
 		}
 		// the coordinator's copy, for a partition no worker can run,
 		// computes its buckets here
@@ -145,13 +165,20 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 		}
 		op = local
 	}
+	// (after the shuffles: a shuffled aggregation has its buckets'
+	// partitions)
+	planned := make([]string, op.Partitions())
+	for p := range planned {
+		planned[p] = d.placeFor(op, p)
+	}
 	d.placed++
 	d.stages++
 	if hasJoin(op) {
 		OrderBuilds(op)
 	}
+	// a stage computing volatile values is rerun from its start (volatile.go)
 	return &Remote{Local: op, Fragment: frag, Mem: d.mem, reg: d.reg, planned: planned, Stage: d.stages,
-		ranOn: append([]string(nil), planned...)}
+		ranOn: append([]string(nil), planned...), Whole: volatileUnder(op)}
 }
 
 // replaceChild puts nc where parent holds old: in an exported field of

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -339,11 +340,12 @@ func workerOf(ctx context.Context) *Worker {
 // here from its lineage. A peer lost in the middle of a map output is
 // replaced by the next, skipping the rows already read (the output is
 // deterministic).
-func peerShuffles(w *Worker, f *clusterpb.Fragment, mem memory.Allocator) func(j *exec.HashJoin, sh *clusterpb.Shuffle, sides [2]exec.Operator) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
-	return func(j *exec.HashJoin, sh *clusterpb.Shuffle, sides [2]exec.Operator) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
+func peerShuffles(w *Worker, f *clusterpb.Fragment, mem memory.Allocator) bucketReader {
+	return func(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
 		return func(ctx context.Context, side, bucket int) (exec.Stream, error) {
-			return &peerBucketStream{w: w, f: f, sh: sh, side: side, bucket: bucket, mem: mem, env: j.Env,
-				local: sides[side], keys: sideKeys(j, side), parts: sides[side].Partitions()}, nil
+			return &peerBucketStream{w: w, f: f, sh: sh, side: side, bucket: bucket, mem: mem, env: in.env,
+				local: in.sides[side], keys: in.keys[side], parts: in.sides[side].Partitions(), aggregate: in.aggregate,
+				whole: volatileUnder(in.sides[side])}, nil
 		}
 	}
 }
@@ -366,6 +368,11 @@ type peerBucketStream struct {
 	cur        *peerRead
 	localTried bool
 	lastErr    error
+	aggregate  bool // the shuffle is an aggregation's (shuffleSides)
+	// whole: each map output's bucket is read whole before any of it is
+	// passed on: the side computes volatile values, which a map output
+	// computed again would not repeat (volatile.go)
+	whole bool
 }
 
 // peerRead is one DoGet of a map output, or its computation here.
@@ -373,11 +380,15 @@ type peerRead struct {
 	cancel context.CancelFunc
 	rdr    *flight.Reader
 	local  exec.Stream
+	read   *recordsStream // a bucket read whole from a peer
 }
 
 func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
 	if r.local != nil {
 		return r.local.Next(ctx)
+	}
+	if r.read != nil {
+		return r.read.Next(ctx)
 	}
 	if r.rdr.Next() {
 		rec := r.rdr.Record()
@@ -390,9 +401,28 @@ func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
 	return nil, io.EOF
 }
 
+// readWhole reads the rest of the DoGet into memory.
+func (r *peerRead) readWhole() error {
+	var recs []arrow.Record
+	for r.rdr.Next() {
+		rec := r.rdr.Record()
+		rec.Retain()
+		recs = append(recs, rec)
+	}
+	if err := r.rdr.Err(); err != nil {
+		exec.ReleaseRecords(recs)
+		return err
+	}
+	r.read = &recordsStream{recs: recs}
+	return nil
+}
+
 func (r *peerRead) close() {
 	if r.local != nil {
 		r.local.Close()
+	}
+	if r.read != nil {
+		r.read.Close()
 	}
 	if r.rdr != nil {
 		r.rdr.Release()
@@ -453,12 +483,7 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 			s.lastErr = err
 			continue
 		}
-		t := proto.Clone(s.f).(*clusterpb.Fragment)
-		t.Path = append(append([]uint32(nil), s.sh.Path...), uint32(s.side))
-		t.Partition = uint32(s.m)
-		t.PartialAggregate, t.Shuffles = false, nil
-		t.ShuffleMap = &clusterpb.ShuffleMap{Buckets: s.sh.Buckets, Bucket: uint32(s.bucket)}
-		ticket, err := EncodeFragment(t)
+		ticket, err := EncodeFragment(s.mapTicket())
 		if err != nil {
 			return err
 		}
@@ -476,7 +501,21 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 			}
 			continue
 		}
-		s.cur = &peerRead{cancel: cancel, rdr: rdr}
+		read := &peerRead{cancel: cancel, rdr: rdr}
+		if s.whole {
+			if err := read.readWhole(); err != nil {
+				read.close()
+				s.lastErr = err
+				if detail := errorDetail(err); detail != nil && !detail.Replannable {
+					return err
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				continue // a peer lost: nothing of its draw was passed on
+			}
+		}
+		s.cur = read
 		return nil
 	}
 	if s.localTried {
@@ -488,6 +527,29 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 	}
 	s.cur = &peerRead{local: localMapPartition(s.env, s.local, s.keys, int(s.sh.Buckets), s.bucket, s.m)}
 	return nil
+}
+
+// mapTicket names bucket s.bucket of map partition s.m: for a join the
+// side's node; for an aggregation the aggregation itself, its partial
+// phase, with the shuffle joins under it (which its map task reads from
+// peers in turn).
+func (s *peerBucketStream) mapTicket() *clusterpb.Fragment {
+	t := proto.Clone(s.f).(*clusterpb.Fragment)
+	t.Partition = uint32(s.m)
+	t.ShuffleMap = &clusterpb.ShuffleMap{Buckets: s.sh.Buckets, Bucket: uint32(s.bucket)}
+	if !s.aggregate {
+		t.Path = append(append([]uint32(nil), s.sh.Path...), uint32(s.side))
+		t.PartialAggregate, t.Shuffles = false, nil
+		return t
+	}
+	t.Path = append([]uint32(nil), s.sh.Path...)
+	t.PartialAggregate, t.Shuffles = true, nil
+	for _, other := range s.f.Shuffles {
+		if !slices.Equal(other.Path, s.sh.Path) {
+			t.Shuffles = append(t.Shuffles, other)
+		}
+	}
+	return t
 }
 
 func (s *peerBucketStream) Close() {

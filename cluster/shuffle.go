@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"strings"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // A hash join whose build side is too large to broadcast runs on the
@@ -112,6 +114,9 @@ func shuffleJoin(j *exec.HashJoin) bool {
 	if len(j.ProbeKeys) == 0 || len(j.ProbeKeys) != len(j.BuildKeys) {
 		return false
 	}
+	if volatileKeys(j.ProbeKeys) || volatileKeys(j.BuildKeys) {
+		return false // a row's bucket would depend on the draw (volatile.go)
+	}
 	for i := range j.ProbeKeys {
 		p, b := j.ProbeKeys[i].Type(), j.BuildKeys[i].Type()
 		if !p.Equal(b) && !(p.IsInteger() && b.IsInteger()) {
@@ -133,7 +138,7 @@ func bucketRows(ec *exec.EvalContext, rec arrow.Record, keys []exec.Expr, n int)
 		if err != nil {
 			return nil, err
 		}
-		hashColumn(col, h, null)
+		hashColumn(col, k.Type().Kind == types.Char, h, null)
 		col.Release()
 	}
 	out := make([][]int, n)
@@ -149,19 +154,26 @@ func bucketRows(ec *exec.EvalContext, rec arrow.Record, keys []exec.Expr, n int)
 
 // hashColumn folds each row's value of a into h: the same value hashes
 // alike in every process (no random seed), and integers of every width
-// alike.
-func hashColumn(a arrow.Array, h []uint64, null []bool) {
+// alike. char: a's values are char(n), whose trailing blanks compare as
+// nothing ('a' = 'a  ').
+func hashColumn(a arrow.Array, char bool, h []uint64, null []bool) {
 	for i := range h {
 		if a.IsNull(i) {
 			null[i] = true
 			continue
 		}
-		h[i] = mix(h[i]*0x100000001b3 ^ valueHash(a, i))
+		h[i] = mix(h[i]*0x100000001b3 ^ valueHash(a, i, char))
 	}
 }
 
-func valueHash(a arrow.Array, i int) uint64 {
+func valueHash(a arrow.Array, i int, char bool) uint64 {
 	switch c := a.(type) {
+	case *array.String:
+		s := c.Value(i)
+		if char {
+			s = strings.TrimRight(s, " ")
+		}
+		return bytesHash([]byte(s))
 	case *array.Int8:
 		return uint64(int64(c.Value(i)))
 	case *array.Int16:
@@ -173,11 +185,9 @@ func valueHash(a arrow.Array, i int) uint64 {
 	case *array.Date32:
 		return uint64(int64(c.Value(i)))
 	case *array.Float64:
-		v := c.Value(i)
-		if v == 0 {
-			v = 0 // -0 = 0
-		}
-		return math.Float64bits(v)
+		return floatHash(c.Value(i))
+	case *array.Float32:
+		return floatHash(float64(c.Value(i)))
 	case *array.Decimal128:
 		v := c.Value(i)
 		return mix(v.LowBits()) ^ uint64(v.HighBits())
@@ -185,6 +195,18 @@ func valueHash(a arrow.Array, i int) uint64 {
 		return bytesHash([]byte(c.Value(i)))
 	}
 	return bytesHash(fmt.Append(nil, exec.DatumAt(a, i)))
+}
+
+// floatHash hashes the values GROUP BY and = hold equal alike: -0 with
+// 0, every NaN with every other.
+func floatHash(v float64) uint64 {
+	switch {
+	case v == 0:
+		v = 0 // -0 = 0
+	case math.IsNaN(v):
+		v = math.NaN()
+	}
+	return math.Float64bits(v)
 }
 
 func bytesHash(b []byte) uint64 {
@@ -310,10 +332,11 @@ func sideKeys(j *exec.HashJoin, side int) []exec.Expr {
 	return j.BuildKeys
 }
 
-// shuffleAt is a shuffle join the distributor found, by its path.
+// shuffleAt is a shuffle the distributor found, by its path: a
+// shuffle join's, or a shuffled aggregation's (aggshuffle.go).
 type shuffleAt struct {
-	path []uint32
-	join *exec.HashJoin
+	path    []uint32
+	buckets int
 }
 
 // planShuffles makes the shuffle joins of a pipeline ShuffledJoins in
@@ -321,7 +344,7 @@ type shuffleAt struct {
 // and its path, shuffles' paths are from the plan's root. It returns
 // the pipeline's new root (a ShuffledJoin when the root itself was
 // the join).
-func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, read func(j *exec.HashJoin, sh *clusterpb.Shuffle, sides [2]exec.Operator) func(ctx context.Context, side, bucket int) (exec.Stream, error)) (exec.Operator, error) {
+func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, read bucketReader) (exec.Operator, error) {
 	type found struct {
 		sh     *clusterpb.Shuffle
 		j      *exec.HashJoin
@@ -329,7 +352,12 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 		sides  [2]exec.Operator
 	}
 	var all []found
+	var agg *clusterpb.Shuffle
 	for _, sh := range shuffles {
+		if aggregateShuffle(op, at, sh) {
+			agg = sh // (its node is op: planned last, over the joins under it)
+			continue
+		}
 		if len(sh.Path) < len(at) {
 			return nil, &ReplanError{Reason: "a shuffle lies above the fragment's node"}
 		}
@@ -352,7 +380,7 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 	}
 	for _, f := range all {
 		sj := &ShuffledJoin{J: f.j, Buckets: int(f.sh.Buckets)}
-		sj.read = read(f.j, f.sh, f.sides)
+		sj.read = read(joinSides(f.j, f.sides), f.sh)
 		if f.parent == nil {
 			op = sj
 			continue
@@ -360,6 +388,9 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 		if !setChild(f.parent, unwrapTo(f.parent, f.j), sj) {
 			return nil, &ReplanError{Reason: fmt.Sprintf("cannot place a shuffle join under %T", unwrap(f.parent))}
 		}
+	}
+	if agg != nil {
+		return newShuffledAggregate(op, agg, read)
 	}
 	return op, nil
 }
@@ -401,10 +432,31 @@ func setChild(parent, old, nc exec.Operator) bool {
 	return replaceChild(parent, old, nc)
 }
 
+// shuffleSides is what a shuffle hashes: its sides (a join's probe and
+// build side; an aggregation's partial phase alone) and the keys each
+// is hashed on.
+type shuffleSides struct {
+	env   *exec.Env
+	sides []exec.Operator
+	keys  [][]exec.Expr
+	// aggregate: the shuffle's node is a hash aggregation, whose map
+	// tickets name the aggregation itself with partial_aggregate set
+	// (and keep the shuffle joins under it)
+	aggregate bool
+}
+
+func joinSides(j *exec.HashJoin, sides [2]exec.Operator) shuffleSides {
+	return shuffleSides{env: j.Env, sides: sides[:], keys: [][]exec.Expr{j.ProbeKeys, j.BuildKeys}}
+}
+
+// bucketReader makes a shuffle's reading of its buckets: bucket b of
+// side i (0 for an aggregation) as one stream.
+type bucketReader func(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Context, side, bucket int) (exec.Stream, error)
+
 // localShuffles is the coordinator's reading of a shuffle's buckets:
 // computed here from the sides' pipelines.
-func localShuffles(j *exec.HashJoin, sh *clusterpb.Shuffle, sides [2]exec.Operator) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
+func localShuffles(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Context, side, bucket int) (exec.Stream, error) {
 	return func(ctx context.Context, side, bucket int) (exec.Stream, error) {
-		return localBucket(j.Env, sides[side], sideKeys(j, side), int(sh.Buckets), bucket), nil
+		return localBucket(in.env, in.sides[side], in.keys[side], int(sh.Buckets), bucket), nil
 	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -30,6 +31,8 @@ func oneColumn(mem memory.Allocator, dt arrow.DataType, vals []any) arrow.Record
 			}
 		case string:
 			bld.(*array.StringBuilder).Append(x)
+		case float64:
+			bld.(*array.Float64Builder).Append(x)
 		}
 	}
 	col := bld.NewArray()
@@ -92,6 +95,41 @@ func TestBucketsAgreeAcrossSides(t *testing.T) {
 	w := bucketOf(t, mem, words, types.TextT, n)
 	if w[0] != w[2] || w[1] != w[4] || w[3] != 0 {
 		t.Errorf("text buckets %v: equal values must share a bucket, NULL in 0", w)
+	}
+}
+
+// TestBucketsOfEqualGroupKeys: the values GROUP BY holds equal share a
+// bucket, whatever their bits: char(n) with and without trailing blanks,
+// 0 and -0, NaNs of other payloads.
+func TestBucketsOfEqualGroupKeys(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	const n = 16
+	for _, tc := range []struct {
+		name string
+		dt   arrow.DataType
+		t    types.T
+		vals []any
+	}{
+		{"char", arrow.BinaryTypes.String, types.T{Kind: types.Char}, []any{"ab", "ab   ", "ab "}},
+		{"zero", arrow.PrimitiveTypes.Float64, types.Float8T, []any{0.0, math.Copysign(0, -1)}},
+		{"nan", arrow.PrimitiveTypes.Float64, types.Float8T, []any{math.NaN(), math.Float64frombits(0x7ff8000000000001), -math.NaN()}},
+	} {
+		rec := oneColumn(mem, tc.dt, tc.vals)
+		got := bucketOf(t, mem, rec, tc.t, n)
+		rec.Release()
+		for i := range got {
+			if got[i] != got[0] {
+				t.Errorf("%s: buckets %v, want one bucket for equal keys", tc.name, got)
+				break
+			}
+		}
+	}
+	// text keeps its blanks: 'ab' and 'ab ' differ as text
+	rec := oneColumn(mem, arrow.BinaryTypes.String, []any{"ab", "ab ", "ab  ", "ab   "})
+	defer rec.Release()
+	if got := bucketOf(t, mem, rec, types.TextT, n); got[0] == got[1] && got[1] == got[2] && got[2] == got[3] {
+		t.Errorf("text 'ab' with 0-3 blanks all in bucket %d: the blanks were dropped", got[0])
 	}
 }
 

@@ -40,6 +40,128 @@ const distributeSetting = "weft.distribute"
 // larger one is shuffled.
 const broadcastRowsSetting = "weft.broadcast_rows"
 
+// shuffleGroupsSetting bounds the groups an aggregation is expected to
+// make for it to be shuffled by key across the workers
+// (cluster.ShuffleGroups); 0 shuffles every aggregation that can be.
+const shuffleGroupsSetting = "weft.shuffle_groups"
+
+func (s *Session) shuffleGroups() int64 {
+	n, err := strconv.ParseInt(s.settings[shuffleGroupsSetting], 10, 64)
+	if err != nil || n < 0 {
+		return cluster.ShuffleGroups
+	}
+	return n
+}
+
+// groupEstimates estimates the groups of the plan's aggregations for
+// the distributor: an exec.HashAggregate is matched with the logical
+// aggregations of as many group keys, and takes the largest of their
+// estimates (the distributor caps it by the rows under it). A wrong
+// match changes only where the groups are merged, never the answer.
+func groupEstimates(p logical.Plan) func(*exec.HashAggregate) float64 {
+	k := keyFacts{est: logical.NewEstimator(), computed: map[logical.ColumnID]bool{}, source: map[logical.ColumnID]float64{}}
+	byKeys := map[int]float64{}
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		for _, c := range p.Children() {
+			visit(c)
+		}
+		k.note(p)
+		if a, ok := p.(*logical.Aggregate); ok && len(a.Groups) > 0 {
+			byKeys[len(a.Groups)] = max(byKeys[len(a.Groups)], k.groups(a))
+		}
+	}
+	visit(p)
+	return func(h *exec.HashAggregate) float64 { return byKeys[len(h.Keys)] }
+}
+
+// computedKeyValues is how many values a computed group key is taken to
+// have, as the planner's estimator counts a computed GROUP BY expression
+// (its defaultGroupNDV).
+const computedKeyValues = 200
+
+// keyFacts are what group estimates know of the plan's columns beyond
+// the estimator: which are computed by a projection or an aggregation,
+// and the rows of the leaf (a table's scan) each stored column comes
+// from.
+type keyFacts struct {
+	est      *logical.Estimator
+	computed map[logical.ColumnID]bool
+	source   map[logical.ColumnID]float64
+}
+
+// groups is the estimator's count of a's groups (the product of its
+// keys' distinct values, at most its input's rows), with two bounds the
+// estimator does not apply once a column has passed a join or a
+// projection without statistics (it then counts as unique): a stored
+// column has at most as many values as the rows of the scan it comes
+// from (TPC-H q09's nation name, 25), and a computed one counts as a
+// computed GROUP BY expression does (q09's year of a subquery). Without
+// them an aggregation of a few hundred groups over a join would be
+// shuffled.
+func (k keyFacts) groups(a *logical.Aggregate) float64 {
+	in := k.est.Card(a.Input)
+	groups := 1.0
+	for _, g := range a.Groups {
+		values := min(float64(computedKeyValues), max(in.Rows, 1))
+		if id, ok := keyColumn(g); ok && !k.computed[id] {
+			values = in.Distinct(id)
+			if rows, ok := k.source[id]; ok {
+				values = min(values, rows)
+			}
+			if in.NullFrac(id) > 0 {
+				values++ // NULL is a group of its own
+			}
+		}
+		groups *= values
+	}
+	return max(1, min(groups, in.Rows))
+}
+
+// note records what p tells of its columns: a leaf's rows, the columns
+// a projection computes (expressions that are not columns) and an
+// aggregation's aggregates and computed keys.
+func (k keyFacts) note(p logical.Plan) {
+	switch n := p.(type) {
+	case *logical.Project:
+		for i, e := range n.Exprs {
+			if id, ok := keyColumn(e); (!ok || k.computed[id]) && i < len(n.Cols) {
+				k.computed[n.Cols[i].ID] = true
+			}
+		}
+	case *logical.Aggregate:
+		for i, c := range n.Cols {
+			if i >= len(n.Groups) {
+				k.computed[c.ID] = true // an aggregate
+				continue
+			}
+			if id, ok := keyColumn(n.Groups[i]); !ok || k.computed[id] {
+				k.computed[c.ID] = true
+			}
+		}
+	}
+	if len(p.Children()) == 0 {
+		rows := max(1, k.est.Rows(p))
+		for _, c := range p.Columns() {
+			k.source[c.ID] = rows
+		}
+	}
+}
+
+// keyColumn is the column e reads, through casts.
+func keyColumn(e logical.Expr) (logical.ColumnID, bool) {
+	for {
+		switch x := e.(type) {
+		case *logical.ColRef:
+			return x.Col.ID, true
+		case *logical.Cast:
+			e = x.Arg
+		default:
+			return 0, false
+		}
+	}
+}
+
 func (s *Session) broadcastRows() int64 {
 	n, err := strconv.ParseInt(s.settings[broadcastRowsSetting], 10, 64)
 	if err != nil || n < 0 {
@@ -204,7 +326,8 @@ func (s *Session) distribute(env *exec.Env, p logical.Plan, op exec.Operator) ex
 			return "table " + sc.Name + " has changes that are not checkpointed"
 		}
 		return ""
-	}, s.broadcastRows(), statementLimit(env))
+	}, cluster.Limits{BroadcastRows: s.broadcastRows(), MemoryLimit: statementLimit(env), ShuffleGroups: s.shuffleGroups(), Groups: groupEstimates(p),
+		NoShuffle: drawnKeys(p)})
 	s.distributedWhy = why
 	stampFileScans(out) // (filesplit.go)
 	return out
@@ -325,8 +448,8 @@ func (s *Session) notDistributable(p logical.Plan) string {
 			return
 		}
 		for _, e := range planExprs(p) {
-			if logical.IsVolatile(e) {
-				why = "a volatile function runs here"
+			if name := unshippableVolatile(e); name != "" {
+				why = "a volatile function (" + name + ") runs here"
 				return
 			}
 			if logical.HasSubquery(e) {
@@ -340,6 +463,99 @@ func (s *Session) notDistributable(p logical.Plan) string {
 	}
 	visit(p)
 	return why
+}
+
+// drawnKeys reports whether a join key or a grouping key of p reads a
+// value a volatile function drew, directly or through the columns
+// computed from one: a shuffle on such a key would send a row to
+// another bucket in another draw (docs/cluster.md, Volatile functions),
+// so such a query shuffles nothing. Conservative: a node that makes new
+// columns from drawn ones (a window, a set operation) counts them all
+// as drawn.
+func drawnKeys(p logical.Plan) bool {
+	drawn := map[logical.ColumnID]bool{}
+	reads := func(e logical.Expr) bool {
+		if e == nil {
+			return false
+		}
+		hit := logical.IsVolatile(e)
+		logical.Walk(e, func(x logical.Expr) bool {
+			if c, ok := x.(*logical.ColRef); ok && drawn[c.Col.ID] {
+				hit = true
+			}
+			return !hit
+		})
+		return hit
+	}
+	anyDrawn := func(cols []logical.Column) bool {
+		for _, c := range cols {
+			if drawn[c.ID] {
+				return true
+			}
+		}
+		return false
+	}
+	found := false
+	var visit func(p logical.Plan)
+	visit = func(p logical.Plan) {
+		var inputs []logical.Column
+		for _, c := range p.Children() {
+			visit(c)
+			inputs = append(inputs, c.Columns()...)
+		}
+		switch n := p.(type) {
+		case *logical.Project:
+			for i, e := range n.Exprs {
+				if i < len(n.Cols) && reads(e) {
+					drawn[n.Cols[i].ID] = true
+				}
+			}
+			return
+		case *logical.Aggregate:
+			for i, g := range n.Groups {
+				if reads(g) {
+					found = true
+					if i < len(n.Cols) {
+						drawn[n.Cols[i].ID] = true
+					}
+				}
+			}
+		case *logical.Join:
+			for _, k := range append(append([]logical.Expr{n.Cond}, n.LeftKeys...), n.RightKeys...) {
+				found = found || reads(k)
+			}
+		case *logical.Distinct, *logical.DistinctOn:
+			found = found || anyDrawn(inputs)
+		}
+		if !anyDrawn(inputs) {
+			return
+		}
+		passed := map[logical.ColumnID]bool{}
+		for _, c := range inputs {
+			passed[c.ID] = true
+		}
+		for _, c := range p.Columns() {
+			if !passed[c.ID] {
+				drawn[c.ID] = true // made from drawn columns, maybe
+			}
+		}
+	}
+	visit(p)
+	return found
+}
+
+// unshippableVolatile names a volatile function e calls that the
+// workers may not compute ("" when none): only those whose every row's
+// value stands alone (cluster.RowwiseVolatile, docs/cluster.md) go.
+func unshippableVolatile(e logical.Expr) string {
+	name := ""
+	logical.Walk(e, func(x logical.Expr) bool {
+		if c, ok := x.(*logical.Call); ok && c.Volatile && !cluster.RowwiseVolatile(c.Name) {
+			name = c.Name
+		}
+		return name == ""
+	})
+	return name
 }
 
 // planExprs finds the expressions a plan node holds in its fields
@@ -473,6 +689,9 @@ func statementLimit(env *exec.Env) int64 {
 	}
 	return env.Memory.Limit()
 }
+
+// shuffleGroupsDefault is weft.shuffle_groups's default.
+func shuffleGroupsDefault() string { return strconv.Itoa(cluster.ShuffleGroups) }
 
 // broadcastRowsDefault is weft.broadcast_rows's default.
 func broadcastRowsDefault() string { return strconv.Itoa(cluster.BroadcastRows) }

@@ -60,3 +60,52 @@ func BenchmarkClusterGroupBy(b *testing.B) {
 	exec(q) // the workers open the directory
 	b.Run("workers=2", run)
 }
+
+// BenchmarkClusterShuffledGroupBy is a GROUP BY over three million rows
+// into a thousand, a hundred thousand and a million groups, on two
+// worker processes with the final phase merged on the coordinator
+// (weft.shuffle_groups above the groups) and shuffled by key across the
+// workers (0), and on the coordinator alone (weft.distribute = off),
+// round after round so that the modes alternate (make bench-cluster).
+func BenchmarkClusterShuffledGroupBy(b *testing.B) {
+	dir := b.TempDir()
+	s, exec := benchSession(b, dir)
+	ctx := context.Background()
+	exec(`CREATE TABLE wide (a int, g1k int, g100k int, g1m int, c float8)`)
+	exec(`INSERT INTO wide SELECT i, i % 1000, i % 100000, i % 1000000, (i % 97)::float8 FROM generate_series(1, 3000000) i`)
+	for range 2 {
+		w := startWorker(b, dir)
+		exec(fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	modes := []struct{ name, set string }{
+		{"one-process", "SET weft.distribute = off"},
+		{"merged", "SET weft.shuffle_groups = 1000000000"},
+		{"shuffled", "SET weft.shuffle_groups = 0"},
+	}
+	for _, groups := range []struct {
+		col string
+		n   int64
+	}{{"g1k", 1000}, {"g100k", 100000}, {"g1m", 1000000}} {
+		q := fmt.Sprintf(`SELECT %s, count(*), sum(a), min(c), max(c) FROM wide WHERE c <> 13 GROUP BY %[1]s`, groups.col)
+		exec(q) // the workers open the directory
+		for round := range 3 {
+			for _, m := range modes {
+				exec("RESET weft.distribute")
+				exec("RESET weft.shuffle_groups")
+				exec(m.set)
+				b.Run(fmt.Sprintf("groups=%d/%s/round=%d", groups.n, m.name, round), func(b *testing.B) {
+					for b.Loop() {
+						res, err := s.Query(ctx, q)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if res.NumRows() != groups.n {
+							b.Fatalf("%d groups, want %d", res.NumRows(), groups.n)
+						}
+						res.Release()
+					}
+				})
+			}
+		}
+	}
+}

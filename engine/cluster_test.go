@@ -148,6 +148,12 @@ var clusterQueries = []string{
 	`SELECT avg(amount), avg(k), count(*) FROM n WHERE k > 4990`,
 	`SELECT avg(amount), avg(k) FROM n WHERE k > 9999`,
 	`SELECT u.name, avg(t.a), sum(t.a) FROM t JOIN u ON t.g = u.g WHERE t.b <> 'b2' GROUP BY u.name ORDER BY 1`,
+	// many groups: shuffled by key when weft.shuffle_groups allows
+	`SELECT a % 1000, count(*), sum(g), avg(a), min(b), max(b), count(g) FROM t GROUP BY 1 ORDER BY 1`,
+	`SELECT g, b, count(*), max(a) FROM t GROUP BY g, b ORDER BY 1 NULLS FIRST, 2 NULLS FIRST`,
+	`SELECT (a % 40)::float8 / 4 - 5, count(*), min(a) FROM t GROUP BY 1 ORDER BY 1`,
+	`SELECT t1.a % 500, count(*), sum(t2.g), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 GROUP BY 1 ORDER BY 1`,
+	`SELECT k, sum(amount), avg(k), count(span) FROM n GROUP BY k ORDER BY k DESC LIMIT 7`,
 }
 
 // postgresAnswers runs the data statements and queries on a throwaway
@@ -320,7 +326,37 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	} else {
 		t.Logf("%s", analyzed)
 	}
+	// every aggregation that can be shuffled by key, over shuffle joins
+	// (nested shuffles) and then over broadcast joins and scans
+	mustExec(t, s, "SET weft.shuffle_groups = 0")
+	checkAnswers(t, s, "2 workers, shuffled aggregations over shuffle joins", want)
+	if plan := explainText(t, s, clusterQueries[19]); !strings.Contains(plan, "Shuffle HashAggregate") || !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+		t.Errorf("the aggregation should shuffle over the shuffle join, in one stage:\n%s", plan)
+	} else {
+		t.Logf("%s", plan)
+	}
 	mustExec(t, s, "RESET weft.broadcast_rows")
+	checkAnswers(t, s, "2 workers, shuffled aggregations", want)
+	checkShuffledAggregations(t, s)
+	mustExec(t, s, "RESET weft.shuffle_groups")
+	if plan := explainText(t, s, clusterQueries[16]); strings.Contains(plan, "Shuffle HashAggregate") {
+		t.Errorf("a thousand groups are merged on the coordinator by default:\n%s", plan)
+	}
+	// the estimate decides: twelve thousand values of a against a
+	// computed key, in the query or in a subquery (counted as the
+	// planner counts a computed GROUP BY key, not as unique)
+	mustExec(t, s, "SET weft.shuffle_groups = 5000")
+	for q, shuffled := range map[string]bool{
+		"SELECT a, count(*) FROM t GROUP BY a":                                     true,
+		"SELECT a % 7, count(*) FROM t GROUP BY 1":                                 false,
+		"SELECT y, count(*) FROM (SELECT a % 7 AS y FROM t) s GROUP BY y":          false,
+		"SELECT g, y, count(*) FROM (SELECT g, a % 7 AS y FROM t) s GROUP BY g, y": false,
+	} {
+		if plan := explainText(t, s, q); strings.Contains(plan, "Shuffle HashAggregate") != shuffled {
+			t.Errorf("%s: shuffled %v under weft.shuffle_groups = 5000, want %v:\n%s", q, !shuffled, shuffled, plan)
+		}
+	}
+	mustExec(t, s, "RESET weft.shuffle_groups")
 	// EXPLAIN ANALYZE: what each stage moved, its time, and the worker
 	// and rows of each partition
 	analyzed = strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[7]), "\n")
@@ -364,8 +400,9 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	}
 
 	// what a worker would compute differently stays here, saying why
+	mustExec(t, s, "CREATE SEQUENCE sq")
 	for q, why := range map[string]string{
-		"SELECT count(*) FROM t WHERE a > random() * 0": "a volatile function",
+		"SELECT count(*) FROM t WHERE a > nextval('sq') * 0": "a volatile function (nextval)",
 	} {
 		if plan := explainText(t, s, q); strings.Contains(plan, "Remote") || !strings.Contains(plan, "Not distributed: ") || !strings.Contains(plan, why) {
 			t.Errorf("%s should run here because %s:\n%s", q, why, plan)
@@ -442,6 +479,37 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	checkAnswers(t, s, "workers removed", want)
 }
 
+// checkShuffledAggregations: with weft.shuffle_groups = 0 every
+// aggregation with group keys of the queries runs as a shuffled
+// aggregation on the workers: no partition on the coordinator, every
+// bucket read from the workers' map outputs; count(DISTINCT …) stays
+// whole on the coordinator.
+func checkShuffledAggregations(t *testing.T, s *engine.Session) {
+	t.Helper()
+	for i, q := range clusterQueries {
+		plan := explainText(t, s, q)
+		grouped := strings.Contains(plan, "HashAggregate keys=[") && !strings.Contains(plan, "keys=[]")
+		switch {
+		case i == 8:
+			if strings.Contains(plan, "Shuffle HashAggregate") {
+				t.Errorf("count(DISTINCT …) cannot be shuffled:\n%s", plan)
+			}
+			continue
+		case grouped && !strings.Contains(plan, "Shuffle HashAggregate"):
+			t.Errorf("%s: the aggregation should be shuffled:\n%s", q, plan)
+		case !grouped:
+			continue
+		}
+		analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+q), "\n")
+		if !strings.Contains(analyzed, " local=0)") || !strings.Contains(analyzed, "map outputs computed again=0)") || strings.Contains(analyzed, "shuffled rows=0 ") {
+			t.Errorf("%s: every reduce task should run on a worker and read its buckets from the workers:\n%s", q, analyzed)
+		}
+		if i == 16 {
+			t.Logf("%s", analyzed)
+		}
+	}
+}
+
 // bigTable fills a table large enough that a query over it is still
 // streaming when a worker is killed or stopped.
 func bigTable(t *testing.T, s *engine.Session) {
@@ -487,6 +555,14 @@ const shuffleJoinQuery = `SELECT b1.g, count(*), sum(b2.a), max(b2.b) FROM big b
 
 const streamedShuffleJoin = `SELECT b1.a, b2.b, b2.g FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 9 = 0 ORDER BY 1`
 
+// shuffledAggQuery makes 50,000 groups and shuffledAggOverJoin 20,000
+// over a shuffle join: under weft.shuffle_groups = 0 both run as
+// shuffled aggregations, their partial groups repartitioned by key
+// across the workers and merged there.
+const shuffledAggQuery = `SELECT a % 50000 AS k, count(*), count(b), sum(g), min(b), avg(a) FROM big GROUP BY 1 ORDER BY 1`
+
+const shuffledAggOverJoin = `SELECT b1.a % 20000, count(*), sum(b2.g), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3 GROUP BY 1 ORDER BY 1`
+
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
 // knows each by its current process id.
@@ -529,9 +605,10 @@ func sameRows(t *testing.T, label string, got, want []string) {
 // under an aggregation and of a join whose rows stream back, each as a
 // broadcast join and as a shuffle join on the workers, of a wasm function
 // and of wasm table functions over the relation (LATERAL under an
-// aggregation and streamed back, and over a relation argument), ten or
-// twenty times each: every answer is the one process's, and the killed
-// worker, started again on its address, rejoins. Each query is a subtest
+// aggregation and streamed back, and over a relation argument), and of a
+// shuffled aggregation and one over a shuffle join, ten or twenty times
+// each: every answer is the one process's, and the killed worker, started
+// again on its address, rejoins. Each query is a subtest
 // (-run 'TestClusterSurvivesKilledWorker/wasm_table').
 func TestClusterSurvivesKilledWorker(t *testing.T) {
 	dir := t.TempDir()
@@ -544,14 +621,16 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	// big (400,000 rows) is shuffled, small and pairs are broadcast
 	mustExec(t, s, "SET weft.broadcast_rows = 100000")
 	// twenty kills each of an aggregation, a join, a wasm function over
-	// the relation and a wasm table function over it, ten of each
-	// streamed or shuffled variant
+	// the relation, a wasm table function over it and a shuffled
+	// aggregation, ten of each streamed or shuffled variant
 	queries := []struct {
 		name, sql string
 		runs      int
-	}{{"aggregation", bigQuery, 20}, {"join", bigJoin, 20}, {"wasm function", wasmQuery, 20}, {"wasm table function", tableFuncQuery, 20},
-		{"streamed join", streamedJoin, 10}, {"shuffle join", shuffleJoinQuery, 10}, {"streamed shuffle join", streamedShuffleJoin, 10},
-		{"streamed wasm table function", streamedTableFunc, 10}, {"wasm table function over a relation argument", histogramQuery, 10}}
+		shuffleAg bool // run under weft.shuffle_groups = 0
+	}{{"aggregation", bigQuery, 20, false}, {"join", bigJoin, 20, false}, {"wasm function", wasmQuery, 20, false}, {"wasm table function", tableFuncQuery, 20, false},
+		{"streamed join", streamedJoin, 10, false}, {"shuffle join", shuffleJoinQuery, 10, false}, {"streamed shuffle join", streamedShuffleJoin, 10, false},
+		{"streamed wasm table function", streamedTableFunc, 10, false}, {"wasm table function over a relation argument", histogramQuery, 10, false},
+		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -566,6 +645,11 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	parent := t // (which outlives the subtests: the restarted workers are its)
 	for i, q := range queries {
 		t.Run(strings.ReplaceAll(q.name, " ", "_"), func(t *testing.T) {
+			if q.shuffleAg {
+				mustExec(t, s, "SET weft.shuffle_groups = 0")
+			} else {
+				mustExec(t, s, "RESET weft.shuffle_groups")
+			}
 			sameRows(t, q.name+" undisturbed", rows(t, s, q.sql), wants[i]) // the workers open the directory
 			if q.sql == bigJoin || q.sql == streamedJoin {
 				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Broadcast") || strings.Count(plan, "Remote (") != 1 {
@@ -583,9 +667,14 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 					t.Fatalf("%s should run inside the one remote stage:\n%s", q.name, plan)
 				}
 			}
-			if strings.Contains(q.name, "shuffle") {
+			if strings.Contains(q.name, "shuffle join") {
 				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 					t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
+				}
+			}
+			if q.shuffleAg {
+				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashAggregate") || strings.Count(plan, "Remote (") != 1 {
+					t.Fatalf("%s should run as one shuffled aggregation on the workers:\n%s", q.name, plan)
 				}
 			}
 			// the undisturbed time: the mean of three runs
@@ -624,7 +713,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		})
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of one hundred and thirty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of one hundred and sixty landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
@@ -658,7 +747,8 @@ func TestClusterStoppedWorker(t *testing.T) {
 	}
 	state := rows(t, s, fmt.Sprintf("SELECT state, reason LIKE 'no health answer%%' FROM weft.workers WHERE address = '%s'", w1.addr))
 	if strings.Join(state, ",") != "down|t" {
-		t.Errorf("the stopped worker shows %v, want down for want of health answers", state)
+		t.Errorf("the stopped worker shows %v (%v), want down for want of health answers", state,
+			rows(t, s, fmt.Sprintf("SELECT reason FROM weft.workers WHERE address = '%s'", w1.addr)))
 	}
 	if partitionsLost(t, s) == "0" {
 		t.Errorf("no partition was rerun: the stop was not noticed")
@@ -733,6 +823,11 @@ func TestClusterBadWorkers(t *testing.T) {
 	if sqlerr.Code(err) != sqlerr.InvalidParameter {
 		t.Errorf("a malformed address: %v (%s), want 22023", err, sqlerr.Code(err))
 	}
+	for _, set := range []string{"SET weft.shuffle_groups = -1", "SET weft.shuffle_groups = 'many'", "SET weft.broadcast_rows = -5"} {
+		if _, err := s.Exec(context.Background(), set); sqlerr.Code(err) != sqlerr.InvalidParameter {
+			t.Errorf("%s: %v (%s), want 22023", set, err, sqlerr.Code(err))
+		}
+	}
 	if got := rows(t, s, "SELECT count(*) FROM weft.workers"); got[0] != "0" {
 		t.Errorf("refused workers stayed registered: %v", got)
 	}
@@ -794,4 +889,109 @@ func TestClusterStoppedWorkerDuringShuffle(t *testing.T) {
 	}
 	waitWorkersUp(t, s, w1, w2)
 	sameRows(t, "after SIGCONT", rows(t, s, "SELECT count(*), sum(b1.a) FROM big b1 JOIN big b2 ON b1.a = b2.a - 1 WHERE b1.a % 3 <> 0"), want)
+}
+
+// The volatile queries of TestClusterVolatile, with what each must
+// answer whatever random() draws: volatileCounts' groups are single rows
+// each kept or not once, volatileJoin's probe side is drawn before the
+// shuffle, volatileCTE reads its draw twice.
+const (
+	volatileCounts = `SELECT count(*) BETWEEN 190000 AND 210000, count(*) FILTER (WHERE n <> 1), sum(n) = count(*), bool_and(x BETWEEN 0 AND 1)
+		FROM (SELECT a, count(*) AS n, max(r) AS x FROM (SELECT a, random() AS r FROM big) d WHERE r < 0.5 GROUP BY a) s`
+	volatileJoin = `SELECT count(*) BETWEEN 190000 AND 210000, count(*) = count(DISTINCT b1.a), min(b2.a) >= 0
+		FROM (SELECT a, g FROM big WHERE random() < 0.5) b1 JOIN big b2 ON b1.a = b2.a + 3`
+	volatileCTE = `WITH r AS (SELECT a, random() AS x FROM big WHERE a % 4 = 0) SELECT count(*) FROM r r1 JOIN r r2 ON r1.a = r2.a AND r1.x = r2.x`
+)
+
+// TestClusterVolatile: random() runs on the workers, materialised
+// before a shuffle (a shuffled aggregation's and a shuffle join's map
+// tasks draw it once, their outputs kept) and in stages rerun from
+// their start. Each query's invariants hold undisturbed and with one of
+// two workers killed at a random moment, ten times each; a shuffle's
+// keys and a broadcast build side never call it; nextval stays on the
+// coordinator.
+func TestClusterVolatile(t *testing.T) {
+	dir := t.TempDir()
+	s := openCoordinator(t, dir, 2*time.Second)
+	bigTable(t, s)
+	workers := []*workerProc{startWorker(t, dir), startWorker(t, dir)}
+	for _, w := range workers {
+		mustExec(t, s, fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	mustExec(t, s, "SET weft.shuffle_groups = 0")
+	mustExec(t, s, "SET weft.broadcast_rows = 100000")
+	for q, want := range map[string][]string{
+		volatileCounts: {"Shuffle HashAggregate", "random()", "gather of whole partitions"},
+		volatileJoin:   {"Shuffle HashJoin", "random()", "gather of whole partitions"},
+		// (a CTE's scan stays on the coordinator: a remote node cannot be
+		// placed under it yet)
+		volatileCTE: {"random()"},
+	} {
+		plan := explainText(t, s, q)
+		for _, w := range want {
+			if !strings.Contains(plan, w) || strings.Contains(plan, "Not distributed: a volatile") {
+				t.Errorf("%s: the plan lacks %q:\n%s", q, w, plan)
+			}
+		}
+	}
+	// a volatile group key is not shuffled, nor a volatile build side
+	// broadcast: both still run, their answers whole
+	keyed := `SELECT sum(n) FROM (SELECT (random() * 3)::int AS k, count(*) AS n FROM big GROUP BY 1) s`
+	if plan := explainText(t, s, keyed); strings.Contains(plan, "Shuffle HashAggregate") || !strings.Contains(plan, "PartialAggregate") {
+		t.Errorf("a volatile group key must not be shuffled:\n%s", plan)
+	}
+	sameRows(t, "volatile group key", rows(t, s, keyed), []string{"400000"})
+	// nor a key that reads a drawn value through a column computed below
+	for _, q := range []string{
+		`SELECT sum(n) FROM (SELECT k, count(*) AS n FROM (SELECT (random() * 3)::int AS k FROM big) d GROUP BY k) s`,
+		`SELECT count(*) <= 400000 FROM (SELECT a, (random() * 400000)::int AS r FROM big) d JOIN big b ON d.r = b.a`,
+	} {
+		if plan := explainText(t, s, q); strings.Contains(plan, "Shuffle ") || strings.Contains(plan, "Not distributed") {
+			t.Errorf("a key reading random() through a column must not be shuffled (and the rest distributed):\n%s", plan)
+		}
+		if got := rows(t, s, q); got[0] != "400000" && got[0] != "t" {
+			t.Errorf("%s: %v", q, got)
+		}
+	}
+	built := `SELECT count(*) FROM big JOIN (SELECT g, random() AS r FROM small) s ON big.g = s.g WHERE s.r < 2`
+	if plan := explainText(t, s, built); strings.Contains(plan, "Broadcast") {
+		t.Errorf("a volatile build side must not be broadcast:\n%s", plan)
+	}
+	mustExec(t, s, "SET weft.distribute = off")
+	want := rows(t, s, built)
+	mustExec(t, s, "RESET weft.distribute")
+	sameRows(t, "volatile build side", rows(t, s, built), want)
+
+	t.Logf("%s", explainText(t, s, volatileCounts))
+	t.Logf("%s", explainText(t, s, volatileJoin))
+	wants := map[string][]string{volatileCounts: {"t|0|t|t"}, volatileJoin: {"t|t|t"}, volatileCTE: {"100000"}}
+	lostBefore := partitionsLost(t, s)
+	seed := time.Now().UnixNano()
+	t.Logf("seed %d", seed)
+	rng := newRand(seed)
+	for _, q := range []string{volatileCounts, volatileJoin, volatileCTE} {
+		start := time.Now()
+		sameRows(t, q+" undisturbed", rows(t, s, q), wants[q])
+		undisturbed := time.Since(start)
+		for run := range 10 {
+			victim := workers[run%2]
+			delay := time.Duration(rng.Int63n(int64(undisturbed)/2 + 1))
+			killed := make(chan struct{})
+			go func() {
+				defer close(killed)
+				time.Sleep(delay)
+				victim.cmd.Process.Kill()
+			}()
+			sameRows(t, fmt.Sprintf("%s, run %d (kill after %v)", q, run, delay), rows(t, s, q), wants[q])
+			<-killed
+			victim.cmd.Wait()
+			workers[run%2] = startWorkerAt(t, dir, victim.addr)
+			waitWorkersUp(t, s, workers...)
+		}
+	}
+	if lostAfter := partitionsLost(t, s); lostAfter == lostBefore {
+		t.Errorf("no kill of thirty landed while a partition streamed: the recovery path was not exercised")
+	} else {
+		t.Logf("partitions rerun %s -> %s", lostBefore, lostAfter)
+	}
 }

@@ -129,9 +129,9 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
-		if name == broadcastRowsSetting {
+		if name == broadcastRowsSetting || name == shuffleGroupsSetting {
 			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
-				return nil, sqlerr.New(sqlerr.InvalidParameter, "parameter \"%s\" requires a row count of zero or more, not \"%s\"", name, v)
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "parameter \"%s\" requires a count of zero or more, not \"%s\"", name, v)
 			}
 		}
 		if name == spillCompressionSetting || name == distributeSetting {

@@ -462,6 +462,7 @@ func defaultSettings() map[string]string {
 		spillCompressionSetting: "off",
 		distributeSetting:       "on",
 		broadcastRowsSetting:    broadcastRowsDefault(),
+		shuffleGroupsSetting:    shuffleGroupsDefault(),
 	}
 }
 

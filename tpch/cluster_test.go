@@ -110,6 +110,44 @@ func TestQueriesOnWorkersMatchPostgres(t *testing.T) {
 		}
 		t.Logf("%s: %d rows match with %d shuffle joins", q.Name, len(want.Rows), shuffles)
 	}
+
+	// all 22 again with every aggregation that can be shuffled by key,
+	// over broadcast joins
+	weftExec(t, sess, "RESET weft.broadcast_rows")
+	weftExec(t, sess, "SET weft.shuffle_groups = 0")
+	aggShuffled := 0
+	for _, q := range queries {
+		want, err := postgresAnswer(ctx, conn, q.SQL)
+		if err != nil {
+			t.Fatalf("%s on PostgreSQL: %v", q.Name, err)
+		}
+		got, err := weftAnswer(sess, q.SQL, queryTimeout)
+		if err == nil {
+			err = Compare(q, want, got, CompareOptions{})
+		}
+		if err != nil {
+			t.Errorf("%s with shuffled aggregations: %v", q.Name, err)
+			continue
+		}
+		plan, err := weftAnswer(sess, "EXPLAIN "+q.SQL, queryTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, row := range plan.Rows {
+			n += strings.Count(*row[0], "Shuffle HashAggregate")
+		}
+		if n > 0 {
+			aggShuffled++
+		}
+		if _, local := remoteStages(t, sess, q.SQL); local > 0 {
+			t.Errorf("%s with shuffled aggregations: %d partitions ran on the coordinator", q.Name, local)
+		}
+		t.Logf("%s: %d rows match with %d shuffled aggregations", q.Name, len(want.Rows), n)
+	}
+	if aggShuffled < 8 {
+		t.Errorf("only %d of 22 queries shuffled an aggregation under weft.shuffle_groups = 0", aggShuffled)
+	}
 }
 
 // shuffled are the queries answered again with shuffle joins. (q13 is

@@ -113,6 +113,7 @@ func runSLT(args []string) int {
 	sqlite := fs.Bool("sqlite", false, "SQLite compatibility: NULLs sort first (for SQLite's corpus)")
 	udfDir := fs.String("udf-dir", "", "directory wasm module paths are resolved in")
 	workers := fs.Int("workers", 0, "run each file on a database in a temporary data directory with this many worker processes (weft worker) scanning for it")
+	setup := fs.String("setup", "", "statements each session runs first (e.g. \"SET weft.shuffle_groups = 0\" to shuffle every aggregation on the workers)")
 	_ = fs.Parse(args)
 	var cluster *sltCluster
 	r := &sqllogictest.Runner{
@@ -133,6 +134,11 @@ func runSLT(args []string) int {
 	}
 	if *sqlite {
 		r.Setup = "SET weft.null_order = 'smallest'"
+	}
+	if *setup != "" && r.Setup != "" {
+		r.Setup += "; " + *setup
+	} else if *setup != "" {
+		r.Setup = *setup
 	}
 	var total sqllogictest.Result
 	failedFiles := 0
