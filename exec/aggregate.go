@@ -192,15 +192,16 @@ func (h *HashAggregate) consume(ctx context.Context, ec *EvalContext, part int, 
 	}
 	defer in.Close()
 	var groups []uint32
+	selectable := h.aggregatesSelect()
 	for {
-		b, err := in.Next(ctx)
+		b, sel, err := nextSelectedFrom(ctx, in)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		groups, err = h.update(ec, st, b, groups)
+		groups, err = h.updateSel(ec, st, b, sel, groups, selectable)
 		b.Release()
 		if err != nil {
 			return err
