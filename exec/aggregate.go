@@ -191,6 +191,8 @@ func (h *HashAggregate) consume(ctx context.Context, ec *EvalContext, part int, 
 		return err
 	}
 	defer in.Close()
+	ec, recycled := newRecyclingContext(ec)
+	defer recycled()
 	var groups []uint32
 	selectable := h.aggregatesSelect()
 	for {

@@ -104,18 +104,47 @@ func (h *HashAggregate) evalArgsWhole(ec *EvalContext, b arrow.Record) ([][]arro
 // foldSelected looks up the groups of the rows sel of b and folds args'
 // values at those rows into them.
 func (h *HashAggregate) foldSelected(ec *EvalContext, st *aggState, b arrow.Record, sel []int32, args [][]arrow.Array, groups []uint32) ([]uint32, error) {
-	keys, err := h.selectedKeys(ec, b, sel)
+	groups, err := h.lookupSelected(ec, st, b, sel, groups)
 	if err != nil {
 		return groups, err
 	}
-	defer releaseAll(keys)
-	groups = st.groups.lookup(keys, len(sel), groups)
 	for i := range h.Aggs {
 		if err := updateSelected(ec, st.accs[i], groups, sel, st.groups.n, args[i]); err != nil {
 			return groups, err
 		}
 	}
 	return groups, nil
+}
+
+// lookupSelected returns the groups of the rows sel of b (making those
+// new), through keys over the whole batch when they are plain columns,
+// else through the selected rows' keys copied out.
+func (h *HashAggregate) lookupSelected(ec *EvalContext, st *aggState, b arrow.Record, sel []int32, groups []uint32) ([]uint32, error) {
+	if whole, ok := plainColumns(b, h.Keys); ok {
+		if out, ok := st.groups.lookupSelected(whole, int(b.NumRows()), sel, groups); ok {
+			return out, nil
+		}
+	}
+	keys, err := h.selectedKeys(ec, b, sel)
+	if err != nil {
+		return groups, err
+	}
+	defer releaseAll(keys)
+	return st.groups.lookup(keys, len(sel), groups), nil
+}
+
+// plainColumns returns the columns of b that es name, when each is a
+// plain column reference (no reference is taken).
+func plainColumns(b arrow.Record, es []Expr) ([]arrow.Array, bool) {
+	cols := make([]arrow.Array, len(es))
+	for i, e := range es {
+		c, ok := plainColumn(e)
+		if !ok {
+			return nil, false
+		}
+		cols[i] = b.Column(c)
+	}
+	return cols, true
 }
 
 // selectedKeys evaluates the keys for the rows sel of b, copied out.

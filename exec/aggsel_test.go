@@ -154,7 +154,7 @@ func (o *selOracle) row() string {
 //
 // (big is computed and not read: it fails on the dropped rows only).
 // min has no selection path of its own: it reads the rows copied out.
-func selPlan(tb testing.TB, env *Env, src Operator, pred Expr) *HashAggregate {
+func selPlan(tb testing.TB, env *Env, src Operator, pred Expr, key int) *HashAggregate {
 	k := func(op ArithOp, t types.T) Kernel {
 		kern, ok := ArithKernel(op, t)
 		if !ok {
@@ -178,7 +178,7 @@ func selPlan(tb testing.TB, env *Env, src Operator, pred Expr) *HashAggregate {
 		return a
 	}
 	aggs := []AggSpec{aggSpec(tb, "count", -1, types.T{}), spec("count", 2), spec("sum", 2), spec("sum", 5), spec("sum", 1), spec("sum", 6), spec("sum", 3), spec("sum", 4), spec("min", 1)}
-	return aggPlan(env, project, []Expr{col(0)}, aggs)
+	return aggPlan(env, project, []Expr{col(key)}, aggs)
 }
 
 func xAbove(v int64) Expr {
@@ -193,40 +193,54 @@ func xAbove(v int64) Expr {
 // Arrow memory is left.
 func TestAggregateThroughSelection(t *testing.T) {
 	for _, limit := range []int64{0, 64 << 20, 256 << 10} {
-		t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			src, rows := selInput(mem)
-			defer src.release()
-			oracle := map[string]*selOracle{}
-			for _, r := range rows {
-				if !r.kept {
-					continue
+		// g is a text key; x an integer key, which the first batch (all
+		// kept, no selection) has the table look up directly by value,
+		// so that later selections copy their keys out
+		for _, key := range []int{0, 1} {
+			t.Run(fmt.Sprintf("limit %d key %d", limit, key), func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				src, rows := selInput(mem)
+				defer src.release()
+				want := selWant(rows, key)
+				root, err := spill.OpenRoot(t.TempDir())
+				if err != nil {
+					t.Fatal(err)
 				}
-				key := "<nil>"
-				if r.g != nil {
-					key = *r.g
-				}
-				if oracle[key] == nil {
-					oracle[key] = &selOracle{}
-				}
-				oracle[key].add(r)
-			}
-			var want []string
-			for key, o := range oracle {
-				want = append(want, key+"|"+o.row())
-			}
-			root, err := spill.OpenRoot(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			env, _, done := spillEnv(t, mem, limit, root)
-			defer done()
-			got := drainRows(t, selPlan(t, env, src, xAbove(0)))
-			slices.Sort(want)
-			sameRows(t, got, want)
-		})
+				env, _, done := spillEnv(t, mem, limit, root)
+				defer done()
+				got := drainRows(t, selPlan(t, env, src, xAbove(0), key))
+				sameRows(t, got, want)
+			})
+		}
 	}
+}
+
+// selWant is the oracle's rows, sorted, grouped by g (key 0) or x (1).
+func selWant(rows []aggSelRow, key int) []string {
+	oracle := map[string]*selOracle{}
+	for _, r := range rows {
+		if !r.kept {
+			continue
+		}
+		k := fmt.Sprint(*r.x)
+		if key == 0 {
+			k = "<nil>"
+			if r.g != nil {
+				k = *r.g
+			}
+		}
+		if oracle[k] == nil {
+			oracle[k] = &selOracle{}
+		}
+		oracle[k].add(r)
+	}
+	var want []string
+	for k, o := range oracle {
+		want = append(want, k+"|"+o.row())
+	}
+	slices.Sort(want)
+	return want
 }
 
 // TestAggregateThroughSelectionFails: a kept row on which an argument
@@ -238,7 +252,7 @@ func TestAggregateThroughSelectionFails(t *testing.T) {
 	src, _ := selInput(mem)
 	defer src.release()
 	env := NewEnv(mem, 1000, 2)
-	h := selPlan(t, env, src, xAbove(-1))
+	h := selPlan(t, env, src, xAbove(-1), 0)
 	_, err := DrainAll(context.Background(), h)
 	if code := sqlerr.Code(err); code != sqlerr.DivisionByZero {
 		t.Fatalf("got %v (%s), want division by zero", err, code)

@@ -200,6 +200,8 @@ func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Con
 // consume aggregates one input stream into st; once the level is frozen,
 // rows with keys st does not hold go to w.
 func (r *aggSpillRun) consume(ctx context.Context, ec *EvalContext, in Stream, st *aggState, w *partitionWriters, lv *aggLevel) error {
+	ec, recycled := newRecyclingContext(ec)
+	defer recycled()
 	c := &aggConsumer{r: r, ec: ec, st: st, w: w, lv: lv, selectable: r.h.aggregatesSelect()}
 	for {
 		b, sel, err := nextSelectedFrom(ctx, in)

@@ -310,7 +310,7 @@ func (p *Project) Open(ctx context.Context, part int) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec := newEvalContext(ctx, p.Env)
+	ec, recycled := newRecyclingContext(newEvalContext(ctx, p.Env))
 	fs := funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		b, err := in.Next(ctx)
 		if err != nil {
@@ -318,7 +318,7 @@ func (p *Project) Open(ctx context.Context, part int) (Stream, error) {
 		}
 		defer b.Release()
 		return p.project(ec, b)
-	}, close: in.Close}
+	}, close: func() { in.Close(); recycled() }}
 	if _, ok := in.(selectionStream); !ok {
 		return &fs, nil
 	}
