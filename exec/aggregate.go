@@ -194,7 +194,7 @@ func (h *HashAggregate) consume(ctx context.Context, ec *EvalContext, part int, 
 	ec, recycled := newRecyclingContext(ec)
 	defer recycled()
 	var groups []uint32
-	selectable := h.aggregatesSelect()
+	mode := h.aggregatesSelect()
 	for {
 		b, sel, err := nextSelectedFrom(ctx, in)
 		if err == io.EOF {
@@ -203,7 +203,7 @@ func (h *HashAggregate) consume(ctx context.Context, ec *EvalContext, part int, 
 		if err != nil {
 			return err
 		}
-		groups, err = h.updateSel(ec, st, b, sel, groups, selectable)
+		groups, err = h.updateSel(ec, st, b, sel, groups, mode)
 		b.Release()
 		if err != nil {
 			return err

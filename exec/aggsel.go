@@ -37,16 +37,47 @@ func updateSelected(ec *EvalContext, acc Accumulator, groups []uint32, sel []int
 	return acc.Update(ec, groups, ng, compact)
 }
 
-// aggregatesSelect reports whether the aggregate's work can go through a
-// selection: keys and arguments safe to evaluate on every row, and no
-// aggregate with a FILTER, DISTINCT or ORDER BY (their own row handling
-// wants compact rows).
-func (h *HashAggregate) aggregatesSelect() bool {
+// selectMode is how an aggregation takes batches that come with a
+// selection.
+type selectMode int
+
+const (
+	// selectNever: it copies the selected rows out
+	selectNever selectMode = iota
+	// selectDense: it reads through a selection of at least half the
+	// batch, evaluating its arguments over all rows
+	selectDense
+	// selectAny: its arguments are plain columns, which cost nothing to
+	// read through any selection
+	selectAny
+)
+
+// aggregatesSelect tells how the aggregate's work can go through a
+// selection: keys and arguments must be safe to evaluate on every row,
+// and no aggregate may have a FILTER, DISTINCT or ORDER BY (their own
+// row handling wants compact rows).
+func (h *HashAggregate) aggregatesSelect() selectMode {
 	if !allSelectionSafe(h.Keys) {
-		return false
+		return selectNever
 	}
+	plain := true
 	for _, a := range h.Aggs {
 		if a.Filter != nil || a.Distinct || len(a.OrderBy) > 0 || !allSelectionSafe(a.Args) {
+			return selectNever
+		}
+		plain = plain && allPlainColumns(a.Args)
+	}
+	if plain {
+		return selectAny
+	}
+	return selectDense
+}
+
+// allPlainColumns reports whether every expression of es is a plain
+// column reference.
+func allPlainColumns(es []Expr) bool {
+	for _, e := range es {
+		if _, ok := plainColumn(e); !ok {
 			return false
 		}
 	}
@@ -57,12 +88,12 @@ func (h *HashAggregate) aggregatesSelect() bool {
 // argument fail on the whole batch, the rows are copied out and go
 // through update, so that no error comes from a row the filter dropped;
 // the arguments are all evaluated before any accumulator sees a row.
-// selectable is h.aggregatesSelect(), worked out once per stream.
-func (h *HashAggregate) updateSel(ec *EvalContext, st *aggState, b arrow.Record, sel []int32, groups []uint32, selectable bool) ([]uint32, error) {
+// mode is h.aggregatesSelect(), worked out once per stream.
+func (h *HashAggregate) updateSel(ec *EvalContext, st *aggState, b arrow.Record, sel []int32, groups []uint32, mode selectMode) ([]uint32, error) {
 	if sel == nil {
 		return h.update(ec, st, b, groups)
 	}
-	if selectable {
+	if mode == selectAny || (mode == selectDense && passSelection(sel, int(b.NumRows()))) {
 		args, ok, err := h.evalArgsWhole(ec, b)
 		if err != nil {
 			return groups, err
@@ -120,7 +151,8 @@ func (h *HashAggregate) foldSelected(ec *EvalContext, st *aggState, b arrow.Reco
 // new), through keys over the whole batch when they are plain columns,
 // else through the selected rows' keys copied out.
 func (h *HashAggregate) lookupSelected(ec *EvalContext, st *aggState, b arrow.Record, sel []int32, groups []uint32) ([]uint32, error) {
-	if whole, ok := plainColumns(b, h.Keys); ok {
+	// hashing every row's key pays only when most rows are selected
+	if whole, ok := plainColumns(b, h.Keys); ok && passSelection(sel, int(b.NumRows())) {
 		if out, ok := st.groups.lookupSelected(whole, int(b.NumRows()), sel, groups); ok {
 			return out, nil
 		}

@@ -202,7 +202,7 @@ func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Con
 func (r *aggSpillRun) consume(ctx context.Context, ec *EvalContext, in Stream, st *aggState, w *partitionWriters, lv *aggLevel) error {
 	ec, recycled := newRecyclingContext(ec)
 	defer recycled()
-	c := &aggConsumer{r: r, ec: ec, st: st, w: w, lv: lv, selectable: r.h.aggregatesSelect()}
+	c := &aggConsumer{r: r, ec: ec, st: st, w: w, lv: lv, mode: r.h.aggregatesSelect()}
 	for {
 		b, sel, err := nextSelectedFrom(ctx, in)
 		if err == io.EOF {
@@ -233,9 +233,8 @@ type aggConsumer struct {
 	w       *partitionWriters
 	lv      *aggLevel
 	groups  []uint32
-	counted int64 // what st adds to lv.held
-	// selectable: the aggregate can read through a selection
-	selectable bool
+	counted int64      // what st adds to lv.held
+	mode    selectMode // how it reads through a selection
 }
 
 // selectedBatch aggregates the rows sel of b (nil: all). Only an
@@ -255,7 +254,7 @@ func (c *aggConsumer) selectedBatch(b arrow.Record, sel []int32) error {
 		return c.batch(compact)
 	}
 	var err error
-	if c.groups, err = c.r.h.updateSel(c.ec, c.st, b, sel, c.groups, c.selectable); err != nil {
+	if c.groups, err = c.r.h.updateSel(c.ec, c.st, b, sel, c.groups, c.mode); err != nil {
 		return err
 	}
 	c.account()

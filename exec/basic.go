@@ -183,9 +183,10 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 }
 
 // selectBatch is filterBatch for a caller that reads through a selection:
-// when the predicate keeps at least half of b, the columns Keep names
-// come uncopied with the kept rows (sel's memory); otherwise as from
-// filterBatch, with a nil selection.
+// when the predicate keeps some rows of b but not all, the columns Keep
+// names come uncopied with the kept rows (sel's memory); otherwise as
+// from filterBatch, with a nil selection. The caller decides whether to
+// read through the selection or copy the rows out.
 func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out arrow.Record, kept, buf []int32, err error) {
 	n := int(b.NumRows())
 	if cap(sel) < n {
@@ -199,7 +200,7 @@ func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out 
 	if err != nil {
 		return nil, nil, sel, err
 	}
-	if !passSelection(kept, n) {
+	if len(kept) == 0 || len(kept) == n {
 		out, err = f.keptRows(ec, b, kept)
 		return out, nil, sel, err
 	}
@@ -322,14 +323,14 @@ func (p *Project) Open(ctx context.Context, part int) (Stream, error) {
 	if _, ok := in.(selectionStream); !ok {
 		return &fs, nil
 	}
-	safe := allSelectionSafe(p.Exprs)
+	safe, plain := allSelectionSafe(p.Exprs), allPlainColumns(p.Exprs)
 	return &selFuncStream{funcStream: fs, nextSel: func(ctx context.Context) (arrow.Record, []int32, error) {
 		b, sel, err := nextSelectedFrom(ctx, in)
 		if err != nil {
 			return nil, nil, err
 		}
 		defer b.Release()
-		return p.projectSelected(ec, b, sel, safe)
+		return p.projectSelected(ec, b, sel, safe, plain)
 	}}, nil
 }
 
@@ -343,14 +344,16 @@ func (p *Project) project(ec *EvalContext, b arrow.Record) (arrow.Record, error)
 }
 
 // projectSelected projects the rows sel of b (nil: all): over the whole
-// batch, keeping the selection, when the expressions are safe to run on
-// the other rows and do not fail there; else over the rows copied out.
-func (p *Project) projectSelected(ec *EvalContext, b arrow.Record, sel []int32, safe bool) (arrow.Record, []int32, error) {
+// batch, keeping the selection, when the expressions are plain columns
+// (nothing to evaluate), or when the selection is dense and they are
+// safe to run on the other rows and do not fail there; else over the
+// rows copied out.
+func (p *Project) projectSelected(ec *EvalContext, b arrow.Record, sel []int32, safe, plain bool) (arrow.Record, []int32, error) {
 	if sel == nil {
 		out, err := p.project(ec, b)
 		return out, nil, err
 	}
-	if safe {
+	if plain || (safe && passSelection(sel, int(b.NumRows()))) {
 		cols, ok, err := evalWhole(ec, b, p.Exprs)
 		if err != nil {
 			return nil, nil, err

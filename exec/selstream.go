@@ -44,10 +44,9 @@ func nextSelectedFrom(ctx context.Context, in Stream) (arrow.Record, []int32, er
 	return b, nil, err
 }
 
-// passSelection reports whether a filter should hand on kept, the rows of
-// a batch of n it keeps, as a selection rather than copy them out: when
-// they are at least half of it, since the operators above then evaluate
-// their expressions over the whole batch.
+// passSelection reports whether an operator that evaluates expressions
+// should do so over the whole batch of n rows for the selection kept
+// rather than copy the kept rows out: when they are at least half of it.
 func passSelection(kept []int32, n int) bool {
 	return len(kept) < n && len(kept)*2 >= n
 }
