@@ -282,6 +282,21 @@ func (a *intSumAcc) updateSel(ec *EvalContext, groups []uint32, sel []int32, ng 
 	a.growTo(ng)
 	vals := src.Int64Values()
 	hasNulls := src.NullN() > 0
+	if !hasNulls && a.big == nil {
+		// Update's fast path: add, going to a.add only on overflow
+		for k, g := range groups {
+			s, v := a.sums[g], vals[sel[k]]
+			r := s + v
+			if addOverflows(s, v, r) {
+				a.add(g, v)
+				continue
+			}
+			a.sums[g] = r
+			a.count[g]++
+			a.seen[g] = true
+		}
+		return nil
+	}
 	for k, g := range groups {
 		i := int(sel[k])
 		if !hasNulls || src.IsValid(i) {

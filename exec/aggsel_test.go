@@ -314,3 +314,85 @@ func TestAggregateThroughSparseSelection(t *testing.T) {
 		})
 	}
 }
+
+// TestSumThroughSelectionOverflow folds int8 and numeric values near
+// their limits through selections into two groups, across two batches
+// (NULLs in one only): a sum that passes 64 bits (int8) or 128 bits
+// (numeric) carries on exactly, and the rows left out of the selection,
+// which would change every sum, count for nothing.
+func TestSumThroughSelectionOverflow(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := &EvalContext{Ctx: context.Background(), Mem: mem}
+	const maxI = int64(1<<63 - 1)
+	maxD := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 127), big.NewInt(1))
+	type batch struct {
+		vals   []int64 // the int8 values; the numeric ones are vals[i] * 2^64 + 1
+		nulls  []bool  // valid flags (nil: none NULL)
+		sel    []int32
+		groups []uint32 // one per selected row
+	}
+	batches := []batch{
+		{vals: []int64{maxI, 7, maxI, -5, maxI}, sel: []int32{0, 2, 4}, groups: []uint32{0, 0, 1}},
+		{vals: []int64{maxI, 1, -maxI, 3}, nulls: []bool{true, false, true, true}, sel: []int32{0, 1, 3}, groups: []uint32{0, 1, 1}},
+	}
+	wantInt := []*big.Int{big.NewInt(0), big.NewInt(0)}
+	wantDec := []*big.Int{big.NewInt(0), big.NewInt(0)}
+	numeric := func(v int64) *big.Int {
+		x := new(big.Int).Lsh(big.NewInt(v), 64)
+		return x.Add(x, big.NewInt(1))
+	}
+	intAcc := &intSumAcc{ret: types.NumericT(0, 0)}
+	decAcc := &decimalSumAcc{ret: types.NumericT(0, 0)}
+	for _, b := range batches {
+		ib := array.NewInt64Builder(mem)
+		db := array.NewDecimal128Builder(mem, &arrow.Decimal128Type{Precision: 38, Scale: 0})
+		for i, v := range b.vals {
+			if b.nulls != nil && !b.nulls[i] {
+				ib.AppendNull()
+				db.AppendNull()
+				continue
+			}
+			ib.Append(v)
+			d := numeric(v)
+			if d.Cmp(maxD) > 0 {
+				d = maxD
+			}
+			db.Append(decimal128.FromBigInt(d))
+		}
+		ints, decs := ib.NewArray(), db.NewArray()
+		ib.Release()
+		db.Release()
+		for k, r := range b.sel {
+			if b.nulls != nil && !b.nulls[r] {
+				continue
+			}
+			wantInt[b.groups[k]].Add(wantInt[b.groups[k]], big.NewInt(b.vals[r]))
+			wantDec[b.groups[k]].Add(wantDec[b.groups[k]], decs.(*array.Decimal128).Value(int(r)).BigInt())
+		}
+		if err := intAcc.updateSel(ec, b.groups, b.sel, 2, []arrow.Array{ints}); err != nil {
+			t.Fatal(err)
+		}
+		if err := decAcc.updateSel(ec, b.groups, b.sel, 2, []arrow.Array{decs}); err != nil {
+			t.Fatal(err)
+		}
+		ints.Release()
+		decs.Release()
+	}
+	if intAcc.big == nil || decAcc.overflow == nil {
+		t.Fatal("no sum left its fixed width: the test misses the overflow path")
+	}
+	for g := 0; g < 2; g++ {
+		if got := intAcc.total(g); got.Cmp(wantInt[g]) != 0 {
+			t.Errorf("int8 group %d: sum %s, want %s", g, got, wantInt[g])
+		}
+		// the exact numeric sum: the 128-bit part and what overflowed
+		got := decAcc.sums[g].BigInt()
+		if o, ok := decAcc.overflow[uint32(g)]; ok {
+			got.Add(got, o)
+		}
+		if got.Cmp(wantDec[g]) != 0 {
+			t.Errorf("numeric group %d: sum %s, want %s", g, got, wantDec[g])
+		}
+	}
+}

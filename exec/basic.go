@@ -140,7 +140,7 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec := newEvalContext(ctx, f.Env)
+	ec, recycled := newRecyclingContext(newEvalContext(ctx, f.Env))
 	var sel []int32 // reused from batch to batch
 	next := func(ctx context.Context) (arrow.Record, error) {
 		for {
@@ -179,7 +179,7 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 			return out, kept, nil
 		}
 	}
-	return &selFuncStream{funcStream: funcStream{next: next, close: in.Close}, nextSel: nextSel}, nil
+	return &selFuncStream{funcStream: funcStream{next: next, close: func() { in.Close(); recycled() }}, nextSel: nextSel}, nil
 }
 
 // selectBatch is filterBatch for a caller that reads through a selection:
