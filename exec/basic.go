@@ -188,19 +188,11 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 // from filterBatch, with a nil selection. The caller decides whether to
 // read through the selection or copy the rows out.
 func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out arrow.Record, kept, buf []int32, err error) {
-	n := int(b.NumRows())
-	if cap(sel) < n {
-		sel = make([]int32, n)
-	}
-	sel = sel[:n]
-	for i := range sel {
-		sel[i] = int32(i)
-	}
-	kept, err = selectWhere(ec, b, f.Pred, sel, true, sel[:0])
+	kept, sel, err = f.keptOf(ec, b, sel)
 	if err != nil {
 		return nil, nil, sel, err
 	}
-	if len(kept) == 0 || len(kept) == n {
+	if len(kept) == 0 || len(kept) == int(b.NumRows()) {
 		out, err = f.keptRows(ec, b, kept)
 		return out, nil, sel, err
 	}
@@ -215,6 +207,17 @@ func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out 
 // the columns Keep names (a new reference; nil when no row is), and the
 // selection buffer for the next batch.
 func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arrow.Record, []int32, error) {
+	kept, sel, err := f.keptOf(ec, b, sel)
+	if err != nil {
+		return nil, sel, err
+	}
+	out, err := f.keptRows(ec, b, kept)
+	return out, sel, err
+}
+
+// keptOf returns the rows of b the predicate keeps, written over sel
+// (grown to b's rows as needed), and sel for the next batch.
+func (f *Filter) keptOf(ec *EvalContext, b arrow.Record, sel []int32) (kept, buf []int32, err error) {
 	n := int(b.NumRows())
 	if cap(sel) < n {
 		sel = make([]int32, n)
@@ -223,12 +226,8 @@ func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arro
 	for i := range sel {
 		sel[i] = int32(i)
 	}
-	kept, err := selectWhere(ec, b, f.Pred, sel, true, sel[:0])
-	if err != nil {
-		return nil, sel, err
-	}
-	out, err := f.keptRows(ec, b, kept)
-	return out, sel, err
+	kept, err = selectWhere(ec, b, f.Pred, sel, true, sel[:0])
+	return kept, sel, err
 }
 
 // keptRows returns the rows kept of b with the columns Keep names (a new
