@@ -191,16 +191,19 @@ func (h *HashAggregate) consume(ctx context.Context, ec *EvalContext, part int, 
 		return err
 	}
 	defer in.Close()
+	ec, recycled := newRecyclingContext(ec)
+	defer recycled()
 	var groups []uint32
+	mode := h.aggregatesSelect()
 	for {
-		b, err := in.Next(ctx)
+		b, sel, err := nextSelectedFrom(ctx, in)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		groups, err = h.update(ec, st, b, groups)
+		groups, err = h.updateSel(ec, st, b, sel, groups, mode)
 		b.Release()
 		if err != nil {
 			return err

@@ -200,16 +200,18 @@ func (r *aggSpillRun) runLevel(ctx context.Context, n int, open func(context.Con
 // consume aggregates one input stream into st; once the level is frozen,
 // rows with keys st does not hold go to w.
 func (r *aggSpillRun) consume(ctx context.Context, ec *EvalContext, in Stream, st *aggState, w *partitionWriters, lv *aggLevel) error {
-	c := &aggConsumer{r: r, ec: ec, st: st, w: w, lv: lv}
+	ec, recycled := newRecyclingContext(ec)
+	defer recycled()
+	c := &aggConsumer{r: r, ec: ec, st: st, w: w, lv: lv, mode: r.h.aggregatesSelect()}
 	for {
-		b, err := in.Next(ctx)
+		b, sel, err := nextSelectedFrom(ctx, in)
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		err = c.batch(b)
+		err = c.selectedBatch(b, sel)
 		b.Release()
 		if err != nil {
 			return err
@@ -231,7 +233,32 @@ type aggConsumer struct {
 	w       *partitionWriters
 	lv      *aggLevel
 	groups  []uint32
-	counted int64 // what st adds to lv.held
+	counted int64      // what st adds to lv.held
+	mode    selectMode // how it reads through a selection
+}
+
+// selectedBatch aggregates the rows sel of b (nil: all). Only an
+// unfrozen level that takes b whole reads through the selection; frozen
+// or chunked input takes the rows copied out.
+func (c *aggConsumer) selectedBatch(b arrow.Record, sel []int32) error {
+	if sel == nil {
+		return c.batch(b)
+	}
+	n := int64(len(sel))
+	if c.lv.frozen.Load() || (n > aggChunkRows && c.lv.canFrz && c.mayOvershoot(n)) {
+		compact, err := compactRecord(c.ec, b, sel)
+		if err != nil {
+			return err
+		}
+		defer compact.Release()
+		return c.batch(compact)
+	}
+	var err error
+	if c.groups, err = c.r.h.updateSel(c.ec, c.st, b, sel, c.groups, c.mode); err != nil {
+		return err
+	}
+	c.account()
+	return nil
 }
 
 func (c *aggConsumer) batch(b arrow.Record) error {
@@ -269,8 +296,19 @@ func (c *aggConsumer) chunk(b arrow.Record) error {
 		c.groups, err = c.r.absorb(c.ec, c.st, b, c.groups, c.w)
 		return err
 	}
-	if c.groups, err = h.update(c.ec, c.st, b, c.groups); err != nil || !lv.canFrz {
+	if c.groups, err = h.update(c.ec, c.st, b, c.groups); err != nil {
 		return err
+	}
+	c.account()
+	return nil
+}
+
+// account counts what the table holds now into the level and freezes the
+// level's groups once they pass its share.
+func (c *aggConsumer) account() {
+	h, lv := c.r.h, c.lv
+	if !lv.canFrz {
+		return
 	}
 	est := h.stateBytes(c.st)
 	lv.held.Add(est - c.counted)
@@ -278,7 +316,6 @@ func (c *aggConsumer) chunk(b arrow.Record) error {
 	if h.Env.shouldSpill(lv.held.Load()) || h.Env.statementCrowded() {
 		lv.frozen.Store(true)
 	}
-	return nil
 }
 
 // absorb updates st's groups with the rows of b whose key st holds and

@@ -41,7 +41,7 @@ func intArith[T int16 | int32 | int64](op ArithOp, t types.T) Kernel {
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
 		a, b := values[T](args[0]), values[T](args[1])
 		validity, nulls := combineValidity(ec.Mem, n, args...)
-		buf, out := allocFixed[T](ec.Mem, n)
+		buf, out := allocFixed[T](ec.valueMem(), n)
 		var valid []bool
 		if nulls > 0 {
 			valid = validMask(n, args...)
@@ -247,7 +247,7 @@ func floatArith[T float32 | float64](op ArithOp, t types.T) Kernel {
 		if nulls > 0 {
 			valid = validMask(n, args...)
 		}
-		buf, out := allocFixed[T](ec.Mem, n)
+		buf, out := allocFixed[T](ec.valueMem(), n)
 		for i := range out {
 			var r T
 			switch op {
@@ -294,7 +294,7 @@ func numericArith(op ArithOp, t types.T) Kernel {
 		if nulls > 0 {
 			valid = validMask(n, args...)
 		}
-		buf, out := allocDecimals(ec.Mem, n)
+		buf, out := allocDecimals(ec.valueMem(), n)
 		// exact computes row i through big.Rat when the fixed-point path
 		// cannot decide it
 		exact := func(i int) error {

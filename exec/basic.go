@@ -140,9 +140,9 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec := newEvalContext(ctx, f.Env)
+	ec, recycled := newRecyclingContext(newEvalContext(ctx, f.Env))
 	var sel []int32 // reused from batch to batch
-	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+	next := func(ctx context.Context) (arrow.Record, error) {
 		for {
 			b, err := in.Next(ctx)
 			if err != nil {
@@ -159,13 +159,65 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 			}
 			return out, nil
 		}
-	}, close: in.Close}, nil
+	}
+	nextSel := func(ctx context.Context) (arrow.Record, []int32, error) {
+		for {
+			b, err := in.Next(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			var out arrow.Record
+			var kept []int32
+			out, kept, sel, err = f.selectBatch(ec, b, sel)
+			b.Release()
+			if err != nil {
+				return nil, nil, err
+			}
+			if out == nil {
+				continue
+			}
+			return out, kept, nil
+		}
+	}
+	return &selFuncStream{funcStream: funcStream{next: next, close: func() { in.Close(); recycled() }}, nextSel: nextSel}, nil
+}
+
+// selectBatch is filterBatch for a caller that reads through a selection:
+// when the predicate keeps some rows of b but not all, the columns Keep
+// names come uncopied with the kept rows (sel's memory); otherwise as
+// from filterBatch, with a nil selection. The caller decides whether to
+// read through the selection or copy the rows out.
+func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out arrow.Record, kept, buf []int32, err error) {
+	kept, sel, err = f.keptOf(ec, b, sel)
+	if err != nil {
+		return nil, nil, sel, err
+	}
+	if len(kept) == 0 || len(kept) == int(b.NumRows()) {
+		out, err = f.keptRows(ec, b, kept)
+		return out, nil, sel, err
+	}
+	if f.Keep == nil {
+		b.Retain()
+		return b, kept, sel, nil
+	}
+	return projectColumns(b, f.Keep, f.Out), kept, sel, nil
 }
 
 // filterBatch returns the rows of b for which the predicate is true, with
 // the columns Keep names (a new reference; nil when no row is), and the
 // selection buffer for the next batch.
 func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arrow.Record, []int32, error) {
+	kept, sel, err := f.keptOf(ec, b, sel)
+	if err != nil {
+		return nil, sel, err
+	}
+	out, err := f.keptRows(ec, b, kept)
+	return out, sel, err
+}
+
+// keptOf returns the rows of b the predicate keeps, written over sel
+// (grown to b's rows as needed), and sel for the next batch.
+func (f *Filter) keptOf(ec *EvalContext, b arrow.Record, sel []int32) (kept, buf []int32, err error) {
 	n := int(b.NumRows())
 	if cap(sel) < n {
 		sel = make([]int32, n)
@@ -174,25 +226,28 @@ func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arro
 	for i := range sel {
 		sel[i] = int32(i)
 	}
-	kept, err := selectWhere(ec, b, f.Pred, sel, true, sel[:0])
-	if err != nil {
-		return nil, sel, err
-	}
+	kept, err = selectWhere(ec, b, f.Pred, sel, true, sel[:0])
+	return kept, sel, err
+}
+
+// keptRows returns the rows kept of b with the columns Keep names (a new
+// reference; nil when kept is empty), copied out unless they are all of
+// b's.
+func (f *Filter) keptRows(ec *EvalContext, b arrow.Record, kept []int32) (arrow.Record, error) {
 	switch {
 	case len(kept) == 0:
-		return nil, sel, nil
-	case len(kept) == n && f.Keep == nil:
+		return nil, nil
+	case len(kept) == int(b.NumRows()) && f.Keep == nil:
 		b.Retain()
-		return b, sel, nil
-	case len(kept) == n:
-		return projectColumns(b, f.Keep, f.Out), sel, nil
+		return b, nil
+	case len(kept) == int(b.NumRows()):
+		return projectColumns(b, f.Keep, f.Out), nil
 	}
 	cols, schema := f.Keep, f.Out
 	if cols == nil {
 		cols, schema = allColumns(b), b.Schema()
 	}
-	out, err := gatherRecord(ec, b, kept, cols, schema)
-	return out, sel, err
+	return gatherRecord(ec, b, kept, cols, schema)
 }
 
 // projectColumns is a record of b's columns cols (no copy).
@@ -255,20 +310,65 @@ func (p *Project) Open(ctx context.Context, part int) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	ec := newEvalContext(ctx, p.Env)
-	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
+	ec, recycled := newRecyclingContext(newEvalContext(ctx, p.Env))
+	fs := funcStream{next: func(ctx context.Context) (arrow.Record, error) {
 		b, err := in.Next(ctx)
 		if err != nil {
 			return nil, err
 		}
 		defer b.Release()
-		cols, err := evalAll(ec, b, p.Exprs)
+		return p.project(ec, b)
+	}, close: func() { in.Close(); recycled() }}
+	if _, ok := in.(selectionStream); !ok {
+		return &fs, nil
+	}
+	safe, plain := allSelectionSafe(p.Exprs), allPlainColumns(p.Exprs)
+	return &selFuncStream{funcStream: fs, nextSel: func(ctx context.Context) (arrow.Record, []int32, error) {
+		b, sel, err := nextSelectedFrom(ctx, in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		defer releaseAll(cols)
-		return array.NewRecord(p.Out, cols, b.NumRows()), nil
-	}, close: in.Close}, nil
+		defer b.Release()
+		return p.projectSelected(ec, b, sel, safe, plain)
+	}}, nil
+}
+
+func (p *Project) project(ec *EvalContext, b arrow.Record) (arrow.Record, error) {
+	cols, err := evalAll(ec, b, p.Exprs)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseAll(cols)
+	return array.NewRecord(p.Out, cols, b.NumRows()), nil
+}
+
+// projectSelected projects the rows sel of b (nil: all): over the whole
+// batch, keeping the selection, when the expressions are plain columns
+// (nothing to evaluate), or when the selection is dense and they are
+// safe to run on the other rows and do not fail there; else over the
+// rows copied out.
+func (p *Project) projectSelected(ec *EvalContext, b arrow.Record, sel []int32, safe, plain bool) (arrow.Record, []int32, error) {
+	if sel == nil {
+		out, err := p.project(ec, b)
+		return out, nil, err
+	}
+	if plain || (safe && passSelection(sel, int(b.NumRows()))) {
+		cols, ok, err := evalWhole(ec, b, p.Exprs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			defer releaseAll(cols)
+			return array.NewRecord(p.Out, cols, b.NumRows()), sel, nil
+		}
+	}
+	compact, err := compactRecord(ec, b, sel)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer compact.Release()
+	out, err := p.project(ec, compact)
+	return out, nil, err
 }
 
 // Values produces literal rows (one partition).

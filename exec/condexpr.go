@@ -142,7 +142,7 @@ func newScatterResult(ec *EvalContext, t types.T, n int) *scatterResult {
 		r.bools = make([]bool, n)
 	case w > 0:
 		r.width = w
-		r.buf = memory.NewResizableBuffer(ec.Mem)
+		r.buf = memory.NewResizableBuffer(ec.valueMem())
 		r.buf.Resize(n * w)
 		r.vals = r.buf.Bytes()
 		clear(r.vals)

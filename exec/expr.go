@@ -22,6 +22,9 @@ type EvalContext struct {
 	Outer []types.Datum
 	// Env gives access to session state (clock, settings).
 	Env *Env
+	// recycler, when set, reuses the buffers of fixed-width results
+	// (recycle.go)
+	recycler *bufferRecycler
 }
 
 // Canceled returns the context's error once the statement is cancelled,

@@ -38,17 +38,17 @@ func gatherArray(ec *EvalContext, a arrow.Array, idx []int32) (arrow.Array, erro
 	}
 	switch a.DataType().ID() {
 	case arrow.INT16, arrow.UINT16:
-		return gatherFixed[uint16](ec.Mem, a, idx), nil
+		return gatherFixed[uint16](ec.valueMem(), a, idx), nil
 	case arrow.INT32, arrow.UINT32, arrow.FLOAT32, arrow.DATE32, arrow.TIME32:
-		return gatherFixed[uint32](ec.Mem, a, idx), nil
+		return gatherFixed[uint32](ec.valueMem(), a, idx), nil
 	case arrow.INT64, arrow.UINT64, arrow.FLOAT64, arrow.DATE64, arrow.TIME64, arrow.TIMESTAMP, arrow.DURATION:
-		return gatherFixed[uint64](ec.Mem, a, idx), nil
+		return gatherFixed[uint64](ec.valueMem(), a, idx), nil
 	case arrow.DECIMAL128:
-		return gatherFixed[decimal128.Num](ec.Mem, a, idx), nil
+		return gatherFixed[decimal128.Num](ec.valueMem(), a, idx), nil
 	case arrow.INTERVAL_MONTH_DAY_NANO:
-		return gatherFixed[arrow.MonthDayNanoInterval](ec.Mem, a, idx), nil
+		return gatherFixed[arrow.MonthDayNanoInterval](ec.valueMem(), a, idx), nil
 	case arrow.BOOL:
-		return gatherBools(ec.Mem, a, idx), nil
+		return gatherBools(ec.valueMem(), a, idx), nil
 	case arrow.STRING, arrow.BINARY:
 		return gatherVarBinary(ec.Mem, a, idx), nil
 	}

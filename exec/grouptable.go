@@ -205,3 +205,49 @@ func floatKeyBits(f float64) uint64 {
 func EncodeKey(dst []byte, kts []types.T, keys []arrow.Array, i int) []byte {
 	return encodeKey(dst, kts, keys, i)
 }
+
+// lookupSelected is lookup for the rows sel of keys, which hold a whole
+// batch of n rows: out[k] is row sel[k]'s group, and no other row makes
+// one. ok is false, and nothing is done, when the table looks its keys
+// up directly by value (directlookup.go), which takes every row: the
+// caller then copies the selected keys out.
+func (t *groupTable) lookupSelected(keys []arrow.Array, n int, sel []int32, out []uint32) ([]uint32, bool) {
+	if t.table == nil {
+		return t.lookup(nil, len(sel), out), true
+	}
+	if !t.table.groupIDsSelected(&t.scratch, keys, t.keyTypes, n, sel) {
+		return out, false
+	}
+	t.n = t.table.n
+	out = sized(out, len(sel))
+	for k, r := range sel {
+		out[k] = t.scratch.all[r]
+	}
+	return out, true
+}
+
+// groupIDsSelected is groupIDs (inserting, NULLs matching) for the rows
+// sel of n, into s.all (indexed by row); the other rows are skipped. A
+// table that reads through selections never starts direct lookup.
+func (t *keyHashTable) groupIDsSelected(s *hashScratch, keys []arrow.Array, kts []types.T, n int, sel []int32) bool {
+	if t.direct != nil {
+		return false
+	}
+	t.directOff = true
+	t.hashRows(s, keys, kts, n, true)
+	s.skip = sized(s.skip, n)
+	for i := range s.skip {
+		s.skip[i] = true
+	}
+	for _, r := range sel {
+		s.skip[r] = false
+	}
+	t.reserve(len(sel))
+	s.all = sized(s.all, n)
+	t.place(s, n, true, s.all)
+	for c, col := range t.cols {
+		col.appendRows(keys[c], kts[c], s.newRows)
+	}
+	t.verify(s, keys, kts, true, s.all)
+	return true
+}

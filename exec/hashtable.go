@@ -174,7 +174,8 @@ type hashScratch struct {
 	checkGroups      []uint32
 	ne               []bool
 	skip             []bool
-	enc              []byte // a generic key's encoding
+	enc              []byte   // a generic key's encoding
+	all              []uint32 // groups by row of a selected lookup
 }
 
 // groupIDs writes row i's group to out[i] for the n rows of keys (types

@@ -484,14 +484,61 @@ func firstKeySkipper(col arrow.Array, desc bool) func(from, n int, worst types.D
 }
 
 func skipper[T int32 | int64 | float64](vals []T, a arrow.Array, desc bool, conv func(types.Datum) (T, bool)) func(from, n int, worst types.Datum) int {
-	nullable := a.NullN() > 0
+	if a.NullN() > 0 {
+		return nullableSkipper(vals, a, desc, conv)
+	}
+	// no NULLs: one comparison per row, the direction chosen once. A NaN
+	// compares false either way and so stops the scan, as it must.
+	return func(i, n int, worst types.Datum) int {
+		w, ok := conv(worst)
+		if !ok {
+			return i
+		}
+		if desc {
+			return skipBelow(vals[:n], i, w)
+		}
+		return skipAbove(vals[:n], i, w)
+	}
+}
+
+// skipBelow returns the first row from i on whose value is not below w
+// (len(vals) when none), four rows a step while they all are.
+func skipBelow[T int32 | int64 | float64](vals []T, i int, w T) int {
+	for ; i+4 <= len(vals); i += 4 {
+		v := vals[i : i+4 : i+4]
+		if !(v[0] < w && v[1] < w && v[2] < w && v[3] < w) {
+			break
+		}
+	}
+	for i < len(vals) && vals[i] < w {
+		i++
+	}
+	return i
+}
+
+// skipAbove is skipBelow for values above w.
+func skipAbove[T int32 | int64 | float64](vals []T, i int, w T) int {
+	for ; i+4 <= len(vals); i += 4 {
+		v := vals[i : i+4 : i+4]
+		if !(v[0] > w && v[1] > w && v[2] > w && v[3] > w) {
+			break
+		}
+	}
+	for i < len(vals) && vals[i] > w {
+		i++
+	}
+	return i
+}
+
+// nullableSkipper is skipper for a column with NULLs, which stop the scan.
+func nullableSkipper[T int32 | int64 | float64](vals []T, a arrow.Array, desc bool, conv func(types.Datum) (T, bool)) func(from, n int, worst types.Datum) int {
 	return func(i, n int, worst types.Datum) int {
 		w, ok := conv(worst)
 		if !ok {
 			return i
 		}
 		for ; i < n; i++ {
-			if (nullable && a.IsNull(i)) || vals[i] != vals[i] { // NULL or NaN
+			if a.IsNull(i) || vals[i] != vals[i] { // NULL or NaN
 				return i
 			}
 			if desc {
