@@ -133,17 +133,36 @@ func (st *Store) writeSegments(oid uint32, rec arrow.Record) ([]SegmentRef, erro
 }
 
 // writeSegment writes rec as a new segment file of table oid (fsynced and renamed
-// into place) and returns its catalog entry.
+// into place) and returns its catalog entry. The caller holds st.mu.
 func (st *Store) writeSegment(oid uint32, rec arrow.Record) (SegmentRef, error) {
+	name, err := st.newSegmentName(oid)
+	if err != nil {
+		return SegmentRef{}, err
+	}
+	return st.writeSegmentFile(name, rec)
+}
+
+// newSegmentName takes the next segment number for a file of table oid
+// (making the table's directory if need be); the caller holds st.mu.
+func (st *Store) newSegmentName(oid uint32) (string, error) {
 	st.nextSeg++
 	name := filepath.Join(fmt.Sprint(oid), fmt.Sprintf("%d.arrow", st.nextSeg))
-	path := filepath.Join(st.dir, "data", name)
-	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return SegmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+	dir := filepath.Join(st.dir, "data", fmt.Sprint(oid))
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 		}
 		st.newTableDirs = true
 	}
+	return name, nil
+}
+
+// writeSegmentFile writes rec as the segment file name (under data/),
+// through a temporary file fsynced and renamed into place, and returns its
+// catalog entry. It touches no state of the store but its disk quota, so
+// a bulk load writes its segments without holding st.mu (stage.go).
+func (st *Store) writeSegmentFile(name string, rec arrow.Record) (SegmentRef, error) {
+	path := filepath.Join(st.dir, "data", name)
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
