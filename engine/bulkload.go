@@ -1,13 +1,17 @@
 package engine
 
 import (
+	"math/rand/v2"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/index"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // A bulk load into a stored table (COPY FROM a file or STDIN) does not
@@ -49,6 +53,66 @@ type bulkLoad struct {
 	// entries can check the load's keys
 	indexed bool
 	keyBuf  []byte
+	// sample is a uniform sample of the load's rows (reservoir), for the
+	// table's statistics
+	sample loadSample
+}
+
+// loadSample keeps up to catalog.StatsSampleRows rows drawn uniformly
+// from all the rows it was shown (Algorithm R, with a fixed seed: the
+// same load gives the same statistics, and the same plans).
+type loadSample struct {
+	rows [][]types.Datum
+	seen int64
+	rng  *rand.Rand
+}
+
+// add shows the sample rec's rows.
+func (ls *loadSample) add(rec arrow.Record) {
+	if ls.rng == nil {
+		ls.rng = rand.New(rand.NewPCG(0x5eed, 0x10ad))
+	}
+	n := int(rec.NumRows())
+	for i := 0; i < n; i++ {
+		ls.seen++
+		slot := len(ls.rows)
+		if slot >= catalog.StatsSampleRows {
+			j := ls.rng.Int64N(ls.seen)
+			if j >= catalog.StatsSampleRows {
+				continue
+			}
+			slot = int(j)
+		}
+		row := make([]types.Datum, rec.NumCols())
+		for c := range row {
+			row[c] = exec.DatumAt(rec.Column(c), i)
+		}
+		if slot == len(ls.rows) {
+			ls.rows = append(ls.rows, row)
+		} else {
+			ls.rows[slot] = row
+		}
+	}
+}
+
+// stats estimates the statistics of a table holding just the sampled
+// rows (all of them, not only the sample).
+func (ls *loadSample) stats(mem memory.Allocator, t *catalog.Table, schema *arrow.Schema) *catalog.TableStats {
+	cols := make([]arrow.Array, schema.NumFields())
+	for c := range cols {
+		b := array.NewBuilder(mem, schema.Field(c).Type)
+		for _, row := range ls.rows {
+			exec.AppendDatum(b, row[c])
+		}
+		cols[c] = b.NewArray()
+		b.Release()
+	}
+	rec := array.NewRecord(schema, cols, int64(len(ls.rows)))
+	defer rec.Release()
+	for _, c := range cols {
+		c.Release()
+	}
+	return catalog.StatsOfSample(t.Columns, []arrow.Record{rec}, ls.seen)
 }
 
 // newBulkLoad starts staging a load into t, or returns nil where rows
@@ -80,6 +144,7 @@ func (s *Session) newBulkLoad(t *catalog.Table) *bulkLoad {
 // files and collects their keys; recs stay the caller's.
 func (b *bulkLoad) stage(recs []arrow.Record) error {
 	for _, rec := range recs {
+		b.sample.add(rec)
 		rec = withSchema(rec, b.schema)
 		pieces, err := b.db.store.StageBatch(b.db.opts.Mem, b.table.OID, b.schema, b.name, rec)
 		if err == nil {
@@ -189,7 +254,8 @@ func (s *Session) installStaged(b *bulkLoad) (int64, error) {
 	}
 	cur := s.current(t)
 	parts, places := appendWhole(cur, b.staged)
-	if cur.NumRows() == 0 && b.indexed {
+	empty := cur.NumRows() == 0
+	if empty && b.indexed {
 		ixs, err := b.buildIndexes(places, s)
 		if err != nil {
 			releaseStagedParts(parts)
@@ -204,6 +270,11 @@ func (s *Session) installStaged(b *bulkLoad) (int64, error) {
 		}
 		t.Replace(parts)
 		extendKeySets(t, cur, t.Current(), added)
+	}
+	if empty {
+		// the statistics the checkpoint stores with the table, which it
+		// could only take by reading the staged files back
+		t.UseStats(b.sample.stats(b.db.opts.Mem, t, b.schema))
 	}
 	s.noteInstalled(t)
 	return b.rows, nil

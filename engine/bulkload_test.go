@@ -112,6 +112,23 @@ func TestStagedCopyReadsBackEveryRow(t *testing.T) {
 	if read := db.store.SegmentReads() - before; read > 1 {
 		t.Errorf("a lookup by key after COPY read %d segments, want at most 1", read)
 	}
+	// statistics from the load's sample (all 5000 rows here): exact
+	wantStats := "rows 5000; k 5000/0.00; v 4900/0.02; note 7/0.00"
+	statsOf := func() string {
+		tbl, _, _ := db.cat.Lookup("public", "big", nil)
+		st := tbl.CachedStats()
+		if st == nil {
+			return "none"
+		}
+		out := fmt.Sprintf("rows %d", st.Rows)
+		for i, c := range st.Columns {
+			out += fmt.Sprintf("; %s %.0f/%.2f", tbl.Columns[i].Name, c.Distinct, c.NullFrac)
+		}
+		return out
+	}
+	if got := statsOf(); got != wantStats {
+		t.Errorf("statistics after COPY: %s, want %s", got, wantStats)
+	}
 	if got := one(t, s, "SELECT count(*), min(k), max(k) FROM big WHERE v IS NULL"); got != "100|251|350" {
 		t.Errorf("NULL rows: %q", got)
 	}
