@@ -140,33 +140,83 @@ func (c *conn) receiveCopy(in *engine.CopyIn) error {
 	if err := c.backend.Flush(); err != nil {
 		return err
 	}
-	var data bytes.Buffer
-	for done := false; !done; {
-		msg, err := c.backend.Receive()
+	stream := &copyStream{c: c}
+	if o.Format == "binary" {
+		data, err := io.ReadAll(stream)
 		if err != nil {
 			return err
 		}
-		switch m := msg.(type) {
-		case *pgproto3.CopyData:
-			data.Write(m.Data)
-		case *pgproto3.CopyDone:
-			done = true
-		case *pgproto3.CopyFail:
-			return sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin failed: %s", m.Message)
-		case *pgproto3.Flush, *pgproto3.Sync:
-		default:
-			return sqlerr.New(sqlerr.ProtocolViolation, "unexpected message %T during COPY from stdin", msg)
+		return readBinaryCopy(data, in)
+	}
+	// text and CSV rows are parsed as the data comes, so that a load
+	// staging its rows to disk (engine's bulkload.go) never holds the
+	// whole of the client's data either
+	err := readDelimitedCopy(stream, in, o)
+	if derr := stream.drain(); derr != nil {
+		err = derr // the client gave up, or the connection broke: that is why
+	}
+	return err
+}
+
+// copyStream reads the client's COPY data messages as one stream, up to
+// CopyDone (io.EOF); CopyFail and anything unexpected are its errors.
+type copyStream struct {
+	c    *conn
+	cur  []byte // the rest of the message being read (the backend's buffer)
+	done bool   // CopyDone, CopyFail or a broken connection was seen
+	err  error  // what ended it, when not CopyDone
+}
+
+func (cs *copyStream) Read(p []byte) (int, error) {
+	for len(cs.cur) == 0 {
+		if cs.done {
+			if cs.err != nil {
+				return 0, cs.err
+			}
+			return 0, io.EOF
 		}
+		cs.next()
 	}
-	if o.Format == "binary" {
-		return readBinaryCopy(data.Bytes(), in)
+	n := copy(p, cs.cur)
+	cs.cur = cs.cur[n:]
+	return n, nil
+}
+
+// next receives the next message of the COPY.
+func (cs *copyStream) next() {
+	msg, err := cs.c.backend.Receive()
+	if err != nil {
+		cs.done, cs.err = true, err
+		return
 	}
-	return readDelimitedCopy(data.Bytes(), in, o)
+	switch m := msg.(type) {
+	case *pgproto3.CopyData:
+		cs.cur = m.Data
+	case *pgproto3.CopyDone:
+		cs.done = true
+	case *pgproto3.CopyFail:
+		cs.done, cs.err = true, sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin failed: %s", m.Message)
+	case *pgproto3.Flush, *pgproto3.Sync:
+	default:
+		cs.done, cs.err = true, sqlerr.New(sqlerr.ProtocolViolation, "unexpected message %T during COPY from stdin", msg)
+	}
+}
+
+// drain reads what the client still sends of a COPY that ended early (a
+// bad row), as PostgreSQL does, so that the next message read is the
+// one after it; it returns the error that ended the stream, if any.
+func (cs *copyStream) drain() error {
+	for !cs.done {
+		cs.cur = nil
+		cs.next()
+	}
+	cs.cur = nil
+	return cs.err
 }
 
 // readDelimitedCopy reads text or CSV COPY data.
-func readDelimitedCopy(data []byte, in *engine.CopyIn, o copyfmt.Options) error {
-	r := copyfmt.NewReader(bytes.NewReader(data), o)
+func readDelimitedCopy(data io.Reader, in *engine.CopyIn, o copyfmt.Options) error {
+	r := copyfmt.NewReader(data, o)
 	for {
 		fields, line, err := r.ReadFields()
 		if errors.Is(err, io.EOF) {
