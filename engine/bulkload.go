@@ -56,6 +56,13 @@ type bulkLoad struct {
 	// sample is a uniform sample of the load's rows (reservoir), for the
 	// table's statistics
 	sample loadSample
+	// inflight reports the end of the staging running in the background
+	// (nil when none is): writing the files overlaps parsing the next
+	// rows; the fields above are the background's until wait
+	inflight chan error
+	// started: a staging was begun (so the commit must install staged
+	// batches)
+	started bool
 }
 
 // loadSample keeps up to catalog.StatsSampleRows rows drawn uniformly
@@ -140,6 +147,35 @@ func (s *Session) newBulkLoad(t *catalog.Table) *bulkLoad {
 	return b
 }
 
+// stageInBackground is stage run while the caller goes on (it takes recs
+// over), once the staging before it ended: at most one runs at a time,
+// so the load holds at most two stagings' worth of batches. An error of
+// the one before is returned here, of this one by the next call or wait.
+func (b *bulkLoad) stageInBackground(recs []arrow.Record) error {
+	if err := b.wait(); err != nil {
+		exec.ReleaseRecords(recs)
+		return err
+	}
+	done := make(chan error, 1)
+	b.inflight, b.started = done, true
+	go func() {
+		defer exec.ReleaseRecords(recs)
+		done <- b.stage(recs)
+	}()
+	return nil
+}
+
+// wait waits for the staging in the background, if any, and returns its
+// error.
+func (b *bulkLoad) wait() error {
+	if b.inflight == nil {
+		return nil
+	}
+	err := <-b.inflight
+	b.inflight = nil
+	return err
+}
+
 // stage writes recs (checked, with the table's columns) to staged segment
 // files and collects their keys; recs stay the caller's.
 func (b *bulkLoad) stage(recs []arrow.Record) error {
@@ -201,6 +237,7 @@ func keyHasNull(rec arrow.Record, d index.Def, i int) bool {
 // abort removes the staged files no checkpoint stored and lets go of the
 // batches (after a commit, the table holds its own references).
 func (b *bulkLoad) abort() {
+	b.wait()
 	b.db.store.DropStaged(b.staged)
 	exec.ReleaseRecords(b.staged)
 	b.staged, b.keys, b.nullKeys = nil, nil, nil

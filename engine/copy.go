@@ -215,17 +215,19 @@ func (c *CopyIn) flush() error {
 
 // stage checks the batches held as an INSERT checks its rows and writes
 // them to staged segment files (bulkload.go).
+// The files are written in the background while the next rows are read.
 func (c *CopyIn) stage() error {
 	recs := c.recs
 	c.recs, c.recBytes = nil, 0
-	defer exec.ReleaseRecords(recs)
 	if err := c.fillDefaults(recs); err != nil {
+		exec.ReleaseRecords(recs)
 		return err
 	}
 	if err := c.s.checkNewRows(c.table, recs); err != nil {
+		exec.ReleaseRecords(recs)
 		return err
 	}
-	return c.bulk.stage(recs)
+	return c.bulk.stageInBackground(recs)
 }
 
 // recordBytes is the size of rec's buffers.
@@ -295,7 +297,7 @@ func (c *CopyIn) commit() (int64, error) {
 	if err := c.flush(); err != nil {
 		return 0, err
 	}
-	if c.bulk != nil && len(c.bulk.staged) > 0 {
+	if c.bulk != nil && c.bulk.started {
 		return c.commitStaged()
 	}
 	if len(c.recs) == 0 {
@@ -319,6 +321,9 @@ func (c *CopyIn) commit() (int64, error) {
 // files) stores them.
 func (c *CopyIn) commitStaged() (int64, error) {
 	if err := c.stage(); err != nil {
+		return 0, err
+	}
+	if err := c.bulk.wait(); err != nil {
 		return 0, err
 	}
 	c.s.beginWrites(false)
