@@ -3,6 +3,7 @@ package engine
 import (
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -93,6 +94,11 @@ func (ls *loadSample) add(rec arrow.Record) {
 		row := make([]types.Datum, rec.NumCols())
 		for c := range row {
 			row[c] = exec.DatumAt(rec.Column(c), i)
+			if str, ok := row[c].(string); ok {
+				// (a string value shares its batch's buffer: kept as it
+				// is, the sample would keep every batch it drew from)
+				row[c] = strings.Clone(str)
+			}
 		}
 		if slot == len(ls.rows) {
 			ls.rows = append(ls.rows, row)
