@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -67,45 +68,63 @@ type bulkLoad struct {
 }
 
 // loadSample keeps up to catalog.StatsSampleRows rows drawn uniformly
-// from all the rows it was shown (Algorithm R, with a fixed seed: the
-// same load gives the same statistics, and the same plans).
+// from all the rows it was shown: a reservoir, filled by Li's Algorithm L,
+// which draws how many rows to skip rather than a number per row, with a
+// fixed seed (the same load gives the same statistics, and plans).
 type loadSample struct {
 	rows [][]types.Datum
-	seen int64
+	seen int64 // rows shown so far
 	rng  *rand.Rand
+	w    float64 // Algorithm L's W, once the reservoir is full
+	next int64   // the number (from 0) of the next row to take then
 }
+
+const sampleRows = catalog.StatsSampleRows
 
 // add shows the sample rec's rows.
 func (ls *loadSample) add(rec arrow.Record) {
 	if ls.rng == nil {
 		ls.rng = rand.New(rand.NewPCG(0x5eed, 0x10ad))
 	}
-	n := int(rec.NumRows())
-	for i := 0; i < n; i++ {
+	n := rec.NumRows()
+	i := int64(0)
+	for ; i < n && len(ls.rows) < sampleRows; i++ {
+		ls.rows = append(ls.rows, sampleRow(rec, int(i)))
 		ls.seen++
-		slot := len(ls.rows)
-		if slot >= catalog.StatsSampleRows {
-			j := ls.rng.Int64N(ls.seen)
-			if j >= catalog.StatsSampleRows {
-				continue
-			}
-			slot = int(j)
-		}
-		row := make([]types.Datum, rec.NumCols())
-		for c := range row {
-			row[c] = exec.DatumAt(rec.Column(c), i)
-			if str, ok := row[c].(string); ok {
-				// (a string value shares its batch's buffer: kept as it
-				// is, the sample would keep every batch it drew from)
-				row[c] = strings.Clone(str)
-			}
-		}
-		if slot == len(ls.rows) {
-			ls.rows = append(ls.rows, row)
-		} else {
-			ls.rows[slot] = row
+		if len(ls.rows) == sampleRows {
+			ls.w = math.Exp(math.Log(ls.uniform()) / sampleRows)
+			ls.next = ls.seen + ls.skip()
 		}
 	}
+	end := ls.seen + (n - i) // the number after this batch's last row
+	for len(ls.rows) == sampleRows && ls.next < end {
+		ls.rows[ls.rng.IntN(sampleRows)] = sampleRow(rec, int(i+ls.next-ls.seen))
+		ls.w *= math.Exp(math.Log(ls.uniform()) / sampleRows)
+		ls.next += ls.skip() + 1
+	}
+	ls.seen = end
+}
+
+// uniform is a random number in (0, 1].
+func (ls *loadSample) uniform() float64 { return 1 - ls.rng.Float64() }
+
+// skip is how many rows go by before the next one taken.
+func (ls *loadSample) skip() int64 {
+	return int64(math.Floor(math.Log(ls.uniform()) / math.Log(1-ls.w)))
+}
+
+// sampleRow is row i of rec as values of its own.
+func sampleRow(rec arrow.Record, i int) []types.Datum {
+	row := make([]types.Datum, rec.NumCols())
+	for c := range row {
+		row[c] = exec.DatumAt(rec.Column(c), i)
+		if str, ok := row[c].(string); ok {
+			// (a string value shares its batch's buffer: kept as it is,
+			// the sample would keep every batch it drew from)
+			row[c] = strings.Clone(str)
+		}
+	}
+	return row
 }
 
 // stats estimates the statistics of a table holding just the sampled

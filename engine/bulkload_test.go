@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
@@ -335,4 +337,45 @@ func copyCrashWriter(dir string) {
 func parseInt(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
+}
+
+// TestLoadSampleIsUniform: the load's reservoir keeps StatsSampleRows
+// distinct rows drawn evenly from all it was shown (every tenth of the
+// rows gives about a tenth of the sample).
+func TestLoadSampleIsUniform(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	const total, batch = 300000, 1000
+	var ls loadSample
+	for start := 0; start < total; start += batch {
+		b := array.NewInt64Builder(mem)
+		for i := start; i < start+batch; i++ {
+			b.Append(int64(i))
+		}
+		col := b.NewArray()
+		b.Release()
+		rec := array.NewRecord(arrow.NewSchema([]arrow.Field{{Name: "i", Type: arrow.PrimitiveTypes.Int64}}, nil), []arrow.Array{col}, batch)
+		col.Release()
+		ls.add(rec)
+		rec.Release()
+	}
+	if len(ls.rows) != sampleRows || ls.seen != total {
+		t.Fatalf("sample of %d rows after %d, want %d after %d", len(ls.rows), ls.seen, sampleRows, total)
+	}
+	seen := map[int64]bool{}
+	var tenths [10]int
+	for _, r := range ls.rows {
+		v := r[0].(int64)
+		if seen[v] {
+			t.Fatalf("row %d sampled twice", v)
+		}
+		seen[v] = true
+		tenths[v*10/total]++
+	}
+	for i, n := range tenths {
+		// 3000 expected, binomial standard deviation about 52
+		if n < 2700 || n > 3300 {
+			t.Errorf("tenth %d of the rows gave %d sampled rows, want about %d (all: %v)", i, n, sampleRows/10, tenths)
+		}
+	}
 }

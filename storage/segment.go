@@ -63,6 +63,10 @@ func segmentRanges(rec arrow.Record, target int64) [][2]int64 {
 	if n == 0 || target <= 0 {
 		return [][2]int64{{0, n}}
 	}
+	if total, ok := estimatedBytes(rec); ok && total <= target {
+		// a batch that fits, as a table's batches do: no walk over its rows
+		return [][2]int64{{0, n}}
+	}
 	sizes := make([]int64, n)
 	for _, col := range rec.Columns() {
 		addRowBytes(col, sizes)
@@ -77,6 +81,34 @@ func segmentRanges(rec arrow.Record, target int64) [][2]int64 {
 		acc += sz
 	}
 	return append(out, [2]int64{start, n})
+}
+
+// estimatedBytes is the sum of valueBytes over rec's rows, taken per
+// column where that needs no walk over the rows (ok false when a column
+// needs one).
+func estimatedBytes(rec arrow.Record) (total int64, ok bool) {
+	n := rec.NumRows()
+	for _, col := range rec.Columns() {
+		switch a := col.(type) {
+		case *array.String:
+			if n > 0 {
+				total += int64(a.ValueOffset(int(n)-1)+a.ValueLen(int(n)-1)-a.ValueOffset(0)) + 4*n
+			}
+		case *array.Binary:
+			if n > 0 {
+				total += int64(a.ValueOffset(int(n)-1)+a.ValueLen(int(n)-1)-a.ValueOffset(0)) + 4*n
+			}
+		case *array.List:
+			return 0, false
+		default:
+			if fw, isFixed := col.DataType().(arrow.FixedWidthDataType); isFixed {
+				total += int64(max(fw.BitWidth()/8, 1)) * n
+			} else {
+				total += 16 * n
+			}
+		}
+	}
+	return total, true
 }
 
 // addRowBytes adds to sizes[i] the bytes row i of arr takes in a file.
