@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,6 +14,7 @@ import (
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/index"
+	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -405,4 +408,126 @@ func (b *bulkLoad) batchAt(places []batchPlace, l index.Loc) arrow.Record {
 		}
 	}
 	return nil
+}
+
+// stagedInserter gathers the rows of an INSERT … SELECT as the query
+// computes them and, once they pass LoadStageBytes and the table can take
+// a staged load, checks and stages them every LoadStageBytes, like a
+// COPY's; bulk is nil until then (and for good when the table cannot).
+type stagedInserter struct {
+	s      *Session
+	table  *catalog.Table
+	bulk   *bulkLoad
+	noBulk bool // the table cannot take a staged load
+	recs   []arrow.Record
+	bytes  int64
+}
+
+// add takes over a batch of the query's rows (with the table's columns).
+func (in *stagedInserter) add(rec arrow.Record) error {
+	in.recs = append(in.recs, rec)
+	in.bytes += recordBytes(rec)
+	if in.bytes < in.s.db.opts.LoadStageBytes || in.noBulk {
+		return nil
+	}
+	if in.bulk == nil {
+		// (staging needs the statement's commit to take the files over)
+		if in.s.writes == nil {
+			in.noBulk = true
+			return nil
+		}
+		if in.bulk = in.s.newBulkLoad(in.table); in.bulk == nil {
+			in.noBulk = true
+			return nil
+		}
+	}
+	return in.stage()
+}
+
+// stage checks the batches held and stages them in the background.
+func (in *stagedInserter) stage() error {
+	recs := in.recs
+	in.recs, in.bytes = nil, 0
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := in.s.checkNewRows(in.table, recs); err != nil {
+		exec.ReleaseRecords(recs)
+		return err
+	}
+	return in.bulk.stageInBackground(recs)
+}
+
+// release lets go of what the inserter holds (its staged files, unless a
+// checkpoint stored them).
+func (in *stagedInserter) release() {
+	exec.ReleaseRecords(in.recs)
+	in.recs = nil
+	if in.bulk != nil {
+		in.bulk.abort()
+	}
+}
+
+// insertQueryRows adds the rows of query plan p (with t's columns) to t
+// and returns how many it added: a load past LoadStageBytes is staged to
+// disk as it comes when t can take that, the rows of a smaller one are
+// added as an INSERT adds them, through the log.
+func (s *Session) insertQueryRows(ctx context.Context, env *exec.Env, p logical.Plan, t *catalog.Table) (int64, error) {
+	in := &stagedInserter{s: s, table: t}
+	defer in.release()
+	if err := s.eachBatch(ctx, env, p, in.add); err != nil {
+		return 0, err
+	}
+	if in.bulk == nil {
+		return s.appendRows(t, in.recs)
+	}
+	if err := in.stage(); err != nil {
+		return 0, err
+	}
+	if err := in.bulk.wait(); err != nil {
+		return 0, err
+	}
+	n, err := s.installStaged(in.bulk)
+	if err != nil {
+		return 0, err
+	}
+	// the statement's commit stores the staged files, by a checkpoint
+	// (the log cannot name them); its end lets go of the load
+	s.writes.rowsOnly = false
+	s.writes.staged = append(s.writes.staged, in.bulk)
+	in.bulk = nil
+	return n, nil
+}
+
+// eachBatch runs query plan p, handing f each non-empty batch of its
+// result (f takes it over) as it is computed.
+func (s *Session) eachBatch(ctx context.Context, env *exec.Env, p logical.Plan, f func(arrow.Record) error) error {
+	b := s.newBuilder(env)
+	defer b.Release()
+	op, err := b.Build(p)
+	if err != nil {
+		return err
+	}
+	op = s.placePlan(b, env, p, op, true)
+	st, err := (&exec.Gather{Input: op}).Open(ctx, 0)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for {
+		rec, err := st.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if rec.NumRows() == 0 {
+			rec.Release()
+			continue
+		}
+		if err := f(rec); err != nil {
+			return err
+		}
+	}
 }

@@ -134,6 +134,15 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
+	if oc == nil && ret == nil {
+		// nothing needs the rows afterwards: a large INSERT … SELECT is
+		// staged to disk as a COPY is (bulkload.go)
+		n, err := s.insertQueryRows(ctx, env, plan, t)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Tag: "INSERT 0 " + itoa(n)}, nil
+	}
 	recs, err := s.run(ctx, env, plan)
 	if err != nil {
 		return nil, err
@@ -155,11 +164,7 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
-	tag := "INSERT 0 " + itoa(n)
-	if ret != nil {
-		return s.returning(ctx, env, t, ret, recs, tag)
-	}
-	return &Result{Tag: tag}, nil
+	return s.returning(ctx, env, t, ret, recs, "INSERT 0 "+itoa(n))
 }
 
 // returning computes a RETURNING list over the rows a statement wrote,

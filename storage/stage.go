@@ -103,3 +103,19 @@ func (st *Store) StagedFiles() int {
 	defer st.mu.Unlock()
 	return len(st.staged)
 }
+
+// holdsStaged reports whether parts hold a staged batch no checkpoint
+// stored yet (the caller holds st.mu).
+func (st *Store) holdsStaged(parts [][]arrow.Record) bool {
+	if len(st.staged) == 0 {
+		return false
+	}
+	for _, p := range parts {
+		for _, r := range p {
+			if _, ok := st.staged[r]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
