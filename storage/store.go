@@ -37,7 +37,8 @@
 // the error of the first statement that reads it.
 //
 // A checkpoint writes the segments that are not on disk yet (each
-// fsynced, then renamed into place), then a new catalog.json (written to
+// fsynced, then renamed into place; a bulk load's are staged before it,
+// stage.go), then a new catalog.json (written to
 // a temporary file, fsynced, renamed over the old one, and the directory
 // fsynced). A crash leaves the old or the new catalog, never a mix;
 // segment files the catalog does not name are removed on open, with care
