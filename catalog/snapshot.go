@@ -91,6 +91,18 @@ func (t *Table) Replace(parts [][]arrow.Record) {
 	t.setData(s)
 }
 
+// ReplaceIndexed is Replace for data whose indexes the caller built (a
+// bulk load, from the keys it collected while writing its batches): the
+// new snapshot has them from the start, so they are not derived by
+// reading the new batches.
+func (t *Table) ReplaceIndexed(parts [][]arrow.Record, ixs []*index.Index) {
+	s := NewSnapshot(parts)
+	for _, ix := range ixs {
+		s.setIndex(ix)
+	}
+	t.setData(s)
+}
+
 // NewSnapshot wraps parts (owned by it) as a snapshot with one reference.
 func NewSnapshot(parts [][]arrow.Record) *Snapshot {
 	s := &Snapshot{Parts: parts}

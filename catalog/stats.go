@@ -134,6 +134,32 @@ func sampleStats(cols []Column, s *Snapshot) *TableStats {
 	return st
 }
 
+// StatsOfSample estimates statistics of a table of total rows from
+// sample, rows drawn from it uniformly at random (a bulk load keeps such
+// a sample of the rows it writes to disk, so that its table's statistics
+// need not read the files back).
+func StatsOfSample(cols []Column, sample []arrow.Record, total int64) *TableStats {
+	st := &TableStats{Rows: total, Columns: make([]ColumnStats, len(cols))}
+	var n int64
+	for _, r := range sample {
+		n += r.NumRows()
+	}
+	if n == 0 {
+		return st
+	}
+	rows := make([]int64, n)
+	for i := range rows {
+		rows[i] = int64(i)
+	}
+	for c := range cols {
+		st.Columns[c] = columnStats(sample, c, cols[c].Type, rows, total)
+	}
+	return st
+}
+
+// StatsSampleRows is how many rows statistics sample.
+const StatsSampleRows = statsSampleRows
+
 // maxStatsBatches bounds the batches a sample reads from storage.
 const maxStatsBatches = 32
 

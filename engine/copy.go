@@ -31,6 +31,11 @@ type CopyIn struct {
 	rest     []int                   // table columns not among targets
 	fast     []copyfmt.FieldAppender // per target: parses plain text into its builder
 	script   *Script                 // the script the COPY is a statement of
+	// bulk stages the rows to segment files as they come (bulkload.go),
+	// nil when they stay in recs until the commit; recBytes is what recs
+	// hold meanwhile
+	bulk     *bulkLoad
+	recBytes int64
 	// Options is the format of the data the client sends (FORMAT,
 	// DELIMITER, NULL, HEADER, QUOTE, ESCAPE).
 	Options copyfmt.Options
@@ -73,6 +78,7 @@ func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 		c.Columns = append(c.Columns, Column{Name: t.Columns[i].Name, Type: t.Columns[i].Type})
 	}
 	c.newBuilders()
+	c.bulk = s.newBulkLoad(t)
 	return c, nil
 }
 
@@ -149,7 +155,7 @@ func (c *CopyIn) endRow() error {
 	}
 	c.rows++
 	if c.builders[0].Len() >= c.s.db.opts.BatchSize {
-		c.flush()
+		return c.flush()
 	}
 	return nil
 }
@@ -188,24 +194,71 @@ func (c *CopyIn) AddRow(vals []types.Datum) error {
 	}
 	c.rows++
 	if c.builders[0].Len() >= c.s.db.opts.BatchSize {
-		c.flush()
+		return c.flush()
 	}
 	return nil
 }
 
-func (c *CopyIn) flush() {
+// flush ends the batch the builders hold; once the batches held reach
+// LoadStageBytes, a staging load writes them out.
+func (c *CopyIn) flush() error {
 	if c.builders[0].Len() == 0 {
-		return
+		return nil
 	}
 	cols := make([]arrow.Array, len(c.builders))
 	for i, b := range c.builders {
 		cols[i] = b.NewArray()
 	}
-	c.recs = append(c.recs, array.NewRecord(c.table.ArrowSchema(), cols, int64(cols[0].Len())))
+	rec := array.NewRecord(c.table.ArrowSchema(), cols, int64(cols[0].Len()))
+	c.recs = append(c.recs, rec)
+	c.recBytes += recordBytes(rec)
 	c.reserveLike(cols)
 	for _, a := range cols {
 		a.Release()
 	}
+	if c.bulk != nil && c.recBytes >= c.s.db.opts.LoadStageBytes {
+		return c.stage()
+	}
+	return nil
+}
+
+// stage checks the batches held as an INSERT checks its rows and writes
+// them to staged segment files (bulkload.go).
+// The files are written in the background while the next rows are read.
+func (c *CopyIn) stage() error {
+	recs := c.recs
+	c.recs, c.recBytes = nil, 0
+	if err := c.fillDefaults(recs); err != nil {
+		exec.ReleaseRecords(recs)
+		return err
+	}
+	if err := c.s.checkNewRows(c.table, recs); err != nil {
+		exec.ReleaseRecords(recs)
+		return err
+	}
+	return c.bulk.stageInBackground(recs)
+}
+
+// recordBytes is the size of rec's buffers.
+func recordBytes(rec arrow.Record) int64 {
+	var n int64
+	for _, col := range rec.Columns() {
+		n += arrayBytes(col.Data())
+	}
+	return n
+}
+
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, ch := range d.Children() {
+		n += arrayBytes(ch)
+	}
+	return n
 }
 
 // reserveLike sizes the builders for a batch like the one just built: a
@@ -250,14 +303,19 @@ func (c *CopyIn) Fail(err error) error {
 
 func (c *CopyIn) commit() (int64, error) {
 	defer c.Abort()
-	c.flush()
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	if c.bulk != nil && c.bulk.started {
+		return c.commitStaged()
+	}
 	if len(c.recs) == 0 {
 		return 0, nil
 	}
 	c.s.beginWrites(true)
 	c.s.writes.loads = true
 	defer c.s.endWrites()
-	if err := c.fillDefaults(); err != nil {
+	if err := c.fillDefaults(c.recs); err != nil {
 		return 0, err
 	}
 	recs, err := c.s.fillGenerated(c.s.context(), c.table, c.recs)
@@ -272,8 +330,33 @@ func (c *CopyIn) commit() (int64, error) {
 	return n, c.s.commitWrites()
 }
 
-// Abort drops the collected rows.
+// commitStaged ends a load that staged rows: the rest are staged too, all
+// installed, and a checkpoint (not the log, which cannot name the staged
+// files) stores them.
+func (c *CopyIn) commitStaged() (int64, error) {
+	if err := c.stage(); err != nil {
+		return 0, err
+	}
+	if err := c.bulk.wait(); err != nil {
+		return 0, err
+	}
+	c.s.beginWrites(false)
+	c.s.writes.loads = true
+	defer c.s.endWrites()
+	n, err := c.s.installStaged(c.bulk)
+	if err != nil {
+		return 0, err
+	}
+	return n, c.s.commitWrites()
+}
+
+// Abort drops the collected rows (and a staging load's files no
+// checkpoint stored).
 func (c *CopyIn) Abort() {
+	if c.bulk != nil {
+		c.bulk.abort()
+		c.bulk = nil
+	}
 	exec.ReleaseRecords(c.recs)
 	c.recs = nil
 	for _, b := range c.builders {
@@ -329,7 +412,7 @@ func copyOutQuery(st *pg.CopyStmt) (string, error) {
 
 // fillDefaults gives the columns a COPY column list leaves out their
 // DEFAULT (a serial column draws from its sequence), as INSERT does.
-func (c *CopyIn) fillDefaults() error {
+func (c *CopyIn) fillDefaults(recs []arrow.Record) error {
 	env := c.s.env()
 	ctx := c.s.context()
 	for _, i := range c.untargeted() {
@@ -349,7 +432,7 @@ func (c *CopyIn) fillDefaults() error {
 			return err
 		}
 		ec := exec.NewEvalContext(ctx, env)
-		for k, r := range c.recs {
+		for k, r := range recs {
 			empty := array.NewRecord(arrow.NewSchema(nil, nil), nil, r.NumRows())
 			v, err := expr.Eval(ec, empty)
 			empty.Release()
@@ -361,7 +444,7 @@ func (c *CopyIn) fillDefaults() error {
 			next := array.NewRecord(r.Schema(), cols, r.NumRows())
 			v.Release()
 			r.Release()
-			c.recs[k] = next
+			recs[k] = next
 		}
 	}
 	return nil

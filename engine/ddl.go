@@ -318,11 +318,9 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 		}
 		cols = append(cols, catalog.Column{Name: name, Type: t})
 	}
-	recs, err := s.run(ctx, env, p)
-	if err != nil {
-		return nil, err
-	}
-	defer exec.ReleaseRecords(recs)
+	// the table is made before the query runs (its plan named the tables
+	// it reads already), so that a large result is staged to disk as it
+	// comes (bulkload.go); a query that fails drops it again
 	t, err := s.createTableIn(schema, into.Relname, cols, st.IfNotExists)
 	if err != nil {
 		return nil, err
@@ -347,7 +345,7 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 		}
 		return &Result{Tag: "CREATE TABLE AS"}, nil
 	}
-	n, err := s.appendRows(t, recs)
+	n, err := s.insertQueryRows(ctx, env, p, t)
 	if err != nil {
 		_ = s.db.cat.DropTable(schema, into.Relname)
 		return nil, err

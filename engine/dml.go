@@ -137,6 +137,15 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if s.describing {
 		return nil, errDescribeOnly
 	}
+	if oc == nil && ret == nil {
+		// nothing needs the rows afterwards: a large INSERT … SELECT is
+		// staged to disk as a COPY is (bulkload.go)
+		n, err := s.insertQueryRows(ctx, env, plan, t)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Tag: "INSERT 0 " + itoa(n)}, nil
+	}
 	recs, err := s.run(ctx, env, plan)
 	if err != nil {
 		return nil, err
@@ -158,11 +167,7 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if err != nil {
 		return nil, err
 	}
-	tag := "INSERT 0 " + itoa(n)
-	if ret != nil {
-		return s.returning(ctx, env, t, ret, recs, tag)
-	}
-	return &Result{Tag: tag}, nil
+	return s.returning(ctx, env, t, ret, recs, "INSERT 0 "+itoa(n))
 }
 
 // returning computes a RETURNING list over the rows a statement wrote,
@@ -341,16 +346,7 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 // to add while the table is locked (ON CONFLICT DO NOTHING drops the
 // conflicting ones); it returns the rows added, which the caller releases.
 func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filter func(cur *catalog.Snapshot, recs []arrow.Record) ([]arrow.Record, error)) (int64, []arrow.Record, error) {
-	if err := checkNotNull(t, recs); err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkDomains(s.context(), t, recs); err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkRows(s.context(), t, recs); err != nil {
-		return 0, nil, err
-	}
-	if err := s.checkReferences(t, recs); err != nil {
+	if err := s.checkNewRows(t, recs); err != nil {
 		return 0, nil, err
 	}
 	schema := t.ArrowSchema()
@@ -409,6 +405,22 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 	s.noteInstalled(t)
 	ok = true
 	return n, inserted, nil
+}
+
+// checkNewRows checks rows about to be added to t, each on its own: NOT
+// NULL, domains, CHECK constraints and foreign keys (unique keys need
+// the table, under its lock).
+func (s *Session) checkNewRows(t *catalog.Table, recs []arrow.Record) error {
+	if err := checkNotNull(t, recs); err != nil {
+		return err
+	}
+	if err := s.checkDomains(s.context(), t, recs); err != nil {
+		return err
+	}
+	if err := s.checkRows(s.context(), t, recs); err != nil {
+		return err
+	}
+	return s.checkReferences(t, recs)
 }
 
 func withSchema(r arrow.Record, schema *arrow.Schema) arrow.Record {

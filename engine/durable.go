@@ -20,6 +20,10 @@ type stmtWrites struct {
 	// append); those a checkpoint stored are read back from their
 	// segments afterwards (remapStored)
 	loads bool
+	// staged are loads whose staged files the statement installed
+	// (bulkload.go): its commit's checkpoint names them, its end lets go
+	// of them (removing the files of those the commit did not store)
+	staged []*bulkLoad
 }
 
 func (s *Session) beginWrites(rowsOnly bool) {
@@ -51,6 +55,9 @@ func addsRows(st *pg.RawStmt) bool {
 
 func (s *Session) endWrites() {
 	if s.writes != nil {
+		for _, b := range s.writes.staged {
+			b.abort()
+		}
 		releaseSnapshots(s.writes.before)
 		releaseSnapshots(s.writes.after)
 		s.writes = nil

@@ -48,6 +48,11 @@ type Options struct {
 	// SegmentBytes is the size a data file of a table aims at (default 32
 	// MiB): a larger batch is stored as several files.
 	SegmentBytes int64
+	// LoadStageBytes is how many bytes of finished batches a bulk load
+	// (COPY FROM) of a stored table holds before it writes them to
+	// segment files, which its commit then names (bulkload.go; default
+	// 32 MiB); negative keeps every row in memory until the commit.
+	LoadStageBytes int64
 	// MaxFunctionMemory is the most linear memory a non-superuser may give
 	// a wasm function (SET weft.max_memory); 0 means UDF.MaxMemory, or
 	// 256 MiB when that is unset too.
@@ -150,6 +155,9 @@ func Open(opts Options) (*DB, error) {
 	}
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
+	}
+	if opts.LoadStageBytes == 0 {
+		opts.LoadStageBytes = defaultLoadStageBytes
 	}
 	engine, err := udf.NewEngine(opts.UDF)
 	if err != nil {

@@ -1,6 +1,7 @@
 package pgwire
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -140,33 +141,81 @@ func (c *conn) receiveCopy(in *engine.CopyIn) error {
 	if err := c.backend.Flush(); err != nil {
 		return err
 	}
-	var data bytes.Buffer
-	for done := false; !done; {
-		msg, err := c.backend.Receive()
-		if err != nil {
-			return err
-		}
-		switch m := msg.(type) {
-		case *pgproto3.CopyData:
-			data.Write(m.Data)
-		case *pgproto3.CopyDone:
-			done = true
-		case *pgproto3.CopyFail:
-			return sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin failed: %s", m.Message)
-		case *pgproto3.Flush, *pgproto3.Sync:
-		default:
-			return sqlerr.New(sqlerr.ProtocolViolation, "unexpected message %T during COPY from stdin", msg)
-		}
-	}
+	// rows are parsed as the data comes, so that a load staging its rows
+	// to disk (engine's bulkload.go) never holds the whole of the
+	// client's data either
+	stream := &copyStream{c: c}
+	var err error
 	if o.Format == "binary" {
-		return readBinaryCopy(data.Bytes(), in)
+		err = readBinaryCopy(stream, in)
+	} else {
+		err = readDelimitedCopy(stream, in, o)
 	}
-	return readDelimitedCopy(data.Bytes(), in, o)
+	if derr := stream.drain(); derr != nil {
+		err = derr // the client gave up, or the connection broke: that is why
+	}
+	return err
+}
+
+// copyStream reads the client's COPY data messages as one stream, up to
+// CopyDone (io.EOF); CopyFail and anything unexpected are its errors.
+type copyStream struct {
+	c    *conn
+	cur  []byte // the rest of the message being read (the backend's buffer)
+	done bool   // CopyDone, CopyFail or a broken connection was seen
+	err  error  // what ended it, when not CopyDone
+}
+
+func (cs *copyStream) Read(p []byte) (int, error) {
+	for len(cs.cur) == 0 {
+		if cs.done {
+			if cs.err != nil {
+				return 0, cs.err
+			}
+			return 0, io.EOF
+		}
+		cs.next()
+	}
+	n := copy(p, cs.cur)
+	cs.cur = cs.cur[n:]
+	return n, nil
+}
+
+// next receives the next message of the COPY.
+func (cs *copyStream) next() {
+	msg, err := cs.c.backend.Receive()
+	if err != nil {
+		cs.done, cs.err = true, err
+		return
+	}
+	switch m := msg.(type) {
+	case *pgproto3.CopyData:
+		cs.cur = m.Data
+	case *pgproto3.CopyDone:
+		cs.done = true
+	case *pgproto3.CopyFail:
+		cs.done, cs.err = true, sqlerr.New(sqlerr.QueryCanceled, "COPY from stdin failed: %s", m.Message)
+	case *pgproto3.Flush, *pgproto3.Sync:
+	default:
+		cs.done, cs.err = true, sqlerr.New(sqlerr.ProtocolViolation, "unexpected message %T during COPY from stdin", msg)
+	}
+}
+
+// drain reads what the client still sends of a COPY that ended early (a
+// bad row), as PostgreSQL does, so that the next message read is the
+// one after it; it returns the error that ended the stream, if any.
+func (cs *copyStream) drain() error {
+	for !cs.done {
+		cs.cur = nil
+		cs.next()
+	}
+	cs.cur = nil
+	return cs.err
 }
 
 // readDelimitedCopy reads text or CSV COPY data.
-func readDelimitedCopy(data []byte, in *engine.CopyIn, o copyfmt.Options) error {
-	r := copyfmt.NewReader(bytes.NewReader(data), o)
+func readDelimitedCopy(data io.Reader, in *engine.CopyIn, o copyfmt.Options) error {
+	r := copyfmt.NewReader(data, o)
 	for {
 		fields, line, err := r.ReadFields()
 		if errors.Is(err, io.EOF) {
@@ -181,27 +230,33 @@ func readDelimitedCopy(data []byte, in *engine.CopyIn, o copyfmt.Options) error 
 	}
 }
 
-// readBinaryCopy reads PostgreSQL's binary COPY format (pgx's CopyFrom).
-func readBinaryCopy(data []byte, in *engine.CopyIn) error {
+// readBinaryCopy reads PostgreSQL's binary COPY format (pgx's CopyFrom)
+// as it comes, a tuple at a time.
+func readBinaryCopy(data io.Reader, in *engine.CopyIn) error {
 	bad := func(what string) error {
 		return sqlerr.New(sqlerr.BadCopyFileFormat, "invalid binary COPY data: %s", what)
 	}
+	r := bufio.NewReaderSize(data, 1<<16)
 	const sig = "PGCOPY\n\xff\r\n\x00"
-	if len(data) < len(sig)+8 || string(data[:len(sig)]) != sig {
-		return bad("missing signature")
+	head := make([]byte, len(sig)+8)
+	if _, err := io.ReadFull(r, head); err != nil || string(head[:len(sig)]) != sig {
+		return readFailure(err, bad("missing signature"))
 	}
-	p := len(sig) + 4
-	ext := int(binary.BigEndian.Uint32(data[p:]))
-	p += 4 + ext
+	ext := int64(binary.BigEndian.Uint32(head[len(sig)+4:]))
+	if n, err := io.CopyN(io.Discard, r, ext); n != ext {
+		return readFailure(err, bad("truncated header extension"))
+	}
+	var word [4]byte
+	var field []byte
 	for {
-		if p == len(data) {
+		got, err := io.ReadFull(r, word[:2])
+		if got == 0 && errors.Is(err, io.EOF) {
 			return nil // the trailer is optional at the end of the data
 		}
-		if p+2 > len(data) {
-			return bad("truncated tuple")
+		if err != nil {
+			return readFailure(err, bad("truncated tuple"))
 		}
-		n := int(int16(binary.BigEndian.Uint16(data[p:])))
-		p += 2
+		n := int(int16(binary.BigEndian.Uint16(word[:2])))
 		if n == -1 {
 			return nil
 		}
@@ -210,26 +265,46 @@ func readBinaryCopy(data []byte, in *engine.CopyIn) error {
 		}
 		vals := make([]types.Datum, n)
 		for i := 0; i < n; i++ {
-			if p+4 > len(data) {
-				return bad("truncated field")
+			if _, err := io.ReadFull(r, word[:4]); err != nil {
+				return readFailure(err, bad("truncated field"))
 			}
-			l := int(int32(binary.BigEndian.Uint32(data[p:])))
-			p += 4
+			l := int(int32(binary.BigEndian.Uint32(word[:4])))
 			if l == -1 {
 				continue
 			}
-			if l < 0 || p+l > len(data) {
+			if l < 0 || l > maxCopyField {
 				return bad("field length out of range")
 			}
-			v, err := decodeParam(in.Columns[i].Type, 1, data[p:p+l], nil)
+			// (reused: AddRow copies the values into its batch)
+			if cap(field) < l {
+				field = make([]byte, l)
+			}
+			field = field[:l]
+			if _, err := io.ReadFull(r, field); err != nil {
+				return readFailure(err, bad("field length out of range"))
+			}
+			v, err := decodeParam(in.Columns[i].Type, 1, field, nil)
 			if err != nil {
 				return err
 			}
 			vals[i] = v
-			p += l
 		}
 		if err := in.AddRow(vals); err != nil {
 			return err
 		}
 	}
+}
+
+// maxCopyField bounds one field of binary COPY data (PostgreSQL's limit
+// of a value, 1 GB), so a damaged length cannot ask for more memory.
+const maxCopyField = 1 << 30
+
+// readFailure is the error of a read of COPY data that came up short: the
+// stream's own (the client gave up, the connection broke), or, when the
+// data just ended, what is missing.
+func readFailure(err, missing error) error {
+	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return missing
+	}
+	return err
 }

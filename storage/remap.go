@@ -19,7 +19,9 @@ import (
 // the log diffs against, the catalog's batches, the segments' owners).
 // ok is false, and nothing changes, unless parts are exactly what the
 // stored catalog holds for the table (no change since only in the log)
-// and at least one batch is replaced. The caller owns the returned
+// and at least one batch is replaced or already reads its file (a bulk
+// load's staged batches, stage.go: the caller then still swaps the
+// indexes it built for the stored ones). The caller owns the returned
 // batches and must install them in place of parts while it still holds
 // the table's write lock.
 func (st *Store) Remap(mem memory.Allocator, oid uint32, schema *arrow.Schema, table string, parts [][]arrow.Record) (remapped [][]arrow.Record, ok bool) {
@@ -30,13 +32,16 @@ func (st *Store) Remap(mem memory.Allocator, oid uint32, schema *arrow.Schema, t
 		return nil, false
 	}
 	out := make([][]arrow.Record, len(parts))
-	replaced := 0
+	replaced, lazy := 0, 0
 	for p, recs := range parts {
 		for _, rec := range recs {
 			out[p] = append(out[p], st.remapBatch(mem, rec, schema, table, &replaced))
+			if _, ok := rec.(*segmentBatch); ok {
+				lazy++
+			}
 		}
 	}
-	if replaced == 0 {
+	if replaced == 0 && lazy == 0 {
 		for _, recs := range out {
 			for _, r := range recs {
 				r.Release()

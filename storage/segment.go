@@ -63,6 +63,10 @@ func segmentRanges(rec arrow.Record, target int64) [][2]int64 {
 	if n == 0 || target <= 0 {
 		return [][2]int64{{0, n}}
 	}
+	if total, ok := estimatedBytes(rec); ok && total <= target {
+		// a batch that fits, as a table's batches do: no walk over its rows
+		return [][2]int64{{0, n}}
+	}
 	sizes := make([]int64, n)
 	for _, col := range rec.Columns() {
 		addRowBytes(col, sizes)
@@ -77,6 +81,34 @@ func segmentRanges(rec arrow.Record, target int64) [][2]int64 {
 		acc += sz
 	}
 	return append(out, [2]int64{start, n})
+}
+
+// estimatedBytes is the sum of valueBytes over rec's rows, taken per
+// column where that needs no walk over the rows (ok false when a column
+// needs one).
+func estimatedBytes(rec arrow.Record) (total int64, ok bool) {
+	n := rec.NumRows()
+	for _, col := range rec.Columns() {
+		switch a := col.(type) {
+		case *array.String:
+			if n > 0 {
+				total += int64(a.ValueOffset(int(n)-1)+a.ValueLen(int(n)-1)-a.ValueOffset(0)) + 4*n
+			}
+		case *array.Binary:
+			if n > 0 {
+				total += int64(a.ValueOffset(int(n)-1)+a.ValueLen(int(n)-1)-a.ValueOffset(0)) + 4*n
+			}
+		case *array.List:
+			return 0, false
+		default:
+			if fw, isFixed := col.DataType().(arrow.FixedWidthDataType); isFixed {
+				total += int64(max(fw.BitWidth()/8, 1)) * n
+			} else {
+				total += 16 * n
+			}
+		}
+	}
+	return total, true
 }
 
 // addRowBytes adds to sizes[i] the bytes row i of arr takes in a file.
@@ -133,17 +165,36 @@ func (st *Store) writeSegments(oid uint32, rec arrow.Record) ([]SegmentRef, erro
 }
 
 // writeSegment writes rec as a new segment file of table oid (fsynced and renamed
-// into place) and returns its catalog entry.
+// into place) and returns its catalog entry. The caller holds st.mu.
 func (st *Store) writeSegment(oid uint32, rec arrow.Record) (SegmentRef, error) {
+	name, err := st.newSegmentName(oid)
+	if err != nil {
+		return SegmentRef{}, err
+	}
+	return st.writeSegmentFile(name, rec)
+}
+
+// newSegmentName takes the next segment number for a file of table oid
+// (making the table's directory if need be); the caller holds st.mu.
+func (st *Store) newSegmentName(oid uint32) (string, error) {
 	st.nextSeg++
 	name := filepath.Join(fmt.Sprint(oid), fmt.Sprintf("%d.arrow", st.nextSeg))
-	path := filepath.Join(st.dir, "data", name)
-	if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return SegmentRef{}, sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
+	dir := filepath.Join(st.dir, "data", fmt.Sprint(oid))
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", sqlerr.New(sqlerr.DiskFull, "could not write table data: %v", err)
 		}
 		st.newTableDirs = true
 	}
+	return name, nil
+}
+
+// writeSegmentFile writes rec as the segment file name (under data/),
+// through a temporary file fsynced and renamed into place, and returns its
+// catalog entry. It touches no state of the store but its disk quota, so
+// a bulk load writes its segments without holding st.mu (stage.go).
+func (st *Store) writeSegmentFile(name string, rec arrow.Record) (SegmentRef, error) {
+	path := filepath.Join(st.dir, "data", name)
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {

@@ -37,7 +37,8 @@
 // the error of the first statement that reads it.
 //
 // A checkpoint writes the segments that are not on disk yet (each
-// fsynced, then renamed into place), then a new catalog.json (written to
+// fsynced, then renamed into place; a bulk load's are staged before it,
+// stage.go), then a new catalog.json (written to
 // a temporary file, fsynced, renamed over the old one, and the directory
 // fsynced). A crash leaves the old or the new catalog, never a mix;
 // segment files the catalog does not name are removed on open, with care
@@ -82,6 +83,9 @@ type Store struct {
 	mu       sync.Mutex
 	queue    logQueue                      // log entries waiting for their flush
 	segments map[arrow.Record][]SegmentRef // batches already on disk
+	// staged are batches a bulk load wrote that no catalog names yet
+	// (stage.go): a checkpoint that stores them takes their files
+	staged map[arrow.Record]SegmentRef
 	// keep are the segment files the catalog read at open names
 	keep map[string]bool
 	// segmentBytes is the target size of a segment file
@@ -238,7 +242,7 @@ func Open(dir string, opts Options) (*Store, error) {
 // newStore is a store of dir with its maps made: every way of opening
 // one starts here, so none misses a map a later feature added.
 func newStore(dir string, segmentBytes int64) *Store {
-	return &Store{dir: dir, segments: map[arrow.Record][]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes,
+	return &Store{dir: dir, segments: map[arrow.Record][]SegmentRef{}, staged: map[arrow.Record]SegmentRef{}, keep: map[string]bool{}, segmentBytes: segmentBytes,
 		durable: map[uint32]*durableTable{}, logged: map[arrow.Record]string{},
 		namedIndexes: map[string]bool{}, storedIndexes: map[uint32][]storedIndex{}}
 }
@@ -431,6 +435,12 @@ func (cp *Checkpoint) Table(t TableData) ([][]SegmentRef, error) {
 func (cp *Checkpoint) segments(oid uint32, rec arrow.Record) ([]SegmentRef, error) {
 	st := cp.st
 	refs, ok := st.segments[rec]
+	if ref, staged := st.staged[rec]; !ok && staged {
+		// written by a bulk load: its file is named now (and its
+		// directory entry fsynced with the others)
+		refs, ok = []SegmentRef{ref}, true
+		cp.dirs[fmt.Sprint(oid)] = true
+	}
 	if !ok {
 		var err error
 		if refs, err = st.writeSegments(oid, rec); err != nil {
@@ -504,6 +514,7 @@ func (cp *Checkpoint) Commit(doc *Catalog) error {
 	}
 	for rec, refs := range cp.referenced {
 		st.segments[rec] = refs
+		delete(st.staged, rec) // the catalog's now
 	}
 	// the segments hold every table now, as this checkpoint wrote them
 	for oid := range st.durable {
