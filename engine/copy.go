@@ -232,6 +232,10 @@ func (c *CopyIn) stage() error {
 		exec.ReleaseRecords(recs)
 		return err
 	}
+	recs, err := c.s.fillGenerated(c.s.context(), c.table, recs) // (releases what it replaces, and recs on error)
+	if err != nil {
+		return err
+	}
 	if err := c.s.checkNewRows(c.table, recs); err != nil {
 		exec.ReleaseRecords(recs)
 		return err
