@@ -366,17 +366,22 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 	cascade := st.Behavior == pg.DropBehavior_DROP_CASCADE
 	var tag string
 	var notices []string
-	for _, obj := range st.Objects {
-		var parts []string
-		switch x := obj.Node.(type) {
-		case *pg.Node_List:
-			parts = namesOf(x.List.Items)
-		case *pg.Node_String_:
-			parts = []string{x.String_.Sval}
+	if kind, ok := dropKinds[st.RemoveType]; ok {
+		// every relation is checked before any is dropped: a DROP that
+		// fails drops nothing, and those it lists may depend on each other
+		listed, err := s.checkDropList(st, kind, cascade)
+		if err != nil {
+			return nil, err
 		}
-		schema, name := "", parts[len(parts)-1]
-		if len(parts) > 1 {
-			schema = parts[len(parts)-2]
+		s.dropListed = listed
+		defer func() { s.dropListed = nil }()
+	}
+	for _, obj := range st.Objects {
+		schema, name := dropObjectName(obj)
+		if s.dropListed != nil {
+			if _, _, ok := s.db.cat.Lookup(schema, name, s.searchPath); !ok && s.dropListed.names[schema+"."+name] {
+				continue // dropped already, before a relation of the list that depends on it
+			}
 		}
 		var err error
 		switch st.RemoveType {
@@ -794,7 +799,7 @@ func (s *Session) dropReferences(schema, name string, cascade bool) error {
 		if ref.table == t {
 			continue
 		}
-		if !cascade {
+		if !cascade && !s.dropListed.has(ref.table.OID) {
 			return sqlerr.New(sqlerr.DependentObjects, "cannot drop table %s because other objects depend on it", t.Name).
 				WithDetail("constraint " + ref.fk.Name + " on table " + ref.table.Name + " depends on table " + t.Name).
 				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")

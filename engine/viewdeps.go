@@ -9,6 +9,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
@@ -83,6 +84,21 @@ func (s *Session) dropDependentViews(oid uint32, kind dropKind, name string, cas
 		return nil
 	}
 	if !cascade {
+		// the views the same DROP lists go first, without a notice
+		var rest []viewDependent
+		for _, d := range deps {
+			if oid, ok := s.relationOID(d.schema, d.name); ok && s.dropListed.has(oid) {
+				if err := s.dropRelation(d.schema, d.name, d.kind, true, false, notices); err != nil {
+					return err
+				}
+				continue
+			}
+			rest = append(rest, d)
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		deps = rest
 		lines := s.dependencyLines(deps, kind, name, map[viewDependent]bool{})
 		return sqlerr.New(sqlerr.DependentObjects, "cannot drop %s %s because other objects depend on it", kind, name).
 			WithDetail(strings.Join(lines, "\n")).
@@ -134,4 +150,109 @@ func byName[T any](m map[string]*T) []*T {
 		out = append(out, m[k])
 	}
 	return out
+}
+
+// dropList is what the DROP running lists: the relations' OIDs, and their
+// names as it wrote them (schema "." name).
+type dropList struct {
+	oids  map[uint32]bool
+	names map[string]bool
+}
+
+// has reports whether the list holds oid (false without a list).
+func (l *dropList) has(oid uint32) bool { return l != nil && l.oids[oid] }
+
+// dropKinds are the DROP statements of relations checkDropList checks.
+var dropKinds = map[pg.ObjectType]dropKind{
+	pg.ObjectType_OBJECT_TABLE: dropTable, pg.ObjectType_OBJECT_VIEW: dropView, pg.ObjectType_OBJECT_MATVIEW: dropMatView,
+}
+
+// checkDropList makes every check a DROP of relations makes, for all of
+// them, before any is dropped: each exists (or IF EXISTS), is of the kind
+// named and owned by the session's role, and without CASCADE nothing
+// outside the list depends on it (views, foreign keys). It returns the
+// relations listed.
+func (s *Session) checkDropList(st *pg.DropStmt, kind dropKind, cascade bool) (*dropList, error) {
+	type found struct {
+		t    *catalog.Table
+		v    *catalog.View
+		name string
+	}
+	listed := &dropList{oids: map[uint32]bool{}, names: map[string]bool{}}
+	var rels []found
+	for _, obj := range st.Objects {
+		schema, name := dropObjectName(obj)
+		t, v, ok := s.db.cat.Lookup(schema, name, s.searchPath)
+		if !ok {
+			if st.MissingOk {
+				continue
+			}
+			return nil, sqlerr.New(sqlerr.UndefinedTable, "%s \"%s\" does not exist", kind, name)
+		}
+		if k := kindOf(t, v); k != kind {
+			return nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a %s", name, kind).WithHint(dropHint[k])
+		}
+		if v != nil {
+			if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
+				return nil, err
+			}
+			listed.oids[v.OID] = true
+		} else {
+			if err := s.requireOwner(t.OID, catalog.KindTable, t.Name); err != nil {
+				return nil, err
+			}
+			listed.oids[t.OID] = true
+		}
+		listed.names[schema+"."+name] = true
+		rels = append(rels, found{t, v, name})
+	}
+	if cascade {
+		return listed, nil
+	}
+	for _, r := range rels {
+		var oid uint32
+		if r.v != nil {
+			oid = r.v.OID
+		} else {
+			oid = r.t.OID
+		}
+		var outside []viewDependent
+		for _, d := range s.dependentViews(oid) {
+			if doid, ok := s.relationOID(d.schema, d.name); !ok || !listed.oids[doid] {
+				outside = append(outside, d)
+			}
+		}
+		if len(outside) > 0 {
+			return nil, sqlerr.New(sqlerr.DependentObjects, "cannot drop %s %s because other objects depend on it", kind, r.name).
+				WithDetail(strings.Join(s.dependencyLines(outside, kind, r.name, map[viewDependent]bool{}), "\n")).
+				WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+		}
+		if r.t == nil {
+			continue
+		}
+		for _, ref := range s.referencing(r.t) {
+			if ref.table != r.t && !listed.oids[ref.table.OID] {
+				return nil, sqlerr.New(sqlerr.DependentObjects, "cannot drop table %s because other objects depend on it", r.t.Name).
+					WithDetail("constraint " + ref.fk.Name + " on table " + ref.table.Name + " depends on table " + r.t.Name).
+					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+			}
+		}
+	}
+	return listed, nil
+}
+
+// dropObjectName is the schema (or "") and name a DROP lists.
+func dropObjectName(obj *pg.Node) (schema, name string) {
+	var parts []string
+	switch x := obj.Node.(type) {
+	case *pg.Node_List:
+		parts = namesOf(x.List.Items)
+	case *pg.Node_String_:
+		parts = []string{x.String_.Sval}
+	}
+	name = parts[len(parts)-1]
+	if len(parts) > 1 {
+		schema = parts[len(parts)-2]
+	}
+	return schema, name
 }

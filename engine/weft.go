@@ -255,6 +255,9 @@ type Session struct {
 	db    *DB
 	// heldRows are the row locks the session holds (rowlocks.go)
 	heldRows []rowLockKey
+	// dropListed are the relations the DROP running lists (checked
+	// together before any is dropped: viewdeps.go)
+	dropListed *dropList
 	// parses keeps the parse trees of the queries, data changes and
 	// transaction statements the session is sent as text, reused for the
 	// same statement with other integer constants (the trees Start hands
