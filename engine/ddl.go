@@ -306,6 +306,9 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 		return nil, err
 	}
 	colNames := namesOf(st.Into.ColNames)
+	if len(colNames) > len(p.Columns()) {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "too many column names were specified")
+	}
 	var cols []catalog.Column
 	for i, c := range p.Columns() {
 		name := c.Name

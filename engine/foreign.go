@@ -62,6 +62,9 @@ func (s *Session) resolveForeignKey(t *catalog.Table, p pendingFK) (catalog.Fore
 		if !ok || pt == nil {
 			return fk, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 		}
+		if pt.MatView != "" {
+			return fk, sqlerr.New(sqlerr.WrongObjectType, "referenced relation \"%s\" is not a table", rv.Relname)
+		}
 		// a reference reveals which keys exist: it needs REFERENCES
 		if err := s.requireOn(pt.OID, catalog.KindTable, pt.Name, catalog.PrivReferences); err != nil {
 			return fk, err

@@ -147,7 +147,7 @@ func runsAsOneTransaction(stmts []*pg.RawStmt) bool {
 		case *pg.Node_DropStmt:
 			d := n.DropStmt
 			if d.Behavior == pg.DropBehavior_DROP_CASCADE ||
-				(d.RemoveType != pg.ObjectType_OBJECT_TABLE && d.RemoveType != pg.ObjectType_OBJECT_VIEW) {
+				(d.RemoveType != pg.ObjectType_OBJECT_TABLE && d.RemoveType != pg.ObjectType_OBJECT_VIEW && d.RemoveType != pg.ObjectType_OBJECT_MATVIEW) {
 				return false
 			}
 		case *pg.Node_AlterTableStmt, *pg.Node_RenameStmt:

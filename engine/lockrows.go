@@ -2,13 +2,17 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"google.golang.org/protobuf/proto"
 )
@@ -29,10 +33,12 @@ import (
 // inside a subquery or a WITH query, are read without locks.
 
 // lockSelectedRows takes the locks of the rows stmt (a SELECT with a
-// locking clause) returns, waiting as described above; release is set
-// when the locks end with the statement. run is the query to run then:
-// stmt itself, or under SKIP LOCKED stmt without the rows it skipped.
-func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (run *pg.SelectStmt, release func(), err error) {
+// locking clause) returns, waiting as described above, and returns those
+// rows: the very rows it locked (a second run of the query could differ:
+// a row committed meanwhile, a volatile ORDER BY). res is nil where the
+// statement takes no locks and runs as a plain query; release is set
+// when the locks end with the statement.
+func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt) (res *Result, release func(), err error) {
 	if err := binder.CheckLockingShape(stmt); err != nil {
 		return nil, nil, err
 	}
@@ -41,7 +47,7 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 		return nil, nil, err
 	}
 	if !ok || !s.locksRows(target.tables[0].table) {
-		return stmt, func() {}, nil
+		return nil, func() {}, nil
 	}
 	release = func() {}
 	if s.tx == nil {
@@ -52,12 +58,12 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 		return nil, nil, err
 	}
 	if target.clause.WaitPolicy == pg.LockWaitPolicy_LockWaitSkip {
-		run, err = s.lockSkippingLocked(ctx, env, stmt, target)
+		res, err = s.lockSkippingLocked(ctx, env, stmt, target)
 		if err != nil {
 			release()
 			return nil, nil, err
 		}
-		return run, release, nil
+		return res, release, nil
 	}
 	for {
 		found, err := s.selectedRows(ctx, env, target, target.keys, false)
@@ -67,8 +73,9 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 		}
 		blocker, blocked := s.db.rowLocks.tryLock(s, found.keys), ""
 		if blocker == nil {
-			return stmt, release, nil
+			return found.answer, release, nil
 		}
+		found.answer.Release()
 		if target.clause.WaitPolicy == pg.LockWaitPolicy_LockWaitError {
 			release()
 			for _, lt := range target.tables {
@@ -123,7 +130,7 @@ type lockTarget struct {
 	tables []lockedTable
 	// keys is the SELECT with the locked tables' primary key columns
 	// added after its own (so that ORDER BY by position or output name,
-	// LIMIT and OFFSET pick the same rows) and no locking clause
+	// LIMIT and OFFSET pick the same rows); its rows, without them, are the answer
 	keys *pg.SelectStmt
 }
 
@@ -145,8 +152,14 @@ const lockKeyAlias = "weft_lock_key_"
 // a CTE (see above). A table on the nullable side of an outer join is
 // 0A000 and an OF name that is no FROM item 42P01, as PostgreSQL.
 func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, err error) {
-	if len(stmt.LockingClause) == 0 || stmt.Op != pg.SetOperation_SETOP_NONE || stmt.WithClause != nil {
+	if len(stmt.LockingClause) == 0 || stmt.Op != pg.SetOperation_SETOP_NONE {
 		return lockTarget{}, false, nil
+	}
+	ctes := map[string]*pg.Node{}
+	for _, n := range stmt.GetWithClause().GetCtes() {
+		if c := n.GetCommonTableExpr(); c != nil {
+			ctes[c.Ctename] = c.Ctequery
+		}
 	}
 	lc := stmt.LockingClause[0].GetLockingClause()
 	if lc == nil {
@@ -174,9 +187,27 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, e
 		if it.nullable {
 			return lockTarget{}, false, sqlerr.New(sqlerr.FeatureNotSupported, "%s cannot be applied to the nullable side of an outer join", binder.LockingStrength(lc))
 		}
-		t, v, found := s.db.cat.Lookup(it.rv.Schemaname, it.rv.Relname, s.searchPath)
-		if !found || v != nil || t == nil {
+		if it.sub != nil {
+			if s.readsRelations(it.sub) {
+				return lockTarget{}, false, errLockingThrough(lc)
+			}
 			continue
+		}
+		if q, isCTE := ctes[it.rv.Relname]; isCTE && it.rv.Schemaname == "" {
+			if s.readsRelations(q) {
+				return lockTarget{}, false, errLockingThrough(lc)
+			}
+			continue
+		}
+		t, v, found := s.db.cat.Lookup(it.rv.Schemaname, it.rv.Relname, s.searchPath)
+		if found && v != nil {
+			return lockTarget{}, false, errLockingThrough(lc)
+		}
+		if !found || t == nil {
+			continue
+		}
+		if t.MatView != "" {
+			return lockTarget{}, false, sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in materialized view \"%s\"", t.Name)
 		}
 		if pk := primaryKey(t); pk != nil {
 			target.tables = append(target.tables, lockedTable{table: t, ref: it.ref, keyCols: pk.Columns})
@@ -190,12 +221,37 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, e
 	return target, true, nil
 }
 
-// fromTable is a table a FROM list names, with the name the query refers
-// to it by and whether an outer join can fill its columns with NULLs.
+// fromTable is a table a FROM list names (or a subquery, sub), with the
+// name the query refers to it by and whether an outer join can fill its
+// columns with NULLs.
 type fromTable struct {
 	rv       *pg.RangeVar
+	sub      *pg.Node
 	ref      string
 	nullable bool
+}
+
+// errLockingThrough refuses to lock rows a view, subquery or WITH query
+// reads: PostgreSQL locks the rows of the tables under them, which is not
+// built; running without the locks would let a lost update through.
+func errLockingThrough(lc *pg.LockingClause) error {
+	return sqlerr.New(sqlerr.FeatureNotSupported, "%s of rows read through a view, subquery or WITH query is not supported yet", binder.LockingStrength(lc)).
+		WithHint("Select from the tables themselves, or name them with FOR UPDATE OF.")
+}
+
+// readsRelations reports whether query names a table or view (those whose
+// rows a lock would reach).
+func (s *Session) readsRelations(query *pg.Node) bool {
+	found := false
+	parser.Walk(query, func(m proto.Message) bool {
+		if rv, ok := m.(*pg.RangeVar); ok {
+			if _, _, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath); ok {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // appendFromTables adds the tables FROM item n names (through joins;
@@ -208,6 +264,12 @@ func appendFromTables(out []fromTable, n *pg.Node, nullable bool) []fromTable {
 			ref = x.RangeVar.Alias.Aliasname
 		}
 		return append(out, fromTable{rv: x.RangeVar, ref: ref, nullable: nullable})
+	case *pg.Node_RangeSubselect:
+		ref := ""
+		if x.RangeSubselect.Alias != nil {
+			ref = x.RangeSubselect.Alias.Aliasname
+		}
+		return append(out, fromTable{sub: x.RangeSubselect.Subquery, ref: ref, nullable: nullable})
 	case *pg.Node_JoinExpr:
 		j := x.JoinExpr
 		leftNull := nullable || j.Jointype == pg.JoinType_JOIN_RIGHT || j.Jointype == pg.JoinType_JOIN_FULL
@@ -228,10 +290,12 @@ func slicesContainsRef(items []fromTable, ref string) bool {
 }
 
 // lockKeysQuery is stmt with the key columns of tables added after its
-// select list and no locking clause.
+// select list.
 func lockKeysQuery(stmt *pg.SelectStmt, lc *pg.LockingClause, tables []lockedTable) *pg.SelectStmt {
+	// (the locking clause stays: the binder refuses it over aggregates,
+	// window functions and set-returning functions; the keys query runs
+	// through plan and run, which take no locks)
 	keys := proto.Clone(stmt).(*pg.SelectStmt) // (the session's parse cache keeps stmt)
-	keys.LockingClause = nil
 	n := 0
 	for _, lt := range tables {
 		for _, c := range lt.keyCols {
@@ -255,10 +319,13 @@ func lockKeysQuery(stmt *pg.SelectStmt, lc *pg.LockingClause, tables []lockedTab
 
 // foundRows are the rows a keys query found: every locked table's row
 // lock names, row after row (len(tables) a row), and with them, when
-// asked for, each as a SQL literal of its key (see keyLiteral).
+// asked for, each as a SQL literal of its key (see keyLiteral); answer is
+// the rows without the key columns, the statement's result (the caller
+// releases it).
 type foundRows struct {
 	keys     []rowLockKey
 	literals []string
+	answer   *Result
 }
 
 // selectedRows runs keys (target.keys or a narrowing of it) and names
@@ -280,10 +347,12 @@ func (s *Session) selectedRows(ctx context.Context, env *exec.Env, target lockTa
 	for _, lt := range target.tables {
 		width += len(lt.keyCols)
 	}
-	var found foundRows
+	planCols := p.Columns()
+	found := foundRows{answer: &Result{Columns: columnsOf(planCols[:len(planCols)-width]), Query: true}}
 	var buf []byte
 	for _, b := range batches {
 		first := int(b.NumCols()) - width // the key columns come last
+		found.answer.Batches = append(found.answer.Batches, array.NewRecord(arrow.NewSchema(b.Schema().Fields()[:first], nil), b.Columns()[:first], b.NumRows()))
 		for r := 0; r < int(b.NumRows()); r++ {
 			at := first
 			for _, lt := range target.tables {
@@ -300,6 +369,7 @@ func (s *Session) selectedRows(ctx context.Context, env *exec.Env, target lockTa
 			}
 		}
 	}
+	found.answer.Tag = fmt.Sprintf("SELECT %d", found.answer.NumRows())
 	return found, nil
 }
 
@@ -311,4 +381,36 @@ func (s *Session) lockTimeout() time.Duration {
 // errLockTimeout is PostgreSQL's error for a lock wait past lock_timeout.
 func errLockTimeout() error {
 	return sqlerr.New(sqlerr.LockNotAvailable, "canceling statement due to lock timeout")
+}
+
+// refuseNestedLocking refuses a locking clause inside a subquery or WITH
+// query of sel (0A000): its rows would be read without the locks, which
+// only a top-level clause takes here. (sql, the statement's text, lets a
+// query without the word FOR skip the walk.)
+func refuseNestedLocking(sql string, sel *pg.SelectStmt) error {
+	if !containsFold(sql, "for ") {
+		return nil
+	}
+	var nested *pg.LockingClause
+	parser.Walk(sel, func(m proto.Message) bool {
+		if inner, ok := m.(*pg.SelectStmt); ok && inner != sel && len(inner.LockingClause) > 0 {
+			nested = inner.LockingClause[0].GetLockingClause()
+		}
+		return nested == nil
+	})
+	if nested == nil {
+		return nil
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "%s inside a subquery or WITH query is not supported yet", binder.LockingStrength(nested)).
+		WithHint("Put the locking clause on the outer query.")
+}
+
+// containsFold reports whether s contains sub (ASCII, any case).
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }

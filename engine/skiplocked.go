@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -28,10 +29,10 @@ import (
 // result row is left out when the row of any locked table in it is held.
 
 // lockSkippingLocked takes the locks of the rows stmt returns, skipping
-// locked ones as above, and returns stmt with the skipped rows left out.
-func (s *Session) lockSkippingLocked(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt, target lockTarget) (*pg.SelectStmt, error) {
+// locked ones as above, and returns those rows.
+func (s *Session) lockSkippingLocked(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt, target lockTarget) (*Result, error) {
 	heldBefore := len(s.heldRows)
-	run, keys := stmt, target.keys
+	keys := target.keys
 	skipped := make([][]string, len(target.tables)) // per locked table
 	for {
 		found, err := s.selectedRows(ctx, env, target, keys, true)
@@ -48,14 +49,64 @@ func (s *Session) lockSkippingLocked(ctx context.Context, env *exec.Env, stmt *p
 		}
 		if !more {
 			s.db.rowLocks.unlockExcept(s, heldBefore, found.keys)
-			return run, nil
+			return s.afterOffset(ctx, env, stmt, found.answer)
 		}
+		found.answer.Release()
 		left, err := leaveOutRows(target, skipped)
 		if err != nil {
 			return nil, err
 		}
-		run, keys = withCondition(stmt, left), withCondition(target.keys, left)
+		keys = withCondition(target.keys, left)
 	}
+}
+
+// afterOffset drops from res the rows stmt's OFFSET passes over (the keys
+// query found and locked them too, as PostgreSQL locks them).
+func (s *Session) afterOffset(ctx context.Context, env *exec.Env, stmt *pg.SelectStmt, res *Result) (*Result, error) {
+	if stmt.LimitOffset == nil {
+		return res, nil
+	}
+	q := &pg.SelectStmt{TargetList: []*pg.Node{{Node: &pg.Node_ResTarget{ResTarget: &pg.ResTarget{Val: stmt.LimitOffset, Location: -1}}}}}
+	p, err := s.plan(env, q)
+	if err != nil {
+		res.Release()
+		return nil, err
+	}
+	vals, err := s.run(ctx, env, p)
+	if err != nil {
+		res.Release()
+		return nil, err
+	}
+	var skip int64
+	if len(vals) > 0 && vals[0].NumRows() > 0 {
+		switch n := exec.DatumAt(vals[0].Column(0), 0).(type) {
+		case int64:
+			skip = n
+		case int32:
+			skip = int64(n)
+		case int16:
+			skip = int64(n)
+		}
+		skip = max(skip, 0)
+	}
+	exec.ReleaseRecords(vals)
+	var kept []arrow.Record
+	for _, b := range res.Batches {
+		switch n := b.NumRows(); {
+		case skip >= n:
+			skip -= n
+		case skip > 0:
+			kept = append(kept, b.NewSlice(skip, n))
+			skip = 0
+		default:
+			b.Retain()
+			kept = append(kept, b)
+		}
+	}
+	res.Release()
+	out := &Result{Columns: res.Columns, Batches: kept, Query: true}
+	out.Tag = fmt.Sprintf("SELECT %d", out.NumRows())
+	return out, nil
 }
 
 // leaveOutRows is the condition NOT (t.key IN (skipped…)) AND … over the

@@ -124,3 +124,31 @@ func TestSkipLockedCompositeKey(t *testing.T) {
 	mustSQL(t, s1, "COMMIT")
 	mustSQL(t, s2, "COMMIT")
 }
+
+// TestLockedRowsAreTheRowsReturned: the rows a locking SELECT returns are
+// the ones it locked, also when its query would pick others on a second
+// run (a volatile ORDER BY).
+func TestLockedRowsAreTheRowsReturned(t *testing.T) {
+	db, done := rowLockDB(t)
+	defer done()
+	s1, s2 := db.NewSession(), db.NewSession()
+	defer s1.Close()
+	defer s2.Close()
+	mustSQL(t, s1, "CREATE TABLE jr (id int PRIMARY KEY); INSERT INTO jr SELECT g FROM generate_series(1, 200) g")
+	for _, clause := range []string{"FOR UPDATE", "FOR UPDATE SKIP LOCKED", "FOR UPDATE SKIP LOCKED OFFSET 2"} {
+		for range 10 {
+			mustSQL(t, s1, "BEGIN")
+			sql := "SELECT id FROM jr ORDER BY random() LIMIT 1 " + clause
+			if strings.HasSuffix(clause, "OFFSET 2") {
+				sql = "SELECT id FROM jr ORDER BY random() LIMIT 1 OFFSET 2 FOR UPDATE SKIP LOCKED"
+			}
+			got := one(t, s1, sql)
+			err := execSQL(t, s2, "SELECT id FROM jr WHERE id = "+got+" FOR UPDATE NOWAIT")
+			var se *sqlerr.Error
+			if !errors.As(err, &se) || se.Code != sqlerr.LockNotAvailable {
+				t.Fatalf("%s returned %s, which another session could lock (%v)", sql, got, err)
+			}
+			mustSQL(t, s1, "ROLLBACK")
+		}
+	}
+}

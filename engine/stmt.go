@@ -108,17 +108,18 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 	switch n := raw.Stmt.Node.(type) {
 	case *pg.Node_SelectStmt:
 		sel := n.SelectStmt
+		if err := refuseNestedLocking(sql, sel); err != nil {
+			return nil, err
+		}
 		if len(sel.LockingClause) > 0 {
-			run, release, err := s.lockSelectedRows(ctx, env, sel)
+			s.fragmentSQL = "" // (the query run is the statement with key columns added, not its text)
+			res, release, err := s.lockSelectedRows(ctx, env, sel)
 			if err != nil {
 				return nil, err
 			}
 			defer release()
-			if run != sel {
-				// the skipped rows are left out of this tree, not of the
-				// text workers would plan again
-				s.fragmentSQL = ""
-				sel = run
+			if res != nil {
+				return res, nil // the rows it locked
 			}
 		}
 		if stream {

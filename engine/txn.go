@@ -258,7 +258,7 @@ func (s *Session) ddlInTransaction(raw *pg.RawStmt) error {
 	switch raw.Stmt.Node.(type) {
 	case *pg.Node_DropStmt:
 		switch raw.Stmt.Node.(*pg.Node_DropStmt).DropStmt.RemoveType {
-		case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_INDEX:
+		case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_VIEW, pg.ObjectType_OBJECT_MATVIEW, pg.ObjectType_OBJECT_INDEX:
 			return nil // ROLLBACK puts them back
 		}
 		return sqlerr.New(sqlerr.ActiveTransaction, "this statement cannot run inside a transaction block yet (it could not be rolled back)")

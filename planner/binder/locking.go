@@ -34,6 +34,8 @@ func CheckLockingShape(stmt *pg.SelectStmt) error {
 	}
 	var with string
 	switch {
+	case len(stmt.ValuesLists) > 0:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "%s cannot be applied to VALUES", LockingStrength(stmt.LockingClause[0].GetLockingClause()))
 	case stmt.Op != pg.SetOperation_SETOP_NONE && stmt.Op != pg.SetOperation_SET_OPERATION_UNDEFINED:
 		with = "UNION/INTERSECT/EXCEPT"
 	case len(stmt.DistinctClause) > 0:
