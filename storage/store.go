@@ -78,10 +78,13 @@ type Store struct {
 
 	// flushMu is held by whoever writes queued log entries (and by a
 	// checkpoint); taken before mu (groupcommit.go)
-	flushMu  sync.Mutex
-	mu       sync.Mutex
-	queue    logQueue                      // log entries waiting for their flush
-	segments map[arrow.Record][]SegmentRef // batches already on disk
+	flushMu sync.Mutex
+	mu      sync.Mutex
+	queue   logQueue // log entries waiting for their flush
+	// entryScratch is reused by QueueTables (under mu) for the streams
+	// and payload of each entry, so that a commit does not grow new ones
+	entryScratch entryScratch
+	segments     map[arrow.Record][]SegmentRef // batches already on disk
 	// keep are the segment files the catalog read at open names
 	keep map[string]bool
 	// segmentBytes is the target size of a segment file
