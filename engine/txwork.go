@@ -117,7 +117,14 @@ func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []a
 // durable with its catalog changes, all or nothing: the block stops
 // hiding its changes from checkpoints in the step that installs its rows,
 // then everything is stored in one catalog write.
-func (s *Session) commitWork() error {
+func (s *Session) commitWork() (err error) {
+	defer func() {
+		if err != nil {
+			// a checkpoint that failed leaves the failed commits it had
+			// claimed to be undone now that no table lock is held (undo.go)
+			s.db.unwindFailed()
+		}
+	}()
 	var tables []*catalog.Table
 	for t := range s.tx.work {
 		if cur, _, ok := s.db.cat.Lookup(t.Schema, t.Name, nil); ok && cur == t {
