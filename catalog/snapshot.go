@@ -142,20 +142,43 @@ func AppendParts(mem memory.Allocator, cur *Snapshot, recs []arrow.Record, batch
 			}
 		}
 		rows[p] += rec.NumRows()
-		last := len(parts[p]) - 1
-		if last >= 0 && parts[p][last].NumRows()+rec.NumRows() <= int64(batchSize) && parts[p][last].NumRows() < int64(batchSize)/2 {
-			merged, err := ConcatRecords(mem, []arrow.Record{parts[p][last], rec})
-			if err != nil {
-				return nil, err
-			}
-			parts[p][last].Release()
-			parts[p][last] = merged
-			continue
-		}
 		rec.Retain()
 		parts[p] = append(parts[p], rec)
+		merged, err := mergeSmallTail(mem, parts[p], batchSize)
+		parts[p] = merged
+		if err != nil {
+			for _, part := range parts {
+				for _, r := range part {
+					r.Release()
+				}
+			}
+			return nil, err
+		}
 	}
 	return parts, nil
+}
+
+// mergeSmallTail merges the partition's last two batches while they are
+// small and of like size (the earlier at most twice the later), as a
+// binary counter carries: single-row inserts then copy each row a
+// logarithmic number of times on its way into a batch of half batchSize,
+// instead of copying the whole growing last batch on every insert (and
+// the log, which writes each changed batch, writes a few small ones).
+func mergeSmallTail(mem memory.Allocator, recs []arrow.Record, batchSize int) ([]arrow.Record, error) {
+	for len(recs) >= 2 {
+		a, b := recs[len(recs)-2], recs[len(recs)-1]
+		if a.NumRows() >= int64(batchSize)/2 || a.NumRows()+b.NumRows() > int64(batchSize) || a.NumRows() > 2*b.NumRows() {
+			return recs, nil
+		}
+		merged, err := ConcatRecords(mem, []arrow.Record{a, b})
+		if err != nil {
+			return recs, err
+		}
+		a.Release()
+		b.Release()
+		recs = append(recs[:len(recs)-2], merged)
+	}
+	return recs, nil
 }
 
 // ConcatRecords joins batches of one schema into one batch.

@@ -400,6 +400,7 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 		ok = true
 		return n, inserted, nil
 	}
+	s.noteReplacing(t)
 	t.Replace(parts)
 	extendKeySets(t, cur, t.Current(), added)
 	s.noteInstalled(t)

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"sort"
-
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 )
@@ -12,6 +10,10 @@ import (
 type stmtWrites struct {
 	before map[*catalog.Table]*catalog.Snapshot // data before the first write
 	after  map[*catalog.Table]*catalog.Snapshot // what the statement installed
+	// replaced is what the statement's first install into a table
+	// replaced (taken under the table's lock: another statement may
+	// have installed between before and it)
+	replaced map[*catalog.Table]*catalog.Snapshot
 	// rowsOnly: the statement changes rows and nothing else (INSERT,
 	// UPDATE, DELETE, COPY FROM, TRUNCATE), so the write-ahead log can
 	// make it durable.
@@ -28,7 +30,8 @@ type stmtWrites struct {
 
 func (s *Session) beginWrites(rowsOnly bool) {
 	s.endWrites()
-	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{}, rowsOnly: rowsOnly}
+	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{},
+		replaced: map[*catalog.Table]*catalog.Snapshot{}, rowsOnly: rowsOnly}
 }
 
 // changesRowsOnly reports statements whose only effect is on rows.
@@ -60,6 +63,7 @@ func (s *Session) endWrites() {
 		}
 		releaseSnapshots(s.writes.before)
 		releaseSnapshots(s.writes.after)
+		releaseSnapshots(s.writes.replaced)
 		s.writes = nil
 	}
 }
@@ -71,6 +75,17 @@ func (s *Session) noteWrite(t *catalog.Table) {
 	}
 	if _, ok := s.writes.before[t]; !ok {
 		s.writes.before[t] = t.Snapshot()
+	}
+}
+
+// noteReplacing records what t holds before the statement's first
+// install into it (the caller holds the table's lock and installs next).
+func (s *Session) noteReplacing(t *catalog.Table) {
+	if s.writes == nil {
+		return
+	}
+	if _, ok := s.writes.replaced[t]; !ok {
+		s.writes.replaced[t] = t.Snapshot()
 	}
 }
 
@@ -161,22 +176,22 @@ func (db *DB) remapStored(t *catalog.Table, filled bool) {
 }
 
 // undoWrites puts back the tables a statement that could not be stored
-// wrote (unless another statement wrote them since), all at once.
+// installed into, once no commit is installed on top of it (undo.go).
 func (s *Session) undoWrites(w *stmtWrites) {
-	tables := make([]*catalog.Table, 0, len(w.before))
-	for t := range w.before {
-		tables = append(tables, t)
-	}
-	sort.Slice(tables, func(i, j int) bool { return tables[i].OID < tables[j].OID })
-	for _, t := range tables {
-		t.Lock()
-		defer t.Unlock()
-	}
-	s.db.installTogether(func() {
-		for _, t := range tables {
-			if ours, ok := w.after[t]; !ok || t.Current() == ours {
-				t.Restore(w.before[t])
-			}
+	previous := map[*catalog.Table]*catalog.Snapshot{}
+	installed := map[*catalog.Table]*catalog.Snapshot{}
+	for t, ours := range w.after {
+		prev, ok := w.replaced[t]
+		if !ok {
+			continue
 		}
-	})
+		prev.Retain()
+		ours.Retain()
+		previous[t], installed[t] = prev, ours
+	}
+	if len(installed) == 0 {
+		s.db.unwindFailed() // (commits a failed checkpoint left pending)
+		return
+	}
+	s.db.undoFailed(previous, installed)
 }

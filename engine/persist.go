@@ -239,14 +239,17 @@ func (db *DB) setCommitted(sc *storage.Catalog) {
 
 // checkpoint writes db's current state to the store: the segments not on
 // disk yet, then the catalog.
-func (db *DB) checkpoint() error {
+func (db *DB) checkpoint() (err error) {
 	db.checkpointMu.Lock()
 	defer db.checkpointMu.Unlock()
 	cp := db.store.BeginCheckpoint()
 	defer cp.Done()
 	sc := storage.Catalog{NextOID: db.cat.NextOID()}
-	images := db.snapshotTables()
+	images := db.takeImages(true)
 	defer images.release()
+	// failed commits not undone yet are in the snapshot: stored with it,
+	// they must stay (undo.go)
+	defer func() { db.checkpointDone(images.claimed, err == nil) }()
 	for _, s := range images.schemas {
 		sc.Schemas = append(sc.Schemas, storage.Schema{Name: s.Name, OID: s.OID})
 	}
@@ -307,6 +310,8 @@ type tableImages struct {
 	sequences []catalog.StoredSequence
 	// viewsBefore are the views stored as they were before an open block
 	viewsBefore map[uint32]bool
+	// claimed numbers the last failed commit the snapshot holds (undo.go)
+	claimed uint64
 }
 
 type tableImage struct {
@@ -424,10 +429,17 @@ func (im *tableImages) release() {
 // installing into several tables (installTogether), so that what is
 // stored holds all of such a commit or none of it, and nothing of a
 // transaction block that has not committed.
-func (db *DB) snapshotTables() *tableImages {
+func (db *DB) snapshotTables() *tableImages { return db.takeImages(false) }
+
+// takeImages is snapshotTables; for a checkpoint (claim) it also claims
+// the failed commits not undone yet, whose rows the images hold (undo.go).
+func (db *DB) takeImages(claim bool) *tableImages {
 	db.installMu.RLock()
 	defer db.installMu.RUnlock()
 	im := &tableImages{}
+	if claim {
+		im.claimed = db.failed.claimForCheckpoint()
+	}
 	for _, s := range db.cat.Schemas() {
 		if s.Temp {
 			continue // temporary tables end with their session

@@ -108,6 +108,7 @@ func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []a
 		s.installPrivate(t, parts, appended)
 		return
 	}
+	s.noteReplacing(t)
 	t.Replace(parts)
 	s.noteInstalled(t)
 }
@@ -116,7 +117,14 @@ func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []a
 // durable with its catalog changes, all or nothing: the block stops
 // hiding its changes from checkpoints in the step that installs its rows,
 // then everything is stored in one catalog write.
-func (s *Session) commitWork() error {
+func (s *Session) commitWork() (err error) {
+	defer func() {
+		if err != nil {
+			// a checkpoint that failed leaves the failed commits it had
+			// claimed to be undone now that no table lock is held (undo.go)
+			s.db.unwindFailed()
+		}
+	}()
 	var tables []*catalog.Table
 	for t := range s.tx.work {
 		if cur, _, ok := s.db.cat.Lookup(t.Schema, t.Name, nil); ok && cur == t {
@@ -144,17 +152,19 @@ func (s *Session) commitWork() error {
 	if err != nil {
 		return err
 	}
-	defer releaseSnapshots(installed)
 	// the rows are installed (every statement sees them) and their log
 	// entry is queued: a block waiting for one of them can go on while
 	// this one waits for the sync, since its own entry follows this one's
 	// and so cannot become durable without it (rowlocks.go)
 	s.releaseRowLocks()
 	if err := wait(); err != nil {
-		s.undoCommit(tables, previous, installed)
+		// (the log is unusable now, so nothing of it is on disk; commits
+		// installed on top of it failed too, and are undone first)
+		s.db.undoFailed(previous, installed)
 		return err
 	}
 	releaseSnapshots(previous)
+	releaseSnapshots(installed)
 	return nil
 }
 
@@ -241,24 +251,6 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 		installed[t] = t.Snapshot()
 	}
 	return previous, installed, wait, nil
-}
-
-// undoCommit puts back the tables of a rows-only commit whose log flush
-// failed (the log is unusable now, so nothing of it is on disk), unless
-// another commit installed over them since; it lets go of previous.
-func (s *Session) undoCommit(tables []*catalog.Table, previous, installed map[*catalog.Table]*catalog.Snapshot) {
-	for _, t := range tables {
-		t.Lock()
-		defer t.Unlock()
-	}
-	s.db.installTogether(func() {
-		for _, t := range tables {
-			if t.Current() == installed[t] {
-				t.Restore(previous[t])
-			}
-		}
-	})
-	releaseSnapshots(previous)
 }
 
 // installWork puts the block's versions of tables in place (their locks

@@ -36,6 +36,7 @@ func openWALTest(t *testing.T, dir string) (*DB, *memory.CheckedAllocator) {
 // process would, and checks that it leaked no Arrow memory.
 func crash(t *testing.T, db *DB, mem *memory.CheckedAllocator) {
 	t.Helper()
+	db.failed.releaseAll()
 	db.cat.Close()
 	db.store.Close()
 	db.udf.Close()

@@ -128,6 +128,9 @@ type DB struct {
 	// installTogether holds it exclusively, a checkpoint's snapshot of all
 	// tables shared. Lock order: table locks, then the store's, then this.
 	installMu sync.RWMutex
+	// failed are the commits that could not be stored and are not undone
+	// yet (undo.go)
+	failed failedCommits
 	// blocks are the open transaction blocks' catalog changes, which no
 	// checkpoint stores before their COMMIT (blockddl.go)
 	blocks openBlocks
@@ -233,6 +236,7 @@ func (db *DB) Close() error {
 			db.checkpoint()
 		}
 	}
+	db.failed.releaseAll()
 	db.cat.Close()
 	db.closeCache()
 	if db.spill != nil {

@@ -39,6 +39,9 @@ type logQueue struct {
 	flushing  bool
 	flushDone *sync.Cond
 	failures  []failedEntries
+	// spare is the buffer of the last flush, written and free again: the
+	// next entries are framed into it rather than a new one
+	spare []byte
 }
 
 // failedEntries are the sequence numbers a failed flush lost.
@@ -55,6 +58,9 @@ func (st *Store) queueEntry(payload []byte) (seq uint64, off int64, err error) {
 		return 0, 0, fmt.Errorf("log entry of %d bytes", len(payload))
 	}
 	q := &st.queue
+	if q.buf == nil {
+		q.buf, q.spare = q.spare, nil
+	}
 	n := uint32(len(payload))
 	q.buf = binary.LittleEndian.AppendUint32(q.buf, n)
 	q.buf = binary.LittleEndian.AppendUint32(q.buf, ^n)
@@ -131,6 +137,9 @@ func (st *Store) flushQueued(unlocked bool) {
 	}
 	w.size += int64(len(buf))
 	q.flushed = last
+	if cap(buf) <= maxScratchBytes {
+		q.spare = buf[:0]
+	}
 }
 
 // writeSynced writes buf after the log's last entry and syncs it. The log

@@ -135,7 +135,8 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 		return false, nil, nil // the caller found the log cannot take it
 	}
 	var entry layoutEntry
-	var streams bytes.Buffer
+	streams := st.entryScratch.take()
+	defer st.entryScratch.keep(streams)
 	var news []arrow.Record // the batches the entry writes, by stream
 	for _, t := range tables {
 		d, ok := st.durable[t.OID]
@@ -147,7 +148,7 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 			// catalog can name: the log would copy them whole
 			return false, nil, nil
 		}
-		lt, err := st.layoutOf(t, d, &entry, &streams, &news)
+		lt, err := st.layoutOf(t, d, &entry, streams, &news)
 		if err == errEntryTooLarge {
 			return false, nil, nil
 		}
@@ -172,7 +173,8 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 	if err != nil {
 		return false, nil, err
 	}
-	payload := make([]byte, 0, 5+len(head)+streams.Len())
+	payload := st.entryScratch.payload[:0]
+	defer func() { st.entryScratch.keepPayload(payload) }()
 	payload = append(payload, 'L')
 	payload = binary.LittleEndian.AppendUint32(payload, uint32(len(head)))
 	payload = append(payload, head...)
@@ -190,6 +192,39 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 		st.setDurable(t.OID, t.Schema, t.Parts)
 	}
 	return true, func() error { return st.waitDurable(seq) }, nil
+}
+
+// entryScratch holds the buffers of the last log entry QueueTables made
+// (queueEntry copies the payload into the queue), up to a size worth
+// keeping.
+type entryScratch struct {
+	streams *bytes.Buffer
+	payload []byte
+}
+
+// maxScratchBytes bounds the buffers kept between entries.
+const maxScratchBytes = 1 << 20
+
+func (e *entryScratch) take() *bytes.Buffer {
+	b := e.streams
+	e.streams = nil
+	if b == nil {
+		return new(bytes.Buffer)
+	}
+	b.Reset()
+	return b
+}
+
+func (e *entryScratch) keep(b *bytes.Buffer) {
+	if b.Cap() <= maxScratchBytes {
+		e.streams = b
+	}
+}
+
+func (e *entryScratch) keepPayload(p []byte) {
+	if cap(p) <= maxScratchBytes {
+		e.payload = p[:0]
+	}
 }
 
 // setDurable records a table's durable layout (retaining its batches).

@@ -79,10 +79,13 @@ type Store struct {
 
 	// flushMu is held by whoever writes queued log entries (and by a
 	// checkpoint); taken before mu (groupcommit.go)
-	flushMu  sync.Mutex
-	mu       sync.Mutex
-	queue    logQueue                      // log entries waiting for their flush
-	segments map[arrow.Record][]SegmentRef // batches already on disk
+	flushMu sync.Mutex
+	mu      sync.Mutex
+	queue   logQueue // log entries waiting for their flush
+	// entryScratch is reused by QueueTables (under mu) for the streams
+	// and payload of each entry, so that a commit does not grow new ones
+	entryScratch entryScratch
+	segments     map[arrow.Record][]SegmentRef // batches already on disk
 	// staged are batches a bulk load wrote that no catalog names yet
 	// (stage.go): a checkpoint that stores them takes their files
 	staged map[arrow.Record]SegmentRef
