@@ -209,24 +209,37 @@ func refuseGeneratedUpdate(col catalog.Column, isDefault bool) error {
 		WithDetail("Column \"" + col.Name + "\" is a generated column.")
 }
 
-// updateGenerated makes an UPDATE's new values of t's generated columns
-// (exprs, by column) their expressions over the row's new values, where
-// hit says the row is updated.
-func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, exprs []logical.Expr, hit logical.Expr) error {
+// updateGenerated puts over an UPDATE's plan (t's columns with their new
+// values, then the "hit" flag) the projection that recomputes t's
+// generated columns on the rows it updates. The generation expressions
+// read the new values as columns of the plan below, so a volatile SET
+// expression is evaluated once per row (pasting it into them would call
+// it again). A Project keeps partitions and batches one to one, as
+// rewriteTable needs.
+func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, plan logical.Plan) (logical.Plan, error) {
 	if !hasGenerated(t) {
-		return nil
+		return plan, nil
 	}
 	gen, ts, err := s.generatedExprs(b, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	newValues := append([]logical.Expr{}, exprs...)
-	for i, g := range gen {
-		if g != nil {
-			exprs[i] = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{substituteColumns(g, ts, newValues)}, Else: exprs[i], T: t.Columns[i].Type}
+	in := plan.Columns()
+	refs := make([]logical.Expr, len(in))
+	for i, c := range in {
+		refs[i] = &logical.ColRef{Col: c}
+	}
+	hit := refs[len(t.Columns)]
+	p := &logical.Project{Input: plan}
+	for i, c := range in {
+		e := refs[i]
+		if i < len(gen) && gen[i] != nil {
+			e = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{substituteColumns(gen[i], ts, refs)}, Else: refs[i], T: t.Columns[i].Type}
 		}
+		p.Exprs = append(p.Exprs, e)
+		p.Cols = append(p.Cols, b.NewColumn(c.Name, c.T))
 	}
-	return nil
+	return p, nil
 }
 
 // generatedForExisting checks the expression of col, a generated column
