@@ -280,3 +280,32 @@ func (s *Session) generatedForExisting(ctx context.Context, t *catalog.Table, co
 	ec := exec.NewEvalContext(ctx, env)
 	return func(r arrow.Record) (arrow.Array, error) { return expr.Eval(ec, r) }, nil
 }
+
+// generatedRecompute returns what recomputes t's generated columns on a
+// batch of t's rows whose other columns changed outside an UPDATE (a
+// foreign-key action): it releases the batch it is given. nil when t has
+// no generated column.
+func (s *Session) generatedRecompute(ctx context.Context, t *catalog.Table) (func(arrow.Record) (arrow.Record, error), error) {
+	if !hasGenerated(t) {
+		return nil, nil
+	}
+	env := s.env()
+	b := s.binder(env)
+	gen, ts, err := s.generatedExprs(b, t)
+	if err != nil {
+		return nil, err
+	}
+	pb := s.newBuilder(env)
+	defer pb.Release()
+	exprs := make([]exec.Expr, len(gen))
+	for i, g := range gen {
+		if g == nil {
+			continue
+		}
+		if exprs[i], err = pb.Compile(g, ts.Scan.Cols); err != nil {
+			return nil, err
+		}
+	}
+	ec := exec.NewEvalContext(ctx, env)
+	return func(r arrow.Record) (arrow.Record, error) { return withGeneratedValues(ec, r, exprs) }, nil
+}
