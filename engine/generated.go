@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -308,4 +309,103 @@ func (s *Session) generatedRecompute(ctx context.Context, t *catalog.Table) (fun
 	}
 	ec := exec.NewEvalContext(ctx, env)
 	return func(r arrow.Record) (arrow.Record, error) { return withGeneratedValues(ec, r, exprs) }, nil
+}
+
+// parseGenerated is the expression of a generation expression's text.
+func parseGenerated(text string) (*pg.Node, error) {
+	stmts, err := parser.Parse("SELECT " + text)
+	if err != nil {
+		return nil, err
+	}
+	return stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val, nil
+}
+
+// eachColumnRef calls f with each column reference in expr.
+func eachColumnRef(expr *pg.Node, f func(*pg.ColumnRef)) {
+	parser.Walk(expr, func(m proto.Message) bool {
+		if cr, ok := m.(*pg.ColumnRef); ok {
+			f(cr)
+		}
+		return true
+	})
+}
+
+// columnRefName is the column a reference names ("" for a star).
+func columnRefName(cr *pg.ColumnRef) string {
+	if len(cr.Fields) == 0 {
+		return ""
+	}
+	return cr.Fields[len(cr.Fields)-1].GetString_().GetSval()
+}
+
+// generatedUsers are the names of t's generated columns whose expression
+// reads column name (PostgreSQL records these as dependencies).
+func generatedUsers(t *catalog.Table, name string) ([]string, error) {
+	var users []string
+	for _, c := range t.Columns {
+		if c.Generated == "" {
+			continue
+		}
+		expr, err := parseGenerated(c.Generated)
+		if err != nil {
+			return nil, fmt.Errorf("generation expression of column %q: %w", c.Name, err)
+		}
+		uses := false
+		eachColumnRef(expr, func(cr *pg.ColumnRef) { uses = uses || columnRefName(cr) == name })
+		if uses {
+			users = append(users, c.Name)
+		}
+	}
+	return users, nil
+}
+
+// renamedInGenerated is cols with column from renamed to to in every
+// generation expression (the expression is kept as text, so it would no
+// longer bind).
+func renamedInGenerated(cols []catalog.Column, from, to string) ([]catalog.Column, error) {
+	out := append([]catalog.Column{}, cols...)
+	for i, c := range out {
+		if c.Generated == "" {
+			continue
+		}
+		expr, err := parseGenerated(c.Generated)
+		if err != nil {
+			return nil, fmt.Errorf("generation expression of column %q: %w", c.Name, err)
+		}
+		eachColumnRef(expr, func(cr *pg.ColumnRef) {
+			if columnRefName(cr) == from {
+				cr.Fields[len(cr.Fields)-1] = pg.MakeStrNode(to)
+			}
+		})
+		if out[i].Generated, err = parser.DeparseExpr(expr); err != nil {
+			return nil, fmt.Errorf("generation expression of column %q: %w", c.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// refuseGeneratedAlter refuses, as PostgreSQL does, a default on a
+// generated column and a new type for a column a generation expression
+// reads.
+func refuseGeneratedAlter(t *catalog.Table, cmd *pg.AlterTableCmd) error {
+	col := t.Columns[t.ColumnIndex(cmd.Name)]
+	switch cmd.Subtype {
+	case pg.AlterTableType_AT_ColumnDefault:
+		if col.Generated == "" {
+			return nil
+		}
+		err := sqlerr.New(sqlerr.SyntaxError, "column \"%s\" of relation \"%s\" is a generated column", col.Name, t.Name)
+		if cmd.Def == nil {
+			err = err.WithHint("Use ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION instead.")
+		}
+		return err
+	case pg.AlterTableType_AT_AlterColumnType:
+		users, err := generatedUsers(t, col.Name)
+		if err != nil || len(users) == 0 {
+			return err
+		}
+		return sqlerr.New(sqlerr.FeatureNotSupported, "cannot alter type of a column used by a generated column").
+			WithDetail("Column \"" + col.Name + "\" is used by generated column \"" + users[0] + "\".")
+	}
+	return nil
 }
