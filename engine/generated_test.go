@@ -3,6 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/weftdb/weft/engine"
@@ -43,4 +46,58 @@ func TestGeneratedAlterErrors(t *testing.T) {
 	if got := rows(t, s, "SELECT * FROM g"); len(got) != 1 || got[0] != "1|10|20|11" {
 		t.Errorf("failed ALTERs changed the table: %v", got)
 	}
+}
+
+// TestGeneratedCopyOut: COPY t TO without a column list leaves generated
+// columns out, to the client and to a file, as PostgreSQL 15 does
+// ("COPY g TO STDOUT" there prints "1\t10\tx\n"); a column list naming
+// one is 42P10 there.
+func TestGeneratedCopyOut(t *testing.T) {
+	dir := t.TempDir()
+	s := openChecked(t, engine.Options{FilesDir: dir})
+	mustExec(t, s, `CREATE TABLE g (id int, a int, b int GENERATED ALWAYS AS (a * 2) STORED, n text);
+		INSERT INTO g (id, a, n) VALUES (1, 10, 'x')`)
+	for _, tt := range []struct{ sql, want string }{
+		{"COPY g TO STDOUT", "id,a,n"},
+		{"COPY g (id, n) TO STDOUT", "id,n"},
+	} {
+		res, err := runOne(s, tt.sql)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.sql, err)
+		}
+		var names []string
+		for _, c := range res.Columns {
+			names = append(names, c.Name)
+		}
+		res.Release()
+		if got := strings.Join(names, ","); got != tt.want {
+			t.Errorf("%s: columns %s, want %s", tt.sql, got, tt.want)
+		}
+	}
+	for _, sql := range []string{"COPY g (id, b) TO STDOUT", "COPY g (b) TO 'b.txt'"} {
+		res, err := runOne(s, sql)
+		res.Release()
+		var se *sqlerr.Error
+		if !errors.As(err, &se) || se.Code != "42P10" || se.Message != `column "b" is a generated column` || se.Detail != "Generated columns cannot be used in COPY." {
+			t.Errorf("%s: %v, want 42P10 column \"b\" is a generated column", sql, err)
+		}
+	}
+	mustExec(t, s, "COPY g TO 'g.txt'")
+	data, err := os.ReadFile(filepath.Join(dir, "g.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "1\t10\tx\n" {
+		t.Errorf("COPY g TO 'g.txt' wrote %q, want %q", data, "1\t10\tx\n")
+	}
+}
+
+// runOne runs one statement as a client connection does (COPY … TO STDOUT
+// included).
+func runOne(s *engine.Session, sql string) (*engine.Result, error) {
+	sc, err := s.Start(sql)
+	if err != nil {
+		return nil, err
+	}
+	return sc.Run(context.Background())
 }
