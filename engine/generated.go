@@ -14,6 +14,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // Stored generated columns (GENERATED ALWAYS AS (expr) STORED): the
@@ -57,7 +58,9 @@ func (s *Session) checkGenerated(env *exec.Env, t *catalog.Table, pending []pend
 		if logical.HasSubquery(e) {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "cannot use subquery in column generation expression")
 		}
-		if logical.IsVolatile(e) {
+		// (before the cast to the column's type, which PostgreSQL does not
+		// count: a timestamp into a text column is accepted)
+		if logical.IsVolatile(e) || readsStable(p.expr) || bindsStable(e) {
 			return sqlerr.New(sqlerr.InvalidObjectDefinition, "generation expression is not immutable")
 		}
 		col := t.Columns[p.column]
@@ -408,4 +411,91 @@ func refuseGeneratedAlter(t *catalog.Table, cmd *pg.AlterTableCmd) error {
 			WithDetail("Column \"" + col.Name + "\" is used by generated column \"" + users[0] + "\".")
 	}
 	return nil
+}
+
+// Weft's functions know only volatile or not, while a generation
+// expression must be immutable: what PostgreSQL marks stable (it reads the
+// clock of the transaction, the time zone, DateStyle or the user) is
+// refused by the small deny-lists below rather than by function
+// attributes. They cover the stable built-ins Weft has; a function
+// missing here is accepted where PostgreSQL refuses it.
+
+// stableFunctions are stable built-ins by name, refused whatever their
+// arguments. (now() and the like are folded to constants while binding,
+// so they are looked for in the expression as written.)
+var stableFunctions = map[string]bool{
+	"now": true, "statement_timestamp": true, "transaction_timestamp": true,
+	"clock_timestamp": true, "timeofday": true, "to_char": true,
+	"current_setting": true, "age": true,
+}
+
+// readsStable says whether expr, as written, calls a stable built-in or
+// reads a SQL value function (current_timestamp, current_date,
+// localtimestamp, current_user, …: all stable in PostgreSQL).
+func readsStable(expr *pg.Node) bool {
+	found := false
+	parser.Walk(expr, func(m proto.Message) bool {
+		switch x := m.(type) {
+		case *pg.SQLValueFunction:
+			found = true
+		case *pg.FuncCall:
+			if n := len(x.Funcname); n > 0 {
+				name := x.Funcname[n-1].GetString_().GetSval()
+				found = stableFunctions[name] && (n == 1 || x.Funcname[0].GetString_().GetSval() == "pg_catalog")
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// bindsStable says whether a bound expression converts to or from
+// timestamptz (the session's time zone), between date/time types and
+// text (DateStyle), or does time-zone dependent arithmetic on timestamptz
+// (± interval, date_trunc, extract): stable operations in PostgreSQL.
+func bindsStable(e logical.Expr) bool {
+	found := false
+	logical.Walk(e, func(x logical.Expr) bool {
+		switch y := x.(type) {
+		case *logical.Cast:
+			found = stableCast(y.Arg.Type().Kind, y.To.Kind)
+		case *logical.Call:
+			found = stableCall(y)
+		}
+		return !found
+	})
+	return found
+}
+
+func stableCast(from, to types.Kind) bool {
+	if from == to {
+		return false
+	}
+	if from == types.TimestampTZ || to == types.TimestampTZ {
+		return true
+	}
+	return isDateTime(from) && isText(to) || isText(from) && isDateTime(to)
+}
+
+func stableCall(c *logical.Call) bool {
+	hasTZ, hasInterval := false, false
+	for _, a := range c.Args {
+		hasTZ = hasTZ || a.Type().Kind == types.TimestampTZ
+		hasInterval = hasInterval || a.Type().Kind == types.Interval
+	}
+	switch c.Name {
+	case "date_trunc", "extract", "date_part", "date_bin":
+		return hasTZ
+	case "+", "-":
+		return hasTZ && hasInterval
+	}
+	return false
+}
+
+func isDateTime(k types.Kind) bool {
+	return k == types.Date || k == types.Time || k == types.Timestamp || k == types.Interval
+}
+
+func isText(k types.Kind) bool {
+	return k == types.Text || k == types.Varchar || k == types.Char
 }
