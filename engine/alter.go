@@ -38,6 +38,7 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 	if err := s.undoAlter(t, definitionOnly(st)); err != nil {
 		return nil, err
 	}
+	var notices []string
 	for _, n := range st.Cmds {
 		cmd := n.GetAlterTableCmd()
 		switch cmd.Subtype {
@@ -46,7 +47,7 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 				return nil, err
 			}
 		case pg.AlterTableType_AT_DropColumn:
-			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk, cmd.Behavior == pg.DropBehavior_DROP_CASCADE); err != nil {
+			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk, cmd.Behavior == pg.DropBehavior_DROP_CASCADE, &notices); err != nil {
 				return nil, err
 			}
 		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_AlterColumnType:
@@ -86,7 +87,7 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this ALTER TABLE form is not supported yet (ADD COLUMN, DROP COLUMN and RENAME are)")
 		}
 	}
-	return &Result{Tag: "ALTER TABLE"}, nil
+	return &Result{Tag: "ALTER TABLE", Notices: notices}, nil
 }
 
 func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) (err error) {
@@ -178,7 +179,7 @@ func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.Column
 	return nil
 }
 
-func (s *Session) dropColumn(t *catalog.Table, name string, ifExists, cascade bool) error {
+func (s *Session) dropColumn(t *catalog.Table, name string, ifExists, cascade bool, notices *[]string) error {
 	t.Lock()
 	defer t.Unlock()
 	i := t.ColumnIndex(name)
@@ -211,6 +212,7 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists, cascade bo
 	}
 	// CASCADE: the generated columns computed from it go first
 	for _, u := range users {
+		*notices = append(*notices, "drop cascades to column "+u+" of table "+t.Name)
 		if err := s.dropColumnAt(t, t.ColumnIndex(u)); err != nil {
 			return err
 		}

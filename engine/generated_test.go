@@ -46,6 +46,20 @@ func TestGeneratedAlterErrors(t *testing.T) {
 	if got := rows(t, s, "SELECT * FROM g"); len(got) != 1 || got[0] != "1|10|20|11" {
 		t.Errorf("failed ALTERs changed the table: %v", got)
 	}
+	// CASCADE drops them, saying so (one NOTICE each, as Weft's DROP …
+	// CASCADE does)
+	rs, err := s.Exec(context.Background(), "ALTER TABLE g DROP COLUMN a CASCADE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices := strings.Join(rs[0].Notices, "; ")
+	rs[0].Release()
+	if notices != "drop cascades to column b of table g; drop cascades to column c of table g" {
+		t.Errorf("notices %q", notices)
+	}
+	if got := rows(t, s, "SELECT * FROM g"); len(got) != 1 || got[0] != "1" {
+		t.Errorf("after DROP COLUMN a CASCADE: %v, want [1]", got)
+	}
 }
 
 // TestGeneratedCopyOut: COPY t TO without a column list leaves generated
