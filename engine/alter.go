@@ -54,6 +54,10 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			if err := s.alterColumn(ctx, t, cmd); err != nil {
 				return nil, err
 			}
+		case pg.AlterTableType_AT_DropExpression:
+			if err := dropExpression(t, cmd, &notices); err != nil {
+				return nil, err
+			}
 		case pg.AlterTableType_AT_AddConstraint:
 			c := cmd.Def.GetConstraint()
 			if c != nil && c.Contype == pg.ConstrType_CONSTR_CHECK {
@@ -528,7 +532,7 @@ func (s *Session) addForeignKeyChecked(t *catalog.Table, p pendingFK) error {
 func definitionOnly(st *pg.AlterTableStmt) bool {
 	for _, n := range st.Cmds {
 		switch n.GetAlterTableCmd().Subtype {
-		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull:
+		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_DropExpression:
 		default:
 			return false
 		}

@@ -499,3 +499,26 @@ func isDateTime(k types.Kind) bool {
 func isText(k types.Kind) bool {
 	return k == types.Text || k == types.Varchar || k == types.Char
 }
+
+// dropExpression is ALTER COLUMN … DROP EXPRESSION [IF EXISTS]: the
+// generated column becomes an ordinary one keeping its values.
+func dropExpression(t *catalog.Table, cmd *pg.AlterTableCmd, notices *[]string) error {
+	t.Lock()
+	defer t.Unlock()
+	i := t.ColumnIndex(cmd.Name)
+	if i < 0 {
+		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", cmd.Name, t.Name)
+	}
+	if t.Columns[i].Generated == "" {
+		msg := fmt.Sprintf("column \"%s\" of relation \"%s\" is not a stored generated column", cmd.Name, t.Name)
+		if cmd.MissingOk {
+			*notices = append(*notices, msg+", skipping")
+			return nil
+		}
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "%s", msg)
+	}
+	cols := append([]catalog.Column{}, t.Columns...) // (readers may hold the old slice)
+	cols[i].Generated = ""
+	t.Columns = cols
+	return nil
+}

@@ -60,6 +60,15 @@ func TestGeneratedAlterErrors(t *testing.T) {
 	if got := rows(t, s, "SELECT * FROM g"); len(got) != 1 || got[0] != "1" {
 		t.Errorf("after DROP COLUMN a CASCADE: %v, want [1]", got)
 	}
+	rs, err = s.Exec(context.Background(), "ALTER TABLE g ALTER COLUMN id DROP EXPRESSION IF EXISTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notices = strings.Join(rs[0].Notices, "; ")
+	rs[0].Release()
+	if want := `column "id" of relation "g" is not a stored generated column, skipping`; notices != want {
+		t.Errorf("DROP EXPRESSION IF EXISTS: notices %q, want %q", notices, want)
+	}
 }
 
 // TestGeneratedCopyOut: COPY t TO without a column list leaves generated
