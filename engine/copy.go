@@ -410,11 +410,9 @@ func (s *Session) copyOutQuery(st *pg.CopyStmt) (string, error) {
 	var names []string
 	for _, a := range st.Attlist {
 		name := a.GetString_().GetSval()
-		if i := -1; t != nil {
-			if i = t.ColumnIndex(name); i >= 0 && t.Columns[i].Generated != "" {
-				return "", sqlerr.New(sqlerr.InvalidColumnRef, "column \"%s\" is a generated column", name).
-					WithDetail("Generated columns cannot be used in COPY.")
-			}
+		if t != nil && t.ColumnIndex(name) >= 0 && t.Columns[t.ColumnIndex(name)].Generated != "" {
+			return "", sqlerr.New(sqlerr.InvalidColumnRef, "column \"%s\" is a generated column", name).
+				WithDetail("Generated columns cannot be used in COPY.")
 		}
 		names = append(names, quote(name))
 	}
