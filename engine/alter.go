@@ -38,6 +38,7 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 	if err := s.undoAlter(t, definitionOnly(st)); err != nil {
 		return nil, err
 	}
+	var notices []string
 	for _, n := range st.Cmds {
 		cmd := n.GetAlterTableCmd()
 		switch cmd.Subtype {
@@ -46,11 +47,15 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 				return nil, err
 			}
 		case pg.AlterTableType_AT_DropColumn:
-			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk); err != nil {
+			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk, cmd.Behavior == pg.DropBehavior_DROP_CASCADE, &notices); err != nil {
 				return nil, err
 			}
 		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_AlterColumnType:
 			if err := s.alterColumn(ctx, t, cmd); err != nil {
+				return nil, err
+			}
+		case pg.AlterTableType_AT_DropExpression:
+			if err := dropExpression(t, cmd, &notices); err != nil {
 				return nil, err
 			}
 		case pg.AlterTableType_AT_AddConstraint:
@@ -86,7 +91,7 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this ALTER TABLE form is not supported yet (ADD COLUMN, DROP COLUMN and RENAME are)")
 		}
 	}
-	return &Result{Tag: "ALTER TABLE"}, nil
+	return &Result{Tag: "ALTER TABLE", Notices: notices}, nil
 }
 
 func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) (err error) {
@@ -178,7 +183,7 @@ func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.Column
 	return nil
 }
 
-func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error {
+func (s *Session) dropColumn(t *catalog.Table, name string, ifExists, cascade bool, notices *[]string) error {
 	t.Lock()
 	defer t.Unlock()
 	i := t.ColumnIndex(name)
@@ -188,7 +193,11 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 		}
 		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", name, t.Name)
 	}
-	if len(t.Columns) == 1 {
+	users, err := generatedUsers(t, name)
+	if err != nil {
+		return err
+	}
+	if len(t.Columns)-len(users) == 1 {
 		return sqlerr.New(sqlerr.FeatureNotSupported, "cannot drop the only column of table \"%s\"", t.Name)
 	}
 	for _, k := range t.Keys {
@@ -197,6 +206,27 @@ func (s *Session) dropColumn(t *catalog.Table, name string, ifExists bool) error
 				WithDetail("constraint " + by + " depends on column " + name + " of table " + t.Name)
 		}
 	}
+	if len(users) > 0 && !cascade {
+		detail := make([]string, len(users))
+		for k, u := range users {
+			detail[k] = "column " + u + " of table " + t.Name + " depends on column " + name + " of table " + t.Name
+		}
+		return sqlerr.New(sqlerr.DependentObjects, "cannot drop column %s of table %s because other objects depend on it", name, t.Name).
+			WithDetail(strings.Join(detail, "\n")).WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+	}
+	// CASCADE: the generated columns computed from it go first
+	for _, u := range users {
+		*notices = append(*notices, "drop cascades to column "+u+" of table "+t.Name)
+		if err := s.dropColumnAt(t, t.ColumnIndex(u)); err != nil {
+			return err
+		}
+	}
+	return s.dropColumnAt(t, t.ColumnIndex(name))
+}
+
+// dropColumnAt drops t's column i, with the keys, indexes, foreign keys
+// and checks over it; the caller holds t's lock.
+func (s *Session) dropColumnAt(t *catalog.Table, i int) error {
 	newCols := append(append([]catalog.Column{}, t.Columns[:i]...), t.Columns[i+1:]...)
 	schema := schemaOf(newCols)
 	cur := t.Current()
@@ -302,7 +332,10 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		if t.ColumnIndex(st.Newname) >= 0 {
 			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" of relation \"%s\" already exists", st.Newname, t.Name)
 		}
-		newCols := append([]catalog.Column{}, t.Columns...)
+		newCols, err := renamedInGenerated(t.Columns, st.Subname, st.Newname)
+		if err != nil {
+			return nil, err
+		}
 		newCols[i].Name = st.Newname
 		schema := schemaOf(newCols)
 		cur := t.Current()
@@ -499,7 +532,7 @@ func (s *Session) addForeignKeyChecked(t *catalog.Table, p pendingFK) error {
 func definitionOnly(st *pg.AlterTableStmt) bool {
 	for _, n := range st.Cmds {
 		switch n.GetAlterTableCmd().Subtype {
-		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull:
+		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_DropExpression:
 		default:
 			return false
 		}
@@ -513,6 +546,9 @@ func (s *Session) alterColumn(ctx context.Context, t *catalog.Table, cmd *pg.Alt
 		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", cmd.Name, t.Name)
 	}
 	col := t.Columns[i]
+	if err := refuseGeneratedAlter(t, cmd); err != nil {
+		return err
+	}
 	switch cmd.Subtype {
 	case pg.AlterTableType_AT_ColumnDefault:
 		if cmd.Def == nil {

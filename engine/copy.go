@@ -378,7 +378,7 @@ func (s *Session) copyOutStatement(ctx context.Context, whole string, raw *pg.Ra
 	if err != nil {
 		return nil, err
 	}
-	sql, err := copyOutQuery(st)
+	sql, err := s.copyOutQuery(st)
 	if err != nil {
 		return nil, err
 	}
@@ -394,17 +394,36 @@ func (s *Session) copyOutStatement(ctx context.Context, whole string, raw *pg.Ra
 	return res, nil
 }
 
-// copyOutQuery is the query a COPY … TO sends.
-func copyOutQuery(st *pg.CopyStmt) (string, error) {
+// copyOutQuery is the query a COPY … TO sends. Without a column list it
+// is every column but the generated ones, as in PostgreSQL.
+func (s *Session) copyOutQuery(st *pg.CopyStmt) (string, error) {
 	if st.Query != nil {
 		return parser.Deparse(st.Query)
 	}
+	quote := func(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 	cols := "*"
-	if len(st.Attlist) > 0 {
-		var names []string
-		for _, a := range st.Attlist {
-			names = append(names, `"`+strings.ReplaceAll(a.GetString_().GetSval(), `"`, `""`)+`"`)
+	// (a relation it cannot find is left to the query to report)
+	t, err := s.lookupTable(st.Relation)
+	if err != nil {
+		t = nil
+	}
+	var names []string
+	for _, a := range st.Attlist {
+		name := a.GetString_().GetSval()
+		if t != nil && t.ColumnIndex(name) >= 0 && t.Columns[t.ColumnIndex(name)].Generated != "" {
+			return "", sqlerr.New(sqlerr.InvalidColumnRef, "column \"%s\" is a generated column", name).
+				WithDetail("Generated columns cannot be used in COPY.")
 		}
+		names = append(names, quote(name))
+	}
+	if len(names) == 0 && t != nil && hasGenerated(t) {
+		for _, c := range t.Columns {
+			if c.Generated == "" {
+				names = append(names, quote(c.Name))
+			}
+		}
+	}
+	if len(names) > 0 {
 		cols = strings.Join(names, ", ")
 	}
 	rel := `"` + strings.ReplaceAll(st.Relation.Relname, `"`, `""`) + `"`

@@ -221,7 +221,7 @@ func (s *Session) copyToFile(ctx context.Context, st *pg.CopyStmt, o copyfmt.Opt
 	if _, err := datafile.InsideDir(dir, st.Filename); err != nil {
 		return nil, err
 	}
-	sql, err := copyOutQuery(st)
+	sql, err := s.copyOutQuery(st)
 	if err != nil {
 		return nil, err
 	}

@@ -772,16 +772,16 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 		}
 		exprs[i] = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{v}, Else: exprs[i], T: t.Columns[i].Type}
 	}
-	if err := s.updateGenerated(b, t, exprs, hit); err != nil {
-		return nil, err
-	}
 	cols := make([]logical.Column, 0, len(exprs)+1)
 	for _, c := range t.Columns {
 		cols = append(cols, b.NewColumn(c.Name, c.Type))
 	}
 	exprs = append(exprs, hit)
 	cols = append(cols, b.NewColumn("hit", types.BoolT))
-	plan := &logical.Project{Input: below, Exprs: exprs, Cols: cols}
+	var plan logical.Plan = &logical.Project{Input: below, Exprs: exprs, Cols: cols}
+	if plan, err = s.updateGenerated(b, t, plan); err != nil {
+		return nil, err
+	}
 	ret, err := s.bindReturning(b, t, st.Relation, st.ReturningList)
 	if err != nil {
 		return nil, err

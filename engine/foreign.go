@@ -325,7 +325,11 @@ func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catal
 		if cur != nil {
 			data = &catalog.Snapshot{Parts: cur}
 		}
-		newParts, changed, err := s.referencingRows(t, child, ref.fk, data, childColumnsInKeyOrder(ref.fk, k), keyTypes(t, k), removed, action, newKeys)
+		regen, err := s.generatedRecompute(ctx, child)
+		if err != nil {
+			return fail(err)
+		}
+		newParts, changed, err := s.referencingRows(t, child, ref.fk, data, childColumnsInKeyOrder(ref.fk, k), keyTypes(t, k), removed, action, newKeys, regen)
 		if err != nil {
 			return fail(err)
 		}
@@ -371,8 +375,10 @@ func removedKeys(t *catalog.Table, k catalog.Key, old *catalog.Snapshot, parts [
 // child's data without them for CASCADE on delete, with the reference
 // changed to the parent's new key (newKeys, by old key) for CASCADE on
 // update, with the reference set to NULL for SET NULL. changed says
-// whether newParts is to be installed.
-func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.ForeignKey, data *catalog.Snapshot, cols []int, kts []types.T, removed map[string]bool, action string, newKeys map[string][]types.Datum) ([][]arrow.Record, bool, error) {
+// whether newParts is to be installed. regen (nil when the child has
+// none) recomputes the child's generated columns on a batch whose
+// references changed.
+func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.ForeignKey, data *catalog.Snapshot, cols []int, kts []types.T, removed map[string]bool, action string, newKeys map[string][]types.Datum, regen func(arrow.Record) (arrow.Record, error)) ([][]arrow.Record, bool, error) {
 	newParts := make([][]arrow.Record, len(data.Parts))
 	changed := false
 	var buf []byte
@@ -406,6 +412,9 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 			switch {
 			case action == "c" && newKeys != nil:
 				moved, err := withReplacedColumns(s, r, cols, hit, func(h, k int) types.Datum { return newKeys[hitKeys[h]][k] })
+				if err == nil && regen != nil {
+					moved, err = regen(moved)
+				}
 				if err != nil {
 					return fail(err)
 				}
@@ -420,6 +429,9 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				}
 			case action == "n":
 				nulled, err := withReplacedColumns(s, r, fk.Columns, hit, func(int, int) types.Datum { return nil })
+				if err == nil && regen != nil {
+					nulled, err = regen(nulled)
+				}
 				if err != nil {
 					return fail(err)
 				}

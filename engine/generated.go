@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -13,6 +14,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // Stored generated columns (GENERATED ALWAYS AS (expr) STORED): the
@@ -56,7 +58,9 @@ func (s *Session) checkGenerated(env *exec.Env, t *catalog.Table, pending []pend
 		if logical.HasSubquery(e) {
 			return sqlerr.New(sqlerr.FeatureNotSupported, "cannot use subquery in column generation expression")
 		}
-		if logical.IsVolatile(e) {
+		// (before the cast to the column's type, which PostgreSQL does not
+		// count: a timestamp into a text column is accepted)
+		if logical.IsVolatile(e) || readsStable(p.expr) || bindsStable(e) {
 			return sqlerr.New(sqlerr.InvalidObjectDefinition, "generation expression is not immutable")
 		}
 		col := t.Columns[p.column]
@@ -209,24 +213,37 @@ func refuseGeneratedUpdate(col catalog.Column, isDefault bool) error {
 		WithDetail("Column \"" + col.Name + "\" is a generated column.")
 }
 
-// updateGenerated makes an UPDATE's new values of t's generated columns
-// (exprs, by column) their expressions over the row's new values, where
-// hit says the row is updated.
-func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, exprs []logical.Expr, hit logical.Expr) error {
+// updateGenerated puts over an UPDATE's plan (t's columns with their new
+// values, then the "hit" flag) the projection that recomputes t's
+// generated columns on the rows it updates. The generation expressions
+// read the new values as columns of the plan below, so a volatile SET
+// expression is evaluated once per row (pasting it into them would call
+// it again). A Project keeps partitions and batches one to one, as
+// rewriteTable needs.
+func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, plan logical.Plan) (logical.Plan, error) {
 	if !hasGenerated(t) {
-		return nil
+		return plan, nil
 	}
 	gen, ts, err := s.generatedExprs(b, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	newValues := append([]logical.Expr{}, exprs...)
-	for i, g := range gen {
-		if g != nil {
-			exprs[i] = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{substituteColumns(g, ts, newValues)}, Else: exprs[i], T: t.Columns[i].Type}
+	in := plan.Columns()
+	refs := make([]logical.Expr, len(in))
+	for i, c := range in {
+		refs[i] = &logical.ColRef{Col: c}
+	}
+	hit := refs[len(t.Columns)]
+	p := &logical.Project{Input: plan}
+	for i, c := range in {
+		e := refs[i]
+		if i < len(gen) && gen[i] != nil {
+			e = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{substituteColumns(gen[i], ts, refs)}, Else: refs[i], T: t.Columns[i].Type}
 		}
+		p.Exprs = append(p.Exprs, e)
+		p.Cols = append(p.Cols, b.NewColumn(c.Name, c.T))
 	}
-	return nil
+	return p, nil
 }
 
 // generatedForExisting checks the expression of col, a generated column
@@ -266,4 +283,242 @@ func (s *Session) generatedForExisting(ctx context.Context, t *catalog.Table, co
 	}
 	ec := exec.NewEvalContext(ctx, env)
 	return func(r arrow.Record) (arrow.Array, error) { return expr.Eval(ec, r) }, nil
+}
+
+// generatedRecompute returns what recomputes t's generated columns on a
+// batch of t's rows whose other columns changed outside an UPDATE (a
+// foreign-key action): it releases the batch it is given. nil when t has
+// no generated column.
+func (s *Session) generatedRecompute(ctx context.Context, t *catalog.Table) (func(arrow.Record) (arrow.Record, error), error) {
+	if !hasGenerated(t) {
+		return nil, nil
+	}
+	env := s.env()
+	b := s.binder(env)
+	gen, ts, err := s.generatedExprs(b, t)
+	if err != nil {
+		return nil, err
+	}
+	pb := s.newBuilder(env)
+	defer pb.Release()
+	exprs := make([]exec.Expr, len(gen))
+	for i, g := range gen {
+		if g == nil {
+			continue
+		}
+		if exprs[i], err = pb.Compile(g, ts.Scan.Cols); err != nil {
+			return nil, err
+		}
+	}
+	ec := exec.NewEvalContext(ctx, env)
+	return func(r arrow.Record) (arrow.Record, error) { return withGeneratedValues(ec, r, exprs) }, nil
+}
+
+// parseGenerated is the expression of a generation expression's text.
+func parseGenerated(text string) (*pg.Node, error) {
+	stmts, err := parser.Parse("SELECT " + text)
+	if err != nil {
+		return nil, err
+	}
+	return stmts[0].Stmt.GetSelectStmt().TargetList[0].GetResTarget().Val, nil
+}
+
+// eachColumnRef calls f with each column reference in expr.
+func eachColumnRef(expr *pg.Node, f func(*pg.ColumnRef)) {
+	parser.Walk(expr, func(m proto.Message) bool {
+		if cr, ok := m.(*pg.ColumnRef); ok {
+			f(cr)
+		}
+		return true
+	})
+}
+
+// columnRefName is the column a reference names ("" for a star).
+func columnRefName(cr *pg.ColumnRef) string {
+	if len(cr.Fields) == 0 {
+		return ""
+	}
+	return cr.Fields[len(cr.Fields)-1].GetString_().GetSval()
+}
+
+// generatedUsers are the names of t's generated columns whose expression
+// reads column name (PostgreSQL records these as dependencies).
+func generatedUsers(t *catalog.Table, name string) ([]string, error) {
+	var users []string
+	for _, c := range t.Columns {
+		if c.Generated == "" {
+			continue
+		}
+		expr, err := parseGenerated(c.Generated)
+		if err != nil {
+			return nil, fmt.Errorf("generation expression of column %q: %w", c.Name, err)
+		}
+		uses := false
+		eachColumnRef(expr, func(cr *pg.ColumnRef) { uses = uses || columnRefName(cr) == name })
+		if uses {
+			users = append(users, c.Name)
+		}
+	}
+	return users, nil
+}
+
+// renamedInGenerated is cols with column from renamed to to in every
+// generation expression (the expression is kept as text, so it would no
+// longer bind).
+func renamedInGenerated(cols []catalog.Column, from, to string) ([]catalog.Column, error) {
+	out := append([]catalog.Column{}, cols...)
+	for i, c := range out {
+		if c.Generated == "" {
+			continue
+		}
+		expr, err := parseGenerated(c.Generated)
+		if err != nil {
+			return nil, fmt.Errorf("generation expression of column %q: %w", c.Name, err)
+		}
+		eachColumnRef(expr, func(cr *pg.ColumnRef) {
+			if columnRefName(cr) == from {
+				cr.Fields[len(cr.Fields)-1] = pg.MakeStrNode(to)
+			}
+		})
+		if out[i].Generated, err = parser.DeparseExpr(expr); err != nil {
+			return nil, fmt.Errorf("generation expression of column %q: %w", c.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// refuseGeneratedAlter refuses, as PostgreSQL does, a default on a
+// generated column and a new type for a column a generation expression
+// reads.
+func refuseGeneratedAlter(t *catalog.Table, cmd *pg.AlterTableCmd) error {
+	col := t.Columns[t.ColumnIndex(cmd.Name)]
+	switch cmd.Subtype {
+	case pg.AlterTableType_AT_ColumnDefault:
+		if col.Generated == "" {
+			return nil
+		}
+		err := sqlerr.New(sqlerr.SyntaxError, "column \"%s\" of relation \"%s\" is a generated column", col.Name, t.Name)
+		if cmd.Def == nil {
+			err = err.WithHint("Use ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION instead.")
+		}
+		return err
+	case pg.AlterTableType_AT_AlterColumnType:
+		users, err := generatedUsers(t, col.Name)
+		if err != nil || len(users) == 0 {
+			return err
+		}
+		return sqlerr.New(sqlerr.FeatureNotSupported, "cannot alter type of a column used by a generated column").
+			WithDetail("Column \"" + col.Name + "\" is used by generated column \"" + users[0] + "\".")
+	}
+	return nil
+}
+
+// Weft's functions know only volatile or not, while a generation
+// expression must be immutable: what PostgreSQL marks stable (it reads the
+// clock of the transaction, the time zone, DateStyle or the user) is
+// refused by the small deny-lists below rather than by function
+// attributes. They cover the stable built-ins Weft has; a function
+// missing here is accepted where PostgreSQL refuses it.
+
+// stableFunctions are stable built-ins by name, refused whatever their
+// arguments. (now() and the like are folded to constants while binding,
+// so they are looked for in the expression as written.)
+var stableFunctions = map[string]bool{
+	"now": true, "statement_timestamp": true, "transaction_timestamp": true,
+	"clock_timestamp": true, "timeofday": true, "to_char": true,
+	"current_setting": true, "age": true,
+}
+
+// readsStable says whether expr, as written, calls a stable built-in or
+// reads a SQL value function (current_timestamp, current_date,
+// localtimestamp, current_user, …: all stable in PostgreSQL).
+func readsStable(expr *pg.Node) bool {
+	found := false
+	parser.Walk(expr, func(m proto.Message) bool {
+		switch x := m.(type) {
+		case *pg.SQLValueFunction:
+			found = true
+		case *pg.FuncCall:
+			if n := len(x.Funcname); n > 0 {
+				name := x.Funcname[n-1].GetString_().GetSval()
+				found = stableFunctions[name] && (n == 1 || x.Funcname[0].GetString_().GetSval() == "pg_catalog")
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// bindsStable says whether a bound expression converts to or from
+// timestamptz (the session's time zone), between date/time types and
+// text (DateStyle), or does time-zone dependent arithmetic on timestamptz
+// (± interval, date_trunc, extract): stable operations in PostgreSQL.
+func bindsStable(e logical.Expr) bool {
+	found := false
+	logical.Walk(e, func(x logical.Expr) bool {
+		switch y := x.(type) {
+		case *logical.Cast:
+			found = stableCast(y.Arg.Type().Kind, y.To.Kind)
+		case *logical.Call:
+			found = stableCall(y)
+		}
+		return !found
+	})
+	return found
+}
+
+func stableCast(from, to types.Kind) bool {
+	if from == to {
+		return false
+	}
+	if from == types.TimestampTZ || to == types.TimestampTZ {
+		return true
+	}
+	return isDateTime(from) && isText(to) || isText(from) && isDateTime(to)
+}
+
+func stableCall(c *logical.Call) bool {
+	hasTZ, hasInterval := false, false
+	for _, a := range c.Args {
+		hasTZ = hasTZ || a.Type().Kind == types.TimestampTZ
+		hasInterval = hasInterval || a.Type().Kind == types.Interval
+	}
+	switch c.Name {
+	case "date_trunc", "extract", "date_part", "date_bin":
+		return hasTZ
+	case "+", "-":
+		return hasTZ && hasInterval
+	}
+	return false
+}
+
+func isDateTime(k types.Kind) bool {
+	return k == types.Date || k == types.Time || k == types.Timestamp || k == types.Interval
+}
+
+func isText(k types.Kind) bool {
+	return k == types.Text || k == types.Varchar || k == types.Char
+}
+
+// dropExpression is ALTER COLUMN … DROP EXPRESSION [IF EXISTS]: the
+// generated column becomes an ordinary one keeping its values.
+func dropExpression(t *catalog.Table, cmd *pg.AlterTableCmd, notices *[]string) error {
+	t.Lock()
+	defer t.Unlock()
+	i := t.ColumnIndex(cmd.Name)
+	if i < 0 {
+		return sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" of relation \"%s\" does not exist", cmd.Name, t.Name)
+	}
+	if t.Columns[i].Generated == "" {
+		msg := fmt.Sprintf("column \"%s\" of relation \"%s\" is not a stored generated column", cmd.Name, t.Name)
+		if cmd.MissingOk {
+			*notices = append(*notices, msg+", skipping")
+			return nil
+		}
+		return sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "%s", msg)
+	}
+	cols := append([]catalog.Column{}, t.Columns...) // (readers may hold the old slice)
+	cols[i].Generated = ""
+	t.Columns = cols
+	return nil
 }

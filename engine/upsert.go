@@ -127,6 +127,9 @@ type upsertSet struct {
 	sets  []exec.Expr // per table column
 	where exec.Expr
 	cols  []logical.Column // the layout: table columns, then excluded
+	// generated: per table column, its generation expression over the
+	// updated row (t's columns alone), nil for the others
+	generated []exec.Expr
 }
 
 // bindUpsert binds the DO UPDATE clause.
@@ -140,7 +143,6 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 	u := &upsertSet{sets: make([]exec.Expr, len(t.Columns)), cols: append(append([]logical.Column{}, ts.Scan.Cols...), excluded...)}
 	pb := s.newBuilder(env)
 	defer pb.Release()
-	newValues := make([]logical.Expr, len(t.Columns)) // the SET list's, by column
 	for _, n := range oc.TargetList {
 		rt := n.GetResTarget()
 		ci := t.ColumnIndex(rt.Name)
@@ -161,7 +163,6 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 		if e, err = b.Assign(e, t.Columns[ci].Type, t.Columns[ci].Name); err != nil {
 			return nil, err
 		}
-		newValues[ci] = e
 		if u.sets[ci], err = pb.Compile(e, u.cols); err != nil {
 			return nil, err
 		}
@@ -176,21 +177,19 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 		}
 	}
 	if hasGenerated(t) {
-		// (bound in a scope of its own: excluded's columns have the same names)
+		// over t's columns alone, evaluated on the row once the SET values
+		// are in (pasting those into the expressions would evaluate a
+		// volatile SET expression twice)
 		gen, gts, err := s.generatedExprs(b, t)
 		if err != nil {
 			return nil, err
 		}
-		for ci := range newValues {
-			if newValues[ci] == nil {
-				newValues[ci] = &logical.ColRef{Col: ts.Scan.Cols[ci]}
-			}
-		}
+		u.generated = make([]exec.Expr, len(t.Columns))
 		for ci, g := range gen {
 			if g == nil {
 				continue
 			}
-			if u.sets[ci], err = pb.Compile(substituteColumns(g, gts, newValues), u.cols); err != nil {
+			if u.generated[ci], err = pb.Compile(g, gts.Scan.Cols); err != nil {
 				return nil, err
 			}
 		}
@@ -312,6 +311,10 @@ func (s *Session) upsertBatch(ec *exec.EvalContext, t *catalog.Table, r arrow.Re
 	}
 	newRows := array.NewRecord(stored.Schema(), newCols, int64(len(rows)))
 	releaseArrays(newCols)
+	newRows, err = withGeneratedValues(ec, newRows, u.generated)
+	if err != nil {
+		return nil, nil, err
+	}
 	defer newRows.Release()
 	// the batch with each applied row replaced, row by row
 	out := make([]array.Builder, len(t.Columns))
@@ -537,4 +540,31 @@ func (s *Session) upsertLocked(ctx context.Context, t *catalog.Table, cur *catal
 		exec.ReleaseRecords(p)
 	}
 	return fail(err)
+}
+
+// withGeneratedValues replaces rec's generated columns (gen, by column;
+// nil for the others) by their expressions evaluated over rec, which it
+// releases.
+func withGeneratedValues(ec *exec.EvalContext, rec arrow.Record, gen []exec.Expr) (arrow.Record, error) {
+	if gen == nil {
+		return rec, nil
+	}
+	defer rec.Release()
+	cols := make([]arrow.Array, rec.NumCols())
+	for c := range cols {
+		if c >= len(gen) || gen[c] == nil {
+			cols[c] = rec.Column(c)
+			cols[c].Retain()
+			continue
+		}
+		v, err := gen[c].Eval(ec, rec)
+		if err != nil {
+			releaseArrays(cols[:c])
+			return nil, err
+		}
+		cols[c] = v
+	}
+	out := array.NewRecord(rec.Schema(), cols, rec.NumRows())
+	releaseArrays(cols)
+	return out, nil
 }
