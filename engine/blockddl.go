@@ -138,6 +138,20 @@ func (o *openBlocks) touches(oid uint32) bool {
 	return false
 }
 
+// unpopulatedBefore is whether materialized view oid was unpopulated
+// before an open block other than self changed it (found false when none
+// did): other sessions see that until the block commits.
+func (o *openBlocks) unpopulatedBefore(self *blockChanges, oid uint32) (unpopulated, found bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, c := range o.list {
+		if b := c.tables[oid]; c != self && b != nil {
+			return b.def.Unpopulated, true
+		}
+	}
+	return false, false
+}
+
 // update runs f, which changes a block's record, under the registry's
 // lock.
 func (o *openBlocks) update(f func()) {

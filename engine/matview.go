@@ -187,3 +187,19 @@ func matViewTag(res *Result, err error) func(pg.ObjectType) (*Result, error) {
 		return res, err
 	}
 }
+
+// unpopulated reports whether the session may not read materialized view
+// t yet: its own view of the flag, or, while another session's open
+// block changed it (REFRESH … WITH [NO] DATA), the flag as it was before.
+func (s *Session) unpopulated(t *catalog.Table) bool {
+	var self *blockChanges
+	if s.tx != nil {
+		self = s.tx.changes
+	}
+	if before, found := s.db.blocks.unpopulatedBefore(self, t.OID); found {
+		return before
+	}
+	t.Lock()
+	defer t.Unlock()
+	return t.Unpopulated
+}

@@ -75,3 +75,48 @@ func TestMaterializedViewsSurviveReopen(t *testing.T) {
 		t.Errorf("relkind %s", got)
 	}
 }
+
+// TestMaterializedViewPopulatedStateIsTransactional: REFRESH … WITH [NO]
+// DATA in an open block changes whether other sessions may read the view
+// only when the block commits.
+func TestMaterializedViewPopulatedStateIsTransactional(t *testing.T) {
+	db, mem := openWALTest(t, t.TempDir())
+	defer closeClean(t, db, mem)
+	a, b := db.NewSession(), db.NewSession()
+	defer a.Close()
+	defer b.Close()
+	mustSQL(t, a, "CREATE TABLE src (x int); INSERT INTO src VALUES (1), (2)")
+	mustSQL(t, a, "CREATE MATERIALIZED VIEW full_mv AS SELECT x FROM src")
+	mustSQL(t, a, "CREATE MATERIALIZED VIEW empty_mv AS SELECT x FROM src WITH NO DATA")
+	unpopulated := func(s *Session, sql string) bool {
+		t.Helper()
+		var se *sqlerr.Error
+		err := execSQL(t, s, sql)
+		if err != nil && (!errors.As(err, &se) || se.Code != sqlerr.ObjectNotInPrerequisiteState) {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		return err != nil
+	}
+	for _, end := range []string{"ROLLBACK", "COMMIT"} {
+		mustSQL(t, a, "BEGIN; REFRESH MATERIALIZED VIEW full_mv WITH NO DATA; REFRESH MATERIALIZED VIEW empty_mv")
+		if unpopulated(a, "SELECT * FROM empty_mv") {
+			t.Errorf("the block does not see its own REFRESH of empty_mv")
+		}
+		mustSQL(t, a, "SAVEPOINT p")
+		if !unpopulated(a, "SELECT * FROM full_mv") {
+			t.Errorf("the block does not see its own REFRESH … WITH NO DATA")
+		}
+		mustSQL(t, a, "ROLLBACK TO SAVEPOINT p")
+		if unpopulated(b, "SELECT * FROM full_mv") || !unpopulated(b, "SELECT * FROM empty_mv") {
+			t.Errorf("another session sees the open block's REFRESH")
+		}
+		mustSQL(t, a, end)
+		wantFull, wantEmpty := false, true // after ROLLBACK: as before
+		if end == "COMMIT" {
+			wantFull, wantEmpty = true, false
+		}
+		if unpopulated(b, "SELECT * FROM full_mv") != wantFull || unpopulated(b, "SELECT * FROM empty_mv") != wantEmpty {
+			t.Errorf("after %s: full_mv unpopulated %v, empty_mv unpopulated %v", end, !wantFull, !wantEmpty)
+		}
+	}
+}

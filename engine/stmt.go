@@ -58,6 +58,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.FilesDir = s.db.opts.FilesDir
 	b.Workers = s.db.workerRows
 	b.Cached = s.cachedRows
+	b.Unpopulated = s.unpopulated
 	b.Ctx = s.ctx
 	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {

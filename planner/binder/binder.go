@@ -46,6 +46,9 @@ type Binder struct {
 	// Cached, when set, lists the partitions of cached tables
 	// (weft.cached): relation, partition, worker, rows, bytes, hits.
 	Cached func() [][]types.Datum
+	// Unpopulated reports whether a materialized view may not be read yet
+	// (as the session sees it); nil reads the table's flag
+	Unpopulated func(t *catalog.Table) bool
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
 	// User is the session's role (current_user); BackendPID its server

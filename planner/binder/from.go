@@ -183,7 +183,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	if err := b.requireOn(t.OID, catalog.KindTable, t.Schema, t.Name, catalog.PrivSelect); err != nil {
 		return nil, nil, err
 	}
-	if t.Unpopulated {
+	if b.unpopulated(t) {
 		return nil, nil, sqlerr.New(sqlerr.ObjectNotInPrerequisiteState, "materialized view \"%s\" has not been populated", t.Name).
 			WithHint("Use the REFRESH MATERIALIZED VIEW command.")
 	}
@@ -1138,4 +1138,15 @@ func (b *Binder) bindScalarInFrom(rf *pg.RangeFunction, fc *pg.FuncCall, name st
 	}
 	v := &logical.Values{Rows: [][]logical.Expr{{e}}, Cols: []logical.Column{b.newColumn(colName, e.Type())}}
 	return b.aliased(v, rf.Alias, colName)
+}
+
+// unpopulated reports whether t is a materialized view not yet populated.
+func (b *Binder) unpopulated(t *catalog.Table) bool {
+	if t.MatView == "" {
+		return false
+	}
+	if b.Unpopulated != nil {
+		return b.Unpopulated(t)
+	}
+	return t.Unpopulated
 }
