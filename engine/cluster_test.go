@@ -17,10 +17,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/jackc/pgx/v5"
 	"github.com/weftdb/weft/engine"
 	wexec "github.com/weftdb/weft/exec"
-	"github.com/weftdb/weft/pgsource/pgtest"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 	"github.com/weftdb/weft/udf"
@@ -160,41 +158,7 @@ var clusterQueries = []string{
 // PostgreSQL and renders each row as Weft's rows helper does.
 func postgresAnswers(t *testing.T) [][]string {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.Start(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	for _, sql := range clusterData {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("postgres: %s: %v", sql, err)
-		}
-	}
-	var answers [][]string
-	for _, q := range clusterQueries {
-		rs, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
-		if err != nil {
-			t.Fatalf("postgres: %s: %v", q, err)
-		}
-		var out []string
-		for rs.Next() {
-			vals := make([]string, len(rs.RawValues()))
-			for i, v := range rs.RawValues() {
-				if v == nil {
-					vals[i] = "NULL"
-				} else {
-					vals[i] = string(v)
-				}
-			}
-			out = append(out, strings.Join(vals, "|"))
-		}
-		if err := rs.Err(); err != nil {
-			t.Fatalf("postgres: %s: %v", q, err)
-		}
-		answers = append(answers, out)
-	}
-	return answers
+	return postgresRows(t, clusterData, clusterQueries)
 }
 
 // openCoordinator opens a database in dir on a checked allocator (see
