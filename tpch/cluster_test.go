@@ -82,33 +82,15 @@ func TestQueriesOnWorkersMatchPostgres(t *testing.T) {
 		if !shuffled[q.Name] {
 			continue
 		}
-		want, err := postgresAnswer(ctx, conn, q.SQL)
-		if err != nil {
-			t.Fatalf("%s on PostgreSQL: %v", q.Name, err)
-		}
-		got, err := weftAnswer(sess, q.SQL, queryTimeout)
-		if err == nil {
-			err = Compare(q, want, got, CompareOptions{})
-		}
-		if err != nil {
-			t.Errorf("%s with shuffle joins: %v", q.Name, err)
+		rows, ok := matchesPostgres(t, ctx, conn, sess, q, "with shuffle joins")
+		if !ok {
 			continue
 		}
-		plan, err := weftAnswer(sess, "EXPLAIN "+q.SQL, queryTimeout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		shuffles := 0
-		for _, row := range plan.Rows {
-			shuffles += strings.Count(*row[0], "Shuffle HashJoin")
-		}
+		shuffles := planCount(t, sess, q.SQL, "Shuffle HashJoin")
 		if shuffles == 0 {
 			t.Errorf("%s: no join shuffled under weft.broadcast_rows = 0", q.Name)
 		}
-		if _, local := remoteStages(t, sess, q.SQL); local > 0 {
-			t.Errorf("%s with shuffle joins: %d partitions ran on the coordinator", q.Name, local)
-		}
-		t.Logf("%s: %d rows match with %d shuffle joins", q.Name, len(want.Rows), shuffles)
+		t.Logf("%s: %d rows match with %d shuffle joins", q.Name, rows, shuffles)
 	}
 
 	// all 22 again with every aggregation that can be shuffled by key,
@@ -117,37 +99,57 @@ func TestQueriesOnWorkersMatchPostgres(t *testing.T) {
 	weftExec(t, sess, "SET weft.shuffle_groups = 0")
 	aggShuffled := 0
 	for _, q := range queries {
-		want, err := postgresAnswer(ctx, conn, q.SQL)
-		if err != nil {
-			t.Fatalf("%s on PostgreSQL: %v", q.Name, err)
-		}
-		got, err := weftAnswer(sess, q.SQL, queryTimeout)
-		if err == nil {
-			err = Compare(q, want, got, CompareOptions{})
-		}
-		if err != nil {
-			t.Errorf("%s with shuffled aggregations: %v", q.Name, err)
+		rows, ok := matchesPostgres(t, ctx, conn, sess, q, "with shuffled aggregations")
+		if !ok {
 			continue
 		}
-		plan, err := weftAnswer(sess, "EXPLAIN "+q.SQL, queryTimeout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, row := range plan.Rows {
-			n += strings.Count(*row[0], "Shuffle HashAggregate")
-		}
+		n := planCount(t, sess, q.SQL, "Shuffle HashAggregate")
 		if n > 0 {
 			aggShuffled++
 		}
-		if _, local := remoteStages(t, sess, q.SQL); local > 0 {
-			t.Errorf("%s with shuffled aggregations: %d partitions ran on the coordinator", q.Name, local)
-		}
-		t.Logf("%s: %d rows match with %d shuffled aggregations", q.Name, len(want.Rows), n)
+		t.Logf("%s: %d rows match with %d shuffled aggregations", q.Name, rows, n)
 	}
 	if aggShuffled < 8 {
 		t.Errorf("only %d of 22 queries shuffled an aggregation under weft.shuffle_groups = 0", aggShuffled)
 	}
+}
+
+// matchesPostgres answers q on Weft (sess) and PostgreSQL (conn) and
+// reports, as a test error naming how it ran (mode), a different answer
+// or partitions that ran on the coordinator; it returns PostgreSQL's row
+// count and whether the answers matched.
+func matchesPostgres(t *testing.T, ctx context.Context, conn *pgx.Conn, sess *engine.Session, q Query, mode string) (int, bool) {
+	t.Helper()
+	want, err := postgresAnswer(ctx, conn, q.SQL)
+	if err != nil {
+		t.Fatalf("%s on PostgreSQL: %v", q.Name, err)
+	}
+	got, err := weftAnswer(sess, q.SQL, queryTimeout)
+	if err == nil {
+		err = Compare(q, want, got, CompareOptions{})
+	}
+	if err != nil {
+		t.Errorf("%s %s: %v", q.Name, mode, err)
+		return 0, false
+	}
+	if _, local := remoteStages(t, sess, q.SQL); local > 0 {
+		t.Errorf("%s %s: %d partitions ran on the coordinator", q.Name, mode, local)
+	}
+	return len(want.Rows), true
+}
+
+// planCount counts word in the lines of EXPLAIN sql.
+func planCount(t *testing.T, sess *engine.Session, sql, word string) int {
+	t.Helper()
+	plan, err := weftAnswer(sess, "EXPLAIN "+sql, queryTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, row := range plan.Rows {
+		n += strings.Count(*row[0], word)
+	}
+	return n
 }
 
 // shuffled are the queries answered again with shuffle joins. (q13 is
