@@ -123,6 +123,9 @@ type Filter struct {
 	// a column read only by the predicate are never copied.
 	Keep []int
 	Out  *arrow.Schema
+	// keyFilter is the key bitmap of the join above, when it lends one
+	// (joinfilter.go)
+	keyFilter atomic.Pointer[probeKeyFilter]
 }
 
 func (f *Filter) Schema() *arrow.Schema {
@@ -227,6 +230,9 @@ func (f *Filter) keptOf(ec *EvalContext, b arrow.Record, sel []int32) (kept, buf
 		sel[i] = int32(i)
 	}
 	kept, err = selectWhere(ec, b, f.Pred, sel, true, sel[:0])
+	if kf := f.keyFilter.Load(); kf != nil && err == nil && len(kept) > 0 {
+		kept, _ = kf.bitmap.narrow(b.Column(kf.col), kept)
+	}
 	return kept, sel, err
 }
 

@@ -303,16 +303,20 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 	if j.Kind.marksBuild() {
 		probe = &Gather{Input: j.Probe}
 	}
-	in, err := probe.Open(ctx, part)
-	if err != nil {
-		return nil, err
-	}
+	// the build side first: its keys may narrow the probe side's filter
+	// (lendKeyFilter) before that is opened
 	cb, key := j.cache.get(ctx, func() (*builtSide, error) { return j.build(ctx) })
-	closeAll := func() { in.Close(); j.cache.put(key) }
 	if cb.err != nil {
-		closeAll()
+		j.cache.put(key)
 		return nil, cb.err
 	}
+	j.lendKeyFilter(cb.side)
+	in, err := probe.Open(ctx, part)
+	if err != nil {
+		j.cache.put(key)
+		return nil, err
+	}
+	closeAll := func() { in.Close(); j.cache.put(key) }
 	if cb.side.grace != nil {
 		// the spilled join reads every probe partition itself
 		in.Close()

@@ -133,3 +133,89 @@ func passingValues[T int16 | int32 | int64](m *keyBitmap, a arrow.Array, vs []T,
 	}
 	return out
 }
+
+// narrow keeps of the rows kept (ascending, overwritten in place) those
+// whose value in the integer key array a may have a partner; ok is false
+// when a is not an integer array (kept is then returned as it is).
+func (m *keyBitmap) narrow(a arrow.Array, kept []int32) ([]int32, bool) {
+	switch x := a.(type) {
+	case *array.Int16:
+		return narrowValues(m, x, x.Int16Values(), kept), true
+	case *array.Int32:
+		return narrowValues(m, x, x.Int32Values(), kept), true
+	case *array.Int64:
+		return narrowValues(m, x, x.Int64Values(), kept), true
+	}
+	return kept, false
+}
+
+func narrowValues[T int16 | int32 | int64](m *keyBitmap, a arrow.Array, vs []T, kept []int32) []int32 {
+	lo, span, bits := m.min, m.span, m.bits
+	nulls := a.NullN() > 0
+	out := kept[:0]
+	for _, i := range kept {
+		off := uint64(int64(vs[i]) - lo)
+		if off >= span || bits[off/64]&(1<<(off%64)) == 0 {
+			continue
+		}
+		if nulls && a.IsNull(int(i)) {
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+// probeKeyFilter is a join's build-side key bitmap lent to the Filter
+// under its probe side (sideways information passing): the filter drops
+// the rows whose key no build row has before it copies the rows it
+// keeps. Only an inner or semi join lends it, whose probe rows without a
+// partner go nowhere.
+type probeKeyFilter struct {
+	col    int // the key's column in the filter's input
+	bitmap *keyBitmap
+}
+
+// lendKeyFilter gives the Filter under j's probe side (directly, or
+// under a Project passing the key column on; EXPLAIN ANALYZE's wrappers
+// aside) side's key bitmap, when j drops probe rows without a partner
+// and probes one plain integer column; otherwise it takes back one lent
+// by an earlier run. Each run's Open lends its own build's before it
+// opens the probe side.
+func (j *HashJoin) lendKeyFilter(side *builtSide) {
+	if len(j.ProbeKeys) != 1 {
+		return
+	}
+	key, plain := j.ProbeKeys[0].(*ColumnExpr)
+	if !plain {
+		return
+	}
+	col := key.Index
+	probe := unwrapInstrumented(j.Probe)
+	if p, ok := probe.(*Project); ok {
+		through, ok := p.Exprs[col].(*ColumnExpr)
+		if !ok {
+			return
+		}
+		col, probe = through.Index, unwrapInstrumented(p.Input)
+	}
+	f, ok := probe.(*Filter)
+	if !ok {
+		return
+	}
+	if side.bitmap == nil || side.grace != nil || (j.Kind != InnerJoin && j.Kind != SemiJoin) {
+		f.keyFilter.Store(nil)
+		return
+	}
+	if f.Keep != nil {
+		col = f.Keep[col]
+	}
+	f.keyFilter.Store(&probeKeyFilter{col: col, bitmap: side.bitmap})
+}
+
+func unwrapInstrumented(op Operator) Operator {
+	if in, ok := op.(*Instrumented); ok {
+		return in.Inner
+	}
+	return op
+}
