@@ -70,9 +70,17 @@ func openTempRoot(base string) (*Root, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spill directory: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	// the lock file is locked under another name and only then renamed
+	// into place: another process sweeping meanwhile must never find it
+	// unlocked (it would take it as a dead process's and remove the
+	// directory under this one)
+	unnamed := filepath.Join(dir, lockName+".new")
+	lock, err := os.OpenFile(unnamed, os.O_CREATE|os.O_RDWR, 0o600)
 	if err == nil {
 		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err == nil {
+		err = os.Rename(unnamed, filepath.Join(dir, lockName))
 	}
 	if err != nil {
 		if lock != nil {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -148,5 +149,36 @@ func TestSweepAfterCrash(t *testing.T) {
 	second.Close()
 	if _, err := os.Stat(second.Dir()); !os.IsNotExist(err) {
 		t.Errorf("closing left the temporary root: %v", err)
+	}
+}
+
+// TestTempRootsOpenedTogether: databases in memory opening their spill
+// directories at the same moment (the test suite's processes do) never
+// sweep one another's away: each directory is still there afterwards.
+func TestTempRootsOpenedTogether(t *testing.T) {
+	base := t.TempDir()
+	for round := 0; round < 20; round++ {
+		roots := make([]*Root, 16)
+		errs := make([]error, len(roots))
+		var wg sync.WaitGroup
+		for i := range roots {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				roots[i], errs[i] = openTempRoot(base)
+			}()
+		}
+		wg.Wait()
+		for i, r := range roots {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if _, err := os.Stat(r.Dir()); err != nil {
+				t.Fatalf("round %d: a spill directory was swept while its database was open: %v", round, err)
+			}
+		}
+		for _, r := range roots {
+			r.Close()
+		}
 	}
 }
