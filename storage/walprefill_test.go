@@ -206,16 +206,31 @@ func fileSize(t *testing.T, path string) int64 {
 	return fi.Size()
 }
 
+// openCheckpointedLog opens a store in a new directory with one
+// checkpoint of batches taken (the log then holds entries after it), and
+// checks at the test's end that it was closed without leaking Arrow
+// memory (the test releases its own batches before).
+func openCheckpointedLog(t *testing.T) (*Store, string, *memory.CheckedAllocator) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	t.Cleanup(func() { mem.AssertSize(t, 0) })
+	dir := t.TempDir()
+	st, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, _, err := st.ReadCatalog(); err != nil {
+		t.Fatal(err)
+	}
+	checkpointBatches(t, st)
+	return st, dir, mem
+}
+
 // TestLogGrowsInChunks: many small entries grow the log a chunk of zeros
 // at a time, so most syncs leave its size alone.
 func TestLogGrowsInChunks(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	dir := t.TempDir()
-	st, _ := Open(dir, Options{})
-	defer st.Close()
-	st.ReadCatalog()
-	checkpointBatches(t, st)
+	st, dir, mem := openCheckpointedLog(t)
 	sizes := map[int64]bool{}
 	var recs []arrow.Record
 	defer func() {
@@ -242,13 +257,7 @@ func TestLogGrowsInChunks(t *testing.T) {
 // runs, eight more commits queue their entries; the next flush writes
 // them all with one sync.
 func TestOneSyncCoversTheCommitsQueuedDuringAnother(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	dir := t.TempDir()
-	st, _ := Open(dir, Options{})
-	defer st.Close()
-	st.ReadCatalog()
-	checkpointBatches(t, st)
+	st, _, mem := openCheckpointedLog(t)
 	var recs []arrow.Record
 	defer func() {
 		for _, r := range recs {
@@ -324,13 +333,7 @@ func recoverErr(t *testing.T, dir string) error {
 // running flush carries returns when that flush ends, though the next
 // flush (of an entry queued meanwhile) has started and is held up.
 func TestCoveredCommitDoesNotWaitForTheNextFlush(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	dir := t.TempDir()
-	st, _ := Open(dir, Options{})
-	defer st.Close()
-	st.ReadCatalog()
-	checkpointBatches(t, st)
+	st, _, mem := openCheckpointedLog(t)
 	r5, r6 := int64Batch(mem, 5), int64Batch(mem, 6)
 	defer r5.Release()
 	defer r6.Release()
