@@ -139,28 +139,7 @@ func substituteColumns(e logical.Expr, ts *binder.TableScope, values []logical.E
 // withGenerated puts over plan (whose columns are t's, in order) the
 // projection that computes t's generated columns from the others.
 func (s *Session) withGenerated(b *binder.Binder, t *catalog.Table, plan logical.Plan) (logical.Plan, error) {
-	if !hasGenerated(t) {
-		return plan, nil
-	}
-	gen, ts, err := s.generatedExprs(b, t)
-	if err != nil {
-		return nil, err
-	}
-	in := plan.Columns()
-	values := make([]logical.Expr, len(in))
-	for i, c := range in {
-		values[i] = &logical.ColRef{Col: c}
-	}
-	p := &logical.Project{Input: plan}
-	for i, c := range t.Columns {
-		e := values[i]
-		if gen[i] != nil {
-			e = substituteColumns(gen[i], ts, values)
-		}
-		p.Exprs = append(p.Exprs, e)
-		p.Cols = append(p.Cols, b.NewColumn(c.Name, c.Type))
-	}
-	return p, nil
+	return s.overGenerated(b, t, plan, func(_ int, computed logical.Expr, _ []logical.Expr) logical.Expr { return computed })
 }
 
 // fillGenerated computes t's generated columns over batches already made
@@ -221,6 +200,17 @@ func refuseGeneratedUpdate(col catalog.Column, isDefault bool) error {
 // it again). A Project keeps partitions and batches one to one, as
 // rewriteTable needs.
 func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, plan logical.Plan) (logical.Plan, error) {
+	return s.overGenerated(b, t, plan, func(i int, computed logical.Expr, refs []logical.Expr) logical.Expr {
+		hit := refs[len(t.Columns)]
+		return &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{computed}, Else: refs[i], T: t.Columns[i].Type}
+	})
+}
+
+// overGenerated puts over plan (whose first columns are t's, in order)
+// a projection passing every column on but t's generated ones, which
+// take value(i, their expression over the plan's columns, the plan's
+// columns).
+func (s *Session) overGenerated(b *binder.Binder, t *catalog.Table, plan logical.Plan, value func(i int, computed logical.Expr, refs []logical.Expr) logical.Expr) (logical.Plan, error) {
 	if !hasGenerated(t) {
 		return plan, nil
 	}
@@ -233,12 +223,11 @@ func (s *Session) updateGenerated(b *binder.Binder, t *catalog.Table, plan logic
 	for i, c := range in {
 		refs[i] = &logical.ColRef{Col: c}
 	}
-	hit := refs[len(t.Columns)]
 	p := &logical.Project{Input: plan}
 	for i, c := range in {
 		e := refs[i]
 		if i < len(gen) && gen[i] != nil {
-			e = &logical.Case{Whens: []logical.Expr{hit}, Thens: []logical.Expr{substituteColumns(gen[i], ts, refs)}, Else: refs[i], T: t.Columns[i].Type}
+			e = value(i, substituteColumns(gen[i], ts, refs), refs)
 		}
 		p.Exprs = append(p.Exprs, e)
 		p.Cols = append(p.Cols, b.NewColumn(c.Name, c.T))
