@@ -409,14 +409,32 @@ func refuseGeneratedAlter(t *catalog.Table, cmd *pg.AlterTableCmd) error {
 // attributes. They cover the stable built-ins Weft has; a function
 // missing here is accepted where PostgreSQL refuses it.
 
-// stableFunctions are stable built-ins by name, refused whatever their
-// arguments. (now() and the like are folded to constants while binding,
-// so they are looked for in the expression as written.)
-var stableFunctions = map[string]bool{
-	"now": true, "statement_timestamp": true, "transaction_timestamp": true,
-	"clock_timestamp": true, "timeofday": true, "to_char": true,
-	"current_setting": true, "age": true,
+// stableFunctions are PostgreSQL's stable built-ins that Weft has, by
+// name, with the argument count at which they are stable (anyArity when
+// every form is; age(ts, ts) is immutable but age(ts) reads the current
+// date). now() and the like are folded to constants while binding, so
+// they are looked for in the expression as written. The list was taken
+// from PostgreSQL 15's pg_proc (provolatile = 's') against Weft's
+// built-ins; forms stable only for some argument types are in stableCall.
+var stableFunctions = map[string]int{
+	"now": anyArity, "statement_timestamp": anyArity, "transaction_timestamp": anyArity,
+	"clock_timestamp": anyArity, "timeofday": anyArity, "to_char": anyArity,
+	"current_setting": anyArity, "age": 1, "to_timestamp": 2, "length": 2,
+	"array_to_string": anyArity, "concat": anyArity, "concat_ws": anyArity,
+	"format": anyArity, "format_type": anyArity, "make_timestamptz": anyArity,
+	"json_build_array": anyArity, "json_build_object": anyArity,
+	"jsonb_build_array": anyArity, "jsonb_build_object": anyArity,
+	"to_json": anyArity, "to_jsonb": anyArity,
+	"col_description": anyArity, "obj_description": anyArity,
+	"pg_get_userbyid": anyArity, "pg_get_expr": anyArity, "pg_get_constraintdef": anyArity,
+	"pg_get_indexdef": anyArity, "pg_table_is_visible": anyArity, "pg_type_is_visible": anyArity,
+	"pg_function_is_visible": anyArity, "pg_encoding_to_char": anyArity,
+	"has_table_privilege": anyArity, "has_schema_privilege": anyArity,
+	"has_database_privilege": anyArity, "has_function_privilege": anyArity,
+	"has_sequence_privilege": anyArity, "has_any_column_privilege": anyArity,
 }
+
+const anyArity = -1
 
 // readsStable says whether expr, as written, calls a stable built-in or
 // reads a SQL value function (current_timestamp, current_date,
@@ -428,14 +446,20 @@ func readsStable(expr *pg.Node) bool {
 		case *pg.SQLValueFunction:
 			found = true
 		case *pg.FuncCall:
-			if n := len(x.Funcname); n > 0 {
-				name := x.Funcname[n-1].GetString_().GetSval()
-				found = stableFunctions[name] && (n == 1 || x.Funcname[0].GetString_().GetSval() == "pg_catalog")
-			}
+			found = isStableCall(x)
 		}
 		return !found
 	})
 	return found
+}
+
+func isStableCall(call *pg.FuncCall) bool {
+	n := len(call.Funcname)
+	if n == 0 || n > 1 && call.Funcname[0].GetString_().GetSval() != "pg_catalog" {
+		return false
+	}
+	arity, ok := stableFunctions[call.Funcname[n-1].GetString_().GetSval()]
+	return ok && (arity == anyArity || arity == len(call.Args))
 }
 
 // bindsStable says whether a bound expression converts to or from

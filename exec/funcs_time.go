@@ -232,8 +232,20 @@ func timeFunctions() []*ScalarDef {
 			iv := ds[0].(types.IntervalValue)
 			return types.IntervalValue{Months: iv.Months + iv.Days/30, Days: iv.Days % 30, Micros: iv.Micros}, nil
 		}),
-		sig("to_timestamp", []types.T{types.Float8T}, types.TimestampTZT, func(ds []types.Datum) (types.Datum, error) {
-			return int64(math.Round(ds[0].(float64) * 1e6)), nil
+		overloads("to_timestamp",
+			sig("to_timestamp", []types.T{types.Float8T}, types.TimestampTZT, func(ds []types.Datum) (types.Datum, error) {
+				return int64(math.Round(ds[0].(float64) * 1e6)), nil
+			}),
+			&ScalarDef{Name: "to_timestamp", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+				if len(args) != 2 || !castableAll(args, []types.T{textT, textT}) {
+					return nil, types.T{}, nil, NoSuchFunction("to_timestamp", args)
+				}
+				return []types.T{textT, textT}, types.TimestampTZT, zoneKernel(types.TimestampTZT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+					return fromCharTimestamp(ds[0].(string), ds[1].(string), zone)
+				}), nil
+			}}),
+		sig("to_date", []types.T{textT, textT}, types.DateT, func(ds []types.Datum) (types.Datum, error) {
+			return fromCharDate(ds[0].(string), ds[1].(string))
 		}),
 	}
 }
@@ -457,6 +469,9 @@ func datePart(unit string, t types.T, d types.Datum) (float64, error) {
 }
 
 func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) == 1 {
+		return resolveAgeFromToday(args)
+	}
 	if len(args) != 2 {
 		return nil, types.T{}, nil, NoSuchFunction("age", args)
 	}
@@ -471,6 +486,34 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 	return []types.T{ts, ts}, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 		return Age(ds[0].(int64), ds[1].(int64)), nil
 	}), nil
+}
+
+// resolveAgeFromToday is age(x): age(current_date, x), today's midnight
+// on the session zone's calendar.
+func resolveAgeFromToday(args []types.T) ([]types.T, types.T, Kernel, error) {
+	t := types.TimestampT
+	if args[0].Kind == types.TimestampTZ {
+		t = types.TimestampTZT
+	} else if !ImplicitCast(args[0], t) {
+		return nil, types.T{}, nil, NoSuchFunction("age", args)
+	}
+	zoned := t.Kind == types.TimestampTZ
+	kernel := func(ec *EvalContext, in []arrow.Array, n int) (arrow.Array, error) {
+		zone, now := ec.Env.TimeZone(), time.Now()
+		if ec.Env != nil && !ec.Env.Now.IsZero() {
+			now = ec.Env.Now
+		}
+		local := types.ToLocal(now.UnixMicro(), zone)
+		today := floorDiv(local, types.MicrosPerDay) * types.MicrosPerDay
+		return rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
+			x := ds[0].(int64)
+			if zoned {
+				x = types.ToLocal(x, zone)
+			}
+			return Age(today, x), nil
+		})(ec, in, n)
+	}
+	return []types.T{t}, types.IntervalT, kernel, nil
 }
 
 // Age is PostgreSQL's age(a, b): a symbolic difference in years, months and

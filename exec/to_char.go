@@ -2,89 +2,233 @@ package exec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/weftdb/weft/sql/types"
 )
 
-// charPatterns are to_char's date/time template patterns, longest first so
-// that e.g. "HH24" wins over "HH" and "Month" over "Mon".
-var charPatterns = []struct {
-	pat    string
-	format func(t time.Time) string
-}{
-	{"Y,YYY", func(t time.Time) string { y := yearOfEra(t); return fmt.Sprintf("%d,%03d", y/1000, y%1000) }},
-	{"YYYY", func(t time.Time) string { return fmt.Sprintf("%04d", yearOfEra(t)) }},
-	{"YYY", func(t time.Time) string { return fmt.Sprintf("%03d", yearOfEra(t)%1000) }},
-	{"IYYY", func(t time.Time) string { y, _ := t.ISOWeek(); return fmt.Sprintf("%04d", y) }},
-	{"SSSSS", secondsOfDay}, {"SSSS", secondsOfDay},
-	{"B.C.", era("B.C.", "A.D.")}, {"A.D.", era("B.C.", "A.D.")},
-	{"b.c.", era("b.c.", "a.d.")}, {"a.d.", era("b.c.", "a.d.")},
-	{"BC", era("BC", "AD")}, {"AD", era("BC", "AD")},
-	{"bc", era("bc", "ad")}, {"ad", era("bc", "ad")},
-	{"CC", func(t time.Time) string {
-		if c := centuryOf(t.Year(), 100); c < 0 {
-			return fmt.Sprintf("-%02d", -c)
-		}
-		return fmt.Sprintf("%02d", centuryOf(t.Year(), 100))
-	}},
-	{"IW", func(t time.Time) string { _, w := t.ISOWeek(); return fmt.Sprintf("%02d", w) }},
-	{"WW", func(t time.Time) string { return fmt.Sprintf("%02d", (t.YearDay()-1)/7+1) }},
-	{"J", func(t time.Time) string { return fmt.Sprint(floorDiv(t.Unix(), 86400) + julianDayOfEpoch) }},
-	{"MONTH", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToUpper(t.Month().String())) }},
-	{"Month", func(t time.Time) string { return fmt.Sprintf("%-9s", t.Month().String()) }},
-	{"month", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToLower(t.Month().String())) }},
-	{"HH24", func(t time.Time) string { return fmt.Sprintf("%02d", t.Hour()) }},
-	{"HH12", func(t time.Time) string { return fmt.Sprintf("%02d", hour12(t)) }},
-	{"DAY", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToUpper(t.Weekday().String())) }},
-	{"Day", func(t time.Time) string { return fmt.Sprintf("%-9s", t.Weekday().String()) }},
-	{"day", func(t time.Time) string { return fmt.Sprintf("%-9s", strings.ToLower(t.Weekday().String())) }},
-	{"DDD", func(t time.Time) string { return fmt.Sprintf("%03d", t.YearDay()) }},
-	{"MON", func(t time.Time) string { return strings.ToUpper(t.Month().String()[:3]) }},
-	{"Mon", func(t time.Time) string { return t.Month().String()[:3] }},
-	{"mon", func(t time.Time) string { return strings.ToLower(t.Month().String()[:3]) }},
-	{"DY", func(t time.Time) string { return strings.ToUpper(t.Weekday().String()[:3]) }},
-	{"Dy", func(t time.Time) string { return t.Weekday().String()[:3] }},
-	{"dy", func(t time.Time) string { return strings.ToLower(t.Weekday().String()[:3]) }},
-	{"YY", func(t time.Time) string { return fmt.Sprintf("%02d", yearOfEra(t)%100) }},
-	{"MM", func(t time.Time) string { return fmt.Sprintf("%02d", int(t.Month())) }},
-	{"DD", func(t time.Time) string { return fmt.Sprintf("%02d", t.Day()) }},
-	{"HH", func(t time.Time) string { return fmt.Sprintf("%02d", hour12(t)) }},
-	{"MI", func(t time.Time) string { return fmt.Sprintf("%02d", t.Minute()) }},
-	{"SS", func(t time.Time) string { return fmt.Sprintf("%02d", t.Second()) }},
-	{"MS", func(t time.Time) string { return fmt.Sprintf("%03d", t.Nanosecond()/1e6) }},
-	{"US", func(t time.Time) string { return fmt.Sprintf("%06d", t.Nanosecond()/1e3) }},
-	{"AM", amPM("AM", "PM")}, {"PM", amPM("AM", "PM")},
-	{"am", amPM("am", "pm")}, {"pm", amPM("am", "pm")},
-	{"Q", func(t time.Time) string { return fmt.Sprint((int(t.Month())-1)/3 + 1) }},
-	{"Y", func(t time.Time) string { return fmt.Sprint(yearOfEra(t) % 10) }},
-	{"D", func(t time.Time) string { return fmt.Sprint(int(t.Weekday()) + 1) }},
-}
+// to_char for dates and times writes the template parsed as to_date reads
+// it (from_char.go): patterns in upper, lower or capitalized spelling
+// (the spelling picks the case of names), FM to drop padding, TH/th for
+// ordinal endings, double-quoted text and other characters copied.
 
 // julianDayOfEpoch is the Julian day number of 1970-01-01.
 const julianDayOfEpoch = 2440588
 
+// formatTimestampTZ implements to_char for a timestamptz given as a time
+// in the session's zone.
+func formatTimestampTZ(t time.Time, tmpl string) string {
+	return formatTemplate(t, tmpl, true)
+}
+
+// formatTimestamp implements to_char for timestamps (PostgreSQL prints an
+// empty TZ and +00 offsets for those).
+func formatTimestamp(t time.Time, tmpl string) string {
+	return formatTemplate(t, tmpl, false)
+}
+
+func formatTemplate(t time.Time, tmpl string, zoned bool) string {
+	var sb strings.Builder
+	for _, n := range parseFromCharTemplate(tmpl) {
+		if n.kind != nodeField {
+			sb.WriteString(n.text)
+			continue
+		}
+		s := formatField(t, &n, zoned)
+		if n.ordinal && n.key.digits {
+			s += ordinalEnding(s, n.ordinalUpper)
+		}
+		sb.WriteString(s)
+	}
+	return sb.String()
+}
+
+// formatField writes one pattern of the template.
+func formatField(t time.Time, n *fromCharNode, zoned bool) string {
+	num := func(v, width int) string {
+		if n.fillMode {
+			return strconv.Itoa(v)
+		}
+		return fmt.Sprintf("%0*d", width, v)
+	}
+	isoYear, isoWeek := t.ISOWeek()
+	switch upper := strings.ToUpper(n.name); upper {
+	case "YYYY":
+		return num(yearOfEra(t.Year()), 4)
+	case "IYYY":
+		return num(yearOfEra(isoYear), 4)
+	case "YYY", "YY", "Y":
+		return num(yearOfEra(t.Year())%tenTo(len(upper)), len(upper))
+	case "IYY", "IY", "I":
+		return num(yearOfEra(isoYear)%tenTo(len(upper)), len(upper))
+	case "Y,YYY":
+		y := yearOfEra(t.Year())
+		return fmt.Sprintf("%d,%03d", y/1000, y%1000)
+	case "CC":
+		return formatCentury(t.Year(), n.fillMode)
+	case "MM":
+		return num(int(t.Month()), 2)
+	case "DD":
+		return num(t.Day(), 2)
+	case "DDD":
+		return num(t.YearDay(), 3)
+	case "IDDD":
+		return num(int(daysFromEpoch(t.Year(), int(t.Month()), t.Day())-isoWeekStart(isoYear, 1))+1, 3)
+	case "D":
+		return num(int(t.Weekday())+1, 1)
+	case "ID":
+		return num((int(t.Weekday())+6)%7+1, 1)
+	case "WW":
+		return num((t.YearDay()-1)/7+1, 2)
+	case "IW":
+		return num(isoWeek, 2)
+	case "W":
+		return num((t.Day()-1)/7+1, 1)
+	case "Q":
+		return num((int(t.Month())-1)/3+1, 1)
+	case "J":
+		return strconv.FormatInt(daysFromEpoch(t.Year(), int(t.Month()), t.Day())+julianDayOfEpoch, 10)
+	case "HH", "HH12":
+		return num(hour12(t), 2)
+	case "HH24":
+		return num(t.Hour(), 2)
+	case "MI":
+		return num(t.Minute(), 2)
+	case "SS":
+		return num(t.Second(), 2)
+	case "MS":
+		return num(t.Nanosecond()/1e6, 3)
+	case "US":
+		return num(t.Nanosecond()/1e3, 6)
+	case "FF1", "FF2", "FF3", "FF4", "FF5", "FF6":
+		digits := int(upper[2] - '0')
+		return num(t.Nanosecond()/1e3/tenTo(6-digits), digits)
+	case "SSSS", "SSSSS":
+		return strconv.Itoa(t.Hour()*3600 + t.Minute()*60 + t.Second())
+	case "AM", "PM", "A.M.", "P.M.":
+		return pickByValue(n.name, t.Hour() >= 12, "am", "pm")
+	case "AD", "BC", "A.D.", "B.C.":
+		return pickByValue(n.name, t.Year() <= 0, "ad", "bc")
+	case "MONTH", "MON":
+		return formatName(n, t.Month().String(), upper == "MON")
+	case "DAY", "DY":
+		return formatName(n, t.Weekday().String(), upper == "DY")
+	case "RM":
+		return formatRoman(n, t.Month())
+	case "TZ", "TZH", "TZM", "OF":
+		return formatZone(t, upper, n.name == "tz", zoned)
+	}
+	return "" // FX
+}
+
+// pickByValue writes AM or PM (AD or BC) in the spelling of the pattern,
+// whichever of the two the pattern names: "p.m." writes "a.m." before noon.
+func pickByValue(written string, second bool, first, other string) string {
+	word := first
+	if second {
+		word = other
+	}
+	if strings.Contains(written, ".") {
+		word = word[:1] + "." + word[1:] + "."
+	}
+	if written[0] >= 'A' && written[0] <= 'Z' {
+		word = strings.ToUpper(word)
+	}
+	return word
+}
+
+// formatName writes a month or day name in the pattern's case, padded to
+// nine characters unless abbreviated or in fill mode.
+func formatName(n *fromCharNode, name string, abbrev bool) string {
+	if abbrev {
+		name = name[:3]
+	}
+	switch {
+	case n.name == strings.ToUpper(n.name):
+		name = strings.ToUpper(name)
+	case n.name == strings.ToLower(n.name):
+		name = strings.ToLower(name)
+	}
+	if abbrev || n.fillMode || n.translated {
+		return name
+	}
+	return fmt.Sprintf("%-9s", name)
+}
+
+func formatRoman(n *fromCharNode, m time.Month) string {
+	s := romanMonthsDescending[12-int(m)]
+	if n.name == "rm" {
+		s = strings.ToLower(s)
+	}
+	if n.fillMode {
+		return s
+	}
+	return fmt.Sprintf("%-4s", s)
+}
+
+// formatCentury writes CC: the 21st century is 2001-2100, and centuries
+// BC count down from -01.
+func formatCentury(year int, fill bool) string {
+	c := centuryOf(year, 100)
+	switch {
+	case fill || c > 99 || c < -99:
+		return strconv.Itoa(c)
+	case c < 0:
+		return fmt.Sprintf("%03d", c)
+	}
+	return fmt.Sprintf("%02d", c)
+}
+
+// formatZone writes the zone patterns: a timestamp without time zone has
+// an empty TZ and a +00 offset.
+func formatZone(t time.Time, pattern string, lower, zoned bool) string {
+	name, off := t.Zone()
+	if !zoned {
+		name, off = "", 0
+	}
+	switch pattern {
+	case "TZH":
+		return sign(off) + fmt.Sprintf("%02d", absInt(off)/3600)
+	case "TZM":
+		return fmt.Sprintf("%02d", absInt(off)/60%60)
+	case "OF":
+		return types.FormatOffset(off-off%60, true)
+	}
+	if lower {
+		return strings.ToLower(name)
+	}
+	return strings.ToUpper(name)
+}
+
+// ordinalEnding is "st", "nd", "rd" or "th" for the number a field wrote
+// (11th to 13th, 111th…).
+func ordinalEnding(number string, upper bool) string {
+	ending := "th"
+	if l := len(number); l > 0 && (l < 2 || number[l-2] != '1') {
+		switch number[l-1] {
+		case '1':
+			ending = "st"
+		case '2':
+			ending = "nd"
+		case '3':
+			ending = "rd"
+		}
+	}
+	if upper {
+		return strings.ToUpper(ending)
+	}
+	return ending
+}
+
 // yearOfEra is the year as written with its era: 44 for 44 BC (Go's
 // year -43).
-func yearOfEra(t time.Time) int {
-	if y := t.Year(); y <= 0 {
+func yearOfEra(y int) int {
+	if y <= 0 {
 		return 1 - y
 	}
-	return t.Year()
-}
-
-func era(bc, ad string) func(time.Time) string {
-	return func(t time.Time) string {
-		if t.Year() <= 0 {
-			return bc
-		}
-		return ad
-	}
-}
-
-func secondsOfDay(t time.Time) string {
-	return fmt.Sprint(t.Hour()*3600 + t.Minute()*60 + t.Second())
+	return y
 }
 
 func hour12(t time.Time) int {
@@ -95,91 +239,11 @@ func hour12(t time.Time) int {
 	return h
 }
 
-func amPM(am, pm string) func(time.Time) string {
-	return func(t time.Time) string {
-		if t.Hour() < 12 {
-			return am
-		}
-		return pm
-	}
-}
-
-// zonePatterns are to_char's time zone patterns, which show a
-// timestamptz's zone (and nothing for a timestamp without one… PostgreSQL
-// prints an empty TZ and +00 offsets for those).
-var zonePatterns = []struct {
-	pat    string
-	format func(t time.Time) string
-}{
-	{"TZH", func(t time.Time) string { _, off := t.Zone(); return sign(off) + fmt.Sprintf("%02d", absInt(off)/3600) }},
-	{"TZM", func(t time.Time) string { _, off := t.Zone(); return fmt.Sprintf("%02d", absInt(off)/60%60) }},
-	{"TZ", func(t time.Time) string { name, _ := t.Zone(); return strings.ToUpper(name) }},
-	{"tz", func(t time.Time) string { name, _ := t.Zone(); return strings.ToLower(name) }},
-	{"OF", func(t time.Time) string { _, off := t.Zone(); return types.FormatOffset(off-off%60, true) }},
-}
-
 func sign(n int) string {
 	if n < 0 {
 		return "-"
 	}
 	return "+"
-}
-
-// formatTimestampTZ implements to_char for a timestamptz given as a time
-// in the session's zone.
-func formatTimestampTZ(t time.Time, tmpl string) string {
-	return formatTemplate(t, tmpl, true)
-}
-
-// formatTimestamp implements to_char for timestamps: template patterns are
-// replaced, double-quoted text is copied, everything else passes through.
-func formatTimestamp(t time.Time, tmpl string) string {
-	return formatTemplate(t, tmpl, false)
-}
-
-func formatTemplate(t time.Time, tmpl string, zoned bool) string {
-	var sb strings.Builder
-	for i := 0; i < len(tmpl); {
-		if tmpl[i] == '"' {
-			end := strings.IndexByte(tmpl[i+1:], '"')
-			if end < 0 {
-				sb.WriteString(tmpl[i+1:])
-				break
-			}
-			sb.WriteString(tmpl[i+1 : i+1+end])
-			i += end + 2
-			continue
-		}
-		matched := false
-		for _, p := range zonePatterns {
-			if strings.HasPrefix(tmpl[i:], p.pat) {
-				if zoned {
-					sb.WriteString(p.format(t))
-				} else if p.pat != "TZ" && p.pat != "tz" {
-					sb.WriteString(p.format(t.UTC()))
-				}
-				i += len(p.pat)
-				matched = true
-				break
-			}
-		}
-		for _, p := range charPatterns {
-			if matched {
-				break
-			}
-			if strings.HasPrefix(tmpl[i:], p.pat) {
-				sb.WriteString(p.format(t))
-				i += len(p.pat)
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			sb.WriteByte(tmpl[i])
-			i++
-		}
-	}
-	return sb.String()
 }
 
 func absInt(n int) int {

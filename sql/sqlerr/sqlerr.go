@@ -39,6 +39,7 @@ const (
 	StringTooLong                        = "22001"
 	InvalidDatetime                      = "22007"
 	DatetimeOverflow                     = "22008"
+	InvalidTimeZoneDisplacement          = "22009"
 	NotNullViolation                     = "23502"
 	CheckViolation                       = "23514"
 	UniqueViolation                      = "23505"
