@@ -2,10 +2,12 @@ package exec
 
 import (
 	"math"
-
-	"github.com/apache/arrow-go/v18/arrow"
+	"math/big"
 	"strings"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -210,6 +212,20 @@ func timeFunctions() []*ScalarDef {
 		{Name: "extract", Resolve: resolveDatePart("extract", types.NumericT(0, 6))},
 		{Name: "age", Resolve: resolveAge},
 		overloads("to_char",
+			sig("to_char", []types.T{types.Int8T, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				return formatNumber(new(big.Rat).SetInt64(ds[0].(int64)), nil, 0, ds[1].(string))
+			}),
+			sig("to_char", []types.T{types.NumericT(0, types.DefaultNumericScale), textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				return formatNumber(types.NumericToRat(ds[0].(decimal128.Num), types.DefaultNumericScale), nil, 0, ds[1].(string))
+			}),
+			sig("to_char", []types.T{types.Float4T, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				v := ds[0].(float64)
+				return formatNumber(nil, &v, 6, ds[1].(string))
+			}),
+			sig("to_char", []types.T{types.Float8T, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				v := ds[0].(float64)
+				return formatNumber(nil, &v, 15, ds[1].(string))
+			}),
 			sig("to_char", []types.T{types.TimestampT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
 				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
 			}),
@@ -231,6 +247,13 @@ func timeFunctions() []*ScalarDef {
 		sig("justify_days", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 			iv := ds[0].(types.IntervalValue)
 			return types.IntervalValue{Months: iv.Months + iv.Days/30, Days: iv.Days % 30, Micros: iv.Micros}, nil
+		}),
+		sig("to_number", []types.T{textT, textT}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
+			v, err := parseNumber(ds[0].(string), ds[1].(string))
+			if err != nil {
+				return nil, err
+			}
+			return types.RatToNumeric(v, types.NumericT(0, types.DefaultNumericScale))
 		}),
 		overloads("to_timestamp",
 			sig("to_timestamp", []types.T{types.Float8T}, types.TimestampTZT, func(ds []types.Datum) (types.Datum, error) {

@@ -105,11 +105,7 @@ func bindConst(c *pg.A_Const) (logical.Expr, error) {
 		if !ok {
 			return nil, sqlerr.New(sqlerr.InvalidText, "invalid input syntax for type numeric: %q", s)
 		}
-		scale := int32(0)
-		if i := strings.IndexByte(s, '.'); i >= 0 && !strings.ContainsAny(s, "eE") {
-			scale = int32(len(s) - i - 1)
-		}
-		t := types.NumericT(0, scale)
+		t := types.NumericT(0, literalScale(s))
 		d, err := types.RatToNumeric(r, t)
 		if err != nil {
 			// Beyond numeric's 38 digits (Arrow decimal128): keep the value
@@ -128,6 +124,22 @@ func bindConst(c *pg.A_Const) (logical.Expr, error) {
 		return &logical.Const{Value: v.Bsval.Bsval, T: types.UnknownT}, nil
 	}
 	return &logical.Const{T: types.UnknownT}, nil
+}
+
+// literalScale is a numeric literal's display scale as numeric_in gives
+// it: the digits after the point less the exponent (1.5e-3 has scale 4,
+// 2e3 scale 0).
+func literalScale(s string) int32 {
+	mantissa, exp := s, int64(0)
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mantissa = s[:i]
+		exp, _ = strconv.ParseInt(s[i+1:], 10, 32)
+	}
+	digits := int64(0)
+	if i := strings.IndexByte(mantissa, '.'); i >= 0 {
+		digits = int64(len(mantissa) - i - 1)
+	}
+	return int32(max(0, min(digits-exp, 1000)))
 }
 
 func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error) {

@@ -327,6 +327,12 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 			e = &logical.Cast{Arg: e, To: types.NumericT(0, int32(digits))}
 		}
 	}
+	// to_number with a constant template: the template's decimal places
+	if c, ok := constArg(args, 1); ok && name == "to_number" {
+		if scale, ok := exec.NumberTemplateScale(c); ok && scale < types.DefaultNumericScale {
+			e = &logical.Cast{Arg: e, To: types.NumericT(0, scale)}
+		}
+	}
 	if name == "extract" && len(args) == 2 {
 		e = extractScale(e, args)
 	}
@@ -334,6 +340,19 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 		return e, nil
 	}
 	return b.fold(e)
+}
+
+// constArg is argument i when it is a non-NULL text constant.
+func constArg(args []logical.Expr, i int) (string, bool) {
+	if i >= len(args) {
+		return "", false
+	}
+	c, ok := args[i].(*logical.Const)
+	if !ok {
+		return "", false
+	}
+	s, ok := c.Value.(string)
+	return s, ok
 }
 
 func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) (logical.Expr, error) {
