@@ -3,7 +3,10 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/weftdb/weft/engine"
 )
@@ -108,4 +111,93 @@ func BenchmarkClusterShuffledGroupBy(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkClusterSpilledShuffle is the shuffle's throughput with the
+// map outputs in the workers' memory and written to their spill files
+// (--shuffle-memory 1kB): a shuffle join of two million rows with
+// itself under a count, and a shuffled aggregation into a million
+// groups, on two workers of each kind, the kinds alternating round
+// after round. MB/s is the bytes the reduce tasks read from map outputs
+// (EXPLAIN ANALYZE's shuffled bytes) per second of the query.
+func BenchmarkClusterSpilledShuffle(b *testing.B) {
+	dir := b.TempDir()
+	s, exec := benchSession(b, dir)
+	ctx := context.Background()
+	exec(`CREATE TABLE wide (a int, g1m int, c float8)`)
+	exec(`INSERT INTO wide SELECT i, i % 1000000, (i % 97)::float8 FROM generate_series(1, 2000000) i`)
+	kinds := []struct {
+		name  string
+		addrs []string
+	}{{"in-memory", nil}, {"spilled", nil}}
+	for range 2 {
+		kinds[0].addrs = append(kinds[0].addrs, startWorker(b, dir).addr)
+		kinds[1].addrs = append(kinds[1].addrs, startWorker(b, dir, "--spill-dir", b.TempDir(), "--shuffle-memory", "1kB").addr)
+	}
+	added := map[string]bool{}
+	use := func(k int) {
+		for other, kind := range kinds {
+			for _, addr := range kind.addrs {
+				switch {
+				case other == k && !added[addr]:
+					exec(fmt.Sprintf("CALL weft.add_worker('%s')", addr))
+				case other != k && added[addr]:
+					exec(fmt.Sprintf("CALL weft.remove_worker('%s')", addr))
+				}
+				added[addr] = other == k
+			}
+		}
+	}
+	queries := []struct{ name, set, sql string }{
+		{"join", "SET weft.broadcast_rows = 0", `SELECT count(*), sum(w2.c) FROM wide w1 JOIN wide w2 ON w1.a = w2.a`},
+		{"groupby", "SET weft.shuffle_groups = 0", `SELECT g1m, count(*), sum(a), max(c) FROM wide WHERE c <> 13 GROUP BY g1m`},
+	}
+	for _, q := range queries {
+		exec("RESET weft.broadcast_rows")
+		exec("RESET weft.shuffle_groups")
+		exec(q.set)
+		for round := range 3 {
+			for k, kind := range kinds {
+				use(k)
+				shuffled := shuffledBytes(b, s, q.sql)
+				b.Run(fmt.Sprintf("%s/%s/round=%d", q.name, kind.name, round), func(b *testing.B) {
+					for b.Loop() {
+						res, err := s.Query(ctx, q.sql)
+						if err != nil {
+							b.Fatal(err)
+						}
+						res.Release()
+					}
+					b.ReportMetric(float64(shuffled)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+				})
+			}
+		}
+	}
+}
+
+// shuffledBytes runs sql under EXPLAIN ANALYZE (which also makes the
+// workers open the directory) and reads its stage's shuffled bytes.
+func shuffledBytes(b *testing.B, s *engine.Session, sql string) int64 {
+	res, err := s.Query(context.Background(), "EXPLAIN ANALYZE "+sql)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Release()
+	var total int64
+	for _, rec := range res.Batches {
+		col := rec.Column(0).(*array.String)
+		for i := range col.Len() {
+			line := col.Value(i)
+			if at := strings.Index(line, "(shuffled rows="); at >= 0 {
+				var rows, bytes int64
+				if _, err := fmt.Sscanf(line[at:], "(shuffled rows=%d bytes=%d", &rows, &bytes); err == nil {
+					total += bytes
+				}
+			}
+		}
+	}
+	if total == 0 {
+		b.Fatalf("%s shuffled nothing", sql)
+	}
+	return total
 }
