@@ -201,3 +201,67 @@ func shuffledBytes(b *testing.B, s *engine.Session, sql string) int64 {
 	}
 	return total
 }
+
+// BenchmarkClusterParquetSplit reads one Parquet file of three million
+// rows (a row group per 8192-row batch) under a GROUP BY: in one process
+// as one partition (weft.file_split_rows = 0) and split by row group,
+// and split over two worker processes, the modes alternating round
+// after round (make bench-cluster).
+func BenchmarkClusterParquetSplit(b *testing.B) {
+	dir, files := b.TempDir(), b.TempDir()
+	db, err := engine.Open(engine.Options{DataDir: dir, FilesDir: files})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	s := db.NewSession()
+	exec := func(sql string) {
+		rs, err := s.Exec(context.Background(), sql)
+		for _, r := range rs {
+			r.Release()
+		}
+		if err != nil {
+			b.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`CREATE TABLE src AS SELECT i AS a, i % 1000 AS g, (i % 97)::float8 AS c FROM generate_series(1, 3000000) i`)
+	exec(`COPY src TO 'big.parquet' (FORMAT parquet)`)
+	exec(`DROP TABLE src`)
+	for range 2 {
+		w := startWorker(b, dir, "--files-dir", files)
+		exec(fmt.Sprintf("CALL weft.add_worker('%s')", w.addr))
+	}
+	const q = `SELECT g, count(*), sum(a), min(c), max(c) FROM read_parquet('big.parquet') WHERE c <> 13 GROUP BY g`
+	modes := []struct{ name, set string }{
+		{"one-process-whole", "SET weft.distribute = off; SET weft.file_split_rows = 0"},
+		{"one-process-split", "SET weft.distribute = off"},
+		{"2-workers-split", "SELECT 1"},
+	}
+	for round := range 3 {
+		for _, m := range modes {
+			exec("RESET weft.distribute; RESET weft.file_split_rows")
+			exec(m.set)
+			exec(q) // (the workers open the directory)
+			if round == 0 {
+				res, err := s.Query(context.Background(), "EXPLAIN "+q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Logf("%s: %v", m.name, res.Batches[0].Column(0))
+				res.Release()
+			}
+			b.Run(fmt.Sprintf("%s/round=%d", m.name, round), func(b *testing.B) {
+				for b.Loop() {
+					res, err := s.Query(context.Background(), q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if res.NumRows() != 1000 {
+						b.Fatalf("%d groups, want 1000", res.NumRows())
+					}
+					res.Release()
+				}
+			})
+		}
+	}
+}
