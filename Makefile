@@ -77,6 +77,8 @@ bench:
 bench-cluster:
 	$(GO) test -run '^$$' -bench 'ClusterGroupBy' -benchtime 5x -count 3 ./engine
 	$(GO) test -run '^$$' -bench 'ClusterShuffledGroupBy' -benchtime 3x ./engine
+	$(GO) test -run '^$$' -bench 'ClusterSpilledShuffle' -benchtime 3x ./engine
+	$(GO) test -run '^$$' -bench 'ClusterParquetSplit' -benchtime 5x ./engine
 	$(GO) test -run '^$$' -bench 'FlightThroughput' -benchtime 100x -count 3 ./cluster
 	$(GO) test -run '^$$' -bench 'CachedScan' -benchtime 20x -count 2 ./engine
 

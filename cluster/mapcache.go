@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/exec/spill"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
@@ -40,15 +42,23 @@ const mapIdle = 2 * time.Minute
 type mapCache struct {
 	mu      sync.Mutex
 	entries map[string]*mapEntry
+	// root is where outputs past budget bytes in memory go (nil: they
+	// all stay in memory, mapstore.go); memBytes is what the outputs in
+	// memory hold
+	root           *spill.Root
+	budget         int64
+	memBytes       atomic.Int64
+	spilledOutputs atomic.Int64 // outputs written to files (tests)
 }
 
 // mapEntry is one map partition's rows hashed into buckets.
 type mapEntry struct {
 	query   string
 	done    chan struct{}
-	buckets [][]arrow.Record // by bucket
+	out     *mapOutput
 	err     error
 	used    time.Time
+	dropped bool
 }
 
 func mapKey(f *clusterpb.Fragment) string {
@@ -59,7 +69,7 @@ func mapKey(f *clusterpb.Fragment) string {
 // one has; a failed computation is forgotten (the next asks again). A
 // computation cancelled with the request that ran it is taken over by
 // a waiting one.
-func (c *mapCache) get(ctx context.Context, f *clusterpb.Fragment, compute func() ([][]arrow.Record, error)) (*mapEntry, error) {
+func (c *mapCache) get(ctx context.Context, f *clusterpb.Fragment, compute func() (*mapOutput, error)) (*mapEntry, error) {
 	for {
 		e, computed, err := c.getOnce(ctx, f, compute)
 		if err != nil && !computed && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
@@ -69,7 +79,7 @@ func (c *mapCache) get(ctx context.Context, f *clusterpb.Fragment, compute func(
 	}
 }
 
-func (c *mapCache) getOnce(ctx context.Context, f *clusterpb.Fragment, compute func() ([][]arrow.Record, error)) (*mapEntry, bool, error) {
+func (c *mapCache) getOnce(ctx context.Context, f *clusterpb.Fragment, compute func() (*mapOutput, error)) (*mapEntry, bool, error) {
 	key := mapKey(f)
 	c.mu.Lock()
 	c.expireLocked()
@@ -80,7 +90,7 @@ func (c *mapCache) getOnce(ctx context.Context, f *clusterpb.Fragment, compute f
 	}
 	c.mu.Unlock()
 	if !ok {
-		e.buckets, e.err = compute()
+		e.out, e.err = compute()
 		if e.err != nil {
 			c.mu.Lock()
 			delete(c.entries, key)
@@ -102,17 +112,15 @@ func (c *mapCache) getOnce(ctx context.Context, f *clusterpb.Fragment, compute f
 	return e, !ok, nil
 }
 
-// bucket streams bucket b of an entry (its records retained for the
-// stream: a release meanwhile does not free them under it).
-func (e *mapEntry) bucket(b int) exec.Stream {
-	var recs []arrow.Record
-	if b < len(e.buckets) {
-		recs = append(recs, e.buckets[b]...)
+// bucket streams bucket b of an entry (mapOutput.bucket): an entry
+// dropped meanwhile is asked of another peer, or computed again.
+func (c *mapCache) bucket(e *mapEntry, b int, mem memory.Allocator) (exec.Stream, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e.dropped {
+		return nil, &ReplanError{Reason: "the map output was released"}
 	}
-	for _, r := range recs {
-		r.Retain()
-	}
-	return &recordsStream{recs: recs}
+	return e.out.bucket(b, mem)
 }
 
 // release drops the outputs of a query.
@@ -139,10 +147,11 @@ func (c *mapCache) dropLocked(k string, e *mapEntry) {
 		return // still computing: its getter drops it when it fails, or it expires
 	}
 	delete(c.entries, k)
-	for _, b := range e.buckets {
-		exec.ReleaseRecords(b)
+	e.dropped = true
+	if e.out != nil {
+		e.out.drop()
+		e.out = nil
 	}
-	e.buckets = nil
 }
 
 // held is how many map outputs the cache holds (tests).
@@ -212,31 +221,38 @@ func (t *mapTask) Open(ctx context.Context, part int) (exec.Stream, error) {
 	if t.cache == nil {
 		return localMapPartition(t.env, t.side, t.keys, buckets, b, part), nil
 	}
-	e, err := t.cache.get(ctx, t.frag, func() ([][]arrow.Record, error) { return t.compute(ctx, part, buckets) })
+	e, err := t.cache.get(ctx, t.frag, func() (*mapOutput, error) { return t.compute(ctx, part, buckets) })
 	if err != nil {
 		return nil, err
 	}
-	return e.bucket(b), nil
+	st, err := t.cache.bucket(e, b, t.mem)
+	if err == nil && e.out.spilled() {
+		if c := countsOf(ctx); c != nil {
+			c.spilledReads.Add(1)
+		}
+	}
+	return st, err
 }
 
 // compute reads the whole map partition and hashes it into buckets.
-func (t *mapTask) compute(ctx context.Context, part, buckets int) ([][]arrow.Record, error) {
+func (t *mapTask) compute(ctx context.Context, part, buckets int) (*mapOutput, error) {
 	st, err := t.side.Open(ctx, part)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 	ec := exec.NewEvalContext(ctx, t.env)
-	out := make([][]arrow.Record, buckets)
-	fail := func(err error) ([][]arrow.Record, error) {
-		for _, b := range out {
-			exec.ReleaseRecords(b)
-		}
+	out := t.cache.newOutput(t.side.Schema(), buckets, t.mem)
+	fail := func(err error) (*mapOutput, error) {
+		out.drop()
 		return nil, err
 	}
 	for {
 		rec, err := st.Next(ctx)
 		if errors.Is(err, io.EOF) {
+			if err := out.finish(); err != nil {
+				return fail(err)
+			}
 			return out, nil
 		}
 		if err != nil {
@@ -248,8 +264,16 @@ func (t *mapTask) compute(ctx context.Context, part, buckets int) ([][]arrow.Rec
 			return fail(err)
 		}
 		for b, r := range split {
-			if r != nil {
-				out[b] = append(out[b], r)
+			if r == nil {
+				continue
+			}
+			if err := out.add(b, r); err != nil {
+				for _, rest := range split[b+1:] {
+					if rest != nil {
+						rest.Release()
+					}
+				}
+				return fail(err)
 			}
 		}
 	}
@@ -309,6 +333,8 @@ type shuffleCounts struct {
 	// recomputed counts map outputs no peer could serve, computed
 	// again here from their lineage
 	recomputed atomic.Int64
+	// spilledReads counts buckets read back from spill files
+	spilledReads atomic.Int64
 }
 
 // Trailer keys of a DoGet that read shuffled rows.
@@ -316,6 +342,7 @@ const (
 	trailerShuffledRows  = "weft-shuffled-rows"
 	trailerShuffledBytes = "weft-shuffled-bytes"
 	trailerRecomputed    = "weft-map-recomputed"
+	trailerSpilledReads  = "weft-map-spilled-reads"
 )
 
 type countsKey struct{}
@@ -378,6 +405,7 @@ type peerBucketStream struct {
 // peerRead is one DoGet of a map output, or its computation here.
 type peerRead struct {
 	cancel context.CancelFunc
+	stream flight.FlightService_DoGetClient
 	rdr    *flight.Reader
 	local  exec.Stream
 	read   *recordsStream // a bucket read whole from a peer
@@ -399,6 +427,20 @@ func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
 		return nil, err
 	}
 	return nil, io.EOF
+}
+
+// noteSpilledReads adds the buckets a finished DoGet read back from
+// its worker's spill files (its trailer) to what the fragment reports.
+func (r *peerRead) noteSpilledReads(ctx context.Context) {
+	c := countsOf(ctx)
+	if c == nil || r.stream == nil {
+		return
+	}
+	if vs := r.stream.Trailer().Get(trailerSpilledReads); len(vs) == 1 {
+		if n, err := strconv.ParseInt(vs[0], 10, 64); err == nil {
+			c.spilledReads.Add(n)
+		}
+	}
 }
 
 // readWhole reads the rest of the DoGet into memory.
@@ -455,6 +497,9 @@ func (s *peerBucketStream) Next(ctx context.Context) (arrow.Record, error) {
 			}
 			return rec, nil
 		}
+		if errors.Is(err, io.EOF) {
+			s.cur.noteSpilledReads(ctx)
+		}
 		s.cur.close()
 		s.cur = nil
 		if errors.Is(err, io.EOF) {
@@ -501,7 +546,7 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 			}
 			continue
 		}
-		read := &peerRead{cancel: cancel, rdr: rdr}
+		read := &peerRead{cancel: cancel, stream: stream, rdr: rdr}
 		if s.whole {
 			if err := read.readWhole(); err != nil {
 				read.close()

@@ -49,8 +49,14 @@ func NewPartialAggregate(h *exec.HashAggregate) (*PartialAggregate, bool) {
 			return nil, false
 		}
 		for _, p := range parts {
+			typ := p.T.Arrow()
+			if scale, ok := numericSum(p); ok {
+				// the exact partial sum, which may pass numeric's 38 digits
+				p.New = func() exec.Accumulator { return exec.NewPartialNumericSum(scale) }
+				typ = exec.WideNumericType(scale)
+			}
 			aggs = append(aggs, p)
-			fields = append(fields, arrow.Field{Name: p.String(), Type: p.T.Arrow(), Nullable: true})
+			fields = append(fields, arrow.Field{Name: p.String(), Type: typ, Nullable: true})
 		}
 	}
 	return &PartialAggregate{Agg: h, aggs: aggs, out: arrow.NewSchema(fields, nil)}, true
@@ -127,15 +133,24 @@ func finalAggregate(h *exec.HashAggregate, partial exec.Operator) (exec.Operator
 	}
 	var aggs []exec.AggSpec
 	fields := append([]arrow.Field(nil), h.Out.Fields()[:nk]...)
-	merge := func(p exec.AggSpec) (exec.Expr, bool) {
+	// merge folds partial column p; wide keeps a numeric sum exact
+	// (avg's, divided before it is narrowed to numeric)
+	merge := func(p exec.AggSpec, wide bool) (exec.Expr, bool) {
 		final, ok := finalSpec(p)
 		if !ok {
 			return nil, false
 		}
+		typ := final.T.Arrow()
+		if scale, ok := numericSum(p); ok {
+			final.New = func() exec.Accumulator { return exec.NewWideSumMerge(final.T, scale, wide) }
+			if wide {
+				typ = exec.WideNumericType(scale)
+			}
+		}
 		col := nk + len(aggs)
 		final.Args = []exec.Expr{&exec.ColumnExpr{Index: col, T: p.T, Name: p.String()}}
 		aggs = append(aggs, final)
-		fields = append(fields, arrow.Field{Name: final.String(), Type: final.T.Arrow(), Nullable: true})
+		fields = append(fields, arrow.Field{Name: final.String(), Type: typ, Nullable: true})
 		return &exec.ColumnExpr{Index: col, T: final.T, Name: final.String()}, true
 	}
 	avg := false
@@ -145,15 +160,15 @@ func finalAggregate(h *exec.HashAggregate, partial exec.Operator) (exec.Operator
 			return nil, false
 		}
 		if a.Name != "avg" {
-			e, ok := merge(parts[0])
+			e, ok := merge(parts[0], false)
 			if !ok {
 				return nil, false
 			}
 			exprs = append(exprs, e)
 			continue
 		}
-		sum, ok1 := merge(parts[0])
-		count, ok2 := merge(parts[1])
+		sum, ok1 := merge(parts[0], true)
+		count, ok2 := merge(parts[1], false)
 		if !ok1 || !ok2 {
 			return nil, false
 		}
@@ -165,6 +180,17 @@ func finalAggregate(h *exec.HashAggregate, partial exec.Operator) (exec.Operator
 	}
 	merged := &exec.HashAggregate{Env: h.Env, Input: partial, Keys: keys, Aggs: aggs, Out: arrow.NewSchema(fields, nil)}
 	return &exec.Project{Env: h.Env, Input: merged, Exprs: exprs, Out: h.Out}, true
+}
+
+// numericSum reports whether p is the built-in sum of numerics, whose
+// partial sums cross as exact Decimal256 values (exec.aggwide.go), and
+// the scale of its values.
+func numericSum(p exec.AggSpec) (int32, bool) {
+	if p.Name != "sum" || len(p.Args) != 1 || p.T.Kind != types.Numeric {
+		return 0, false
+	}
+	t := p.Args[0].Type()
+	return t.Scale, t.Kind == types.Numeric
 }
 
 // finalSpec is the aggregate that folds a's partial values.
@@ -276,19 +302,13 @@ func (e *avgOf) Eval(ec *exec.EvalContext, b arrow.Record) (arrow.Array, error) 
 	st := e.sum.Type()
 	for i := 0; i < sums.Len(); i++ {
 		n, _ := exec.DatumAt(counts, i).(int64)
-		tot := exec.DatumAt(sums, i)
-		if n == 0 || tot == nil {
+		if n == 0 || sums.IsNull(i) {
 			bld.AppendNull()
 			continue
 		}
-		var r *big.Rat
-		switch v := tot.(type) {
-		case int64:
-			r = new(big.Rat).SetInt64(v)
-		case decimal128.Num:
-			r = types.NumericToRat(v, st.Scale)
-		default:
-			return nil, fmt.Errorf("avg's partial sum is a %T", tot)
+		r, err := partialSumAt(sums, i, st.Scale)
+		if err != nil {
+			return nil, err
 		}
 		d, err := types.RatToNumeric(r.Quo(r, new(big.Rat).SetInt64(n)), e.t)
 		if err != nil {
@@ -297,4 +317,21 @@ func (e *avgOf) Eval(ec *exec.EvalContext, b arrow.Record) (arrow.Array, error) 
 		exec.AppendDatum(bld, d)
 	}
 	return bld.NewArray(), nil
+}
+
+// partialSumAt is avg's merged sum at row i (not NULL): an int8 sum of
+// integers, or the exact sum of numerics (exec.WideNumericType) of
+// scale.
+func partialSumAt(sums arrow.Array, i int, scale int32) (*big.Rat, error) {
+	if r, ok := exec.WideNumericRat(sums, i, scale); ok {
+		return r, nil
+	}
+	switch v := exec.DatumAt(sums, i).(type) {
+	case int64:
+		return new(big.Rat).SetInt64(v), nil
+	case decimal128.Num:
+		return types.NumericToRat(v, scale), nil
+	default:
+		return nil, fmt.Errorf("avg's partial sum is a %T", v)
+	}
 }

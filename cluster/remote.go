@@ -60,7 +60,11 @@ type Remote struct {
 	// what the stage's reduce tasks read from map outputs (shuffle.go),
 	// as the workers report it
 	shuffledRows, shuffledBytes, recomputed atomic.Int64
-	analyzed                                bool
+	// spilledReads counts the map output buckets read back from the
+	// workers' spill files
+	spilledReads atomic.Int64
+	abandon      atomic.Bool // a partition was closed unfinished
+	analyzed     bool
 }
 
 func (r *Remote) Schema() *arrow.Schema     { return r.Local.Schema() }
@@ -91,7 +95,11 @@ func (r *Remote) Explain() string {
 		s += fmt.Sprintf(" (received rows=%d bytes=%d per partition rows=%v stage time=%.3f ms waited=%.3f ms retries=%d local=%d)", r.rows.Load(), r.bytes.Load(),
 			r.partRows, float64(wall)/1e6, float64(r.nanos.Load())/1e6, r.retries.Load(), r.locally.Load())
 		if len(r.Fragment.Shuffles) > 0 {
-			s += fmt.Sprintf(" (shuffled rows=%d bytes=%d, map outputs computed again=%d)", r.shuffledRows.Load(), r.shuffledBytes.Load(), r.recomputed.Load())
+			s += fmt.Sprintf(" (shuffled rows=%d bytes=%d, map outputs computed again=%d", r.shuffledRows.Load(), r.shuffledBytes.Load(), r.recomputed.Load())
+			if n := r.spilledReads.Load(); n > 0 {
+				s += fmt.Sprintf(", buckets read from spill files=%d", n)
+			}
+			s += ")"
 		}
 	}
 	return s
@@ -131,7 +139,8 @@ func (r *Remote) noteShuffled(stream flight.FlightService_DoGetClient) {
 		return
 	}
 	md := stream.Trailer()
-	for key, n := range map[string]*atomic.Int64{trailerShuffledRows: &r.shuffledRows, trailerShuffledBytes: &r.shuffledBytes, trailerRecomputed: &r.recomputed} {
+	for key, n := range map[string]*atomic.Int64{trailerShuffledRows: &r.shuffledRows, trailerShuffledBytes: &r.shuffledBytes, trailerRecomputed: &r.recomputed,
+		trailerSpilledReads: &r.spilledReads} {
 		if vs := md.Get(key); len(vs) == 1 {
 			if v, err := strconv.ParseInt(vs[0], 10, 64); err == nil {
 				n.Add(v)
@@ -164,6 +173,17 @@ func (r *Remote) noteRan(part int, where string, rows int64) {
 	}
 }
 
+// abandoned: a partition was closed before its end (the query failed,
+// was cancelled, or needs no more rows), so the stage's map outputs
+// are dropped now rather than when idle: their files with them. A
+// partition that still reads them finds them gone and computes them
+// again from their lineage.
+func (r *Remote) abandoned() {
+	if len(r.Fragment.Shuffles) > 0 && r.abandon.CompareAndSwap(false, true) {
+		go r.reg.releaseQuery(r.Fragment.QueryId)
+	}
+}
+
 // remoteStream is one partition's rows, from whichever worker serves them.
 type remoteStream struct {
 	r      *Remote
@@ -177,6 +197,7 @@ type remoteStream struct {
 	cur       *attempt
 	held      []arrow.Record // a Whole partition's batches so far
 	complete  bool
+	ended     bool // the partition's rows all came
 	local     exec.Stream
 	skip      int64 // rows of the current source still to skip
 }
@@ -269,6 +290,7 @@ func (s *remoteStream) pull(ctx context.Context) (arrow.Record, error) {
 		if errors.Is(err, io.EOF) {
 			s.r.noteShuffled(s.cur.stream)
 			s.r.noteRan(s.part, s.cur.w.addr, s.delivered)
+			s.ended = true
 			return nil, io.EOF
 		}
 		if err := s.failed(err); err != nil {
@@ -418,6 +440,7 @@ func (s *remoteStream) fromLocal(ctx context.Context) (arrow.Record, error) {
 		rec, err := s.local.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			s.r.noteRan(s.part, "coordinator", s.delivered)
+			s.ended = true
 		}
 		if err != nil {
 			return nil, err
@@ -442,6 +465,9 @@ func (s *remoteStream) endAttempt(a *attempt) {
 }
 
 func (s *remoteStream) Close() {
+	if !s.ended {
+		s.r.abandoned()
+	}
 	exec.ReleaseRecords(s.held)
 	s.held = nil
 	s.endAttempt(s.cur)

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/cluster/clusterpb"
+	"github.com/weftdb/weft/exec/spill"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -59,6 +60,12 @@ type WorkerOptions struct {
 	// checks must carry (secret.go); weft worker always sets it. Nil
 	// answers anyone: only for tests within one process.
 	Secret SecretSource
+	// Spill is where map outputs go past MapMemory bytes held in memory
+	// (default DefaultMapMemory; negative: never spill). Nil keeps them
+	// all in memory. The caller opens it (sweeping what killed workers
+	// left) and closes it after Stop.
+	Spill     *spill.Root
+	MapMemory int64
 }
 
 // NewWorker returns a worker serving runner's fragments.
@@ -70,6 +77,13 @@ func NewWorker(runner FragmentRunner, opts WorkerOptions) *Worker {
 		opts.Version = runner.Version()
 	}
 	w := &Worker{runner: runner, mem: opts.Mem, version: opts.Version, health: health.NewServer(), cache: mapCache{entries: map[string]*mapEntry{}}}
+	w.cache.root, w.cache.budget = opts.Spill, opts.MapMemory
+	switch {
+	case opts.MapMemory == 0:
+		w.cache.budget = DefaultMapMemory
+	case opts.MapMemory < 0:
+		w.cache.root = nil
+	}
 	var auth []grpc.ServerOption
 	if opts.Secret != nil {
 		check := &secretCheck{source: opts.Secret}
@@ -117,9 +131,10 @@ func (w *Worker) DoGet(tkt *flight.Ticket, fs flight.FlightService_DoGetServer) 
 		return statusOf(err)
 	}
 	defer func() {
-		if len(f.Shuffles) > 0 {
+		if len(f.Shuffles) > 0 || f.ShuffleMap != nil {
 			fs.SetTrailer(metadata.Pairs(trailerShuffledRows, strconv.FormatInt(counts.rows.Load(), 10),
-				trailerShuffledBytes, strconv.FormatInt(counts.bytes.Load(), 10), trailerRecomputed, strconv.FormatInt(counts.recomputed.Load(), 10)))
+				trailerShuffledBytes, strconv.FormatInt(counts.bytes.Load(), 10), trailerRecomputed, strconv.FormatInt(counts.recomputed.Load(), 10),
+				trailerSpilledReads, strconv.FormatInt(counts.spilledReads.Load(), 10)))
 		}
 	}()
 	defer release()

@@ -2,7 +2,13 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"math"
+	"os"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -10,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/exec/spill"
 	"github.com/weftdb/weft/sql/types"
 )
 
@@ -135,57 +142,158 @@ func TestBucketsOfEqualGroupKeys(t *testing.T) {
 
 // TestMapCacheReleases: a map output is computed once for all its
 // buckets, a failed computation is forgotten, and a release (or
-// closing) frees every record.
+// closing) frees every record and removes every file: kept in memory,
+// and written to spill files past a budget (here nothing fits), where
+// the buckets read back are the rows computed, in their order.
 func TestMapCacheReleases(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	c := &mapCache{entries: map[string]*mapEntry{}}
+	for _, tc := range []struct {
+		name    string
+		spill   bool
+		spilled bool // the output should be in files
+	}{{"in memory", false, false}, {"spilled", true, true}} {
+		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			c := &mapCache{entries: map[string]*mapEntry{}}
+			var root *spill.Root
+			if tc.spill {
+				var err error
+				if root, err = spill.OpenTempRoot(t.TempDir()); err != nil {
+					t.Fatal(err)
+				}
+				defer root.Close()
+				c.root, c.budget = root, 0
+			}
+			checkMapOutputs(t, c, mem, tc.spilled)
+			if root != nil {
+				if left := spillEntries(t, root.Dir()); len(left) != 0 {
+					t.Errorf("spill files left after the cache closed: %v", left)
+				}
+			}
+			if got := c.memBytes.Load(); got != 0 {
+				t.Errorf("the cache counts %d bytes in memory after closing", got)
+			}
+		})
+	}
+}
+
+func checkMapOutputs(t *testing.T, c *mapCache, mem memory.Allocator, spilled bool) {
+	t.Helper()
 	frag := func(q string, part uint32) *clusterpb.Fragment {
 		return &clusterpb.Fragment{QueryId: q, Partition: part, ShuffleMap: &clusterpb.ShuffleMap{Buckets: 2}}
 	}
 	computed := 0
-	compute := func() ([][]arrow.Record, error) {
+	compute := func() (*mapOutput, error) {
 		computed++
-		return [][]arrow.Record{{oneColumn(mem, arrow.PrimitiveTypes.Int64, []any{1, 2})}, {oneColumn(mem, arrow.PrimitiveTypes.Int64, []any{3})}}, nil
+		out := c.newOutput(arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil), 2, mem)
+		for _, add := range []struct {
+			b    int
+			vals []any
+		}{{0, []any{1, 2}}, {1, []any{3}}, {0, []any{4, nil}}} {
+			if err := out.add(add.b, oneColumn(mem, arrow.PrimitiveTypes.Int64, add.vals)); err != nil {
+				out.drop()
+				return nil, err
+			}
+		}
+		if err := out.finish(); err != nil {
+			out.drop()
+			return nil, err
+		}
+		return out, nil
 	}
 	ctx := context.Background()
+	read := func(e *mapEntry, b int) exec.Stream {
+		t.Helper()
+		st, err := c.bucket(e, b, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
 	for range 3 {
 		e, err := c.get(ctx, frag("q1", 0), compute)
 		if err != nil {
 			t.Fatal(err)
 		}
-		st := e.bucket(1)
-		rec, err := st.Next(ctx)
-		if err != nil || rec.NumRows() != 1 {
-			t.Fatalf("bucket 1: %v, %v", rec, err)
+		if e.out.spilled() != spilled {
+			t.Fatalf("the output spilled %v, want %v", e.out.spilled(), spilled)
 		}
-		rec.Release()
-		st.Close()
+		if got := renderStream(t, read(e, 1)); got != "[3]" {
+			t.Fatalf("bucket 1: %s", got)
+		}
 	}
 	if computed != 1 {
 		t.Errorf("computed %d times, want once", computed)
 	}
-	if _, err := c.get(ctx, frag("q2", 0), func() ([][]arrow.Record, error) { return nil, context.Canceled }); err == nil {
+	if _, err := c.get(ctx, frag("q2", 0), func() (*mapOutput, error) { return nil, context.Canceled }); err == nil {
 		t.Error("a failed computation returned no error")
 	}
 	if _, err := c.get(ctx, frag("q2", 1), compute); err != nil {
 		t.Fatal(err)
 	}
-	// a stream open across the release keeps its records
+	// streams open across the release keep their rows, read at once
 	e, _ := c.get(ctx, frag("q1", 0), compute)
-	open := e.bucket(0)
+	open := []exec.Stream{read(e, 0), read(e, 0), read(e, 0)}
 	c.release("q1")
 	if got := c.held(); got != 1 {
 		t.Errorf("after releasing q1 the cache holds %d outputs, want q2's one", got)
 	}
-	rec, err := open.Next(ctx)
-	if err != nil || rec.NumRows() != 2 {
-		t.Fatalf("bucket 0 across the release: %v, %v", rec, err)
+	got := make([]string, len(open))
+	var wg sync.WaitGroup
+	for i, st := range open {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = renderStream(t, st)
+		}()
 	}
-	rec.Release()
-	open.Close()
+	wg.Wait()
+	for i, g := range got {
+		if g != "[1 2][4 (null)]" {
+			t.Fatalf("bucket 0 across the release, reader %d: %s", i, g)
+		}
+	}
+	// a stream asked of a released output is asked elsewhere
+	if _, err := c.bucket(e, 0, mem); err == nil {
+		t.Error("a released output was read")
+	}
 	c.close()
 	if got := c.held(); got != 0 {
 		t.Errorf("closed cache holds %d outputs", got)
 	}
+}
+
+// renderStream reads a stream to its end, closes it, and renders its batches.
+func renderStream(t *testing.T, st exec.Stream) string {
+	t.Helper()
+	defer st.Close()
+	var out strings.Builder
+	for {
+		rec, err := st.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			return out.String()
+		}
+		if err != nil { // (t.Errorf: readers run in goroutines)
+			t.Errorf("reading a bucket: %v", err)
+			return out.String() + " and an error"
+		}
+		fmt.Fprint(&out, rec.Column(0))
+		rec.Release()
+	}
+}
+
+// spillEntries lists what a spill root holds besides its lock file.
+func spillEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name() != "LOCK" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

@@ -331,7 +331,7 @@ func (s *Source) Open(ctx context.Context, mem memory.Allocator, i int, pd *Push
 				pd.BytesRead.Add(fi.Size())
 			}
 		}
-		return s.openParquet(ctx, mem, s.Paths[i], cols, pd)
+		return s.openParquet(ctx, mem, s.Paths[i], cols, pd, nil)
 	}
 	r, err := s.openAll(ctx, mem, i, pd)
 	if err != nil {
@@ -411,8 +411,9 @@ func (s *Source) openAll(ctx context.Context, mem memory.Allocator, i int, pd *P
 }
 
 // openParquet reads the columns cols of a Parquet file, skipping the row
-// groups whose statistics rule out pd's ranges.
-func (s *Source) openParquet(ctx context.Context, mem memory.Allocator, path string, cols []int, pd *Pushdown) (Reader, error) {
+// groups whose statistics rule out pd's ranges; only, when not nil, are
+// the row groups to read (a Piece's).
+func (s *Source) openParquet(ctx context.Context, mem memory.Allocator, path string, cols []int, pd *Pushdown, only []int) (Reader, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, bad(path, err)
@@ -422,15 +423,15 @@ func (s *Source) openParquet(ctx context.Context, mem memory.Allocator, path str
 		pf.Close()
 		return nil, bad(path, err)
 	}
-	var groups []int // nil: all
+	groups := only // nil: all
 	if pd != nil && len(pd.Ranges) > 0 {
 		var skipped int
-		groups, skipped = keepRowGroups(pf, fr.Manifest, pd.Ranges)
+		groups, skipped = keepRowGroups(pf, fr.Manifest, pd.Ranges, only)
 		pd.skipped.Add(int64(skipped))
-		if len(groups) == 0 {
-			pf.Close()
-			return &recordReader{next: func() (arrow.Record, error) { return nil, io.EOF }, close: func() {}}, nil
-		}
+	}
+	if groups != nil && len(groups) == 0 {
+		pf.Close()
+		return &recordReader{next: func() (arrow.Record, error) { return nil, io.EOF }, close: func() {}}, nil
 	}
 	// read the leaves of the wanted columns (all of them when one is not a
 	// plain leaf), then keep the wanted columns

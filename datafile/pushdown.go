@@ -56,17 +56,22 @@ func (p *Pushdown) columns(n int) []int {
 	return p.Cols
 }
 
-// keepRowGroups lists the row groups of a Parquet file that statistics do
-// not rule out, and how many were skipped.
-func keepRowGroups(pf *file.Reader, manifest *pqarrow.SchemaManifest, ranges []Range) ([]int, int) {
-	n := pf.NumRowGroups()
-	var keep []int
-	for rg := 0; rg < n; rg++ {
+// keepRowGroups lists the row groups of a Parquet file (of only, when
+// not nil) that statistics do not rule out, and how many were skipped.
+func keepRowGroups(pf *file.Reader, manifest *pqarrow.SchemaManifest, ranges []Range, only []int) ([]int, int) {
+	if only == nil {
+		only = make([]int, pf.NumRowGroups())
+		for rg := range only {
+			only[rg] = rg
+		}
+	}
+	keep := []int{}
+	for _, rg := range only {
 		if !ruledOut(pf.MetaData().RowGroup(rg), manifest, ranges) {
 			keep = append(keep, rg)
 		}
 	}
-	return keep, n - len(keep)
+	return keep, len(only) - len(keep)
 }
 
 func ruledOut(rg *metadata.RowGroupMetaData, manifest *pqarrow.SchemaManifest, ranges []Range) bool {

@@ -28,7 +28,7 @@ import (
 
 // fragmentSettings are the session settings that shape a plan or what
 // its expressions compute: a worker planning a fragment takes them.
-var fragmentSettings = []string{"search_path", "timezone", "weft.null_order", "weft.udf_row_errors", "enable_indexscan", "datestyle", "intervalstyle", "extra_float_digits"}
+var fragmentSettings = []string{"search_path", "timezone", "weft.null_order", "weft.udf_row_errors", "enable_indexscan", "datestyle", "intervalstyle", "extra_float_digits", fileSplitRowsSetting}
 
 // distributeSetting turns distribution off for a session (SET
 // weft.distribute = off: its queries run here although workers are up),

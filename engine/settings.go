@@ -129,7 +129,7 @@ func (s *Session) set(st *pg.VariableSetStmt) (*Result, error) {
 				return nil, err
 			}
 		}
-		if name == broadcastRowsSetting || name == shuffleGroupsSetting {
+		if name == broadcastRowsSetting || name == shuffleGroupsSetting || name == fileSplitRowsSetting {
 			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil || n < 0 {
 				return nil, sqlerr.New(sqlerr.InvalidParameter, "parameter \"%s\" requires a count of zero or more, not \"%s\"", name, v)
 			}

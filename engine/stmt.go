@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -34,7 +35,21 @@ func (s *Session) env() *exec.Env {
 	env.Advisory = sessionAdvisory{s}
 	env.Notify = s.notify
 	env.Zone, env.ZoneName = s.zone, s.settings["timezone"]
+	env.FileSplitRows = s.fileSplitRows()
 	return env
+}
+
+// fileSplitRowsSetting is the fewest rows a partition of a Parquet
+// file's row groups gets (exec.FileScan): a file with fewer than twice
+// as many is one partition; 0 never splits a file.
+const fileSplitRowsSetting = "weft.file_split_rows"
+
+func (s *Session) fileSplitRows() int64 {
+	n, err := strconv.ParseInt(s.settings[fileSplitRowsSetting], 10, 64)
+	if err != nil || n < 0 {
+		return exec.DefaultFileSplitRows
+	}
+	return n
 }
 
 // Progress reports the rows and bytes the running statement has read

@@ -8,6 +8,7 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -478,6 +479,7 @@ func defaultSettings() map[string]string {
 		distributeSetting:       "on",
 		broadcastRowsSetting:    broadcastRowsDefault(),
 		shuffleGroupsSetting:    shuffleGroupsDefault(),
+		fileSplitRowsSetting:    strconv.Itoa(exec.DefaultFileSplitRows),
 	}
 }
 

@@ -50,6 +50,9 @@ type Env struct {
 	// Spill, when set, is where the statement's operators write what
 	// does not fit; without it nothing spills.
 	Spill *spill.Query
+	// FileSplitRows is the fewest rows of a partition of a Parquet
+	// file's row groups (FileScan); 0 keeps each file one partition.
+	FileSplitRows int64
 }
 
 // Progress counts rows and bytes a running statement has read from
@@ -74,7 +77,7 @@ func NewEnv(mem memory.Allocator, batchSize, parallelism int) *Env {
 	if parallelism <= 0 {
 		parallelism = 1
 	}
-	return &Env{Mem: mem, BatchSize: batchSize, Parallelism: parallelism, Now: time.Now()}
+	return &Env{Mem: mem, BatchSize: batchSize, Parallelism: parallelism, Now: time.Now(), FileSplitRows: DefaultFileSplitRows}
 }
 
 // Operator is a node of a physical plan.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/weftdb/weft/cluster"
 	"github.com/weftdb/weft/engine"
+	"github.com/weftdb/weft/exec/spill"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/udf"
 )
@@ -34,6 +35,8 @@ func runWorker(args []string) int {
 	claimVersion := fs.String("claim-version", "", "report this version instead of the engine's (for testing a mismatched worker)")
 	cacheMemory := fs.String("cache-memory", "", cacheMemoryUsage)
 	secretFile := fs.String("cluster-secret-file", "", clusterSecretUsage)
+	spillDir := fs.String("spill-dir", "", "directory under which the worker makes its own directory for map outputs past --shuffle-memory (default: the system's temporary directory); what killed workers left there is removed at start")
+	shuffleMemory := fs.String("shuffle-memory", "", "memory the shuffles' map outputs may hold on this worker before further ones are written to --spill-dir, e.g. 512MB (default 256MB; 0: never write them)")
 	_ = fs.Parse(args)
 	if *secretFile == "" {
 		*secretFile = cluster.DefaultSecretFile(*dataDir)
@@ -44,6 +47,17 @@ func runWorker(args []string) int {
 		logger.Println("--cache-memory: " + sqlerr.Format(err))
 		return 2
 	}
+	mapMemory, err := engine.ParseMemoryLimit(*shuffleMemory)
+	if err != nil {
+		logger.Println("--shuffle-memory: " + sqlerr.Format(err))
+		return 2
+	}
+	spillRoot, err := spill.OpenTempRoot(*spillDir)
+	if err != nil {
+		logger.Println(err)
+		return 1
+	}
+	defer spillRoot.Close()
 	runner, err := engine.NewFragmentRunner(engine.Options{DataDir: *dataDir, FilesDir: *filesDir,
 		UDF: udf.Config{CacheDir: *udfCache, Log: os.Stderr}, CacheMemory: cacheLimit})
 	if err != nil {
@@ -56,7 +70,8 @@ func runWorker(args []string) int {
 		logger.Println(err)
 		return 1
 	}
-	w := cluster.NewWorker(runner, cluster.WorkerOptions{Version: *claimVersion, Secret: cluster.SecretFile(*secretFile)})
+	w := cluster.NewWorker(runner, cluster.WorkerOptions{Version: *claimVersion, Secret: cluster.SecretFile(*secretFile),
+		Spill: spillRoot, MapMemory: mapMemory})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -136,9 +136,27 @@ func (f *File) Open(mem memory.Allocator) (*Reader, error) {
 	return &Reader{r: r}, nil
 }
 
+// OpenShared reads the file's batches from the start through a
+// descriptor of its own, so that several readers may read it at once
+// (a worker's map output, asked for by several reduce tasks); the file
+// may be removed while they read.
+func (f *File) OpenShared(mem memory.Allocator) (*Reader, error) {
+	own, err := os.Open(f.f.Name())
+	if err != nil {
+		return nil, fileError("read", err)
+	}
+	r, err := ipc.NewReader(bufio.NewReaderSize(own, bufferSize), ipc.WithAllocator(mem))
+	if err != nil {
+		own.Close()
+		return nil, fileError("read", err)
+	}
+	return &Reader{r: r, own: own}, nil
+}
+
 // Reader yields a spill file's batches in the order they were written.
 type Reader struct {
-	r *ipc.Reader
+	r   *ipc.Reader
+	own *os.File // the descriptor of a shared reader (OpenShared)
 }
 
 // Next is the next batch, which the caller releases; io.EOF at the end.
@@ -155,4 +173,9 @@ func (r *Reader) Next() (arrow.Record, error) {
 }
 
 // Close releases what the reader holds.
-func (r *Reader) Close() { r.r.Release() }
+func (r *Reader) Close() {
+	r.r.Release()
+	if r.own != nil {
+		r.own.Close()
+	}
+}

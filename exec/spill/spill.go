@@ -61,6 +61,17 @@ func OpenRoot(dataDir string) (*Root, error) {
 	return &Root{dir: dir}, nil
 }
 
+// OpenTempRoot makes a fresh spill directory of this process's own
+// under base ("": os.TempDir()), removed at Close, after removing the
+// directories of processes that ended without removing theirs (their
+// lock file is no longer held): a worker's map outputs (cluster).
+func OpenTempRoot(base string) (*Root, error) {
+	if base == "" {
+		base = os.TempDir()
+	}
+	return openTempRoot(base)
+}
+
 // openTempRoot makes a fresh directory under base for an in-memory
 // database, after removing the directories of processes that ended
 // without removing theirs (their lock file is no longer held).

@@ -219,7 +219,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if b.Env.Progress != nil {
 			push.BytesRead = &b.Env.Progress.Bytes
 		}
-		return &exec.FileScan{Env: b.Env, Source: n.Source, Push: push, Out: ArrowSchema(n.Cols)}, nil
+		return exec.NewFileScan(b.Env, n.Source, push, ArrowSchema(n.Cols)), nil
 	case *logical.TableFunc:
 		if n.Lateral {
 			in, err := b.Build(n.Input)
