@@ -68,6 +68,7 @@ var builtinAggregates = sync.OnceValue(func() map[string]*AggregateDef {
 		{Name: "json_object_agg", Resolve: resolveJSONAgg(types.JSONT, true)},
 		{Name: "jsonb_object_agg", Resolve: resolveJSONAgg(types.JSONBT, true)},
 	}
+	defs = append(defs, statisticsAggregates()...)
 	m := make(map[string]*AggregateDef, len(defs))
 	for _, d := range defs {
 		m[d.Name] = d
