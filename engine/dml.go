@@ -346,6 +346,14 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 // to add while the table is locked (ON CONFLICT DO NOTHING drops the
 // conflicting ones); it returns the rows added, which the caller releases.
 func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filter func(cur *catalog.Snapshot, recs []arrow.Record) ([]arrow.Record, error)) (int64, []arrow.Record, error) {
+	if s.tx == nil {
+		// a statement outside a block holds its row locks until it is
+		// installed
+		defer s.releaseRowLocks()
+	}
+	if err := s.lockReferencedRows(s.context(), t, recs); err != nil {
+		return 0, nil, err
+	}
 	if err := s.checkNewRows(t, recs); err != nil {
 		return 0, nil, err
 	}

@@ -25,10 +25,11 @@ import (
 // block changed or locked makes it wait for that block to end, then find
 // its rows again on the newest committed data, as PostgreSQL re-checks a
 // locked row. A block holds the locks until it ends; a statement outside
-// a block only while it runs. Every strength locks exclusively (two
-// FOR SHARE lockers wait for each other, where PostgreSQL lets both
-// through). NOWAIT fails at once with 55P03, lock_timeout after that
-// long. SKIP LOCKED leaves out rows others hold (skiplocked.go). Rows
+// a block only while it runs. Each table's rows take the strongest
+// strength of the clauses that name it (or name none), and conflict as
+// PostgreSQL's do (locktable.go: two FOR SHARE lockers go through
+// together, FOR KEY SHARE waits only for FOR UPDATE). NOWAIT fails at once
+// with 55P03, lock_timeout after that long. SKIP LOCKED leaves out rows others hold (skiplocked.go). Rows
 // read through a view, a subquery or a function, and a locking clause
 // inside a subquery or a WITH query, are read without locks.
 

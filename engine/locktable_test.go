@@ -332,3 +332,66 @@ func TestRollbackToSavepointReleasesRowLocks(t *testing.T) {
 	}
 	mustSQL(t, s1, "COMMIT")
 }
+
+// TestForeignKeyCheckLocksTheParentRow: an INSERT of a referencing row
+// locks the referenced row FOR KEY SHARE, as PostgreSQL's check does: it
+// waits for a block deleting the row or changing its key, a DELETE or key
+// UPDATE of the row waits for the inserting block, a non-key UPDATE does
+// not; each outcome is PostgreSQL 15's for the same two sessions.
+func TestForeignKeyCheckLocksTheParentRow(t *testing.T) {
+	db, done := rowLockDB(t)
+	defer done()
+	s1, s2 := db.NewSession(), db.NewSession()
+	defer s1.Close()
+	defer s2.Close()
+	lockStrengthTable(t, s1)
+	mustSQL(t, s1, "CREATE TABLE lk_child (id int PRIMARY KEY, p int REFERENCES lk (id))")
+	cases := []struct {
+		name, first, second, end string
+		waits                    bool
+		wantTag, wantCode        string // the second statement's tag, or its SQLSTATE
+		check, want              string // after both
+	}{
+		{"child insert waits for the parent's DELETE, which commits", "DELETE FROM lk WHERE id = %[1]d", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "COMMIT",
+			true, "", "23503", "SELECT count(*) FROM lk_child WHERE id = %[1]d", "0"},
+		{"child insert waits for the parent's DELETE, which rolls back", "DELETE FROM lk WHERE id = %[1]d", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "ROLLBACK",
+			true, "INSERT 0 1", "", "SELECT count(*) FROM lk_child WHERE id = %[1]d", "1"},
+		{"child insert waits for a key UPDATE of the parent", "UPDATE lk SET u = u + 1000 WHERE id = %[1]d", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "COMMIT",
+			true, "INSERT 0 1", "", "SELECT count(*) FROM lk_child WHERE id = %[1]d", "1"},
+		{"child insert goes past a non-key UPDATE of the parent", "UPDATE lk SET v = 1 WHERE id = %[1]d", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "COMMIT",
+			false, "INSERT 0 1", "", "SELECT count(*) FROM lk_child WHERE id = %[1]d", "1"},
+		{"the parent's DELETE waits for the child insert, then fails", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "DELETE FROM lk WHERE id = %[1]d", "COMMIT",
+			true, "", "23503", "SELECT count(*) FROM lk WHERE id = %[1]d", "1"},
+		{"the parent's DELETE waits for the child insert, which rolls back", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "DELETE FROM lk WHERE id = %[1]d", "ROLLBACK",
+			true, "DELETE 1", "", "SELECT count(*) FROM lk WHERE id = %[1]d", "0"},
+		{"a key UPDATE of the parent waits for the child insert", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "UPDATE lk SET u = 50 + %[1]d WHERE id = %[1]d", "COMMIT",
+			true, "UPDATE 1", "", "SELECT u - %[1]d FROM lk WHERE id = %[1]d", "50"},
+		{"a non-key UPDATE of the parent goes past the child insert", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "UPDATE lk SET v = 50 WHERE id = %[1]d", "COMMIT",
+			false, "UPDATE 1", "", "SELECT v FROM lk WHERE id = %[1]d", "50"},
+	}
+	mustSQL(t, s1, "INSERT INTO lk SELECT g, g, 100 FROM generate_series(6, 20) g")
+	for i, c := range cases {
+		row := 6 + i
+		sql := func(f string) string { return fmt.Sprintf(f, row) }
+		mustSQL(t, s1, "BEGIN; "+sql(c.first))
+		res := background(s2, sql(c.second))
+		if c.waits {
+			waitsForRowLock(t, db, s2, res)
+		} else {
+			r := <-res
+			res <- r
+		}
+		mustSQL(t, s1, c.end)
+		r := <-res
+		if c.wantCode != "" {
+			if err, _ := r[1].(error); sqlerr.Code(err) != c.wantCode {
+				t.Errorf("%s: %v %v, want %s", c.name, r[0], r[1], c.wantCode)
+			}
+		} else if r[1] != nil || r[0] != c.wantTag {
+			t.Errorf("%s: %v %v, want %s", c.name, r[0], r[1], c.wantTag)
+		}
+		if got := one(t, s2, sql(c.check)); got != c.want {
+			t.Errorf("%s: %s gives %s, want %s", c.name, sql(c.check), got, c.want)
+		}
+	}
+}

@@ -25,7 +25,10 @@ import (
 // statement a READ COMMITTED block moves its private version of the
 // table onto what others committed meanwhile (the rows it changed are
 // locked, so that merge cannot conflict with a locking writer), and its
-// COMMIT then merges without 40001.
+// COMMIT then merges without 40001. The lock a change takes is
+// PostgreSQL's: DELETE and an UPDATE of a unique key's value FOR UPDATE,
+// another UPDATE FOR NO KEY UPDATE (locktable.go has the strengths, and
+// what ROLLBACK TO SAVEPOINT and a deadlock do).
 //
 // REPEATABLE READ and SERIALIZABLE blocks take no locks and keep
 // first-committer-wins (40001 at COMMIT), and so do tables without a
