@@ -512,7 +512,7 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 	var changed []arrow.Record // with onlyRows: the rows an UPDATE changed
 	defer func() { exec.ReleaseRecords(changed) }()
 	var counted int64
-	affected := newChangedRows(t) // with locking: the rows changed, as they were
+	affected := s.newChangedRows(t) // with locking: the rows changed, as they were
 	fail := func(err error) (int64, *lockRequest, error) {
 		for _, p := range parts {
 			exec.ReleaseRecords(p)
@@ -589,7 +589,11 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		byPos = nil
 	}
 	if locking && len(affected.rows) > 0 && len(affected.rows) <= maxLockedRows {
-		if blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected.rows)); blocker != nil {
+		blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected.rows))
+		if blocker == nil {
+			blocker = s.db.rowLocks.tryLock(s, affected.parentLocks)
+		}
+		if blocker != nil {
 			_, _, err := fail(nil)
 			return 0, blocker, err
 		}

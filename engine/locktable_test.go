@@ -368,8 +368,17 @@ func TestForeignKeyCheckLocksTheParentRow(t *testing.T) {
 			true, "UPDATE 1", "", "SELECT u - %[1]d FROM lk WHERE id = %[1]d", "50"},
 		{"a non-key UPDATE of the parent goes past the child insert", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "UPDATE lk SET v = 50 WHERE id = %[1]d", "COMMIT",
 			false, "UPDATE 1", "", "SELECT v FROM lk WHERE id = %[1]d", "50"},
+		// an UPDATE that changes the reference locks the row it now
+		// references; one that keeps it does not (child row 100 + the
+		// row refers to row 1)
+		{"a child UPDATE of the reference waits for the parent's DELETE", "DELETE FROM lk WHERE id = %[1]d", "UPDATE lk_child SET p = %[1]d WHERE id = 100 + %[1]d", "COMMIT",
+			true, "", "23503", "SELECT p FROM lk_child WHERE id = 100 + %[1]d", "1"},
+		{"a child UPDATE keeping the reference goes past the parent's key UPDATE", "UPDATE lk SET u = 990 + %[1]d WHERE id = 1", "UPDATE lk_child SET id = 200 + %[1]d WHERE id = 100 + %[1]d", "COMMIT",
+			false, "UPDATE 1", "", "SELECT count(*) FROM lk_child WHERE id = 200 + %[1]d", "1"},
+		{"a key UPDATE of the parent waits for a child UPDATE of the reference", "UPDATE lk_child SET p = %[1]d WHERE id = 100 + %[1]d", "UPDATE lk SET u = 50 + %[1]d WHERE id = %[1]d", "COMMIT",
+			true, "UPDATE 1", "", "SELECT u - %[1]d FROM lk WHERE id = %[1]d", "50"},
 	}
-	mustSQL(t, s1, "INSERT INTO lk SELECT g, g, 100 FROM generate_series(6, 20) g")
+	mustSQL(t, s1, "INSERT INTO lk SELECT g, g, 100 FROM generate_series(6, 20) g; INSERT INTO lk_child SELECT 100 + g, 1 FROM generate_series(6, 20) g")
 	for i, c := range cases {
 		row := 6 + i
 		sql := func(f string) string { return fmt.Sprintf(f, row) }

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // Row locks give UPDATE and DELETE PostgreSQL's READ COMMITTED behaviour
@@ -42,10 +43,23 @@ const maxLockedRows = 10000
 // each with the lock it takes: DELETE and an UPDATE of a unique key's
 // column FOR UPDATE, any other UPDATE FOR NO KEY UPDATE (so that it does
 // not wait for a FOR KEY SHARE), as PostgreSQL compares the key columns'
-// old and new values.
+// old and new values. An UPDATE that changes a foreign key's value also
+// locks the row it now references FOR KEY SHARE (parentLocks), as
+// PostgreSQL's check does.
 type changedRows struct {
-	keyCols []int // the columns of t's unique keys
-	rows    []lockedRow
+	keyCols     []int // the columns of t's unique keys
+	rows        []lockedRow
+	refs        []lockedReference
+	parentLocks []lockRequest
+}
+
+// lockedReference is a foreign key whose referenced rows an UPDATE locks:
+// its columns in the order of the parent's primary key, and that key's
+// types.
+type lockedReference struct {
+	parent *catalog.Table
+	cols   []int
+	kts    []types.T
 }
 
 // lockedRow is a row a statement locks, and how.
@@ -54,13 +68,18 @@ type lockedRow struct {
 	mode lockMode
 }
 
-func newChangedRows(t *catalog.Table) *changedRows {
+func (s *Session) newChangedRows(t *catalog.Table) *changedRows {
 	c := &changedRows{}
 	for _, k := range t.Keys {
 		for _, col := range k.Columns {
 			if !slices.Contains(c.keyCols, col) {
 				c.keyCols = append(c.keyCols, col)
 			}
+		}
+	}
+	for _, fk := range t.ForeignKeys {
+		if parent, k, ok := s.referencedKey(fk); ok && k.Primary && s.locksRows(parent) {
+			c.refs = append(c.refs, lockedReference{parent: parent, cols: childColumnsInKeyOrder(fk, k), kts: keyTypes(parent, k)})
 		}
 	}
 	return c
@@ -83,6 +102,29 @@ func (c *changedRows) updated(old arrow.Record, row int, updated arrow.Record, n
 		}
 	}
 	c.rows = append(c.rows, lockedRow{batchRow{old, row}, mode})
+	for _, ref := range c.refs {
+		c.lockReference(ref, old, row, updated, newRow)
+	}
+}
+
+// lockReference adds the FOR KEY SHARE lock of the row the updated row
+// references through ref, where the update changed the reference to a
+// value without NULLs (PostgreSQL checks only those).
+func (c *changedRows) lockReference(ref lockedReference, old arrow.Record, row int, updated arrow.Record, newRow int) {
+	if len(c.parentLocks) >= maxLockedRows {
+		return
+	}
+	same := true
+	arrs := make([]arrow.Array, len(ref.cols))
+	for i, col := range ref.cols {
+		arrs[i] = updated.Column(col)
+		same = same && array.SliceEqual(old.Column(col), int64(row), int64(row+1), arrs[i], int64(newRow), int64(newRow+1))
+	}
+	if same || hasNull(arrs, newRow) {
+		return
+	}
+	key := exec.EncodeKey(nil, ref.kts, arrs, newRow)
+	c.parentLocks = append(c.parentLocks, lockRequest{key: rowLockKey{oid: ref.parent.OID, key: string(key)}, mode: lockForKeyShare})
 }
 
 // addFlagged adds the rows of batch in that the rewrite output r (row
