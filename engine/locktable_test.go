@@ -404,3 +404,62 @@ func TestForeignKeyCheckLocksTheParentRow(t *testing.T) {
 		}
 	}
 }
+
+// TestLockingClausesPerTable: each table of a join takes the strongest
+// of the locking clauses that name it (or name none); a session waiting
+// to update a FOR SHARE row does not keep a newcomer's FOR SHARE out.
+// The answers are PostgreSQL 15's for the same sessions.
+func TestLockingClausesPerTable(t *testing.T) {
+	db, done := rowLockDB(t)
+	defer done()
+	s1, s2, s3 := db.NewSession(), db.NewSession(), db.NewSession()
+	defer s1.Close()
+	defer s2.Close()
+	defer s3.Close()
+	lockStrengthTable(t, s1)
+	mustSQL(t, s1, "CREATE TABLE lk2 (id int PRIMARY KEY, v int); INSERT INTO lk2 SELECT g, g FROM generate_series(1, 5) g")
+	for _, c := range []struct {
+		locking string
+		nowait  map[string]string // s2's NOWAIT query: the rows, or 55P03 and the relation
+	}{
+		{"FOR SHARE OF lk FOR UPDATE OF lk2", map[string]string{
+			"SELECT id FROM lk WHERE id = 1 FOR SHARE NOWAIT":                                     "1",
+			"SELECT id FROM lk2 WHERE id = 1 FOR KEY SHARE NOWAIT":                                `could not obtain lock on row in relation "lk2"`,
+			"SELECT id FROM lk WHERE id = 1 FOR NO KEY UPDATE NOWAIT":                             `could not obtain lock on row in relation "lk"`,
+			"SELECT lk.id FROM lk, lk2 WHERE lk.id = 1 AND lk2.id = 1 FOR KEY SHARE OF lk NOWAIT": "1",
+		}},
+		{"FOR KEY SHARE FOR UPDATE OF lk2", map[string]string{
+			"SELECT id FROM lk WHERE id = 1 FOR SHARE NOWAIT":      "1",
+			"SELECT id FROM lk2 WHERE id = 1 FOR KEY SHARE NOWAIT": `could not obtain lock on row in relation "lk2"`,
+			"SELECT id FROM lk WHERE id = 1 FOR UPDATE NOWAIT":     `could not obtain lock on row in relation "lk"`,
+		}},
+	} {
+		mustSQL(t, s1, "BEGIN; SELECT lk.id FROM lk JOIN lk2 ON lk.id = lk2.id WHERE lk.id = 1 "+c.locking)
+		for sql, want := range c.nowait {
+			if want == "1" {
+				if got := one(t, s2, sql); got != want {
+					t.Errorf("%s, then %s: %q, want %q", c.locking, sql, got, want)
+				}
+				continue
+			}
+			var se *sqlerr.Error
+			if err := execSQL(t, s2, sql); !errors.As(err, &se) || se.Code != sqlerr.LockNotAvailable || se.Message != want {
+				t.Errorf("%s, then %s: %v, want 55P03 %s", c.locking, sql, err, want)
+			}
+		}
+		mustSQL(t, s1, "ROLLBACK")
+	}
+
+	mustSQL(t, s1, "BEGIN; SELECT id FROM lk WHERE id = 1 FOR SHARE")
+	res := background(s2, "UPDATE lk SET v = 1 WHERE id = 1")
+	waitsForRowLock(t, db, s2, res)
+	for _, sql := range []string{"SELECT id FROM lk WHERE id = 1 FOR SHARE NOWAIT", "SELECT id FROM lk WHERE id = 1 FOR KEY SHARE NOWAIT"} {
+		if got := one(t, s3, sql); got != "1" {
+			t.Errorf("a newcomer while an UPDATE waits: %s gives %q, want 1", sql, got)
+		}
+	}
+	mustSQL(t, s1, "COMMIT")
+	if r := <-res; r[1] != nil || r[0] != "UPDATE 1" {
+		t.Fatalf("the waiting UPDATE: %v %v", r[0], r[1])
+	}
+}
