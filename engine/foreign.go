@@ -245,6 +245,13 @@ func (s *Session) lockReferencedRows(ctx context.Context, t *catalog.Table, recs
 // whose rows s locks (none past maxLockedRows: the check then goes
 // without them).
 func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lockRequest {
+	var n int64
+	for _, r := range recs {
+		n += r.NumRows()
+	}
+	if len(t.ForeignKeys) == 0 || n*int64(len(t.ForeignKeys)) > maxLockedRows {
+		return nil
+	}
 	var reqs []lockRequest
 	for _, fk := range t.ForeignKeys {
 		parent, k, ok := s.referencedKey(fk)
@@ -262,9 +269,6 @@ func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lo
 			for i := 0; i < int(r.NumRows()); i++ {
 				if hasNull(arrs, i) {
 					continue
-				}
-				if len(reqs) == maxLockedRows {
-					return nil
 				}
 				buf = exec.EncodeKey(buf[:0], kts, arrs, i)
 				reqs = append(reqs, lockRequest{key: rowLockKey{oid: parent.OID, key: string(buf)}, mode: lockForKeyShare})
