@@ -266,8 +266,8 @@ func TestThreeSessionDeadlock(t *testing.T) {
 // TestRollbackToSavepointReleasesRowLocks: ROLLBACK TO SAVEPOINT gives
 // back the row locks taken since the savepoint (a lock strengthened
 // since goes back to its old strength) and keeps those taken before;
-// RELEASE keeps them. The answers are PostgreSQL 15's for the same
-// sessions.
+// RELEASE keeps them; so does a PL/pgSQL EXCEPTION clause. The answers
+// are PostgreSQL 15's for the same sessions.
 func TestRollbackToSavepointReleasesRowLocks(t *testing.T) {
 	db, done := rowLockDB(t)
 	defer done()
@@ -301,6 +301,11 @@ func TestRollbackToSavepointReleasesRowLocks(t *testing.T) {
 		{s2, "SELECT id FROM lk WHERE id <= 2 ORDER BY id FOR UPDATE SKIP LOCKED", "2"},
 		{s1, "ROLLBACK TO a", ""},
 		{s2, "SELECT id FROM lk WHERE id <= 2 ORDER BY id FOR UPDATE SKIP LOCKED", "1|2"},
+		{s1, "ROLLBACK", ""},
+
+		// a PL/pgSQL block's EXCEPTION clause rolls back to its savepoint
+		{s1, "BEGIN; DO $$ BEGIN PERFORM id FROM lk WHERE id = 1 FOR UPDATE; BEGIN PERFORM id FROM lk WHERE id = 2 FOR UPDATE; RAISE EXCEPTION 'x'; EXCEPTION WHEN others THEN NULL; END; END $$", ""},
+		{s2, "SELECT id FROM lk WHERE id <= 3 ORDER BY id FOR UPDATE SKIP LOCKED", "2|3"},
 		{s1, "ROLLBACK", ""},
 	}
 	for _, st := range steps {
