@@ -245,11 +245,14 @@ func (s *Session) lockReferencedRows(ctx context.Context, t *catalog.Table, recs
 // whose rows s locks (none past maxLockedRows: the check then goes
 // without them).
 func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lockRequest {
+	if len(t.ForeignKeys) == 0 {
+		return nil
+	}
 	var n int64
 	for _, r := range recs {
 		n += r.NumRows()
 	}
-	if len(t.ForeignKeys) == 0 || n*int64(len(t.ForeignKeys)) > maxLockedRows {
+	if n*int64(len(t.ForeignKeys)) > maxLockedRows {
 		return nil
 	}
 	var reqs []lockRequest
