@@ -21,14 +21,15 @@ import (
 // any more (NO ACTION, RESTRICT), or take their referencing rows with
 // them (ON DELETE CASCADE) or lose the reference (ON DELETE SET NULL).
 // Checks read the referenced table's current data (a block's own version
-// inside a block). Where row locks are taken (rowlocks.go), an INSERT,
-// and an UPDATE that changes a reference, first lock the referenced rows
+// inside a block). Where row locks are taken (rowlocks.go), an INSERT
+// (an upsert too), and an UPDATE that changes a reference, first lock the referenced rows
 // FOR KEY SHARE, as PostgreSQL's check does: it waits for a block that deletes the row or changes its key (and
 // then finds it gone, or there), and a DELETE of the row, or an UPDATE of
 // its key, waits for the inserting block to end (and then finds the new
 // reference); an UPDATE that keeps the keys does not wait. (A foreign key
-// to a unique key that is not the primary key, and an upsert's DO
-// UPDATE, check without the lock.)
+// to a unique key that is not the primary key checks without the lock;
+// an upsert locks the rows all its proposed rows reference, where
+// PostgreSQL locks none for a row whose DO UPDATE keeps the reference.)
 
 // pendingFK is a FOREIGN KEY constraint as written.
 type pendingFK struct {

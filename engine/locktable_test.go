@@ -373,6 +373,8 @@ func TestForeignKeyCheckLocksTheParentRow(t *testing.T) {
 			true, "UPDATE 1", "", "SELECT u - %[1]d FROM lk WHERE id = %[1]d", "50"},
 		{"a non-key UPDATE of the parent goes past the child insert", "INSERT INTO lk_child VALUES (%[1]d, %[1]d)", "UPDATE lk SET v = 50 WHERE id = %[1]d", "COMMIT",
 			false, "UPDATE 1", "", "SELECT v FROM lk WHERE id = %[1]d", "50"},
+		{"a child upsert waits for the parent's DELETE", "DELETE FROM lk WHERE id = %[1]d", "INSERT INTO lk_child VALUES (%[1]d, %[1]d) ON CONFLICT (id) DO UPDATE SET p = excluded.p", "COMMIT",
+			true, "", "23503", "SELECT count(*) FROM lk_child WHERE id = %[1]d", "0"},
 		// an UPDATE that changes the reference locks the row it now
 		// references; one that keeps it does not (child row 100 + the
 		// row refers to row 1)

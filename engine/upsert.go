@@ -412,6 +412,11 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		defer s.releaseRowLocks()
 	}
 	for {
+		// the rows the proposed rows reference, FOR KEY SHARE (foreign.go;
+		// again after a wait, which let go of them outside a block)
+		if err := s.lockReferencedRows(ctx, t, relabeled); err != nil {
+			return 0, nil, err
+		}
 		n, written, blocker, err := s.upsertOnce(ctx, t, keys, u, relabeled)
 		if err != nil || blocker == nil {
 			return n, written, err
