@@ -346,6 +346,14 @@ func (s *Session) appendRows(t *catalog.Table, recs []arrow.Record) (int64, erro
 // to add while the table is locked (ON CONFLICT DO NOTHING drops the
 // conflicting ones); it returns the rows added, which the caller releases.
 func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filter func(cur *catalog.Snapshot, recs []arrow.Record) ([]arrow.Record, error)) (int64, []arrow.Record, error) {
+	if s.tx == nil {
+		// a statement outside a block holds its row locks until it is
+		// installed
+		defer s.releaseRowLocks()
+	}
+	if err := s.lockReferencedRows(s.context(), t, recs); err != nil {
+		return 0, nil, err
+	}
 	if err := s.checkNewRows(t, recs); err != nil {
 		return 0, nil, err
 	}
@@ -465,7 +473,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		if s.tx == nil {
 			s.releaseRowLocks() // hold nothing while waiting
 		}
-		if err := s.db.rowLocks.wait(ctx, s, blocker); err != nil {
+		if err := s.db.rowLocks.wait(ctx, s, *blocker); err != nil {
 			return 0, err
 		}
 	}
@@ -473,7 +481,7 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 
 // rewriteOnce is one attempt of rewriteTable; blocker is set (and nothing
 // installed) when a row to change is locked by another session.
-func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, *rowLock, error) {
+func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, *lockRequest, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
@@ -504,8 +512,8 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 	var changed []arrow.Record // with onlyRows: the rows an UPDATE changed
 	defer func() { exec.ReleaseRecords(changed) }()
 	var counted int64
-	var affected []batchRow // with locking: the rows changed, as they were
-	fail := func(err error) (int64, *rowLock, error) {
+	affected := s.newChangedRows(t) // with locking: the rows changed, as they were
+	fail := func(err error) (int64, *lockRequest, error) {
 		for _, p := range parts {
 			exec.ReleaseRecords(p)
 		}
@@ -542,10 +550,10 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 			if onlyRows != nil {
 				k := len(byPos)
 				base := cur.Parts[only[k].Part][only[k].Batch]
-				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, &affected)
+				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, affected)
 			} else {
-				if locking && aligned && len(affected) <= maxLockedRows {
-					affected = appendFlagged(affected, in[i], r, mode)
+				if locking && aligned && len(affected.rows) <= maxLockedRows {
+					affected.addFlagged(in[i], r, mode)
 				}
 				rec, n, err = s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
 			}
@@ -580,8 +588,12 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		exec.ReleaseRecords(byPos)
 		byPos = nil
 	}
-	if locking && len(affected) > 0 && len(affected) <= maxLockedRows {
-		if blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected)); blocker != nil {
+	if locking && len(affected.rows) > 0 && len(affected.rows) <= maxLockedRows {
+		blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected.rows))
+		if blocker == nil {
+			blocker = s.db.rowLocks.tryLock(s, affected.parentLocks)
+		}
+		if blocker != nil {
 			_, _, err := fail(nil)
 			return 0, blocker, err
 		}

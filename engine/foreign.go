@@ -21,8 +21,15 @@ import (
 // any more (NO ACTION, RESTRICT), or take their referencing rows with
 // them (ON DELETE CASCADE) or lose the reference (ON DELETE SET NULL).
 // Checks read the referenced table's current data (a block's own version
-// inside a block) without locking it, so a child row inserted while
-// another session deletes its parent is not caught.
+// inside a block). Where row locks are taken (rowlocks.go), an INSERT
+// (an upsert too), and an UPDATE that changes a reference, first lock the referenced rows
+// FOR KEY SHARE, as PostgreSQL's check does: it waits for a block that deletes the row or changes its key (and
+// then finds it gone, or there), and a DELETE of the row, or an UPDATE of
+// its key, waits for the inserting block to end (and then finds the new
+// reference); an UPDATE that keeps the keys does not wait. (A foreign key
+// to a unique key that is not the primary key checks without the lock;
+// an upsert locks the rows all its proposed rows reference, where
+// PostgreSQL locks none for a row whose DO UPDATE keeps the reference.)
 
 // pendingFK is a FOREIGN KEY constraint as written.
 type pendingFK struct {
@@ -203,6 +210,76 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 		}
 	}
 	return nil
+}
+
+// lockReferencedRows takes FOR KEY SHARE locks on the rows of the
+// primary keys recs (rows about to be added to t) reference, waiting for
+// a block holding a conflicting lock to end; after a wait the referenced
+// tables' private versions move onto the newest committed rows, which the
+// check then reads (READ COMMITTED).
+func (s *Session) lockReferencedRows(ctx context.Context, t *catalog.Table, recs []arrow.Record) error {
+	reqs := s.referencedRowLocks(t, recs)
+	for len(reqs) > 0 {
+		blocker := s.db.rowLocks.tryLock(s, reqs)
+		if blocker == nil {
+			return nil
+		}
+		if s.tx == nil {
+			s.releaseRowLocks() // hold nothing while waiting
+		}
+		if err := s.db.rowLocks.wait(ctx, s, *blocker); err != nil {
+			return err
+		}
+		for _, fk := range t.ForeignKeys {
+			if parent, _, ok := s.referencedKey(fk); ok && parent != t {
+				if err := s.rebaseLocked(parent); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// referencedRowLocks are the FOR KEY SHARE locks of the referenced rows
+// of recs, through the foreign keys of t to a primary key of a table
+// whose rows s locks (none past maxLockedRows: the check then goes
+// without them).
+func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lockRequest {
+	if len(t.ForeignKeys) == 0 {
+		return nil
+	}
+	var n int64
+	for _, r := range recs {
+		n += r.NumRows()
+	}
+	if n*int64(len(t.ForeignKeys)) > maxLockedRows {
+		return nil
+	}
+	var reqs []lockRequest
+	for _, fk := range t.ForeignKeys {
+		parent, k, ok := s.referencedKey(fk)
+		if !ok || !k.Primary || !s.locksRows(parent) {
+			continue
+		}
+		cols := childColumnsInKeyOrder(fk, k)
+		kts := keyTypes(parent, k)
+		var buf []byte
+		arrs := make([]arrow.Array, len(cols))
+		for _, r := range recs {
+			for i, c := range cols {
+				arrs[i] = r.Column(c)
+			}
+			for i := 0; i < int(r.NumRows()); i++ {
+				if hasNull(arrs, i) {
+					continue
+				}
+				buf = exec.EncodeKey(buf[:0], kts, arrs, i)
+				reqs = append(reqs, lockRequest{key: rowLockKey{oid: parent.OID, key: string(buf)}, mode: lockForKeyShare})
+			}
+		}
+	}
+	return reqs
 }
 
 // keyText is "(a, b)=(1, 2)" for row i of the given columns.

@@ -25,10 +25,11 @@ import (
 // block changed or locked makes it wait for that block to end, then find
 // its rows again on the newest committed data, as PostgreSQL re-checks a
 // locked row. A block holds the locks until it ends; a statement outside
-// a block only while it runs. Every strength locks exclusively (two
-// FOR SHARE lockers wait for each other, where PostgreSQL lets both
-// through). NOWAIT fails at once with 55P03, lock_timeout after that
-// long. SKIP LOCKED leaves out rows others hold (skiplocked.go). Rows
+// a block only while it runs. Each table's rows take the strongest
+// strength of the clauses that name it (or name none), and conflict as
+// PostgreSQL's do (locktable.go: two FOR SHARE lockers go through
+// together, FOR KEY SHARE waits only for FOR UPDATE). NOWAIT fails at once
+// with 55P03, lock_timeout after that long. SKIP LOCKED leaves out rows others hold (skiplocked.go). Rows
 // read through a view, a subquery or a function, and a locking clause
 // inside a subquery or a WITH query, are read without locks.
 
@@ -71,24 +72,19 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 			release()
 			return nil, nil, err
 		}
-		blocker, blocked := s.db.rowLocks.tryLock(s, found.keys), ""
+		blocker := s.db.rowLocks.tryLock(s, found.keys)
 		if blocker == nil {
 			return found.answer, release, nil
 		}
 		found.answer.Release()
 		if target.clause.WaitPolicy == pg.LockWaitPolicy_LockWaitError {
 			release()
-			for _, lt := range target.tables {
-				if s.db.rowLocks.heldByOther(s, found.keys, lt.table.OID) {
-					blocked = lt.table.Name
-				}
-			}
-			return nil, nil, sqlerr.New(sqlerr.LockNotAvailable, "could not obtain lock on row in relation \"%s\"", blocked)
+			return nil, nil, sqlerr.New(sqlerr.LockNotAvailable, "could not obtain lock on row in relation \"%s\"", target.tableOf(blocker.key).Name)
 		}
 		if s.tx == nil {
 			s.releaseRowLocks() // hold nothing while waiting
 		}
-		if err := s.db.rowLocks.wait(ctx, s, blocker); err != nil {
+		if err := s.db.rowLocks.wait(ctx, s, *blocker); err != nil {
 			release()
 			return nil, nil, err
 		}
@@ -135,11 +131,53 @@ type lockTarget struct {
 }
 
 // lockedTable is a table a locking SELECT locks rows of, as the query
-// names it (its alias, or its name).
+// names it (its alias, or its name), and the strength it locks them with.
 type lockedTable struct {
 	table   *catalog.Table
 	ref     string
 	keyCols []int // the primary key's column positions in the table
+	mode    lockMode
+}
+
+// tableOf is the locked table of a row lock key.
+func (target lockTarget) tableOf(key rowLockKey) *catalog.Table {
+	for _, lt := range target.tables {
+		if lt.table.OID == key.oid {
+			return lt.table
+		}
+	}
+	return target.tables[0].table
+}
+
+// clauseMode is the row lock a locking clause takes.
+func clauseMode(lc *pg.LockingClause) lockMode {
+	switch lc.Strength {
+	case pg.LockClauseStrength_LCS_FORKEYSHARE:
+		return lockForKeyShare
+	case pg.LockClauseStrength_LCS_FORSHARE:
+		return lockForShare
+	case pg.LockClauseStrength_LCS_FORNOKEYUPDATE:
+		return lockForNoKeyUpdate
+	}
+	return lockForUpdate
+}
+
+// lockModeFor is the strongest lock the locking clauses of stmt take on
+// the FROM item ref: those with no OF list, and those that name it
+// (lockNone: none does).
+func lockModeFor(stmt *pg.SelectStmt, ref string) lockMode {
+	mode := lockNone
+	for _, n := range stmt.LockingClause {
+		c := n.GetLockingClause()
+		applies := len(c.GetLockedRels()) == 0
+		for _, r := range c.GetLockedRels() {
+			applies = applies || r.GetRangeVar().GetRelname() == ref
+		}
+		if m := clauseMode(c); applies && m > mode {
+			mode = m
+		}
+	}
+	return mode
 }
 
 // lockKeyAlias names the key columns lockTarget adds, so that they never
@@ -165,7 +203,6 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, e
 	if lc == nil {
 		return lockTarget{}, false, nil
 	}
-	named := map[string]bool{} // the OF list
 	var items []fromTable
 	for _, n := range stmt.FromClause {
 		items = appendFromTables(items, n, false)
@@ -177,11 +214,11 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, e
 				return lockTarget{}, false, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" in %s clause not found in FROM clause",
 					rv.GetRelname(), binder.LockingStrength(c.GetLockingClause())).At(rv.GetLocation())
 			}
-			named[rv.GetRelname()] = true
 		}
 	}
 	for _, it := range items {
-		if len(named) > 0 && !named[it.ref] {
+		mode := lockModeFor(stmt, it.ref)
+		if mode == lockNone {
 			continue
 		}
 		if it.nullable {
@@ -210,7 +247,7 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, e
 			return lockTarget{}, false, sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in materialized view \"%s\"", t.Name)
 		}
 		if pk := primaryKey(t); pk != nil {
-			target.tables = append(target.tables, lockedTable{table: t, ref: it.ref, keyCols: pk.Columns})
+			target.tables = append(target.tables, lockedTable{table: t, ref: it.ref, keyCols: pk.Columns, mode: mode})
 		}
 	}
 	if len(target.tables) == 0 {
@@ -318,12 +355,12 @@ func lockKeysQuery(stmt *pg.SelectStmt, lc *pg.LockingClause, tables []lockedTab
 }
 
 // foundRows are the rows a keys query found: every locked table's row
-// lock names, row after row (len(tables) a row), and with them, when
+// locks, row after row (len(tables) a row), and with them, when
 // asked for, each as a SQL literal of its key (see keyLiteral); answer is
 // the rows without the key columns, the statement's result (the caller
 // releases it).
 type foundRows struct {
-	keys     []rowLockKey
+	keys     []lockRequest
 	literals []string
 	answer   *Result
 }
@@ -362,7 +399,7 @@ func (s *Session) selectedRows(ctx context.Context, env *exec.Env, target lockTa
 				}
 				at += len(cols)
 				buf = exec.EncodeKey(buf[:0], keyTypes(lt.table, catalog.Key{Columns: lt.keyCols}), cols, r)
-				found.keys = append(found.keys, rowLockKey{oid: lt.table.OID, key: string(buf)})
+				found.keys = append(found.keys, lockRequest{key: rowLockKey{oid: lt.table.OID, key: string(buf)}, mode: lt.mode})
 				if literals {
 					found.literals = append(found.literals, keyLiteral(lt, cols, r))
 				}

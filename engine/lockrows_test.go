@@ -41,7 +41,7 @@ func TestSelectForUpdateTakesRowLocks(t *testing.T) {
 			"INSERT INTO rc_t VALUES (%[1]d, 5) ON CONFLICT (id) DO UPDATE SET bal = rc_t.bal + excluded.bal", "SELECT %[1]d", "INSERT 0 1", "SELECT bal FROM rc_t WHERE id = %[1]d", "6"},
 		{"an upsert in a block waits for FOR UPDATE", "SELECT bal FROM rc_t WHERE id = %[1]d FOR UPDATE",
 			"BEGIN; INSERT INTO rc_t VALUES (%[1]d, 5) ON CONFLICT (id) DO UPDATE SET bal = rc_t.bal + excluded.bal; COMMIT", "UPDATE rc_t SET bal = bal * 2 WHERE id = %[1]d", "COMMIT", "SELECT bal FROM rc_t WHERE id = %[1]d", "205"},
-		{"FOR NO KEY UPDATE over a range waits for one of its rows", "SELECT bal FROM rc_t WHERE id = %[1]d + 1 FOR KEY SHARE",
+		{"FOR NO KEY UPDATE over a range waits for one of its rows", "SELECT bal FROM rc_t WHERE id = %[1]d + 1 FOR SHARE",
 			"SELECT id FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2 FOR NO KEY UPDATE", "UPDATE rc_t SET bal = 1 WHERE id = %[1]d + 1", "", "SELECT sum(bal) FROM rc_t WHERE id BETWEEN %[1]d AND %[1]d + 2", "201"},
 	}
 	row := 100

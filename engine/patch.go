@@ -63,8 +63,8 @@ func (s *Session) indexedSource(cur *catalog.Snapshot, found []physical.BatchRow
 // batch to store (nil: no row left) and how many rows it updated or
 // deleted. An UPDATE adds the changed rows to *changed (for the checks
 // that read new rows); the rows updated or deleted, as they were, go to
-// *affected (their row locks).
-func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int, r arrow.Record, mode rewriteMode, changed *[]arrow.Record, affected *[]batchRow) (arrow.Record, int64, error) {
+// affected (their row locks).
+func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int, r arrow.Record, mode rewriteMode, changed *[]arrow.Record, affected *changedRows) (arrow.Record, int64, error) {
 	cols := r.Columns()
 	flag := cols[len(cols)-1].(*array.Boolean)
 	var hit []int // r's rows the flag is true for
@@ -89,7 +89,7 @@ func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int
 			return base, 0, nil
 		}
 		for _, row := range drop {
-			*affected = append(*affected, batchRow{base, row})
+			affected.deleted(base, row)
 		}
 		kept, err := withoutRows(s, base, drop)
 		return kept, int64(len(drop)), err
@@ -103,7 +103,7 @@ func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int
 	at := make([]int, len(hit))
 	for k, h := range hit {
 		at[k] = rows[h]
-		*affected = append(*affected, batchRow{base, rows[h]})
+		affected.updated(base, rows[h], data, h)
 	}
 	patched, err := s.patchRecord(base, at, data, hit)
 	if err != nil {

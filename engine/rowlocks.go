@@ -1,15 +1,13 @@
 package engine
 
 import (
-	"context"
-	"sync"
-	"time"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
-	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // Row locks give UPDATE and DELETE PostgreSQL's READ COMMITTED behaviour
@@ -28,7 +26,10 @@ import (
 // statement a READ COMMITTED block moves its private version of the
 // table onto what others committed meanwhile (the rows it changed are
 // locked, so that merge cannot conflict with a locking writer), and its
-// COMMIT then merges without 40001.
+// COMMIT then merges without 40001. The lock a change takes is
+// PostgreSQL's: DELETE and an UPDATE of a unique key's value FOR UPDATE,
+// another UPDATE FOR NO KEY UPDATE (locktable.go has the strengths, and
+// what ROLLBACK TO SAVEPOINT and a deadlock do).
 //
 // REPEATABLE READ and SERIALIZABLE blocks take no locks and keep
 // first-committer-wins (40001 at COMMIT), and so do tables without a
@@ -38,160 +39,107 @@ import (
 // is left to first-committer-wins.
 const maxLockedRows = 10000
 
-// appendFlagged adds to rows the rows of batch in that the rewrite output
-// r (row for row with in) updates (flag true) or deletes (flag not true).
-func appendFlagged(rows []batchRow, in, r arrow.Record, mode rewriteMode) []batchRow {
+// changedRows are the rows an UPDATE or DELETE changes, as they were,
+// each with the lock it takes: DELETE and an UPDATE of a unique key's
+// column FOR UPDATE, any other UPDATE FOR NO KEY UPDATE (so that it does
+// not wait for a FOR KEY SHARE), as PostgreSQL compares the key columns'
+// old and new values. An UPDATE that changes a foreign key's value also
+// locks the row it now references FOR KEY SHARE (parentLocks), as
+// PostgreSQL's check does.
+type changedRows struct {
+	keyCols     []int // the columns of t's unique keys
+	rows        []lockedRow
+	refs        []lockedReference
+	parentLocks []lockRequest
+}
+
+// lockedReference is a foreign key whose referenced rows an UPDATE locks:
+// its columns in the order of the parent's primary key, and that key's
+// types.
+type lockedReference struct {
+	parent *catalog.Table
+	cols   []int
+	kts    []types.T
+}
+
+// lockedRow is a row a statement locks, and how.
+type lockedRow struct {
+	batchRow
+	mode lockMode
+}
+
+func (s *Session) newChangedRows(t *catalog.Table) *changedRows {
+	c := &changedRows{}
+	for _, k := range t.Keys {
+		for _, col := range k.Columns {
+			if !slices.Contains(c.keyCols, col) {
+				c.keyCols = append(c.keyCols, col)
+			}
+		}
+	}
+	for _, fk := range t.ForeignKeys {
+		if parent, k, ok := s.referencedKey(fk); ok && k.Primary && s.locksRows(parent) {
+			c.refs = append(c.refs, lockedReference{parent: parent, cols: childColumnsInKeyOrder(fk, k), kts: keyTypes(parent, k)})
+		}
+	}
+	return c
+}
+
+// deleted adds row of rec, which a DELETE takes out.
+func (c *changedRows) deleted(rec arrow.Record, row int) {
+	c.rows = append(c.rows, lockedRow{batchRow{rec, row}, lockForUpdate})
+}
+
+// updated adds row of old, which an UPDATE replaces by row newRow of
+// updated (whose columns are the table's, in its order, perhaps with
+// more after them).
+func (c *changedRows) updated(old arrow.Record, row int, updated arrow.Record, newRow int) {
+	mode := lockForNoKeyUpdate
+	for _, col := range c.keyCols {
+		if !array.SliceEqual(old.Column(col), int64(row), int64(row+1), updated.Column(col), int64(newRow), int64(newRow+1)) {
+			mode = lockForUpdate
+			break
+		}
+	}
+	c.rows = append(c.rows, lockedRow{batchRow{old, row}, mode})
+	for _, ref := range c.refs {
+		c.lockReference(ref, old, row, updated, newRow)
+	}
+}
+
+// lockReference adds the FOR KEY SHARE lock of the row the updated row
+// references through ref, where the update changed the reference to a
+// value without NULLs (PostgreSQL checks only those).
+func (c *changedRows) lockReference(ref lockedReference, old arrow.Record, row int, updated arrow.Record, newRow int) {
+	if len(c.parentLocks) >= maxLockedRows {
+		return
+	}
+	same := true
+	arrs := make([]arrow.Array, len(ref.cols))
+	for i, col := range ref.cols {
+		arrs[i] = updated.Column(col)
+		same = same && array.SliceEqual(old.Column(col), int64(row), int64(row+1), arrs[i], int64(newRow), int64(newRow+1))
+	}
+	if same || hasNull(arrs, newRow) {
+		return
+	}
+	key := exec.EncodeKey(nil, ref.kts, arrs, newRow)
+	c.parentLocks = append(c.parentLocks, lockRequest{key: rowLockKey{oid: ref.parent.OID, key: string(key)}, mode: lockForKeyShare})
+}
+
+// addFlagged adds the rows of batch in that the rewrite output r (row
+// for row with in) updates (flag true) or deletes (flag not true).
+func (c *changedRows) addFlagged(in, r arrow.Record, mode rewriteMode) {
 	flag := r.Column(int(r.NumCols()) - 1).(*array.Boolean)
 	for i := 0; i < flag.Len(); i++ {
 		set := flag.IsValid(i) && flag.Value(i)
-		if set == (mode == rewriteUpdate) {
-			rows = append(rows, batchRow{in, i})
+		switch {
+		case set && mode == rewriteUpdate:
+			c.updated(in, i, r, i)
+		case !set && mode == rewriteDelete:
+			c.deleted(in, i)
 		}
 	}
-	return rows
-}
-
-// rowLockKey names a row by its table and encoded primary key.
-type rowLockKey struct {
-	oid uint32
-	key string
-}
-
-// rowLock is a held lock; released is closed when its holder lets go
-// (and done set, under rowLocks.mu).
-type rowLock struct {
-	holder   *Session
-	released chan struct{}
-	done     bool
-}
-
-// rowLocks is the database's table of held row locks.
-type rowLocks struct {
-	mu   sync.Mutex
-	held map[rowLockKey]*rowLock
-	// waiting is the lock each waiting session waits for (deadlock
-	// detection follows it from holder to holder)
-	waiting map[*Session]*rowLock
-}
-
-func newRowLocks() *rowLocks {
-	return &rowLocks{held: map[rowLockKey]*rowLock{}, waiting: map[*Session]*rowLock{}}
-}
-
-// tryLock takes the locks of keys for s, stopping at the first one
-// another session holds (returned; the locks taken before it stay).
-func (l *rowLocks) tryLock(s *Session, keys []rowLockKey) *rowLock {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		if h, ok := l.held[k]; ok {
-			if h.holder != s {
-				return h
-			}
-			continue
-		}
-		l.held[k] = &rowLock{holder: s, released: make(chan struct{})}
-		s.heldRows = append(s.heldRows, k)
-	}
-	return nil
-}
-
-// heldByOther reports whether another session than s holds the lock of
-// one of keys of table oid.
-func (l *rowLocks) heldByOther(s *Session, keys []rowLockKey, oid uint32) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		if h, ok := l.held[k]; ok && k.oid == oid && h.holder != s {
-			return true
-		}
-	}
-	return false
-}
-
-// unlockExcept lets go of the locks s took since it held heldBefore of
-// them, except those of keep.
-func (l *rowLocks) unlockExcept(s *Session, heldBefore int, keep []rowLockKey) {
-	kept := make(map[rowLockKey]bool, len(keep))
-	for _, k := range keep {
-		kept[k] = true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	rest := s.heldRows[:heldBefore]
-	for _, k := range s.heldRows[heldBefore:] {
-		if kept[k] {
-			rest = append(rest, k)
-			continue
-		}
-		if h, ok := l.held[k]; ok && h.holder == s {
-			delete(l.held, k)
-			h.done = true
-			close(h.released)
-		}
-	}
-	s.heldRows = rest
-}
-
-// wait returns once lock is released, or with 40P01 when its holder
-// waits (through others) for s, with 55P03 after lock_timeout, or when
-// ctx ends.
-func (l *rowLocks) wait(ctx context.Context, s *Session, lock *rowLock) error {
-	l.mu.Lock()
-	// follow who waits for whom; a lock let go (its waiter not yet awake)
-	// holds nobody up
-	for h, at := lock.holder, lock; h != nil && !at.done; {
-		if h == s {
-			l.mu.Unlock()
-			return sqlerr.New(sqlerr.DeadlockDetected, "deadlock detected").
-				WithDetail("This transaction waits for a row another transaction changed, which waits for a row this one changed.").
-				WithHint("See server log for query details.")
-		}
-		next, ok := l.waiting[h]
-		if !ok {
-			break
-		}
-		h, at = next.holder, next
-	}
-	l.waiting[s] = lock
-	l.mu.Unlock()
-	defer func() {
-		l.mu.Lock()
-		delete(l.waiting, s)
-		l.mu.Unlock()
-	}()
-	var timeout <-chan time.Time
-	if d := s.lockTimeout(); d > 0 {
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		timeout = timer.C
-	}
-	select {
-	case <-lock.released:
-		return nil
-	case <-ctx.Done():
-		return sqlerr.Wrap(ctx.Err())
-	case <-timeout:
-		return errLockTimeout()
-	}
-}
-
-// releaseRowLocks lets go of every row lock s holds.
-func (s *Session) releaseRowLocks() {
-	if len(s.heldRows) == 0 {
-		return
-	}
-	l := s.db.rowLocks
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range s.heldRows {
-		if h, ok := l.held[k]; ok && h.holder == s {
-			delete(l.held, k)
-			h.done = true
-			close(h.released)
-		}
-	}
-	s.heldRows = nil
 }
 
 // locksRows reports whether an UPDATE or DELETE of t by s takes row
@@ -220,11 +168,11 @@ func primaryKey(t *catalog.Table) *catalog.Key {
 	return nil
 }
 
-// rowLockKeys are the lock names of rows of t (by batch and position).
-func rowLockKeys(t *catalog.Table, rows []batchRow) []rowLockKey {
+// rowLockKeys are the locks of rows of t (by batch and position).
+func rowLockKeys(t *catalog.Table, rows []lockedRow) []lockRequest {
 	pk := primaryKey(t)
 	kts := keyTypes(t, *pk)
-	out := make([]rowLockKey, 0, len(rows))
+	out := make([]lockRequest, 0, len(rows))
 	var buf []byte
 	cols := make([]arrow.Array, len(pk.Columns))
 	for _, r := range rows {
@@ -232,7 +180,7 @@ func rowLockKeys(t *catalog.Table, rows []batchRow) []rowLockKey {
 			cols[i] = r.rec.Column(c)
 		}
 		buf = exec.EncodeKey(buf[:0], kts, cols, r.row)
-		out = append(out, rowLockKey{oid: t.OID, key: string(buf)})
+		out = append(out, lockRequest{key: rowLockKey{oid: t.OID, key: string(buf)}, mode: r.mode})
 	}
 	return out
 }

@@ -127,34 +127,6 @@ func TestReadCommittedUpdateWaitsAndRechecks(t *testing.T) {
 	}
 }
 
-// TestRowLockDeadlock: two blocks each waiting for a row the other
-// changed: the one that closes the circle fails with 40P01 (as
-// PostgreSQL's deadlock check does), and once it rolls back the other
-// goes on.
-func TestRowLockDeadlock(t *testing.T) {
-	db, done := rowLockDB(t)
-	defer done()
-	s1, s2 := db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	mustSQL(t, s1, "BEGIN; UPDATE rc_t SET bal = 1 WHERE id = 1")
-	mustSQL(t, s2, "BEGIN; UPDATE rc_t SET bal = 2 WHERE id = 2")
-	res := background(s1, "UPDATE rc_t SET bal = 1 WHERE id = 2")
-	waitsForRowLock(t, db, s1, res)
-	err := execSQL(t, s2, "UPDATE rc_t SET bal = 2 WHERE id = 1")
-	if sqlerr.Code(err) != sqlerr.DeadlockDetected {
-		t.Fatalf("closing the circle: %v, want 40P01", err)
-	}
-	mustSQL(t, s2, "ROLLBACK")
-	if r := <-res; r[1] != nil || r[0] != "UPDATE 1" {
-		t.Fatalf("the other block after the rollback: %v %v", r[0], r[1])
-	}
-	mustSQL(t, s1, "COMMIT")
-	if got := one(t, s2, "SELECT string_agg(bal::text, ',' ORDER BY id) FROM rc_t WHERE id <= 2"); got != "1,1" {
-		t.Errorf("after the deadlock: %s", got)
-	}
-}
-
 // TestRepeatableReadKeepsFirstCommitterWins: REPEATABLE READ blocks take
 // no row locks; the second to commit a change of the same row fails with
 // 40001.

@@ -41,14 +41,14 @@ func (s *Session) lockSkippingLocked(ctx context.Context, env *exec.Env, stmt *p
 		}
 		more := false
 		for i, k := range found.keys {
-			if s.db.rowLocks.tryLock(s, []rowLockKey{k}) != nil {
+			if s.db.rowLocks.tryLock(s, []lockRequest{k}) != nil {
 				t := i % len(target.tables)
 				skipped[t] = append(skipped[t], found.literals[i])
 				more = true
 			}
 		}
 		if !more {
-			s.db.rowLocks.unlockExcept(s, heldBefore, found.keys)
+			s.db.rowLocks.unlockSince(s, heldBefore, found.keys)
 			return s.afterOffset(ctx, env, stmt, found.answer)
 		}
 		found.answer.Release()

@@ -76,6 +76,7 @@ type savepoint struct {
 	dropped int                           // len(dropped) then
 	keys    int                           // len(createdKeys) then
 	undos   int                           // len(undoLater) then
+	locks   int                           // len(heldRows) then: ROLLBACK TO gives back the row locks taken since
 }
 
 // InTransaction reports whether a transaction block is open.
@@ -190,7 +191,7 @@ func (s *Session) transaction(st *pg.TransactionStmt) (*Result, error) {
 // pushSavepoint marks the block's state so that rollbackToSavepoint can
 // return to it; it returns the savepoint's index.
 func (s *Session) pushSavepoint(name string) int {
-	sp := savepoint{name: name, work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys), undos: len(s.tx.undoLater)}
+	sp := savepoint{name: name, work: cloneWork(s.tx.work), created: len(s.tx.created), dropped: len(s.tx.dropped), keys: len(s.tx.createdKeys), undos: len(s.tx.undoLater), locks: len(s.heldRows)}
 	s.tx.savepoints = append(s.tx.savepoints, sp)
 	return len(s.tx.savepoints) - 1
 }
@@ -213,6 +214,9 @@ func (s *Session) rollbackToSavepoint(i int) {
 	s.dropCreated(sp.created)
 	s.restoreDropped(sp.dropped, born)
 	s.runUndos(sp.undos) // after the tables: a created type goes once its columns have
+	// the rows locked since are unlocked (and those strengthened go back to
+	// their old strength): the subtransaction that took them aborted
+	s.db.rowLocks.unlockSince(s, sp.locks, nil)
 	releaseWork(s.tx.work)
 	s.tx.work = cloneWork(sp.work)
 	for _, later := range s.tx.savepoints[i+1:] {

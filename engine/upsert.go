@@ -412,6 +412,11 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		defer s.releaseRowLocks()
 	}
 	for {
+		// the rows the proposed rows reference, FOR KEY SHARE (foreign.go;
+		// again after a wait, which let go of them outside a block)
+		if err := s.lockReferencedRows(ctx, t, relabeled); err != nil {
+			return 0, nil, err
+		}
 		n, written, blocker, err := s.upsertOnce(ctx, t, keys, u, relabeled)
 		if err != nil || blocker == nil {
 			return n, written, err
@@ -419,7 +424,7 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 		if s.tx == nil {
 			s.releaseRowLocks() // hold nothing while waiting
 		}
-		if err := s.db.rowLocks.wait(ctx, s, blocker); err != nil {
+		if err := s.db.rowLocks.wait(ctx, s, *blocker); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -432,7 +437,7 @@ func (s *Session) insertOnConflict(ctx context.Context, t *catalog.Table, oc *pg
 // UPDATE's are: a row another block changed makes it wait for that block
 // and run again on the newest committed rows, as PostgreSQL's upsert
 // does at READ COMMITTED.
-func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catalog.Key, u *upsertSet, relabeled []arrow.Record) (int64, []arrow.Record, *rowLock, error) {
+func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catalog.Key, u *upsertSet, relabeled []arrow.Record) (int64, []arrow.Record, *lockRequest, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
@@ -455,7 +460,7 @@ func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catal
 			WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
 	}
 	if locking {
-		if blocker := s.db.rowLocks.tryLock(s, storedRowKeys(t, stored)); blocker != nil {
+		if blocker := s.db.rowLocks.tryLock(s, storedRowKeys(t, stored, u.lockMode(t))); blocker != nil {
 			return 0, nil, blocker, nil
 		}
 	}
@@ -463,18 +468,32 @@ func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catal
 	return n, written, nil, err
 }
 
-// storedRowKeys names the locks of the stored rows an upsert updates, by
-// their primary key as conflicts encoded it.
-func storedRowKeys(t *catalog.Table, stored [][]string) []rowLockKey {
-	var out []rowLockKey
+// storedRowKeys names the locks (of strength mode) of the stored rows an
+// upsert updates, by their primary key as conflicts encoded it.
+func storedRowKeys(t *catalog.Table, stored [][]string, mode lockMode) []lockRequest {
+	var out []lockRequest
 	for _, keys := range stored {
 		for _, k := range keys {
 			if k != "" && len(out) < maxLockedRows {
-				out = append(out, rowLockKey{oid: t.OID, key: k})
+				out = append(out, lockRequest{key: rowLockKey{oid: t.OID, key: k}, mode: mode})
 			}
 		}
 	}
 	return out
+}
+
+// lockMode is the row lock DO UPDATE takes: FOR UPDATE where it sets a
+// column of one of t's unique keys (or a generated one), FOR NO KEY
+// UPDATE otherwise, as PostgreSQL decides by the columns the clause sets.
+func (u *upsertSet) lockMode(t *catalog.Table) lockMode {
+	for _, k := range t.Keys {
+		for _, c := range k.Columns {
+			if u.sets[c] != nil || c < len(u.generated) && u.generated[c] != nil {
+				return lockForUpdate
+			}
+		}
+	}
+	return lockForNoKeyUpdate
 }
 
 // upsertLocked is the rest of upsertOnce, under the table's lock: the

@@ -259,7 +259,7 @@ type Session struct {
 	inbox inbox
 	db    *DB
 	// heldRows are the row locks the session holds (rowlocks.go)
-	heldRows []rowLockKey
+	heldRows []heldRow
 	// dropListed are the relations the DROP running lists (checked
 	// together before any is dropped: viewdeps.go)
 	dropListed *dropList
