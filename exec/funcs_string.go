@@ -90,7 +90,7 @@ func stringFunctions() []*ScalarDef {
 			return quoteIdentIfNeeded(ds[0].(string)), nil
 		}),
 		sig("quote_literal", []types.T{textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-			return "'" + strings.ReplaceAll(ds[0].(string), "'", "''") + "'", nil
+			return quoteLiteral(ds[0].(string)), nil
 		}),
 		{Name: "format", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
 			if len(args) == 0 {

@@ -1,0 +1,125 @@
+package exec
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// miscFunctions are smaller PostgreSQL built-ins: hashes of bytea, bit
+// lengths, factorial, quote_nullable, date_bin and jsonb_strip_nulls.
+func miscFunctions() []*ScalarDef {
+	bytea := []types.T{types.ByteaT}
+	return []*ScalarDef{
+		sig("sha224", bytea, types.ByteaT, func(ds []types.Datum) (types.Datum, error) { h := sha256.Sum224(ds[0].([]byte)); return h[:], nil }),
+		sig("sha256", bytea, types.ByteaT, func(ds []types.Datum) (types.Datum, error) { h := sha256.Sum256(ds[0].([]byte)); return h[:], nil }),
+		sig("sha384", bytea, types.ByteaT, func(ds []types.Datum) (types.Datum, error) { h := sha512.Sum384(ds[0].([]byte)); return h[:], nil }),
+		sig("sha512", bytea, types.ByteaT, func(ds []types.Datum) (types.Datum, error) { h := sha512.Sum512(ds[0].([]byte)); return h[:], nil }),
+		overloads("bit_length",
+			sig("bit_length", []types.T{textT}, int4T, func(ds []types.Datum) (types.Datum, error) { return int64(len(ds[0].(string)) * 8), nil }),
+			sig("bit_length", bytea, int4T, func(ds []types.Datum) (types.Datum, error) { return int64(len(ds[0].([]byte)) * 8), nil })),
+		sig("factorial", []types.T{types.Int8T}, types.NumericT(0, 0), factorial),
+		{Name: "quote_nullable", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			// quote_nullable(anyelement) quotes the value's text form
+			if len(args) != 1 {
+				return nil, types.T{}, nil, NoSuchFunction("quote_nullable", args)
+			}
+			t := args[0]
+			if t.Kind == types.Unknown {
+				t = textT
+			}
+			return []types.T{t}, textT, func(ec *EvalContext, in []arrow.Array, n int) (arrow.Array, error) {
+				zone := ec.Env.TimeZone()
+				return rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+					switch v := ds[0].(type) {
+					case nil:
+						return "NULL", nil
+					case bool: // bool's text is true/false, not the t/f it prints
+						return quoteLiteral(strconv.FormatBool(v)), nil
+					}
+					return quoteLiteral(types.FormatIn(t, ds[0], zone)), nil
+				})(ec, in, n)
+			}, nil
+		}},
+		overloads("date_bin",
+			sig("date_bin", []types.T{types.IntervalT, types.TimestampT, types.TimestampT}, types.TimestampT, dateBin),
+			sig("date_bin", []types.T{types.IntervalT, types.TimestampTZT, types.TimestampTZT}, types.TimestampTZT, dateBin)),
+		sig("jsonb_strip_nulls", []types.T{types.JSONBT}, types.JSONBT, func(ds []types.Datum) (types.Datum, error) {
+			doc, err := types.DecodeJSON(ds[0].(string))
+			if err != nil {
+				return nil, err
+			}
+			return types.EncodeJSONB(stripNullFields(doc)), nil
+		}),
+	}
+}
+
+// factorial is n! as numeric; PostgreSQL refuses negative n.
+func factorial(ds []types.Datum) (types.Datum, error) {
+	n := ds[0].(int64)
+	if n < 0 {
+		return nil, sqlerr.New(sqlerr.NumericOutOfRange, "factorial of a negative number is undefined")
+	}
+	if n > 40 { // past numeric's 38 digits long before: do not compute a huge number to refuse it
+		return nil, sqlerr.New(sqlerr.NumericOutOfRange, "value overflows numeric format")
+	}
+	f := new(big.Int).MulRange(1, max(n, 1))
+	return types.RatToNumeric(new(big.Rat).SetInt(f), types.NumericT(0, 0))
+}
+
+// quoteLiteral quotes s as a string literal, E'…' when it holds a
+// backslash, as PostgreSQL's quote_literal does.
+func quoteLiteral(s string) string {
+	quoted := "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	if strings.Contains(s, `\`) {
+		return "E" + strings.ReplaceAll(quoted, `\`, `\\`)
+	}
+	return quoted
+}
+
+// dateBin is date_bin(stride, source, origin): the start of the bin of
+// width stride (aligned on origin) that holds source.
+func dateBin(ds []types.Datum) (types.Datum, error) {
+	stride := ds[0].(types.IntervalValue)
+	if stride.Months != 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "timestamps cannot be binned into intervals containing months or years")
+	}
+	width := int64(stride.Days)*types.MicrosPerDay + stride.Micros
+	if width <= 0 {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "stride must be greater than zero")
+	}
+	source, origin := ds[1].(int64), ds[2].(int64)
+	diff := source - origin
+	delta := diff - diff%width
+	if diff < 0 && diff%width != 0 {
+		delta -= width
+	}
+	return origin + delta, nil
+}
+
+// stripNullFields drops object fields whose value is null, at every depth
+// (array elements that are null stay).
+func stripNullFields(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, field := range x {
+			if field == nil {
+				delete(x, k)
+				continue
+			}
+			x[k] = stripNullFields(field)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = stripNullFields(e)
+		}
+	}
+	return v
+}
