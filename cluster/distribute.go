@@ -79,7 +79,7 @@ func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
-	if p, ok := workerPipeline(op, path, false, d.limits); ok {
+	if p, ok := workerPipeline(op, path, joins, d.limits); ok {
 		for _, sc := range p.scans {
 			if why := d.shippable(sc); why != "" {
 				d.why = why
@@ -112,7 +112,7 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), false, d.limits)
+	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), joins, d.limits)
 	if !ok {
 		return nil
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/proto"
 )
 
 // The worker's side of a shuffle (shuffle.go): the map outputs it keeps,
@@ -52,7 +50,8 @@ type mapEntry struct {
 }
 
 func mapKey(f *clusterpb.Fragment) string {
-	return fmt.Sprintf("%s|%v|%d|%d|%s", f.QueryId, f.Path, f.Partition, f.ShuffleMap.GetBuckets(), f.Fingerprint)
+	// (a join's side and an aggregation's partial phase may have one path)
+	return fmt.Sprintf("%s|%v|%t|%d|%d|%s", f.QueryId, f.Path, f.PartialAggregate, f.Partition, f.ShuffleMap.GetBuckets(), f.Fingerprint)
 }
 
 // get returns the map output of f, computing it with compute when no
@@ -381,6 +380,9 @@ type peerRead struct {
 	rdr    *flight.Reader
 	local  exec.Stream
 	read   *recordsStream // a bucket read whole from a peer
+	// stream is the DoGet, whose trailer counts what the peer's map
+	// task read from map outputs of nested shuffles
+	stream flight.FlightService_DoGetClient
 }
 
 func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
@@ -455,6 +457,11 @@ func (s *peerBucketStream) Next(ctx context.Context) (arrow.Record, error) {
 			}
 			return rec, nil
 		}
+		if errors.Is(err, io.EOF) && s.cur.stream != nil {
+			if c := countsOf(ctx); c != nil {
+				addShuffleTrailer(s.cur.stream, &c.rows, &c.bytes, &c.recomputed)
+			}
+		}
 		s.cur.close()
 		s.cur = nil
 		if errors.Is(err, io.EOF) {
@@ -501,7 +508,7 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 			}
 			continue
 		}
-		read := &peerRead{cancel: cancel, rdr: rdr}
+		read := &peerRead{cancel: cancel, rdr: rdr, stream: stream}
 		if s.whole {
 			if err := read.readWhole(); err != nil {
 				read.close()
@@ -529,27 +536,10 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 	return nil
 }
 
-// mapTicket names bucket s.bucket of map partition s.m: for a join the
-// side's node; for an aggregation the aggregation itself, its partial
-// phase, with the shuffle joins under it (which its map task reads from
-// peers in turn).
+// mapTicket names bucket s.bucket of map partition s.m (mapTicket in
+// shuffle.go).
 func (s *peerBucketStream) mapTicket() *clusterpb.Fragment {
-	t := proto.Clone(s.f).(*clusterpb.Fragment)
-	t.Partition = uint32(s.m)
-	t.ShuffleMap = &clusterpb.ShuffleMap{Buckets: s.sh.Buckets, Bucket: uint32(s.bucket)}
-	if !s.aggregate {
-		t.Path = append(append([]uint32(nil), s.sh.Path...), uint32(s.side))
-		t.PartialAggregate, t.Shuffles = false, nil
-		return t
-	}
-	t.Path = append([]uint32(nil), s.sh.Path...)
-	t.PartialAggregate, t.Shuffles = true, nil
-	for _, other := range s.f.Shuffles {
-		if !slices.Equal(other.Path, s.sh.Path) {
-			t.Shuffles = append(t.Shuffles, other)
-		}
-	}
-	return t
+	return mapTicket(s.f, s.sh, s.side, s.m, s.bucket, s.aggregate)
 }
 
 func (s *peerBucketStream) Close() {
