@@ -152,7 +152,18 @@ var clusterQueries = []string{
 	`SELECT (a % 40)::float8 / 4 - 5, count(*), min(a) FROM t GROUP BY 1 ORDER BY 1`,
 	`SELECT t1.a % 500, count(*), sum(t2.g), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 GROUP BY 1 ORDER BY 1`,
 	`SELECT k, sum(amount), avg(k), count(span) FROM n GROUP BY k ORDER BY k DESC LIMIT 7`,
+	// joins over aggregations and over shuffle joins (nestedQueries):
+	// the inner stage's rows repartitioned into the join on the workers
+	`SELECT t.a, t.b, s.n, s.m FROM t JOIN (SELECT g, count(*) AS n, max(a) AS m FROM t GROUP BY g) s ON t.g = s.g WHERE t.a % 250 = 0 ORDER BY t.a`,
+	`SELECT count(*), sum(a), min(b) FROM t WHERE a IN (SELECT a + 1 FROM t WHERE g = 3 GROUP BY a + 1 HAVING count(*) = 1)`,
+	`SELECT t1.g, count(*), sum(t3.a), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 JOIN t t3 ON t2.a = t3.a - 1 GROUP BY t1.g ORDER BY 1 NULLS FIRST`,
+	`SELECT u.name, s.n, s.total FROM (SELECT g, count(*) AS n, sum(a) AS total FROM t GROUP BY g) s JOIN u ON s.g = u.g ORDER BY 1`,
+	`SELECT s1.g, s1.n, s2.n FROM (SELECT g, count(*) AS n FROM t GROUP BY g) s1 LEFT JOIN (SELECT g, count(b) AS n FROM t WHERE a > 5000 GROUP BY g) s2 ON s1.g = s2.g ORDER BY 1 NULLS FIRST`,
 }
+
+// nestedQueries are the indexes in clusterQueries of the joins over
+// aggregations and shuffle joins: each runs as one stage on the workers.
+var nestedQueries = []int{21, 22, 23, 24, 25}
 
 // postgresAnswers runs the data statements and queries on a throwaway
 // PostgreSQL and renders each row as Weft's rows helper does.
@@ -284,6 +295,7 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 			}
 		}
 	}
+	checkNestedStages(t, s, "shuffle joins")
 	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[4]), "\n")
 	if !strings.Contains(analyzed, "map outputs computed again=0)") || strings.Contains(analyzed, "shuffled rows=0 ") {
 		t.Errorf("the reduce tasks should read every bucket from the workers' map outputs:\n%s", analyzed)
@@ -299,6 +311,7 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	} else {
 		t.Logf("%s", plan)
 	}
+	checkNestedStages(t, s, "shuffle joins, shuffled aggregations")
 	mustExec(t, s, "RESET weft.broadcast_rows")
 	checkAnswers(t, s, "2 workers, shuffled aggregations", want)
 	checkShuffledAggregations(t, s)
@@ -443,6 +456,41 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	checkAnswers(t, s, "workers removed", want)
 }
 
+// checkNestedStages: a join over an aggregation or over a shuffle join
+// runs as one stage on the workers, the inner aggregation or join
+// shuffled into it; every partition on a worker; and EXPLAIN ANALYZE's
+// shuffle totals count the inner shuffle's buckets too (more rows than
+// the outer join's sides alone).
+func checkNestedStages(t *testing.T, s *engine.Session, mode string) {
+	t.Helper()
+	for _, i := range nestedQueries {
+		q := clusterQueries[i]
+		plan := explainText(t, s, q)
+		if strings.Count(plan, "Remote (") != 1 || strings.Count(plan, "Shuffle Hash") < 2 || strings.Contains(plan, "Not distributed") {
+			t.Errorf("%s, %s: should run as one stage of nested shuffles on the workers:\n%s", q, mode, plan)
+			continue
+		}
+		analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+q), "\n")
+		if !strings.Contains(analyzed, " local=0)") || !strings.Contains(analyzed, "map outputs computed again=0)") {
+			t.Errorf("%s, %s: every partition should run on a worker:\n%s", q, mode, analyzed)
+		}
+		if i == 23 {
+			t.Logf("%s", analyzed)
+		}
+	}
+	// the three-way join reads t three times through the shuffles (each
+	// of 12,002 rows once per side), plus the inner join's output: all of
+	// it counted, not just the outer join's reads
+	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[23]), "\n")
+	var shuffled int64
+	if _, rest, ok := strings.Cut(analyzed, "shuffled rows="); ok {
+		fmt.Sscanf(rest, "%d", &shuffled)
+	}
+	if shuffled < 3*12002 {
+		t.Errorf("%s: shuffled rows=%d, want at least the three scans' 36006 (nested map tasks' reads counted):\n%s", mode, shuffled, analyzed)
+	}
+}
+
 // checkShuffledAggregations: with weft.shuffle_groups = 0 every
 // aggregation with group keys of the queries runs as a shuffled
 // aggregation on the workers: no partition on the coordinator, every
@@ -527,6 +575,14 @@ const shuffledAggQuery = `SELECT a % 50000 AS k, count(*), count(b), sum(g), min
 
 const shuffledAggOverJoin = `SELECT b1.a % 20000, count(*), sum(b2.g), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3 GROUP BY 1 ORDER BY 1`
 
+// nestedJoinQuery joins a shuffle join of big with itself to a shuffled
+// aggregation of big (under weft.broadcast_rows = 100000 nothing of it
+// is broadcast): three shuffles in one stage, the outer join's map tasks
+// reading the inner join's and the aggregation's reduce partitions, and
+// the aggregation over it partial on the workers.
+const nestedJoinQuery = `SELECT b1.g, count(*), sum(s.n), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3
+	JOIN (SELECT a % 50000 AS k, count(*) AS n FROM big GROUP BY 1) s ON b2.a = s.k GROUP BY b1.g ORDER BY b1.g`
+
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
 // knows each by its current process id.
@@ -594,7 +650,8 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	}{{"aggregation", bigQuery, 20, false}, {"join", bigJoin, 20, false}, {"wasm function", wasmQuery, 20, false}, {"wasm table function", tableFuncQuery, 20, false},
 		{"streamed join", streamedJoin, 10, false}, {"shuffle join", shuffleJoinQuery, 10, false}, {"streamed shuffle join", streamedShuffleJoin, 10, false},
 		{"streamed wasm table function", streamedTableFunc, 10, false}, {"wasm table function over a relation argument", histogramQuery, 10, false},
-		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true}}
+		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true},
+		{"nested join", nestedJoinQuery, 10, false}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -634,6 +691,11 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			if strings.Contains(q.name, "shuffle join") {
 				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 					t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
+				}
+			}
+			if q.sql == nestedJoinQuery {
+				if plan := explainText(t, s, q.sql); strings.Count(plan, "Shuffle HashJoin") != 2 || strings.Count(plan, "Shuffle HashAggregate") != 1 || strings.Count(plan, "Remote (") != 1 {
+					t.Fatalf("%s should run as one stage of two shuffle joins over a shuffled aggregation:\n%s", q.name, plan)
 				}
 			}
 			if q.shuffleAg {
@@ -677,7 +739,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		})
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of one hundred and sixty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of one hundred and seventy landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
