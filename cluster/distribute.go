@@ -76,6 +76,11 @@ type distributor struct {
 // visit returns op or the Remote that replaces it; it replaces op's
 // children in place.
 func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
+	if _, ok := unwrap(op).(*Remote); ok {
+		// a WITH query named twice: its input, shared by its references,
+		// was placed through the first one
+		return op
+	}
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
@@ -186,6 +191,16 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 // keep their inputs in such fields (Input, Left, Probe, Inputs, …); one
 // that does not is left alone and reported.
 func replaceChild(parent, old, nc exec.Operator) bool {
+	if sh, ok := unwrap(parent).(*exec.SharedScan); ok {
+		// a WITH query's scan: its input is computed once on the
+		// coordinator and shared by every reference, so a stage under it
+		// runs once too (its draws of random() seen alike by all)
+		if sh.Source.Input != old {
+			return false
+		}
+		sh.Source.Input = nc
+		return true
+	}
 	v := reflect.ValueOf(unwrap(parent))
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return false

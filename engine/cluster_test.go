@@ -159,6 +159,9 @@ var clusterQueries = []string{
 	`SELECT t1.g, count(*), sum(t3.a), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 JOIN t t3 ON t2.a = t3.a - 1 GROUP BY t1.g ORDER BY 1 NULLS FIRST`,
 	`SELECT u.name, s.n, s.total FROM (SELECT g, count(*) AS n, sum(a) AS total FROM t GROUP BY g) s JOIN u ON s.g = u.g ORDER BY 1`,
 	`SELECT s1.g, s1.n, s2.n FROM (SELECT g, count(*) AS n FROM t GROUP BY g) s1 LEFT JOIN (SELECT g, count(b) AS n FROM t WHERE a > 5000 GROUP BY g) s2 ON s1.g = s2.g ORDER BY 1 NULLS FIRST`,
+	// a WITH query named twice: computed once on the workers, its rows
+	// shared on the coordinator by both references
+	`WITH s AS (SELECT g, count(*) AS n, sum(a) AS total FROM t GROUP BY g) SELECT s1.g, s1.n, s2.total FROM s s1 JOIN s s2 ON s1.g = s2.g + 1 ORDER BY 1`,
 }
 
 // nestedQueries are the indexes in clusterQueries of the joins over
@@ -281,6 +284,9 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	// with no join small enough to broadcast, the joins shuffle: both
 	// sides hashed into buckets on the workers, each reduce partition
 	// reading its bucket from them
+	if plan := explainText(t, s, clusterQueries[26]); strings.Count(plan, "CTE Scan s") != 2 || strings.Count(plan, "stage 1:") != 2 || strings.Contains(plan, "stage 2:") {
+		t.Errorf("the WITH query should run on the workers as one stage under both its references:\n%s", plan)
+	}
 	mustExec(t, s, "SET weft.broadcast_rows = 0")
 	checkAnswers(t, s, "2 workers, shuffle joins", want)
 	if plan := explainText(t, s, clusterQueries[4]); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
@@ -583,6 +589,12 @@ const shuffledAggOverJoin = `SELECT b1.a % 20000, count(*), sum(b2.g), max(b2.b)
 const nestedJoinQuery = `SELECT b1.g, count(*), sum(s.n), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3
 	JOIN (SELECT a % 50000 AS k, count(*) AS n FROM big GROUP BY 1) s ON b2.a = s.k GROUP BY b1.g ORDER BY b1.g`
 
+// streamedNestedJoin's joined rows come back themselves: a shuffle join
+// of big with a shuffled aggregation of it, whose rerun partition skips
+// the rows already passed on (the aggregation's reduce partitions, which
+// the join's map tasks read, repeat their groups in the same order).
+const streamedNestedJoin = `SELECT b1.a, b1.b, s.n FROM big b1 JOIN (SELECT a % 50000 AS k, count(*) AS n, min(b) AS m FROM big GROUP BY 1) s ON b1.a = s.k WHERE b1.a % 7 = 0 ORDER BY 1`
+
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
 // knows each by its current process id.
@@ -651,7 +663,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		{"streamed join", streamedJoin, 10, false}, {"shuffle join", shuffleJoinQuery, 10, false}, {"streamed shuffle join", streamedShuffleJoin, 10, false},
 		{"streamed wasm table function", streamedTableFunc, 10, false}, {"wasm table function over a relation argument", histogramQuery, 10, false},
 		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true},
-		{"nested join", nestedJoinQuery, 10, false}}
+		{"nested join", nestedJoinQuery, 10, false}, {"streamed nested join", streamedNestedJoin, 10, false}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -691,6 +703,11 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			if strings.Contains(q.name, "shuffle join") {
 				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 					t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
+				}
+			}
+			if q.sql == streamedNestedJoin {
+				if plan := explainText(t, s, q.sql); strings.Count(plan, "Shuffle Hash") != 2 || strings.Count(plan, "Remote (") != 1 || strings.Contains(plan, "whole") {
+					t.Fatalf("%s should stream from one stage of a shuffle join over a shuffled aggregation:\n%s", q.name, plan)
 				}
 			}
 			if q.sql == nestedJoinQuery {
@@ -739,7 +756,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		})
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of one hundred and seventy landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of one hundred and eighty landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
@@ -927,6 +944,9 @@ const (
 	volatileJoin = `SELECT count(*) BETWEEN 190000 AND 210000, count(*) = count(DISTINCT b1.a), min(b2.a) >= 0
 		FROM (SELECT a, g FROM big WHERE random() < 0.5) b1 JOIN big b2 ON b1.a = b2.a + 3`
 	volatileCTE = `WITH r AS (SELECT a, random() AS x FROM big WHERE a % 4 = 0) SELECT count(*) FROM r r1 JOIN r r2 ON r1.a = r2.a AND r1.x = r2.x`
+	// each reference aggregates the same draws
+	volatileCTEAgg = `WITH r AS (SELECT a % 1000 AS k, random() AS x FROM big) SELECT count(*)
+		FROM (SELECT k, max(x) AS m, count(*) AS n FROM r GROUP BY k) p JOIN (SELECT k, max(x) AS m FROM r GROUP BY k) q ON p.k = q.k AND p.m = q.m AND p.n = 400`
 )
 
 // TestClusterVolatile: random() runs on the workers, materialised
@@ -949,9 +969,10 @@ func TestClusterVolatile(t *testing.T) {
 	for q, want := range map[string][]string{
 		volatileCounts: {"Shuffle HashAggregate", "random()", "gather of whole partitions"},
 		volatileJoin:   {"Shuffle HashJoin", "random()", "gather of whole partitions"},
-		// (a CTE's scan stays on the coordinator: a remote node cannot be
-		// placed under it yet)
-		volatileCTE: {"random()"},
+		// a WITH query named twice runs on the workers once, its rows kept
+		// on the coordinator for both references
+		volatileCTE:    {"CTE Scan r", "Remote (", "random()", "gather of whole partitions"},
+		volatileCTEAgg: {"CTE Scan r", "Remote (", "random()", "gather of whole partitions"},
 	} {
 		plan := explainText(t, s, q)
 		for _, w := range want {
@@ -990,12 +1011,12 @@ func TestClusterVolatile(t *testing.T) {
 
 	t.Logf("%s", explainText(t, s, volatileCounts))
 	t.Logf("%s", explainText(t, s, volatileJoin))
-	wants := map[string][]string{volatileCounts: {"t|0|t|t"}, volatileJoin: {"t|t|t"}, volatileCTE: {"100000"}}
+	wants := map[string][]string{volatileCounts: {"t|0|t|t"}, volatileJoin: {"t|t|t"}, volatileCTE: {"100000"}, volatileCTEAgg: {"1000"}}
 	lostBefore := partitionsLost(t, s)
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := newRand(seed)
-	for _, q := range []string{volatileCounts, volatileJoin, volatileCTE} {
+	for _, q := range []string{volatileCounts, volatileJoin, volatileCTE, volatileCTEAgg} {
 		start := time.Now()
 		sameRows(t, q+" undisturbed", rows(t, s, q), wants[q])
 		undisturbed := time.Since(start)
@@ -1016,7 +1037,7 @@ func TestClusterVolatile(t *testing.T) {
 		}
 	}
 	if lostAfter := partitionsLost(t, s); lostAfter == lostBefore {
-		t.Errorf("no kill of thirty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of forty landed while a partition streamed: the recovery path was not exercised")
 	} else {
 		t.Logf("partitions rerun %s -> %s", lostBefore, lostAfter)
 	}
