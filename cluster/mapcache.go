@@ -377,12 +377,10 @@ type peerBucketStream struct {
 // peerRead is one DoGet of a map output, or its computation here.
 type peerRead struct {
 	cancel context.CancelFunc
+	stream flight.FlightService_DoGetClient
 	rdr    *flight.Reader
 	local  exec.Stream
 	read   *recordsStream // a bucket read whole from a peer
-	// stream is the DoGet, whose trailer counts what the peer's map
-	// task read from map outputs of nested shuffles
-	stream flight.FlightService_DoGetClient
 }
 
 func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
@@ -417,6 +415,15 @@ func (r *peerRead) readWhole() error {
 	}
 	r.read = &recordsStream{recs: recs}
 	return nil
+}
+
+// noteNested adds what a finished DoGet's map task read from the map
+// outputs of the shuffles under it (its trailer) to what the fragment
+// reports: EXPLAIN ANALYZE's totals cover every level of a nested stage.
+func (r *peerRead) noteNested(ctx context.Context) {
+	if c := countsOf(ctx); c != nil && r.stream != nil {
+		addShuffleTrailer(r.stream, &c.rows, &c.bytes, &c.recomputed)
+	}
 }
 
 func (r *peerRead) close() {
@@ -457,10 +464,8 @@ func (s *peerBucketStream) Next(ctx context.Context) (arrow.Record, error) {
 			}
 			return rec, nil
 		}
-		if errors.Is(err, io.EOF) && s.cur.stream != nil {
-			if c := countsOf(ctx); c != nil {
-				addShuffleTrailer(s.cur.stream, &c.rows, &c.bytes, &c.recomputed)
-			}
+		if errors.Is(err, io.EOF) {
+			s.cur.noteNested(ctx)
 		}
 		s.cur.close()
 		s.cur = nil
@@ -508,7 +513,7 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 			}
 			continue
 		}
-		read := &peerRead{cancel: cancel, rdr: rdr, stream: stream}
+		read := &peerRead{cancel: cancel, stream: stream, rdr: rdr}
 		if s.whole {
 			if err := read.readWhole(); err != nil {
 				read.close()
