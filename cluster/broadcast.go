@@ -109,6 +109,9 @@ func workerPipeline(op exec.Operator, path []uint32, r reach, limit joinLimits) 
 		if p, ok := broadcastJoin(n, path, r, limit); ok {
 			return p, true
 		}
+		if p, ok := broadcastStage(n, path, r, limit); ok {
+			return p, true
+		}
 		if r == flat || limit.noShuffle || !shuffleJoin(n) {
 			return pipeline{}, false
 		}
@@ -203,6 +206,66 @@ func broadcastJoin(j *exec.HashJoin, path []uint32, r reach, limit joinLimits) (
 	return pipeline{scans: append(probe.scans, build.scans...), shuffles: probe.shuffles}, true
 }
 
+// broadcastStage reports whether j can read its build side as a
+// BroadcastStage (shuffle.go): a build side holding shuffles (an
+// aggregation, a shuffle join) that the planner expects to be small
+// (at most limit.broadcastRows rows, buildRows), and a probe side that
+// is a worker pipeline. The probe side then keeps its partitions: TPC-H
+// q18's lineitem joins the few orders of large quantities without being
+// repartitioned.
+func broadcastStage(j *exec.HashJoin, path []uint32, r reach, limit joinLimits) (pipeline, bool) {
+	if r == flat || limit.noShuffle || volatileUnder(j) {
+		return pipeline{}, false
+	}
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	build, ok := workerPipeline(j.Build, child(1), nested, limit)
+	if !ok || build.external || len(build.shuffles) == 0 {
+		return pipeline{}, false
+	}
+	if rows, known := buildRows(j.Build, limit); !known || rows > float64(limit.broadcastRows) {
+		return pipeline{}, false
+	}
+	probe, ok := workerPipeline(j.Probe, child(0), nested, limit)
+	if !ok || probe.external {
+		return pipeline{}, false
+	}
+	shuffles := append(append(probe.shuffles, build.shuffles...), shuffleAt{path: path, buckets: 1, broadcast: true})
+	return pipeline{scans: append(probe.scans, build.scans...), shuffles: shuffles}, true
+}
+
+// buildRows is the planner's estimate of the rows of a build side
+// holding shuffles: that of the join or aggregation at its top (under
+// filters and projections, which it takes as keeping every row), the
+// aggregation's capped by the rows of the tables under it. known is
+// false when neither is there.
+func buildRows(op exec.Operator, limit joinLimits) (rows float64, known bool) {
+	switch n := unwrap(op).(type) {
+	case *exec.Filter:
+		return buildRows(n.Input, limit)
+	case *exec.Project:
+		return buildRows(n.Input, limit)
+	case *exec.HashJoin:
+		return n.EstRows, n.EstRows > 0
+	case *exec.HashAggregate:
+		if limit.groups == nil {
+			return 0, false
+		}
+		var scans []*exec.Scan
+		collectScans(n.Input, &scans)
+		return min(limit.groups(n), float64(scannedRows(scans))), true
+	}
+	return 0, false
+}
+
+func collectScans(op exec.Operator, out *[]*exec.Scan) {
+	if sc, ok := unwrap(op).(*exec.Scan); ok {
+		*out = append(*out, sc)
+	}
+	for _, c := range op.Children() {
+		collectScans(c, out)
+	}
+}
+
 // joinLimits bound the joins that run on the workers.
 type joinLimits struct {
 	broadcastRows int64 // the rows under a broadcast build side
@@ -269,7 +332,9 @@ func hasJoin(op exec.Operator) bool {
 func OrderBuilds(op exec.Operator) {
 	switch n := unwrap(op).(type) {
 	case *exec.HashJoin:
-		if _, ok := unwrap(n.Build).(*InOrder); !ok {
+		switch unwrap(n.Build).(type) {
+		case *InOrder, *BroadcastStage: // (read in order already)
+		default:
 			n.Build = &InOrder{In: n.Build}
 		}
 		if n.Env != nil {

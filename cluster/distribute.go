@@ -159,7 +159,7 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 			peers[i] = w.addr
 		}
 		for _, sh := range shuffles {
-			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.buckets), Peers: peers})
+			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.buckets), Peers: peers, Broadcast: sh.broadcast})
 		}
 		// the coordinator's copy, for a partition no worker can run,
 		// computes its buckets here

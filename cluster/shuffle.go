@@ -339,6 +339,10 @@ func sideKeys(j *exec.HashJoin, side int) []exec.Expr {
 type shuffleAt struct {
 	path    []uint32
 	buckets int
+	// broadcast: the join's build side, which holds shuffles, is
+	// computed once into one bucket that every partition reads whole
+	// (BroadcastStage)
+	broadcast bool
 }
 
 // planShuffles makes the shuffles of a pipeline ShuffledJoins and
@@ -387,6 +391,12 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 		var sh exec.Operator
 		switch n := f.node.(type) {
 		case *exec.HashJoin:
+			if f.sh.Broadcast {
+				// the join stays in place, partition by partition of its
+				// probe side; its build side is read from the map outputs
+				n.Build = &BroadcastStage{In: n.Build, read: read(joinSides(n, [2]exec.Operator{n.Probe, n.Build}), f.sh)}
+				continue
+			}
 			sj := &ShuffledJoin{J: n, Buckets: int(f.sh.Buckets)}
 			sj.read = read(joinSides(n, [2]exec.Operator{n.Probe, n.Build}), f.sh)
 			sh = sj
@@ -500,4 +510,28 @@ func mapTicket(f *clusterpb.Fragment, sh *clusterpb.Shuffle, side, m, bucket int
 		}
 	}
 	return t
+}
+
+// BroadcastStage is a join's build side that holds shuffles of its own
+// (a small aggregation's or join's output), read whole by every
+// partition of the join: its partitions are computed once, by map tasks
+// on the workers that keep them as one bucket each (mapcache.go), and
+// each reader reads them in partition order from the peers, as a
+// shuffle's reduce task reads its buckets. The build side is thus
+// computed once per query rather than once per partition, and the probe
+// side is not repartitioned at all.
+type BroadcastStage struct {
+	In   exec.Operator
+	read func(ctx context.Context, side, bucket int) (exec.Stream, error)
+}
+
+func (b *BroadcastStage) Schema() *arrow.Schema     { return b.In.Schema() }
+func (b *BroadcastStage) Partitions() int           { return 1 }
+func (b *BroadcastStage) Children() []exec.Operator { return []exec.Operator{b.In} }
+func (b *BroadcastStage) Explain() string {
+	return fmt.Sprintf("Broadcast (build side of %d partitions computed once by map tasks on the workers; every partition reads all of them in order over Flight)", b.In.Partitions())
+}
+
+func (b *BroadcastStage) Open(ctx context.Context, _ int) (exec.Stream, error) {
+	return b.read(ctx, 1, 0)
 }
