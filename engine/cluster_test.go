@@ -162,11 +162,13 @@ var clusterQueries = []string{
 	// a WITH query named twice: computed once on the workers, its rows
 	// shared on the coordinator by both references
 	`WITH s AS (SELECT g, count(*) AS n, sum(a) AS total FROM t GROUP BY g) SELECT s1.g, s1.n, s2.total FROM s s1 JOIN s s2 ON s1.g = s2.g + 1 ORDER BY 1`,
+	// a large aggregation probing a small table broadcast to it
+	`SELECT s.k, s.n, s.m, u.name FROM (SELECT a AS k, count(*) AS n, max(b) AS m FROM t GROUP BY a) s JOIN u ON s.k = u.g ORDER BY 1`,
 }
 
 // nestedQueries are the indexes in clusterQueries of the joins over
 // aggregations and shuffle joins: each runs as one stage on the workers.
-var nestedQueries = []int{21, 22, 23, 24, 25}
+var nestedQueries = []int{21, 22, 23, 24, 25, 27}
 
 // postgresAnswers runs the data statements and queries on a throwaway
 // PostgreSQL and renders each row as Weft's rows helper does.
@@ -290,6 +292,11 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 		if plan := explainText(t, s, clusterQueries[i]); !strings.Contains(plan, "computed once by map tasks") || strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 			t.Errorf("%s: the aggregation's few groups should be broadcast into the join in one stage:\n%s", clusterQueries[i], plan)
 		}
+	}
+	// and a large one is shuffled by key on the workers, its reduce
+	// partitions probing a small table broadcast to them
+	if plan := explainText(t, s, clusterQueries[27]); !strings.Contains(plan, "Shuffle HashAggregate") || !strings.Contains(plan, "Broadcast (build side, every worker") || strings.Count(plan, "Remote (") != 1 {
+		t.Errorf("the aggregation should probe the broadcast table in one stage:\n%s", plan)
 	}
 	if plan := explainText(t, s, clusterQueries[26]); strings.Count(plan, "CTE Scan s") != 2 || strings.Count(plan, "stage 1:") != 2 || strings.Contains(plan, "stage 2:") {
 		t.Errorf("the WITH query should run on the workers as one stage under both its references:\n%s", plan)
