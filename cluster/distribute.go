@@ -10,8 +10,9 @@ import (
 )
 
 // Distribute replaces the worker pipelines of a plan (a table scan and
-// the filters, projections and broadcast joins above it, partition by
-// partition: broadcast.go) by Remote nodes that run them on the live
+// the filters, projections, broadcast and shuffle joins above it,
+// partition by partition, and joins over aggregations and shuffle
+// joins: broadcast.go) by Remote nodes that run them on the live
 // workers. shippable says whether a
 // scan's data is what the fragment's catalog generation holds ("" when
 // it is, else why not). It returns the new root and, when nothing was

@@ -1026,6 +1026,13 @@ func TestClusterVolatile(t *testing.T) {
 			t.Errorf("%s: %v", q, got)
 		}
 	}
+	// a join over an aggregation of drawn rows does not nest: the join
+	// stays here over the aggregation's own stage
+	overDrawn := `SELECT count(*) FROM big b JOIN (SELECT g, count(*) AS n FROM big WHERE random() < 0.5 GROUP BY g) s ON b.g = s.g`
+	if plan := explainText(t, s, overDrawn); strings.Count(plan, "Remote (") < 2 || strings.Contains(plan, "computed once by map tasks") || strings.Contains(plan, "Shuffle HashJoin") {
+		t.Errorf("a join over drawn rows must not nest shuffles:\n%s", plan)
+	}
+	sameRows(t, "join over an aggregation of drawn rows", rows(t, s, overDrawn), []string{"360000"})
 	built := `SELECT count(*) FROM big JOIN (SELECT g, random() AS r FROM small) s ON big.g = s.g WHERE s.r < 2`
 	if plan := explainText(t, s, built); strings.Contains(plan, "Broadcast") {
 		t.Errorf("a volatile build side must not be broadcast:\n%s", plan)
