@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -84,13 +83,6 @@ func newShuffledAggregate(op exec.Operator, sh *clusterpb.Shuffle, read bucketRe
 	s := &ShuffledAggregate{Agg: h, Partial: partial, Buckets: int(sh.Buckets)}
 	s.read = read(shuffleSides{env: h.Env, sides: []exec.Operator{partial}, keys: [][]exec.Expr{groupColumns(h)}, aggregate: true}, sh)
 	return s, nil
-}
-
-// aggregateShuffle reports whether sh is the shuffle of op itself, a
-// hash aggregation at path at.
-func aggregateShuffle(op exec.Operator, at []uint32, sh *clusterpb.Shuffle) bool {
-	_, ok := unwrap(op).(*exec.HashAggregate)
-	return ok && slices.Equal(sh.Path, at)
 }
 
 // aggregateMapNode is the node of an aggregation's map ticket: bucket

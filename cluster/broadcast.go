@@ -45,12 +45,29 @@ type pipeline struct {
 	external bool
 }
 
+// reach is what a worker pipeline may hold besides scans, filters,
+// projections and broadcast joins.
+type reach int
+
+const (
+	// flat: no shuffle (a broadcast join's build side, which every
+	// partition computes whole)
+	flat reach = iota
+	// joins: shuffle joins too (a stage's pipeline)
+	joins
+	// nested: shuffle joins and shuffled aggregations (a join's side:
+	// the aggregation's reduce tasks are the partitions the join reads)
+	nested
+)
+
 // workerPipeline reports whether op can run on a worker partition by
 // partition: a scan with filters, projections, broadcast joins and
 // shuffle joins (shuffle.go) above it; path is op's from the plan's root.
-// Shuffles do not nest: a shuffle join's sides are pipelines of
-// broadcast joins at most (noShuffle).
-func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
+// Shuffles nest: a shuffle join's side, and a join's probe side, may
+// hold shuffle joins and shuffled aggregations (aggshuffle.go) of their
+// own, whose output is repartitioned into the join; a broadcast build
+// side holds none (r).
+func workerPipeline(op exec.Operator, path []uint32, r reach, limit joinLimits) (pipeline, bool) {
 	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
 	switch n := unwrap(op).(type) {
 	case *exec.Scan:
@@ -58,21 +75,26 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 	case *exec.FileScan, *exec.RemoteScan:
 		return pipeline{external: true}, true
 	case *exec.Filter:
-		return workerPipeline(n.Input, child(0), noShuffle, limit)
+		return workerPipeline(n.Input, child(0), r, limit)
 	case *exec.Project:
-		return workerPipeline(n.Input, child(0), noShuffle, limit)
+		return workerPipeline(n.Input, child(0), r, limit)
 	case *InOrder:
-		return workerPipeline(n.In, child(0), noShuffle, limit)
+		return workerPipeline(n.In, child(0), r, limit)
 	case *exec.ProjectSet:
 		// unnest, generate_series, … over the pipeline's columns: row by
 		// row, a deterministic function of the partition (volatile
 		// arguments keep the whole query here: engine.notDistributable)
-		return workerPipeline(n.Input, child(0), noShuffle, limit)
+		return workerPipeline(n.Input, child(0), r, limit)
 	case *exec.TableFunction:
 		if !tableFunctionOnWorkers(n) {
 			return pipeline{}, false
 		}
-		return workerPipeline(n.Input, child(0), noShuffle, limit)
+		return workerPipeline(n.Input, child(0), r, limit)
+	case *exec.HashAggregate:
+		if r != nested {
+			return pipeline{}, false
+		}
+		return nestedAggregate(n, path, limit)
 	case *exec.HashJoin:
 		if n.Partitions() != n.Probe.Partitions() || n.Kind == exec.FullJoin || n.Kind == exec.BuildSemiJoin || n.Kind == exec.BuildAntiJoin {
 			return pipeline{}, false
@@ -84,30 +106,88 @@ func workerPipeline(op exec.Operator, path []uint32, noShuffle bool, limit joinL
 			// partitions in parallel instead of a spilled join's one stream
 			return pipeline{}, false
 		}
-		if p, ok := broadcastJoin(n, path, noShuffle, limit); ok {
+		if p, ok := broadcastJoin(n, path, r, limit); ok {
 			return p, true
 		}
-		if noShuffle || limit.noShuffle || !shuffleJoin(n) {
+		if p, ok := broadcastStage(n, path, r, limit); ok {
+			return p, true
+		}
+		if r == flat || limit.noShuffle || !shuffleJoin(n) {
 			return pipeline{}, false
 		}
-		probe, ok := workerPipeline(n.Probe, child(0), true, limit)
-		if !ok || probe.external {
-			return pipeline{}, false
-		}
-		build, ok := workerPipeline(n.Build, child(1), true, limit)
-		if !ok || build.external {
-			return pipeline{}, false
-		}
-		return pipeline{scans: append(probe.scans, build.scans...), shuffles: []shuffleAt{{path: path, buckets: n.Partitions()}}}, true
+		return shuffledJoin(n, path, limit)
 	}
 	return pipeline{}, false
 }
 
-// broadcastJoin reports whether j can be a broadcast join: worker
-// pipelines on both sides and a small build side.
-func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLimits) (pipeline, bool) {
+// shuffledJoin is the pipeline of j as a shuffle join: both sides
+// worker pipelines, which may hold shuffles of their own (not when
+// they compute volatile values: a nested stage's rows would be drawn
+// by map tasks of two levels).
+func shuffledJoin(j *exec.HashJoin, path []uint32, limit joinLimits) (pipeline, bool) {
 	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
-	build, ok := workerPipeline(j.Build, child(1), true, limit)
+	out := pipeline{}
+	for i, side := range []exec.Operator{j.Probe, j.Build} {
+		p, ok := workerPipeline(side, child(i), nested, limit)
+		if !ok || p.external {
+			return pipeline{}, false
+		}
+		out.scans = append(out.scans, p.scans...)
+		out.shuffles = append(out.shuffles, p.shuffles...)
+	}
+	buckets := j.Partitions()
+	if len(out.shuffles) > 0 {
+		if volatileUnder(j) {
+			return pipeline{}, false
+		}
+		// a side that is an aggregation has one partition in the plan:
+		// the join gets as many buckets as its widest scan
+		buckets = max(buckets, widestScan(out.scans))
+	}
+	out.shuffles = append(out.shuffles, shuffleAt{path: path, buckets: buckets})
+	return out, true
+}
+
+// nestedAggregate is the pipeline of h as a shuffled aggregation inside
+// a join's side: its partial phase splittable, keys that hash alike
+// everywhere and read no volatile value, its input a worker pipeline
+// of stored tables, and under a statement memory limit its tables
+// within a quarter of it (as shufflesAggregate asks). Its estimated
+// groups do not matter: there is no coordinator merge to choose here.
+func nestedAggregate(h *exec.HashAggregate, path []uint32, limit joinLimits) (pipeline, bool) {
+	if limit.noShuffle || !hashableKeys(h.Keys) || volatileKeys(h.Keys) || volatileUnder(h.Input) {
+		return pipeline{}, false
+	}
+	if _, ok := NewPartialAggregate(h); !ok {
+		return pipeline{}, false
+	}
+	if limit.memory > 0 && scannedBytes(h.Input) > limit.memory/4 {
+		return pipeline{}, false
+	}
+	in, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), joins, limit)
+	if !ok || in.external {
+		return pipeline{}, false
+	}
+	buckets := max(h.Input.Partitions(), widestScan(in.scans))
+	return pipeline{scans: in.scans, shuffles: append(in.shuffles, shuffleAt{path: path, buckets: buckets})}, true
+}
+
+// widestScan is the most partitions a scan of scans has.
+func widestScan(scans []*exec.Scan) int {
+	n := 1
+	for _, sc := range scans {
+		n = max(n, len(sc.Parts))
+	}
+	return n
+}
+
+// broadcastJoin reports whether j can be a broadcast join: worker
+// pipelines on both sides and a small build side. Its probe side may
+// hold shuffles, nested ones too (an aggregation joined with a small
+// table), unless r is flat.
+func broadcastJoin(j *exec.HashJoin, path []uint32, r reach, limit joinLimits) (pipeline, bool) {
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	build, ok := workerPipeline(j.Build, child(1), flat, limit)
 	if !ok || build.external || scannedRows(build.scans) > limit.broadcastRows {
 		return pipeline{}, false
 	}
@@ -115,11 +195,75 @@ func broadcastJoin(j *exec.HashJoin, path []uint32, noShuffle bool, limit joinLi
 		// each partition would draw its own build side (volatile.go)
 		return pipeline{}, false
 	}
-	probe, ok := workerPipeline(j.Probe, child(0), noShuffle, limit)
+	probeReach := r
+	if r != flat && !limit.noShuffle && !volatileUnder(j.Probe) {
+		probeReach = nested
+	}
+	probe, ok := workerPipeline(j.Probe, child(0), probeReach, limit)
 	if !ok || probe.external {
 		return pipeline{}, false
 	}
 	return pipeline{scans: append(probe.scans, build.scans...), shuffles: probe.shuffles}, true
+}
+
+// broadcastStage reports whether j can read its build side as a
+// BroadcastStage (shuffle.go): a build side holding shuffles (an
+// aggregation, a shuffle join) that the planner expects to be small
+// (at most limit.broadcastRows rows, buildRows), and a probe side that
+// is a worker pipeline. The probe side then keeps its partitions: TPC-H
+// q18's lineitem joins the few orders of large quantities without being
+// repartitioned.
+func broadcastStage(j *exec.HashJoin, path []uint32, r reach, limit joinLimits) (pipeline, bool) {
+	if r == flat || limit.noShuffle || volatileUnder(j) {
+		return pipeline{}, false
+	}
+	child := func(i int) []uint32 { return append(append([]uint32(nil), path...), uint32(i)) }
+	build, ok := workerPipeline(j.Build, child(1), nested, limit)
+	if !ok || build.external || len(build.shuffles) == 0 {
+		return pipeline{}, false
+	}
+	if rows, known := buildRows(j.Build, limit); !known || rows > float64(limit.broadcastRows) {
+		return pipeline{}, false
+	}
+	probe, ok := workerPipeline(j.Probe, child(0), nested, limit)
+	if !ok || probe.external {
+		return pipeline{}, false
+	}
+	shuffles := append(append(probe.shuffles, build.shuffles...), shuffleAt{path: path, buckets: 1, broadcast: true})
+	return pipeline{scans: append(probe.scans, build.scans...), shuffles: shuffles}, true
+}
+
+// buildRows is the planner's estimate of the rows of a build side
+// holding shuffles: that of the join or aggregation at its top (under
+// filters and projections, which it takes as keeping every row), the
+// aggregation's capped by the rows of the tables under it. known is
+// false when neither is there.
+func buildRows(op exec.Operator, limit joinLimits) (rows float64, known bool) {
+	switch n := unwrap(op).(type) {
+	case *exec.Filter:
+		return buildRows(n.Input, limit)
+	case *exec.Project:
+		return buildRows(n.Input, limit)
+	case *exec.HashJoin:
+		return n.EstRows, n.EstRows > 0
+	case *exec.HashAggregate:
+		if limit.groups == nil {
+			return 0, false
+		}
+		var scans []*exec.Scan
+		collectScans(n.Input, &scans)
+		return min(limit.groups(n), float64(scannedRows(scans))), true
+	}
+	return 0, false
+}
+
+func collectScans(op exec.Operator, out *[]*exec.Scan) {
+	if sc, ok := unwrap(op).(*exec.Scan); ok {
+		*out = append(*out, sc)
+	}
+	for _, c := range op.Children() {
+		collectScans(c, out)
+	}
 }
 
 // joinLimits bound the joins that run on the workers.
@@ -188,7 +332,9 @@ func hasJoin(op exec.Operator) bool {
 func OrderBuilds(op exec.Operator) {
 	switch n := unwrap(op).(type) {
 	case *exec.HashJoin:
-		if _, ok := unwrap(n.Build).(*InOrder); !ok {
+		switch unwrap(n.Build).(type) {
+		case *InOrder, *BroadcastStage: // (read in order already)
+		default:
 			n.Build = &InOrder{In: n.Build}
 		}
 		if n.Env != nil {

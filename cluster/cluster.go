@@ -200,6 +200,17 @@ func mapNode(w *Worker, root, side exec.Operator, f *clusterpb.Fragment, mem mem
 	if !ok {
 		return nil, &ReplanError{Reason: fmt.Sprintf("a map ticket's parent is %T, not a hash join", unwrap(parent))}
 	}
+	if len(f.Shuffles) > 0 {
+		// the side holds shuffles of its own (nested): its partitions
+		// read their buckets from the peers
+		read := localShuffles
+		if w != nil {
+			read = peerShuffles(w, f, mem)
+		}
+		if side, err = planShuffles(side, f.Path, f.Shuffles, read); err != nil {
+			return nil, err
+		}
+	}
 	if hasJoin(side) {
 		OrderBuilds(side)
 	}

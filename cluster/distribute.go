@@ -10,8 +10,9 @@ import (
 )
 
 // Distribute replaces the worker pipelines of a plan (a table scan and
-// the filters, projections and broadcast joins above it, partition by
-// partition: broadcast.go) by Remote nodes that run them on the live
+// the filters, projections, broadcast and shuffle joins above it,
+// partition by partition, and joins over aggregations and shuffle
+// joins: broadcast.go) by Remote nodes that run them on the live
 // workers. shippable says whether a
 // scan's data is what the fragment's catalog generation holds ("" when
 // it is, else why not). It returns the new root and, when nothing was
@@ -76,10 +77,15 @@ type distributor struct {
 // visit returns op or the Remote that replaces it; it replaces op's
 // children in place.
 func (d *distributor) visit(op exec.Operator, path []uint32) exec.Operator {
+	if _, ok := unwrap(op).(*Remote); ok {
+		// a WITH query named twice: its input, shared by its references,
+		// was placed through the first one
+		return op
+	}
 	if final := d.splitAggregate(op, path); final != nil {
 		return final
 	}
-	if p, ok := workerPipeline(op, path, false, d.limits); ok {
+	if p, ok := workerPipeline(op, path, joins, d.limits); ok {
 		for _, sc := range p.scans {
 			if why := d.shippable(sc); why != "" {
 				d.why = why
@@ -112,7 +118,7 @@ func (d *distributor) splitAggregate(op exec.Operator, path []uint32) exec.Opera
 	if !ok {
 		return nil
 	}
-	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), false, d.limits)
+	p, ok := workerPipeline(h.Input, append(append([]uint32(nil), path...), 0), joins, d.limits)
 	if !ok {
 		return nil
 	}
@@ -154,7 +160,7 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 			peers[i] = w.addr
 		}
 		for _, sh := range shuffles {
-			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.buckets), Peers: peers})
+			frag.Shuffles = append(frag.Shuffles, &clusterpb.Shuffle{Path: sh.path, Buckets: uint32(sh.buckets), Peers: peers, Broadcast: sh.broadcast})
 		}
 		// the coordinator's copy, for a partition no worker can run,
 		// computes its buckets here
@@ -186,6 +192,16 @@ func (d *distributor) remote(op exec.Operator, path []uint32, shuffles []shuffle
 // keep their inputs in such fields (Input, Left, Probe, Inputs, …); one
 // that does not is left alone and reported.
 func replaceChild(parent, old, nc exec.Operator) bool {
+	if sh, ok := unwrap(parent).(*exec.SharedScan); ok {
+		// a WITH query's scan: its input is computed once on the
+		// coordinator and shared by every reference, so a stage under it
+		// runs once too (its draws of random() seen alike by all)
+		if sh.Source.Input != old {
+			return false
+		}
+		sh.Source.Input = nc
+		return true
+	}
 	v := reflect.ValueOf(unwrap(parent))
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return false

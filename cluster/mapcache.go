@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +19,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/proto"
 )
 
 // The worker's side of a shuffle (shuffle.go): the map outputs it keeps,
@@ -62,7 +59,8 @@ type mapEntry struct {
 }
 
 func mapKey(f *clusterpb.Fragment) string {
-	return fmt.Sprintf("%s|%v|%d|%d|%s", f.QueryId, f.Path, f.Partition, f.ShuffleMap.GetBuckets(), f.Fingerprint)
+	// (a join's side and an aggregation's partial phase may have one path)
+	return fmt.Sprintf("%s|%v|%t|%d|%d|%s", f.QueryId, f.Path, f.PartialAggregate, f.Partition, f.ShuffleMap.GetBuckets(), f.Fingerprint)
 }
 
 // get returns the map output of f, computing it with compute when no
@@ -429,20 +427,6 @@ func (r *peerRead) next(ctx context.Context) (arrow.Record, error) {
 	return nil, io.EOF
 }
 
-// noteSpilledReads adds the buckets a finished DoGet read back from
-// its worker's spill files (its trailer) to what the fragment reports.
-func (r *peerRead) noteSpilledReads(ctx context.Context) {
-	c := countsOf(ctx)
-	if c == nil || r.stream == nil {
-		return
-	}
-	if vs := r.stream.Trailer().Get(trailerSpilledReads); len(vs) == 1 {
-		if n, err := strconv.ParseInt(vs[0], 10, 64); err == nil {
-			c.spilledReads.Add(n)
-		}
-	}
-}
-
 // readWhole reads the rest of the DoGet into memory.
 func (r *peerRead) readWhole() error {
 	var recs []arrow.Record
@@ -457,6 +441,16 @@ func (r *peerRead) readWhole() error {
 	}
 	r.read = &recordsStream{recs: recs}
 	return nil
+}
+
+// noteNested adds what a finished DoGet's map task read from the map
+// outputs of the shuffles under it (its trailer: rows, bytes, recomputed
+// outputs and buckets read from spill files) to what the fragment
+// reports: EXPLAIN ANALYZE's totals cover every level of a nested stage.
+func (r *peerRead) noteNested(ctx context.Context) {
+	if c := countsOf(ctx); c != nil && r.stream != nil {
+		addShuffleTrailer(r.stream, &c.rows, &c.bytes, &c.recomputed, &c.spilledReads)
+	}
 }
 
 func (r *peerRead) close() {
@@ -498,7 +492,7 @@ func (s *peerBucketStream) Next(ctx context.Context) (arrow.Record, error) {
 			return rec, nil
 		}
 		if errors.Is(err, io.EOF) {
-			s.cur.noteSpilledReads(ctx)
+			s.cur.noteNested(ctx)
 		}
 		s.cur.close()
 		s.cur = nil
@@ -574,27 +568,10 @@ func (s *peerBucketStream) open(ctx context.Context) error {
 	return nil
 }
 
-// mapTicket names bucket s.bucket of map partition s.m: for a join the
-// side's node; for an aggregation the aggregation itself, its partial
-// phase, with the shuffle joins under it (which its map task reads from
-// peers in turn).
+// mapTicket names bucket s.bucket of map partition s.m (mapTicket in
+// shuffle.go).
 func (s *peerBucketStream) mapTicket() *clusterpb.Fragment {
-	t := proto.Clone(s.f).(*clusterpb.Fragment)
-	t.Partition = uint32(s.m)
-	t.ShuffleMap = &clusterpb.ShuffleMap{Buckets: s.sh.Buckets, Bucket: uint32(s.bucket)}
-	if !s.aggregate {
-		t.Path = append(append([]uint32(nil), s.sh.Path...), uint32(s.side))
-		t.PartialAggregate, t.Shuffles = false, nil
-		return t
-	}
-	t.Path = append([]uint32(nil), s.sh.Path...)
-	t.PartialAggregate, t.Shuffles = true, nil
-	for _, other := range s.f.Shuffles {
-		if !slices.Equal(other.Path, s.sh.Path) {
-			t.Shuffles = append(t.Shuffles, other)
-		}
-	}
-	return t
+	return mapTicket(s.f, s.sh, s.side, s.m, s.bucket, s.aggregate)
 }
 
 func (s *peerBucketStream) Close() {

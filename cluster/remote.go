@@ -138,9 +138,16 @@ func (r *Remote) noteShuffled(stream flight.FlightService_DoGetClient) {
 	if stream == nil || len(r.Fragment.Shuffles) == 0 {
 		return
 	}
+	addShuffleTrailer(stream, &r.shuffledRows, &r.shuffledBytes, &r.recomputed, &r.spilledReads)
+}
+
+// addShuffleTrailer adds the shuffle counts of a finished DoGet's
+// trailer: what its reduce tasks, and the map tasks of nested shuffles
+// it computed, read from map outputs (each DoGet adds those of the
+// DoGets it made, so the coordinator's total covers every level).
+func addShuffleTrailer(stream flight.FlightService_DoGetClient, rows, bytes, recomputed, spilled *atomic.Int64) {
 	md := stream.Trailer()
-	for key, n := range map[string]*atomic.Int64{trailerShuffledRows: &r.shuffledRows, trailerShuffledBytes: &r.shuffledBytes, trailerRecomputed: &r.recomputed,
-		trailerSpilledReads: &r.spilledReads} {
+	for key, n := range map[string]*atomic.Int64{trailerShuffledRows: rows, trailerShuffledBytes: bytes, trailerRecomputed: recomputed, trailerSpilledReads: spilled} {
 		if vs := md.Get(key); len(vs) == 1 {
 			if v, err := strconv.ParseInt(vs[0], 10, 64); err == nil {
 				n.Add(v)

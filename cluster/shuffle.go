@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/weftdb/weft/cluster/clusterpb"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/types"
+	"google.golang.org/protobuf/proto"
 )
 
 // A hash join whose build side is too large to broadcast runs on the
@@ -337,40 +339,44 @@ func sideKeys(j *exec.HashJoin, side int) []exec.Expr {
 type shuffleAt struct {
 	path    []uint32
 	buckets int
+	// broadcast: the join's build side, which holds shuffles, is
+	// computed once into one bucket that every partition reads whole
+	// (BroadcastStage)
+	broadcast bool
 }
 
-// planShuffles makes the shuffle joins of a pipeline ShuffledJoins in
-// place, reading their buckets with read; at is the pipeline's root
-// and its path, shuffles' paths are from the plan's root. It returns
-// the pipeline's new root (a ShuffledJoin when the root itself was
-// the join).
+// planShuffles makes the shuffles of a pipeline ShuffledJoins and
+// ShuffledAggregates in place, reading their buckets with read; at is
+// the pipeline's root and its path, shuffles' paths are from the plan's
+// root (those not under at belong to another part of the stage and are
+// left alone). Shuffles nest: a side of a shuffle join may hold a
+// shuffle join or a shuffled aggregation, which are planned first
+// (deepest first), so that the shuffle above hashes their partitions.
+// It returns the pipeline's new root (a shuffle when the root itself
+// was one).
 func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, read bucketReader) (exec.Operator, error) {
 	type found struct {
 		sh     *clusterpb.Shuffle
-		j      *exec.HashJoin
-		parent exec.Operator
-		sides  [2]exec.Operator
+		rel    []uint32
+		node   exec.Operator // the join or aggregation, unwrapped
+		parent exec.Operator // nil at the pipeline's root
 	}
 	var all []found
-	var agg *clusterpb.Shuffle
 	for _, sh := range shuffles {
-		if aggregateShuffle(op, at, sh) {
-			agg = sh // (its node is op: planned last, over the joins under it)
+		if len(sh.Path) < len(at) || !slices.Equal(sh.Path[:len(at)], at) {
 			continue
-		}
-		if len(sh.Path) < len(at) {
-			return nil, &ReplanError{Reason: "a shuffle lies above the fragment's node"}
 		}
 		rel := sh.Path[len(at):]
 		node, err := NodeAt(op, rel)
 		if err != nil {
 			return nil, err
 		}
-		j, ok := unwrap(node).(*exec.HashJoin)
-		if !ok {
-			return nil, &ReplanError{Reason: fmt.Sprintf("the shuffle's node is %T, not a hash join", unwrap(node))}
+		f := found{sh: sh, rel: rel, node: unwrap(node)}
+		switch f.node.(type) {
+		case *exec.HashJoin, *exec.HashAggregate:
+		default:
+			return nil, &ReplanError{Reason: fmt.Sprintf("the shuffle's node is %T, not a hash join or aggregation", f.node)}
 		}
-		f := found{sh: sh, j: j, sides: [2]exec.Operator{j.Probe, j.Build}}
 		if len(rel) > 0 {
 			if f.parent, err = NodeAt(op, rel[:len(rel)-1]); err != nil {
 				return nil, err
@@ -378,31 +384,49 @@ func planShuffles(op exec.Operator, at []uint32, shuffles []*clusterpb.Shuffle, 
 		}
 		all = append(all, f)
 	}
+	// deepest first: a shuffle's sides are final when it is planned, and
+	// the nodes on the path to a shuffle are still the plan's own
+	slices.SortStableFunc(all, func(a, b found) int { return len(b.rel) - len(a.rel) })
 	for _, f := range all {
-		sj := &ShuffledJoin{J: f.j, Buckets: int(f.sh.Buckets)}
-		sj.read = read(joinSides(f.j, f.sides), f.sh)
+		var sh exec.Operator
+		switch n := f.node.(type) {
+		case *exec.HashJoin:
+			if f.sh.Broadcast {
+				// the join stays in place, partition by partition of its
+				// probe side; its build side is read from the map outputs
+				n.Build = &BroadcastStage{In: n.Build, read: read(joinSides(n, [2]exec.Operator{n.Probe, n.Build}), f.sh)}
+				continue
+			}
+			sj := &ShuffledJoin{J: n, Buckets: int(f.sh.Buckets)}
+			sj.read = read(joinSides(n, [2]exec.Operator{n.Probe, n.Build}), f.sh)
+			sh = sj
+		case *exec.HashAggregate:
+			sa, err := newShuffledAggregate(n, f.sh, read)
+			if err != nil {
+				return nil, err
+			}
+			sh = sa
+		}
 		if f.parent == nil {
-			op = sj
+			op = sh
 			continue
 		}
-		if !setChild(f.parent, unwrapTo(f.parent, f.j), sj) {
-			return nil, &ReplanError{Reason: fmt.Sprintf("cannot place a shuffle join under %T", unwrap(f.parent))}
+		if !setChild(f.parent, unwrapTo(f.parent, f.node), sh) {
+			return nil, &ReplanError{Reason: fmt.Sprintf("cannot place a shuffle under %T", unwrap(f.parent))}
 		}
-	}
-	if agg != nil {
-		return newShuffledAggregate(op, agg, read)
 	}
 	return op, nil
 }
 
-// unwrapTo is the child of parent that is j, or j's instrumented wrapper.
-func unwrapTo(parent exec.Operator, j *exec.HashJoin) exec.Operator {
+// unwrapTo is the child of parent that is node, or node's instrumented
+// wrapper.
+func unwrapTo(parent exec.Operator, node exec.Operator) exec.Operator {
 	for _, c := range children(parent) {
-		if unwrap(c) == exec.Operator(j) {
+		if unwrap(c) == node {
 			return c
 		}
 	}
-	return j
+	return node
 }
 
 // children is what a node holds as its inputs, as setChild sees them.
@@ -459,4 +483,55 @@ func localShuffles(in shuffleSides, sh *clusterpb.Shuffle) func(ctx context.Cont
 	return func(ctx context.Context, side, bucket int) (exec.Stream, error) {
 		return localBucket(in.env, in.sides[side], in.keys[side], int(sh.Buckets), bucket), nil
 	}
+}
+
+// mapTicket names bucket of map partition m of shuffle sh, read by a
+// task of fragment f: for a join the side's node (side 0 probe, 1
+// build); for an aggregation the aggregation itself with
+// partial_aggregate set (its partial phase). The ticket carries the
+// shuffles under its node, which its map task reads from the peers in
+// turn: a side holding a shuffle join or a shuffled aggregation
+// (nested shuffles), an aggregation over a shuffle join.
+func mapTicket(f *clusterpb.Fragment, sh *clusterpb.Shuffle, side, m, bucket int, aggregate bool) *clusterpb.Fragment {
+	t := proto.Clone(f).(*clusterpb.Fragment)
+	t.Partition = uint32(m)
+	t.ShuffleMap = &clusterpb.ShuffleMap{Buckets: sh.Buckets, Bucket: uint32(bucket)}
+	t.Path = append([]uint32(nil), sh.Path...)
+	if !aggregate {
+		t.Path = append(t.Path, uint32(side))
+	}
+	t.PartialAggregate, t.Shuffles = aggregate, nil
+	for _, other := range f.Shuffles {
+		under := len(other.Path) >= len(t.Path) && slices.Equal(other.Path[:len(t.Path)], t.Path)
+		// (an aggregation's own shuffle is what its ticket computes the
+		// map side of; a join side that is an aggregation is shuffled)
+		if under && !(aggregate && len(other.Path) == len(t.Path)) {
+			t.Shuffles = append(t.Shuffles, other)
+		}
+	}
+	return t
+}
+
+// BroadcastStage is a join's build side that holds shuffles of its own
+// (a small aggregation's or join's output), read whole by every
+// partition of the join: its partitions are computed once, by map tasks
+// on the workers that keep them as one bucket each (mapcache.go), and
+// each reader reads them in partition order from the peers, as a
+// shuffle's reduce task reads its buckets. The build side is thus
+// computed once per query rather than once per partition, and the probe
+// side is not repartitioned at all.
+type BroadcastStage struct {
+	In   exec.Operator
+	read func(ctx context.Context, side, bucket int) (exec.Stream, error)
+}
+
+func (b *BroadcastStage) Schema() *arrow.Schema     { return b.In.Schema() }
+func (b *BroadcastStage) Partitions() int           { return 1 }
+func (b *BroadcastStage) Children() []exec.Operator { return []exec.Operator{b.In} }
+func (b *BroadcastStage) Explain() string {
+	return fmt.Sprintf("Broadcast (build side of %d partitions computed once by map tasks on the workers; every partition reads all of them in order over Flight)", b.In.Partitions())
+}
+
+func (b *BroadcastStage) Open(ctx context.Context, _ int) (exec.Stream, error) {
+	return b.read(ctx, 1, 0)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -296,4 +297,53 @@ func spillEntries(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestMapTicketCarriesNestedShuffles: a map ticket names its node (a
+// join's side, or an aggregation with partial_aggregate set) and carries
+// exactly the shuffles under it, which its map task reads from the peers
+// in turn; an aggregation's own shuffle is left out of its ticket, while
+// a join side that is itself an aggregation keeps it.
+func TestMapTicketCarriesNestedShuffles(t *testing.T) {
+	outer := &clusterpb.Shuffle{Path: []uint32{0}, Buckets: 4}
+	innerJoin := &clusterpb.Shuffle{Path: []uint32{0, 0, 0}, Buckets: 4}
+	sideAgg := &clusterpb.Shuffle{Path: []uint32{0, 1}, Buckets: 4}
+	underAgg := &clusterpb.Shuffle{Path: []uint32{0, 1, 0}, Buckets: 4}
+	f := &clusterpb.Fragment{QueryId: "q/1", Path: []uint32{0}, Shuffles: []*clusterpb.Shuffle{innerJoin, underAgg, sideAgg, outer}}
+	paths := func(t *clusterpb.Fragment) [][]uint32 {
+		var out [][]uint32
+		for _, sh := range t.Shuffles {
+			out = append(out, sh.Path)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name      string
+		sh        *clusterpb.Shuffle
+		side      int
+		aggregate bool
+		path      []uint32
+		carried   [][]uint32
+	}{
+		{"probe side holding a shuffle join", outer, 0, false, []uint32{0, 0}, [][]uint32{{0, 0, 0}}},
+		{"build side that is an aggregation", outer, 1, false, []uint32{0, 1}, [][]uint32{{0, 1, 0}, {0, 1}}},
+		{"the aggregation's partial phase", sideAgg, 0, true, []uint32{0, 1}, [][]uint32{{0, 1, 0}}},
+		{"a join with nothing under it", innerJoin, 1, false, []uint32{0, 0, 0, 1}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tk := mapTicket(f, c.sh, c.side, 3, 2, c.aggregate)
+			if !slices.Equal(tk.Path, c.path) || tk.PartialAggregate != c.aggregate || tk.Partition != 3 || tk.ShuffleMap.GetBucket() != 2 || tk.ShuffleMap.GetBuckets() != 4 {
+				t.Errorf("ticket path %v partial %v partition %d map %v", tk.Path, tk.PartialAggregate, tk.Partition, tk.ShuffleMap)
+			}
+			if got := paths(tk); fmt.Sprint(got) != fmt.Sprint(c.carried) {
+				t.Errorf("carries shuffles %v, want %v", got, c.carried)
+			}
+		})
+	}
+	// the build side [0 1] is the aggregation at [0 1]: the join's map
+	// outputs and the aggregation's are kept apart
+	side, partial := mapTicket(f, outer, 1, 3, 2, false), mapTicket(f, sideAgg, 0, 3, 2, true)
+	if !slices.Equal(side.Path, partial.Path) || mapKey(side) == mapKey(partial) {
+		t.Errorf("a side's and an aggregation's tickets of path %v share the map cache key %s", side.Path, mapKey(side))
+	}
 }

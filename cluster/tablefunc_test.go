@@ -31,7 +31,7 @@ func TestTableFunctionPipelines(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p, ok := workerPipeline(c.op, nil, false, joinLimits{broadcastRows: BroadcastRows})
+			p, ok := workerPipeline(c.op, nil, joins, joinLimits{broadcastRows: BroadcastRows})
 			if ok != c.want || ok && len(p.scans) != 1 {
 				t.Errorf("worker pipeline: %v with %d scans, want %v", ok, len(p.scans), c.want)
 			}

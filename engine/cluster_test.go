@@ -152,7 +152,23 @@ var clusterQueries = []string{
 	`SELECT (a % 40)::float8 / 4 - 5, count(*), min(a) FROM t GROUP BY 1 ORDER BY 1`,
 	`SELECT t1.a % 500, count(*), sum(t2.g), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 GROUP BY 1 ORDER BY 1`,
 	`SELECT k, sum(amount), avg(k), count(span) FROM n GROUP BY k ORDER BY k DESC LIMIT 7`,
+	// joins over aggregations and over shuffle joins (nestedQueries):
+	// the inner stage's rows repartitioned into the join on the workers
+	`SELECT t.a, t.b, s.n, s.m FROM t JOIN (SELECT g, count(*) AS n, max(a) AS m FROM t GROUP BY g) s ON t.g = s.g WHERE t.a % 250 = 0 ORDER BY t.a`,
+	`SELECT count(*), sum(a), min(b) FROM t WHERE a IN (SELECT a + 1 FROM t WHERE g = 3 GROUP BY a + 1 HAVING count(*) = 1)`,
+	`SELECT t1.g, count(*), sum(t3.a), max(t2.b) FROM t t1 JOIN t t2 ON t1.a = t2.a + 1 JOIN t t3 ON t2.a = t3.a - 1 GROUP BY t1.g ORDER BY 1 NULLS FIRST`,
+	`SELECT u.name, s.n, s.total FROM (SELECT g, count(*) AS n, sum(a) AS total FROM t GROUP BY g) s JOIN u ON s.g = u.g ORDER BY 1`,
+	`SELECT s1.g, s1.n, s2.n FROM (SELECT g, count(*) AS n FROM t GROUP BY g) s1 LEFT JOIN (SELECT g, count(b) AS n FROM t WHERE a > 5000 GROUP BY g) s2 ON s1.g = s2.g ORDER BY 1 NULLS FIRST`,
+	// a WITH query named twice: computed once on the workers, its rows
+	// shared on the coordinator by both references
+	`WITH s AS (SELECT g, count(*) AS n, sum(a) AS total FROM t GROUP BY g) SELECT s1.g, s1.n, s2.total FROM s s1 JOIN s s2 ON s1.g = s2.g + 1 ORDER BY 1`,
+	// a large aggregation probing a small table broadcast to it
+	`SELECT s.k, s.n, s.m, u.name FROM (SELECT a AS k, count(*) AS n, max(b) AS m FROM t GROUP BY a) s JOIN u ON s.k = u.g ORDER BY 1`,
 }
+
+// nestedQueries are the indexes in clusterQueries of the joins over
+// aggregations and shuffle joins: each runs as one stage on the workers.
+var nestedQueries = []int{21, 22, 23, 24, 25, 27}
 
 // postgresAnswers runs the data statements and queries on a throwaway
 // PostgreSQL and renders each row as Weft's rows helper does.
@@ -270,6 +286,21 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	// with no join small enough to broadcast, the joins shuffle: both
 	// sides hashed into buckets on the workers, each reduce partition
 	// reading its bucket from them
+	// a join over a small aggregation reads it whole in every partition,
+	// computed once by map tasks; the other side keeps its partitions
+	for _, i := range []int{21, 24} {
+		if plan := explainText(t, s, clusterQueries[i]); !strings.Contains(plan, "computed once by map tasks") || strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+			t.Errorf("%s: the aggregation's few groups should be broadcast into the join in one stage:\n%s", clusterQueries[i], plan)
+		}
+	}
+	// and a large one is shuffled by key on the workers, its reduce
+	// partitions probing a small table broadcast to them
+	if plan := explainText(t, s, clusterQueries[27]); !strings.Contains(plan, "Shuffle HashAggregate") || !strings.Contains(plan, "Broadcast (build side, every worker") || strings.Count(plan, "Remote (") != 1 {
+		t.Errorf("the aggregation should probe the broadcast table in one stage:\n%s", plan)
+	}
+	if plan := explainText(t, s, clusterQueries[26]); strings.Count(plan, "CTE Scan s") != 2 || strings.Count(plan, "stage 1:") != 2 || strings.Contains(plan, "stage 2:") {
+		t.Errorf("the WITH query should run on the workers as one stage under both its references:\n%s", plan)
+	}
 	mustExec(t, s, "SET weft.broadcast_rows = 0")
 	checkAnswers(t, s, "2 workers, shuffle joins", want)
 	if plan := explainText(t, s, clusterQueries[4]); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
@@ -284,6 +315,7 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 			}
 		}
 	}
+	checkNestedStages(t, s, "shuffle joins")
 	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[4]), "\n")
 	if !strings.Contains(analyzed, "map outputs computed again=0)") || strings.Contains(analyzed, "shuffled rows=0 ") {
 		t.Errorf("the reduce tasks should read every bucket from the workers' map outputs:\n%s", analyzed)
@@ -299,6 +331,7 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	} else {
 		t.Logf("%s", plan)
 	}
+	checkNestedStages(t, s, "shuffle joins, shuffled aggregations")
 	mustExec(t, s, "RESET weft.broadcast_rows")
 	checkAnswers(t, s, "2 workers, shuffled aggregations", want)
 	checkShuffledAggregations(t, s)
@@ -443,6 +476,41 @@ func TestClusterAnswersMatchPostgres(t *testing.T) {
 	checkAnswers(t, s, "workers removed", want)
 }
 
+// checkNestedStages: a join over an aggregation or over a shuffle join
+// runs as one stage on the workers, the inner aggregation or join
+// shuffled into it; every partition on a worker; and EXPLAIN ANALYZE's
+// shuffle totals count the inner shuffle's buckets too (more rows than
+// the outer join's sides alone).
+func checkNestedStages(t *testing.T, s *engine.Session, mode string) {
+	t.Helper()
+	for _, i := range nestedQueries {
+		q := clusterQueries[i]
+		plan := explainText(t, s, q)
+		if strings.Count(plan, "Remote (") != 1 || strings.Count(plan, "Shuffle Hash") < 2 || strings.Contains(plan, "Not distributed") {
+			t.Errorf("%s, %s: should run as one stage of nested shuffles on the workers:\n%s", q, mode, plan)
+			continue
+		}
+		analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+q), "\n")
+		if !strings.Contains(analyzed, " local=0)") || !strings.Contains(analyzed, "map outputs computed again=0)") {
+			t.Errorf("%s, %s: every partition should run on a worker:\n%s", q, mode, analyzed)
+		}
+		if i == 23 {
+			t.Logf("%s", analyzed)
+		}
+	}
+	// the three-way join reads t three times through the shuffles (each
+	// of 12,002 rows once per side), plus the inner join's output: all of
+	// it counted, not just the outer join's reads
+	analyzed := strings.Join(rows(t, s, "EXPLAIN ANALYZE "+clusterQueries[23]), "\n")
+	var shuffled int64
+	if _, rest, ok := strings.Cut(analyzed, "shuffled rows="); ok {
+		fmt.Sscanf(rest, "%d", &shuffled)
+	}
+	if shuffled < 3*12002 {
+		t.Errorf("%s: shuffled rows=%d, want at least the three scans' 36006 (nested map tasks' reads counted):\n%s", mode, shuffled, analyzed)
+	}
+}
+
 // checkShuffledAggregations: with weft.shuffle_groups = 0 every
 // aggregation with group keys of the queries runs as a shuffled
 // aggregation on the workers: no partition on the coordinator, every
@@ -527,6 +595,26 @@ const shuffledAggQuery = `SELECT a % 50000 AS k, count(*), count(b), sum(g), min
 
 const shuffledAggOverJoin = `SELECT b1.a % 20000, count(*), sum(b2.g), max(b2.b) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3 GROUP BY 1 ORDER BY 1`
 
+// nestedJoinQuery joins a shuffle join of big with itself to a shuffled
+// aggregation of big (under weft.broadcast_rows = 100000 nothing of it
+// is broadcast): three shuffles in one stage, the outer join's map tasks
+// reading the inner join's and the aggregation's reduce partitions, and
+// the aggregation over it on the workers too.
+const nestedJoinQuery = `SELECT b1.g, count(*), sum(s.n), max(b2.b), max(s.m) FROM big b1 JOIN big b2 ON b1.a = b2.a + 3
+	JOIN (SELECT a AS k, count(*) AS n, max(b) AS m FROM big WHERE a % 8 <> 0 GROUP BY a) s ON b2.a = s.k GROUP BY b1.g ORDER BY b1.g`
+
+// streamedNestedJoin's joined rows come back themselves: a shuffle join
+// of big with a shuffled aggregation of it, whose rerun partition skips
+// the rows already passed on (the aggregation's reduce partitions, which
+// the join's map tasks read, repeat their groups in the same order).
+const streamedNestedJoin = `SELECT b1.a, b1.b, s.n, s.m FROM big b1 JOIN (SELECT a AS k, count(*) AS n, min(b) AS m FROM big WHERE a % 3 <> 0 GROUP BY a) s ON b1.a = s.k + 1 WHERE b1.a % 7 = 0 ORDER BY 1`
+
+// streamedBroadcastStage joins big with its groups by g, few enough
+// (17) to be read whole by every partition of big: the groups are
+// computed once by map tasks, big keeps its partitions, and its joined
+// rows stream back (a rerun partition skips what was passed on).
+const streamedBroadcastStage = `SELECT b1.a, b1.b, s.n, s.m FROM big b1 JOIN (SELECT g, count(*) AS n, max(a) AS m FROM big GROUP BY g) s ON b1.g = s.g WHERE b1.a % 7 = 0 ORDER BY 1`
+
 // waitWorkersUp waits until these worker processes are up (a
 // restarted one rejoins through the registry's retries): the registry
 // knows each by its current process id.
@@ -594,7 +682,9 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 	}{{"aggregation", bigQuery, 20, false}, {"join", bigJoin, 20, false}, {"wasm function", wasmQuery, 20, false}, {"wasm table function", tableFuncQuery, 20, false},
 		{"streamed join", streamedJoin, 10, false}, {"shuffle join", shuffleJoinQuery, 10, false}, {"streamed shuffle join", streamedShuffleJoin, 10, false},
 		{"streamed wasm table function", streamedTableFunc, 10, false}, {"wasm table function over a relation argument", histogramQuery, 10, false},
-		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true}}
+		{"shuffled aggregation", shuffledAggQuery, 20, true}, {"shuffled aggregation over a shuffle join", shuffledAggOverJoin, 10, true},
+		{"nested join", nestedJoinQuery, 10, false}, {"streamed nested join", streamedNestedJoin, 10, false},
+		{"streamed broadcast of an aggregation", streamedBroadcastStage, 10, false}}
 	wants := make([][]string, len(queries))
 	for i, q := range queries {
 		wants[i] = rows(t, s, q.sql)
@@ -634,6 +724,21 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 			if strings.Contains(q.name, "shuffle join") {
 				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
 					t.Fatalf("%s should run as one shuffle join on the workers:\n%s", q.name, plan)
+				}
+			}
+			if q.sql == streamedBroadcastStage {
+				if plan := explainText(t, s, q.sql); !strings.Contains(plan, "computed once by map tasks") || strings.Contains(plan, "Shuffle HashJoin") || strings.Count(plan, "Remote (") != 1 {
+					t.Fatalf("%s should read the aggregation whole in every partition of one stage:\n%s", q.name, plan)
+				}
+			}
+			if q.sql == streamedNestedJoin {
+				if plan := explainText(t, s, q.sql); strings.Count(plan, "Shuffle Hash") != 2 || strings.Count(plan, "Remote (") != 1 || strings.Contains(plan, "whole") {
+					t.Fatalf("%s should stream from one stage of a shuffle join over a shuffled aggregation:\n%s", q.name, plan)
+				}
+			}
+			if q.sql == nestedJoinQuery {
+				if plan := explainText(t, s, q.sql); strings.Count(plan, "Shuffle HashJoin") != 2 || strings.Count(plan, "Shuffle HashAggregate") == 0 || strings.Count(plan, "Remote (") != 1 {
+					t.Fatalf("%s should run as one stage of two shuffle joins over a shuffled aggregation:\n%s", q.name, plan)
 				}
 			}
 			if q.shuffleAg {
@@ -677,7 +782,7 @@ func TestClusterSurvivesKilledWorker(t *testing.T) {
 		})
 	}
 	if partitionsLost(t, s) == "0" {
-		t.Errorf("no kill of one hundred and sixty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of one hundred and ninety landed while a partition streamed: the recovery path was not exercised")
 	}
 }
 
@@ -865,6 +970,9 @@ const (
 	volatileJoin = `SELECT count(*) BETWEEN 190000 AND 210000, count(*) = count(DISTINCT b1.a), min(b2.a) >= 0
 		FROM (SELECT a, g FROM big WHERE random() < 0.5) b1 JOIN big b2 ON b1.a = b2.a + 3`
 	volatileCTE = `WITH r AS (SELECT a, random() AS x FROM big WHERE a % 4 = 0) SELECT count(*) FROM r r1 JOIN r r2 ON r1.a = r2.a AND r1.x = r2.x`
+	// each reference aggregates the same draws
+	volatileCTEAgg = `WITH r AS (SELECT a % 1000 AS k, random() AS x FROM big) SELECT count(*)
+		FROM (SELECT k, max(x) AS m, count(*) AS n FROM r GROUP BY k) p JOIN (SELECT k, max(x) AS m FROM r GROUP BY k) q ON p.k = q.k AND p.m = q.m AND p.n = 400`
 )
 
 // TestClusterVolatile: random() runs on the workers, materialised
@@ -887,9 +995,10 @@ func TestClusterVolatile(t *testing.T) {
 	for q, want := range map[string][]string{
 		volatileCounts: {"Shuffle HashAggregate", "random()", "gather of whole partitions"},
 		volatileJoin:   {"Shuffle HashJoin", "random()", "gather of whole partitions"},
-		// (a CTE's scan stays on the coordinator: a remote node cannot be
-		// placed under it yet)
-		volatileCTE: {"random()"},
+		// a WITH query named twice runs on the workers once, its rows kept
+		// on the coordinator for both references
+		volatileCTE:    {"CTE Scan r", "Remote (", "random()", "gather of whole partitions"},
+		volatileCTEAgg: {"CTE Scan r", "Remote (", "random()", "gather of whole partitions"},
 	} {
 		plan := explainText(t, s, q)
 		for _, w := range want {
@@ -917,6 +1026,13 @@ func TestClusterVolatile(t *testing.T) {
 			t.Errorf("%s: %v", q, got)
 		}
 	}
+	// a join over an aggregation of drawn rows does not nest: the join
+	// stays here over the aggregation's own stage
+	overDrawn := `SELECT count(*) FROM big b JOIN (SELECT g, count(*) AS n FROM big WHERE random() < 0.5 GROUP BY g) s ON b.g = s.g`
+	if plan := explainText(t, s, overDrawn); strings.Count(plan, "Remote (") < 2 || strings.Contains(plan, "computed once by map tasks") || strings.Contains(plan, "Shuffle HashJoin") {
+		t.Errorf("a join over drawn rows must not nest shuffles:\n%s", plan)
+	}
+	sameRows(t, "join over an aggregation of drawn rows", rows(t, s, overDrawn), []string{"360000"})
 	built := `SELECT count(*) FROM big JOIN (SELECT g, random() AS r FROM small) s ON big.g = s.g WHERE s.r < 2`
 	if plan := explainText(t, s, built); strings.Contains(plan, "Broadcast") {
 		t.Errorf("a volatile build side must not be broadcast:\n%s", plan)
@@ -928,12 +1044,12 @@ func TestClusterVolatile(t *testing.T) {
 
 	t.Logf("%s", explainText(t, s, volatileCounts))
 	t.Logf("%s", explainText(t, s, volatileJoin))
-	wants := map[string][]string{volatileCounts: {"t|0|t|t"}, volatileJoin: {"t|t|t"}, volatileCTE: {"100000"}}
+	wants := map[string][]string{volatileCounts: {"t|0|t|t"}, volatileJoin: {"t|t|t"}, volatileCTE: {"100000"}, volatileCTEAgg: {"1000"}}
 	lostBefore := partitionsLost(t, s)
 	seed := time.Now().UnixNano()
 	t.Logf("seed %d", seed)
 	rng := newRand(seed)
-	for _, q := range []string{volatileCounts, volatileJoin, volatileCTE} {
+	for _, q := range []string{volatileCounts, volatileJoin, volatileCTE, volatileCTEAgg} {
 		start := time.Now()
 		sameRows(t, q+" undisturbed", rows(t, s, q), wants[q])
 		undisturbed := time.Since(start)
@@ -954,7 +1070,7 @@ func TestClusterVolatile(t *testing.T) {
 		}
 	}
 	if lostAfter := partitionsLost(t, s); lostAfter == lostBefore {
-		t.Errorf("no kill of thirty landed while a partition streamed: the recovery path was not exercised")
+		t.Errorf("no kill of forty landed while a partition streamed: the recovery path was not exercised")
 	} else {
 		t.Logf("partitions rerun %s -> %s", lostBefore, lostAfter)
 	}

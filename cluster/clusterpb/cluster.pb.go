@@ -266,10 +266,14 @@ func (x *Fragment) GetPgSnapshots() []string {
 // Shuffle names a hash join the workers run by repartitioning both its
 // sides on the join keys.
 type Shuffle struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Path          []uint32               `protobuf:"varint,1,rep,packed,name=path,proto3" json:"path,omitempty"` // from the plan's root to the join
-	Buckets       uint32                 `protobuf:"varint,2,opt,name=buckets,proto3" json:"buckets,omitempty"`  // the join's partitions
-	Peers         []string               `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`       // the workers map partition m is asked of first (m mod len)
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Path    []uint32               `protobuf:"varint,1,rep,packed,name=path,proto3" json:"path,omitempty"` // from the plan's root to the join
+	Buckets uint32                 `protobuf:"varint,2,opt,name=buckets,proto3" json:"buckets,omitempty"`  // the join's partitions
+	Peers   []string               `protobuf:"bytes,3,rep,name=peers,proto3" json:"peers,omitempty"`       // the workers map partition m is asked of first (m mod len)
+	// broadcast: the join's build side (it holds shuffles of its own) is
+	// computed once by map tasks into one bucket, which every partition
+	// of the join reads whole; the probe side is not repartitioned
+	Broadcast     bool `protobuf:"varint,4,opt,name=broadcast,proto3" json:"broadcast,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -323,6 +327,13 @@ func (x *Shuffle) GetPeers() []string {
 		return x.Peers
 	}
 	return nil
+}
+
+func (x *Shuffle) GetBroadcast() bool {
+	if x != nil {
+		return x.Broadcast
+	}
+	return false
 }
 
 // ShuffleMap asks for one bucket of one map partition.
@@ -1021,11 +1032,12 @@ const file_cluster_proto_rawDesc = "" +
 	"\fpg_snapshots\x182 \x03(\tR\vpgSnapshots\x1a;\n" +
 	"\rSettingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"k\n" +
 	"\aShuffle\x12\x12\n" +
 	"\x04path\x18\x01 \x03(\rR\x04path\x12\x18\n" +
 	"\abuckets\x18\x02 \x01(\rR\abuckets\x12\x14\n" +
-	"\x05peers\x18\x03 \x03(\tR\x05peers\">\n" +
+	"\x05peers\x18\x03 \x03(\tR\x05peers\x12\x1c\n" +
+	"\tbroadcast\x18\x04 \x01(\bR\tbroadcast\">\n" +
 	"\n" +
 	"ShuffleMap\x12\x18\n" +
 	"\abuckets\x18\x01 \x01(\rR\abuckets\x12\x16\n" +
