@@ -11,6 +11,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -288,12 +289,6 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	if err != nil {
 		return nil, err
 	}
-	var query string // a materialized view's, to REFRESH it by
-	if matView {
-		if query, err = deparseSelect(sel.SelectStmt); err != nil {
-			return nil, err
-		}
-	}
 	schema, err := s.targetSchema(into.Schemaname)
 	if err != nil {
 		return nil, err
@@ -301,7 +296,13 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	if into.Relpersistence == "t" {
 		schema = s.tempSchema()
 	}
-	p, err := s.plan(env, sel.SelectStmt)
+	var p logical.Plan
+	var query string // a materialized view's, to REFRESH it by (viewbind.go)
+	if matView {
+		p, query, err = s.planBound(env, sel.SelectStmt)
+	} else {
+		p, err = s.plan(env, sel.SelectStmt)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -517,10 +518,7 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "view query must be a SELECT")
 	}
-	if _, err := s.plan(env, sel.SelectStmt); err != nil {
-		return nil, err
-	}
-	text, err := deparseSelect(sel.SelectStmt)
+	_, text, err := s.planBound(env, sel.SelectStmt)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,9 @@ type Binder struct {
 	BackendPID int32
 	// SessionUser is session_user (User changes with SET ROLE).
 	SessionUser string
+	// Record, when set, collects what the statement's names resolve to
+	// (bindings.go).
+	Record *Bindings
 
 	nextID logical.ColumnID
 	// srfs collects the set-returning functions a select-list item calls
@@ -142,6 +145,10 @@ type scopeItem struct {
 	// qualOnly items are reachable only through their qualifier and are
 	// left out of * (the right side's column of JOIN … USING).
 	qualOnly bool
+	// base marks a base table's own column (Bindings.Columns);
+	// unqualified a column * names without its qualifier (JOIN …
+	// USING's merged column).
+	base, unqualified bool
 }
 
 type scope struct {

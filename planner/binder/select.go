@@ -905,12 +905,15 @@ func (b *Binder) expandStar(cr *pg.ColumnRef, s *scope) ([]target, bool, error) 
 		qual = strNode(cr.Fields[len(cr.Fields)-2])
 	}
 	var out []target
+	var expanded []scopeItem
 	for _, it := range s.items {
 		if (qual == "" && it.qualOnly) || (qual != "" && it.qual != qual) {
 			continue
 		}
 		out = append(out, target{expr: &logical.ColRef{Col: it.col}, name: it.col.Name})
+		expanded = append(expanded, it)
 	}
+	b.recordStar(cr, expanded)
 	if qual != "" && len(out) == 0 {
 		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table \"%s\"", qual).At(cr.Location)
 	}

@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"fmt"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/planner/optimizer"
+	"github.com/weftdb/weft/sql/parser"
+)
+
+// PostgreSQL binds a view's query when the view is created: it keeps the
+// relations and columns the names resolved to, not the names. Weft keeps
+// a view's (and a materialized view's) query as SQL text, so the text it
+// stores is written to name what the names resolved to at creation:
+//
+//   - every relation is named with its schema (a later search_path, or a
+//     same-named table made in an earlier schema, does not change what
+//     the view reads) and, without an alias of its own, aliased by its
+//     name, so that the query's column qualifiers keep working when the
+//     relation is renamed (the rename rewrites the relation's name only);
+//   - every * is replaced by the columns it stood for (ADD COLUMN on a
+//     table the view reads does not change the view's columns).
+//
+// DDL that changes what the names mean follows the views reading the
+// object: a renamed relation or column is renamed in their texts
+// (viewrename.go), and dropping or retyping a column a view reads is
+// refused (viewdeps.go). Views stored before this (their text as the
+// user wrote it) are still read by binding their names at each read.
+
+// planBound plans a view's query and returns the plan and the text to
+// store for it.
+func (s *Session) planBound(env *exec.Env, sel *pg.SelectStmt) (logical.Plan, string, error) {
+	b := s.binder(env)
+	b.Record = binder.NewBindings()
+	p, err := b.BindQuery(sel)
+	if err != nil {
+		return nil, "", err
+	}
+	if p, err = optimizer.Optimize(p, s.DisabledRules); err != nil {
+		return nil, "", err
+	}
+	text, err := boundText(sel, b.Record)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, text, nil
+}
+
+// boundText is the text of sel, whose binding is rec, naming what its
+// names resolved to (see above). It rewrites sel.
+func boundText(sel *pg.SelectStmt, rec *binder.Bindings) (string, error) {
+	parser.Walk(sel, func(m proto.Message) bool {
+		switch n := m.(type) {
+		case *pg.SelectStmt:
+			n.TargetList = expandStars(n.TargetList, rec)
+		case *pg.RangeVar:
+			qualifyRelation(n, rec)
+		}
+		return true
+	})
+	text, err := deparseSelect(sel)
+	if err != nil {
+		return "", fmt.Errorf("deparsing a view's query: %w", err)
+	}
+	return text, nil
+}
+
+// qualifyRelation names rv's relation by its schema, aliased by the name
+// it had unless it has an alias of its own.
+func qualifyRelation(rv *pg.RangeVar, rec *binder.Bindings) {
+	rel, ok := rec.Relations[rv.Location]
+	if !ok {
+		return // a WITH query's name
+	}
+	if rel.OID != 0 && rv.Alias == nil {
+		rv.Alias = &pg.Alias{Aliasname: rv.Relname}
+	}
+	rv.Schemaname, rv.Relname = rel.Schema, rel.Name
+}
+
+// expandStars replaces each * of a select list by the columns it stood
+// for, each qualified by its FROM item's name.
+func expandStars(list []*pg.Node, rec *binder.Bindings) []*pg.Node {
+	if !hasStar(list, rec) {
+		return list
+	}
+	out := make([]*pg.Node, 0, len(list))
+	for _, n := range list {
+		cols, ok := rec.Stars[starLocation(n)]
+		if !ok {
+			out = append(out, n)
+			continue
+		}
+		for _, c := range cols {
+			fields := []*pg.Node{pg.MakeStrNode(c.Name)}
+			if c.Qual != "" {
+				fields = append([]*pg.Node{pg.MakeStrNode(c.Qual)}, fields...)
+			}
+			out = append(out, pg.MakeResTargetNodeWithVal(pg.MakeColumnRefNode(fields, -1), -1))
+		}
+	}
+	return out
+}
+
+func hasStar(list []*pg.Node, rec *binder.Bindings) bool {
+	for _, n := range list {
+		if _, ok := rec.Stars[starLocation(n)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// starLocation is the location of a select-list item that is a * (or
+// qual.*), -1 for other items.
+func starLocation(n *pg.Node) int32 {
+	rt := n.GetResTarget()
+	if rt == nil || rt.Name != "" {
+		return -1
+	}
+	cr := rt.GetVal().GetColumnRef()
+	if cr == nil || len(cr.Fields) == 0 || cr.Fields[len(cr.Fields)-1].GetAStar() == nil {
+		return -1
+	}
+	return cr.Location
+}

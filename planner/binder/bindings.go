@@ -1,0 +1,90 @@
+package binder
+
+import (
+	pg "github.com/pganalyze/pg_query_go/v6"
+)
+
+// Bindings records what the names of one statement resolved to, by the
+// parse location of the node that named them. PostgreSQL binds a view's
+// query when the view is created and keeps the objects, not the names;
+// the engine records the bindings of a view's query at creation to store
+// it in a form that names the same objects whatever the reader's
+// search_path (and again when DDL must follow a view's query: a renamed
+// column, a dropped one). Only the statement's own text is recorded: the
+// queries of the views it reads and the bodies of SQL functions it
+// inlines have locations of their own texts.
+type Bindings struct {
+	// Relations are the tables, views and catalog views RangeVars named.
+	Relations map[int32]BoundRelation
+	// Stars are the columns each * (or qual.*) of a select list stood
+	// for, in order.
+	Stars map[int32][]StarColumn
+	// Columns are the base-table columns ColumnRefs resolved to directly
+	// (not through a subquery, a view or a join's alias).
+	Columns map[int32]BoundColumn
+}
+
+// BoundRelation is a relation a RangeVar resolved to: OID 0 for the
+// system catalogs' views (pg_catalog, information_schema, weft).
+type BoundRelation struct {
+	OID          uint32
+	Schema, Name string
+}
+
+// StarColumn is one column a * stood for: Qual is the FROM item's name
+// to qualify it with ("" for a column only reachable unqualified, as
+// JOIN … USING's merged column).
+type StarColumn struct {
+	Qual, Name string
+}
+
+// BoundColumn is a base table's column: Attnum counts from 1.
+type BoundColumn struct {
+	Table  uint32
+	Attnum int
+}
+
+// NewBindings returns an empty record.
+func NewBindings() *Bindings {
+	return &Bindings{Relations: map[int32]BoundRelation{}, Stars: map[int32][]StarColumn{}, Columns: map[int32]BoundColumn{}}
+}
+
+// recording reports whether the node being bound is of the statement's
+// own text, and a record is kept.
+func (b *Binder) recording(loc int32) bool {
+	return b.Record != nil && loc >= 0 && b.views == 0 && b.sqlFunc == nil
+}
+
+func (b *Binder) recordRelation(rv *pg.RangeVar, oid uint32, schema, name string) {
+	if b.recording(rv.Location) {
+		b.Record.Relations[rv.Location] = BoundRelation{OID: oid, Schema: schema, Name: name}
+	}
+}
+
+func (b *Binder) recordStar(cr *pg.ColumnRef, items []scopeItem) {
+	if !b.recording(cr.Location) {
+		return
+	}
+	cols := make([]StarColumn, len(items))
+	for i, it := range items {
+		cols[i] = StarColumn{Name: it.col.Name}
+		if !it.unqualified {
+			cols[i].Qual = it.qual
+		}
+	}
+	b.Record.Stars[cr.Location] = cols
+}
+
+func (b *Binder) recordColumn(cr *pg.ColumnRef, it scopeItem) {
+	if it.base && it.col.TableOID != 0 && b.recording(cr.Location) {
+		b.Record.Columns[cr.Location] = BoundColumn{Table: it.col.TableOID, Attnum: it.col.Attnum}
+	}
+}
+
+// baseItems marks scope items as a base table's own columns.
+func baseItems(items []scopeItem) []scopeItem {
+	for i := range items {
+		items[i].base = true
+	}
+	return items
+}
