@@ -309,6 +309,19 @@ func (c *Catalog) CreateView(schema, name, sql string, cols []string, replace bo
 	return nil
 }
 
+// SetViewSQL changes the query text of view schema.name (DDL renaming
+// what it reads): the catalog gets a new View, so that a reader holding
+// the old one keeps a consistent one.
+func (c *Catalog) SetViewSQL(schema, name, sql string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.schemas[schema]; ok && s.Views[name] != nil {
+		v := *s.Views[name]
+		v.SQL = sql
+		s.Views[name] = &v
+	}
+}
+
 // DropView removes a view.
 func (c *Catalog) DropView(schema, name string) error {
 	c.mu.Lock()

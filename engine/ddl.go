@@ -407,6 +407,11 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 					return nil, err
 				}
 			}
+			if cascade {
+				if err := s.dropSchemaDependents(name, &notices); err != nil {
+					return nil, err
+				}
+			}
 			err = s.db.cat.DropSchema(name, st.MissingOk, cascade)
 		case pg.ObjectType_OBJECT_SEQUENCE:
 			tag = "DROP SEQUENCE"

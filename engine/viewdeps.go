@@ -14,11 +14,14 @@ import (
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
-// Views and materialized views keep their query as text and bind it when
-// they are read, so the catalog has no dependency records; what depends
-// on a relation is found when it is dropped, by reading every view's
-// query for the names that resolve to it. DROP then refuses (2BP01) or,
-// with CASCADE, drops those views first, as PostgreSQL does.
+// Views and materialized views keep their query as text, bound at
+// creation (viewbind.go): every relation it reads is named by its
+// schema, so the catalog needs no dependency records; what depends on a
+// relation is found when it is dropped, by reading every view's query
+// for the names that are the relation. DROP then refuses (2BP01) or,
+// with CASCADE, drops those views first, as PostgreSQL does. A view
+// stored before queries were bound names relations without a schema;
+// those names resolve as the session's would.
 
 // viewDependent is a view or materialized view whose query names a
 // relation.
@@ -47,33 +50,65 @@ func (s *Session) dependentViews(oid uint32) []viewDependent {
 }
 
 // queryNames reports whether sql reads the relation oid: a name in its
-// FROM lists (other than one of its WITH queries) that resolves to it.
+// FROM lists, other than one of the WITH queries in its scope, that is
+// the relation.
 func (s *Session) queryNames(sql string, oid uint32) bool {
 	stmts, err := parser.Parse(sql)
 	if err != nil || len(stmts) == 0 {
 		return false
 	}
-	ctes := map[string]bool{}
-	var rels []*pg.RangeVar
-	parser.Walk(stmts[0], func(m proto.Message) bool {
+	found := false
+	relationRefs(stmts[0].Stmt, nil, func(rv *pg.RangeVar) {
+		t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+		if ok && (t != nil && t.OID == oid || v != nil && v.OID == oid) {
+			found = true
+		}
+	})
+	return found
+}
+
+// relationRefs calls visit on each RangeVar below node that names a
+// relation: not one of the WITH queries visible where it is (ctes are
+// those of the enclosing queries). A WITH query's name hides a relation
+// only in the query that has the WITH (and in the later WITH queries of
+// the list, or in all of them when it is RECURSIVE).
+func relationRefs(node proto.Message, ctes []string, visit func(*pg.RangeVar)) {
+	parser.Walk(node, func(m proto.Message) bool {
 		switch n := m.(type) {
-		case *pg.CommonTableExpr:
-			ctes[n.Ctename] = true
+		case *pg.SelectStmt:
+			if n.WithClause == nil {
+				return true
+			}
+			w := n.WithClause
+			inScope := slices.Clone(ctes)
+			if w.Recursive {
+				for _, c := range w.Ctes {
+					inScope = append(inScope, c.GetCommonTableExpr().GetCtename())
+				}
+			}
+			for _, c := range w.Ctes {
+				cte := c.GetCommonTableExpr()
+				if cte == nil {
+					continue
+				}
+				if cte.Ctequery != nil {
+					relationRefs(cte.Ctequery, inScope, visit)
+				}
+				if !w.Recursive {
+					inScope = append(inScope, cte.Ctename)
+				}
+			}
+			n.WithClause = nil
+			relationRefs(n, inScope, visit)
+			n.WithClause = w
+			return false
 		case *pg.RangeVar:
-			rels = append(rels, n)
+			if n.Schemaname != "" || !slices.Contains(ctes, n.Relname) {
+				visit(n)
+			}
 		}
 		return true
 	})
-	for _, rv := range rels {
-		if rv.Schemaname == "" && ctes[rv.Relname] {
-			continue
-		}
-		t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
-		if ok && (t != nil && t.OID == oid || v != nil && v.OID == oid) {
-			return true
-		}
-	}
-	return false
 }
 
 // dropDependentViews refuses to drop a relation views depend on, or
@@ -255,4 +290,36 @@ func dropObjectName(obj *pg.Node) (schema, name string) {
 		schema = parts[len(parts)-2]
 	}
 	return schema, name
+}
+
+// dropSchemaDependents drops, for DROP SCHEMA … CASCADE, the views and
+// materialized views of other schemas that read the schema's relations
+// (the schema's own go with it).
+func (s *Session) dropSchemaDependents(schema string, notices *[]string) error {
+	sc, ok := s.db.cat.Schema(schema)
+	if !ok {
+		return nil
+	}
+	var oids []uint32
+	for _, t := range byName(sc.Tables) {
+		oids = append(oids, t.OID)
+	}
+	for _, v := range byName(sc.Views) {
+		oids = append(oids, v.OID)
+	}
+	for _, oid := range oids {
+		for _, d := range s.dependentViews(oid) {
+			if d.schema == schema {
+				continue
+			}
+			if _, _, still := s.db.cat.Lookup(d.schema, d.name, nil); !still {
+				continue // dropped already, with another relation's dependents
+			}
+			*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s.%s", d.kind, d.schema, d.name))
+			if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -1,0 +1,253 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+)
+
+// PostgreSQL's views hold the relations and columns they read by OID
+// and column number: a renamed table or column is what they go on
+// reading, and a column they read cannot be dropped (without CASCADE) or
+// change its type. Weft's views hold text naming them (viewbind.go), so
+// DDL renaming one rewrites the texts of the views reading it, and DDL
+// dropping or retyping a column first finds the views whose query binds
+// a name to it.
+
+// viewRewrite is the new query text of a view or materialized view.
+type viewRewrite struct {
+	dep  viewDependent
+	text string
+}
+
+// viewQuery is the stored query text of dependent d.
+func (s *Session) viewQuery(d viewDependent) (string, bool) {
+	t, v, ok := s.db.cat.Lookup(d.schema, d.name, nil)
+	switch {
+	case !ok:
+		return "", false
+	case v != nil:
+		return v.SQL, true
+	}
+	t.Lock()
+	defer t.Unlock()
+	return t.MatView, t.MatView != ""
+}
+
+// rewriteViews parses each dependent's query and lets edit change it;
+// it returns the texts of those edit changed.
+func (s *Session) rewriteViews(deps []viewDependent, edit func(*pg.SelectStmt) (bool, error)) ([]viewRewrite, error) {
+	var out []viewRewrite
+	for _, d := range deps {
+		text, ok := s.viewQuery(d)
+		if !ok {
+			continue
+		}
+		sel, err := parseViewQuery(text)
+		if err != nil {
+			return nil, err
+		}
+		changed, err := edit(sel)
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			continue
+		}
+		if text, err = deparseSelect(sel); err != nil {
+			return nil, fmt.Errorf("deparsing the query of %s %s: %w", d.kind, d.name, err)
+		}
+		out = append(out, viewRewrite{d, text})
+	}
+	return out, nil
+}
+
+func parseViewQuery(text string) (*pg.SelectStmt, error) {
+	stmts, err := parser.Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 || stmts[0].Stmt.GetSelectStmt() == nil {
+		return nil, sqlerr.New(sqlerr.InvalidObjectDefinition, "a stored view query is not one SELECT")
+	}
+	return stmts[0].Stmt.GetSelectStmt(), nil
+}
+
+// applyViewRewrites stores the new texts; ROLLBACK of the block puts
+// the old ones back.
+func (s *Session) applyViewRewrites(rws []viewRewrite) {
+	for _, rw := range rws {
+		t, v, ok := s.db.cat.Lookup(rw.dep.schema, rw.dep.name, nil)
+		if !ok {
+			continue
+		}
+		if v != nil {
+			s.touchView(v)
+			old := v.SQL
+			s.db.cat.SetViewSQL(v.Schema, v.Name, rw.text)
+			s.undoCreate(func() { s.db.cat.SetViewSQL(v.Schema, v.Name, old) })
+			continue
+		}
+		s.touchTable(t, false)
+		t.Lock()
+		old := t.MatView
+		t.MatView = rw.text
+		t.Unlock()
+		s.undoCreate(func() {
+			t.Lock()
+			t.MatView = old
+			t.Unlock()
+		})
+	}
+}
+
+// renamedRelationInViews are the texts of the views reading relation
+// oid (named schema.from) with it named to: call it before the rename,
+// while the names still resolve.
+func (s *Session) renamedRelationInViews(oid uint32, schema, from, to string) ([]viewRewrite, error) {
+	return s.rewriteViews(s.dependentViews(oid), func(sel *pg.SelectStmt) (bool, error) {
+		changed := false
+		relationRefs(sel, nil, func(rv *pg.RangeVar) {
+			if s.relationIs(rv, oid) {
+				if rv.Alias == nil {
+					rv.Alias = &pg.Alias{Aliasname: rv.Relname} // its columns' qualifiers
+				}
+				rv.Schemaname, rv.Relname = schema, to
+				changed = true
+			}
+		})
+		return changed, nil
+	})
+}
+
+// relationIs reports whether rv names relation oid (a view stored
+// before queries were bound may name it without its schema).
+func (s *Session) relationIs(rv *pg.RangeVar, oid uint32) bool {
+	t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+	return ok && (t != nil && t.OID == oid || v != nil && v.OID == oid)
+}
+
+// viewBindings binds a view's query as its creation did, recording what
+// its names resolve to: with no privilege checks (they were made when it
+// was created) and reading unpopulated materialized views as populated.
+func (s *Session) viewBindings(sel *pg.SelectStmt) (*binder.Bindings, error) {
+	b := s.binder(s.env())
+	b.User = ""
+	b.Unpopulated = func(*catalog.Table) bool { return false }
+	b.Record = binder.NewBindings()
+	if _, err := b.BindQuery(sel); err != nil {
+		return nil, err
+	}
+	return b.Record, nil
+}
+
+// renamedColumnInViews are the texts of the views reading column from
+// of table t with it named to: the references bound to it are renamed,
+// and a select-list item that is such a reference keeps its output
+// name (as PostgreSQL's view keeps its columns' names). Call it before
+// the rename.
+func (s *Session) renamedColumnInViews(t *catalog.Table, from, to string) ([]viewRewrite, error) {
+	col := binder.BoundColumn{Table: t.OID, Attnum: t.ColumnIndex(from) + 1}
+	return s.rewriteViews(s.dependentViews(t.OID), func(sel *pg.SelectStmt) (bool, error) {
+		rec, err := s.viewBindings(proto.Clone(sel).(*pg.SelectStmt))
+		if err != nil {
+			return false, err
+		}
+		changed := false
+		parser.Walk(sel, func(m proto.Message) bool {
+			switch n := m.(type) {
+			case *pg.ResTarget:
+				if cr := n.GetVal().GetColumnRef(); cr != nil && n.Name == "" && rec.Columns[cr.Location] == col {
+					n.Name = from
+				}
+			case *pg.ColumnRef:
+				if rec.Columns[n.Location] == col {
+					n.Fields[len(n.Fields)-1] = pg.MakeStrNode(to)
+					changed = true
+				}
+			}
+			return true
+		})
+		return changed, nil
+	})
+}
+
+// viewsReadingColumn are the views and materialized views whose queries
+// read column name of table t.
+func (s *Session) viewsReadingColumn(t *catalog.Table, name string) ([]viewDependent, error) {
+	col := binder.BoundColumn{Table: t.OID, Attnum: t.ColumnIndex(name) + 1}
+	var out []viewDependent
+	for _, d := range s.dependentViews(t.OID) {
+		text, ok := s.viewQuery(d)
+		if !ok {
+			continue
+		}
+		sel, err := parseViewQuery(text)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := s.viewBindings(sel)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range rec.Columns {
+			if c == col {
+				out = append(out, d)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// dropColumnViews refuses (2BP01) to drop a column views read, or with
+// cascade drops them first, as PostgreSQL does.
+func (s *Session) dropColumnViews(t *catalog.Table, name string, cascade bool, notices *[]string) error {
+	if t.ColumnIndex(name) < 0 {
+		return nil // dropColumn reports it
+	}
+	deps, err := s.viewsReadingColumn(t, name)
+	if err != nil || len(deps) == 0 {
+		return err
+	}
+	if !cascade {
+		lines := make([]string, 0, len(deps))
+		for _, d := range deps {
+			lines = append(lines, fmt.Sprintf("%s %s depends on column %s of table %s", d.kind, d.name, name, t.Name))
+			if oid, ok := s.relationOID(d.schema, d.name); ok {
+				lines = append(lines, s.dependencyLines(s.dependentViews(oid), d.kind, d.name, map[viewDependent]bool{d: true})...)
+			}
+		}
+		return sqlerr.New(sqlerr.DependentObjects, "cannot drop column %s of table %s because other objects depend on it", name, t.Name).
+			WithDetail(strings.Join(lines, "\n")).
+			WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+	}
+	for _, d := range deps {
+		*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s", d.kind, d.name))
+		if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retypeColumnViews refuses (0A000) to change the type of a column views
+// read, as PostgreSQL does.
+func (s *Session) retypeColumnViews(t *catalog.Table, name string) error {
+	if t.ColumnIndex(name) < 0 {
+		return nil
+	}
+	deps, err := s.viewsReadingColumn(t, name)
+	if err != nil || len(deps) == 0 {
+		return err
+	}
+	return sqlerr.New(sqlerr.FeatureNotSupported, "cannot alter type of a column used by a view or rule").
+		WithDetail(fmt.Sprintf("rule _RETURN on %s %s depends on column \"%s\"", deps[0].kind, deps[0].name, name))
+}
