@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
@@ -151,29 +153,92 @@ func (s *Session) viewBindings(sel *pg.SelectStmt) (*binder.Bindings, error) {
 // renamedColumnInViews are the texts of the views reading column from
 // of table t with it named to: the references bound to it are renamed,
 // and a select-list item that is such a reference keeps its output
-// name (as PostgreSQL's view keeps its columns' names). Call it before
-// the rename.
+// name (as PostgreSQL's view keeps its columns' names). A query joining
+// on the column by name (USING, NATURAL) instead reads the table under
+// an alias naming the column as before. Call it before the rename.
 func (s *Session) renamedColumnInViews(t *catalog.Table, from, to string) ([]viewRewrite, error) {
-	col := binder.BoundColumn{Table: t.OID, Attnum: t.ColumnIndex(from) + 1}
+	attnum := t.ColumnIndex(from) + 1
+	names := make([]string, attnum)
+	for i := range names {
+		names[i] = t.Columns[i].Name
+	}
 	return s.rewriteViews(s.dependentViews(t.OID), func(sel *pg.SelectStmt) (bool, error) {
+		if joinsByName(sel, from) {
+			return s.aliasColumn(sel, t.OID, names), nil
+		}
 		rec, err := s.viewBindings(proto.Clone(sel).(*pg.SelectStmt))
 		if err != nil {
 			return false, err
 		}
-		changed := false
-		parser.Walk(sel, func(m proto.Message) bool {
-			switch n := m.(type) {
-			case *pg.ResTarget:
-				if cr := n.GetVal().GetColumnRef(); cr != nil && n.Name == "" && rec.Columns[cr.Location] == col {
-					n.Name = from
-				}
-			case *pg.ColumnRef:
-				if rec.Columns[n.Location] == col {
-					n.Fields[len(n.Fields)-1] = pg.MakeStrNode(to)
-					changed = true
-				}
+		return renameColumnRefs(sel, rec, binder.BoundColumn{Table: t.OID, Attnum: attnum}, from, to), nil
+	})
+}
+
+// renameColumnRefs renames the references rec binds to col.
+func renameColumnRefs(sel *pg.SelectStmt, rec *binder.Bindings, col binder.BoundColumn, from, to string) bool {
+	changed := false
+	parser.Walk(sel, func(m proto.Message) bool {
+		switch n := m.(type) {
+		case *pg.ResTarget:
+			if cr := n.GetVal().GetColumnRef(); cr != nil && n.Name == "" && rec.Columns[cr.Location] == col {
+				n.Name = from
 			}
-			return true
+		case *pg.ColumnRef:
+			if rec.Columns[n.Location] == col {
+				n.Fields[len(n.Fields)-1] = pg.MakeStrNode(to)
+				changed = true
+			}
+		}
+		return true
+	})
+	return changed
+}
+
+// joinsByName reports whether sel joins on a column called name by name
+// (JOIN … USING naming it, or a NATURAL join).
+func joinsByName(sel *pg.SelectStmt, name string) bool {
+	found := false
+	parser.Walk(sel, func(m proto.Message) bool {
+		if j, ok := m.(*pg.JoinExpr); ok && (j.IsNatural || slices.Contains(namesOf(j.UsingClause), name)) {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+// aliasColumn makes each reference of sel to relation oid read it under
+// an alias whose column names are names (the relation's first columns
+// as the query knows them), unless its alias names them already.
+func (s *Session) aliasColumn(sel *pg.SelectStmt, oid uint32, names []string) bool {
+	changed := false
+	relationRefs(sel, nil, func(rv *pg.RangeVar) {
+		if !s.relationIs(rv, oid) {
+			return
+		}
+		if rv.Alias == nil {
+			rv.Alias = &pg.Alias{Aliasname: rv.Relname}
+		}
+		for len(rv.Alias.Colnames) < len(names) {
+			rv.Alias.Colnames = append(rv.Alias.Colnames, pg.MakeStrNode(names[len(rv.Alias.Colnames)]))
+			changed = true
+		}
+	})
+	return changed
+}
+
+// droppedColumnInViews are the texts of the views reading table oid
+// under an alias naming its column attnum (aliasColumn), with that name
+// taken out: the alias names the columns by position. Call it before the
+// drop; the column is one no view reads.
+func (s *Session) droppedColumnInViews(oid uint32, attnum int) ([]viewRewrite, error) {
+	return s.rewriteViews(s.dependentViews(oid), func(sel *pg.SelectStmt) (bool, error) {
+		changed := false
+		relationRefs(sel, nil, func(rv *pg.RangeVar) {
+			if s.relationIs(rv, oid) && rv.Alias != nil && len(rv.Alias.Colnames) >= attnum {
+				rv.Alias.Colnames = slices.Delete(rv.Alias.Colnames, attnum-1, attnum)
+				changed = true
+			}
 		})
 		return changed, nil
 	})
@@ -197,11 +262,8 @@ func (s *Session) viewsReadingColumn(t *catalog.Table, name string) ([]viewDepen
 		if err != nil {
 			return nil, err
 		}
-		for _, c := range rec.Columns {
-			if c == col {
-				out = append(out, d)
-				break
-			}
+		if slices.Contains(rec.Joined, col) || slices.Contains(slices.Collect(maps.Values(rec.Columns)), col) {
+			out = append(out, d)
 		}
 	}
 	return out, nil
@@ -214,8 +276,16 @@ func (s *Session) dropColumnViews(t *catalog.Table, name string, cascade bool, n
 		return nil // dropColumn reports it
 	}
 	deps, err := s.viewsReadingColumn(t, name)
-	if err != nil || len(deps) == 0 {
+	if err != nil {
 		return err
+	}
+	if len(deps) == 0 {
+		views, err := s.droppedColumnInViews(t.OID, t.ColumnIndex(name)+1)
+		if err != nil {
+			return err
+		}
+		s.applyViewRewrites(views)
+		return nil
 	}
 	if !cascade {
 		lines := make([]string, 0, len(deps))

@@ -22,6 +22,9 @@ type Bindings struct {
 	// Columns are the base-table columns ColumnRefs resolved to directly
 	// (not through a subquery, a view or a join's alias).
 	Columns map[int32]BoundColumn
+	// Joined are the base-table columns joins matched by name (USING,
+	// NATURAL).
+	Joined []BoundColumn
 }
 
 // BoundRelation is a relation a RangeVar resolved to: OID 0 for the
@@ -81,10 +84,24 @@ func (b *Binder) recordColumn(cr *pg.ColumnRef, it scopeItem) {
 	}
 }
 
-// baseItems marks scope items as a base table's own columns.
-func baseItems(items []scopeItem) []scopeItem {
+// baseItems marks scope items as a base table's own columns, but for
+// those its alias names (FROM t AS x(p, q)): a query naming them uses
+// the alias's names, not the table's.
+func baseItems(items []scopeItem, alias *pg.Alias) []scopeItem {
 	for i := range items {
-		items[i].base = true
+		items[i].base = alias == nil || i >= len(alias.Colnames)
 	}
 	return items
+}
+
+// recordJoined records the columns a join matches by name.
+func (b *Binder) recordJoined(items ...scopeItem) {
+	if !b.recording(0) {
+		return
+	}
+	for _, it := range items {
+		if it.base && it.col.TableOID != 0 {
+			b.Record.Joined = append(b.Record.Joined, BoundColumn{Table: it.col.TableOID, Attnum: it.col.Attnum})
+		}
+	}
 }

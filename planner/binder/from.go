@@ -201,7 +201,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	}
 	b.recordRelation(rv, t.OID, t.Schema, t.Name)
 	plan, items, err := b.aliased(&logical.Scan{Table: t, Cols: cols, Ords: ords}, rv.Alias, rv.Relname)
-	return plan, baseItems(items), err
+	return plan, baseItems(items, rv.Alias), err
 }
 
 func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
@@ -375,6 +375,7 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 			return nil, nil, err
 		}
 		usedL[li], usedR[ri] = true, true
+		b.recordJoined(litems[li], ritems[ri])
 		l, r := litems[li].col, ritems[ri].col
 		lx, rx, t, err := b.comparable(&logical.ColRef{Col: l}, &logical.ColRef{Col: r}, "=", -1)
 		if err != nil {
@@ -408,7 +409,8 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 			}
 			exprs = append(exprs, &logical.ColRef{Col: it.col})
 			cols = append(cols, it.col)
-			items = append(items, scopeItem{qual: it.qual, col: it.col, qualOnly: qualOnly || it.qualOnly})
+			it.qualOnly = qualOnly || it.qualOnly
+			items = append(items, it)
 		}
 	}
 	add(litems, usedL, false)
