@@ -299,11 +299,15 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	var p logical.Plan
 	var query string // a materialized view's, to REFRESH it by (viewbind.go)
 	if matView {
-		p, query, err = s.planBound(env, sel.SelectStmt)
-	} else {
-		p, err = s.plan(env, sel.SelectStmt)
-	}
-	if err != nil {
+		q, err := s.planBound(env, sel.SelectStmt)
+		if err != nil {
+			return nil, err
+		}
+		if q.readsTemp {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views must not use temporary tables or views")
+		}
+		p, query = q.plan, q.text
+	} else if p, err = s.plan(env, sel.SelectStmt); err != nil {
 		return nil, err
 	}
 	colNames := namesOf(st.Into.ColNames)
@@ -523,9 +527,23 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "view query must be a SELECT")
 	}
-	_, text, err := s.planBound(env, sel.SelectStmt)
+	q, err := s.planBound(env, sel.SelectStmt)
 	if err != nil {
 		return nil, err
+	}
+	text := q.text
+	var notices []string
+	if temp, err := s.schemaTemp(schema); err != nil {
+		return nil, err
+	} else if !temp && (q.readsTemp || st.View.Relpersistence == "t") {
+		// a view reading a temporary relation is temporary, as in PostgreSQL
+		if q.readsTemp && st.View.Relpersistence != "t" {
+			notices = append(notices, fmt.Sprintf("view \"%s\" will be a temporary view", st.View.Relname))
+		}
+		if st.View.Schemaname != "" {
+			return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "cannot create temporary relation in non-temporary schema")
+		}
+		schema = s.tempSchema()
 	}
 	_, old, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
 	if old != nil && st.Replace {
@@ -558,7 +576,7 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 			}
 		})
 	}
-	return &Result{Tag: "CREATE VIEW"}, nil
+	return &Result{Tag: "CREATE VIEW", Notices: notices}, nil
 }
 
 func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {

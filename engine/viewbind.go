@@ -32,23 +32,42 @@ import (
 // refused (viewdeps.go). Views stored before this (their text as the
 // user wrote it) are still read by binding their names at each read.
 
-// planBound plans a view's query and returns the plan and the text to
-// store for it.
-func (s *Session) planBound(env *exec.Env, sel *pg.SelectStmt) (logical.Plan, string, error) {
+// boundQuery is a view's query planned at its creation.
+type boundQuery struct {
+	plan logical.Plan
+	// text is the query to store (see above).
+	text string
+	// readsTemp is set when it reads a temporary relation (the view is
+	// then temporary too, as in PostgreSQL).
+	readsTemp bool
+}
+
+// planBound plans a view's query and gives the text to store for it.
+func (s *Session) planBound(env *exec.Env, sel *pg.SelectStmt) (boundQuery, error) {
 	b := s.binder(env)
 	b.Record = binder.NewBindings()
 	p, err := b.BindQuery(sel)
 	if err != nil {
-		return nil, "", err
+		return boundQuery{}, err
 	}
 	if p, err = optimizer.Optimize(p, s.DisabledRules); err != nil {
-		return nil, "", err
+		return boundQuery{}, err
 	}
-	text, err := boundText(sel, b.Record)
-	if err != nil {
-		return nil, "", err
+	q := boundQuery{plan: p, readsTemp: s.readsTemp(b.Record)}
+	if q.text, err = boundText(sel, b.Record); err != nil {
+		return boundQuery{}, err
 	}
-	return p, text, nil
+	return q, nil
+}
+
+// readsTemp reports whether the bindings name a temporary relation.
+func (s *Session) readsTemp(rec *binder.Bindings) bool {
+	for _, rel := range rec.Relations {
+		if sc, ok := s.db.cat.Schema(rel.Schema); ok && rel.OID != 0 && sc.Temp {
+			return true
+		}
+	}
+	return false
 }
 
 // boundText is the text of sel, whose binding is rec, naming what its
@@ -128,4 +147,13 @@ func starLocation(n *pg.Node) int32 {
 		return -1
 	}
 	return cr.Location
+}
+
+// schemaTemp reports whether schema is a session's temporary one.
+func (s *Session) schemaTemp(schema string) (bool, error) {
+	sc, ok := s.db.cat.Schema(schema)
+	if !ok {
+		return false, fmt.Errorf("schema %s vanished", schema)
+	}
+	return sc.Temp, nil
 }
