@@ -531,6 +531,9 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := viewColumnNames(q.plan, namesOf(st.Aliases)); err != nil {
+		return nil, err
+	}
 	text := q.text
 	var notices []string
 	if temp, err := s.schemaTemp(schema); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/planner/optimizer"
 	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // PostgreSQL binds a view's query when the view is created: it keeps the
@@ -54,10 +55,31 @@ func (s *Session) planBound(env *exec.Env, sel *pg.SelectStmt) (boundQuery, erro
 		return boundQuery{}, err
 	}
 	q := boundQuery{plan: p, readsTemp: s.readsTemp(b.Record)}
-	if q.text, err = boundText(sel, b.Record); err != nil {
+	written := proto.Clone(sel).(*pg.SelectStmt)
+	if q.text, err = boundText(sel, b.Record, true); err != nil {
 		return boundQuery{}, err
 	}
+	if !s.binds(env, q.text) {
+		// a * over a join alias whose columns share a name (inside a
+		// subquery, where that is allowed) has no qualified spelling:
+		// such stars stay stars
+		if q.text, err = boundText(written, b.Record, false); err != nil {
+			return boundQuery{}, err
+		}
+	}
 	return q, nil
+}
+
+// binds reports whether text binds as a query.
+func (s *Session) binds(env *exec.Env, text string) bool {
+	sel, err := parseViewQuery(text)
+	if err != nil {
+		return false
+	}
+	b := s.binder(env)
+	b.User = ""
+	_, err = b.BindQuery(sel)
+	return err == nil
 }
 
 // readsTemp reports whether the bindings name a temporary relation.
@@ -71,12 +93,15 @@ func (s *Session) readsTemp(rec *binder.Bindings) bool {
 }
 
 // boundText is the text of sel, whose binding is rec, naming what its
-// names resolved to (see above). It rewrites sel.
-func boundText(sel *pg.SelectStmt, rec *binder.Bindings) (string, error) {
+// names resolved to (see above), with its stars expanded or not. It
+// rewrites sel.
+func boundText(sel *pg.SelectStmt, rec *binder.Bindings, stars bool) (string, error) {
 	parser.Walk(sel, func(m proto.Message) bool {
 		switch n := m.(type) {
 		case *pg.SelectStmt:
-			n.TargetList = expandStars(n.TargetList, rec)
+			if stars {
+				n.TargetList = expandStars(n.TargetList, rec)
+			}
 		case *pg.RangeVar:
 			qualifyRelation(n, rec)
 		}
@@ -156,4 +181,25 @@ func (s *Session) schemaTemp(schema string) (bool, error) {
 		return false, fmt.Errorf("schema %s vanished", schema)
 	}
 	return sc.Temp, nil
+}
+
+// viewColumnNames checks a view's column names as PostgreSQL does: no
+// more names given than the query has columns, and no name twice.
+func viewColumnNames(p logical.Plan, aliases []string) error {
+	cols := p.Columns()
+	if len(aliases) > len(cols) {
+		return sqlerr.New(sqlerr.SyntaxError, "CREATE VIEW specifies more column names than columns")
+	}
+	seen := map[string]bool{}
+	for i, c := range cols {
+		name := c.Name
+		if i < len(aliases) {
+			name = aliases[i]
+		}
+		if seen[name] {
+			return sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" specified more than once", name)
+		}
+		seen[name] = true
+	}
+	return nil
 }
