@@ -102,6 +102,8 @@ func relationRefs(node proto.Message, ctes []string, visit func(*pg.RangeVar)) {
 			relationRefs(n, inScope, visit)
 			n.WithClause = w
 			return false
+		case *pg.LockingClause:
+			return false // FOR UPDATE OF names FROM items, not relations
 		case *pg.RangeVar:
 			if n.Schemaname != "" || !slices.Contains(ctes, n.Relname) {
 				visit(n)

@@ -25,6 +25,7 @@ func TestRelationRefsScopeWithNames(t *testing.T) {
 		{"WITH RECURSIVE a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a", nil},
 		{"WITH x AS (SELECT 1) SELECT * FROM x WHERE EXISTS (SELECT 1 FROM x, y)", []string{"y"}},
 		{"SELECT * FROM (WITH u AS (SELECT 1) SELECT * FROM u) q JOIN u ON true", []string{"u"}},
+		{"SELECT * FROM s.t x FOR UPDATE OF x", []string{"s.t"}},
 	}
 	for _, c := range cases {
 		stmts, err := parser.Parse(c.sql)
