@@ -41,16 +41,21 @@ func TestBoundViewsSurviveReopen(t *testing.T) {
 	closeClean(t, db, mem)
 
 	db, mem = openWALTest(t, dir)
-	defer closeClean(t, db, mem)
 	s = db.NewSession()
-	defer s.Close()
 	mustSQL(t, s, "SET search_path = b, a")
 	if got := one(t, s, "SELECT string_agg(y, ',' ORDER BY x) FROM a.v"); got != "one,two" {
 		t.Errorf("view after reopen: %q, want a.t's rows", got)
 	}
 	mustSQL(t, s, "ALTER TABLE a.t ADD COLUMN z int")
 	mustSQL(t, s, "ALTER TABLE a.t RENAME COLUMN y TO label")
-	mustSQL(t, s, "ALTER TABLE a.t RENAME TO renamed")
+	mustSQL(t, s, "BEGIN; ALTER TABLE a.t RENAME TO renamed; COMMIT")
+	s.Close()
+	crash(t, db, mem) // the committed renames are stored without a clean close
+
+	db, mem = openWALTest(t, dir)
+	defer closeClean(t, db, mem)
+	s = db.NewSession()
+	defer s.Close()
 	mustSQL(t, s, "REFRESH MATERIALIZED VIEW a.m")
 	if got := one(t, s, "SELECT * FROM a.m"); got != "2|two" {
 		t.Errorf("materialized view after ADD COLUMN and renames: %q", got)
