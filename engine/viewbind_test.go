@@ -87,7 +87,7 @@ func TestViewsStoredAsTextStillWork(t *testing.T) {
 	db.cat.SetViewSQL("public", "old_v", "SELECT * FROM t WHERE a > 1")
 	m, _, _ := db.cat.Lookup("public", "old_m", nil)
 	m.Lock()
-	m.MatView = "SELECT a FROM t WHERE b IS NOT NULL"
+	m.MatView = "SELECT a FROM t"
 	m.Unlock()
 	mustSQL(t, s, "CREATE TABLE stored_with_them (x int)") // a checkpoint stores them
 	s.Close()
@@ -104,7 +104,7 @@ func TestViewsStoredAsTextStillWork(t *testing.T) {
 		t.Errorf("old view after reopen: %q", got)
 	}
 	wantState(t, s, "DROP TABLE t", sqlerr.DependentObjects)
-	wantState(t, s, "ALTER TABLE t DROP COLUMN b", sqlerr.DependentObjects)
+	wantState(t, s, "ALTER TABLE t DROP COLUMN b", sqlerr.DependentObjects) // (old_v's * reads it)
 	mustSQL(t, s, "ALTER TABLE t RENAME COLUMN b TO bee")
 	mustSQL(t, s, "ALTER TABLE t RENAME TO t2")
 	if got := one(t, s, "SELECT * FROM old_v"); got != "2|y" {

@@ -262,7 +262,7 @@ func (s *Session) viewsReadingColumn(t *catalog.Table, name string) ([]viewDepen
 		if err != nil {
 			return nil, err
 		}
-		if slices.Contains(rec.Joined, col) || slices.Contains(slices.Collect(maps.Values(rec.Columns)), col) {
+		if slices.Contains(rec.Implicit, col) || slices.Contains(slices.Collect(maps.Values(rec.Columns)), col) {
 			out = append(out, d)
 		}
 	}

@@ -22,9 +22,10 @@ type Bindings struct {
 	// Columns are the base-table columns ColumnRefs resolved to directly
 	// (not through a subquery, a view or a join's alias).
 	Columns map[int32]BoundColumn
-	// Joined are the base-table columns joins matched by name (USING,
-	// NATURAL).
-	Joined []BoundColumn
+	// Implicit are the base-table columns read without a ColumnRef
+	// naming them: matched by name by a join (USING, NATURAL), or
+	// stood for by a * (one left unexpanded in a stored query).
+	Implicit []BoundColumn
 }
 
 // BoundRelation is a relation a RangeVar resolved to: OID 0 for the
@@ -76,6 +77,7 @@ func (b *Binder) recordStar(cr *pg.ColumnRef, items []scopeItem) {
 		}
 	}
 	b.Record.Stars[cr.Location] = cols
+	b.recordImplicit(items...)
 }
 
 func (b *Binder) recordColumn(cr *pg.ColumnRef, it scopeItem) {
@@ -94,14 +96,14 @@ func baseItems(items []scopeItem, alias *pg.Alias) []scopeItem {
 	return items
 }
 
-// recordJoined records the columns a join matches by name.
-func (b *Binder) recordJoined(items ...scopeItem) {
+// recordImplicit records the base-table columns of items as read.
+func (b *Binder) recordImplicit(items ...scopeItem) {
 	if !b.recording(0) {
 		return
 	}
 	for _, it := range items {
 		if it.base && it.col.TableOID != 0 {
-			b.Record.Joined = append(b.Record.Joined, BoundColumn{Table: it.col.TableOID, Attnum: it.col.Attnum})
+			b.Record.Implicit = append(b.Record.Implicit, BoundColumn{Table: it.col.TableOID, Attnum: it.col.Attnum})
 		}
 	}
 }

@@ -375,7 +375,7 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 			return nil, nil, err
 		}
 		usedL[li], usedR[ri] = true, true
-		b.recordJoined(litems[li], ritems[ri])
+		b.recordImplicit(litems[li], ritems[ri])
 		l, r := litems[li].col, ritems[ri].col
 		lx, rx, t, err := b.comparable(&logical.ColRef{Col: l}, &logical.ColRef{Col: r}, "=", -1)
 		if err != nil {
