@@ -107,3 +107,19 @@ func (b *Binder) recordImplicit(items ...scopeItem) {
 		}
 	}
 }
+
+// keepBase marks the items of a join's alias (FROM (a JOIN b ON …) j)
+// that expose a base table's column under its own name as base ones,
+// as the join's items were.
+func keepBase(aliased, joined []scopeItem, alias *pg.Alias) {
+	for i := range aliased {
+		if i < len(alias.Colnames) {
+			continue
+		}
+		for _, it := range joined {
+			if it.col.ID == aliased[i].col.ID && it.base {
+				aliased[i].base = true
+			}
+		}
+	}
+}

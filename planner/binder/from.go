@@ -337,6 +337,7 @@ func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, 
 		if err != nil {
 			return nil, nil, err
 		}
+		keepBase(alias, js.items, j.Alias)
 	}
 	return join, alias, nil
 }
