@@ -322,6 +322,25 @@ func (c *Catalog) SetViewSQL(schema, name, sql string) {
 	}
 }
 
+// RenameView renames view schema.from to: the catalog gets a new View,
+// as SetViewSQL.
+func (c *Catalog) RenameView(schema, from, to string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[schema]
+	if !ok || s.Views[from] == nil {
+		return sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", from)
+	}
+	if s.Tables[to] != nil || s.Views[to] != nil || s.Sequences[to] != nil {
+		return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", to)
+	}
+	v := *s.Views[from]
+	v.Name = to
+	delete(s.Views, from)
+	s.Views[to] = &v
+	return nil
+}
+
 // DropView removes a view.
 func (c *Catalog) DropView(schema, name string) error {
 	c.mu.Lock()

@@ -305,7 +305,12 @@ func (s *Session) dropColumnAt(t *catalog.Table, i int) error {
 // rename handles ALTER TABLE … RENAME [COLUMN] … TO ….
 func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 	switch st.RenameType {
+	case pg.ObjectType_OBJECT_VIEW:
+		return s.renameView(st, "ALTER VIEW")
 	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_MATVIEW:
+		if _, v, _ := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath); v != nil && st.RenameType == pg.ObjectType_OBJECT_TABLE {
+			return s.renameView(st, "ALTER TABLE") // as PostgreSQL, ALTER TABLE renames a view too
+		}
 		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err

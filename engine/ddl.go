@@ -553,6 +553,9 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 		if err := s.requireOwner(old.OID, catalog.KindView, old.Name); err != nil {
 			return nil, err
 		}
+		if err := s.replacesColumns(old, q.plan, namesOf(st.Aliases)); err != nil { // (viewbind.go)
+			return nil, err
+		}
 		if err := s.notHeldView(old); err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/planner/logical"
@@ -202,4 +203,45 @@ func viewColumnNames(p logical.Plan, aliases []string) error {
 		seen[name] = true
 	}
 	return nil
+}
+
+// replacesColumns checks, for CREATE OR REPLACE VIEW, that the new query
+// p (with column names aliases) keeps the columns of view old, as
+// PostgreSQL does: it may add columns at the end, not drop, rename or
+// retype one.
+func (s *Session) replacesColumns(old *catalog.View, p logical.Plan, aliases []string) error {
+	sel, err := parseViewQuery(old.SQL)
+	if err != nil {
+		return err
+	}
+	b := s.binder(s.env())
+	b.User = ""
+	b.Unpopulated = func(*catalog.Table) bool { return false }
+	was, err := b.BindQuery(sel)
+	if err != nil {
+		return nil // the old query no longer binds: nothing to keep
+	}
+	oldCols, newCols := was.Columns(), p.Columns()
+	if len(newCols) < len(oldCols) {
+		return sqlerr.New(sqlerr.InvalidTableDefinition, "cannot drop columns from view")
+	}
+	for i, oc := range oldCols {
+		oldName, newName := columnName(oc.Name, old.Columns, i), columnName(newCols[i].Name, aliases, i)
+		if oldName != newName {
+			return sqlerr.New(sqlerr.InvalidTableDefinition, "cannot change name of view column \"%s\" to \"%s\"", oldName, newName).
+				WithHint("Use ALTER VIEW ... RENAME COLUMN ... to change name of view column instead.")
+		}
+		if oc.T.String() != newCols[i].T.String() {
+			return sqlerr.New(sqlerr.InvalidTableDefinition, "cannot change data type of view column \"%s\" from %s to %s", oldName, oc.T, newCols[i].T)
+		}
+	}
+	return nil
+}
+
+// columnName is a view's column i: its alias, or the query's name.
+func columnName(name string, aliases []string, i int) string {
+	if i < len(aliases) {
+		return aliases[i]
+	}
+	return name
 }

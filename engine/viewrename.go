@@ -321,3 +321,40 @@ func (s *Session) retypeColumnViews(t *catalog.Table, name string) error {
 	return sqlerr.New(sqlerr.FeatureNotSupported, "cannot alter type of a column used by a view or rule").
 		WithDetail(fmt.Sprintf("rule _RETURN on %s %s depends on column \"%s\"", deps[0].kind, deps[0].name, name))
 }
+
+// renameView runs ALTER VIEW … RENAME TO …: the views reading the view
+// go on reading it under its new name.
+func (s *Session) renameView(st *pg.RenameStmt, tag string) (*Result, error) {
+	rv := st.Relation
+	t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+	switch {
+	case !ok && st.MissingOk:
+		return &Result{Tag: tag, Notices: []string{fmt.Sprintf("relation \"%s\" does not exist, skipping", rv.Relname)}}, nil
+	case !ok:
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
+	case t != nil:
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a view", rv.Relname)
+	}
+	if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
+		return nil, err
+	}
+	if err := s.notHeldView(v); err != nil {
+		return nil, err
+	}
+	schema, from, to := v.Schema, v.Name, st.Newname
+	views, err := s.renamedRelationInViews(v.OID, schema, from, to)
+	if err != nil {
+		return nil, err
+	}
+	s.touchView(v)
+	if err := s.db.cat.RenameView(schema, from, to); err != nil {
+		return nil, err
+	}
+	if err := s.claimName(schema, to); err != nil {
+		_ = s.db.cat.RenameView(schema, to, from)
+		return nil, err
+	}
+	s.undoCreate(func() { _ = s.db.cat.RenameView(schema, to, from) })
+	s.applyViewRewrites(views)
+	return &Result{Tag: tag}, nil
+}
