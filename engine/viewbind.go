@@ -26,7 +26,8 @@ import (
 //     name, so that the query's column qualifiers keep working when the
 //     relation is renamed (the rename rewrites the relation's name only);
 //   - every * is replaced by the columns it stood for (ADD COLUMN on a
-//     table the view reads does not change the view's columns).
+//     table the view reads does not change the view's columns);
+//   - every user-defined function is named with its schema.
 //
 // DDL that changes what the names mean follows the views reading the
 // object: a renamed relation or column is renamed in their texts
@@ -105,6 +106,10 @@ func boundText(sel *pg.SelectStmt, rec *binder.Bindings, stars bool) (string, er
 			}
 		case *pg.RangeVar:
 			qualifyRelation(n, rec)
+		case *pg.FuncCall:
+			if schema, ok := rec.Functions[n.Location]; ok && len(n.Funcname) == 1 {
+				n.Funcname = append([]*pg.Node{pg.MakeStrNode(schema)}, n.Funcname...)
+			}
 		}
 		return true
 	})

@@ -60,6 +60,9 @@ type Binder struct {
 	// Record, when set, collects what the statement's names resolve to
 	// (bindings.go).
 	Record *Bindings
+	// calledUDF is set when call resolved a name to a user-defined
+	// function (for Record).
+	calledUDF bool
 
 	nextID logical.ColumnID
 	// srfs collects the set-returning functions a select-list item calls

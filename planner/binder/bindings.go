@@ -1,6 +1,8 @@
 package binder
 
 import (
+	"strings"
+
 	pg "github.com/pganalyze/pg_query_go/v6"
 )
 
@@ -22,6 +24,9 @@ type Bindings struct {
 	// Columns are the base-table columns ColumnRefs resolved to directly
 	// (not through a subquery, a view or a join's alias).
 	Columns map[int32]BoundColumn
+	// Functions are the schemas of the user-defined functions (scalar,
+	// aggregate, table) FuncCalls named.
+	Functions map[int32]string
 	// Implicit are the base-table columns read without a ColumnRef
 	// naming them: matched by name by a join (USING, NATURAL), or
 	// stood for by a * (one left unexpanded in a stored query).
@@ -50,7 +55,8 @@ type BoundColumn struct {
 
 // NewBindings returns an empty record.
 func NewBindings() *Bindings {
-	return &Bindings{Relations: map[int32]BoundRelation{}, Stars: map[int32][]StarColumn{}, Columns: map[int32]BoundColumn{}}
+	return &Bindings{Relations: map[int32]BoundRelation{}, Stars: map[int32][]StarColumn{}, Columns: map[int32]BoundColumn{},
+		Functions: map[int32]string{}}
 }
 
 // recording reports whether the node being bound is of the statement's
@@ -121,5 +127,20 @@ func keepBase(aliased, joined []scopeItem, alias *pg.Alias) {
 				aliased[i].base = true
 			}
 		}
+	}
+}
+
+// recordFunction records the schema of the user-defined function a call
+// of name resolved to.
+func (b *Binder) recordFunction(fc *pg.FuncCall, name string) {
+	if !b.recording(fc.Location) {
+		return
+	}
+	schema, fname := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, fname = name[:i], name[i+1:]
+	}
+	if found := b.Cat.LookupFunctions(schema, fname, b.SearchPath); len(found) > 0 {
+		b.Record.Functions[fc.Location] = found[0].Schema
 	}
 }

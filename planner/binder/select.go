@@ -952,7 +952,8 @@ func deriveNameOf(n *pg.Node) string {
 		f := x.ColumnRef.Fields
 		return strNode(f[len(f)-1])
 	case *pg.Node_FuncCall:
-		return funcName(x.FuncCall.Funcname)
+		ns := names(x.FuncCall.Funcname) // (a qualified name's last part, as PostgreSQL's)
+		return ns[len(ns)-1]
 	case *pg.Node_TypeCast:
 		if name := deriveName(x.TypeCast.Arg); name != "?column?" {
 			return name
