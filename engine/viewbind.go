@@ -107,8 +107,8 @@ func boundText(sel *pg.SelectStmt, rec *binder.Bindings, stars bool) (string, er
 		case *pg.RangeVar:
 			qualifyRelation(n, rec)
 		case *pg.FuncCall:
-			if schema, ok := rec.Functions[n.Location]; ok && len(n.Funcname) == 1 {
-				n.Funcname = append([]*pg.Node{pg.MakeStrNode(schema)}, n.Funcname...)
+			if fn, ok := rec.Functions[n.Location]; ok && len(n.Funcname) == 1 {
+				n.Funcname = append([]*pg.Node{pg.MakeStrNode(fn.Schema)}, n.Funcname...)
 			}
 		}
 		return true

@@ -296,7 +296,7 @@ func dropObjectName(obj *pg.Node) (schema, name string) {
 
 // dropSchemaDependents drops, for DROP SCHEMA … CASCADE, the views and
 // materialized views of other schemas that read the schema's relations
-// (the schema's own go with it).
+// or call its functions (the schema's own go with it).
 func (s *Session) dropSchemaDependents(schema string, notices *[]string) error {
 	sc, ok := s.db.cat.Schema(schema)
 	if !ok {
@@ -309,19 +309,111 @@ func (s *Session) dropSchemaDependents(schema string, notices *[]string) error {
 	for _, v := range byName(sc.Views) {
 		oids = append(oids, v.OID)
 	}
+	var deps []viewDependent
 	for _, oid := range oids {
-		for _, d := range s.dependentViews(oid) {
-			if d.schema == schema {
-				continue
-			}
-			if _, _, still := s.db.cat.Lookup(d.schema, d.name, nil); !still {
-				continue // dropped already, with another relation's dependents
-			}
-			*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s.%s", d.kind, d.schema, d.name))
-			if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
-				return err
-			}
+		deps = append(deps, s.dependentViews(oid)...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(sc.Funcs)) {
+		for _, f := range sc.Funcs[name] {
+			deps = append(deps, s.viewsCalling(f)...)
+		}
+	}
+	for _, d := range deps {
+		if d.schema == schema {
+			continue
+		}
+		if _, _, still := s.db.cat.Lookup(d.schema, d.name, nil); !still {
+			continue // dropped already, with another relation's dependents
+		}
+		*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s.%s", d.kind, d.schema, d.name))
+		if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// viewsCalling are the views and materialized views whose queries call
+// function f: a call of its name that binds to it (to one of its name in
+// its schema, for an aggregate or table function of several overloads).
+func (s *Session) viewsCalling(f *catalog.Function) []viewDependent {
+	calls := func(sql string) bool {
+		sel, err := parseViewQuery(sql)
+		if err != nil || !namesFunction(sel, f.UDF.Name) {
+			return false
+		}
+		rec, err := s.viewBindings(sel)
+		if err != nil {
+			return false
+		}
+		for _, fn := range rec.Functions {
+			if fn.OID == f.OID || fn.OID == 0 && fn.Schema == f.Schema {
+				return true
+			}
+		}
+		return false
+	}
+	var out []viewDependent
+	for _, sc := range s.db.cat.Schemas() {
+		for _, v := range byName(sc.Views) {
+			if calls(v.SQL) {
+				out = append(out, viewDependent{dropView, sc.Name, v.Name})
+			}
+		}
+		for _, t := range byName(sc.Tables) {
+			if t.MatView != "" && calls(t.MatView) {
+				out = append(out, viewDependent{dropMatView, sc.Name, t.Name})
+			}
+		}
+	}
+	return out
+}
+
+// namesFunction reports whether sel has a call of a function called
+// name (spelled with or without a schema).
+func namesFunction(sel *pg.SelectStmt, name string) bool {
+	found := false
+	parser.Walk(sel, func(m proto.Message) bool {
+		if fc, ok := m.(*pg.FuncCall); ok {
+			parts := namesOf(fc.Funcname)
+			found = found || strings.EqualFold(parts[len(parts)-1], name)
+		}
+		return !found
+	})
+	return found
+}
+
+// dropFunctionViews refuses (2BP01) to drop function f while views call
+// it, or with cascade drops them first, as PostgreSQL does.
+func (s *Session) dropFunctionViews(f *catalog.Function, cascade bool, notices *[]string) error {
+	deps := s.viewsCalling(f)
+	if len(deps) == 0 {
+		return nil
+	}
+	sig := fmt.Sprintf("%s(%s)", f.UDF.Name, argTypeList(f))
+	if !cascade {
+		lines := make([]string, len(deps))
+		for i, d := range deps {
+			lines[i] = fmt.Sprintf("%s %s depends on function %s", d.kind, d.name, sig)
+		}
+		return sqlerr.New(sqlerr.DependentObjects, "cannot drop function %s because other objects depend on it", sig).
+			WithDetail(strings.Join(lines, "\n")).
+			WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+	}
+	for _, d := range deps {
+		*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s", d.kind, d.name))
+		if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// argTypeList is f's argument types as PostgreSQL's messages list them.
+func argTypeList(f *catalog.Function) string {
+	names := make([]string, len(f.UDF.Args))
+	for i, a := range f.UDF.Args {
+		names[i] = a.String()
+	}
+	return strings.Join(names, ", ")
 }

@@ -61,8 +61,9 @@ type Binder struct {
 	// (bindings.go).
 	Record *Bindings
 	// calledUDF is set when call resolved a name to a user-defined
-	// function (for Record).
+	// function, pickedUDF (for Record).
 	calledUDF bool
+	pickedUDF *catalog.Function
 
 	nextID logical.ColumnID
 	// srfs collects the set-returning functions a select-list item calls

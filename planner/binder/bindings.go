@@ -4,6 +4,9 @@ import (
 	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/udf"
 )
 
 // Bindings records what the names of one statement resolved to, by the
@@ -24,9 +27,9 @@ type Bindings struct {
 	// Columns are the base-table columns ColumnRefs resolved to directly
 	// (not through a subquery, a view or a join's alias).
 	Columns map[int32]BoundColumn
-	// Functions are the schemas of the user-defined functions (scalar,
-	// aggregate, table) FuncCalls named.
-	Functions map[int32]string
+	// Functions are the user-defined functions (scalar, aggregate,
+	// table) FuncCalls named.
+	Functions map[int32]BoundFunction
 	// Implicit are the base-table columns read without a ColumnRef
 	// naming them: matched by name by a join (USING, NATURAL), or
 	// stood for by a * (one left unexpanded in a stored query).
@@ -47,6 +50,14 @@ type StarColumn struct {
 	Qual, Name string
 }
 
+// BoundFunction is a user-defined function a call resolved to: its
+// schema, and its OID where the call's arguments picked one (0 for an
+// aggregate or table function of several overloads, picked later).
+type BoundFunction struct {
+	Schema string
+	OID    uint32
+}
+
 // BoundColumn is a base table's column: Attnum counts from 1.
 type BoundColumn struct {
 	Table  uint32
@@ -56,7 +67,7 @@ type BoundColumn struct {
 // NewBindings returns an empty record.
 func NewBindings() *Bindings {
 	return &Bindings{Relations: map[int32]BoundRelation{}, Stars: map[int32][]StarColumn{}, Columns: map[int32]BoundColumn{},
-		Functions: map[int32]string{}}
+		Functions: map[int32]BoundFunction{}}
 }
 
 // recording reports whether the node being bound is of the statement's
@@ -130,9 +141,9 @@ func keepBase(aliased, joined []scopeItem, alias *pg.Alias) {
 	}
 }
 
-// recordFunction records the schema of the user-defined function a call
-// of name resolved to.
-func (b *Binder) recordFunction(fc *pg.FuncCall, name string) {
+// recordFunction records the user-defined function a call of name
+// resolved to: picked, or the only one of its name.
+func (b *Binder) recordFunction(fc *pg.FuncCall, name string, picked *catalog.Function) {
 	if !b.recording(fc.Location) {
 		return
 	}
@@ -140,7 +151,23 @@ func (b *Binder) recordFunction(fc *pg.FuncCall, name string) {
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		schema, fname = name[:i], name[i+1:]
 	}
-	if found := b.Cat.LookupFunctions(schema, fname, b.SearchPath); len(found) > 0 {
-		b.Record.Functions[fc.Location] = found[0].Schema
+	found := b.Cat.LookupFunctions(schema, fname, b.SearchPath)
+	switch {
+	case picked != nil:
+		b.Record.Functions[fc.Location] = BoundFunction{Schema: picked.Schema, OID: picked.OID}
+	case len(found) == 1:
+		b.Record.Functions[fc.Location] = BoundFunction{Schema: found[0].Schema, OID: found[0].OID}
+	case len(found) > 1:
+		b.Record.Functions[fc.Location] = BoundFunction{Schema: found[0].Schema}
 	}
+}
+
+// pickedOf is the candidate whose function is f.
+func pickedOf(cands []*catalog.Function, f *udf.Function) *catalog.Function {
+	for _, c := range cands {
+		if c.UDF == f {
+			return c
+		}
+	}
+	return nil
 }

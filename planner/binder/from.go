@@ -466,7 +466,7 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		return nil, nil, err
 	}
 	if f != nil {
-		b.recordFunction(fc.FuncCall, name)
+		b.recordFunction(fc.FuncCall, name, nil)
 		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
 		if err != nil {
 			return nil, nil, err

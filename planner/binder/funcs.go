@@ -53,7 +53,7 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return b.bindAggCall(fc, def, s)
 	}
 	if def := b.udfAggregate(name); def != nil {
-		b.recordFunction(fc, name)
+		b.recordFunction(fc, name, nil)
 		return b.bindAggCall(fc, def, s)
 	}
 	if exec.WindowFuncNames[name] {
@@ -141,7 +141,7 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return nil, err
 	}
 	if b.calledUDF {
-		b.recordFunction(fc, name)
+		b.recordFunction(fc, name, b.pickedUDF)
 	}
 	return e, nil
 }
