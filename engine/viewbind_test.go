@@ -119,3 +119,20 @@ func TestViewsStoredAsTextStillWork(t *testing.T) {
 		t.Errorf("old materialized view after REFRESH: %q", got)
 	}
 }
+
+// TestBrokenStoredViewDoesNotBlockDDL: a stored query that no longer
+// binds (a view stored before queries were bound, whose names now
+// resolve nowhere) neither blocks nor breaks DDL on the table its text
+// names.
+func TestBrokenStoredViewDoesNotBlockDDL(t *testing.T) {
+	db, mem := openWALTest(t, t.TempDir())
+	defer closeClean(t, db, mem)
+	s := db.NewSession()
+	defer s.Close()
+	mustSQL(t, s, "CREATE TABLE t (a int, b int)")
+	mustSQL(t, s, "CREATE VIEW old_v AS SELECT 1")
+	db.cat.SetViewSQL("public", "old_v", "SELECT a, nosuch FROM t")
+	mustSQL(t, s, "ALTER TABLE t RENAME COLUMN a TO a2")
+	mustSQL(t, s, "ALTER TABLE t DROP COLUMN b")
+	wantState(t, s, "SELECT * FROM old_v", sqlerr.UndefinedColumn)
+}

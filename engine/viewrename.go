@@ -168,7 +168,7 @@ func (s *Session) renamedColumnInViews(t *catalog.Table, from, to string) ([]vie
 		}
 		rec, err := s.viewBindings(proto.Clone(sel).(*pg.SelectStmt))
 		if err != nil {
-			return false, err
+			return false, nil // a query that no longer binds (stored before queries were bound): left as it is
 		}
 		return renameColumnRefs(sel, rec, binder.BoundColumn{Table: t.OID, Attnum: attnum}, from, to), nil
 	})
@@ -247,6 +247,8 @@ func (s *Session) droppedColumnInViews(oid uint32, attnum int) ([]viewRewrite, e
 // viewsReadingColumn are the views and materialized views whose queries
 // read column name of table t.
 func (s *Session) viewsReadingColumn(t *catalog.Table, name string) ([]viewDependent, error) {
+	// (only the views reading t bind: ALTER TABLE on another table does
+	// not bind every view)
 	col := binder.BoundColumn{Table: t.OID, Attnum: t.ColumnIndex(name) + 1}
 	var out []viewDependent
 	for _, d := range s.dependentViews(t.OID) {
@@ -260,7 +262,7 @@ func (s *Session) viewsReadingColumn(t *catalog.Table, name string) ([]viewDepen
 		}
 		rec, err := s.viewBindings(sel)
 		if err != nil {
-			return nil, err
+			continue // a query that no longer binds reads nothing to keep
 		}
 		if slices.Contains(rec.Implicit, col) || slices.Contains(slices.Collect(maps.Values(rec.Columns)), col) {
 			out = append(out, d)
