@@ -322,6 +322,18 @@ func (c *Catalog) SetViewSQL(schema, name, sql string) {
 	}
 }
 
+// SetViewColumns changes the column names of view schema.name (ALTER
+// VIEW … RENAME COLUMN), as SetViewSQL.
+func (c *Catalog) SetViewColumns(schema, name string, cols []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.schemas[schema]; ok && s.Views[name] != nil {
+		v := *s.Views[name]
+		v.Columns = cols
+		s.Views[name] = &v
+	}
+}
+
 // RenameView renames view schema.from to: the catalog gets a new View,
 // as SetViewSQL.
 func (c *Catalog) RenameView(schema, from, to string) error {

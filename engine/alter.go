@@ -334,6 +334,13 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 		s.undoCreate(func() { _ = s.renameTable(t, next, old) })
 		s.applyViewRewrites(views)
 	case pg.ObjectType_OBJECT_COLUMN:
+		if _, v, _ := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath); v != nil || st.RelationType == pg.ObjectType_OBJECT_VIEW {
+			tag := "ALTER TABLE"
+			if st.RelationType == pg.ObjectType_OBJECT_VIEW {
+				tag = "ALTER VIEW"
+			}
+			return s.renameViewColumn(st, tag) // (viewrename.go)
+		}
 		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err

@@ -162,15 +162,23 @@ func (s *Session) renamedColumnInViews(t *catalog.Table, from, to string) ([]vie
 	for i := range names {
 		names[i] = t.Columns[i].Name
 	}
-	return s.rewriteViews(s.dependentViews(t.OID), func(sel *pg.SelectStmt) (bool, error) {
+	return s.renamedRelationColumnInViews(t.OID, names, to)
+}
+
+// renamedRelationColumnInViews are the texts of the views reading the
+// last of names, the first columns of relation oid (a table or a view),
+// with it named to.
+func (s *Session) renamedRelationColumnInViews(oid uint32, names []string, to string) ([]viewRewrite, error) {
+	attnum, from := len(names), names[len(names)-1]
+	return s.rewriteViews(s.dependentViews(oid), func(sel *pg.SelectStmt) (bool, error) {
 		if joinsByName(sel, from) {
-			return s.aliasColumn(sel, t.OID, names), nil
+			return s.aliasColumn(sel, oid, names), nil
 		}
 		rec, err := s.viewBindings(proto.Clone(sel).(*pg.SelectStmt))
 		if err != nil {
 			return false, nil // a query that no longer binds (stored before queries were bound): left as it is
 		}
-		return renameColumnRefs(sel, rec, binder.BoundColumn{Table: t.OID, Attnum: attnum}, from, to), nil
+		return renameColumnRefs(sel, rec, binder.BoundColumn{Table: oid, Attnum: attnum}, from, to), nil
 	})
 }
 
@@ -359,4 +367,68 @@ func (s *Session) renameView(st *pg.RenameStmt, tag string) (*Result, error) {
 	s.undoCreate(func() { _ = s.db.cat.RenameView(schema, to, from) })
 	s.applyViewRewrites(views)
 	return &Result{Tag: tag}, nil
+}
+
+// renameViewColumn runs ALTER VIEW … RENAME COLUMN … TO …: the view's
+// column takes the new name, and the views reading it go on reading it.
+func (s *Session) renameViewColumn(st *pg.RenameStmt, tag string) (*Result, error) {
+	rv := st.Relation
+	t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+	switch {
+	case !ok && st.MissingOk:
+		return &Result{Tag: tag, Notices: []string{fmt.Sprintf("relation \"%s\" does not exist, skipping", rv.Relname)}}, nil
+	case !ok:
+		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
+	case t != nil:
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a view", rv.Relname)
+	}
+	if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
+		return nil, err
+	}
+	if err := s.notHeldView(v); err != nil {
+		return nil, err
+	}
+	names, err := s.viewColumns(v)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.Index(names, st.Subname)
+	if i < 0 {
+		return nil, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", st.Subname)
+	}
+	if slices.Contains(names, st.Newname) {
+		return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" of relation \"%s\" already exists", st.Newname, v.Name)
+	}
+	views, err := s.renamedRelationColumnInViews(v.OID, names[:i+1], st.Newname)
+	if err != nil {
+		return nil, err
+	}
+	cols := slices.Clone(names[:max(len(v.Columns), i+1)])
+	cols[i] = st.Newname
+	s.touchView(v)
+	schema, name, old := v.Schema, v.Name, v.Columns
+	s.db.cat.SetViewColumns(schema, name, cols)
+	s.undoCreate(func() { s.db.cat.SetViewColumns(schema, name, old) })
+	s.applyViewRewrites(views)
+	return &Result{Tag: tag}, nil
+}
+
+// viewColumns are the names of view v's columns.
+func (s *Session) viewColumns(v *catalog.View) ([]string, error) {
+	sel, err := parseViewQuery(v.SQL)
+	if err != nil {
+		return nil, err
+	}
+	b := s.binder(s.env())
+	b.User = ""
+	b.Unpopulated = func(*catalog.Table) bool { return false }
+	p, err := b.BindQuery(sel)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(p.Columns()))
+	for i, c := range p.Columns() {
+		names[i] = columnName(c.Name, v.Columns, i)
+	}
+	return names, nil
 }

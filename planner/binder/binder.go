@@ -149,10 +149,12 @@ type scopeItem struct {
 	// qualOnly items are reachable only through their qualifier and are
 	// left out of * (the right side's column of JOIN … USING).
 	qualOnly bool
-	// base marks a base table's own column (Bindings.Columns);
-	// unqualified a column * names without its qualifier (JOIN …
-	// USING's merged column).
-	base, unqualified bool
+	// rel and attnum are the table or view whose own column the item is
+	// (Bindings.Columns), 0 for other items; unqualified marks a column
+	// * names without its qualifier (JOIN … USING's merged column).
+	rel         uint32
+	attnum      int
+	unqualified bool
 }
 
 type scope struct {

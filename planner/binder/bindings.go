@@ -98,17 +98,19 @@ func (b *Binder) recordStar(cr *pg.ColumnRef, items []scopeItem) {
 }
 
 func (b *Binder) recordColumn(cr *pg.ColumnRef, it scopeItem) {
-	if it.base && it.col.TableOID != 0 && b.recording(cr.Location) {
-		b.Record.Columns[cr.Location] = BoundColumn{Table: it.col.TableOID, Attnum: it.col.Attnum}
+	if it.rel != 0 && b.recording(cr.Location) {
+		b.Record.Columns[cr.Location] = BoundColumn{Table: it.rel, Attnum: it.attnum}
 	}
 }
 
-// baseItems marks scope items as a base table's own columns, but for
-// those its alias names (FROM t AS x(p, q)): a query naming them uses
-// the alias's names, not the table's.
-func baseItems(items []scopeItem, alias *pg.Alias) []scopeItem {
+// relationItems marks scope items as the own columns of relation oid (a
+// table or a view), but for those its alias names (FROM t AS x(p, q)): a
+// query naming them uses the alias's names, not the relation's.
+func relationItems(items []scopeItem, alias *pg.Alias, oid uint32) []scopeItem {
 	for i := range items {
-		items[i].base = alias == nil || i >= len(alias.Colnames)
+		if alias == nil || i >= len(alias.Colnames) {
+			items[i].rel, items[i].attnum = oid, i+1
+		}
 	}
 	return items
 }
@@ -119,23 +121,23 @@ func (b *Binder) recordImplicit(items ...scopeItem) {
 		return
 	}
 	for _, it := range items {
-		if it.base && it.col.TableOID != 0 {
-			b.Record.Implicit = append(b.Record.Implicit, BoundColumn{Table: it.col.TableOID, Attnum: it.col.Attnum})
+		if it.rel != 0 {
+			b.Record.Implicit = append(b.Record.Implicit, BoundColumn{Table: it.rel, Attnum: it.attnum})
 		}
 	}
 }
 
 // keepBase marks the items of a join's alias (FROM (a JOIN b ON …) j)
-// that expose a base table's column under its own name as base ones,
-// as the join's items were.
+// that expose a relation's column under its own name as its columns, as
+// the join's items were.
 func keepBase(aliased, joined []scopeItem, alias *pg.Alias) {
 	for i := range aliased {
 		if i < len(alias.Colnames) {
 			continue
 		}
 		for _, it := range joined {
-			if it.col.ID == aliased[i].col.ID && it.base {
-				aliased[i].base = true
+			if it.col.ID == aliased[i].col.ID && it.rel != 0 {
+				aliased[i].rel, aliased[i].attnum = it.rel, it.attnum
 			}
 		}
 	}

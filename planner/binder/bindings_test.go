@@ -32,6 +32,7 @@ func TestBindingsRecordWhatNamesResolveTo(t *testing.T) {
 	if err := cat.CreateView("s", "v", "SELECT b FROM s.t", nil, false); err != nil {
 		t.Fatal(err)
 	}
+	_, v, _ := cat.Lookup("s", "v", nil)
 	cases := []struct {
 		sql       string
 		relations []string // schema.name, in location order
@@ -41,7 +42,8 @@ func TestBindingsRecordWhatNamesResolveTo(t *testing.T) {
 		{sql: "SELECT a FROM t", relations: []string{"s.t"}, columns: []BoundColumn{{ta.OID, 1}}},
 		{sql: "SELECT * FROM t x", relations: []string{"s.t"}, stars: [][]StarColumn{{{"x", "a"}, {"x", "b"}}}},
 		{sql: "SELECT * FROM t JOIN u USING (a)", relations: []string{"s.t", "public.u"}, stars: [][]StarColumn{{{"", "a"}, {"t", "b"}}}},
-		{sql: "SELECT b FROM v", relations: []string{"s.v"}},
+		{sql: "SELECT b FROM v", relations: []string{"s.v"}, columns: []BoundColumn{{v.OID, 1}}},
+		{sql: "SELECT c FROM v AS w(c)", relations: []string{"s.v"}},
 		{sql: "SELECT s.a FROM (SELECT a FROM t) s", relations: []string{"s.t"}, columns: []BoundColumn{{ta.OID, 1}}},
 		{sql: "SELECT k FROM t AS z(k)", relations: []string{"s.t"}},
 		{sql: "WITH t AS (SELECT 1 AS a) SELECT a FROM t", relations: nil},

@@ -183,7 +183,8 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 			return nil, nil, err
 		}
 		b.recordRelation(rv, v.OID, v.Schema, v.Name)
-		return b.bindView(v, rv)
+		plan, items, err := b.bindView(v, rv)
+		return plan, relationItems(items, rv.Alias, v.OID), err
 	}
 	if err := b.requireOn(t.OID, catalog.KindTable, t.Schema, t.Name, catalog.PrivSelect); err != nil {
 		return nil, nil, err
@@ -201,7 +202,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	}
 	b.recordRelation(rv, t.OID, t.Schema, t.Name)
 	plan, items, err := b.aliased(&logical.Scan{Table: t, Cols: cols, Ords: ords}, rv.Alias, rv.Relname)
-	return plan, baseItems(items, rv.Alias), err
+	return plan, relationItems(items, rv.Alias, t.OID), err
 }
 
 func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
