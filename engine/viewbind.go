@@ -27,12 +27,13 @@ import (
 //     relation is renamed (the rename rewrites the relation's name only);
 //   - every * is replaced by the columns it stood for (ADD COLUMN on a
 //     table the view reads does not change the view's columns);
-//   - every user-defined function is named with its schema.
+//   - every user-defined function and type is named with its schema.
 //
 // DDL that changes what the names mean follows the views reading the
-// object: a renamed relation or column is renamed in their texts
-// (viewrename.go), and dropping or retyping a column a view reads is
-// refused (viewdeps.go). Views stored before this (their text as the
+// object: a renamed relation or column (a view's too) is renamed in
+// their texts (viewrename.go), and dropping a relation, column or
+// function a view reads, or retyping a column, is refused (viewdeps.go,
+// viewrename.go). Views stored before this (their text as the
 // user wrote it) are still read by binding their names at each read.
 
 // boundQuery is a view's query planned at its creation.
@@ -109,6 +110,10 @@ func boundText(sel *pg.SelectStmt, rec *binder.Bindings, stars bool) (string, er
 		case *pg.FuncCall:
 			if fn, ok := rec.Functions[n.Location]; ok && len(n.Funcname) == 1 {
 				n.Funcname = append([]*pg.Node{pg.MakeStrNode(fn.Schema)}, n.Funcname...)
+			}
+		case *pg.TypeName:
+			if schema, ok := rec.Types[n.Location]; ok && len(n.Names) == 1 {
+				n.Names = append([]*pg.Node{pg.MakeStrNode(schema)}, n.Names...)
 			}
 		}
 		return true

@@ -30,6 +30,9 @@ type Bindings struct {
 	// Functions are the user-defined functions (scalar, aggregate,
 	// table) FuncCalls named.
 	Functions map[int32]BoundFunction
+	// Types are the schemas of the user-defined types (enums, domains)
+	// TypeNames named.
+	Types map[int32]string
 	// Implicit are the base-table columns read without a ColumnRef
 	// naming them: matched by name by a join (USING, NATURAL), or
 	// stood for by a * (one left unexpanded in a stored query).
@@ -67,7 +70,7 @@ type BoundColumn struct {
 // NewBindings returns an empty record.
 func NewBindings() *Bindings {
 	return &Bindings{Relations: map[int32]BoundRelation{}, Stars: map[int32][]StarColumn{}, Columns: map[int32]BoundColumn{},
-		Functions: map[int32]BoundFunction{}}
+		Functions: map[int32]BoundFunction{}, Types: map[int32]string{}}
 }
 
 // recording reports whether the node being bound is of the statement's
