@@ -309,6 +309,50 @@ func (c *Catalog) CreateView(schema, name, sql string, cols []string, replace bo
 	return nil
 }
 
+// SetViewSQL changes the query text of view schema.name (DDL renaming
+// what it reads): the catalog gets a new View, so that a reader holding
+// the old one keeps a consistent one.
+func (c *Catalog) SetViewSQL(schema, name, sql string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.schemas[schema]; ok && s.Views[name] != nil {
+		v := *s.Views[name]
+		v.SQL = sql
+		s.Views[name] = &v
+	}
+}
+
+// SetViewColumns changes the column names of view schema.name (ALTER
+// VIEW … RENAME COLUMN), as SetViewSQL.
+func (c *Catalog) SetViewColumns(schema, name string, cols []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.schemas[schema]; ok && s.Views[name] != nil {
+		v := *s.Views[name]
+		v.Columns = cols
+		s.Views[name] = &v
+	}
+}
+
+// RenameView renames view schema.from to: the catalog gets a new View,
+// as SetViewSQL.
+func (c *Catalog) RenameView(schema, from, to string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.schemas[schema]
+	if !ok || s.Views[from] == nil {
+		return sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", from)
+	}
+	if s.Tables[to] != nil || s.Views[to] != nil || s.Sequences[to] != nil {
+		return sqlerr.New(sqlerr.DuplicateTable, "relation \"%s\" already exists", to)
+	}
+	v := *s.Views[from]
+	v.Name = to
+	delete(s.Views, from)
+	s.Views[to] = &v
+	return nil
+}
+
 // DropView removes a view.
 func (c *Catalog) DropView(schema, name string) error {
 	c.mu.Lock()

@@ -47,10 +47,18 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 				return nil, err
 			}
 		case pg.AlterTableType_AT_DropColumn:
+			if err := s.dropColumnViews(t, cmd.Name, cmd.Behavior == pg.DropBehavior_DROP_CASCADE, &notices); err != nil {
+				return nil, err
+			}
 			if err := s.dropColumn(t, cmd.Name, cmd.MissingOk, cmd.Behavior == pg.DropBehavior_DROP_CASCADE, &notices); err != nil {
 				return nil, err
 			}
 		case pg.AlterTableType_AT_ColumnDefault, pg.AlterTableType_AT_SetNotNull, pg.AlterTableType_AT_DropNotNull, pg.AlterTableType_AT_AlterColumnType:
+			if cmd.Subtype == pg.AlterTableType_AT_AlterColumnType {
+				if err := s.retypeColumnViews(t, cmd.Name); err != nil {
+					return nil, err
+				}
+			}
 			if err := s.alterColumn(ctx, t, cmd); err != nil {
 				return nil, err
 			}
@@ -297,13 +305,22 @@ func (s *Session) dropColumnAt(t *catalog.Table, i int) error {
 // rename handles ALTER TABLE … RENAME [COLUMN] … TO ….
 func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 	switch st.RenameType {
+	case pg.ObjectType_OBJECT_VIEW:
+		return s.renameView(st, "ALTER VIEW")
 	case pg.ObjectType_OBJECT_TABLE, pg.ObjectType_OBJECT_MATVIEW:
+		if _, v, _ := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath); v != nil && st.RenameType == pg.ObjectType_OBJECT_TABLE {
+			return s.renameView(st, "ALTER TABLE") // as PostgreSQL, ALTER TABLE renames a view too
+		}
 		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err
 		}
 		old, next := t.Name, st.Newname
 		if err := s.notHeld(t, true); err != nil {
+			return nil, err
+		}
+		views, err := s.renamedRelationInViews(t.OID, t.Schema, old, next) // (viewrename.go)
+		if err != nil {
 			return nil, err
 		}
 		s.touchTable(t, false)
@@ -315,13 +332,27 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 			return nil, err
 		}
 		s.undoCreate(func() { _ = s.renameTable(t, next, old) })
+		s.applyViewRewrites(views)
 	case pg.ObjectType_OBJECT_COLUMN:
+		if _, v, _ := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath); v != nil || st.RelationType == pg.ObjectType_OBJECT_VIEW {
+			tag := "ALTER TABLE"
+			if st.RelationType == pg.ObjectType_OBJECT_VIEW {
+				tag = "ALTER VIEW"
+			}
+			return s.renameViewColumn(st, tag) // (viewrename.go)
+		}
 		t, err := s.ownedTable(st.Relation)
 		if err != nil {
 			return nil, err
 		}
 		if err := s.undoAlter(t, false); err != nil {
 			return nil, err
+		}
+		var views []viewRewrite
+		if t.ColumnIndex(st.Subname) >= 0 && t.ColumnIndex(st.Newname) < 0 {
+			if views, err = s.renamedColumnInViews(t, st.Subname, st.Newname); err != nil {
+				return nil, err
+			}
 		}
 		t.Lock()
 		defer t.Unlock()
@@ -352,6 +383,7 @@ func (s *Session) rename(st *pg.RenameStmt) (*Result, error) {
 			}
 			t.Replace(parts)
 		}
+		s.applyViewRewrites(views)
 	default:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "renaming this kind of object is not supported yet")
 	}

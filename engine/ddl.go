@@ -11,6 +11,7 @@ import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
@@ -288,12 +289,6 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	if err != nil {
 		return nil, err
 	}
-	var query string // a materialized view's, to REFRESH it by
-	if matView {
-		if query, err = deparseSelect(sel.SelectStmt); err != nil {
-			return nil, err
-		}
-	}
 	schema, err := s.targetSchema(into.Schemaname)
 	if err != nil {
 		return nil, err
@@ -301,8 +296,18 @@ func (s *Session) createTableAs(ctx context.Context, env *exec.Env, st *pg.Creat
 	if into.Relpersistence == "t" {
 		schema = s.tempSchema()
 	}
-	p, err := s.plan(env, sel.SelectStmt)
-	if err != nil {
+	var p logical.Plan
+	var query string // a materialized view's, to REFRESH it by (viewbind.go)
+	if matView {
+		q, err := s.planBound(env, sel.SelectStmt)
+		if err != nil {
+			return nil, err
+		}
+		if q.readsTemp {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "materialized views must not use temporary tables or views")
+		}
+		p, query = q.plan, q.text
+	} else if p, err = s.plan(env, sel.SelectStmt); err != nil {
 		return nil, err
 	}
 	colNames := namesOf(st.Into.ColNames)
@@ -403,6 +408,11 @@ func (s *Session) drop(st *pg.DropStmt) (*Result, error) {
 			tag = "DROP SCHEMA"
 			if sc, ok := s.db.cat.Schema(name); ok {
 				if err := s.requireOwner(sc.OID, catalog.KindSchema, sc.Name); err != nil {
+					return nil, err
+				}
+			}
+			if cascade {
+				if err := s.dropSchemaDependents(name, &notices); err != nil {
 					return nil, err
 				}
 			}
@@ -517,16 +527,33 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 	if !ok {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "view query must be a SELECT")
 	}
-	if _, err := s.plan(env, sel.SelectStmt); err != nil {
-		return nil, err
-	}
-	text, err := deparseSelect(sel.SelectStmt)
+	q, err := s.planBound(env, sel.SelectStmt)
 	if err != nil {
 		return nil, err
+	}
+	if err := viewColumnNames(q.plan, namesOf(st.Aliases)); err != nil {
+		return nil, err
+	}
+	text := q.text
+	var notices []string
+	if temp, err := s.schemaTemp(schema); err != nil {
+		return nil, err
+	} else if !temp && (q.readsTemp || st.View.Relpersistence == "t") {
+		// a view reading a temporary relation is temporary, as in PostgreSQL
+		if q.readsTemp && st.View.Relpersistence != "t" {
+			notices = append(notices, fmt.Sprintf("view \"%s\" will be a temporary view", st.View.Relname))
+		}
+		if st.View.Schemaname != "" {
+			return nil, sqlerr.New(sqlerr.InvalidTableDefinition, "cannot create temporary relation in non-temporary schema")
+		}
+		schema = s.tempSchema()
 	}
 	_, old, _ := s.db.cat.Lookup(schema, st.View.Relname, nil)
 	if old != nil && st.Replace {
 		if err := s.requireOwner(old.OID, catalog.KindView, old.Name); err != nil {
+			return nil, err
+		}
+		if err := s.replacesColumns(old, q.plan, namesOf(st.Aliases)); err != nil { // (viewbind.go)
 			return nil, err
 		}
 		if err := s.notHeldView(old); err != nil {
@@ -555,7 +582,7 @@ func (s *Session) createView(env *exec.Env, st *pg.ViewStmt) (*Result, error) {
 			}
 		})
 	}
-	return &Result{Tag: "CREATE VIEW"}, nil
+	return &Result{Tag: "CREATE VIEW", Notices: notices}, nil
 }
 
 func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {

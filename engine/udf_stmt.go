@@ -201,6 +201,7 @@ func parseBytes(v string) (uint64, error) {
 
 // dropFunction handles DROP FUNCTION [IF EXISTS] name[(types)].
 func (s *Session) dropFunction(st *pg.DropStmt) (*Result, error) {
+	var notices []string
 	for _, obj := range st.Objects {
 		owa := obj.GetObjectWithArgs()
 		if owa == nil {
@@ -239,6 +240,9 @@ func (s *Session) dropFunction(st *pg.DropStmt) (*Result, error) {
 				if err := s.requireOwner(f.OID, catalog.KindFunction, f.UDF.Name); err != nil {
 					return nil, err
 				}
+				if err := s.dropFunctionViews(f, st.Behavior == pg.DropBehavior_DROP_CASCADE, &notices); err != nil { // (viewdeps.go)
+					return nil, err
+				}
 			}
 		}
 		if err := s.db.cat.DropFunction(schema, name, match, st.MissingOk); err != nil {
@@ -246,9 +250,9 @@ func (s *Session) dropFunction(st *pg.DropStmt) (*Result, error) {
 		}
 	}
 	if st.RemoveType == pg.ObjectType_OBJECT_AGGREGATE {
-		return &Result{Tag: "DROP AGGREGATE"}, nil
+		return &Result{Tag: "DROP AGGREGATE", Notices: notices}, nil
 	}
-	return &Result{Tag: "DROP FUNCTION"}, nil
+	return &Result{Tag: "DROP FUNCTION", Notices: notices}, nil
 }
 
 // call handles CALL weft.import_module('module'): every function of the

@@ -14,11 +14,14 @@ import (
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
-// Views and materialized views keep their query as text and bind it when
-// they are read, so the catalog has no dependency records; what depends
-// on a relation is found when it is dropped, by reading every view's
-// query for the names that resolve to it. DROP then refuses (2BP01) or,
-// with CASCADE, drops those views first, as PostgreSQL does.
+// Views and materialized views keep their query as text, bound at
+// creation (viewbind.go): every relation it reads is named by its
+// schema, so the catalog needs no dependency records; what depends on a
+// relation is found when it is dropped, by reading every view's query
+// for the names that are the relation. DROP then refuses (2BP01) or,
+// with CASCADE, drops those views first, as PostgreSQL does. A view
+// stored before queries were bound names relations without a schema;
+// those names resolve as the session's would.
 
 // viewDependent is a view or materialized view whose query names a
 // relation.
@@ -47,33 +50,67 @@ func (s *Session) dependentViews(oid uint32) []viewDependent {
 }
 
 // queryNames reports whether sql reads the relation oid: a name in its
-// FROM lists (other than one of its WITH queries) that resolves to it.
+// FROM lists, other than one of the WITH queries in its scope, that is
+// the relation.
 func (s *Session) queryNames(sql string, oid uint32) bool {
 	stmts, err := parser.Parse(sql)
 	if err != nil || len(stmts) == 0 {
 		return false
 	}
-	ctes := map[string]bool{}
-	var rels []*pg.RangeVar
-	parser.Walk(stmts[0], func(m proto.Message) bool {
+	found := false
+	relationRefs(stmts[0].Stmt, nil, func(rv *pg.RangeVar) {
+		t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
+		if ok && (t != nil && t.OID == oid || v != nil && v.OID == oid) {
+			found = true
+		}
+	})
+	return found
+}
+
+// relationRefs calls visit on each RangeVar below node that names a
+// relation: not one of the WITH queries visible where it is (ctes are
+// those of the enclosing queries). A WITH query's name hides a relation
+// only in the query that has the WITH (and in the later WITH queries of
+// the list, or in all of them when it is RECURSIVE).
+func relationRefs(node proto.Message, ctes []string, visit func(*pg.RangeVar)) {
+	parser.Walk(node, func(m proto.Message) bool {
 		switch n := m.(type) {
-		case *pg.CommonTableExpr:
-			ctes[n.Ctename] = true
+		case *pg.SelectStmt:
+			if n.WithClause == nil {
+				return true
+			}
+			w := n.WithClause
+			inScope := slices.Clone(ctes)
+			if w.Recursive {
+				for _, c := range w.Ctes {
+					inScope = append(inScope, c.GetCommonTableExpr().GetCtename())
+				}
+			}
+			for _, c := range w.Ctes {
+				cte := c.GetCommonTableExpr()
+				if cte == nil {
+					continue
+				}
+				if cte.Ctequery != nil {
+					relationRefs(cte.Ctequery, inScope, visit)
+				}
+				if !w.Recursive {
+					inScope = append(inScope, cte.Ctename)
+				}
+			}
+			n.WithClause = nil
+			relationRefs(n, inScope, visit)
+			n.WithClause = w
+			return false
+		case *pg.LockingClause:
+			return false // FOR UPDATE OF names FROM items, not relations
 		case *pg.RangeVar:
-			rels = append(rels, n)
+			if n.Schemaname != "" || !slices.Contains(ctes, n.Relname) {
+				visit(n)
+			}
 		}
 		return true
 	})
-	for _, rv := range rels {
-		if rv.Schemaname == "" && ctes[rv.Relname] {
-			continue
-		}
-		t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
-		if ok && (t != nil && t.OID == oid || v != nil && v.OID == oid) {
-			return true
-		}
-	}
-	return false
 }
 
 // dropDependentViews refuses to drop a relation views depend on, or
@@ -255,4 +292,128 @@ func dropObjectName(obj *pg.Node) (schema, name string) {
 		schema = parts[len(parts)-2]
 	}
 	return schema, name
+}
+
+// dropSchemaDependents drops, for DROP SCHEMA … CASCADE, the views and
+// materialized views of other schemas that read the schema's relations
+// or call its functions (the schema's own go with it).
+func (s *Session) dropSchemaDependents(schema string, notices *[]string) error {
+	sc, ok := s.db.cat.Schema(schema)
+	if !ok {
+		return nil
+	}
+	var oids []uint32
+	for _, t := range byName(sc.Tables) {
+		oids = append(oids, t.OID)
+	}
+	for _, v := range byName(sc.Views) {
+		oids = append(oids, v.OID)
+	}
+	var deps []viewDependent
+	for _, oid := range oids {
+		deps = append(deps, s.dependentViews(oid)...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(sc.Funcs)) {
+		for _, f := range sc.Funcs[name] {
+			deps = append(deps, s.viewsCalling(f)...)
+		}
+	}
+	for _, d := range deps {
+		if d.schema == schema {
+			continue
+		}
+		if _, _, still := s.db.cat.Lookup(d.schema, d.name, nil); !still {
+			continue // dropped already, with another relation's dependents
+		}
+		*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s.%s", d.kind, d.schema, d.name))
+		if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// viewsCalling are the views and materialized views whose queries call
+// function f: a call of its name that binds to it (to one of its name in
+// its schema, for an aggregate or table function of several overloads).
+func (s *Session) viewsCalling(f *catalog.Function) []viewDependent {
+	calls := func(sql string) bool {
+		sel, err := parseViewQuery(sql)
+		if err != nil || !namesFunction(sel, f.UDF.Name) {
+			return false
+		}
+		rec, err := s.viewBindings(sel)
+		if err != nil {
+			return false
+		}
+		for _, fn := range rec.Functions {
+			if fn.OID == f.OID || fn.OID == 0 && fn.Schema == f.Schema {
+				return true
+			}
+		}
+		return false
+	}
+	var out []viewDependent
+	for _, sc := range s.db.cat.Schemas() {
+		for _, v := range byName(sc.Views) {
+			if calls(v.SQL) {
+				out = append(out, viewDependent{dropView, sc.Name, v.Name})
+			}
+		}
+		for _, t := range byName(sc.Tables) {
+			if t.MatView != "" && calls(t.MatView) {
+				out = append(out, viewDependent{dropMatView, sc.Name, t.Name})
+			}
+		}
+	}
+	return out
+}
+
+// namesFunction reports whether sel has a call of a function called
+// name (spelled with or without a schema).
+func namesFunction(sel *pg.SelectStmt, name string) bool {
+	found := false
+	parser.Walk(sel, func(m proto.Message) bool {
+		if fc, ok := m.(*pg.FuncCall); ok {
+			parts := namesOf(fc.Funcname)
+			found = found || strings.EqualFold(parts[len(parts)-1], name)
+		}
+		return !found
+	})
+	return found
+}
+
+// dropFunctionViews refuses (2BP01) to drop function f while views call
+// it, or with cascade drops them first, as PostgreSQL does.
+func (s *Session) dropFunctionViews(f *catalog.Function, cascade bool, notices *[]string) error {
+	deps := s.viewsCalling(f)
+	if len(deps) == 0 {
+		return nil
+	}
+	sig := fmt.Sprintf("%s(%s)", f.UDF.Name, argTypeList(f))
+	if !cascade {
+		lines := make([]string, len(deps))
+		for i, d := range deps {
+			lines[i] = fmt.Sprintf("%s %s depends on function %s", d.kind, d.name, sig)
+		}
+		return sqlerr.New(sqlerr.DependentObjects, "cannot drop function %s because other objects depend on it", sig).
+			WithDetail(strings.Join(lines, "\n")).
+			WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+	}
+	for _, d := range deps {
+		*notices = append(*notices, fmt.Sprintf("drop cascades to %s %s", d.kind, d.name))
+		if err := s.dropRelation(d.schema, d.name, d.kind, true, true, notices); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// argTypeList is f's argument types as PostgreSQL's messages list them.
+func argTypeList(f *catalog.Function) string {
+	names := make([]string, len(f.UDF.Args))
+	for i, a := range f.UDF.Args {
+		names[i] = a.String()
+	}
+	return strings.Join(names, ", ")
 }

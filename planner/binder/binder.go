@@ -57,6 +57,13 @@ type Binder struct {
 	BackendPID int32
 	// SessionUser is session_user (User changes with SET ROLE).
 	SessionUser string
+	// Record, when set, collects what the statement's names resolve to
+	// (bindings.go).
+	Record *Bindings
+	// calledUDF is set when call resolved a name to a user-defined
+	// function, pickedUDF (for Record).
+	calledUDF bool
+	pickedUDF *catalog.Function
 
 	nextID logical.ColumnID
 	// srfs collects the set-returning functions a select-list item calls
@@ -142,6 +149,12 @@ type scopeItem struct {
 	// qualOnly items are reachable only through their qualifier and are
 	// left out of * (the right side's column of JOIN … USING).
 	qualOnly bool
+	// rel and attnum are the table or view whose own column the item is
+	// (Bindings.Columns), 0 for other items; unqualified marks a column
+	// * names without its qualifier (JOIN … USING's merged column).
+	rel         uint32
+	attnum      int
+	unqualified bool
 }
 
 type scope struct {

@@ -156,13 +156,15 @@ func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error)
 		qual = parts[len(parts)-2]
 	}
 	for sc := s; sc != nil; sc = sc.parent {
-		col, found, err := sc.lookup(qual, name)
+		it, found, err := sc.lookup(qual, name)
 		if err != nil {
 			return nil, err.At(cr.Location)
 		}
 		if !found {
 			continue
 		}
+		b.recordColumn(cr, it)
+		col := it.col
 		if sc.level < b.curLevel() {
 			b.noteOuter(sc.level, col)
 			return &logical.OuterRef{Col: col}, nil
@@ -192,7 +194,7 @@ func scopeHasQual(s *scope, qual string) bool {
 	return false
 }
 
-func (s *scope) lookup(qual, name string) (logical.Column, bool, *sqlerr.Error) {
+func (s *scope) lookup(qual, name string) (scopeItem, bool, *sqlerr.Error) {
 	var found *scopeItem
 	for i := range s.items {
 		it := &s.items[i]
@@ -200,14 +202,14 @@ func (s *scope) lookup(qual, name string) (logical.Column, bool, *sqlerr.Error) 
 			continue
 		}
 		if found != nil && found.col.ID != it.col.ID {
-			return logical.Column{}, false, sqlerr.New(sqlerr.AmbiguousColumn, "column reference \"%s\" is ambiguous", name)
+			return scopeItem{}, false, sqlerr.New(sqlerr.AmbiguousColumn, "column reference \"%s\" is ambiguous", name)
 		}
 		found = it
 	}
 	if found == nil {
-		return logical.Column{}, false, nil
+		return scopeItem{}, false, nil
 	}
-	return found.col, true, nil
+	return *found, true, nil
 }
 
 func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {

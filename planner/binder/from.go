@@ -143,6 +143,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	}
 	if rv.Schemaname == "weft" {
 		if plan, ok := b.systemView(rv.Relname); ok {
+			b.recordRelation(rv, 0, rv.Schemaname, rv.Relname)
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
@@ -152,11 +153,13 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	}
 	if rv.Schemaname == "pg_catalog" {
 		if plan, ok := b.pgCatalogView(rv.Relname); ok {
+			b.recordRelation(rv, 0, rv.Schemaname, rv.Relname)
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
 	if rv.Schemaname == "information_schema" {
 		if plan, ok := b.infoSchemaView(rv.Relname); ok {
+			b.recordRelation(rv, 0, rv.Schemaname, rv.Relname)
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
@@ -164,6 +167,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	if !ok && rv.Schemaname == "" {
 		// pg_catalog is searched implicitly, as in PostgreSQL
 		if plan, found := b.pgCatalogView(rv.Relname); found {
+			b.recordRelation(rv, 0, "pg_catalog", rv.Relname)
 			return b.aliased(plan, rv.Alias, rv.Relname)
 		}
 	}
@@ -178,7 +182,9 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 		if err := b.requireOn(v.OID, catalog.KindView, v.Schema, v.Name, catalog.PrivSelect); err != nil {
 			return nil, nil, err
 		}
-		return b.bindView(v, rv)
+		b.recordRelation(rv, v.OID, v.Schema, v.Name)
+		plan, items, err := b.bindView(v, rv)
+		return plan, relationItems(items, rv.Alias, v.OID), err
 	}
 	if err := b.requireOn(t.OID, catalog.KindTable, t.Schema, t.Name, catalog.PrivSelect); err != nil {
 		return nil, nil, err
@@ -194,7 +200,9 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 		cols[i].TableOID, cols[i].Attnum = t.OID, i+1
 		ords[i] = i
 	}
-	return b.aliased(&logical.Scan{Table: t, Cols: cols, Ords: ords}, rv.Alias, rv.Relname)
+	b.recordRelation(rv, t.OID, t.Schema, t.Name)
+	plan, items, err := b.aliased(&logical.Scan{Table: t, Cols: cols, Ords: ords}, rv.Alias, rv.Relname)
+	return plan, relationItems(items, rv.Alias, t.OID), err
 }
 
 func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
@@ -202,14 +210,24 @@ func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []sco
 	if err != nil {
 		return nil, nil, err
 	}
-	alias := rv.Alias
-	if alias == nil && len(v.Columns) > 0 {
-		alias = &pg.Alias{Aliasname: v.Name}
-		for _, c := range v.Columns {
-			alias.Colnames = append(alias.Colnames, pg.MakeStrNode(c))
-		}
+	return b.aliased(plan, viewAlias(v, rv.Alias), v.Name)
+}
+
+// viewAlias is the alias a reference to view v reads it under: the
+// view's column names (CREATE VIEW v (a, b)) where the reference's alias
+// names no columns of its own.
+func viewAlias(v *catalog.View, alias *pg.Alias) *pg.Alias {
+	if len(v.Columns) == 0 || alias != nil && len(alias.Colnames) >= len(v.Columns) {
+		return alias
 	}
-	return b.aliased(plan, alias, v.Name)
+	out := &pg.Alias{Aliasname: v.Name}
+	if alias != nil {
+		out.Aliasname, out.Colnames = alias.Aliasname, alias.Colnames
+	}
+	for _, c := range v.Columns[len(out.Colnames):] {
+		out.Colnames = append(out.Colnames, pg.MakeStrNode(c))
+	}
+	return out
 }
 
 // viewPlan binds a view's query, or reads the shared result of it when
@@ -320,6 +338,7 @@ func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, 
 		if err != nil {
 			return nil, nil, err
 		}
+		keepBase(alias, js.items, j.Alias)
 	}
 	return join, alias, nil
 }
@@ -358,6 +377,7 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 			return nil, nil, err
 		}
 		usedL[li], usedR[ri] = true, true
+		b.recordImplicit(litems[li], ritems[ri])
 		l, r := litems[li].col, ritems[ri].col
 		lx, rx, t, err := b.comparable(&logical.ColRef{Col: l}, &logical.ColRef{Col: r}, "=", -1)
 		if err != nil {
@@ -378,7 +398,7 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 		}
 		merged.Name = name
 		cols = append(cols, merged)
-		items = append(items, scopeItem{qual: litems[li].qual, col: merged})
+		items = append(items, scopeItem{qual: litems[li].qual, col: merged, unqualified: true})
 	}
 	join.Cond = logical.JoinAnd(conds)
 	add := func(its []scopeItem, used map[int]bool, qualOnly bool) {
@@ -391,7 +411,8 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 			}
 			exprs = append(exprs, &logical.ColRef{Col: it.col})
 			cols = append(cols, it.col)
-			items = append(items, scopeItem{qual: it.qual, col: it.col, qualOnly: qualOnly || it.qualOnly})
+			it.qualOnly = qualOnly || it.qualOnly
+			items = append(items, it)
 		}
 	}
 	add(litems, usedL, false)
@@ -446,6 +467,7 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		return nil, nil, err
 	}
 	if f != nil {
+		b.recordFunction(fc.FuncCall, name, nil)
 		plan, err := b.bindTableFunc(f, fc.FuncCall, s)
 		if err != nil {
 			return nil, nil, err

@@ -53,6 +53,7 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 		return b.bindAggCall(fc, def, s)
 	}
 	if def := b.udfAggregate(name); def != nil {
+		b.recordFunction(fc, name, nil)
 		return b.bindAggCall(fc, def, s)
 	}
 	if exec.WindowFuncNames[name] {
@@ -131,12 +132,16 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 			}
 		}
 	}
+	b.calledUDF = false
 	e, err := b.call(name, args)
 	if err != nil {
 		if se, ok := err.(*sqlerr.Error); ok {
 			return nil, se.At(fc.Location)
 		}
 		return nil, err
+	}
+	if b.calledUDF {
+		b.recordFunction(fc, name, b.pickedUDF)
 	}
 	return e, nil
 }
@@ -258,6 +263,7 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	def, ok := b.scalars[name]
 	if !ok {
 		if e, found, err := b.callUDF(name, args); found || err != nil {
+			b.calledUDF = err == nil
 			return e, err
 		}
 		argTypes := make([]types.T, len(args))

@@ -905,12 +905,15 @@ func (b *Binder) expandStar(cr *pg.ColumnRef, s *scope) ([]target, bool, error) 
 		qual = strNode(cr.Fields[len(cr.Fields)-2])
 	}
 	var out []target
+	var expanded []scopeItem
 	for _, it := range s.items {
 		if (qual == "" && it.qualOnly) || (qual != "" && it.qual != qual) {
 			continue
 		}
 		out = append(out, target{expr: &logical.ColRef{Col: it.col}, name: it.col.Name})
+		expanded = append(expanded, it)
 	}
+	b.recordStar(cr, expanded)
 	if qual != "" && len(out) == 0 {
 		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table \"%s\"", qual).At(cr.Location)
 	}
@@ -949,7 +952,8 @@ func deriveNameOf(n *pg.Node) string {
 		f := x.ColumnRef.Fields
 		return strNode(f[len(f)-1])
 	case *pg.Node_FuncCall:
-		return funcName(x.FuncCall.Funcname)
+		ns := names(x.FuncCall.Funcname) // (a qualified name's last part, as PostgreSQL's)
+		return ns[len(ns)-1]
 	case *pg.Node_TypeCast:
 		if name := deriveName(x.TypeCast.Arg); name != "?column?" {
 			return name

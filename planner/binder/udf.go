@@ -41,6 +41,8 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 	if err := b.requireExecute(cands, f); err != nil {
 		return nil, true, err
 	}
+	// (set when it returns: an inlined body may call other functions)
+	defer func() { b.pickedUDF = pickedOf(cands, f) }()
 	var err error
 	for i := range args {
 		switch {

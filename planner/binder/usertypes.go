@@ -26,6 +26,9 @@ func (b *Binder) ResolveType(tn *pg.TypeName) (t types.T, dom *catalog.UserType,
 	if !ok {
 		return types.T{}, nil, err
 	}
+	if b.recording(tn.Location) {
+		b.Record.Types[tn.Location] = u.Schema
+	}
 	if u.Enum != nil {
 		t = types.T{Kind: types.Enum, Enum: u.Enum}
 		if len(tn.ArrayBounds) > 0 {
