@@ -6,17 +6,24 @@ import (
 	"hash/crc32"
 	"math"
 	"os"
-	"sync"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // Group commit: concurrent commits share one write and one fsync of the
 // log. A commit queues its entry (framed, in the order the store's lock
-// gives) and then waits until a flush covers it: when no flush runs, the
-// commit runs one (holding flushMu), writing every entry queued so far in
-// one write and syncing once, so the commits that queued while the
-// previous fsync ran are made durable by the next one together.
+// gives) and then waits until a flush covers it. Flushes are run by a
+// flusher goroutine that lives while there is something to write: the
+// first commit to wait when none runs starts it, and it writes every
+// entry queued so far in one write, syncs once, and at once starts the
+// next flush if commits queued meanwhile, so the commits that queued
+// while one fsync ran are made durable by the next one together, without
+// waiting for one of them to be woken up to start it.
+//
+// Entries are collected in batches: the batch a flush carries is closed
+// when it ends, waking only the commits whose entries it carried (a
+// commit of an entry queued during that flush waits for the next batch,
+// not for this one and then again).
 //
 // The log's rules hold as before: entries reach the file in queue order,
 // each write appends after the last synced byte, and a crash during a
@@ -34,14 +41,24 @@ type logQueue struct {
 	queued  uint64 // sequence number of the last entry queued
 	flushed uint64 // of the last entry a flush finished with (or failed)
 	syncs   uint64 // how many syncs flushes made (LogSyncs)
-	// flushing is set while a commit flushes (flushDone, on the store's
-	// lock, is broadcast when it ends)
-	flushing  bool
-	flushDone *sync.Cond
-	failures  []failedEntries
+	// collecting is the batch of the entries queued since the last flush
+	// took the queue (nil: none yet); carried is the batch the flush
+	// running now writes, up to entry carriedLast (nil: no flush runs)
+	collecting, carried *flushBatch
+	carriedLast         uint64
+	// flusher is set while the flusher goroutine runs
+	flusher  bool
+	failures []failedEntries
 	// spare is the buffer of the last flush, written and free again: the
 	// next entries are framed into it rather than a new one
 	spare []byte
+}
+
+// flushBatch is the entries one flush carries: done is closed when the
+// flush has ended, err (set before) is why it lost them.
+type flushBatch struct {
+	done chan struct{}
+	err  error
 }
 
 // failedEntries are the sequence numbers a failed flush lost.
@@ -73,41 +90,66 @@ func (st *Store) queueEntry(payload []byte) (seq uint64, off int64, err error) {
 }
 
 // waitDurable returns once the entry with sequence number seq (and every
-// one before it) is durable, flushing what is queued if no one else is;
-// the error of the flush that lost it otherwise. A commit whose entry a
-// flush covers returns as soon as that flush ends: it waits on the
-// queue's condition, not behind the flusher of the next batch.
+// one before it) is durable; the error of the flush that lost it
+// otherwise. It waits for the batch that carries the entry only: a
+// commit whose entry a flush covers returns as soon as that flush ends,
+// not behind the next batch.
 func (st *Store) waitDurable(seq uint64) error {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	q := &st.queue
-	if q.flushDone == nil {
-		q.flushDone = sync.NewCond(&st.mu)
-	}
 	for q.flushed < seq {
-		if q.flushing {
-			q.flushDone.Wait() // (for the flush running now)
-			continue
+		b := q.batchOf(seq)
+		if !q.flusher {
+			q.flusher = true
+			go st.flushWhileQueued()
 		}
-		// this commit flushes everything queued so far; the store's lock
-		// is let go during the write and the sync, so that other commits
-		// can queue behind this flush
-		q.flushing = true
 		st.mu.Unlock()
-		st.flushMu.Lock() // (lock order: flushMu, then mu)
-		st.mu.Lock()
-		if q.flushed < seq { // (unless a checkpoint wrote it meanwhile)
-			st.flushQueued(true)
+		<-b.done
+		if b.err != nil {
+			return b.err
 		}
-		st.flushMu.Unlock()
-		q.flushing = false
-		q.flushDone.Broadcast()
+		st.mu.Lock()
 	}
+	defer st.mu.Unlock()
 	return q.lost(seq)
 }
 
+// batchOf is the batch that carries entry seq, not flushed yet (st.mu
+// held): the running flush's, or the one collecting now.
+func (q *logQueue) batchOf(seq uint64) *flushBatch {
+	if q.carried != nil && seq <= q.carriedLast {
+		return q.carried
+	}
+	if q.collecting == nil {
+		q.collecting = &flushBatch{done: make(chan struct{})}
+	}
+	return q.collecting
+}
+
+// flushWhileQueued is the flusher goroutine: it flushes what is queued,
+// again and again while commits queue more, and ends when a flush finds
+// nothing left (a commit that queues later starts another). It lets go
+// of flushMu between flushes, so that a checkpoint can run between them.
+func (st *Store) flushWhileQueued() {
+	for {
+		st.flushMu.Lock()
+		st.mu.Lock()
+		q := &st.queue
+		if q.flushed == q.queued {
+			q.flusher = false
+			st.mu.Unlock()
+			st.flushMu.Unlock()
+			return
+		}
+		st.flushQueued(true)
+		st.mu.Unlock()
+		st.flushMu.Unlock()
+	}
+}
+
 // flushQueued writes and syncs every queued entry (flushMu and mu held;
-// with unlocked, mu is let go while the file is written).
+// with unlocked, mu is let go while the file is written), then wakes the
+// commits that waited for them.
 func (st *Store) flushQueued(unlocked bool) {
 	q := &st.queue
 	if q.flushed == q.queued {
@@ -115,9 +157,19 @@ func (st *Store) flushQueued(unlocked bool) {
 	}
 	buf, last, w := q.buf, q.queued, st.wal
 	q.buf = nil
+	batch := q.collecting
+	if batch == nil {
+		batch = &flushBatch{done: make(chan struct{})} // (no one waits yet)
+	}
+	q.collecting, q.carried, q.carriedLast = nil, batch, last
+	defer func() {
+		q.carried = nil
+		close(batch.done)
+	}()
 	if w == nil {
 		// the log failed after these entries were queued
-		q.fail(last, sqlerr.New(sqlerr.DiskFull, "could not write to the write-ahead log: it failed earlier and is unusable until the next checkpoint"))
+		batch.err = sqlerr.New(sqlerr.DiskFull, "could not write to the write-ahead log: it failed earlier and is unusable until the next checkpoint")
+		q.fail(last, batch.err)
 		return
 	}
 	if unlocked {
@@ -129,10 +181,15 @@ func (st *Store) flushQueued(unlocked bool) {
 	}
 	q.syncs++
 	if err != nil {
-		err = st.walFailed(w, err)
+		batch.err = st.walFailed(w, err)
 		// the entries queued meanwhile follow the lost ones: lost too
 		q.buf = nil
-		q.fail(q.queued, err)
+		q.fail(q.queued, batch.err)
+		if later := q.collecting; later != nil {
+			q.collecting = nil
+			later.err = batch.err
+			close(later.done)
+		}
 		return
 	}
 	w.size += int64(len(buf))
