@@ -85,7 +85,10 @@ type Store struct {
 	// entryScratch is reused by QueueTables (under mu) for the streams
 	// and payload of each entry, so that a commit does not grow new ones
 	entryScratch entryScratch
-	segments     map[arrow.Record][]SegmentRef // batches already on disk
+	// streamEncoder writes the IPC streams of entries (under mu), with
+	// the last schema's message encoded once (logstream.go)
+	streamEncoder streamEncoder
+	segments      map[arrow.Record][]SegmentRef // batches already on disk
 	// staged are batches a bulk load wrote that no catalog names yet
 	// (stage.go): a checkpoint that stores them takes their files
 	staged map[arrow.Record]SegmentRef
