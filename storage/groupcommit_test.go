@@ -152,8 +152,8 @@ func TestFlusherCarriesOnUnasked(t *testing.T) {
 		t.Fatal(err)
 	}
 	flushed := func() uint64 {
-		st.mu.Lock()
-		defer st.mu.Unlock()
+		st.queue.mu.Lock()
+		defer st.queue.mu.Unlock()
 		return st.queue.flushed
 	}
 	for deadline := time.Now().Add(20 * time.Second); flushed() < 2; time.Sleep(time.Millisecond) {
@@ -215,5 +215,31 @@ func TestFailedFlushFailsEveryWaitingCommit(t *testing.T) {
 	st.Close()
 	if want := []int64{0}; !equal(replayed, want) {
 		t.Errorf("replayed %v, want %v", replayed, want)
+	}
+}
+
+// TestFlushEndsWhileAnEntryIsBuilt: a flush finishes, and wakes the
+// commit it carried, while another commit holds the store's lock to
+// build its entry (the queue has a lock of its own).
+func TestFlushEndsWhileAnEntryIsBuilt(t *testing.T) {
+	st, _, mem := openCheckpointedLog(t)
+	r5 := int64Batch(mem, 5)
+	defer r5.Release()
+	inSync, release := stallFirstSync(st)
+	first := inBackground(queueLayout(t, st, [][]arrow.Record{{r5}}))
+	<-inSync
+	st.mu.Lock() // (as QueueTables holds it)
+	close(release)
+	var err error
+	select {
+	case err = <-first:
+		st.mu.Unlock()
+	case <-time.After(20 * time.Second):
+		st.mu.Unlock()
+		err = <-first
+		t.Error("the flush's commit waited for the store's lock, held while an entry was built")
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

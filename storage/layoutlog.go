@@ -162,7 +162,7 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 			return false, nil, nil
 		}
 	}
-	seq := st.queue.queued
+	seq := st.queue.lastQueued()
 	waitFor := func() error { return st.waitDurable(seq) }
 	if len(entry.Tables) == 0 {
 		// nothing changed since the tables were last logged, but that

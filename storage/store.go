@@ -406,7 +406,7 @@ func (st *Store) BeginCheckpoint() *Checkpoint {
 	st.mu.Lock()
 	// entries queued before it are written first: their commits are
 	// waiting for them, and the new log must not get them
-	st.flushQueued(false)
+	st.flushQueued(true)
 	return &Checkpoint{st: st, referenced: map[arrow.Record][]SegmentRef{}, dirs: map[string]bool{}, stored: map[uint32][]storedIndex{}}
 }
 
