@@ -382,9 +382,13 @@ func (db *DB) logRows() error {
 
 // queueRows is logRows in two steps: it queues the log entry (or runs the
 // checkpoint) at once, in the order of the changes it records, and wait
-// returns once that is durable. Callers let go of their table locks
-// before they wait, so that commits behind them queue their entries for
-// the same fsync (group commit).
+// returns once that is durable. Callers call it with their table locks
+// let go (the entry records every stored table as it is when it is
+// queued, so a commit installed on top of the caller's meanwhile may have
+// queued the caller's rows already: the caller's entry then finds nothing
+// new and waits for that one), so that statements and commits on the
+// same tables need not wait while it is built, and commits behind them
+// queue their entries for the same fsync (group commit).
 func (db *DB) queueRows() (wait func() error, err error) {
 	done := func() error { return nil }
 	if db.store == nil {

@@ -148,17 +148,31 @@ func (s *Session) commitWork() (err error) {
 		}
 		return nil
 	}
-	previous, installed, wait, err := s.commitLocked(tables, changes)
+	previous, installed, rowsOnly, err := s.commitLocked(tables, changes)
 	if err != nil {
 		return err
 	}
-	// the rows are installed (every statement sees them) and their log
-	// entry is queued: a block waiting for one of them can go on while
-	// this one waits for the sync, since its own entry follows this one's
-	// and so cannot become durable without it (rowlocks.go)
+	// the rows are installed (every statement sees them) and the table
+	// locks let go: the log entry is queued without them, as a
+	// statement's is (durable.go), so that statements and commits on the
+	// same tables need not wait for its encoding. A commit installed on
+	// top of this one meanwhile may queue first: its entry holds this
+	// one's rows too (an entry is every table's state), and this one's
+	// then finds nothing new and waits for that entry.
+	wait := func() error { return nil }
+	if rowsOnly {
+		wait, err = s.db.queueRows()
+	}
+	// the entry is queued: a block waiting for one of the rows can go on
+	// while this one waits for the sync, since its own entry follows
+	// this one's and so cannot become durable without it (rowlocks.go)
 	s.releaseRowLocks()
-	if err := wait(); err != nil {
-		// (the log is unusable now, so nothing of it is on disk; commits
+	if err == nil {
+		err = wait()
+	}
+	if err != nil {
+		// (nothing of it is on disk: a failed flush fails every entry
+		// after it, and a failed checkpoint stored nothing; commits
 		// installed on top of it failed too, and are undone first)
 		s.db.undoFailed(previous, installed)
 		return err
@@ -169,11 +183,11 @@ func (s *Session) commitWork() (err error) {
 }
 
 // commitLocked merges and installs the block's versions of tables under
-// their locks and queues them for the disk (a rows-only block through the
-// log, whose flush wait awaits once the locks are let go: commits behind
-// it share that fsync). previous is what each table held before,
-// installed what it holds now.
-func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (previous, installed map[*catalog.Table]*catalog.Snapshot, wait func() error, err error) {
+// their locks; a block with catalog changes is stored (a checkpoint)
+// before they are let go, a rows-only one (rowsOnly) is left for the
+// caller to queue for the log once they are. previous is what each table
+// held before, installed what it holds now.
+func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (previous, installed map[*catalog.Table]*catalog.Snapshot, rowsOnly bool, err error) {
 	// lock in one order so that two committing blocks cannot deadlock
 	sort.Slice(tables, func(i, j int) bool { return tables[i].OID < tables[j].OID })
 	for _, t := range tables {
@@ -182,7 +196,7 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 	}
 	for _, t := range tables {
 		if err := s.notHeld(t, false); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, false, err
 		}
 	}
 	added := map[*catalog.Table][]map[string]struct{}{}
@@ -210,7 +224,7 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 				}
 			}
 			if err != nil {
-				return nil, nil, nil, retryable(w, err)
+				return nil, nil, false, retryable(w, err)
 			}
 			merged[t] = parts
 			continue
@@ -219,7 +233,7 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 		// must be new there too
 		keys, err := newKeys(t, t.Current(), w.appended, s.zone)
 		if err != nil {
-			return nil, nil, nil, retryable(w, err)
+			return nil, nil, false, retryable(w, err)
 		}
 		added[t] = keys
 	}
@@ -231,26 +245,22 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 		}
 	})
 	if installErr != nil {
-		return nil, nil, nil, installErr
+		return nil, nil, false, installErr
 	}
 	if changes.any() {
-		err = s.db.persist()
-		wait = func() error { return nil }
-	} else {
-		wait, err = s.db.queueRows() // rows only: through the write-ahead log
-	}
-	if err != nil {
-		s.db.installTogether(func() {
-			s.restoreTables(previous)
-			s.db.blocks.add(changes)
-		})
-		return nil, nil, nil, err
+		if err := s.db.persist(); err != nil {
+			s.db.installTogether(func() {
+				s.restoreTables(previous)
+				s.db.blocks.add(changes)
+			})
+			return nil, nil, false, err
+		}
 	}
 	installed = map[*catalog.Table]*catalog.Snapshot{}
 	for _, t := range tables {
 		installed[t] = t.Snapshot()
 	}
-	return previous, installed, wait, nil
+	return previous, installed, !changes.any(), nil
 }
 
 // installWork puts the block's versions of tables in place (their locks

@@ -121,3 +121,53 @@ func waitForEntries(t *testing.T, db *DB, n uint64) {
 	}
 	t.Fatalf("the log never queued entry %d", n)
 }
+
+// TestFailedBlockCommitIsUndone: a block's COMMIT queues its log entry
+// (or, for a change too large for the log, runs a checkpoint) after it
+// has let go of its table locks; when that fails on a full disk, the
+// commit fails with 53100 and is undone, so memory and the reopened
+// directory hold only what was acknowledged.
+func TestFailedBlockCommitIsUndone(t *testing.T) {
+	dir := t.TempDir()
+	db, mem := openWALTest(t, dir)
+	s := db.NewSession()
+	mustSQL(t, s, `CREATE TABLE acct (id int PRIMARY KEY, bal bigint); INSERT INTO acct SELECT g, 100 FROM generate_series(1, 10) g;
+		CREATE TABLE hist (n int, pad text); CHECKPOINT`)
+	const want = "1000|0"
+	check := func(when string) {
+		t.Helper()
+		if got := one(t, s, "SELECT (SELECT sum(bal) FROM acct), (SELECT count(*) FROM hist)"); got != want {
+			t.Errorf("%s: %s, want %s", when, got, want)
+		}
+	}
+	for _, budget := range []int64{0, 64, 400} {
+		for _, block := range []string{
+			"BEGIN; INSERT INTO hist VALUES (1, 'x'); COMMIT",
+			"BEGIN; UPDATE acct SET bal = bal + 5 WHERE id = 3; INSERT INTO hist VALUES (2, 'y'); COMMIT",
+			// more than a log entry takes: a checkpoint stores it
+			"BEGIN; UPDATE acct SET bal = bal - 1; INSERT INTO hist SELECT g, repeat('z', 1000) FROM generate_series(1, 20000) g; COMMIT",
+		} {
+			db.store.LimitDisk(budget)
+			err := execSQL(t, s, block)
+			if sqlerr.Code(err) != sqlerr.DiskFull {
+				t.Fatalf("budget %d: %s: got %v, want a 53100 error", budget, block, err)
+			}
+			if s.InTransaction() {
+				t.Fatalf("budget %d: %s: the block is still open after its COMMIT failed", budget, block)
+			}
+			check(fmt.Sprintf("budget %d, after the failed %s", budget, block))
+			if n := len(db.failed.snapshot()); n != 0 {
+				t.Errorf("budget %d: %d failed commits left to undo", budget, n)
+			}
+		}
+	}
+	db.store.UnlimitDisk()
+	mustSQL(t, s, "BEGIN; UPDATE acct SET bal = bal + 5 WHERE id = 3; INSERT INTO hist VALUES (2, 'y'); COMMIT")
+	s.Close()
+	crash(t, db, mem)
+	db, mem = openWALTest(t, dir)
+	if got := one(t, db.NewSession(), "SELECT (SELECT sum(bal) FROM acct), (SELECT count(*) FROM hist)"); got != "1005|1" {
+		t.Errorf("after the disk had room again and a restart: %s, want 1005|1", got)
+	}
+	closeClean(t, db, mem)
+}

@@ -113,7 +113,7 @@ func TestChangedRows(t *testing.T) {
 		}
 		// base a prefix of cur
 		head := a.NewSlice(0, 100)
-		if got := isPrefix(head, b); got != (len(c.want) == 0 || c.want[0] >= 100) {
+		if got := isPrefix(head, b, new([]bool)); got != (len(c.want) == 0 || c.want[0] >= 100) {
 			t.Errorf("%s: the first 100 rows a prefix: %v", c.name, got)
 		}
 		head.Release()

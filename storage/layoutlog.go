@@ -162,7 +162,7 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 			return false, nil, nil
 		}
 	}
-	seq := st.queue.queued
+	seq := st.queue.lastQueued()
 	waitFor := func() error { return st.waitDurable(seq) }
 	if len(entry.Tables) == 0 {
 		// nothing changed since the tables were last logged, but that
@@ -200,6 +200,7 @@ func (st *Store) QueueTables(snapshot func() []TableData) (logged bool, wait fun
 type entryScratch struct {
 	streams *bytes.Buffer
 	payload []byte
+	mask    []bool // diffRows' flags for a batch's rows
 }
 
 // maxScratchBytes bounds the buffers kept between entries.
@@ -224,6 +225,9 @@ func (e *entryScratch) keep(b *bytes.Buffer) {
 func (e *entryScratch) keepPayload(p []byte) {
 	if cap(p) <= maxScratchBytes {
 		e.payload = p[:0]
+	}
+	if cap(e.mask) > maxScratchBytes {
+		e.mask = nil // (a batch larger than most: not kept)
 	}
 }
 
@@ -377,7 +381,7 @@ func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *by
 	payload := rec
 	if base != nil {
 		if baseID, ok := st.idOf(base); ok {
-			edits, take := diffRows(base, rec)
+			edits, take := diffRows(base, rec, &st.entryScratch.mask)
 			if int64(len(take)) <= rec.NumRows()/2 {
 				rows, err := takeRows(rec, take)
 				if err != nil {
@@ -390,12 +394,7 @@ func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *by
 		}
 	}
 	n := streams.Len()
-	w := ipc.NewWriter(streams, ipc.WithSchema(payload.Schema()))
-	if err := w.Write(payload); err != nil {
-		w.Close()
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
+	if err := st.streamEncoder.write(streams, payload); err != nil {
 		return nil, err
 	}
 	entry.Streams = append(entry.Streams, int64(streams.Len()-n))
@@ -406,7 +405,9 @@ func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *by
 // diffRows finds how cur is made from base: runs of base rows copied (only
 // rows equal in every column, bit for bit), skipped, and cur's own rows
 // taken from the entry. take lists cur's rows the entry must hold.
-func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
+//
+// mask is a buffer for the rows' flags, reused from one entry to the next.
+func diffRows(base, cur arrow.Record, mask *[]bool) (edits []int64, take []int) {
 	nb, nc := int(base.NumRows()), int(cur.NumRows())
 	add := func(op int64, n int64) {
 		k := len(edits)
@@ -416,7 +417,7 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 		}
 		edits = append(edits, op, n)
 	}
-	if nc > nb && isPrefix(base, cur) {
+	if nc > nb && isPrefix(base, cur, mask) {
 		// rows appended (an INSERT into the last batch)
 		add(editCopy, int64(nb))
 		for j := nb; j < nc; j++ {
@@ -428,7 +429,7 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 	if nb == nc {
 		// rows in place (an UPDATE): compare column by column, each
 		// with one typed loop, and replace the rows that differ
-		for i, ch := range changedMask(base, cur) {
+		for i, ch := range changedMask(base, cur, mask) {
 			if ch {
 				add(editTake, 1)
 				take = append(take, i)
@@ -470,7 +471,8 @@ func diffRows(base, cur arrow.Record) (edits []int64, take []int) {
 // compares them; a column that is the very same array costs nothing).
 func ChangedRows(a, b arrow.Record) []int {
 	var out []int
-	for i, ch := range changedMask(a, b) {
+	var mask []bool
+	for i, ch := range changedMask(a, b, &mask) {
 		if ch {
 			out = append(out, i)
 		}
@@ -480,8 +482,8 @@ func ChangedRows(a, b arrow.Record) []int {
 
 // changedMask marks the rows where a and b (as long as each other)
 // differ.
-func changedMask(a, b arrow.Record) []bool {
-	changed := make([]bool, a.NumRows())
+func changedMask(a, b arrow.Record, mask *[]bool) []bool {
+	changed := falses(mask, int(a.NumRows()))
 	for c := 0; c < int(a.NumCols()); c++ {
 		markDiffering(a.Column(c), b.Column(c), changed)
 	}
@@ -489,9 +491,9 @@ func changedMask(a, b arrow.Record) []bool {
 }
 
 // isPrefix reports whether base's rows are cur's first rows, exactly.
-func isPrefix(base, cur arrow.Record) bool {
+func isPrefix(base, cur arrow.Record, mask *[]bool) bool {
 	nb := int(base.NumRows())
-	changed := make([]bool, nb)
+	changed := falses(mask, nb)
 	for c := 0; c < int(base.NumCols()); c++ {
 		prefix := cur.Column(c)
 		if prefix.Len() != nb {
@@ -501,6 +503,17 @@ func isPrefix(base, cur arrow.Record) bool {
 		markDiffering(base.Column(c), prefix, changed)
 	}
 	return !slices.Contains(changed, true)
+}
+
+// falses is n false flags, in *buf's memory when it has room (*buf then
+// keeps the larger memory made).
+func falses(buf *[]bool, n int) []bool {
+	if cap(*buf) < n {
+		*buf = make([]bool, n)
+	}
+	m := (*buf)[:n]
+	clear(m)
+	return m
 }
 
 // markDiffering sets changed[i] where x and y differ at row i, exactly

@@ -85,7 +85,10 @@ type Store struct {
 	// entryScratch is reused by QueueTables (under mu) for the streams
 	// and payload of each entry, so that a commit does not grow new ones
 	entryScratch entryScratch
-	segments     map[arrow.Record][]SegmentRef // batches already on disk
+	// streamEncoder writes the IPC streams of entries (under mu), with
+	// the last schema's message encoded once (logstream.go)
+	streamEncoder streamEncoder
+	segments      map[arrow.Record][]SegmentRef // batches already on disk
 	// staged are batches a bulk load wrote that no catalog names yet
 	// (stage.go): a checkpoint that stores them takes their files
 	staged map[arrow.Record]SegmentRef
@@ -403,7 +406,7 @@ func (st *Store) BeginCheckpoint() *Checkpoint {
 	st.mu.Lock()
 	// entries queued before it are written first: their commits are
 	// waiting for them, and the new log must not get them
-	st.flushQueued(false)
+	st.flushQueued(true)
 	return &Checkpoint{st: st, referenced: map[arrow.Record][]SegmentRef{}, dirs: map[string]bool{}, stored: map[uint32][]storedIndex{}}
 }
 
