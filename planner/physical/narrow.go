@@ -61,7 +61,7 @@ func (b *Builder) buildFilter(f *logical.Filter, used map[logical.ColumnID]bool)
 	}
 	filter := &exec.Filter{Env: b.Env, Input: in, Pred: pred}
 	if len(keep) < len(input.Columns()) {
-		filter.Keep, filter.Out = keep, ArrowSchema(kept)
+		filter.Keep, filter.Out = keep, b.schema(kept)
 	}
 	return filter, kept, nil
 }
