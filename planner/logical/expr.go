@@ -387,6 +387,14 @@ func rewriteAll(es []Expr, pre func(Expr) (Expr, bool), f func(Expr) Expr) []Exp
 // references, and not columns used only inside subquery plans).
 func ColumnsUsed(e Expr) map[ColumnID]bool {
 	used := map[ColumnID]bool{}
+	AddColumnsUsed(used, e)
+	return used
+}
+
+// AddColumnsUsed adds the columns e reads to used (ColumnsUsed without a
+// map of its own: a plan's builder and optimizer gather them for many
+// expressions).
+func AddColumnsUsed(used map[ColumnID]bool, e Expr) {
 	Walk(e, func(x Expr) bool {
 		if c, ok := x.(*ColRef); ok {
 			used[c.Col.ID] = true
@@ -398,7 +406,6 @@ func ColumnsUsed(e Expr) map[ColumnID]bool {
 		}
 		return true
 	})
-	return used
 }
 
 // HasSubquery reports whether e contains a subquery.

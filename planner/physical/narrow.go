@@ -99,9 +99,7 @@ func columnsUsed(es ...[]logical.Expr) map[logical.ColumnID]bool {
 			if e == nil {
 				continue
 			}
-			for id := range logical.ColumnsUsed(e) {
-				used[id] = true
-			}
+			logical.AddColumnsUsed(used, e)
 		}
 	}
 	return used
