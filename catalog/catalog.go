@@ -366,6 +366,15 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 	return schema
 }
 
+// ArrowSchemaOf is the Arrow schema of cols (columns the table had or
+// has): the table's own when they make the same one.
+func (t *Table) ArrowSchemaOf(cols []Column) *arrow.Schema {
+	if sameSchemaColumns(cols, t.Columns) {
+		return t.ArrowSchema()
+	}
+	return (&Table{Columns: cols}).ArrowSchema()
+}
+
 // sameSchemaColumns reports whether columns a and b make the same schema.
 func sameSchemaColumns(a, b []Column) bool {
 	if len(a) != len(b) {

@@ -42,3 +42,16 @@ func TestTableSchemaFollowsColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestArrowSchemaOf: columns a table had get their own schema, its
+// current columns its shared one.
+func TestArrowSchemaOf(t *testing.T) {
+	old := []Column{{Name: "a", Type: types.Int4T}}
+	tbl := &Table{Columns: []Column{{Name: "a", Type: types.Int4T}, {Name: "b", Type: types.TextT}}}
+	if got := tbl.ArrowSchemaOf(append([]Column(nil), tbl.Columns...)); got != tbl.ArrowSchema() {
+		t.Errorf("the current columns made another schema")
+	}
+	if got := tbl.ArrowSchemaOf(old); got.NumFields() != 1 || got.Field(0).Name != "a" {
+		t.Errorf("schema of the old columns: %v", got)
+	}
+}
