@@ -271,6 +271,7 @@ type Session struct {
 	// schemas are the Arrow schemas the session's plans made, shared by
 	// the next ones with the same columns
 	schemas    physical.SchemaCache
+	hooks      *binderHooks // (binderHooks)
 	searchPath []string
 	settings   map[string]string
 	zone       *time.Location       // the TimeZone setting (nil: UTC)
