@@ -69,6 +69,13 @@ type Table struct {
 	snapMu sync.Mutex // guards swapping data against readers taking a reference
 	data   atomic.Pointer[Snapshot]
 	stats  atomic.Pointer[TableStats] // see Stats
+	schema atomic.Pointer[madeSchema] // see ArrowSchema
+}
+
+// madeSchema is a table's Arrow schema with the columns it was made from.
+type madeSchema struct {
+	cols   []Column
+	schema *arrow.Schema
 }
 
 // View is a stored query.
@@ -387,12 +394,42 @@ func (t *Table) ColumnIndex(name string) int {
 }
 
 // ArrowSchema is the Arrow schema of the table's batches.
+// It is made once for the table's columns (every one-row write asked for
+// it anew, and making one is a map and a slice of fields): a schema is
+// immutable and shared. A change of the columns makes a new one.
 func (t *Table) ArrowSchema() *arrow.Schema {
+	if made := t.schema.Load(); made != nil && sameSchemaColumns(made.cols, t.Columns) {
+		return made.schema
+	}
 	fields := make([]arrow.Field, len(t.Columns))
 	for i, c := range t.Columns {
 		fields[i] = arrow.Field{Name: c.Name, Type: c.Type.Arrow(), Nullable: !c.NotNull}
 	}
-	return arrow.NewSchema(fields, nil)
+	schema := arrow.NewSchema(fields, nil)
+	t.schema.Store(&madeSchema{cols: append([]Column(nil), t.Columns...), schema: schema})
+	return schema
+}
+
+// ArrowSchemaOf is the Arrow schema of cols (columns the table had or
+// has): the table's own when they make the same one.
+func (t *Table) ArrowSchemaOf(cols []Column) *arrow.Schema {
+	if sameSchemaColumns(cols, t.Columns) {
+		return t.ArrowSchema()
+	}
+	return (&Table{Columns: cols}).ArrowSchema()
+}
+
+// sameSchemaColumns reports whether columns a and b make the same schema.
+func sameSchemaColumns(a, b []Column) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Type != b[i].Type || a[i].NotNull != b[i].NotNull {
+			return false
+		}
+	}
+	return true
 }
 
 // QualifiedName is schema.name.

@@ -745,7 +745,7 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	truth := true
 	// the condition is evaluated once per row, below the CASEs that read it
 	hitCol := b.NewColumn("hit", types.BoolT)
-	below := &logical.Project{Input: ts.Scan}
+	below := &logical.Project{Input: ts.Scan, Exprs: make([]logical.Expr, 0, len(ts.Scan.Cols)+1), Cols: make([]logical.Column, 0, len(ts.Scan.Cols)+1)}
 	for _, c := range ts.Scan.Cols {
 		below.Exprs = append(below.Exprs, &logical.ColRef{Col: c})
 		below.Cols = append(below.Cols, c)
@@ -753,7 +753,7 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	below.Exprs = append(below.Exprs, &logical.IsNull{Arg: cond, Truth: &truth})
 	below.Cols = append(below.Cols, hitCol)
 	hit := &logical.ColRef{Col: hitCol}
-	exprs := make([]logical.Expr, len(t.Columns))
+	exprs := make([]logical.Expr, len(t.Columns), len(t.Columns)+1)
 	for i, c := range ts.Scan.Cols {
 		exprs[i] = &logical.ColRef{Col: c}
 	}

@@ -30,8 +30,16 @@ type stmtWrites struct {
 
 func (s *Session) beginWrites(rowsOnly bool) {
 	s.endWrites()
-	s.writes = &stmtWrites{before: map[*catalog.Table]*catalog.Snapshot{}, after: map[*catalog.Table]*catalog.Snapshot{},
-		replaced: map[*catalog.Table]*catalog.Snapshot{}, rowsOnly: rowsOnly}
+	// (the maps are made at the first write: most statements write nothing)
+	s.writes = &stmtWrites{rowsOnly: rowsOnly}
+}
+
+// noteSnapshot records snap as what m holds for t, making m if need be.
+func noteSnapshot(m *map[*catalog.Table]*catalog.Snapshot, t *catalog.Table, snap *catalog.Snapshot) {
+	if *m == nil {
+		*m = map[*catalog.Table]*catalog.Snapshot{}
+	}
+	(*m)[t] = snap
 }
 
 // changesRowsOnly reports statements whose only effect is on rows.
@@ -74,7 +82,7 @@ func (s *Session) noteWrite(t *catalog.Table) {
 		return
 	}
 	if _, ok := s.writes.before[t]; !ok {
-		s.writes.before[t] = t.Snapshot()
+		noteSnapshot(&s.writes.before, t, t.Snapshot())
 	}
 }
 
@@ -85,7 +93,7 @@ func (s *Session) noteReplacing(t *catalog.Table) {
 		return
 	}
 	if _, ok := s.writes.replaced[t]; !ok {
-		s.writes.replaced[t] = t.Snapshot()
+		noteSnapshot(&s.writes.replaced, t, t.Snapshot())
 	}
 }
 
@@ -100,7 +108,7 @@ func (s *Session) noteInstalled(t *catalog.Table) {
 	}
 	cur := t.Current()
 	cur.Retain()
-	s.writes.after[t] = cur
+	noteSnapshot(&s.writes.after, t, cur)
 }
 
 // commitWrites makes the statement durable: a statement that changed

@@ -324,7 +324,7 @@ type tableImage struct {
 
 // stored is the image's data as storage takes it.
 func (img tableImage) stored() storage.TableData {
-	schema := (&catalog.Table{Columns: img.def.Columns}).ArrowSchema()
+	schema := img.table.ArrowSchemaOf(img.def.Columns)
 	return storage.TableData{OID: img.table.OID, Schema: schema, Parts: img.data.Parts}
 }
 

@@ -44,6 +44,10 @@ func defaultMemoryLimit() int64 {
 	return int64(physicalMemory() / 10 * 8)
 }
 
+// DefaultMemoryLimit is what a database opened without
+// Options.MemoryLimit may hold (0 when the machine's size is unknown).
+func DefaultMemoryLimit() int64 { return defaultMemoryLimit() }
+
 // checkMemoryLimit refuses a session limit beyond the server's.
 func (s *Session) checkMemoryLimit(v string) error {
 	n, err := parseMemorySetting(memoryLimitSetting, v)

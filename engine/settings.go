@@ -323,7 +323,8 @@ func (s *Session) show(name string) (*Result, error) {
 
 // Setting returns a session setting's current value.
 func (s *Session) Setting(name string) (string, bool) {
-	switch lower(name) {
+	name = lower(name) // (once: a client's reported settings are read after every statement)
+	switch name {
 	case "is_superuser":
 		if s.isSuperuser() {
 			return "on", true
@@ -337,10 +338,10 @@ func (s *Session) Setting(name string) (string, bool) {
 		}
 		return s.role, true
 	}
-	if v, ok := s.transactionSetting(lower(name)); ok {
+	if v, ok := s.transactionSetting(name); ok {
 		return v, true
 	}
-	if v, ok := s.settings[lower(name)]; ok {
+	if v, ok := s.settings[name]; ok {
 		return v, true
 	}
 	_, known := pgsettings.Lookup(name)

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/planner/binder"
 	"github.com/weftdb/weft/planner/logical"
@@ -66,14 +67,15 @@ func (s *Session) resetProgress() {
 func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b := binder.New(s.db.cat, s.searchPath, env)
 	b.Seqs = s.seqs
-	b.Setting = s.Setting
-	b.SetConfig = s.setConfig
+	hooks := s.binderHooks()
+	b.Setting = hooks.setting
+	b.SetConfig = hooks.setConfig
 	b.NullsSmallest = s.settings["weft.null_order"] == "smallest"
 	b.UDFRowErrorsAsNull = s.settings["weft.udf_row_errors"] == "null"
 	b.FilesDir = s.db.opts.FilesDir
-	b.Workers = s.db.workerRows
-	b.Cached = s.cachedRows
-	b.Unpopulated = s.unpopulated
+	b.Workers = hooks.workers
+	b.Cached = hooks.cached
+	b.Unpopulated = hooks.unpopulated
 	b.Ctx = s.ctx
 	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {
@@ -83,6 +85,25 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 		s.described = b
 	}
 	return b
+}
+
+// binderHooks are the session's functions a binder calls, made once (a
+// method value is a new closure each time it is taken: five for every
+// statement's binder).
+type binderHooks struct {
+	setting     func(name string) (string, bool)
+	setConfig   func(name, value string, isLocal bool) error
+	workers     func() [][]types.Datum
+	cached      func() [][]types.Datum
+	unpopulated func(t *catalog.Table) bool
+}
+
+func (s *Session) binderHooks() *binderHooks {
+	if s.hooks == nil {
+		s.hooks = &binderHooks{setting: s.Setting, setConfig: s.setConfig, workers: s.db.workerRows,
+			cached: s.cachedRows, unpopulated: s.unpopulated}
+	}
+	return s.hooks
 }
 
 func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Result, error) {

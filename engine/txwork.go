@@ -324,6 +324,7 @@ func cloneWork(m map[*catalog.Table]*tableWork) map[*catalog.Table]*tableWork {
 func (s *Session) newBuilder(env *exec.Env) *physical.Builder {
 	b := physical.NewBuilder(env, s.params)
 	b.TableData = s.tableData
+	b.Schemas = &s.schemas
 	b.NoIndexScan = !isOn(s.settings["enable_indexscan"])
 	b.OptimizeSubquery = func(p logical.Plan) (logical.Plan, error) {
 		return optimizer.Optimize(p, s.DisabledRules)

@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/planner/physical"
 	"github.com/weftdb/weft/sql/parser"
 	"runtime"
 	"runtime/debug"
@@ -267,7 +268,11 @@ type Session struct {
 	// transaction statements the session is sent as text, reused for the
 	// same statement with other integer constants (the trees Start hands
 	// out are reused by its next call)
-	parses     parser.Cache
+	parses parser.Cache
+	// schemas are the Arrow schemas the session's plans made, shared by
+	// the next ones with the same columns
+	schemas    physical.SchemaCache
+	hooks      *binderHooks // (binderHooks)
 	searchPath []string
 	settings   map[string]string
 	zone       *time.Location       // the TimeZone setting (nil: UTC)

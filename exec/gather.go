@@ -34,6 +34,14 @@ func gatherArray(ec *EvalContext, a arrow.Array, idx []int32) (arrow.Array, erro
 		return array.NewSlice(a, 0, 0), nil
 	}
 	if !hasValueBuffers(a) {
+		switch {
+		case a.NullN() == a.Len():
+			// (pgbench's fillers: Arrow's kernel costs microseconds a call)
+			return array.MakeArrayOfNull(ec.Mem, a.DataType(), len(idx)), nil
+		case isVarBinary(a) && hasOffsets(a):
+			// every value empty: no data buffer to copy from
+			return gatherVarBinary(ec.Mem, a, idx), nil
+		}
 		return takeArrayKernel(ec, a, widen(idx))
 	}
 	switch a.DataType().ID() {
@@ -77,6 +85,18 @@ func hasValueBuffers(a arrow.Array) bool {
 		}
 	}
 	return true
+}
+
+func isVarBinary(a arrow.Array) bool {
+	id := a.DataType().ID()
+	return id == arrow.STRING || id == arrow.BINARY
+}
+
+// hasOffsets reports whether a string or binary array has its offsets
+// (and room for a data buffer, which may be empty).
+func hasOffsets(a arrow.Array) bool {
+	bufs := a.Data().Buffers()
+	return len(bufs) == 3 && bufs[1] != nil && bufs[1].Len() >= (a.Data().Offset()+a.Len()+1)*4
 }
 
 // gatherIndexes returns idx as int32 indexes when gatherArray handles a's
@@ -214,7 +234,7 @@ func gatherVarBinary(mem memory.Allocator, a arrow.Array, idx []int32) arrow.Arr
 	validity, nulls := gatherValidity(mem, a, idx)
 	d := a.Data()
 	offsets := arrow.GetOffsets[int32](d, 1)
-	var data []byte
+	var data []byte // (nil or empty when every value is empty)
 	if buf := d.Buffers()[2]; buf != nil {
 		data = buf.Bytes()
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/weftdb/weft/sql/types"
@@ -162,4 +163,74 @@ func BenchmarkGatherDense(b *testing.B) {
 		})
 		a.Release()
 	}
+}
+
+// TestGatherWithoutValueBuffers: arrays without the buffers a typed
+// gather reads values from (all NULL with no value buffer; strings that
+// are all empty or NULL, with no data buffer: pgbench's fillers) gather
+// row by row what they hold, whole and sliced.
+func TestGatherWithoutValueBuffers(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ec := &EvalContext{Ctx: context.Background(), Mem: mem}
+	const n = 6
+	// make builds an array of n rows of dt with the validity bits valid
+	// (row 0 first), zeroed offsets when withOffsets, and no values
+	make := func(dt arrow.DataType, valid byte, withOffsets bool) arrow.Array {
+		validity := memory.NewResizableBuffer(mem)
+		validity.Resize(1)
+		validity.Bytes()[0] = valid
+		defer validity.Release()
+		bufs := []*memory.Buffer{validity, nil}
+		if withOffsets {
+			offsets := memory.NewResizableBuffer(mem)
+			offsets.Resize((n + 1) * 4)
+			defer offsets.Release()
+			bufs = []*memory.Buffer{validity, offsets, nil}
+		}
+		nulls := n - bitutil.CountSetBits([]byte{valid}, 0, n)
+		d := array.NewData(dt, n, bufs, nil, nulls, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
+	}
+	arrays := map[string]arrow.Array{
+		"int4 nulls":        make(arrow.PrimitiveTypes.Int32, 0, false),
+		"bool nulls":        make(arrow.FixedWidthTypes.Boolean, 0, false),
+		"text nulls":        make(arrow.BinaryTypes.String, 0, true),
+		"empty text":        make(arrow.BinaryTypes.String, 0b111111, true),
+		"empty bytea, null": make(arrow.BinaryTypes.Binary, 0b111011, true),
+	}
+	for name, whole := range arrays {
+		sliced := array.NewSlice(whole, 1, n)
+		for _, a := range []arrow.Array{whole, sliced} {
+			if hasValueBuffers(a) {
+				t.Fatalf("%s: has value buffers", name)
+			}
+			for _, idx := range [][]int{{0}, {4, 0, 1, 1}, {0, 1, 2, 3, 4}} {
+				got, err := gatherArray(ec, a, widenTo32(idx))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Len() != len(idx) || !arrow.TypeEqual(got.DataType(), a.DataType()) {
+					t.Fatalf("%s: gathered %v", name, got)
+				}
+				for k, i := range idx {
+					if g, w := DatumAt(got, k), DatumAt(a, i); fmt.Sprint(g) != fmt.Sprint(w) || got.IsNull(k) != a.IsNull(i) {
+						t.Errorf("%s (offset %d) %v: row %d is %v, want %v", name, a.Data().Offset(), idx, k, g, w)
+					}
+				}
+				got.Release()
+			}
+		}
+		sliced.Release()
+		whole.Release()
+	}
+}
+
+func widenTo32(idx []int) []int32 {
+	out := make([]int32, len(idx))
+	for i, v := range idx {
+		out[i] = int32(v)
+	}
+	return out
 }

@@ -150,14 +150,37 @@ func TestGoMemoryLimit(t *testing.T) {
 		env   string
 		want  int64
 	}{
-		{0, "", 0},                        // no --memory-limit: the runtime's default
+		{0, "", 9 << 30},                  // no --memory-limit: the default budget and an eighth
 		{-1, "", 0},                       // --memory-limit 0: no limit
 		{1 << 30, "", 1<<30 + 1<<28},      // a quarter more
 		{128 << 20, "", 128<<20 + 64<<20}, // at least 64 MiB more
 		{1 << 30, "2GiB", 0},              // GOMEMLIMIT set: left alone
+		{0, "2GiB", 0},                    // (also without --memory-limit)
 	} {
-		if got := goMemoryLimit(c.limit, c.env); got != c.want {
-			t.Errorf("goMemoryLimit(%d, %q) = %d, want %d", c.limit, c.env, got, c.want)
+		if got := goMemoryLimit(c.limit, 8<<30, c.env); got != c.want {
+			t.Errorf("goMemoryLimit(%d, 8 GiB, %q) = %d, want %d", c.limit, c.env, got, c.want)
+		}
+	}
+	// a machine of unknown size: no default budget, no limit
+	if got := goMemoryLimit(0, 0, ""); got != 0 {
+		t.Errorf("goMemoryLimit(0, 0, \"\") = %d, want 0", got)
+	}
+}
+
+func TestGoGCPercent(t *testing.T) {
+	for _, c := range []struct {
+		soft          int64
+		memEnv, gcEnv string
+		want          int
+	}{
+		{8 << 30, "", "", serverGCPercent}, // a limit bounds the heap
+		{0, "4GiB", "", serverGCPercent},   // the environment's limit
+		{0, "", "", 0},                     // no limit: the runtime's default
+		{8 << 30, "", "150", 0},            // GOGC set: left alone
+		{0, "4GiB", "off", 0},
+	} {
+		if got := goGCPercent(c.soft, c.memEnv, c.gcEnv); got != c.want {
+			t.Errorf("goGCPercent(%d, %q, %q) = %d, want %d", c.soft, c.memEnv, c.gcEnv, got, c.want)
 		}
 	}
 }

@@ -295,7 +295,7 @@ func (b *Binder) BeginTable(t *catalog.Table, alias string) *TableScope {
 	}
 	cols := make([]logical.Column, len(t.Columns))
 	ords := make([]int, len(t.Columns))
-	s := &scope{level: b.curLevel()}
+	s := &scope{level: b.curLevel(), items: make([]scopeItem, 0, len(t.Columns))}
 	for i, c := range t.Columns {
 		cols[i] = b.newColumn(c.Name, c.Type)
 		cols[i].TableOID, cols[i].Attnum = t.OID, i+1

@@ -281,38 +281,38 @@ func Walk(e Expr, f func(Expr) bool) {
 	if e == nil || !f(e) {
 		return
 	}
-	for _, c := range children(e) {
-		Walk(c, f)
+	// the children in order, without a slice made for them (every plan
+	// walks its expressions several times)
+	switch x := e.(type) {
+	case *Cast:
+		Walk(x.Arg, f)
+	case *Call:
+		walkAll(x.Args, f)
+	case *Bool:
+		walkAll(x.Args, f)
+	case *Not:
+		Walk(x.Arg, f)
+	case *IsNull:
+		Walk(x.Arg, f)
+	case *Case:
+		walkAll(x.Whens, f)
+		walkAll(x.Thens, f)
+		Walk(x.Else, f)
+	case *Coalesce:
+		walkAll(x.Args, f)
+	case *Subquery:
+		if x.Test != nil {
+			Walk(x.Test, f)
+		} else {
+			walkAll(x.RowTests, f)
+		}
 	}
 }
 
-func children(e Expr) []Expr {
-	switch x := e.(type) {
-	case *Cast:
-		return []Expr{x.Arg}
-	case *Call:
-		return x.Args
-	case *Bool:
-		return x.Args
-	case *Not:
-		return []Expr{x.Arg}
-	case *IsNull:
-		return []Expr{x.Arg}
-	case *Case:
-		out := append(append([]Expr{}, x.Whens...), x.Thens...)
-		if x.Else != nil {
-			out = append(out, x.Else)
-		}
-		return out
-	case *Coalesce:
-		return x.Args
-	case *Subquery:
-		if x.Test != nil {
-			return []Expr{x.Test}
-		}
-		return x.RowTests
+func walkAll(es []Expr, f func(Expr) bool) {
+	for _, e := range es {
+		Walk(e, f)
 	}
-	return nil
 }
 
 // Rewrite rebuilds e bottom-up, replacing each node by f's result.
@@ -387,6 +387,14 @@ func rewriteAll(es []Expr, pre func(Expr) (Expr, bool), f func(Expr) Expr) []Exp
 // references, and not columns used only inside subquery plans).
 func ColumnsUsed(e Expr) map[ColumnID]bool {
 	used := map[ColumnID]bool{}
+	AddColumnsUsed(used, e)
+	return used
+}
+
+// AddColumnsUsed adds the columns e reads to used (ColumnsUsed without a
+// map of its own: a plan's builder and optimizer gather them for many
+// expressions).
+func AddColumnsUsed(used map[ColumnID]bool, e Expr) {
 	Walk(e, func(x Expr) bool {
 		if c, ok := x.(*ColRef); ok {
 			used[c.Col.ID] = true
@@ -398,7 +406,6 @@ func ColumnsUsed(e Expr) map[ColumnID]bool {
 		}
 		return true
 	})
-	return used
 }
 
 // HasSubquery reports whether e contains a subquery.

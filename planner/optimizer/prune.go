@@ -15,17 +15,8 @@ func addUses(need map[logical.ColumnID]bool, es ...logical.Expr) {
 		if e == nil {
 			continue
 		}
-		for id := range logical.ColumnsUsed(e) {
-			need[id] = true
-		}
-		logical.Walk(e, func(x logical.Expr) bool {
-			if s, ok := x.(*logical.Subquery); ok {
-				for _, c := range s.Outer {
-					need[c.ID] = true
-				}
-			}
-			return true
-		})
+		// (with the outer columns of its subqueries)
+		logical.AddColumnsUsed(need, e)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"math"
 )
 
 // Compile turns a bound expression over input columns cols into an
@@ -292,10 +293,18 @@ func FoldContext(ctx context.Context, env *exec.Env, e logical.Expr) (logical.Ex
 // evalRowFree evaluates an expression that reads no column once, with
 // the builder's parameters.
 func (b *Builder) evalRowFree(ctx context.Context, e logical.Expr) (types.Datum, error) {
+	if v, ok := b.plainValue(e); ok {
+		return v, nil
+	}
 	x, err := b.compile(e, layout{})
 	if err != nil {
 		return nil, err
 	}
+	return evalCompiled(ctx, b, x)
+}
+
+// evalCompiled evaluates x, which reads no row, on a record of one row.
+func evalCompiled(ctx context.Context, b *Builder, x exec.Expr) (types.Datum, error) {
 	mem := b.Env.Mem
 	if mem == nil {
 		mem = memory.DefaultAllocator
@@ -309,6 +318,41 @@ func (b *Builder) evalRowFree(ctx context.Context, e logical.Expr) (types.Datum,
 	}
 	defer a.Release()
 	return exec.DatumAt(a, 0), nil
+}
+
+// plainValue is the value of a constant or parameter that evaluating
+// would give back unchanged (an integer within its type's range, a
+// boolean, NULL): a key lookup's bounds need no array made for them.
+func (b *Builder) plainValue(e logical.Expr) (types.Datum, bool) {
+	var v types.Datum
+	var t types.T
+	switch x := e.(type) {
+	case *logical.Const:
+		v, t = x.Value, x.T
+	case *logical.Param:
+		if x.N < 1 || x.N > len(b.Params) {
+			return nil, false
+		}
+		v, t = b.Params[x.N-1], x.T
+	default:
+		return nil, false
+	}
+	switch v := v.(type) {
+	case nil:
+		return nil, true
+	case bool:
+		return v, t.Kind == types.Bool
+	case int64:
+		switch t.Kind {
+		case types.Int2:
+			return v, v >= math.MinInt16 && v <= math.MaxInt16
+		case types.Int4:
+			return v, v >= math.MinInt32 && v <= math.MaxInt32
+		case types.Int8:
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 // constExpr is a constant whose array is reused across batches of one

@@ -77,7 +77,7 @@ func (b *Builder) buildIndexJoin(n *logical.Join, innerRight bool) (exec.Operato
 	both := append(append([]logical.Column{}, ocols...), side.scan.Cols...)
 	var op exec.Operator = &exec.IndexJoin{Env: b.Env, Outer: outer, OuterKeys: okeys, KeyTypes: kts,
 		Probe: probeLen(def, keyOrds), InnerKeyCols: innerCols, IndexName: def.Name, Table: side.scan.Table.Name,
-		Index: ix, Parts: snap.Parts, Columns: side.scan.Ords, Out: ArrowSchema(both)}
+		Index: ix, Parts: snap.Parts, Columns: side.scan.Ords, Out: b.schema(both)}
 	var rest []logical.Expr
 	if side.filter != nil {
 		rest = append(rest, side.filter.Cond)
@@ -137,7 +137,7 @@ func (b *Builder) swapBack(op exec.Operator, n *logical.Join, no, nt int) exec.O
 	for i := 0; i < no; i++ {
 		exprs = append(exprs, &exec.ColumnExpr{Index: i, T: cols[nt+i].T, Name: cols[nt+i].Name})
 	}
-	return &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: ArrowSchema(cols)}
+	return &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: b.schema(cols)}
 }
 
 // probeIndex picks the index whose leading columns are join keys (the

@@ -436,7 +436,7 @@ func (b *Builder) indexScan(scan *logical.Scan, choice IndexChoice, ordered bool
 		}
 	}
 	return &exec.IndexScan{Env: b.Env, IndexName: choice.Def.Name, Table: scan.Table.Name, Index: ix,
-		Ranges: choice.Ranges, Parts: snap.Parts, Columns: scan.Ords, Out: ArrowSchema(scan.Cols),
+		Ranges: choice.Ranges, Parts: snap.Parts, Columns: scan.Ords, Out: b.schema(scan.Cols),
 		Ordered: ordered, Cond: strings.Join(conds, " AND ")}
 }
 
@@ -523,7 +523,7 @@ func (b *Builder) buildIndexOrderedLimit(n *logical.Limit, s *logical.Sort) (exe
 			if err != nil {
 				return nil, false, err
 			}
-			op = &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: ArrowSchema(proj.Cols)}
+			op = &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: b.schema(proj.Cols)}
 		}
 		return &exec.Limit{Input: op, Count: n.Count, Offset: n.Offset}, true, nil
 	}

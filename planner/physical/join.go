@@ -62,7 +62,7 @@ func (b *Builder) buildJoinReading(n *logical.Join, used map[logical.ColumnID]bo
 		op = &exec.Instrumented{Inner: op}
 	}
 	exprs, outCols := unswapColumns(n, all, cols)
-	return &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: ArrowSchema(outCols)}, outCols, nil
+	return &exec.Project{Env: b.Env, Input: op, Exprs: exprs, Out: b.schema(outCols)}, outCols, nil
 }
 
 // unswapColumns puts the columns of a join built with its inputs swapped
@@ -130,7 +130,7 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 		}
 	}
 	if len(lkeys) == 0 {
-		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: ArrowSchema(outCols), EstRows: b.estimateRows(n)}
+		j := &exec.NestedLoopJoin{Env: b.Env, Kind: ek, Left: l, Right: r, Cond: extra, Out: b.schema(outCols), EstRows: b.estimateRows(n)}
 		b.releasers = append(b.releasers, j)
 		return j, outCols, nil
 	}
@@ -153,7 +153,7 @@ func (b *Builder) buildJoinOrdered(n *logical.Join, left, right logical.Plan, lk
 			j.Keep, outCols = keep, kept
 		}
 	}
-	j.Out = ArrowSchema(outCols)
+	j.Out = b.schema(outCols)
 	b.releasers = append(b.releasers, j)
 	return j, outCols, nil
 }
@@ -224,7 +224,7 @@ func (b *Builder) buildSemiOnLeft(n *logical.Join) (exec.Operator, error) {
 		return nil, err
 	}
 	j := &exec.HashJoin{Env: b.Env.ForOperator("HashJoin"), Kind: kind, Probe: r, Build: l, ProbeKeys: pk, BuildKeys: bk,
-		Extra: extra, Out: ArrowSchema(lcols), EstRows: b.estimateRows(n)}
+		Extra: extra, Out: b.schema(lcols), EstRows: b.estimateRows(n)}
 	b.releasers = append(b.releasers, j)
 	return j, nil
 }

@@ -61,7 +61,7 @@ func (b *Builder) buildFilter(f *logical.Filter, used map[logical.ColumnID]bool)
 	}
 	filter := &exec.Filter{Env: b.Env, Input: in, Pred: pred}
 	if len(keep) < len(input.Columns()) {
-		filter.Keep, filter.Out = keep, ArrowSchema(kept)
+		filter.Keep, filter.Out = keep, b.schema(kept)
 	}
 	return filter, kept, nil
 }
@@ -99,9 +99,7 @@ func columnsUsed(es ...[]logical.Expr) map[logical.ColumnID]bool {
 			if e == nil {
 				continue
 			}
-			for id := range logical.ColumnsUsed(e) {
-				used[id] = true
-			}
+			logical.AddColumnsUsed(used, e)
 		}
 	}
 	return used

@@ -33,6 +33,9 @@ type Builder struct {
 	// NoIndexScan reads tables by scanning only (SET enable_indexscan =
 	// off), as a test compares answers with and without indexes.
 	NoIndexScan bool
+	// Schemas, when set, shares the Arrow schemas of the operators it
+	// builds with the builders before it (a session's).
+	Schemas *SchemaCache
 
 	snapshots []*catalog.Snapshot
 	releasers []interface{ Release() }
@@ -100,7 +103,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		for _, r := range n.Ranges {
 			names = append(names, n.Table.Columns[r.Col].Name)
 		}
-		return &exec.Scan{Name: n.Table.QualifiedName(), Parts: snap.Parts, Columns: n.Ords, Out: ArrowSchema(n.Cols), Ranges: n.Ranges, RangeNames: names}, nil
+		return &exec.Scan{Name: n.Table.QualifiedName(), Parts: snap.Parts, Columns: n.Ords, Out: b.schema(n.Cols), Ranges: n.Ranges, RangeNames: names}, nil
 	case *logical.Values:
 		rows := make([][]exec.Expr, len(n.Rows))
 		for i, r := range n.Rows {
@@ -110,7 +113,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			}
 			rows[i] = row
 		}
-		return &exec.Values{Env: b.Env, Rows: rows, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.Values{Env: b.Env, Rows: rows, Out: b.schema(n.Cols)}, nil
 	case *logical.Filter:
 		op, _, err := b.buildFilter(n, nil)
 		return op, err
@@ -123,7 +126,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &exec.Project{Env: b.Env, Input: in, Exprs: exprs, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.Project{Env: b.Env, Input: in, Exprs: exprs, Out: b.schema(n.Cols)}, nil
 	case *logical.Join:
 		return b.buildJoin(n)
 	case *logical.Aggregate:
@@ -139,7 +142,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		ap := &exec.Apply{Env: b.Env, Left: left, Right: right, LeftJoin: n.LeftJoin, Out: ArrowSchema(n.Columns())}
+		ap := &exec.Apply{Env: b.Env, Left: left, Right: right, LeftJoin: n.LeftJoin, Out: b.schema(n.Columns())}
 		l := layoutOf(n.Left.Columns())
 		for _, c := range n.Outer {
 			ap.OuterSlots = append(ap.OuterSlots, int(c.ID))
@@ -155,7 +158,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		ps := &exec.ProjectSet{Env: b.Env, Input: in, Out: ArrowSchema(n.Columns()), Outer: n.Outer}
+		ps := &exec.ProjectSet{Env: b.Env, Input: in, Out: b.schema(n.Columns()), Outer: n.Outer}
 		for i, f := range n.Funcs {
 			args, err := b.compileAll(f.Args, n.Input.Columns())
 			if err != nil {
@@ -196,7 +199,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		for i, c := range cols {
 			keys[i] = &exec.ColumnExpr{Index: i, T: c.T, Name: c.Name}
 		}
-		return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: in, Keys: keys, Out: ArrowSchema(cols)}, nil
+		return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: in, Keys: keys, Out: b.schema(cols)}, nil
 	case *logical.SetOp:
 		return b.buildSetOp(n)
 	case *logical.Series:
@@ -205,21 +208,21 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &exec.Unnest{Env: b.Env, Array: arr[0], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+			return &exec.Unnest{Env: b.Env, Array: arr[0], T: n.Cols[0].T, Out: b.schema(n.Cols)}, nil
 		}
 		args, err := b.compileAll([]logical.Expr{n.Start, n.Stop, n.Step}, nil)
 		if err != nil {
 			return nil, err
 		}
-		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.GenerateSeries{Env: b.Env, Start: args[0], Stop: args[1], Step: args[2], T: n.Cols[0].T, Out: b.schema(n.Cols)}, nil
 	case *logical.RemoteScan:
-		return &exec.RemoteScan{Env: b.Env, Scan: &pgsource.Scan{Src: n.Source, Ords: n.Ords, Filters: n.Filters}, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.RemoteScan{Env: b.Env, Scan: &pgsource.Scan{Src: n.Source, Ords: n.Ords, Filters: n.Filters}, Out: b.schema(n.Cols)}, nil
 	case *logical.FileScan:
 		push := &datafile.Pushdown{Cols: n.Ords, Ranges: n.Ranges}
 		if b.Env.Progress != nil {
 			push.BytesRead = &b.Env.Progress.Bytes
 		}
-		return exec.NewFileScan(b.Env, n.Source, push, ArrowSchema(n.Cols)), nil
+		return exec.NewFileScan(b.Env, n.Source, push, b.schema(n.Cols)), nil
 	case *logical.TableFunc:
 		if n.Lateral {
 			in, err := b.Build(n.Input)
@@ -230,13 +233,13 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			if err != nil {
 				return nil, err
 			}
-			return &exec.TableFunction{Env: b.Env, Call: n.Call, Cols: n.Out, Args: args, Input: in, Lateral: true, Out: ArrowSchema(n.Columns())}, nil
+			return &exec.TableFunction{Env: b.Env, Call: n.Call, Cols: n.Out, Args: args, Input: in, Lateral: true, Out: b.schema(n.Columns())}, nil
 		}
 		args, err := b.compileAll(n.Args, nil)
 		if err != nil {
 			return nil, err
 		}
-		op := &exec.TableFunction{Env: b.Env, Call: n.Call, Cols: n.Out, Args: args, Out: ArrowSchema(n.Cols)}
+		op := &exec.TableFunction{Env: b.Env, Call: n.Call, Cols: n.Out, Args: args, Out: b.schema(n.Cols)}
 		if n.Input != nil {
 			if op.Input, err = b.Build(n.Input); err != nil {
 				return nil, err
@@ -252,15 +255,15 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &exec.RecursiveUnion{Env: b.Env, Anchor: anchor, Recursive: rec, Work: n.Work.Table, Distinct: n.Distinct, Out: ArrowSchema(n.Cols), Types: columnTypes(n.Cols)}, nil
+		return &exec.RecursiveUnion{Env: b.Env, Anchor: anchor, Recursive: rec, Work: n.Work.Table, Distinct: n.Distinct, Out: b.schema(n.Cols), Types: columnTypes(n.Cols)}, nil
 	case *logical.WorkScan:
-		return &exec.WorkScan{Table: n.Work.Table, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.WorkScan{Table: n.Work.Table, Out: b.schema(n.Cols)}, nil
 	case *logical.CTEScan:
 		src, err := b.sharedResult(n.Shared)
 		if err != nil {
 			return nil, err
 		}
-		return &exec.SharedScan{Source: src, Out: ArrowSchema(n.Cols)}, nil
+		return &exec.SharedScan{Source: src, Out: b.schema(n.Cols)}, nil
 	}
 	return nil, sqlerr.New(sqlerr.Internal, "physical: unsupported plan node %T", p)
 }
@@ -379,7 +382,7 @@ func (b *Builder) buildAggregate(n *logical.Aggregate) (exec.Operator, error) {
 		}
 		aggs[i] = exec.AggSpec{Name: a.Name, Args: args, Distinct: a.Distinct, Filter: filter, OrderBy: order, New: a.New, T: a.T}
 	}
-	return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: in, Keys: keys, Aggs: aggs, Out: ArrowSchema(n.Cols)}, nil
+	return &exec.HashAggregate{Env: b.Env.ForOperator("HashAggregate"), Input: in, Keys: keys, Aggs: aggs, Out: b.schema(n.Cols)}, nil
 }
 
 func (b *Builder) buildWindow(n *logical.Window) (exec.Operator, error) {
@@ -404,7 +407,7 @@ func (b *Builder) buildWindow(n *logical.Window) (exec.Operator, error) {
 		}
 		funcs[i] = exec.WindowFunc{Name: f.Name, Args: args, PartitionBy: parts, OrderBy: order, Frame: f.Frame, T: f.T, NewAcc: f.NewAcc}
 	}
-	return &exec.Window{Env: b.Env, Input: in, Funcs: funcs, Out: ArrowSchema(n.Columns())}, nil
+	return &exec.Window{Env: b.Env, Input: in, Funcs: funcs, Out: b.schema(n.Columns())}, nil
 }
 
 func (b *Builder) buildSetOp(n *logical.SetOp) (exec.Operator, error) {
@@ -416,7 +419,7 @@ func (b *Builder) buildSetOp(n *logical.SetOp) (exec.Operator, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := ArrowSchema(n.Cols)
+	out := b.schema(n.Cols)
 	switch n.Kind {
 	case logical.Union:
 		u := &exec.UnionAll{Inputs: []exec.Operator{l, r}, Out: out}

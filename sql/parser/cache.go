@@ -32,6 +32,11 @@ import (
 // done with them by then (a session parses one string at a time).
 type Cache struct {
 	entries map[string]*cachedTree
+	// key and lits are the last lookup's key and literal offsets, kept to
+	// be written over by the next (a lookup of a cached shape allocates
+	// nothing for them)
+	key  []byte
+	lits []int
 }
 
 type cachedTree struct {
@@ -54,11 +59,13 @@ const maxCachedShapes = 256
 
 // Parse is the package's Parse, through the cache.
 func (c *Cache) Parse(sql string) ([]*pg.RawStmt, error) {
-	key, lits, ok := cacheKey(sql)
+	key, lits, ok := cacheKey(c.key[:0], c.lits[:0], sql)
+	c.key, c.lits = key, lits
 	if !ok {
 		return Parse(sql)
 	}
-	if e := c.entries[key]; e != nil {
+	// (a map index by string(bytes) does not copy the bytes)
+	if e := c.entries[string(key)]; e != nil {
 		if !e.reusable || !e.set(sql, lits) {
 			return Parse(sql)
 		}
@@ -72,7 +79,7 @@ func (c *Cache) Parse(sql string) ([]*pg.RawStmt, error) {
 		c.entries = map[string]*cachedTree{}
 	}
 	c.makeRoom()
-	c.entries[key] = newCachedTree(stmts, sql, lits)
+	c.entries[string(key)] = newCachedTree(stmts, sql, lits)
 	return stmts, nil
 }
 
@@ -149,18 +156,21 @@ func isBlank(ch byte) bool {
 // tree's constant nodes; false when one does not fit the integer node
 // the tree has for it (the grammar makes a larger one a numeric).
 func (e *cachedTree) set(sql string, lits []int) bool {
-	vals := make([]int64, len(lits))
-	for i, off := range lits {
-		v, ok := literalValue(sql, off)
-		if !ok {
+	for _, off := range lits {
+		if _, ok := literalValue(sql, off); !ok {
 			return false
 		}
-		vals[i] = v
 	}
 	for i, c := range e.consts {
-		v := vals[i]
+		v, _ := literalValue(sql, lits[i])
 		if e.negated[i] {
 			v = -v
+		}
+		// the node the tree has is an integer's (newCachedTree, and
+		// earlier calls, made sure): its value is set in place
+		if iv, ok := c.Val.(*pg.A_Const_Ival); ok && iv.Ival != nil {
+			iv.Ival.Ival = int32(v)
+			continue
 		}
 		c.Val = &pg.A_Const_Ival{Ival: &pg.Integer{Ival: int32(v)}}
 	}
@@ -189,17 +199,17 @@ func collectConsts(m protoreflect.Message, at map[int32]*pg.A_Const) {
 }
 
 // cacheKey is sql with the digits of each integer literal replaced by
-// zeros, and the literals' offsets; ok is false for text the scan does
-// not take apart (see Cache).
-func cacheKey(sql string) (key string, lits []int, ok bool) {
-	b := []byte(sql)
+// zeros, and the literals' offsets, appended to key and lits; ok is false
+// for text the scan does not take apart (see Cache).
+func cacheKey(key []byte, lits []int, sql string) ([]byte, []int, bool) {
+	b := append(key, sql...)
 	for i := 0; i < len(b); {
 		ch := b[i]
 		switch {
 		case ch >= 0x80, ch == '\'', ch == '"', ch == '$', ch == '\\', ch == '`':
-			return "", nil, false
+			return b, lits, false
 		case ch == '-' && i+1 < len(b) && b[i+1] == '-', ch == '/' && i+1 < len(b) && b[i+1] == '*':
-			return "", nil, false
+			return b, lits, false
 		case isIdentStart(ch):
 			for i < len(b) && (isIdentStart(b[i]) || isDigit(b[i])) {
 				i++
@@ -212,7 +222,7 @@ func cacheKey(sql string) (key string, lits []int, ok bool) {
 			// a number running into a point, an exponent or letters
 			// (12.5, 1e3, 0x1F, 1_000) is not a plain integer literal
 			if i < len(b) && (b[i] == '.' || isIdentStart(b[i])) || start > 0 && b[start-1] == '.' {
-				return "", nil, false
+				return b, lits, false
 			}
 			for j := start; j < i; j++ {
 				b[j] = '0'
@@ -222,7 +232,7 @@ func cacheKey(sql string) (key string, lits []int, ok bool) {
 			i++
 		}
 	}
-	return string(b), lits, true
+	return b, lits, true
 }
 
 func isDigit(ch byte) bool { return ch >= '0' && ch <= '9' }
