@@ -420,6 +420,7 @@ var stableFunctions = map[string]int{
 	"now": anyArity, "statement_timestamp": anyArity, "transaction_timestamp": anyArity,
 	"clock_timestamp": anyArity, "timeofday": anyArity, "to_char": anyArity,
 	"current_setting": anyArity, "age": 1, "to_timestamp": 2, "length": 2,
+	"to_date": anyArity, "to_number": anyArity,
 	"array_to_string": anyArity, "concat": anyArity, "concat_ws": anyArity,
 	"format": anyArity, "format_type": anyArity, "make_timestamptz": anyArity,
 	"json_build_array": anyArity, "json_build_object": anyArity,

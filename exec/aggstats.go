@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
+	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
@@ -71,19 +72,34 @@ func resolveVariance(name string, kind varianceKind) func([]types.T) ([]types.T,
 
 type floatMoments struct{ n, sx, sxx float64 }
 
-func (m *floatMoments) add(x float64) {
-	before := m.n
-	m.n++
-	m.sx += x
-	if before > 0 {
-		tmp := x*m.n - m.sx
-		m.sxx += tmp * tmp / (m.n * before)
-	} else if math.IsNaN(x) || math.IsInf(x, 0) {
-		m.sxx = math.NaN()
-	}
+// errFloatOverflow is what PostgreSQL reports when finite inputs give an
+// infinite sum.
+func errFloatOverflow() error {
+	return sqlerr.New(sqlerr.NumericOutOfRange, "value out of range: overflow")
 }
 
-func (m *floatMoments) combine(o floatMoments) {
+func (m *floatMoments) add(x float64) error {
+	before, beforeSx := m.n, m.sx
+	m.n++
+	m.sx += x
+	if before == 0 {
+		if isNotFinite(x) {
+			m.sxx = math.NaN()
+		}
+		return nil
+	}
+	tmp := x*m.n - m.sx
+	m.sxx += tmp * tmp / (m.n * before)
+	if math.IsInf(m.sx, 0) || math.IsInf(m.sxx, 0) {
+		if !math.IsInf(beforeSx, 0) && !math.IsInf(x, 0) {
+			return errFloatOverflow()
+		}
+		m.sxx = math.NaN() // an infinite input makes the spread NaN, never infinite
+	}
+	return nil
+}
+
+func (m *floatMoments) combine(o floatMoments) error {
 	switch {
 	case o.n == 0:
 	case m.n == 0:
@@ -91,10 +107,27 @@ func (m *floatMoments) combine(o floatMoments) {
 	default:
 		n := m.n + o.n
 		tmp := m.sx/m.n - o.sx/o.n
-		m.sxx = m.sxx + o.sxx + m.n*o.n*tmp*tmp/n
-		m.sx += o.sx
-		m.n = n
+		sxx := m.sxx + o.sxx + m.n*o.n*tmp*tmp/n
+		sx, err := checkedSum(m.sx, o.sx)
+		if err != nil {
+			return err
+		}
+		if math.IsInf(sxx, 0) && !math.IsInf(m.sxx, 0) && !math.IsInf(o.sxx, 0) {
+			return errFloatOverflow()
+		}
+		m.n, m.sx, m.sxx = n, sx, sxx
 	}
+	return nil
+}
+
+// checkedSum is PostgreSQL's float8_pl: an infinite sum of finite values
+// is an overflow.
+func checkedSum(a, b float64) (float64, error) {
+	sum := a + b
+	if math.IsInf(sum, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
+		return 0, errFloatOverflow()
+	}
+	return sum, nil
 }
 
 type floatVarianceAcc struct {
@@ -107,17 +140,28 @@ func (a *floatVarianceAcc) Update(_ *EvalContext, groups []uint32, ng int, args 
 	arr := args[0]
 	for i, g := range groups {
 		if arr.IsValid(i) {
-			a.groups[g].add(DatumAt(arr, i).(float64))
+			if err := a.groups[g].add(DatumAt(arr, i).(float64)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 func (a *floatVarianceAcc) Merge(o Accumulator, mapping []uint32, ng int) {
+	_ = a.MergeErr(nil, o, mapping, ng)
+}
+
+// MergeErr combines partitions' sums, failing where PostgreSQL's combine
+// function reports an overflow.
+func (a *floatVarianceAcc) MergeErr(_ *EvalContext, o Accumulator, mapping []uint32, ng int) error {
 	a.groups = grow(a.groups, ng, floatMoments{})
 	for g, m := range o.(*floatVarianceAcc).groups {
-		a.groups[mapping[g]].combine(m)
+		if err := a.groups[mapping[g]].combine(m); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func (a *floatVarianceAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
@@ -301,21 +345,47 @@ func sqrtRounded(v *big.Rat, scale int) *big.Rat {
 type regressionMoments struct{ n, sx, sxx, sy, syy, sxy float64 }
 
 // add takes a row's y (the first argument) and x (the second).
-func (m *regressionMoments) add(y, x float64) {
-	before := m.n
+func (m *regressionMoments) add(y, x float64) error {
+	before, beforeSx, beforeSy := m.n, m.sx, m.sy
 	m.n++
 	m.sx += x
 	m.sy += y
-	if before > 0 {
-		tx := x*m.n - m.sx
-		ty := y*m.n - m.sy
-		scale := 1.0 / (m.n * before)
-		m.sxx += tx * tx * scale
-		m.syy += ty * ty * scale
-		m.sxy += tx * ty * scale
-	} else if isNotFinite(x) || isNotFinite(y) {
-		m.sxx, m.syy, m.sxy = math.NaN(), math.NaN(), math.NaN()
+	if before == 0 {
+		if isNotFinite(x) {
+			m.sxx, m.sxy = math.NaN(), math.NaN()
+		}
+		if isNotFinite(y) {
+			m.syy, m.sxy = math.NaN(), math.NaN()
+		}
+		return nil
 	}
+	tx := x*m.n - m.sx
+	ty := y*m.n - m.sy
+	scale := 1.0 / (m.n * before)
+	m.sxx += tx * tx * scale
+	m.syy += ty * ty * scale
+	m.sxy += tx * ty * scale
+	finiteX := !math.IsInf(beforeSx, 0) && !math.IsInf(x, 0)
+	finiteY := !math.IsInf(beforeSy, 0) && !math.IsInf(y, 0)
+	if math.IsInf(m.sx, 0) || math.IsInf(m.sxx, 0) {
+		if finiteX {
+			return errFloatOverflow()
+		}
+		m.sxx = math.NaN()
+	}
+	if math.IsInf(m.sy, 0) || math.IsInf(m.syy, 0) {
+		if finiteY {
+			return errFloatOverflow()
+		}
+		m.syy = math.NaN()
+	}
+	if math.IsInf(m.sxy, 0) {
+		if finiteX && finiteY {
+			return errFloatOverflow()
+		}
+		m.sxy = math.NaN()
+	}
+	return nil
 }
 
 func isNotFinite(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 0) }
@@ -412,7 +482,9 @@ func (a *regressionAcc) Update(_ *EvalContext, groups []uint32, ng int, args []a
 	ys, xs := args[0], args[1]
 	for i, g := range groups {
 		if ys.IsValid(i) && xs.IsValid(i) {
-			a.groups[g].add(DatumAt(ys, i).(float64), DatumAt(xs, i).(float64))
+			if err := a.groups[g].add(DatumAt(ys, i).(float64), DatumAt(xs, i).(float64)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -86,8 +86,8 @@ var fromCharKeys = []fromCharKey{
 	{"AD", fcEra, 0, modeNone, false}, {"AM", fcMeridiem, 0, modeNone, false},
 	{"B.C.", fcEraDots, 0, modeNone, false}, {"BC", fcEra, 0, modeNone, false},
 	{"CC", fcCentury, 2, modeNone, true},
-	{"DAY", fcDayName, 0, modeGregorian, false}, {"DDD", fcDayOfYear, 3, modeGregorian, true},
-	{"DD", fcDay, 2, modeGregorian, true}, {"DY", fcDayAbbrev, 0, modeGregorian, false},
+	{"DAY", fcDayName, 0, modeNone, false}, {"DDD", fcDayOfYear, 3, modeGregorian, true},
+	{"DD", fcDay, 2, modeGregorian, true}, {"DY", fcDayAbbrev, 0, modeNone, false},
 	{"D", fcDayOfWeek, 1, modeGregorian, true},
 	{"FF1", fcMicros, 1, modeNone, true}, {"FF2", fcMicros, 2, modeNone, true},
 	{"FF3", fcMicros, 3, modeNone, true}, {"FF4", fcMicros, 4, modeNone, true},
@@ -151,6 +151,9 @@ func parseFromCharTemplate(tmpl string) []fromCharNode {
 			fill, i = true, i+2
 		} else if strings.HasPrefix(tmpl[i:], "TM") || strings.HasPrefix(tmpl[i:], "tm") {
 			translated, i = true, i+2 // the locale's words are English here
+		}
+		if i >= len(tmpl) {
+			break // a prefix ending the template modifies nothing
 		}
 		if key, written := matchFromCharKey(tmpl[i:]); key != nil {
 			i += len(written)
@@ -245,6 +248,7 @@ type fromCharValues struct {
 	millis, micros                int
 	clock12, pm, bc               bool
 	tzSign, tzHour, tzMinute      int
+	fractionDigits                int // FFn's n: the time is rounded to it
 }
 
 // fromCharReader walks the input along the template.
@@ -283,6 +287,15 @@ func readFromChar(input, tmpl string) (*fromCharValues, error) {
 	return &r.v, nil
 }
 
+// char is the input byte at i, 0 past the end (leading blanks may have
+// used the input up before a node looks at it).
+func (r *fromCharReader) char(i int) byte {
+	if i < len(r.in) {
+		return r.in[i]
+	}
+	return 0
+}
+
 func (r *fromCharReader) skipSpaces() {
 	for r.pos < len(r.in) && isSpaceByte(r.in[r.pos]) {
 		r.pos++
@@ -297,11 +310,13 @@ func (r *fromCharReader) skipRune() {
 
 func (r *fromCharReader) matchSeparator() {
 	if r.fixed {
-		r.skipRune()
+		if r.pos < len(r.in) {
+			r.skipRune()
+		}
 		return
 	}
 	r.extraSkip--
-	if c := r.in[r.pos]; isSpaceByte(c) || isSeparatorRune(rune(c)) {
+	if c := r.char(r.pos); c != 0 && (isSpaceByte(c) || isSeparatorRune(rune(c))) {
 		r.pos++
 		r.extraSkip++
 	}
@@ -314,7 +329,9 @@ func (r *fromCharReader) skipLiteral() {
 		r.extraSkip--
 		return
 	}
-	r.skipRune()
+	if r.pos < len(r.in) {
+		r.skipRune()
+	}
 }
 
 func (r *fromCharReader) readField(nodes []fromCharNode, i int) error {
@@ -422,6 +439,9 @@ func (r *fromCharReader) readNumericField(nodes []fromCharNode, i int) error {
 	case fcMicros:
 		err = r.set(n, &v.micros, value)
 		v.micros *= tenTo(6 - min(used, 6))
+		if strings.EqualFold(n.name[:2], "FF") {
+			v.fractionDigits = n.key.width // the result is rounded to FFn's digits
+		}
 	case fcTZHour:
 		// the sign was read by readInt's caller below
 		err = r.set(n, &v.tzHour, value)
@@ -466,7 +486,7 @@ func (r *fromCharReader) readInt(nodes []fromCharNode, i int) (int, int, error) 
 	start := r.pos
 	width := n.key.width
 	copyText := r.in[start:min(len(r.in), start+width)]
-	if n.key.field == fcJulian || n.fillMode || nextIsSeparator(nodes, i) {
+	if n.fillMode || nextIsSeparator(nodes, i) {
 		used := strtolPrefix(r.in[start:])
 		r.pos += used
 	} else {
@@ -498,7 +518,7 @@ func (r *fromCharReader) readInt(nodes []fromCharNode, i int) (int, int, error) 
 // readTZSign reads TZH's sign: a '+', '-' or space before its digits, or a
 // '-' already skipped as a separator.
 func (r *fromCharReader) readTZSign() {
-	switch c := r.in[r.pos]; {
+	switch c := r.char(r.pos); {
 	case c == '+' || c == '-' || c == ' ':
 		r.v.tzSign = 1
 		if c == '-' {
@@ -558,6 +578,8 @@ func (r *fromCharReader) readYearWithComma(n *fromCharNode) error {
 		return sqlerr.New(sqlerr.InvalidDatetime, "invalid input string for \"Y,YYY\"")
 	}
 	rest := s[thousands+1:]
+	blanks := len(rest) - len(strings.TrimLeft(rest, " \t\n\r\f\v")) // sscanf's %03d skips them
+	rest = rest[blanks:]
 	digits := 0
 	for digits < len(rest) && digits < 3 && rest[digits] >= '0' && rest[digits] <= '9' {
 		digits++
@@ -570,7 +592,7 @@ func (r *fromCharReader) readYearWithComma(n *fromCharNode) error {
 	if err1 != nil || err2 != nil {
 		return sqlerr.New(sqlerr.InvalidDatetime, "invalid input string for \"Y,YYY\"")
 	}
-	r.pos += thousands + 1 + digits
+	r.pos += thousands + 1 + blanks + digits
 	r.v.yearDigits = 4
 	return r.set(n, &r.v.year, hi*1000+lo)
 }
@@ -600,15 +622,16 @@ func (r *fromCharReader) set(n *fromCharNode, dest *int, value int) error {
 // input starts with.
 func (r *fromCharReader) matchWord(n *fromCharNode, words []string) (int, error) {
 	s := r.in[r.pos:]
-	longest := 0
 	for idx, w := range words {
-		longest = max(longest, len(w))
 		if len(s) >= len(w) && strings.EqualFold(s[:len(w)], w) {
 			r.pos += len(w)
 			return idx, nil
 		}
 	}
-	shown := s[:min(len(s), longest)]
+	shown := s
+	if end := strings.IndexAny(s, " \t\n\r\f\v"); end >= 0 {
+		shown = s[:end] // PostgreSQL shows the input up to its next blank
+	}
 	return 0, sqlerr.New(sqlerr.InvalidDatetime, "invalid value \"%s\" for \"%s\"", shown, n.name).
 		WithDetail("The given value did not match any of the allowed values for this field.")
 }
@@ -713,12 +736,12 @@ func (v *fromCharValues) resolve(input string) (fromCharMoment, error) {
 			dayOfYear = (v.week-1)*7 + 1
 		}
 	}
+	dayOfMonth := v.day
 	if v.weekOfMonth != 0 {
-		day = (v.weekOfMonth-1)*7 + 1
-		given |= givenDay
+		dayOfMonth = (v.weekOfMonth-1)*7 + 1 // W wins over DD, as in PostgreSQL
 	}
-	if v.day != 0 {
-		day = v.day
+	if dayOfMonth != 0 {
+		day = dayOfMonth
 		given |= givenDay
 	}
 	if v.month != 0 {
@@ -830,7 +853,12 @@ func (v *fromCharValues) timeOfDay() (int64, error) {
 	if hour < 0 || hour >= 24 || minute < 0 || minute >= 60 || second < 0 || second >= 60 || fraction < 0 || fraction >= 1e6 {
 		return -1, nil
 	}
-	return (int64(hour)*3600+int64(minute)*60+int64(second))*1e6 + fraction, nil
+	micros := (int64(hour)*3600+int64(minute)*60+int64(second))*1e6 + fraction
+	if v.fractionDigits > 0 && v.fractionDigits < 6 {
+		unit := int64(tenTo(6 - v.fractionDigits))
+		micros = (micros + unit/2) / unit * unit
+	}
+	return micros, nil
 }
 
 // validDate makes PostgreSQL's checks: month and day in range when given,

@@ -2,12 +2,10 @@ package exec
 
 import (
 	"math"
-	"math/big"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
@@ -211,22 +209,11 @@ func timeFunctions() []*ScalarDef {
 		{Name: "date_part", Resolve: resolveDatePart("date_part", types.Float8T)},
 		{Name: "extract", Resolve: resolveDatePart("extract", types.NumericT(0, 6))},
 		{Name: "age", Resolve: resolveAge},
-		overloads("to_char",
-			sig("to_char", []types.T{types.Int8T, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-				return formatNumber(new(big.Rat).SetInt64(ds[0].(int64)), nil, 0, ds[1].(string))
-			}),
-			sig("to_char", []types.T{types.NumericT(0, types.DefaultNumericScale), textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-				return formatNumber(types.NumericToRat(ds[0].(decimal128.Num), types.DefaultNumericScale), nil, 0, ds[1].(string))
-			}),
-			sig("to_char", []types.T{types.Float4T, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-				v := ds[0].(float64)
-				return formatNumber(nil, &v, 6, ds[1].(string))
-			}),
-			sig("to_char", []types.T{types.Float8T, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-				v := ds[0].(float64)
-				return formatNumber(nil, &v, 15, ds[1].(string))
-			}),
+		overloads("to_char", append(numberToCharForms(),
 			sig("to_char", []types.T{types.TimestampT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				if ds[1].(string) == "" {
+					return nil, nil // an empty template gives NULL
+				}
 				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
 			}),
 			&ScalarDef{Name: "to_char", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
@@ -235,9 +222,12 @@ func timeFunctions() []*ScalarDef {
 					return nil, types.T{}, nil, NoSuchFunction("to_char", args)
 				}
 				return params, textT, zoneKernel(textT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+					if ds[1].(string) == "" {
+						return nil, nil
+					}
 					return formatTimestampTZ(time.UnixMicro(ds[0].(int64)).In(zone), ds[1].(string)), nil
 				}), nil
-			}}),
+			}})...),
 		{Name: "timezone", Resolve: resolveTimezone},
 		sig("justify_hours", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 			iv := ds[0].(types.IntervalValue)
@@ -249,6 +239,9 @@ func timeFunctions() []*ScalarDef {
 			return types.IntervalValue{Months: iv.Months + iv.Days/30, Days: iv.Days % 30, Micros: iv.Micros}, nil
 		}),
 		sig("to_number", []types.T{textT, textT}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
+			if ds[1].(string) == "" {
+				return nil, nil // an empty template gives NULL
+			}
 			v, err := parseNumber(ds[0].(string), ds[1].(string))
 			if err != nil {
 				return nil, err

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/weftdb/weft/sql/types"
 )
 
 // to_char for dates and times writes the template parsed as to_date reads
@@ -37,7 +35,7 @@ func formatTemplate(t time.Time, tmpl string, zoned bool) string {
 			continue
 		}
 		s := formatField(t, &n, zoned)
-		if n.ordinal && n.key.digits {
+		if n.ordinal && n.key.digits && n.key.field != fcTZHour && n.key.field != fcTZMinute {
 			s += ordinalEnding(s, n.ordinalUpper)
 		}
 		sb.WriteString(s)
@@ -98,13 +96,13 @@ func formatField(t time.Time, n *fromCharNode, zoned bool) string {
 		return num(t.Minute(), 2)
 	case "SS":
 		return num(t.Second(), 2)
-	case "MS":
-		return num(t.Nanosecond()/1e6, 3)
+	case "MS": // fractions keep their zeros under FM
+		return fmt.Sprintf("%03d", t.Nanosecond()/1e6)
 	case "US":
-		return num(t.Nanosecond()/1e3, 6)
+		return fmt.Sprintf("%06d", t.Nanosecond()/1e3)
 	case "FF1", "FF2", "FF3", "FF4", "FF5", "FF6":
 		digits := int(upper[2] - '0')
-		return num(t.Nanosecond()/1e3/tenTo(6-digits), digits)
+		return fmt.Sprintf("%0*d", digits, t.Nanosecond()/1e3/tenTo(6-digits))
 	case "SSSS", "SSSSS":
 		return strconv.Itoa(t.Hour()*3600 + t.Minute()*60 + t.Second())
 	case "AM", "PM", "A.M.", "P.M.":
@@ -118,7 +116,7 @@ func formatField(t time.Time, n *fromCharNode, zoned bool) string {
 	case "RM":
 		return formatRoman(n, t.Month())
 	case "TZ", "TZH", "TZM", "OF":
-		return formatZone(t, upper, n.name == "tz", zoned)
+		return formatZone(t, upper, n.name == "tz", n.fillMode, zoned)
 	}
 	return "" // FX
 }
@@ -183,7 +181,7 @@ func formatCentury(year int, fill bool) string {
 
 // formatZone writes the zone patterns: a timestamp without time zone has
 // an empty TZ and a +00 offset.
-func formatZone(t time.Time, pattern string, lower, zoned bool) string {
+func formatZone(t time.Time, pattern string, lower, fill, zoned bool) string {
 	name, off := t.Zone()
 	if !zoned {
 		name, off = "", 0
@@ -194,7 +192,14 @@ func formatZone(t time.Time, pattern string, lower, zoned bool) string {
 	case "TZM":
 		return fmt.Sprintf("%02d", absInt(off)/60%60)
 	case "OF":
-		return types.FormatOffset(off-off%60, true)
+		hours := fmt.Sprintf("%02d", absInt(off)/3600)
+		if fill {
+			hours = strconv.Itoa(absInt(off) / 3600)
+		}
+		if minutes := absInt(off) / 60 % 60; minutes != 0 {
+			return sign(off) + hours + fmt.Sprintf(":%02d", minutes)
+		}
+		return sign(off) + hours
 	}
 	if lower {
 		return strings.ToLower(name)

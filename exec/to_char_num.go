@@ -8,7 +8,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
 	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // to_char for numbers follows PostgreSQL's numeric templates (9, 0, . D,
@@ -134,7 +137,7 @@ func numFormatError(msg string) error {
 // count updates the template's description with one pattern, refusing
 // the combinations PostgreSQL refuses.
 func (f *numFormat) count(key numKey) error {
-	if f.exponent && key != numExponent && key != numNine && key != numZero && key != numPoint && key != numLocalePoint {
+	if f.exponent && key != numExponent {
 		return numFormatError("\"EEEE\" must be the last pattern used")
 	}
 	switch key {
@@ -215,6 +218,50 @@ func (f *numFormat) count(key numKey) error {
 	return nil
 }
 
+// numberToCharForms are to_char's numeric overloads: int2/int4 (EEEE
+// through a float, as PostgreSQL's int4_to_char), int8, numeric at its
+// own scale, float4 (6 significant digits) and float8 (15).
+func numberToCharForms() []*ScalarDef {
+	withTemplate := func(f func(ds []types.Datum, tmpl string) (types.Datum, error)) func([]types.Datum) (types.Datum, error) {
+		return func(ds []types.Datum) (types.Datum, error) {
+			if ds[1].(string) == "" {
+				return "", nil // (for numbers; a date's empty template gives NULL)
+			}
+			return f(ds, ds[1].(string))
+		}
+	}
+	return []*ScalarDef{
+		sig("to_char", []types.T{types.Int4T, textT}, textT, withTemplate(func(ds []types.Datum, tmpl string) (types.Datum, error) {
+			v := ds[0].(int64)
+			if f, err := parseNumFormat(tmpl); err == nil && f.exponent {
+				x := float64(v)
+				return formatNumber(nil, &x, 15, tmpl)
+			}
+			return formatNumber(new(big.Rat).SetInt64(v), nil, 0, tmpl)
+		})),
+		sig("to_char", []types.T{types.Int8T, textT}, textT, withTemplate(func(ds []types.Datum, tmpl string) (types.Datum, error) {
+			return formatNumber(new(big.Rat).SetInt64(ds[0].(int64)), nil, 0, tmpl)
+		})),
+		{Name: "to_char", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 2 || args[0].Kind != types.Numeric || !ImplicitCast(args[1], textT) {
+				return nil, types.T{}, nil, NoSuchFunction("to_char", args)
+			}
+			t := args[0] // at its own scale: a cast to a common one could lose digits
+			return []types.T{t, textT}, textT, rowKernel(textT, withTemplate(func(ds []types.Datum, tmpl string) (types.Datum, error) {
+				return formatNumber(types.NumericToRat(ds[0].(decimal128.Num), t.Scale), nil, 0, tmpl)
+			})), nil
+		}},
+		sig("to_char", []types.T{types.Float4T, textT}, textT, withTemplate(func(ds []types.Datum, tmpl string) (types.Datum, error) {
+			v := ds[0].(float64)
+			return formatNumber(nil, &v, 6, tmpl)
+		})),
+		sig("to_char", []types.T{types.Float8T, textT}, textT, withTemplate(func(ds []types.Datum, tmpl string) (types.Datum, error) {
+			v := ds[0].(float64)
+			return formatNumber(nil, &v, 15, tmpl)
+		})),
+	}
+}
+
 // formatNumber is to_char for a number given exactly as a rational (ints
 // and numerics) or as a float with its significant digits (15 for
 // float8, 6 for float4).
@@ -224,7 +271,11 @@ func formatNumber(value *big.Rat, float *float64, floatDigits int, tmpl string) 
 		return "", err
 	}
 	if f.roman {
-		return f.write(romanNumeral(value, float), '+'), nil
+		numeral, err := romanNumeral(value, float)
+		if err != nil {
+			return "", err
+		}
+		return f.write(numeral, '+'), nil
 	}
 	if f.exponent {
 		return scientific(value, float, f), nil
@@ -262,26 +313,40 @@ func formatNumber(value *big.Rat, float *float64, floatDigits int, tmpl string) 
 // decimalDigits is the value rounded to the template's decimal places,
 // as PostgreSQL's output function would print it, with no minus zero.
 func decimalDigits(value *big.Rat, float *float64, floatDigits int, f *numFormat) string {
-	var s string
 	if float != nil {
-		post := f.post
-		intLen := len(strconv.FormatFloat(math.Abs(math.Round(*float)), 'f', 0, 64))
-		if intLen >= floatDigits {
-			post = 0
-		} else if intLen+post > floatDigits {
-			post = floatDigits - intLen
-		}
-		s = strconv.FormatFloat(*float, 'f', post, 64)
-	} else {
-		s = value.FloatString(f.post)
-		if f.post == 0 && strings.Contains(s, ".") {
-			s = s[:strings.IndexByte(s, '.')]
-		}
+		return floatDigitsText(*float, floatDigits, f)
+	}
+	s := value.FloatString(f.post)
+	if f.post == 0 && strings.Contains(s, ".") {
+		s = s[:strings.IndexByte(s, '.')]
 	}
 	if strings.HasPrefix(s, "-") && strings.Trim(s[1:], "0.") == "" {
-		s = s[1:]
+		s = s[1:] // numeric has no minus zero
 	}
 	return s
+}
+
+// floatDigitsText prints a float as PostgreSQL's float8_to_char does: no
+// more decimals than the type's significant digits leave (the template's
+// decimals shrink to match), printf's minus zero, and Infinity spelled
+// out as PostgreSQL's own printf does.
+func floatDigitsText(v float64, floatDigits int, f *numFormat) string {
+	whole := "Infinity"
+	if !math.IsInf(v, 0) {
+		whole = strconv.FormatFloat(math.Abs(math.RoundToEven(v)), 'f', 0, 64)
+	}
+	if len(whole) >= floatDigits {
+		f.post = 0
+	} else if len(whole)+f.post > floatDigits {
+		f.post = floatDigits - len(whole)
+	}
+	switch {
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	}
+	return strconv.FormatFloat(v, 'f', f.post, 64)
 }
 
 // numWriter is PostgreSQL's NUM_processor writing a number.
@@ -526,16 +591,19 @@ func (f *numFormat) write(number string, sign byte) string {
 
 // romanNumeral is the value rounded to an integer in Roman numerals, or
 // fifteen '#' outside 1..3999.
-func romanNumeral(value *big.Rat, float *float64) string {
+func romanNumeral(value *big.Rat, float *float64) (string, error) {
 	var n int64
 	if float != nil {
-		n = int64(math.Round(*float))
+		n = int64(math.RoundToEven(*float)) // rint, as PostgreSQL
 	} else {
-		r, _ := new(big.Float).SetRat(value).Float64()
-		n = int64(math.Round(r))
+		rounded, _ := new(big.Int).SetString(value.FloatString(0), 10)
+		if !rounded.IsInt64() || rounded.Int64() > math.MaxInt32 || rounded.Int64() < math.MinInt32 {
+			return "", sqlerr.New(sqlerr.NumericOutOfRange, "integer out of range")
+		}
+		n = rounded.Int64()
 	}
 	if n < 1 || n > 3999 {
-		return strings.Repeat("#", 15)
+		return strings.Repeat("#", 15), nil
 	}
 	var sb strings.Builder
 	for _, step := range []struct {
@@ -546,7 +614,7 @@ func romanNumeral(value *big.Rat, float *float64) string {
 			sb.WriteString(step.s)
 		}
 	}
-	return sb.String()
+	return sb.String(), nil
 }
 
 // scientific is EEEE: the value with the template's decimal places in
