@@ -237,6 +237,10 @@ func setElements(f SetFunc, vals []types.Datum, zone *time.Location) ([]types.Da
 		return jsonElements(f.Name, vals[0].(string))
 	case "generate_subscripts":
 		return arraySubscripts(vals)
+	case "regexp_matches":
+		return RegexpMatchesRows(vals)
+	case "regexp_split_to_table":
+		return RegexpSplitRows(vals)
 	case "generate_series":
 		if f.T.Kind == types.Timestamp || f.T.Kind == types.TimestampTZ {
 			return timestampElements(f.T, vals, zone)
