@@ -279,6 +279,9 @@ func (t *areTranslator) run() error {
 
 // quantifier copies *, +, ?, {m,n} and a ? making it non-greedy.
 func (t *areTranslator) quantifier() {
+	if c := t.src[t.i]; c == '*' || c == '?' || c == '{' && t.peek(1) == '0' {
+		t.lastWord = false // the atom may be absent: \M would not follow a word
+	}
 	if t.src[t.i] == '{' {
 		for t.i < len(t.src) && t.src[t.i] != '}' {
 			t.out.WriteRune(t.src[t.i])

@@ -31,6 +31,8 @@ func TestTranslateARE(t *testing.T) {
 		{pattern: `(.*?)(\d+)(.*)`, code: sqlerr.InvalidRegex},
 		{pattern: `\m.`, code: sqlerr.InvalidRegex},
 		{pattern: ` \M`, code: sqlerr.InvalidRegex},
+		{pattern: `\w*\M`, code: sqlerr.InvalidRegex},
+		{pattern: `\w+\M`, want: `\w+\b`},
 		{pattern: `[[.a.]]`, code: sqlerr.InvalidRegex},
 		{pattern: `\k`, code: sqlerr.InvalidRegex},
 	}
