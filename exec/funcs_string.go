@@ -74,7 +74,9 @@ func stringFunctions() []*ScalarDef {
 		sig("to_hex", []types.T{types.Int8T}, textT, func(ds []types.Datum) (types.Datum, error) {
 			return strconv.FormatUint(uint64(ds[0].(int64)), 16), nil
 		}),
-		{Name: "regexp_replace", Resolve: regexResolve("regexp_replace", textT, []types.T{textT, textT, textT, textT}, 3, regexpReplace)},
+		overloads("regexp_replace",
+			&ScalarDef{Name: "regexp_replace", Resolve: regexResolve("regexp_replace", textT, []types.T{textT, textT, textT, textT}, 3, regexpReplace)},
+			&ScalarDef{Name: "regexp_replace", Resolve: regexResolve("regexp_replace", textT, []types.T{textT, textT, textT, int4T, int4T, textT}, 4, regexpReplaceFrom)}),
 		sig("replace", []types.T{textT, textT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
 			return strings.ReplaceAll(ds[0].(string), ds[1].(string), ds[2].(string)), nil
 		}),
@@ -367,22 +369,62 @@ func translate(ds []types.Datum) (types.Datum, error) {
 // [, flags]): the first match, or every one under flag g, replaced; in
 // the replacement \1…\9 stand for capture groups and \& for the match.
 func regexpReplace(cache *regexCache, ds []types.Datum) (types.Datum, error) {
-	src, repl := ds[0].(string), ds[2].(string)
 	f, err := regexFlagsArg(ds, 3, "regexp_replace", true)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := cache.get(ds[1].(string), f)
+	n := int64(1)
+	if f.global {
+		n = 0
+	}
+	return replaceMatches(cache, ds[0].(string), ds[1].(string), ds[2].(string), 1, n, f)
+}
+
+// regexpReplaceFrom is regexp_replace(source, pattern, replacement,
+// start [, n [, flags]]): the search begins at character start and
+// replaces the nth match (every one for n = 0, and without n, as flag g
+// says).
+func regexpReplaceFrom(cache *regexCache, ds []types.Datum) (types.Datum, error) {
+	start := ds[3].(int64)
+	if start <= 0 {
+		return nil, badRegexParam("start", start)
+	}
+	f, err := regexFlagsArg(ds, 5, "regexp_replace", true)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := findMatches(cr, src, 0, f.global, false)
+	n := int64(1)
+	switch {
+	case len(ds) > 4:
+		if n = ds[4].(int64); n < 0 {
+			return nil, badRegexParam("n", n)
+		}
+	case f.global:
+		n = 0
+	}
+	return replaceMatches(cache, ds[0].(string), ds[1].(string), ds[2].(string), start, n, f)
+}
+
+// replaceMatches replaces match n (all for 0) found from character start.
+func replaceMatches(cache *regexCache, src, pattern, repl string, start, n int64, f regexFlags) (types.Datum, error) {
+	off, ok, err := startOffset(src, start)
+	if err != nil || !ok {
+		return src, err
+	}
+	cr, err := cache.get(pattern, f)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := findMatches(cr, src, off, n != 1, false)
 	if err != nil {
 		return nil, err
 	}
 	var b strings.Builder
 	from := 0
-	for _, m := range ms {
+	for i, m := range ms {
+		if n != 0 && int64(i+1) != n {
+			continue
+		}
 		b.WriteString(src[from:m[0]])
 		expandReplacement(&b, repl, src, m)
 		from = m[1]
