@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"regexp"
 	"unicode/utf8"
 
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -51,8 +52,23 @@ type regexMatch []int
 // the empty matches at the ends and right after a match, as splitting
 // does.
 func findMatches(cr *compiledRegex, s string, start int, all, ignoreDegenerate bool) ([]regexMatch, error) {
+	ms, err := findMatchesWith(cr.re, cr, s, start, all, ignoreDegenerate)
+	if err != nil || cr.reversed == nil || len(ms) == 0 {
+		return ms, err
+	}
+	alt, err := findMatchesWith(cr.reversed, cr, s, start, all, ignoreDegenerate)
+	if err != nil || len(alt) != len(ms) {
+		return ms, err
+	}
+	for i := range ms {
+		ms[i] = posixGroups(ms[i], alt[i])
+	}
+	return ms, nil
+}
+
+func findMatchesWith(re *regexp.Regexp, cr *compiledRegex, s string, start int, all, ignoreDegenerate bool) ([]regexMatch, error) {
 	if !cr.contextual {
-		return suffixMatches(cr, s, start, all, ignoreDegenerate), nil
+		return suffixMatches(re, s, start, all, ignoreDegenerate), nil
 	}
 	if start > 0 || all && cr.nullable && !ignoreDegenerate {
 		// Go cannot search from an offset keeping what comes before it
@@ -64,7 +80,7 @@ func findMatches(cr *compiledRegex, s string, start int, all, ignoreDegenerate b
 	}
 	var out []regexMatch
 	prevEnd := 0
-	for _, m := range cr.re.FindAllStringSubmatchIndex(s, n) {
+	for _, m := range re.FindAllStringSubmatchIndex(s, n) {
 		if !ignoreDegenerate || m[0] < len(s) && m[1] > prevEnd {
 			out = append(out, m)
 		}
@@ -75,14 +91,14 @@ func findMatches(cr *compiledRegex, s string, start int, all, ignoreDegenerate b
 
 // suffixMatches is findMatches for a pattern that does not look before
 // its match, so each search can run on the rest of the string.
-func suffixMatches(cr *compiledRegex, s string, start int, all, ignoreDegenerate bool) []regexMatch {
+func suffixMatches(re *regexp.Regexp, s string, start int, all, ignoreDegenerate bool) []regexMatch {
 	var out []regexMatch
 	prevEnd := start
 	if ignoreDegenerate {
 		prevEnd = 0
 	}
 	for pos := start; pos <= len(s); {
-		m := cr.re.FindStringSubmatchIndex(s[pos:])
+		m := re.FindStringSubmatchIndex(s[pos:])
 		if m == nil {
 			break
 		}
@@ -142,11 +158,11 @@ func regexpMatch(cache *regexCache, ds []types.Datum) (types.Datum, error) {
 		return nil, err
 	}
 	s := ds[0].(string)
-	m := cr.re.FindStringSubmatchIndex(s)
-	if m == nil {
-		return nil, nil
+	ms, err := findMatches(cr, s, 0, false, false)
+	if err != nil || len(ms) == 0 {
+		return nil, err
 	}
-	return matchGroups(s, m), nil
+	return matchGroups(s, ms[0]), nil
 }
 
 // RegexpMatchesRows is regexp_matches(s, pattern [, flags]): one text[]

@@ -3,6 +3,7 @@ package exec
 import (
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -80,6 +81,9 @@ type compiledRegex struct {
 	contextual bool
 	// nullable patterns may match the empty string.
 	nullable bool
+	// reversed is re with its alternations' longer branches first,
+	// for patterns whose groups a tie may leave ambiguous.
+	reversed *regexp.Regexp
 }
 
 func invalidRegex(format string, args ...any) error {
@@ -119,7 +123,104 @@ func compileARE(pattern string, f regexFlags) (*compiledRegex, error) {
 	if err != nil {
 		return nil, invalidRegex("%v", err)
 	}
-	return &compiledRegex{re: re, contextual: contextual(tree), nullable: nullable(tree)}, nil
+	cr := &compiledRegex{re: re, contextual: contextual(tree), nullable: nullable(tree)}
+	if !lazy && re.NumSubexp() > 0 && hasAlternation(tree) {
+		// Go prefers an alternation's earlier branch where PostgreSQL
+		// gives each group in turn its longest span: the same pattern
+		// with longer branches first is a second parse to choose from
+		preferLongerBranches(tree)
+		if cr.reversed, err = regexp.Compile(tree.String()); err != nil {
+			return nil, invalidRegex("%v", err)
+		}
+		cr.reversed.Longest()
+	}
+	return cr, nil
+}
+
+func hasAlternation(re *syntax.Regexp) bool {
+	if re.Op == syntax.OpAlternate {
+		return true
+	}
+	for _, s := range re.Sub {
+		if hasAlternation(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// preferLongerBranches orders every alternation's branches longest
+// first (by the longest text each can match).
+func preferLongerBranches(re *syntax.Regexp) {
+	for _, s := range re.Sub {
+		preferLongerBranches(s)
+	}
+	if re.Op == syntax.OpAlternate {
+		slices.SortStableFunc(re.Sub, func(a, b *syntax.Regexp) int { return maxMatchLen(b) - maxMatchLen(a) })
+	}
+}
+
+// unboundedLen stands for the length of what a star can match.
+const unboundedLen = 1 << 20
+
+// maxMatchLen is the most characters re can match (capped).
+func maxMatchLen(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpStar, syntax.OpPlus:
+		return unboundedLen
+	case syntax.OpQuest, syntax.OpCapture:
+		return maxMatchLen(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return unboundedLen
+		}
+		return min(re.Max*maxMatchLen(re.Sub[0]), unboundedLen)
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n = min(n+maxMatchLen(s), unboundedLen)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := 0
+		for _, s := range re.Sub {
+			n = max(n, maxMatchLen(s))
+		}
+		return n
+	}
+	return 0
+}
+
+// posixGroups chooses between two parses of one match (same extent) the
+// one whose first differing group is longer, as POSIX's rule for
+// subexpressions has it.
+func posixGroups(a, b regexMatch) regexMatch {
+	if len(a) != len(b) || a[0] != b[0] || a[1] != b[1] {
+		return a
+	}
+	for g := 2; g+1 < len(a); g += 2 {
+		la, lb := spanLen(a, g), spanLen(b, g)
+		switch {
+		case la > lb:
+			return a
+		case lb > la:
+			return b
+		case a[g] != b[g]:
+			return a
+		}
+	}
+	return a
+}
+
+func spanLen(m regexMatch, g int) int {
+	if m[g] < 0 {
+		return -1
+	}
+	return m[g+1] - m[g]
 }
 
 // regexCache compiles each (pattern, flags) once per kernel.
