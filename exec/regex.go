@@ -369,6 +369,13 @@ func (t *areTranslator) run() error {
 			t.lastWord = false
 		case c == '*' || c == '+' || c == '?' || c == '{' && t.peek(1) >= '0' && t.peek(1) <= '9':
 			t.quantifier()
+		case c == '|':
+			// an alternation is always greedy in an ARE: next to a
+			// non-greedy quantifier the preferences mix
+			t.greedy = true
+			t.out.WriteRune(c)
+			t.lastWord = false
+			t.i++
 		default:
 			t.out.WriteRune(c)
 			t.lastWord = isWordRune(c)

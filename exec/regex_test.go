@@ -29,6 +29,8 @@ func TestTranslateARE(t *testing.T) {
 		{pattern: `a(?=b)`, code: sqlerr.InvalidRegex},
 		{pattern: `(?<=a)b`, code: sqlerr.InvalidRegex},
 		{pattern: `(.*?)(\d+)(.*)`, code: sqlerr.InvalidRegex},
+		{pattern: `x*?(ab|a)`, code: sqlerr.InvalidRegex},
+		{pattern: `(ab|a)+`, want: `(ab|a)+`},
 		{pattern: `\m.`, code: sqlerr.InvalidRegex},
 		{pattern: ` \M`, code: sqlerr.InvalidRegex},
 		{pattern: `\w*\M`, code: sqlerr.InvalidRegex},
