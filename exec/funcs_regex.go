@@ -237,6 +237,7 @@ func regexpLike(cache *regexCache, ds []types.Datum) (types.Datum, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.matchOnly = true
 	cr, err := cache.get(ds[1].(string), f)
 	if err != nil {
 		return nil, err

@@ -315,7 +315,7 @@ func pad(left bool) func(ds []types.Datum) (types.Datum, error) {
 func RegexKernel(ci, negate bool) Kernel {
 	cache := &regexCache{}
 	return rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
-		cr, err := cache.get(ds[1].(string), regexFlags{ignoreCase: ci})
+		cr, err := cache.get(ds[1].(string), regexFlags{ignoreCase: ci, matchOnly: true})
 		if err != nil {
 			return nil, err
 		}

@@ -28,6 +28,9 @@ type regexFlags struct {
 	newlineAnchor bool
 	expanded      bool // x: white space and # comments are not pattern
 	literal       bool // q: the pattern is a literal string
+	// matchOnly: only whether it matches is asked (~, regexp_like), so
+	// which of several matches is preferred does not matter.
+	matchOnly bool
 }
 
 // parseRegexFlags reads a flags string; fn names the function for the
@@ -305,7 +308,7 @@ func translateARE(p string, f regexFlags) (string, regexFlags, bool, error) {
 	if err := t.run(); err != nil {
 		return "", f, false, err
 	}
-	if t.greedy && t.lazy {
+	if t.greedy && t.lazy && !f.matchOnly {
 		return "", f, false, invalidRegex("quantifiers of mixed greediness are not supported")
 	}
 	return t.out.String(), f, t.lazy, nil
