@@ -165,14 +165,14 @@ func regexpMatch(cache *regexCache, ds []types.Datum) (types.Datum, error) {
 	return matchGroups(s, ms[0]), nil
 }
 
-// RegexpMatchesRows is regexp_matches(s, pattern [, flags]): one text[]
+// regexpMatchesRows is regexp_matches(s, pattern [, flags]): one text[]
 // per match (only the first without flag g).
-func RegexpMatchesRows(vals []types.Datum) ([]types.Datum, error) {
+func regexpMatchesRows(cache *regexCache, vals []types.Datum) ([]types.Datum, error) {
 	f, err := regexFlagsArg(vals, 2, "regexp_matches", true)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := compileARE(vals[1].(string), f)
+	cr, err := cache.get(vals[1].(string), f)
 	if err != nil {
 		return nil, err
 	}
@@ -188,13 +188,14 @@ func RegexpMatchesRows(vals []types.Datum) ([]types.Datum, error) {
 	return out, nil
 }
 
-// splitPieces is the text between the matches of a split.
-func splitPieces(vals []types.Datum, fn string) ([]types.Datum, error) {
-	f, err := regexFlagsArg(vals, 2, fn, false)
+// regexpSplitRows is regexp_split_to_table(s, pattern [, flags]): the
+// text between the matches.
+func regexpSplitRows(cache *regexCache, vals []types.Datum) ([]types.Datum, error) {
+	f, err := regexFlagsArg(vals, 2, "regexp_split_to_table", false)
 	if err != nil {
 		return nil, err
 	}
-	cr, err := compileARE(vals[1].(string), f)
+	cr, err := cache.get(vals[1].(string), f)
 	if err != nil {
 		return nil, err
 	}
@@ -213,11 +214,6 @@ func splitByMatches(cr *compiledRegex, s string) ([]types.Datum, error) {
 		from = m[1]
 	}
 	return append(out, s[from:]), nil
-}
-
-// RegexpSplitRows is regexp_split_to_table(s, pattern [, flags]).
-func RegexpSplitRows(vals []types.Datum) ([]types.Datum, error) {
-	return splitPieces(vals, "regexp_split_to_table")
 }
 
 func regexpSplitToArray(cache *regexCache, ds []types.Datum) (types.Datum, error) {
