@@ -4,11 +4,9 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"math/rand/v2"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -77,8 +75,8 @@ func stringFunctions() []*ScalarDef {
 			return strconv.FormatUint(uint64(ds[0].(int64)), 16), nil
 		}),
 		overloads("regexp_replace",
-			sig("regexp_replace", []types.T{textT, textT, textT}, textT, regexpReplace),
-			sig("regexp_replace", []types.T{textT, textT, textT, textT}, textT, regexpReplace)),
+			&ScalarDef{Name: "regexp_replace", Resolve: regexResolve("regexp_replace", textT, []types.T{textT, textT, textT, textT}, 3, regexpReplace)},
+			&ScalarDef{Name: "regexp_replace", Resolve: regexResolve("regexp_replace", textT, []types.T{textT, textT, textT, int4T, int4T, textT}, 4, regexpReplaceFrom)}),
 		sig("replace", []types.T{textT, textT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
 			return strings.ReplaceAll(ds[0].(string), ds[1].(string), ds[2].(string)), nil
 		}),
@@ -313,49 +311,15 @@ func pad(left bool) func(ds []types.Datum) (types.Datum, error) {
 	}
 }
 
-// patternCache compiles LIKE and regular-expression patterns once.
-type patternCache struct {
-	mu sync.Mutex
-	m  map[string]*regexp.Regexp
-}
-
-func (c *patternCache) get(key string, build func() (*regexp.Regexp, error)) (*regexp.Regexp, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if re, ok := c.m[key]; ok {
-		return re, nil
-	}
-	re, err := build()
-	if err != nil {
-		return nil, err
-	}
-	if c.m == nil || len(c.m) > 1000 {
-		c.m = map[string]*regexp.Regexp{}
-	}
-	c.m[key] = re
-	return re, nil
-}
-
 // RegexKernel implements ~, ~*, !~ and !~*.
 func RegexKernel(ci, negate bool) Kernel {
-	cache := &patternCache{}
+	cache := &regexCache{}
 	return rowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
-		p := ds[1].(string)
-		re, err := cache.get(p, func() (*regexp.Regexp, error) {
-			src := p
-			if ci {
-				src = "(?i)" + p
-			}
-			re, err := regexp.Compile(src)
-			if err != nil {
-				return nil, sqlerr.New("2201B", "invalid regular expression: %v", err)
-			}
-			return re, nil
-		})
+		cr, err := cache.get(ds[1].(string), regexFlags{ignoreCase: ci, matchOnly: true})
 		if err != nil {
 			return nil, err
 		}
-		return re.MatchString(ds[0].(string)) != negate, nil
+		return cr.re.MatchString(ds[0].(string)) != negate, nil
 	})
 }
 
@@ -402,42 +366,100 @@ func translate(ds []types.Datum) (types.Datum, error) {
 }
 
 // regexpReplace implements regexp_replace(source, pattern, replacement
-// [, flags]); flags g (every match) and i (case-insensitive) are supported.
-// PostgreSQL's \1 back-references become Go's ${1}.
-func regexpReplace(ds []types.Datum) (types.Datum, error) {
-	src, pattern, repl := ds[0].(string), ds[1].(string), ds[2].(string)
-	flags := ""
-	if len(ds) > 3 {
-		flags = ds[3].(string)
-	}
-	global := false
-	for _, f := range flags {
-		switch f {
-		case 'g':
-			global = true
-		case 'i':
-			pattern = "(?i)" + pattern
-		default:
-			return nil, sqlerr.New(sqlerr.InvalidParameter, "invalid regular expression option: \"%c\"", f)
-		}
-	}
-	re, err := regexp.Compile(pattern)
+// [, flags]): the first match, or every one under flag g, replaced; in
+// the replacement \1…\9 stand for capture groups and \& for the match.
+func regexpReplace(cache *regexCache, ds []types.Datum) (types.Datum, error) {
+	f, err := regexFlagsArg(ds, 3, "regexp_replace", true)
 	if err != nil {
-		return nil, sqlerr.New(sqlerr.InvalidRegex, "invalid regular expression: %v", err)
+		return nil, err
 	}
-	repl = backRef.ReplaceAllString(strings.ReplaceAll(repl, "$", "$$"), "$${$1}")
-	if global {
-		return re.ReplaceAllString(src, repl), nil
+	n := int64(1)
+	if f.global {
+		n = 0
 	}
-	loc := re.FindStringSubmatchIndex(src)
-	if loc == nil {
-		return src, nil
-	}
-	out := re.ExpandString(nil, repl, src, loc)
-	return src[:loc[0]] + string(out) + src[loc[1]:], nil
+	return replaceMatches(cache, ds[0].(string), ds[1].(string), ds[2].(string), 1, n, f)
 }
 
-var backRef = regexp.MustCompile(`\\([0-9])`)
+// regexpReplaceFrom is regexp_replace(source, pattern, replacement,
+// start [, n [, flags]]): the search begins at character start and
+// replaces the nth match (every one for n = 0, and without n, as flag g
+// says).
+func regexpReplaceFrom(cache *regexCache, ds []types.Datum) (types.Datum, error) {
+	start := ds[3].(int64)
+	if start <= 0 {
+		return nil, badRegexParam("start", start)
+	}
+	f, err := regexFlagsArg(ds, 5, "regexp_replace", true)
+	if err != nil {
+		return nil, err
+	}
+	n := int64(1)
+	switch {
+	case len(ds) > 4:
+		if n = ds[4].(int64); n < 0 {
+			return nil, badRegexParam("n", n)
+		}
+	case f.global:
+		n = 0
+	}
+	return replaceMatches(cache, ds[0].(string), ds[1].(string), ds[2].(string), start, n, f)
+}
+
+// replaceMatches replaces match n (all for 0) found from character start.
+func replaceMatches(cache *regexCache, src, pattern, repl string, start, n int64, f regexFlags) (types.Datum, error) {
+	off, ok, err := startOffset(src, start)
+	if err != nil || !ok {
+		return src, err
+	}
+	cr, err := cache.get(pattern, f)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := findMatches(cr, src, off, n != 1, false)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	from := 0
+	for i, m := range ms {
+		if n != 0 && int64(i+1) != n {
+			continue
+		}
+		b.WriteString(src[from:m[0]])
+		expandReplacement(&b, repl, src, m)
+		from = m[1]
+	}
+	b.WriteString(src[from:])
+	return b.String(), nil
+}
+
+// expandReplacement writes repl with its back-references filled in.
+func expandReplacement(b *strings.Builder, repl, src string, m regexMatch) {
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c != '\\' || i+1 == len(repl) {
+			b.WriteByte(c)
+			continue
+		}
+		next := repl[i+1]
+		switch {
+		case next >= '1' && next <= '9' || next == '&':
+			g := 0
+			if next != '&' {
+				g = int(next - '0')
+			}
+			if 2*g+1 < len(m) && m[2*g] >= 0 {
+				b.WriteString(src[m[2*g]:m[2*g+1]])
+			}
+			i++
+		case next == '\\':
+			b.WriteByte('\\')
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
 
 func byteLength(ds []types.Datum) (types.Datum, error) { return int64(len(ds[0].([]byte))), nil }
 

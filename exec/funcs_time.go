@@ -229,15 +229,10 @@ func timeFunctions() []*ScalarDef {
 				}), nil
 			}})...),
 		{Name: "timezone", Resolve: resolveTimezone},
-		sig("justify_hours", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
-			iv := ds[0].(types.IntervalValue)
-			days := iv.Micros / types.MicrosPerDay
-			return types.IntervalValue{Months: iv.Months, Days: iv.Days + int32(days), Micros: iv.Micros - days*types.MicrosPerDay}, nil
-		}),
-		sig("justify_days", []types.T{types.IntervalT}, types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
-			iv := ds[0].(types.IntervalValue)
-			return types.IntervalValue{Months: iv.Months + iv.Days/30, Days: iv.Days % 30, Micros: iv.Micros}, nil
-		}),
+		sig("justify_hours", []types.T{types.IntervalT}, types.IntervalT, justifyHours),
+		sig("justify_days", []types.T{types.IntervalT}, types.IntervalT, justifyDays),
+		sig("justify_interval", []types.T{types.IntervalT}, types.IntervalT, justifyInterval),
+		overlayDef(),
 		sig("to_number", []types.T{textT, textT}, types.NumericT(0, types.DefaultNumericScale), func(ds []types.Datum) (types.Datum, error) {
 			if ds[1].(string) == "" {
 				return nil, nil // an empty template gives NULL

@@ -99,6 +99,7 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 	}
 	var idx []int
 	sets := make([][]types.Datum, len(p.Funcs))
+	patterns := &regexCache{} // a batch's rows mostly share one pattern
 	for i := 0; i < int(b.NumRows()); i++ {
 		n := 0
 		for k, f := range p.Funcs {
@@ -109,7 +110,7 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 			for j, a := range args[k] {
 				vals[j] = DatumAt(a, i)
 			}
-			set, err := setElements(f, vals, ec.Env.TimeZone())
+			set, err := setElements(f, vals, ec.Env.TimeZone(), patterns)
 			if err != nil {
 				return nil, err
 			}
@@ -164,7 +165,7 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 }
 
 // setElements computes one row's elements of a set-returning function.
-func setElements(f SetFunc, vals []types.Datum, zone *time.Location) ([]types.Datum, error) {
+func setElements(f SetFunc, vals []types.Datum, zone *time.Location, patterns *regexCache) ([]types.Datum, error) {
 	for _, v := range vals {
 		if v == nil {
 			return nil, nil
@@ -237,6 +238,10 @@ func setElements(f SetFunc, vals []types.Datum, zone *time.Location) ([]types.Da
 		return jsonElements(f.Name, vals[0].(string))
 	case "generate_subscripts":
 		return arraySubscripts(vals)
+	case "regexp_matches":
+		return regexpMatchesRows(patterns, vals)
+	case "regexp_split_to_table":
+		return regexpSplitRows(patterns, vals)
 	case "generate_series":
 		if f.T.Kind == types.Timestamp || f.T.Kind == types.TimestampTZ {
 			return timestampElements(f.T, vals, zone)

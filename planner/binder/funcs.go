@@ -315,7 +315,7 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 		})
 	}
 	for i := range args {
-		if args[i], err = b.coerce(args[i], want[i]); err != nil {
+		if args[i], err = b.coerceArg(args[i], want[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -346,6 +346,43 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 		return e, nil
 	}
 	return b.fold(e)
+}
+
+// bindRegexSetFunc binds regexp_matches and regexp_split_to_table
+// (string, pattern [, flags]): rows of text[] and of text.
+func (b *Binder) bindRegexSetFunc(f logical.SetFunc, args []logical.Expr) (logical.SetFunc, types.T, error) {
+	argTypes := make([]types.T, len(args))
+	for i, a := range args {
+		argTypes[i] = a.Type()
+	}
+	if len(args) < 2 || len(args) > 3 {
+		return f, types.T{}, exec.NoSuchFunction(f.Name, argTypes)
+	}
+	for i := range args {
+		if !exec.ImplicitCast(argTypes[i], types.TextT) {
+			return f, types.T{}, exec.NoSuchFunction(f.Name, argTypes)
+		}
+		var err error
+		if args[i], err = b.coerce(args[i], types.TextT); err != nil {
+			return f, types.T{}, err
+		}
+	}
+	f.Args = args
+	if f.Name == "regexp_matches" {
+		return f, types.ArrayOf(types.TextT), nil
+	}
+	return f, types.TextT, nil
+}
+
+// coerceArg converts a function argument to its parameter type; an
+// array whose elements are of another type (int[] given to a function
+// resolved over numeric[]) is cast element by element.
+func (b *Binder) coerceArg(e logical.Expr, to types.T) (logical.Expr, error) {
+	from := e.Type()
+	if from.Kind == types.Array && to.Kind == types.Array && from.ElemT() != to.ElemT() {
+		return b.explicitCast(e, to, -1)
+	}
+	return b.coerce(e, to)
 }
 
 // constArg is argument i when it is a non-NULL text constant.

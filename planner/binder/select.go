@@ -613,6 +613,9 @@ func (b *Binder) bindSetFunc(name string, fc *pg.FuncCall, s *scope) (logical.Se
 	if name == "generate_subscripts" {
 		return b.bindGenerateSubscripts(f, args, fc)
 	}
+	if name == "regexp_matches" || name == "regexp_split_to_table" {
+		return b.bindRegexSetFunc(f, args)
+	}
 	if len(args) < 2 || len(args) > 3 {
 		return f, types.T{}, sqlerr.New(sqlerr.UndefinedFunction, "function generate_series with %d arguments does not exist", len(args)).At(fc.Location)
 	}
@@ -1388,7 +1391,7 @@ func catalogArrayElem(t types.T) types.T {
 
 func isSetFunc(name string) bool {
 	_, js := jsonSetFuncs[name]
-	return name == "unnest" || name == "generate_series" || name == "generate_subscripts" || js && !strings.Contains(name, ".")
+	return name == "unnest" || name == "generate_series" || name == "generate_subscripts" || name == "regexp_matches" || name == "regexp_split_to_table" || js && !strings.Contains(name, ".")
 }
 
 // bindGenerateSubscripts binds generate_subscripts(array, dim [, reverse]):

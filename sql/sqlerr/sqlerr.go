@@ -65,6 +65,7 @@ const (
 	DependentObjects                     = "2BP01"
 	InvalidSchemaDef                     = "42P15"
 	InvalidRegex                         = "2201B"
+	ArraySubscriptError                  = "2202E"
 	InsufficientPrivilege                = "42501"
 	UndefinedFile                        = "58P01"
 	ExternalRoutine                      = "38000"

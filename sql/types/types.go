@@ -87,7 +87,7 @@ func ExpandedT(xKind Kind) T { return T{Kind: Text, PG: 2249, Elem: xKind} }
 
 // ArrayOf is the type of one-dimensional arrays of e.
 func ArrayOf(e T) T {
-	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len, Enum: e.Enum}
+	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len, Enum: e.Enum, Natural: e.Natural, MinScale: e.MinScale}
 }
 
 // ElemOrText is the x type of an ExpandedT record (text when unknown).
@@ -106,7 +106,7 @@ func (t T) IsRegType() bool {
 
 // ElemT is an array type's element type.
 func (t T) ElemT() T {
-	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len, Enum: t.Enum}
+	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len, Enum: t.Enum, Natural: t.Natural, MinScale: t.MinScale}
 }
 
 // arrayOIDs are PostgreSQL's array type OIDs by element type OID.
