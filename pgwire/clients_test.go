@@ -71,7 +71,7 @@ func TestPsqlMetaCommands(t *testing.T) {
 		{[]string{"-c", `\copy items to '` + csv + `' csv header`}, []string{"COPY 2"}},
 		{[]string{"-c", `\copy items from '` + csv + `' csv header`, "-c", "SELECT count(*), sum(price) FROM items"}, []string{"COPY 2", "4 | 3.50"}},
 		{[]string{"-c", `\x`, "-c", "SELECT id, name FROM items ORDER BY id LIMIT 1"}, []string{"Expanded display is on", "id   | 1", "name | apple"}},
-		{[]string{"-c", `\d+ cheap`}, []string{`View "public.cheap"`, "View definition:", "FROM items"}},
+		{[]string{"-c", `\d+ cheap`}, []string{`View "public.cheap"`, "View definition:", "FROM public.items"}},
 		{[]string{"-c", `\db`}, []string{"pg_default"}},
 		{[]string{"-c", `\d ppl`}, []string{"m      | mood", "n      | posint", "doc    | jsonb", "ip     | inet", "tags   | text[]"}},
 		{[]string{"-c", `\dT+ mood`}, []string{"mood", "sad", "happy"}},

@@ -449,6 +449,11 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 	}
 	ac := s.agg
 	key := call.String()
+	for _, a := range call.Args {
+		// a constant prints without its type: sum(1::int2) and
+		// sum(1::float4) are different aggregates
+		key += " " + a.Type().String()
+	}
 	if call.Filter != nil {
 		key += " FILTER " + call.Filter.String()
 	}
