@@ -283,7 +283,7 @@ func (a *numericVarianceAcc) result(m *numericMoments) (*big.Rat, bool) {
 	if a.kind.sample() {
 		den.Mul(n, big.NewInt(m.n-1))
 	}
-	numerator := new(big.Rat).SetFrac(num, pow10Int(int(2*a.scale)))
+	numerator := new(big.Rat).SetFrac(num, pow10(2*a.scale))
 	rscale := divisionScale(numerator, new(big.Rat).SetInt(den), int(2*a.scale), 0)
 	variance := new(big.Rat).Quo(numerator, new(big.Rat).SetInt(den))
 	if a.kind.root() {
@@ -335,9 +335,9 @@ func roundRat(v *big.Rat, scale int) *big.Rat {
 // sqrtRounded is √v rounded to scale decimals (v ≥ 0).
 func sqrtRounded(v *big.Rat, scale int) *big.Rat {
 	// √(v·10^(2(scale+1))) gives one digit more than kept, to round on
-	shifted := new(big.Rat).Mul(v, new(big.Rat).SetInt(pow10Int(2*(scale+1))))
+	shifted := new(big.Rat).Mul(v, new(big.Rat).SetInt(pow10(int32(2*(scale+1)))))
 	root := new(big.Int).Sqrt(new(big.Int).Quo(shifted.Num(), shifted.Denom()))
-	return roundRat(new(big.Rat).SetFrac(root, pow10Int(scale+1)), scale)
+	return roundRat(new(big.Rat).SetFrac(root, pow10(int32(scale+1))), scale)
 }
 
 // ---- covariance, correlation, regression: float8_regr_accum ----

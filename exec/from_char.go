@@ -895,8 +895,8 @@ func daysFromEpoch(year, month, day int) int64 {
 }
 
 func civilDate(days int64) (int, int, int) {
-	y, m, d := time.Unix(days*86400, 0).UTC().Date()
-	return y, int(m), d
+	y, m, d := civilFromDays(days)
+	return int(y), int(m), int(d)
 }
 
 // isoWeekStart is the Monday of an ISO year's week, in days from the

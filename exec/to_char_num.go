@@ -281,7 +281,7 @@ func formatNumber(value *big.Rat, float *float64, floatDigits int, tmpl string) 
 		return scientific(value, float, f), nil
 	}
 	if f.shift {
-		shift := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(f.multi)), nil))
+		shift := new(big.Rat).SetInt(pow10(int32(f.multi)))
 		if float != nil {
 			v := *float * math.Pow(10, float64(f.multi))
 			float = &v
@@ -443,17 +443,16 @@ func (w *numWriter) writeNode(n numNode) {
 			return
 		}
 		w.out.WriteString(ordinalEnding(w.number, n.key == numOrdinal))
-	case numMinus:
-		switch {
-		case w.sign == '-':
-			w.out.WriteByte('-')
-		case !f.fill:
-			w.out.WriteByte(' ')
+	case numMinus, numPlus:
+		// MI writes the minus of a negative number, PL the plus of a
+		// positive one; a blank otherwise (nothing in fill mode)
+		shown := byte('-')
+		if n.key == numPlus {
+			shown = '+'
 		}
-	case numPlus:
 		switch {
-		case w.sign == '+':
-			w.out.WriteByte('+')
+		case w.sign == shown:
+			w.out.WriteByte(shown)
 		case !f.fill:
 			w.out.WriteByte(' ')
 		}
@@ -655,7 +654,7 @@ func scientificText(value *big.Rat, float *float64, post int) string {
 			r.Mul(r, big.NewRat(10, 1))
 		}
 	}
-	scaled := new(big.Rat).Quo(abs, new(big.Rat).SetFrac(pow10Int(max(exp, 0)), pow10Int(max(-exp, 0))))
+	scaled := new(big.Rat).Quo(abs, new(big.Rat).SetFrac(pow10(int32(max(exp, 0))), pow10(int32(max(-exp, 0)))))
 	// a rounding carry shows as 10.0e+02, as PostgreSQL prints it
 	mantissa := scaled.FloatString(post)
 	sign := ""
@@ -671,10 +670,6 @@ func scientificText(value *big.Rat, float *float64, post int) string {
 		e = "0" + e
 	}
 	return sign + mantissa + "e" + expSign + e
-}
-
-func pow10Int(n int) *big.Int {
-	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
 }
 
 // parseNumber is to_number(text, text): digits are read where the
@@ -714,7 +709,7 @@ func parseNumber(input, tmpl string) (*big.Rat, error) {
 		return nil, err
 	}
 	if f.shift {
-		v.Quo(v, new(big.Rat).SetInt(pow10Int(f.multi)))
+		v.Quo(v, new(big.Rat).SetInt(pow10(int32(f.multi))))
 	}
 	return v, nil
 }
@@ -842,7 +837,7 @@ func (r *numReader) readLeadingSign() {
 // decimals)).
 func (r *numReader) checkPrecision(v *big.Rat) error {
 	maxDigits := r.f.pre + r.f.multi
-	limit := new(big.Rat).SetInt(pow10Int(maxDigits))
+	limit := new(big.Rat).SetInt(pow10(int32(maxDigits)))
 	if new(big.Rat).Abs(v).Cmp(limit) < 0 {
 		return nil
 	}
