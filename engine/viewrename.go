@@ -332,24 +332,35 @@ func (s *Session) retypeColumnViews(t *catalog.Table, name string) error {
 		WithDetail(fmt.Sprintf("rule _RETURN on %s %s depends on column \"%s\"", deps[0].kind, deps[0].name, name))
 }
 
-// renameView runs ALTER VIEW … RENAME TO …: the views reading the view
-// go on reading it under its new name.
-func (s *Session) renameView(st *pg.RenameStmt, tag string) (*Result, error) {
+// viewToRename finds the view ALTER VIEW … RENAME names and checks the
+// session may rename it; without a view, the result is IF EXISTS's
+// notice or the error.
+func (s *Session) viewToRename(st *pg.RenameStmt, tag string) (*catalog.View, *Result, error) {
 	rv := st.Relation
 	t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
 	switch {
 	case !ok && st.MissingOk:
-		return &Result{Tag: tag, Notices: []string{fmt.Sprintf("relation \"%s\" does not exist, skipping", rv.Relname)}}, nil
+		return nil, &Result{Tag: tag, Notices: []string{fmt.Sprintf("relation \"%s\" does not exist, skipping", rv.Relname)}}, nil
 	case !ok:
-		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
+		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
 	case t != nil:
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a view", rv.Relname)
+		return nil, nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a view", rv.Relname)
 	}
 	if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := s.notHeldView(v); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	return v, nil, nil
+}
+
+// renameView runs ALTER VIEW … RENAME TO …: the views reading the view
+// go on reading it under its new name.
+func (s *Session) renameView(st *pg.RenameStmt, tag string) (*Result, error) {
+	v, skipped, err := s.viewToRename(st, tag)
+	if v == nil {
+		return skipped, err
 	}
 	schema, from, to := v.Schema, v.Name, st.Newname
 	views, err := s.renamedRelationInViews(v.OID, schema, from, to)
@@ -372,21 +383,9 @@ func (s *Session) renameView(st *pg.RenameStmt, tag string) (*Result, error) {
 // renameViewColumn runs ALTER VIEW … RENAME COLUMN … TO …: the view's
 // column takes the new name, and the views reading it go on reading it.
 func (s *Session) renameViewColumn(st *pg.RenameStmt, tag string) (*Result, error) {
-	rv := st.Relation
-	t, v, ok := s.db.cat.Lookup(rv.Schemaname, rv.Relname, s.searchPath)
-	switch {
-	case !ok && st.MissingOk:
-		return &Result{Tag: tag, Notices: []string{fmt.Sprintf("relation \"%s\" does not exist, skipping", rv.Relname)}}, nil
-	case !ok:
-		return nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", rv.Relname).At(rv.Location)
-	case t != nil:
-		return nil, sqlerr.New(sqlerr.WrongObjectType, "\"%s\" is not a view", rv.Relname)
-	}
-	if err := s.requireOwner(v.OID, catalog.KindView, v.Name); err != nil {
-		return nil, err
-	}
-	if err := s.notHeldView(v); err != nil {
-		return nil, err
+	v, skipped, err := s.viewToRename(st, tag)
+	if v == nil {
+		return skipped, err
 	}
 	names, err := s.viewColumns(v)
 	if err != nil {
