@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -51,6 +52,13 @@ func miscFunctions() []*ScalarDef {
 		overloads("date_bin",
 			sig("date_bin", []types.T{types.IntervalT, types.TimestampT, types.TimestampT}, types.TimestampT, dateBin),
 			sig("date_bin", []types.T{types.IntervalT, types.TimestampTZT, types.TimestampTZT}, types.TimestampTZT, dateBin)),
+		overloads("similar_to_escape",
+			sig("similar_to_escape", []types.T{textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				return similarToRegex(ds[0].(string), `\`)
+			}),
+			sig("similar_to_escape", []types.T{textT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				return similarToRegex(ds[0].(string), ds[1].(string))
+			})),
 		sig("jsonb_strip_nulls", []types.T{types.JSONBT}, types.JSONBT, func(ds []types.Datum) (types.Datum, error) {
 			doc, err := types.DecodeJSON(ds[0].(string))
 			if err != nil {
@@ -122,4 +130,69 @@ func stripNullFields(v any) any {
 		}
 	}
 	return v
+}
+
+// similarToRegex is PostgreSQL's similar_to_escape: a SQL regular
+// expression (SIMILAR TO's pattern) as a POSIX one matching the whole
+// string: % and _ become .* and ., groups do not capture, the regex
+// characters SQL leaves literal are escaped, and the escape character
+// makes the next character literal.
+func similarToRegex(pattern, escape string) (types.Datum, error) {
+	var esc rune = -1
+	switch utf8.RuneCountInString(escape) {
+	case 0:
+	case 1:
+		esc, _ = utf8.DecodeRuneInString(escape)
+	default:
+		return nil, sqlerr.New(sqlerr.InvalidEscapeSequence, "invalid escape string").
+			WithHint("Escape string must be empty or one character.")
+	}
+	var sb strings.Builder
+	sb.WriteString("^(?:")
+	afterEscape, inClass, quotes := false, false, 0
+	for _, c := range pattern {
+		switch {
+		case afterEscape:
+			afterEscape = false
+			if c != '"' || inClass {
+				sb.WriteByte('\\')
+				sb.WriteRune(c)
+				continue
+			}
+			// escape-double-quote separates SUBSTRING's three parts
+			switch quotes {
+			case 0:
+				sb.WriteString("){1,1}?(")
+			case 1:
+				sb.WriteString("){1,1}(?:")
+			default:
+				return nil, sqlerr.New(sqlerr.InvalidUseOfEscapeCharacter, "SQL regular expression may not contain more than two escape-double-quote separators")
+			}
+			quotes++
+		case c == esc:
+			afterEscape = true
+		case inClass:
+			if c == '\\' {
+				sb.WriteByte('\\')
+			}
+			sb.WriteRune(c)
+			inClass = c != ']'
+		case c == '[':
+			sb.WriteRune(c)
+			inClass = true
+		case c == '%':
+			sb.WriteString(".*")
+		case c == '_':
+			sb.WriteByte('.')
+		case c == '(':
+			sb.WriteString("(?:")
+		case c == '\\' || c == '.' || c == '^' || c == '$':
+			sb.WriteByte('\\')
+			sb.WriteRune(c)
+		default:
+			sb.WriteRune(c)
+		}
+	}
+	sb.WriteString(")$")
+	return sb.String(), nil
 }

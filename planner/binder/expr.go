@@ -310,7 +310,8 @@ func (b *Binder) bindAExpr(a *pg.A_Expr, s *scope) (logical.Expr, error) {
 			return nil, err
 		}
 		return b.binaryOp(op, l, r, a.Location)
-	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE:
+	case pg.A_Expr_Kind_AEXPR_LIKE, pg.A_Expr_Kind_AEXPR_ILIKE, pg.A_Expr_Kind_AEXPR_SIMILAR:
+		// SIMILAR TO arrives as ~ (or !~) against similar_to_escape(pattern)
 		l, err := b.bindExpr(a.Lexpr, s)
 		if err != nil {
 			return nil, err

@@ -40,6 +40,8 @@ const (
 	InvalidDatetime                      = "22007"
 	DatetimeOverflow                     = "22008"
 	InvalidTimeZoneDisplacement          = "22009"
+	InvalidEscapeSequence                = "22025"
+	InvalidUseOfEscapeCharacter          = "2200C"
 	NotNullViolation                     = "23502"
 	CheckViolation                       = "23514"
 	UniqueViolation                      = "23505"
