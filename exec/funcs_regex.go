@@ -351,3 +351,68 @@ func regexpSubstr(cache *regexCache, ds []types.Datum) (types.Datum, error) {
 	}
 	return s[a:b], nil
 }
+
+// regexSubstringDef is substring(s, pattern) (args 2: the part the first
+// parenthesized group matched, or the whole match) and substring(s,
+// pattern, escape) (args 3: SIMILAR's pattern, the part between its
+// escape-double-quotes); NULL without a match.
+func regexSubstringDef(args int) *ScalarDef {
+	params := []types.T{textT, textT, textT}[:args]
+	return &ScalarDef{Name: "substring", Resolve: regexResolve("substring", textT, params, args, func(cache *regexCache, ds []types.Datum) (types.Datum, error) {
+		s := ds[0].(string)
+		var m regexMatch
+		if args == 3 {
+			re, err := cache.similar(ds[1].(string), ds[2].(string))
+			if err != nil {
+				return nil, err
+			}
+			if m = re.FindStringSubmatchIndex(s); m == nil {
+				return nil, nil
+			}
+		} else {
+			cr, err := cache.get(ds[1].(string), regexFlags{})
+			if err != nil {
+				return nil, err
+			}
+			ms, err := findMatches(cr, s, 0, false, false)
+			if err != nil || len(ms) == 0 {
+				return nil, err
+			}
+			m = ms[0]
+		}
+		if len(m) > 2 {
+			m = m[2:4] // the first group
+		}
+		if m[0] < 0 {
+			return nil, nil
+		}
+		return s[m[0]:m[1]], nil
+	})}
+}
+
+// similar compiles SIMILAR's pattern for SUBSTRING … SIMILAR: the
+// translation holds only what Go's syntax reads the same way, and its
+// separators mix a lazy first part with greedy ones, which the ARE
+// translator refuses for PostgreSQL's whole-pattern greediness rule.
+func (c *regexCache) similar(pattern, escape string) (*regexp.Regexp, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// text never holds NUL, so this key cannot be an ARE pattern's
+	k := regexKey{pattern: "\x00similar\x00" + escape + "\x00" + pattern}
+	if cr, ok := c.m[k]; ok {
+		return cr.re, nil
+	}
+	translated, err := similarToRegex(pattern, escape)
+	if err != nil {
+		return nil, err
+	}
+	re, err := regexp.Compile(translated.(string))
+	if err != nil {
+		return nil, invalidRegex("%v", err)
+	}
+	if c.m == nil {
+		c.m = map[regexKey]*compiledRegex{}
+	}
+	c.m[k] = &compiledRegex{re: re}
+	return re, nil
+}

@@ -64,6 +64,11 @@ func stringFunctions() []*ScalarDef {
 			vecSig("substr", []types.T{textT, int4T, int4T}, textT, substr, substrKernel),
 			vecSig("substr", []types.T{textT, int4T}, textT, substr, substrKernel)),
 		overloads("substring",
+			// SUBSTRING(s FROM pattern) and SUBSTRING(s SIMILAR p ESCAPE e)
+			// before the integer forms: an untyped pattern is text, as in
+			// PostgreSQL
+			regexSubstringDef(2),
+			regexSubstringDef(3),
 			vecSig("substring", []types.T{textT, int4T, int4T}, textT, substr, substrKernel),
 			vecSig("substring", []types.T{textT, int4T}, textT, substr, substrKernel)),
 		sig("strpos", []types.T{textT, textT}, int4T, position),
