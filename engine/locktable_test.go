@@ -15,6 +15,19 @@ func lockStrengthTable(t *testing.T, s *Session) {
 	mustSQL(t, s, "CREATE TABLE lk (id int PRIMARY KEY, u int UNIQUE, v int); INSERT INTO lk SELECT g, g, 100 FROM generate_series(1, 5) g")
 }
 
+// lockStrengthSessions opens a database with lk and two sessions on it,
+// closed (sessions first, then the database, checking for leaks) when
+// the test ends.
+func lockStrengthSessions(t *testing.T) (*DB, *Session, *Session) {
+	t.Helper()
+	db, done := rowLockDB(t)
+	t.Cleanup(done)
+	s1, s2 := db.NewSession(), db.NewSession()
+	t.Cleanup(func() { s2.Close(); s1.Close() })
+	lockStrengthTable(t, s1)
+	return db, s1, s2
+}
+
 // isLockNotAvailable reports whether err is PostgreSQL's NOWAIT error for
 // a row of lk.
 func isLockNotAvailable(err error) bool {
@@ -29,12 +42,7 @@ func isLockNotAvailable(err error) bool {
 // leaves the row out exactly there, and a plain request waits there
 // until s1 commits.
 func TestRowLockStrengthConflicts(t *testing.T) {
-	db, done := rowLockDB(t)
-	defer done()
-	s1, s2 := db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	lockStrengthTable(t, s1)
+	db, s1, s2 := lockStrengthSessions(t)
 	// PostgreSQL 15's answers: which second strengths got 55P03
 	conflicts := map[string][]string{
 		"FOR KEY SHARE":     {"FOR UPDATE"},
@@ -80,12 +88,7 @@ func TestRowLockStrengthConflicts(t *testing.T) {
 // SHARE (a foreign key's check in PostgreSQL) does not wait for them. The
 // answers are PostgreSQL 15's for the same two sessions.
 func TestWritesTakeTheirLockStrength(t *testing.T) {
-	db, done := rowLockDB(t)
-	defer done()
-	s1, s2 := db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	lockStrengthTable(t, s1)
+	db, s1, s2 := lockStrengthSessions(t)
 	for _, c := range []struct {
 		write             string
 		keyShareConflicts bool // FOR SHARE conflicts with all of them
@@ -128,12 +131,7 @@ func TestWritesTakeTheirLockStrength(t *testing.T) {
 // both holders try to, the circle is a deadlock and exactly one fails
 // with 40P01, the other's UPDATE going on once it rolls back.
 func TestRowLockUpgrade(t *testing.T) {
-	db, done := rowLockDB(t)
-	defer done()
-	s1, s2 := db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	lockStrengthTable(t, s1)
+	db, s1, s2 := lockStrengthSessions(t)
 	for _, s := range []*Session{s1, s2} {
 		mustSQL(t, s, "SET deadlock_timeout = '20ms'; BEGIN; SELECT id FROM lk WHERE id = 1 FOR SHARE")
 	}
@@ -269,12 +267,7 @@ func TestThreeSessionDeadlock(t *testing.T) {
 // RELEASE keeps them; so does a PL/pgSQL EXCEPTION clause. The answers
 // are PostgreSQL 15's for the same sessions.
 func TestRollbackToSavepointReleasesRowLocks(t *testing.T) {
-	db, done := rowLockDB(t)
-	defer done()
-	s1, s2 := db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	lockStrengthTable(t, s1)
+	db, s1, s2 := lockStrengthSessions(t)
 	steps := []struct {
 		s         *Session
 		sql, want string // want: the rows, or "55P03"
@@ -344,12 +337,7 @@ func TestRollbackToSavepointReleasesRowLocks(t *testing.T) {
 // UPDATE of the row waits for the inserting block, a non-key UPDATE does
 // not; each outcome is PostgreSQL 15's for the same two sessions.
 func TestForeignKeyCheckLocksTheParentRow(t *testing.T) {
-	db, done := rowLockDB(t)
-	defer done()
-	s1, s2 := db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	lockStrengthTable(t, s1)
+	db, s1, s2 := lockStrengthSessions(t)
 	mustSQL(t, s1, "CREATE TABLE lk_child (id int PRIMARY KEY, p int REFERENCES lk (id))")
 	cases := []struct {
 		name, first, second, end string
