@@ -191,10 +191,8 @@ func (a *floatVarianceAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) 
 // numericMoments are the count, the sum (at the input's scale s) and the
 // sum of squares (at 2s) as integers.
 type numericMoments struct {
-	n        int64
-	sx, sxx  *big.Int
-	scratch  big.Int
-	hasValue bool
+	n       int64
+	sx, sxx *big.Int
 }
 
 type numericVarianceAcc struct {
@@ -214,7 +212,7 @@ func (a *numericVarianceAcc) group(g uint32) *numericMoments {
 func (a *numericVarianceAcc) Update(_ *EvalContext, groups []uint32, ng int, args []arrow.Array) error {
 	a.groups = grow(a.groups, ng, nil)
 	arr := args[0]
-	var x big.Int
+	var x, square big.Int
 	for i, g := range groups {
 		if !arr.IsValid(i) {
 			continue
@@ -228,8 +226,8 @@ func (a *numericVarianceAcc) Update(_ *EvalContext, groups []uint32, ng int, arg
 		}
 		m.n++
 		m.sx.Add(m.sx, &x)
-		m.scratch.Mul(&x, &x)
-		m.sxx.Add(m.sxx, &m.scratch)
+		square.Mul(&x, &x)
+		m.sxx.Add(m.sxx, &square)
 	}
 	return nil
 }
