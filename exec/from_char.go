@@ -203,7 +203,7 @@ func charNode(r rune) fromCharNode {
 	switch {
 	case isSeparatorRune(r):
 		return fromCharNode{kind: nodeSeparator}
-	case r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\f' || r == '\v':
+	case r < utf8.RuneSelf && isSpaceByte(byte(r)):
 		return fromCharNode{kind: nodeSpace}
 	}
 	return fromCharNode{kind: nodeChar, digit: r >= '0' && r <= '9'}
