@@ -454,7 +454,7 @@ func (c *Catalog) dependentsOf(role string) []string {
 			}
 		}
 	}
-	return out
+	return append(out, c.columnDependents(role)...)
 }
 
 // liveOIDs are the OIDs of every schema and object with privileges, in
@@ -563,6 +563,14 @@ func mergeACL(acl []ACLItem) []ACLItem {
 // ReassignOwned hands every object from one owner to another (REASSIGN
 // OWNED), moving the old owner's ACL entries as SetOwner does.
 func (c *Catalog) ReassignOwned(from, to string) {
+	tables := c.tablesOwnedWithColumnACLs(from)
+	c.reassignObjects(from, to)
+	for _, t := range tables {
+		c.MoveColumnGrants(t, from, to)
+	}
+}
+
+func (c *Catalog) reassignObjects(from, to string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	live := c.liveOIDs()
@@ -644,6 +652,11 @@ func (c *Catalog) OwnedBy(role string) []ObjectPrivileges {
 // RevokeAllFrom takes away every privilege granted to a role (DROP
 // OWNED): its ACL entries, on every object.
 func (c *Catalog) RevokeAllFrom(role string) {
+	c.revokeObjectsFrom(role)
+	c.dropFromColumnACLs(role)
+}
+
+func (c *Catalog) revokeObjectsFrom(role string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for oid, p := range c.privs {

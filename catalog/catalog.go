@@ -34,6 +34,9 @@ type Column struct {
 	Generated string `json:",omitempty"`
 	// Comment is COMMENT ON COLUMN's text.
 	Comment string `json:",omitempty"`
+	// ACL is the column's own privileges (GRANT SELECT (col) ON …), nil
+	// for none (colacl.go).
+	ACL []ACLItem `json:",omitempty"`
 }
 
 // Table is a base table.

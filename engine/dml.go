@@ -50,14 +50,7 @@ func (s *Session) defaultExpr(b *binder.Binder, col catalog.Column) (logical.Exp
 }
 
 func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) (*Result, error) {
-	want := catalog.PrivInsert
-	if len(st.ReturningList) > 0 {
-		want |= catalog.PrivSelect
-	}
-	if st.OnConflictClause != nil && st.OnConflictClause.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
-		want |= catalog.PrivUpdate
-	}
-	t, err := s.tableFor(st.Relation, want)
+	t, err := s.columnsTableFor(st.Relation, catalog.PrivInsert)
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +91,9 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 			}
 		}
 	}
+	if err := s.requireInsertColumns(t, st, targets); err != nil {
+		return nil, err
+	}
 	b := s.binder(env)
 	var plan logical.Plan
 	if st.SelectStmt == nil {
@@ -124,8 +120,12 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 	if plan, err = s.withGenerated(b, t, plan); err != nil {
 		return nil, err
 	}
+	b.CheckColumnReads(t) // (ON CONFLICT DO UPDATE's expressions, RETURNING)
 	var upsert *upsertSet
 	if oc != nil && oc.Action == pg.OnConflictAction_ONCONFLICT_UPDATE {
+		if err := s.requireColumns(t, setColumns(t, oc.TargetList), catalog.PrivUpdate); err != nil {
+			return nil, err
+		}
 		if upsert, err = s.bindUpsert(env, b, t, st.Relation, oc); err != nil {
 			return nil, err
 		}
@@ -710,7 +710,7 @@ func (s *Session) bindReturning(b *binder.Binder, t *catalog.Table, rel *pg.Rang
 	if rel.Alias != nil {
 		alias = rel.Alias.Aliasname
 	}
-	ret, err := b.BindReturning(b.BeginTable(t, alias), list)
+	ret, err := b.BindReturning(b.BeginTargetTable(t, alias), list)
 	if err == nil && s.describing {
 		s.describedColumns = columnsOf(ret.Columns())
 	}
@@ -721,21 +721,20 @@ func (s *Session) update(ctx context.Context, env *exec.Env, st *pg.UpdateStmt) 
 	if len(st.FromClause) > 0 {
 		st = updateFromAsSubqueries(st)
 	}
-	// reading rows (a condition, RETURNING) needs SELECT as well
-	want := catalog.PrivUpdate
-	if st.WhereClause != nil || len(st.ReturningList) > 0 {
-		want |= catalog.PrivSelect
-	}
-	t, err := s.tableFor(st.Relation, want)
+	t, err := s.columnsTableFor(st.Relation, catalog.PrivUpdate)
 	if err != nil {
 		return nil, err
 	}
+	if err := s.requireColumns(t, setColumns(t, st.TargetList), catalog.PrivUpdate); err != nil {
+		return nil, err
+	}
 	b := s.binder(env)
+	b.CheckColumnReads(t) // reading rows (a condition, SET, RETURNING) needs SELECT on what is read
 	alias := ""
 	if st.Relation.Alias != nil {
 		alias = st.Relation.Alias.Aliasname
 	}
-	ts := b.BeginTable(t, alias)
+	ts := b.BeginTargetTable(t, alias)
 	var cond logical.Expr = &logical.Const{Value: true, T: types.BoolT}
 	if st.WhereClause != nil {
 		if cond, err = b.BindCondition(ts, st.WhereClause); err != nil {
@@ -833,20 +832,17 @@ func (s *Session) delete(ctx context.Context, env *exec.Env, st *pg.DeleteStmt) 
 			WhereClause: &pg.Node{Node: &pg.Node_SubLink{SubLink: &pg.SubLink{SubLinkType: pg.SubLinkType_EXISTS_SUBLINK,
 				Subselect: &pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}}}}}}
 	}
-	want := catalog.PrivDelete
-	if st.WhereClause != nil || len(st.ReturningList) > 0 {
-		want |= catalog.PrivSelect
-	}
-	t, err := s.tableFor(st.Relation, want)
+	t, err := s.tableFor(st.Relation, catalog.PrivDelete)
 	if err != nil {
 		return nil, err
 	}
 	b := s.binder(env)
+	b.CheckColumnReads(t) // reading rows (a condition, RETURNING) needs SELECT on what is read
 	alias := ""
 	if st.Relation.Alias != nil {
 		alias = st.Relation.Alias.Aliasname
 	}
-	ts := b.BeginTable(t, alias)
+	ts := b.BeginTargetTable(t, alias)
 	var keep logical.Expr = &logical.Const{Value: false, T: types.BoolT}
 	var cond logical.Expr
 	if st.WhereClause != nil {

@@ -72,10 +72,6 @@ func (s *Session) resolveForeignKey(t *catalog.Table, p pendingFK) (catalog.Fore
 		if pt.MatView != "" {
 			return fk, sqlerr.New(sqlerr.WrongObjectType, "referenced relation \"%s\" is not a table", rv.Relname)
 		}
-		// a reference reveals which keys exist: it needs REFERENCES
-		if err := s.requireOn(pt.OID, catalog.KindTable, pt.Name, catalog.PrivReferences); err != nil {
-			return fk, err
-		}
 		parent = pt
 	}
 	fk.RefOID = parent.OID
@@ -103,6 +99,13 @@ func (s *Session) resolveForeignKey(t *catalog.Table, p pendingFK) (catalog.Fore
 	}
 	if len(fk.RefColumns) != len(fk.Columns) {
 		return fk, sqlerr.New(sqlerr.InvalidForeignKey, "number of referencing and referenced columns for foreign key disagree")
+	}
+	if parent != t {
+		// a reference reveals which keys exist: it needs REFERENCES on
+		// the referenced columns (or the table)
+		if err := s.requireColumns(parent, fk.RefColumns, catalog.PrivReferences); err != nil {
+			return fk, err
+		}
 	}
 	for i, c := range fk.Columns {
 		ct, pt := t.Columns[c].Type, parent.Columns[fk.RefColumns[i]].Type

@@ -432,7 +432,7 @@ var stableFunctions = map[string]int{
 	"pg_function_is_visible": anyArity, "pg_encoding_to_char": anyArity,
 	"has_table_privilege": anyArity, "has_schema_privilege": anyArity,
 	"has_database_privilege": anyArity, "has_function_privilege": anyArity,
-	"has_sequence_privilege": anyArity, "has_any_column_privilege": anyArity,
+	"has_sequence_privilege": anyArity, "has_any_column_privilege": anyArity, "has_column_privilege": anyArity,
 }
 
 const anyArity = -1

@@ -70,6 +70,23 @@ func (s *Session) tableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, 
 	return t, nil
 }
 
+// columnsTableFor looks up a table an INSERT or UPDATE writes, checking
+// USAGE on its schema but leaving want to be checked column by column
+// (requireColumns): column privileges may allow what the table's do not.
+func (s *Session) columnsTableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, error) {
+	t, err := s.lookupTable(rv)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireSchema(t.Schema, catalog.PrivUsage); err != nil {
+		return nil, err
+	}
+	if err := refuseMatViewWrite(t, want); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
 // ownedTable looks up a table a DDL statement changes: only its owner may.
 func (s *Session) ownedTable(rv *pg.RangeVar) (*catalog.Table, error) {
 	t, err := s.lookupTable(rv)
@@ -124,39 +141,57 @@ func (s *Session) grant(st *pg.GrantStmt) (*Result, error) {
 		return nil, err
 	}
 	for _, tg := range targets {
-		want, err := grantedPrivs(st, tg.kind)
+		want, cols, err := grantedPrivs(st, tg.kind)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.grantOn(res, st, tg, want, grantees); err != nil {
+		if want != 0 || len(cols) == 0 {
+			if err := s.grantOn(res, st, tg, want, grantees); err != nil {
+				return nil, err
+			}
+			if err := s.revokeColumnsWithTable(res, st, tg, want, grantees); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.grantOnColumns(res, st, tg, cols, grantees); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
 }
 
-// grantedPrivs reads the privilege list (empty: ALL) for a kind.
-func grantedPrivs(st *pg.GrantStmt, kind catalog.ObjectKind) (catalog.Priv, error) {
+// grantedPrivs reads the privilege list (empty: ALL) for a kind: the
+// object's privileges and, apart, those named with a column list
+// (SELECT (a, b)), in the order named.
+func grantedPrivs(st *pg.GrantStmt, kind catalog.ObjectKind) (catalog.Priv, []columnGrant, error) {
 	all := kind.AllPrivs()
 	if len(st.Privileges) == 0 {
-		return all, nil
+		return all, nil, nil
 	}
 	var want catalog.Priv
+	var cols []columnGrant
 	for _, p := range st.Privileges {
 		ap := p.GetAccessPriv()
 		if len(ap.Cols) > 0 {
-			return 0, sqlerr.New(sqlerr.FeatureNotSupported, "column privileges are not supported yet")
+			privs, err := columnPrivsNamed(ap, kind)
+			if err != nil {
+				return 0, nil, err
+			}
+			for _, c := range ap.Cols {
+				cols = append(cols, columnGrant{name: c.GetString_().GetSval(), privs: privs})
+			}
+			continue
 		}
 		bit, ok := catalog.PrivByName(ap.PrivName)
 		if !ok {
-			return 0, sqlerr.New(sqlerr.SyntaxError, "unrecognized privilege type \"%s\"", ap.PrivName)
+			return 0, nil, sqlerr.New(sqlerr.SyntaxError, "unrecognized privilege type \"%s\"", ap.PrivName)
 		}
 		if bit&all == 0 {
-			return 0, sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for %s", strings.ToUpper(ap.PrivName), kindForGrantMessage(kind))
+			return 0, nil, sqlerr.New(sqlerr.InvalidGrantOperation, "invalid privilege type %s for %s", strings.ToUpper(ap.PrivName), kindForGrantMessage(kind))
 		}
 		want |= bit
 	}
-	return want, nil
+	return want, cols, nil
 }
 
 func kindForGrantMessage(k catalog.ObjectKind) string {
@@ -506,7 +541,13 @@ func (s *Session) changeOwner(tg grantTarget, spec *pg.RoleSpec) error {
 		}
 	}
 	s.undoPrivileges(tg.oid)
+	was := s.db.cat.Privileges(tg.oid, tg.kind).Owner
 	s.db.cat.SetOwner(tg.oid, tg.kind, owner)
+	if t := s.db.cat.TableByOID(tg.oid); t != nil && tg.kind == catalog.KindTable {
+		old := t.Columns
+		s.db.cat.MoveColumnGrants(t, was, owner)
+		s.undoCreate(func() { restoreColumns(t, old) })
+	}
 	return nil
 }
 
@@ -740,9 +781,12 @@ func (s *Session) alterDefaultPrivileges(st *pg.AlterDefaultPrivilegesStmt) (*Re
 	default:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "default privileges on %s are not supported yet", strings.ToLower(strings.TrimPrefix(act.Objtype.String(), "OBJECT_"))+"s")
 	}
-	privs, err := grantedPrivs(act, kind)
+	privs, cols, err := grantedPrivs(act, kind)
 	if err != nil {
 		return nil, err
+	}
+	if len(cols) > 0 {
+		return nil, sqlerr.New(sqlerr.InvalidGrantOperation, "column privileges are only valid for relations")
 	}
 	grantees, err := s.granteeNames(act.Grantees)
 	if err != nil {

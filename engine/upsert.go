@@ -138,7 +138,7 @@ func (s *Session) bindUpsert(env *exec.Env, b *binder.Binder, t *catalog.Table, 
 	if rel.Alias != nil {
 		alias = rel.Alias.Aliasname
 	}
-	ts := b.BeginTable(t, alias)
+	ts := b.BeginTargetTable(t, alias)
 	excluded := b.AddTable(ts, t, "excluded")
 	u := &upsertSet{sets: make([]exec.Expr, len(t.Columns)), cols: append(append([]logical.Column{}, ts.Scan.Cols...), excluded...)}
 	pb := s.newBuilder(env)

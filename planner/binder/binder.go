@@ -105,6 +105,8 @@ type Binder struct {
 	viewRefs    map[string]int
 	query       *pg.SelectStmt
 	sharedViews map[uint32]*logical.SharedPlan
+	// colChecks are the tables read under column privileges (colprivs.go).
+	colChecks map[colCheckKey]bool
 }
 
 // level is one query nesting level (a subquery).
@@ -155,6 +157,10 @@ type scopeItem struct {
 	rel         uint32
 	attnum      int
 	unqualified bool
+	// srcTable and srcCol are the table column the item reads, whatever
+	// its name (column privileges, colprivs.go); nil for other items.
+	srcTable *catalog.Table
+	srcCol   int
 }
 
 type scope struct {
@@ -304,6 +310,19 @@ func (b *Binder) BeginTable(t *catalog.Table, alias string) *TableScope {
 		s.items = append(s.items, scopeItem{qual: qual, col: cols[i]})
 	}
 	return &TableScope{Scan: &logical.Scan{Table: t, Cols: cols, Ords: ords}, s: s}
+}
+
+// BeginTargetTable is BeginTable for the table an UPDATE, DELETE or
+// INSERT writes, whose columns the statement's own expressions (its
+// condition, SET, RETURNING) read: those reads are checked against
+// column privileges (CheckColumnReads), where the reads of a generated
+// column's or a CHECK's expression are not.
+func (b *Binder) BeginTargetTable(t *catalog.Table, alias string) *TableScope {
+	ts := b.BeginTable(t, alias)
+	for i := range ts.s.items {
+		ts.s.items[i].srcTable, ts.s.items[i].srcCol = t, i
+	}
+	return ts
 }
 
 // AddTable adds another table's columns to a scope under qual (EXCLUDED

@@ -144,6 +144,14 @@ func keepBase(aliased, joined []scopeItem, alias *pg.Alias) {
 			}
 		}
 	}
+	// whatever the alias names them, the items read the joined columns
+	for i := range aliased {
+		for _, it := range joined {
+			if it.col.ID == aliased[i].col.ID && it.srcTable != nil {
+				aliased[i].srcTable, aliased[i].srcCol = it.srcTable, it.srcCol
+			}
+		}
+	}
 }
 
 // recordFunction records the user-defined function a call of name

@@ -164,6 +164,9 @@ func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error)
 			continue
 		}
 		b.recordColumn(cr, it)
+		if err := b.checkColumnRead(it); err != nil {
+			return nil, err
+		}
 		col := it.col
 		if sc.level < b.curLevel() {
 			b.noteOuter(sc.level, col)

@@ -186,7 +186,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 		plan, items, err := b.bindView(v, rv)
 		return plan, relationItems(items, rv.Alias, v.OID), err
 	}
-	if err := b.requireOn(t.OID, catalog.KindTable, t.Schema, t.Name, catalog.PrivSelect); err != nil {
+	if err := b.requireTableSelect(t); err != nil {
 		return nil, nil, err
 	}
 	if b.unpopulated(t) {
@@ -202,7 +202,7 @@ func (b *Binder) bindRangeVar(rv *pg.RangeVar, s *scope) (logical.Plan, []scopeI
 	}
 	b.recordRelation(rv, t.OID, t.Schema, t.Name)
 	plan, items, err := b.aliased(&logical.Scan{Table: t, Cols: cols, Ords: ords}, rv.Alias, rv.Relname)
-	return plan, relationItems(items, rv.Alias, t.OID), err
+	return plan, withColumnSources(relationItems(items, rv.Alias, t.OID), t), err
 }
 
 func (b *Binder) bindView(v *catalog.View, rv *pg.RangeVar) (logical.Plan, []scopeItem, error) {
@@ -378,6 +378,9 @@ func (b *Binder) bindUsing(join *logical.Join, litems, ritems []scopeItem, using
 		}
 		usedL[li], usedR[ri] = true, true
 		b.recordImplicit(litems[li], ritems[ri])
+		if err := b.checkColumnReads(litems[li], ritems[ri]); err != nil {
+			return nil, nil, err
+		}
 		l, r := litems[li].col, ritems[ri].col
 		lx, rx, t, err := b.comparable(&logical.ColRef{Col: l}, &logical.ColRef{Col: r}, "=", -1)
 		if err != nil {

@@ -49,6 +49,17 @@ var tablePrivs = []struct {
 func (b *Binder) infoPrivView(name string, row func(map[string]types.Datum)) {
 	switch name {
 	case "table_privileges", "role_table_grants", "column_privileges":
+		// a column's privilege granted both on the table and on the
+		// column is one row (the view is a UNION in PostgreSQL)
+		seen := map[columnGrantRow]bool{}
+		colRow := func(r columnGrantRow) {
+			if seen[r] {
+				return
+			}
+			seen[r] = true
+			row(map[string]types.Datum{"grantor": r.grantor, "grantee": r.grantee, "table_catalog": infoCatalog, "table_schema": r.schema,
+				"table_name": r.table, "column_name": r.column, "privilege_type": r.privilege, "is_grantable": r.grantable})
+		}
 		enabled := b.enabledRoles()
 		b.eachTableGrant(func(s string, rel string, cols []string, it catalog.ACLItem, owner string) {
 			grantee := it.Grantee
@@ -67,8 +78,7 @@ func (b *Binder) infoPrivView(name string, row func(map[string]types.Datum)) {
 				if name == "column_privileges" {
 					if p.column {
 						for _, c := range cols {
-							row(map[string]types.Datum{"grantor": it.Grantor, "grantee": grantee, "table_catalog": infoCatalog, "table_schema": s,
-								"table_name": rel, "column_name": c, "privilege_type": p.name, "is_grantable": grantable})
+							colRow(columnGrantRow{it.Grantor, grantee, s, rel, c, p.name, grantable})
 						}
 					}
 					continue
@@ -77,6 +87,9 @@ func (b *Binder) infoPrivView(name string, row func(map[string]types.Datum)) {
 					"table_name": rel, "privilege_type": p.name, "is_grantable": grantable, "with_hierarchy": yesNo(p.priv == catalog.PrivSelect)})
 			}
 		})
+		if name == "column_privileges" {
+			b.eachColumnGrant(colRow)
+		}
 	case "enabled_roles":
 		for r := range b.enabledRoles() {
 			row(map[string]types.Datum{"role_name": r})
@@ -162,4 +175,33 @@ func (b *Binder) enabledRoles() map[string]bool {
 		}
 	}
 	return enabled
+}
+
+// columnGrantRow is one row of information_schema.column_privileges.
+type columnGrantRow struct {
+	grantor, grantee, schema, table, column, privilege, grantable string
+}
+
+// eachColumnGrant lists the privileges granted on columns themselves
+// (GRANT SELECT (a) ON t), one row per privilege.
+func (b *Binder) eachColumnGrant(f func(columnGrantRow)) {
+	for _, s := range b.Cat.Schemas() {
+		for _, t := range sortedTables(s.Tables) {
+			owner := b.Cat.Privileges(t.OID, catalog.KindTable).Owner
+			for _, c := range t.Columns {
+				for _, it := range c.ACL {
+					grantee := it.Grantee
+					if grantee == "" {
+						grantee = "PUBLIC"
+					}
+					for _, p := range tablePrivs {
+						if p.column && it.Privs&p.priv != 0 {
+							grantable := yesNo(it.GrantOpt&p.priv != 0 || it.Grantee == owner)
+							f(columnGrantRow{it.Grantor, grantee, s.Name, t.Name, c.Name, p.name, grantable})
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -290,6 +290,9 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 			for _, t := range sortedTables(s.Tables) {
 				for i, c := range t.Columns {
 					vals := attributeRow(t.OID, i, c.Name, c.Type)
+					if c.ACL != nil {
+						vals["attacl"] = catalog.FormatACL(c.ACL)
+					}
 					if c.Domain != 0 {
 						vals["atttypid"] = int64(c.Domain) // pg_attribute names the domain; values are its base type
 					}

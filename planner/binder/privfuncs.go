@@ -30,6 +30,10 @@ func (b *Binder) privilegeCall(name string, args []logical.Expr) (logical.Expr, 
 	if name == "pg_get_userbyid" && len(args) == 1 {
 		return b.userByID(args)
 	}
+	if name == "has_column_privilege" {
+		e, err := b.columnPrivilegeCall(args)
+		return e, true, err
+	}
 	kind, isPriv := privilegeFuncs[name]
 	if !isPriv && name != "pg_has_role" {
 		return nil, false, nil
@@ -129,6 +133,12 @@ func (b *Binder) hasPrivilege(role string, kind catalog.ObjectKind, funcName str
 		held = b.publicPrivileges(oid, k)
 	} else {
 		held, grantable = b.Cat.PrivilegesHeld(role, oid, k)
+	}
+	if t := b.Cat.TableByOID(oid); funcName == "has_any_column_privilege" && t != nil && k == catalog.KindTable {
+		for i := range t.Columns {
+			h, g := b.columnPrivilegesHeld(role, t, i)
+			held, grantable = held|h, grantable|g
+		}
 	}
 	return held&plain != 0 || grantable&opt != 0, nil
 }

@@ -917,6 +917,9 @@ func (b *Binder) expandStar(cr *pg.ColumnRef, s *scope) ([]target, bool, error) 
 		expanded = append(expanded, it)
 	}
 	b.recordStar(cr, expanded)
+	if err := b.checkColumnReads(expanded...); err != nil {
+		return nil, true, err
+	}
 	if qual != "" && len(out) == 0 {
 		return nil, true, sqlerr.New(sqlerr.UndefinedTable, "missing FROM-clause entry for table \"%s\"", qual).At(cr.Location)
 	}
