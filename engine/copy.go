@@ -46,7 +46,7 @@ func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 	if st.Relation == nil {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "COPY FROM needs a table")
 	}
-	t, err := s.tableFor(st.Relation, catalog.PrivInsert)
+	t, err := s.columnsTableFor(st.Relation, catalog.PrivInsert)
 	if err != nil {
 		if t, _, _ := s.db.cat.Lookup(st.Relation.Schemaname, st.Relation.Relname, s.searchPath); t != nil && t.MatView != "" {
 			return nil, sqlerr.New(sqlerr.WrongObjectType, "cannot copy to materialized view \"%s\"", t.Name)
@@ -73,6 +73,9 @@ func (s *Session) beginCopyIn(st *pg.CopyStmt) (*CopyIn, error) {
 			}
 			c.targets = append(c.targets, i)
 		}
+	}
+	if err := s.requireColumns(t, c.targets, catalog.PrivInsert); err != nil {
+		return nil, err
 	}
 	for _, i := range c.targets {
 		c.Columns = append(c.Columns, Column{Name: t.Columns[i].Name, Type: t.Columns[i].Type})
