@@ -284,6 +284,9 @@ func (c *conn) serve() error {
 			c.sendNotifications()
 			c.backend.Send(&pgproto3.ReadyForQuery{TxStatus: c.sess.TxStatus()})
 		case *pgproto3.Flush:
+		case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+			// as PostgreSQL, ignored: a COPY FROM STDIN failed before it
+			// began and the client (pgx sends its data at once) goes on
 		case *pgproto3.Terminate:
 			return nil
 		default:

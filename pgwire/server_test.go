@@ -723,3 +723,25 @@ func TestCopyFromFillsDefaults(t *testing.T) {
 		t.Errorf("ids %q kinds %q, %v", ids, kinds, err)
 	}
 }
+
+// TestFailedCopyStartKeepsTheConnection: pgx sends its COPY data without
+// waiting for CopyInResponse; when the COPY fails before it begins (no
+// such table) the data that follows is ignored, as PostgreSQL ignores it,
+// and the connection goes on (it waited for a Sync that never came).
+func TestFailedCopyStartKeepsTheConnection(t *testing.T) {
+	url := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
+	pc := c.PgConn()
+	for range 3 {
+		_, err := pc.CopyFrom(ctx, strings.NewReader("1\n2\n"), "COPY nosuch FROM STDIN")
+		if pe, ok := err.(*pgconn.PgError); !ok || pe.Code != "42P01" {
+			t.Fatalf("COPY into a missing table: %v, want 42P01", err)
+		}
+	}
+	var n int
+	if err := c.QueryRow(ctx, "SELECT 41 + 1").Scan(&n); err != nil || n != 42 {
+		t.Fatalf("after the failed COPYs: %d %v", n, err)
+	}
+}
