@@ -155,6 +155,8 @@ type scopeItem struct {
 	rel         uint32
 	attnum      int
 	unqualified bool
+	// nullExtended items are of the null-extended side of an outer join.
+	nullExtended bool
 }
 
 type scope struct {

@@ -1,0 +1,98 @@
+package types
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RecordT is the type of row values (ROW(a, b), a table's whole-row
+// reference): PostgreSQL's anonymous record (OID 2249), kept as its text
+// form '(a,b)'.
+var RecordT = T{Kind: Text, PG: 2249}
+
+// IsRecord reports whether t is a row value's type (the records of
+// information_schema._pg_expandarray, ExpandedT, included).
+func (t T) IsRecord() bool { return t.Kind == Text && t.PG == 2249 }
+
+// FormatRecord is PostgreSQL's record text form of fields given in their
+// own text forms (nil for NULL, written as nothing): each field quoted
+// when it is empty or holds a quote, backslash, parenthesis, comma or
+// white space, with quotes and backslashes doubled inside the quotes.
+func FormatRecord(fields []*string) string {
+	var sb strings.Builder
+	sb.WriteByte('(')
+	for i, f := range fields {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if f != nil {
+			writeRecordField(&sb, *f)
+		}
+	}
+	sb.WriteByte(')')
+	return sb.String()
+}
+
+func writeRecordField(sb *strings.Builder, s string) {
+	quote := s == "" || strings.ContainsAny(s, "\"\\(), \t\n\r\v\f")
+	if !quote {
+		sb.WriteString(s)
+		return
+	}
+	sb.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			sb.WriteByte(s[i])
+		}
+		sb.WriteByte(s[i])
+	}
+	sb.WriteByte('"')
+}
+
+// ParseRecord splits a record's text form into its fields' text forms
+// (nil for NULL), reading quotes and backslashes as PostgreSQL's
+// record_in does.
+func ParseRecord(s string) ([]*string, error) {
+	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+		return nil, fmt.Errorf("malformed record literal: %q", s)
+	}
+	body := s[1 : len(s)-1]
+	if body == "" {
+		return []*string{}, nil // ROW(): no fields
+	}
+	var fields []*string
+	var cur strings.Builder
+	quoted, inQuotes, null := false, false, true
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		switch {
+		case c == '\\' && i+1 < len(body):
+			i++
+			cur.WriteByte(body[i])
+			null = false
+		case c == '"' && inQuotes && i+1 < len(body) && body[i+1] == '"':
+			i++
+			cur.WriteByte('"')
+		case c == '"':
+			inQuotes, quoted, null = !inQuotes, true, false
+		case c == ',' && !inQuotes:
+			fields = appendRecordField(fields, cur.String(), null && !quoted)
+			cur.Reset()
+			quoted, null = false, true
+		default:
+			cur.WriteByte(c)
+			null = false
+		}
+	}
+	if inQuotes {
+		return nil, fmt.Errorf("malformed record literal: %q: unterminated quotes", s)
+	}
+	return appendRecordField(fields, cur.String(), null && !quoted), nil
+}
+
+func appendRecordField(fields []*string, s string, null bool) []*string {
+	if null {
+		return append(fields, nil)
+	}
+	return append(fields, &s)
+}
