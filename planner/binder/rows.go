@@ -146,33 +146,49 @@ func columnNode(qual, name string, loc int32) *pg.Node {
 
 // bindRowFields binds a row's fields, untyped literals as text.
 func (b *Binder) bindRowFields(f rowForm, s *scope) ([]logical.Expr, error) {
+	out, _, err := b.bindRowFieldsUntyped(f, s)
+	return out, err
+}
+
+// bindRowFieldsUntyped is bindRowFields also saying which fields were
+// untyped literals.
+func (b *Binder) bindRowFieldsUntyped(f rowForm, s *scope) ([]logical.Expr, []bool, error) {
 	out := make([]logical.Expr, len(f.fields))
+	untyped := make([]bool, len(f.fields))
 	for i, n := range f.fields {
 		e, err := b.bindExpr(n, s)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		untyped[i] = isUntypedLiteral(e)
 		out[i] = b.resolveUnknown(e)
 		if out[i].Type().Kind == types.Unknown {
 			if out[i], err = b.coerce(out[i], types.TextT); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return out, nil
+	return out, untyped, nil
 }
 
 // bindRowValue binds a row as a value: its record text form, typed record.
 func (b *Binder) bindRowValue(f rowForm, s *scope) (logical.Expr, error) {
-	args, err := b.bindRowFields(f, s)
+	args, untyped, err := b.bindRowFieldsUntyped(f, s)
 	if err != nil {
 		return nil, err
 	}
 	ts := make([]types.T, len(args))
+	fields := make([]types.RecordField, len(args))
 	for i, a := range args {
 		ts[i] = a.Type()
+		fields[i] = types.RecordField{Name: f.names[i], T: ts[i]}
+		if untyped[i] {
+			// PostgreSQL keeps a literal's type unknown in a row (the
+			// binary record names it 705); its text is the same
+			fields[i].T = types.T{Kind: types.Text, PG: 705}
+		}
 	}
-	return &logical.Call{Name: "ROW", Args: args, Kernel: exec.RecordOutKernel(ts, f.wholeRow), T: types.RecordT}, nil
+	return &logical.Call{Name: "ROW", Args: args, Kernel: exec.RecordOutKernel(ts, f.wholeRow), T: types.RecordOf(fields)}, nil
 }
 
 // bindRowJSON binds a row as a JSON object of its fields (row_to_json,
@@ -294,4 +310,14 @@ func (b *Binder) recordArgUnsupported(fc *pg.FuncCall, name string, s *scope) er
 		return nil // the ordinary function call says what is wrong
 	}
 	return sqlerr.New(sqlerr.FeatureNotSupported, "%s of a record value is supported only for ROW(...) and a table's whole-row reference, not a record column of a subquery", name).At(nodeLocation(fc.Args[0]))
+}
+
+// isUntypedLiteral reports whether e is a string literal or NULL given no
+// type (bound as text).
+func isUntypedLiteral(e logical.Expr) bool {
+	if c, ok := e.(*logical.Cast); ok && !c.Explicit {
+		e = c.Arg
+	}
+	c, ok := e.(*logical.Const)
+	return ok && c.T.Kind == types.Unknown
 }

@@ -1,6 +1,7 @@
 package types
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -9,6 +10,34 @@ import (
 // reference): PostgreSQL's anonymous record (OID 2249), kept as its text
 // form '(a,b)'.
 var RecordT = T{Kind: Text, PG: 2249}
+
+// RecordField is one field of a row value: its name and type.
+type RecordField struct {
+	Name string
+	T    T
+}
+
+// RecordOf is the record type of rows with these fields (the type
+// clients are told is still record, 2249).
+func RecordOf(fields []RecordField) T {
+	enc, err := json.Marshal(fields)
+	if err != nil {
+		return RecordT // a T always encodes; were it not to, the fields are unknown
+	}
+	return T{Kind: Text, PG: 2249, Record: string(enc)}
+}
+
+// RecordFields are a record type's fields (nil when they are not known).
+func (t T) RecordFields() []RecordField {
+	if t.Record == "" {
+		return nil
+	}
+	var fields []RecordField
+	if err := json.Unmarshal([]byte(t.Record), &fields); err != nil {
+		return nil
+	}
+	return fields
+}
 
 // IsRecord reports whether t is a row value's type (the records of
 // information_schema._pg_expandarray, ExpandedT, included).

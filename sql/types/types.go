@@ -62,6 +62,9 @@ type T struct {
 	// MinScale is the fewest fraction digits a Natural numeric prints (what
 	// a fixed-scale operand contributed: x + 1.50 shows two at least).
 	MinScale int32 `json:",omitempty"`
+	// Record is a row value's fields (RecordOf), encoded so that T stays
+	// comparable; empty when they are not known.
+	Record string `json:",omitempty"`
 }
 
 // EnumDef is a user-defined enum type: its labels in sort order.
