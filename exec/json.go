@@ -334,6 +334,8 @@ func writeValueJSON(sb *strings.Builder, t types.T, d types.Datum, zone *time.Lo
 			writeValueJSON(sb, t.ElemT(), e, zone)
 		}
 		sb.WriteByte(']')
+	case t.IsRecord() && t.Record != "":
+		writeRecordJSON(sb, t, d.(string), zone)
 	case t.Kind == types.Timestamp || t.Kind == types.TimestampTZ:
 		s := strings.Replace(types.FormatIn(t, d, zone), " ", "T", 1)
 		if t.Kind == types.TimestampTZ && len(s) >= 3 && (s[len(s)-3] == '+' || s[len(s)-3] == '-') {
@@ -481,7 +483,7 @@ func resolveJSONAgg(jt types.T, object bool) func(args []types.T) ([]types.T, ty
 			}
 			ts[i] = t
 		}
-		structured := !object && ts[0].Kind == types.Array
+		structured := !object && (ts[0].Kind == types.Array || ts[0].IsRecord())
 		return ts, jt, func() Accumulator { return &jsonAggAcc{jt: jt, argTs: ts, object: object, structured: structured} }, nil
 	}
 }

@@ -99,3 +99,126 @@ func RowJSONAggregate(jt types.T) *AggregateDef {
 		return args, jt, func() Accumulator { return &jsonAggAcc{jt: jt, argTs: args, structured: true} }, nil
 	}}
 }
+
+// writeRecordJSON writes a row value of record type t (fields known) as
+// a JSON object of its fields, as row_to_json does.
+func writeRecordJSON(sb *strings.Builder, t types.T, text string, zone *time.Location) {
+	fields := t.RecordFields()
+	ds, err := recordDatums(fields, text, zone)
+	if err != nil {
+		// not a record of these fields: its text, as any other value
+		types.WriteJSONString(sb, text)
+		return
+	}
+	sb.WriteByte('{')
+	for i, d := range ds {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		types.WriteJSONString(sb, fields[i].Name)
+		sb.WriteByte(':')
+		writeValueJSON(sb, fields[i].T, d, zone)
+	}
+	sb.WriteByte('}')
+}
+
+// recordDatums reads a record's text form back into its fields' values.
+func recordDatums(fields []types.RecordField, text string, zone *time.Location) ([]types.Datum, error) {
+	parts, err := types.ParseRecord(text)
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) != len(fields) {
+		return nil, sqlerr.New(sqlerr.InvalidText, "malformed record literal: %q has %d fields, not %d", text, len(parts), len(fields))
+	}
+	ds := make([]types.Datum, len(parts))
+	for i, p := range parts {
+		if p == nil {
+			continue
+		}
+		if ds[i], err = types.ParseIn(fields[i].T, *p, zone); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
+}
+
+// RecordToJSONKernel is row_to_json of a record-typed value (a subquery's
+// row column): an object of its fields; pretty as RowToJSONKernel.
+func RecordToJSONKernel(t types.T, pretty bool) Kernel {
+	return zoneKernel(types.JSONT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		var sb strings.Builder
+		writeRecordJSON(&sb, t, ds[0].(string), zone)
+		s := sb.String()
+		if pretty {
+			s = prettyTopLevelFields(s)
+		}
+		return s, nil
+	})
+}
+
+// prettyTopLevelFields puts each top-level field of a compact JSON object
+// after the first on its own line, as row_to_json(…, true) does.
+func prettyTopLevelFields(s string) string {
+	var sb strings.Builder
+	depth, inString := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		sb.WriteByte(c)
+		switch {
+		case inString && c == '\\':
+			i++
+			if i < len(s) {
+				sb.WriteByte(s[i])
+			}
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		case c == ',' && depth == 1:
+			sb.WriteString("\n ")
+		}
+	}
+	return sb.String()
+}
+
+// RecordFieldOf is field pos of a record-typed value (type t, fields
+// known), NULL when the record is.
+func RecordFieldOf(t types.T, pos int) Kernel {
+	fields := t.RecordFields()
+	return zoneKernel(fields[pos].T, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		vals, err := recordDatums(fields, ds[0].(string), zone)
+		if err != nil {
+			return nil, err
+		}
+		return vals[pos], nil
+	})
+}
+
+// RecordNullTestKernel is record IS [NOT] NULL for a record-typed value:
+// IS NULL when the value or every field is NULL, IS NOT NULL when no
+// field is.
+func RecordNullTestKernel(negate bool) Kernel {
+	return rowKernelNullable(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+		if ds[0] == nil {
+			return !negate, nil
+		}
+		parts, err := types.ParseRecord(ds[0].(string))
+		if err != nil {
+			return nil, err
+		}
+		nulls := 0
+		for _, p := range parts {
+			if p == nil {
+				nulls++
+			}
+		}
+		if negate {
+			return nulls == 0, nil
+		}
+		return nulls == len(parts), nil
+	})
+}

@@ -58,6 +58,7 @@ func TestRecordOnTheWire(t *testing.T) {
 		{`SELECT row(a, b, c, d, e) FROM rw ORDER BY a`, true},
 		{`SELECT rw FROM rw ORDER BY a`, false},
 		{`SELECT row(a, row(b, e)) FROM rw ORDER BY a`, true},
+		{`SELECT x FROM (SELECT row(a, d, 'lit') AS x FROM rw) s ORDER BY (x).f1`, true},
 	}
 	for _, tc := range cases {
 		for _, format := range []int16{0, 1} {

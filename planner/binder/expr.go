@@ -69,6 +69,11 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if arg.Type().IsRecord() && arg.Type().Record != "" {
+			// a record column: NULL when every field is, as PostgreSQL
+			return &logical.Call{Name: "IS NULL", Args: []logical.Expr{arg}, T: types.BoolT,
+				Kernel: exec.RecordNullTestKernel(x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL)}, nil
+		}
 		return &logical.IsNull{Arg: arg, Negate: x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL}, nil
 	case *pg.Node_BooleanTest:
 		return b.bindBooleanTest(x.BooleanTest, s)
@@ -1356,6 +1361,12 @@ func (b *Binder) bindFieldSelect(ind *pg.A_Indirection, s *scope) (logical.Expr,
 	rec, err := b.bindExpr(ind.Arg, s)
 	if err != nil {
 		return nil, err
+	}
+	if e, ok, err := recordColumnField(rec, field); ok || err != nil {
+		if err != nil {
+			return nil, sqlerr.Wrap(err).At(nodeLocation(ind.Arg))
+		}
+		return e, nil
 	}
 	if rec.Type().PG != 2249 {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "field selection from %s is not supported", rec.Type()).At(nodeLocation(ind.Arg))

@@ -233,10 +233,6 @@ func (b *Binder) bindRowJSONCall(fc *pg.FuncCall, name string, s *scope) (logica
 	default:
 		return nil, false, nil
 	}
-	f, ok := b.rowOf(fc.Args[0], s)
-	if !ok {
-		return nil, false, b.recordArgUnsupported(fc, name, s)
-	}
 	pretty := false
 	if len(fc.Args) == 2 {
 		p, err := b.bindExpr(fc.Args[1], s)
@@ -248,6 +244,10 @@ func (b *Binder) bindRowJSONCall(fc *pg.FuncCall, name string, s *scope) (logica
 			return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "row_to_json's pretty argument must be a boolean constant").At(nodeLocation(fc.Args[1]))
 		}
 		pretty = c.Value.(bool)
+	}
+	f, ok := b.rowOf(fc.Args[0], s)
+	if !ok {
+		return b.recordColumnJSON(fc, name, pretty, s)
 	}
 	e, err := b.bindRowJSON(f, jt, pretty, s)
 	if err != nil {
@@ -298,18 +298,45 @@ func (b *Binder) rowField(arg *pg.Node, name string, s *scope) (logical.Expr, bo
 	return nil, true, sqlerr.New(sqlerr.UndefinedColumn, "column %s.%s does not exist", strNode(arg.GetColumnRef().Fields[0]), name).At(nodeLocation(arg))
 }
 
-// recordArgUnsupported is the 0A000 error for JSON of a record value Weft
-// holds only as text (a subquery's row column): its fields' names and
-// types are not known any more.
-func (b *Binder) recordArgUnsupported(fc *pg.FuncCall, name string, s *scope) error {
+// recordColumnJSON binds row_to_json of a record value that is not a row
+// constructor or whole-row reference (a subquery's row column) from the
+// fields its type records; ok is false for arguments of other types (the
+// ordinary function call says what is wrong), to_json and to_jsonb (whose
+// ordinary kernels write records as objects).
+func (b *Binder) recordColumnJSON(fc *pg.FuncCall, name string, pretty bool, s *scope) (logical.Expr, bool, error) {
+	if name != "row_to_json" {
+		return nil, false, nil
+	}
 	inner := *s
 	inner.agg = nil
 	inner.aggErr = "this context"
 	arg, err := b.bindExpr(fc.Args[0], &inner)
 	if err != nil || !arg.Type().IsRecord() {
-		return nil // the ordinary function call says what is wrong
+		return nil, false, nil
 	}
-	return sqlerr.New(sqlerr.FeatureNotSupported, "%s of a record value is supported only for ROW(...) and a table's whole-row reference, not a record column of a subquery", name).At(nodeLocation(fc.Args[0]))
+	if arg.Type().Record == "" {
+		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "row_to_json of this record value is not supported: its fields are not known").At(nodeLocation(fc.Args[0]))
+	}
+	return &logical.Call{Name: name, Args: []logical.Expr{arg}, Kernel: exec.RecordToJSONKernel(arg.Type(), pretty), T: types.JSONT}, true, nil
+}
+
+// recordColumnField is field name of a record value whose type records
+// its fields; ok is false for other values.
+func recordColumnField(rec logical.Expr, name string) (logical.Expr, bool, error) {
+	fields := rec.Type().RecordFields()
+	if !rec.Type().IsRecord() || fields == nil {
+		return nil, false, nil
+	}
+	for i, f := range fields {
+		if f.Name == name {
+			t := f.T
+			if t.PG == 705 {
+				t = types.TextT // an untyped literal's field reads as text
+			}
+			return &logical.Call{Name: "(record)." + name, Args: []logical.Expr{rec}, Kernel: exec.RecordFieldOf(rec.Type(), i), T: t}, true, nil
+		}
+	}
+	return nil, true, sqlerr.New(sqlerr.UndefinedColumn, "could not identify column \"%s\" in record data type", name)
 }
 
 // isUntypedLiteral reports whether e is a string literal or NULL given no
