@@ -1369,7 +1369,7 @@ func (b *Binder) bindFieldSelect(ind *pg.A_Indirection, s *scope) (logical.Expr,
 		return e, nil
 	}
 	if rec.Type().PG != 2249 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "field selection from %s is not supported", rec.Type()).At(nodeLocation(ind.Arg))
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "column notation .%s applied to type %s, which is not a composite type", field, rec.Type()).At(nodeLocation(ind.Arg))
 	}
 	var t types.T
 	pos := 0

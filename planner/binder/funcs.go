@@ -731,7 +731,7 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 	var test logical.Expr
 	var rowTests []logical.Expr
 	var err error
-	if items, isRow := b.rowFieldNodes(sl.Testexpr, s); isRow {
+	if items, isRow := rowItems(sl.Testexpr); isRow {
 		for _, item := range items {
 			t, err := b.bindExpr(item, s)
 			if err != nil {

@@ -348,3 +348,41 @@ func isUntypedLiteral(e logical.Expr) bool {
 	c, ok := e.(*logical.Const)
 	return ok && c.T.Kind == types.Unknown
 }
+
+// isFieldStar reports whether ind is (row).*.
+func isFieldStar(ind *pg.A_Indirection) bool {
+	return len(ind.Indirection) == 1 && ind.Indirection[0].GetAStar() != nil
+}
+
+// expandRowStar expands (row).* in a select list into the row's fields,
+// each named after its field.
+func (b *Binder) expandRowStar(ind *pg.A_Indirection, s *scope) ([]target, error) {
+	if f, ok := b.rowOf(ind.Arg, s); ok {
+		args, err := b.bindRowFields(f, s)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]target, len(args))
+		for i, a := range args {
+			out[i] = target{expr: a, name: f.names[i]}
+		}
+		return out, nil
+	}
+	rec, err := b.bindExpr(ind.Arg, s)
+	if err != nil {
+		return nil, err
+	}
+	fields := rec.Type().RecordFields()
+	if !rec.Type().IsRecord() || fields == nil {
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "type %s is not composite", rec.Type()).At(nodeLocation(ind.Arg))
+	}
+	out := make([]target, len(fields))
+	for i, f := range fields {
+		e, _, err := recordColumnField(rec, f.Name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = target{expr: e, name: f.Name}
+	}
+	return out, nil
+}

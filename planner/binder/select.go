@@ -887,6 +887,14 @@ func (b *Binder) bindTargets(list []*pg.Node, s *scope) ([]target, error) {
 				continue
 			}
 		}
+		if ind := rt.Val.GetAIndirection(); ind != nil && isFieldStar(ind) {
+			expanded, err := b.expandRowStar(ind, s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, expanded...)
+			continue
+		}
 		e, err := b.bindExpr(rt.Val, s)
 		if err != nil {
 			return nil, err
