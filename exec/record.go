@@ -222,3 +222,50 @@ func RecordNullTestKernel(negate bool) Kernel {
 		return nulls == len(parts), nil
 	})
 }
+
+// RecordCastKernel converts a row value (or a record's text, when from
+// has no fields) to composite type to: field by field, each value cast to
+// the field's type (the cast an assignment makes), as PostgreSQL does.
+// A row of another number of fields is refused.
+func RecordCastKernel(from, to types.T) Kernel {
+	src, dst := from.RecordFields(), to.RecordFields()
+	dstTs := make([]types.T, len(dst))
+	for i, f := range dst {
+		dstTs[i] = f.T
+	}
+	return zoneKernel(to, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		text := ds[0].(string)
+		parts, err := types.ParseRecord(text)
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.InvalidText, "malformed record literal: \"%s\"", text).WithDetail(err.Error())
+		}
+		if len(parts) != len(dst) {
+			few := map[bool]string{true: "few", false: "many"}[len(parts) < len(dst)]
+			if src == nil {
+				return nil, sqlerr.New(sqlerr.InvalidText, "malformed record literal: \"%s\"", text).WithDetail("Too " + few + " columns.")
+			}
+			return nil, sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to).WithDetail("Input has too " + few + " columns.")
+		}
+		vals := make([]types.Datum, len(parts))
+		for i, p := range parts {
+			if p == nil {
+				continue
+			}
+			if src == nil || src[i].T.PG == 705 {
+				// a field given as text (a literal): read in the field's type
+				if vals[i], err = types.ParseIn(dst[i].T, *p, zone); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			v, err := types.ParseIn(src[i].T, *p, zone)
+			if err != nil {
+				return nil, err
+			}
+			if vals[i], err = CastDatumIn(v, src[i].T, dst[i].T, true, zone); err != nil {
+				return nil, err
+			}
+		}
+		return FormatRecordIn(dstTs, vals, zone), nil
+	})
+}

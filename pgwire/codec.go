@@ -153,9 +153,10 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 	if t.Kind == types.Array {
 		return encodeBinaryArray(t, d.([]types.Datum))
 	}
-	switch t.PG {
-	case 2249:
+	if t.IsRecord() {
 		return encodeBinaryRecord(t, d.(string))
+	}
+	switch t.PG {
 	case 26: // oid: unsigned 32-bit
 		return binary.BigEndian.AppendUint32(nil, uint32(d.(int64))), nil
 	case 18: // "char": one byte

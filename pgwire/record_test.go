@@ -3,6 +3,7 @@ package pgwire
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,7 +21,8 @@ const recordOID = 2249
 // field count, each field's OID and value) formats, over the extended
 // and the simple protocol. A table's whole-row value is typed record by
 // Weft (PostgreSQL names the table's own row type, which Weft's catalog
-// does not have); its bytes are PostgreSQL's.
+// does not have); its bytes are PostgreSQL's. A composite type's values
+// (CREATE TYPE … AS) carry the type's own OID, as PostgreSQL's do.
 func TestRecordOnTheWire(t *testing.T) {
 	pgURL := pgtest.Start(t)
 	weftURL := startServer(t)
@@ -40,6 +42,9 @@ func TestRecordOnTheWire(t *testing.T) {
 		`CREATE TABLE rw (a int, b text, c float8, d date, e boolean)`,
 		`INSERT INTO rw VALUES (1, 'plain', 1.5, '2024-01-02', true), (2, NULL, NULL, NULL, NULL)`,
 		`INSERT INTO rw VALUES (3, 'q"u,o(te) \ sp', -2, '1999-12-31', false), (4, '', 0, NULL, NULL)`,
+		`CREATE TYPE pair AS (n int, s text)`,
+		`CREATE TABLE rc (id int, p pair)`,
+		`INSERT INTO rc VALUES (1, row(7, 'x y')), (2, NULL), (3, '(,)')`,
 	}
 	for _, c := range []*pgconn.PgConn{pg, wf} {
 		for _, s := range setup {
@@ -48,17 +53,33 @@ func TestRecordOnTheWire(t *testing.T) {
 			}
 		}
 	}
+	// a composite type's OID is each server's own
+	pairOID := func(c *pgconn.PgConn) uint32 {
+		res := c.ExecParams(ctx, `SELECT 'pair'::regtype::oid`, nil, nil, nil, []int16{0}).Read()
+		if res.Err != nil || len(res.Rows) != 1 {
+			t.Fatalf("pair's OID: %v", res.Err)
+		}
+		oid, err := strconv.ParseUint(string(res.Rows[0][0]), 10, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uint32(oid)
+	}
+	pgPair, wfPair := pairOID(pg), pairOID(wf)
 	cases := []struct {
 		sql string
 		// sameOID is false for a table's whole-row value (see above)
-		sameOID bool
+		// and a composite column (the type's own OID, checked apart)
+		sameOID, composite bool
 	}{
-		{`SELECT row(1, 'a')`, true},
-		{`SELECT row(NULL, '', 'x y', 2.5::float8, array[1,2]), row()`, true},
-		{`SELECT row(a, b, c, d, e) FROM rw ORDER BY a`, true},
-		{`SELECT rw FROM rw ORDER BY a`, false},
-		{`SELECT row(a, row(b, e)) FROM rw ORDER BY a`, true},
-		{`SELECT x FROM (SELECT row(a, d, 'lit') AS x FROM rw) s ORDER BY (x).f1`, true},
+		{`SELECT row(1, 'a')`, true, false},
+		{`SELECT row(NULL, '', 'x y', 2.5::float8, array[1,2]), row()`, true, false},
+		{`SELECT row(a, b, c, d, e) FROM rw ORDER BY a`, true, false},
+		{`SELECT rw FROM rw ORDER BY a`, false, false},
+		{`SELECT row(a, row(b, e)) FROM rw ORDER BY a`, true, false},
+		{`SELECT x FROM (SELECT row(a, d, 'lit') AS x FROM rw) s ORDER BY (x).f1`, true, false},
+		{`SELECT p FROM rc ORDER BY id`, false, true},
+		{`SELECT row(1.5, 'a')::pair`, false, true},
 	}
 	for _, tc := range cases {
 		for _, format := range []int16{0, 1} {
@@ -68,7 +89,13 @@ func TestRecordOnTheWire(t *testing.T) {
 			}
 			for i := range p.cols {
 				want := p.cols[i]
-				if !tc.sameOID {
+				switch {
+				case tc.composite:
+					if want != pgPair {
+						t.Fatalf("%s: PostgreSQL sent OID %d, not pair's %d", tc.sql, want, pgPair)
+					}
+					want = wfPair
+				case !tc.sameOID:
 					want = recordOID
 				}
 				if w.cols[i] != want {

@@ -263,6 +263,15 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 
 func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.Expr, error) {
 	from := arg.Type()
+	if to.IsComposite() && from != to {
+		e, err := b.toComposite(arg, to, func() error {
+			return sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)
+		})
+		if err != nil {
+			return nil, sqlerr.Wrap(err).At(loc)
+		}
+		return e, nil
+	}
 	if from.IsRegType() && from.Kind == types.Int8 && to.IsString() {
 		return b.regNameCall(arg, to), nil
 	}

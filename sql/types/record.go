@@ -17,31 +17,59 @@ type RecordField struct {
 	T    T
 }
 
+// recordDef is what a record type's Record string encodes.
+type recordDef struct {
+	Name   string `json:",omitempty"` // a composite type's name
+	Fields []RecordField
+}
+
 // RecordOf is the record type of rows with these fields (the type
 // clients are told is still record, 2249).
 func RecordOf(fields []RecordField) T {
-	enc, err := json.Marshal(fields)
-	if err != nil {
-		return RecordT // a T always encodes; were it not to, the fields are unknown
+	return T{Kind: Text, PG: 2249, Record: encodeRecordDef(recordDef{Fields: fields})}
+}
+
+// CompositeOf is the type of a composite type made by CREATE TYPE … AS
+// (…): a record of these fields that clients are told has type oid.
+func CompositeOf(oid uint32, name string, fields []RecordField) T {
+	return T{Kind: Text, PG: oid, Record: encodeRecordDef(recordDef{Name: name, Fields: fields})}
+}
+
+func encodeRecordDef(d recordDef) string {
+	if d.Fields == nil {
+		d.Fields = []RecordField{}
 	}
-	return T{Kind: Text, PG: 2249, Record: string(enc)}
+	enc, err := json.Marshal(d)
+	if err != nil {
+		return "" // a T always encodes; were it not to, the fields are unknown
+	}
+	return string(enc)
+}
+
+func (t T) recordDef() (recordDef, bool) {
+	var d recordDef
+	if t.Record == "" || json.Unmarshal([]byte(t.Record), &d) != nil {
+		return recordDef{}, false
+	}
+	return d, true
 }
 
 // RecordFields are a record type's fields (nil when they are not known).
 func (t T) RecordFields() []RecordField {
-	if t.Record == "" {
+	d, ok := t.recordDef()
+	if !ok {
 		return nil
 	}
-	var fields []RecordField
-	if err := json.Unmarshal([]byte(t.Record), &fields); err != nil {
-		return nil
-	}
-	return fields
+	return d.Fields
 }
 
-// IsRecord reports whether t is a row value's type (the records of
-// information_schema._pg_expandarray, ExpandedT, included).
-func (t T) IsRecord() bool { return t.Kind == Text && t.PG == 2249 }
+// IsRecord reports whether t is a row value's type: record (the records
+// of information_schema._pg_expandarray, ExpandedT, included) or a
+// composite type.
+func (t T) IsRecord() bool { return t.Kind == Text && (t.PG == 2249 || t.Record != "") }
+
+// IsComposite reports whether t is a composite type of CREATE TYPE.
+func (t T) IsComposite() bool { return t.Kind == Text && t.Record != "" && t.PG != 2249 }
 
 // FormatRecord is PostgreSQL's record text form of fields given in their
 // own text forms (nil for NULL, written as nothing): each field quoted
@@ -82,8 +110,12 @@ func writeRecordField(sb *strings.Builder, s string) {
 // (nil for NULL), reading quotes and backslashes as PostgreSQL's
 // record_in does.
 func ParseRecord(s string) ([]*string, error) {
-	if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
-		return nil, fmt.Errorf("malformed record literal: %q", s)
+	s = strings.TrimSpace(s)
+	if len(s) == 0 || s[0] != '(' {
+		return nil, fmt.Errorf("Missing left parenthesis.")
+	}
+	if len(s) < 2 || s[len(s)-1] != ')' {
+		return nil, fmt.Errorf("Too many columns.")
 	}
 	body := s[1 : len(s)-1]
 	if body == "" {
@@ -114,7 +146,7 @@ func ParseRecord(s string) ([]*string, error) {
 		}
 	}
 	if inQuotes {
-		return nil, fmt.Errorf("malformed record literal: %q: unterminated quotes", s)
+		return nil, fmt.Errorf("Unexpected end of input.")
 	}
 	return appendRecordField(fields, cur.String(), null && !quoted), nil
 }
@@ -124,4 +156,13 @@ func appendRecordField(fields []*string, s string, null bool) []*string {
 		return append(fields, nil)
 	}
 	return append(fields, &s)
+}
+
+// compositeName is a composite type's name ("" for other types).
+func (t T) compositeName() string {
+	if !t.IsComposite() {
+		return ""
+	}
+	d, _ := t.recordDef()
+	return d.Name
 }

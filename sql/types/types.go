@@ -283,6 +283,9 @@ func (t T) OID() uint32 {
 
 // String returns the type's name as PostgreSQL's format_type prints it.
 func (t T) String() string {
+	if name := t.compositeName(); name != "" {
+		return name
+	}
 	switch t.PG {
 	case 2205:
 		return "regclass"
