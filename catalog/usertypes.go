@@ -19,10 +19,18 @@ type UserType struct {
 	NotNull   bool    `json:",omitempty"`
 	Check     string  `json:",omitempty"`
 	CheckName string  `json:",omitempty"`
+	// Fields are a composite type's (CREATE TYPE … AS (…)).
+	Fields []types.RecordField `json:",omitempty"`
 }
 
 // IsDomain reports whether u is a domain.
-func (u *UserType) IsDomain() bool { return u.Enum == nil }
+func (u *UserType) IsDomain() bool { return u.Enum == nil && u.Fields == nil }
+
+// IsComposite reports whether u is a composite type.
+func (u *UserType) IsComposite() bool { return u.Fields != nil }
+
+// CompositeT is the type of a composite type's values.
+func (u *UserType) CompositeT() types.T { return types.CompositeOf(u.OID, u.Name, u.Fields) }
 
 // CreateType adds a user type, giving it (and its array type) new OIDs
 // unless keepOIDs (a type read back from the data directory).
@@ -109,7 +117,7 @@ func (c *Catalog) DropType(schema, name string, searchPath []string, ifExists bo
 	for _, s := range c.schemas {
 		for _, t := range s.Tables {
 			for _, col := range t.Columns {
-				if col.Type.Enum != nil && col.Type.Enum.OID == u.OID || col.Domain == u.OID {
+				if col.Type.Enum != nil && col.Type.Enum.OID == u.OID || col.Domain == u.OID || col.Type.IsComposite() && col.Type.PG == u.OID {
 					return sqlerr.New(sqlerr.DependentObjects, "cannot drop type %s because other objects depend on it", u.Name).
 						WithDetail("column " + col.Name + " of table " + t.Name + " depends on type " + u.Name)
 				}

@@ -268,6 +268,8 @@ func (s *Session) runStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*Re
 		return s.createSequence(n.CreateSeqStmt)
 	case *pg.Node_CreateEnumStmt:
 		return s.createEnum(n.CreateEnumStmt)
+	case *pg.Node_CompositeTypeStmt:
+		return s.createComposite(env, n.CompositeTypeStmt)
 	case *pg.Node_CreateDomainStmt:
 		return s.createDomain(env, n.CreateDomainStmt)
 	case *pg.Node_DefineStmt:

@@ -50,6 +50,44 @@ func (s *Session) createEnum(st *pg.CreateEnumStmt) (*Result, error) {
 	return &Result{Tag: "CREATE TYPE"}, nil
 }
 
+// createComposite runs CREATE TYPE name AS (field type, …).
+func (s *Session) createComposite(env *exec.Env, st *pg.CompositeTypeStmt) (*Result, error) {
+	schema, name := st.Typevar.Schemaname, st.Typevar.Relname
+	if schema == "" {
+		schema = s.searchPath[0]
+	}
+	if err := s.mayCreateIn(schema); err != nil {
+		return nil, err
+	}
+	b := s.binder(env)
+	fields := []types.RecordField{}
+	seen := map[string]bool{}
+	for _, n := range st.Coldeflist {
+		cd := n.GetColumnDef()
+		if cd == nil {
+			return nil, sqlerr.New(sqlerr.SyntaxError, "expected a field definition")
+		}
+		if seen[cd.Colname] {
+			return nil, sqlerr.New(sqlerr.DuplicateColumn, "column \"%s\" specified more than once", cd.Colname)
+		}
+		seen[cd.Colname] = true
+		t, dom, err := b.ResolveType(cd.TypeName)
+		if err != nil {
+			return nil, err
+		}
+		if dom != nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "a composite type's field of a domain type (%s) is not supported", cd.TypeName.GetNames()[len(cd.TypeName.GetNames())-1].GetString_().GetSval()).At(cd.TypeName.Location)
+		}
+		fields = append(fields, types.RecordField{Name: cd.Colname, T: t})
+	}
+	u := &catalog.UserType{Schema: schema, Name: name, Fields: fields}
+	if err := s.creating(func() (uint32, error) { return u.OID, s.db.cat.CreateType(u, false) }); err != nil {
+		return nil, err
+	}
+	s.undoCreate(func() { _ = s.db.cat.DropType(schema, name, nil, true) })
+	return &Result{Tag: "CREATE TYPE"}, nil
+}
+
 // createDomain runs CREATE DOMAIN name AS base [NOT NULL] [CHECK (…)].
 func (s *Session) createDomain(env *exec.Env, st *pg.CreateDomainStmt) (*Result, error) {
 	schema, name := s.qualifiedName(st.Domainname)

@@ -334,6 +334,8 @@ func writeValueJSON(sb *strings.Builder, t types.T, d types.Datum, zone *time.Lo
 			writeValueJSON(sb, t.ElemT(), e, zone)
 		}
 		sb.WriteByte(']')
+	case t.IsRecord() && t.Record != "":
+		writeRecordJSON(sb, t, d.(string), zone)
 	case t.Kind == types.Timestamp || t.Kind == types.TimestampTZ:
 		s := strings.Replace(types.FormatIn(t, d, zone), " ", "T", 1)
 		if t.Kind == types.TimestampTZ && len(s) >= 3 && (s[len(s)-3] == '+' || s[len(s)-3] == '-') {
@@ -459,7 +461,10 @@ type jsonAggAcc struct {
 	jt     types.T
 	argTs  []types.T
 	object bool
-	parts  [][]string
+	// structured marks json_agg of arrays or rows: PostgreSQL starts each
+	// such value after the first on a new line.
+	structured bool
+	parts      [][]string
 }
 
 func resolveJSONAgg(jt types.T, object bool) func(args []types.T) ([]types.T, types.T, func() Accumulator, error) {
@@ -478,7 +483,8 @@ func resolveJSONAgg(jt types.T, object bool) func(args []types.T) ([]types.T, ty
 			}
 			ts[i] = t
 		}
-		return ts, jt, func() Accumulator { return &jsonAggAcc{jt: jt, argTs: ts, object: object} }, nil
+		structured := !object && (ts[0].Kind == types.Array || ts[0].IsRecord())
+		return ts, jt, func() Accumulator { return &jsonAggAcc{jt: jt, argTs: ts, object: object, structured: structured} }, nil
 	}
 }
 
@@ -523,7 +529,7 @@ func (a *jsonAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 		if a.object {
 			s = "{ " + strings.Join(a.parts[g], ", ") + " }"
 		} else {
-			s = "[" + strings.Join(a.parts[g], ", ") + "]"
+			s = "[" + strings.Join(a.structuredParts(a.parts[g]), ", ") + "]"
 		}
 		d, err := jsonResult(a.jt, s)
 		if err != nil {
@@ -532,6 +538,23 @@ func (a *jsonAggAcc) Finish(ec *EvalContext, ng int) (arrow.Array, error) {
 		AppendDatum(bld, d)
 	}
 	return bld.NewArray(), nil
+}
+
+// structuredParts are a group's elements as json_agg joins them: each
+// non-null array or row after the first on a new line, as PostgreSQL's
+// json_agg_transfn (the parts are final, so a merge cannot misplace one).
+func (a *jsonAggAcc) structuredParts(parts []string) []string {
+	if !a.structured || a.jt.Kind != types.JSON {
+		return parts
+	}
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		if i > 0 && p != "null" {
+			p = "\n " + p
+		}
+		out[i] = p
+	}
+	return out
 }
 
 // jsonElements computes the rows of a set-returning json function over

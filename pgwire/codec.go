@@ -153,6 +153,9 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 	if t.Kind == types.Array {
 		return encodeBinaryArray(t, d.([]types.Datum))
 	}
+	if t.IsRecord() {
+		return encodeBinaryRecord(t, d.(string))
+	}
 	switch t.PG {
 	case 26: // oid: unsigned 32-bit
 		return binary.BigEndian.AppendUint32(nil, uint32(d.(int64))), nil
@@ -490,4 +493,38 @@ func decodeInet(raw []byte) (types.Datum, error) {
 		return nil, bad
 	}
 	return types.FormatInet(netip.PrefixFrom(addr, int(raw[1]))), nil
+}
+
+// encodeBinaryRecord is PostgreSQL's binary record (record_send): the
+// field count, then each field's type OID and length-prefixed binary
+// value (length -1 for NULL). Fields of unknown type go as text.
+func encodeBinaryRecord(t types.T, text string) ([]byte, error) {
+	parts, err := types.ParseRecord(text)
+	if err != nil {
+		return nil, err
+	}
+	fields := t.RecordFields()
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(parts)))
+	for i, p := range parts {
+		ft := types.TextT
+		if i < len(fields) && canBinary(fields[i].T) {
+			ft = fields[i].T
+		}
+		out = binary.BigEndian.AppendUint32(out, ft.OID())
+		if p == nil {
+			out = binary.BigEndian.AppendUint32(out, 0xFFFFFFFF)
+			continue
+		}
+		d, err := types.Parse(ft, *p)
+		if err != nil {
+			return nil, fmt.Errorf("record field %d: %w", i+1, err)
+		}
+		v, err := encodeBinary(ft, d)
+		if err != nil {
+			return nil, err
+		}
+		out = binary.BigEndian.AppendUint32(out, uint32(len(v)))
+		out = append(out, v...)
+	}
+	return out, nil
 }

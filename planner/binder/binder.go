@@ -161,6 +161,8 @@ type scopeItem struct {
 	// its name (column privileges, colprivs.go); nil for other items.
 	srcTable *catalog.Table
 	srcCol   int
+	// nullExtended items are of the null-extended side of an outer join.
+	nullExtended bool
 }
 
 type scope struct {

@@ -109,6 +109,11 @@ func (b *Binder) coerce(e logical.Expr, to types.T) (logical.Expr, error) {
 	if from == to {
 		return e, nil
 	}
+	if to.IsComposite() {
+		return b.toComposite(e, to, func() error {
+			return sqlerr.New(sqlerr.DatatypeMismatch, "cannot convert %s to %s implicitly", from, to)
+		})
+	}
 	if c, ok := e.(*logical.Const); ok && (from.Kind == types.Unknown || from.Kind == to.Kind && !to.IsString() && to.Kind != types.Numeric) {
 		return b.constCast(c, to, false)
 	}
@@ -140,6 +145,12 @@ func (b *Binder) assign(e logical.Expr, to types.T, col string) (logical.Expr, e
 	from := e.Type()
 	if from == to {
 		return e, nil
+	}
+	if to.IsComposite() {
+		return b.toComposite(e, to, func() error {
+			return sqlerr.New(sqlerr.DatatypeMismatch, "column \"%s\" is of type %s but expression is of type %s", col, to, from).
+				WithHint("You will need to rewrite or cast the expression.")
+		})
 	}
 	ok := from.Kind == types.Unknown || exec.ImplicitCast(from, to) ||
 		(from.IsNumber() && to.IsNumber()) || (from.IsString() && to.IsString()) ||
@@ -189,4 +200,32 @@ func (b *Binder) resolveUnknown(e logical.Expr) logical.Expr {
 		return &logical.Param{N: p.N, T: types.TextT}
 	}
 	return &logical.Cast{Arg: e, To: types.TextT}
+}
+
+// toComposite converts a row value, a record's text given as a literal or
+// parameter, or NULL to composite type to, field by field; anything else
+// is mismatch's error.
+func (b *Binder) toComposite(e logical.Expr, to types.T, mismatch func() error) (logical.Expr, error) {
+	from := e.Type()
+	switch x := e.(type) {
+	case *logical.Const:
+		if x.Value == nil && (from.Kind == types.Unknown || from.IsRecord()) {
+			return &logical.Const{T: to}, nil
+		}
+	case *logical.Param:
+		if from.Kind == types.Unknown {
+			// the client's text, read field by field as the type's
+			b.setParamType(x.N, to)
+			e, from = &logical.Param{N: x.N, T: types.TextT}, types.RecordT
+		}
+	}
+	if from.Kind == types.Unknown {
+		if _, isConst := e.(*logical.Const); isConst {
+			from = types.RecordT
+		}
+	}
+	if !from.IsRecord() {
+		return nil, mismatch()
+	}
+	return b.fold(&logical.Call{Name: "CAST", Args: []logical.Expr{e}, Kernel: exec.RecordCastKernel(from, to), T: to})
 }

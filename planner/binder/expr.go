@@ -62,9 +62,17 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 	case *pg.Node_BoolExpr:
 		return b.bindBoolExpr(x.BoolExpr, s)
 	case *pg.Node_NullTest:
+		if f, ok := b.rowOf(x.NullTest.Arg, s); ok {
+			return b.bindRowNullTest(f, x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL, s)
+		}
 		arg, err := b.bindExpr(x.NullTest.Arg, s)
 		if err != nil {
 			return nil, err
+		}
+		if arg.Type().IsRecord() && arg.Type().Record != "" {
+			// a record column: NULL when every field is, as PostgreSQL
+			return &logical.Call{Name: "IS NULL", Args: []logical.Expr{arg}, T: types.BoolT,
+				Kernel: exec.RecordNullTestKernel(x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL)}, nil
 		}
 		return &logical.IsNull{Arg: arg, Negate: x.NullTest.Nulltesttype == pg.NullTestType_IS_NOT_NULL}, nil
 	case *pg.Node_BooleanTest:
@@ -81,6 +89,9 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		return b.bindSubLink(x.SubLink, s)
 	case *pg.Node_SqlvalueFunction:
 		return b.bindSQLValueFunction(x.SqlvalueFunction)
+	case *pg.Node_RowExpr:
+		f, _ := b.rowOf(n, s)
+		return b.bindRowValue(f, s)
 	case *pg.Node_NullIfExpr:
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "NULLIF node")
 	}
@@ -143,6 +154,10 @@ func literalScale(s string) int32 {
 }
 
 func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error) {
+	// t or t.* naming a relation, not a column: its whole-row value
+	if f, ok := b.rowOf(&pg.Node{Node: &pg.Node_ColumnRef{ColumnRef: cr}}, s); ok {
+		return b.bindRowValue(f, s)
+	}
 	var parts []string
 	for _, f := range cr.Fields {
 		if _, star := f.Node.(*pg.Node_AStar); star {
@@ -251,6 +266,15 @@ func (b *Binder) bindTypeCast(tc *pg.TypeCast, s *scope) (logical.Expr, error) {
 
 func (b *Binder) explicitCast(arg logical.Expr, to types.T, loc int32) (logical.Expr, error) {
 	from := arg.Type()
+	if to.IsComposite() && from != to {
+		e, err := b.toComposite(arg, to, func() error {
+			return sqlerr.New(sqlerr.CannotCoerce, "cannot cast type %s to %s", from, to)
+		})
+		if err != nil {
+			return nil, sqlerr.Wrap(err).At(loc)
+		}
+		return e, nil
+	}
 	if from.IsRegType() && from.Kind == types.Int8 && to.IsString() {
 		return b.regNameCall(arg, to), nil
 	}
@@ -368,6 +392,13 @@ func rowItems(n *pg.Node) ([]*pg.Node, bool) {
 	return nil, false
 }
 
+// rowFieldNodes are the fields of a row constructor or of a relation's
+// whole-row reference.
+func (b *Binder) rowFieldNodes(n *pg.Node, s *scope) ([]*pg.Node, bool) {
+	f, ok := b.rowOf(n, s)
+	return f.fields, ok
+}
+
 // bindRowComparison binds a comparison of row constructors as PostgreSQL
 // defines it, field by field: = and IS NOT DISTINCT FROM need every pair
 // equal, <> and IS DISTINCT FROM one pair unequal, and < <= > >= are
@@ -375,7 +406,7 @@ func rowItems(n *pg.Node) ([]*pg.Node, bool) {
 // a < c OR (a = c AND b < d)); (a, b) IN ((1, 2), …) is a row equality per
 // item. ok is false when a is not a row comparison.
 func (b *Binder) bindRowComparison(a *pg.A_Expr, op string, s *scope) (logical.Expr, bool, error) {
-	left, isRow := rowItems(a.Lexpr)
+	left, isRow := b.rowFieldNodes(a.Lexpr, s)
 	if !isRow || a.Rexpr == nil {
 		return nil, false, nil
 	}
@@ -386,7 +417,7 @@ func (b *Binder) bindRowComparison(a *pg.A_Expr, op string, s *scope) (logical.E
 		}
 		terms := make([]logical.Expr, len(list.Items))
 		for i, item := range list.Items {
-			right, ok := rowItems(item)
+			right, ok := b.rowFieldNodes(item, s)
 			if !ok {
 				return nil, true, sqlerr.New(sqlerr.SyntaxError, "a row on the left of IN needs rows on the right").At(a.Location)
 			}
@@ -411,7 +442,7 @@ func (b *Binder) bindRowComparison(a *pg.A_Expr, op string, s *scope) (logical.E
 			OperName: a.Name, Subselect: sl.Subselect, Location: a.Location}, s)
 		return e, true, err
 	}
-	right, isRow := rowItems(a.Rexpr)
+	right, isRow := b.rowFieldNodes(a.Rexpr, s)
 	if !isRow {
 		return nil, false, nil
 	}
@@ -1336,12 +1367,21 @@ func (b *Binder) bindArrayConstructor(a *pg.A_ArrayExpr, s *scope) (logical.Expr
 // information_schema._pg_expandarray, the one composite value Weft makes.
 func (b *Binder) bindFieldSelect(ind *pg.A_Indirection, s *scope) (logical.Expr, error) {
 	field := ind.Indirection[0].GetString_().Sval
+	if e, ok, err := b.rowField(ind.Arg, field, s); ok || err != nil {
+		return e, err
+	}
 	rec, err := b.bindExpr(ind.Arg, s)
 	if err != nil {
 		return nil, err
 	}
+	if e, ok, err := recordColumnField(rec, field); ok || err != nil {
+		if err != nil {
+			return nil, sqlerr.Wrap(err).At(nodeLocation(ind.Arg))
+		}
+		return e, nil
+	}
 	if rec.Type().PG != 2249 {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "field selection from %s is not supported", rec.Type()).At(nodeLocation(ind.Arg))
+		return nil, sqlerr.New(sqlerr.WrongObjectType, "column notation .%s applied to type %s, which is not a composite type", field, rec.Type()).At(nodeLocation(ind.Arg))
 	}
 	var t types.T
 	pos := 0

@@ -290,6 +290,17 @@ func (b *Binder) bindViewQuery(v *catalog.View, rv *pg.RangeVar) (logical.Plan, 
 	return plan, err
 }
 
+// nullExtended marks the items of an outer join's null-extended side
+// (their relation's whole-row value is NULL where no row matched).
+func nullExtended(items []scopeItem) []scopeItem {
+	out := make([]scopeItem, len(items))
+	for i, it := range items {
+		it.nullExtended = true
+		out[i] = it
+	}
+	return out
+}
+
 func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, error) {
 	left, litems, err := b.bindFromItem(j.Larg, s)
 	if err != nil {
@@ -307,6 +318,12 @@ func (b *Binder) bindJoin(j *pg.JoinExpr, s *scope) (logical.Plan, []scopeItem, 
 	}
 	kind := map[pg.JoinType]logical.JoinKind{pg.JoinType_JOIN_INNER: logical.InnerJoin, pg.JoinType_JOIN_LEFT: logical.LeftJoin,
 		pg.JoinType_JOIN_RIGHT: logical.RightJoin, pg.JoinType_JOIN_FULL: logical.FullJoin}[j.Jointype]
+	if kind == logical.LeftJoin || kind == logical.FullJoin {
+		ritems = nullExtended(ritems)
+	}
+	if kind == logical.RightJoin || kind == logical.FullJoin {
+		litems = nullExtended(litems)
+	}
 	join := &logical.Join{Kind: kind, Left: left, Right: right}
 	js := &scope{parent: s.parent, level: b.curLevel(), items: append(append([]scopeItem{}, litems...), ritems...)}
 	using := names(j.UsingClause)

@@ -43,6 +43,9 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 			return e, err
 		}
 	}
+	if e, ok, err := b.bindRowJSONCall(fc, name, s); ok || err != nil {
+		return e, err
+	}
 	if exec.OrderedSetAggregates[name] || fc.AggWithinGroup {
 		return b.bindOrderedSetCall(fc, name, s)
 	}
@@ -420,6 +423,16 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 	name := funcName(fc.Funcname)
 	if name == "count" && fc.AggStar {
 		args = nil
+	}
+	if (name == "json_agg" || name == "jsonb_agg") && len(fc.Args) == 1 {
+		// json_agg(t): the rows as objects, as row_to_json makes them
+		if f, ok := b.rowOf(fc.Args[0], innerScope); ok {
+			jt := map[string]types.T{"json_agg": types.JSONT, "jsonb_agg": types.JSONBT}[name]
+			if args[0], err = b.bindRowJSON(f, jt, false, innerScope); err != nil {
+				return nil, sqlerr.Wrap(err).At(fc.Location)
+			}
+			def = exec.RowJSONAggregate(jt)
+		}
 	}
 	argTypes := make([]types.T, len(args))
 	for i, a := range args {

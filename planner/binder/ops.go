@@ -156,6 +156,10 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 			return nil, err
 		}
 		return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ConcatKernel(), T: types.TextT, Infix: true}, nil
+	case "@>", "<@", "&&":
+		if l.Type().Kind == types.Array || r.Type().Kind == types.Array {
+			return b.arrayContainment(op, l, r, loc)
+		}
 	case "~~", "!~~", "~~*", "!~~*", "~", "!~", "~*", "!~*":
 		lt, rt := l.Type(), r.Type()
 		var err error
@@ -424,6 +428,45 @@ func (b *Binder) arrayConcat(l, r logical.Expr, loc int32) (logical.Expr, error)
 		return nil, err
 	}
 	return &logical.Call{Name: "||", Args: []logical.Expr{l, r}, Kernel: exec.ArrayConcatKernel(at, l.Type().Kind == types.Array, r.Type().Kind == types.Array), T: at, Infix: true}, nil
+}
+
+// arrayContainment binds array @> array, <@ and && over the arrays'
+// common element type; an untyped literal on one side is an array of the
+// other's type ('{a,b}').
+func (b *Binder) arrayContainment(op string, l, r logical.Expr, loc int32) (logical.Expr, error) {
+	lt, rt := l.Type(), r.Type()
+	var at types.T
+	switch {
+	case lt.Kind == types.Array && rt.Kind == types.Array:
+		et, err := commonType([]types.T{lt.ElemT(), rt.ElemT()}, op)
+		if err != nil {
+			return nil, opNotExist(op, lt, rt)
+		}
+		at = types.ArrayOf(et)
+	case lt.Kind == types.Array && rt.Kind == types.Unknown:
+		at = lt
+	case rt.Kind == types.Array && lt.Kind == types.Unknown:
+		at = rt
+	default:
+		return nil, opNotExist(op, lt, rt)
+	}
+	side := func(e logical.Expr) (logical.Expr, error) {
+		switch {
+		case e.Type().Kind == types.Unknown:
+			return b.coerce(e, at)
+		case e.Type() != at:
+			return b.explicitCast(e, at, loc)
+		}
+		return e, nil
+	}
+	var err error
+	if l, err = side(l); err != nil {
+		return nil, err
+	}
+	if r, err = side(r); err != nil {
+		return nil, err
+	}
+	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.ArrayContainmentKernel(op, at.ElemT()), T: types.BoolT, Infix: true}, nil
 }
 
 // jsonOp binds the json and jsonb operators (->, ->>, @> …); ok is false

@@ -379,6 +379,12 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 				row(common(map[string]types.Datum{"oid": int64(u.OID), "typname": u.Name, "typlen": int64(4), "typbyval": true, "typtype": "e",
 					"typcategory": "E", "typarray": int64(u.ArrayOID), "typtypmod": int64(-1), "typinput": "enum_in", "typoutput": "enum_out",
 					"typreceive": "enum_recv", "typsend": "enum_send", "typalign": "i", "typstorage": "p"}))
+			} else if u.IsComposite() {
+				// (PostgreSQL also lists a composite type in pg_class, as
+				// typrelid; Weft's pg_class has tables only)
+				row(common(map[string]types.Datum{"oid": int64(u.OID), "typname": u.Name, "typlen": int64(-1), "typtype": "c",
+					"typcategory": "C", "typarray": int64(u.ArrayOID), "typtypmod": int64(-1), "typinput": "record_in", "typoutput": "record_out",
+					"typreceive": "record_recv", "typsend": "record_send", "typalign": "d", "typstorage": "x"}))
 			} else {
 				row(common(map[string]types.Datum{"oid": int64(u.OID), "typname": u.Name, "typlen": int64(-1), "typtype": "d",
 					"typcategory": builtinCategory(u.Base.OID()), "typarray": int64(u.ArrayOID), "typbasetype": int64(u.Base.OID()), "typtypmod": int64(-1),

@@ -843,6 +843,12 @@ func (b *Binder) bindGroupBy(items []*pg.Node, s *scope, targets []target) ([]lo
 				return nil, err
 			}
 		}
+		if row, ok := e.(*logical.Call); ok && row.Name == "ROW" {
+			// a row groups by its fields (PostgreSQL's record equality),
+			// so that it is rebuilt from them and orders by them
+			out = append(out, row.Args...)
+			continue
+		}
 		out = append(out, e)
 	}
 	return out, nil
@@ -880,6 +886,14 @@ func (b *Binder) bindTargets(list []*pg.Node, s *scope) ([]target, error) {
 				out = append(out, expanded...)
 				continue
 			}
+		}
+		if ind := rt.Val.GetAIndirection(); ind != nil && isFieldStar(ind) {
+			expanded, err := b.expandRowStar(ind, s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, expanded...)
+			continue
 		}
 		e, err := b.bindExpr(rt.Val, s)
 		if err != nil {
@@ -977,6 +991,8 @@ func deriveNameOf(n *pg.Node) string {
 		return "greatest"
 	case *pg.Node_AArrayExpr:
 		return "array"
+	case *pg.Node_RowExpr:
+		return "row"
 	case *pg.Node_AIndirection:
 		if ind := x.AIndirection.Indirection; len(ind) == 1 && ind[0].GetString_() != nil {
 			return ind[0].GetString_().Sval // (record).field
@@ -1076,6 +1092,37 @@ func (b *Binder) orderExpr(n *pg.Node, s *scope, targets []target) (logical.Expr
 	return b.resolveUnknown(e), nil
 }
 
+// rowFieldsOf are the fields of the row values among targets (ORDER BY
+// row sorts by them), by their String.
+func rowFieldsOf(targets []target) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range targets {
+		if row, ok := t.expr.(*logical.Call); ok && row.Name == "ROW" {
+			for _, f := range row.Args {
+				out[f.String()] = true
+			}
+		}
+	}
+	return out
+}
+
+// expandRowKeys orders by a row's fields, one after the other, as
+// PostgreSQL compares records (not by the record's text).
+func expandRowKeys(keys []logical.SortKey) []logical.SortKey {
+	var out []logical.SortKey
+	for _, k := range keys {
+		row, ok := k.Expr.(*logical.Call)
+		if !ok || row.Name != "ROW" {
+			out = append(out, k)
+			continue
+		}
+		for _, f := range row.Args {
+			out = append(out, logical.SortKey{Expr: f, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		}
+	}
+	return out
+}
+
 // finishSelect projects the targets (plus hidden sort columns), applies
 // DISTINCT, ORDER BY and LIMIT, and drops the hidden columns.
 func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []target, keys, on []logical.SortKey, from *scope) (logical.Plan, *scope, error) {
@@ -1109,10 +1156,12 @@ func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []
 	visible := len(exprs)
 	distinct := len(stmt.DistinctClause) > 0 && len(on) == 0
 	// hidden columns for sort and DISTINCT ON keys the select list lacks
+	rowFields := rowFieldsOf(targets)
 	column := func(k logical.SortKey) (int, error) {
 		idx, ok := byString[k.Expr.String()]
 		if !ok {
-			if distinct {
+			// a field of an output row is as distinct as the row
+			if distinct && !rowFields[k.Expr.String()] {
 				return 0, sqlerr.New(sqlerr.InvalidColumnRef, "for SELECT DISTINCT, ORDER BY expressions must appear in select list")
 			}
 			idx = len(exprs)
@@ -1142,6 +1191,7 @@ func (b *Binder) finishSelect(stmt *pg.SelectStmt, plan logical.Plan, targets []
 			}
 		}
 	}
+	keys = expandRowKeys(keys)
 	if len(keys) == 0 {
 		keys = on
 	}

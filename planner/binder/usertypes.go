@@ -36,6 +36,12 @@ func (b *Binder) ResolveType(tn *pg.TypeName) (t types.T, dom *catalog.UserType,
 		}
 		return t, nil, nil
 	}
+	if u.IsComposite() {
+		if len(tn.ArrayBounds) > 0 {
+			return types.T{}, nil, sqlerr.New(sqlerr.FeatureNotSupported, "arrays of composite types are not supported yet").At(tn.Location)
+		}
+		return u.CompositeT(), nil, nil
+	}
 	if len(tn.ArrayBounds) > 0 {
 		return types.T{}, nil, sqlerr.New(sqlerr.FeatureNotSupported, "arrays of domains are not supported yet").At(tn.Location)
 	}

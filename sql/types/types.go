@@ -62,6 +62,9 @@ type T struct {
 	// MinScale is the fewest fraction digits a Natural numeric prints (what
 	// a fixed-scale operand contributed: x + 1.50 shows two at least).
 	MinScale int32 `json:",omitempty"`
+	// Record is a row value's fields (RecordOf), encoded so that T stays
+	// comparable; empty when they are not known.
+	Record string `json:",omitempty"`
 }
 
 // EnumDef is a user-defined enum type: its labels in sort order.
@@ -280,6 +283,9 @@ func (t T) OID() uint32 {
 
 // String returns the type's name as PostgreSQL's format_type prints it.
 func (t T) String() string {
+	if name := t.compositeName(); name != "" {
+		return name
+	}
 	switch t.PG {
 	case 2205:
 		return "regclass"
