@@ -313,7 +313,13 @@ func timeFunctions() []*ScalarDef {
 					}
 					return formatTimestampTZ(time.UnixMicro(ds[0].(int64)).In(zone), ds[1].(string)), nil
 				}), nil
-			}})...),
+			}},
+			sig("to_char", []types.T{types.IntervalT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				if ds[1].(string) == "" {
+					return nil, nil
+				}
+				return formatIntervalTemplate(ds[0].(types.IntervalValue), ds[1].(string))
+			}))...),
 		{Name: "timezone", Resolve: resolveTimezone},
 		overloads("isfinite",
 			sig("isfinite", []types.T{types.DateT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
