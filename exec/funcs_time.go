@@ -599,7 +599,9 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 		return nil, types.T{}, nil, NoSuchFunction("age", args)
 	}
 	ts := types.TimestampT
-	if args[0].Kind == types.TimestampTZ || args[1].Kind == types.TimestampTZ {
+	bothUnknown := args[0].Kind == types.Unknown && args[1].Kind == types.Unknown
+	// two literals take timestamptz, PostgreSQL's preferred type of the category
+	if args[0].Kind == types.TimestampTZ || args[1].Kind == types.TimestampTZ || bothUnknown {
 		// age(timestamptz, timestamptz) counts on the session zone's calendar
 		tz := types.TimestampTZT
 		return []types.T{tz, tz}, types.IntervalT, zoneKernel(types.IntervalT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
@@ -614,6 +616,12 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 // resolveAgeFromToday is age(x): age(current_date, x), today's midnight
 // on the session zone's calendar.
 func resolveAgeFromToday(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if args[0].Kind == types.Unknown {
+		// PostgreSQL cannot choose between age(timestamp) and
+		// age(timestamptz) for a literal
+		return nil, types.T{}, nil, sqlerr.New(sqlerr.AmbiguousFunction, "function age(unknown) is not unique").
+			WithHint("Could not choose a best candidate function. You might need to add explicit type casts.")
+	}
 	t := types.TimestampT
 	if args[0].Kind == types.TimestampTZ {
 		t = types.TimestampTZT
