@@ -587,6 +587,13 @@ func datePart(unit string, t types.T, d types.Datum) (float64, error) {
 		return float64(centuryOf(tm.Year(), 1000)), nil
 	case "epoch":
 		return float64(us) / 1e6, nil
+	case "isoyear":
+		y, _ := tm.ISOWeek()
+		return float64(eraYear(y)), nil
+	case "julian":
+		// the Julian day, with the time of day as its fraction
+		day := floorDiv(us, types.MicrosPerDay)
+		return float64(day+julianDayOfEpoch) + float64(us-day*types.MicrosPerDay)/float64(types.MicrosPerDay), nil
 	}
 	return 0, badUnit(unit)
 }

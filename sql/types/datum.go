@@ -474,7 +474,7 @@ func parseTimeAt(s string, loc *time.Location, clock Clock) (Datum, error) {
 	}
 	us, err := parseClock(strings.TrimSpace(s))
 	if err != nil {
-		return nil, invalidText(TimeT, s)
+		return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type time: %q", s)
 	}
 	return us, nil
 }
