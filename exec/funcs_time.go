@@ -321,6 +321,7 @@ func timeFunctions() []*ScalarDef {
 				return formatIntervalTemplate(ds[0].(types.IntervalValue), ds[1].(string))
 			}))...),
 		{Name: "timezone", Resolve: resolveTimezone},
+		{Name: "overlaps", Resolve: resolveOverlaps},
 		overloads("isfinite",
 			sig("isfinite", []types.T{types.DateT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
 				return types.DateIsFinite(ds[0].(int32)), nil
