@@ -138,7 +138,7 @@ func addIntervals(a, b types.IntervalValue) (types.Datum, error) {
 	months := int64(a.Months) + int64(b.Months)
 	days := int64(a.Days) + int64(b.Days)
 	micros, ok := addChecked(a.Micros, b.Micros)
-	if !ok || months != int64(int32(months)) || days != int64(int32(days)) {
+	if !ok || !types.IntervalMicrosFit(micros) || months != int64(int32(months)) || days != int64(int32(days)) {
 		return nil, types.IntervalOutOfRange()
 	}
 	return types.IntervalValue{Months: int32(months), Days: int32(days), Micros: micros}, nil
@@ -280,7 +280,7 @@ func scaleInterval(iv types.IntervalValue, f float64) (types.IntervalValue, erro
 	days := float64(iv.Days)*f + (months-wholeM)*30
 	wholeD := math.Trunc(days)
 	micros := math.Round(float64(iv.Micros)*f + (days-wholeD)*float64(types.MicrosPerDay))
-	if !fitsInt32(wholeM) || !fitsInt32(wholeD) || math.IsNaN(micros) || micros < math.MinInt64 || micros >= math.MaxInt64 {
+	if !fitsInt32(wholeM) || !fitsInt32(wholeD) || math.IsNaN(micros) || math.Abs(micros) > types.MaxIntervalMicros {
 		return types.IntervalValue{}, types.IntervalOutOfRange()
 	}
 	return types.IntervalValue{Months: int32(wholeM), Days: int32(wholeD), Micros: int64(micros)}, nil

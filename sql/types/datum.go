@@ -560,7 +560,8 @@ func parseClockFields(s string) (int64, int64, error) {
 	if m > 59 || sec >= 60 || h < 0 || m < 0 || sec < 0 || h > math.MaxInt64/microsPerHour-1 {
 		return 0, 0, fmt.Errorf("time out of range")
 	}
-	return h*microsPerHour + m*microsPerMinute + int64(math.Round(sec*1e6)), h, nil
+	// the fraction of a microsecond rounds half to even, as PostgreSQL's rint
+	return h*microsPerHour + m*microsPerMinute + int64(math.RoundToEven(sec*1e6)), h, nil
 }
 
 // ParseTimestamp reads a timestamp, a timestamptz without an offset as UTC.
@@ -658,78 +659,6 @@ func parseTimestampText(t T, s, trimmed string, loc *time.Location) (int64, erro
 		return instant, nil
 	}
 	return local, nil
-}
-
-// ParseInterval reads PostgreSQL's interval input: '1 year 2 mons 3 days
-// 04:05:06', '2 hours', '-1 day', '10:00', with an optional trailing 'ago'.
-func ParseInterval(s string) (Datum, error) {
-	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type interval: %q", s)
-	fields := strings.Fields(strings.ToLower(s))
-	var iv IntervalValue
-	ago := false
-	if len(fields) > 0 && fields[len(fields)-1] == "ago" {
-		ago = true
-		fields = fields[:len(fields)-1]
-	}
-	if len(fields) == 0 {
-		return nil, bad
-	}
-	for i := 0; i < len(fields); i++ {
-		f := fields[i]
-		if strings.Contains(f, ":") {
-			neg := strings.HasPrefix(f, "-")
-			us, err := parseIntervalClock(strings.TrimLeft(f, "+-"))
-			if err != nil {
-				return nil, bad
-			}
-			if neg {
-				us = -us
-			}
-			iv.Micros += us
-			continue
-		}
-		num, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, bad
-		}
-		unit := "second"
-		if i+1 < len(fields) {
-			unit = strings.TrimSuffix(fields[i+1], "s")
-			i++
-		}
-		switch unit {
-		case "microsecond", "usec", "us":
-			iv.Micros += int64(num)
-		case "millisecond", "msec", "ms":
-			iv.Micros += int64(num * 1000)
-		case "second", "sec":
-			iv.Micros += int64(math.Round(num * 1e6))
-		case "minute", "min", "m":
-			iv.Micros += int64(math.Round(num * 60e6))
-		case "hour", "h", "hr":
-			iv.Micros += int64(math.Round(num * 3600e6))
-		case "day", "d":
-			iv.Days += int32(num)
-			iv.Micros += int64(math.Round((num - math.Trunc(num)) * float64(MicrosPerDay)))
-		case "week", "w":
-			iv.Days += int32(num * 7)
-		case "month", "mon":
-			iv.Months += int32(num)
-			iv.Days += int32(math.Round((num - math.Trunc(num)) * 30))
-		case "year", "y", "yr":
-			iv.Months += int32(math.Round(num * 12))
-		case "decade":
-			iv.Months += int32(num * 120)
-		case "century":
-			iv.Months += int32(num * 1200)
-		default:
-			return nil, bad
-		}
-	}
-	if ago {
-		iv = IntervalValue{-iv.Months, -iv.Days, -iv.Micros}
-	}
-	return iv, nil
 }
 
 // ParseUUID reads a UUID in PostgreSQL's accepted forms: 32 hex digits,

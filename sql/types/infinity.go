@@ -32,6 +32,14 @@ const (
 	EndTimestampDay = int32(EndTimestamp / MicrosPerDay)
 )
 
+// MaxIntervalMicros bounds an interval's time part: intervals are kept in
+// Arrow as months, days and nanoseconds, so the microseconds stop at a
+// thousandth of PostgreSQL's limit (about 2.5 million hours).
+const MaxIntervalMicros = math.MaxInt64 / 1000
+
+// IntervalMicrosFit reports whether an interval's time part can be held.
+func IntervalMicrosFit(us int64) bool { return us >= -MaxIntervalMicros && us <= MaxIntervalMicros }
+
 // DateIsFinite reports whether a date is neither infinity nor -infinity.
 func DateIsFinite(d int32) bool { return d != DateNegInfinity && d != DatePosInfinity }
 
