@@ -56,7 +56,7 @@ func CastArray(ec *EvalContext, a arrow.Array, from, to types.T, explicit bool) 
 	defer bld.Release()
 	bld.Reserve(n)
 	for i := 0; i < n; i++ {
-		d, err := CastDatumIn(DatumAt(a, i), from, to, explicit, zone)
+		d, err := CastDatumAt(DatumAt(a, i), from, to, explicit, zone, ec.Env.StatementTime())
 		if err != nil {
 			return nil, err
 		}
@@ -187,6 +187,13 @@ func CastDatum(d types.Datum, from, to types.T, explicit bool) (types.Datum, err
 // wall-clock timestamp, date and time; timestamp and date become the
 // instant of that wall-clock time in the zone.
 func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Location) (types.Datum, error) {
+	return CastDatumAt(d, from, to, explicit, zone, time.Time{})
+}
+
+// CastDatumAt is CastDatumIn with text's 'now', 'today', 'tomorrow' and
+// 'yesterday' read against the statement's time now (the zero time: the
+// system clock).
+func CastDatumAt(d types.Datum, from, to types.T, explicit bool, zone *time.Location, now time.Time) (types.Datum, error) {
 	if d == nil {
 		return nil, nil
 	}
@@ -194,7 +201,7 @@ func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 		in := d.([]types.Datum)
 		out := make([]types.Datum, len(in))
 		for i, e := range in {
-			v, err := CastDatumIn(e, from.ElemT(), to.ElemT(), explicit, zone)
+			v, err := CastDatumAt(e, from.ElemT(), to.ElemT(), explicit, zone, now)
 			if err != nil {
 				return nil, err
 			}
@@ -211,7 +218,7 @@ func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 		if to.IsString() {
 			return fitString(s, to, explicit)
 		}
-		return types.ParseIn(to, s, zone)
+		return types.ParseAt(to, s, zone, types.Clock{Now: now})
 	}
 	if to.IsString() {
 		if from.Kind == types.Bool {
@@ -292,17 +299,15 @@ func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 			return int64(0), nil
 		}
 	case from.Kind == types.Date:
-		switch to.Kind {
-		case types.Timestamp:
-			return int64(d.(int32)) * types.MicrosPerDay, nil
-		case types.TimestampTZ:
-			return types.FromLocal(int64(d.(int32))*types.MicrosPerDay, zone), nil
-		}
+		return castDate(d.(int32), to, zone)
 	case from.Kind == types.Timestamp || from.Kind == types.TimestampTZ:
 		us := d.(int64)
+		if !types.TimestampIsFinite(us) {
+			return castInfiniteTimestamp(us, from, to)
+		}
 		switch {
 		case from.Kind == types.Timestamp && to.Kind == types.TimestampTZ:
-			return types.FromLocal(us, zone), nil
+			return types.CheckTimestamp(types.FromLocal(us, zone))
 		case from.Kind == types.TimestampTZ && to.Kind != types.TimestampTZ:
 			us = types.ToLocal(us, zone)
 		}
@@ -310,12 +315,41 @@ func CastDatumIn(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 		case types.Timestamp, types.TimestampTZ:
 			return us, nil
 		case types.Date:
-			return int32(floorDiv(us, types.MicrosPerDay)), nil
+			return types.TimestampToDate(us), nil
 		case types.Time:
 			return us - floorDiv(us, types.MicrosPerDay)*types.MicrosPerDay, nil
 		}
 	case from.Kind == to.Kind:
 		return d, nil
+	}
+	return nil, cannotCast(from, to)
+}
+
+// castDate converts a date to a timestamp (its midnight) or timestamptz
+// (its midnight in zone); infinities stay infinite.
+func castDate(d int32, to types.T, zone *time.Location) (types.Datum, error) {
+	switch to.Kind {
+	case types.Timestamp, types.TimestampTZ:
+		us, err := types.DateToTimestamp(d)
+		if err != nil || to.Kind == types.Timestamp || !types.DateIsFinite(d) {
+			return us, err
+		}
+		return types.CheckTimestamp(types.FromLocal(us, zone))
+	}
+	return nil, cannotCast(types.DateT, to)
+}
+
+// castInfiniteTimestamp converts infinity or -infinity: to the same
+// infinity of the other timestamp kinds and of date, and to NULL for
+// time, as PostgreSQL 15 does.
+func castInfiniteTimestamp(us int64, from, to types.T) (types.Datum, error) {
+	switch to.Kind {
+	case types.Timestamp, types.TimestampTZ:
+		return us, nil
+	case types.Date:
+		return types.TimestampToDate(us), nil
+	case types.Time:
+		return nil, nil
 	}
 	return nil, cannotCast(from, to)
 }

@@ -26,11 +26,30 @@ func datePartKernel(rows Kernel, src, ret types.T) Kernel {
 			return rows(ec, args, n)
 		}
 		field := civilField(strings.ToLower(unit))
-		if field == nil {
+		if field == nil || hasInfinite(args[1], src) {
 			return rows(ec, args, n)
 		}
 		return datePartLoop(ec, args[1], src, ret, field, n), nil
 	}
+}
+
+// hasInfinite reports whether a date or timestamp column holds infinity
+// or -infinity, whose fields the typed loop does not compute.
+func hasInfinite(a arrow.Array, src types.T) bool {
+	if src.Kind == types.Date {
+		for _, v := range values[int32](a) {
+			if !types.DateIsFinite(v) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, v := range values[int64](a) {
+		if !types.TimestampIsFinite(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // civilField picks a calendar field from (year, month, day); nil for the

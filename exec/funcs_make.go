@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/apache/arrow-go/v18/arrow"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -72,15 +73,36 @@ func makeFunctions() []*ScalarDef {
 func makeDate(y, m, d int64) (types.Datum, error) {
 	days, ok := civilDays(y, m, d)
 	if !ok {
+		if fieldsValid(y, m, d) {
+			return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date out of range: %d-%02d-%02d", y, m, d)
+		}
 		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date field value out of range: %d-%02d-%02d", y, m, d)
 	}
+	if !types.DateInRange(days) {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "date out of range: %d-%02d-%02d", y, m, d)
+	}
 	return int32(days), nil
+}
+
+// fieldsValid reports whether a year, month and day name a calendar day
+// (whatever the range), so that make_date tells a bad field from a date
+// past the range as PostgreSQL does.
+func fieldsValid(y, m, d int64) bool {
+	if y == 0 || m < 1 || m > 12 || d < 1 || d > 31 || y > math.MaxInt32 || y < math.MinInt32 {
+		return false
+	}
+	if y < 0 {
+		y++
+	}
+	// the Gregorian calendar repeats every 400 years
+	t := time.Date(int(y%400)+2000, time.Month(m), int(d), 0, 0, 0, 0, time.UTC)
+	return t.Day() == int(d)
 }
 
 // civilDays is the day count from 1970-01-01 of a date whose year is
 // numbered as PostgreSQL's make_date takes it (negative years BC, no 0).
 func civilDays(y, m, d int64) (int64, bool) {
-	if y == 0 || m < 1 || m > 12 || d < 1 || y > 5874897 || y < -4713 {
+	if y == 0 || m < 1 || m > 12 || d < 1 || y > 5874898 || y < -4715 {
 		return 0, false
 	}
 	if y < 0 {
@@ -118,16 +140,31 @@ func formatSeconds(s float64) string {
 	return fmt.Sprintf("%09.6f", s)
 }
 
+// timestampFieldsOutOfRange is make_timestamp's error for fields past the
+// timestamp range, shown as PostgreSQL shows them.
+func timestampFieldsOutOfRange(ds []types.Datum) error {
+	return sqlerr.New(sqlerr.DatetimeOverflow, "timestamp out of range: %d-%02d-%02d %d:%02d:%02g",
+		ds[0].(int64), ds[1].(int64), ds[2].(int64), ds[3].(int64), ds[4].(int64), ds[5].(float64))
+}
+
 func makeTimestamp(ds []types.Datum) (types.Datum, error) {
 	day, err := makeDate(ds[0].(int64), ds[1].(int64), ds[2].(int64))
 	if err != nil {
+		if se, ok := err.(*sqlerr.Error); ok && strings.HasPrefix(se.Message, "date out of range") {
+			return nil, timestampFieldsOutOfRange(ds)
+		}
 		return nil, err
 	}
 	clock, err := makeClock(ds[3].(int64), ds[4].(int64), ds[5].(float64))
 	if err != nil {
 		return nil, err
 	}
-	return int64(day.(int32))*types.MicrosPerDay + clock.(int64), nil
+	if day.(int32) < types.EndTimestampDay {
+		if us := int64(day.(int32))*types.MicrosPerDay + clock.(int64); types.TimestampInRange(us) {
+			return us, nil
+		}
+	}
+	return nil, timestampFieldsOutOfRange(ds)
 }
 
 func makeTimestampTZKernel(withZone bool) Kernel {
@@ -142,7 +179,7 @@ func makeTimestampTZKernel(withZone bool) Kernel {
 				return nil, err
 			}
 		}
-		return types.FromLocal(local.(int64), zone), nil
+		return types.CheckTimestamp(types.FromLocal(local.(int64), zone))
 	})
 }
 

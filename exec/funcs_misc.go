@@ -104,6 +104,12 @@ func dateBin(ds []types.Datum) (types.Datum, error) {
 		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "stride must be greater than zero")
 	}
 	source, origin := ds[1].(int64), ds[2].(int64)
+	if !types.TimestampIsFinite(source) {
+		return source, nil
+	}
+	if !types.TimestampIsFinite(origin) {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "origin out of range")
+	}
 	diff := source - origin
 	delta := diff - diff%width
 	if diff < 0 && diff%width != 0 {

@@ -46,8 +46,12 @@ func decadeOf(y int) int {
 }
 
 // AddInterval adds an interval to a timestamp (months, then days, then time),
-// clamping the day of month as PostgreSQL does.
-func AddInterval(us int64, iv types.IntervalValue) int64 {
+// clamping the day of month as PostgreSQL does. An infinite timestamp
+// stays as it is; a result past the range is PostgreSQL's error.
+func AddInterval(us int64, iv types.IntervalValue) (int64, error) {
+	if !types.TimestampIsFinite(us) {
+		return us, nil
+	}
 	if iv.Months != 0 {
 		t := toTime(us)
 		y, m, d := t.Date()
@@ -57,9 +61,87 @@ func AddInterval(us int64, iv types.IntervalValue) int64 {
 		last := time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 		d = min(d, last)
 		clock := us - floorDiv(us, types.MicrosPerDay)*types.MicrosPerDay
+		if y < -4713 || y > 294247 {
+			// past the range, and past what UnixMicro can hold
+			return 0, types.TimestampOutOfRange()
+		}
 		us = time.Date(y, m, d, 0, 0, 0, 0, time.UTC).UnixMicro() + clock
 	}
-	return us + int64(iv.Days)*types.MicrosPerDay + iv.Micros
+	// the days are at most ±2^31 days (2^31·8.64e10 < 2^63), the sum is checked
+	sum, ok := addChecked(us, int64(iv.Days)*types.MicrosPerDay)
+	if ok {
+		sum, ok = addChecked(sum, iv.Micros)
+	}
+	if !ok {
+		return 0, types.TimestampOutOfRange()
+	}
+	return types.CheckTimestamp(sum)
+}
+
+// addChecked adds two int64s, reporting false on overflow.
+func addChecked(a, b int64) (int64, bool) {
+	sum := a + b
+	if (b > 0 && sum < a) || (b < 0 && sum > a) {
+		return 0, false
+	}
+	return sum, true
+}
+
+// addDays adds n days to a date: infinities stay, a result past the
+// range is PostgreSQL's error.
+func addDays(d int32, n int64) (types.Datum, error) {
+	if !types.DateIsFinite(d) {
+		return d, nil
+	}
+	sum := int64(d) + n
+	if n > math.MaxInt32 || n < math.MinInt32 || !types.DateInRange(sum) {
+		return nil, types.DateOutOfRange()
+	}
+	return int32(sum), nil
+}
+
+// subtractDates is date - date in days; PostgreSQL refuses infinities.
+func subtractDates(a, b int32) (types.Datum, error) {
+	if !types.DateIsFinite(a) || !types.DateIsFinite(b) {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "cannot subtract infinite dates")
+	}
+	return int64(a) - int64(b), nil
+}
+
+// subtractTimestamps is timestamp - timestamp: the difference in days
+// and time (PostgreSQL's justify_hours of the microseconds); PostgreSQL
+// refuses infinities.
+func subtractTimestamps(a, b int64) (types.Datum, error) {
+	if !types.TimestampIsFinite(a) || !types.TimestampIsFinite(b) {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "cannot subtract infinite timestamps")
+	}
+	d, ok := addChecked(a, -b)
+	if !ok {
+		return nil, types.IntervalOutOfRange()
+	}
+	days := d / types.MicrosPerDay
+	return types.IntervalValue{Days: int32(days), Micros: d - days*types.MicrosPerDay}, nil
+}
+
+// dateAtTime is date + time: the timestamp of that wall-clock time.
+func dateAtTime(d int32, clock int64) (types.Datum, error) {
+	us, err := types.DateToTimestamp(d)
+	if err != nil || !types.DateIsFinite(d) {
+		return us, err
+	}
+	return types.CheckTimestamp(us + clock)
+}
+
+// addIntervals is interval + interval, field by field, with PostgreSQL's
+// overflow error.
+func addIntervals(a, b types.IntervalValue) (types.Datum, error) {
+	months := int64(a.Months) + int64(b.Months)
+	days := int64(a.Days) + int64(b.Days)
+	micros, ok := addChecked(a.Micros, b.Micros)
+	if !ok || !types.IntervalMicrosFit(micros) || months != int64(int32(months)) || days != int64(int32(days)) {
+		return nil, types.IntervalOutOfRange()
+	}
+	return types.IntervalValue{Months: int32(months), Days: int32(days), Micros: micros}, nil
 }
 
 func floorDivInt(a, b int) int { return int(floorDiv(int64(a), int64(b))) }
@@ -80,15 +162,15 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 			if op == '-' {
 				n = -n
 			}
-			return ds[0].(int32) + int32(n), nil
+			return addDays(ds[0].(int32), n)
 		}), true
 	case l.IsInteger() && rk == types.Date && op == '+':
 		return types.Int8T, r, types.DateT, rowKernel(types.DateT, func(ds []types.Datum) (types.Datum, error) {
-			return ds[1].(int32) + int32(ds[0].(int64)), nil
+			return addDays(ds[1].(int32), ds[0].(int64))
 		}), true
 	case lk == types.Date && rk == types.Date && op == '-':
 		return l, r, types.Int4T, rowKernel(types.Int4T, func(ds []types.Datum) (types.Datum, error) {
-			return int64(ds[0].(int32) - ds[1].(int32)), nil
+			return subtractDates(ds[0].(int32), ds[1].(int32))
 		}), true
 	case (lk == types.Date || isTS(lk)) && rk == types.Interval && (op == '+' || op == '-'):
 		ret := types.TimestampT
@@ -101,9 +183,9 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 				iv = negInterval(iv)
 			}
 			if ret.Kind == types.TimestampTZ {
-				return AddIntervalIn(ds[0].(int64), iv, zone), nil
+				return AddIntervalIn(ds[0].(int64), iv, zone)
 			}
-			return AddInterval(ds[0].(int64), iv), nil
+			return AddInterval(ds[0].(int64), iv)
 		}), true
 	case lk == types.Interval && (rk == types.Date || isTS(rk)) && op == '+':
 		ret := types.TimestampT
@@ -112,9 +194,9 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 		}
 		return l, ret, ret, zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
 			if ret.Kind == types.TimestampTZ {
-				return AddIntervalIn(ds[1].(int64), ds[0].(types.IntervalValue), zone), nil
+				return AddIntervalIn(ds[1].(int64), ds[0].(types.IntervalValue), zone)
 			}
-			return AddInterval(ds[1].(int64), ds[0].(types.IntervalValue)), nil
+			return AddInterval(ds[1].(int64), ds[0].(types.IntervalValue))
 		}), true
 	case isTS(lk) && isTS(rk) && op == '-':
 		t := types.TimestampT
@@ -122,9 +204,7 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 			t = types.TimestampTZT
 		}
 		return t, t, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
-			d := ds[0].(int64) - ds[1].(int64)
-			days := d / types.MicrosPerDay
-			return types.IntervalValue{Days: int32(days), Micros: d - days*types.MicrosPerDay}, nil
+			return subtractTimestamps(ds[0].(int64), ds[1].(int64))
 		}), true
 	case lk == types.Time && rk == types.Interval && (op == '+' || op == '-'):
 		return l, r, types.TimeT, rowKernel(types.TimeT, func(ds []types.Datum) (types.Datum, error) {
@@ -144,11 +224,11 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 		}), true
 	case lk == types.Date && rk == types.Time && op == '+':
 		return l, r, types.TimestampT, rowKernel(types.TimestampT, func(ds []types.Datum) (types.Datum, error) {
-			return int64(ds[0].(int32))*types.MicrosPerDay + ds[1].(int64), nil
+			return dateAtTime(ds[0].(int32), ds[1].(int64))
 		}), true
 	case lk == types.Time && rk == types.Date && op == '+':
 		return l, r, types.TimestampT, rowKernel(types.TimestampT, func(ds []types.Datum) (types.Datum, error) {
-			return int64(ds[1].(int32))*types.MicrosPerDay + ds[0].(int64), nil
+			return dateAtTime(ds[1].(int32), ds[0].(int64))
 		}), true
 	case lk == types.Interval && rk == types.Interval && (op == '+' || op == '-'):
 		return l, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
@@ -156,7 +236,7 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 			if op == '-' {
 				b = negInterval(b)
 			}
-			return types.IntervalValue{Months: a.Months + b.Months, Days: a.Days + b.Days, Micros: a.Micros + b.Micros}, nil
+			return addIntervals(a, b)
 		}), true
 	case lk == types.Interval && r.IsNumber() && (op == '*' || op == '/'):
 		return l, types.Float8T, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
@@ -167,11 +247,11 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 				}
 				f = 1 / f
 			}
-			return scaleInterval(ds[0].(types.IntervalValue), f), nil
+			return scaleInterval(ds[0].(types.IntervalValue), f)
 		}), true
 	case l.IsNumber() && rk == types.Interval && op == '*':
 		return types.Float8T, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
-			return scaleInterval(ds[1].(types.IntervalValue), ds[0].(float64)), nil
+			return scaleInterval(ds[1].(types.IntervalValue), ds[0].(float64))
 		}), true
 	}
 	return
@@ -194,14 +274,20 @@ func floorMod(a, b int64) int64 {
 
 // scaleInterval multiplies an interval, cascading fractional months into
 // days and fractional days into time, like PostgreSQL.
-func scaleInterval(iv types.IntervalValue, f float64) types.IntervalValue {
+func scaleInterval(iv types.IntervalValue, f float64) (types.IntervalValue, error) {
 	months := float64(iv.Months) * f
 	wholeM := math.Trunc(months)
 	days := float64(iv.Days)*f + (months-wholeM)*30
 	wholeD := math.Trunc(days)
-	micros := float64(iv.Micros)*f + (days-wholeD)*float64(types.MicrosPerDay)
-	return types.IntervalValue{Months: int32(wholeM), Days: int32(wholeD), Micros: int64(math.Round(micros))}
+	micros := math.Round(float64(iv.Micros)*f + (days-wholeD)*float64(types.MicrosPerDay))
+	if !fitsInt32(wholeM) || !fitsInt32(wholeD) || math.IsNaN(micros) || math.Abs(micros) > types.MaxIntervalMicros {
+		return types.IntervalValue{}, types.IntervalOutOfRange()
+	}
+	return types.IntervalValue{Months: int32(wholeM), Days: int32(wholeD), Micros: int64(micros)}, nil
 }
+
+// fitsInt32 reports whether a whole float (not NaN) fits an int32.
+func fitsInt32(f float64) bool { return f >= math.MinInt32 && f <= math.MaxInt32 }
 
 func timeFunctions() []*ScalarDef {
 	return []*ScalarDef{
@@ -211,8 +297,8 @@ func timeFunctions() []*ScalarDef {
 		{Name: "age", Resolve: resolveAge},
 		overloads("to_char", append(numberToCharForms(),
 			sig("to_char", []types.T{types.TimestampT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
-				if ds[1].(string) == "" {
-					return nil, nil // an empty template gives NULL
+				if ds[1].(string) == "" || !types.TimestampIsFinite(ds[0].(int64)) {
+					return nil, nil // an empty template, or infinity, gives NULL
 				}
 				return formatTimestamp(toTime(ds[0].(int64)), ds[1].(string)), nil
 			}),
@@ -222,13 +308,33 @@ func timeFunctions() []*ScalarDef {
 					return nil, types.T{}, nil, NoSuchFunction("to_char", args)
 				}
 				return params, textT, zoneKernel(textT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
-					if ds[1].(string) == "" {
+					if ds[1].(string) == "" || !types.TimestampIsFinite(ds[0].(int64)) {
 						return nil, nil
 					}
 					return formatTimestampTZ(time.UnixMicro(ds[0].(int64)).In(zone), ds[1].(string)), nil
 				}), nil
-			}})...),
+			}},
+			sig("to_char", []types.T{types.IntervalT, textT}, textT, func(ds []types.Datum) (types.Datum, error) {
+				if ds[1].(string) == "" {
+					return nil, nil
+				}
+				return formatIntervalTemplate(ds[0].(types.IntervalValue), ds[1].(string))
+			}))...),
 		{Name: "timezone", Resolve: resolveTimezone},
+		{Name: "overlaps", Resolve: resolveOverlaps},
+		overloads("isfinite",
+			sig("isfinite", []types.T{types.DateT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+				return types.DateIsFinite(ds[0].(int32)), nil
+			}),
+			sig("isfinite", []types.T{types.TimestampT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+				return types.TimestampIsFinite(ds[0].(int64)), nil
+			}),
+			sig("isfinite", []types.T{types.TimestampTZT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+				return types.TimestampIsFinite(ds[0].(int64)), nil
+			}),
+			sig("isfinite", []types.T{types.IntervalT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
+				return true, nil // PostgreSQL 15 has no infinite intervals
+			})),
 		sig("justify_hours", []types.T{types.IntervalT}, types.IntervalT, justifyHours),
 		sig("justify_days", []types.T{types.IntervalT}, types.IntervalT, justifyDays),
 		sig("justify_interval", []types.T{types.IntervalT}, types.IntervalT, justifyInterval),
@@ -319,6 +425,9 @@ func badUnit(unit string) error {
 }
 
 func truncTimestamp(unit string, us int64) (types.Datum, error) {
+	if !types.TimestampIsFinite(us) {
+		return us, nil // PostgreSQL does not look at the unit then
+	}
 	t := toTime(us)
 	y, m, d := t.Date()
 	var out time.Time
@@ -385,7 +494,11 @@ func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, 
 			return nil, types.T{}, nil, NoSuchFunction(name, args)
 		}
 		rows := zoneKernel(ret, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
-			f, err := datePartIn(strings.ToLower(ds[0].(string)), src, ds[1], zone)
+			unit := canonicalUnit(strings.ToLower(ds[0].(string)))
+			if sign := infiniteSign(ds[1]); sign != 0 {
+				return infinitePart(unit, src, sign, ret, zone)
+			}
+			f, err := datePartIn(unit, src, ds[1], zone)
 			if err != nil {
 				return nil, err
 			}
@@ -475,6 +588,13 @@ func datePart(unit string, t types.T, d types.Datum) (float64, error) {
 		return float64(centuryOf(tm.Year(), 1000)), nil
 	case "epoch":
 		return float64(us) / 1e6, nil
+	case "isoyear":
+		y, _ := tm.ISOWeek()
+		return float64(eraYear(y)), nil
+	case "julian":
+		// the Julian day, with the time of day as its fraction
+		day := floorDiv(us, types.MicrosPerDay)
+		return float64(day+julianDayOfEpoch) + float64(us-day*types.MicrosPerDay)/float64(types.MicrosPerDay), nil
 	}
 	return 0, badUnit(unit)
 }
@@ -487,7 +607,9 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 		return nil, types.T{}, nil, NoSuchFunction("age", args)
 	}
 	ts := types.TimestampT
-	if args[0].Kind == types.TimestampTZ || args[1].Kind == types.TimestampTZ {
+	bothUnknown := args[0].Kind == types.Unknown && args[1].Kind == types.Unknown
+	// two literals take timestamptz, PostgreSQL's preferred type of the category
+	if args[0].Kind == types.TimestampTZ || args[1].Kind == types.TimestampTZ || bothUnknown {
 		// age(timestamptz, timestamptz) counts on the session zone's calendar
 		tz := types.TimestampTZT
 		return []types.T{tz, tz}, types.IntervalT, zoneKernel(types.IntervalT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
@@ -502,6 +624,12 @@ func resolveAge(args []types.T) ([]types.T, types.T, Kernel, error) {
 // resolveAgeFromToday is age(x): age(current_date, x), today's midnight
 // on the session zone's calendar.
 func resolveAgeFromToday(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if args[0].Kind == types.Unknown {
+		// PostgreSQL cannot choose between age(timestamp) and
+		// age(timestamptz) for a literal
+		return nil, types.T{}, nil, sqlerr.New(sqlerr.AmbiguousFunction, "function age(unknown) is not unique").
+			WithHint("Could not choose a best candidate function. You might need to add explicit type casts.")
+	}
 	t := types.TimestampT
 	if args[0].Kind == types.TimestampTZ {
 		t = types.TimestampTZT

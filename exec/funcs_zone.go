@@ -21,12 +21,15 @@ func zoneKernel(ret types.T, f func(zone *time.Location, ds []types.Datum) (type
 // months and days move the wall clock in the zone (so '1 day' across a
 // daylight-saving change is 23 or 25 hours), the time part moves the
 // instant.
-func AddIntervalIn(us int64, iv types.IntervalValue, zone *time.Location) int64 {
-	if iv.Months == 0 && iv.Days == 0 || zone == nil || zone == time.UTC {
+func AddIntervalIn(us int64, iv types.IntervalValue, zone *time.Location) (int64, error) {
+	if iv.Months == 0 && iv.Days == 0 || zone == nil || zone == time.UTC || !types.TimestampIsFinite(us) {
 		return AddInterval(us, iv)
 	}
-	local := AddInterval(types.ToLocal(us, zone), types.IntervalValue{Months: iv.Months, Days: iv.Days})
-	return types.FromLocal(local, zone) + iv.Micros
+	local, err := AddInterval(types.ToLocal(us, zone), types.IntervalValue{Months: iv.Months, Days: iv.Days})
+	if err != nil {
+		return 0, err
+	}
+	return AddInterval(types.FromLocal(local, zone), types.IntervalValue{Micros: iv.Micros})
 }
 
 // zoneCache resolves the zone argument of timezone(zone, ts) once per
@@ -83,10 +86,14 @@ func resolveTimezone(args []types.T) ([]types.T, types.T, Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			if toLocal {
-				return types.ToLocal(ds[1].(int64), loc), nil
+			us := ds[1].(int64)
+			switch {
+			case !types.TimestampIsFinite(us):
+				return us, nil
+			case toLocal:
+				return types.CheckTimestamp(types.ToLocal(us, loc))
 			}
-			return types.FromLocal(ds[1].(int64), loc), nil
+			return types.CheckTimestamp(types.FromLocal(us, loc))
 		})(ec, arrs, n)
 	}, nil
 }
@@ -96,6 +103,9 @@ func resolveTimezone(args []types.T) ([]types.T, types.T, Kernel, error) {
 // (the offset may differ), below it the original offset is kept, as
 // PostgreSQL does.
 func truncTimestampTZ(unit string, us int64, zone *time.Location) (types.Datum, error) {
+	if !types.TimestampIsFinite(us) {
+		return us, nil
+	}
 	off := int64(types.OffsetAt(us, zone)) * 1_000_000
 	d, err := truncTimestamp(unit, us+off)
 	if err != nil {

@@ -69,6 +69,15 @@ func (e *Env) TimeZone() *time.Location {
 	return e.Zone
 }
 
+// StatementTime is the statement's timestamp, the zero time (the system
+// clock) when there is no Env.
+func (e *Env) StatementTime() time.Time {
+	if e == nil {
+		return time.Time{}
+	}
+	return e.Now
+}
+
 // NewEnv returns an Env with defaults filled in.
 func NewEnv(mem memory.Allocator, batchSize, parallelism int) *Env {
 	if batchSize <= 0 {

@@ -240,16 +240,19 @@ func seriesStepper(t types.T, args [3]types.Datum, zone *time.Location) (func() 
 			return nil, errStepZero()
 		}
 		forward := intervalKey(step) > 0
+		past := false // the next step would leave the timestamp range
 		return func() (types.Datum, bool) {
-			if (forward && cur > stop) || (!forward && cur < stop) {
+			if past || (forward && cur > stop) || (!forward && cur < stop) {
 				return nil, false
 			}
 			v := cur
+			var err error
 			if t.Kind == types.TimestampTZ {
-				cur = AddIntervalIn(cur, step, zone)
+				cur, err = AddIntervalIn(cur, step, zone)
 			} else {
-				cur = AddInterval(cur, step)
+				cur, err = AddInterval(cur, step)
 			}
+			past = err != nil
 			return v, true
 		}, nil
 	}

@@ -187,9 +187,9 @@ func encodeBinary(t types.T, d types.Datum) ([]byte, error) {
 	case types.Bytea, types.UUID:
 		return d.([]byte), nil
 	case types.Date:
-		return binary.BigEndian.AppendUint32(nil, uint32(d.(int32)-pgEpochDays)), nil
+		return binary.BigEndian.AppendUint32(nil, uint32(dateToWire(d.(int32)))), nil
 	case types.Timestamp, types.TimestampTZ:
-		return binary.BigEndian.AppendUint64(nil, uint64(d.(int64)-pgEpochMicros)), nil
+		return binary.BigEndian.AppendUint64(nil, uint64(timestampToWire(d.(int64)))), nil
 	case types.Time:
 		return binary.BigEndian.AppendUint64(nil, uint64(d.(int64))), nil
 	case types.Interval:
@@ -321,12 +321,12 @@ func decodeParam(t types.T, format int16, raw []byte, zone *time.Location) (type
 		if len(raw) != 4 {
 			return bad()
 		}
-		return int32(binary.BigEndian.Uint32(raw)) + pgEpochDays, nil
+		return dateFromWire(int32(binary.BigEndian.Uint32(raw)))
 	case types.Timestamp, types.TimestampTZ:
 		if len(raw) != 8 {
 			return bad()
 		}
-		return int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros, nil
+		return timestampFromWire(int64(binary.BigEndian.Uint64(raw)))
 	case types.Interval:
 		if len(raw) != 16 {
 			return bad()
@@ -527,4 +527,45 @@ func encodeBinaryRecord(t types.T, text string) ([]byte, error) {
 		out = append(out, v...)
 	}
 	return out, nil
+}
+
+// PostgreSQL's binary dates count days, and its timestamps microseconds,
+// from 2000-01-01; infinity and -infinity are the extremes of the integer
+// there as they are in Weft, so they map to each other unshifted.
+
+func dateToWire(d int32) int32 {
+	if !types.DateIsFinite(d) {
+		return d
+	}
+	return d - pgEpochDays
+}
+
+func dateFromWire(v int32) (types.Datum, error) {
+	if v == types.DateNegInfinity || v == types.DatePosInfinity {
+		return v, nil
+	}
+	d := int64(v) + pgEpochDays
+	if !types.DateInRange(d) {
+		return nil, types.DateOutOfRange()
+	}
+	return int32(d), nil
+}
+
+func timestampToWire(us int64) int64 {
+	if !types.TimestampIsFinite(us) {
+		return us
+	}
+	return us - pgEpochMicros
+}
+
+// timestampFromWire reads a binary timestamp; a finite one past Weft's
+// range (PostgreSQL's reaches 30 years further) is out of range.
+func timestampFromWire(v int64) (types.Datum, error) {
+	if v == types.TimestampNegInfinity || v == types.TimestampPosInfinity {
+		return v, nil
+	}
+	if v > math.MaxInt64-pgEpochMicros {
+		return nil, types.TimestampOutOfRange()
+	}
+	return types.CheckTimestamp(v + pgEpochMicros)
 }

@@ -170,7 +170,7 @@ func (b *Binder) assign(e logical.Expr, to types.T, col string) (logical.Expr, e
 }
 
 func (b *Binder) constCast(c *logical.Const, to types.T, explicit bool) (logical.Expr, error) {
-	v, err := exec.CastDatumIn(c.Value, c.T, to, explicit, b.Env.TimeZone())
+	v, err := exec.CastDatumAt(c.Value, c.T, to, explicit, b.Env.TimeZone(), b.Env.StatementTime())
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,11 @@ func (b *Binder) unaryOp(op string, r logical.Expr, loc int32) (logical.Expr, er
 				return &logical.Const{Value: -v, T: t}, nil
 			}
 		}
+		if t.IsFloat() {
+			// a product by -1 flips the sign of every float, 0 included
+			// (0 - 0 would be +0 where PostgreSQL's float8um gives -0)
+			return b.binaryOp("*", r, &logical.Const{Value: float64(-1), T: t}, loc)
+		}
 		zero, err := exec.CastDatum(int64(0), types.Int8T, t, true)
 		if err != nil || t.Kind == types.Interval {
 			if t.Kind == types.Interval {

@@ -39,6 +39,7 @@ const (
 	StringTooLong                        = "22001"
 	InvalidDatetime                      = "22007"
 	DatetimeOverflow                     = "22008"
+	IntervalFieldOverflow                = "22015"
 	InvalidTimeZoneDisplacement          = "22009"
 	InvalidEscapeSequence                = "22025"
 	InvalidUseOfEscapeCharacter          = "2200C"

@@ -159,8 +159,12 @@ func FormatIn(t T, d Datum, loc *time.Location) string {
 	return fmt.Sprint(d)
 }
 
-// FormatDate prints days since the epoch as YYYY-MM-DD.
+// FormatDate prints days since the epoch as YYYY-MM-DD (or infinity,
+// -infinity).
 func FormatDate(days int32) string {
+	if s, ok := formatInfinite(days == DateNegInfinity, days == DatePosInfinity); ok {
+		return s
+	}
 	tm := time.Unix(int64(days)*86400, 0).UTC()
 	if tm.Year() <= 0 {
 		return fmt.Sprintf("%04d-%02d-%02d BC", 1-tm.Year(), tm.Month(), tm.Day())
@@ -193,6 +197,9 @@ func FormatTimestamp(us int64, tz bool) string {
 // formatTimestampEra prints a timestamp with offset (its text, when tz)
 // before a BC era.
 func formatTimestampEra(us int64, tz bool, offset string) string {
+	if s, ok := formatInfinite(us == TimestampNegInfinity, us == TimestampPosInfinity); ok {
+		return s
+	}
 	tm := time.UnixMicro(us).UTC()
 	if tz && offset == "" {
 		offset = "+00"
@@ -253,6 +260,12 @@ func Parse(t T, s string) (Datum, error) { return ParseIn(t, s, nil) }
 // ParseIn is Parse with a timestamptz that gives no offset read in the
 // session's time zone (nil means UTC).
 func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
+	return ParseAt(t, s, loc, Clock{})
+}
+
+// ParseAt is ParseIn with the words 'now', 'today', 'tomorrow' and
+// 'yesterday' read against clock (the statement's time).
+func ParseAt(t T, s string, loc *time.Location, clock Clock) (Datum, error) {
 	switch t.Kind {
 	case Bool:
 		switch strings.ToLower(strings.TrimSpace(s)) {
@@ -310,7 +323,7 @@ func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
 	case Inet:
 		return ParseInet(s)
 	case Array:
-		return parseArray(t, s, loc)
+		return parseArray(t, s, loc, clock)
 	case Bytea:
 		if strings.HasPrefix(s, `\x`) {
 			b, err := hex.DecodeString(s[2:])
@@ -321,15 +334,11 @@ func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
 		}
 		return []byte(s), nil
 	case Date:
-		return ParseDate(s)
+		return parseDateAt(s, loc, clock)
 	case Time:
-		us, err := parseClock(strings.TrimSpace(s))
-		if err != nil {
-			return nil, invalidText(t, s)
-		}
-		return us, nil
+		return parseTimeAt(s, loc, clock)
 	case Timestamp, TimestampTZ:
-		return ParseTimestampIn(t, s, loc)
+		return ParseTimestampAt(t, s, loc, clock)
 	case Interval:
 		return ParseInterval(s)
 	}
@@ -432,9 +441,46 @@ func splitEra(s string) (rest string, bc bool) {
 // ParseDate reads YYYY-MM-DD (ISO) into days since the epoch; a trailing
 // BC counts the year before year 1 (there is no year 0: 1 BC is the
 // proleptic Gregorian year 0).
-func ParseDate(s string) (Datum, error) {
+func ParseDate(s string) (Datum, error) { return parseDateAt(s, nil, Clock{}) }
+
+// parseDateAt is ParseDate that also reads infinity, -infinity and the
+// words naming a day relative to clock's in zone loc (now, today,
+// tomorrow, yesterday).
+func parseDateAt(s string, loc *time.Location, clock Clock) (Datum, error) {
+	word := strings.ToLower(strings.TrimSpace(s))
+	switch word {
+	case "infinity":
+		return DatePosInfinity, nil
+	case "-infinity":
+		return DateNegInfinity, nil
+	case "now":
+		word = "today"
+	}
+	if offset, ok := relativeDay(word); ok {
+		return int32(floorDiv64(ToLocal(clock.now().UnixMicro(), loc), MicrosPerDay) + offset), nil
+	}
 	str, bc := splitEra(strings.TrimSpace(s))
 	return parseDateEra(s, str, bc)
+}
+
+// parseTimeAt reads a time of day: HH:MM[:SS[.ffffff]], allballs
+// (midnight) or now (clock's time of day in zone loc).
+func parseTimeAt(s string, loc *time.Location, clock Clock) (Datum, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "allballs":
+		return int64(0), nil
+	case "now":
+		return floorMod64(ToLocal(clock.now().UnixMicro(), loc), MicrosPerDay), nil
+	}
+	us, err := parseClock(strings.TrimSpace(s))
+	if err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type time: %q", s)
+	}
+	return us, nil
+}
+
+func floorMod64(a, b int64) int64 {
+	return a - floorDiv64(a, b)*b
 }
 
 func parseDateEra(s, str string, bc bool) (Datum, error) {
@@ -514,7 +560,8 @@ func parseClockFields(s string) (int64, int64, error) {
 	if m > 59 || sec >= 60 || h < 0 || m < 0 || sec < 0 || h > math.MaxInt64/microsPerHour-1 {
 		return 0, 0, fmt.Errorf("time out of range")
 	}
-	return h*microsPerHour + m*microsPerMinute + int64(math.Round(sec*1e6)), h, nil
+	// the fraction of a microsecond rounds half to even, as PostgreSQL's rint
+	return h*microsPerHour + m*microsPerMinute + int64(math.RoundToEven(sec*1e6)), h, nil
 }
 
 // ParseTimestamp reads a timestamp, a timestamptz without an offset as UTC.
@@ -525,11 +572,43 @@ func ParseTimestamp(t T, s string) (Datum, error) { return ParseTimestampIn(t, s
 // zone name (Europe/Paris). A timestamptz without a zone is read in loc;
 // a timestamp ignores the zone, as PostgreSQL does.
 func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
-	str, bc := splitEra(strings.TrimSpace(s))
-	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
-	if strings.EqualFold(str, "epoch") {
-		return int64(0), nil
+	return ParseTimestampAt(t, s, loc, Clock{})
+}
+
+// ParseTimestampAt is ParseTimestampIn that also reads infinity,
+// -infinity, epoch, now and a leading today, tomorrow or yesterday
+// (against clock, in zone loc), and checks the timestamp range.
+func ParseTimestampAt(t T, s string, loc *time.Location, clock Clock) (Datum, error) {
+	if us, ok := specialTimestamp(s); ok {
+		return us, nil
 	}
+	trimmed := strings.TrimSpace(s)
+	if strings.EqualFold(trimmed, "now") {
+		instant := clock.now().UnixMicro()
+		if t.Kind == TimestampTZ {
+			return instant, nil
+		}
+		return ToLocal(instant, loc), nil
+	}
+	first, rest, _ := strings.Cut(trimmed, " ")
+	if offset, ok := relativeDay(strings.ToLower(first)); ok {
+		day := floorDiv64(ToLocal(clock.now().UnixMicro(), loc), MicrosPerDay) + offset
+		trimmed = FormatDate(int32(day)) + " " + rest
+	}
+	d, err := parseTimestampText(t, s, trimmed, loc)
+	if err != nil {
+		return nil, err
+	}
+	if !TimestampInRange(d) {
+		return nil, sqlerr.New(sqlerr.DatetimeOverflow, "timestamp out of range: %q", s)
+	}
+	return d, nil
+}
+
+// parseTimestampText reads a timestamp's text (trimmed, from the input s).
+func parseTimestampText(t T, s, trimmed string, loc *time.Location) (int64, error) {
+	str, bc := splitEra(trimmed)
+	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
 	end := strings.IndexAny(str, " T")
 	if end < 0 {
 		end = len(str)
@@ -537,9 +616,16 @@ func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
 	d, err := parseDateEra(s, str[:end], bc)
 	if err != nil {
 		if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.DatetimeOverflow {
-			return nil, err
+			if strings.HasPrefix(se.Message, "date out of range") {
+				return 0, sqlerr.New(sqlerr.DatetimeOverflow, "timestamp out of range: %q", s)
+			}
+			return 0, err
 		}
-		return nil, bad
+		return 0, bad
+	}
+	if d.(int32) >= EndTimestampDay {
+		// checked before the multiplication, which would overflow
+		return 0, sqlerr.New(sqlerr.DatetimeOverflow, "timestamp out of range: %q", s)
 	}
 	local := int64(d.(int32)) * MicrosPerDay
 	rest := strings.TrimPrefix(strings.TrimSpace(str[end:]), "T")
@@ -551,7 +637,7 @@ func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
 	if clockText != "" {
 		clock, err := parseClock(clockText)
 		if err != nil {
-			return nil, bad
+			return 0, bad
 		}
 		local += clock
 	}
@@ -565,86 +651,14 @@ func ParseTimestampIn(t T, s string, loc *time.Location) (Datum, error) {
 	if !ok {
 		if strings.Contains(zone, "/") {
 			// PostgreSQL's error for what looks like a zone name
-			return nil, sqlerr.New(sqlerr.InvalidParameter, "time zone \"%s\" not recognized", strings.ToLower(zone))
+			return 0, sqlerr.New(sqlerr.InvalidParameter, "time zone \"%s\" not recognized", strings.ToLower(zone))
 		}
-		return nil, bad
+		return 0, bad
 	}
 	if t.Kind == TimestampTZ {
 		return instant, nil
 	}
 	return local, nil
-}
-
-// ParseInterval reads PostgreSQL's interval input: '1 year 2 mons 3 days
-// 04:05:06', '2 hours', '-1 day', '10:00', with an optional trailing 'ago'.
-func ParseInterval(s string) (Datum, error) {
-	bad := sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type interval: %q", s)
-	fields := strings.Fields(strings.ToLower(s))
-	var iv IntervalValue
-	ago := false
-	if len(fields) > 0 && fields[len(fields)-1] == "ago" {
-		ago = true
-		fields = fields[:len(fields)-1]
-	}
-	if len(fields) == 0 {
-		return nil, bad
-	}
-	for i := 0; i < len(fields); i++ {
-		f := fields[i]
-		if strings.Contains(f, ":") {
-			neg := strings.HasPrefix(f, "-")
-			us, err := parseIntervalClock(strings.TrimLeft(f, "+-"))
-			if err != nil {
-				return nil, bad
-			}
-			if neg {
-				us = -us
-			}
-			iv.Micros += us
-			continue
-		}
-		num, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil, bad
-		}
-		unit := "second"
-		if i+1 < len(fields) {
-			unit = strings.TrimSuffix(fields[i+1], "s")
-			i++
-		}
-		switch unit {
-		case "microsecond", "usec", "us":
-			iv.Micros += int64(num)
-		case "millisecond", "msec", "ms":
-			iv.Micros += int64(num * 1000)
-		case "second", "sec":
-			iv.Micros += int64(math.Round(num * 1e6))
-		case "minute", "min", "m":
-			iv.Micros += int64(math.Round(num * 60e6))
-		case "hour", "h", "hr":
-			iv.Micros += int64(math.Round(num * 3600e6))
-		case "day", "d":
-			iv.Days += int32(num)
-			iv.Micros += int64(math.Round((num - math.Trunc(num)) * float64(MicrosPerDay)))
-		case "week", "w":
-			iv.Days += int32(num * 7)
-		case "month", "mon":
-			iv.Months += int32(num)
-			iv.Days += int32(math.Round((num - math.Trunc(num)) * 30))
-		case "year", "y", "yr":
-			iv.Months += int32(math.Round(num * 12))
-		case "decade":
-			iv.Months += int32(num * 120)
-		case "century":
-			iv.Months += int32(num * 1200)
-		default:
-			return nil, bad
-		}
-	}
-	if ago {
-		iv = IntervalValue{-iv.Months, -iv.Days, -iv.Micros}
-	}
-	return iv, nil
 }
 
 // ParseUUID reads a UUID in PostgreSQL's accepted forms: 32 hex digits,
@@ -764,7 +778,7 @@ func JoinArrayLiteral(elems []*string) string {
 	return b.String()
 }
 
-func parseArray(t T, s string, loc *time.Location) (Datum, error) {
+func parseArray(t T, s string, loc *time.Location, clock Clock) (Datum, error) {
 	elems, _, err := SplitArrayLiteral(s)
 	if err != nil {
 		return nil, err
@@ -777,7 +791,7 @@ func parseArray(t T, s string, loc *time.Location) (Datum, error) {
 		if e == nil {
 			continue
 		}
-		v, err := ParseIn(t.ElemT(), *e, loc)
+		v, err := ParseAt(t.ElemT(), *e, loc, clock)
 		if err != nil {
 			return nil, err
 		}
