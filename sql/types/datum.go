@@ -312,14 +312,7 @@ func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
 	case Array:
 		return parseArray(t, s, loc)
 	case Bytea:
-		if strings.HasPrefix(s, `\x`) {
-			b, err := hex.DecodeString(s[2:])
-			if err != nil {
-				return nil, invalidText(t, s)
-			}
-			return b, nil
-		}
-		return []byte(s), nil
+		return ParseBytea(s)
 	case Date:
 		return ParseDate(s)
 	case Time:
