@@ -54,6 +54,22 @@ func deparseSelect(sel *pg.SelectStmt) (string, error) {
 	return parser.Deparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}})
 }
 
+// unsupportedCreateTableForm rejects the CREATE TABLE forms whose columns or
+// rows come from another relation or type: INHERITS, PARTITION OF and OF
+// type. Making the table from its own column list alone would give a table
+// of the wrong shape (often no columns at all).
+func unsupportedCreateTableForm(st *pg.CreateStmt) error {
+	switch {
+	case len(st.InhRelations) > 0 && st.Partbound != nil:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE ... PARTITION OF is not supported yet").At(st.Relation.Location)
+	case len(st.InhRelations) > 0:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE ... INHERITS is not supported yet").At(st.Relation.Location)
+	case st.OfTypename != nil:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE ... OF type is not supported yet").At(st.Relation.Location)
+	}
+	return nil
+}
+
 func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error) {
 	schema, err := s.targetSchema(st.Relation.Schemaname)
 	if err != nil {
@@ -61,6 +77,9 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 	}
 	if st.Relation.Relpersistence == "t" {
 		schema = s.tempSchema()
+	}
+	if err := unsupportedCreateTableForm(st); err != nil {
+		return nil, err
 	}
 	var notices []string
 	var fks []pendingFK
