@@ -97,6 +97,9 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			if c == nil || (c.Contype != pg.ConstrType_CONSTR_PRIMARY && c.Contype != pg.ConstrType_CONSTR_UNIQUE) {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints can be added yet")
 			}
+			if c.NullsNotDistinct {
+				return nil, errNullsNotDistinct(c.Location)
+			}
 			pk := pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY}
 			if err := s.addKeysChecked(t, []pendingKey{pk}); err != nil {
 				return nil, err

@@ -139,6 +139,9 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			c := x.Constraint
 			switch c.Contype {
 			case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+				if c.NullsNotDistinct {
+					return nil, errNullsNotDistinct(c.Location)
+				}
 				keys = append(keys, pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
 			case pg.ConstrType_CONSTR_CHECK:
 				checks = append(checks, pendingCheck{name: c.Conname, expr: c.RawExpr})
@@ -267,6 +270,9 @@ func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, []
 		case pg.ConstrType_CONSTR_NOTNULL:
 			col.NotNull = true
 		case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+			if c.NullsNotDistinct {
+				return col, nil, errNullsNotDistinct(c.Location)
+			}
 			keys = append(keys, pendingKey{name: c.Conname, columns: []string{cd.Colname}, primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
 		case pg.ConstrType_CONSTR_GENERATED:
 			text, err := deparseExpr(c.RawExpr)
@@ -632,6 +638,9 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 		if slices.Contains(cols, "") || st.WhereClause != nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "unique indexes on expressions or with WHERE are not supported yet")
 		}
+		if st.NullsNotDistinct {
+			return nil, errNullsNotDistinct(-1)
+		}
 		name := st.Idxname
 		if name == "" {
 			name = s.freeRelationName(t, t.Name+"_"+strings.Join(cols, "_")+"_idx")
@@ -975,4 +984,15 @@ func setComment(t *catalog.Table, col int, text string) string {
 	old := t.Columns[col].Comment
 	t.Columns[col].Comment = text
 	return old
+}
+
+// errNullsNotDistinct refuses UNIQUE NULLS NOT DISTINCT: Weft's keys let
+// any number of NULLs in, so taking the clause would let in the duplicate
+// NULLs it exists to keep out.
+func errNullsNotDistinct(loc int32) error {
+	err := sqlerr.New(sqlerr.FeatureNotSupported, "UNIQUE NULLS NOT DISTINCT is not supported yet")
+	if loc >= 0 {
+		return err.At(loc)
+	}
+	return err
 }
