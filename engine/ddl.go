@@ -826,6 +826,13 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				if k.Name != name {
 					continue
 				}
+				// a PRIMARY KEY or UNIQUE constraint's index goes only with the
+				// constraint (ALTER TABLE DROP CONSTRAINT); CREATE UNIQUE INDEX
+				// made the keys that are IndexOnly
+				if k.Primary || !k.IndexOnly {
+					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because constraint %s on table %s requires it", name, name, t.Name).
+						WithHint("You can drop constraint " + name + " on table " + t.Name + " instead.")
+				}
 				if s.tx != nil {
 					return sqlerr.New(sqlerr.ActiveTransaction, "DROP INDEX of a unique index cannot run inside a transaction block yet")
 				}
@@ -834,10 +841,6 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				}
 				if by := s.keyReferencedBy(t, k.Name); by != "" {
 					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because other objects depend on it", name).WithDetail("constraint " + by + " depends on index " + name)
-				}
-				if k.Primary {
-					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because constraint %s on table %s requires it", name, name, t.Name).
-						WithHint("You can drop constraint " + name + " on table " + t.Name + " instead.")
 				}
 				return dropKey(t, name, missingOK)
 			}
