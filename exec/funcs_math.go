@@ -58,6 +58,24 @@ func mathFunctions() []*ScalarDef {
 		f8("radians", pure(func(x float64) float64 { return x * math.Pi / 180 })),
 		f8("sin", pure(math.Sin)), f8("cos", pure(math.Cos)), f8("tan", pure(math.Tan)),
 		f8("asin", pure(math.Asin)), f8("acos", pure(math.Acos)), f8("atan", pure(math.Atan)),
+		f8("sinh", pure(math.Sinh)), f8("cosh", pure(math.Cosh)), f8("tanh", pure(math.Tanh)),
+		f8("asinh", pure(math.Asinh)),
+		f8("acosh", func(x float64) (float64, error) {
+			if x < 1 {
+				return 0, sqlerr.New(sqlerr.NumericOutOfRange, "input is out of range")
+			}
+			return math.Acosh(x), nil
+		}),
+		f8("atanh", func(x float64) (float64, error) {
+			if x < -1 || x > 1 {
+				return 0, sqlerr.New(sqlerr.NumericOutOfRange, "input is out of range")
+			}
+			return math.Atanh(x), nil
+		}),
+		sig("min_scale", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.Int4T, func(ds []types.Datum) (types.Datum, error) {
+			return int64(minScale(ds[0].(decimal128.Num), types.DefaultNumericScale)), nil
+		}),
+		{Name: "trim_scale", Resolve: resolveTrimScale},
 		sig("atan2", []types.T{types.Float8T, types.Float8T}, types.Float8T, func(ds []types.Datum) (types.Datum, error) {
 			return math.Atan2(ds[0].(float64), ds[1].(float64)), nil
 		}),
@@ -383,4 +401,34 @@ func floorInt(r *big.Rat) *big.Int {
 // signNumeric is -1, 0 or 1 as a numeric.
 func signNumeric(r *big.Rat) *big.Rat {
 	return new(big.Rat).SetInt64(int64(r.Sign()))
+}
+
+// minScale is the fewest fraction digits that show v (at scale s) exactly:
+// its scale with the trailing zeros of the fraction dropped.
+func minScale(v decimal128.Num, s int32) int32 {
+	_, m := magnitude(v)
+	for s > 0 {
+		q := m.scaleDownTrunc(1)
+		back, ok := q.scaleUp(1)
+		if !ok || back != m {
+			break
+		}
+		m = q
+		s--
+	}
+	return s
+}
+
+// resolveTrimScale is trim_scale(numeric): the value unchanged, printed
+// without the trailing zeros of its fraction (an unconstrained numeric).
+func resolveTrimScale(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) != 1 || !ImplicitCast(args[0], types.NumericT(0, types.DefaultNumericScale)) {
+		return nil, types.T{}, nil, NoSuchFunction("trim_scale", args)
+	}
+	t := types.NumericT(0, types.DefaultNumericScale)
+	out := t
+	out.Natural = true
+	return []types.T{t}, out, rowKernel(out, func(ds []types.Datum) (types.Datum, error) {
+		return ds[0], nil
+	}), nil
 }
