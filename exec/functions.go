@@ -30,6 +30,9 @@ var builtinScalars = sync.OnceValue(func() map[string]*ScalarDef {
 			m[d.Name] = d
 		}
 	}
+	for _, d := range byteaVariants() {
+		m[d.Name] = withByteaVariant(m[d.Name], d)
+	}
 	return m
 })
 
