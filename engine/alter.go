@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/parser"
 	"slices"
@@ -43,8 +44,21 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 		cmd := n.GetAlterTableCmd()
 		switch cmd.Subtype {
 		case pg.AlterTableType_AT_AddColumn:
-			if err := s.addColumn(ctx, t, cmd.Def.GetColumnDef(), cmd.MissingOk); err != nil {
+			cd := cmd.Def.GetColumnDef()
+			existed := t.ColumnIndex(cd.GetColname()) >= 0
+			if err := s.addColumn(ctx, t, cd, cmd.MissingOk); err != nil {
 				return nil, err
+			}
+			if !existed {
+				if err := s.addColumnConstraints(ctx, t, cd); err != nil {
+					// the rows there break a constraint: the column goes again,
+					// as PostgreSQL's failed ALTER leaves no column behind
+					var ignored []string
+					if dropErr := s.dropColumn(t, cd.Colname, true, false, &ignored); dropErr != nil {
+						return nil, fmt.Errorf("%w (and removing column %q again failed: %v)", err, cd.Colname, dropErr)
+					}
+					return nil, err
+				}
 			}
 		case pg.AlterTableType_AT_DropColumn:
 			if err := s.dropColumnViews(t, cmd.Name, cmd.Behavior == pg.DropBehavior_DROP_CASCADE, &notices); err != nil {
@@ -83,6 +97,9 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 			if c == nil || (c.Contype != pg.ConstrType_CONSTR_PRIMARY && c.Contype != pg.ConstrType_CONSTR_UNIQUE) {
 				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "only PRIMARY KEY, UNIQUE, CHECK and FOREIGN KEY constraints can be added yet")
 			}
+			if c.NullsNotDistinct {
+				return nil, errNullsNotDistinct(c.Location)
+			}
 			pk := pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY}
 			if err := s.addKeysChecked(t, []pendingKey{pk}); err != nil {
 				return nil, err
@@ -100,6 +117,25 @@ func (s *Session) alterTable(ctx context.Context, st *pg.AlterTableStmt) (*Resul
 		}
 	}
 	return &Result{Tag: "ALTER TABLE", Notices: notices}, nil
+}
+
+// addColumnConstraints adds the CHECK and REFERENCES constraints written on
+// a column ADD COLUMN has just made, checked against the rows already there
+// (keys and NOT NULL are addColumn's own).
+func (s *Session) addColumnConstraints(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef) error {
+	for _, cn := range cd.Constraints {
+		switch c := cn.GetConstraint(); c.GetContype() {
+		case pg.ConstrType_CONSTR_CHECK:
+			if err := s.addCheckChecked(ctx, t, pendingCheck{name: c.Conname, expr: c.RawExpr, column: cd.Colname}); err != nil {
+				return err
+			}
+		case pg.ConstrType_CONSTR_FOREIGN:
+			if err := s.addForeignKeyChecked(t, pendingFK{c: c, column: cd.Colname}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Session) addColumn(ctx context.Context, t *catalog.Table, cd *pg.ColumnDef, ifNotExists bool) (err error) {

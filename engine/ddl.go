@@ -54,6 +54,22 @@ func deparseSelect(sel *pg.SelectStmt) (string, error) {
 	return parser.Deparse(&pg.Node{Node: &pg.Node_SelectStmt{SelectStmt: sel}})
 }
 
+// unsupportedCreateTableForm rejects the CREATE TABLE forms whose columns or
+// rows come from another relation or type: INHERITS, PARTITION OF and OF
+// type. Making the table from its own column list alone would give a table
+// of the wrong shape (often no columns at all).
+func unsupportedCreateTableForm(st *pg.CreateStmt) error {
+	switch {
+	case len(st.InhRelations) > 0 && st.Partbound != nil:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE ... PARTITION OF is not supported yet").At(st.Relation.Location)
+	case len(st.InhRelations) > 0:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE ... INHERITS is not supported yet").At(st.Relation.Location)
+	case st.OfTypename != nil:
+		return sqlerr.New(sqlerr.FeatureNotSupported, "CREATE TABLE ... OF type is not supported yet").At(st.Relation.Location)
+	}
+	return nil
+}
+
 func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error) {
 	schema, err := s.targetSchema(st.Relation.Schemaname)
 	if err != nil {
@@ -61,6 +77,9 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 	}
 	if st.Relation.Relpersistence == "t" {
 		schema = s.tempSchema()
+	}
+	if err := unsupportedCreateTableForm(st); err != nil {
+		return nil, err
 	}
 	var notices []string
 	var fks []pendingFK
@@ -120,6 +139,9 @@ func (s *Session) createTable(env *exec.Env, st *pg.CreateStmt) (*Result, error)
 			c := x.Constraint
 			switch c.Contype {
 			case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+				if c.NullsNotDistinct {
+					return nil, errNullsNotDistinct(c.Location)
+				}
 				keys = append(keys, pendingKey{name: c.Conname, columns: namesOf(c.Keys), primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
 			case pg.ConstrType_CONSTR_CHECK:
 				checks = append(checks, pendingCheck{name: c.Conname, expr: c.RawExpr})
@@ -248,6 +270,9 @@ func (s *Session) columnDef(env *exec.Env, cd *pg.ColumnDef) (catalog.Column, []
 		case pg.ConstrType_CONSTR_NOTNULL:
 			col.NotNull = true
 		case pg.ConstrType_CONSTR_PRIMARY, pg.ConstrType_CONSTR_UNIQUE:
+			if c.NullsNotDistinct {
+				return col, nil, errNullsNotDistinct(c.Location)
+			}
 			keys = append(keys, pendingKey{name: c.Conname, columns: []string{cd.Colname}, primary: c.Contype == pg.ConstrType_CONSTR_PRIMARY})
 		case pg.ConstrType_CONSTR_GENERATED:
 			text, err := deparseExpr(c.RawExpr)
@@ -613,6 +638,9 @@ func (s *Session) createIndex(st *pg.IndexStmt) (*Result, error) {
 		if slices.Contains(cols, "") || st.WhereClause != nil {
 			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "unique indexes on expressions or with WHERE are not supported yet")
 		}
+		if st.NullsNotDistinct {
+			return nil, errNullsNotDistinct(-1)
+		}
 		name := st.Idxname
 		if name == "" {
 			name = s.freeRelationName(t, t.Name+"_"+strings.Join(cols, "_")+"_idx")
@@ -798,6 +826,13 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				if k.Name != name {
 					continue
 				}
+				// a PRIMARY KEY or UNIQUE constraint's index goes only with the
+				// constraint (ALTER TABLE DROP CONSTRAINT); CREATE UNIQUE INDEX
+				// made the keys that are IndexOnly
+				if k.Primary || !k.IndexOnly {
+					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because constraint %s on table %s requires it", name, name, t.Name).
+						WithHint("You can drop constraint " + name + " on table " + t.Name + " instead.")
+				}
 				if s.tx != nil {
 					return sqlerr.New(sqlerr.ActiveTransaction, "DROP INDEX of a unique index cannot run inside a transaction block yet")
 				}
@@ -806,10 +841,6 @@ func (s *Session) dropIndex(schema, name string, missingOK bool) error {
 				}
 				if by := s.keyReferencedBy(t, k.Name); by != "" {
 					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because other objects depend on it", name).WithDetail("constraint " + by + " depends on index " + name)
-				}
-				if k.Primary {
-					return sqlerr.New(sqlerr.DependentObjects, "cannot drop index %s because constraint %s on table %s requires it", name, name, t.Name).
-						WithHint("You can drop constraint " + name + " on table " + t.Name + " instead.")
 				}
 				return dropKey(t, name, missingOK)
 			}
@@ -956,4 +987,15 @@ func setComment(t *catalog.Table, col int, text string) string {
 	old := t.Columns[col].Comment
 	t.Columns[col].Comment = text
 	return old
+}
+
+// errNullsNotDistinct refuses UNIQUE NULLS NOT DISTINCT: Weft's keys let
+// any number of NULLs in, so taking the clause would let in the duplicate
+// NULLs it exists to keep out.
+func errNullsNotDistinct(loc int32) error {
+	err := sqlerr.New(sqlerr.FeatureNotSupported, "UNIQUE NULLS NOT DISTINCT is not supported yet")
+	if loc >= 0 {
+		return err.At(loc)
+	}
+	return err
 }

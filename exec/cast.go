@@ -263,6 +263,9 @@ func CastDatumAt(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 				if math.IsInf(f, 0) && !math.IsInf(v, 0) {
 					return nil, sqlerr.New(sqlerr.NumericOutOfRange, "value out of range: overflow")
 				}
+				if f == 0 && v != 0 {
+					return nil, sqlerr.New(sqlerr.NumericOutOfRange, "value out of range: underflow")
+				}
 				return f, nil
 			}
 			return v, nil

@@ -25,15 +25,15 @@ func mathFunctions() []*ScalarDef {
 		{Name: "abs", Resolve: resolveAbs},
 		overloads("round",
 			numericSig("round", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(false)),
-			numericSig("round", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(false)),
-			f8("round", pure(roundHalfEven))),
+			numericOrFloat(numericSig("round", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(false)),
+				f8("round", pure(roundHalfEven)))),
 		overloads("trunc",
 			numericSig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale), types.Int4T}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(true)),
-			numericSig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(true)),
-			f8("trunc", pure(math.Trunc))),
-		f8("ceil", pure(math.Ceil)),
-		f8("ceiling", pure(math.Ceil)),
-		f8("floor", pure(math.Floor)),
+			numericOrFloat(numericSig("trunc", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.NumericT(0, types.DefaultNumericScale), roundNumericKernel(true)),
+				f8("trunc", pure(math.Trunc)))),
+		numericOrFloat(numericUnary("ceil", ceilNumeric), f8("ceil", pure(math.Ceil))),
+		numericOrFloat(numericUnary("ceiling", ceilNumeric), f8("ceiling", pure(math.Ceil))),
+		numericOrFloat(numericUnary("floor", floorNumeric), f8("floor", pure(math.Floor))),
 		f8("sqrt", func(x float64) (float64, error) {
 			if x < 0 {
 				return 0, sqlerr.New("2201F", "cannot take square root of a negative number")
@@ -45,7 +45,7 @@ func mathFunctions() []*ScalarDef {
 		f8("ln", logOf(math.Log)),
 		f8("log", logOf(math.Log10)),
 		f8("log10", logOf(math.Log10)),
-		f8("sign", pure(func(x float64) float64 {
+		numericOrFloat(numericUnary("sign", signNumeric), f8("sign", pure(func(x float64) float64 {
 			switch {
 			case x > 0:
 				return 1
@@ -53,11 +53,29 @@ func mathFunctions() []*ScalarDef {
 				return -1
 			}
 			return 0
-		})),
+		}))),
 		f8("degrees", pure(func(x float64) float64 { return x * 180 / math.Pi })),
 		f8("radians", pure(func(x float64) float64 { return x * math.Pi / 180 })),
 		f8("sin", pure(math.Sin)), f8("cos", pure(math.Cos)), f8("tan", pure(math.Tan)),
 		f8("asin", pure(math.Asin)), f8("acos", pure(math.Acos)), f8("atan", pure(math.Atan)),
+		f8("sinh", pure(math.Sinh)), f8("cosh", pure(math.Cosh)), f8("tanh", pure(math.Tanh)),
+		f8("asinh", pure(math.Asinh)),
+		f8("acosh", func(x float64) (float64, error) {
+			if x < 1 {
+				return 0, sqlerr.New(sqlerr.NumericOutOfRange, "input is out of range")
+			}
+			return math.Acosh(x), nil
+		}),
+		f8("atanh", func(x float64) (float64, error) {
+			if x < -1 || x > 1 {
+				return 0, sqlerr.New(sqlerr.NumericOutOfRange, "input is out of range")
+			}
+			return math.Atanh(x), nil
+		}),
+		sig("min_scale", []types.T{types.NumericT(0, types.DefaultNumericScale)}, types.Int4T, func(ds []types.Datum) (types.Datum, error) {
+			return int64(minScale(ds[0].(decimal128.Num), types.DefaultNumericScale)), nil
+		}),
+		{Name: "trim_scale", Resolve: resolveTrimScale},
 		sig("atan2", []types.T{types.Float8T, types.Float8T}, types.Float8T, func(ds []types.Datum) (types.Datum, error) {
 			return math.Atan2(ds[0].(float64), ds[1].(float64)), nil
 		}),
@@ -337,4 +355,80 @@ func resolveGCD(lcm bool) func(args []types.T) ([]types.T, types.T, Kernel, erro
 			return r.Int64(), nil
 		}), nil
 	}
+}
+
+// numericOrFloat picks the numeric variant of a one-argument function for a
+// numeric argument and the double precision one for anything else, as
+// PostgreSQL's resolution does: ceil(1.5) is numeric, but ceil(1) and
+// ceil('1.5') take float8, the preferred type of the numeric category.
+func numericOrFloat(numeric, float *ScalarDef) *ScalarDef {
+	return &ScalarDef{Name: float.Name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) == 1 && args[0].Kind == types.Numeric {
+			return numeric.Resolve(args)
+		}
+		return float.Resolve(args)
+	}}
+}
+
+// numericUnary is a numeric -> numeric function computed row by row on the
+// exact value (at the engine's fixed scale).
+func numericUnary(name string, f func(*big.Rat) *big.Rat) *ScalarDef {
+	t := types.NumericT(0, types.DefaultNumericScale)
+	return sig(name, []types.T{t}, t, func(ds []types.Datum) (types.Datum, error) {
+		r := f(types.NumericToRat(ds[0].(decimal128.Num), types.DefaultNumericScale))
+		return types.RatToNumeric(r, t)
+	})
+}
+
+// ceilNumeric is the smallest integer not below r; never a negative zero,
+// since a numeric has none (ceil(-0.5) is 0).
+func ceilNumeric(r *big.Rat) *big.Rat {
+	q := new(big.Int).Neg(floorInt(new(big.Rat).Neg(r)))
+	return new(big.Rat).SetInt(q)
+}
+
+// floorNumeric is the largest integer not above r.
+func floorNumeric(r *big.Rat) *big.Rat {
+	return new(big.Rat).SetInt(floorInt(r))
+}
+
+// floorInt rounds r toward minus infinity (big.Int.Div is Euclidean: with a
+// positive denominator it is floor division).
+func floorInt(r *big.Rat) *big.Int {
+	return new(big.Int).Div(r.Num(), r.Denom())
+}
+
+// signNumeric is -1, 0 or 1 as a numeric.
+func signNumeric(r *big.Rat) *big.Rat {
+	return new(big.Rat).SetInt64(int64(r.Sign()))
+}
+
+// minScale is the fewest fraction digits that show v (at scale s) exactly:
+// its scale with the trailing zeros of the fraction dropped.
+func minScale(v decimal128.Num, s int32) int32 {
+	_, m := magnitude(v)
+	for s > 0 {
+		q := m.scaleDownTrunc(1)
+		back, ok := q.scaleUp(1)
+		if !ok || back != m {
+			break
+		}
+		m = q
+		s--
+	}
+	return s
+}
+
+// resolveTrimScale is trim_scale(numeric): the value unchanged, printed
+// without the trailing zeros of its fraction (an unconstrained numeric).
+func resolveTrimScale(args []types.T) ([]types.T, types.T, Kernel, error) {
+	if len(args) != 1 || !ImplicitCast(args[0], types.NumericT(0, types.DefaultNumericScale)) {
+		return nil, types.T{}, nil, NoSuchFunction("trim_scale", args)
+	}
+	t := types.NumericT(0, types.DefaultNumericScale)
+	out := t
+	out.Natural = true
+	return []types.T{t}, out, rowKernel(out, func(ds []types.Datum) (types.Datum, error) {
+		return ds[0], nil
+	}), nil
 }

@@ -25,10 +25,13 @@ func Scalars() map[string]*ScalarDef { return builtinScalars() }
 // builtinScalars builds the table on first use (it is immutable after).
 var builtinScalars = sync.OnceValue(func() map[string]*ScalarDef {
 	m := map[string]*ScalarDef{}
-	for _, group := range [][]*ScalarDef{mathFunctions(), stringFunctions(), timeFunctions(), makeFunctions(), countingFunctions(), catalogFunctions(), jsonFunctions(), signalFunctions(), sleepFunctions(), advisoryFunctions(), notifyFunctions(), extensionFunctions(), miscFunctions(), arrayFunctions(), regexFunctions()} {
+	for _, group := range [][]*ScalarDef{mathFunctions(), stringFunctions(), timeFunctions(), makeFunctions(), countingFunctions(), catalogFunctions(), jsonFunctions(), jsonOperatorFunctions(), signalFunctions(), sleepFunctions(), advisoryFunctions(), notifyFunctions(), extensionFunctions(), miscFunctions(), arrayFunctions(), regexFunctions()} {
 		for _, d := range group {
 			m[d.Name] = d
 		}
+	}
+	for _, d := range byteaVariants() {
+		m[d.Name] = withByteaVariant(m[d.Name], d)
 	}
 	return m
 })

@@ -463,6 +463,9 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 	if !ok {
 		return nil, nil, sqlerr.New(sqlerr.FeatureNotSupported, "unsupported function in FROM")
 	}
+	if funcName(fc.FuncCall.Funcname) == "string_to_table" && b.udfTable("string_to_table") == nil {
+		return b.bindRangeFunction(stringToTableInFrom(rf, fc.FuncCall), s)
+	}
 	name := funcName(fc.FuncCall.Funcname)
 	_, eachFamily := jsonSetFuncs[name+".key"]
 	if rf.Ordinality && !isSetFunc(name) && !eachFamily {
@@ -921,6 +924,10 @@ func (b *Binder) bindSetFuncInFrom(n *pg.Node, left logical.Plan, visible []scop
 		return nil, nil, false, nil
 	}
 	name := funcName(fc.Funcname)
+	if name == "string_to_table" && b.udfTable(name) == nil {
+		rewritten := &pg.Node{Node: &pg.Node_RangeFunction{RangeFunction: stringToTableInFrom(rf, fc)}}
+		return b.bindSetFuncInFrom(rewritten, left, visible, s, outer, force)
+	}
 	_, eachFamily := jsonSetFuncs[name+".key"]
 	if !isSetFunc(name) && !eachFamily || b.udfTable(name) != nil {
 		return nil, nil, false, nil
@@ -1191,4 +1198,18 @@ func (b *Binder) unpopulated(t *catalog.Table) bool {
 		return b.Unpopulated(t)
 	}
 	return t.Unpopulated
+}
+
+// stringToTableInFrom is rf with string_to_table(...) replaced by the unnest
+// of string_to_array (stringToTable), named string_to_table as PostgreSQL
+// names the function's relation and column when no alias is given.
+func stringToTableInFrom(rf *pg.RangeFunction, fc *pg.FuncCall) *pg.RangeFunction {
+	call := &pg.Node{Node: &pg.Node_FuncCall{FuncCall: stringToTable(fc)}}
+	items := append([]*pg.Node{call}, rf.Functions[0].GetList().GetItems()[1:]...) // (then its column definitions)
+	list := &pg.Node{Node: &pg.Node_List{List: &pg.List{Items: items}}}
+	out := &pg.RangeFunction{Lateral: rf.Lateral, Ordinality: rf.Ordinality, Functions: []*pg.Node{list}, Alias: rf.Alias, Coldeflist: rf.Coldeflist}
+	if out.Alias == nil {
+		out.Alias = &pg.Alias{Aliasname: "string_to_table"}
+	}
+	return out
 }

@@ -324,7 +324,10 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 	}
 	var e logical.Expr = &logical.Call{Name: name, Args: args, Kernel: k, T: ret, Volatile: def.Volatile}
 	// round/trunc to a constant number of digits: give the result that scale
-	if (name == "round" || name == "trunc") && ret.Kind == types.Numeric {
+	// (ceil, floor and sign of a numeric are whole numbers: scale 0); to a
+	// number of digits known only per row: print without trailing zeros, as
+	// PostgreSQL's result has the digits asked for and no more
+	if isNumericRounding(name) && ret.Kind == types.Numeric {
 		digits := int64(0)
 		if len(args) == 2 {
 			digits = -1
@@ -334,6 +337,9 @@ func (b *Binder) call(name string, args []logical.Expr) (logical.Expr, error) {
 		}
 		if digits >= 0 && digits < types.DefaultNumericScale {
 			e = &logical.Cast{Arg: e, To: types.NumericT(0, int32(digits))}
+		} else if digits < 0 {
+			call := e.(*logical.Call)
+			call.T.Natural = true
 		}
 	}
 	// to_number with a constant template: the template's decimal places
@@ -1083,4 +1089,14 @@ func (b *Binder) setConfig(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	}
 	v, _ := b.Setting(vals[0].(string))
 	return &logical.Const{Value: v, T: types.TextT}, nil
+}
+
+// isNumericRounding names the functions whose numeric result has a scale
+// set by their digits argument (none: 0).
+func isNumericRounding(name string) bool {
+	switch name {
+	case "round", "trunc", "ceil", "ceiling", "floor", "sign":
+		return true
+	}
+	return false
 }

@@ -519,6 +519,13 @@ func (b *Binder) bindSelectTarget(n *pg.Node, s *scope, ps *logical.ProjectSet) 
 			rt = &pg.ResTarget{Name: "relid", Val: rt.Val, Location: rt.Location}
 		}
 	}
+	if name == "string_to_table" && fc != nil {
+		fc = stringToTable(fc)
+		name = "unnest"
+		if rt.Name == "" {
+			rt = &pg.ResTarget{Name: "string_to_table", Val: rt.Val, Location: rt.Location}
+		}
+	}
 	if !isSetFunc(name) {
 		sink := &srfSink{level: s.level, ps: ps}
 		prev := b.srfs
@@ -1400,6 +1407,15 @@ func partitionAncestors(fc *pg.FuncCall) *pg.FuncCall {
 	cast := &pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{Arg: fc.Args[0],
 		TypeName: &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode("regclass")}, Typemod: -1}}}}
 	arr := &pg.Node{Node: &pg.Node_AArrayExpr{AArrayExpr: &pg.A_ArrayExpr{Elements: []*pg.Node{cast}}}}
+	return &pg.FuncCall{Funcname: []*pg.Node{pg.MakeStrNode("unnest")}, Args: []*pg.Node{arr}, Location: fc.Location}
+}
+
+// stringToTable rewrites string_to_table(s, delimiter [, null_string]) as
+// the unnest of string_to_array with the same arguments, which is what it
+// returns (the same splitting and NULL rules).
+func stringToTable(fc *pg.FuncCall) *pg.FuncCall {
+	arr := &pg.Node{Node: &pg.Node_FuncCall{FuncCall: &pg.FuncCall{Funcname: []*pg.Node{pg.MakeStrNode("string_to_array")},
+		Args: fc.Args, Location: fc.Location}}}
 	return &pg.FuncCall{Funcname: []*pg.Node{pg.MakeStrNode("unnest")}, Args: []*pg.Node{arr}, Location: fc.Location}
 }
 

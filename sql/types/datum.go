@@ -297,12 +297,19 @@ func ParseAt(t T, s string, loc *time.Location, clock Clock) (Datum, error) {
 		case "-infinity", "-inf":
 			return math.Inf(-1), nil
 		}
-		v, err := strconv.ParseFloat(str, 64)
+		bits := 64
+		if t.Kind == Float4 {
+			bits = 32 // float4in reads a float: 1e39 overflows it, 1e-46 underflows
+		}
+		v, err := strconv.ParseFloat(str, bits)
 		if err != nil || strings.ContainsAny(str, "xXpP_") {
 			if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-				return nil, OutOfRange(t)
+				return nil, floatOutOfRange(t, s)
 			}
 			return nil, invalidText(t, s)
+		}
+		if v == 0 && hasNonzeroMantissa(str) {
+			return nil, floatOutOfRange(t, s) // underflow, as PostgreSQL's strtod check
 		}
 		return v, nil
 	case Numeric:
@@ -325,14 +332,7 @@ func ParseAt(t T, s string, loc *time.Location, clock Clock) (Datum, error) {
 	case Array:
 		return parseArray(t, s, loc, clock)
 	case Bytea:
-		if strings.HasPrefix(s, `\x`) {
-			b, err := hex.DecodeString(s[2:])
-			if err != nil {
-				return nil, invalidText(t, s)
-			}
-			return b, nil
-		}
-		return []byte(s), nil
+		return ParseBytea(s)
 	case Date:
 		return parseDateAt(s, loc, clock)
 	case Time:
@@ -823,4 +823,24 @@ func trimFraction(s string, keep int32) string {
 		end--
 	}
 	return strings.TrimSuffix(s[:end], ".")
+}
+
+// floatOutOfRange is float4in's and float8in's error for text whose value
+// overflows or underflows the type.
+func floatOutOfRange(t T, text string) *sqlerr.Error {
+	return sqlerr.New(sqlerr.NumericOutOfRange, "\"%s\" is out of range for type %s", text, t.String())
+}
+
+// hasNonzeroMantissa reports whether a float's text has a nonzero digit
+// before its exponent: such a value read as 0 underflowed.
+func hasNonzeroMantissa(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return false
+		case c >= '1' && c <= '9':
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,177 @@
+package exec
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+)
+
+// jsonOperatorFunctions are the functions PostgreSQL defines behind its
+// json operators, callable by name: json[b]_extract_path[_text] (#> and #>>
+// with the path as variadic text arguments), jsonb_contains and
+// jsonb_contained (@> and <@), jsonb_exists, jsonb_exists_any and
+// jsonb_exists_all (?, ?| and ?&), jsonb_delete (-), and json_strip_nulls.
+func jsonOperatorFunctions() []*ScalarDef {
+	return []*ScalarDef{
+		extractPathFunc("json_extract_path", types.JSONT, "#>"),
+		extractPathFunc("json_extract_path_text", types.JSONT, "#>>"),
+		extractPathFunc("jsonb_extract_path", types.JSONBT, "#>"),
+		extractPathFunc("jsonb_extract_path_text", types.JSONBT, "#>>"),
+		operatorFunc("jsonb_contains", "@>", types.JSONBT, types.JSONBT),
+		operatorFunc("jsonb_contained", "<@", types.JSONBT, types.JSONBT),
+		operatorFunc("jsonb_exists", "?", types.JSONBT, types.TextT),
+		operatorFunc("jsonb_exists_any", "?|", types.JSONBT, types.ArrayOf(types.TextT)),
+		operatorFunc("jsonb_exists_all", "?&", types.JSONBT, types.ArrayOf(types.TextT)),
+		operatorFunc("jsonb_delete", "-", types.JSONBT, types.TextT),
+		sig("json_strip_nulls", []types.T{types.JSONT}, types.JSONT, func(ds []types.Datum) (types.Datum, error) {
+			return stripJSONNulls(ds[0].(string))
+		}),
+	}
+}
+
+// operatorFunc is a two-argument function computed by a json operator's
+// kernel (the operator resolved for the function's declared types).
+func operatorFunc(name, op string, left, right types.T) *ScalarDef {
+	return &ScalarDef{Name: name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) != 2 || !castableAll(args, []types.T{left, right}) {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		want, ret, k, ok := JSONOp(op, left, right)
+		if !ok {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		return want, ret, k, nil
+	}}
+}
+
+// extractPathFunc is json[b]_extract_path[_text](from, VARIADIC path): the
+// operator op (#> or #>>) with the text arguments gathered into its path
+// array. A NULL path element gives NULL, as the operator does.
+func extractPathFunc(name string, jt types.T, op string) *ScalarDef {
+	return &ScalarDef{Name: name, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) < 2 || !ImplicitCast(args[0], jt) {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		want := []types.T{jt}
+		for _, a := range args[1:] {
+			if !ImplicitCast(a, types.TextT) {
+				return nil, types.T{}, nil, NoSuchFunction(name, args)
+			}
+			want = append(want, types.TextT)
+		}
+		_, ret, pathKernel, ok := JSONOp(op, jt, types.ArrayOf(types.TextT))
+		if !ok {
+			return nil, types.T{}, nil, NoSuchFunction(name, args)
+		}
+		return want, ret, func(ec *EvalContext, cols []arrow.Array, n int) (arrow.Array, error) {
+			path, err := gatherTextArray(ec, cols[1:], n)
+			if err != nil {
+				return nil, err
+			}
+			defer path.Release()
+			return pathKernel(ec, []arrow.Array{cols[0], path}, n)
+		}, nil
+	}}
+}
+
+// gatherTextArray builds, row by row, a text[] of the values of cols.
+func gatherTextArray(ec *EvalContext, cols []arrow.Array, n int) (arrow.Array, error) {
+	at := types.ArrayOf(types.TextT)
+	k := rowKernelNullable(at, func(ds []types.Datum) (types.Datum, error) {
+		return append([]types.Datum(nil), ds...), nil
+	})
+	return k(ec, cols, n)
+}
+
+// stripJSONNulls is json_strip_nulls on json text: the value again, compact,
+// without the object fields whose value is null (array nulls stay), keeping
+// the fields' order and repeated keys as json does.
+func stripJSONNulls(s string) (types.Datum, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var sb strings.Builder
+	if err := copyStrippingNulls(dec, &sb); err != nil {
+		return nil, sqlerr.New(sqlerr.InvalidText, "invalid input syntax for type json")
+	}
+	return sb.String(), nil
+}
+
+// copyStrippingNulls copies one value from dec to sb.
+func copyStrippingNulls(dec *json.Decoder, sb *strings.Builder) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			return copyObjectStrippingNulls(dec, sb)
+		case '[':
+			sb.WriteByte('[')
+			for i := 0; dec.More(); i++ {
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				if err := copyStrippingNulls(dec, sb); err != nil {
+					return err
+				}
+			}
+			_, err := dec.Token() // ]
+			sb.WriteByte(']')
+			return err
+		}
+	default:
+		writeJSONScalar(sb, t)
+	}
+	return nil
+}
+
+func copyObjectStrippingNulls(dec *json.Decoder, sb *strings.Builder) error {
+	sb.WriteByte('{')
+	first := true
+	for dec.More() {
+		keyTok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := keyTok.(string)
+		// a null value is one token: look at the raw value first
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		if string(raw) == "null" {
+			continue
+		}
+		if !first {
+			sb.WriteByte(',')
+		}
+		first = false
+		writeJSONScalar(sb, key)
+		sb.WriteByte(':')
+		inner := json.NewDecoder(strings.NewReader(string(raw)))
+		inner.UseNumber()
+		if err := copyStrippingNulls(inner, sb); err != nil {
+			return err
+		}
+	}
+	_, err := dec.Token() // }
+	sb.WriteByte('}')
+	return err
+}
+
+// writeJSONScalar writes a string, number, boolean or null token as JSON.
+func writeJSONScalar(sb *strings.Builder, v any) {
+	switch x := v.(type) {
+	case nil:
+		sb.WriteString("null")
+	case json.Number:
+		sb.WriteString(string(x))
+	default:
+		sb.WriteString(types.EncodeJSONB(x))
+	}
+}
