@@ -212,8 +212,8 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 	return nil
 }
 
-// lockReferencedRows takes FOR KEY SHARE locks on the rows of the
-// primary keys recs (rows about to be added to t) reference, waiting for
+// lockReferencedRows takes FOR KEY SHARE locks on the parent rows recs
+// (rows about to be added to t) reference, waiting for
 // a block holding a conflicting lock to end; after a wait the referenced
 // tables' private versions move onto the newest committed rows, which the
 // check then reads (READ COMMITTED).
@@ -242,8 +242,8 @@ func (s *Session) lockReferencedRows(ctx context.Context, t *catalog.Table, recs
 }
 
 // referencedRowLocks are the FOR KEY SHARE locks of the referenced rows
-// of recs, through the foreign keys of t to a primary key of a table
-// whose rows s locks (none past maxLockedRows: the check then goes
+// of recs, through the foreign keys of t to a primary or unique key of a
+// table whose rows s locks (fklocks.go) (none past maxLockedRows: the check then goes
 // without them).
 func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lockRequest {
 	if len(t.ForeignKeys) == 0 {
@@ -259,11 +259,12 @@ func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lo
 	var reqs []lockRequest
 	for _, fk := range t.ForeignKeys {
 		parent, k, ok := s.referencedKey(fk)
-		if !ok || !k.Primary || !s.locksRows(parent) {
+		if !ok || !s.locksRows(parent) {
 			continue
 		}
 		cols := childColumnsInKeyOrder(fk, k)
 		kts := keyTypes(parent, k)
+		find := s.parentRowFinder(parent, k, t, cols)
 		var buf []byte
 		arrs := make([]arrow.Array, len(cols))
 		for _, r := range recs {
@@ -275,7 +276,9 @@ func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lo
 					continue
 				}
 				buf = exec.EncodeKey(buf[:0], kts, arrs, i)
-				reqs = append(reqs, lockRequest{key: rowLockKey{oid: parent.OID, key: string(buf)}, mode: lockForKeyShare})
+				if lk, found := find(buf, arrs, i); found {
+					reqs = append(reqs, lockRequest{key: rowLockKey{oid: parent.OID, key: lk}, mode: lockForKeyShare})
+				}
 			}
 		}
 	}

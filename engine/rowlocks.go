@@ -54,12 +54,13 @@ type changedRows struct {
 }
 
 // lockedReference is a foreign key whose referenced rows an UPDATE locks:
-// its columns in the order of the parent's primary key, and that key's
-// types.
+// its columns in the order of the referenced key's, that key's types,
+// and how to find the parent row (fklocks.go).
 type lockedReference struct {
 	parent *catalog.Table
 	cols   []int
 	kts    []types.T
+	find   parentRowFinder
 }
 
 // lockedRow is a row a statement locks, and how.
@@ -78,8 +79,9 @@ func (s *Session) newChangedRows(t *catalog.Table) *changedRows {
 		}
 	}
 	for _, fk := range t.ForeignKeys {
-		if parent, k, ok := s.referencedKey(fk); ok && k.Primary && s.locksRows(parent) {
-			c.refs = append(c.refs, lockedReference{parent: parent, cols: childColumnsInKeyOrder(fk, k), kts: keyTypes(parent, k)})
+		if parent, k, ok := s.referencedKey(fk); ok && s.locksRows(parent) {
+			cols := childColumnsInKeyOrder(fk, k)
+			c.refs = append(c.refs, lockedReference{parent: parent, cols: cols, kts: keyTypes(parent, k), find: s.parentRowFinder(parent, k, t, cols)})
 		}
 	}
 	return c
@@ -124,7 +126,9 @@ func (c *changedRows) lockReference(ref lockedReference, old arrow.Record, row i
 		return
 	}
 	key := exec.EncodeKey(nil, ref.kts, arrs, newRow)
-	c.parentLocks = append(c.parentLocks, lockRequest{key: rowLockKey{oid: ref.parent.OID, key: string(key)}, mode: lockForKeyShare})
+	if lk, found := ref.find(key, arrs, newRow); found {
+		c.parentLocks = append(c.parentLocks, lockRequest{key: rowLockKey{oid: ref.parent.OID, key: lk}, mode: lockForKeyShare})
+	}
 }
 
 // addFlagged adds the rows of batch in that the rewrite output r (row
