@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -630,6 +631,11 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		}
 	}
 	children, err := s.applyParentChange(ctx, t, cur, parts, mode == rewriteDelete, map[*catalog.Table]bool{t: true})
+	var blocked *rowLockBlocked
+	if errors.As(err, &blocked) {
+		_, _, err := fail(nil)
+		return 0, &blocked.req, err
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/exec"
@@ -93,4 +95,80 @@ func eachRowKey(t *catalog.Table, k catalog.Key, snap *catalog.Snapshot, f func(
 			}
 		}
 	}
+}
+
+// A cascade (ON DELETE / ON UPDATE CASCADE, SET NULL) locks the child rows
+// it changes as the DELETE or UPDATE PostgreSQL runs on the child does:
+// a deleted row FOR UPDATE, an updated one FOR UPDATE when a column of
+// one of the child's unique keys changes, else FOR NO KEY UPDATE. A row
+// another session holds makes the whole statement wait for it and run
+// again on the newest committed rows (the child's among them), as for
+// the rows the statement changes itself; a cascade of more than
+// maxLockedRows rows takes no locks.
+
+// childLocks are the locks a cascade takes on one child table's rows
+// (nil where s takes no row locks on it).
+type childLocks struct {
+	child   *catalog.Table
+	keyCols []int // the columns of the child's unique keys
+	reqs    []lockRequest
+	tooMany bool
+}
+
+func (s *Session) newChildLocks(child *catalog.Table) *childLocks {
+	if !s.locksRows(child) {
+		return nil
+	}
+	l := &childLocks{child: child}
+	for _, k := range child.Keys {
+		l.keyCols = append(l.keyCols, k.Columns...)
+	}
+	return l
+}
+
+// add notes the rows of r a cascade deletes (deleting) or changes the
+// columns changed of.
+func (l *childLocks) add(r arrow.Record, rows []int, deleting bool, changed []int) {
+	if l == nil || l.tooMany {
+		return
+	}
+	mode := lockForNoKeyUpdate
+	for _, c := range changed {
+		if slices.Contains(l.keyCols, c) {
+			mode = lockForUpdate
+		}
+	}
+	if deleting {
+		mode = lockForUpdate
+	}
+	if len(l.reqs)+len(rows) > maxLockedRows {
+		l.reqs, l.tooMany = nil, true
+		return
+	}
+	// (named now: a later reference of the same child replaces r)
+	locked := make([]lockedRow, len(rows))
+	for k, i := range rows {
+		locked[k] = lockedRow{batchRow{r, i}, mode}
+	}
+	l.reqs = append(l.reqs, rowLockKeys(l.child, locked)...)
+}
+
+// take takes the locks, or returns a *rowLockBlocked naming the first one
+// another session holds.
+func (l *childLocks) take(s *Session) error {
+	if l == nil || len(l.reqs) == 0 {
+		return nil
+	}
+	if blocker := s.db.rowLocks.tryLock(s, l.reqs); blocker != nil {
+		return &rowLockBlocked{req: *blocker}
+	}
+	return nil
+}
+
+// rowLockBlocked stops a statement whose cascade found a child row locked
+// by another session: the statement waits for req and runs again.
+type rowLockBlocked struct{ req lockRequest }
+
+func (e *rowLockBlocked) Error() string {
+	return "a row a cascade changes is locked by another session"
 }
