@@ -31,9 +31,11 @@ import (
 // another UPDATE FOR NO KEY UPDATE (locktable.go has the strengths, and
 // what ROLLBACK TO SAVEPOINT and a deadlock do).
 //
-// REPEATABLE READ and SERIALIZABLE blocks take no locks and keep
-// first-committer-wins (40001 at COMMIT), and so do tables without a
-// primary key and statements that change more than maxLockedRows rows.
+// REPEATABLE READ and SERIALIZABLE blocks take the same locks but fail
+// with 40001 where a row they change was changed by a commit since their
+// version of the table was made (serialconflict.go). Tables without a
+// primary key and statements that change more than maxLockedRows rows
+// take no locks and keep first-committer-wins (40001 at COMMIT).
 
 // maxLockedRows is the most rows one statement locks; a larger change
 // is left to first-committer-wins.
@@ -147,20 +149,10 @@ func (c *changedRows) addFlagged(in, r arrow.Record, mode rewriteMode) {
 }
 
 // locksRows reports whether an UPDATE or DELETE of t by s takes row
-// locks: t has a primary key, and s is outside a block or in a READ
-// COMMITTED (or READ UNCOMMITTED) one.
+// locks: t has a primary key (at every isolation level; REPEATABLE READ
+// fails where READ COMMITTED moves on: serialconflict.go).
 func (s *Session) locksRows(t *catalog.Table) bool {
-	if primaryKey(t) == nil {
-		return false
-	}
-	if s.tx == nil {
-		return true
-	}
-	level := s.tx.mode.isolation
-	if level == "" {
-		level = s.settings["default_transaction_isolation"]
-	}
-	return level == "read committed" || level == "read uncommitted" || level == ""
+	return primaryKey(t) != nil
 }
 
 func primaryKey(t *catalog.Table) *catalog.Key {
@@ -194,8 +186,8 @@ func rowLockKeys(t *catalog.Table, rows []lockedRow) []lockRequest {
 // statement about to run reads the newest committed rows besides its own
 // changes.
 func (s *Session) rebaseWork(t *catalog.Table) error {
-	if s.tx == nil {
-		return nil
+	if s.tx == nil || !s.readsNewest() {
+		return nil // (REPEATABLE READ keeps its version)
 	}
 	w := s.tx.work[t]
 	if w == nil || t.Current() == w.base {
