@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -162,6 +163,8 @@ func scriptAnswer(s *Session, sql string) string {
 			for c, col := range res.Columns {
 				if d := exec.DatumAt(b.Column(c), i); d == nil {
 					vals = append(vals, "NULL")
+				} else if v, isBool := d.(bool); isBool {
+					vals = append(vals, strconv.FormatBool(v)) // (as pgx's Go values print)
 				} else {
 					vals = append(vals, types.Format(col.Type, d))
 				}
