@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -461,8 +462,13 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		// installed
 		defer s.releaseRowLocks()
 	}
+	// (REPEATABLE READ: what the rows it changes must be unchanged since)
+	since := s.serialSince(t)
+	if since != nil {
+		defer since.Release()
+	}
 	for {
-		n, blocker, err := s.rewriteOnce(ctx, env, t, plan, mode, touched, where)
+		n, blocker, err := s.rewriteOnce(ctx, env, t, plan, mode, touched, where, since)
 		if err != nil || blocker == nil {
 			return n, err
 		}
@@ -476,12 +482,15 @@ func (s *Session) rewriteTable(ctx context.Context, env *exec.Env, t *catalog.Ta
 		if err := s.db.rowLocks.wait(ctx, s, *blocker); err != nil {
 			return 0, err
 		}
+		if err := changedSince(t, since, []lockRequest{*blocker}, true); err != nil {
+			return 0, err // the block waited for committed a change of the row
+		}
 	}
 }
 
 // rewriteOnce is one attempt of rewriteTable; blocker is set (and nothing
 // installed) when a row to change is locked by another session.
-func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr) (int64, *lockRequest, error) {
+func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Table, plan logical.Plan, mode rewriteMode, touched *[]arrow.Record, where logical.Expr, since *catalog.Snapshot) (int64, *lockRequest, error) {
 	s.noteWrite(t)
 	t.Lock()
 	defer t.Unlock()
@@ -589,13 +598,17 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		byPos = nil
 	}
 	if locking && len(affected.rows) > 0 && len(affected.rows) <= maxLockedRows {
-		blocker := s.db.rowLocks.tryLock(s, rowLockKeys(t, affected.rows))
+		reqs := rowLockKeys(t, affected.rows)
+		blocker := s.db.rowLocks.tryLock(s, reqs)
 		if blocker == nil {
 			blocker = s.db.rowLocks.tryLock(s, affected.parentLocks)
 		}
 		if blocker != nil {
 			_, _, err := fail(nil)
 			return 0, blocker, err
+		}
+		if err := changedSince(t, since, reqs, true); err != nil {
+			return fail(err)
 		}
 	}
 	if err := checkNotNull(t, all); err != nil {
@@ -630,6 +643,11 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		}
 	}
 	children, err := s.applyParentChange(ctx, t, cur, parts, mode == rewriteDelete, map[*catalog.Table]bool{t: true})
+	var blocked *rowLockBlocked
+	if errors.As(err, &blocked) {
+		_, _, err := fail(nil)
+		return 0, &blocked.req, err
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -215,8 +216,8 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 	return nil
 }
 
-// lockReferencedRows takes FOR KEY SHARE locks on the rows of the
-// primary keys recs (rows about to be added to t) reference, waiting for
+// lockReferencedRows takes FOR KEY SHARE locks on the parent rows recs
+// (rows about to be added to t) reference, waiting for
 // a block holding a conflicting lock to end; after a wait the referenced
 // tables' private versions move onto the newest committed rows, which the
 // check then reads (READ COMMITTED).
@@ -245,8 +246,8 @@ func (s *Session) lockReferencedRows(ctx context.Context, t *catalog.Table, recs
 }
 
 // referencedRowLocks are the FOR KEY SHARE locks of the referenced rows
-// of recs, through the foreign keys of t to a primary key of a table
-// whose rows s locks (none past maxLockedRows: the check then goes
+// of recs, through the foreign keys of t to a primary or unique key of a
+// table whose rows s locks (fklocks.go) (none past maxLockedRows: the check then goes
 // without them).
 func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lockRequest {
 	if len(t.ForeignKeys) == 0 {
@@ -262,11 +263,12 @@ func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lo
 	var reqs []lockRequest
 	for _, fk := range t.ForeignKeys {
 		parent, k, ok := s.referencedKey(fk)
-		if !ok || !k.Primary || !s.locksRows(parent) {
+		if !ok || !s.locksRows(parent) {
 			continue
 		}
 		cols := childColumnsInKeyOrder(fk, k)
 		kts := keyTypes(parent, k)
+		find := s.parentRowFinder(parent, k, t, cols)
 		var buf []byte
 		arrs := make([]arrow.Array, len(cols))
 		for _, r := range recs {
@@ -278,7 +280,9 @@ func (s *Session) referencedRowLocks(t *catalog.Table, recs []arrow.Record) []lo
 					continue
 				}
 				buf = exec.EncodeKey(buf[:0], kts, arrs, i)
-				reqs = append(reqs, lockRequest{key: rowLockKey{oid: parent.OID, key: string(buf)}, mode: lockForKeyShare})
+				if lk, found := find(buf, arrs, i); found {
+					reqs = append(reqs, lockRequest{key: rowLockKey{oid: parent.OID, key: lk}, mode: lockForKeyShare})
+				}
 			}
 		}
 	}
@@ -296,18 +300,36 @@ func keyText(t *catalog.Table, cols []int, arrs []arrow.Array, i int) string {
 	return "(" + strings.Join(names, ", ") + ")=(" + strings.Join(vals, ", ") + ")"
 }
 
-// referencing lists the foreign keys (with their tables) that point at t.
+// referencing lists the foreign keys (with their tables) that point at t,
+// a table's together, in the order they were made (the tables by their
+// first such key): PostgreSQL runs their actions in that order, so a
+// cascade made first waits for a locked child row before a key made
+// later fails the statement.
 func (s *Session) referencing(t *catalog.Table) []childRef {
 	var out []childRef
+	first := map[*catalog.Table]uint32{}
 	for _, sc := range s.db.cat.Schemas() {
 		for _, child := range sc.Tables {
 			for _, fk := range child.ForeignKeys {
 				if fk.RefOID == t.OID {
 					out = append(out, childRef{table: child, fk: fk})
+					if f, ok := first[child]; !ok || fk.ConOID < f {
+						first[child] = fk.ConOID
+					}
 				}
 			}
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.table != b.table {
+			if first[a.table] != first[b.table] {
+				return first[a.table] < first[b.table]
+			}
+			return a.table.OID < b.table.OID
+		}
+		return a.fk.ConOID < b.fk.ConOID
+	})
 	return out
 }
 
@@ -367,6 +389,7 @@ func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catal
 	if child == t {
 		childData = &catalog.Snapshot{Parts: parts} // a table referencing itself: its new rows
 	}
+	locks := s.newChildLocks(child)
 	var cur [][]arrow.Record // the child's new data so far (ours to release)
 	fail := func(err error) ([]pendingInstall, error) {
 		releaseParts([]pendingInstall{{child, cur}})
@@ -389,6 +412,14 @@ func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catal
 			if err := s.notHeld(child, false); err != nil {
 				return fail(err)
 			}
+			if locks != nil {
+				// the newest committed rows (READ COMMITTED), as the
+				// cascade's own UPDATE or DELETE reads in PostgreSQL
+				if err := s.rebaseWork(child); err != nil {
+					return fail(err)
+				}
+				childData = s.current(child)
+			}
 		}
 		action := ref.fk.OnDelete
 		var newKeys map[string][]types.Datum
@@ -409,7 +440,7 @@ func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catal
 		if err != nil {
 			return fail(err)
 		}
-		newParts, changed, err := s.referencingRows(t, child, ref.fk, data, childColumnsInKeyOrder(ref.fk, k), keyTypes(t, k), removed, action, newKeys, regen)
+		newParts, changed, err := s.referencingRows(t, child, ref.fk, data, childColumnsInKeyOrder(ref.fk, k), keyTypes(t, k), removed, action, newKeys, regen, locks)
 		if err != nil {
 			return fail(err)
 		}
@@ -422,6 +453,9 @@ func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catal
 	if cur == nil {
 		unlock()
 		return nil, nil
+	}
+	if err := locks.take(s); err != nil {
+		return fail(err)
 	}
 	if seen[child] {
 		return fail(sqlerr.New(sqlerr.FeatureNotSupported, "cascading into table \"%s\" twice in one statement is not supported yet", child.Name))
@@ -458,7 +492,7 @@ func removedKeys(t *catalog.Table, k catalog.Key, old *catalog.Snapshot, parts [
 // whether newParts is to be installed. regen (nil when the child has
 // none) recomputes the child's generated columns on a batch whose
 // references changed.
-func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.ForeignKey, data *catalog.Snapshot, cols []int, kts []types.T, removed map[string]bool, action string, newKeys map[string][]types.Datum, regen func(arrow.Record) (arrow.Record, error)) ([][]arrow.Record, bool, error) {
+func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.ForeignKey, data *catalog.Snapshot, cols []int, kts []types.T, removed map[string]bool, action string, newKeys map[string][]types.Datum, regen func(arrow.Record) (arrow.Record, error), locks *childLocks) ([][]arrow.Record, bool, error) {
 	newParts := make([][]arrow.Record, len(data.Parts))
 	changed := false
 	var buf []byte
@@ -488,6 +522,9 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				r.Retain()
 				newParts[p] = append(newParts[p], r)
 				continue
+			}
+			if action == "c" || action == "n" {
+				locks.add(r, hit, action == "c" && newKeys == nil, fk.Columns)
 			}
 			switch {
 			case action == "c" && newKeys != nil:

@@ -226,7 +226,7 @@ func TestConcurrentUpsertBlocks(t *testing.T) {
 // TestBlocksMergeByBatch: blocks that update or delete different rows of
 // a table of many batches (a primary key, NULLs in some batches) all
 // commit, whether their rows share a batch or not; a REPEATABLE READ
-// block that changed a row another committed first fails with 40001;
+// block that changes a row another committed since fails with 40001;
 // every answer is the
 // arithmetic of what committed.
 func TestBlocksMergeByBatch(t *testing.T) {
@@ -260,16 +260,18 @@ func TestBlocksMergeByBatch(t *testing.T) {
 		t.Errorf("the changed rows: %s", got)
 	}
 
-	// the same row at REPEATABLE READ: the second to commit fails (at
-	// READ COMMITTED the second UPDATE would wait for the first block,
-	// rowlocks_test.go)
+	// the same row at REPEATABLE READ: a block whose version of the
+	// table predates the other's commit fails at its UPDATE of the row
+	// (serialconflict.go; had the first block still been open, the
+	// UPDATE would have waited for it, rowlocks_test.go)
 	mustExec(t, s[0], "BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acct SET bal = 0 WHERE id = 700")
-	mustExec(t, s[1], "BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acct SET bal = 1 WHERE id = 700")
+	mustExec(t, s[1], "BEGIN ISOLATION LEVEL REPEATABLE READ; UPDATE acct SET note = 'x' WHERE id = 701")
 	mustExec(t, s[0], "COMMIT")
-	_, err = s[1].Exec(context.Background(), "COMMIT")
+	_, err = s[1].Exec(context.Background(), "UPDATE acct SET bal = 1 WHERE id = 700")
 	if sqlerr.Code(err) != sqlerr.SerializationFailure {
-		t.Fatalf("second COMMIT of the same row: %v, want 40001", err)
+		t.Fatalf("UPDATE of a row committed since: %v, want 40001", err)
 	}
+	mustExec(t, s[1], "ROLLBACK")
 	if got := rows(t, s[2], "SELECT bal FROM acct WHERE id = 700")[0]; got != "0" {
 		t.Errorf("row 700 holds %s after the conflict, want the first committer's 0", got)
 	}

@@ -54,6 +54,8 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 	if s.tx == nil {
 		release = s.releaseRowLocks
 	}
+	sinces := s.serialSinces(target) // (REPEATABLE READ: serialconflict.go)
+	defer releaseSnapshots(sinces)
 	if err := s.rebaseLockedTables(target); err != nil {
 		release()
 		return nil, nil, err
@@ -74,6 +76,11 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 		}
 		blocker := s.db.rowLocks.tryLock(s, found.keys)
 		if blocker == nil {
+			if err := changedSinces(sinces, found.keys); err != nil {
+				found.answer.Release()
+				release()
+				return nil, nil, err
+			}
 			return found.answer, release, nil
 		}
 		found.answer.Release()
@@ -85,6 +92,10 @@ func (s *Session) lockSelectedRows(ctx context.Context, env *exec.Env, stmt *pg.
 			s.releaseRowLocks() // hold nothing while waiting
 		}
 		if err := s.db.rowLocks.wait(ctx, s, *blocker); err != nil {
+			release()
+			return nil, nil, err
+		}
+		if err := changedSinces(sinces, []lockRequest{*blocker}); err != nil {
 			release()
 			return nil, nil, err
 		}

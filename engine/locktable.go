@@ -72,12 +72,18 @@ type rowLocks struct {
 	mu   sync.Mutex
 	held map[rowLockKey][]*rowLock
 	// waiting is the lock each waiting session asks for (the deadlock
-	// check follows it to the sessions holding the row)
-	waiting map[*Session]lockRequest
+	// check follows it to the sessions holding the row), and since when
+	waiting   map[*Session]lockRequest
+	waitStart map[*Session]time.Time
+	// xids number the sessions that hold or wait for row locks, as
+	// pg_locks shows their transactions (pglocks.go)
+	xids    map[*Session]uint64
+	nextXID uint64
 }
 
 func newRowLocks() *rowLocks {
-	return &rowLocks{held: map[rowLockKey][]*rowLock{}, waiting: map[*Session]lockRequest{}}
+	return &rowLocks{held: map[rowLockKey][]*rowLock{}, waiting: map[*Session]lockRequest{},
+		waitStart: map[*Session]time.Time{}, xids: map[*Session]uint64{}}
 }
 
 // conflicting is a hold of another session than s that req conflicts
@@ -114,6 +120,7 @@ func (l *rowLocks) tryLock(s *Session, reqs []lockRequest) *lockRequest {
 		h := l.own(s, req.key)
 		switch {
 		case h == nil:
+			l.noteXID(s)
 			l.held[req.key] = append(l.held[req.key], &rowLock{holder: s, mode: req.mode, released: make(chan struct{})})
 			s.heldRows = append(s.heldRows, heldRow{key: req.key})
 		case req.mode > h.mode:
@@ -177,8 +184,12 @@ func (l *rowLocks) unlockSince(s *Session, n int, keep []lockRequest) {
 	s.heldRows = rest
 }
 
-// releaseRowLocks lets go of every row lock s holds.
+// releaseRowLocks lets go of every row lock s holds (and of the
+// transaction id pg_locks shows for it).
 func (s *Session) releaseRowLocks() {
+	if s.hasXID {
+		s.db.rowLocks.dropXID(s)
+	}
 	if len(s.heldRows) == 0 {
 		return
 	}
@@ -197,10 +208,13 @@ func (l *rowLocks) wait(ctx context.Context, s *Session, req lockRequest) error 
 		return nil // let go of meanwhile
 	}
 	l.waiting[s] = req
+	l.waitStart[s] = time.Now()
+	l.noteXID(s)
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
 		delete(l.waiting, s)
+		delete(l.waitStart, s)
 		l.mu.Unlock()
 	}()
 	var timeout <-chan time.Time

@@ -31,9 +31,11 @@ import (
 // another UPDATE FOR NO KEY UPDATE (locktable.go has the strengths, and
 // what ROLLBACK TO SAVEPOINT and a deadlock do).
 //
-// REPEATABLE READ and SERIALIZABLE blocks take no locks and keep
-// first-committer-wins (40001 at COMMIT), and so do tables without a
-// primary key and statements that change more than maxLockedRows rows.
+// REPEATABLE READ and SERIALIZABLE blocks take the same locks but fail
+// with 40001 where a row they change was changed by a commit since their
+// version of the table was made (serialconflict.go). Tables without a
+// primary key and statements that change more than maxLockedRows rows
+// take no locks and keep first-committer-wins (40001 at COMMIT).
 
 // maxLockedRows is the most rows one statement locks; a larger change
 // is left to first-committer-wins.
@@ -54,12 +56,13 @@ type changedRows struct {
 }
 
 // lockedReference is a foreign key whose referenced rows an UPDATE locks:
-// its columns in the order of the parent's primary key, and that key's
-// types.
+// its columns in the order of the referenced key's, that key's types,
+// and how to find the parent row (fklocks.go).
 type lockedReference struct {
 	parent *catalog.Table
 	cols   []int
 	kts    []types.T
+	find   parentRowFinder
 }
 
 // lockedRow is a row a statement locks, and how.
@@ -78,8 +81,9 @@ func (s *Session) newChangedRows(t *catalog.Table) *changedRows {
 		}
 	}
 	for _, fk := range t.ForeignKeys {
-		if parent, k, ok := s.referencedKey(fk); ok && k.Primary && s.locksRows(parent) {
-			c.refs = append(c.refs, lockedReference{parent: parent, cols: childColumnsInKeyOrder(fk, k), kts: keyTypes(parent, k)})
+		if parent, k, ok := s.referencedKey(fk); ok && s.locksRows(parent) {
+			cols := childColumnsInKeyOrder(fk, k)
+			c.refs = append(c.refs, lockedReference{parent: parent, cols: cols, kts: keyTypes(parent, k), find: s.parentRowFinder(parent, k, t, cols)})
 		}
 	}
 	return c
@@ -124,7 +128,9 @@ func (c *changedRows) lockReference(ref lockedReference, old arrow.Record, row i
 		return
 	}
 	key := exec.EncodeKey(nil, ref.kts, arrs, newRow)
-	c.parentLocks = append(c.parentLocks, lockRequest{key: rowLockKey{oid: ref.parent.OID, key: string(key)}, mode: lockForKeyShare})
+	if lk, found := ref.find(key, arrs, newRow); found {
+		c.parentLocks = append(c.parentLocks, lockRequest{key: rowLockKey{oid: ref.parent.OID, key: lk}, mode: lockForKeyShare})
+	}
 }
 
 // addFlagged adds the rows of batch in that the rewrite output r (row
@@ -143,20 +149,10 @@ func (c *changedRows) addFlagged(in, r arrow.Record, mode rewriteMode) {
 }
 
 // locksRows reports whether an UPDATE or DELETE of t by s takes row
-// locks: t has a primary key, and s is outside a block or in a READ
-// COMMITTED (or READ UNCOMMITTED) one.
+// locks: t has a primary key (at every isolation level; REPEATABLE READ
+// fails where READ COMMITTED moves on: serialconflict.go).
 func (s *Session) locksRows(t *catalog.Table) bool {
-	if primaryKey(t) == nil {
-		return false
-	}
-	if s.tx == nil {
-		return true
-	}
-	level := s.tx.mode.isolation
-	if level == "" {
-		level = s.settings["default_transaction_isolation"]
-	}
-	return level == "read committed" || level == "read uncommitted" || level == ""
+	return primaryKey(t) != nil
 }
 
 func primaryKey(t *catalog.Table) *catalog.Key {
@@ -190,8 +186,8 @@ func rowLockKeys(t *catalog.Table, rows []lockedRow) []lockRequest {
 // statement about to run reads the newest committed rows besides its own
 // changes.
 func (s *Session) rebaseWork(t *catalog.Table) error {
-	if s.tx == nil {
-		return nil
+	if s.tx == nil || !s.readsNewest() {
+		return nil // (REPEATABLE READ keeps its version)
 	}
 	w := s.tx.work[t]
 	if w == nil || t.Current() == w.base {

@@ -13,13 +13,14 @@ import (
 // current_setting report them (transaction_isolation and friends).
 //
 // Weft runs every block on a private version of the tables it writes,
-// merged at COMMIT. REPEATABLE READ and SERIALIZABLE blocks conflict
-// first-committer-wins (40001). READ COMMITTED (the default) blocks and
-// single statements also lock the rows their UPDATE or DELETE changes
-// where an index finds them by primary key, and such a statement waits
-// for another block that changed the row and then re-evaluates it on the
-// newest committed version, as PostgreSQL does (rowlocks.go); elsewhere
-// they conflict first-committer-wins too. The level is recorded so that
+// merged at COMMIT. Blocks and single statements lock the rows their
+// UPDATE, DELETE or SELECT … FOR UPDATE changes or locks (tables with a
+// primary key), and such a statement waits for another block that holds
+// the row; then at READ COMMITTED (the default) it re-evaluates the row
+// on the newest committed version (rowlocks.go), at REPEATABLE READ and
+// SERIALIZABLE it fails with 40001 if that block committed a change of
+// the row, as PostgreSQL does (serialconflict.go). Elsewhere blocks
+// conflict first-committer-wins (40001 at COMMIT). The level is recorded so that
 // clients which read it back (SQLAlchemy on connect, JDBC's
 // getTransactionIsolation) see what they set. Read-only is enforced.
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -465,6 +466,10 @@ func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catal
 		}
 	}
 	n, written, err := s.upsertLocked(ctx, t, cur, keys, u, relabeled, hit, stored)
+	var blocked *rowLockBlocked
+	if errors.As(err, &blocked) {
+		return 0, nil, &blocked.req, nil // a cascade's child row (fklocks.go)
+	}
 	return n, written, nil, err
 }
 

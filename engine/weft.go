@@ -261,6 +261,9 @@ type Session struct {
 	db    *DB
 	// heldRows are the row locks the session holds (rowlocks.go)
 	heldRows []heldRow
+	// hasXID: the row lock table numbers the session's transaction
+	// (pglocks.go); set and cleared under its lock, by the session only
+	hasXID bool
 	// dropListed are the relations the DROP running lists (checked
 	// together before any is dropped: viewdeps.go)
 	dropListed *dropList

@@ -19,6 +19,25 @@ type Backends interface {
 	// Signal cancels the running query of the session with that process
 	// id or, with terminate, ends the session; false when there is none.
 	Signal(pid int64, terminate bool) (bool, error)
+	// Locks lists the locks pg_locks shows.
+	Locks() []LockInfo
+	// BlockingPIDs are the sessions holding a lock the session with that
+	// process id waits for (pg_blocking_pids), none when it does not wait.
+	BlockingPIDs(pid int64) []int32
+}
+
+// LockInfo is one row of pg_locks: a transaction's own id (LockType
+// "transactionid", granted), and for a session waiting for a row lock
+// the row's table (LockType "tuple", granted) and the id of the
+// transaction it waits for (not granted, with WaitStart).
+type LockInfo struct {
+	LockType      string
+	Relation      uint32 // 0: none
+	TransactionID string // "": none
+	PID           int32
+	Mode          string
+	Granted       bool
+	WaitStart     time.Time
 }
 
 // BackendActivity is one row of pg_stat_activity.
@@ -48,7 +67,36 @@ func signalFunctions() []*ScalarDef {
 			return params, types.BoolT, signalKernel(terminate), nil
 		}}
 	}
-	return []*ScalarDef{signal("pg_cancel_backend", false, 1), signal("pg_terminate_backend", true, 2)}
+	blocking := &ScalarDef{Name: "pg_blocking_pids", Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) != 1 || !castableAll(args, []types.T{types.Int4T}) {
+			return nil, types.T{}, nil, NoSuchFunction("pg_blocking_pids", args)
+		}
+		return []types.T{types.Int4T}, types.ArrayOf(types.Int4T), blockingPIDsKernel, nil
+	}}
+	return []*ScalarDef{signal("pg_cancel_backend", false, 1), signal("pg_terminate_backend", true, 2), blocking}
+}
+
+// blockingPIDsKernel is pg_blocking_pids(pid): the process ids of the
+// sessions holding what pid waits for (an empty array when it waits for
+// nothing or there is no such session, as PostgreSQL answers).
+func blockingPIDsKernel(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+	bld := newBuilder(ec, types.ArrayOf(types.Int4T))
+	defer bld.Release()
+	for i := 0; i < n; i++ {
+		pid := DatumAt(args[0], i)
+		if pid == nil {
+			AppendDatum(bld, nil)
+			continue
+		}
+		out := []types.Datum{}
+		if ec.Env != nil && ec.Env.Backends != nil {
+			for _, p := range ec.Env.Backends.BlockingPIDs(pid.(int64)) {
+				out = append(out, int64(p))
+			}
+		}
+		AppendDatum(bld, out)
+	}
+	return bld.NewArray(), nil
 }
 
 func signalKernel(terminate bool) Kernel {

@@ -154,8 +154,8 @@ var catalogShapes = map[string][]catCol{
 		{"checksum_last_failure", tStamp}, {"blk_read_time", types.Float8T}, {"blk_write_time", types.Float8T}, {"session_time", types.Float8T},
 		{"active_time", types.Float8T}, {"idle_in_transaction_time", types.Float8T}, {"sessions", tI8}, {"sessions_abandoned", tI8},
 		{"sessions_fatal", tI8}, {"sessions_killed", tI8}, {"stats_reset", tStamp}},
-	// Weft's locks are not listed (advisory locks included): empty, with
-	// the columns monitoring tools select
+	// the row locks held and waited for (engine/pglocks.go); table and
+	// advisory locks are not listed
 	"pg_locks": {{"locktype", tText}, {"database", tOID}, {"relation", tOID}, {"page", tInt}, {"tuple", tI2}, {"virtualxid", tText},
 		{"transactionid", tText}, {"classid", tOID}, {"objid", tOID}, {"objsubid", tI2}, {"virtualtransaction", tText}, {"pid", tInt},
 		{"mode", tText}, {"granted", tBool}, {"fastpath", tBool}, {"waitstart", tStamp}},
@@ -525,6 +525,8 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 		}
 	case "pg_stat_activity":
 		b.statActivity(row)
+	case "pg_locks":
+		b.lockRows(row)
 	case "pg_settings":
 		b.settingsRows(row)
 	case "pg_proc":
@@ -784,6 +786,26 @@ func (b *Binder) statActivity(row func(map[string]types.Datum)) {
 			"client_hostname": nil, "client_port": port, "backend_start": micros(a.BackendStart), "xact_start": nil,
 			"query_start": micros(a.QueryStart), "state_change": micros(a.StateChange), "wait_event_type": nil, "wait_event": nil,
 			"state": a.State, "backend_xid": nil, "backend_xmin": nil, "query_id": nil, "query": a.Query, "backend_type": a.BackendType})
+	}
+}
+
+// lockRows lists the locks pg_locks shows (engine/pglocks.go says which).
+func (b *Binder) lockRows(row func(map[string]types.Datum)) {
+	if b.Env == nil || b.Env.Backends == nil {
+		return
+	}
+	orNull := func(ok bool, v types.Datum) types.Datum {
+		if !ok {
+			return nil
+		}
+		return v
+	}
+	for _, l := range b.Env.Backends.Locks() {
+		row(map[string]types.Datum{"locktype": l.LockType, "database": orNull(l.Relation != 0, int64(16384)),
+			"relation": orNull(l.Relation != 0, int64(l.Relation)), "page": nil, "tuple": nil, "virtualxid": nil,
+			"transactionid": orNull(l.TransactionID != "", l.TransactionID), "classid": nil, "objid": nil, "objsubid": nil,
+			"virtualtransaction": strconv.Itoa(int(l.PID)) + "/1", "pid": int64(l.PID), "mode": l.Mode, "granted": l.Granted,
+			"fastpath": false, "waitstart": orNull(!l.WaitStart.IsZero(), l.WaitStart.UTC().UnixMicro())})
 	}
 }
 
