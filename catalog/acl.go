@@ -650,7 +650,9 @@ func (c *Catalog) OwnedBy(role string) []ObjectPrivileges {
 }
 
 // RevokeAllFrom takes away every privilege granted to a role (DROP
-// OWNED): its ACL entries, on every object.
+// OWNED): its ACL entries, on every object and column, and with them
+// (as PostgreSQL's DROP OWNED revokes with CASCADE) what the role passed
+// on with their grant options.
 func (c *Catalog) RevokeAllFrom(role string) {
 	c.revokeObjectsFrom(role)
 	c.dropFromColumnACLs(role)
@@ -664,12 +666,19 @@ func (c *Catalog) revokeObjectsFrom(role string) {
 			continue
 		}
 		next := *p
-		next.ACL = nil
-		for _, it := range p.ACL {
-			if it.Grantee != role {
-				next.ACL = append(next.ACL, it)
-			}
-		}
+		next.ACL = revokeEverythingFrom(p.ACL, role, p.Owner)
 		c.privs[oid] = &next
 	}
+}
+
+// revokeEverythingFrom takes every item granted to role out of acl, with
+// the grants role made from them.
+func revokeEverythingFrom(acl []ACLItem, role, owner string) []ACLItem {
+	out := append([]ACLItem{}, acl...)
+	for _, it := range acl {
+		if it.Grantee == role {
+			out, _ = revokeCascade(out, role, it.Grantor, it.Privs, false, true, owner) // (cascade: no error)
+		}
+	}
+	return out
 }

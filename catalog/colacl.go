@@ -145,22 +145,59 @@ func (c *Catalog) tablesOwnedWithColumnACLs(role string) []*Table {
 }
 
 // dropFromColumnACLs takes every column privilege granted to role away
-// (DROP OWNED).
+// (DROP OWNED), with the grants it made from them.
 func (c *Catalog) dropFromColumnACLs(role string) {
 	c.mu.RLock()
 	tables := c.tablesWithColumnACLs()
-	c.mu.RUnlock()
-	for _, t := range tables {
-		editColumnACLs(t, func(acl []ACLItem) []ACLItem {
-			out := acl[:0]
-			for _, it := range acl {
-				if it.Grantee != role {
-					out = append(out, it)
-				}
-			}
-			return out
-		})
+	owners := make([]string, len(tables))
+	for i, t := range tables {
+		owners[i] = c.privsOf(t.OID, KindTable).Owner
 	}
+	c.mu.RUnlock()
+	for i, t := range tables {
+		editColumnACLs(t, func(acl []ACLItem) []ACLItem { return revokeEverythingFrom(acl, role, owners[i]) })
+	}
+}
+
+// TablesWithColumnACLs lists the tables some column of which has grants
+// (what DROP OWNED may change).
+func (c *Catalog) TablesWithColumnACLs() []*Table {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.tablesWithColumnACLs()
+}
+
+// TablesOwnedWithColumnACLs lists the tables role owns that have column
+// grants (what REASSIGN OWNED may change).
+func (c *Catalog) TablesOwnedWithColumnACLs(role string) []*Table {
+	return c.tablesOwnedWithColumnACLs(role)
+}
+
+// ColumnACLs are the ACLs of t's columns that have grants, by column
+// name, as they are now: what RestoreColumnACLs puts back.
+func ColumnACLs(t *Table) map[string][]ACLItem {
+	out := map[string][]ACLItem{}
+	for _, c := range t.Columns {
+		if c.ACL != nil {
+			out[c.Name] = c.ACL
+		}
+	}
+	return out
+}
+
+// RestoreColumnACLs puts the ACLs of t's columns named in before back as
+// they were, leaving the other columns (and everything else about them,
+// which other statements may have changed since) alone.
+func RestoreColumnACLs(t *Table, before map[string][]ACLItem) {
+	t.Lock()
+	defer t.Unlock()
+	cols := append([]Column(nil), t.Columns...)
+	for k := range cols {
+		if acl, ok := before[cols[k].Name]; ok {
+			cols[k].ACL = acl
+		}
+	}
+	t.Columns = cols
 }
 
 // columnDependents describes the column privileges that keep role from

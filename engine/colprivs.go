@@ -72,8 +72,8 @@ func (s *Session) grantOnColumns(res *Result, st *pg.GrantStmt, tg grantTarget, 
 	}
 	t.Lock()
 	defer t.Unlock()
-	old := t.Columns
-	next := append([]catalog.Column(nil), old...)
+	before := map[string][]catalog.ACLItem{} // (only the columns named)
+	next := append([]catalog.Column(nil), t.Columns...)
 	for _, i := range order {
 		privs := want[i]
 		if grantor != owner {
@@ -95,10 +95,11 @@ func (s *Session) grantOnColumns(res *Result, st *pg.GrantStmt, tg grantTarget, 
 		if err != nil {
 			return err
 		}
+		before[next[i].Name] = next[i].ACL
 		next[i].ACL = acl
 	}
 	t.Columns = next
-	s.undoCreate(func() { restoreColumns(t, old) })
+	s.undoColumnACLs(t, before)
 	return nil
 }
 
@@ -115,12 +116,18 @@ func columnACLAfter(st *pg.GrantStmt, acl []catalog.ACLItem, owner, grantor stri
 	return acl, err
 }
 
-// restoreColumns puts t's columns back as they were (old): the undo of
-// a change of their ACLs.
-func restoreColumns(t *catalog.Table, old []catalog.Column) {
-	t.Lock()
-	defer t.Unlock()
-	t.Columns = old
+// undoColumnACLs has ROLLBACK put t's column ACLs back as before says
+// (by column name): only the ACLs, so that what other sessions changed
+// of the table meanwhile stays.
+func (s *Session) undoColumnACLs(t *catalog.Table, before map[string][]catalog.ACLItem) {
+	s.undoCreate(func() { catalog.RestoreColumnACLs(t, before) })
+}
+
+// undoColumnACLsOf is undoColumnACLs for each of tables, as they are now.
+func (s *Session) undoColumnACLsOf(tables []*catalog.Table) {
+	for _, t := range tables {
+		s.undoColumnACLs(t, catalog.ColumnACLs(t))
+	}
 }
 
 // revokeColumnsWithTable takes from the grantees, on every column of the
@@ -160,49 +167,6 @@ func (s *Session) requireColumns(t *catalog.Table, cols []int, want catalog.Priv
 	return nil
 }
 
-// requireInsertColumns checks INSERT on the columns an INSERT names (all
-// of them without a list); DEFAULT VALUES names none and needs INSERT on
-// the table or on any column, as in PostgreSQL.
-func (s *Session) requireInsertColumns(t *catalog.Table, st *pg.InsertStmt, targets []int) error {
-	if st.SelectStmt == nil {
-		if !s.db.cat.HasAnyColumnPrivilege(s.currentRole(), t, catalog.PrivInsert) {
-			return denied("permission denied for table %s", t.Name)
-		}
-		return nil
-	}
-	return s.requireColumns(t, suppliedTargets(st, targets), catalog.PrivInsert)
-}
-
-// suppliedTargets are the columns an INSERT without a column list gives
-// values for: as many leading columns as its rows have values (the rest
-// take their defaults), all of them when that is not known before
-// binding (SELECT *).
-func suppliedTargets(st *pg.InsertStmt, targets []int) []int {
-	sel := st.SelectStmt.GetSelectStmt()
-	if len(st.Cols) > 0 || sel == nil {
-		return targets
-	}
-	n := len(targets)
-	switch {
-	case len(sel.ValuesLists) > 0:
-		n = len(sel.ValuesLists[0].GetList().GetItems())
-	case sel.Op == pg.SetOperation_SETOP_NONE && !anyStar(sel.TargetList):
-		n = len(sel.TargetList)
-	}
-	return targets[:min(n, len(targets))]
-}
-
-// anyStar reports whether a select list holds a * (its width is known
-// only once bound).
-func anyStar(list []*pg.Node) bool {
-	for _, n := range list {
-		if starLocation(n) >= 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // setColumns are the columns a SET list names (unknown names are left for
 // the statement to report).
 func setColumns(t *catalog.Table, list []*pg.Node) []int {
@@ -213,4 +177,19 @@ func setColumns(t *catalog.Table, list []*pg.Node) []int {
 		}
 	}
 	return out
+}
+
+// requireArbiterSelect checks SELECT on the key columns an ON CONFLICT
+// names (by columns or by constraint), as PostgreSQL does: finding a
+// conflict tells which keys exist.
+func (s *Session) requireArbiterSelect(t *catalog.Table, oc *pg.OnConflictClause, keys []catalog.Key) error {
+	if oc.Infer == nil {
+		return nil
+	}
+	for _, k := range keys {
+		if err := s.requireColumns(t, k.Columns, catalog.PrivSelect); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -52,3 +52,45 @@ func TestColumnPrivilegesSurviveRestart(t *testing.T) {
 	wantCode(t, bob, "UPDATE staff SET full_name = 'x'", sqlerr.InsufficientPrivilege)
 	wantCode(t, s, "DROP ROLE bob", sqlerr.DependentObjects)
 }
+
+// TestColumnGrantRollbackKeepsOtherSessionsWork: a ROLLBACK of a column
+// GRANT puts back only the ACLs it changed; a REVOKE or ADD COLUMN
+// another session committed meanwhile stays (the whole column list was
+// restored before, bringing a revoked privilege back). REASSIGN OWNED
+// rolled back puts the column grants back under their owner.
+func TestColumnGrantRollbackKeepsOtherSessionsWork(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	db := openDir(t, t.TempDir(), mem)
+	defer func() { db.Close(); mem.AssertSize(t, 0) }()
+	a, b := db.NewSession(), db.NewSession()
+	mustExec(t, a, `CREATE ROLE u; CREATE ROLE x; CREATE ROLE y;
+		CREATE TABLE cc (id int, a int, secret int); INSERT INTO cc VALUES (1, 2, 42);
+		GRANT SELECT (secret) ON cc TO u`)
+	mustExec(t, a, "BEGIN")
+	mustExec(t, a, "GRANT SELECT (a) ON cc TO u")
+	mustExec(t, b, "REVOKE SELECT (secret) ON cc FROM u")
+	mustExec(t, b, "ALTER TABLE cc ADD COLUMN z int DEFAULT 7")
+	mustExec(t, a, "ROLLBACK")
+	got := rows(t, a, "SELECT attname, coalesce(attacl, 'NULL') FROM pg_attribute WHERE attrelid = 'cc'::regclass ORDER BY attnum")
+	want := []string{"id|NULL", "a|NULL", "secret|NULL", "z|NULL"}
+	if len(got) != len(want) {
+		t.Fatalf("after the rollback %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("column %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	wantCode(t, asRole(db, "u"), "SELECT secret FROM cc", sqlerr.InsufficientPrivilege)
+
+	mustExec(t, a, "CREATE TABLE owned (id int, a int); ALTER TABLE owned OWNER TO x")
+	mustExec(t, asRole(db, "x"), "GRANT SELECT (a) ON owned TO u")
+	for _, stmt := range []string{"BEGIN", "REASSIGN OWNED BY x TO y", "ROLLBACK"} {
+		mustExec(t, a, stmt)
+	}
+	if got := rows(t, a, "SELECT attacl FROM pg_attribute WHERE attrelid = 'owned'::regclass AND attname = 'a'"); len(got) != 1 || got[0] != "{u=r/x}" {
+		t.Errorf("after REASSIGN OWNED rolled back: %v, want {u=r/x}", got)
+	}
+	mustExec(t, asRole(db, "x"), "REVOKE SELECT (a) ON owned FROM u")
+	wantCode(t, asRole(db, "u"), "SELECT a FROM owned", sqlerr.InsufficientPrivilege)
+}

@@ -61,6 +61,9 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 		if conflictOn, err = conflictKeys(t, oc); err != nil {
 			return nil, err
 		}
+		if err := s.requireArbiterSelect(t, oc, conflictOn); err != nil {
+			return nil, err
+		}
 	}
 	// target column for each position of the source rows
 	targets := make([]int, 0, len(t.Columns))
@@ -92,8 +95,9 @@ func (s *Session) insert(ctx context.Context, env *exec.Env, st *pg.InsertStmt) 
 			}
 		}
 	}
-	if err := s.requireInsertColumns(t, st, targets); err != nil {
-		return nil, err
+	if st.SelectStmt == nil && !s.db.cat.HasAnyColumnPrivilege(s.currentRole(), t, catalog.PrivInsert) {
+		// DEFAULT VALUES names no column: INSERT on any will do, as in PostgreSQL
+		return nil, denied("permission denied for table %s", t.Name)
 	}
 	b := s.binder(env)
 	var plan logical.Plan
@@ -257,6 +261,11 @@ func (s *Session) insertValues(b *binder.Binder, t *catalog.Table, targets []int
 		}
 		rows = append(rows, row)
 	}
+	// the columns given values need INSERT (column privileges count)
+	given := len(lists[0].Node.(*pg.Node_List).List.Items)
+	if err := s.requireColumns(t, targets[:min(given, len(targets))], catalog.PrivInsert); err != nil {
+		return nil, err
+	}
 	return &logical.Values{Rows: rows, Cols: cols}, nil
 }
 
@@ -297,6 +306,10 @@ func (s *Session) insertSelect(b *binder.Binder, t *catalog.Table, targets []int
 	srcCols := src.Columns()
 	if len(srcCols) > len(targets) {
 		return nil, sqlerr.New(sqlerr.SyntaxError, "INSERT has more expressions than target columns")
+	}
+	// the columns the query fills need INSERT (column privileges count)
+	if err := s.requireColumns(t, targets[:len(srcCols)], catalog.PrivInsert); err != nil {
+		return nil, err
 	}
 	exprs := make([]logical.Expr, len(t.Columns))
 	cols := make([]logical.Column, len(t.Columns))

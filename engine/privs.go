@@ -140,24 +140,58 @@ func (s *Session) grant(st *pg.GrantStmt) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// a GRANT or REVOKE failing part way (a missing column, dependent
+	// privileges) changes nothing, as in PostgreSQL
+	undo := s.db.snapshotGrantTargets(targets)
 	for _, tg := range targets {
-		want, cols, err := grantedPrivs(st, tg.kind)
-		if err != nil {
-			return nil, err
-		}
-		if want != 0 || len(cols) == 0 {
-			if err := s.grantOn(res, st, tg, want, grantees); err != nil {
-				return nil, err
-			}
-			if err := s.revokeColumnsWithTable(res, st, tg, want, grantees); err != nil {
-				return nil, err
-			}
-		}
-		if err := s.grantOnColumns(res, st, tg, cols, grantees); err != nil {
+		if err := s.grantOnTarget(res, st, tg, grantees); err != nil {
+			undo()
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// grantOnTarget applies a GRANT or REVOKE to one object: its own
+// privileges, then those of its columns.
+func (s *Session) grantOnTarget(res *Result, st *pg.GrantStmt, tg grantTarget, grantees []string) error {
+	want, cols, err := grantedPrivs(st, tg.kind)
+	if err != nil {
+		return err
+	}
+	if want != 0 || len(cols) == 0 {
+		if err := s.grantOn(res, st, tg, want, grantees); err != nil {
+			return err
+		}
+		if err := s.revokeColumnsWithTable(res, st, tg, want, grantees); err != nil {
+			return err
+		}
+	}
+	return s.grantOnColumns(res, st, tg, cols, grantees)
+}
+
+// snapshotGrantTargets records the privileges of the objects a GRANT or
+// REVOKE names (their columns' too) and returns what puts them back.
+func (db *DB) snapshotGrantTargets(targets []grantTarget) func() {
+	privs := make([]catalog.PrivilegesSnapshot, len(targets))
+	cols := map[*catalog.Table]map[string][]catalog.ACLItem{}
+	for i, tg := range targets {
+		privs[i] = db.cat.SnapshotPrivileges(tg.oid)
+		if t := db.cat.TableByOID(tg.oid); t != nil && tg.kind == catalog.KindTable {
+			cols[t] = map[string][]catalog.ACLItem{}
+			for _, c := range t.Columns {
+				cols[t][c.Name] = c.ACL // (nil too: a first grant is undone)
+			}
+		}
+	}
+	return func() {
+		for _, p := range privs {
+			db.cat.RestorePrivilegesSnapshot(p)
+		}
+		for t, before := range cols {
+			catalog.RestoreColumnACLs(t, before)
+		}
+	}
 }
 
 // grantedPrivs reads the privilege list (empty: ALL) for a kind: the
@@ -544,9 +578,8 @@ func (s *Session) changeOwner(tg grantTarget, spec *pg.RoleSpec) error {
 	was := s.db.cat.Privileges(tg.oid, tg.kind).Owner
 	s.db.cat.SetOwner(tg.oid, tg.kind, owner)
 	if t := s.db.cat.TableByOID(tg.oid); t != nil && tg.kind == catalog.KindTable {
-		old := t.Columns
+		s.undoColumnACLsOf([]*catalog.Table{t})
 		s.db.cat.MoveColumnGrants(t, was, owner)
-		s.undoCreate(func() { restoreColumns(t, old) })
 	}
 	return nil
 }
@@ -625,6 +658,7 @@ func (s *Session) reassignOwned(st *pg.ReassignOwnedStmt) (*Result, error) {
 		})
 	}
 	for _, name := range from {
+		s.undoColumnACLsOf(s.db.cat.TablesOwnedWithColumnACLs(name))
 		s.db.cat.ReassignOwned(name, to)
 	}
 	return &Result{Tag: "REASSIGN OWNED"}, nil
@@ -662,6 +696,7 @@ func (s *Session) dropOwned(ctx context.Context, st *pg.DropOwnedStmt) (*Result,
 				return nil, err
 			}
 		}
+		s.undoColumnACLsOf(s.db.cat.TablesWithColumnACLs())
 		s.db.cat.RevokeAllFrom(role)
 	}
 	return &Result{Tag: "DROP OWNED"}, nil

@@ -328,13 +328,15 @@ func (b *Binder) BeginTargetTable(t *catalog.Table, alias string) *TableScope {
 }
 
 // AddTable adds another table's columns to a scope under qual (EXCLUDED
-// in ON CONFLICT DO UPDATE) and returns them.
+// in ON CONFLICT DO UPDATE) and returns them; their reads are checked
+// against column privileges as the target's are (as PostgreSQL checks
+// EXCLUDED.c as a read of c).
 func (b *Binder) AddTable(ts *TableScope, t *catalog.Table, qual string) []logical.Column {
 	cols := make([]logical.Column, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = b.newColumn(c.Name, c.Type)
 		cols[i].Table = qual
-		ts.s.items = append(ts.s.items, scopeItem{qual: qual, col: cols[i]})
+		ts.s.items = append(ts.s.items, scopeItem{qual: qual, col: cols[i], srcTable: ts.s.items[i].srcTable, srcCol: i})
 	}
 	return cols
 }
