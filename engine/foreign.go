@@ -641,7 +641,7 @@ func (s *Session) installChildren(parent *catalog.Table, ps []pendingInstall) {
 	for _, p := range ps {
 		// applyParentChange took the child's lock
 		s.noteWrite(p.table)
-		s.install(p.table, p.parts, nil)
+		s.install(p.table, p.parts, nil, nil)
 		if p.table != parent {
 			p.table.Unlock()
 		}
