@@ -70,10 +70,10 @@ func TestPatchedBatchesReplay(t *testing.T) {
 				if checkpoint {
 					mustSQL(t, db.NewSession(), "CHECKPOINT")
 				}
-				compared := db.store.LogComparedBatches()
+				compared := db.store.LogComparedRows()
 				runPatchSteps(t, db, sc.steps)
-				if got := db.store.LogComparedBatches() - compared; got != 0 && !sc.compares {
-					t.Errorf("round %d: the log compared %d batches with their bases", round, got)
+				if got := db.store.LogComparedRows() - compared; got != 0 && !sc.compares {
+					t.Errorf("round %d: the log compared %d rows with the batches replacing them", round, got)
 				}
 				want := one(t, db.NewSession(), acctState)
 				crash(t, db, mem)
@@ -124,10 +124,10 @@ func TestPatchedCommitTornTail(t *testing.T) {
 	if got := one(t, s, acctState); got != before {
 		t.Errorf("after a torn COMMIT: %s, want the rows before it, %s", got, before)
 	}
-	compared := db.store.LogComparedBatches()
+	compared := db.store.LogComparedRows()
 	mustSQL(t, s, "BEGIN; UPDATE acc SET bal = 3 WHERE id = 12; UPDATE acc SET bal = 4 WHERE id = 12; COMMIT")
-	if got := db.store.LogComparedBatches() - compared; got != 0 {
-		t.Errorf("the log compared %d batches with their bases", got)
+	if got := db.store.LogComparedRows() - compared; got != 0 {
+		t.Errorf("the log compared %d rows with the batches replacing them", got)
 	}
 	want := one(t, s, acctState)
 	s.Close()

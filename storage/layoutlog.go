@@ -415,17 +415,17 @@ func (st *Store) editsFrom(base, rec arrow.Record, edited func(arrow.Record) *ca
 			return e.Ops, e.Taken()
 		}
 	}
-	st.comparedBatches++
+	st.comparedRows += base.NumRows()
 	return diffRows(base, rec, &st.entryScratch.mask)
 }
 
-// LogComparedBatches is how many batches the log has written as edits it
-// found by comparing them row by row with the batches they replaced (see
+// LogComparedRows is how many rows of batches the log has compared with
+// the batches that replaced them, to find the edits it wrote (see
 // TableData.Edited), since the store was opened.
-func (st *Store) LogComparedBatches() int64 {
+func (st *Store) LogComparedRows() int64 {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.comparedBatches
+	return st.comparedRows
 }
 
 // diffRows finds how cur is made from base: runs of base rows copied (only
