@@ -42,7 +42,7 @@ func (s *Session) indexedSource(cur *catalog.Snapshot, found []physical.BatchRow
 	parts := make([][]arrow.Record, len(cur.Parts))
 	rows := make([][]int, len(found))
 	for i, f := range found {
-		rec, err := exec.TakeRecord(s.db.opts.Mem, cur.Parts[f.Pos.Part][f.Pos.Batch], f.Rows)
+		rec, err := someRows(s.db.opts.Mem, cur.Parts[f.Pos.Part][f.Pos.Batch], f.Rows)
 		if err != nil {
 			// (an allocation failure: read the whole batches instead)
 			for _, p := range parts {
@@ -115,13 +115,31 @@ func (s *Session) patchBatch(schema *arrow.Schema, base arrow.Record, rows []int
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	newRows, err := exec.TakeRecord(s.db.opts.Mem, data, hit)
+	newRows, err := someRows(s.db.opts.Mem, data, hit)
 	if err != nil {
 		patched.Release()
 		return nil, nil, 0, err
 	}
 	*changed = append(*changed, newRows)
 	return patched, catalog.ReplacedRows(base, at), int64(len(hit)), nil
+}
+
+// someRows is rows of rec (ascending or not) as a batch of their own: a
+// slice of rec when they are one run of it (one row, as most often),
+// else a copy.
+func someRows(mem memory.Allocator, rec arrow.Record, rows []int) (arrow.Record, error) {
+	run := len(rows) > 0
+	for k := 1; run && k < len(rows); k++ {
+		run = rows[k] == rows[k-1]+1
+	}
+	if !run {
+		return exec.TakeRecord(mem, rec, rows)
+	}
+	if len(rows) == int(rec.NumRows()) {
+		rec.Retain()
+		return rec, nil
+	}
+	return rec.NewSlice(int64(rows[0]), int64(rows[len(rows)-1]+1)), nil
 }
 
 // patchColumn is base with repl's row from[k] put at position at[k] (at
