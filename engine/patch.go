@@ -160,6 +160,12 @@ func (s *Session) patchColumn(base arrow.Array, at []int, repl arrow.Array, from
 	if patched, ok := patchFixedWidth(s.db.opts.Mem, base, at, repl, from); ok {
 		return patched, nil
 	}
+	return patchBySlices(s.db.opts.Mem, base, at, repl, from)
+}
+
+// patchBySlices is patchColumn for any column: base's runs of rows around
+// the new values and those, joined.
+func patchBySlices(mem memory.Allocator, base arrow.Array, at []int, repl arrow.Array, from []int) (arrow.Array, error) {
 	pieces := make([]arrow.Array, 0, 2*len(at)+1)
 	defer func() {
 		for _, p := range pieces {
@@ -177,7 +183,7 @@ func (s *Session) patchColumn(base arrow.Array, at []int, repl arrow.Array, from
 	if prev < base.Len() {
 		pieces = append(pieces, array.NewSlice(base, int64(prev), int64(base.Len())))
 	}
-	return array.Concatenate(pieces, s.db.opts.Mem)
+	return array.Concatenate(pieces, mem)
 }
 
 // patchFixedWidth is patchColumn for a column of whole-byte fixed-width
