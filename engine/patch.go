@@ -15,9 +15,15 @@ import (
 // An UPDATE or DELETE whose rows an index finds (pgbench's, an ORM's
 // save() and delete()) computes just those rows, not the batches they are
 // in, and patches them into their batches: an updated batch keeps every
-// column the statement did not change as the very array it was (so the
-// log's difference and a COMMIT's merge find it unchanged at once), and
-// a changed column is the old one's runs around the new values.
+// column the statement did not change as the very array it was, and a
+// changed column is a copy of the old one with the new values set (one
+// copy of its memory for fixed-width values, else the old one's runs
+// around the new values joined). The new batch's snapshot records which
+// rows were replaced or dropped (catalog.BatchEdits): the log writes
+// just those rows from it, and a COMMIT's merge reads from it which rows
+// the block changed, neither comparing the batch with the one before.
+// What is left that grows with the batch is the copy of a changed
+// column (and, for a DELETE, of every column).
 
 // patchShare is the largest share of a batch's rows the index may name
 // for the statement to compute them alone (1/patchShare); with more, the
