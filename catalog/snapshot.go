@@ -21,6 +21,10 @@ type Snapshot struct {
 
 	idxMu   sync.Mutex
 	indexes map[string]*index.Index // by index name, see index.go
+
+	// edits: how some of its batches were made from the batches of the
+	// data before it (edits.go); set before the snapshot is shared
+	edits Edits
 }
 
 func newSnapshot(parts int) *Snapshot {

@@ -778,7 +778,7 @@ func (s *Session) truncate(st *pg.TruncateStmt) (*Result, error) {
 	for _, t := range tables {
 		s.noteWrite(t)
 		t.Lock()
-		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil)
+		s.install(t, make([][]arrowRecord, s.db.cat.Partitions()), nil, nil)
 		t.Unlock()
 		if st.RestartSeqs {
 			for _, q := range s.db.cat.Sequences() {

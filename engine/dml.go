@@ -417,7 +417,7 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 		return 0, nil, err
 	}
 	if s.tx != nil {
-		s.installPrivate(t, parts, relabeled)
+		s.installPrivate(t, parts, relabeled, nil)
 		extendKeySets(t, cur, s.current(t), added)
 		ok = true
 		return n, inserted, nil
@@ -532,6 +532,7 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 	parts := make([][]arrow.Record, op.Partitions())
 	var byPos []arrow.Record   // with only: the rewritten batch at each position (nil: none left)
 	var changed []arrow.Record // with onlyRows: the rows an UPDATE changed
+	var made catalog.Edits     // with onlyRows: how the batches patched were made
 	defer func() { exec.ReleaseRecords(changed) }()
 	var counted int64
 	affected := s.newChangedRows(t) // with locking: the rows changed, as they were
@@ -572,7 +573,14 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 			if onlyRows != nil {
 				k := len(byPos)
 				base := cur.Parts[only[k].Part][only[k].Batch]
-				rec, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, affected)
+				var e *catalog.BatchEdits
+				rec, e, n, err = s.patchBatch(schema, base, onlyRows[k], r, mode, &changed, affected)
+				if e != nil {
+					if made == nil {
+						made = catalog.Edits{}
+					}
+					made[rec] = e
+				}
 			} else {
 				if locking && aligned && len(affected.rows) <= maxLockedRows {
 					affected.addFlagged(in[i], r, mode)
@@ -666,7 +674,7 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 	}
 	// the table and the rows a cascade changed go in together
 	s.db.installTogether(func() {
-		s.install(t, parts, nil)
+		s.install(t, parts, nil, made)
 		for name, ks := range sets {
 			s.current(t).SetKeySet(name, ks)
 		}

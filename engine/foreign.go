@@ -567,8 +567,12 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 	return newParts, true, nil
 }
 
-// withoutRows is r without the given rows (nil when none is left).
+// withoutRows is r without the given rows (ascending; nil when none is
+// left).
 func withoutRows(s *Session, r arrow.Record, drop []int) (arrow.Record, error) {
+	if len(drop) <= maxDropRuns && len(drop) < int(r.NumRows()) {
+		return withoutFewRows(s, r, drop)
+	}
 	var keep []int
 	j := 0
 	for i := 0; i < int(r.NumRows()); i++ {
@@ -582,6 +586,34 @@ func withoutRows(s *Session, r arrow.Record, drop []int) (arrow.Record, error) {
 		return nil, nil
 	}
 	return exec.TakeRecord(s.db.opts.Mem, r, keep)
+}
+
+// maxDropRuns is the most rows withoutRows drops by joining the runs of
+// rows between them (a copy of each column's memory) rather than
+// gathering every row kept one by one.
+const maxDropRuns = 16
+
+// withoutFewRows is withoutRows for a few rows (not all of r's): r's
+// runs of rows around them, joined.
+func withoutFewRows(s *Session, r arrow.Record, drop []int) (arrow.Record, error) {
+	var runs []arrow.Record
+	defer func() { exec.ReleaseRecords(runs) }()
+	prev := int64(0)
+	for k := 0; k <= len(drop); k++ {
+		end := r.NumRows() // (after the last row dropped: up to r's end)
+		if k < len(drop) {
+			end = int64(drop[k])
+		}
+		if end > prev {
+			runs = append(runs, r.NewSlice(prev, end))
+		}
+		prev = end + 1
+	}
+	if len(runs) == 1 {
+		runs[0].Retain()
+		return runs[0], nil
+	}
+	return catalog.ConcatRecords(s.db.opts.Mem, runs)
 }
 
 // withReplacedColumns is r with cols changed in the given rows (in
@@ -681,7 +713,7 @@ func (s *Session) installChildren(parent *catalog.Table, ps []pendingInstall) {
 	for _, p := range ps {
 		// applyParentChange took the child's lock
 		s.noteWrite(p.table)
-		s.install(p.table, p.parts, nil)
+		s.install(p.table, p.parts, nil, nil)
 		if p.table != parent {
 			p.table.Unlock()
 		}

@@ -56,7 +56,7 @@ func (s *Session) refreshMatView(ctx context.Context, env *exec.Env, st *pg.Refr
 	}
 	s.noteWrite(t)
 	t.Lock()
-	s.install(t, make([][]arrow.Record, s.db.cat.Partitions()), nil)
+	s.install(t, make([][]arrow.Record, s.db.cat.Partitions()), nil, nil)
 	t.Unlock()
 	if _, err := s.appendRows(t, recs); err != nil {
 		return nil, err

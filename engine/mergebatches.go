@@ -73,10 +73,11 @@ func recordSet(recs []arrow.Record) map[arrow.Record]bool {
 }
 
 // mergeBatches replays the block's changes (base to mine) on theirs. It
-// returns the table's new partitions, and whether the key columns of the
+// returns the table's new partitions, whether the key columns of the
 // rows the block added are those of the rows it took out (an UPDATE of
-// other columns: no key can have become duplicated).
-func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, bool, error) {
+// other columns: no key can have become duplicated), and the edits of the
+// batches it patched, from theirs' batches.
+func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, bool, catalog.Edits, error) {
 	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
 		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
 		WithHint("The transaction was rolled back; run it again.")
@@ -94,10 +95,11 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 	}
 	replace := map[arrow.Record]arrow.Record{} // a batch of theirs -> what it becomes (nil: gone)
 	var made, extra []arrow.Record             // batches built here; rows added to no batch
-	fail := func(err error) ([][]arrow.Record, bool, error) {
+	edits := catalog.Edits{}
+	fail := func(err error) ([][]arrow.Record, bool, catalog.Edits, error) {
 		exec.ReleaseRecords(made)
 		exec.ReleaseRecords(extra)
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	keysKept := true
 	for _, c := range changesFrom(base, mine) {
@@ -112,13 +114,16 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 			// still theirs as it was: swap it (the common case, which
 			// needs no row-by-row difference unless keys may have moved)
 			replace[c.base] = c.now
+			if e := mine.EditsOf(c.now); c.now != nil && e != nil && e.Base == c.base {
+				edits[c.now] = e
+			}
 			if keysKept && !keyColumnsEqual(t, c.base, c.now) {
 				taken, added := rows.difference(c.base, c.now)
 				keysKept = rows.sameKeys(t, taken, added)
 			}
 			continue
 		}
-		if merged, ok, err := s.mergeInPlace(c.base, c.now, tc.now); ok {
+		if merged, mergedEdits, ok, err := s.mergeInPlace(c.base, c.now, tc.now, mine.EditsOf(c.now), theirs.EditsOf(tc.now)); ok {
 			if err == errRowsGone {
 				err = conflict
 			}
@@ -128,6 +133,9 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 			keysKept = keysKept && keyColumnsEqual(t, c.base, c.now)
 			made = append(made, merged)
 			replace[tc.now] = merged
+			if mergedEdits != nil {
+				edits[merged] = mergedEdits
+			}
 			continue
 		}
 		taken, added := rows.difference(c.base, c.now)
@@ -176,11 +184,11 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		}
 		exec.ReleaseRecords(extra)
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		out = grown
 	}
-	return out, keysKept, nil
+	return out, keysKept, edits, nil
 }
 
 // keyColumnsEqual reports whether batches a and b hold the same values,
@@ -337,21 +345,25 @@ func (k *rowKeys) apply(s *Session, into arrow.Record, taken, added []batchRow) 
 // the rows the block changed go into the other session's version, unless
 // it changed one of them too (a conflict, first committer wins). ok is
 // false when the rewrites are not both in place (merge by value then).
-func (s *Session) mergeInPlace(base, mine, theirs arrow.Record) (merged arrow.Record, ok bool, err error) {
+// mineEdits and theirsEdits are how each was made, where known: the rows
+// each changed are then read from them rather than found by comparing.
+// mergedEdits are how merged was made from theirs (nil when it is
+// theirs).
+func (s *Session) mergeInPlace(base, mine, theirs arrow.Record, mineEdits, theirsEdits *catalog.BatchEdits) (merged arrow.Record, mergedEdits *catalog.BatchEdits, ok bool, err error) {
 	n := base.NumRows()
 	if mine == nil || theirs == nil || mine.NumRows() != n || theirs.NumRows() != n {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
-	ours := storage.ChangedRows(base, mine)
+	ours := inPlaceChanges(base, mine, mineEdits)
 	if len(ours) == 0 {
 		theirs.Retain()
-		return theirs, true, nil
+		return theirs, nil, true, nil
 	}
-	changedByThem := storage.ChangedRows(base, theirs)
+	changedByThem := inPlaceChanges(base, theirs, theirsEdits)
 	for i, j := 0, 0; i < len(ours) && j < len(changedByThem); {
 		switch {
 		case ours[i] == changedByThem[j]:
-			return nil, true, errRowsGone
+			return nil, nil, true, errRowsGone
 		case ours[i] < changedByThem[j]:
 			i++
 		default:
@@ -359,5 +371,21 @@ func (s *Session) mergeInPlace(base, mine, theirs arrow.Record) (merged arrow.Re
 		}
 	}
 	merged, err = s.patchRecord(theirs, ours, mine, ours)
-	return merged, true, err
+	if err != nil {
+		return nil, nil, true, err
+	}
+	return merged, catalog.ReplacedRows(theirs, ours), true, nil
+}
+
+// inPlaceChanges lists the rows (ascending) where batch now, as long as
+// base, was changed from it: from its edits when they are base's and
+// replace rows in place, else by comparing the two (rows that were
+// rewritten with the values they had then do not count).
+func inPlaceChanges(base, now arrow.Record, e *catalog.BatchEdits) []int {
+	if e != nil && e.Base == base && e.Fits(base.NumRows(), now.NumRows()) {
+		if rows, ok := e.InPlace(); ok {
+			return rows
+		}
+	}
+	return storage.ChangedRows(base, now)
 }

@@ -325,7 +325,7 @@ type tableImage struct {
 // stored is the image's data as storage takes it.
 func (img tableImage) stored() storage.TableData {
 	schema := img.table.ArrowSchemaOf(img.def.Columns)
-	return storage.TableData{OID: img.table.OID, Schema: schema, Parts: img.data.Parts}
+	return storage.TableData{OID: img.table.OID, Schema: schema, Parts: img.data.Parts, Edited: img.data.EditsOf}
 }
 
 // storableStats is st unless JSON cannot hold it (a NaN estimate).

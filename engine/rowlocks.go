@@ -203,10 +203,10 @@ func (s *Session) rebaseWork(t *catalog.Table) error {
 		if err != nil {
 			return err
 		}
-		s.replaceWork(t, w, parts)
+		s.replaceWork(t, w, parts, nil)
 		return nil
 	}
-	parts, keysKept, err := s.mergeBatches(t, w.base, w.data, t.Current())
+	parts, keysKept, edits, err := s.mergeBatches(t, w.base, w.data, t.Current())
 	if err != nil {
 		return err
 	}
@@ -218,15 +218,16 @@ func (s *Session) rebaseWork(t *catalog.Table) error {
 			return err
 		}
 	}
-	s.replaceWork(t, w, parts)
+	s.replaceWork(t, w, parts, edits)
 	return nil
 }
 
 // replaceWork makes parts (owned by the call) the block's version of t,
-// forked from t's current data.
-func (s *Session) replaceWork(t *catalog.Table, w *tableWork, parts [][]arrow.Record) {
+// forked from t's current data; edits are how some of its batches were
+// made from that data's.
+func (s *Session) replaceWork(t *catalog.Table, w *tableWork, parts [][]arrow.Record, edits catalog.Edits) {
 	base := t.Snapshot()
-	data := catalog.NewSnapshotAfter(base, parts)
+	data := catalog.NewSnapshotEdited(base, parts, edits)
 	w.base.Release()
 	w.data.Release()
 	w.base, w.data = base, data

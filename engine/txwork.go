@@ -78,16 +78,17 @@ func (s *Session) tableData(t *catalog.Table) *catalog.Snapshot {
 
 // installPrivate makes parts the block's version of t (the caller holds
 // t's lock); appended are the rows added when that is all the statement
-// did (nil for a rewrite).
-func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record) {
+// did (nil for a rewrite), made the edits of the batches it patched (of
+// the batches it read).
+func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record, made catalog.Edits) {
 	w := s.tx.work[t]
 	if w == nil {
 		w = &tableWork{base: t.Snapshot()}
 		s.tx.work[t] = w
-		w.data = catalog.NewSnapshotAfter(w.base, parts)
+		w.data = catalog.NewSnapshotEdited(w.base, parts, made)
 	} else {
 		prev := w.data
-		w.data = catalog.NewSnapshotAfter(prev, parts)
+		w.data = catalog.NewSnapshotEdited(prev, parts, blockEdits(prev, parts, made))
 		prev.Release()
 	}
 	switch {
@@ -101,15 +102,40 @@ func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appen
 	}
 }
 
+// blockEdits are the edits of a block's next version of a table (parts)
+// after its version prev: the batches the statement patched (made) and
+// those earlier statements of the block patched that are still there. A
+// batch patched again is described from the batch the block started from
+// (the block's own batches are never stored: the log knows only that
+// one).
+func blockEdits(prev *catalog.Snapshot, parts [][]arrow.Record, made catalog.Edits) catalog.Edits {
+	out := prev.EditsWithin(parts)
+	for rec, e := range made {
+		if before := prev.EditsOf(e.Base); before != nil {
+			e = before.Then(e)
+		}
+		if e == nil {
+			delete(out, rec) // (cannot happen: edits of a batch fit it)
+			continue
+		}
+		if out == nil {
+			out = catalog.Edits{}
+		}
+		out[rec] = e
+	}
+	return out
+}
+
 // install puts a statement's new data for t in place: privately inside a
-// block, for everyone outside one.
-func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record) {
+// block, for everyone outside one. made are the edits of the batches the
+// statement patched (nil for none).
+func (s *Session) install(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record, made catalog.Edits) {
 	if s.tx != nil {
-		s.installPrivate(t, parts, appended)
+		s.installPrivate(t, parts, appended, made)
 		return
 	}
 	s.noteReplacing(t)
-	t.Replace(parts)
+	t.ReplaceEdited(parts, made)
 	s.noteInstalled(t)
 }
 
@@ -200,10 +226,10 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 		}
 	}
 	added := map[*catalog.Table][]map[string]struct{}{}
-	merged := map[*catalog.Table][][]arrow.Record{}
+	merged := map[*catalog.Table]mergedWork{}
 	defer func() {
-		for _, parts := range merged {
-			for _, p := range parts {
+		for _, m := range merged {
+			for _, p := range m.parts {
 				exec.ReleaseRecords(p)
 			}
 		}
@@ -215,7 +241,7 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 		}
 		if w.rewritten {
 			// row by row: the rows the block took out must still be there
-			parts, keysKept, err := s.mergeBatches(t, w.base, w.data, t.Current())
+			parts, keysKept, edits, err := s.mergeBatches(t, w.base, w.data, t.Current())
 			if err == nil && !keysKept {
 				if _, err = checkAllKeys(t, t.Keys, parts, s.zone); err != nil {
 					for _, p := range parts {
@@ -226,7 +252,7 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 			if err != nil {
 				return nil, nil, false, retryable(w, err)
 			}
-			merged[t] = parts
+			merged[t] = mergedWork{parts, edits}
 			continue
 		}
 		// the block's rows join what was committed meanwhile: their keys
@@ -263,10 +289,18 @@ func (s *Session) commitLocked(tables []*catalog.Table, changes *blockChanges) (
 	return previous, installed, !changes.any(), nil
 }
 
+// mergedWork is a block's version of a table merged with what others
+// committed meanwhile: its partitions, and the edits of the batches the
+// merge patched.
+type mergedWork struct {
+	parts [][]arrow.Record
+	edits catalog.Edits
+}
+
 // installWork puts the block's versions of tables in place (their locks
 // are held), keeping what each table had in previous; on a failure it
 // puts everything back.
-func (s *Session) installWork(tables []*catalog.Table, merged map[*catalog.Table][][]arrow.Record, added map[*catalog.Table][]map[string]struct{}, previous map[*catalog.Table]*catalog.Snapshot) error {
+func (s *Session) installWork(tables []*catalog.Table, merged map[*catalog.Table]mergedWork, added map[*catalog.Table][]map[string]struct{}, previous map[*catalog.Table]*catalog.Snapshot) error {
 	for i, t := range tables {
 		if i > 0 && s.db.betweenInstalls != nil {
 			s.db.betweenInstalls()
@@ -279,9 +313,9 @@ func (s *Session) installWork(tables []*catalog.Table, merged map[*catalog.Table
 			t.Restore(w.data)
 			continue
 		}
-		if parts, ok := merged[t]; ok {
+		if m, ok := merged[t]; ok {
 			delete(merged, t) // the table owns them now
-			t.Replace(parts)
+			t.ReplaceEdited(m.parts, m.edits)
 			continue
 		}
 		// only appends: the block's rows go on top of what was committed

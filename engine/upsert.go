@@ -544,7 +544,7 @@ func (s *Session) upsertLocked(ctx context.Context, t *catalog.Table, cur *catal
 		var children []pendingInstall
 		if children, err = s.applyParentChange(ctx, t, cur, all, false, map[*catalog.Table]bool{t: true}); err == nil {
 			s.db.installTogether(func() {
-				s.install(t, all, nil)
+				s.install(t, all, nil, nil)
 				if s.tx != nil {
 					s.tx.work[t].upserted = true
 				}

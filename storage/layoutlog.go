@@ -37,6 +37,10 @@ type TableData struct {
 	OID    uint32
 	Schema *arrow.Schema
 	Parts  [][]arrow.Record
+	// Edited, when set, says how a batch of Parts was made from another
+	// (nil when that is not known): the log then writes it as those
+	// edits without comparing the two.
+	Edited func(arrow.Record) *catalog.BatchEdits
 }
 
 // durableTable is a table as the segments and the log hold it now.
@@ -82,9 +86,9 @@ type layoutItem struct {
 var errEntryTooLarge = errors.New("layout entry too large")
 
 const (
-	editCopy = 0
-	editSkip = 1
-	editTake = 2
+	editCopy = catalog.EditCopy
+	editSkip = catalog.EditSkip
+	editTake = catalog.EditTake
 	// maxLayoutEntryBytes: a larger change is better written as
 	// segments by a checkpoint
 	maxLayoutEntryBytes = 16 << 20
@@ -265,7 +269,7 @@ func (st *Store) layoutOf(t TableData, d *durableTable, entry *layoutEntry, stre
 		if p < len(d.parts) {
 			old = d.parts[p]
 		}
-		ops, same, err := st.partOps(old, recs, entry, streams, news)
+		ops, same, err := st.partOps(old, recs, t.Edited, entry, streams, news)
 		if err != nil {
 			return nil, err
 		}
@@ -282,7 +286,7 @@ func (st *Store) layoutOf(t TableData, d *durableTable, entry *layoutEntry, stre
 // identical batches are kept, vanished ones dropped, a new batch that took
 // a vanished one's place is written as edits of it, any other new one
 // whole, and a durable one that moved by its identity.
-func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) ([]layoutOp, bool, error) {
+func (st *Store) partOps(old, cur []arrow.Record, edited func(arrow.Record) *catalog.BatchEdits, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) ([]layoutOp, bool, error) {
 	if slices.Equal(old, cur) {
 		// unchanged (most partitions of most tables at each commit)
 		if len(cur) == 0 {
@@ -302,7 +306,7 @@ func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *b
 		tail++
 	}
 	if head > 0 || tail > 0 {
-		mid, _, err := st.partOps(old[head:len(old)-tail], cur[head:len(cur)-tail], entry, streams, news)
+		mid, _, err := st.partOps(old[head:len(old)-tail], cur[head:len(cur)-tail], edited, entry, streams, news)
 		if err != nil {
 			return nil, false, err
 		}
@@ -356,7 +360,7 @@ func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *b
 			op(layoutOp{Drop: 1})
 			i++
 		}
-		item, err := st.itemFor(rec, base, entry, streams, news)
+		item, err := st.itemFor(rec, base, edited, entry, streams, news)
 		if err != nil {
 			return nil, false, err
 		}
@@ -370,7 +374,7 @@ func (st *Store) partOps(old, cur []arrow.Record, entry *layoutEntry, streams *b
 
 // itemFor describes an added batch: by identity when durable, as edits
 // of base when most of its rows are base's, else whole.
-func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) (*layoutItem, error) {
+func (st *Store) itemFor(rec, base arrow.Record, edited func(arrow.Record) *catalog.BatchEdits, entry *layoutEntry, streams *bytes.Buffer, news *[]arrow.Record) (*layoutItem, error) {
 	if id, ok := st.idOf(rec); ok {
 		return &layoutItem{Ref: id, Stream: -1}, nil
 	}
@@ -381,7 +385,7 @@ func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *by
 	payload := rec
 	if base != nil {
 		if baseID, ok := st.idOf(base); ok {
-			edits, take := diffRows(base, rec, &st.entryScratch.mask)
+			edits, take := st.editsFrom(base, rec, edited)
 			if int64(len(take)) <= rec.NumRows()/2 {
 				rows, err := takeRows(rec, take)
 				if err != nil {
@@ -400,6 +404,28 @@ func (st *Store) itemFor(rec, base arrow.Record, entry *layoutEntry, streams *by
 	entry.Streams = append(entry.Streams, int64(streams.Len()-n))
 	*news = append(*news, rec)
 	return item, nil
+}
+
+// editsFrom is how rec is made from base: the edits the write that made
+// it recorded, when they are base's, else found by comparing the two
+// (diffRows).
+func (st *Store) editsFrom(base, rec arrow.Record, edited func(arrow.Record) *catalog.BatchEdits) (edits []int64, take []int) {
+	if edited != nil {
+		if e := edited(rec); e != nil && e.Base == base && e.Fits(base.NumRows(), rec.NumRows()) {
+			return e.Ops, e.Taken()
+		}
+	}
+	st.comparedRows += base.NumRows()
+	return diffRows(base, rec, &st.entryScratch.mask)
+}
+
+// LogComparedRows is how many rows of batches the log has compared with
+// the batches that replaced them, to find the edits it wrote (see
+// TableData.Edited), since the store was opened.
+func (st *Store) LogComparedRows() int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.comparedRows
 }
 
 // diffRows finds how cur is made from base: runs of base rows copied (only

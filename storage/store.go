@@ -85,6 +85,10 @@ type Store struct {
 	// entryScratch is reused by QueueTables (under mu) for the streams
 	// and payload of each entry, so that a commit does not grow new ones
 	entryScratch entryScratch
+	// comparedRows counts the rows of the batches log entries found the
+	// edits of by comparing them with their bases (under mu): those whose
+	// writes did not say how they were made
+	comparedRows int64
 	// streamEncoder writes the IPC streams of entries (under mu), with
 	// the last schema's message encoded once (logstream.go)
 	streamEncoder streamEncoder
