@@ -51,22 +51,32 @@ func (b *Binder) infoPrivView(name string, row func(map[string]types.Datum)) {
 	case "table_privileges", "role_table_grants", "column_privileges":
 		// a column's privilege granted both on the table and on the
 		// column is one row (the view is a UNION in PostgreSQL)
+		enabled := b.enabledRoles()
+		// as PostgreSQL's views, a grant shows when the user has the
+		// privileges of its grantor or grantee (a superuser has every
+		// role's), or it is to PUBLIC
+		super := b.Cat.IsSuperuser(b.User)
+		visible := func(grantor, grantee string) bool {
+			return super || enabled[grantor] || enabled[grantee] || grantee == "PUBLIC"
+		}
 		seen := map[columnGrantRow]bool{}
 		colRow := func(r columnGrantRow) {
-			if seen[r] {
+			if seen[r] || !visible(r.grantor, r.grantee) {
 				return
 			}
 			seen[r] = true
 			row(map[string]types.Datum{"grantor": r.grantor, "grantee": r.grantee, "table_catalog": infoCatalog, "table_schema": r.schema,
 				"table_name": r.table, "column_name": r.column, "privilege_type": r.privilege, "is_grantable": r.grantable})
 		}
-		enabled := b.enabledRoles()
 		b.eachTableGrant(func(s string, rel string, cols []string, it catalog.ACLItem, owner string) {
 			grantee := it.Grantee
 			if grantee == "" {
 				grantee = "PUBLIC"
 			}
 			if name == "role_table_grants" && !enabled[it.Grantor] && !enabled[grantee] {
+				return
+			}
+			if !visible(it.Grantor, grantee) {
 				return
 			}
 			for _, p := range tablePrivs {
