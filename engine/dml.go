@@ -399,7 +399,7 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := s.keysCommittedSince(t, relabeled); err != nil {
+	if err := s.keysCommittedSince(t, relabeled, filter != nil); err != nil {
 		return 0, nil, err
 	}
 	parts, err := catalog.AppendParts(s.db.opts.Mem, cur, relabeled, s.db.opts.BatchSize)

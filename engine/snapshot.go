@@ -100,8 +100,9 @@ func (s *Session) sinceSnapshot(t *catalog.Table) *catalog.Snapshot {
 
 // keysCommittedSince fails with 23505 where a key of recs (rows a
 // REPEATABLE READ block adds to t) was added by a commit since the
-// block's snapshot, as PostgreSQL's unique check sees committed rows.
-func (s *Session) keysCommittedSince(t *catalog.Table, recs []arrow.Record) error {
+// block's snapshot, as PostgreSQL's unique check sees committed rows; for
+// an INSERT … ON CONFLICT (upsert) with 40001, as PostgreSQL's.
+func (s *Session) keysCommittedSince(t *catalog.Table, recs []arrow.Record, upsert bool) error {
 	base := s.sinceSnapshot(t)
 	now := t.Current()
 	if base == nil || base == now {
@@ -111,6 +112,9 @@ func (s *Session) keysCommittedSince(t *catalog.Table, recs []arrow.Record) erro
 		before, after := keySetOf(t, base, k), keySetOf(t, now, k)
 		err := eachKey(t, k, recs, func(key string, cols []arrow.Array, i int) error {
 			if after.Has(key) && !before.Has(key) {
+				if upsert {
+					return errConcurrent("update")
+				}
 				return duplicateKey(t, k, cols, i, s.zone)
 			}
 			return nil
