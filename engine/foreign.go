@@ -192,6 +192,7 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 		cols := childColumnsInKeyOrder(fk, k)
 		kts := keyTypes(parent, k)
 		has := parentKeyLookup(parent, s.current(parent), k, t, cols)
+		gone := s.referenceGoneSince(parent, k)
 		var buf []byte
 		for _, r := range recs {
 			arrs := make([]arrow.Array, len(cols))
@@ -207,7 +208,7 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 					return sqlerr.New(sqlerr.ForeignKeyViolation, "insert or update on table \"%s\" violates foreign key constraint \"%s\"", t.Name, fk.Name).
 						WithDetail("Key " + keyText(t, cols, arrs, i) + " is not present in table \"" + parent.Name + "\".")
 				}
-				if s.referenceGoneSince(parent, k, buf) {
+				if gone != nil && gone(buf) {
 					return errConcurrent("update") // (REPEATABLE READ: snapshot.go)
 				}
 			}

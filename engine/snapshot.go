@@ -126,17 +126,19 @@ func (s *Session) keysCommittedSince(t *catalog.Table, recs []arrow.Record, upse
 	return nil
 }
 
-// referenceGoneSince reports whether the parent row a reference names
-// (key, in exec.EncodeKey's form for k's types) was in the block's
-// snapshot of parent but is gone from parent's committed data: deleted,
-// or its key changed, since (PostgreSQL: 40001).
-func (s *Session) referenceGoneSince(parent *catalog.Table, k catalog.Key, key []byte) bool {
+// referenceGoneSince returns the test of whether the parent row a
+// reference names (its values in exec.EncodeKey's form for k's types) was
+// in the block's snapshot of parent but is gone from parent's committed
+// data: deleted, or its key changed, since (PostgreSQL: 40001). Nil where
+// nothing can be gone (READ COMMITTED, nothing committed since).
+func (s *Session) referenceGoneSince(parent *catalog.Table, k catalog.Key) func(key []byte) bool {
 	base := s.sinceSnapshot(parent)
 	now := parent.Current()
 	if base == nil || base == now {
-		return false
+		return nil
 	}
-	return keySetOf(parent, base, k).Has(string(key)) && !keySetOf(parent, now, k).Has(string(key))
+	before, after := keySetOf(parent, base, k), keySetOf(parent, now, k)
+	return func(key []byte) bool { return before.Has(string(key)) && !after.Has(string(key)) }
 }
 
 // referencesCommittedSince checks the rows of child committed since the
