@@ -412,6 +412,9 @@ func (s *Session) appendRowsFiltered(t *catalog.Table, recs []arrow.Record, filt
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := s.keysCommittedSince(t, relabeled, filter != nil); err != nil {
+		return 0, nil, err
+	}
 	parts, err := catalog.AppendParts(s.db.opts.Mem, cur, relabeled, s.db.opts.BatchSize)
 	if err != nil {
 		return 0, nil, err
@@ -536,6 +539,13 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 	defer func() { exec.ReleaseRecords(changed) }()
 	var counted int64
 	affected := s.newChangedRows(t) // with locking: the rows changed, as they were
+	// past maxLockedRows the statement takes no locks but still waits for
+	// the rows others hold (biglocks.go)
+	var foreign map[string]lockMode
+	var held *lockRequest
+	if locking {
+		foreign = s.db.rowLocks.heldByOthers(s, t.OID)
+	}
 	fail := func(err error) (int64, *lockRequest, error) {
 		for _, p := range parts {
 			exec.ReleaseRecords(p)
@@ -582,8 +592,11 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 					made[rec] = e
 				}
 			} else {
-				if locking && aligned && len(affected.rows) <= maxLockedRows {
+				switch {
+				case locking && aligned && len(affected.rows) <= maxLockedRows:
 					affected.addFlagged(in[i], r, mode)
+				case locking && aligned && len(foreign) > 0 && held == nil:
+					held = heldFlaggedRow(t, in[i], r, mode, foreign)
 				}
 				rec, n, err = s.rewrittenBatch(ctx, schema, r, mode, aligned, in, i)
 			}
@@ -617,6 +630,13 @@ func (s *Session) rewriteOnce(ctx context.Context, env *exec.Env, t *catalog.Tab
 		parts = catalog.Unrestrict(cur, only, byPos)
 		exec.ReleaseRecords(byPos)
 		byPos = nil
+	}
+	if held == nil && len(affected.rows) > maxLockedRows && len(foreign) > 0 {
+		held = firstHeldByOthers(rowLockKeys(t, affected.rows), foreign)
+	}
+	if held != nil {
+		_, _, err := fail(nil)
+		return 0, held, err
 	}
 	if locking && len(affected.rows) > 0 && len(affected.rows) <= maxLockedRows {
 		reqs := rowLockKeys(t, affected.rows)

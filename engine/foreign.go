@@ -195,6 +195,7 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 		cols := childColumnsInKeyOrder(fk, k)
 		kts := keyTypes(parent, k)
 		has := parentKeyLookup(parent, s.current(parent), k, t, cols)
+		gone := s.referenceGoneSince(parent, k)
 		var buf []byte
 		for _, r := range recs {
 			arrs := make([]arrow.Array, len(cols))
@@ -209,6 +210,9 @@ func (s *Session) checkReferences(t *catalog.Table, recs []arrow.Record) error {
 				if !has(buf, arrs, i) {
 					return sqlerr.New(sqlerr.ForeignKeyViolation, "insert or update on table \"%s\" violates foreign key constraint \"%s\"", t.Name, fk.Name).
 						WithDetail("Key " + keyText(t, cols, arrs, i) + " is not present in table \"" + parent.Name + "\".")
+				}
+				if gone != nil && gone(buf) {
+					return errConcurrent("update") // (REPEATABLE READ: snapshot.go)
 				}
 			}
 		}
@@ -444,6 +448,9 @@ func (s *Session) applyToChild(ctx context.Context, t *catalog.Table, old *catal
 		if err != nil {
 			return fail(err)
 		}
+		if err := s.referencesCommittedSince(child, childColumnsInKeyOrder(ref.fk, k), keyTypes(t, k), removed, action, stillReferenced(t, child, ref.fk, childColumnsInKeyOrder(ref.fk, k))); err != nil {
+			return fail(err) // (REPEATABLE READ: snapshot.go)
+		}
 		if changed {
 			releaseParts([]pendingInstall{{child, cur}})
 			cur = newParts
@@ -554,8 +561,7 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 				}
 				newParts[p] = append(newParts[p], nulled)
 			default:
-				return fail(sqlerr.New(sqlerr.ForeignKeyViolation, "update or delete on table \"%s\" violates foreign key constraint \"%s\" on table \"%s\"", parent.Name, fk.Name, child.Name).
-					WithDetail("Key " + keyText(child, cols, arrs, hit[0]) + " is still referenced from table \"" + child.Name + "\"."))
+				return fail(stillReferenced(parent, child, fk, cols)(arrs, hit[0]))
 			}
 			changed = true
 		}
@@ -565,6 +571,15 @@ func (s *Session) referencingRows(parent, child *catalog.Table, fk catalog.Forei
 		return nil, false, nil
 	}
 	return newParts, true, nil
+}
+
+// stillReferenced is the 23503 of a DELETE or key UPDATE of parent whose
+// removed key row i of the child's columns cols (arrs) references.
+func stillReferenced(parent, child *catalog.Table, fk catalog.ForeignKey, cols []int) func(arrs []arrow.Array, i int) error {
+	return func(arrs []arrow.Array, i int) error {
+		return sqlerr.New(sqlerr.ForeignKeyViolation, "update or delete on table \"%s\" violates foreign key constraint \"%s\" on table \"%s\"", parent.Name, fk.Name, child.Name).
+			WithDetail("Key " + keyText(child, cols, arrs, i) + " is still referenced from table \"" + child.Name + "\".")
+	}
 }
 
 // withoutRows is r without the given rows (ascending; nil when none is

@@ -33,9 +33,10 @@ import (
 //
 // REPEATABLE READ and SERIALIZABLE blocks take the same locks but fail
 // with 40001 where a row they change was changed by a commit since their
-// version of the table was made (serialconflict.go). Tables without a
-// primary key and statements that change more than maxLockedRows rows
-// take no locks and keep first-committer-wins (40001 at COMMIT).
+// snapshot (serialconflict.go). Tables without a primary key take no
+// locks and keep first-committer-wins (40001 at COMMIT); a statement that
+// changes more than maxLockedRows rows takes none either but waits for
+// the rows others hold (biglocks.go).
 
 // maxLockedRows is the most rows one statement locks; a larger change
 // is left to first-committer-wins.

@@ -13,12 +13,11 @@ import (
 // a block holding the row, and holds it until it ends), but they do not
 // move onto what others committed: where a row the statement updates,
 // deletes or locks was updated or deleted by a commit since the block's
-// version of the table was made (its first write of it, or the start of
-// the statement), the statement fails at once with 40001, as PostgreSQL's
-// does, instead of at COMMIT. A wait for a block that then rolls back
-// goes on. (Unlike PostgreSQL, an update that left every value of the row
-// as it was is not seen as one, and a block reads the newest committed
-// rows of a table until it first writes it.)
+// snapshot (snapshot.go; for a table it created or after its own DDL,
+// since the statement began), the statement fails at once with 40001,
+// as PostgreSQL's does, instead of at COMMIT. A wait for a block that
+// then rolls back goes on. (Unlike PostgreSQL, an update that left every
+// value of the row as it was is not seen as one.)
 
 // readsNewest reports whether s's statements read the newest committed
 // rows: outside a block, or in a READ COMMITTED (or READ UNCOMMITTED) one.
@@ -47,7 +46,7 @@ func (s *Session) serialSince(t *catalog.Table) *catalog.Snapshot {
 		w.base.Retain()
 		return w.base
 	}
-	return t.Snapshot()
+	return s.forkBase(t)
 }
 
 // changedSince returns 40001 when one of the rows of t that reqs lock

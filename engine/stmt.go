@@ -119,6 +119,7 @@ func (s *Session) execStmt(ctx context.Context, sql string, raw *pg.RawStmt) (*R
 	if err := s.refuseInReadOnly(raw); err != nil {
 		return nil, err
 	}
+	s.takeSnapshot(raw.Stmt) // (REPEATABLE READ: snapshot.go)
 	res, err := s.trackCreate(raw, func() (*Result, error) { return s.runStmt(ctx, sql, raw) })
 	if res != nil {
 		res.Zone = s.zone

@@ -44,6 +44,10 @@ type txn struct {
 	failed bool
 	// mode is the block's isolation level and read-only flag (txmode.go).
 	mode txMode
+	// snapshot is what a REPEATABLE READ or SERIALIZABLE block reads of
+	// the tables it has not written: their committed data when its first
+	// statement began (snapshot.go); nil until then
+	snapshot map[*catalog.Table]*catalog.Snapshot
 	// notifies are the block's NOTIFYs, sent when it commits.
 	notifies []Notification
 }
@@ -243,6 +247,7 @@ func (s *Session) endTxn() {
 	for _, sp := range s.tx.savepoints {
 		releaseWork(sp.work)
 	}
+	releaseSnapshots(s.tx.snapshot)
 	s.tx = nil
 	s.releaseXactAdvisory()
 	s.releaseRowLocks()

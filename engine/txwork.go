@@ -61,6 +61,9 @@ func (s *Session) current(t *catalog.Table) *catalog.Snapshot {
 		if w := s.tx.work[t]; w != nil {
 			return w.data
 		}
+		if snap := s.tx.snapshot[t]; snap != nil {
+			return snap
+		}
 	}
 	return t.Current()
 }
@@ -71,6 +74,10 @@ func (s *Session) tableData(t *catalog.Table) *catalog.Snapshot {
 		if w := s.tx.work[t]; w != nil {
 			w.data.Retain()
 			return w.data
+		}
+		if snap := s.tx.snapshot[t]; snap != nil {
+			snap.Retain()
+			return snap
 		}
 	}
 	return t.Snapshot()
@@ -83,7 +90,7 @@ func (s *Session) tableData(t *catalog.Table) *catalog.Snapshot {
 func (s *Session) installPrivate(t *catalog.Table, parts [][]arrow.Record, appended []arrow.Record, made catalog.Edits) {
 	w := s.tx.work[t]
 	if w == nil {
-		w = &tableWork{base: t.Snapshot()}
+		w = &tableWork{base: s.forkBase(t)}
 		s.tx.work[t] = w
 		w.data = catalog.NewSnapshotEdited(w.base, parts, made)
 	} else {

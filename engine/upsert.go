@@ -461,8 +461,16 @@ func (s *Session) upsertOnce(ctx context.Context, t *catalog.Table, keys []catal
 			WithHint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
 	}
 	if locking {
-		if blocker := s.db.rowLocks.tryLock(s, storedRowKeys(t, stored, u.lockMode(t))); blocker != nil {
+		reqs := storedRowKeys(t, stored, u.lockMode(t))
+		if blocker := s.db.rowLocks.tryLock(s, reqs); blocker != nil {
 			return 0, nil, blocker, nil
+		}
+		// (REPEATABLE READ: a key or a row committed since the snapshot)
+		if err := s.keysCommittedSince(t, relabeled, true); err != nil {
+			return 0, nil, nil, err
+		}
+		if err := changedSince(t, s.sinceSnapshot(t), reqs, false); err != nil {
+			return 0, nil, nil, err
 		}
 	}
 	n, written, err := s.upsertLocked(ctx, t, cur, keys, u, relabeled, hit, stored)
