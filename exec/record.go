@@ -269,3 +269,48 @@ func RecordCastKernel(from, to types.T) Kernel {
 		return FormatRecordIn(dstTs, vals, zone), nil
 	})
 }
+
+// RecordCompareKernel is <, <=, > or >= between two record values of the
+// same fields (lt's), as PostgreSQL's record comparison: field by field
+// in order, two NULL fields equal and a NULL field after any value; a
+// NULL record gives NULL.
+func RecordCompareKernel(op CmpOp, t types.T) Kernel {
+	fields := t.RecordFields()
+	return zoneKernel(types.BoolT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		l, err := recordDatums(fields, ds[0].(string), zone)
+		if err != nil {
+			return nil, err
+		}
+		r, err := recordDatums(fields, ds[1].(string), zone)
+		if err != nil {
+			return nil, err
+		}
+		c := compareRecords(fields, l, r)
+		switch op {
+		case "<":
+			return c < 0, nil
+		case "<=":
+			return c <= 0, nil
+		case ">":
+			return c > 0, nil
+		}
+		return c >= 0, nil
+	})
+}
+
+func compareRecords(fields []types.RecordField, l, r []types.Datum) int {
+	for i, f := range fields {
+		switch a, b := l[i], r[i]; {
+		case a == nil && b == nil:
+		case a == nil:
+			return 1
+		case b == nil:
+			return -1
+		default:
+			if c := CompareDatums(f.T, a, b); c != 0 {
+				return c
+			}
+		}
+	}
+	return 0
+}
