@@ -253,6 +253,9 @@ func Parse(t T, s string) (Datum, error) { return ParseIn(t, s, nil) }
 // ParseIn is Parse with a timestamptz that gives no offset read in the
 // session's time zone (nil means UTC).
 func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
+	if t.IsComposite() {
+		return parseComposite(t, s, loc)
+	}
 	switch t.Kind {
 	case Bool:
 		switch strings.ToLower(strings.TrimSpace(s)) {
