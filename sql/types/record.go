@@ -118,7 +118,7 @@ func ParseRecord(s string) ([]*string, error) {
 		return nil, fmt.Errorf("Missing left parenthesis.")
 	}
 	if len(s) < 2 || s[len(s)-1] != ')' {
-		return nil, fmt.Errorf("Too many columns.")
+		return nil, fmt.Errorf("Unexpected end of input.")
 	}
 	body := s[1 : len(s)-1]
 	if body == "" {
