@@ -314,3 +314,25 @@ func compareRecords(fields []types.RecordField, l, r []types.Datum) int {
 	}
 	return 0
 }
+
+// arrayToJSON is array_to_json(array [, pretty]): the array as a JSON
+// array (rows as objects), pretty putting each element after the first
+// on a new line.
+func arrayToJSON() *ScalarDef {
+	return &ScalarDef{Name: "array_to_json", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) < 1 || len(args) > 2 || args[0].Kind != types.Array || len(args) == 2 && args[1].Kind != types.Bool && args[1].Kind != types.Unknown {
+			return nil, types.T{}, nil, NoSuchFunction("array_to_json", args)
+		}
+		want := []types.T{args[0]}
+		if len(args) == 2 {
+			want = append(want, types.BoolT)
+		}
+		return want, types.JSONT, zoneKernel(types.JSONT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			s := ToJSONIn(args[0], ds[0], zone)
+			if len(ds) == 2 && ds[1].(bool) {
+				s = prettyTopLevelFields(s)
+			}
+			return s, nil
+		}), nil
+	}}
+}
