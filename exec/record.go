@@ -55,8 +55,8 @@ func FormatRecordIn(ts []types.T, ds []types.Datum, zone *time.Location) string 
 // Whole-row references (nullWhenAllNull) of a null-extended row give NULL.
 func RowToJSONKernel(names []string, fields []types.T, jt types.T, pretty, nullWhenAllNull bool) (Kernel, error) {
 	for i, t := range fields {
-		if t.PG == types.RecordT.PG && t.Kind == types.Text {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "JSON of field \"%s\" is not supported: it is a record value that is not a row constructor or a table reference", names[i])
+		if t.IsRecord() && t.RecordFields() == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "JSON of field \"%s\" is not supported: it is a record whose fields are not known", names[i])
 		}
 	}
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {

@@ -21,11 +21,11 @@ import (
 type rowForm struct {
 	fields []*pg.Node
 	names  []string
-	// wholeRow marks the row of a relation on the null-extended side of
+	// nullExtended marks the row of a relation on the null-extended side of
 	// an outer join: NULL where no row matched (seen as every field NULL;
 	// a matched row of NULLs is NULL too, the one case that differs from
 	// PostgreSQL).
-	wholeRow bool
+	nullExtended bool
 }
 
 // rowOf takes n apart when it is a row-valued expression in scope s.
@@ -64,7 +64,7 @@ func (b *Binder) rowOf(n *pg.Node, s *scope) (rowForm, bool) {
 		if !ok {
 			return rowForm{}, false
 		}
-		f := rowForm{wholeRow: nullable}
+		f := rowForm{nullExtended: nullable}
 		for _, c := range cols {
 			f.fields = append(f.fields, columnNode(qual, c))
 			f.names = append(f.names, c)
@@ -194,7 +194,7 @@ func (b *Binder) bindRowValue(f rowForm, s *scope) (logical.Expr, error) {
 			fields[i].T = types.T{Kind: types.Text, PG: 705}
 		}
 	}
-	return &logical.Call{Name: "ROW", Args: args, Kernel: exec.RecordOutKernel(ts, f.wholeRow), T: types.RecordOf(fields)}, nil
+	return &logical.Call{Name: "ROW", Args: args, Kernel: exec.RecordOutKernel(ts, f.nullExtended), T: types.RecordOf(fields)}, nil
 }
 
 // bindRowJSON binds a row as a JSON object of its fields (row_to_json,
@@ -217,7 +217,7 @@ func (b *Binder) bindRowJSON(f rowForm, jt types.T, pretty bool, s *scope) (logi
 		}
 		args[i], ts[i] = e[0], e[0].Type()
 	}
-	k, err := exec.RowToJSONKernel(f.names, ts, jt, pretty, f.wholeRow)
+	k, err := exec.RowToJSONKernel(f.names, ts, jt, pretty, f.nullExtended)
 	if err != nil {
 		return nil, err
 	}
