@@ -124,6 +124,16 @@ func (c *Catalog) DropType(schema, name string, searchPath []string, ifExists bo
 			}
 		}
 	}
+	for _, s := range c.schemas {
+		for _, other := range s.Types {
+			for _, f := range other.Fields {
+				if f.T.Enum != nil && f.T.Enum.OID == u.OID || f.T.IsComposite() && f.T.PG == u.OID {
+					return sqlerr.New(sqlerr.DependentObjects, "cannot drop type %s because other objects depend on it", u.Name).
+						WithDetail("column " + f.Name + " of composite type " + other.Name + " depends on type " + u.Name)
+				}
+			}
+		}
+	}
 	delete(c.schemas[u.Schema].Types, u.Name)
 	return nil
 }

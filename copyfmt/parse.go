@@ -21,6 +21,9 @@ type FieldAppender func(f []byte) bool
 // NewFieldAppender returns the fast appender for a column of type t
 // filled through b, or nil when the type has none.
 func NewFieldAppender(t types.T, b array.Builder) FieldAppender {
+	if t.IsComposite() {
+		return nil // its text is read field by field
+	}
 	switch bb := b.(type) {
 	case *array.Int16Builder:
 		return intAppender(t, func(v int64) { bb.Append(int16(v)) })

@@ -215,10 +215,10 @@ func CastDatumAt(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 			// char(n)'s padding is not significant and does not survive a cast.
 			s = strings.TrimRight(s, " ")
 		}
-		if to.IsString() {
+		if to.IsString() && !(to.IsComposite() && !from.IsRecord()) {
 			return fitString(s, to, explicit)
 		}
-		return types.ParseAt(to, s, zone, types.Clock{Now: now})
+		return types.ParseAt(to, s, zone, types.Clock{Now: now}) // (a composite reads its fields)
 	}
 	if to.IsString() {
 		if from.Kind == types.Bool {

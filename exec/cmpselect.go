@@ -42,6 +42,9 @@ func NewCompareExpr(op CmpOp, call *CallExpr) *CompareExpr {
 
 // selectsByType reports whether comparisons of type t have typed loops.
 func selectsByType(t types.T) bool {
+	if t.IsRecord() {
+		return false // records compare field by field (RecordCompareKernel)
+	}
 	switch t.Kind {
 	case types.Int2, types.Int4, types.Int8, types.Date, types.Timestamp, types.TimestampTZ, types.Time,
 		types.Numeric, types.Text, types.Varchar, types.Char:

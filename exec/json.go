@@ -429,7 +429,7 @@ func jsonFunctions() []*ScalarDef {
 	return []*ScalarDef{
 		typeOf("json_typeof", types.JSONT), typeOf("jsonb_typeof", types.JSONBT),
 		arrayLength("json_array_length", types.JSONT), arrayLength("jsonb_array_length", types.JSONBT),
-		toJSON("to_json", types.JSONT), toJSON("to_jsonb", types.JSONBT),
+		toJSON("to_json", types.JSONT), toJSON("to_jsonb", types.JSONBT), arrayToJSON(),
 		build("json_build_object", types.JSONT, true), build("jsonb_build_object", types.JSONBT, true),
 		build("json_build_array", types.JSONT, false), build("jsonb_build_array", types.JSONBT, false),
 		overloads("jsonb_set",

@@ -55,8 +55,8 @@ func FormatRecordIn(ts []types.T, ds []types.Datum, zone *time.Location) string 
 // Whole-row references (nullWhenAllNull) of a null-extended row give NULL.
 func RowToJSONKernel(names []string, fields []types.T, jt types.T, pretty, nullWhenAllNull bool) (Kernel, error) {
 	for i, t := range fields {
-		if t.PG == types.RecordT.PG && t.Kind == types.Text {
-			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "JSON of field \"%s\" is not supported: it is a record value that is not a row constructor or a table reference", names[i])
+		if t.IsRecord() && t.RecordFields() == nil {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "JSON of field \"%s\" is not supported: it is a record whose fields are not known", names[i])
 		}
 	}
 	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
@@ -268,4 +268,71 @@ func RecordCastKernel(from, to types.T) Kernel {
 		}
 		return FormatRecordIn(dstTs, vals, zone), nil
 	})
+}
+
+// RecordCompareKernel is <, <=, > or >= between two record values of the
+// same fields (lt's), as PostgreSQL's record comparison: field by field
+// in order, two NULL fields equal and a NULL field after any value; a
+// NULL record gives NULL.
+func RecordCompareKernel(op CmpOp, t types.T) Kernel {
+	fields := t.RecordFields()
+	return zoneKernel(types.BoolT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		l, err := recordDatums(fields, ds[0].(string), zone)
+		if err != nil {
+			return nil, err
+		}
+		r, err := recordDatums(fields, ds[1].(string), zone)
+		if err != nil {
+			return nil, err
+		}
+		c := compareRecords(fields, l, r)
+		switch op {
+		case "<":
+			return c < 0, nil
+		case "<=":
+			return c <= 0, nil
+		case ">":
+			return c > 0, nil
+		}
+		return c >= 0, nil
+	})
+}
+
+func compareRecords(fields []types.RecordField, l, r []types.Datum) int {
+	for i, f := range fields {
+		switch a, b := l[i], r[i]; {
+		case a == nil && b == nil:
+		case a == nil:
+			return 1
+		case b == nil:
+			return -1
+		default:
+			if c := CompareDatums(f.T, a, b); c != 0 {
+				return c
+			}
+		}
+	}
+	return 0
+}
+
+// arrayToJSON is array_to_json(array [, pretty]): the array as a JSON
+// array (rows as objects), pretty putting each element after the first
+// on a new line.
+func arrayToJSON() *ScalarDef {
+	return &ScalarDef{Name: "array_to_json", Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+		if len(args) < 1 || len(args) > 2 || args[0].Kind != types.Array || len(args) == 2 && args[1].Kind != types.Bool && args[1].Kind != types.Unknown {
+			return nil, types.T{}, nil, NoSuchFunction("array_to_json", args)
+		}
+		want := []types.T{args[0]}
+		if len(args) == 2 {
+			want = append(want, types.BoolT)
+		}
+		return want, types.JSONT, zoneKernel(types.JSONT, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+			s := ToJSONIn(args[0], ds[0], zone)
+			if len(ds) == 2 && ds[1].(bool) {
+				s = prettyTopLevelFields(s)
+			}
+			return s, nil
+		}), nil
+	}}
 }

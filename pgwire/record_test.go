@@ -78,6 +78,7 @@ func TestRecordOnTheWire(t *testing.T) {
 		{`SELECT rw FROM rw ORDER BY a`, false, false},
 		{`SELECT row(a, row(b, e)) FROM rw ORDER BY a`, true, false},
 		{`SELECT x FROM (SELECT row(a, d, 'lit') AS x FROM rw) s ORDER BY (x).f1`, true, false},
+		{`SELECT array_agg(row(a, b, c, d, e) ORDER BY a) FROM rw`, true, false},
 		{`SELECT p FROM rc ORDER BY id`, false, true},
 		{`SELECT row(1.5, 'a')::pair`, false, true},
 	}

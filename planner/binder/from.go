@@ -1030,6 +1030,9 @@ func (b *Binder) bindLateralJoin(j *pg.JoinExpr, left logical.Plan, litems []sco
 		return nil, nil, true, sqlerr.New(sqlerr.UndefinedTable, "invalid reference to FROM-clause entry in a LATERAL function call").
 			WithHint("The combining JOIN type must be INNER or LEFT for a LATERAL reference.").At(nodeLocation(j.Rarg))
 	}
+	if outer {
+		ritems = nullExtended(ritems)
+	}
 	items := append(append([]scopeItem{}, litems...), ritems...)
 	if j.Quals != nil {
 		js := &scope{parent: s.parent, level: b.curLevel(), items: items, aggErr: "JOIN conditions"}

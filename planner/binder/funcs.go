@@ -548,7 +548,7 @@ func (b *Binder) bindAggOrder(fc *pg.FuncCall, args []logical.Expr, s *scope) ([
 		}
 		keys = append(keys, b.sortKey(e, sb))
 	}
-	return keys, nil
+	return expandRowKeys(keys), nil
 }
 
 func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {
@@ -625,6 +625,7 @@ func (b *Binder) bindWindowCall(fc *pg.FuncCall, name string, s *scope) (logical
 		}
 		wc.OrderBy = append(wc.OrderBy, b.sortKey(b.resolveUnknown(e), sb))
 	}
+	wc.OrderBy = expandRowKeys(wc.OrderBy) // rows order by their fields
 	if wc.Frame, err = b.frame(wd); err != nil {
 		return nil, err
 	}

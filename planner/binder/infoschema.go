@@ -161,6 +161,7 @@ func (b *Binder) infoColumns(row func(map[string]types.Datum)) {
 			}
 			for i, c := range t.Columns {
 				vals := columnTypeInfo(c.Type)
+				b.compositeSchema(c.Type, vals)
 				vals["table_catalog"], vals["table_schema"], vals["table_name"], vals["column_name"] = infoCatalog, s.Name, t.Name, c.Name
 				vals["ordinal_position"], vals["dtd_identifier"] = int64(i+1), strconv.Itoa(i+1)
 				vals["is_nullable"] = yesNo(!c.NotNull)
@@ -185,12 +186,24 @@ func (b *Binder) infoColumns(row func(map[string]types.Datum)) {
 		for _, v := range sortedTables(s.Views) {
 			for i, c := range b.viewColumns(v) {
 				vals := columnTypeInfo(c.t)
+				b.compositeSchema(c.t, vals)
 				vals["table_catalog"], vals["table_schema"], vals["table_name"], vals["column_name"] = infoCatalog, s.Name, v.Name, c.name
 				vals["ordinal_position"], vals["dtd_identifier"] = int64(i+1), strconv.Itoa(i+1)
 				vals["is_nullable"], vals["is_updatable"] = "YES", "NO"
 				row(vals)
 			}
 		}
+	}
+}
+
+// compositeSchema sets the udt_schema of a composite type's column to
+// the type's schema (its T carries the OID, not the schema).
+func (b *Binder) compositeSchema(t types.T, vals map[string]types.Datum) {
+	if !t.IsComposite() {
+		return
+	}
+	if u, _, ok := b.Cat.TypeByOID(t.PG); ok {
+		vals["udt_schema"] = u.Schema
 	}
 }
 
@@ -210,6 +223,9 @@ func columnTypeInfo(t types.T) map[string]types.Datum {
 	case types.Text:
 		if t.PG == 0 {
 			vals["character_octet_length"] = int64(1073741824)
+		}
+		if t.IsComposite() {
+			vals["data_type"] = "USER-DEFINED" // its schema: compositeSchema
 		}
 	case types.Enum:
 		vals["data_type"] = "USER-DEFINED"

@@ -134,6 +134,9 @@ func (b *Binder) binaryOpRaw(op string, l, r logical.Expr, loc int32) (logical.E
 		if op == "!=" {
 			op = "<>"
 		}
+		if e, ok := recordOrder(op, l, r); ok {
+			return e, nil
+		}
 		l, r, t, err := b.comparable(l, r, op, loc)
 		if err != nil {
 			return nil, err
@@ -508,4 +511,31 @@ func displayScale(t types.T, scale int32) int32 {
 		return t.MinScale
 	}
 	return scale
+}
+
+// recordOrder binds < <= > >= between record values of the same fields
+// (composite values, record columns) field by field, as PostgreSQL
+// compares records; = and <> compare their text forms, which are equal
+// exactly when the records are. ok is false for other operands.
+func recordOrder(op string, l, r logical.Expr) (logical.Expr, bool) {
+	lt, rt := l.Type(), r.Type()
+	if op == "=" || op == "<>" || !lt.IsRecord() || !rt.IsRecord() || lt.Record == "" || !sameFields(lt, rt) {
+		return nil, false
+	}
+	return &logical.Call{Name: op, Args: []logical.Expr{l, r}, Kernel: exec.RecordCompareKernel(exec.CmpOp(op), lt), T: types.BoolT, Infix: true}, true
+}
+
+// sameFields reports whether two record types have fields of the same
+// types.
+func sameFields(a, b types.T) bool {
+	fa, fb := a.RecordFields(), b.RecordFields()
+	if len(fa) != len(fb) {
+		return false
+	}
+	for i := range fa {
+		if fa[i].T != fb[i].T {
+			return false
+		}
+	}
+	return true
 }

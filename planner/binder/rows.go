@@ -21,11 +21,11 @@ import (
 type rowForm struct {
 	fields []*pg.Node
 	names  []string
-	// wholeRow marks the row of a relation on the null-extended side of
+	// nullExtended marks the row of a relation on the null-extended side of
 	// an outer join: NULL where no row matched (seen as every field NULL;
 	// a matched row of NULLs is NULL too, the one case that differs from
 	// PostgreSQL).
-	wholeRow bool
+	nullExtended bool
 }
 
 // rowOf takes n apart when it is a row-valued expression in scope s.
@@ -38,10 +38,10 @@ func (b *Binder) rowOf(n *pg.Node, s *scope) (rowForm, bool) {
 		var f rowForm
 		for _, a := range x.RowExpr.Args {
 			if qual, ok := starQual(a); ok {
-				cols, _, ok := wholeRowColumns(qual, s)
+				cols, _, ok := b.wholeRowColumns(qual, s)
 				if ok {
 					for _, c := range cols {
-						f.fields = append(f.fields, columnNode(qual, c, nodeLocation(a)))
+						f.fields = append(f.fields, columnNode(qual, c))
 					}
 					continue
 				}
@@ -60,13 +60,13 @@ func (b *Binder) rowOf(n *pg.Node, s *scope) (rowForm, bool) {
 		if !ok {
 			return rowForm{}, false
 		}
-		cols, nullable, ok := wholeRowColumns(qual, s)
+		cols, nullable, ok := b.wholeRowColumns(qual, s)
 		if !ok {
 			return rowForm{}, false
 		}
-		f := rowForm{wholeRow: nullable}
+		f := rowForm{nullExtended: nullable}
 		for _, c := range cols {
-			f.fields = append(f.fields, columnNode(qual, c, x.ColumnRef.Location))
+			f.fields = append(f.fields, columnNode(qual, c))
 			f.names = append(f.names, c)
 		}
 		return f, true
@@ -101,8 +101,10 @@ func relationName(cr *pg.ColumnRef, s *scope) (string, bool) {
 
 // wholeRowColumns are the column names of relation qual in the nearest
 // scope that has it, in the relation's own order; nullable when the
-// relation is the null-extended side of an outer join.
-func wholeRowColumns(qual string, s *scope) (names []string, nullable, ok bool) {
+// relation is the null-extended side of an outer join. The base-table
+// columns are recorded as read without a ColumnRef naming them (a view
+// over t's whole row depends on every column of t).
+func (b *Binder) wholeRowColumns(qual string, s *scope) (names []string, nullable, ok bool) {
 	for sc := s; sc != nil; sc = sc.parent {
 		var items []scopeItem
 		seen := map[logical.ColumnID]bool{}
@@ -125,6 +127,7 @@ func wholeRowColumns(qual string, s *scope) (names []string, nullable, ok bool) 
 		for i, it := range items {
 			names[i] = it.col.Name
 		}
+		b.recordImplicit(items...)
 		return names, nullable, true
 	}
 	return nil, false, false
@@ -140,8 +143,11 @@ func byAttnum(items []scopeItem) bool {
 	return true
 }
 
-func columnNode(qual, name string, loc int32) *pg.Node {
-	return pg.MakeColumnRefNode([]*pg.Node{pg.MakeStrNode(qual), pg.MakeStrNode(name)}, loc)
+// columnNode is the reference qual.name standing for one field of a
+// whole row; it has no location of its own (no text of the statement
+// names the column, so none is recorded as naming it).
+func columnNode(qual, name string) *pg.Node {
+	return pg.MakeColumnRefNode([]*pg.Node{pg.MakeStrNode(qual), pg.MakeStrNode(name)}, -1)
 }
 
 // bindRowFields binds a row's fields, untyped literals as text.
@@ -188,7 +194,7 @@ func (b *Binder) bindRowValue(f rowForm, s *scope) (logical.Expr, error) {
 			fields[i].T = types.T{Kind: types.Text, PG: 705}
 		}
 	}
-	return &logical.Call{Name: "ROW", Args: args, Kernel: exec.RecordOutKernel(ts, f.wholeRow), T: types.RecordOf(fields)}, nil
+	return &logical.Call{Name: "ROW", Args: args, Kernel: exec.RecordOutKernel(ts, f.nullExtended), T: types.RecordOf(fields)}, nil
 }
 
 // bindRowJSON binds a row as a JSON object of its fields (row_to_json,
@@ -211,7 +217,7 @@ func (b *Binder) bindRowJSON(f rowForm, jt types.T, pretty bool, s *scope) (logi
 		}
 		args[i], ts[i] = e[0], e[0].Type()
 	}
-	k, err := exec.RowToJSONKernel(f.names, ts, jt, pretty, f.wholeRow)
+	k, err := exec.RowToJSONKernel(f.names, ts, jt, pretty, f.nullExtended)
 	if err != nil {
 		return nil, err
 	}

@@ -1104,10 +1104,12 @@ func (b *Binder) orderExpr(n *pg.Node, s *scope, targets []target) (logical.Expr
 func rowFieldsOf(targets []target) map[string]bool {
 	out := map[string]bool{}
 	for _, t := range targets {
-		if row, ok := t.expr.(*logical.Call); ok && row.Name == "ROW" {
-			for _, f := range row.Args {
-				out[f.String()] = true
-			}
+		fields, ok := recordSortFields(t.expr)
+		for _, f := range fields {
+			out[f.String()] = true
+		}
+		if ok {
+			out[recordIsNull(t.expr).String()] = true
 		}
 	}
 	return out
@@ -1118,16 +1120,47 @@ func rowFieldsOf(targets []target) map[string]bool {
 func expandRowKeys(keys []logical.SortKey) []logical.SortKey {
 	var out []logical.SortKey
 	for _, k := range keys {
-		row, ok := k.Expr.(*logical.Call)
-		if !ok || row.Name != "ROW" {
+		fields, ok := recordSortFields(k.Expr)
+		if !ok {
 			out = append(out, k)
 			continue
 		}
-		for _, f := range row.Args {
-			out = append(out, logical.SortKey{Expr: f, Desc: k.Desc, NullsFirst: k.NullsFirst})
+		if _, isRow := k.Expr.(*logical.Call); !isRow || k.Expr.(*logical.Call).Name != "ROW" {
+			// a NULL record sorts apart from one of NULL fields, where NULLs go
+			out = append(out, logical.SortKey{Expr: recordIsNull(k.Expr), Desc: k.NullsFirst})
+		}
+		// (record comparison puts NULL fields after values, whatever the
+		// NULLS FIRST/LAST of the record itself)
+		for _, f := range fields {
+			out = append(out, logical.SortKey{Expr: f, Desc: k.Desc, NullsFirst: k.Desc})
 		}
 	}
 	return out
+}
+
+// recordIsNull is whether a record value itself is NULL (not its fields).
+func recordIsNull(e logical.Expr) logical.Expr { return &logical.IsNull{Arg: e} }
+
+// recordSortFields are the fields a row value sorts by: a ROW(...)'s
+// arguments, or a record value's fields read from it (a composite or
+// record column); ok is false for other values.
+func recordSortFields(e logical.Expr) ([]logical.Expr, bool) {
+	if row, ok := e.(*logical.Call); ok && row.Name == "ROW" {
+		return row.Args, true
+	}
+	fields := e.Type().RecordFields()
+	if !e.Type().IsRecord() || fields == nil {
+		return nil, false
+	}
+	out := make([]logical.Expr, len(fields))
+	for i, f := range fields {
+		fe, _, err := recordColumnField(e, f.Name)
+		if err != nil {
+			return nil, false
+		}
+		out[i] = fe
+	}
+	return out, true
 }
 
 // finishSelect projects the targets (plus hidden sort columns), applies

@@ -196,6 +196,9 @@ func statsRange(e logical.Expr, ords map[logical.ColumnID]int) (datafile.Range, 
 	default:
 		return datafile.Range{}, false
 	}
+	if ref.Col.T.IsRecord() {
+		return datafile.Range{}, false // records order by field, not by their text
+	}
 	if ref.Col.T.Kind != k.T.Kind && !(ref.Col.T.IsString() && k.T.IsString()) {
 		return datafile.Range{}, false
 	}

@@ -162,10 +162,12 @@ func indexComparison(x *logical.Call, colOf func(logical.Expr) (int, types.T, bo
 	if _, known := flip[x.Name]; !known {
 		return 0, "", nil, false
 	}
-	if c, _, ok := colOf(x.Args[0]); ok && rowFree(x.Args[1]) {
+	// records order by field, not as their keys (their text) do
+	ordered := func(t types.T) bool { return x.Name == "=" || !t.IsRecord() }
+	if c, t, ok := colOf(x.Args[0]); ok && rowFree(x.Args[1]) && ordered(t) {
 		return c, x.Name, x.Args[1], true
 	}
-	if c, _, ok := colOf(x.Args[1]); ok && rowFree(x.Args[0]) {
+	if c, t, ok := colOf(x.Args[1]); ok && rowFree(x.Args[0]) && ordered(t) {
 		return c, flip[x.Name], x.Args[0], true
 	}
 	return 0, "", nil, false

@@ -266,6 +266,9 @@ func ParseIn(t T, s string, loc *time.Location) (Datum, error) {
 // ParseAt is ParseIn with the words 'now', 'today', 'tomorrow' and
 // 'yesterday' read against clock (the statement's time).
 func ParseAt(t T, s string, loc *time.Location, clock Clock) (Datum, error) {
+	if t.IsComposite() {
+		return parseComposite(t, s, loc)
+	}
 	switch t.Kind {
 	case Bool:
 		switch strings.ToLower(strings.TrimSpace(s)) {

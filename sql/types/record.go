@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/weftdb/weft/sql/sqlerr"
 )
 
 // RecordT is the type of row values (ROW(a, b), a table's whole-row
@@ -115,7 +118,7 @@ func ParseRecord(s string) ([]*string, error) {
 		return nil, fmt.Errorf("Missing left parenthesis.")
 	}
 	if len(s) < 2 || s[len(s)-1] != ')' {
-		return nil, fmt.Errorf("Too many columns.")
+		return nil, fmt.Errorf("Unexpected end of input.")
 	}
 	body := s[1 : len(s)-1]
 	if body == "" {
@@ -165,4 +168,33 @@ func (t T) compositeName() string {
 	}
 	d, _ := t.recordDef()
 	return d.Name
+}
+
+// parseComposite reads a composite type's text input (record_in): each
+// field in its own type, the value kept in the normal text form.
+func parseComposite(t T, s string, loc *time.Location) (Datum, error) {
+	malformed := func(detail string) error {
+		return sqlerr.New(sqlerr.InvalidText, "malformed record literal: \"%s\"", s).WithDetail(detail)
+	}
+	parts, err := ParseRecord(s)
+	if err != nil {
+		return nil, malformed(err.Error())
+	}
+	fields := t.RecordFields()
+	if len(parts) != len(fields) {
+		return nil, malformed(map[bool]string{true: "Too few columns.", false: "Too many columns."}[len(parts) < len(fields)])
+	}
+	out := make([]*string, len(parts))
+	for i, p := range parts {
+		if p == nil {
+			continue
+		}
+		d, err := ParseIn(fields[i].T, *p, loc)
+		if err != nil {
+			return nil, err
+		}
+		f := FormatIn(fields[i].T, d, loc)
+		out[i] = &f
+	}
+	return FormatRecord(out), nil
 }

@@ -90,7 +90,7 @@ func ExpandedT(xKind Kind) T { return T{Kind: Text, PG: 2249, Elem: xKind} }
 
 // ArrayOf is the type of one-dimensional arrays of e.
 func ArrayOf(e T) T {
-	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len, Enum: e.Enum, Natural: e.Natural, MinScale: e.MinScale}
+	return T{Kind: Array, Elem: e.Kind, Prec: e.Prec, Scale: e.Scale, Len: e.Len, Enum: e.Enum, Natural: e.Natural, MinScale: e.MinScale, Record: e.Record}
 }
 
 // ElemOrText is the x type of an ExpandedT record (text when unknown).
@@ -109,14 +109,18 @@ func (t T) IsRegType() bool {
 
 // ElemT is an array type's element type.
 func (t T) ElemT() T {
-	return T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len, Enum: t.Enum, Natural: t.Natural, MinScale: t.MinScale}
+	e := T{Kind: t.Elem, Prec: t.Prec, Scale: t.Scale, Len: t.Len, Enum: t.Enum, Natural: t.Natural, MinScale: t.MinScale, Record: t.Record}
+	if e.Record != "" {
+		e.PG = 2249 // an array of rows: its elements are records of these fields
+	}
+	return e
 }
 
 // arrayOIDs are PostgreSQL's array type OIDs by element type OID.
 var arrayOIDs = map[uint32]uint32{
 	16: 1000, 17: 1001, 18: 1002, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028, 700: 1021, 701: 1022,
 	1042: 1014, 1043: 1015, 1082: 1182, 1083: 1183, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951,
-	114: 199, 3802: 3807, 869: 1041,
+	114: 199, 3802: 3807, 869: 1041, 2249: 2287,
 }
 
 // ArrayOID is the OID of the array type of elements of type OID elem.
