@@ -20,7 +20,8 @@ import (
 
 // decodedDateTime is what decodeDateTime found.
 type decodedDateTime struct {
-	year, month, day int // year as written (no 0); 0 when absent
+	year, month, day int  // year as written (no 0); 0 when absent
+	twoDigitYear     bool // the year had two digits: 1970..2069 unless BC
 	julian           int64
 	hasJulian        bool
 	clock            int64
@@ -221,7 +222,7 @@ func placeLoose(d *decodedDateTime, loose []int) bool {
 		case d.day == 0:
 			d.day = v
 		case d.year == 0:
-			d.year = twoDigitYear(v)
+			d.year, d.twoDigitYear = v, true
 		default:
 			return false
 		}
@@ -234,10 +235,7 @@ func setYear(d *decodedDateTime, s string) bool {
 	if err != nil || v == 0 && len(s) >= 3 {
 		return false
 	}
-	if len(s) <= 2 {
-		v = twoDigitYear(v)
-	}
-	d.year = v
+	d.year, d.twoDigitYear = v, len(s) <= 2
 	return true
 }
 
@@ -281,8 +279,11 @@ func (d decodedDateTime) days(s string) (int64, bool, error) {
 		return 0, false, nil
 	}
 	year := d.year
-	if d.bc {
+	switch {
+	case d.bc:
 		year = 1 - year
+	case d.twoDigitYear:
+		year = twoDigitYear(year)
 	}
 	tm := time.Date(year, time.Month(d.month), d.day, 0, 0, 0, 0, time.UTC)
 	if d.month > 12 || d.day > 31 || tm.Day() != d.day {
@@ -394,7 +395,7 @@ func setDayOfYear(d *decodedDateTime, s string) bool {
 		return false
 	}
 	tm := time.Date(d.year, time.January, doy, 0, 0, 0, 0, time.UTC)
-	if tm.Year() != d.year {
+	if d.twoDigitYear || tm.Year() != d.year {
 		return false
 	}
 	d.month, d.day = int(tm.Month()), tm.Day()
