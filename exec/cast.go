@@ -316,7 +316,8 @@ func CastDatumAt(d types.Datum, from, to types.T, explicit bool, zone *time.Loca
 		}
 		switch to.Kind {
 		case types.Timestamp, types.TimestampTZ:
-			return us, nil
+			// a zone's offset can carry the last hours past the range
+			return types.CheckTimestamp(us)
 		case types.Date:
 			return types.TimestampToDate(us), nil
 		case types.Time:

@@ -241,17 +241,14 @@ func TemporalArith(op ArithOp, l, r types.T) (lt, rt, ret types.T, k Kernel, ok 
 	case lk == types.Interval && r.IsNumber() && (op == '*' || op == '/'):
 		return l, types.Float8T, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
 			f := ds[1].(float64)
-			if op == '/' {
-				if f == 0 {
-					return nil, divByZero()
-				}
-				f = 1 / f
+			if op == '/' && f == 0 {
+				return nil, divByZero()
 			}
-			return scaleInterval(ds[0].(types.IntervalValue), f)
+			return scaleInterval(ds[0].(types.IntervalValue), f, op == '/')
 		}), true
 	case l.IsNumber() && rk == types.Interval && op == '*':
 		return types.Float8T, r, types.IntervalT, rowKernel(types.IntervalT, func(ds []types.Datum) (types.Datum, error) {
-			return scaleInterval(ds[1].(types.IntervalValue), ds[0].(float64))
+			return scaleInterval(ds[1].(types.IntervalValue), ds[0].(float64), false)
 		}), true
 	}
 	return
@@ -272,18 +269,38 @@ func floorMod(a, b int64) int64 {
 	return m
 }
 
-// scaleInterval multiplies an interval, cascading fractional months into
-// days and fractional days into time, like PostgreSQL.
-func scaleInterval(iv types.IntervalValue, f float64) (types.IntervalValue, error) {
-	months := float64(iv.Months) * f
-	wholeM := math.Trunc(months)
-	days := float64(iv.Days)*f + (months-wholeM)*30
-	wholeD := math.Trunc(days)
-	micros := math.Round(float64(iv.Micros)*f + (days-wholeD)*float64(types.MicrosPerDay))
-	if !fitsInt32(wholeM) || !fitsInt32(wholeD) || math.IsNaN(micros) || math.Abs(micros) > types.MaxIntervalMicros {
+// scaleInterval multiplies an interval by f, or divides it by f when
+// divide, as PostgreSQL's interval_mul and interval_div do: months and
+// days each scaled and truncated, the fractions of a month (30 days) and
+// of a day carried into the time, rounded to the microsecond.
+func scaleInterval(iv types.IntervalValue, f float64, divide bool) (types.IntervalValue, error) {
+	scale := func(v float64) float64 {
+		if divide {
+			return v / f
+		}
+		return v * f
+	}
+	monthsF, daysF := scale(float64(iv.Months)), scale(float64(iv.Days))
+	if !fitsInt32(monthsF) || !fitsInt32(daysF) {
 		return types.IntervalValue{}, types.IntervalOutOfRange()
 	}
-	return types.IntervalValue{Months: int32(wholeM), Days: int32(wholeD), Micros: int64(micros)}, nil
+	months, days := int32(monthsF), int32(daysF)
+	monthRemainderDays := (monthsF - float64(months)) * 30
+	// rounded to the microsecond's precision, as PostgreSQL's TSROUND
+	monthRemainderDays = math.RoundToEven(monthRemainderDays*1e6) / 1e6
+	secRemainder := (daysF - float64(days) + monthRemainderDays - math.Trunc(monthRemainderDays)) * 86400
+	secRemainder = math.RoundToEven(secRemainder*1e6) / 1e6
+	if math.Abs(secRemainder) >= 86400 {
+		whole := math.Trunc(secRemainder / 86400)
+		days += int32(whole)
+		secRemainder -= whole * 86400
+	}
+	days += int32(monthRemainderDays)
+	micros := math.RoundToEven(scale(float64(iv.Micros)) + secRemainder*1e6)
+	if math.IsNaN(micros) || math.Abs(micros) > types.MaxIntervalMicros {
+		return types.IntervalValue{}, types.IntervalOutOfRange()
+	}
+	return types.IntervalValue{Months: months, Days: days, Micros: int64(micros)}, nil
 }
 
 // fitsInt32 reports whether a whole float (not NaN) fits an int32.
@@ -322,6 +339,24 @@ func timeFunctions() []*ScalarDef {
 			}))...),
 		{Name: "timezone", Resolve: resolveTimezone},
 		{Name: "overlaps", Resolve: resolveOverlaps},
+		// the clock as each row reads it, unlike now() (the statement's time)
+		{Name: "clock_timestamp", Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 0 {
+				return nil, types.T{}, nil, NoSuchFunction("clock_timestamp", args)
+			}
+			return nil, types.TimestampTZT, rowKernel(types.TimestampTZT, func([]types.Datum) (types.Datum, error) {
+				return time.Now().UnixMicro(), nil
+			}), nil
+		}},
+		{Name: "timeofday", Volatile: true, Resolve: func(args []types.T) ([]types.T, types.T, Kernel, error) {
+			if len(args) != 0 {
+				return nil, types.T{}, nil, NoSuchFunction("timeofday", args)
+			}
+			return nil, textT, zoneKernel(textT, func(zone *time.Location, _ []types.Datum) (types.Datum, error) {
+				// PostgreSQL's form: Mon Dec 07 01:58:00.123456 2026 UTC
+				return time.Now().In(zone).Format("Mon Jan 02 15:04:05.000000 2006 MST"), nil
+			}), nil
+		}},
 		overloads("isfinite",
 			sig("isfinite", []types.T{types.DateT}, types.BoolT, func(ds []types.Datum) (types.Datum, error) {
 				return types.DateIsFinite(ds[0].(int32)), nil
@@ -453,32 +488,99 @@ func truncTimestamp(unit string, us int64) (types.Datum, error) {
 		out = time.Date(y, ((m-1)/3)*3+1, 1, 0, 0, 0, 0, time.UTC)
 	case "year":
 		out = time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC)
-	case "decade":
-		out = time.Date(y-y%10, 1, 1, 0, 0, 0, 0, time.UTC)
-	case "century":
-		out = time.Date((y-1)/100*100+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	case "decade", "century", "millennium":
+		out = time.Date(truncYear(unit, y), 1, 1, 0, 0, 0, 0, time.UTC)
 	default:
 		return nil, badUnit(unit)
 	}
 	return out.UnixMicro(), nil
 }
 
-func truncInterval(unit string, iv types.IntervalValue) (types.Datum, error) {
+// truncYear is the first year of the decade, century or millennium of
+// the proleptic year y (0 is 1 BC) as PostgreSQL counts them: centuries
+// and millennia start at years ending in 1 (and, BC, at 100 BC, 1000 BC),
+// decades BC run from 51 BC to 42 BC.
+func truncYear(unit string, y int) int {
 	switch unit {
-	case "year":
-		return types.IntervalValue{Months: iv.Months / 12 * 12}, nil
-	case "month":
-		return types.IntervalValue{Months: iv.Months}, nil
-	case "day":
-		return types.IntervalValue{Months: iv.Months, Days: iv.Days}, nil
-	case "hour":
-		return types.IntervalValue{Months: iv.Months, Days: iv.Days, Micros: iv.Micros / 3600e6 * 3600e6}, nil
-	case "minute":
-		return types.IntervalValue{Months: iv.Months, Days: iv.Days, Micros: iv.Micros / 60e6 * 60e6}, nil
-	case "second":
-		return types.IntervalValue{Months: iv.Months, Days: iv.Days, Micros: iv.Micros / 1e6 * 1e6}, nil
+	case "decade":
+		if y > 0 {
+			return y / 10 * 10
+		}
+		return -((8 - (y - 1)) / 10) * 10
+	case "century":
+		if y > 0 {
+			return (y+99)/100*100 - 99
+		}
+		return -((99-(y-1))/100)*100 + 1
 	}
-	return nil, badUnit(unit)
+	if y > 0 {
+		return (y+999)/1000*1000 - 999
+	}
+	return -((999-(y-1))/1000)*1000 + 1
+}
+
+// truncIntervalUnits are date_trunc's units for an interval, largest
+// first: truncating at one clears every field below it too.
+var truncIntervalUnits = []string{"millennium", "century", "decade", "year", "quarter", "month",
+	"day", "hour", "minute", "second", "milliseconds", "microseconds"}
+
+// truncInterval is date_trunc of an interval, on its own fields (years =
+// months / 12, then months, days, hours, minutes, seconds) as PostgreSQL
+// truncates them, toward zero.
+func truncInterval(unit string, iv types.IntervalValue) (types.Datum, error) {
+	level := -1
+	for i, u := range truncIntervalUnits {
+		if u == canonicalUnit(unit) {
+			level = i
+		}
+	}
+	if level < 0 {
+		return nil, sqlerr.New(sqlerr.InvalidParameter, "unit \"%s\" not supported for type interval", unit)
+	}
+	f := splitInterval(iv)
+	at := func(u string) bool { // u is the unit or one below it
+		for i := level; i < len(truncIntervalUnits); i++ {
+			if truncIntervalUnits[i] == u {
+				return true
+			}
+		}
+		return false
+	}
+	if at("millennium") {
+		f.year = f.year / 1000 * 1000
+	}
+	if at("century") {
+		f.year = f.year / 100 * 100
+	}
+	if at("decade") {
+		f.year = f.year / 10 * 10
+	}
+	if at("year") {
+		f.mon = 0
+	}
+	if at("quarter") {
+		f.mon = 3 * (f.mon / 3)
+	}
+	if at("month") {
+		f.mday = 0
+	}
+	if at("day") {
+		f.hour = 0
+	}
+	if at("hour") {
+		f.min = 0
+	}
+	if at("minute") {
+		f.sec = 0
+	}
+	if at("second") {
+		f.usec = 0
+	}
+	if at("milliseconds") {
+		f.usec = f.usec / 1000 * 1000
+	}
+	micros := f.hour*3600e6 + int64(f.min)*60e6 + int64(f.sec)*1e6 + int64(f.usec)
+	return types.IntervalValue{Months: int32(f.year*12 + f.mon), Days: int32(f.mday), Micros: micros}, nil
 }
 
 func resolveDatePart(name string, ret types.T) func(args []types.T) ([]types.T, types.T, Kernel, error) {
@@ -540,7 +642,10 @@ func datePart(unit string, t types.T, d types.Datum) (float64, error) {
 		case "second", "seconds":
 			return float64(iv.Micros%60e6) / 1e6, nil
 		case "epoch":
-			return float64(iv.Micros)/1e6 + float64(iv.Days)*86400 + float64(iv.Months)*30*86400, nil
+			// PostgreSQL counts a year of an interval as 365.25 days, the
+			// remaining months as 30
+			return float64(iv.Micros)/1e6 + float64(iv.Days)*86400 +
+				float64(iv.Months/12)*365.25*86400 + float64(iv.Months%12)*30*86400, nil
 		}
 		return 0, badUnit(unit)
 	}

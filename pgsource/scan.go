@@ -307,7 +307,7 @@ func appendValue(b array.Builder, t types.T, asText bool, raw []byte) error {
 		if err := need(4); err != nil {
 			return err
 		}
-		bb.Append(arrow.Date32(int32(binary.BigEndian.Uint32(raw)) + pgEpochDays))
+		bb.Append(arrow.Date32(dateFromPostgres(int32(binary.BigEndian.Uint32(raw)))))
 	case *array.Time64Builder:
 		if err := need(8); err != nil {
 			return err
@@ -317,7 +317,11 @@ func appendValue(b array.Builder, t types.T, asText bool, raw []byte) error {
 		if err := need(8); err != nil {
 			return err
 		}
-		bb.Append(arrow.Timestamp(int64(binary.BigEndian.Uint64(raw)) + pgEpochMicros))
+		us, err := timestampFromPostgres(int64(binary.BigEndian.Uint64(raw)))
+		if err != nil {
+			return err
+		}
+		bb.Append(arrow.Timestamp(us))
 	case *array.MonthDayNanoIntervalBuilder:
 		if err := need(16); err != nil {
 			return err
@@ -331,4 +335,26 @@ func appendValue(b array.Builder, t types.T, asText bool, raw []byte) error {
 		return badValue("unsupported column type")
 	}
 	return nil
+}
+
+// dateFromPostgres shifts PostgreSQL's binary date (days from 2000-01-01)
+// to Weft's; infinity and -infinity are the int32 extremes in both.
+func dateFromPostgres(v int32) int32 {
+	if v == math.MinInt32 || v == math.MaxInt32 {
+		return v
+	}
+	return v + pgEpochDays
+}
+
+// timestampFromPostgres shifts PostgreSQL's binary timestamp
+// (microseconds from 2000-01-01) to Weft's; infinities are the int64
+// extremes in both, and PostgreSQL's last 30 years are past Weft's range.
+func timestampFromPostgres(v int64) (int64, error) {
+	if v == math.MinInt64 || v == math.MaxInt64 {
+		return v, nil
+	}
+	if v > math.MaxInt64-pgEpochMicros {
+		return 0, types.TimestampOutOfRange()
+	}
+	return v + pgEpochMicros, nil
 }

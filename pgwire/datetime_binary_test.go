@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,54 @@ func TestDateTimeBinaryInfinity(t *testing.T) {
 		}
 		if w, g := textOf(pg), textOf(wf); w != g {
 			t.Errorf("%s as a binary parameter: PostgreSQL %q, Weft %q", query, w, g)
+		}
+	}
+}
+
+// TestDateTimeBinaryCopyInfinity compares binary COPY TO output of
+// infinite and finite dates and timestamps with PostgreSQL's bytes, and
+// loads PostgreSQL's bytes back with COPY FROM.
+func TestDateTimeBinaryCopyInfinity(t *testing.T) {
+	pgURL := pgtest.Start(t)
+	weftURL := startServer(t)
+	ctx := context.Background()
+	setup := "CREATE TABLE spans (d date, ts timestamp, tz timestamptz); " +
+		"INSERT INTO spans VALUES ('infinity', '-infinity', 'infinity'), ('2024-02-29', '2024-02-29 12:00:00.5', '1999-12-31 23:59:59+00'), " +
+		"(NULL, 'infinity', NULL), ('-infinity', NULL, '-infinity')"
+	var want []byte
+	for i, url := range []string{pgURL, weftURL} {
+		c, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		if err := c.PgConn().Exec(ctx, "SET TimeZone = 'UTC'; DROP TABLE IF EXISTS spans; "+setup).Close(); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := c.PgConn().CopyTo(ctx, &out, "COPY spans TO STDOUT (FORMAT binary)"); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want = out.Bytes()
+			continue
+		}
+		if !bytes.Equal(out.Bytes(), want) {
+			t.Errorf("binary COPY TO:\nPostgreSQL %x\nWeft       %x", want, out.Bytes())
+		}
+		if _, err := c.PgConn().CopyFrom(ctx, bytes.NewReader(want), "COPY spans FROM STDIN (FORMAT binary)"); err != nil {
+			t.Fatal(err)
+		}
+		res := c.PgConn().ExecParams(ctx, "SELECT count(*), count(d), count(*) FILTER (WHERE d = 'infinity'), count(*) FILTER (WHERE ts = '-infinity'), count(*) FILTER (WHERE tz = '-infinity') FROM spans", nil, nil, nil, nil).Read()
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		var fields []string
+		for _, f := range res.Rows[0] {
+			fields = append(fields, string(f))
+		}
+		if got := strings.Join(fields, "|"); got != "8|6|2|2|2" {
+			t.Errorf("after COPY FROM: rows, dates, infinite dates, -infinite timestamps and timestamptz = %s, want 8|6|2|2|2", got)
 		}
 	}
 }

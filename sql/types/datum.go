@@ -463,7 +463,11 @@ func parseDateAt(s string, loc *time.Location, clock Clock) (Datum, error) {
 		return int32(floorDiv64(ToLocal(clock.now().UnixMicro(), loc), MicrosPerDay) + offset), nil
 	}
 	str, bc := splitEra(strings.TrimSpace(s))
-	return parseDateEra(s, str, bc)
+	d, err := parseDateEra(s, str, bc)
+	if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.InvalidDatetime {
+		return decodeDate(s)
+	}
+	return d, err
 }
 
 // parseTimeAt reads a time of day: HH:MM[:SS[.ffffff]], allballs
@@ -477,7 +481,7 @@ func parseTimeAt(s string, loc *time.Location, clock Clock) (Datum, error) {
 	}
 	us, err := parseClock(strings.TrimSpace(s))
 	if err != nil {
-		return nil, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type time: %q", s)
+		return decodeTime(s)
 	}
 	return us, nil
 }
@@ -599,6 +603,12 @@ func ParseTimestampAt(t T, s string, loc *time.Location, clock Clock) (Datum, er
 		trimmed = FormatDate(int32(day)) + " " + rest
 	}
 	d, err := parseTimestampText(t, s, trimmed, loc)
+	if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.InvalidDatetime {
+		d, err = decodeTimestamp(t, trimmed, loc)
+		if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.InvalidDatetime {
+			err = sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -644,6 +654,13 @@ func parseTimestampText(t T, s, trimmed string, loc *time.Location) (int64, erro
 		}
 		local += clock
 	}
+	return zonedTimestamp(t, s, local, zone, loc)
+}
+
+// zonedTimestamp finishes a timestamp read from s: a timestamptz is the
+// instant of the wall-clock time local in zone (its text; loc when
+// empty), a timestamp ignores the zone as PostgreSQL does.
+func zonedTimestamp(t T, s string, local int64, zone string, loc *time.Location) (int64, error) {
 	if zone == "" {
 		if t.Kind == TimestampTZ {
 			return FromLocal(local, loc), nil
@@ -656,7 +673,7 @@ func parseTimestampText(t T, s, trimmed string, loc *time.Location) (int64, erro
 			// PostgreSQL's error for what looks like a zone name
 			return 0, sqlerr.New(sqlerr.InvalidParameter, "time zone \"%s\" not recognized", strings.ToLower(zone))
 		}
-		return 0, bad
+		return 0, sqlerr.New(sqlerr.InvalidDatetime, "invalid input syntax for type %s: %q", t.String(), s)
 	}
 	if t.Kind == TimestampTZ {
 		return instant, nil
