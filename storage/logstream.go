@@ -31,6 +31,8 @@ type streamEncoder struct {
 	// recent are the schemas written last, the latest first (a commit
 	// writes batches of the few tables it changed)
 	recent []*schemaMessage
+	// batch encodes the batch messages of plain columns (batchmsg.go)
+	batch batchEncoder
 }
 
 // recentSchemas is how many schema messages the encoder keeps.
@@ -46,6 +48,18 @@ func (e *streamEncoder) write(w *bytes.Buffer, rec arrow.Record) error {
 	if err != nil {
 		return err
 	}
+	if e.batch.encode(rec) {
+		w.Write(sm.msg)
+		e.batch.writeTo(w, rec.NumRows())
+		w.Write(sm.eos)
+		return nil
+	}
+	return writeWithPayload(w, sm, rec)
+}
+
+// writeWithPayload appends rec as a one-batch stream of schema message
+// sm, its batch message encoded by arrow.
+func writeWithPayload(w *bytes.Buffer, sm *schemaMessage, rec arrow.Record) error {
 	p, err := ipc.GetRecordBatchPayload(rec)
 	if err != nil {
 		return err
