@@ -15,7 +15,7 @@ import (
 // every batch: a few percent of a pgbench transaction's CPU for one
 // changed row. batchEncoder writes the same bytes for the batches the
 // log mostly holds — top-level columns of fixed width, booleans, strings
-// and binaries, not sliced, no batch metadata — reusing its builder and
+// and binaries, no batch metadata — reusing its builder and
 // buffers from one batch to the next; anything else goes through
 // ipc.GetRecordBatchPayload as before. TestLogStreamMatchesIPCWriter
 // compares the two byte for byte.
@@ -35,8 +35,9 @@ type batchEncoder struct {
 	fb    *flatbuffers.Builder
 	nodes []fieldNode
 	body  [][]byte // the body's buffers (nil: empty)
-	// mask holds validity bitmaps cut to their batch's length
-	mask []byte
+	// scratch holds the buffers made here (bitmaps cut to their
+	// batch, offsets shifted to zero) until the batch is written
+	scratch []byte
 }
 
 type fieldNode struct{ length, nulls int64 }
@@ -47,7 +48,7 @@ func (e *batchEncoder) encode(rec arrow.Record) bool {
 	if rm, ok := rec.(arrow.RecordBatchWithMetadata); ok && rm.Metadata().Len() > 0 {
 		return false
 	}
-	e.nodes, e.body, e.mask = e.nodes[:0], e.body[:0], e.mask[:0]
+	e.nodes, e.body, e.scratch = e.nodes[:0], e.body[:0], e.scratch[:0]
 	for _, col := range rec.Columns() {
 		if !e.column(col) {
 			return false
@@ -60,32 +61,39 @@ func (e *batchEncoder) encode(rec arrow.Record) bool {
 // encoder does (recordEncoder.visit); false for a column it does not.
 func (e *batchEncoder) column(col arrow.Array) bool {
 	data := col.Data()
-	if data.Offset() != 0 || len(data.Children()) > 0 {
+	if len(data.Children()) > 0 {
 		return false
 	}
-	n := int64(col.Len())
+	off, n := int64(data.Offset()), int64(col.Len())
 	bufs := data.Buffers()
 	switch dt := col.DataType().(type) {
 	case *arrow.BooleanType:
-		e.addNode(col)
+		if len(bufs) != 2 || !e.addNode(col) {
+			return false
+		}
 		var values []byte
 		if n != 0 {
-			values = e.truncatedBitmap(bufs[1], n)
+			values = e.truncatedBitmap(bufs[1], off, n)
 		}
 		e.body = append(e.body, values)
 	case *arrow.StringType, *arrow.BinaryType:
-		offsets, values, ok := zeroBasedValues(bufs, n)
-		if !ok {
+		if len(bufs) != 3 {
 			return false
 		}
-		e.addNode(col)
+		offsets, values, ok := e.zeroBasedValues(bufs[1], bufs[2], off, n)
+		if !ok || !e.addNode(col) {
+			return false
+		}
 		e.body = append(e.body, offsets, values)
 	case arrow.FixedWidthDataType:
 		if !plainFixedWidth[dt.ID()] || len(bufs) != 2 {
 			return false
 		}
-		e.addNode(col)
-		e.body = append(e.body, fixedWidthValues(bufs[1], n*int64(dt.BitWidth()/8)))
+		values, ok := fixedWidthValues(bufs[1], off, n, int64(dt.BitWidth()/8))
+		if !ok || !e.addNode(col) {
+			return false
+		}
+		e.body = append(e.body, values)
 	default:
 		return false
 	}
@@ -106,86 +114,117 @@ var plainFixedWidth = map[arrow.Type]bool{
 }
 
 // addNode adds col's field node and validity buffer: none without NULLs,
-// zeros when every value is NULL, the bitmap cut to its length otherwise.
-func (e *batchEncoder) addNode(col arrow.Array) {
-	n, nulls := int64(col.Len()), int64(col.NullN())
-	e.nodes = append(e.nodes, fieldNode{length: n, nulls: nulls})
+// zeros when every value is NULL, the bitmap cut to the column's bits
+// otherwise; false for a bitmap shorter than the column.
+func (e *batchEncoder) addNode(col arrow.Array) bool {
+	data := col.Data()
+	off, n, nulls := int64(data.Offset()), int64(col.Len()), int64(col.NullN())
+	var validity []byte
 	switch {
 	case nulls == 0:
-		e.body = append(e.body, nil)
 	case nulls == n:
-		e.body = append(e.body, e.zeros(paddedTo(bitutil.BytesForBits(n), bufferAlignment)))
+		validity = e.zeros(paddedTo(bitutil.BytesForBits(n), bufferAlignment))
 	default:
-		e.body = append(e.body, e.truncatedBitmap(col.Data().Buffers()[0], n))
+		if !holdsBits(data.Buffers()[0], off, n) {
+			return false
+		}
+		validity = e.truncatedBitmap(data.Buffers()[0], off, n)
 	}
+	e.nodes = append(e.nodes, fieldNode{length: n, nulls: nulls})
+	e.body = append(e.body, validity)
+	return true
 }
 
-// truncatedBitmap is a bitmap of n bits as arrow writes it: the buffer as
-// it is when it is no longer than n bits padded to 64 bytes, otherwise
-// those padded bytes holding the n bits and zeros after them.
-func (e *batchEncoder) truncatedBitmap(buf *memory.Buffer, n int64) []byte {
+// holdsBits reports whether buf has bits off to off+n.
+func holdsBits(buf *memory.Buffer, off, n int64) bool {
+	return buf != nil && int64(buf.Len()) >= bitutil.BytesForBits(off+n)
+}
+
+// truncatedBitmap is n bits of a bitmap from bit off as arrow writes
+// them: the buffer as it is when they start it and it is no longer than
+// they take padded to 64 bytes, otherwise those padded bytes holding the
+// bits and zeros after them.
+func (e *batchEncoder) truncatedBitmap(buf *memory.Buffer, off, n int64) []byte {
 	if buf == nil {
 		return nil
 	}
 	raw := buf.Bytes()
 	minLength := paddedTo(bitutil.BytesForBits(n), bufferAlignment)
-	if minLength >= int64(len(raw)) {
+	if off == 0 && minLength >= int64(len(raw)) {
 		return raw
 	}
 	out := e.zeros(minLength)
-	used := bitutil.BytesForBits(n)
-	copy(out, raw[:used])
-	if rest := n % 8; rest != 0 {
-		out[used-1] &= byte(1)<<rest - 1
-	}
+	bitutil.CopyBitmap(raw, int(off), int(n), out, 0)
 	return out
 }
 
 // zeros is n zero bytes from the encoder's scratch space.
 func (e *batchEncoder) zeros(n int64) []byte {
-	start := len(e.mask)
+	start := len(e.scratch)
 	for range n {
-		e.mask = append(e.mask, 0)
+		e.scratch = append(e.scratch, 0)
 	}
-	return e.mask[start : start+int(n) : start+int(n)]
+	return e.scratch[start : start+int(n) : start+int(n)]
 }
 
-// fixedWidthValues is a fixed-width column's values as arrow writes them:
-// the buffer, cut to its used bytes rounded up to 8 when it is longer
-// than those padded to 64.
-func fixedWidthValues(buf *memory.Buffer, used int64) []byte {
+// fixedWidthValues is the values of a fixed-width column of n values of
+// width bytes from value off as arrow writes them: the buffer as it is
+// when they start it and it is no longer than they take padded to 64
+// bytes, otherwise those bytes rounded up to 8 (as far as the buffer
+// goes); false for a buffer too short.
+func fixedWidthValues(buf *memory.Buffer, off, n, width int64) ([]byte, bool) {
 	if buf == nil {
-		return nil
+		return nil, true
 	}
 	raw := buf.Bytes()
-	if paddedTo(used, bufferAlignment) < int64(len(raw)) {
-		return raw[:min(bitutil.CeilByte64(used), int64(len(raw)))]
+	start, used := off*width, n*width
+	if start+used > int64(len(raw)) {
+		return nil, false
 	}
-	return raw
+	if off == 0 && paddedTo(used, bufferAlignment) >= int64(len(raw)) {
+		return raw, true
+	}
+	return raw[start : start+min(bitutil.CeilByte64(used), int64(len(raw))-start)], true
 }
 
 // zeroBasedValues is a string or binary column's offsets and values as
-// arrow writes them (offsets cut to n+1, values to the bytes used); false
-// when its offsets do not start at zero (arrow rewrites those).
-func zeroBasedValues(bufs []*memory.Buffer, n int64) (offsets, values []byte, ok bool) {
-	if len(bufs) != 3 {
-		return nil, nil, false
-	}
-	if bufs[1] != nil && bufs[1].Len() > 0 {
-		raw := bufs[1].Bytes()
-		if len(raw) < 4*int(n+1) || binary.LittleEndian.Uint32(raw) != 0 {
+// arrow writes them: n+1 offsets from the first (shifted to start at zero
+// when they do not), the values they cover; false for buffers too short.
+func (e *batchEncoder) zeroBasedValues(offsetBuf, valueBuf *memory.Buffer, off, n int64) (offsets, values []byte, ok bool) {
+	var first, last int64
+	if offsetBuf != nil && offsetBuf.Len() > 0 {
+		raw := offsetBuf.Bytes()
+		if int64(len(raw)) < 4*(off+n+1) {
 			return nil, nil, false
 		}
-		offsets = raw[:min(4*(n+1), int64(len(raw)))]
-	}
-	if bufs[2] != nil {
-		values = bufs[2].Bytes()
-		var used int64
-		if offsets != nil {
-			used = int64(binary.LittleEndian.Uint32(offsets[4*n:]))
+		at := func(i int64) int64 { return int64(int32(binary.LittleEndian.Uint32(raw[4*i:]))) }
+		first, last = at(off), at(off+n)
+		switch {
+		case first != 0:
+			offsets = e.zeros(4 * (n + 1))
+			for i := range n + 1 {
+				binary.LittleEndian.PutUint32(offsets[4*i:], uint32(at(off+i)-first))
+			}
+		case off != 0 || 4*(n+1) < int64(len(raw)):
+			offsets = raw[4*off : 4*(off+n+1)]
+		default:
+			offsets = raw
 		}
-		if used < int64(len(values)) {
-			values = values[:used]
+	}
+	if valueBuf != nil {
+		values = valueBuf.Bytes()
+		if offsets == nil {
+			first, last = 0, 0
+		}
+		if first < 0 || last < first || last > int64(len(values)) {
+			return nil, nil, false
+		}
+		if used := last - first; off != 0 || used < int64(len(values)) {
+			begin := first
+			if n == 0 {
+				begin = 0 // (as arrow: no value, nothing skipped)
+			}
+			values = values[begin : begin+used]
 		}
 	}
 	return offsets, values, true

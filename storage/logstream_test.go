@@ -109,8 +109,9 @@ func TestLogStreamMatchesIPCWriter(t *testing.T) {
 // binaries) are written byte for byte as ipc.Writer writes them — with
 // NULLs or none, every value NULL, no rows, buffers longer than the batch
 // (a batch cut from the front of a larger one: bitmaps and values are
-// cut, bits past the end cleared) — and read back equal; sliced batches
-// and nested columns go through arrow's encoder instead.
+// cut, bits past the end cleared), sliced (bitmaps shifted, offsets
+// moved to zero) — and read back equal; nested columns go through
+// arrow's encoder instead.
 func TestBatchMessageMatchesIPCWriter(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -180,7 +181,12 @@ func TestBatchMessageMatchesIPCWriter(t *testing.T) {
 		{"front of a larger batch", cut(large, 5), true},
 		{"front, one row", cut(large, 1), true},
 		{"front, 100 rows", cut(large, 100), true},
-		{"sliced", large.NewSlice(3, 9), false},
+		{"sliced", large.NewSlice(3, 9), true},
+		{"sliced, one row", large.NewSlice(517, 518), true},
+		{"sliced, no rows", large.NewSlice(40, 40), true},
+		{"sliced, long", large.NewSlice(13, 1111), true},
+		{"sliced, no nulls in it", large.NewSlice(5, 8), true},
+		{"sliced after empty strings", large.NewSlice(1, 6), true}, // (offsets already from zero)
 		{"nested", retained(list), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
