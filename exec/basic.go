@@ -411,6 +411,12 @@ func (v *Values) build(ctx context.Context) (arrow.Record, error) {
 	}
 	for _, row := range v.Rows {
 		for c, x := range row {
+			if k, ok := x.(*ConstExpr); ok && arrow.TypeEqual(k.T.Arrow(), builders[c].Type()) {
+				// a literal goes in as it is, not through an array of
+				// one value (most of an INSERT … VALUES' own cost)
+				AppendDatum(builders[c], k.Value)
+				continue
+			}
 			a, err := x.Eval(ec, one)
 			if err != nil {
 				return nil, err
