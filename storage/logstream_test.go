@@ -99,8 +99,8 @@ func TestLogStreamMatchesIPCWriter(t *testing.T) {
 		}
 		back.Release()
 	}
-	if n := len(enc.recent); n != 2 {
-		t.Errorf("%d schema messages cached, want 2 (the plain and the tagged schema)", n)
+	if n := len(enc.recent); n != 3 {
+		t.Errorf("%d schemas cached, want 3 (the plain, the tagged and the dictionary one)", n)
 	}
 }
 
