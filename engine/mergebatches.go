@@ -115,9 +115,6 @@ func recordSet(recs []arrow.Record) map[arrow.Record]bool {
 // rows the block added are those of the rows it took out (an UPDATE of
 // other columns: no key can have become duplicated).
 func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, bool, error) {
-	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
-		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
-		WithHint("The transaction was rolled back; run it again.")
 	rows := newRowKeys(t)
 	// where each batch of the starting point went in theirs
 	theirChange := map[arrow.Record]batchChange{}
@@ -158,7 +155,7 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		}
 		if merged, ok, err := s.mergeInPlace(c.base, c.now, tc.now); ok {
 			if err == errRowsGone {
-				err = conflict
+				err = mergeConflict(t)
 			}
 			if err != nil {
 				return fail(err)
@@ -172,7 +169,7 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		keysKept = keysKept && rows.sameKeys(t, taken, added)
 		if tc.now == nil {
 			if len(taken) > 0 {
-				return fail(conflict) // they took out every row of it
+				return fail(mergeConflict(t)) // they took out every row of it
 			}
 			if c.now != nil {
 				c.now.Retain()
@@ -183,7 +180,7 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		merged, addedRecs, err := rows.apply(s, tc.now, taken, added)
 		if err != nil {
 			if err == errRowsGone {
-				err = conflict
+				err = mergeConflict(t)
 			}
 			return fail(err)
 		}
@@ -219,6 +216,14 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		out = grown
 	}
 	return out, keysKept, nil
+}
+
+// mergeConflict is the error of a COMMIT that took out a row another
+// session changed meanwhile (made only then: most merges find none).
+func mergeConflict(t *catalog.Table) error {
+	return sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
+		WithHint("The transaction was rolled back; run it again.")
 }
 
 // keyColumnsEqual reports whether batches a and b hold the same values,
