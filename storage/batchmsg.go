@@ -68,7 +68,7 @@ func (e *batchEncoder) column(col arrow.Array) bool {
 	bufs := data.Buffers()
 	switch dt := col.DataType().(type) {
 	case *arrow.BooleanType:
-		if len(bufs) != 2 || !e.addNode(col) {
+		if len(bufs) != 2 || n != 0 && !holdsBits(bufs[1], off, n) || !e.addNode(col) {
 			return false
 		}
 		var values []byte
