@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
@@ -38,18 +40,7 @@ func changesFrom(from, to *catalog.Snapshot) []batchChange {
 		if p < len(to.Parts) {
 			cur = to.Parts[p]
 		}
-		inOld, inCur := recordSet(old), recordSet(cur)
-		var gone, added []arrow.Record
-		for _, r := range old {
-			if !inCur[r] {
-				gone = append(gone, r)
-			}
-		}
-		for _, r := range cur {
-			if !inOld[r] {
-				added = append(added, r)
-			}
-		}
+		gone, added := differingBatches(old, cur)
 		for k := 0; k < max(len(gone), len(added)); k++ {
 			c := batchChange{part: p}
 			if k < len(gone) {
@@ -59,6 +50,53 @@ func changesFrom(from, to *catalog.Snapshot) []batchChange {
 				c.now = added[k]
 			}
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// differingBatches is the batches of old that cur lacks and those of cur
+// that old lacks, each in its order. A partition holds a batch once, and
+// a commit replaces batches in place or appends: the batches old and cur
+// share at the front and at the back (every one, in a partition nobody
+// touched; all but the one replaced, after a one-row UPDATE) are skipped
+// by position, and only what lies between them is compared as sets —
+// not every batch of a large table, twice per COMMIT, through maps.
+func differingBatches(old, cur []arrow.Record) (gone, added []arrow.Record) {
+	front := 0
+	for front < len(old) && front < len(cur) && old[front] == cur[front] {
+		front++
+	}
+	back := 0
+	for back < len(old)-front && back < len(cur)-front && old[len(old)-1-back] == cur[len(cur)-1-back] {
+		back++
+	}
+	old, cur = old[front:len(old)-back], cur[front:len(cur)-back]
+	return missingFrom(old, cur), missingFrom(cur, old)
+}
+
+// fewBatches is how few batches on either side make a search one by one
+// cheaper than a set.
+const fewBatches = 16
+
+// missingFrom is the batches of recs that others lacks, in order.
+func missingFrom(recs, others []arrow.Record) []arrow.Record {
+	if len(recs) == 0 {
+		return nil
+	}
+	var out []arrow.Record
+	if min(len(recs), len(others)) <= fewBatches {
+		for _, r := range recs {
+			if !slices.Contains(others, r) {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	in := recordSet(others)
+	for _, r := range recs {
+		if !in[r] {
+			out = append(out, r)
 		}
 	}
 	return out
@@ -78,9 +116,6 @@ func recordSet(recs []arrow.Record) map[arrow.Record]bool {
 // other columns: no key can have become duplicated), and the edits of the
 // batches it patched, from theirs' batches.
 func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Snapshot) ([][]arrow.Record, bool, catalog.Edits, error) {
-	conflict := sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
-		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
-		WithHint("The transaction was rolled back; run it again.")
 	rows := newRowKeys(t)
 	// where each batch of the starting point went in theirs
 	theirChange := map[arrow.Record]batchChange{}
@@ -125,7 +160,7 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		}
 		if merged, mergedEdits, ok, err := s.mergeInPlace(c.base, c.now, tc.now, mine.EditsOf(c.now), theirs.EditsOf(tc.now)); ok {
 			if err == errRowsGone {
-				err = conflict
+				err = mergeConflict(t)
 			}
 			if err != nil {
 				return fail(err)
@@ -142,7 +177,7 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		keysKept = keysKept && rows.sameKeys(t, taken, added)
 		if tc.now == nil {
 			if len(taken) > 0 {
-				return fail(conflict) // they took out every row of it
+				return fail(mergeConflict(t)) // they took out every row of it
 			}
 			if c.now != nil {
 				c.now.Retain()
@@ -153,7 +188,7 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		merged, addedRecs, err := rows.apply(s, tc.now, taken, added)
 		if err != nil {
 			if err == errRowsGone {
-				err = conflict
+				err = mergeConflict(t)
 			}
 			return fail(err)
 		}
@@ -189,6 +224,14 @@ func (s *Session) mergeBatches(t *catalog.Table, base, mine, theirs *catalog.Sna
 		out = grown
 	}
 	return out, keysKept, edits, nil
+}
+
+// mergeConflict is the error of a COMMIT that took out a row another
+// session changed meanwhile (made only then: most merges find none).
+func mergeConflict(t *catalog.Table) error {
+	return sqlerr.New(sqlerr.SerializationFailure, "could not serialize access due to concurrent update").
+		WithDetail("A row of table \"" + t.Name + "\" this transaction updated or deleted was changed by another session.").
+		WithHint("The transaction was rolled back; run it again.")
 }
 
 // keyColumnsEqual reports whether batches a and b hold the same values,

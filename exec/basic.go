@@ -405,12 +405,19 @@ func (v *Values) build(ctx context.Context) (arrow.Record, error) {
 	one := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
 	defer one.Release()
 	builders := make([]array.Builder, v.Out.NumFields())
-	for i, f := range v.Out.Fields() {
-		builders[i] = array.NewBuilder(ec.Mem, f.Type)
+	for i := range builders {
+		// (Field, not Fields: that one copies the list)
+		builders[i] = array.NewBuilder(ec.Mem, v.Out.Field(i).Type)
 		defer builders[i].Release()
 	}
 	for _, row := range v.Rows {
 		for c, x := range row {
+			if k, ok := x.(*ConstExpr); ok && arrow.TypeEqual(k.T.Arrow(), builders[c].Type()) {
+				// a literal goes in as it is, not through an array of
+				// one value (most of an INSERT … VALUES' own cost)
+				AppendDatum(builders[c], k.Value)
+				continue
+			}
 			a, err := x.Eval(ec, one)
 			if err != nil {
 				return nil, err

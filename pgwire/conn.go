@@ -664,22 +664,27 @@ func (c *conn) writeRows() error {
 }
 
 // reported are the settings clients are told about when they change
-// (PostgreSQL's GUC_REPORT parameters), by their ParameterStatus names.
-var reported = []string{"application_name", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "standard_conforming_strings", "integer_datetimes",
-	"is_superuser", "session_authorization"}
+// (PostgreSQL's GUC_REPORT parameters), by their ParameterStatus names
+// and their settings' (lower-case) names: they are read after every
+// statement, and a mixed-case name would be lowered each time.
+var reported = []struct{ status, setting string }{
+	{"application_name", "application_name"}, {"client_encoding", "client_encoding"}, {"DateStyle", "datestyle"},
+	{"IntervalStyle", "intervalstyle"}, {"TimeZone", "timezone"}, {"standard_conforming_strings", "standard_conforming_strings"},
+	{"integer_datetimes", "integer_datetimes"}, {"is_superuser", "is_superuser"}, {"session_authorization", "session_authorization"},
+}
 
 // reportSettings sends ParameterStatus for reported settings that changed.
 func (c *conn) reportSettings() {
 	if c.lastReported == nil {
 		c.lastReported = map[string]string{}
 	}
-	for _, name := range reported {
-		v, ok := c.sess.Setting(name)
-		if !ok || c.lastReported[name] == v {
+	for _, r := range reported {
+		v, ok := c.sess.Setting(r.setting)
+		if !ok || c.lastReported[r.status] == v {
 			continue
 		}
-		c.lastReported[name] = v
-		c.backend.Send(&pgproto3.ParameterStatus{Name: name, Value: v})
+		c.lastReported[r.status] = v
+		c.backend.Send(&pgproto3.ParameterStatus{Name: r.status, Value: v})
 	}
 }
 

@@ -356,11 +356,19 @@ func TestParameterStatusOnSet(t *testing.T) {
 	url := startServer(t)
 	ctx := context.Background()
 	c := connect(t, url, pgx.QueryExecModeSimpleProtocol)
-	if _, err := c.Exec(ctx, "SET application_name = 'reporter'"); err != nil {
-		t.Fatal(err)
-	}
-	if got := c.PgConn().ParameterStatus("application_name"); got != "reporter" {
-		t.Fatalf("client sees application_name %q", got)
+	// (values as PostgreSQL 15 reports them; names as it spells them)
+	for _, tc := range []struct{ set, name, want string }{
+		{"SET application_name = 'reporter'", "application_name", "reporter"},
+		{"SET DateStyle = 'ISO, DMY'", "DateStyle", "ISO, DMY"},
+		{"SET intervalstyle = 'sql_standard'", "IntervalStyle", "sql_standard"},
+		{"SET TIME ZONE 'Europe/Paris'", "TimeZone", "Europe/Paris"},
+	} {
+		if _, err := c.Exec(ctx, tc.set); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.PgConn().ParameterStatus(tc.name); got != tc.want {
+			t.Errorf("after %s the client sees %s %q, want %q", tc.set, tc.name, got, tc.want)
+		}
 	}
 }
 

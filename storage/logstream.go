@@ -23,6 +23,9 @@ import (
 type schemaMessage struct {
 	schema   *arrow.Schema
 	msg, eos []byte
+	// dictionary: the schema has dictionary-encoded fields, whose streams
+	// ipc.Writer writes (msg and eos are not kept)
+	dictionary bool
 }
 
 // streamEncoder writes one-batch streams (its cache of schema messages is
@@ -31,6 +34,8 @@ type streamEncoder struct {
 	// recent are the schemas written last, the latest first (a commit
 	// writes batches of the few tables it changed)
 	recent []*schemaMessage
+	// batch encodes the batch messages of plain columns (batchmsg.go)
+	batch batchEncoder
 }
 
 // recentSchemas is how many schema messages the encoder keeps.
@@ -38,14 +43,25 @@ const recentSchemas = 16
 
 // write appends rec as a one-batch IPC stream to w.
 func (e *streamEncoder) write(w *bytes.Buffer, rec arrow.Record) error {
-	schema := rec.Schema()
-	if hasDictionary(schema) {
-		return writeWithIPCWriter(w, rec)
-	}
-	sm, err := e.messageOf(schema)
+	sm, err := e.messageOf(rec.Schema())
 	if err != nil {
 		return err
 	}
+	if sm.dictionary {
+		return writeWithIPCWriter(w, rec)
+	}
+	if e.batch.encode(rec) {
+		w.Write(sm.msg)
+		e.batch.writeTo(w, rec.NumRows())
+		w.Write(sm.eos)
+		return nil
+	}
+	return writeWithPayload(w, sm, rec)
+}
+
+// writeWithPayload appends rec as a one-batch stream of schema message
+// sm, its batch message encoded by arrow.
+func writeWithPayload(w *bytes.Buffer, sm *schemaMessage, rec arrow.Record) error {
 	p, err := ipc.GetRecordBatchPayload(rec)
 	if err != nil {
 		return err
@@ -69,6 +85,9 @@ func (e *streamEncoder) messageOf(schema *arrow.Schema) (*schemaMessage, error) 
 			return c, nil
 		}
 	}
+	if hasDictionary(schema) {
+		return e.remember(&schemaMessage{schema: schema, dictionary: true}), nil
+	}
 	// a stream without batches is the schema's message and the marker
 	var buf bytes.Buffer
 	iw := ipc.NewWriter(&buf, ipc.WithSchema(schema))
@@ -80,13 +99,18 @@ func (e *streamEncoder) messageOf(schema *arrow.Schema) (*schemaMessage, error) 
 		return nil, fmt.Errorf("an empty IPC stream of %d bytes does not end with the end of stream marker", len(raw))
 	}
 	n := len(raw) - len(endOfStream)
-	c := &schemaMessage{schema: schema, msg: raw[:n:n], eos: raw[n:]}
+	return e.remember(&schemaMessage{schema: schema, msg: raw[:n:n], eos: raw[n:]}), nil
+}
+
+// remember puts c first among the recent schemas, forgetting the oldest
+// when they are too many.
+func (e *streamEncoder) remember(c *schemaMessage) *schemaMessage {
 	if len(e.recent) < recentSchemas {
 		e.recent = append(e.recent, nil)
 	}
 	copy(e.recent[1:], e.recent)
 	e.recent[0] = c
-	return c, nil
+	return c
 }
 
 // endOfStream is what ends an IPC stream: the continuation marker and a

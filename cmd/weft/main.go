@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -295,6 +296,7 @@ func runServe(args []string) int {
 	maxConns := fs.Int("max-connections", pgwire.DefaultMaxConnections, "sessions served at once; one more gets 53300 (PostgreSQL's max_connections)")
 	authTimeout := fs.Duration("authentication-timeout", pgwire.DefaultAuthTimeout, "time a client has to start up and authenticate before it is disconnected")
 	pprofAddr := fs.String("pprof", "", "serve Go's runtime profiles (net/http/pprof) on this address, for diagnosing the server")
+	pprofContention := fs.Bool("pprof-contention", false, "with -pprof: also record where goroutines wait for locks and channels (/debug/pprof/mutex and /block), at some cost per wait")
 	memoryLimit := fs.String("memory-limit", "", memoryLimitUsage)
 	workers := fs.String("workers", "", "worker processes (weft worker) reading the same data directory, host:port,… (default: none, all work runs here)")
 	workerTimeout := fs.Duration("worker-timeout", 5*time.Second, "how long a worker may stay silent before its partitions are rerun on another")
@@ -302,6 +304,9 @@ func runServe(args []string) int {
 	secretFile := fs.String("cluster-secret-file", "", clusterSecretUsage)
 	_ = fs.Parse(args)
 	if *pprofAddr != "" {
+		if *pprofContention {
+			recordContention()
+		}
 		go servePprof(*pprofAddr)
 	}
 	limit, err := engine.ParseMemoryLimit(*memoryLimit)
@@ -392,6 +397,13 @@ func knownArgs(args []string, stderr io.Writer) bool {
 	}
 	fmt.Fprintf(stderr, "weft: unknown command %q (commands: serve, slt, check; or a postgres:// URL to connect to)\n", args[0])
 	return false
+}
+
+// recordContention makes the runtime sample lock contention and blocking
+// for the mutex and block profiles, which are empty unless asked for.
+func recordContention() {
+	runtime.SetMutexProfileFraction(10)                     // one contention event in 10
+	runtime.SetBlockProfileRate(int(time.Microsecond * 10)) // waits of 10µs and more, and a sample of shorter ones
 }
 
 // servePprof serves net/http/pprof's handlers on addr.
