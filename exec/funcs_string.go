@@ -76,6 +76,7 @@ func stringFunctions() []*ScalarDef {
 		// position(haystack, needle), the same order as strpos.
 		sig("position", []types.T{textT, textT}, int4T, position),
 		sig("translate", []types.T{textT, textT, textT}, textT, translate),
+		unistrFunction(),
 		sig("to_hex", []types.T{types.Int8T}, textT, func(ds []types.Datum) (types.Datum, error) {
 			return strconv.FormatUint(uint64(ds[0].(int64)), 16), nil
 		}),
