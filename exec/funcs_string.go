@@ -563,3 +563,32 @@ func OIDNameKernel(ret types.T, name func(int64) string) Kernel {
 		return name(ds[0].(int64)), nil
 	})
 }
+
+// VariadicConcatKernel is concat(VARIADIC text[] or boolean[]) and, withSep,
+// concat_ws(sep, VARIADIC ...): the array's non-NULL elements joined
+// (with sep between them); a NULL array or separator gives NULL.
+func VariadicConcatKernel(withSep bool) Kernel {
+	return rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+		sep := ""
+		if withSep {
+			if ds[0] == nil {
+				return nil, nil
+			}
+			sep = ds[0].(string)
+		}
+		arr := ds[len(ds)-1]
+		if arr == nil {
+			return nil, nil
+		}
+		var parts []string
+		for _, e := range arr.([]types.Datum) {
+			switch v := e.(type) {
+			case string:
+				parts = append(parts, v)
+			case bool: // boolean's output form
+				parts = append(parts, map[bool]string{true: "t", false: "f"}[v])
+			}
+		}
+		return strings.Join(parts, sep), nil
+	})
+}

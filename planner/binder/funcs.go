@@ -62,6 +62,9 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	if fc.AggStar || fc.AggDistinct {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s is not an aggregate function", name).At(fc.Location)
 	}
+	if _, builtin := b.scalars[name]; builtin && fc.FuncVariadic {
+		return b.bindVariadicCall(fc, name, s)
+	}
 	switch name {
 	case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp":
 		return &logical.Const{Value: b.Env.Now.UTC().UnixMicro(), T: types.TimestampTZT}, nil
@@ -1086,4 +1089,39 @@ func isNumericRounding(name string) bool {
 		return true
 	}
 	return false
+}
+
+// bindVariadicCall binds f(..., VARIADIC array) for a built-in: concat and
+// concat_ws over the array's elements (NULL for a NULL array, as
+// PostgreSQL). Other built-ins refuse VARIADIC rather than take the array
+// as one argument, which gave wrong answers.
+func (b *Binder) bindVariadicCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {
+	withSep := name == "concat_ws"
+	if (name != "concat" && !withSep) || len(fc.Args) != map[bool]int{false: 1, true: 2}[withSep] {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC is not supported for function %s yet", name).At(fc.Location)
+	}
+	args := make([]logical.Expr, len(fc.Args))
+	for i, a := range fc.Args {
+		e, err := b.bindExpr(a, s)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = e
+	}
+	last := len(args) - 1
+	if args[last].Type().Kind != types.Array {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "VARIADIC argument must be an array").At(nodeLocation(fc.Args[last]))
+	}
+	var err error
+	if args[last].Type().ElemT().Kind != types.Bool { // (booleans print as t/f: the kernel's)
+		if args[last], err = b.explicitCast(args[last], types.ArrayOf(types.TextT), fc.Location); err != nil {
+			return nil, err
+		}
+	}
+	if withSep {
+		if args[0], err = b.coerce(args[0], types.TextT); err != nil {
+			return nil, err
+		}
+	}
+	return &logical.Call{Name: name, Args: args, Kernel: exec.VariadicConcatKernel(withSep), T: types.TextT}, nil
 }
