@@ -581,14 +581,37 @@ func VariadicConcatKernel(withSep bool) Kernel {
 			return nil, nil
 		}
 		var parts []string
-		for _, e := range arr.([]types.Datum) {
-			switch v := e.(type) {
-			case string:
-				parts = append(parts, v)
-			case bool: // boolean's output form
-				parts = append(parts, map[bool]string{true: "t", false: "f"}[v])
+		for _, e := range elementsAsText(arr.([]types.Datum)) {
+			if e != nil {
+				parts = append(parts, e.(string))
 			}
 		}
 		return strings.Join(parts, sep), nil
 	})
+}
+
+// VariadicFormatKernel is format(fmt, VARIADIC text[] or boolean[]): the
+// array's elements are the arguments; a NULL array is none.
+func VariadicFormatKernel() Kernel {
+	return rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+		args := []types.Datum{ds[0]}
+		if ds[1] != nil {
+			args = append(args, elementsAsText(ds[1].([]types.Datum))...)
+		}
+		return formatText(args)
+	})
+}
+
+// elementsAsText is an array's elements as text (booleans in their output
+// form t/f), NULLs kept.
+func elementsAsText(elems []types.Datum) []types.Datum {
+	out := make([]types.Datum, len(elems))
+	for i, e := range elems {
+		if v, ok := e.(bool); ok {
+			out[i] = map[bool]string{true: "t", false: "f"}[v]
+		} else {
+			out[i] = e
+		}
+	}
+	return out
 }

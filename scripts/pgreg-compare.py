@@ -551,7 +551,19 @@ def run_file(args, path, pg, weft, setup):
     stmts = split_script(open(path, encoding="utf-8", errors="replace").read())
     tag = os.path.basename(path)[:-4]
     ph = pg.open(tag)
-    wh = weft.open(tag)
+    try:
+        wh = weft.open(tag)
+    except BaseException:
+        pg.close(ph)
+        raise
+    try:
+        return compare_statements(args, stmts, ph, wh, setup)
+    finally:  # also on ^C: no server is left running
+        pg.close(ph)
+        weft.close(wh)
+
+
+def compare_statements(args, stmts, ph, wh, setup):
     pc, wc = ph[0], wh[0]
     for st in setup:
         if st.skip_reason is None:
@@ -583,8 +595,6 @@ def run_file(args, path, pg, weft, setup):
             continue
         stats["mismatch"] += 1
         mismatches.append((st, pr, wr, mismatch_class(st, pr, wr)))
-    pg.close(ph)
-    weft.close(wh)
     return stats, mismatches
 
 

@@ -1091,12 +1091,12 @@ func isNumericRounding(name string) bool {
 	return false
 }
 
-// bindVariadicCall binds f(..., VARIADIC array) for a built-in: concat and
-// concat_ws over the array's elements (NULL for a NULL array, as
-// PostgreSQL). Other built-ins refuse VARIADIC rather than take the array
+// bindVariadicCall binds f(..., VARIADIC array) for a built-in: concat,
+// concat_ws and format over the array's elements (concat of a NULL array is
+// NULL, format's is no arguments, as PostgreSQL). Other built-ins refuse VARIADIC rather than take the array
 // as one argument, which gave wrong answers.
 func (b *Binder) bindVariadicCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {
-	withSep := name == "concat_ws"
+	withSep := name == "concat_ws" || name == "format" // (format's "separator" is its format string)
 	if (name != "concat" && !withSep) || len(fc.Args) != map[bool]int{false: 1, true: 2}[withSep] {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC is not supported for function %s yet", name).At(fc.Location)
 	}
@@ -1123,5 +1123,9 @@ func (b *Binder) bindVariadicCall(fc *pg.FuncCall, name string, s *scope) (logic
 			return nil, err
 		}
 	}
-	return &logical.Call{Name: name, Args: args, Kernel: exec.VariadicConcatKernel(withSep), T: types.TextT}, nil
+	k := exec.VariadicConcatKernel(withSep)
+	if name == "format" {
+		k = exec.VariadicFormatKernel()
+	}
+	return &logical.Call{Name: name, Args: args, Kernel: k, T: types.TextT}, nil
 }
