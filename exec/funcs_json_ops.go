@@ -13,7 +13,8 @@ import (
 // json operators, callable by name: json[b]_extract_path[_text] (#> and #>>
 // with the path as variadic text arguments), jsonb_contains and
 // jsonb_contained (@> and <@), jsonb_exists, jsonb_exists_any and
-// jsonb_exists_all (?, ?| and ?&), jsonb_delete (-), and json_strip_nulls.
+// jsonb_exists_all (?, ?| and ?&), jsonb_delete (-), json_strip_nulls, and
+// json_object / jsonb_object from text arrays.
 func jsonOperatorFunctions() []*ScalarDef {
 	return []*ScalarDef{
 		extractPathFunc("json_extract_path", types.JSONT, "#>"),
@@ -29,7 +30,61 @@ func jsonOperatorFunctions() []*ScalarDef {
 		sig("json_strip_nulls", []types.T{types.JSONT}, types.JSONT, func(ds []types.Datum) (types.Datum, error) {
 			return stripJSONNulls(ds[0].(string))
 		}),
+		jsonObjectFunc("json_object", types.JSONT),
+		jsonObjectFunc("jsonb_object", types.JSONBT),
 	}
+}
+
+// jsonObjectFunc is json_object / jsonb_object over text arrays: (keys and
+// values alternating) or (keys, values). Values are JSON strings, NULL is
+// null; a NULL key, an odd count or arrays of different lengths are errors.
+func jsonObjectFunc(name string, jt types.T) *ScalarDef {
+	ta := types.ArrayOf(types.TextT)
+	build := func(keys, vals []types.Datum) (types.Datum, error) {
+		var sb strings.Builder
+		members := map[string]any{}
+		sb.WriteByte('{')
+		for i, k := range keys {
+			if k == nil {
+				return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "null value not allowed for object key")
+			}
+			var v any
+			if vals[i] != nil {
+				v = vals[i].(string)
+			}
+			members[k.(string)] = v // jsonb keeps the last of a repeated key
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			writeJSONScalar(&sb, k.(string))
+			sb.WriteString(" : ")
+			writeJSONScalar(&sb, v)
+		}
+		sb.WriteByte('}')
+		if jt.Kind == types.JSONB {
+			return types.EncodeJSONB(members), nil
+		}
+		return sb.String(), nil
+	}
+	return overloads(name,
+		sig(name, []types.T{ta}, jt, func(ds []types.Datum) (types.Datum, error) {
+			pairs := ds[0].([]types.Datum)
+			if len(pairs)%2 != 0 {
+				return nil, sqlerr.New(sqlerr.ArraySubscriptError, "array must have even number of elements")
+			}
+			var keys, vals []types.Datum
+			for i := 0; i < len(pairs); i += 2 {
+				keys, vals = append(keys, pairs[i]), append(vals, pairs[i+1])
+			}
+			return build(keys, vals)
+		}),
+		sig(name, []types.T{ta, ta}, jt, func(ds []types.Datum) (types.Datum, error) {
+			keys, vals := ds[0].([]types.Datum), ds[1].([]types.Datum)
+			if len(keys) != len(vals) {
+				return nil, sqlerr.New(sqlerr.ArraySubscriptError, "mismatched array dimensions")
+			}
+			return build(keys, vals)
+		}))
 }
 
 // operatorFunc is a two-argument function computed by a json operator's
