@@ -16,6 +16,18 @@ host=/tmp/pg port=5499 user=postgres; a new database per file) and on a fresh
 same command tag and the same rows (compared as text, order-insensitive unless
 the statement says ORDER BY), or both fail with the same SQLSTATE.
 
+Measured on PostgreSQL's suite (the files run alone, each after --setup):
+    python3 scripts/pgreg-compare.py /tmp/pgreg-sql --setup /tmp/pgreg-setup/setup.sql \
+        --timeout 5 --details /tmp/pgreg-out --json /tmp/pgreg.json
+where setup.sql is the suite's test_setup.sql with its COPY ... FROM data
+files replaced by generated rows (onek, tenk1: INSERT ... SELECT over
+generate_series), so that both servers hold the same tables.
+
+Mismatch classes: Weft's error message with literals stripped; "wrong
+SQLSTATE (pg X): ..." when both fail differently; "weft accepts what
+PostgreSQL rejects (X)"; "same rows, different order" (ties under ORDER BY
+are allowed to differ); "EXPLAIN output differs"; "wrong result".
+
 Options:
     --weft BIN          weft binary (default bin/weft)
     --pg-host/--pg-port/--pg-user   the PostgreSQL 15 to compare with
