@@ -17,7 +17,7 @@ same command tag and the same rows (compared as text, order-insensitive unless
 the statement says ORDER BY), or both fail with the same SQLSTATE.
 
 Measured on PostgreSQL's suite (the files run alone, each after --setup):
-    python3 scripts/pgreg-compare.py /tmp/pgreg-sql --setup /tmp/pgreg-setup/setup.sql \
+    python3 scripts/pgreg-compare.py /tmp/pgreg-sql --setup /tmp/pgreg-setup/setup.sql
         --timeout 5 --details /tmp/pgreg-out --json /tmp/pgreg.json
 where setup.sql is the suite's test_setup.sql with its COPY ... FROM data
 files replaced by generated rows (onek, tenk1: INSERT ... SELECT over
