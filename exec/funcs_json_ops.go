@@ -2,6 +2,7 @@ package exec
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -13,7 +14,8 @@ import (
 // json operators, callable by name: json[b]_extract_path[_text] (#> and #>>
 // with the path as variadic text arguments), jsonb_contains and
 // jsonb_contained (@> and <@), jsonb_exists, jsonb_exists_any and
-// jsonb_exists_all (?, ?| and ?&), jsonb_delete (-), and json_strip_nulls.
+// jsonb_exists_all (?, ?| and ?&), jsonb_delete (-), json_strip_nulls, and
+// json_object / jsonb_object from text arrays, and jsonb_insert.
 func jsonOperatorFunctions() []*ScalarDef {
 	return []*ScalarDef{
 		extractPathFunc("json_extract_path", types.JSONT, "#>"),
@@ -29,7 +31,62 @@ func jsonOperatorFunctions() []*ScalarDef {
 		sig("json_strip_nulls", []types.T{types.JSONT}, types.JSONT, func(ds []types.Datum) (types.Datum, error) {
 			return stripJSONNulls(ds[0].(string))
 		}),
+		jsonObjectFunc("json_object", types.JSONT),
+		jsonObjectFunc("jsonb_object", types.JSONBT),
+		jsonbInsertFunc(),
 	}
+}
+
+// jsonObjectFunc is json_object / jsonb_object over text arrays: (keys and
+// values alternating) or (keys, values). Values are JSON strings, NULL is
+// null; a NULL key, an odd count or arrays of different lengths are errors.
+func jsonObjectFunc(name string, jt types.T) *ScalarDef {
+	ta := types.ArrayOf(types.TextT)
+	build := func(keys, vals []types.Datum) (types.Datum, error) {
+		var sb strings.Builder
+		members := map[string]any{}
+		sb.WriteByte('{')
+		for i, k := range keys {
+			if k == nil {
+				return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "null value not allowed for object key")
+			}
+			var v any
+			if vals[i] != nil {
+				v = vals[i].(string)
+			}
+			members[k.(string)] = v // jsonb keeps the last of a repeated key
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			writeJSONScalar(&sb, k.(string))
+			sb.WriteString(" : ")
+			writeJSONScalar(&sb, v)
+		}
+		sb.WriteByte('}')
+		if jt.Kind == types.JSONB {
+			return types.EncodeJSONB(members), nil
+		}
+		return sb.String(), nil
+	}
+	return overloads(name,
+		sig(name, []types.T{ta}, jt, func(ds []types.Datum) (types.Datum, error) {
+			pairs := ds[0].([]types.Datum)
+			if len(pairs)%2 != 0 {
+				return nil, sqlerr.New(sqlerr.ArraySubscriptError, "array must have even number of elements")
+			}
+			var keys, vals []types.Datum
+			for i := 0; i < len(pairs); i += 2 {
+				keys, vals = append(keys, pairs[i]), append(vals, pairs[i+1])
+			}
+			return build(keys, vals)
+		}),
+		sig(name, []types.T{ta, ta}, jt, func(ds []types.Datum) (types.Datum, error) {
+			keys, vals := ds[0].([]types.Datum), ds[1].([]types.Datum)
+			if len(keys) != len(vals) {
+				return nil, sqlerr.New(sqlerr.ArraySubscriptError, "mismatched array dimensions")
+			}
+			return build(keys, vals)
+		}))
 }
 
 // operatorFunc is a two-argument function computed by a json operator's
@@ -174,4 +231,119 @@ func writeJSONScalar(sb *strings.Builder, v any) {
 	default:
 		sb.WriteString(types.EncodeJSONB(x))
 	}
+}
+
+// jsonbInsertFunc is jsonb_insert(target, path, new_value [, insert_after]):
+// new_value goes into the array or object the path's last element names
+// (before that array position, or after it with insert_after; a new key
+// of an object, never a replaced one). A path that leads nowhere leaves
+// target as it is.
+func jsonbInsertFunc() *ScalarDef {
+	jb, path := types.JSONBT, types.ArrayOf(types.TextT)
+	return overloads("jsonb_insert",
+		sig("jsonb_insert", []types.T{jb, path, jb}, jb, jsonbInsert),
+		sig("jsonb_insert", []types.T{jb, path, jb, types.BoolT}, jb, jsonbInsert))
+}
+
+func jsonbInsert(ds []types.Datum) (types.Datum, error) {
+	doc, err := types.DecodeJSON(ds[0].(string))
+	if err != nil {
+		return nil, err
+	}
+	val, err := types.DecodeJSON(ds[2].(string))
+	if err != nil {
+		return nil, err
+	}
+	after := len(ds) > 3 && ds[3] == true
+	var path []string
+	for _, p := range ds[1].([]types.Datum) {
+		if p == nil {
+			return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "path element at position %d is null", len(path)+1)
+		}
+		path = append(path, p.(string))
+	}
+	if len(path) == 0 {
+		return ds[0], nil
+	}
+	switch doc.(type) {
+	case map[string]any, []any:
+	default:
+		return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot set path in scalar")
+	}
+	out, err := insertPath(doc, path, val, after, 1)
+	if err != nil {
+		return nil, err
+	}
+	return types.EncodeJSONB(out), nil
+}
+
+// insertPath walks path in doc and inserts val at its end (see jsonbInsertFunc).
+func insertPath(doc any, path []string, val any, after bool, pos int) (any, error) {
+	switch x := doc.(type) {
+	case map[string]any:
+		child, ok := x[path[0]]
+		if len(path) == 1 {
+			if ok {
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot replace existing key").
+					WithHint("Try using the function jsonb_set to replace key value.")
+			}
+		} else if !ok {
+			return doc, nil
+		}
+		out := make(map[string]any, len(x)+1)
+		for k, e := range x {
+			out[k] = e
+		}
+		if len(path) == 1 {
+			out[path[0]] = val
+			return out, nil
+		}
+		v, err := insertPath(child, path[1:], val, after, pos+1)
+		if err != nil {
+			return nil, err
+		}
+		out[path[0]] = v
+		return out, nil
+	case []any:
+		i, err := strconv.Atoi(path[0])
+		if err != nil {
+			return nil, sqlerr.New(sqlerr.InvalidText, "path element at position %d is not an integer: \"%s\"", pos, path[0])
+		}
+		if len(path) > 1 {
+			if i < 0 {
+				i += len(x)
+			}
+			if i < 0 || i >= len(x) {
+				return doc, nil
+			}
+			v, err := insertPath(x[i], path[1:], val, after, pos+1)
+			if err != nil {
+				return nil, err
+			}
+			out := append([]any{}, x...)
+			out[i] = v
+			return out, nil
+		}
+		at := arrayInsertPosition(i, len(x), after)
+		out := make([]any, 0, len(x)+1)
+		out = append(append(append(out, x[:at]...), val), x[at:]...)
+		return out, nil
+	}
+	return doc, nil // a scalar inside: nothing to insert into
+}
+
+// arrayInsertPosition is where jsonb_insert puts a new element of an array
+// of n elements for path index i: before element i (after it with after),
+// a negative i counting from the end, clamped to the array's ends.
+func arrayInsertPosition(i, n int, after bool) int {
+	if i < 0 {
+		if -i > n {
+			return 0
+		}
+		i += n
+	}
+	if after {
+		i++
+	}
+	return min(max(i, 0), n)
 }

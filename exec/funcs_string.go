@@ -76,6 +76,7 @@ func stringFunctions() []*ScalarDef {
 		// position(haystack, needle), the same order as strpos.
 		sig("position", []types.T{textT, textT}, int4T, position),
 		sig("translate", []types.T{textT, textT, textT}, textT, translate),
+		unistrFunction(),
 		sig("to_hex", []types.T{types.Int8T}, textT, func(ds []types.Datum) (types.Datum, error) {
 			return strconv.FormatUint(uint64(ds[0].(int64)), 16), nil
 		}),
@@ -561,4 +562,56 @@ func OIDNameKernel(ret types.T, name func(int64) string) Kernel {
 	return rowKernel(ret, func(ds []types.Datum) (types.Datum, error) {
 		return name(ds[0].(int64)), nil
 	})
+}
+
+// VariadicConcatKernel is concat(VARIADIC text[] or boolean[]) and, withSep,
+// concat_ws(sep, VARIADIC ...): the array's non-NULL elements joined
+// (with sep between them); a NULL array or separator gives NULL.
+func VariadicConcatKernel(withSep bool) Kernel {
+	return rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+		sep := ""
+		if withSep {
+			if ds[0] == nil {
+				return nil, nil
+			}
+			sep = ds[0].(string)
+		}
+		arr := ds[len(ds)-1]
+		if arr == nil {
+			return nil, nil
+		}
+		var parts []string
+		for _, e := range elementsAsText(arr.([]types.Datum)) {
+			if e != nil {
+				parts = append(parts, e.(string))
+			}
+		}
+		return strings.Join(parts, sep), nil
+	})
+}
+
+// VariadicFormatKernel is format(fmt, VARIADIC text[] or boolean[]): the
+// array's elements are the arguments; a NULL array is none.
+func VariadicFormatKernel() Kernel {
+	return rowKernelNullable(textT, func(ds []types.Datum) (types.Datum, error) {
+		args := []types.Datum{ds[0]}
+		if ds[1] != nil {
+			args = append(args, elementsAsText(ds[1].([]types.Datum))...)
+		}
+		return formatText(args)
+	})
+}
+
+// elementsAsText is an array's elements as text (booleans in their output
+// form t/f), NULLs kept.
+func elementsAsText(elems []types.Datum) []types.Datum {
+	out := make([]types.Datum, len(elems))
+	for i, e := range elems {
+		if v, ok := e.(bool); ok {
+			out[i] = map[bool]string{true: "t", false: "f"}[v]
+		} else {
+			out[i] = e
+		}
+	}
+	return out
 }

@@ -141,3 +141,12 @@ func timestampTZFields(unit string, us int64, zone *time.Location) int64 {
 	}
 	return types.ToLocal(us, zone)
 }
+
+// zoneKernelNullable is zoneKernel for a function that sees NULL arguments
+// (and may return a value for them).
+func zoneKernelNullable(ret types.T, f func(zone *time.Location, ds []types.Datum) (types.Datum, error)) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		zone := ec.Env.TimeZone()
+		return rowKernelNullable(ret, func(ds []types.Datum) (types.Datum, error) { return f(zone, ds) })(ec, args, n)
+	}
+}

@@ -397,31 +397,7 @@ func jsonFunctions() []*ScalarDef {
 			return ts, jt, func(ec *EvalContext, arrs []arrow.Array, n int) (arrow.Array, error) {
 				zone := ec.Env.TimeZone()
 				return rowKernelNullable(jt, func(ds []types.Datum) (types.Datum, error) {
-					var sb strings.Builder
-					if !object {
-						sb.WriteByte('[')
-					} else {
-						sb.WriteByte('{')
-					}
-					for i, d := range ds {
-						if i > 0 {
-							sb.WriteString(map[bool]string{true: " : ", false: ", "}[object && i%2 == 1])
-						}
-						if object && i%2 == 0 {
-							if d == nil {
-								return nil, sqlerr.New(sqlerr.InvalidParameter, "null value not allowed for object key")
-							}
-							types.WriteJSONString(&sb, jsonKeyText(ts[i], d, zone))
-							continue
-						}
-						writeValueJSON(&sb, ts[i], d, zone)
-					}
-					if !object {
-						sb.WriteByte(']')
-					} else {
-						sb.WriteByte('}')
-					}
-					return jsonResult(jt, sb.String())
+					return buildJSON(jt, object, ts, ds, zone)
 				})(ec, arrs, n)
 			}, nil
 		}}
@@ -675,4 +651,72 @@ func setPath(doc any, path []string, val any, create bool, pos int) (any, error)
 		return doc, nil
 	}
 	return nil, sqlerr.New(sqlerr.InvalidParameter, "cannot set path in scalar")
+}
+
+// buildJSON is json[b]_build_array (object false) or json[b]_build_object
+// over values ds of types ts.
+func buildJSON(jt types.T, object bool, ts []types.T, ds []types.Datum, zone *time.Location) (types.Datum, error) {
+	var sb strings.Builder
+	if !object {
+		sb.WriteByte('[')
+	} else {
+		sb.WriteByte('{')
+	}
+	for i, d := range ds {
+		if i > 0 {
+			sb.WriteString(map[bool]string{true: " : ", false: ", "}[object && i%2 == 1])
+		}
+		if object && i%2 == 0 {
+			if d == nil {
+				return nil, sqlerr.New(sqlerr.InvalidParameter, "null value not allowed for object key")
+			}
+			types.WriteJSONString(&sb, jsonKeyText(ts[i], d, zone))
+			continue
+		}
+		writeValueJSON(&sb, ts[i], d, zone)
+	}
+	if !object {
+		sb.WriteByte(']')
+	} else {
+		sb.WriteByte('}')
+	}
+	return jsonResult(jt, sb.String())
+}
+
+// VariadicBuildJSONKernel is json[b]_build_array or _object(VARIADIC arr):
+// the array's elements (of type elem) are the arguments; a NULL array
+// gives NULL.
+func VariadicBuildJSONKernel(jt types.T, object bool, name string, elem types.T) Kernel {
+	return zoneKernelNullable(jt, func(zone *time.Location, ds []types.Datum) (types.Datum, error) {
+		if ds[0] == nil {
+			return nil, nil
+		}
+		elems := ds[0].([]types.Datum)
+		if object && len(elems)%2 != 0 {
+			return nil, sqlerr.New(sqlerr.InvalidParameter, "argument list must have even number of elements").
+				WithHint("The arguments of " + name + "() must consist of alternating keys and values.")
+		}
+		ts := make([]types.T, len(elems))
+		for i := range ts {
+			ts[i] = elem
+		}
+		return buildJSON(jt, object, ts, elems, zone)
+	})
+}
+
+// VariadicCountNullsKernel is num_nulls / num_nonnulls(VARIADIC arr): the
+// array's NULL (or other) elements counted; a NULL array gives NULL.
+func VariadicCountNullsKernel(nulls bool) Kernel {
+	return rowKernelNullable(types.Int4T, func(ds []types.Datum) (types.Datum, error) {
+		if ds[0] == nil {
+			return nil, nil
+		}
+		k := int64(0)
+		for _, e := range ds[0].([]types.Datum) {
+			if (e == nil) == nulls {
+				k++
+			}
+		}
+		return k, nil
+	})
 }

@@ -27,7 +27,10 @@ type rowEncoder struct {
 
 func newRowEncoder(res *engine.Result, formats []int16) *rowEncoder {
 	n := len(res.Columns)
-	e := &rowEncoder{res: res, binary: make([]bool, n), spans: make([][2]int, n), values: make([][]byte, n)}
+	// buf starts non-nil: an empty value is a zero-length slice of it, and a
+	// nil slice would go out as NULL (a row whose only values were empty
+	// strings read back as NULLs)
+	e := &rowEncoder{res: res, binary: make([]bool, n), buf: make([]byte, 0, 64), spans: make([][2]int, n), values: make([][]byte, n)}
 	for i := range e.binary {
 		e.binary[i] = formatOf(formats, i) == 1
 	}

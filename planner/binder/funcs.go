@@ -65,6 +65,9 @@ func (b *Binder) bindFuncCall(fc *pg.FuncCall, s *scope) (logical.Expr, error) {
 	if fc.AggStar || fc.AggDistinct {
 		return nil, sqlerr.New(sqlerr.WrongObjectType, "%s is not an aggregate function", name).At(fc.Location)
 	}
+	if _, builtin := b.scalars[name]; builtin && fc.FuncVariadic {
+		return b.bindVariadicCall(fc, name, s)
+	}
 	switch name {
 	case "now", "current_timestamp", "transaction_timestamp", "statement_timestamp":
 		return &logical.Const{Value: b.Env.Now.UTC().UnixMicro(), T: types.TimestampTZT}, nil
@@ -1100,4 +1103,80 @@ func isNumericRounding(name string) bool {
 		return true
 	}
 	return false
+}
+
+// bindVariadicCall binds f(..., VARIADIC array) for a built-in: concat,
+// concat_ws and format over the array's elements (concat of a NULL array is
+// NULL, format's is no arguments, as PostgreSQL). Other built-ins refuse VARIADIC rather than take the array
+// as one argument, which gave wrong answers.
+func (b *Binder) bindVariadicCall(fc *pg.FuncCall, name string, s *scope) (logical.Expr, error) {
+	if e, ok, err := b.bindVariadicSpread(fc, name, s); ok || err != nil {
+		return e, err
+	}
+	withSep := name == "concat_ws" || name == "format" // (format's "separator" is its format string)
+	if (name != "concat" && !withSep) || len(fc.Args) != map[bool]int{false: 1, true: 2}[withSep] {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC is not supported for function %s yet", name).At(fc.Location)
+	}
+	args := make([]logical.Expr, len(fc.Args))
+	for i, a := range fc.Args {
+		e, err := b.bindExpr(a, s)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = e
+	}
+	last := len(args) - 1
+	if args[last].Type().Kind != types.Array {
+		return nil, sqlerr.New(sqlerr.DatatypeMismatch, "VARIADIC argument must be an array").At(nodeLocation(fc.Args[last]))
+	}
+	var err error
+	if args[last].Type().ElemT().Kind != types.Bool { // (booleans print as t/f: the kernel's)
+		if args[last], err = b.explicitCast(args[last], types.ArrayOf(types.TextT), fc.Location); err != nil {
+			return nil, err
+		}
+	}
+	if withSep {
+		if args[0], err = b.coerce(args[0], types.TextT); err != nil {
+			return nil, err
+		}
+	}
+	k := exec.VariadicConcatKernel(withSep)
+	if name == "format" {
+		k = exec.VariadicFormatKernel()
+	}
+	return &logical.Call{Name: name, Args: args, Kernel: k, T: types.TextT}, nil
+}
+
+// bindVariadicSpread binds the "variadic any" built-ins whose one argument
+// is VARIADIC array: json[b]_build_array/object and num_[non]nulls, over the
+// array's elements. ok is false for other calls.
+func (b *Binder) bindVariadicSpread(fc *pg.FuncCall, name string, s *scope) (logical.Expr, bool, error) {
+	var ret types.T
+	switch name {
+	case "json_build_array", "json_build_object":
+		ret = types.JSONT
+	case "jsonb_build_array", "jsonb_build_object":
+		ret = types.JSONBT
+	case "num_nulls", "num_nonnulls":
+		ret = types.Int4T
+	default:
+		return nil, false, nil
+	}
+	if len(fc.Args) != 1 {
+		return nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "VARIADIC is not supported for function %s yet", name).At(fc.Location)
+	}
+	arg, err := b.bindExpr(fc.Args[0], s)
+	if err != nil {
+		return nil, true, err
+	}
+	if arg.Type().Kind != types.Array {
+		return nil, true, sqlerr.New(sqlerr.DatatypeMismatch, "VARIADIC argument must be an array").At(nodeLocation(fc.Args[0]))
+	}
+	var k exec.Kernel
+	if ret.Kind == types.Int4 {
+		k = exec.VariadicCountNullsKernel(name == "num_nulls")
+	} else {
+		k = exec.VariadicBuildJSONKernel(ret, strings.HasSuffix(name, "_object"), name, arg.Type().ElemT())
+	}
+	return &logical.Call{Name: name, Args: []logical.Expr{arg}, Kernel: k, T: ret}, true, nil
 }

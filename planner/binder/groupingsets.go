@@ -1,6 +1,9 @@
 package binder
 
 import (
+	"slices"
+	"strings"
+
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
@@ -116,6 +119,17 @@ func (b *Binder) groupingSetsUnion(stmt *pg.SelectStmt) (*pg.SelectStmt, error) 
 	if err != nil {
 		return nil, err
 	}
+	if stmt.GroupDistinct {
+		if sets, err = distinctGroupingSets(sets); err != nil {
+			return nil, err
+		}
+	}
+	// SELECT DISTINCT applies to the whole result, not to each set's
+	// branch: the union itself removes duplicates then
+	distinct := len(stmt.DistinctClause) > 0
+	if distinct && !isPlainDistinct(stmt.DistinctClause) {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "DISTINCT ON with grouping sets is not supported yet")
+	}
 	// every expression some set groups by
 	var all []*pg.Node
 	seen := map[string]bool{}
@@ -140,6 +154,7 @@ func (b *Binder) groupingSetsUnion(stmt *pg.SelectStmt) (*pg.SelectStmt, error) 
 		}
 		branch := proto.Clone(stmt).(*pg.SelectStmt)
 		branch.SortClause, branch.LimitCount, branch.LimitOffset, branch.WithClause = nil, nil, nil, nil
+		branch.DistinctClause, branch.GroupDistinct = nil, false
 		branch.LimitOption = pg.LimitOption_LIMIT_OPTION_DEFAULT
 		branch.GroupClause = set
 		if len(set) == 0 && branch.HavingClause == nil {
@@ -173,13 +188,14 @@ func (b *Binder) groupingSetsUnion(stmt *pg.SelectStmt) (*pg.SelectStmt, error) 
 			union = branch
 			continue
 		}
-		union = &pg.SelectStmt{Op: pg.SetOperation_SETOP_UNION, All: true, Larg: union, Rarg: branch,
+		union = &pg.SelectStmt{Op: pg.SetOperation_SETOP_UNION, All: !distinct, Larg: union, Rarg: branch,
 			LimitOption: pg.LimitOption_LIMIT_OPTION_DEFAULT}
 	}
 	if union.Op == pg.SetOperation_SETOP_NONE {
 		// one set only: no union to hang ORDER BY and LIMIT on
 		union.SortClause, union.LimitCount, union.LimitOffset, union.LimitOption = stmt.SortClause, stmt.LimitCount, stmt.LimitOffset, stmt.LimitOption
 		union.WithClause = stmt.WithClause
+		union.DistinctClause = stmt.DistinctClause
 		return union, nil
 	}
 	union.SortClause, union.LimitCount, union.LimitOffset, union.LimitOption = stmt.SortClause, stmt.LimitCount, stmt.LimitOffset, stmt.LimitOption
@@ -260,4 +276,39 @@ func (b *Binder) nullOutside(n *pg.Node, missing []string, in map[string]bool) *
 		x.NullTest.Arg = b.nullOutside(x.NullTest.Arg, missing, in)
 	}
 	return n
+}
+
+// isPlainDistinct reports whether a DISTINCT clause is plain DISTINCT (the
+// parser's one empty element), not DISTINCT ON (...).
+func isPlainDistinct(clause []*pg.Node) bool {
+	return len(clause) == 1 && (clause[0] == nil || clause[0].Node == nil)
+}
+
+// distinctGroupingSets is GROUP BY DISTINCT: the sets with duplicates
+// removed, two sets being the same when they group by the same
+// expressions in any order and number.
+func distinctGroupingSets(sets [][]*pg.Node) ([][]*pg.Node, error) {
+	seen := map[string]bool{}
+	var out [][]*pg.Node
+	for _, set := range sets {
+		keys := map[string]bool{}
+		for _, e := range set {
+			k, err := nodeKey(e)
+			if err != nil {
+				return nil, err
+			}
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		slices.Sort(sorted)
+		id := strings.Join(sorted, "\x00")
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, set)
+		}
+	}
+	return out, nil
 }

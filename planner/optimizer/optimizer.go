@@ -33,6 +33,7 @@ func Rules() []Rule {
 		ruleFunc{"extract_equijoin_keys", extractEquiJoins},
 		ruleFunc{"aggregate_before_left_join", aggregateBeforeLeftJoin},
 		ruleFunc{"prune_columns", pruneColumns},
+		ruleFunc{"postpone_volatile", postponeVolatile},
 	}
 }
 
