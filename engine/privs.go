@@ -54,11 +54,8 @@ func (s *Session) requireSchema(schema string, want catalog.Priv) error {
 // tableFor looks up a table a statement changes and checks want on it
 // and USAGE on its schema.
 func (s *Session) tableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, error) {
-	t, err := s.lookupTable(rv)
+	t, err := s.usableTable(rv)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.requireSchema(t.Schema, catalog.PrivUsage); err != nil {
 		return nil, err
 	}
 	if err := s.requireOn(t.OID, catalog.KindTable, t.Name, want); err != nil {
@@ -70,15 +67,24 @@ func (s *Session) tableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, 
 	return t, nil
 }
 
-// columnsTableFor looks up a table an INSERT or UPDATE writes, checking
-// USAGE on its schema but leaving want to be checked column by column
-// (requireColumns): column privileges may allow what the table's do not.
-func (s *Session) columnsTableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, error) {
+// usableTable looks up a table and checks USAGE on its schema.
+func (s *Session) usableTable(rv *pg.RangeVar) (*catalog.Table, error) {
 	t, err := s.lookupTable(rv)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.requireSchema(t.Schema, catalog.PrivUsage); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// columnsTableFor looks up a table an INSERT or UPDATE writes, checking
+// USAGE on its schema but leaving want to be checked column by column
+// (requireColumns): column privileges may allow what the table's do not.
+func (s *Session) columnsTableFor(rv *pg.RangeVar, want catalog.Priv) (*catalog.Table, error) {
+	t, err := s.usableTable(rv)
+	if err != nil {
 		return nil, err
 	}
 	if err := refuseMatViewWrite(t, want); err != nil {

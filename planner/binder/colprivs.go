@@ -116,24 +116,9 @@ func (b *Binder) columnPrivilegesHeld(role string, t *catalog.Table, i int) (hel
 // privileges): the column by name (an unknown one is an error) or by
 // number (an unknown one gives NULL, as a table given by an unknown OID).
 func (b *Binder) columnPrivilegeCall(args []logical.Expr) (logical.Expr, error) {
-	if len(args) != 3 && len(args) != 4 {
-		ts := make([]types.T, len(args))
-		for i, a := range args {
-			ts[i] = a.Type()
-		}
-		return nil, exec.NoSuchFunction("has_column_privilege", ts)
-	}
-	byNumber := make([]bool, len(args))
-	for i := range args {
-		t := args[i].Type()
-		to := types.TextT
-		if t.IsInteger() || t.IsRegType() || t.PG == types.OIDT.PG {
-			to, byNumber[i] = types.Int8T, true
-		}
-		var err error
-		if args[i], err = b.coerce(args[i], to); err != nil {
-			return nil, err
-		}
+	byNumber, err := b.privilegeArgs("has_column_privilege", args, 3)
+	if err != nil {
+		return nil, err
 	}
 	me := b.User
 	kernel := exec.RowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {

@@ -38,24 +38,9 @@ func (b *Binder) privilegeCall(name string, args []logical.Expr) (logical.Expr, 
 	if !isPriv && name != "pg_has_role" {
 		return nil, false, nil
 	}
-	if len(args) != 2 && len(args) != 3 {
-		ts := make([]types.T, len(args))
-		for i, a := range args {
-			ts[i] = a.Type()
-		}
-		return nil, true, exec.NoSuchFunction(name, ts)
-	}
-	byOID := make([]bool, len(args))
-	for i := range args {
-		t := args[i].Type()
-		to := types.TextT
-		if t.IsInteger() || t.IsRegType() || t.PG == types.OIDT.PG {
-			to, byOID[i] = types.Int8T, true
-		}
-		var err error
-		if args[i], err = b.coerce(args[i], to); err != nil {
-			return nil, true, err
-		}
+	byOID, err := b.privilegeArgs(name, args, 2)
+	if err != nil {
+		return nil, true, err
 	}
 	me := b.User
 	kernel := exec.RowKernel(types.BoolT, func(ds []types.Datum) (types.Datum, error) {
@@ -257,4 +242,29 @@ func (b *Binder) userByID(args []logical.Expr) (logical.Expr, bool, error) {
 		return "unknown (OID=" + strconv.FormatInt(oid, 10) + ")", nil
 	})
 	return &logical.Call{Name: "pg_get_userbyid", Args: []logical.Expr{arg}, T: types.NameT, Kernel: kernel}, true, nil
+}
+
+// privilegeArgs checks the number of a has_*_privilege call's arguments
+// (want, or want+1 with a role first) and coerces each to text, or to an
+// integer where an OID or number is given (byNumber set for those).
+func (b *Binder) privilegeArgs(name string, args []logical.Expr, want int) (byNumber []bool, err error) {
+	if len(args) != want && len(args) != want+1 {
+		ts := make([]types.T, len(args))
+		for i, a := range args {
+			ts[i] = a.Type()
+		}
+		return nil, exec.NoSuchFunction(name, ts)
+	}
+	byNumber = make([]bool, len(args))
+	for i := range args {
+		t := args[i].Type()
+		to := types.TextT
+		if t.IsInteger() || t.IsRegType() || t.PG == types.OIDT.PG {
+			to, byNumber[i] = types.Int8T, true
+		}
+		if args[i], err = b.coerce(args[i], to); err != nil {
+			return nil, err
+		}
+	}
+	return byNumber, nil
 }
