@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,17 +19,9 @@ func TestDateTimeBinaryInfinity(t *testing.T) {
 	pgURL := pgtest.Start(t)
 	weftURL := startServer(t)
 	ctx := context.Background()
-	open := func(url string) *pgconn.PgConn {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(cctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(context.Background()) })
-		return c.PgConn()
-	}
-	pg, wf := open(pgURL), open(weftURL)
+	// (pgx.Connect's default mode: only the connections are used)
+	pg := connect(t, pgURL, pgx.QueryExecModeCacheStatement).PgConn()
+	wf := connect(t, weftURL, pgx.QueryExecModeCacheStatement).PgConn()
 	for _, c := range []*pgconn.PgConn{pg, wf} {
 		if err := c.Exec(ctx, "SET TimeZone = 'UTC'").Close(); err != nil {
 			t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -27,17 +26,9 @@ func TestRecordOnTheWire(t *testing.T) {
 	pgURL := pgtest.Start(t)
 	weftURL := startServer(t)
 	ctx := context.Background()
-	open := func(url string) *pgconn.PgConn {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(cctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close(context.Background()) })
-		return c.PgConn()
-	}
-	pg, wf := open(pgURL), open(weftURL)
+	// (pgx.Connect's default mode: only the connections are used)
+	pg := connect(t, pgURL, pgx.QueryExecModeCacheStatement).PgConn()
+	wf := connect(t, weftURL, pgx.QueryExecModeCacheStatement).PgConn()
 	setup := []string{
 		`CREATE TABLE rw (a int, b text, c float8, d date, e boolean)`,
 		`INSERT INTO rw VALUES (1, 'plain', 1.5, '2024-01-02', true), (2, NULL, NULL, NULL, NULL)`,
