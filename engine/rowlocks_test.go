@@ -290,3 +290,52 @@ func asError(v any) error {
 	err, _ := v.(error)
 	return err
 }
+
+// TestStatementEndLetsGoOfRowLocks: a statement outside a block is its
+// own transaction, so whatever row locks its session still holds when it
+// ends — left by a path that failed or recovered from a panic between
+// taking and letting go of them — are let go of then, and another
+// session's UPDATE of the row does not wait (it hung before).
+func TestStatementEndLetsGoOfRowLocks(t *testing.T) {
+	db, done := rowLockDB(t)
+	defer done()
+	a, b, c := db.NewSession(), db.NewSession(), db.NewSession()
+	defer a.Close()
+	defer b.Close()
+	defer c.Close()
+	// the key a row lock on rc_t's row 1 has, as a block takes it
+	mustSQL(t, c, "BEGIN")
+	mustSQL(t, c, "SELECT * FROM rc_t WHERE id = 1 FOR UPDATE")
+	if len(c.heldRows) != 1 {
+		t.Fatalf("FOR UPDATE of one row holds %d locks", len(c.heldRows))
+	}
+	key := c.heldRows[0].key
+	mustSQL(t, c, "COMMIT")
+	// a's lock left behind, as by a statement that never let go of it
+	if db.rowLocks.tryLock(a, []lockRequest{{key: key, mode: lockForUpdate}}) != nil {
+		t.Fatal("the row is still locked after COMMIT")
+	}
+	mustSQL(t, a, "SELECT 1")
+	if len(a.heldRows) != 0 {
+		t.Fatalf("after a statement outside a block its session holds %d row locks", len(a.heldRows))
+	}
+	res := background(b, "UPDATE rc_t SET bal = 7 WHERE id = 1")
+	for {
+		select {
+		case r := <-res:
+			if r[1] != nil || r[0] != "UPDATE 1" {
+				t.Fatalf("UPDATE of the row: %v %v", r[0], r[1])
+			}
+			return
+		default:
+		}
+		db.rowLocks.mu.Lock()
+		_, waiting := db.rowLocks.waiting[b]
+		db.rowLocks.mu.Unlock()
+		if waiting {
+			db.rowLocks.unlockSince(a, 0, nil) // (let the test end)
+			t.Fatal("UPDATE of the row waits for a lock no statement holds")
+		}
+		runtime.Gosched()
+	}
+}

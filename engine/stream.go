@@ -195,6 +195,12 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 	s.resetProgress()
 	end := func() {
 		s.releaseXactAdvisory() // a statement outside a block is its own transaction
+		if s.tx == nil {
+			// and holds no row lock past its end, however it ended (a
+			// path failing or recovering from a panic between taking and
+			// letting go of them would leave other sessions waiting)
+			s.releaseRowLocks()
+		}
 		s.endWrites()
 		s.ctx, s.params, s.paramTypes = nil, nil, nil
 		s.topStmt, s.topText = nil, ""
