@@ -75,94 +75,125 @@ func (r *RecursiveUnion) Explain() string {
 	return "RecursiveUnion All"
 }
 
+// Open computes the CTE round by round as its rows are asked for: a
+// consumer that stops early (a LIMIT, EXISTS) stops the recursion too, as
+// in PostgreSQL, so a recursion without an end of its own under a LIMIT
+// ends; one that reads every row reads each round as it is made.
 func (r *RecursiveUnion) Open(ctx context.Context, _ int) (Stream, error) {
-	var out []arrow.Record
-	done := false
-	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
-		if !done {
-			done = true
-			res, err := r.run(ctx)
-			if err != nil {
-				return nil, err
-			}
-			out = res
+	rs := &recursiveRounds{r: r, ec: newEvalContext(ctx, r.Env), kts: r.Types, seen: map[string]bool{}}
+	if rs.kts == nil {
+		rs.kts = make([]types.T, r.Out.NumFields())
+		for i, f := range r.Out.Fields() {
+			rs.kts[i], _ = types.FromArrow(f.Type)
 		}
-		if len(out) == 0 {
-			return nil, io.EOF
-		}
-		b := out[0]
-		out = out[1:]
-		return b, nil
-	}, close: func() { ReleaseRecords(out); out = nil; r.Work.set(nil) }}, nil
+	}
+	return &funcStream{next: rs.next, close: rs.close}, nil
 }
 
-func (r *RecursiveUnion) run(ctx context.Context) ([]arrow.Record, error) {
-	ec := newEvalContext(ctx, r.Env)
-	kts := r.Types
-	if kts == nil {
-		kts = make([]types.T, r.Out.NumFields())
-		for i, f := range r.Out.Fields() {
-			kts[i], _ = types.FromArrow(f.Type)
+// recursiveRounds is the state of one evaluation of a recursive CTE.
+type recursiveRounds struct {
+	r   *RecursiveUnion
+	ec  *EvalContext
+	kts []types.T
+	// seen are the rows' keys so far (UNION without ALL)
+	seen      map[string]bool
+	iteration int
+	started   bool // the anchor has run
+	finished  bool // a round made no new row
+	// pending are the rows of the latest round not yet handed out
+	pending []arrow.Record
+}
+
+func (rs *recursiveRounds) next(ctx context.Context) (arrow.Record, error) {
+	for len(rs.pending) == 0 {
+		if rs.finished {
+			return nil, io.EOF
+		}
+		if err := rs.round(ctx); err != nil {
+			return nil, err
 		}
 	}
-	seen := map[string]bool{}
-	var result []arrow.Record
-	iteration := 0
-	keepNew := func(bs []arrow.Record) ([]arrow.Record, error) {
-		if !r.Distinct {
-			return bs, nil
-		}
-		var kept []arrow.Record
-		var kb []byte
-		for _, b := range bs {
-			var rows []int
-			for i := 0; i < int(b.NumRows()); i++ {
-				kb = encodeKey(kb[:0], kts, b.Columns(), i)
-				if !seen[string(kb)] {
-					seen[string(kb)] = true
-					rows = append(rows, i)
-				}
-			}
-			nb, err := takeRecord(ec, b, rows)
-			b.Release()
-			if err != nil {
-				ReleaseRecords(kept)
-				return nil, err
-			}
-			if nb.NumRows() == 0 {
-				nb.Release()
-				continue
-			}
-			kept = append(kept, nb)
-		}
-		return kept, nil
-	}
-	batches, err := DrainAll(ctx, r.Anchor)
-	if err != nil {
-		return nil, err
-	}
-	for len(batches) > 0 {
-		// an unbounded recursion runs until cancelled
+	b := rs.pending[0]
+	rs.pending = rs.pending[1:]
+	return b, nil
+}
+
+func (rs *recursiveRounds) close() {
+	ReleaseRecords(rs.pending)
+	rs.pending = nil
+	rs.r.Work.set(nil)
+}
+
+// round computes the next round's new rows: the anchor's first, then the
+// recursive part's over the last round (the work table); a round with
+// none ends the recursion.
+func (rs *recursiveRounds) round(ctx context.Context) error {
+	r := rs.r
+	var batches []arrow.Record
+	var err error
+	if !rs.started {
+		rs.started = true
+		batches, err = DrainAll(ctx, r.Anchor)
+	} else {
+		// an unbounded recursion read to its end runs until cancelled
 		if err := ctx.Err(); err != nil {
-			ReleaseRecords(batches)
-			ReleaseRecords(result)
-			return nil, err
+			return err
 		}
-		if batches, err = keepNew(batches); err != nil {
-			ReleaseRecords(result)
-			return nil, err
-		}
-		for _, b := range batches {
-			nb := withSchema(b, r.Out)
-			result = append(result, nb)
-		}
-		r.Work.set(batches)
-		iteration++
-		if batches, err = DrainAll(withRun(ctx, fmt.Sprintf("%p#%d", r, iteration)), r.Recursive); err != nil {
-			ReleaseRecords(result)
-			return nil, err
-		}
+		rs.iteration++
+		batches, err = DrainAll(withRun(ctx, fmt.Sprintf("%p#%d", r, rs.iteration)), r.Recursive)
 	}
-	r.Work.set(nil)
-	return result, nil
+	if err != nil {
+		return err
+	}
+	if batches, err = rs.keepNew(batches); err != nil {
+		return err
+	}
+	rows := int64(0)
+	for _, b := range batches {
+		rows += b.NumRows()
+	}
+	if rows == 0 {
+		ReleaseRecords(batches)
+		rs.finished = true
+		r.Work.set(nil)
+		return nil
+	}
+	for _, b := range batches {
+		rs.pending = append(rs.pending, withSchema(b, r.Out))
+	}
+	r.Work.set(batches)
+	return nil
+}
+
+// keepNew keeps the rows of bs not seen before (all of them for UNION
+// ALL), releasing bs.
+func (rs *recursiveRounds) keepNew(bs []arrow.Record) ([]arrow.Record, error) {
+	if !rs.r.Distinct {
+		return bs, nil
+	}
+	var kept []arrow.Record
+	var kb []byte
+	for k, b := range bs {
+		var rows []int
+		for i := 0; i < int(b.NumRows()); i++ {
+			kb = encodeKey(kb[:0], rs.kts, b.Columns(), i)
+			if !rs.seen[string(kb)] {
+				rs.seen[string(kb)] = true
+				rows = append(rows, i)
+			}
+		}
+		nb, err := takeRecord(rs.ec, b, rows)
+		b.Release()
+		if err != nil {
+			ReleaseRecords(bs[k+1:])
+			ReleaseRecords(kept)
+			return nil, err
+		}
+		if nb.NumRows() == 0 {
+			nb.Release()
+			continue
+		}
+		kept = append(kept, nb)
+	}
+	return kept, nil
 }
