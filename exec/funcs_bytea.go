@@ -65,21 +65,14 @@ func withByteaVariant(text, bytea *ScalarDef) *ScalarDef {
 // negative count is an error, a start before 1 shortens the count.
 func byteaSubstr(ds []types.Datum) (types.Datum, error) {
 	v := ds[0].([]byte)
-	start := ds[1].(int64)
-	end := int64(len(v)) + 1
-	if len(ds) == 3 {
-		n := ds[2].(int64)
-		if n < 0 {
-			return nil, sqlerr.New(sqlerr.SubstringError, "negative substring length not allowed")
-		}
-		end = start + n
+	lo, hi, err := substrBounds(len(v), ds)
+	if err != nil {
+		return nil, err
 	}
-	start = max(start, 1)
-	end = min(end, int64(len(v))+1)
-	if end <= start {
+	if hi == lo {
 		return []byte{}, nil
 	}
-	return bytes.Clone(v[start-1 : end-1]), nil
+	return bytes.Clone(v[lo:hi]), nil
 }
 
 // byteaTrim removes the bytes of the set (second argument) from the

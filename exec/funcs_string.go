@@ -182,24 +182,36 @@ func initcap(s string) types.Datum {
 	return string(out)
 }
 
-// substr follows PostgreSQL: 1-based start, which may be before the string.
-func substr(ds []types.Datum) (types.Datum, error) {
-	r := []rune(ds[0].(string))
+// substrBounds are the 0-based bounds [lo, hi) of substr(x, start [,
+// count]) (ds) over a value of length units: start counts from 1 and may
+// be before the value, which shortens the count; a negative count is an
+// error.
+func substrBounds(length int, ds []types.Datum) (lo, hi int, err error) {
 	start := ds[1].(int64)
-	end := int64(len(r)) + 1
+	end := int64(length) + 1
 	if len(ds) == 3 {
 		n := ds[2].(int64)
 		if n < 0 {
-			return nil, sqlerr.New(sqlerr.SubstringError, "negative substring length not allowed")
+			return 0, 0, sqlerr.New(sqlerr.SubstringError, "negative substring length not allowed")
 		}
 		end = start + n
 	}
 	start = max(start, 1)
-	end = min(end, int64(len(r))+1)
+	end = min(end, int64(length)+1)
 	if end <= start {
-		return "", nil
+		return 0, 0, nil
 	}
-	return string(r[start-1 : end-1]), nil
+	return int(start - 1), int(end - 1), nil
+}
+
+// substr follows PostgreSQL: 1-based start, which may be before the string.
+func substr(ds []types.Datum) (types.Datum, error) {
+	r := []rune(ds[0].(string))
+	lo, hi, err := substrBounds(len(r), ds)
+	if err != nil {
+		return nil, err
+	}
+	return string(r[lo:hi]), nil
 }
 
 func position(ds []types.Datum) (types.Datum, error) {
