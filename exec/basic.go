@@ -123,9 +123,6 @@ type Filter struct {
 	// a column read only by the predicate are never copied.
 	Keep []int
 	Out  *arrow.Schema
-	// keyFilter is the key bitmap of the join above, when it lends one
-	// (joinfilter.go)
-	keyFilter atomic.Pointer[probeKeyFilter]
 }
 
 func (f *Filter) Schema() *arrow.Schema {
@@ -144,6 +141,10 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 		return nil, err
 	}
 	ec, recycled := newRecyclingContext(newEvalContext(ctx, f.Env))
+	// the key bitmap the join above lent this run (joinfilter.go); it
+	// comes with the run's context, not on the operator, because runs for
+	// other outer rows open the same Filter at the same time
+	kf := keyFilterFor(ctx, f)
 	var sel []int32 // reused from batch to batch
 	next := func(ctx context.Context) (arrow.Record, error) {
 		for {
@@ -152,7 +153,7 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 				return nil, err
 			}
 			var out arrow.Record
-			out, sel, err = f.filterBatch(ec, b, sel)
+			out, sel, err = f.filterBatch(ec, kf, b, sel)
 			b.Release()
 			if err != nil {
 				return nil, err
@@ -171,7 +172,7 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 			}
 			var out arrow.Record
 			var kept []int32
-			out, kept, sel, err = f.selectBatch(ec, b, sel)
+			out, kept, sel, err = f.selectBatch(ec, kf, b, sel)
 			b.Release()
 			if err != nil {
 				return nil, nil, err
@@ -190,8 +191,8 @@ func (f *Filter) Open(ctx context.Context, part int) (Stream, error) {
 // names come uncopied with the kept rows (sel's memory); otherwise as
 // from filterBatch, with a nil selection. The caller decides whether to
 // read through the selection or copy the rows out.
-func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out arrow.Record, kept, buf []int32, err error) {
-	kept, sel, err = f.keptOf(ec, b, sel)
+func (f *Filter) selectBatch(ec *EvalContext, kf *probeKeyFilter, b arrow.Record, sel []int32) (out arrow.Record, kept, buf []int32, err error) {
+	kept, sel, err = f.keptOf(ec, kf, b, sel)
 	if err != nil {
 		return nil, nil, sel, err
 	}
@@ -209,8 +210,8 @@ func (f *Filter) selectBatch(ec *EvalContext, b arrow.Record, sel []int32) (out 
 // filterBatch returns the rows of b for which the predicate is true, with
 // the columns Keep names (a new reference; nil when no row is), and the
 // selection buffer for the next batch.
-func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arrow.Record, []int32, error) {
-	kept, sel, err := f.keptOf(ec, b, sel)
+func (f *Filter) filterBatch(ec *EvalContext, kf *probeKeyFilter, b arrow.Record, sel []int32) (arrow.Record, []int32, error) {
+	kept, sel, err := f.keptOf(ec, kf, b, sel)
 	if err != nil {
 		return nil, sel, err
 	}
@@ -218,9 +219,10 @@ func (f *Filter) filterBatch(ec *EvalContext, b arrow.Record, sel []int32) (arro
 	return out, sel, err
 }
 
-// keptOf returns the rows of b the predicate keeps, written over sel
-// (grown to b's rows as needed), and sel for the next batch.
-func (f *Filter) keptOf(ec *EvalContext, b arrow.Record, sel []int32) (kept, buf []int32, err error) {
+// keptOf returns the rows of b the predicate (and kf, when not nil)
+// keeps, written over sel (grown to b's rows as needed), and sel for the
+// next batch.
+func (f *Filter) keptOf(ec *EvalContext, kf *probeKeyFilter, b arrow.Record, sel []int32) (kept, buf []int32, err error) {
 	n := int(b.NumRows())
 	if cap(sel) < n {
 		sel = make([]int32, n)
@@ -230,7 +232,7 @@ func (f *Filter) keptOf(ec *EvalContext, b arrow.Record, sel []int32) (kept, buf
 		sel[i] = int32(i)
 	}
 	kept, err = selectWhere(ec, b, f.Pred, sel, true, sel[:0])
-	if kf := f.keyFilter.Load(); kf != nil && err == nil && len(kept) > 0 {
+	if kf != nil && err == nil && len(kept) > 0 {
 		kept, _ = kf.bitmap.narrow(b.Column(kf.col), kept)
 	}
 	return kept, sel, err

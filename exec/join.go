@@ -310,8 +310,7 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 		j.cache.put(key)
 		return nil, cb.err
 	}
-	j.lendKeyFilter(cb.side)
-	in, err := probe.Open(ctx, part)
+	in, err := probe.Open(j.lendKeyFilter(ctx, cb.side), part)
 	if err != nil {
 		j.cache.put(key)
 		return nil, err

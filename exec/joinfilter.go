@@ -1,6 +1,8 @@
 package exec
 
 import (
+	"context"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
@@ -176,41 +178,47 @@ type probeKeyFilter struct {
 	bitmap *keyBitmap
 }
 
-// lendKeyFilter gives the Filter under j's probe side (directly, or
-// under a Project passing the key column on; EXPLAIN ANALYZE's wrappers
-// aside) side's key bitmap, when j drops probe rows without a partner
-// and probes one plain integer column; otherwise it takes back one lent
-// by an earlier run. Each run's Open lends its own build's before it
-// opens the probe side.
-func (j *HashJoin) lendKeyFilter(side *builtSide) {
-	if len(j.ProbeKeys) != 1 {
-		return
+// lendKeyFilter returns ctx carrying side's key bitmap for the Filter
+// under j's probe side (directly, or under a Project passing the key
+// column on; EXPLAIN ANALYZE's wrappers aside), when j drops probe rows
+// without a partner and probes one plain integer column; otherwise ctx
+// unchanged. The probe side is opened with it, so each run (one binding
+// of outer values) filters by its own build's keys: a correlated
+// subquery's runs for several outer rows share the operators.
+func (j *HashJoin) lendKeyFilter(ctx context.Context, side *builtSide) context.Context {
+	if side.bitmap == nil || side.grace != nil || (j.Kind != InnerJoin && j.Kind != SemiJoin) || len(j.ProbeKeys) != 1 {
+		return ctx
 	}
 	key, plain := j.ProbeKeys[0].(*ColumnExpr)
 	if !plain {
-		return
+		return ctx
 	}
 	col := key.Index
 	probe := unwrapInstrumented(j.Probe)
 	if p, ok := probe.(*Project); ok {
 		through, ok := p.Exprs[col].(*ColumnExpr)
 		if !ok {
-			return
+			return ctx
 		}
 		col, probe = through.Index, unwrapInstrumented(p.Input)
 	}
 	f, ok := probe.(*Filter)
 	if !ok {
-		return
-	}
-	if side.bitmap == nil || side.grace != nil || (j.Kind != InnerJoin && j.Kind != SemiJoin) {
-		f.keyFilter.Store(nil)
-		return
+		return ctx
 	}
 	if f.Keep != nil {
 		col = f.Keep[col]
 	}
-	f.keyFilter.Store(&probeKeyFilter{col: col, bitmap: side.bitmap})
+	return context.WithValue(ctx, keyFilterKey{f}, &probeKeyFilter{col: col, bitmap: side.bitmap})
+}
+
+// keyFilterKey finds, in a run's context, the key bitmap lent to one Filter.
+type keyFilterKey struct{ f *Filter }
+
+// keyFilterFor returns the key bitmap lent to f in ctx, or nil.
+func keyFilterFor(ctx context.Context, f *Filter) *probeKeyFilter {
+	kf, _ := ctx.Value(keyFilterKey{f}).(*probeKeyFilter)
+	return kf
 }
 
 func unwrapInstrumented(op Operator) Operator {

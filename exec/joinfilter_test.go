@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"context"
 	"math"
 	"slices"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/weftdb/weft/sql/types"
 )
 
 // int64Array builds an Int64 array; nil entries are NULL.
@@ -105,5 +107,68 @@ func TestKeyBitmapOtherTypes(t *testing.T) {
 	got, ok := m.passing(shorts, nil)
 	if !ok || !slices.Equal(got, []int32{0, 2}) {
 		t.Fatalf("int16 probe of an int32 bitmap: %v (ok %v), want [0 2]", got, ok)
+	}
+}
+
+// TestKeyFilterStaysWithItsRun opens one join twice at once for two
+// bindings of an outer value, as a correlated subquery's runs for two
+// outer rows do on two partitions: each run's probe side must be narrowed
+// by its own build's keys. The bitmap was once lent on the shared Filter,
+// so the second run's build narrowed the first run's probe, and the first
+// run lost its row (TPC-H q02's shape lost rows now and then).
+func TestKeyFilterStaysWithItsRun(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env := NewEnv(mem, 64, 1)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	keys := func() *memSource {
+		rec := array.NewRecord(schema, []arrow.Array{int64Array(mem, ptrs(1, 2, 3, 4, 5, 6, 7, 8))}, 8)
+		rec.Column(0).Release()
+		return &memSource{schema: schema, parts: [][]arrow.Record{{rec}}}
+	}
+	probeSrc, buildSrc := keys(), keys()
+	defer probeSrc.release()
+	defer buildSrc.release()
+	col := &ColumnExpr{Index: 0, T: types.Int8T}
+	equalsOuter := &CallExpr{Name: "=", Args: []Expr{col, &ParamExpr{Slot: 0, T: types.Int8T}}, Kernel: CompareKernel("=", types.Int8T), T: types.BoolT, Infix: true}
+	join := &HashJoin{Env: env, Kind: InnerJoin,
+		Probe:     &Filter{Env: env, Input: probeSrc, Pred: &ConstExpr{Value: true, T: types.BoolT}},
+		Build:     &Filter{Env: env, Input: buildSrc, Pred: equalsOuter},
+		ProbeKeys: []Expr{col}, BuildKeys: []Expr{col},
+		Out: arrow.NewSchema(append(schema.Fields(), schema.Fields()...), nil)}
+	defer join.Release()
+
+	ctx := context.Background()
+	first, err := join.Open(WithOuter(ctx, []types.Datum{int64(3)}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := join.Open(WithOuter(ctx, []types.Datum{int64(7)}), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	for _, run := range []struct {
+		st   Stream
+		want int64
+	}{{first, 3}, {second, 7}} {
+		var got []int64
+		for {
+			b, err := run.st.Next(ctx)
+			if err != nil {
+				if !isEOF(err) {
+					t.Fatal(err)
+				}
+				break
+			}
+			for i := 0; i < int(b.NumRows()); i++ {
+				got = append(got, b.Column(0).(*array.Int64).Value(i), b.Column(1).(*array.Int64).Value(i))
+			}
+			b.Release()
+		}
+		if !slices.Equal(got, []int64{run.want, run.want}) {
+			t.Errorf("run for outer %d joined %v, want [%d %d]", run.want, got, run.want, run.want)
+		}
 	}
 }
