@@ -3,6 +3,7 @@ package binder
 import (
 	pg "github.com/pganalyze/pg_query_go/v6"
 
+	"github.com/weftdb/weft/catalog"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
@@ -71,4 +72,45 @@ func checkLockingCalls(stmt *pg.SelectStmt, ac *aggContext, setReturning bool) e
 func lockingRefused(stmt *pg.SelectStmt, with string) error {
 	strength := LockingStrength(stmt.LockingClause[0].GetLockingClause())
 	return sqlerr.New(sqlerr.FeatureNotSupported, "%s is not allowed with %s", strength, with)
+}
+
+// checkLockPrivileges requires, of every table stmt's locking clauses
+// lock (those their OF lists name, or every one of the FROM list), the
+// UPDATE privilege on the table or on one of its columns, as PostgreSQL:
+// a role that may only read a table must not hold its rows against the
+// writers.
+func (b *Binder) checkLockPrivileges(stmt *pg.SelectStmt, from *scope) error {
+	role := b.checkRole()
+	if len(stmt.LockingClause) == 0 || role == "" {
+		return nil
+	}
+	checked := map[uint32]bool{}
+	for _, it := range from.items {
+		t := it.srcTable
+		if t == nil || checked[t.OID] || !lockedRef(stmt, it.qual) {
+			continue
+		}
+		checked[t.OID] = true
+		if !b.Cat.HasAnyColumnPrivilege(role, t, catalog.PrivUpdate) {
+			return permissionDenied(catalog.KindTable, t.Name)
+		}
+	}
+	return nil
+}
+
+// lockedRef reports whether a locking clause of stmt applies to the FROM
+// item referred to as ref: one without an OF list, or one naming it.
+func lockedRef(stmt *pg.SelectStmt, ref string) bool {
+	for _, n := range stmt.LockingClause {
+		rels := n.GetLockingClause().GetLockedRels()
+		if len(rels) == 0 {
+			return true
+		}
+		for _, r := range rels {
+			if r.GetRangeVar().GetRelname() == ref {
+				return true
+			}
+		}
+	}
+	return false
 }

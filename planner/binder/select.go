@@ -335,6 +335,9 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := b.checkLockPrivileges(stmt, from); err != nil {
+		return nil, nil, err
+	}
 	if stmt.WhereClause != nil {
 		ws := *from
 		ws.aggErr = "WHERE"
