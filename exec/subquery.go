@@ -40,6 +40,11 @@ type SubqueryExpr struct {
 	RowTests []Expr
 	RowCmpTs []types.T
 	T        types.T
+	// Volatile subqueries (random(), nextval(), a table function) run
+	// again for every outer row, as PostgreSQL runs a correlated subplan:
+	// rows with equal outer values must not share one result. (An
+	// uncorrelated one runs once, as PostgreSQL's InitPlan.)
+	Volatile bool
 
 	mu    sync.Mutex
 	cache map[string]types.Datum
@@ -193,6 +198,12 @@ func (e *SubqueryExpr) Eval(ec *EvalContext, b arrow.Record) (arrow.Array, error
 type subResult struct{ vals []types.Datum }
 
 func (e *SubqueryExpr) cachedSet(ctx context.Context, key string, outer []types.Datum) ([]types.Datum, error) {
+	if e.Volatile && len(e.Outer) > 0 {
+		return e.resultSet(ctx, outer)
+	}
+	if len(e.Outer) == 0 {
+		return e.onceSet(ctx, outer)
+	}
 	e.mu.Lock()
 	if e.cache == nil {
 		e.cache = map[string]types.Datum{}
@@ -209,6 +220,27 @@ func (e *SubqueryExpr) cachedSet(ctx context.Context, key string, outer []types.
 	e.mu.Lock()
 	e.cache[key] = subResult{vals}
 	e.mu.Unlock()
+	return vals, nil
+}
+
+// onceSet is the result of an uncorrelated subquery, computed by the
+// first partition to need it while the others wait: each computing its
+// own would run a volatile one (random(), nextval()) several times in
+// one statement, where PostgreSQL runs it once.
+func (e *SubqueryExpr) onceSet(ctx context.Context, outer []types.Datum) ([]types.Datum, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cache == nil {
+		e.cache = map[string]types.Datum{}
+	}
+	if v, ok := e.cache[""]; ok {
+		return v.(subResult).vals, nil
+	}
+	vals, err := e.resultSet(ctx, outer)
+	if err != nil {
+		return nil, err
+	}
+	e.cache[""] = subResult{vals}
 	return vals, nil
 }
 

@@ -220,7 +220,8 @@ func (b *Builder) compileSubquery(x *logical.Subquery, l layout) (exec.Expr, err
 	if err != nil {
 		return nil, err
 	}
-	s := &exec.SubqueryExpr{Kind: x.Kind, Plan: plan, Op: x.Op, CmpT: x.CmpT, RowCmpTs: x.RowCmpTs, T: x.T}
+	s := &exec.SubqueryExpr{Kind: x.Kind, Plan: plan, Op: x.Op, CmpT: x.CmpT, RowCmpTs: x.RowCmpTs, T: x.T,
+		Volatile: !logical.IsDeterministic(sub)}
 	for _, c := range x.Outer {
 		s.OuterSlots = append(s.OuterSlots, int(c.ID))
 		if idx, ok := l[c.ID]; ok {
