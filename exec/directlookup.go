@@ -51,8 +51,13 @@ func (t *keyHashTable) lookupDirect(keys []arrow.Array, n int, insert bool, out 
 // that is not an integer, test tables that force collisions, a first
 // batch that is a probe or has NULLs, or keys spread too wide.
 func (t *keyHashTable) startDirect(keys []arrow.Array, n int, insert bool) bool {
+	if !insert {
+		// a probe of a table no insert set up (an empty build side):
+		// several partitions probe it at once, so it must not be written
+		return false
+	}
 	t.directOff = true
-	if len(t.cols) != 1 || t.collide || !insert || t.n != 0 || keys[0].NullN() > 0 {
+	if len(t.cols) != 1 || t.collide || t.n != 0 || keys[0].NullN() > 0 {
 		return false
 	}
 	if _, ok := t.cols[0].(*intKeyColumn); !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -169,6 +170,52 @@ func TestKeyFilterStaysWithItsRun(t *testing.T) {
 		}
 		if !slices.Equal(got, []int64{run.want, run.want}) {
 			t.Errorf("run for outer %d joined %v, want [%d %d]", run.want, got, run.want, run.want)
+		}
+	}
+}
+
+// TestEmptyBuildProbedConcurrently probes a LEFT JOIN whose build side
+// is empty from three partitions at once. The probes used to turn the hash
+// table's direct lookup off on their first batch, writing the table they
+// shared without a lock (a data race under go test -race).
+func TestEmptyBuildProbedConcurrently(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	env := NewEnv(mem, 64, 3)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "k", Type: arrow.PrimitiveTypes.Int64, Nullable: true}}, nil)
+	batch := func(vs ...int64) arrow.Record {
+		col := int64Array(mem, ptrs(vs...))
+		defer col.Release()
+		return array.NewRecord(schema, []arrow.Array{col}, int64(len(vs)))
+	}
+	probe := &memSource{schema: schema, parts: [][]arrow.Record{{batch(1, 2, 3)}, {batch(4, 5)}, {batch(6)}}}
+	defer probe.release()
+	build := &memSource{schema: schema, parts: [][]arrow.Record{{batch()}}}
+	defer build.release()
+	col := &ColumnExpr{Index: 0, T: types.Int8T}
+	join := &HashJoin{Env: env, Kind: LeftJoin, Probe: probe, Build: build,
+		ProbeKeys: []Expr{col}, BuildKeys: []Expr{col},
+		Out: arrow.NewSchema(append(schema.Fields(), schema.Fields()...), nil)}
+	defer join.Release()
+	var wg sync.WaitGroup
+	counts := make([]int64, probe.Partitions())
+	errs := make([]error, probe.Partitions())
+	for p := range counts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			recs, err := Drain(context.Background(), join, p)
+			for _, r := range recs {
+				counts[p] += r.NumRows()
+			}
+			ReleaseRecords(recs)
+			errs[p] = err
+		}()
+	}
+	wg.Wait()
+	for p, want := range []int64{3, 2, 1} {
+		if errs[p] != nil || counts[p] != want {
+			t.Errorf("partition %d: %d rows, %v; want %d, each without a partner", p, counts[p], errs[p], want)
 		}
 	}
 }
