@@ -4,7 +4,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
-	"github.com/weftdb/weft/exec"
 )
 
 // A statement that changes more than maxLockedRows rows takes no row
@@ -46,22 +45,21 @@ func (l *rowLocks) heldByOthers(s *Session, oid uint32) map[string]lockMode {
 // none).
 func heldFlaggedRow(t *catalog.Table, in, r arrow.Record, mode rewriteMode, foreign map[string]lockMode) *lockRequest {
 	flag := r.Column(int(r.NumCols()) - 1).(*array.Boolean)
-	pk := primaryKey(t)
-	kts := keyTypes(t, *pk)
-	cols := keyColumns(in, *pk)
+	id := identityOf(t)
 	want := lockForNoKeyUpdate
 	if mode == rewriteDelete {
 		want = lockForUpdate
 	}
 	var buf []byte
+	var key string
 	for i := 0; i < flag.Len(); i++ {
 		set := flag.IsValid(i) && flag.Value(i)
 		if set != (mode == rewriteUpdate) {
 			continue
 		}
-		buf = exec.EncodeKey(buf[:0], kts, cols, i)
-		if m, ok := foreign[string(buf)]; ok && m.conflictsWith(want) {
-			return &lockRequest{key: rowLockKey{oid: t.OID, key: string(buf)}, mode: want}
+		buf, key = id.rowKey(buf, in, i)
+		if m, ok := foreign[key]; ok && m.conflictsWith(want) {
+			return &lockRequest{key: rowLockKey{oid: t.OID, key: key}, mode: want}
 		}
 	}
 	return nil

@@ -11,9 +11,9 @@ import (
 
 // A foreign key's check locks the parent row it finds FOR KEY SHARE, as
 // PostgreSQL's does, whichever unique key the reference names. Row locks
-// name a row by its primary key (rowlocks.go), so a reference to another
-// unique key is first looked up in the parent's data: the lock is the
-// primary key of the row holding that value there. A value no row holds
+// name a row by its primary key or its values (rowIdentity), so a
+// reference to another unique key is first looked up in the parent's
+// data: the lock is the identity of the row holding that value there. A value no row holds
 // needs no lock (the check fails with 23503); a value an open block is
 // taking away (a DELETE, or an UPDATE of that key) is still in the
 // committed data, so the lookup finds the row and the lock waits for
@@ -26,17 +26,17 @@ import (
 type parentRowFinder func(key []byte, arrs []arrow.Array, i int) (lockKey string, ok bool)
 
 // parentRowFinder returns the finder of parent rows through key k of
-// parent (whose rows s locks: it has a primary key) for references from
-// child's columns cols, reading the parent's data as s sees it.
+// parent for references from child's columns cols, reading the parent's
+// data as s sees it.
 func (s *Session) parentRowFinder(parent *catalog.Table, k catalog.Key, child *catalog.Table, cols []int) parentRowFinder {
 	if k.Primary {
 		return func(key []byte, _ []arrow.Array, _ int) (string, bool) { return string(key), true }
 	}
-	pk := primaryKey(parent)
-	pkts := keyTypes(parent, *pk)
+	id := identityOf(parent)
 	cur := s.current(parent)
 	rowKey := func(rec arrow.Record, row int) string {
-		return string(exec.EncodeKey(nil, pkts, keyColumns(rec, *pk), row))
+		_, key := id.rowKey(nil, rec, row)
+		return key
 	}
 	if ix := parent.KeyIndex(cur, k); ix != nil && indexComparable(parent, k, child, cols) {
 		var buf []byte

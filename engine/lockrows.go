@@ -19,8 +19,8 @@ import (
 
 // SELECT … FOR UPDATE (and FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE)
 // takes the row locks UPDATE and DELETE take (rowlocks.go) on the rows it
-// returns of each table in its FROM list with a primary key (joined or
-// not; those its OF list names when it has one), where those take
+// returns of each table in its FROM list (joined or not; those its OF
+// list names when it has one; rows named as rowIdentity says), where those take
 // them (outside a block, or in a READ COMMITTED one): a row another
 // block changed or locked makes it wait for that block to end, then find
 // its rows again on the newest committed data, as PostgreSQL re-checks a
@@ -135,7 +135,7 @@ type lockTarget struct {
 	stmt   *pg.SelectStmt // the locking SELECT
 	clause *pg.LockingClause
 	tables []lockedTable
-	// keys is the SELECT with the locked tables' primary key columns
+	// keys is the SELECT with the locked tables' identity columns
 	// added after its own (so that ORDER BY by position or output name,
 	// LIMIT and OFFSET pick the same rows); its rows, without them, are the answer
 	keys *pg.SelectStmt
@@ -146,7 +146,8 @@ type lockTarget struct {
 type lockedTable struct {
 	table   *catalog.Table
 	ref     string
-	keyCols []int // the primary key's column positions in the table
+	keyCols []int // the columns naming its rows (id's), in the table
+	id      rowIdentity
 	mode    lockMode
 }
 
@@ -196,8 +197,8 @@ func lockModeFor(stmt *pg.SelectStmt, ref string) lockMode {
 const lockKeyAlias = "weft_lock_key_"
 
 // lockTarget finds what stmt locks: the rows of every table of its FROM
-// list (joined or not; those its OF list names, when it has one) that
-// has a primary key. ok is false where it locks nothing: no such table,
+// list (joined or not; those its OF list names, when it has one). ok is
+// false where it locks nothing: no such table,
 // a CTE (see above). A table on the nullable side of an outer join is
 // 0A000 and an OF name that is no FROM item 42P01, as PostgreSQL.
 func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, err error) {
@@ -257,9 +258,8 @@ func (s *Session) lockTarget(stmt *pg.SelectStmt) (target lockTarget, ok bool, e
 		if t.MatView != "" {
 			return lockTarget{}, false, sqlerr.New(sqlerr.WrongObjectType, "cannot lock rows in materialized view \"%s\"", t.Name)
 		}
-		if pk := primaryKey(t); pk != nil {
-			target.tables = append(target.tables, lockedTable{table: t, ref: it.ref, keyCols: pk.Columns, mode: mode})
-		}
+		id := identityOf(t)
+		target.tables = append(target.tables, lockedTable{table: t, ref: it.ref, keyCols: id.cols, id: id, mode: mode})
 	}
 	if len(target.tables) == 0 {
 		return lockTarget{}, false, nil
@@ -409,8 +409,9 @@ func (s *Session) selectedRows(ctx context.Context, env *exec.Env, target lockTa
 					cols[i] = b.Column(at + i)
 				}
 				at += len(cols)
-				buf = exec.EncodeKey(buf[:0], keyTypes(lt.table, catalog.Key{Columns: lt.keyCols}), cols, r)
-				found.keys = append(found.keys, lockRequest{key: rowLockKey{oid: lt.table.OID, key: string(buf)}, mode: lt.mode})
+				var key string
+				buf, key = lt.id.lockKey(buf, cols, r)
+				found.keys = append(found.keys, lockRequest{key: rowLockKey{oid: lt.table.OID, key: key}, mode: lt.mode})
 				if literals {
 					found.literals = append(found.literals, keyLiteral(lt, cols, r))
 				}

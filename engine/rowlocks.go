@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -15,7 +16,8 @@ import (
 // that would change a row another open block changed waits for that block
 // to end, then runs again on the newest committed data, re-evaluating its
 // WHERE there (a row that no longer matches is left alone). A block
-// holds the locks of the rows it changed, by primary key, until it ends
+// holds the locks of the rows it changed (named by primary key, or by
+// value: rowIdentity) until it ends
 // or its COMMIT has installed its rows and queued them for the log,
 // whichever is first; a statement outside a block until it is installed.
 // Unlike PostgreSQL, which keeps them until the commit is flushed, the
@@ -33,10 +35,10 @@ import (
 //
 // REPEATABLE READ and SERIALIZABLE blocks take the same locks but fail
 // with 40001 where a row they change was changed by a commit since their
-// snapshot (serialconflict.go). Tables without a primary key take no
-// locks and keep first-committer-wins (40001 at COMMIT); a statement that
-// changes more than maxLockedRows rows takes none either but waits for
-// the rows others hold (biglocks.go).
+// snapshot (serialconflict.go). A table without a primary key names its
+// rows by their values (rowIdentity). A statement that changes more than
+// maxLockedRows rows takes no locks but waits for the rows others hold
+// (biglocks.go).
 
 // maxLockedRows is the most rows one statement locks; a larger change
 // is left to first-committer-wins.
@@ -150,11 +152,10 @@ func (c *changedRows) addFlagged(in, r arrow.Record, mode rewriteMode) {
 }
 
 // locksRows reports whether an UPDATE or DELETE of t by s takes row
-// locks: t has a primary key (at every isolation level; REPEATABLE READ
-// fails where READ COMMITTED moves on: serialconflict.go).
-func (s *Session) locksRows(t *catalog.Table) bool {
-	return primaryKey(t) != nil
-}
+// locks: every table does, at every isolation level (REPEATABLE READ fails
+// where READ COMMITTED moves on: serialconflict.go); rowIdentity says how
+// its rows are named.
+func (s *Session) locksRows(t *catalog.Table) bool { return true }
 
 func primaryKey(t *catalog.Table) *catalog.Key {
 	for i := range t.Keys {
@@ -165,19 +166,65 @@ func primaryKey(t *catalog.Table) *catalog.Key {
 	return nil
 }
 
+// rowIdentity is how row locks name the rows of a table: by the primary
+// key's values, or, in a table without one, by the values of all its
+// columns. Rows equal in every column then share one lock, which costs at
+// most a wait: no statement can tell them apart to change one and not
+// the other. A row changed by an open block keeps the lock of the values
+// it had, which is what the other sessions still see; once that block
+// ends they find the row again by its new values, as PostgreSQL
+// re-checks an updated row.
+type rowIdentity struct {
+	cols    []int     // the columns naming a row, in the table
+	kts     []types.T // their types
+	byValue bool      // every column: the table has no primary key
+}
+
+func identityOf(t *catalog.Table) rowIdentity {
+	if pk := primaryKey(t); pk != nil {
+		return rowIdentity{cols: pk.Columns, kts: keyTypes(t, *pk)}
+	}
+	all := catalog.Key{Columns: make([]int, len(t.Columns))}
+	for i := range all.Columns {
+		all.Columns[i] = i
+	}
+	return rowIdentity{cols: all.Columns, kts: keyTypes(t, all), byValue: true}
+}
+
+// maxValueKeyBytes bounds the lock key of a row named by its values: a
+// longer one (wide text or JSON columns) is replaced by a 128-bit digest
+// of it, whose collisions could only make a statement wait needlessly.
+const maxValueKeyBytes = 64
+
+// lockKey is the lock key of row r of cols (the identity's columns, in
+// its order), encoded into buf (returned for reuse).
+func (id rowIdentity) lockKey(buf []byte, cols []arrow.Array, r int) ([]byte, string) {
+	buf = exec.EncodeKey(buf[:0], id.kts, cols, r)
+	if id.byValue && len(buf) > maxValueKeyBytes {
+		sum := sha256.Sum256(buf)
+		return buf, "\xffdigest:" + string(sum[:16])
+	}
+	return buf, string(buf)
+}
+
+// rowKey is the lock key of row r of rec, a batch of the table's.
+func (id rowIdentity) rowKey(buf []byte, rec arrow.Record, r int) ([]byte, string) {
+	cols := make([]arrow.Array, len(id.cols))
+	for i, c := range id.cols {
+		cols[i] = rec.Column(c)
+	}
+	return id.lockKey(buf, cols, r)
+}
+
 // rowLockKeys are the locks of rows of t (by batch and position).
 func rowLockKeys(t *catalog.Table, rows []lockedRow) []lockRequest {
-	pk := primaryKey(t)
-	kts := keyTypes(t, *pk)
+	id := identityOf(t)
 	out := make([]lockRequest, 0, len(rows))
 	var buf []byte
-	cols := make([]arrow.Array, len(pk.Columns))
+	var key string
 	for _, r := range rows {
-		for i, c := range pk.Columns {
-			cols[i] = r.rec.Column(c)
-		}
-		buf = exec.EncodeKey(buf[:0], kts, cols, r.row)
-		out = append(out, lockRequest{key: rowLockKey{oid: t.OID, key: string(buf)}, mode: r.mode})
+		buf, key = id.rowKey(buf, r.rec, r.row)
+		out = append(out, lockRequest{key: rowLockKey{oid: t.OID, key: key}, mode: r.mode})
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/weftdb/weft/catalog"
-	"github.com/weftdb/weft/exec"
 	"github.com/weftdb/weft/sql/sqlerr"
 )
 
@@ -50,7 +49,7 @@ func (s *Session) serialSince(t *catalog.Table) *catalog.Snapshot {
 }
 
 // changedSince returns 40001 when one of the rows of t that reqs lock
-// (by primary key; requests of other tables are passed over) was updated
+// (by rowIdentity; requests of other tables are passed over) was updated
 // or deleted in t's committed data since since (nil: no check). writing
 // names a deleted row's error as an UPDATE or DELETE does ("concurrent
 // delete"; a locking SELECT says "concurrent update" for both).
@@ -78,7 +77,8 @@ func changedSince(t *catalog.Table, since *catalog.Snapshot, reqs []lockRequest,
 	for key, old := range before {
 		cur, ok := after[key]
 		switch {
-		case !ok && writing:
+		case !ok && writing && !identityOf(t).byValue:
+			// (a row named by its values is gone after an UPDATE too)
 			return errConcurrent("delete")
 		case !ok || !sameRow(old, cur):
 			return errConcurrent("update")
@@ -87,20 +87,19 @@ func changedSince(t *catalog.Table, since *catalog.Snapshot, reqs []lockRequest,
 	return nil
 }
 
-// rowsByKey adds the rows of rec (nil: none) whose primary key is in
-// want to into, by key.
+// rowsByKey adds the rows of rec (nil: none) whose lock key
+// (rowIdentity) is in want to into, by key.
 func rowsByKey(t *catalog.Table, rec arrow.Record, want map[string]bool, into map[string]batchRow) {
 	if rec == nil {
 		return
 	}
-	pk := primaryKey(t)
-	kts := keyTypes(t, *pk)
-	cols := keyColumns(rec, *pk)
+	id := identityOf(t)
 	var buf []byte
+	var key string
 	for i := 0; i < int(rec.NumRows()); i++ {
-		buf = exec.EncodeKey(buf[:0], kts, cols, i)
-		if want[string(buf)] {
-			into[string(buf)] = batchRow{rec, i}
+		buf, key = id.rowKey(buf, rec, i)
+		if want[key] {
+			into[key] = batchRow{rec, i}
 		}
 	}
 }

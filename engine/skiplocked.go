@@ -125,7 +125,16 @@ func leaveOutRows(target lockTarget, skipped [][]string) (*pg.Node, error) {
 		if len(cols) > 1 {
 			key = "(" + strings.Join(cols, ", ") + ")"
 		}
-		conds = append(conds, "NOT ("+key+" IN ("+strings.Join(skipped[i], ", ")+"))")
+		if !lt.id.byValue {
+			conds = append(conds, "NOT ("+key+" IN ("+strings.Join(skipped[i], ", ")+"))")
+			continue
+		}
+		// a row named by its values may hold NULLs, which IN never matches
+		same := make([]string, len(skipped[i]))
+		for j, lit := range skipped[i] {
+			same[j] = "ROW(" + strings.Join(cols, ", ") + ") IS NOT DISTINCT FROM ROW" + lit
+		}
+		conds = append(conds, "NOT ("+strings.Join(same, " OR ")+")")
 	}
 	stmts, err := parser.Parse("SELECT 1 WHERE " + strings.Join(conds, " AND "))
 	if err != nil {
@@ -147,10 +156,12 @@ func withCondition(stmt *pg.SelectStmt, cond *pg.Node) *pg.SelectStmt {
 }
 
 // keyLiteral writes the key of lt's row r (its key columns cols) as a SQL
-// literal: 'v'::type, or a row of them.
+// literal: 'v'::type, or a row of them (always a row for a row named by
+// its values), NULL for a NULL.
 func keyLiteral(lt lockedTable, cols []arrow.Array, r int) string {
 	var b strings.Builder
-	if len(cols) > 1 {
+	row := len(cols) > 1 || lt.id.byValue
+	if row {
 		b.WriteByte('(')
 	}
 	for i, col := range cols {
@@ -158,11 +169,15 @@ func keyLiteral(lt lockedTable, cols []arrow.Array, r int) string {
 			b.WriteString(", ")
 		}
 		t := lt.table.Columns[lt.keyCols[i]].Type
-		b.WriteString(quoteLiteral(types.Format(t, exec.DatumAt(col, r))))
+		if col.IsNull(r) {
+			b.WriteString("NULL")
+		} else {
+			b.WriteString(quoteLiteral(types.Format(t, exec.DatumAt(col, r))))
+		}
 		b.WriteString("::")
 		b.WriteString(t.String())
 	}
-	if len(cols) > 1 {
+	if row {
 		b.WriteByte(')')
 	}
 	return b.String()
