@@ -184,7 +184,7 @@ func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error)
 		}
 		col := it.col
 		if sc.level < b.curLevel() {
-			b.noteOuter(sc.level, col)
+			b.noteOuter(sc.level, col, cr.Location)
 			return &logical.OuterRef{Col: col}, nil
 		}
 		return &logical.ColRef{Col: col}, nil
