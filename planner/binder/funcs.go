@@ -687,19 +687,21 @@ func (b *Binder) sortKey(e logical.Expr, sb *pg.SortBy) logical.SortKey {
 }
 
 const (
-	frameRange            = 0x2
-	frameRows             = 0x4
-	frameGroups           = 0x8
-	frameStartUnbounded   = 0x20
-	frameEndUnboundedFol  = 0x100
-	frameStartCurrent     = 0x200
-	frameEndCurrent       = 0x400
-	frameStartOffPreced   = 0x800
-	frameEndOffPreced     = 0x1000
-	frameStartOffFollow   = 0x2000
-	frameEndOffFollow     = 0x4000
-	frameNonDefault       = 0x1
-	frameExclusionOptions = 0x8000 | 0x10000 | 0x20000
+	frameRange           = 0x2
+	frameRows            = 0x4
+	frameGroups          = 0x8
+	frameStartUnbounded  = 0x20
+	frameEndUnboundedFol = 0x100
+	frameStartCurrent    = 0x200
+	frameEndCurrent      = 0x400
+	frameStartOffPreced  = 0x800
+	frameEndOffPreced    = 0x1000
+	frameStartOffFollow  = 0x2000
+	frameEndOffFollow    = 0x4000
+	frameNonDefault      = 0x1
+	frameExcludeCurrent  = 0x8000
+	frameExcludeGroup    = 0x10000
+	frameExcludeTies     = 0x20000
 )
 
 func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
@@ -707,10 +709,15 @@ func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
 	if o&frameNonDefault == 0 {
 		return exec.DefaultFrame, nil
 	}
-	if o&frameExclusionOptions != 0 {
-		return exec.Frame{}, sqlerr.New(sqlerr.FeatureNotSupported, "EXCLUDE in window frames is not supported yet").At(wd.Location)
-	}
 	f := exec.Frame{Rows: o&frameRows != 0, Groups: o&frameGroups != 0, Start: exec.UnboundedPreceding, End: exec.CurrentRow}
+	switch {
+	case o&frameExcludeCurrent != 0:
+		f.Exclude = exec.ExcludeCurrentRow
+	case o&frameExcludeGroup != 0:
+		f.Exclude = exec.ExcludeGroup
+	case o&frameExcludeTies != 0:
+		f.Exclude = exec.ExcludeTies
+	}
 	offset := func(n *pg.Node) (int64, error) {
 		e, err := b.bindExpr(n, &scope{level: b.curLevel()})
 		if err != nil {
