@@ -216,3 +216,55 @@ func ArrayConcatKernel(t types.T, leftArray, rightArray bool) Kernel {
 		return append(out, part(ds[1], rightArray)...), nil
 	})
 }
+
+// ArraySliceKernel is a[lo:hi] over a one-dimensional array in text form
+// (args: the array, then lo when hasLo, then hi when hasHi): the elements
+// from lo to hi clamped to the array's bounds, an empty array when none,
+// NULL when the array or a given bound is NULL. As in PostgreSQL the slice
+// starts at subscript 1 whatever the array's lower bound was.
+func ArraySliceKernel(hasLo, hasHi bool) Kernel {
+	return func(ec *EvalContext, args []arrow.Array, n int) (arrow.Array, error) {
+		b := newBuilder(ec, types.TextT)
+		defer b.Release()
+		for i := 0; i < n; i++ {
+			v, err := sliceAt(args, i, hasLo, hasHi)
+			if err != nil {
+				return nil, err
+			}
+			AppendDatum(b, v)
+		}
+		return b.NewArray(), nil
+	}
+}
+
+// sliceAt is row i's slice, nil for NULL.
+func sliceAt(args []arrow.Array, i int, hasLo, hasHi bool) (types.Datum, error) {
+	arr := DatumAt(args[0], i)
+	if arr == nil {
+		return nil, nil
+	}
+	elems, lower, err := arrayWithLower(arr.(string))
+	if err != nil {
+		return nil, err
+	}
+	from, to := int64(lower), int64(lower+len(elems)-1)
+	next := 1
+	if hasLo {
+		d := DatumAt(args[next], i)
+		if d == nil {
+			return nil, nil
+		}
+		from, next = max(from, d.(int64)), next+1
+	}
+	if hasHi {
+		d := DatumAt(args[next], i)
+		if d == nil {
+			return nil, nil
+		}
+		to = min(to, d.(int64))
+	}
+	if from > to {
+		return FormatTextArray(nil), nil
+	}
+	return FormatTextArray(elems[from-int64(lower) : to-int64(lower)+1]), nil
+}

@@ -21,12 +21,23 @@ const (
 	UnboundedFollowing
 )
 
+// FrameExclusion is what a frame leaves out around the current row.
+type FrameExclusion int
+
+const (
+	ExcludeNoOthers   FrameExclusion = iota // the default: nothing
+	ExcludeCurrentRow                       // the row itself
+	ExcludeGroup                            // the row and its peers
+	ExcludeTies                             // its peers, not the row
+)
+
 // Frame is a window frame: ROWS, GROUPS or RANGE (neither flag) between
-// two bounds.
+// two bounds, less what Exclude leaves out.
 type Frame struct {
 	Rows, Groups           bool
 	Start, End             FrameBound
 	StartOffset, EndOffset int64
+	Exclude                FrameExclusion
 }
 
 // DefaultFrame is RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW.
@@ -256,6 +267,9 @@ func evalPartition(ec *EvalContext, f WindowFunc, rows, peer []int, keys []types
 	}
 	desc := len(f.OrderBy) > 0 && f.OrderBy[0].Desc
 	lo, hi := frameSpans(f.Frame, peer, keys, desc)
+	if f.Frame.Exclude != ExcludeNoOthers {
+		return evalExcludingFrames(ec, f, rows, peer, lo, hi, args, out)
+	}
 	if frameRoutines[f.Name] {
 		done, err := fastFrameAggregate(f, args, rows, lo, hi, out)
 		if done || err != nil {

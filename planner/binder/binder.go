@@ -75,8 +75,11 @@ type Binder struct {
 	scalars map[string]*exec.ScalarDef
 	aggs    map[string]*exec.AggregateDef
 	levels  []*level
-	ctes    []map[string]*cteDef
-	views   int // view expansion depth, to stop recursive views
+	// aggResults are the value columns of the aggregates bound so far
+	// (agglevel.go), by where each is computed
+	aggResults map[logical.ColumnID]aggResult
+	ctes       []map[string]*cteDef
+	views      int // view expansion depth, to stop recursive views
 	// listingViewColumns is set while catalog views bind views to list
 	// their columns, so a view over those catalogs does not recurse
 	listingViewColumns bool
@@ -113,6 +116,9 @@ type Binder struct {
 type level struct {
 	outer []logical.Column // columns of enclosing levels referenced here
 	seen  map[logical.ColumnID]bool
+	// at is where each of outer is first referenced (-1 unknown), for
+	// the error about an ungrouped one
+	at map[logical.ColumnID]int32
 }
 
 type cteDef struct {
@@ -175,7 +181,7 @@ type scope struct {
 }
 
 func (b *Binder) pushLevel() int {
-	b.levels = append(b.levels, &level{seen: map[logical.ColumnID]bool{}})
+	b.levels = append(b.levels, &level{seen: map[logical.ColumnID]bool{}, at: map[logical.ColumnID]int32{}})
 	return len(b.levels) - 1
 }
 
@@ -185,15 +191,23 @@ func (b *Binder) popLevel() []logical.Column {
 	return l.outer
 }
 
+// popLevelRefs is popLevel that also gives where each outer column is
+// first referenced.
+func (b *Binder) popLevelRefs() ([]logical.Column, map[logical.ColumnID]int32) {
+	at := b.levels[len(b.levels)-1].at
+	return b.popLevel(), at
+}
+
 func (b *Binder) curLevel() int { return len(b.levels) - 1 }
 
-// noteOuter records that levels above found have referenced col.
-func (b *Binder) noteOuter(found int, col logical.Column) {
+// noteOuter records that levels above found have referenced col, at loc.
+func (b *Binder) noteOuter(found int, col logical.Column, loc int32) {
 	for l := b.curLevel(); l > found; l-- {
 		lv := b.levels[l]
 		if !lv.seen[col.ID] {
 			lv.seen[col.ID] = true
 			lv.outer = append(lv.outer, col)
+			lv.at[col.ID] = loc
 		}
 	}
 }

@@ -184,7 +184,7 @@ func (b *Binder) bindColumnRef(cr *pg.ColumnRef, s *scope) (logical.Expr, error)
 		}
 		col := it.col
 		if sc.level < b.curLevel() {
-			b.noteOuter(sc.level, col)
+			b.noteOuter(sc.level, col, cr.Location)
 			return &logical.OuterRef{Col: col}, nil
 		}
 		return &logical.ColRef{Col: col}, nil
@@ -1232,12 +1232,15 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 	if len(ind.Indirection) == 1 && ind.Indirection[0].GetString_() != nil {
 		return b.bindFieldSelect(ind, s)
 	}
-	if len(ind.Indirection) != 1 || ind.Indirection[0].GetAIndices() == nil || ind.Indirection[0].GetAIndices().IsSlice {
+	if len(ind.Indirection) != 1 || ind.Indirection[0].GetAIndices() == nil {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subscript or field selection is not supported yet")
 	}
 	arr, err := b.bindExpr(ind.Arg, s)
 	if err != nil {
 		return nil, err
+	}
+	if ai := ind.Indirection[0].GetAIndices(); ai.IsSlice {
+		return b.bindSlice(arr, ai, s)
 	}
 	var elem types.T
 	switch at := arr.Type(); {
@@ -1271,6 +1274,38 @@ func (b *Binder) bindSubscript(ind *pg.A_Indirection, s *scope) (logical.Expr, e
 		elem = t
 	}
 	return &logical.Call{Name: "array_element", Args: []logical.Expr{arr, idx}, Kernel: exec.ArrayElementKernel(elem), T: elem}, nil
+}
+
+// bindSlice binds arr[lo:hi] (either bound may be left out) over a
+// one-dimensional array: an array of the same type.
+func (b *Binder) bindSlice(arr logical.Expr, ai *pg.A_Indices, s *scope) (logical.Expr, error) {
+	at := arr.Type()
+	if at.Kind != types.Array {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "this kind of subscript or field selection is not supported yet")
+	}
+	args := []logical.Expr{arrayAsText(arr)}
+	for _, n := range []*pg.Node{ai.Lidx, ai.Uidx} {
+		if n == nil {
+			continue
+		}
+		bound, err := b.bindExpr(n, s)
+		if err != nil {
+			return nil, err
+		}
+		if bt := bound.Type(); bt.Kind == types.Numeric || bt.IsFloat() || bt.Kind == types.Int8 {
+			// subscripts take assignment casts in PostgreSQL: 1.5 rounds
+			bound = &logical.Cast{Arg: bound, To: types.Int4T, Explicit: true}
+		}
+		if bound, err = b.coerce(bound, types.Int4T); err != nil {
+			if se, ok := err.(*sqlerr.Error); ok && strings.HasPrefix(se.Code, "22") {
+				return nil, se.At(nodeLocation(n)) // a literal that is no integer
+			}
+			return nil, sqlerr.New(sqlerr.DatatypeMismatch, "array subscript must have type integer").At(nodeLocation(n))
+		}
+		args = append(args, bound)
+	}
+	slice := &logical.Call{Name: "array_slice", Args: args, Kernel: exec.ArraySliceKernel(ai.Lidx != nil, ai.Uidx != nil), T: types.TextT}
+	return &logical.Cast{Arg: slice, To: at, Explicit: true}, nil
 }
 
 // arrayAsText turns an array value into its text form, which the array

@@ -1089,7 +1089,9 @@ func (b *Binder) keywordsValues() *logical.Values {
 // per row of left.
 func (b *Binder) bindLateralSubquery(rs *pg.RangeSubselect, left logical.Plan, visible []scopeItem, s *scope, leftJoin bool) (logical.Plan, []scopeItem, error) {
 	sel := rs.Subquery.GetSelectStmt()
-	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible}
+	// an aggregate of the subquery over the query's own columns would be
+	// the query's, computed before its FROM clause is
+	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible, aggErr: "FROM clause of their own query level"}
 	b.pushLevel()
 	right, _, err := b.bindSelect(sel, ls)
 	outer := b.popLevel()

@@ -411,22 +411,21 @@ func constArg(args []logical.Expr, i int) (string, bool) {
 }
 
 func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) (logical.Expr, error) {
-	if s.agg == nil {
-		clause := s.aggErr
-		if clause == "" {
-			clause = "this context"
-		}
-		return nil, sqlerr.New(sqlerr.GroupingError, "aggregate functions are not allowed in %s", clause).At(fc.Location)
-	}
+	// An aggregate belongs to the query level of the variables in its
+	// arguments (PostgreSQL's rule), which is known only once they are
+	// bound: the outer-level references they add to the levels in between
+	// are taken back when it belongs further out.
+	marks := b.outerMarks()
 	inner := *s
 	inner.agg = nil
-	inner.aggErr = "aggregate function calls cannot be nested"
+	if s.agg != nil {
+		// an aggregate of this level inside it would be nested; one of an
+		// enclosing level is checked once this one's level is known
+		inner.aggErr = aggNested
+	}
 	innerScope := &inner
 	args, err := b.bindList(fc.Args, innerScope)
 	if err != nil {
-		if se, ok := err.(*sqlerr.Error); ok && se.Code == sqlerr.GroupingError {
-			return nil, sqlerr.New(sqlerr.GroupingError, "aggregate function calls cannot be nested").At(int32(se.Position - 1))
-		}
 		return nil, err
 	}
 	name := funcName(fc.Funcname)
@@ -469,7 +468,26 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 			return nil, err
 		}
 	}
-	ac := s.agg
+	home, err := b.aggHome(call, s, fc.Location)
+	if err != nil {
+		return nil, err
+	}
+	if home.level < b.curLevel() {
+		b.takeBackOuter(marks, home.level)
+		localizeOuterRefs(call, b.columnLevels(s), home.level)
+	}
+	col := b.registerAgg(call, home, fc.Location)
+	if home.level < b.curLevel() {
+		b.noteOuter(home.level, col, fc.Location)
+		return &logical.OuterRef{Col: col}, nil
+	}
+	return &logical.ColRef{Col: col}, nil
+}
+
+// registerAgg adds call to the aggregates of home's query, once for equal
+// calls, and returns the column holding its value.
+func (b *Binder) registerAgg(call *logical.AggCall, home *scope, loc int32) logical.Column {
+	ac := home.agg
 	key := call.String()
 	for _, a := range call.Args {
 		// a constant prints without its type: sum(1::int2) and
@@ -480,16 +498,20 @@ func (b *Binder) bindAggCall(fc *pg.FuncCall, def *exec.AggregateDef, s *scope) 
 		key += " FILTER " + call.Filter.String()
 	}
 	if i, ok := ac.byKey[key]; ok {
-		return &logical.ColRef{Col: ac.aggCols[i]}, nil
+		return ac.aggCols[i]
 	}
-	col := b.newColumn(name, ret)
+	col := b.newColumn(call.Name, call.T)
 	if ac.byKey == nil {
 		ac.byKey = map[string]int{}
 	}
 	ac.byKey[key] = len(ac.aggs)
 	ac.aggs = append(ac.aggs, call)
 	ac.aggCols = append(ac.aggCols, col)
-	return &logical.ColRef{Col: col}, nil
+	if b.aggResults == nil {
+		b.aggResults = map[logical.ColumnID]aggResult{}
+	}
+	b.aggResults[col.ID] = aggResult{level: home.level, loc: loc}
+	return col
 }
 
 // bindOrderedSetCall binds percentile_cont(f) WITHIN GROUP (ORDER BY x)
@@ -665,19 +687,21 @@ func (b *Binder) sortKey(e logical.Expr, sb *pg.SortBy) logical.SortKey {
 }
 
 const (
-	frameRange            = 0x2
-	frameRows             = 0x4
-	frameGroups           = 0x8
-	frameStartUnbounded   = 0x20
-	frameEndUnboundedFol  = 0x100
-	frameStartCurrent     = 0x200
-	frameEndCurrent       = 0x400
-	frameStartOffPreced   = 0x800
-	frameEndOffPreced     = 0x1000
-	frameStartOffFollow   = 0x2000
-	frameEndOffFollow     = 0x4000
-	frameNonDefault       = 0x1
-	frameExclusionOptions = 0x8000 | 0x10000 | 0x20000
+	frameRange           = 0x2
+	frameRows            = 0x4
+	frameGroups          = 0x8
+	frameStartUnbounded  = 0x20
+	frameEndUnboundedFol = 0x100
+	frameStartCurrent    = 0x200
+	frameEndCurrent      = 0x400
+	frameStartOffPreced  = 0x800
+	frameEndOffPreced    = 0x1000
+	frameStartOffFollow  = 0x2000
+	frameEndOffFollow    = 0x4000
+	frameNonDefault      = 0x1
+	frameExcludeCurrent  = 0x8000
+	frameExcludeGroup    = 0x10000
+	frameExcludeTies     = 0x20000
 )
 
 func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
@@ -685,10 +709,15 @@ func (b *Binder) frame(wd *pg.WindowDef) (exec.Frame, error) {
 	if o&frameNonDefault == 0 {
 		return exec.DefaultFrame, nil
 	}
-	if o&frameExclusionOptions != 0 {
-		return exec.Frame{}, sqlerr.New(sqlerr.FeatureNotSupported, "EXCLUDE in window frames is not supported yet").At(wd.Location)
-	}
 	f := exec.Frame{Rows: o&frameRows != 0, Groups: o&frameGroups != 0, Start: exec.UnboundedPreceding, End: exec.CurrentRow}
+	switch {
+	case o&frameExcludeCurrent != 0:
+		f.Exclude = exec.ExcludeCurrentRow
+	case o&frameExcludeGroup != 0:
+		f.Exclude = exec.ExcludeGroup
+	case o&frameExcludeTies != 0:
+		f.Exclude = exec.ExcludeTies
+	}
 	offset := func(n *pg.Node) (int64, error) {
 		e, err := b.bindExpr(n, &scope{level: b.curLevel()})
 		if err != nil {
@@ -756,12 +785,12 @@ func (b *Binder) bindSubLink(sl *pg.SubLink, s *scope) (logical.Expr, error) {
 	}
 	b.pushLevel()
 	plan, _, err := b.bindSelect(sel.SelectStmt, s)
-	outer := b.popLevel()
+	outer, outerAt := b.popLevelRefs()
 	if err != nil {
 		return nil, err
 	}
 	cols := plan.Columns()
-	sub := &logical.Subquery{Plan: plan, Outer: outer}
+	sub := &logical.Subquery{Plan: plan, Outer: outer, OuterAt: outerAt}
 	if rowTests != nil {
 		return b.bindRowSubLink(sl, sub, rowTests)
 	}

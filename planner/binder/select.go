@@ -726,6 +726,7 @@ func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *ag
 	}
 	rw := func(e logical.Expr, loc int32) (logical.Expr, error) {
 		var bad *logical.Column
+		var inSub *logical.Subquery // where bad is read, when in a subquery
 		out := logical.ReplaceTopDown(e, func(x logical.Expr) (logical.Expr, bool) {
 			if c, ok := byString[x.String()]; ok {
 				if _, isConst := x.(*logical.Const); !isConst {
@@ -744,6 +745,7 @@ func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *ag
 					if !avail[oc.ID] && inputCols[oc.ID] && bad == nil {
 						col := oc
 						bad = &col
+						inSub = s
 					}
 				}
 			}
@@ -761,6 +763,12 @@ func (b *Binder) planAggregate(input logical.Plan, groups []logical.Expr, ac *ag
 			name := bad.Name
 			if bad.Table != "" {
 				name = bad.Table + "." + name
+			}
+			if inSub != nil {
+				if at, ok := inSub.OuterAt[bad.ID]; ok && at >= 0 {
+					loc = at
+				}
+				return nil, sqlerr.New(sqlerr.GroupingError, "subquery uses ungrouped column \"%s\" from outer query", name).At(loc)
 			}
 			return nil, sqlerr.New(sqlerr.GroupingError, "column \"%s\" must appear in the GROUP BY clause or be used in an aggregate function", name).At(loc)
 		}

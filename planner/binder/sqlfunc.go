@@ -70,7 +70,7 @@ func (b *Binder) argAsSeenInside(fr *sqlFuncFrame, arg logical.Expr) logical.Exp
 	}
 	return logical.Rewrite(arg, func(x logical.Expr) logical.Expr {
 		if c, ok := x.(*logical.ColRef); ok {
-			b.noteOuter(fr.callerLevel, c.Col)
+			b.noteOuter(fr.callerLevel, c.Col, -1)
 			return &logical.OuterRef{Col: c.Col}
 		}
 		return x

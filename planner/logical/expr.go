@@ -184,6 +184,9 @@ type Subquery struct {
 	RowCmpTs []types.T
 	T        types.T
 	Outer    []Column // columns of enclosing queries the subquery references
+	// OuterAt is where the subquery first references each of Outer, for
+	// errors (absent when not known)
+	OuterAt map[ColumnID]int32
 	// Optimized: the optimizer has run its rules over Plan already (the
 	// physical builder optimizes the others: those of DML statements).
 	Optimized bool
