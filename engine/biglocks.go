@@ -47,7 +47,7 @@ func heldFlaggedRow(t *catalog.Table, in, r arrow.Record, mode rewriteMode, fore
 	flag := r.Column(int(r.NumCols()) - 1).(*array.Boolean)
 	id := identityOf(t)
 	want := lockForNoKeyUpdate
-	if mode == rewriteDelete {
+	if mode == rewriteDelete || id.byValue { // (renaming the row: nameColumns)
 		want = lockForUpdate
 	}
 	var buf []byte

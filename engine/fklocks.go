@@ -119,7 +119,7 @@ func (s *Session) newChildLocks(child *catalog.Table) *childLocks {
 	if !s.locksRows(child) {
 		return nil
 	}
-	l := &childLocks{child: child}
+	l := &childLocks{child: child, keyCols: nameColumns(child)}
 	for _, k := range child.Keys {
 		l.keyCols = append(l.keyCols, k.Columns...)
 	}

@@ -245,6 +245,9 @@ func (s *Session) lockReferencedRows(ctx context.Context, t *catalog.Table, recs
 				}
 			}
 		}
+		// found again: a parent row named by its values (rowIdentity) has
+		// a new name once the block waited for changed it
+		reqs = s.referencedRowLocks(t, recs)
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ type lockedRow struct {
 }
 
 func (s *Session) newChangedRows(t *catalog.Table) *changedRows {
-	c := &changedRows{}
+	c := &changedRows{keyCols: nameColumns(t)}
 	for _, k := range t.Keys {
 		for _, col := range k.Columns {
 			if !slices.Contains(c.keyCols, col) {
@@ -214,6 +214,20 @@ func (id rowIdentity) rowKey(buf []byte, rec arrow.Record, r int) ([]byte, strin
 		cols[i] = rec.Column(c)
 	}
 	return id.lockKey(buf, cols, r)
+}
+
+// nameColumns are the columns whose change makes an UPDATE lock its row
+// FOR UPDATE beyond those of unique keys: every column, for a row named
+// by its values. Such an UPDATE renames the row's lock, so it must wait
+// for the FOR KEY SHARE a foreign key's check holds on the old name: a
+// DELETE after it would find the new name free and orphan the child.
+// (PostgreSQL carries the share lock over to the new row version and
+// lets the UPDATE through; here it waits for that block.)
+func nameColumns(t *catalog.Table) []int {
+	if id := identityOf(t); id.byValue {
+		return slices.Clone(id.cols)
+	}
+	return nil
 }
 
 // rowLockKeys are the locks of rows of t (by batch and position).

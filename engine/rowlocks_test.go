@@ -339,3 +339,38 @@ func TestStatementEndLetsGoOfRowLocks(t *testing.T) {
 		runtime.Gosched()
 	}
 }
+
+// TestValueNamedParentKeepsItsChild: in a table without a primary key a
+// row's lock is named by its values, so an UPDATE of a parent's other
+// columns renames it. It used to take FOR NO KEY UPDATE, which a child
+// insert's FOR KEY SHARE on the old name let through: once it committed,
+// a DELETE of the parent found the new name free and deleted the row the
+// uncommitted child references (an orphan after both committed). Such
+// an UPDATE now locks FOR UPDATE, so the child's check waits for it and
+// shares the new name, and the DELETE waits and fails with 23503.
+func TestValueNamedParentKeepsItsChild(t *testing.T) {
+	db, done := rowLockDB(t)
+	defer done()
+	s1, s2, s3 := db.NewSession(), db.NewSession(), db.NewSession()
+	defer s1.Close()
+	defer s2.Close()
+	defer s3.Close()
+	mustSQL(t, s1, "CREATE TABLE vp (u int UNIQUE, note text); CREATE TABLE vc (u int REFERENCES vp (u)); INSERT INTO vp VALUES (2, 'a'), (3, NULL)")
+	mustSQL(t, s2, "BEGIN; UPDATE vp SET note = 'c' WHERE u = 2")
+	mustSQL(t, s1, "BEGIN")
+	insert := background(s1, "INSERT INTO vc VALUES (2)")
+	waitsForRowLock(t, db, s1, insert)
+	mustSQL(t, s2, "COMMIT")
+	if r := <-insert; r[1] != nil {
+		t.Fatalf("the child insert: %v", r[1])
+	}
+	del := background(s3, "DELETE FROM vp WHERE u = 2")
+	waitsForRowLock(t, db, s3, del)
+	mustSQL(t, s1, "COMMIT")
+	if r := <-del; sqlerr.Code(asError(r[1])) != sqlerr.ForeignKeyViolation {
+		t.Fatalf("the DELETE of the referenced parent: %v %v, want 23503", r[0], r[1])
+	}
+	if got := one(t, s3, "SELECT count(*) FROM vc WHERE u NOT IN (SELECT u FROM vp)"); got != "0" {
+		t.Errorf("orphaned children: %s", got)
+	}
+}
