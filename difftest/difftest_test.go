@@ -4,7 +4,6 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/weftdb/weft/pgsource/pgtest"
 )
@@ -18,7 +17,10 @@ func TestDifferential(t *testing.T) {
 	}
 	url := pgtest.Start(t)
 	var log strings.Builder
-	rep, err := Run(Config{URL: url, FirstSeed: 1, Seeds: 80, Queries: 50, Duration: 50 * time.Second, Log: &log, UDFDir: "../testdata/udf/wasm"})
+	// a fixed number of seeds, not a time: under a time limit how many
+	// seeds ran (and so which queries were checked, and whether the 1,000
+	// below were reached) depended on the machine's load
+	rep, err := Run(Config{URL: url, FirstSeed: 1, Seeds: 40, Queries: 50, Log: &log, UDFDir: "../testdata/udf/wasm"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,16 +215,28 @@ func TestConcurrentUse(t *testing.T) {
 // error is both the context's and SQLSTATE 57014, and the connection
 // stays usable.
 func TestCancelLongQuery(t *testing.T) {
-	db := openChecked(t)
+	db, wdb := openCheckedDB(t, weft.Options{Partitions: 2})
 	db.SetMaxOpenConns(1)
+	watch := sql.OpenDB(driver.NewConnectorFor(wdb))
+	defer watch.Close()
+	const long = "SELECT count(*) FROM generate_series(1, 1000000) a, generate_series(1, 1000000) b"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		time.Sleep(100 * time.Millisecond) // let the query start
-		cancel()
+		// cancel once the query runs: how soon it starts depends on the
+		// machine's load, and cancelled before it starts it fails in
+		// database/sql, with no SQLSTATE
+		defer cancel()
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			var running int
+			err := watch.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1", long).Scan(&running)
+			if err != nil || running > 0 {
+				return
+			}
+		}
 	}()
 	var n int64
-	err := db.QueryRowContext(ctx, "SELECT count(*) FROM generate_series(1, 1000000) a, generate_series(1, 1000000) b").Scan(&n)
+	err := db.QueryRowContext(ctx, long).Scan(&n)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v (n=%d), want a cancellation", err, n)
 	}

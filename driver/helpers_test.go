@@ -21,6 +21,14 @@ func openChecked(t *testing.T) *sql.DB {
 // openCheckedWith is openChecked with options (small batches, say).
 func openCheckedWith(t *testing.T, opts weft.Options) *sql.DB {
 	t.Helper()
+	db, _ := openCheckedDB(t, opts)
+	return db
+}
+
+// openCheckedDB is openCheckedWith, with the database it connects to
+// (for a second pool on it).
+func openCheckedDB(t *testing.T, opts weft.Options) (*sql.DB, *weft.DB) {
+	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	opts.Mem = mem
 	wdb, err := weft.Open(opts)
@@ -35,7 +43,7 @@ func openCheckedWith(t *testing.T, opts weft.Options) *sql.DB {
 		wdb.Close()
 		mem.AssertSize(t, 0)
 	})
-	return db
+	return db, wdb
 }
 
 func mustExec(t *testing.T, db interface {

@@ -30,12 +30,13 @@ import (
 
 // resultStream is the part of a streamed query still to run.
 type resultStream struct {
-	s      *Session
-	st     exec.Stream
-	ctx    context.Context // the statement's
-	cancel context.CancelFunc
-	end    func() // ends the statement (statementContext's cleanup and more)
-	rows   int64
+	s   *Session
+	st  exec.Stream
+	ctx context.Context // the statement's
+	// interrupt cancels the statement's context (from any goroutine)
+	interrupt context.CancelFunc
+	end       func() // ends the statement (statementContext's cleanup and more)
+	rows      int64
 }
 
 // Next returns the result's next batch, which the caller must release;
@@ -55,7 +56,7 @@ func (r *Result) Next(ctx context.Context) (arrow.Record, error) {
 }
 
 func (rs *resultStream) next(ctx context.Context, r *Result) (arrow.Record, error) {
-	stop := context.AfterFunc(ctx, rs.cancel)
+	stop := context.AfterFunc(ctx, rs.interrupt)
 	defer stop()
 	for {
 		var b arrow.Record
@@ -180,8 +181,12 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		// with ctx, which cancels it only while it is in use (Next)
 		parent = context.WithoutCancel(ctx)
 	}
-	sctx, cancel := s.statementContext(parent, call.text)
-	stop := context.AfterFunc(ctx, cancel)
+	// ctx ending only interrupts the statement: its end, which gives the
+	// session back its allocator and spill space, runs here once the
+	// statement stops (run on ctx's goroutine it raced with the statement,
+	// which then read another allocator's state and lost its spill files)
+	sctx, interrupt, endStatement := s.statementContext(parent, call.text)
+	stop := context.AfterFunc(ctx, interrupt)
 	defer stop()
 	s.ctx, s.params, s.paramTypes = sctx, call.params, call.paramTypes
 	s.topStmt, s.topText = call.raw, call.text
@@ -204,7 +209,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		s.endWrites()
 		s.ctx, s.params, s.paramTypes = nil, nil, nil
 		s.topStmt, s.topText = nil, ""
-		cancel()
+		endStatement()
 	}
 	s.streaming = call.stream
 	err = exec.Guard(func() error {
@@ -229,7 +234,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		end()
 		return res, err
 	}
-	res.stream.ctx, res.stream.cancel, res.stream.end = sctx, cancel, end
+	res.stream.ctx, res.stream.interrupt, res.stream.end = sctx, interrupt, end
 	s.open = res
 	return res, nil
 }

@@ -318,10 +318,13 @@ func manifestType(format string) (types.T, bool) {
 // unit), shows query as running in pg_stat_activity, where another
 // session's pg_cancel_backend can cancel it, and opens the statement's
 // scope of wasm instances: they are reused only within it and discarded
-// when the returned cancel ends it (udf/scope.go).
-func (s *Session) statementContext(ctx context.Context, query string) (context.Context, context.CancelFunc) {
+// when the returned end ends it (udf/scope.go). interrupt only cancels
+// the statement's context, and may be called from any goroutine (a
+// client's context ending); end lets go of what the statement holds and
+// gives the session back what it had, so it is called by the goroutine
+// running the statement, once the statement has stopped.
+func (s *Session) statementContext(ctx context.Context, query string) (sctx context.Context, interrupt context.CancelFunc, end func()) {
 	ctx, scope := s.db.udf.NewScope(ctx)
-	var sctx context.Context
 	var cancel context.CancelFunc
 	if d := parseTimeout(s.settings["statement_timeout"]); d > 0 {
 		sctx, cancel = context.WithTimeout(ctx, d)
@@ -335,7 +338,7 @@ func (s *Session) statementContext(ctx context.Context, query string) (context.C
 	mem := exec.NewQueryAllocator(s.db.opts.Mem, s.queryMemoryLimit(), s.db.memory, cancel)
 	spilled := s.newQuerySpill()
 	s.queryMem, s.querySpill = mem, spilled
-	return sctx, func() {
+	return sctx, cancel, func() {
 		finish()
 		cancel()
 		mem.Detach()

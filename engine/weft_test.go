@@ -168,15 +168,28 @@ func TestExplain(t *testing.T) {
 }
 
 func TestCancelStopsQuery(t *testing.T) {
-	s := openChecked(t, engine.Options{Partitions: 2})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err := s.Exec(ctx, "SELECT count(*) FROM generate_series(1, 100000000) a, generate_series(1, 1000) b")
-	if sqlerr.Code(err) != sqlerr.QueryCanceled {
-		t.Fatalf("want %s, got %v", sqlerr.QueryCanceled, err)
+	s := openChecked(t, engine.Options{Partitions: 2, BatchSize: 5})
+	// the client's context ending interrupts the statement; the
+	// statement's end (its allocator and spill space given back to the
+	// session) runs on the statement's goroutine once it stops: it ran on
+	// the context's, and go test -race saw it race with the statement
+	// (statementError reading the session's allocator)
+	for _, stmt := range []string{
+		"SELECT count(*) FROM generate_series(1, 100000000) a, generate_series(1, 1000) b",
+		"CREATE TABLE cut AS SELECT a, b FROM generate_series(1, 100000000) a, generate_series(1, 1000) b",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		_, err := s.Exec(ctx, stmt)
+		cancel()
+		if sqlerr.Code(err) != sqlerr.QueryCanceled {
+			t.Fatalf("%s: want %s, got %v", stmt, sqlerr.QueryCanceled, err)
+		}
+		if got := rows(t, s, "SELECT 1"); got[0] != "1" {
+			t.Errorf("session unusable after cancel: %v", got)
+		}
 	}
-	if got := rows(t, s, "SELECT 1"); got[0] != "1" {
-		t.Errorf("session unusable after cancel: %v", got)
+	if got := rows(t, s, "SELECT count(*) FROM pg_class WHERE relname = 'cut'"); got[0] != "0" {
+		t.Errorf("the cancelled CREATE TABLE AS left its table: %v", got)
 	}
 }
 

@@ -60,8 +60,9 @@ type builtSide struct {
 	heads   []int32
 	next    []int32 // chain of rows with equal keys (-1 ends)
 	hasNull bool
-	matched []bool // FULL join: build rows that found a partner
-	mu      sync.Mutex
+	// matched are the build rows that found a partner, for the kinds
+	// that mark them (marksBuild); each stream has its own (withOwnMarks)
+	matched []bool
 	// buildRows is how many rows the whole build side has (NOT IN reads
 	// it); a partition of a spilled build side has fewer
 	buildRows int64
@@ -70,6 +71,20 @@ type builtSide struct {
 	// bitmap, when the one key is an integer of a narrow enough range,
 	// rules out most probe rows without a partner before hashing
 	bitmap *keyBitmap
+}
+
+// withOwnMarks is b for one stream of a join that marks build rows: the
+// rows and index the run's streams share, with marks of its own. The
+// build is cached for its run, and one binding may run more than once
+// (a LATERAL subquery's equal left rows, one after the other; a
+// correlated subquery's equal outer rows on several partitions, at
+// once): marks kept on the shared side were dropped by the first run to
+// end, so the next emitted no build rows. The copy is never released;
+// the cache releases b.
+func (b *builtSide) withOwnMarks() *builtSide {
+	own := *b
+	own.matched = make([]bool, b.rec.NumRows())
+	return &own
 }
 
 func (b *builtSide) release() {
@@ -224,9 +239,6 @@ func (j *HashJoin) buildFrom(ec *EvalContext, rec arrow.Record) (*builtSide, err
 	}
 	defer releaseAll(keys)
 	n := int(rec.NumRows())
-	if j.Kind.marksBuild() {
-		side.matched = make([]bool, n)
-	}
 	side.kts = exprTypes(j.BuildKeys)
 	side.table = newKeyHashTable(ec, joinKeyClasses(side.kts, exprTypes(j.ProbeKeys)), side.kts)
 	ids := make([]uint32, n)
@@ -323,6 +335,9 @@ func (j *HashJoin) Open(ctx context.Context, part int) (Stream, error) {
 	}
 	ec := newEvalContext(ctx, j.Env)
 	side := cb.side
+	if j.Kind.marksBuild() {
+		side = side.withOwnMarks()
+	}
 	scratch := &probeScratch{kts: exprTypes(j.ProbeKeys)}
 	probeDone := false
 	return &funcStream{next: func(ctx context.Context) (arrow.Record, error) {
@@ -530,11 +545,9 @@ func (j *HashJoin) probeBatch(ec *EvalContext, side *builtSide, scratch *probeSc
 		matched[p] = true
 	}
 	if side.matched != nil {
-		side.mu.Lock()
 		for _, r := range bi {
 			side.matched[r] = true
 		}
-		side.mu.Unlock()
 	}
 	switch j.Kind {
 	case BuildSemiJoin, BuildAntiJoin:
@@ -756,11 +769,7 @@ func (j *NestedLoopJoin) Open(ctx context.Context, part int) (Stream, error) {
 		if err != nil {
 			return nil, err
 		}
-		side := &builtSide{rec: rec}
-		if j.Kind == FullJoin {
-			side.matched = make([]bool, rec.NumRows())
-		}
-		return side, nil
+		return &builtSide{rec: rec}, nil
 	})
 	closeAll := func() { in.Close(); j.cache.put(key) }
 	if cb.err != nil {
@@ -768,6 +777,9 @@ func (j *NestedLoopJoin) Open(ctx context.Context, part int) (Stream, error) {
 		return nil, cb.err
 	}
 	side := cb.side
+	if j.Kind == FullJoin {
+		side = side.withOwnMarks()
+	}
 	ec := newEvalContext(ctx, j.Env)
 	var cur *nlBatch
 	leftDone := false

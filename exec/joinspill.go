@@ -296,6 +296,9 @@ func (s *graceStream) start(job graceJob) error {
 		return err
 	}
 	side.hasNull, side.buildRows = s.g.hasNull, s.g.rows
+	if s.j.Kind.marksBuild() {
+		side.matched = make([]bool, rec.NumRows()) // the partition is this stream's alone
+	}
 	s.side, s.curJob, s.afterDone = side, job, false
 	s.scratch = &probeScratch{kts: exprTypes(s.j.ProbeKeys)}
 	if job.probe != nil {

@@ -134,9 +134,13 @@ func withRun(ctx context.Context, run string) context.Context {
 }
 
 // runOf identifies the run ctx belongs to: its outer row and iteration.
+// The outer values are written with Go syntax (%#v), which quotes text
+// and names NULL apart from any text: printed plainly, the bindings
+// ("b c", "d") and ("b", "c d") read alike and the second run joined the
+// first one's cached build side.
 func runOf(ctx context.Context) string {
 	run, _ := ctx.Value(runKey{}).(string)
-	return fmt.Sprint(outerFrom(ctx), run)
+	return fmt.Sprintf("%#v %s", outerFrom(ctx), run)
 }
 
 // NewEvalContext is the context expressions evaluate in outside an

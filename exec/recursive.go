@@ -4,34 +4,37 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
 )
 
-// WorkTable holds the rows of the previous round of a recursive CTE.
+// WorkTable names the working set of a recursive CTE, the rows of its
+// previous round, which its WorkScans read. The rows themselves are the
+// run's (recursiveRounds): a correlated or LATERAL subquery's runs for
+// several outer rows evaluate one CTE at once, and rows kept on the
+// shared WorkTable fed each run's rounds with another run's rows.
 type WorkTable struct {
-	mu      sync.Mutex
-	batches []arrow.Record
+	Name string
 }
 
-func (w *WorkTable) set(bs []arrow.Record) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	ReleaseRecords(w.batches)
-	w.batches = bs
-}
+// workKey finds, in a recursive round's context, its run's last round.
+type workKey struct{ w *WorkTable }
 
-func (w *WorkTable) snapshot() []arrow.Record {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make([]arrow.Record, len(w.batches))
-	for i, b := range w.batches {
+// workOf returns the rows of the previous round of w's run in ctx; the
+// caller owns one reference to each.
+func workOf(ctx context.Context, w *WorkTable) ([]arrow.Record, error) {
+	rs, ok := ctx.Value(workKey{w}).(*recursiveRounds)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.Internal, "work table %s read outside its recursive query", w.Name)
+	}
+	out := make([]arrow.Record, len(rs.work))
+	for i, b := range rs.work {
 		b.Retain()
 		out[i] = b
 	}
-	return out
+	return out, nil
 }
 
 // WorkScan reads a WorkTable.
@@ -45,7 +48,10 @@ func (w *WorkScan) Partitions() int       { return 1 }
 func (w *WorkScan) Children() []Operator  { return nil }
 func (w *WorkScan) Explain() string       { return "WorkTableScan" }
 func (w *WorkScan) Open(ctx context.Context, _ int) (Stream, error) {
-	bs := w.Table.snapshot()
+	bs, err := workOf(ctx, w.Table)
+	if err != nil {
+		return nil, err
+	}
 	for i, b := range bs {
 		bs[i] = withSchema(b, w.Out)
 		b.Release()
@@ -102,6 +108,8 @@ type recursiveRounds struct {
 	finished  bool // a round made no new row
 	// pending are the rows of the latest round not yet handed out
 	pending []arrow.Record
+	// work are the latest round's rows, which the next round reads
+	work []arrow.Record
 }
 
 func (rs *recursiveRounds) next(ctx context.Context) (arrow.Record, error) {
@@ -121,7 +129,13 @@ func (rs *recursiveRounds) next(ctx context.Context) (arrow.Record, error) {
 func (rs *recursiveRounds) close() {
 	ReleaseRecords(rs.pending)
 	rs.pending = nil
-	rs.r.Work.set(nil)
+	rs.setWork(nil)
+}
+
+// setWork makes bs the rows the next round reads.
+func (rs *recursiveRounds) setWork(bs []arrow.Record) {
+	ReleaseRecords(rs.work)
+	rs.work = bs
 }
 
 // round computes the next round's new rows: the anchor's first, then the
@@ -140,7 +154,8 @@ func (rs *recursiveRounds) round(ctx context.Context) error {
 			return err
 		}
 		rs.iteration++
-		batches, err = DrainAll(withRun(ctx, fmt.Sprintf("%p#%d", r, rs.iteration)), r.Recursive)
+		round := context.WithValue(withRun(ctx, fmt.Sprintf("%p#%d", r, rs.iteration)), workKey{r.Work}, rs)
+		batches, err = DrainAll(round, r.Recursive)
 	}
 	if err != nil {
 		return err
@@ -155,13 +170,13 @@ func (rs *recursiveRounds) round(ctx context.Context) error {
 	if rows == 0 {
 		ReleaseRecords(batches)
 		rs.finished = true
-		r.Work.set(nil)
+		rs.setWork(nil)
 		return nil
 	}
 	for _, b := range batches {
 		rs.pending = append(rs.pending, withSchema(b, r.Out))
 	}
-	r.Work.set(batches)
+	rs.setWork(batches)
 	return nil
 }
 

@@ -838,7 +838,7 @@ func (b *Binder) bindRecursiveCTE(def *cteDef, parent *scope) error {
 		return err
 	}
 	acols := anchor.Columns()
-	work := &logical.WorkTable{Name: def.name, Table: &exec.WorkTable{}}
+	work := &logical.WorkTable{Name: def.name, Table: &exec.WorkTable{Name: def.name}}
 	workCols := make([]logical.Column, len(acols))
 	for i, c := range acols {
 		workCols[i] = b.newColumn(c.Name, c.T)
