@@ -221,6 +221,9 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		return err
 	})
 	s.streaming = false
+	if notices := s.pl.takeNotices(); res != nil && len(notices) > 0 {
+		res.Notices = append(res.Notices, notices...) // RAISE NOTICE in PL/pgSQL it ran
+	}
 	if err != nil || res == nil || res.stream == nil {
 		if err != nil && res != nil {
 			res.Release()

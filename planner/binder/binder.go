@@ -14,6 +14,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 // Binder binds the statements of one session. It is not safe for concurrent
@@ -51,6 +52,9 @@ type Binder struct {
 	Unpopulated func(t *catalog.Table) bool
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
+	// CallPL runs a LANGUAGE plpgsql function on one row of arguments (in
+	// the session, at execution); nil refuses such calls.
+	CallPL func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) (types.Datum, error)
 	// User is the session's role (current_user); BackendPID its server
 	// process id as clients know it (pg_backend_pid()).
 	User       string

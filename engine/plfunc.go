@@ -1,0 +1,351 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/engine/plpgsql"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/binder"
+	"github.com/weftdb/weft/sql/parser"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
+)
+
+// LANGUAGE plpgsql functions and DO blocks run on engine/plpgsql's
+// interpreter, with the session as its Host: each statement of a body
+// runs through execStmt, in the caller's transaction, with the body's
+// variables bound as parameters.
+//
+// A function is called row by row from a running query, on whichever
+// goroutine evaluates that row, while the query's other partitions may
+// call it too. The session runs one statement at a time, so calls are
+// serialized — by nesting depth: the calls at depth d+1 all come from
+// the one call holding depth d's lock, so a function calling functions
+// never waits on itself.
+
+// maxPLDepth is how deep PL/pgSQL calls may nest before 54001, as
+// PostgreSQL's max_stack_depth stops runaway recursion.
+const maxPLDepth = 200
+
+type plDepthKey struct{}
+
+func plDepth(ctx context.Context) int {
+	d, _ := ctx.Value(plDepthKey{}).(int)
+	return d
+}
+
+// plState is a session's PL/pgSQL calls in progress.
+type plState struct {
+	mu      sync.Mutex
+	locks   map[int]*sync.Mutex
+	notices []string
+}
+
+func (p *plState) lock(depth int) *sync.Mutex {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.locks == nil {
+		p.locks = map[int]*sync.Mutex{}
+	}
+	l, ok := p.locks[depth]
+	if !ok {
+		l = &sync.Mutex{}
+		p.locks[depth] = l
+	}
+	return l
+}
+
+func (p *plState) notice(msg string) {
+	p.mu.Lock()
+	p.notices = append(p.notices, msg)
+	p.mu.Unlock()
+}
+
+// takeNotices hands over what RAISE NOTICE said during the statement.
+func (p *plState) takeNotices() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.notices
+	p.notices = nil
+	return n
+}
+
+// callPL runs a plpgsql function for one row of arguments (the binder's
+// CallPL).
+func (s *Session) callPL(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) (types.Datum, error) {
+	if f.Strict {
+		for _, a := range args {
+			if a == nil {
+				return nil, nil
+			}
+		}
+	}
+	depth := plDepth(ctx) + 1
+	if depth > maxPLDepth {
+		return nil, sqlerr.New(sqlerr.StackDepthLimitExceeded, "stack depth limit exceeded").
+			WithHint("PL/pgSQL functions may nest at most " + strconv.Itoa(maxPLDepth) + " calls deep in Weft.")
+	}
+	fn, ok := f.SQL.PL.Compiled.(*plpgsql.Function)
+	if !ok {
+		return nil, sqlerr.New(sqlerr.Internal, "function %s has no compiled body", f.Name)
+	}
+	l := s.pl.lock(depth)
+	l.Lock()
+	defer l.Unlock()
+	ctx = context.WithValue(ctx, plDepthKey{}, depth)
+	out, err := fn.Run(ctx, plpgsql.Call{Host: plHost{s}, Args: args, ArgTypes: argTypes, Result: f.Result})
+	if err != nil {
+		return nil, functionError(f.Name, err)
+	}
+	return out.Value, nil
+}
+
+// functionError is an error from inside a function as its caller sees
+// it: the position pointed into the body's SQL, not the caller's.
+func functionError(name string, err error) error {
+	e := sqlerr.Wrap(err)
+	if e.Code == sqlerr.QueryCanceled || e.Position == 0 {
+		return err
+	}
+	c := *e
+	c.Position = 0
+	return &c
+}
+
+// plHost is the session as the interpreter's Host.
+type plHost struct{ s *Session }
+
+func (h plHost) Run(ctx context.Context, text string, stmt *pg.RawStmt, params []types.Datum, ts []types.T) (*plpgsql.Rows, error) {
+	s := h.s
+	if _, isTx := stmt.Stmt.Node.(*pg.Node_TransactionStmt); isTx {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "transaction control in PL/pgSQL is not supported")
+	}
+	prevParams, prevTypes := s.params, s.paramTypes
+	s.params, s.paramTypes = params, ts
+	if ts == nil {
+		s.paramTypes = []types.T{}
+	}
+	defer func() { s.params, s.paramTypes = prevParams, prevTypes }()
+	res, err := s.execStmt(ctx, text, stmt)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Release()
+	for _, n := range res.Notices {
+		s.pl.notice(n)
+	}
+	rows := &plpgsql.Rows{Query: res.Query}
+	for _, c := range res.Columns {
+		rows.Names, rows.Types = append(rows.Names, c.Name), append(rows.Types, c.Type)
+	}
+	for _, b := range res.Batches {
+		for r := 0; r < int(b.NumRows()); r++ {
+			row := make([]types.Datum, b.NumCols())
+			for c := range row {
+				row[c] = exec.DatumAt(b.Column(c), r)
+			}
+			rows.Data = append(rows.Data, row)
+		}
+	}
+	rows.Affected = tagCount(res.Tag)
+	if res.Query && !strings.HasPrefix(res.Tag, "INSERT") && !strings.HasPrefix(res.Tag, "UPDATE") && !strings.HasPrefix(res.Tag, "DELETE") {
+		rows.Affected = int64(len(rows.Data))
+	}
+	return rows, nil
+}
+
+// tagCount is the row count at the end of a command tag ("UPDATE 3").
+func tagCount(tag string) int64 {
+	i := strings.LastIndexByte(tag, ' ')
+	if i < 0 {
+		return 0
+	}
+	n, _ := strconv.ParseInt(tag[i+1:], 10, 64)
+	return n
+}
+
+func (h plHost) Type(name string) (types.T, error) {
+	if strings.HasSuffix(strings.ToLower(name), "%type") {
+		return h.columnType(strings.TrimSpace(name[:len(name)-len("%type")]))
+	}
+	tn, err := typeNameOf(name)
+	if err != nil {
+		return types.T{}, err
+	}
+	return binder.ResolveTypeName(tn)
+}
+
+// typeNameOf parses a type as written in a declaration.
+func typeNameOf(name string) (*pg.TypeName, error) {
+	stmts, err := parser.Parse("SELECT NULL::" + name)
+	if err != nil || len(stmts) != 1 {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "invalid type name \"%s\"", name)
+	}
+	tc := stmts[0].Stmt.GetSelectStmt().GetTargetList()[0].GetResTarget().GetVal().GetTypeCast()
+	if tc == nil {
+		return nil, sqlerr.New(sqlerr.SyntaxError, "invalid type name \"%s\"", name)
+	}
+	return tc.TypeName, nil
+}
+
+// columnType resolves table.column (the part before %TYPE).
+func (h plHost) columnType(ref string) (types.T, error) {
+	parts := strings.Split(strings.ToLower(ref), ".")
+	if len(parts) < 2 {
+		return types.T{}, sqlerr.New(sqlerr.UndefinedObject, "type \"%s%%TYPE\" does not exist", ref)
+	}
+	col := parts[len(parts)-1]
+	names, ts, err := h.RowType(strings.Join(parts[:len(parts)-1], "."))
+	if err != nil {
+		return types.T{}, err
+	}
+	for i, n := range names {
+		if n == col {
+			return ts[i], nil
+		}
+	}
+	return types.T{}, sqlerr.New(sqlerr.UndefinedColumn, "column \"%s\" does not exist", col)
+}
+
+func (h plHost) RowType(name string) ([]string, []types.T, error) {
+	parts := strings.Split(strings.Trim(strings.ToLower(name), `"`), ".")
+	schema := ""
+	if len(parts) > 1 {
+		schema = parts[len(parts)-2]
+	}
+	t, _, ok := h.s.db.cat.Lookup(schema, parts[len(parts)-1], h.s.searchPath)
+	if !ok || t == nil {
+		return nil, nil, sqlerr.New(sqlerr.UndefinedTable, "relation \"%s\" does not exist", name)
+	}
+	var names []string
+	var ts []types.T
+	for _, c := range t.Definition().Columns {
+		names, ts = append(names, c.Name), append(ts, c.Type)
+	}
+	return names, ts, nil
+}
+
+func (h plHost) Notice(msg string) { h.s.pl.notice(msg) }
+
+func (h plHost) Savepoint() (int, bool) {
+	if h.s.tx == nil {
+		return 0, false
+	}
+	return h.s.pushSavepoint("weft_pl_" + strconv.Itoa(len(h.s.tx.savepoints))), true
+}
+
+func (h plHost) RollbackTo(id int) {
+	h.s.rollbackToSavepoint(id)
+	h.s.releaseSavepoints(id)
+}
+
+func (h plHost) Release(id int) { h.s.releaseSavepoints(id) }
+
+// createPLFunction handles CREATE [OR REPLACE] FUNCTION … LANGUAGE
+// plpgsql: the body is compiled now (a syntax error in it is 42601, as
+// PostgreSQL reports it at CREATE) and kept with the function.
+func (s *Session) createPLFunction(st *pg.CreateFunctionStmt, schema string, f *udf.Function, as []string) (*Result, error) {
+	if len(as) != 1 {
+		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "only one AS item needed for language \"plpgsql\"")
+	}
+	pl := &udf.PLBody{}
+	body := &udf.SQLBody{Text: as[0], PL: pl}
+	var outs []types.T
+	for _, p := range st.Parameters {
+		fp := p.Node.(*pg.Node_FunctionParameter).FunctionParameter
+		mode := map[pg.FunctionParameterMode]string{pg.FunctionParameterMode_FUNC_PARAM_OUT: "o", pg.FunctionParameterMode_FUNC_PARAM_INOUT: "b",
+			pg.FunctionParameterMode_FUNC_PARAM_VARIADIC: "v", pg.FunctionParameterMode_FUNC_PARAM_TABLE: "t"}[fp.Mode]
+		if mode == "" {
+			mode = "i"
+		}
+		text, err := typeText(fp.ArgType)
+		if err != nil {
+			return nil, err
+		}
+		t, any, err := functionType(fp.ArgType)
+		if err != nil {
+			return nil, err
+		}
+		if any {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "polymorphic PL/pgSQL functions are not supported yet")
+		}
+		pl.Params = append(pl.Params, udf.PLParam{Name: strings.ToLower(fp.Name), Type: text, Mode: mode})
+		if mode == "o" || mode == "b" || mode == "t" {
+			outs = append(outs, t)
+		}
+		if mode == "o" || mode == "t" {
+			continue
+		}
+		def := ""
+		if fp.Defexpr != nil {
+			if def, err = deparseExpr(fp.Defexpr); err != nil {
+				return nil, err
+			}
+		} else if len(body.Defaults) > 0 && body.Defaults[len(body.Defaults)-1] != "" {
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "input parameters after one with a default value must also have defaults")
+		}
+		f.Args, f.AnyArgs = append(f.Args, t), append(f.AnyArgs, false)
+		body.ArgNames, body.Defaults = append(body.ArgNames, strings.ToLower(fp.Name)), append(body.Defaults, def)
+	}
+	if st.ReturnType == nil {
+		if len(outs) == 0 {
+			return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "function result type must be specified")
+		}
+		st.ReturnType = &pg.TypeName{Names: []*pg.Node{pg.MakeStrNode("record")}}
+	}
+	pl.SetOf = st.ReturnType.Setof
+	var err error
+	if pl.ResultType, err = typeText(st.ReturnType); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(outs) > 1:
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL functions with several OUT parameters or TABLE columns are not supported yet")
+	case len(outs) == 1:
+		f.Result = outs[0]
+	case strings.EqualFold(pl.ResultType, "void"):
+		f.Result = types.VoidT
+	default:
+		var any bool
+		if f.Result, any, err = functionType(st.ReturnType); err != nil {
+			return nil, err
+		}
+		if any {
+			return nil, sqlerr.New(sqlerr.FeatureNotSupported, "polymorphic PL/pgSQL functions are not supported yet")
+		}
+	}
+	if pl.Compiled, err = compilePL(f.Name, pl, body.Text); err != nil {
+		return nil, err
+	}
+	f.SQL = body
+	if err := s.createFunctionOwned(schema, f, st.Replace); err != nil {
+		return nil, err
+	}
+	return &Result{Tag: "CREATE FUNCTION"}, nil
+}
+
+// compilePL compiles a stored function's body.
+func compilePL(name string, pl *udf.PLBody, text string) (*plpgsql.Function, error) {
+	sig := plpgsql.Signature{Name: name, Result: pl.ResultType, SetOf: pl.SetOf}
+	for _, p := range pl.Params {
+		sig.Params = append(sig.Params, plpgsql.Param{Name: p.Name, Type: p.Type, Mode: p.Mode[0]})
+	}
+	return plpgsql.Compile(sig, text)
+}
+
+// typeText is a type name as SQL text.
+func typeText(tn *pg.TypeName) (string, error) {
+	c := *tn
+	c.Setof = false
+	text, err := deparseExpr(&pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{
+		Arg: &pg.Node{Node: &pg.Node_AConst{AConst: &pg.A_Const{Isnull: true}}}, TypeName: &c}}})
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimPrefix(text, "NULL::"), nil
+}
