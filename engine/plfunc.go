@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,7 +14,9 @@ import (
 	"github.com/weftdb/weft/sql/parser"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/storage"
 	"github.com/weftdb/weft/udf"
+	"google.golang.org/protobuf/proto"
 )
 
 // LANGUAGE plpgsql functions and DO blocks run on engine/plpgsql's
@@ -340,12 +343,39 @@ func compilePL(name string, pl *udf.PLBody, text string) (*plpgsql.Function, err
 
 // typeText is a type name as SQL text.
 func typeText(tn *pg.TypeName) (string, error) {
-	c := *tn
+	c := proto.Clone(tn).(*pg.TypeName)
 	c.Setof = false
 	text, err := deparseExpr(&pg.Node{Node: &pg.Node_TypeCast{TypeCast: &pg.TypeCast{
-		Arg: &pg.Node{Node: &pg.Node_AConst{AConst: &pg.A_Const{Isnull: true}}}, TypeName: &c}}})
+		Arg: &pg.Node{Node: &pg.Node_AConst{AConst: &pg.A_Const{Isnull: true}}}, TypeName: c}}})
 	if err != nil {
 		return "", err
 	}
 	return strings.TrimPrefix(text, "NULL::"), nil
+}
+
+// storedPL is a plpgsql function's declaration as the data directory
+// keeps it (nil for other functions).
+func storedPL(pl *udf.PLBody) *storage.PLFunction {
+	if pl == nil {
+		return nil
+	}
+	out := &storage.PLFunction{ResultType: pl.ResultType, SetOf: pl.SetOf}
+	for _, p := range pl.Params {
+		out.Params = append(out.Params, storage.PLParam{Name: p.Name, Type: p.Type, Mode: p.Mode})
+	}
+	return out
+}
+
+// loadedPL is a stored plpgsql function, compiled again.
+func loadedPL(name string, st *storage.PLFunction, body string) (*udf.PLBody, error) {
+	pl := &udf.PLBody{ResultType: st.ResultType, SetOf: st.SetOf}
+	for _, p := range st.Params {
+		pl.Params = append(pl.Params, udf.PLParam{Name: p.Name, Type: p.Type, Mode: p.Mode})
+	}
+	fn, err := compilePL(name, pl, body)
+	if err != nil {
+		return nil, fmt.Errorf("compiling stored PL/pgSQL function %s: %w", name, err)
+	}
+	pl.Compiled = fn
+	return pl, nil
 }

@@ -110,7 +110,6 @@ func (f *Function) Run(ctx context.Context, call Call) (*Output, error) {
 
 func isVoid(t string) bool { return strings.EqualFold(strings.TrimSpace(t), "void") }
 
-
 // outValue is the OUT parameters' value: the one, or a row of several.
 func (fr *frame) outValue() types.Datum {
 	if len(fr.fn.outs) == 1 {

@@ -52,11 +52,11 @@ type loopStmt struct {
 }
 
 type foriStmt struct {
-	label               string
-	v                   int
-	lower, upper, step  *expr
-	reverse             bool
-	body                []stmt
+	label              string
+	v                  int
+	lower, upper, step *expr
+	reverse            bool
+	body               []stmt
 }
 
 type forsStmt struct {
