@@ -135,7 +135,7 @@ func (db *DB) loadFunction(f storage.Function) error {
 	if f.SQLBody != "" {
 		body := &udf.SQLBody{Text: f.SQLBody, ArgNames: f.ArgNames, Defaults: f.Defaults}
 		if f.PL != nil {
-			pl, err := loadedPL(f.Name, f.PL, f.SQLBody)
+			pl, err := db.loadedPL(f.Schema, f.Name, f.PL, f.SQLBody)
 			if err != nil {
 				return err
 			}

@@ -88,6 +88,16 @@ func (s *Session) callPL(ctx context.Context, f *udf.Function, args []types.Datu
 			}
 		}
 	}
+	out, err := s.runPL(ctx, f, plpgsql.Call{Args: args, ArgTypes: argTypes, Result: f.Result})
+	if err != nil {
+		return nil, err
+	}
+	return out.Value, nil
+}
+
+// runPL runs a call of f one level deeper than ctx's, holding that
+// level's lock.
+func (s *Session) runPL(ctx context.Context, f *udf.Function, call plpgsql.Call) (*plpgsql.Output, error) {
 	depth := plDepth(ctx) + 1
 	if depth > maxPLDepth {
 		return nil, sqlerr.New(sqlerr.StackDepthLimitExceeded, "stack depth limit exceeded").
@@ -101,11 +111,12 @@ func (s *Session) callPL(ctx context.Context, f *udf.Function, args []types.Datu
 	l.Lock()
 	defer l.Unlock()
 	ctx = context.WithValue(ctx, plDepthKey{}, depth)
-	out, err := fn.Run(ctx, plpgsql.Call{Host: plHost{s}, Args: args, ArgTypes: argTypes, Result: f.Result})
+	call.Host = plHost{s}
+	out, err := fn.Run(ctx, call)
 	if err != nil {
 		return nil, functionError(f.Name, err)
 	}
-	return out.Value, nil
+	return out, nil
 }
 
 // functionError is an error from inside a function as its caller sees
@@ -306,9 +317,12 @@ func (s *Session) createPLFunction(st *pg.CreateFunctionStmt, schema string, f *
 	if pl.ResultType, err = typeText(st.ReturnType); err != nil {
 		return nil, err
 	}
+	if pl.Columns, err = s.db.plColumns(pl, s.searchPath); err != nil {
+		return nil, err
+	}
 	switch {
-	case len(outs) > 1:
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL functions with several OUT parameters or TABLE columns are not supported yet")
+	case len(pl.Columns) > 0:
+		f.Result = types.T{Kind: types.Text, PG: 2249} // record: its columns are pl.Columns
 	case len(outs) == 1:
 		f.Result = outs[0]
 	case strings.EqualFold(pl.ResultType, "void"):
@@ -316,6 +330,9 @@ func (s *Session) createPLFunction(st *pg.CreateFunctionStmt, schema string, f *
 	default:
 		var any bool
 		if f.Result, any, err = functionType(st.ReturnType); err != nil {
+			if pl.SetOf {
+				return nil, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL functions returning SETOF %s are not supported", pl.ResultType)
+			}
 			return nil, err
 		}
 		if any {
@@ -330,6 +347,82 @@ func (s *Session) createPLFunction(st *pg.CreateFunctionStmt, schema string, f *
 		return nil, err
 	}
 	return &Result{Tag: "CREATE FUNCTION"}, nil
+}
+
+// plColumns are the columns of the rows a function returns: its TABLE
+// columns, its OUT parameters when there are several, or the columns of
+// the table it returns SETOF; nil when it returns single values.
+func (db *DB) plColumns(pl *udf.PLBody, searchPath []string) ([]udf.Column, error) {
+	var cols []udf.Column
+	table := false
+	for _, p := range pl.Params {
+		if p.Mode != "o" && p.Mode != "b" && p.Mode != "t" {
+			continue
+		}
+		table = table || p.Mode == "t"
+		tn, err := typeNameOf(p.Type)
+		if err != nil {
+			return nil, err
+		}
+		t, err := binder.ResolveTypeName(tn)
+		if err != nil {
+			return nil, err
+		}
+		cols = append(cols, udf.Column{Name: p.Name, T: t})
+	}
+	if len(cols) > 1 || table {
+		return cols, nil
+	}
+	if !pl.SetOf || len(cols) == 1 {
+		return nil, nil
+	}
+	if tn, err := typeNameOf(pl.ResultType); err == nil {
+		if _, err := binder.ResolveTypeName(tn); err == nil {
+			return nil, nil // SETOF a scalar type
+		}
+	}
+	parts := strings.Split(strings.ToLower(pl.ResultType), ".")
+	schema := ""
+	if len(parts) > 1 {
+		schema = parts[len(parts)-2]
+	}
+	t, _, ok := db.cat.Lookup(schema, strings.Trim(parts[len(parts)-1], `"`), searchPath)
+	if !ok || t == nil {
+		return nil, sqlerr.New(sqlerr.UndefinedObject, "type \"%s\" does not exist", pl.ResultType)
+	}
+	for _, c := range t.Definition().Columns {
+		cols = append(cols, udf.Column{Name: c.Name, T: c.Type})
+	}
+	return cols, nil
+}
+
+// callPLRows runs a plpgsql function called in FROM (the binder's
+// CallPLRows): a set's rows, or the one row of its value or OUT
+// parameters.
+func (s *Session) callPLRows(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) ([][]types.Datum, error) {
+	pl := f.SQL.PL
+	if f.Strict {
+		for _, a := range args {
+			if a == nil {
+				return nil, nil
+			}
+		}
+	}
+	var colTypes []types.T
+	for _, c := range pl.Columns {
+		colTypes = append(colTypes, c.T)
+	}
+	out, err := s.runPL(ctx, f, plpgsql.Call{Args: args, ArgTypes: argTypes, Result: f.Result, Columns: colTypes})
+	if err != nil {
+		return nil, err
+	}
+	if pl.SetOf {
+		return out.Rows, nil
+	}
+	if row, ok := out.Value.([]types.Datum); ok && len(colTypes) > 1 {
+		return [][]types.Datum{row}, nil
+	}
+	return [][]types.Datum{{out.Value}}, nil
 }
 
 // compilePL compiles a stored function's body.
@@ -367,10 +460,14 @@ func storedPL(pl *udf.PLBody) *storage.PLFunction {
 }
 
 // loadedPL is a stored plpgsql function, compiled again.
-func loadedPL(name string, st *storage.PLFunction, body string) (*udf.PLBody, error) {
+func (db *DB) loadedPL(schema, name string, st *storage.PLFunction, body string) (*udf.PLBody, error) {
 	pl := &udf.PLBody{ResultType: st.ResultType, SetOf: st.SetOf}
 	for _, p := range st.Params {
 		pl.Params = append(pl.Params, udf.PLParam{Name: p.Name, Type: p.Type, Mode: p.Mode})
+	}
+	var err error
+	if pl.Columns, err = db.plColumns(pl, []string{schema, "public"}); err != nil {
+		return nil, fmt.Errorf("stored PL/pgSQL function %s: %w", name, err)
 	}
 	fn, err := compilePL(name, pl, body)
 	if err != nil {

@@ -78,6 +78,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.Cached = hooks.cached
 	b.Unpopulated = hooks.unpopulated
 	b.CallPL = hooks.callPL
+	b.CallPLRows = hooks.callPLRows
 	b.Ctx = s.ctx
 	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {
@@ -99,12 +100,13 @@ type binderHooks struct {
 	cached      func() [][]types.Datum
 	unpopulated func(t *catalog.Table) bool
 	callPL      func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) (types.Datum, error)
+	callPLRows  func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) ([][]types.Datum, error)
 }
 
 func (s *Session) binderHooks() *binderHooks {
 	if s.hooks == nil {
 		s.hooks = &binderHooks{setting: s.Setting, setConfig: s.setConfig, workers: s.db.workerRows,
-			cached: s.cachedRows, unpopulated: s.unpopulated, callPL: s.callPL}
+			cached: s.cachedRows, unpopulated: s.unpopulated, callPL: s.callPL, callPLRows: s.callPLRows}
 	}
 	return s.hooks
 }

@@ -182,7 +182,11 @@ type PLBody struct {
 	Params     []PLParam
 	ResultType string
 	SetOf      bool
-	Compiled   any
+	// Columns are the rows' columns of a function returning rows (RETURNS
+	// TABLE, several OUT parameters, SETOF a table's type); nil for one
+	// value
+	Columns  []Column
+	Compiled any
 }
 
 // PLParam is one declared parameter: Mode is i, o, b (INOUT), v

@@ -42,25 +42,18 @@ type Signature struct {
 func (sig Signature) header() string {
 	var b strings.Builder
 	b.WriteString("CREATE FUNCTION weft_pl(")
-	for i, p := range sig.Params {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		switch p.Mode {
-		case 'o':
-			b.WriteString("OUT ")
-		case 'b':
-			b.WriteString("INOUT ")
-		case 'v':
-			b.WriteString("VARIADIC ")
-		case 't':
+	var params []string
+	for _, p := range sig.Params {
+		mode := map[byte]string{'o': "OUT ", 'b': "INOUT ", 'v': "VARIADIC "}[p.Mode]
+		if p.Mode == 't' {
 			continue
 		}
 		if p.Name != "" {
-			b.WriteString(quoteIdent(p.Name) + " ")
+			mode += quoteIdent(p.Name) + " "
 		}
-		b.WriteString(p.Type)
+		params = append(params, mode+p.Type)
 	}
+	b.WriteString(strings.Join(params, ", "))
 	b.WriteString(") RETURNS ")
 	if table := sig.tableColumns(); len(table) > 0 {
 		b.WriteString("TABLE(")
@@ -149,7 +142,7 @@ func Compile(sig Signature, body string) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiler{fn: &Function{sig: sig, found: -1, types: &typeCache{m: map[string]types.T{}}}, claimed: map[int]bool{}}
+	c := &compiler{lines: strings.Split(body, "\n"), fn: &Function{sig: sig, found: -1, types: &typeCache{m: map[string]types.T{}}}, claimed: map[int]bool{}}
 	if err := c.datums(js.Function.Datums); err != nil {
 		return nil, err
 	}
@@ -215,6 +208,21 @@ func aliases(body string) map[string]string {
 	return out
 }
 
+// returnNextVar finds the variable of `RETURN NEXT name` on a line of the
+// body: pg_query's output leaves out a %ROWTYPE variable returned so.
+var returnNextVar = regexp.MustCompile(`(?i)\breturn\s+next\s+([a-z_][a-z0-9_]*)\s*;`)
+
+func (c *compiler) returnNextName(line int) string {
+	if line < 1 || line > len(c.lines) {
+		return ""
+	}
+	m := returnNextVar.FindStringSubmatch(c.lines[line-1])
+	if m == nil {
+		return ""
+	}
+	return strings.ToLower(m[1])
+}
+
 func parseDollar(s string) (int, bool) {
 	if !strings.HasPrefix(s, "$") {
 		return 0, false
@@ -253,6 +261,7 @@ func (s *scope) lookupIn(label, name string) (int, bool) {
 }
 
 type compiler struct {
+	lines   []string // the body's, for what the parse leaves out
 	fn      *Function
 	scope   *scope
 	claimed map[int]bool

@@ -362,11 +362,18 @@ func (c *compiler) stmt(n jsNode) (stmt, error) {
 		var x struct {
 			Expr   *jsExpr `json:"expr"`
 			RetVar *int    `json:"retvarno"`
+			Line   int     `json:"lineno"`
 		}
 		if err := unmarshal(raw, &x); err != nil {
 			return nil, err
 		}
 		rs := &returnNextStmt{retvar: -1}
+		if x.Expr == nil && x.RetVar == nil {
+			if d, ok := c.scope.lookup(c.returnNextName(x.Line)); ok {
+				rs.retvar = d
+				return rs, nil
+			}
+		}
 		if x.RetVar != nil && *x.RetVar > 0 {
 			rs.retvar = *x.RetVar
 			return rs, nil

@@ -55,6 +55,9 @@ type Binder struct {
 	// CallPL runs a LANGUAGE plpgsql function on one row of arguments (in
 	// the session, at execution); nil refuses such calls.
 	CallPL func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) (types.Datum, error)
+	// CallPLRows runs a LANGUAGE plpgsql function called in FROM: its rows
+	// (one for a function that returns one value or one row).
+	CallPLRows func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) ([][]types.Datum, error)
 	// User is the session's role (current_user); BackendPID its server
 	// process id as clients know it (pg_backend_pid()).
 	User       string

@@ -485,6 +485,9 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}
+	if plan, items, ok, err := b.bindPLInFrom(name, rf, fc.FuncCall, s); ok || err != nil {
+		return plan, items, err
+	}
 	f, err := b.udfTableChecked(name)
 	if err != nil {
 		return nil, nil, err

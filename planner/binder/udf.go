@@ -94,8 +94,8 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 // through the session's CallPL when the query runs, never while binding
 // (its body may read and change tables).
 func (b *Binder) callPL(f *udf.Function, args []logical.Expr, argTypes []types.T) (logical.Expr, error) {
-	if f.SQL.PL.SetOf {
-		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "set-returning function %s must be called in FROM", f.Name)
+	if f.SQL.PL.SetOf || len(f.SQL.PL.Columns) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL function %s returns rows: call it in FROM (SELECT * FROM %s(…))", f.Name, f.Name)
 	}
 	run := b.CallPL
 	if run == nil {

@@ -1,0 +1,92 @@
+package binder
+
+import (
+	"context"
+	"strings"
+
+	pg "github.com/pganalyze/pg_query_go/v6"
+	"github.com/weftdb/weft/catalog"
+	"github.com/weftdb/weft/exec"
+	"github.com/weftdb/weft/planner/logical"
+	"github.com/weftdb/weft/sql/sqlerr"
+	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
+)
+
+// bindPLInFrom binds a LANGUAGE plpgsql function called in FROM as a
+// ProjectSet over one empty row whose generator runs the function when
+// the query runs: a set-returning function's rows, or the one row of a
+// function returning a value or OUT parameters. ok is false when name is
+// no such function.
+func (b *Binder) bindPLInFrom(name string, rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (logical.Plan, []scopeItem, bool, error) {
+	schema, fname := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, fname = name[:i], name[i+1:]
+	}
+	var cands []*catalog.Function
+	for _, c := range b.Cat.LookupFunctions(schema, fname, b.SearchPath) {
+		if c.UDF.SQL != nil && c.UDF.SQL.PL != nil {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, nil, false, nil
+	}
+	if rf.Ordinality {
+		return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "WITH ORDINALITY is supported for set-returning built-in functions only").At(fc.Location)
+	}
+	if b.CallPLRows == nil {
+		return nil, nil, true, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL function %s cannot be called here", name).At(fc.Location)
+	}
+	nodes, err := b.arrangeArgs(name, fc)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+	args, err := b.bindList(nodes, cs)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	argTypes := make([]types.T, len(args))
+	for i, a := range args {
+		argTypes[i] = a.Type()
+	}
+	f := pickUDF(cands, argTypes)
+	if f == nil {
+		return nil, nil, true, exec.NoSuchFunction(name, argTypes)
+	}
+	if err := b.requireExecute(cands, f); err != nil {
+		return nil, nil, true, err
+	}
+	b.recordFunction(fc, name, pickedOf(cands, f))
+	for i := range args {
+		if args[i], err = b.coerce(args[i], f.Args[i]); err != nil {
+			return nil, nil, true, err
+		}
+		argTypes[i] = args[i].Type()
+	}
+	cols := f.SQL.PL.Columns
+	if len(cols) == 0 {
+		cols = []udf.Column{{Name: f.Name, T: f.Result}}
+	}
+	run := b.CallPLRows
+	gen := &exec.SetGenerator{Name: f.Name, Run: func(ctx context.Context, vals []types.Datum) ([][]types.Datum, error) {
+		return run(ctx, f, vals, argTypes)
+	}}
+	one := &logical.Values{Rows: [][]logical.Expr{{}}}
+	ps := &logical.ProjectSet{Input: one}
+	for i, c := range cols {
+		ps.Funcs = append(ps.Funcs, logical.SetFunc{Name: f.Name, Args: args, Gen: gen, Column: i})
+		ps.Cols = append(ps.Cols, b.newColumn(c.Name, c.T))
+	}
+	alias := rf.Alias
+	if alias != nil && len(alias.Colnames) == 0 && len(cols) == 1 && len(f.SQL.PL.Columns) == 0 {
+		// f(…) AS x names its one column x as well
+		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
+	}
+	_, items, err := b.aliased(&logical.Values{Cols: ps.Cols}, alias, f.Name)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	return ps, items, true, nil
+}
