@@ -44,6 +44,9 @@ func plDepth(ctx context.Context) int {
 
 // plState is a session's PL/pgSQL calls in progress.
 type plState struct {
+	// ownsTx: a function called by a statement outside a transaction
+	// block opened one for the statement (endPLBlock ends it)
+	ownsTx  bool
 	mu      sync.Mutex
 	locks   map[int]*sync.Mutex
 	notices []string
@@ -110,6 +113,14 @@ func (s *Session) runPL(ctx context.Context, f *udf.Function, call plpgsql.Call)
 	l := s.pl.lock(depth)
 	l.Lock()
 	defer l.Unlock()
+	if s.tx == nil && s.topStmt != nil {
+		// the statement becomes a block of its own, as in PostgreSQL,
+		// where every statement is a transaction: what the function
+		// writes commits with it, and its EXCEPTION handlers can undo
+		s.beginImplicit()
+		s.tx.implicit = false
+		s.pl.ownsTx = true
+	}
 	ctx = context.WithValue(ctx, plDepthKey{}, depth)
 	call.Host = plHost{s}
 	out, err := fn.Run(ctx, call)
@@ -117,6 +128,20 @@ func (s *Session) runPL(ctx context.Context, f *udf.Function, call plpgsql.Call)
 		return nil, functionError(f.Name, err)
 	}
 	return out, nil
+}
+
+// endPLBlock ends the block a statement's functions opened: committed
+// when the statement succeeded, rolled back when it failed.
+func (s *Session) endPLBlock(err error) error {
+	s.pl.ownsTx = false
+	if s.tx == nil {
+		return nil
+	}
+	if err != nil {
+		s.rollbackBlock()
+		return nil
+	}
+	return s.commitBlock()
 }
 
 // functionError is an error from inside a function as its caller sees

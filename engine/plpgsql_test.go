@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -28,7 +29,24 @@ func TestPLFunctionSurvivesRestart(t *testing.T) {
 				IF r.v IS NOT NULL THEN n := n + 1; END IF;
 			END LOOP;
 			RETURN tag || n;
+		END $$;
+		CREATE TABLE pl_log (n int, m text);
+		CREATE FUNCTION pl_write(a int, b int) RETURNS text LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO pl_log VALUES (a, 'before');
+			BEGIN
+				INSERT INTO pl_log VALUES (a, 'inside');
+				RETURN (a / b)::text;
+			EXCEPTION WHEN division_by_zero THEN
+				RETURN 'caught';
+			END;
 		END $$`)
+	// outside a transaction block: the statement's writes commit with it,
+	// the failed block's are undone, and a failing statement keeps none
+	mustExec(t, s, "SELECT pl_write(7, 0), pl_write(4, 2)")
+	if _, err := s.Exec(context.Background(), "SELECT pl_write(5, 1), 1 / 0"); sqlerr.Code(err) != sqlerr.DivisionByZero {
+		t.Fatalf("SELECT pl_write(5, 1), 1 / 0: %v", err)
+	}
 	want := rows(t, s, "SELECT pl_count(50), pl_count(90, 'x')")
 	db.Close()
 
@@ -38,6 +56,9 @@ func TestPLFunctionSurvivesRestart(t *testing.T) {
 	got := rows(t, s, "SELECT pl_count(50), pl_count(90, 'x')")
 	if len(got) != 1 || got[0] != "n33|x7" || len(want) != 1 || want[0] != got[0] {
 		t.Fatalf("after restart %v, before %v, want [n33|x7]", got, want)
+	}
+	if got := rows(t, s, "SELECT n, m FROM pl_log ORDER BY n, m"); strings.Join(got, ",") != "4|before,4|inside,7|before" {
+		t.Fatalf("pl_log after restart: %v", got)
 	}
 	if lang := rows(t, s, "SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.proname = 'pl_count'"); len(lang) != 1 || lang[0] != "plpgsql" {
 		t.Fatalf("pg_proc's language of pl_count: %v", lang)

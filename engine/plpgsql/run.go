@@ -66,6 +66,7 @@ type frame struct {
 	out      [][]types.Datum // RETURN NEXT / RETURN QUERY rows
 	result   types.Datum
 	types    *typeCache
+	caught   *sqlerr.Error // the error the running handler caught (RAISE;)
 }
 
 // control is how EXIT, CONTINUE and RETURN leave the statements they
@@ -392,7 +393,11 @@ func (fr *frame) block(b *block) error {
 			if b.sqlerrm >= 0 {
 				fr.vals[b.sqlerrm] = value{t: types.TextT, d: e.Message}
 			}
-			return fr.labelled(b.label, fr.stmts(h.body))
+			outer := fr.caught
+			fr.caught = e
+			err := fr.stmts(h.body)
+			fr.caught = outer
+			return fr.labelled(b.label, err)
 		}
 	}
 	if marked {

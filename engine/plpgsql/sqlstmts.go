@@ -224,7 +224,10 @@ const (
 
 func (fr *frame) raise(x *raiseStmt) error {
 	if x.condname == "" && x.message == "" && len(x.opts) == 0 {
-		return sqlerr.New(sqlerr.FeatureNotSupported, "RAISE without parameters (re-raising the caught error) is not supported yet")
+		if fr.caught == nil {
+			return sqlerr.New("0Z002", "RAISE without parameters cannot be used outside an exception handler")
+		}
+		return fr.caught // re-raised as it was caught
 	}
 	e := &sqlerr.Error{Code: "P0001"}
 	if x.condname != "" {
