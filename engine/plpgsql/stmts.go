@@ -594,11 +594,14 @@ func (c *compiler) foriStmt(raw json.RawMessage) (stmt, error) {
 		return nil, err
 	}
 	s := &foriStmt{label: x.Label, reverse: x.Reverse, v: -1}
-	for i, d := range c.fn.datums {
-		if !c.claimed[i] && d.kind == "var" && d.name == x.Var.V.RefName && d.line == x.Var.V.Line {
-			s.v = i
-			c.claimed[i] = true
-			break
+	// (a body written on one line may have let its block take the
+	// variable as a declaration: harmless, it is set on every iteration)
+	for _, unclaimedOnly := range []bool{true, false} {
+		for i, d := range c.fn.datums {
+			if s.v < 0 && (!unclaimedOnly || !c.claimed[i]) && d.kind == "var" && d.name == x.Var.V.RefName && d.line == x.Var.V.Line {
+				s.v = i
+				c.claimed[i] = true
+			}
 		}
 	}
 	if s.v < 0 {

@@ -19,6 +19,18 @@ import (
 // function returning a value or OUT parameters. ok is false when name is
 // no such function.
 func (b *Binder) bindPLInFrom(name string, rf *pg.RangeFunction, fc *pg.FuncCall, s *scope) (logical.Plan, []scopeItem, bool, error) {
+	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
+	ps, items, ok, err := b.bindPLRows(name, rf, fc, cs, &logical.Values{Rows: [][]logical.Expr{{}}}, false)
+	if ps == nil {
+		return nil, items, ok, err
+	}
+	return ps, items, ok, err
+}
+
+// bindPLRows binds a plpgsql function in FROM as a ProjectSet over input,
+// its arguments bound in cs (which sees the FROM items before it when the
+// call is lateral).
+func (b *Binder) bindPLRows(name string, rf *pg.RangeFunction, fc *pg.FuncCall, cs *scope, input logical.Plan, outer bool) (*logical.ProjectSet, []scopeItem, bool, error) {
 	schema, fname := "", name
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		schema, fname = name[:i], name[i+1:]
@@ -42,7 +54,6 @@ func (b *Binder) bindPLInFrom(name string, rf *pg.RangeFunction, fc *pg.FuncCall
 	if err != nil {
 		return nil, nil, true, err
 	}
-	cs := &scope{parent: s.parent, level: b.curLevel(), aggErr: "functions in FROM"}
 	args, err := b.bindList(nodes, cs)
 	if err != nil {
 		return nil, nil, true, err
@@ -73,8 +84,7 @@ func (b *Binder) bindPLInFrom(name string, rf *pg.RangeFunction, fc *pg.FuncCall
 	gen := &exec.SetGenerator{Name: f.Name, Run: func(ctx context.Context, vals []types.Datum) ([][]types.Datum, error) {
 		return run(ctx, f, vals, argTypes)
 	}}
-	one := &logical.Values{Rows: [][]logical.Expr{{}}}
-	ps := &logical.ProjectSet{Input: one}
+	ps := &logical.ProjectSet{Input: input, Outer: outer}
 	for i, c := range cols {
 		ps.Funcs = append(ps.Funcs, logical.SetFunc{Name: f.Name, Args: args, Gen: gen, Column: i})
 		ps.Cols = append(ps.Cols, b.newColumn(c.Name, c.T))
@@ -89,4 +99,18 @@ func (b *Binder) bindPLInFrom(name string, rf *pg.RangeFunction, fc *pg.FuncCall
 		return nil, nil, true, err
 	}
 	return ps, items, true, nil
+}
+
+// isPLFunction reports whether name is a LANGUAGE plpgsql function.
+func (b *Binder) isPLFunction(name string) bool {
+	schema, fname := "", name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		schema, fname = name[:i], name[i+1:]
+	}
+	for _, c := range b.Cat.LookupFunctions(schema, fname, b.SearchPath) {
+		if c.UDF.SQL != nil && c.UDF.SQL.PL != nil {
+			return true
+		}
+	}
+	return false
 }
