@@ -47,6 +47,9 @@ type plState struct {
 	// ownsTx: a function called by a statement outside a transaction
 	// block opened one for the statement (endPLBlock ends it)
 	ownsTx  bool
+	// paramNames are the variables the running body statement's $n
+	// stand for (binder.Binder.ParamNames)
+	paramNames []string
 	mu      sync.Mutex
 	locks   map[int]*sync.Mutex
 	notices []string
@@ -159,17 +162,17 @@ func functionError(name string, err error) error {
 // plHost is the session as the interpreter's Host.
 type plHost struct{ s *Session }
 
-func (h plHost) Run(ctx context.Context, text string, stmt *pg.RawStmt, params []types.Datum, ts []types.T) (*plpgsql.Rows, error) {
+func (h plHost) Run(ctx context.Context, text string, stmt *pg.RawStmt, params []types.Datum, ts []types.T, names []string) (*plpgsql.Rows, error) {
 	s := h.s
 	if _, isTx := stmt.Stmt.Node.(*pg.Node_TransactionStmt); isTx {
 		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "transaction control in PL/pgSQL is not supported")
 	}
-	prevParams, prevTypes := s.params, s.paramTypes
-	s.params, s.paramTypes = params, ts
+	prevParams, prevTypes, prevNames := s.params, s.paramTypes, s.pl.paramNames
+	s.params, s.paramTypes, s.pl.paramNames = params, ts, names
 	if ts == nil {
 		s.paramTypes = []types.T{}
 	}
-	defer func() { s.params, s.paramTypes = prevParams, prevTypes }()
+	defer func() { s.params, s.paramTypes, s.pl.paramNames = prevParams, prevTypes, prevNames }()
 	res, err := s.execStmt(ctx, text, stmt)
 	if err != nil {
 		return nil, err

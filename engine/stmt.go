@@ -84,6 +84,7 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}
+	b.ParamNames = s.pl.paramNames
 	if s.describing {
 		s.described = b
 	}

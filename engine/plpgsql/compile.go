@@ -112,6 +112,8 @@ type expr struct {
 	text string // the SQL as run ("SELECT x + 1")
 	stmt *pg.RawStmt
 	refs []ref
+	// names are the refs' variable names where written unqualified
+	names []string
 	// query: the statement is a SELECT (a destination is needed)
 	query bool
 }
@@ -357,7 +359,12 @@ func (c *compiler) compileExpr(text string, value bool) (*expr, error) {
 		}
 		slot, seen := slots[r]
 		if !seen {
+			name := ""
+			if len(cr.Fields) == 1 {
+				name = cr.Fields[0].GetString_().GetSval()
+			}
 			e.refs = append(e.refs, r)
+			e.names = append(e.names, name)
 			slot = base + len(e.refs)
 			slots[r] = slot
 		}

@@ -11,7 +11,11 @@ import (
 type Host interface {
 	// Run runs one parsed SQL statement with $1..$n bound to params (of
 	// types ts). text is the statement's source, for messages.
-	Run(ctx context.Context, text string, stmt *pg.RawStmt, params []types.Datum, ts []types.T) (*Rows, error)
+	// names[i] is the variable $i+1 stands for where the body named it
+	// unqualified ("" otherwise): a column of that name in the statement
+	// makes the reference ambiguous, as PostgreSQL's
+	// plpgsql.variable_conflict = error has it.
+	Run(ctx context.Context, text string, stmt *pg.RawStmt, params []types.Datum, ts []types.T, names []string) (*Rows, error)
 	// Type resolves a declared type name (int, numeric(10,2), t.col%TYPE
 	// is resolved by the caller through ColumnType).
 	Type(name string) (types.T, error)

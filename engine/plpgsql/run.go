@@ -302,7 +302,9 @@ func (fr *frame) query(e *expr) (*Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fr.call.Host.Run(fr.ctx, e.text, e.stmt, params, ts)
+	names := make([]string, len(params))
+	copy(names[len(fr.fn.inputs):], e.names)
+	return fr.call.Host.Run(fr.ctx, e.text, e.stmt, params, ts, names)
 }
 
 // eval computes an expression's one value (NULL for no row; more than

@@ -92,7 +92,7 @@ func (fr *frame) dynamic(q *expr, using []*expr) (*Rows, error) {
 	if err := fr.ctx.Err(); err != nil {
 		return nil, err
 	}
-	return fr.call.Host.Run(fr.ctx, sql, stmts[0], params, ts)
+	return fr.call.Host.Run(fr.ctx, sql, stmts[0], params, ts, nil)
 }
 
 func (fr *frame) dynExec(x *dynExecStmt) error {

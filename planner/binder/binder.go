@@ -34,6 +34,11 @@ type Binder struct {
 	// ParamTypes holds the types of $1..$n, inferred from context when the
 	// client did not give them (Unknown until then).
 	ParamTypes []types.T
+	// ParamNames are the PL/pgSQL variables $1..$n stand for, where the
+	// body named them unqualified ("" otherwise): a column of the same
+	// name in scope makes the reference ambiguous (42702), as
+	// plpgsql.variable_conflict = error has it.
+	ParamNames []string
 	// NullsSmallest sorts NULLs before other values by default (SQLite's
 	// order) instead of after them (PostgreSQL's).
 	NullsSmallest bool

@@ -114,3 +114,19 @@ func (b *Binder) isPLFunction(name string) bool {
 	}
 	return false
 }
+
+// plVariableConflict is 42702 when $n stands for a PL/pgSQL variable
+// that a column in scope is also named.
+func (b *Binder) plVariableConflict(n int, s *scope) *sqlerr.Error {
+	if n > len(b.ParamNames) || b.ParamNames[n-1] == "" {
+		return nil
+	}
+	name := b.ParamNames[n-1]
+	for sc := s; sc != nil; sc = sc.parent {
+		if _, found, _ := sc.lookup("", name); found {
+			return sqlerr.New(sqlerr.AmbiguousColumn, "column reference \"%s\" is ambiguous", name).
+				WithDetail("It could refer to either a PL/pgSQL variable or a table column.")
+		}
+	}
+	return nil
+}
