@@ -46,13 +46,13 @@ func plDepth(ctx context.Context) int {
 type plState struct {
 	// ownsTx: a function called by a statement outside a transaction
 	// block opened one for the statement (endPLBlock ends it)
-	ownsTx  bool
+	ownsTx bool
 	// paramNames are the variables the running body statement's $n
 	// stand for (binder.Binder.ParamNames)
 	paramNames []string
-	mu      sync.Mutex
-	locks   map[int]*sync.Mutex
-	notices []string
+	mu         sync.Mutex
+	locks      map[int]*sync.Mutex
+	notices    []string
 }
 
 func (p *plState) lock(depth int) *sync.Mutex {
