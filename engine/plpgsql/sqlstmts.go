@@ -44,10 +44,7 @@ func (fr *frame) into(rows *Rows, into, strict bool, tg target, change bool) err
 		return sqlerr.New("P0003", "query returned more than one row").
 			WithHint("Make sure the query returns a single row, or use LIMIT 1.")
 	}
-	fr.rowCount = int64(n)
-	if strict || change {
-		fr.rowCount = min(int64(n), 1)
-	}
+	fr.rowCount = min(int64(n), 1) // INTO reads one row, as PostgreSQL counts it
 	if n == 0 {
 		fr.setFound(false)
 		return fr.store(tg, rows.Names, rows.Types, nil)
