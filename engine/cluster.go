@@ -447,6 +447,14 @@ func (s *Session) notDistributable(p logical.Plan) string {
 			why = "a correlated subquery runs here"
 			return
 		}
+		if ps, ok := p.(*logical.ProjectSet); ok {
+			for _, f := range ps.Funcs {
+				if f.Gen != nil {
+					why = "a PL/pgSQL function (" + f.Gen.Name + ") runs here" // its body runs in this session
+					return
+				}
+			}
+		}
 		for _, e := range planExprs(p) {
 			if name := unshippableVolatile(e); name != "" {
 				why = "a volatile function (" + name + ") runs here"

@@ -133,9 +133,17 @@ func attachIndexes(tbl *catalog.Table, ixs []*index.Index) {
 // loadFunction compiles a stored function's module and defines it.
 func (db *DB) loadFunction(f storage.Function) error {
 	if f.SQLBody != "" {
+		body := &udf.SQLBody{Text: f.SQLBody, ArgNames: f.ArgNames, Defaults: f.Defaults}
+		if f.PL != nil {
+			pl, err := db.loadedPL(f.Schema, f.Name, f.PL, f.SQLBody)
+			if err != nil {
+				return err
+			}
+			body.PL = pl
+		}
 		db.cat.ForceNextOID(f.OID)
 		_, err := db.cat.CreateFunction(f.Schema, &udf.Function{Name: f.Name, Args: f.Args, AnyArgs: f.AnyArgs, Result: f.Result,
-			Strict: f.Strict, Volatile: f.Volatile, SQL: &udf.SQLBody{Text: f.SQLBody, ArgNames: f.ArgNames, Defaults: f.Defaults}}, true)
+			Strict: f.Strict, Volatile: f.Volatile, SQL: body}, true)
 		return err
 	}
 	code, err := db.readModule(f)
@@ -277,6 +285,7 @@ func (db *DB) checkpoint() (err error) {
 			MaxMemory: u.MaxMemory, Columns: toStoredColumns(u.Columns), FromManifest: u.FromManifest}
 		if u.SQL != nil {
 			stored.SQLBody, stored.ArgNames, stored.Defaults = u.SQL.Text, u.SQL.ArgNames, u.SQL.Defaults
+			stored.PL = storedPL(u.SQL.PL)
 		} else {
 			if err := cp.WriteModule(u.Module.Hash, u.Module.Original); err != nil {
 				return err

@@ -17,6 +17,7 @@ import (
 	"github.com/weftdb/weft/planner/optimizer"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 const version = binder.Version
@@ -76,11 +77,14 @@ func (s *Session) binder(env *exec.Env) *binder.Binder {
 	b.Workers = hooks.workers
 	b.Cached = hooks.cached
 	b.Unpopulated = hooks.unpopulated
+	b.CallPL = hooks.callPL
+	b.CallPLRows = hooks.callPLRows
 	b.Ctx = s.ctx
 	b.User, b.SessionUser, b.BackendPID = s.currentRole(), s.user, s.act.pid
 	if s.paramTypes != nil {
 		b.ParamTypes = append([]types.T{}, s.paramTypes...)
 	}
+	b.ParamNames = s.pl.paramNames
 	if s.describing {
 		s.described = b
 	}
@@ -96,12 +100,14 @@ type binderHooks struct {
 	workers     func() [][]types.Datum
 	cached      func() [][]types.Datum
 	unpopulated func(t *catalog.Table) bool
+	callPL      func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) (types.Datum, error)
+	callPLRows  func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) ([][]types.Datum, error)
 }
 
 func (s *Session) binderHooks() *binderHooks {
 	if s.hooks == nil {
 		s.hooks = &binderHooks{setting: s.Setting, setConfig: s.setConfig, workers: s.db.workerRows,
-			cached: s.cachedRows, unpopulated: s.unpopulated}
+			cached: s.cachedRows, unpopulated: s.unpopulated, callPL: s.callPL, callPLRows: s.callPLRows}
 	}
 	return s.hooks
 }

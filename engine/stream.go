@@ -199,6 +199,9 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 	s.writes.loads = addsRows(call.raw)
 	s.resetProgress()
 	end := func() {
+		if s.pl.ownsTx {
+			s.endPLBlock(nil) // a streamed query's functions wrote as it was read
+		}
 		s.releaseXactAdvisory() // a statement outside a block is its own transaction
 		if s.tx == nil {
 			// and holds no row lock past its end, however it ended (a
@@ -225,7 +228,16 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		}
 		return err
 	})
+	if s.pl.ownsTx && (err != nil || res == nil || res.stream == nil) {
+		if perr := s.endPLBlock(err); perr != nil && err == nil {
+			res.Release()
+			res, err = nil, perr
+		}
+	}
 	s.streaming = false
+	if notices := s.pl.takeNotices(); res != nil && len(notices) > 0 {
+		res.Notices = append(res.Notices, notices...) // RAISE NOTICE in PL/pgSQL it ran
+	}
 	if err != nil || res == nil || res.stream == nil {
 		if err != nil && res != nil {
 			res.Release()

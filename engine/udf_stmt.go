@@ -73,9 +73,12 @@ func (s *Session) createFunction(ctx context.Context, st *pg.CreateFunctionStmt)
 	if language == "sql" {
 		return s.createSQLFunction(ctx, st, schema, f, as)
 	}
+	if language == "plpgsql" {
+		return s.createPLFunction(st, schema, f, as)
+	}
 	if language != "wasm" {
 		return nil, sqlerr.New(sqlerr.UndefinedObject, "language \"%s\" does not exist", language).
-			WithHint("Weft runs functions written in LANGUAGE wasm or LANGUAGE sql.")
+			WithHint("Weft runs functions written in LANGUAGE wasm, LANGUAGE sql or LANGUAGE plpgsql.")
 	}
 	if len(as) != 2 {
 		return nil, sqlerr.New(sqlerr.InvalidFunctionDefinition, "a wasm function needs AS 'module', 'export'")

@@ -276,6 +276,7 @@ type Session struct {
 	// the next ones with the same columns
 	schemas    physical.SchemaCache
 	hooks      *binderHooks // (binderHooks)
+	pl         plState      // PL/pgSQL calls in progress (plfunc.go)
 	searchPath []string
 	settings   map[string]string
 	zone       *time.Location       // the TimeZone setting (nil: UTC)

@@ -364,3 +364,9 @@ func evalRows(ec *EvalContext, b arrow.Record, rows []int, x Expr) (arrow.Array,
 	defer sub.Release()
 	return x.Eval(ec, sub)
 }
+
+// DatumsArray builds an array of type t from boxed values (a function
+// computed row by row, as a PL/pgSQL one, hands its results back so).
+func DatumsArray(ec *EvalContext, t types.T, vals []types.Datum) arrow.Array {
+	return datumsArray(ec, t, vals)
+}

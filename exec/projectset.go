@@ -21,6 +21,17 @@ type SetFunc struct {
 	Name string // unnest or generate_series
 	Args []Expr
 	T    types.T // the element type
+	// Gen, when set, computes the rows instead (a PL/pgSQL function):
+	// this SetFunc is its column Column, and the SetFuncs sharing one Gen
+	// share one call per input row.
+	Gen    *SetGenerator
+	Column int
+}
+
+// SetGenerator is a set-returning function computed row by row in Go.
+type SetGenerator struct {
+	Name string
+	Run  func(ctx context.Context, args []types.Datum) ([][]types.Datum, error)
 }
 
 // ProjectSet expands each input row into one row per element of its
@@ -102,6 +113,7 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 	patterns := &regexCache{} // a batch's rows mostly share one pattern
 	for i := 0; i < int(b.NumRows()); i++ {
 		n := 0
+		generated := map[*SetGenerator][][]types.Datum{}
 		for k, f := range p.Funcs {
 			if f.Name == "ordinality" {
 				continue // counts what the others produce
@@ -109,6 +121,15 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 			vals := make([]types.Datum, len(args[k]))
 			for j, a := range args[k] {
 				vals[j] = DatumAt(a, i)
+			}
+			if f.Gen != nil {
+				set, err := generatedColumn(ec, f, vals, generated)
+				if err != nil {
+					return nil, err
+				}
+				sets[k] = set
+				n = max(n, len(set))
+				continue
 			}
 			set, err := setElements(f, vals, ec.Env.TimeZone(), patterns)
 			if err != nil {
@@ -162,6 +183,24 @@ func (p *ProjectSet) expand(ec *EvalContext, b arrow.Record) (arrow.Record, erro
 	}
 	defer releaseAll(made)
 	return array.NewRecord(p.Out, cols, int64(len(idx))), nil
+}
+
+// generatedColumn is column f.Column of f.Gen's rows for one input row,
+// calling the generator once for all the columns it makes.
+func generatedColumn(ec *EvalContext, f SetFunc, vals []types.Datum, generated map[*SetGenerator][][]types.Datum) ([]types.Datum, error) {
+	rows, ok := generated[f.Gen]
+	if !ok {
+		var err error
+		if rows, err = f.Gen.Run(ec.Ctx, vals); err != nil {
+			return nil, err
+		}
+		generated[f.Gen] = rows
+	}
+	out := make([]types.Datum, len(rows))
+	for j, r := range rows {
+		out[j] = r[f.Column]
+	}
+	return out, nil
 }
 
 // setElements computes one row's elements of a set-returning function.

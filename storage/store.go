@@ -216,6 +216,24 @@ type Function struct {
 	SQLBody  string   `json:"sql_body,omitempty"`
 	ArgNames []string `json:"arg_names,omitempty"`
 	Defaults []string `json:"arg_defaults,omitempty"`
+	// a LANGUAGE plpgsql function (SQLBody is then its body): every
+	// declared parameter and the result type as written
+	PL *PLFunction `json:"plpgsql,omitempty"`
+}
+
+// PLFunction is what a LANGUAGE plpgsql function declares beyond its
+// input parameters.
+type PLFunction struct {
+	Params     []PLParam `json:"params"`
+	ResultType string    `json:"result_type"`
+	SetOf      bool      `json:"setof,omitempty"`
+}
+
+// PLParam is a declared parameter: mode i, o, b (INOUT), v or t.
+type PLParam struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Mode string `json:"mode"`
 }
 
 // ResultColumn is a column of a table function's result.

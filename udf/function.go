@@ -169,6 +169,32 @@ type SQLBody struct {
 	Text     string
 	ArgNames []string
 	Defaults []string
+	// PL is set for a LANGUAGE plpgsql function, whose Text is then its
+	// body: it is called, not inlined.
+	PL *PLBody
+}
+
+// PLBody is what a LANGUAGE plpgsql function declares beyond its input
+// parameters: every parameter (OUT and TABLE columns too) with its mode
+// and type as written, the result type as written, and the compiled body
+// (the engine's, set before the function is registered and never after).
+type PLBody struct {
+	Params     []PLParam
+	ResultType string
+	SetOf      bool
+	// Columns are the rows' columns of a function returning rows (RETURNS
+	// TABLE, several OUT parameters, SETOF a table's type); nil for one
+	// value
+	Columns  []Column
+	Compiled any
+}
+
+// PLParam is one declared parameter: Mode is i, o, b (INOUT), v
+// (VARIADIC) or t (a RETURNS TABLE column).
+type PLParam struct {
+	Name string
+	Type string
+	Mode string
 }
 
 // Signature renders the SQL signature, e.g. add(bigint, bigint).

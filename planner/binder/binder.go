@@ -14,6 +14,7 @@ import (
 	"github.com/weftdb/weft/planner/logical"
 	"github.com/weftdb/weft/sql/sqlerr"
 	"github.com/weftdb/weft/sql/types"
+	"github.com/weftdb/weft/udf"
 )
 
 // Binder binds the statements of one session. It is not safe for concurrent
@@ -33,6 +34,11 @@ type Binder struct {
 	// ParamTypes holds the types of $1..$n, inferred from context when the
 	// client did not give them (Unknown until then).
 	ParamTypes []types.T
+	// ParamNames are the PL/pgSQL variables $1..$n stand for, where the
+	// body named them unqualified ("" otherwise): a column of the same
+	// name in scope makes the reference ambiguous (42702), as
+	// plpgsql.variable_conflict = error has it.
+	ParamNames []string
 	// NullsSmallest sorts NULLs before other values by default (SQLite's
 	// order) instead of after them (PostgreSQL's).
 	NullsSmallest bool
@@ -51,6 +57,12 @@ type Binder struct {
 	Unpopulated func(t *catalog.Table) bool
 	// Ctx bounds work done while binding (a wasm function's bind step).
 	Ctx context.Context
+	// CallPL runs a LANGUAGE plpgsql function on one row of arguments (in
+	// the session, at execution); nil refuses such calls.
+	CallPL func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) (types.Datum, error)
+	// CallPLRows runs a LANGUAGE plpgsql function called in FROM: its rows
+	// (one for a function that returns one value or one row).
+	CallPLRows func(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) ([][]types.Datum, error)
 	// User is the session's role (current_user); BackendPID its server
 	// process id as clients know it (pg_backend_pid()).
 	User       string

@@ -46,6 +46,9 @@ func (b *Binder) bindExprRaw(n *pg.Node, s *scope) (logical.Expr, error) {
 		if n < 1 || n > maxParams {
 			return nil, sqlerr.New(sqlerr.UndefinedParameter, "there is no parameter $%d", n).At(x.ParamRef.Location)
 		}
+		if err := b.plVariableConflict(n, s); err != nil {
+			return nil, err.At(x.ParamRef.Location)
+		}
 		b.setParamType(n, types.UnknownT)
 		return &logical.Param{N: n, T: b.ParamTypes[n-1]}, nil
 	case *pg.Node_TypeCast:

@@ -485,6 +485,9 @@ func (b *Binder) bindRangeFunction(rf *pg.RangeFunction, s *scope) (logical.Plan
 		}
 		return b.aliased(plan, rf.Alias, name)
 	}
+	if plan, items, ok, err := b.bindPLInFrom(name, rf, fc.FuncCall, s); ok || err != nil {
+		return plan, items, err
+	}
 	f, err := b.udfTableChecked(name)
 	if err != nil {
 		return nil, nil, err
@@ -929,10 +932,18 @@ func (b *Binder) bindSetFuncInFrom(n *pg.Node, left logical.Plan, visible []scop
 		return b.bindSetFuncInFrom(rewritten, left, visible, s, outer, force)
 	}
 	_, eachFamily := jsonSetFuncs[name+".key"]
+	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible, aggErr: "functions in FROM"}
+	if !force && b.isPLFunction(name) {
+		// f(t.col) in FROM: run per row of the FROM items before it
+		ps, items, ok, err := b.bindPLRows(name, rf, fc, ls, left, outer)
+		if err != nil || !ok || !readsAny(ps.Funcs, left.Columns()) {
+			return nil, nil, false, nil // the ordinary binding binds or reports it
+		}
+		return ps, items, true, nil
+	}
 	if !isSetFunc(name) && !eachFamily || b.udfTable(name) != nil {
 		return nil, nil, false, nil
 	}
-	ls := &scope{parent: s.parent, level: b.curLevel(), items: visible, aggErr: "functions in FROM"}
 	var funcs []logical.SetFunc
 	var ts []types.T
 	var names []string // column names when not the function's

@@ -502,6 +502,7 @@ func (b *Binder) pgCatalogView(name string) (logical.Plan, bool) {
 	case "pg_language":
 		row(map[string]types.Datum{"oid": int64(12), "lanname": "internal", "lanowner": int64(publicOwnerOID)})
 		row(map[string]types.Datum{"oid": int64(14), "lanname": "sql", "lanowner": int64(publicOwnerOID), "lanpltrusted": true})
+		row(map[string]types.Datum{"oid": int64(plpgsqlLangOID), "lanname": "plpgsql", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
 		row(map[string]types.Datum{"oid": int64(wasmLangOID), "lanname": "wasm", "lanowner": int64(publicOwnerOID), "lanispl": true, "lanpltrusted": true})
 	case "pg_am":
 		row(map[string]types.Datum{"oid": int64(heapAMOID), "amname": "heap", "amtype": "t"})
@@ -562,6 +563,9 @@ func procRow(f *udf.Function) map[string]types.Datum {
 		"proargnames": nil, "proargdefaults": nil, "protrftypes": nil, "prosrc": f.Export, "probin": nil, "prosqlbody": nil, "proconfig": nil}
 	if f.SQL != nil {
 		vals["prolang"], vals["prosrc"] = int64(14), f.SQL.Text
+		if f.SQL.PL != nil {
+			vals["prolang"], vals["proretset"] = int64(plpgsqlLangOID), f.SQL.PL.SetOf
+		}
 		if slices.ContainsFunc(f.SQL.ArgNames, func(n string) bool { return n != "" }) {
 			names := make([]*string, len(f.SQL.ArgNames))
 			for i := range f.SQL.ArgNames {
@@ -587,6 +591,10 @@ func procRow(f *udf.Function) map[string]types.Datum {
 // attrdefOID numbers column i's default in pg_attrdef (defaults are no
 // catalog objects of their own in Weft).
 func attrdefOID(t *catalog.Table, i int) int64 { return int64(t.OID)*1000 + int64(i) }
+
+// plpgsqlLangOID is pg_language's row for PL/pgSQL (PostgreSQL 15's
+// initdb gives it 13563 in a fresh cluster; tools look it up by name).
+const plpgsqlLangOID = 13563
 
 // wasmLangOID is pg_language's row for wasm functions.
 const wasmLangOID = 16400

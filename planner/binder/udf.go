@@ -58,6 +58,10 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 		}
 		argTypes[i] = args[i].Type()
 	}
+	if f.SQL != nil && f.SQL.PL != nil {
+		e, err := b.callPL(f, args, argTypes)
+		return e, true, err
+	}
 	if f.SQL != nil {
 		e, err := b.inlineSQLFunction(f, args, -1)
 		return e, true, err
@@ -84,6 +88,37 @@ func (b *Binder) callUDF(name string, args []logical.Expr) (logical.Expr, bool, 
 	}
 	folded, err := b.fold(e)
 	return folded, true, err
+}
+
+// callPL binds a call of a LANGUAGE plpgsql function: it runs row by row
+// through the session's CallPL when the query runs, never while binding
+// (its body may read and change tables).
+func (b *Binder) callPL(f *udf.Function, args []logical.Expr, argTypes []types.T) (logical.Expr, error) {
+	if f.SQL.PL.SetOf || len(f.SQL.PL.Columns) > 0 {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL function %s returns rows: call it in FROM (SELECT * FROM %s(…))", f.Name, f.Name)
+	}
+	run := b.CallPL
+	if run == nil {
+		return nil, sqlerr.New(sqlerr.FeatureNotSupported, "PL/pgSQL function %s cannot be called here", f.Name)
+	}
+	result := f.Result
+	argTypes = append([]types.T(nil), argTypes...)
+	kernel := func(ec *exec.EvalContext, arrs []arrow.Array, n int) (arrow.Array, error) {
+		out := make([]types.Datum, n)
+		row := make([]types.Datum, len(arrs))
+		for r := 0; r < n; r++ {
+			for i, a := range arrs {
+				row[i] = exec.DatumAt(a, r)
+			}
+			v, err := run(ec.Ctx, f, row, argTypes)
+			if err != nil {
+				return nil, err
+			}
+			out[r] = v
+		}
+		return exec.DatumsArray(ec, result, out), nil
+	}
+	return &logical.Call{Name: f.Name, Args: args, Kernel: kernel, T: result, Volatile: true}, nil
 }
 
 // pickUDF chooses the overload whose parameters take the arguments: exact

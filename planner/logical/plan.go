@@ -432,6 +432,10 @@ type ProjectSet struct {
 type SetFunc struct {
 	Name string // unnest, generate_series, or ordinality (1..n of the row's expansion)
 	Args []Expr
+	// Gen, when set, computes the rows (a PL/pgSQL function); this is
+	// its column Column
+	Gen    *exec.SetGenerator
+	Column int
 }
 
 func (p *ProjectSet) Columns() []Column {

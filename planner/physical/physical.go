@@ -164,7 +164,7 @@ func (b *Builder) build(p logical.Plan) (exec.Operator, error) {
 			if err != nil {
 				return nil, err
 			}
-			ps.Funcs = append(ps.Funcs, exec.SetFunc{Name: f.Name, Args: args, T: n.Cols[i].T})
+			ps.Funcs = append(ps.Funcs, exec.SetFunc{Name: f.Name, Args: args, T: n.Cols[i].T, Gen: f.Gen, Column: f.Column})
 		}
 		return ps, nil
 	case *logical.Sort:
