@@ -335,9 +335,6 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := b.checkLockPrivileges(stmt, from); err != nil {
-		return nil, nil, err
-	}
 	if stmt.WhereClause != nil {
 		ws := *from
 		ws.aggErr = "WHERE"
@@ -460,7 +457,16 @@ func (b *Binder) bindSelectCore(stmt *pg.SelectStmt, parent *scope) (logical.Pla
 		setFuncs.Input = plan
 		plan = setFuncs
 	}
-	return b.finishSelect(stmt, plan, targets, orderKeys, onKeys, from)
+	plan, out, err := b.finishSelect(stmt, plan, targets, orderKeys, onKeys, from)
+	if err != nil {
+		return nil, nil, err
+	}
+	// checked once the query is known to be valid, as PostgreSQL checks
+	// privileges when it runs it: a misspelled column is 42703, not 42501
+	if err := b.checkLockPrivileges(stmt, from); err != nil {
+		return nil, nil, err
+	}
+	return plan, out, nil
 }
 
 // bindSelectTargets binds a select list; unnest(…) and generate_series(…)
