@@ -36,6 +36,7 @@ var layers = []string{
 	"cluster/",
 	"cluster",
 	"planner/",
+	"engine/plpgsql",
 	"engine",
 	"pgwire",
 	"", // the root package: the embedding API
