@@ -93,3 +93,47 @@ func TestPLEndlessLoopIsCancelled(t *testing.T) {
 		t.Fatalf("session after the cancelled loops: %v", got)
 	}
 }
+
+// TestPLWritesOfAFailedStreamAreUndone reads a query calling a writing
+// PL/pgSQL function as a client does, its rows streamed: when the query
+// fails part way (the function raises on its third row), what the
+// function wrote for the rows before is undone with the statement, as in
+// PostgreSQL; a query read to its end keeps them. Before, the streamed
+// statement's end committed the function's writes whatever the stream's
+// outcome (a client saw the error and the rows stayed).
+func TestPLWritesOfAFailedStreamAreUndone(t *testing.T) {
+	s := openChecked(t, engine.Options{Partitions: 2, BatchSize: 2})
+	mustExec(t, s, `CREATE TABLE pl_w (x int);
+		CREATE FUNCTION pl_w2(v int) RETURNS int LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO pl_w VALUES (v);
+			IF v = 3 THEN RAISE EXCEPTION 'boom %', v; END IF;
+			RETURN v;
+		END $$`)
+	read := func(sql string) error {
+		res, err := runOne(s, sql)
+		if err != nil {
+			return err
+		}
+		defer res.Release()
+		for {
+			b, err := res.Next(context.Background())
+			if err != nil || b == nil {
+				return err
+			}
+			b.Release()
+		}
+	}
+	if err := read("SELECT pl_w2(g) FROM generate_series(1, 5) g"); sqlerr.Code(err) != "P0001" {
+		t.Fatalf("the failing query: %v, want P0001", err)
+	}
+	if got := rows(t, s, "SELECT count(*) FROM pl_w"); len(got) != 1 || got[0] != "0" {
+		t.Fatalf("rows the failed query's function wrote: %v, want none", got)
+	}
+	if err := read("SELECT pl_w2(g) FROM generate_series(4, 6) g"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, s, "SELECT string_agg(x::text, ',' ORDER BY x) FROM pl_w"); len(got) != 1 || got[0] != "4,5,6" {
+		t.Fatalf("rows a query read to its end wrote: %v, want 4,5,6", got)
+	}
+}

@@ -35,8 +35,10 @@ type resultStream struct {
 	ctx context.Context // the statement's
 	// interrupt cancels the statement's context (from any goroutine)
 	interrupt context.CancelFunc
-	end       func() // ends the statement (statementContext's cleanup and more)
-	rows      int64
+	// end ends the statement (statementContext's cleanup and more) as
+	// it ended: failed, or not; its error is a commit's that failed
+	end  func(failed error) error
+	rows int64
 }
 
 // Next returns the result's next batch, which the caller must release;
@@ -66,7 +68,9 @@ func (rs *resultStream) next(ctx context.Context, r *Result) (arrow.Record, erro
 			return err
 		})
 		if err == io.EOF {
-			r.finish(nil)
+			if err := r.finish(nil); err != nil {
+				return nil, err // the commit of what its functions wrote
+			}
 			return nil, nil
 		}
 		if err != nil {
@@ -85,14 +89,21 @@ func (rs *resultStream) next(ctx context.Context, r *Result) (arrow.Record, erro
 
 // finish ends a streamed result's statement: the tag gets its row count,
 // and a failure fails the transaction block as any statement's would.
-func (r *Result) finish(err error) {
+// The error is the statement's end's, when it failed though err is nil
+// (the commit of what PL/pgSQL functions wrote as the rows were read).
+func (r *Result) finish(err error) error {
 	rs := r.stream
 	if rs == nil {
-		return
+		return nil
 	}
 	r.stream = nil
 	rs.st.Close()
-	rs.end()
+	if endErr := rs.end(err); endErr != nil && err == nil {
+		err = endErr
+	}
+	// what RAISE NOTICE said while the rows were computed goes out with
+	// the statement's tail (or before its error), not the next statement's
+	r.Notices = append(r.Notices, rs.s.pl.takeNotices()...)
 	if rs.s.open == r {
 		rs.s.open = nil
 	}
@@ -106,6 +117,7 @@ func (r *Result) finish(err error) {
 		}
 	}
 	rs.s.noteState()
+	return err
 }
 
 // Err is the error that ended a streamed result early (nil otherwise).
@@ -198,9 +210,11 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 	s.beginWrites(rowsOnly)
 	s.writes.loads = addsRows(call.raw)
 	s.resetProgress()
-	end := func() {
+	end := func(failed error) (commitErr error) {
 		if s.pl.ownsTx {
-			s.endPLBlock(nil) // a streamed query's functions wrote as it was read
+			// a streamed query's functions wrote as it was read: kept when
+			// it ended well, undone when it failed
+			commitErr = s.endPLBlock(failed)
 		}
 		s.releaseXactAdvisory() // a statement outside a block is its own transaction
 		if s.tx == nil {
@@ -213,6 +227,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 		s.ctx, s.params, s.paramTypes = nil, nil, nil
 		s.topStmt, s.topText = nil, ""
 		endStatement()
+		return commitErr
 	}
 	s.streaming = call.stream
 	err = exec.Guard(func() error {
@@ -243,7 +258,7 @@ func (s *Session) runStatement(ctx context.Context, call statementCall) (res *Re
 			res.Release()
 			res = nil
 		}
-		end()
+		end(err) // (the block of its functions has ended above)
 		return res, err
 	}
 	res.stream.ctx, res.stream.interrupt, res.stream.end = sctx, interrupt, end

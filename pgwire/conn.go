@@ -480,6 +480,7 @@ func (c *conn) sendResult(ctx context.Context, r *engine.Result) error {
 			rc.cur.Release()
 		}
 		if err != nil {
+			c.sendNotices(r) // (what PL/pgSQL said before the failure)
 			return err
 		}
 	}
@@ -489,13 +490,19 @@ func (c *conn) sendResult(ctx context.Context, r *engine.Result) error {
 
 // sendTail ends a statement's output: notices, changed settings, the tag.
 func (c *conn) sendTail(r *engine.Result) {
-	for _, n := range r.Notices {
-		c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
-	}
+	c.sendNotices(r)
 	if r.Tag == "SET" || r.Tag == "RESET" {
 		c.reportSettings()
 	}
 	c.backend.Send(&pgproto3.CommandComplete{CommandTag: []byte(r.Tag)})
+}
+
+// sendNotices sends the statement's notices (once: they are taken).
+func (c *conn) sendNotices(r *engine.Result) {
+	for _, n := range r.Notices {
+		c.backend.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+	}
+	r.Notices = nil
 }
 
 func rowDescription(cols []engine.Column, formats []int16) *pgproto3.RowDescription {

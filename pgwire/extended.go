@@ -135,6 +135,7 @@ func (c *conn) execute(m *pgproto3.Execute) error {
 			return nil
 		}
 		if err != nil {
+			c.sendNotices(r) // (what PL/pgSQL said before the failure)
 			return err
 		}
 	}
