@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -429,16 +430,17 @@ func (db *DB) plColumns(pl *udf.PLBody, searchPath []string) ([]udf.Column, erro
 // parameters.
 func (s *Session) callPLRows(ctx context.Context, f *udf.Function, args []types.Datum, argTypes []types.T) ([][]types.Datum, error) {
 	pl := f.SQL.PL
-	if f.Strict {
-		for _, a := range args {
-			if a == nil {
-				return nil, nil
-			}
-		}
-	}
 	var colTypes []types.T
 	for _, c := range pl.Columns {
 		colTypes = append(colTypes, c.T)
+	}
+	if f.Strict && slices.Contains(args, nil) {
+		// not called: no rows of a set, else one row of NULLs, as
+		// PostgreSQL's FROM gives for a strict function's NULL result
+		if pl.SetOf {
+			return nil, nil
+		}
+		return [][]types.Datum{make([]types.Datum, max(len(colTypes), 1))}, nil
 	}
 	out, err := s.runPL(ctx, f, plpgsql.Call{Args: args, ArgTypes: argTypes, Result: f.Result, Columns: colTypes})
 	if err != nil {

@@ -445,6 +445,9 @@ func (s *Session) createFunctionOwned(schema string, def *udf.Function, replace 
 				if err := s.requireOwner(f.OID, catalog.KindFunction, f.UDF.Name); err != nil {
 					return err
 				}
+				if err := keepsPLResult(f.UDF, def); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -456,6 +459,25 @@ func (s *Session) createFunctionOwned(schema string, def *udf.Function, replace 
 		s.own(fn.OID, catalog.KindFunction)
 	}
 	return nil
+}
+
+// keepsPLResult refuses a CREATE OR REPLACE of a PL/pgSQL function that
+// changes what it returns, as PostgreSQL does (callers and views were
+// bound to the old result).
+func keepsPLResult(old, def *udf.Function) error {
+	if old.SQL == nil || def.SQL == nil || old.SQL.PL == nil || def.SQL.PL == nil {
+		return nil
+	}
+	o, n := old.SQL.PL, def.SQL.PL
+	same := strings.EqualFold(o.ResultType, n.ResultType) && old.Result.Kind == def.Result.Kind && o.SetOf == n.SetOf && len(o.Columns) == len(n.Columns)
+	for i := 0; same && i < len(o.Columns); i++ {
+		same = o.Columns[i].T.Kind == n.Columns[i].T.Kind
+	}
+	if same {
+		return nil
+	}
+	return sqlerr.New(sqlerr.InvalidFunctionDefinition, "cannot change return type of existing function").
+		WithHint(fmt.Sprintf("Use DROP FUNCTION %s first.", old.Signature()))
 }
 
 func sameSignature(a, b *udf.Function) bool {

@@ -77,8 +77,16 @@ func (b *Binder) bindPLRows(name string, rf *pg.RangeFunction, fc *pg.FuncCall, 
 		argTypes[i] = args[i].Type()
 	}
 	cols := f.SQL.PL.Columns
+	named := len(cols) > 0 // columns named by the function, not by its alias
 	if len(cols) == 0 {
-		cols = []udf.Column{{Name: f.Name, T: f.Result}}
+		// one OUT parameter names the column, as in PostgreSQL
+		name := f.Name
+		for _, p := range f.SQL.PL.Params {
+			if p.Mode == "o" || p.Mode == "b" {
+				name, named = p.Name, true
+			}
+		}
+		cols = []udf.Column{{Name: name, T: f.Result}}
 	}
 	run := b.CallPLRows
 	gen := &exec.SetGenerator{Name: f.Name, Run: func(ctx context.Context, vals []types.Datum) ([][]types.Datum, error) {
@@ -90,7 +98,7 @@ func (b *Binder) bindPLRows(name string, rf *pg.RangeFunction, fc *pg.FuncCall, 
 		ps.Cols = append(ps.Cols, b.newColumn(c.Name, c.T))
 	}
 	alias := rf.Alias
-	if alias != nil && len(alias.Colnames) == 0 && len(cols) == 1 && len(f.SQL.PL.Columns) == 0 {
+	if alias != nil && len(alias.Colnames) == 0 && len(cols) == 1 && !named {
 		// f(…) AS x names its one column x as well
 		alias = &pg.Alias{Aliasname: alias.Aliasname, Colnames: []*pg.Node{pg.MakeStrNode(alias.Aliasname)}}
 	}
