@@ -73,10 +73,9 @@ func background(s *Session, sql string) chan [2]any {
 func TestReadCommittedUpdateWaitsAndRechecks(t *testing.T) {
 	db, done := rowLockDB(t)
 	defer done()
-	s1, s2, s3 := db.NewSession(), db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	defer s3.Close()
+	ss := openSessions(db, 3)
+	defer closeSessions(ss)
+	s1, s2, s3 := ss[0], ss[1], ss[2]
 	// %[1]d is the row, another for each run
 	cases := []struct {
 		name       string
@@ -299,10 +298,9 @@ func asError(v any) error {
 func TestStatementEndLetsGoOfRowLocks(t *testing.T) {
 	db, done := rowLockDB(t)
 	defer done()
-	a, b, c := db.NewSession(), db.NewSession(), db.NewSession()
-	defer a.Close()
-	defer b.Close()
-	defer c.Close()
+	ss := openSessions(db, 3)
+	defer closeSessions(ss)
+	a, b, c := ss[0], ss[1], ss[2]
 	// the key a row lock on rc_t's row 1 has, as a block takes it
 	mustSQL(t, c, "BEGIN")
 	mustSQL(t, c, "SELECT * FROM rc_t WHERE id = 1 FOR UPDATE")
@@ -351,10 +349,9 @@ func TestStatementEndLetsGoOfRowLocks(t *testing.T) {
 func TestValueNamedParentKeepsItsChild(t *testing.T) {
 	db, done := rowLockDB(t)
 	defer done()
-	s1, s2, s3 := db.NewSession(), db.NewSession(), db.NewSession()
-	defer s1.Close()
-	defer s2.Close()
-	defer s3.Close()
+	ss := openSessions(db, 3)
+	defer closeSessions(ss)
+	s1, s2, s3 := ss[0], ss[1], ss[2]
 	mustSQL(t, s1, "CREATE TABLE vp (u int UNIQUE, note text); CREATE TABLE vc (u int REFERENCES vp (u)); INSERT INTO vp VALUES (2, 'a'), (3, NULL)")
 	mustSQL(t, s2, "BEGIN; UPDATE vp SET note = 'c' WHERE u = 2")
 	mustSQL(t, s1, "BEGIN")
@@ -372,5 +369,21 @@ func TestValueNamedParentKeepsItsChild(t *testing.T) {
 	}
 	if got := one(t, s3, "SELECT count(*) FROM vc WHERE u NOT IN (SELECT u FROM vp)"); got != "0" {
 		t.Errorf("orphaned children: %s", got)
+	}
+}
+
+// openSessions opens n sessions of db; closeSessions closes them (before
+// the database closes).
+func openSessions(db *DB, n int) []*Session {
+	out := make([]*Session, n)
+	for i := range out {
+		out[i] = db.NewSession()
+	}
+	return out
+}
+
+func closeSessions(ss []*Session) {
+	for _, s := range ss {
+		s.Close()
 	}
 }

@@ -678,17 +678,20 @@ func (fr *frame) loopRows(label string, tg target, rows *Rows, body []stmt) erro
 }
 
 func (fr *frame) fors(x *forsStmt) error {
-	var rows *Rows
-	var err error
-	if x.query != nil {
-		rows, err = fr.query(x.query)
-	} else {
-		rows, err = fr.dynamic(x.dyn, x.params)
-	}
+	rows, err := fr.queryOrDynamic(x.query, x.dyn, x.params)
 	if err != nil {
 		return err
 	}
 	return fr.loopRows(x.label, x.target, rows, x.body)
+}
+
+// queryOrDynamic runs a statement's query: the one written in the body,
+// or, when there is none, the string dyn gives (EXECUTE … USING params).
+func (fr *frame) queryOrDynamic(query, dyn *expr, params []*expr) (*Rows, error) {
+	if query != nil {
+		return fr.query(query)
+	}
+	return fr.dynamic(dyn, params)
 }
 
 func (fr *frame) foreach(x *foreachStmt) error {

@@ -182,13 +182,7 @@ func (fr *frame) appendRow(ts []types.T, row []types.Datum) error {
 }
 
 func (fr *frame) returnQuery(x *returnQueryStmt) error {
-	var rows *Rows
-	var err error
-	if x.query != nil {
-		rows, err = fr.query(x.query)
-	} else {
-		rows, err = fr.dynamic(x.dyn, x.params)
-	}
+	rows, err := fr.queryOrDynamic(x.query, x.dyn, x.params)
 	if err != nil {
 		return err
 	}
