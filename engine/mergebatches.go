@@ -41,16 +41,23 @@ func changesFrom(from, to *catalog.Snapshot) []batchChange {
 			cur = to.Parts[p]
 		}
 		gone, added := differingBatches(old, cur)
-		for k := 0; k < max(len(gone), len(added)); k++ {
-			c := batchChange{part: p}
-			if k < len(gone) {
-				c.base = gone[k]
-			}
-			if k < len(added) {
-				c.now = added[k]
-			}
-			out = append(out, c)
+		out = appendPairedChanges(out, p, gone, added)
+	}
+	return out
+}
+
+// appendPairedChanges adds partition p's batches gone and added to out,
+// paired in order (the longer list's rest paired with nil).
+func appendPairedChanges(out []batchChange, p int, gone, added []arrow.Record) []batchChange {
+	for k := 0; k < max(len(gone), len(added)); k++ {
+		c := batchChange{part: p}
+		if k < len(gone) {
+			c.base = gone[k]
 		}
+		if k < len(added) {
+			c.now = added[k]
+		}
+		out = append(out, c)
 	}
 	return out
 }

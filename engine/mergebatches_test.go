@@ -36,16 +36,7 @@ func changesBySets(from, to *catalog.Snapshot) []batchChange {
 				added = append(added, r)
 			}
 		}
-		for k := 0; k < max(len(gone), len(added)); k++ {
-			c := batchChange{part: p}
-			if k < len(gone) {
-				c.base = gone[k]
-			}
-			if k < len(added) {
-				c.now = added[k]
-			}
-			out = append(out, c)
-		}
+		out = appendPairedChanges(out, p, gone, added)
 	}
 	return out
 }

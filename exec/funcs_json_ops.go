@@ -246,22 +246,11 @@ func jsonbInsertFunc() *ScalarDef {
 }
 
 func jsonbInsert(ds []types.Datum) (types.Datum, error) {
-	doc, err := types.DecodeJSON(ds[0].(string))
-	if err != nil {
-		return nil, err
-	}
-	val, err := types.DecodeJSON(ds[2].(string))
+	doc, path, val, err := jsonbPathArgs(ds)
 	if err != nil {
 		return nil, err
 	}
 	after := len(ds) > 3 && ds[3] == true
-	var path []string
-	for _, p := range ds[1].([]types.Datum) {
-		if p == nil {
-			return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "path element at position %d is null", len(path)+1)
-		}
-		path = append(path, p.(string))
-	}
 	if len(path) == 0 {
 		return ds[0], nil
 	}

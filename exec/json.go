@@ -582,27 +582,34 @@ func jsonKindPhrase(doc string) string {
 // with the member at path replaced by value (added when missing and
 // create_missing, the default, allows; only the last step is created).
 func jsonbSet(ds []types.Datum) (types.Datum, error) {
-	doc, err := types.DecodeJSON(ds[0].(string))
-	if err != nil {
-		return nil, err
-	}
-	val, err := types.DecodeJSON(ds[2].(string))
+	doc, path, val, err := jsonbPathArgs(ds)
 	if err != nil {
 		return nil, err
 	}
 	create := len(ds) < 4 || ds[3] == true
-	var path []string
-	for _, p := range ds[1].([]types.Datum) {
-		if p == nil {
-			return nil, sqlerr.New(sqlerr.NullValueNotAllowed, "path element at position %d is null", len(path)+1)
-		}
-		path = append(path, p.(string))
-	}
 	out, err := setPath(doc, path, val, create, 1)
 	if err != nil {
 		return nil, err
 	}
 	return types.EncodeJSONB(out), nil
+}
+
+// jsonbPathArgs decodes the (target, path, value) arguments jsonb_set
+// and jsonb_insert share; a NULL path element is 22004.
+func jsonbPathArgs(ds []types.Datum) (doc any, path []string, val any, err error) {
+	if doc, err = types.DecodeJSON(ds[0].(string)); err != nil {
+		return nil, nil, nil, err
+	}
+	if val, err = types.DecodeJSON(ds[2].(string)); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, p := range ds[1].([]types.Datum) {
+		if p == nil {
+			return nil, nil, nil, sqlerr.New(sqlerr.NullValueNotAllowed, "path element at position %d is null", len(path)+1)
+		}
+		path = append(path, p.(string))
+	}
+	return doc, path, val, nil
 }
 
 func setPath(doc any, path []string, val any, create bool, pos int) (any, error) {
