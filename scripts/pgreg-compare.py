@@ -239,6 +239,24 @@ class Stmt:
 COPY_STDIN = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 
 
+def quoted_end(text, j, quote, backslash):
+    """The index just past the closing quote of a quoted literal or name
+    whose body starts at j (a doubled quote is one character; with
+    backslash, E'' escapes are skipped); len(text) when it never ends."""
+    n = len(text)
+    while j < n:
+        if backslash and text[j] == "\\":
+            j += 2
+            continue
+        if text[j] == quote:
+            if text.startswith(quote * 2, j):
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    return n
+
+
 def split_script(text):
     """Yields Stmt objects in order: SQL statements and skipped meta-commands."""
     out = []
@@ -287,32 +305,12 @@ def split_script(text):
             buf.append(" ")
             i = j
         elif c == "'" or (c in "eE" and text.startswith("'", i + 1) and not prev_is_ident(buf)):
-            j = i + (2 if c != "'" else 1)
-            backslash = c != "'"
-            while j < n:
-                if backslash and text[j] == "\\":
-                    j += 2
-                    continue
-                if text[j] == "'":
-                    if text.startswith("''", j):
-                        j += 2
-                        continue
-                    j += 1
-                    break
-                j += 1
+            j = quoted_end(text, i + (2 if c != "'" else 1), "'", c != "'")
             line += text.count("\n", i, j)
             buf.append(text[i:j])
             i = j
         elif c == '"':
-            j = i + 1
-            while j < n:
-                if text[j] == '"':
-                    if text.startswith('""', j):
-                        j += 2
-                        continue
-                    j += 1
-                    break
-                j += 1
+            j = quoted_end(text, i + 1, '"', False)
             line += text.count("\n", i, j)
             buf.append(text[i:j])
             i = j
